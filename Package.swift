@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "Trellis",
+  products: [
+    .library(name: "Trellis", targets: ["Trellis"]),
+    .library(name: "ConllEval", targets: ["ConllEval"]),
+    .executable(name: "trellis", targets: ["trellis"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // MARK: - Public API
+    /// The tagger: embeddings, recurrent encoders, structured heads, training, model files.
+    .target(name: "Trellis", dependencies: ["COpenBLAS", "ConllEval"]),
+    /// conlleval-compatible chunk scoring and tag-scheme handling; pure Swift, no BLAS.
+    .target(name: "ConllEval"),
+    /// The `trellis` command-line tool.
+    .executableTarget(
+      name: "trellis",
+      dependencies: ["Trellis", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+
+    // MARK: - Implementation details
+    /// Debian's OpenBLAS (cblas) and LAPACKE, found through pkg-config.
+    .systemLibrary(
+      name: "COpenBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+    ),
+
+    // MARK: - Tests
+    .testTarget(name: "ConllEvalTests", dependencies: ["ConllEval"], resources: [.copy("Golden")]),
+    .testTarget(name: "TrellisTests", dependencies: ["Trellis"]),
+    .testTarget(name: "CLITests", dependencies: ["Trellis"]),
+  ],
+  // The numeric kernels share raw buffers across the two direction threads by design (disjoint
+  // slices); Swift 5 mode keeps strict-concurrency diagnostics from forcing copies there.
+  swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,171 @@
+import Foundation
+
+/// A problem with an input or model file, located as precisely as possible.
+public struct TrellisError: Error, CustomStringConvertible, Equatable {
+  public var file: String
+  public var line: Int?
+  public var message: String
+
+  public init(file: String, line: Int? = nil, _ message: String) {
+    self.file = file
+    self.line = line
+    self.message = message
+  }
+
+  /// `FILE:LINE: message`, the form compilers use, so editors can jump to it.
+  public var description: String {
+    if let line { return "\(file):\(line): \(message)" }
+    return "\(file): \(message)"
+  }
+}
+
+/// One sentence of a CoNLL file: the fields of each token line, split on runs of whitespace.
+public struct Sentence: Equatable, Sendable {
+  /// The fields of each token line; `fields[i][0]` is token `i`.
+  public var fields: [[String]]
+  /// The 1-based line number of the sentence's first token, for error messages.
+  public var firstLine: Int
+
+  public init(fields: [[String]], firstLine: Int = 1) {
+    self.fields = fields
+    self.firstLine = firstLine
+  }
+
+  /// Builds a labelled sentence from tokens and labels (two columns).
+  public init(tokens: [String], labels: [String]) {
+    precondition(tokens.count == labels.count, "\(tokens.count) tokens, \(labels.count) labels")
+    self.init(fields: zip(tokens, labels).map { [$0, $1] })
+  }
+
+  public var tokens: [String] { fields.map { $0[0] } }
+  /// The last column of every line: the gold label in a labelled file.
+  public var labels: [String] { fields.map { $0[$0.count - 1] } }
+  public var count: Int { fields.count }
+}
+
+/// Streams sentences from a CoNLL file or standard input: one token per line, whitespace-
+/// separated columns, sentences separated by blank lines; `-DOCSTART-` lines are skipped.
+///
+/// Every non-blank line must have as many columns as the first (conlleval's rule); CRLF line ends
+/// and a UTF-8 byte-order mark are accepted; invalid UTF-8 is an error that names its line. Reads
+/// 64 KiB at a time, so memory stays bounded by the longest sentence, not the file.
+public final class CoNLLReader {
+  public let fileName: String
+  private let handle: FileHandle
+  private let closesHandle: Bool
+  private var buffer: [UInt8] = []
+  private var bufferStart = 0
+  private var atEndOfFile = false
+  private var lineNumber = 0
+  private var columnCount: Int?
+  private var columnCountLine = 0
+  private let minimumColumns: Int
+
+  /// Opens `path` ("-" for standard input). `minimumColumns` is 2 for labelled input.
+  public init(path: String, minimumColumns: Int = 1) throws {
+    self.minimumColumns = minimumColumns
+    if path == "-" {
+      fileName = "<stdin>"
+      handle = .standardInput
+      closesHandle = false
+      return
+    }
+    fileName = path
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw TrellisError(file: path, "no such file")
+    }
+    guard !isDirectory.boolValue else { throw TrellisError(file: path, "is a directory, not a file") }
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw TrellisError(file: path, "cannot be opened for reading (permissions?)")
+    }
+    self.handle = handle
+    closesHandle = true
+  }
+
+  deinit { if closesHandle { try? handle.close() } }
+
+  /// The next sentence, or nil at the end of the input.
+  public func next() throws -> Sentence? {
+    var fields: [[String]] = []
+    var firstLine = 0
+    while let line = try nextLine() {
+      let columns = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+      if columns.isEmpty {
+        if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
+        continue
+      }
+      if columns[0] == "-DOCSTART-" { continue }
+      if let expected = columnCount, expected != columns.count {
+        throw TrellisError(
+          file: fileName, line: lineNumber,
+          "expected \(expected) columns as on line \(columnCountLine), found \(columns.count)")
+      }
+      if columnCount == nil {
+        guard columns.count >= minimumColumns else {
+          throw TrellisError(
+            file: fileName, line: lineNumber,
+            "expected a token and a label (at least \(minimumColumns) columns), found \(columns.count)")
+        }
+        columnCount = columns.count
+        columnCountLine = lineNumber
+      }
+      if fields.isEmpty { firstLine = lineNumber }
+      fields.append(columns)
+    }
+    return fields.isEmpty ? nil : Sentence(fields: fields, firstLine: firstLine)
+  }
+
+  /// Reads every remaining sentence; an input with none is an error.
+  public func readAll() throws -> [Sentence] {
+    var sentences: [Sentence] = []
+    while let sentence = try next() { sentences.append(sentence) }
+    if sentences.isEmpty { throw TrellisError(file: fileName, "contains no sentences") }
+    return sentences
+  }
+
+  /// The next line without its terminator (LF or CRLF), decoded as UTF-8.
+  private func nextLine() throws -> String? {
+    while true {
+      if let newline = buffer[bufferStart...].firstIndex(of: 0x0A) {
+        let line = try decode(buffer[bufferStart..<newline])
+        bufferStart = newline + 1
+        return line
+      }
+      if atEndOfFile {
+        guard bufferStart < buffer.count else { return nil }
+        let line = try decode(buffer[bufferStart...])
+        bufferStart = buffer.count
+        return line
+      }
+      buffer.removeSubrange(0..<bufferStart)
+      bufferStart = 0
+      let chunk = try readChunk()
+      if chunk.isEmpty { atEndOfFile = true } else { buffer.append(contentsOf: chunk) }
+    }
+  }
+
+  private func readChunk() throws -> Data {
+    do {
+      return try handle.read(upToCount: 1 << 16) ?? Data()
+    } catch {
+      throw TrellisError(file: fileName, line: lineNumber + 1, "read failed: \(error.localizedDescription)")
+    }
+  }
+
+  private func decode(_ bytes: ArraySlice<UInt8>) throws -> String {
+    lineNumber += 1
+    var bytes = bytes
+    if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+    if bytes.last == 0x0D { bytes = bytes.dropLast() }
+    guard let line = String(validating: bytes, as: UTF8.self) else {
+      throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
+    }
+    return line
+  }
+}
+
+/// Reads a whole labelled CoNLL file (token first, gold label last).
+public func readLabelledCoNLL(path: String) throws -> [Sentence] {
+  try CoNLLReader(path: path, minimumColumns: 2).readAll()
+}

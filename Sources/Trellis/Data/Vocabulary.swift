@@ -1,0 +1,53 @@
+/// A string ↔ id map that grows while a corpus is read for training and is frozen afterwards
+/// (crfsuite's `get` vs `to_id`).
+public struct Vocabulary: Codable, Equatable, Sendable {
+  public private(set) var strings: [String] = []
+  private var ids: [String: Int] = [:]
+
+  public init(_ strings: [String] = []) {
+    for string in strings { insert(string) }
+  }
+
+  public var count: Int { strings.count }
+
+  /// Returns the id of `string`, assigning the next one if it is new.
+  @discardableResult public mutating func insert(_ string: String) -> Int {
+    if let id = ids[string] { return id }
+    ids[string] = strings.count
+    strings.append(string)
+    return strings.count - 1
+  }
+
+  /// The id of `string`, or nil when it was never inserted.
+  public func id(for string: String) -> Int? { ids[string] }
+
+  public subscript(id: Int) -> String { strings[id] }
+
+  // Only the strings are stored: ids follow from their order.
+  public init(from decoder: any Swift.Decoder) throws {
+    self.init(try [String](from: decoder))
+  }
+
+  public func encode(to encoder: any Swift.Encoder) throws { try strings.encode(to: encoder) }
+}
+
+/// How raw tokens are turned into vocabulary keys. ATIS-style text is already lower case; digit
+/// normalisation maps "1991" and "1845" to one key "0000", so flight numbers and years seen once
+/// still share a trained embedding.
+public struct TokenNormalization: Codable, Equatable, Sendable {
+  public var lowercase: Bool
+  public var digitsToZero: Bool
+
+  public init(lowercase: Bool = true, digitsToZero: Bool = true) {
+    self.lowercase = lowercase
+    self.digitsToZero = digitsToZero
+  }
+
+  public func key(for token: String) -> String {
+    var key = lowercase ? token.lowercased() : token
+    if digitsToZero, key.contains(where: \.isNumber) {
+      key = String(key.map { $0.isASCII && $0.isNumber ? "0" : $0 })
+    }
+    return key
+  }
+}

@@ -1,0 +1,198 @@
+import Foundation
+
+// Legend: T tokens, L labels. Emissions e are (T, L), possibly a strided view into a batch.
+// Chain parameters θ, one slice of the parameter slab, in this order:
+//   transitions (L, L)  θ[i·L + j] = score of label i followed by label j
+//   start       (L)     score of a sentence starting with label j
+//   end         (L)     score of a sentence ending with label j
+// Explicit start and end vectors instead of START/STOP pseudo-labels (pytorch-crf), so label ids
+// are exactly the model's labels and no index is reserved. The score of a path y is
+//   s(y) = start[y_0] + Σ_t e[t][y_t] + Σ_{t≥1} trans[y_{t−1}][y_t] + end[y_{T−1}].
+// Dynamic programs read Float parameters and accumulate in Double: T·L² terms are summed, and
+// log-space with a max shift keeps long sentences finite.
+
+/// Which transitions a tag scheme allows; forbidden ones score −∞ at decoding time.
+public struct TransitionConstraints: Sendable, Equatable {
+  public let labelCount: Int
+  /// `allowedTransition[i·L + j]`: may label j follow label i?
+  public var allowedTransition: [Bool]
+  public var allowedStart: [Bool]
+  public var allowedEnd: [Bool]
+
+  /// Everything allowed.
+  public init(labelCount: Int) {
+    self.labelCount = labelCount
+    allowedTransition = Array(repeating: true, count: labelCount * labelCount)
+    allowedStart = Array(repeating: true, count: labelCount)
+    allowedEnd = Array(repeating: true, count: labelCount)
+  }
+
+  public init(labelCount: Int, allowedTransition: [Bool], allowedStart: [Bool], allowedEnd: [Bool]) {
+    self.labelCount = labelCount
+    self.allowedTransition = allowedTransition
+    self.allowedStart = allowedStart
+    self.allowedEnd = allowedEnd
+  }
+}
+
+/// Linear-chain scoring shared by the CRF, perceptron and SSVM heads: layout, path score,
+/// path features, Viterbi (plain and cost-augmented) and forward–backward.
+public struct LinearChain: Sendable {
+  public let labelCount: Int
+  public var parameterCount: Int { labelCount * labelCount + 2 * labelCount }
+  var startOffset: Int { labelCount * labelCount }
+  var endOffset: Int { labelCount * labelCount + labelCount }
+
+  public init(labelCount: Int) { self.labelCount = labelCount }
+
+  /// `s(y)` as defined above.
+  public func score(
+    of path: [Int], emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>
+  ) -> Double {
+    let L = labelCount
+    guard let first = path.first, let last = path.last else { return 0 }
+    var total = Double(θ[startOffset + first]) + Double(θ[endOffset + last])
+    for t in 0..<path.count {
+      total += Double(e[t, path[t]])
+      if t > 0 { total += Double(θ[path[t - 1] * L + path[t]]) }
+    }
+    return total
+  }
+
+  /// Adds `weight · φ(y)` to the gradients: φ(y) is the indicator vector of the emissions,
+  /// transitions, start and end that path y uses, i.e. ∂s(y)/∂(e, θ).
+  public func addFeatures(
+    of path: [Int], weight: Float, emissionGradient dE: MutableMatrixView,
+    parameterGradient dθ: UnsafeMutableBufferPointer<Float>
+  ) {
+    let L = labelCount
+    guard let first = path.first, let last = path.last else { return }
+    dθ[startOffset + first] += weight
+    dθ[endOffset + last] += weight
+    for t in 0..<path.count {
+      dE[t, path[t]] += weight
+      if t > 0 { dθ[path[t - 1] * L + path[t]] += weight }
+    }
+  }
+
+  /// The highest-scoring path and its score, by Viterbi:
+  ///   δ[0][j] = start[j] + ê[0][j]
+  ///   δ[t][j] = ê[t][j] + max_i (δ[t−1][i] + trans[i][j]),   ψ[t][j] = argmax_i
+  ///   best = max_j δ[T−1][j] + end[j], then follow ψ back.
+  /// With `costAugmentation = (gold, weight)`, ê[t][j] = e[t][j] + weight·[j ≠ gold_t]: the
+  /// Hamming cost decomposes over tokens, so loss-augmented inference is the same DP on shifted
+  /// emissions, and the returned score includes the cost. Ties go to the lowest label id.
+  public func viterbi(
+    emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints? = nil, costAugmentation: (gold: [Int], weight: Double)? = nil
+  ) -> (path: [Int], score: Double) {
+    let T = e.rows, L = labelCount
+    guard T > 0 else { return ([], 0) }
+    func emission(_ t: Int, _ j: Int) -> Double {
+      var value = Double(e[t, j])
+      if let (gold, weight) = costAugmentation, gold[t] != j { value += weight }
+      return value
+    }
+    func transition(_ i: Int, _ j: Int) -> Double {
+      if let constraints, !constraints.allowedTransition[i * L + j] { return -.infinity }
+      return Double(θ[i * L + j])
+    }
+    var delta = [Double](repeating: 0, count: L)  // δ[t−1], (L)
+    var next = [Double](repeating: 0, count: L)  // δ[t], (L)
+    var backPointer = [Int32](repeating: 0, count: T * L)  // ψ, (T, L)
+    for j in 0..<L {
+      let allowed = constraints?.allowedStart[j] ?? true
+      delta[j] = allowed ? Double(θ[startOffset + j]) + emission(0, j) : -.infinity
+    }
+    for t in 1..<T {
+      for j in 0..<L {
+        var best = -Double.infinity, bestI = 0
+        for i in 0..<L {
+          let candidate = delta[i] + transition(i, j)
+          if candidate > best { best = candidate; bestI = i }
+        }
+        next[j] = best + emission(t, j)
+        backPointer[t * L + j] = Int32(bestI)
+      }
+      swap(&delta, &next)
+    }
+    var bestScore = -Double.infinity, bestLast = 0
+    for j in 0..<L {
+      let allowed = constraints?.allowedEnd[j] ?? true
+      let candidate = allowed ? delta[j] + Double(θ[endOffset + j]) : -.infinity
+      if candidate > bestScore { bestScore = candidate; bestLast = j }
+    }
+    var path = [Int](repeating: 0, count: T)
+    path[T - 1] = bestLast
+    for t in stride(from: T - 1, to: 0, by: -1) { path[t - 1] = Int(backPointer[t * L + path[t]]) }
+    return (path, bestScore)
+  }
+
+  /// log Z and marginals by the forward–backward algorithm in log space:
+  ///   α[0][j] = start[j] + e[0][j],   α[t][j] = e[t][j] + logΣexp_i(α[t−1][i] + trans[i][j])
+  ///   β[T−1][i] = end[i],             β[t][i] = logΣexp_j(trans[i][j] + e[t+1][j] + β[t+1][j])
+  ///   log Z = logΣexp_j(α[T−1][j] + end[j])
+  ///   P(y_t = j) = exp(α[t][j] + β[t][j] − log Z)
+  ///   P(y_{t−1} = i, y_t = j) = exp(α[t−1][i] + trans[i][j] + e[t][j] + β[t][j] − log Z)
+  /// Returns log Z, unary marginals `(T, L)` and the pairwise marginals summed over t, `(L, L)`.
+  public func forwardBackward(
+    emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints? = nil
+  ) -> (logZ: Double, unary: [Double], pairwise: [Double]) {
+    let T = e.rows, L = labelCount
+    guard T > 0 else { return (0, [], [Double](repeating: 0, count: L * L)) }
+    var transition = [Double](repeating: 0, count: L * L)
+    var start = [Double](repeating: 0, count: L), end = [Double](repeating: 0, count: L)
+    for k in 0..<L * L {
+      transition[k] = constraints.map { $0.allowedTransition[k] } ?? true ? Double(θ[k]) : -.infinity
+    }
+    for j in 0..<L {
+      start[j] = constraints.map { $0.allowedStart[j] } ?? true ? Double(θ[startOffset + j]) : -.infinity
+      end[j] = constraints.map { $0.allowedEnd[j] } ?? true ? Double(θ[endOffset + j]) : -.infinity
+    }
+    var alpha = [Double](repeating: 0, count: T * L)  // α, (T, L)
+    var beta = [Double](repeating: 0, count: T * L)  // β, (T, L)
+    var terms = [Double](repeating: 0, count: L)
+    for j in 0..<L { alpha[j] = start[j] + Double(e[0, j]) }
+    for t in 1..<T {
+      for j in 0..<L {
+        for i in 0..<L { terms[i] = alpha[(t - 1) * L + i] + transition[i * L + j] }
+        alpha[t * L + j] = Double(e[t, j]) + logSumExp(terms)
+      }
+    }
+    for i in 0..<L { beta[(T - 1) * L + i] = end[i] }
+    for t in stride(from: T - 2, through: 0, by: -1) {
+      for i in 0..<L {
+        for j in 0..<L {
+          terms[j] = transition[i * L + j] + Double(e[t + 1, j]) + beta[(t + 1) * L + j]
+        }
+        beta[t * L + i] = logSumExp(terms)
+      }
+    }
+    for j in 0..<L { terms[j] = alpha[(T - 1) * L + j] + end[j] }
+    let logZ = logSumExp(terms)
+    var unary = [Double](repeating: 0, count: T * L)
+    for k in 0..<T * L { unary[k] = exp(alpha[k] + beta[k] - logZ) }
+    var pairwise = [Double](repeating: 0, count: L * L)
+    for t in 1..<T {
+      for i in 0..<L where alpha[(t - 1) * L + i] > -.infinity {
+        for j in 0..<L {
+          let logP = alpha[(t - 1) * L + i] + transition[i * L + j] + Double(e[t, j])
+            + beta[t * L + j] - logZ
+          pairwise[i * L + j] += exp(logP)
+        }
+      }
+    }
+    return (logZ, unary, pairwise)
+  }
+}
+
+/// `log Σ exp(x)` with the maximum factored out, so no term overflows; −∞ for all −∞ input.
+@inline(__always) func logSumExp(_ x: [Double]) -> Double {
+  var maximum = -Double.infinity
+  for value in x where value > maximum { maximum = value }
+  guard maximum > -.infinity else { return -.infinity }
+  var sum = 0.0
+  for value in x { sum += exp(value - maximum) }
+  return maximum + log(sum)
+}

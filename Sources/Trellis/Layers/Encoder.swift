@@ -1,0 +1,123 @@
+import Dispatch
+
+/// One or two recurrent directions over a padded time-major batch, with outputs concatenated:
+/// the left-to-right direction writes columns `[0, H)` of `(T·B, dirs·H)`, the right-to-left one
+/// columns `[H, 2H)`.
+///
+/// The right-to-left direction reads each sentence from its own last token: its step `s` for
+/// sentence `b` is time `len_b − 1 − s`. Padding therefore always comes after a sentence's real
+/// steps, in either direction, so it never reaches a real output, and its zero upstream
+/// gradient keeps it out of every weight gradient.
+struct Encoder: Sendable {
+  let kind: EncoderKind
+  let directions: [RecurrentLayer]
+  let hiddenSize: Int
+  let inputSize: Int
+
+  var outputSize: Int { directions.count * hiddenSize }
+
+  init(kind: EncoderKind, inputSize: Int, hiddenSize: Int, store: ParameterStore) {
+    self.kind = kind
+    self.inputSize = inputSize
+    self.hiddenSize = hiddenSize
+    let names = kind.isBidirectional ? ["forward", "backward"] : ["forward"]
+    directions = names.map {
+      RecurrentLayer(cell: kind.cell, inputSize: inputSize, hiddenSize: hiddenSize, name: $0, store: store)
+    }
+  }
+
+  func initialize(_ store: ParameterStore, rng: inout SplitMix64) {
+    for direction in directions { direction.initialize(store, rng: &rng) }
+  }
+
+  /// The batch row (`t·B + b`) that direction `d` reads at its step `s` for sentence `b`, or nil
+  /// for a padded step.
+  @inline(__always) static func row(
+    direction d: Int, step s: Int, sentence b: Int, batch B: Int, length: Int
+  ) -> Int? {
+    guard s < length else { return nil }
+    return (d == 0 ? s : length - 1 - s) * B + b
+  }
+
+  /// Reads `x` (T·B, In), writes `output` (T·B, dirs·H).
+  func forward(
+    store: ParameterStore, x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace]
+  ) {
+    let B = lengths.count, H = hiddenSize, In = inputSize, width = outputSize
+    runDirections { d in
+      let ws = workspaces[d]
+      let directionInput = ws.x.reserve(T * B * In)
+      if d == 0 {
+        directionInput.update(from: x, count: T * B * In)
+      } else {
+        for s in 0..<T {
+          for b in 0..<B {
+            let destination = directionInput + (s * B + b) * In
+            if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b]) {
+              destination.update(from: x + row * In, count: In)
+            } else {
+              destination.update(repeating: 0, count: In)
+            }
+          }
+        }
+      }
+      directions[d].forward(store: store, steps: T, batch: B, workspace: ws)
+      let h = ws.h.pointer
+      for s in 0..<T {
+        for b in 0..<B {
+          let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+            ?? (s * B + b)  // padded rows: keep the state so the output is defined, never read
+          (output + row * width + d * H).update(from: h + (s * B + b) * H, count: H)
+        }
+      }
+    }
+  }
+
+  /// Reads `dOutput` (T·B, dirs·H), accumulates parameter gradients, writes `dx` (T·B, In).
+  func backward(
+    store: ParameterStore, dOutput: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+    lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace]
+  ) {
+    let B = lengths.count, H = hiddenSize, In = inputSize, width = outputSize
+    runDirections { d in
+      let ws = workspaces[d]
+      let dh = ws.dh.reserve(T * B * H)
+      for s in 0..<T {
+        for b in 0..<B {
+          let destination = dh + (s * B + b) * H
+          if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b]) {
+            destination.update(from: dOutput + row * width + d * H, count: H)
+          } else {
+            destination.update(repeating: 0, count: H)
+          }
+        }
+      }
+      directions[d].backward(store: store, steps: T, batch: B, workspace: ws)
+    }
+    // Sum the directions' input gradients in a fixed order, so the result does not depend on
+    // which thread finished first.
+    dx.update(from: workspaces[0].dx.pointer, count: T * B * In)
+    for d in 1..<directions.count {
+      let directionDx = workspaces[d].dx.pointer
+      for s in 0..<T {
+        for b in 0..<B {
+          guard let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+          else { continue }
+          let source = directionDx + (s * B + b) * In, destination = dx + row * In
+          for k in 0..<In { destination[k] += source[k] }
+        }
+      }
+    }
+  }
+
+  /// Runs the directions' bodies, on two threads when there are two: they share only read-only
+  /// weights, and each accumulates into its own disjoint gradient slots.
+  private func runDirections(_ body: (Int) -> Void) {
+    if directions.count == 1 {
+      body(0)
+    } else {
+      DispatchQueue.concurrentPerform(iterations: directions.count, execute: body)
+    }
+  }
+}

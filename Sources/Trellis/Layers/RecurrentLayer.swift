@@ -1,0 +1,144 @@
+/// The recurrent encoders selectable from the CLI (`--encoder bilstm`).
+public enum EncoderKind: String, Codable, CaseIterable, Sendable {
+  case bilstm, lstm, birnn, rnn, bigru, gru
+
+  /// Whether a second layer reads each sentence right to left and its states are concatenated.
+  public var isBidirectional: Bool { [.bilstm, .birnn, .bigru].contains(self) }
+
+  var cell: any RecurrentCell {
+    switch self {
+    case .bilstm, .lstm: LSTMCell()
+    case .birnn, .rnn: ElmanCell()
+    case .bigru, .gru: GRUCell()
+    }
+  }
+}
+
+/// Activations of one direction for one batch, grow-only; one per direction so the two
+/// directions can run on two threads at once.
+final class RecurrentWorkspace {
+  let x = Scratch()  // (T·B, In) the direction's inputs in its own step order
+  let zx = Scratch()  // (T·B, G·H) input projections; reused as ∂zx in backward
+  let zh = Scratch()  // (B, G·H) one step's recurrent projection
+  let h = Scratch()  // (T·B, H) hidden states h_s
+  let cache = Scratch()  // (T·B, cacheWidth·H) what the cell keeps for backward
+  let dh = Scratch()  // (T·B, H) ∂loss/∂h_s from above
+  let dzh = Scratch()  // (T·B, G·H) ∂zh when it differs from ∂zx (GRU)
+  let dhNext = Scratch()  // (B, H) ∂loss/∂h_s arriving from step s + 1
+  let dhStep = Scratch()  // (B, H) full ∂loss/∂h_s at the current step
+  let carry = Scratch()  // (B, carryWidth·H)
+  let dx = Scratch()  // (T·B, In) ∂loss/∂x in the direction's step order
+}
+
+/// One direction of a recurrent layer over a time-major batch: rows `s·B + b` are step `s` of
+/// sentence `b`. Parameters: `wx (G·H, In)`, `wh (G·H, H)`, `bx (G·H)`, optional `bh (G·H)`.
+struct RecurrentLayer: Sendable {
+  let cell: any RecurrentCell
+  let inputSize: Int
+  let hiddenSize: Int
+  let wx: ParameterSlot
+  let wh: ParameterSlot
+  let bx: ParameterSlot
+  let bh: ParameterSlot?
+
+  var gateWidth: Int { cell.gateCount * hiddenSize }
+
+  init(cell: any RecurrentCell, inputSize: Int, hiddenSize: Int, name: String, store: ParameterStore) {
+    self.cell = cell
+    self.inputSize = inputSize
+    self.hiddenSize = hiddenSize
+    let g = cell.gateCount * hiddenSize
+    wx = store.reserve("\(name).wx", rows: g, columns: inputSize)
+    wh = store.reserve("\(name).wh", rows: g, columns: hiddenSize)
+    bx = store.reserve("\(name).bx", rows: 1, columns: g)
+    bh = cell.usesRecurrentBias ? store.reserve("\(name).bh", rows: 1, columns: g) : nil
+  }
+
+  /// Glorot-uniform input weights, orthogonal recurrent blocks (one `(H, H)` block per gate),
+  /// zero biases except the LSTM forget block at 1 (Jozefowicz et al. 2015: the cell starts by
+  /// remembering, so early gradients reach far back).
+  func initialize(_ store: ParameterStore, rng: inout SplitMix64) {
+    let limit = (6 / Float(inputSize + hiddenSize)).squareRoot()
+    fillUniform(store.value(wx), count: wx.count, limit: limit, rng: &rng)
+    for gate in 0..<cell.gateCount {
+      fillOrthogonal(
+        store.value(wh) + gate * hiddenSize * hiddenSize, rows: hiddenSize, columns: hiddenSize,
+        rng: &rng)
+    }
+    if cell is LSTMCell {
+      (store.value(bx) + hiddenSize).update(repeating: 1, count: hiddenSize)
+    }
+  }
+
+  /// Runs `steps` steps over `batch` rows of `workspace.x`, leaving `h` and `cache` in the
+  /// workspace:  zx = X · Wxᵀ + bx (one GEMM);  for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
+  func forward(store: ParameterStore, steps T: Int, batch B: Int, workspace ws: RecurrentWorkspace) {
+    let H = hiddenSize, G = gateWidth, width = cell.cacheWidth * H
+    let x = ws.x.reserve(T * B * inputSize)
+    let zx = ws.zx.reserve(T * B * G)
+    let h = ws.h.reserve(T * B * H)
+    let cache = ws.cache.reserve(max(T * B * width, 1))
+    let zh = ws.zh.reserve(B * G)
+    gemm(
+      MatrixView(base: x, rows: T * B, columns: inputSize), .none, store.valueMatrix(wx),
+      .transposed, into: MutableMatrixView(base: zx, rows: T * B, columns: G))
+    addBias(store.value(bx), to: zx, rows: T * B, n: G)
+    for s in 0..<T {
+      if s == 0 {
+        zh.update(repeating: 0, count: B * G)
+      } else {
+        gemm(
+          MatrixView(base: h + (s - 1) * B * H, rows: B, columns: H), .none,
+          store.valueMatrix(wh), .transposed, into: MutableMatrixView(base: zh, rows: B, columns: G))
+      }
+      if let bh { addBias(store.value(bh), to: zh, rows: B, n: G) }
+      cell.forward(
+        rows: B, hidden: H, zx: zx + s * B * G, zh: zh,
+        hPrevious: s == 0 ? nil : UnsafePointer(h + (s - 1) * B * H),
+        cachePrevious: s == 0 ? nil : UnsafePointer(cache + (s - 1) * B * width),
+        h: h + s * B * H, cache: cache + s * B * width)
+    }
+  }
+
+  /// Backpropagation through time from `workspace.dh` (T·B, H); accumulates parameter gradients
+  /// and writes ∂loss/∂x into `workspace.dx` (T·B, In). The recurrence, newest step first:
+  ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
+  /// then, over all steps at once:  ∂Wx += ∂ZXᵀ · X,  ∂Wh += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X = ∂ZX · Wx.
+  func backward(store: ParameterStore, steps T: Int, batch B: Int, workspace ws: RecurrentWorkspace) {
+    let H = hiddenSize, G = gateWidth, width = cell.cacheWidth * H
+    let x = ws.x.pointer, h = ws.h.pointer, cache = ws.cache.pointer, dh = ws.dh.pointer
+    let dzx = ws.zx.reserve(T * B * G)  // zx is dead after forward; reuse it for ∂zx
+    let dzh = cell.sharesPreactivationGradient ? dzx : ws.dzh.reserve(T * B * G)
+    let dhNext = ws.dhNext.zeroed(B * H)
+    let dhStep = ws.dhStep.reserve(B * H)
+    let carry = ws.carry.zeroed(max(B * cell.carryWidth * H, 1))
+    for s in stride(from: T - 1, through: 0, by: -1) {
+      for k in 0..<B * H { dhStep[k] = dh[s * B * H + k] + dhNext[k] }
+      cell.backward(
+        rows: B, hidden: H, dh: dhStep, h: h + s * B * H, cache: cache + s * B * width,
+        hPrevious: s == 0 ? nil : UnsafePointer(h + (s - 1) * B * H),
+        cachePrevious: s == 0 ? nil : UnsafePointer(cache + (s - 1) * B * width),
+        carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G, dhPreviousDirect: dhNext)
+      if s > 0 {
+        gemm(
+          MatrixView(base: dzh + s * B * G, rows: B, columns: G), .none, store.valueMatrix(wh),
+          .none, into: MutableMatrixView(base: dhNext, rows: B, columns: H), beta: 1)
+      }
+    }
+    gemm(
+      MatrixView(base: dzx, rows: T * B, columns: G), .transposed,
+      MatrixView(base: x, rows: T * B, columns: inputSize), .none,
+      into: store.gradientMatrix(wx), beta: 1)
+    if T > 1 {
+      gemm(
+        MatrixView(base: dzh + B * G, rows: (T - 1) * B, columns: G), .transposed,
+        MatrixView(base: h, rows: (T - 1) * B, columns: H), .none,
+        into: store.gradientMatrix(wh), beta: 1)
+    }
+    addColumnSums(of: dzx, rows: T * B, n: G, to: store.gradient(bx))
+    if let bh { addColumnSums(of: dzh, rows: T * B, n: G, to: store.gradient(bh)) }
+    gemm(
+      MatrixView(base: dzx, rows: T * B, columns: G), .none, store.valueMatrix(wx), .none,
+      into: MutableMatrixView(base: ws.dx.reserve(T * B * inputSize), rows: T * B, columns: inputSize))
+  }
+}

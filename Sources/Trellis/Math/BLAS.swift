@@ -1,0 +1,63 @@
+import COpenBLAS
+
+/// Whether a `gemm` operand is used as stored or transposed.
+public enum Transpose {
+  case none, transposed
+
+  var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+}
+
+/// `C = alpha * op(A) · op(B) + beta * C` on row-major views, through `cblas_sgemm`.
+///
+/// This file is the only one that talks to OpenBLAS for products, so every matrix product in the
+/// tagger goes through one checked entry point. Shapes: `op(A)` is `(M, K)`, `op(B)` is `(K, N)`,
+/// `C` is `(M, N)`; each view may be strided (`rowStride` = BLAS `lda`/`ldb`/`ldc`).
+public func gemm(
+  _ a: MatrixView, _ transposeA: Transpose, _ b: MatrixView, _ transposeB: Transpose,
+  into c: MutableMatrixView, alpha: Float = 1, beta: Float = 0
+) {
+  let m = transposeA == .none ? a.rows : a.columns
+  let k = transposeA == .none ? a.columns : a.rows
+  let kB = transposeB == .none ? b.rows : b.columns
+  let n = transposeB == .none ? b.columns : b.rows
+  precondition(k == kB && c.rows == m && c.columns == n,
+               "gemm shapes: op(A) \(m)x\(k), op(B) \(kB)x\(n), C \(c.rows)x\(c.columns)")
+  if m == 0 || n == 0 { return }
+  if k == 0 {
+    // BLAS leaves C untouched for K = 0 only when beta = 1; make the empty sum explicit.
+    for r in 0..<m { for col in 0..<n { c[r, col] *= beta } }
+    return
+  }
+  cblas_sgemm(
+    CblasRowMajor, transposeA.cblas, transposeB.cblas, Int32(m), Int32(n), Int32(k), alpha,
+    a.base, Int32(a.rowStride), b.base, Int32(b.rowStride), beta, c.base, Int32(c.rowStride))
+}
+
+/// The plain triple loop that `gemm` must agree with; used only by tests (llm.c's naive twin).
+public func naiveGemm(
+  _ a: MatrixView, _ transposeA: Transpose, _ b: MatrixView, _ transposeB: Transpose,
+  into c: MutableMatrixView, alpha: Float = 1, beta: Float = 0
+) {
+  let m = c.rows, n = c.columns
+  let k = transposeA == .none ? a.columns : a.rows
+  for i in 0..<m {
+    for j in 0..<n {
+      var sum = 0.0
+      for p in 0..<k {
+        let x = transposeA == .none ? a[i, p] : a[p, i]
+        let y = transposeB == .none ? b[p, j] : b[j, p]
+        sum += Double(x) * Double(y)
+      }
+      c[i, j] = alpha * Float(sum) + beta * c[i, j]
+    }
+  }
+}
+
+/// Sets the number of threads OpenBLAS uses for each product.
+public func setBLASThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+
+/// The OpenBLAS core type it dispatched to (e.g. "Haswell"), for benchmark reports.
+public func blasCoreName() -> String {
+  guard let name = openblas_get_corename() else { return "unknown" }
+  return String(cString: name)
+}

@@ -1,0 +1,38 @@
+import COpenBLAS
+import Foundation
+
+/// Fills `count` values with U(-limit, limit).
+func fillUniform(
+  _ values: UnsafeMutablePointer<Float>, count: Int, limit: Float, rng: inout SplitMix64
+) {
+  for i in 0..<count { values[i] = (2 * rng.nextUnitFloat() - 1) * limit }
+}
+
+/// Writes a `(rows, columns)` row-major matrix with orthonormal columns (rows >= columns) or
+/// orthonormal rows (rows < columns): the Q factor of a Gaussian matrix, via LAPACKE.
+///
+/// Saxe et al. (2014): orthogonal recurrent weights keep the Jacobian's singular values at 1 at
+/// the start of training, so gradients through time neither vanish nor explode at first. The
+/// signs of Q are fixed by R's diagonal (Mezzadri 2007) so Q is Haar-distributed, and so the
+/// result depends only on the seed, not on LAPACK's sign conventions.
+func fillOrthogonal(
+  _ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int, rng: inout SplitMix64
+) {
+  // QR factorises a tall matrix: work on the transpose when the block is wide.
+  let tall = rows >= columns
+  let m = tall ? rows : columns, n = tall ? columns : rows
+  var a = [Double](repeating: 0, count: m * n)  // (m, n) row-major
+  for i in 0..<a.count { a[i] = rng.nextGaussian() }
+  var tau = [Double](repeating: 0, count: n)
+  var info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), &a, Int32(n), &tau)
+  precondition(info == 0, "LAPACKE_dgeqrf failed: \(info)")
+  let diagonalSigns = (0..<n).map { a[$0 * n + $0] < 0 ? -1.0 : 1.0 }
+  info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, Int32(m), Int32(n), Int32(n), &a, Int32(n), &tau)
+  precondition(info == 0, "LAPACKE_dorgqr failed: \(info)")
+  for i in 0..<m {
+    for j in 0..<n {
+      let q = Float(a[i * n + j] * diagonalSigns[j])
+      if tall { values[i * columns + j] = q } else { values[j * columns + i] = q }
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/// Sentences padded into one time-major batch: row `t·B + b` is token `t` of sentence `b`.
+struct Batch {
+  /// Tokens per sentence; `T = max(lengths)`.
+  let lengths: [Int]
+  let steps: Int
+  /// Word ids `(T, B)`, `ReservedWord.paddingId` past a sentence's end.
+  let wordIds: [Int32]
+  /// Gold label ids per sentence (empty when tagging).
+  let gold: [[Int]]
+
+  var size: Int { lengths.count }
+  var tokenCount: Int { lengths.reduce(0, +) }
+
+  init(wordIds sentences: [[Int]], gold: [[Int]] = []) {
+    lengths = sentences.map(\.count)
+    steps = lengths.max() ?? 0
+    let B = sentences.count
+    var ids = [Int32](repeating: Int32(ReservedWord.paddingId), count: steps * B)
+    for (b, sentence) in sentences.enumerated() {
+      for (t, id) in sentence.enumerated() { ids[t * B + b] = Int32(id) }
+    }
+    wordIds = ids
+    self.gold = gold
+  }
+}
+
+/// Everything a forward and backward pass writes, grow-only; one per thread that uses a model.
+final class ModelWorkspace {
+  let x = Scratch()  // (T·B, (2K+1)·D) encoder input
+  let xMask = Scratch()  // (T·B, (2K+1)·D) dropout mask, 0 or 1/(1−p)
+  let hidden = Scratch()  // (T·B, dirs·H) encoder output
+  let hiddenMask = Scratch()  // (T·B, dirs·H)
+  let emissions = Scratch()  // (T·B, L)
+  let dEmissions = Scratch()  // (T·B, L)
+  let dHidden = Scratch()  // (T·B, dirs·H)
+  let dx = Scratch()  // (T·B, (2K+1)·D)
+  let directions = [RecurrentWorkspace(), RecurrentWorkspace()]
+}

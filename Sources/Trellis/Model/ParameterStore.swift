@@ -1,0 +1,89 @@
+/// A named block of the parameter slab: `rows × columns` Floats starting at `offset`.
+public struct ParameterSlot: Codable, Equatable, Sendable {
+  public var name: String
+  public var offset: Int
+  public var rows: Int
+  public var columns: Int
+  public var count: Int { rows * columns }
+}
+
+/// Every trainable scalar of a model in one contiguous slab, with a gradient slab that mirrors it
+/// offset for offset (llm.c's layout): the optimiser, clipping, averaging and the model file each
+/// become one loop over `count` Floats, and a layer's weights are a slot, not an object.
+public final class ParameterStore: @unchecked Sendable {
+  public private(set) var slots: [ParameterSlot] = []
+  public private(set) var count = 0
+  /// The parameters, `count` Floats.
+  public private(set) var values: UnsafeMutablePointer<Float>
+  /// ∂loss/∂parameters, `count` Floats, accumulated by backward passes and zeroed once per step.
+  public private(set) var gradients: UnsafeMutablePointer<Float>
+
+  /// Builds the layout first; storage is allocated by `allocate()` once every slot is reserved.
+  public init() {
+    values = .allocate(capacity: 1)
+    gradients = .allocate(capacity: 1)
+  }
+
+  deinit {
+    values.deallocate()
+    gradients.deallocate()
+  }
+
+  /// Reserves a `rows × columns` block and returns its slot (values not yet allocated).
+  func reserve(_ name: String, rows: Int, columns: Int) -> ParameterSlot {
+    precondition(!slots.contains { $0.name == name }, "duplicate parameter \(name)")
+    let slot = ParameterSlot(name: name, offset: count, rows: rows, columns: columns)
+    slots.append(slot)
+    count += slot.count
+    return slot
+  }
+
+  /// Allocates zeroed values and gradients for every reserved slot.
+  func allocate() {
+    values.deallocate()
+    gradients.deallocate()
+    values = .allocate(capacity: max(count, 1))
+    gradients = .allocate(capacity: max(count, 1))
+    values.initialize(repeating: 0, count: max(count, 1))
+    gradients.initialize(repeating: 0, count: max(count, 1))
+  }
+
+  @inline(__always) func value(_ slot: ParameterSlot) -> UnsafeMutablePointer<Float> {
+    values + slot.offset
+  }
+
+  @inline(__always) func gradient(_ slot: ParameterSlot) -> UnsafeMutablePointer<Float> {
+    gradients + slot.offset
+  }
+
+  func valueMatrix(_ slot: ParameterSlot) -> MatrixView {
+    MatrixView(base: values + slot.offset, rows: slot.rows, columns: slot.columns)
+  }
+
+  func gradientMatrix(_ slot: ParameterSlot) -> MutableMatrixView {
+    MutableMatrixView(base: gradients + slot.offset, rows: slot.rows, columns: slot.columns)
+  }
+
+  public func zeroGradients() { gradients.update(repeating: 0, count: count) }
+
+  /// The Euclidean norm of the whole gradient, summed in Double.
+  public func gradientNorm() -> Double {
+    var sum = 0.0
+    for i in 0..<count { sum += Double(gradients[i]) * Double(gradients[i]) }
+    return sum.squareRoot()
+  }
+
+  /// True when every value is finite (a model with a NaN weight is never written).
+  public func valuesAreFinite() -> Bool {
+    for i in 0..<count where !values[i].isFinite { return false }
+    return true
+  }
+
+  /// A copy of the values, e.g. the best-dev-F1 snapshot.
+  public func snapshot() -> [Float] { Array(UnsafeBufferPointer(start: values, count: count)) }
+
+  public func restore(_ snapshot: [Float]) {
+    precondition(snapshot.count == count, "snapshot has \(snapshot.count) values, store \(count)")
+    snapshot.withUnsafeBufferPointer { values.update(from: $0.baseAddress!, count: count) }
+  }
+}

@@ -1,0 +1,40 @@
+import ConllEval
+
+extension TagScheme: Codable {}
+
+/// The architecture of a tagger: everything needed to rebuild its parameter layout.
+public struct TaggerConfiguration: Codable, Equatable, Sendable {
+  /// The recurrent encoder over the token representations.
+  public var encoder: EncoderKind = .bilstm
+  /// The structured output layer.
+  public var head: HeadKind = .crf
+  public var headOptions = HeadOptions()
+  /// Word embedding size `D`.
+  public var embeddingSize = 100
+  /// Hidden units per direction `H`.
+  public var hiddenSize = 100
+  /// Context window `K`: a token's input is the embeddings of tokens t−K … t+K concatenated
+  /// (Mesnil et al. 2013), `(2K+1)·D` wide; 0 is the token alone.
+  public var window = 0
+  /// How tokens become vocabulary keys.
+  public var normalization = TokenNormalization()
+  /// The tag scheme of the training labels, for decoding constraints.
+  public var scheme: TagScheme = .bio
+  /// Whether decoding forbids the transitions `scheme` rules out.
+  public var constrainedDecoding = true
+
+  public init() {}
+
+  /// Width of one token's input to the encoder.
+  public var inputSize: Int { (2 * window + 1) * embeddingSize }
+}
+
+/// The vocabulary ids every model reserves.
+enum ReservedWord {
+  /// Fills window positions outside the sentence and batch padding.
+  static let padding = "<pad>"
+  /// Stands for every word not in the vocabulary.
+  static let unknown = "<unk>"
+  static let paddingId = 0
+  static let unknownId = 1
+}

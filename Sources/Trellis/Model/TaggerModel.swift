@@ -1,0 +1,249 @@
+import ConllEval
+import Foundation
+
+/// A sequence tagger: word embeddings (with an optional context window) → recurrent encoder →
+/// linear layer giving emission scores → structured head.
+///
+/// Legend: T tokens (steps), B sentences in a batch, D embedding size, K window, In = (2K+1)·D,
+/// H hidden units per direction, dirs = 1 or 2, L labels, V vocabulary size.
+///
+/// Parameter slab (one `ParameterStore`; the gradient slab mirrors it):
+///   embedding       (V, D)         row 0 `<pad>`, row 1 `<unk>`
+///   forward.wx      (G·H, In)      G gate blocks (LSTM: i, f, g, o)
+///   forward.wh      (G·H, H)
+///   forward.bx      (G·H)          [forward.bh (G·H) for GRU]
+///   backward.*      same shapes    bidirectional encoders only
+///   output.w        (L, dirs·H)
+///   output.b        (L)
+///   head            (P)            chain heads: transitions (L, L), start (L), end (L)
+public final class TaggerModel: @unchecked Sendable {
+  public let configuration: TaggerConfiguration
+  /// Vocabulary keys (normalised tokens), with `<pad>` = 0 and `<unk>` = 1.
+  public let words: Vocabulary
+  /// The label strings; a label id is an index here.
+  public let labels: Vocabulary
+  public let store: ParameterStore
+  let embedding: ParameterSlot
+  let encoder: Encoder
+  let outputWeight: ParameterSlot
+  let outputBias: ParameterSlot
+  let headSlot: ParameterSlot
+  public let head: any StructuredHead
+  /// The decoding constraints of `configuration.scheme`, or nil when turned off.
+  public let constraints: TransitionConstraints?
+
+  /// Builds the layout and, given `rng`, initialises the weights (otherwise they are zero and
+  /// a model file fills them).
+  public init(
+    configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
+    rng: inout SplitMix64?
+  ) {
+    precondition(words.id(for: ReservedWord.padding) == ReservedWord.paddingId)
+    precondition(words.id(for: ReservedWord.unknown) == ReservedWord.unknownId)
+    self.configuration = configuration
+    self.words = words
+    self.labels = labels
+    let store = ParameterStore()
+    let L = labels.count
+    embedding = store.reserve("embedding", rows: words.count, columns: configuration.embeddingSize)
+    encoder = Encoder(
+      kind: configuration.encoder, inputSize: configuration.inputSize,
+      hiddenSize: configuration.hiddenSize, store: store)
+    outputWeight = store.reserve("output.w", rows: L, columns: encoder.outputSize)
+    outputBias = store.reserve("output.b", rows: 1, columns: L)
+    head = configuration.head.makeHead(labelCount: L, options: configuration.headOptions)
+    headSlot = store.reserve("head", rows: 1, columns: head.parameterCount)
+    store.allocate()
+    self.store = store
+    constraints =
+      configuration.constrainedDecoding
+      ? TransitionConstraints(labels: labels.strings, scheme: configuration.scheme) : nil
+    if var generator = rng {
+      initialize(rng: &generator)
+      rng = generator
+    }
+  }
+
+  /// Embeddings U(±√(3/D)) (unit expected squared norm), encoder as `RecurrentLayer` says,
+  /// output layer Glorot-uniform, head parameters zero (no transition preference at first).
+  private func initialize(rng: inout SplitMix64) {
+    let D = configuration.embeddingSize
+    fillUniform(store.value(embedding), count: embedding.count, limit: (3 / Float(D)).squareRoot(), rng: &rng)
+    encoder.initialize(store, rng: &rng)
+    let limit = (6 / Float(outputWeight.rows + outputWeight.columns)).squareRoot()
+    fillUniform(store.value(outputWeight), count: outputWeight.count, limit: limit, rng: &rng)
+  }
+
+  var headParameters: UnsafeBufferPointer<Float> {
+    UnsafeBufferPointer(start: store.value(headSlot), count: headSlot.count)
+  }
+
+  /// The vocabulary id of a raw token.
+  public func wordId(for token: String) -> Int {
+    words.id(for: configuration.normalization.key(for: token)) ?? ReservedWord.unknownId
+  }
+
+  // MARK: - Forward and backward
+
+  /// Fills `x` (T·B, In): row `t·B + b`, block `k` ∈ 0…2K holds the embedding of token t+k−K
+  /// of sentence b, `<pad>` outside it.
+  private func embed(_ batch: Batch, into x: UnsafeMutablePointer<Float>) {
+    let B = batch.size, D = configuration.embeddingSize, K = configuration.window
+    let In = configuration.inputSize, table = store.value(embedding)
+    for t in 0..<batch.steps {
+      for b in 0..<B {
+        let row = x + (t * B + b) * In
+        for k in 0...(2 * K) {
+          let position = t + k - K
+          let id = position >= 0 && position < batch.lengths[b]
+            ? Int(batch.wordIds[position * B + b]) : ReservedWord.paddingId
+          (row + k * D).update(from: table + id * D, count: D)
+        }
+      }
+    }
+  }
+
+  /// Inverted dropout in place: keeps each value with probability 1 − p, scaled by 1/(1 − p),
+  /// so no rescaling is needed when tagging; the mask is kept for the backward pass.
+  private func dropout(
+    _ values: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count: Int,
+    rate p: Float, rng: inout SplitMix64
+  ) {
+    let scale = 1 / (1 - p)
+    for k in 0..<count {
+      mask[k] = rng.nextUnitFloat() < p ? 0 : scale
+      values[k] *= mask[k]
+    }
+  }
+
+  /// Computes emissions `(T·B, L)` into `workspace.emissions`. Dropout (training only) draws
+  /// its masks from `rng`; at rate 0 nothing is drawn.
+  func forward(
+    _ batch: Batch, workspace ws: ModelWorkspace, dropoutRate p: Float, rng: inout SplitMix64
+  ) {
+    let rows = batch.steps * batch.size, In = configuration.inputSize
+    let width = encoder.outputSize, L = labels.count
+    let x = ws.x.reserve(rows * In)
+    embed(batch, into: x)
+    if p > 0 { dropout(x, mask: ws.xMask.reserve(rows * In), count: rows * In, rate: p, rng: &rng) }
+    let hidden = ws.hidden.reserve(rows * width)
+    encoder.forward(
+      store: store, x: x, output: hidden, lengths: batch.lengths, steps: batch.steps,
+      workspaces: ws.directions)
+    if p > 0 {
+      dropout(hidden, mask: ws.hiddenMask.reserve(rows * width), count: rows * width, rate: p, rng: &rng)
+    }
+    let emissions = ws.emissions.reserve(rows * L)
+    // E = hidden · Wᵀ + b
+    gemm(
+      MatrixView(base: hidden, rows: rows, columns: width), .none, store.valueMatrix(outputWeight),
+      .transposed, into: MutableMatrixView(base: emissions, rows: rows, columns: L))
+    addBias(store.value(outputBias), to: emissions, rows: rows, n: L)
+  }
+
+  /// The inference forward pass (no dropout).
+  func forward(_ batch: Batch, workspace ws: ModelWorkspace) {
+    var unused = SplitMix64(seed: 0)
+    forward(batch, workspace: ws, dropoutRate: 0, rng: &unused)
+  }
+
+  /// Sentence `b`'s emissions: `(len_b, L)` with row stride `B·L`.
+  func emissionView(_ ws: ModelWorkspace, batch: Batch, sentence b: Int) -> MatrixView {
+    let L = labels.count
+    return MatrixView(
+      base: ws.emissions.pointer + b * L, rows: batch.lengths[b], columns: L,
+      rowStride: batch.size * L)
+  }
+
+  /// Forward, the head's loss per sentence, and backward: adds ∂(mean loss over the batch)/∂θ
+  /// to `store.gradients` and returns the summed loss.
+  func lossAndGradient(
+    _ batch: Batch, workspace ws: ModelWorkspace, dropoutRate: Float, rng: inout SplitMix64
+  ) -> Double {
+    let rows = batch.steps * batch.size, In = configuration.inputSize
+    let width = encoder.outputSize, L = labels.count, B = batch.size
+    forward(batch, workspace: ws, dropoutRate: dropoutRate, rng: &rng)
+    let dE = ws.dEmissions.zeroed(rows * L)
+    let headGradient = UnsafeMutableBufferPointer(start: store.gradient(headSlot), count: headSlot.count)
+    var loss = 0.0
+    for b in 0..<B {
+      loss += head.lossAndGradient(
+        emissions: emissionView(ws, batch: batch, sentence: b), gold: batch.gold[b],
+        parameters: headParameters,
+        emissionGradient: MutableMatrixView(base: dE + b * L, rows: batch.lengths[b], columns: L, rowStride: B * L),
+        parameterGradient: headGradient)
+    }
+    // The gradient of the batch mean: scale ∂E now and the head's own gradient below.
+    let scale = 1 / Float(B)
+    for k in 0..<rows * L { dE[k] *= scale }
+    for k in 0..<headSlot.count { headGradient[k] *= scale }
+
+    let hidden = ws.hidden.pointer
+    let dHidden = ws.dHidden.reserve(rows * width)
+    // ∂hidden = ∂E · W;  ∂W += ∂Eᵀ · hidden;  ∂b += column sums of ∂E
+    gemm(
+      MatrixView(base: dE, rows: rows, columns: L), .none, store.valueMatrix(outputWeight), .none,
+      into: MutableMatrixView(base: dHidden, rows: rows, columns: width))
+    gemm(
+      MatrixView(base: dE, rows: rows, columns: L), .transposed,
+      MatrixView(base: hidden, rows: rows, columns: width), .none,
+      into: store.gradientMatrix(outputWeight), beta: 1)
+    addColumnSums(of: dE, rows: rows, n: L, to: store.gradient(outputBias))
+    if dropoutRate > 0 {
+      let mask = ws.hiddenMask.pointer
+      for k in 0..<rows * width { dHidden[k] *= mask[k] }
+    }
+    let dx = ws.dx.reserve(rows * In)
+    encoder.backward(
+      store: store, dOutput: dHidden, dx: dx, lengths: batch.lengths, steps: batch.steps,
+      workspaces: ws.directions)
+    if dropoutRate > 0 {
+      let mask = ws.xMask.pointer
+      for k in 0..<rows * In { dx[k] *= mask[k] }
+    }
+    scatterEmbeddingGradient(batch, dx: dx)
+    return loss
+  }
+
+  /// ∂embedding[id] += ∂x for every real token row and window block that read row `id`.
+  private func scatterEmbeddingGradient(_ batch: Batch, dx: UnsafePointer<Float>) {
+    let B = batch.size, D = configuration.embeddingSize, K = configuration.window
+    let In = configuration.inputSize, table = store.gradient(embedding)
+    for b in 0..<B {
+      for t in 0..<batch.lengths[b] {
+        let row = dx + (t * B + b) * In
+        for k in 0...(2 * K) {
+          let position = t + k - K
+          let id = position >= 0 && position < batch.lengths[b]
+            ? Int(batch.wordIds[position * B + b]) : ReservedWord.paddingId
+          let destination = table + id * D, source = row + k * D
+          for j in 0..<D { destination[j] += source[j] }
+        }
+      }
+    }
+  }
+
+  /// Label ids for every sentence of the batch.
+  func decode(_ batch: Batch, workspace ws: ModelWorkspace) -> [[Int]] {
+    forward(batch, workspace: ws)
+    return (0..<batch.size).map { b in
+      head.decode(
+        emissions: emissionView(ws, batch: batch, sentence: b), parameters: headParameters,
+        constraints: constraints)
+    }
+  }
+}
+
+extension TransitionConstraints {
+  /// The transitions `scheme` allows between `labels` (e.g. BIO: I-X only after B-X or I-X).
+  public init(labels: [String], scheme: TagScheme) {
+    let L = labels.count
+    self.init(
+      labelCount: L,
+      allowedTransition: (0..<L * L).map {
+        isAllowedTransition(from: labels[$0 / L], to: labels[$0 % L], scheme: scheme)
+      },
+      allowedStart: labels.map { isAllowedTransition(from: nil, to: $0, scheme: scheme) },
+      allowedEnd: labels.map { isAllowedEnd($0, scheme: scheme) })
+  }
+}

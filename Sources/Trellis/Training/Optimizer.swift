@@ -1,0 +1,54 @@
+import Foundation
+
+/// The optimisers selectable from the CLI (`--optimizer adam`).
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, sgd }
+
+/// Moves the parameter slab along its gradient slab: one loop over all parameters (llm.c's
+/// `gpt2_update`), so every layer is optimised the same way without knowing about layers.
+protocol Optimizer {
+  /// One update with learning rate `rate`, reading `store.gradients`.
+  mutating func step(_ store: ParameterStore, rate: Float)
+}
+
+/// Plain stochastic gradient descent: θ ← θ − η·g.
+struct SGD: Optimizer {
+  mutating func step(_ store: ParameterStore, rate: Float) {
+    let θ = store.values, g = store.gradients
+    for k in 0..<store.count { θ[k] -= rate * g[k] }
+  }
+}
+
+/// Adam (Kingma & Ba 2015) with bias correction:
+///   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,  θ ← θ − η·m̂ / (√v̂ + ε)
+/// with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).
+struct Adam: Optimizer, Codable {
+  var beta1: Float = 0.9
+  var beta2: Float = 0.999
+  var epsilon: Float = 1e-8
+  private(set) var stepCount = 0
+  private(set) var m: [Float]
+  private(set) var v: [Float]
+
+  init(parameterCount: Int) {
+    m = [Float](repeating: 0, count: parameterCount)
+    v = [Float](repeating: 0, count: parameterCount)
+  }
+
+  mutating func step(_ store: ParameterStore, rate: Float) {
+    stepCount += 1
+    let correction1 = 1 - Foundation.pow(Double(beta1), Double(stepCount))
+    let correction2 = 1 - Foundation.pow(Double(beta2), Double(stepCount))
+    let stepSize = Float(Double(rate) * correction2.squareRoot() / correction1)
+    let θ = store.values, g = store.gradients
+    let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
+    m.withUnsafeMutableBufferPointer { m in
+      v.withUnsafeMutableBufferPointer { v in
+        for k in 0..<store.count {
+          m[k] = beta1 * m[k] + (1 - beta1) * g[k]
+          v[k] = beta2 * v[k] + (1 - beta2) * g[k] * g[k]
+          θ[k] -= stepSize * m[k] / (v[k].squareRoot() + epsilon)
+        }
+      }
+    }
+  }
+}

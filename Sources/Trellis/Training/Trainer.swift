@@ -1,0 +1,204 @@
+import ConllEval
+import Foundation
+
+/// How a model is trained; the defaults are the settings the README's numbers come from.
+public struct TrainingOptions: Codable, Equatable, Sendable {
+  public var epochs = 30
+  public var batchSize = 32
+  public var optimizer: OptimizerKind = .adam
+  /// Initial learning rate η₀; nil picks the optimiser's usual value (Adam 0.001, SGD 0.1).
+  public var learningRate: Double? = nil
+  /// Epoch e (from 0) uses η₀ / (1 + decay·e).
+  public var learningRateDecay = 0.0
+  /// Gradients whose global norm exceeds this are scaled down to it (Pascanu et al. 2013);
+  /// 0 turns clipping off.
+  public var clipNorm = 5.0
+  /// Dropout rate on the embeddings and on the encoder outputs.
+  public var dropout: Float = 0.5
+  /// Probability that a word seen once in training is read as `<unk>`, so `<unk>` is trained.
+  public var unknownReplacement = 0.5
+  /// Stop after this many epochs without a better dev F1; 0 never stops early.
+  public var patience = 8
+  public var seed: UInt64 = 1
+  /// Keep the running average of the parameters over all steps and use it for evaluation
+  /// and the saved model (Collins 2002's averaged perceptron, for any head).
+  public var average = false
+
+  public init() {}
+
+  var initialLearningRate: Double {
+    learningRate ?? (optimizer == .adam ? 0.001 : 0.1)
+  }
+}
+
+/// One epoch's summary, also written as a JSON line by `trellis train --log`.
+public struct EpochReport: Codable, Sendable {
+  public var epoch: Int
+  /// Mean training loss per sentence.
+  public var loss: Double
+  public var devF1: Double?
+  public var devAccuracy: Double?
+  /// Mean and maximum global gradient norm over the epoch's steps, before clipping.
+  public var gradientNormMean: Double
+  public var gradientNormMax: Double
+  public var learningRate: Double
+  public var skippedBatches: Int
+  public var seconds: Double
+  public var tokensPerSecond: Double
+  public var isBest: Bool
+}
+
+/// One optimisation step, for plots of the gradient norm.
+public struct StepReport: Codable, Sendable {
+  public var step: Int
+  public var epoch: Int
+  public var loss: Double
+  public var gradientNorm: Double
+}
+
+/// Trains a `TaggerModel` on labelled sentences, keeping the parameters with the best dev F1.
+public final class Trainer {
+  public let configuration: TaggerConfiguration
+  public let options: TrainingOptions
+  public var onEpoch: (EpochReport) -> Void = { _ in }
+  public var onStep: (StepReport) -> Void = { _ in }
+
+  public init(configuration: TaggerConfiguration, options: TrainingOptions) {
+    self.configuration = configuration
+    self.options = options
+  }
+
+  /// Trains and returns the model with the best dev F1 (the last one when `dev` is empty).
+  public func train(train: [Sentence], dev: [Sentence]) throws -> TaggerModel {
+    var rng = SplitMix64(seed: options.seed)
+    var configuration = self.configuration
+    configuration.scheme = detectScheme(train.map(\.labels))
+    let (words, labels, wordCounts) = Self.vocabularies(of: train, normalization: configuration.normalization)
+    var initRng: SplitMix64? = rng
+    let model = TaggerModel(configuration: configuration, words: words, labels: labels, rng: &initRng)
+    rng = initRng!
+    let examples = train.map { sentence in
+      (words: sentence.tokens.map(model.wordId(for:)), labels: sentence.labels.map { labels.id(for: $0)! })
+    }
+    let singleton = (0..<words.count).map { wordCounts[$0] == 1 }
+    let store = model.store
+    let workspace = ModelWorkspace()
+    var optimizer: any Optimizer =
+      options.optimizer == .adam ? Adam(parameterCount: store.count) : SGD()
+    var average: [Float] = options.average ? store.snapshot() : []
+    var best: (f1: Double, values: [Float])? = nil
+    var epochsWithoutImprovement = 0
+    var step = 0, updates = 0
+    var consecutiveFaults = 0
+
+    for epoch in 0..<options.epochs {
+      let started = Date()
+      let rate = options.initialLearningRate / (1 + options.learningRateDecay * Double(epoch))
+      var lossSum = 0.0, normSum = 0.0, normMax = 0.0, steps = 0, skipped = 0, tokens = 0
+      for indices in Self.batches(count: examples.count, lengths: examples.map(\.words.count), size: options.batchSize, rng: &rng) {
+        let wordIds = indices.map { i in
+          examples[i].words.map { id in
+            singleton[id] && rng.nextUnitDouble() < options.unknownReplacement ? ReservedWord.unknownId : id
+          }
+        }
+        let batch = Batch(wordIds: wordIds, gold: indices.map { examples[$0].labels })
+        store.zeroGradients()
+        let loss = model.lossAndGradient(batch, workspace: workspace, dropoutRate: options.dropout, rng: &rng)
+        let norm = store.gradientNorm()
+        step += 1
+        onStep(StepReport(step: step, epoch: epoch + 1, loss: loss / Double(batch.size), gradientNorm: norm))
+        guard loss.isFinite, norm.isFinite else {
+          skipped += 1
+          consecutiveFaults += 1
+          if consecutiveFaults >= 20 {
+            throw TrellisError(
+              file: "training",
+              "20 batches in a row gave a non-finite loss or gradient (epoch \(epoch + 1)); "
+                + "lower --learning-rate or keep --clip on")
+          }
+          continue
+        }
+        consecutiveFaults = 0
+        if options.clipNorm > 0, norm > options.clipNorm {
+          let scale = Float(options.clipNorm / norm)
+          for k in 0..<store.count { store.gradients[k] *= scale }
+        }
+        optimizer.step(store, rate: Float(rate))
+        updates += 1
+        if options.average {
+          // Running mean over steps: avg ← avg + (θ − avg) / n.
+          let n = Float(updates)
+          average.withUnsafeMutableBufferPointer { avg in
+            for k in 0..<store.count { avg[k] += (store.values[k] - avg[k]) / n }
+          }
+        }
+        lossSum += loss
+        normSum += norm
+        normMax = max(normMax, norm)
+        steps += 1
+        tokens += batch.tokenCount
+      }
+      let current = options.average ? store.snapshot() : nil
+      if options.average { store.restore(average) }
+      var devScores: ConllCounts? = nil
+      if !dev.isEmpty { devScores = model.evaluate(dev) }
+      let f1 = devScores?.f1 ?? Double(epoch)
+      let isBest = best == nil || f1 > best!.f1
+      if isBest {
+        best = (f1, store.snapshot())
+        epochsWithoutImprovement = 0
+      } else {
+        epochsWithoutImprovement += 1
+      }
+      if let current { store.restore(current) }
+      let seconds = Date().timeIntervalSince(started)
+      onEpoch(
+        EpochReport(
+          epoch: epoch + 1, loss: lossSum / Double(max(examples.count, 1)), devF1: devScores?.f1,
+          devAccuracy: devScores?.accuracy, gradientNormMean: normSum / Double(max(steps, 1)),
+          gradientNormMax: normMax, learningRate: rate, skippedBatches: skipped, seconds: seconds,
+          tokensPerSecond: Double(tokens) / seconds, isBest: isBest))
+      if options.patience > 0, epochsWithoutImprovement >= options.patience { break }
+    }
+    if let best { store.restore(best.values) }
+    return model
+  }
+
+  /// Words (normalised keys, `<pad>` and `<unk>` first), labels in order of first appearance,
+  /// and each word id's training count.
+  static func vocabularies(
+    of sentences: [Sentence], normalization: TokenNormalization
+  ) -> (words: Vocabulary, labels: Vocabulary, counts: [Int]) {
+    var words = Vocabulary([ReservedWord.padding, ReservedWord.unknown])
+    var labels = Vocabulary()
+    var counts = [0, 0]
+    for sentence in sentences {
+      for fields in sentence.fields {
+        let id = words.insert(normalization.key(for: fields[0]))
+        if id == counts.count { counts.append(0) }
+        counts[id] += 1
+        labels.insert(fields[fields.count - 1])
+      }
+    }
+    return (words, labels, counts)
+  }
+
+  /// One epoch's batches: a seeded shuffle, then within pools of 20 batches a sort by length,
+  /// so a batch pads little while the order still changes every epoch; batch order shuffled.
+  static func batches(count: Int, lengths: [Int], size: Int, rng: inout SplitMix64) -> [[Int]] {
+    var order = Array(0..<count)
+    order.shuffle(using: &rng)
+    var batches: [[Int]] = []
+    let pool = size * 20
+    for poolStart in stride(from: 0, to: count, by: pool) {
+      let sorted = order[poolStart..<min(poolStart + pool, count)].sorted {
+        (lengths[$0], $0) < (lengths[$1], $1)
+      }
+      for start in stride(from: 0, to: sorted.count, by: size) {
+        batches.append(Array(sorted[start..<min(start + size, sorted.count)]))
+      }
+    }
+    batches.shuffle(using: &rng)
+    return batches
+  }
+}

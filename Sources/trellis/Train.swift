@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import Trellis
+
+struct Train: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Train a tagger on a labelled CoNLL file, keeping the model with the best dev F1.")
+
+  @Option(help: "Training data: CoNLL, token first, gold label last.") var train: String
+  @Option(help: "Development data for model selection and early stopping.") var dev: String?
+  @Option(help: "Where to write the model (atomically).") var model: String
+
+  @Option(help: "Encoder.") var encoder: EncoderKind = .bilstm
+  @Option(help: "Output head.") var head: HeadKind = .crf
+  @Option(help: "Word embedding size.") var embeddingSize = 100
+  @Option(help: "Hidden units per direction.") var hiddenSize = 100
+  @Option(help: "Context window: also feed the K words on each side of a token.") var window = 0
+  @Option(help: "SSVM: cost of one wrong label (Hamming cost weight).") var costWeight = 1.0
+  @Option(help: "SSVM: L2 penalty on the head's parameters.") var l2 = 1e-4
+  @Flag(help: "Keep tokens' case.") var keepCase = false
+  @Flag(help: "Keep digits (default maps every digit to 0).") var keepDigits = false
+  @Flag(help: "Let decoding produce label sequences the tag scheme forbids.") var noConstraints = false
+
+  @Option(help: "Random seed: the same seed and data give the same model file.") var seed: UInt64 = 1
+  @Option(help: "Maximum number of epochs.") var epochs = 30
+  @Option(help: "Sentences per batch.") var batchSize = 32
+  @Option(help: "Optimizer.") var optimizer: OptimizerKind = .adam
+  @Option(help: "Learning rate (default: adam 0.001, sgd 0.1).") var learningRate: Double?
+  @Option(help: "Learning-rate decay: epoch e uses lr / (1 + decay * e).") var learningRateDecay = 0.0
+  @Option(help: "Clip the gradient's global norm to this; 0 turns clipping off.") var clip = 5.0
+  @Option(help: "Dropout on embeddings and encoder outputs.") var dropout: Float = 0.5
+  @Option(help: "Probability of reading a word seen once in training as <unk>.") var unknownReplacement = 0.5
+  @Option(help: "Stop after this many epochs without a better dev F1; 0 never stops early.") var patience = 8
+  @Flag(help: "Average the parameters over all steps (averaged perceptron).") var average = false
+  @Option(help: "Append one JSON line per epoch to this file.") var log: String?
+  @Flag(help: "Also log every step's loss and gradient norm to --log.") var logSteps = false
+  @Flag(help: "Print nothing but errors.") var quiet = false
+
+  func validate() throws {
+    guard embeddingSize > 0, hiddenSize > 0 else { throw ValidationError("sizes must be positive") }
+    guard window >= 0 else { throw ValidationError("--window must be >= 0") }
+    guard epochs > 0, batchSize > 0 else { throw ValidationError("--epochs and --batch-size must be positive") }
+    guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
+    guard clip >= 0 else { throw ValidationError("--clip must be >= 0") }
+  }
+
+  func run() throws {
+    var configuration = TaggerConfiguration()
+    configuration.encoder = encoder
+    configuration.head = head
+    configuration.headOptions = HeadOptions(costWeight: costWeight, l2: l2)
+    configuration.embeddingSize = embeddingSize
+    configuration.hiddenSize = hiddenSize
+    configuration.window = window
+    configuration.normalization = TokenNormalization(lowercase: !keepCase, digitsToZero: !keepDigits)
+    configuration.constrainedDecoding = !noConstraints
+    var options = TrainingOptions()
+    options.seed = seed
+    options.epochs = epochs
+    options.batchSize = batchSize
+    options.optimizer = optimizer
+    options.learningRate = learningRate
+    options.learningRateDecay = learningRateDecay
+    options.clipNorm = clip
+    options.dropout = dropout
+    options.unknownReplacement = unknownReplacement
+    options.patience = patience
+    options.average = average
+
+    let trainSentences = try readLabelledCoNLL(path: train)
+    let devSentences = try dev.map(readLabelledCoNLL(path:)) ?? []
+    let logFile = try log.map(JSONLinesLog.init(path:))
+    let trainer = Trainer(configuration: configuration, options: options)
+    let started = Date()
+    trainer.onEpoch = { report in
+      logFile?.write(report)
+      guard !quiet else { return }
+      let f1 = report.devF1.map { String(format: "%6.2f", $0) } ?? "     -"
+      printError(
+        String(
+          format: "epoch %3d  loss %9.4f  dev F1 %@  %7.0f tokens/s  %6.1fs%@",
+          report.epoch, report.loss, f1, report.tokensPerSecond,
+          Date().timeIntervalSince(started), report.isBest ? "  *" : ""))
+    }
+    if logSteps { trainer.onStep = { logFile?.write($0) } }
+    let trained = try trainer.train(train: trainSentences, dev: devSentences)
+    try ModelFile.write(trained, to: model)
+    if !quiet {
+      printError("wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
+    }
+  }
+}
+
+/// Appends one JSON object per line; a line per epoch (and per step with --log-steps).
+final class JSONLinesLog {
+  let handle: FileHandle
+  let encoder = JSONEncoder()
+
+  init(path: String) throws {
+    guard FileManager.default.createFile(atPath: path, contents: nil),
+      let handle = FileHandle(forWritingAtPath: path)
+    else { throw TrellisError(file: path, "cannot be created") }
+    self.handle = handle
+    encoder.outputFormatting = [.sortedKeys]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+  }
+
+  func write<Record: Encodable>(_ record: Record) {
+    guard var line = try? encoder.encode(record) else { return }
+    line.append(0x0A)
+    handle.write(line)
+  }
+}
+
+func printError(_ message: String) {
+  FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs Debian's OpenBLAS and LAPACKE development packages when they are missing:
+# apt-get as root, sudo otherwise, and a clear message when neither is possible.
+set -euo pipefail
+packages=(libopenblas-dev liblapacke-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing ${missing[*]} (Debian packages needed to build Trellis)" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  run=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  run=(sudo)
+else
+  echo "error: ${missing[*]} are missing and this user can neither run apt-get as root nor sudo." >&2
+  echo "       Ask an administrator to run: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+"${run[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${run[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
