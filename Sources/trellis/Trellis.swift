@@ -7,6 +7,13 @@ struct TrellisCommand: ParsableCommand {
     commandName: "trellis",
     abstract: "Structured sequence tagging: BiLSTM encoders with CRF, perceptron, SSVM or softmax heads.",
     subcommands: [Train.self, Tag.self, Eval.self, Score.self])
+
+  /// The products here are small (B = 32 rows per step) and the two encoder directions already
+  /// run on the two cores; OpenBLAS's own threads would only contend with them.
+  static func main() {
+    setBLASThreadCount(1)
+    Self.main(nil)
+  }
 }
 
 extension EncoderKind: ExpressibleByArgument {}

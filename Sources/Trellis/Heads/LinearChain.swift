@@ -187,6 +187,112 @@ public struct LinearChain: Sendable {
   }
 }
 
+extension LinearChain {
+  /// The exponentiated chain parameters of the scaled recursions, computed once per batch:
+  /// `transition[i·L + j] = exp(trans[i][j] − shift)` and likewise `start`, `end`, each shifted by
+  /// its own maximum so the largest factor is 1; forbidden entries are exactly 0.
+  public struct Potentials {
+    public let labelCount: Int
+    var transition: [Double]  // (L, L)
+    var start: [Double]  // (L)
+    var end: [Double]  // (L)
+    var transitionShift = 0.0, startShift = 0.0, endShift = 0.0
+
+    init(_ chain: LinearChain, parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?) {
+      let L = chain.labelCount
+      labelCount = L
+      func exponentiate(_ offset: Int, _ count: Int, _ allowed: [Bool]?) -> ([Double], Double) {
+        var shift = -Double.infinity
+        for k in 0..<count where allowed?[k] ?? true { shift = max(shift, Double(θ[offset + k])) }
+        if shift == -.infinity { shift = 0 }
+        let values = (0..<count).map { k in allowed?[k] ?? true ? exp(Double(θ[offset + k]) - shift) : 0 }
+        return (values, shift)
+      }
+      (transition, transitionShift) = exponentiate(0, L * L, constraints?.allowedTransition)
+      (start, startShift) = exponentiate(chain.startOffset, L, constraints?.allowedStart)
+      (end, endShift) = exponentiate(chain.endOffset, L, constraints?.allowedEnd)
+    }
+  }
+
+  public func potentials(
+    parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil
+  ) -> Potentials {
+    Potentials(self, parameters: θ, constraints: constraints)
+  }
+
+  /// The same log Z and marginals as `forwardBackward`, by scaled recursions in probability
+  /// space (Rabiner 1989), so each step is one BLAS matrix–vector product instead of L² exps:
+  ///   ψ[t][j] = exp(e[t][j] − m_t),  m_t = max_j e[t][j]
+  ///   α̂[0] = start ⊙ ψ[0] / c_0,      α̂[t] = (Tᵀ · α̂[t−1]) ⊙ ψ[t] / c_t   (c_t normalises α̂[t])
+  ///   z = Σ_j α̂[T−1][j] · end[j],      log Z = Σ_t log c_t + log z + Σ_t m_t + shifts
+  ///   β̂[T−1] = end / z,                β̂[t] = T · g[t+1],  g[t+1] = ψ[t+1] ⊙ β̂[t+1] / c_{t+1}
+  ///   P(y_t = i) = α̂[t][i] · β̂[t][i],  Σ_t P(y_{t−1} = i, y_t = j) = T[i][j] · (Σ_t α̂[t−1]ᵀ g[t])[i][j]
+  /// In Double, whose range covers any realistic spread of scores; `forwardBackward` stays as the
+  /// log-space reference that tests compare this against.
+  public func scaledForwardBackward(
+    emissions e: MatrixView, potentials: Potentials
+  ) -> (logZ: Double, unary: [Double], pairwise: [Double]) {
+    let T = e.rows, L = labelCount
+    var pairwise = [Double](repeating: 0, count: L * L)
+    guard T > 0 else { return (0, [], pairwise) }
+    var psi = [Double](repeating: 0, count: T * L)  // ψ, (T, L)
+    var alpha = [Double](repeating: 0, count: T * L)  // α̂, (T, L)
+    var beta = [Double](repeating: 0, count: T * L)  // β̂, (T, L)
+    var g = [Double](repeating: 0, count: T * L)  // g, (T, L); row 0 unused
+    var scale = [Double](repeating: 0, count: T)  // c, (T)
+    var logZ = potentials.startShift + Double(T - 1) * potentials.transitionShift + potentials.endShift
+    for t in 0..<T {
+      var maximum = -Double.infinity
+      for j in 0..<L { maximum = max(maximum, Double(e[t, j])) }
+      for j in 0..<L { psi[t * L + j] = exp(Double(e[t, j]) - maximum) }
+      logZ += maximum
+    }
+    potentials.transition.withUnsafeBufferPointer { transition in
+      alpha.withUnsafeMutableBufferPointer { alpha in
+        for j in 0..<L { alpha[j] = potentials.start[j] * psi[j] }
+        for t in 0..<T {
+          if t > 0 {
+            multiply(transition.baseAddress!, rows: L, columns: L, .transposed,
+                     alpha.baseAddress! + (t - 1) * L, into: alpha.baseAddress! + t * L)
+            for j in 0..<L { alpha[t * L + j] *= psi[t * L + j] }
+          }
+          var sum = 0.0
+          for j in 0..<L { sum += alpha[t * L + j] }
+          scale[t] = sum
+          for j in 0..<L { alpha[t * L + j] /= sum }
+          logZ += log(sum)
+        }
+      }
+      var z = 0.0
+      for j in 0..<L { z += alpha[(T - 1) * L + j] * potentials.end[j] }
+      logZ += log(z)
+      for i in 0..<L { beta[(T - 1) * L + i] = potentials.end[i] / z }
+      beta.withUnsafeMutableBufferPointer { beta in
+        g.withUnsafeMutableBufferPointer { g in
+          for t in stride(from: T - 2, through: 0, by: -1) {
+            for j in 0..<L { g[(t + 1) * L + j] = psi[(t + 1) * L + j] * beta[(t + 1) * L + j] / scale[t + 1] }
+            multiply(transition.baseAddress!, rows: L, columns: L, .none,
+                     g.baseAddress! + (t + 1) * L, into: beta.baseAddress! + t * L)
+          }
+        }
+      }
+      // Σ_t α̂[t−1]ᵀ g[t] as one product: rows 0..<T−1 of α̂ against rows 1..<T of g.
+      alpha.withUnsafeBufferPointer { alpha in
+        g.withUnsafeBufferPointer { g in
+          pairwise.withUnsafeMutableBufferPointer { pairwise in
+            addTransposedProduct(alpha.baseAddress!, g.baseAddress! + L, k: T - 1, m: L, n: L,
+                                 into: pairwise.baseAddress!)
+            for k in 0..<L * L { pairwise[k] *= transition[k] }
+          }
+        }
+      }
+    }
+    var unary = alpha
+    for k in 0..<T * L { unary[k] *= beta[k] }
+    return (logZ, unary, pairwise)
+  }
+}
+
 /// `log Σ exp(x)` with the maximum factored out, so no term overflows; −∞ for all −∞ input.
 @inline(__always) func logSumExp(_ x: [Double]) -> Double {
   var maximum = -Double.infinity

@@ -61,3 +61,24 @@ public func blasCoreName() -> String {
   guard let name = openblas_get_corename() else { return "unknown" }
   return String(cString: name)
 }
+
+/// `y = A · x` or `y = Aᵀ · x` for a dense row-major `(rows, columns)` Double matrix, through
+/// `cblas_dgemv`; the CRF's scaled recursions are vector–matrix products of this form.
+func multiply(
+  _ a: UnsafePointer<Double>, rows: Int, columns: Int, _ transpose: Transpose,
+  _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>
+) {
+  cblas_dgemv(
+    CblasRowMajor, transpose.cblas, Int32(rows), Int32(columns), 1, a, Int32(columns), x, 1, 0, y, 1)
+}
+
+/// `C += Aᵀ · B` for row-major Double `A (k, m)`, `B (k, n)`, `C (m, n)`, through `cblas_dgemm`.
+func addTransposedProduct(
+  _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, k: Int, m: Int, n: Int,
+  into c: UnsafeMutablePointer<Double>
+) {
+  guard k > 0 else { return }
+  cblas_dgemm(
+    CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(m), b,
+    Int32(n), 1, c, Int32(n))
+}

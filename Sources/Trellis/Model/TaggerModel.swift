@@ -165,14 +165,13 @@ public final class TaggerModel: @unchecked Sendable {
     forward(batch, workspace: ws, dropoutRate: dropoutRate, rng: &rng)
     let dE = ws.dEmissions.zeroed(rows * L)
     let headGradient = UnsafeMutableBufferPointer(start: store.gradient(headSlot), count: headSlot.count)
-    var loss = 0.0
-    for b in 0..<B {
-      loss += head.lossAndGradient(
-        emissions: emissionView(ws, batch: batch, sentence: b), gold: batch.gold[b],
-        parameters: headParameters,
-        emissionGradient: MutableMatrixView(base: dE + b * L, rows: batch.lengths[b], columns: L, rowStride: B * L),
-        parameterGradient: headGradient)
-    }
+    let loss = head.lossAndGradient(
+      emissions: (0..<B).map { emissionView(ws, batch: batch, sentence: $0) }, gold: batch.gold,
+      parameters: headParameters,
+      emissionGradients: (0..<B).map {
+        MutableMatrixView(base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
+      },
+      parameterGradient: headGradient)
     // The gradient of the batch mean: scale ∂E now and the head's own gradient below.
     let scale = 1 / Float(B)
     for k in 0..<rows * L { dE[k] *= scale }
@@ -226,11 +225,9 @@ public final class TaggerModel: @unchecked Sendable {
   /// Label ids for every sentence of the batch.
   func decode(_ batch: Batch, workspace ws: ModelWorkspace) -> [[Int]] {
     forward(batch, workspace: ws)
-    return (0..<batch.size).map { b in
-      head.decode(
-        emissions: emissionView(ws, batch: batch, sentence: b), parameters: headParameters,
-        constraints: constraints)
-    }
+    return head.decode(
+      emissions: (0..<batch.size).map { emissionView(ws, batch: batch, sentence: $0) },
+      parameters: headParameters, constraints: constraints)
   }
 }
 

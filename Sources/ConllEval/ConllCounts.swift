@@ -1,0 +1,257 @@
+import Foundation
+
+/// Chunk counts of one chunk type.
+public struct TypeCounts: Hashable, Sendable {
+  /// Chunks of this type in the gold labels.
+  public var gold: Int
+  /// Chunks of this type in the predicted labels.
+  public var predicted: Int
+  /// Predicted chunks of this type that match a gold chunk exactly (same tokens, same type).
+  public var correct: Int
+
+  /// Creates counts for one chunk type.
+  public init(gold: Int = 0, predicted: Int = 0, correct: Int = 0) {
+    self.gold = gold
+    self.predicted = predicted
+    self.correct = correct
+  }
+
+  /// Precision in percent: 100 * correct / predicted, or 0 when nothing was predicted.
+  public var precision: Double { percent(correct, of: predicted) }
+  /// Recall in percent: 100 * correct / gold, or 0 when there is no gold chunk.
+  public var recall: Double { percent(correct, of: gold) }
+  /// FB1 in percent: the harmonic mean of precision and recall, or 0 when both are 0.
+  public var f1: Double { harmonicMean(precision, recall) }
+}
+
+/// Accumulates conlleval counts over sentences.
+///
+/// The counting follows conlleval.pl (version 2004-01-26) line by line: labels are read with its
+/// `startOfChunk` / `endOfChunk` rules, a chunk is correct when gold and prediction start it on the
+/// same token with the same type and end it on the same token, and every number is what conlleval
+/// prints. Labels are compared as Swift strings, so two type names that differ only in Unicode
+/// normalisation count as one type (conlleval compares bytes).
+public struct ConllCounts: Sendable, Equatable {
+  /// Tokens seen (boundary lines are not tokens).
+  public private(set) var tokenCount = 0
+  /// Tokens whose predicted label equals the gold label (prefix and type).
+  public private(set) var correctTokenCount = 0
+  /// Chunks in the gold labels ("phrases" in conlleval's report).
+  public private(set) var goldChunkCount = 0
+  /// Chunks in the predicted labels ("found" in conlleval's report).
+  public private(set) var predictedChunkCount = 0
+
+  /// Correct chunks that have already ended.
+  private var endedCorrectChunkCount = 0
+  /// Per-type counts, with only the correct chunks that have already ended.
+  private var countsByType: [String: TypeCounts] = [:]
+  /// conlleval's `$inCorrect`: gold and prediction started the current chunk on the same token with
+  /// the same type, and neither has ended it yet.
+  private var inCorrect = false
+  /// conlleval's `$lastCorrect`/`$lastCorrectType`: the previous gold tag.
+  private var lastGold = ConllTag.outside
+  /// conlleval's `$lastGuessed`/`$lastGuessedType`: the previous predicted tag.
+  private var lastPredicted = ConllTag.outside
+
+  /// Creates empty counts.
+  public init() {}
+
+  /// Correct chunks ("correct" in conlleval's report). conlleval counts a chunk that is still
+  /// open at the end of its input as correct when it matched so far, and so does this property.
+  public var correctChunkCount: Int { endedCorrectChunkCount + (inCorrect ? 1 : 0) }
+
+  /// Counts per chunk type, over every type that starts a gold or a predicted chunk (the types
+  /// conlleval lists).
+  public var perType: [String: TypeCounts] {
+    var counts = countsByType
+    if inCorrect {
+      counts[lastGold.type, default: TypeCounts()].correct += 1
+    }
+    // conlleval credits a correct chunk to the type of its last gold tag. Tags that carry a type
+    // without starting a chunk (".-X", "O-X") can make that a type that never started a chunk;
+    // conlleval then counts the chunk in the total but lists no line for the type.
+    return counts.filter { $0.value.gold > 0 || $0.value.predicted > 0 }
+  }
+
+  /// Token accuracy in percent: 100 * correctTokenCount / tokenCount, or 0 without tokens.
+  public var accuracy: Double { percent(correctTokenCount, of: tokenCount) }
+  /// Chunk precision in percent: 100 * correct / predicted chunks, or 0 without predicted chunks.
+  public var precision: Double { percent(correctChunkCount, of: predictedChunkCount) }
+  /// Chunk recall in percent: 100 * correct / gold chunks, or 0 without gold chunks.
+  public var recall: Double { percent(correctChunkCount, of: goldChunkCount) }
+  /// Chunk FB1 in percent: the harmonic mean of precision and recall, or 0 when both are 0.
+  public var f1: Double { harmonicMean(precision, recall) }
+
+  /// Adds one sentence, scored as conlleval scores its lines followed by a blank line.
+  public mutating func add(gold: [String], predicted: [String]) {
+    precondition(
+      gold.count == predicted.count,
+      "a sentence has \(gold.count) gold labels but \(predicted.count) predicted labels")
+    for (goldLabel, predictedLabel) in zip(gold, predicted) {
+      addToken(gold: goldLabel, predicted: predictedLabel)
+    }
+    addBoundary()
+  }
+
+  /// One token line of conlleval's input.
+  mutating func addToken(gold: String, predicted: String) {
+    let goldTag = ConllTag(gold)
+    let predictedTag = ConllTag(predicted)
+    step(gold: goldTag, predicted: predictedTag)
+    tokenCount += 1
+    if goldTag == predictedTag {
+      correctTokenCount += 1
+    }
+  }
+
+  /// A boundary line (blank, or first column "-X-"): conlleval reads it as gold and predicted "O"
+  /// and does not count it as a token.
+  mutating func addBoundary() {
+    step(gold: .outside, predicted: .outside)
+  }
+
+  /// The body of conlleval's main loop, without the token counting.
+  private mutating func step(gold: ConllTag, predicted: ConllTag) {
+    if inCorrect {
+      let goldEnds = endOfChunk(lastGold, gold)
+      let predictedEnds = endOfChunk(lastPredicted, predicted)
+      if goldEnds && predictedEnds && lastPredicted.type == lastGold.type {
+        inCorrect = false
+        endedCorrectChunkCount += 1
+        countsByType[lastGold.type, default: TypeCounts()].correct += 1
+      } else if goldEnds != predictedEnds || predicted.type != gold.type {
+        inCorrect = false
+      }
+    }
+    let goldStarts = startOfChunk(lastGold, gold)
+    let predictedStarts = startOfChunk(lastPredicted, predicted)
+    if goldStarts && predictedStarts && predicted.type == gold.type {
+      inCorrect = true
+    }
+    if goldStarts {
+      goldChunkCount += 1
+      countsByType[gold.type, default: TypeCounts()].gold += 1
+    }
+    if predictedStarts {
+      predictedChunkCount += 1
+      countsByType[predicted.type, default: TypeCounts()].predicted += 1
+    }
+    lastGold = gold
+    lastPredicted = predicted
+  }
+
+  /// The report conlleval.pl prints, byte for byte.
+  ///
+  /// The accuracy line is left out when there are no tokens, as conlleval does. Type lines are
+  /// sorted by the bytes of the type name (Perl's `sort`) and the name is right-aligned to 17
+  /// bytes (`%17s` counts bytes). conlleval removes duplicates from its sorted list of gold and
+  /// predicted type names with `not($lastType) or $lastType ne $i`; the empty type name is false
+  /// in Perl, so it is printed twice when it occurs in both the gold and the predicted labels.
+  public func report() -> String {
+    var output = "processed \(tokenCount) tokens with \(goldChunkCount) phrases; "
+    output += "found: \(predictedChunkCount) phrases; correct: \(correctChunkCount).\n"
+    if tokenCount > 0 {
+      output += "accuracy: \(fixed(accuracy))%; precision: \(fixed(precision))%; "
+      output += "recall: \(fixed(recall))%; FB1: \(fixed(f1))\n"
+    }
+    let counts = perType
+    for type in sortedByBytes(counts.keys) {
+      let typeCounts = counts[type]!
+      let typeLine =
+        leftPadded(type, toBytes: 17)
+        + ": precision: \(fixed(typeCounts.precision))%; recall: \(fixed(typeCounts.recall))%; "
+        + "FB1: \(fixed(typeCounts.f1))  \(typeCounts.predicted)\n"
+      let copies = type.isEmpty && typeCounts.gold > 0 && typeCounts.predicted > 0 ? 2 : 1
+      output += String(repeating: typeLine, count: copies)
+    }
+    return output
+  }
+
+  /// The report's numbers as JSON, pretty-printed with sorted keys and a final newline.
+  ///
+  /// Keys: `tokens`, `phrases` (gold chunks), `found` (predicted chunks), `correct`, `accuracy`,
+  /// `precision`, `recall`, `f1` (percentages, unrounded) and `types`, which maps each chunk type
+  /// to `{correct, f1, found, gold, precision, recall}` (`found` = predicted chunks). Types are
+  /// sorted by their bytes and appear once each.
+  public func json() -> String {
+    let counts = perType
+    let types = sortedByBytes(counts.keys).map { type in
+      let typeCounts = counts[type]!
+      let object = jsonObject(
+        [
+          ("correct", "\(typeCounts.correct)"),
+          ("f1", "\(typeCounts.f1)"),
+          ("found", "\(typeCounts.predicted)"),
+          ("gold", "\(typeCounts.gold)"),
+          ("precision", "\(typeCounts.precision)"),
+          ("recall", "\(typeCounts.recall)"),
+        ], indent: "    ")
+      return (type, object)
+    }
+    let object = jsonObject(
+      [
+        ("accuracy", "\(accuracy)"),
+        ("correct", "\(correctChunkCount)"),
+        ("f1", "\(f1)"),
+        ("found", "\(predictedChunkCount)"),
+        ("phrases", "\(goldChunkCount)"),
+        ("precision", "\(precision)"),
+        ("recall", "\(recall)"),
+        ("tokens", "\(tokenCount)"),
+        ("types", jsonObject(types, indent: "  ")),
+      ], indent: "")
+    return object + "\n"
+  }
+}
+
+/// A JSON object with one member per line, in the given order; values are already JSON. The
+/// members are indented by two spaces more than `indent`, the closing brace by `indent`.
+private func jsonObject(_ members: [(key: String, value: String)], indent: String) -> String {
+  if members.isEmpty { return "{}" }
+  let lines = members.map { "\(indent)  \(jsonString($0.key)): \($0.value)" }
+  return "{\n" + lines.joined(separator: ",\n") + "\n\(indent)}"
+}
+
+/// 100 * part / whole as conlleval computes it (`100*$a/$b`), or 0 when `whole` is 0.
+private func percent(_ part: Int, of whole: Int) -> Double {
+  whole > 0 ? Double(100 * part) / Double(whole) : 0
+}
+
+/// conlleval's FB1, `2*$precision*$recall/($precision+$recall)`, or 0 when both are 0.
+private func harmonicMean(_ precision: Double, _ recall: Double) -> Double {
+  precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
+}
+
+/// Perl's `%6.2f`; both go through the C library's printf, so the rounding is the same.
+func fixed(_ value: Double) -> String {
+  String(format: "%6.2f", value)
+}
+
+/// Perl's `%Ns` on a byte string: pads on the left to `width` UTF-8 bytes, never truncates.
+private func leftPadded(_ text: String, toBytes width: Int) -> String {
+  String(repeating: " ", count: max(0, width - text.utf8.count)) + text
+}
+
+/// Perl's default `sort`: by bytes, not by Unicode collation.
+private func sortedByBytes(_ strings: some Sequence<String>) -> [String] {
+  strings.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+}
+
+/// A JSON string literal.
+private func jsonString(_ text: String) -> String {
+  var result = "\""
+  for scalar in text.unicodeScalars {
+    switch scalar {
+    case "\"": result += "\\\""
+    case "\\": result += "\\\\"
+    case "\n": result += "\\n"
+    case "\r": result += "\\r"
+    case "\t": result += "\\t"
+    case _ where scalar.value < 0x20:
+      result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+        + String(scalar.value, radix: 16)
+    default: result.unicodeScalars.append(scalar)
+    }
+  }
+  return result + "\""
+}

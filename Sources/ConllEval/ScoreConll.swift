@@ -1,0 +1,85 @@
+/// A line of conlleval input that conlleval.pl would reject.
+public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendable {
+  /// The file name given to `scoreConll(text:fileName:)`.
+  public var fileName: String
+  /// The 1-based number of the offending line.
+  public var line: Int
+  /// What is wrong with the line, e.g. "expected 3 columns as on line 1, found 2".
+  public var message: String
+
+  /// Creates an error for line `line` of `fileName`.
+  public init(fileName: String, line: Int, message: String) {
+    self.fileName = fileName
+    self.line = line
+    self.message = message
+  }
+
+  /// "FILE:LINE: MESSAGE", e.g. "dev.conll:7: expected 3 columns as on line 1, found 2".
+  public var description: String { "\(fileName):\(line): \(message)" }
+}
+
+/// Reads conlleval input (lines whose last two columns are gold and predicted; blank / -DOCSTART- lines are boundaries)
+/// and counts it as conlleval.pl (version 2004-01-26) does.
+///
+/// - Lines end at "\n"; a "\r" before it (CRLF files) and a UTF-8 byte order mark at the start are
+///   ignored (conlleval would keep them as part of the labels).
+/// - Columns are separated by runs of spaces and tabs. conlleval itself splits on single spaces;
+///   the two agree on files whose columns are separated by one space.
+/// - A line without columns, or whose first column is "-X-", is a sentence boundary: it ends any
+///   open chunk and is not a token. A `-DOCSTART-` line is, as in conlleval, an ordinary line: its
+///   "O" labels end any open chunk (the previous tag becomes "O"), and it is counted as a token.
+/// - Every other line must have as many columns as the first non-blank line, and at least two.
+/// - A chunk still open at the end of the text is closed there, with or without a final blank line.
+///
+/// - Throws: `ConllEvalError` naming `fileName` and the 1-based line number of the first line
+///   that breaks a column rule.
+public func scoreConll(text: String, fileName: String) throws -> ConllCounts {
+  var counts = ConllCounts()
+  // The column count of the first non-blank line, and that line's number.
+  var expected: (columns: Int, line: Int)?
+  for (index, line) in lines(of: text).enumerated() {
+    let lineNumber = index + 1
+    let columns = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+    if columns.isEmpty {
+      counts.addBoundary()
+      continue
+    }
+    if let expected {
+      guard columns.count == expected.columns else {
+        throw ConllEvalError(
+          fileName: fileName, line: lineNumber,
+          message: "expected \(expected.columns) columns as on line \(expected.line), found \(columns.count)")
+      }
+    } else {
+      expected = (columns.count, lineNumber)
+    }
+    if columns[0] == "-X-" {
+      counts.addBoundary()
+      continue
+    }
+    guard columns.count >= 2 else {
+      throw ConllEvalError(
+        fileName: fileName, line: lineNumber,
+        message: "expected at least 2 columns (gold and predicted label), found 1")
+    }
+    counts.addToken(gold: String(columns[columns.count - 2]), predicted: String(columns[columns.count - 1]))
+  }
+  return counts
+}
+
+/// The lines of `text` as Perl's `while (<STDIN>) { chomp ... }` reads them, without a leading
+/// byte order mark and without the "\r" of CRLF line ends. A final "\n" does not start another line.
+private func lines(of text: String) -> [Substring] {
+  var body = Substring(text)
+  if body.unicodeScalars.first == "\u{FEFF}" {
+    body = Substring(body.unicodeScalars.dropFirst())
+  }
+  // Split on the scalar "\n": as Characters, "\r\n" is one grapheme that is not equal to "\n".
+  var lines = body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
+    Substring($0.last == "\r" ? $0.dropLast() : $0)
+  }
+  if body.unicodeScalars.last == "\n" || body.isEmpty {
+    lines.removeLast()
+  }
+  return lines
+}

@@ -1,0 +1,196 @@
+/// A way of writing chunks as one label per token. Labels are "O" or "PREFIX-TYPE", split at
+/// the first "-".
+public enum TagScheme: String, CaseIterable, Sendable {
+  /// IOB1 (CoNLL-2003 style): every chunk token is "I-X", except that the first token of a chunk
+  /// that directly follows a chunk of the same type is "B-X".
+  case iob1
+  /// IOB2 / BIO: the first token of every chunk is "B-X", the others "I-X".
+  case bio
+  /// IOBES / BIOES: a one-token chunk is "S-X"; longer chunks are "B-X", "I-X"..., "E-X".
+  case bioes
+}
+
+/// A label split into prefix and type, for the tag-scheme functions (conlleval's own reading of
+/// labels is `ConllTag`).
+private struct SchemeLabel: Equatable {
+  var prefix: Character
+  var type: Substring
+
+  static let outside = SchemeLabel(prefix: "O", type: "")
+
+  /// The label's reading, or nil when `label` is not a label of `scheme`: "O", or a prefix the
+  /// scheme uses ("B", "I"; BIOES also "E", "S") and "-" and a non-empty type.
+  init?(_ label: String, scheme: TagScheme) {
+    if label == "O" {
+      self = .outside
+      return
+    }
+    guard let dash = label.firstIndex(of: "-"), label.index(after: label.startIndex) == dash else {
+      return nil
+    }
+    let prefix = label[label.startIndex]
+    let type = label[label.index(after: dash)...]
+    let prefixes: Set<Character> = scheme == .bioes ? ["B", "I", "E", "S"] : ["B", "I"]
+    guard prefixes.contains(prefix), !type.isEmpty else { return nil }
+    self.init(prefix: prefix, type: type)
+  }
+
+  private init(prefix: Character, type: Substring) {
+    self.prefix = prefix
+    self.type = type
+  }
+
+  /// True for the labels after which a BIOES chunk is still open.
+  var continuesChunk: Bool { prefix == "B" || prefix == "I" }
+}
+
+/// Converts a sentence's labels from one scheme to another (via chunks); round-trips must hold.
+///
+/// The labels are read as chunks, then written in the target scheme. Reading is the same for
+/// every scheme, because B-, I-, E-, S- and O mean the same in all three, and it accepts invalid
+/// sequences the way conlleval does: "B-X" and "S-X" start a chunk, "I-X" and "E-X" continue an
+/// open chunk of type X or else start one, "E-X" and "S-X" close their chunk, and "O" (or any
+/// other label) is outside. Converting to the scheme the labels are already in (`from == to`)
+/// returns them unchanged, invalid transitions included.
+public func convert(_ labels: [String], from: TagScheme, to: TagScheme) -> [String] {
+  if from == to { return labels }
+  return labelsForChunks(chunksForConversion(labels), count: labels.count, scheme: to)
+}
+
+/// The chunks of `labels` as `convert(_:from:to:)` reads them.
+private func chunksForConversion(_ labels: [String]) -> [Chunk] {
+  var result: [Chunk] = []
+  var open: (type: Substring, start: Int)?
+  func close(at end: Int) {
+    if let chunk = open {
+      result.append(Chunk(type: String(chunk.type), start: chunk.start, end: end))
+    }
+    open = nil
+  }
+  for (index, label) in labels.enumerated() {
+    guard let tag = SchemeLabel(label, scheme: .bioes), tag.prefix != "O" else {
+      close(at: index)
+      continue
+    }
+    let continues = (tag.prefix == "I" || tag.prefix == "E") && open?.type == tag.type
+    if !continues {
+      close(at: index)
+      open = (tag.type, index)
+    }
+    if tag.prefix == "E" || tag.prefix == "S" {
+      close(at: index + 1)
+    }
+  }
+  close(at: labels.count)
+  return result
+}
+
+/// Writes non-overlapping chunks, sorted by position, as `count` labels in `scheme`.
+private func labelsForChunks(_ chunks: [Chunk], count: Int, scheme: TagScheme) -> [String] {
+  var labels = Array(repeating: "O", count: count)
+  var previous: Chunk?
+  for chunk in chunks {
+    let length = chunk.end - chunk.start
+    for index in chunk.start..<chunk.end {
+      labels[index] = "I-" + chunk.type
+    }
+    switch scheme {
+    case .iob1:
+      if let previous, previous.end == chunk.start, previous.type == chunk.type {
+        labels[chunk.start] = "B-" + chunk.type
+      }
+    case .bio:
+      labels[chunk.start] = "B-" + chunk.type
+    case .bioes:
+      if length == 1 {
+        labels[chunk.start] = "S-" + chunk.type
+      } else {
+        labels[chunk.start] = "B-" + chunk.type
+        labels[chunk.end - 1] = "E-" + chunk.type
+      }
+    }
+    previous = chunk
+  }
+  return labels
+}
+
+/// Guesses the scheme of a corpus from its labels (any E-/S- => bioes; any I-X not preceded by B-X/I-X => iob1; else bio).
+///
+/// "Preceded" means by the previous token of the same sentence, with the same type X; an "I-X"
+/// that starts a sentence is not preceded. A corpus without chunks counts as BIO.
+public func detectScheme(_ sentences: [[String]]) -> TagScheme {
+  var startsWithI = false
+  for sentence in sentences {
+    var previous = SchemeLabel.outside
+    for label in sentence {
+      guard let tag = SchemeLabel(label, scheme: .bioes) else {
+        previous = .outside
+        continue
+      }
+      if tag.prefix == "E" || tag.prefix == "S" { return .bioes }
+      if tag.prefix == "I" && !(previous.continuesChunk && previous.type == tag.type) {
+        startsWithI = true
+      }
+      previous = tag
+    }
+  }
+  return startsWithI ? .iob1 : .bio
+}
+
+/// True when `next` may follow `previous` (nil = sentence start) in the scheme, e.g. BIO forbids I-X after O or after B-Y/I-Y with Y != X, or at the start.
+///
+/// The rules, with X the type of `next`:
+/// - `next` must be a label of the scheme: "O", or "B-X"/"I-X" (BIOES also "E-X"/"S-X") with a
+///   non-empty X. Anything else is never allowed.
+/// - BIO: "I-X" only after "B-X" or "I-X".
+/// - IOB1: "B-X" only after "B-X" or "I-X" (B- only separates two chunks of one type).
+/// - BIOES: after "B-X" or "I-X" only "I-X" or "E-X"; at the start and after "O", "E-Y" or "S-Y"
+///   only "O", "B-Y" or "S-Y" for any Y.
+///
+/// A `previous` label that is not a label of the scheme counts as "O", so that each error is
+/// counted once, at the label itself.
+public func isAllowedTransition(from previous: String?, to next: String, scheme: TagScheme) -> Bool {
+  guard let next = SchemeLabel(next, scheme: scheme) else { return false }
+  let previous = previous.flatMap { SchemeLabel($0, scheme: scheme) } ?? .outside
+  let continuesSameType = previous.continuesChunk && previous.type == next.type
+  switch scheme {
+  case .bio:
+    return next.prefix != "I" || continuesSameType
+  case .iob1:
+    return next.prefix != "B" || continuesSameType
+  case .bioes:
+    if previous.continuesChunk {
+      return (next.prefix == "I" || next.prefix == "E") && continuesSameType
+    }
+    return next.prefix == "O" || next.prefix == "B" || next.prefix == "S"
+  }
+}
+
+/// True when `last` may end a sentence (BIOES: not B-/I-).
+///
+/// In IOB1 and BIO every label may end a sentence; whether `last` is a label of the scheme at all
+/// is `isAllowedTransition(from:to:scheme:)`'s concern.
+public func isAllowedEnd(_ last: String, scheme: TagScheme) -> Bool {
+  guard scheme == .bioes, let tag = SchemeLabel(last, scheme: scheme) else { return true }
+  return !tag.continuesChunk
+}
+
+/// Number of positions in the sequence that break the scheme's rules (0 for a valid sequence).
+///
+/// A sequence of n labels has n + 1 positions: before each label (checked with
+/// `isAllowedTransition(from:to:scheme:)`, the first one from the sentence start) and after the
+/// last label (checked with `isAllowedEnd(_:scheme:)`). An empty sequence is valid.
+public func invalidTransitionCount(_ labels: [String], scheme: TagScheme) -> Int {
+  var count = 0
+  var previous: String?
+  for label in labels {
+    if !isAllowedTransition(from: previous, to: label, scheme: scheme) {
+      count += 1
+    }
+    previous = label
+  }
+  if let last = labels.last, !isAllowedEnd(last, scheme: scheme) {
+    count += 1
+  }
+  return count
+}

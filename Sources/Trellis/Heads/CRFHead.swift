@@ -1,0 +1,36 @@
+/// The linear-chain CRF (Lafferty et al. 2001): `p(y | x) = exp s(y) / Z`.
+///
+///   loss = log Z − s(y*)
+///   ∂loss/∂e[t][l]      = P(y_t = l) − [y*_t = l]
+///   ∂loss/∂trans[i][j]  = Σ_t P(y_{t−1} = i, y_t = j) − #{t : y*_{t−1} = i, y*_t = j}
+///   ∂loss/∂start[l]     = P(y_0 = l) − [y*_0 = l],  ∂loss/∂end[l] = P(y_{T−1} = l) − [y*_{T−1} = l]
+/// Marginals come from the scaled forward–backward recursions; decoding is Viterbi.
+public struct CRFHead: ChainHead {
+  public let chain: LinearChain
+
+  public init(labelCount: Int) { chain = LinearChain(labelCount: labelCount) }
+
+  public func lossAndGradient(
+    emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
+    emissionGradients: [MutableMatrixView], parameterGradient dθ: UnsafeMutableBufferPointer<Float>
+  ) -> Double {
+    let L = labelCount
+    let potentials = chain.potentials(parameters: θ)
+    var loss = 0.0
+    for (b, e) in emissions.enumerated() {
+      let T = e.rows, dE = emissionGradients[b]
+      let (logZ, unary, pairwise) = chain.scaledForwardBackward(emissions: e, potentials: potentials)
+      for t in 0..<T {
+        for l in 0..<L { dE[t, l] += Float(unary[t * L + l]) }
+      }
+      for k in 0..<L * L { dθ[k] += Float(pairwise[k]) }
+      for l in 0..<L {
+        dθ[chain.startOffset + l] += Float(unary[l])
+        dθ[chain.endOffset + l] += Float(unary[(T - 1) * L + l])
+      }
+      chain.addFeatures(of: gold[b], weight: -1, emissionGradient: dE, parameterGradient: dθ)
+      loss += logZ - chain.score(of: gold[b], emissions: e, parameters: θ)
+    }
+    return loss
+  }
+}

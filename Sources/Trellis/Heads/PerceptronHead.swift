@@ -1,0 +1,25 @@
+/// The structured perceptron (Collins 2002) as a loss for gradient training:
+///
+///   ŷ = argmax_y s(y),   loss = s(ŷ) − s(y*) ≥ 0,   subgradient = φ(ŷ) − φ(y*)
+/// where φ(y) are the emission, transition, start and end indicators of path y. The loss is zero
+/// exactly when the gold path wins, so a perfect fit stops all updates.
+public struct PerceptronHead: ChainHead {
+  public let chain: LinearChain
+
+  public init(labelCount: Int) { chain = LinearChain(labelCount: labelCount) }
+
+  public func lossAndGradient(
+    emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
+    emissionGradients: [MutableMatrixView], parameterGradient dθ: UnsafeMutableBufferPointer<Float>
+  ) -> Double {
+    var loss = 0.0
+    for (b, e) in emissions.enumerated() {
+      let (predicted, predictedScore) = chain.viterbi(emissions: e, parameters: θ)
+      guard predicted != gold[b] else { continue }
+      chain.addFeatures(of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
+      chain.addFeatures(of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
+      loss += predictedScore - chain.score(of: gold[b], emissions: e, parameters: θ)
+    }
+    return loss
+  }
+}

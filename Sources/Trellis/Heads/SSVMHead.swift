@@ -1,0 +1,38 @@
+/// The structured SVM with margin rescaling (Taskar et al. 2003; Tsochantaridis et al. 2005):
+///
+///   ŷ = argmax_y [s(y) + Δ(y, y*)],  Δ = costWeight · Hamming distance (cost-augmented Viterbi)
+///   loss = s(ŷ) + Δ(ŷ, y*) − s(y*) + (λ/2)‖θ‖²
+///   subgradient = φ(ŷ) − φ(y*) + λθ
+/// The hinge term is at least Δ(argmax_y s(y), y*), so the loss bounds the decoder's weighted
+/// error from above; it is zero only when the gold path wins by a margin of Δ over every path.
+public struct SSVMHead: ChainHead {
+  public let chain: LinearChain
+  public let costWeight: Double
+  public let l2: Double
+
+  public init(labelCount: Int, costWeight: Double, l2: Double) {
+    chain = LinearChain(labelCount: labelCount)
+    self.costWeight = costWeight
+    self.l2 = l2
+  }
+
+  public func lossAndGradient(
+    emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
+    emissionGradients: [MutableMatrixView], parameterGradient dθ: UnsafeMutableBufferPointer<Float>
+  ) -> Double {
+    var squaredNorm = 0.0
+    for k in 0..<θ.count { squaredNorm += Double(θ[k]) * Double(θ[k]) }
+    let sentences = Float(emissions.count)
+    for k in 0..<θ.count { dθ[k] += sentences * Float(l2) * θ[k] }
+    var loss = Double(emissions.count) * l2 / 2 * squaredNorm
+    for (b, e) in emissions.enumerated() {
+      let (predicted, augmentedScore) = chain.viterbi(
+        emissions: e, parameters: θ, costAugmentation: (gold[b], costWeight))
+      guard predicted != gold[b] else { continue }
+      chain.addFeatures(of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
+      chain.addFeatures(of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
+      loss += augmentedScore - chain.score(of: gold[b], emissions: e, parameters: θ)
+    }
+    return loss
+  }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import XCTest
+
+@testable import ConllEval
+
+final class ChunksTests: XCTestCase {
+  func testBIO() {
+    XCTAssertEqual(
+      chunks(in: ["B-PER", "I-PER", "O", "B-LOC", "B-LOC"]),
+      [
+        Chunk(type: "PER", start: 0, end: 2), Chunk(type: "LOC", start: 3, end: 4),
+        Chunk(type: "LOC", start: 4, end: 5),
+      ])
+  }
+
+  func testIOB1ChunksStartWithIAfterOutside() {
+    XCTAssertEqual(
+      chunks(in: ["I-PER", "I-PER", "B-PER", "O", "I-LOC"]),
+      [
+        Chunk(type: "PER", start: 0, end: 2), Chunk(type: "PER", start: 2, end: 3),
+        Chunk(type: "LOC", start: 4, end: 5),
+      ])
+  }
+
+  func testTypeChangeEndsAndStartsAChunk() {
+    XCTAssertEqual(
+      chunks(in: ["B-PER", "I-ORG", "I-ORG"]),
+      [Chunk(type: "PER", start: 0, end: 1), Chunk(type: "ORG", start: 1, end: 3)])
+  }
+
+  func testChunkEndsAtSentenceEnd() {
+    XCTAssertEqual(chunks(in: ["O", "B-X", "I-X"]), [Chunk(type: "X", start: 1, end: 3)])
+    XCTAssertEqual(chunks(in: []), [])
+    XCTAssertEqual(chunks(in: ["O", "O"]), [])
+  }
+
+  func testTypeIsEverythingAfterTheFirstHyphen() {
+    XCTAssertEqual(
+      chunks(in: ["B-toloc-city", "I-toloc-city", "I-toloc-state", "B-round_trip.x"]),
+      [
+        Chunk(type: "toloc-city", start: 0, end: 2), Chunk(type: "toloc-state", start: 2, end: 3),
+        Chunk(type: "round_trip.x", start: 3, end: 4),
+      ])
+  }
+
+  func testIOBESIsReadWithConllevalsRules() {
+    // conlleval has no rule for S-, and none for E- followed by B-, so these merge.
+    XCTAssertEqual(chunks(in: ["S-X", "S-X", "O"]), [Chunk(type: "X", start: 0, end: 2)])
+    XCTAssertEqual(chunks(in: ["B-X", "E-X", "B-X", "E-X"]), [Chunk(type: "X", start: 0, end: 4)])
+    XCTAssertEqual(
+      chunks(in: ["B-X", "I-X", "E-X", "S-Y", "O", "S-X"]),
+      [Chunk(type: "X", start: 0, end: 3), Chunk(type: "Y", start: 3, end: 4), Chunk(type: "X", start: 5, end: 6)])
+  }
+
+  func testBracketTagsAreOneTokenChunks() {
+    XCTAssertEqual(
+      chunks(in: ["[-NP", "]-NP", "O"]),
+      [Chunk(type: "NP", start: 0, end: 1), Chunk(type: "NP", start: 1, end: 2)])
+  }
+}
+
+final class ScoreConllTests: XCTestCase {
+  func testWrongColumnCountNamesFileAndLine() {
+    let text = "\n\nflights O O\nto O O\n\nBoston B-LOC\n"
+    XCTAssertThrowsError(try scoreConll(text: text, fileName: "dev.conll")) { error in
+      XCTAssertEqual(
+        error as? ConllEvalError,
+        ConllEvalError(fileName: "dev.conll", line: 6, message: "expected 3 columns as on line 3, found 2"))
+      XCTAssertEqual("\(error)", "dev.conll:6: expected 3 columns as on line 3, found 2")
+    }
+  }
+
+  func testBoundaryLinesAreCheckedForColumnCountLikeConlleval() {
+    XCTAssertThrowsError(try scoreConll(text: "a O O\n-X-\n", fileName: "f")) { error in
+      XCTAssertEqual("\(error)", "f:2: expected 3 columns as on line 1, found 1")
+    }
+  }
+
+  func testLinesNeedGoldAndPredictedColumns() {
+    XCTAssertThrowsError(try scoreConll(text: "O\nO\n", fileName: "f")) { error in
+      XCTAssertEqual("\(error)", "f:1: expected at least 2 columns (gold and predicted label), found 1")
+    }
+  }
+
+  func testLineNumbersWithByteOrderMarkAndCRLF() {
+    XCTAssertThrowsError(try scoreConll(text: "\u{FEFF}a O O\r\n\r\nb O\r\n", fileName: "f")) { error in
+      XCTAssertEqual("\(error)", "f:3: expected 3 columns as on line 1, found 2")
+    }
+  }
+
+  func testColumnsAreSplitOnRunsOfSpacesAndTabs() throws {
+    let spaced = try scoreConll(text: "a B-X B-X\nb I-X O\n\nc O B-Y\n", fileName: "f")
+    let tabbed = try scoreConll(text: "a\tB-X  B-X\nb \t I-X\tO  \n \t\nc   O B-Y", fileName: "f")
+    XCTAssertEqual(tabbed.report(), spaced.report())
+    XCTAssertEqual(spaced.tokenCount, 3)
+    XCTAssertEqual(spaced.goldChunkCount, 1)
+    XCTAssertEqual(spaced.predictedChunkCount, 2)
+  }
+
+  func testAddingSentencesEqualsScoringTheirFile() throws {
+    let sentences: [(gold: [String], predicted: [String])] = [
+      (["I-ORG", "O", "I-MISC", "O"], ["I-ORG", "O", "B-MISC", "O"]),
+      (["I-PER", "B-PER", "O"], ["O", "I-PER", "O"]),
+      (["B-LOC", "I-LOC"], ["B-LOC", "I-ORG"]),
+    ]
+    var added = ConllCounts()
+    var text = ""
+    for sentence in sentences {
+      added.add(gold: sentence.gold, predicted: sentence.predicted)
+      for (gold, predicted) in zip(sentence.gold, sentence.predicted) {
+        text += "w \(gold) \(predicted)\n"
+      }
+      text += "\n"
+    }
+    let scored = try scoreConll(text: text, fileName: "f")
+    XCTAssertEqual(added, scored)
+    XCTAssertEqual(added.report(), scored.report())
+    XCTAssertEqual(added.tokenCount, 9)
+    XCTAssertEqual(added.correctTokenCount, 5)
+    XCTAssertEqual(added.goldChunkCount, 5)
+    XCTAssertEqual(added.predictedChunkCount, 5)
+    XCTAssertEqual(added.correctChunkCount, 3)
+    XCTAssertEqual(added.perType["PER"], TypeCounts(gold: 2, predicted: 1, correct: 1))
+    XCTAssertEqual(added.perType["ORG"], TypeCounts(gold: 1, predicted: 2, correct: 1))
+  }
+
+  func testNumbersAreConllevalPercentages() {
+    var counts = ConllCounts()
+    counts.add(gold: ["B-PER", "I-PER", "O", "B-LOC"], predicted: ["B-PER", "I-PER", "O", "B-ORG"])
+    counts.add(gold: ["B-PER"], predicted: ["O"])
+    XCTAssertEqual(counts.accuracy, 60)
+    XCTAssertEqual(counts.precision, 50)
+    XCTAssertEqual(counts.recall, 100.0 / 3)
+    XCTAssertEqual(counts.f1, 40, accuracy: 1e-12)
+    XCTAssertEqual(counts.perType["ORG"]?.precision, 0)
+    XCTAssertEqual(counts.perType["PER"]?.recall, 50)
+    XCTAssertEqual(ConllCounts().precision, 0)
+    XCTAssertEqual(ConllCounts().f1, 0)
+  }
+
+  func testJSON() {
+    var counts = ConllCounts()
+    counts.add(gold: ["B-PER", "I-PER", "O", "B-LOC"], predicted: ["B-PER", "I-PER", "O", "B-ORG"])
+    XCTAssertEqual(
+      counts.json(),
+      """
+      {
+        "accuracy": 75.0,
+        "correct": 1,
+        "f1": 50.0,
+        "found": 2,
+        "phrases": 2,
+        "precision": 50.0,
+        "recall": 50.0,
+        "tokens": 4,
+        "types": {
+          "LOC": {
+            "correct": 0,
+            "f1": 0.0,
+            "found": 0,
+            "gold": 1,
+            "precision": 0.0,
+            "recall": 0.0
+          },
+          "ORG": {
+            "correct": 0,
+            "f1": 0.0,
+            "found": 1,
+            "gold": 0,
+            "precision": 0.0,
+            "recall": 0.0
+          },
+          "PER": {
+            "correct": 1,
+            "f1": 100.0,
+            "found": 1,
+            "gold": 1,
+            "precision": 100.0,
+            "recall": 100.0
+          }
+        }
+      }
+
+      """)
+    XCTAssertEqual(
+      ConllCounts().json(),
+      """
+      {
+        "accuracy": 0.0,
+        "correct": 0,
+        "f1": 0.0,
+        "found": 0,
+        "phrases": 0,
+        "precision": 0.0,
+        "recall": 0.0,
+        "tokens": 0,
+        "types": {}
+      }
+
+      """)
+  }
+
+  func testJSONEscapesTypeNames() throws {
+    var counts = ConllCounts()
+    counts.add(gold: ["B-a\"b\\c"], predicted: ["O"])
+    let object = try JSONSerialization.jsonObject(with: Data(counts.json().utf8)) as? [String: Any]
+    let types = try XCTUnwrap(object?["types"] as? [String: Any])
+    XCTAssertEqual(Array(types.keys), ["a\"b\\c"])
+  }
+
+  func testPercentFormattingRoundsLikePerl() {
+    // Expected strings from `perl -e 'printf "[%6.2f]", $x'` (perl 5.36).
+    let cases: [(Double, String)] = [
+      (0.125, "  0.12"), (0.375, "  0.38"), (2.675, "  2.67"), (1.005, "  1.00"),
+      (200.0 / 3, " 66.67"), (100.0 / 3, " 33.33"), (100, "100.00"), (0, "  0.00"),
+      (1000, "1000.00"), (99.995, "100.00"), (99.994999, " 99.99"),
+    ]
+    for (value, expected) in cases {
+      XCTAssertEqual(fixed(value), expected, "\(value)")
+    }
+  }
+}

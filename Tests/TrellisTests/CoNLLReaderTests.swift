@@ -1,0 +1,50 @@
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+final class CoNLLReaderTests: XCTestCase {
+  func write(_ name: String, _ bytes: [UInt8]) -> String {
+    let path = temporaryPath(name)
+    XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+    return path
+  }
+
+  func write(_ name: String, _ text: String) -> String { write(name, Array(text.utf8)) }
+
+  func error(_ path: String) -> String {
+    do {
+      _ = try readLabelledCoNLL(path: path)
+      return "no error"
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  func testMalformedInputsNameFileAndLine() {
+    let columns = write("columns.conll", "a\tO\nb\tB-x\n\nc\tO\td\n")
+    XCTAssertEqual(error(columns), "\(columns):4: expected 2 columns as on line 1, found 3")
+    let single = write("single.conll", "a\nb\n")
+    XCTAssertEqual(error(single), "\(single):1: expected a token and a label (at least 2 columns), found 1")
+    let empty = write("empty.conll", "")
+    XCTAssertEqual(error(empty), "\(empty): contains no sentences")
+    let blank = write("blank.conll", "\n\n  \n")
+    XCTAssertEqual(error(blank), "\(blank): contains no sentences")
+    let invalid = write("invalid.conll", Array("a\tO\n".utf8) + [0x62, 0xFF, 0x09, 0x4F, 0x0A])
+    XCTAssertEqual(error(invalid), "\(invalid):2: is not valid UTF-8")
+    XCTAssertEqual(error("/nonexistent/x.conll"), "/nonexistent/x.conll: no such file")
+    XCTAssertEqual(error(NSTemporaryDirectory()), "\(NSTemporaryDirectory()): is a directory, not a file")
+  }
+
+  func testUnusualButValidInputsAreRead() throws {
+    // CRLF line ends, a byte-order mark, spaces instead of tabs, no final blank line,
+    // -DOCSTART- lines, several blank lines between sentences, non-ASCII tokens.
+    let path = write(
+      "unusual.conll",
+      [0xEF, 0xBB, 0xBF] + Array("-DOCSTART- O\r\n\r\nflights  O\r\nto\tO\r\nzürich B-toloc.city_name\r\n\n\n\n?\tO".utf8))
+    let sentences = try readLabelledCoNLL(path: path)
+    XCTAssertEqual(sentences.map(\.tokens), [["flights", "to", "zürich"], ["?"]])
+    XCTAssertEqual(sentences.map(\.labels), [["O", "O", "B-toloc.city_name"], ["O"]])
+    XCTAssertEqual(sentences.map(\.firstLine), [3, 9])
+  }
+}

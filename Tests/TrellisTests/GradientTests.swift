@@ -1,0 +1,123 @@
+import XCTest
+
+@testable import Trellis
+
+/// Finite-difference checks of every analytic gradient: each head alone (∂loss/∂emissions and
+/// ∂loss/∂head parameters) and the whole model for every encoder, with and without a context
+/// window and dropout (same mask on every evaluation).
+///
+/// Tolerance: the model runs in Float. Central differences with ε = 1e-2 have truncation error
+/// ~ε²·f‴/6 ≈ 2e-5 and rounding error ~1e-7·|loss|/ε ≈ 5e-5 at these sizes, so
+/// |analytic − numeric| ≤ 2e-4 + 1e-2·max(|analytic|, |numeric|) fails on any real mistake
+/// (a wrong term is off by O(gradient)) but not on Float noise. The perceptron and SSVM losses
+/// are piecewise linear: their subgradients are checked away from ties, which seeded continuous
+/// inputs give.
+final class GradientTests: XCTestCase {
+  let epsilon: Float = 1e-2
+
+  func testHeadGradientsMatchFiniteDifferences() {
+    let L = 3, lengths = [4, 1, 3]
+    for kind in HeadKind.allCases {
+      var rng = SplitMix64(seed: 21)
+      let head = kind.makeHead(labelCount: L, options: HeadOptions(costWeight: 0.8, l2: 0.05))
+      let total = lengths.reduce(0, +)
+      var emissions = randomMatrix(rows: total, columns: L, scale: 2, rng: &rng)
+      var parameters = randomMatrix(rows: 1, columns: head.parameterCount, rng: &rng)
+      let gold = lengths.map { T in (0..<T).map { _ in Int(rng.next() % UInt64(L)) } }
+      let offsets = lengths.indices.map { lengths[..<$0].reduce(0, +) }
+
+      func evaluate(_ dE: inout [Float], _ dθ: inout [Float]) -> Double {
+        emissions.withUnsafeBufferPointer { e in
+          parameters.withUnsafeBufferPointer { θ in
+            dE.withUnsafeMutableBufferPointer { dE in
+              dθ.withUnsafeMutableBufferPointer { dθ in
+                head.lossAndGradient(
+                  emissions: lengths.indices.map {
+                    MatrixView(base: e.baseAddress! + offsets[$0] * L, rows: lengths[$0], columns: L)
+                  },
+                  gold: gold, parameters: θ,
+                  emissionGradients: lengths.indices.map {
+                    MutableMatrixView(base: dE.baseAddress! + offsets[$0] * L, rows: lengths[$0], columns: L)
+                  },
+                  parameterGradient: dθ)
+              }
+            }
+          }
+        }
+      }
+      var dE = [Float](repeating: 0, count: emissions.count)
+      var dθ = [Float](repeating: 0, count: parameters.count)
+      _ = evaluate(&dE, &dθ)
+      var scratchE = dE, scratchθ = dθ
+      // Central difference in coordinate k of emissions (inEmissions) or of the parameters.
+      func numeric(inEmissions: Bool, _ k: Int) -> Double {
+        func perturb(_ delta: Float) {
+          if inEmissions { emissions[k] += delta } else { parameters[k] += delta }
+        }
+        perturb(epsilon)
+        let plus = evaluate(&scratchE, &scratchθ)
+        perturb(-2 * epsilon)
+        let minus = evaluate(&scratchE, &scratchθ)
+        perturb(epsilon)
+        return (plus - minus) / Double(2 * epsilon)
+      }
+      let numericE = emissions.indices.map { numeric(inEmissions: true, $0) }
+      let numericθ = parameters.indices.map { numeric(inEmissions: false, $0) }
+      assertClose(dE.map(Double.init), numericE, absolute: 2e-4, relative: 1e-2, "\(kind) ∂emissions")
+      assertClose(dθ.map(Double.init), numericθ, absolute: 2e-4, relative: 1e-2, "\(kind) ∂parameters")
+      XCTAssertGreaterThan(dE.map { abs($0) }.max()!, 0.01, "\(kind): gradient should not vanish here")
+    }
+  }
+
+  func checkModel(_ model: TaggerModel, dropout: Float, file: StaticString = #filePath, line: UInt = #line) {
+    let batch = Batch(wordIds: [[2, 3, 4, 5], [5, 1], [3]], gold: [[1, 2, 0, 1], [0, 1], [2]])
+    let store = model.store, workspace = ModelWorkspace()
+    func loss() -> Double {
+      var rng = SplitMix64(seed: 99)  // the same dropout masks on every evaluation
+      store.zeroGradients()
+      return model.lossAndGradient(batch, workspace: workspace, dropoutRate: dropout, rng: &rng)
+        / Double(batch.size)
+    }
+    _ = loss()
+    let analytic = Array(UnsafeBufferPointer(start: store.gradients, count: store.count))
+    var checked = 0
+    for slot in store.slots where slot.count > 0 {
+      // Up to 15 coordinates per tensor, spread over it.
+      let step = max(1, slot.count / 15)
+      var a: [Double] = [], n: [Double] = []
+      for k in stride(from: slot.offset, to: slot.offset + slot.count, by: step) {
+        let saved = store.values[k]
+        store.values[k] = saved + epsilon
+        let plus = loss()
+        store.values[k] = saved - epsilon
+        let minus = loss()
+        store.values[k] = saved
+        a.append(Double(analytic[k]))
+        n.append((plus - minus) / Double(2 * epsilon))
+      }
+      checked += a.count
+      assertClose(a, n, absolute: 2e-4, relative: 1e-2,
+                  "\(model.configuration.encoder) \(model.configuration.head) window \(model.configuration.window) \(slot.name)",
+                  file: file, line: line)
+    }
+    XCTAssertGreaterThan(checked, 40, file: file, line: line)
+  }
+
+  func testEveryEncoderMatchesFiniteDifferences() {
+    for encoder in EncoderKind.allCases {
+      checkModel(makeModel(encoder: encoder), dropout: 0)
+    }
+  }
+
+  func testContextWindowAndDropoutMatchFiniteDifferences() {
+    checkModel(makeModel(encoder: .rnn, head: .softmax, window: 2), dropout: 0)
+    checkModel(makeModel(encoder: .bilstm, window: 1), dropout: 0.3)
+    checkModel(makeModel(encoder: .bigru, window: 1), dropout: 0.3)
+  }
+
+  func testEveryHeadThroughTheModelMatchesFiniteDifferences() {
+    for head in HeadKind.allCases {
+      checkModel(makeModel(encoder: .bilstm, head: head, seed: 5), dropout: 0)
+    }
+  }
+}

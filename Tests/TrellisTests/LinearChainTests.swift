@@ -1,0 +1,172 @@
+import XCTest
+
+@testable import Trellis
+
+/// Every dynamic program of the chain heads against enumeration of all L^T paths, for
+/// L ∈ {2, 3} and T ∈ {1, …, 4}, on seeded random scores. The oracle sums in Double; inputs are
+/// Float, so 1e-9 relative is the right tolerance for exact DP and 1e-12 would be too tight.
+final class LinearChainTests: XCTestCase {
+  struct Case {
+    let L: Int, T: Int
+    let emissions: [Float]  // (T, L)
+    let parameters: [Float]  // (L² + 2L)
+    let gold: [Int]
+  }
+
+  func cases() -> [Case] {
+    var rng = SplitMix64(seed: 11)
+    var result: [Case] = []
+    for L in [2, 3] {
+      for T in 1...4 {
+        for _ in 0..<3 {
+          result.append(
+            Case(
+              L: L, T: T, emissions: randomMatrix(rows: T, columns: L, scale: 2, rng: &rng),
+              parameters: randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng),
+              gold: (0..<T).map { _ in Int(rng.next() % UInt64(L)) }))
+        }
+      }
+    }
+    return result
+  }
+
+  func withViews<R>(_ c: Case, _ body: (MatrixView, UnsafeBufferPointer<Float>) -> R) -> R {
+    c.emissions.withUnsafeBufferPointer { e in
+      c.parameters.withUnsafeBufferPointer { θ in
+        body(MatrixView(base: e.baseAddress!, rows: c.T, columns: c.L), θ)
+      }
+    }
+  }
+
+  func testLogZAndMarginalsMatchEnumeration() {
+    for c in cases() {
+      let paths = allPaths(length: c.T, labels: c.L)
+      let scores = paths.map { bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: c.L) }
+      let logZ = log(scores.map { exp($0) }.reduce(0, +))
+      var unary = [Double](repeating: 0, count: c.T * c.L)
+      var pairwise = [Double](repeating: 0, count: c.L * c.L)
+      for (path, score) in zip(paths, scores) {
+        let p = exp(score - logZ)
+        for t in 0..<c.T {
+          unary[t * c.L + path[t]] += p
+          if t > 0 { pairwise[path[t - 1] * c.L + path[t]] += p }
+        }
+      }
+      let chain = LinearChain(labelCount: c.L)
+      // Both implementations: the log-space reference and the scaled BLAS recursions.
+      let reference = withViews(c) { chain.forwardBackward(emissions: $0, parameters: $1) }
+      let scaled = withViews(c) { chain.scaledForwardBackward(emissions: $0, potentials: chain.potentials(parameters: $1)) }
+      for (name, result) in [("log-space", reference), ("scaled", scaled)] {
+        assertClose([result.logZ], [logZ], absolute: 1e-9, relative: 1e-9, "\(name) log Z L=\(c.L) T=\(c.T)")
+        assertClose(result.unary, unary, absolute: 1e-9, relative: 1e-9, "\(name) unary L=\(c.L) T=\(c.T)")
+        assertClose(result.pairwise, pairwise, absolute: 1e-9, relative: 1e-9, "\(name) pairwise L=\(c.L) T=\(c.T)")
+        for t in 0..<c.T {
+          XCTAssertEqual(result.unary[(t * c.L)..<((t + 1) * c.L)].reduce(0, +), 1, accuracy: 1e-12)
+        }
+      }
+    }
+  }
+
+  func testViterbiAndCostAugmentedViterbiMatchEnumeration() {
+    for c in cases() {
+      let paths = allPaths(length: c.T, labels: c.L)
+      for weight in [0.0, 0.7, 2.5] {
+        let augmented = paths.map { path in
+          bruteScore(path, emissions: c.emissions, transitions: c.parameters, labels: c.L)
+            + weight * Double(zip(path, c.gold).filter { $0 != $1 }.count)
+        }
+        let best = augmented.indices.max { augmented[$0] < augmented[$1] }!
+        let result = withViews(c) {
+          LinearChain(labelCount: c.L).viterbi(
+            emissions: $0, parameters: $1, costAugmentation: weight > 0 ? (c.gold, weight) : nil)
+        }
+        XCTAssertEqual(result.path, paths[best], "L=\(c.L) T=\(c.T) cost \(weight)")
+        XCTAssertEqual(result.score, augmented[best], accuracy: 1e-9)
+      }
+    }
+  }
+
+  func testConstrainedViterbiAndMarginalsNeverUseForbiddenTransitions() {
+    // Labels O, B-a, I-a: BIO forbids O→I-a and starting with I-a.
+    let constraints = TransitionConstraints(labels: ["O", "B-a", "I-a"], scheme: .bio)
+    XCTAssertFalse(constraints.allowedTransition[0 * 3 + 2])
+    XCTAssertFalse(constraints.allowedStart[2])
+    XCTAssertTrue(constraints.allowedTransition[1 * 3 + 2])
+    func isAllowed(_ path: [Int]) -> Bool {
+      constraints.allowedStart[path[0]] && constraints.allowedEnd[path.last!]
+        && zip(path, path.dropFirst()).allSatisfy { constraints.allowedTransition[$0 * 3 + $1] }
+    }
+    for c in cases() where c.L == 3 {
+      let paths = allPaths(length: c.T, labels: 3).filter(isAllowed)
+      let scores = paths.map { bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: 3) }
+      let best = scores.indices.max { scores[$0] < scores[$1] }!
+      let chain = LinearChain(labelCount: 3)
+      let decoded = withViews(c) { chain.viterbi(emissions: $0, parameters: $1, constraints: constraints) }
+      XCTAssertEqual(decoded.path, paths[best])
+      let logZ = log(scores.map { exp($0) }.reduce(0, +))
+      var unary = [Double](repeating: 0, count: c.T * 3)
+      for (path, score) in zip(paths, scores) {
+        for t in 0..<c.T { unary[t * 3 + path[t]] += exp(score - logZ) }
+      }
+      let reference = withViews(c) { chain.forwardBackward(emissions: $0, parameters: $1, constraints: constraints) }
+      let scaled = withViews(c) {
+        chain.scaledForwardBackward(emissions: $0, potentials: chain.potentials(parameters: $1, constraints: constraints))
+      }
+      for result in [reference, scaled] {
+        assertClose([result.logZ], [logZ], absolute: 1e-9, relative: 1e-9, "constrained log Z")
+        assertClose(result.unary, unary, absolute: 1e-9, relative: 1e-9, "constrained marginals")
+      }
+    }
+  }
+
+  /// Each head's loss against its definition evaluated by enumeration.
+  func testHeadLossesMatchEnumeration() {
+    for c in cases() {
+      let paths = allPaths(length: c.T, labels: c.L)
+      let scores = paths.map { bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: c.L) }
+      let goldScore = bruteScore(c.gold, emissions: c.emissions, transitions: c.parameters, labels: c.L)
+      let cost = paths.map { path in Double(zip(path, c.gold).filter { $0 != $1 }.count) }
+      let l2 = 0.01
+      let penalty = c.parameters.map { Double($0) * Double($0) }.reduce(0, +) * l2 / 2
+      let expected: [(any StructuredHead, Double)] = [
+        (CRFHead(labelCount: c.L), log(scores.map { exp($0) }.reduce(0, +)) - goldScore),
+        (PerceptronHead(labelCount: c.L), scores.max()! - goldScore),
+        (SSVMHead(labelCount: c.L, costWeight: 1.5, l2: l2),
+         zip(scores, cost).map { $0 + 1.5 * $1 }.max()! - goldScore + penalty),
+      ]
+      for (head, value) in expected {
+        var dE = [Float](repeating: 0, count: c.T * c.L)
+        var dθ = [Float](repeating: 0, count: c.parameters.count)
+        let loss = withViews(c) { e, θ in
+          dE.withUnsafeMutableBufferPointer { dE in
+            dθ.withUnsafeMutableBufferPointer { dθ in
+              head.lossAndGradient(
+                emissions: [e], gold: [c.gold], parameters: θ,
+                emissionGradients: [MutableMatrixView(base: dE.baseAddress!, rows: c.T, columns: c.L)],
+                parameterGradient: dθ)
+            }
+          }
+        }
+        XCTAssertEqual(loss, value, accuracy: 1e-9 * max(1, abs(value)), "\(type(of: head)) L=\(c.L) T=\(c.T)")
+        XCTAssertGreaterThanOrEqual(loss, -1e-9)
+      }
+    }
+  }
+
+  /// Long sentences with large scores: the scaled recursions must stay finite and agree with
+  /// the log-space reference where exp(score) alone would overflow even a Double.
+  func testScaledRecursionsAgreeWithLogSpaceOnLongSentencesWithLargeScores() {
+    var rng = SplitMix64(seed: 5)
+    let L = 4, T = 300
+    let emissions = randomMatrix(rows: T, columns: L, scale: 40, rng: &rng)
+    let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 20, rng: &rng)
+    let c = Case(L: L, T: T, emissions: emissions, parameters: parameters, gold: [])
+    let chain = LinearChain(labelCount: L)
+    let reference = withViews(c) { chain.forwardBackward(emissions: $0, parameters: $1) }
+    let scaled = withViews(c) { chain.scaledForwardBackward(emissions: $0, potentials: chain.potentials(parameters: $1)) }
+    XCTAssertTrue(reference.logZ.isFinite && reference.logZ > 700)
+    assertClose([scaled.logZ], [reference.logZ], absolute: 1e-9, relative: 1e-12, "log Z")
+    assertClose(scaled.unary, reference.unary, absolute: 1e-9, relative: 1e-6, "unary")
+    assertClose(scaled.pairwise, reference.pairwise, absolute: 1e-8, relative: 1e-6, "pairwise")
+  }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+/// The package root, for the fixtures in Corpora/.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  .deletingLastPathComponent().deletingLastPathComponent()
+
+func fixture(_ name: String) -> String { packageRoot.appendingPathComponent("Corpora/tiny/\(name)").path }
+
+func temporaryPath(_ name: String) -> String {
+  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-tests-\(getpid())")
+  try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  return directory.appendingPathComponent(name).path
+}
+
+final class ModelTests: XCTestCase {
+  func smallConfiguration(encoder: EncoderKind = .bilstm, head: HeadKind = .crf) -> TaggerConfiguration {
+    var configuration = TaggerConfiguration()
+    configuration.encoder = encoder
+    configuration.head = head
+    configuration.embeddingSize = 16
+    configuration.hiddenSize = 16
+    return configuration
+  }
+
+  func overfitOptions() -> TrainingOptions {
+    var options = TrainingOptions()
+    options.epochs = 150
+    options.batchSize = 5
+    options.dropout = 0
+    options.unknownReplacement = 0
+    options.learningRate = 0.02
+    options.patience = 0
+    return options
+  }
+
+  /// Every head with every encoder fits five sentences exactly: the whole pipeline can learn.
+  func testEveryHeadAndEncoderOverfitsFiveSentences() throws {
+    let sentences = try readLabelledCoNLL(path: fixture("overfit.conll"))
+    XCTAssertEqual(sentences.count, 5)
+    for head in HeadKind.allCases {
+      for encoder in EncoderKind.allCases {
+        let model = try Trainer(configuration: smallConfiguration(encoder: encoder, head: head), options: overfitOptions())
+          .train(train: sentences, dev: [])
+        let counts = model.evaluate(sentences)
+        XCTAssertEqual(counts.accuracy, 100, "\(encoder) + \(head): training accuracy \(counts.accuracy)")
+      }
+    }
+  }
+
+  func trainTiny(seed: UInt64, epochs: Int = 2) throws -> TaggerModel {
+    var options = TrainingOptions()
+    options.epochs = epochs
+    options.seed = seed
+    return try Trainer(configuration: smallConfiguration(), options: options)
+      .train(train: readLabelledCoNLL(path: fixture("train.conll")), dev: readLabelledCoNLL(path: fixture("dev.conll")))
+  }
+
+  func testSameSeedGivesTheSameModelBytesAndAnotherSeedDoesNot() throws {
+    let first = try ModelFile.encode(trainTiny(seed: 3))
+    let second = try ModelFile.encode(trainTiny(seed: 3))
+    let other = try ModelFile.encode(trainTiny(seed: 4))
+    XCTAssertEqual(first, second)
+    XCTAssertNotEqual(first, other)
+  }
+
+  func testModelFileRoundTripsAndTagsIdentically() throws {
+    let model = try trainTiny(seed: 1)
+    let path = temporaryPath("roundtrip.model")
+    try ModelFile.write(model, to: path)
+    let loaded = try ModelFile.read(from: path)
+    XCTAssertEqual(loaded.configuration, model.configuration)
+    XCTAssertEqual(loaded.words, model.words)
+    XCTAssertEqual(loaded.labels, model.labels)
+    XCTAssertEqual(loaded.store.snapshot(), model.store.snapshot())
+    let test = try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens)
+    XCTAssertEqual(loaded.tag(test), model.tag(test))
+    XCTAssertEqual(try ModelFile.encode(loaded), try ModelFile.encode(model))
+  }
+
+  func testDamagedModelFilesAreRefusedWithAReason() throws {
+    let data = try ModelFile.encode(trainTiny(seed: 1, epochs: 1))
+    func refusal(_ bytes: Data) -> String {
+      do {
+        _ = try ModelFile.decode(bytes, name: "m")
+        return "accepted"
+      } catch {
+        return "\(error)"
+      }
+    }
+    XCTAssertEqual(refusal(data.prefix(data.count - 9)).contains("truncated"), true, refusal(data.prefix(data.count - 9)))
+    XCTAssertTrue(refusal(data.prefix(12)).contains("truncated"))
+    XCTAssertTrue(refusal(Data("hello, world, not a model".utf8)).contains("not a Trellis model file"))
+    XCTAssertTrue(refusal(Data()).contains("not a Trellis model file"))
+    var flipped = data
+    flipped[data.count / 2] ^= 0x10
+    XCTAssertTrue(refusal(flipped).contains("corrupted"), refusal(flipped))
+    var future = data
+    future[8] = 2
+    XCTAssertTrue(refusal(future).contains("newer Trellis"), refusal(future))
+    XCTAssertTrue(refusal(data + Data([0])).contains("trailing"))
+    XCTAssertEqual(refusal(data), "accepted")
+  }
+
+  func testAWriteThatFailsLeavesTheExistingModelIntact() throws {
+    let model = try trainTiny(seed: 1, epochs: 1)
+    let path = temporaryPath("kept.model")
+    try ModelFile.write(model, to: path)
+    let before = FileManager.default.contents(atPath: path)
+    model.store.values[0] = .nan
+    XCTAssertThrowsError(try ModelFile.write(model, to: path))
+    XCTAssertEqual(FileManager.default.contents(atPath: path), before)
+    XCTAssertThrowsError(try ModelFile.write(model, to: "/nonexistent-directory/x.model"))
+  }
+}

@@ -1,0 +1,65 @@
+import XCTest
+
+@testable import Trellis
+
+/// A `(rows, columns)` matrix of seeded uniform values in [-scale, scale).
+func randomMatrix(rows: Int, columns: Int, scale: Float = 1, rng: inout SplitMix64) -> [Float] {
+  (0..<rows * columns).map { _ in (2 * rng.nextUnitFloat() - 1) * scale }
+}
+
+/// Every label sequence of length `T` over `L` labels (L^T of them), for brute-force oracles.
+func allPaths(length T: Int, labels L: Int) -> [[Int]] {
+  var paths: [[Int]] = [[]]
+  for _ in 0..<T { paths = paths.flatMap { path in (0..<L).map { path + [$0] } } }
+  return paths
+}
+
+/// The path score written out independently of `LinearChain` (the oracle must not share code).
+func bruteScore(_ path: [Int], emissions: [Float], transitions θ: [Float], labels L: Int) -> Double {
+  var total = Double(θ[L * L + path[0]]) + Double(θ[L * L + L + path[path.count - 1]])
+  for (t, label) in path.enumerated() {
+    total += Double(emissions[t * L + label])
+    if t > 0 { total += Double(θ[path[t - 1] * L + label]) }
+  }
+  return total
+}
+
+/// Asserts `|a − b| ≤ absolute + relative · max(|a|, |b|)` element by element and reports the
+/// worst pair with `label` (llm.c's `check_tensor`).
+func assertClose(
+  _ actual: [Double], _ expected: [Double], absolute: Double, relative: Double, _ label: String,
+  file: StaticString = #filePath, line: UInt = #line
+) {
+  XCTAssertEqual(actual.count, expected.count, "\(label): sizes", file: file, line: line)
+  var worst = 0.0, worstIndex = -1
+  for (i, (a, b)) in zip(actual, expected).enumerated() {
+    let excess = abs(a - b) - (absolute + relative * max(abs(a), abs(b)))
+    if excess > worst || worstIndex < 0 && excess > 0 { worst = excess; worstIndex = i }
+  }
+  if worstIndex >= 0 {
+    XCTFail(
+      "\(label): element \(worstIndex): \(actual[worstIndex]) vs \(expected[worstIndex])",
+      file: file, line: line)
+  }
+}
+
+/// A model with a tiny configuration and seeded weights, including random head parameters so
+/// transition gradients are exercised away from zero.
+func makeModel(
+  encoder: EncoderKind = .bilstm, head: HeadKind = .crf, window: Int = 0, words: Int = 6,
+  labels: [String] = ["O", "B-a", "I-a"], embeddingSize: Int = 3, hiddenSize: Int = 2, seed: UInt64 = 7
+) -> TaggerModel {
+  var configuration = TaggerConfiguration()
+  configuration.encoder = encoder
+  configuration.head = head
+  configuration.window = window
+  configuration.embeddingSize = embeddingSize
+  configuration.hiddenSize = hiddenSize
+  configuration.constrainedDecoding = false
+  let vocabulary = Vocabulary(["<pad>", "<unk>"] + (2..<words).map { "w\($0)" })
+  var rng: SplitMix64? = SplitMix64(seed: seed)
+  let model = TaggerModel(configuration: configuration, words: vocabulary, labels: Vocabulary(labels), rng: &rng)
+  var headRng = SplitMix64(seed: seed &+ 1)
+  for k in 0..<model.headSlot.count { model.store.value(model.headSlot)[k] = (2 * headRng.nextUnitFloat() - 1) }
+  return model
+}
