@@ -75,6 +75,37 @@ public struct LinearChain: Sendable {
     }
   }
 
+  /// Chain scores in the form Viterbi reads them, built once per batch: Double, forbidden
+  /// transitions, starts and ends already −∞.
+  public struct DecodingScores {
+    var transition: [Double]  // (L, L)
+    var start: [Double]  // (L)
+    var end: [Double]  // (L)
+  }
+
+  public func decodingScores(
+    parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil
+  ) -> DecodingScores {
+    let L = labelCount
+    func score(_ offset: Int, _ k: Int, _ allowed: [Bool]?) -> Double {
+      allowed?[k] ?? true ? Double(θ[offset + k]) : -.infinity
+    }
+    return DecodingScores(
+      transition: (0..<L * L).map { score(0, $0, constraints?.allowedTransition) },
+      start: (0..<L).map { score(startOffset, $0, constraints?.allowedStart) },
+      end: (0..<L).map { score(endOffset, $0, constraints?.allowedEnd) })
+  }
+
+  /// The highest-scoring path and its score (see the other `viterbi`).
+  public func viterbi(
+    emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints? = nil, costAugmentation: (gold: [Int], weight: Double)? = nil
+  ) -> (path: [Int], score: Double) {
+    viterbi(
+      emissions: e, scores: decodingScores(parameters: θ, constraints: constraints),
+      costAugmentation: costAugmentation)
+  }
+
   /// The highest-scoring path and its score, by Viterbi:
   ///   δ[0][j] = start[j] + ê[0][j]
   ///   δ[t][j] = ê[t][j] + max_i (δ[t−1][i] + trans[i][j]),   ψ[t][j] = argmax_i
@@ -83,44 +114,56 @@ public struct LinearChain: Sendable {
   /// Hamming cost decomposes over tokens, so loss-augmented inference is the same DP on shifted
   /// emissions, and the returned score includes the cost. Ties go to the lowest label id.
   public func viterbi(
-    emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints? = nil, costAugmentation: (gold: [Int], weight: Double)? = nil
+    emissions e: MatrixView, scores: DecodingScores,
+    costAugmentation: (gold: [Int], weight: Double)? = nil
   ) -> (path: [Int], score: Double) {
     let T = e.rows, L = labelCount
     guard T > 0 else { return ([], 0) }
-    func emission(_ t: Int, _ j: Int) -> Double {
-      var value = Double(e[t, j])
-      if let (gold, weight) = costAugmentation, gold[t] != j { value += weight }
-      return value
-    }
-    func transition(_ i: Int, _ j: Int) -> Double {
-      if let constraints, !constraints.allowedTransition[i * L + j] { return -.infinity }
-      return Double(θ[i * L + j])
-    }
     var delta = [Double](repeating: 0, count: L)  // δ[t−1], (L)
-    var next = [Double](repeating: 0, count: L)  // δ[t], (L)
+    var best = [Double](repeating: 0, count: L)  // max_i δ[t−1][i] + trans[i][j], (L)
     var backPointer = [Int32](repeating: 0, count: T * L)  // ψ, (T, L)
-    for j in 0..<L {
-      let allowed = constraints?.allowedStart[j] ?? true
-      delta[j] = allowed ? Double(θ[startOffset + j]) + emission(0, j) : -.infinity
-    }
-    for t in 1..<T {
-      for j in 0..<L {
-        var best = -Double.infinity, bestI = 0
-        for i in 0..<L {
-          let candidate = delta[i] + transition(i, j)
-          if candidate > best { best = candidate; bestI = i }
-        }
-        next[j] = best + emission(t, j)
-        backPointer[t * L + j] = Int32(bestI)
+    func addEmissions(_ t: Int, to row: UnsafeMutableBufferPointer<Double>) {
+      let emissionRow = e.row(t)
+      for j in 0..<L { row[j] += Double(emissionRow[j]) }
+      if let (gold, weight) = costAugmentation {
+        for j in 0..<L where j != gold[t] { row[j] += weight }
       }
-      swap(&delta, &next)
+    }
+    scores.transition.withUnsafeBufferPointer { transition in
+      delta.withUnsafeMutableBufferPointer { delta in
+        best.withUnsafeMutableBufferPointer { best in
+          backPointer.withUnsafeMutableBufferPointer { backPointer in
+            for j in 0..<L { delta[j] = scores.start[j] }
+            addEmissions(0, to: delta)
+            for t in 1..<T {
+              let pointers = backPointer.baseAddress! + t * L
+              for j in 0..<L {
+                best[j] = -.infinity
+                pointers[j] = 0
+              }
+              // i outer, j inner: rows of trans are contiguous, and the strict > keeps the
+              // lowest i among ties.
+              for i in 0..<L where delta[i] > -.infinity {
+                let d = delta[i], row = transition.baseAddress! + i * L
+                for j in 0..<L {
+                  let candidate = d + row[j]
+                  if candidate > best[j] {
+                    best[j] = candidate
+                    pointers[j] = Int32(i)
+                  }
+                }
+              }
+              addEmissions(t, to: best)
+              for j in 0..<L { delta[j] = best[j] }
+            }
+          }
+        }
+      }
     }
     var bestScore = -Double.infinity, bestLast = 0
-    for j in 0..<L {
-      let allowed = constraints?.allowedEnd[j] ?? true
-      let candidate = allowed ? delta[j] + Double(θ[endOffset + j]) : -.infinity
-      if candidate > bestScore { bestScore = candidate; bestLast = j }
+    for j in 0..<L where delta[j] + scores.end[j] > bestScore {
+      bestScore = delta[j] + scores.end[j]
+      bestLast = j
     }
     var path = [Int](repeating: 0, count: T)
     path[T - 1] = bestLast

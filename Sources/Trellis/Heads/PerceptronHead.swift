@@ -12,9 +12,10 @@ public struct PerceptronHead: ChainHead {
     emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
     emissionGradients: [MutableMatrixView], parameterGradient dθ: UnsafeMutableBufferPointer<Float>
   ) -> Double {
+    let scores = chain.decodingScores(parameters: θ)
     var loss = 0.0
     for (b, e) in emissions.enumerated() {
-      let (predicted, predictedScore) = chain.viterbi(emissions: e, parameters: θ)
+      let (predicted, predictedScore) = chain.viterbi(emissions: e, scores: scores)
       guard predicted != gold[b] else { continue }
       chain.addFeatures(of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
       chain.addFeatures(of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)

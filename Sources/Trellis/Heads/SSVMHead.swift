@@ -25,9 +25,10 @@ public struct SSVMHead: ChainHead {
     let sentences = Float(emissions.count)
     for k in 0..<θ.count { dθ[k] += sentences * Float(l2) * θ[k] }
     var loss = Double(emissions.count) * l2 / 2 * squaredNorm
+    let scores = chain.decodingScores(parameters: θ)
     for (b, e) in emissions.enumerated() {
       let (predicted, augmentedScore) = chain.viterbi(
-        emissions: e, parameters: θ, costAugmentation: (gold[b], costWeight))
+        emissions: e, scores: scores, costAugmentation: (gold[b], costWeight))
       guard predicted != gold[b] else { continue }
       chain.addFeatures(of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
       chain.addFeatures(of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)

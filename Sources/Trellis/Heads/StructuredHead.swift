@@ -74,6 +74,7 @@ extension ChainHead {
     emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [[Int]] {
-    emissions.map { chain.viterbi(emissions: $0, parameters: parameters, constraints: constraints).path }
+    let scores = chain.decodingScores(parameters: parameters, constraints: constraints)
+    return emissions.map { chain.viterbi(emissions: $0, scores: scores).path }
   }
 }

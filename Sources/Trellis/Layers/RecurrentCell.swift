@@ -40,37 +40,36 @@ protocol RecurrentCell: Sendable {
 /// The LSTM cell (Hochreiter & Schmidhuber 1997, with forget gate), gate blocks in order i, f, g, o:
 ///   i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o),  z = zx + zh
 ///   c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
-/// Cache per row: [i, f, g, o, c] (5H). The additive path through `c` is what keeps gradients
-/// from vanishing over long spans.
+/// Step cache: gates (B, 4H) after their nonlinearities, then c (B, H), then tanh(c) (B, H).
+/// The additive path through `c` is what keeps gradients from vanishing over long spans.
 struct LSTMCell: RecurrentCell {
   var gateCount: Int { 4 }
-  var cacheWidth: Int { 5 }
+  var cacheWidth: Int { 6 }
   var carryWidth: Int { 1 }
   var usesRecurrentBias: Bool { false }
   var sharesPreactivationGradient: Bool { true }
 
   func forward(
-    rows: Int, hidden H: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
+    rows B: Int, hidden H: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
     hPrevious: UnsafePointer<Float>?, cachePrevious: UnsafePointer<Float>?,
     h: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>
   ) {
-    for b in 0..<rows {
-      let zxRow = zx + b * 4 * H, zhRow = zh + b * 4 * H
-      let cacheRow = cache + b * 5 * H, hRow = h + b * H
-      let cPrevious = cachePrevious.map { $0 + b * 5 * H + 4 * H }
+    let gates = cache, c = cache + B * 4 * H, tanhC = c + B * H
+    let cPrevious = cachePrevious.map { $0 + B * 4 * H }
+    // One σ pass over all 4H gates of all rows, using tanh(z) = 2σ(2z) − 1 for the g block.
+    for k in 0..<B * 4 * H { gates[k] = zx[k] + zh[k] }
+    for b in 0..<B { for j in 0..<H { gates[b * 4 * H + 2 * H + j] *= 2 } }
+    sigmoid(gates, into: gates, count: B * 4 * H)
+    for b in 0..<B {
+      let row = gates + b * 4 * H
       for j in 0..<H {
-        let i = sigmoid(zxRow[j] + zhRow[j])
-        let f = sigmoid(zxRow[H + j] + zhRow[H + j])
-        let g = tanh(zxRow[2 * H + j] + zhRow[2 * H + j])
-        let o = sigmoid(zxRow[3 * H + j] + zhRow[3 * H + j])
-        let c = f * (cPrevious?[j] ?? 0) + i * g
-        cacheRow[j] = i
-        cacheRow[H + j] = f
-        cacheRow[2 * H + j] = g
-        cacheRow[3 * H + j] = o
-        cacheRow[4 * H + j] = c
-        hRow[j] = o * tanh(c)
+        row[2 * H + j] = 2 * row[2 * H + j] - 1
+        c[b * H + j] = row[H + j] * (cPrevious?[b * H + j] ?? 0) + row[j] * row[2 * H + j]
       }
+    }
+    tanh(c, into: tanhC, count: B * H)
+    for b in 0..<B {
+      for j in 0..<H { h[b * H + j] = gates[b * 4 * H + 3 * H + j] * tanhC[b * H + j] }
     }
   }
 
@@ -78,28 +77,27 @@ struct LSTMCell: RecurrentCell {
   // ∂i = ∂c ⊙ g;  ∂g = ∂c ⊙ i;  ∂f = ∂c ⊙ c_{t−1};  carry ← ∂c ⊙ f
   // ∂z = ∂gate ⊙ σ' or tanh':  σ' = s(1 − s),  tanh' = 1 − g²
   func backward(
-    rows: Int, hidden H: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
+    rows B: Int, hidden H: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
     cache: UnsafePointer<Float>, hPrevious: UnsafePointer<Float>?,
     cachePrevious: UnsafePointer<Float>?, carry: UnsafeMutablePointer<Float>,
     dzx: UnsafeMutablePointer<Float>, dzh: UnsafeMutablePointer<Float>,
     dhPreviousDirect: UnsafeMutablePointer<Float>
   ) {
-    dhPreviousDirect.update(repeating: 0, count: rows * H)
-    for b in 0..<rows {
-      let cacheRow = cache + b * 5 * H, dhRow = dh + b * H
-      let carryRow = carry + b * H, dz = dzx + b * 4 * H
-      let cPrevious = cachePrevious.map { $0 + b * 5 * H + 4 * H }
+    dhPreviousDirect.update(repeating: 0, count: B * H)
+    let c = cache + B * 4 * H, tanhC = c + B * H
+    let cPrevious = cachePrevious.map { $0 + B * 4 * H }
+    for b in 0..<B {
+      let gates = cache + b * 4 * H, dz = dzx + b * 4 * H
       for j in 0..<H {
-        let i = cacheRow[j], f = cacheRow[H + j], g = cacheRow[2 * H + j]
-        let o = cacheRow[3 * H + j], c = cacheRow[4 * H + j]
-        let tc = tanh(c)
-        let dOut = dhRow[j] * tc
-        let dc = carryRow[j] + dhRow[j] * o * (1 - tc * tc)
+        let k = b * H + j
+        let i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j]
+        let tc = tanhC[k]
+        let dc = carry[k] + dh[k] * o * (1 - tc * tc)
         dz[j] = dc * g * i * (1 - i)
-        dz[H + j] = dc * (cPrevious?[j] ?? 0) * f * (1 - f)
+        dz[H + j] = dc * (cPrevious?[k] ?? 0) * f * (1 - f)
         dz[2 * H + j] = dc * i * (1 - g * g)
-        dz[3 * H + j] = dOut * o * (1 - o)
-        carryRow[j] = dc * f
+        dz[3 * H + j] = dh[k] * tc * o * (1 - o)
+        carry[k] = dc * f
       }
     }
   }
@@ -108,7 +106,7 @@ struct LSTMCell: RecurrentCell {
 /// The GRU cell (Cho et al. 2014) in PyTorch's form, gate blocks in order r, z, n:
 ///   r = σ(zx_r + zh_r),  u = σ(zx_z + zh_z),  n = tanh(zx_n + r ⊙ zh_n)
 ///   h_t = (1 − u) ⊙ n + u ⊙ h_{t−1}
-/// `zh` carries its own bias because `r` gates it. Cache per row: [r, u, n, zh_n] (4H).
+/// `zh` carries its own bias because `r` gates it. Step cache: [r, u, n] (B, 3H), then zh_n (B, H).
 struct GRUCell: RecurrentCell {
   var gateCount: Int { 3 }
   var cacheWidth: Int { 4 }
@@ -117,23 +115,26 @@ struct GRUCell: RecurrentCell {
   var sharesPreactivationGradient: Bool { false }
 
   func forward(
-    rows: Int, hidden H: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
+    rows B: Int, hidden H: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
     hPrevious: UnsafePointer<Float>?, cachePrevious: UnsafePointer<Float>?,
     h: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>
   ) {
-    for b in 0..<rows {
-      let zxRow = zx + b * 3 * H, zhRow = zh + b * 3 * H
-      let cacheRow = cache + b * 4 * H, hRow = h + b * H
-      let hPrev = hPrevious.map { $0 + b * H }
+    let gates = cache, zhN = cache + B * 3 * H
+    for b in 0..<B {
+      let row = gates + b * 3 * H, zxRow = zx + b * 3 * H, zhRow = zh + b * 3 * H
+      for j in 0..<2 * H { row[j] = zxRow[j] + zhRow[j] }
+    }
+    sigmoid(gates, into: gates, count: B * 3 * H)  // the n block is overwritten below
+    for b in 0..<B {
+      let row = gates + b * 3 * H, zxRow = zx + b * 3 * H, zhRow = zh + b * 3 * H
       for j in 0..<H {
-        let r = sigmoid(zxRow[j] + zhRow[j])
-        let u = sigmoid(zxRow[H + j] + zhRow[H + j])
-        let n = tanh(zxRow[2 * H + j] + r * zhRow[2 * H + j])
-        cacheRow[j] = r
-        cacheRow[H + j] = u
-        cacheRow[2 * H + j] = n
-        cacheRow[3 * H + j] = zhRow[2 * H + j]
-        hRow[j] = (1 - u) * n + u * (hPrev?[j] ?? 0)
+        zhN[b * H + j] = zhRow[2 * H + j]
+        row[2 * H + j] = zxRow[2 * H + j] + row[j] * zhRow[2 * H + j]
+      }
+      tanh(row + 2 * H, into: row + 2 * H, count: H)
+      for j in 0..<H {
+        let u = row[H + j]
+        h[b * H + j] = (1 - u) * row[2 * H + j] + u * (hPrevious?[b * H + j] ?? 0)
       }
     }
   }
@@ -142,25 +143,25 @@ struct GRUCell: RecurrentCell {
   // ∂a_n = ∂n ⊙ (1 − n²):  ∂zx_n = ∂a_n,  ∂zh_n = ∂a_n ⊙ r,  ∂r = ∂a_n ⊙ zh_n
   // ∂zx_r = ∂zh_r = ∂r ⊙ r(1 − r);  ∂zx_z = ∂zh_z = ∂u ⊙ u(1 − u)
   func backward(
-    rows: Int, hidden H: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
+    rows B: Int, hidden H: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
     cache: UnsafePointer<Float>, hPrevious: UnsafePointer<Float>?,
     cachePrevious: UnsafePointer<Float>?, carry: UnsafeMutablePointer<Float>,
     dzx: UnsafeMutablePointer<Float>, dzh: UnsafeMutablePointer<Float>,
     dhPreviousDirect: UnsafeMutablePointer<Float>
   ) {
-    for b in 0..<rows {
-      let cacheRow = cache + b * 4 * H, dhRow = dh + b * H
-      let hPrev = hPrevious.map { $0 + b * H }
-      let dx = dzx + b * 3 * H, dr = dzh + b * 3 * H, direct = dhPreviousDirect + b * H
+    let zhN = cache + B * 3 * H
+    for b in 0..<B {
+      let gates = cache + b * 3 * H
+      let dx = dzx + b * 3 * H, dr = dzh + b * 3 * H
       for j in 0..<H {
-        let r = cacheRow[j], u = cacheRow[H + j], n = cacheRow[2 * H + j]
-        let zhN = cacheRow[3 * H + j]
-        let previous = hPrev?[j] ?? 0
-        let dn = dhRow[j] * (1 - u)
-        let du = dhRow[j] * (previous - n)
-        direct[j] = dhRow[j] * u
+        let k = b * H + j
+        let r = gates[j], u = gates[H + j], n = gates[2 * H + j]
+        let previous = hPrevious?[k] ?? 0
+        let dn = dh[k] * (1 - u)
+        let du = dh[k] * (previous - n)
+        dhPreviousDirect[k] = dh[k] * u
         let dan = dn * (1 - n * n)
-        let dar = dan * zhN * r * (1 - r)
+        let dar = dan * zhN[k] * r * (1 - r)
         let dau = du * u * (1 - u)
         dx[j] = dar
         dx[H + j] = dau
@@ -184,22 +185,23 @@ struct ElmanCell: RecurrentCell {
   var sharesPreactivationGradient: Bool { true }
 
   func forward(
-    rows: Int, hidden H: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
+    rows B: Int, hidden H: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
     hPrevious: UnsafePointer<Float>?, cachePrevious: UnsafePointer<Float>?,
     h: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>
   ) {
-    for k in 0..<rows * H { h[k] = tanh(zx[k] + zh[k]) }
+    for k in 0..<B * H { h[k] = zx[k] + zh[k] }
+    tanh(h, into: h, count: B * H)
   }
 
   // ∂z = ∂h ⊙ (1 − h²)
   func backward(
-    rows: Int, hidden H: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
+    rows B: Int, hidden H: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
     cache: UnsafePointer<Float>, hPrevious: UnsafePointer<Float>?,
     cachePrevious: UnsafePointer<Float>?, carry: UnsafeMutablePointer<Float>,
     dzx: UnsafeMutablePointer<Float>, dzh: UnsafeMutablePointer<Float>,
     dhPreviousDirect: UnsafeMutablePointer<Float>
   ) {
-    dhPreviousDirect.update(repeating: 0, count: rows * H)
-    for k in 0..<rows * H { dzx[k] = dh[k] * (1 - h[k] * h[k]) }
+    dhPreviousDirect.update(repeating: 0, count: B * H)
+    for k in 0..<B * H { dzx[k] = dh[k] * (1 - h[k] * h[k]) }
   }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A grow-only Float buffer: per-batch activations reuse one allocation, so the training and
 /// tagging loops allocate nothing once the longest batch has been seen (crfsuite's `cap_items`).
 final class Scratch {
@@ -30,14 +28,6 @@ final class Scratch {
     return p
   }
 }
-
-/// `σ(x) = 1 / (1 + e^{−x})`, written so neither branch overflows.
-@inline(__always) func sigmoid(_ x: Float) -> Float {
-  if x >= 0 { return 1 / (1 + exp(-x)) }
-  let e = exp(x)
-  return e / (1 + e)
-}
-
 
 /// Adds `bias` (n) to each of `rows` rows of `matrix` (rows, n).
 func addBias(_ bias: UnsafePointer<Float>, to matrix: UnsafeMutablePointer<Float>, rows: Int, n: Int) {

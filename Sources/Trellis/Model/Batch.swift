@@ -34,5 +34,6 @@ final class ModelWorkspace {
   let dEmissions = Scratch()  // (T·B, L)
   let dHidden = Scratch()  // (T·B, dirs·H)
   let dx = Scratch()  // (T·B, (2K+1)·D)
+  let headGradient = Scratch()  // (P) the second half-batch's head parameter gradient
   let directions = [RecurrentWorkspace(), RecurrentWorkspace()]
 }

@@ -165,13 +165,21 @@ public final class TaggerModel: @unchecked Sendable {
     forward(batch, workspace: ws, dropoutRate: dropoutRate, rng: &rng)
     let dE = ws.dEmissions.zeroed(rows * L)
     let headGradient = UnsafeMutableBufferPointer(start: store.gradient(headSlot), count: headSlot.count)
-    let loss = head.lossAndGradient(
-      emissions: (0..<B).map { emissionView(ws, batch: batch, sentence: $0) }, gold: batch.gold,
-      parameters: headParameters,
-      emissionGradients: (0..<B).map {
-        MutableMatrixView(base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
-      },
-      parameterGradient: headGradient)
+    // The head runs on two threads, each over half the sentences; the second half adds its
+    // parameter gradient into scratch, summed afterwards, so the result never depends on timing.
+    let secondHalfGradient = ws.headGradient.zeroed(max(headSlot.count, 1))
+    let losses = inHalves(of: B) { range, half in
+      head.lossAndGradient(
+        emissions: range.map { emissionView(ws, batch: batch, sentence: $0) },
+        gold: Array(batch.gold[range]), parameters: headParameters,
+        emissionGradients: range.map {
+          MutableMatrixView(base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
+        },
+        parameterGradient: half == 0
+          ? headGradient : UnsafeMutableBufferPointer(start: secondHalfGradient, count: headSlot.count))
+    }
+    for k in 0..<headSlot.count { headGradient[k] += secondHalfGradient[k] }
+    let loss = losses[0] + losses[1]
     // The gradient of the batch mean: scale ∂E now and the head's own gradient below.
     let scale = 1 / Float(B)
     for k in 0..<rows * L { dE[k] *= scale }
@@ -225,9 +233,21 @@ public final class TaggerModel: @unchecked Sendable {
   /// Label ids for every sentence of the batch.
   func decode(_ batch: Batch, workspace ws: ModelWorkspace) -> [[Int]] {
     forward(batch, workspace: ws)
-    return head.decode(
-      emissions: (0..<batch.size).map { emissionView(ws, batch: batch, sentence: $0) },
-      parameters: headParameters, constraints: constraints)
+    return inHalves(of: batch.size) { range, _ in
+      head.decode(
+        emissions: range.map { emissionView(ws, batch: batch, sentence: $0) },
+        parameters: headParameters, constraints: constraints)
+    }.flatMap { $0 }
+  }
+
+  /// Runs `body` on the two halves of `0..<count` on two threads; results in order.
+  private func inHalves<Result>(of count: Int, _ body: (Range<Int>, Int) -> Result) -> [Result] {
+    let ranges = [0..<count / 2, count / 2..<count]
+    var results = [Result?](repeating: nil, count: 2)
+    results.withUnsafeMutableBufferPointer { results in
+      DispatchQueue.concurrentPerform(iterations: 2) { half in results[half] = body(ranges[half], half) }
+    }
+    return results.map { $0! }
   }
 }
 

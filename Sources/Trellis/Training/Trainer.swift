@@ -43,7 +43,9 @@ public struct EpochReport: Codable, Sendable {
   public var gradientNormMax: Double
   public var learningRate: Double
   public var skippedBatches: Int
+  /// Wall-clock time of the epoch, dev evaluation included.
   public var seconds: Double
+  /// Training tokens per second of training time (dev evaluation excluded).
   public var tokensPerSecond: Double
   public var isBest: Bool
 }
@@ -138,6 +140,7 @@ public final class Trainer {
         steps += 1
         tokens += batch.tokenCount
       }
+      let trainingSeconds = Date().timeIntervalSince(started)
       let current = options.average ? store.snapshot() : nil
       if options.average { store.restore(average) }
       var devScores: ConllCounts? = nil
@@ -157,7 +160,7 @@ public final class Trainer {
           epoch: epoch + 1, loss: lossSum / Double(max(examples.count, 1)), devF1: devScores?.f1,
           devAccuracy: devScores?.accuracy, gradientNormMean: normSum / Double(max(steps, 1)),
           gradientNormMax: normMax, learningRate: rate, skippedBatches: skipped, seconds: seconds,
-          tokensPerSecond: Double(tokens) / seconds, isBest: isBest))
+          tokensPerSecond: Double(tokens) / trainingSeconds, isBest: isBest))
       if options.patience > 0, epochsWithoutImprovement >= options.patience { break }
     }
     if let best { store.restore(best.values) }
