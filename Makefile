@@ -6,25 +6,70 @@ SEED ?= 1
 TRAIN_FLAGS ?=
 SWIFT_BUILD_FLAGS ?=
 BIN = .build/release/trellis
+# Release builds and runs are tuned to this CPU (scripts/cpu-tuning.sh says why); `make test`
+# and CI are not: they keep the environment's OpenBLAS settings and a portable build.
+BLAS_CORETYPE := $(shell bash scripts/cpu-tuning.sh blas)
+TARGET_CPU := $(shell bash scripts/cpu-tuning.sh swift)
+RUN = $(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) $(BIN)
 
-.PHONY: deps build train test eval bench plots corpus-check clean
+.PHONY: deps build train test eval bench plots clean
 
 deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	swift build -c release $(SWIFT_BUILD_FLAGS)
+	swift build -c release $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
 
 # Trains the default BiLSTM-CRF on $(CORPUS)/{train,dev}.conll and scores it on test.conll.
 train: build
 	@mkdir -p $(dir $(MODEL))
-	$(BIN) train --train $(CORPUS)/train.conll --dev $(CORPUS)/dev.conll --model $(MODEL) --seed $(SEED) $(TRAIN_FLAGS)
-	$(BIN) eval --model $(MODEL) --test $(CORPUS)/test.conll
+	$(RUN) train --train $(CORPUS)/train.conll --dev $(CORPUS)/dev.conll --model $(MODEL) --seed $(SEED) $(TRAIN_FLAGS)
+	$(RUN) eval --model $(MODEL) --test $(CORPUS)/test.conll
+
+# Throughput figures (README "Speed"): with this CPU's tuned BLAS kernels, then with the
+# environment's own choice when that differs.
+bench: build
+	$(RUN) bench --json bench.json
+	@if [ -n "$(BLAS_CORETYPE)" ] && [ -z "$$OPENBLAS_CORETYPE" ]; then \
+	  echo; echo "--- the same with OpenBLAS's own kernel choice (OPENBLAS_CORETYPE unset):"; \
+	  $(BIN) bench --repetitions 1; fi
 
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build
+	@if [ -n "$(BLAS_CORETYPE)" ] && [ "$(BLAS_CORETYPE)" != "$$OPENBLAS_CORETYPE" ]; then \
+	  echo "gemm against the naive product with the kernels make train uses ($(BLAS_CORETYPE)):"; \
+	  OPENBLAS_CORETYPE=$(BLAS_CORETYPE) swift test --skip-build --filter GemmTests; fi
 	python3 Corpora/generate.py --check
 
 clean:
 	rm -rf .build models
+
+# --- Evaluation: Eval/run.py trains every system of Eval/systems/*.json with seeds 1..$(SEEDS)
+# on $(CORPUS) (default for eval: ATIS), scores it and writes Eval/RESULTS.md and Eval/plots/.
+# `make eval QUICK=1` is the smoke run (synthetic corpus, 1 seed, 2 epochs, sizes 32).
+# `make plots` rebuilds every report and PNG from the kept logs and results, without training.
+SEEDS ?= 3
+QUICK ?= 0
+ifeq ($(origin CORPUS),file)
+EVAL_CORPUS = $(if $(filter 1,$(QUICK)),Corpora/synthetic,../shared/corpora/atis)
+else
+EVAL_CORPUS = $(CORPUS)
+endif
+EVAL_VENV = Eval/.venv
+EVAL_PYTHON = $(EVAL_VENV)/bin/python
+# Builds by other checkouts' engineers may run at the same time: serialise them.
+EVAL_BUILD_LOCK = /tmp/trellis-build.lock
+
+$(EVAL_VENV)/.matplotlib:
+	python3 -m venv $(EVAL_VENV)
+	$(EVAL_VENV)/bin/pip install --quiet matplotlib
+	@touch $@
+
+eval: $(EVAL_VENV)/.matplotlib
+	flock $(EVAL_BUILD_LOCK) $(MAKE) --no-print-directory build
+	$(EVAL_PYTHON) Eval/run.py --corpus $(EVAL_CORPUS) --seeds $(SEEDS) $(if $(filter 1,$(QUICK)),--quick) \
+	  --command "make eval $(if $(filter 1,$(QUICK)),QUICK=1 CORPUS=$(EVAL_CORPUS),CORPUS=$(EVAL_CORPUS) SEEDS=$(SEEDS))"
+
+plots: $(EVAL_VENV)/.matplotlib
+	$(EVAL_PYTHON) Eval/run.py --report-only

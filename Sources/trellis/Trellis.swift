@@ -6,7 +6,7 @@ struct TrellisCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "trellis",
     abstract: "Structured sequence tagging: BiLSTM encoders with CRF, perceptron, SSVM or softmax heads.",
-    subcommands: [Train.self, Tag.self, Eval.self, Score.self])
+    subcommands: [Train.self, Tag.self, Eval.self, Score.self, Bench.self])
 
   /// The products here are small (B = 32 rows per step) and the two encoder directions already
   /// run on the two cores; OpenBLAS's own threads would only contend with them.

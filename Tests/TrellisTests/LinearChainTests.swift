@@ -76,12 +76,14 @@ final class LinearChainTests: XCTestCase {
             + weight * Double(zip(path, c.gold).filter { $0 != $1 }.count)
         }
         let best = augmented.indices.max { augmented[$0] < augmented[$1] }!
-        let result = withViews(c) {
-          LinearChain(labelCount: c.L).viterbi(
-            emissions: $0, parameters: $1, costAugmentation: weight > 0 ? (c.gold, weight) : nil)
+        let chain = LinearChain(labelCount: c.L)
+        let augmentation = weight > 0 ? (c.gold, weight) : nil
+        let fast = withViews(c) { chain.viterbi(emissions: $0, parameters: $1, costAugmentation: augmentation) }
+        let reference = withViews(c) { chain.referenceViterbi(emissions: $0, parameters: $1, costAugmentation: augmentation) }
+        for result in [fast, reference] {
+          XCTAssertEqual(result.path, paths[best], "L=\(c.L) T=\(c.T) cost \(weight)")
+          XCTAssertEqual(result.score, augmented[best], accuracy: 1e-9)
         }
-        XCTAssertEqual(result.path, paths[best], "L=\(c.L) T=\(c.T) cost \(weight)")
-        XCTAssertEqual(result.score, augmented[best], accuracy: 1e-9)
       }
     }
   }
@@ -101,8 +103,10 @@ final class LinearChainTests: XCTestCase {
       let scores = paths.map { bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: 3) }
       let best = scores.indices.max { scores[$0] < scores[$1] }!
       let chain = LinearChain(labelCount: 3)
-      let decoded = withViews(c) { chain.viterbi(emissions: $0, parameters: $1, constraints: constraints) }
-      XCTAssertEqual(decoded.path, paths[best])
+      let fast = withViews(c) { chain.viterbi(emissions: $0, parameters: $1, constraints: constraints) }
+      let reference = withViews(c) { chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraints) }
+      XCTAssertEqual(fast.path, paths[best])
+      XCTAssertEqual(reference.path, paths[best])
       let logZ = log(scores.map { exp($0) }.reduce(0, +))
       var unary = [Double](repeating: 0, count: c.T * 3)
       for (path, score) in zip(paths, scores) {
@@ -168,5 +172,25 @@ final class LinearChainTests: XCTestCase {
     assertClose([scaled.logZ], [reference.logZ], absolute: 1e-9, relative: 1e-12, "log Z")
     assertClose(scaled.unary, reference.unary, absolute: 1e-9, relative: 1e-6, "unary")
     assertClose(scaled.pairwise, reference.pairwise, absolute: 1e-8, relative: 1e-6, "pairwise")
+  }
+
+  /// The vectorised Viterbi against the Double reference at a realistic size (L = 37 labels:
+  /// two full 16-lane vectors and a partial one), with and without constraints.
+  func testVectorisedViterbiMatchesReferenceOnLargeLabelSets() {
+    var rng = SplitMix64(seed: 8)
+    let labels = ["O"] + (0..<18).flatMap { ["B-t\($0)", "I-t\($0)"] }
+    let L = labels.count, chain = LinearChain(labelCount: L)
+    let constraints = TransitionConstraints(labels: labels, scheme: .bio)
+    for T in [1, 2, 7, 30] {
+      let c = Case(
+        L: L, T: T, emissions: randomMatrix(rows: T, columns: L, scale: 3, rng: &rng),
+        parameters: randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng), gold: [])
+      for constraint in [nil, constraints] {
+        let fast = withViews(c) { chain.viterbi(emissions: $0, parameters: $1, constraints: constraint) }
+        let reference = withViews(c) { chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraint) }
+        XCTAssertEqual(fast.path, reference.path, "T=\(T)")
+        XCTAssertEqual(fast.score, reference.score, accuracy: 1e-9)
+      }
+    }
   }
 }

@@ -15,11 +15,12 @@ public struct PerceptronHead: ChainHead {
     let scores = chain.decodingScores(parameters: θ)
     var loss = 0.0
     for (b, e) in emissions.enumerated() {
-      let (predicted, predictedScore) = chain.viterbi(emissions: e, scores: scores)
+      let predicted = chain.viterbi(emissions: e, scores: scores)
       guard predicted != gold[b] else { continue }
       chain.addFeatures(of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
       chain.addFeatures(of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      loss += predictedScore - chain.score(of: gold[b], emissions: e, parameters: θ)
+      loss += chain.score(of: predicted, emissions: e, parameters: θ)
+        - chain.score(of: gold[b], emissions: e, parameters: θ)
     }
     return loss
   }

@@ -75,6 +75,6 @@ extension ChainHead {
     constraints: TransitionConstraints?
   ) -> [[Int]] {
     let scores = chain.decodingScores(parameters: parameters, constraints: constraints)
-    return emissions.map { chain.viterbi(emissions: $0, scores: scores).path }
+    return emissions.map { chain.viterbi(emissions: $0, scores: scores) }
   }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Sentences padded into one time-major batch: row `t·B + b` is token `t` of sentence `b`.
 struct Batch {
   /// Tokens per sentence; `T = max(lengths)`.
@@ -36,4 +38,18 @@ final class ModelWorkspace {
   let dx = Scratch()  // (T·B, (2K+1)·D)
   let headGradient = Scratch()  // (P) the second half-batch's head parameter gradient
   let directions = [RecurrentWorkspace(), RecurrentWorkspace()]
+}
+
+/// Workspaces kept for reuse between tagging calls, so a stream of small calls (`trellis tag`
+/// tags 32 sentences at a time) does not reallocate and page-fault its buffers every time.
+/// Each call takes a workspace for itself, so concurrent calls never share one.
+final class WorkspacePool: @unchecked Sendable {
+  private var idle: [ModelWorkspace] = []
+  private let lock = NSLock()
+
+  func withWorkspace<Result>(_ body: (ModelWorkspace) -> Result) -> Result {
+    let workspace = lock.withLock { idle.popLast() } ?? ModelWorkspace()
+    defer { lock.withLock { idle.append(workspace) } }
+    return body(workspace)
+  }
 }

@@ -31,6 +31,7 @@ public final class TaggerModel: @unchecked Sendable {
   public let head: any StructuredHead
   /// The decoding constraints of `configuration.scheme`, or nil when turned off.
   public let constraints: TransitionConstraints?
+  let workspaces = WorkspacePool()
 
   /// Builds the layout and, given `rng`, initialises the weights (otherwise they are zero and
   /// a model file fills them).
@@ -243,6 +244,8 @@ public final class TaggerModel: @unchecked Sendable {
   /// Runs `body` on the two halves of `0..<count` on two threads; results in order.
   private func inHalves<Result>(of count: Int, _ body: (Range<Int>, Int) -> Result) -> [Result] {
     let ranges = [0..<count / 2, count / 2..<count]
+    // One sentence is not worth waking a second thread for.
+    if count < 2 { return ranges.enumerated().map { body($1, $0) } }
     var results = [Result?](repeating: nil, count: 2)
     results.withUnsafeMutableBufferPointer { results in
       DispatchQueue.concurrentPerform(iterations: 2) { half in results[half] = body(ranges[half], half) }

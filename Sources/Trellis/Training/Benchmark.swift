@@ -1,0 +1,87 @@
+import Dispatch
+import Foundation
+
+/// Throughput measurements behind `trellis bench`: what the kernels achieve against what
+/// OpenBLAS can do on this machine.
+public enum Benchmark {
+  /// Seconds of the fastest of `repetitions` runs of `body` (the least disturbed by other load).
+  static func fastest(_ repetitions: Int, _ body: () -> Void) -> Double {
+    var best = Double.infinity
+    for _ in 0..<max(repetitions, 1) {
+      let started = DispatchTime.now().uptimeNanoseconds
+      body()
+      best = min(best, Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9)
+    }
+    return best
+  }
+
+  /// GFLOP/s of `cblas_sgemm` on `(n, n) · (n, n)ᵀ` with `threads` OpenBLAS threads: the
+  /// machine's BLAS limit that the encoder's products are compared against.
+  public static func sgemmGFLOPs(size n: Int, threads: Int, repetitions: Int = 5) -> Double {
+    var rng = SplitMix64(seed: 1)
+    let a = (0..<n * n).map { _ in rng.nextUnitFloat() }
+    var c = [Float](repeating: 0, count: n * n)
+    setBLASThreadCount(threads)
+    defer { setBLASThreadCount(1) }
+    let seconds = a.withUnsafeBufferPointer { a in
+      c.withUnsafeMutableBufferPointer { c in
+        let view = MatrixView(base: a.baseAddress!, rows: n, columns: n)
+        let output = MutableMatrixView(base: c.baseAddress!, rows: n, columns: n)
+        gemm(view, .none, view, .transposed, into: output)  // warm-up: thread start, packing buffers
+        return fastest(repetitions) { gemm(view, .none, view, .transposed, into: output) }
+      }
+    }
+    return 2 * Double(n * n * n) / seconds / 1e9
+  }
+
+  /// GFLOP/s of a bidirectional LSTM's forward and backward passes on a random `(T, B)` batch,
+  /// counting only the matrix products (the elementwise work is what keeps them below the
+  /// BLAS limit). Per direction, with G·H = 4H gate rows:
+  ///   forward:  2·T·B·In·4H (input projection) + 2·(T−1)·B·H·4H (recurrence)
+  ///   backward: 2·2·T·B·4H·In (∂Wx, ∂X) + 2·2·(T−1)·B·4H·H (∂Wh, ∂h recurrence)
+  public static func lstmGFLOPs(
+    inputSize: Int, hiddenSize: Int, batch B: Int, steps T: Int, repetitions: Int = 5
+  ) -> (forward: Double, backward: Double) {
+    let store = ParameterStore()
+    let encoder = Encoder(kind: .bilstm, inputSize: inputSize, hiddenSize: hiddenSize, store: store)
+    store.allocate()
+    var rng = SplitMix64(seed: 2)
+    encoder.initialize(store, rng: &rng)
+    let H = hiddenSize, width = encoder.outputSize
+    let x = (0..<T * B * inputSize).map { _ in rng.nextUnitFloat() - 0.5 }
+    let dOutput = (0..<T * B * width).map { _ in rng.nextUnitFloat() - 0.5 }
+    var output = [Float](repeating: 0, count: T * B * width)
+    var dx = [Float](repeating: 0, count: T * B * inputSize)
+    let workspaces = [RecurrentWorkspace(), RecurrentWorkspace()]
+    let lengths = [Int](repeating: T, count: B)
+    func forward() {
+      x.withUnsafeBufferPointer { x in
+        output.withUnsafeMutableBufferPointer { output in
+          encoder.forward(
+            store: store, x: x.baseAddress!, output: output.baseAddress!, lengths: lengths, steps: T,
+            workspaces: workspaces)
+        }
+      }
+    }
+    func backward() {
+      dOutput.withUnsafeBufferPointer { dOutput in
+        dx.withUnsafeMutableBufferPointer { dx in
+          encoder.backward(
+            store: store, dOutput: dOutput.baseAddress!, dx: dx.baseAddress!, lengths: lengths,
+            steps: T, workspaces: workspaces)
+        }
+      }
+    }
+    forward()
+    backward()
+    let forwardSeconds = fastest(repetitions, forward)
+    forward()
+    let backwardSeconds = fastest(repetitions, backward)
+    let directions = 2.0, G = 4.0 * Double(H)
+    let input = 2 * Double(T * B * inputSize) * G, recurrent = 2 * Double((T - 1) * B * H) * G
+    return (
+      directions * (input + recurrent) / forwardSeconds / 1e9,
+      directions * 2 * (input + recurrent) / backwardSeconds / 1e9
+    )
+  }
+}

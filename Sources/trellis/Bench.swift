@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Trellis
+
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Measure training and tagging throughput, peak memory and the BLAS fraction.",
+    discussion: """
+      Fixed seed and data; every figure is the median of --repetitions runs. Prints a table, then \
+      the same figures as one JSON object (also written to --json FILE).
+      """)
+
+  @Option(help: "Directory with train.conll and test.conll (ATIS when present, else the shipped corpus).")
+  var corpus: String?
+  @Option(help: "Runs per figure; the median is reported.") var repetitions = 3
+  @Option(help: "Also write the JSON figures to this file.") var json: String?
+
+  struct Figures: Codable {
+    var cores: Int
+    var blasCore: String
+    var corpus: String
+    var trainingTokens: Int
+    var trainingTokensPerSecond: [String: Double] = [:]
+    var taggingTokensPerSecondBatch1 = 0.0
+    var taggingTokensPerSecondBatch32 = 0.0
+    var batch1EqualsBatch32 = false
+    var peakMemoryMegabytes = 0.0
+    var sgemmGflops = 0.0
+    var lstmForwardGflops = 0.0
+    var lstmBackwardGflops = 0.0
+  }
+
+  func run() throws {
+    let directory = corpus ?? (FileManager.default.fileExists(atPath: "../shared/corpora/atis/train.conll")
+      ? "../shared/corpora/atis" : "Corpora/synthetic")
+    let train = try readLabelledCoNLL(path: "\(directory)/train.conll")
+    let test = try readLabelledCoNLL(path: "\(directory)/test.conll").map(\.tokens)
+    let trainingTokens = train.reduce(0) { $0 + $1.count }
+    let testTokens = test.reduce(0) { $0 + $1.count }
+    var figures = Figures(
+      cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(), corpus: directory,
+      trainingTokens: trainingTokens)
+    print("cores \(figures.cores), OpenBLAS core \(figures.blasCore), corpus \(directory), median of \(repetitions)")
+    print("embeddings 100, hidden 100 per direction, batch 32")
+
+    // Training: one epoch per run, no dev set, so the figure is pure training throughput.
+    let systems: [(EncoderKind, HeadKind)] =
+      HeadKind.allCases.map { (.bilstm, $0) } + [.lstm, .birnn, .rnn, .bigru, .gru].map { ($0, .crf) }
+      + [(.rnn, .softmax)]
+    var model: TaggerModel?
+    print("\ntraining tokens/s")
+    for (encoder, head) in systems {
+      var configuration = TaggerConfiguration()
+      configuration.encoder = encoder
+      configuration.head = head
+      var options = TrainingOptions()
+      options.epochs = 1
+      var rates: [Double] = []
+      for _ in 0..<repetitions {
+        let trainer = Trainer(configuration: configuration, options: options)
+        trainer.onEpoch = { rates.append($0.tokensPerSecond) }
+        let trained = try trainer.train(train: train, dev: [])
+        if encoder == .bilstm && head == .crf { model = trained }
+      }
+      let name = "\(encoder)+\(head)"
+      figures.trainingTokensPerSecond[name] = median(rates)
+      print("  " + name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%9.0f", median(rates)))
+    }
+
+    // Tagging: the BiLSTM-CRF model just trained, whole test set.
+    let tagger = model!
+    var outputs: [Int: [[String]]] = [:]
+    for batchSize in [1, 32] {
+      var rates: [Double] = []
+      for _ in 0..<repetitions {
+        let started = Date()
+        outputs[batchSize] = tagger.tag(test, batchSize: batchSize)
+        rates.append(Double(testTokens) / Date().timeIntervalSince(started))
+      }
+      if batchSize == 1 { figures.taggingTokensPerSecondBatch1 = median(rates) }
+      else { figures.taggingTokensPerSecondBatch32 = median(rates) }
+    }
+    figures.batch1EqualsBatch32 = outputs[1] == outputs[32]
+    print(String(format: "\ntagging tokens/s   batch 1 %9.0f   batch 32 %9.0f   (same labels: %@)",
+                 figures.taggingTokensPerSecondBatch1, figures.taggingTokensPerSecondBatch32,
+                 figures.batch1EqualsBatch32 ? "yes" : "NO"))
+
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    figures.peakMemoryMegabytes = Double(usage.ru_maxrss) / 1024
+    print(String(format: "peak memory (max RSS of this process) %.0f MB", figures.peakMemoryMegabytes))
+
+    // The BLAS limit with the two threads the encoder uses (one per direction).
+    figures.sgemmGflops = Benchmark.sgemmGFLOPs(size: 1024, threads: 2)
+    let lstm = Benchmark.lstmGFLOPs(inputSize: 100, hiddenSize: 100, batch: 32, steps: 12)
+    figures.lstmForwardGflops = lstm.forward
+    figures.lstmBackwardGflops = lstm.backward
+    print(String(format: "sgemm 1024³, 2 threads: %.1f GFLOP/s", figures.sgemmGflops))
+    print(String(format: "BiLSTM T=12 B=32: forward %.1f GFLOP/s (%.0f%% of sgemm), backward %.1f GFLOP/s (%.0f%%)",
+                 lstm.forward, 100 * lstm.forward / figures.sgemmGflops,
+                 lstm.backward, 100 * lstm.backward / figures.sgemmGflops))
+
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let data = try encoder.encode(figures)
+    print(String(decoding: data, as: UTF8.self))
+    if let json { try data.write(to: URL(fileURLWithPath: json)) }
+  }
+
+  func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+  }
+}
