@@ -104,9 +104,9 @@ final class LinearChainTests: XCTestCase {
       let best = scores.indices.max { scores[$0] < scores[$1] }!
       let chain = LinearChain(labelCount: 3)
       let fast = withViews(c) { chain.viterbi(emissions: $0, parameters: $1, constraints: constraints) }
-      let reference = withViews(c) { chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraints) }
+      let referencePath = withViews(c) { chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraints) }
       XCTAssertEqual(fast.path, paths[best])
-      XCTAssertEqual(reference.path, paths[best])
+      XCTAssertEqual(referencePath.path, paths[best])
       let logZ = log(scores.map { exp($0) }.reduce(0, +))
       var unary = [Double](repeating: 0, count: c.T * 3)
       for (path, score) in zip(paths, scores) {
@@ -192,5 +192,28 @@ final class LinearChainTests: XCTestCase {
         XCTAssertEqual(fast.score, reference.score, accuracy: 1e-9)
       }
     }
+  }
+
+  /// A batch of sentences of different lengths (so rows end at different steps) against the
+  /// log-space reference run sentence by sentence.
+  func testBatchedScaledRecursionsMatchPerSentenceReference() {
+    var rng = SplitMix64(seed: 13)
+    let L = 5, lengths = [3, 1, 6, 4, 6, 2], chain = LinearChain(labelCount: L)
+    let emissions = lengths.map { randomMatrix(rows: $0, columns: L, scale: 3, rng: &rng) }
+    let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
+    let views = emissions.map { e in e.withUnsafeBufferPointer { $0.baseAddress! } }
+      .enumerated().map { MatrixView(base: $1, rows: lengths[$0], columns: L) }
+    let batched = parameters.withUnsafeBufferPointer {
+      chain.scaledForwardBackward(emissions: views, potentials: chain.potentials(parameters: $0))
+    }
+    var pairwise = [Double](repeating: 0, count: L * L)
+    for (b, view) in views.enumerated() {
+      let reference = parameters.withUnsafeBufferPointer { chain.forwardBackward(emissions: view, parameters: $0) }
+      assertClose([batched.logZ[b]], [reference.logZ], absolute: 1e-9, relative: 1e-9, "log Z \(b)")
+      let unary = (0..<lengths[b] * L).map { batched.unary(sentence: b, token: $0 / L, label: $0 % L) }
+      assertClose(unary, reference.unary, absolute: 1e-9, relative: 1e-9, "unary \(b)")
+      for k in 0..<L * L { pairwise[k] += reference.pairwise[k] }
+    }
+    assertClose(batched.pairwise, pairwise, absolute: 1e-9, relative: 1e-9, "pairwise sum")
   }
 }

@@ -16,20 +16,20 @@ public struct CRFHead: ChainHead {
   ) -> Double {
     let L = labelCount
     let potentials = chain.potentials(parameters: θ)
+    let marginals = chain.scaledForwardBackward(emissions: emissions, potentials: potentials)
+    for k in 0..<L * L { dθ[k] += Float(marginals.pairwise[k]) }
     var loss = 0.0
     for (b, e) in emissions.enumerated() {
       let T = e.rows, dE = emissionGradients[b]
-      let (logZ, unary, pairwise) = chain.scaledForwardBackward(emissions: e, potentials: potentials)
       for t in 0..<T {
-        for l in 0..<L { dE[t, l] += Float(unary[t * L + l]) }
+        for l in 0..<L { dE[t, l] += Float(marginals.unary(sentence: b, token: t, label: l)) }
       }
-      for k in 0..<L * L { dθ[k] += Float(pairwise[k]) }
       for l in 0..<L {
-        dθ[chain.startOffset + l] += Float(unary[l])
-        dθ[chain.endOffset + l] += Float(unary[(T - 1) * L + l])
+        dθ[chain.startOffset + l] += Float(marginals.unary(sentence: b, token: 0, label: l))
+        dθ[chain.endOffset + l] += Float(marginals.unary(sentence: b, token: T - 1, label: l))
       }
       chain.addFeatures(of: gold[b], weight: -1, emissionGradient: dE, parameterGradient: dθ)
-      loss += logZ - chain.score(of: gold[b], emissions: e, parameters: θ)
+      loss += marginals.logZ[b] - chain.score(of: gold[b], emissions: e, parameters: θ)
     }
     return loss
   }

@@ -348,76 +348,131 @@ extension LinearChain {
     Potentials(self, parameters: θ, constraints: constraints)
   }
 
-  /// The same log Z and marginals as `forwardBackward`, by scaled recursions in probability
-  /// space (Rabiner 1989), so each step is one BLAS matrix–vector product instead of L² exps:
+  /// Marginals of a batch of sentences from `scaledForwardBackward`.
+  public struct BatchMarginals {
+    public let labelCount: Int
+    public let sentenceCount: Int
+    /// log Z per sentence.
+    public var logZ: [Double]
+    /// `(T, B, L)`: `unary[(t·B + b)·L + l] = P(y_t = l)` for sentence b; 0 past its end.
+    var unary: [Double]
+    /// `(L, L)`: Σ over sentences and t of P(y_{t−1} = i, y_t = j).
+    public var pairwise: [Double]
+
+    /// P(y_t = l) in sentence b.
+    public func unary(sentence b: Int, token t: Int, label l: Int) -> Double {
+      unary[(t * sentenceCount + b) * labelCount + l]
+    }
+  }
+
+  /// The same log Z and marginals as `forwardBackward`, for a whole batch at once, by scaled
+  /// recursions in probability space (Rabiner 1989): each step is one BLAS product over all
+  /// sentences instead of L² exps per sentence. For sentence b (index dropped), E = T̂ the
+  /// exponentiated transitions:
   ///   ψ[t][j] = exp(e[t][j] − m_t),  m_t = max_j e[t][j]
-  ///   α̂[0] = start ⊙ ψ[0] / c_0,      α̂[t] = (Tᵀ · α̂[t−1]) ⊙ ψ[t] / c_t   (c_t normalises α̂[t])
+  ///   α̂[0] = start ⊙ ψ[0] / c_0,      α̂[t] = (α̂[t−1] · E) ⊙ ψ[t] / c_t   (c_t normalises α̂[t])
   ///   z = Σ_j α̂[T−1][j] · end[j],      log Z = Σ_t log c_t + log z + Σ_t m_t + shifts
-  ///   β̂[T−1] = end / z,                β̂[t] = T · g[t+1],  g[t+1] = ψ[t+1] ⊙ β̂[t+1] / c_{t+1}
-  ///   P(y_t = i) = α̂[t][i] · β̂[t][i],  Σ_t P(y_{t−1} = i, y_t = j) = T[i][j] · (Σ_t α̂[t−1]ᵀ g[t])[i][j]
-  /// In Double, whose range covers any realistic spread of scores; `forwardBackward` stays as the
-  /// log-space reference that tests compare this against.
+  ///   β̂[T−1] = end / z,                β̂[t] = g[t+1] · Eᵀ,  g[t+1] = ψ[t+1] ⊙ β̂[t+1] / c_{t+1}
+  ///   P(y_t = i) = α̂[t][i] · β̂[t][i],  Σ_t P(y_{t−1} = i, y_t = j) = E[i][j] · (Σ_t α̂[t−1]ᵀ g[t])[i][j]
+  /// Rows of sentences that have ended are zero, so they drop out of every product. In Double,
+  /// whose range covers any realistic spread of scores; `forwardBackward` is the log-space
+  /// reference that tests compare this against.
+  public func scaledForwardBackward(emissions: [MatrixView], potentials: Potentials) -> BatchMarginals {
+    let L = labelCount, B = emissions.count
+    let lengths = emissions.map(\.rows), T = lengths.max() ?? 0
+    var marginals = BatchMarginals(
+      labelCount: L, sentenceCount: B, logZ: [Double](repeating: 0, count: B), unary: [],
+      pairwise: [Double](repeating: 0, count: L * L))
+    guard T > 0 else { return marginals }
+    var psi = [Double](repeating: 0, count: T * B * L)  // ψ, (T, B, L)
+    var alpha = [Double](repeating: 0, count: T * B * L)  // α̂, (T, B, L)
+    var beta = [Double](repeating: 0, count: T * B * L)  // β̂, (T, B, L)
+    var g = [Double](repeating: 0, count: T * B * L)  // g, (T, B, L); step 0 stays zero
+    var scale = [Double](repeating: 1, count: T * B)  // c, (T, B)
+    var z = [Double](repeating: 1, count: B)
+    for (b, e) in emissions.enumerated() where e.rows > 0 {
+      var logZ = potentials.startShift + Double(e.rows - 1) * potentials.transitionShift + potentials.endShift
+      for t in 0..<e.rows {
+        let row = e.row(t), base = (t * B + b) * L
+        var maximum = -Double.infinity
+        for j in 0..<L { maximum = max(maximum, Double(row[j])) }
+        for j in 0..<L { psi[base + j] = exp(Double(row[j]) - maximum) }
+        logZ += maximum
+      }
+      marginals.logZ[b] = logZ
+    }
+    potentials.transition.withUnsafeBufferPointer { transition in
+      let E = transition.baseAddress!
+      alpha.withUnsafeMutableBufferPointer { alpha in
+        let alpha = alpha.baseAddress!
+        for b in 0..<B where lengths[b] > 0 {
+          for j in 0..<L { alpha[b * L + j] = potentials.start[j] }  // ⊙ ψ[0] in the loop
+        }
+        for t in 0..<T {
+          if t > 0 { gemm(alpha + (t - 1) * B * L, .none, E, .none, m: B, n: L, k: L, into: alpha + t * B * L) }
+          for b in 0..<B {
+            let row = alpha + (t * B + b) * L
+            guard t < lengths[b] else {
+              row.update(repeating: 0, count: L)
+              continue
+            }
+            var sum = 0.0
+            for j in 0..<L {
+              row[j] *= psi[(t * B + b) * L + j]
+              sum += row[j]
+            }
+            for j in 0..<L { row[j] /= sum }
+            scale[t * B + b] = sum
+            marginals.logZ[b] += log(sum)
+          }
+        }
+        for b in 0..<B where lengths[b] > 0 {
+          let row = alpha + ((lengths[b] - 1) * B + b) * L
+          var sum = 0.0
+          for j in 0..<L { sum += row[j] * potentials.end[j] }
+          z[b] = sum
+          marginals.logZ[b] += log(sum)
+        }
+      }
+      beta.withUnsafeMutableBufferPointer { beta in
+        g.withUnsafeMutableBufferPointer { g in
+          let beta = beta.baseAddress!, g = g.baseAddress!
+          for t in stride(from: T - 1, through: 0, by: -1) {
+            if t < T - 1 {
+              for b in 0..<B where t + 1 < lengths[b] {
+                let k = ((t + 1) * B + b) * L
+                for j in 0..<L { g[k + j] = psi[k + j] * beta[k + j] / scale[(t + 1) * B + b] }
+              }
+              gemm(g + (t + 1) * B * L, .none, E, .transposed, m: B, n: L, k: L, into: beta + t * B * L)
+            }
+            for b in 0..<B where t == lengths[b] - 1 {
+              for i in 0..<L { beta[(t * B + b) * L + i] = potentials.end[i] / z[b] }
+            }
+          }
+          // Σ_t α̂[t−1]ᵀ g[t] over all sentences as one product: (T−1)·B rows of α̂ against
+          // the rows of g one step later.
+          alpha.withUnsafeBufferPointer { alpha in
+            marginals.pairwise.withUnsafeMutableBufferPointer { pairwise in
+              gemm(alpha.baseAddress!, .transposed, g + B * L, .none, m: L, n: L, k: (T - 1) * B,
+                   into: pairwise.baseAddress!)
+              for k in 0..<L * L { pairwise[k] *= E[k] }
+            }
+          }
+        }
+      }
+    }
+    for k in 0..<T * B * L { alpha[k] *= beta[k] }
+    marginals.unary = alpha
+    return marginals
+  }
+
+  /// One sentence's log Z, unary marginals `(T, L)` and pairwise sums `(L, L)` from
+  /// `scaledForwardBackward`, in the form `forwardBackward` returns them.
   public func scaledForwardBackward(
     emissions e: MatrixView, potentials: Potentials
   ) -> (logZ: Double, unary: [Double], pairwise: [Double]) {
-    let T = e.rows, L = labelCount
-    var pairwise = [Double](repeating: 0, count: L * L)
-    guard T > 0 else { return (0, [], pairwise) }
-    var psi = [Double](repeating: 0, count: T * L)  // ψ, (T, L)
-    var alpha = [Double](repeating: 0, count: T * L)  // α̂, (T, L)
-    var beta = [Double](repeating: 0, count: T * L)  // β̂, (T, L)
-    var g = [Double](repeating: 0, count: T * L)  // g, (T, L); row 0 unused
-    var scale = [Double](repeating: 0, count: T)  // c, (T)
-    var logZ = potentials.startShift + Double(T - 1) * potentials.transitionShift + potentials.endShift
-    for t in 0..<T {
-      var maximum = -Double.infinity
-      for j in 0..<L { maximum = max(maximum, Double(e[t, j])) }
-      for j in 0..<L { psi[t * L + j] = exp(Double(e[t, j]) - maximum) }
-      logZ += maximum
-    }
-    potentials.transition.withUnsafeBufferPointer { transition in
-      alpha.withUnsafeMutableBufferPointer { alpha in
-        for j in 0..<L { alpha[j] = potentials.start[j] * psi[j] }
-        for t in 0..<T {
-          if t > 0 {
-            multiply(transition.baseAddress!, rows: L, columns: L, .transposed,
-                     alpha.baseAddress! + (t - 1) * L, into: alpha.baseAddress! + t * L)
-            for j in 0..<L { alpha[t * L + j] *= psi[t * L + j] }
-          }
-          var sum = 0.0
-          for j in 0..<L { sum += alpha[t * L + j] }
-          scale[t] = sum
-          for j in 0..<L { alpha[t * L + j] /= sum }
-          logZ += log(sum)
-        }
-      }
-      var z = 0.0
-      for j in 0..<L { z += alpha[(T - 1) * L + j] * potentials.end[j] }
-      logZ += log(z)
-      for i in 0..<L { beta[(T - 1) * L + i] = potentials.end[i] / z }
-      beta.withUnsafeMutableBufferPointer { beta in
-        g.withUnsafeMutableBufferPointer { g in
-          for t in stride(from: T - 2, through: 0, by: -1) {
-            for j in 0..<L { g[(t + 1) * L + j] = psi[(t + 1) * L + j] * beta[(t + 1) * L + j] / scale[t + 1] }
-            multiply(transition.baseAddress!, rows: L, columns: L, .none,
-                     g.baseAddress! + (t + 1) * L, into: beta.baseAddress! + t * L)
-          }
-        }
-      }
-      // Σ_t α̂[t−1]ᵀ g[t] as one product: rows 0..<T−1 of α̂ against rows 1..<T of g.
-      alpha.withUnsafeBufferPointer { alpha in
-        g.withUnsafeBufferPointer { g in
-          pairwise.withUnsafeMutableBufferPointer { pairwise in
-            addTransposedProduct(alpha.baseAddress!, g.baseAddress! + L, k: T - 1, m: L, n: L,
-                                 into: pairwise.baseAddress!)
-            for k in 0..<L * L { pairwise[k] *= transition[k] }
-          }
-        }
-      }
-    }
-    var unary = alpha
-    for k in 0..<T * L { unary[k] *= beta[k] }
-    return (logZ, unary, pairwise)
+    let marginals = scaledForwardBackward(emissions: [e], potentials: potentials)
+    return (marginals.logZ[0], Array(marginals.unary.prefix(e.rows * labelCount)), marginals.pairwise)
   }
 }
 

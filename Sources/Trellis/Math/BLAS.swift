@@ -62,23 +62,16 @@ public func blasCoreName() -> String {
   return String(cString: name)
 }
 
-/// `y = A · x` or `y = Aᵀ · x` for a dense row-major `(rows, columns)` Double matrix, through
-/// `cblas_dgemv`; the CRF's scaled recursions are vector–matrix products of this form.
-func multiply(
-  _ a: UnsafePointer<Double>, rows: Int, columns: Int, _ transpose: Transpose,
-  _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>
+/// `C = op(A) · op(B) + beta · C` for dense row-major Double matrices, through `cblas_dgemm`:
+/// `op(A)` is `(m, k)`, `op(B)` is `(k, n)`, `C` is `(m, n)`. The CRF's scaled recursions run
+/// in Double and are products of this form, one per time step for a whole batch.
+func gemm(
+  _ a: UnsafePointer<Double>, _ transposeA: Transpose, _ b: UnsafePointer<Double>,
+  _ transposeB: Transpose, m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Double>,
+  beta: Double = 0
 ) {
-  cblas_dgemv(
-    CblasRowMajor, transpose.cblas, Int32(rows), Int32(columns), 1, a, Int32(columns), x, 1, 0, y, 1)
-}
-
-/// `C += Aᵀ · B` for row-major Double `A (k, m)`, `B (k, n)`, `C (m, n)`, through `cblas_dgemm`.
-func addTransposedProduct(
-  _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, k: Int, m: Int, n: Int,
-  into c: UnsafeMutablePointer<Double>
-) {
-  guard k > 0 else { return }
+  guard m > 0, n > 0, k > 0 else { return }
   cblas_dgemm(
-    CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(m), b,
-    Int32(n), 1, c, Int32(n))
+    CblasRowMajor, transposeA.cblas, transposeB.cblas, Int32(m), Int32(n), Int32(k), 1, a,
+    Int32(transposeA == .none ? k : m), b, Int32(transposeB == .none ? n : k), beta, c, Int32(n))
 }

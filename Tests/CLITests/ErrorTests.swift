@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+
+/// Bad input, bad models and bad options end in `Error: …` on stderr and a non-zero exit.
+final class ErrorTests: CLITestCase {
+  func testWrongColumnCountNamesFileAndLine() throws {
+    // Line 5 has three columns, or one, where line 1 set two.
+    for badLine in ["boston\tB-toloc.city_name\textra", "boston"] {
+      let training = try write("i\tO\nfly\tO\n\nto\tO\n\(badLine)\n\n", to: "bad.conll")
+      let result = try trellis(["train", "--train", training, "--model", path("model")] + Self.smallModelOptions)
+      assertFailed(result, mentioning: ["\(training):5:", "columns"])
+      XCTAssertFalse(FileManager.default.fileExists(atPath: path("model")), "a model was written from bad data")
+    }
+  }
+
+  func testEmptyTrainingFile() throws {
+    for (name, text) in [("empty.conll", ""), ("blank.conll", "\n\n")] {
+      let training = try write(text, to: name)
+      let result = try trellis(["train", "--train", training, "--model", path("model")] + Self.smallModelOptions)
+      assertFailed(result, mentioning: [training, "no sentences"])
+    }
+  }
+
+  func testTagWithMissingModelFile() throws {
+    let missing = path("no-such-model")
+    assertFailed(try trellis(["tag", "--model", missing, PackagePaths.tiny("test")]), mentioning: [missing])
+  }
+
+  func testTruncatedModelFile() throws {
+    let model = try Data(contentsOf: URL(fileURLWithPath: try sharedModel()))
+    for length in [100, model.count - 1] {
+      let truncated = path("truncated-\(length)")
+      try model.prefix(length).write(to: URL(fileURLWithPath: truncated))
+      let result = try trellis(["tag", "--model", truncated, PackagePaths.tiny("test")])
+      assertFailed(result, mentioning: [truncated, "truncated"])
+    }
+  }
+
+  func testFileThatIsNotAModel() throws {
+    let notAModel = PackagePaths.tiny("test")
+    let result = try trellis(["tag", "--model", notAModel, PackagePaths.tiny("test")])
+    assertFailed(result, mentioning: [notAModel, "not a Trellis model file"])
+  }
+
+  func testUnknownHeadIsAUsageError() throws {
+    let result = try trellis(
+      ["train", "--train", PackagePaths.tiny("train"), "--model", path("model"), "--head", "bogus"])
+    assertFailed(result, mentioning: ["'bogus'", "--head", "Usage: trellis train"])
+    XCTAssertEqual(result.exitCode, 64, "a usage error exits with EX_USAGE; \(result.summary)")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("model")))
+  }
+
+  func testTagADirectory() throws {
+    let model = try sharedModel()
+    let corpora = PackagePaths.root.appendingPathComponent("Corpora/tiny").path
+    let directoryAsInput = try trellis(["tag", "--model", model, corpora])
+    assertFailed(directoryAsInput, mentioning: [corpora, "directory"])
+    let directoryAsModel = try trellis(["tag", "--model", corpora, PackagePaths.tiny("test")])
+    assertFailed(directoryAsModel, mentioning: [corpora, "directory"])
+  }
+}
