@@ -15,7 +15,7 @@ struct Eval: ParsableCommand {
     let tagger = try ModelFile.read(from: model)
     let sentences = try readLabelledCoNLL(path: test)
     let counts = tagger.evaluate(sentences)
-    print(json ? counts.json() : counts.report(), terminator: json ? "\n" : "")
+    print(json ? counts.json() : counts.report(), terminator: "")
   }
 }
 
@@ -41,6 +41,6 @@ struct Score: ParsableCommand {
       throw TrellisError(file: file == "-" ? "<stdin>" : file, "is not valid UTF-8")
     }
     let counts = try scoreConll(text: text, fileName: file == "-" ? "<stdin>" : file)
-    print(json ? counts.json() : counts.report(), terminator: json ? "\n" : "")
+    print(json ? counts.json() : counts.report(), terminator: "")
   }
 }

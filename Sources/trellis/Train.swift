@@ -32,7 +32,7 @@ struct Train: ParsableCommand {
   @Option(help: "Probability of reading a word seen once in training as <unk>.") var unknownReplacement = 0.5
   @Option(help: "Stop after this many epochs without a better dev F1; 0 never stops early.") var patience = 8
   @Flag(help: "Average the parameters over all steps (averaged perceptron).") var average = false
-  @Option(help: "Append one JSON line per epoch to this file.") var log: String?
+  @Option(help: "Write one JSON line per epoch to this file (replacing it).") var log: String?
   @Flag(help: "Also log every step's loss and gradient norm to --log.") var logSteps = false
   @Flag(help: "Print nothing but errors.") var quiet = false
 
@@ -42,6 +42,14 @@ struct Train: ParsableCommand {
     guard epochs > 0, batchSize > 0 else { throw ValidationError("--epochs and --batch-size must be positive") }
     guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
     guard clip >= 0 else { throw ValidationError("--clip must be >= 0") }
+    guard learningRate.map({ $0 > 0 }) ?? true else { throw ValidationError("--learning-rate must be > 0") }
+    guard learningRateDecay >= 0 else { throw ValidationError("--learning-rate-decay must be >= 0") }
+    guard (0...1).contains(unknownReplacement) else {
+      throw ValidationError("--unknown-replacement is a probability, in [0, 1]")
+    }
+    guard patience >= 0 else { throw ValidationError("--patience must be >= 0") }
+    guard !logSteps || log != nil else { throw ValidationError("--log-steps needs --log FILE") }
+    guard costWeight >= 0, l2 >= 0 else { throw ValidationError("--cost-weight and --l2 must be >= 0") }
   }
 
   func run() throws {
@@ -67,9 +75,15 @@ struct Train: ParsableCommand {
     options.patience = patience
     options.average = average
 
+    // Fail before hours of training, not after, when the model cannot be written.
+    let directory = URL(fileURLWithPath: model).deletingLastPathComponent().path
+    guard FileManager.default.isWritableFile(atPath: directory) else {
+      throw TrellisError(file: model, "cannot be written: \(directory) is missing or not writable")
+    }
     let trainSentences = try readLabelledCoNLL(path: train)
     let devSentences = try dev.map(readLabelledCoNLL(path:)) ?? []
     let logFile = try log.map(JSONLinesLog.init(path:))
+    if !quiet, let hint = blasKernelHint() { printError(hint) }
     let trainer = Trainer(configuration: configuration, options: options)
     let started = Date()
     trainer.onEpoch = { report in
@@ -78,9 +92,10 @@ struct Train: ParsableCommand {
       let f1 = report.devF1.map { String(format: "%6.2f", $0) } ?? "     -"
       printError(
         String(
-          format: "epoch %3d  loss %9.4f  dev F1 %@  %7.0f tokens/s  %6.1fs%@",
+          format: "epoch %3d  loss %9.4f  dev F1 %@  %7.0f tokens/s  %6.1fs%@%@",
           report.epoch, report.loss, f1, report.tokensPerSecond,
-          Date().timeIntervalSince(started), report.isBest ? "  *" : ""))
+          Date().timeIntervalSince(started), report.isBest ? "  *" : "",
+          report.skippedBatches > 0 ? "  (\(report.skippedBatches) batches skipped: non-finite)" : ""))
     }
     if logSteps { trainer.onStep = { logFile?.write($0) } }
     let trained = try trainer.train(train: trainSentences, dev: devSentences)
@@ -114,4 +129,16 @@ final class JSONLinesLog {
 
 func printError(_ message: String) {
   FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// A one-line hint when OpenBLAS runs its generic SSE3 kernels on a CPU with AVX2: Debian's
+/// OpenBLAS 0.3.21 does not recognise recent Xeons, and its products then run ~5x slower.
+func blasKernelHint() -> String? {
+  guard blasCoreName() == "Prescott", ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+    let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+    let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+    flags.split(separator: " ").contains("avx2")
+  else { return nil }
+  return "note: OpenBLAS chose its generic Prescott kernels on this AVX2 CPU; "
+    + "OPENBLAS_CORETYPE=Haswell (or SkylakeX with AVX-512) trains several times faster (make train sets it)"
 }

@@ -26,9 +26,9 @@ public enum ModelFile {
   }
 
   /// The file's bytes for `model`; the same model gives the same bytes.
-  public static func encode(_ model: TaggerModel) throws -> Data {
+  public static func encode(_ model: TaggerModel, name: String = "model") throws -> Data {
     guard model.store.valuesAreFinite() else {
-      throw TrellisError(file: "model", "has a non-finite weight; refusing to write it")
+      throw TrellisError(file: name, "would hold a non-finite weight; refusing to write it")
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
@@ -47,7 +47,7 @@ public enum ModelFile {
   /// Writes atomically: a temporary file in the same directory, then `rename(2)`, so a reader
   /// (or a crash) never sees half a model, and an existing model survives a failed write.
   public static func write(_ model: TaggerModel, to path: String) throws {
-    try writeAtomically(try encode(model), to: path)
+    try writeAtomically(try encode(model, name: path), to: path)
   }
 
   /// Reads a model, refusing truncated, corrupted, foreign and newer-version files.

@@ -56,8 +56,10 @@ public final class TaggerModel: @unchecked Sendable {
     headSlot = store.reserve("head", rows: 1, columns: head.parameterCount)
     store.allocate()
     self.store = store
+    // Constraints only make sense for chunk labels (O, B-X, I-X, …): a label set such as
+    // part-of-speech tags has no scheme, and every path would count as forbidden.
     constraints =
-      configuration.constrainedDecoding
+      configuration.constrainedDecoding && labels.strings.allSatisfy(TransitionConstraints.isChunkLabel)
       ? TransitionConstraints(labels: labels.strings, scheme: configuration.scheme) : nil
     if var generator = rng {
       initialize(rng: &generator)
@@ -255,6 +257,13 @@ public final class TaggerModel: @unchecked Sendable {
 }
 
 extension TransitionConstraints {
+  /// True for `O` and for labels of the form `B-X`, `I-X`, `E-X`, `S-X` (X non-empty).
+  public static func isChunkLabel(_ label: String) -> Bool {
+    if label == "O" { return true }
+    let characters = Array(label)
+    return characters.count > 2 && "BIES".contains(characters[0]) && characters[1] == "-"
+  }
+
   /// The transitions `scheme` allows between `labels` (e.g. BIO: I-X only after B-X or I-X).
   public init(labels: [String], scheme: TagScheme) {
     let L = labels.count

@@ -140,6 +140,12 @@ public final class Trainer {
         steps += 1
         tokens += batch.tokenCount
       }
+      guard steps > 0 else {
+        throw TrellisError(
+          file: "training",
+          "every batch of epoch \(epoch + 1) gave a non-finite loss or gradient; "
+            + "lower --learning-rate or keep --clip on")
+      }
       let trainingSeconds = Date().timeIntervalSince(started)
       let current = options.average ? store.snapshot() : nil
       if options.average { store.restore(average) }
