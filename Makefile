@@ -66,9 +66,12 @@ $(EVAL_VENV)/.matplotlib:
 	$(EVAL_VENV)/bin/pip install --quiet matplotlib
 	@touch $@
 
-eval: $(EVAL_VENV)/.matplotlib
+# Training needs only python3; without the venv (no network for pip) the plots are skipped.
+eval:
 	flock $(EVAL_BUILD_LOCK) $(MAKE) --no-print-directory build
-	$(EVAL_PYTHON) Eval/run.py --corpus $(EVAL_CORPUS) --seeds $(SEEDS) $(if $(filter 1,$(QUICK)),--quick) \
+	-@$(MAKE) --no-print-directory $(EVAL_VENV)/.matplotlib
+	$(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) \
+	  $$([ -x $(EVAL_PYTHON) ] && echo $(EVAL_PYTHON) || echo python3) Eval/run.py --corpus $(EVAL_CORPUS) --seeds $(SEEDS) $(if $(filter 1,$(QUICK)),--quick) \
 	  --command "make eval $(if $(filter 1,$(QUICK)),QUICK=1 CORPUS=$(EVAL_CORPUS),CORPUS=$(EVAL_CORPUS) SEEDS=$(SEEDS))"
 
 plots: $(EVAL_VENV)/.matplotlib

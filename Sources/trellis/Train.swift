@@ -32,6 +32,9 @@ struct Train: ParsableCommand {
   @Option(help: "Probability of reading a word seen once in training as <unk>.") var unknownReplacement = 0.5
   @Option(help: "Stop after this many epochs without a better dev F1; 0 never stops early.") var patience = 8
   @Flag(help: "Average the parameters over all steps (averaged perceptron).") var average = false
+  @Option(help: "Checkpoint written after every epoch (default: MODEL.checkpoint).") var checkpoint: String?
+  @Flag(help: "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, the other settings are the checkpoint's).")
+  var resume = false
   @Option(help: "Write one JSON line per epoch to this file (replacing it).") var log: String?
   @Flag(help: "Also log every step's loss and gradient norm to --log.") var logSteps = false
   @Flag(help: "Print nothing but errors.") var quiet = false
@@ -98,7 +101,8 @@ struct Train: ParsableCommand {
           report.skippedBatches > 0 ? "  (\(report.skippedBatches) batches skipped: non-finite)" : ""))
     }
     if logSteps { trainer.onStep = { logFile?.write($0) } }
-    let trained = try trainer.train(train: trainSentences, dev: devSentences)
+    let trained = try trainer.train(
+      train: trainSentences, dev: devSentences, checkpoint: checkpoint ?? model + ".checkpoint", resume: resume)
     try ModelFile.write(trained, to: model)
     if !quiet {
       printError("wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
@@ -118,6 +122,9 @@ final class JSONLinesLog {
     self.handle = handle
     encoder.outputFormatting = [.sortedKeys]
     encoder.keyEncodingStrategy = .convertToSnakeCase
+    // A diverging run is exactly what a log must show: non-finite values become strings.
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
   }
 
   func write<Record: Encodable>(_ record: Record) {

@@ -21,13 +21,14 @@ struct SGD: Optimizer {
 /// Adam (Kingma & Ba 2015) with bias correction:
 ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,  θ ← θ − η·m̂ / (√v̂ + ε)
 /// with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).
-struct Adam: Optimizer, Codable {
+struct Adam: Optimizer {
   var beta1: Float = 0.9
   var beta2: Float = 0.999
   var epsilon: Float = 1e-8
-  private(set) var stepCount = 0
-  private(set) var m: [Float]
-  private(set) var v: [Float]
+  var stepCount = 0
+  /// First and second moment estimates, one per parameter (checkpointed).
+  var m: [Float]
+  var v: [Float]
 
   init(parameterCount: Int) {
     m = [Float](repeating: 0, count: parameterCount)

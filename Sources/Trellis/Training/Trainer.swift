@@ -45,6 +45,8 @@ public struct EpochReport: Codable, Sendable {
   public var skippedBatches: Int
   /// Wall-clock time of the epoch, dev evaluation included.
   public var seconds: Double
+  /// Wall-clock time of the epoch's training steps alone.
+  public var trainingSeconds: Double
   /// Training tokens per second of training time (dev evaluation excluded).
   public var tokensPerSecond: Double
   public var isBest: Bool
@@ -71,44 +73,67 @@ public final class Trainer {
   }
 
   /// Trains and returns the model with the best dev F1 (the last one when `dev` is empty).
-  public func train(train: [Sentence], dev: [Sentence]) throws -> TaggerModel {
-    var rng = SplitMix64(seed: options.seed)
-    var configuration = self.configuration
-    configuration.scheme = detectScheme(train.map(\.labels))
-    let (words, labels, wordCounts) = Self.vocabularies(of: train, normalization: configuration.normalization)
-    var initRng: SplitMix64? = rng
-    let model = TaggerModel(configuration: configuration, words: words, labels: labels, rng: &initRng)
-    rng = initRng!
-    let examples = train.map { sentence in
-      (words: sentence.tokens.map(model.wordId(for:)), labels: sentence.labels.map { labels.id(for: $0)! })
+  ///
+  /// With `checkpoint`, the whole training state is written there (atomically) after every
+  /// epoch; with `resume`, training continues from that file instead of starting afresh, and
+  /// ends with the same model an uninterrupted run would have produced. A resumed run takes
+  /// `epochs` and `patience` from this trainer's options and everything else from the
+  /// checkpoint.
+  public func train(
+    train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false
+  ) throws -> TaggerModel {
+    let model: TaggerModel
+    var state: TrainingState
+    var options: TrainingOptions
+    let wordCounts: [Int]
+    if resume, let checkpoint {
+      (model, state, options) = try Checkpoint.read(from: checkpoint)
+      // The run's length may change on resume; everything that shapes each update may not.
+      options.epochs = self.options.epochs
+      options.patience = self.options.patience
+      let (words, labels, counts) = Self.vocabularies(of: train, normalization: model.configuration.normalization)
+      wordCounts = counts
+      guard words == model.words, labels == model.labels else {
+        throw TrellisError(file: checkpoint, "was trained on other data than the --train file given")
+      }
+    } else {
+      options = self.options
+      var rng = SplitMix64(seed: options.seed)
+      var configuration = self.configuration
+      configuration.scheme = detectScheme(train.map(\.labels))
+      let (words, labels, counts) = Self.vocabularies(of: train, normalization: configuration.normalization)
+      wordCounts = counts
+      var initRng: SplitMix64? = rng
+      model = TaggerModel(configuration: configuration, words: words, labels: labels, rng: &initRng)
+      rng = initRng!
+      state = TrainingState(rng: rng, model: model, options: options)
     }
-    let singleton = (0..<words.count).map { wordCounts[$0] == 1 }
+    let examples = train.map { sentence in
+      (words: sentence.tokens.map(model.wordId(for:)), labels: sentence.labels.map { model.labels.id(for: $0)! })
+    }
+    let singleton = wordCounts.map { $0 == 1 }
     let store = model.store
     let workspace = ModelWorkspace()
-    var optimizer: any Optimizer =
-      options.optimizer == .adam ? Adam(parameterCount: store.count) : SGD()
-    var average: [Float] = options.average ? store.snapshot() : []
-    var best: (f1: Double, values: [Float])? = nil
-    var epochsWithoutImprovement = 0
-    var step = 0, updates = 0
     var consecutiveFaults = 0
 
-    for epoch in 0..<options.epochs {
+    while state.completedEpochs < options.epochs {
+      if options.patience > 0, state.epochsWithoutImprovement >= options.patience { break }
+      let epoch = state.completedEpochs
       let started = Date()
       let rate = options.initialLearningRate / (1 + options.learningRateDecay * Double(epoch))
       var lossSum = 0.0, normSum = 0.0, normMax = 0.0, steps = 0, skipped = 0, tokens = 0
-      for indices in Self.batches(count: examples.count, lengths: examples.map(\.words.count), size: options.batchSize, rng: &rng) {
+      for indices in Self.batches(count: examples.count, lengths: examples.map(\.words.count), size: options.batchSize, rng: &state.rng) {
         let wordIds = indices.map { i in
           examples[i].words.map { id in
-            singleton[id] && rng.nextUnitDouble() < options.unknownReplacement ? ReservedWord.unknownId : id
+            singleton[id] && state.rng.nextUnitDouble() < options.unknownReplacement ? ReservedWord.unknownId : id
           }
         }
         let batch = Batch(wordIds: wordIds, gold: indices.map { examples[$0].labels })
         store.zeroGradients()
-        let loss = model.lossAndGradient(batch, workspace: workspace, dropoutRate: options.dropout, rng: &rng)
+        let loss = model.lossAndGradient(batch, workspace: workspace, dropoutRate: options.dropout, rng: &state.rng)
         let norm = store.gradientNorm()
-        step += 1
-        onStep(StepReport(step: step, epoch: epoch + 1, loss: loss / Double(batch.size), gradientNorm: norm))
+        state.step += 1
+        onStep(StepReport(step: state.step, epoch: epoch + 1, loss: loss / Double(batch.size), gradientNorm: norm))
         guard loss.isFinite, norm.isFinite else {
           skipped += 1
           consecutiveFaults += 1
@@ -125,12 +150,17 @@ public final class Trainer {
           let scale = Float(options.clipNorm / norm)
           for k in 0..<store.count { store.gradients[k] *= scale }
         }
-        optimizer.step(store, rate: Float(rate))
-        updates += 1
+        if state.adam != nil {
+          state.adam!.step(store, rate: Float(rate))
+        } else {
+          var sgd = SGD()
+          sgd.step(store, rate: Float(rate))
+        }
+        state.updates += 1
         if options.average {
-          // Running mean over steps: avg ← avg + (θ − avg) / n.
-          let n = Float(updates)
-          average.withUnsafeMutableBufferPointer { avg in
+          // Running mean over updates: avg ← avg + (θ − avg) / n.
+          let n = Float(state.updates)
+          state.average.withUnsafeMutableBufferPointer { avg in
             for k in 0..<store.count { avg[k] += (store.values[k] - avg[k]) / n }
           }
         }
@@ -148,28 +178,29 @@ public final class Trainer {
       }
       let trainingSeconds = Date().timeIntervalSince(started)
       let current = options.average ? store.snapshot() : nil
-      if options.average { store.restore(average) }
-      var devScores: ConllCounts? = nil
-      if !dev.isEmpty { devScores = model.evaluate(dev) }
+      if options.average { store.restore(state.average) }
+      let devScores = dev.isEmpty ? nil : model.evaluate(dev)
       let f1 = devScores?.f1 ?? Double(epoch)
-      let isBest = best == nil || f1 > best!.f1
+      let isBest = state.bestF1.map { f1 > $0 } ?? true
       if isBest {
-        best = (f1, store.snapshot())
-        epochsWithoutImprovement = 0
+        state.bestF1 = f1
+        state.bestValues = store.snapshot()
+        state.epochsWithoutImprovement = 0
       } else {
-        epochsWithoutImprovement += 1
+        state.epochsWithoutImprovement += 1
       }
       if let current { store.restore(current) }
-      let seconds = Date().timeIntervalSince(started)
+      state.completedEpochs += 1
+      if let checkpoint { try Checkpoint.write(model: model, state: state, options: options, to: checkpoint) }
       onEpoch(
         EpochReport(
           epoch: epoch + 1, loss: lossSum / Double(max(examples.count, 1)), devF1: devScores?.f1,
           devAccuracy: devScores?.accuracy, gradientNormMean: normSum / Double(max(steps, 1)),
-          gradientNormMax: normMax, learningRate: rate, skippedBatches: skipped, seconds: seconds,
-          tokensPerSecond: Double(tokens) / trainingSeconds, isBest: isBest))
-      if options.patience > 0, epochsWithoutImprovement >= options.patience { break }
+          gradientNormMax: normMax, learningRate: rate, skippedBatches: skipped,
+          seconds: Date().timeIntervalSince(started), trainingSeconds: trainingSeconds, tokensPerSecond: Double(tokens) / trainingSeconds,
+          isBest: isBest))
     }
-    if let best { store.restore(best.values) }
+    if !state.bestValues.isEmpty { store.restore(state.bestValues) }
     return model
   }
 

@@ -1,0 +1,45 @@
+import Foundation
+import XCTest
+
+/// Interrupted training: a run killed mid-way (SIGKILL, no chance to clean up) and resumed
+/// from its last checkpoint ends with the same model file, byte for byte, as a run that was
+/// never interrupted.
+final class ResumeTests: CLITestCase {
+  func testKilledRunResumesToTheSameModel() throws {
+    let common = [
+      "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--epochs", "30",
+      "--embedding-size", "16", "--hidden-size", "16", "--patience", "0", "--seed", "5", "--quiet",
+    ]
+    let reference = path("reference.model"), resumed = path("resumed.model")
+    assertSucceeded(try trellis(["train", "--model", reference] + common))
+
+    let process = Process()
+    process.executableURL = try PackagePaths.executable()
+    process.arguments = ["train", "--model", resumed] + common
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    // Kill as soon as the first checkpoint exists and a little more has run: mid-epoch.
+    let checkpoint = resumed + ".checkpoint"
+    let deadline = Date().addingTimeInterval(120)
+    while !FileManager.default.fileExists(atPath: checkpoint), process.isRunning, Date() < deadline {
+      usleep(5_000)
+    }
+    usleep(150_000)
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationReason, .uncaughtSignal, "training finished before it could be killed")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: resumed), "a killed run must not leave a model")
+
+    assertSucceeded(try trellis(["train", "--model", resumed, "--resume"] + common))
+    XCTAssertEqual(
+      FileManager.default.contents(atPath: resumed), FileManager.default.contents(atPath: reference),
+      "resumed model differs from the uninterrupted one")
+  }
+
+  func testResumeRefusesOtherData() throws {
+    let model = try trainModel()
+    let result = try trellis(
+      ["train", "--train", PackagePaths.tiny("overfit"), "--model", model, "--resume", "--quiet"])
+    assertFailed(result, mentioning: ["other data"])
+  }
+}
