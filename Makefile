@@ -58,8 +58,6 @@ EVAL_CORPUS = $(CORPUS)
 endif
 EVAL_VENV = Eval/.venv
 EVAL_PYTHON = $(EVAL_VENV)/bin/python
-# Builds by other checkouts' engineers may run at the same time: serialise them.
-EVAL_BUILD_LOCK = /tmp/trellis-build.lock
 
 $(EVAL_VENV)/.matplotlib:
 	python3 -m venv $(EVAL_VENV)
@@ -68,7 +66,7 @@ $(EVAL_VENV)/.matplotlib:
 
 # Training needs only python3; without the venv (no network for pip) the plots are skipped.
 eval:
-	flock $(EVAL_BUILD_LOCK) $(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory build
 	-@$(MAKE) --no-print-directory $(EVAL_VENV)/.matplotlib
 	$(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) \
 	  $$([ -x $(EVAL_PYTHON) ] && echo $(EVAL_PYTHON) || echo python3) Eval/run.py --corpus $(EVAL_CORPUS) --seeds $(SEEDS) $(if $(filter 1,$(QUICK)),--quick) \
