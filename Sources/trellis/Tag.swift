@@ -2,37 +2,145 @@ import ArgumentParser
 import Foundation
 import Trellis
 
+/// Input formats of `trellis tag`.
+enum InputFormat: String, ExpressibleByArgument, CaseIterable {
+  /// One token per line, columns separated by whitespace, blank line between sentences.
+  case conll
+  /// One tokenised sentence per line, tokens separated by whitespace.
+  case text
+}
+
+/// Output formats of `trellis tag`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+  /// The input lines with the predicted label (and confidence) appended as columns.
+  case conll
+  /// One sentence per line as `token/LABEL` pairs.
+  case text
+  /// One JSON object per sentence: tokens, labels, spans, confidences, n-best.
+  case json
+}
+
 struct Tag: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Tag a CoNLL file (or standard input): each line gets the predicted label as a new last column.")
+    abstract: "Tag CoNLL or plain text (a file or standard input), streaming one batch at a time.",
+    discussion: """
+      CoNLL output is the input lines with the predicted label appended as a new last column \
+      (and its probability after it with --confidence). --nbest prints scores, so it needs \
+      --format json or text.
+      """)
 
   @Option(help: "The model file.") var model: String
-  @Argument(help: "CoNLL input, token in the first column; '-' or nothing reads standard input.")
-  var file: String = "-"
+  @Argument(help: "Input file; '-' or nothing reads standard input.") var file: String = "-"
+  @Option(help: "Input format.") var input: InputFormat = .conll
+  @Option(help: "Output format (default: conll for CoNLL input, text for text input).") var format: OutputFormat?
+  @Option(help: "CoNLL input: the column holding the token (1-based).") var tokenColumn = 1
+  @Flag(help: "Add each token's marginal probability and the sentence's probability (CRF, softmax).")
+  var confidence = false
+  @Option(help: "Also print the K best label sequences with scores and probabilities.") var nbest = 0
+
+  var outputFormat: OutputFormat { format ?? (input == .text ? .text : .conll) }
+
+  func validate() throws {
+    guard tokenColumn >= 1 else { throw ValidationError("--token-column counts from 1") }
+    guard nbest >= 0 else { throw ValidationError("--nbest must be >= 0") }
+    guard nbest == 0 || outputFormat != .conll else {
+      throw ValidationError("--nbest prints scores, which CoNLL columns cannot hold: add --format json (or text)")
+    }
+  }
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
-    let reader = try CoNLLReader(path: file)
+    if confidence && !tagger.head.definesProbabilities {
+      printError(
+        "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "
+          + "probabilities; confidences are left out ('-' in CoNLL, null in JSON)")
+    }
     let output = BufferedOutput()
-    // Stream: tag one batch as soon as it is read, so memory holds one batch, not the file.
     var pending: [Sentence] = []
-    func flush() {
-      let predicted = tagger.tag(pending.map(\.tokens))
-      for (sentence, labels) in zip(pending, predicted) {
-        for (fields, label) in zip(sentence.fields, labels) {
-          output.write((fields + [label]).joined(separator: "\t"))
-          output.write("\n")
+    // Stream: tag one batch as soon as it is read, so memory holds one batch, not the file.
+    func flush() throws {
+      let tokens = try pending.map { sentence in
+        try sentence.fields.map { fields in
+          guard tokenColumn <= fields.count else {
+            throw TrellisError(
+              file: file == "-" ? "<stdin>" : file, line: sentence.firstLine,
+              "--token-column \(tokenColumn) but the line has \(fields.count) columns")
+          }
+          return fields[tokenColumn - 1]
+        }
+      }
+      let analyses = tagger.analyze(tokens, confidence: confidence, nbest: nbest)
+      for (sentence, analysis) in zip(pending, analyses) { write(sentence, analysis, to: output) }
+      pending.removeAll(keepingCapacity: true)
+    }
+    if input == .conll {
+      let reader = try CoNLLReader(path: file)
+      while let sentence = try reader.next() {
+        pending.append(sentence)
+        if pending.count == TaggerModel.taggingBatchSize { try flush() }
+      }
+    } else {
+      let reader = try LineReader(path: file)
+      while let line = try reader.next() {
+        let tokens = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { [String($0)] }
+        pending.append(Sentence(fields: tokens, firstLine: reader.lineNumber))
+        if pending.count == TaggerModel.taggingBatchSize { try flush() }
+      }
+    }
+    try flush()
+    output.flush()
+  }
+
+  func write(_ sentence: Sentence, _ analysis: Analysis, to output: BufferedOutput) {
+    switch outputFormat {
+    case .conll:
+      for (t, fields) in sentence.fields.enumerated() {
+        var columns = fields + [analysis.labels[t]]
+        if confidence {
+          columns.append(analysis.tokenConfidences.map { String(format: "%.4f", $0[t]) } ?? "-")
+        }
+        output.write(columns.joined(separator: "\t") + "\n")
+      }
+      output.write("\n")
+    case .text:
+      func pairs(_ labels: [String]) -> String {
+        zip(analysis.tokens, labels).map { "\($0)/\($1)" }.joined(separator: " ")
+      }
+      if analysis.alternatives.isEmpty {
+        output.write(pairs(analysis.labels) + "\n")
+      } else {
+        for alternative in analysis.alternatives {
+          let probability = alternative.probability.map { String(format: "%.6f", $0) } ?? "-"
+          output.write(String(format: "%.4f", alternative.score) + "\t\(probability)\t" + pairs(alternative.labels) + "\n")
         }
         output.write("\n")
       }
-      pending.removeAll(keepingCapacity: true)
+    case .json:
+      output.write(jsonLine(analysis) + "\n")
     }
-    while let sentence = try reader.next() {
-      pending.append(sentence)
-      if pending.count == TaggerModel.taggingBatchSize { flush() }
+  }
+
+  func jsonLine(_ analysis: Analysis) -> String {
+    struct Line: Encodable {
+      var tokens: [String]
+      var labels: [String]
+      var spans: [Span]
+      var confidences: [Double]?
+      var probability: Double?
+      var nbest: [Alternative]?
+      struct Alternative: Encodable {
+        var labels: [String]
+        var score: Double
+        var probability: Double?
+      }
     }
-    flush()
-    output.flush()
+    let line = Line(
+      tokens: analysis.tokens, labels: analysis.labels, spans: analysis.spans,
+      confidences: analysis.tokenConfidences, probability: analysis.sequenceProbability,
+      nbest: nbest > 0 ? analysis.alternatives.map { .init(labels: $0.labels, score: $0.score, probability: $0.probability) } : nil)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: (try? encoder.encode(line)) ?? Data("{}".utf8), as: UTF8.self)
   }
 }
 

@@ -15,11 +15,15 @@ struct Train: ParsableCommand {
   @Option(help: "Word embedding size.") var embeddingSize = 100
   @Option(help: "Hidden units per direction.") var hiddenSize = 100
   @Option(help: "Context window: also feed the K words on each side of a token.") var window = 0
+  @Option(help: "Pretrained word vectors (word2vec/GloVe text) to start the embeddings from.")
+  var embeddings: String?
   @Option(help: "SSVM: cost of one wrong label (Hamming cost weight).") var costWeight = 1.0
   @Option(help: "SSVM: L2 penalty on the head's parameters.") var l2 = 1e-4
   @Flag(help: "Keep tokens' case.") var keepCase = false
   @Flag(help: "Keep digits (default maps every digit to 0).") var keepDigits = false
   @Flag(help: "Let decoding produce label sequences the tag scheme forbids.") var noConstraints = false
+  @Option(help: "Train in this tag scheme (bio, bioes, iob1); output stays in the data's scheme.")
+  var scheme: TagScheme?
 
   @Option(help: "Random seed: the same seed and data give the same model file.") var seed: UInt64 = 1
   @Option(help: "Maximum number of epochs.") var epochs = 30
@@ -65,6 +69,7 @@ struct Train: ParsableCommand {
     configuration.window = window
     configuration.normalization = TokenNormalization(lowercase: !keepCase, digitsToZero: !keepDigits)
     configuration.constrainedDecoding = !noConstraints
+    configuration.trainingScheme = scheme
     var options = TrainingOptions()
     options.seed = seed
     options.epochs = epochs
@@ -88,6 +93,16 @@ struct Train: ParsableCommand {
     let logFile = try log.map(JSONLinesLog.init(path:))
     if !quiet, let hint = blasKernelHint() { printError(hint) }
     let trainer = Trainer(configuration: configuration, options: options)
+    trainer.pretrained = try embeddings.map {
+      try PretrainedEmbeddings(path: $0, dimension: embeddingSize, normalization: configuration.normalization)
+    }
+    trainer.onPretrainedCoverage = { covered, total, added in
+      guard !quiet else { return }
+      printError(
+        String(
+          format: "embeddings: %d of %d training words have a pretrained vector (%.1f%%); %d more words added",
+          covered, total, 100 * Double(covered) / Double(max(total, 1)), added))
+    }
     let started = Date()
     trainer.onEpoch = { report in
       logFile?.write(report)

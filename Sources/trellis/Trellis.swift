@@ -19,3 +19,4 @@ struct TrellisCommand: ParsableCommand {
 extension EncoderKind: ExpressibleByArgument {}
 extension HeadKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
+extension TagScheme: ExpressibleByArgument {}

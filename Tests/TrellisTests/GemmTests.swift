@@ -7,7 +7,8 @@ final class GemmTests: XCTestCase {
   /// buffers (lda, ldb, ldc > columns), as the BiLSTM's half-width output writes use.
   func testGemmMatchesNaiveProductOnStridedViews() {
     var rng = SplitMix64(seed: 3)
-    let (m, n, k) = (5, 4, 3)
+    // m = 1 takes the sgemv path.
+    for (m, n, k) in [(5, 4, 3), (1, 4, 3), (1, 1, 6)] {
     for transposeA in [Transpose.none, .transposed] {
       for transposeB in [Transpose.none, .transposed] {
         let (aRows, aColumns) = transposeA == .none ? (m, k) : (k, m)
@@ -33,13 +34,14 @@ final class GemmTests: XCTestCase {
           }
         }
         assertClose(fast.map(Double.init), naive.map(Double.init), absolute: 1e-5, relative: 1e-5,
-                    "gemm \(transposeA) \(transposeB)")
+                    "gemm \(m)x\(n)x\(k) \(transposeA) \(transposeB)")
         // Elements outside the C view (the padding columns) must be untouched.
         for r in 0..<m {
           XCTAssertEqual(fast[r * (n + 4)], c0[r * (n + 4)])
           for j in (n + 1)..<(n + 4) { XCTAssertEqual(fast[r * (n + 4) + j], c0[r * (n + 4) + j]) }
         }
       }
+    }
     }
   }
 }

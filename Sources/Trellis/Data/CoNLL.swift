@@ -43,27 +43,21 @@ public struct Sentence: Equatable, Sendable {
   public var count: Int { fields.count }
 }
 
-/// Streams sentences from a CoNLL file or standard input: one token per line, whitespace-
-/// separated columns, sentences separated by blank lines; `-DOCSTART-` lines are skipped.
-///
-/// Every non-blank line must have as many columns as the first (conlleval's rule); CRLF line ends
-/// and a UTF-8 byte-order mark are accepted; invalid UTF-8 is an error that names its line. Reads
-/// 64 KiB at a time, so memory stays bounded by the longest sentence, not the file.
-public final class CoNLLReader {
+/// Streams the lines of a file or standard input as UTF-8 strings, 64 KiB at a time, so memory
+/// stays bounded by the longest line, not the file. CRLF line ends and a UTF-8 byte-order mark
+/// are accepted; invalid UTF-8 is an error naming its line.
+public final class LineReader {
   public let fileName: String
+  /// The 1-based number of the line `next()` returned last.
+  public private(set) var lineNumber = 0
   private let handle: FileHandle
   private let closesHandle: Bool
   private var buffer: [UInt8] = []
   private var bufferStart = 0
   private var atEndOfFile = false
-  private var lineNumber = 0
-  private var columnCount: Int?
-  private var columnCountLine = 0
-  private let minimumColumns: Int
 
-  /// Opens `path` ("-" for standard input). `minimumColumns` is 2 for labelled input.
-  public init(path: String, minimumColumns: Int = 1) throws {
-    self.minimumColumns = minimumColumns
+  /// Opens `path` ("-" for standard input).
+  public init(path: String) throws {
     if path == "-" {
       fileName = "<stdin>"
       handle = .standardInput
@@ -85,47 +79,8 @@ public final class CoNLLReader {
 
   deinit { if closesHandle { try? handle.close() } }
 
-  /// The next sentence, or nil at the end of the input.
-  public func next() throws -> Sentence? {
-    var fields: [[String]] = []
-    var firstLine = 0
-    while let line = try nextLine() {
-      let columns = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-      if columns.isEmpty {
-        if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
-        continue
-      }
-      if columns[0] == "-DOCSTART-" { continue }
-      if let expected = columnCount, expected != columns.count {
-        throw TrellisError(
-          file: fileName, line: lineNumber,
-          "expected \(expected) columns as on line \(columnCountLine), found \(columns.count)")
-      }
-      if columnCount == nil {
-        guard columns.count >= minimumColumns else {
-          throw TrellisError(
-            file: fileName, line: lineNumber,
-            "expected a token and a label (at least \(minimumColumns) columns), found \(columns.count)")
-        }
-        columnCount = columns.count
-        columnCountLine = lineNumber
-      }
-      if fields.isEmpty { firstLine = lineNumber }
-      fields.append(columns)
-    }
-    return fields.isEmpty ? nil : Sentence(fields: fields, firstLine: firstLine)
-  }
-
-  /// Reads every remaining sentence; an input with none is an error.
-  public func readAll() throws -> [Sentence] {
-    var sentences: [Sentence] = []
-    while let sentence = try next() { sentences.append(sentence) }
-    if sentences.isEmpty { throw TrellisError(file: fileName, "contains no sentences") }
-    return sentences
-  }
-
-  /// The next line without its terminator (LF or CRLF), decoded as UTF-8.
-  private func nextLine() throws -> String? {
+  /// The next line without its terminator (LF or CRLF), or nil at the end of the input.
+  public func next() throws -> String? {
     while true {
       if let newline = buffer[bufferStart...].firstIndex(of: 0x0A) {
         let line = try decode(buffer[bufferStart..<newline])
@@ -162,6 +117,63 @@ public final class CoNLLReader {
       throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
     }
     return line
+  }
+}
+
+/// Streams sentences from a CoNLL file or standard input: one token per line, whitespace-
+/// separated columns, sentences separated by blank lines; `-DOCSTART-` lines are skipped.
+/// Every non-blank line must have as many columns as the first (conlleval's rule).
+public final class CoNLLReader {
+  private let lines: LineReader
+  private var columnCount: Int?
+  private var columnCountLine = 0
+  private let minimumColumns: Int
+
+  public var fileName: String { lines.fileName }
+
+  /// Opens `path` ("-" for standard input). `minimumColumns` is 2 for labelled input.
+  public init(path: String, minimumColumns: Int = 1) throws {
+    lines = try LineReader(path: path)
+    self.minimumColumns = minimumColumns
+  }
+
+  /// The next sentence, or nil at the end of the input.
+  public func next() throws -> Sentence? {
+    var fields: [[String]] = []
+    var firstLine = 0
+    while let line = try lines.next() {
+      let columns = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+      if columns.isEmpty {
+        if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
+        continue
+      }
+      if columns[0] == "-DOCSTART-" { continue }
+      if let expected = columnCount, expected != columns.count {
+        throw TrellisError(
+          file: fileName, line: lines.lineNumber,
+          "expected \(expected) columns as on line \(columnCountLine), found \(columns.count)")
+      }
+      if columnCount == nil {
+        guard columns.count >= minimumColumns else {
+          throw TrellisError(
+            file: fileName, line: lines.lineNumber,
+            "expected a token and a label (at least \(minimumColumns) columns), found \(columns.count)")
+        }
+        columnCount = columns.count
+        columnCountLine = lines.lineNumber
+      }
+      if fields.isEmpty { firstLine = lines.lineNumber }
+      fields.append(columns)
+    }
+    return fields.isEmpty ? nil : Sentence(fields: fields, firstLine: firstLine)
+  }
+
+  /// Reads every remaining sentence; an input with none is an error.
+  public func readAll() throws -> [Sentence] {
+    var sentences: [Sentence] = []
+    while let sentence = try next() { sentences.append(sentence) }
+    if sentences.isEmpty { throw TrellisError(file: fileName, "contains no sentences") }
+    return sentences
   }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The linear-chain CRF (Lafferty et al. 2001): `p(y | x) = exp s(y) / Z`.
 ///
 ///   loss = log Z − s(y*)
@@ -32,5 +34,35 @@ public struct CRFHead: ChainHead {
       loss += marginals.logZ[b] - chain.score(of: gold[b], emissions: e, parameters: θ)
     }
     return loss
+  }
+
+  public var definesProbabilities: Bool { true }
+
+  /// Marginals under the decoding constraints, so forbidden paths carry no probability mass:
+  /// P(y_t = l) from the scaled forward–backward, p(y | x) = exp(s(y) − log Z).
+  public func confidences(
+    of paths: [[Int]], emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [PathConfidence]? {
+    let marginals = chain.scaledForwardBackward(
+      emissions: emissions, potentials: chain.potentials(parameters: θ, constraints: constraints))
+    return paths.enumerated().map { b, path in
+      PathConfidence(
+        tokens: path.enumerated().map { marginals.unary(sentence: b, token: $0, label: $1) },
+        sequence: exp(chain.score(of: path, emissions: emissions[b], parameters: θ) - marginals.logZ[b]))
+    }
+  }
+
+  /// The n best paths with p(y | x) = exp(s(y) − log Z) under the same constraints.
+  public func nBest(
+    _ k: Int, emissions: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [ScoredPath] {
+    let logZ = chain.scaledForwardBackward(
+      emissions: [emissions], potentials: chain.potentials(parameters: θ, constraints: constraints)
+    ).logZ[0]
+    return chain.nBest(k, emissions: emissions, parameters: θ, constraints: constraints).map {
+      ScoredPath(path: $0.path, score: $0.score, probability: exp($0.score - logZ))
+    }
   }
 }

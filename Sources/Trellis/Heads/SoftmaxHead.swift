@@ -42,4 +42,43 @@ public struct SoftmaxHead: StructuredHead {
       }
     }
   }
+
+  public var definesProbabilities: Bool { true }
+
+  /// p(y | x) = Π_t softmax(e[t])_{y_t}: the tokens are independent given the encoder.
+  public func confidences(
+    of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [PathConfidence]? {
+    zip(paths, emissions).map { path, e in
+      let tokens = logProbabilities(e).enumerated().map { exp($1[path[$0]]) }
+      return PathConfidence(tokens: tokens, sequence: tokens.reduce(1, *))
+    }
+  }
+
+  /// The n best sequences of independent tokens: list Viterbi over log-probabilities with
+  /// zero transition scores, so a path's score is log p(y | x).
+  public func nBest(
+    _ k: Int, emissions: MatrixView, parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [ScoredPath] {
+    let logP = logProbabilities(emissions).flatMap { $0.map(Float.init) }
+    let zeros = [Float](repeating: 0, count: labelCount * labelCount + 2 * labelCount)
+    return logP.withUnsafeBufferPointer { logP in
+      zeros.withUnsafeBufferPointer { zeros in
+        LinearChain(labelCount: labelCount).nBest(
+          k, emissions: MatrixView(base: logP.baseAddress!, rows: emissions.rows, columns: labelCount),
+          parameters: zeros)
+      }
+    }.map { ScoredPath(path: $0.path, score: $0.score, probability: exp($0.score)) }
+  }
+
+  /// log softmax of each row of `e`, `(T, L)`.
+  private func logProbabilities(_ e: MatrixView) -> [[Double]] {
+    (0..<e.rows).map { t in
+      let row = (0..<labelCount).map { Double(e[t, $0]) }
+      let normalizer = logSumExp(row)
+      return row.map { $0 - normalizer }
+    }
+  }
 }

@@ -31,6 +31,50 @@ public protocol StructuredHead: Sendable {
     emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [[Int]]
+
+  /// The `k` best label sequences of one sentence, best first, with their scores and, for heads
+  /// that define p(y | x), their probabilities.
+  func nBest(
+    _ k: Int, emissions: MatrixView, parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [ScoredPath]
+
+  /// Whether the head defines p(y | x), so `confidences` and n-best probabilities exist.
+  var definesProbabilities: Bool { get }
+
+  /// For heads that define p(y | x): each sentence's per-token marginals P(y_t = path_t) and
+  /// the probability of the whole path. Nil for heads that define no probabilities (the
+  /// perceptron and SSVM only rank paths), so callers never print a made-up number.
+  func confidences(
+    of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [PathConfidence]?
+}
+
+/// One of the n best label sequences.
+public struct ScoredPath: Equatable, Sendable {
+  public var path: [Int]
+  /// The head's score s(y).
+  public var score: Double
+  /// p(y | x), for heads that define it.
+  public var probability: Double?
+}
+
+/// How sure a probabilistic head is of a label sequence.
+public struct PathConfidence: Equatable, Sendable {
+  /// P(y_t = path_t | x) for each token (forward–backward marginals for the CRF).
+  public var tokens: [Double]
+  /// p(path | x).
+  public var sequence: Double
+}
+
+extension StructuredHead {
+  public var definesProbabilities: Bool { false }
+
+  public func confidences(
+    of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [PathConfidence]? { nil }
 }
 
 /// The heads selectable from the CLI (`--head crf`).
@@ -76,5 +120,14 @@ extension ChainHead {
   ) -> [[Int]] {
     let scores = chain.decodingScores(parameters: parameters, constraints: constraints)
     return emissions.map { chain.viterbi(emissions: $0, scores: scores) }
+  }
+
+  public func nBest(
+    _ k: Int, emissions: MatrixView, parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [ScoredPath] {
+    chain.nBest(k, emissions: emissions, parameters: parameters, constraints: constraints).map {
+      ScoredPath(path: $0.path, score: $0.score, probability: nil)
+    }
   }
 }

@@ -28,6 +28,16 @@ public func gemm(
     for r in 0..<m { for col in 0..<n { c[r, col] *= beta } }
     return
   }
+  if m == 1 {
+    // One output row (tagging one sentence, a batch's last step): C = op(B)ᵀ · a is a
+    // matrix–vector product, and sgemv reads B in place where sgemm would first pack it.
+    // a is row 0 of A (stride 1), or column 0 of a transposed A (stride = its row stride).
+    cblas_sgemv(
+      CblasRowMajor, transposeB == .none ? CblasTrans : CblasNoTrans, Int32(b.rows), Int32(b.columns),
+      alpha, b.base, Int32(b.rowStride), a.base, Int32(transposeA == .none ? 1 : a.rowStride), beta,
+      c.base, 1)
+    return
+  }
   cblas_sgemm(
     CblasRowMajor, transposeA.cblas, transposeB.cblas, Int32(m), Int32(n), Int32(k), alpha,
     a.base, Int32(a.rowStride), b.base, Int32(b.rowStride), beta, c.base, Int32(c.rowStride))

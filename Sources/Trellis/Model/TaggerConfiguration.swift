@@ -18,8 +18,13 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   public var window = 0
   /// How tokens become vocabulary keys.
   public var normalization = TokenNormalization()
-  /// The tag scheme of the training labels, for decoding constraints.
+  /// The tag scheme of the training data, detected when training starts; tagging output is in
+  /// this scheme.
   public var scheme: TagScheme = .bio
+  /// The scheme the model's own labels are in (`--scheme`), when it differs from `scheme`:
+  /// training labels are converted to it, predictions converted back. BIOES gives the chain
+  /// separate labels for single-token and final tokens of a span.
+  public var trainingScheme: TagScheme?
   /// Whether decoding forbids the transitions `scheme` rules out.
   public var constrainedDecoding = true
 

@@ -1,5 +1,34 @@
 import ConllEval
 
+/// A tagged sentence with everything a pipeline may want from it.
+public struct Analysis: Equatable, Sendable {
+  public var tokens: [String]
+  public var labels: [String]
+  /// The labelled spans (conlleval's chunks), with their text.
+  public var spans: [Span]
+  /// P(y_t = labels[t] | x) per token, when asked for and the head defines probabilities.
+  public var tokenConfidences: [Double]?
+  /// p(labels | x), likewise.
+  public var sequenceProbability: Double?
+  /// The n best label sequences, best first, when asked for (the first equals `labels`).
+  public var alternatives: [Alternative]
+}
+
+/// A labelled span of tokens `start..<end`.
+public struct Span: Codable, Equatable, Sendable {
+  public var type: String
+  public var start: Int
+  public var end: Int
+  public var text: String
+}
+
+/// One of the n best label sequences.
+public struct Alternative: Equatable, Sendable {
+  public var labels: [String]
+  public var score: Double
+  public var probability: Double?
+}
+
 extension TaggerModel {
   /// Sentences per batch when tagging.
   public static let taggingBatchSize = 32
@@ -10,25 +39,72 @@ extension TaggerModel {
   /// Safe to call from several threads at once on one model: weights are only read, and each
   /// call has its own workspace.
   public func tag(_ sentences: [[String]], batchSize: Int = taggingBatchSize) -> [[String]] {
-    predictIds(sentences.map { $0.map(wordId(for:)) }, batchSize: batchSize).map { $0.map { labels[$0] } }
+    predict(sentences.map { $0.map(wordId(for:)) }, batchSize: batchSize, confidence: false, nbest: 0)
+      .map { outputLabels($0.path) }
   }
 
-  /// Label ids for sentences of word ids; batches sentences of similar length together.
-  func predictIds(_ sentences: [[Int]], batchSize: Int) -> [[Int]] {
-    workspaces.withWorkspace { workspace in predictIds(sentences, batchSize: batchSize, workspace: workspace) }
+  /// Label strings for label ids, in the scheme of the training data (converted back when the
+  /// model was trained in another scheme).
+  func outputLabels(_ path: [Int]) -> [String] {
+    let strings = path.map { labels[$0] }
+    guard let modelScheme = configuration.trainingScheme, modelScheme != configuration.scheme else { return strings }
+    return convert(strings, from: modelScheme, to: configuration.scheme)
   }
 
-  private func predictIds(_ sentences: [[Int]], batchSize: Int, workspace: ModelWorkspace) -> [[Int]] {
-    var result = [[Int]](repeating: [], count: sentences.count)
-    let order = sentences.indices.sorted { (sentences[$0].count, $0) < (sentences[$1].count, $1) }
-    for start in stride(from: 0, to: order.count, by: batchSize) {
-      let indices = order[start..<min(start + batchSize, order.count)]
-      let nonEmpty = indices.filter { !sentences[$0].isEmpty }
-      guard !nonEmpty.isEmpty else { continue }
-      let predicted = decode(Batch(wordIds: nonEmpty.map { sentences[$0] }), workspace: workspace)
-      for (i, labels) in zip(nonEmpty, predicted) { result[i] = labels }
+  /// Tags each sentence and adds spans and, on request, confidences and the `nbest` best
+  /// label sequences. Thread-safe like `tag`.
+  public func analyze(
+    _ sentences: [[String]], confidence: Bool = false, nbest: Int = 0, batchSize: Int = taggingBatchSize
+  ) -> [Analysis] {
+    let predictions = predict(
+      sentences.map { $0.map(wordId(for:)) }, batchSize: batchSize, confidence: confidence, nbest: nbest)
+    return zip(sentences, predictions).map { tokens, prediction in
+      let labelStrings = outputLabels(prediction.path)
+      return Analysis(
+        tokens: tokens, labels: labelStrings,
+        spans: chunks(in: labelStrings).map {
+          Span(type: $0.type, start: $0.start, end: $0.end, text: tokens[$0.start..<$0.end].joined(separator: " "))
+        },
+        tokenConfidences: prediction.confidence?.tokens, sequenceProbability: prediction.confidence?.sequence,
+        alternatives: prediction.alternatives.map {
+          Alternative(labels: outputLabels($0.path), score: $0.score, probability: $0.probability)
+        })
     }
-    return result
+  }
+
+  struct Prediction {
+    var path: [Int] = []
+    var confidence: PathConfidence?
+    var alternatives: [ScoredPath] = []
+  }
+
+  /// Predictions for sentences of word ids, in input order; sentences of similar length share
+  /// a batch.
+  func predict(_ sentences: [[Int]], batchSize: Int, confidence: Bool, nbest: Int) -> [Prediction] {
+    workspaces.withWorkspace { workspace in
+      var result = [Prediction](repeating: Prediction(), count: sentences.count)
+      let order = sentences.indices.sorted { (sentences[$0].count, $0) < (sentences[$1].count, $1) }
+      for start in stride(from: 0, to: order.count, by: batchSize) {
+        let indices = order[start..<min(start + batchSize, order.count)].filter { !sentences[$0].isEmpty }
+        guard !indices.isEmpty else { continue }
+        let batch = Batch(wordIds: indices.map { sentences[$0] })
+        let paths = decode(batch, workspace: workspace)
+        let emissions = (0..<batch.size).map { emissionView(workspace, batch: batch, sentence: $0) }
+        let confidences =
+          confidence
+          ? head.confidences(of: paths, emissions: emissions, parameters: headParameters, constraints: constraints)
+          : nil
+        for (b, i) in indices.enumerated() {
+          result[i].path = paths[b]
+          result[i].confidence = confidences?[b]
+          if nbest > 0 {
+            result[i].alternatives = head.nBest(
+              nbest, emissions: emissions[b], parameters: headParameters, constraints: constraints)
+          }
+        }
+      }
+      return result
+    }
   }
 
   /// Tags `sentences` and scores them against their last column, as conlleval would.

@@ -29,7 +29,7 @@ public final class TaggerModel: @unchecked Sendable {
   let outputBias: ParameterSlot
   let headSlot: ParameterSlot
   public let head: any StructuredHead
-  /// The decoding constraints of `configuration.scheme`, or nil when turned off.
+  /// The decoding constraints of the labels' scheme, or nil when turned off.
   public let constraints: TransitionConstraints?
   let workspaces = WorkspacePool()
 
@@ -60,7 +60,8 @@ public final class TaggerModel: @unchecked Sendable {
     // part-of-speech tags has no scheme, and every path would count as forbidden.
     constraints =
       configuration.constrainedDecoding && labels.strings.allSatisfy(TransitionConstraints.isChunkLabel)
-      ? TransitionConstraints(labels: labels.strings, scheme: configuration.scheme) : nil
+      ? TransitionConstraints(labels: labels.strings, scheme: configuration.trainingScheme ?? configuration.scheme)
+      : nil
     if var generator = rng {
       initialize(rng: &generator)
       rng = generator

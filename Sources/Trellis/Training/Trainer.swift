@@ -64,6 +64,11 @@ public struct StepReport: Codable, Sendable {
 public final class Trainer {
   public let configuration: TaggerConfiguration
   public let options: TrainingOptions
+  /// Vectors to start the embedding table from; their words also join the vocabulary, so test
+  /// words never seen in training still get a meaningful embedding.
+  public var pretrained: PretrainedEmbeddings?
+  /// Told, once the vocabulary exists, how many training words had a pretrained vector.
+  public var onPretrainedCoverage: (_ covered: Int, _ trainingWords: Int, _ added: Int) -> Void = { _, _, _ in }
   public var onEpoch: (EpochReport) -> Void = { _ in }
   public var onStep: (StepReport) -> Void = { _ in }
 
@@ -86,29 +91,53 @@ public final class Trainer {
     var state: TrainingState
     var options: TrainingOptions
     let wordCounts: [Int]
+    // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
+    // evaluation converts predictions back to the data's scheme.
+    let trainingSentences: [Sentence]
     if resume, let checkpoint {
       (model, state, options) = try Checkpoint.read(from: checkpoint)
       // The run's length may change on resume; everything that shapes each update may not.
       options.epochs = self.options.epochs
       options.patience = self.options.patience
-      let (words, labels, counts) = Self.vocabularies(of: train, normalization: model.configuration.normalization)
-      wordCounts = counts
-      guard words == model.words, labels == model.labels else {
+      trainingSentences = Self.converted(train, to: model.configuration)
+      let (words, labels, counts) = Self.vocabularies(
+        of: trainingSentences, normalization: model.configuration.normalization)
+      // Pretrained vectors may have added words after the training vocabulary.
+      guard Array(model.words.strings.prefix(words.count)) == words.strings, labels == model.labels else {
         throw TrellisError(file: checkpoint, "was trained on other data than the --train file given")
       }
+      wordCounts = counts + [Int](repeating: 0, count: model.words.count - words.count)
     } else {
       options = self.options
       var rng = SplitMix64(seed: options.seed)
       var configuration = self.configuration
       configuration.scheme = detectScheme(train.map(\.labels))
-      let (words, labels, counts) = Self.vocabularies(of: train, normalization: configuration.normalization)
+      trainingSentences = Self.converted(train, to: configuration)
+      let (trainingVocabulary, labels, trainingCounts) = Self.vocabularies(
+        of: trainingSentences, normalization: configuration.normalization)
+      var words = trainingVocabulary, counts = trainingCounts
+      let trainingWords = words.count
+      for key in pretrained?.keys ?? [] where words.id(for: key) == nil {
+        words.insert(key)
+        counts.append(0)
+      }
       wordCounts = counts
       var initRng: SplitMix64? = rng
       model = TaggerModel(configuration: configuration, words: words, labels: labels, rng: &initRng)
       rng = initRng!
+      if let pretrained {
+        precondition(pretrained.dimension == configuration.embeddingSize, "checked when the file was read")
+        var covered = 0
+        for id in 0..<words.count {
+          guard let vector = pretrained.vectors[words[id]] else { continue }
+          (model.store.value(model.embedding) + id * pretrained.dimension).update(from: vector, count: pretrained.dimension)
+          if id < trainingWords { covered += 1 }
+        }
+        onPretrainedCoverage(covered, trainingWords - 2, words.count - trainingWords)
+      }
       state = TrainingState(rng: rng, model: model, options: options)
     }
-    let examples = train.map { sentence in
+    let examples = trainingSentences.map { sentence in
       (words: sentence.tokens.map(model.wordId(for:)), labels: sentence.labels.map { model.labels.id(for: $0)! })
     }
     let singleton = wordCounts.map { $0 == 1 }
@@ -202,6 +231,17 @@ public final class Trainer {
     }
     if !state.bestValues.isEmpty { store.restore(state.bestValues) }
     return model
+  }
+
+  /// `sentences` with their labels in `configuration.trainingScheme`, when that differs.
+  static func converted(_ sentences: [Sentence], to configuration: TaggerConfiguration) -> [Sentence] {
+    guard let modelScheme = configuration.trainingScheme, modelScheme != configuration.scheme else { return sentences }
+    return sentences.map { sentence in
+      let labels = convert(sentence.labels, from: configuration.scheme, to: modelScheme)
+      return Sentence(
+        fields: zip(sentence.fields, labels).map { fields, label in fields.dropLast() + [label] },
+        firstLine: sentence.firstLine)
+    }
   }
 
   /// Words (normalised keys, `<pad>` and `<unk>` first), labels in order of first appearance,

@@ -1,0 +1,86 @@
+import Foundation
+import XCTest
+
+/// `trellis tag` input and output formats, confidences and n-best lists.
+final class TagFormatTests: CLITestCase {
+  func testPlainTextInAndOutAgreesWithCoNLL() throws {
+    let model = try sharedModel()
+    let conll = try tag(PackagePaths.tiny("test"), model: model)
+    let sentences = conll.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map {
+      $0.split(separator: "\n").map { $0.split(separator: "\t") }
+    }
+    let text = sentences.map { $0.map { String($0[0]) }.joined(separator: " ") }.joined(separator: "\n\n") + "\n"
+    let result = try trellis(["tag", "--model", model, "--input", "text"], stdin: text)
+    assertSucceeded(result)
+    let expected = sentences.map { rows in rows.map { "\($0[0])/\($0[$0.count - 1])" }.joined(separator: " ") }
+      .joined(separator: "\n\n") + "\n"
+    XCTAssertEqual(result.output, expected, "a blank input line stays a blank output line")
+  }
+
+  func testJSONLinesHaveSpansAndConfidences() throws {
+    let model = try sharedModel()
+    let result = try trellis(["tag", "--model", model, "--format", "json", "--confidence", PackagePaths.tiny("test")])
+    assertSucceeded(result)
+    let lines = result.output.split(separator: "\n")
+    XCTAssertEqual(lines.count, 10)
+    for line in lines {
+      let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      let tokens = try XCTUnwrap(object["tokens"] as? [String])
+      let labels = try XCTUnwrap(object["labels"] as? [String])
+      let confidences = try XCTUnwrap(object["confidences"] as? [Double])
+      let probability = try XCTUnwrap(object["probability"] as? Double)
+      XCTAssertEqual(labels.count, tokens.count)
+      XCTAssertEqual(confidences.count, tokens.count)
+      XCTAssertTrue(confidences.allSatisfy { $0 > 0 && $0 <= 1 })
+      XCTAssertTrue(probability > 0 && probability <= confidences.min()! + 1e-9, "p(y) ≤ every marginal")
+      for span in try XCTUnwrap(object["spans"] as? [[String: Any]]) {
+        let start = try XCTUnwrap(span["start"] as? Int), end = try XCTUnwrap(span["end"] as? Int)
+        XCTAssertEqual(span["text"] as? String, tokens[start..<end].joined(separator: " "))
+        XCTAssertTrue(labels[start].hasSuffix(try XCTUnwrap(span["type"] as? String)))
+      }
+    }
+  }
+
+  func testNBestIsRankedAndStartsWithTheBestPath() throws {
+    let model = try sharedModel()
+    let result = try trellis(["tag", "--model", model, "--format", "json", "--nbest", "3", PackagePaths.tiny("dev")])
+    assertSucceeded(result)
+    for line in result.output.split(separator: "\n") {
+      let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      let nbest = try XCTUnwrap(object["nbest"] as? [[String: Any]])
+      XCTAssertEqual(nbest.count, 3)
+      XCTAssertEqual(nbest[0]["labels"] as? [String], object["labels"] as? [String])
+      let scores = nbest.compactMap { $0["score"] as? Double }
+      XCTAssertEqual(scores, scores.sorted(by: >))
+    }
+    let conll = try trellis(["tag", "--model", model, "--nbest", "3", PackagePaths.tiny("dev")])
+    assertFailed(conll, mentioning: ["--format json"])
+  }
+
+  func testConfidenceColumnAndNonProbabilisticHeads() throws {
+    let crf = try sharedModel()
+    let rows = try tag(PackagePaths.tiny("test"), model: crf).split(separator: "\n")
+    let withConfidence = try trellis(["tag", "--model", crf, "--confidence", PackagePaths.tiny("test")])
+    assertSucceeded(withConfidence)
+    for (plain, extended) in zip(rows, withConfidence.output.split(separator: "\n")) {
+      XCTAssertTrue(extended.hasPrefix(plain + "\t"))
+      XCTAssertNotNil(Double(extended.split(separator: "\t").last!))
+    }
+    let perceptron = try trainModel("perceptron", options: ["--head", "perceptron"])
+    let result = try trellis(["tag", "--model", perceptron, "--confidence", PackagePaths.tiny("test")])
+    assertSucceeded(result)
+    XCTAssertTrue(result.stderr.contains("defines no probabilities"))
+    XCTAssertTrue(result.output.split(separator: "\n").allSatisfy { $0.hasSuffix("\t-") })
+  }
+
+  func testTokenColumnPicksTheToken() throws {
+    let model = try sharedModel()
+    let shifted = try write("1\tflights\tO\n2\tto\tO\n3\tboston\tB-toloc.city_name\n\n", to: "shifted.conll")
+    let result = try trellis(["tag", "--model", model, "--token-column", "2", shifted])
+    assertSucceeded(result)
+    let plain = try trellis(["tag", "--model", model], stdin: "flights\nto\nboston\n\n")
+    XCTAssertEqual(
+      result.output.split(separator: "\n").map { $0.split(separator: "\t").last! },
+      plain.output.split(separator: "\n").map { $0.split(separator: "\t").last! })
+  }
+}

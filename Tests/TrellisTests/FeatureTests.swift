@@ -1,0 +1,101 @@
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+/// Pretrained embeddings, training in another tag scheme, and decoding constraints.
+final class FeatureTests: XCTestCase {
+  func tinyTrain() throws -> [Sentence] { try readLabelledCoNLL(path: fixture("train.conll")) }
+
+  func smallOptions(epochs: Int = 2) -> TrainingOptions {
+    var options = TrainingOptions()
+    options.epochs = epochs
+    return options
+  }
+
+  func smallConfiguration() -> TaggerConfiguration {
+    var configuration = TaggerConfiguration()
+    configuration.embeddingSize = 4
+    configuration.hiddenSize = 8
+    return configuration
+  }
+
+  func testPretrainedVectorsSeedTheTableAndExtendTheVocabulary() throws {
+    let path = temporaryPath("vectors.txt")
+    try "3 4\nFlights 1 2 3 4\nzzunseen 0.5 0.5 0.5 0.5\nflights 9 9 9 9\n".write(toFile: path, atomically: true, encoding: .utf8)
+    let vectors = try PretrainedEmbeddings(path: path, dimension: 4, normalization: TokenNormalization())
+    XCTAssertEqual(vectors.keys, ["flights", "zzunseen"])  // normalised; the first line of a key wins
+    XCTAssertEqual(vectors.vectors["flights"], [1, 2, 3, 4])
+
+    let trainer = Trainer(configuration: smallConfiguration(), options: smallOptions())
+    trainer.pretrained = vectors
+    var coverage: (Int, Int, Int)?
+    trainer.onPretrainedCoverage = { coverage = ($0, $1, $2) }
+    let model = try trainer.train(train: try tinyTrain(), dev: [])
+    XCTAssertEqual(coverage?.0, 1)
+    XCTAssertEqual(coverage?.2, 1)
+    XCTAssertNotEqual(model.wordId(for: "zzunseen"), model.wordId(for: "never-seen-anywhere"))
+    XCTAssertEqual(model.wordId(for: "never-seen-anywhere"), 1)  // <unk>
+
+    try "flights 1 2 3\n".write(toFile: path, atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try PretrainedEmbeddings(path: path, dimension: 4, normalization: TokenNormalization())) {
+      XCTAssertEqual("\($0)", "\(path):1: expected a word and 4 numbers (--embedding-size), found 3 numbers")
+    }
+    try "2 50\nflights 1 2 3 4\n".write(toFile: path, atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try PretrainedEmbeddings(path: path, dimension: 4, normalization: TokenNormalization())) {
+      XCTAssertTrue("\($0)".contains("50 dimensions but --embedding-size is 4"))
+    }
+  }
+
+  /// A model trained in BIOES keeps BIOES labels inside and answers in the data's BIO.
+  func testTrainingInBIOESAnswersInTheDataScheme() throws {
+    var configuration = smallConfiguration()
+    configuration.trainingScheme = .bioes
+    let model = try Trainer(configuration: configuration, options: smallOptions()).train(train: try tinyTrain(), dev: [])
+    XCTAssertEqual(model.configuration.scheme, .bio)
+    XCTAssertTrue(model.labels.strings.contains { $0.hasPrefix("S-") || $0.hasPrefix("E-") })
+    let tagged = model.tag(try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens))
+    for labels in tagged {
+      XCTAssertFalse(labels.contains { $0.hasPrefix("S-") || $0.hasPrefix("E-") })
+      XCTAssertEqual(invalidTransitionCount(labels, scheme: .bio), 0)
+    }
+  }
+
+  /// Constrained decoding never outputs a sequence the scheme forbids, even from a model whose
+  /// emissions favour one; without constraints the same model does.
+  func testConstrainedDecodingNeverBreaksTheScheme() {
+    let labels = ["O", "B-a", "I-a", "B-b", "I-b"]
+    let unconstrained = makeModel(labels: labels, seed: 3)
+    let sentences = (0..<40).map { n in (0..<(1 + n % 7)).map { "w\(2 + ($0 + n) % 4)" } }
+    var constrainedConfiguration = unconstrained.configuration
+    constrainedConfiguration.constrainedDecoding = true
+    var noRng: SplitMix64? = nil
+    let constrained = TaggerModel(
+      configuration: constrainedConfiguration, words: unconstrained.words, labels: unconstrained.labels, rng: &noRng)
+    constrained.store.restore(unconstrained.store.snapshot())
+    // Push I- labels up so an unconstrained decoder starts spans with them.
+    for k in 0..<constrained.outputBias.count where labels[k].hasPrefix("I-") {
+      constrained.store.value(constrained.outputBias)[k] += 3
+      unconstrained.store.value(unconstrained.outputBias)[k] += 3
+    }
+    let invalid = { (model: TaggerModel) in
+      model.tag(sentences).map { invalidTransitionCount($0, scheme: .bio) }.reduce(0, +)
+    }
+    XCTAssertGreaterThan(invalid(unconstrained), 0)
+    XCTAssertEqual(invalid(constrained), 0)
+  }
+
+  /// Label sets that are not chunk labels (e.g. part-of-speech tags) get no constraints.
+  func testNonChunkLabelsAreNotConstrained() {
+    var configuration = TaggerConfiguration()
+    configuration.embeddingSize = 3
+    configuration.hiddenSize = 2
+    var rng: SplitMix64? = SplitMix64(seed: 1)
+    let model = TaggerModel(
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>"]), labels: Vocabulary(["DT", "NN", "VBZ"]),
+      rng: &rng)
+    XCTAssertNil(model.constraints)
+    XCTAssertTrue(TransitionConstraints.isChunkLabel("B-toloc.city_name"))
+    XCTAssertFalse(TransitionConstraints.isChunkLabel("NN"))
+  }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+/// n-best lists and confidences against brute-force enumeration of every path.
+final class NBestAndConfidenceTests: XCTestCase {
+  func testNBestMatchesTheTopOfTheEnumeration() {
+    var rng = SplitMix64(seed: 17)
+    let labels = ["O", "B-a", "I-a"]
+    let constraints = TransitionConstraints(labels: labels, scheme: .bio)
+    for T in 1...4 {
+      let emissions = randomMatrix(rows: T, columns: 3, scale: 2, rng: &rng)
+      let parameters = randomMatrix(rows: 1, columns: 15, scale: 2, rng: &rng)
+      for constraint in [nil, constraints] {
+        let allowed = allPaths(length: T, labels: 3).filter { path in
+          guard let constraint else { return true }
+          return constraint.allowedStart[path[0]] && constraint.allowedEnd[path[T - 1]]
+            && zip(path, path.dropFirst()).allSatisfy { constraint.allowedTransition[$0 * 3 + $1] }
+        }
+        let ranked = allowed.map { ($0, bruteScore($0, emissions: emissions, transitions: parameters, labels: 3)) }
+          .sorted { $0.1 > $1.1 }
+        for k in [1, 3, 50] {
+          let list = emissions.withUnsafeBufferPointer { e in
+            parameters.withUnsafeBufferPointer { θ in
+              LinearChain(labelCount: 3).nBest(
+                k, emissions: MatrixView(base: e.baseAddress!, rows: T, columns: 3), parameters: θ,
+                constraints: constraint)
+            }
+          }
+          XCTAssertEqual(list.map(\.path), ranked.prefix(k).map(\.0), "T=\(T) k=\(k)")
+          for (entry, expected) in zip(list, ranked) { XCTAssertEqual(entry.score, expected.1, accuracy: 1e-9) }
+        }
+      }
+    }
+  }
+
+  /// Confidences and n-best probabilities of both probabilistic heads: token marginals and
+  /// sequence probabilities against p(y | x) computed by enumeration.
+  func testConfidencesAreTheEnumeratedProbabilities() {
+    var rng = SplitMix64(seed: 19)
+    let T = 4, L = 3
+    let emissions = randomMatrix(rows: T, columns: L, scale: 2, rng: &rng)
+    let chainParameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 1, rng: &rng)
+    let heads: [(any StructuredHead, [Float])] = [
+      (CRFHead(labelCount: L), chainParameters),
+      (SoftmaxHead(labelCount: L), [Float](repeating: 0, count: L * L + 2 * L)),
+    ]
+    for (head, enumerationParameters) in heads {
+      // Softmax's p(y | x) is the chain distribution with zero transition scores.
+      let paths = allPaths(length: T, labels: L)
+      let scores = paths.map { bruteScore($0, emissions: emissions, transitions: enumerationParameters, labels: L) }
+      let logZ = log(scores.map { exp($0) }.reduce(0, +))
+      let probabilities = scores.map { exp($0 - logZ) }
+      let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+      let (confidence, alternatives) = emissions.withUnsafeBufferPointer { e in
+        chainParameters.withUnsafeBufferPointer { θ in
+          let view = MatrixView(base: e.baseAddress!, rows: T, columns: L)
+          return (
+            head.confidences(of: [paths[best]], emissions: [view], parameters: θ, constraints: nil)![0],
+            head.nBest(3, emissions: view, parameters: θ, constraints: nil)
+          )
+        }
+      }
+      XCTAssertTrue(head.definesProbabilities)
+      XCTAssertEqual(confidence.sequence, probabilities[best], accuracy: 1e-6, "\(type(of: head))")
+      for t in 0..<T {
+        let marginal = zip(paths, probabilities).filter { $0.0[t] == paths[best][t] }.map(\.1).reduce(0, +)
+        XCTAssertEqual(confidence.tokens[t], marginal, accuracy: 1e-6, "\(type(of: head)) token \(t)")
+      }
+      let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }.prefix(3)
+      XCTAssertEqual(alternatives.map(\.path), ranked.map { paths[$0] })
+      for (alternative, index) in zip(alternatives, ranked) {
+        XCTAssertEqual(alternative.probability!, probabilities[index], accuracy: 1e-6)
+      }
+    }
+    XCTAssertFalse(PerceptronHead(labelCount: L).definesProbabilities)
+    XCTAssertFalse(SSVMHead(labelCount: L, costWeight: 1, l2: 0).definesProbabilities)
+  }
+
+  func testAnalyzeGivesSpansConfidencesAndNBestConsistentWithTag() {
+    let model = makeModel(labels: ["O", "B-a", "I-a", "B-b"])
+    let sentences = [["w2", "w3", "w4"], ["w5"], [], ["w2", "unseen", "w3", "w4", "w5"]]
+    let analyses = model.analyze(sentences, confidence: true, nbest: 4)
+    XCTAssertEqual(analyses.map(\.labels), model.tag(sentences))
+    for (analysis, tokens) in zip(analyses, sentences) where !tokens.isEmpty {
+      XCTAssertEqual(analysis.spans.map { Chunk(type: $0.type, start: $0.start, end: $0.end) }, chunks(in: analysis.labels))
+      for span in analysis.spans {
+        XCTAssertEqual(span.text, tokens[span.start..<span.end].joined(separator: " "))
+      }
+      XCTAssertEqual(analysis.alternatives.first?.labels, analysis.labels)
+      XCTAssertEqual(analysis.alternatives.count, 4)
+      XCTAssertEqual(analysis.alternatives.first?.probability ?? 0, analysis.sequenceProbability ?? -1, accuracy: 1e-9)
+      XCTAssertTrue(analysis.tokenConfidences!.allSatisfy { $0 > 0 && $0 <= 1 + 1e-9 })
+    }
+  }
+}
