@@ -37,16 +37,22 @@ struct Tag: ParsableCommand {
   @Flag(help: "Add each token's marginal probability and the sentence's probability (CRF, softmax).")
   var confidence = false
   @Option(help: "Also print the K best label sequences with scores and probabilities.") var nbest = 0
+  @Option(help: "Sentences per forward pass (1 = lowest latency per sentence).") var batchSize = TaggerModel.taggingBatchSize
 
   var outputFormat: OutputFormat { format ?? (input == .text ? .text : .conll) }
 
   func validate() throws {
     guard tokenColumn >= 1 else { throw ValidationError("--token-column counts from 1") }
     guard nbest >= 0 else { throw ValidationError("--nbest must be >= 0") }
+    guard batchSize >= 1 else { throw ValidationError("--batch-size must be >= 1") }
     guard nbest == 0 || outputFormat != .conll else {
       throw ValidationError("--nbest prints scores, which CoNLL columns cannot hold: add --format json (or text)")
     }
   }
+
+  /// Sentences read before tagging: several batches, so both cores get whole batches to tag,
+  /// while memory stays bounded by a few hundred sentences, not the file.
+  var readAhead: Int { 8 * max(batchSize, TaggerModel.taggingBatchSize) }
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
@@ -57,7 +63,7 @@ struct Tag: ParsableCommand {
     }
     let output = BufferedOutput()
     var pending: [Sentence] = []
-    // Stream: tag one batch as soon as it is read, so memory holds one batch, not the file.
+    // Stream: tag each group of `readAhead` sentences as soon as it is read.
     func flush() throws {
       let tokens = try pending.map { sentence in
         try sentence.fields.map { fields in
@@ -69,7 +75,7 @@ struct Tag: ParsableCommand {
           return fields[tokenColumn - 1]
         }
       }
-      let analyses = tagger.analyze(tokens, confidence: confidence, nbest: nbest)
+      let analyses = tagger.analyze(tokens, confidence: confidence, nbest: nbest, batchSize: batchSize)
       for (sentence, analysis) in zip(pending, analyses) { write(sentence, analysis, to: output) }
       pending.removeAll(keepingCapacity: true)
     }
@@ -77,14 +83,14 @@ struct Tag: ParsableCommand {
       let reader = try CoNLLReader(path: file)
       while let sentence = try reader.next() {
         pending.append(sentence)
-        if pending.count == TaggerModel.taggingBatchSize { try flush() }
+        if pending.count == readAhead { try flush() }
       }
     } else {
       let reader = try LineReader(path: file)
       while let line = try reader.next() {
         let tokens = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { [String($0)] }
         pending.append(Sentence(fields: tokens, firstLine: reader.lineNumber))
-        if pending.count == TaggerModel.taggingBatchSize { try flush() }
+        if pending.count == readAhead { try flush() }
       }
     }
     try flush()

@@ -77,7 +77,7 @@ public struct LinearChain: Sendable {
 
   /// Chain scores in the form the vectorised Viterbi reads them, built once per batch: Float,
   /// rows padded to a multiple of 16 labels, forbidden and padding entries −∞.
-  public struct DecodingScores {
+  public struct DecodingScores: Sendable {
     let labelCount: Int
     /// `L` rounded up to whole 16-lane vectors.
     let stride: Int
@@ -94,14 +94,20 @@ public struct LinearChain: Sendable {
       labelCount: L, stride: stride,
       transition: [Float](repeating: -.infinity, count: L * stride),
       start: [Float](repeating: -.infinity, count: stride), end: [Float](repeating: -.infinity, count: stride))
-    for i in 0..<L {
-      for j in 0..<L where constraints?.allowedTransition[i * L + j] ?? true {
-        scores.transition[i * stride + j] = θ[i * L + j]
+    // Runs once per decoded batch (per sentence when tagging one at a time): plain buffers,
+    // and the optional constraints unwrapped once, keep it to a copy of L² Floats.
+    let everything = TransitionConstraints(labelCount: L)
+    let allowed = constraints ?? everything
+    allowed.allowedTransition.withUnsafeBufferPointer { allowedTransition in
+      scores.transition.withUnsafeMutableBufferPointer { transition in
+        for i in 0..<L {
+          for j in 0..<L where allowedTransition[i * L + j] { transition[i * stride + j] = θ[i * L + j] }
+        }
       }
     }
     for j in 0..<L {
-      if constraints?.allowedStart[j] ?? true { scores.start[j] = θ[startOffset + j] }
-      if constraints?.allowedEnd[j] ?? true { scores.end[j] = θ[endOffset + j] }
+      if allowed.allowedStart[j] { scores.start[j] = θ[startOffset + j] }
+      if allowed.allowedEnd[j] { scores.end[j] = θ[endOffset + j] }
     }
     return scores
   }

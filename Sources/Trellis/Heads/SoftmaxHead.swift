@@ -30,17 +30,10 @@ public struct SoftmaxHead: StructuredHead {
     return loss
   }
 
-  public func decode(
-    emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints?
-  ) -> [[Int]] {
-    emissions.map { e in
-      (0..<e.rows).map { t in
-        var best = 0
-        for l in 1..<labelCount where e[t, l] > e[t, best] { best = l }
-        return best
-      }
-    }
+  public func decoder(
+    parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
+  ) -> any SequenceDecoder {
+    ArgmaxDecoder(labelCount: labelCount)
   }
 
   public var definesProbabilities: Bool { true }
@@ -79,6 +72,21 @@ public struct SoftmaxHead: StructuredHead {
       let row = (0..<labelCount).map { Double(e[t, $0]) }
       let normalizer = logSumExp(row)
       return row.map { $0 - normalizer }
+    }
+  }
+}
+
+/// Each token's highest-scoring label.
+struct ArgmaxDecoder: SequenceDecoder {
+  let labelCount: Int
+
+  func decode(_ emissions: [MatrixView]) -> [[Int]] {
+    emissions.map { e in
+      (0..<e.rows).map { t in
+        var best = 0
+        for l in 1..<labelCount where e[t, l] > e[t, best] { best = l }
+        return best
+      }
     }
   }
 }

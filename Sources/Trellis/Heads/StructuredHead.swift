@@ -25,12 +25,10 @@ public protocol StructuredHead: Sendable {
     emissionGradients: [MutableMatrixView], parameterGradient: UnsafeMutableBufferPointer<Float>
   ) -> Double
 
-  /// The highest-scoring label sequence of each sentence, never crossing a forbidden transition
-  /// when `constraints` are given (softmax has no transitions, so nothing to forbid).
-  func decode(
-    emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints?
-  ) -> [[Int]]
+  /// What decoding needs from the parameters, prepared once (Viterbi's padded transition
+  /// table) and reused for every batch until the parameters change; forbidden transitions of
+  /// `constraints` are never crossed (softmax has no transitions, so nothing to forbid).
+  func decoder(parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?) -> any SequenceDecoder
 
   /// The `k` best label sequences of one sentence, best first, with their scores and, for heads
   /// that define p(y | x), their probabilities.
@@ -49,6 +47,12 @@ public protocol StructuredHead: Sendable {
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [PathConfidence]?
+}
+
+/// Decodes batches with tables prepared from one set of head parameters.
+public protocol SequenceDecoder: Sendable {
+  /// The highest-scoring label sequence of each sentence.
+  func decode(_ emissions: [MatrixView]) -> [[Int]]
 }
 
 /// One of the n best label sequences.
@@ -70,6 +74,13 @@ public struct PathConfidence: Equatable, Sendable {
 
 extension StructuredHead {
   public var definesProbabilities: Bool { false }
+
+  /// The highest-scoring label sequence of each sentence (prepares a decoder for one use).
+  public func decode(
+    emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
+  ) -> [[Int]] {
+    decoder(parameters: parameters, constraints: constraints).decode(emissions)
+  }
 
   public func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
@@ -114,12 +125,10 @@ extension ChainHead {
   public var labelCount: Int { chain.labelCount }
   public var parameterCount: Int { chain.parameterCount }
 
-  public func decode(
-    emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints?
-  ) -> [[Int]] {
-    let scores = chain.decodingScores(parameters: parameters, constraints: constraints)
-    return emissions.map { chain.viterbi(emissions: $0, scores: scores) }
+  public func decoder(
+    parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
+  ) -> any SequenceDecoder {
+    ViterbiDecoder(chain: chain, scores: chain.decodingScores(parameters: parameters, constraints: constraints))
   }
 
   public func nBest(
@@ -129,5 +138,15 @@ extension ChainHead {
     chain.nBest(k, emissions: emissions, parameters: parameters, constraints: constraints).map {
       ScoredPath(path: $0.path, score: $0.score, probability: nil)
     }
+  }
+}
+
+/// Viterbi with the chain's decoding table built once.
+struct ViterbiDecoder: SequenceDecoder {
+  let chain: LinearChain
+  let scores: LinearChain.DecodingScores
+
+  func decode(_ emissions: [MatrixView]) -> [[Int]] {
+    emissions.map { chain.viterbi(emissions: $0, scores: scores) }
   }
 }

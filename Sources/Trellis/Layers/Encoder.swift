@@ -42,10 +42,10 @@ struct Encoder: Sendable {
   /// Reads `x` (T·B, In), writes `output` (T·B, dirs·H).
   func forward(
     store: ParameterStore, x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-    lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace]
+    lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace], concurrently: Bool = true
   ) {
     let B = lengths.count, H = hiddenSize, In = inputSize, width = outputSize
-    runDirections { d in
+    runDirections(concurrently: concurrently) { d in
       let ws = workspaces[d]
       let directionInput = ws.x.reserve(T * B * In)
       if d == 0 {
@@ -80,7 +80,7 @@ struct Encoder: Sendable {
     lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace]
   ) {
     let B = lengths.count, H = hiddenSize, In = inputSize, width = outputSize
-    runDirections { d in
+    runDirections(concurrently: true) { d in
       let ws = workspaces[d]
       let dh = ws.dh.reserve(T * B * H)
       for s in 0..<T {
@@ -111,11 +111,12 @@ struct Encoder: Sendable {
     }
   }
 
-  /// Runs the directions' bodies, on two threads when there are two: they share only read-only
-  /// weights, and each accumulates into its own disjoint gradient slots.
-  private func runDirections(_ body: (Int) -> Void) {
-    if directions.count == 1 {
-      body(0)
+  /// Runs the directions' bodies, on two threads when there are two (unless the caller already
+  /// keeps both cores busy): they share only read-only weights, and each accumulates into its
+  /// own disjoint gradient slots.
+  private func runDirections(concurrently: Bool, _ body: (Int) -> Void) {
+    if directions.count == 1 || !concurrently {
+      for d in directions.indices { body(d) }
     } else {
       DispatchQueue.concurrentPerform(iterations: directions.count, execute: body)
     }

@@ -55,21 +55,29 @@ struct LSTMCell: RecurrentCell {
     h: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>
   ) {
     let gates = cache, c = cache + B * 4 * H, tanhC = c + B * H
-    let cPrevious = cachePrevious.map { $0 + B * 4 * H }
     // One σ pass over all 4H gates of all rows, using tanh(z) = 2σ(2z) − 1 for the g block.
     for k in 0..<B * 4 * H { gates[k] = zx[k] + zh[k] }
-    for b in 0..<B { for j in 0..<H { gates[b * 4 * H + 2 * H + j] *= 2 } }
-    sigmoid(gates, into: gates, count: B * 4 * H)
     for b in 0..<B {
-      let row = gates + b * 4 * H
-      for j in 0..<H {
-        row[2 * H + j] = 2 * row[2 * H + j] - 1
-        c[b * H + j] = row[H + j] * (cPrevious?[b * H + j] ?? 0) + row[j] * row[2 * H + j]
+      let g = gates + b * 4 * H + 2 * H
+      for j in 0..<H { g[j] *= 2 }
+    }
+    sigmoid(gates, into: gates, count: B * 4 * H)
+    // c_{t−1} = 0 at the first step; the branch stays outside the loops so they vectorise.
+    let cPrevious = cachePrevious.map { $0 + B * 4 * H }
+    for b in 0..<B {
+      let i = gates + b * 4 * H, f = i + H, g = i + 2 * H, row = c + b * H
+      for j in 0..<H { g[j] = 2 * g[j] - 1 }
+      if let cPrevious {
+        let previous = cPrevious + b * H
+        for j in 0..<H { row[j] = f[j] * previous[j] + i[j] * g[j] }
+      } else {
+        for j in 0..<H { row[j] = i[j] * g[j] }
       }
     }
     tanh(c, into: tanhC, count: B * H)
     for b in 0..<B {
-      for j in 0..<H { h[b * H + j] = gates[b * 4 * H + 3 * H + j] * tanhC[b * H + j] }
+      let o = gates + b * 4 * H + 3 * H, tc = tanhC + b * H, row = h + b * H
+      for j in 0..<H { row[j] = o[j] * tc[j] }
     }
   }
 
@@ -85,19 +93,23 @@ struct LSTMCell: RecurrentCell {
   ) {
     dhPreviousDirect.update(repeating: 0, count: B * H)
     let c = cache + B * 4 * H, tanhC = c + B * H
-    let cPrevious = cachePrevious.map { $0 + B * 4 * H }
-    for b in 0..<B {
-      let gates = cache + b * 4 * H, dz = dzx + b * 4 * H
-      for j in 0..<H {
-        let k = b * H + j
-        let i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j]
-        let tc = tanhC[k]
-        let dc = carry[k] + dh[k] * o * (1 - tc * tc)
-        dz[j] = dc * g * i * (1 - i)
-        dz[H + j] = dc * (cPrevious?[k] ?? 0) * f * (1 - f)
-        dz[2 * H + j] = dc * i * (1 - g * g)
-        dz[3 * H + j] = dh[k] * tc * o * (1 - o)
-        carry[k] = dc * f
+    // c_{t−1} = 0 at the first step: a zero row keeps the loop free of branches.
+    let zeros = [Float](repeating: 0, count: cachePrevious == nil ? B * H : 0)
+    zeros.withUnsafeBufferPointer { zeros in
+      let cPrevious = cachePrevious.map { $0 + B * 4 * H } ?? zeros.baseAddress!
+      for b in 0..<B {
+        let gates = cache + b * 4 * H, dz = dzx + b * 4 * H
+        for j in 0..<H {
+          let k = b * H + j
+          let i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j]
+          let tc = tanhC[k]
+          let dc = carry[k] + dh[k] * o * (1 - tc * tc)
+          dz[j] = dc * g * i * (1 - i)
+          dz[H + j] = dc * cPrevious[k] * f * (1 - f)
+          dz[2 * H + j] = dc * i * (1 - g * g)
+          dz[3 * H + j] = dh[k] * tc * o * (1 - o)
+          carry[k] = dc * f
+        }
       }
     }
   }

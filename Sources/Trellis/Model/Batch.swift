@@ -38,6 +38,9 @@ final class ModelWorkspace {
   let dx = Scratch()  // (T·B, (2K+1)·D)
   let headGradient = Scratch()  // (P) the second half-batch's head parameter gradient
   let directions = [RecurrentWorkspace(), RecurrentWorkspace()]
+  /// Whether one pass may use a second thread (encoder directions, head halves); off when the
+  /// caller already runs two passes at once, one per core.
+  var usesTwoThreads = true
 }
 
 /// Workspaces kept for reuse between tagging calls, so a stream of small calls (`trellis tag`
@@ -49,6 +52,7 @@ final class WorkspacePool: @unchecked Sendable {
 
   func withWorkspace<Result>(_ body: (ModelWorkspace) -> Result) -> Result {
     let workspace = lock.withLock { idle.popLast() } ?? ModelWorkspace()
+    workspace.usesTwoThreads = true
     defer { lock.withLock { idle.append(workspace) } }
     return body(workspace)
   }

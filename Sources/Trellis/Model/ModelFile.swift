@@ -111,6 +111,7 @@ public enum ModelFile {
     for k in 0..<parameterCount {
       model.store.values[k] = Float(bitPattern: readLittleEndian(bytes, at: start + 4 * k))
     }
+    model.store.didChangeValues()
     guard model.store.valuesAreFinite() else { throw TrellisError(file: name, "has a non-finite weight") }
     return model
   }

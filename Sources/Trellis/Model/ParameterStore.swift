@@ -12,6 +12,10 @@ public struct ParameterSlot: Codable, Equatable, Sendable {
 /// become one loop over `count` Floats, and a layer's weights are a slot, not an object.
 public final class ParameterStore: @unchecked Sendable {
   public private(set) var slots: [ParameterSlot] = []
+  /// Changes whenever the values change through `didChangeValues()` (optimiser steps,
+  /// `restore`), so tables derived from them (the Viterbi decoder) know when to rebuild.
+  /// Code that writes `values` directly must call `didChangeValues()`.
+  public private(set) var version = 0
   public private(set) var count = 0
   /// The parameters, `count` Floats.
   public private(set) var values: UnsafeMutablePointer<Float>
@@ -64,6 +68,8 @@ public final class ParameterStore: @unchecked Sendable {
     MutableMatrixView(base: gradients + slot.offset, rows: slot.rows, columns: slot.columns)
   }
 
+  public func didChangeValues() { version &+= 1 }
+
   public func zeroGradients() { gradients.update(repeating: 0, count: count) }
 
   /// The Euclidean norm of the whole gradient, summed in Double.
@@ -85,5 +91,6 @@ public final class ParameterStore: @unchecked Sendable {
   public func restore(_ snapshot: [Float]) {
     precondition(snapshot.count == count, "snapshot has \(snapshot.count) values, store \(count)")
     snapshot.withUnsafeBufferPointer { values.update(from: $0.baseAddress!, count: count) }
+    didChangeValues()
   }
 }

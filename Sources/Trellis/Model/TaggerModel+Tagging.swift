@@ -1,4 +1,5 @@
 import ConllEval
+import Dispatch
 
 /// A tagged sentence with everything a pipeline may want from it.
 public struct Analysis: Equatable, Sendable {
@@ -79,31 +80,48 @@ extension TaggerModel {
   }
 
   /// Predictions for sentences of word ids, in input order; sentences of similar length share
-  /// a batch.
+  /// a batch. With two or more batches, the batches alternate between two threads, each with
+  /// its own workspace and single-threaded passes: whole batches in parallel keep both cores
+  /// busier than splitting each pass. Every batch is formed as in a sequential run, so the
+  /// results do not depend on the threading.
   func predict(_ sentences: [[Int]], batchSize: Int, confidence: Bool, nbest: Int) -> [Prediction] {
-    workspaces.withWorkspace { workspace in
-      var result = [Prediction](repeating: Prediction(), count: sentences.count)
-      let order = sentences.indices.sorted { (sentences[$0].count, $0) < (sentences[$1].count, $1) }
-      for start in stride(from: 0, to: order.count, by: batchSize) {
-        let indices = order[start..<min(start + batchSize, order.count)].filter { !sentences[$0].isEmpty }
-        guard !indices.isEmpty else { continue }
-        let batch = Batch(wordIds: indices.map { sentences[$0] })
-        let paths = decode(batch, workspace: workspace)
-        let emissions = (0..<batch.size).map { emissionView(workspace, batch: batch, sentence: $0) }
-        let confidences =
-          confidence
-          ? head.confidences(of: paths, emissions: emissions, parameters: headParameters, constraints: constraints)
-          : nil
-        for (b, i) in indices.enumerated() {
-          result[i].path = paths[b]
-          result[i].confidence = confidences?[b]
-          if nbest > 0 {
-            result[i].alternatives = head.nBest(
-              nbest, emissions: emissions[b], parameters: headParameters, constraints: constraints)
+    let order = sentences.indices.sorted { (sentences[$0].count, $0) < (sentences[$1].count, $1) }
+      .filter { !sentences[$0].isEmpty }
+    let batches = stride(from: 0, to: order.count, by: batchSize).map {
+      Array(order[$0..<min($0 + batchSize, order.count)])
+    }
+    var result = [Prediction](repeating: Prediction(), count: sentences.count)
+    result.withUnsafeMutableBufferPointer { result in
+      let workers = batches.count >= 2 ? 2 : 1
+      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        workspaces.withWorkspace { workspace in
+          workspace.usesTwoThreads = workers == 1
+          for indices in batches.enumerated().filter({ $0.offset % workers == worker }).map(\.element) {
+            predict(indices.map { sentences[$0] }, workspace: workspace, confidence: confidence, nbest: nbest)
+              .enumerated().forEach { result[indices[$0]] = $1 }
           }
         }
       }
-      return result
+    }
+    return result
+  }
+
+  /// Predictions for one batch.
+  private func predict(
+    _ sentences: [[Int]], workspace: ModelWorkspace, confidence: Bool, nbest: Int
+  ) -> [Prediction] {
+    let batch = Batch(wordIds: sentences)
+    let paths = decode(batch, workspace: workspace)
+    let emissions = (0..<batch.size).map { emissionView(workspace, batch: batch, sentence: $0) }
+    let confidences =
+      confidence
+      ? head.confidences(of: paths, emissions: emissions, parameters: headParameters, constraints: constraints)
+      : nil
+    return paths.enumerated().map { b, path in
+      Prediction(
+        path: path, confidence: confidences?[b],
+        alternatives: nbest > 0
+          ? head.nBest(nbest, emissions: emissions[b], parameters: headParameters, constraints: constraints) : [])
     }
   }
 

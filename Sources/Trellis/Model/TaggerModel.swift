@@ -32,6 +32,7 @@ public final class TaggerModel: @unchecked Sendable {
   /// The decoding constraints of the labels' scheme, or nil when turned off.
   public let constraints: TransitionConstraints?
   let workspaces = WorkspacePool()
+  private let decoderCache = DecoderCache()
 
   /// Builds the layout and, given `rng`, initialises the weights (otherwise they are zero and
   /// a model file fills them).
@@ -133,7 +134,7 @@ public final class TaggerModel: @unchecked Sendable {
     let hidden = ws.hidden.reserve(rows * width)
     encoder.forward(
       store: store, x: x, output: hidden, lengths: batch.lengths, steps: batch.steps,
-      workspaces: ws.directions)
+      workspaces: ws.directions, concurrently: ws.usesTwoThreads)
     if p > 0 {
       dropout(hidden, mask: ws.hiddenMask.reserve(rows * width), count: rows * width, rate: p, rng: &rng)
     }
@@ -237,18 +238,21 @@ public final class TaggerModel: @unchecked Sendable {
   /// Label ids for every sentence of the batch.
   func decode(_ batch: Batch, workspace ws: ModelWorkspace) -> [[Int]] {
     forward(batch, workspace: ws)
-    return inHalves(of: batch.size) { range, _ in
-      head.decode(
-        emissions: range.map { emissionView(ws, batch: batch, sentence: $0) },
-        parameters: headParameters, constraints: constraints)
+    let decoder = decoderCache.decoder(version: store.version) {
+      head.decoder(parameters: headParameters, constraints: constraints)
+    }
+    return inHalves(of: batch.size, concurrently: ws.usesTwoThreads) { range, _ in
+      decoder.decode(range.map { emissionView(ws, batch: batch, sentence: $0) })
     }.flatMap { $0 }
   }
 
   /// Runs `body` on the two halves of `0..<count` on two threads; results in order.
-  private func inHalves<Result>(of count: Int, _ body: (Range<Int>, Int) -> Result) -> [Result] {
+  private func inHalves<Result>(
+    of count: Int, concurrently: Bool = true, _ body: (Range<Int>, Int) -> Result
+  ) -> [Result] {
     let ranges = [0..<count / 2, count / 2..<count]
     // One sentence is not worth waking a second thread for.
-    if count < 2 { return ranges.enumerated().map { body($1, $0) } }
+    if count < 2 || !concurrently { return ranges.enumerated().map { body($1, $0) } }
     var results = [Result?](repeating: nil, count: 2)
     results.withUnsafeMutableBufferPointer { results in
       DispatchQueue.concurrentPerform(iterations: 2) { half in results[half] = body(ranges[half], half) }
@@ -275,5 +279,21 @@ extension TransitionConstraints {
       },
       allowedStart: labels.map { isAllowedTransition(from: nil, to: $0, scheme: scheme) },
       allowedEnd: labels.map { isAllowedEnd($0, scheme: scheme) })
+  }
+}
+
+/// The head's prepared decoder for one version of the parameters; tagging one sentence at a
+/// time would otherwise rebuild Viterbi's L² table per sentence.
+final class DecoderCache: @unchecked Sendable {
+  private var cached: (version: Int, decoder: any SequenceDecoder)?
+  private let lock = NSLock()
+
+  func decoder(version: Int, make: () -> any SequenceDecoder) -> any SequenceDecoder {
+    lock.withLock {
+      if let cached, cached.version == version { return cached.decoder }
+      let decoder = make()
+      cached = (version, decoder)
+      return decoder
+    }
   }
 }

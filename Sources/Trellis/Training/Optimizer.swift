@@ -15,6 +15,7 @@ struct SGD: Optimizer {
   mutating func step(_ store: ParameterStore, rate: Float) {
     let θ = store.values, g = store.gradients
     for k in 0..<store.count { θ[k] -= rate * g[k] }
+    store.didChangeValues()
   }
 }
 
@@ -65,5 +66,6 @@ struct Adam: Optimizer {
         }
       }
     }
+    store.didChangeValues()
   }
 }

@@ -133,6 +133,7 @@ public final class Trainer {
           (model.store.value(model.embedding) + id * pretrained.dimension).update(from: vector, count: pretrained.dimension)
           if id < trainingWords { covered += 1 }
         }
+        model.store.didChangeValues()
         onPretrainedCoverage(covered, trainingWords - 2, words.count - trainingWords)
       }
       state = TrainingState(rng: rng, model: model, options: options)
