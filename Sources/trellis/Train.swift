@@ -15,6 +15,9 @@ struct Train: ParsableCommand {
   @Option(help: "Word embedding size.") var embeddingSize = 100
   @Option(help: "Hidden units per direction.") var hiddenSize = 100
   @Option(help: "Context window: also feed the K words on each side of a token.") var window = 0
+  @Option(help: "Filters of a character CNN whose features join each word embedding (0: off).")
+  var characterFilters = 0
+  @Option(help: "Character embedding size of the character CNN.") var characterEmbeddingSize = 16
   @Option(help: "Pretrained word vectors (word2vec/GloVe text) to start the embeddings from.")
   var embeddings: String?
   @Option(help: "SSVM: cost of one wrong label (Hamming cost weight).") var costWeight = 1.0
@@ -46,6 +49,9 @@ struct Train: ParsableCommand {
   func validate() throws {
     guard embeddingSize > 0, hiddenSize > 0 else { throw ValidationError("sizes must be positive") }
     guard window >= 0 else { throw ValidationError("--window must be >= 0") }
+    guard characterFilters >= 0, characterEmbeddingSize > 0 else {
+      throw ValidationError("--character-filters must be >= 0 and --character-embedding-size > 0")
+    }
     guard epochs > 0, batchSize > 0 else { throw ValidationError("--epochs and --batch-size must be positive") }
     guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
     guard clip >= 0 else { throw ValidationError("--clip must be >= 0") }
@@ -67,6 +73,8 @@ struct Train: ParsableCommand {
     configuration.embeddingSize = embeddingSize
     configuration.hiddenSize = hiddenSize
     configuration.window = window
+    configuration.characterFilters = characterFilters
+    configuration.characterEmbeddingSize = characterEmbeddingSize
     configuration.normalization = TokenNormalization(lowercase: !keepCase, digitsToZero: !keepDigits)
     configuration.constrainedDecoding = !noConstraints
     configuration.trainingScheme = scheme

@@ -70,7 +70,9 @@ final class GradientTests: XCTestCase {
   }
 
   func checkModel(_ model: TaggerModel, dropout: Float, file: StaticString = #filePath, line: UInt = #line) {
-    let batch = Batch(wordIds: [[2, 3, 4, 5], [5, 1], [3]], gold: [[1, 2, 0, 1], [0, 1], [2]])
+    let wordIds = [[2, 3, 4, 5], [5, 1], [3]]
+    let tokens = wordIds.map { $0.map { $0 == 1 ? "w9" : model.words[$0] } }  // w5 and w9: unknown characters
+    let batch = model.batch(tokens, wordIds: wordIds, gold: [[1, 2, 0, 1], [0, 1], [2]])
     let store = model.store, workspace = ModelWorkspace()
     func loss() -> Double {
       var rng = SplitMix64(seed: 99)  // the same dropout masks on every evaluation
@@ -113,6 +115,11 @@ final class GradientTests: XCTestCase {
     checkModel(makeModel(encoder: .rnn, head: .softmax, window: 2), dropout: 0)
     checkModel(makeModel(encoder: .bilstm, window: 1), dropout: 0.3)
     checkModel(makeModel(encoder: .bigru, window: 1), dropout: 0.3)
+  }
+
+  func testCharacterCNNMatchesFiniteDifferences() {
+    checkModel(makeModel(encoder: .bilstm, characterFilters: 3), dropout: 0)
+    checkModel(makeModel(encoder: .rnn, head: .softmax, window: 1, characterFilters: 2), dropout: 0.2)
   }
 
   func testEveryHeadThroughTheModelMatchesFiniteDifferences() {

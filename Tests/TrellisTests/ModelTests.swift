@@ -48,6 +48,25 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(counts.accuracy, 100, "\(encoder) + \(head): training accuracy \(counts.accuracy)")
       }
     }
+    var withCharacters = smallConfiguration()
+    withCharacters.characterFilters = 8
+    let model = try Trainer(configuration: withCharacters, options: overfitOptions()).train(train: sentences, dev: [])
+    XCTAssertEqual(model.evaluate(sentences).accuracy, 100, "bilstm + crf + character CNN")
+  }
+
+  /// A model with a character CNN survives the model file and tags the same afterwards.
+  func testCharacterModelRoundTrips() throws {
+    var configuration = smallConfiguration()
+    configuration.characterFilters = 6
+    var options = TrainingOptions()
+    options.epochs = 2
+    let model = try Trainer(configuration: configuration, options: options)
+      .train(train: readLabelledCoNLL(path: fixture("train.conll")), dev: [])
+    XCTAssertGreaterThan(model.characters.count, 10)
+    let loaded = try ModelFile.decode(try ModelFile.encode(model), name: "m")
+    XCTAssertEqual(loaded.characters, model.characters)
+    let test = try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens)
+    XCTAssertEqual(loaded.tag(test), model.tag(test))
   }
 
   func trainTiny(seed: UInt64, epochs: Int = 2) throws -> TaggerModel {

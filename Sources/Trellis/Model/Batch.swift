@@ -9,11 +9,14 @@ struct Batch {
   let wordIds: [Int32]
   /// Gold label ids per sentence (empty when tagging).
   let gold: [[Int]]
+  /// The character ids of every real token with its row `t·B + b` (empty without a character
+  /// CNN).
+  let characters: [(row: Int, characters: [Int32])]
 
   var size: Int { lengths.count }
   var tokenCount: Int { lengths.reduce(0, +) }
 
-  init(wordIds sentences: [[Int]], gold: [[Int]] = []) {
+  init(wordIds sentences: [[Int]], gold: [[Int]] = [], characterIds: [[[Int32]]] = []) {
     lengths = sentences.map(\.count)
     steps = lengths.max() ?? 0
     let B = sentences.count
@@ -23,6 +26,9 @@ struct Batch {
     }
     wordIds = ids
     self.gold = gold
+    characters = characterIds.enumerated().flatMap { b, tokens in
+      tokens.enumerated().map { t, characters in (t * B + b, characters) }
+    }
   }
 }
 
@@ -38,6 +44,7 @@ final class ModelWorkspace {
   let dx = Scratch()  // (T·B, (2K+1)·D)
   let headGradient = Scratch()  // (P) the second half-batch's head parameter gradient
   let directions = [RecurrentWorkspace(), RecurrentWorkspace()]
+  let characters = CharacterWorkspace()
   /// Whether one pass may use a second thread (encoder directions, head halves); off when the
   /// caller already runs two passes at once, one per core.
   var usesTwoThreads = true

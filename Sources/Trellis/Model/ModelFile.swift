@@ -22,6 +22,8 @@ public enum ModelFile {
     var configuration: TaggerConfiguration
     var words: Vocabulary
     var labels: Vocabulary
+    /// The character CNN's characters; absent without one.
+    var characters: Vocabulary?
     var slots: [ParameterSlot]
   }
 
@@ -33,13 +35,15 @@ public enum ModelFile {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let header = try encoder.encode(
-      Header(configuration: model.configuration, words: model.words, labels: model.labels, slots: model.store.slots))
+      Header(
+        configuration: model.configuration, words: model.words, labels: model.labels,
+        characters: model.characters.count > 0 ? model.characters : nil, slots: model.store.slots))
     var data = Data(magic)
     appendLittleEndian(formatVersion, to: &data)
     appendLittleEndian(UInt32(header.count), to: &data)
     data.append(header)
     let store = model.store
-    for k in 0..<store.count { appendLittleEndian(store.values[k].bitPattern, to: &data) }
+    appendLittleEndian(UnsafeBufferPointer(start: store.values, count: store.count), to: &data)
     appendLittleEndian(crc32(data), to: &data)
     return data
   }
@@ -103,7 +107,8 @@ public enum ModelFile {
     else { throw TrellisError(file: name, "has an invalid vocabulary") }
     var noRng: SplitMix64? = nil
     let model = TaggerModel(
-      configuration: header.configuration, words: header.words, labels: header.labels, rng: &noRng)
+      configuration: header.configuration, words: header.words, labels: header.labels,
+      characters: header.characters ?? Vocabulary(), rng: &noRng)
     guard model.store.slots == header.slots else {
       throw TrellisError(file: name, "has a parameter layout that does not match its configuration")
     }
@@ -148,11 +153,23 @@ func readLittleEndian(_ bytes: [UInt8], at offset: Int) -> UInt32 {
     | UInt32(bytes[offset + 3]) << 24
 }
 
+/// Appends Floats as little-endian Float32: the raw bytes in one copy on little-endian hosts
+/// (every platform Swift runs on today), value by value otherwise.
+func appendLittleEndian(_ values: UnsafeBufferPointer<Float>, to data: inout Data) {
+  if 1.littleEndian == 1 {
+    data.append(UnsafeBufferPointer(start: UnsafeRawPointer(values.baseAddress)?.assumingMemoryBound(to: UInt8.self), count: values.count * 4))
+  } else {
+    for value in values { appendLittleEndian(value.bitPattern, to: &data) }
+  }
+}
+
 /// CRC-32 with the IEEE polynomial (reflected 0xEDB88320), as zlib and PNG compute it.
 func crc32(_ data: Data) -> UInt32 {
   var crc: UInt32 = 0xFFFF_FFFF
-  for byte in data {
-    crc = crc32Table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
+  data.withUnsafeBytes { bytes in
+    crc32Table.withUnsafeBufferPointer { table in
+      for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+    }
   }
   return crc ^ 0xFFFF_FFFF
 }

@@ -13,9 +13,13 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   public var embeddingSize = 100
   /// Hidden units per direction `H`.
   public var hiddenSize = 100
-  /// Context window `K`: a token's input is the embeddings of tokens t−K … t+K concatenated
-  /// (Mesnil et al. 2013), `(2K+1)·D` wide; 0 is the token alone.
+  /// Context window `K`: a token's input is the representations of tokens t−K … t+K
+  /// concatenated (Mesnil et al. 2013); 0 is the token alone.
   public var window = 0
+  /// Filters `F` of the character CNN whose features join each word embedding; 0 turns it off.
+  public var characterFilters = 0
+  /// Character embedding size `Dc` of the character CNN.
+  public var characterEmbeddingSize = 16
   /// How tokens become vocabulary keys.
   public var normalization = TokenNormalization()
   /// The tag scheme of the training data, detected when training starts; tagging output is in
@@ -30,8 +34,11 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
 
   public init() {}
 
-  /// Width of one token's input to the encoder.
-  public var inputSize: Int { (2 * window + 1) * embeddingSize }
+  /// Width of one token's representation: its word embedding and character features.
+  public var tokenSize: Int { embeddingSize + characterFilters }
+
+  /// Width of one token's input to the encoder: the window's token representations.
+  public var inputSize: Int { (2 * window + 1) * tokenSize }
 }
 
 /// The vocabulary ids every model reserves.

@@ -40,7 +40,7 @@ extension TaggerModel {
   /// Safe to call from several threads at once on one model: weights are only read, and each
   /// call has its own workspace.
   public func tag(_ sentences: [[String]], batchSize: Int = taggingBatchSize) -> [[String]] {
-    predict(sentences.map { $0.map(wordId(for:)) }, batchSize: batchSize, confidence: false, nbest: 0)
+    predict(sentences, batchSize: batchSize, confidence: false, nbest: 0)
       .map { outputLabels($0.path) }
   }
 
@@ -57,8 +57,7 @@ extension TaggerModel {
   public func analyze(
     _ sentences: [[String]], confidence: Bool = false, nbest: Int = 0, batchSize: Int = taggingBatchSize
   ) -> [Analysis] {
-    let predictions = predict(
-      sentences.map { $0.map(wordId(for:)) }, batchSize: batchSize, confidence: confidence, nbest: nbest)
+    let predictions = predict(sentences, batchSize: batchSize, confidence: confidence, nbest: nbest)
     return zip(sentences, predictions).map { tokens, prediction in
       let labelStrings = outputLabels(prediction.path)
       return Analysis(
@@ -79,12 +78,12 @@ extension TaggerModel {
     var alternatives: [ScoredPath] = []
   }
 
-  /// Predictions for sentences of word ids, in input order; sentences of similar length share
+  /// Predictions for tokenised sentences, in input order; sentences of similar length share
   /// a batch. With two or more batches, the batches alternate between two threads, each with
   /// its own workspace and single-threaded passes: whole batches in parallel keep both cores
   /// busier than splitting each pass. Every batch is formed as in a sequential run, so the
   /// results do not depend on the threading.
-  func predict(_ sentences: [[Int]], batchSize: Int, confidence: Bool, nbest: Int) -> [Prediction] {
+  func predict(_ sentences: [[String]], batchSize: Int, confidence: Bool, nbest: Int) -> [Prediction] {
     let order = sentences.indices.sorted { (sentences[$0].count, $0) < (sentences[$1].count, $1) }
       .filter { !sentences[$0].isEmpty }
     let batches = stride(from: 0, to: order.count, by: batchSize).map {
@@ -108,9 +107,9 @@ extension TaggerModel {
 
   /// Predictions for one batch.
   private func predict(
-    _ sentences: [[Int]], workspace: ModelWorkspace, confidence: Bool, nbest: Int
+    _ sentences: [[String]], workspace: ModelWorkspace, confidence: Bool, nbest: Int
   ) -> [Prediction] {
-    let batch = Batch(wordIds: sentences)
+    let batch = batch(sentences)
     let paths = decode(batch, workspace: workspace)
     let emissions = (0..<batch.size).map { emissionView(workspace, batch: batch, sentence: $0) }
     let confidences =

@@ -4,11 +4,12 @@ import Foundation
 /// A sequence tagger: word embeddings (with an optional context window) → recurrent encoder →
 /// linear layer giving emission scores → structured head.
 ///
-/// Legend: T tokens (steps), B sentences in a batch, D embedding size, K window, In = (2K+1)·D,
+/// Legend: T tokens (steps), B sentences in a batch, D embedding size, K window, In = (2K+1)·Dt,
 /// H hidden units per direction, dirs = 1 or 2, L labels, V vocabulary size.
 ///
 /// Parameter slab (one `ParameterStore`; the gradient slab mirrors it):
 ///   embedding       (V, D)         row 0 `<pad>`, row 1 `<unk>`
+///   characters.*    see CharacterCNN (only with character features; then Dt = D + F, else D)
 ///   forward.wx      (G·H, In)      G gate blocks (LSTM: i, f, g, o)
 ///   forward.wh      (G·H, H)
 ///   forward.bx      (G·H)          [forward.bh (G·H) for GRU]
@@ -22,8 +23,11 @@ public final class TaggerModel: @unchecked Sendable {
   public let words: Vocabulary
   /// The label strings; a label id is an index here.
   public let labels: Vocabulary
+  /// Characters of the character CNN, `<pad>` = 0 and `<unk>` = 1 (empty without one).
+  public let characters: Vocabulary
   public let store: ParameterStore
   let embedding: ParameterSlot
+  let characterCNN: CharacterCNN?
   let encoder: Encoder
   let outputWeight: ParameterSlot
   let outputBias: ParameterSlot
@@ -38,16 +42,23 @@ public final class TaggerModel: @unchecked Sendable {
   /// a model file fills them).
   public init(
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
-    rng: inout SplitMix64?
+    characters: Vocabulary = Vocabulary(), rng: inout SplitMix64?
   ) {
     precondition(words.id(for: ReservedWord.padding) == ReservedWord.paddingId)
     precondition(words.id(for: ReservedWord.unknown) == ReservedWord.unknownId)
     self.configuration = configuration
     self.words = words
     self.labels = labels
+    self.characters = characters
     let store = ParameterStore()
     let L = labels.count
     embedding = store.reserve("embedding", rows: words.count, columns: configuration.embeddingSize)
+    characterCNN =
+      configuration.characterFilters > 0
+      ? CharacterCNN(
+        characters: characters.count, embeddingSize: configuration.characterEmbeddingSize,
+        filters: configuration.characterFilters, store: store)
+      : nil
     encoder = Encoder(
       kind: configuration.encoder, inputSize: configuration.inputSize,
       hiddenSize: configuration.hiddenSize, store: store)
@@ -74,6 +85,7 @@ public final class TaggerModel: @unchecked Sendable {
   private func initialize(rng: inout SplitMix64) {
     let D = configuration.embeddingSize
     fillUniform(store.value(embedding), count: embedding.count, limit: (3 / Float(D)).squareRoot(), rng: &rng)
+    characterCNN?.initialize(store, rng: &rng)
     encoder.initialize(store, rng: &rng)
     let limit = (6 / Float(outputWeight.rows + outputWeight.columns)).squareRoot()
     fillUniform(store.value(outputWeight), count: outputWeight.count, limit: limit, rng: &rng)
@@ -88,21 +100,48 @@ public final class TaggerModel: @unchecked Sendable {
     words.id(for: configuration.normalization.key(for: token)) ?? ReservedWord.unknownId
   }
 
+  /// The character ids the character CNN reads for a raw token (empty without one).
+  func characterIds(for token: String) -> [Int32] {
+    guard characterCNN != nil else { return [] }
+    let text = configuration.normalization.lowercase ? token.lowercased() : token
+    return text.prefix(CharacterCNN.maximumLength).map {
+      Int32(characters.id(for: String($0)) ?? ReservedWord.unknownId)
+    }
+  }
+
+  /// A batch of raw tokenised sentences (and gold label ids when training).
+  func batch(_ sentences: [[String]], wordIds: [[Int]]? = nil, gold: [[Int]] = []) -> Batch {
+    Batch(
+      wordIds: wordIds ?? sentences.map { $0.map(wordId(for:)) }, gold: gold,
+      characterIds: characterCNN == nil ? [] : sentences.map { $0.map(characterIds(for:)) })
+  }
+
   // MARK: - Forward and backward
 
-  /// Fills `x` (T·B, In): row `t·B + b`, block `k` ∈ 0…2K holds the embedding of token t+k−K
-  /// of sentence b, `<pad>` outside it.
-  private func embed(_ batch: Batch, into x: UnsafeMutablePointer<Float>) {
+  /// Fills `x` (T·B, In): row `t·B + b`, block `k` ∈ 0…2K holds the representation of token
+  /// t+k−K of sentence b (its word embedding, then its character features), `<pad>` and zero
+  /// features outside the sentence.
+  private func embed(_ batch: Batch, into x: UnsafeMutablePointer<Float>, workspace ws: ModelWorkspace) {
     let B = batch.size, D = configuration.embeddingSize, K = configuration.window
+    let F = configuration.characterFilters, Dt = configuration.tokenSize
     let In = configuration.inputSize, table = store.value(embedding)
+    let features = ws.characters.features.zeroed(max(batch.steps * B * F, 1))
+    characterCNN?.forward(store: store, tokens: batch.characters, features: features, workspace: ws.characters)
     for t in 0..<batch.steps {
       for b in 0..<B {
         let row = x + (t * B + b) * In
         for k in 0...(2 * K) {
           let position = t + k - K
-          let id = position >= 0 && position < batch.lengths[b]
-            ? Int(batch.wordIds[position * B + b]) : ReservedWord.paddingId
-          (row + k * D).update(from: table + id * D, count: D)
+          let inside = position >= 0 && position < batch.lengths[b]
+          let id = inside ? Int(batch.wordIds[position * B + b]) : ReservedWord.paddingId
+          (row + k * Dt).update(from: table + id * D, count: D)
+          if F > 0 {
+            if inside {
+              (row + k * Dt + D).update(from: features + (position * B + b) * F, count: F)
+            } else {
+              (row + k * Dt + D).update(repeating: 0, count: F)
+            }
+          }
         }
       }
     }
@@ -129,7 +168,7 @@ public final class TaggerModel: @unchecked Sendable {
     let rows = batch.steps * batch.size, In = configuration.inputSize
     let width = encoder.outputSize, L = labels.count
     let x = ws.x.reserve(rows * In)
-    embed(batch, into: x)
+    embed(batch, into: x, workspace: ws)
     if p > 0 { dropout(x, mask: ws.xMask.reserve(rows * In), count: rows * In, rate: p, rng: &rng) }
     let hidden = ws.hidden.reserve(rows * width)
     encoder.forward(
@@ -213,26 +252,34 @@ public final class TaggerModel: @unchecked Sendable {
       let mask = ws.xMask.pointer
       for k in 0..<rows * In { dx[k] *= mask[k] }
     }
-    scatterEmbeddingGradient(batch, dx: dx)
+    scatterEmbeddingGradient(batch, dx: dx, workspace: ws)
     return loss
   }
 
-  /// ∂embedding[id] += ∂x for every real token row and window block that read row `id`.
-  private func scatterEmbeddingGradient(_ batch: Batch, dx: UnsafePointer<Float>) {
+  /// ∂embedding[id] += ∂x for every real token row and window block that read row `id`; the
+  /// character part of each block goes to its token's ∂features, then through the CNN.
+  private func scatterEmbeddingGradient(_ batch: Batch, dx: UnsafePointer<Float>, workspace ws: ModelWorkspace) {
     let B = batch.size, D = configuration.embeddingSize, K = configuration.window
+    let F = configuration.characterFilters, Dt = configuration.tokenSize
     let In = configuration.inputSize, table = store.gradient(embedding)
+    let dFeatures = ws.characters.dFeatures.zeroed(max(batch.steps * B * F, 1))
     for b in 0..<B {
       for t in 0..<batch.lengths[b] {
         let row = dx + (t * B + b) * In
         for k in 0...(2 * K) {
           let position = t + k - K
-          let id = position >= 0 && position < batch.lengths[b]
-            ? Int(batch.wordIds[position * B + b]) : ReservedWord.paddingId
-          let destination = table + id * D, source = row + k * D
+          let inside = position >= 0 && position < batch.lengths[b]
+          let id = inside ? Int(batch.wordIds[position * B + b]) : ReservedWord.paddingId
+          let destination = table + id * D, source = row + k * Dt
           for j in 0..<D { destination[j] += source[j] }
+          if F > 0, inside {
+            let features = dFeatures + (position * B + b) * F
+            for f in 0..<F { features[f] += source[D + f] }
+          }
         }
       }
     }
+    characterCNN?.backward(store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: ws.characters)
   }
 
   /// Label ids for every sentence of the batch.

@@ -67,7 +67,7 @@ enum Checkpoint {
     appendLittleEndian(UInt32(modelBytes.count), to: &data)
     data.append(modelBytes)
     for array in [state.adam?.m ?? [], state.adam?.v ?? [], state.average, state.bestValues] {
-      for value in array { appendLittleEndian(value.bitPattern, to: &data) }
+      array.withUnsafeBufferPointer { appendLittleEndian($0, to: &data) }
     }
     appendLittleEndian(crc32(data), to: &data)
     try writeAtomically(data, to: path)

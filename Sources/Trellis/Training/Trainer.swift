@@ -123,7 +123,11 @@ public final class Trainer {
       }
       wordCounts = counts
       var initRng: SplitMix64? = rng
-      model = TaggerModel(configuration: configuration, words: words, labels: labels, rng: &initRng)
+      model = TaggerModel(
+        configuration: configuration, words: words, labels: labels,
+        characters: configuration.characterFilters > 0
+          ? Self.characterVocabulary(of: trainingSentences, normalization: configuration.normalization) : Vocabulary(),
+        rng: &initRng)
       rng = initRng!
       if let pretrained {
         precondition(pretrained.dimension == configuration.embeddingSize, "checked when the file was read")
@@ -139,7 +143,8 @@ public final class Trainer {
       state = TrainingState(rng: rng, model: model, options: options)
     }
     let examples = trainingSentences.map { sentence in
-      (words: sentence.tokens.map(model.wordId(for:)), labels: sentence.labels.map { model.labels.id(for: $0)! })
+      (tokens: sentence.tokens, words: sentence.tokens.map(model.wordId(for:)),
+       labels: sentence.labels.map { model.labels.id(for: $0)! })
     }
     let singleton = wordCounts.map { $0 == 1 }
     let store = model.store
@@ -158,7 +163,8 @@ public final class Trainer {
             singleton[id] && state.rng.nextUnitDouble() < options.unknownReplacement ? ReservedWord.unknownId : id
           }
         }
-        let batch = Batch(wordIds: wordIds, gold: indices.map { examples[$0].labels })
+        let batch = model.batch(
+          indices.map { examples[$0].tokens }, wordIds: wordIds, gold: indices.map { examples[$0].labels })
         store.zeroGradients()
         let loss = model.lossAndGradient(batch, workspace: workspace, dropoutRate: options.dropout, rng: &state.rng)
         let norm = store.gradientNorm()
@@ -262,6 +268,20 @@ public final class Trainer {
       }
     }
     return (words, labels, counts)
+  }
+
+  /// Characters of the training tokens (as the character CNN reads them), `<pad>` and `<unk>`
+  /// first, then in order of first appearance.
+  static func characterVocabulary(of sentences: [Sentence], normalization: TokenNormalization) -> Vocabulary {
+    var characters = Vocabulary([ReservedWord.padding, ReservedWord.unknown])
+    for sentence in sentences {
+      for token in sentence.tokens {
+        for character in (normalization.lowercase ? token.lowercased() : token).prefix(CharacterCNN.maximumLength) {
+          characters.insert(String(character))
+        }
+      }
+    }
+    return characters
   }
 
   /// One epoch's batches: a seeded shuffle, then within pools of 20 batches a sort by length,
