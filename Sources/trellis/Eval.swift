@@ -10,12 +10,40 @@ struct Eval: ParsableCommand {
   @Option(help: "The model file.") var model: String
   @Option(help: "Labelled CoNLL data.") var test: String
   @Flag(help: "Print the scores as JSON instead of conlleval's report.") var json = false
+  @Flag(help: "After the report, score the tokens whose word the model never saw in training.")
+  var unseenWords = false
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
     let sentences = try readLabelledCoNLL(path: test)
-    let counts = tagger.evaluate(sentences)
+    let predicted = tagger.tag(sentences.map(\.tokens))
+    var counts = ConllCounts()
+    for (sentence, labels) in zip(sentences, predicted) { counts.add(gold: sentence.labels, predicted: labels) }
     print(json ? counts.json() : counts.report(), terminator: "")
+    if unseenWords { print(unseenWordReport(sentences, predicted, tagger)) }
+  }
+
+  /// Token accuracy on words outside the model's vocabulary, and recall of the gold chunks that
+  /// contain one: where character features and pretrained vectors should make a difference.
+  func unseenWordReport(_ sentences: [Sentence], _ predicted: [[String]], _ tagger: TaggerModel) -> String {
+    var tokens = 0, correctTokens = 0, chunks = 0, foundChunks = 0, allTokens = 0
+    for (sentence, labels) in zip(sentences, predicted) {
+      let unseen = sentence.tokens.map { tagger.wordId(for: $0) == 1 }
+      allTokens += unseen.count
+      for (t, isUnseen) in unseen.enumerated() where isUnseen {
+        tokens += 1
+        if labels[t] == sentence.labels[t] { correctTokens += 1 }
+      }
+      let predictedChunks = Set(ConllEval.chunks(in: labels))
+      for chunk in ConllEval.chunks(in: sentence.labels) where unseen[chunk.start..<chunk.end].contains(true) {
+        chunks += 1
+        if predictedChunks.contains(chunk) { foundChunks += 1 }
+      }
+    }
+    return String(
+      format: "unseen words: %d tokens (%.2f%%), token accuracy %.2f%%; gold chunks with one: %d, recall %.2f%%",
+      tokens, 100 * Double(tokens) / Double(max(allTokens, 1)), 100 * Double(correctTokens) / Double(max(tokens, 1)),
+      chunks, 100 * Double(foundChunks) / Double(max(chunks, 1)))
   }
 }
 
