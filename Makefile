@@ -36,10 +36,10 @@ bench: build
 
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	swift test --skip-build
+	swift test --skip-build --disable-swift-testing
 	@if [ -n "$(BLAS_CORETYPE)" ] && [ "$(BLAS_CORETYPE)" != "$$OPENBLAS_CORETYPE" ]; then \
 	  echo "gemm against the naive product with the kernels make train uses ($(BLAS_CORETYPE)):"; \
-	  OPENBLAS_CORETYPE=$(BLAS_CORETYPE) swift test --skip-build --filter GemmTests; fi
+	  OPENBLAS_CORETYPE=$(BLAS_CORETYPE) swift test --skip-build --disable-swift-testing --filter GemmTests; fi
 	python3 Corpora/generate.py --check
 
 clean:

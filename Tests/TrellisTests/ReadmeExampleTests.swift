@@ -34,8 +34,8 @@ final class ReadmeExampleTests: XCTestCase {
     let model = try Trainer(configuration: configuration, options: options).train(train: train, dev: [])
     try ModelFile.write(model, to: directory + "/models/synthetic.model")
     let previous = FileManager.default.currentDirectoryPath
-    FileManager.default.changeCurrentDirectoryPath(directory)
-    defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+    XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(directory))
+    defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
 
     let (labels, spans) = try runExample()
     XCTAssertEqual(labels.count, 7)
