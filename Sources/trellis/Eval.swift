@@ -9,18 +9,27 @@ struct Eval: ParsableCommand {
 
   @Option(help: "The model file.") var model: String
   @Option(help: "Labelled CoNLL data.") var test: String
+  @OptionGroup var columns: ColumnOptions
+  @Flag(help: "Decode without the tag scheme's transition constraints.") var noConstraints = false
+  @Flag(help: "After the report, count predicted sequences the tag scheme forbids.") var invalidSequences = false
   @Flag(help: "Print the scores as JSON instead of conlleval's report.") var json = false
   @Flag(help: "After the report, score the tokens whose word the model never saw in training.")
   var unseenWords = false
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
-    let sentences = try readLabelledCoNLL(path: test)
+    tagger.decodesWithConstraints = !noConstraints
+    let sentences = try columns.read(test)
     let predicted = tagger.tag(sentences.map(\.tokens))
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) { counts.add(gold: sentence.labels, predicted: labels) }
     print(json ? counts.json() : counts.report(), terminator: "")
     if unseenWords { print(unseenWordReport(sentences, predicted, tagger)) }
+    if invalidSequences {
+      let scheme = tagger.configuration.scheme
+      let counts = predicted.map { invalidTransitionCount($0, scheme: scheme) }
+      print("invalid \(scheme.rawValue) sequences: \(counts.filter { $0 > 0 }.count) sentences, \(counts.reduce(0, +)) transitions")
+    }
   }
 
   /// Token accuracy on words outside the model's vocabulary, and recall of the gold chunks that

@@ -34,6 +34,7 @@ struct Tag: ParsableCommand {
   @Option(help: "Input format.") var input: InputFormat = .conll
   @Option(help: "Output format (default: conll for CoNLL input, text for text input).") var format: OutputFormat?
   @Option(help: "CoNLL input: the column holding the token (1-based).") var tokenColumn = 1
+  @Flag(help: "Decode without the tag scheme's transition constraints.") var noConstraints = false
   @Flag(help: "Add each token's marginal probability and the sentence's probability (CRF, softmax).")
   var confidence = false
   @Option(help: "Also print the K best label sequences with scores and probabilities.") var nbest = 0
@@ -56,6 +57,7 @@ struct Tag: ParsableCommand {
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
+    tagger.decodesWithConstraints = !noConstraints
     if confidence && !tagger.head.definesProbabilities {
       printError(
         "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "

@@ -8,7 +8,9 @@ struct Train: ParsableCommand {
 
   @Option(help: "Training data: CoNLL, token first, gold label last.") var train: String
   @Option(help: "Development data for model selection and early stopping.") var dev: String?
-  @Option(help: "Where to write the model (atomically).") var model: String
+  @Option(help: "Where to write the model (atomically, after every epoch that improves dev F1).")
+  var model: String
+  @OptionGroup var columns: ColumnOptions
 
   @Option(help: "Encoder.") var encoder: EncoderKind = .bilstm
   @Option(help: "Output head.") var head: HeadKind = .crf
@@ -96,8 +98,8 @@ struct Train: ParsableCommand {
     guard FileManager.default.isWritableFile(atPath: directory) else {
       throw TrellisError(file: model, "cannot be written: \(directory) is missing or not writable")
     }
-    let trainSentences = try readLabelledCoNLL(path: train)
-    let devSentences = try dev.map(readLabelledCoNLL(path:)) ?? []
+    let trainSentences = try columns.read(train)
+    let devSentences = try dev.map(columns.read) ?? []
     let logFile = try log.map(JSONLinesLog.init(path:))
     if !quiet, let hint = blasKernelHint() { printError(hint) }
     let trainer = Trainer(configuration: configuration, options: options)
@@ -125,8 +127,8 @@ struct Train: ParsableCommand {
     }
     if logSteps { trainer.onStep = { logFile?.write($0) } }
     let trained = try trainer.train(
-      train: trainSentences, dev: devSentences, checkpoint: checkpoint ?? model + ".checkpoint", resume: resume)
-    try ModelFile.write(trained, to: model)
+      train: trainSentences, dev: devSentences, checkpoint: checkpoint ?? model + ".checkpoint", resume: resume,
+      bestModel: model)
     if !quiet {
       printError("wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
     }
@@ -171,4 +173,20 @@ func blasKernelHint() -> String? {
   else { return nil }
   return "note: OpenBLAS chose its generic Prescott kernels on this AVX2 CPU; "
     + "OPENBLAS_CORETYPE=Haswell (or SkylakeX with AVX-512) trains several times faster (make train sets it)"
+}
+
+/// Which CoNLL columns hold the token and the gold label (train and eval).
+struct ColumnOptions: ParsableArguments {
+  @Option(help: "The column holding the token (1-based).") var tokenColumn = 1
+  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn: Int?
+
+  func validate() throws {
+    guard tokenColumn >= 1, labelColumn.map({ $0 >= 1 }) ?? true else {
+      throw ValidationError("columns count from 1")
+    }
+  }
+
+  func read(_ path: String) throws -> [Sentence] {
+    try readLabelledCoNLL(path: path, tokenColumn: tokenColumn, labelColumn: labelColumn)
+  }
 }

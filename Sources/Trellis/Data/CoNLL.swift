@@ -177,7 +177,21 @@ public final class CoNLLReader {
   }
 }
 
-/// Reads a whole labelled CoNLL file (token first, gold label last).
-public func readLabelledCoNLL(path: String) throws -> [Sentence] {
-  try CoNLLReader(path: path, minimumColumns: 2).readAll()
+/// Reads a whole labelled CoNLL file: the token in `tokenColumn`, the gold label in
+/// `labelColumn` (1-based; nil: the last column). Sentences come back as two columns, token and
+/// label, so everything downstream reads them the same way.
+public func readLabelledCoNLL(path: String, tokenColumn: Int = 1, labelColumn: Int? = nil) throws -> [Sentence] {
+  let reader = try CoNLLReader(path: path, minimumColumns: 2)
+  let sentences = try reader.readAll()
+  if tokenColumn == 1 && labelColumn == nil { return sentences }
+  let columns = sentences[0].fields[0].count
+  for column in [tokenColumn, labelColumn ?? columns] where column > columns {
+    throw TrellisError(
+      file: reader.fileName, line: sentences[0].firstLine, "column \(column) asked for, but lines have \(columns)")
+  }
+  return sentences.map { sentence in
+    Sentence(
+      fields: sentence.fields.map { [$0[tokenColumn - 1], $0[(labelColumn ?? columns) - 1]] },
+      firstLine: sentence.firstLine)
+  }
 }

@@ -48,17 +48,8 @@ struct CharacterCNN: Sendable {
     let windows = ws.windows.reserve(max(P * width, 1))
     let activations = ws.activations.reserve(max(P * F, 1))
     let table = store.value(embedding)
-    var p = 0
-    for token in tokens {
-      let n = token.characters.count
-      for position in 0..<n {
-        for k in 0..<3 {
-          let index = position + k - 1
-          let id = index >= 0 && index < n ? Int(token.characters[index]) : ReservedWord.paddingId
-          (windows + p * width + k * Dc).update(from: table + id * Dc, count: Dc)
-        }
-        p += 1
-      }
+    forEachWindowSlot(tokens) { p, k, id in
+      (windows + p * width + k * Dc).update(from: table + id * Dc, count: Dc)
     }
     guard P > 0 else { return }
     gemm(
@@ -67,7 +58,7 @@ struct CharacterCNN: Sendable {
     addBias(store.value(bias), to: activations, rows: P, n: F)
     tanh(activations, into: activations, count: P * F)
     ws.argmax = [Int32](repeating: 0, count: tokens.count * F)
-    p = 0
+    var p = 0
     for (t, token) in tokens.enumerated() {
       let row = features + token.row * F
       for f in 0..<F { row[f] = -.infinity }
@@ -108,15 +99,24 @@ struct CharacterCNN: Sendable {
       MatrixView(base: dZ, rows: P, columns: F), .none, store.valueMatrix(weight), .none,
       into: MutableMatrixView(base: dWindows, rows: P, columns: width))
     let table = store.gradient(embedding)
+    forEachWindowSlot(tokens) { p, k, id in
+      let source = dWindows + p * width + k * Dc, destination = table + id * Dc
+      for d in 0..<Dc { destination[d] += source[d] }
+    }
+  }
+
+  /// Calls `body(p, k, id)` for slot k ∈ 0…2 of every window p of every token in batch order:
+  /// the character id it reads, `<pad>` beyond the word's ends.
+  private func forEachWindowSlot(
+    _ tokens: [(row: Int, characters: [Int32])], _ body: (Int, Int, Int) -> Void
+  ) {
     var p = 0
     for token in tokens {
       let n = token.characters.count
       for position in 0..<n {
         for k in 0..<3 {
           let index = position + k - 1
-          let id = index >= 0 && index < n ? Int(token.characters[index]) : ReservedWord.paddingId
-          let source = dWindows + p * width + k * Dc, destination = table + id * Dc
-          for d in 0..<Dc { destination[d] += source[d] }
+          body(p, k, index >= 0 && index < n ? Int(token.characters[index]) : ReservedWord.paddingId)
         }
         p += 1
       }

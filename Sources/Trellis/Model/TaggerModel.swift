@@ -33,8 +33,14 @@ public final class TaggerModel: @unchecked Sendable {
   let outputBias: ParameterSlot
   let headSlot: ParameterSlot
   public let head: any StructuredHead
-  /// The decoding constraints of the labels' scheme, or nil when turned off.
-  public let constraints: TransitionConstraints?
+  /// The transitions the labels' scheme allows, or nil when the model was trained without
+  /// constraints or its labels have no scheme.
+  public let schemeConstraints: TransitionConstraints?
+  /// Whether decoding, marginals and n-best lists respect `schemeConstraints` (on by default;
+  /// `tag --no-constraints` turns it off for one run).
+  public var decodesWithConstraints = true
+  /// The constraints decoding uses now.
+  public var constraints: TransitionConstraints? { decodesWithConstraints ? schemeConstraints : nil }
   let workspaces = WorkspacePool()
   private let decoderCache = DecoderCache()
 
@@ -70,7 +76,7 @@ public final class TaggerModel: @unchecked Sendable {
     self.store = store
     // Constraints only make sense for chunk labels (O, B-X, I-X, …): a label set such as
     // part-of-speech tags has no scheme, and every path would count as forbidden.
-    constraints =
+    schemeConstraints =
       configuration.constrainedDecoding && labels.strings.allSatisfy(TransitionConstraints.isChunkLabel)
       ? TransitionConstraints(labels: labels.strings, scheme: configuration.trainingScheme ?? configuration.scheme)
       : nil
@@ -285,7 +291,7 @@ public final class TaggerModel: @unchecked Sendable {
   /// Label ids for every sentence of the batch.
   func decode(_ batch: Batch, workspace ws: ModelWorkspace) -> [[Int]] {
     forward(batch, workspace: ws)
-    let decoder = decoderCache.decoder(version: store.version) {
+    let decoder = decoderCache.decoder(version: store.version, constrained: decodesWithConstraints) {
       head.decoder(parameters: headParameters, constraints: constraints)
     }
     return inHalves(of: batch.size, concurrently: ws.usesTwoThreads) { range, _ in
@@ -332,14 +338,14 @@ extension TransitionConstraints {
 /// The head's prepared decoder for one version of the parameters; tagging one sentence at a
 /// time would otherwise rebuild Viterbi's L² table per sentence.
 final class DecoderCache: @unchecked Sendable {
-  private var cached: (version: Int, decoder: any SequenceDecoder)?
+  private var cached: (version: Int, constrained: Bool, decoder: any SequenceDecoder)?
   private let lock = NSLock()
 
-  func decoder(version: Int, make: () -> any SequenceDecoder) -> any SequenceDecoder {
+  func decoder(version: Int, constrained: Bool, make: () -> any SequenceDecoder) -> any SequenceDecoder {
     lock.withLock {
-      if let cached, cached.version == version { return cached.decoder }
+      if let cached, cached.version == version, cached.constrained == constrained { return cached.decoder }
       let decoder = make()
-      cached = (version, decoder)
+      cached = (version, constrained, decoder)
       return decoder
     }
   }

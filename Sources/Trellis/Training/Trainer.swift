@@ -85,7 +85,8 @@ public final class Trainer {
   /// `epochs` and `patience` from this trainer's options and everything else from the
   /// checkpoint.
   public func train(
-    train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false
+    train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
+    bestModel: String? = nil
   ) throws -> TaggerModel {
     let model: TaggerModel
     var state: TrainingState
@@ -222,6 +223,7 @@ public final class Trainer {
         state.bestF1 = f1
         state.bestValues = store.snapshot()
         state.epochsWithoutImprovement = 0
+        if let bestModel { try ModelFile.write(model, to: bestModel) }
       } else {
         state.epochsWithoutImprovement += 1
       }
