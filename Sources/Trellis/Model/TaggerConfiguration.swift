@@ -34,6 +34,28 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
 
   public init() {}
 
+  /// Fields missing from a model file take their defaults, so files written before a field
+  /// existed (format version 1 throughout) still load.
+  public init(from decoder: any Swift.Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let defaults = TaggerConfiguration()
+    func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+      try container.decodeIfPresent(T.self, forKey: key) ?? fallback
+    }
+    encoder = try value(.encoder, defaults.encoder)
+    head = try value(.head, defaults.head)
+    headOptions = try value(.headOptions, defaults.headOptions)
+    embeddingSize = try value(.embeddingSize, defaults.embeddingSize)
+    hiddenSize = try value(.hiddenSize, defaults.hiddenSize)
+    window = try value(.window, defaults.window)
+    characterFilters = try value(.characterFilters, defaults.characterFilters)
+    characterEmbeddingSize = try value(.characterEmbeddingSize, defaults.characterEmbeddingSize)
+    normalization = try value(.normalization, defaults.normalization)
+    scheme = try value(.scheme, defaults.scheme)
+    trainingScheme = try container.decodeIfPresent(TagScheme.self, forKey: .trainingScheme)
+    constrainedDecoding = try value(.constrainedDecoding, defaults.constrainedDecoding)
+  }
+
   /// Width of one token's representation: its word embedding and character features.
   public var tokenSize: Int { embeddingSize + characterFilters }
 
