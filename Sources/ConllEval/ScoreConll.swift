@@ -39,7 +39,7 @@ public func scoreConll(text: String, fileName: String) throws -> ConllCounts {
   var expected: (columns: Int, line: Int)?
   for (index, line) in lines(of: text).enumerated() {
     let lineNumber = index + 1
-    let columns = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+    let columns = splitColumns(line)
     if columns.isEmpty {
       counts.addBoundary()
       continue
@@ -82,4 +82,11 @@ private func lines(of text: String) -> [Substring] {
     lines.removeLast()
   }
   return lines
+}
+
+/// The whitespace-separated columns of a line: split at every space and tab *scalar*. Splitting
+/// Swift Characters would glue a space to a following combining mark (" \u{301}" is one
+/// Character) and hide a separator that conlleval sees.
+public func splitColumns<Line: StringProtocol>(_ line: Line) -> [String] {
+  line.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String(String.UnicodeScalarView($0)) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConllEval
 import Foundation
 import Trellis
 
@@ -90,7 +91,7 @@ struct Tag: ParsableCommand {
     } else {
       let reader = try LineReader(path: file)
       while let line = try reader.next() {
-        let tokens = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { [String($0)] }
+        let tokens = splitColumns(line).map { [$0] }
         pending.append(Sentence(fields: tokens, firstLine: reader.lineNumber))
         if pending.count == readAhead { try flush() }
       }

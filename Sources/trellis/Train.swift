@@ -49,10 +49,16 @@ struct Train: ParsableCommand {
   @Flag(help: "Print nothing but errors.") var quiet = false
 
   func validate() throws {
-    guard embeddingSize > 0, hiddenSize > 0 else { throw ValidationError("sizes must be positive") }
-    guard window >= 0 else { throw ValidationError("--window must be >= 0") }
-    guard characterFilters >= 0, characterEmbeddingSize > 0 else {
-      throw ValidationError("--character-filters must be >= 0 and --character-embedding-size > 0")
+    let limit = TaggerConfiguration.sizeLimit
+    guard (1...limit).contains(embeddingSize), (1...limit).contains(hiddenSize) else {
+      throw ValidationError("--embedding-size and --hidden-size must be in 1...\(limit)")
+    }
+    guard (0...64).contains(window) else { throw ValidationError("--window must be in 0...64") }
+    guard [learningRate ?? 1, learningRateDecay, clip, l2, costWeight].allSatisfy(\.isFinite) else {
+      throw ValidationError("--learning-rate, --learning-rate-decay, --clip, --l2 and --cost-weight must be finite")
+    }
+    guard (0...limit).contains(characterFilters), (1...limit).contains(characterEmbeddingSize) else {
+      throw ValidationError("--character-filters must be in 0...\(limit), --character-embedding-size in 1...\(limit)")
     }
     guard epochs > 0, batchSize > 0 else { throw ValidationError("--epochs and --batch-size must be positive") }
     guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
@@ -97,6 +103,10 @@ struct Train: ParsableCommand {
     let directory = URL(fileURLWithPath: model).deletingLastPathComponent().path
     guard FileManager.default.isWritableFile(atPath: directory) else {
       throw TrellisError(file: model, "cannot be written: \(directory) is missing or not writable")
+    }
+    var isDirectory: ObjCBool = false
+    guard !(FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+      throw TrellisError(file: model, "is a directory, not a model file")
     }
     let trainSentences = try columns.read(train)
     let devSentences = try dev.map(columns.read) ?? []

@@ -133,4 +133,53 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(FileManager.default.contents(atPath: path), before)
     XCTAssertThrowsError(try ModelFile.write(model, to: "/nonexistent-directory/x.model"))
   }
+
+  /// A header that lies about sizes but carries a valid checksum (a hostile or badly written
+  /// file) is refused before anything is allocated, instead of overflowing or exhausting memory.
+  func testLyingHeadersWithValidChecksumsAreRefused() throws {
+    let data = try ModelFile.encode(trainTiny(seed: 1, epochs: 1))
+    let bytes = [UInt8](data)
+    let headerLength = Int(readLittleEndian(bytes, at: 12))
+    let header = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bytes[16..<(16 + headerLength)])) as? [String: Any])
+    func rewritten(_ edit: (inout [String: Any]) -> Void) throws -> Data {
+      var edited = header
+      edit(&edited)
+      let json = try JSONSerialization.data(withJSONObject: edited, options: [.sortedKeys])
+      var result = Data(bytes[0..<12])
+      appendLittleEndian(UInt32(json.count), to: &result)
+      result.append(json)
+      result.append(Data(bytes[(16 + headerLength)..<(bytes.count - 4)]))
+      appendLittleEndian(crc32(result), to: &result)
+      return result
+    }
+    func refusal(_ data: Data) -> String {
+      do {
+        _ = try ModelFile.decode(data, name: "m")
+        return "accepted"
+      } catch {
+        return "\(error)"
+      }
+    }
+    XCTAssertEqual(refusal(try rewritten { _ in }), "accepted")  // the rewriting itself is faithful
+    for (key, value) in [("hiddenSize", 1 << 31), ("embeddingSize", 1 << 62), ("window", 10_000_000), ("characterFilters", 1 << 40)] {
+      let lie = try rewritten { header in
+        var configuration = header["configuration"] as! [String: Any]
+        configuration[key] = value
+        header["configuration"] = configuration
+      }
+      XCTAssertTrue(refusal(lie).contains("invalid configuration"), "\(key): \(refusal(lie))")
+    }
+    let hugeSlot = try rewritten { header in
+      var slots = header["slots"] as! [[String: Any]]
+      slots[0]["rows"] = 1 << 62
+      header["slots"] = slots
+    }
+    XCTAssertTrue(refusal(hugeSlot).contains("impossible parameter layout"), refusal(hugeSlot))
+    let otherShape = try rewritten { header in
+      var configuration = header["configuration"] as! [String: Any]
+      configuration["hiddenSize"] = 17
+      header["configuration"] = configuration
+    }
+    XCTAssertTrue(refusal(otherShape).contains("does not match its configuration"), refusal(otherShape))
+  }
 }

@@ -1,3 +1,4 @@
+import ConllEval
 import Foundation
 
 /// A problem with an input or model file, located as precisely as possible.
@@ -142,7 +143,7 @@ public final class CoNLLReader {
     var fields: [[String]] = []
     var firstLine = 0
     while let line = try lines.next() {
-      let columns = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+      let columns = splitColumns(line)
       if columns.isEmpty {
         if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
         continue

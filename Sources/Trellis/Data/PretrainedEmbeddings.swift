@@ -1,3 +1,5 @@
+import ConllEval
+
 /// Word vectors in word2vec / GloVe text format: an optional header line `count dimension`,
 /// then one `word v1 … vD` line per word.
 public struct PretrainedEmbeddings: Sendable {
@@ -13,7 +15,7 @@ public struct PretrainedEmbeddings: Sendable {
     self.dimension = dimension
     let reader = try LineReader(path: path)
     while let line = try reader.next() {
-      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+      let fields = splitColumns(line)
       if fields.isEmpty { continue }
       if reader.lineNumber == 1, fields.count == 2, Int(fields[0]) != nil, let headerDimension = Int(fields[1]) {
         guard headerDimension == dimension else {

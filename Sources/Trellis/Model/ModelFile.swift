@@ -90,7 +90,18 @@ public enum ModelFile {
       let corrupted = crc32(Data(bytes[0..<(bytes.count - 4)])) != storedChecksum
       throw TrellisError(file: name, corrupted ? "is corrupted (checksum mismatch)" : "has an unreadable header: \(error)")
     }
-    let parameterCount = header.slots.reduce(0) { $0 + $1.count }
+    // Sizes come from the file: check them with overflow in mind before trusting any of them.
+    do { try header.configuration.validate() } catch let error as TrellisError {
+      throw TrellisError(file: name, "has an invalid configuration: \(error.message)")
+    }
+    var parameterCount = 0
+    for slot in header.slots {
+      let (count, overflow) = slot.rows.multipliedReportingOverflow(by: slot.columns)
+      guard slot.rows >= 0, slot.columns >= 0, !overflow, count <= bytes.count / 4 else {
+        throw TrellisError(file: name, "has an impossible parameter layout (slot \(slot.name))")
+      }
+      parameterCount += count
+    }
     let expectedSize = 16 + headerLength + 4 * parameterCount + 4
     guard bytes.count == expectedSize else {
       throw TrellisError(
@@ -105,13 +116,18 @@ public enum ModelFile {
     guard header.words.id(for: ReservedWord.padding) == ReservedWord.paddingId,
       header.words.id(for: ReservedWord.unknown) == ReservedWord.unknownId, header.labels.count > 0
     else { throw TrellisError(file: name, "has an invalid vocabulary") }
+    // The layout the configuration implies must be the file's, before the model allocates it.
+    guard
+      TaggerModel.layout(
+        configuration: header.configuration, wordCount: header.words.count, labelCount: header.labels.count,
+        characterCount: header.characters?.count ?? 0) == header.slots
+    else {
+      throw TrellisError(file: name, "has a parameter layout that does not match its configuration")
+    }
     var noRng: SplitMix64? = nil
     let model = TaggerModel(
       configuration: header.configuration, words: header.words, labels: header.labels,
       characters: header.characters ?? Vocabulary(), rng: &noRng)
-    guard model.store.slots == header.slots else {
-      throw TrellisError(file: name, "has a parameter layout that does not match its configuration")
-    }
     let start = 16 + headerLength
     for k in 0..<parameterCount {
       model.store.values[k] = Float(bitPattern: readLittleEndian(bytes, at: start + 4 * k))

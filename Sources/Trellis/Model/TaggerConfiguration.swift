@@ -56,6 +56,24 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     constrainedDecoding = try value(.constrainedDecoding, defaults.constrainedDecoding)
   }
 
+  /// The largest size any dimension may have: far beyond any useful tagger, small enough that
+  /// no product of two sizes overflows, so a damaged or hostile model file cannot make the
+  /// loader compute a nonsensical layout.
+  public static let sizeLimit = 1 << 16
+
+  /// Throws a message naming the first size outside its range.
+  public func validate() throws {
+    for (name, value, minimum) in [
+      ("embedding size", embeddingSize, 1), ("hidden size", hiddenSize, 1),
+      ("character filters", characterFilters, 0), ("character embedding size", characterEmbeddingSize, 1),
+    ] where !(minimum...Self.sizeLimit).contains(value) {
+      throw TrellisError(file: "configuration", "\(name) \(value) is outside \(minimum)...\(Self.sizeLimit)")
+    }
+    guard (0...64).contains(window) else {
+      throw TrellisError(file: "configuration", "window \(window) is outside 0...64")
+    }
+  }
+
   /// Width of one token's representation: its word embedding and character features.
   public var tokenSize: Int { embeddingSize + characterFilters }
 

@@ -57,21 +57,11 @@ public final class TaggerModel: @unchecked Sendable {
     self.labels = labels
     self.characters = characters
     let store = ParameterStore()
-    let L = labels.count
-    embedding = store.reserve("embedding", rows: words.count, columns: configuration.embeddingSize)
-    characterCNN =
-      configuration.characterFilters > 0
-      ? CharacterCNN(
-        characters: characters.count, embeddingSize: configuration.characterEmbeddingSize,
-        filters: configuration.characterFilters, store: store)
-      : nil
-    encoder = Encoder(
-      kind: configuration.encoder, inputSize: configuration.inputSize,
-      hiddenSize: configuration.hiddenSize, store: store)
-    outputWeight = store.reserve("output.w", rows: L, columns: encoder.outputSize)
-    outputBias = store.reserve("output.b", rows: 1, columns: L)
-    head = configuration.head.makeHead(labelCount: L, options: configuration.headOptions)
-    headSlot = store.reserve("head", rows: 1, columns: head.parameterCount)
+    let layout = Self.reserveLayout(
+      in: store, configuration: configuration, wordCount: words.count, labelCount: labels.count,
+      characterCount: characters.count)
+    (embedding, characterCNN, encoder) = (layout.embedding, layout.characterCNN, layout.encoder)
+    (outputWeight, outputBias, head, headSlot) = (layout.outputWeight, layout.outputBias, layout.head, layout.headSlot)
     store.allocate()
     self.store = store
     // Constraints only make sense for chunk labels (O, B-X, I-X, …): a label set such as
@@ -84,6 +74,43 @@ public final class TaggerModel: @unchecked Sendable {
       initialize(rng: &generator)
       rng = generator
     }
+  }
+
+  /// Reserves every slot of the layout documented above in `store`, allocating nothing.
+  private static func reserveLayout(
+    in store: ParameterStore, configuration: TaggerConfiguration, wordCount: Int, labelCount L: Int,
+    characterCount: Int
+  ) -> (
+    embedding: ParameterSlot, characterCNN: CharacterCNN?, encoder: Encoder, outputWeight: ParameterSlot,
+    outputBias: ParameterSlot, head: any StructuredHead, headSlot: ParameterSlot
+  ) {
+    let embedding = store.reserve("embedding", rows: wordCount, columns: configuration.embeddingSize)
+    let characterCNN =
+      configuration.characterFilters > 0
+      ? CharacterCNN(
+        characters: characterCount, embeddingSize: configuration.characterEmbeddingSize,
+        filters: configuration.characterFilters, store: store)
+      : nil
+    let encoder = Encoder(
+      kind: configuration.encoder, inputSize: configuration.inputSize,
+      hiddenSize: configuration.hiddenSize, store: store)
+    let outputWeight = store.reserve("output.w", rows: L, columns: encoder.outputSize)
+    let outputBias = store.reserve("output.b", rows: 1, columns: L)
+    let head = configuration.head.makeHead(labelCount: L, options: configuration.headOptions)
+    let headSlot = store.reserve("head", rows: 1, columns: head.parameterCount)
+    return (embedding, characterCNN, encoder, outputWeight, outputBias, head, headSlot)
+  }
+
+  /// The parameter layout a model of this shape would have, computed without allocating it, so
+  /// a model file can be checked before anything large is allocated.
+  static func layout(
+    configuration: TaggerConfiguration, wordCount: Int, labelCount: Int, characterCount: Int
+  ) -> [ParameterSlot] {
+    let store = ParameterStore()
+    _ = reserveLayout(
+      in: store, configuration: configuration, wordCount: wordCount, labelCount: labelCount,
+      characterCount: characterCount)
+    return store.slots
   }
 
   /// Embeddings U(±√(3/D)) (unit expected squared norm), encoder as `RecurrentLayer` says,

@@ -1,0 +1,522 @@
+import Foundation
+import XCTest
+
+/// Malformed and unusual input to every command: each is either handled correctly (exit 0 and
+/// the right output) or refused with `Error: FILE:LINE: …` (or `Error: FILE: …` for a problem
+/// of the whole file) and a non-zero exit, never with a crash.
+final class MalformedInputTests: CLITestCase {
+  /// Two labelled sentences of ATIS-style text, LF line ends, tab-separated, final blank line.
+  static let sample = """
+    i\tO
+    want\tO
+    to\tO
+    fly\tO
+    to\tO
+    boston\tB-toloc.city_name
+
+    on\tO
+    wednesday\tB-depart_date.day_name
+    morning\tB-depart_time.period_of_day
+
+
+    """
+
+  /// Options for the training runs that compare models: small and one epoch.
+  static let quickTraining = ["--epochs", "1", "--embedding-size", "4", "--hidden-size", "4", "--seed", "1", "--quiet"]
+
+  /// Writes raw `bytes` to `name` in this test's directory and returns its path.
+  func write(bytes: [UInt8], to name: String) throws -> String {
+    try Data(bytes).write(to: URL(fileURLWithPath: path(name)))
+    return path(name)
+  }
+
+  /// `tag`'s output for labelled `text` when every prediction equals the gold (last) column.
+  func withGoldAsPrediction(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map {
+      $0.isEmpty ? "" : "\($0)\t\($0.split(separator: "\t").last!)"
+    }.joined(separator: "\n")
+  }
+
+  /// The labels the shared model was trained on.
+  func trainingLabels() throws -> Set<String> { try labelSet(of: PackagePaths.tiny("train")) }
+
+  /// `tag`, `eval` and `score` outputs for `input` (each asserted to succeed).
+  func outputs(of input: String, model: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
+    try [["tag", "--model", model, input], ["eval", "--model", model, "--test", input], ["score", input]].map {
+      let result = try trellis($0)
+      assertSucceeded(result, file: file, line: line)
+      return result.output
+    }
+  }
+
+  /// Asserts that `variant` and `reference` give the same `tag`, `eval` and `score` output.
+  func assertSameOutputs(
+    _ variant: String, _ reference: String, file: StaticString = #filePath, line: UInt = #line
+  ) throws {
+    let model = try sharedModel()
+    let expected = try outputs(of: reference, model: model, file: file, line: line)
+    let actual = try outputs(of: variant, model: model, file: file, line: line)
+    for (command, (a, e)) in zip(["tag", "eval", "score"], zip(actual, expected)) {
+      XCTAssertEqual(a, e, "`\(command)` differs on \(variant)", file: file, line: line)
+    }
+  }
+
+  /// Trains on `train` with `quickTraining` into `name` and returns the model's bytes.
+  func trainedBytes(
+    _ train: String, _ name: String, file: StaticString = #filePath, line: UInt = #line
+  ) throws -> Data {
+    let result = try trellis(["train", "--train", train, "--model", path(name)] + Self.quickTraining)
+    assertSucceeded(result, file: file, line: line)
+    return try Data(contentsOf: URL(fileURLWithPath: path(name)))
+  }
+
+  /// Asserts that training on `variant` gives the same model file, byte for byte, as `reference`.
+  func assertTrainsSameModel(
+    _ variant: String, _ reference: String, file: StaticString = #filePath, line: UInt = #line
+  ) throws {
+    let expected = try trainedBytes(reference, "reference.model", file: file, line: line)
+    XCTAssertEqual(
+      try trainedBytes(variant, "variant.model", file: file, line: line), expected,
+      "training on \(variant) gave another model", file: file, line: line)
+  }
+
+  // MARK: - Column counts
+
+  /// Input 1: a line with one column too many.
+  func testWrongColumnCountNamesFileAndLineInEveryCommand() throws {
+    let model = try sharedModel()
+    let bad = try write("i\tO\nfly\tO\textra\n\n", to: "columns.conll")
+    let message = "Error: \(bad):2: expected 2 columns as on line 1, found 3\n"
+    for command in [
+      ["train", "--train", bad, "--model", path("new.model")], ["tag", "--model", model, bad],
+      ["eval", "--model", model, "--test", bad], ["score", bad],
+    ] {
+      let result = try trellis(command)
+      assertFailed(result, mentioning: [])
+      XCTAssertEqual(result.stderr, message, result.summary)
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("new.model")))
+  }
+
+  /// Input 2: the first sentence has three columns, the second two.
+  func testVaryingColumnCountsAcrossSentences() throws {
+    let model = try sharedModel()
+    let bad = try write("i\tx\tO\nfly\tx\tO\n\nto\tO\n\n", to: "varying.conll")
+    let message = "Error: \(bad):4: expected 3 columns as on line 1, found 2\n"
+    for command in [
+      ["train", "--train", bad, "--model", path("new.model")], ["tag", "--model", model, bad],
+      ["eval", "--model", model, "--test", bad], ["score", bad],
+    ] {
+      let result = try trellis(command)
+      assertFailed(result, mentioning: [])
+      XCTAssertEqual(result.stderr, message, result.summary)
+    }
+  }
+
+  /// Input 3: one column where a label is needed (eval, score); `tag` takes it as tokens only.
+  func testSingleColumnIsTokensForTagAndAnErrorForEvalAndScore() throws {
+    let model = try sharedModel()
+    let tokens = try write("i\nfly\n\n", to: "tokens.conll")
+    let eval = try trellis(["eval", "--model", model, "--test", tokens])
+    assertFailed(eval, mentioning: ["\(tokens):1: expected a token and a label (at least 2 columns), found 1"])
+    let score = try trellis(["score", tokens])
+    assertFailed(score, mentioning: ["\(tokens):1: expected at least 2 columns (gold and predicted label), found 1"])
+    let tagged = try tag(tokens, model: model)
+    XCTAssertEqual(taggingProblems(output: tagged, input: "i\nfly\n\n", labels: try trainingLabels()), [])
+  }
+
+  // MARK: - Empty and blank input
+
+  /// Inputs 4 and 5: an empty file and a file of blank (and whitespace-only) lines.
+  func testEmptyAndBlankFiles() throws {
+    let model = try sharedModel()
+    for (name, text) in [("empty.conll", ""), ("blank.conll", "\n\n \t \n\n")] {
+      let file = try write(text, to: name)
+      let train = try trellis(["train", "--train", file, "--model", path("new.model")] + Self.quickTraining)
+      assertFailed(train, mentioning: ["\(file): contains no sentences"])
+      let eval = try trellis(["eval", "--model", model, "--test", file])
+      assertFailed(eval, mentioning: ["\(file): contains no sentences"])
+      // Nothing to tag is not an error: no output, like `cat` of an empty file.
+      let tag = try trellis(["tag", "--model", model, file])
+      assertSucceeded(tag)
+      XCTAssertEqual(tag.output, "", name)
+      // conlleval prints only its first line when there are no tokens.
+      let score = try trellis(["score", file])
+      assertSucceeded(score)
+      XCTAssertEqual(score.output, "processed 0 tokens with 0 phrases; found: 0 phrases; correct: 0.\n", name)
+    }
+  }
+
+  // MARK: - Line ends, byte-order mark, separators
+
+  /// Inputs 6 and 7: no final blank line, and no final newline at all.
+  func testMissingFinalBlankLineOrNewline() throws {
+    let reference = try write(Self.sample, to: "reference.conll")
+    let body = Self.sample.dropLast(2)  // ends "…morning\tB-…period_of_day"
+    for (name, text) in [("no-blank.conll", body + "\n"), ("no-newline.conll", String(body))] {
+      let variant = try write(text, to: name)
+      try assertSameOutputs(variant, reference)
+    }
+    try assertTrainsSameModel(try write(String(body), to: "train.conll"), reference)
+  }
+
+  /// Input 8: CRLF line ends everywhere (tag writes LF).
+  func testCRLFLineEnds() throws {
+    let reference = try write(Self.sample, to: "reference.conll")
+    let variant = try write(Self.sample.replacingOccurrences(of: "\n", with: "\r\n"), to: "crlf.conll")
+    try assertSameOutputs(variant, reference)
+    try assertTrainsSameModel(variant, reference)
+  }
+
+  /// Input 9: a UTF-8 byte-order mark (it is not part of the first token).
+  func testByteOrderMark() throws {
+    let reference = try write(Self.sample, to: "reference.conll")
+    let variant = try write(bytes: [0xEF, 0xBB, 0xBF] + Array(Self.sample.utf8), to: "bom.conll")
+    try assertSameOutputs(variant, reference)
+    try assertTrainsSameModel(variant, reference)
+    XCTAssertTrue(try tag(variant, model: try sharedModel()).hasPrefix("i\tO\t"), "the mark stayed on the token")
+  }
+
+  /// Input 10: columns separated by spaces, tabs and runs of both (tag writes tabs).
+  func testTabsAndSpacesMixed() throws {
+    let reference = try write(Self.sample, to: "reference.conll")
+    let separators = [" ", "  ", "\t ", " \t\t", "\t"]
+    var index = 0
+    let mixed = Self.sample.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+      index += 1
+      return line.replacingOccurrences(of: "\t", with: separators[index % separators.count])
+    }.joined(separator: "\n")
+    let variant = try write(mixed, to: "mixed.conll")
+    try assertSameOutputs(variant, reference)
+    try assertTrainsSameModel(variant, reference)
+  }
+
+  /// Input 11: a line of spaces and tabs inside a sentence ends it, as a blank line would
+  /// (conlleval's rule).
+  func testWhitespaceOnlyLineInsideASentenceEndsIt() throws {
+    let split = Self.sample.replacingOccurrences(of: "to\tO\nfly\tO\n", with: "to\tO\n\nfly\tO\n")
+    let reference = try write(split, to: "split.conll")
+    let variant = try write(
+      Self.sample.replacingOccurrences(of: "to\tO\nfly\tO\n", with: "to\tO\n \t  \nfly\tO\n"), to: "spaces.conll")
+    try assertSameOutputs(variant, reference)
+    XCTAssertEqual(try tag(variant, model: try sharedModel()).components(separatedBy: "\n\n").count - 1, 3)
+  }
+
+  // MARK: - Encodings and unusual tokens
+
+  /// Input 12: invalid UTF-8 (a 0xFF byte) on line 2, in a file and on standard input.
+  func testInvalidUTF8NamesTheLine() throws {
+    let model = try sharedModel()
+    let bad = try write(bytes: Array("i\tO\nfl".utf8) + [0xFF] + Array("y\tO\n\n".utf8), to: "latin1.conll")
+    for command in [
+      ["train", "--train", bad, "--model", path("new.model")], ["tag", "--model", model, bad],
+      ["eval", "--model", model, "--test", bad],
+    ] {
+      let result = try trellis(command)
+      assertFailed(result, mentioning: [])
+      XCTAssertEqual(result.stderr, "Error: \(bad):2: is not valid UTF-8\n", result.summary)
+    }
+    // `score` reads the whole text at once and names the file only.
+    assertFailed(try trellis(["score", bad]), mentioning: ["Error: \(bad)", "is not valid UTF-8"])
+    let stdin = try runTrellis(["tag", "--model", model], stdin: Data(Array("i\tO\nfl".utf8) + [0xC3, 0x28] + [0x0A]))
+    assertFailed(stdin, mentioning: [])
+    XCTAssertEqual(stdin.stderr, "Error: <stdin>:2: is not valid UTF-8\n", stdin.summary)
+  }
+
+  /// Input 13: tokens that are only punctuation.
+  func testPunctuationOnlyTokens() throws {
+    let text = "?\tO\n...\tO\n,\tO\n-\tO\n\"\tO\n(\tO\n)\tB-x\n\n"
+    let file = try write(text, to: "punctuation.conll")
+    let output = try tag(file, model: try sharedModel())
+    XCTAssertEqual(taggingProblems(output: output, input: text, labels: try trainingLabels()), [])
+    _ = try trainedBytes(file, "punctuation.model")
+  }
+
+  /// Input 14: Chinese, emoji and accented tokens are distinct words: a model can learn labels
+  /// that depend only on which of two such tokens it sees, and `tag` writes them back unchanged.
+  func testNonASCIITokensAreDistinctWords() throws {
+    let pairs = [("北京", "上海"), ("😀", "😃"), ("café", "cafe"), ("zürich", "zurich")]
+    let text = pairs.map { city, other in
+      "\(city)\tB-city\n\(other)\tO\n\n\(other)\tO\n\(city)\tB-city\n\n"
+    }.joined()
+    let file = try write(text, to: "unicode.conll")
+    let model = path("unicode.model")
+    assertSucceeded(
+      try trellis([
+        "train", "--train", file, "--model", model, "--epochs", "100", "--embedding-size", "8", "--hidden-size", "8",
+        "--dropout", "0", "--unknown-replacement", "0", "--learning-rate", "0.05", "--patience", "0", "--quiet",
+      ]))
+    XCTAssertEqual(try tag(file, model: model), withGoldAsPrediction(text))
+  }
+
+  /// Input 15: NUL bytes inside and as a token are ordinary (valid UTF-8) characters.
+  func testNULBytesAreKeptAsTokenText() throws {
+    let text = "i\tO\nf\u{0}ly\tO\n\u{0}\tO\n\n"
+    let file = try write(text, to: "nul.conll")
+    let output = try tag(file, model: try sharedModel())
+    XCTAssertEqual(taggingProblems(output: output, input: text, labels: try trainingLabels()), [])
+    XCTAssertTrue(output.contains("\nf\u{0}ly\tO\t"), output)
+    _ = try trainedBytes(file, "nul.model")
+  }
+
+  /// Input 16: a token of 100,000 characters.
+  func testHundredThousandCharacterToken() throws {
+    let long = String(repeating: "a", count: 100_000)
+    let text = "i\tO\n\(long)\tO\nto\tO\n\n"
+    let file = try write(text, to: "long-token.conll")
+    let output = try tag(file, model: try sharedModel())
+    XCTAssertEqual(taggingProblems(output: output, input: text, labels: try trainingLabels()), [])
+    assertSucceeded(try trellis(["eval", "--model", try sharedModel(), "--test", file]))
+    _ = try trainedBytes(file, "long-token.model")
+  }
+
+  /// Input 17: one sentence of 10,000 tokens gives 10,000 tagged lines and a blank line.
+  func testTenThousandTokenSentence() throws {
+    let words = ["show", "me", "flights", "to", "boston"]
+    let text = (0..<10_000).map { "\(words[$0 % words.count])\tO\n" }.joined() + "\n"
+    let file = try write(text, to: "long-sentence.conll")
+    let output = try tag(file, model: try sharedModel())
+    let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+    XCTAssertEqual(lines.count, 10_002, "10,000 token lines, a blank line, and the empty rest after it")
+    XCTAssertEqual(lines.suffix(2), ["", ""])
+    XCTAssertEqual(taggingProblems(output: output, input: text, labels: try trainingLabels()), [])
+  }
+
+  // MARK: - Labels
+
+  /// Input 18: a gold label the model never saw is scored as a string: a gold chunk of its
+  /// type, never found; `eval` reports what `score` reports on `tag`'s output.
+  func testEvalScoresALabelTheModelNeverSaw() throws {
+    let model = try sharedModel()
+    let file = try write("i\tO\nfly\tB-never.seen\nto\tI-never.seen\nboston\tO\n\n", to: "unseen.conll")
+    let eval = try trellis(["eval", "--model", model, "--test", file, "--json"])
+    assertSucceeded(eval)
+    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: eval.stdout) as? [String: Any], eval.output)
+    let types = try XCTUnwrap(json["types"] as? [String: [String: Any]])
+    XCTAssertEqual(types["never.seen"]?["gold"] as? Int, 1, eval.output)
+    XCTAssertEqual(types["never.seen"]?["found"] as? Int, 0, eval.output)
+    XCTAssertEqual(json["tokens"] as? Int, 4)
+    XCTAssertEqual(json["phrases"] as? Int, 1)
+    try assertEvalAgreesWithScoreOfTag(file, model: model)
+  }
+
+  /// Asserts that `eval` prints the report `score` prints for `tag`'s output of `file`.
+  func assertEvalAgreesWithScoreOfTag(_ file: String, model: String, line: UInt = #line) throws {
+    let tagged = try write(try tag(file, model: model), to: "tagged.conll")
+    let eval = try trellis(["eval", "--model", model, "--test", file])
+    let score = try trellis(["score", tagged])
+    assertSucceeded(eval, line: line)
+    assertSucceeded(score, line: line)
+    XCTAssertEqual(eval.output, score.output, line: line)
+  }
+
+  /// Input 19: gold labels that are not valid BIO (I- after O) at eval time count as conlleval
+  /// counts them: each I- after O starts a chunk.
+  func testEvalCountsInvalidBIOGoldLabelsAsConllevalDoes() throws {
+    let model = try sharedModel()
+    let text = "i\tO\nfly\tI-toloc.city_name\nto\tO\nboston\tI-toloc.city_name\ncity\tI-toloc.city_name\n\n"
+    let file = try write(text, to: "iob.conll")
+    let eval = try trellis(["eval", "--model", model, "--test", file])
+    assertSucceeded(eval)
+    let summary = try XCTUnwrap(ReportSummary(eval.output), eval.output)
+    XCTAssertEqual(summary.tokens, 5)
+    XCTAssertEqual(summary.phrases, 2)
+    try assertEvalAgreesWithScoreOfTag(file, model: model)
+  }
+
+  /// Input 20: training labels with I- after O are read as IOB1, and a model trained on them
+  /// reproduces them (constrained decoding does not forbid what the data does).
+  func testTrainingOnIOB1LabelsReproducesThem() throws {
+    let text = "i\tO\nfly\tI-toloc.city_name\nto\tO\nboston\tI-toloc.city_name\ncity\tI-toloc.city_name\n\n"
+    let file = try write(text, to: "iob1.conll")
+    let model = path("iob1.model")
+    assertSucceeded(
+      try trellis([
+        "train", "--train", file, "--model", model, "--epochs", "100", "--embedding-size", "8", "--hidden-size", "8",
+        "--dropout", "0", "--unknown-replacement", "0", "--learning-rate", "0.05", "--patience", "0", "--quiet",
+      ]))
+    XCTAssertEqual(try tag(file, model: model), withGoldAsPrediction(text))
+  }
+
+  /// Input 21: -DOCSTART- lines (with their own column count) are skipped: the same model, the
+  /// same scores and the same tagged sentences as without them.
+  func testDocstartLinesAreSkipped() throws {
+    let reference = try write(Self.sample, to: "reference.conll")
+    let sentences = Self.sample.components(separatedBy: "\n\n")
+    let text = "-DOCSTART- -X- -X- O\n\n" + sentences[0] + "\n\n-DOCSTART- O\n\n" + sentences[1] + "\n\n"
+    let variant = try write(text, to: "docstart.conll")
+    try assertTrainsSameModel(variant, reference)
+    let model = try sharedModel()
+    XCTAssertEqual(
+      try trellis(["eval", "--model", model, "--test", variant]).output,
+      try trellis(["eval", "--model", model, "--test", reference]).output)
+    /// The tagged token lines of each sentence, whether or not `tag` copies -DOCSTART- lines.
+    func taggedSentences(_ output: String) -> [[[String]]] {
+      output.components(separatedBy: "\n\n").map { conllRows($0).filter { !$0.isEmpty && $0[0] != "-DOCSTART-" } }
+        .filter { !$0.isEmpty }
+    }
+    let expected = taggedSentences(try tag(reference, model: model))
+    XCTAssertEqual(expected.count, 2)
+    XCTAssertEqual(taggedSentences(try tag(variant, model: model)), expected)
+  }
+
+  // MARK: - Files that are not readable files
+
+  /// Input 22: a directory where a file is expected, for every command.
+  func testDirectoryInsteadOfAFile() throws {
+    let model = try sharedModel()
+    let directoryPath = path("corpus.conll")
+    try FileManager.default.createDirectory(atPath: directoryPath, withIntermediateDirectories: false)
+    let isDirectory = "Error: \(directoryPath): is a directory, not a file\n"
+    for command in [
+      ["train", "--train", directoryPath, "--model", path("new.model")],
+      ["train", "--train", PackagePaths.tiny("train"), "--dev", directoryPath, "--model", path("new.model")],
+      ["tag", "--model", model, directoryPath], ["eval", "--model", model, "--test", directoryPath],
+    ] {
+      let result = try trellis(command)
+      assertFailed(result, mentioning: [])
+      XCTAssertEqual(result.stderr, isDirectory, result.summary)
+    }
+    assertFailed(
+      try trellis(["score", directoryPath]),
+      mentioning: ["Error: \(directoryPath): cannot be read (missing, a directory, or no permission)"])
+    assertFailed(
+      try trellis(["eval", "--model", directoryPath, "--test", PackagePaths.tiny("test")]),
+      mentioning: ["Error: \(directoryPath): is a directory, not a model file"])
+  }
+
+  /// Input 23: a file that does not exist, for every command.
+  func testMissingFile() throws {
+    let model = try sharedModel()
+    let missing = path("no-such.conll")
+    for command in [
+      ["train", "--train", missing, "--model", path("new.model")], ["tag", "--model", model, missing],
+      ["eval", "--model", model, "--test", missing],
+    ] {
+      let result = try trellis(command)
+      assertFailed(result, mentioning: [])
+      XCTAssertEqual(result.stderr, "Error: \(missing): no such file\n", result.summary)
+    }
+    assertFailed(
+      try trellis(["score", missing]),
+      mentioning: ["Error: \(missing): cannot be read (missing, a directory, or no permission)"])
+    assertFailed(
+      try trellis(["eval", "--model", missing, "--test", PackagePaths.tiny("test")]),
+      mentioning: ["Error: \(missing): no such model file"])
+  }
+
+  /// Input 24: a file with mode 000. Without privileges it cannot be opened and every command
+  /// says so; as root (as CI runs) permissions do not stop reading, so the commands must then
+  /// handle the file exactly as a readable copy.
+  func testUnreadableFile() throws {
+    let model = try sharedModel()
+    let readable = try write(Self.sample, to: "readable.conll")
+    let locked = try write(Self.sample, to: "locked.conll")
+    try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: locked)
+    defer { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: locked) }
+    if FileHandle(forReadingAtPath: locked) != nil {
+      // Root (CAP_DAC_OVERRIDE): mode 000 does not stop reading.
+      try assertSameOutputs(locked, readable)
+      return
+    }
+    for command in [
+      ["train", "--train", locked, "--model", path("new.model")], ["tag", "--model", model, locked],
+      ["eval", "--model", model, "--test", locked],
+    ] {
+      let result = try trellis(command)
+      assertFailed(result, mentioning: [])
+      XCTAssertEqual(result.stderr, "Error: \(locked): cannot be opened for reading (permissions?)\n", result.summary)
+    }
+    assertFailed(
+      try trellis(["score", locked]),
+      mentioning: ["Error: \(locked): cannot be read (missing, a directory, or no permission)"])
+  }
+
+  // MARK: - Where the model goes
+
+  /// Input 25: `train --model` naming an existing directory is refused and leaves it alone.
+  func testModelPathThatIsADirectory() throws {
+    let directoryPath = path("models")
+    try FileManager.default.createDirectory(atPath: directoryPath, withIntermediateDirectories: false)
+    let result = try trellis(
+      ["train", "--train", PackagePaths.tiny("train"), "--model", directoryPath] + Self.quickTraining)
+    assertFailed(result, mentioning: [directoryPath, "directory"])
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: directoryPath, isDirectory: &isDirectory)
+    XCTAssertTrue(exists && isDirectory.boolValue, "the directory is gone")
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directoryPath), [])
+  }
+
+  /// Input 26: `train --model` in a missing directory fails before reading data or training.
+  func testModelInAMissingDirectoryFailsBeforeTraining() throws {
+    let missing = path("no-such-directory")
+    let model = missing + "/m.model"
+    let result = try trellis(["train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "1"])
+    assertFailed(result, mentioning: [])
+    // Exactly one line: no OpenBLAS note, no epoch line.
+    XCTAssertEqual(result.stderr, "Error: \(model): cannot be written: \(missing) is missing or not writable\n")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
+  }
+
+  // MARK: - Options
+
+  /// Input 27: zero, negative and out-of-range option values are usage errors (exit 64) with
+  /// the option's rule. (`--epochs=-1`: with a space, "-1" would be read as an option name.)
+  func testZeroAndNegativeOptionValues() throws {
+    let train = ["train", "--train", PackagePaths.tiny("train"), "--model", path("new.model")]
+    let cases: [([String], String)] = [
+      (train + ["--epochs", "0"], "--epochs and --batch-size must be positive"),
+      (train + ["--epochs=-1"], "--epochs and --batch-size must be positive"),
+      (train + ["--batch-size", "0"], "--epochs and --batch-size must be positive"),
+      (train + ["--batch-size=-3"], "--epochs and --batch-size must be positive"),
+      (train + ["--dropout", "1"], "--dropout must be in [0, 1)"),
+      (train + ["--dropout=-0.1"], "--dropout must be in [0, 1)"),
+      (train + ["--dropout", "nan"], "--dropout must be in [0, 1)"),
+      (train + ["--embedding-size", "0"], "--embedding-size and --hidden-size must be in 1...65536"),
+      (train + ["--hidden-size=-4"], "--embedding-size and --hidden-size must be in 1...65536"),
+      (train + ["--learning-rate", "0"], "--learning-rate must be > 0"),
+      (train + ["--window=-1"], "--window must be in 0...64"),
+      (["tag", "--model", path("m"), "--batch-size", "0"], "--batch-size must be >= 1"),
+      (["tag", "--model", path("m"), "--token-column", "0"], "--token-column counts from 1"),
+      (["tag", "--model", path("m"), "--nbest=-2", "--format", "json"], "--nbest must be >= 0"),
+    ]
+    for (arguments, message) in cases {
+      let result = try trellis(arguments)
+      assertFailed(result, mentioning: ["Error: \(message)\n"])
+      XCTAssertEqual(result.exitCode, 64, result.summary)
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("new.model")))
+  }
+
+  /// Input 28: `--token-column` beyond the file's columns names the file and line.
+  func testTokenColumnBeyondTheColumns() throws {
+    let file = try write(Self.sample, to: "two-columns.conll")
+    let result = try trellis(["tag", "--model", try sharedModel(), "--token-column", "3", file])
+    assertFailed(result, mentioning: [])
+    XCTAssertEqual(result.stderr, "Error: \(file):1: --token-column 3 but the line has 2 columns\n")
+  }
+
+  /// Input 29: plain-text input with empty and whitespace-only lines: one output line per
+  /// input line, an empty one for each, in text and JSON output.
+  func testTextInputWithEmptyLines() throws {
+    let model = try sharedModel()
+    let input = "show me flights\n\n \t \nto boston\n"
+    let text = try trellis(["tag", "--model", model, "--input", "text"], stdin: input)
+    assertSucceeded(text)
+    let lines = text.output.split(separator: "\n", omittingEmptySubsequences: false)
+    XCTAssertEqual(lines.count, 5, text.output)
+    XCTAssertEqual(Array(lines[1...2]) + [lines[4]], ["", "", ""], text.output)
+    XCTAssertEqual(lines[0].split(separator: " ").map { $0.split(separator: "/")[0] }, ["show", "me", "flights"])
+    XCTAssertEqual(lines[3].split(separator: " ").map { $0.split(separator: "/")[0] }, ["to", "boston"])
+    let labels = try trainingLabels()
+    for pair in (lines[0] + " " + lines[3]).split(separator: " ") {
+      XCTAssertTrue(labels.contains(String(pair.split(separator: "/")[1])), "\(pair)")
+    }
+    let json = try trellis(["tag", "--model", model, "--input", "text", "--format", "json"], stdin: input)
+    assertSucceeded(json)
+    let objects = json.output.split(separator: "\n")
+    XCTAssertEqual(objects.count, 4, json.output)
+    XCTAssertEqual(objects[1], #"{"labels":[],"spans":[],"tokens":[]}"#)
+    XCTAssertEqual(objects[2], objects[1])
+  }
+}
