@@ -52,9 +52,9 @@ struct Tag: ParsableCommand {
     }
   }
 
-  /// Sentences read before tagging: several batches, so both cores get whole batches to tag,
-  /// while memory stays bounded by a few hundred sentences, not the file.
-  var readAhead: Int { 8 * max(batchSize, TaggerModel.taggingBatchSize) }
+  /// Sentences read before tagging: one batch per core, so both cores get a whole batch to tag,
+  /// while memory stays bounded by two batches, not the file.
+  var readAhead: Int { 2 * batchSize }
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
