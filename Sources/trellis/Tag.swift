@@ -68,7 +68,7 @@ struct Tag: ParsableCommand {
     var pending: [Sentence] = []
     // Stream: tag each group of `readAhead` sentences as soon as it is read.
     func flush() throws {
-      let tokens = try pending.map { sentence in
+      let tokens = try pending.filter { !$0.isDocumentMarker }.map { sentence in
         try sentence.fields.map { fields in
           guard tokenColumn <= fields.count else {
             throw TrellisError(
@@ -78,12 +78,23 @@ struct Tag: ParsableCommand {
           return fields[tokenColumn - 1]
         }
       }
-      let analyses = tagger.analyze(tokens, confidence: confidence, nbest: nbest, batchSize: batchSize)
-      for (sentence, analysis) in zip(pending, analyses) { write(sentence, analysis, to: output) }
+      var analyses = tagger.analyze(tokens, confidence: confidence, nbest: nbest, batchSize: batchSize)
+        .makeIterator()
+      for sentence in pending {
+        if sentence.isDocumentMarker {
+          // conlleval reads a -DOCSTART- line as a token: copy it, labelled O like its own.
+          if outputFormat == .conll {
+            output.write((sentence.fields[0] + ["O"] + (confidence ? ["-"] : [])).joined(separator: "\t") + "\n\n")
+          }
+        } else if let analysis = analyses.next() {
+          write(sentence, analysis, to: output)
+        }
+      }
       pending.removeAll(keepingCapacity: true)
     }
     if input == .conll {
       let reader = try CoNLLReader(path: file)
+      reader.keepsDocumentMarkers = true
       while let sentence = try reader.next() {
         pending.append(sentence)
         if pending.count == readAhead { try flush() }

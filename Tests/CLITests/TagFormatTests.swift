@@ -84,3 +84,21 @@ final class TagFormatTests: CLITestCase {
       plain.output.split(separator: "\n").map { $0.split(separator: "\t").last! })
   }
 }
+
+/// -DOCSTART- lines pass through `tag`, so `tag | score` counts what conlleval counts.
+final class DocumentMarkerTests: CLITestCase {
+  func testTagCopiesDocumentStartLines() throws {
+    let model = try sharedModel()
+    let text = "-DOCSTART- O\n\nflights O\nto O\nboston B-toloc.city_name\n\n-DOCSTART- O\n\nfrom O\ndenver B-fromloc.city_name\n\n"
+    let input = try write(text, to: "docs.conll")
+    let tagged = try tag(input, model: model)
+    let lines = tagged.split(separator: "\n", omittingEmptySubsequences: false)
+    XCTAssertEqual(lines[0], "-DOCSTART-\tO\tO")
+    XCTAssertEqual(lines[1], "")
+    XCTAssertEqual(lines.filter { $0.hasPrefix("-DOCSTART-") }.count, 2)
+    XCTAssertEqual(lines.filter { !$0.isEmpty }.count, 7)
+    let scored = try trellis(["score"], stdin: tagged)
+    assertSucceeded(scored)
+    XCTAssertTrue(scored.output.hasPrefix("processed 7 tokens with 2 phrases"), scored.output)
+  }
+}

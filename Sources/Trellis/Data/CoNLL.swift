@@ -26,6 +26,8 @@ public struct Sentence: Equatable, Sendable {
   public var fields: [[String]]
   /// The 1-based line number of the sentence's first token, for error messages.
   public var firstLine: Int
+  /// True for a `-DOCSTART-` line handed out on its own (see `CoNLLReader.keepsDocumentMarkers`).
+  public var isDocumentMarker = false
 
   public init(fields: [[String]], firstLine: Int = 1) {
     self.fields = fields
@@ -122,13 +124,17 @@ public final class LineReader {
 }
 
 /// Streams sentences from a CoNLL file or standard input: one token per line, whitespace-
-/// separated columns, sentences separated by blank lines; `-DOCSTART-` lines are skipped.
+/// separated columns, sentences separated by blank lines; `-DOCSTART-` lines are skipped, or
+/// handed out on their own when `keepsDocumentMarkers` is set (so `tag` can copy them).
 /// Every non-blank line must have as many columns as the first (conlleval's rule).
 public final class CoNLLReader {
   private let lines: LineReader
   private var columnCount: Int?
   private var columnCountLine = 0
   private let minimumColumns: Int
+  private var pendingMarker: Sentence?
+  /// Whether `next()` returns `-DOCSTART-` lines as marker sentences instead of skipping them.
+  public var keepsDocumentMarkers = false
 
   public var fileName: String { lines.fileName }
 
@@ -140,6 +146,10 @@ public final class CoNLLReader {
 
   /// The next sentence, or nil at the end of the input.
   public func next() throws -> Sentence? {
+    if let marker = pendingMarker {
+      pendingMarker = nil
+      return marker
+    }
     var fields: [[String]] = []
     var firstLine = 0
     while let line = try lines.next() {
@@ -148,7 +158,14 @@ public final class CoNLLReader {
         if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
         continue
       }
-      if columns[0] == "-DOCSTART-" { continue }
+      if columns[0] == "-DOCSTART-" {
+        guard keepsDocumentMarkers else { continue }
+        var marker = Sentence(fields: [columns], firstLine: lines.lineNumber)
+        marker.isDocumentMarker = true
+        if fields.isEmpty { return marker }
+        pendingMarker = marker
+        return Sentence(fields: fields, firstLine: firstLine)
+      }
       if let expected = columnCount, expected != columns.count {
         throw TrellisError(
           file: fileName, line: lines.lineNumber,
