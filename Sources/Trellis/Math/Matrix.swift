@@ -48,13 +48,4 @@ public struct MutableMatrixView {
   @inline(__always) public func row(_ row: Int) -> UnsafeMutablePointer<Float> {
     base + row * rowStride
   }
-
-  public var readOnly: MatrixView {
-    MatrixView(base: UnsafePointer(base), rows: rows, columns: columns, rowStride: rowStride)
-  }
-
-  /// Sets every element of the view to zero (row by row, so strided views leave gaps untouched).
-  public func zero() {
-    for r in 0..<rows { (base + r * rowStride).update(repeating: 0, count: columns) }
-  }
 }
