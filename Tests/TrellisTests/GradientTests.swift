@@ -72,7 +72,7 @@ final class GradientTests: XCTestCase {
   func checkModel(_ model: TaggerModel, dropout: Float, file: StaticString = #filePath, line: UInt = #line) {
     let wordIds = [[2, 3, 4, 5], [5, 1], [3]]
     let tokens = wordIds.map { $0.map { $0 == 1 ? "w9" : model.words[$0] } }  // w5 and w9: unknown characters
-    let batch = model.batch(tokens, wordIds: wordIds, gold: [[1, 2, 0, 1], [0, 1], [2]])
+    let batch = model.batch(tokens.map(model.encode), words: wordIds, gold: [[1, 2, 0, 1], [0, 1], [2]])
     let store = model.store, workspace = ModelWorkspace()
     func loss() -> Double {
       var rng = SplitMix64(seed: 99)  // the same dropout masks on every evaluation

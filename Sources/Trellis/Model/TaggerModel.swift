@@ -142,11 +142,27 @@ public final class TaggerModel: @unchecked Sendable {
     }
   }
 
-  /// A batch of raw tokenised sentences (and gold label ids when training).
-  func batch(_ sentences: [[String]], wordIds: [[Int]]? = nil, gold: [[Int]] = []) -> Batch {
+  /// A sentence as the model reads it: word ids, and character ids for the character CNN.
+  struct EncodedSentence {
+    var words: [Int]
+    var characters: [[Int32]]
+  }
+
+  /// Encodes raw tokens once (training encodes its corpus up front, not every epoch).
+  func encode(_ tokens: [String]) -> EncodedSentence {
+    EncodedSentence(
+      words: tokens.map(wordId(for:)), characters: characterCNN == nil ? [] : tokens.map(characterIds(for:)))
+  }
+
+  /// A batch of raw tokenised sentences.
+  func batch(_ sentences: [[String]]) -> Batch { batch(sentences.map(encode)) }
+
+  /// A batch of encoded sentences, with `words` overriding their word ids (training's word
+  /// dropout) and gold label ids when training.
+  func batch(_ sentences: [EncodedSentence], words: [[Int]]? = nil, gold: [[Int]] = []) -> Batch {
     Batch(
-      wordIds: wordIds ?? sentences.map { $0.map(wordId(for:)) }, gold: gold,
-      characterIds: characterCNN == nil ? [] : sentences.map { $0.map(characterIds(for:)) })
+      wordIds: words ?? sentences.map(\.words), gold: gold,
+      characterIds: characterCNN == nil ? [] : sentences.map(\.characters))
   }
 
   // MARK: - Forward and backward

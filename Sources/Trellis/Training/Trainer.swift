@@ -144,8 +144,7 @@ public final class Trainer {
       state = TrainingState(rng: rng, model: model, options: options)
     }
     let examples = trainingSentences.map { sentence in
-      (tokens: sentence.tokens, words: sentence.tokens.map(model.wordId(for:)),
-       labels: sentence.labels.map { model.labels.id(for: $0)! })
+      (encoded: model.encode(sentence.tokens), labels: sentence.labels.map { model.labels.id(for: $0)! })
     }
     let singleton = wordCounts.map { $0 == 1 }
     let store = model.store
@@ -158,14 +157,14 @@ public final class Trainer {
       let started = Date()
       let rate = options.initialLearningRate / (1 + options.learningRateDecay * Double(epoch))
       var lossSum = 0.0, normSum = 0.0, normMax = 0.0, steps = 0, skipped = 0, tokens = 0
-      for indices in Self.batches(count: examples.count, lengths: examples.map(\.words.count), size: options.batchSize, rng: &state.rng) {
+      for indices in Self.batches(count: examples.count, lengths: examples.map(\.encoded.words.count), size: options.batchSize, rng: &state.rng) {
         let wordIds = indices.map { i in
-          examples[i].words.map { id in
+          examples[i].encoded.words.map { id in
             singleton[id] && state.rng.nextUnitDouble() < options.unknownReplacement ? ReservedWord.unknownId : id
           }
         }
         let batch = model.batch(
-          indices.map { examples[$0].tokens }, wordIds: wordIds, gold: indices.map { examples[$0].labels })
+          indices.map { examples[$0].encoded }, words: wordIds, gold: indices.map { examples[$0].labels })
         store.zeroGradients()
         let loss = model.lossAndGradient(batch, workspace: workspace, dropoutRate: options.dropout, rng: &state.rng)
         let norm = store.gradientNorm()
