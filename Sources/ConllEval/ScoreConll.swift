@@ -34,15 +34,30 @@ public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendabl
 /// - Throws: `ConllEvalError` naming `fileName` and the 1-based line number of the first line
 ///   that breaks a column rule.
 public func scoreConll(text: String, fileName: String) throws -> ConllCounts {
-  var counts = ConllCounts()
-  // The column count of the first non-blank line, and that line's number.
-  var expected: (columns: Int, line: Int)?
-  for (index, line) in lines(of: text).enumerated() {
-    let lineNumber = index + 1
+  var scorer = ConllScorer(fileName: fileName)
+  for line in lines(of: text) { try scorer.add(line: line) }
+  return scorer.counts
+}
+
+/// `scoreConll`'s rules one line at a time, so input of any size is scored in constant memory
+/// (`trellis score` feeds it from a streaming reader). Lines come without their terminator.
+public struct ConllScorer: Sendable {
+  public let fileName: String
+  public private(set) var counts = ConllCounts()
+  /// The 1-based number of the last line added.
+  public private(set) var lineNumber = 0
+  /// The column count of the first non-blank line, and that line's number.
+  private var expected: (columns: Int, line: Int)?
+
+  public init(fileName: String) { self.fileName = fileName }
+
+  /// Counts one line; throws `ConllEvalError` naming its number when it breaks a column rule.
+  public mutating func add<Line: StringProtocol>(line: Line) throws {
+    lineNumber += 1
     let columns = splitColumns(line)
     if columns.isEmpty {
       counts.addBoundary()
-      continue
+      return
     }
     if let expected {
       guard columns.count == expected.columns else {
@@ -55,16 +70,15 @@ public func scoreConll(text: String, fileName: String) throws -> ConllCounts {
     }
     if columns[0] == "-X-" {
       counts.addBoundary()
-      continue
+      return
     }
     guard columns.count >= 2 else {
       throw ConllEvalError(
         fileName: fileName, line: lineNumber,
         message: "expected at least 2 columns (gold and predicted label), found 1")
     }
-    counts.addToken(gold: String(columns[columns.count - 2]), predicted: String(columns[columns.count - 1]))
+    counts.addToken(gold: columns[columns.count - 2], predicted: columns[columns.count - 1])
   }
-  return counts
 }
 
 /// The lines of `text` as Perl's `while (<STDIN>) { chomp ... }` reads them, without a leading

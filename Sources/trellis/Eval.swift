@@ -64,20 +64,11 @@ struct Score: ParsableCommand {
   @Flag(help: "Print the scores as JSON.") var json = false
 
   func run() throws {
-    let data: Data
-    if file == "-" {
-      data = FileHandle.standardInput.readDataToEndOfFile()
-    } else {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
-        let contents = FileManager.default.contents(atPath: file)
-      else { throw TrellisError(file: file, "cannot be read (missing, a directory, or no permission)") }
-      data = contents
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw TrellisError(file: file == "-" ? "<stdin>" : file, "is not valid UTF-8")
-    }
-    let counts = try scoreConll(text: text, fileName: file == "-" ? "<stdin>" : file)
-    print(json ? counts.json() : counts.report(), terminator: "")
+    // Streams: constant memory for any input, and every error (invalid UTF-8 included) names
+    // its line.
+    let reader = try LineReader(path: file)
+    var scorer = ConllScorer(fileName: reader.fileName)
+    while let line = try reader.next() { try scorer.add(line: line) }
+    print(json ? scorer.counts.json() : scorer.counts.report(), terminator: "")
   }
 }
