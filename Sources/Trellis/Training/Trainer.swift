@@ -88,65 +88,18 @@ public final class Trainer {
     train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
     bestModel: String? = nil
   ) throws -> TaggerModel {
-    let model: TaggerModel
-    var state: TrainingState
-    var options: TrainingOptions
-    let wordCounts: [Int]
-    // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
-    // evaluation converts predictions back to the data's scheme.
-    let trainingSentences: [Sentence]
+    let start: Start
     if resume, let checkpoint {
-      (model, state, options) = try Checkpoint.read(from: checkpoint)
-      // The run's length may change on resume; everything that shapes each update may not.
-      options.epochs = self.options.epochs
-      options.patience = self.options.patience
-      trainingSentences = Self.converted(train, to: model.configuration)
-      let (words, labels, counts) = Self.vocabularies(
-        of: trainingSentences, normalization: model.configuration.normalization)
-      // Pretrained vectors may have added words after the training vocabulary.
-      guard Array(model.words.strings.prefix(words.count)) == words.strings, labels == model.labels else {
-        throw TrellisError(file: checkpoint, "was trained on other data than the --train file given")
-      }
-      wordCounts = counts + [Int](repeating: 0, count: model.words.count - words.count)
+      start = try resumed(from: checkpoint, train: train)
     } else {
-      options = self.options
-      var rng = SplitMix64(seed: options.seed)
-      var configuration = self.configuration
-      configuration.scheme = detectScheme(train.map(\.labels))
-      trainingSentences = Self.converted(train, to: configuration)
-      let (trainingVocabulary, labels, trainingCounts) = Self.vocabularies(
-        of: trainingSentences, normalization: configuration.normalization)
-      var words = trainingVocabulary, counts = trainingCounts
-      let trainingWords = words.count
-      for key in pretrained?.keys ?? [] where words.id(for: key) == nil {
-        words.insert(key)
-        counts.append(0)
-      }
-      wordCounts = counts
-      var initRng: SplitMix64? = rng
-      model = TaggerModel(
-        configuration: configuration, words: words, labels: labels,
-        characters: configuration.characterFilters > 0
-          ? Self.characterVocabulary(of: trainingSentences, normalization: configuration.normalization) : Vocabulary(),
-        rng: &initRng)
-      rng = initRng!
-      if let pretrained {
-        precondition(pretrained.dimension == configuration.embeddingSize, "checked when the file was read")
-        var covered = 0
-        for id in 0..<words.count {
-          guard let vector = pretrained.vectors[words[id]] else { continue }
-          (model.store.value(model.embedding) + id * pretrained.dimension).update(from: vector, count: pretrained.dimension)
-          if id < trainingWords { covered += 1 }
-        }
-        model.store.didChangeValues()
-        onPretrainedCoverage(covered, trainingWords - 2, words.count - trainingWords)
-      }
-      state = TrainingState(rng: rng, model: model, options: options)
+      start = fresh(train: train)
     }
-    let examples = trainingSentences.map { sentence in
+    let (model, options) = (start.model, start.options)
+    var state = start.state
+    let examples = start.sentences.map { sentence in
       (encoded: model.encode(sentence.tokens), labels: sentence.labels.map { model.labels.id(for: $0)! })
     }
-    let singleton = wordCounts.map { $0 == 1 }
+    let singleton = start.wordCounts.map { $0 == 1 }
     let store = model.store
     let workspace = ModelWorkspace()
     var consecutiveFaults = 0
@@ -239,6 +192,76 @@ public final class Trainer {
     }
     if !state.bestValues.isEmpty { store.restore(state.bestValues) }
     return model
+  }
+
+  /// Where a run begins: the model, the training state, the options in force, the training
+  /// sentences in the model's label scheme, and each word id's training count.
+  private struct Start {
+    var model: TaggerModel
+    var state: TrainingState
+    var options: TrainingOptions
+    var sentences: [Sentence]
+    var wordCounts: [Int]
+  }
+
+  /// A new model: scheme detected from the data, vocabularies built (extended by pretrained
+  /// vectors, which also seed the embeddings), weights drawn from the seed.
+  private func fresh(train: [Sentence]) -> Start {
+    var rng = SplitMix64(seed: options.seed)
+    var configuration = self.configuration
+    configuration.scheme = detectScheme(train.map(\.labels))
+    // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
+    // evaluation converts predictions back to the data's scheme.
+    let sentences = Self.converted(train, to: configuration)
+    let (trainingVocabulary, labels, trainingCounts) = Self.vocabularies(
+      of: sentences, normalization: configuration.normalization)
+    var words = trainingVocabulary, counts = trainingCounts
+    for key in pretrained?.keys ?? [] where words.id(for: key) == nil {
+      words.insert(key)
+      counts.append(0)
+    }
+    var initRng: SplitMix64? = rng
+    let model = TaggerModel(
+      configuration: configuration, words: words, labels: labels,
+      characters: configuration.characterFilters > 0
+        ? Self.characterVocabulary(of: sentences, normalization: configuration.normalization) : Vocabulary(),
+      rng: &initRng)
+    rng = initRng!
+    if let pretrained { seedEmbeddings(of: model, from: pretrained, trainingWords: trainingVocabulary.count) }
+    return Start(
+      model: model, state: TrainingState(rng: rng, model: model, options: options), options: options,
+      sentences: sentences, wordCounts: counts)
+  }
+
+  /// The model and state of a checkpoint, after checking it was trained on this data.
+  private func resumed(from checkpoint: String, train: [Sentence]) throws -> Start {
+    let (model, state, checkpointOptions) = try Checkpoint.read(from: checkpoint)
+    var options = checkpointOptions
+    // The run's length may change on resume; everything that shapes each update may not.
+    options.epochs = self.options.epochs
+    options.patience = self.options.patience
+    let sentences = Self.converted(train, to: model.configuration)
+    let (words, labels, counts) = Self.vocabularies(of: sentences, normalization: model.configuration.normalization)
+    // Pretrained vectors may have added words after the training vocabulary.
+    guard Array(model.words.strings.prefix(words.count)) == words.strings, labels == model.labels else {
+      throw TrellisError(file: checkpoint, "was trained on other data than the --train file given")
+    }
+    return Start(
+      model: model, state: state, options: options, sentences: sentences,
+      wordCounts: counts + [Int](repeating: 0, count: model.words.count - words.count))
+  }
+
+  /// Copies the pretrained vector of every vocabulary word that has one into the embeddings.
+  private func seedEmbeddings(of model: TaggerModel, from pretrained: PretrainedEmbeddings, trainingWords: Int) {
+    precondition(pretrained.dimension == model.configuration.embeddingSize, "checked when the file was read")
+    var covered = 0
+    for id in 0..<model.words.count {
+      guard let vector = pretrained.vectors[model.words[id]] else { continue }
+      (model.store.value(model.embedding) + id * pretrained.dimension).update(from: vector, count: pretrained.dimension)
+      if id < trainingWords { covered += 1 }
+    }
+    model.store.didChangeValues()
+    onPretrainedCoverage(covered, trainingWords - 2, model.words.count - trainingWords)
   }
 
   /// `sentences` with their labels in `configuration.trainingScheme`, when that differs.
