@@ -47,13 +47,14 @@ struct Encoder: Sendable {
     let B = lengths.count, H = hiddenSize, In = inputSize, width = outputSize
     runDirections(concurrently: concurrently) { d in
       let ws = workspaces[d]
-      let directionInput = ws.x.reserve(T * B * In)
-      if d == 0 {
-        directionInput.update(from: x, count: T * B * In)
-      } else {
+      // Left to right reads the batch as it is; right to left reads a reversed copy.
+      var directionInput = x
+      if d > 0 {
+        let reversed = ws.x.reserve(T * B * In)
+        directionInput = UnsafePointer(reversed)
         for s in 0..<T {
           for b in 0..<B {
-            let destination = directionInput + (s * B + b) * In
+            let destination = reversed + (s * B + b) * In
             if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b]) {
               destination.update(from: x + row * In, count: In)
             } else {
@@ -62,7 +63,7 @@ struct Encoder: Sendable {
           }
         }
       }
-      directions[d].forward(store: store, steps: T, batch: B, workspace: ws)
+      directions[d].forward(store: store, x: directionInput, steps: T, batch: B, workspace: ws)
       let h = ws.h.pointer
       for s in 0..<T {
         for b in 0..<B {
@@ -75,8 +76,9 @@ struct Encoder: Sendable {
   }
 
   /// Reads `dOutput` (T·B, dirs·H), accumulates parameter gradients, writes `dx` (T·B, In).
+  /// `x` is the input the forward pass read.
   func backward(
-    store: ParameterStore, dOutput: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+    store: ParameterStore, x: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
     lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace]
   ) {
     let B = lengths.count, H = hiddenSize, In = inputSize, width = outputSize
@@ -93,11 +95,14 @@ struct Encoder: Sendable {
           }
         }
       }
-      directions[d].backward(store: store, steps: T, batch: B, workspace: ws)
+      // Left to right writes the batch's ∂x directly; right to left its own, added below.
+      let directionDx = d == 0 ? dx : ws.dx.reserve(T * B * In)
+      directions[d].backward(
+        store: store, x: d == 0 ? x : UnsafePointer(ws.x.pointer), dx: directionDx, steps: T, batch: B,
+        workspace: ws)
     }
-    // Sum the directions' input gradients in a fixed order, so the result does not depend on
-    // which thread finished first.
-    dx.update(from: workspaces[0].dx.pointer, count: T * B * In)
+    // Add the other direction's input gradient after both finished, in a fixed order, so the
+    // result does not depend on which thread finished first.
     for d in 1..<directions.count {
       let directionDx = workspaces[d].dx.pointer
       for s in 0..<T {

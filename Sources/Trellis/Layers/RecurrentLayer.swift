@@ -17,7 +17,7 @@ public enum EncoderKind: String, Codable, CaseIterable, Sendable {
 /// Activations of one direction for one batch, grow-only; one per direction so the two
 /// directions can run on two threads at once.
 final class RecurrentWorkspace {
-  let x = Scratch()  // (T·B, In) the direction's inputs in its own step order
+  let x = Scratch()  // (T·B, In) the inputs in step order, when that is not the batch's order
   let zx = Scratch()  // (T·B, G·H) input projections; reused as ∂zx in backward
   let zh = Scratch()  // (B, G·H) one step's recurrent projection
   let h = Scratch()  // (T·B, H) hidden states h_s
@@ -70,11 +70,12 @@ struct RecurrentLayer: Sendable {
     }
   }
 
-  /// Runs `steps` steps over `batch` rows of `workspace.x`, leaving `h` and `cache` in the
+  /// Runs `steps` steps over `batch` rows of `x` (T·B, In), leaving `h` and `cache` in the
   /// workspace:  zx = X · Wxᵀ + bx (one GEMM);  for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
-  func forward(store: ParameterStore, steps T: Int, batch B: Int, workspace ws: RecurrentWorkspace) {
+  func forward(
+    store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int, workspace ws: RecurrentWorkspace
+  ) {
     let H = hiddenSize, G = gateWidth, width = cell.cacheWidth * H
-    let x = ws.x.reserve(T * B * inputSize)
     let zx = ws.zx.reserve(T * B * G)
     let h = ws.h.reserve(T * B * H)
     let cache = ws.cache.reserve(max(T * B * width, 1))
@@ -101,12 +102,15 @@ struct RecurrentLayer: Sendable {
   }
 
   /// Backpropagation through time from `workspace.dh` (T·B, H); accumulates parameter gradients
-  /// and writes ∂loss/∂x into `workspace.dx` (T·B, In). The recurrence, newest step first:
+  /// and writes ∂loss/∂x into `dx` (T·B, In). `x` is the forward pass's input. The recurrence, newest step first:
   ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
   /// then, over all steps at once:  ∂Wx += ∂ZXᵀ · X,  ∂Wh += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X = ∂ZX · Wx.
-  func backward(store: ParameterStore, steps T: Int, batch B: Int, workspace ws: RecurrentWorkspace) {
+  func backward(
+    store: ParameterStore, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, steps T: Int, batch B: Int,
+    workspace ws: RecurrentWorkspace
+  ) {
     let H = hiddenSize, G = gateWidth, width = cell.cacheWidth * H
-    let x = ws.x.pointer, h = ws.h.pointer, cache = ws.cache.pointer, dh = ws.dh.pointer
+    let h = ws.h.pointer, cache = ws.cache.pointer, dh = ws.dh.pointer
     let dzx = ws.zx.reserve(T * B * G)  // zx is dead after forward; reuse it for ∂zx
     let dzh = cell.sharesPreactivationGradient ? dzx : ws.dzh.reserve(T * B * G)
     let dhNext = ws.dhNext.zeroed(B * H)
@@ -139,6 +143,6 @@ struct RecurrentLayer: Sendable {
     if let bh { addColumnSums(of: dzh, rows: T * B, n: G, to: store.gradient(bh)) }
     gemm(
       MatrixView(base: dzx, rows: T * B, columns: G), .none, store.valueMatrix(wx), .none,
-      into: MutableMatrixView(base: ws.dx.reserve(T * B * inputSize), rows: T * B, columns: inputSize))
+      into: MutableMatrixView(base: dx, rows: T * B, columns: inputSize))
   }
 }

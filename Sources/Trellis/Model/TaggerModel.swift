@@ -295,7 +295,7 @@ public final class TaggerModel: @unchecked Sendable {
     }
     let dx = ws.dx.reserve(rows * In)
     encoder.backward(
-      store: store, dOutput: dHidden, dx: dx, lengths: batch.lengths, steps: batch.steps,
+      store: store, x: ws.x.pointer, dOutput: dHidden, dx: dx, lengths: batch.lengths, steps: batch.steps,
       workspaces: ws.directions)
     if dropoutRate > 0 {
       let mask = ws.xMask.pointer

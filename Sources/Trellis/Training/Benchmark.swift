@@ -64,11 +64,13 @@ public enum Benchmark {
       }
     }
     func backward() {
-      dOutput.withUnsafeBufferPointer { dOutput in
-        dx.withUnsafeMutableBufferPointer { dx in
-          encoder.backward(
-            store: store, dOutput: dOutput.baseAddress!, dx: dx.baseAddress!, lengths: lengths,
-            steps: T, workspaces: workspaces)
+      x.withUnsafeBufferPointer { x in
+        dOutput.withUnsafeBufferPointer { dOutput in
+          dx.withUnsafeMutableBufferPointer { dx in
+            encoder.backward(
+              store: store, x: x.baseAddress!, dOutput: dOutput.baseAddress!, dx: dx.baseAddress!, lengths: lengths,
+              steps: T, workspaces: workspaces)
+          }
         }
       }
     }
