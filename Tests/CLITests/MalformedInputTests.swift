@@ -86,15 +86,7 @@ final class MalformedInputTests: CLITestCase {
   func testWrongColumnCountNamesFileAndLineInEveryCommand() throws {
     let model = try sharedModel()
     let bad = try write("i\tO\nfly\tO\textra\n\n", to: "columns.conll")
-    let message = "Error: \(bad):2: expected 2 columns as on line 1, found 3\n"
-    for command in [
-      ["train", "--train", bad, "--model", path("new.model")], ["tag", "--model", model, bad],
-      ["eval", "--model", model, "--test", bad], ["score", bad],
-    ] {
-      let result = try trellis(command)
-      assertFailed(result, mentioning: [])
-      XCTAssertEqual(result.stderr, message, result.summary)
-    }
+    try assertEveryCommandRefuses(bad, model: model, with: "Error: \(bad):2: expected 2 columns as on line 1, found 3\n")
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("new.model")))
   }
 
@@ -102,14 +94,20 @@ final class MalformedInputTests: CLITestCase {
   func testVaryingColumnCountsAcrossSentences() throws {
     let model = try sharedModel()
     let bad = try write("i\tx\tO\nfly\tx\tO\n\nto\tO\n\n", to: "varying.conll")
-    let message = "Error: \(bad):4: expected 3 columns as on line 1, found 2\n"
+    try assertEveryCommandRefuses(bad, model: model, with: "Error: \(bad):4: expected 3 columns as on line 1, found 2\n")
+  }
+
+  /// `train`, `tag`, `eval` and `score` on `file` each fail with exactly `message`.
+  func assertEveryCommandRefuses(
+    _ file: String, model: String, with message: String, line: UInt = #line
+  ) throws {
     for command in [
-      ["train", "--train", bad, "--model", path("new.model")], ["tag", "--model", model, bad],
-      ["eval", "--model", model, "--test", bad], ["score", bad],
+      ["train", "--train", file, "--model", path("new.model")], ["tag", "--model", model, file],
+      ["eval", "--model", model, "--test", file], ["score", file],
     ] {
       let result = try trellis(command)
-      assertFailed(result, mentioning: [])
-      XCTAssertEqual(result.stderr, message, result.summary)
+      assertFailed(result, mentioning: [], line: line)
+      XCTAssertEqual(result.stderr, message, result.summary, line: line)
     }
   }
 
@@ -208,14 +206,7 @@ final class MalformedInputTests: CLITestCase {
   func testInvalidUTF8NamesTheLine() throws {
     let model = try sharedModel()
     let bad = try write(bytes: Array("i\tO\nfl".utf8) + [0xFF] + Array("y\tO\n\n".utf8), to: "latin1.conll")
-    for command in [
-      ["train", "--train", bad, "--model", path("new.model")], ["tag", "--model", model, bad],
-      ["eval", "--model", model, "--test", bad], ["score", bad],
-    ] {
-      let result = try trellis(command)
-      assertFailed(result, mentioning: [])
-      XCTAssertEqual(result.stderr, "Error: \(bad):2: is not valid UTF-8\n", result.summary)
-    }
+    try assertEveryCommandRefuses(bad, model: model, with: "Error: \(bad):2: is not valid UTF-8\n")
     let stdin = try runTrellis(["tag", "--model", model], stdin: Data(Array("i\tO\nfl".utf8) + [0xC3, 0x28] + [0x0A]))
     assertFailed(stdin, mentioning: [])
     XCTAssertEqual(stdin.stderr, "Error: <stdin>:2: is not valid UTF-8\n", stdin.summary)

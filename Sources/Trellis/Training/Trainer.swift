@@ -99,6 +99,7 @@ public final class Trainer {
     let examples = start.sentences.map { sentence in
       (encoded: model.encode(sentence.tokens), labels: sentence.labels.map { model.labels.id(for: $0)! })
     }
+    let lengths = examples.map(\.encoded.words.count)
     let singleton = start.wordCounts.map { $0 == 1 }
     let store = model.store
     let workspace = ModelWorkspace()
@@ -110,7 +111,7 @@ public final class Trainer {
       let started = Date()
       let rate = options.initialLearningRate / (1 + options.learningRateDecay * Double(epoch))
       var lossSum = 0.0, normSum = 0.0, normMax = 0.0, steps = 0, skipped = 0, tokens = 0
-      for indices in Self.batches(count: examples.count, lengths: examples.map(\.encoded.words.count), size: options.batchSize, rng: &state.rng) {
+      for indices in Self.batches(count: examples.count, lengths: lengths, size: options.batchSize, rng: &state.rng) {
         let wordIds = indices.map { i in
           examples[i].encoded.words.map { id in
             singleton[id] && state.rng.nextUnitDouble() < options.unknownReplacement ? ReservedWord.unknownId : id
