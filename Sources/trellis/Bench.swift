@@ -85,7 +85,7 @@ struct Bench: ParsableCommand {
       var rates: [Double] = []
       for _ in 0..<repetitions {
         let started = Date()
-        outputs[batchSize] = tagger.tag(test, batchSize: batchSize)
+        outputs[batchSize] = tagger.tag(test, options: TaggingOptions(batchSize: batchSize))
         rates.append(Double(testTokens) / Date().timeIntervalSince(started))
       }
       if batchSize == 1 { figures.taggingTokensPerSecondBatch1 = median(rates) }

@@ -18,9 +18,8 @@ struct Eval: ParsableCommand {
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
-    tagger.decodesWithConstraints = !noConstraints
     let sentences = try columns.read(test)
-    let predicted = tagger.tag(sentences.map(\.tokens))
+    let predicted = tagger.tag(sentences.map(\.tokens), options: TaggingOptions(constrained: !noConstraints))
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) { counts.add(gold: sentence.labels, predicted: labels) }
     print(json ? counts.json() : counts.report(), terminator: "")

@@ -39,14 +39,17 @@ struct Tag: ParsableCommand {
   @Flag(help: "Add each token's marginal probability and the sentence's probability (CRF, softmax).")
   var confidence = false
   @Option(help: "Also print the K best label sequences with scores and probabilities.") var nbest = 0
-  @Option(help: "Sentences per forward pass (1 = lowest latency per sentence).") var batchSize = TaggerModel.taggingBatchSize
+  @Option(help: "Sentences per forward pass (1 = lowest latency per sentence).") var batchSize = TaggingOptions().batchSize
 
   var outputFormat: OutputFormat { format ?? (input == .text ? .text : .conll) }
 
+  var taggingOptions: TaggingOptions {
+    TaggingOptions(constrained: !noConstraints, confidence: confidence, nbest: nbest, batchSize: batchSize)
+  }
+
   func validate() throws {
     guard tokenColumn >= 1 else { throw ValidationError("--token-column counts from 1") }
-    guard nbest >= 0 else { throw ValidationError("--nbest must be >= 0") }
-    guard batchSize >= 1 else { throw ValidationError("--batch-size must be >= 1") }
+    try validated(taggingOptions.validate)
     guard nbest == 0 || outputFormat != .conll else {
       throw ValidationError("--nbest prints scores, which CoNLL columns cannot hold: add --format json (or text)")
     }
@@ -58,7 +61,6 @@ struct Tag: ParsableCommand {
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
-    tagger.decodesWithConstraints = !noConstraints
     if confidence && !tagger.head.definesProbabilities {
       printError(
         "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "
@@ -78,7 +80,7 @@ struct Tag: ParsableCommand {
           return fields[tokenColumn - 1]
         }
       }
-      var analyses = tagger.analyze(tokens, confidence: confidence, nbest: nbest, batchSize: batchSize)
+      var analyses = tagger.analyze(tokens, options: taggingOptions)
         .makeIterator()
       for sentence in pending {
         if sentence.isDocumentMarker {
@@ -141,26 +143,9 @@ struct Tag: ParsableCommand {
   }
 
   func jsonLine(_ analysis: Analysis) -> String {
-    struct Line: Encodable {
-      var tokens: [String]
-      var labels: [String]
-      var spans: [Span]
-      var confidences: [Double]?
-      var probability: Double?
-      var nbest: [Alternative]?
-      struct Alternative: Encodable {
-        var labels: [String]
-        var score: Double
-        var probability: Double?
-      }
-    }
-    let line = Line(
-      tokens: analysis.tokens, labels: analysis.labels, spans: analysis.spans,
-      confidences: analysis.tokenConfidences, probability: analysis.sequenceProbability,
-      nbest: nbest > 0 ? analysis.alternatives.map { .init(labels: $0.labels, score: $0.score, probability: $0.probability) } : nil)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: (try? encoder.encode(line)) ?? Data("{}".utf8), as: UTF8.self)
+    return String(decoding: (try? encoder.encode(analysis)) ?? Data("{}".utf8), as: UTF8.self)
   }
 }
 

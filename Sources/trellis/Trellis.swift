@@ -20,3 +20,9 @@ extension EncoderKind: ExpressibleByArgument {}
 extension HeadKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension TagScheme: ExpressibleByArgument {}
+
+/// Runs a library `validate()`, turning its `OptionError` into ArgumentParser's usage error
+/// (exit 64, with the command's usage line).
+func validated(_ validate: () throws -> Void) throws {
+  do { try validate() } catch let error as OptionError { throw ValidationError(error.description) }
+}

@@ -62,20 +62,20 @@ final class ConcurrencyTests: XCTestCase {
 
   func testTagWithBatchSize1FromFourThreads() throws {
     let model = try Self.loaded.get(), sentences = Self.sentences
-    let labels = assertConcurrentRunsMatchSequential { model.tag(sentences, batchSize: 1) }
+    let labels = assertConcurrentRunsMatchSequential { model.tag(sentences, options: TaggingOptions(batchSize: 1)) }
     XCTAssertEqual(labels.map(\.count), sentences.map(\.count))
   }
 
   func testTagWithBatchSize32FromFourThreads() throws {
     let model = try Self.loaded.get(), sentences = Self.sentences
-    let labels = assertConcurrentRunsMatchSequential { model.tag(sentences, batchSize: 32) }
-    XCTAssertEqual(labels, model.tag(sentences, batchSize: 1), "batch size must not change the labels")
+    let labels = assertConcurrentRunsMatchSequential { model.tag(sentences, options: TaggingOptions(batchSize: 32)) }
+    XCTAssertEqual(labels, model.tag(sentences, options: TaggingOptions(batchSize: 1)), "batch size must not change the labels")
     XCTAssertGreaterThan(Set(labels.joined()).count, 1, "an untrained model would make this test weak")
   }
 
   func testAnalyzeWithConfidenceAndNBestFromFourThreads() throws {
     let model = try Self.loaded.get(), sentences = Self.fewSentences
-    let analyses = assertConcurrentRunsMatchSequential { model.analyze(sentences, confidence: true, nbest: 2) }
+    let analyses = assertConcurrentRunsMatchSequential { model.analyze(sentences, options: TaggingOptions(confidence: true, nbest: 2)) }
     for (tokens, analysis) in zip(sentences, analyses) where !tokens.isEmpty {
       XCTAssertEqual(analysis.tokenConfidences?.count, tokens.count)
       XCTAssertEqual(analysis.alternatives.count, 2)
@@ -88,8 +88,8 @@ final class ConcurrencyTests: XCTestCase {
   func testMixedCallsFromFourThreads() throws {
     let model = try Self.loaded.get(), sentences = Self.fewSentences
     let expected: [[Analysis]] = [
-      model.analyze(sentences, batchSize: 1), model.analyze(sentences, batchSize: 32),
-      model.analyze(sentences, confidence: true, nbest: 2),
+      model.analyze(sentences, options: TaggingOptions(batchSize: 1)), model.analyze(sentences, options: TaggingOptions(batchSize: 32)),
+      model.analyze(sentences, options: TaggingOptions(confidence: true, nbest: 2)),
     ]
     let lock = NSLock()
     var mismatches: [String] = []
@@ -98,8 +98,8 @@ final class ConcurrencyTests: XCTestCase {
         let kind = (thread + round) % expected.count
         let result =
           kind == 2
-          ? model.analyze(sentences, confidence: true, nbest: 2)
-          : model.analyze(sentences, batchSize: kind == 0 ? 1 : 32)
+          ? model.analyze(sentences, options: TaggingOptions(confidence: true, nbest: 2))
+          : model.analyze(sentences, options: TaggingOptions(batchSize: kind == 0 ? 1 : 32))
         if result != expected[kind] {
           lock.lock()
           mismatches.append("thread \(thread), round \(round), call \(kind)")

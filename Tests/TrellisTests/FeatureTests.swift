@@ -69,14 +69,13 @@ final class FeatureTests: XCTestCase {
     let sentences = (0..<40).map { n in (0..<(1 + n % 7)).map { "w\(2 + ($0 + n) % 4)" } }
     var constrainedConfiguration = unconstrained.configuration
     constrainedConfiguration.constrainedDecoding = true
-    var noRng: SplitMix64? = nil
     let constrained = TaggerModel(
-      configuration: constrainedConfiguration, words: unconstrained.words, labels: unconstrained.labels, rng: &noRng)
+      configuration: constrainedConfiguration, words: unconstrained.words, labels: unconstrained.labels)
     constrained.store.restore(unconstrained.store.snapshot())
     // Push I- labels up so an unconstrained decoder starts spans with them.
-    for k in 0..<constrained.outputBias.count where labels[k].hasPrefix("I-") {
-      constrained.store.value(constrained.outputBias)[k] += 3
-      unconstrained.store.value(unconstrained.outputBias)[k] += 3
+    for k in 0..<constrained.output.bias.count where labels[k].hasPrefix("I-") {
+      constrained.store.value(constrained.output.bias)[k] += 3
+      unconstrained.store.value(unconstrained.output.bias)[k] += 3
     }
     let invalid = { (model: TaggerModel) in
       model.tag(sentences).map { invalidTransitionCount($0, scheme: .bio) }.reduce(0, +)
@@ -90,11 +89,11 @@ final class FeatureTests: XCTestCase {
     var configuration = TaggerConfiguration()
     configuration.embeddingSize = 3
     configuration.hiddenSize = 2
-    var rng: SplitMix64? = SplitMix64(seed: 1)
+    var rng = SplitMix64(seed: 1)
     let model = TaggerModel(
       configuration: configuration, words: Vocabulary(["<pad>", "<unk>"]), labels: Vocabulary(["DT", "NN", "VBZ"]),
       rng: &rng)
-    XCTAssertNil(model.constraints)
+    XCTAssertNil(model.schemeConstraints)
     XCTAssertTrue(TransitionConstraints.isChunkLabel("B-toloc.city_name"))
     XCTAssertFalse(TransitionConstraints.isChunkLabel("NN"))
   }

@@ -81,10 +81,10 @@ final class NBestAndConfidenceTests: XCTestCase {
   func testAnalyzeGivesSpansConfidencesAndNBestConsistentWithTag() {
     let model = makeModel(labels: ["O", "B-a", "I-a", "B-b"])
     let sentences = [["w2", "w3", "w4"], ["w5"], [], ["w2", "unseen", "w3", "w4", "w5"]]
-    let analyses = model.analyze(sentences, confidence: true, nbest: 4)
+    let analyses = model.analyze(sentences, options: TaggingOptions(confidence: true, nbest: 4))
     XCTAssertEqual(analyses.map(\.labels), model.tag(sentences))
     for (analysis, tokens) in zip(analyses, sentences) where !tokens.isEmpty {
-      XCTAssertEqual(analysis.spans.map { Chunk(type: $0.type, start: $0.start, end: $0.end) }, chunks(in: analysis.labels))
+      XCTAssertEqual(analysis.spans.map { Chunk(type: $0.label, start: $0.start, end: $0.end) }, chunks(in: analysis.labels))
       for span in analysis.spans {
         XCTAssertEqual(span.text, tokens[span.start..<span.end].joined(separator: " "))
       }

@@ -61,7 +61,7 @@ func makeModel(
   configuration.characterEmbeddingSize = 2
   let vocabulary = Vocabulary(["<pad>", "<unk>"] + (2..<words).map { "w\($0)" })
   let characters = Vocabulary(["<pad>", "<unk>", "w", "2", "3", "4"])
-  var rng: SplitMix64? = SplitMix64(seed: seed)
+  var rng = SplitMix64(seed: seed)
   let model = TaggerModel(
     configuration: configuration, words: vocabulary, labels: Vocabulary(labels), characters: characters, rng: &rng)
   var headRng = SplitMix64(seed: seed &+ 1)

@@ -28,18 +28,18 @@ extension LinearChain {
       list.insert(entry, at: position)
       if list.count > k { list.removeLast() }
     }
-    func allowed(_ i: Int, _ j: Int) -> Bool { constraints?.allowedTransition[i * L + j] ?? true }
+    let scores = maskedScores(parameters: θ, constraints: constraints)
     var beams = [[Entry]](repeating: [], count: T * L)  // (T, L) lists of up to k entries
-    for j in 0..<L where constraints?.allowedStart[j] ?? true {
-      beams[j] = [Entry(score: Double(θ[startOffset + j]) + Double(e[0, j]), previousLabel: -1, previousRank: -1)]
+    for j in 0..<L where scores.start[j] > -.infinity {
+      beams[j] = [Entry(score: scores.start[j] + Double(e[0, j]), previousLabel: -1, previousRank: -1)]
     }
     for t in 1..<T {
       for j in 0..<L {
         var list: [Entry] = []
         list.reserveCapacity(k)
         let emission = Double(e[t, j])
-        for i in 0..<L where allowed(i, j) {
-          let transition = Double(θ[i * L + j])
+        for i in 0..<L where scores.transition[i * L + j] > -.infinity {
+          let transition = scores.transition[i * L + j]
           for (rank, entry) in beams[(t - 1) * L + i].enumerated() {
             insert(
               Entry(score: entry.score + transition + emission, previousLabel: Int32(i), previousRank: Int32(rank)),
@@ -50,10 +50,10 @@ extension LinearChain {
       }
     }
     var finals: [Entry] = []  // previousLabel = last label, previousRank = its rank
-    for j in 0..<L where constraints?.allowedEnd[j] ?? true {
+    for j in 0..<L where scores.end[j] > -.infinity {
       for (rank, entry) in beams[(T - 1) * L + j].enumerated() {
         insert(
-          Entry(score: entry.score + Double(θ[endOffset + j]), previousLabel: Int32(j), previousRank: Int32(rank)),
+          Entry(score: entry.score + scores.end[j], previousLabel: Int32(j), previousRank: Int32(rank)),
           into: &finals)
       }
     }

@@ -124,10 +124,9 @@ public enum ModelFile {
     else {
       throw TrellisError(file: name, "has a parameter layout that does not match its configuration")
     }
-    var noRng: SplitMix64? = nil
     let model = TaggerModel(
       configuration: header.configuration, words: header.words, labels: header.labels,
-      characters: header.characters ?? Vocabulary(), rng: &noRng)
+      characters: header.characters ?? Vocabulary())
     let start = 16 + headerLength
     for k in 0..<parameterCount {
       model.store.values[k] = Float(bitPattern: readLittleEndian(bytes, at: start + 4 * k))

@@ -221,13 +221,11 @@ public final class Trainer {
       words.insert(key)
       counts.append(0)
     }
-    var initRng: SplitMix64? = rng
     let model = TaggerModel(
       configuration: configuration, words: words, labels: labels,
       characters: configuration.characterFilters > 0
         ? Self.characterVocabulary(of: sentences, normalization: configuration.normalization) : Vocabulary(),
-      rng: &initRng)
-    rng = initRng!
+      rng: &rng)
     if let pretrained { seedEmbeddings(of: model, from: pretrained, trainingWords: trainingVocabulary.count) }
     return Start(
       model: model, state: TrainingState(rng: rng, model: model, options: options), options: options,
@@ -258,7 +256,7 @@ public final class Trainer {
     var covered = 0
     for id in 0..<model.words.count {
       guard let vector = pretrained.vectors[model.words[id]] else { continue }
-      (model.store.value(model.embedding) + id * pretrained.dimension).update(from: vector, count: pretrained.dimension)
+      (model.store.value(model.embedding.table) + id * pretrained.dimension).update(from: vector, count: pretrained.dimension)
       if id < trainingWords { covered += 1 }
     }
     model.store.didChangeValues()

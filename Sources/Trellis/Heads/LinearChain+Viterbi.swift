@@ -1,0 +1,180 @@
+import Foundation
+
+// Legend and score s(y): see LinearChain.swift.
+
+extension LinearChain {
+  /// Chain scores in the form the vectorised Viterbi reads them, built once per batch: Float,
+  /// rows padded to a multiple of 16 labels, forbidden and padding entries −∞.
+  public struct DecodingScores: Sendable {
+    let labelCount: Int
+    /// `L` rounded up to whole 16-lane vectors.
+    let stride: Int
+    var transition: [Float]  // (L, stride): transition[i·stride + j]
+    var start: [Float]  // (stride)
+    var end: [Float]  // (stride)
+  }
+
+  public func decodingScores(
+    parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil
+  ) -> DecodingScores {
+    let L = labelCount, stride = (L + 15) / 16 * 16
+    var scores = DecodingScores(
+      labelCount: L, stride: stride,
+      transition: [Float](repeating: -.infinity, count: L * stride),
+      start: [Float](repeating: -.infinity, count: stride), end: [Float](repeating: -.infinity, count: stride))
+    // Runs once per parameter version (DecoderCache), not per batch.
+    let masked = maskedScores(parameters: θ, constraints: constraints)
+    for i in 0..<L {
+      for j in 0..<L { scores.transition[i * stride + j] = Float(masked.transition[i * L + j]) }
+    }
+    for j in 0..<L {
+      scores.start[j] = Float(masked.start[j])
+      scores.end[j] = Float(masked.end[j])
+    }
+    return scores
+  }
+
+  /// The highest-scoring path, with its score recomputed exactly in Double (plus the cost, when
+  /// cost-augmented): the vectorised Viterbi below with `referenceViterbi`'s results.
+  public func viterbi(
+    emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints? = nil, costAugmentation: (gold: [Int], weight: Double)? = nil
+  ) -> (path: [Int], score: Double) {
+    let path = viterbi(
+      emissions: e, scores: decodingScores(parameters: θ, constraints: constraints),
+      costAugmentation: costAugmentation)
+    var total = score(of: path, emissions: e, parameters: θ)
+    if let (gold, weight) = costAugmentation {
+      total += weight * Double(zip(path, gold).filter { $0 != $1 }.count)
+    }
+    return (path, total)
+  }
+
+  /// The Viterbi recursion of `referenceViterbi`, in Float, 16 labels per vector step: for each
+  /// previous label i, `candidate = δ[t−1][i] + trans[i][·]` is compared with the running best
+  /// of all 16 next labels at once, and a mask updates both the best score and its argmax.
+  /// i ascends and the comparison is strict, so ties go to the lowest label id, as in the
+  /// reference. L = 120 labels make this 8 vector steps per (t, i) instead of 120 scalar ones.
+  public func viterbi(
+    emissions e: MatrixView, scores: DecodingScores,
+    costAugmentation: (gold: [Int], weight: Double)? = nil
+  ) -> [Int] {
+    let T = e.rows, L = labelCount, stride = scores.stride, vectors = stride / 16
+    guard T > 0 else { return [] }
+    var delta = [Float](repeating: -.infinity, count: stride)  // δ[t−1], (stride)
+    var best = [Float](repeating: -.infinity, count: stride)  // running max over i, (stride)
+    var backPointer = [Int32](repeating: 0, count: T * stride)  // ψ, (T, stride)
+    func addEmissions(_ t: Int, to row: UnsafeMutablePointer<Float>) {
+      let emissionRow = e.row(t)
+      for j in 0..<L { row[j] += emissionRow[j] }
+      if let (gold, weight) = costAugmentation {
+        for j in 0..<L where j != gold[t] { row[j] += Float(weight) }
+      }
+    }
+    scores.transition.withUnsafeBufferPointer { transition in
+      delta.withUnsafeMutableBufferPointer { delta in
+        best.withUnsafeMutableBufferPointer { best in
+          backPointer.withUnsafeMutableBufferPointer { backPointer in
+            let delta = delta.baseAddress!, best = best.baseAddress!
+            for j in 0..<stride { delta[j] = scores.start[j] }
+            addEmissions(0, to: delta)
+            for t in 1..<T {
+              let pointers = backPointer.baseAddress! + t * stride
+              for v in 0..<vectors {
+                var running = Lanes(repeating: -.infinity)
+                var argument = SIMD16<Int32>(repeating: 0)
+                for i in 0..<L where delta[i] > -.infinity {
+                  let candidate = Lanes(repeating: delta[i])
+                    + UnsafeRawPointer(transition.baseAddress! + i * stride + v * 16).loadUnaligned(as: Lanes.self)
+                  let better = candidate .> running
+                  running.replace(with: candidate, where: better)
+                  argument.replace(with: SIMD16<Int32>(repeating: Int32(i)), where: better)
+                }
+                UnsafeMutableRawPointer(best + v * 16).storeBytes(of: running, as: Lanes.self)
+                UnsafeMutableRawPointer(pointers + v * 16).storeBytes(of: argument, as: SIMD16<Int32>.self)
+              }
+              addEmissions(t, to: best)
+              delta.update(from: best, count: stride)
+            }
+          }
+        }
+      }
+    }
+    var bestScore = -Float.infinity, bestLast = 0
+    for j in 0..<L where delta[j] + scores.end[j] > bestScore {
+      bestScore = delta[j] + scores.end[j]
+      bestLast = j
+    }
+    var path = [Int](repeating: 0, count: T)
+    path[T - 1] = bestLast
+    for t in Swift.stride(from: T - 1, to: 0, by: -1) { path[t - 1] = Int(backPointer[t * stride + path[t]]) }
+    return path
+  }
+
+  /// The highest-scoring path and its score, by Viterbi:
+  ///   δ[0][j] = start[j] + ê[0][j]
+  ///   δ[t][j] = ê[t][j] + max_i (δ[t−1][i] + trans[i][j]),   ψ[t][j] = argmax_i
+  ///   best = max_j δ[T−1][j] + end[j], then follow ψ back.
+  /// With `costAugmentation = (gold, weight)`, ê[t][j] = e[t][j] + weight·[j ≠ gold_t]: the
+  /// Hamming cost decomposes over tokens, so loss-augmented inference is the same DP on shifted
+  /// emissions, and the returned score includes the cost. Ties go to the lowest label id.
+  /// Kept in Double and plain loops as the reference the vectorised version is tested against.
+  public func referenceViterbi(
+    emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints? = nil, costAugmentation: (gold: [Int], weight: Double)? = nil
+  ) -> (path: [Int], score: Double) {
+    let T = e.rows, L = labelCount
+    guard T > 0 else { return ([], 0) }
+    let scores = maskedScores(parameters: θ, constraints: constraints)
+    var delta = [Double](repeating: 0, count: L)  // δ[t−1], (L)
+    var best = [Double](repeating: 0, count: L)  // max_i δ[t−1][i] + trans[i][j], (L)
+    var backPointer = [Int32](repeating: 0, count: T * L)  // ψ, (T, L)
+    func addEmissions(_ t: Int, to row: UnsafeMutableBufferPointer<Double>) {
+      let emissionRow = e.row(t)
+      for j in 0..<L { row[j] += Double(emissionRow[j]) }
+      if let (gold, weight) = costAugmentation {
+        for j in 0..<L where j != gold[t] { row[j] += weight }
+      }
+    }
+    scores.transition.withUnsafeBufferPointer { transition in
+      delta.withUnsafeMutableBufferPointer { delta in
+        best.withUnsafeMutableBufferPointer { best in
+          backPointer.withUnsafeMutableBufferPointer { backPointer in
+            for j in 0..<L { delta[j] = scores.start[j] }
+            addEmissions(0, to: delta)
+            for t in 1..<T {
+              let pointers = backPointer.baseAddress! + t * L
+              for j in 0..<L {
+                best[j] = -.infinity
+                pointers[j] = 0
+              }
+              // i outer, j inner: rows of trans are contiguous, and the strict > keeps the
+              // lowest i among ties.
+              for i in 0..<L where delta[i] > -.infinity {
+                let d = delta[i], row = transition.baseAddress! + i * L
+                for j in 0..<L {
+                  let candidate = d + row[j]
+                  if candidate > best[j] {
+                    best[j] = candidate
+                    pointers[j] = Int32(i)
+                  }
+                }
+              }
+              addEmissions(t, to: best)
+              for j in 0..<L { delta[j] = best[j] }
+            }
+          }
+        }
+      }
+    }
+    var bestScore = -Double.infinity, bestLast = 0
+    for j in 0..<L where delta[j] + scores.end[j] > bestScore {
+      bestScore = delta[j] + scores.end[j]
+      bestLast = j
+    }
+    var path = [Int](repeating: 0, count: T)
+    path[T - 1] = bestLast
+    for t in stride(from: T - 1, to: 0, by: -1) { path[t - 1] = Int(backPointer[t * L + path[t]]) }
+    return (path, bestScore)
+  }
+}

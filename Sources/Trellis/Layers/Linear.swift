@@ -1,0 +1,35 @@
+/// An affine layer over the rows of a matrix: `y = x · Wᵀ + b`, `W (out, in)`, `b (out)`.
+struct Linear: Sendable {
+  let weight: ParameterSlot
+  let bias: ParameterSlot
+
+  var inputSize: Int { weight.columns }
+  var outputSize: Int { weight.rows }
+
+  init(name: String, inputSize: Int, outputSize: Int, store: ParameterStore) {
+    weight = store.reserve("\(name).w", rows: outputSize, columns: inputSize)
+    bias = store.reserve("\(name).b", rows: 1, columns: outputSize)
+  }
+
+  /// Glorot-uniform weights, zero bias.
+  func initialize(_ store: ParameterStore, rng: inout SplitMix64) {
+    let limit = (6 / Float(inputSize + outputSize)).squareRoot()
+    fillUniform(store.value(weight), count: weight.count, limit: limit, rng: &rng)
+  }
+
+  /// `y (rows, out) = x (rows, in) · Wᵀ + b`.
+  func forward(_ x: MatrixView, store: ParameterStore, into y: MutableMatrixView) {
+    gemm(x, .none, store.valueMatrix(weight), .transposed, into: y)
+    addBias(store.value(bias), to: y.base, rows: y.rows, n: outputSize)
+  }
+
+  /// `∂x = ∂y · W` (overwritten); `∂W += ∂yᵀ · x`; `∂b += column sums of ∂y`. `x` is the
+  /// input of the matching `forward`.
+  func backward(
+    _ dy: MatrixView, input x: MatrixView, store: ParameterStore, dx: MutableMatrixView
+  ) {
+    gemm(dy, .none, store.valueMatrix(weight), .none, into: dx)
+    gemm(dy, .transposed, x, .none, into: store.gradientMatrix(weight), beta: 1)
+    addColumnSums(of: dy.base, rows: dy.rows, n: outputSize, to: store.gradient(bias))
+  }
+}

@@ -1,0 +1,107 @@
+/// A tagged sentence with everything a pipeline may want from it. Its JSON form (`Codable`) is
+/// the one schema of `trellis tag --format json`, the HTTP service and the C ABI:
+/// `tokens`, `labels`, `spans`, and on request `confidences`, `probability` and `nbest`.
+public struct Analysis: Codable, Equatable, Sendable {
+  public var tokens: [String]
+  public var labels: [String]
+  /// The labelled spans (conlleval's chunks), with their text.
+  public var spans: [Span]
+  /// P(y_t = labels[t] | x) per token, when asked for and the head defines probabilities.
+  public var tokenConfidences: [Double]?
+  /// p(labels | x), likewise.
+  public var sequenceProbability: Double?
+  /// The n best label sequences, best first, when asked for (the first equals `labels`).
+  public var alternatives: [Alternative]
+
+  enum CodingKeys: String, CodingKey {
+    case tokens, labels, spans
+    case tokenConfidences = "confidences"
+    case sequenceProbability = "probability"
+    case alternatives = "nbest"
+  }
+
+  public init(
+    tokens: [String], labels: [String], spans: [Span], tokenConfidences: [Double]? = nil,
+    sequenceProbability: Double? = nil, alternatives: [Alternative] = []
+  ) {
+    self.tokens = tokens
+    self.labels = labels
+    self.spans = spans
+    self.tokenConfidences = tokenConfidences
+    self.sequenceProbability = sequenceProbability
+    self.alternatives = alternatives
+  }
+
+  /// `nbest` is present only when n-best lists were asked for.
+  public init(from decoder: any Swift.Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    tokens = try container.decode([String].self, forKey: .tokens)
+    labels = try container.decode([String].self, forKey: .labels)
+    spans = try container.decode([Span].self, forKey: .spans)
+    tokenConfidences = try container.decodeIfPresent([Double].self, forKey: .tokenConfidences)
+    sequenceProbability = try container.decodeIfPresent(Double.self, forKey: .sequenceProbability)
+    alternatives = try container.decodeIfPresent([Alternative].self, forKey: .alternatives) ?? []
+  }
+
+  public func encode(to encoder: any Swift.Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(tokens, forKey: .tokens)
+    try container.encode(labels, forKey: .labels)
+    try container.encode(spans, forKey: .spans)
+    try container.encodeIfPresent(tokenConfidences, forKey: .tokenConfidences)
+    try container.encodeIfPresent(sequenceProbability, forKey: .sequenceProbability)
+    if !alternatives.isEmpty { try container.encode(alternatives, forKey: .alternatives) }
+  }
+}
+
+/// A labelled span of tokens `start..<end`, with its text (the tokens joined by spaces).
+public struct Span: Codable, Equatable, Sendable {
+  public var label: String
+  public var start: Int
+  public var end: Int
+  public var text: String
+
+  public init(label: String, start: Int, end: Int, text: String) {
+    self.label = label
+    self.start = start
+    self.end = end
+    self.text = text
+  }
+}
+
+/// One of the n best label sequences.
+public struct Alternative: Codable, Equatable, Sendable {
+  public var labels: [String]
+  public var score: Double
+  public var probability: Double?
+}
+
+/// Per-call tagging choices; the defaults are what `trellis tag` does without options.
+public struct TaggingOptions: Codable, Equatable, Sendable {
+  /// Decode under the tag scheme's transition constraints (when the model has them).
+  public var constrained = true
+  /// Add per-token marginals and the sequence probability (heads that define them).
+  public var confidence = false
+  /// How many best label sequences to list; 0 lists none.
+  public var nbest = 0
+  /// Sentences of similar length per forward pass.
+  public var batchSize = 32
+
+  /// The largest n-best list: list Viterbi costs O(T·L²·k) time and O(T·L·k) memory.
+  public static let nbestLimit = 1000
+  /// The largest batch: beyond it a pass only grows its buffers.
+  public static let batchSizeLimit = 4096
+
+  public init(constrained: Bool = true, confidence: Bool = false, nbest: Int = 0, batchSize: Int = 32) {
+    self.constrained = constrained
+    self.confidence = confidence
+    self.nbest = nbest
+    self.batchSize = batchSize
+  }
+
+  /// Throws an `OptionError` naming the first value outside its range.
+  public func validate() throws {
+    try require(nbest, in: 0...Self.nbestLimit, "nbest")
+    try require(batchSize, in: 1...Self.batchSizeLimit, "batch-size")
+  }
+}

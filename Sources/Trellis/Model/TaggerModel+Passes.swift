@@ -1,0 +1,116 @@
+import Dispatch
+
+// The forward and backward passes over one batch. Legend: see TaggerModel.
+// Contract: `lossAndGradient` runs its own forward pass; `decode` likewise. Both leave the
+// batch's activations in the workspace, which is what `emissionView` reads afterwards.
+
+extension TaggerModel {
+  /// Computes emissions `(T·B, L)` into `workspace.emissions`. Dropout (training only) draws
+  /// its masks from `rng`; at rate 0 nothing is drawn.
+  func forward(_ batch: Batch, workspace ws: ModelWorkspace, dropoutRate p: Float, rng: inout SplitMix64) {
+    let rows = batch.steps * batch.size, In = embedding.outputSize, width = encoder.outputSize
+    let x = ws.x.reserve(rows * In)  // (T·B, In)
+    embedding.forward(batch, store: store, into: x, workspace: ws.characters)
+    if p > 0 { applyDropout(x, mask: ws.xMask.reserve(rows * In), count: rows * In, rate: p, rng: &rng) }
+    let hidden = ws.hidden.reserve(rows * width)  // (T·B, dirs·H)
+    encoder.forward(
+      store: store, x: x, output: hidden, lengths: batch.lengths, steps: batch.steps,
+      workspaces: ws.directions, concurrently: ws.usesTwoThreads)
+    if p > 0 {
+      applyDropout(hidden, mask: ws.hiddenMask.reserve(rows * width), count: rows * width, rate: p, rng: &rng)
+    }
+    output.forward(
+      MatrixView(base: hidden, rows: rows, columns: width), store: store,
+      into: MutableMatrixView(base: ws.emissions.reserve(rows * labels.count), rows: rows, columns: labels.count))
+  }
+
+  /// The inference forward pass (no dropout).
+  func forward(_ batch: Batch, workspace ws: ModelWorkspace) {
+    var unused = SplitMix64(seed: 0)
+    forward(batch, workspace: ws, dropoutRate: 0, rng: &unused)
+  }
+
+  /// Sentence `b`'s emissions after a forward pass: `(len_b, L)` with row stride `B·L`.
+  func emissionView(_ ws: ModelWorkspace, batch: Batch, sentence b: Int) -> MatrixView {
+    let L = labels.count
+    return MatrixView(base: ws.emissions.pointer + b * L, rows: batch.lengths[b], columns: L, rowStride: batch.size * L)
+  }
+
+  /// Forward, the head's loss per sentence, and backward: adds ∂(mean loss over the batch)/∂θ
+  /// to `store.gradients` and returns the summed loss.
+  func lossAndGradient(
+    _ batch: Batch, workspace ws: ModelWorkspace, dropoutRate: Float, rng: inout SplitMix64
+  ) -> Double {
+    let rows = batch.steps * batch.size, In = embedding.outputSize
+    let width = encoder.outputSize, L = labels.count
+    forward(batch, workspace: ws, dropoutRate: dropoutRate, rng: &rng)
+    let dE = ws.dEmissions.zeroed(rows * L)  // (T·B, L)
+    let loss = headLossAndGradient(batch, workspace: ws, dEmissions: dE)
+    let dHidden = ws.dHidden.reserve(rows * width)  // (T·B, dirs·H)
+    output.backward(
+      MatrixView(base: dE, rows: rows, columns: L),
+      input: MatrixView(base: ws.hidden.pointer, rows: rows, columns: width), store: store,
+      dx: MutableMatrixView(base: dHidden, rows: rows, columns: width))
+    if dropoutRate > 0 { applyDropoutMask(ws.hiddenMask.pointer, to: dHidden, count: rows * width) }
+    let dx = ws.dx.reserve(rows * In)  // (T·B, In)
+    encoder.backward(
+      store: store, x: ws.x.pointer, dOutput: dHidden, dx: dx, lengths: batch.lengths, steps: batch.steps,
+      workspaces: ws.directions)
+    if dropoutRate > 0 { applyDropoutMask(ws.xMask.pointer, to: dx, count: rows * In) }
+    embedding.backward(batch, store: store, dx: dx, workspace: ws.characters)
+    return loss
+  }
+
+  /// The head's summed loss over the batch; writes ∂(mean loss)/∂emissions into `dE` (T·B, L)
+  /// and adds ∂(mean loss)/∂(head parameters) to the gradient slab.
+  private func headLossAndGradient(
+    _ batch: Batch, workspace ws: ModelWorkspace, dEmissions dE: UnsafeMutablePointer<Float>
+  ) -> Double {
+    let L = labels.count, B = batch.size, rows = batch.steps * B
+    let headGradient = UnsafeMutableBufferPointer(start: store.gradient(headSlot), count: headSlot.count)
+    // The head runs on two threads, each over half the sentences; the second half adds its
+    // parameter gradient into scratch, summed afterwards, so the result never depends on timing.
+    let secondHalfGradient = ws.headGradient.zeroed(max(headSlot.count, 1))
+    let losses = inHalves(of: B) { range, half in
+      head.lossAndGradient(
+        emissions: range.map { emissionView(ws, batch: batch, sentence: $0) },
+        gold: Array(batch.gold[range]), parameters: headParameters,
+        emissionGradients: range.map {
+          MutableMatrixView(base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
+        },
+        parameterGradient: half == 0
+          ? headGradient : UnsafeMutableBufferPointer(start: secondHalfGradient, count: headSlot.count))
+    }
+    for k in 0..<headSlot.count { headGradient[k] += secondHalfGradient[k] }
+    // The gradient of the batch mean: scale ∂E and the head's own gradient.
+    let scale = 1 / Float(B)
+    for k in 0..<rows * L { dE[k] *= scale }
+    for k in 0..<headSlot.count { headGradient[k] *= scale }
+    return losses[0] + losses[1]
+  }
+
+  /// Label ids for every sentence of the batch.
+  func decode(_ batch: Batch, workspace ws: ModelWorkspace, constrained: Bool) -> [[Int]] {
+    forward(batch, workspace: ws)
+    let decoder = decoderCache.decoder(version: store.version, constrained: constrained) {
+      head.decoder(parameters: headParameters, constraints: constraints(applied: constrained))
+    }
+    return inHalves(of: batch.size, concurrently: ws.usesTwoThreads) { range, _ in
+      decoder.decode(range.map { emissionView(ws, batch: batch, sentence: $0) })
+    }.flatMap { $0 }
+  }
+
+  /// Runs `body` on the two halves of `0..<count` on two threads; results in order.
+  private func inHalves<Result>(
+    of count: Int, concurrently: Bool = true, _ body: (Range<Int>, Int) -> Result
+  ) -> [Result] {
+    let ranges = [0..<count / 2, count / 2..<count]
+    // One sentence is not worth waking a second thread for.
+    if count < 2 || !concurrently { return ranges.enumerated().map { body($1, $0) } }
+    var results = [Result?](repeating: nil, count: 2)
+    results.withUnsafeMutableBufferPointer { results in
+      DispatchQueue.concurrentPerform(iterations: 2) { half in results[half] = body(ranges[half], half) }
+    }
+    return results.map { $0! }
+  }
+}

@@ -1,0 +1,23 @@
+/// A setting outside the range the code can serve. `option` is its name as the command line
+/// and configuration files spell it (`hidden-size`), so one message serves both.
+public struct OptionError: Error, CustomStringConvertible, Equatable {
+  public var option: String
+  public var message: String
+
+  public init(_ option: String, _ message: String) {
+    self.option = option
+    self.message = message
+  }
+
+  public var description: String { "--\(option) \(message)" }
+}
+
+/// Throws unless `range` contains `value` (a NaN is in no range).
+func require<Value: Comparable>(_ value: Value, in range: ClosedRange<Value>, _ option: String) throws {
+  guard range.contains(value) else { throw OptionError(option, "must be in \(range) (got \(value))") }
+}
+
+/// Throws unless `range` contains `value`.
+func require<Value: Comparable>(_ value: Value, in range: Range<Value>, _ option: String) throws {
+  guard range.contains(value) else { throw OptionError(option, "must be in [\(range.lowerBound), \(range.upperBound)) (got \(value))") }
+}
