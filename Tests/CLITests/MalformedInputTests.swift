@@ -453,9 +453,9 @@ final class MalformedInputTests: CLITestCase {
       (train + ["--hidden-size=-4"], "--embedding-size and --hidden-size must be in 1...65536"),
       (train + ["--learning-rate", "0"], "--learning-rate must be > 0"),
       (train + ["--window=-1"], "--window must be in 0...64"),
-      (["tag", "--model", path("m"), "--batch-size", "0"], "--batch-size must be >= 1"),
+      (["tag", "--model", path("m"), "--batch-size", "0"], "--batch-size must be in 1...4096 (got 0)"),
       (["tag", "--model", path("m"), "--token-column", "0"], "--token-column counts from 1"),
-      (["tag", "--model", path("m"), "--nbest=-2", "--format", "json"], "--nbest must be >= 0"),
+      (["tag", "--model", path("m"), "--nbest=-2", "--format", "json"], "--nbest must be in 0...1000 (got -2)"),
     ]
     for (arguments, message) in cases {
       let result = try trellis(arguments)

@@ -36,7 +36,7 @@ final class TagFormatTests: CLITestCase {
       for span in try XCTUnwrap(object["spans"] as? [[String: Any]]) {
         let start = try XCTUnwrap(span["start"] as? Int), end = try XCTUnwrap(span["end"] as? Int)
         XCTAssertEqual(span["text"] as? String, tokens[start..<end].joined(separator: " "))
-        XCTAssertTrue(labels[start].hasSuffix(try XCTUnwrap(span["type"] as? String)))
+        XCTAssertTrue(labels[start].hasSuffix(try XCTUnwrap(span["label"] as? String)))
       }
     }
   }
