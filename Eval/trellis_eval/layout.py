@@ -1,0 +1,62 @@
+"""Where the evaluation reads and writes its files, and the defaults every part shares."""
+
+import os
+
+EVAL = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(EVAL)
+DEFAULT_BIN = os.path.join(ROOT, ".build", "release", "trellis")
+# The real benchmark, read in place from outside the repository (never copied into it); a path
+# relative to ROOT, the directory every run works in.
+ATIS_CORPUS = "../shared/corpora/atis"
+QUICK_CORPUS = "Corpora/synthetic"
+QUICK_FLAGS = ["--embedding-size", "32", "--hidden-size", "32"]
+QUICK_EPOCHS = 2
+MAX_CORES = 2  # never more than two trellis processes at once
+
+
+def rel(path):
+    return os.path.relpath(path, ROOT)
+
+
+class Tree:
+    """The files under one Eval directory (Eval/ itself, or a test's temporary copy).
+
+    `key` is a results key: the corpus directory's name ("atis"), "-quick" for smoke runs, or
+    "exploding"/"exploding-quick" for the exploding-gradient experiment.
+    """
+
+    def __init__(self, directory=EVAL):
+        self.directory = directory
+
+    def results(self, key, *names):
+        """Eval/results/<key>/: the runs' numbers, predictions and meta.json (kept)."""
+        return os.path.join(self.directory, "results", key, *names)
+
+    def logs(self, key, *names):
+        """Eval/logs/<key>/: the training logs (kept: the plots come from them)."""
+        return os.path.join(self.directory, "logs", key, *names)
+
+    def runs(self, key, *names):
+        """Eval/runs/<key>/: models and full tagger output (git-ignored)."""
+        return os.path.join(self.directory, "runs", key, *names)
+
+    def plots(self, *names):
+        return os.path.join(self.directory, "plots", *names)
+
+    def report(self, key):
+        return os.path.join(self.directory, "RESULTS.md" if key == "atis" else f"RESULTS-{key}.md")
+
+    def system_configs(self):
+        return os.path.join(self.directory, "systems", "*.json")
+
+    def exploding_config(self):
+        return os.path.join(self.directory, "exploding.json")
+
+
+def corpus_key(corpus, quick, name=None):
+    key = name or os.path.basename(os.path.normpath(corpus))
+    return f"{key}-quick" if quick and not key.endswith("-quick") else key
+
+
+def exploding_key(quick):
+    return "exploding-quick" if quick else "exploding"
