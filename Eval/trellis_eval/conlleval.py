@@ -1,48 +1,111 @@
-"""Chunk counts of predicted against gold labels, and invalid BIO transitions."""
+"""conlleval.pl's chunk counting (version 2004-01-26, the script Sources/ConllEval reproduces).
+
+This is conlleval's own algorithm, rule for rule, not a chunker of a tag scheme: labels are split
+as conlleval splits them, chunks start and end by its `startOfChunk` / `endOfChunk` tables, and a
+chunk is correct by its `$inCorrect` bookkeeping. Those tables have rules for B, I, E, O, "[", "]"
+and "." but none for S, so IOBES input keeps conlleval's quirks: "S-X S-X" and
+"B-X E-X B-X E-X" each count as one chunk, exactly as `trellis eval` and `trellis score` count
+them (Tests/ConllEvalTests/Golden/iobes.*; Eval/tests/test_conlleval.py checks every golden file).
+"""
+
+OUTSIDE = ("O", "")  # what conlleval reads for a boundary line and before the first line
+
+# (previous prefix, current prefix) pairs that end / start a chunk whatever the types.
+_ENDS = {("B", "B"), ("B", "O"), ("I", "B"), ("I", "O"), ("E", "E"), ("E", "I"), ("E", "O")}
+_STARTS = {("B", "B"), ("I", "B"), ("O", "B"), ("O", "I"), ("E", "E"), ("E", "I"), ("O", "E")}
 
 
 def split_label(label):
-    if label == "O":
-        return "O", ""
-    tag, _, kind = label.partition("-")
-    return (tag, kind) if kind else (label, "")
+    """(prefix, type) as conlleval reads a label: split at the first "-" (its
+    /^([^-]*)-(.*)$/), so "B-toloc-city" has type "toloc-city"; without "-" the whole label is the
+    prefix and the type is "". Perl's `$type ? $type : ""` also turns the type "0" into ""."""
+    prefix, dash, kind = label.partition("-")
+    if not dash:
+        return label, ""
+    return prefix, "" if kind == "0" else kind
 
 
-def _end_of_chunk(prev_tag, tag, prev_type, kind):
-    return (prev_tag in ("E", "S")
-            or (prev_tag in ("B", "I") and tag in ("B", "S", "O"))
-            or (prev_tag not in ("O", ".") and prev_type != kind))
+def end_of_chunk(previous, current):
+    """conlleval's endOfChunk for (prefix, type) pairs: B→B, B→O, I→B, I→O, E→E, E→I, E→O, a
+    change of type after anything but "O" and ".", and any tag after the one-token "[" / "]"."""
+    if (previous[0], current[0]) in _ENDS or previous[0] in ("[", "]"):
+        return True
+    return previous[0] not in ("O", ".") and previous[1] != current[1]
 
 
-def _start_of_chunk(prev_tag, tag, prev_type, kind):
-    return (tag in ("B", "S")
-            or (prev_tag in ("E", "S", "O") and tag in ("E", "I"))
-            or (tag not in ("O", ".") and prev_type != kind))
+def start_of_chunk(previous, current):
+    """conlleval's startOfChunk: B→B, I→B, O→B, O→I, E→E, E→I, O→E, a change of type to anything
+    but "O" and ".", and every "[" / "]"."""
+    if (previous[0], current[0]) in _STARTS or current[0] in ("[", "]"):
+        return True
+    return current[0] not in ("O", ".") and previous[1] != current[1]
+
+
+class ConllCounts:
+    """conlleval's counters over a stream of lines: `gold` chunks ("phrases"), `found` (guessed)
+    chunks and `correct` chunks, plus tokens and correctly labelled tokens."""
+
+    def __init__(self):
+        self.gold = self.found = self.tokens = self.correct_tokens = 0
+        self._ended_correct = 0
+        self._in_correct = False  # conlleval's $inCorrect: a chunk matched so far is open
+        self._last_gold = self._last_guessed = OUTSIDE
+
+    @property
+    def correct(self):
+        """Correct chunks; one still open at the end of the input counts, as in conlleval."""
+        return self._ended_correct + self._in_correct
+
+    def counts(self):
+        """(correct, found, gold): the numbers of conlleval's "processed ..." line."""
+        return self.correct, self.found, self.gold
+
+    def add(self, gold, guessed):
+        """One sentence's labels followed by the blank line after it."""
+        if len(gold) != len(guessed):
+            raise ValueError(f"{len(gold)} gold labels but {len(guessed)} guessed labels")
+        for gold_label, guessed_label in zip(gold, guessed):
+            self.add_token(gold_label, guessed_label)
+        self.add_boundary()
+
+    def add_token(self, gold_label, guessed_label):
+        gold, guessed = split_label(gold_label), split_label(guessed_label)
+        self._step(gold, guessed)
+        self.tokens += 1
+        self.correct_tokens += gold == guessed
+
+    def add_boundary(self):
+        """A blank line or a "-X-" line: gold and guessed "O", not a token."""
+        self._step(OUTSIDE, OUTSIDE)
+
+    def _step(self, gold, guessed):
+        """The body of conlleval's main loop, without the token counting."""
+        last_gold, last_guessed = self._last_gold, self._last_guessed
+        if self._in_correct:
+            gold_ends = end_of_chunk(last_gold, gold)
+            guessed_ends = end_of_chunk(last_guessed, guessed)
+            if gold_ends and guessed_ends and last_guessed[1] == last_gold[1]:
+                self._in_correct = False
+                self._ended_correct += 1
+            elif gold_ends != guessed_ends or guessed[1] != gold[1]:
+                self._in_correct = False
+        gold_starts = start_of_chunk(last_gold, gold)
+        guessed_starts = start_of_chunk(last_guessed, guessed)
+        if gold_starts and guessed_starts and guessed[1] == gold[1]:
+            self._in_correct = True
+        self.gold += gold_starts
+        self.found += guessed_starts
+        self._last_gold, self._last_guessed = gold, guessed
 
 
 def chunk_counts(gold, guessed):
-    """conlleval's (correct chunks, guessed chunks, gold chunks) for one sentence."""
-    correct = found_guessed = found_gold = 0
-    in_correct = False
-    last_gold, last_guess = ("O", ""), ("O", "")
-    for g_label, p_label in list(zip(gold, guessed)) + [("O", "O")]:
-        g, p = split_label(g_label), split_label(p_label)
-        if in_correct:
-            g_end = _end_of_chunk(last_gold[0], g[0], last_gold[1], g[1])
-            p_end = _end_of_chunk(last_guess[0], p[0], last_guess[1], p[1])
-            if g_end and p_end and last_gold[1] == last_guess[1]:
-                in_correct = False
-                correct += 1
-            elif g_end != p_end or g[1] != p[1]:
-                in_correct = False
-        g_start = _start_of_chunk(last_gold[0], g[0], last_gold[1], g[1])
-        p_start = _start_of_chunk(last_guess[0], p[0], last_guess[1], p[1])
-        if g_start and p_start and g[1] == p[1]:
-            in_correct = True
-        found_gold += g_start
-        found_guessed += p_start
-        last_gold, last_guess = g, p
-    return correct, found_guessed, found_gold
+    """(correct, found, gold) of one sentence scored alone, as conlleval scores a file holding
+    only that sentence. Summed over sentences this is conlleval's count of the whole file, except
+    when a matched chunk stays open across a blank line, which takes a "."-prefixed or typeless
+    odd label (never BIO or IOBES labels with types)."""
+    counts = ConllCounts()
+    counts.add(gold, guessed)
+    return counts.counts()
 
 
 def f1_of(correct, found, gold):

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from .conlleval import chunk_counts, invalid_bio
+from .conlleval import ConllCounts, invalid_bio
 from .files import (parameter_count, read_conll_labels, read_jsonl, sha256, split_log,
                     write_json, write_predictions)
 from .layout import MAX_CORES, QUICK_EPOCHS, QUICK_FLAGS, ROOT, Tree, corpus_key, exploding_key, rel
@@ -174,10 +174,13 @@ class Runner:
 
     def _conlleval_agrees(self, predicted, test):
         """Our own conlleval over the tagged output must agree with `trellis eval`."""
-        totals = [sum(c) for c in zip(*(chunk_counts(g, p)
-                                         for g, p in zip(self.test_sentences, predicted)))]
-        return (len(predicted) == len(self.test_sentences)
-                and totals == [test["correct"], test["found"], test["phrases"]])
+        gold = self.test_sentences
+        if len(predicted) != len(gold) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
+            return False
+        counts = ConllCounts()
+        for g, p in zip(gold, predicted):
+            counts.add(g, p)
+        return counts.counts() == (test["correct"], test["found"], test["phrases"])
 
     def run_exploding(self, run, extra_flags, busy_cores=0):
         """One run of Eval/exploding.json: trains, keeps the log and a summary of the exit."""
