@@ -41,6 +41,7 @@ test: deps
 	  echo "gemm against the naive product with the kernels make train uses ($(BLAS_CORETYPE)):"; \
 	  OPENBLAS_CORETYPE=$(BLAS_CORETYPE) swift test --skip-build --disable-swift-testing --filter GemmTests; fi
 	python3 Corpora/generate.py --check
+	python3 -m unittest discover -s Eval/tests -t Eval
 
 clean:
 	rm -rf .build models
