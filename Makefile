@@ -28,11 +28,14 @@ train: build
 
 # Throughput figures (README "Speed"): with this CPU's tuned BLAS kernels, then with the
 # environment's own choice when that differs.
+# The benchmark corpus: ATIS when it is beside the checkout, else the shipped corpus.
+ATIS = ../shared/corpora/atis
+BENCH_CORPUS = $(if $(wildcard $(ATIS)/train.conll),$(ATIS),Corpora/synthetic)
 bench: build
-	$(RUN) bench --json bench.json
+	$(RUN) bench --corpus $(BENCH_CORPUS) --json bench.json
 	@if [ -n "$(BLAS_CORETYPE)" ] && [ -z "$$OPENBLAS_CORETYPE" ]; then \
 	  echo; echo "--- the same with OpenBLAS's own kernel choice (OPENBLAS_CORETYPE unset):"; \
-	  $(BIN) bench --repetitions 1; fi
+	  $(BIN) bench --corpus $(BENCH_CORPUS) --repetitions 1; fi
 
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
@@ -53,7 +56,7 @@ clean:
 SEEDS ?= 3
 QUICK ?= 0
 ifeq ($(origin CORPUS),file)
-EVAL_CORPUS = $(if $(filter 1,$(QUICK)),Corpora/synthetic,../shared/corpora/atis)
+EVAL_CORPUS = $(if $(filter 1,$(QUICK)),Corpora/synthetic,$(ATIS))
 else
 EVAL_CORPUS = $(CORPUS)
 endif

@@ -40,7 +40,9 @@ def read_jsonl(path):
 
 
 def split_log(records):
-    """(epoch records, step records) of a `trellis train --log [--log-steps]` file."""
+    """(epoch records, step records) of a `trellis train --log [--log-steps]` file; the first
+    line, {"recipe": ...}, is the run's configuration, not a record."""
+    records = [r for r in records if "recipe" not in r]
     return [r for r in records if "step" not in r], [r for r in records if "step" in r]
 
 

@@ -10,10 +10,14 @@ struct Bench: ParsableCommand {
       the same figures as one JSON object (also written to --json FILE).
       """)
 
-  @Option(help: "Directory with train.conll (ATIS when present, else the shipped corpus).")
-  var corpus: String?
+  @Option(help: "Directory with train.conll (make bench passes ATIS when it is there).")
+  var corpus = "Corpora/synthetic"
   @Option(help: "Runs per figure; the median is reported.") var repetitions = 3
   @Option(help: "Also write the JSON figures to this file.") var json: String?
+
+  func validate() throws {
+    guard (1...100).contains(repetitions) else { throw ValidationError("--repetitions must be in 1...100 (got \(repetitions))") }
+  }
 
   struct Figures: Codable {
     var cores: Int
@@ -33,21 +37,31 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
-    let directory = corpus ?? (FileManager.default.fileExists(atPath: "../shared/corpora/atis/train.conll")
-      ? "../shared/corpora/atis" : "Corpora/synthetic")
-    let train = try readLabelledCoNLL(path: "\(directory)/train.conll")
+    let train = try readLabelledCoNLL(path: "\(corpus)/train.conll")
+    var figures = Figures(
+      cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(), corpus: corpus,
+      trainingTokens: train.reduce(0) { $0 + $1.count })
+    let defaults = TrainingRecipe()
+    print("cores \(figures.cores), OpenBLAS core \(figures.blasCore), corpus \(corpus), median of \(repetitions)")
+    print(
+      "embeddings \(defaults.configuration.embeddingSize), hidden \(defaults.configuration.hiddenSize) per "
+        + "direction, batch \(defaults.options.batchSize)")
+    let model = try measureTraining(train, into: &figures)
     // Tagging is timed on the training sentences: 5x the test set, so a run lasts long enough
     // to measure through scheduling noise.
-    let test = train.map(\.tokens)
-    let trainingTokens = train.reduce(0) { $0 + $1.count }
-    let testTokens = test.reduce(0) { $0 + $1.count }
-    var figures = Figures(
-      cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(), corpus: directory,
-      trainingTokens: trainingTokens)
-    print("cores \(figures.cores), OpenBLAS core \(figures.blasCore), corpus \(directory), median of \(repetitions)")
-    print("embeddings 100, hidden 100 per direction, batch 32")
+    measureTagging(model, on: train.map(\.tokens), into: &figures)
+    measureBLAS(into: &figures)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let data = try encoder.encode(figures)
+    print(String(decoding: data, as: UTF8.self))
+    if let json { try data.write(to: URL(fileURLWithPath: json)) }
+  }
 
-    // Training: one epoch per run, no dev set, so the figure is pure training throughput.
+  /// Training tokens/s of every encoder and head (one epoch per run, no dev set, so the figure
+  /// is pure training throughput) and the peak memory; returns the trained BiLSTM-CRF.
+  func measureTraining(_ train: [Sentence], into figures: inout Figures) throws -> TaggerModel {
     let systems: [(EncoderKind, HeadKind)] =
       HeadKind.allCases.map { (.bilstm, $0) } + [.lstm, .birnn, .rnn, .bigru, .gru].map { ($0, .crf) }
       + [(.rnn, .softmax)]
@@ -70,59 +84,55 @@ struct Bench: ParsableCommand {
       figures.trainingTokensPerSecond[name] = median(rates)
       print("  " + name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%9.0f", median(rates)))
     }
-
     // The process's peak so far is the training peak (corpus and all ten trainings included);
     // read it before tagging adds a second workspace for the second core.
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     figures.peakMemoryMegabytes = Double(usage.ru_maxrss) / 1024
     print(String(format: "peak memory while training (max RSS) %.0f MB", figures.peakMemoryMegabytes))
+    return model!
+  }
 
-    // Tagging: the BiLSTM-CRF model just trained.
-    let tagger = model!
-    var outputs: [Int: [[String]]] = [:]
-    for batchSize in [1, 32] {
-      var rates: [Double] = []
-      for _ in 0..<repetitions {
-        let started = Date()
-        outputs[batchSize] = tagger.tag(test, options: TaggingOptions(batchSize: batchSize))
-        rates.append(Double(testTokens) / Date().timeIntervalSince(started))
-      }
-      if batchSize == 1 { figures.taggingTokensPerSecondBatch1 = median(rates) }
-      else { figures.taggingTokensPerSecondBatch32 = median(rates) }
+  /// Tagging tokens/s at batch 1 and 32 and with one call per sentence.
+  func measureTagging(_ tagger: TaggerModel, on test: [[String]], into figures: inout Figures) {
+    let testTokens = Double(test.reduce(0) { $0 + $1.count })
+    func rate(_ body: () -> Void) -> Double {
+      median(
+        (0..<repetitions).map { _ in
+          let started = Date()
+          body()
+          return testTokens / Date().timeIntervalSince(started)
+        })
     }
+    var outputs: [Int: [[String]]] = [:]
+    figures.taggingTokensPerSecondBatch1 = rate { outputs[1] = tagger.tag(test, options: TaggingOptions(batchSize: 1)) }
+    figures.taggingTokensPerSecondBatch32 = rate { outputs[32] = tagger.tag(test, options: TaggingOptions(batchSize: 32)) }
     figures.batch1EqualsBatch32 = outputs[1] == outputs[32]
     // One call per sentence, as a service answering requests one by one would: no second
     // sentence in flight, so only the encoder's two directions share the cores.
-    var rates: [Double] = []
-    for _ in 0..<repetitions {
-      let started = Date()
-      for sentence in test { _ = tagger.tag([sentence]) }
-      rates.append(Double(testTokens) / Date().timeIntervalSince(started))
-    }
-    figures.taggingTokensPerSecondOneCallPerSentence = median(rates)
-    print(String(format: "\ntagging tokens/s   batch 1 %9.0f   batch 32 %9.0f   (same labels: %@)",
-                 figures.taggingTokensPerSecondBatch1, figures.taggingTokensPerSecondBatch32,
-                 figures.batch1EqualsBatch32 ? "yes" : "NO"))
+    figures.taggingTokensPerSecondOneCallPerSentence = rate { for sentence in test { _ = tagger.tag([sentence]) } }
+    print(
+      String(
+        format: "\ntagging tokens/s   batch 1 %9.0f   batch 32 %9.0f   (same labels: %@)",
+        figures.taggingTokensPerSecondBatch1, figures.taggingTokensPerSecondBatch32,
+        figures.batch1EqualsBatch32 ? "yes" : "NO"))
     print(String(format: "                   one call per sentence %9.0f", figures.taggingTokensPerSecondOneCallPerSentence))
+  }
 
-
-    // The BLAS limit with the two threads the encoder uses (one per direction).
+  /// The BLAS limit with the two threads the encoder uses (one per direction), and the LSTM's
+  /// own rate in the same run.
+  func measureBLAS(into figures: inout Figures) {
+    let defaults = TaggerConfiguration()
     figures.sgemmGflops = Benchmark.sgemmGFLOPs(size: 1024, threads: 2)
-    let lstm = Benchmark.lstmGFLOPs(inputSize: 100, hiddenSize: 100, batch: 32, steps: 12)
+    let lstm = Benchmark.lstmGFLOPs(
+      inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize, batch: TrainingOptions().batchSize, steps: 12)
     figures.lstmForwardGflops = lstm.forward
     figures.lstmBackwardGflops = lstm.backward
     print(String(format: "sgemm 1024³, 2 threads: %.1f GFLOP/s", figures.sgemmGflops))
-    print(String(format: "BiLSTM T=12 B=32: forward %.1f GFLOP/s (%.0f%% of sgemm), backward %.1f GFLOP/s (%.0f%%)",
-                 lstm.forward, 100 * lstm.forward / figures.sgemmGflops,
-                 lstm.backward, 100 * lstm.backward / figures.sgemmGflops))
-
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    let data = try encoder.encode(figures)
-    print(String(decoding: data, as: UTF8.self))
-    if let json { try data.write(to: URL(fileURLWithPath: json)) }
+    print(
+      String(
+        format: "BiLSTM T=12 B=32: forward %.1f GFLOP/s (%.0f%% of sgemm), backward %.1f GFLOP/s (%.0f%%)",
+        lstm.forward, 100 * lstm.forward / figures.sgemmGflops, lstm.backward, 100 * lstm.backward / figures.sgemmGflops))
   }
 
   func median(_ values: [Double]) -> Double {

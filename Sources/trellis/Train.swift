@@ -4,102 +4,157 @@ import Trellis
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Train a tagger on a labelled CoNLL file, keeping the model with the best dev F1.")
+    abstract: "Train a tagger on a labelled CoNLL file, keeping the model with the best dev F1.",
+    discussion: """
+      Every setting can also come from a JSON configuration file (--config); a flag overrides \
+      the file. --print-config prints the effective configuration without training, so \
+      `trellis train ... --print-config > run.json` then `trellis train --config run.json \
+      --model M` repeats the run (the same seed gives the same model bytes).
+      """)
 
-  @Option(help: "Training data: CoNLL, token first, gold label last.") var train: String
+  /// The defaults every option below shows, from the library: the one place they are written.
+  static let defaults = TrainingRecipe()
+
+  @Option(help: "A JSON training configuration (as --print-config writes); flags override it.")
+  var config: String?
+  @Flag(help: "Print the effective configuration as JSON and exit without training.")
+  var printConfig = false
+
+  @Option(help: "Training data: CoNLL, token first, gold label last.") var train: String?
   @Option(help: "Development data for model selection and early stopping.") var dev: String?
   @Option(help: "Where to write the model (atomically, after every epoch that improves dev F1).")
-  var model: String
-  @OptionGroup var columns: ColumnOptions
+  var model: String?
+  @Option(help: "The column holding the token (1-based; default: \(defaults.data.tokenColumn)).")
+  var tokenColumn: Int?
+  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn: Int?
 
-  @Option(help: "Encoder.") var encoder: EncoderKind = .bilstm
-  @Option(help: "Output head.") var head: HeadKind = .crf
-  @Option(help: "Word embedding size.") var embeddingSize = 100
-  @Option(help: "Hidden units per direction.") var hiddenSize = 100
-  @Option(help: "Context window: also feed the K words on each side of a token.") var window = 0
-  @Option(help: "Filters of a character CNN whose features join each word embedding (0: off).")
-  var characterFilters = 0
-  @Option(help: "Character embedding size of the character CNN.") var characterEmbeddingSize = 16
+  @Option(help: "Encoder (default: \(defaults.configuration.encoder)).") var encoder: EncoderKind?
+  @Option(help: "Output head (default: \(defaults.configuration.head)).") var head: HeadKind?
+  @Option(help: "Word embedding size (default: \(defaults.configuration.embeddingSize)).")
+  var embeddingSize: Int?
+  @Option(help: "Hidden units per direction (default: \(defaults.configuration.hiddenSize)).")
+  var hiddenSize: Int?
+  @Option(help: "Context window: also feed the K words on each side of a token (default: \(defaults.configuration.window)).")
+  var window: Int?
+  @Option(help: "Filters of a character CNN whose features join each word embedding; 0 is off (default: \(defaults.configuration.characterFilters)).")
+  var characterFilters: Int?
+  @Option(help: "Character embedding size of the character CNN (default: \(defaults.configuration.characterEmbeddingSize)).")
+  var characterEmbeddingSize: Int?
   @Option(help: "Pretrained word vectors (word2vec/GloVe text) to start the embeddings from.")
   var embeddings: String?
-  @Option(help: "SSVM: cost of one wrong label (Hamming cost weight).") var costWeight = 1.0
-  @Option(help: "SSVM: L2 penalty on the head's parameters.") var l2 = 1e-4
-  @Flag(help: "Keep tokens' case.") var keepCase = false
-  @Flag(help: "Keep digits (default maps every digit to 0).") var keepDigits = false
-  @Flag(help: "Let decoding produce label sequences the tag scheme forbids.") var noConstraints = false
+  @Option(help: "SSVM: cost of one wrong label (default: \(defaults.configuration.headOptions.costWeight)).")
+  var costWeight: Double?
+  @Option(help: "SSVM: L2 penalty on the head's parameters (default: \(defaults.configuration.headOptions.l2)).")
+  var l2: Double?
+  @Flag(inversion: .prefixedNo, help: "Keep tokens' case (default: \(!defaults.configuration.normalization.lowercase)).")
+  var keepCase: Bool?
+  @Flag(inversion: .prefixedNo, help: "Keep digits instead of mapping each to 0 (default: \(!defaults.configuration.normalization.digitsToZero)).")
+  var keepDigits: Bool?
+  @Flag(inversion: .prefixedNo, help: "Decode under the tag scheme's transition constraints (default: \(defaults.configuration.constrainedDecoding)).")
+  var constraints: Bool?
   @Option(help: "Train in this tag scheme (bio, bioes, iob1); output stays in the data's scheme.")
   var scheme: TagScheme?
 
-  @Option(help: "Random seed: the same seed and data give the same model file.") var seed: UInt64 = 1
-  @Option(help: "Maximum number of epochs.") var epochs = 30
-  @Option(help: "Sentences per batch.") var batchSize = 32
-  @Option(help: "Optimizer.") var optimizer: OptimizerKind = .adam
-  @Option(help: "Learning rate (default: adam 0.001, sgd 0.1).") var learningRate: Double?
-  @Option(help: "Learning-rate decay: epoch e uses lr / (1 + decay * e).") var learningRateDecay = 0.0
-  @Option(help: "Clip the gradient's global norm to this; 0 turns clipping off.") var clip = 5.0
-  @Option(help: "Dropout on embeddings and encoder outputs.") var dropout: Float = 0.5
-  @Option(help: "Probability of reading a word seen once in training as <unk>.") var unknownReplacement = 0.5
-  @Option(help: "Stop after this many epochs without a better dev F1; 0 never stops early.") var patience = 8
-  @Flag(help: "Average the parameters over all steps (averaged perceptron).") var average = false
+  @Option(help: "Random seed: the same seed and data give the same model file (default: \(defaults.options.seed)).")
+  var seed: UInt64?
+  @Option(help: "Maximum number of epochs (default: \(defaults.options.epochs)).") var epochs: Int?
+  @Option(help: "Sentences per batch (default: \(defaults.options.batchSize)).") var batchSize: Int?
+  @Option(help: "Optimizer (default: \(defaults.options.optimizer)).") var optimizer: OptimizerKind?
+  @Option(help: "Learning rate (default: adam \(OptimizerKind.adam.defaultLearningRate), sgd \(OptimizerKind.sgd.defaultLearningRate)).")
+  var learningRate: Double?
+  @Option(help: "Learning-rate decay: epoch e uses lr / (1 + decay * e) (default: \(defaults.options.learningRateDecay)).")
+  var learningRateDecay: Double?
+  @Option(help: "Clip the gradient's global norm to this; 0 turns clipping off (default: \(defaults.options.clipNorm)).")
+  var clip: Double?
+  @Option(help: "Dropout on embeddings and encoder outputs (default: \(defaults.options.dropout)).") var dropout: Float?
+  @Option(help: "Probability of reading a word seen once in training as <unk> (default: \(defaults.options.unknownReplacement)).")
+  var unknownReplacement: Double?
+  @Option(help: "Stop after this many epochs without a better dev F1; 0 never stops early (default: \(defaults.options.patience)).")
+  var patience: Int?
+  @Flag(inversion: .prefixedNo, help: "Average the parameters over all steps (default: \(defaults.options.average)).")
+  var average: Bool?
+
   @Option(help: "Checkpoint written after every epoch (default: MODEL.checkpoint).") var checkpoint: String?
   @Flag(help: "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, the other settings are the checkpoint's).")
   var resume = false
-  @Option(help: "Write one JSON line per epoch to this file (replacing it).") var log: String?
+  @Option(help: "Write the configuration, then one JSON line per epoch, to this file (replacing it).")
+  var log: String?
   @Flag(help: "Also log every step's loss and gradient norm to --log.") var logSteps = false
   @Flag(help: "Print nothing but errors.") var quiet = false
 
+  /// The configuration file's recipe (or the defaults) with every flag given applied over it.
+  func recipe() throws -> TrainingRecipe {
+    var recipe = try config.map(TrainingRecipe.read(from:)) ?? TrainingRecipe()
+    func override<Value>(_ field: inout Value, _ flag: Value?) { if let flag { field = flag } }
+    func override<Value>(_ field: inout Value?, _ flag: Value?) { if let flag { field = flag } }
+    override(&recipe.data.train, train)
+    override(&recipe.data.dev, dev)
+    override(&recipe.data.embeddings, embeddings)
+    override(&recipe.data.tokenColumn, tokenColumn)
+    override(&recipe.data.labelColumn, labelColumn)
+    override(&recipe.configuration.encoder, encoder)
+    override(&recipe.configuration.head, head)
+    override(&recipe.configuration.embeddingSize, embeddingSize)
+    override(&recipe.configuration.hiddenSize, hiddenSize)
+    override(&recipe.configuration.window, window)
+    override(&recipe.configuration.characterFilters, characterFilters)
+    override(&recipe.configuration.characterEmbeddingSize, characterEmbeddingSize)
+    override(&recipe.configuration.headOptions.costWeight, costWeight)
+    override(&recipe.configuration.headOptions.l2, l2)
+    override(&recipe.configuration.normalization.lowercase, keepCase.map(!))
+    override(&recipe.configuration.normalization.digitsToZero, keepDigits.map(!))
+    override(&recipe.configuration.constrainedDecoding, constraints)
+    override(&recipe.configuration.trainingScheme, scheme)
+    override(&recipe.options.seed, seed)
+    override(&recipe.options.epochs, epochs)
+    override(&recipe.options.batchSize, batchSize)
+    override(&recipe.options.optimizer, optimizer)
+    override(&recipe.options.learningRate, learningRate)
+    override(&recipe.options.learningRateDecay, learningRateDecay)
+    override(&recipe.options.clipNorm, clip)
+    override(&recipe.options.dropout, dropout)
+    override(&recipe.options.unknownReplacement, unknownReplacement)
+    override(&recipe.options.patience, patience)
+    override(&recipe.options.average, average)
+    return recipe
+  }
+
   func validate() throws {
-    let limit = TaggerConfiguration.sizeLimit
-    guard (1...limit).contains(embeddingSize), (1...limit).contains(hiddenSize) else {
-      throw ValidationError("--embedding-size and --hidden-size must be in 1...\(limit)")
-    }
-    guard (0...64).contains(window) else { throw ValidationError("--window must be in 0...64") }
-    guard [learningRate ?? 1, learningRateDecay, clip, l2, costWeight].allSatisfy(\.isFinite) else {
-      throw ValidationError("--learning-rate, --learning-rate-decay, --clip, --l2 and --cost-weight must be finite")
-    }
-    guard (0...limit).contains(characterFilters), (1...limit).contains(characterEmbeddingSize) else {
-      throw ValidationError("--character-filters must be in 0...\(limit), --character-embedding-size in 1...\(limit)")
-    }
-    guard epochs > 0, batchSize > 0 else { throw ValidationError("--epochs and --batch-size must be positive") }
-    guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
-    guard clip >= 0 else { throw ValidationError("--clip must be >= 0") }
-    guard learningRate.map({ $0 > 0 }) ?? true else { throw ValidationError("--learning-rate must be > 0") }
-    guard learningRateDecay >= 0 else { throw ValidationError("--learning-rate-decay must be >= 0") }
-    guard (0...1).contains(unknownReplacement) else {
-      throw ValidationError("--unknown-replacement is a probability, in [0, 1]")
-    }
-    guard patience >= 0 else { throw ValidationError("--patience must be >= 0") }
+    try validated(recipe().validate)
+    guard printConfig || model != nil else { throw ValidationError("Missing expected argument '--model <model>'") }
     guard !logSteps || log != nil else { throw ValidationError("--log-steps needs --log FILE") }
-    guard costWeight >= 0, l2 >= 0 else { throw ValidationError("--cost-weight and --l2 must be >= 0") }
   }
 
   func run() throws {
-    var configuration = TaggerConfiguration()
-    configuration.encoder = encoder
-    configuration.head = head
-    configuration.headOptions = HeadOptions(costWeight: costWeight, l2: l2)
-    configuration.embeddingSize = embeddingSize
-    configuration.hiddenSize = hiddenSize
-    configuration.window = window
-    configuration.characterFilters = characterFilters
-    configuration.characterEmbeddingSize = characterEmbeddingSize
-    configuration.normalization = TokenNormalization(lowercase: !keepCase, digitsToZero: !keepDigits)
-    configuration.constrainedDecoding = !noConstraints
-    configuration.trainingScheme = scheme
-    var options = TrainingOptions()
-    options.seed = seed
-    options.epochs = epochs
-    options.batchSize = batchSize
-    options.optimizer = optimizer
-    options.learningRate = learningRate
-    options.learningRateDecay = learningRateDecay
-    options.clipNorm = clip
-    options.dropout = dropout
-    options.unknownReplacement = unknownReplacement
-    options.patience = patience
-    options.average = average
+    let recipe = try recipe()
+    if printConfig {
+      print(recipe.json())
+      return
+    }
+    let model = model!
+    try checkWritable(model: model)
+    let columns = ColumnOptions(tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn)
+    let trainSentences = try columns.read(recipe.data.train)
+    let devSentences = try recipe.data.dev.map(columns.read) ?? []
+    let logFile = try log.map(JSONLinesLog.init(path:))
+    logFile?.write(["recipe": recipe])
+    if !quiet, let hint = blasKernelHint() { printError(hint) }
+    let trainer = Trainer(configuration: recipe.configuration, options: recipe.options)
+    trainer.pretrained = try recipe.data.embeddings.map {
+      try PretrainedEmbeddings(
+        path: $0, dimension: recipe.configuration.embeddingSize, normalization: recipe.configuration.normalization)
+    }
+    reportProgress(of: trainer, to: logFile)
+    let trained = try trainer.train(
+      train: trainSentences, dev: devSentences, checkpoint: checkpoint ?? model + ".checkpoint", resume: resume,
+      bestModel: model)
+    if !quiet {
+      printError("wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
+    }
+  }
 
-    // Fail before hours of training, not after, when the model cannot be written.
+  /// Fails before hours of training, not after, when the model cannot be written.
+  func checkWritable(model: String) throws {
     let directory = URL(fileURLWithPath: model).deletingLastPathComponent().path
     guard FileManager.default.isWritableFile(atPath: directory) else {
       throw TrellisError(file: model, "cannot be written: \(directory) is missing or not writable")
@@ -108,14 +163,10 @@ struct Train: ParsableCommand {
     guard !(FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) && isDirectory.boolValue) else {
       throw TrellisError(file: model, "is a directory, not a model file")
     }
-    let trainSentences = try columns.read(train)
-    let devSentences = try dev.map(columns.read) ?? []
-    let logFile = try log.map(JSONLinesLog.init(path:))
-    if !quiet, let hint = blasKernelHint() { printError(hint) }
-    let trainer = Trainer(configuration: configuration, options: options)
-    trainer.pretrained = try embeddings.map {
-      try PretrainedEmbeddings(path: $0, dimension: embeddingSize, normalization: configuration.normalization)
-    }
+  }
+
+  /// Progress lines on standard error (unless --quiet) and records in the log.
+  func reportProgress(of trainer: Trainer, to logFile: JSONLinesLog?) {
     trainer.onPretrainedCoverage = { covered, total, added in
       guard !quiet else { return }
       printError(
@@ -136,12 +187,6 @@ struct Train: ParsableCommand {
           report.skippedBatches > 0 ? "  (\(report.skippedBatches) batches skipped: non-finite)" : ""))
     }
     if logSteps { trainer.onStep = { logFile?.write($0) } }
-    let trained = try trainer.train(
-      train: trainSentences, dev: devSentences, checkpoint: checkpoint ?? model + ".checkpoint", resume: resume,
-      bestModel: model)
-    if !quiet {
-      printError("wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
-    }
   }
 }
 
@@ -185,10 +230,18 @@ func blasKernelHint() -> String? {
     + "OPENBLAS_CORETYPE=Haswell (or SkylakeX with AVX-512) trains several times faster (make train sets it)"
 }
 
-/// Which CoNLL columns hold the token and the gold label (train and eval).
+/// Which CoNLL columns hold the token and the gold label (eval; train takes them from its
+/// recipe).
 struct ColumnOptions: ParsableArguments {
-  @Option(help: "The column holding the token (1-based).") var tokenColumn = 1
+  @Option(help: "The column holding the token (1-based).") var tokenColumn = TrainingData().tokenColumn
   @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn: Int?
+
+  init() {}
+
+  init(tokenColumn: Int, labelColumn: Int?) {
+    self.tokenColumn = tokenColumn
+    self.labelColumn = labelColumn
+  }
 
   func validate() throws {
     guard tokenColumn >= 1, labelColumn.map({ $0 >= 1 }) ?? true else {

@@ -52,11 +52,14 @@ final class TrainTagEvalTests: CLITestCase {
     XCTAssertEqual(try tag(test, model: first), try tag(test, model: again))
   }
 
-  func testLogWritesOneJSONObjectPerEpoch() throws {
+  func testLogWritesTheRecipeThenOneJSONObjectPerEpoch() throws {
     let log = path("train.jsonl")
     try trainModel(options: ["--log", log])
-    let lines = try contents(of: log).split(separator: "\n", omittingEmptySubsequences: false)
-    XCTAssertEqual(lines.count, 3, "two epoch lines and the final newline expected:\n\(lines)")
+    var lines = try contents(of: log).split(separator: "\n", omittingEmptySubsequences: false)
+    XCTAssertEqual(lines.count, 4, "the recipe, two epoch lines and the final newline expected:\n\(lines)")
+    let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines.removeFirst().utf8)) as? [String: Any])
+    let recipe = try XCTUnwrap(first["recipe"] as? [String: Any], "the first line holds the recipe")
+    XCTAssertEqual((recipe["options"] as? [String: Any])?["epochs"] as? Int, 2)
     for (index, line) in lines.dropLast().enumerated() {
       let object = try XCTUnwrap(
         JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")

@@ -114,6 +114,12 @@ public struct HeadOptions: Codable, Equatable, Sendable {
     self.costWeight = costWeight
     self.l2 = l2
   }
+
+  /// Throws an `OptionError` naming the first setting outside its range.
+  public func validate() throws {
+    try require(costWeight, in: 0...1e6, "cost-weight")
+    try require(l2, in: 0...1e6, "l2")
+  }
 }
 
 /// The chain heads decode alike: Viterbi under the scheme's constraints.

@@ -91,8 +91,8 @@ public enum ModelFile {
       throw TrellisError(file: name, corrupted ? "is corrupted (checksum mismatch)" : "has an unreadable header: \(error)")
     }
     // Sizes come from the file: check them with overflow in mind before trusting any of them.
-    do { try header.configuration.validate() } catch let error as TrellisError {
-      throw TrellisError(file: name, "has an invalid configuration: \(error.message)")
+    do { try header.configuration.validate() } catch let error as OptionError {
+      throw TrellisError(file: name, "has an invalid configuration: \(error.option) \(error.message)")
     }
     var parameterCount = 0
     for slot in header.slots {

@@ -34,44 +34,43 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
 
   public init() {}
 
-  /// Fields missing from a model file take their defaults, so files written before a field
-  /// existed (format version 1 throughout) still load.
+  /// Fields missing from a model or configuration file take their defaults, so files written
+  /// before a field existed (format version 1 throughout) still load.
   public init(from decoder: any Swift.Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
-    let defaults = TaggerConfiguration()
-    func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-      try container.decodeIfPresent(T.self, forKey: key) ?? fallback
+    func decode<T: Decodable>(_ field: inout T, _ key: CodingKeys) throws {
+      field = try container.decodeIfPresent(T.self, forKey: key) ?? field
     }
-    encoder = try value(.encoder, defaults.encoder)
-    head = try value(.head, defaults.head)
-    headOptions = try value(.headOptions, defaults.headOptions)
-    embeddingSize = try value(.embeddingSize, defaults.embeddingSize)
-    hiddenSize = try value(.hiddenSize, defaults.hiddenSize)
-    window = try value(.window, defaults.window)
-    characterFilters = try value(.characterFilters, defaults.characterFilters)
-    characterEmbeddingSize = try value(.characterEmbeddingSize, defaults.characterEmbeddingSize)
-    normalization = try value(.normalization, defaults.normalization)
-    scheme = try value(.scheme, defaults.scheme)
+    try decode(&encoder, .encoder)
+    try decode(&head, .head)
+    try decode(&headOptions, .headOptions)
+    try decode(&embeddingSize, .embeddingSize)
+    try decode(&hiddenSize, .hiddenSize)
+    try decode(&window, .window)
+    try decode(&characterFilters, .characterFilters)
+    try decode(&characterEmbeddingSize, .characterEmbeddingSize)
+    try decode(&normalization, .normalization)
+    try decode(&scheme, .scheme)
     trainingScheme = try container.decodeIfPresent(TagScheme.self, forKey: .trainingScheme)
-    constrainedDecoding = try value(.constrainedDecoding, defaults.constrainedDecoding)
+    try decode(&constrainedDecoding, .constrainedDecoding)
   }
 
   /// The largest size any dimension may have: far beyond any useful tagger, small enough that
-  /// no product of two sizes overflows, so a damaged or hostile model file cannot make the
-  /// loader compute a nonsensical layout.
-  public static let sizeLimit = 1 << 16
+  /// the largest layer (an LSTM's 4H×H recurrent block, 268 MB at the limit) can be allocated
+  /// and no product of sizes overflows, so neither an option nor a damaged or hostile model
+  /// file can make the code compute a nonsensical layout.
+  public static let sizeLimit = 4096
+  /// The widest context window: 2K+1 tokens per input row.
+  public static let windowLimit = 64
 
-  /// Throws a message naming the first size outside its range.
+  /// Throws an `OptionError` naming the first setting outside its range.
   public func validate() throws {
-    for (name, value, minimum) in [
-      ("embedding size", embeddingSize, 1), ("hidden size", hiddenSize, 1),
-      ("character filters", characterFilters, 0), ("character embedding size", characterEmbeddingSize, 1),
-    ] where !(minimum...Self.sizeLimit).contains(value) {
-      throw TrellisError(file: "configuration", "\(name) \(value) is outside \(minimum)...\(Self.sizeLimit)")
-    }
-    guard (0...64).contains(window) else {
-      throw TrellisError(file: "configuration", "window \(window) is outside 0...64")
-    }
+    try require(embeddingSize, in: 1...Self.sizeLimit, "embedding-size")
+    try require(hiddenSize, in: 1...Self.sizeLimit, "hidden-size")
+    try require(window, in: 0...Self.windowLimit, "window")
+    try require(characterFilters, in: 0...Self.sizeLimit, "character-filters")
+    try require(characterEmbeddingSize, in: 1...Self.sizeLimit, "character-embedding-size")
+    try headOptions.validate()
   }
 
   /// Width of one token's representation: its word embedding and character features.

@@ -89,6 +89,16 @@ extension TaggerModel {
     return losses[0] + losses[1]
   }
 
+  /// Whether the emissions of `batch` and the head's parameters are all finite, so decoding
+  /// and confidences are defined.
+  func scoresAreFinite(_ batch: Batch) -> Bool {
+    workspaces.withWorkspace { ws in
+      forward(batch, workspace: ws)
+      let emissions = UnsafeBufferPointer(start: ws.emissions.pointer, count: batch.steps * batch.size * labels.count)
+      return emissions.allSatisfy(\.isFinite) && headParameters.allSatisfy(\.isFinite)
+    }
+  }
+
   /// Label ids for every sentence of the batch.
   func decode(_ batch: Batch, workspace ws: ModelWorkspace, constrained: Bool) -> [[Int]] {
     forward(batch, workspace: ws)

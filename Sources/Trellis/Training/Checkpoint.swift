@@ -1,50 +1,25 @@
 import Foundation
 
-/// Everything training needs to continue exactly where it stopped: with these and the model's
-/// parameters, epoch e+1 after a resume draws the same random numbers and makes the same
-/// updates as in an uninterrupted run.
-struct TrainingState {
-  var completedEpochs = 0
-  var step = 0
-  var updates = 0
-  var rng: SplitMix64
-  /// Adam's moments; nil when training with SGD, which has no state.
-  var adam: Adam?
-  /// The running parameter average (`--average`), else empty.
-  var average: [Float]
-  var bestF1: Double?
-  /// The parameters of the best epoch so far, else empty.
-  var bestValues: [Float] = []
-  var epochsWithoutImprovement = 0
-
-  init(rng: SplitMix64, model: TaggerModel, options: TrainingOptions) {
-    self.rng = rng
-    adam = options.optimizer == .adam ? Adam(parameterCount: model.store.count) : nil
-    average = options.average ? model.store.snapshot() : []
-  }
-}
-
 /// The checkpoint file, written after every epoch:
 ///
 ///   bytes 0..<8   magic "TRELLCKP"
 ///   bytes 8..<12  format version, UInt32 little-endian
 ///   then          a UInt32-length-prefixed JSON header (options, counters, random state, which
 ///                 arrays follow), a UInt32-length-prefixed model file (`ModelFile`, with its
-///                 own checksum), the arrays as Float32 (Adam m and v, average, best
-///                 parameters; each `count` long where present)
+///                 own checksum), the arrays as Float32, each `count` long: the
+///                 optimiser's slabs (`OptimizerState`), then the best parameters if any
 ///   last 4 bytes  CRC-32 of everything before it
 enum Checkpoint {
   static let magic: [UInt8] = Array("TRELLCKP".utf8)
-  static let formatVersion: UInt32 = 1
+  static let formatVersion: UInt32 = 2
 
   struct Header: Codable {
     var options: TrainingOptions
     var completedEpochs: Int
     var step: Int
-    var updates: Int
     var rngState: UInt64
-    var adamStepCount: Int?
-    var hasAverage: Bool
+    var optimizerCounters: [Int]
+    var optimizerSlabCount: Int
     var bestF1: Double?
     var hasBest: Bool
     var epochsWithoutImprovement: Int
@@ -53,12 +28,12 @@ enum Checkpoint {
   static func write(model: TaggerModel, state: TrainingState, options: TrainingOptions, to path: String) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
+    let optimizer = state.optimizer.state
     let header = try encoder.encode(
       Header(
-        options: options, completedEpochs: state.completedEpochs, step: state.step, updates: state.updates,
-        rngState: state.rng.state, adamStepCount: state.adam?.stepCount, hasAverage: !state.average.isEmpty,
-        bestF1: state.bestF1, hasBest: !state.bestValues.isEmpty,
-        epochsWithoutImprovement: state.epochsWithoutImprovement))
+        options: options, completedEpochs: state.completedEpochs, step: state.step, rngState: state.rng.state,
+        optimizerCounters: optimizer.counters, optimizerSlabCount: optimizer.slabs.count, bestF1: state.bestF1,
+        hasBest: !state.bestValues.isEmpty, epochsWithoutImprovement: state.epochsWithoutImprovement))
     let modelBytes = try ModelFile.encode(model, name: path)
     var data = Data(magic)
     appendLittleEndian(formatVersion, to: &data)
@@ -66,7 +41,7 @@ enum Checkpoint {
     data.append(header)
     appendLittleEndian(UInt32(modelBytes.count), to: &data)
     data.append(modelBytes)
-    for array in [state.adam?.m ?? [], state.adam?.v ?? [], state.average, state.bestValues] {
+    for array in optimizer.slabs + [state.bestValues] {
       array.withUnsafeBufferPointer { appendLittleEndian($0, to: &data) }
     }
     appendLittleEndian(crc32(data), to: &data)
@@ -81,8 +56,8 @@ enum Checkpoint {
     guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
       throw TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
     }
-    guard readLittleEndian(bytes, at: 8) <= formatVersion else {
-      throw TrellisError(file: path, "was written by a newer Trellis")
+    guard readLittleEndian(bytes, at: 8) == formatVersion else {
+      throw TrellisError(file: path, "was written by another Trellis version; start training afresh")
     }
     guard crc32(Data(bytes[0..<(bytes.count - 4)])) == readLittleEndian(bytes, at: bytes.count - 4) else {
       throw TrellisError(file: path, "is truncated or corrupted (checksum mismatch)")
@@ -106,15 +81,12 @@ enum Checkpoint {
     var state = TrainingState(rng: SplitMix64(seed: header.rngState), model: model, options: header.options)
     state.completedEpochs = header.completedEpochs
     state.step = header.step
-    state.updates = header.updates
-    if let stepCount = header.adamStepCount {
-      var adam = Adam(parameterCount: count)
-      adam.m = try floats()
-      adam.v = try floats()
-      adam.stepCount = stepCount
-      state.adam = adam
-    }
-    state.average = header.hasAverage ? try floats() : []
+    let expected = state.optimizer.state
+    guard header.optimizerCounters.count == expected.counters.count,
+      header.optimizerSlabCount == expected.slabs.count
+    else { throw TrellisError(file: path, "holds optimiser state that does not match its options") }
+    state.optimizer.state = OptimizerState(
+      counters: header.optimizerCounters, slabs: try (0..<header.optimizerSlabCount).map { _ in try floats() })
     state.bestF1 = header.bestF1
     state.bestValues = header.hasBest ? try floats() : []
     state.epochsWithoutImprovement = header.epochsWithoutImprovement

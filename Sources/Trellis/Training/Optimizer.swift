@@ -1,17 +1,57 @@
 import Foundation
 
 /// The optimisers selectable from the CLI (`--optimizer adam`).
-public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, sgd }
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+  case adam, sgd
+
+  /// The usual initial learning rate η₀ of each optimiser.
+  public var defaultLearningRate: Double {
+    switch self {
+    case .adam: 0.001
+    case .sgd: 0.1
+    }
+  }
+
+  /// A new optimiser of this kind for `parameterCount` parameters; the only place a kind is
+  /// mapped to a type.
+  func makeOptimizer(parameterCount: Int) -> any Optimizer {
+    switch self {
+    case .adam: Adam(parameterCount: parameterCount)
+    case .sgd: SGD()
+    }
+  }
+}
+
+/// What a checkpoint keeps of an optimiser: counters (in its JSON header) and per-parameter
+/// slabs (as Float32 arrays, each `parameterCount` long).
+struct OptimizerState: Equatable {
+  var counters: [Int] = []
+  var slabs: [[Float]] = []
+}
 
 /// Moves the parameter slab along its gradient slab: one loop over all parameters (llm.c's
 /// `gpt2_update`), so every layer is optimised the same way without knowing about layers.
 protocol Optimizer {
   /// One update with learning rate `rate`, reading `store.gradients`.
   mutating func step(_ store: ParameterStore, rate: Float)
+  /// The state a resumed run needs to make the same updates; settable from a checkpoint of
+  /// the same optimiser and parameter count.
+  var state: OptimizerState { get set }
+  /// The parameters to evaluate and save instead of the current ones (averaging), if any.
+  var evaluationParameters: [Float]? { get }
 }
 
-/// Plain stochastic gradient descent: θ ← θ − η·g.
+extension Optimizer {
+  var evaluationParameters: [Float]? { nil }
+}
+
+/// Plain stochastic gradient descent: θ ← θ − η·g. Stateless.
 struct SGD: Optimizer {
+  var state: OptimizerState {
+    get { OptimizerState() }
+    set {}
+  }
+
   mutating func step(_ store: ParameterStore, rate: Float) {
     let θ = store.values, g = store.gradients
     for k in 0..<store.count { θ[k] -= rate * g[k] }
@@ -23,17 +63,22 @@ struct SGD: Optimizer {
 ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,  θ ← θ − η·m̂ / (√v̂ + ε)
 /// with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).
 struct Adam: Optimizer {
-  var beta1: Float = 0.9
-  var beta2: Float = 0.999
-  var epsilon: Float = 1e-8
+  let beta1: Float = 0.9
+  let beta2: Float = 0.999
+  let epsilon: Float = 1e-8
   var stepCount = 0
-  /// First and second moment estimates, one per parameter (checkpointed).
+  /// First and second moment estimates, one per parameter.
   var m: [Float]
   var v: [Float]
 
   init(parameterCount: Int) {
     m = [Float](repeating: 0, count: parameterCount)
     v = [Float](repeating: 0, count: parameterCount)
+  }
+
+  var state: OptimizerState {
+    get { OptimizerState(counters: [stepCount], slabs: [m, v]) }
+    set { (stepCount, m, v) = (newValue.counters[0], newValue.slabs[0], newValue.slabs[1]) }
   }
 
   mutating func step(_ store: ParameterStore, rate: Float) {
@@ -52,8 +97,10 @@ struct Adam: Optimizer {
         while k + 16 <= store.count {
           let gradient = UnsafeRawPointer(g + k).loadUnaligned(as: Lanes.self)
           let first = beta1 * UnsafeRawPointer(m + k).loadUnaligned(as: Lanes.self) + (1 - beta1) * gradient
-          let second = beta2 * UnsafeRawPointer(v + k).loadUnaligned(as: Lanes.self) + (1 - beta2) * gradient * gradient
-          let value = UnsafeRawPointer(θ + k).loadUnaligned(as: Lanes.self) - stepSize * first / (second.squareRoot() + epsilon)
+          let second =
+            beta2 * UnsafeRawPointer(v + k).loadUnaligned(as: Lanes.self) + (1 - beta2) * gradient * gradient
+          let value =
+            UnsafeRawPointer(θ + k).loadUnaligned(as: Lanes.self) - stepSize * first / (second.squareRoot() + epsilon)
           UnsafeMutableRawPointer(m + k).storeBytes(of: first, as: Lanes.self)
           UnsafeMutableRawPointer(v + k).storeBytes(of: second, as: Lanes.self)
           UnsafeMutableRawPointer(θ + k).storeBytes(of: value, as: Lanes.self)
@@ -67,5 +114,41 @@ struct Adam: Optimizer {
       }
     }
     store.didChangeValues()
+  }
+}
+
+/// Any optimiser plus the running mean of the parameters over all its updates (Collins 2002's
+/// averaged perceptron, for any head): after update n, avg ← avg + (θ − avg) / n. The average
+/// is what evaluation reads and the saved model holds.
+struct ParameterAveraging: Optimizer {
+  var base: any Optimizer
+  var average: [Float]
+  var updates = 0
+
+  init(_ base: any Optimizer, initial: [Float]) {
+    self.base = base
+    average = initial
+  }
+
+  var state: OptimizerState {
+    get {
+      let inner = base.state
+      return OptimizerState(counters: inner.counters + [updates], slabs: inner.slabs + [average])
+    }
+    set {
+      base.state = OptimizerState(counters: newValue.counters.dropLast(), slabs: newValue.slabs.dropLast())
+      (updates, average) = (newValue.counters.last!, newValue.slabs.last!)
+    }
+  }
+
+  var evaluationParameters: [Float]? { average }
+
+  mutating func step(_ store: ParameterStore, rate: Float) {
+    base.step(store, rate: rate)
+    updates += 1
+    let n = Float(updates), θ = store.values
+    average.withUnsafeMutableBufferPointer { avg in
+      for k in 0..<store.count { avg[k] += (θ[k] - avg[k]) / n }
+    }
   }
 }

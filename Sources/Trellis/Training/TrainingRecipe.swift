@@ -1,0 +1,104 @@
+import Foundation
+
+/// Everything that decides which model a training run produces: the data, the architecture and
+/// the training options. `trellis train --config FILE` reads it as JSON (any field may be
+/// missing and takes its default), `--print-config` writes it, and flags override its fields;
+/// the same recipe and seed give the same model bytes. Output paths (model, checkpoint, log)
+/// are not part of it: they say where a run writes, not what it learns.
+public struct TrainingRecipe: Codable, Equatable, Sendable {
+  public var data = TrainingData()
+  public var configuration = TaggerConfiguration()
+  public var options = TrainingOptions()
+
+  public init() {}
+
+  /// Throws an `OptionError` naming the first setting outside its range.
+  public func validate() throws {
+    try data.validate()
+    try configuration.validate()
+    try options.validate()
+  }
+
+  /// The recipe of a JSON file; missing fields take their defaults, unknown fields are errors
+  /// (a misspelt option must not be silently ignored).
+  public static func read(from path: String) throws -> TrainingRecipe {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw TrellisError(file: path, "cannot be read")
+    }
+    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+      throw TrellisError(file: path, "is not a JSON object")
+    }
+    if let unknown = unknownKeys(in: object, of: TrainingRecipe()).first {
+      throw TrellisError(file: path, "has no option '\(unknown)'")
+    }
+    do {
+      return try JSONDecoder().decode(TrainingRecipe.self, from: data)
+    } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context),
+      let DecodingError.keyNotFound(_, context), let DecodingError.valueNotFound(_, context)
+    {
+      let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+      throw TrellisError(file: path, "'\(field)': \(context.debugDescription)")
+    }
+  }
+
+  /// The recipe as `--print-config` prints it: pretty JSON, sorted keys, every field.
+  public func json() -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try! encoder.encode(self), as: UTF8.self)
+  }
+
+  public init(from decoder: any Swift.Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    data = try container.decodeIfPresent(TrainingData.self, forKey: .data) ?? TrainingData()
+    configuration = try container.decodeIfPresent(TaggerConfiguration.self, forKey: .configuration) ?? .init()
+    options = try container.decodeIfPresent(TrainingOptions.self, forKey: .options) ?? .init()
+  }
+}
+
+/// The files a model learns from and the columns it reads.
+public struct TrainingData: Codable, Equatable, Sendable {
+  /// Training data: CoNLL, token column and gold label column.
+  public var train = ""
+  /// Development data for model selection and early stopping.
+  public var dev: String?
+  /// Pretrained word vectors to start the embeddings from.
+  public var embeddings: String?
+  /// The column holding the token (1-based).
+  public var tokenColumn = 1
+  /// The column holding the gold label (1-based; nil: the last).
+  public var labelColumn: Int?
+
+  public init() {}
+
+  public static let columnLimit = 1000
+
+  public func validate() throws {
+    guard !train.isEmpty else { throw OptionError("train", "is required (a flag or the configuration file)") }
+    try require(tokenColumn, in: 1...Self.columnLimit, "token-column")
+    if let labelColumn { try require(labelColumn, in: 1...Self.columnLimit, "label-column") }
+  }
+
+  public init(from decoder: any Swift.Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    train = try container.decodeIfPresent(String.self, forKey: .train) ?? ""
+    dev = try container.decodeIfPresent(String.self, forKey: .dev)
+    embeddings = try container.decodeIfPresent(String.self, forKey: .embeddings)
+    tokenColumn = try container.decodeIfPresent(Int.self, forKey: .tokenColumn) ?? 1
+    labelColumn = try container.decodeIfPresent(Int.self, forKey: .labelColumn)
+  }
+}
+
+/// Keys of `object` (recursively, as dotted paths) that name no stored property of `value`.
+func unknownKeys(in object: [String: Any], of value: Any, prefix: String = "") -> [String] {
+  let children = Dictionary(
+    Mirror(reflecting: value).children.compactMap { child in child.label.map { ($0, child.value) } },
+    uniquingKeysWith: { first, _ in first })
+  return object.keys.sorted().flatMap { key -> [String] in
+    guard let child = children[key] else { return [prefix + key] }
+    guard let nested = object[key] as? [String: Any], Mirror(reflecting: child).displayStyle == .struct else {
+      return []
+    }
+    return unknownKeys(in: nested, of: child, prefix: prefix + key + ".")
+  }
+}

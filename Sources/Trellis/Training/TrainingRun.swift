@@ -1,0 +1,133 @@
+import ConllEval
+import Foundation
+
+/// One training run in progress: the model, its state and options, and the training corpus
+/// encoded once (word and character ids, label ids), so epochs only form batches.
+final class TrainingRun {
+  let model: TaggerModel
+  let options: TrainingOptions
+  var state: TrainingState
+  let examples: [(encoded: TaggerModel.EncodedSentence, labels: [Int])]
+  let lengths: [Int]
+  /// `isSingleton[id]`: word `id` occurs once in the training data (word dropout's candidates).
+  let isSingleton: [Bool]
+  let workspace = ModelWorkspace()
+  var consecutiveFaults = 0
+  /// A batch of the first training sentences, to check after each epoch that the model's
+  /// scores are still finite.
+  let probe: Batch
+
+  /// `sentences` are in the model's label scheme; `wordCounts[id]` is word id's training count.
+  init(model: TaggerModel, state: TrainingState, options: TrainingOptions, sentences: [Sentence], wordCounts: [Int]) {
+    self.model = model
+    self.state = state
+    self.options = options
+    examples = sentences.map { sentence in
+      (model.encode(sentence.tokens), sentence.labels.map { model.labels.id(for: $0)! })
+    }
+    lengths = examples.map(\.encoded.words.count)
+    isSingleton = wordCounts.map { $0 == 1 }
+    probe = model.batch(examples.prefix(TaggingOptions().batchSize).map(\.encoded))
+  }
+
+  /// The batch of `indices`, each singleton word read as `<unk>` with probability
+  /// `unknownReplacement` (drawn from the run's generator, word by word).
+  func batch(_ indices: [Int]) -> Batch {
+    let wordIds = indices.map { i in
+      examples[i].encoded.words.map { id in
+        isSingleton[id] && state.rng.nextUnitDouble() < options.unknownReplacement ? ReservedWord.unknownId : id
+      }
+    }
+    return model.batch(indices.map { examples[$0].encoded }, words: wordIds, gold: indices.map { examples[$0].labels })
+  }
+
+  /// Fresh gradients of the batch: its summed loss and the gradients' global norm.
+  func lossAndGradient(_ batch: Batch) -> (loss: Double, norm: Double) {
+    model.store.zeroGradients()
+    let loss = model.lossAndGradient(batch, workspace: workspace, dropoutRate: options.dropout, rng: &state.rng)
+    return (loss, model.store.gradientNorm())
+  }
+
+  /// Clips the gradients to `clipNorm` (their norm is `gradientNorm`) and lets the optimiser
+  /// take its step.
+  func update(gradientNorm norm: Double, learningRate: Double) {
+    let store = model.store
+    if options.clipNorm > 0, norm > options.clipNorm {
+      let scale = Float(options.clipNorm / norm)
+      for k in 0..<store.count { store.gradients[k] *= scale }
+    }
+    state.optimizer.step(store, rate: Float(learningRate))
+  }
+
+  /// Runs `body` with the parameters evaluation reads (the average, when averaging) in the
+  /// model, then puts the training parameters back.
+  func withEvaluationParameters<Result>(_ body: () throws -> Result) rethrows -> Result {
+    guard let evaluated = state.optimizer.evaluationParameters else { return try body() }
+    let current = model.store.snapshot()
+    model.store.restore(evaluated)
+    defer { model.store.restore(current) }
+    return try body()
+  }
+}
+
+extension Trainer {
+  /// A new run: scheme detected from the data, vocabularies built (extended by pretrained
+  /// vectors, which also seed the embeddings), weights drawn from the seed.
+  func fresh(train: [Sentence]) -> TrainingRun {
+    var rng = SplitMix64(seed: options.seed)
+    var configuration = self.configuration
+    configuration.scheme = detectScheme(train.map(\.labels))
+    // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
+    // evaluation converts predictions back to the data's scheme.
+    let sentences = train.converted(to: configuration)
+    let corpus = CorpusVocabularies(of: sentences, normalization: configuration.normalization)
+    var words = corpus.words, counts = corpus.wordCounts
+    for key in pretrained?.keys ?? [] where words.id(for: key) == nil {
+      words.insert(key)
+      counts.append(0)
+    }
+    let model = TaggerModel(
+      configuration: configuration, words: words, labels: corpus.labels,
+      characters: configuration.characterFilters > 0
+        ? CorpusVocabularies.characters(of: sentences, normalization: configuration.normalization) : Vocabulary(),
+      rng: &rng)
+    if let pretrained { seedEmbeddings(of: model, from: pretrained, trainingWords: corpus.words.count) }
+    return TrainingRun(
+      model: model, state: TrainingState(rng: rng, model: model, options: options), options: options,
+      sentences: sentences, wordCounts: counts)
+  }
+
+  /// The run a checkpoint holds, after checking it was trained on this data.
+  func resumed(from checkpoint: String, train: [Sentence]) throws -> TrainingRun {
+    let (model, state, checkpointOptions) = try Checkpoint.read(from: checkpoint)
+    var options = checkpointOptions
+    // The run's length may change on resume; everything that shapes each update may not.
+    options.epochs = self.options.epochs
+    options.patience = self.options.patience
+    let sentences = train.converted(to: model.configuration)
+    let corpus = CorpusVocabularies(of: sentences, normalization: model.configuration.normalization)
+    // Pretrained vectors may have added words after the training vocabulary.
+    guard Array(model.words.strings.prefix(corpus.words.count)) == corpus.words.strings,
+      corpus.labels == model.labels
+    else {
+      throw TrellisError(file: checkpoint, "was trained on other data than the --train file given")
+    }
+    return TrainingRun(
+      model: model, state: state, options: options, sentences: sentences,
+      wordCounts: corpus.wordCounts + [Int](repeating: 0, count: model.words.count - corpus.words.count))
+  }
+
+  /// Copies the pretrained vector of every vocabulary word that has one into the embeddings.
+  private func seedEmbeddings(of model: TaggerModel, from pretrained: PretrainedEmbeddings, trainingWords: Int) {
+    precondition(pretrained.dimension == model.configuration.embeddingSize, "checked when the file was read")
+    var covered = 0
+    let table = model.store.value(model.embedding.table)
+    for id in 0..<model.words.count {
+      guard let vector = pretrained.vectors[model.words[id]] else { continue }
+      (table + id * pretrained.dimension).update(from: vector, count: pretrained.dimension)
+      if id < trainingWords { covered += 1 }
+    }
+    model.store.didChangeValues()
+    onPretrainedCoverage(covered, trainingWords - 2, model.words.count - trainingWords)
+  }
+}

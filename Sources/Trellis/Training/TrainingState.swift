@@ -1,0 +1,42 @@
+/// Everything training needs to continue exactly where it stopped: with these and the model's
+/// parameters, epoch e+1 after a resume draws the same random numbers and makes the same
+/// updates as in an uninterrupted run.
+struct TrainingState {
+  var completedEpochs = 0
+  /// Steps taken, skipped ones included (the step number of `StepReport`).
+  var step = 0
+  var rng: SplitMix64
+  var optimizer: any Optimizer
+  /// The best dev F1 so far; nil before the first epoch and when there is no dev set.
+  var bestF1: Double?
+  /// The parameters of the selected epoch so far, else empty.
+  var bestValues: [Float] = []
+  var epochsWithoutImprovement = 0
+
+  init(rng: SplitMix64, model: TaggerModel, options: TrainingOptions) {
+    self.rng = rng
+    let base = options.optimizer.makeOptimizer(parameterCount: model.store.count)
+    optimizer = options.average ? ParameterAveraging(base, initial: model.store.snapshot()) : base
+  }
+
+  /// Whether another epoch runs: `epochs` not reached, and with a dev set, fewer than
+  /// `patience` epochs in a row without a better dev F1.
+  func continues(options: TrainingOptions) -> Bool {
+    completedEpochs < options.epochs
+      && (options.patience == 0 || epochsWithoutImprovement < options.patience)
+  }
+
+  /// Records an epoch's dev F1 (nil without a dev set) and returns whether its parameters are
+  /// the ones to keep. With a dev set, the epoch must beat every earlier one; without one,
+  /// the latest epoch is always kept, and patience never runs out.
+  mutating func select(devF1: Double?) -> Bool {
+    guard let devF1 else { return true }
+    guard bestF1.map({ devF1 > $0 }) ?? true else {
+      epochsWithoutImprovement += 1
+      return false
+    }
+    bestF1 = devF1
+    epochsWithoutImprovement = 0
+    return true
+  }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Trellis
+import XCTest
+
+/// One source of truth for training settings: the library's `TrainingRecipe` owns the defaults,
+/// the CLI's help shows them, and a configuration file reproduces a run byte for byte.
+final class TrainConfigTests: CLITestCase {
+  func testPrintConfigShowsTheLibraryDefaults() throws {
+    let train = PackagePaths.tiny("train")
+    let printed = try trellis(["train", "--train", train, "--print-config"])
+    assertSucceeded(printed)
+    var expected = TrainingRecipe()
+    expected.data.train = train
+    XCTAssertEqual(printed.output, expected.json() + "\n")
+  }
+
+  /// Every "(default: X)" in `train --help`, passed explicitly as `--option X`, leaves the
+  /// effective configuration unchanged: the help and the library agree on every default.
+  func testEveryHelpDefaultIsTheEffectiveDefault() throws {
+    let base = ["train", "--train", PackagePaths.tiny("train"), "--print-config"]
+    let defaults = try trellis(base)
+    assertSucceeded(defaults)
+    let help = try trellis(["train", "--help"])
+    let entries = help.output.components(separatedBy: "\n  --").dropFirst().map {
+      $0.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+    var checked = 0
+    for entry in entries {
+      let names = entry.prefix { $0 != " " }
+      guard let match = entry.range(of: #"\(default: [^) ]+\)"#, options: .regularExpression) else { continue }
+      let value = entry[match].dropFirst("(default: ".count).dropLast()
+      let arguments: [String]
+      if names.contains("/--no-") {
+        let forms = names.split(separator: "/")  // ["keep-case", "--no-keep-case"]
+        arguments = [value == "true" ? "--" + forms[0] : String(forms[1])]
+      } else {
+        arguments = ["--" + names, String(value)]
+      }
+      let explicit = try trellis(base + arguments)
+      assertSucceeded(explicit)
+      XCTAssertEqual(explicit.output, defaults.output, "help says \(names) defaults to \(value), the library disagrees")
+      checked += 1
+    }
+    XCTAssertGreaterThanOrEqual(checked, 20, "too few defaults found in:\n\(help.output)")
+  }
+
+  func testConfigFileReproducesTheRunByteForByte() throws {
+    let flags = [
+      "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--seed", "5", "--hidden-size", "8",
+      "--embedding-size", "8", "--epochs", "2", "--head", "ssvm", "--character-filters", "4",
+    ]
+    let direct = path("direct.model"), fromFile = path("file.model")
+    assertSucceeded(try trellis(["train"] + flags + ["--model", direct, "--quiet"]))
+    let printed = try trellis(["train"] + flags + ["--print-config"])
+    assertSucceeded(printed)
+    let config = try write(printed.output, to: "run.json")
+    assertSucceeded(try trellis(["train", "--config", config, "--model", fromFile, "--quiet"]))
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: direct)), try Data(contentsOf: URL(fileURLWithPath: fromFile)))
+    // A flag overrides the file.
+    let overridden = try trellis(["train", "--config", config, "--seed", "9", "--print-config"])
+    let recipe = try JSONDecoder().decode(TrainingRecipe.self, from: Data(overridden.output.utf8))
+    XCTAssertEqual(recipe.options.seed, 9)
+    XCTAssertEqual(recipe.configuration.head, .ssvm)
+  }
+
+  func testConfigFileErrorsNameTheFileAndTheField() throws {
+    let misspelt = try write(#"{"configuration": {"hiden_size": 8}}"#, to: "misspelt.json")
+    assertFailed(
+      try trellis(["train", "--config", misspelt, "--model", path("m")]),
+      mentioning: ["\(misspelt): has no option 'configuration.hiden_size'"])
+    let wrongType = try write(#"{"options": {"epochs": "many"}}"#, to: "type.json")
+    assertFailed(try trellis(["train", "--config", wrongType, "--model", path("m")]), mentioning: ["'options.epochs'"])
+    let outOfRange = try write(#"{"data": {"train": "x"}, "options": {"epochs": 0}}"#, to: "range.json")
+    assertFailed(
+      try trellis(["train", "--config", outOfRange, "--model", path("m")]),
+      mentioning: ["--epochs must be in 1...100000 (got 0)"])
+  }
+}
