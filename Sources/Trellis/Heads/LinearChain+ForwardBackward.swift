@@ -122,25 +122,49 @@ extension LinearChain {
       labelCount: L, sentenceCount: B, logZ: [Double](repeating: 0, count: B), unary: [],
       pairwise: [Double](repeating: 0, count: L * L))
     guard T > 0 else { return marginals }
-    var psi = [Double](repeating: 0, count: T * B * L)  // ψ, (T, B, L)
-    var alpha = [Double](repeating: 0, count: T * B * L)  // α̂, (T, B, L)
-    var beta = [Double](repeating: 0, count: T * B * L)  // β̂, (T, B, L)
-    var g = [Double](repeating: 0, count: T * B * L)  // g, (T, B, L); step 0 stays zero
-    var scale = [Double](repeating: 1, count: T * B)  // c, (T, B)
-    var z = [Double](repeating: 1, count: B)
+    var pass = ScaledPass(labelCount: L, lengths: lengths)
     for (b, e) in emissions.enumerated() where e.rows > 0 {
       var logZ = potentials.startShift + Double(e.rows - 1) * potentials.transitionShift + potentials.endShift
       for t in 0..<e.rows {
         let row = e.row(t), base = (t * B + b) * L
         var maximum = -Double.infinity
         for j in 0..<L { maximum = max(maximum, Double(row[j])) }
-        for j in 0..<L { psi[base + j] = exp(Double(row[j]) - maximum) }
+        for j in 0..<L { pass.psi[base + j] = exp(Double(row[j]) - maximum) }
         logZ += maximum
       }
       marginals.logZ[b] = logZ
     }
     potentials.transition.withUnsafeBufferPointer { transition in
-      let E = transition.baseAddress!
+      pass.forward(E: transition.baseAddress!, potentials: potentials, logZ: &marginals.logZ)
+      pass.backward(E: transition.baseAddress!, potentials: potentials, pairwise: &marginals.pairwise)
+    }
+    for k in 0..<T * B * L { pass.alpha[k] *= pass.beta[k] }
+    marginals.unary = pass.alpha
+    return marginals
+  }
+
+  /// The buffers of `scaledForwardBackward`, all `(T, B, L)` but `scale` `(T, B)` and `z` `(B)`.
+  private struct ScaledPass {
+    let L: Int, B: Int, T: Int
+    let lengths: [Int]
+    var psi: [Double], alpha: [Double], beta: [Double]
+    /// g[t] = ψ[t] ⊙ β̂[t] / c_t; step 0 stays zero.
+    var g: [Double]
+    var scale: [Double]
+    var z: [Double]
+
+    init(labelCount: Int, lengths: [Int]) {
+      (L, B, T, self.lengths) = (labelCount, lengths.count, lengths.max() ?? 0, lengths)
+      let size = T * B * L
+      (psi, alpha, beta, g) = ([Double](repeating: 0, count: size), [Double](repeating: 0, count: size),
+                               [Double](repeating: 0, count: size), [Double](repeating: 0, count: size))
+      scale = [Double](repeating: 1, count: T * B)
+      z = [Double](repeating: 1, count: B)
+    }
+
+    /// α̂ and the scales c, one product per step for all sentences; adds log c and log z to logZ.
+    mutating func forward(E: UnsafePointer<Double>, potentials: Potentials, logZ: inout [Double]) {
+      let (L, B, T, lengths) = (self.L, self.B, self.T, self.lengths)
       alpha.withUnsafeMutableBufferPointer { alpha in
         let alpha = alpha.baseAddress!
         for b in 0..<B where lengths[b] > 0 {
@@ -161,7 +185,7 @@ extension LinearChain {
             }
             for j in 0..<L { row[j] /= sum }
             scale[t * B + b] = sum
-            marginals.logZ[b] += log(sum)
+            logZ[b] += log(sum)
           }
         }
         for b in 0..<B where lengths[b] > 0 {
@@ -169,9 +193,15 @@ extension LinearChain {
           var sum = 0.0
           for j in 0..<L { sum += row[j] * potentials.end[j] }
           z[b] = sum
-          marginals.logZ[b] += log(sum)
+          logZ[b] += log(sum)
         }
       }
+    }
+
+    /// β̂, one product per step for all sentences, then the pairwise sums.
+    mutating func backward(E: UnsafePointer<Double>, potentials: Potentials, pairwise: inout [Double]) {
+      let (L, B, T, lengths) = (self.L, self.B, self.T, self.lengths)
+      let (psi, scale, z) = (self.psi, self.scale, self.z)
       beta.withUnsafeMutableBufferPointer { beta in
         g.withUnsafeMutableBufferPointer { g in
           let beta = beta.baseAddress!, g = g.baseAddress!
@@ -190,7 +220,7 @@ extension LinearChain {
           // Σ_t α̂[t−1]ᵀ g[t] over all sentences as one product: (T−1)·B rows of α̂ against
           // the rows of g one step later.
           alpha.withUnsafeBufferPointer { alpha in
-            marginals.pairwise.withUnsafeMutableBufferPointer { pairwise in
+            pairwise.withUnsafeMutableBufferPointer { pairwise in
               gemm(alpha.baseAddress!, .transposed, g + B * L, .none, m: L, n: L, k: (T - 1) * B,
                    into: pairwise.baseAddress!)
               for k in 0..<L * L { pairwise[k] *= E[k] }
@@ -199,9 +229,6 @@ extension LinearChain {
         }
       }
     }
-    for k in 0..<T * B * L { alpha[k] *= beta[k] }
-    marginals.unary = alpha
-    return marginals
   }
 
   /// One sentence's log Z, unary marginals `(T, L)` and pairwise sums `(L, L)` from

@@ -14,46 +14,33 @@ extension LinearChain {
   ) -> [(path: [Int], score: Double)] {
     let T = e.rows, L = labelCount
     guard T > 0, k > 0 else { return [] }
-    struct Entry {
-      var score: Double
-      var previousLabel: Int32
-      var previousRank: Int32
-    }
-    /// Inserts into a list kept sorted best first and at most k long; strict > keeps ties in
-    /// the order they were generated.
-    func insert(_ entry: Entry, into list: inout [Entry]) {
-      if list.count == k, entry.score <= list[k - 1].score { return }
-      var position = list.count
-      while position > 0, entry.score > list[position - 1].score { position -= 1 }
-      list.insert(entry, at: position)
-      if list.count > k { list.removeLast() }
-    }
+    func insert(_ entry: NBestEntry, into list: inout [NBestEntry]) { list.insertKeepingBest(entry, k: k) }
     let scores = maskedScores(parameters: θ, constraints: constraints)
-    var beams = [[Entry]](repeating: [], count: T * L)  // (T, L) lists of up to k entries
+    var beams = [[NBestEntry]](repeating: [], count: T * L)  // (T, L) lists of up to k entries
     for j in 0..<L where scores.start[j] > -.infinity {
-      beams[j] = [Entry(score: scores.start[j] + Double(e[0, j]), previousLabel: -1, previousRank: -1)]
+      beams[j] = [NBestEntry(score: scores.start[j] + Double(e[0, j]), previousLabel: -1, previousRank: -1)]
     }
     for t in 1..<T {
       for j in 0..<L {
-        var list: [Entry] = []
+        var list: [NBestEntry] = []
         list.reserveCapacity(k)
         let emission = Double(e[t, j])
         for i in 0..<L where scores.transition[i * L + j] > -.infinity {
           let transition = scores.transition[i * L + j]
           for (rank, entry) in beams[(t - 1) * L + i].enumerated() {
             insert(
-              Entry(score: entry.score + transition + emission, previousLabel: Int32(i), previousRank: Int32(rank)),
+              NBestEntry(score: entry.score + transition + emission, previousLabel: Int32(i), previousRank: Int32(rank)),
               into: &list)
           }
         }
         beams[t * L + j] = list
       }
     }
-    var finals: [Entry] = []  // previousLabel = last label, previousRank = its rank
+    var finals: [NBestEntry] = []  // previousLabel = last label, previousRank = its rank
     for j in 0..<L where scores.end[j] > -.infinity {
       for (rank, entry) in beams[(T - 1) * L + j].enumerated() {
         insert(
-          Entry(score: entry.score + scores.end[j], previousLabel: Int32(j), previousRank: Int32(rank)),
+          NBestEntry(score: entry.score + scores.end[j], previousLabel: Int32(j), previousRank: Int32(rank)),
           into: &finals)
       }
     }
@@ -68,5 +55,24 @@ extension LinearChain {
       }
       return (path, final.score)
     }
+  }
+}
+
+/// A partial path in list Viterbi: its score and where it came from.
+struct NBestEntry {
+  var score: Double
+  var previousLabel: Int32
+  var previousRank: Int32
+}
+
+extension Array where Element == NBestEntry {
+  /// Inserts into a list kept sorted best first and at most k long; strict > keeps ties in
+  /// the order they were generated.
+  mutating func insertKeepingBest(_ entry: NBestEntry, k: Int) {
+    if count == k, entry.score <= self[k - 1].score { return }
+    var position = count
+    while position > 0, entry.score > self[position - 1].score { position -= 1 }
+    insert(entry, at: position)
+    if count > k { removeLast() }
   }
 }

@@ -54,41 +54,81 @@ public enum ModelFile {
     try writeAtomically(try encode(model, name: path), to: path)
   }
 
-  /// Reads a model, refusing truncated, corrupted, foreign and newer-version files.
+  /// Reads a model, refusing truncated, corrupted, foreign and newer-version files. The header
+  /// is read and checked first, so a foreign or damaged file is refused before its bulk is read.
   public static func read(from path: String) throws -> TaggerModel {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
     else { throw TrellisError(file: path, isDirectory.boolValue ? "is a directory, not a model file" : "no such model file") }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw TrellisError(file: path, "cannot be read (permissions?)")
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw TrellisError(file: path, "cannot be opened: \(String(cString: strerror(errno)))")
     }
-    return try decode(data, name: path)
+    defer { try? handle.close() }
+    let size = Int((try? handle.seekToEnd()) ?? 0)
+    try? handle.seek(toOffset: 0)
+    let prelude = [UInt8](try handle.read(upToCount: 16) ?? Data())
+    let headerLength = try checkPrelude(prelude, fileSize: size, name: path)
+    let headerBytes = try handle.read(upToCount: headerLength) ?? Data()
+    let layout = try checkHeader(headerBytes, headerLength: headerLength, fileSize: size, name: path) {
+      "has an unreadable header: \($0)"
+    }
+    guard size == layout.expectedSize else { throw sizeMismatch(size, layout.expectedSize, name: path) }
+    try handle.seek(toOffset: 0)
+    return try decode(try handle.readToEnd() ?? Data(), name: path)
   }
 
   public static func decode(_ data: Data, name: String) throws -> TaggerModel {
     let bytes = [UInt8](data)
-    guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
+    let headerLength = try checkPrelude(Array(bytes.prefix(16)), fileSize: bytes.count, name: name)
+    let storedChecksum = readLittleEndian(bytes, at: bytes.count - 4)
+    let checksumMatches = crc32(Data(bytes[0..<(bytes.count - 4)])) == storedChecksum
+    let layout = try checkHeader(
+      Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, fileSize: bytes.count, name: name
+    ) { checksumMatches ? "has an unreadable header: \($0)" : "is corrupted (checksum mismatch)" }
+    guard bytes.count == layout.expectedSize else { throw sizeMismatch(bytes.count, layout.expectedSize, name: name) }
+    guard checksumMatches else { throw TrellisError(file: name, "is corrupted (checksum mismatch)") }
+    let header = layout.header
+    let model = TaggerModel(
+      configuration: header.configuration, words: header.words, labels: header.labels,
+      characters: header.characters ?? Vocabulary())
+    let start = 16 + headerLength
+    for k in 0..<model.store.count {
+      model.store.values[k] = Float(bitPattern: readLittleEndian(bytes, at: start + 4 * k))
+    }
+    model.store.didChangeValues()
+    guard model.store.valuesAreFinite() else { throw TrellisError(file: name, "has a non-finite weight") }
+    return model
+  }
+
+  /// Checks the first 16 bytes (magic, version, header length) against a file of `fileSize`
+  /// bytes and returns the header length.
+  private static func checkPrelude(_ prelude: [UInt8], fileSize: Int, name: String) throws -> Int {
+    guard prelude.count >= magic.count, Array(prelude[0..<magic.count]) == magic else {
       throw TrellisError(file: name, "is not a Trellis model file (bad magic number)")
     }
-    guard bytes.count >= 20 else { throw TrellisError(file: name, "is truncated (\(bytes.count) bytes)") }
-    let version = readLittleEndian(bytes, at: 8)
+    guard prelude.count == 16, fileSize >= 20 else { throw TrellisError(file: name, "is truncated (\(fileSize) bytes)") }
+    let version = readLittleEndian(prelude, at: 8)
     guard version <= formatVersion else {
       throw TrellisError(
         file: name,
         "was written by a newer Trellis (format version \(version); this build reads up to \(formatVersion))")
     }
     guard version >= 1 else { throw TrellisError(file: name, "has an invalid format version \(version)") }
-    let headerLength = Int(readLittleEndian(bytes, at: 12))
-    guard 16 + headerLength + 4 <= bytes.count else {
-      throw TrellisError(file: name, "is truncated (header says \(headerLength) bytes, file has \(bytes.count))")
+    let headerLength = Int(readLittleEndian(prelude, at: 12))
+    guard 16 + headerLength + 4 <= fileSize else {
+      throw TrellisError(file: name, "is truncated (header says \(headerLength) bytes, file has \(fileSize))")
     }
-    let storedChecksum = readLittleEndian(bytes, at: bytes.count - 4)
+    return headerLength
+  }
+
+  /// The decoded header, checked: configuration in range, slot sizes without overflow, the
+  /// layout the configuration implies, and the file size all of that implies.
+  private static func checkHeader(
+    _ headerBytes: Data, headerLength: Int, fileSize: Int, name: String, unreadable: (Error) -> String
+  ) throws -> (header: Header, expectedSize: Int) {
     let header: Header
-    do {
-      header = try JSONDecoder().decode(Header.self, from: Data(bytes[16..<(16 + headerLength)]))
-    } catch {
-      let corrupted = crc32(Data(bytes[0..<(bytes.count - 4)])) != storedChecksum
-      throw TrellisError(file: name, corrupted ? "is corrupted (checksum mismatch)" : "has an unreadable header: \(error)")
+    do { header = try JSONDecoder().decode(Header.self, from: headerBytes) } catch {
+      throw TrellisError(file: name, unreadable(error))
     }
     // Sizes come from the file: check them with overflow in mind before trusting any of them.
     do { try header.configuration.validate() } catch let error as OptionError {
@@ -97,21 +137,10 @@ public enum ModelFile {
     var parameterCount = 0
     for slot in header.slots {
       let (count, overflow) = slot.rows.multipliedReportingOverflow(by: slot.columns)
-      guard slot.rows >= 0, slot.columns >= 0, !overflow, count <= bytes.count / 4 else {
+      guard slot.rows >= 0, slot.columns >= 0, !overflow, count <= fileSize / 4 else {
         throw TrellisError(file: name, "has an impossible parameter layout (slot \(slot.name))")
       }
       parameterCount += count
-    }
-    let expectedSize = 16 + headerLength + 4 * parameterCount + 4
-    guard bytes.count == expectedSize else {
-      throw TrellisError(
-        file: name,
-        bytes.count < expectedSize
-          ? "is truncated (\(bytes.count) of \(expectedSize) bytes)"
-          : "has \(bytes.count - expectedSize) unexpected trailing bytes")
-    }
-    guard crc32(Data(bytes[0..<(bytes.count - 4)])) == storedChecksum else {
-      throw TrellisError(file: name, "is corrupted (checksum mismatch)")
     }
     guard header.words.id(for: ReservedWord.padding) == ReservedWord.paddingId,
       header.words.id(for: ReservedWord.unknown) == ReservedWord.unknownId, header.labels.count > 0
@@ -124,16 +153,14 @@ public enum ModelFile {
     else {
       throw TrellisError(file: name, "has a parameter layout that does not match its configuration")
     }
-    let model = TaggerModel(
-      configuration: header.configuration, words: header.words, labels: header.labels,
-      characters: header.characters ?? Vocabulary())
-    let start = 16 + headerLength
-    for k in 0..<parameterCount {
-      model.store.values[k] = Float(bitPattern: readLittleEndian(bytes, at: start + 4 * k))
-    }
-    model.store.didChangeValues()
-    guard model.store.valuesAreFinite() else { throw TrellisError(file: name, "has a non-finite weight") }
-    return model
+    return (header, 16 + headerLength + 4 * parameterCount + 4)
+  }
+
+  private static func sizeMismatch(_ size: Int, _ expected: Int, name: String) -> TrellisError {
+    TrellisError(
+      file: name,
+      size < expected
+        ? "is truncated (\(size) of \(expected) bytes)" : "has \(size - expected) unexpected trailing bytes")
   }
 }
 
