@@ -201,8 +201,15 @@ final class LinearChainTests: XCTestCase {
     let L = 5, lengths = [3, 1, 6, 4, 6, 2], chain = LinearChain(labelCount: L)
     let emissions = lengths.map { randomMatrix(rows: $0, columns: L, scale: 3, rng: &rng) }
     let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
-    let views = emissions.map { e in e.withUnsafeBufferPointer { $0.baseAddress! } }
-      .enumerated().map { MatrixView(base: $1, rows: lengths[$0], columns: L) }
+    // One buffer that outlives every view into it (no pointer escapes a closure).
+    let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: lengths.reduce(0, +) * L)
+    defer { storage.deallocate() }
+    var offset = 0
+    let views = emissions.enumerated().map { b, e in
+      _ = UnsafeMutableBufferPointer(rebasing: storage[offset..<offset + e.count]).initialize(from: e)
+      defer { offset += e.count }
+      return MatrixView(base: storage.baseAddress! + offset, rows: lengths[b], columns: L)
+    }
     let batched = parameters.withUnsafeBufferPointer {
       chain.scaledForwardBackward(emissions: views, potentials: chain.potentials(parameters: $0))
     }

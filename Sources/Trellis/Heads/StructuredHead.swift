@@ -3,8 +3,10 @@
 /// Heads own *what is scored and decoded*; optimisers own *how parameters move* (crfsuite's
 /// encoder/trainer split). So the perceptron and the structured SVM are losses whose
 /// subgradients flow back into the encoder like the CRF's gradient, and parameter averaging is
-/// a training option that works with any head. Both calls take a whole batch, so a head can
-/// prepare what depends only on its parameters (the CRF's exponentiated transitions) once.
+/// a training option that works with any head. The loss and confidences take a whole batch,
+/// so a head can prepare what depends only on its parameters (the CRF's exponentiated
+/// transitions) once per batch; decoding prepares a `SequenceDecoder` once per parameter
+/// version; n-best lists take one sentence.
 public protocol StructuredHead: Sendable {
   /// The number of labels, `L`.
   var labelCount: Int { get }

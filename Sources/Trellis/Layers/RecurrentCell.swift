@@ -18,23 +18,38 @@ protocol RecurrentCell: Sendable {
   /// Whether `∂zx = ∂zh` (true unless the recurrent projection is gated separately, as in GRU).
   var sharesPreactivationGradient: Bool { get }
 
-  /// One step for `rows` rows: reads `zx`, `zh` (rows, G·H), `hPrevious` (rows, H) and
-  /// `cachePrevious` (rows, cacheWidth; nil at the first step); writes `h` and `cache`.
-  func forward(
-    rows: Int, hidden: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
-    hPrevious: UnsafePointer<Float>?, cachePrevious: UnsafePointer<Float>?,
-    h: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>)
+  /// One step: reads `zx`, `zh` (rows, G·H) and the previous step's `h` and cache; writes the
+  /// step's `h` and cache.
+  func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>)
 
-  /// One step backwards. `dh` (rows, H) is the full ∂loss/∂h_t; `carry` holds the cell's own
-  /// carried gradient for step t on entry and for step t−1 on exit. Writes ∂zx and ∂zh
-  /// (rows, G·H; the same buffer when `sharesPreactivationGradient`), and overwrites
-  /// `dhPreviousDirect` (rows, H) with the part of ∂h_{t−1} that does not pass through `Wh`.
-  func backward(
-    rows: Int, hidden: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
-    cache: UnsafePointer<Float>, hPrevious: UnsafePointer<Float>?,
-    cachePrevious: UnsafePointer<Float>?, carry: UnsafeMutablePointer<Float>,
-    dzx: UnsafeMutablePointer<Float>, dzh: UnsafeMutablePointer<Float>,
-    dhPreviousDirect: UnsafeMutablePointer<Float>)
+  /// One step backwards over what `forward` left in `step` for the same rows; see
+  /// `CellGradients` for what it reads and writes.
+  func backward(_ step: CellStep, _ gradients: CellGradients)
+}
+
+/// One step's activations for `rows` rows of `hidden` units each, as `forward` writes them and
+/// `backward` reads them back: `h` (rows, H) and `cache` (rows, cacheWidth·H) of this step, and
+/// the previous step's (nil at the first step).
+struct CellStep {
+  let rows: Int
+  let hidden: Int
+  let h: UnsafeMutablePointer<Float>
+  let cache: UnsafeMutablePointer<Float>
+  let hPrevious: UnsafePointer<Float>?
+  let cachePrevious: UnsafePointer<Float>?
+}
+
+/// One step's gradients. `dh` (rows, H) is the full ∂loss/∂h_t; `carry` (rows, carryWidth·H)
+/// holds the cell's own carried gradient for step t on entry and for step t−1 on exit. A step
+/// writes ∂zx and ∂zh (rows, G·H; the same buffer when `sharesPreactivationGradient`), and
+/// overwrites `dhPreviousDirect` (rows, H) with the part of ∂h_{t−1} that does not pass
+/// through `Wh`.
+struct CellGradients {
+  let dh: UnsafePointer<Float>
+  let carry: UnsafeMutablePointer<Float>
+  let dzx: UnsafeMutablePointer<Float>
+  let dzh: UnsafeMutablePointer<Float>
+  let dhPreviousDirect: UnsafeMutablePointer<Float>
 }
 
 /// The LSTM cell (Hochreiter & Schmidhuber 1997, with forget gate), gate blocks in order i, f, g, o:
@@ -49,11 +64,9 @@ struct LSTMCell: RecurrentCell {
   var usesRecurrentBias: Bool { false }
   var sharesPreactivationGradient: Bool { true }
 
-  func forward(
-    rows B: Int, hidden H: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
-    hPrevious: UnsafePointer<Float>?, cachePrevious: UnsafePointer<Float>?,
-    h: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>
-  ) {
+  func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>) {
+    let (B, H, h, cache) = (step.rows, step.hidden, step.h, step.cache)
+    let cachePrevious = step.cachePrevious
     let gates = cache, c = cache + B * 4 * H, tanhC = c + B * H
     // One σ pass over all 4H gates of all rows, using tanh(z) = 2σ(2z) − 1 for the g block.
     for k in 0..<B * 4 * H { gates[k] = zx[k] + zh[k] }
@@ -84,13 +97,11 @@ struct LSTMCell: RecurrentCell {
   // ∂o = ∂h ⊙ tanh(c);  ∂c ← carry + ∂h ⊙ o ⊙ (1 − tanh²c)
   // ∂i = ∂c ⊙ g;  ∂g = ∂c ⊙ i;  ∂f = ∂c ⊙ c_{t−1};  carry ← ∂c ⊙ f
   // ∂z = ∂gate ⊙ σ' or tanh':  σ' = s(1 − s),  tanh' = 1 − g²
-  func backward(
-    rows B: Int, hidden H: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
-    cache: UnsafePointer<Float>, hPrevious: UnsafePointer<Float>?,
-    cachePrevious: UnsafePointer<Float>?, carry: UnsafeMutablePointer<Float>,
-    dzx: UnsafeMutablePointer<Float>, dzh: UnsafeMutablePointer<Float>,
-    dhPreviousDirect: UnsafeMutablePointer<Float>
-  ) {
+  func backward(_ step: CellStep, _ gradients: CellGradients) {
+    let (B, H, cache) = (step.rows, step.hidden, UnsafePointer(step.cache))
+    let cachePrevious = step.cachePrevious
+    let (dh, carry, dzx) = (gradients.dh, gradients.carry, gradients.dzx)
+    let dhPreviousDirect = gradients.dhPreviousDirect
     dhPreviousDirect.update(repeating: 0, count: B * H)
     let c = cache + B * 4 * H, tanhC = c + B * H
     // c_{t−1} = 0 at the first step: a zero row keeps the loop free of branches.
@@ -126,11 +137,9 @@ struct GRUCell: RecurrentCell {
   var usesRecurrentBias: Bool { true }
   var sharesPreactivationGradient: Bool { false }
 
-  func forward(
-    rows B: Int, hidden H: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
-    hPrevious: UnsafePointer<Float>?, cachePrevious: UnsafePointer<Float>?,
-    h: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>
-  ) {
+  func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>) {
+    let (B, H, h, cache) = (step.rows, step.hidden, step.h, step.cache)
+    let hPrevious = step.hPrevious
     let gates = cache, zhN = cache + B * 3 * H
     for b in 0..<B {
       let row = gates + b * 3 * H, zxRow = zx + b * 3 * H, zhRow = zh + b * 3 * H
@@ -154,13 +163,11 @@ struct GRUCell: RecurrentCell {
   // ∂n = ∂h ⊙ (1 − u);  ∂u = ∂h ⊙ (h_{t−1} − n);  ∂h_{t−1} (direct) = ∂h ⊙ u
   // ∂a_n = ∂n ⊙ (1 − n²):  ∂zx_n = ∂a_n,  ∂zh_n = ∂a_n ⊙ r,  ∂r = ∂a_n ⊙ zh_n
   // ∂zx_r = ∂zh_r = ∂r ⊙ r(1 − r);  ∂zx_z = ∂zh_z = ∂u ⊙ u(1 − u)
-  func backward(
-    rows B: Int, hidden H: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
-    cache: UnsafePointer<Float>, hPrevious: UnsafePointer<Float>?,
-    cachePrevious: UnsafePointer<Float>?, carry: UnsafeMutablePointer<Float>,
-    dzx: UnsafeMutablePointer<Float>, dzh: UnsafeMutablePointer<Float>,
-    dhPreviousDirect: UnsafeMutablePointer<Float>
-  ) {
+  func backward(_ step: CellStep, _ gradients: CellGradients) {
+    let (B, H, cache) = (step.rows, step.hidden, UnsafePointer(step.cache))
+    let hPrevious = step.hPrevious
+    let (dh, dzx, dzh) = (gradients.dh, gradients.dzx, gradients.dzh)
+    let dhPreviousDirect = gradients.dhPreviousDirect
     let zhN = cache + B * 3 * H
     for b in 0..<B {
       let gates = cache + b * 3 * H
@@ -196,23 +203,17 @@ struct ElmanCell: RecurrentCell {
   var usesRecurrentBias: Bool { false }
   var sharesPreactivationGradient: Bool { true }
 
-  func forward(
-    rows B: Int, hidden H: Int, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>,
-    hPrevious: UnsafePointer<Float>?, cachePrevious: UnsafePointer<Float>?,
-    h: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>
-  ) {
+  func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>) {
+    let (B, H, h) = (step.rows, step.hidden, step.h)
     for k in 0..<B * H { h[k] = zx[k] + zh[k] }
     tanh(h, into: h, count: B * H)
   }
 
   // ∂z = ∂h ⊙ (1 − h²)
-  func backward(
-    rows B: Int, hidden H: Int, dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
-    cache: UnsafePointer<Float>, hPrevious: UnsafePointer<Float>?,
-    cachePrevious: UnsafePointer<Float>?, carry: UnsafeMutablePointer<Float>,
-    dzx: UnsafeMutablePointer<Float>, dzh: UnsafeMutablePointer<Float>,
-    dhPreviousDirect: UnsafeMutablePointer<Float>
-  ) {
+  func backward(_ step: CellStep, _ gradients: CellGradients) {
+    let (B, H, h) = (step.rows, step.hidden, UnsafePointer(step.h))
+    let (dh, dzx) = (gradients.dh, gradients.dzx)
+    let dhPreviousDirect = gradients.dhPreviousDirect
     dhPreviousDirect.update(repeating: 0, count: B * H)
     for k in 0..<B * H { dzx[k] = dh[k] * (1 - h[k] * h[k]) }
   }

@@ -28,6 +28,8 @@ final class RecurrentWorkspace {
   let dhStep = Scratch()  // (B, H) full ∂loss/∂h_s at the current step
   let carry = Scratch()  // (B, carryWidth·H)
   let dx = Scratch()  // (T·B, In) ∂loss/∂x in the direction's step order
+  /// (T, B) of the last forward pass, which the backward pass checks it continues.
+  var forwardShape = (0, 0)
 }
 
 /// One direction of a recurrent layer over a time-major batch: rows `s·B + b` are step `s` of
@@ -93,12 +95,18 @@ struct RecurrentLayer: Sendable {
           store.valueMatrix(wh), .transposed, into: MutableMatrixView(base: zh, rows: B, columns: G))
       }
       if let bh { addBias(store.value(bh), to: zh, rows: B, n: G) }
-      cell.forward(
-        rows: B, hidden: H, zx: zx + s * B * G, zh: zh,
-        hPrevious: s == 0 ? nil : UnsafePointer(h + (s - 1) * B * H),
-        cachePrevious: s == 0 ? nil : UnsafePointer(cache + (s - 1) * B * width),
-        h: h + s * B * H, cache: cache + s * B * width)
+      cell.forward(cellStep(s, batch: B, workspace: ws), zx: zx + s * B * G, zh: zh)
     }
+    ws.forwardShape = (T, B)
+  }
+
+  /// Step `s` of the activations `forward` keeps in `workspace` for a batch of `B` rows.
+  private func cellStep(_ s: Int, batch B: Int, workspace ws: RecurrentWorkspace) -> CellStep {
+    let H = hiddenSize, width = cell.cacheWidth * H, h = ws.h.pointer, cache = ws.cache.pointer
+    return CellStep(
+      rows: B, hidden: H, h: h + s * B * H, cache: cache + s * B * width,
+      hPrevious: s == 0 ? nil : UnsafePointer(h + (s - 1) * B * H),
+      cachePrevious: s == 0 ? nil : UnsafePointer(cache + (s - 1) * B * width))
   }
 
   /// Backpropagation through time from `workspace.dh` (T·B, H); accumulates parameter gradients
@@ -109,8 +117,9 @@ struct RecurrentLayer: Sendable {
     store: ParameterStore, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, steps T: Int, batch B: Int,
     workspace ws: RecurrentWorkspace
   ) {
-    let H = hiddenSize, G = gateWidth, width = cell.cacheWidth * H
-    let h = ws.h.pointer, cache = ws.cache.pointer, dh = ws.dh.pointer
+    precondition(ws.forwardShape == (T, B), "backward needs the forward pass of the same batch")
+    let H = hiddenSize, G = gateWidth
+    let h = ws.h.pointer, dh = ws.dh.pointer
     let dzx = ws.zx.reserve(T * B * G)  // zx is dead after forward; reuse it for ∂zx
     let dzh = cell.sharesPreactivationGradient ? dzx : ws.dzh.reserve(T * B * G)
     let dhNext = ws.dhNext.zeroed(B * H)
@@ -119,10 +128,8 @@ struct RecurrentLayer: Sendable {
     for s in stride(from: T - 1, through: 0, by: -1) {
       for k in 0..<B * H { dhStep[k] = dh[s * B * H + k] + dhNext[k] }
       cell.backward(
-        rows: B, hidden: H, dh: dhStep, h: h + s * B * H, cache: cache + s * B * width,
-        hPrevious: s == 0 ? nil : UnsafePointer(h + (s - 1) * B * H),
-        cachePrevious: s == 0 ? nil : UnsafePointer(cache + (s - 1) * B * width),
-        carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G, dhPreviousDirect: dhNext)
+        cellStep(s, batch: B, workspace: ws),
+        CellGradients(dh: dhStep, carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G, dhPreviousDirect: dhNext))
       if s > 0 {
         gemm(
           MatrixView(base: dzh + s * B * G, rows: B, columns: G), .none, store.valueMatrix(wh),

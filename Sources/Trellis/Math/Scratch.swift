@@ -1,5 +1,10 @@
-/// A grow-only Float buffer: per-batch activations reuse one allocation, so the training and
-/// tagging loops allocate nothing once the longest batch has been seen (crfsuite's `cap_items`).
+/// A grow-only Float buffer: the layers' per-batch activations reuse one allocation once the
+/// longest batch has been seen (crfsuite's `cap_items`). The heads' dynamic programs still
+/// allocate their own tables (forward–backward four T·B·L arrays per batch, Viterbi a T·L
+/// table per sentence): small next to the activations, and kept simple on purpose.
+///
+/// Contract: a pointer from `reserve` or `zeroed` is valid for the `count` Floats asked for
+/// until the next `reserve`/`zeroed` on the same Scratch, which may move it.
 final class Scratch {
   private(set) var pointer: UnsafeMutablePointer<Float>
   private(set) var capacity: Int

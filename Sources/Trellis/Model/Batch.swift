@@ -34,14 +34,14 @@ struct Batch {
 
 /// Everything a forward and backward pass writes, grow-only; one per thread that uses a model.
 final class ModelWorkspace {
-  let x = Scratch()  // (T·B, (2K+1)·D) encoder input
-  let xMask = Scratch()  // (T·B, (2K+1)·D) dropout mask, 0 or 1/(1−p)
+  let x = Scratch()  // (T·B, In) encoder input, In = (2K+1)·(D+F) (EmbeddingLayer)
+  let xMask = Scratch()  // (T·B, In) dropout mask, 0 or 1/(1−p)
   let hidden = Scratch()  // (T·B, dirs·H) encoder output
   let hiddenMask = Scratch()  // (T·B, dirs·H)
   let emissions = Scratch()  // (T·B, L)
   let dEmissions = Scratch()  // (T·B, L)
   let dHidden = Scratch()  // (T·B, dirs·H)
-  let dx = Scratch()  // (T·B, (2K+1)·D)
+  let dx = Scratch()  // (T·B, In)
   let headGradient = Scratch()  // (P) the second half-batch's head parameter gradient
   let directions = [RecurrentWorkspace(), RecurrentWorkspace()]
   let characters = CharacterWorkspace()
