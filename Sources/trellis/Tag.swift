@@ -93,6 +93,7 @@ struct Tag: ParsableCommand {
         }
       }
       pending.removeAll(keepingCapacity: true)
+      try output.flush()
     }
     if input == .conll {
       let reader = try CoNLLReader(path: file)
@@ -110,7 +111,6 @@ struct Tag: ParsableCommand {
       }
     }
     try flush()
-    output.flush()
   }
 
   func write(_ sentence: Sentence, _ analysis: Analysis, to output: BufferedOutput) {
@@ -149,17 +149,25 @@ struct Tag: ParsableCommand {
   }
 }
 
-/// Collects output into 64 KiB writes to standard output.
+/// Collects output into 64 KiB writes to standard output. A failed write is kept and thrown by
+/// the next `flush()`, so the tagging loop stops at its next batch.
 final class BufferedOutput {
   private var buffer = Data()
+  private var failure: Error?
 
   func write(_ text: String) {
     buffer.append(contentsOf: text.utf8)
-    if buffer.count >= 1 << 16 { flush() }
+    if buffer.count >= 1 << 16 { writeBuffer() }
   }
 
-  func flush() {
-    FileHandle.standardOutput.write(buffer)
+  func flush() throws {
+    writeBuffer()
+    if let failure { throw failure }
+  }
+
+  private func writeBuffer() {
+    guard failure == nil else { return buffer.removeAll(keepingCapacity: true) }
+    do { try StandardStreams.write(buffer) } catch { failure = error }
     buffer.removeAll(keepingCapacity: true)
   }
 }

@@ -46,8 +46,10 @@ struct Train: ParsableCommand {
   var costWeight: Double?
   @Option(help: "SSVM: L2 penalty on the head's parameters (default: \(defaults.configuration.headOptions.l2)).")
   var l2: Double?
-  @Flag(inversion: .prefixedNo, help: "Keep tokens' case (default: \(!defaults.configuration.normalization.lowercase)).")
+  @Flag(inversion: .prefixedNo, help: "Keep the case of word keys (default: \(!defaults.configuration.normalization.lowercase)).")
   var keepCase: Bool?
+  @Flag(inversion: .prefixedNo, help: "Let the character CNN read lowercased tokens (default: \(defaults.configuration.lowercaseCharacters)).")
+  var lowercaseCharacters: Bool?
   @Flag(inversion: .prefixedNo, help: "Keep digits instead of mapping each to 0 (default: \(!defaults.configuration.normalization.digitsToZero)).")
   var keepDigits: Bool?
   @Flag(inversion: .prefixedNo, help: "Decode under the tag scheme's transition constraints (default: \(defaults.configuration.constrainedDecoding)).")
@@ -103,6 +105,7 @@ struct Train: ParsableCommand {
     override(&recipe.configuration.headOptions.l2, l2)
     override(&recipe.configuration.normalization.lowercase, keepCase.map(!))
     override(&recipe.configuration.normalization.digitsToZero, keepDigits.map(!))
+    override(&recipe.configuration.lowercaseCharacters, lowercaseCharacters)
     override(&recipe.configuration.constrainedDecoding, constraints)
     override(&recipe.configuration.trainingScheme, scheme)
     override(&recipe.options.seed, seed)
@@ -132,12 +135,13 @@ struct Train: ParsableCommand {
       return
     }
     let model = model!
-    try checkWritable(model: model)
+    let checkpoint = checkpoint ?? model + ".checkpoint"
+    try files(recipe, model: model, checkpoint: checkpoint).check()
     let columns = ColumnOptions(tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn)
     let trainSentences = try columns.read(recipe.data.train)
     let devSentences = try recipe.data.dev.map(columns.read) ?? []
     let logFile = try log.map(JSONLinesLog.init(path:))
-    logFile?.write(["recipe": recipe])
+    try logFile?.write(["recipe": recipe])
     if !quiet, let hint = blasKernelHint() { printError(hint) }
     let trainer = Trainer(configuration: recipe.configuration, options: recipe.options)
     trainer.pretrained = try recipe.data.embeddings.map {
@@ -146,23 +150,24 @@ struct Train: ParsableCommand {
     }
     reportProgress(of: trainer, to: logFile)
     let trained = try trainer.train(
-      train: trainSentences, dev: devSentences, checkpoint: checkpoint ?? model + ".checkpoint", resume: resume,
+      train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,
       bestModel: model)
     if !quiet {
       printError("wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
     }
   }
 
-  /// Fails before hours of training, not after, when the model cannot be written.
-  func checkWritable(model: String) throws {
-    let directory = URL(fileURLWithPath: model).deletingLastPathComponent().path
-    guard FileManager.default.isWritableFile(atPath: directory) else {
-      throw TrellisError(file: model, "cannot be written: \(directory) is missing or not writable")
+  /// Every file the run reads and writes, checked before hours of training, not after.
+  func files(_ recipe: TrainingRecipe, model: String, checkpoint: String) throws -> FileRoles {
+    for (option, path) in [("--model", model), ("--checkpoint", checkpoint)] where path.hasSuffix("/") {
+      throw TrellisError(file: path, "names a directory; \(option) takes a file path")
     }
-    var isDirectory: ObjCBool = false
-    guard !(FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) && isDirectory.boolValue) else {
-      throw TrellisError(file: model, "is a directory, not a model file")
-    }
+    var roles = FileRoles()
+    roles.inputs = [("--train", recipe.data.train)] + [("--dev", recipe.data.dev), ("--embeddings", recipe.data.embeddings),
+      ("--config", config)].compactMap { option, path in path.map { (option, $0) } }
+    roles.replaced = [("--model", model), ("--checkpoint", checkpoint)]
+    roles.streamed = log.map { [("--log", $0)] } ?? []
+    return roles
   }
 
   /// Progress lines on standard error (unless --quiet) and records in the log.
@@ -176,7 +181,7 @@ struct Train: ParsableCommand {
     }
     let started = Date()
     trainer.onEpoch = { report in
-      logFile?.write(report)
+      try logFile?.write(report)
       guard !quiet else { return }
       let f1 = report.devF1.map { String(format: "%6.2f", $0) } ?? "     -"
       printError(
@@ -186,20 +191,21 @@ struct Train: ParsableCommand {
           Date().timeIntervalSince(started), report.isBest ? "  *" : "",
           report.skippedBatches > 0 ? "  (\(report.skippedBatches) batches skipped: non-finite)" : ""))
     }
-    if logSteps { trainer.onStep = { logFile?.write($0) } }
+    if logSteps { trainer.onStep = { try logFile?.write($0) } }
   }
 }
 
-/// Appends one JSON object per line; a line per epoch (and per step with --log-steps).
+/// Appends one JSON object per line; a line per epoch (and per step with --log-steps). Opened
+/// like any tool's log (truncated in place, so /dev/null stays a device); a failed write
+/// throws, which stops training with the log's name in the message.
 final class JSONLinesLog {
+  let path: String
   let handle: FileHandle
   let encoder = JSONEncoder()
 
   init(path: String) throws {
-    guard FileManager.default.createFile(atPath: path, contents: nil),
-      let handle = FileHandle(forWritingAtPath: path)
-    else { throw TrellisError(file: path, "cannot be created") }
-    self.handle = handle
+    self.path = path
+    handle = try openForStreaming(path)
     encoder.outputFormatting = [.sortedKeys]
     encoder.keyEncodingStrategy = .convertToSnakeCase
     // A diverging run is exactly what a log must show: non-finite values become strings.
@@ -207,15 +213,13 @@ final class JSONLinesLog {
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
   }
 
-  func write<Record: Encodable>(_ record: Record) {
-    guard var line = try? encoder.encode(record) else { return }
+  func write<Record: Encodable>(_ record: Record) throws {
+    var line = try encoder.encode(record)
     line.append(0x0A)
-    handle.write(line)
+    do { try handle.write(contentsOf: line) } catch {
+      throw TrellisError(file: path, "cannot be written: \(String(cString: strerror(errno == 0 ? EIO : errno)))")
+    }
   }
-}
-
-func printError(_ message: String) {
-  FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
 /// A one-line hint when OpenBLAS runs its generic SSE3 kernels on a CPU with AVX2: Debian's

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Trellis
 
 @main
@@ -8,11 +9,66 @@ struct TrellisCommand: ParsableCommand {
     abstract: "Structured sequence tagging: BiLSTM encoders with CRF, perceptron, SSVM or softmax heads.",
     subcommands: [Train.self, Tag.self, Eval.self, Score.self, Bench.self])
 
-  /// The products here are small (B = 32 rows per step) and the two encoder directions already
-  /// run on the two cores; OpenBLAS's own threads would only contend with them.
   static func main() {
+    // The products here are small (B = 32 rows per step) and the two encoder directions
+    // already run on the two cores; OpenBLAS's own threads would only contend with them.
     setBLASThreadCount(1)
-    Self.main(nil)
+    removeTemporaryFilesOnTermination()
+    // A closed pipe is a write error like any other (EPIPE), ended quietly in `finish`, not a
+    // signal death.
+    signal(SIGPIPE, SIG_IGN)
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+      try StandardStreams.finish()
+    } catch let failure as StandardStreams.WriteFailure {
+      failure.exit()
+    } catch {
+      exit(withError: error)
+    }
+  }
+}
+
+/// Write errors on standard output and error end the command with a non-zero status, never a
+/// trap and never exit 0 with output lost.
+enum StandardStreams {
+  /// Set when a progress or diagnostic line could not be written to standard error; the
+  /// command goes on (the model is what matters) but ends with status 1.
+  nonisolated(unsafe) static var standardErrorFailed = false
+
+  struct WriteFailure: Error {
+    var stream: String
+    var code: Int32
+
+    /// A closed pipe (the reader is gone) ends quietly with 128 + SIGPIPE, as a shell reports
+    /// a writer killed by SIGPIPE; anything else prints its reason and ends with 1.
+    func exit() -> Never {
+      if code == EPIPE { Foundation.exit(128 + SIGPIPE) }
+      printError("Error: \(stream): \(String(cString: strerror(code)))")
+      Foundation.exit(1)
+    }
+  }
+
+  /// Writes to standard output, throwing on failure.
+  static func write(_ data: Data) throws {
+    fflush(stdout)  // keep order with anything `print` buffered
+    do { try FileHandle.standardOutput.write(contentsOf: data) } catch {
+      throw WriteFailure(stream: "standard output", code: errno == 0 ? EIO : errno)
+    }
+  }
+
+  /// Flushes what `print` buffered and reports any write error of the run.
+  static func finish() throws {
+    if fflush(stdout) != 0 || ferror(stdout) != 0 {
+      throw WriteFailure(stream: "standard output", code: errno == 0 ? EIO : errno)
+    }
+    if standardErrorFailed { throw WriteFailure(stream: "standard error", code: EIO) }
+  }
+}
+
+func printError(_ message: String) {
+  do { try FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8)) } catch {
+    StandardStreams.standardErrorFailed = true
   }
 }
 

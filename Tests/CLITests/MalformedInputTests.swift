@@ -431,7 +431,7 @@ final class MalformedInputTests: CLITestCase {
     let result = try trellis(["train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "1"])
     assertFailed(result, mentioning: [])
     // Exactly one line: no OpenBLAS note, no epoch line.
-    XCTAssertEqual(result.stderr, "Error: \(model): cannot be written: \(missing) is missing or not writable\n")
+    XCTAssertEqual(result.stderr, "Error: \(model): cannot be written (--model): \(missing) is missing or not writable\n")
     XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
   }
 

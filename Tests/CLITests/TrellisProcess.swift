@@ -84,8 +84,11 @@ enum PackagePaths {
 ///
 /// `stdin` is written to a pipe that the child reads as its standard input; without it the child
 /// reads /dev/null, so a command that falls back to standard input never waits on the test's.
-/// Standard output and error go to files, so neither can fill a pipe and block the child.
-func runTrellis(_ arguments: [String], stdin: Data? = nil, timeout: TimeInterval = 300) throws -> CommandResult {
+/// Standard output and error go to files, so neither can fill a pipe and block the child;
+/// `stdout`, when given, replaces the file (a device such as /dev/full, or a pipe).
+func runTrellis(
+  _ arguments: [String], stdin: Data? = nil, stdout: FileHandle? = nil, timeout: TimeInterval = 300
+) throws -> CommandResult {
   let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-cli-\(UUID().uuidString)")
   try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
   defer { try? FileManager.default.removeItem(at: scratch) }
@@ -96,7 +99,7 @@ func runTrellis(_ arguments: [String], stdin: Data? = nil, timeout: TimeInterval
   process.executableURL = try PackagePaths.executable()
   process.arguments = arguments
   process.standardInput = try standardInput(holding: stdin)
-  process.standardOutput = try emptyFileForWriting(stdoutFile)
+  process.standardOutput = try stdout ?? emptyFileForWriting(stdoutFile)
   process.standardError = try emptyFileForWriting(stderrFile)
   let exited = DispatchSemaphore(value: 0)
   process.terminationHandler = { _ in exited.signal() }
@@ -110,7 +113,7 @@ func runTrellis(_ arguments: [String], stdin: Data? = nil, timeout: TimeInterval
     arguments: arguments,
     exitCode: process.terminationStatus,
     crashed: process.terminationReason == .uncaughtSignal,
-    stdout: try Data(contentsOf: stdoutFile),
+    stdout: stdout == nil ? try Data(contentsOf: stdoutFile) : Data(),
     stderr: String(decoding: try Data(contentsOf: stderrFile), as: UTF8.self))
 }
 

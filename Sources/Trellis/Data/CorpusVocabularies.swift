@@ -25,11 +25,11 @@ struct CorpusVocabularies {
 
   /// Characters of the tokens (as the character CNN reads them), `<pad>` and `<unk>` first,
   /// then in order of first appearance.
-  static func characters(of sentences: [Sentence], normalization: TokenNormalization) -> Vocabulary {
+  static func characters(of sentences: [Sentence], configuration: TaggerConfiguration) -> Vocabulary {
     var characters = Vocabulary([ReservedWord.padding, ReservedWord.unknown])
     for sentence in sentences {
       for token in sentence.tokens {
-        for character in (normalization.lowercase ? token.lowercased() : token).prefix(CharacterCNN.maximumLength) {
+        for character in configuration.characterText(of: token).prefix(CharacterCNN.maximumLength) {
           characters.insert(String(character))
         }
       }

@@ -164,28 +164,6 @@ public enum ModelFile {
   }
 }
 
-/// Writes `data` to a temporary file beside `path`, flushes it, and renames it over `path`.
-func writeAtomically(_ data: Data, to path: String) throws {
-  let url = URL(fileURLWithPath: path)
-  let temporary = url.deletingLastPathComponent()
-    .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-  do {
-    try data.write(to: temporary)
-    let handle = try FileHandle(forWritingTo: temporary)
-    try handle.synchronize()
-    try handle.close()
-    guard rename(temporary.path, url.path) == 0 else {
-      throw TrellisError(file: path, "cannot be replaced: \(String(cString: strerror(errno)))")
-    }
-  } catch let error as TrellisError {
-    try? FileManager.default.removeItem(at: temporary)
-    throw error
-  } catch {
-    try? FileManager.default.removeItem(at: temporary)
-    throw TrellisError(file: path, "cannot be written: \(error.localizedDescription)")
-  }
-}
-
 func appendLittleEndian(_ value: UInt32, to data: inout Data) {
   withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
 }

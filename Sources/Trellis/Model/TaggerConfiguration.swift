@@ -22,6 +22,10 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   public var characterEmbeddingSize = 16
   /// How tokens become vocabulary keys.
   public var normalization = TokenNormalization()
+  /// Whether the character CNN reads tokens lowercased. Off by default, whatever the word
+  /// keys do: case is the strongest cue for names (Lample et al. 2016, Ma & Hovy 2016 read
+  /// the original characters), and lowercased word keys still share one embedding.
+  public var lowercaseCharacters = false
   /// The tag scheme of the training data, detected when training starts; tagging output is in
   /// this scheme.
   public var scheme: TagScheme = .bio
@@ -50,6 +54,9 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     try decode(&characterFilters, .characterFilters)
     try decode(&characterEmbeddingSize, .characterEmbeddingSize)
     try decode(&normalization, .normalization)
+    // Models from before this field read lowercased characters exactly when words were.
+    lowercaseCharacters = try container.decodeIfPresent(Bool.self, forKey: .lowercaseCharacters)
+      ?? normalization.lowercase
     try decode(&scheme, .scheme)
     trainingScheme = try container.decodeIfPresent(TagScheme.self, forKey: .trainingScheme)
     try decode(&constrainedDecoding, .constrainedDecoding)
@@ -72,6 +79,9 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     try require(characterEmbeddingSize, in: 1...Self.sizeLimit, "character-embedding-size")
     try headOptions.validate()
   }
+
+  /// The text of `token` the character CNN reads.
+  public func characterText(of token: String) -> String { lowercaseCharacters ? token.lowercased() : token }
 
   /// Width of one token's representation: its word embedding and character features.
   public var tokenSize: Int { embeddingSize + characterFilters }

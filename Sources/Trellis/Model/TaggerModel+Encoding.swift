@@ -7,8 +7,7 @@ extension TaggerModel {
   /// The character ids the character CNN reads for a raw token (empty without one).
   func characterIds(for token: String) -> [Int32] {
     guard embedding.characterCNN != nil else { return [] }
-    let text = configuration.normalization.lowercase ? token.lowercased() : token
-    return text.prefix(CharacterCNN.maximumLength).map {
+    return configuration.characterText(of: token).prefix(CharacterCNN.maximumLength).map {
       Int32(characters.id(for: String($0)) ?? ReservedWord.unknownId)
     }
   }

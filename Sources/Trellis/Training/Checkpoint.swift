@@ -70,7 +70,18 @@ enum Checkpoint {
       defer { offset += 4 + length }
       return Data(bytes[(offset + 4)..<(offset + 4 + length)])
     }
-    let header = try JSONDecoder().decode(Header.self, from: try chunk())
+    let header: Header
+    do { header = try JSONDecoder().decode(Header.self, from: try chunk()) } catch let error as TrellisError {
+      throw error
+    } catch {
+      throw TrellisError(file: path, "has an unreadable header: \(error)")
+    }
+    do { try header.options.validate() } catch let error as OptionError {
+      throw TrellisError(file: path, "holds an invalid option: \(error.description)")
+    }
+    guard header.completedEpochs >= 0, header.step >= 0, header.epochsWithoutImprovement >= 0 else {
+      throw TrellisError(file: path, "holds negative counters")
+    }
     let model = try ModelFile.decode(try chunk(), name: path)
     let count = model.store.count
     func floats() throws -> [Float] {

@@ -10,8 +10,10 @@ public final class Trainer {
   public var pretrained: PretrainedEmbeddings?
   /// Told, once the vocabulary exists, how many training words had a pretrained vector.
   public var onPretrainedCoverage: (_ covered: Int, _ trainingWords: Int, _ added: Int) -> Void = { _, _, _ in }
-  public var onEpoch: (EpochReport) -> Void = { _ in }
-  public var onStep: (StepReport) -> Void = { _ in }
+  /// Told after every epoch; an error it throws stops training and is rethrown.
+  public var onEpoch: (EpochReport) throws -> Void = { _ in }
+  /// Told after every step; an error it throws stops training and is rethrown.
+  public var onStep: (StepReport) throws -> Void = { _ in }
 
   /// Batches in a row whose loss or gradient may be non-finite before training gives up.
   static let faultLimit = 20
@@ -33,6 +35,10 @@ public final class Trainer {
     bestModel: String? = nil
   ) throws -> TaggerModel {
     let run = try resume && checkpoint != nil ? resumed(from: checkpoint!, train: train) : fresh(train: train)
+    // A resumed run with nothing left to train still writes the selected model it holds.
+    if !run.state.continues(options: run.options), let bestModel {
+      try run.withSelectedParameters { try ModelFile.write(run.model, to: bestModel) }
+    }
     while run.state.continues(options: run.options) {
       let started = Date()
       let totals = try trainEpoch(run)
@@ -58,7 +64,7 @@ public final class Trainer {
       if let checkpoint {
         try Checkpoint.write(model: run.model, state: run.state, options: run.options, to: checkpoint)
       }
-      onEpoch(
+      try onEpoch(
         EpochReport(
           epoch: run.state.completedEpochs, loss: totals.loss / Double(max(totals.sentences, 1)),
           devF1: devScores?.f1, devAccuracy: devScores?.accuracy,
@@ -89,7 +95,7 @@ public final class Trainer {
       let batch = run.batch(indices)
       let (loss, norm) = run.lossAndGradient(batch)
       run.state.step += 1
-      onStep(StepReport(step: run.state.step, epoch: epoch + 1, loss: loss / Double(batch.size), gradientNorm: norm))
+      try onStep(StepReport(step: run.state.step, epoch: epoch + 1, loss: loss / Double(batch.size), gradientNorm: norm))
       guard loss.isFinite, norm.isFinite else {
         totals.skipped += 1
         run.consecutiveFaults += 1

@@ -59,6 +59,16 @@ final class TrainingRun {
     state.optimizer.step(store, rate: Float(learningRate))
   }
 
+  /// Runs `body` with the selected epoch's parameters (the latest ones if none was selected)
+  /// in the model, then puts the training parameters back.
+  func withSelectedParameters<Result>(_ body: () throws -> Result) rethrows -> Result {
+    guard !state.bestValues.isEmpty else { return try withEvaluationParameters(body) }
+    let current = model.store.snapshot()
+    model.store.restore(state.bestValues)
+    defer { model.store.restore(current) }
+    return try body()
+  }
+
   /// Runs `body` with the parameters evaluation reads (the average, when averaging) in the
   /// model, then puts the training parameters back.
   func withEvaluationParameters<Result>(_ body: () throws -> Result) rethrows -> Result {
@@ -89,7 +99,7 @@ extension Trainer {
     let model = TaggerModel(
       configuration: configuration, words: words, labels: corpus.labels,
       characters: configuration.characterFilters > 0
-        ? CorpusVocabularies.characters(of: sentences, normalization: configuration.normalization) : Vocabulary(),
+        ? CorpusVocabularies.characters(of: sentences, configuration: configuration) : Vocabulary(),
       rng: &rng)
     if let pretrained { seedEmbeddings(of: model, from: pretrained, trainingWords: corpus.words.count) }
     return TrainingRun(

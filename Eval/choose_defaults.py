@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Dev-set comparison behind Trellis's default training settings (README "Default settings").
+
+Trains each candidate of Eval/defaults/candidates.json with seeds 1..N on each corpus's train
+split, selects epochs on its dev split, and reports the mean best dev FB1, the epoch it came
+from and the training time. Test splits are never read: the defaults are chosen on dev only.
+
+    python3 Eval/choose_defaults.py [--seeds 3] [--corpus DIR ...] [--only NAME ...]
+
+Writes Eval/defaults/results.json (every run) and prints a table.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BINARY = os.path.join(HERE, "..", ".build", "release", "trellis")
+
+
+def run(corpus, flags, seed, workdir):
+    log = os.path.join(workdir, "log.jsonl")
+    command = [BINARY, "train", "--train", f"{corpus}/train.conll", "--dev", f"{corpus}/dev.conll",
+               "--model", os.path.join(workdir, "model"), "--seed", str(seed), "--log", log, "--quiet"]
+    started = time.monotonic()
+    subprocess.run(command + flags, check=True)
+    seconds = time.monotonic() - started
+    with open(log) as f:
+        epochs = [r for r in map(json.loads, f) if "epoch" in r]
+    best = max(epochs, key=lambda r: (r["dev_f1"], -r["epoch"]))
+    return {"dev_f1": best["dev_f1"], "best_epoch": best["epoch"], "epochs": len(epochs), "seconds": seconds}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--corpus", action="append")
+    parser.add_argument("--only", action="append")
+    arguments = parser.parse_args()
+    corpora = arguments.corpus or ["../shared/corpora/atis", "Corpora/synthetic"]
+    with open(os.path.join(HERE, "defaults", "candidates.json")) as f:
+        candidates = json.load(f)
+    results = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for name, flags in candidates.items():
+            if arguments.only and name not in arguments.only:
+                continue
+            for corpus in corpora:
+                runs = [run(corpus, flags, seed, workdir) for seed in range(1, arguments.seeds + 1)]
+                row = {"candidate": name, "flags": flags, "corpus": corpus, "runs": runs,
+                       "mean_dev_f1": statistics.mean(r["dev_f1"] for r in runs),
+                       "mean_seconds": statistics.mean(r["seconds"] for r in runs)}
+                results.append(row)
+                print(f"{name:24} {os.path.basename(corpus):10} dev FB1 {row['mean_dev_f1']:6.2f}  "
+                      f"best epochs {[r['best_epoch'] for r in runs]}  {row['mean_seconds']:5.1f} s/run",
+                      flush=True)
+    with open(os.path.join(HERE, "defaults", "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+import Foundation
+
+// Nothing a user owns is lost: outputs are checked against inputs and each other before any
+// work, a replaced file is replaced whole (temporary file + rename), and devices, FIFOs and
+// symbolic links are never replaced by a regular file.
+
+/// What a path names now, by `lstat` (symbolic links are not followed).
+enum PathKind: Equatable {
+  case absent, regular, directory, symbolicLink, special
+}
+
+func pathKind(_ path: String) -> PathKind {
+  var info = stat()
+  guard lstat(path, &info) == 0 else { return .absent }
+  switch info.st_mode & S_IFMT {
+  case S_IFREG: return .regular
+  case S_IFDIR: return .directory
+  case S_IFLNK: return .symbolicLink
+  default: return .special
+  }
+}
+
+/// The (device, inode) of the file `path` names, following links; nil when there is none.
+func fileIdentity(_ path: String) -> [UInt64]? {
+  var info = stat()
+  guard stat(path, &info) == 0 else { return nil }
+  return [UInt64(info.st_dev), UInt64(info.st_ino)]
+}
+
+/// The path a whole-file replacement writes: a symbolic link's final target (so the link
+/// survives and its target is replaced), else `path` itself.
+func replacementTarget(_ path: String) -> String {
+  pathKind(path) == .symbolicLink ? URL(fileURLWithPath: path).resolvingSymlinksInPath().path : path
+}
+
+/// The files of one command: the ones it reads and the ones it writes, each with the option
+/// that names it.
+public struct FileRoles {
+  public var inputs: [(option: String, path: String)] = []
+  /// Files replaced whole (models, checkpoints): must be regular files or absent.
+  public var replaced: [(option: String, path: String)] = []
+  /// Files written in place (logs): may also be devices such as /dev/null, never directories.
+  public var streamed: [(option: String, path: String)] = []
+
+  public init() {}
+
+  /// Throws before any work when an output is an input or another output (compared by
+  /// device and inode, so another spelling or a link to the same file is caught), when a
+  /// replaced output is a directory, device or FIFO, or when its directory is missing or not
+  /// writable.
+  public func check() throws {
+    let outputs = replaced + streamed
+    for (index, output) in outputs.enumerated() {
+      guard let identity = fileIdentity(output.path) else { continue }
+      for input in inputs where fileIdentity(input.path) == identity {
+        throw TrellisError(file: output.path, "is also the \(input.option) input; refusing to overwrite it")
+      }
+      for other in outputs[..<index] where fileIdentity(other.path) == identity {
+        throw TrellisError(file: output.path, "is given as both \(other.option) and \(output.option)")
+      }
+    }
+    for (option, path) in replaced { try checkReplaceable(path, option: option) }
+    for (option, path) in streamed where pathKind(path) == .directory {
+      throw TrellisError(file: path, "is a directory, not a file (\(option))")
+    }
+  }
+
+  private func checkReplaceable(_ path: String, option: String) throws {
+    let target = replacementTarget(path)
+    switch pathKind(target) {
+    case .directory: throw TrellisError(file: path, "is a directory, not a file (\(option))")
+    case .special: throw TrellisError(file: path, "is a device or FIFO, not a regular file (\(option))")
+    case .absent, .regular, .symbolicLink: break
+    }
+    let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
+      access(directory, W_OK) == 0
+    else {
+      throw TrellisError(file: path, "cannot be written (\(option)): \(directory) is missing or not writable")
+    }
+  }
+}
+
+/// The temporary file of the `writeAtomically` in progress (one at a time: models and
+/// checkpoints are written by the training loop), as a C string a signal handler may unlink.
+nonisolated(unsafe) private var temporaryInProgress: UnsafeMutablePointer<CChar>?
+
+/// Makes SIGTERM, SIGINT and SIGHUP remove the temporary file of a write in progress before
+/// the process ends with the signal's usual status. Only async-signal-safe calls run in the
+/// handler.
+public func removeTemporaryFilesOnTermination() {
+  for signal in [SIGTERM, SIGINT, SIGHUP] {
+    Foundation.signal(signal) { number in
+      if let path = temporaryInProgress { unlink(path) }
+      Foundation.signal(number, SIG_DFL)
+      raise(number)
+    }
+  }
+}
+
+/// Writes `data` to a temporary file beside the target, flushes it, and renames it over the
+/// target, so a reader (or a crash) never sees half a file and an existing file survives a
+/// failed write. The target is `path`, or the final target of a symbolic link at `path`;
+/// a device, FIFO or directory there is refused, never replaced. Temporary files that an
+/// earlier, killed run left for the same target are removed.
+func writeAtomically(_ data: Data, to path: String) throws {
+  let target = URL(fileURLWithPath: replacementTarget(path))
+  guard [.absent, .regular].contains(pathKind(target.path)) else {
+    throw TrellisError(file: path, "is not a regular file; refusing to replace it")
+  }
+  let directory = target.deletingLastPathComponent()
+  let prefix = ".\(target.lastPathComponent)."
+  removeStaleTemporaries(in: directory, prefix: prefix)
+  let temporary = directory.appendingPathComponent(prefix + "\(getpid()).tmp")
+  temporaryInProgress = strdup(temporary.path)
+  defer {
+    let path = temporaryInProgress
+    temporaryInProgress = nil
+    free(path)
+  }
+  do {
+    try data.write(to: temporary)
+    let handle = try FileHandle(forWritingTo: temporary)
+    try handle.synchronize()
+    try handle.close()
+    guard rename(temporary.path, target.path) == 0 else {
+      throw TrellisError(file: path, "cannot be replaced: \(String(cString: strerror(errno)))")
+    }
+  } catch {
+    unlink(temporary.path)
+    throw error as? TrellisError ?? TrellisError(file: path, "cannot be written: \(error.localizedDescription)")
+  }
+}
+
+/// Removes `.NAME.PID.tmp` files whose process no longer runs.
+private func removeStaleTemporaries(in directory: URL, prefix: String) {
+  guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+  for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+    guard let pid = Int32(name.dropFirst(prefix.count).dropLast(4)), pid != getpid(), kill(pid, 0) != 0 else {
+      continue
+    }
+    unlink(directory.appendingPathComponent(name).path)
+  }
+}
+
+/// Opens `path` for writing from its start, truncating a regular file and leaving a device
+/// such as /dev/null a device (no rename, no replacement): how logs are written.
+public func openForStreaming(_ path: String) throws -> FileHandle {
+  let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+  guard descriptor >= 0 else {
+    throw TrellisError(file: path, "cannot be opened for writing: \(String(cString: strerror(errno)))")
+  }
+  return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+}

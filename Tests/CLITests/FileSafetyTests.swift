@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+
+/// Nothing a user owns is lost: outputs never replace inputs, devices or links, are checked
+/// before training starts, and write errors end the command with a non-zero status.
+final class FileSafetyTests: CLITestCase {
+  private var train: [String] {
+    ["train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--quiet"]
+      + Self.smallModelOptions
+  }
+
+  /// A character device of this test's own (the null device's numbers), so no system file is
+  /// ever at risk; nil when this user may not create device nodes.
+  private func privateNullDevice() -> String? {
+    let device = path("null-device")
+    let nullDevice = dev_t((1 << 8) | 3)  // makedev(1, 3)
+    return mknod(device, S_IFCHR | 0o666, nullDevice) == 0 ? device : nil
+  }
+
+  private func isCharacterDevice(_ path: String) -> Bool {
+    var info = stat()
+    return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR
+  }
+
+  func testLogOnADeviceLeavesItADevice() throws {
+    guard let device = privateNullDevice() else { throw XCTSkip("mknod needs root") }
+    assertSucceeded(try trellis(train + ["--model", path("m"), "--log", device]))
+    XCTAssertTrue(isCharacterDevice(device), "--log replaced a device with a regular file")
+  }
+
+  func testModelOnADeviceIsRefused() throws {
+    guard let device = privateNullDevice() else { throw XCTSkip("mknod needs root") }
+    assertFailed(try trellis(train + ["--model", device]), mentioning: ["is a device or FIFO"])
+    XCTAssertTrue(isCharacterDevice(device))
+  }
+
+  func testModelThroughASymbolicLinkReplacesTheTargetAndKeepsTheLink() throws {
+    try FileManager.default.createDirectory(atPath: path("real"), withIntermediateDirectories: true)
+    let target = try write("old", to: "real/model")
+    try FileManager.default.createSymbolicLink(atPath: path("link"), withDestinationPath: target)
+    assertSucceeded(try trellis(train + ["--model", path("link")]))
+    XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: path("link")), target)
+    assertSucceeded(try trellis(["tag", "--model", target, PackagePaths.tiny("test")]))
+  }
+
+  func testOutputsThatAreInputsOrEachOtherAreRefusedBeforeTraining() throws {
+    let corpus = try write(try contents(of: PackagePaths.tiny("train")), to: "t.conll")
+    let original = try Data(contentsOf: URL(fileURLWithPath: corpus))
+    try FileManager.default.linkItem(atPath: corpus, toPath: path("hardlink.conll"))
+    let base = ["train", "--train", corpus, "--quiet"] + Self.smallModelOptions
+    let cases: [([String], String)] = [
+      (["--model", corpus], "is also the --train input"),
+      (["--model", path("hardlink.conll")], "is also the --train input"),
+      (["--model", path("m"), "--log", corpus], "is also the --train input"),
+      (["--model", path("m"), "--log", path("m")], "is given as both --model and --log"),
+      (["--model", path("m"), "--checkpoint", path("m")], "is given as both --model and --checkpoint"),
+    ]
+    try write("existing", to: "m")
+    for (arguments, message) in cases {
+      assertFailed(try trellis(base + arguments), mentioning: [message])
+    }
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: corpus)), original, "the corpus changed")
+    XCTAssertEqual(try contents(of: path("m")), "existing", "a refused run touched the model path")
+  }
+
+  func testOutputLocationsAreCheckedBeforeTraining() throws {
+    assertFailed(
+      try trellis(train + ["--model", path("m"), "--checkpoint", path("missing/ck")]),
+      mentioning: ["missing is missing or not writable"])
+    assertFailed(try trellis(train + ["--model", path("newdir") + "/"]), mentioning: ["names a directory"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("newdir")))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
+  }
+
+  func testStaleTemporaryFilesOfTheSameTargetAreRemoved() throws {
+    // PID 2^22 + 1 is above Linux's default pid_max, so no live process owns it.
+    let stale = try write("half a model", to: ".m.4194305.tmp")
+    assertSucceeded(try trellis(train + ["--model", path("m")]))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+  }
+
+  func testResumingACompletedRunWritesTheModel() throws {
+    let model = path("m"), checkpoint = path("m.checkpoint")
+    assertSucceeded(try trellis(train + ["--model", model]))
+    try FileManager.default.removeItem(atPath: model)
+    assertSucceeded(try trellis(train + ["--model", model, "--checkpoint", checkpoint, "--resume"]))
+    assertSucceeded(try trellis(["tag", "--model", model, PackagePaths.tiny("test")]))
+  }
+
+  func testWriteErrorsOnStandardOutputFailLoudly() throws {
+    let model = try sharedModel()
+    let full = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+    let commands: [[String]] = [
+      ["tag", "--model", model, PackagePaths.tiny("test")],
+      ["eval", "--model", model, "--test", PackagePaths.tiny("test")],
+      ["score", try write("a O O\nb B-X B-X\n", to: "scored.conll")],
+    ]
+    for arguments in commands {
+      let result = try runTrellis(arguments, stdout: full)
+      XCTAssertFalse(result.crashed, result.summary)
+      XCTAssertEqual(result.exitCode, 1, result.summary)
+      XCTAssertTrue(result.stderr.contains("Error: standard output: No space left on device"), result.summary)
+    }
+  }
+
+  func testAClosedPipeEndsQuietly() throws {
+    let model = try sharedModel()
+    let big = try write(String(repeating: try contents(of: PackagePaths.tiny("test")), count: 200), to: "big.conll")
+    let pipe = Pipe()
+    try pipe.fileHandleForReading.close()
+    let result = try runTrellis(["tag", "--model", model, big], stdout: pipe.fileHandleForWriting)
+    XCTAssertFalse(result.crashed, result.summary)
+    XCTAssertEqual(result.exitCode, 141, result.summary)
+    XCTAssertEqual(result.stderr, "")
+  }
+}
