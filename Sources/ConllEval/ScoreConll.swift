@@ -30,6 +30,7 @@ public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendabl
 ///   "O" labels end any open chunk (the previous tag becomes "O"), and it is counted as a token.
 /// - Every other line must have as many columns as the first non-blank line, and at least two.
 /// - A chunk still open at the end of the text is closed there, with or without a final blank line.
+/// - Labels are compared by their bytes, as conlleval compares them.
 ///
 /// - Throws: `ConllEvalError` naming `fileName` and the 1-based line number of the first line
 ///   that breaks a column rule.
@@ -52,10 +53,13 @@ public struct ConllScorer: Sendable {
   public init(fileName: String) { self.fileName = fileName }
 
   /// Counts one line; throws `ConllEvalError` naming its number when it breaks a column rule.
-  public mutating func add<Line: StringProtocol>(line: Line) throws {
+  public mutating func add(line: String) throws { try add(line: line[...]) }
+
+  /// Counts one line; throws `ConllEvalError` naming its number when it breaks a column rule.
+  public mutating func add(line: Substring) throws {
     lineNumber += 1
-    let columns = splitColumns(line)
-    if columns.isEmpty {
+    let columns = LineColumns(whitespaceSeparated: line)
+    if columns.count == 0 {
       counts.addBoundary()
       return
     }
@@ -68,7 +72,7 @@ public struct ConllScorer: Sendable {
     } else {
       expected = (columns.count, lineNumber)
     }
-    if columns[0] == "-X-" {
+    if sameBytes(columns.first.utf8, "-X-".utf8) {
       counts.addBoundary()
       return
     }
@@ -77,9 +81,61 @@ public struct ConllScorer: Sendable {
         fileName: fileName, line: lineNumber,
         message: "expected at least 2 columns (gold and predicted label), found 1")
     }
-    counts.addToken(gold: columns[columns.count - 2], predicted: columns[columns.count - 1])
+    counts.addToken(gold: ConllTag(columns.secondToLast), predicted: ConllTag(columns.last))
   }
 }
+
+/// What the scorer reads of a line's columns: how many there are, the first and the last two.
+private struct LineColumns {
+  var count = 0
+  var first: Substring = ""
+  var secondToLast: Substring = ""
+  var last: Substring = ""
+
+  /// The columns between runs of spaces and tabs, found without allocating.
+  init(whitespaceSeparated line: Substring) {
+    forEachColumn(of: line) { column in
+      count += 1
+      if count == 1 { first = column }
+      secondToLast = last
+      last = column
+    }
+  }
+}
+
+/// Calls `body` with each column of `line`: the runs of bytes other than space and tab. Both are
+/// ASCII, and UTF-8 never uses an ASCII byte inside a multi-byte character, so this splits at
+/// exactly the space and tab scalars; splitting Swift Characters instead would glue a space to a
+/// following combining mark (" \u{301}" is one Character) and hide a separator that conlleval sees.
+private func forEachColumn(of line: Substring, _ body: (Substring) -> Void) {
+  let bytes = line.utf8
+  var columnStart: Substring.UTF8View.Index?
+  var index = bytes.startIndex
+  while index < bytes.endIndex {
+    let byte = bytes[index]
+    if byte == 0x20 || byte == 0x09 {
+      if let start = columnStart {
+        body(Substring(bytes[start..<index]))
+        columnStart = nil
+      }
+    } else if columnStart == nil {
+      columnStart = index
+    }
+    index = bytes.index(after: index)
+  }
+  if let start = columnStart { body(Substring(bytes[start...])) }
+}
+
+/// The whitespace-separated columns of a line: split at every space and tab (see
+/// `forEachColumn`).
+public func splitColumns(_ line: Substring) -> [String] {
+  var columns: [String] = []
+  forEachColumn(of: line) { columns.append(String($0)) }
+  return columns
+}
+
+/// The whitespace-separated columns of a line: split at every space and tab.
+public func splitColumns(_ line: String) -> [String] { splitColumns(line[...]) }
 
 /// The lines of `text` as Perl's `while (<STDIN>) { chomp ... }` reads them, without a leading
 /// byte order mark and without the "\r" of CRLF line ends. A final "\n" does not start another line.
@@ -96,11 +152,4 @@ private func lines(of text: String) -> [Substring] {
     lines.removeLast()
   }
   return lines
-}
-
-/// The whitespace-separated columns of a line: split at every space and tab *scalar*. Splitting
-/// Swift Characters would glue a space to a following combining mark (" \u{301}" is one
-/// Character) and hide a separator that conlleval sees.
-public func splitColumns<Line: StringProtocol>(_ line: Line) -> [String] {
-  line.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String(String.UnicodeScalarView($0)) }
 }

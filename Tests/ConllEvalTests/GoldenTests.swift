@@ -33,6 +33,7 @@ final class GoldenTests: XCTestCase {
     "sentence_end",  // chunks ending at a sentence end; I- after a boundary starts a new chunk
     "two_columns",  // only gold and predicted columns
     "type_change",  // a change of type inside a chunk ends it and starts another
+    "unicode_equivalence",  // canonically equivalent types are two; a mark right after "-"
     "utf8_types",  // non-ASCII types: byte-order sorting, padding counted in bytes
   ]
 

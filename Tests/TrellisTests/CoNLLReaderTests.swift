@@ -47,4 +47,22 @@ final class CoNLLReaderTests: XCTestCase {
     XCTAssertEqual(sentences.map(\.labels), [["O", "O", "B-toloc.city_name"], ["O"]])
     XCTAssertEqual(sentences.map(\.firstLine), [3, 9])
   }
+
+  /// Labels that differ only in Unicode normalisation (U+00E9 or "e" + U+0301) stay two labels
+  /// from the file to the vocabulary, as conlleval counts them as two.
+  func testCanonicallyEquivalentLabelsStayDistinct() throws {
+    let composed = "B-caf\u{E9}", decomposed = "B-cafe\u{301}"
+    let path = write("labels.conll", "x\t\(composed)\ny\t\(decomposed)\n\nx\t\(composed)\n")
+    let sentences = try readLabelledCoNLL(path: path)
+    let bytes = sentences[0].labels.map { Array($0.utf8) }
+    XCTAssertEqual(bytes, [Array(composed.utf8), Array(decomposed.utf8)])
+    XCTAssertNotEqual(sentences[0], Sentence(tokens: ["x", "y"], labels: [composed, composed]))
+    var labels = Vocabulary()
+    for sentence in sentences { for label in sentence.labels { labels.insert(label) } }
+    XCTAssertEqual(labels.strings.map { Array($0.utf8) }, bytes)
+    XCTAssertEqual(labels.id(for: composed), 0)
+    XCTAssertEqual(labels.id(for: decomposed), 1)
+    XCTAssertNotEqual(Vocabulary([composed]), Vocabulary([decomposed]))
+    XCTAssertEqual(Vocabulary([composed, decomposed]), Vocabulary([composed, decomposed, composed]))
+  }
 }

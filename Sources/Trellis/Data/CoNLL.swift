@@ -21,6 +21,7 @@ public struct TrellisError: Error, CustomStringConvertible, Equatable {
 }
 
 /// One sentence of a CoNLL file: the fields of each token line, split on runs of whitespace.
+/// Sentences are equal when their fields hold the same bytes (no Unicode normalisation).
 public struct Sentence: Equatable, Sendable {
   /// The fields of each token line; `fields[i][0]` is token `i`.
   public var fields: [[String]]
@@ -38,6 +39,14 @@ public struct Sentence: Equatable, Sendable {
   public init(tokens: [String], labels: [String]) {
     precondition(tokens.count == labels.count, "\(tokens.count) tokens, \(labels.count) labels")
     self.init(fields: zip(tokens, labels).map { [$0, $1] })
+  }
+
+  public static func == (a: Sentence, b: Sentence) -> Bool {
+    func exact(_ sentence: Sentence) -> [[ExactString]] {
+      sentence.fields.map { $0.map { ExactString($0) } }
+    }
+    return a.firstLine == b.firstLine && a.isDocumentMarker == b.isDocumentMarker
+      && exact(a) == exact(b)
   }
 
   public var tokens: [String] { fields.map { $0[0] } }
@@ -158,7 +167,7 @@ public final class CoNLLReader {
         if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
         continue
       }
-      if columns[0] == "-DOCSTART-" {
+      if ExactString(columns[0]) == "-DOCSTART-" {
         guard keepsDocumentMarkers else { continue }
         var marker = Sentence(fields: [columns], firstLine: lines.lineNumber)
         marker.isDocumentMarker = true
