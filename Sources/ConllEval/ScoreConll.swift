@@ -21,8 +21,9 @@ public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendabl
 /// Reads conlleval input (lines whose last two columns are gold and predicted; blank / -DOCSTART- lines are boundaries)
 /// and counts it as conlleval.pl (version 2004-01-26) does.
 ///
-/// - Lines end at "\n"; a "\r" before it (CRLF files) and a UTF-8 byte order mark at the start are
-///   ignored (conlleval would keep them as part of the labels).
+/// - Lines end at LF, CRLF or a lone CR, so "\r\r\n" is a line end followed by an empty line; a
+///   UTF-8 byte order mark at the start is ignored. (conlleval ends lines at LF only and keeps a
+///   CR, or the mark, in the labels.)
 /// - Columns are separated by runs of spaces and tabs. conlleval itself splits on single spaces;
 ///   the two agree on files whose columns are separated by one space.
 /// - A line without columns, or whose first column is "-X-", is a sentence boundary: it ends any
@@ -137,19 +138,24 @@ public func splitColumns(_ line: Substring) -> [String] {
 /// The whitespace-separated columns of a line: split at every space and tab.
 public func splitColumns(_ line: String) -> [String] { splitColumns(line[...]) }
 
-/// The lines of `text` as Perl's `while (<STDIN>) { chomp ... }` reads them, without a leading
-/// byte order mark and without the "\r" of CRLF line ends. A final "\n" does not start another line.
+/// The lines of `text` without their terminators (LF, CRLF or a lone CR) and without a leading
+/// byte order mark. A final line end does not start another line.
 private func lines(of text: String) -> [Substring] {
-  var body = Substring(text)
-  if body.unicodeScalars.first == "\u{FEFF}" {
-    body = Substring(body.unicodeScalars.dropFirst())
+  let bytes = text.utf8
+  var lines: [Substring] = []
+  var lineStart = bytes.startIndex
+  if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { lineStart = bytes.index(lineStart, offsetBy: 3) }
+  var index = lineStart
+  while index < bytes.endIndex {
+    let byte = bytes[index]
+    index = bytes.index(after: index)
+    guard byte == 0x0A || byte == 0x0D else { continue }
+    lines.append(Substring(bytes[lineStart..<bytes.index(before: index)]))
+    if byte == 0x0D && index < bytes.endIndex && bytes[index] == 0x0A {
+      index = bytes.index(after: index)
+    }
+    lineStart = index
   }
-  // Split on the scalar "\n": as Characters, "\r\n" is one grapheme that is not equal to "\n".
-  var lines = body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
-    Substring($0.last == "\r" ? $0.dropLast() : $0)
-  }
-  if body.unicodeScalars.last == "\n" || body.isEmpty {
-    lines.removeLast()
-  }
+  if lineStart < bytes.endIndex { lines.append(Substring(bytes[lineStart...])) }
   return lines
 }

@@ -7,10 +7,10 @@ import XCTest
 ///
 /// Every `.expected` file was produced and checked with conlleval.pl version 2004-01-26 (the
 /// CoNLL-2000 script by Erik Tjong Kim Sang, the release without the "accuracy (non-O)" line), as
-/// `perl conlleval.pl < NAME.conll > NAME.expected`. The one exception is `crlf_bom`: conlleval
-/// rejects CRLF input, so `crlf_bom.expected` is its output for the same lines with LF line ends and
-/// no byte order mark. Files are separated by single spaces, where conlleval and `scoreConll` split
-/// alike.
+/// `perl conlleval.pl < NAME.conll > NAME.expected`. The exceptions are `crlf_bom` and
+/// `cr_line_ends`: conlleval knows neither CR line ends nor byte order marks, so their `.expected`
+/// files are its output for the same lines with LF line ends and no mark. Files are separated by
+/// single spaces, where conlleval and `scoreConll` split alike.
 ///
 /// With RECORD_GOLDEN=1 the test rewrites every `.expected` file in the source tree from the code's
 /// output and fails, so that a re-recorded baseline is never accepted silently; check the new files
@@ -20,6 +20,7 @@ final class GoldenTests: XCTestCase {
   static let requiredCases = [
     "all_correct",  // every chunk right; extra feature columns before the labels
     "atis_dots",  // ATIS types with dots and underscores, names longer than the 17-byte field
+    "cr_line_ends",  // lone CR line ends, and "\r\r\n" as a line end then an empty line
     "crlf_bom",  // CRLF line ends and a UTF-8 byte order mark
     "docstart",  // -DOCSTART- lines: tokens with O labels that close chunks, as in conlleval
     "empty",  // no input: only the "processed" line
