@@ -54,6 +54,16 @@ struct ConllTag: Equatable, Sendable {
     self.init(prefix: Substring(bytes[..<dash]), type: Substring(type))
   }
 
+  /// conlleval's `-r` reading: `outside` and "O" are "O"; any other label is a one-token chunk
+  /// whose type is the whole label ("B-" is put in front of it).
+  init(raw label: Substring, outside: String) {
+    if sameBytes(label.utf8, outside.utf8) || sameBytes(label.utf8, "O".utf8) {
+      self = .outside
+    } else {
+      self.init(prefix: "B", type: label)
+    }
+  }
+
   private init(prefix: Substring, type: Substring) {
     self.prefix = prefix
     self.type = sameBytes(type.utf8, "0".utf8) ? "" : type

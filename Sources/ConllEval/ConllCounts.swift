@@ -151,10 +151,24 @@ public struct ConllCounts: Sendable, Equatable {
       output += "recall: \(fixed(recall))%; FB1: \(fixed(f1))\n"
     }
     for (type, counts) in listedTypes() {
-      output += leftPadded(type, toBytes: 17)
+      output += padded(type, toBytes: 17, left: true)
       output += ": precision: \(fixed(counts.precision))%; recall: \(fixed(counts.recall))%; "
       output += "FB1: \(fixed(counts.f1))  \(counts.predicted)\n"
     }
+    return output
+  }
+
+  /// The LaTeX table rows conlleval.pl prints with `-l`, byte for byte: a header, one row per type
+  /// (the name left-aligned to 7 bytes, `%-7s`), and an "Overall" row; no token counts.
+  public func latexReport() -> String {
+    var output = "        & Precision &  Recall  & F$_{\\beta=1} \\\\\\hline"
+    for (type, counts) in listedTypes() {
+      output += "\n" + padded(type, toBytes: 7, left: false)
+      output += " &  \(fixed(counts.precision))\\% & \(fixed(counts.recall))\\% & "
+      output += "\(fixed(counts.f1)) \\\\"
+    }
+    output += "\\hline\n"
+    output += "Overall &  \(fixed(precision))\\% & \(fixed(recall))\\% & \(fixed(f1)) \\\\\\hline\n"
     return output
   }
 
@@ -231,9 +245,11 @@ func fixed(_ value: Double) -> String {
   String(format: "%6.2f", value)
 }
 
-/// Perl's `%Ns` on a byte string: pads on the left to `width` UTF-8 bytes, never truncates.
-private func leftPadded(_ text: String, toBytes width: Int) -> String {
-  String(repeating: " ", count: max(0, width - text.utf8.count)) + text
+/// Perl's `%Ns` (`left`: padding on the left) or `%-Ns` on a byte string: pads to `width` UTF-8
+/// bytes, never truncates.
+private func padded(_ text: String, toBytes width: Int, left: Bool) -> String {
+  let padding = String(repeating: " ", count: max(0, width - text.utf8.count))
+  return left ? padding + text : text + padding
 }
 
 /// A JSON string literal.

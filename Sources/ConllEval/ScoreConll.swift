@@ -18,14 +18,37 @@ public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendabl
   public var description: String { "\(fileName):\(line): \(message)" }
 }
 
+/// How conlleval's options read the input: `-d`, `-r` and `-o`. (`-l` only changes the output:
+/// `ConllCounts.latexReport()`.)
+public struct ConllOptions: Sendable {
+  /// `-d DELIM`: split every line as Perl's `split(/DELIM/, $line)`. nil: split at runs of spaces
+  /// and tabs (Trellis's default; conlleval's own default is `-d ' '`).
+  public var delimiter: FieldDelimiter?
+  /// `-r`: the labels are raw chunk types without B-/I- prefixes; every label other than "O" and
+  /// `outsideLabel` is a one-token chunk of that type.
+  public var rawLabels: Bool
+  /// `-o OUTSIDE`: with `rawLabels`, the label that means "outside" besides "O". conlleval reads
+  /// it only with `-r`, and so does this.
+  public var outsideLabel: String
+
+  public init(
+    delimiter: FieldDelimiter? = nil, rawLabels: Bool = false, outsideLabel: String = "O"
+  ) {
+    self.delimiter = delimiter
+    self.rawLabels = rawLabels
+    self.outsideLabel = outsideLabel
+  }
+}
+
 /// Reads conlleval input (lines whose last two columns are gold and predicted; blank / -DOCSTART- lines are boundaries)
 /// and counts it as conlleval.pl (version 2004-01-26) does.
 ///
 /// - Lines end at LF, CRLF or a lone CR, so "\r\r\n" is a line end followed by an empty line; a
 ///   UTF-8 byte order mark at the start is ignored. (conlleval ends lines at LF only and keeps a
 ///   CR, or the mark, in the labels.)
-/// - Columns are separated by runs of spaces and tabs. conlleval itself splits on single spaces;
-///   the two agree on files whose columns are separated by one space.
+/// - Columns are separated by runs of spaces and tabs, unless `options.delimiter` says otherwise.
+///   conlleval itself splits at every single space; the two agree on files whose columns are
+///   separated by one space.
 /// - A line without columns, or whose first column is "-X-", is a sentence boundary: it ends any
 ///   open chunk and is not a token. A `-DOCSTART-` line is, as in conlleval, an ordinary line: its
 ///   "O" labels end any open chunk (the previous tag becomes "O"), and it is counted as a token.
@@ -35,8 +58,10 @@ public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendabl
 ///
 /// - Throws: `ConllEvalError` naming `fileName` and the 1-based line number of the first line
 ///   that breaks a column rule.
-public func scoreConll(text: String, fileName: String) throws -> ConllCounts {
-  var scorer = ConllScorer(fileName: fileName)
+public func scoreConll(
+  text: String, fileName: String, options: ConllOptions = ConllOptions()
+) throws -> ConllCounts {
+  var scorer = ConllScorer(fileName: fileName, options: options)
   for line in lines(of: text) { try scorer.add(line: line) }
   return scorer.counts
 }
@@ -45,13 +70,17 @@ public func scoreConll(text: String, fileName: String) throws -> ConllCounts {
 /// (`trellis score` feeds it from a streaming reader). Lines come without their terminator.
 public struct ConllScorer: Sendable {
   public let fileName: String
+  public let options: ConllOptions
   public private(set) var counts = ConllCounts()
   /// The 1-based number of the last line added.
   public private(set) var lineNumber = 0
   /// The column count of the first non-blank line, and that line's number.
   private var expected: (columns: Int, line: Int)?
 
-  public init(fileName: String) { self.fileName = fileName }
+  public init(fileName: String, options: ConllOptions = ConllOptions()) {
+    self.fileName = fileName
+    self.options = options
+  }
 
   /// Counts one line; throws `ConllEvalError` naming its number when it breaks a column rule.
   public mutating func add(line: String) throws { try add(line: line[...]) }
@@ -59,7 +88,12 @@ public struct ConllScorer: Sendable {
   /// Counts one line; throws `ConllEvalError` naming its number when it breaks a column rule.
   public mutating func add(line: Substring) throws {
     lineNumber += 1
-    let columns = LineColumns(whitespaceSeparated: line)
+    let columns: LineColumns
+    if let delimiter = options.delimiter {
+      columns = LineColumns(delimiter.fields(of: line))
+    } else {
+      columns = LineColumns(whitespaceSeparated: line)
+    }
     if columns.count == 0 {
       counts.addBoundary()
       return
@@ -82,7 +116,11 @@ public struct ConllScorer: Sendable {
         fileName: fileName, line: lineNumber,
         message: "expected at least 2 columns (gold and predicted label), found 1")
     }
-    counts.addToken(gold: ConllTag(columns.secondToLast), predicted: ConllTag(columns.last))
+    counts.addToken(gold: tag(columns.secondToLast), predicted: tag(columns.last))
+  }
+
+  private func tag(_ label: Substring) -> ConllTag {
+    options.rawLabels ? ConllTag(raw: label, outside: options.outsideLabel) : ConllTag(label)
   }
 }
 
@@ -92,6 +130,15 @@ private struct LineColumns {
   var first: Substring = ""
   var secondToLast: Substring = ""
   var last: Substring = ""
+
+  init(_ fields: [Substring]) {
+    count = fields.count
+    if let first = fields.first, let last = fields.last {
+      self.first = first
+      self.last = last
+      secondToLast = fields.count >= 2 ? fields[fields.count - 2] : ""
+    }
+  }
 
   /// The columns between runs of spaces and tabs, found without allocating.
   init(whitespaceSeparated line: Substring) {
