@@ -35,6 +35,10 @@ final class FieldDelimiterTests: XCTestCase {
       XCTAssertEqual(
         delimiter.fields(of: line[...]), fields[...].map { $0[...] }, "split(/\(pattern)/, \(line))"
       )
+      // scoreConll hands lines over as slices of the whole text: anchors see the line's bounds.
+      let text = "x" + line + "y"
+      let slice = text.dropFirst().dropLast()
+      XCTAssertEqual(delimiter.fields(of: slice), fields[...].map { $0[...] }, "\(pattern), slice")
     }
   }
 
