@@ -1,4 +1,7 @@
 /// A labelled span: tokens `start..<end` of one sentence, with its chunk type (e.g. "toloc.city_name").
+///
+/// Chunks are equal when their positions and the bytes of their types are (conlleval's `eq`), so
+/// types that differ only in Unicode normalisation are two types.
 public struct Chunk: Hashable, Sendable {
   /// The chunk type: the part of the starting label after its first `-` ("PER" for "B-PER").
   public var type: String
@@ -13,33 +16,74 @@ public struct Chunk: Hashable, Sendable {
     self.start = start
     self.end = end
   }
+
+  public static func == (a: Chunk, b: Chunk) -> Bool {
+    a.start == b.start && a.end == b.end && sameBytes(a.type.utf8, b.type.utf8)
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(ExactString(type))
+    hasher.combine(start)
+    hasher.combine(end)
+  }
 }
 
-/// A label as conlleval.pl (version 2004-01-26) sees it: a prefix ("B", "I", "E", "S", "O", "[", "]", ...)
-/// and a type.
+/// A label as conlleval.pl (version 2004-01-26) sees it: a prefix ("B", "I", "E", "S", "O", "[",
+/// "]", ...) and a type, both slices of the label and compared by their bytes.
 struct ConllTag: Equatable, Sendable {
-  var prefix: String
-  var type: String
+  var prefix: Substring
+  var type: Substring
+  /// The prefix's byte when the prefix is one byte long, else 0: what the chunk rules test (they
+  /// only ever compare the prefix with one-character strings).
+  var rule: UInt8
 
   /// What conlleval uses for sentence boundaries and for the state before the first line.
   static let outside = ConllTag(prefix: "O", type: "")
 
-  /// Splits at the first `-`, as conlleval's `/^([^-]*)-(.*)$/` does, so "B-toloc-city" has type
-  /// "toloc-city". A label without `-` (such as "O") is all prefix with type "". conlleval then
-  /// writes `$type ? $type : ""`, so the type "0" (false in Perl) also becomes "".
-  init(_ label: String) {
-    if let dash = label.firstIndex(of: "-") {
-      let type = String(label[label.index(after: dash)...])
-      self.init(prefix: String(label[..<dash]), type: type == "0" ? "" : type)
-    } else {
+  /// Splits at the first `-` byte, as conlleval's `/^([^-]*)-(.*)$/` does on bytes, so
+  /// "B-toloc-city" has type "toloc-city" and "B-\u{301}X" (a combining mark after the `-`) has
+  /// type "\u{301}X". A label without `-` (such as "O") is all prefix with type "". conlleval
+  /// then writes `$type ? $type : ""`, so the type "0" (false in Perl) also becomes "".
+  init(_ label: Substring) {
+    let bytes = label.utf8
+    guard let dash = bytes.firstIndex(of: UInt8(ascii: "-")) else {
       self.init(prefix: label, type: "")
+      return
+    }
+    let type = bytes[bytes.index(after: dash)...]
+    self.init(prefix: Substring(bytes[..<dash]), type: Substring(type))
+  }
+
+  /// conlleval's `-r` reading: `outside` and "O" are "O"; any other label is a one-token chunk
+  /// whose type is the whole label ("B-" is put in front of it).
+  init(raw label: Substring, outside: String) {
+    if sameBytes(label.utf8, outside.utf8) || sameBytes(label.utf8, "O".utf8) {
+      self = .outside
+    } else {
+      self.init(prefix: "B", type: label)
     }
   }
 
-  init(prefix: String, type: String) {
+  private init(prefix: Substring, type: Substring) {
     self.prefix = prefix
-    self.type = type
+    self.type = sameBytes(type.utf8, "0".utf8) ? "" : type
+    rule = prefix.utf8.count == 1 ? prefix.utf8.first! : 0
   }
+
+  /// conlleval's `$correct eq $guessed and $guessedType eq $correctType`.
+  static func == (a: ConllTag, b: ConllTag) -> Bool {
+    sameBytes(a.prefix.utf8, b.prefix.utf8) && a.hasSameType(as: b)
+  }
+
+  /// conlleval's `$type eq $otherType`.
+  func hasSameType(as other: ConllTag) -> Bool { sameBytes(type.utf8, other.type.utf8) }
+}
+
+/// The one-byte prefixes conlleval's chunk rules name.
+private enum Prefix {
+  static let begin = UInt8(ascii: "B"), inside = UInt8(ascii: "I"), end = UInt8(ascii: "E")
+  static let outside = UInt8(ascii: "O"), dot = UInt8(ascii: "."), open = UInt8(ascii: "[")
+  static let close = UInt8(ascii: "]")
 }
 
 /// conlleval's `endOfChunk`: did a chunk end between `previous` and `current`?
@@ -48,13 +92,16 @@ struct ConllTag: Equatable, Sendable {
 /// tag other than "O" and "."; "[" and "]" are one-token chunks, so they always end. No rule
 /// mentions "S", which is why IOBES input with adjacent chunks of one type is merged by conlleval.
 func endOfChunk(_ previous: ConllTag, _ current: ConllTag) -> Bool {
-  switch (previous.prefix, current.prefix) {
-  case ("B", "B"), ("B", "O"), ("I", "B"), ("I", "O"), ("E", "E"), ("E", "I"), ("E", "O"):
+  switch (previous.rule, current.rule) {
+  case (Prefix.begin, Prefix.begin), (Prefix.begin, Prefix.outside), (Prefix.inside, Prefix.begin),
+    (Prefix.inside, Prefix.outside), (Prefix.end, Prefix.end), (Prefix.end, Prefix.inside),
+    (Prefix.end, Prefix.outside):
     return true
-  case ("]", _), ("[", _):
+  case (Prefix.close, _), (Prefix.open, _):
     return true
   default:
-    return previous.prefix != "O" && previous.prefix != "." && previous.type != current.type
+    return previous.rule != Prefix.outside && previous.rule != Prefix.dot
+      && !previous.hasSameType(as: current)
   }
 }
 
@@ -64,13 +111,16 @@ func endOfChunk(_ previous: ConllTag, _ current: ConllTag) -> Bool {
 /// start a chunk; so does any change of type to a tag other than "O" and "."; "[" and "]" always
 /// start one.
 func startOfChunk(_ previous: ConllTag, _ current: ConllTag) -> Bool {
-  switch (previous.prefix, current.prefix) {
-  case ("B", "B"), ("I", "B"), ("O", "B"), ("O", "I"), ("E", "E"), ("E", "I"), ("O", "E"):
+  switch (previous.rule, current.rule) {
+  case (Prefix.begin, Prefix.begin), (Prefix.inside, Prefix.begin), (Prefix.outside, Prefix.begin),
+    (Prefix.outside, Prefix.inside), (Prefix.end, Prefix.end), (Prefix.end, Prefix.inside),
+    (Prefix.outside, Prefix.end):
     return true
-  case (_, "["), (_, "]"):
+  case (_, Prefix.open), (_, Prefix.close):
     return true
   default:
-    return current.prefix != "O" && current.prefix != "." && previous.type != current.type
+    return current.rule != Prefix.outside && current.rule != Prefix.dot
+      && !previous.hasSameType(as: current)
   }
 }
 
@@ -83,13 +133,13 @@ func startOfChunk(_ previous: ConllTag, _ current: ConllTag) -> Bool {
 /// as one chunk. Convert IOBES to BIO with `convert(_:from:to:)` before scoring to avoid that.
 public func chunks(in labels: [String]) -> [Chunk] {
   var result: [Chunk] = []
-  var open: (type: String, start: Int)?
+  var open: (type: Substring, start: Int)?
   var previous = ConllTag.outside
   for (index, label) in labels.enumerated() {
-    let tag = ConllTag(label)
+    let tag = ConllTag(label[...])
     let starts = startOfChunk(previous, tag)
     if let chunk = open, starts || endOfChunk(previous, tag) {
-      result.append(Chunk(type: chunk.type, start: chunk.start, end: index))
+      result.append(Chunk(type: String(chunk.type), start: chunk.start, end: index))
       open = nil
     }
     if starts {
@@ -98,7 +148,7 @@ public func chunks(in labels: [String]) -> [Chunk] {
     previous = tag
   }
   if let chunk = open {
-    result.append(Chunk(type: chunk.type, start: chunk.start, end: labels.count))
+    result.append(Chunk(type: String(chunk.type), start: chunk.start, end: labels.count))
   }
   return result
 }

@@ -29,8 +29,8 @@ public struct TypeCounts: Hashable, Sendable {
 /// The counting follows conlleval.pl (version 2004-01-26) line by line: labels are read with its
 /// `startOfChunk` / `endOfChunk` rules, a chunk is correct when gold and prediction start it on the
 /// same token with the same type and end it on the same token, and every number is what conlleval
-/// prints. Labels are compared as Swift strings, so two type names that differ only in Unicode
-/// normalisation count as one type (conlleval compares bytes).
+/// prints. Labels are compared by their bytes, as conlleval compares them, so two type names that
+/// differ only in Unicode normalisation are two types.
 public struct ConllCounts: Sendable, Equatable {
   /// Tokens seen (boundary lines are not tokens).
   public private(set) var tokenCount = 0
@@ -44,7 +44,7 @@ public struct ConllCounts: Sendable, Equatable {
   /// Correct chunks that have already ended.
   private var endedCorrectChunkCount = 0
   /// Per-type counts, with only the correct chunks that have already ended.
-  private var countsByType: [String: TypeCounts] = [:]
+  private var countsByType: [ExactString: TypeCounts] = [:]
   /// conlleval's `$inCorrect`: gold and prediction started the current chunk on the same token with
   /// the same type, and neither has ended it yet.
   private var inCorrect = false
@@ -61,11 +61,11 @@ public struct ConllCounts: Sendable, Equatable {
   public var correctChunkCount: Int { endedCorrectChunkCount + (inCorrect ? 1 : 0) }
 
   /// Counts per chunk type, over every type that starts a gold or a predicted chunk (the types
-  /// conlleval lists).
-  public var perType: [String: TypeCounts] {
+  /// conlleval lists), keyed by the type's bytes.
+  public var perType: [ExactString: TypeCounts] {
     var counts = countsByType
     if inCorrect {
-      counts[lastGold.type, default: TypeCounts()].correct += 1
+      counts[ExactString(lastGold.type), default: TypeCounts()].correct += 1
     }
     // conlleval credits a correct chunk to the type of its last gold tag. Tags that carry a type
     // without starting a chunk (".-X", "O-X") can make that a type that never started a chunk;
@@ -88,18 +88,16 @@ public struct ConllCounts: Sendable, Equatable {
       gold.count == predicted.count,
       "a sentence has \(gold.count) gold labels but \(predicted.count) predicted labels")
     for (goldLabel, predictedLabel) in zip(gold, predicted) {
-      addToken(gold: goldLabel, predicted: predictedLabel)
+      addToken(gold: ConllTag(goldLabel[...]), predicted: ConllTag(predictedLabel[...]))
     }
     addBoundary()
   }
 
   /// One token line of conlleval's input.
-  mutating func addToken(gold: String, predicted: String) {
-    let goldTag = ConllTag(gold)
-    let predictedTag = ConllTag(predicted)
-    step(gold: goldTag, predicted: predictedTag)
+  mutating func addToken(gold: ConllTag, predicted: ConllTag) {
+    step(gold: gold, predicted: predicted)
     tokenCount += 1
-    if goldTag == predictedTag {
+    if gold == predicted {
       correctTokenCount += 1
     }
   }
@@ -115,26 +113,26 @@ public struct ConllCounts: Sendable, Equatable {
     if inCorrect {
       let goldEnds = endOfChunk(lastGold, gold)
       let predictedEnds = endOfChunk(lastPredicted, predicted)
-      if goldEnds && predictedEnds && lastPredicted.type == lastGold.type {
+      if goldEnds && predictedEnds && lastPredicted.hasSameType(as: lastGold) {
         inCorrect = false
         endedCorrectChunkCount += 1
-        countsByType[lastGold.type, default: TypeCounts()].correct += 1
-      } else if goldEnds != predictedEnds || predicted.type != gold.type {
+        countsByType[ExactString(lastGold.type), default: TypeCounts()].correct += 1
+      } else if goldEnds != predictedEnds || !predicted.hasSameType(as: gold) {
         inCorrect = false
       }
     }
     let goldStarts = startOfChunk(lastGold, gold)
     let predictedStarts = startOfChunk(lastPredicted, predicted)
-    if goldStarts && predictedStarts && predicted.type == gold.type {
+    if goldStarts && predictedStarts && predicted.hasSameType(as: gold) {
       inCorrect = true
     }
     if goldStarts {
       goldChunkCount += 1
-      countsByType[gold.type, default: TypeCounts()].gold += 1
+      countsByType[ExactString(gold.type), default: TypeCounts()].gold += 1
     }
     if predictedStarts {
       predictedChunkCount += 1
-      countsByType[predicted.type, default: TypeCounts()].predicted += 1
+      countsByType[ExactString(predicted.type), default: TypeCounts()].predicted += 1
     }
     lastGold = gold
     lastPredicted = predicted
@@ -144,9 +142,7 @@ public struct ConllCounts: Sendable, Equatable {
   ///
   /// The accuracy line is left out when there are no tokens, as conlleval does. Type lines are
   /// sorted by the bytes of the type name (Perl's `sort`) and the name is right-aligned to 17
-  /// bytes (`%17s` counts bytes). conlleval removes duplicates from its sorted list of gold and
-  /// predicted type names with `not($lastType) or $lastType ne $i`; the empty type name is false
-  /// in Perl, so it is printed twice when it occurs in both the gold and the predicted labels.
+  /// bytes (`%17s` counts bytes).
   public func report() -> String {
     var output = "processed \(tokenCount) tokens with \(goldChunkCount) phrases; "
     output += "found: \(predictedChunkCount) phrases; correct: \(correctChunkCount).\n"
@@ -154,17 +150,39 @@ public struct ConllCounts: Sendable, Equatable {
       output += "accuracy: \(fixed(accuracy))%; precision: \(fixed(precision))%; "
       output += "recall: \(fixed(recall))%; FB1: \(fixed(f1))\n"
     }
-    let counts = perType
-    for type in sortedByBytes(counts.keys) {
-      let typeCounts = counts[type]!
-      let typeLine =
-        leftPadded(type, toBytes: 17)
-        + ": precision: \(fixed(typeCounts.precision))%; recall: \(fixed(typeCounts.recall))%; "
-        + "FB1: \(fixed(typeCounts.f1))  \(typeCounts.predicted)\n"
-      let copies = type.isEmpty && typeCounts.gold > 0 && typeCounts.predicted > 0 ? 2 : 1
-      output += String(repeating: typeLine, count: copies)
+    for (type, counts) in listedTypes() {
+      output += padded(type, toBytes: 17, left: true)
+      output += ": precision: \(fixed(counts.precision))%; recall: \(fixed(counts.recall))%; "
+      output += "FB1: \(fixed(counts.f1))  \(counts.predicted)\n"
     }
     return output
+  }
+
+  /// The LaTeX table rows conlleval.pl prints with `-l`, byte for byte: a header, one row per type
+  /// (the name left-aligned to 7 bytes, `%-7s`), and an "Overall" row; no token counts.
+  public func latexReport() -> String {
+    var output = "        & Precision &  Recall  & F$_{\\beta=1} \\\\\\hline"
+    for (type, counts) in listedTypes() {
+      output += "\n" + padded(type, toBytes: 7, left: false)
+      output += " &  \(fixed(counts.precision))\\% & \(fixed(counts.recall))\\% & "
+      output += "\(fixed(counts.f1)) \\\\"
+    }
+    output += "\\hline\n"
+    output += "Overall &  \(fixed(precision))\\% & \(fixed(recall))\\% & \(fixed(f1)) \\\\\\hline\n"
+    return output
+  }
+
+  /// The types as conlleval lists them: sorted by bytes, each once, except that the empty type
+  /// comes twice when it occurs in both the gold and the predicted labels. (conlleval removes
+  /// duplicates from its sorted list of gold and predicted type names with
+  /// `not($lastType) or $lastType ne $i`, and the empty name is false in Perl.)
+  private func listedTypes() -> [(type: String, counts: TypeCounts)] {
+    let counts = perType
+    return counts.keys.sorted().flatMap { type in
+      let typeCounts = counts[type]!
+      let copies = type.string.isEmpty && typeCounts.gold > 0 && typeCounts.predicted > 0 ? 2 : 1
+      return Array(repeating: (type.string, typeCounts), count: copies)
+    }
   }
 
   /// The report's numbers as JSON, pretty-printed with sorted keys and a final newline.
@@ -175,7 +193,7 @@ public struct ConllCounts: Sendable, Equatable {
   /// sorted by their bytes and appear once each.
   public func json() -> String {
     let counts = perType
-    let types = sortedByBytes(counts.keys).map { type in
+    let types = counts.keys.sorted().map { type in
       let typeCounts = counts[type]!
       let object = jsonObject(
         [
@@ -186,7 +204,7 @@ public struct ConllCounts: Sendable, Equatable {
           ("precision", "\(typeCounts.precision)"),
           ("recall", "\(typeCounts.recall)"),
         ], indent: "    ")
-      return (type, object)
+      return (type.string, object)
     }
     let object = jsonObject(
       [
@@ -227,14 +245,11 @@ func fixed(_ value: Double) -> String {
   String(format: "%6.2f", value)
 }
 
-/// Perl's `%Ns` on a byte string: pads on the left to `width` UTF-8 bytes, never truncates.
-private func leftPadded(_ text: String, toBytes width: Int) -> String {
-  String(repeating: " ", count: max(0, width - text.utf8.count)) + text
-}
-
-/// Perl's default `sort`: by bytes, not by Unicode collation.
-private func sortedByBytes(_ strings: some Sequence<String>) -> [String] {
-  strings.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+/// Perl's `%Ns` (`left`: padding on the left) or `%-Ns` on a byte string: pads to `width` UTF-8
+/// bytes, never truncates.
+private func padded(_ text: String, toBytes width: Int, left: Bool) -> String {
+  let padding = String(repeating: " ", count: max(0, width - text.utf8.count))
+  return left ? padding + text : text + padding
 }
 
 /// A JSON string literal.

@@ -18,23 +18,50 @@ public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendabl
   public var description: String { "\(fileName):\(line): \(message)" }
 }
 
+/// How conlleval's options read the input: `-d`, `-r` and `-o`. (`-l` only changes the output:
+/// `ConllCounts.latexReport()`.)
+public struct ConllOptions: Sendable {
+  /// `-d DELIM`: split every line as Perl's `split(/DELIM/, $line)`. nil: split at runs of spaces
+  /// and tabs (Trellis's default; conlleval's own default is `-d ' '`).
+  public var delimiter: FieldDelimiter?
+  /// `-r`: the labels are raw chunk types without B-/I- prefixes; every label other than "O" and
+  /// `outsideLabel` is a one-token chunk of that type.
+  public var rawLabels: Bool
+  /// `-o OUTSIDE`: with `rawLabels`, the label that means "outside" besides "O". conlleval reads
+  /// it only with `-r`, and so does this.
+  public var outsideLabel: String
+
+  public init(
+    delimiter: FieldDelimiter? = nil, rawLabels: Bool = false, outsideLabel: String = "O"
+  ) {
+    self.delimiter = delimiter
+    self.rawLabels = rawLabels
+    self.outsideLabel = outsideLabel
+  }
+}
+
 /// Reads conlleval input (lines whose last two columns are gold and predicted; blank / -DOCSTART- lines are boundaries)
 /// and counts it as conlleval.pl (version 2004-01-26) does.
 ///
-/// - Lines end at "\n"; a "\r" before it (CRLF files) and a UTF-8 byte order mark at the start are
-///   ignored (conlleval would keep them as part of the labels).
-/// - Columns are separated by runs of spaces and tabs. conlleval itself splits on single spaces;
-///   the two agree on files whose columns are separated by one space.
+/// - Lines end at LF, CRLF or a lone CR, so "\r\r\n" is a line end followed by an empty line; a
+///   UTF-8 byte order mark at the start is ignored. (conlleval ends lines at LF only and keeps a
+///   CR, or the mark, in the labels.)
+/// - Columns are separated by runs of spaces and tabs, unless `options.delimiter` says otherwise.
+///   conlleval itself splits at every single space; the two agree on files whose columns are
+///   separated by one space.
 /// - A line without columns, or whose first column is "-X-", is a sentence boundary: it ends any
 ///   open chunk and is not a token. A `-DOCSTART-` line is, as in conlleval, an ordinary line: its
 ///   "O" labels end any open chunk (the previous tag becomes "O"), and it is counted as a token.
 /// - Every other line must have as many columns as the first non-blank line, and at least two.
 /// - A chunk still open at the end of the text is closed there, with or without a final blank line.
+/// - Labels are compared by their bytes, as conlleval compares them.
 ///
 /// - Throws: `ConllEvalError` naming `fileName` and the 1-based line number of the first line
 ///   that breaks a column rule.
-public func scoreConll(text: String, fileName: String) throws -> ConllCounts {
-  var scorer = ConllScorer(fileName: fileName)
+public func scoreConll(
+  text: String, fileName: String, options: ConllOptions = ConllOptions()
+) throws -> ConllCounts {
+  var scorer = ConllScorer(fileName: fileName, options: options)
   for line in lines(of: text) { try scorer.add(line: line) }
   return scorer.counts
 }
@@ -43,19 +70,31 @@ public func scoreConll(text: String, fileName: String) throws -> ConllCounts {
 /// (`trellis score` feeds it from a streaming reader). Lines come without their terminator.
 public struct ConllScorer: Sendable {
   public let fileName: String
+  public let options: ConllOptions
   public private(set) var counts = ConllCounts()
   /// The 1-based number of the last line added.
   public private(set) var lineNumber = 0
   /// The column count of the first non-blank line, and that line's number.
   private var expected: (columns: Int, line: Int)?
 
-  public init(fileName: String) { self.fileName = fileName }
+  public init(fileName: String, options: ConllOptions = ConllOptions()) {
+    self.fileName = fileName
+    self.options = options
+  }
 
   /// Counts one line; throws `ConllEvalError` naming its number when it breaks a column rule.
-  public mutating func add<Line: StringProtocol>(line: Line) throws {
+  public mutating func add(line: String) throws { try add(line: line[...]) }
+
+  /// Counts one line; throws `ConllEvalError` naming its number when it breaks a column rule.
+  public mutating func add(line: Substring) throws {
     lineNumber += 1
-    let columns = splitColumns(line)
-    if columns.isEmpty {
+    let columns: LineColumns
+    if let delimiter = options.delimiter {
+      columns = LineColumns(delimiter.fields(of: line))
+    } else {
+      columns = LineColumns(whitespaceSeparated: line)
+    }
+    if columns.count == 0 {
       counts.addBoundary()
       return
     }
@@ -68,7 +107,7 @@ public struct ConllScorer: Sendable {
     } else {
       expected = (columns.count, lineNumber)
     }
-    if columns[0] == "-X-" {
+    if sameBytes(columns.first.utf8, "-X-".utf8) {
       counts.addBoundary()
       return
     }
@@ -77,30 +116,93 @@ public struct ConllScorer: Sendable {
         fileName: fileName, line: lineNumber,
         message: "expected at least 2 columns (gold and predicted label), found 1")
     }
-    counts.addToken(gold: columns[columns.count - 2], predicted: columns[columns.count - 1])
+    counts.addToken(gold: tag(columns.secondToLast), predicted: tag(columns.last))
+  }
+
+  private func tag(_ label: Substring) -> ConllTag {
+    options.rawLabels ? ConllTag(raw: label, outside: options.outsideLabel) : ConllTag(label)
   }
 }
 
-/// The lines of `text` as Perl's `while (<STDIN>) { chomp ... }` reads them, without a leading
-/// byte order mark and without the "\r" of CRLF line ends. A final "\n" does not start another line.
+/// What the scorer reads of a line's columns: how many there are, the first and the last two.
+private struct LineColumns {
+  var count = 0
+  var first: Substring = ""
+  var secondToLast: Substring = ""
+  var last: Substring = ""
+
+  init(_ fields: [Substring]) {
+    count = fields.count
+    if let first = fields.first, let last = fields.last {
+      self.first = first
+      self.last = last
+      secondToLast = fields.count >= 2 ? fields[fields.count - 2] : ""
+    }
+  }
+
+  /// The columns between runs of spaces and tabs, found without allocating.
+  init(whitespaceSeparated line: Substring) {
+    forEachColumn(of: line) { column in
+      count += 1
+      if count == 1 { first = column }
+      secondToLast = last
+      last = column
+    }
+  }
+}
+
+/// Calls `body` with each column of `line`: the runs of bytes other than space and tab. Both are
+/// ASCII, and UTF-8 never uses an ASCII byte inside a multi-byte character, so this splits at
+/// exactly the space and tab scalars; splitting Swift Characters instead would glue a space to a
+/// following combining mark (" \u{301}" is one Character) and hide a separator that conlleval sees.
+private func forEachColumn(of line: Substring, _ body: (Substring) -> Void) {
+  let bytes = line.utf8
+  var columnStart: Substring.UTF8View.Index?
+  var index = bytes.startIndex
+  while index < bytes.endIndex {
+    let byte = bytes[index]
+    if byte == 0x20 || byte == 0x09 {
+      if let start = columnStart {
+        body(Substring(bytes[start..<index]))
+        columnStart = nil
+      }
+    } else if columnStart == nil {
+      columnStart = index
+    }
+    index = bytes.index(after: index)
+  }
+  if let start = columnStart { body(Substring(bytes[start...])) }
+}
+
+/// The whitespace-separated columns of a line: split at every space and tab (see
+/// `forEachColumn`).
+public func splitColumns(_ line: Substring) -> [String] {
+  var columns: [String] = []
+  forEachColumn(of: line) { columns.append(String($0)) }
+  return columns
+}
+
+/// The whitespace-separated columns of a line: split at every space and tab.
+public func splitColumns(_ line: String) -> [String] { splitColumns(line[...]) }
+
+/// The lines of `text` without their terminators (LF, CRLF or a lone CR) and without a leading
+/// byte order mark. A final line end does not start another line.
 private func lines(of text: String) -> [Substring] {
-  var body = Substring(text)
-  if body.unicodeScalars.first == "\u{FEFF}" {
-    body = Substring(body.unicodeScalars.dropFirst())
+  let bytes = text.utf8
+  var lines: [Substring] = []
+  var lineStart = bytes.startIndex
+  if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { lineStart = bytes.index(lineStart, offsetBy: 3) }
+  var index = lineStart
+  while index < bytes.endIndex {
+    let byte = bytes[index]
+    index = bytes.index(after: index)
+    guard byte == 0x0A || byte == 0x0D else { continue }
+    lines.append(Substring(bytes[lineStart..<bytes.index(before: index)]))
+    if byte == 0x0D && index < bytes.endIndex && bytes[index] == 0x0A {
+      index = bytes.index(after: index)
+    }
+    lineStart = index
   }
-  // Split on the scalar "\n": as Characters, "\r\n" is one grapheme that is not equal to "\n".
-  var lines = body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
-    Substring($0.last == "\r" ? $0.dropLast() : $0)
-  }
-  if body.unicodeScalars.last == "\n" || body.isEmpty {
-    lines.removeLast()
-  }
+  if lineStart < bytes.endIndex { lines.append(Substring(bytes[lineStart...])) }
   return lines
-}
-
-/// The whitespace-separated columns of a line: split at every space and tab *scalar*. Splitting
-/// Swift Characters would glue a space to a following combining mark (" \u{301}" is one
-/// Character) and hide a separator that conlleval sees.
-public func splitColumns<Line: StringProtocol>(_ line: Line) -> [String] {
-  line.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String(String.UnicodeScalarView($0)) }
 }

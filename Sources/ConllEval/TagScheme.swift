@@ -11,37 +11,49 @@ public enum TagScheme: String, CaseIterable, Sendable {
 }
 
 /// A label split into prefix and type, for the tag-scheme functions (conlleval's own reading of
-/// labels is `ConllTag`).
-private struct SchemeLabel: Equatable {
-  var prefix: Character
+/// labels is `ConllTag`). Both are read and compared as bytes, as conlleval does: a combining
+/// mark after the "-" belongs to the type, and types that differ only in Unicode normalisation
+/// are two types.
+private struct SchemeLabel {
+  /// The prefix, one ASCII byte: "B", "I", "E", "S" or "O".
+  var prefix: UInt8
   var type: Substring
 
-  static let outside = SchemeLabel(prefix: "O", type: "")
+  static let outside = SchemeLabel(prefix: Prefix.outside, type: "")
 
-  /// The label's reading, or nil when `label` is not a label of `scheme`: "O", or a prefix the
+  /// The label's reading, or nil when `label` is not a label of `scheme`: "O", or a prefix byte the
   /// scheme uses ("B", "I"; BIOES also "E", "S") and "-" and a non-empty type.
   init?(_ label: String, scheme: TagScheme) {
-    if label == "O" {
+    let bytes = label.utf8
+    if sameBytes(bytes, "O".utf8) {
       self = .outside
       return
     }
-    guard let dash = label.firstIndex(of: "-"), label.index(after: label.startIndex) == dash else {
-      return nil
-    }
-    let prefix = label[label.startIndex]
-    let type = label[label.index(after: dash)...]
-    let prefixes: Set<Character> = scheme == .bioes ? ["B", "I", "E", "S"] : ["B", "I"]
-    guard prefixes.contains(prefix), !type.isEmpty else { return nil }
-    self.init(prefix: prefix, type: type)
+    guard bytes.count >= 3, let prefix = bytes.first,
+      bytes[bytes.index(after: bytes.startIndex)] == UInt8(ascii: "-")
+    else { return nil }
+    let prefixes = scheme == .bioes ? Prefix.bioes : Prefix.bio
+    guard prefixes.contains(prefix) else { return nil }
+    self.init(prefix: prefix, type: Substring(bytes.dropFirst(2)))
   }
 
-  private init(prefix: Character, type: Substring) {
+  private init(prefix: UInt8, type: Substring) {
     self.prefix = prefix
     self.type = type
   }
 
   /// True for the labels after which a BIOES chunk is still open.
-  var continuesChunk: Bool { prefix == "B" || prefix == "I" }
+  var continuesChunk: Bool { prefix == Prefix.begin || prefix == Prefix.inside }
+
+  func hasSameType(as other: SchemeLabel) -> Bool { sameBytes(type.utf8, other.type.utf8) }
+}
+
+/// The prefix bytes of the three schemes.
+private enum Prefix {
+  static let begin = UInt8(ascii: "B"), inside = UInt8(ascii: "I"), end = UInt8(ascii: "E")
+  static let single = UInt8(ascii: "S"), outside = UInt8(ascii: "O")
+  static let bio: [UInt8] = [begin, inside]
+  static let bioes: [UInt8] = [begin, inside, end, single]
 }
 
 /// Converts a sentence's labels from one scheme to another (via chunks); round-trips must hold.
@@ -60,24 +72,28 @@ public func convert(_ labels: [String], from: TagScheme, to: TagScheme) -> [Stri
 /// The chunks of `labels` as `convert(_:from:to:)` reads them.
 private func chunksForConversion(_ labels: [String]) -> [Chunk] {
   var result: [Chunk] = []
-  var open: (type: Substring, start: Int)?
+  var open: SchemeLabel?
+  var openStart = 0
   func close(at end: Int) {
     if let chunk = open {
-      result.append(Chunk(type: String(chunk.type), start: chunk.start, end: end))
+      result.append(Chunk(type: String(chunk.type), start: openStart, end: end))
     }
     open = nil
   }
   for (index, label) in labels.enumerated() {
-    guard let tag = SchemeLabel(label, scheme: .bioes), tag.prefix != "O" else {
+    guard let tag = SchemeLabel(label, scheme: .bioes), tag.prefix != Prefix.outside else {
       close(at: index)
       continue
     }
-    let continues = (tag.prefix == "I" || tag.prefix == "E") && open?.type == tag.type
+    let continues =
+      (tag.prefix == Prefix.inside || tag.prefix == Prefix.end)
+      && open?.hasSameType(as: tag) == true
     if !continues {
       close(at: index)
-      open = (tag.type, index)
+      open = tag
+      openStart = index
     }
-    if tag.prefix == "E" || tag.prefix == "S" {
+    if tag.prefix == Prefix.end || tag.prefix == Prefix.single {
       close(at: index + 1)
     }
   }
@@ -96,7 +112,7 @@ private func labelsForChunks(_ chunks: [Chunk], count: Int, scheme: TagScheme) -
     }
     switch scheme {
     case .iob1:
-      if let previous, previous.end == chunk.start, previous.type == chunk.type {
+      if let previous, previous.end == chunk.start, sameBytes(previous.type.utf8, chunk.type.utf8) {
         labels[chunk.start] = "B-" + chunk.type
       }
     case .bio:
@@ -127,8 +143,9 @@ public func detectScheme(_ sentences: [[String]]) -> TagScheme {
         previous = .outside
         continue
       }
-      if tag.prefix == "E" || tag.prefix == "S" { return .bioes }
-      if tag.prefix == "I" && !(previous.continuesChunk && previous.type == tag.type) {
+      if tag.prefix == Prefix.end || tag.prefix == Prefix.single { return .bioes }
+      let continuesPrevious = previous.continuesChunk && previous.hasSameType(as: tag)
+      if tag.prefix == Prefix.inside && !continuesPrevious {
         startsWithI = true
       }
       previous = tag
@@ -152,17 +169,17 @@ public func detectScheme(_ sentences: [[String]]) -> TagScheme {
 public func isAllowedTransition(from previous: String?, to next: String, scheme: TagScheme) -> Bool {
   guard let next = SchemeLabel(next, scheme: scheme) else { return false }
   let previous = previous.flatMap { SchemeLabel($0, scheme: scheme) } ?? .outside
-  let continuesSameType = previous.continuesChunk && previous.type == next.type
+  let continuesSameType = previous.continuesChunk && previous.hasSameType(as: next)
   switch scheme {
   case .bio:
-    return next.prefix != "I" || continuesSameType
+    return next.prefix != Prefix.inside || continuesSameType
   case .iob1:
-    return next.prefix != "B" || continuesSameType
+    return next.prefix != Prefix.begin || continuesSameType
   case .bioes:
     if previous.continuesChunk {
-      return (next.prefix == "I" || next.prefix == "E") && continuesSameType
+      return (next.prefix == Prefix.inside || next.prefix == Prefix.end) && continuesSameType
     }
-    return next.prefix == "O" || next.prefix == "B" || next.prefix == "S"
+    return [Prefix.outside, Prefix.begin, Prefix.single].contains(next.prefix)
   }
 }
 

@@ -54,20 +54,3 @@ struct Eval: ParsableCommand {
       chunks, 100 * Double(foundChunks) / Double(max(chunks, 1)))
   }
 }
-
-struct Score: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "conlleval: score lines whose last two columns are the gold and predicted labels.")
-
-  @Argument(help: "Input file; '-' or nothing reads standard input.") var file: String = "-"
-  @Flag(help: "Print the scores as JSON.") var json = false
-
-  func run() throws {
-    // Streams: constant memory for any input, and every error (invalid UTF-8 included) names
-    // its line.
-    let reader = try LineReader(path: file)
-    var scorer = ConllScorer(fileName: reader.fileName)
-    while let line = try reader.next() { try scorer.add(line: line) }
-    print(json ? scorer.counts.json() : scorer.counts.report(), terminator: "")
-  }
-}

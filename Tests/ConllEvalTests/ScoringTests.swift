@@ -88,6 +88,33 @@ final class ScoreConllTests: XCTestCase {
     }
   }
 
+  /// LF, CRLF and a lone CR each end a line; "\r\r\n" is a line end and then an empty line (a
+  /// sentence boundary). No label keeps a CR.
+  func testLoneCRAndCRLFEndLinesLikeLF() throws {
+    let lines = ["a B-X B-X", "b I-X I-X", "", "c O B-Y", "d B-Y B-Y", "", "e I-Y O"]
+    let reference = try scoreConll(text: lines.joined(separator: "\n") + "\n", fileName: "f")
+    let variants = [
+      "CR": lines.joined(separator: "\r") + "\r",
+      "CRLF": lines.joined(separator: "\r\n"),
+      "CR CR LF": "a B-X B-X\rb I-X I-X\r\r\nc O B-Y\nd B-Y B-Y\r\r\ne I-Y O",
+    ]
+    for (name, text) in variants.sorted(by: { $0.key < $1.key }) {
+      let counts = try scoreConll(text: text, fileName: "f")
+      XCTAssertEqual(counts.report(), reference.report(), name)
+      XCTAssertEqual(counts, reference, name)
+    }
+    XCTAssertEqual(reference.tokenCount, 5)
+    XCTAssertEqual(reference.goldChunkCount, 3)
+    let report = try scoreConll(text: "a O B-X\r\r\n", fileName: "f").report()
+    XCTAssertFalse(report.contains("\r"), report)
+  }
+
+  func testLineNumbersCountLoneCRLineEnds() {
+    XCTAssertThrowsError(try scoreConll(text: "a O O\rb O O\r\r\nc O\r", fileName: "f")) { error in
+      XCTAssertEqual("\(error)", "f:4: expected 3 columns as on line 1, found 2")
+    }
+  }
+
   func testColumnsAreSplitOnRunsOfSpacesAndTabs() throws {
     let spaced = try scoreConll(text: "a B-X B-X\nb I-X O\n\nc O B-Y\n", fileName: "f")
     let tabbed = try scoreConll(text: "a\tB-X  B-X\nb \t I-X\tO  \n \t\nc   O B-Y", fileName: "f")

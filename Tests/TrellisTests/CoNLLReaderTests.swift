@@ -47,4 +47,63 @@ final class CoNLLReaderTests: XCTestCase {
     XCTAssertEqual(sentences.map(\.labels), [["O", "O", "B-toloc.city_name"], ["O"]])
     XCTAssertEqual(sentences.map(\.firstLine), [3, 9])
   }
+
+  /// All lines of `path` as `LineReader` hands them out.
+  func lines(_ path: String) throws -> [String] {
+    let reader = try LineReader(path: path)
+    var lines: [String] = []
+    while let line = try reader.next() { lines.append(line) }
+    return lines
+  }
+
+  /// LF, CRLF and a lone CR each end a line; "\r\r\n" is a line end followed by an empty line.
+  func testLoneCRAndCRLFEndLinesLikeLF() throws {
+    let lines = ["a\tO", "b\tB-x", "", "c\tI-x", "", "d\tO"]
+    let reference = try readLabelledCoNLL(path: write("lf.conll", lines.joined(separator: "\n")))
+    XCTAssertEqual(reference.map(\.firstLine), [1, 4, 6])
+    for (name, text) in [
+      ("cr.conll", lines.joined(separator: "\r") + "\r"),
+      ("crlf.conll", lines.joined(separator: "\r\n") + "\r\n"),
+      ("mixed.conll", "a\tO\rb\tB-x\r\r\nc\tI-x\n\rd\tO\r\n"),
+    ] {
+      let path = write(name, text)
+      XCTAssertEqual(try self.lines(path), lines, name)
+      XCTAssertEqual(try readLabelledCoNLL(path: path), reference, name)
+    }
+  }
+
+  /// A CRLF split by the reader's 64 KiB read is still one line end, and a CR that ends a read
+  /// and is not followed by LF is still one; no line keeps a CR.
+  func testLineEndsAcrossReadBoundaries() throws {
+    let chunk = 1 << 16
+    let first = String(repeating: "a", count: chunk - 1)
+    // The first read ends with the first CR.
+    for (terminator, expected) in [
+      ("\r\n", [first, "b"]), ("\r", [first, "b"]), ("\r\r\n", [first, "", "b"]),
+      ("\r\r", [first, "", "b"]),
+    ] {
+      let path = write("boundary.txt", first + terminator + "b")
+      XCTAssertEqual(try lines(path), expected, terminator.debugDescription)
+    }
+    XCTAssertEqual(try lines(write("final-cr.txt", "x\r")), ["x"])
+    XCTAssertEqual(try lines(write("only-cr.txt", "\r\r")), ["", ""])
+  }
+
+  /// Labels that differ only in Unicode normalisation (U+00E9 or "e" + U+0301) stay two labels
+  /// from the file to the vocabulary, as conlleval counts them as two.
+  func testCanonicallyEquivalentLabelsStayDistinct() throws {
+    let composed = "B-caf\u{E9}", decomposed = "B-cafe\u{301}"
+    let path = write("labels.conll", "x\t\(composed)\ny\t\(decomposed)\n\nx\t\(composed)\n")
+    let sentences = try readLabelledCoNLL(path: path)
+    let bytes = sentences[0].labels.map { Array($0.utf8) }
+    XCTAssertEqual(bytes, [Array(composed.utf8), Array(decomposed.utf8)])
+    XCTAssertNotEqual(sentences[0], Sentence(tokens: ["x", "y"], labels: [composed, composed]))
+    var labels = Vocabulary()
+    for sentence in sentences { for label in sentence.labels { labels.insert(label) } }
+    XCTAssertEqual(labels.strings.map { Array($0.utf8) }, bytes)
+    XCTAssertEqual(labels.id(for: composed), 0)
+    XCTAssertEqual(labels.id(for: decomposed), 1)
+    XCTAssertNotEqual(Vocabulary([composed]), Vocabulary([decomposed]))
+    XCTAssertEqual(Vocabulary([composed, decomposed]), Vocabulary([composed, decomposed, composed]))
+  }
 }

@@ -217,7 +217,7 @@ final class FuzzTests: XCTestCase {
   /// report and as valid JSON.
   func checkScore(_ input: [UInt8]) -> Check {
     let text = String(decoding: input, as: UTF8.self)
-    let lineCount = text.unicodeScalars.filter { $0 == "\n" }.count + 1
+    let lineCount = ReferenceReader.lines(input).count + 1
     do {
       let counts = try scoreConll(text: text, fileName: "f")
       guard counts.correctTokenCount <= counts.tokenCount, counts.tokenCount <= lineCount else {
@@ -391,7 +391,7 @@ private struct Mutator {
 }
 
 /// An independent reading of CoNLL bytes, the reader's documented rules written out over bytes:
-/// lines end at LF; a byte-order mark at the start and a CR before the LF are dropped; a line
+/// lines end at LF, CRLF or a lone CR; a byte-order mark at the start is dropped; a line
 /// that is not UTF-8 is an error; fields are separated by runs of spaces and tabs; a line
 /// without fields ends a sentence; -DOCSTART- lines are skipped; every other line needs the
 /// first line's column count, and the first at least `minimumColumns`; no sentence at all is an
@@ -404,8 +404,7 @@ private enum ReferenceReader {
   }
 
   static func read(_ bytes: [UInt8], minimumColumns: Int) -> Outcome {
-    var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
-    if lines.last?.isEmpty == true { lines.removeLast() }
+    let lines = Self.lines(bytes)
     var sentences: [Sentence] = []
     var current: [[String]] = []
     var firstLine = 0
@@ -414,7 +413,6 @@ private enum ReferenceReader {
       let number = index + 1
       var line = Array(rawLine)
       if number == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line.removeFirst(3) }
-      if line.last == 0x0D { line.removeLast() }
       // Valid UTF-8 is exactly what decodes and re-encodes to the same bytes.
       guard Array(String(decoding: line, as: UTF8.self).utf8) == line else { return .error(line: number) }
       let fields = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { String(decoding: $0, as: UTF8.self) }
@@ -434,5 +432,21 @@ private enum ReferenceReader {
     }
     if !current.isEmpty { sentences.append(Sentence(fields: current, firstLine: firstLine)) }
     return sentences.isEmpty ? .error(line: nil) : .sentences(sentences)
+  }
+
+  /// The lines of `bytes`, each ended by LF, CRLF or a lone CR; a final line end starts no line.
+  static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+    var lines: [ArraySlice<UInt8>] = []
+    var start = 0, index = 0
+    while index < bytes.count {
+      let byte = bytes[index]
+      index += 1
+      guard byte == 0x0A || byte == 0x0D else { continue }
+      lines.append(bytes[start..<index - 1])
+      if byte == 0x0D && index < bytes.count && bytes[index] == 0x0A { index += 1 }
+      start = index
+    }
+    if start < bytes.count { lines.append(bytes[start...]) }
+    return lines
   }
 }

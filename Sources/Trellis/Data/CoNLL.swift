@@ -21,6 +21,7 @@ public struct TrellisError: Error, CustomStringConvertible, Equatable {
 }
 
 /// One sentence of a CoNLL file: the fields of each token line, split on runs of whitespace.
+/// Sentences are equal when their fields hold the same bytes (no Unicode normalisation).
 public struct Sentence: Equatable, Sendable {
   /// The fields of each token line; `fields[i][0]` is token `i`.
   public var fields: [[String]]
@@ -40,6 +41,14 @@ public struct Sentence: Equatable, Sendable {
     self.init(fields: zip(tokens, labels).map { [$0, $1] })
   }
 
+  public static func == (a: Sentence, b: Sentence) -> Bool {
+    func exact(_ sentence: Sentence) -> [[ExactString]] {
+      sentence.fields.map { $0.map { ExactString($0) } }
+    }
+    return a.firstLine == b.firstLine && a.isDocumentMarker == b.isDocumentMarker
+      && exact(a) == exact(b)
+  }
+
   public var tokens: [String] { fields.map { $0[0] } }
   /// The last column of every line: the gold label in a labelled file.
   public var labels: [String] { fields.map { $0[$0.count - 1] } }
@@ -47,8 +56,9 @@ public struct Sentence: Equatable, Sendable {
 }
 
 /// Streams the lines of a file or standard input as UTF-8 strings, 64 KiB at a time, so memory
-/// stays bounded by the longest line, not the file. CRLF line ends and a UTF-8 byte-order mark
-/// are accepted; invalid UTF-8 is an error naming its line.
+/// stays bounded by the longest line, not the file. LF, CRLF and a lone CR each end a line, so no
+/// line holds a CR and "\r\r\n" is a line end followed by an empty line; a UTF-8 byte-order mark
+/// at the start is skipped; invalid UTF-8 is an error naming its line.
 public final class LineReader {
   public let fileName: String
   /// The 1-based number of the line `next()` returned last.
@@ -56,7 +66,11 @@ public final class LineReader {
   private let handle: FileHandle
   private let closesHandle: Bool
   private var buffer: [UInt8] = []
+  /// Where the next line starts in `buffer`.
   private var bufferStart = 0
+  /// How far from `bufferStart` the buffer is known to hold no line end: a long line is scanned
+  /// once, not once per chunk read.
+  private var scanned = 0
   private var atEndOfFile = false
 
   /// Opens `path` ("-" for standard input).
@@ -82,12 +96,13 @@ public final class LineReader {
 
   deinit { if closesHandle { try? handle.close() } }
 
-  /// The next line without its terminator (LF or CRLF), or nil at the end of the input.
+  /// The next line without its terminator (LF, CRLF or CR), or nil at the end of the input.
   public func next() throws -> String? {
     while true {
-      if let newline = buffer[bufferStart...].firstIndex(of: 0x0A) {
-        let line = try decode(buffer[bufferStart..<newline])
-        bufferStart = newline + 1
+      if let end = findLineEnd() {
+        let line = try decode(buffer[bufferStart..<end.index])
+        bufferStart = end.index + end.length
+        scanned = bufferStart
         return line
       }
       if atEndOfFile {
@@ -97,9 +112,29 @@ public final class LineReader {
         return line
       }
       buffer.removeSubrange(0..<bufferStart)
+      scanned -= bufferStart
       bufferStart = 0
       let chunk = try readChunk()
       if chunk.isEmpty { atEndOfFile = true } else { buffer.append(contentsOf: chunk) }
+    }
+  }
+
+  /// The first line end in the buffer after `scanned`: its index and length (2 for CRLF, else
+  /// 1), or nil when there is none yet. A CR that is the buffer's last byte waits for the next
+  /// read, which may bring its LF, unless the input has ended.
+  private func findLineEnd() -> (index: Int, length: Int)? {
+    var index = scanned
+    defer { scanned = index }
+    return buffer.withUnsafeBufferPointer { bytes in
+      while index < bytes.count {
+        switch bytes[index] {
+        case 0x0A: return (index, 1)
+        case 0x0D where index + 1 < bytes.count: return (index, bytes[index + 1] == 0x0A ? 2 : 1)
+        case 0x0D: return atEndOfFile ? (index, 1) : nil
+        default: index += 1
+        }
+      }
+      return nil
     }
   }
 
@@ -115,7 +150,6 @@ public final class LineReader {
     lineNumber += 1
     var bytes = bytes
     if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
-    if bytes.last == 0x0D { bytes = bytes.dropLast() }
     guard let line = String(validating: bytes, as: UTF8.self) else {
       throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
     }
@@ -158,7 +192,7 @@ public final class CoNLLReader {
         if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
         continue
       }
-      if columns[0] == "-DOCSTART-" {
+      if ExactString(columns[0]) == "-DOCSTART-" {
         guard keepsDocumentMarkers else { continue }
         var marker = Sentence(fields: [columns], firstLine: lines.lineNumber)
         marker.isDocumentMarker = true

@@ -1,8 +1,12 @@
+import ConllEval
+
 /// A string ↔ id map that grows while a corpus is read for training and is frozen afterwards
-/// (crfsuite's `get` vs `to_id`).
+/// (crfsuite's `get` vs `to_id`). Strings are told apart by their bytes, not by Swift's Unicode
+/// canonical equivalence: "é" (U+00E9) and "e" + U+0301 are two labels for conlleval, so they
+/// are two entries here.
 public struct Vocabulary: Codable, Equatable, Sendable {
   public private(set) var strings: [String] = []
-  private var ids: [String: Int] = [:]
+  private var ids: [ExactString: Int] = [:]
 
   public init(_ strings: [String] = []) {
     for string in strings { insert(string) }
@@ -12,16 +16,22 @@ public struct Vocabulary: Codable, Equatable, Sendable {
 
   /// Returns the id of `string`, assigning the next one if it is new.
   @discardableResult public mutating func insert(_ string: String) -> Int {
-    if let id = ids[string] { return id }
-    ids[string] = strings.count
+    let key = ExactString(string)
+    if let id = ids[key] { return id }
+    ids[key] = strings.count
     strings.append(string)
     return strings.count - 1
   }
 
   /// The id of `string`, or nil when it was never inserted.
-  public func id(for string: String) -> Int? { ids[string] }
+  public func id(for string: String) -> Int? { ids[ExactString(string)] }
 
   public subscript(id: Int) -> String { strings[id] }
+
+  /// Equal when the strings, in order, hold the same bytes (the ids follow from the order).
+  public static func == (a: Vocabulary, b: Vocabulary) -> Bool {
+    a.strings.elementsEqual(b.strings) { ExactString($0) == ExactString($1) }
+  }
 
   // Only the strings are stored: ids follow from their order.
   public init(from decoder: any Swift.Decoder) throws {

@@ -1,0 +1,57 @@
+import ConllEval
+import XCTest
+
+/// `-d`: lines are split as Perl's `split(/PATTERN/, $line)` splits them.
+final class FieldDelimiterTests: XCTestCase {
+  /// Each expected list is what `split(/$pattern/, $line)` returned in perl 5.36 (an undefined
+  /// field, from a capture group that took no part, written as ""), for both the byte-literal
+  /// patterns and those compiled by Swift's Regex.
+  static let perlSplits: [(pattern: String, line: String, fields: [String])] = [
+    ("\\t", "a\tb\t\tc\t\t", ["a", "b", "", "c"]),
+    ("\t", "a\tb\t\tc\t\t", ["a", "b", "", "c"]),
+    (" ", " a  b ", ["", "a", "", "b"]),
+    ("  ", "a  b   c", ["a", "b", " c"]),
+    ("\\|", "a|b|", ["a", "b"]),
+    ("\\.", "a.b", ["a", "b"]),
+    ("\\\\", "a\\b", ["a", "b"]),
+    ("\u{E9}", "a\u{E9}b", ["a", "b"]),
+    (" ", "   ", []),
+    ("", "", []),
+    ("(,)", "a,b,,", ["a", ",", "b", ",", "", ","]),
+    ("(-)|(,)", "1-10,20", ["1", "-", "", "10", "", ",", "20"]),
+    ("", "ab", ["a", "b"]),
+    (",?", "a,b", ["a", "b"]),
+    ("\\s+", " a b", ["", "a", "b"]),
+    ("x*", "axxb", ["a", "b"]),
+    ("b*", "abbbc", ["a", "c"]),
+    ("a|", "bab", ["b", "b"]),
+    ("^", "abc", ["abc"]),
+    ("[,;]", "a;b,c", ["a", "b", "c"]),
+  ]
+
+  func testSplitsAsPerl() throws {
+    for (pattern, line, fields) in Self.perlSplits {
+      let delimiter = try FieldDelimiter(pattern)
+      XCTAssertEqual(
+        delimiter.fields(of: line[...]), fields[...].map { $0[...] }, "split(/\(pattern)/, \(line))"
+      )
+      // scoreConll hands lines over as slices of the whole text: anchors see the line's bounds.
+      let text = "x" + line + "y"
+      let slice = text.dropFirst().dropLast()
+      XCTAssertEqual(delimiter.fields(of: slice), fields[...].map { $0[...] }, "\(pattern), slice")
+    }
+  }
+
+  func testNonASCIIFieldsStayWhole() throws {
+    let fields = try FieldDelimiter("\\t").fields(
+      of: "Z\u{FC}rich\tB-caf\u{E9}\tB-cafe\u{301}"[...])
+    XCTAssertEqual(
+      fields.map { Array($0.utf8) },
+      ["Z\u{FC}rich", "B-caf\u{E9}", "B-cafe\u{301}"].map { Array($0.utf8) })
+  }
+
+  func testAPatternSwiftCannotCompileIsAnError() {
+    XCTAssertThrowsError(try FieldDelimiter("("))
+    XCTAssertThrowsError(try FieldDelimiter("a\\"))
+  }
+}
