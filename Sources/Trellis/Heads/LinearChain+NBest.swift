@@ -7,14 +7,17 @@ extension LinearChain {
   /// Any path outside the k best partial paths of some (t, j) is beaten there by k others that
   /// share its future, so it cannot be among the k best overall. Forbidden transitions (with
   /// `constraints`) are skipped. Ties keep the order of generation (lower i, then lower rank).
-  /// Costs O(T·L²·k) time; fewer than k paths come back when fewer exist.
+  ///
+  /// Each beam is a k-way merge of L lists that are already sorted (beam[t−1][i] shifted by
+  /// trans[i][j]), through a heap of their heads: O(L + k·log L) per (t, j), so
+  /// O(T·L·(L + k·log L)) time and O(T·L·k) memory in all. Fewer than k paths come back when
+  /// fewer exist.
   public func nBest(
     _ k: Int, emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints? = nil
   ) -> [(path: [Int], score: Double)] {
     let T = e.rows, L = labelCount
     guard T > 0, k > 0 else { return [] }
-    func insert(_ entry: NBestEntry, into list: inout [NBestEntry]) { list.insertKeepingBest(entry, k: k) }
     let scores = maskedScores(parameters: θ, constraints: constraints)
     var beams = [[NBestEntry]](repeating: [], count: T * L)  // (T, L) lists of up to k entries
     for j in 0..<L where scores.start[j] > -.infinity {
@@ -22,27 +25,16 @@ extension LinearChain {
     }
     for t in 1..<T {
       for j in 0..<L {
-        var list: [NBestEntry] = []
-        list.reserveCapacity(k)
         let emission = Double(e[t, j])
-        for i in 0..<L where scores.transition[i * L + j] > -.infinity {
+        beams[t * L + j] = mergeBest(k, lists: L) { i in
           let transition = scores.transition[i * L + j]
-          for (rank, entry) in beams[(t - 1) * L + i].enumerated() {
-            insert(
-              NBestEntry(score: entry.score + transition + emission, previousLabel: Int32(i), previousRank: Int32(rank)),
-              into: &list)
-          }
+          return transition > -.infinity ? (beams[(t - 1) * L + i], transition + emission) : nil
         }
-        beams[t * L + j] = list
       }
     }
-    var finals: [NBestEntry] = []  // previousLabel = last label, previousRank = its rank
-    for j in 0..<L where scores.end[j] > -.infinity {
-      for (rank, entry) in beams[(T - 1) * L + j].enumerated() {
-        insert(
-          NBestEntry(score: entry.score + scores.end[j], previousLabel: Int32(j), previousRank: Int32(rank)),
-          into: &finals)
-      }
+    // previousLabel = the last label, previousRank = its rank in beam[T−1][label].
+    let finals = mergeBest(k, lists: L) { j in
+      scores.end[j] > -.infinity ? (beams[(T - 1) * L + j], scores.end[j]) : nil
     }
     return finals.map { final in
       var path = [Int](repeating: 0, count: T)
@@ -56,6 +48,30 @@ extension LinearChain {
       return (path, final.score)
     }
   }
+
+  /// The k best of `lists` 0..<count merged, where `list(i)` is a list sorted best first and a
+  /// shift added to each of its scores (nil: list i takes no part). The result's entries point
+  /// back at (i, rank in list i).
+  private func mergeBest(
+    _ k: Int, lists count: Int, _ list: (Int) -> (entries: [NBestEntry], shift: Double)?
+  ) -> [NBestEntry] {
+    var heads = MergeHeap()
+    let sources = (0..<count).map(list)
+    for i in 0..<count {
+      guard let source = sources[i], let first = source.entries.first else { continue }
+      heads.push(MergeHead(score: first.score + source.shift, list: Int32(i), rank: 0))
+    }
+    var merged: [NBestEntry] = []
+    merged.reserveCapacity(k)
+    while merged.count < k, let best = heads.pop() {
+      merged.append(NBestEntry(score: best.score, previousLabel: best.list, previousRank: best.rank))
+      let source = sources[Int(best.list)]!, next = Int(best.rank) + 1
+      if next < source.entries.count {
+        heads.push(MergeHead(score: source.entries[next].score + source.shift, list: best.list, rank: Int32(next)))
+      }
+    }
+    return merged
+  }
 }
 
 /// A partial path in list Viterbi: its score and where it came from.
@@ -65,14 +81,48 @@ struct NBestEntry {
   var previousRank: Int32
 }
 
-extension Array where Element == NBestEntry {
-  /// Inserts into a list kept sorted best first and at most k long; strict > keeps ties in
-  /// the order they were generated.
-  mutating func insertKeepingBest(_ entry: NBestEntry, k: Int) {
-    if count == k, entry.score <= self[k - 1].score { return }
-    var position = count
-    while position > 0, entry.score > self[position - 1].score { position -= 1 }
-    insert(entry, at: position)
-    if count > k { removeLast() }
+/// The head of one list in a k-way merge.
+struct MergeHead {
+  var score: Double
+  var list: Int32
+  var rank: Int32
+
+  /// Higher score first; among equal scores the earlier generated (lower list, then lower
+  /// rank), which is the order a sequential scan with strict comparisons would give.
+  func precedes(_ other: MergeHead) -> Bool {
+    score != other.score ? score > other.score : (list, rank) < (other.list, other.rank)
+  }
+}
+
+/// A binary heap of merge heads, the best (`precedes`) on top.
+struct MergeHeap {
+  private var items: [MergeHead] = []
+
+  mutating func push(_ item: MergeHead) {
+    items.append(item)
+    var child = items.count - 1
+    while child > 0 {
+      let parent = (child - 1) / 2
+      guard items[child].precedes(items[parent]) else { break }
+      items.swapAt(child, parent)
+      child = parent
+    }
+  }
+
+  mutating func pop() -> MergeHead? {
+    guard let top = items.first else { return nil }
+    let last = items.removeLast()
+    guard !items.isEmpty else { return top }
+    items[0] = last
+    var parent = 0
+    while true {
+      let left = 2 * parent + 1, right = left + 1
+      var best = parent
+      if left < items.count, items[left].precedes(items[best]) { best = left }
+      if right < items.count, items[right].precedes(items[best]) { best = right }
+      guard best != parent else { return top }
+      items.swapAt(parent, best)
+      parent = best
+    }
   }
 }

@@ -84,11 +84,15 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   public var confidence = false
   /// How many best label sequences to list; 0 lists none.
   public var nbest = 0
-  /// Sentences of similar length per forward pass.
+  /// Sentences of similar length per forward pass. Labels do not depend on it; confidences
+  /// and scores may move by up to `confidenceBatchTolerance`, since batching changes the order
+  /// of the floating-point sums inside the matrix products.
   public var batchSize = 32
 
   /// The largest n-best list: list Viterbi costs O(T·L²·k) time and O(T·L·k) memory.
   public static let nbestLimit = 1000
+  /// The most a token confidence may differ between two batch sizes (tested).
+  public static let confidenceBatchTolerance = 1e-4
   /// The largest batch: beyond it a pass only grows its buffers.
   public static let batchSizeLimit = 4096
 

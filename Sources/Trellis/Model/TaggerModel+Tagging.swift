@@ -89,7 +89,27 @@ extension TaggerModel {
       Prediction(
         path: path, confidence: confidences?[b],
         alternatives: options.nbest > 0
-          ? head.nBest(options.nbest, emissions: emissions[b], parameters: headParameters, constraints: constraints) : [])
+          ? distinctBest(options.nbest, emissions: emissions[b], constraints: constraints) : [])
+    }
+  }
+
+  /// The `k` best paths whose output labels differ. Paths in the model's own scheme are
+  /// distinct, but two of them can convert to one sequence of the data's scheme (BIOES
+  /// `S-X` and `B-X` both become BIO `B-X` when decoding without constraints), so the list is
+  /// deduplicated after conversion and asked for again, twice as long, until it holds k
+  /// sequences or no more paths exist (at most `TaggingOptions.nbestLimit`·8 paths).
+  private func distinctBest(_ k: Int, emissions: MatrixView, constraints: TransitionConstraints?) -> [ScoredPath] {
+    var requested = k
+    while true {
+      let paths = head.nBest(requested, emissions: emissions, parameters: headParameters, constraints: constraints)
+      var seen = Set<[String]>(), distinct: [ScoredPath] = []
+      for path in paths where distinct.count < k && seen.insert(outputLabels(path.path)).inserted {
+        distinct.append(path)
+      }
+      if distinct.count == k || paths.count < requested || requested >= 8 * TaggingOptions.nbestLimit {
+        return distinct
+      }
+      requested *= 2
     }
   }
 
