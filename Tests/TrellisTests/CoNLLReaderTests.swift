@@ -106,4 +106,19 @@ final class CoNLLReaderTests: XCTestCase {
     XCTAssertNotEqual(Vocabulary([composed]), Vocabulary([decomposed]))
     XCTAssertEqual(Vocabulary([composed, decomposed]), Vocabulary([composed, decomposed, composed]))
   }
+
+  /// One rule for `tag` and `eval`: a -DOCSTART- line inside a sentence ends it, whether the
+  /// reader hands markers out (tag) or drops them (eval).
+  func testDocumentMarkerInsideASentenceSplitsItForBothReaders() throws {
+    let path = write("docstart.conll", "a O\nb O\n-DOCSTART- -X- O\nc O\n\nd O\n")
+    let dropped = try readLabelledCoNLL(path: path).map(\.tokens)
+    XCTAssertEqual(dropped, [["a", "b"], ["c"], ["d"]])
+    let reader = try CoNLLReader(path: path)
+    reader.keepsDocumentMarkers = true
+    var kept: [[String]] = []
+    while let sentence = try reader.next() {
+      if !sentence.isDocumentMarker { kept.append(sentence.tokens) }
+    }
+    XCTAssertEqual(kept, dropped)
+  }
 }

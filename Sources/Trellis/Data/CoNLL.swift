@@ -192,8 +192,13 @@ public final class CoNLLReader {
         if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
         continue
       }
+      // A -DOCSTART- line ends the sentence before it, kept or not, so `tag` and `eval` read
+      // the same sentences.
       if ExactString(columns[0]) == "-DOCSTART-" {
-        guard keepsDocumentMarkers else { continue }
+        guard keepsDocumentMarkers else {
+          if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
+          continue
+        }
         var marker = Sentence(fields: [columns], firstLine: lines.lineNumber)
         marker.isDocumentMarker = true
         if fields.isEmpty { return marker }
