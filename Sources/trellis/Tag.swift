@@ -49,6 +49,9 @@ struct Tag: ParsableCommand {
 
   func validate() throws {
     guard tokenColumn >= 1 else { throw ValidationError("--token-column counts from 1") }
+    guard tokenColumn <= TrainingData.columnLimit else {
+      throw ValidationError("--token-column must be at most \(TrainingData.columnLimit) (got \(tokenColumn))")
+    }
     try validated(taggingOptions.validate)
     guard nbest == 0 || outputFormat != .conll else {
       throw ValidationError("--nbest prints scores, which CoNLL columns cannot hold: add --format json (or text)")
