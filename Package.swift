@@ -14,7 +14,7 @@ let package = Package(
   targets: [
     // MARK: - Public API
     /// The tagger: embeddings, recurrent encoders, structured heads, training, model files.
-    .target(name: "Trellis", dependencies: ["COpenBLAS", "ConllEval"]),
+    .target(name: "Trellis", dependencies: ["COpenBLAS", "ConllEval"], plugins: ["BuildInfo"]),
     /// conlleval-compatible chunk scoring and tag-scheme handling; pure Swift, no BLAS.
     .target(name: "ConllEval"),
     /// The `trellis` command-line tool.
@@ -30,6 +30,9 @@ let package = Package(
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
     ),
+
+    /// Records the git commit a build comes from (model provenance).
+    .plugin(name: "BuildInfo", capability: .buildTool()),
 
     // MARK: - Tests
     .testTarget(name: "ConllEvalTests", dependencies: ["ConllEval"], resources: [.copy("Golden")]),

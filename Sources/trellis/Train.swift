@@ -82,6 +82,9 @@ struct Train: ParsableCommand {
   @Option(help: "Write the configuration, then one JSON line per epoch, to this file (replacing it).")
   var log: String?
   @Flag(help: "Also log every step's loss and gradient norm to --log.") var logSteps = false
+  @Flag(help: "Keep the checkpoint when training ends normally (it is removed by default, so it is never shipped by accident).")
+  var keepCheckpoint = false
+  @Option(help: "A free-text note stored in the model's provenance (trellis info shows it).") var note: String?
   @Flag(help: "Print nothing but errors.") var quiet = false
 
   /// The configuration file's recipe (or the defaults) with every flag given applied over it.
@@ -144,6 +147,12 @@ struct Train: ParsableCommand {
     try logFile?.write(["recipe": recipe])
     if !quiet, let hint = blasKernelHint() { printError(hint) }
     let trainer = Trainer(configuration: recipe.configuration, options: recipe.options)
+    trainer.provenance = Provenance(
+      recipe: recipe,
+      inputs: try [InputFile(role: "train", path: recipe.data.train, sentences: trainSentences)]
+        + (recipe.data.dev.map { [try InputFile(role: "dev", path: $0, sentences: devSentences)] } ?? [])
+        + (recipe.data.embeddings.map { [try InputFile(role: "embeddings", path: $0)] } ?? []),
+      note: note)
     trainer.pretrained = try recipe.data.embeddings.map {
       try PretrainedEmbeddings(
         path: $0, dimension: recipe.configuration.embeddingSize, normalization: recipe.configuration.normalization)
@@ -152,6 +161,7 @@ struct Train: ParsableCommand {
     let trained = try trainer.train(
       train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,
       bestModel: model)
+    if !keepCheckpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
     if !quiet {
       printError("wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
     }

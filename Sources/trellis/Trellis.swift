@@ -7,7 +7,8 @@ struct TrellisCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "trellis",
     abstract: "Structured sequence tagging: BiLSTM encoders with CRF, perceptron, SSVM or softmax heads.",
-    subcommands: [Train.self, Tag.self, Eval.self, Score.self, Bench.self])
+    version: trellisVersion + (trellisBuildCommit.map { " (\($0))" } ?? ""),
+    subcommands: [Train.self, Tag.self, Eval.self, Score.self, Info.self, Bench.self])
 
   static func main() {
     // The products here are small (B = 32 rows per step) and the two encoder directions

@@ -81,7 +81,7 @@ final class FileSafetyTests: CLITestCase {
 
   func testResumingACompletedRunWritesTheModel() throws {
     let model = path("m"), checkpoint = path("m.checkpoint")
-    assertSucceeded(try trellis(train + ["--model", model]))
+    assertSucceeded(try trellis(train + ["--model", model, "--keep-checkpoint"]))
     try FileManager.default.removeItem(atPath: model)
     assertSucceeded(try trellis(train + ["--model", model, "--checkpoint", checkpoint, "--resume"]))
     assertSucceeded(try trellis(["tag", "--model", model, PackagePaths.tiny("test")]))

@@ -39,7 +39,7 @@ final class ResumeTests: CLITestCase {
   }
 
   func testResumeRefusesOtherData() throws {
-    let model = try trainModel()
+    let model = try trainModel(options: ["--keep-checkpoint"])
     let result = try trellis(
       ["train", "--train", PackagePaths.tiny("overfit"), "--model", model, "--resume", "--quiet"])
     assertFailed(result, mentioning: ["other data"])

@@ -31,3 +31,24 @@ final class FastMathTests: XCTestCase {
     }
   }
 }
+
+/// SHA-256 against the FIPS 180-4 examples and a multi-block input.
+final class SHA256Tests: XCTestCase {
+  func digest(_ text: String, chunk: Int = 7) -> String {
+    var hash = SHA256()
+    let bytes = Array(text.utf8)
+    for start in stride(from: 0, to: bytes.count, by: chunk) { hash.update(bytes[start..<min(start + chunk, bytes.count)]) }
+    return hash.hexDigest()
+  }
+
+  func testKnownDigests() {
+    XCTAssertEqual(digest(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    XCTAssertEqual(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    XCTAssertEqual(
+      digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    XCTAssertEqual(
+      digest(String(repeating: "a", count: 1_000_000), chunk: 4093),
+      "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+  }
+}

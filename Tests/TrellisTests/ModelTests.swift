@@ -117,7 +117,7 @@ final class ModelTests: XCTestCase {
     flipped[data.count / 2] ^= 0x10
     XCTAssertTrue(refusal(flipped).contains("corrupted"), refusal(flipped))
     var future = data
-    future[8] = 2
+    future[8] = UInt8(ModelFile.formatVersion + 1)
     XCTAssertTrue(refusal(future).contains("newer Trellis"), refusal(future))
     XCTAssertTrue(refusal(data + Data([0])).contains("trailing"))
     XCTAssertEqual(refusal(data), "accepted")
@@ -136,6 +136,20 @@ final class ModelTests: XCTestCase {
 
   /// A header that lies about sizes but carries a valid checksum (a hostile or badly written
   /// file) is refused before anything is allocated, instead of overflowing or exhausting memory.
+  /// A format-1 file (no provenance, version 1 in the prelude) still loads and tags alike.
+  func testFormatVersion1FilesStillLoad() throws {
+    let model = try trainTiny(seed: 1, epochs: 1)
+    var bytes = [UInt8](try ModelFile.encode(model))
+    bytes.replaceSubrange(8..<12, with: [1, 0, 0, 0])
+    var data = Data(bytes.dropLast(4))
+    appendLittleEndian(crc32(data), to: &data)
+    let loaded = try ModelFile.decode(data, name: "v1")
+    XCTAssertEqual(loaded.formatVersion, 1)
+    XCTAssertNil(loaded.provenance)
+    let test = try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens)
+    XCTAssertEqual(loaded.tag(test), model.tag(test))
+  }
+
   func testLyingHeadersWithValidChecksumsAreRefused() throws {
     let data = try ModelFile.encode(trainTiny(seed: 1, epochs: 1))
     let bytes = [UInt8](data)

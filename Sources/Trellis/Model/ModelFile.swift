@@ -5,8 +5,8 @@ import Foundation
 ///   bytes 0..<8     magic "TRELLIS\0"
 ///   bytes 8..<12    format version, UInt32 little-endian
 ///   bytes 12..<16   header length `n`, UInt32 little-endian
-///   next n bytes    header: JSON (sorted keys) with the configuration, vocabularies, labels and
-///                   the parameter layout
+///   next n bytes    header: JSON (sorted keys) with the configuration, vocabularies, labels,
+///                   the parameter layout and (format 2) the model's `Provenance`
 ///   next 4·count    parameters, Float32 little-endian, in slab order
 ///   last 4 bytes    CRC-32 (IEEE) of everything before it
 ///
@@ -15,8 +15,9 @@ import Foundation
 /// model it rebuilds instead of reading garbage.
 public enum ModelFile {
   static let magic: [UInt8] = Array("TRELLIS\0".utf8)
-  /// The newest format this build writes and reads.
-  public static let formatVersion: UInt32 = 1
+  /// The newest format this build writes and reads. Version 2 added the provenance; version 1
+  /// files still load, without it.
+  public static let formatVersion: UInt32 = 2
 
   struct Header: Codable {
     var configuration: TaggerConfiguration
@@ -25,6 +26,7 @@ public enum ModelFile {
     /// The character CNN's characters; absent without one.
     var characters: Vocabulary?
     var slots: [ParameterSlot]
+    var provenance: Provenance?
   }
 
   /// The file's bytes for `model`; the same model gives the same bytes.
@@ -37,7 +39,8 @@ public enum ModelFile {
     let header = try encoder.encode(
       Header(
         configuration: model.configuration, words: model.words, labels: model.labels,
-        characters: model.characters.count > 0 ? model.characters : nil, slots: model.store.slots))
+        characters: model.characters.count > 0 ? model.characters : nil, slots: model.store.slots,
+        provenance: model.provenance))
     var data = Data(magic)
     appendLittleEndian(formatVersion, to: &data)
     appendLittleEndian(UInt32(header.count), to: &data)
@@ -91,6 +94,8 @@ public enum ModelFile {
     let model = TaggerModel(
       configuration: header.configuration, words: header.words, labels: header.labels,
       characters: header.characters ?? Vocabulary())
+    model.provenance = header.provenance
+    model.formatVersion = readLittleEndian(bytes, at: 8)
     let start = 16 + headerLength
     for k in 0..<model.store.count {
       model.store.values[k] = Float(bitPattern: readLittleEndian(bytes, at: start + 4 * k))

@@ -38,6 +38,12 @@ public final class TaggerModel: @unchecked Sendable {
   /// constraints or its labels have no scheme. Decoding applies them unless a call turns them
   /// off (`TaggingOptions.constrained`).
   public let schemeConstraints: TransitionConstraints?
+  /// Where the model came from (training data, settings, dev scores); nil for a model that was
+  /// built in code or read from a format-1 file.
+  public internal(set) var provenance: Provenance?
+  /// The format version of the file the model was read from (`ModelFile.formatVersion` for a
+  /// model trained by this build).
+  public internal(set) var formatVersion = ModelFile.formatVersion
   let workspaces = WorkspacePool()
   let decoderCache = DecoderCache()
 

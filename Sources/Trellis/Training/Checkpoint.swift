@@ -23,6 +23,7 @@ enum Checkpoint {
     var bestF1: Double?
     var hasBest: Bool
     var epochsWithoutImprovement: Int
+    var record: TrainingRecord?
   }
 
   static func write(model: TaggerModel, state: TrainingState, options: TrainingOptions, to path: String) throws {
@@ -33,7 +34,8 @@ enum Checkpoint {
       Header(
         options: options, completedEpochs: state.completedEpochs, step: state.step, rngState: state.rng.state,
         optimizerCounters: optimizer.counters, optimizerSlabCount: optimizer.slabs.count, bestF1: state.bestF1,
-        hasBest: !state.bestValues.isEmpty, epochsWithoutImprovement: state.epochsWithoutImprovement))
+        hasBest: !state.bestValues.isEmpty, epochsWithoutImprovement: state.epochsWithoutImprovement,
+        record: state.record))
     let modelBytes = try ModelFile.encode(model, name: path)
     var data = Data(magic)
     appendLittleEndian(formatVersion, to: &data)
@@ -101,6 +103,7 @@ enum Checkpoint {
     state.bestF1 = header.bestF1
     state.bestValues = header.hasBest ? try floats() : []
     state.epochsWithoutImprovement = header.epochsWithoutImprovement
+    state.record = header.record ?? TrainingRecord()
     return (model, state, header.options)
   }
 }

@@ -15,6 +15,9 @@ public final class Trainer {
   /// Told after every step; an error it throws stops training and is rethrown.
   public var onStep: (StepReport) throws -> Void = { _ in }
 
+  /// What the model file records of its origin; the trainer adds the training outcome.
+  public var provenance: Provenance?
+
   /// Batches in a row whose loss or gradient may be non-finite before training gives up.
   static let faultLimit = 20
 
@@ -35,10 +38,6 @@ public final class Trainer {
     bestModel: String? = nil
   ) throws -> TaggerModel {
     let run = try resume && checkpoint != nil ? resumed(from: checkpoint!, train: train) : fresh(train: train)
-    // A resumed run with nothing left to train still writes the selected model it holds.
-    if !run.state.continues(options: run.options), let bestModel {
-      try run.withSelectedParameters { try ModelFile.write(run.model, to: bestModel) }
-    }
     while run.state.continues(options: run.options) {
       let started = Date()
       let totals = try trainEpoch(run)
@@ -53,10 +52,10 @@ public final class Trainer {
       }
       let (devScores, isBest) = try run.withEvaluationParameters {
         let scores = dev.isEmpty ? nil : run.model.evaluate(dev)
-        let isBest = run.state.select(devF1: scores?.f1)
+        let isBest = run.state.select(dev: scores)
         if isBest {
           run.state.bestValues = run.model.store.snapshot()
-          if let bestModel { try ModelFile.write(run.model, to: bestModel) }
+          if let bestModel { try write(run, to: bestModel) }
         }
         return (scores, isBest)
       }
@@ -73,8 +72,26 @@ public final class Trainer {
           seconds: Date().timeIntervalSince(started), trainingSeconds: trainingSeconds,
           tokensPerSecond: Double(totals.tokens) / trainingSeconds, isBest: isBest))
     }
+    // Once more at the end, so the file's record has every epoch (and a resumed run with
+    // nothing left to train still writes the model it holds).
+    if let bestModel { try run.withSelectedParameters { try write(run, to: bestModel) } }
     if !run.state.bestValues.isEmpty { run.model.store.restore(run.state.bestValues) }
+    run.model.provenance = recordedProvenance(run)
     return run.model
+  }
+
+  /// The provenance with the run's effective options and its training record so far.
+  private func recordedProvenance(_ run: TrainingRun) -> Provenance? {
+    guard var provenance else { return nil }
+    provenance.recipe.options = run.options
+    provenance.training = run.state.record
+    return provenance
+  }
+
+  /// Writes the model as it is now in `run`, with its provenance.
+  private func write(_ run: TrainingRun, to path: String) throws {
+    run.model.provenance = recordedProvenance(run)
+    try ModelFile.write(run.model, to: path)
   }
 
   /// Sums over one epoch's applied steps.

@@ -1,3 +1,5 @@
+import ConllEval
+
 /// Everything training needs to continue exactly where it stopped: with these and the model's
 /// parameters, epoch e+1 after a resume draws the same random numbers and makes the same
 /// updates as in an uninterrupted run.
@@ -12,6 +14,8 @@ struct TrainingState {
   /// The parameters of the selected epoch so far, else empty.
   var bestValues: [Float] = []
   var epochsWithoutImprovement = 0
+  /// What the model file records of training (`Provenance.training`).
+  var record = TrainingRecord()
 
   init(rng: SplitMix64, model: TaggerModel, options: TrainingOptions) {
     self.rng = rng
@@ -29,14 +33,21 @@ struct TrainingState {
   /// Records an epoch's dev F1 (nil without a dev set) and returns whether its parameters are
   /// the ones to keep. With a dev set, the epoch must beat every earlier one; without one,
   /// the latest epoch is always kept, and patience never runs out.
-  mutating func select(devF1: Double?) -> Bool {
-    guard let devF1 else { return true }
-    guard bestF1.map({ devF1 > $0 }) ?? true else {
+  mutating func select(dev: ConllCounts?) -> Bool {
+    record.epochsRun = completedEpochs + 1
+    guard let dev else {
+      record.selectedEpoch = completedEpochs + 1
+      return true
+    }
+    record.devF1History.append(dev.f1)
+    guard bestF1.map({ dev.f1 > $0 }) ?? true else {
       epochsWithoutImprovement += 1
       return false
     }
-    bestF1 = devF1
+    bestF1 = dev.f1
     epochsWithoutImprovement = 0
+    record.selectedEpoch = completedEpochs + 1
+    record.dev = DevScores(dev)
     return true
   }
 }

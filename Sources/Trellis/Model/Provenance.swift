@@ -1,0 +1,81 @@
+import Foundation
+
+/// Where a model came from, stored in its file (format version 2) so a model found on a server
+/// can be audited: which Trellis made it, from which data and settings, and how good it was on
+/// dev. Nothing here depends on the clock, so the same seed and data still give the same bytes.
+public struct Provenance: Codable, Equatable, Sendable {
+  public var trellisVersion = Trellis.trellisVersion
+  public var buildCommit = trellisBuildCommit
+  /// Every setting of the run (data paths, architecture, training options, seed included).
+  public var recipe: TrainingRecipe
+  /// The data files read, in the order train, dev, embeddings.
+  public var inputs: [InputFile]
+  /// A free-text note from the user (`--note`), e.g. a date or a ticket.
+  public var note: String?
+  /// What training did; filled as it goes.
+  public var training = TrainingRecord()
+
+  public init(recipe: TrainingRecipe, inputs: [InputFile], note: String? = nil) {
+    self.recipe = recipe
+    self.inputs = inputs
+    self.note = note
+  }
+}
+
+/// One data file as it was when training read it.
+public struct InputFile: Codable, Equatable, Sendable {
+  /// `train`, `dev` or `embeddings`.
+  public var role: String
+  /// The path as given.
+  public var path: String
+  public var bytes: Int
+  public var sha256: String
+  /// Sentences and tokens, for CoNLL files.
+  public var sentences: Int?
+  public var tokens: Int?
+
+  /// Describes `path` by reading it once (size and SHA-256), with the sentence and token
+  /// counts of a CoNLL file when given.
+  public init(role: String, path: String, sentences: [Sentence]? = nil) throws {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw TrellisError(file: path, "cannot be read")
+    }
+    defer { try? handle.close() }
+    var digest = SHA256(), bytes = 0
+    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+      digest.update(chunk)
+      bytes += chunk.count
+    }
+    self.role = role
+    self.path = path
+    self.bytes = bytes
+    sha256 = digest.hexDigest()
+    self.sentences = sentences?.count
+    tokens = sentences?.reduce(0) { $0 + $1.count }
+  }
+}
+
+/// The outcome of training, as of the epoch the model file holds.
+public struct TrainingRecord: Codable, Equatable, Sendable {
+  /// The epoch whose parameters the file holds (1-based).
+  public var selectedEpoch = 0
+  public var epochsRun = 0
+  /// Dev scores of the selected epoch; nil without a dev set.
+  public var dev: DevScores?
+  /// Dev FB1 after each epoch, in order; empty without a dev set.
+  public var devF1History: [Double] = []
+
+  public init() {}
+}
+
+/// conlleval's figures on the dev set.
+public struct DevScores: Codable, Equatable, Sendable {
+  public var f1: Double
+  public var precision: Double
+  public var recall: Double
+  public var accuracy: Double
+
+  public init(_ counts: ConllCounts) {
+    (f1, precision, recall, accuracy) = (counts.f1, counts.precision, counts.recall, counts.accuracy)
+  }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Trellis
+
+struct Info: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show what a model file records: how it was trained, from which data, and how good it was.")
+
+  @Argument(help: "The model file.") var model: String
+  @Flag(help: "Print the same as one JSON object.") var json = false
+
+  /// Everything `info` shows; the JSON form is this, encoded.
+  struct Report: Codable {
+    var file: String
+    var fileBytes: Int
+    var formatVersion: UInt32
+    var parameters: Int
+    var labels: [String]
+    var configuration: TaggerConfiguration
+    var provenance: Provenance?
+    /// What a file of an older format lacks.
+    var missing: [String]
+  }
+
+  func run() throws {
+    let tagger = try ModelFile.read(from: model)
+    let bytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
+    let report = Report(
+      file: model, fileBytes: bytes, formatVersion: tagger.formatVersion, parameters: tagger.store.count,
+      labels: tagger.labels.strings, configuration: tagger.configuration, provenance: tagger.provenance,
+      missing: tagger.provenance == nil
+        ? ["provenance (Trellis version, training settings, data files and checksums, dev scores): "
+          + "the file predates format version 2 or was written by a program, not trellis train"] : [])
+    if json {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+      print(String(decoding: try encoder.encode(report), as: UTF8.self))
+    } else {
+      print(text(report), terminator: "")
+    }
+  }
+
+  func text(_ report: Report) -> String {
+    var lines = [
+      "model       \(report.file) (\(report.fileBytes) bytes, format \(report.formatVersion))",
+      "parameters  \(report.parameters)",
+      "encoder     \(report.configuration.encoder), head \(report.configuration.head), embeddings "
+        + "\(report.configuration.embeddingSize), hidden \(report.configuration.hiddenSize), window "
+        + "\(report.configuration.window), character filters \(report.configuration.characterFilters)",
+      "scheme      \(report.configuration.scheme.rawValue)"
+        + (report.configuration.trainingScheme.map { " (trained in \($0.rawValue))" } ?? ""),
+      "labels      \(report.labels.count): \(report.labels.joined(separator: " "))",
+    ]
+    if let provenance = report.provenance {
+      let built = provenance.buildCommit.map { " (commit \($0))" } ?? ""
+      lines.append("trellis     \(provenance.trellisVersion)\(built)")
+      let options = provenance.recipe.options
+      lines.append(
+        "training    seed \(options.seed), \(options.optimizer) lr \(options.learningRate ?? options.optimizer.defaultLearningRate), "
+          + "batch \(options.batchSize), dropout \(options.dropout), epochs \(provenance.training.epochsRun) run of "
+          + "\(options.epochs), selected epoch \(provenance.training.selectedEpoch)")
+      for input in provenance.inputs {
+        let counts = input.sentences.map { ", \($0) sentences, \(input.tokens ?? 0) tokens" } ?? ""
+        lines.append("\(input.role.padding(toLength: 12, withPad: " ", startingAt: 0))\(input.path) (\(input.bytes) bytes\(counts))")
+        lines.append("            sha256 \(input.sha256)")
+      }
+      if let dev = provenance.training.dev {
+        lines.append(String(format: "dev score   FB1 %.2f, precision %.2f, recall %.2f, accuracy %.2f", dev.f1, dev.precision, dev.recall, dev.accuracy))
+        lines.append("dev FB1     " + provenance.training.devF1History.map { String(format: "%.2f", $0) }.joined(separator: " "))
+      }
+      if let note = provenance.note { lines.append("note        \(note)") }
+    }
+    lines += report.missing.map { "missing     \($0)" }
+    return lines.joined(separator: "\n") + "\n"
+  }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Trellis
+import XCTest
+
+/// `trellis info` shows a model's provenance; the checkpoint is gone after a normal run.
+final class InfoTests: CLITestCase {
+  func testInfoJSONHasEveryProvenanceFieldAndTheTrainingFilesDigest() throws {
+    let model = try trainModel(options: ["--note", "ticket 42"])
+    let result = try trellis(["info", "--json", model])
+    assertSucceeded(result)
+    let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+    XCTAssertEqual(report["format_version"] as? Int ?? report["formatVersion"] as? Int, 2)
+    let provenance = try XCTUnwrap(report["provenance"] as? [String: Any])
+    XCTAssertEqual(provenance["trellisVersion"] as? String, trellisVersion)
+    XCTAssertEqual(provenance["note"] as? String, "ticket 42")
+    let recipe = try XCTUnwrap(provenance["recipe"] as? [String: Any])
+    XCTAssertEqual((recipe["options"] as? [String: Any])?["seed"] as? Int, 1)
+    let training = try XCTUnwrap(provenance["training"] as? [String: Any])
+    XCTAssertEqual(training["epochsRun"] as? Int, 2)
+    XCTAssertEqual((training["devF1History"] as? [Double])?.count, 2)
+    XCTAssertNotNil((training["dev"] as? [String: Any])?["f1"] as? Double)
+    let inputs = try XCTUnwrap(provenance["inputs"] as? [[String: Any]])
+    XCTAssertEqual(inputs.map { $0["role"] as? String }, ["train", "dev"])
+    XCTAssertEqual(inputs[0]["sha256"] as? String, try sha256sum(PackagePaths.tiny("train")))
+    XCTAssertEqual(inputs[0]["sentences"] as? Int, 40)
+    XCTAssertEqual(report["labels"] as? [String] != nil, true)
+    XCTAssertGreaterThan(report["parameters"] as? Int ?? 0, 0)
+  }
+
+  func testTextInfoAndVersion() throws {
+    let model = try trainModel()
+    let text = try trellis(["info", model])
+    assertSucceeded(text)
+    for field in ["parameters", "labels", "trellis", "training    seed 1", "sha256", "dev FB1"] {
+      XCTAssertTrue(text.output.contains(field), "info lacks \(field):\n\(text.output)")
+    }
+    let version = try trellis(["--version"])
+    assertSucceeded(version)
+    XCTAssertTrue(version.output.hasPrefix(trellisVersion), version.output)
+  }
+
+  func testCheckpointIsRemovedUnlessKept() throws {
+    let model = try trainModel("a")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: model + ".checkpoint"))
+    let kept = try trainModel("b", options: ["--keep-checkpoint"])
+    XCTAssertTrue(FileManager.default.fileExists(atPath: kept + ".checkpoint"))
+  }
+
+  private func sha256sum(_ path: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    process.arguments = [path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    process.waitUntilExit()
+    return String(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64))
+  }
+}
