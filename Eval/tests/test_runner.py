@@ -29,6 +29,7 @@ if command == "train":
     with open(option("--model"), "wb") as f:
         f.write(b"TRELLIS\0" + struct.pack("<II", 1, len(header)) + header.encode())
     with open(option("--log"), "w") as f:
+        f.write(json.dumps({"recipe": {"options": {"epochs": 4}}}) + "\n")
         f.write(json.dumps({"epoch": 1, "loss": 2.0, "dev_f1": 50.0, "is_best": True,
                             "seconds": 1.0, "tokens_per_second": 100.0}) + "\n")
 elif command == "tag":
@@ -56,7 +57,7 @@ class RunSystemTests(unittest.TestCase):
                                   epochs=None, git={"commit": "c0ffee"})
         self.tree = Tree(os.path.join(root, "Eval"))
         self.runner = Runner(args, self.tree)
-        self.system = {"name": "sys", "flags": ["--encoder", "rnn"], "epochs": 4}
+        self.system = {"name": "sys", "flags": ["--encoder", "rnn"]}
 
     def tearDown(self):
         self.directory.cleanup()

@@ -78,15 +78,16 @@ class Runner:
         corpus = corpus or self.corpus
         command = [self.binary, "train", "--train", os.path.join(corpus, "train.conll"),
                    "--dev", os.path.join(corpus, "dev.conll"), "--model", model,
-                   "--seed", str(seed), "--epochs", str(epochs), "--log", log]
-        return command + list(flags)
+                   "--seed", str(seed), "--log", log]
+        return command + (["--epochs", str(epochs)] if epochs else []) + list(flags)
 
     def run_system(self, system, seed, busy_cores=0):
         """Trains, tags and scores one system with one seed; writes its result (also when a step
         fails) to Eval/results/<key>/<system>-seed<N>.json."""
         name = f"{system['name']}-seed{seed}"
         flags = list(system["flags"]) + (QUICK_FLAGS if self.quick else [])
-        epochs = self.args.epochs or (QUICK_EPOCHS if self.quick else system.get("epochs", 30))
+        # None: the trainer's default limit (read back from the log's recipe line).
+        epochs = self.args.epochs or (QUICK_EPOCHS if self.quick else None)
         for directory in (self.tree.runs(self.key), self.tree.logs(self.key),
                           self.tree.results(self.key)):
             os.makedirs(directory, exist_ok=True)
@@ -136,7 +137,11 @@ class Runner:
         if train.returncode != 0 or not os.path.exists(model):
             raise RunFailed(f"TRAINING FAILED (exit {train.returncode})",
                             error_lines(train.stderr))
-        epochs_log, _ = split_log(read_jsonl(log))
+        records = read_jsonl(log)
+        epochs_log, _ = split_log(records)
+        recipe = next((r["recipe"] for r in records if "recipe" in r), None)
+        if recipe:
+            result["epochs_max"] = recipe["options"]["epochs"]
         best = [r for r in epochs_log if r.get("is_best")]
         result["epochs_run"] = len(epochs_log)
         result["best_epoch"] = best[-1]["epoch"] if best else None

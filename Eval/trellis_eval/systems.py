@@ -10,27 +10,43 @@ from .files import read_json, read_jsonl, split_log
 from .layout import Tree
 
 
+# Report order: the baseline first, then by what each system adds.
+SYSTEM_ORDER = ["rnn-softmax", "rnn-softmax-window3", "rnn-crf", "bilstm-softmax", "bilstm-crf",
+                "bilstm-perceptron", "bilstm-ssvm"]
+
+
 def load_systems(names=None, tree=Tree()):
-    """The configs of Eval/systems/*.json, each with its file's stem as "name"; sorted by their
-    "order" fields (baseline first), then by name. Exits on an unknown name in `names`."""
+    """The systems of Eval/systems/*.json: each file is a `trellis train --config` recipe (the
+    settings that differ from the defaults, and a description). Each system gets its file's stem
+    as "name" and `--config FILE` as its flags; sorted by SYSTEM_ORDER, then by name. Exits on
+    an unknown name in `names`."""
     systems = []
     for path in sorted(glob.glob(tree.system_configs())):
-        config = read_json(path)
-        config["name"] = os.path.splitext(os.path.basename(path))[0]
-        systems.append(config)
+        recipe = read_json(path)
+        systems.append({"name": os.path.splitext(os.path.basename(path))[0],
+                        "description": recipe.get("description", ""),
+                        "flags": ["--config", os.path.relpath(path)]})
     if names:
         wanted = set(names)
         unknown = wanted - {s["name"] for s in systems}
         if unknown:
             sys.exit(f"unknown system(s): {', '.join(sorted(unknown))}")
         systems = [s for s in systems if s["name"] in wanted]
-    systems.sort(key=lambda s: (s.get("order", 99), s["name"]))
+    rank = {name: index for index, name in enumerate(SYSTEM_ORDER)}
+    systems.sort(key=lambda s: (rank.get(s["name"], len(rank)), s["name"]))
     return systems
 
 
 def uses_both_cores(flags):
-    """A bidirectional encoder runs one thread per direction; the others use one core."""
-    encoder = flags[flags.index("--encoder") + 1] if "--encoder" in flags else "bilstm"
+    """A bidirectional encoder runs one thread per direction; the others use one core. The
+    encoder comes from --encoder, else from the --config recipe, else the default (bilstm)."""
+    if "--encoder" in flags:
+        encoder = flags[flags.index("--encoder") + 1]
+    elif "--config" in flags:
+        recipe = read_json(flags[flags.index("--config") + 1])
+        encoder = recipe.get("configuration", {}).get("encoder", "bilstm")
+    else:
+        encoder = "bilstm"
     return encoder.startswith("bi")
 
 

@@ -42,6 +42,7 @@ struct Bench: ParsableCommand {
       cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(), corpus: corpus,
       trainingTokens: train.reduce(0) { $0 + $1.count })
     let defaults = TrainingRecipe()
+    print("the default sizes without character features (as in the PyTorch peer, make bench-peers)")
     print("cores \(figures.cores), OpenBLAS core \(figures.blasCore), corpus \(corpus), median of \(repetitions)")
     print(
       "embeddings \(defaults.configuration.embeddingSize), hidden \(defaults.configuration.hiddenSize) per "
@@ -68,7 +69,7 @@ struct Bench: ParsableCommand {
     var model: TaggerModel?
     print("\ntraining tokens/s")
     for (encoder, head) in systems {
-      var configuration = TaggerConfiguration()
+      var configuration = Self.benchConfiguration
       configuration.encoder = encoder
       configuration.head = head
       var options = TrainingOptions()
@@ -133,6 +134,14 @@ struct Bench: ParsableCommand {
       String(
         format: "BiLSTM T=12 B=32: forward %.1f GFLOP/s (%.0f%% of sgemm), backward %.1f GFLOP/s (%.0f%%)",
         lstm.forward, 100 * lstm.forward / figures.sgemmGflops, lstm.backward, 100 * lstm.backward / figures.sgemmGflops))
+  }
+
+  /// The architecture every figure measures: the defaults without the character CNN, the
+  /// classic BiLSTM-CRF that the PyTorch peer (Eval/peers) implements with the same sizes.
+  static var benchConfiguration: TaggerConfiguration {
+    var configuration = TaggerConfiguration()
+    configuration.characterFilters = 0
+    return configuration
   }
 
   func median(_ values: [Double]) -> Double {

@@ -4,7 +4,10 @@ import XCTest
 /// A test case that runs the built `trellis` and keeps its files in a fresh temporary directory.
 class CLITestCase: XCTestCase {
   /// Options that keep a training run to a fraction of a second in a debug build.
-  static let smallModelOptions = ["--epochs", "2", "--embedding-size", "16", "--hidden-size", "16"]
+  static let smallModelOptions = [
+    "--epochs", "2", "--embedding-size", "16", "--hidden-size", "16", "--character-filters", "8",
+    "--character-embedding-size", "8",
+  ]
 
   /// The bytes of a model trained once per test process with `smallModelOptions` (see `sharedModel()`).
   nonisolated(unsafe) private static var sharedModelBytes: Data?

@@ -132,7 +132,9 @@ public enum ModelFile {
     _ headerBytes: Data, headerLength: Int, fileSize: Int, name: String, unreadable: (Error) -> String
   ) throws -> (header: Header, expectedSize: Int) {
     let header: Header
-    do { header = try JSONDecoder().decode(Header.self, from: headerBytes) } catch {
+    let decoder = JSONDecoder()
+    decoder.userInfo[.readsModelFile] = true
+    do { header = try decoder.decode(Header.self, from: headerBytes) } catch {
       throw TrellisError(file: name, unreadable(error))
     }
     // Sizes come from the file: check them with overflow in mind before trusting any of them.

@@ -6,6 +6,8 @@ import Foundation
 /// the same recipe and seed give the same model bytes. Output paths (model, checkpoint, log)
 /// are not part of it: they say where a run writes, not what it learns.
 public struct TrainingRecipe: Codable, Equatable, Sendable {
+  /// What the run is for, in words (configuration files; kept in the model's provenance).
+  public var description: String?
   public var data = TrainingData()
   public var configuration = TaggerConfiguration()
   public var options = TrainingOptions()
@@ -50,6 +52,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
 
   public init(from decoder: any Swift.Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
+    description = try container.decodeIfPresent(String.self, forKey: .description)
     data = try container.decodeIfPresent(TrainingData.self, forKey: .data) ?? TrainingData()
     configuration = try container.decodeIfPresent(TaggerConfiguration.self, forKey: .configuration) ?? .init()
     options = try container.decodeIfPresent(TrainingOptions.self, forKey: .options) ?? .init()
