@@ -13,7 +13,8 @@ public struct TaggingRequest: Equatable, Sendable {
   public private(set) var text: String?
   /// Each token's code-point range in `text`, or in the tokens joined by single spaces.
   public private(set) var tokenRanges: [Range<Int>]
-  /// The request's other fields, in their order, as written.
+  /// The request's other fields, in their order, as written. A caller adding one keeps its
+  /// name clear of `id`, `tokens`, `text` and `answerFields`, as `init(jsonLine:)` does.
   public var passthrough: [JSONMember] = []
 
   /// Names an answer writes, so a request may not carry them as passthrough fields.
