@@ -8,7 +8,7 @@ public struct TaggingResponse: Equatable, Sendable {
 
   /// Pairs `analysis` (of `request.tokens`) with its request, locating each span in the
   /// request's text: `startChar`/`endChar` are set, and `text` becomes the request's text
-  /// between them (for token requests, the tokens joined by single spaces, as before).
+  /// between them (for token requests, the tokens joined by single spaces, as from `analyze`).
   public init(request: TaggingRequest, analysis: Analysis) {
     self.request = request
     self.analysis = analysis
