@@ -9,6 +9,8 @@ enum InputFormat: String, ExpressibleByArgument, CaseIterable {
   case conll
   /// One tokenised sentence per line, tokens separated by whitespace.
   case text
+  /// One JSON request per line (`TaggingRequest`): `{"id": …, "tokens": […]}` or `{"text": …}`.
+  case jsonl
 }
 
 /// Output formats of `trellis tag`.
@@ -21,30 +23,63 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
   case json
 }
 
+/// What `tag --input jsonl` does with a line that is not a valid request.
+enum BadLinePolicy: String, ExpressibleByArgument, CaseIterable {
+  /// Stop with `Error: FILE:LINE: what` and exit 1, after answering the lines before it.
+  case fail
+  /// Answer `{"id": …, "error": "…"}` for that line and go on.
+  case skip
+}
+
 struct Tag: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Tag CoNLL or plain text (a file or standard input), streaming one batch at a time.",
+    abstract: "Tag CoNLL, plain text or JSON lines (a file or standard input), streaming.",
     discussion: """
       CoNLL output is the input lines with the predicted label appended as a new last column \
       (and its probability after it with --confidence). --nbest prints scores, so it needs \
-      --format json or text.
+      --format json or text. JSON-lines input is answered in JSON lines, one answer per line; \
+      the README's "JSON lines" section gives the schema. A sentence is answered as soon as \
+      it is complete when no more input is waiting, and sentences read together are tagged \
+      together, up to 2 x --batch-size at a time.
       """)
 
   @Option(help: "The model file.") var model: String
   @Argument(help: "Input file; '-' or nothing reads standard input.") var file: String = "-"
   @Option(help: "Input format.") var input: InputFormat = .conll
-  @Option(help: "Output format (default: conll for CoNLL input, text for text input).") var format: OutputFormat?
+  @Option(help: "Output format (default: conll for CoNLL input, text for text, json for jsonl).")
+  var format: OutputFormat?
   @Option(help: "CoNLL input: the column holding the token (1-based).") var tokenColumn = 1
   @Flag(help: "Decode without the tag scheme's transition constraints.") var noConstraints = false
-  @Flag(help: "Add each token's marginal probability and the sentence's probability (CRF, softmax).")
+  @Flag(
+    help: "Add each token's marginal probability and the sentence's probability (CRF, softmax).")
   var confidence = false
-  @Option(help: "Also print the K best label sequences with scores and probabilities.") var nbest = 0
-  @Option(help: "Sentences per forward pass (1 = lowest latency per sentence).") var batchSize = TaggingOptions().batchSize
+  @Option(help: "Also print the K best label sequences with scores and probabilities.")
+  var nbest = 0
+  @Option(
+    help: """
+      Sentences per forward pass (input that arrives a sentence at a time is still answered a \
+      sentence at a time).
+      """)
+  var batchSize = TaggingOptions().batchSize
+  @Option(
+    help: """
+      JSON lines input: what a line that is not a valid request does (fail: stop with \
+      FILE:LINE; skip: answer {"id": …, "error": …} and go on).
+      """)
+  var onError: BadLinePolicy = .fail
 
-  var outputFormat: OutputFormat { format ?? (input == .text ? .text : .conll) }
+  var outputFormat: OutputFormat {
+    if let format { return format }
+    switch input {
+    case .conll: return .conll
+    case .text: return .text
+    case .jsonl: return .json
+    }
+  }
 
   var taggingOptions: TaggingOptions {
-    TaggingOptions(constrained: !noConstraints, confidence: confidence, nbest: nbest, batchSize: batchSize)
+    TaggingOptions(
+      constrained: !noConstraints, confidence: confidence, nbest: nbest, batchSize: batchSize)
   }
 
   func validate() throws {
@@ -54,7 +89,15 @@ struct Tag: ParsableCommand {
     }
     try validated(taggingOptions.validate)
     guard nbest == 0 || outputFormat != .conll else {
-      throw ValidationError("--nbest prints scores, which CoNLL columns cannot hold: add --format json (or text)")
+      throw ValidationError(
+        "--nbest prints scores, which CoNLL columns cannot hold: add --format json (or text)")
+    }
+    guard input != .jsonl || outputFormat == .json else {
+      throw ValidationError(
+        "--input jsonl answers in JSON lines: leave out --format (or give json)")
+    }
+    guard onError == .fail || input == .jsonl else {
+      throw ValidationError("--on-error applies to --input jsonl")
     }
   }
 
@@ -69,54 +112,81 @@ struct Tag: ParsableCommand {
         "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "
           + "probabilities; confidences are left out ('-' in CoNLL, null in JSON)")
     }
-    let output = BufferedOutput()
-    var pending: [Sentence] = []
-    // Stream: tag each group of `readAhead` sentences as soon as it is read.
-    func flush() throws {
-      let tokens = try pending.filter { !$0.isDocumentMarker }.map { sentence in
-        try sentence.fields.map { fields in
-          guard tokenColumn <= fields.count else {
-            throw TrellisError(
-              file: file == "-" ? "<stdin>" : file, line: sentence.firstLine,
-              "--token-column \(tokenColumn) but the line has \(fields.count) columns")
-          }
-          return fields[tokenColumn - 1]
-        }
-      }
-      var analyses = tagger.analyze(tokens, options: taggingOptions)
-        .makeIterator()
-      for sentence in pending {
-        if sentence.isDocumentMarker {
-          // conlleval reads a -DOCSTART- line as a token: copy it, labelled O like its own.
-          if outputFormat == .conll {
-            output.write((sentence.fields[0] + ["O"] + (confidence ? ["-"] : [])).joined(separator: "\t") + "\n\n")
-          }
-        } else if let analysis = analyses.next() {
-          write(sentence, analysis, to: output)
-        }
-      }
-      pending.removeAll(keepingCapacity: true)
-      try output.flush()
+    let output = StandardOutput()
+    if input == .jsonl {
+      try tagJSONLines(tagger, output)
+    } else {
+      try tagSentences(tagger, output)
     }
+    try output.flush()
+  }
+
+  /// Streams CoNLL or text input: tags each `readAhead` sentences, and whatever has been read
+  /// whenever the reader would wait for more.
+  func tagSentences(_ tagger: TaggerModel, _ output: StandardOutput) throws {
+    let fileName = file == "-" ? "<stdin>" : file
+    var pending: [Sentence] = []
+    func flush() throws {
+      try tagAndWrite(pending, tagger, fileName, output)
+      pending.removeAll(keepingCapacity: true)
+    }
+    let next: () throws -> Sentence?
     if input == .conll {
       let reader = try CoNLLReader(path: file)
       reader.keepsDocumentMarkers = true
-      while let sentence = try reader.next() {
-        pending.append(sentence)
-        if pending.count == readAhead { try flush() }
-      }
+      reader.beforeWaiting = flush
+      next = reader.next
     } else {
       let reader = try LineReader(path: file)
-      while let line = try reader.next() {
-        let tokens = splitColumns(line).map { [$0] }
-        pending.append(Sentence(fields: tokens, firstLine: reader.lineNumber))
-        if pending.count == readAhead { try flush() }
+      reader.beforeWaiting = flush
+      next = {
+        try reader.next().map { line in
+          Sentence(fields: splitColumns(line).map { [$0] }, firstLine: reader.lineNumber)
+        }
       }
+    }
+    while let sentence = try next() {
+      pending.append(sentence)
+      if pending.count == readAhead { try flush() }
     }
     try flush()
   }
 
-  func write(_ sentence: Sentence, _ analysis: Analysis, to output: BufferedOutput) {
+  /// Tags `sentences` together and writes their answers.
+  func tagAndWrite(
+    _ sentences: [Sentence], _ tagger: TaggerModel, _ fileName: String, _ output: StandardOutput
+  ) throws {
+    guard !sentences.isEmpty else { return }
+    let tagged = sentences.filter { !$0.isDocumentMarker }
+    let tokens = try tagged.map { sentence in
+      try sentence.fields.map { fields in
+        guard tokenColumn <= fields.count else {
+          throw TrellisError(
+            file: fileName, line: sentence.firstLine,
+            "--token-column \(tokenColumn) but the line has \(fields.count) columns")
+        }
+        return fields[tokenColumn - 1]
+      }
+    }
+    var analyses = tagger.analyze(tokens, options: taggingOptions).makeIterator()
+    for sentence in sentences {
+      if sentence.isDocumentMarker {
+        // conlleval reads a -DOCSTART- line as a token: copy it, labelled O like its own.
+        if outputFormat == .conll {
+          output.write(
+            (sentence.fields[0] + ["O"] + (confidence ? ["-"] : [])).joined(separator: "\t")
+              + "\n\n")
+        }
+      } else if let analysis = analyses.next() {
+        try write(sentence, analysis, to: output, fileName: fileName)
+      }
+    }
+    try output.endBatch()
+  }
+
+  func write(
+    _ sentence: Sentence, _ analysis: Analysis, to output: StandardOutput, fileName: String
+  ) throws {
     switch outputFormat {
     case .conll:
       for (t, fields) in sentence.fields.enumerated() {
@@ -136,41 +206,85 @@ struct Tag: ParsableCommand {
       } else {
         for alternative in analysis.alternatives {
           let probability = alternative.probability.map { String(format: "%.6f", $0) } ?? "-"
-          output.write(String(format: "%.4f", alternative.score) + "\t\(probability)\t" + pairs(alternative.labels) + "\n")
+          output.write(
+            String(format: "%.4f", alternative.score) + "\t\(probability)\t"
+              + pairs(alternative.labels) + "\n")
         }
         output.write("\n")
       }
     case .json:
-      output.write(jsonLine(analysis) + "\n")
+      // The JSON-lines answer to the same tokens, so both inputs share one schema.
+      let response = TaggingResponse(
+        request: TaggingRequest(tokens: analysis.tokens), analysis: analysis)
+      do {
+        output.write(try response.jsonLine() + "\n")
+      } catch {
+        throw TrellisError(
+          file: fileName, line: sentence.firstLine, "cannot write the answer: \(error)")
+      }
     }
   }
 
-  func jsonLine(_ analysis: Analysis) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: (try? encoder.encode(analysis)) ?? Data("{}".utf8), as: UTF8.self)
+  /// Streams JSON-lines input through `TaggerModel.tagJSONLines`, the function the HTTP
+  /// service and the C ABI call too.
+  func tagJSONLines(_ tagger: TaggerModel, _ output: StandardOutput) throws {
+    let reader = try LineReader(path: file)
+    let fileName = reader.fileName
+    var pending: [(line: String, number: Int)] = []
+    var refused = 0
+    func flush() throws {
+      guard !pending.isEmpty else { return }
+      let answers = try tagger.tagJSONLines(pending.map(\.line), options: taggingOptions)
+      for (answer, (_, number)) in zip(answers, pending) {
+        if let error = answer.error {
+          guard onError == .skip else {
+            try output.flush()
+            throw TrellisError(file: fileName, line: number, error)
+          }
+          refused += 1
+        }
+        output.write(answer.line + "\n")
+      }
+      pending.removeAll(keepingCapacity: true)
+      try output.endBatch()
+    }
+    reader.beforeWaiting = flush
+    while let line = try reader.next() {
+      pending.append((line, reader.lineNumber))
+      if pending.count == readAhead { try flush() }
+    }
+    try flush()
+    if refused > 0 {
+      printError("note: \(refused) line(s) were not valid requests; their answers hold \"error\"")
+    }
   }
 }
 
-/// Collects output into 64 KiB writes to standard output. A failed write is kept and thrown by
-/// the next `flush()`, so the tagging loop stops at its next batch.
-final class BufferedOutput {
+/// Standard output, collected into writes of 64 KiB; when it is not a regular file (a pipe, a
+/// terminal, a socket) each batch is also written as soon as it is tagged, so the answers reach
+/// a reader that is waiting for them.
+final class StandardOutput {
   private var buffer = Data()
-  private var failure: Error?
+  private let isRegularFile: Bool = {
+    var status = stat()
+    return fstat(STDOUT_FILENO, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+  }()
 
   func write(_ text: String) {
     buffer.append(contentsOf: text.utf8)
-    if buffer.count >= 1 << 16 { writeBuffer() }
   }
 
+  /// Ends a tagged batch: writes it out unless output goes to a regular file and less than
+  /// 64 KiB is waiting.
+  func endBatch() throws {
+    if !isRegularFile || buffer.count >= 1 << 16 { try flush() }
+  }
+
+  /// Writes everything collected; a failed write (a full disk, a closed pipe) throws
+  /// `StandardStreams.WriteFailure`.
   func flush() throws {
-    writeBuffer()
-    if let failure { throw failure }
-  }
-
-  private func writeBuffer() {
-    guard failure == nil else { return buffer.removeAll(keepingCapacity: true) }
-    do { try StandardStreams.write(buffer) } catch { failure = error }
+    guard !buffer.isEmpty else { return }
+    try StandardStreams.write(buffer)
     buffer.removeAll(keepingCapacity: true)
   }
 }

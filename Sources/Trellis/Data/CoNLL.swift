@@ -72,6 +72,9 @@ public final class LineReader {
   /// once, not once per chunk read.
   private var scanned = 0
   private var atEndOfFile = false
+  /// Called before a read that would wait for input, so a streaming caller can first finish the
+  /// work it holds (`tag` answers the sentences it has read while the writer is thinking).
+  public var beforeWaiting: (() throws -> Void)?
 
   /// Opens `path` ("-" for standard input).
   public init(path: String) throws {
@@ -114,6 +117,7 @@ public final class LineReader {
       buffer.removeSubrange(0..<bufferStart)
       scanned -= bufferStart
       bufferStart = 0
+      if let beforeWaiting, !inputIsWaiting() { try beforeWaiting() }
       let chunk = try readChunk()
       if chunk.isEmpty { atEndOfFile = true } else { buffer.append(contentsOf: chunk) }
     }
@@ -138,12 +142,27 @@ public final class LineReader {
     }
   }
 
-  private func readChunk() throws -> Data {
-    do {
-      return try handle.read(upToCount: 1 << 16) ?? Data()
-    } catch {
-      throw TrellisError(file: fileName, line: lineNumber + 1, "read failed: \(error.localizedDescription)")
+  /// Up to 64 KiB: what one read(2) returns, so a line is handed out as soon as it arrives on
+  /// a pipe (FileHandle's `read(upToCount:)` waits for the whole count); empty at the end.
+  private func readChunk() throws -> ArraySlice<UInt8> {
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let count = chunk.withUnsafeMutableBytes {
+        read(handle.fileDescriptor, $0.baseAddress, $0.count)
+      }
+      if count >= 0 { return chunk[..<count] }
+      guard errno == EINTR else {
+        let reason = String(cString: strerror(errno))
+        throw TrellisError(file: fileName, line: lineNumber + 1, "read failed: \(reason)")
+      }
     }
+  }
+
+  /// Whether a read would return at once (data, the end of the input or an error): always for
+  /// a regular file, for a pipe or terminal only when the writer has written ahead.
+  private func inputIsWaiting() -> Bool {
+    var request = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+    return poll(&request, 1, 0) > 0
   }
 
   private func decode(_ bytes: ArraySlice<UInt8>) throws -> String {
@@ -171,6 +190,12 @@ public final class CoNLLReader {
   public var keepsDocumentMarkers = false
 
   public var fileName: String { lines.fileName }
+
+  /// Called before a read that would wait for input (see `LineReader.beforeWaiting`).
+  public var beforeWaiting: (() throws -> Void)? {
+    get { lines.beforeWaiting }
+    set { lines.beforeWaiting = newValue }
+  }
 
   /// Opens `path` ("-" for standard input). `minimumColumns` is 2 for labelled input.
   public init(path: String, minimumColumns: Int = 1) throws {

@@ -60,12 +60,26 @@ public struct Span: Codable, Equatable, Sendable {
   public var start: Int
   public var end: Int
   public var text: String
+  /// Where `text` is in the request's text (or in its tokens joined by single spaces), counted
+  /// in code points as Python's `str` and spaCy's `start_char` count: set by the pipeline
+  /// (`TaggerModel.respond(to:options:)`), nil from `analyze`.
+  public var startChar: Int?
+  public var endChar: Int?
 
-  public init(label: String, start: Int, end: Int, text: String) {
+  enum CodingKeys: String, CodingKey {
+    case label, start, end, text
+    case startChar = "start_char", endChar = "end_char"
+  }
+
+  public init(
+    label: String, start: Int, end: Int, text: String, startChar: Int? = nil, endChar: Int? = nil
+  ) {
     self.label = label
     self.start = start
     self.end = end
     self.text = text
+    self.startChar = startChar
+    self.endChar = endChar
   }
 }
 

@@ -1,0 +1,102 @@
+import Foundation
+
+/// A tagged request: the request (for its id, text and passthrough fields) and its analysis,
+/// whose spans carry code-point offsets into the request's text.
+public struct TaggingResponse: Equatable, Sendable {
+  public var request: TaggingRequest
+  public var analysis: Analysis
+
+  /// Pairs `analysis` (of `request.tokens`) with its request, locating each span in the
+  /// request's text: `startChar`/`endChar` are set, and `text` becomes the request's text
+  /// between them (for token requests, the tokens joined by single spaces, as from `analyze`).
+  public init(request: TaggingRequest, analysis: Analysis) {
+    self.request = request
+    self.analysis = analysis
+    guard !analysis.spans.isEmpty else { return }
+    let scalars = Array(request.source.unicodeScalars)
+    for (index, span) in analysis.spans.enumerated() {
+      let start = request.tokenRanges[span.start].lowerBound
+      let end = request.tokenRanges[span.end - 1].upperBound
+      self.analysis.spans[index].startChar = start
+      self.analysis.spans[index].endChar = end
+      self.analysis.spans[index].text = String(String.UnicodeScalarView(scalars[start..<end]))
+    }
+  }
+
+  /// The answer as one line of JSON (no newline): `id`, the passthrough fields as written,
+  /// `text` when the request had text, then the analysis's fields (`Analysis`'s Codable form).
+  public func jsonLine() throws -> String {
+    var members: [String] = []
+    if let id = request.id { members.append("\"id\":\(id)") }
+    members += request.passthrough.map { "\($0.name):\($0.value)" }
+    if let text = request.text { members.append("\"text\":" + jsonString(text)) }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let analysis = String(decoding: try encoder.encode(analysis), as: UTF8.self)
+    // `analysis` is an object with at least tokens, labels and spans: splice the members in.
+    return "{" + members.map { $0 + "," }.joined() + analysis.dropFirst()
+  }
+}
+
+/// The answer to one line of a JSON-lines batch.
+public struct JSONLineAnswer: Equatable, Sendable {
+  /// The JSON object to write, without a newline: the tagged request, or for a line that was
+  /// refused `{"id":…,"error":"…"}` (the id when it could be read).
+  public var line: String
+  /// Why the line was refused; nil when it was tagged.
+  public var error: String?
+
+  /// The answer to a refused line.
+  init(refusing error: JSONLineError) {
+    let id = error.id.map { "\"id\":\($0)," } ?? ""
+    line = "{" + id + "\"error\":" + jsonString(error.message) + "}"
+    self.error = error.message
+  }
+
+  init(line: String) {
+    self.line = line
+  }
+}
+
+extension TaggerModel {
+  /// Tags each request, `options.batchSize` sentences of similar length per forward pass, and
+  /// returns the responses in request order, spans located in the requests' text.
+  /// Thread-safe like `analyze`; `options` must pass `validate()`.
+  public func respond(to requests: [TaggingRequest], options: TaggingOptions) -> [TaggingResponse] {
+    let analyses = analyze(requests.map(\.tokens), options: options)
+    return zip(requests, analyses).map { request, analysis in
+      TaggingResponse(request: request, analysis: analysis)
+    }
+  }
+
+  /// The one entry point of every JSON-lines transport (`trellis tag --input jsonl`, the HTTP
+  /// service, the C ABI): parses each line as a `TaggingRequest`, tags the good ones together
+  /// and returns one answer per line, in order. A bad line never stops the others: its answer
+  /// is an error object, and `error` says what was wrong. Throws only `OptionError`, when
+  /// `options` fail `validate()`.
+  public func tagJSONLines(_ lines: [String], options: TaggingOptions) throws -> [JSONLineAnswer] {
+    try options.validate()
+    let parsed = lines.map { line -> Result<TaggingRequest, JSONLineError> in
+      do {
+        return .success(try TaggingRequest(jsonLine: line))
+      } catch {
+        return .failure(error as? JSONLineError ?? JSONLineError("\(error)"))
+      }
+    }
+    var responses = respond(to: parsed.compactMap { try? $0.get() }, options: options)
+      .makeIterator()
+    return parsed.map { request in
+      switch request {
+      case .failure(let error): return JSONLineAnswer(refusing: error)
+      case .success(let request):
+        let response = responses.next()!
+        do {
+          return JSONLineAnswer(line: try response.jsonLine())
+        } catch {
+          return JSONLineAnswer(
+            refusing: JSONLineError("cannot write the answer: \(error)", id: request.id))
+        }
+      }
+    }
+  }
+}

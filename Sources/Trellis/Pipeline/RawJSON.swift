@@ -1,0 +1,293 @@
+/// One JSON value kept as the exact text it was written as (checked to be valid JSON), so ids
+/// and the fields a pipeline passes through come back byte for byte: `12345678901234567890` and
+/// `0.1` never pass through `Double`, and `"caf\u00e9"` keeps its escape.
+public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
+  /// The value's JSON text, without surrounding whitespace.
+  public let text: String
+
+  /// Checks that `text` is exactly one JSON value (surrounding whitespace allowed and dropped).
+  /// Throws `JSONLineError` saying where it is not.
+  public init(_ text: String) throws {
+    var scanner = JSONScanner(text)
+    scanner.skipWhitespace()
+    let value = try scanner.readRawValue()
+    scanner.skipWhitespace()
+    guard scanner.isAtEnd else { throw scanner.error("unexpected text after the value") }
+    self = value
+  }
+
+  /// A value the scanner has already checked.
+  init(checked text: String) {
+    self.text = text
+  }
+
+  /// The JSON string holding `value`.
+  public static func string(_ value: String) -> RawJSON {
+    RawJSON(checked: jsonString(value))
+  }
+
+  public var description: String { text }
+}
+
+/// Why a JSON-lines request could not be read: the message says what was wrong (and at which
+/// column, for a syntax error); `id` is the request's id when it had been read by then.
+public struct JSONLineError: Error, CustomStringConvertible, Equatable, Sendable {
+  public var message: String
+  public var id: RawJSON?
+
+  public init(_ message: String, id: RawJSON? = nil) {
+    self.message = message
+    self.id = id
+  }
+
+  public var description: String { message }
+}
+
+/// `value` as a JSON string literal: quotes, backslashes and control characters escaped, every
+/// other character written as itself (UTF-8).
+func jsonString(_ value: String) -> String {
+  var result = "\""
+  for scalar in value.unicodeScalars {
+    switch scalar {
+    case "\"": result += "\\\""
+    case "\\": result += "\\\\"
+    case "\n": result += "\\n"
+    case "\r": result += "\\r"
+    case "\t": result += "\\t"
+    case "\u{08}": result += "\\b"
+    case "\u{0C}": result += "\\f"
+    case let control where control.value < 0x20:
+      let hex = String(control.value, radix: 16)
+      result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    default: result.unicodeScalars.append(scalar)
+    }
+  }
+  return result + "\""
+}
+
+/// The kinds of JSON value a request field may have to be.
+enum JSONKind: String {
+  case array = "an array"
+  case string = "a string"
+}
+
+/// A validating reader over one line of UTF-8 JSON (RFC 8259). It checks every value it passes
+/// over, decodes only the strings asked for, and keeps the others as their text.
+struct JSONScanner {
+  /// Nesting deeper than this is refused, so a hostile line cannot exhaust the stack.
+  static let maximumDepth = 512
+
+  private let bytes: [UInt8]
+  private(set) var position = 0
+
+  init(_ text: String) {
+    bytes = Array(text.utf8)
+  }
+
+  var isAtEnd: Bool { position == bytes.count }
+
+  private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+  /// A syntax error at the current position; columns count code points from 1.
+  func error(_ what: String) -> JSONLineError {
+    let column = String(decoding: bytes[..<position], as: UTF8.self).unicodeScalars.count + 1
+    return JSONLineError("invalid JSON at column \(column): \(what)")
+  }
+
+  mutating func skipWhitespace() {
+    while let byte = current, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+      position += 1
+    }
+  }
+
+  /// Consumes `byte` (after whitespace) or throws "expected `description`".
+  mutating func expect(_ byte: UInt8, _ description: String) throws {
+    skipWhitespace()
+    guard current == byte else { throw error("expected \(description)") }
+    position += 1
+  }
+
+  /// Consumes `byte` after whitespace when it is next.
+  mutating func consume(_ byte: UInt8) -> Bool {
+    skipWhitespace()
+    guard current == byte else { return false }
+    position += 1
+    return true
+  }
+
+  /// Unless a value of `kind` comes next, throws `message(found)`, where `found` names what came
+  /// ("a number"); a value that is not valid JSON at all gets the syntax error instead.
+  mutating func require(_ kind: JSONKind, else message: (_ found: String) -> String) throws {
+    skipWhitespace()
+    let found: String
+    switch current {
+    case UInt8(ascii: "{"): found = "an object"
+    case UInt8(ascii: "["): found = "an array"
+    case UInt8(ascii: "\""): found = "a string"
+    case UInt8(ascii: "t"), UInt8(ascii: "f"): found = "a boolean"
+    case UInt8(ascii: "n"): found = "null"
+    default: found = "a number"
+    }
+    guard found != kind.rawValue else { return }
+    _ = try readRawValue()
+    throw JSONLineError(message(found))
+  }
+
+  /// The next value's text, checked.
+  mutating func readRawValue() throws -> RawJSON {
+    skipWhitespace()
+    let start = position
+    try skipValue(depth: 0)
+    return RawJSON(checked: text(from: start))
+  }
+
+  /// The text from byte `start` to the current position.
+  func text(from start: Int) -> String {
+    String(decoding: bytes[start..<position], as: UTF8.self)
+  }
+
+  /// Checks and passes over one value.
+  private mutating func skipValue(depth: Int) throws {
+    skipWhitespace()
+    guard let byte = current else { throw error("expected a value, found the end of the line") }
+    switch byte {
+    case UInt8(ascii: "{"), UInt8(ascii: "["):
+      guard depth < Self.maximumDepth else {
+        throw error("nested deeper than \(Self.maximumDepth) levels")
+      }
+      let isObject = byte == UInt8(ascii: "{")
+      let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+      position += 1
+      if consume(close) { return }
+      repeat {
+        if isObject {
+          _ = try readString()
+          try expect(UInt8(ascii: ":"), "':' after a key")
+        }
+        try skipValue(depth: depth + 1)
+      } while consume(UInt8(ascii: ","))
+      try expect(close, isObject ? "',' or '}'" : "',' or ']'")
+    case UInt8(ascii: "\""): _ = try readString()
+    case UInt8(ascii: "t"): try skipLiteral("true")
+    case UInt8(ascii: "f"): try skipLiteral("false")
+    case UInt8(ascii: "n"): try skipLiteral("null")
+    default: try skipNumber()
+    }
+  }
+
+  private mutating func skipLiteral(_ literal: String) throws {
+    let end = position + literal.utf8.count
+    guard end <= bytes.count, bytes[position..<end].elementsEqual(literal.utf8) else {
+      throw error("expected a value")
+    }
+    position = end
+  }
+
+  /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, JSON's number grammar.
+  private mutating func skipNumber() throws {
+    func skipDigits() -> Int {
+      let start = position
+      while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+        position += 1
+      }
+      return position - start
+    }
+    if current == UInt8(ascii: "-") { position += 1 }
+    let leadingZero = current == UInt8(ascii: "0")
+    let integerDigits = skipDigits()
+    guard integerDigits > 0 else { throw error("expected a value") }
+    guard !leadingZero || integerDigits == 1 else { throw error("a number cannot start with 0") }
+    if current == UInt8(ascii: ".") {
+      position += 1
+      guard skipDigits() > 0 else { throw error("expected a digit after '.'") }
+    }
+    if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+      position += 1
+      if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
+      guard skipDigits() > 0 else { throw error("expected a digit in the exponent") }
+    }
+  }
+
+  /// Reads a string (after whitespace) and decodes its escapes.
+  mutating func readString() throws -> String {
+    skipWhitespace()
+    guard current == UInt8(ascii: "\"") else { throw error("expected a string") }
+    position += 1
+    var decoded: [UInt8] = []
+    var runStart = position
+    while true {
+      guard let byte = current else { throw error("unterminated string") }
+      switch byte {
+      case UInt8(ascii: "\""):
+        decoded += bytes[runStart..<position]
+        position += 1
+        return String(decoding: decoded, as: UTF8.self)
+      case UInt8(ascii: "\\"):
+        decoded += bytes[runStart..<position]
+        position += 1
+        try decodeEscape(into: &decoded)
+        runStart = position
+      case ..<0x20: throw error("control character in a string (escape it)")
+      default: position += 1
+      }
+    }
+  }
+
+  /// The byte each one-letter escape stands for: `\n` is 0x0A.
+  private static let simpleEscapes: [UInt8: UInt8] = [
+    UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5C, UInt8(ascii: "/"): 0x2F,
+    UInt8(ascii: "b"): 0x08,
+    UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D,
+    UInt8(ascii: "t"): 0x09,
+  ]
+
+  /// Decodes the escape after a backslash, appending its UTF-8 bytes.
+  private mutating func decodeEscape(into decoded: inout [UInt8]) throws {
+    guard let byte = current else { throw error("unterminated string") }
+    position += 1
+    if let character = Self.simpleEscapes[byte] {
+      decoded.append(character)
+      return
+    }
+    guard byte == UInt8(ascii: "u") else {
+      throw error("unknown escape '\\\(UnicodeScalar(byte))'")
+    }
+    var value = try readHexQuad()
+    if (0xD800..<0xDC00).contains(value) {
+      // A high surrogate must be followed by an escaped low one: together one scalar.
+      guard consumeLiteral("\\u") else { throw error("unpaired surrogate \\u\(hex(value))") }
+      let low = try readHexQuad()
+      guard (0xDC00..<0xE000).contains(low) else {
+        throw error("unpaired surrogate \\u\(hex(value))")
+      }
+      value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+    }
+    guard let scalar = UnicodeScalar(value) else {
+      throw error("unpaired surrogate \\u\(hex(value))")
+    }
+    decoded += Array(String(Character(scalar)).utf8)
+  }
+
+  private mutating func consumeLiteral(_ literal: String) -> Bool {
+    let end = position + literal.utf8.count
+    guard end <= bytes.count, bytes[position..<end].elementsEqual(literal.utf8) else {
+      return false
+    }
+    position = end
+    return true
+  }
+
+  private mutating func readHexQuad() throws -> UInt32 {
+    let end = position + 4
+    guard end <= bytes.count,
+      let value = UInt32(String(decoding: bytes[position..<end], as: UTF8.self), radix: 16),
+      bytes[position..<end].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") })
+    else { throw error("expected four hex digits after \\u") }
+    position = end
+    return value
+  }
+
+  private func hex(_ value: UInt32) -> String {
+    String(value, radix: 16)
+  }
+}

@@ -1,0 +1,140 @@
+/// One sentence to tag, as a pipeline hands it over: tokens, or a text the `Tokenizer` splits,
+/// with an optional id and other fields that the answer carries back untouched.
+///
+/// Its JSON form (one line of `trellis tag --input jsonl`, the HTTP service, the C ABI) is an
+/// object with `"tokens"` (an array of strings) or `"text"` (a string), and optionally `"id"`
+/// (any JSON value). Every other field is copied into the answer as written, except the names
+/// the answer itself writes (`TaggingRequest.answerFields`), which are refused.
+public struct TaggingRequest: Equatable, Sendable {
+  /// The caller's id, copied verbatim into the answer.
+  public var id: RawJSON?
+  public private(set) var tokens: [String]
+  /// The text the tokens were cut from, when the request gave text.
+  public private(set) var text: String?
+  /// Each token's code-point range in `text`, or in the tokens joined by single spaces.
+  public private(set) var tokenRanges: [Range<Int>]
+  /// The request's other fields, in their order, as written. A caller adding one keeps its
+  /// name clear of `id`, `tokens`, `text` and `answerFields`, as `init(jsonLine:)` does.
+  public var passthrough: [JSONMember] = []
+
+  /// Names an answer writes, so a request may not carry them as passthrough fields.
+  public static let answerFields: Set<String> = [
+    "labels", "spans", "confidences", "probability", "nbest", "error",
+  ]
+
+  /// A request for `tokens` as given.
+  public init(tokens: [String], id: RawJSON? = nil) {
+    self.id = id
+    self.tokens = tokens
+    var start = 0
+    tokenRanges = tokens.map { token in
+      defer { start += token.unicodeScalars.count + 1 }
+      return start..<start + token.unicodeScalars.count
+    }
+  }
+
+  /// A request for `text`, split by `Tokenizer.tokenize`.
+  public init(text: String, id: RawJSON? = nil) {
+    let cut = Tokenizer.tokenize(text)
+    self.id = id
+    self.text = text
+    tokens = cut.map(\.text)
+    tokenRanges = cut.map(\.range)
+  }
+
+  /// Reads one JSON-lines request. Throws `JSONLineError`, with the id when it was read.
+  public init(jsonLine: String) throws {
+    var scanner = JSONScanner(jsonLine)
+    var fields = RequestFields()
+    do {
+      try fields.read(&scanner)
+    } catch var error as JSONLineError {
+      error.id = fields.id
+      throw error
+    }
+    switch (fields.tokens, fields.text) {
+    case (let tokens?, nil): self.init(tokens: tokens, id: fields.id)
+    case (nil, let text?): self.init(text: text, id: fields.id)
+    case (nil, nil):
+      throw JSONLineError(
+        "give \"tokens\" (an array of strings) or \"text\" (a string)", id: fields.id)
+    case (.some, .some): throw JSONLineError("give \"tokens\" or \"text\", not both", id: fields.id)
+    }
+    passthrough = fields.passthrough
+  }
+
+  /// The string the ranges index: `text`, or the tokens joined by single spaces.
+  var source: String { text ?? tokens.joined(separator: " ") }
+}
+
+/// A field of a JSON object kept as written: `name` is the key's JSON string literal.
+public struct JSONMember: Equatable, Sendable {
+  public var name: RawJSON
+  public var value: RawJSON
+
+  public init(name: RawJSON, value: RawJSON) {
+    self.name = name
+    self.value = value
+  }
+}
+
+/// The fields of a request line as the scanner meets them.
+private struct RequestFields {
+  var id: RawJSON?
+  var tokens: [String]?
+  var text: String?
+  var passthrough: [JSONMember] = []
+  var names: Set<String> = []
+
+  /// Reads the line's one object; every value is checked, only tokens and text are decoded.
+  mutating func read(_ scanner: inout JSONScanner) throws {
+    scanner.skipWhitespace()
+    guard scanner.consume(UInt8(ascii: "{")) else {
+      throw scanner.isAtEnd
+        ? JSONLineError("empty line, expected a JSON object")
+        : scanner.error("expected a JSON object")
+    }
+    if !scanner.consume(UInt8(ascii: "}")) {
+      repeat { try readMember(&scanner) } while scanner.consume(UInt8(ascii: ","))
+      try scanner.expect(UInt8(ascii: "}"), "',' or '}'")
+    }
+    scanner.skipWhitespace()
+    guard scanner.isAtEnd else { throw scanner.error("unexpected text after the object") }
+  }
+
+  private mutating func readMember(_ scanner: inout JSONScanner) throws {
+    scanner.skipWhitespace()
+    let nameStart = scanner.position
+    let name = try scanner.readString()
+    let rawName = scanner.text(from: nameStart)
+    guard names.insert(name).inserted else { throw JSONLineError("duplicate field \(rawName)") }
+    guard !TaggingRequest.answerFields.contains(name) else {
+      throw JSONLineError("field \(rawName) is one the answer writes; rename it")
+    }
+    try scanner.expect(UInt8(ascii: ":"), "':' after a key")
+    switch name {
+    case "id": id = try scanner.readRawValue()
+    case "text":
+      try scanner.require(.string) { "\"text\" must be a string, not \($0)" }
+      text = try scanner.readString()
+    case "tokens": tokens = try readTokens(&scanner)
+    default:
+      passthrough.append(
+        JSONMember(name: RawJSON(checked: rawName), value: try scanner.readRawValue()))
+    }
+  }
+
+  private func readTokens(_ scanner: inout JSONScanner) throws -> [String] {
+    let problem = "\"tokens\" must be an array of strings"
+    try scanner.require(.array) { "\(problem), not \($0)" }
+    try scanner.expect(UInt8(ascii: "["), "'['")
+    var tokens: [String] = []
+    if scanner.consume(UInt8(ascii: "]")) { return tokens }
+    repeat {
+      try scanner.require(.string) { "\(problem); item \(tokens.count) is \($0)" }
+      tokens.append(try scanner.readString())
+    } while scanner.consume(UInt8(ascii: ","))
+    try scanner.expect(UInt8(ascii: "]"), "',' or ']'")
+    return tokens
+  }
+}

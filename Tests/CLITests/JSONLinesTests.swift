@@ -1,0 +1,172 @@
+import Foundation
+import XCTest
+
+/// `trellis tag --input jsonl`: ids and unknown fields copied as written, character offsets that
+/// Python's `str` agrees with, and bad lines refused (or skipped) with their line numbers.
+final class JSONLinesTests: CLITestCase {
+  /// Requests in both forms, with text full of characters whose code-point, UTF-16 and grapheme
+  /// counts differ (emoji sequences, letters outside the BMP, combining marks) before the
+  /// corpus words the model labels as spans.
+  static let requests = [
+    #"{"id": 12345678901234567890, "text": "👨‍👩‍👧 flights from 𝒳 dallas to salt lake city on tuesday"}"#,
+    #"{"id": 0.1, "text": "cafe\u0301 🇫🇷 fare  from   boston to denver, please.", "source": {"k": [1, 2.50e3, "\u00e9"]}}"#,
+    #"{"id": {"batch": 7, "n": -0.0}, "tokens": ["🛫", "flights", "from", "dallas", "to", "boston"]}"#,
+    #"{"tokens": ["what's", "on", "tuesday"], "z": null}"#,
+  ]
+
+  func tagRequests(_ extra: [String] = []) throws -> (output: String, requests: String) {
+    let requests = try write(Self.requests.joined(separator: "\n") + "\n", to: "requests.jsonl")
+    let result = try trellis(
+      ["tag", "--model", try sharedModel(), "--input", "jsonl", requests] + extra)
+    assertSucceeded(result)
+    return (result.output, requests)
+  }
+
+  func testSpanOffsetsIndexPythonStrings() throws {
+    let answers = try write(try tagRequests().output, to: "answers.jsonl")
+    // For every span: text[start_char:end_char] is its text, where text is the request's text
+    // or its tokens joined by single spaces; and some span must follow a non-BMP character,
+    // where UTF-16 offsets would be off.
+    let script = """
+      import json, sys
+      checked = after_astral = 0
+      for line in open(sys.argv[1], encoding="utf-8"):
+          answer = json.loads(line)
+          text = answer.get("text", " ".join(answer["tokens"]))
+          for span in answer["spans"]:
+              piece = text[span["start_char"]:span["end_char"]]
+              assert piece == span["text"], (piece, span)
+              assert piece.split() == answer["tokens"][span["start"]:span["end"]] or "text" in answer
+              checked += 1
+              after_astral += any(ord(c) > 0xFFFF for c in text[:span["start_char"]])
+      assert checked and after_astral, (checked, after_astral)
+      print(checked)
+      """
+    let python = try runPython(script, [answers])
+    XCTAssertEqual(python.status, 0, python.stderr)
+    XCTAssertGreaterThan(Int(python.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 0)
+  }
+
+  func testIdsAndUnknownFieldsAreCopiedAsWritten() throws {
+    let lines = try tagRequests().output.split(separator: "\n").map(String.init)
+    XCTAssertEqual(lines.count, Self.requests.count)
+    XCTAssertTrue(lines[0].hasPrefix(#"{"id":12345678901234567890,"text":"👨‍👩‍👧 flights"#), lines[0])
+    XCTAssertTrue(
+      lines[1].hasPrefix(
+        #"{"id":0.1,"source":{"k": [1, 2.50e3, "\u00e9"]},"text":"cafe\#u{301} 🇫🇷"#), lines[1])
+    XCTAssertTrue(lines[2].hasPrefix(#"{"id":{"batch": 7, "n": -0.0},"labels":"#), lines[2])
+    XCTAssertTrue(lines[3].hasPrefix(#"{"z":null,"labels":"#), lines[3])
+    // Python reads the big id back as the exact integer, not a rounded float.
+    let python = try runPython(
+      "import json, sys; print(json.loads(sys.argv[1])['id'] == 12345678901234567890)", [lines[0]])
+    XCTAssertEqual(python.stdout, "True\n", python.stderr)
+  }
+
+  func testTextIsTokenizedAndConfidencesAndNBestComeAlong() throws {
+    let lines = try tagRequests(["--confidence", "--nbest", "2"]).output.split(separator: "\n")
+    let second = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+    XCTAssertEqual(
+      second["tokens"] as? [String],
+      ["cafe\u{301}", "🇫🇷", "fare", "from", "boston", "to", "denver", ",", "please", "."])
+    XCTAssertEqual((second["confidences"] as? [Double])?.count, 10)
+    XCTAssertEqual((second["nbest"] as? [Any])?.count, 2)
+  }
+
+  func testCoNLLInputWithJSONOutputLocatesSpansInTheJoinedTokens() throws {
+    let result = try trellis([
+      "tag", "--model", try sharedModel(), "--format", "json", PackagePaths.tiny("test"),
+    ])
+    assertSucceeded(result)
+    var spans = 0
+    for line in result.output.split(separator: "\n") {
+      let object = try XCTUnwrap(
+        JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      let joined = Array(
+        try XCTUnwrap(object["tokens"] as? [String]).joined(separator: " ").unicodeScalars)
+      for span in try XCTUnwrap(object["spans"] as? [[String: Any]]) {
+        let start = try XCTUnwrap(span["start_char"] as? Int)
+        let end = try XCTUnwrap(span["end_char"] as? Int)
+        XCTAssertEqual(
+          String(String.UnicodeScalarView(joined[start..<end])), span["text"] as? String)
+        spans += 1
+      }
+      XCTAssertNil(object["id"])
+    }
+    XCTAssertGreaterThan(spans, 0)
+  }
+
+  /// Lines 2 (not JSON), 4 (no tokens or text) and 5 (blank) are bad; CRLF line ends are fine.
+  static let mixed =
+    [
+      #"{"id": "a", "text": "flights to dallas"}"#, #"{"id": "b", "text": "flights"#,
+      #"{"tokens": ["to", "boston"]}"#,
+      #"{"id": [1, "x"], "tokens": "to boston"}"#, "", #"{"id": "f", "tokens": ["dallas"]}"#,
+    ].joined(separator: "\r\n") + "\r\n"
+
+  func testABadLineStopsTheRunWithItsLineNumber() throws {
+    let requests = try write(Self.mixed, to: "mixed.jsonl")
+    let result = try trellis(["tag", "--model", try sharedModel(), "--input", "jsonl", requests])
+    XCTAssertFalse(result.crashed, result.summary)
+    XCTAssertEqual(result.exitCode, 1, result.summary)
+    XCTAssertEqual(
+      result.stderr, "Error: \(requests):2: invalid JSON at column 29: unterminated string\n")
+    XCTAssertTrue(
+      result.output.hasPrefix(#"{"id":"a","#), "the line before the bad one is answered")
+    XCTAssertEqual(result.output.split(separator: "\n").count, 1, result.output)
+    let stdin = try trellis(
+      ["tag", "--model", try sharedModel(), "--input", "jsonl"], stdin: "[]\n")
+    XCTAssertEqual(
+      stdin.stderr, "Error: <stdin>:1: invalid JSON at column 1: expected a JSON object\n")
+  }
+
+  func testSkipAnswersBadLinesWithErrorObjects() throws {
+    let requests = try write(Self.mixed, to: "mixed.jsonl")
+    let result = try trellis(
+      ["tag", "--model", try sharedModel(), "--input", "jsonl", "--on-error", "skip", requests])
+    assertSucceeded(result)
+    let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+    XCTAssertEqual(lines.count, 6)
+    XCTAssertEqual(
+      lines[1], #"{"id":"b","error":"invalid JSON at column 29: unterminated string"}"#)
+    XCTAssertEqual(
+      lines[3], #"{"id":[1, "x"],"error":"\"tokens\" must be an array of strings, not a string"}"#)
+    XCTAssertEqual(lines[4], #"{"error":"empty line, expected a JSON object"}"#)
+    for index in [0, 2, 5] {
+      XCTAssertTrue(lines[index].contains(#""labels":"#), String(lines[index]))
+    }
+    XCTAssertTrue(result.stderr.contains("3 line(s) were not valid requests"), result.stderr)
+  }
+
+  func testOptionsThatDoNotFitJSONLinesAreRefused() throws {
+    let model = try sharedModel()
+    let text = try trellis(
+      ["tag", "--model", model, "--input", "jsonl", "--format", "text"], stdin: "")
+    XCTAssertEqual(text.exitCode, 64, text.summary)
+    XCTAssertTrue(text.stderr.contains("--input jsonl answers in JSON lines"), text.stderr)
+    let skip = try trellis(["tag", "--model", model, "--on-error", "skip"], stdin: "")
+    XCTAssertEqual(skip.exitCode, 64, skip.summary)
+    XCTAssertTrue(skip.stderr.contains("--on-error applies to --input jsonl"), skip.stderr)
+  }
+
+  /// Runs `python3 -c script arguments…`.
+  func runPython(_ script: String, _ arguments: [String]) throws -> (
+    status: Int32, stdout: String, stderr: String
+  ) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script] + arguments
+    let stdout = Pipe()
+    let stderr = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    let output = stdout.fileHandleForReading.readDataToEndOfFile()
+    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (
+      process.terminationStatus, String(decoding: output, as: UTF8.self),
+      String(decoding: errors, as: UTF8.self)
+    )
+  }
+}

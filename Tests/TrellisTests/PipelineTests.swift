@@ -1,0 +1,258 @@
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+/// The pipeline schema: the tokenizer and its code-point offsets, JSON-lines requests (ids and
+/// passthrough fields copied as written, refusals), answers, and `tagJSONLines`.
+final class PipelineTests: XCTestCase {
+  // MARK: - Tokenizer
+
+  /// Asserts the tokens of `text`, and that every token is the text's code points in its range.
+  func assertTokens(
+    _ text: String, _ expected: [String], file: StaticString = #filePath, line: UInt = #line
+  ) {
+    let tokens = Tokenizer.tokenize(text)
+    XCTAssertEqual(tokens.map(\.text), expected, file: file, line: line)
+    let scalars = Array(text.unicodeScalars)
+    var previousEnd = 0
+    for token in tokens {
+      XCTAssertGreaterThanOrEqual(
+        token.range.lowerBound, previousEnd, "ranges overlap", file: file, line: line)
+      XCTAssertEqual(
+        String(String.UnicodeScalarView(scalars[token.range])), token.text, file: file, line: line)
+      previousEnd = token.range.upperBound
+    }
+  }
+
+  func testPunctuationIsSplitOffAndApostrophesStayInWords() {
+    assertTokens(
+      "Show me flights to Boston, please.",
+      ["Show", "me", "flights", "to", "Boston", ",", "please", "."])
+    assertTokens("what's the o'clock fare?", ["what's", "the", "o'clock", "fare", "?"])
+    assertTokens("don’t rock'n'roll", ["don’t", "rock'n'roll"])
+    assertTokens("'quoted' dogs' bowls", ["'", "quoted", "'", "dogs", "'", "bowls"])
+    assertTokens(
+      "round-trip st. louis (nonstop)",
+      ["round", "-", "trip", "st", ".", "louis", "(", "nonstop", ")"])
+    assertTokens("a...b!?", ["a", ".", ".", ".", "b", "!", "?"])
+  }
+
+  func testNumbersKeepTheirSeparatorsBetweenDigits() {
+    assertTokens(
+      "$1,000.50 at 6:30, flight 1.", ["$", "1,000.50", "at", "6:30", ",", "flight", "1", "."])
+    assertTokens("m80 dc10 ٣.٥", ["m80", "dc10", "٣.٥"])
+  }
+
+  func testWhitespaceControlAndFormatCharactersSeparate() {
+    let text = "a\tb\u{00A0}c\u{200B}d\r\ne\u{FEFF}f\u{0007}g  "
+    assertTokens(text, ["a", "b", "c", "d", "e", "f", "g"])
+    // "\r\n" is one Character but two code points: e starts at 9, not 8.
+    XCTAssertEqual(Tokenizer.tokenize(text).map(\.range.lowerBound), [0, 2, 4, 6, 9, 11, 13])
+    XCTAssertEqual(Tokenizer.tokenize(""), [])
+    XCTAssertEqual(Tokenizer.tokenize(" \n\t"), [])
+  }
+
+  func testOffsetsCountCodePointsNotGraphemesOrUTF16() {
+    // Decomposed accents: "e" + U+0301 is one Character, two code points.
+    let accented = "cafe\u{301} nai\u{308}ve"
+    assertTokens(accented, ["cafe\u{301}", "nai\u{308}ve"])
+    XCTAssertEqual(Tokenizer.tokenize(accented).map(\.range), [0..<5, 6..<12])
+    // Letters outside the BMP: one code point each (two UTF-16 units).
+    let script = "𝒳𝓎 𠀀ok"
+    assertTokens(script, ["𝒳𝓎", "𠀀ok"])
+    XCTAssertEqual(Tokenizer.tokenize(script).map(\.range), [0..<2, 3..<6])
+    // Emoji are tokens of their own, never split inside a grapheme cluster.
+    let emoji = "I ❤️ NY👨‍👩‍👧 🇫🇷👍🏽!"
+    assertTokens(emoji, ["I", "❤️", "NY", "👨‍👩‍👧", "🇫🇷", "👍🏽", "!"])
+    XCTAssertEqual(
+      Tokenizer.tokenize(emoji).map(\.range),
+      [0..<1, 2..<4, 5..<7, 7..<12, 13..<15, 15..<17, 17..<18])
+  }
+
+  func testEveryVisibleCharacterLandsInExactlyOneToken() {
+    var rng = SplitMix64(seed: 11)
+    let alphabet: [Character] = [
+      "a", "Z", "7", "'", "’", ".", ",", ":", "-", " ", "\t", "é", "e\u{301}", "😀", "👍🏽", "𝒳",
+      "\u{200B}", "!",
+    ]
+    for _ in 0..<300 {
+      let text = String(
+        (0..<Int(rng.next() % 24)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+      let tokens = Tokenizer.tokenize(text)
+      assertTokens(text, tokens.map(\.text))
+      let visible = text.filter { !$0.isWhitespace && $0 != "\u{200B}" }
+      XCTAssertEqual(tokens.map(\.text).joined(), String(visible), "text: \(text.debugDescription)")
+    }
+  }
+
+  // MARK: - Requests
+
+  func testIdsAndPassthroughFieldsAreCopiedAsWritten() throws {
+    for id in [
+      "12345678901234567890", "0.1", "-0.0", "1E+400", "\"caf\\u00e9\"", "null",
+      "{\"b\": [1, 2.50], \"a\": {}}",
+    ] {
+      let request = try TaggingRequest(jsonLine: "{ \"id\" : \(id) , \"tokens\": [\"a\"]}")
+      XCTAssertEqual(request.id?.text, id)
+      XCTAssertTrue(try respond(request).hasPrefix("{\"id\":\(id),\"labels\""), id)
+    }
+    let line = #"{"z": [1e-7, "\ud83d\ude00"], "tokens": ["to", "boston"], "a b": true, "id": 3}"#
+    let request = try TaggingRequest(jsonLine: line)
+    XCTAssertEqual(request.tokens, ["to", "boston"])
+    XCTAssertEqual(request.passthrough.map(\.name.text), [#""z""#, #""a b""#])
+    XCTAssertTrue(
+      try respond(request).hasPrefix(#"{"id":3,"z":[1e-7, "\ud83d\ude00"],"a b":true,"labels""#))
+  }
+
+  func testTextRequestsAreTokenizedAndEscapesDecoded() throws {
+    let request = try TaggingRequest(
+      jsonLine: #"{"text": "caf\u00e9 \ud83d\ude00 \"new\" york\/x"}"#)
+    XCTAssertEqual(request.text, "café 😀 \"new\" york/x")
+    XCTAssertEqual(request.tokens, ["café", "😀", "\"", "new", "\"", "york", "/", "x"])
+    XCTAssertNil(request.id)
+  }
+
+  func testBadRequestsAreRefusedWithReasonsAndTheIdWhenRead() {
+    let cases: [(line: String, message: String, id: String?)] = [
+      ("", "empty line", nil),
+      ("[1, 2]", "expected a JSON object", nil),
+      (#"{"id": 7, "tokens": ["a",]}"#, "column 26: expected a value", "7"),
+      (#"{"id": 7, "tokens": ["a"]} x"#, "unexpected text after the object", "7"),
+      (#"{"id": 7}"#, #"give "tokens""#, "7"),
+      (#"{"id": 7, "tokens": [], "text": ""}"#, "not both", "7"),
+      (#"{"id": 7, "tokens": "a b"}"#, "must be an array of strings, not a string", "7"),
+      (#"{"id": 7, "tokens": ["a", null]}"#, "item 1 is null", "7"),
+      (#"{"id": 7, "text": ["a"]}"#, #""text" must be a string, not an array"#, "7"),
+      (#"{"id": 7, "id": 8, "text": "a"}"#, #"duplicate field "id""#, "7"),
+      (#"{"id": 7, "labels": [], "text": "a"}"#, #"field "labels" is one the answer writes"#, "7"),
+      (#"{"id": 01, "text": "a"}"#, "cannot start with 0", nil),
+      (#"{"id": 1., "text": "a"}"#, "digit after '.'", nil),
+      (#"{"text": "\ud800 x"}"#, "unpaired surrogate", nil),
+      (#"{"text": "\x"}"#, "unknown escape", nil),
+      ("{\"text\": \"a\tb\"}", "control character", nil),
+      (#"{"text": "a"#, "unterminated string", nil),
+      (#"{"id": tru, "text": "a"}"#, "expected a value", nil),
+      (#"{"id": [1}"#, "expected ',' or ']'", nil),
+      (
+        "{\"id\": 5, \"x\": " + String(repeating: "[", count: 600) + "}", "nested deeper than 512",
+        "5"
+      ),
+    ]
+    for (line, message, id) in cases {
+      XCTAssertThrowsError(try TaggingRequest(jsonLine: line), line) { error in
+        let error = error as? JSONLineError
+        XCTAssertTrue(
+          error?.message.contains(message) ?? false, "\(line): \(String(describing: error))")
+        XCTAssertEqual(error?.id?.text, id, line)
+      }
+    }
+    let deep = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+    XCTAssertNoThrow(try TaggingRequest(jsonLine: #"{"id": \#(deep), "text": "a"}"#))
+  }
+
+  func testRawJSONChecksOneValueAndEncodesStrings() throws {
+    XCTAssertEqual(try RawJSON(" [1, {\"a\": null}] ").text, "[1, {\"a\": null}]")
+    XCTAssertThrowsError(try RawJSON("1 2"))
+    XCTAssertThrowsError(try RawJSON("{'a': 1}"))
+    let tricky =
+      "quote \" backslash \\ slash / newline \n tab \t bell \u{07} nul \u{0} é 😀 \u{2028}"
+    let encoded = RawJSON.string(tricky).text
+    XCTAssertNoThrow(try RawJSON(encoded))
+    let decoded = try JSONSerialization.jsonObject(
+      with: Data(encoded.utf8), options: .fragmentsAllowed)
+    XCTAssertEqual(decoded as? String, tricky)
+  }
+
+  // MARK: - Answers
+
+  /// The answer line for `request` with an analysis labelling every token O.
+  func respond(_ request: TaggingRequest) throws -> String {
+    let labels = [String](repeating: "O", count: request.tokens.count)
+    return try TaggingResponse(
+      request: request, analysis: Analysis(tokens: request.tokens, labels: labels, spans: [])
+    ).jsonLine()
+  }
+
+  func testSpansAreLocatedInTheTextInCodePoints() throws {
+    let request = TaggingRequest(text: "Fly 👨‍👩‍👧  to São\u{303}  Paulo, 𝒳 ok", id: .string("r1"))
+    XCTAssertEqual(request.tokens, ["Fly", "👨‍👩‍👧", "to", "São\u{303}", "Paulo", ",", "𝒳", "ok"])
+    let spans = [
+      Span(label: "who", start: 1, end: 2, text: ""),
+      Span(label: "city", start: 3, end: 5, text: ""),
+      Span(label: "x", start: 6, end: 8, text: ""),
+    ]
+    let labels = ["O", "B-who", "O", "B-city", "I-city", "O", "B-x", "I-x"]
+    let response = TaggingResponse(
+      request: request, analysis: Analysis(tokens: request.tokens, labels: labels, spans: spans))
+    let located = response.analysis.spans
+    XCTAssertEqual(located.map(\.text), ["👨‍👩‍👧", "São\u{303}  Paulo", "𝒳 ok"])
+    XCTAssertEqual(located.map { $0.startChar!..<$0.endChar! }, [4..<9, 14..<25, 27..<31])
+    let object = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try response.jsonLine().utf8)) as? [String: Any])
+    XCTAssertEqual(object["id"] as? String, "r1")
+    XCTAssertEqual(object["text"] as? String, request.text)
+    let first = try XCTUnwrap((object["spans"] as? [[String: Any]])?.first)
+    XCTAssertEqual(first["start_char"] as? Int, 4)
+    XCTAssertEqual(first["end_char"] as? Int, 9)
+  }
+
+  func testTokenRequestsLocateSpansInTheTokensJoinedBySpaces() {
+    let request = TaggingRequest(tokens: ["to", "new", "york", "😀x"])
+    let analysis = Analysis(
+      tokens: request.tokens, labels: ["O", "B-c", "I-c", "B-e"],
+      spans: [
+        Span(label: "c", start: 1, end: 3, text: "new york"),
+        Span(label: "e", start: 3, end: 4, text: "😀x"),
+      ])
+    let located = TaggingResponse(request: request, analysis: analysis).analysis.spans
+    XCTAssertEqual(located.map(\.text), ["new york", "😀x"])
+    XCTAssertEqual(located.map { $0.startChar!..<$0.endChar! }, [3..<11, 12..<14])
+  }
+
+  // MARK: - tagJSONLines
+
+  func testTagJSONLinesAnswersEveryLineInOrder() throws {
+    let model = makeModel(words: 8)
+    let lines =
+      [
+        #"{"id": 1, "tokens": ["w2", "w3", "w4", "w5", "w6"], "keep": [1, 2]}"#,
+        "not json",
+        #"{"id": "b", "text": "w7 w2, w3 😀 w4 w5 w6 w7"}"#,
+        #"{"id": 3, "tokens": []}"#,
+      ]
+      + (0..<20).map {
+        #"{"id": \#($0 + 4), "text": "w\#($0 % 6 + 2) w\#($0 % 5 + 2) w3 w\#($0 % 4 + 2)"}"#
+      }
+    let answers = try model.tagJSONLines(lines, options: TaggingOptions(batchSize: 3))
+    XCTAssertEqual(answers.count, lines.count)
+    XCTAssertEqual(
+      answers[1],
+      JSONLineAnswer(refusing: JSONLineError("invalid JSON at column 1: expected a JSON object")))
+    XCTAssertEqual(answers.filter { $0.error != nil }.count, 1)
+    var spanCount = 0
+    for (line, answer) in zip(lines, answers) where answer.error == nil {
+      let request = try TaggingRequest(jsonLine: line)
+      let object = try XCTUnwrap(
+        JSONSerialization.jsonObject(with: Data(answer.line.utf8)) as? [String: Any])
+      XCTAssertEqual(object["tokens"] as? [String], request.tokens)
+      XCTAssertEqual(
+        answer.line,
+        try TaggingResponse(request: request, analysis: model.analyze([request.tokens])[0])
+          .jsonLine())
+      let source = Array(request.source.unicodeScalars)
+      for span in try XCTUnwrap(object["spans"] as? [[String: Any]]) {
+        let start = try XCTUnwrap(span["start_char"] as? Int)
+        let end = try XCTUnwrap(span["end_char"] as? Int)
+        XCTAssertEqual(
+          span["text"] as? String, String(String.UnicodeScalarView(source[start..<end])))
+        spanCount += 1
+      }
+    }
+    XCTAssertGreaterThan(spanCount, 0, "no spans: the offsets went unchecked")
+    XCTAssertTrue(answers[0].line.hasPrefix(#"{"id":1,"keep":[1, 2],"labels""#))
+    XCTAssertThrowsError(try model.tagJSONLines(lines, options: TaggingOptions(batchSize: 0))) {
+      XCTAssertEqual(($0 as? OptionError)?.option, "batch-size")
+    }
+  }
+}
