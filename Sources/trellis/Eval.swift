@@ -18,8 +18,12 @@ struct Eval: ParsableCommand {
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
+    var columns = self.columns
+    columns.featureColumns = tagger.configuration.featureColumns.map(\.column)
     let sentences = try columns.read(test)
-    let predicted = tagger.tag(sentences.map(\.tokens), options: TaggingOptions(constrained: !noConstraints))
+    let featureCount = columns.featureColumns.count
+    let predicted = tagger.tag(
+      sentences.map { TokenInput($0, featureCount: featureCount) }, options: TaggingOptions(constrained: !noConstraints))
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) { counts.add(gold: sentence.labels, predicted: labels) }
     print(json ? counts.json() : counts.report(), terminator: "")

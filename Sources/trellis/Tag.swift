@@ -107,6 +107,12 @@ struct Tag: ParsableCommand {
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)
+    let featureColumns = tagger.configuration.featureColumns.map(\.column)
+    guard featureColumns.isEmpty || input == .conll else {
+      throw TrellisError(
+        file: model,
+        "reads feature columns \(featureColumns.map(String.init).joined(separator: ", ")), which only CoNLL input carries")
+    }
     if confidence && !tagger.head.definesProbabilities {
       printError(
         "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "
@@ -158,17 +164,21 @@ struct Tag: ParsableCommand {
   ) throws {
     guard !sentences.isEmpty else { return }
     let tagged = sentences.filter { !$0.isDocumentMarker }
-    let tokens = try tagged.map { sentence in
-      try sentence.fields.map { fields in
-        guard tokenColumn <= fields.count else {
+    let featureColumns = tagger.configuration.featureColumns.map(\.column)
+    let inputs = try tagged.map { sentence in
+      for (offset, fields) in sentence.fields.enumerated() {
+        for (option, column) in [("--token-column", tokenColumn)] + featureColumns.map({ ("feature column", $0) })
+        where column > fields.count {
           throw TrellisError(
-            file: fileName, line: sentence.firstLine,
-            "--token-column \(tokenColumn) but the line has \(fields.count) columns")
+            file: fileName, line: sentence.firstLine + offset,
+            "\(option) \(column) but the line has \(fields.count) columns")
         }
-        return fields[tokenColumn - 1]
       }
+      return TokenInput(
+        tokens: sentence.fields.map { $0[tokenColumn - 1] },
+        features: featureColumns.map { column in sentence.fields.map { $0[column - 1] } })
     }
-    var analyses = tagger.analyze(tokens, options: taggingOptions).makeIterator()
+    var analyses = tagger.analyze(inputs, options: taggingOptions).makeIterator()
     for sentence in sentences {
       if sentence.isDocumentMarker {
         // conlleval reads a -DOCSTART- line as a token: copy it, labelled O like its own.

@@ -40,6 +40,11 @@ struct Train: ParsableCommand {
   var characterFilters: Int?
   @Option(help: "Character embedding size of the character CNN (default: \(defaults.configuration.characterEmbeddingSize)).")
   var characterEmbeddingSize: Int?
+  @Option(
+    help: ArgumentHelp(
+      "Read column N as a categorical feature embedded in DIM dimensions (\(FeatureColumn.defaultSize) when not given); repeatable.",
+      valueName: "N[:DIM]"))
+  var featureColumn: [FeatureColumn] = []
   @Option(help: "Pretrained word vectors (word2vec/GloVe text) to start the embeddings from.")
   var embeddings: String?
   @Option(help: "SSVM: cost of one wrong label (default: \(defaults.configuration.headOptions.costWeight)).")
@@ -102,6 +107,7 @@ struct Train: ParsableCommand {
     override(&recipe.configuration.embeddingSize, embeddingSize)
     override(&recipe.configuration.hiddenSize, hiddenSize)
     override(&recipe.configuration.window, window)
+    if !featureColumn.isEmpty { recipe.configuration.featureColumns = featureColumn }
     override(&recipe.configuration.characterFilters, characterFilters)
     override(&recipe.configuration.characterEmbeddingSize, characterEmbeddingSize)
     override(&recipe.configuration.headOptions.costWeight, costWeight)
@@ -140,7 +146,9 @@ struct Train: ParsableCommand {
     let model = model!
     let checkpoint = checkpoint ?? model + ".checkpoint"
     try files(recipe, model: model, checkpoint: checkpoint).check()
-    let columns = ColumnOptions(tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn)
+    let columns = ColumnOptions(
+      tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn,
+      featureColumns: recipe.configuration.featureColumns.map(\.column))
     let trainSentences = try columns.read(recipe.data.train)
     let devSentences = try recipe.data.dev.map(columns.read) ?? []
     let logFile = try log.map(JSONLinesLog.init(path:))
@@ -245,16 +253,21 @@ func blasKernelHint() -> String? {
 }
 
 /// Which CoNLL columns hold the token and the gold label (eval; train takes them from its
-/// recipe).
+/// recipe), and the feature columns a model reads.
 struct ColumnOptions: ParsableArguments {
   @Option(help: "The column holding the token (1-based).") var tokenColumn = TrainingData().tokenColumn
   @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn: Int?
+  /// Set from the model (eval) or the recipe (train), not a flag here.
+  var featureColumns: [Int] = []
+
+  enum CodingKeys: CodingKey { case tokenColumn, labelColumn }
 
   init() {}
 
-  init(tokenColumn: Int, labelColumn: Int?) {
+  init(tokenColumn: Int, labelColumn: Int?, featureColumns: [Int]) {
     self.tokenColumn = tokenColumn
     self.labelColumn = labelColumn
+    self.featureColumns = featureColumns
   }
 
   func validate() throws {
@@ -264,6 +277,6 @@ struct ColumnOptions: ParsableArguments {
   }
 
   func read(_ path: String) throws -> [Sentence] {
-    try readLabelledCoNLL(path: path, tokenColumn: tokenColumn, labelColumn: labelColumn)
+    try readLabelledCoNLL(path: path, tokenColumn: tokenColumn, labelColumn: labelColumn, featureColumns: featureColumns)
   }
 }

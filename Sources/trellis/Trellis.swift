@@ -83,3 +83,4 @@ extension TagScheme: ExpressibleByArgument {}
 func validated(_ validate: () throws -> Void) throws {
   do { try validate() } catch let error as OptionError { throw ValidationError(error.description) }
 }
+extension FeatureColumn: ExpressibleByArgument {}

@@ -72,7 +72,15 @@ final class GradientTests: XCTestCase {
   func checkModel(_ model: TaggerModel, dropout: Float, file: StaticString = #filePath, line: UInt = #line) {
     let wordIds = [[2, 3, 4, 5], [5, 1], [3]]
     let tokens = wordIds.map { $0.map { $0 == 1 ? "w9" : model.words[$0] } }  // w5 and w9: unknown characters
-    let batch = model.batch(tokens.map(model.encode), words: wordIds, gold: [[1, 2, 0, 1], [0, 1], [2]])
+    // Feature values cycle through x, y and one never seen (read as <unk>).
+    let inputs = tokens.map { sentence in
+      TokenInput(
+        tokens: sentence,
+        features: model.configuration.featureColumns.indices.map { i in
+          sentence.indices.map { ["x", "y", "unseen"][($0 + i) % 3] }
+        })
+    }
+    let batch = model.batch(inputs.map(model.encode), words: wordIds, gold: [[1, 2, 0, 1], [0, 1], [2]])
     let store = model.store, workspace = ModelWorkspace()
     func loss() -> Double {
       var rng = SplitMix64(seed: 99)  // the same dropout masks on every evaluation
@@ -120,6 +128,12 @@ final class GradientTests: XCTestCase {
   func testCharacterCNNMatchesFiniteDifferences() {
     checkModel(makeModel(encoder: .bilstm, characterFilters: 3), dropout: 0)
     checkModel(makeModel(encoder: .rnn, head: .softmax, window: 1, characterFilters: 2), dropout: 0.2)
+  }
+
+  func testFeatureColumnsMatchFiniteDifferences() {
+    let features = [FeatureColumn(column: 2, size: 3), FeatureColumn(column: 3, size: 2)]
+    checkModel(makeModel(encoder: .bilstm, featureColumns: features), dropout: 0)
+    checkModel(makeModel(encoder: .rnn, head: .softmax, window: 1, characterFilters: 2, featureColumns: features), dropout: 0.2)
   }
 
   func testEveryHeadThroughTheModelMatchesFiniteDifferences() {

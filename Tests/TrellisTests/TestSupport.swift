@@ -48,7 +48,7 @@ func assertClose(
 func makeModel(
   encoder: EncoderKind = .bilstm, head: HeadKind = .crf, window: Int = 0, words: Int = 6,
   labels: [String] = ["O", "B-a", "I-a"], embeddingSize: Int = 3, hiddenSize: Int = 2, seed: UInt64 = 7,
-  characterFilters: Int = 0
+  characterFilters: Int = 0, featureColumns: [FeatureColumn] = []
 ) -> TaggerModel {
   var configuration = TaggerConfiguration()
   configuration.encoder = encoder
@@ -58,12 +58,14 @@ func makeModel(
   configuration.hiddenSize = hiddenSize
   configuration.constrainedDecoding = false
   configuration.characterFilters = characterFilters
+  configuration.featureColumns = featureColumns
   configuration.characterEmbeddingSize = 2
   let vocabulary = Vocabulary(["<pad>", "<unk>"] + (2..<words).map { "w\($0)" })
   let characters = Vocabulary(["<pad>", "<unk>", "w", "2", "3", "4"])
   var rng = SplitMix64(seed: seed)
   let model = TaggerModel(
-    configuration: configuration, words: vocabulary, labels: Vocabulary(labels), characters: characters, rng: &rng)
+    configuration: configuration, words: vocabulary, labels: Vocabulary(labels), characters: characters,
+    featureVocabularies: featureColumns.map { _ in Vocabulary(["<pad>", "<unk>", "x", "y"]) }, rng: &rng)
   var headRng = SplitMix64(seed: seed &+ 1)
   for k in 0..<model.headSlot.count { model.store.value(model.headSlot)[k] = (2 * headRng.nextUnitFloat() - 1) }
   return model

@@ -262,18 +262,23 @@ public final class CoNLLReader {
 /// Reads a whole labelled CoNLL file: the token in `tokenColumn`, the gold label in
 /// `labelColumn` (1-based; nil: the last column). Sentences come back as two columns, token and
 /// label, so everything downstream reads them the same way.
-public func readLabelledCoNLL(path: String, tokenColumn: Int = 1, labelColumn: Int? = nil) throws -> [Sentence] {
+/// The sentences of a labelled CoNLL file, each line's fields laid out as the model reads them:
+/// the token, then the `featureColumns` in their order, then the label (columns 1-based; the
+/// label defaults to the last column).
+public func readLabelledCoNLL(
+  path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int] = []
+) throws -> [Sentence] {
   let reader = try CoNLLReader(path: path, minimumColumns: 2)
   let sentences = try reader.readAll()
-  if tokenColumn == 1 && labelColumn == nil { return sentences }
-  let columns = sentences[0].fields[0].count
-  for column in [tokenColumn, labelColumn ?? columns] where column > columns {
+  if tokenColumn == 1 && labelColumn == nil && featureColumns.isEmpty { return sentences }
+  guard let first = sentences.first else { return [] }
+  let columns = first.fields[0].count
+  for column in [tokenColumn, labelColumn ?? columns] + featureColumns where column > columns {
     throw TrellisError(
-      file: reader.fileName, line: sentences[0].firstLine, "column \(column) asked for, but lines have \(columns)")
+      file: reader.fileName, line: first.firstLine, "column \(column) asked for, but lines have \(columns)")
   }
+  let picked = [tokenColumn - 1] + featureColumns.map { $0 - 1 } + [(labelColumn ?? columns) - 1]
   return sentences.map { sentence in
-    Sentence(
-      fields: sentence.fields.map { [$0[tokenColumn - 1], $0[(labelColumn ?? columns) - 1]] },
-      firstLine: sentence.firstLine)
+    Sentence(fields: sentence.fields.map { fields in picked.map { fields[$0] } }, firstLine: sentence.firstLine)
   }
 }

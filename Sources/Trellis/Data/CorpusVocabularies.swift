@@ -8,17 +8,22 @@ struct CorpusVocabularies {
   var labels: Vocabulary
   /// Each word id's count in the training sentences (0 for the reserved words).
   var wordCounts: [Int]
+  /// The values of each of `featureCount` feature columns (fields 1…featureCount, after the
+  /// token), `<pad>` and `<unk>` first, then in order of first appearance.
+  var features: [Vocabulary]
 
-  init(of sentences: [Sentence], normalization: TokenNormalization) {
+  init(of sentences: [Sentence], normalization: TokenNormalization, featureCount: Int = 0) {
     words = Vocabulary([ReservedWord.padding, ReservedWord.unknown])
     labels = Vocabulary()
     wordCounts = [0, 0]
+    features = Array(repeating: Vocabulary([ReservedWord.padding, ReservedWord.unknown]), count: featureCount)
     for sentence in sentences {
       for fields in sentence.fields {
         let id = words.insert(normalization.key(for: fields[0]))
         if id == wordCounts.count { wordCounts.append(0) }
         wordCounts[id] += 1
         labels.insert(fields[fields.count - 1])
+        for i in 0..<featureCount { features[i].insert(fields[1 + i]) }
       }
     }
   }

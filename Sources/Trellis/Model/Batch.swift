@@ -7,6 +7,8 @@ struct Batch {
   let steps: Int
   /// Word ids `(T, B)`, `ReservedWord.paddingId` past a sentence's end.
   let wordIds: [Int32]
+  /// One `(T, B)` id array per feature column, laid out like `wordIds`.
+  let featureIds: [[Int32]]
   /// Gold label ids per sentence (empty when tagging).
   let gold: [[Int]]
   /// The character ids of every real token with its row `t·B + b` (empty without a character
@@ -16,15 +18,22 @@ struct Batch {
   var size: Int { lengths.count }
   var tokenCount: Int { lengths.reduce(0, +) }
 
-  init(wordIds sentences: [[Int]], gold: [[Int]] = [], characterIds: [[[Int32]]] = []) {
+  /// `featureIds[s][i][t]`: feature column i's id of token t of sentence s (empty without
+  /// feature columns).
+  init(wordIds sentences: [[Int]], featureIds: [[[Int]]] = [], gold: [[Int]] = [], characterIds: [[[Int32]]] = []) {
     lengths = sentences.map(\.count)
-    steps = lengths.max() ?? 0
-    let B = sentences.count
-    var ids = [Int32](repeating: Int32(ReservedWord.paddingId), count: steps * B)
-    for (b, sentence) in sentences.enumerated() {
-      for (t, id) in sentence.enumerated() { ids[t * B + b] = Int32(id) }
+    let T = lengths.max() ?? 0, B = sentences.count
+    steps = T
+    func timeMajor(_ ids: [[Int]]) -> [Int32] {
+      var result = [Int32](repeating: Int32(ReservedWord.paddingId), count: T * B)
+      for (b, sentence) in ids.enumerated() {
+        for (t, id) in sentence.enumerated() { result[t * B + b] = Int32(id) }
+      }
+      return result
     }
-    wordIds = ids
+    wordIds = timeMajor(sentences)
+    let featureCount = featureIds.first?.count ?? 0
+    self.featureIds = (0..<featureCount).map { i in timeMajor(featureIds.map { $0[i] }) }
     self.gold = gold
     characters = characterIds.enumerated().flatMap { b, tokens in
       tokens.enumerated().map { t, characters in (t * B + b, characters) }

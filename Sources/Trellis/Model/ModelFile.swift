@@ -25,6 +25,8 @@ public enum ModelFile {
     var labels: Vocabulary
     /// The character CNN's characters; absent without one.
     var characters: Vocabulary?
+    /// The values of each feature column; absent without feature columns.
+    var features: [Vocabulary]?
     var slots: [ParameterSlot]
     var provenance: Provenance?
   }
@@ -39,7 +41,8 @@ public enum ModelFile {
     let header = try encoder.encode(
       Header(
         configuration: model.configuration, words: model.words, labels: model.labels,
-        characters: model.characters.count > 0 ? model.characters : nil, slots: model.store.slots,
+        characters: model.characters.count > 0 ? model.characters : nil,
+        features: model.featureVocabularies.isEmpty ? nil : model.featureVocabularies, slots: model.store.slots,
         provenance: model.provenance))
     var data = Data(magic)
     appendLittleEndian(formatVersion, to: &data)
@@ -93,7 +96,7 @@ public enum ModelFile {
     let header = layout.header
     let model = TaggerModel(
       configuration: header.configuration, words: header.words, labels: header.labels,
-      characters: header.characters ?? Vocabulary())
+      characters: header.characters ?? Vocabulary(), featureVocabularies: header.features ?? [])
     model.provenance = header.provenance
     model.formatVersion = readLittleEndian(bytes, at: 8)
     let start = 16 + headerLength
@@ -149,14 +152,17 @@ public enum ModelFile {
       }
       parameterCount += count
     }
+    let features = header.features ?? []
     guard header.words.id(for: ReservedWord.padding) == ReservedWord.paddingId,
-      header.words.id(for: ReservedWord.unknown) == ReservedWord.unknownId, header.labels.count > 0
+      header.words.id(for: ReservedWord.unknown) == ReservedWord.unknownId, header.labels.count > 0,
+      features.count == header.configuration.featureColumns.count,
+      features.allSatisfy({ $0.id(for: ReservedWord.unknown) == ReservedWord.unknownId })
     else { throw TrellisError(file: name, "has an invalid vocabulary") }
     // The layout the configuration implies must be the file's, before the model allocates it.
     guard
       TaggerModel.layout(
         configuration: header.configuration, wordCount: header.words.count, labelCount: header.labels.count,
-        characterCount: header.characters?.count ?? 0) == header.slots
+        characterCount: header.characters?.count ?? 0, featureValueCounts: features.map(\.count)) == header.slots
     else {
       throw TrellisError(file: name, "has a parameter layout that does not match its configuration")
     }

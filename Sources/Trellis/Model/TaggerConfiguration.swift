@@ -22,6 +22,9 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   public var characterFilters = 30
   /// Character embedding size `Dc` of the character CNN (30, Ma & Hovy 2016).
   public var characterEmbeddingSize = 30
+  /// Extra CoNLL columns read as categorical features (part-of-speech tags, gazetteer flags,
+  /// casing), each embedded with its own vocabulary and joined to the word embedding.
+  public var featureColumns: [FeatureColumn] = []
   /// How tokens become vocabulary keys.
   public var normalization = TokenNormalization()
   /// Whether the character CNN reads tokens lowercased. Off by default, whatever the word
@@ -53,6 +56,7 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     try decode(&embeddingSize, .embeddingSize)
     try decode(&hiddenSize, .hiddenSize)
     try decode(&window, .window)
+    try decode(&featureColumns, .featureColumns)
     try decode(&characterFilters, .characterFilters)
     // A model file from before the character CNN existed had none, whatever today's default.
     if decoder.userInfo[.readsModelFile] as? Bool == true, !container.contains(.characterFilters) {
@@ -83,6 +87,13 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     try require(window, in: 0...Self.windowLimit, "window")
     try require(characterFilters, in: 0...Self.sizeLimit, "character-filters")
     try require(characterEmbeddingSize, in: 1...Self.sizeLimit, "character-embedding-size")
+    for feature in featureColumns {
+      try require(feature.column, in: 1...TrainingData.columnLimit, "feature-column")
+      try require(feature.size, in: 1...Self.sizeLimit, "feature-column")
+    }
+    guard Set(featureColumns.map(\.column)).count == featureColumns.count else {
+      throw OptionError("feature-column", "names a column twice")
+    }
     try headOptions.validate()
   }
 
@@ -90,7 +101,7 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   public func characterText(of token: String) -> String { lowercaseCharacters ? token.lowercased() : token }
 
   /// Width of one token's representation: its word embedding and character features.
-  public var tokenSize: Int { embeddingSize + characterFilters }
+  public var tokenSize: Int { embeddingSize + featureColumns.reduce(0) { $0 + $1.size } + characterFilters }
 
   /// Width of one token's input to the encoder: the window's token representations.
   public var inputSize: Int { (2 * window + 1) * tokenSize }
@@ -110,4 +121,27 @@ extension CodingUserInfoKey {
   /// Set when decoding a model file's header, where a missing field means a feature the file
   /// predates, not today's default.
   static let readsModelFile = CodingUserInfoKey(rawValue: "readsModelFile")!
+}
+
+/// A CoNLL column read as a categorical feature: `column` (1-based, as in the file) embedded in
+/// `size` dimensions. `--feature-column 2:16` on the command line.
+public struct FeatureColumn: Codable, Equatable, Sendable {
+  public var column: Int
+  public var size: Int
+
+  /// The embedding size when none is given: a tag set has tens of values, not tens of thousands.
+  public static let defaultSize = 10
+
+  public init(column: Int, size: Int = defaultSize) {
+    self.column = column
+    self.size = size
+  }
+
+  /// Parses `N` or `N:DIM`.
+  public init?(argument: String) {
+    let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
+    guard (1...2).contains(parts.count), let column = Int(parts[0]) else { return nil }
+    guard parts.count == 1 || Int(parts[1]) != nil else { return nil }
+    self.init(column: column, size: parts.count == 2 ? Int(parts[1])! : Self.defaultSize)
+  }
 }

@@ -12,27 +12,57 @@ extension TaggerModel {
     }
   }
 
-  /// A sentence as the model reads it: word ids, and character ids for the character CNN.
+  /// A sentence as the model reads it: word ids, feature-column ids (`features[i][t]`), and
+  /// character ids for the character CNN.
   struct EncodedSentence {
     var words: [Int]
+    var features: [[Int]]
     var characters: [[Int32]]
   }
 
-  /// Encodes raw tokens once (training encodes its corpus up front, not every epoch).
-  func encode(_ tokens: [String]) -> EncodedSentence {
+  /// Encodes one input once (training encodes its corpus up front, not every epoch). A value a
+  /// feature column never had in training reads as `<unk>`.
+  func encode(_ input: TokenInput) -> EncodedSentence {
     EncodedSentence(
-      words: tokens.map(wordId(for:)),
-      characters: embedding.characterCNN == nil ? [] : tokens.map(characterIds(for:)))
+      words: input.tokens.map(wordId(for:)),
+      features: featureVocabularies.enumerated().map { i, vocabulary in
+        // A missing column, or a value missing from a short one, reads as `<unk>` (callers
+        // that read files check the columns and report them).
+        (0..<input.tokens.count).map { t in
+          let value = i < input.features.count && t < input.features[i].count ? input.features[i][t] : nil
+          return value.flatMap { vocabulary.id(for: $0) } ?? ReservedWord.unknownId
+        }
+      },
+      characters: embedding.characterCNN == nil ? [] : input.tokens.map(characterIds(for:)))
   }
 
-  /// A batch of raw tokenised sentences.
-  func batch(_ sentences: [[String]]) -> Batch { batch(sentences.map(encode)) }
+  /// A batch of inputs.
+  func batch(_ inputs: [TokenInput]) -> Batch { batch(inputs.map(encode)) }
 
   /// A batch of encoded sentences, with `words` overriding their word ids (training's word
   /// dropout) and gold label ids when training.
   func batch(_ sentences: [EncodedSentence], words: [[Int]]? = nil, gold: [[Int]] = []) -> Batch {
     Batch(
-      wordIds: words ?? sentences.map(\.words), gold: gold,
+      wordIds: words ?? sentences.map(\.words), featureIds: sentences.map(\.features), gold: gold,
       characterIds: embedding.characterCNN == nil ? [] : sentences.map(\.characters))
+  }
+}
+
+/// The tokens of one sentence and, for a model with feature columns, each column's values
+/// (`features[i][t]`, in the order of `TaggerConfiguration.featureColumns`).
+public struct TokenInput: Equatable, Sendable {
+  public var tokens: [String]
+  public var features: [[String]]
+
+  public init(tokens: [String], features: [[String]] = []) {
+    self.tokens = tokens
+    self.features = features
+  }
+
+  /// A labelled or unlabelled CoNLL sentence read with its feature columns next to the token
+  /// (`readLabelledCoNLL(…, featureColumns:)` lays them out so).
+  public init(_ sentence: Sentence, featureCount: Int) {
+    tokens = sentence.tokens
+    features = (0..<featureCount).map { i in sentence.fields.map { $0[1 + i] } }
   }
 }

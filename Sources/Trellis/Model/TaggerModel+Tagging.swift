@@ -8,9 +8,14 @@ extension TaggerModel {
   /// Safe to call from several threads at once on one model: weights are only read, and each
   /// call has its own workspace.
   public func tag(_ sentences: [[String]], options: TaggingOptions = TaggingOptions()) -> [[String]] {
+    tag(sentences.map { TokenInput(tokens: $0) }, options: options)
+  }
+
+  /// Labels for each input; for a model with feature columns, each input carries their values.
+  public func tag(_ inputs: [TokenInput], options: TaggingOptions = TaggingOptions()) -> [[String]] {
     var labelsOnly = options
     (labelsOnly.confidence, labelsOnly.nbest) = (false, 0)
-    return predict(sentences, options: labelsOnly).map { outputLabels($0.path) }
+    return predict(inputs, options: labelsOnly).map { outputLabels($0.path) }
   }
 
   /// Label strings for label ids, in the scheme of the training data (converted back when the
@@ -24,8 +29,13 @@ extension TaggerModel {
   /// Tags each sentence and adds spans and, on request, confidences and the `nbest` best
   /// label sequences. Thread-safe like `tag`.
   public func analyze(_ sentences: [[String]], options: TaggingOptions = TaggingOptions()) -> [Analysis] {
-    let predictions = predict(sentences, options: options)
-    return zip(sentences, predictions).map { tokens, prediction in
+    analyze(sentences.map { TokenInput(tokens: $0) }, options: options)
+  }
+
+  /// `analyze` for inputs with feature-column values.
+  public func analyze(_ inputs: [TokenInput], options: TaggingOptions = TaggingOptions()) -> [Analysis] {
+    let predictions = predict(inputs, options: options)
+    return zip(inputs.map(\.tokens), predictions).map { tokens, prediction in
       let labelStrings = outputLabels(prediction.path)
       return Analysis(
         tokens: tokens, labels: labelStrings,
@@ -50,10 +60,10 @@ extension TaggerModel {
   /// its own workspace and single-threaded passes: whole batches in parallel keep both cores
   /// busier than splitting each pass. Every batch is formed as in a sequential run, so the
   /// results do not depend on the threading.
-  func predict(_ sentences: [[String]], options: TaggingOptions) -> [Prediction] {
+  func predict(_ sentences: [TokenInput], options: TaggingOptions) -> [Prediction] {
     let batchSize = options.batchSize
-    let order = sentences.indices.sorted { (sentences[$0].count, $0) < (sentences[$1].count, $1) }
-      .filter { !sentences[$0].isEmpty }
+    let order = sentences.indices.sorted { (sentences[$0].tokens.count, $0) < (sentences[$1].tokens.count, $1) }
+      .filter { !sentences[$0].tokens.isEmpty }
     let batches = stride(from: 0, to: order.count, by: batchSize).map {
       Array(order[$0..<min($0 + batchSize, order.count)])
     }
@@ -75,7 +85,7 @@ extension TaggerModel {
 
   /// Predictions for one batch.
   private func predict(
-    _ sentences: [[String]], workspace: ModelWorkspace, options: TaggingOptions
+    _ sentences: [TokenInput], workspace: ModelWorkspace, options: TaggingOptions
   ) -> [Prediction] {
     let batch = batch(sentences)
     let paths = decode(batch, workspace: workspace, constrained: options.constrained)
@@ -115,7 +125,8 @@ extension TaggerModel {
 
   /// Tags `sentences` and scores them against their last column, as conlleval would.
   public func evaluate(_ sentences: [Sentence]) -> ConllCounts {
-    let predicted = tag(sentences.map(\.tokens))
+    let featureCount = configuration.featureColumns.count
+    let predicted = tag(sentences.map { TokenInput($0, featureCount: featureCount) })
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) {
       counts.add(gold: sentence.labels, predicted: labels)

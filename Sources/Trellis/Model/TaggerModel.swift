@@ -10,6 +10,7 @@ import Foundation
 ///
 /// Parameter slab (one `ParameterStore`; the gradient slab mirrors it):
 ///   embedding       (V, D)         row 0 `<pad>`, row 1 `<unk>`
+///   feature.N       (V_N, D_N)     one per feature column N (`<pad>`, `<unk>` first)
 ///   characters.*    see CharacterCNN (only with character features)
 ///   forward.wx      (G·H, In)      G gate blocks (LSTM: i, f, g, o)
 ///   forward.wh      (G·H, H)
@@ -28,6 +29,9 @@ public final class TaggerModel: @unchecked Sendable {
   public let labels: Vocabulary
   /// Characters of the character CNN, `<pad>` = 0 and `<unk>` = 1 (empty without one).
   public let characters: Vocabulary
+  /// The values of each feature column (`configuration.featureColumns`), `<pad>` = 0 and
+  /// `<unk>` = 1.
+  public let featureVocabularies: [Vocabulary]
   public let store: ParameterStore
   let embedding: EmbeddingLayer
   let encoder: Encoder
@@ -50,18 +54,20 @@ public final class TaggerModel: @unchecked Sendable {
   /// A model with every weight zero: the layout a model file fills.
   public init(
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
-    characters: Vocabulary = Vocabulary()
+    characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = []
   ) {
     precondition(words.id(for: ReservedWord.padding) == ReservedWord.paddingId)
     precondition(words.id(for: ReservedWord.unknown) == ReservedWord.unknownId)
+    precondition(featureVocabularies.count == configuration.featureColumns.count)
     self.configuration = configuration
     self.words = words
     self.labels = labels
     self.characters = characters
+    self.featureVocabularies = featureVocabularies
     let store = ParameterStore()
     let layers = Self.reserveLayers(
       in: store, configuration: configuration, wordCount: words.count, labelCount: labels.count,
-      characterCount: characters.count)
+      characterCount: characters.count, featureValueCounts: featureVocabularies.map(\.count))
     (embedding, encoder, output) = (layers.embedding, layers.encoder, layers.output)
     (head, headSlot) = (layers.head, layers.headSlot)
     store.allocate()
@@ -77,9 +83,11 @@ public final class TaggerModel: @unchecked Sendable {
   /// output layer Glorot-uniform, head parameters zero (no transition preference at first).
   public convenience init(
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
-    characters: Vocabulary = Vocabulary(), rng: inout SplitMix64
+    characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = [], rng: inout SplitMix64
   ) {
-    self.init(configuration: configuration, words: words, labels: labels, characters: characters)
+    self.init(
+      configuration: configuration, words: words, labels: labels, characters: characters,
+      featureVocabularies: featureVocabularies)
     embedding.initialize(store, rng: &rng)
     encoder.initialize(store, rng: &rng)
     output.initialize(store, rng: &rng)
@@ -96,10 +104,11 @@ public final class TaggerModel: @unchecked Sendable {
   /// Reserves every slot of the layout documented above in `store`, allocating nothing.
   private static func reserveLayers(
     in store: ParameterStore, configuration: TaggerConfiguration, wordCount: Int, labelCount L: Int,
-    characterCount: Int
+    characterCount: Int, featureValueCounts: [Int]
   ) -> Layers {
     let embedding = EmbeddingLayer(
-      configuration: configuration, wordCount: wordCount, characterCount: characterCount, store: store)
+      configuration: configuration, wordCount: wordCount, featureValueCounts: featureValueCounts,
+      characterCount: characterCount, store: store)
     let encoder = Encoder(
       kind: configuration.encoder, inputSize: embedding.outputSize,
       hiddenSize: configuration.hiddenSize, store: store)
@@ -112,12 +121,13 @@ public final class TaggerModel: @unchecked Sendable {
   /// The parameter layout a model of this shape would have, computed without allocating it, so
   /// a model file can be checked before anything large is allocated.
   static func layout(
-    configuration: TaggerConfiguration, wordCount: Int, labelCount: Int, characterCount: Int
+    configuration: TaggerConfiguration, wordCount: Int, labelCount: Int, characterCount: Int,
+    featureValueCounts: [Int]
   ) -> [ParameterSlot] {
     let store = ParameterStore()
     _ = reserveLayers(
       in: store, configuration: configuration, wordCount: wordCount, labelCount: labelCount,
-      characterCount: characterCount)
+      characterCount: characterCount, featureValueCounts: featureValueCounts)
     return store.slots
   }
 

@@ -23,7 +23,10 @@ final class TrainingRun {
     self.state = state
     self.options = options
     examples = sentences.map { sentence in
-      (model.encode(sentence.tokens), sentence.labels.map { model.labels.id(for: $0)! })
+      (
+        model.encode(TokenInput(sentence, featureCount: model.configuration.featureColumns.count)),
+        sentence.labels.map { model.labels.id(for: $0)! }
+      )
     }
     lengths = examples.map(\.encoded.words.count)
     isSingleton = wordCounts.map { $0 == 1 }
@@ -90,7 +93,8 @@ extension Trainer {
     // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
     // evaluation converts predictions back to the data's scheme.
     let sentences = train.converted(to: configuration)
-    let corpus = CorpusVocabularies(of: sentences, normalization: configuration.normalization)
+    let corpus = CorpusVocabularies(
+      of: sentences, normalization: configuration.normalization, featureCount: configuration.featureColumns.count)
     var words = corpus.words, counts = corpus.wordCounts
     for key in pretrained?.keys ?? [] where words.id(for: key) == nil {
       words.insert(key)
@@ -100,7 +104,7 @@ extension Trainer {
       configuration: configuration, words: words, labels: corpus.labels,
       characters: configuration.characterFilters > 0
         ? CorpusVocabularies.characters(of: sentences, configuration: configuration) : Vocabulary(),
-      rng: &rng)
+      featureVocabularies: corpus.features, rng: &rng)
     if let pretrained { seedEmbeddings(of: model, from: pretrained, trainingWords: corpus.words.count) }
     return TrainingRun(
       model: model, state: TrainingState(rng: rng, model: model, options: options), options: options,
@@ -115,10 +119,12 @@ extension Trainer {
     options.epochs = self.options.epochs
     options.patience = self.options.patience
     let sentences = train.converted(to: model.configuration)
-    let corpus = CorpusVocabularies(of: sentences, normalization: model.configuration.normalization)
+    let corpus = CorpusVocabularies(
+      of: sentences, normalization: model.configuration.normalization,
+      featureCount: model.configuration.featureColumns.count)
     // Pretrained vectors may have added words after the training vocabulary.
     guard Array(model.words.strings.prefix(corpus.words.count)) == corpus.words.strings,
-      corpus.labels == model.labels
+      corpus.labels == model.labels, corpus.features == model.featureVocabularies
     else {
       throw TrellisError(file: checkpoint, "was trained on other data than the --train file given")
     }
