@@ -12,7 +12,7 @@ BLAS_CORETYPE := $(shell bash scripts/cpu-tuning.sh blas)
 TARGET_CPU := $(shell bash scripts/cpu-tuning.sh swift)
 RUN = $(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) $(BIN)
 
-.PHONY: deps build train test eval bench plots clean
+.PHONY: deps build train test eval bench plots clean lint
 
 deps:
 	@bash scripts/install-deps.sh
@@ -48,6 +48,11 @@ test: deps
 
 clean:
 	rm -rf .build models
+
+# Style (.swift-format, the toolchain's swift format) and the size rules of scripts/check-sizes.py.
+lint:
+	swift format lint --strict --recursive Package.swift Plugins Sources Tests
+	python3 scripts/check-sizes.py
 
 # --- Evaluation: Eval/run.py trains every system of Eval/systems/*.json with seeds 1..$(SEEDS)
 # on $(CORPUS) (default for eval: ATIS), scores it and writes Eval/RESULTS.md and Eval/plots/.

@@ -153,7 +153,6 @@ struct Train: ParsableCommand {
     let devSentences = try recipe.data.dev.map(columns.read) ?? []
     let logFile = try log.map(JSONLinesLog.init(path:))
     try logFile?.write(["recipe": recipe])
-    if !quiet, let hint = blasKernelHint() { printError(hint) }
     let trainer = Trainer(configuration: recipe.configuration, options: recipe.options)
     trainer.provenance = Provenance(
       recipe: recipe,
@@ -238,18 +237,6 @@ final class JSONLinesLog {
       throw TrellisError(file: path, "cannot be written: \(String(cString: strerror(errno == 0 ? EIO : errno)))")
     }
   }
-}
-
-/// A one-line hint when OpenBLAS runs its generic SSE3 kernels on a CPU with AVX2: Debian's
-/// OpenBLAS 0.3.21 does not recognise recent Xeons, and its products then run ~5x slower.
-func blasKernelHint() -> String? {
-  guard blasCoreName() == "Prescott", ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-    let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-    let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-    flags.split(separator: " ").contains("avx2")
-  else { return nil }
-  return "note: OpenBLAS chose its generic Prescott kernels on this AVX2 CPU; "
-    + "OPENBLAS_CORETYPE=Haswell (or SkylakeX with AVX-512) trains several times faster (make train sets it)"
 }
 
 /// Which CoNLL columns hold the token and the gold label (eval; train takes them from its

@@ -11,6 +11,7 @@ struct TrellisCommand: ParsableCommand {
     subcommands: [Train.self, Tag.self, Eval.self, Score.self, Info.self, Bench.self])
 
   static func main() {
+    BLASCore.restartWithTunedCoreIfNeeded()
     // The products here are small (B = 32 rows per step) and the two encoder directions
     // already run on the two cores; OpenBLAS's own threads would only contend with them.
     setBLASThreadCount(1)

@@ -87,7 +87,8 @@ enum PackagePaths {
 /// Standard output and error go to files, so neither can fill a pipe and block the child;
 /// `stdout`, when given, replaces the file (a device such as /dev/full, or a pipe).
 func runTrellis(
-  _ arguments: [String], stdin: Data? = nil, stdout: FileHandle? = nil, timeout: TimeInterval = 300
+  _ arguments: [String], stdin: Data? = nil, stdout: FileHandle? = nil, environment: [String: String] = [:],
+  timeout: TimeInterval = 300
 ) throws -> CommandResult {
   let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-cli-\(UUID().uuidString)")
   try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -98,6 +99,9 @@ func runTrellis(
   let process = Process()
   process.executableURL = try PackagePaths.executable()
   process.arguments = arguments
+  if !environment.isEmpty {
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  }
   process.standardInput = try standardInput(holding: stdin)
   process.standardOutput = try stdout ?? emptyFileForWriting(stdoutFile)
   process.standardError = try emptyFileForWriting(stderrFile)
