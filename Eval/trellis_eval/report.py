@@ -4,7 +4,7 @@ import collections
 import glob
 import os
 
-from .files import read_conll_labels, read_json, read_predictions, write_atomically
+from .files import read_jsonl, read_conll_labels, read_json, read_predictions, write_atomically
 from .layout import ROOT, Tree, exploding_key, rel
 from .plots import make_plots
 from .published import PUBLISHED
@@ -126,6 +126,26 @@ def _setup(runs):
             f"- Finished {meta['finished']}", ""]
 
 
+def _shared_settings(runs):
+    """The settings every run shares, read from the recipe line that heads each training log
+    (`trellis train --log`), so the report never restates a default the trainer may change."""
+    name = runs.baseline
+    seed = min(runs.results[name])
+    log = runs.tree.logs(runs.key, f"{name}-seed{seed}.jsonl")
+    records = read_jsonl(log) if os.path.exists(log) else []
+    recipe = next((r["recipe"] for r in records if "recipe" in r), None)
+    if recipe is None:
+        return "The saved model of each run is the epoch with the best dev FB1."
+    c, o = recipe["configuration"], recipe["options"]
+    rate = o.get("learning_rate") or f"{o['optimizer']}'s default"
+    return (f"Settings the configuration files leave at the trainer's defaults (from the runs' "
+            f"logs): {o['optimizer']}, learning rate {rate}, batch {o['batch_size']}, dropout "
+            f"{o['dropout']}, clip {o['clip_norm']}, at most {o['epochs']} epochs with patience "
+            f"{o['patience']}, embeddings {c['embedding_size']}, hidden {c['hidden_size']} per "
+            f"direction, character CNN {c['character_filters']} filters; the saved model is the "
+            "epoch with the best dev FB1.")
+
+
 def _systems(runs):
     lines = ["## Systems", "", "| System | trellis train flags | Epochs (max) | Description |",
              "|---|---|---|---|"]
@@ -135,9 +155,7 @@ def _systems(runs):
         lines.append(f"| {name}{' (baseline)' if name == runs.baseline else ''} | "
                      f"`{' '.join(any_run['flags'])}` | {any_run['epochs_max']} | "
                      f"{description} |")
-    lines += ["", "All runs use the trainer's defaults otherwise (Adam, lr 0.001, batch 32, "
-              "dropout 0.5, clip 5, patience 8, embeddings 100, hidden 100 per direction unless "
-              "the flags say otherwise); the saved model is the epoch with the best dev FB1.", ""]
+    lines += ["", _shared_settings(runs), ""]
     failed = [(n, seed, r) for n in runs.order for seed, r in sorted(runs.results[n].items())
               if r.get("status") != "ok"]
     if failed:
