@@ -177,8 +177,8 @@ def _results(runs):
     for name in runs.order:
         lines.append(_result_row(runs, name) if runs.ok[name]
                      else f"| {name} | 0 | failed | | | | | | | |")
-    return lines + ["", "Best-dev epoch is shown as *best / epochs run* (training stops after 8 "
-                    "epochs without a better dev FB1).", ""]
+    return lines + ["", "Best-dev epoch is shown as *best / epochs run* (training stops after "
+                    "`patience` epochs without a better dev FB1; see Systems).", ""]
 
 
 def _result_row(runs, name):
