@@ -252,19 +252,22 @@ private func padded(_ text: String, toBytes width: Int, left: Bool) -> String {
   return left ? padding + text : text + padding
 }
 
-/// A JSON string literal.
-private func jsonString(_ text: String) -> String {
+/// `value` as a JSON string literal: quotes, backslashes and control characters escaped, every
+/// other character written as itself (UTF-8).
+package func jsonString(_ value: String) -> String {
   var result = "\""
-  for scalar in text.unicodeScalars {
+  for scalar in value.unicodeScalars {
     switch scalar {
     case "\"": result += "\\\""
     case "\\": result += "\\\\"
     case "\n": result += "\\n"
     case "\r": result += "\\r"
     case "\t": result += "\\t"
-    case _ where scalar.value < 0x20:
-      result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-        + String(scalar.value, radix: 16)
+    case "\u{08}": result += "\\b"
+    case "\u{0C}": result += "\\f"
+    case let control where control.value < 0x20:
+      let hex = String(control.value, radix: 16)
+      result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     default: result.unicodeScalars.append(scalar)
     }
   }

@@ -47,29 +47,26 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   /// before a field existed (format version 1 throughout) still load.
   public init(from decoder: any Swift.Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
-    func decode<T: Decodable>(_ field: inout T, _ key: CodingKeys) throws {
-      field = try container.decodeIfPresent(T.self, forKey: key) ?? field
-    }
-    try decode(&encoder, .encoder)
-    try decode(&head, .head)
-    try decode(&headOptions, .headOptions)
-    try decode(&embeddingSize, .embeddingSize)
-    try decode(&hiddenSize, .hiddenSize)
-    try decode(&window, .window)
-    try decode(&featureColumns, .featureColumns)
-    try decode(&characterFilters, .characterFilters)
+    try container.decode(&encoder, .encoder)
+    try container.decode(&head, .head)
+    try container.decode(&headOptions, .headOptions)
+    try container.decode(&embeddingSize, .embeddingSize)
+    try container.decode(&hiddenSize, .hiddenSize)
+    try container.decode(&window, .window)
+    try container.decode(&featureColumns, .featureColumns)
+    try container.decode(&characterFilters, .characterFilters)
     // A model file from before the character CNN existed had none, whatever today's default.
     if decoder.userInfo[.readsModelFile] as? Bool == true, !container.contains(.characterFilters) {
       characterFilters = 0
     }
-    try decode(&characterEmbeddingSize, .characterEmbeddingSize)
-    try decode(&normalization, .normalization)
+    try container.decode(&characterEmbeddingSize, .characterEmbeddingSize)
+    try container.decode(&normalization, .normalization)
     // Models from before this field read lowercased characters exactly when words were.
     lowercaseCharacters = try container.decodeIfPresent(Bool.self, forKey: .lowercaseCharacters)
       ?? normalization.lowercase
-    try decode(&scheme, .scheme)
+    try container.decode(&scheme, .scheme)
     trainingScheme = try container.decodeIfPresent(TagScheme.self, forKey: .trainingScheme)
-    try decode(&constrainedDecoding, .constrainedDecoding)
+    try container.decode(&constrainedDecoding, .constrainedDecoding)
   }
 
   /// The largest size any dimension may have: far beyond any useful tagger, small enough that

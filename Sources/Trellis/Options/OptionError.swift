@@ -21,3 +21,11 @@ func require<Value: Comparable>(_ value: Value, in range: ClosedRange<Value>, _ 
 func require<Value: Comparable>(_ value: Value, in range: Range<Value>, _ option: String) throws {
   guard range.contains(value) else { throw OptionError(option, "must be in [\(range.lowerBound), \(range.upperBound)) (got \(value))") }
 }
+
+extension KeyedDecodingContainer {
+  /// Decodes `key` into `field` when present, leaving `field` (its default) when absent: how
+  /// settings read from files written before a setting existed, or written by hand.
+  func decode<Value: Decodable>(_ field: inout Value, _ key: Key) throws {
+    field = try decodeIfPresent(Value.self, forKey: key) ?? field
+  }
+}

@@ -43,28 +43,6 @@ public struct JSONLineError: Error, CustomStringConvertible, Equatable, Sendable
   public var description: String { message }
 }
 
-/// `value` as a JSON string literal: quotes, backslashes and control characters escaped, every
-/// other character written as itself (UTF-8).
-func jsonString(_ value: String) -> String {
-  var result = "\""
-  for scalar in value.unicodeScalars {
-    switch scalar {
-    case "\"": result += "\\\""
-    case "\\": result += "\\\\"
-    case "\n": result += "\\n"
-    case "\r": result += "\\r"
-    case "\t": result += "\\t"
-    case "\u{08}": result += "\\b"
-    case "\u{0C}": result += "\\f"
-    case let control where control.value < 0x20:
-      let hex = String(control.value, radix: 16)
-      result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-    default: result.unicodeScalars.append(scalar)
-    }
-  }
-  return result + "\""
-}
-
 /// The kinds of JSON value a request field may have to be.
 enum JSONKind: String {
   case array = "an array"

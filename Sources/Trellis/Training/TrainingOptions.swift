@@ -51,20 +51,17 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   public init(from decoder: any Swift.Decoder) throws {
     self.init()
     let container = try decoder.container(keyedBy: CodingKeys.self)
-    func decode<T: Decodable>(_ field: inout T, _ key: CodingKeys) throws {
-      field = try container.decodeIfPresent(T.self, forKey: key) ?? field
-    }
-    try decode(&epochs, .epochs)
-    try decode(&batchSize, .batchSize)
-    try decode(&optimizer, .optimizer)
+    try container.decode(&epochs, .epochs)
+    try container.decode(&batchSize, .batchSize)
+    try container.decode(&optimizer, .optimizer)
     learningRate = try container.decodeIfPresent(Double.self, forKey: .learningRate)
-    try decode(&learningRateDecay, .learningRateDecay)
-    try decode(&clipNorm, .clipNorm)
-    try decode(&dropout, .dropout)
-    try decode(&unknownReplacement, .unknownReplacement)
-    try decode(&patience, .patience)
-    try decode(&seed, .seed)
-    try decode(&average, .average)
+    try container.decode(&learningRateDecay, .learningRateDecay)
+    try container.decode(&clipNorm, .clipNorm)
+    try container.decode(&dropout, .dropout)
+    try container.decode(&unknownReplacement, .unknownReplacement)
+    try container.decode(&patience, .patience)
+    try container.decode(&seed, .seed)
+    try container.decode(&average, .average)
   }
 }
 
