@@ -83,3 +83,22 @@ eval:
 
 plots: $(EVAL_VENV)/.matplotlib
 	$(EVAL_PYTHON) Eval/run.py --report-only
+
+# --- PyTorch reference: `make bench-peers` runs `trellis bench`, times a whole `trellis tag`
+# process on the test split repeated 40 times, and runs the same-size PyTorch BiLSTM-CRF of
+# Eval/peers/bilstm_crf.py (pytorch-crf) in the same run, then prints every figure with the
+# Trellis/peer ratios (also written to bench-peers.json). The torch build is pinned to the CPU
+# wheel, which pip finds through its find-links here: PyPI's own Linux torch is the CUDA build
+# and pulls 17 nvidia/CUDA packages and triton. Elsewhere name another with PEERS_TORCH=...
+PEERS_VENV = Eval/peers/.venv
+PEERS_TORCH ?= torch==2.13.0+cpu
+
+$(PEERS_VENV)/.installed:
+	python3 -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet "$(PEERS_TORCH)" pytorch-crf==0.7.2
+	@touch $@
+
+.PHONY: bench-peers
+bench-peers: build $(PEERS_VENV)/.installed
+	$(PEERS_VENV)/bin/python Eval/peers/compare.py --trellis $(BIN) --json bench-peers.json \
+	  $(if $(BLAS_CORETYPE),--blas-core $(BLAS_CORETYPE))

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Trellis against the PyTorch reference (bilstm_crf.py), measured in one run: `make bench-peers`.
+
+In order, on one otherwise idle machine:
+  1. `trellis bench --json`: training tokens/s per system, in-process tagging tokens/s, peak
+     memory while training;
+  2. the whole `trellis tag` process (start-up, model load, reading, tagging, writing) on the
+     test split repeated --copies times, with a model `trellis train` makes in a temporary
+     directory (or --model), median of --repetitions runs, with its max RSS;
+  3. bilstm_crf.py with this interpreter (the venv that has torch and pytorch-crf), once with
+     each torch thread count of --threads (1 and this machine's cores by default).
+Then prints a table of every figure with the ratio Trellis/peer, and the same as JSON (also
+written to --json FILE). Each peer figure is its best over the thread counts (fastest, least
+memory; small ops often run faster on one thread), and the table says which count gave it.
+Needs only the standard library itself.
+
+    python Eval/peers/compare.py --trellis .build/release/trellis [--blas-core SkylakeX]
+        [--corpus DIR] [--copies 40] [--repetitions 3] [--threads 1,2] [--json FILE]
+"""
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PEERS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(PEERS))
+from run import machine_info  # noqa: E402 (Eval/run.py, path set above)
+
+# As `trellis bench` chooses: ATIS read in place when ../shared is there, else the shipped corpus.
+ATIS = "../shared/corpora/atis"
+DEFAULT_CORPUS = ATIS if os.path.exists(os.path.join(ATIS, "train.conll")) else "Corpora/synthetic"
+
+# The figures compared: (label, Trellis key, peer key). Keys name fields of the two JSON
+# objects; "training/NAME" looks inside training_tokens_per_second.
+ROWS = [
+    ("training BiLSTM-CRF, tokens/s", "training/bilstm+crf", "training/bilstm+crf"),
+    ("training BiLSTM + softmax, tokens/s", "training/bilstm+softmax", "training/bilstm+softmax"),
+    ("tagging in-process, batch 32, tokens/s", "tagging_tokens_per_second_batch32",
+     "tagging_tokens_per_second_batch32"),
+    ("tagging in-process, batch 1, tokens/s", "tagging_tokens_per_second_batch1",
+     "tagging_tokens_per_second_batch1"),
+    ("whole `trellis tag` process vs. peer batch 32, tokens/s", "tag_process_tokens_per_second",
+     "tagging_tokens_per_second_batch32"),
+    ("peak memory while training, MB (lower is better)", "peak_memory_megabytes",
+     "peak_memory_megabytes"),
+]
+# The issue's targets: Trellis/peer at least this much.
+TARGETS = {"training/bilstm+crf": 10, "tag_process_tokens_per_second": 10}
+
+
+def checked(command, env=None, capture=False):
+    """Runs a command, echoing it; returns its output when `capture`; stops when it fails."""
+    print("$ " + " ".join(command), flush=True)
+    result = subprocess.run(command, env=env, stdout=subprocess.PIPE if capture else None,
+                            text=True)
+    if result.returncode != 0:
+        sys.exit(f"Error: {command[0]} exited with status {result.returncode}")
+    return result.stdout
+
+
+def repeated(source, copies, destination):
+    """Writes `source` `copies` times into `destination`; returns its token count."""
+    with open(source, encoding="utf-8") as f:
+        text = f.read().rstrip("\n") + "\n\n"  # copies stay separate sentences
+    with open(destination, "w", encoding="utf-8") as f:
+        for _ in range(copies):
+            f.write(text)
+    lines = text.splitlines()
+    tokens = sum(1 for line in lines if line.strip() and not line.startswith("-DOCSTART-"))
+    return tokens * copies
+
+
+def time_tag(trellis, env, model, big, output, tokens, repetitions):
+    """Median tokens/s of whole `trellis tag` processes, and the largest max RSS (MB)."""
+    rates, peak = [], 0.0
+    for _ in range(repetitions):
+        with open(output, "w", encoding="utf-8") as out:
+            started = time.perf_counter()
+            process = subprocess.Popen([trellis, "tag", "--model", model, big], stdout=out, env=env)
+            _, status, usage = os.wait4(process.pid, 0)
+            seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            sys.exit(f"Error: trellis tag exited with status {process.returncode}")
+        rates.append(tokens / seconds)
+        peak = max(peak, usage.ru_maxrss / 1024)  # kilobytes on Linux
+    check_tagged(big, output)
+    return statistics.median(rates), peak
+
+
+def check_tagged(source, output):
+    """Stops unless every token line of `source` came back, in order, with one more column."""
+    def token_lines(f):
+        return (line.split() for line in f if line.strip())
+
+    with open(source, encoding="utf-8") as f, open(output, encoding="utf-8") as g:
+        pairs = itertools.zip_longest(token_lines(f), token_lines(g))
+        for number, (fields, tagged) in enumerate(pairs, 1):
+            if fields is None or tagged is None or tagged[:-1] != fields:
+                sys.exit(f"Error: {output}: token line {number} is not that of {source} tagged")
+
+
+def value(figures, key):
+    if key.startswith("training/"):
+        return figures["training_tokens_per_second"][key.partition("/")[2]]
+    return figures[key]
+
+
+def best(runs, key):
+    """The peer's best figure over its runs (thread count -> figures), and that thread count."""
+    pick = min if key == "peak_memory_megabytes" else max
+    threads = pick(runs, key=lambda t: value(runs[t], key))
+    return value(runs[threads], key), threads
+
+
+def table(trellis, runs):
+    """The comparison rows, as text lines and as JSON-ready dictionaries."""
+    lines = [f"{'':58}{'Trellis':>10}{'PyTorch':>10} threads{'Trellis/peer':>14}  target"]
+    rows = []
+    for label, mine, theirs in ROWS:
+        a, (b, threads) = value(trellis, mine), best(runs, theirs)
+        target = TARGETS.get(mine)
+        met = target is not None and a / b >= target
+        verdict = "" if target is None else f">= {target}x: {'met' if met else 'NOT met'}"
+        lines.append(f"{label:58}{a:10,.0f}{b:10,.0f}{threads:>8}{a / b:13.2f}x  {verdict}")
+        rows.append({"figure": label, "trellis": a, "peer": b, "peer_threads": threads,
+                     "ratio": a / b, "target": target,
+                     "target_met": None if target is None else met})
+    return lines, rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trellis", required=True, help="the release binary")
+    parser.add_argument("--blas-core", help="OPENBLAS_CORETYPE for the trellis processes only")
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS, help="directory with *.conll")
+    parser.add_argument("--model", help="tag with this model instead of training one")
+    parser.add_argument("--copies", type=int, default=40, help="test split copies to tag")
+    parser.add_argument("--repetitions", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--threads", default=f"1,{os.cpu_count()}",
+                        help="torch thread counts to run the peer with, comma-separated")
+    parser.add_argument("--json", help="also write the JSON result here")
+    args = parser.parse_args()
+    env = dict(os.environ, **({"OPENBLAS_CORETYPE": args.blas_core} if args.blas_core else {}))
+    corpus = args.corpus
+
+    with tempfile.TemporaryDirectory(prefix="trellis-peers-") as scratch:
+        bench_json = os.path.join(scratch, "bench.json")
+        checked([args.trellis, "bench", "--corpus", corpus, "--repetitions",
+                 str(args.repetitions), "--json", bench_json], env=env)
+        with open(bench_json, encoding="utf-8") as f:
+            trellis = json.load(f)
+
+        model = args.model
+        if model is None:
+            model = os.path.join(scratch, "peers.model")
+            checked([args.trellis, "train", "--train", f"{corpus}/train.conll", "--dev",
+                     f"{corpus}/dev.conll", "--model", model, "--epochs", "2", "--seed", "1",
+                     "--quiet"], env=env)
+        big = os.path.join(scratch, "test-x%d.conll" % args.copies)
+        tokens = repeated(f"{corpus}/test.conll", args.copies, big)
+        rate, rss = time_tag(args.trellis, env, model, big, os.path.join(scratch, "tagged.conll"),
+                             tokens, args.repetitions)
+        trellis.update(tag_process_tokens=tokens, tag_process_tokens_per_second=rate,
+                       tag_process_peak_memory_megabytes=rss)
+        print(f"\nwhole `trellis tag` process: {tokens} tokens ({args.copies} x test), "
+              f"{rate:,.0f} tokens/s, max RSS {rss:.0f} MB")
+
+        runs = {}
+        for threads in sorted({int(t) for t in args.threads.split(",")}):
+            runs[threads] = json.loads(checked(
+                [sys.executable, os.path.join(PEERS, "bilstm_crf.py"), "--corpus", corpus,
+                 "--threads", str(threads), "--repetitions", str(args.repetitions)],
+                capture=True))
+            print(json.dumps(runs[threads], sort_keys=True))
+    peer = next(iter(runs.values()))
+
+    machine = machine_info()
+    lines, rows = table(trellis, runs)
+    print(f"\nmachine: {machine.get('cpu_model')}, {machine['nproc']} cores, "
+          f"{machine.get('memory_gib')} GiB; Trellis OpenBLAS core {trellis['blas_core']}; "
+          f"PyTorch {peer['torch']} ({peer['torch_blas']}); "
+          f"corpus {corpus}; median of {args.repetitions}")
+    print("\n".join(lines))
+    result = {"machine": machine, "corpus": corpus, "repetitions": args.repetitions,
+              "comparison": rows, "trellis": trellis,
+              "peer": {str(threads): figures for threads, figures in runs.items()}}
+    text = json.dumps(result, sort_keys=True)
+    print(text)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
