@@ -183,19 +183,20 @@ def main():
 
     machine = machine_info()
     lines, rows = table(trellis, runs)
+    result = {"machine": machine, "corpus": corpus, "repetitions": args.repetitions,
+              "comparison": rows, "trellis": trellis,
+              "peer": {str(threads): figures for threads, figures in runs.items()}}
+    text = json.dumps(result, sort_keys=True)
+    print("\n" + text)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    # The table last, so that it is what a terminal shows at the end.
     print(f"\nmachine: {machine.get('cpu_model')}, {machine['nproc']} cores, "
           f"{machine.get('memory_gib')} GiB; Trellis OpenBLAS core {trellis['blas_core']}; "
           f"PyTorch {peer['torch']} ({peer['torch_blas']}); "
           f"corpus {corpus}; median of {args.repetitions}")
     print("\n".join(lines))
-    result = {"machine": machine, "corpus": corpus, "repetitions": args.repetitions,
-              "comparison": rows, "trellis": trellis,
-              "peer": {str(threads): figures for threads, figures in runs.items()}}
-    text = json.dumps(result, sort_keys=True)
-    print(text)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
 
 
 if __name__ == "__main__":
