@@ -22,6 +22,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -106,6 +107,22 @@ def check_tagged(source, output):
                 sys.exit(f"Error: {output}: token line {number} is not that of {source} tagged")
 
 
+def machine_seconds():
+    """CPU-seconds all processes have used (busy) and lost to the hypervisor (steal) so far."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, _, _, irq, softirq, steal = fields[:8]
+    hertz = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / hertz, steal / hertz
+
+
+def own_seconds():
+    """CPU-seconds this process and its waited-for children have used."""
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+
+
 def value(figures, key):
     if key.startswith("training/"):
         return figures["training_tokens_per_second"][key.partition("/")[2]]
@@ -149,6 +166,8 @@ def main():
     args = parser.parse_args()
     env = dict(os.environ, **({"OPENBLAS_CORETYPE": args.blas_core} if args.blas_core else {}))
     corpus = args.corpus
+    # Other processes' CPU time during the run says whether the machine was quiet enough.
+    started, (busy, steal) = time.monotonic(), machine_seconds()
 
     with tempfile.TemporaryDirectory(prefix="trellis-peers-") as scratch:
         bench_json = os.path.join(scratch, "bench.json")
@@ -180,10 +199,15 @@ def main():
                 capture=True))
             print(json.dumps(runs[threads], sort_keys=True))
     peer = next(iter(runs.values()))
+    wall, (busy_end, steal_end) = time.monotonic() - started, machine_seconds()
+    others = max(0.0, busy_end - busy - own_seconds())
+    quiet = {"seconds": wall, "other_processes_cpu_seconds": others,
+             "steal_cpu_seconds": steal_end - steal}
 
     machine = machine_info()
     lines, rows = table(trellis, runs)
     result = {"machine": machine, "corpus": corpus, "repetitions": args.repetitions,
+              "interference": quiet,
               "comparison": rows, "trellis": trellis,
               "peer": {str(threads): figures for threads, figures in runs.items()}}
     text = json.dumps(result, sort_keys=True)
@@ -196,6 +220,10 @@ def main():
           f"{machine.get('memory_gib')} GiB; Trellis OpenBLAS core {trellis['blas_core']}; "
           f"PyTorch {peer['torch']} ({peer['torch_blas']}); "
           f"corpus {corpus}; median of {args.repetitions}")
+    share = others / (wall * machine["nproc"])
+    print(f"other processes used {others:.1f} CPU-seconds during the {wall:.0f} s run "
+          f"({100 * share:.1f}% of the machine), steal {steal_end - steal:.1f} s"
+          + ("; NOT a quiet machine: the figures are low, run again" if share > 0.05 else ""))
     print("\n".join(lines))
 
 
