@@ -243,6 +243,13 @@ def main():
         figures[f"tagging_tokens_per_second_batch{batch_size}"] = statistics.median(rates)
     figures["tagging_tokens"] = token_count
     figures["batch1_equals_batch32"] = outputs[1] == outputs[32]
+    # After one epoch the peer must already tag well above the all-"O" baseline: a check that
+    # the speed is that of a working tagger.
+    gold = [label for _, labels in train for label in labels]
+    predicted = [label for labels in outputs[32] for label in labels]
+    figures["token_accuracy_on_training_sentences"] = (
+        sum(g == p for g, p in zip(gold, predicted)) / len(gold))
+    figures["all_o_baseline_accuracy"] = gold.count("O") / len(gold)
     print(json.dumps(figures, sort_keys=True))
 
 
