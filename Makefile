@@ -100,5 +100,5 @@ $(PEERS_VENV)/.installed:
 
 .PHONY: bench-peers
 bench-peers: build $(PEERS_VENV)/.installed
-	$(PEERS_VENV)/bin/python Eval/peers/compare.py --trellis $(BIN) --json bench-peers.json \
-	  $(if $(BLAS_CORETYPE),--blas-core $(BLAS_CORETYPE))
+	$(PEERS_VENV)/bin/python Eval/peers/compare.py --trellis $(BIN) --corpus $(BENCH_CORPUS) \
+	  --json bench-peers.json $(if $(BLAS_CORETYPE),--blas-core $(BLAS_CORETYPE))

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The PyTorch reference that `make bench-peers` measures Trellis against.
 
-A BiLSTM-CRF (and BiLSTM + softmax) with Trellis's default sizes and training settings:
-word embeddings 100, LSTM hidden 100 per direction, batch 32, Adam 0.001, dropout 0.5 on the
-embeddings and on the LSTM outputs, gradient clipping at global norm 5, singletons read as
-<unk> with probability 0.5, tokens lowercased with digits mapped to 0, batches drawn as Trellis
-draws them (seeded shuffle, length-sorted within pools of 20 batches, batch order shuffled).
+A BiLSTM-CRF (and BiLSTM + softmax) as `trellis bench` measures Trellis's: the default
+sizes and training settings without character features. Word embeddings 100, LSTM hidden 100
+per direction, batch 32, Adam 0.001, dropout 0.5 on the embeddings and on the LSTM outputs,
+gradient clipping at global norm 5, singletons read as <unk> with probability 0.5, tokens
+lowercased with digits mapped to 0, batches drawn as Trellis draws them (seeded shuffle,
+length-sorted within pools of 20 batches, batch order shuffled).
 The CRF is pytorch-crf's `CRF`; the loss is summed over the batch, as Trellis's is.
 
 It times, like `trellis bench` (median of --repetitions runs, a fresh seeded model each):

@@ -6,7 +6,8 @@ In order, on one otherwise idle machine:
      memory while training;
   2. the whole `trellis tag` process (start-up, model load, reading, tagging, writing) on the
      test split repeated --copies times, with a model `trellis train` makes in a temporary
-     directory (or --model), median of --repetitions runs, with its max RSS;
+     directory (or --model): the bench's and the peer's architecture, so without character
+     features; median of --repetitions runs, with its max RSS;
   3. bilstm_crf.py with this interpreter (the venv that has torch and pytorch-crf), once with
      each torch thread count of --threads (1 and this machine's cores by default).
 Then prints a table of every figure with the ratio Trellis/peer, and the same as JSON (also
@@ -14,8 +15,8 @@ written to --json FILE). Each peer figure is its best over the thread counts (fa
 memory; small ops often run faster on one thread), and the table says which count gave it.
 Needs only the standard library itself.
 
-    python Eval/peers/compare.py --trellis .build/release/trellis [--blas-core SkylakeX]
-        [--corpus DIR] [--copies 40] [--repetitions 3] [--threads 1,2] [--json FILE]
+    python Eval/peers/compare.py --trellis .build/release/trellis --corpus DIR
+        [--blas-core SkylakeX] [--copies 40] [--repetitions 3] [--threads 1,2] [--json FILE]
 """
 
 import argparse
@@ -31,11 +32,7 @@ import time
 
 PEERS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(PEERS))
-from run import machine_info  # noqa: E402 (Eval/run.py, path set above)
-
-# As `trellis bench` chooses: ATIS read in place when ../shared is there, else the shipped corpus.
-ATIS = "../shared/corpora/atis"
-DEFAULT_CORPUS = ATIS if os.path.exists(os.path.join(ATIS, "train.conll")) else "Corpora/synthetic"
+from trellis_eval.machine import machine_info  # noqa: E402 (path set above)
 
 # The figures compared: (label, Trellis key, peer key). Keys name fields of the two JSON
 # objects; "training/NAME" looks inside training_tokens_per_second.
@@ -156,7 +153,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trellis", required=True, help="the release binary")
     parser.add_argument("--blas-core", help="OPENBLAS_CORETYPE for the trellis processes only")
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS, help="directory with *.conll")
+    parser.add_argument("--corpus", required=True, help="directory with {train,dev,test}.conll")
     parser.add_argument("--model", help="tag with this model instead of training one")
     parser.add_argument("--copies", type=int, default=40, help="test split copies to tag")
     parser.add_argument("--repetitions", type=int, default=3, help="runs per figure (median)")
@@ -181,7 +178,7 @@ def main():
             model = os.path.join(scratch, "peers.model")
             checked([args.trellis, "train", "--train", f"{corpus}/train.conll", "--dev",
                      f"{corpus}/dev.conll", "--model", model, "--epochs", "2", "--seed", "1",
-                     "--quiet"], env=env)
+                     "--character-filters", "0", "--quiet"], env=env)
         big = os.path.join(scratch, "test-x%d.conll" % args.copies)
         tokens = repeated(f"{corpus}/test.conll", args.copies, big)
         rate, rss = time_tag(args.trellis, env, model, big, os.path.join(scratch, "tagged.conll"),

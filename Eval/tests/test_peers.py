@@ -1,0 +1,72 @@
+"""The pure parts of `make bench-peers` (Eval/peers/compare.py): no trellis, no torch."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from peers import compare
+
+
+def write(directory, name, text):
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+class PeerComparisonTests(unittest.TestCase):
+    def test_best_takes_the_fastest_run_and_the_smallest_memory(self):
+        runs = {
+            1: {"training_tokens_per_second": {"bilstm+crf": 900.0},
+                "peak_memory_megabytes": 400.0},
+            2: {"training_tokens_per_second": {"bilstm+crf": 1500.0},
+                "peak_memory_megabytes": 450.0},
+        }
+        self.assertEqual(compare.best(runs, "training/bilstm+crf"), (1500.0, 2))
+        self.assertEqual(compare.best(runs, "peak_memory_megabytes"), (400.0, 1))
+
+    def test_repeated_copies_stay_sentences_and_count_tokens_without_document_markers(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            source = write(scratch, "test.conll", "-DOCSTART- O\n\na B-X\nb O\n\n\nc O")
+            big = os.path.join(scratch, "big.conll")
+            self.assertEqual(compare.repeated(source, 3, big), 9)
+            with open(big, encoding="utf-8") as f:
+                text = f.read()
+            self.assertEqual(text.count("c O\n\n-DOCSTART-"), 2)
+            self.assertTrue(text.endswith("c O\n\n"))
+
+    def test_check_tagged_refuses_a_short_or_different_output(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            source = write(scratch, "in.conll", "a x\nb y\n\nc z\n")
+            tagged = write(scratch, "ok.conll", "a x O\nb y O\n\nc z B-T\n")
+            compare.check_tagged(source, tagged)  # returns: every token line came back
+            for bad in ("a x O\nb y O\n", "a x O\nb x O\n\nc z O\n", "a x\nb y\n\nc z\n"):
+                with self.assertRaises(SystemExit) as stop:
+                    compare.check_tagged(source, write(scratch, "bad.conll", bad))
+                self.assertIn("is not that of", str(stop.exception))
+
+    def test_table_marks_a_missed_target(self):
+        trellis = {"training_tokens_per_second": {"bilstm+crf": 50.0, "bilstm+softmax": 10.0},
+                   "tagging_tokens_per_second_batch32": 100.0,
+                   "tagging_tokens_per_second_batch1": 10.0,
+                   "tag_process_tokens_per_second": 300.0, "peak_memory_megabytes": 80.0}
+        peer = {"training_tokens_per_second": {"bilstm+crf": 10.0, "bilstm+softmax": 5.0},
+                "tagging_tokens_per_second_batch32": 20.0,
+                "tagging_tokens_per_second_batch1": 1.0, "peak_memory_megabytes": 400.0}
+        lines, rows = compare.table(trellis, {2: peer})
+        by_figure = {row["figure"]: row for row in rows}
+        self.assertFalse(by_figure["training BiLSTM-CRF, tokens/s"]["target_met"])
+        process = by_figure["whole `trellis tag` process vs. peer batch 32, tokens/s"]
+        self.assertEqual((process["ratio"], process["target_met"]), (15.0, True))
+        self.assertIn("NOT met", lines[1])
+
+    def test_a_failing_command_stops_the_comparison(self):
+        with self.assertRaises(SystemExit) as stop:
+            compare.checked([sys.executable, "-c", "raise SystemExit(3)"], capture=True)
+        self.assertIn("status 3", str(stop.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
