@@ -101,9 +101,12 @@ struct Tag: ParsableCommand {
     }
   }
 
-  /// Sentences read before tagging: one batch per core, so both cores get a whole batch to tag,
-  /// while memory stays bounded by two batches, not the file.
-  var readAhead: Int { 2 * batchSize }
+  /// Sentences read before tagging when input keeps coming (a file): 16 batches, so sorting
+  /// them by length pads little (training pools 20 batches for the same reason) and both cores
+  /// get whole batches, while memory stays bounded by 16 batches, not the file. Interactive
+  /// input is tagged sooner, whenever the reader would wait. 16 rather than 2 batches made
+  /// `tag` on ATIS test x40 21% faster (paired runs, same output).
+  var readAhead: Int { 16 * batchSize }
 
   func run() throws {
     let tagger = try ModelFile.read(from: model)

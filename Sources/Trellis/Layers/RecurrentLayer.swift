@@ -80,7 +80,7 @@ struct RecurrentLayer: Sendable {
     let H = hiddenSize, G = gateWidth, width = cell.cacheWidth * H
     let zx = ws.zx.reserve(T * B * G)
     let h = ws.h.reserve(T * B * H)
-    let cache = ws.cache.reserve(max(T * B * width, 1))
+    _ = ws.cache.reserve(max(T * B * width, 1))  // cellStep reads it back through the workspace
     let zh = ws.zh.reserve(B * G)
     gemm(
       MatrixView(base: x, rows: T * B, columns: inputSize), .none, store.valueMatrix(wx),
