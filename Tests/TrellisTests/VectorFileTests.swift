@@ -59,6 +59,7 @@ final class VectorFileTests: XCTestCase {
         Data(("3 4 \r\n" + textLines(separator: "\r\n", trailingSpace: true)).utf8),
         .text(hasHeader: true)
       ),  // .vec
+      (Data(("3 4\r" + textLines(separator: "\r")).utf8), .text(hasHeader: true)),  // lone CRs
       (binary(newlineAfterVector: true), .word2vecBinary),
       (binary(newlineAfterVector: false), .word2vecBinary),
     ]
@@ -125,6 +126,20 @@ final class VectorFileTests: XCTestCase {
     XCTAssertLessThan(bytes.largestBuffer, 3 * readSize)
   }
 
+  /// A CRLF split between two reads is one line end, as `LineReader` reads it.
+  func testALineEndSplitBetweenReadsEndsOneLine() throws {
+    let readSize = ByteChunkReader.readSize
+    let text = String(repeating: "x", count: readSize - 1) + "\r\ny\r\n"
+    let path = try write(Data(text.utf8), "split-crlf.txt")
+    let bytes = try ByteChunkReader(path: path)
+    var lengths: [Int] = []
+    while let line = try bytes.nextLine(limit: readSize, tooLong: TrellisError(file: path, "long"))
+    {
+      lengths.append(line.count)
+    }
+    XCTAssertEqual(lengths, [readSize - 1, 1])
+  }
+
   /// A file whose "line" never ends is refused once it exceeds a record's length, not read whole.
   func testALineLongerThanAnyRecordIsRefused() throws {
     let path = try write(Data(repeating: UInt8(ascii: "a"), count: 3 << 20), "one-line.txt")
@@ -171,6 +186,10 @@ final class VectorFileTests: XCTestCase {
       ("2 50\nthe 1 2 3 4\n", "1: vectors have 50 dimensions but --embedding-size is 4"),
       (
         "the 1 2 3 4\nzürich 1 2 3\n",
+        "2: expected a word and 4 numbers (--embedding-size), found 3 numbers"
+      ),
+      (
+        "the 1 2 3 4\r\nzürich 1 2 3\r\n",
         "2: expected a word and 4 numbers (--embedding-size), found 3 numbers"
       ),
       (

@@ -50,13 +50,43 @@ final class ByteChunkReader {
   func next(upTo delimiter: UInt8, limit: Int, tooLong: @autoclosure () -> TrellisError) throws
     -> ArraySlice<UInt8>?
   {
-    var searched = 0  // bytes after `start` known to hold no delimiter
+    try nextRecord(limit: limit, tooLong: tooLong) { bytes, from in
+      memchr(bytes.baseAddress! + from, Int32(delimiter), bytes.count - from).map {
+        (UnsafeRawPointer($0) - UnsafeRawPointer(bytes.baseAddress!), 1)
+      }
+    }
+  }
+
+  /// The next line without its end, which is LF, CRLF or a lone CR as for `LineReader`; the
+  /// rest as for `next(upTo:limit:tooLong:)`.
+  func nextLine(limit: Int, tooLong: @autoclosure () -> TrellisError) throws -> ArraySlice<UInt8>? {
+    try nextRecord(limit: limit, tooLong: tooLong) { bytes, from in
+      for index in from..<bytes.count {
+        switch bytes[index] {
+        case 0x0A: return (index, 1)
+        case 0x0D where index + 1 < bytes.count: return (index, bytes[index + 1] == 0x0A ? 2 : 1)
+        case 0x0D: return atEndOfFile ? (index, 1) : nil  // the next read may bring its LF
+        default: continue
+        }
+      }
+      return nil
+    }
+  }
+
+  /// The bytes from `start` to the end `find` reports in the buffer from an index on (its
+  /// index and length), consuming the end too.
+  private func nextRecord(
+    limit: Int, tooLong: () -> TrellisError,
+    find: (UnsafeBufferPointer<UInt8>, Int) -> (index: Int, length: Int)?
+  ) throws -> ArraySlice<UInt8>? {
+    var searched = 0  // bytes after `start` known to hold no end but perhaps the last one's CR
     while true {
       let available = buffer.count - start
-      if let end = firstIndex(of: delimiter, from: start + searched) {
-        guard end - start <= limit else { throw tooLong() }
-        defer { consume(end + 1 - start) }
-        return buffer[start..<end]
+      let from = start + searched
+      if from < buffer.count, let end = buffer.withUnsafeBufferPointer({ find($0, from) }) {
+        guard end.index - start <= limit else { throw tooLong() }
+        defer { consume(end.index + end.length - start) }
+        return buffer[start..<end.index]
       }
       guard available <= limit else { throw tooLong() }
       if atEndOfFile {
@@ -64,7 +94,7 @@ final class ByteChunkReader {
         defer { consume(available) }
         return buffer[start...]
       }
-      searched = available
+      searched = max(available - 1, 0)
       try refill()
     }
   }
@@ -79,15 +109,6 @@ final class ByteChunkReader {
   private func consume(_ count: Int) {
     start += count
     offset += count
-  }
-
-  private func firstIndex(of byte: UInt8, from index: Int) -> Int? {
-    guard index < buffer.count else { return nil }
-    return buffer.withUnsafeBufferPointer { bytes in
-      memchr(bytes.baseAddress! + index, Int32(byte), bytes.count - index).map {
-        UnsafeRawPointer($0) - UnsafeRawPointer(bytes.baseAddress!)
-      }
-    }
   }
 
   /// Drops the consumed bytes, then appends one read: at least `readSize` bytes, and as many

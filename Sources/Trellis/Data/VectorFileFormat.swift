@@ -33,8 +33,9 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
     format: VectorFileFormat, header: Header?
   ) {
     if let kind = foreignKind(sample) { throw unreadable(fileName, "it looks like \(kind)") }
-    let firstLine = sample.prefix { $0 != 0x0A }
-    guard let header = parseHeader(firstLine) else {
+    let firstLine = sample.prefix { $0 != 0x0A && $0 != 0x0D }  // LF, CRLF or CR end lines
+    let lineEnd = sample.dropFirst(firstLine.count).starts(with: [0x0D, 0x0A]) ? 2 : 1
+    guard let header = parseHeader(firstLine, length: firstLine.count + lineEnd) else {
       // A first line longer than the sample may end inside a character: the reader judges it.
       let isWhole = firstLine.count < sample.count || sample.count < sampleSize
       guard !isWhole || String(validating: firstLine, as: UTF8.self) != nil else {
@@ -42,17 +43,16 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
       }
       return (.text(hasHeader: false), nil)
     }
-    let record = sample.dropFirst(header.length).prefix { $0 != 0x0A }
+    let record = sample.dropFirst(header.length).prefix { $0 != 0x0A && $0 != 0x0D }
     return (isTextRecord(record) ? .text(hasHeader: true) : .word2vecBinary, header)
   }
 
-  /// `count dimension`, two decimal numbers on the first line (a byte-order mark, spaces and a
-  /// CR around them allowed).
-  private static func parseHeader(_ line: ArraySlice<UInt8>) -> Header? {
-    let length = line.count + 1
+  /// `count dimension`, two decimal numbers on the first line (a byte-order mark and spaces
+  /// around them allowed); `length` counts the line's bytes with its end.
+  private static func parseHeader(_ line: ArraySlice<UInt8>, length: Int) -> Header? {
     var line = line
     if line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
-    let fields = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D })
+    let fields = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
     guard fields.count == 2, fields.allSatisfy({ $0.count <= 18 && $0.allSatisfy(isDigit) }),
       let count = Int(String(decoding: fields[0], as: UTF8.self)),
       let dimension = Int(String(decoding: fields[1], as: UTF8.self))
@@ -63,7 +63,7 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
   /// Whether a record after the header is a text line: a word, then decimal numbers (their
   /// bytes are ASCII; binary Float32s practically never are).
   private static func isTextRecord(_ record: ArraySlice<UInt8>) -> Bool {
-    let fields = record.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D })
+    let fields = record.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
     guard fields.count >= 2 else { return record.isEmpty }
     return fields.dropFirst().allSatisfy { field in
       field.allSatisfy { $0 < 0x80 } && Float(String(decoding: field, as: UTF8.self)) != nil

@@ -89,8 +89,8 @@ final class VectorRecordReader {
     while true {
       line = []  // releases the buffer, so reading on does not copy it
       guard
-        let next = try bytes.next(
-          upTo: 0x0A, limit: lineLimit,
+        let next = try bytes.nextLine(
+          limit: lineLimit,
           tooLong: TrellisError(
             file: fileName, line: lineNumber + 1,
             "is longer than \(lineLimit) bytes, too long for a word and \(dimension) numbers"))
@@ -133,12 +133,12 @@ final class VectorRecordReader {
     return true
   }
 
-  /// `fields`: the ranges of `line` between spaces, tabs and CRs.
+  /// `fields`: the ranges of `line` between spaces and tabs.
   private func splitFields() {
     fields.removeAll(keepingCapacity: true)
     var fieldStart: Int?
     for index in line.indices {
-      let isSeparator = line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D
+      let isSeparator = line[index] == 0x20 || line[index] == 0x09
       if isSeparator, let start = fieldStart {
         fields.append(start..<index)
         fieldStart = nil
