@@ -208,6 +208,37 @@ final class VectorFileTests: XCTestCase {
     }
   }
 
+  /// 1,000 mutated vector files (`Mutator`), text and binary, scopes data and all: each is read
+  /// or refused with a `TrellisError` naming the file (never a trap), and what is read holds
+  /// finite vectors of D values. TRELLIS_FUZZ_SCALE multiplies the count as in FuzzTests.
+  func testMutatedVectorFilesAreReadOrRefused() throws {
+    let originals = [Data(("3 4\n" + textLines()).utf8), binary(newlineAfterVector: true)].map {
+      [UInt8]($0)
+    }
+    var mutator = Mutator(seed: 0x7EC7)
+    let path = temporaryPath("fuzz-vectors")
+    var read = 0
+    var refused = 0
+    for iteration in 0..<1_000 * FuzzTests.scale {
+      let input = mutator.mutate(originals[iteration % 2])
+      try Data(input).write(to: URL(fileURLWithPath: path))
+      do {
+        let embeddings = try self.read(path, scope: iteration % 4 < 2 ? .data : .all)
+        for key in embeddings.keys {
+          let vector = embeddings.vector(for: key)
+          XCTAssertTrue(
+            vector?.count == 4 && vector!.allSatisfy(\.isFinite), "input \(iteration): \(key)")
+        }
+        read += 1
+      } catch let error as TrellisError {
+        XCTAssertEqual(error.file, path, "input \(iteration): \(error)")
+        refused += 1
+      }
+    }
+    XCTAssertGreaterThan(read, 100, "\(read) read, \(refused) refused: mutations too destructive")
+    XCTAssertGreaterThan(refused, 100, "\(read) read, \(refused) refused: mutations too timid")
+  }
+
   /// Words with spaces (GloVe 840B's ". . .") or bytes that are not UTF-8 cannot be a token:
   /// their records are passed over and counted; the numbers of unkept words are not parsed.
   func testRecordsNoTokenCanMatchAreSkipped() throws {
