@@ -13,9 +13,9 @@ final class PretrainedEmbeddingsTests: XCTestCase {
   ]
   let dev = [Sentence(tokens: ["flights", "to", "Atlanta"], labels: ["O", "O", "B-city"])]
   /// Words of the data with a vector: flights, boston, denver (training), atlanta (dev only);
-  /// zzunseen is in no data file.
+  /// zzunseen is in no data file; `<unk>` is a reserved row the file must not overwrite.
   let vectorText =
-    "boston 1 1 1 1\nflights 2 2 2 2\natlanta 3 3 3 3\nzzunseen 4 4 4 4\ndenver 5 5 5 5\n"
+    "boston 1 1 1 1\nflights 2 2 2 2\natlanta 3 3 3 3\nzzunseen 4 4 4 4\ndenver 5 5 5 5\n<unk> 9 9 9 9\n"
   let seededWords = ["flights", "boston", "denver", "atlanta"]
 
   func configuration() -> TaggerConfiguration {
@@ -94,6 +94,7 @@ final class PretrainedEmbeddingsTests: XCTestCase {
     let all = try trainer(options(epochs: 1), scope: .all).fresh(train: train).model
     XCTAssertEqual(Array(all.words.strings.suffix(2)), ["atlanta", "zzunseen"])
     XCTAssertEqual(row(all, "zzunseen"), vector("zzunseen"))
+    XCTAssertNotEqual(row(all, "<unk>"), vector("<unk>"), "<unk> keeps its own row")
     XCTAssertEqual(all.store.count - data.store.count, 4, "one more row of D = 4")
 
     let plain = Trainer(configuration: configuration(), options: options(epochs: 1)).fresh(

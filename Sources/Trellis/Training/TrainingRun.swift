@@ -148,7 +148,8 @@ extension Trainer {
   }
 
   /// Copies the pretrained vector of every vocabulary word that has one into the embeddings;
-  /// returns the ids of the rows it wrote.
+  /// returns the ids of the rows it wrote. `<pad>` and `<unk>` keep their own rows, even when a
+  /// file has vectors by those names.
   private func seedEmbeddings(of model: TaggerModel, from pretrained: PretrainedEmbeddings)
     -> [Int]
   {
@@ -156,7 +157,7 @@ extension Trainer {
     let D = pretrained.dimension
     let table = model.store.value(model.embedding.table)  // (V, D)
     var seeded: [Int] = []
-    for id in 0..<model.words.count {
+    for id in (ReservedWord.unknownId + 1)..<model.words.count {
       guard let vector = pretrained.vector(for: model.words[id]) else { continue }
       vector.withUnsafeBufferPointer { (table + id * D).update(from: $0.baseAddress!, count: D) }
       seeded.append(id)
