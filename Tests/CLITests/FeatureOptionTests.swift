@@ -13,8 +13,9 @@ final class FeatureOptionTests: CLITestCase {
       ["train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "2", "--embedding-size", "16",
        "--hidden-size", "8", "--character-filters", "6", "--embeddings", vectors, "--scheme", "bioes"])
     assertSucceeded(train)
-    XCTAssertTrue(train.stderr.contains("embeddings: 1 of"), train.stderr)
-    XCTAssertTrue(train.stderr.contains("1 more words added"), train.stderr)
+    XCTAssertTrue(train.stderr.contains("2 vectors, 1 kept (scope data)"), train.stderr)
+    let seeded = "embeddings: 1 rows seeded from vectors; 0 words beyond"
+    XCTAssertTrue(train.stderr.contains(seeded), train.stderr)
     let header = try XCTUnwrap(String(data: try Data(contentsOf: URL(fileURLWithPath: model)).prefix(4096), encoding: .isoLatin1))
     XCTAssertTrue(header.contains("\"characterFilters\":6"))
     XCTAssertTrue(header.contains("\"trainingScheme\":\"bioes\""))

@@ -3,7 +3,8 @@ import XCTest
 
 @testable import Trellis
 
-/// Pretrained embeddings, training in another tag scheme, and decoding constraints.
+/// Training in another tag scheme, and decoding constraints (pretrained vectors:
+/// PretrainedEmbeddingsTests).
 final class FeatureTests: XCTestCase {
   func tinyTrain() throws -> [Sentence] { try readLabelledCoNLL(path: fixture("train.conll")) }
 
@@ -18,33 +19,6 @@ final class FeatureTests: XCTestCase {
     configuration.embeddingSize = 4
     configuration.hiddenSize = 8
     return configuration
-  }
-
-  func testPretrainedVectorsSeedTheTableAndExtendTheVocabulary() throws {
-    let path = temporaryPath("vectors.txt")
-    try "3 4\nFlights 1 2 3 4\nzzunseen 0.5 0.5 0.5 0.5\nflights 9 9 9 9\n".write(toFile: path, atomically: true, encoding: .utf8)
-    let vectors = try PretrainedEmbeddings(path: path, dimension: 4, normalization: TokenNormalization())
-    XCTAssertEqual(vectors.keys, ["flights", "zzunseen"])  // normalised; the first line of a key wins
-    XCTAssertEqual(vectors.vectors["flights"], [1, 2, 3, 4])
-
-    let trainer = Trainer(configuration: smallConfiguration(), options: smallOptions())
-    trainer.pretrained = vectors
-    var coverage: (Int, Int, Int)?
-    trainer.onPretrainedCoverage = { coverage = ($0, $1, $2) }
-    let model = try trainer.train(train: try tinyTrain(), dev: [])
-    XCTAssertEqual(coverage?.0, 1)
-    XCTAssertEqual(coverage?.2, 1)
-    XCTAssertNotEqual(model.wordId(for: "zzunseen"), model.wordId(for: "never-seen-anywhere"))
-    XCTAssertEqual(model.wordId(for: "never-seen-anywhere"), 1)  // <unk>
-
-    try "flights 1 2 3\n".write(toFile: path, atomically: true, encoding: .utf8)
-    XCTAssertThrowsError(try PretrainedEmbeddings(path: path, dimension: 4, normalization: TokenNormalization())) {
-      XCTAssertEqual("\($0)", "\(path):1: expected a word and 4 numbers (--embedding-size), found 3 numbers")
-    }
-    try "2 50\nflights 1 2 3 4\n".write(toFile: path, atomically: true, encoding: .utf8)
-    XCTAssertThrowsError(try PretrainedEmbeddings(path: path, dimension: 4, normalization: TokenNormalization())) {
-      XCTAssertTrue("\($0)".contains("50 dimensions but --embedding-size is 4"))
-    }
   }
 
   /// A model trained in BIOES keeps BIOES labels inside and answers in the data's BIO.

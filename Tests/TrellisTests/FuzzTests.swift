@@ -353,7 +353,7 @@ final class FuzzTests: XCTestCase {
 /// Random byte-level mutations: bit flips, insertions of bytes that matter to line readers
 /// (NUL, CR, LF, 0xFF, tab, space, a byte-order mark, a lone UTF-8 lead byte), deletions,
 /// truncations and duplicated chunks; one to four per input.
-private struct Mutator {
+struct Mutator {
   var rng: SplitMix64
 
   init(seed: UInt64) { rng = SplitMix64(seed: seed) }

@@ -1,49 +1,109 @@
-import ConllEval
+/// Which pretrained vectors join a model.
+public enum EmbeddingScope: String, Codable, CaseIterable, Sendable {
+  /// The vectors of words that occur in the data (training, dev and test files): the embedding
+  /// table stays the size of the data's vocabulary (NCRF++, Lample et al. 2016).
+  case data
+  /// Every vector of the file becomes a row of the embedding table, trained every step and
+  /// saved with the model: GloVe 6B 50d's 400,000 words make a 0.2 M-parameter tagger one of
+  /// 20 M, and training several times slower. Only worth it when the model must tag text
+  /// whose words are not known when it is trained.
+  case all
+}
 
-/// Word vectors in word2vec / GloVe text format: an optional header line `count dimension`,
-/// then one `word v1 … vD` line per word.
+/// How many distinct words of the data have a pretrained vector.
+public struct EmbeddingCoverage: Equatable, Sendable {
+  /// Words whose normalised key has a vector.
+  public var exact = 0
+  /// Words that have none, but whose lowercase form does (cased words, lowercased vectors).
+  public var lowercased = 0
+  /// Words with no vector either way.
+  public var missing = 0
+
+  public var words: Int { exact + lowercased + missing }
+}
+
+/// The pretrained vectors a model starts its embeddings from, read from a word2vec, GloVe or
+/// fastText file (`VectorFileFormat`) in one streaming pass: with scope `data` only the vectors
+/// of the data's words are kept, so a 1 GB file costs one read, not 1 GB of memory.
 public struct PretrainedEmbeddings: Sendable {
   public let dimension: Int
-  /// Normalised key → vector; the first line of a key wins when normalisation merges words.
-  public private(set) var vectors: [String: [Float]] = [:]
-  /// Keys in file order, so vocabulary extension is deterministic.
+  public let format: VectorFileFormat
+  public let scope: EmbeddingScope
+  /// Vectors in the file, whether kept or not.
+  public let fileVectorCount: Int
+  /// Vectors passed over because no token can equal their word (`VectorRecordReader`).
+  public let skippedVectorCount: Int
+  /// Of the data's words given to `init`.
+  public private(set) var coverage = EmbeddingCoverage()
+  /// The words that should have a row of the embedding table, each once: the data's words
+  /// that have a vector (data order), then with scope `all` every other key of the file (file
+  /// order), so the vocabulary they extend comes out the same on every run.
   public private(set) var keys: [String] = []
+  /// Normalised file key → row of `table`; the first record of a key wins when normalisation
+  /// merges words ("Apple" and "apple", "1991" and "2000").
+  private var rows: [String: Int] = [:]
+  /// The kept vectors, `(rows.count, dimension)` row-major.
+  private var table: [Float] = []
 
-  /// Reads `path`, normalising each word as the model will (`normalization`). Every vector
-  /// must have `dimension` values (the model's embedding size).
-  public init(path: String, dimension: Int, normalization: TokenNormalization) throws {
+  /// Reads `path`, normalising each word as the model will (`normalization`). `dataWords` are
+  /// the data's normalised keys (`dataWords(of:normalization:)`); every vector must have
+  /// `dimension` values (the model's embedding size).
+  public init(
+    path: String, dimension: Int, normalization: TokenNormalization, dataWords: [String],
+    scope: EmbeddingScope = .data
+  ) throws {
     self.dimension = dimension
-    let reader = try LineReader(path: path)
-    while let line = try reader.next() {
-      let fields = splitColumns(line)
-      if fields.isEmpty { continue }
-      if reader.lineNumber == 1, fields.count == 2, Int(fields[0]) != nil, let headerDimension = Int(fields[1]) {
-        guard headerDimension == dimension else {
-          throw TrellisError(
-            file: path, line: 1,
-            "vectors have \(headerDimension) dimensions but --embedding-size is \(dimension)")
-        }
+    self.scope = scope
+    let reader = try VectorRecordReader(path: path, dimension: dimension)
+    format = reader.format
+    let wanted: Set<String>? =
+      scope == .all ? nil : Set(dataWords + dataWords.map { $0.lowercased() })
+    var fileKeys: [String] = []
+    while let word = try reader.nextWord() {
+      let key = normalization.key(for: word)
+      guard rows[key] == nil, wanted?.contains(key) ?? true else { continue }
+      rows[key] = fileKeys.count
+      fileKeys.append(key)
+      table.append(contentsOf: try reader.vector())
+    }
+    fileVectorCount = reader.recordCount
+    skippedVectorCount = reader.skippedCount
+    guard fileVectorCount > 0 else { throw TrellisError(file: path, "contains no vectors") }
+    var listed = Set<String>()
+    for word in dataWords where listed.insert(word).inserted {
+      guard let found = match(word) else {
+        coverage.missing += 1
         continue
       }
-      guard fields.count - 1 == dimension else {
-        throw TrellisError(
-          file: path, line: reader.lineNumber,
-          "expected a word and \(dimension) numbers (--embedding-size), found \(fields.count - 1) numbers")
-      }
-      var vector = [Float]()
-      vector.reserveCapacity(dimension)
-      for field in fields.dropFirst() {
-        guard let value = Float(field), value.isFinite else {
-          throw TrellisError(file: path, line: reader.lineNumber, "'\(field)' is not a finite number")
-        }
-        vector.append(value)
-      }
-      let key = normalization.key(for: String(fields[0]))
-      if vectors[key] == nil {
-        vectors[key] = vector
-        keys.append(key)
-      }
+      if found.isExact { coverage.exact += 1 } else { coverage.lowercased += 1 }
+      keys.append(word)
     }
-    guard !keys.isEmpty else { throw TrellisError(file: path, "contains no vectors") }
+    if scope == .all { keys += fileKeys.filter { listed.insert($0).inserted } }
+  }
+
+  /// Vectors kept in memory.
+  public var keptVectorCount: Int { rows.count }
+
+  /// The vector for vocabulary key `key`: the file's vector of that key, else of its lowercase
+  /// form; nil when there is neither (or it was not kept).
+  public func vector(for key: String) -> ArraySlice<Float>? {
+    guard let row = match(key)?.row else { return nil }
+    return table[(row * dimension)..<((row + 1) * dimension)]
+  }
+
+  private func match(_ key: String) -> (row: Int, isExact: Bool)? {
+    if let row = rows[key] { return (row, true) }
+    return rows[key.lowercased()].map { ($0, false) }
+  }
+
+  /// The distinct normalised keys of the sentences' tokens, in order of first appearance:
+  /// the words whose vectors scope `data` keeps.
+  public static func dataWords(of sentences: [Sentence], normalization: TokenNormalization)
+    -> [String]
+  {
+    var seen = Set<String>()
+    return sentences.flatMap(\.tokens).map(normalization.key(for:)).filter {
+      seen.insert($0).inserted
+    }
   }
 }

@@ -8,7 +8,7 @@ public struct Provenance: Codable, Equatable, Sendable {
   public var buildCommit = trellisBuildCommit
   /// Every setting of the run (data paths, architecture, training options, seed included).
   public var recipe: TrainingRecipe
-  /// The data files read, in the order train, dev, embeddings.
+  /// The data files read, in the order train, dev, test (read for `--embeddings`), embeddings.
   public var inputs: [InputFile]
   /// A free-text note from the user (`--note`), e.g. a date or a ticket.
   public var note: String?
@@ -24,7 +24,7 @@ public struct Provenance: Codable, Equatable, Sendable {
 
 /// One data file as it was when training read it.
 public struct InputFile: Codable, Equatable, Sendable {
-  /// `train`, `dev` or `embeddings`.
+  /// `train`, `dev`, `test` or `embeddings`.
   public var role: String
   /// The path as given.
   public var path: String

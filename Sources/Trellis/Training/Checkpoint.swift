@@ -24,6 +24,8 @@ enum Checkpoint {
     var hasBest: Bool
     var epochsWithoutImprovement: Int
     var record: TrainingRecord?
+    /// Absent from checkpoints of runs without frozen rows.
+    var frozenEmbeddingRows: [Int]?
   }
 
   static func write(model: TaggerModel, state: TrainingState, options: TrainingOptions, to path: String) throws {
@@ -34,8 +36,9 @@ enum Checkpoint {
       Header(
         options: options, completedEpochs: state.completedEpochs, step: state.step, rngState: state.rng.state,
         optimizerCounters: optimizer.counters, optimizerSlabCount: optimizer.slabs.count, bestF1: state.bestF1,
-        hasBest: !state.bestValues.isEmpty, epochsWithoutImprovement: state.epochsWithoutImprovement,
-        record: state.record))
+        hasBest: !state.bestValues.isEmpty,
+        epochsWithoutImprovement: state.epochsWithoutImprovement, record: state.record,
+        frozenEmbeddingRows: state.frozenEmbeddingRows.isEmpty ? nil : state.frozenEmbeddingRows))
     let modelBytes = try ModelFile.encode(model, name: path)
     var data = Data(magic)
     appendLittleEndian(formatVersion, to: &data)
@@ -104,6 +107,10 @@ enum Checkpoint {
     state.bestValues = header.hasBest ? try floats() : []
     state.epochsWithoutImprovement = header.epochsWithoutImprovement
     state.record = header.record ?? TrainingRecord()
+    state.frozenEmbeddingRows = header.frozenEmbeddingRows ?? []
+    guard state.frozenEmbeddingRows.allSatisfy({ (0..<model.words.count).contains($0) }) else {
+      throw TrellisError(file: path, "freezes embedding rows the model does not have")
+    }
     return (model, state, header.options)
   }
 }

@@ -5,11 +5,12 @@ import Foundation
 public final class Trainer {
   public let configuration: TaggerConfiguration
   public let options: TrainingOptions
-  /// Vectors to start the embedding table from; their words also join the vocabulary, so test
-  /// words never seen in training still get a meaningful embedding.
+  /// Vectors to start the embedding table from; their `keys` also join the vocabulary, so dev
+  /// and test words never seen in training still get a meaningful embedding.
   public var pretrained: PretrainedEmbeddings?
-  /// Told, once the vocabulary exists, how many training words had a pretrained vector.
-  public var onPretrainedCoverage: (_ covered: Int, _ trainingWords: Int, _ added: Int) -> Void = { _, _, _ in }
+  /// Told, once the vocabulary exists, how many of its rows a pretrained vector seeded and how
+  /// many words it has beyond the training data's.
+  public var onPretrainedVocabulary: (_ seeded: Int, _ added: Int) -> Void = { _, _ in }
   /// Told after every epoch; an error it throws stops training and is rethrown.
   public var onEpoch: (EpochReport) throws -> Void = { _ in }
   /// Told after every step; an error it throws stops training and is rethrown.

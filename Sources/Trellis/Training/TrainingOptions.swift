@@ -25,6 +25,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   /// Keep the running average of the parameters over all steps and use it for evaluation
   /// and the saved model (Collins 2002's averaged perceptron, for any head).
   public var average = false
+  /// Keep the pretrained vectors (`TrainingData.embeddings`) as they are: their rows get no
+  /// gradient. The rows of words without a vector, `<unk>` among them, still train, since a
+  /// frozen random row would carry no information (Lample et al. 2016 fine-tune every row).
+  public var freezeEmbeddings = false
 
   public init() {}
 
@@ -62,6 +66,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     try container.decode(&patience, .patience)
     try container.decode(&seed, .seed)
     try container.decode(&average, .average)
+    try container.decode(&freezeEmbeddings, .freezeEmbeddings)
   }
 }
 

@@ -65,8 +65,13 @@ public struct TrainingData: Codable, Equatable, Sendable {
   public var train = ""
   /// Development data for model selection and early stopping.
   public var dev: String?
-  /// Pretrained word vectors to start the embeddings from.
+  /// Pretrained word vectors to start the embeddings from (`VectorFileFormat`).
   public var embeddings: String?
+  /// Which of their vectors join the model: those of the data's words, or all.
+  public var embeddingsScope = EmbeddingScope.data
+  /// Test data: read only for its words, whose vectors scope `data` keeps too (a model
+  /// knows the words it will be tested on, as in NCRF++ and Lample et al. 2016).
+  public var test: String?
   /// The column holding the token (1-based).
   public var tokenColumn = 1
   /// The column holding the gold label (1-based; nil: the last).
@@ -82,12 +87,17 @@ public struct TrainingData: Codable, Equatable, Sendable {
     if let labelColumn { try require(labelColumn, in: 1...Self.columnLimit, "label-column") }
   }
 
+  /// Missing fields keep their defaults.
   public init(from decoder: any Swift.Decoder) throws {
+    self.init()
     let container = try decoder.container(keyedBy: CodingKeys.self)
-    train = try container.decodeIfPresent(String.self, forKey: .train) ?? ""
+    train = try container.decodeIfPresent(String.self, forKey: .train) ?? train
     dev = try container.decodeIfPresent(String.self, forKey: .dev)
     embeddings = try container.decodeIfPresent(String.self, forKey: .embeddings)
-    tokenColumn = try container.decodeIfPresent(Int.self, forKey: .tokenColumn) ?? 1
+    embeddingsScope = try container.decodeIfPresent(EmbeddingScope.self, forKey: .embeddingsScope)
+      ?? embeddingsScope
+    test = try container.decodeIfPresent(String.self, forKey: .test)
+    tokenColumn = try container.decodeIfPresent(Int.self, forKey: .tokenColumn) ?? tokenColumn
     labelColumn = try container.decodeIfPresent(Int.self, forKey: .labelColumn)
   }
 }

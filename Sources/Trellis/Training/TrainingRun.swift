@@ -48,7 +48,16 @@ final class TrainingRun {
   func lossAndGradient(_ batch: Batch) -> (loss: Double, norm: Double) {
     model.store.zeroGradients()
     let loss = model.lossAndGradient(batch, workspace: workspace, dropoutRate: options.dropout, rng: &state.rng)
+    zeroFrozenGradients()
     return (loss, model.store.gradientNorm())
+  }
+
+  /// Zeroes the gradient of the frozen embedding rows (`TrainingState.frozenEmbeddingRows`)
+  /// before clipping sees it: with no gradient, SGD and Adam leave a row exactly as it is.
+  private func zeroFrozenGradients() {
+    let D = model.embedding.wordSize
+    let gradients = model.store.gradient(model.embedding.table)  // (V, D)
+    for row in state.frozenEmbeddingRows { (gradients + row * D).update(repeating: 0, count: D) }
   }
 
   /// Clips the gradients to `clipNorm` (their norm is `gradientNorm`) and lets the optimiser
@@ -84,8 +93,9 @@ final class TrainingRun {
 }
 
 extension Trainer {
-  /// A new run: scheme detected from the data, vocabularies built (extended by pretrained
-  /// vectors, which also seed the embeddings), weights drawn from the seed.
+  /// A new run: scheme detected from the data, vocabularies built (extended by the words of
+  /// `pretrained.keys`), weights drawn from the seed, then the rows of words with a pretrained
+  /// vector overwritten by it.
   func fresh(train: [Sentence]) -> TrainingRun {
     var rng = SplitMix64(seed: options.seed)
     var configuration = self.configuration
@@ -105,10 +115,14 @@ extension Trainer {
       characters: configuration.characterFilters > 0
         ? CorpusVocabularies.characters(of: sentences, configuration: configuration) : Vocabulary(),
       featureVocabularies: corpus.features, rng: &rng)
-    if let pretrained { seedEmbeddings(of: model, from: pretrained, trainingWords: corpus.words.count) }
+    var state = TrainingState(rng: rng, model: model, options: options)
+    if let pretrained {
+      let seeded = seedEmbeddings(of: model, from: pretrained)
+      if options.freezeEmbeddings { state.frozenEmbeddingRows = seeded }
+      onPretrainedVocabulary(seeded.count, model.words.count - corpus.words.count)
+    }
     return TrainingRun(
-      model: model, state: TrainingState(rng: rng, model: model, options: options), options: options,
-      sentences: sentences, wordCounts: counts)
+      model: model, state: state, options: options, sentences: sentences, wordCounts: counts)
   }
 
   /// The run a checkpoint holds, after checking it was trained on this data.
@@ -133,17 +147,22 @@ extension Trainer {
       wordCounts: corpus.wordCounts + [Int](repeating: 0, count: model.words.count - corpus.words.count))
   }
 
-  /// Copies the pretrained vector of every vocabulary word that has one into the embeddings.
-  private func seedEmbeddings(of model: TaggerModel, from pretrained: PretrainedEmbeddings, trainingWords: Int) {
+  /// Copies the pretrained vector of every vocabulary word that has one into the embeddings;
+  /// returns the ids of the rows it wrote. `<pad>` and `<unk>` keep their own rows, even when a
+  /// file has vectors by those names.
+  private func seedEmbeddings(of model: TaggerModel, from pretrained: PretrainedEmbeddings)
+    -> [Int]
+  {
     precondition(pretrained.dimension == model.configuration.embeddingSize, "checked when the file was read")
-    var covered = 0
-    let table = model.store.value(model.embedding.table)
-    for id in 0..<model.words.count {
-      guard let vector = pretrained.vectors[model.words[id]] else { continue }
-      (table + id * pretrained.dimension).update(from: vector, count: pretrained.dimension)
-      if id < trainingWords { covered += 1 }
+    let D = pretrained.dimension
+    let table = model.store.value(model.embedding.table)  // (V, D)
+    var seeded: [Int] = []
+    for id in (ReservedWord.unknownId + 1)..<model.words.count {
+      guard let vector = pretrained.vector(for: model.words[id]) else { continue }
+      vector.withUnsafeBufferPointer { (table + id * D).update(from: $0.baseAddress!, count: D) }
+      seeded.append(id)
     }
     model.store.didChangeValues()
-    onPretrainedCoverage(covered, trainingWords - 2, model.words.count - trainingWords)
+    return seeded
   }
 }

@@ -16,6 +16,9 @@ struct TrainingState {
   var epochsWithoutImprovement = 0
   /// What the model file records of training (`Provenance.training`).
   var record = TrainingRecord()
+  /// Embedding rows that keep their pretrained vectors (`TrainingOptions.freezeEmbeddings`):
+  /// the rows of words with a vector. The other rows (`<unk>`, words without one) train.
+  var frozenEmbeddingRows: [Int] = []
 
   init(rng: SplitMix64, model: TaggerModel, options: TrainingOptions) {
     self.rng = rng

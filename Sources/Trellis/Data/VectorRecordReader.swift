@@ -1,0 +1,189 @@
+/// Reads a word-vector file (`VectorFileFormat`) one record at a time, streaming: `nextWord()`
+/// finds a record's word and `vector()` converts its numbers only when the caller keeps it, so
+/// a word the model does not need costs a scan of its bytes, not the parsing of D numbers.
+final class VectorRecordReader {
+  let format: VectorFileFormat
+  let dimension: Int
+  var fileName: String { bytes.fileName }
+  /// The word count a header announces (word2vec, fastText), nil without a header (GloVe).
+  let announcedCount: Int?
+  /// Records read so far, skipped ones included.
+  private(set) var recordCount = 0
+  /// Records whose word no token can equal: it holds whitespace (GloVe 840B has such lines) or
+  /// is not UTF-8. They are passed over.
+  private(set) var skippedCount = 0
+  private let bytes: ByteChunkReader
+  /// Text formats: the 1-based line of the current record, its bytes and its fields' ranges.
+  private var lineNumber = 0
+  private var line: ArraySlice<UInt8> = []
+  private var fields: [Range<Int>] = []
+  /// Binary format: the current record's word, and whether its values are still unread.
+  private var binaryWord = ""
+  private var binaryValuesPending = false
+
+  /// No record is longer than a word of this many bytes and its numbers.
+  static let wordLimit = 1 << 12
+  var lineLimit: Int { Self.wordLimit + 64 * dimension }
+
+  init(path: String, dimension: Int) throws {
+    bytes = try ByteChunkReader(path: path)
+    self.dimension = dimension
+    let (format, header) = try VectorFileFormat.detect(
+      try bytes.peek(VectorFileFormat.sampleSize), fileName: path)
+    self.format = format
+    announcedCount = header?.count
+    guard let header else { return }
+    guard header.dimension == dimension else {
+      throw TrellisError(
+        file: path, line: 1,
+        "vectors have \(header.dimension) dimensions but --embedding-size is \(dimension)")
+    }
+    _ = try bytes.take(header.length)
+    lineNumber = 1
+  }
+
+  /// The next record's word, or nil after the last record.
+  func nextWord() throws -> String? {
+    let word = try format == .word2vecBinary ? nextBinaryWord() : nextTextWord()
+    if word == nil, let announcedCount, announcedCount != recordCount {
+      throw TrellisError(
+        file: fileName,
+        "holds \(recordCount) vectors but its header announces \(announcedCount) (truncated?)")
+    }
+    return word
+  }
+
+  /// The values of the record whose word `nextWord()` returned last: `dimension` finite Floats.
+  func vector() throws -> [Float] {
+    format == .word2vecBinary ? try binaryVector() : try textVector()
+  }
+
+  private func textVector() throws -> [Float] {
+    try fields.suffix(dimension).map { range in
+      let field = String(decoding: line[range], as: UTF8.self)
+      guard let value = Float(field), value.isFinite else {
+        throw TrellisError(file: fileName, line: lineNumber, "'\(field)' is not a finite number")
+      }
+      return value
+    }
+  }
+
+  private func binaryVector() throws -> [Float] {
+    binaryValuesPending = false
+    guard let raw = try bytes.take(4 * dimension) else { throw truncatedBinary() }
+    let vector = raw.withUnsafeBytes { raw in
+      (0..<dimension).map { k in
+        Float(
+          bitPattern: UInt32(
+            littleEndian: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))
+      }
+    }
+    guard vector.allSatisfy(\.isFinite) else {
+      throw TrellisError(
+        file: fileName, "vector \(recordCount) ('\(binaryWord)') holds a value that is not finite")
+    }
+    return vector
+  }
+
+  private func nextTextWord() throws -> String? {
+    while true {
+      line = []  // releases the buffer, so reading on does not copy it
+      guard
+        let next = try bytes.nextLine(
+          limit: lineLimit,
+          tooLong: TrellisError(
+            file: fileName, line: lineNumber + 1,
+            "is longer than \(lineLimit) bytes, too long for a word and \(dimension) numbers"))
+      else { return nil }
+      lineNumber += 1
+      line = lineNumber == 1 && next.starts(with: [0xEF, 0xBB, 0xBF]) ? next.dropFirst(3) : next
+      splitFields()
+      if fields.isEmpty { continue }
+      recordCount += 1
+      if try wordHoldsWhitespace() {
+        skippedCount += 1
+        continue
+      }
+      guard let word = String(validating: line[fields[0]], as: UTF8.self) else {
+        skippedCount += 1
+        continue
+      }
+      return word
+    }
+  }
+
+  /// Checks the current line's field count: a word and `dimension` numbers. More fields after
+  /// the first record are a word with spaces in it when the field before the numbers is not a
+  /// number itself (GloVe 840B's ". . ."); anything else is an error.
+  private func wordHoldsWhitespace() throws -> Bool {
+    let numbers = fields.count - 1
+    if numbers == dimension { return false }
+    if recordCount == 1 {
+      throw TrellisError(
+        file: fileName, line: lineNumber,
+        "vectors have \(numbers) dimensions but --embedding-size is \(dimension)")
+    }
+    guard numbers > dimension,
+      Float(String(decoding: line[fields[fields.count - dimension - 1]], as: UTF8.self)) == nil
+    else {
+      throw TrellisError(
+        file: fileName, line: lineNumber,
+        "expected a word and \(dimension) numbers (--embedding-size), found \(numbers) numbers")
+    }
+    return true
+  }
+
+  /// `fields`: the ranges of `line` between spaces and tabs.
+  private func splitFields() {
+    fields.removeAll(keepingCapacity: true)
+    var fieldStart: Int?
+    for index in line.indices {
+      let isSeparator = line[index] == 0x20 || line[index] == 0x09
+      if isSeparator, let start = fieldStart {
+        fields.append(start..<index)
+        fieldStart = nil
+      } else if !isSeparator, fieldStart == nil {
+        fieldStart = index
+      }
+    }
+    if let start = fieldStart { fields.append(start..<line.endIndex) }
+  }
+
+  private func nextBinaryWord() throws -> String? {
+    while true {
+      if binaryValuesPending {
+        binaryValuesPending = false
+        guard try bytes.take(4 * dimension) != nil else { throw truncatedBinary() }
+      }
+      guard recordCount < announcedCount! else { return nil }
+      guard
+        let raw = try bytes.next(
+          upTo: 0x20, limit: Self.wordLimit,
+          tooLong: TrellisError(
+            file: fileName,
+            "vector \(recordCount + 1): no word ends within \(Self.wordLimit) bytes "
+              + "(byte \(bytes.offset))"))
+      else { return nil }
+      // The '\n' word2vec writes after each vector, if this file has it, leads the next word.
+      let word = raw.drop { $0 == 0x0A || $0 == 0x0D }
+      if word.isEmpty, try bytes.peek(1).isEmpty { return nil }  // the last vector's '\n'
+      recordCount += 1
+      binaryValuesPending = true
+      guard let string = String(validating: word, as: UTF8.self), !word.isEmpty,
+        !word.contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D })
+      else {
+        skippedCount += 1
+        continue
+      }
+      binaryWord = string
+      return string
+    }
+  }
+
+  private func truncatedBinary() -> TrellisError {
+    TrellisError(
+      file: fileName,
+      "ends inside vector \(recordCount) of the \(announcedCount ?? 0) its header announces "
+        + "(truncated?)")
+  }
+}
