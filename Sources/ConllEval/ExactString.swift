@@ -7,9 +7,12 @@
 public struct ExactString: Hashable, Comparable, Sendable, ExpressibleByStringLiteral,
   CustomStringConvertible
 {
+  /// The string, unchanged.
   public let string: String
 
+  /// Wraps `string` as it is (no normalisation).
   public init(_ string: String) { self.string = string }
+  /// Wraps a copy of `text` as it is (no normalisation).
   public init(_ text: Substring) { string = String(text) }
   public init(stringLiteral string: String) { self.string = string }
 

@@ -1,6 +1,6 @@
 /// A line of conlleval input that conlleval.pl would reject.
 public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendable {
-  /// The file name given to `scoreConll(text:fileName:)`.
+  /// The file name given to `scoreConll` or `ConllScorer`.
   public var fileName: String
   /// The 1-based number of the offending line.
   public var line: Int
@@ -31,6 +31,7 @@ public struct ConllOptions: Sendable {
   /// it only with `-r`, and so does this.
   public var outsideLabel: String
 
+  /// The defaults read input as `trellis score` does without options.
   public init(
     delimiter: FieldDelimiter? = nil, rawLabels: Bool = false, outsideLabel: String = "O"
   ) {
@@ -69,14 +70,18 @@ public func scoreConll(
 /// `scoreConll`'s rules one line at a time, so input of any size is scored in constant memory
 /// (`trellis score` feeds it from a streaming reader). Lines come without their terminator.
 public struct ConllScorer: Sendable {
+  /// The name errors give for the input.
   public let fileName: String
+  /// How lines are read.
   public let options: ConllOptions
+  /// The counts of every line added so far.
   public private(set) var counts = ConllCounts()
   /// The 1-based number of the last line added.
   public private(set) var lineNumber = 0
   /// The column count of the first non-blank line, and that line's number.
   private var expected: (columns: Int, line: Int)?
 
+  /// A scorer with nothing counted; `fileName` names the input in errors.
   public init(fileName: String, options: ConllOptions = ConllOptions()) {
     self.fileName = fileName
     self.options = options

@@ -12,9 +12,7 @@ struct TrellisCommand: ParsableCommand {
 
   static func main() {
     BLASCore.restartWithTunedCoreIfNeeded()
-    // The products here are small (B = 32 rows per step) and the two encoder directions
-    // already run on the two cores; OpenBLAS's own threads would only contend with them.
-    setBLASThreadCount(1)
+    // OpenBLAS's thread count is the library's to set (`setBLASThreadCount(_:)` says why).
     removeTemporaryFilesOnTermination()
     // A closed pipe is a write error like any other (EPIPE), ended quietly in `finish`, not a
     // signal death.

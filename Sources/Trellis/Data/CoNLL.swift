@@ -3,10 +3,14 @@ import Foundation
 
 /// A problem with an input or model file, located as precisely as possible.
 public struct TrellisError: Error, CustomStringConvertible, Equatable {
+  /// The file as the user named it (`<stdin>` for standard input).
   public var file: String
+  /// The 1-based line, when the problem is on one line.
   public var line: Int?
+  /// What is wrong, as a sentence fragment without the location.
   public var message: String
 
+  /// An error about `file` (at `line`, if given).
   public init(file: String, line: Int? = nil, _ message: String) {
     self.file = file
     self.line = line
@@ -30,6 +34,7 @@ public struct Sentence: Equatable, Sendable {
   /// True for a `-DOCSTART-` line handed out on its own (see `CoNLLReader.keepsDocumentMarkers`).
   public var isDocumentMarker = false
 
+  /// A sentence of token lines `fields` whose first line is `firstLine`.
   public init(fields: [[String]], firstLine: Int = 1) {
     self.fields = fields
     self.firstLine = firstLine
@@ -49,9 +54,11 @@ public struct Sentence: Equatable, Sendable {
       && exact(a) == exact(b)
   }
 
+  /// The first column of every line: the tokens.
   public var tokens: [String] { fields.map { $0[0] } }
   /// The last column of every line: the gold label in a labelled file.
   public var labels: [String] { fields.map { $0[$0.count - 1] } }
+  /// The number of tokens.
   public var count: Int { fields.count }
 }
 
@@ -60,6 +67,7 @@ public struct Sentence: Equatable, Sendable {
 /// line holds a CR and "\r\r\n" is a line end followed by an empty line; a UTF-8 byte-order mark
 /// at the start is skipped; invalid UTF-8 is an error naming its line.
 public final class LineReader {
+  /// The name errors give: the path, or `<stdin>` for standard input.
   public let fileName: String
   /// The 1-based number of the line `next()` returned last.
   public private(set) var lineNumber = 0
@@ -189,6 +197,7 @@ public final class CoNLLReader {
   /// Whether `next()` returns `-DOCSTART-` lines as marker sentences instead of skipping them.
   public var keepsDocumentMarkers = false
 
+  /// The name errors give, as the underlying `LineReader` has it.
   public var fileName: String { lines.fileName }
 
   /// Called before a read that would wait for input (see `LineReader.beforeWaiting`).

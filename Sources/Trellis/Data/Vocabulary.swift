@@ -5,13 +5,16 @@ import ConllEval
 /// canonical equivalence: "é" (U+00E9) and "e" + U+0301 are two labels for conlleval, so they
 /// are two entries here.
 public struct Vocabulary: Codable, Equatable, Sendable {
+  /// Every string, in id order: `strings[id]`.
   public private(set) var strings: [String] = []
   private var ids: [ExactString: Int] = [:]
 
+  /// The strings with ids 0, 1, … in order; a repeated string keeps its first id.
   public init(_ strings: [String] = []) {
     for string in strings { insert(string) }
   }
 
+  /// The number of strings, one more than the largest id.
   public var count: Int { strings.count }
 
   /// Returns the id of `string`, assigning the next one if it is new.
@@ -26,6 +29,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
   /// The id of `string`, or nil when it was never inserted.
   public func id(for string: String) -> Int? { ids[ExactString(string)] }
 
+  /// The string with id `id`, which must be below `count`.
   public subscript(id: Int) -> String { strings[id] }
 
   /// Equal when the strings, in order, hold the same bytes (the ids follow from the order).
@@ -45,14 +49,18 @@ public struct Vocabulary: Codable, Equatable, Sendable {
 /// normalisation maps "1991" and "1845" to one key "0000", so flight numbers and years seen once
 /// still share a trained embedding.
 public struct TokenNormalization: Codable, Equatable, Sendable {
+  /// Lowercase every token.
   public var lowercase: Bool
+  /// Replace each ASCII digit with "0".
   public var digitsToZero: Bool
 
+  /// Both on by default, as `trellis train` has them.
   public init(lowercase: Bool = true, digitsToZero: Bool = true) {
     self.lowercase = lowercase
     self.digitsToZero = digitsToZero
   }
 
+  /// The vocabulary key of `token`.
   public func key(for token: String) -> String {
     var key = lowercase ? token.lowercased() : token
     if digitsToZero, key.contains(where: \.isNumber) {

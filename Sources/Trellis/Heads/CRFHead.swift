@@ -7,12 +7,12 @@ import Foundation
 ///   ∂loss/∂trans[i][j]  = Σ_t P(y_{t−1} = i, y_t = j) − #{t : y*_{t−1} = i, y*_t = j}
 ///   ∂loss/∂start[l]     = P(y_0 = l) − [y*_0 = l],  ∂loss/∂end[l] = P(y_{T−1} = l) − [y*_{T−1} = l]
 /// Marginals come from the scaled forward–backward recursions; decoding is Viterbi.
-public struct CRFHead: ChainHead {
-  public let chain: LinearChain
+struct CRFHead: ChainHead {
+  let chain: LinearChain
 
-  public init(labelCount: Int) { chain = LinearChain(labelCount: labelCount) }
+  init(labelCount: Int) { chain = LinearChain(labelCount: labelCount) }
 
-  public func lossAndGradient(
+  func lossAndGradient(
     emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
     emissionGradients: [MutableMatrixView], parameterGradient dθ: UnsafeMutableBufferPointer<Float>
   ) -> Double {
@@ -36,11 +36,11 @@ public struct CRFHead: ChainHead {
     return loss
   }
 
-  public var definesProbabilities: Bool { true }
+  var definesProbabilities: Bool { true }
 
   /// Marginals under the decoding constraints, so forbidden paths carry no probability mass:
   /// P(y_t = l) from the scaled forward–backward, p(y | x) = exp(s(y) − log Z).
-  public func confidences(
+  func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [PathConfidence]? {
@@ -54,7 +54,7 @@ public struct CRFHead: ChainHead {
   }
 
   /// The n best paths with p(y | x) = exp(s(y) − log Z) under the same constraints.
-  public func nBest(
+  func nBest(
     _ k: Int, emissions: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [ScoredPath] {

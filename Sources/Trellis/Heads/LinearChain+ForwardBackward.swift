@@ -10,7 +10,7 @@ extension LinearChain {
   ///   P(y_t = j) = exp(α[t][j] + β[t][j] − log Z)
   ///   P(y_{t−1} = i, y_t = j) = exp(α[t−1][i] + trans[i][j] + e[t][j] + β[t][j] − log Z)
   /// Returns log Z, unary marginals `(T, L)` and the pairwise marginals summed over t, `(L, L)`.
-  public func forwardBackward(
+  func forwardBackward(
     emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints? = nil
   ) -> (logZ: Double, unary: [Double], pairwise: [Double]) {
@@ -57,8 +57,8 @@ extension LinearChain {
   /// The exponentiated chain parameters of the scaled recursions, computed once per batch:
   /// `transition[i·L + j] = exp(trans[i][j] − shift)` and likewise `start`, `end`, each shifted by
   /// its own maximum so the largest factor is 1; forbidden entries are exactly 0.
-  public struct Potentials {
-    public let labelCount: Int
+  struct Potentials {
+    let labelCount: Int
     var transition: [Double]  // (L, L)
     var start: [Double]  // (L)
     var end: [Double]  // (L)
@@ -80,25 +80,25 @@ extension LinearChain {
     }
   }
 
-  public func potentials(
+  func potentials(
     parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil
   ) -> Potentials {
     Potentials(self, parameters: θ, constraints: constraints)
   }
 
   /// Marginals of a batch of sentences from `scaledForwardBackward`.
-  public struct BatchMarginals {
-    public let labelCount: Int
-    public let sentenceCount: Int
+  struct BatchMarginals {
+    let labelCount: Int
+    let sentenceCount: Int
     /// log Z per sentence.
-    public var logZ: [Double]
+    var logZ: [Double]
     /// `(T, B, L)`: `unary[(t·B + b)·L + l] = P(y_t = l)` for sentence b; 0 past its end.
     var unary: [Double]
     /// `(L, L)`: Σ over sentences and t of P(y_{t−1} = i, y_t = j).
-    public var pairwise: [Double]
+    var pairwise: [Double]
 
     /// P(y_t = l) in sentence b.
-    public func unary(sentence b: Int, token t: Int, label l: Int) -> Double {
+    func unary(sentence b: Int, token t: Int, label l: Int) -> Double {
       unary[(t * sentenceCount + b) * labelCount + l]
     }
   }
@@ -115,7 +115,7 @@ extension LinearChain {
   /// Rows of sentences that have ended are zero, so they drop out of every product. In Double,
   /// whose range covers any realistic spread of scores; `forwardBackward` is the log-space
   /// reference that tests compare this against.
-  public func scaledForwardBackward(emissions: [MatrixView], potentials: Potentials) -> BatchMarginals {
+  func scaledForwardBackward(emissions: [MatrixView], potentials: Potentials) -> BatchMarginals {
     let L = labelCount, B = emissions.count
     let lengths = emissions.map(\.rows), T = lengths.max() ?? 0
     var marginals = BatchMarginals(
@@ -233,7 +233,7 @@ extension LinearChain {
 
   /// One sentence's log Z, unary marginals `(T, L)` and pairwise sums `(L, L)` from
   /// `scaledForwardBackward`, in the form `forwardBackward` returns them.
-  public func scaledForwardBackward(
+  func scaledForwardBackward(
     emissions e: MatrixView, potentials: Potentials
   ) -> (logZ: Double, unary: [Double], pairwise: [Double]) {
     let marginals = scaledForwardBackward(emissions: [e], potentials: potentials)

@@ -12,7 +12,7 @@ extension LinearChain {
   /// trans[i][j]), through a heap of their heads: O(L + k·log L) per (t, j), so
   /// O(T·L·(L + k·log L)) time and O(T·L·k) memory in all. Fewer than k paths come back when
   /// fewer exist.
-  public func nBest(
+  func nBest(
     _ k: Int, emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints? = nil
   ) -> [(path: [Int], score: Double)] {

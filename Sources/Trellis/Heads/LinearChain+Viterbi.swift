@@ -5,7 +5,7 @@ import Foundation
 extension LinearChain {
   /// Chain scores in the form the vectorised Viterbi reads them, built once per batch: Float,
   /// rows padded to a multiple of 16 labels, forbidden and padding entries −∞.
-  public struct DecodingScores: Sendable {
+  struct DecodingScores: Sendable {
     let labelCount: Int
     /// `L` rounded up to whole 16-lane vectors.
     let stride: Int
@@ -14,7 +14,7 @@ extension LinearChain {
     var end: [Float]  // (stride)
   }
 
-  public func decodingScores(
+  func decodingScores(
     parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil
   ) -> DecodingScores {
     let L = labelCount, stride = (L + 15) / 16 * 16
@@ -36,7 +36,7 @@ extension LinearChain {
 
   /// The highest-scoring path, with its score recomputed exactly in Double (plus the cost, when
   /// cost-augmented): the vectorised Viterbi below with `referenceViterbi`'s results.
-  public func viterbi(
+  func viterbi(
     emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints? = nil, costAugmentation: (gold: [Int], weight: Double)? = nil
   ) -> (path: [Int], score: Double) {
@@ -55,7 +55,7 @@ extension LinearChain {
   /// of all 16 next labels at once, and a mask updates both the best score and its argmax.
   /// i ascends and the comparison is strict, so ties go to the lowest label id, as in the
   /// reference. L = 120 labels make this 8 vector steps per (t, i) instead of 120 scalar ones.
-  public func viterbi(
+  func viterbi(
     emissions e: MatrixView, scores: DecodingScores,
     costAugmentation: (gold: [Int], weight: Double)? = nil
   ) -> [Int] {
@@ -119,7 +119,7 @@ extension LinearChain {
   /// Hamming cost decomposes over tokens, so loss-augmented inference is the same DP on shifted
   /// emissions, and the returned score includes the cost. Ties go to the lowest label id.
   /// Kept in Double and plain loops as the reference the vectorised version is tested against.
-  public func referenceViterbi(
+  func referenceViterbi(
     emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints? = nil, costAugmentation: (gold: [Int], weight: Double)? = nil
   ) -> (path: [Int], score: Double) {

@@ -13,16 +13,16 @@ import Foundation
 
 /// Linear-chain scoring shared by the CRF, perceptron and SSVM heads: layout, path score,
 /// path features, Viterbi (plain and cost-augmented) and forward–backward.
-public struct LinearChain: Sendable {
-  public let labelCount: Int
-  public var parameterCount: Int { labelCount * labelCount + 2 * labelCount }
+struct LinearChain: Sendable {
+  let labelCount: Int
+  var parameterCount: Int { labelCount * labelCount + 2 * labelCount }
   var startOffset: Int { labelCount * labelCount }
   var endOffset: Int { labelCount * labelCount + labelCount }
 
-  public init(labelCount: Int) { self.labelCount = labelCount }
+  init(labelCount: Int) { self.labelCount = labelCount }
 
   /// `s(y)` as defined above.
-  public func score(
+  func score(
     of path: [Int], emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>
   ) -> Double {
     let L = labelCount
@@ -37,7 +37,7 @@ public struct LinearChain: Sendable {
 
   /// Adds `weight · φ(y)` to the gradients: φ(y) is the indicator vector of the emissions,
   /// transitions, start and end that path y uses, i.e. ∂s(y)/∂(e, θ).
-  public func addFeatures(
+  func addFeatures(
     of path: [Int], weight: Float, emissionGradient dE: MutableMatrixView,
     parameterGradient dθ: UnsafeMutableBufferPointer<Float>
   ) {
@@ -54,13 +54,13 @@ public struct LinearChain: Sendable {
   /// The chain parameters in Double with every transition, start and end that `constraints`
   /// forbid set to −∞: the one place constraints are applied. Viterbi (both versions),
   /// forward–backward, the scaled recursions' potentials and n-best all read these.
-  public struct MaskedScores: Sendable {
-    public var transition: [Double]  // (L, L)
-    public var start: [Double]  // (L)
-    public var end: [Double]  // (L)
+  struct MaskedScores: Sendable {
+    var transition: [Double]  // (L, L)
+    var start: [Double]  // (L)
+    var end: [Double]  // (L)
   }
 
-  public func maskedScores(
+  func maskedScores(
     parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
   ) -> MaskedScores {
     let L = labelCount

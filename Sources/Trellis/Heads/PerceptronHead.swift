@@ -3,12 +3,12 @@
 ///   ŷ = argmax_y s(y),   loss = s(ŷ) − s(y*) ≥ 0,   subgradient = φ(ŷ) − φ(y*)
 /// where φ(y) are the emission, transition, start and end indicators of path y. The loss is zero
 /// exactly when the gold path wins, so a perfect fit stops all updates.
-public struct PerceptronHead: ChainHead {
-  public let chain: LinearChain
+struct PerceptronHead: ChainHead {
+  let chain: LinearChain
 
-  public init(labelCount: Int) { chain = LinearChain(labelCount: labelCount) }
+  init(labelCount: Int) { chain = LinearChain(labelCount: labelCount) }
 
-  public func lossAndGradient(
+  func lossAndGradient(
     emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
     emissionGradients: [MutableMatrixView], parameterGradient dθ: UnsafeMutableBufferPointer<Float>
   ) -> Double {

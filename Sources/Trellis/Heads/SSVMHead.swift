@@ -5,18 +5,18 @@
 ///   subgradient = φ(ŷ) − φ(y*) + λθ
 /// The hinge term is at least Δ(argmax_y s(y), y*), so the loss bounds the decoder's weighted
 /// error from above; it is zero only when the gold path wins by a margin of Δ over every path.
-public struct SSVMHead: ChainHead {
-  public let chain: LinearChain
-  public let costWeight: Double
-  public let l2: Double
+struct SSVMHead: ChainHead {
+  let chain: LinearChain
+  let costWeight: Double
+  let l2: Double
 
-  public init(labelCount: Int, costWeight: Double, l2: Double) {
+  init(labelCount: Int, costWeight: Double, l2: Double) {
     chain = LinearChain(labelCount: labelCount)
     self.costWeight = costWeight
     self.l2 = l2
   }
 
-  public func lossAndGradient(
+  func lossAndGradient(
     emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
     emissionGradients: [MutableMatrixView], parameterGradient dθ: UnsafeMutableBufferPointer<Float>
   ) -> Double {

@@ -5,13 +5,13 @@ import Foundation
 ///   p(y_t = l) = softmax(e[t])_l,   loss = −Σ_t log p(y_t = y*_t)
 ///   ∂loss/∂e[t][l] = p(y_t = l) − [y*_t = l]
 /// Decoding takes each token's argmax; with no transitions there is nothing to constrain.
-public struct SoftmaxHead: StructuredHead {
-  public let labelCount: Int
-  public var parameterCount: Int { 0 }
+struct SoftmaxHead: StructuredHead {
+  let labelCount: Int
+  var parameterCount: Int { 0 }
 
-  public init(labelCount: Int) { self.labelCount = labelCount }
+  init(labelCount: Int) { self.labelCount = labelCount }
 
-  public func lossAndGradient(
+  func lossAndGradient(
     emissions: [MatrixView], gold: [[Int]], parameters: UnsafeBufferPointer<Float>,
     emissionGradients: [MutableMatrixView], parameterGradient: UnsafeMutableBufferPointer<Float>
   ) -> Double {
@@ -30,16 +30,16 @@ public struct SoftmaxHead: StructuredHead {
     return loss
   }
 
-  public func decoder(
+  func decoder(
     parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
   ) -> any SequenceDecoder {
     ArgmaxDecoder(labelCount: labelCount)
   }
 
-  public var definesProbabilities: Bool { true }
+  var definesProbabilities: Bool { true }
 
   /// p(y | x) = Π_t softmax(e[t])_{y_t}: the tokens are independent given the encoder.
-  public func confidences(
+  func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [PathConfidence]? {
@@ -51,7 +51,7 @@ public struct SoftmaxHead: StructuredHead {
 
   /// The n best sequences of independent tokens: list Viterbi over log-probabilities with
   /// zero transition scores, so a path's score is log p(y | x).
-  public func nBest(
+  func nBest(
     _ k: Int, emissions: MatrixView, parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [ScoredPath] {

@@ -59,6 +59,7 @@ public protocol SequenceDecoder: Sendable {
 
 /// One of the n best label sequences.
 public struct ScoredPath: Equatable, Sendable {
+  /// The label ids, one per token.
   public var path: [Int]
   /// The head's score s(y).
   public var score: Double
@@ -75,6 +76,7 @@ public struct PathConfidence: Equatable, Sendable {
 }
 
 extension StructuredHead {
+  /// False: a head defines probabilities only by saying so.
   public var definesProbabilities: Bool { false }
 
   /// The highest-scoring label sequence of each sentence (prepares a decoder for one use).
@@ -84,6 +86,7 @@ extension StructuredHead {
     decoder(parameters: parameters, constraints: constraints).decode(emissions)
   }
 
+  /// Nil: a head without probabilities has no confidences to give.
   public func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
@@ -92,10 +95,18 @@ extension StructuredHead {
 
 /// The heads selectable from the CLI (`--head crf`).
 public enum HeadKind: String, Codable, CaseIterable, Sendable {
-  case crf, perceptron, ssvm, softmax
+  /// Linear-chain CRF: log-likelihood of the gold sequence, Viterbi decoding, probabilities.
+  case crf
+  /// Structured perceptron: the score margin of the best path over the gold one; no
+  /// probabilities (use `TrainingOptions.average`, as Collins does).
+  case perceptron
+  /// Structured SVM: Hamming-cost-augmented hinge loss (`HeadOptions`); no probabilities.
+  case ssvm
+  /// Independent per-token softmax: no transitions, so nothing for constraints to forbid.
+  case softmax
 
   /// Builds the head; the only place a head kind is mapped to a type.
-  public func makeHead(labelCount: Int, options: HeadOptions) -> any StructuredHead {
+  func makeHead(labelCount: Int, options: HeadOptions) -> any StructuredHead {
     switch self {
     case .crf: CRFHead(labelCount: labelCount)
     case .perceptron: PerceptronHead(labelCount: labelCount)
@@ -112,6 +123,7 @@ public struct HeadOptions: Codable, Equatable, Sendable {
   /// SSVM: the L2 penalty `(λ/2)‖θ‖²` on the head's own parameters, per sentence.
   public var l2: Double
 
+  /// The defaults are those of `trellis train`.
   public init(costWeight: Double = 1, l2: Double = 1e-4) {
     self.costWeight = costWeight
     self.l2 = l2
@@ -130,16 +142,16 @@ protocol ChainHead: StructuredHead {
 }
 
 extension ChainHead {
-  public var labelCount: Int { chain.labelCount }
-  public var parameterCount: Int { chain.parameterCount }
+  var labelCount: Int { chain.labelCount }
+  var parameterCount: Int { chain.parameterCount }
 
-  public func decoder(
+  func decoder(
     parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
   ) -> any SequenceDecoder {
     ViterbiDecoder(chain: chain, scores: chain.decodingScores(parameters: parameters, constraints: constraints))
   }
 
-  public func nBest(
+  func nBest(
     _ k: Int, emissions: MatrixView, parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [ScoredPath] {

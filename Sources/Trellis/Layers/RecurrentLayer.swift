@@ -1,6 +1,17 @@
 /// The recurrent encoders selectable from the CLI (`--encoder bilstm`).
 public enum EncoderKind: String, Codable, CaseIterable, Sendable {
-  case bilstm, lstm, birnn, rnn, bigru, gru
+  /// Bidirectional LSTM (the default): left-to-right and right-to-left states concatenated.
+  case bilstm
+  /// Left-to-right LSTM only: each token sees the words before it.
+  case lstm
+  /// Bidirectional Elman RNN (tanh cell).
+  case birnn
+  /// Left-to-right Elman RNN, the plain baseline.
+  case rnn
+  /// Bidirectional GRU.
+  case bigru
+  /// Left-to-right GRU.
+  case gru
 
   /// Whether a second layer reads each sentence right to left and its states are concatenated.
   public var isBidirectional: Bool { [.bilstm, .birnn, .bigru].contains(self) }
@@ -80,7 +91,7 @@ struct RecurrentLayer: Sendable {
     let H = hiddenSize, G = gateWidth, width = cell.cacheWidth * H
     let zx = ws.zx.reserve(T * B * G)
     let h = ws.h.reserve(T * B * H)
-    _ = ws.cache.reserve(max(T * B * width, 1))  // cellStep reads it back through the workspace
+    _ = ws.cache.reserve(max(T * B * width, 1))  // `cellStep` reads it through `ws.cache.pointer`
     let zh = ws.zh.reserve(B * G)
     gemm(
       MatrixView(base: x, rows: T * B, columns: inputSize), .none, store.valueMatrix(wx),

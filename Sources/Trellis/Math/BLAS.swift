@@ -1,7 +1,7 @@
 import COpenBLAS
 
 /// Whether a `gemm` operand is used as stored or transposed.
-public enum Transpose {
+enum Transpose {
   case none, transposed
 
   var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
@@ -12,7 +12,7 @@ public enum Transpose {
 /// This file is the only one that talks to OpenBLAS for products, so every matrix product in the
 /// tagger goes through one checked entry point. Shapes: `op(A)` is `(M, K)`, `op(B)` is `(K, N)`,
 /// `C` is `(M, N)`; each view may be strided (`rowStride` = BLAS `lda`/`ldb`/`ldc`).
-public func gemm(
+func gemm(
   _ a: MatrixView, _ transposeA: Transpose, _ b: MatrixView, _ transposeB: Transpose,
   into c: MutableMatrixView, alpha: Float = 1, beta: Float = 0
 ) {
@@ -44,7 +44,7 @@ public func gemm(
 }
 
 /// The plain triple loop that `gemm` must agree with; used only by tests (llm.c's naive twin).
-public func naiveGemm(
+func naiveGemm(
   _ a: MatrixView, _ transposeA: Transpose, _ b: MatrixView, _ transposeB: Transpose,
   into c: MutableMatrixView, alpha: Float = 1, beta: Float = 0
 ) {
@@ -64,7 +64,27 @@ public func naiveGemm(
 }
 
 /// Sets the number of threads OpenBLAS uses for each product.
-public func setBLASThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+///
+/// Trellis sets one thread itself, once per process, when the first model is created or loaded,
+/// so a library user gets the CLI's speed without calling this. OpenBLAS would otherwise start
+/// one thread per core for every product; Trellis's products are small (32 rows per step) and
+/// already run two at a time (the encoder's two directions, or two batches, one per core), so
+/// more OpenBLAS threads only contend with them. Call this, before or after loading a model, to
+/// choose another count for other BLAS work in the same process: it always wins over the default.
+public func setBLASThreadCount(_ count: Int) {
+  BLASThreads.setDefault()
+  openblas_set_num_threads(Int32(count))
+}
+
+/// The one-thread default of `setBLASThreadCount(_:)`, applied once per process when the first
+/// `ParameterStore` (the weights of every model, created or loaded) is made.
+enum BLASThreads {
+  /// Initialised lazily and exactly once, even with several threads creating models at once.
+  private static let applied: Void = openblas_set_num_threads(1)
+
+  /// Applies the default the first time; does nothing after that.
+  static func setDefault() { _ = applied }
+}
 
 /// The OpenBLAS core type it dispatched to (e.g. "Haswell"), for benchmark reports.
 public func blasCoreName() -> String {

@@ -3,12 +3,21 @@
 /// `rowStride` is BLAS's leading dimension: a view may be a column slice of a wider matrix
 /// (the forward half of a BiLSTM output) or every `B`-th row of a time-major batch (one sentence's
 /// emissions inside a `(T, B, L)` buffer, `rowStride = B * L`).
+///
+/// A view does not own its Floats: it is valid only while the memory it points into is (inside
+/// a `withUnsafeBufferPointer` body, or while a layer's scratch buffer is not resized).
 public struct MatrixView {
+  /// The first element, row 0 column 0.
   public var base: UnsafePointer<Float>
+  /// The number of rows.
   public var rows: Int
+  /// The number of Floats in a row.
   public var columns: Int
+  /// The distance in Floats from one row's start to the next (at least `columns`).
   public var rowStride: Int
 
+  /// A view of `rows × columns` Floats at `base`, rows `rowStride` apart (default: packed,
+  /// `rowStride = columns`).
   public init(base: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int? = nil) {
     self.base = base
     self.rows = rows
@@ -17,6 +26,7 @@ public struct MatrixView {
     precondition(self.rowStride >= columns, "row stride \(self.rowStride) < columns \(columns)")
   }
 
+  /// The element at (`row`, `column`); neither index is checked.
   @inline(__always) public subscript(row: Int, column: Int) -> Float {
     base[row * rowStride + column]
   }
@@ -25,13 +35,20 @@ public struct MatrixView {
   @inline(__always) public func row(_ row: Int) -> UnsafePointer<Float> { base + row * rowStride }
 }
 
-/// A mutable row-major view; see `MatrixView`.
+/// A mutable row-major view; see `MatrixView`. Writing through it changes the memory it views,
+/// not the view, so a `let` view can be written.
 public struct MutableMatrixView {
+  /// The first element, row 0 column 0.
   public var base: UnsafeMutablePointer<Float>
+  /// The number of rows.
   public var rows: Int
+  /// The number of Floats in a row.
   public var columns: Int
+  /// The distance in Floats from one row's start to the next (at least `columns`).
   public var rowStride: Int
 
+  /// A view of `rows × columns` Floats at `base`, rows `rowStride` apart (default: packed,
+  /// `rowStride = columns`).
   public init(base: UnsafeMutablePointer<Float>, rows: Int, columns: Int, rowStride: Int? = nil) {
     self.base = base
     self.rows = rows
@@ -40,11 +57,13 @@ public struct MutableMatrixView {
     precondition(self.rowStride >= columns, "row stride \(self.rowStride) < columns \(columns)")
   }
 
+  /// The element at (`row`, `column`); neither index is checked.
   @inline(__always) public subscript(row: Int, column: Int) -> Float {
     get { base[row * rowStride + column] }
     nonmutating set { base[row * rowStride + column] = newValue }
   }
 
+  /// The view of row `row`, a pointer to `columns` contiguous Floats.
   @inline(__always) public func row(_ row: Int) -> UnsafeMutablePointer<Float> {
     base + row * rowStride
   }

@@ -5,10 +5,13 @@ import Foundation
 /// One seeded generator is threaded through initialisation, shuffling, word dropout and dropout
 /// masks, so the same seed and data give the same model byte for byte.
 public struct SplitMix64: RandomNumberGenerator, Codable, Sendable {
+  /// The whole generator: a checkpoint that stores it resumes the same sequence.
   public private(set) var state: UInt64
 
+  /// A generator whose sequence is fixed by `seed` (`--seed`).
   public init(seed: UInt64) { state = seed }
 
+  /// The next 64 random bits.
   public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state

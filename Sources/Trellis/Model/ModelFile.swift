@@ -83,6 +83,8 @@ public enum ModelFile {
     return try decode(try handle.readToEnd() ?? Data(), name: path)
   }
 
+  /// Rebuilds a model from the bytes `encode` made, refusing damaged, foreign and newer-version
+  /// data as `read` does; `name` stands for the file in error messages.
   public static func decode(_ data: Data, name: String) throws -> TaggerModel {
     let bytes = [UInt8](data)
     let headerLength = try checkPrelude(Array(bytes.prefix(16)), fileSize: bytes.count, name: name)

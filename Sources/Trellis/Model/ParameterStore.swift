@@ -1,29 +1,35 @@
 /// A named block of the parameter slab: `rows × columns` Floats starting at `offset`.
-public struct ParameterSlot: Codable, Equatable, Sendable {
-  public var name: String
-  public var offset: Int
-  public var rows: Int
-  public var columns: Int
-  public var count: Int { rows * columns }
+struct ParameterSlot: Codable, Equatable, Sendable {
+  var name: String
+  var offset: Int
+  var rows: Int
+  var columns: Int
+  var count: Int { rows * columns }
 }
 
 /// Every trainable scalar of a model in one contiguous slab, with a gradient slab that mirrors it
 /// offset for offset (llm.c's layout): the optimiser, clipping, averaging and the model file each
 /// become one loop over `count` Floats, and a layer's weights are a slot, not an object.
+///
+/// Public for its size (`count`); the layout and the slabs are the library's own.
 public final class ParameterStore: @unchecked Sendable {
-  public private(set) var slots: [ParameterSlot] = []
+  private(set) var slots: [ParameterSlot] = []
   /// Changes whenever the values change through `didChangeValues()` (optimiser steps,
   /// `restore`), so tables derived from them (the Viterbi decoder) know when to rebuild.
   /// Code that writes `values` directly must call `didChangeValues()`.
-  public private(set) var version = 0
+  private(set) var version = 0
+  /// The number of trainable scalars: the length of the value and gradient slabs.
   public private(set) var count = 0
   /// The parameters, `count` Floats.
-  public private(set) var values: UnsafeMutablePointer<Float>
+  private(set) var values: UnsafeMutablePointer<Float>
   /// ∂loss/∂parameters, `count` Floats, accumulated by backward passes and zeroed once per step.
-  public private(set) var gradients: UnsafeMutablePointer<Float>
+  private(set) var gradients: UnsafeMutablePointer<Float>
 
   /// Builds the layout first; storage is allocated by `allocate()` once every slot is reserved.
-  public init() {
+  /// Every model, created or loaded, makes one, so this is where the library's OpenBLAS thread
+  /// count is applied (once per process; `setBLASThreadCount(_:)`).
+  init() {
+    BLASThreads.setDefault()
     values = .allocate(capacity: 1)
     gradients = .allocate(capacity: 1)
   }
@@ -68,27 +74,30 @@ public final class ParameterStore: @unchecked Sendable {
     MutableMatrixView(base: gradients + slot.offset, rows: slot.rows, columns: slot.columns)
   }
 
-  public func didChangeValues() { version &+= 1 }
+  /// Marks the values as changed (bumps `version`); see `version` for who must call it.
+  func didChangeValues() { version &+= 1 }
 
-  public func zeroGradients() { gradients.update(repeating: 0, count: count) }
+  /// Sets every gradient to zero, once per step before the backward passes add to them.
+  func zeroGradients() { gradients.update(repeating: 0, count: count) }
 
   /// The Euclidean norm of the whole gradient, summed in Double.
-  public func gradientNorm() -> Double {
+  func gradientNorm() -> Double {
     var sum = 0.0
     for i in 0..<count { sum += Double(gradients[i]) * Double(gradients[i]) }
     return sum.squareRoot()
   }
 
   /// True when every value is finite (a model with a NaN weight is never written).
-  public func valuesAreFinite() -> Bool {
+  func valuesAreFinite() -> Bool {
     for i in 0..<count where !values[i].isFinite { return false }
     return true
   }
 
   /// A copy of the values, e.g. the best-dev-F1 snapshot.
-  public func snapshot() -> [Float] { Array(UnsafeBufferPointer(start: values, count: count)) }
+  func snapshot() -> [Float] { Array(UnsafeBufferPointer(start: values, count: count)) }
 
-  public func restore(_ snapshot: [Float]) {
+  /// Puts back the values of `snapshot`, which must come from a store of the same layout.
+  func restore(_ snapshot: [Float]) {
     precondition(snapshot.count == count, "snapshot has \(snapshot.count) values, store \(count)")
     snapshot.withUnsafeBufferPointer { values.update(from: $0.baseAddress!, count: count) }
     didChangeValues()

@@ -4,7 +4,9 @@ import Foundation
 /// can be audited: which Trellis made it, from which data and settings, and how good it was on
 /// dev. Nothing here depends on the clock, so the same seed and data still give the same bytes.
 public struct Provenance: Codable, Equatable, Sendable {
+  /// The `trellisVersion` of the build that trained the model.
   public var trellisVersion = Trellis.trellisVersion
+  /// The git commit of that build (`trellisBuildCommit`); nil when it was not built from git.
   public var buildCommit = trellisBuildCommit
   /// Every setting of the run (data paths, architecture, training options, seed included).
   public var recipe: TrainingRecipe
@@ -15,6 +17,7 @@ public struct Provenance: Codable, Equatable, Sendable {
   /// What training did; filled as it goes.
   public var training = TrainingRecord()
 
+  /// A record of a run about to start; `training` is filled in as it goes.
   public init(recipe: TrainingRecipe, inputs: [InputFile], note: String? = nil) {
     self.recipe = recipe
     self.inputs = inputs
@@ -28,10 +31,13 @@ public struct InputFile: Codable, Equatable, Sendable {
   public var role: String
   /// The path as given.
   public var path: String
+  /// The file's size in bytes.
   public var bytes: Int
+  /// The SHA-256 of the file's bytes, 64 lowercase hexadecimal digits (as `sha256sum` prints).
   public var sha256: String
-  /// Sentences and tokens, for CoNLL files.
+  /// The number of sentences, for CoNLL files; nil for embeddings.
   public var sentences: Int?
+  /// The number of tokens, for CoNLL files; nil for embeddings.
   public var tokens: Int?
 
   /// Describes `path` by reading it once (size and SHA-256), with the sentence and token
@@ -59,22 +65,29 @@ public struct InputFile: Codable, Equatable, Sendable {
 public struct TrainingRecord: Codable, Equatable, Sendable {
   /// The epoch whose parameters the file holds (1-based).
   public var selectedEpoch = 0
+  /// The number of epochs trained, counting those after `selectedEpoch` (early stopping).
   public var epochsRun = 0
   /// Dev scores of the selected epoch; nil without a dev set.
   public var dev: DevScores?
   /// Dev FB1 after each epoch, in order; empty without a dev set.
   public var devF1History: [Double] = []
 
+  /// Nothing trained yet.
   public init() {}
 }
 
 /// conlleval's figures on the dev set.
 public struct DevScores: Codable, Equatable, Sendable {
+  /// Chunk FB1, in percent.
   public var f1: Double
+  /// Chunk precision, in percent.
   public var precision: Double
+  /// Chunk recall, in percent.
   public var recall: Double
+  /// Token accuracy, in percent.
   public var accuracy: Double
 
+  /// The figures of `counts`.
   public init(_ counts: ConllCounts) {
     (f1, precision, recall, accuracy) = (counts.f1, counts.precision, counts.recall, counts.accuracy)
   }

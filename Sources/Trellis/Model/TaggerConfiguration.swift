@@ -8,6 +8,7 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   public var encoder: EncoderKind = .bilstm
   /// The structured output layer.
   public var head: HeadKind = .crf
+  /// The head's own settings (the SSVM's cost and L2 penalty).
   public var headOptions = HeadOptions()
   /// Word embedding size `D`.
   public var embeddingSize = 100
@@ -41,6 +42,7 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   /// Whether decoding forbids the transitions `scheme` rules out.
   public var constrainedDecoding = true
 
+  /// The default architecture: BiLSTM-CRF with character features, as `trellis train` uses.
   public init() {}
 
   /// Fields missing from a model or configuration file take their defaults, so files written
@@ -95,10 +97,10 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   }
 
   /// The text of `token` the character CNN reads.
-  public func characterText(of token: String) -> String { lowercaseCharacters ? token.lowercased() : token }
+  func characterText(of token: String) -> String { lowercaseCharacters ? token.lowercased() : token }
 
   /// Width of one token's representation: its word embedding and character features.
-  public var tokenSize: Int { embeddingSize + featureColumns.reduce(0) { $0 + $1.size } + characterFilters }
+  var tokenSize: Int { embeddingSize + featureColumns.reduce(0) { $0 + $1.size } + characterFilters }
 
   /// Width of one token's input to the encoder: the window's token representations.
   public var inputSize: Int { (2 * window + 1) * tokenSize }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `make test-install`: `make install` into a new temporary prefix puts the binary, the man page
+# and the three completions there, and the installed binary runs; `make uninstall` then leaves
+# the prefix as it was: empty, or with only what was there before.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+failures=0
+check() {  # check DESCRIPTION COMMAND...: runs COMMAND, reports a failure without stopping
+  local description=$1
+  shift
+  if "$@"; then
+    echo "ok: $description"
+  else
+    echo "FAILED: $description" >&2
+    failures=$((failures + 1))
+  fi
+}
+
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+version=$(sed -n 's/^public let trellisVersion = "\(.*\)"$/\1/p' Sources/Trellis/Trellis.swift)
+
+make --no-print-directory install PREFIX="$prefix"
+check "binary installed and executable" test -x "$prefix/bin/trellis"
+check "man page installed" grep -q '^\.Dt TRELLIS 1$' "$prefix/share/man/man1/trellis.1"
+check "man page documents train" grep -q '^\.It Em train$' "$prefix/share/man/man1/trellis.1"
+check "bash completion installed" grep -q 'complete .*trellis' \
+  "$prefix/share/bash-completion/completions/trellis"
+check "bash completion parses" bash -n "$prefix/share/bash-completion/completions/trellis"
+check "zsh completion installed" grep -q '^#compdef trellis' \
+  "$prefix/share/zsh/site-functions/_trellis"
+check "fish completion installed" grep -q "^complete -c 'trellis'" \
+  "$prefix/share/fish/vendor_completions.d/trellis.fish"
+# From another directory, so nothing of the checkout is found by accident.
+installed_version=$(cd / && "$prefix/bin/trellis" --version)
+check "installed binary prints version $version (got: $installed_version)" \
+  test "${installed_version%% *}" = "$version"
+
+make --no-print-directory uninstall PREFIX="$prefix"
+left=$(find "$prefix" -mindepth 1)
+check "uninstall leaves the prefix empty${left:+ (left: $left)}" test -z "$left"
+
+# Directories that were there before install stay, with what they held.
+mkdir -p "$prefix/bin" "$prefix/share/man/man1"
+touch "$prefix/bin/other-tool"
+make --no-print-directory install PREFIX="$prefix" > /dev/null
+make --no-print-directory uninstall PREFIX="$prefix"
+left=$(cd "$prefix" && find . -mindepth 1 | sort | tr '\n' ' ')
+check "uninstall keeps what was there before (left: $left)" \
+  test "$left" = "./bin ./bin/other-tool ./share ./share/man ./share/man/man1 "
+
+if [ "$failures" -gt 0 ]; then
+  echo "make test-install: $failures checks failed" >&2
+  exit 1
+fi
+echo "make test-install: every check passed"
