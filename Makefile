@@ -134,7 +134,9 @@ C_ABI_DIR = .build/c-abi-test
 C_ABI_SAMPLE = 100
 PYTHON_VENV = python/.venv
 PYTHON = $(PYTHON_VENV)/bin/python
-RELEASE_LIBRARY = .build/release/libTrellisC.so
+# The release CLI trains the tests' model and gives the answers Python must equal; both run with
+# the BLAS kernels `make train` uses.
+PYTHON_RUN = $(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) TRELLIS_CLI=$(CURDIR)/$(BIN)
 
 .PHONY: c-abi-test python python-test python-bench
 
@@ -155,3 +157,16 @@ c-abi-test:
 	  $(C_ABI_DIR)/sample.jsonl > $(C_ABI_DIR)/sample.cli-nbest.jsonl
 	$(C_ABI_DIR)/c_abi_test $(C_ABI_DIR)/model $(C_ABI_DIR)/test.jsonl \
 	  $(C_ABI_DIR)/test.cli.jsonl $(C_ABI_DIR)/sample.jsonl $(C_ABI_DIR)/sample.cli-nbest.jsonl
+
+# `make build` makes libTrellisC.so too; the package carries a copy next to its modules.
+python: build
+	cp .build/release/libTrellisC.so python/trellis/libTrellisC.so
+	test -x $(PYTHON) || python3 -m venv $(PYTHON_VENV)
+	$(PYTHON) -m pip install --quiet 'spacy>=3.0,<4' pytest
+	$(PYTHON) -m pip install --quiet ./python
+
+python-test: python
+	$(PYTHON_RUN) $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider python/tests
+
+python-bench: python
+	$(PYTHON_RUN) $(PYTHON) python/tools/bench.py Corpora/synthetic/test.conll

@@ -71,8 +71,8 @@ static void test_loading(void) {
   check(trellis_model_load("/nonexistent", NULL) == NULL, "NULL error pointer is allowed");
   error = NULL;
   trellis_model *not_model = trellis_model_load("Makefile", &error);
-  check(not_model == NULL && contains(error, "Makefile"), "a file that is not a model is refused: %s",
-        error ? error : "(none)");
+  check(not_model == NULL && contains(error, "Makefile"),
+        "a file that is not a model is refused: %s", error ? error : "(none)");
   trellis_free_string(error);
   error = NULL;
   check(trellis_model_load(NULL, &error) == NULL && error != NULL, "a NULL path is an error");
@@ -141,12 +141,14 @@ static void test_input_forms(const trellis_model *model) {
   char *empty = trellis_tag_jsonl(model, "", "", &error);
   check(empty && strcmp(empty, "") == 0, "empty input gives an empty answer");
   trellis_free_string(empty);
-  const char *lf = "{\"id\":1,\"tokens\":[\"to\",\"boston\"]}\n{\"id\":2,\"text\":\"from denver\"}\n";
-  const char *crlf = "{\"id\":1,\"tokens\":[\"to\",\"boston\"]}\r\n{\"id\":2,\"text\":\"from denver\"}";
+  const char *lf = "{\"id\":1,\"tokens\":[\"to\",\"boston\"]}\n"
+                   "{\"id\":2,\"text\":\"from denver\"}\n";
+  const char *crlf = "{\"id\":1,\"tokens\":[\"to\",\"boston\"]}\r\n"
+                     "{\"id\":2,\"text\":\"from denver\"}";
   char *lf_answer = trellis_tag_jsonl(model, lf, NULL, &error);
   char *crlf_answer = trellis_tag_jsonl(model, crlf, NULL, &error);
-  char *bom_answer = trellis_tag_jsonl(model, "\xef\xbb\xbf{\"id\":1,\"tokens\":[\"to\",\"boston\"]}",
-                                       NULL, &error);
+  const char *bom = "\xef\xbb\xbf{\"id\":1,\"tokens\":[\"to\",\"boston\"]}";
+  char *bom_answer = trellis_tag_jsonl(model, bom, NULL, &error);
   check(lf_answer && crlf_answer && strcmp(lf_answer, crlf_answer) == 0,
         "CRLF and a missing final line end read as LF does");
   check(bom_answer && strncmp(bom_answer, lf_answer, strlen(bom_answer)) == 0,
@@ -160,7 +162,8 @@ static void test_input_forms(const trellis_model *model) {
   const char *mixed = "{\"id\":7,\"tokens\":3}\n\n{\"id\":8,\"tokens\":[\"boston\"]}\n";
   char *answer = trellis_tag_jsonl(model, mixed, NULL, &error);
   check(contains(answer, "{\"id\":7,\"error\":\"\\\"tokens\\\" must be an array of strings")
-          && contains(answer, "\n{\"error\":\"empty line") && contains(answer, "{\"id\":8,\"labels\""),
+          && contains(answer, "\n{\"error\":\"empty line")
+          && contains(answer, "{\"id\":8,\"labels\""),
         "bad lines are answered with errors and the others tagged: %s", answer ? answer : "(null)");
   trellis_free_string(answer);
 }
@@ -229,7 +232,8 @@ static void test_threads(const trellis_model *model, const char *requests, const
 
 int main(int argc, char **argv) {
   if (argc != 6) {
-    fprintf(stderr, "usage: %s MODEL TEST.jsonl TEST.cli.jsonl SAMPLE.jsonl SAMPLE.cli-nbest.jsonl\n",
+    fprintf(stderr,
+            "usage: %s MODEL TEST.jsonl TEST.cli.jsonl SAMPLE.jsonl SAMPLE.cli-nbest.jsonl\n",
             argv[0]);
     return 2;
   }
