@@ -142,7 +142,8 @@ enum CString {
   }
 }
 
-/// The `trellis_model_info` object: what `trellis info --json` shows, less the file size.
+/// The `trellis_model_info` object: what `trellis info --json` shows, less the file size, and
+/// the OpenBLAS kernels of the calling process.
 struct ModelInfo: Encodable {
   var file: String
   var formatVersion: UInt32
@@ -151,6 +152,17 @@ struct ModelInfo: Encodable {
   var configuration: TaggerConfiguration
   var provenance: Provenance?
   var definesProbabilities: Bool
+  var blas: BLASInfo
+
+  /// The kernels OpenBLAS chose when it was loaded, and the faster ones it should have used
+  /// when it fell back to generic ones (`BLASCore.preferred`): the `trellis` command restarts
+  /// itself then, but a library can only tell its caller to set `OPENBLAS_CORETYPE`.
+  struct BLASInfo: Encodable {
+    var core = blasCoreName()
+    var preferredCore = BLASCore.preferred(
+      detected: blasCoreName(), environment: ProcessInfo.processInfo.environment,
+      cpuFlags: BLASCore.cpuFlags())
+  }
 
   init(_ loaded: LoadedModel) {
     let model = loaded.model
@@ -161,5 +173,6 @@ struct ModelInfo: Encodable {
     configuration = model.configuration
     provenance = model.provenance
     definesProbabilities = model.head.definesProbabilities
+    blas = BLASInfo()
   }
 }

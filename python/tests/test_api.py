@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import deque
 from importlib import metadata
 
 import pytest
@@ -29,6 +30,7 @@ def test_labels_and_info(tagger, model_path) -> None:
     assert info["configuration"]["encoder"] == "bilstm"
     assert info["definesProbabilities"] is True
     assert info["file"] == model_path
+    assert info["blas"]["core"] and "preferredCore" not in info["blas"]
     provenance = info["provenance"]
     assert provenance["trellisVersion"] == trellis.version()
     assert [i["path"] for i in provenance["inputs"]] == [
@@ -52,6 +54,8 @@ def test_results_have_every_field(tagger) -> None:
         assert " ".join(result.tokens[span.start:span.end]) == span.text
     [plain] = tagger.tag([("flights", "to", "boston")])
     assert plain.confidences is None and plain.probability is None and plain.nbest == []
+    [from_deque] = tagger.tag([deque(["flights", "to", "boston"])])
+    assert from_deque.json_line == plain.json_line
 
 
 def test_empty_inputs(tagger) -> None:
@@ -113,3 +117,12 @@ def test_a_missing_library_is_an_error_saying_what_to_do(tmp_path) -> None:
         env={**os.environ, "TRELLIS_LIBRARY": str(tmp_path / "libTrellisC.so")},
     )
     assert "no such file" in done.stdout and "make python" in done.stdout
+
+
+def test_generic_blas_kernels_are_warned_about() -> None:
+    """OpenBLAS's fallback cannot be forced here (an OPENBLAS_CORETYPE set by hand is the
+    user's choice, never questioned): the warning is checked on the library's answer."""
+    from trellis.tagger import warn_about_generic_blas
+
+    with pytest.warns(trellis.TrellisPerformanceWarning, match="OPENBLAS_CORETYPE=Haswell"):
+        warn_about_generic_blas({"core": "Prescott", "preferredCore": "Haswell"})

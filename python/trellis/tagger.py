@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from . import _library
@@ -11,6 +12,32 @@ from ._library import TrellisError
 from .results import TaggingResult
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _token_array(tokens: Sequence[str]) -> str:
+    """`tokens` as a JSON array: lists and tuples directly (no copy), other sequences as lists."""
+    try:
+        return _dumps(tokens)
+    except TypeError:
+        return _dumps(list(tokens))
+
+
+class TrellisPerformanceWarning(UserWarning):
+    """Tagging runs much slower than this machine allows (see the message)."""
+
+
+def warn_about_generic_blas(blas: Dict[str, Any]) -> None:
+    """Warns when OpenBLAS fell back to its generic kernels on a CPU with faster ones (the
+    library's rule, `blas["preferredCore"]`): OpenBLAS picks its kernels once, when it is
+    loaded, so only a process started with OPENBLAS_CORETYPE set gets the fast ones."""
+    preferred = blas.get("preferredCore")
+    if preferred:
+        warnings.warn(
+            f"OpenBLAS runs its generic {blas['core']} kernels, several times slower than "
+            f"{preferred} on this CPU: start Python with OPENBLAS_CORETYPE={preferred}",
+            TrellisPerformanceWarning,
+            stacklevel=3,
+        )
 
 
 class Tagger:
@@ -31,6 +58,7 @@ class Tagger:
         self._handle = _library.load_model(str(model_path))
         self.path = str(model_path)
         self._info: Dict[str, Any] = json.loads(_library.model_info(self._handle))
+        warn_about_generic_blas(self._info["blas"])
 
     @property
     def labels(self) -> List[str]:
@@ -42,7 +70,9 @@ class Tagger:
         """What the model records: "labels", "configuration" (encoder, head, sizes, scheme),
         "provenance" (Trellis version, training recipe, data files and checksums, dev
         scores; absent for models built in code), "formatVersion", "parameters",
-        "definesProbabilities" and "file", as `trellis info --json` shows them."""
+        "definesProbabilities" and "file", as `trellis info --json` shows them; and "blas",
+        the OpenBLAS kernels of this process ("core", and "preferredCore" when faster ones
+        exist: see `TrellisPerformanceWarning`)."""
         return copy.deepcopy(self._info)
 
     def tag(
@@ -71,7 +101,7 @@ class Tagger:
                     f"sentence {index} is a string; pass token lists "
                     "(for one sentence, [tokens]), or use tag_texts for raw text"
                 )
-            requests.append('{"tokens":' + _dumps(list(tokens)) + "}")
+            requests.append('{"tokens":' + _token_array(tokens) + "}")
         return self._tag(requests, confidence, nbest, batch_size, constrained)
 
     def tag_texts(

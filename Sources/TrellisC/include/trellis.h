@@ -65,8 +65,10 @@ char *trellis_tag_jsonl(
  * "provenance" (how and on what it was trained; absent for a model built in code or read
  * from a format-1 file),
  * "formatVersion", "parameters", "definesProbabilities" and "file" (the path it was loaded
- * from). The fields of `trellis info --json`, less the file size. NULL with `*error` on
- * failure.
+ * from): the fields of `trellis info --json`, less the file size. Also "blas": {"core": the
+ * OpenBLAS kernels this process runs, "preferredCore": present when OpenBLAS fell back to its
+ * generic kernels on a CPU with faster ones, which a process gets by starting with
+ * OPENBLAS_CORETYPE set to it}. NULL with `*error` on failure.
  */
 char *trellis_model_info(const trellis_model *model, char **error);
 
