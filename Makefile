@@ -154,7 +154,7 @@ c-abi-test:
 	.build/debug/trellis tag --model $(C_ABI_DIR)/model --input jsonl $(C_ABI_DIR)/test.jsonl \
 	  > $(C_ABI_DIR)/test.cli.jsonl
 	.build/debug/trellis tag --model $(C_ABI_DIR)/model --input jsonl --confidence --nbest 3 \
-	  $(C_ABI_DIR)/sample.jsonl > $(C_ABI_DIR)/sample.cli-nbest.jsonl
+	  --batch-size $(C_ABI_SAMPLE) $(C_ABI_DIR)/sample.jsonl > $(C_ABI_DIR)/sample.cli-nbest.jsonl
 	$(C_ABI_DIR)/c_abi_test $(C_ABI_DIR)/model $(C_ABI_DIR)/test.jsonl \
 	  $(C_ABI_DIR)/test.cli.jsonl $(C_ABI_DIR)/sample.jsonl $(C_ABI_DIR)/sample.cli-nbest.jsonl
 

@@ -50,9 +50,10 @@ trellis_model *trellis_model_load(const char *path, char **error);
  *   "nbest"       K in 0...1000: add the K best label sequences ("nbest")
  *   "batch_size"  sentences per forward pass, 1...4096 (default 32)
  *   "constrained" false: decode without the tag scheme's transition constraints
- * Labels never depend on how sentences are grouped into calls and passes; confidences and
- * scores may differ by up to 1e-4 (the order of floating-point sums), and equal the CLI's to
- * the last digit when each call holds the lines `trellis tag` groups: 2 x batch_size lines.
+ * Labels never depend on how sentences are grouped into calls and forward passes; confidences
+ * and scores may differ by up to 1e-4 (the order of floating-point sums), and are the CLI's to
+ * the last digit for the same passes: `trellis tag --batch-size N` on N lines or fewer, and
+ * one call with them and "batch_size" N, for instance.
  *
  * Returns NULL with `*error` set when `model` or `jsonl` is NULL, the options are not valid,
  * or the input is not UTF-8.
