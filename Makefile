@@ -47,6 +47,7 @@ test: deps
 	  OPENBLAS_CORETYPE=$(BLAS_CORETYPE) swift test --skip-build --disable-swift-testing --filter GemmTests; fi
 	python3 Corpora/generate.py --check
 	python3 -m unittest discover -s Eval/tests -t Eval
+	$(MAKE) --no-print-directory c-abi-test
 
 clean:
 	rm -rf .build models
@@ -154,3 +155,52 @@ docs: deps
 	@if grep -n "warning:" $(DOCS_LOG); then echo "make docs: warnings above" >&2; exit 1; fi
 	python3 scripts/check-doc-comments.py \
 	  .build/*/extracted-symbols/*/{Trellis,ConllEval}/*.symbols.json
+
+# --- C ABI and Python (README "Use from Python"). libTrellisC.so exports the functions of
+# Sources/TrellisC/include/trellis.h; python/ is the `trellis` package over it (ctypes), with a
+# spaCy component.
+# `make c-abi-test` (part of `make test`): a C program built with the system cc tags the shipped
+# test split through the debug library and compares with `trellis tag --input jsonl`.
+# `make python`: release library + the package, spaCy and pytest in python/.venv.
+# `make python-test`: pytest (the CLI comparison, spaCy, threads, leaks, errors).
+# `make python-bench`: Python's Tagger.tag against the C call it makes, tokens/s.
+C_ABI_DIR = .build/c-abi-test
+C_ABI_SAMPLE = 100
+PYTHON_VENV = python/.venv
+PYTHON = $(PYTHON_VENV)/bin/python
+# The release CLI trains the tests' model and gives the answers Python must equal; both run with
+# the BLAS kernels `make train` uses.
+PYTHON_RUN = $(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) TRELLIS_CLI=$(CURDIR)/$(BIN)
+
+.PHONY: c-abi-test python python-test python-bench
+
+c-abi-test:
+	swift build --product TrellisC $(SWIFT_BUILD_FLAGS)
+	@mkdir -p $(C_ABI_DIR)
+	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pthread \
+	  -I Sources/TrellisC/include Tests/CABI/c_abi_test.c -L .build/debug -lTrellisC \
+	  -Wl,-rpath,$(CURDIR)/.build/debug -o $(C_ABI_DIR)/c_abi_test
+	.build/debug/trellis train --train Corpora/synthetic/train.conll --model $(C_ABI_DIR)/model \
+	  --epochs 1 --embedding-size 16 --hidden-size 16 --character-filters 0 --learning-rate 0.01 \
+	  --seed 1 --quiet
+	python3 python/tools/conll_to_jsonl.py Corpora/synthetic/test.conll > $(C_ABI_DIR)/test.jsonl
+	head -n $(C_ABI_SAMPLE) $(C_ABI_DIR)/test.jsonl > $(C_ABI_DIR)/sample.jsonl
+	.build/debug/trellis tag --model $(C_ABI_DIR)/model --input jsonl $(C_ABI_DIR)/test.jsonl \
+	  > $(C_ABI_DIR)/test.cli.jsonl
+	.build/debug/trellis tag --model $(C_ABI_DIR)/model --input jsonl --confidence --nbest 3 \
+	  --batch-size $(C_ABI_SAMPLE) $(C_ABI_DIR)/sample.jsonl > $(C_ABI_DIR)/sample.cli-nbest.jsonl
+	$(C_ABI_DIR)/c_abi_test $(C_ABI_DIR)/model $(C_ABI_DIR)/test.jsonl \
+	  $(C_ABI_DIR)/test.cli.jsonl $(C_ABI_DIR)/sample.jsonl $(C_ABI_DIR)/sample.cli-nbest.jsonl
+
+# `make build` makes libTrellisC.so too; the package carries a copy next to its modules.
+python: build
+	cp .build/release/libTrellisC.so python/trellis/libTrellisC.so
+	test -x $(PYTHON) || python3 -m venv $(PYTHON_VENV)
+	$(PYTHON) -m pip install --quiet 'spacy>=3.0,<4' pytest
+	$(PYTHON) -m pip install --quiet ./python
+
+python-test: python
+	$(PYTHON_RUN) $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider python/tests
+
+python-bench: python
+	$(PYTHON_RUN) $(PYTHON) python/tools/bench.py Corpora/synthetic/test.conll

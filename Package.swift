@@ -7,6 +7,8 @@ let package = Package(
     .library(name: "Trellis", targets: ["Trellis"]),
     .library(name: "ConllEval", targets: ["ConllEval"]),
     .executable(name: "trellis", targets: ["trellis"]),
+    /// libTrellisC.so: the C ABI of Sources/TrellisC/include/trellis.h (the Python package's).
+    .library(name: "TrellisC", type: .dynamic, targets: ["TrellisC"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +27,9 @@ let package = Package(
       name: "trellis",
       dependencies: ["Trellis", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
+
+    /// The C functions of libTrellisC.so; the header is hand-written, hence excluded.
+    .target(name: "TrellisC", dependencies: ["Trellis"], exclude: ["include"]),
 
     // MARK: - Implementation details
     /// Debian's OpenBLAS (cblas) and LAPACKE, found through pkg-config.

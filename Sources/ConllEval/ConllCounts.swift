@@ -255,6 +255,11 @@ private func padded(_ text: String, toBytes width: Int, left: Bool) -> String {
 /// `value` as a JSON string literal: quotes, backslashes and control characters escaped, every
 /// other character written as itself (UTF-8).
 package func jsonString(_ value: String) -> String {
+  // Most strings (tokens, labels) need no escape: one scan of the bytes, then one copy.
+  let needsEscape = value.utf8.contains {
+    $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\")
+  }
+  if !needsEscape { return "\"" + value + "\"" }
   var result = "\""
   for scalar in value.unicodeScalars {
     switch scalar {

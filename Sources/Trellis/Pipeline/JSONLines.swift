@@ -30,11 +30,12 @@ public struct TaggingResponse: Equatable, Sendable {
     if let id = request.id { members.append("\"id\":\(id)") }
     members += request.passthrough.map { "\($0.name):\($0.value)" }
     if let text = request.text { members.append("\"text\":" + jsonString(text)) }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let analysis = String(decoding: try encoder.encode(analysis), as: UTF8.self)
-    // `analysis` is an object with at least tokens, labels and spans: splice the members in.
-    return "{" + members.map { $0 + "," }.joined() + analysis.dropFirst()
+    // The analysis is an object with at least tokens, labels and spans: splice the members in.
+    var line = "{" + members.map { $0 + "," }.joined()
+    var analysis = ""
+    try self.analysis.appendJSON(to: &analysis)
+    line += analysis.dropFirst()
+    return line
   }
 }
 

@@ -1,0 +1,105 @@
+import Foundation
+import Trellis
+
+// The C functions of `include/trellis.h`. No Swift type crosses the boundary: handles are
+// opaque pointers to a retained `LoadedModel`, strings are malloc'd UTF-8, and every error is
+// caught here and handed back as a message, since an error thrown (or a trap) through a C
+// frame would take the caller's process down.
+
+/// What a handle points at: the model and the path it came from (for `trellis_model_info`).
+/// Immutable after loading, and `TaggerModel` is safe for concurrent tagging, so one handle
+/// serves any number of threads.
+final class LoadedModel {
+  let model: TaggerModel
+  let path: String
+
+  init(model: TaggerModel, path: String) {
+    self.model = model
+    self.path = path
+  }
+}
+
+/// The version string, allocated once and never freed (the header promises a static string).
+private let versionCString: UnsafeMutablePointer<CChar> = strdup(trellisVersion)!
+
+@_cdecl("trellis_version")
+public func trellis_version() -> UnsafePointer<CChar> {
+  UnsafePointer(versionCString)
+}
+
+/// One OpenBLAS thread per product, set once, as the CLI sets it: the products are small and the
+/// two encoder directions already run on the two cores, so OpenBLAS's own threads would only
+/// contend with them. It also makes the sums, hence confidences, the CLI's to the last bit.
+private let blasThreadsSet: Void = setBLASThreadCount(1)
+
+@_cdecl("trellis_model_load")
+public func trellis_model_load(
+  _ path: UnsafePointer<CChar>?, _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> UnsafeMutableRawPointer? {
+  reportingErrors(to: error) {
+    guard let path else { throw CallError("no model path (NULL)") }
+    let pathString = String(cString: path)
+    blasThreadsSet
+    let model = try ModelFile.read(from: pathString)
+    return Unmanaged.passRetained(LoadedModel(model: model, path: pathString)).toOpaque()
+  }
+}
+
+@_cdecl("trellis_tag_jsonl")
+public func trellis_tag_jsonl(
+  _ handle: UnsafeRawPointer?, _ jsonl: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
+  _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> UnsafeMutablePointer<CChar>? {
+  reportingErrors(to: error) {
+    let loaded = try loadedModel(handle)
+    guard let jsonl else { throw CallError("no input (NULL)") }
+    let taggingOptions = try CallOptions.parse(options.map { String(cString: $0) } ?? "")
+    let lines = try JSONLinesInput.lines(of: jsonl)
+    let answers = try loaded.model.tagJSONLines(lines, options: taggingOptions)
+    return CString.joiningLines(answers.map(\.line))
+  }
+}
+
+@_cdecl("trellis_model_info")
+public func trellis_model_info(
+  _ handle: UnsafeRawPointer?, _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> UnsafeMutablePointer<CChar>? {
+  reportingErrors(to: error) {
+    let loaded = try loadedModel(handle)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let json = try encoder.encode(ModelInfo(loaded))
+    return CString.copy(String(decoding: json, as: UTF8.self))
+  }
+}
+
+@_cdecl("trellis_free_string")
+public func trellis_free_string(_ string: UnsafeMutablePointer<CChar>?) {
+  free(string)
+}
+
+@_cdecl("trellis_model_free")
+public func trellis_model_free(_ handle: UnsafeMutableRawPointer?) {
+  guard let handle else { return }
+  Unmanaged<LoadedModel>.fromOpaque(handle).release()
+}
+
+/// The model behind a handle, without taking ownership (the caller keeps its reference).
+private func loadedModel(_ handle: UnsafeRawPointer?) throws -> LoadedModel {
+  guard let handle else { throw CallError("no model (NULL handle)") }
+  return Unmanaged<LoadedModel>.fromOpaque(handle).takeUnretainedValue()
+}
+
+/// Runs `body`; on a thrown error returns nil and stores the error's message in `*error`
+/// (when the caller gave a place for it), as a string the caller frees.
+private func reportingErrors<Result>(
+  to message: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ body: () throws -> Result?
+) -> Result? {
+  message?.pointee = nil
+  do {
+    return try body()
+  } catch {
+    message?.pointee = CString.copy(CallError.message(of: error))
+    return nil
+  }
+}

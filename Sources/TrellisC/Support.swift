@@ -1,0 +1,178 @@
+import Foundation
+import Trellis
+
+/// A failure of a C call that is not the library's own error type.
+struct CallError: Error, CustomStringConvertible {
+  var description: String
+
+  init(_ description: String) {
+    self.description = description
+  }
+
+  /// The text a C caller gets for `error`: `FILE: what` for model files (`TrellisError`),
+  /// the option and its rule for options (with the JSON key's spelling).
+  static func message(of error: any Error) -> String {
+    if let option = error as? OptionError {
+      let key = option.option.replacingOccurrences(of: "-", with: "_")
+      return "options: \"\(key)\" \(option.message)"
+    }
+    return "\(error)"
+  }
+}
+
+/// The `options` argument of `trellis_tag_jsonl`: a JSON object (or nothing) read into
+/// `TaggingOptions`, refusing unknown keys and values of the wrong type by name.
+enum CallOptions {
+  static func parse(_ text: String) throws -> TaggingOptions {
+    var options = TaggingOptions()
+    guard !text.allSatisfy(\.isWhitespace) else { return options }
+    let fields: [String: OptionValue]
+    do {
+      fields = try JSONDecoder().decode([String: OptionValue].self, from: Data(text.utf8))
+    } catch {
+      throw CallError(
+        "options must be a JSON object of booleans and integers, such as "
+          + "{\"confidence\": true, \"nbest\": 3}: \(text)")
+    }
+    for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+      switch (key, value) {
+      case ("confidence", .boolean(let flag)): options.confidence = flag
+      case ("constrained", .boolean(let flag)): options.constrained = flag
+      case ("nbest", .integer(let count)): options.nbest = count
+      case ("batch_size", .integer(let size)): options.batchSize = size
+      case ("confidence", _), ("constrained", _):
+        throw CallError("options: \"\(key)\" must be true or false")
+      case ("nbest", _), ("batch_size", _):
+        throw CallError("options: \"\(key)\" must be an integer")
+      default:
+        throw CallError(
+          "options: unknown key \"\(key)\" (known: batch_size, confidence, constrained, nbest)")
+      }
+    }
+    try options.validate()
+    return options
+  }
+
+  /// A value an option may have.
+  enum OptionValue: Decodable {
+    case boolean(Bool)
+    case integer(Int)
+    case other
+
+    init(from decoder: any Decoder) throws {
+      let container = try decoder.singleValueContainer()
+      if let flag = try? container.decode(Bool.self) {
+        self = .boolean(flag)
+      } else if let count = try? container.decode(Int.self) {
+        self = .integer(count)
+      } else {
+        self = .other
+      }
+    }
+  }
+}
+
+/// Splitting the `jsonl` argument into lines.
+enum JSONLinesInput {
+  /// The lines of a NUL-terminated UTF-8 text, as `trellis tag` reads a file: LF, CRLF or CR
+  /// ends a line, a final line end does not start another line, and a byte-order mark before
+  /// the first line is dropped.
+  static func lines(of text: UnsafePointer<CChar>) throws -> [String] {
+    let bytes = UnsafeBufferPointer(
+      start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text))
+    var lines: [String] = []
+    var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    var index = start
+    func endLine() throws {
+      guard let line = String(validating: bytes[start..<index], as: UTF8.self) else {
+        throw CallError("input line \(lines.count + 1) is not valid UTF-8")
+      }
+      lines.append(line)
+    }
+    while index < bytes.count {
+      let byte = bytes[index]
+      if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+        try endLine()
+        let isCRLF =
+          byte == UInt8(ascii: "\r") && index + 1 < bytes.count
+          && bytes[index + 1] == UInt8(ascii: "\n")
+        index += isCRLF ? 2 : 1
+        start = index
+      } else {
+        index += 1
+      }
+    }
+    if start < bytes.count { try endLine() }
+    return lines
+  }
+}
+
+/// Strings handed to C, allocated with malloc so that `trellis_free_string` (free) releases
+/// them.
+enum CString {
+  /// `text` as a NUL-terminated copy.
+  static func copy(_ text: String) -> UnsafeMutablePointer<CChar> {
+    joined([text], separator: nil)
+  }
+
+  /// Each line followed by "\n", as one NUL-terminated string.
+  static func joiningLines(_ lines: [String]) -> UnsafeMutablePointer<CChar> {
+    joined(lines + (lines.isEmpty ? [] : [""]), separator: UInt8(ascii: "\n"))
+  }
+
+  /// One malloc and one copy per part, whatever the size of the batch.
+  private static func joined(_ parts: [String], separator: UInt8?) -> UnsafeMutablePointer<CChar> {
+    let separatorCount = separator == nil ? 0 : max(parts.count - 1, 0)
+    let count = parts.reduce(separatorCount) { $0 + $1.utf8.count }
+    let buffer = UnsafeMutableRawBufferPointer(start: malloc(count + 1)!, count: count + 1)
+    var offset = 0
+    for (index, var part) in parts.enumerated() {
+      if index > 0, let separator {
+        buffer[offset] = separator
+        offset += 1
+      }
+      part.withUTF8 { utf8 in
+        guard let source = utf8.baseAddress else { return }
+        buffer.baseAddress!.advanced(by: offset).copyMemory(from: source, byteCount: utf8.count)
+        offset += utf8.count
+      }
+    }
+    buffer[count] = 0
+    return buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+  }
+}
+
+/// The `trellis_model_info` object: what `trellis info --json` shows, less the file size, and
+/// the OpenBLAS kernels of the calling process.
+struct ModelInfo: Encodable {
+  var file: String
+  var formatVersion: UInt32
+  var parameters: Int
+  var labels: [String]
+  var configuration: TaggerConfiguration
+  var provenance: Provenance?
+  var definesProbabilities: Bool
+  var blas: BLASInfo
+
+  /// The kernels OpenBLAS chose when it was loaded, and the faster ones it should have used
+  /// when it fell back to generic ones (`BLASCore.preferred`): the `trellis` command restarts
+  /// itself then, but a library can only tell its caller to set `OPENBLAS_CORETYPE`.
+  struct BLASInfo: Encodable {
+    var core = blasCoreName()
+    var preferredCore = BLASCore.preferred(
+      detected: blasCoreName(), environment: ProcessInfo.processInfo.environment,
+      cpuFlags: BLASCore.cpuFlags())
+  }
+
+  init(_ loaded: LoadedModel) {
+    let model = loaded.model
+    file = loaded.path
+    formatVersion = model.formatVersion
+    parameters = model.store.count
+    labels = model.labels.strings
+    configuration = model.configuration
+    provenance = model.provenance
+    definesProbabilities = model.head.definesProbabilities
+    blas = BLASInfo()
+  }
+}

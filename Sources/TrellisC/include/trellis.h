@@ -1,0 +1,86 @@
+/*
+ * trellis.h: the C interface of Trellis (libTrellisC.so), for callers in any language.
+ *
+ * A model is loaded once and used through an opaque handle; a batch of sentences goes in as
+ * JSON lines and comes back as JSON lines, the schema of `trellis tag --input jsonl` (README,
+ * "JSON lines"): the same function answers both, so their bytes are the same.
+ *
+ * Memory: every `char *` a function returns, and every message it stores in `*error`, was
+ * allocated by the library; release it with trellis_free_string. A model handle is released
+ * with trellis_model_free, after the last call that uses it has returned.
+ *
+ * Errors never abort the process: a function that fails returns NULL and, when `error` is not
+ * NULL, stores a message there (a NUL-terminated UTF-8 string the caller frees). Using a
+ * handle after freeing it, or a pointer that no function of this library returned, is
+ * undefined, as it is for any C pointer.
+ *
+ * Threads: every function may be called from several threads at once, on one handle too.
+ */
+#ifndef TRELLIS_H
+#define TRELLIS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A loaded model. */
+typedef struct trellis_model trellis_model;
+
+/* The library's version ("0.3.0"): a static string, never freed. */
+const char *trellis_version(void);
+
+/*
+ * Loads the model file at `path`. Returns a handle, or NULL with `*error` saying why (no such
+ * file, not a model, damaged, written by a newer Trellis). The first call sets the process's
+ * OpenBLAS (the system libopenblas) to one thread per product, as `trellis` does: tagging
+ * already runs on two threads of its own.
+ */
+trellis_model *trellis_model_load(const char *path, char **error);
+
+/*
+ * Tags a batch of requests, one JSON object per line (LF, CRLF or CR ends a line; a final line
+ * end is optional; a UTF-8 byte-order mark at the start is skipped), as `trellis tag --input
+ * jsonl` reads a file: {"id": ..., "tokens": ["a", "b"]} or {"id": ..., "text": "a b"}.
+ * Returns one answer per line, in order, each ending with "\n" (an empty string for empty
+ * input): {"id":...,"labels":[...],"spans":[...],"tokens":[...]}, or {"id":...,"error":"..."}
+ * for a line that is not a valid request (the other lines are still tagged).
+ *
+ * `options` is NULL, "" or a JSON object with any of
+ *   "confidence"  true: add per-token "confidences" and the sentence "probability"
+ *   "nbest"       K in 0...1000: add the K best label sequences ("nbest")
+ *   "batch_size"  sentences per forward pass, 1...4096 (default 32)
+ *   "constrained" false: decode without the tag scheme's transition constraints
+ * Labels never depend on how sentences are grouped into calls and forward passes; confidences
+ * and scores may differ by up to 1e-4 (the order of floating-point sums), and are the CLI's to
+ * the last digit for the same passes: `trellis tag --batch-size N` on N lines or fewer, and
+ * one call with them and "batch_size" N, for instance.
+ *
+ * Returns NULL with `*error` set when `model` or `jsonl` is NULL, the options are not valid,
+ * or the input is not UTF-8.
+ */
+char *trellis_tag_jsonl(
+    const trellis_model *model, const char *jsonl, const char *options, char **error);
+
+/*
+ * What the model records, as one JSON object: "labels" (its label set), "configuration",
+ * "provenance" (how and on what it was trained; absent for a model built in code or read
+ * from a format-1 file),
+ * "formatVersion", "parameters", "definesProbabilities" and "file" (the path it was loaded
+ * from): the fields of `trellis info --json`, less the file size. Also "blas": {"core": the
+ * OpenBLAS kernels this process runs, "preferredCore": present when OpenBLAS fell back to its
+ * generic kernels on a CPU with faster ones, which a process gets by starting with
+ * OPENBLAS_CORETYPE set to it}. NULL with `*error` on failure.
+ */
+char *trellis_model_info(const trellis_model *model, char **error);
+
+/* Releases a string this library returned; NULL is ignored. */
+void trellis_free_string(char *string);
+
+/* Releases a model handle; NULL is ignored. */
+void trellis_model_free(trellis_model *model);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TRELLIS_H */

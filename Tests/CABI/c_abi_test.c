@@ -1,0 +1,245 @@
+/*
+ * The C ABI of libTrellisC.so (Sources/TrellisC/include/trellis.h), tested from C as a
+ * foreign caller sees it. `make c-abi-test` builds this with the system cc and runs
+ *
+ *   c_abi_test MODEL TEST.jsonl TEST.cli.jsonl SAMPLE.jsonl SAMPLE.cli-nbest.jsonl
+ *
+ * where TEST.cli.jsonl is `trellis tag --input jsonl` on the requests of TEST.jsonl, SAMPLE is
+ * their first lines and SAMPLE.cli-nbest.jsonl its answers with --confidence --nbest 3
+ * --batch-size (SAMPLE's line count): the library must give the same bytes. The slower checks
+ * (n-best, threads) use the sample, since `make test` runs this on a debug build.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trellis.h"
+
+static int passed, failed;
+
+static void check(int condition, const char *format, ...) {
+  va_list arguments;
+  va_start(arguments, format);
+  printf("%s - ", condition ? "ok" : "FAILED");
+  vprintf(format, arguments);
+  printf("\n");
+  va_end(arguments);
+  if (condition) passed++; else failed++;
+}
+
+/* The whole file as a NUL-terminated string; exits when it cannot be read. */
+static char *read_file(const char *path) {
+  FILE *file = fopen(path, "rb");
+  if (!file) { perror(path); exit(2); }
+  fseek(file, 0, SEEK_END);
+  long size = ftell(file);
+  fseek(file, 0, SEEK_SET);
+  char *text = malloc((size_t)size + 1);
+  if (!text || fread(text, 1, (size_t)size, file) != (size_t)size) { perror(path); exit(2); }
+  text[size] = '\0';
+  fclose(file);
+  return text;
+}
+
+/* Whether `text` contains `part`; NULL contains nothing. */
+static int contains(const char *text, const char *part) {
+  return text && strstr(text, part) != NULL;
+}
+
+/* Tags `input` expecting an error that mentions `expected`; frees what it gets. */
+static void check_refused(const trellis_model *model, const char *input, const char *options,
+                          const char *expected, const char *what) {
+  char *error = NULL;
+  char *answer = trellis_tag_jsonl(model, input, options, &error);
+  check(answer == NULL && contains(error, expected), "%s: error \"%s\"", what,
+        error ? error : "(none)");
+  trellis_free_string(answer);
+  trellis_free_string(error);
+}
+
+static void test_loading(void) {
+  const char *version = trellis_version();
+  check(version && version[0] >= '0' && version[0] <= '9' && strchr(version, '.'),
+        "trellis_version() is a version number: %s", version ? version : "(null)");
+  char *error = NULL;
+  trellis_model *missing = trellis_model_load("/nonexistent/model.trellis", &error);
+  check(missing == NULL && contains(error, "/nonexistent/model.trellis"),
+        "a missing model file is an error naming it: %s", error ? error : "(none)");
+  trellis_free_string(error);
+  check(trellis_model_load("/nonexistent", NULL) == NULL, "NULL error pointer is allowed");
+  error = NULL;
+  trellis_model *not_model = trellis_model_load("Makefile", &error);
+  check(not_model == NULL && contains(error, "Makefile"),
+        "a file that is not a model is refused: %s", error ? error : "(none)");
+  trellis_free_string(error);
+  error = NULL;
+  check(trellis_model_load(NULL, &error) == NULL && error != NULL, "a NULL path is an error");
+  trellis_free_string(error);
+  trellis_model_free(NULL);
+  trellis_free_string(NULL);
+}
+
+/* The first `lines` lines of `text` (a copy). */
+static char *first_lines(const char *text, size_t lines) {
+  const char *end = text;
+  for (size_t line = 0; line < lines && *end; line++) end = strchr(end, '\n') + 1;
+  return strndup(text, (size_t)(end - text));
+}
+
+static size_t line_count(const char *text) {
+  size_t count = 0;
+  for (; *text; text++) count += *text == '\n';
+  return count;
+}
+
+static void test_answers(const trellis_model *model, const char *requests, const char *cli,
+                         const char *sample, const char *sample_cli, const char *sample_nbest) {
+  char *error = NULL;
+  char *answers = trellis_tag_jsonl(model, requests, NULL, &error);
+  check(answers && strcmp(answers, cli) == 0,
+        "the test split's answers equal trellis tag --input jsonl byte for byte (%zu bytes)",
+        answers ? strlen(answers) : 0);
+  trellis_free_string(answers);
+  trellis_free_string(error);
+  /* Confidences depend (within 1e-4) on which sentences share a forward pass: the CLI tagged
+     the sample with --batch-size SAMPLE_LINES, one pass, and so does this call. */
+  char options[100];
+  snprintf(options, sizeof options, "{\"confidence\": true, \"nbest\": 3, \"batch_size\": %zu}",
+           line_count(sample));
+  answers = trellis_tag_jsonl(model, sample, options, &error);
+  check(answers && strcmp(answers, sample_nbest) == 0,
+        "with confidence and nbest 3 they equal tag --confidence --nbest 3 (%zu bytes)",
+        answers ? strlen(answers) : 0);
+  trellis_free_string(answers);
+  answers = trellis_tag_jsonl(model, sample, "{\"batch_size\": 1}", &error);
+  check(answers && strcmp(answers, sample_cli) == 0, "batch size 1 gives the same bytes");
+  trellis_free_string(answers);
+}
+
+static void test_input_forms(const trellis_model *model) {
+  char *error = NULL;
+  char *empty = trellis_tag_jsonl(model, "", "", &error);
+  check(empty && strcmp(empty, "") == 0, "empty input gives an empty answer");
+  trellis_free_string(empty);
+  const char *lf = "{\"id\":1,\"tokens\":[\"to\",\"boston\"]}\n"
+                   "{\"id\":2,\"text\":\"from denver\"}\n";
+  const char *crlf = "{\"id\":1,\"tokens\":[\"to\",\"boston\"]}\r\n"
+                     "{\"id\":2,\"text\":\"from denver\"}";
+  char *lf_answer = trellis_tag_jsonl(model, lf, NULL, &error);
+  char *crlf_answer = trellis_tag_jsonl(model, crlf, NULL, &error);
+  const char *bom = "\xef\xbb\xbf{\"id\":1,\"tokens\":[\"to\",\"boston\"]}";
+  char *bom_answer = trellis_tag_jsonl(model, bom, NULL, &error);
+  check(lf_answer && crlf_answer && strcmp(lf_answer, crlf_answer) == 0,
+        "CRLF and a missing final line end read as LF does");
+  check(bom_answer && strncmp(bom_answer, lf_answer, strlen(bom_answer)) == 0,
+        "a byte-order mark before the first line is skipped");
+  trellis_free_string(bom_answer);
+  check(contains(lf_answer, "{\"id\":2,\"text\":\"from denver\",\"labels\"")
+          && contains(lf_answer, "\"tokens\":[\"from\",\"denver\"]}\n"),
+        "text requests are tokenized: %s", lf_answer ? lf_answer : "(null)");
+  trellis_free_string(lf_answer);
+  trellis_free_string(crlf_answer);
+  const char *mixed = "{\"id\":7,\"tokens\":3}\n\n{\"id\":8,\"tokens\":[\"boston\"]}\n";
+  char *answer = trellis_tag_jsonl(model, mixed, NULL, &error);
+  check(contains(answer, "{\"id\":7,\"error\":\"\\\"tokens\\\" must be an array of strings")
+          && contains(answer, "\n{\"error\":\"empty line")
+          && contains(answer, "{\"id\":8,\"labels\""),
+        "bad lines are answered with errors and the others tagged: %s", answer ? answer : "(null)");
+  trellis_free_string(answer);
+}
+
+static void test_refusals(const trellis_model *model) {
+  const char *one = "{\"tokens\":[\"boston\"]}";
+  check_refused(model, one, "{\"nbest\": 5000}", "nbest", "nbest out of range");
+  check_refused(model, one, "{\"batch_size\": 0}", "batch_size", "batch size 0");
+  check_refused(model, one, "{\"nbets\": 1}", "unknown key \"nbets\"", "a misspelt option");
+  check_refused(model, one, "{\"confidence\": 1}", "true or false", "a number for a flag");
+  check_refused(model, one, "{\"nbest\": 1.5}", "integer", "a fraction for a count");
+  check_refused(model, one, "nbest=3", "JSON object", "options that are not JSON");
+  check_refused(model, "{\"tokens\":[\"\xff\"]}", NULL, "UTF-8", "input that is not UTF-8");
+  check_refused(model, NULL, NULL, "NULL", "NULL input");
+  check_refused(NULL, one, NULL, "NULL", "a NULL handle");
+  char *error = NULL;
+  check(trellis_model_info(NULL, &error) == NULL && contains(error, "NULL"),
+        "info on a NULL handle is an error");
+  trellis_free_string(error);
+}
+
+static void test_info(const trellis_model *model, const char *path) {
+  char *error = NULL;
+  char *info = trellis_model_info(model, &error);
+  check(contains(info, "\"labels\":[") && contains(info, "\"configuration\":{")
+          && contains(info, "\"provenance\":{") && contains(info, path)
+          && contains(info, "B-fromloc.city_name"),
+        "model info names labels, configuration, provenance and file (%zu bytes)",
+        info ? strlen(info) : 0);
+  trellis_free_string(info);
+}
+
+struct tagging_job {
+  const trellis_model *model;
+  const char *requests;
+  const char *expected;
+  int mismatches;
+};
+
+static void *tag_repeatedly(void *argument) {
+  struct tagging_job *job = argument;
+  for (int round = 0; round < 3; round++) {
+    char *answers = trellis_tag_jsonl(job->model, job->requests, NULL, NULL);
+    if (!answers || strcmp(answers, job->expected) != 0) job->mismatches++;
+    trellis_free_string(answers);
+  }
+  return NULL;
+}
+
+static void test_threads(const trellis_model *model, const char *requests, const char *cli) {
+  enum { thread_count = 4 };
+  pthread_t threads[thread_count];
+  struct tagging_job jobs[thread_count];
+  for (int i = 0; i < thread_count; i++) {
+    jobs[i] = (struct tagging_job){model, requests, cli, 0};
+    pthread_create(&threads[i], NULL, tag_repeatedly, &jobs[i]);
+  }
+  int mismatches = 0;
+  for (int i = 0; i < thread_count; i++) {
+    pthread_join(threads[i], NULL);
+    mismatches += jobs[i].mismatches;
+  }
+  check(mismatches == 0, "4 threads x 3 batches on one handle give the CLI's bytes (%d differ)",
+        mismatches);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 6) {
+    fprintf(stderr,
+            "usage: %s MODEL TEST.jsonl TEST.cli.jsonl SAMPLE.jsonl SAMPLE.cli-nbest.jsonl\n",
+            argv[0]);
+    return 2;
+  }
+  char *requests = read_file(argv[2]), *cli = read_file(argv[3]);
+  char *sample = read_file(argv[4]), *sample_nbest = read_file(argv[5]);
+  char *sample_cli = first_lines(cli, line_count(sample));
+  test_loading();
+  char *error = NULL;
+  trellis_model *model = trellis_model_load(argv[1], &error);
+  if (!model) {
+    fprintf(stderr, "cannot load %s: %s\n", argv[1], error);
+    return 1;
+  }
+  test_answers(model, requests, cli, sample, sample_cli, sample_nbest);
+  test_input_forms(model);
+  test_refusals(model);
+  test_info(model, argv[1]);
+  test_threads(model, sample, sample_cli);
+  trellis_model_free(model);
+  free(requests);
+  free(cli);
+  free(sample);
+  free(sample_cli);
+  free(sample_nbest);
+  printf("c-abi: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+/// The hand-written `Analysis` JSON (every JSON-lines answer) against `JSONEncoder`, which it
+/// replaced: the same bytes for random analyses, numbers of every magnitude and strings with
+/// every character JSON escapes.
+final class AnalysisJSONTests: XCTestCase {
+  func encoderJSON(_ analysis: Analysis) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(analysis), as: UTF8.self)
+  }
+
+  func handWrittenJSON(_ analysis: Analysis) throws -> String {
+    var json = ""
+    try analysis.appendJSON(to: &json)
+    return json
+  }
+
+  /// Doubles of every kind a tagger writes and then some: probabilities, scores, integers,
+  /// subnormals, huge values, negative zero, arbitrary bit patterns.
+  func randomDouble(_ rng: inout SplitMix64) -> Double {
+    switch rng.next() % 8 {
+    case 0: return rng.nextUnitDouble()
+    case 1: return Double(Int64(bitPattern: rng.next()) % 1_000_000)
+    case 2: return (rng.nextUnitDouble() - 0.5) * pow(10, Double(Int(rng.next() % 80) - 40))
+    case 3:
+      return [0.0, -0.0, 1.0, 1e16, 1e15, 1e-5, 5e-324, .greatestFiniteMagnitude][
+        Int(rng.next() % 8)]
+    default:
+      let value = Double(bitPattern: rng.next())
+      return value.isFinite ? value : 0.25
+    }
+  }
+
+  /// Strings mixing every control character, quotes, backslashes, slashes and non-ASCII text.
+  func randomString(_ rng: inout SplitMix64) -> String {
+    let pieces =
+      ["a", "B-toloc.city_name", "\"", "\\", "/", "é", "😀", "\u{2028}", "\u{7F}", " "]
+      + (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }
+    return (0..<Int(rng.next() % 6)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }
+      .joined()
+  }
+
+  func randomAnalysis(_ rng: inout SplitMix64) -> Analysis {
+    let count = Int(rng.next() % 5)
+    let strings = { (rng: inout SplitMix64) in (0..<count).map { _ in self.randomString(&rng) } }
+    let spans = (0..<Int(rng.next() % 3)).map { _ in
+      Span(
+        label: randomString(&rng), start: Int(rng.next() % 50), end: Int(rng.next() % 50),
+        text: randomString(&rng), startChar: rng.next() % 2 == 0 ? nil : Int(rng.next() % 500),
+        endChar: rng.next() % 2 == 0 ? nil : Int(rng.next() % 500))
+    }
+    let alternatives = (0..<Int(rng.next() % 3)).map { _ in
+      Alternative(
+        labels: strings(&rng), score: randomDouble(&rng),
+        probability: rng.next() % 3 == 0 ? nil : randomDouble(&rng))
+    }
+    return Analysis(
+      tokens: strings(&rng), labels: strings(&rng), spans: spans,
+      tokenConfidences: rng.next() % 2 == 0 ? nil : (0..<count).map { _ in randomDouble(&rng) },
+      sequenceProbability: rng.next() % 2 == 0 ? nil : randomDouble(&rng),
+      alternatives: alternatives)
+  }
+
+  func testTheBytesOfJSONEncoder() throws {
+    var rng = SplitMix64(seed: 2024)
+    for _ in 0..<3000 {
+      let analysis = randomAnalysis(&rng)
+      XCTAssertEqual(try handWrittenJSON(analysis), try encoderJSON(analysis))
+    }
+  }
+
+  func testNumbersAsJSONEncoderWritesThem() throws {
+    let cases: [(Double, String)] = [
+      (1, "1"), (0.5, "0.5"), (1e-5, "1e-05"), (-0.0, "-0"), (1e16, "1e+16"),
+      (1e15, "1000000000000000"), (0.9990651701789446, "0.9990651701789446"),
+    ]
+    for (value, text) in cases {
+      XCTAssertEqual(try jsonNumber(value), text)
+      XCTAssertEqual(
+        try encoderJSON(
+          Analysis(
+            tokens: [], labels: [], spans: [], sequenceProbability: value)),
+        "{\"labels\":[],\"probability\":\(text),\"spans\":[],\"tokens\":[]}")
+    }
+  }
+
+  func testNonFiniteNumbersAreRefusedAsJSONEncoderRefusesThem() {
+    for value in [Double.nan, .infinity, -.infinity] {
+      let analysis = Analysis(tokens: ["a"], labels: ["O"], spans: [], tokenConfidences: [value])
+      XCTAssertThrowsError(try handWrittenJSON(analysis))
+      XCTAssertThrowsError(try encoderJSON(analysis))
+    }
+  }
+}

@@ -1,0 +1,61 @@
+"""Fixtures: a model trained on the shipped corpus by the release CLI, and the CLI's answers.
+
+TRELLIS_CLI names the `trellis` binary (default: the repository's .build/release/trellis);
+TRELLIS_TEST_MODEL, when set, is used instead of training one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+import trellis
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+CORPUS = REPOSITORY / "Corpora" / "synthetic"
+sys.path.insert(0, str(REPOSITORY / "python" / "tools"))
+
+from conll_to_jsonl import conll_sentences  # noqa: E402  (the C test's converter)
+
+
+def cli_path() -> Path:
+    return Path(os.environ.get("TRELLIS_CLI", REPOSITORY / ".build" / "release" / "trellis"))
+
+
+def run_cli(*arguments: str, stdin: bytes = b"") -> bytes:
+    """The CLI's standard output; fails the test with its standard error otherwise."""
+    done = subprocess.run(
+        [str(cli_path()), *arguments], input=stdin, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A BiLSTM-CRF trained for 8 epochs on the shipped corpus (about 10 s in release)."""
+    if os.environ.get("TRELLIS_TEST_MODEL"):
+        return os.environ["TRELLIS_TEST_MODEL"]
+    path = tmp_path_factory.mktemp("model") / "synthetic.model"
+    run_cli(
+        "train", "--train", str(CORPUS / "train.conll"), "--dev", str(CORPUS / "dev.conll"),
+        "--model", str(path), "--epochs", "8", "--character-filters", "0", "--seed", "1",
+        "--quiet",
+    )
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tagger(model_path: str) -> trellis.Tagger:
+    return trellis.Tagger(model_path)
+
+
+@pytest.fixture(scope="session")
+def test_sentences() -> List[List[str]]:
+    """The shipped test split's sentences (1,000, 12,841 tokens)."""
+    return list(conll_sentences(str(CORPUS / "test.conll")))

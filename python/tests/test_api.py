@@ -1,0 +1,128 @@
+"""The Python API: model information, argument checks and errors as exceptions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import deque
+from importlib import metadata
+
+import pytest
+
+import trellis
+from conftest import CORPUS, REPOSITORY
+
+
+def test_version_is_the_library_and_distribution_version() -> None:
+    version = trellis.version()
+    assert version.count(".") == 2
+    assert metadata.version("trellis-tagger") == version
+    swift = (REPOSITORY / "Sources" / "Trellis" / "Trellis.swift").read_text()
+    assert f'trellisVersion = "{version}"' in swift
+
+
+def test_labels_and_info(tagger, model_path) -> None:
+    assert "O" in tagger.labels and "B-fromloc.city_name" in tagger.labels
+    info = tagger.info
+    assert info["labels"] == tagger.labels
+    assert info["configuration"]["head"] == "crf"
+    assert info["configuration"]["encoder"] == "bilstm"
+    assert info["definesProbabilities"] is True
+    assert info["file"] == model_path
+    assert info["blas"]["core"] and "preferredCore" not in info["blas"]
+    provenance = info["provenance"]
+    assert provenance["trellisVersion"] == trellis.version()
+    assert [i["path"] for i in provenance["inputs"]] == [
+        str(CORPUS / "train.conll"), str(CORPUS / "dev.conll")
+    ]
+    info["labels"].clear()
+    assert tagger.labels, "info is a copy"
+
+
+def test_results_have_every_field(tagger) -> None:
+    [result] = tagger.tag([["flights", "from", "boston", "to", "denver"]], confidence=True,
+                          nbest=4)
+    assert result.tokens == ["flights", "from", "boston", "to", "denver"]
+    assert len(result.labels) == len(result.confidences) == 5
+    assert all(0 <= c <= 1 for c in result.confidences)
+    assert len(result.nbest) == 4 and result.nbest[0].labels == result.labels
+    assert result.nbest[0].score >= result.nbest[1].score
+    joined = " ".join(result.tokens)
+    for span in result.spans:
+        assert joined[span.start_char:span.end_char] == span.text
+        assert " ".join(result.tokens[span.start:span.end]) == span.text
+    [plain] = tagger.tag([("flights", "to", "boston")])
+    assert plain.confidences is None and plain.probability is None and plain.nbest == []
+    [from_deque] = tagger.tag([deque(["flights", "to", "boston"])])
+    assert from_deque.json_line == plain.json_line
+
+
+def test_empty_inputs(tagger) -> None:
+    assert tagger.tag([]) == []
+    assert tagger.tag_texts([]) == []
+    [empty] = tagger.tag([[]], confidence=True)
+    assert empty.tokens == empty.labels == empty.spans == []
+
+
+def test_loading_errors_carry_the_library_message(tmp_path) -> None:
+    with pytest.raises(trellis.TrellisError, match="no such model file") as missing:
+        trellis.Tagger(str(tmp_path / "missing.model"))
+    assert str(tmp_path / "missing.model") in missing.value.message
+    not_a_model = tmp_path / "notes.txt"
+    not_a_model.write_text("not a model\n")
+    with pytest.raises(trellis.TrellisError, match="not a Trellis model file"):
+        trellis.Tagger(str(not_a_model))
+
+
+def test_argument_errors(tagger) -> None:
+    with pytest.raises(TypeError, match="token lists"):
+        tagger.tag("flights to boston")
+    with pytest.raises(TypeError, match="sentence 1 is a string"):
+        tagger.tag([["to", "boston"], "to boston"])
+    with pytest.raises(TypeError, match="one text"):
+        tagger.tag_texts("flights to boston")
+    with pytest.raises(ValueError, match="nbest"):
+        tagger.tag([["boston"]], nbest=0)
+    with pytest.raises(trellis.TrellisError, match='"nbest" must be in 0...1000'):
+        tagger.tag([["boston"]], nbest=5000)
+    with pytest.raises(trellis.TrellisError, match='"batch_size" must be in 1...4096'):
+        tagger.tag([["boston"]], batch_size=0)
+    with pytest.raises(trellis.TrellisError, match="sentence 1: .*array of strings"):
+        tagger.tag([["boston"], ["to", 3]])
+    with pytest.raises(trellis.TrellisError, match='unknown key "nbets"'):
+        tagger.tag_json_lines('{"tokens":["boston"]}', {"nbets": 2})
+
+
+def test_bad_lines_are_answered_with_errors(tagger) -> None:
+    answers = tagger.tag_json_lines('{"id":1,"tokens":["boston"]}\n{"id":2}\n').splitlines()
+    assert answers[0].startswith('{"id":1,"labels":')
+    assert answers[1] == (
+        '{"id":2,"error":"give \\"tokens\\" (an array of strings) or \\"text\\" (a string)"}'
+    )
+
+
+def test_a_closed_tagger_refuses_work(model_path) -> None:
+    with trellis.Tagger(model_path) as closing:
+        assert closing.tag([["boston"]])
+    with pytest.raises(trellis.TrellisError, match="closed"):
+        closing.tag([["boston"]])
+    closing.close()
+
+
+def test_a_missing_library_is_an_error_saying_what_to_do(tmp_path) -> None:
+    code = "import trellis\ntry:\n trellis.version()\nexcept trellis.TrellisError as e:\n print(e)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**os.environ, "TRELLIS_LIBRARY": str(tmp_path / "libTrellisC.so")},
+    )
+    assert "no such file" in done.stdout and "make python" in done.stdout
+
+
+def test_generic_blas_kernels_are_warned_about() -> None:
+    """OpenBLAS's fallback cannot be forced here (an OPENBLAS_CORETYPE set by hand is the
+    user's choice, never questioned): the warning is checked on the library's answer."""
+    from trellis.tagger import warn_about_generic_blas
+
+    with pytest.warns(trellis.TrellisPerformanceWarning, match="OPENBLAS_CORETYPE=Haswell"):
+        warn_about_generic_blas({"core": "Prescott", "preferredCore": "Haswell"})

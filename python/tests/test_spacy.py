@@ -1,0 +1,146 @@
+"""The spaCy component on spacy.blank("en")."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+import trellis
+from trellis.spacy_component import TrellisAlignmentWarning
+
+# Sentences in the corpus's style with their gold entities (text, label), written by hand.
+GOLD = {
+    "show me flights from boston to denver on monday": [
+        ("boston", "fromloc.city_name"), ("denver", "toloc.city_name"),
+        ("monday", "depart_date.day_name"),
+    ],
+    "i want to fly from dallas to san francisco": [
+        ("dallas", "fromloc.city_name"), ("san francisco", "toloc.city_name"),
+    ],
+    "list flights to atlanta": [("atlanta", "toloc.city_name")],
+}
+
+
+@pytest.fixture()
+def nlp(model_path: str) -> spacy.Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": model_path})
+    return nlp
+
+
+def entities(doc: Doc) -> list:
+    return [(entity.text, entity.label_) for entity in doc.ents]
+
+
+def test_the_factory_is_found_through_the_entry_point(model_path) -> None:
+    """A fresh interpreter that never imports trellis still finds "trellis_tagger"."""
+    code = (
+        "import json, spacy, sys\n"
+        "nlp = spacy.blank('en')\n"
+        "nlp.add_pipe('trellis_tagger', config={'model': sys.argv[1]})\n"
+        "doc = nlp('list flights to atlanta')\n"
+        "print(json.dumps([(e.text, e.label_) for e in doc.ents]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, model_path], capture_output=True,
+                          text=True, check=False, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [["atlanta", "toloc.city_name"]]
+
+
+def test_expected_entities(nlp) -> None:
+    for text, gold in GOLD.items():
+        doc = nlp(text)
+        assert entities(doc) == gold
+        assert doc._.trellis_unaligned == []
+        assert doc._.trellis.tokens == [token.text for token in doc]
+
+
+def test_docs_equal_the_tagger_on_the_test_split(nlp, tagger, test_sentences) -> None:
+    sample = test_sentences[:200]
+    docs = list(nlp.pipe(Doc(nlp.vocab, words=tokens) for tokens in sample))
+    for doc, result in zip(docs, tagger.tag(sample)):
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == [
+            (s.start, s.end, s.label) for s in result.spans
+        ]
+
+
+def test_pipe_sends_one_call_per_batch(nlp) -> None:
+    component = nlp.get_pipe("trellis_tagger")
+    calls = []
+    original = component.tagger.tag
+
+    def counting(sentences, *arguments, **options):
+        calls.append(len(sentences))
+        return original(sentences, *arguments, **options)
+
+    component.tagger = type("Spy", (), {"tag": staticmethod(counting)})()
+    docs = list(nlp.pipe(["list flights to atlanta"] * 10, batch_size=4))
+    assert calls == [4, 4, 2]
+    assert all(entities(doc) == [("atlanta", "toloc.city_name")] for doc in docs)
+
+
+def test_whitespace_tokens_are_skipped_and_spans_mapped_back(nlp) -> None:
+    doc = nlp("list flights  to\n atlanta")
+    assert any(token.is_space for token in doc)
+    assert entities(doc) == [("atlanta", "toloc.city_name")]
+    assert doc._.trellis.tokens == ["list", "flights", "to", "atlanta"]
+
+
+def with_city_ruler(model_path: str, **config) -> spacy.Language:
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "CITY", "pattern": "denver"}])
+    nlp.add_pipe("trellis_tagger", config={"model": model_path, **config})
+    return nlp
+
+
+def test_overlapping_spans_are_reported_not_dropped(model_path) -> None:
+    nlp = with_city_ruler(model_path)
+    with pytest.warns(TrellisAlignmentWarning, match="1 tagged span"):
+        doc = nlp("show me flights from boston to denver on monday")
+    assert entities(doc) == [
+        ("boston", "fromloc.city_name"), ("denver", "CITY"), ("monday", "depart_date.day_name")
+    ]
+    [report] = doc._.trellis_unaligned
+    assert (report["text"], report["label"], report["start"], report["end"]) == (
+        "denver", "toloc.city_name", 6, 7)
+    assert "overlaps the entity 'denver' (CITY)" in report["reason"]
+
+
+def test_overwrite_ents_replaces_overlapped_entities(model_path) -> None:
+    nlp = with_city_ruler(model_path, overwrite_ents=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        doc = nlp("show me flights from boston to denver on monday")
+    assert entities(doc) == GOLD["show me flights from boston to denver on monday"]
+
+
+def test_span_key_keeps_entities_and_writes_a_span_group(model_path) -> None:
+    nlp = with_city_ruler(model_path, span_key="trellis")
+    doc = nlp("show me flights from boston to denver on monday")
+    assert entities(doc) == [("denver", "CITY")]
+    assert [(s.text, s.label_) for s in doc.spans["trellis"]] == GOLD[
+        "show me flights from boston to denver on monday"]
+    assert doc._.trellis_unaligned == []
+
+
+def test_confidences_reach_the_doc(model_path) -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": model_path, "confidence": True})
+    result = nlp("list flights to atlanta")._.trellis
+    assert len(result.confidences) == 4
+
+
+def test_configuration_errors(tmp_path) -> None:
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="needs a model"):
+        nlp.add_pipe("trellis_tagger")
+    with pytest.raises(trellis.TrellisError, match="no such model file"):
+        nlp.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})

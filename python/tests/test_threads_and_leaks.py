@@ -1,0 +1,70 @@
+"""Concurrent tagging on one model, and memory that stays flat over repeated calls."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import trellis
+
+
+def test_threads_give_the_same_results(tagger, test_sentences) -> None:
+    sample = test_sentences[:300]
+    expected = [result.json_line for result in tagger.tag(sample)]
+
+    def tag_repeatedly(_: int) -> list:
+        return [[r.json_line for r in tagger.tag(sample)] for _ in range(3)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(tag_repeatedly, range(4)))
+    assert all(answers == expected for outcome in outcomes for answers in outcome)
+
+
+def resident_bytes() -> int:
+    """The process's resident set size, from /proc/self/statm (in pages)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def growth_over(calls: int, body) -> int:
+    for _ in range(100):  # warm-up: buffers and caches reach their working size
+        body()
+    before = resident_bytes()
+    for _ in range(calls):
+        body()
+    return resident_bytes() - before
+
+
+MEGABYTE = 1 << 20
+
+
+def test_tagging_does_not_leak(tagger, test_sentences) -> None:
+    """1,000 calls each return over 10 KB of answers: a leak of them would be 10 MB."""
+    sample = test_sentences[:16]
+    assert len(tagger.tag_json_lines(
+        "\n".join('{"tokens":["%s"]}' % '","'.join(s) for s in sample),
+        {"confidence": True})) > 10_000
+    growth = growth_over(1000, lambda: tagger.tag(sample, confidence=True))
+    assert growth < 4 * MEGABYTE, f"RSS grew by {growth / MEGABYTE:.1f} MB"
+
+
+def test_errors_do_not_leak(tagger) -> None:
+    """Each refusal returns a 4 KB message (it names the unknown key): 4 MB if leaked."""
+    def refused() -> None:
+        with pytest.raises(trellis.TrellisError, match="unknown key"):
+            tagger.tag_json_lines('{"tokens":["boston"]}', {"x" * 4000: 1})
+
+    growth = growth_over(1000, refused)
+    assert growth < 2 * MEGABYTE, f"RSS grew by {growth / MEGABYTE:.1f} MB"
+
+
+def test_loading_and_freeing_models_does_not_leak(model_path) -> None:
+    """Each load holds the whole model (about 1 MB of weights): 1,000 kept would be 1 GB."""
+    def load_tag_free() -> None:
+        with trellis.Tagger(model_path) as loaded:
+            loaded.tag([["boston"]])
+
+    growth = growth_over(1000, load_tag_free)
+    assert growth < 8 * MEGABYTE, f"RSS grew by {growth / MEGABYTE:.1f} MB"

@@ -1,0 +1,25 @@
+"""Trellis from Python: structured sequence tagging (BiLSTM-CRF) through libTrellisC.so.
+
+    import trellis
+    tagger = trellis.Tagger("models/synthetic.model")
+    for span in tagger.tag_texts(["flights from boston to denver"])[0].spans:
+        print(span.label, span.text)
+
+The spaCy component is `nlp.add_pipe("trellis_tagger", config={"model": path})`
+(`trellis.spacy_component`).
+"""
+
+from ._library import TrellisError, library_path, version
+from .results import Alternative, Span, TaggingResult
+from .tagger import Tagger, TrellisPerformanceWarning
+
+__all__ = [
+    "Alternative",
+    "Span",
+    "Tagger",
+    "TaggingResult",
+    "TrellisError",
+    "TrellisPerformanceWarning",
+    "library_path",
+    "version",
+]

@@ -1,0 +1,147 @@
+"""The spaCy 3 pipeline component "trellis_tagger" (registered through the `spacy_factories`
+entry point, so `nlp.add_pipe("trellis_tagger", config={"model": path})` needs no import).
+
+It tags each Doc with spaCy's own tokens (whitespace tokens left out, as the model never saw
+them) and sets `doc.ents`, or with `span_key` the span group `doc.spans[span_key]`. A span
+that cannot be set (it overlaps an entity already there and `overwrite_ents` is off) is never
+dropped silently: it goes to `doc._.trellis_unaligned` with the reason, and a
+`TrellisAlignmentWarning` says how many. `doc._.trellis` holds the full `TaggingResult`
+(confidences, n-best) for the Doc's non-space tokens.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Dict, Iterable, Iterator, List, Optional
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import minibatch
+
+from .results import TaggingResult
+from .tagger import Tagger
+
+for _name in ("trellis", "trellis_unaligned"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+
+class TrellisAlignmentWarning(UserWarning):
+    """Spans were tagged but could not be set on the Doc (see `doc._.trellis_unaligned`)."""
+
+
+@Language.factory(
+    "trellis_tagger",
+    default_config={
+        "model": None,
+        "span_key": None,
+        "overwrite_ents": False,
+        "confidence": False,
+        "batch_size": 32,
+    },
+)
+def make_trellis_tagger(
+    nlp: Language,
+    name: str,
+    model: Optional[str],
+    span_key: Optional[str],
+    overwrite_ents: bool,
+    confidence: bool,
+    batch_size: int,
+) -> "TrellisComponent":
+    """model: the Trellis model file (required). span_key: write the spans to
+    `doc.spans[span_key]` instead of `doc.ents` (overlaps allowed there). overwrite_ents: in
+    `doc.ents`, replace entities that a tagged span overlaps (otherwise the span is reported
+    as unaligned). confidence: ask for confidences (`doc._.trellis.confidences`).
+    batch_size: sentences per forward pass."""
+    if not model:
+        raise ValueError('trellis_tagger needs a model: config={"model": "path/to/model"}')
+    return TrellisComponent(Tagger(model), name, span_key, overwrite_ents, confidence, batch_size)
+
+
+class TrellisComponent:
+    """Tags Docs; `nlp.pipe` sends each batch of Docs to the library in one call."""
+
+    def __init__(
+        self,
+        tagger: Tagger,
+        name: str = "trellis_tagger",
+        span_key: Optional[str] = None,
+        overwrite_ents: bool = False,
+        confidence: bool = False,
+        batch_size: int = 32,
+    ) -> None:
+        self.tagger = tagger
+        self.name = name
+        self.span_key = span_key
+        self.overwrite_ents = overwrite_ents
+        self.confidence = confidence
+        self.batch_size = batch_size
+
+    def __call__(self, doc: Doc) -> Doc:
+        return self._tag_docs([doc])[0]
+
+    def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        for docs in minibatch(stream, size=batch_size):
+            yield from self._tag_docs(list(docs))
+
+    def _tag_docs(self, docs: List[Doc]) -> List[Doc]:
+        # The model's tokens are the Docs' tokens without whitespace tokens; positions[i] is
+        # the Doc index of model token i.
+        positions = [[token.i for token in doc if not token.is_space] for doc in docs]
+        sentences = [[doc[i].text for i in kept] for doc, kept in zip(docs, positions)]
+        results = self.tagger.tag(sentences, self.confidence, batch_size=self.batch_size)
+        for doc, kept, result in zip(docs, positions, results):
+            self._set_spans(doc, kept, result)
+        return docs
+
+    def _set_spans(self, doc: Doc, positions: List[int], result: TaggingResult) -> None:
+        doc._.trellis = result
+        spans = [
+            Span(doc, positions[span.start], positions[span.end - 1] + 1, label=span.label)
+            for span in result.spans
+        ]
+        unaligned: List[Dict[str, Any]] = []
+        if self.span_key is not None:
+            doc.spans[self.span_key] = spans
+        else:
+            unaligned = self._set_entities(doc, spans)
+        doc._.trellis_unaligned = unaligned
+        if unaligned:
+            warnings.warn(
+                f"{self.name}: {len(unaligned)} tagged span(s) could not be set in doc.ents "
+                f"(see doc._.trellis_unaligned): {unaligned[0]['reason']}",
+                TrellisAlignmentWarning,
+                stacklevel=3,
+            )
+
+    def _set_entities(self, doc: Doc, spans: List[Span]) -> List[Dict[str, Any]]:
+        """Adds `spans` to `doc.ents`; returns the spans it could not add, with why."""
+        existing = list(doc.ents)
+        taken = {i: entity for entity in existing for i in range(entity.start, entity.end)}
+        unaligned = []
+        kept_existing = existing
+        if self.overwrite_ents:
+            covered = {i for span in spans for i in range(span.start, span.end)}
+            kept_existing = [e for e in existing if not covered & set(range(e.start, e.end))]
+        else:
+            for span in list(spans):
+                clash = next((taken[i] for i in range(span.start, span.end) if i in taken), None)
+                if clash is not None:
+                    spans.remove(span)
+                    unaligned.append(_report(span, f"overlaps the entity {clash.text!r} "
+                                                   f"({clash.label_}) already in doc.ents"))
+        doc.ents = sorted(kept_existing + spans, key=lambda span: span.start)
+        return unaligned
+
+
+def _report(span: Span, reason: str) -> Dict[str, Any]:
+    return {
+        "label": span.label_,
+        "start": span.start,
+        "end": span.end,
+        "start_char": span.start_char,
+        "end_char": span.end_char,
+        "text": span.text,
+        "reason": reason,
+    }

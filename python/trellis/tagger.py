@@ -1,0 +1,181 @@
+"""`Tagger`: a Trellis model loaded through the C ABI."""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from . import _library
+from ._library import TrellisError
+from .results import TaggingResult
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _token_array(tokens: Sequence[str]) -> str:
+    """`tokens` as a JSON array: lists and tuples directly (no copy), other sequences as lists."""
+    try:
+        return _dumps(tokens)
+    except TypeError:
+        return _dumps(list(tokens))
+
+
+class TrellisPerformanceWarning(UserWarning):
+    """Tagging runs much slower than this machine allows (see the message)."""
+
+
+def warn_about_generic_blas(blas: Dict[str, Any]) -> None:
+    """Warns when OpenBLAS fell back to its generic kernels on a CPU with faster ones (the
+    library's rule, `blas["preferredCore"]`): OpenBLAS picks its kernels once, when it is
+    loaded, so only a process started with OPENBLAS_CORETYPE set gets the fast ones."""
+    preferred = blas.get("preferredCore")
+    if preferred:
+        warnings.warn(
+            f"OpenBLAS runs its generic {blas['core']} kernels, several times slower than "
+            f"{preferred} on this CPU: start Python with OPENBLAS_CORETYPE={preferred}",
+            TrellisPerformanceWarning,
+            stacklevel=3,
+        )
+
+
+class Tagger:
+    """A Trellis model, loaded from a file written by `trellis train`.
+
+    Safe to use from several threads at once: each call tags on the library's own threads
+    with the GIL released. `close()` (or a `with` block) frees the model; do not close it
+    while another thread is tagging with it.
+
+    >>> tagger = Tagger("models/synthetic.model")
+    >>> tagger.tag([["flights", "to", "boston"]])[0].spans
+    [Span(label='toloc.city_name', start=2, end=3, text='boston', start_char=11, end_char=17)]
+    """
+
+    def __init__(self, model_path: str) -> None:
+        """Loads `model_path`; raises `TrellisError` saying why a file cannot be loaded."""
+        self._handle: Optional[int] = None
+        self._handle = _library.load_model(str(model_path))
+        self.path = str(model_path)
+        self._info: Dict[str, Any] = json.loads(_library.model_info(self._handle))
+        warn_about_generic_blas(self._info["blas"])
+
+    @property
+    def labels(self) -> List[str]:
+        """The model's label set (BIO labels such as "B-toloc.city_name", and "O")."""
+        return list(self._info["labels"])
+
+    @property
+    def info(self) -> Dict[str, Any]:
+        """What the model records: "labels", "configuration" (encoder, head, sizes, scheme),
+        "provenance" (Trellis version, training recipe, data files and checksums, dev
+        scores; absent for models built in code), "formatVersion", "parameters",
+        "definesProbabilities" and "file", as `trellis info --json` shows them; and "blas",
+        the OpenBLAS kernels of this process ("core", and "preferredCore" when faster ones
+        exist: see `TrellisPerformanceWarning`)."""
+        return copy.deepcopy(self._info)
+
+    def tag(
+        self,
+        sentences: Sequence[Sequence[str]],
+        confidence: bool = False,
+        nbest: int = 1,
+        *,
+        batch_size: int = 32,
+        constrained: bool = True,
+    ) -> List[TaggingResult]:
+        """Tags tokenized sentences, returning one result per sentence, in order.
+
+        sentences: a list of token lists, e.g. `[["flights", "to", "boston"]]`.
+        confidence: add per-token `confidences` and the sentence `probability`.
+        nbest: with K > 1, `nbest` lists the K best label sequences (fewer when fewer exist).
+        batch_size: sentences per forward pass (labels never depend on it).
+        constrained: False decodes without the tag scheme's transition constraints.
+        """
+        if isinstance(sentences, (str, bytes)):
+            raise TypeError("sentences must be a list of token lists, not a string")
+        requests = []
+        for index, tokens in enumerate(sentences):
+            if isinstance(tokens, (str, bytes)):
+                raise TypeError(
+                    f"sentence {index} is a string; pass token lists "
+                    "(for one sentence, [tokens]), or use tag_texts for raw text"
+                )
+            requests.append('{"tokens":' + _token_array(tokens) + "}")
+        return self._tag(requests, confidence, nbest, batch_size, constrained)
+
+    def tag_texts(
+        self,
+        texts: Iterable[str],
+        confidence: bool = False,
+        nbest: int = 1,
+        *,
+        batch_size: int = 32,
+        constrained: bool = True,
+    ) -> List[TaggingResult]:
+        """Tags raw strings, split by Trellis's tokenizer (README "JSON lines"): each result
+        has `text`, its `tokens`, and spans with `start_char`/`end_char` into the text."""
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("texts must be a list of strings; for one text pass [text]")
+        requests = []
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {index} is {type(text).__name__}, not str")
+            requests.append('{"text":' + _dumps(text) + "}")
+        return self._tag(requests, confidence, nbest, batch_size, constrained)
+
+    def tag_json_lines(self, requests: str, options: Optional[Dict[str, Any]] = None) -> str:
+        """The library's own call: JSON-lines requests in, one answer line each out (bad
+        lines answered with {"error": ...}), as `trellis tag --input jsonl` does. `options`
+        takes the keys confidence, nbest, batch_size and constrained."""
+        encoded = _dumps(options).encode() if options else None
+        return _library.tag_jsonl(self._live_handle(), requests.encode(), encoded).decode()
+
+    def close(self) -> None:
+        """Frees the model; later calls raise `TrellisError`."""
+        handle, self._handle = self._handle, None
+        if handle:
+            _library.free_model(handle)
+
+    def __enter__(self) -> "Tagger":
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Tagger({self.path!r})"
+
+    def _live_handle(self) -> int:
+        if not self._handle:
+            raise TrellisError("the tagger is closed")
+        return self._handle
+
+    def _tag(
+        self, requests: List[str], confidence: bool, nbest: int, batch_size: int,
+        constrained: bool,
+    ) -> List[TaggingResult]:
+        if isinstance(nbest, bool) or not isinstance(nbest, int) or nbest < 1:
+            raise ValueError(f"nbest must be an integer of at least 1 (got {nbest!r})")
+        options: Dict[str, Any] = {"batch_size": batch_size}
+        if confidence:
+            options["confidence"] = True
+        if nbest > 1:
+            options["nbest"] = nbest
+        if not constrained:
+            options["constrained"] = False
+        text = self.tag_json_lines("\n".join(requests), options)
+        # One answer per request, each ending with a newline, which JSON strings never hold
+        # unescaped: so the answers are also the items of one JSON array, parsed in one call.
+        lines = text.split("\n")[:-1]
+        answers = json.loads("[" + text[:-1].replace("\n", ",") + "]")
+        results = []
+        for index, (answer, line) in enumerate(zip(answers, lines)):
+            try:
+                results.append(TaggingResult.from_answer(answer, line))
+            except ValueError as error:
+                raise TrellisError(f"sentence {index}: {error}") from None
+        return results
