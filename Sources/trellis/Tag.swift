@@ -67,6 +67,13 @@ struct Tag: ParsableCommand {
       FILE:LINE; skip: answer {"id": …, "error": …} and go on).
       """)
   var onError: BadLinePolicy = .fail
+  @Option(
+    help: """
+      The most threads to tag on; 1 keeps to one core, as a Spark task that owns one core \
+      should. The default is the number of cores this process may use. The output does not \
+      depend on it. With 2 x --batch-size sentences tagged at a time, more than 4 add nothing.
+      """)
+  var threads = TaggingOptions.activeCores
 
   var outputFormat: OutputFormat {
     if let format { return format }
@@ -79,7 +86,8 @@ struct Tag: ParsableCommand {
 
   var taggingOptions: TaggingOptions {
     TaggingOptions(
-      constrained: !noConstraints, confidence: confidence, nbest: nbest, batchSize: batchSize)
+      constrained: !noConstraints, confidence: confidence, nbest: nbest, batchSize: batchSize,
+      threads: threads)
   }
 
   func validate() throws {
@@ -101,8 +109,9 @@ struct Tag: ParsableCommand {
     }
   }
 
-  /// Sentences read before tagging: one batch per core, so both cores get a whole batch to tag,
-  /// while memory stays bounded by two batches, not the file.
+  /// Sentences read before tagging: two batches, one for each of two workers, while memory
+  /// stays bounded by two batches, not the file. It does not grow with --threads, so that the
+  /// batches, and with them the confidences' last digits, do not depend on the thread count.
   var readAhead: Int { 2 * batchSize }
 
   func run() throws {
