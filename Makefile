@@ -102,3 +102,29 @@ $(PEERS_VENV)/.installed:
 bench-peers: build $(PEERS_VENV)/.installed
 	$(PEERS_VENV)/bin/python Eval/peers/compare.py --trellis $(BIN) --corpus $(BENCH_CORPUS) \
 	  --json bench-peers.json $(if $(BLAS_CORETYPE),--blas-core $(BLAS_CORETYPE))
+
+# --- Distribution: `make dist` packs dist/trellis-<version>-linux-<arch>.tar.gz (trellis, README,
+# LICENSE) with a `trellis` that runs without a Swift toolchain: the Swift standard library,
+# Foundation and Dispatch are linked in (--static-swift-stdlib), and it is built for any x86-64
+# (no -target-cpu), in its own build folder so that `make build` keeps its tuned build. Only
+# glibc, libstdc++/libgfortran and Debian's OpenBLAS and LAPACKE stay shared. The version is the
+# library's `trellisVersion`. scripts/check-dist.sh then unpacks the tarball and runs the binary
+# with the toolchain's libraries out of the loader's reach.
+VERSION = $(shell sed -n 's/^public let trellisVersion = "\(.*\)"$$/\1/p' Sources/Trellis/Trellis.swift)
+DIST = dist/trellis-$(VERSION)-linux-$(shell uname -m).tar.gz
+DIST_BUILD = .build-dist
+DIST_BIN = $(DIST_BUILD)/release/trellis
+
+.PHONY: dist dist-binary
+
+dist-binary: deps
+	swift build -c release --product trellis --static-swift-stdlib --scratch-path $(DIST_BUILD) $(SWIFT_BUILD_FLAGS)
+
+dist: dist-binary
+	@[ -n "$(VERSION)" ] || { echo "make dist: no trellisVersion in Sources/Trellis/Trellis.swift" >&2; exit 1; }
+	@[ -f LICENSE ] || { echo "make dist: LICENSE is missing; a release never ships without its licence" >&2; exit 1; }
+	@rm -rf $(DIST_BUILD)/stage && mkdir -p $(DIST_BUILD)/stage/trellis-$(VERSION) dist
+	cp $(DIST_BIN) README.md LICENSE $(DIST_BUILD)/stage/trellis-$(VERSION)/
+	strip $(DIST_BUILD)/stage/trellis-$(VERSION)/trellis
+	tar -C $(DIST_BUILD)/stage -czf $(DIST).tmp trellis-$(VERSION) && mv $(DIST).tmp $(DIST)
+	bash scripts/check-dist.sh $(DIST)
