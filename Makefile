@@ -115,7 +115,7 @@ DIST = dist/trellis-$(VERSION)-linux-$(shell uname -m).tar.gz
 DIST_BUILD = .build-dist
 DIST_BIN = $(DIST_BUILD)/release/trellis
 
-.PHONY: dist dist-binary
+.PHONY: dist dist-binary spark-test
 
 dist-binary: deps
 	swift build -c release --product trellis --static-swift-stdlib --scratch-path $(DIST_BUILD) $(SWIFT_BUILD_FLAGS)
@@ -128,3 +128,18 @@ dist: dist-binary
 	strip $(DIST_BUILD)/stage/trellis-$(VERSION)/trellis
 	tar -C $(DIST_BUILD)/stage -czf $(DIST).tmp trellis-$(VERSION) && mv $(DIST).tmp $(DIST)
 	bash scripts/check-dist.sh $(DIST)
+
+# --- Spark: `make spark-test` runs scripts/spark_tag.py with PySpark (PyPI, in a git-ignored venv)
+# in local mode on the toolchain-free binary, and checks its output against one `trellis tag` run
+# (scripts/test_spark_tag.py). Spark needs Java 17 (Debian's openjdk-17-jre-headless).
+SPARK_VENV = .venv-spark
+SPARK_PYTHON = $(SPARK_VENV)/bin/python
+
+$(SPARK_VENV)/.pyspark:
+	python3 -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/pip install --quiet pyspark==3.5.8
+	@touch $@
+
+spark-test: dist-binary $(SPARK_VENV)/.pyspark
+	@command -v java >/dev/null || bash scripts/install-deps.sh openjdk-17-jre-headless
+	TRELLIS_BIN=$(DIST_BIN) $(SPARK_PYTHON) scripts/test_spark_tag.py
