@@ -126,7 +126,7 @@ dist: dist-binary
 	@rm -rf $(DIST_BUILD)/stage && mkdir -p $(DIST_BUILD)/stage/trellis-$(VERSION) dist
 	cp $(DIST_BIN) README.md LICENSE $(DIST_BUILD)/stage/trellis-$(VERSION)/
 	strip $(DIST_BUILD)/stage/trellis-$(VERSION)/trellis
-	tar -C $(DIST_BUILD)/stage -czf $(DIST).tmp trellis-$(VERSION) && mv $(DIST).tmp $(DIST)
+	tar -C $(DIST_BUILD)/stage --owner=0 --group=0 --numeric-owner -czf $(DIST).tmp trellis-$(VERSION) && mv $(DIST).tmp $(DIST)
 	bash scripts/check-dist.sh $(DIST)
 
 # --- Spark: `make spark-test` runs scripts/spark_tag.py with PySpark (PyPI, in a git-ignored venv)

@@ -23,10 +23,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "Corpora", "synthetic")
 REPEAT = int(os.environ.get("SPARK_TEST_REPEAT", "10"))
 PARTITIONS = 8
-# Spark in local mode on loopback only, without its web UI.
-LOOPBACK = [
-    "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.host=127.0.0.1",
-    "--conf", "spark.driver.bindAddress=127.0.0.1",
+# Spark in local mode on loopback only, without its web UI and progress bars.
+LOCAL_ONLY = [
+    "--conf", "spark.ui.enabled=false", "--conf", "spark.ui.showConsoleProgress=false",
+    "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
 ]
 
 
@@ -116,7 +116,7 @@ class SparkTagTests(unittest.TestCase):
         subprocess.run(
             [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis", trellis,
              "--model", self.model, "--input", self.requests, "--output", output,
-             "--partitions", str(PARTITIONS), "--master", master, *LOOPBACK],
+             "--partitions", str(PARTITIONS), "--master", master, *LOCAL_ONLY],
             check=True, env=dict(os.environ, SPARK_LOCAL_IP="127.0.0.1"))
         seconds = time.monotonic() - started
         self.assertGreaterEqual(
