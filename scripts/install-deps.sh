@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Installs Debian's OpenBLAS and LAPACKE development packages when they are missing:
+# Installs Debian's OpenBLAS and LAPACKE development packages (or the packages named as
+# arguments: `make spark-test` asks for openjdk-17-jre-headless) when they are missing:
 # apt-get as root, sudo otherwise, and a clear message when neither is possible.
 set -euo pipefail
-packages=(libopenblas-dev liblapacke-dev pkg-config)
+if [ $# -gt 0 ]; then packages=("$@"); else packages=(libopenblas-dev liblapacke-dev pkg-config); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing ${missing[*]} (Debian packages needed to build Trellis)" >&2
+echo "installing ${missing[*]} (Debian packages Trellis needs)" >&2
 if [ "$(id -u)" -eq 0 ]; then
   run=()
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then

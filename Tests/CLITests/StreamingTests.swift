@@ -112,6 +112,9 @@ final class InteractiveTrellis {
     try process.run()
   }
 
+  /// The running process's id.
+  var processIdentifier: Int32 { process.processIdentifier }
+
   /// Writes `request` and returns the next `lines` lines of output, or nil when they have not
   /// all arrived within `timeout` seconds.
   func exchange(_ request: String, lines: Int, timeout: TimeInterval) throws -> String? {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A tagged sentence with everything a pipeline may want from it. Its JSON form (`Codable`) is
 /// the one schema of `trellis tag --format json`, the HTTP service and the C ABI:
 /// `tokens`, `labels`, `spans`, and on request `confidences`, `probability` and `nbest`.
@@ -102,6 +104,9 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   /// and scores may move by up to `confidenceBatchTolerance`, since batching changes the order
   /// of the floating-point sums inside the matrix products.
   public var batchSize = 32
+  /// The most threads one call tags on, the calling thread included: 1 keeps the call on the
+  /// caller's thread (a Spark task that owns one core). Results do not depend on it.
+  public var threads = TaggingOptions.activeCores
 
   /// The largest n-best list: list Viterbi costs O(T·L²·k) time and O(T·L·k) memory.
   public static let nbestLimit = 1000
@@ -109,17 +114,39 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   public static let confidenceBatchTolerance = 1e-4
   /// The largest batch: beyond it a pass only grows its buffers.
   public static let batchSizeLimit = 4096
+  /// The most threads a call may ask for; more than the cores only adds switching.
+  public static let threadsLimit = 1024
+  /// The cores this process may run on (its CPU affinity and cgroup quota): the default
+  /// `threads`.
+  public static var activeCores: Int { ProcessInfo.processInfo.activeProcessorCount }
 
-  public init(constrained: Bool = true, confidence: Bool = false, nbest: Int = 0, batchSize: Int = 32) {
+  public init(
+    constrained: Bool = true, confidence: Bool = false, nbest: Int = 0, batchSize: Int = 32,
+    threads: Int = TaggingOptions.activeCores
+  ) {
     self.constrained = constrained
     self.confidence = confidence
     self.nbest = nbest
     self.batchSize = batchSize
+    self.threads = threads
+  }
+
+  /// Decodes a JSON object of options; a field left out keeps its default, so a caller names
+  /// only what it changes (and objects written before `threads` existed still decode).
+  public init(from decoder: any Swift.Decoder) throws {
+    self.init()
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    try container.decode(&constrained, .constrained)
+    try container.decode(&confidence, .confidence)
+    try container.decode(&nbest, .nbest)
+    try container.decode(&batchSize, .batchSize)
+    try container.decode(&threads, .threads)
   }
 
   /// Throws an `OptionError` naming the first value outside its range.
   public func validate() throws {
     try require(nbest, in: 0...Self.nbestLimit, "nbest")
     try require(batchSize, in: 1...Self.batchSizeLimit, "batch-size")
+    try require(threads, in: 1...Self.threadsLimit, "threads")
   }
 }

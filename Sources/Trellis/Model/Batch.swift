@@ -54,8 +54,9 @@ final class ModelWorkspace {
   let headGradient = Scratch()  // (P) the second half-batch's head parameter gradient
   let directions = [RecurrentWorkspace(), RecurrentWorkspace()]
   let characters = CharacterWorkspace()
-  /// Whether one pass may use a second thread (encoder directions, head halves); off when the
-  /// caller already runs two passes at once, one per core.
+  /// Whether one pass may use a second thread (encoder directions, head halves); off when
+  /// tagging runs several passes at once, one per thread, or has one thread
+  /// (`TaggingOptions.threads`).
   var usesTwoThreads = true
 }
 

@@ -56,10 +56,11 @@ extension TaggerModel {
   }
 
   /// Predictions for tokenised sentences, in input order; sentences of similar length share
-  /// a batch. With two or more batches, the batches alternate between two threads, each with
-  /// its own workspace and single-threaded passes: whole batches in parallel keep both cores
-  /// busier than splitting each pass. Every batch is formed as in a sequential run, so the
-  /// results do not depend on the threading.
+  /// a batch. The batches are dealt out to up to `options.threads` workers, each with its own
+  /// workspace and single-threaded passes: whole batches in parallel keep the cores busier
+  /// than splitting each pass. A worker with a spare thread of its own (one batch, two
+  /// threads) runs each pass on two (encoder directions, head halves). Every batch is formed
+  /// as in a sequential run, so the results do not depend on the threading.
   func predict(_ sentences: [TokenInput], options: TaggingOptions) -> [Prediction] {
     let batchSize = options.batchSize
     let order = sentences.indices.sorted { (sentences[$0].tokens.count, $0) < (sentences[$1].tokens.count, $1) }
@@ -67,12 +68,15 @@ extension TaggerModel {
     let batches = stride(from: 0, to: order.count, by: batchSize).map {
       Array(order[$0..<min($0 + batchSize, order.count)])
     }
+    // `validate()` refuses fewer than one thread; one worker is needed to tag anything.
+    let threads = max(options.threads, 1)
+    let workers = max(min(threads, batches.count), 1)
     var result = [Prediction](repeating: Prediction(), count: sentences.count)
     result.withUnsafeMutableBufferPointer { result in
-      let workers = batches.count >= 2 ? 2 : 1
+      // One iteration runs on the calling thread.
       DispatchQueue.concurrentPerform(iterations: workers) { worker in
         workspaces.withWorkspace { workspace in
-          workspace.usesTwoThreads = workers == 1
+          workspace.usesTwoThreads = threads >= 2 * workers
           for indices in batches.enumerated().filter({ $0.offset % workers == worker }).map(\.element) {
             predict(indices.map { sentences[$0] }, workspace: workspace, options: options)
               .enumerated().forEach { result[indices[$0]] = $1 }

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""scripts/spark_tag.py on Spark's local mode against one `trellis tag` run (`make spark-test`).
+
+The shipped corpus's test split becomes JSON-lines requests with ids, repeated
+`SPARK_TEST_REPEAT` times (default 10: 10,000 requests, 8 partitions). The answers of
+`local[2]`, joined by id, must equal those of one `trellis tag` process, with no id missing or
+repeated; so must they when one task is killed mid-partition and Spark retries it. Prints the
+throughput of both, and of `--threads 1` (one core), for the README's "Scaling out".
+
+Needs TRELLIS_BIN (the toolchain-free binary of `make dist-binary`), PySpark and Java 17.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "Corpora", "synthetic")
+REPEAT = int(os.environ.get("SPARK_TEST_REPEAT", "10"))
+PARTITIONS = 8
+# Spark in local mode on loopback only, without its web UI and progress bars.
+LOCAL_ONLY = [
+    "--conf", "spark.ui.enabled=false", "--conf", "spark.ui.showConsoleProgress=false",
+    "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
+]
+
+
+def conll_sentences(path):
+    """The token lists of a CoNLL file (token in the first column)."""
+    sentences, tokens = [], []
+    with open(path, encoding="utf-8") as file:
+        for line in file:
+            if line.strip():
+                tokens.append(line.split()[0])
+            elif tokens:
+                sentences.append(tokens)
+                tokens = []
+    return sentences + ([tokens] if tokens else [])
+
+
+def answers_by_id(lines):
+    """The answer lines keyed by their id; fails on a repeated or missing id."""
+    answers = {}
+    for line in lines:
+        answer_id = json.loads(line).get("id")
+        if answer_id is None or answer_id in answers:
+            raise AssertionError(f"missing or repeated id: {line[:200]}")
+        answers[answer_id] = line
+    return answers
+
+
+def read_parts(directory):
+    """The lines of every part-* file of a Spark output directory."""
+    lines = []
+    for name in sorted(os.listdir(directory)):
+        if name.startswith("part-"):
+            with open(os.path.join(directory, name), encoding="utf-8") as file:
+                lines.extend(file.read().splitlines())
+    return lines
+
+
+class SparkTagTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.trellis = os.path.abspath(os.environ["TRELLIS_BIN"])
+        cls.directory = tempfile.mkdtemp(prefix="trellis-spark-test-")
+        cls.model = os.path.join(cls.directory, "synthetic.model")
+        subprocess.run(
+            [cls.trellis, "train", "--train", os.path.join(CORPUS, "train.conll"),
+             "--dev", os.path.join(CORPUS, "dev.conll"), "--model", cls.model,
+             "--epochs", "3", "--seed", "1", "--quiet"], check=True)
+        sentences = conll_sentences(os.path.join(CORPUS, "test.conll"))
+        cls.requests = os.path.join(cls.directory, "requests.jsonl")
+        with open(cls.requests, "w", encoding="utf-8") as file:
+            for copy in range(REPEAT):
+                for number, tokens in enumerate(sentences):
+                    request = {"id": copy * len(sentences) + number, "tokens": tokens}
+                    file.write(json.dumps(request) + "\n")
+        cls.request_count = REPEAT * len(sentences)
+        cls.token_count = REPEAT * sum(map(len, sentences))
+        cls.expected, seconds = cls.tag_in_one_process([])
+        cls.report("one trellis tag process (all cores)", seconds)
+        _, seconds = cls.tag_in_one_process(["--threads", "1"])
+        cls.report("one trellis tag process, --threads 1", seconds)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.directory)
+
+    @classmethod
+    def tag_in_one_process(cls, options):
+        """The answers of one `trellis tag` run over the requests, by id, and its seconds."""
+        started = time.monotonic()
+        result = subprocess.run(
+            [cls.trellis, "tag", "--model", cls.model, "--input", "jsonl", *options,
+             cls.requests], check=True, capture_output=True, text=True)
+        seconds = time.monotonic() - started
+        return answers_by_id(result.stdout.splitlines()), seconds
+
+    @classmethod
+    def report(cls, what, seconds):
+        print(
+            f"{what}: {cls.request_count} sentences, {cls.token_count} tokens in "
+            f"{seconds:.2f} s: {cls.token_count / seconds:,.0f} tokens/s", file=sys.stderr)
+
+    def run_spark(self, name, trellis, master):
+        """Runs spark_tag.py and returns the answers by id and its seconds (JVM start
+        included)."""
+        output = os.path.join(self.directory, name)
+        started = time.monotonic()
+        subprocess.run(
+            [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis", trellis,
+             "--model", self.model, "--input", self.requests, "--output", output,
+             "--partitions", str(PARTITIONS), "--master", master, *LOCAL_ONLY],
+            check=True, env=dict(os.environ, SPARK_LOCAL_IP="127.0.0.1"))
+        seconds = time.monotonic() - started
+        self.assertGreaterEqual(
+            len([name for name in os.listdir(output) if name.startswith("part-")]), PARTITIONS)
+        return answers_by_id(read_parts(output)), seconds
+
+    def test_local_mode_answers_as_one_process(self):
+        answers, seconds = self.run_spark("answers", self.trellis, "local[2]")
+        self.report("spark_tag.py on local[2], JVM start included", seconds)
+        self.assertEqual(len(answers), self.request_count)
+        self.assertEqual(answers, self.expected)
+
+    def test_a_task_killed_mid_partition_is_retried_to_the_same_answers(self):
+        marker = os.path.join(self.directory, "killed-once")
+        wrapper = os.path.join(self.directory, "trellis-killed-once")
+        # The first process to create the marker answers 100 requests of its partition and is
+        # killed (SIGKILL); every later one, the retry included, is plain trellis.
+        with open(wrapper, "w", encoding="utf-8") as file:
+            file.write(
+                "#!/bin/sh\n"
+                f"if mkdir '{marker}' 2>/dev/null; then\n"
+                f"  head -n 100 | '{self.trellis}' \"$@\"\n"
+                "  kill -KILL $$\n"
+                "fi\n"
+                f"exec '{self.trellis}' \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        # local[2,2]: two cores, and a task may fail once (spark.task.maxFailures = 2).
+        answers, _ = self.run_spark("answers-after-retry", wrapper, "local[2,2]")
+        self.assertTrue(os.path.isdir(marker), "no task was killed")
+        self.assertEqual(len(answers), self.request_count)
+        self.assertEqual(answers, self.expected)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
