@@ -7,9 +7,14 @@ let package = Package(
     .library(name: "Trellis", targets: ["Trellis"]),
     .library(name: "ConllEval", targets: ["ConllEval"]),
     .executable(name: "trellis", targets: ["trellis"]),
+    .executable(name: "trellis-serve", targets: ["trellis-serve"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // The HTTP service only; `make build` and `make train` build the `trellis` product alone.
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
   ],
   targets: [
     // MARK: - Public API
@@ -21,6 +26,26 @@ let package = Package(
     .executableTarget(
       name: "trellis",
       dependencies: ["Trellis", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+
+    /// The HTTP service: routes, request limits and the batching queue (Hummingbird 2).
+    .target(
+      name: "TrellisServer",
+      dependencies: [
+        "Trellis",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    /// The `trellis-serve` executable: options, the model, signals.
+    .executableTarget(
+      name: "trellis-serve",
+      dependencies: [
+        "Trellis", "TrellisServer",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
     ),
 
     // MARK: - Implementation details
@@ -38,6 +63,14 @@ let package = Package(
     .testTarget(name: "ConllEvalTests", dependencies: ["ConllEval"], resources: [.copy("Golden")]),
     .testTarget(name: "TrellisTests", dependencies: ["Trellis"]),
     .testTarget(name: "CLITests", dependencies: ["Trellis"]),
+    .testTarget(
+      name: "ServeTests",
+      dependencies: [
+        "Trellis", "TrellisServer",
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
   ],
   // The numeric kernels share raw buffers across the two direction threads by design (disjoint
   // slices); Swift 5 mode keeps strict-concurrency diagnostics from forcing copies there.
