@@ -18,7 +18,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	swift build -c release $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
+	swift build -c release --product trellis $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
 
 # Trains the default BiLSTM-CRF on $(CORPUS)/{train,dev}.conll and scores it on test.conll.
 train: build
@@ -78,3 +78,22 @@ eval:
 
 plots: $(EVAL_VENV)/.matplotlib
 	$(EVAL_PYTHON) Eval/run.py --report-only
+
+# --- HTTP service (README "HTTP service"): `make serve` builds trellis-serve in release, a
+# product of its own so that `make build`/`make train` never wait for Hummingbird; then
+#   .build/release/trellis-serve --model $(MODEL) [--host 127.0.0.1] [--port 8080]
+# `make load-test` sends $(LOAD_REQUESTS) requests from 32 connections on 127.0.0.1 to that
+# release build (ServeTests.LoadTests, answers checked against `trellis tag`) and prints
+# requests/s, tokens/s and latency; `make test` runs the same test with 2,000 requests against
+# the debug build. LOAD_MODEL=path serves that model instead of the test's small one.
+LOAD_REQUESTS ?= 10000
+LOAD_MODEL ?=
+.PHONY: serve load-test
+serve: deps
+	swift build -c release --product trellis-serve $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
+
+load-test: serve
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) TRELLIS_SERVE_EXECUTABLE=.build/release/trellis-serve \
+	  TRELLIS_LOAD_REQUESTS=$(LOAD_REQUESTS) $(if $(LOAD_MODEL),TRELLIS_SERVE_MODEL=$(LOAD_MODEL)) \
+	  swift test --skip-build --disable-swift-testing --filter ServeTests.LoadTests
