@@ -20,7 +20,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	swift build -c release $(RELEASE_FLAGS)
+	swift build -c release --product trellis $(RELEASE_FLAGS)
 
 # Trains the default BiLSTM-CRF on $(CORPUS)/{train,dev}.conll and scores it on test.conll.
 train: build
@@ -192,8 +192,9 @@ c-abi-test:
 	$(C_ABI_DIR)/c_abi_test $(C_ABI_DIR)/model $(C_ABI_DIR)/test.jsonl \
 	  $(C_ABI_DIR)/test.cli.jsonl $(C_ABI_DIR)/sample.jsonl $(C_ABI_DIR)/sample.cli-nbest.jsonl
 
-# `make build` makes libTrellisC.so too; the package carries a copy next to its modules.
+# The package carries a copy of libTrellisC.so next to its modules.
 python: build
+	swift build -c release --product TrellisC $(RELEASE_FLAGS)
 	cp .build/release/libTrellisC.so python/trellis/libTrellisC.so
 	test -x $(PYTHON) || python3 -m venv $(PYTHON_VENV)
 	$(PYTHON) -m pip install --quiet 'spacy>=3.0,<4' pytest
@@ -245,3 +246,22 @@ $(SPARK_VENV)/.pyspark:
 spark-test: dist-binary $(SPARK_VENV)/.pyspark
 	@command -v java >/dev/null || bash scripts/install-deps.sh openjdk-17-jre-headless
 	TRELLIS_BIN=$(DIST_BIN) $(SPARK_PYTHON) scripts/test_spark_tag.py
+
+# --- HTTP service (README "HTTP service"): `make serve` builds trellis-serve in release, a
+# product of its own so that `make build`/`make train` never wait for Hummingbird; then
+#   .build/release/trellis-serve --model $(MODEL) [--host 127.0.0.1] [--port 8080]
+# `make load-test` sends $(LOAD_REQUESTS) requests from 32 connections on 127.0.0.1 to that
+# release build (ServeTests.LoadTests, answers checked against `trellis tag`) and prints
+# requests/s, tokens/s and latency; `make test` runs the same test with 2,000 requests against
+# the debug build. LOAD_MODEL=path serves that model instead of the test's small one.
+LOAD_REQUESTS ?= 10000
+LOAD_MODEL ?=
+.PHONY: serve load-test
+serve: deps
+	swift build -c release --product trellis-serve $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
+
+load-test: serve
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) TRELLIS_SERVE_EXECUTABLE=.build/release/trellis-serve \
+	  TRELLIS_LOAD_REQUESTS=$(LOAD_REQUESTS) $(if $(LOAD_MODEL),TRELLIS_SERVE_MODEL=$(LOAD_MODEL)) \
+	  swift test --skip-build --disable-swift-testing --filter ServeTests.LoadTests

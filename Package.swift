@@ -9,12 +9,17 @@ let package = Package(
     .executable(name: "trellis", targets: ["trellis"]),
     /// libTrellisC.so: the C ABI of Sources/TrellisC/include/trellis.h (the Python package's).
     .library(name: "TrellisC", type: .dynamic, targets: ["TrellisC"]),
+    .executable(name: "trellis-serve", targets: ["trellis-serve"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     // `make docs` only: a command plugin, built when `swift package generate-documentation`
     // runs and never by `swift build`.
     .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+    // The HTTP service only; `make build` and `make train` build the `trellis` product alone.
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
   ],
   targets: [
     // MARK: - Public API
@@ -30,6 +35,25 @@ let package = Package(
 
     /// The C functions of libTrellisC.so; the header is hand-written, hence excluded.
     .target(name: "TrellisC", dependencies: ["Trellis"], exclude: ["include"]),
+    /// The HTTP service: routes, request limits and the batching queue (Hummingbird 2).
+    .target(
+      name: "TrellisServer",
+      dependencies: [
+        "Trellis",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    /// The `trellis-serve` executable: options, the model, signals.
+    .executableTarget(
+      name: "trellis-serve",
+      dependencies: [
+        "Trellis", "TrellisServer",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
 
     // MARK: - Implementation details
     /// Debian's OpenBLAS (cblas) and LAPACKE, found through pkg-config.
@@ -46,6 +70,14 @@ let package = Package(
     .testTarget(name: "ConllEvalTests", dependencies: ["ConllEval"], resources: [.copy("Golden")]),
     .testTarget(name: "TrellisTests", dependencies: ["Trellis"]),
     .testTarget(name: "CLITests", dependencies: ["Trellis"]),
+    .testTarget(
+      name: "ServeTests",
+      dependencies: [
+        "Trellis", "TrellisServer",
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
   ],
   // The numeric kernels share raw buffers across the two direction threads by design (disjoint
   // slices); Swift 5 mode keeps strict-concurrency diagnostics from forcing copies there.

@@ -27,6 +27,37 @@ public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
   }
 
   public var description: String { text }
+
+  /// The elements of an array value, each as written; nil when the value is not an array.
+  /// Lets a transport pass each request of a batch to `TaggingRequest(jsonLine:)` unchanged.
+  public var arrayElements: [RawJSON]? {
+    var scanner = JSONScanner(text)
+    guard scanner.consume(UInt8(ascii: "[")) else { return nil }
+    var elements: [RawJSON] = []
+    if scanner.consume(UInt8(ascii: "]")) { return elements }
+    repeat {
+      // The text was checked when this value was made, so reading it again cannot fail.
+      guard let element = try? scanner.readRawValue() else { return nil }
+      elements.append(element)
+    } while scanner.consume(UInt8(ascii: ","))
+    return elements
+  }
+
+  /// The members of an object value in their order, names decoded and values as written; nil
+  /// when the value is not an object.
+  public var objectMembers: [(name: String, value: RawJSON)]? {
+    var scanner = JSONScanner(text)
+    guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+    var members: [(name: String, value: RawJSON)] = []
+    if scanner.consume(UInt8(ascii: "}")) { return members }
+    repeat {
+      guard let name = try? scanner.readString(), scanner.consume(UInt8(ascii: ":")),
+        let value = try? scanner.readRawValue()
+      else { return nil }
+      members.append((name, value))
+    } while scanner.consume(UInt8(ascii: ","))
+    return members
+  }
 }
 
 /// Why a JSON-lines request could not be read: the message says what was wrong (and at which

@@ -1,0 +1,156 @@
+import Foundation
+import Trellis
+
+/// Tags the sentences of concurrent requests together, on threads of its own: tagging is
+/// CPU-bound, so it must keep off NIO's event loops and Swift's cooperative pool, which
+/// would otherwise stop reading sockets while a batch runs.
+///
+/// A worker takes whatever is pending when it is free. While other requests are still being
+/// read, it waits for them, up to `limits.batchWaitMicroseconds` after the oldest pending one
+/// arrived or until `limits.batchSentences` sentences are pending, so that requests that arrive
+/// together share a batch, yet a lone request is tagged at once. Requests with other tagging
+/// options form batches of their own. Each request gets its own answers, in its order.
+final class TaggingQueue: @unchecked Sendable {
+  /// One request's sentences, waiting to be tagged.
+  private struct Job {
+    var requests: [TaggingRequest]
+    var options: TaggingOptions
+    var arrival: Date
+    var continuation: CheckedContinuation<[String], any Error>
+  }
+
+  private let model: TaggerModel
+  private let limits: ServerLimits
+  /// Guards `pending` and `isStopping`; workers wait on it for work or for a batch to fill.
+  private let condition = NSCondition()
+  private var pending: [Job] = []
+  /// Requests being read, that will join `pending` (or fail) shortly.
+  private var arriving = 0
+  private var isStopping = false
+  /// Left by each worker thread as it ends.
+  private let workersEnded = DispatchGroup()
+
+  /// Starts `limits.workers` threads.
+  init(model: TaggerModel, limits: ServerLimits) {
+    self.model = model
+    self.limits = limits
+    for index in 0..<limits.workers {
+      workersEnded.enter()
+      let thread = Thread { [self] in
+        while let batch = nextBatch() { tag(batch) }
+        workersEnded.leave()
+      }
+      thread.name = "trellis-tagger-\(index)"
+      thread.start()
+    }
+  }
+
+  /// The JSON-lines answer to each request that `read` returns (`TaggingResponse.jsonLine()`),
+  /// in order. While `read` runs (reading and checking a body), batches about to start wait for
+  /// its requests. Throws what `read` throws, and `ServiceError` once the queue is stopping or
+  /// when an answer cannot be written.
+  func answer(
+    _ read: () async throws -> (requests: [TaggingRequest], options: TaggingOptions)
+  ) async throws -> [String] {
+    locked { arriving += 1 }
+    let job: (requests: [TaggingRequest], options: TaggingOptions)
+    do {
+      job = try await read()
+    } catch {
+      locked { arriving -= 1 }
+      throw error
+    }
+    return try await withCheckedThrowingContinuation { continuation in
+      locked {
+        arriving -= 1
+        guard !isStopping else {
+          continuation.resume(
+            throwing: ServiceError(status: .serviceUnavailable, message: "the server is stopping"))
+          return
+        }
+        guard !job.requests.isEmpty else { return continuation.resume(returning: []) }
+        pending.append(
+          Job(
+            requests: job.requests, options: job.options, arrival: Date(),
+            continuation: continuation))
+      }
+    }
+  }
+
+  /// Runs `body` with the lock held, then wakes the workers to look again.
+  private func locked(_ body: () -> Void) {
+    condition.lock()
+    defer { condition.unlock() }
+    body()
+    condition.broadcast()
+  }
+
+  /// Tags what is pending, then ends the worker threads and waits for them.
+  func stop() {
+    condition.lock()
+    isStopping = true
+    condition.broadcast()
+    condition.unlock()
+    workersEnded.wait()
+  }
+
+  /// Waits for the next batch: the oldest job and the later ones with its options, as long as
+  /// they fit in `limits.batchSentences` (the oldest always goes), once no request is being
+  /// read, the batch is full or the oldest has waited long enough. Nil once stopping with
+  /// nothing pending.
+  private func nextBatch() -> [Job]? {
+    condition.lock()
+    defer { condition.unlock() }
+    let wait = TimeInterval(limits.batchWaitMicroseconds) / 1e6
+    while true {
+      guard let oldest = pending.first else {
+        if isStopping { return nil }
+        condition.wait()
+        continue
+      }
+      let deadline = oldest.arrival.addingTimeInterval(wait)
+      let waiting = pending.lazy.filter { $0.options == oldest.options }
+        .reduce(0) { $0 + $1.requests.count }
+      if isStopping || arriving == 0 || waiting >= limits.batchSentences || Date() >= deadline {
+        return takeBatch(options: oldest.options)
+      }
+      _ = condition.wait(until: deadline)
+    }
+  }
+
+  /// Removes the batch `nextBatch` describes from `pending`; called with the lock held.
+  private func takeBatch(options: TaggingOptions) -> [Job] {
+    var batch: [Job] = []
+    var kept: [Job] = []
+    var sentences = 0
+    for job in pending {
+      let fits = batch.isEmpty || sentences + job.requests.count <= limits.batchSentences
+      if job.options == options && fits {
+        batch.append(job)
+        sentences += job.requests.count
+      } else {
+        kept.append(job)
+      }
+    }
+    pending = kept
+    return batch
+  }
+
+  /// Tags a batch in one `respond` call (whose passes use both cores once it holds two
+  /// `options.batchSize` batches) and hands each job its answers.
+  private func tag(_ batch: [Job]) {
+    let responses = model.respond(to: batch.flatMap(\.requests), options: batch[0].options)
+    var start = 0
+    for job in batch {
+      let mine = responses[start..<start + job.requests.count]
+      start += job.requests.count
+      do {
+        job.continuation.resume(returning: try mine.map { try $0.jsonLine() })
+      } catch {
+        job.continuation.resume(
+          throwing: ServiceError(
+            status: .internalServerError, message: "cannot write the answer: \(error)"))
+      }
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Trellis
+
+/// The HTTP service over one model (Hummingbird 2, HTTP/1.1 with keep-alive):
+///
+/// - `POST /v1/tag`: `{"sentences": [request, …], "confidence": bool, "nbest": k}` answered
+///   `{"results": [answer, …]}`, each answer the JSON-lines answer of `trellis tag --input jsonl`
+///   to that request (`TaggingResponse.jsonLine()`), in order.
+/// - `GET /v1/model`: what `trellis info --json` shows of the model (`ModelDescription`).
+/// - `GET /health`: `{"status":"ok"}` while the server accepts requests.
+///
+/// A refused request gets `{"error": "…"}`: 400 for a malformed body or one over the sentence
+/// or token limit, 413 for a body over `limits.maxBodyBytes`.
+public struct TaggingServer: Service {
+  public let model: TaggerModel
+  public let host: String
+  public let port: Int
+  public let limits: ServerLimits
+  /// Called once the server listens, with its port (the one the system chose when `port` is 0).
+  let onListening: @Sendable (Int) async -> Void
+  /// The `GET /v1/model` answer, made once.
+  let modelJSON: String
+  let logger: Logger
+
+  /// A server for `model`, read from `modelFile`. Throws `OptionError` when `port` or `limits`
+  /// are out of range, before anything starts.
+  public init(
+    model: TaggerModel, modelFile: String, host: String = "127.0.0.1", port: Int = 8080,
+    limits: ServerLimits = ServerLimits(), logger: Logger = Logger(label: "trellis-serve"),
+    onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+  ) throws {
+    try check(port, 0...65535, "port")
+    try limits.validate()
+    self.model = model
+    self.host = host
+    self.port = port
+    self.limits = limits
+    self.logger = logger
+    self.onListening = onListening
+    modelJSON = try ModelDescription(model: model, file: modelFile).json()
+  }
+
+  /// Serves until graceful shutdown (SIGTERM under `runUntilSignalled`, or the service group's
+  /// trigger): then stops accepting connections, finishes the requests in flight and returns.
+  public func run() async throws {
+    // Each batch's products are small and its passes already run on both cores; OpenBLAS's own
+    // threads would only contend with them (as in `trellis`). This is process-wide.
+    setBLASThreadCount(1)
+    let queue = TaggingQueue(model: model, limits: limits)
+    defer { queue.stop() }
+    let application = Application(
+      router: router(queue),
+      configuration: ApplicationConfiguration(
+        address: .hostname(host, port: port), serverName: "trellis-serve"),
+      onServerRunning: { [port, onListening] channel in
+        await onListening(channel.localAddress?.port ?? port)
+      },
+      logger: logger)
+    try await application.run()
+  }
+
+  /// Runs the server until SIGTERM or SIGINT, then drains it (see `run`).
+  public func runUntilSignalled() async throws {
+    let group = ServiceGroup(
+      configuration: ServiceGroupConfiguration(
+        services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+  }
+
+  private func router(_ queue: TaggingQueue) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.get("health") { _, _ in jsonResponse("{\"status\":\"ok\"}\n") }
+    router.get("v1/model") { [modelJSON] _, _ in jsonResponse(modelJSON) }
+    router.post("v1/tag") { [limits] request, _ in
+      let answers = try await queue.answer {
+        let body = try await Self.readBody(request, limit: limits.maxBodyBytes)
+        let read = try TagRequestBody(body: body, limits: limits)
+        return (read.requests, read.options)
+      }
+      return jsonResponse("{\"results\":[" + answers.joined(separator: ",") + "]}\n")
+    }
+    return router
+  }
+
+  /// The body as UTF-8 text; 413 when it is longer than `limit` bytes (said by Content-Length
+  /// or found while reading), 400 when it is not UTF-8.
+  private static func readBody(_ request: Request, limit: Int) async throws -> String {
+    let tooLarge = ServiceError(
+      status: .contentTooLarge, message: "the body is larger than \(limit) bytes, the limit")
+    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+      throw tooLarge
+    }
+    let bytes: ByteBuffer
+    do {
+      bytes = try await request.body.collect(upTo: limit)
+    } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+      throw tooLarge
+    }
+    guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+      throw ServiceError.badRequest("the body is not UTF-8")
+    }
+    return text
+  }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Trellis
+import TrellisServer
+
+@main
+struct TrellisServe: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "trellis-serve",
+    abstract: "Serve a Trellis model over HTTP.",
+    discussion: """
+      POST /v1/tag takes {"sentences": [{"id": …, "tokens": […]} or {"id": …, "text": "…"}], \
+      "confidence": false, "nbest": 0} and answers {"results": […]}, one object per sentence \
+      as `trellis tag --input jsonl` writes it. GET /v1/model describes the model as \
+      `trellis info --json` does; GET /health answers {"status":"ok"}. SIGTERM or SIGINT \
+      stops accepting connections, finishes the requests in flight and exits 0.
+      """,
+    version: trellisVersion + (trellisBuildCommit.map { " (\($0))" } ?? ""))
+
+  @Option(help: "The model file.") var model: String
+  @Option(help: "The address to listen on; 127.0.0.1 serves this machine only.")
+  var host = "127.0.0.1"
+  @Option(help: "The port; 0 takes any free one (printed once listening).") var port = 8080
+  @Option(help: "The largest request body in bytes (larger: 413).")
+  var maxBodyBytes = ServerLimits().maxBodyBytes
+  @Option(help: "The most sentences in one request (more: 400).")
+  var maxSentences = ServerLimits().maxSentences
+  @Option(help: "The most tokens in one request, all sentences together (more: 400).")
+  var maxTokens = ServerLimits().maxTokens
+  @Option(help: "The most sentences tagged together, from concurrent requests.")
+  var batchSentences = ServerLimits().batchSentences
+  @Option(help: "How long a request waits for others to share its batch, in microseconds.")
+  var batchWaitMicroseconds = ServerLimits().batchWaitMicroseconds
+  @Option(help: "Threads tagging batches.") var workers = ServerLimits().workers
+
+  var limits: ServerLimits {
+    var limits = ServerLimits()
+    limits.maxBodyBytes = maxBodyBytes
+    limits.maxSentences = maxSentences
+    limits.maxTokens = maxTokens
+    limits.batchSentences = batchSentences
+    limits.batchWaitMicroseconds = batchWaitMicroseconds
+    limits.workers = workers
+    return limits
+  }
+
+  func validate() throws {
+    guard (0...65535).contains(port) else {
+      throw ValidationError("--port must be in 0...65535 (got \(port))")
+    }
+    do { try limits.validate() } catch let error as OptionError {
+      throw ValidationError(error.description)
+    }
+  }
+
+  func run() async throws {
+    // A client that hangs up is an error on its connection, not a signal that ends the server.
+    signal(SIGPIPE, SIG_IGN)
+    let tagger = try ModelFile.read(from: model)
+    var logger = Logger(label: "trellis-serve")
+    logger.logLevel = .notice
+    let server = try TaggingServer(
+      model: tagger, modelFile: model, host: host, port: port, limits: limits, logger: logger
+    ) { [host] port in
+      let address = host.contains(":") ? "[\(host)]" : host  // an IPv6 address in a URL
+      print("trellis-serve: listening on http://\(address):\(port)")
+      fflush(stdout)
+    }
+    try await server.runUntilSignalled()
+  }
+}

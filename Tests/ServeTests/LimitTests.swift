@@ -1,0 +1,176 @@
+import Foundation
+import Trellis
+import TrellisServer
+import XCTest
+
+/// Every limit and every malformed body: the promised status, `{"error": "…"}` naming the
+/// problem, and a server that goes on answering.
+final class LimitTests: XCTestCase {
+  private var server: InProcessServer!
+  private let client = HTTPClient()
+
+  /// Small limits, so that a test reaches each with a small request.
+  static let limits: ServerLimits = {
+    var limits = ServerLimits()
+    limits.maxBodyBytes = 4096
+    limits.maxSentences = 5
+    limits.maxTokens = 20
+    return limits
+  }()
+
+  override func setUp() async throws {
+    server = try await InProcessServer(limits: Self.limits)
+  }
+
+  override func tearDown() async throws {
+    if let server {
+      let health = try await client.get(server.url("/health"))
+      XCTAssertEqual(health.status, 200, "the server stopped answering")
+      try await server.stop()
+    }
+  }
+
+  /// Posts `body` and asserts the status and that the error message holds `message`.
+  private func assertRefused(
+    _ body: Data, status: Int = 400, mentioning message: String, chunked: Bool = false,
+    file: StaticString = #filePath, line: UInt = #line
+  ) async throws {
+    let answer = try await client.send("POST", server.url("/v1/tag"), body: body, chunked: chunked)
+    XCTAssertEqual(answer.status, status, answer.text, file: file, line: line)
+    let error = try XCTUnwrap(answer.errorMessage, answer.text, file: file, line: line)
+    XCTAssertTrue(
+      error.contains(message), "\"\(error)\" lacks \"\(message)\"", file: file, line: line)
+  }
+
+  private func assertRefused(
+    _ body: String, status: Int = 400, mentioning message: String,
+    file: StaticString = #filePath, line: UInt = #line
+  ) async throws {
+    try await assertRefused(
+      Data(body.utf8), status: status, mentioning: message, file: file, line: line)
+  }
+
+  func testBodyOverTheLimitIs413() async throws {
+    let sentence = #"{"tokens": ["a"]}"#
+    let padding = 4096 - tagBody([sentence]).utf8.count
+    // Spaces after the last member: a body of exactly the limit is read, one more byte is not.
+    let fits = tagBody([sentence], extra: String(repeating: " ", count: padding))
+    XCTAssertEqual(fits.utf8.count, 4096)
+    let answer = try await client.post(server.url("/v1/tag"), fits)
+    XCTAssertEqual(answer.status, 200, answer.text)
+    let over = Data(tagBody([sentence], extra: String(repeating: " ", count: padding + 1)).utf8)
+    try await assertRefused(over, status: 413, mentioning: "larger than 4096 bytes")
+    // Without a Content-Length (chunked), found while reading.
+    try await assertRefused(over, status: 413, mentioning: "larger than 4096 bytes", chunked: true)
+    let huge = Data(repeating: UInt8(ascii: " "), count: 1 << 20)
+    try await assertRefused(huge, status: 413, mentioning: "larger than 4096 bytes", chunked: true)
+  }
+
+  func testTooManySentencesOrTokensIs400() async throws {
+    let six = Array(repeating: #"{"tokens": ["a"]}"#, count: 6)
+    try await assertRefused(tagBody(six), mentioning: "6 sentences; a request may hold at most 5")
+    let five = try await client.post(server.url("/v1/tag"), tagBody(Array(six.prefix(5))))
+    XCTAssertEqual(five.status, 200, five.text)
+    // Text counts its tokens after the tokenizer: 21 here ("a," is two).
+    let text = #"{"text": "\#(String(repeating: "a ", count: 19))a,"}"#
+    try await assertRefused(
+      tagBody([text]), mentioning: "more than 20 tokens (the limit per request) by sentences[0]")
+    let tokens =
+      #"{"tokens": ["# + Array(repeating: #""a""#, count: 11).joined(separator: ",") + "]}"
+    try await assertRefused(tagBody([tokens, tokens]), mentioning: "by sentences[1]")
+  }
+
+  func testMalformedBodiesAre400NamingTheProblem() async throws {
+    let cases: [(body: String, message: String)] = [
+      ("", "the body is empty"),
+      ("  \n", "the body is empty"),
+      ("{", "body: invalid JSON at column 2"),
+      (#"{"sentences": [}"#, "body: invalid JSON at column 16"),
+      (#"{"sentences": []} x"#, "unexpected text after the value"),
+      ("[1, 2]", "the body must be a JSON object"),
+      (#""sentences""#, "the body must be a JSON object"),
+      ("{}", #"the body lacks "sentences""#),
+      (#"{"sentences": {"id": 1}}"#, #""sentences" must be an array of requests"#),
+      (#"{"sentences": [], "sentences": []}"#, #"duplicate field "sentences""#),
+      (#"{"sentences": [], "nbests": 2}"#, #"unknown field "nbests""#),
+      (#"{"sentences": [], "confidence": "yes"}"#, #""confidence" must be true or false"#),
+      (#"{"sentences": [], "nbest": 1001}"#, #""nbest" must be in 0...1000 (got 1001)"#),
+      (#"{"sentences": [], "nbest": -1}"#, #""nbest" must be in 0...1000 (got -1)"#),
+      (#"{"sentences": [], "nbest": 1.5}"#, #""nbest" must be a whole number"#),
+      (#"{"sentences": [], "nbest": 99999999999999999999}"#, #""nbest" must be a whole number"#),
+      (#"{"sentences": [3]}"#, "sentences[0]: invalid JSON at column 1: expected a JSON object"),
+      (#"{"sentences": [{"id": 7}]}"#, #"sentences[0] (id 7): give "tokens""#),
+      (#"{"sentences": [{"tokens": []}, {"id": "x", "tokens": [1]}]}"#, "sentences[1] (id \"x\")"),
+      (#"{"sentences": [{"tokens": [], "text": ""}]}"#, #"give "tokens" or "text", not both"#),
+      (#"{"sentences": [{"tokens": [], "labels": []}]}"#, "is one the answer writes"),
+      (String(repeating: "[", count: 2000), "nested deeper than 512 levels"),
+    ]
+    for (body, message) in cases {
+      try await assertRefused(body, mentioning: message)
+    }
+  }
+
+  func testBodyThatIsNotUTF8Is400() async throws {
+    var body = Data(#"{"sentences": [{"text": "caf"#.utf8)
+    body += [0xC3, 0x28]
+    body += Data(#""}]}"#.utf8)
+    try await assertRefused(body, mentioning: "the body is not UTF-8")
+  }
+
+  /// Random bytes and random damage to a good body never get anything but an answer.
+  func testDamagedBodiesNeverStopTheServer() async throws {
+    var generator = SplitMix64(seed: 7)
+    let good = Array(tagBody([EndpointTests.requests[1], EndpointTests.requests[3]]).utf8)
+    for round in 0..<60 {
+      var body = good
+      if round % 3 == 0 {
+        body = (0..<Int(generator.next() % 300)).map { _ in
+          UInt8(truncatingIfNeeded: generator.next())
+        }
+      } else {
+        for _ in 0..<1 + round % 4 {
+          let at = Int(generator.next() % UInt64(body.count))
+          body[at] = UInt8(truncatingIfNeeded: generator.next())
+        }
+      }
+      let answer = try await client.send("POST", server.url("/v1/tag"), body: Data(body))
+      XCTAssertTrue([200, 400].contains(answer.status), "round \(round): \(answer.status)")
+      if answer.status == 400 { XCTAssertNotNil(answer.errorMessage, answer.text) }
+    }
+  }
+
+  func testUnknownPathsAndMethodsAre404() async throws {
+    let unknownPath = try await client.get(server.url("/v1/tags"))
+    let wrongMethod = try await client.get(server.url("/v1/tag"))
+    let postHealth = try await client.post(server.url("/health"), "{}")
+    XCTAssertEqual([unknownPath.status, wrongMethod.status, postHealth.status], [404, 404, 404])
+  }
+
+  /// Out-of-range settings are refused before anything starts.
+  func testServerSettingsAreRangeChecked() throws {
+    let model = try TestModel.model()
+    func refused(port: Int = 0, _ change: (inout ServerLimits) -> Void) -> String? {
+      var limits = ServerLimits()
+      change(&limits)
+      do {
+        _ = try TaggingServer(model: model, modelFile: "m", port: port, limits: limits)
+        return nil
+      } catch {
+        return "\(error)"
+      }
+    }
+    XCTAssertEqual(refused(port: 65536) { _ in }, "--port must be in 0...65535 (got 65536)")
+    XCTAssertEqual(refused { $0.workers = 0 }, "--workers must be in 1...64 (got 0)")
+    XCTAssertEqual(
+      refused { $0.maxBodyBytes = 0 }, "--max-body-bytes must be in 1...1073741824 (got 0)")
+    XCTAssertEqual(
+      refused { $0.maxSentences = -1 }, "--max-sentences must be in 1...1000000 (got -1)")
+    XCTAssertEqual(refused { $0.maxTokens = 0 }, "--max-tokens must be in 1...100000000 (got 0)")
+    XCTAssertEqual(
+      refused { $0.batchSentences = 5000 }, "--batch-sentences must be in 1...4096 (got 5000)")
+    XCTAssertEqual(
+      refused { $0.batchWaitMicroseconds = -5 },
+      "--batch-wait-microseconds must be in 0...1000000 (got -5)")
+    XCTAssertNil(refused { _ in })
+  }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import XCTest
+
+/// The `trellis-serve` executable: its address, its option checks and its graceful shutdown.
+final class ProcessTests: XCTestCase {
+  private let client = HTTPClient()
+
+  /// A request of `count` sentences of 49 tokens with confidences, the slow kind.
+  private func slowBody(_ count: Int) -> String {
+    let tokens = Array(
+      repeating: ["show", "me", "flights", "from", "denver", "to", "boston"], count: 7
+    )
+    .joined().map { "\"\($0)\"" }.joined(separator: ",")
+    let sentences = (0..<count).map { #"{"id":\#($0),"tokens":[\#(tokens)]}"# }
+    return tagBody(sentences, extra: #","confidence":true"#)
+  }
+
+  /// SIGTERM while a request is being tagged: new connections are refused, the request is
+  /// answered in full, and the process then exits 0.
+  func testSIGTERMFinishesTheRequestInFlightAndExitsZero() async throws {
+    let server = try ServerProcess([
+      "--max-sentences", "100000", "--max-tokens", "10000000", "--max-body-bytes", "100000000",
+    ])
+    // Size the request to take about 4 s on this build and machine, then signal after 1 s.
+    let started = Date()
+    let probe = try await client.post(server.url("/v1/tag"), slowBody(20))
+    XCTAssertEqual(probe.status, 200, probe.text)
+    let perSentence = Date().timeIntervalSince(started) / 20
+    let count = min(100_000, max(20, Int(4 / perSentence)))
+
+    let sent = Date()
+    let slow = Task { try await client.post(server.url("/v1/tag"), slowBody(count)) }
+    try await Task.sleep(nanoseconds: 1_000_000_000)
+    XCTAssertEqual(kill(server.process.processIdentifier, SIGTERM), 0)
+    let signalled = Date()
+    try await Task.sleep(nanoseconds: 300_000_000)
+    let refused: Bool
+    do {
+      _ = try await HTTPClient().get(server.url("/health"))
+      refused = false
+    } catch {
+      refused = true
+    }
+    XCTAssertTrue(refused, "a new connection was served after SIGTERM")
+
+    let answer = try await slow.value
+    let answered = Date()
+    XCTAssertEqual(answer.status, 200, answer.text.prefix(300) + "")
+    XCTAssertEqual(try canonicalResults(answer).count, count)
+    XCTAssertGreaterThan(
+      answered, signalled, "the request (\(count) sentences) ended before SIGTERM; nothing drained")
+    XCTAssertTrue(server.waitForExit(seconds: 60), "still running after the drain")
+    XCTAssertEqual(server.process.terminationReason, .exit, server.stderr)
+    XCTAssertEqual(server.process.terminationStatus, 0, server.stderr)
+    print(
+      String(
+        format: "drained a request of %d sentences, SIGTERM %.2f s after it was sent", count,
+        signalled.timeIntervalSince(sent)))
+  }
+
+  func testSIGINTOnAnIdleServerExitsZero() throws {
+    let server = try ServerProcess()
+    XCTAssertEqual(kill(server.process.processIdentifier, SIGINT), 0)
+    XCTAssertTrue(server.waitForExit(seconds: 60))
+    XCTAssertEqual(server.process.terminationReason, .exit, server.stderr)
+    XCTAssertEqual(server.process.terminationStatus, 0, server.stderr)
+  }
+
+  /// Without --host it listens on 127.0.0.1 only: not on this machine's other addresses.
+  func testListensOnLoopbackByDefault() async throws {
+    let server = try ServerProcess()
+    XCTAssertTrue(
+      server.listeningLine.hasPrefix("trellis-serve: listening on http://127.0.0.1:"),
+      server.listeningLine)
+    let health = try await client.get(server.url("/health"))
+    XCTAssertEqual(health.status, 200)
+    for address in nonLoopbackIPv4Addresses() {
+      let url = URL(string: "http://\(address):\(server.port)/health")!
+      do {
+        let answer = try await HTTPClient(timeout: 10).get(url)
+        XCTFail("\(url) answered \(answer.status): the server listens beyond 127.0.0.1")
+      } catch {}
+    }
+  }
+
+  /// Out-of-range options are refused before the model is read (this one does not exist).
+  func testOptionsAreCheckedBeforeAnyWork() throws {
+    let program = try ServePaths.trellisServe()
+    let cases: [([String], String)] = [
+      (["--port", "65536"], "--port must be in 0...65535 (got 65536)"),
+      (["--workers", "0"], "--workers must be in 1...64 (got 0)"),
+      (["--max-tokens", "0"], "--max-tokens must be in 1...100000000 (got 0)"),
+      (["--batch-wait-microseconds=-1"], "--batch-wait-microseconds must be in 0...1000000"),
+    ]
+    for (options, message) in cases {
+      let result = try runProgram(program, ["--model", "/nonexistent/model"] + options)
+      XCTAssertFalse(result.crashed, result.stderr)
+      XCTAssertNotEqual(result.status, 0)
+      XCTAssertTrue(result.stderr.hasPrefix("Error: "), result.stderr)
+      XCTAssertTrue(result.stderr.contains(message), "\(options): \(result.stderr)")
+      XCTAssertFalse(result.stderr.contains("/nonexistent/model"), result.stderr)
+    }
+    let missing = try runProgram(program, ["--model", "/nonexistent/model", "--port", "0"])
+    XCTAssertEqual(missing.status, 1, missing.stderr)
+    XCTAssertTrue(missing.stderr.hasPrefix("Error: "), missing.stderr)
+    XCTAssertTrue(missing.stderr.contains("/nonexistent/model"), missing.stderr)
+    XCTAssertEqual(missing.stdout, "")
+  }
+
+  /// The IPv4 addresses of this machine's interfaces other than loopback.
+  private func nonLoopbackIPv4Addresses() -> [String] {
+    var first: UnsafeMutablePointer<ifaddrs>?
+    guard getifaddrs(&first) == 0 else { return [] }
+    defer { freeifaddrs(first) }
+    var addresses: [String] = []
+    for interface in sequence(first: first, next: { $0?.pointee.ifa_next }) {
+      guard let address = interface?.pointee.ifa_addr, address.pointee.sa_family == AF_INET
+      else { continue }
+      var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+      let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+      guard getnameinfo(address, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0
+      else { continue }
+      let text = String(cString: host)
+      if !text.hasPrefix("127.") { addresses.append(text) }
+    }
+    return addresses
+  }
+}
