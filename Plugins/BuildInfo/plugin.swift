@@ -21,7 +21,8 @@ struct BuildInfo: BuildToolPlugin {
       """
     return [
       .prebuildCommand(
-        displayName: "Recording the build's git commit", executable: URL(fileURLWithPath: "/bin/sh"),
+        displayName: "Recording the build's git commit",
+        executable: URL(fileURLWithPath: "/bin/sh"),
         arguments: ["-c", script], outputFilesDirectory: context.pluginWorkDirectoryURL)
     ]
   }

@@ -107,7 +107,9 @@ public struct ConllScorer: Sendable {
       guard columns.count == expected.columns else {
         throw ConllEvalError(
           fileName: fileName, line: lineNumber,
-          message: "expected \(expected.columns) columns as on line \(expected.line), found \(columns.count)")
+          message:
+            "expected \(expected.columns) columns as on line \(expected.line), found \(columns.count)"
+        )
       }
     } else {
       expected = (columns.count, lineNumber)

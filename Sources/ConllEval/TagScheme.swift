@@ -166,7 +166,8 @@ public func detectScheme(_ sentences: [[String]]) -> TagScheme {
 ///
 /// A `previous` label that is not a label of the scheme counts as "O", so that each error is
 /// counted once, at the label itself.
-public func isAllowedTransition(from previous: String?, to next: String, scheme: TagScheme) -> Bool {
+public func isAllowedTransition(from previous: String?, to next: String, scheme: TagScheme) -> Bool
+{
   guard let next = SchemeLabel(next, scheme: scheme) else { return false }
   let previous = previous.flatMap { SchemeLabel($0, scheme: scheme) } ?? .outside
   let continuesSameType = previous.continuesChunk && previous.hasSameType(as: next)

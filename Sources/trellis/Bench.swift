@@ -16,7 +16,9 @@ struct Bench: ParsableCommand {
   @Option(help: "Also write the JSON figures to this file.") var json: String?
 
   func validate() throws {
-    guard (1...100).contains(repetitions) else { throw ValidationError("--repetitions must be in 1...100 (got \(repetitions))") }
+    guard (1...100).contains(repetitions) else {
+      throw ValidationError("--repetitions must be in 1...100 (got \(repetitions))")
+    }
   }
 
   struct Figures: Codable {
@@ -43,7 +45,9 @@ struct Bench: ParsableCommand {
       trainingTokens: train.reduce(0) { $0 + $1.count })
     let defaults = TrainingRecipe()
     print("the default sizes without character features (as in the PyTorch peer, make bench-peers)")
-    print("cores \(figures.cores), OpenBLAS core \(figures.blasCore), corpus \(corpus), median of \(repetitions)")
+    print(
+      "cores \(figures.cores), OpenBLAS core \(figures.blasCore), corpus \(corpus), median of \(repetitions)"
+    )
     print(
       "embeddings \(defaults.configuration.embeddingSize), hidden \(defaults.configuration.hiddenSize) per "
         + "direction, batch \(defaults.options.batchSize)")
@@ -64,7 +68,8 @@ struct Bench: ParsableCommand {
   /// is pure training throughput) and the peak memory; returns the trained BiLSTM-CRF.
   func measureTraining(_ train: [Sentence], into figures: inout Figures) throws -> TaggerModel {
     let systems: [(EncoderKind, HeadKind)] =
-      HeadKind.allCases.map { (.bilstm, $0) } + [.lstm, .birnn, .rnn, .bigru, .gru].map { ($0, .crf) }
+      HeadKind.allCases.map { (.bilstm, $0) }
+      + [.lstm, .birnn, .rnn, .bigru, .gru].map { ($0, .crf) }
       + [(.rnn, .softmax)]
     var model: TaggerModel?
     print("\ntraining tokens/s")
@@ -83,14 +88,17 @@ struct Bench: ParsableCommand {
       }
       let name = "\(encoder)+\(head)"
       figures.trainingTokensPerSecond[name] = median(rates)
-      print("  " + name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%9.0f", median(rates)))
+      print(
+        "  " + name.padding(toLength: 18, withPad: " ", startingAt: 0)
+          + String(format: "%9.0f", median(rates)))
     }
     // The process's peak so far is the training peak (corpus and all ten trainings included);
     // read it before tagging adds a second workspace for the second core.
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     figures.peakMemoryMegabytes = Double(usage.ru_maxrss) / 1024
-    print(String(format: "peak memory while training (max RSS) %.0f MB", figures.peakMemoryMegabytes))
+    print(
+      String(format: "peak memory while training (max RSS) %.0f MB", figures.peakMemoryMegabytes))
     return model!
   }
 
@@ -106,18 +114,27 @@ struct Bench: ParsableCommand {
         })
     }
     var outputs: [Int: [[String]]] = [:]
-    figures.taggingTokensPerSecondBatch1 = rate { outputs[1] = tagger.tag(test, options: TaggingOptions(batchSize: 1)) }
-    figures.taggingTokensPerSecondBatch32 = rate { outputs[32] = tagger.tag(test, options: TaggingOptions(batchSize: 32)) }
+    figures.taggingTokensPerSecondBatch1 = rate {
+      outputs[1] = tagger.tag(test, options: TaggingOptions(batchSize: 1))
+    }
+    figures.taggingTokensPerSecondBatch32 = rate {
+      outputs[32] = tagger.tag(test, options: TaggingOptions(batchSize: 32))
+    }
     figures.batch1EqualsBatch32 = outputs[1] == outputs[32]
     // One call per sentence, as a service answering requests one by one would: no second
     // sentence in flight, so only the encoder's two directions share the cores.
-    figures.taggingTokensPerSecondOneCallPerSentence = rate { for sentence in test { _ = tagger.tag([sentence]) } }
+    figures.taggingTokensPerSecondOneCallPerSentence = rate {
+      for sentence in test { _ = tagger.tag([sentence]) }
+    }
     print(
       String(
         format: "\ntagging tokens/s   batch 1 %9.0f   batch 32 %9.0f   (same labels: %@)",
         figures.taggingTokensPerSecondBatch1, figures.taggingTokensPerSecondBatch32,
         figures.batch1EqualsBatch32 ? "yes" : "NO"))
-    print(String(format: "                   one call per sentence %9.0f", figures.taggingTokensPerSecondOneCallPerSentence))
+    print(
+      String(
+        format: "                   one call per sentence %9.0f",
+        figures.taggingTokensPerSecondOneCallPerSentence))
   }
 
   /// The BLAS limit with the two threads the encoder uses (one per direction), and the LSTM's
@@ -126,14 +143,17 @@ struct Bench: ParsableCommand {
     let defaults = TaggerConfiguration()
     figures.sgemmGflops = Benchmark.sgemmGFLOPs(size: 1024, threads: 2)
     let lstm = Benchmark.lstmGFLOPs(
-      inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize, batch: TrainingOptions().batchSize, steps: 12)
+      inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize,
+      batch: TrainingOptions().batchSize, steps: 12)
     figures.lstmForwardGflops = lstm.forward
     figures.lstmBackwardGflops = lstm.backward
     print(String(format: "sgemm 1024³, 2 threads: %.1f GFLOP/s", figures.sgemmGflops))
     print(
       String(
-        format: "BiLSTM T=12 B=32: forward %.1f GFLOP/s (%.0f%% of sgemm), backward %.1f GFLOP/s (%.0f%%)",
-        lstm.forward, 100 * lstm.forward / figures.sgemmGflops, lstm.backward, 100 * lstm.backward / figures.sgemmGflops))
+        format:
+          "BiLSTM T=12 B=32: forward %.1f GFLOP/s (%.0f%% of sgemm), backward %.1f GFLOP/s (%.0f%%)",
+        lstm.forward, 100 * lstm.forward / figures.sgemmGflops, lstm.backward,
+        100 * lstm.backward / figures.sgemmGflops))
   }
 
   /// The architecture every figure measures: the defaults without the character CNN, the

@@ -11,7 +11,8 @@ struct Eval: ParsableCommand {
   @Option(help: "Labelled CoNLL data.") var test: String
   @OptionGroup var columns: ColumnOptions
   @Flag(help: "Decode without the tag scheme's transition constraints.") var noConstraints = false
-  @Flag(help: "After the report, count predicted sequences the tag scheme forbids.") var invalidSequences = false
+  @Flag(help: "After the report, count predicted sequences the tag scheme forbids.")
+  var invalidSequences = false
   @Flag(help: "Print the scores as JSON instead of conlleval's report.") var json = false
   @Flag(help: "After the report, score the tokens whose word the model never saw in training.")
   var unseenWords = false
@@ -23,22 +24,33 @@ struct Eval: ParsableCommand {
     let sentences = try columns.read(test)
     let featureCount = columns.featureColumns.count
     let predicted = tagger.tag(
-      sentences.map { TokenInput($0, featureCount: featureCount) }, options: TaggingOptions(constrained: !noConstraints))
+      sentences.map { TokenInput($0, featureCount: featureCount) },
+      options: TaggingOptions(constrained: !noConstraints))
     var counts = ConllCounts()
-    for (sentence, labels) in zip(sentences, predicted) { counts.add(gold: sentence.labels, predicted: labels) }
+    for (sentence, labels) in zip(sentences, predicted) {
+      counts.add(gold: sentence.labels, predicted: labels)
+    }
     print(json ? counts.json() : counts.report(), terminator: "")
     if unseenWords { print(unseenWordReport(sentences, predicted, tagger)) }
     if invalidSequences {
       let scheme = tagger.configuration.scheme
       let counts = predicted.map { invalidTransitionCount($0, scheme: scheme) }
-      print("invalid \(scheme.rawValue) sequences: \(counts.filter { $0 > 0 }.count) sentences, \(counts.reduce(0, +)) transitions")
+      print(
+        "invalid \(scheme.rawValue) sequences: \(counts.filter { $0 > 0 }.count) sentences, \(counts.reduce(0, +)) transitions"
+      )
     }
   }
 
   /// Token accuracy on words outside the model's vocabulary, and recall of the gold chunks that
   /// contain one: where character features and pretrained vectors should make a difference.
-  func unseenWordReport(_ sentences: [Sentence], _ predicted: [[String]], _ tagger: TaggerModel) -> String {
-    var tokens = 0, correctTokens = 0, chunks = 0, foundChunks = 0, allTokens = 0
+  func unseenWordReport(_ sentences: [Sentence], _ predicted: [[String]], _ tagger: TaggerModel)
+    -> String
+  {
+    var tokens = 0
+    var correctTokens = 0
+    var chunks = 0
+    var foundChunks = 0
+    var allTokens = 0
     for (sentence, labels) in zip(sentences, predicted) {
       let unseen = sentence.tokens.map { tagger.wordId(for: $0) == 1 }
       allTokens += unseen.count
@@ -47,14 +59,17 @@ struct Eval: ParsableCommand {
         if labels[t] == sentence.labels[t] { correctTokens += 1 }
       }
       let predictedChunks = Set(ConllEval.chunks(in: labels))
-      for chunk in ConllEval.chunks(in: sentence.labels) where unseen[chunk.start..<chunk.end].contains(true) {
+      for chunk in ConllEval.chunks(in: sentence.labels)
+      where unseen[chunk.start..<chunk.end].contains(true) {
         chunks += 1
         if predictedChunks.contains(chunk) { foundChunks += 1 }
       }
     }
     return String(
-      format: "unseen words: %d tokens (%.2f%%), token accuracy %.2f%%; gold chunks with one: %d, recall %.2f%%",
-      tokens, 100 * Double(tokens) / Double(max(allTokens, 1)), 100 * Double(correctTokens) / Double(max(tokens, 1)),
+      format:
+        "unseen words: %d tokens (%.2f%%), token accuracy %.2f%%; gold chunks with one: %d, recall %.2f%%",
+      tokens, 100 * Double(tokens) / Double(max(allTokens, 1)),
+      100 * Double(correctTokens) / Double(max(tokens, 1)),
       chunks, 100 * Double(foundChunks) / Double(max(chunks, 1)))
   }
 }

@@ -4,7 +4,8 @@ import Trellis
 
 struct Info: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Show what a model file records: how it was trained, from which data, and how good it was.")
+    abstract:
+      "Show what a model file records: how it was trained, from which data, and how good it was.")
 
   @Argument(help: "The model file.") var model: String
   @Flag(help: "Print the same as one JSON object.") var json = false
@@ -26,11 +27,15 @@ struct Info: ParsableCommand {
     let tagger = try ModelFile.read(from: model)
     let bytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
     let report = Report(
-      file: model, fileBytes: bytes, formatVersion: tagger.formatVersion, parameters: tagger.store.count,
-      labels: tagger.labels.strings, configuration: tagger.configuration, provenance: tagger.provenance,
+      file: model, fileBytes: bytes, formatVersion: tagger.formatVersion,
+      parameters: tagger.store.count,
+      labels: tagger.labels.strings, configuration: tagger.configuration,
+      provenance: tagger.provenance,
       missing: tagger.provenance == nil
-        ? ["provenance (Trellis version, training settings, data files and checksums, dev scores): "
-          + "the file predates format version 2 or was written by a program, not trellis train"] : [])
+        ? [
+          "provenance (Trellis version, training settings, data files and checksums, dev scores): "
+            + "the file predates format version 2 or was written by a program, not trellis train"
+        ] : [])
     if json {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -61,12 +66,20 @@ struct Info: ParsableCommand {
           + "\(options.epochs), selected epoch \(provenance.training.selectedEpoch)")
       for input in provenance.inputs {
         let counts = input.sentences.map { ", \($0) sentences, \(input.tokens ?? 0) tokens" } ?? ""
-        lines.append("\(input.role.padding(toLength: 12, withPad: " ", startingAt: 0))\(input.path) (\(input.bytes) bytes\(counts))")
+        lines.append(
+          "\(input.role.padding(toLength: 12, withPad: " ", startingAt: 0))\(input.path) (\(input.bytes) bytes\(counts))"
+        )
         lines.append("            sha256 \(input.sha256)")
       }
       if let dev = provenance.training.dev {
-        lines.append(String(format: "dev score   FB1 %.2f, precision %.2f, recall %.2f, accuracy %.2f", dev.f1, dev.precision, dev.recall, dev.accuracy))
-        lines.append("dev FB1     " + provenance.training.devF1History.map { String(format: "%.2f", $0) }.joined(separator: " "))
+        lines.append(
+          String(
+            format: "dev score   FB1 %.2f, precision %.2f, recall %.2f, accuracy %.2f", dev.f1,
+            dev.precision, dev.recall, dev.accuracy))
+        lines.append(
+          "dev FB1     "
+            + provenance.training.devF1History.map { String(format: "%.2f", $0) }.joined(
+              separator: " "))
       }
       if let note = provenance.note { lines.append("note        \(note)") }
     }

@@ -93,7 +93,8 @@ struct Tag: ParsableCommand {
   func validate() throws {
     guard tokenColumn >= 1 else { throw ValidationError("--token-column counts from 1") }
     guard tokenColumn <= TrainingData.columnLimit else {
-      throw ValidationError("--token-column must be at most \(TrainingData.columnLimit) (got \(tokenColumn))")
+      throw ValidationError(
+        "--token-column must be at most \(TrainingData.columnLimit) (got \(tokenColumn))")
     }
     try validated(taggingOptions.validate)
     guard nbest == 0 || outputFormat != .conll else {
@@ -123,7 +124,8 @@ struct Tag: ParsableCommand {
     guard featureColumns.isEmpty || input == .conll else {
       throw TrellisError(
         file: model,
-        "reads feature columns \(featureColumns.map(String.init).joined(separator: ", ")), which only CoNLL input carries")
+        "reads feature columns \(featureColumns.map(String.init).joined(separator: ", ")), which only CoNLL input carries"
+      )
     }
     if confidence && !tagger.head.definesProbabilities {
       printError(
@@ -179,7 +181,8 @@ struct Tag: ParsableCommand {
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
     let inputs = try tagged.map { sentence in
       for (offset, fields) in sentence.fields.enumerated() {
-        for (option, column) in [("--token-column", tokenColumn)] + featureColumns.map({ ("feature column", $0) })
+        for (option, column) in [("--token-column", tokenColumn)]
+          + featureColumns.map({ ("feature column", $0) })
         where column > fields.count {
           throw TrellisError(
             file: fileName, line: sentence.firstLine + offset,

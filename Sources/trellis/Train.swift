@@ -32,7 +32,8 @@ struct Train: ParsableCommand {
   var model: String?
   @Option(help: "The column holding the token (1-based; default: \(defaults.data.tokenColumn)).")
   var tokenColumn: Int?
-  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn: Int?
+  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn:
+    Int?
 
   @Option(help: "Encoder (default: \(defaults.configuration.encoder)).") var encoder: EncoderKind?
   @Option(help: "Output head (default: \(defaults.configuration.head)).") var head: HeadKind?
@@ -40,11 +41,20 @@ struct Train: ParsableCommand {
   var embeddingSize: Int?
   @Option(help: "Hidden units per direction (default: \(defaults.configuration.hiddenSize)).")
   var hiddenSize: Int?
-  @Option(help: "Context window: also feed the K words on each side of a token (default: \(defaults.configuration.window)).")
+  @Option(
+    help:
+      "Context window: also feed the K words on each side of a token (default: \(defaults.configuration.window))."
+  )
   var window: Int?
-  @Option(help: "Filters of a character CNN whose features join each word embedding; 0 is off (default: \(defaults.configuration.characterFilters)).")
+  @Option(
+    help:
+      "Filters of a character CNN whose features join each word embedding; 0 is off (default: \(defaults.configuration.characterFilters))."
+  )
   var characterFilters: Int?
-  @Option(help: "Character embedding size of the character CNN (default: \(defaults.configuration.characterEmbeddingSize)).")
+  @Option(
+    help:
+      "Character embedding size of the character CNN (default: \(defaults.configuration.characterEmbeddingSize))."
+  )
   var characterEmbeddingSize: Int?
   @Option(
     help: ArgumentHelp(
@@ -71,49 +81,99 @@ struct Train: ParsableCommand {
       (default: \(defaults.options.freezeEmbeddings)).
       """)
   var freezeEmbeddings: Bool?
-  @Option(help: "SSVM: cost of one wrong label (default: \(defaults.configuration.headOptions.costWeight)).")
+  @Option(
+    help:
+      "SSVM: cost of one wrong label (default: \(defaults.configuration.headOptions.costWeight)).")
   var costWeight: Double?
-  @Option(help: "SSVM: L2 penalty on the head's parameters (default: \(defaults.configuration.headOptions.l2)).")
+  @Option(
+    help:
+      "SSVM: L2 penalty on the head's parameters (default: \(defaults.configuration.headOptions.l2))."
+  )
   var l2: Double?
-  @Flag(inversion: .prefixedNo, help: "Keep the case of word keys (default: \(!defaults.configuration.normalization.lowercase)).")
+  @Flag(
+    inversion: .prefixedNo,
+    help:
+      "Keep the case of word keys (default: \(!defaults.configuration.normalization.lowercase)).")
   var keepCase: Bool?
-  @Flag(inversion: .prefixedNo, help: "Let the character CNN read lowercased tokens (default: \(defaults.configuration.lowercaseCharacters)).")
+  @Flag(
+    inversion: .prefixedNo,
+    help:
+      "Let the character CNN read lowercased tokens (default: \(defaults.configuration.lowercaseCharacters))."
+  )
   var lowercaseCharacters: Bool?
-  @Flag(inversion: .prefixedNo, help: "Keep digits instead of mapping each to 0 (default: \(!defaults.configuration.normalization.digitsToZero)).")
+  @Flag(
+    inversion: .prefixedNo,
+    help:
+      "Keep digits instead of mapping each to 0 (default: \(!defaults.configuration.normalization.digitsToZero))."
+  )
   var keepDigits: Bool?
-  @Flag(inversion: .prefixedNo, help: "Decode under the tag scheme's transition constraints (default: \(defaults.configuration.constrainedDecoding)).")
+  @Flag(
+    inversion: .prefixedNo,
+    help:
+      "Decode under the tag scheme's transition constraints (default: \(defaults.configuration.constrainedDecoding))."
+  )
   var constraints: Bool?
   @Option(help: "Train in this tag scheme (bio, bioes, iob1); output stays in the data's scheme.")
   var scheme: TagScheme?
 
-  @Option(help: "Random seed: the same seed and data give the same model file (default: \(defaults.options.seed)).")
+  @Option(
+    help:
+      "Random seed: the same seed and data give the same model file (default: \(defaults.options.seed))."
+  )
   var seed: UInt64?
   @Option(help: "Maximum number of epochs (default: \(defaults.options.epochs)).") var epochs: Int?
   @Option(help: "Sentences per batch (default: \(defaults.options.batchSize)).") var batchSize: Int?
   @Option(help: "Optimizer (default: \(defaults.options.optimizer)).") var optimizer: OptimizerKind?
-  @Option(help: "Learning rate (default: adam \(OptimizerKind.adam.defaultLearningRate), sgd \(OptimizerKind.sgd.defaultLearningRate)).")
+  @Option(
+    help:
+      "Learning rate (default: adam \(OptimizerKind.adam.defaultLearningRate), sgd \(OptimizerKind.sgd.defaultLearningRate))."
+  )
   var learningRate: Double?
-  @Option(help: "Learning-rate decay: epoch e uses lr / (1 + decay * e) (default: \(defaults.options.learningRateDecay)).")
+  @Option(
+    help:
+      "Learning-rate decay: epoch e uses lr / (1 + decay * e) (default: \(defaults.options.learningRateDecay))."
+  )
   var learningRateDecay: Double?
-  @Option(help: "Clip the gradient's global norm to this; 0 turns clipping off (default: \(defaults.options.clipNorm)).")
+  @Option(
+    help:
+      "Clip the gradient's global norm to this; 0 turns clipping off (default: \(defaults.options.clipNorm))."
+  )
   var clip: Double?
-  @Option(help: "Dropout on embeddings and encoder outputs (default: \(defaults.options.dropout)).") var dropout: Float?
-  @Option(help: "Probability of reading a word seen once in training as <unk> (default: \(defaults.options.unknownReplacement)).")
+  @Option(help: "Dropout on embeddings and encoder outputs (default: \(defaults.options.dropout)).")
+  var dropout: Float?
+  @Option(
+    help:
+      "Probability of reading a word seen once in training as <unk> (default: \(defaults.options.unknownReplacement))."
+  )
   var unknownReplacement: Double?
-  @Option(help: "Stop after this many epochs without a better dev F1; 0 never stops early (default: \(defaults.options.patience)).")
+  @Option(
+    help:
+      "Stop after this many epochs without a better dev F1; 0 never stops early (default: \(defaults.options.patience))."
+  )
   var patience: Int?
-  @Flag(inversion: .prefixedNo, help: "Average the parameters over all steps (default: \(defaults.options.average)).")
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Average the parameters over all steps (default: \(defaults.options.average)).")
   var average: Bool?
 
-  @Option(help: "Checkpoint written after every epoch (default: MODEL.checkpoint).") var checkpoint: String?
-  @Flag(help: "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, the other settings are the checkpoint's).")
+  @Option(help: "Checkpoint written after every epoch (default: MODEL.checkpoint).") var checkpoint:
+    String?
+  @Flag(
+    help:
+      "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, the other settings are the checkpoint's)."
+  )
   var resume = false
-  @Option(help: "Write the configuration, then one JSON line per epoch, to this file (replacing it).")
+  @Option(
+    help: "Write the configuration, then one JSON line per epoch, to this file (replacing it).")
   var log: String?
   @Flag(help: "Also log every step's loss and gradient norm to --log.") var logSteps = false
-  @Flag(help: "Keep the checkpoint when training ends normally (it is removed by default, so it is never shipped by accident).")
+  @Flag(
+    help:
+      "Keep the checkpoint when training ends normally (it is removed by default, so it is never shipped by accident)."
+  )
   var keepCheckpoint = false
-  @Option(help: "A free-text note stored in the model's provenance (trellis info shows it).") var note: String?
+  @Option(help: "A free-text note stored in the model's provenance (trellis info shows it).")
+  var note: String?
   @Flag(help: "Print nothing but errors.") var quiet = false
 
   /// The configuration file's recipe (or the defaults) with every flag given applied over it.
@@ -160,7 +220,9 @@ struct Train: ParsableCommand {
 
   func validate() throws {
     try validated(recipe().validate)
-    guard printConfig || model != nil else { throw ValidationError("Missing expected argument '--model <model>'") }
+    guard printConfig || model != nil else {
+      throw ValidationError("Missing expected argument '--model <model>'")
+    }
     guard !logSteps || log != nil else { throw ValidationError("--log-steps needs --log FILE") }
   }
 
@@ -188,7 +250,8 @@ struct Train: ParsableCommand {
     trainer.provenance = Provenance(
       recipe: recipe,
       inputs: try [InputFile(role: "train", path: recipe.data.train, sentences: trainSentences)]
-        + (recipe.data.dev.map { [try InputFile(role: "dev", path: $0, sentences: devSentences)] } ?? [])
+        + (recipe.data.dev.map { [try InputFile(role: "dev", path: $0, sentences: devSentences)] }
+          ?? [])
         + (test.map { [try InputFile(role: "test", path: $0.0, sentences: $0.1)] } ?? [])
         + (recipe.data.embeddings.map { [try InputFile(role: "embeddings", path: $0)] } ?? []),
       note: note)
@@ -201,18 +264,24 @@ struct Train: ParsableCommand {
       bestModel: model)
     if !keepCheckpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
     if !quiet {
-      printError("wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
+      printError(
+        "wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
     }
   }
 
   /// Every file the run reads and writes, checked before hours of training, not after.
   func files(_ recipe: TrainingRecipe, model: String, checkpoint: String) throws -> FileRoles {
-    for (option, path) in [("--model", model), ("--checkpoint", checkpoint)] where path.hasSuffix("/") {
+    for (option, path) in [("--model", model), ("--checkpoint", checkpoint)]
+    where path.hasSuffix("/") {
       throw TrellisError(file: path, "names a directory; \(option) takes a file path")
     }
     var roles = FileRoles()
-    roles.inputs = [("--train", recipe.data.train)] + [("--dev", recipe.data.dev), ("--embeddings", recipe.data.embeddings),
-      ("--test", recipe.data.test), ("--config", config)].compactMap { option, path in path.map { (option, $0) } }
+    roles.inputs =
+      [("--train", recipe.data.train)]
+      + [
+        ("--dev", recipe.data.dev), ("--embeddings", recipe.data.embeddings),
+        ("--test", recipe.data.test), ("--config", config),
+      ].compactMap { option, path in path.map { (option, $0) } }
     roles.replaced = [("--model", model), ("--checkpoint", checkpoint)]
     roles.streamed = log.map { [("--log", $0)] } ?? []
     return roles
@@ -251,61 +320,20 @@ struct Train: ParsableCommand {
           format: "epoch %3d  loss %9.4f  dev F1 %@  %7.0f tokens/s  %6.1fs%@%@",
           report.epoch, report.loss, f1, report.tokensPerSecond,
           Date().timeIntervalSince(started), report.isBest ? "  *" : "",
-          report.skippedBatches > 0 ? "  (\(report.skippedBatches) batches skipped: non-finite)" : ""))
+          report.skippedBatches > 0
+            ? "  (\(report.skippedBatches) batches skipped: non-finite)" : ""))
     }
     if logSteps { trainer.onStep = { try logFile?.write($0) } }
   }
 }
 
-/// Appends one JSON object per line; a line per epoch (and per step with --log-steps). Opened
-/// like any tool's log (truncated in place, so /dev/null stays a device); a failed write
-/// throws, which stops training with the log's name in the message.
-final class JSONLinesLog {
-  let path: String
-  let handle: FileHandle
-  let encoder = JSONEncoder()
-
-  init(path: String) throws {
-    self.path = path
-    handle = try openForStreaming(path)
-    encoder.outputFormatting = [.sortedKeys]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    // A diverging run is exactly what a log must show: non-finite values become strings.
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-  }
-
-  func write<Record: Encodable>(_ record: Record) throws {
-    var line = try encoder.encode(record)
-    line.append(0x0A)
-    do { try handle.write(contentsOf: line) } catch {
-      throw TrellisError(file: path, "cannot be written: \(String(cString: strerror(errno == 0 ? EIO : errno)))")
-    }
-  }
-}
-
-/// What `--embeddings` read and how many of the data's distinct words it covers, e.g.
-///   embeddings: glove.txt: GloVe text, 400000 vectors, 757 kept (scope data)
-///   embeddings: 783 words in the data: 757 exact (96.7%), 0 lowercased (0.0%), 26 missing (3.3%)
-func embeddingsReport(_ vectors: PretrainedEmbeddings, path: String) -> String {
-  let coverage = vectors.coverage
-  func share(_ count: Int, _ kind: String) -> String {
-    let percent = 100 * Double(count) / Double(max(coverage.words, 1))
-    return "\(count) \(kind) (" + String(format: "%.1f%%", percent) + ")"
-  }
-  let skipped = vectors.skippedVectorCount
-  return "embeddings: \(path): \(vectors.format), \(vectors.fileVectorCount) vectors, "
-    + (skipped == 0 ? "" : "\(skipped) skipped (no token can match), ")
-    + "\(vectors.keptVectorCount) kept (scope \(vectors.scope))\n"
-    + "embeddings: \(coverage.words) words in the data: \(share(coverage.exact, "exact")), "
-    + "\(share(coverage.lowercased, "lowercased")), \(share(coverage.missing, "missing"))"
-}
-
 /// Which CoNLL columns hold the token and the gold label (eval; train takes them from its
 /// recipe), and the feature columns a model reads.
 struct ColumnOptions: ParsableArguments {
-  @Option(help: "The column holding the token (1-based).") var tokenColumn = TrainingData().tokenColumn
-  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn: Int?
+  @Option(help: "The column holding the token (1-based).") var tokenColumn = TrainingData()
+    .tokenColumn
+  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn:
+    Int?
   /// Set from the model (eval) or the recipe (train), not a flag here.
   var featureColumns: [Int] = []
 
@@ -326,6 +354,8 @@ struct ColumnOptions: ParsableArguments {
   }
 
   func read(_ path: String) throws -> [Sentence] {
-    try readLabelledCoNLL(path: path, tokenColumn: tokenColumn, labelColumn: labelColumn, featureColumns: featureColumns)
+    try readLabelledCoNLL(
+      path: path, tokenColumn: tokenColumn, labelColumn: labelColumn, featureColumns: featureColumns
+    )
   }
 }

@@ -6,7 +6,8 @@ import Trellis
 struct TrellisCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "trellis",
-    abstract: "Structured sequence tagging: BiLSTM encoders with CRF, perceptron, SSVM or softmax heads.",
+    abstract:
+      "Structured sequence tagging: BiLSTM encoders with CRF, perceptron, SSVM or softmax heads.",
     version: trellisVersion + (trellisBuildCommit.map { " (\($0))" } ?? ""),
     subcommands: [Train.self, Tag.self, Eval.self, Score.self, Info.self, Bench.self])
 

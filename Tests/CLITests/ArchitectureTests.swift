@@ -13,8 +13,11 @@ final class ArchitectureTests: CLITestCase {
         let name = "--head \(head) --encoder \(encoder)"
         let model = path("\(head)-\(encoder)")
         let train = try trellis(
-          ["train", "--train", data, "--model", model, "--epochs", "1", "--embedding-size", "8", "--hidden-size", "8",
-           "--head", head.rawValue, "--encoder", encoder.rawValue, "--quiet"])
+          [
+            "train", "--train", data, "--model", model, "--epochs", "1", "--embedding-size", "8",
+            "--hidden-size", "8",
+            "--head", head.rawValue, "--encoder", encoder.rawValue, "--quiet",
+          ])
         assertSucceeded(train)
         let configuration = try ModelFile.read(from: model).configuration
         XCTAssertEqual(configuration.head, head, name)
@@ -23,7 +26,8 @@ final class ArchitectureTests: CLITestCase {
         let tagged = try tag(data, model: model)
         XCTAssertEqual(taggingProblems(output: tagged, input: input, labels: labels), [], name)
         if head != .softmax {
-          XCTAssertEqual(invalidBIOTransitions(in: tagged), [], "\(name): constrained decoding broke BIO")
+          XCTAssertEqual(
+            invalidBIOTransitions(in: tagged), [], "\(name): constrained decoding broke BIO")
         }
       }
     }

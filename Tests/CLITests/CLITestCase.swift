@@ -17,7 +17,8 @@ class CLITestCase: XCTestCase {
 
   override func setUpWithError() throws {
     try super.setUpWithError()
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-cli-test-\(UUID().uuidString)")
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "trellis-cli-test-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
   }
 
@@ -43,7 +44,8 @@ class CLITestCase: XCTestCase {
   }
 
   /// Asserts that the command exited with status 0.
-  func assertSucceeded(_ result: CommandResult, file: StaticString = #filePath, line: UInt = #line) {
+  func assertSucceeded(_ result: CommandResult, file: StaticString = #filePath, line: UInt = #line)
+  {
     XCTAssertTrue(!result.crashed && result.exitCode == 0, result.summary, file: file, line: line)
   }
 
@@ -51,11 +53,13 @@ class CLITestCase: XCTestCase {
   /// with a non-zero status, wrote nothing to standard output, and its standard error starts with
   /// "Error: " and contains every string of `messages`.
   func assertFailed(
-    _ result: CommandResult, mentioning messages: [String], file: StaticString = #filePath, line: UInt = #line
+    _ result: CommandResult, mentioning messages: [String], file: StaticString = #filePath,
+    line: UInt = #line
   ) {
     XCTAssertFalse(result.crashed, result.summary, file: file, line: line)
     XCTAssertNotEqual(result.exitCode, 0, result.summary, file: file, line: line)
-    XCTAssertEqual(result.output, "", "an error left output behind; \(result.summary)", file: file, line: line)
+    XCTAssertEqual(
+      result.output, "", "an error left output behind; \(result.summary)", file: file, line: line)
     XCTAssertTrue(result.stderr.hasPrefix("Error: "), result.summary, file: file, line: line)
     for message in messages {
       let lacking = "stderr lacks \"\(message)\"; \(result.summary)"
@@ -67,14 +71,19 @@ class CLITestCase: XCTestCase {
   /// in this test's directory, asserts the run succeeded silently, and returns the model's path.
   @discardableResult
   func trainModel(
-    _ name: String = "model", seed: Int = 1, options: [String] = [], file: StaticString = #filePath, line: UInt = #line
+    _ name: String = "model", seed: Int = 1, options: [String] = [], file: StaticString = #filePath,
+    line: UInt = #line
   ) throws -> String {
     let model = path(name)
     let result = try trellis(
-      ["train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--model", model,
-       "--seed", "\(seed)", "--quiet"] + Self.smallModelOptions + options)
+      [
+        "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+        "--model", model,
+        "--seed", "\(seed)", "--quiet",
+      ] + Self.smallModelOptions + options)
     assertSucceeded(result, file: file, line: line)
-    XCTAssertEqual(result.stderr + result.output, "", "--quiet printed something", file: file, line: line)
+    XCTAssertEqual(
+      result.stderr + result.output, "", "--quiet printed something", file: file, line: line)
     return model
   }
 
@@ -82,7 +91,8 @@ class CLITestCase: XCTestCase {
   /// so the tests that only read a model do not each train one.
   func sharedModel() throws -> String {
     if CLITestCase.sharedModelBytes == nil {
-      CLITestCase.sharedModelBytes = try Data(contentsOf: URL(fileURLWithPath: try trainModel("shared-model")))
+      CLITestCase.sharedModelBytes = try Data(
+        contentsOf: URL(fileURLWithPath: try trainModel("shared-model")))
     }
     let model = path("model")
     try CLITestCase.sharedModelBytes!.write(to: URL(fileURLWithPath: model))
@@ -90,7 +100,9 @@ class CLITestCase: XCTestCase {
   }
 
   /// Runs `trellis tag --model model input`, asserts it succeeded and returns its output.
-  func tag(_ input: String, model: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+  func tag(_ input: String, model: String, file: StaticString = #filePath, line: UInt = #line)
+    throws -> String
+  {
     let result = try trellis(["tag", "--model", model, input])
     assertSucceeded(result, file: file, line: line)
     return result.output

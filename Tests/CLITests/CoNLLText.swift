@@ -36,7 +36,9 @@ func taggingProblems(output: String, input: String, labels: Set<String>) -> [Str
   for (index, (inputRow, outputRow)) in zip(inputRows, outputRows).enumerated() {
     let line = "line \(index + 1)"
     if inputRow.isEmpty {
-      if !outputRow.isEmpty { problems.append("\(line): \(outputRow) where the input has a blank line") }
+      if !outputRow.isEmpty {
+        problems.append("\(line): \(outputRow) where the input has a blank line")
+      }
     } else if outputRow.count != inputRow.count + 1 {
       problems.append("\(line): \(outputRow.count) columns for \(inputRow.count) input columns")
     } else if Array(outputRow.dropLast()) != inputRow {
@@ -82,17 +84,24 @@ struct ReportSummary: Equatable {
       let scores = lines[1].wholeMatch(
         of: #/accuracy: +([\d.]+)%; precision: +([\d.]+)%; recall: +([\d.]+)%; FB1: +([\d.]+)/#)
     else { return nil }
-    (tokens, phrases, found, correct) = (Int(counts.1)!, Int(counts.2)!, Int(counts.3)!, Int(counts.4)!)
-    (accuracy, precision, recall, fb1) = (String(scores.1), String(scores.2), String(scores.3), String(scores.4))
+    (tokens, phrases, found, correct) = (
+      Int(counts.1)!, Int(counts.2)!, Int(counts.3)!, Int(counts.4)!
+    )
+    (accuracy, precision, recall, fb1) = (
+      String(scores.1), String(scores.2), String(scores.3), String(scores.4)
+    )
   }
 
   /// The same numbers from `trellis eval --json` / `score --json` output, percentages rounded to
   /// two decimals as the report prints them; nil when a key is missing or not a number.
   init?(json: [String: Any]) {
     func count(_ key: String) -> Int? { json[key] as? Int }
-    func percent(_ key: String) -> String? { (json[key] as? Double).map { String(format: "%.2f", $0) } }
+    func percent(_ key: String) -> String? {
+      (json[key] as? Double).map { String(format: "%.2f", $0) }
+    }
     guard let tokens = count("tokens"), let phrases = count("phrases"), let found = count("found"),
-      let correct = count("correct"), let accuracy = percent("accuracy"), let precision = percent("precision"),
+      let correct = count("correct"), let accuracy = percent("accuracy"),
+      let precision = percent("precision"),
       let recall = percent("recall"), let fb1 = percent("f1")
     else { return nil }
     (self.tokens, self.phrases, self.found, self.correct) = (tokens, phrases, found, correct)

@@ -7,23 +7,27 @@ final class ErrorTests: CLITestCase {
     // Line 5 has three columns, or one, where line 1 set two.
     for badLine in ["boston\tB-toloc.city_name\textra", "boston"] {
       let training = try write("i\tO\nfly\tO\n\nto\tO\n\(badLine)\n\n", to: "bad.conll")
-      let result = try trellis(["train", "--train", training, "--model", path("model")] + Self.smallModelOptions)
+      let result = try trellis(
+        ["train", "--train", training, "--model", path("model")] + Self.smallModelOptions)
       assertFailed(result, mentioning: ["\(training):5:", "columns"])
-      XCTAssertFalse(FileManager.default.fileExists(atPath: path("model")), "a model was written from bad data")
+      XCTAssertFalse(
+        FileManager.default.fileExists(atPath: path("model")), "a model was written from bad data")
     }
   }
 
   func testEmptyTrainingFile() throws {
     for (name, text) in [("empty.conll", ""), ("blank.conll", "\n\n")] {
       let training = try write(text, to: name)
-      let result = try trellis(["train", "--train", training, "--model", path("model")] + Self.smallModelOptions)
+      let result = try trellis(
+        ["train", "--train", training, "--model", path("model")] + Self.smallModelOptions)
       assertFailed(result, mentioning: [training, "no sentences"])
     }
   }
 
   func testTagWithMissingModelFile() throws {
     let missing = path("no-such-model")
-    assertFailed(try trellis(["tag", "--model", missing, PackagePaths.tiny("test")]), mentioning: [missing])
+    assertFailed(
+      try trellis(["tag", "--model", missing, PackagePaths.tiny("test")]), mentioning: [missing])
   }
 
   func testTruncatedModelFile() throws {

@@ -26,25 +26,34 @@ final class FeatureColumnTests: CLITestCase {
   func testAFeatureTheLabelsDependOnIsLearned() throws {
     let train = try corpus("train.conll", sentences: 300, seed: 1)
     let test = try corpus("test.conll", sentences: 60, seed: 2)
-    let common = ["train", "--train", train, "--epochs", "10", "--learning-rate", "0.01", "--embedding-size", "8", "--hidden-size", "8",
-      "--character-filters", "0", "--quiet"]
+    let common = [
+      "train", "--train", train, "--epochs", "10", "--learning-rate", "0.01", "--embedding-size",
+      "8", "--hidden-size", "8",
+      "--character-filters", "0", "--quiet",
+    ]
     assertSucceeded(try trellis(common + ["--model", path("with"), "--feature-column", "2:4"]))
     assertSucceeded(try trellis(common + ["--model", path("without")]))
     func f1(_ model: String) throws -> Double {
       let result = try trellis(["eval", "--model", model, "--test", test, "--json"])
       assertSucceeded(result)
-      let scores = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+      let scores = try XCTUnwrap(
+        JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
       return try XCTUnwrap(scores["f1"] as? Double)
     }
-    let with = try f1(path("with")), without = try f1(path("without"))
+    let with = try f1(path("with"))
+    let without = try f1(path("without"))
     XCTAssertGreaterThan(with, 95, "the feature decides every label")
     XCTAssertLessThan(without, 60, "the tokens carry no information")
 
     // tag reads the same column and labels like eval does.
     let tagged = try trellis(["tag", "--model", path("with"), test])
     assertSucceeded(tagged)
-    let predicted = tagged.output.split(separator: "\n").map { $0.split(separator: "\t").last.map(String.init) ?? "" }
-    let gold = try contents(of: test).split(separator: "\n").map { $0.split(separator: "\t").last.map(String.init) ?? "" }
+    let predicted = tagged.output.split(separator: "\n").map {
+      $0.split(separator: "\t").last.map(String.init) ?? ""
+    }
+    let gold = try contents(of: test).split(separator: "\n").map {
+      $0.split(separator: "\t").last.map(String.init) ?? ""
+    }
     let agreement = zip(predicted, gold).filter { $0 == $1 }.count
     XCTAssertGreaterThan(Double(agreement) / Double(gold.count), 0.95)
     // The model records the column; a file without it is an error naming the line.

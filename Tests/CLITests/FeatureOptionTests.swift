@@ -6,34 +6,49 @@ final class FeatureOptionTests: CLITestCase {
   /// Character features, pretrained vectors, BIOES training and other columns: each trains,
   /// tags, and is recorded in the model (read back through `tag` output and `eval`).
   func testCharacterFeaturesEmbeddingsSchemeAndColumns() throws {
-    let vectors = try write("2 16\nflights " + Array(repeating: "0.1", count: 16).joined(separator: " ")
-      + "\nzzunseen " + Array(repeating: "0.2", count: 16).joined(separator: " ") + "\n", to: "vectors.txt")
+    let vectors = try write(
+      "2 16\nflights " + Array(repeating: "0.1", count: 16).joined(separator: " ")
+        + "\nzzunseen " + Array(repeating: "0.2", count: 16).joined(separator: " ") + "\n",
+      to: "vectors.txt")
     let model = path("features.model")
     let train = try trellis(
-      ["train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "2", "--embedding-size", "16",
-       "--hidden-size", "8", "--character-filters", "6", "--embeddings", vectors, "--scheme", "bioes"])
+      [
+        "train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "2",
+        "--embedding-size", "16",
+        "--hidden-size", "8", "--character-filters", "6", "--embeddings", vectors, "--scheme",
+        "bioes",
+      ])
     assertSucceeded(train)
     XCTAssertTrue(train.stderr.contains("2 vectors, 1 kept (scope data)"), train.stderr)
     let seeded = "embeddings: 1 rows seeded from vectors; 0 words beyond"
     XCTAssertTrue(train.stderr.contains(seeded), train.stderr)
-    let header = try XCTUnwrap(String(data: try Data(contentsOf: URL(fileURLWithPath: model)).prefix(4096), encoding: .isoLatin1))
+    let header = try XCTUnwrap(
+      String(
+        data: try Data(contentsOf: URL(fileURLWithPath: model)).prefix(4096), encoding: .isoLatin1))
     XCTAssertTrue(header.contains("\"characterFilters\":6"))
     XCTAssertTrue(header.contains("\"trainingScheme\":\"bioes\""))
     let tagged = try tag(PackagePaths.tiny("test"), model: model)
     let labels = tagged.split(separator: "\n").map { String($0.split(separator: "\t").last!) }
-    XCTAssertFalse(labels.contains { $0.hasPrefix("S-") || $0.hasPrefix("E-") }, "answers in the data's BIO")
+    XCTAssertFalse(
+      labels.contains { $0.hasPrefix("S-") || $0.hasPrefix("E-") }, "answers in the data's BIO")
 
     // The same data with the label first and the token second.
     let swapped = try String(contentsOfFile: PackagePaths.tiny("test"), encoding: .utf8)
       .split(separator: "\n", omittingEmptySubsequences: false)
-      .map { line in line.isEmpty ? "" : line.split(separator: "\t").reversed().joined(separator: "\t") }
+      .map { line in
+        line.isEmpty ? "" : line.split(separator: "\t").reversed().joined(separator: "\t")
+      }
       .joined(separator: "\n")
     let swappedPath = try write(swapped, to: "swapped.conll")
     let plain = try trellis(["eval", "--model", model, "--test", PackagePaths.tiny("test")])
-    let columns = try trellis(["eval", "--model", model, "--test", swappedPath, "--token-column", "2", "--label-column", "1"])
+    let columns = try trellis([
+      "eval", "--model", model, "--test", swappedPath, "--token-column", "2", "--label-column", "1",
+    ])
     assertSucceeded(columns)
     XCTAssertEqual(columns.output, plain.output)
-    let beyond = try trellis(["eval", "--model", model, "--test", swappedPath, "--label-column", "3"])
+    let beyond = try trellis([
+      "eval", "--model", model, "--test", swappedPath, "--label-column", "3",
+    ])
     assertFailed(beyond, mentioning: ["column 3 asked for, but lines have 2"])
   }
 
@@ -41,8 +56,12 @@ final class FeatureOptionTests: CLITestCase {
   func testDivergingTrainingStopsAndKeepsTheLastGoodModel() throws {
     let model = path("diverging.model")
     let result = try trellis(
-      ["train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "5", "--embedding-size", "8",
-       "--hidden-size", "8", "--optimizer", "sgd", "--learning-rate", "1e30", "--clip", "0", "--quiet"])
+      [
+        "train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "5",
+        "--embedding-size", "8",
+        "--hidden-size", "8", "--optimizer", "sgd", "--learning-rate", "1e30", "--clip", "0",
+        "--quiet",
+      ])
     XCTAssertFalse(result.crashed, result.summary)
     XCTAssertNotEqual(result.exitCode, 0, result.summary)
     XCTAssertTrue(result.stderr.contains("non-finite"), result.summary)

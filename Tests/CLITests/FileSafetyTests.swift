@@ -53,13 +53,17 @@ final class FileSafetyTests: CLITestCase {
       (["--model", path("hardlink.conll")], "is also the --train input"),
       (["--model", path("m"), "--log", corpus], "is also the --train input"),
       (["--model", path("m"), "--log", path("m")], "is given as both --model and --log"),
-      (["--model", path("m"), "--checkpoint", path("m")], "is given as both --model and --checkpoint"),
+      (
+        ["--model", path("m"), "--checkpoint", path("m")],
+        "is given as both --model and --checkpoint"
+      ),
     ]
     try write("existing", to: "m")
     for (arguments, message) in cases {
       assertFailed(try trellis(base + arguments), mentioning: [message])
     }
-    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: corpus)), original, "the corpus changed")
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: corpus)), original, "the corpus changed")
     XCTAssertEqual(try contents(of: path("m")), "existing", "a refused run touched the model path")
   }
 
@@ -67,7 +71,8 @@ final class FileSafetyTests: CLITestCase {
     assertFailed(
       try trellis(train + ["--model", path("m"), "--checkpoint", path("missing/ck")]),
       mentioning: ["missing is missing or not writable"])
-    assertFailed(try trellis(train + ["--model", path("newdir") + "/"]), mentioning: ["names a directory"])
+    assertFailed(
+      try trellis(train + ["--model", path("newdir") + "/"]), mentioning: ["names a directory"])
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("newdir")))
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
   }
@@ -80,10 +85,12 @@ final class FileSafetyTests: CLITestCase {
   }
 
   func testResumingACompletedRunWritesTheModel() throws {
-    let model = path("m"), checkpoint = path("m.checkpoint")
+    let model = path("m")
+    let checkpoint = path("m.checkpoint")
     assertSucceeded(try trellis(train + ["--model", model, "--keep-checkpoint"]))
     try FileManager.default.removeItem(atPath: model)
-    assertSucceeded(try trellis(train + ["--model", model, "--checkpoint", checkpoint, "--resume"]))
+    assertSucceeded(
+      try trellis(train + ["--model", model, "--checkpoint", checkpoint, "--resume"]))
     assertSucceeded(try trellis(["tag", "--model", model, PackagePaths.tiny("test")]))
   }
 
@@ -99,13 +106,15 @@ final class FileSafetyTests: CLITestCase {
       let result = try runTrellis(arguments, stdout: full)
       XCTAssertFalse(result.crashed, result.summary)
       XCTAssertEqual(result.exitCode, 1, result.summary)
-      XCTAssertTrue(result.stderr.contains("Error: standard output: No space left on device"), result.summary)
+      XCTAssertTrue(
+        result.stderr.contains("Error: standard output: No space left on device"), result.summary)
     }
   }
 
   func testAClosedPipeEndsQuietly() throws {
     let model = try sharedModel()
-    let big = try write(String(repeating: try contents(of: PackagePaths.tiny("test")), count: 200), to: "big.conll")
+    let big = try write(
+      String(repeating: try contents(of: PackagePaths.tiny("test")), count: 200), to: "big.conll")
     let pipe = Pipe()
     try pipe.fileHandleForReading.close()
     let result = try runTrellis(["tag", "--model", model, big], stdout: pipe.fileHandleForWriting)

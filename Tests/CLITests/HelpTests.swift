@@ -4,7 +4,10 @@ import XCTest
 final class HelpTests: CLITestCase {
   func testEachSubcommandsHelpMentionsItsMainOptions() throws {
     let mainOptions = [
-      "train": ["--train", "--dev", "--model", "--seed", "--epochs", "--encoder", "--head", "--log", "--quiet"],
+      "train": [
+        "--train", "--dev", "--model", "--seed", "--epochs", "--encoder", "--head", "--log",
+        "--quiet",
+      ],
       "tag": ["--model", "<file>"],
       "eval": ["--model", "--test", "--json"],
       "score": ["--json", "<file>"],
@@ -14,7 +17,9 @@ final class HelpTests: CLITestCase {
       assertSucceeded(help)
       XCTAssertTrue(help.output.contains("USAGE: trellis \(subcommand)"), help.output)
       for option in options {
-        XCTAssertTrue(help.output.contains(option), "`trellis \(subcommand) --help` lacks \(option):\n\(help.output)")
+        XCTAssertTrue(
+          help.output.contains(option),
+          "`trellis \(subcommand) --help` lacks \(option):\n\(help.output)")
       }
     }
   }

@@ -12,7 +12,9 @@ final class HostileInputTests: CLITestCase {
   }
 
   /// Runs every case and checks that no file named in `inputs` changed.
-  func run(_ cases: [Case], inputs: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+  func run(_ cases: [Case], inputs: [String], file: StaticString = #filePath, line: UInt = #line)
+    throws
+  {
     let before = try inputs.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
     for testCase in cases {
       let result = try trellis(testCase.arguments)
@@ -25,7 +27,9 @@ final class HostileInputTests: CLITestCase {
       }
     }
     for (path, data) in zip(inputs, before) {
-      XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), data, "\(path) changed", file: file, line: line)
+      XCTAssertEqual(
+        try Data(contentsOf: URL(fileURLWithPath: path)), data, "\(path) changed", file: file,
+        line: line)
     }
   }
 
@@ -34,9 +38,12 @@ final class HostileInputTests: CLITestCase {
     let train = try write(try contents(of: PackagePaths.tiny("train")), to: "train.conll")
     let base = ["train", "--train", train, "--model", path("m")]
     let options = [
-      "--epochs", "--batch-size", "--embedding-size", "--hidden-size", "--window", "--character-filters",
-      "--character-embedding-size", "--learning-rate", "--learning-rate-decay", "--clip", "--dropout",
-      "--unknown-replacement", "--patience", "--cost-weight", "--l2", "--token-column", "--label-column",
+      "--epochs", "--batch-size", "--embedding-size", "--hidden-size", "--window",
+      "--character-filters",
+      "--character-embedding-size", "--learning-rate", "--learning-rate-decay", "--clip",
+      "--dropout",
+      "--unknown-replacement", "--patience", "--cost-weight", "--l2", "--token-column",
+      "--label-column",
     ]
     let values = ["-1", "9223372036854775807", "nan", "inf", "1e300", "-0.5"]
     var cases = options.flatMap { option in
@@ -49,20 +56,25 @@ final class HostileInputTests: CLITestCase {
     }
     // Values that parse but are out of range for these options only.
     cases += [
-      Case(arguments: base + ["--epochs", "0"], status: 64), Case(arguments: base + ["--batch-size", "0"], status: 64),
+      Case(arguments: base + ["--epochs", "0"], status: 64),
+      Case(arguments: base + ["--batch-size", "0"], status: 64),
       Case(arguments: base + ["--hidden-size", "65536"], status: 64),
       Case(arguments: base + ["--embedding-size", "4097"], status: 64),
-      Case(arguments: base + ["--window", "65"], status: 64), Case(arguments: base + ["--dropout", "1"], status: 64),
+      Case(arguments: base + ["--window", "65"], status: 64),
+      Case(arguments: base + ["--dropout", "1"], status: 64),
       Case(arguments: base + ["--learning-rate", "0"], status: 64),
     ]
     let model = try sharedModel()
     let tag = ["tag", "--model", model, "--format", "json", PackagePaths.tiny("test")]
     for value in ["-1", "0", "1001", "9223372036854775807", "2000000000000000000"] {
       cases.append(Case(arguments: tag + ["--nbest=\(value)"], status: value == "0" ? 0 : 64))
-      cases.append(Case(arguments: tag + ["--batch-size=\(value == "1001" ? "4097" : value)"], status: 64))
+      cases.append(
+        Case(arguments: tag + ["--batch-size=\(value == "1001" ? "4097" : value)"], status: 64))
       cases.append(Case(arguments: tag + ["--token-column=\(value)"], status: 64))
     }
-    cases += ["0", "-1", "101"].map { Case(arguments: ["bench", "--repetitions=\($0)"], status: 64) }
+    cases += ["0", "-1", "101"].map {
+      Case(arguments: ["bench", "--repetitions=\($0)"], status: 64)
+    }
     XCTAssertGreaterThanOrEqual(cases.count, 100)
     try run(cases, inputs: [train, model])
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
@@ -78,7 +90,11 @@ final class HostileInputTests: CLITestCase {
       "one-column": Data("a\nb\n".utf8), "ragged": Data("a O\nb O X\n".utf8),
       "truncated-model": modelBytes.prefix(modelBytes.count / 2),
       "model-tail": modelBytes.suffix(100), "model-header-only": modelBytes.prefix(20),
-      "flipped-model": { var d = modelBytes; d[d.count / 2] ^= 0xFF; return d }(),
+      "flipped-model": {
+        var d = modelBytes
+        d[d.count / 2] ^= 0xFF
+        return d
+      }(),
       "model-with-trailing": modelBytes + Data([1, 2, 3]),
     ]
     files["long-line"] = Data(String(repeating: "x", count: 1 << 20).utf8) + Data(" O\n".utf8)
@@ -88,15 +104,22 @@ final class HostileInputTests: CLITestCase {
       try data.write(to: URL(fileURLWithPath: path(name)))
     }
     var cases: [Case] = []
-    for name in ["truncated-model", "model-tail", "model-header-only", "flipped-model", "model-with-trailing",
-      "binary", "empty", "one-column"]
-    {
-      cases.append(Case(arguments: ["tag", "--model", paths[name]!, PackagePaths.tiny("test")], status: nil))
-      cases.append(Case(arguments: ["eval", "--model", paths[name]!, "--test", PackagePaths.tiny("test")], status: nil))
+    for name in [
+      "truncated-model", "model-tail", "model-header-only", "flipped-model", "model-with-trailing",
+      "binary", "empty", "one-column",
+    ] {
+      cases.append(
+        Case(arguments: ["tag", "--model", paths[name]!, PackagePaths.tiny("test")], status: nil))
+      cases.append(
+        Case(
+          arguments: ["eval", "--model", paths[name]!, "--test", PackagePaths.tiny("test")],
+          status: nil))
     }
     for name in ["binary", "invalid-utf8", "one-column", "ragged"] {
-      cases.append(Case(arguments: ["train", "--train", paths[name]!, "--model", path("out")], status: nil))
-      cases.append(Case(arguments: ["eval", "--model", model, "--test", paths[name]!], status: nil))
+      cases.append(
+        Case(arguments: ["train", "--train", paths[name]!, "--model", path("out")], status: nil))
+      cases.append(
+        Case(arguments: ["eval", "--model", model, "--test", paths[name]!], status: nil))
       cases.append(Case(arguments: ["score", paths[name]!], status: nil))
     }
     cases.append(Case(arguments: ["tag", "--model", model, paths["long-line"]!], status: 0))

@@ -8,7 +8,8 @@ final class InfoTests: CLITestCase {
     let model = try trainModel(options: ["--note", "ticket 42"])
     let result = try trellis(["info", "--json", model])
     assertSucceeded(result)
-    let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+    let report = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
     XCTAssertEqual(report["format_version"] as? Int ?? report["formatVersion"] as? Int, 2)
     let provenance = try XCTUnwrap(report["provenance"] as? [String: Any])
     XCTAssertEqual(provenance["trellisVersion"] as? String, trellisVersion)
@@ -54,6 +55,7 @@ final class InfoTests: CLITestCase {
     process.standardOutput = pipe
     try process.run()
     process.waitUntilExit()
-    return String(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64))
+    return String(
+      String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64))
   }
 }

@@ -22,7 +22,9 @@ final class MalformedInputTests: CLITestCase {
     """
 
   /// Options for the training runs that compare models: small and one epoch.
-  static let quickTraining = ["--epochs", "1", "--embedding-size", "4", "--hidden-size", "4", "--seed", "1", "--quiet"]
+  static let quickTraining = [
+    "--epochs", "1", "--embedding-size", "4", "--hidden-size", "4", "--seed", "1", "--quiet",
+  ]
 
   /// Writes raw `bytes` to `name` in this test's directory and returns its path.
   func write(bytes: [UInt8], to name: String) throws -> String {
@@ -41,8 +43,13 @@ final class MalformedInputTests: CLITestCase {
   func trainingLabels() throws -> Set<String> { try labelSet(of: PackagePaths.tiny("train")) }
 
   /// `tag`, `eval` and `score` outputs for `input` (each asserted to succeed).
-  func outputs(of input: String, model: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
-    try [["tag", "--model", model, input], ["eval", "--model", model, "--test", input], ["score", input]].map {
+  func outputs(of input: String, model: String, file: StaticString = #filePath, line: UInt = #line)
+    throws -> [String]
+  {
+    try [
+      ["tag", "--model", model, input], ["eval", "--model", model, "--test", input],
+      ["score", input],
+    ].map {
       let result = try trellis($0)
       assertSucceeded(result, file: file, line: line)
       return result.output
@@ -65,7 +72,8 @@ final class MalformedInputTests: CLITestCase {
   func trainedBytes(
     _ train: String, _ name: String, file: StaticString = #filePath, line: UInt = #line
   ) throws -> Data {
-    let result = try trellis(["train", "--train", train, "--model", path(name)] + Self.quickTraining)
+    let result = try trellis(
+      ["train", "--train", train, "--model", path(name)] + Self.quickTraining)
     assertSucceeded(result, file: file, line: line)
     return try Data(contentsOf: URL(fileURLWithPath: path(name)))
   }
@@ -75,9 +83,11 @@ final class MalformedInputTests: CLITestCase {
   func assertTrainsSameModel(
     _ variant: String, _ reference: String, file: StaticString = #filePath, line: UInt = #line
   ) throws {
-    let expected = try withoutProvenance(trainedBytes(reference, "reference.model", file: file, line: line))
+    let expected = try withoutProvenance(
+      trainedBytes(reference, "reference.model", file: file, line: line))
     XCTAssertEqual(
-      try withoutProvenance(trainedBytes(variant, "variant.model", file: file, line: line)), expected,
+      try withoutProvenance(trainedBytes(variant, "variant.model", file: file, line: line)),
+      expected,
       "training on \(variant) gave another model", file: file, line: line)
   }
 
@@ -87,7 +97,8 @@ final class MalformedInputTests: CLITestCase {
   func testWrongColumnCountNamesFileAndLineInEveryCommand() throws {
     let model = try sharedModel()
     let bad = try write("i\tO\nfly\tO\textra\n\n", to: "columns.conll")
-    try assertEveryCommandRefuses(bad, model: model, with: "Error: \(bad):2: expected 2 columns as on line 1, found 3\n")
+    try assertEveryCommandRefuses(
+      bad, model: model, with: "Error: \(bad):2: expected 2 columns as on line 1, found 3\n")
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("new.model")))
   }
 
@@ -95,7 +106,8 @@ final class MalformedInputTests: CLITestCase {
   func testVaryingColumnCountsAcrossSentences() throws {
     let model = try sharedModel()
     let bad = try write("i\tx\tO\nfly\tx\tO\n\nto\tO\n\n", to: "varying.conll")
-    try assertEveryCommandRefuses(bad, model: model, with: "Error: \(bad):4: expected 3 columns as on line 1, found 2\n")
+    try assertEveryCommandRefuses(
+      bad, model: model, with: "Error: \(bad):4: expected 3 columns as on line 1, found 2\n")
   }
 
   /// `train`, `tag`, `eval` and `score` on `file` each fail with exactly `message`.
@@ -117,11 +129,15 @@ final class MalformedInputTests: CLITestCase {
     let model = try sharedModel()
     let tokens = try write("i\nfly\n\n", to: "tokens.conll")
     let eval = try trellis(["eval", "--model", model, "--test", tokens])
-    assertFailed(eval, mentioning: ["\(tokens):1: expected a token and a label (at least 2 columns), found 1"])
+    assertFailed(
+      eval, mentioning: ["\(tokens):1: expected a token and a label (at least 2 columns), found 1"])
     let score = try trellis(["score", tokens])
-    assertFailed(score, mentioning: ["\(tokens):1: expected at least 2 columns (gold and predicted label), found 1"])
+    assertFailed(
+      score,
+      mentioning: ["\(tokens):1: expected at least 2 columns (gold and predicted label), found 1"])
     let tagged = try tag(tokens, model: model)
-    XCTAssertEqual(taggingProblems(output: tagged, input: "i\nfly\n\n", labels: try trainingLabels()), [])
+    XCTAssertEqual(
+      taggingProblems(output: tagged, input: "i\nfly\n\n", labels: try trainingLabels()), [])
   }
 
   // MARK: - Empty and blank input
@@ -131,7 +147,8 @@ final class MalformedInputTests: CLITestCase {
     let model = try sharedModel()
     for (name, text) in [("empty.conll", ""), ("blank.conll", "\n\n \t \n\n")] {
       let file = try write(text, to: name)
-      let train = try trellis(["train", "--train", file, "--model", path("new.model")] + Self.quickTraining)
+      let train = try trellis(
+        ["train", "--train", file, "--model", path("new.model")] + Self.quickTraining)
       assertFailed(train, mentioning: ["\(file): contains no sentences"])
       let eval = try trellis(["eval", "--model", model, "--test", file])
       assertFailed(eval, mentioning: ["\(file): contains no sentences"])
@@ -142,7 +159,8 @@ final class MalformedInputTests: CLITestCase {
       // conlleval prints only its first line when there are no tokens.
       let score = try trellis(["score", file])
       assertSucceeded(score)
-      XCTAssertEqual(score.output, "processed 0 tokens with 0 phrases; found: 0 phrases; correct: 0.\n", name)
+      XCTAssertEqual(
+        score.output, "processed 0 tokens with 0 phrases; found: 0 phrases; correct: 0.\n", name)
     }
   }
 
@@ -162,7 +180,8 @@ final class MalformedInputTests: CLITestCase {
   /// Input 8: CRLF line ends everywhere (tag writes LF).
   func testCRLFLineEnds() throws {
     let reference = try write(Self.sample, to: "reference.conll")
-    let variant = try write(Self.sample.replacingOccurrences(of: "\n", with: "\r\n"), to: "crlf.conll")
+    let variant = try write(
+      Self.sample.replacingOccurrences(of: "\n", with: "\r\n"), to: "crlf.conll")
     try assertSameOutputs(variant, reference)
     try assertTrainsSameModel(variant, reference)
   }
@@ -173,7 +192,9 @@ final class MalformedInputTests: CLITestCase {
     let variant = try write(bytes: [0xEF, 0xBB, 0xBF] + Array(Self.sample.utf8), to: "bom.conll")
     try assertSameOutputs(variant, reference)
     try assertTrainsSameModel(variant, reference)
-    XCTAssertTrue(try tag(variant, model: try sharedModel()).hasPrefix("i\tO\t"), "the mark stayed on the token")
+    XCTAssertTrue(
+      try tag(variant, model: try sharedModel()).hasPrefix("i\tO\t"), "the mark stayed on the token"
+    )
   }
 
   /// Input 10: columns separated by spaces, tabs and runs of both (tag writes tabs).
@@ -181,7 +202,8 @@ final class MalformedInputTests: CLITestCase {
     let reference = try write(Self.sample, to: "reference.conll")
     let separators = [" ", "  ", "\t ", " \t\t", "\t"]
     var index = 0
-    let mixed = Self.sample.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+    let mixed = Self.sample.split(separator: "\n", omittingEmptySubsequences: false).map {
+      line -> String in
       index += 1
       return line.replacingOccurrences(of: "\t", with: separators[index % separators.count])
     }.joined(separator: "\n")
@@ -196,9 +218,11 @@ final class MalformedInputTests: CLITestCase {
     let split = Self.sample.replacingOccurrences(of: "to\tO\nfly\tO\n", with: "to\tO\n\nfly\tO\n")
     let reference = try write(split, to: "split.conll")
     let variant = try write(
-      Self.sample.replacingOccurrences(of: "to\tO\nfly\tO\n", with: "to\tO\n \t  \nfly\tO\n"), to: "spaces.conll")
+      Self.sample.replacingOccurrences(of: "to\tO\nfly\tO\n", with: "to\tO\n \t  \nfly\tO\n"),
+      to: "spaces.conll")
     try assertSameOutputs(variant, reference)
-    XCTAssertEqual(try tag(variant, model: try sharedModel()).components(separatedBy: "\n\n").count - 1, 3)
+    XCTAssertEqual(
+      try tag(variant, model: try sharedModel()).components(separatedBy: "\n\n").count - 1, 3)
   }
 
   // MARK: - Encodings and unusual tokens
@@ -206,9 +230,11 @@ final class MalformedInputTests: CLITestCase {
   /// Input 12: invalid UTF-8 (a 0xFF byte) on line 2, in a file and on standard input.
   func testInvalidUTF8NamesTheLine() throws {
     let model = try sharedModel()
-    let bad = try write(bytes: Array("i\tO\nfl".utf8) + [0xFF] + Array("y\tO\n\n".utf8), to: "latin1.conll")
+    let bad = try write(
+      bytes: Array("i\tO\nfl".utf8) + [0xFF] + Array("y\tO\n\n".utf8), to: "latin1.conll")
     try assertEveryCommandRefuses(bad, model: model, with: "Error: \(bad):2: is not valid UTF-8\n")
-    let stdin = try runTrellis(["tag", "--model", model], stdin: Data(Array("i\tO\nfl".utf8) + [0xC3, 0x28] + [0x0A]))
+    let stdin = try runTrellis(
+      ["tag", "--model", model], stdin: Data(Array("i\tO\nfl".utf8) + [0xC3, 0x28] + [0x0A]))
     assertFailed(stdin, mentioning: [])
     XCTAssertEqual(stdin.stderr, "Error: <stdin>:2: is not valid UTF-8\n", stdin.summary)
   }
@@ -263,7 +289,8 @@ final class MalformedInputTests: CLITestCase {
     let file = try write(text, to: "long-sentence.conll")
     let output = try tag(file, model: try sharedModel())
     let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
-    XCTAssertEqual(lines.count, 10_002, "10,000 token lines, a blank line, and the empty rest after it")
+    XCTAssertEqual(
+      lines.count, 10_002, "10,000 token lines, a blank line, and the empty rest after it")
     XCTAssertEqual(lines.suffix(2), ["", ""])
     XCTAssertEqual(taggingProblems(output: output, input: text, labels: try trainingLabels()), [])
   }
@@ -274,10 +301,12 @@ final class MalformedInputTests: CLITestCase {
   /// type, never found; `eval` reports what `score` reports on `tag`'s output.
   func testEvalScoresALabelTheModelNeverSaw() throws {
     let model = try sharedModel()
-    let file = try write("i\tO\nfly\tB-never.seen\nto\tI-never.seen\nboston\tO\n\n", to: "unseen.conll")
+    let file = try write(
+      "i\tO\nfly\tB-never.seen\nto\tI-never.seen\nboston\tO\n\n", to: "unseen.conll")
     let eval = try trellis(["eval", "--model", model, "--test", file, "--json"])
     assertSucceeded(eval)
-    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: eval.stdout) as? [String: Any], eval.output)
+    let json = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: eval.stdout) as? [String: Any], eval.output)
     let types = try XCTUnwrap(json["types"] as? [String: [String: Any]])
     XCTAssertEqual(types["never.seen"]?["gold"] as? Int, 1, eval.output)
     XCTAssertEqual(types["never.seen"]?["found"] as? Int, 0, eval.output)
@@ -300,7 +329,8 @@ final class MalformedInputTests: CLITestCase {
   /// counts them: each I- after O starts a chunk.
   func testEvalCountsInvalidBIOGoldLabelsAsConllevalDoes() throws {
     let model = try sharedModel()
-    let text = "i\tO\nfly\tI-toloc.city_name\nto\tO\nboston\tI-toloc.city_name\ncity\tI-toloc.city_name\n\n"
+    let text =
+      "i\tO\nfly\tI-toloc.city_name\nto\tO\nboston\tI-toloc.city_name\ncity\tI-toloc.city_name\n\n"
     let file = try write(text, to: "iob.conll")
     let eval = try trellis(["eval", "--model", model, "--test", file])
     assertSucceeded(eval)
@@ -313,7 +343,8 @@ final class MalformedInputTests: CLITestCase {
   /// Input 20: training labels with I- after O are read as IOB1, and a model trained on them
   /// reproduces them (constrained decoding does not forbid what the data does).
   func testTrainingOnIOB1LabelsReproducesThem() throws {
-    let text = "i\tO\nfly\tI-toloc.city_name\nto\tO\nboston\tI-toloc.city_name\ncity\tI-toloc.city_name\n\n"
+    let text =
+      "i\tO\nfly\tI-toloc.city_name\nto\tO\nboston\tI-toloc.city_name\ncity\tI-toloc.city_name\n\n"
     let file = try write(text, to: "iob1.conll")
     let model = path("iob1.model")
     try trainUntilItFits(file, model: model)
@@ -325,7 +356,8 @@ final class MalformedInputTests: CLITestCase {
   func testDocstartLinesAreSkipped() throws {
     let reference = try write(Self.sample, to: "reference.conll")
     let sentences = Self.sample.components(separatedBy: "\n\n")
-    let text = "-DOCSTART- -X- -X- O\n\n" + sentences[0] + "\n\n-DOCSTART- O\n\n" + sentences[1] + "\n\n"
+    let text =
+      "-DOCSTART- -X- -X- O\n\n" + sentences[0] + "\n\n-DOCSTART- O\n\n" + sentences[1] + "\n\n"
     let variant = try write(text, to: "docstart.conll")
     try assertTrainsSameModel(variant, reference)
     let model = try sharedModel()
@@ -334,8 +366,10 @@ final class MalformedInputTests: CLITestCase {
       try trellis(["eval", "--model", model, "--test", reference]).output)
     /// The tagged token lines of each sentence, whether or not `tag` copies -DOCSTART- lines.
     func taggedSentences(_ output: String) -> [[[String]]] {
-      output.components(separatedBy: "\n\n").map { conllRows($0).filter { !$0.isEmpty && $0[0] != "-DOCSTART-" } }
-        .filter { !$0.isEmpty }
+      output.components(separatedBy: "\n\n").map {
+        conllRows($0).filter { !$0.isEmpty && $0[0] != "-DOCSTART-" }
+      }
+      .filter { !$0.isEmpty }
     }
     let expected = taggedSentences(try tag(reference, model: model))
     XCTAssertEqual(expected.count, 2)
@@ -348,19 +382,25 @@ final class MalformedInputTests: CLITestCase {
   func testDirectoryInsteadOfAFile() throws {
     let model = try sharedModel()
     let directoryPath = path("corpus.conll")
-    try FileManager.default.createDirectory(atPath: directoryPath, withIntermediateDirectories: false)
+    try FileManager.default.createDirectory(
+      atPath: directoryPath, withIntermediateDirectories: false)
     let isDirectory = "Error: \(directoryPath): is a directory, not a file\n"
     for command in [
       ["train", "--train", directoryPath, "--model", path("new.model")],
-      ["train", "--train", PackagePaths.tiny("train"), "--dev", directoryPath, "--model", path("new.model")],
-      ["tag", "--model", model, directoryPath], ["eval", "--model", model, "--test", directoryPath],
+      [
+        "train", "--train", PackagePaths.tiny("train"), "--dev", directoryPath, "--model",
+        path("new.model"),
+      ],
+      ["tag", "--model", model, directoryPath],
+      ["eval", "--model", model, "--test", directoryPath],
     ] {
       let result = try trellis(command)
       assertFailed(result, mentioning: [])
       XCTAssertEqual(result.stderr, isDirectory, result.summary)
     }
     assertFailed(
-      try trellis(["score", directoryPath]), mentioning: ["Error: \(directoryPath): is a directory, not a file\n"])
+      try trellis(["score", directoryPath]),
+      mentioning: ["Error: \(directoryPath): is a directory, not a file\n"])
     assertFailed(
       try trellis(["eval", "--model", directoryPath, "--test", PackagePaths.tiny("test")]),
       mentioning: ["Error: \(directoryPath): is a directory, not a model file"])
@@ -371,14 +411,16 @@ final class MalformedInputTests: CLITestCase {
     let model = try sharedModel()
     let missing = path("no-such.conll")
     for command in [
-      ["train", "--train", missing, "--model", path("new.model")], ["tag", "--model", model, missing],
+      ["train", "--train", missing, "--model", path("new.model")],
+      ["tag", "--model", model, missing],
       ["eval", "--model", model, "--test", missing],
     ] {
       let result = try trellis(command)
       assertFailed(result, mentioning: [])
       XCTAssertEqual(result.stderr, "Error: \(missing): no such file\n", result.summary)
     }
-    assertFailed(try trellis(["score", missing]), mentioning: ["Error: \(missing): no such file\n"])
+    assertFailed(
+      try trellis(["score", missing]), mentioning: ["Error: \(missing): no such file\n"])
     assertFailed(
       try trellis(["eval", "--model", missing, "--test", PackagePaths.tiny("test")]),
       mentioning: ["Error: \(missing): no such model file"])
@@ -392,22 +434,28 @@ final class MalformedInputTests: CLITestCase {
     let readable = try write(Self.sample, to: "readable.conll")
     let locked = try write(Self.sample, to: "locked.conll")
     try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: locked)
-    defer { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: locked) }
+    defer {
+      try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: locked)
+    }
     if FileHandle(forReadingAtPath: locked) != nil {
       // Root (CAP_DAC_OVERRIDE): mode 000 does not stop reading.
       try assertSameOutputs(locked, readable)
       return
     }
     for command in [
-      ["train", "--train", locked, "--model", path("new.model")], ["tag", "--model", model, locked],
+      ["train", "--train", locked, "--model", path("new.model")],
+      ["tag", "--model", model, locked],
       ["eval", "--model", model, "--test", locked],
     ] {
       let result = try trellis(command)
       assertFailed(result, mentioning: [])
-      XCTAssertEqual(result.stderr, "Error: \(locked): cannot be opened for reading (permissions?)\n", result.summary)
+      XCTAssertEqual(
+        result.stderr, "Error: \(locked): cannot be opened for reading (permissions?)\n",
+        result.summary)
     }
     assertFailed(
-      try trellis(["score", locked]), mentioning: ["Error: \(locked): cannot be opened for reading (permissions?)\n"])
+      try trellis(["score", locked]),
+      mentioning: ["Error: \(locked): cannot be opened for reading (permissions?)\n"])
   }
 
   // MARK: - Where the model goes
@@ -415,9 +463,11 @@ final class MalformedInputTests: CLITestCase {
   /// Input 25: `train --model` naming an existing directory is refused and leaves it alone.
   func testModelPathThatIsADirectory() throws {
     let directoryPath = path("models")
-    try FileManager.default.createDirectory(atPath: directoryPath, withIntermediateDirectories: false)
+    try FileManager.default.createDirectory(
+      atPath: directoryPath, withIntermediateDirectories: false)
     let result = try trellis(
-      ["train", "--train", PackagePaths.tiny("train"), "--model", directoryPath] + Self.quickTraining)
+      ["train", "--train", PackagePaths.tiny("train"), "--model", directoryPath]
+        + Self.quickTraining)
     assertFailed(result, mentioning: [directoryPath, "directory"])
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: directoryPath, isDirectory: &isDirectory)
@@ -429,10 +479,14 @@ final class MalformedInputTests: CLITestCase {
   func testModelInAMissingDirectoryFailsBeforeTraining() throws {
     let missing = path("no-such-directory")
     let model = missing + "/m.model"
-    let result = try trellis(["train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "1"])
+    let result = try trellis([
+      "train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "1",
+    ])
     assertFailed(result, mentioning: [])
     // Exactly one line: no OpenBLAS note, no epoch line.
-    XCTAssertEqual(result.stderr, "Error: \(model): cannot be written (--model): \(missing) is missing or not writable\n")
+    XCTAssertEqual(
+      result.stderr,
+      "Error: \(model): cannot be written (--model): \(missing) is missing or not writable\n")
     XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
   }
 
@@ -447,19 +501,34 @@ final class MalformedInputTests: CLITestCase {
       (train + ["--epochs=-1"], "--epochs must be in 1...100000 (got -1)"),
       (train + ["--batch-size", "0"], "--batch-size must be in 1...4096 (got 0)"),
       (train + ["--batch-size=-3"], "--batch-size must be in 1...4096 (got -3)"),
-      (train + ["--batch-size", "9223372036854775807"], "--batch-size must be in 1...4096 (got 9223372036854775807)"),
+      (
+        train + ["--batch-size", "9223372036854775807"],
+        "--batch-size must be in 1...4096 (got 9223372036854775807)"
+      ),
       (train + ["--dropout", "1"], "--dropout must be in [0.0, 1.0) (got 1.0)"),
       (train + ["--dropout=-0.1"], "--dropout must be in [0.0, 1.0) (got -0.1)"),
       (train + ["--dropout", "nan"], "--dropout must be in [0.0, 1.0) (got nan)"),
       (train + ["--embedding-size", "0"], "--embedding-size must be in 1...4096 (got 0)"),
       (train + ["--hidden-size=-4"], "--hidden-size must be in 1...4096 (got -4)"),
       (train + ["--hidden-size", "65536"], "--hidden-size must be in 1...4096 (got 65536)"),
-      (train + ["--learning-rate", "0"], "--learning-rate must be positive and finite in single precision (got 0.0)"),
-      (train + ["--learning-rate", "1e39"], "--learning-rate must be positive and finite in single precision (got 1e+39)"),
+      (
+        train + ["--learning-rate", "0"],
+        "--learning-rate must be positive and finite in single precision (got 0.0)"
+      ),
+      (
+        train + ["--learning-rate", "1e39"],
+        "--learning-rate must be positive and finite in single precision (got 1e+39)"
+      ),
       (train + ["--window=-1"], "--window must be in 0...64 (got -1)"),
-      (["tag", "--model", path("m"), "--batch-size", "0"], "--batch-size must be in 1...4096 (got 0)"),
+      (
+        ["tag", "--model", path("m"), "--batch-size", "0"],
+        "--batch-size must be in 1...4096 (got 0)"
+      ),
       (["tag", "--model", path("m"), "--token-column", "0"], "--token-column counts from 1"),
-      (["tag", "--model", path("m"), "--nbest=-2", "--format", "json"], "--nbest must be in 0...1000 (got -2)"),
+      (
+        ["tag", "--model", path("m"), "--nbest=-2", "--format", "json"],
+        "--nbest must be in 0...1000 (got -2)"
+      ),
     ]
     for (arguments, message) in cases {
       let result = try trellis(arguments)
@@ -487,13 +556,16 @@ final class MalformedInputTests: CLITestCase {
     let lines = text.output.split(separator: "\n", omittingEmptySubsequences: false)
     XCTAssertEqual(lines.count, 5, text.output)
     XCTAssertEqual(Array(lines[1...2]) + [lines[4]], ["", "", ""], text.output)
-    XCTAssertEqual(lines[0].split(separator: " ").map { $0.split(separator: "/")[0] }, ["show", "me", "flights"])
-    XCTAssertEqual(lines[3].split(separator: " ").map { $0.split(separator: "/")[0] }, ["to", "boston"])
+    XCTAssertEqual(
+      lines[0].split(separator: " ").map { $0.split(separator: "/")[0] }, ["show", "me", "flights"])
+    XCTAssertEqual(
+      lines[3].split(separator: " ").map { $0.split(separator: "/")[0] }, ["to", "boston"])
     let labels = try trainingLabels()
     for pair in (lines[0] + " " + lines[3]).split(separator: " ") {
       XCTAssertTrue(labels.contains(String(pair.split(separator: "/")[1])), "\(pair)")
     }
-    let json = try trellis(["tag", "--model", model, "--input", "text", "--format", "json"], stdin: input)
+    let json = try trellis(
+      ["tag", "--model", model, "--input", "text", "--format", "json"], stdin: input)
     assertSucceeded(json)
     let objects = json.output.split(separator: "\n")
     XCTAssertEqual(objects.count, 4, json.output)
@@ -505,15 +577,18 @@ final class MalformedInputTests: CLITestCase {
   func trainUntilItFits(_ file: String, model: String, line: UInt = #line) throws {
     assertSucceeded(
       try trellis([
-        "train", "--train", file, "--model", model, "--epochs", "100", "--embedding-size", "8", "--hidden-size", "8",
-        "--dropout", "0", "--unknown-replacement", "0", "--learning-rate", "0.05", "--patience", "0", "--quiet",
+        "train", "--train", file, "--model", model, "--epochs", "100", "--embedding-size", "8",
+        "--hidden-size", "8",
+        "--dropout", "0", "--unknown-replacement", "0", "--learning-rate", "0.05", "--patience",
+        "0", "--quiet",
       ]), line: line)
   }
 
   /// A model file's header without its provenance (as sorted JSON) and its parameter bytes.
   func withoutProvenance(_ model: Data) throws -> Data {
     let bytes = [UInt8](model)
-    let headerLength = Int(bytes[12]) | Int(bytes[13]) << 8 | Int(bytes[14]) << 16 | Int(bytes[15]) << 24
+    let headerLength =
+      Int(bytes[12]) | Int(bytes[13]) << 8 | Int(bytes[14]) << 16 | Int(bytes[15]) << 24
     var header = try XCTUnwrap(
       JSONSerialization.jsonObject(with: Data(bytes[16..<(16 + headerLength)])) as? [String: Any])
     header["provenance"] = nil

@@ -20,7 +20,8 @@ final class ReportTests: CLITestCase {
     assertSucceeded(text)
     assertSucceeded(json)
     let object = try XCTUnwrap(
-      try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any], "not a JSON object:\n\(json.output)")
+      try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any],
+      "not a JSON object:\n\(json.output)")
     let fromText = try XCTUnwrap(ReportSummary(text.output), text.output)
     let fromJSON = try XCTUnwrap(ReportSummary(json: object), json.output)
     XCTAssertEqual(fromJSON.fb1, fromText.fb1, "f1 differs from FB1")
@@ -28,7 +29,8 @@ final class ReportTests: CLITestCase {
   }
 
   func testScoreReadsFileAndStandardInputAlike() throws {
-    let tagged = try write(try tag(PackagePaths.tiny("test"), model: try sharedModel()), to: "tagged.conll")
+    let tagged = try write(
+      try tag(PackagePaths.tiny("test"), model: try sharedModel()), to: "tagged.conll")
     let fromFile = try trellis(["score", tagged])
     assertSucceeded(fromFile)
     XCTAssertNotNil(ReportSummary(fromFile.output), fromFile.output)
@@ -48,7 +50,8 @@ final class ReportTests: CLITestCase {
       let eval = try trellis(["eval", "--model", model, "--test", test] + format)
       assertSucceeded(score)
       assertSucceeded(eval)
-      XCTAssertEqual(score.output, eval.output, "score \(format) of tag's output differs from eval \(format)")
+      XCTAssertEqual(
+        score.output, eval.output, "score \(format) of tag's output differs from eval \(format)")
     }
   }
 

@@ -10,7 +10,8 @@ final class ResumeTests: CLITestCase {
       "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--epochs", "30",
       "--embedding-size", "16", "--hidden-size", "16", "--patience", "0", "--seed", "5", "--quiet",
     ]
-    let reference = path("reference.model"), resumed = path("resumed.model")
+    let reference = path("reference.model")
+    let resumed = path("resumed.model")
     assertSucceeded(try trellis(["train", "--model", reference] + common))
 
     let process = Process()
@@ -21,20 +22,23 @@ final class ResumeTests: CLITestCase {
     // Kill as soon as the first checkpoint exists and a little more has run: mid-epoch.
     let checkpoint = resumed + ".checkpoint"
     let deadline = Date().addingTimeInterval(120)
-    while !FileManager.default.fileExists(atPath: checkpoint), process.isRunning, Date() < deadline {
+    while !FileManager.default.fileExists(atPath: checkpoint), process.isRunning, Date() < deadline
+    {
       usleep(5_000)
     }
     usleep(150_000)
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
-    XCTAssertEqual(process.terminationReason, .uncaughtSignal, "training finished before it could be killed")
+    XCTAssertEqual(
+      process.terminationReason, .uncaughtSignal, "training finished before it could be killed")
     // The best model so far is written after every improving epoch: a killed run leaves it.
     let left = try trellis(["tag", "--model", resumed, PackagePaths.tiny("test")])
     assertSucceeded(left)
 
     assertSucceeded(try trellis(["train", "--model", resumed, "--resume"] + common))
     XCTAssertEqual(
-      FileManager.default.contents(atPath: resumed), FileManager.default.contents(atPath: reference),
+      FileManager.default.contents(atPath: resumed),
+      FileManager.default.contents(atPath: reference),
       "resumed model differs from the uninterrupted one")
   }
 

@@ -9,22 +9,28 @@ final class TagFormatTests: CLITestCase {
     let sentences = conll.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map {
       $0.split(separator: "\n").map { $0.split(separator: "\t") }
     }
-    let text = sentences.map { $0.map { String($0[0]) }.joined(separator: " ") }.joined(separator: "\n\n") + "\n"
+    let text =
+      sentences.map { $0.map { String($0[0]) }.joined(separator: " ") }.joined(separator: "\n\n")
+      + "\n"
     let result = try trellis(["tag", "--model", model, "--input", "text"], stdin: text)
     assertSucceeded(result)
-    let expected = sentences.map { rows in rows.map { "\($0[0])/\($0[$0.count - 1])" }.joined(separator: " ") }
+    let expected =
+      sentences.map { rows in rows.map { "\($0[0])/\($0[$0.count - 1])" }.joined(separator: " ") }
       .joined(separator: "\n\n") + "\n"
     XCTAssertEqual(result.output, expected, "a blank input line stays a blank output line")
   }
 
   func testJSONLinesHaveSpansAndConfidences() throws {
     let model = try sharedModel()
-    let result = try trellis(["tag", "--model", model, "--format", "json", "--confidence", PackagePaths.tiny("test")])
+    let result = try trellis([
+      "tag", "--model", model, "--format", "json", "--confidence", PackagePaths.tiny("test"),
+    ])
     assertSucceeded(result)
     let lines = result.output.split(separator: "\n")
     XCTAssertEqual(lines.count, 10)
     for line in lines {
-      let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      let object = try XCTUnwrap(
+        JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
       let tokens = try XCTUnwrap(object["tokens"] as? [String])
       let labels = try XCTUnwrap(object["labels"] as? [String])
       let confidences = try XCTUnwrap(object["confidences"] as? [Double])
@@ -32,9 +38,11 @@ final class TagFormatTests: CLITestCase {
       XCTAssertEqual(labels.count, tokens.count)
       XCTAssertEqual(confidences.count, tokens.count)
       XCTAssertTrue(confidences.allSatisfy { $0 > 0 && $0 <= 1 })
-      XCTAssertTrue(probability > 0 && probability <= confidences.min()! + 1e-9, "p(y) ≤ every marginal")
+      XCTAssertTrue(
+        probability > 0 && probability <= confidences.min()! + 1e-9, "p(y) ≤ every marginal")
       for span in try XCTUnwrap(object["spans"] as? [[String: Any]]) {
-        let start = try XCTUnwrap(span["start"] as? Int), end = try XCTUnwrap(span["end"] as? Int)
+        let start = try XCTUnwrap(span["start"] as? Int)
+        let end = try XCTUnwrap(span["end"] as? Int)
         XCTAssertEqual(span["text"] as? String, tokens[start..<end].joined(separator: " "))
         XCTAssertTrue(labels[start].hasSuffix(try XCTUnwrap(span["label"] as? String)))
       }
@@ -43,10 +51,13 @@ final class TagFormatTests: CLITestCase {
 
   func testNBestIsRankedAndStartsWithTheBestPath() throws {
     let model = try sharedModel()
-    let result = try trellis(["tag", "--model", model, "--format", "json", "--nbest", "3", PackagePaths.tiny("dev")])
+    let result = try trellis([
+      "tag", "--model", model, "--format", "json", "--nbest", "3", PackagePaths.tiny("dev"),
+    ])
     assertSucceeded(result)
     for line in result.output.split(separator: "\n") {
-      let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      let object = try XCTUnwrap(
+        JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
       let nbest = try XCTUnwrap(object["nbest"] as? [[String: Any]])
       XCTAssertEqual(nbest.count, 3)
       XCTAssertEqual(nbest[0]["labels"] as? [String], object["labels"] as? [String])
@@ -60,14 +71,18 @@ final class TagFormatTests: CLITestCase {
   func testConfidenceColumnAndNonProbabilisticHeads() throws {
     let crf = try sharedModel()
     let rows = try tag(PackagePaths.tiny("test"), model: crf).split(separator: "\n")
-    let withConfidence = try trellis(["tag", "--model", crf, "--confidence", PackagePaths.tiny("test")])
+    let withConfidence = try trellis([
+      "tag", "--model", crf, "--confidence", PackagePaths.tiny("test"),
+    ])
     assertSucceeded(withConfidence)
     for (plain, extended) in zip(rows, withConfidence.output.split(separator: "\n")) {
       XCTAssertTrue(extended.hasPrefix(plain + "\t"))
       XCTAssertNotNil(Double(extended.split(separator: "\t").last!))
     }
     let perceptron = try trainModel("perceptron", options: ["--head", "perceptron"])
-    let result = try trellis(["tag", "--model", perceptron, "--confidence", PackagePaths.tiny("test")])
+    let result = try trellis([
+      "tag", "--model", perceptron, "--confidence", PackagePaths.tiny("test"),
+    ])
     assertSucceeded(result)
     XCTAssertTrue(result.stderr.contains("defines no probabilities"))
     XCTAssertTrue(result.output.split(separator: "\n").allSatisfy { $0.hasSuffix("\t-") })
@@ -75,7 +90,8 @@ final class TagFormatTests: CLITestCase {
 
   func testTokenColumnPicksTheToken() throws {
     let model = try sharedModel()
-    let shifted = try write("1\tflights\tO\n2\tto\tO\n3\tboston\tB-toloc.city_name\n\n", to: "shifted.conll")
+    let shifted = try write(
+      "1\tflights\tO\n2\tto\tO\n3\tboston\tB-toloc.city_name\n\n", to: "shifted.conll")
     let result = try trellis(["tag", "--model", model, "--token-column", "2", shifted])
     assertSucceeded(result)
     let plain = try trellis(["tag", "--model", model], stdin: "flights\nto\nboston\n\n")
@@ -89,7 +105,8 @@ final class TagFormatTests: CLITestCase {
 final class DocumentMarkerTests: CLITestCase {
   func testTagCopiesDocumentStartLines() throws {
     let model = try sharedModel()
-    let text = "-DOCSTART- O\n\nflights O\nto O\nboston B-toloc.city_name\n\n-DOCSTART- O\n\nfrom O\ndenver B-fromloc.city_name\n\n"
+    let text =
+      "-DOCSTART- O\n\nflights O\nto O\nboston B-toloc.city_name\n\n-DOCSTART- O\n\nfrom O\ndenver B-fromloc.city_name\n\n"
     let input = try write(text, to: "docs.conll")
     let tagged = try tag(input, model: model)
     let lines = tagged.split(separator: "\n", omittingEmptySubsequences: false)

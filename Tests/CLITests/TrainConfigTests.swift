@@ -27,7 +27,9 @@ final class TrainConfigTests: CLITestCase {
     var checked = 0
     for entry in entries {
       let names = entry.prefix { $0 != " " }
-      guard let match = entry.range(of: #"\(default: [^) ]+\)"#, options: .regularExpression) else { continue }
+      guard let match = entry.range(of: #"\(default: [^) ]+\)"#, options: .regularExpression) else {
+        continue
+      }
       let value = entry[match].dropFirst("(default: ".count).dropLast()
       let arguments: [String]
       if names.contains("/--no-") {
@@ -38,7 +40,9 @@ final class TrainConfigTests: CLITestCase {
       }
       let explicit = try trellis(base + arguments)
       assertSucceeded(explicit)
-      XCTAssertEqual(explicit.output, defaults.output, "help says \(names) defaults to \(value), the library disagrees")
+      XCTAssertEqual(
+        explicit.output, defaults.output,
+        "help says \(names) defaults to \(value), the library disagrees")
       checked += 1
     }
     XCTAssertGreaterThanOrEqual(checked, 20, "too few defaults found in:\n\(help.output)")
@@ -46,16 +50,20 @@ final class TrainConfigTests: CLITestCase {
 
   func testConfigFileReproducesTheRunByteForByte() throws {
     let flags = [
-      "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--seed", "5", "--hidden-size", "8",
+      "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--seed", "5",
+      "--hidden-size", "8",
       "--embedding-size", "8", "--epochs", "2", "--head", "ssvm", "--character-filters", "4",
     ]
-    let direct = path("direct.model"), fromFile = path("file.model")
+    let direct = path("direct.model")
+    let fromFile = path("file.model")
     assertSucceeded(try trellis(["train"] + flags + ["--model", direct, "--quiet"]))
     let printed = try trellis(["train"] + flags + ["--print-config"])
     assertSucceeded(printed)
     let config = try write(printed.output, to: "run.json")
     assertSucceeded(try trellis(["train", "--config", config, "--model", fromFile, "--quiet"]))
-    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: direct)), try Data(contentsOf: URL(fileURLWithPath: fromFile)))
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: direct)),
+      try Data(contentsOf: URL(fileURLWithPath: fromFile)))
     // A flag overrides the file.
     let overridden = try trellis(["train", "--config", config, "--seed", "9", "--print-config"])
     let recipe = try JSONDecoder().decode(TrainingRecipe.self, from: Data(overridden.output.utf8))
@@ -69,8 +77,11 @@ final class TrainConfigTests: CLITestCase {
       try trellis(["train", "--config", misspelt, "--model", path("m")]),
       mentioning: ["\(misspelt): has no option 'configuration.hiden_size'"])
     let wrongType = try write(#"{"options": {"epochs": "many"}}"#, to: "type.json")
-    assertFailed(try trellis(["train", "--config", wrongType, "--model", path("m")]), mentioning: ["'options.epochs'"])
-    let outOfRange = try write(#"{"data": {"train": "x"}, "options": {"epochs": 0}}"#, to: "range.json")
+    assertFailed(
+      try trellis(["train", "--config", wrongType, "--model", path("m")]),
+      mentioning: ["'options.epochs'"])
+    let outOfRange = try write(
+      #"{"data": {"train": "x"}, "options": {"epochs": 0}}"#, to: "range.json")
     assertFailed(
       try trellis(["train", "--config", outOfRange, "--model", path("m")]),
       mentioning: ["--epochs must be in 1...100000 (got 0)"])

@@ -7,10 +7,15 @@ final class TrainTagEvalTests: CLITestCase {
   func testTrainThenTagFileAndStandardInputThenEval() throws {
     let model = path("model")
     let train = try trellis(
-      ["train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--model", model]
+      [
+        "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+        "--model", model,
+      ]
         + Self.smallModelOptions)
     assertSucceeded(train)
-    XCTAssertEqual(train.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("epoch") }.count, 2, train.summary)
+    XCTAssertEqual(
+      train.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("epoch") }.count, 2,
+      train.summary)
     XCTAssertTrue(train.stderr.contains("wrote \(model)"), train.summary)
     let trainingLabels = try labelSet(of: PackagePaths.tiny("train"))
     XCTAssertEqual(Set(try ModelFile.read(from: model).labels.strings), trainingLabels)
@@ -19,11 +24,14 @@ final class TrainTagEvalTests: CLITestCase {
     let input = try contents(of: testFile)
     let fromFile = try tag(testFile, model: model)
     XCTAssertEqual(taggingProblems(output: fromFile, input: input, labels: trainingLabels), [])
-    XCTAssertEqual(invalidBIOTransitions(in: fromFile), [], "constrained CRF decoding produced I- after a non-chunk")
+    XCTAssertEqual(
+      invalidBIOTransitions(in: fromFile), [],
+      "constrained CRF decoding produced I- after a non-chunk")
     for stdinArguments in [["-"], []] {
       let fromStdin = try trellis(["tag", "--model", model] + stdinArguments, stdin: input)
       assertSucceeded(fromStdin)
-      XCTAssertEqual(fromStdin.output, fromFile, "tag \(stdinArguments) on standard input differs from tag FILE")
+      XCTAssertEqual(
+        fromStdin.output, fromFile, "tag \(stdinArguments) on standard input differs from tag FILE")
     }
 
     let eval = try trellis(["eval", "--model", model, "--test", testFile])
@@ -33,7 +41,8 @@ final class TrainTagEvalTests: CLITestCase {
 
   func testTaggingUnlabelledTokensAddsOneColumn() throws {
     let model = try sharedModel()
-    let tokens = conllRows(try contents(of: PackagePaths.tiny("test")))
+    let tokens =
+      conllRows(try contents(of: PackagePaths.tiny("test")))
       .map { $0.first ?? "" }.joined(separator: "\n") + "\n"
     let tagged = try trellis(["tag", "--model", model], stdin: tokens)
     assertSucceeded(tagged)
@@ -47,7 +56,8 @@ final class TrainTagEvalTests: CLITestCase {
     let otherSeed = try trainModel("other", seed: 8)
     let bytes = { (path: String) in try Data(contentsOf: URL(fileURLWithPath: path)) }
     XCTAssertEqual(try bytes(first), try bytes(again), "the same seed wrote different model files")
-    XCTAssertNotEqual(try bytes(first), try bytes(otherSeed), "seeds 7 and 8 wrote the same model file")
+    XCTAssertNotEqual(
+      try bytes(first), try bytes(otherSeed), "seeds 7 and 8 wrote the same model file")
     let test = PackagePaths.tiny("test")
     XCTAssertEqual(try tag(test, model: first), try tag(test, model: again))
   }
@@ -56,13 +66,16 @@ final class TrainTagEvalTests: CLITestCase {
     let log = path("train.jsonl")
     try trainModel(options: ["--log", log])
     var lines = try contents(of: log).split(separator: "\n", omittingEmptySubsequences: false)
-    XCTAssertEqual(lines.count, 4, "the recipe, two epoch lines and the final newline expected:\n\(lines)")
-    let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines.removeFirst().utf8)) as? [String: Any])
+    XCTAssertEqual(
+      lines.count, 4, "the recipe, two epoch lines and the final newline expected:\n\(lines)")
+    let first = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(lines.removeFirst().utf8)) as? [String: Any])
     let recipe = try XCTUnwrap(first["recipe"] as? [String: Any], "the first line holds the recipe")
     XCTAssertEqual((recipe["options"] as? [String: Any])?["epochs"] as? Int, 2)
     for (index, line) in lines.dropLast().enumerated() {
       let object = try XCTUnwrap(
-        JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+        JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        "not a JSON object: \(line)")
       for key in ["epoch", "loss", "dev_f1", "seconds"] {
         XCTAssertNotNil(object[key] as? Double, "\"\(key)\" missing or not a number in \(line)")
       }

@@ -73,7 +73,9 @@ enum PackagePaths {
       productsDirectory.appendingPathComponent("trellis"),
       root.appendingPathComponent(".build/debug/trellis"),
     ]
-    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+    guard
+      let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) })
+    else {
       throw HarnessError.executableMissing(searched: candidates.map(\.path))
     }
     return found
@@ -87,10 +89,12 @@ enum PackagePaths {
 /// Standard output and error go to files, so neither can fill a pipe and block the child;
 /// `stdout`, when given, replaces the file (a device such as /dev/full, or a pipe).
 func runTrellis(
-  _ arguments: [String], stdin: Data? = nil, stdout: FileHandle? = nil, environment: [String: String] = [:],
+  _ arguments: [String], stdin: Data? = nil, stdout: FileHandle? = nil,
+  environment: [String: String] = [:],
   timeout: TimeInterval = 300
 ) throws -> CommandResult {
-  let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-cli-\(UUID().uuidString)")
+  let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "trellis-cli-\(UUID().uuidString)")
   try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
   defer { try? FileManager.default.removeItem(at: scratch) }
   let stdoutFile = scratch.appendingPathComponent("stdout")

@@ -49,7 +49,10 @@ final class ChunksTests: XCTestCase {
     XCTAssertEqual(chunks(in: ["B-X", "E-X", "B-X", "E-X"]), [Chunk(type: "X", start: 0, end: 4)])
     XCTAssertEqual(
       chunks(in: ["B-X", "I-X", "E-X", "S-Y", "O", "S-X"]),
-      [Chunk(type: "X", start: 0, end: 3), Chunk(type: "Y", start: 3, end: 4), Chunk(type: "X", start: 5, end: 6)])
+      [
+        Chunk(type: "X", start: 0, end: 3), Chunk(type: "Y", start: 3, end: 4),
+        Chunk(type: "X", start: 5, end: 6),
+      ])
   }
 
   func testBracketTagsAreOneTokenChunks() {
@@ -65,7 +68,8 @@ final class ScoreConllTests: XCTestCase {
     XCTAssertThrowsError(try scoreConll(text: text, fileName: "dev.conll")) { error in
       XCTAssertEqual(
         error as? ConllEvalError,
-        ConllEvalError(fileName: "dev.conll", line: 6, message: "expected 3 columns as on line 3, found 2"))
+        ConllEvalError(
+          fileName: "dev.conll", line: 6, message: "expected 3 columns as on line 3, found 2"))
       XCTAssertEqual("\(error)", "dev.conll:6: expected 3 columns as on line 3, found 2")
     }
   }
@@ -78,12 +82,14 @@ final class ScoreConllTests: XCTestCase {
 
   func testLinesNeedGoldAndPredictedColumns() {
     XCTAssertThrowsError(try scoreConll(text: "O\nO\n", fileName: "f")) { error in
-      XCTAssertEqual("\(error)", "f:1: expected at least 2 columns (gold and predicted label), found 1")
+      XCTAssertEqual(
+        "\(error)", "f:1: expected at least 2 columns (gold and predicted label), found 1")
     }
   }
 
   func testLineNumbersWithByteOrderMarkAndCRLF() {
-    XCTAssertThrowsError(try scoreConll(text: "\u{FEFF}a O O\r\n\r\nb O\r\n", fileName: "f")) { error in
+    XCTAssertThrowsError(try scoreConll(text: "\u{FEFF}a O O\r\n\r\nb O\r\n", fileName: "f")) {
+      error in
       XCTAssertEqual("\(error)", "f:3: expected 3 columns as on line 1, found 2")
     }
   }
@@ -153,7 +159,8 @@ final class ScoreConllTests: XCTestCase {
 
   func testNumbersAreConllevalPercentages() {
     var counts = ConllCounts()
-    counts.add(gold: ["B-PER", "I-PER", "O", "B-LOC"], predicted: ["B-PER", "I-PER", "O", "B-ORG"])
+    counts.add(
+      gold: ["B-PER", "I-PER", "O", "B-LOC"], predicted: ["B-PER", "I-PER", "O", "B-ORG"])
     counts.add(gold: ["B-PER"], predicted: ["O"])
     XCTAssertEqual(counts.accuracy, 60)
     XCTAssertEqual(counts.precision, 50)
@@ -167,7 +174,8 @@ final class ScoreConllTests: XCTestCase {
 
   func testJSON() {
     var counts = ConllCounts()
-    counts.add(gold: ["B-PER", "I-PER", "O", "B-LOC"], predicted: ["B-PER", "I-PER", "O", "B-ORG"])
+    counts.add(
+      gold: ["B-PER", "I-PER", "O", "B-LOC"], predicted: ["B-PER", "I-PER", "O", "B-ORG"])
     XCTAssertEqual(
       counts.json(),
       """

@@ -33,7 +33,8 @@ private func randomChunks(length: Int, using generator: inout SplitMix64) -> [Ch
 private func labels(of chunks: [Chunk], length: Int, scheme: TagScheme) -> [String] {
   var labels = Array(repeating: "O", count: length)
   for (index, chunk) in chunks.enumerated() {
-    let followsSameType = index > 0 && chunks[index - 1].end == chunk.start && chunks[index - 1].type == chunk.type
+    let followsSameType =
+      index > 0 && chunks[index - 1].end == chunk.start && chunks[index - 1].type == chunk.type
     for position in chunk.start..<chunk.end {
       let first = position == chunk.start
       let last = position == chunk.end - 1
@@ -59,8 +60,10 @@ final class TagSchemeTests: XCTestCase {
         let source = labels(of: chunks, length: length, scheme: from)
         for to in TagScheme.allCases {
           let converted = convert(source, from: from, to: to)
-          XCTAssertEqual(converted, labels(of: chunks, length: length, scheme: to), "\(source) \(from) -> \(to)")
-          XCTAssertEqual(convert(converted, from: to, to: from), source, "\(source) \(from) -> \(to) -> \(from)")
+          XCTAssertEqual(
+            converted, labels(of: chunks, length: length, scheme: to), "\(source) \(from) -> \(to)")
+          XCTAssertEqual(
+            convert(converted, from: to, to: from), source, "\(source) \(from) -> \(to) -> \(from)")
         }
       }
     }
@@ -73,7 +76,8 @@ final class TagSchemeTests: XCTestCase {
       let chunks = randomChunks(length: length, using: &generator)
       for scheme in TagScheme.allCases {
         let sequence = labels(of: chunks, length: length, scheme: scheme)
-        XCTAssertEqual(invalidTransitionCount(sequence, scheme: scheme), 0, "\(sequence) in \(scheme)")
+        XCTAssertEqual(
+          invalidTransitionCount(sequence, scheme: scheme), 0, "\(sequence) in \(scheme)")
       }
     }
   }
@@ -91,7 +95,8 @@ final class TagSchemeTests: XCTestCase {
         let predicted = randomChunks(length: length, using: &generator)
         let goldLabels = labels(of: gold, length: length, scheme: scheme)
         XCTAssertEqual(chunks(in: goldLabels), gold, "\(goldLabels)")
-        counts.add(gold: goldLabels, predicted: labels(of: predicted, length: length, scheme: scheme))
+        counts.add(
+          gold: goldLabels, predicted: labels(of: predicted, length: length, scheme: scheme))
         expected.gold += gold.count
         expected.predicted += predicted.count
         expected.correct += Set(gold).intersection(predicted).count
@@ -105,9 +110,12 @@ final class TagSchemeTests: XCTestCase {
   }
 
   func testConvertReadsInvalidSequencesLeniently() {
-    XCTAssertEqual(convert(["I-X", "I-X", "O", "I-Y"], from: .bio, to: .bioes), ["B-X", "E-X", "O", "S-Y"])
-    XCTAssertEqual(convert(["B-X", "I-Y", "E-Y", "E-Y"], from: .bioes, to: .bio), ["B-X", "B-Y", "I-Y", "B-Y"])
-    XCTAssertEqual(convert(["E-X", "I-X", "S-X", "O"], from: .bioes, to: .iob1), ["I-X", "B-X", "B-X", "O"])
+    XCTAssertEqual(
+      convert(["I-X", "I-X", "O", "I-Y"], from: .bio, to: .bioes), ["B-X", "E-X", "O", "S-Y"])
+    XCTAssertEqual(
+      convert(["B-X", "I-Y", "E-Y", "E-Y"], from: .bioes, to: .bio), ["B-X", "B-Y", "I-Y", "B-Y"])
+    XCTAssertEqual(
+      convert(["E-X", "I-X", "S-X", "O"], from: .bioes, to: .iob1), ["I-X", "B-X", "B-X", "O"])
     XCTAssertEqual(convert(["I-X", "weird", "I-X"], from: .iob1, to: .bio), ["B-X", "O", "B-X"])
   }
 

@@ -25,7 +25,8 @@ final class CoNLLReaderTests: XCTestCase {
     let columns = write("columns.conll", "a\tO\nb\tB-x\n\nc\tO\td\n")
     XCTAssertEqual(error(columns), "\(columns):4: expected 2 columns as on line 1, found 3")
     let single = write("single.conll", "a\nb\n")
-    XCTAssertEqual(error(single), "\(single):1: expected a token and a label (at least 2 columns), found 1")
+    XCTAssertEqual(
+      error(single), "\(single):1: expected a token and a label (at least 2 columns), found 1")
     let empty = write("empty.conll", "")
     XCTAssertEqual(error(empty), "\(empty): contains no sentences")
     let blank = write("blank.conll", "\n\n  \n")
@@ -33,7 +34,8 @@ final class CoNLLReaderTests: XCTestCase {
     let invalid = write("invalid.conll", Array("a\tO\n".utf8) + [0x62, 0xFF, 0x09, 0x4F, 0x0A])
     XCTAssertEqual(error(invalid), "\(invalid):2: is not valid UTF-8")
     XCTAssertEqual(error("/nonexistent/x.conll"), "/nonexistent/x.conll: no such file")
-    XCTAssertEqual(error(NSTemporaryDirectory()), "\(NSTemporaryDirectory()): is a directory, not a file")
+    XCTAssertEqual(
+      error(NSTemporaryDirectory()), "\(NSTemporaryDirectory()): is a directory, not a file")
   }
 
   func testUnusualButValidInputsAreRead() throws {
@@ -41,7 +43,9 @@ final class CoNLLReaderTests: XCTestCase {
     // -DOCSTART- lines, several blank lines between sentences, non-ASCII tokens.
     let path = write(
       "unusual.conll",
-      [0xEF, 0xBB, 0xBF] + Array("-DOCSTART- O\r\n\r\nflights  O\r\nto\tO\r\nzürich B-toloc.city_name\r\n\n\n\n?\tO".utf8))
+      [0xEF, 0xBB, 0xBF]
+        + Array(
+          "-DOCSTART- O\r\n\r\nflights  O\r\nto\tO\r\nzürich B-toloc.city_name\r\n\n\n\n?\tO".utf8))
     let sentences = try readLabelledCoNLL(path: path)
     XCTAssertEqual(sentences.map(\.tokens), [["flights", "to", "zürich"], ["?"]])
     XCTAssertEqual(sentences.map(\.labels), [["O", "O", "B-toloc.city_name"], ["O"]])
@@ -92,7 +96,8 @@ final class CoNLLReaderTests: XCTestCase {
   /// Labels that differ only in Unicode normalisation (U+00E9 or "e" + U+0301) stay two labels
   /// from the file to the vocabulary, as conlleval counts them as two.
   func testCanonicallyEquivalentLabelsStayDistinct() throws {
-    let composed = "B-caf\u{E9}", decomposed = "B-cafe\u{301}"
+    let composed = "B-caf\u{E9}"
+    let decomposed = "B-cafe\u{301}"
     let path = write("labels.conll", "x\t\(composed)\ny\t\(decomposed)\n\nx\t\(composed)\n")
     let sentences = try readLabelledCoNLL(path: path)
     let bytes = sentences[0].labels.map { Array($0.utf8) }
@@ -104,7 +109,8 @@ final class CoNLLReaderTests: XCTestCase {
     XCTAssertEqual(labels.id(for: composed), 0)
     XCTAssertEqual(labels.id(for: decomposed), 1)
     XCTAssertNotEqual(Vocabulary([composed]), Vocabulary([decomposed]))
-    XCTAssertEqual(Vocabulary([composed, decomposed]), Vocabulary([composed, decomposed, composed]))
+    XCTAssertEqual(
+      Vocabulary([composed, decomposed]), Vocabulary([composed, decomposed, composed]))
   }
 
   /// One rule for `tag` and `eval`: a -DOCSTART- line inside a sentence ends it, whether the

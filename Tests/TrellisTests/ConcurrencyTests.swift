@@ -30,9 +30,10 @@ final class ConcurrencyTests: XCTestCase {
 
   /// The dev and test sentences of the tiny corpus (20) and `unusual`: batch size 1 makes many
   /// batches (tagged by two workers), batch size 32 one (its encoder directions on two threads).
-  static let sentences: [[String]] = ["dev.conll", "test.conll"].flatMap {
-    (try? readLabelledCoNLL(path: fixture($0)).map(\.tokens)) ?? []
-  } + unusual
+  static let sentences: [[String]] =
+    ["dev.conll", "test.conll"].flatMap {
+      (try? readLabelledCoNLL(path: fixture($0)).map(\.tokens)) ?? []
+    } + unusual
 
   /// Fewer sentences for `analyze` with n-best lists, which costs ~10 ms a sentence in a debug build.
   static let fewSentences: [[String]] = Array(sentences.prefix(6)) + unusual
@@ -56,26 +57,39 @@ final class ConcurrencyTests: XCTestCase {
       }
     }
     XCTAssertEqual(runs, Self.threads * Self.rounds, file: file, line: line)
-    XCTAssertEqual(mismatches, [], "concurrent results differ from the sequential run", file: file, line: line)
+    XCTAssertEqual(
+      mismatches, [], "concurrent results differ from the sequential run", file: file, line: line)
     return expected
   }
 
   func testTagWithBatchSize1FromFourThreads() throws {
-    let model = try Self.loaded.get(), sentences = Self.sentences
-    let labels = assertConcurrentRunsMatchSequential { model.tag(sentences, options: TaggingOptions(batchSize: 1)) }
+    let model = try Self.loaded.get()
+    let sentences = Self.sentences
+    let labels = assertConcurrentRunsMatchSequential {
+      model.tag(sentences, options: TaggingOptions(batchSize: 1))
+    }
     XCTAssertEqual(labels.map(\.count), sentences.map(\.count))
   }
 
   func testTagWithBatchSize32FromFourThreads() throws {
-    let model = try Self.loaded.get(), sentences = Self.sentences
-    let labels = assertConcurrentRunsMatchSequential { model.tag(sentences, options: TaggingOptions(batchSize: 32)) }
-    XCTAssertEqual(labels, model.tag(sentences, options: TaggingOptions(batchSize: 1)), "batch size must not change the labels")
-    XCTAssertGreaterThan(Set(labels.joined()).count, 1, "an untrained model would make this test weak")
+    let model = try Self.loaded.get()
+    let sentences = Self.sentences
+    let labels = assertConcurrentRunsMatchSequential {
+      model.tag(sentences, options: TaggingOptions(batchSize: 32))
+    }
+    XCTAssertEqual(
+      labels, model.tag(sentences, options: TaggingOptions(batchSize: 1)),
+      "batch size must not change the labels")
+    XCTAssertGreaterThan(
+      Set(labels.joined()).count, 1, "an untrained model would make this test weak")
   }
 
   func testAnalyzeWithConfidenceAndNBestFromFourThreads() throws {
-    let model = try Self.loaded.get(), sentences = Self.fewSentences
-    let analyses = assertConcurrentRunsMatchSequential { model.analyze(sentences, options: TaggingOptions(confidence: true, nbest: 2)) }
+    let model = try Self.loaded.get()
+    let sentences = Self.fewSentences
+    let analyses = assertConcurrentRunsMatchSequential {
+      model.analyze(sentences, options: TaggingOptions(confidence: true, nbest: 2))
+    }
     for (tokens, analysis) in zip(sentences, analyses) where !tokens.isEmpty {
       XCTAssertEqual(analysis.tokenConfidences?.count, tokens.count)
       XCTAssertEqual(analysis.alternatives.count, 2)
@@ -86,9 +100,11 @@ final class ConcurrencyTests: XCTestCase {
   /// Different calls at once: each thread alternates tagging with batch size 1, with batch
   /// size 32 and analysing, so threads with different workspaces and batch shapes overlap.
   func testMixedCallsFromFourThreads() throws {
-    let model = try Self.loaded.get(), sentences = Self.fewSentences
+    let model = try Self.loaded.get()
+    let sentences = Self.fewSentences
     let expected: [[Analysis]] = [
-      model.analyze(sentences, options: TaggingOptions(batchSize: 1)), model.analyze(sentences, options: TaggingOptions(batchSize: 32)),
+      model.analyze(sentences, options: TaggingOptions(batchSize: 1)),
+      model.analyze(sentences, options: TaggingOptions(batchSize: 32)),
       model.analyze(sentences, options: TaggingOptions(confidence: true, nbest: 2)),
     ]
     let lock = NSLock()

@@ -1,7 +1,6 @@
 import Foundation
-import XCTest
-
 import Trellis
+import XCTest
 
 /// Runs the DocC article's code, and checks that every line of its Swift blocks appears in
 /// `runArticle()` below, so the article cannot drift from the API.
@@ -81,7 +80,8 @@ final class DocumentationArticleTests: XCTestCase {
     XCTAssertEqual(analysis.spans.map(\.label), chunks(in: labels).map(\.type))
     let text = Array(try XCTUnwrap(response.request.text).unicodeScalars)
     for span in response.analysis.spans {
-      let start = try XCTUnwrap(span.startChar), end = try XCTUnwrap(span.endChar)
+      let start = try XCTUnwrap(span.startChar)
+      let end = try XCTUnwrap(span.endChar)
       XCTAssertEqual(String(String.UnicodeScalarView(text[start..<end])), span.text)
     }
   }

@@ -25,7 +25,8 @@ final class FeatureTests: XCTestCase {
   func testTrainingInBIOESAnswersInTheDataScheme() throws {
     var configuration = smallConfiguration()
     configuration.trainingScheme = .bioes
-    let model = try Trainer(configuration: configuration, options: smallOptions()).train(train: try tinyTrain(), dev: [])
+    let model = try Trainer(configuration: configuration, options: smallOptions()).train(
+      train: try tinyTrain(), dev: [])
     XCTAssertEqual(model.configuration.scheme, .bio)
     XCTAssertTrue(model.labels.strings.contains { $0.hasPrefix("S-") || $0.hasPrefix("E-") })
     let tagged = model.tag(try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens))
@@ -44,7 +45,8 @@ final class FeatureTests: XCTestCase {
     var constrainedConfiguration = unconstrained.configuration
     constrainedConfiguration.constrainedDecoding = true
     let constrained = TaggerModel(
-      configuration: constrainedConfiguration, words: unconstrained.words, labels: unconstrained.labels)
+      configuration: constrainedConfiguration, words: unconstrained.words,
+      labels: unconstrained.labels)
     constrained.store.restore(unconstrained.store.snapshot())
     // Push I- labels up so an unconstrained decoder starts spans with them.
     for k in 0..<constrained.output.bias.count where labels[k].hasPrefix("I-") {
@@ -65,7 +67,8 @@ final class FeatureTests: XCTestCase {
     configuration.hiddenSize = 2
     var rng = SplitMix64(seed: 1)
     let model = TaggerModel(
-      configuration: configuration, words: Vocabulary(["<pad>", "<unk>"]), labels: Vocabulary(["DT", "NN", "VBZ"]),
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>"]),
+      labels: Vocabulary(["DT", "NN", "VBZ"]),
       rng: &rng)
     XCTAssertNil(model.schemeConstraints)
     XCTAssertTrue(TransitionConstraints.isChunkLabel("B-toloc.city_name"))

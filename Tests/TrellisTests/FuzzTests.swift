@@ -29,7 +29,8 @@ final class FuzzTests: XCTestCase {
     let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixture("train.conll"))))
     var mutator = Mutator(seed: 0xC0_11)
     let path = temporaryPath("fuzz-reader.conll")
-    var parsed = 0, refused = 0
+    var parsed = 0
+    var refused = 0
     for iteration in 0..<Self.readerInputs {
       let input = mutator.mutate(original)
       let minimumColumns = iteration % 2 + 1
@@ -38,7 +39,8 @@ final class FuzzTests: XCTestCase {
       case .handled(parsed: false): refused += 1
       case .failed(let problem):
         saveCounterexample(input, ".conll")
-        return XCTFail("input \(iteration) (seed 0xC011, minimumColumns \(minimumColumns)): \(problem)")
+        return XCTFail(
+          "input \(iteration) (seed 0xC011, minimumColumns \(minimumColumns)): \(problem)")
       }
     }
     // Both outcomes must occur, or the mutations are too timid (or too destructive) to test much.
@@ -61,17 +63,26 @@ final class FuzzTests: XCTestCase {
     let expected = ReferenceReader.read(input, minimumColumns: minimumColumns)
     do {
       let sentences = try CoNLLReader(path: path, minimumColumns: minimumColumns).readAll()
-      if let problem = invariantViolation(sentences, minimumColumns: minimumColumns) { return .failed(problem) }
+      if let problem = invariantViolation(sentences, minimumColumns: minimumColumns) {
+        return .failed(problem)
+      }
       guard case .sentences(let reference) = expected else {
         return .failed("parsed, but the reference refuses: \(expected)")
       }
-      guard sentences == reference else { return .failed("parsed differently from the reference reader") }
+      guard sentences == reference else {
+        return .failed("parsed differently from the reference reader")
+      }
       return .handled(parsed: true)
     } catch let error as TrellisError {
-      guard error.file == path else { return .failed("error names \(error.file), not the file: \(error)") }
-      guard case .error(let line) = expected else { return .failed("refused (\(error)), but the reference parses it") }
+      guard error.file == path else {
+        return .failed("error names \(error.file), not the file: \(error)")
+      }
+      guard case .error(let line) = expected else {
+        return .failed("refused (\(error)), but the reference parses it")
+      }
       guard error.line == line else {
-        let lines = "\(error.line.map(String.init) ?? "none"), reference \(line.map(String.init) ?? "none")"
+        let lines =
+          "\(error.line.map(String.init) ?? "none"), reference \(line.map(String.init) ?? "none")"
         return .failed("error on line \(lines): \(error)")
       }
       return .handled(parsed: false)
@@ -86,17 +97,24 @@ final class FuzzTests: XCTestCase {
   func invariantViolation(_ sentences: [Sentence], minimumColumns: Int) -> String? {
     guard !sentences.isEmpty else { return "readAll returned no sentences instead of throwing" }
     let columns = sentences[0].fields[0].count
-    guard columns >= minimumColumns else { return "\(columns) columns, fewer than \(minimumColumns)" }
+    guard columns >= minimumColumns else {
+      return "\(columns) columns, fewer than \(minimumColumns)"
+    }
     var previousLine = 0
     for sentence in sentences {
       guard !sentence.fields.isEmpty else { return "an empty sentence" }
-      guard sentence.firstLine > previousLine else { return "first line \(sentence.firstLine) after \(previousLine)" }
+      guard sentence.firstLine > previousLine else {
+        return "first line \(sentence.firstLine) after \(previousLine)"
+      }
       previousLine = sentence.firstLine + sentence.count - 1
       for fields in sentence.fields {
-        guard fields.count == columns else { return "line with \(fields.count) columns, not \(columns)" }
+        guard fields.count == columns else {
+          return "line with \(fields.count) columns, not \(columns)"
+        }
         guard fields[0] != "-DOCSTART-" else { return "a -DOCSTART- line was kept" }
         for field in fields {
-          guard !field.isEmpty, !field.unicodeScalars.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" })
+          guard !field.isEmpty,
+            !field.unicodeScalars.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" })
           else { return "field \(field.debugDescription) is empty or holds a separator" }
         }
       }
@@ -108,15 +126,21 @@ final class FuzzTests: XCTestCase {
 
   func testModelLoaderRefuses2000DamagedModelFiles() throws {
     let original = [UInt8](try ModelFile.encode(try tinyTrainedModel()))
-    XCTAssertNoThrow(try ModelFile.decode(Data(original), name: "intact"), "the undamaged file must load")
+    XCTAssertNoThrow(
+      try ModelFile.decode(Data(original), name: "intact"), "the undamaged file must load")
     let headerEnd = 16 + Int(readLittleEndian(original, at: 12))
     let regions: [Range<Int>] = [
-      0..<16, 16..<headerEnd, headerEnd..<(original.count - 4), (original.count - 4)..<original.count,
+      0..<16, 16..<headerEnd, headerEnd..<(original.count - 4),
+      (original.count - 4)..<original.count,
     ]
     var rng = SplitMix64(seed: 0x30D_E1)
-    func random(_ range: Range<Int>) -> Int { range.lowerBound + Int(rng.next() % UInt64(range.count)) }
+    func random(_ range: Range<Int>) -> Int {
+      range.lowerBound + Int(rng.next() % UInt64(range.count))
+    }
     /// A different byte at `offset`.
-    func overwrite(_ bytes: inout [UInt8], at offset: Int) { bytes[offset] ^= UInt8(random(1..<256)) }
+    func overwrite(_ bytes: inout [UInt8], at offset: Int) {
+      bytes[offset] ^= UInt8(random(1..<256))
+    }
 
     var inputs: [(String, [UInt8])] = []
     for length in 0...min(200, original.count - 1) {
@@ -155,7 +179,9 @@ final class FuzzTests: XCTestCase {
         saveCounterexample(bytes, ".model")
         return XCTFail("a damaged model file was accepted (\(description))")
       } catch let error as TrellisError {
-        guard error.file == "fuzzed" else { return XCTFail("\(description): error names \(error.file)") }
+        guard error.file == "fuzzed" else {
+          return XCTFail("\(description): error names \(error.file)")
+        }
         refused += 1
       } catch {
         saveCounterexample(bytes, ".model")
@@ -182,7 +208,8 @@ final class FuzzTests: XCTestCase {
   func testScoreConllHandles2000MutatedInputs() throws {
     let original = try [UInt8](Data(conllevalInput().utf8))
     var mutator = Mutator(seed: 0x5C_0E)
-    var scored = 0, refused = 0
+    var scored = 0
+    var refused = 0
     for iteration in 0..<Self.scoreInputs {
       let input = mutator.mutate(original)
       switch checkScore(input) {
@@ -221,9 +248,12 @@ final class FuzzTests: XCTestCase {
     do {
       let counts = try scoreConll(text: text, fileName: "f")
       guard counts.correctTokenCount <= counts.tokenCount, counts.tokenCount <= lineCount else {
-        return .failed("\(counts.correctTokenCount) correct of \(counts.tokenCount) tokens in \(lineCount) lines")
+        return .failed(
+          "\(counts.correctTokenCount) correct of \(counts.tokenCount) tokens in \(lineCount) lines"
+        )
       }
-      guard counts.correctChunkCount <= min(counts.goldChunkCount, counts.predictedChunkCount) else {
+      guard counts.correctChunkCount <= min(counts.goldChunkCount, counts.predictedChunkCount)
+      else {
         let chunks = "\(counts.goldChunkCount) gold, \(counts.predictedChunkCount) found"
         return .failed("\(counts.correctChunkCount) correct chunks of \(chunks)")
       }
@@ -232,7 +262,9 @@ final class FuzzTests: XCTestCase {
         types.reduce(0, { $0 + $1.predicted }) == counts.predictedChunkCount,
         types.reduce(0, { $0 + $1.correct }) <= counts.correctChunkCount
       else { return .failed("per-type counts do not add up to the totals") }
-      guard counts.report().hasPrefix("processed \(counts.tokenCount) tokens") else { return .failed("bad report") }
+      guard counts.report().hasPrefix("processed \(counts.tokenCount) tokens") else {
+        return .failed("bad report")
+      }
       guard (try? JSONSerialization.jsonObject(with: Data(counts.json().utf8))) != nil else {
         return .failed("invalid JSON")
       }
@@ -258,7 +290,9 @@ final class FuzzTests: XCTestCase {
     var inputs = try edgeCases()
     let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .appendingPathComponent("FuzzRegressions")
-    for name in ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted() {
+    for name in ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+      .sorted()
+    {
       inputs.append((name, try [UInt8](Data(contentsOf: directory.appendingPathComponent(name)))))
     }
     var checked = 0
@@ -266,8 +300,11 @@ final class FuzzTests: XCTestCase {
       switch URL(fileURLWithPath: name).pathExtension {
       case "conll":
         for minimumColumns in [1, 2] {
-          let check = try checkReader(input, minimumColumns: minimumColumns, path: temporaryPath("edge.conll"))
-          if case .failed(let problem) = check { XCTFail("\(name), minimumColumns \(minimumColumns): \(problem)") }
+          let check = try checkReader(
+            input, minimumColumns: minimumColumns, path: temporaryPath("edge.conll"))
+          if case .failed(let problem) = check {
+            XCTFail("\(name), minimumColumns \(minimumColumns): \(problem)")
+          }
         }
       case "model":
         XCTAssertThrowsError(try ModelFile.decode(Data(input), name: name), name) {
@@ -290,7 +327,10 @@ final class FuzzTests: XCTestCase {
       ("empty.conll", []), ("bom-only.conll", bom), ("crlf-only.conll", Array("\r\n\r\n".utf8)),
       ("no-newline.conll", Array("a\tO".utf8)), ("cr-without-lf.conll", Array("a\tO\r".utf8)),
       ("docstart-only.conll", Array("-DOCSTART- -X- O\n\n".utf8)),
-      ("bom-crlf-nul-docstart.conll", bom + Array("-DOCSTART- O\r\n\r\nf\u{0}ly\tO\r\n \t \r\nto O\r\n".utf8)),
+      (
+        "bom-crlf-nul-docstart.conll",
+        bom + Array("-DOCSTART- O\r\n\r\nf\u{0}ly\tO\r\n \t \r\nto O\r\n".utf8)
+      ),
       ("bom-on-line-2.conll", Array("a\tO\n".utf8) + bom + Array("b\tO\n".utf8)),
       ("lone-continuation-byte.conll", Array("a\tO\n".utf8) + [0x80, 0x09, 0x4F, 0x0A]),
       ("overlong-encoding.conll", [0xC0, 0xAF, 0x09, 0x4F, 0x0A]),
@@ -301,7 +341,8 @@ final class FuzzTests: XCTestCase {
       ("empty.score", []), ("boundary-marker.score", Array("-X- a b\n".utf8)),
       ("dash-only-labels.score", Array("x B- I-\ny - -\n".utf8)),
       ("unicode-types.score", Array("x B-城市 B-城市\ny I-城市 I-城市\n".utf8)),
-      ("one-column.score", Array("x\n".utf8)), ("bom-crlf.score", bom + Array("a O O\r\n\r\n".utf8)),
+      ("one-column.score", Array("x\n".utf8)),
+      ("bom-crlf.score", bom + Array("a O O\r\n\r\n".utf8)),
     ]
     // Model files: a damaged prelude, and well-formed files (correct checksum) whose header lies.
     let magic = ModelFile.magic
@@ -320,24 +361,32 @@ final class FuzzTests: XCTestCase {
     let headerEnd = 16 + Int(readLittleEndian(intact, at: 12))
     /// `intact` with its header rewritten by `change`, checksum recomputed.
     func rewritten(_ change: (inout [String: Any]) -> Void) throws -> [UInt8] {
-      var header = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(intact[16..<headerEnd])) as? [String: Any])
+      var header = try XCTUnwrap(
+        JSONSerialization.jsonObject(with: Data(intact[16..<headerEnd])) as? [String: Any])
       change(&header)
       let json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
       let parameters = intact[headerEnd..<(intact.count - 4)]
       return sealed(prelude(version: 1, headerLength: UInt32(json.count)) + json + parameters)
     }
     let models: [(String, [UInt8])] = [
-      ("magic-only.model", magic), ("nineteen-bytes.model", prelude(version: 1, headerLength: 0) + [0, 0, 0]),
-      ("header-length-max.model", prelude(version: 1, headerLength: .max) + [UInt8](repeating: 0, count: 8)),
+      ("magic-only.model", magic),
+      ("nineteen-bytes.model", prelude(version: 1, headerLength: 0) + [0, 0, 0]),
+      (
+        "header-length-max.model",
+        prelude(version: 1, headerLength: .max) + [UInt8](repeating: 0, count: 8)
+      ),
       ("version-0.model", sealed(prelude(version: 0, headerLength: 2) + Array("{}".utf8))),
       ("empty-header.model", sealed(prelude(version: 1, headerLength: 2) + Array("{}".utf8))),
       ("no-labels.model", try rewritten { $0["labels"] = [String]() }),
       ("no-slots.model", try rewritten { $0["slots"] = [Any]() }),
-      ("unknown-encoder.model", try rewritten { header in
-        var configuration = header["configuration"] as? [String: Any] ?? [:]
-        configuration["encoder"] = "transformer"
-        header["configuration"] = configuration
-      }),
+      (
+        "unknown-encoder.model",
+        try rewritten { header in
+          var configuration = header["configuration"] as? [String: Any] ?? [:]
+          configuration["encoder"] = "transformer"
+          header["configuration"] = configuration
+        }
+      ),
     ]
     return conll + score + models
   }
@@ -359,7 +408,8 @@ struct Mutator {
   init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
   static let interestingBytes: [[UInt8]] = [
-    [0x00], [0x0D], [0x0A], [0xFF], [0x09], [0x20], [0x0D, 0x0A], [0x0A, 0x0A], [0xEF, 0xBB, 0xBF], [0xC3],
+    [0x00], [0x0D], [0x0A], [0xFF], [0x09], [0x20], [0x0D, 0x0A], [0x0A, 0x0A], [0xEF, 0xBB, 0xBF],
+    [0xC3],
   ]
 
   mutating func random(_ count: Int) -> Int { Int(rng.next() % UInt64(max(count, 1))) }
@@ -372,7 +422,8 @@ struct Mutator {
       case 0 where !bytes.isEmpty:
         bytes[min(position, bytes.count - 1)] ^= 1 << UInt8(random(8))
       case 1:
-        bytes.insert(contentsOf: Self.interestingBytes[random(Self.interestingBytes.count)], at: position)
+        bytes.insert(
+          contentsOf: Self.interestingBytes[random(Self.interestingBytes.count)], at: position)
       case 2:
         bytes.insert(contentsOf: (0...random(4)).map { _ in UInt8(random(256)) }, at: position)
       case 3:
@@ -383,7 +434,9 @@ struct Mutator {
         let chunk = bytes[position..<min(bytes.count, position + 1 + random(256))]
         bytes.insert(contentsOf: chunk, at: random(bytes.count + 1))
       default:
-        if !bytes.isEmpty { bytes[min(position, bytes.count - 1)] = Self.interestingBytes[random(6)][0] }
+        if !bytes.isEmpty {
+          bytes[min(position, bytes.count - 1)] = Self.interestingBytes[random(6)][0]
+        }
       }
     }
     return bytes
@@ -414,8 +467,12 @@ private enum ReferenceReader {
       var line = Array(rawLine)
       if number == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line.removeFirst(3) }
       // Valid UTF-8 is exactly what decodes and re-encodes to the same bytes.
-      guard Array(String(decoding: line, as: UTF8.self).utf8) == line else { return .error(line: number) }
-      let fields = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { String(decoding: $0, as: UTF8.self) }
+      guard Array(String(decoding: line, as: UTF8.self).utf8) == line else {
+        return .error(line: number)
+      }
+      let fields = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map {
+        String(decoding: $0, as: UTF8.self)
+      }
       if fields.isEmpty {
         if !current.isEmpty { sentences.append(Sentence(fields: current, firstLine: firstLine)) }
         current = []
@@ -437,7 +494,8 @@ private enum ReferenceReader {
   /// The lines of `bytes`, each ended by LF, CRLF or a lone CR; a final line end starts no line.
   static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
     var lines: [ArraySlice<UInt8>] = []
-    var start = 0, index = 0
+    var start = 0
+    var index = 0
     while index < bytes.count {
       let byte = bytes[index]
       index += 1

@@ -16,7 +16,8 @@ final class GradientTests: XCTestCase {
   let epsilon: Float = 1e-2
 
   func testHeadGradientsMatchFiniteDifferences() {
-    let L = 3, lengths = [4, 1, 3]
+    let L = 3
+    let lengths = [4, 1, 3]
     for kind in HeadKind.allCases {
       var rng = SplitMix64(seed: 21)
       let head = kind.makeHead(labelCount: L, options: HeadOptions(costWeight: 0.8, l2: 0.05))
@@ -33,11 +34,13 @@ final class GradientTests: XCTestCase {
               dθ.withUnsafeMutableBufferPointer { dθ in
                 head.lossAndGradient(
                   emissions: lengths.indices.map {
-                    MatrixView(base: e.baseAddress! + offsets[$0] * L, rows: lengths[$0], columns: L)
+                    MatrixView(
+                      base: e.baseAddress! + offsets[$0] * L, rows: lengths[$0], columns: L)
                   },
                   gold: gold, parameters: θ,
                   emissionGradients: lengths.indices.map {
-                    MutableMatrixView(base: dE.baseAddress! + offsets[$0] * L, rows: lengths[$0], columns: L)
+                    MutableMatrixView(
+                      base: dE.baseAddress! + offsets[$0] * L, rows: lengths[$0], columns: L)
                   },
                   parameterGradient: dθ)
               }
@@ -48,7 +51,8 @@ final class GradientTests: XCTestCase {
       var dE = [Float](repeating: 0, count: emissions.count)
       var dθ = [Float](repeating: 0, count: parameters.count)
       _ = evaluate(&dE, &dθ)
-      var scratchE = dE, scratchθ = dθ
+      var scratchE = dE
+      var scratchθ = dθ
       // Central difference in coordinate k of emissions (inEmissions) or of the parameters.
       func numeric(inEmissions: Bool, _ k: Int) -> Double {
         func perturb(_ delta: Float) {
@@ -63,15 +67,21 @@ final class GradientTests: XCTestCase {
       }
       let numericE = emissions.indices.map { numeric(inEmissions: true, $0) }
       let numericθ = parameters.indices.map { numeric(inEmissions: false, $0) }
-      assertClose(dE.map(Double.init), numericE, absolute: 2e-4, relative: 1e-2, "\(kind) ∂emissions")
-      assertClose(dθ.map(Double.init), numericθ, absolute: 2e-4, relative: 1e-2, "\(kind) ∂parameters")
-      XCTAssertGreaterThan(dE.map { abs($0) }.max()!, 0.01, "\(kind): gradient should not vanish here")
+      assertClose(
+        dE.map(Double.init), numericE, absolute: 2e-4, relative: 1e-2, "\(kind) ∂emissions")
+      assertClose(
+        dθ.map(Double.init), numericθ, absolute: 2e-4, relative: 1e-2, "\(kind) ∂parameters")
+      XCTAssertGreaterThan(
+        dE.map { abs($0) }.max()!, 0.01, "\(kind): gradient should not vanish here")
     }
   }
 
-  func checkModel(_ model: TaggerModel, dropout: Float, file: StaticString = #filePath, line: UInt = #line) {
+  func checkModel(
+    _ model: TaggerModel, dropout: Float, file: StaticString = #filePath, line: UInt = #line
+  ) {
     let wordIds = [[2, 3, 4, 5], [5, 1], [3]]
-    let tokens = wordIds.map { $0.map { $0 == 1 ? "w9" : model.words[$0] } }  // w5 and w9: unknown characters
+    // w5 and w9: unknown characters.
+    let tokens = wordIds.map { $0.map { $0 == 1 ? "w9" : model.words[$0] } }
     // Feature values cycle through x, y and one never seen (read as <unk>).
     let inputs = tokens.map { sentence in
       TokenInput(
@@ -80,8 +90,10 @@ final class GradientTests: XCTestCase {
           sentence.indices.map { ["x", "y", "unseen"][($0 + i) % 3] }
         })
     }
-    let batch = model.batch(inputs.map(model.encode), words: wordIds, gold: [[1, 2, 0, 1], [0, 1], [2]])
-    let store = model.store, workspace = ModelWorkspace()
+    let batch = model.batch(
+      inputs.map(model.encode), words: wordIds, gold: [[1, 2, 0, 1], [0, 1], [2]])
+    let store = model.store
+    let workspace = ModelWorkspace()
     func loss() -> Double {
       var rng = SplitMix64(seed: 99)  // the same dropout masks on every evaluation
       store.zeroGradients()
@@ -94,7 +106,8 @@ final class GradientTests: XCTestCase {
     for slot in store.slots where slot.count > 0 {
       // Up to 15 coordinates per tensor, spread over it.
       let step = max(1, slot.count / 15)
-      var a: [Double] = [], n: [Double] = []
+      var a: [Double] = []
+      var n: [Double] = []
       for k in stride(from: slot.offset, to: slot.offset + slot.count, by: step) {
         let saved = store.values[k]
         store.values[k] = saved + epsilon
@@ -106,9 +119,10 @@ final class GradientTests: XCTestCase {
         n.append((plus - minus) / Double(2 * epsilon))
       }
       checked += a.count
-      assertClose(a, n, absolute: 2e-4, relative: 1e-2,
-                  "\(model.configuration.encoder) \(model.configuration.head) window \(model.configuration.window) \(slot.name)",
-                  file: file, line: line)
+      assertClose(
+        a, n, absolute: 2e-4, relative: 1e-2,
+        "\(model.configuration.encoder) \(model.configuration.head) window \(model.configuration.window) \(slot.name)",
+        file: file, line: line)
     }
     XCTAssertGreaterThan(checked, 40, file: file, line: line)
   }
@@ -127,13 +141,17 @@ final class GradientTests: XCTestCase {
 
   func testCharacterCNNMatchesFiniteDifferences() {
     checkModel(makeModel(encoder: .bilstm, characterFilters: 3), dropout: 0)
-    checkModel(makeModel(encoder: .rnn, head: .softmax, window: 1, characterFilters: 2), dropout: 0.2)
+    checkModel(
+      makeModel(encoder: .rnn, head: .softmax, window: 1, characterFilters: 2), dropout: 0.2)
   }
 
   func testFeatureColumnsMatchFiniteDifferences() {
     let features = [FeatureColumn(column: 2, size: 3), FeatureColumn(column: 3, size: 2)]
     checkModel(makeModel(encoder: .bilstm, featureColumns: features), dropout: 0)
-    checkModel(makeModel(encoder: .rnn, head: .softmax, window: 1, characterFilters: 2, featureColumns: features), dropout: 0.2)
+    checkModel(
+      makeModel(
+        encoder: .rnn, head: .softmax, window: 1, characterFilters: 2, featureColumns: features),
+      dropout: 0.2)
   }
 
   func testEveryHeadThroughTheModelMatchesFiniteDifferences() {

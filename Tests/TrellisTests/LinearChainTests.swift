@@ -41,7 +41,9 @@ final class LinearChainTests: XCTestCase {
   func testLogZAndMarginalsMatchEnumeration() {
     for c in cases() {
       let paths = allPaths(length: c.T, labels: c.L)
-      let scores = paths.map { bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: c.L) }
+      let scores = paths.map {
+        bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: c.L)
+      }
       let logZ = log(scores.map { exp($0) }.reduce(0, +))
       var unary = [Double](repeating: 0, count: c.T * c.L)
       var pairwise = [Double](repeating: 0, count: c.L * c.L)
@@ -55,11 +57,17 @@ final class LinearChainTests: XCTestCase {
       let chain = LinearChain(labelCount: c.L)
       // Both implementations: the log-space reference and the scaled BLAS recursions.
       let reference = withViews(c) { chain.forwardBackward(emissions: $0, parameters: $1) }
-      let scaled = withViews(c) { chain.scaledForwardBackward(emissions: $0, potentials: chain.potentials(parameters: $1)) }
+      let scaled = withViews(c) {
+        chain.scaledForwardBackward(emissions: $0, potentials: chain.potentials(parameters: $1))
+      }
       for (name, result) in [("log-space", reference), ("scaled", scaled)] {
-        assertClose([result.logZ], [logZ], absolute: 1e-9, relative: 1e-9, "\(name) log Z L=\(c.L) T=\(c.T)")
-        assertClose(result.unary, unary, absolute: 1e-9, relative: 1e-9, "\(name) unary L=\(c.L) T=\(c.T)")
-        assertClose(result.pairwise, pairwise, absolute: 1e-9, relative: 1e-9, "\(name) pairwise L=\(c.L) T=\(c.T)")
+        assertClose(
+          [result.logZ], [logZ], absolute: 1e-9, relative: 1e-9, "\(name) log Z L=\(c.L) T=\(c.T)")
+        assertClose(
+          result.unary, unary, absolute: 1e-9, relative: 1e-9, "\(name) unary L=\(c.L) T=\(c.T)")
+        assertClose(
+          result.pairwise, pairwise, absolute: 1e-9, relative: 1e-9,
+          "\(name) pairwise L=\(c.L) T=\(c.T)")
         for t in 0..<c.T {
           XCTAssertEqual(result.unary[(t * c.L)..<((t + 1) * c.L)].reduce(0, +), 1, accuracy: 1e-12)
         }
@@ -78,8 +86,12 @@ final class LinearChainTests: XCTestCase {
         let best = augmented.indices.max { augmented[$0] < augmented[$1] }!
         let chain = LinearChain(labelCount: c.L)
         let augmentation = weight > 0 ? (c.gold, weight) : nil
-        let fast = withViews(c) { chain.viterbi(emissions: $0, parameters: $1, costAugmentation: augmentation) }
-        let reference = withViews(c) { chain.referenceViterbi(emissions: $0, parameters: $1, costAugmentation: augmentation) }
+        let fast = withViews(c) {
+          chain.viterbi(emissions: $0, parameters: $1, costAugmentation: augmentation)
+        }
+        let reference = withViews(c) {
+          chain.referenceViterbi(emissions: $0, parameters: $1, costAugmentation: augmentation)
+        }
         for result in [fast, reference] {
           XCTAssertEqual(result.path, paths[best], "L=\(c.L) T=\(c.T) cost \(weight)")
           XCTAssertEqual(result.score, augmented[best], accuracy: 1e-9)
@@ -100,11 +112,17 @@ final class LinearChainTests: XCTestCase {
     }
     for c in cases() where c.L == 3 {
       let paths = allPaths(length: c.T, labels: 3).filter(isAllowed)
-      let scores = paths.map { bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: 3) }
+      let scores = paths.map {
+        bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: 3)
+      }
       let best = scores.indices.max { scores[$0] < scores[$1] }!
       let chain = LinearChain(labelCount: 3)
-      let fast = withViews(c) { chain.viterbi(emissions: $0, parameters: $1, constraints: constraints) }
-      let referencePath = withViews(c) { chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraints) }
+      let fast = withViews(c) {
+        chain.viterbi(emissions: $0, parameters: $1, constraints: constraints)
+      }
+      let referencePath = withViews(c) {
+        chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraints)
+      }
       XCTAssertEqual(fast.path, paths[best])
       XCTAssertEqual(referencePath.path, paths[best])
       let logZ = log(scores.map { exp($0) }.reduce(0, +))
@@ -112,9 +130,12 @@ final class LinearChainTests: XCTestCase {
       for (path, score) in zip(paths, scores) {
         for t in 0..<c.T { unary[t * 3 + path[t]] += exp(score - logZ) }
       }
-      let reference = withViews(c) { chain.forwardBackward(emissions: $0, parameters: $1, constraints: constraints) }
+      let reference = withViews(c) {
+        chain.forwardBackward(emissions: $0, parameters: $1, constraints: constraints)
+      }
       let scaled = withViews(c) {
-        chain.scaledForwardBackward(emissions: $0, potentials: chain.potentials(parameters: $1, constraints: constraints))
+        chain.scaledForwardBackward(
+          emissions: $0, potentials: chain.potentials(parameters: $1, constraints: constraints))
       }
       for result in [reference, scaled] {
         assertClose([result.logZ], [logZ], absolute: 1e-9, relative: 1e-9, "constrained log Z")
@@ -127,16 +148,21 @@ final class LinearChainTests: XCTestCase {
   func testHeadLossesMatchEnumeration() {
     for c in cases() {
       let paths = allPaths(length: c.T, labels: c.L)
-      let scores = paths.map { bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: c.L) }
-      let goldScore = bruteScore(c.gold, emissions: c.emissions, transitions: c.parameters, labels: c.L)
+      let scores = paths.map {
+        bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: c.L)
+      }
+      let goldScore = bruteScore(
+        c.gold, emissions: c.emissions, transitions: c.parameters, labels: c.L)
       let cost = paths.map { path in Double(zip(path, c.gold).filter { $0 != $1 }.count) }
       let l2 = 0.01
       let penalty = c.parameters.map { Double($0) * Double($0) }.reduce(0, +) * l2 / 2
       let expected: [(any StructuredHead, Double)] = [
         (CRFHead(labelCount: c.L), log(scores.map { exp($0) }.reduce(0, +)) - goldScore),
         (PerceptronHead(labelCount: c.L), scores.max()! - goldScore),
-        (SSVMHead(labelCount: c.L, costWeight: 1.5, l2: l2),
-         zip(scores, cost).map { $0 + 1.5 * $1 }.max()! - goldScore + penalty),
+        (
+          SSVMHead(labelCount: c.L, costWeight: 1.5, l2: l2),
+          zip(scores, cost).map { $0 + 1.5 * $1 }.max()! - goldScore + penalty
+        ),
       ]
       for (head, value) in expected {
         var dE = [Float](repeating: 0, count: c.T * c.L)
@@ -146,12 +172,15 @@ final class LinearChainTests: XCTestCase {
             dθ.withUnsafeMutableBufferPointer { dθ in
               head.lossAndGradient(
                 emissions: [e], gold: [c.gold], parameters: θ,
-                emissionGradients: [MutableMatrixView(base: dE.baseAddress!, rows: c.T, columns: c.L)],
+                emissionGradients: [
+                  MutableMatrixView(base: dE.baseAddress!, rows: c.T, columns: c.L)
+                ],
                 parameterGradient: dθ)
             }
           }
         }
-        XCTAssertEqual(loss, value, accuracy: 1e-9 * max(1, abs(value)), "\(type(of: head)) L=\(c.L) T=\(c.T)")
+        XCTAssertEqual(
+          loss, value, accuracy: 1e-9 * max(1, abs(value)), "\(type(of: head)) L=\(c.L) T=\(c.T)")
         XCTAssertGreaterThanOrEqual(loss, -1e-9)
       }
     }
@@ -161,13 +190,16 @@ final class LinearChainTests: XCTestCase {
   /// the log-space reference where exp(score) alone would overflow even a Double.
   func testScaledRecursionsAgreeWithLogSpaceOnLongSentencesWithLargeScores() {
     var rng = SplitMix64(seed: 5)
-    let L = 4, T = 300
+    let L = 4
+    let T = 300
     let emissions = randomMatrix(rows: T, columns: L, scale: 40, rng: &rng)
     let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 20, rng: &rng)
     let c = Case(L: L, T: T, emissions: emissions, parameters: parameters, gold: [])
     let chain = LinearChain(labelCount: L)
     let reference = withViews(c) { chain.forwardBackward(emissions: $0, parameters: $1) }
-    let scaled = withViews(c) { chain.scaledForwardBackward(emissions: $0, potentials: chain.potentials(parameters: $1)) }
+    let scaled = withViews(c) {
+      chain.scaledForwardBackward(emissions: $0, potentials: chain.potentials(parameters: $1))
+    }
     XCTAssertTrue(reference.logZ.isFinite && reference.logZ > 700)
     assertClose([scaled.logZ], [reference.logZ], absolute: 1e-9, relative: 1e-12, "log Z")
     assertClose(scaled.unary, reference.unary, absolute: 1e-9, relative: 1e-6, "unary")
@@ -179,15 +211,20 @@ final class LinearChainTests: XCTestCase {
   func testVectorisedViterbiMatchesReferenceOnLargeLabelSets() {
     var rng = SplitMix64(seed: 8)
     let labels = ["O"] + (0..<18).flatMap { ["B-t\($0)", "I-t\($0)"] }
-    let L = labels.count, chain = LinearChain(labelCount: L)
+    let L = labels.count
+    let chain = LinearChain(labelCount: L)
     let constraints = TransitionConstraints(labels: labels, scheme: .bio)
     for T in [1, 2, 7, 30] {
       let c = Case(
         L: L, T: T, emissions: randomMatrix(rows: T, columns: L, scale: 3, rng: &rng),
         parameters: randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng), gold: [])
       for constraint in [nil, constraints] {
-        let fast = withViews(c) { chain.viterbi(emissions: $0, parameters: $1, constraints: constraint) }
-        let reference = withViews(c) { chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraint) }
+        let fast = withViews(c) {
+          chain.viterbi(emissions: $0, parameters: $1, constraints: constraint)
+        }
+        let reference = withViews(c) {
+          chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraint)
+        }
         XCTAssertEqual(fast.path, reference.path, "T=\(T)")
         XCTAssertEqual(fast.score, reference.score, accuracy: 1e-9)
       }
@@ -198,7 +235,9 @@ final class LinearChainTests: XCTestCase {
   /// log-space reference run sentence by sentence.
   func testBatchedScaledRecursionsMatchPerSentenceReference() {
     var rng = SplitMix64(seed: 13)
-    let L = 5, lengths = [3, 1, 6, 4, 6, 2], chain = LinearChain(labelCount: L)
+    let L = 5
+    let lengths = [3, 1, 6, 4, 6, 2]
+    let chain = LinearChain(labelCount: L)
     let emissions = lengths.map { randomMatrix(rows: $0, columns: L, scale: 3, rng: &rng) }
     let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
     // One buffer that outlives every view into it (no pointer escapes a closure).
@@ -206,7 +245,8 @@ final class LinearChainTests: XCTestCase {
     defer { storage.deallocate() }
     var offset = 0
     let views = emissions.enumerated().map { b, e in
-      _ = UnsafeMutableBufferPointer(rebasing: storage[offset..<offset + e.count]).initialize(from: e)
+      _ = UnsafeMutableBufferPointer(rebasing: storage[offset..<offset + e.count]).initialize(
+        from: e)
       defer { offset += e.count }
       return MatrixView(base: storage.baseAddress! + offset, rows: lengths[b], columns: L)
     }
@@ -215,9 +255,13 @@ final class LinearChainTests: XCTestCase {
     }
     var pairwise = [Double](repeating: 0, count: L * L)
     for (b, view) in views.enumerated() {
-      let reference = parameters.withUnsafeBufferPointer { chain.forwardBackward(emissions: view, parameters: $0) }
+      let reference = parameters.withUnsafeBufferPointer {
+        chain.forwardBackward(emissions: view, parameters: $0)
+      }
       assertClose([batched.logZ[b]], [reference.logZ], absolute: 1e-9, relative: 1e-9, "log Z \(b)")
-      let unary = (0..<lengths[b] * L).map { batched.unary(sentence: b, token: $0 / L, label: $0 % L) }
+      let unary = (0..<lengths[b] * L).map {
+        batched.unary(sentence: b, token: $0 / L, label: $0 % L)
+      }
       assertClose(unary, reference.unary, absolute: 1e-9, relative: 1e-9, "unary \(b)")
       for k in 0..<L * L { pairwise[k] += reference.pairwise[k] }
     }

@@ -7,16 +7,21 @@ import XCTest
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   .deletingLastPathComponent().deletingLastPathComponent()
 
-func fixture(_ name: String) -> String { packageRoot.appendingPathComponent("Corpora/tiny/\(name)").path }
+func fixture(_ name: String) -> String {
+  packageRoot.appendingPathComponent("Corpora/tiny/\(name)").path
+}
 
 func temporaryPath(_ name: String) -> String {
-  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-tests-\(getpid())")
+  let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "trellis-tests-\(getpid())")
   try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
   return directory.appendingPathComponent(name).path
 }
 
 final class ModelTests: XCTestCase {
-  func smallConfiguration(encoder: EncoderKind = .bilstm, head: HeadKind = .crf) -> TaggerConfiguration {
+  func smallConfiguration(encoder: EncoderKind = .bilstm, head: HeadKind = .crf)
+    -> TaggerConfiguration
+  {
     var configuration = TaggerConfiguration()
     configuration.encoder = encoder
     configuration.head = head
@@ -42,15 +47,19 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(sentences.count, 5)
     for head in HeadKind.allCases {
       for encoder in EncoderKind.allCases {
-        let model = try Trainer(configuration: smallConfiguration(encoder: encoder, head: head), options: overfitOptions())
-          .train(train: sentences, dev: [])
+        let model = try Trainer(
+          configuration: smallConfiguration(encoder: encoder, head: head), options: overfitOptions()
+        )
+        .train(train: sentences, dev: [])
         let counts = model.evaluate(sentences)
-        XCTAssertEqual(counts.accuracy, 100, "\(encoder) + \(head): training accuracy \(counts.accuracy)")
+        XCTAssertEqual(
+          counts.accuracy, 100, "\(encoder) + \(head): training accuracy \(counts.accuracy)")
       }
     }
     var withCharacters = smallConfiguration()
     withCharacters.characterFilters = 8
-    let model = try Trainer(configuration: withCharacters, options: overfitOptions()).train(train: sentences, dev: [])
+    let model = try Trainer(configuration: withCharacters, options: overfitOptions()).train(
+      train: sentences, dev: [])
     XCTAssertEqual(model.evaluate(sentences).accuracy, 100, "bilstm + crf + character CNN")
   }
 
@@ -74,7 +83,9 @@ final class ModelTests: XCTestCase {
     options.epochs = epochs
     options.seed = seed
     return try Trainer(configuration: smallConfiguration(), options: options)
-      .train(train: readLabelledCoNLL(path: fixture("train.conll")), dev: readLabelledCoNLL(path: fixture("dev.conll")))
+      .train(
+        train: readLabelledCoNLL(path: fixture("train.conll")),
+        dev: readLabelledCoNLL(path: fixture("dev.conll")))
   }
 
   func testSameSeedGivesTheSameModelBytesAndAnotherSeedDoesNot() throws {
@@ -109,9 +120,12 @@ final class ModelTests: XCTestCase {
         return "\(error)"
       }
     }
-    XCTAssertEqual(refusal(data.prefix(data.count - 9)).contains("truncated"), true, refusal(data.prefix(data.count - 9)))
+    XCTAssertEqual(
+      refusal(data.prefix(data.count - 9)).contains("truncated"), true,
+      refusal(data.prefix(data.count - 9)))
     XCTAssertTrue(refusal(data.prefix(12)).contains("truncated"))
-    XCTAssertTrue(refusal(Data("hello, world, not a model".utf8)).contains("not a Trellis model file"))
+    XCTAssertTrue(
+      refusal(Data("hello, world, not a model".utf8)).contains("not a Trellis model file"))
     XCTAssertTrue(refusal(Data()).contains("not a Trellis model file"))
     var flipped = data
     flipped[data.count / 2] ^= 0x10
@@ -154,7 +168,8 @@ final class ModelTests: XCTestCase {
     let data = try ModelFile.encode(trainTiny(seed: 1, epochs: 1))
     let bytes = [UInt8](data)
     let headerLength = Int(readLittleEndian(bytes, at: 12))
-    let header = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bytes[16..<(16 + headerLength)])) as? [String: Any])
+    let header = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(bytes[16..<(16 + headerLength)])) as? [String: Any])
     func rewritten(_ edit: (inout [String: Any]) -> Void) throws -> Data {
       var edited = header
       edit(&edited)
@@ -175,7 +190,10 @@ final class ModelTests: XCTestCase {
       }
     }
     XCTAssertEqual(refusal(try rewritten { _ in }), "accepted")  // the rewriting itself is faithful
-    for (key, value) in [("hiddenSize", 1 << 31), ("embeddingSize", 1 << 62), ("window", 10_000_000), ("characterFilters", 1 << 40)] {
+    for (key, value) in [
+      ("hiddenSize", 1 << 31), ("embeddingSize", 1 << 62), ("window", 10_000_000),
+      ("characterFilters", 1 << 40),
+    ] {
       let lie = try rewritten { header in
         var configuration = header["configuration"] as! [String: Any]
         configuration[key] = value
@@ -194,6 +212,7 @@ final class ModelTests: XCTestCase {
       configuration["hiddenSize"] = 17
       header["configuration"] = configuration
     }
-    XCTAssertTrue(refusal(otherShape).contains("does not match its configuration"), refusal(otherShape))
+    XCTAssertTrue(
+      refusal(otherShape).contains("does not match its configuration"), refusal(otherShape))
   }
 }

@@ -18,8 +18,10 @@ final class NBestAndConfidenceTests: XCTestCase {
           return constraint.allowedStart[path[0]] && constraint.allowedEnd[path[T - 1]]
             && zip(path, path.dropFirst()).allSatisfy { constraint.allowedTransition[$0 * 3 + $1] }
         }
-        let ranked = allowed.map { ($0, bruteScore($0, emissions: emissions, transitions: parameters, labels: 3)) }
-          .sorted { $0.1 > $1.1 }
+        let ranked = allowed.map {
+          ($0, bruteScore($0, emissions: emissions, transitions: parameters, labels: 3))
+        }
+        .sorted { $0.1 > $1.1 }
         for k in [1, 3, 50] {
           let list = emissions.withUnsafeBufferPointer { e in
             parameters.withUnsafeBufferPointer { θ in
@@ -29,7 +31,9 @@ final class NBestAndConfidenceTests: XCTestCase {
             }
           }
           XCTAssertEqual(list.map(\.path), ranked.prefix(k).map(\.0), "T=\(T) k=\(k)")
-          for (entry, expected) in zip(list, ranked) { XCTAssertEqual(entry.score, expected.1, accuracy: 1e-9) }
+          for (entry, expected) in zip(list, ranked) {
+            XCTAssertEqual(entry.score, expected.1, accuracy: 1e-9)
+          }
         }
       }
     }
@@ -39,7 +43,8 @@ final class NBestAndConfidenceTests: XCTestCase {
   /// sequence probabilities against p(y | x) computed by enumeration.
   func testConfidencesAreTheEnumeratedProbabilities() {
     var rng = SplitMix64(seed: 19)
-    let T = 4, L = 3
+    let T = 4
+    let L = 3
     let emissions = randomMatrix(rows: T, columns: L, scale: 2, rng: &rng)
     let chainParameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 1, rng: &rng)
     let heads: [(any StructuredHead, [Float])] = [
@@ -49,7 +54,9 @@ final class NBestAndConfidenceTests: XCTestCase {
     for (head, enumerationParameters) in heads {
       // Softmax's p(y | x) is the chain distribution with zero transition scores.
       let paths = allPaths(length: T, labels: L)
-      let scores = paths.map { bruteScore($0, emissions: emissions, transitions: enumerationParameters, labels: L) }
+      let scores = paths.map {
+        bruteScore($0, emissions: emissions, transitions: enumerationParameters, labels: L)
+      }
       let logZ = log(scores.map { exp($0) }.reduce(0, +))
       let probabilities = scores.map { exp($0 - logZ) }
       let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
@@ -57,7 +64,8 @@ final class NBestAndConfidenceTests: XCTestCase {
         chainParameters.withUnsafeBufferPointer { θ in
           let view = MatrixView(base: e.baseAddress!, rows: T, columns: L)
           return (
-            head.confidences(of: [paths[best]], emissions: [view], parameters: θ, constraints: nil)![0],
+            head.confidences(
+              of: [paths[best]], emissions: [view], parameters: θ, constraints: nil)![0],
             head.nBest(3, emissions: view, parameters: θ, constraints: nil)
           )
         }
@@ -65,8 +73,10 @@ final class NBestAndConfidenceTests: XCTestCase {
       XCTAssertTrue(head.definesProbabilities)
       XCTAssertEqual(confidence.sequence, probabilities[best], accuracy: 1e-6, "\(type(of: head))")
       for t in 0..<T {
-        let marginal = zip(paths, probabilities).filter { $0.0[t] == paths[best][t] }.map(\.1).reduce(0, +)
-        XCTAssertEqual(confidence.tokens[t], marginal, accuracy: 1e-6, "\(type(of: head)) token \(t)")
+        let marginal = zip(paths, probabilities).filter { $0.0[t] == paths[best][t] }.map(\.1)
+          .reduce(0, +)
+        XCTAssertEqual(
+          confidence.tokens[t], marginal, accuracy: 1e-6, "\(type(of: head)) token \(t)")
       }
       let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }.prefix(3)
       XCTAssertEqual(alternatives.map(\.path), ranked.map { paths[$0] })
@@ -84,13 +94,17 @@ final class NBestAndConfidenceTests: XCTestCase {
     let analyses = model.analyze(sentences, options: TaggingOptions(confidence: true, nbest: 4))
     XCTAssertEqual(analyses.map(\.labels), model.tag(sentences))
     for (analysis, tokens) in zip(analyses, sentences) where !tokens.isEmpty {
-      XCTAssertEqual(analysis.spans.map { Chunk(type: $0.label, start: $0.start, end: $0.end) }, chunks(in: analysis.labels))
+      XCTAssertEqual(
+        analysis.spans.map { Chunk(type: $0.label, start: $0.start, end: $0.end) },
+        chunks(in: analysis.labels))
       for span in analysis.spans {
         XCTAssertEqual(span.text, tokens[span.start..<span.end].joined(separator: " "))
       }
       XCTAssertEqual(analysis.alternatives.first?.labels, analysis.labels)
       XCTAssertEqual(analysis.alternatives.count, 4)
-      XCTAssertEqual(analysis.alternatives.first?.probability ?? 0, analysis.sequenceProbability ?? -1, accuracy: 1e-9)
+      XCTAssertEqual(
+        analysis.alternatives.first?.probability ?? 0, analysis.sequenceProbability ?? -1,
+        accuracy: 1e-9)
       XCTAssertTrue(analysis.tokenConfidences!.allSatisfy { $0 > 0 && $0 <= 1 + 1e-9 })
     }
   }

@@ -10,7 +10,10 @@ final class NumericLimitTests: XCTestCase {
   /// O(T·L²·k²) and did not finish such a call).
   func testNBestAtTheCapIsDistinctSortedAndExact() {
     var rng = SplitMix64(seed: 21)
-    let T = 40, L = 12, k = TaggingOptions.nbestLimit, chain = LinearChain(labelCount: L)
+    let T = 40
+    let L = 12
+    let k = TaggingOptions.nbestLimit
+    let chain = LinearChain(labelCount: L)
     let emissions = randomMatrix(rows: T, columns: L, scale: 2, rng: &rng)
     let θ = randomMatrix(rows: 1, columns: chain.parameterCount, rng: &rng)
     emissions.withUnsafeBufferPointer { e in
@@ -19,10 +22,15 @@ final class NumericLimitTests: XCTestCase {
         let best = chain.nBest(k, emissions: view, parameters: θ)
         XCTAssertEqual(best.count, k)
         XCTAssertEqual(Set(best.map(\.path)).count, k, "paths repeat")
-        XCTAssertEqual(best.first?.path, chain.referenceViterbi(emissions: view, parameters: θ).path)
-        for (higher, lower) in zip(best, best.dropFirst()) { XCTAssertGreaterThanOrEqual(higher.score, lower.score) }
+        XCTAssertEqual(
+          best.first?.path, chain.referenceViterbi(emissions: view, parameters: θ).path)
+        for (higher, lower) in zip(best, best.dropFirst()) {
+          XCTAssertGreaterThanOrEqual(higher.score, lower.score)
+        }
         for entry in best.prefix(50) {
-          XCTAssertEqual(entry.score, chain.score(of: entry.path, emissions: view, parameters: θ), accuracy: 1e-9)
+          XCTAssertEqual(
+            entry.score, chain.score(of: entry.path, emissions: view, parameters: θ), accuracy: 1e-9
+          )
         }
       }
     }
@@ -40,7 +48,8 @@ final class NumericLimitTests: XCTestCase {
     let model = TaggerModel(
       configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
       labels: Vocabulary(["O", "B-a", "I-a", "E-a", "S-a"]), rng: &rng)
-    let analyses = model.analyze([["a", "b", "a"]], options: TaggingOptions(constrained: false, nbest: 10))
+    let analyses = model.analyze(
+      [["a", "b", "a"]], options: TaggingOptions(constrained: false, nbest: 10))
     let lists = analyses[0].alternatives.map(\.labels)
     XCTAssertEqual(lists.count, 10)
     XCTAssertEqual(Set(lists).count, lists.count, "BIO sequences repeat: \(lists)")
@@ -57,8 +66,11 @@ final class NumericLimitTests: XCTestCase {
     XCTAssertEqual(one.map(\.labels), many.map(\.labels))
     var worst = 0.0
     for (a, b) in zip(one, many) {
-      for (x, y) in zip(a.tokenConfidences ?? [], b.tokenConfidences ?? []) { worst = max(worst, abs(x - y)) }
+      for (x, y) in zip(a.tokenConfidences ?? [], b.tokenConfidences ?? []) {
+        worst = max(worst, abs(x - y))
+      }
     }
-    XCTAssertLessThanOrEqual(worst, TaggingOptions.confidenceBatchTolerance, "largest difference \(worst)")
+    XCTAssertLessThanOrEqual(
+      worst, TaggingOptions.confidenceBatchTolerance, "largest difference \(worst)")
   }
 }

@@ -15,7 +15,8 @@ func allPaths(length T: Int, labels L: Int) -> [[Int]] {
 }
 
 /// The path score written out independently of `LinearChain` (the oracle must not share code).
-func bruteScore(_ path: [Int], emissions: [Float], transitions θ: [Float], labels L: Int) -> Double {
+func bruteScore(_ path: [Int], emissions: [Float], transitions θ: [Float], labels L: Int) -> Double
+{
   var total = Double(θ[L * L + path[0]]) + Double(θ[L * L + L + path[path.count - 1]])
   for (t, label) in path.enumerated() {
     total += Double(emissions[t * L + label])
@@ -31,10 +32,14 @@ func assertClose(
   file: StaticString = #filePath, line: UInt = #line
 ) {
   XCTAssertEqual(actual.count, expected.count, "\(label): sizes", file: file, line: line)
-  var worst = 0.0, worstIndex = -1
+  var worst = 0.0
+  var worstIndex = -1
   for (i, (a, b)) in zip(actual, expected).enumerated() {
     let excess = abs(a - b) - (absolute + relative * max(abs(a), abs(b)))
-    if excess > worst || worstIndex < 0 && excess > 0 { worst = excess; worstIndex = i }
+    if excess > worst || worstIndex < 0 && excess > 0 {
+      worst = excess
+      worstIndex = i
+    }
   }
   if worstIndex >= 0 {
     XCTFail(
@@ -47,7 +52,8 @@ func assertClose(
 /// transition gradients are exercised away from zero.
 func makeModel(
   encoder: EncoderKind = .bilstm, head: HeadKind = .crf, window: Int = 0, words: Int = 6,
-  labels: [String] = ["O", "B-a", "I-a"], embeddingSize: Int = 3, hiddenSize: Int = 2, seed: UInt64 = 7,
+  labels: [String] = ["O", "B-a", "I-a"], embeddingSize: Int = 3, hiddenSize: Int = 2,
+  seed: UInt64 = 7,
   characterFilters: Int = 0, featureColumns: [FeatureColumn] = []
 ) -> TaggerModel {
   var configuration = TaggerConfiguration()
@@ -64,9 +70,13 @@ func makeModel(
   let characters = Vocabulary(["<pad>", "<unk>", "w", "2", "3", "4"])
   var rng = SplitMix64(seed: seed)
   let model = TaggerModel(
-    configuration: configuration, words: vocabulary, labels: Vocabulary(labels), characters: characters,
-    featureVocabularies: featureColumns.map { _ in Vocabulary(["<pad>", "<unk>", "x", "y"]) }, rng: &rng)
+    configuration: configuration, words: vocabulary, labels: Vocabulary(labels),
+    characters: characters,
+    featureVocabularies: featureColumns.map { _ in Vocabulary(["<pad>", "<unk>", "x", "y"]) },
+    rng: &rng)
   var headRng = SplitMix64(seed: seed &+ 1)
-  for k in 0..<model.headSlot.count { model.store.value(model.headSlot)[k] = (2 * headRng.nextUnitFloat() - 1) }
+  for k in 0..<model.headSlot.count {
+    model.store.value(model.headSlot)[k] = (2 * headRng.nextUnitFloat() - 1)
+  }
   return model
 }

@@ -97,7 +97,9 @@ public final class LineReader {
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw TrellisError(file: path, "no such file")
     }
-    guard !isDirectory.boolValue else { throw TrellisError(file: path, "is a directory, not a file") }
+    guard !isDirectory.boolValue else {
+      throw TrellisError(file: path, "is a directory, not a file")
+    }
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw TrellisError(file: path, "cannot be opened for reading (permissions?)")
     }
@@ -248,7 +250,8 @@ public final class CoNLLReader {
         guard columns.count >= minimumColumns else {
           throw TrellisError(
             file: fileName, line: lines.lineNumber,
-            "expected a token and a label (at least \(minimumColumns) columns), found \(columns.count)")
+            "expected a token and a label (at least \(minimumColumns) columns), found \(columns.count)"
+          )
         }
         columnCount = columns.count
         columnCountLine = lines.lineNumber
@@ -284,10 +287,13 @@ public func readLabelledCoNLL(
   let columns = first.fields[0].count
   for column in [tokenColumn, labelColumn ?? columns] + featureColumns where column > columns {
     throw TrellisError(
-      file: reader.fileName, line: first.firstLine, "column \(column) asked for, but lines have \(columns)")
+      file: reader.fileName, line: first.firstLine,
+      "column \(column) asked for, but lines have \(columns)")
   }
   let picked = [tokenColumn - 1] + featureColumns.map { $0 - 1 } + [(labelColumn ?? columns) - 1]
   return sentences.map { sentence in
-    Sentence(fields: sentence.fields.map { fields in picked.map { fields[$0] } }, firstLine: sentence.firstLine)
+    Sentence(
+      fields: sentence.fields.map { fields in picked.map { fields[$0] } },
+      firstLine: sentence.firstLine)
   }
 }

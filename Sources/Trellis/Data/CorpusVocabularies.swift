@@ -16,7 +16,8 @@ struct CorpusVocabularies {
     words = Vocabulary([ReservedWord.padding, ReservedWord.unknown])
     labels = Vocabulary()
     wordCounts = [0, 0]
-    features = Array(repeating: Vocabulary([ReservedWord.padding, ReservedWord.unknown]), count: featureCount)
+    features = Array(
+      repeating: Vocabulary([ReservedWord.padding, ReservedWord.unknown]), count: featureCount)
     for sentence in sentences {
       for fields in sentence.fields {
         let id = words.insert(normalization.key(for: fields[0]))
@@ -30,7 +31,8 @@ struct CorpusVocabularies {
 
   /// Characters of the tokens (as the character CNN reads them), `<pad>` and `<unk>` first,
   /// then in order of first appearance.
-  static func characters(of sentences: [Sentence], configuration: TaggerConfiguration) -> Vocabulary {
+  static func characters(of sentences: [Sentence], configuration: TaggerConfiguration) -> Vocabulary
+  {
     var characters = Vocabulary([ReservedWord.padding, ReservedWord.unknown])
     for sentence in sentences {
       for token in sentence.tokens {
@@ -47,7 +49,9 @@ extension Array where Element == Sentence {
   /// The sentences with their labels converted to `configuration.trainingScheme` when that
   /// differs from the data's scheme (`configuration.scheme`).
   func converted(to configuration: TaggerConfiguration) -> [Sentence] {
-    guard let modelScheme = configuration.trainingScheme, modelScheme != configuration.scheme else { return self }
+    guard let modelScheme = configuration.trainingScheme, modelScheme != configuration.scheme else {
+      return self
+    }
     return map { sentence in
       let labels = convert(sentence.labels, from: configuration.scheme, to: modelScheme)
       return Sentence(

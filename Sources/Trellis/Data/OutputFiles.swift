@@ -53,10 +53,12 @@ public struct FileRoles {
     for (index, output) in outputs.enumerated() {
       guard let identity = fileIdentity(output.path) else { continue }
       for input in inputs where fileIdentity(input.path) == identity {
-        throw TrellisError(file: output.path, "is also the \(input.option) input; refusing to overwrite it")
+        throw TrellisError(
+          file: output.path, "is also the \(input.option) input; refusing to overwrite it")
       }
       for other in outputs[..<index] where fileIdentity(other.path) == identity {
-        throw TrellisError(file: output.path, "is given as both \(other.option) and \(output.option)")
+        throw TrellisError(
+          file: output.path, "is given as both \(other.option) and \(output.option)")
       }
     }
     for (option, path) in replaced { try checkReplaceable(path, option: option) }
@@ -69,15 +71,18 @@ public struct FileRoles {
     let target = replacementTarget(path)
     switch pathKind(target) {
     case .directory: throw TrellisError(file: path, "is a directory, not a file (\(option))")
-    case .special: throw TrellisError(file: path, "is a device or FIFO, not a regular file (\(option))")
+    case .special:
+      throw TrellisError(file: path, "is a device or FIFO, not a regular file (\(option))")
     case .absent, .regular, .symbolicLink: break
     }
     let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
+      isDirectory.boolValue,
       access(directory, W_OK) == 0
     else {
-      throw TrellisError(file: path, "cannot be written (\(option)): \(directory) is missing or not writable")
+      throw TrellisError(
+        file: path, "cannot be written (\(option)): \(directory) is missing or not writable")
     }
   }
 }
@@ -129,15 +134,20 @@ func writeAtomically(_ data: Data, to path: String) throws {
     }
   } catch {
     unlink(temporary.path)
-    throw error as? TrellisError ?? TrellisError(file: path, "cannot be written: \(error.localizedDescription)")
+    throw error as? TrellisError
+      ?? TrellisError(file: path, "cannot be written: \(error.localizedDescription)")
   }
 }
 
 /// Removes `.NAME.PID.tmp` files whose process no longer runs.
 private func removeStaleTemporaries(in directory: URL, prefix: String) {
-  guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+  guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else {
+    return
+  }
   for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
-    guard let pid = Int32(name.dropFirst(prefix.count).dropLast(4)), pid != getpid(), kill(pid, 0) != 0 else {
+    guard let pid = Int32(name.dropFirst(prefix.count).dropLast(4)), pid != getpid(),
+      kill(pid, 0) != 0
+    else {
       continue
     }
     unlink(directory.appendingPathComponent(name).path)
@@ -149,7 +159,8 @@ private func removeStaleTemporaries(in directory: URL, prefix: String) {
 public func openForStreaming(_ path: String) throws -> FileHandle {
   let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
   guard descriptor >= 0 else {
-    throw TrellisError(file: path, "cannot be opened for writing: \(String(cString: strerror(errno)))")
+    throw TrellisError(
+      file: path, "cannot be opened for writing: \(String(cString: strerror(errno)))")
   }
   return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
 }

@@ -22,7 +22,8 @@ struct CRFHead: ChainHead {
     for k in 0..<L * L { dθ[k] += Float(marginals.pairwise[k]) }
     var loss = 0.0
     for (b, e) in emissions.enumerated() {
-      let T = e.rows, dE = emissionGradients[b]
+      let T = e.rows
+      let dE = emissionGradients[b]
       for t in 0..<T {
         for l in 0..<L { dE[t, l] += Float(marginals.unary(sentence: b, token: t, label: l)) }
       }
@@ -49,7 +50,8 @@ struct CRFHead: ChainHead {
     return paths.enumerated().map { b, path in
       PathConfidence(
         tokens: path.enumerated().map { marginals.unary(sentence: b, token: $0, label: $1) },
-        sequence: exp(chain.score(of: path, emissions: emissions[b], parameters: θ) - marginals.logZ[b]))
+        sequence: exp(
+          chain.score(of: path, emissions: emissions[b], parameters: θ) - marginals.logZ[b]))
     }
   }
 

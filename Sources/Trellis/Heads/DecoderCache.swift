@@ -6,9 +6,13 @@ final class DecoderCache: @unchecked Sendable {
   private var cached: (version: Int, constrained: Bool, decoder: any SequenceDecoder)?
   private let lock = NSLock()
 
-  func decoder(version: Int, constrained: Bool, make: () -> any SequenceDecoder) -> any SequenceDecoder {
+  func decoder(version: Int, constrained: Bool, make: () -> any SequenceDecoder)
+    -> any SequenceDecoder
+  {
     lock.withLock {
-      if let cached, cached.version == version, cached.constrained == constrained { return cached.decoder }
+      if let cached, cached.version == version, cached.constrained == constrained {
+        return cached.decoder
+      }
       let decoder = make()
       cached = (version, constrained, decoder)
       return decoder

@@ -14,7 +14,8 @@ extension LinearChain {
     emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints? = nil
   ) -> (logZ: Double, unary: [Double], pairwise: [Double]) {
-    let T = e.rows, L = labelCount
+    let T = e.rows
+    let L = labelCount
     guard T > 0 else { return (0, [], [Double](repeating: 0, count: L * L)) }
     let masked = maskedScores(parameters: θ, constraints: constraints)
     let (transition, start, end) = (masked.transition, masked.start, masked.end)
@@ -45,7 +46,8 @@ extension LinearChain {
     for t in 1..<T {
       for i in 0..<L where alpha[(t - 1) * L + i] > -.infinity {
         for j in 0..<L {
-          let logP = alpha[(t - 1) * L + i] + transition[i * L + j] + Double(e[t, j])
+          let logP =
+            alpha[(t - 1) * L + i] + transition[i * L + j] + Double(e[t, j])
             + beta[t * L + j] - logZ
           pairwise[i * L + j] += exp(logP)
         }
@@ -64,7 +66,10 @@ extension LinearChain {
     var end: [Double]  // (L)
     var transitionShift = 0.0, startShift = 0.0, endShift = 0.0
 
-    init(_ chain: LinearChain, parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?) {
+    init(
+      _ chain: LinearChain, parameters θ: UnsafeBufferPointer<Float>,
+      constraints: TransitionConstraints?
+    ) {
       let L = chain.labelCount
       labelCount = L
       let masked = chain.maskedScores(parameters: θ, constraints: constraints)
@@ -116,17 +121,22 @@ extension LinearChain {
   /// whose range covers any realistic spread of scores; `forwardBackward` is the log-space
   /// reference that tests compare this against.
   func scaledForwardBackward(emissions: [MatrixView], potentials: Potentials) -> BatchMarginals {
-    let L = labelCount, B = emissions.count
-    let lengths = emissions.map(\.rows), T = lengths.max() ?? 0
+    let L = labelCount
+    let B = emissions.count
+    let lengths = emissions.map(\.rows)
+    let T = lengths.max() ?? 0
     var marginals = BatchMarginals(
       labelCount: L, sentenceCount: B, logZ: [Double](repeating: 0, count: B), unary: [],
       pairwise: [Double](repeating: 0, count: L * L))
     guard T > 0 else { return marginals }
     var pass = ScaledPass(labelCount: L, lengths: lengths)
     for (b, e) in emissions.enumerated() where e.rows > 0 {
-      var logZ = potentials.startShift + Double(e.rows - 1) * potentials.transitionShift + potentials.endShift
+      var logZ =
+        potentials.startShift + Double(e.rows - 1) * potentials.transitionShift
+        + potentials.endShift
       for t in 0..<e.rows {
-        let row = e.row(t), base = (t * B + b) * L
+        let row = e.row(t)
+        let base = (t * B + b) * L
         var maximum = -Double.infinity
         for j in 0..<L { maximum = max(maximum, Double(row[j])) }
         for j in 0..<L { pass.psi[base + j] = exp(Double(row[j]) - maximum) }
@@ -136,7 +146,8 @@ extension LinearChain {
     }
     potentials.transition.withUnsafeBufferPointer { transition in
       pass.forward(E: transition.baseAddress!, potentials: potentials, logZ: &marginals.logZ)
-      pass.backward(E: transition.baseAddress!, potentials: potentials, pairwise: &marginals.pairwise)
+      pass.backward(
+        E: transition.baseAddress!, potentials: potentials, pairwise: &marginals.pairwise)
     }
     for k in 0..<T * B * L { pass.alpha[k] *= pass.beta[k] }
     marginals.unary = pass.alpha
@@ -156,8 +167,10 @@ extension LinearChain {
     init(labelCount: Int, lengths: [Int]) {
       (L, B, T, self.lengths) = (labelCount, lengths.count, lengths.max() ?? 0, lengths)
       let size = T * B * L
-      (psi, alpha, beta, g) = ([Double](repeating: 0, count: size), [Double](repeating: 0, count: size),
-                               [Double](repeating: 0, count: size), [Double](repeating: 0, count: size))
+      (psi, alpha, beta, g) = (
+        [Double](repeating: 0, count: size), [Double](repeating: 0, count: size),
+        [Double](repeating: 0, count: size), [Double](repeating: 0, count: size)
+      )
       scale = [Double](repeating: 1, count: T * B)
       z = [Double](repeating: 1, count: B)
     }
@@ -171,7 +184,10 @@ extension LinearChain {
           for j in 0..<L { alpha[b * L + j] = potentials.start[j] }  // ⊙ ψ[0] in the loop
         }
         for t in 0..<T {
-          if t > 0 { gemm(alpha + (t - 1) * B * L, .none, E, .none, m: B, n: L, k: L, into: alpha + t * B * L) }
+          if t > 0 {
+            gemm(
+              alpha + (t - 1) * B * L, .none, E, .none, m: B, n: L, k: L, into: alpha + t * B * L)
+          }
           for b in 0..<B {
             let row = alpha + (t * B + b) * L
             guard t < lengths[b] else {
@@ -199,19 +215,24 @@ extension LinearChain {
     }
 
     /// β̂, one product per step for all sentences, then the pairwise sums.
-    mutating func backward(E: UnsafePointer<Double>, potentials: Potentials, pairwise: inout [Double]) {
+    mutating func backward(
+      E: UnsafePointer<Double>, potentials: Potentials, pairwise: inout [Double]
+    ) {
       let (L, B, T, lengths) = (self.L, self.B, self.T, self.lengths)
       let (psi, scale, z) = (self.psi, self.scale, self.z)
       beta.withUnsafeMutableBufferPointer { beta in
         g.withUnsafeMutableBufferPointer { g in
-          let beta = beta.baseAddress!, g = g.baseAddress!
+          let beta = beta.baseAddress!
+          let g = g.baseAddress!
           for t in stride(from: T - 1, through: 0, by: -1) {
             if t < T - 1 {
               for b in 0..<B where t + 1 < lengths[b] {
                 let k = ((t + 1) * B + b) * L
                 for j in 0..<L { g[k + j] = psi[k + j] * beta[k + j] / scale[(t + 1) * B + b] }
               }
-              gemm(g + (t + 1) * B * L, .none, E, .transposed, m: B, n: L, k: L, into: beta + t * B * L)
+              gemm(
+                g + (t + 1) * B * L, .none, E, .transposed, m: B, n: L, k: L, into: beta + t * B * L
+              )
             }
             for b in 0..<B where t == lengths[b] - 1 {
               for i in 0..<L { beta[(t * B + b) * L + i] = potentials.end[i] / z[b] }
@@ -221,8 +242,9 @@ extension LinearChain {
           // the rows of g one step later.
           alpha.withUnsafeBufferPointer { alpha in
             pairwise.withUnsafeMutableBufferPointer { pairwise in
-              gemm(alpha.baseAddress!, .transposed, g + B * L, .none, m: L, n: L, k: (T - 1) * B,
-                   into: pairwise.baseAddress!)
+              gemm(
+                alpha.baseAddress!, .transposed, g + B * L, .none, m: L, n: L, k: (T - 1) * B,
+                into: pairwise.baseAddress!)
               for k in 0..<L * L { pairwise[k] *= E[k] }
             }
           }
@@ -237,7 +259,9 @@ extension LinearChain {
     emissions e: MatrixView, potentials: Potentials
   ) -> (logZ: Double, unary: [Double], pairwise: [Double]) {
     let marginals = scaledForwardBackward(emissions: [e], potentials: potentials)
-    return (marginals.logZ[0], Array(marginals.unary.prefix(e.rows * labelCount)), marginals.pairwise)
+    return (
+      marginals.logZ[0], Array(marginals.unary.prefix(e.rows * labelCount)), marginals.pairwise
+    )
   }
 }
 

@@ -16,12 +16,15 @@ extension LinearChain {
     _ k: Int, emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints? = nil
   ) -> [(path: [Int], score: Double)] {
-    let T = e.rows, L = labelCount
+    let T = e.rows
+    let L = labelCount
     guard T > 0, k > 0 else { return [] }
     let scores = maskedScores(parameters: θ, constraints: constraints)
     var beams = [[NBestEntry]](repeating: [], count: T * L)  // (T, L) lists of up to k entries
     for j in 0..<L where scores.start[j] > -.infinity {
-      beams[j] = [NBestEntry(score: scores.start[j] + Double(e[0, j]), previousLabel: -1, previousRank: -1)]
+      beams[j] = [
+        NBestEntry(score: scores.start[j] + Double(e[0, j]), previousLabel: -1, previousRank: -1)
+      ]
     }
     for t in 1..<T {
       for j in 0..<L {
@@ -38,7 +41,8 @@ extension LinearChain {
     }
     return finals.map { final in
       var path = [Int](repeating: 0, count: T)
-      var label = Int(final.previousLabel), rank = Int(final.previousRank)
+      var label = Int(final.previousLabel)
+      var rank = Int(final.previousRank)
       for t in stride(from: T - 1, through: 0, by: -1) {
         path[t] = label
         let entry = beams[t * L + label][rank]
@@ -64,10 +68,14 @@ extension LinearChain {
     var merged: [NBestEntry] = []
     merged.reserveCapacity(k)
     while merged.count < k, let best = heads.pop() {
-      merged.append(NBestEntry(score: best.score, previousLabel: best.list, previousRank: best.rank))
-      let source = sources[Int(best.list)]!, next = Int(best.rank) + 1
+      merged.append(
+        NBestEntry(score: best.score, previousLabel: best.list, previousRank: best.rank))
+      let source = sources[Int(best.list)]!
+      let next = Int(best.rank) + 1
       if next < source.entries.count {
-        heads.push(MergeHead(score: source.entries[next].score + source.shift, list: best.list, rank: Int32(next)))
+        heads.push(
+          MergeHead(
+            score: source.entries[next].score + source.shift, list: best.list, rank: Int32(next)))
       }
     }
     return merged
@@ -116,7 +124,8 @@ struct MergeHeap {
     items[0] = last
     var parent = 0
     while true {
-      let left = 2 * parent + 1, right = left + 1
+      let left = 2 * parent + 1
+      let right = left + 1
       var best = parent
       if left < items.count, items[left].precedes(items[best]) { best = left }
       if right < items.count, items[right].precedes(items[best]) { best = right }

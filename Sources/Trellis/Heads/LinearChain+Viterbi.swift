@@ -17,11 +17,13 @@ extension LinearChain {
   func decodingScores(
     parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil
   ) -> DecodingScores {
-    let L = labelCount, stride = (L + 15) / 16 * 16
+    let L = labelCount
+    let stride = (L + 15) / 16 * 16
     var scores = DecodingScores(
       labelCount: L, stride: stride,
       transition: [Float](repeating: -.infinity, count: L * stride),
-      start: [Float](repeating: -.infinity, count: stride), end: [Float](repeating: -.infinity, count: stride))
+      start: [Float](repeating: -.infinity, count: stride),
+      end: [Float](repeating: -.infinity, count: stride))
     // Runs once per parameter version (DecoderCache), not per batch.
     let masked = maskedScores(parameters: θ, constraints: constraints)
     for i in 0..<L {
@@ -38,7 +40,8 @@ extension LinearChain {
   /// cost-augmented): the vectorised Viterbi below with `referenceViterbi`'s results.
   func viterbi(
     emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints? = nil, costAugmentation: (gold: [Int], weight: Double)? = nil
+    constraints: TransitionConstraints? = nil,
+    costAugmentation: (gold: [Int], weight: Double)? = nil
   ) -> (path: [Int], score: Double) {
     let path = viterbi(
       emissions: e, scores: decodingScores(parameters: θ, constraints: constraints),
@@ -59,7 +62,10 @@ extension LinearChain {
     emissions e: MatrixView, scores: DecodingScores,
     costAugmentation: (gold: [Int], weight: Double)? = nil
   ) -> [Int] {
-    let T = e.rows, L = labelCount, stride = scores.stride, vectors = stride / 16
+    let T = e.rows
+    let L = labelCount
+    let stride = scores.stride
+    let vectors = stride / 16
     guard T > 0 else { return [] }
     var delta = [Float](repeating: -.infinity, count: stride)  // δ[t−1], (stride)
     var best = [Float](repeating: -.infinity, count: stride)  // running max over i, (stride)
@@ -75,7 +81,8 @@ extension LinearChain {
       delta.withUnsafeMutableBufferPointer { delta in
         best.withUnsafeMutableBufferPointer { best in
           backPointer.withUnsafeMutableBufferPointer { backPointer in
-            let delta = delta.baseAddress!, best = best.baseAddress!
+            let delta = delta.baseAddress!
+            let best = best.baseAddress!
             for j in 0..<stride { delta[j] = scores.start[j] }
             addEmissions(0, to: delta)
             for t in 1..<T {
@@ -84,14 +91,17 @@ extension LinearChain {
                 var running = Lanes(repeating: -.infinity)
                 var argument = SIMD16<Int32>(repeating: 0)
                 for i in 0..<L where delta[i] > -.infinity {
-                  let candidate = Lanes(repeating: delta[i])
-                    + UnsafeRawPointer(transition.baseAddress! + i * stride + v * 16).loadUnaligned(as: Lanes.self)
+                  let candidate =
+                    Lanes(repeating: delta[i])
+                    + UnsafeRawPointer(transition.baseAddress! + i * stride + v * 16).loadUnaligned(
+                      as: Lanes.self)
                   let better = candidate .> running
                   running.replace(with: candidate, where: better)
                   argument.replace(with: SIMD16<Int32>(repeating: Int32(i)), where: better)
                 }
                 UnsafeMutableRawPointer(best + v * 16).storeBytes(of: running, as: Lanes.self)
-                UnsafeMutableRawPointer(pointers + v * 16).storeBytes(of: argument, as: SIMD16<Int32>.self)
+                UnsafeMutableRawPointer(pointers + v * 16).storeBytes(
+                  of: argument, as: SIMD16<Int32>.self)
               }
               addEmissions(t, to: best)
               delta.update(from: best, count: stride)
@@ -100,14 +110,25 @@ extension LinearChain {
         }
       }
     }
-    var bestScore = -Float.infinity, bestLast = 0
-    for j in 0..<L where delta[j] + scores.end[j] > bestScore {
-      bestScore = delta[j] + scores.end[j]
-      bestLast = j
-    }
+    return Self.backtrack(
+      delta: delta, end: scores.end, backPointer: backPointer, labels: L, steps: T,
+      stride: stride)
+  }
+
+  /// The best last label (δ[T−1][j] + end[j], ties to the lowest j), then ψ followed back;
+  /// `backPointer` is `(T, stride)`.
+  private static func backtrack(
+    delta: [Float], end: [Float], backPointer: [Int32], labels L: Int, steps T: Int, stride: Int
+  ) -> [Int] {
+    var bestScore = -Float.infinity
     var path = [Int](repeating: 0, count: T)
-    path[T - 1] = bestLast
-    for t in Swift.stride(from: T - 1, to: 0, by: -1) { path[t - 1] = Int(backPointer[t * stride + path[t]]) }
+    for j in 0..<L where delta[j] + end[j] > bestScore {
+      bestScore = delta[j] + end[j]
+      path[T - 1] = j
+    }
+    for t in Swift.stride(from: T - 1, to: 0, by: -1) {
+      path[t - 1] = Int(backPointer[t * stride + path[t]])
+    }
     return path
   }
 
@@ -121,9 +142,11 @@ extension LinearChain {
   /// Kept in Double and plain loops as the reference the vectorised version is tested against.
   func referenceViterbi(
     emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints? = nil, costAugmentation: (gold: [Int], weight: Double)? = nil
+    constraints: TransitionConstraints? = nil,
+    costAugmentation: (gold: [Int], weight: Double)? = nil
   ) -> (path: [Int], score: Double) {
-    let T = e.rows, L = labelCount
+    let T = e.rows
+    let L = labelCount
     guard T > 0 else { return ([], 0) }
     let scores = maskedScores(parameters: θ, constraints: constraints)
     var delta = [Double](repeating: 0, count: L)  // δ[t−1], (L)
@@ -151,7 +174,8 @@ extension LinearChain {
               // i outer, j inner: rows of trans are contiguous, and the strict > keeps the
               // lowest i among ties.
               for i in 0..<L where delta[i] > -.infinity {
-                let d = delta[i], row = transition.baseAddress! + i * L
+                let d = delta[i]
+                let row = transition.baseAddress! + i * L
                 for j in 0..<L {
                   let candidate = d + row[j]
                   if candidate > best[j] {
@@ -167,7 +191,8 @@ extension LinearChain {
         }
       }
     }
-    var bestScore = -Double.infinity, bestLast = 0
+    var bestScore = -Double.infinity
+    var bestLast = 0
     for j in 0..<L where delta[j] + scores.end[j] > bestScore {
       bestScore = delta[j] + scores.end[j]
       bestLast = j

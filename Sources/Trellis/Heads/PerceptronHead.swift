@@ -17,9 +17,12 @@ struct PerceptronHead: ChainHead {
     for (b, e) in emissions.enumerated() {
       let predicted = chain.viterbi(emissions: e, scores: scores)
       guard predicted != gold[b] else { continue }
-      chain.addFeatures(of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      chain.addFeatures(of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      loss += chain.score(of: predicted, emissions: e, parameters: θ)
+      chain.addFeatures(
+        of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
+      chain.addFeatures(
+        of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
+      loss +=
+        chain.score(of: predicted, emissions: e, parameters: θ)
         - chain.score(of: gold[b], emissions: e, parameters: θ)
     }
     return loss

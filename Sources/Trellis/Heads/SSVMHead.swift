@@ -27,12 +27,16 @@ struct SSVMHead: ChainHead {
     var loss = Double(emissions.count) * l2 / 2 * squaredNorm
     let scores = chain.decodingScores(parameters: θ)
     for (b, e) in emissions.enumerated() {
-      let predicted = chain.viterbi(emissions: e, scores: scores, costAugmentation: (gold[b], costWeight))
+      let predicted = chain.viterbi(
+        emissions: e, scores: scores, costAugmentation: (gold[b], costWeight))
       guard predicted != gold[b] else { continue }
       let cost = costWeight * Double(zip(predicted, gold[b]).filter { $0 != $1 }.count)
-      chain.addFeatures(of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      chain.addFeatures(of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      loss += chain.score(of: predicted, emissions: e, parameters: θ) + cost
+      chain.addFeatures(
+        of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
+      chain.addFeatures(
+        of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
+      loss +=
+        chain.score(of: predicted, emissions: e, parameters: θ) + cost
         - chain.score(of: gold[b], emissions: e, parameters: θ)
     }
     return loss

@@ -60,7 +60,8 @@ struct SoftmaxHead: StructuredHead {
     return logP.withUnsafeBufferPointer { logP in
       zeros.withUnsafeBufferPointer { zeros in
         LinearChain(labelCount: labelCount).nBest(
-          k, emissions: MatrixView(base: logP.baseAddress!, rows: emissions.rows, columns: labelCount),
+          k,
+          emissions: MatrixView(base: logP.baseAddress!, rows: emissions.rows, columns: labelCount),
           parameters: zeros)
       }
     }.map { ScoredPath(path: $0.path, score: $0.score, probability: exp($0.score)) }

@@ -30,7 +30,8 @@ public protocol StructuredHead: Sendable {
   /// What decoding needs from the parameters, prepared once (Viterbi's padded transition
   /// table) and reused for every batch until the parameters change; forbidden transitions of
   /// `constraints` are never crossed (softmax has no transitions, so nothing to forbid).
-  func decoder(parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?) -> any SequenceDecoder
+  func decoder(parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?)
+    -> any SequenceDecoder
 
   /// The `k` best label sequences of one sentence, best first, with their scores and, for heads
   /// that define p(y | x), their probabilities.
@@ -81,7 +82,8 @@ extension StructuredHead {
 
   /// The highest-scoring label sequence of each sentence (prepares a decoder for one use).
   public func decode(
-    emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
+    emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
   ) -> [[Int]] {
     decoder(parameters: parameters, constraints: constraints).decode(emissions)
   }
@@ -148,7 +150,8 @@ extension ChainHead {
   func decoder(
     parameters: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
   ) -> any SequenceDecoder {
-    ViterbiDecoder(chain: chain, scores: chain.decodingScores(parameters: parameters, constraints: constraints))
+    ViterbiDecoder(
+      chain: chain, scores: chain.decodingScores(parameters: parameters, constraints: constraints))
   }
 
   func nBest(

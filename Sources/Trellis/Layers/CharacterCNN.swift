@@ -32,7 +32,9 @@ struct CharacterCNN: Sendable {
 
   /// Character embeddings U(±√(3/Dc)), filters Glorot-uniform, biases zero.
   func initialize(_ store: ParameterStore, rng: inout SplitMix64) {
-    fillUniform(store.value(embedding), count: embedding.count, limit: (3 / Float(embeddingSize)).squareRoot(), rng: &rng)
+    fillUniform(
+      store.value(embedding), count: embedding.count,
+      limit: (3 / Float(embeddingSize)).squareRoot(), rng: &rng)
     let limit = (6 / Float(3 * embeddingSize + filters)).squareRoot()
     fillUniform(store.value(weight), count: weight.count, limit: limit, rng: &rng)
   }
@@ -40,10 +42,13 @@ struct CharacterCNN: Sendable {
   /// Writes `features` (rows, F) for the `tokens` (row index and character ids of each real
   /// token); rows without a token are left as they are.
   func forward(
-    store: ParameterStore, tokens: [(row: Int, characters: [Int32])], features: UnsafeMutablePointer<Float>,
+    store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
+    features: UnsafeMutablePointer<Float>,
     workspace ws: CharacterWorkspace
   ) {
-    let Dc = embeddingSize, F = filters, width = 3 * Dc
+    let Dc = embeddingSize
+    let F = filters
+    let width = 3 * Dc
     let P = tokens.reduce(0) { $0 + $1.characters.count }
     let windows = ws.windows.reserve(max(P * width, 1))
     let activations = ws.activations.reserve(max(P * F, 1))
@@ -53,7 +58,8 @@ struct CharacterCNN: Sendable {
     }
     guard P > 0 else { return }
     gemm(
-      MatrixView(base: windows, rows: P, columns: width), .none, store.valueMatrix(weight), .transposed,
+      MatrixView(base: windows, rows: P, columns: width), .none, store.valueMatrix(weight),
+      .transposed,
       into: MutableMatrixView(base: activations, rows: P, columns: F))
     addBias(store.value(bias), to: activations, rows: P, n: F)
     tanh(activations, into: activations, count: P * F)
@@ -76,22 +82,28 @@ struct CharacterCNN: Sendable {
   ///   ∂z_p[f] = ∂feature[f]·(1 − z_p[f]²) at p = argmax, 0 elsewhere;
   ///   ∂W += ∂Zᵀ · U,  ∂b += Σ_p ∂z_p,  ∂U = ∂Z · W, scattered back into the character rows.
   func backward(
-    store: ParameterStore, tokens: [(row: Int, characters: [Int32])], dFeatures: UnsafePointer<Float>,
+    store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
+    dFeatures: UnsafePointer<Float>,
     workspace ws: CharacterWorkspace
   ) {
-    let Dc = embeddingSize, F = filters, width = 3 * Dc
+    let Dc = embeddingSize
+    let F = filters
+    let width = 3 * Dc
     let P = tokens.reduce(0) { $0 + $1.characters.count }
     guard P > 0 else { return }
-    let windows = ws.windows.pointer, activations = ws.activations.pointer
+    let windows = ws.windows.pointer
+    let activations = ws.activations.pointer
     let dZ = ws.dActivations.zeroed(P * F)
     for (t, token) in tokens.enumerated() {
       for f in 0..<F {
-        let p = Int(ws.argmax[t * F + f]), z = activations[p * F + f]
+        let p = Int(ws.argmax[t * F + f])
+        let z = activations[p * F + f]
         dZ[p * F + f] += dFeatures[token.row * F + f] * (1 - z * z)
       }
     }
     gemm(
-      MatrixView(base: dZ, rows: P, columns: F), .transposed, MatrixView(base: windows, rows: P, columns: width),
+      MatrixView(base: dZ, rows: P, columns: F), .transposed,
+      MatrixView(base: windows, rows: P, columns: width),
       .none, into: store.gradientMatrix(weight), beta: 1)
     addColumnSums(of: dZ, rows: P, n: F, to: store.gradient(bias))
     let dWindows = ws.dWindows.reserve(P * width)
@@ -100,7 +112,8 @@ struct CharacterCNN: Sendable {
       into: MutableMatrixView(base: dWindows, rows: P, columns: width))
     let table = store.gradient(embedding)
     forEachWindowSlot(tokens) { p, k, id in
-      let source = dWindows + p * width + k * Dc, destination = table + id * Dc
+      let source = dWindows + p * width + k * Dc
+      let destination = table + id * Dc
       for d in 0..<Dc { destination[d] += source[d] }
     }
   }
@@ -116,7 +129,8 @@ struct CharacterCNN: Sendable {
       for position in 0..<n {
         for k in 0..<3 {
           let index = position + k - 1
-          body(p, k, index >= 0 && index < n ? Int(token.characters[index]) : ReservedWord.paddingId)
+          body(
+            p, k, index >= 0 && index < n ? Int(token.characters[index]) : ReservedWord.paddingId)
         }
         p += 1
       }

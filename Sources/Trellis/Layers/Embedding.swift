@@ -25,7 +25,8 @@ struct EmbeddingLayer: Sendable {
   var outputSize: Int { (2 * window + 1) * tokenSize }
 
   init(
-    configuration: TaggerConfiguration, wordCount: Int, featureValueCounts: [Int], characterCount: Int,
+    configuration: TaggerConfiguration, wordCount: Int, featureValueCounts: [Int],
+    characterCount: Int,
     store: ParameterStore
   ) {
     tables =
@@ -45,18 +46,25 @@ struct EmbeddingLayer: Sendable {
   /// Each table U(±√(3/D)) (unit expected squared norm), then the character CNN's weights.
   func initialize(_ store: ParameterStore, rng: inout SplitMix64) {
     for table in tables {
-      fillUniform(store.value(table), count: table.count, limit: (3 / Float(table.columns)).squareRoot(), rng: &rng)
+      fillUniform(
+        store.value(table), count: table.count, limit: (3 / Float(table.columns)).squareRoot(),
+        rng: &rng)
     }
     characterCNN?.initialize(store, rng: &rng)
   }
 
   /// Fills `x` `(T·B, In)` as described above.
   func forward(
-    _ batch: Batch, store: ParameterStore, into x: UnsafeMutablePointer<Float>, workspace: CharacterWorkspace
+    _ batch: Batch, store: ParameterStore, into x: UnsafeMutablePointer<Float>,
+    workspace: CharacterWorkspace
   ) {
-    let B = batch.size, F = featureSize, Dt = tokenSize, In = outputSize
+    let B = batch.size
+    let F = featureSize
+    let Dt = tokenSize
+    let In = outputSize
     let features = workspace.features.zeroed(max(batch.steps * B * F, 1))  // (T·B, F)
-    characterCNN?.forward(store: store, tokens: batch.characters, features: features, workspace: workspace)
+    characterCNN?.forward(
+      store: store, tokens: batch.characters, features: features, workspace: workspace)
     for t in 0..<batch.steps {
       for b in 0..<B {
         let row = x + (t * B + b) * In
@@ -84,7 +92,10 @@ struct EmbeddingLayer: Sendable {
   func backward(
     _ batch: Batch, store: ParameterStore, dx: UnsafePointer<Float>, workspace: CharacterWorkspace
   ) {
-    let B = batch.size, F = featureSize, Dt = tokenSize, In = outputSize
+    let B = batch.size
+    let F = featureSize
+    let Dt = tokenSize
+    let In = outputSize
     let dFeatures = workspace.dFeatures.zeroed(max(batch.steps * B * F, 1))  // (T·B, F)
     for b in 0..<B {
       for t in 0..<batch.lengths[b] {
@@ -103,13 +114,16 @@ struct EmbeddingLayer: Sendable {
         }
       }
     }
-    characterCNN?.backward(store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace)
+    characterCNN?.backward(
+      store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace)
   }
 
   /// Calls `body(k, position)` for window blocks k = 0…2K of token t of sentence b; `position`
   /// is the token read (t + k − K), nil outside the sentence.
   @inline(__always)
-  private func forEachWindowPosition(_ t: Int, sentence b: Int, of batch: Batch, _ body: (Int, Int?) -> Void) {
+  private func forEachWindowPosition(
+    _ t: Int, sentence b: Int, of batch: Batch, _ body: (Int, Int?) -> Void
+  ) {
     for k in 0...(2 * window) {
       let position = t + k - window
       body(k, position >= 0 && position < batch.lengths[b] ? position : nil)

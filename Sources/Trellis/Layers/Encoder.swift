@@ -22,7 +22,8 @@ struct Encoder: Sendable {
     self.hiddenSize = hiddenSize
     let names = kind.isBidirectional ? ["forward", "backward"] : ["forward"]
     directions = names.map {
-      RecurrentLayer(cell: kind.cell, inputSize: inputSize, hiddenSize: hiddenSize, name: $0, store: store)
+      RecurrentLayer(
+        cell: kind.cell, inputSize: inputSize, hiddenSize: hiddenSize, name: $0, store: store)
     }
   }
 
@@ -44,7 +45,10 @@ struct Encoder: Sendable {
     store: ParameterStore, x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
     lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace], concurrently: Bool = true
   ) {
-    let B = lengths.count, H = hiddenSize, In = inputSize, width = outputSize
+    let B = lengths.count
+    let H = hiddenSize
+    let In = inputSize
+    let width = outputSize
     runDirections(concurrently: concurrently) { d in
       let ws = workspaces[d]
       // Left to right reads the batch as it is; right to left reads a reversed copy.
@@ -55,7 +59,9 @@ struct Encoder: Sendable {
         for s in 0..<T {
           for b in 0..<B {
             let destination = reversed + (s * B + b) * In
-            if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b]) {
+            if let row = Encoder.row(
+              direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+            {
               destination.update(from: x + row * In, count: In)
             } else {
               destination.update(repeating: 0, count: In)
@@ -67,7 +73,8 @@ struct Encoder: Sendable {
       let h = ws.h.pointer
       for s in 0..<T {
         for b in 0..<B {
-          let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+          let row =
+            Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
             ?? (s * B + b)  // padded rows: keep the state so the output is defined, never read
           (output + row * width + d * H).update(from: h + (s * B + b) * H, count: H)
         }
@@ -78,17 +85,22 @@ struct Encoder: Sendable {
   /// Reads `dOutput` (T·B, dirs·H), accumulates parameter gradients, writes `dx` (T·B, In).
   /// `x` is the input the forward pass read.
   func backward(
-    store: ParameterStore, x: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+    store: ParameterStore, x: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>,
     lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace]
   ) {
-    let B = lengths.count, H = hiddenSize, In = inputSize, width = outputSize
+    let B = lengths.count
+    let H = hiddenSize
+    let In = inputSize
+    let width = outputSize
     runDirections(concurrently: true) { d in
       let ws = workspaces[d]
       let dh = ws.dh.reserve(T * B * H)
       for s in 0..<T {
         for b in 0..<B {
           let destination = dh + (s * B + b) * H
-          if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b]) {
+          if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+          {
             destination.update(from: dOutput + row * width + d * H, count: H)
           } else {
             destination.update(repeating: 0, count: H)
@@ -98,7 +110,8 @@ struct Encoder: Sendable {
       // Left to right writes the batch's ∂x directly; right to left its own, added below.
       let directionDx = d == 0 ? dx : ws.dx.reserve(T * B * In)
       directions[d].backward(
-        store: store, x: d == 0 ? x : UnsafePointer(ws.x.pointer), dx: directionDx, steps: T, batch: B,
+        store: store, x: d == 0 ? x : UnsafePointer(ws.x.pointer), dx: directionDx, steps: T,
+        batch: B,
         workspace: ws)
     }
     // Add the other direction's input gradient after both finished, in a fixed order, so the
@@ -107,9 +120,11 @@ struct Encoder: Sendable {
       let directionDx = workspaces[d].dx.pointer
       for s in 0..<T {
         for b in 0..<B {
-          guard let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+          guard
+            let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
           else { continue }
-          let source = directionDx + (s * B + b) * In, destination = dx + row * In
+          let source = directionDx + (s * B + b) * In
+          let destination = dx + row * In
           for k in 0..<In { destination[k] += source[k] }
         }
       }

@@ -67,7 +67,9 @@ struct LSTMCell: RecurrentCell {
   func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>) {
     let (B, H, h, cache) = (step.rows, step.hidden, step.h, step.cache)
     let cachePrevious = step.cachePrevious
-    let gates = cache, c = cache + B * 4 * H, tanhC = c + B * H
+    let gates = cache
+    let c = cache + B * 4 * H
+    let tanhC = c + B * H
     // One σ pass over all 4H gates of all rows, using tanh(z) = 2σ(2z) − 1 for the g block.
     for k in 0..<B * 4 * H { gates[k] = zx[k] + zh[k] }
     for b in 0..<B {
@@ -78,7 +80,10 @@ struct LSTMCell: RecurrentCell {
     // c_{t−1} = 0 at the first step; the branch stays outside the loops so they vectorise.
     let cPrevious = cachePrevious.map { $0 + B * 4 * H }
     for b in 0..<B {
-      let i = gates + b * 4 * H, f = i + H, g = i + 2 * H, row = c + b * H
+      let i = gates + b * 4 * H
+      let f = i + H
+      let g = i + 2 * H
+      let row = c + b * H
       for j in 0..<H { g[j] = 2 * g[j] - 1 }
       if let cPrevious {
         let previous = cPrevious + b * H
@@ -89,7 +94,9 @@ struct LSTMCell: RecurrentCell {
     }
     tanh(c, into: tanhC, count: B * H)
     for b in 0..<B {
-      let o = gates + b * 4 * H + 3 * H, tc = tanhC + b * H, row = h + b * H
+      let o = gates + b * 4 * H + 3 * H
+      let tc = tanhC + b * H
+      let row = h + b * H
       for j in 0..<H { row[j] = o[j] * tc[j] }
     }
   }
@@ -103,16 +110,21 @@ struct LSTMCell: RecurrentCell {
     let (dh, carry, dzx) = (gradients.dh, gradients.carry, gradients.dzx)
     let dhPreviousDirect = gradients.dhPreviousDirect
     dhPreviousDirect.update(repeating: 0, count: B * H)
-    let c = cache + B * 4 * H, tanhC = c + B * H
+    let c = cache + B * 4 * H
+    let tanhC = c + B * H
     // c_{t−1} = 0 at the first step: a zero row keeps the loop free of branches.
     let zeros = [Float](repeating: 0, count: cachePrevious == nil ? B * H : 0)
     zeros.withUnsafeBufferPointer { zeros in
       let cPrevious = cachePrevious.map { $0 + B * 4 * H } ?? zeros.baseAddress!
       for b in 0..<B {
-        let gates = cache + b * 4 * H, dz = dzx + b * 4 * H
+        let gates = cache + b * 4 * H
+        let dz = dzx + b * 4 * H
         for j in 0..<H {
           let k = b * H + j
-          let i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j]
+          let i = gates[j]
+          let f = gates[H + j]
+          let g = gates[2 * H + j]
+          let o = gates[3 * H + j]
           let tc = tanhC[k]
           let dc = carry[k] + dh[k] * o * (1 - tc * tc)
           dz[j] = dc * g * i * (1 - i)
@@ -140,14 +152,19 @@ struct GRUCell: RecurrentCell {
   func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>) {
     let (B, H, h, cache) = (step.rows, step.hidden, step.h, step.cache)
     let hPrevious = step.hPrevious
-    let gates = cache, zhN = cache + B * 3 * H
+    let gates = cache
+    let zhN = cache + B * 3 * H
     for b in 0..<B {
-      let row = gates + b * 3 * H, zxRow = zx + b * 3 * H, zhRow = zh + b * 3 * H
+      let row = gates + b * 3 * H
+      let zxRow = zx + b * 3 * H
+      let zhRow = zh + b * 3 * H
       for j in 0..<2 * H { row[j] = zxRow[j] + zhRow[j] }
     }
     sigmoid(gates, into: gates, count: B * 3 * H)  // the n block is overwritten below
     for b in 0..<B {
-      let row = gates + b * 3 * H, zxRow = zx + b * 3 * H, zhRow = zh + b * 3 * H
+      let row = gates + b * 3 * H
+      let zxRow = zx + b * 3 * H
+      let zhRow = zh + b * 3 * H
       for j in 0..<H {
         zhN[b * H + j] = zhRow[2 * H + j]
         row[2 * H + j] = zxRow[2 * H + j] + row[j] * zhRow[2 * H + j]
@@ -171,10 +188,13 @@ struct GRUCell: RecurrentCell {
     let zhN = cache + B * 3 * H
     for b in 0..<B {
       let gates = cache + b * 3 * H
-      let dx = dzx + b * 3 * H, dr = dzh + b * 3 * H
+      let dx = dzx + b * 3 * H
+      let dr = dzh + b * 3 * H
       for j in 0..<H {
         let k = b * H + j
-        let r = gates[j], u = gates[H + j], n = gates[2 * H + j]
+        let r = gates[j]
+        let u = gates[H + j]
+        let n = gates[2 * H + j]
         let previous = hPrevious?[k] ?? 0
         let dn = dh[k] * (1 - u)
         let du = dh[k] * (previous - n)

@@ -56,7 +56,9 @@ struct RecurrentLayer: Sendable {
 
   var gateWidth: Int { cell.gateCount * hiddenSize }
 
-  init(cell: any RecurrentCell, inputSize: Int, hiddenSize: Int, name: String, store: ParameterStore) {
+  init(
+    cell: any RecurrentCell, inputSize: Int, hiddenSize: Int, name: String, store: ParameterStore
+  ) {
     self.cell = cell
     self.inputSize = inputSize
     self.hiddenSize = hiddenSize
@@ -86,9 +88,12 @@ struct RecurrentLayer: Sendable {
   /// Runs `steps` steps over `batch` rows of `x` (T·B, In), leaving `h` and `cache` in the
   /// workspace:  zx = X · Wxᵀ + bx (one GEMM);  for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
   func forward(
-    store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int, workspace ws: RecurrentWorkspace
+    store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int,
+    workspace ws: RecurrentWorkspace
   ) {
-    let H = hiddenSize, G = gateWidth, width = cell.cacheWidth * H
+    let H = hiddenSize
+    let G = gateWidth
+    let width = cell.cacheWidth * H
     let zx = ws.zx.reserve(T * B * G)
     let h = ws.h.reserve(T * B * H)
     _ = ws.cache.reserve(max(T * B * width, 1))  // `cellStep` reads it through `ws.cache.pointer`
@@ -103,7 +108,8 @@ struct RecurrentLayer: Sendable {
       } else {
         gemm(
           MatrixView(base: h + (s - 1) * B * H, rows: B, columns: H), .none,
-          store.valueMatrix(wh), .transposed, into: MutableMatrixView(base: zh, rows: B, columns: G))
+          store.valueMatrix(wh), .transposed, into: MutableMatrixView(base: zh, rows: B, columns: G)
+        )
       }
       if let bh { addBias(store.value(bh), to: zh, rows: B, n: G) }
       cell.forward(cellStep(s, batch: B, workspace: ws), zx: zx + s * B * G, zh: zh)
@@ -113,7 +119,10 @@ struct RecurrentLayer: Sendable {
 
   /// Step `s` of the activations `forward` keeps in `workspace` for a batch of `B` rows.
   private func cellStep(_ s: Int, batch B: Int, workspace ws: RecurrentWorkspace) -> CellStep {
-    let H = hiddenSize, width = cell.cacheWidth * H, h = ws.h.pointer, cache = ws.cache.pointer
+    let H = hiddenSize
+    let width = cell.cacheWidth * H
+    let h = ws.h.pointer
+    let cache = ws.cache.pointer
     return CellStep(
       rows: B, hidden: H, h: h + s * B * H, cache: cache + s * B * width,
       hPrevious: s == 0 ? nil : UnsafePointer(h + (s - 1) * B * H),
@@ -125,12 +134,15 @@ struct RecurrentLayer: Sendable {
   ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
   /// then, over all steps at once:  ∂Wx += ∂ZXᵀ · X,  ∂Wh += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X = ∂ZX · Wx.
   func backward(
-    store: ParameterStore, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, steps T: Int, batch B: Int,
+    store: ParameterStore, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, steps T: Int,
+    batch B: Int,
     workspace ws: RecurrentWorkspace
   ) {
     precondition(ws.forwardShape == (T, B), "backward needs the forward pass of the same batch")
-    let H = hiddenSize, G = gateWidth
-    let h = ws.h.pointer, dh = ws.dh.pointer
+    let H = hiddenSize
+    let G = gateWidth
+    let h = ws.h.pointer
+    let dh = ws.dh.pointer
     let dzx = ws.zx.reserve(T * B * G)  // zx is dead after forward; reuse it for ∂zx
     let dzh = cell.sharesPreactivationGradient ? dzx : ws.dzh.reserve(T * B * G)
     let dhNext = ws.dhNext.zeroed(B * H)
@@ -140,7 +152,9 @@ struct RecurrentLayer: Sendable {
       for k in 0..<B * H { dhStep[k] = dh[s * B * H + k] + dhNext[k] }
       cell.backward(
         cellStep(s, batch: B, workspace: ws),
-        CellGradients(dh: dhStep, carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G, dhPreviousDirect: dhNext))
+        CellGradients(
+          dh: dhStep, carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G,
+          dhPreviousDirect: dhNext))
       if s > 0 {
         gemm(
           MatrixView(base: dzh + s * B * G, rows: B, columns: G), .none, store.valueMatrix(wh),

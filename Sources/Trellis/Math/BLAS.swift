@@ -20,8 +20,9 @@ func gemm(
   let k = transposeA == .none ? a.columns : a.rows
   let kB = transposeB == .none ? b.rows : b.columns
   let n = transposeB == .none ? b.columns : b.rows
-  precondition(k == kB && c.rows == m && c.columns == n,
-               "gemm shapes: op(A) \(m)x\(k), op(B) \(kB)x\(n), C \(c.rows)x\(c.columns)")
+  precondition(
+    k == kB && c.rows == m && c.columns == n,
+    "gemm shapes: op(A) \(m)x\(k), op(B) \(kB)x\(n), C \(c.rows)x\(c.columns)")
   if m == 0 || n == 0 { return }
   if k == 0 {
     // BLAS leaves C untouched for K = 0 only when beta = 1; make the empty sum explicit.
@@ -33,7 +34,8 @@ func gemm(
     // matrix–vector product, and sgemv reads B in place where sgemm would first pack it.
     // a is row 0 of A (stride 1), or column 0 of a transposed A (stride = its row stride).
     cblas_sgemv(
-      CblasRowMajor, transposeB == .none ? CblasTrans : CblasNoTrans, Int32(b.rows), Int32(b.columns),
+      CblasRowMajor, transposeB == .none ? CblasTrans : CblasNoTrans, Int32(b.rows),
+      Int32(b.columns),
       alpha, b.base, Int32(b.rowStride), a.base, Int32(transposeA == .none ? 1 : a.rowStride), beta,
       c.base, 1)
     return
@@ -48,7 +50,8 @@ func naiveGemm(
   _ a: MatrixView, _ transposeA: Transpose, _ b: MatrixView, _ transposeB: Transpose,
   into c: MutableMatrixView, alpha: Float = 1, beta: Float = 0
 ) {
-  let m = c.rows, n = c.columns
+  let m = c.rows
+  let n = c.columns
   let k = transposeA == .none ? a.columns : a.rows
   for i in 0..<m {
     for j in 0..<n {

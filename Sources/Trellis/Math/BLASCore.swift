@@ -11,9 +11,13 @@ public enum BLASCore {
   /// The core OpenBLAS should use instead of the one it `detected`, or nil when its choice
   /// stands: the user chose one (`OPENBLAS_CORETYPE` set), OpenBLAS did not fall back, or the
   /// CPU has no AVX2 (`cpuFlags`: the flags of /proc/cpuinfo).
-  public static func preferred(detected: String, environment: [String: String], cpuFlags: Set<String>) -> String? {
+  public static func preferred(
+    detected: String, environment: [String: String], cpuFlags: Set<String>
+  ) -> String? {
     guard environment["OPENBLAS_CORETYPE"] == nil, detected == "Prescott" else { return nil }
-    if cpuFlags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]) { return "SkylakeX" }
+    if cpuFlags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]) {
+      return "SkylakeX"
+    }
     if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
     return nil
   }
@@ -34,7 +38,8 @@ public enum BLASCore {
   public static func restartWithTunedCoreIfNeeded() {
     guard
       let core = preferred(
-        detected: blasCoreName(), environment: ProcessInfo.processInfo.environment, cpuFlags: cpuFlags())
+        detected: blasCoreName(), environment: ProcessInfo.processInfo.environment,
+        cpuFlags: cpuFlags())
     else { return }
     setenv("OPENBLAS_CORETYPE", core, 1)
     execv("/proc/self/exe", CommandLine.unsafeArgv)

@@ -12,7 +12,8 @@ typealias Lanes = SIMD16<Float>
 
 @inline(__always) func exp(_ x: Lanes) -> Lanes {
   // Clamp with masks: SIMD `clamped`/`pointwiseMin` go lane by lane (NaN rules), ~70x slower.
-  let low = Lanes(repeating: -87.3), high = Lanes(repeating: 88.3)
+  let low = Lanes(repeating: -87.3)
+  let high = Lanes(repeating: 88.3)
   let x = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
   // n = round(x·log2 e) without a float→int conversion (which Swift does lane by lane): adding
   // 1.5·2^23 makes the FPU round to an integer, held in the low mantissa bits of `shifted`.
@@ -27,7 +28,8 @@ typealias Lanes = SIMD16<Float>
   p = p * r + 1.666_666_545_9e-1
   p = p * r + 5.000_000_120_1e-1
   p = p * (r * r) + r + 1
-  let integerN = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
+  let integerN =
+    unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
   let exponent = (integerN &+ 127) &<< 23
   return p * unsafeBitCast(exponent, to: Lanes.self)
 }

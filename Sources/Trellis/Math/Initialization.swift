@@ -20,7 +20,8 @@ func fillOrthogonal(
 ) {
   // QR factorises a tall matrix: work on the transpose when the block is wide.
   let tall = rows >= columns
-  let m = tall ? rows : columns, n = tall ? columns : rows
+  let m = tall ? rows : columns
+  let n = tall ? columns : rows
   var a = [Double](repeating: 0, count: m * n)  // (m, n) row-major
   for i in 0..<a.count { a[i] = rng.nextGaussian() }
   var tau = [Double](repeating: 0, count: n)

@@ -35,7 +35,9 @@ final class Scratch {
 }
 
 /// Adds `bias` (n) to each of `rows` rows of `matrix` (rows, n).
-func addBias(_ bias: UnsafePointer<Float>, to matrix: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
+func addBias(
+  _ bias: UnsafePointer<Float>, to matrix: UnsafeMutablePointer<Float>, rows: Int, n: Int
+) {
   for r in 0..<rows {
     let row = matrix + r * n
     for j in 0..<n { row[j] += bias[j] }
@@ -43,7 +45,9 @@ func addBias(_ bias: UnsafePointer<Float>, to matrix: UnsafeMutablePointer<Float
 }
 
 /// `sums[j] += Σ_r matrix[r][j]` over `rows` rows of width `n` (a bias gradient).
-func addColumnSums(of matrix: UnsafePointer<Float>, rows: Int, n: Int, to sums: UnsafeMutablePointer<Float>) {
+func addColumnSums(
+  of matrix: UnsafePointer<Float>, rows: Int, n: Int, to sums: UnsafeMutablePointer<Float>
+) {
   for r in 0..<rows {
     let row = matrix + r * n
     for j in 0..<n { sums[j] += row[j] }

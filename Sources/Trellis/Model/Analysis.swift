@@ -70,7 +70,8 @@ public struct Span: Codable, Equatable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case label, start, end, text
-    case startChar = "start_char", endChar = "end_char"
+    case startChar = "start_char"
+    case endChar = "end_char"
   }
 
   public init(

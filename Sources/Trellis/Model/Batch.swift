@@ -20,9 +20,13 @@ struct Batch {
 
   /// `featureIds[s][i][t]`: feature column i's id of token t of sentence s (empty without
   /// feature columns).
-  init(wordIds sentences: [[Int]], featureIds: [[[Int]]] = [], gold: [[Int]] = [], characterIds: [[[Int32]]] = []) {
+  init(
+    wordIds sentences: [[Int]], featureIds: [[[Int]]] = [], gold: [[Int]] = [],
+    characterIds: [[[Int32]]] = []
+  ) {
     lengths = sentences.map(\.count)
-    let T = lengths.max() ?? 0, B = sentences.count
+    let T = lengths.max() ?? 0
+    let B = sentences.count
     steps = T
     func timeMajor(_ ids: [[Int]]) -> [Int32] {
       var result = [Int32](repeating: Int32(ReservedWord.paddingId), count: T * B)

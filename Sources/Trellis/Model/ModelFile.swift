@@ -42,7 +42,8 @@ public enum ModelFile {
       Header(
         configuration: model.configuration, words: model.words, labels: model.labels,
         characters: model.characters.count > 0 ? model.characters : nil,
-        features: model.featureVocabularies.isEmpty ? nil : model.featureVocabularies, slots: model.store.slots,
+        features: model.featureVocabularies.isEmpty ? nil : model.featureVocabularies,
+        slots: model.store.slots,
         provenance: model.provenance))
     var data = Data(magic)
     appendLittleEndian(formatVersion, to: &data)
@@ -64,8 +65,13 @@ public enum ModelFile {
   /// is read and checked first, so a foreign or damaged file is refused before its bulk is read.
   public static func read(from path: String) throws -> TaggerModel {
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
-    else { throw TrellisError(file: path, isDirectory.boolValue ? "is a directory, not a model file" : "no such model file") }
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+      !isDirectory.boolValue
+    else {
+      throw TrellisError(
+        file: path,
+        isDirectory.boolValue ? "is a directory, not a model file" : "no such model file")
+    }
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw TrellisError(file: path, "cannot be opened: \(String(cString: strerror(errno)))")
     }
@@ -75,10 +81,14 @@ public enum ModelFile {
     let prelude = [UInt8](try handle.read(upToCount: 16) ?? Data())
     let headerLength = try checkPrelude(prelude, fileSize: size, name: path)
     let headerBytes = try handle.read(upToCount: headerLength) ?? Data()
-    let layout = try checkHeader(headerBytes, headerLength: headerLength, fileSize: size, name: path) {
+    let layout = try checkHeader(
+      headerBytes, headerLength: headerLength, fileSize: size, name: path
+    ) {
       "has an unreadable header: \($0)"
     }
-    guard size == layout.expectedSize else { throw sizeMismatch(size, layout.expectedSize, name: path) }
+    guard size == layout.expectedSize else {
+      throw sizeMismatch(size, layout.expectedSize, name: path)
+    }
     try handle.seek(toOffset: 0)
     return try decode(try handle.readToEnd() ?? Data(), name: path)
   }
@@ -91,10 +101,15 @@ public enum ModelFile {
     let storedChecksum = readLittleEndian(bytes, at: bytes.count - 4)
     let checksumMatches = crc32(Data(bytes[0..<(bytes.count - 4)])) == storedChecksum
     let layout = try checkHeader(
-      Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, fileSize: bytes.count, name: name
+      Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, fileSize: bytes.count,
+      name: name
     ) { checksumMatches ? "has an unreadable header: \($0)" : "is corrupted (checksum mismatch)" }
-    guard bytes.count == layout.expectedSize else { throw sizeMismatch(bytes.count, layout.expectedSize, name: name) }
-    guard checksumMatches else { throw TrellisError(file: name, "is corrupted (checksum mismatch)") }
+    guard bytes.count == layout.expectedSize else {
+      throw sizeMismatch(bytes.count, layout.expectedSize, name: name)
+    }
+    guard checksumMatches else {
+      throw TrellisError(file: name, "is corrupted (checksum mismatch)")
+    }
     let header = layout.header
     let model = TaggerModel(
       configuration: header.configuration, words: header.words, labels: header.labels,
@@ -106,7 +121,9 @@ public enum ModelFile {
       model.store.values[k] = Float(bitPattern: readLittleEndian(bytes, at: start + 4 * k))
     }
     model.store.didChangeValues()
-    guard model.store.valuesAreFinite() else { throw TrellisError(file: name, "has a non-finite weight") }
+    guard model.store.valuesAreFinite() else {
+      throw TrellisError(file: name, "has a non-finite weight")
+    }
     return model
   }
 
@@ -116,17 +133,23 @@ public enum ModelFile {
     guard prelude.count >= magic.count, Array(prelude[0..<magic.count]) == magic else {
       throw TrellisError(file: name, "is not a Trellis model file (bad magic number)")
     }
-    guard prelude.count == 16, fileSize >= 20 else { throw TrellisError(file: name, "is truncated (\(fileSize) bytes)") }
+    guard prelude.count == 16, fileSize >= 20 else {
+      throw TrellisError(file: name, "is truncated (\(fileSize) bytes)")
+    }
     let version = readLittleEndian(prelude, at: 8)
     guard version <= formatVersion else {
       throw TrellisError(
         file: name,
-        "was written by a newer Trellis (format version \(version); this build reads up to \(formatVersion))")
+        "was written by a newer Trellis (format version \(version); this build reads up to \(formatVersion))"
+      )
     }
-    guard version >= 1 else { throw TrellisError(file: name, "has an invalid format version \(version)") }
+    guard version >= 1 else {
+      throw TrellisError(file: name, "has an invalid format version \(version)")
+    }
     let headerLength = Int(readLittleEndian(prelude, at: 12))
     guard 16 + headerLength + 4 <= fileSize else {
-      throw TrellisError(file: name, "is truncated (header says \(headerLength) bytes, file has \(fileSize))")
+      throw TrellisError(
+        file: name, "is truncated (header says \(headerLength) bytes, file has \(fileSize))")
     }
     return headerLength
   }
@@ -134,7 +157,8 @@ public enum ModelFile {
   /// The decoded header, checked: configuration in range, slot sizes without overflow, the
   /// layout the configuration implies, and the file size all of that implies.
   private static func checkHeader(
-    _ headerBytes: Data, headerLength: Int, fileSize: Int, name: String, unreadable: (Error) -> String
+    _ headerBytes: Data, headerLength: Int, fileSize: Int, name: String,
+    unreadable: (Error) -> String
   ) throws -> (header: Header, expectedSize: Int) {
     let header: Header
     let decoder = JSONDecoder()
@@ -144,7 +168,8 @@ public enum ModelFile {
     }
     // Sizes come from the file: check them with overflow in mind before trusting any of them.
     do { try header.configuration.validate() } catch let error as OptionError {
-      throw TrellisError(file: name, "has an invalid configuration: \(error.option) \(error.message)")
+      throw TrellisError(
+        file: name, "has an invalid configuration: \(error.option) \(error.message)")
     }
     var parameterCount = 0
     for slot in header.slots {
@@ -163,8 +188,10 @@ public enum ModelFile {
     // The layout the configuration implies must be the file's, before the model allocates it.
     guard
       TaggerModel.layout(
-        configuration: header.configuration, wordCount: header.words.count, labelCount: header.labels.count,
-        characterCount: header.characters?.count ?? 0, featureValueCounts: features.map(\.count)) == header.slots
+        configuration: header.configuration, wordCount: header.words.count,
+        labelCount: header.labels.count,
+        characterCount: header.characters?.count ?? 0, featureValueCounts: features.map(\.count))
+        == header.slots
     else {
       throw TrellisError(file: name, "has a parameter layout that does not match its configuration")
     }
@@ -175,7 +202,8 @@ public enum ModelFile {
     TrellisError(
       file: name,
       size < expected
-        ? "is truncated (\(size) of \(expected) bytes)" : "has \(size - expected) unexpected trailing bytes")
+        ? "is truncated (\(size) of \(expected) bytes)"
+        : "has \(size - expected) unexpected trailing bytes")
   }
 }
 
@@ -192,7 +220,10 @@ func readLittleEndian(_ bytes: [UInt8], at offset: Int) -> UInt32 {
 /// (every platform Swift runs on today), value by value otherwise.
 func appendLittleEndian(_ values: UnsafeBufferPointer<Float>, to data: inout Data) {
   if 1.littleEndian == 1 {
-    data.append(UnsafeBufferPointer(start: UnsafeRawPointer(values.baseAddress)?.assumingMemoryBound(to: UInt8.self), count: values.count * 4))
+    data.append(
+      UnsafeBufferPointer(
+        start: UnsafeRawPointer(values.baseAddress)?.assumingMemoryBound(to: UInt8.self),
+        count: values.count * 4))
   } else {
     for value in values { appendLittleEndian(value.bitPattern, to: &data) }
   }

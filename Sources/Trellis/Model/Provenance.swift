@@ -47,7 +47,8 @@ public struct InputFile: Codable, Equatable, Sendable {
       throw TrellisError(file: path, "cannot be read")
     }
     defer { try? handle.close() }
-    var digest = SHA256(), bytes = 0
+    var digest = SHA256()
+    var bytes = 0
     while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
       digest.update(chunk)
       bytes += chunk.count
@@ -89,6 +90,8 @@ public struct DevScores: Codable, Equatable, Sendable {
 
   /// The figures of `counts`.
   public init(_ counts: ConllCounts) {
-    (f1, precision, recall, accuracy) = (counts.f1, counts.precision, counts.recall, counts.accuracy)
+    (f1, precision, recall, accuracy) = (
+      counts.f1, counts.precision, counts.recall, counts.accuracy
+    )
   }
 }

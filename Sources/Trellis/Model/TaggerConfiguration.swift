@@ -64,7 +64,8 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     try container.decode(&characterEmbeddingSize, .characterEmbeddingSize)
     try container.decode(&normalization, .normalization)
     // Models from before this field read lowercased characters exactly when words were.
-    lowercaseCharacters = try container.decodeIfPresent(Bool.self, forKey: .lowercaseCharacters)
+    lowercaseCharacters =
+      try container.decodeIfPresent(Bool.self, forKey: .lowercaseCharacters)
       ?? normalization.lowercase
     try container.decode(&scheme, .scheme)
     trainingScheme = try container.decodeIfPresent(TagScheme.self, forKey: .trainingScheme)
@@ -97,10 +98,14 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   }
 
   /// The text of `token` the character CNN reads.
-  func characterText(of token: String) -> String { lowercaseCharacters ? token.lowercased() : token }
+  func characterText(of token: String) -> String {
+    lowercaseCharacters ? token.lowercased() : token
+  }
 
   /// Width of one token's representation: its word embedding and character features.
-  var tokenSize: Int { embeddingSize + featureColumns.reduce(0) { $0 + $1.size } + characterFilters }
+  var tokenSize: Int {
+    embeddingSize + featureColumns.reduce(0) { $0 + $1.size } + characterFilters
+  }
 
   /// Width of one token's input to the encoder: the window's token representations.
   public var inputSize: Int { (2 * window + 1) * tokenSize }

@@ -29,7 +29,8 @@ extension TaggerModel {
         // A missing column, or a value missing from a short one, reads as `<unk>` (callers
         // that read files check the columns and report them).
         (0..<input.tokens.count).map { t in
-          let value = i < input.features.count && t < input.features[i].count ? input.features[i][t] : nil
+          let value =
+            i < input.features.count && t < input.features[i].count ? input.features[i][t] : nil
           return value.flatMap { vocabulary.id(for: $0) } ?? ReservedWord.unknownId
         }
       },

@@ -7,21 +7,29 @@ import Dispatch
 extension TaggerModel {
   /// Computes emissions `(T·B, L)` into `workspace.emissions`. Dropout (training only) draws
   /// its masks from `rng`; at rate 0 nothing is drawn.
-  func forward(_ batch: Batch, workspace ws: ModelWorkspace, dropoutRate p: Float, rng: inout SplitMix64) {
-    let rows = batch.steps * batch.size, In = embedding.outputSize, width = encoder.outputSize
+  func forward(
+    _ batch: Batch, workspace ws: ModelWorkspace, dropoutRate p: Float, rng: inout SplitMix64
+  ) {
+    let rows = batch.steps * batch.size
+    let In = embedding.outputSize
+    let width = encoder.outputSize
     let x = ws.x.reserve(rows * In)  // (T·B, In)
     embedding.forward(batch, store: store, into: x, workspace: ws.characters)
-    if p > 0 { applyDropout(x, mask: ws.xMask.reserve(rows * In), count: rows * In, rate: p, rng: &rng) }
+    if p > 0 {
+      applyDropout(x, mask: ws.xMask.reserve(rows * In), count: rows * In, rate: p, rng: &rng)
+    }
     let hidden = ws.hidden.reserve(rows * width)  // (T·B, dirs·H)
     encoder.forward(
       store: store, x: x, output: hidden, lengths: batch.lengths, steps: batch.steps,
       workspaces: ws.directions, concurrently: ws.usesTwoThreads)
     if p > 0 {
-      applyDropout(hidden, mask: ws.hiddenMask.reserve(rows * width), count: rows * width, rate: p, rng: &rng)
+      applyDropout(
+        hidden, mask: ws.hiddenMask.reserve(rows * width), count: rows * width, rate: p, rng: &rng)
     }
     output.forward(
       MatrixView(base: hidden, rows: rows, columns: width), store: store,
-      into: MutableMatrixView(base: ws.emissions.reserve(rows * labels.count), rows: rows, columns: labels.count))
+      into: MutableMatrixView(
+        base: ws.emissions.reserve(rows * labels.count), rows: rows, columns: labels.count))
   }
 
   /// The inference forward pass (no dropout).
@@ -33,7 +41,9 @@ extension TaggerModel {
   /// Sentence `b`'s emissions after a forward pass: `(len_b, L)` with row stride `B·L`.
   func emissionView(_ ws: ModelWorkspace, batch: Batch, sentence b: Int) -> MatrixView {
     let L = labels.count
-    return MatrixView(base: ws.emissions.pointer + b * L, rows: batch.lengths[b], columns: L, rowStride: batch.size * L)
+    return MatrixView(
+      base: ws.emissions.pointer + b * L, rows: batch.lengths[b], columns: L,
+      rowStride: batch.size * L)
   }
 
   /// Forward, the head's loss per sentence, and backward: adds ∂(mean loss over the batch)/∂θ
@@ -41,8 +51,10 @@ extension TaggerModel {
   func lossAndGradient(
     _ batch: Batch, workspace ws: ModelWorkspace, dropoutRate: Float, rng: inout SplitMix64
   ) -> Double {
-    let rows = batch.steps * batch.size, In = embedding.outputSize
-    let width = encoder.outputSize, L = labels.count
+    let rows = batch.steps * batch.size
+    let In = embedding.outputSize
+    let width = encoder.outputSize
+    let L = labels.count
     forward(batch, workspace: ws, dropoutRate: dropoutRate, rng: &rng)
     let dE = ws.dEmissions.zeroed(rows * L)  // (T·B, L)
     let loss = headLossAndGradient(batch, workspace: ws, dEmissions: dE)
@@ -54,7 +66,8 @@ extension TaggerModel {
     if dropoutRate > 0 { applyDropoutMask(ws.hiddenMask.pointer, to: dHidden, count: rows * width) }
     let dx = ws.dx.reserve(rows * In)  // (T·B, In)
     encoder.backward(
-      store: store, x: ws.x.pointer, dOutput: dHidden, dx: dx, lengths: batch.lengths, steps: batch.steps,
+      store: store, x: ws.x.pointer, dOutput: dHidden, dx: dx, lengths: batch.lengths,
+      steps: batch.steps,
       workspaces: ws.directions)
     if dropoutRate > 0 { applyDropoutMask(ws.xMask.pointer, to: dx, count: rows * In) }
     embedding.backward(batch, store: store, dx: dx, workspace: ws.characters)
@@ -66,8 +79,11 @@ extension TaggerModel {
   private func headLossAndGradient(
     _ batch: Batch, workspace ws: ModelWorkspace, dEmissions dE: UnsafeMutablePointer<Float>
   ) -> Double {
-    let L = labels.count, B = batch.size, rows = batch.steps * B
-    let headGradient = UnsafeMutableBufferPointer(start: store.gradient(headSlot), count: headSlot.count)
+    let L = labels.count
+    let B = batch.size
+    let rows = batch.steps * B
+    let headGradient = UnsafeMutableBufferPointer(
+      start: store.gradient(headSlot), count: headSlot.count)
     // The head runs on two threads, each over half the sentences; the second half adds its
     // parameter gradient into scratch, summed afterwards, so the result never depends on timing.
     let secondHalfGradient = ws.headGradient.zeroed(max(headSlot.count, 1))
@@ -76,10 +92,12 @@ extension TaggerModel {
         emissions: range.map { emissionView(ws, batch: batch, sentence: $0) },
         gold: Array(batch.gold[range]), parameters: headParameters,
         emissionGradients: range.map {
-          MutableMatrixView(base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
+          MutableMatrixView(
+            base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
         },
         parameterGradient: half == 0
-          ? headGradient : UnsafeMutableBufferPointer(start: secondHalfGradient, count: headSlot.count))
+          ? headGradient
+          : UnsafeMutableBufferPointer(start: secondHalfGradient, count: headSlot.count))
     }
     for k in 0..<headSlot.count { headGradient[k] += secondHalfGradient[k] }
     // The gradient of the batch mean: scale ∂E and the head's own gradient.
@@ -94,7 +112,8 @@ extension TaggerModel {
   func scoresAreFinite(_ batch: Batch) -> Bool {
     workspaces.withWorkspace { ws in
       forward(batch, workspace: ws)
-      let emissions = UnsafeBufferPointer(start: ws.emissions.pointer, count: batch.steps * batch.size * labels.count)
+      let emissions = UnsafeBufferPointer(
+        start: ws.emissions.pointer, count: batch.steps * batch.size * labels.count)
       return emissions.allSatisfy(\.isFinite) && headParameters.allSatisfy(\.isFinite)
     }
   }
@@ -119,7 +138,9 @@ extension TaggerModel {
     if count < 2 || !concurrently { return ranges.enumerated().map { body($1, $0) } }
     var results = [Result?](repeating: nil, count: 2)
     results.withUnsafeMutableBufferPointer { results in
-      DispatchQueue.concurrentPerform(iterations: 2) { half in results[half] = body(ranges[half], half) }
+      DispatchQueue.concurrentPerform(iterations: 2) { half in
+        results[half] = body(ranges[half], half)
+      }
     }
     return results.map { $0! }
   }

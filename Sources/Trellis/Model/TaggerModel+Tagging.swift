@@ -7,12 +7,14 @@ extension TaggerModel {
   ///
   /// Safe to call from several threads at once on one model: weights are only read, and each
   /// call has its own workspace.
-  public func tag(_ sentences: [[String]], options: TaggingOptions = TaggingOptions()) -> [[String]] {
+  public func tag(_ sentences: [[String]], options: TaggingOptions = TaggingOptions()) -> [[String]]
+  {
     tag(sentences.map { TokenInput(tokens: $0) }, options: options)
   }
 
   /// Labels for each input; for a model with feature columns, each input carries their values.
-  public func tag(_ inputs: [TokenInput], options: TaggingOptions = TaggingOptions()) -> [[String]] {
+  public func tag(_ inputs: [TokenInput], options: TaggingOptions = TaggingOptions()) -> [[String]]
+  {
     var labelsOnly = options
     (labelsOnly.confidence, labelsOnly.nbest) = (false, 0)
     return predict(inputs, options: labelsOnly).map { outputLabels($0.path) }
@@ -22,27 +24,36 @@ extension TaggerModel {
   /// model was trained in another scheme).
   func outputLabels(_ path: [Int]) -> [String] {
     let strings = path.map { labels[$0] }
-    guard let modelScheme = configuration.trainingScheme, modelScheme != configuration.scheme else { return strings }
+    guard let modelScheme = configuration.trainingScheme, modelScheme != configuration.scheme else {
+      return strings
+    }
     return convert(strings, from: modelScheme, to: configuration.scheme)
   }
 
   /// Tags each sentence and adds spans and, on request, confidences and the `nbest` best
   /// label sequences. Thread-safe like `tag`.
-  public func analyze(_ sentences: [[String]], options: TaggingOptions = TaggingOptions()) -> [Analysis] {
+  public func analyze(_ sentences: [[String]], options: TaggingOptions = TaggingOptions())
+    -> [Analysis]
+  {
     analyze(sentences.map { TokenInput(tokens: $0) }, options: options)
   }
 
   /// `analyze` for inputs with feature-column values.
-  public func analyze(_ inputs: [TokenInput], options: TaggingOptions = TaggingOptions()) -> [Analysis] {
+  public func analyze(_ inputs: [TokenInput], options: TaggingOptions = TaggingOptions())
+    -> [Analysis]
+  {
     let predictions = predict(inputs, options: options)
     return zip(inputs.map(\.tokens), predictions).map { tokens, prediction in
       let labelStrings = outputLabels(prediction.path)
       return Analysis(
         tokens: tokens, labels: labelStrings,
         spans: chunks(in: labelStrings).map {
-          Span(label: $0.type, start: $0.start, end: $0.end, text: tokens[$0.start..<$0.end].joined(separator: " "))
+          Span(
+            label: $0.type, start: $0.start, end: $0.end,
+            text: tokens[$0.start..<$0.end].joined(separator: " "))
         },
-        tokenConfidences: prediction.confidence?.tokens, sequenceProbability: prediction.confidence?.sequence,
+        tokenConfidences: prediction.confidence?.tokens,
+        sequenceProbability: prediction.confidence?.sequence,
         alternatives: prediction.alternatives.map {
           Alternative(labels: outputLabels($0.path), score: $0.score, probability: $0.probability)
         })
@@ -63,8 +74,10 @@ extension TaggerModel {
   /// as in a sequential run, so the results do not depend on the threading.
   func predict(_ sentences: [TokenInput], options: TaggingOptions) -> [Prediction] {
     let batchSize = options.batchSize
-    let order = sentences.indices.sorted { (sentences[$0].tokens.count, $0) < (sentences[$1].tokens.count, $1) }
-      .filter { !sentences[$0].tokens.isEmpty }
+    let order = sentences.indices.sorted {
+      (sentences[$0].tokens.count, $0) < (sentences[$1].tokens.count, $1)
+    }
+    .filter { !sentences[$0].tokens.isEmpty }
     let batches = stride(from: 0, to: order.count, by: batchSize).map {
       Array(order[$0..<min($0 + batchSize, order.count)])
     }
@@ -77,9 +90,12 @@ extension TaggerModel {
       DispatchQueue.concurrentPerform(iterations: workers) { worker in
         workspaces.withWorkspace { workspace in
           workspace.usesTwoThreads = threads >= 2 * workers
-          for indices in batches.enumerated().filter({ $0.offset % workers == worker }).map(\.element) {
-            predict(indices.map { sentences[$0] }, workspace: workspace, options: options)
-              .enumerated().forEach { result[indices[$0]] = $1 }
+          for indices in batches.enumerated().filter({ $0.offset % workers == worker }).map(
+            \.element)
+          {
+            let predictions = predict(
+              indices.map { sentences[$0] }, workspace: workspace, options: options)
+            for (index, prediction) in zip(indices, predictions) { result[index] = prediction }
           }
         }
       }
@@ -97,7 +113,8 @@ extension TaggerModel {
     let emissions = (0..<batch.size).map { emissionView(workspace, batch: batch, sentence: $0) }
     let confidences =
       options.confidence
-      ? head.confidences(of: paths, emissions: emissions, parameters: headParameters, constraints: constraints)
+      ? head.confidences(
+        of: paths, emissions: emissions, parameters: headParameters, constraints: constraints)
       : nil
     return paths.enumerated().map { b, path in
       Prediction(
@@ -112,15 +129,21 @@ extension TaggerModel {
   /// `S-X` and `B-X` both become BIO `B-X` when decoding without constraints), so the list is
   /// deduplicated after conversion and asked for again, twice as long, until it holds k
   /// sequences or no more paths exist (at most `TaggingOptions.nbestLimit`·8 paths).
-  private func distinctBest(_ k: Int, emissions: MatrixView, constraints: TransitionConstraints?) -> [ScoredPath] {
+  private func distinctBest(_ k: Int, emissions: MatrixView, constraints: TransitionConstraints?)
+    -> [ScoredPath]
+  {
     var requested = k
     while true {
-      let paths = head.nBest(requested, emissions: emissions, parameters: headParameters, constraints: constraints)
-      var seen = Set<[String]>(), distinct: [ScoredPath] = []
+      let paths = head.nBest(
+        requested, emissions: emissions, parameters: headParameters, constraints: constraints)
+      var seen = Set<[String]>()
+      var distinct: [ScoredPath] = []
       for path in paths where distinct.count < k && seen.insert(outputLabels(path.path)).inserted {
         distinct.append(path)
       }
-      if distinct.count == k || paths.count < requested || requested >= 8 * TaggingOptions.nbestLimit {
+      if distinct.count == k || paths.count < requested
+        || requested >= 8 * TaggingOptions.nbestLimit
+      {
         return distinct
       }
       requested *= 2

@@ -83,7 +83,8 @@ public final class TaggerModel: @unchecked Sendable {
   /// output layer Glorot-uniform, head parameters zero (no transition preference at first).
   public convenience init(
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
-    characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = [], rng: inout SplitMix64
+    characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = [],
+    rng: inout SplitMix64
   ) {
     self.init(
       configuration: configuration, words: words, labels: labels, characters: characters,
@@ -115,7 +116,8 @@ public final class TaggerModel: @unchecked Sendable {
     let output = Linear(name: "output", inputSize: encoder.outputSize, outputSize: L, store: store)
     let head = configuration.head.makeHead(labelCount: L, options: configuration.headOptions)
     let headSlot = store.reserve("head", rows: 1, columns: head.parameterCount)
-    return Layers(embedding: embedding, encoder: encoder, output: output, head: head, headSlot: headSlot)
+    return Layers(
+      embedding: embedding, encoder: encoder, output: output, head: head, headSlot: headSlot)
   }
 
   /// The parameter layout a model of this shape would have, computed without allocating it, so

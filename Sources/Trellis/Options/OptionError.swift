@@ -13,13 +13,20 @@ public struct OptionError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Throws unless `range` contains `value` (a NaN is in no range).
-func require<Value: Comparable>(_ value: Value, in range: ClosedRange<Value>, _ option: String) throws {
-  guard range.contains(value) else { throw OptionError(option, "must be in \(range) (got \(value))") }
+func require<Value: Comparable>(_ value: Value, in range: ClosedRange<Value>, _ option: String)
+  throws
+{
+  guard range.contains(value) else {
+    throw OptionError(option, "must be in \(range) (got \(value))")
+  }
 }
 
 /// Throws unless `range` contains `value`.
 func require<Value: Comparable>(_ value: Value, in range: Range<Value>, _ option: String) throws {
-  guard range.contains(value) else { throw OptionError(option, "must be in [\(range.lowerBound), \(range.upperBound)) (got \(value))") }
+  guard range.contains(value) else {
+    throw OptionError(
+      option, "must be in [\(range.lowerBound), \(range.upperBound)) (got \(value))")
+  }
 }
 
 extension KeyedDecodingContainer {

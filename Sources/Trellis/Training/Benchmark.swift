@@ -27,7 +27,8 @@ public enum Benchmark {
       c.withUnsafeMutableBufferPointer { c in
         let view = MatrixView(base: a.baseAddress!, rows: n, columns: n)
         let output = MutableMatrixView(base: c.baseAddress!, rows: n, columns: n)
-        gemm(view, .none, view, .transposed, into: output)  // warm-up: thread start, packing buffers
+        // Warm-up: thread start, packing buffers.
+        gemm(view, .none, view, .transposed, into: output)
         return fastest(repetitions) { gemm(view, .none, view, .transposed, into: output) }
       }
     }
@@ -47,7 +48,8 @@ public enum Benchmark {
     store.allocate()
     var rng = SplitMix64(seed: 2)
     encoder.initialize(store, rng: &rng)
-    let H = hiddenSize, width = encoder.outputSize
+    let H = hiddenSize
+    let width = encoder.outputSize
     let x = (0..<T * B * inputSize).map { _ in rng.nextUnitFloat() - 0.5 }
     let dOutput = (0..<T * B * width).map { _ in rng.nextUnitFloat() - 0.5 }
     var output = [Float](repeating: 0, count: T * B * width)
@@ -58,7 +60,8 @@ public enum Benchmark {
       x.withUnsafeBufferPointer { x in
         output.withUnsafeMutableBufferPointer { output in
           encoder.forward(
-            store: store, x: x.baseAddress!, output: output.baseAddress!, lengths: lengths, steps: T,
+            store: store, x: x.baseAddress!, output: output.baseAddress!, lengths: lengths,
+            steps: T,
             workspaces: workspaces)
         }
       }
@@ -68,7 +71,8 @@ public enum Benchmark {
         dOutput.withUnsafeBufferPointer { dOutput in
           dx.withUnsafeMutableBufferPointer { dx in
             encoder.backward(
-              store: store, x: x.baseAddress!, dOutput: dOutput.baseAddress!, dx: dx.baseAddress!, lengths: lengths,
+              store: store, x: x.baseAddress!, dOutput: dOutput.baseAddress!, dx: dx.baseAddress!,
+              lengths: lengths,
               steps: T, workspaces: workspaces)
           }
         }
@@ -79,8 +83,10 @@ public enum Benchmark {
     let forwardSeconds = fastest(repetitions, forward)
     forward()
     let backwardSeconds = fastest(repetitions, backward)
-    let directions = 2.0, G = 4.0 * Double(H)
-    let input = 2 * Double(T * B * inputSize) * G, recurrent = 2 * Double((T - 1) * B * H) * G
+    let directions = 2.0
+    let G = 4.0 * Double(H)
+    let input = 2 * Double(T * B * inputSize) * G
+    let recurrent = 2 * Double((T - 1) * B * H) * G
     return (
       directions * (input + recurrent) / forwardSeconds / 1e9,
       directions * 2 * (input + recurrent) / backwardSeconds / 1e9

@@ -28,14 +28,18 @@ enum Checkpoint {
     var frozenEmbeddingRows: [Int]?
   }
 
-  static func write(model: TaggerModel, state: TrainingState, options: TrainingOptions, to path: String) throws {
+  static func write(
+    model: TaggerModel, state: TrainingState, options: TrainingOptions, to path: String
+  ) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let optimizer = state.optimizer.state
     let header = try encoder.encode(
       Header(
-        options: options, completedEpochs: state.completedEpochs, step: state.step, rngState: state.rng.state,
-        optimizerCounters: optimizer.counters, optimizerSlabCount: optimizer.slabs.count, bestF1: state.bestF1,
+        options: options, completedEpochs: state.completedEpochs, step: state.step,
+        rngState: state.rng.state,
+        optimizerCounters: optimizer.counters, optimizerSlabCount: optimizer.slabs.count,
+        bestF1: state.bestF1,
         hasBest: !state.bestValues.isEmpty,
         epochsWithoutImprovement: state.epochsWithoutImprovement, record: state.record,
         frozenEmbeddingRows: state.frozenEmbeddingRows.isEmpty ? nil : state.frozenEmbeddingRows))
@@ -58,25 +62,21 @@ enum Checkpoint {
       throw TrellisError(file: path, "cannot be read: no checkpoint to resume from")
     }
     let bytes = [UInt8](data)
-    guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
-      throw TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
-    }
-    guard readLittleEndian(bytes, at: 8) == formatVersion else {
-      throw TrellisError(file: path, "was written by another Trellis version; start training afresh")
-    }
-    guard crc32(Data(bytes[0..<(bytes.count - 4)])) == readLittleEndian(bytes, at: bytes.count - 4) else {
-      throw TrellisError(file: path, "is truncated or corrupted (checksum mismatch)")
-    }
+    try checkPrelude(bytes, path: path)
     var offset = 12
     func chunk() throws -> Data {
       guard offset + 4 <= bytes.count else { throw TrellisError(file: path, "is truncated") }
       let length = Int(readLittleEndian(bytes, at: offset))
-      guard offset + 4 + length <= bytes.count else { throw TrellisError(file: path, "is truncated") }
+      guard offset + 4 + length <= bytes.count else {
+        throw TrellisError(file: path, "is truncated")
+      }
       defer { offset += 4 + length }
       return Data(bytes[(offset + 4)..<(offset + 4 + length)])
     }
     let header: Header
-    do { header = try JSONDecoder().decode(Header.self, from: try chunk()) } catch let error as TrellisError {
+    do { header = try JSONDecoder().decode(Header.self, from: try chunk()) } catch let error
+      as TrellisError
+    {
       throw error
     } catch {
       throw TrellisError(file: path, "has an unreadable header: \(error)")
@@ -90,11 +90,14 @@ enum Checkpoint {
     let model = try ModelFile.decode(try chunk(), name: path)
     let count = model.store.count
     func floats() throws -> [Float] {
-      guard offset + 4 * count <= bytes.count - 4 else { throw TrellisError(file: path, "is truncated") }
+      guard offset + 4 * count <= bytes.count - 4 else {
+        throw TrellisError(file: path, "is truncated")
+      }
       defer { offset += 4 * count }
       return (0..<count).map { Float(bitPattern: readLittleEndian(bytes, at: offset + 4 * $0)) }
     }
-    var state = TrainingState(rng: SplitMix64(seed: header.rngState), model: model, options: header.options)
+    var state = TrainingState(
+      rng: SplitMix64(seed: header.rngState), model: model, options: header.options)
     state.completedEpochs = header.completedEpochs
     state.step = header.step
     let expected = state.optimizer.state
@@ -102,7 +105,8 @@ enum Checkpoint {
       header.optimizerSlabCount == expected.slabs.count
     else { throw TrellisError(file: path, "holds optimiser state that does not match its options") }
     state.optimizer.state = OptimizerState(
-      counters: header.optimizerCounters, slabs: try (0..<header.optimizerSlabCount).map { _ in try floats() })
+      counters: header.optimizerCounters,
+      slabs: try (0..<header.optimizerSlabCount).map { _ in try floats() })
     state.bestF1 = header.bestF1
     state.bestValues = header.hasBest ? try floats() : []
     state.epochsWithoutImprovement = header.epochsWithoutImprovement
@@ -112,5 +116,20 @@ enum Checkpoint {
       throw TrellisError(file: path, "freezes embedding rows the model does not have")
     }
     return (model, state, header.options)
+  }
+
+  /// Magic number, format version and checksum.
+  private static func checkPrelude(_ bytes: [UInt8], path: String) throws {
+    guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
+      throw TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
+    }
+    guard readLittleEndian(bytes, at: 8) == formatVersion else {
+      throw TrellisError(
+        file: path, "was written by another Trellis version; start training afresh")
+    }
+    guard crc32(Data(bytes[0..<(bytes.count - 4)])) == readLittleEndian(bytes, at: bytes.count - 4)
+    else {
+      throw TrellisError(file: path, "is truncated or corrupted (checksum mismatch)")
+    }
   }
 }

@@ -53,7 +53,8 @@ struct SGD: Optimizer {
   }
 
   mutating func step(_ store: ParameterStore, rate: Float) {
-    let θ = store.values, g = store.gradients
+    let θ = store.values
+    let g = store.gradients
     for k in 0..<store.count { θ[k] -= rate * g[k] }
     store.didChangeValues()
   }
@@ -86,21 +87,26 @@ struct Adam: Optimizer {
     let correction1 = 1 - Foundation.pow(Double(beta1), Double(stepCount))
     let correction2 = 1 - Foundation.pow(Double(beta2), Double(stepCount))
     let stepSize = Float(Double(rate) * correction2.squareRoot() / correction1)
-    let θ = store.values, g = store.gradients
+    let θ = store.values
+    let g = store.gradients
     let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
     m.withUnsafeMutableBufferPointer { m in
       v.withUnsafeMutableBufferPointer { v in
-        let m = m.baseAddress!, v = v.baseAddress!
+        let m = m.baseAddress!
+        let v = v.baseAddress!
         // 16 lanes at a time: the compiler cannot prove the four buffers disjoint, so the
         // scalar loop would not vectorise; the tail runs the same formulas one lane at a time.
         var k = 0
         while k + 16 <= store.count {
           let gradient = UnsafeRawPointer(g + k).loadUnaligned(as: Lanes.self)
-          let first = beta1 * UnsafeRawPointer(m + k).loadUnaligned(as: Lanes.self) + (1 - beta1) * gradient
+          let first =
+            beta1 * UnsafeRawPointer(m + k).loadUnaligned(as: Lanes.self) + (1 - beta1) * gradient
           let second =
-            beta2 * UnsafeRawPointer(v + k).loadUnaligned(as: Lanes.self) + (1 - beta2) * gradient * gradient
+            beta2 * UnsafeRawPointer(v + k).loadUnaligned(as: Lanes.self) + (1 - beta2) * gradient
+            * gradient
           let value =
-            UnsafeRawPointer(θ + k).loadUnaligned(as: Lanes.self) - stepSize * first / (second.squareRoot() + epsilon)
+            UnsafeRawPointer(θ + k).loadUnaligned(as: Lanes.self) - stepSize * first
+            / (second.squareRoot() + epsilon)
           UnsafeMutableRawPointer(m + k).storeBytes(of: first, as: Lanes.self)
           UnsafeMutableRawPointer(v + k).storeBytes(of: second, as: Lanes.self)
           UnsafeMutableRawPointer(θ + k).storeBytes(of: value, as: Lanes.self)
@@ -136,7 +142,8 @@ struct ParameterAveraging: Optimizer {
       return OptimizerState(counters: inner.counters + [updates], slabs: inner.slabs + [average])
     }
     set {
-      base.state = OptimizerState(counters: newValue.counters.dropLast(), slabs: newValue.slabs.dropLast())
+      base.state = OptimizerState(
+        counters: newValue.counters.dropLast(), slabs: newValue.slabs.dropLast())
       (updates, average) = (newValue.counters.last!, newValue.slabs.last!)
     }
   }
@@ -146,7 +153,8 @@ struct ParameterAveraging: Optimizer {
   mutating func step(_ store: ParameterStore, rate: Float) {
     base.step(store, rate: rate)
     updates += 1
-    let n = Float(updates), θ = store.values
+    let n = Float(updates)
+    let θ = store.values
     average.withUnsafeMutableBufferPointer { avg in
       for k in 0..<store.count { avg[k] += (θ[k] - avg[k]) / n }
     }

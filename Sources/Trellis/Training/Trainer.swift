@@ -38,7 +38,9 @@ public final class Trainer {
     train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
     bestModel: String? = nil
   ) throws -> TaggerModel {
-    let run = try resume && checkpoint != nil ? resumed(from: checkpoint!, train: train) : fresh(train: train)
+    let run =
+      try resume && checkpoint != nil
+      ? resumed(from: checkpoint!, train: train) : fresh(train: train)
     while run.state.continues(options: run.options) {
       let started = Date()
       let totals = try trainEpoch(run)
@@ -62,13 +64,15 @@ public final class Trainer {
       }
       run.state.completedEpochs += 1
       if let checkpoint {
-        try Checkpoint.write(model: run.model, state: run.state, options: run.options, to: checkpoint)
+        try Checkpoint.write(
+          model: run.model, state: run.state, options: run.options, to: checkpoint)
       }
       try onEpoch(
         EpochReport(
           epoch: run.state.completedEpochs, loss: totals.loss / Double(max(totals.sentences, 1)),
           devF1: devScores?.f1, devAccuracy: devScores?.accuracy,
-          gradientNormMean: totals.normSum / Double(max(totals.steps, 1)), gradientNormMax: totals.normMax,
+          gradientNormMean: totals.normSum / Double(max(totals.steps, 1)),
+          gradientNormMax: totals.normMax,
           learningRate: totals.learningRate, skippedBatches: totals.skipped,
           seconds: Date().timeIntervalSince(started), trainingSeconds: trainingSeconds,
           tokensPerSecond: Double(totals.tokens) / trainingSeconds, isBest: isBest))
@@ -106,18 +110,25 @@ public final class Trainer {
   private func trainEpoch(_ run: TrainingRun) throws -> EpochTotals {
     let epoch = run.state.completedEpochs
     var totals = EpochTotals(
-      learningRate: run.options.initialLearningRate / (1 + run.options.learningRateDecay * Double(epoch)))
+      learningRate: run.options.initialLearningRate
+        / (1 + run.options.learningRateDecay * Double(epoch)))
     for indices in Self.batches(
-      count: run.examples.count, lengths: run.lengths, size: run.options.batchSize, rng: &run.state.rng)
+      count: run.examples.count, lengths: run.lengths, size: run.options.batchSize,
+      rng: &run.state.rng)
     {
       let batch = run.batch(indices)
       let (loss, norm) = run.lossAndGradient(batch)
       run.state.step += 1
-      try onStep(StepReport(step: run.state.step, epoch: epoch + 1, loss: loss / Double(batch.size), gradientNorm: norm))
+      try onStep(
+        StepReport(
+          step: run.state.step, epoch: epoch + 1, loss: loss / Double(batch.size),
+          gradientNorm: norm))
       guard loss.isFinite, norm.isFinite else {
         totals.skipped += 1
         run.consecutiveFaults += 1
-        if run.consecutiveFaults >= Self.faultLimit { throw Self.divergence("\(Self.faultLimit) batches in a row", epoch) }
+        if run.consecutiveFaults >= Self.faultLimit {
+          throw Self.divergence("\(Self.faultLimit) batches in a row", epoch)
+        }
         continue
       }
       run.consecutiveFaults = 0
@@ -136,7 +147,8 @@ public final class Trainer {
   static func divergence(_ which: String, _ epoch: Int) -> TrellisError {
     TrellisError(
       file: "training",
-      "\(which) of epoch \(epoch + 1) gave a non-finite loss or gradient; lower --learning-rate or keep --clip on")
+      "\(which) of epoch \(epoch + 1) gave a non-finite loss or gradient; lower --learning-rate or keep --clip on"
+    )
   }
 
   /// One epoch's batches: a seeded shuffle, then within pools of 20 batches a sort by length,

@@ -40,7 +40,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     try require(epochs, in: 1...Self.epochLimit, "epochs")
     try require(batchSize, in: 1...Self.batchSizeLimit, "batch-size")
     if let learningRate, !(learningRate > 0 && Float(learningRate).isFinite) {
-      throw OptionError("learning-rate", "must be positive and finite in single precision (got \(learningRate))")
+      throw OptionError(
+        "learning-rate", "must be positive and finite in single precision (got \(learningRate))")
     }
     try require(learningRateDecay, in: 0...1000, "learning-rate-decay")
     try require(clipNorm, in: 0...1e6, "clip")

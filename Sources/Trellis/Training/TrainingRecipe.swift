@@ -54,7 +54,8 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     description = try container.decodeIfPresent(String.self, forKey: .description)
     data = try container.decodeIfPresent(TrainingData.self, forKey: .data) ?? TrainingData()
-    configuration = try container.decodeIfPresent(TaggerConfiguration.self, forKey: .configuration) ?? .init()
+    configuration =
+      try container.decodeIfPresent(TaggerConfiguration.self, forKey: .configuration) ?? .init()
     options = try container.decodeIfPresent(TrainingOptions.self, forKey: .options) ?? .init()
   }
 }
@@ -82,7 +83,9 @@ public struct TrainingData: Codable, Equatable, Sendable {
   public static let columnLimit = 1000
 
   public func validate() throws {
-    guard !train.isEmpty else { throw OptionError("train", "is required (a flag or the configuration file)") }
+    guard !train.isEmpty else {
+      throw OptionError("train", "is required (a flag or the configuration file)")
+    }
     try require(tokenColumn, in: 1...Self.columnLimit, "token-column")
     if let labelColumn { try require(labelColumn, in: 1...Self.columnLimit, "label-column") }
   }
@@ -94,7 +97,8 @@ public struct TrainingData: Codable, Equatable, Sendable {
     train = try container.decodeIfPresent(String.self, forKey: .train) ?? train
     dev = try container.decodeIfPresent(String.self, forKey: .dev)
     embeddings = try container.decodeIfPresent(String.self, forKey: .embeddings)
-    embeddingsScope = try container.decodeIfPresent(EmbeddingScope.self, forKey: .embeddingsScope)
+    embeddingsScope =
+      try container.decodeIfPresent(EmbeddingScope.self, forKey: .embeddingsScope)
       ?? embeddingsScope
     test = try container.decodeIfPresent(String.self, forKey: .test)
     tokenColumn = try container.decodeIfPresent(Int.self, forKey: .tokenColumn) ?? tokenColumn
@@ -105,11 +109,14 @@ public struct TrainingData: Codable, Equatable, Sendable {
 /// Keys of `object` (recursively, as dotted paths) that name no stored property of `value`.
 func unknownKeys(in object: [String: Any], of value: Any, prefix: String = "") -> [String] {
   let children = Dictionary(
-    Mirror(reflecting: value).children.compactMap { child in child.label.map { ($0, child.value) } },
+    Mirror(reflecting: value).children.compactMap { child in child.label.map { ($0, child.value) }
+    },
     uniquingKeysWith: { first, _ in first })
   return object.keys.sorted().flatMap { key -> [String] in
     guard let child = children[key] else { return [prefix + key] }
-    guard let nested = object[key] as? [String: Any], Mirror(reflecting: child).displayStyle == .struct else {
+    guard let nested = object[key] as? [String: Any],
+      Mirror(reflecting: child).displayStyle == .struct
+    else {
       return []
     }
     return unknownKeys(in: nested, of: child, prefix: prefix + key + ".")

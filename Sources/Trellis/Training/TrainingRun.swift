@@ -18,7 +18,10 @@ final class TrainingRun {
   let probe: Batch
 
   /// `sentences` are in the model's label scheme; `wordCounts[id]` is word id's training count.
-  init(model: TaggerModel, state: TrainingState, options: TrainingOptions, sentences: [Sentence], wordCounts: [Int]) {
+  init(
+    model: TaggerModel, state: TrainingState, options: TrainingOptions, sentences: [Sentence],
+    wordCounts: [Int]
+  ) {
     self.model = model
     self.state = state
     self.options = options
@@ -38,16 +41,20 @@ final class TrainingRun {
   func batch(_ indices: [Int]) -> Batch {
     let wordIds = indices.map { i in
       examples[i].encoded.words.map { id in
-        isSingleton[id] && state.rng.nextUnitDouble() < options.unknownReplacement ? ReservedWord.unknownId : id
+        isSingleton[id] && state.rng.nextUnitDouble() < options.unknownReplacement
+          ? ReservedWord.unknownId : id
       }
     }
-    return model.batch(indices.map { examples[$0].encoded }, words: wordIds, gold: indices.map { examples[$0].labels })
+    return model.batch(
+      indices.map { examples[$0].encoded }, words: wordIds,
+      gold: indices.map { examples[$0].labels })
   }
 
   /// Fresh gradients of the batch: its summed loss and the gradients' global norm.
   func lossAndGradient(_ batch: Batch) -> (loss: Double, norm: Double) {
     model.store.zeroGradients()
-    let loss = model.lossAndGradient(batch, workspace: workspace, dropoutRate: options.dropout, rng: &state.rng)
+    let loss = model.lossAndGradient(
+      batch, workspace: workspace, dropoutRate: options.dropout, rng: &state.rng)
     zeroFrozenGradients()
     return (loss, model.store.gradientNorm())
   }
@@ -104,8 +111,10 @@ extension Trainer {
     // evaluation converts predictions back to the data's scheme.
     let sentences = train.converted(to: configuration)
     let corpus = CorpusVocabularies(
-      of: sentences, normalization: configuration.normalization, featureCount: configuration.featureColumns.count)
-    var words = corpus.words, counts = corpus.wordCounts
+      of: sentences, normalization: configuration.normalization,
+      featureCount: configuration.featureColumns.count)
+    var words = corpus.words
+    var counts = corpus.wordCounts
     for key in pretrained?.keys ?? [] where words.id(for: key) == nil {
       words.insert(key)
       counts.append(0)
@@ -144,7 +153,8 @@ extension Trainer {
     }
     return TrainingRun(
       model: model, state: state, options: options, sentences: sentences,
-      wordCounts: corpus.wordCounts + [Int](repeating: 0, count: model.words.count - corpus.words.count))
+      wordCounts: corpus.wordCounts
+        + [Int](repeating: 0, count: model.words.count - corpus.words.count))
   }
 
   /// Copies the pretrained vector of every vocabulary word that has one into the embeddings;
@@ -153,7 +163,8 @@ extension Trainer {
   private func seedEmbeddings(of model: TaggerModel, from pretrained: PretrainedEmbeddings)
     -> [Int]
   {
-    precondition(pretrained.dimension == model.configuration.embeddingSize, "checked when the file was read")
+    precondition(
+      pretrained.dimension == model.configuration.embeddingSize, "checked when the file was read")
     let D = pretrained.dimension
     let table = model.store.value(model.embedding.table)  // (V, D)
     var seeded: [Int] = []
