@@ -254,9 +254,12 @@ spark-test: dist-binary $(SPARK_VENV)/.pyspark
 # release build (ServeTests.LoadTests, answers checked against `trellis tag`) and prints
 # requests/s, tokens/s and latency; `make test` runs the same test with 2,000 requests against
 # the debug build. LOAD_MODEL=path serves that model instead of the test's small one.
+# `make serve-bench` measures the release server with wrk (Debian's wrk package): $(MODEL) on
+# the sentences of $(BENCH_CORPUS)/test.conll, one per request (SENTENCES=k for k), from 1 and
+# then 32 connections, 10 s each (scripts/serve-bench.sh).
 LOAD_REQUESTS ?= 10000
 LOAD_MODEL ?=
-.PHONY: serve load-test
+.PHONY: serve load-test serve-bench
 serve: deps
 	swift build -c release --product trellis-serve $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
 
@@ -265,3 +268,6 @@ load-test: serve
 	$(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) TRELLIS_SERVE_EXECUTABLE=.build/release/trellis-serve \
 	  TRELLIS_LOAD_REQUESTS=$(LOAD_REQUESTS) $(if $(LOAD_MODEL),TRELLIS_SERVE_MODEL=$(LOAD_MODEL)) \
 	  swift test --skip-build --disable-swift-testing --filter ServeTests.LoadTests
+
+serve-bench: serve
+	$(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) bash scripts/serve-bench.sh $(MODEL) $(BENCH_CORPUS)/test.conll
