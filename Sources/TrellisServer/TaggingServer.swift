@@ -40,7 +40,7 @@ public struct TaggingServer: Service {
     self.limits = limits
     self.logger = logger
     self.onListening = onListening
-    modelJSON = try ModelDescription(model: model, file: modelFile).json()
+    modelJSON = try ModelDescription(model: model, file: modelFile).jsonLine()
   }
 
   /// Serves until graceful shutdown (SIGTERM under `runUntilSignalled`, or the service group's

@@ -10,32 +10,8 @@ struct Info: ParsableCommand {
   @Argument(help: "The model file.") var model: String
   @Flag(help: "Print the same as one JSON object.") var json = false
 
-  /// Everything `info` shows; the JSON form is this, encoded.
-  struct Report: Codable {
-    var file: String
-    var fileBytes: Int
-    var formatVersion: UInt32
-    var parameters: Int
-    var labels: [String]
-    var configuration: TaggerConfiguration
-    var provenance: Provenance?
-    /// What a file of an older format lacks.
-    var missing: [String]
-  }
-
   func run() throws {
-    let tagger = try ModelFile.read(from: model)
-    let bytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
-    let report = Report(
-      file: model, fileBytes: bytes, formatVersion: tagger.formatVersion,
-      parameters: tagger.store.count,
-      labels: tagger.labels.strings, configuration: tagger.configuration,
-      provenance: tagger.provenance,
-      missing: tagger.provenance == nil
-        ? [
-          "provenance (Trellis version, training settings, data files and checksums, dev scores): "
-            + "the file predates format version 2 or was written by a program, not trellis train"
-        ] : [])
+    let report = ModelDescription(model: try ModelFile.read(from: model), file: model)
     if json {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -45,7 +21,7 @@ struct Info: ParsableCommand {
     }
   }
 
-  func text(_ report: Report) -> String {
+  func text(_ report: ModelDescription) -> String {
     var lines = [
       "model       \(report.file) (\(report.fileBytes) bytes, format \(report.formatVersion))",
       "parameters  \(report.parameters)",

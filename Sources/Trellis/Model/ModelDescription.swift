@@ -1,0 +1,39 @@
+import Foundation
+
+/// What a model file records, as `trellis info --json`, the HTTP service's `GET /v1/model` and
+/// the tools built on them show it: one definition for all of them.
+public struct ModelDescription: Codable, Equatable, Sendable {
+  public var file: String
+  public var fileBytes: Int
+  public var formatVersion: UInt32
+  public var parameters: Int
+  public var labels: [String]
+  public var configuration: TaggerConfiguration
+  public var provenance: Provenance?
+  /// What a file of an older format lacks.
+  public var missing: [String]
+
+  /// Describes `model`, read from `file`.
+  public init(model: TaggerModel, file: String) {
+    self.file = file
+    fileBytes = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+    formatVersion = model.formatVersion
+    parameters = model.store.count
+    labels = model.labels.strings
+    configuration = model.configuration
+    provenance = model.provenance
+    missing =
+      model.provenance == nil
+      ? [
+        "provenance (Trellis version, training settings, data files and checksums, dev scores): "
+          + "the file predates format version 2 or was written by a program, not trellis train"
+      ] : []
+  }
+
+  /// One line of JSON, keys sorted, and a newline.
+  public func jsonLine() throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+  }
+}
