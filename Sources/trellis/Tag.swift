@@ -40,7 +40,7 @@ struct Tag: ParsableCommand {
       --format json or text. JSON-lines input is answered in JSON lines, one answer per line; \
       the README's "JSON lines" section gives the schema. A sentence is answered as soon as \
       it is complete when no more input is waiting, and sentences read together are tagged \
-      together, up to 2 x --batch-size at a time.
+      together, up to 16 x --batch-size at a time.
       """)
 
   @Option(help: "The model file.") var model: String
@@ -71,7 +71,7 @@ struct Tag: ParsableCommand {
     help: """
       The most threads to tag on; 1 keeps to one core, as a Spark task that owns one core \
       should. The default is the number of cores this process may use. The output does not \
-      depend on it. With 2 x --batch-size sentences tagged at a time, more than 4 add nothing.
+      depend on it. With 16 batches tagged at a time, more than 16 add nothing.
       """)
   var threads = TaggingOptions.activeCores
 
