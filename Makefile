@@ -206,13 +206,13 @@ python-test: python
 python-bench: python
 	$(PYTHON_RUN) $(PYTHON) python/tools/bench.py Corpora/synthetic/test.conll
 
-# --- Distribution: `make dist` packs dist/trellis-<version>-linux-<arch>.tar.gz (trellis, README,
-# LICENSE) with a `trellis` that runs without a Swift toolchain: the Swift standard library,
-# Foundation and Dispatch are linked in (--static-swift-stdlib), and it is built for any x86-64
-# (no -target-cpu), in its own build folder so that `make build` keeps its tuned build. Only
-# glibc, libstdc++/libgfortran and Debian's OpenBLAS and LAPACKE stay shared. The version is the
-# library's `trellisVersion`. scripts/check-dist.sh then unpacks the tarball and runs the binary
-# with the toolchain's libraries out of the loader's reach.
+# --- Distribution: `make dist` packs dist/trellis-<version>-linux-<arch>.tar.gz (trellis,
+# README, LICENSE, NOTICE) with a `trellis` that runs without a Swift toolchain: the Swift
+# standard library, Foundation and Dispatch are linked in (--static-swift-stdlib), and it is
+# built for any x86-64 (no -target-cpu), in its own build folder so that `make build` keeps its
+# tuned build. Only glibc, libstdc++/libgfortran and Debian's OpenBLAS and LAPACKE stay shared.
+# The version is the library's `trellisVersion`. scripts/check-dist.sh then unpacks the tarball
+# and runs the binary with the toolchain's libraries out of the loader's reach.
 VERSION = $(shell sed -n 's/^public let trellisVersion = "\(.*\)"$$/\1/p' Sources/Trellis/Trellis.swift)
 DIST = dist/trellis-$(VERSION)-linux-$(shell uname -m).tar.gz
 DIST_BUILD = .build-dist
@@ -225,9 +225,10 @@ dist-binary: deps
 
 dist: dist-binary
 	@[ -n "$(VERSION)" ] || { echo "make dist: no trellisVersion in Sources/Trellis/Trellis.swift" >&2; exit 1; }
-	@[ -f LICENSE ] || { echo "make dist: LICENSE is missing; a release never ships without its licence" >&2; exit 1; }
+	@for f in LICENSE NOTICE; do [ -f $$f ] || { \
+	  echo "make dist: $$f is missing; a release never ships without its licence" >&2; exit 1; }; done
 	@rm -rf $(DIST_BUILD)/stage && mkdir -p $(DIST_BUILD)/stage/trellis-$(VERSION) dist
-	cp $(DIST_BIN) README.md LICENSE $(DIST_BUILD)/stage/trellis-$(VERSION)/
+	cp $(DIST_BIN) README.md LICENSE NOTICE $(DIST_BUILD)/stage/trellis-$(VERSION)/
 	strip $(DIST_BUILD)/stage/trellis-$(VERSION)/trellis
 	tar -C $(DIST_BUILD)/stage --owner=0 --group=0 --numeric-owner -czf $(DIST).tmp trellis-$(VERSION) && mv $(DIST).tmp $(DIST)
 	bash scripts/check-dist.sh $(DIST)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks a `make dist` tarball as a machine without a Swift toolchain would see it:
 #   scripts/check-dist.sh dist/trellis-VERSION-linux-ARCH.tar.gz
-# It unpacks the tarball into a temporary folder and checks that it holds trellis, README.md
-# and LICENSE; that `ldd` finds no Swift or Foundation library and nothing under the toolchain
-# (the folder holding `swift`, /opt/swift here); that the dynamic loader, told to report every
-# library it loads (LD_DEBUG=libs) with no LD_LIBRARY_PATH, opens nothing there either; and that
-# the unpacked binary prints its version and trains, tags and scores the tiny corpus.
+# It unpacks the tarball into a temporary folder and checks that it holds trellis, README.md,
+# LICENSE and NOTICE; that `ldd` finds no Swift or Foundation library and nothing under the
+# toolchain (the folder holding `swift`, /opt/swift here); that the dynamic loader, told to
+# report every library it loads (LD_DEBUG=libs) with no LD_LIBRARY_PATH, opens nothing there
+# either; and that the unpacked binary prints its version and trains, tags and scores the tiny
+# corpus.
 set -euo pipefail
 tarball=${1:?usage: check-dist.sh TARBALL}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +20,7 @@ name=$(basename "$tarball" .tar.gz)
 version=${name#trellis-}
 version=${version%-linux-*}
 folder="$work/trellis-$version"
-for file in trellis README.md LICENSE; do
+for file in trellis README.md LICENSE NOTICE; do
   [ -f "$folder/$file" ] || fail "$tarball lacks trellis-$version/$file"
 done
 bin="$folder/trellis"
@@ -35,7 +36,8 @@ grep -F "$toolchain/" <<<"$libraries" && fail "ldd resolves into the toolchain (
 # Every library the loader opens for a real run, reported by the loader itself.
 loaded=$(env -u LD_LIBRARY_PATH LD_DEBUG=libs "$bin" --version 2>&1 >"$work/version")
 grep -F "$toolchain/" <<<"$loaded" && fail "the loader opened files in the toolchain ($toolchain)"
-grep -q "^$version\b" "$work/version" || fail "--version printed '$(cat "$work/version")', not $version"
+grep -q "^$version\b" "$work/version" \
+  || fail "--version printed '$(cat "$work/version")', not $version"
 echo "check-dist: loaded $(grep -c 'calling init' <<<"$loaded") libraries, none from $toolchain"
 
 # The unpacked binary at work, still without the toolchain's library folders.
