@@ -46,9 +46,6 @@ public struct TaggingServer: Service {
   /// Serves until graceful shutdown (SIGTERM under `runUntilSignalled`, or the service group's
   /// trigger): then stops accepting connections, finishes the requests in flight and returns.
   public func run() async throws {
-    // Each batch's products are small and its passes already run on both cores; OpenBLAS's own
-    // threads would only contend with them (as in `trellis`). This is process-wide.
-    setBLASThreadCount(1)
     let queue = TaggingQueue(model: model, limits: limits)
     defer { queue.stop() }
     let application = Application(
