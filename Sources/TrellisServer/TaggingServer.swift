@@ -50,6 +50,7 @@ public struct TaggingServer: Service {
     defer { queue.stop() }
     let application = Application(
       router: router(queue),
+      server: .http1(configuration: .init(additionalChannelHandlers: [CloseAfterWrites()])),
       configuration: ApplicationConfiguration(
         address: .hostname(host, port: port), serverName: "trellis-serve"),
       onServerRunning: { [port, onListening] channel in
