@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Trellis
 
@@ -50,7 +51,10 @@ public struct TaggingServer: Service {
     defer { queue.stop() }
     let application = Application(
       router: router(queue),
-      server: .http1(configuration: .init(additionalChannelHandlers: [CloseAfterWrites()])),
+      server: .http1(
+        configuration: .init(
+          additionalChannelHandlers: [CloseAfterWrites()],
+          idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
       configuration: ApplicationConfiguration(
         address: .hostname(host, port: port), serverName: "trellis-serve"),
       onServerRunning: { [port, onListening] channel in
