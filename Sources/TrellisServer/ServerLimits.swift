@@ -21,6 +21,9 @@ public struct ServerLimits: Equatable, Sendable {
   /// the next batch meanwhile helps (an ATIS model under 32 connections answered about 14% more
   /// requests per second with two workers than with one).
   public var workers = min(64, max(1, ProcessInfo.processInfo.activeProcessorCount))
+  /// How long a connection may send nothing, in seconds, whether between requests or in the
+  /// middle of one, before it is closed: a stalled upload must not hold a graceful shutdown.
+  public var idleTimeoutSeconds = 60
 
   public init() {}
 
@@ -32,6 +35,7 @@ public struct ServerLimits: Equatable, Sendable {
     try check(batchSentences, 1...TaggingOptions.batchSizeLimit, "batch-sentences")
     try check(batchWaitMicroseconds, 0...1_000_000, "batch-wait-microseconds")
     try check(workers, 1...64, "workers")
+    try check(idleTimeoutSeconds, 1...86_400, "idle-timeout-seconds")
   }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Trellis
 
@@ -46,13 +47,14 @@ public struct TaggingServer: Service {
   /// Serves until graceful shutdown (SIGTERM under `runUntilSignalled`, or the service group's
   /// trigger): then stops accepting connections, finishes the requests in flight and returns.
   public func run() async throws {
-    // Each batch's products are small and its passes already run on both cores; OpenBLAS's own
-    // threads would only contend with them (as in `trellis`). This is process-wide.
-    setBLASThreadCount(1)
     let queue = TaggingQueue(model: model, limits: limits)
     defer { queue.stop() }
     let application = Application(
       router: router(queue),
+      server: .http1(
+        configuration: .init(
+          additionalChannelHandlers: [CloseAfterWrites()],
+          idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
       configuration: ApplicationConfiguration(
         address: .hostname(host, port: port), serverName: "trellis-serve"),
       onServerRunning: { [port, onListening] channel in

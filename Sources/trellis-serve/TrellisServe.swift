@@ -33,6 +33,8 @@ struct TrellisServe: AsyncParsableCommand {
   @Option(help: "How long a request waits for others to share its batch, in microseconds.")
   var batchWaitMicroseconds = ServerLimits().batchWaitMicroseconds
   @Option(help: "Threads tagging batches.") var workers = ServerLimits().workers
+  @Option(help: "Seconds a connection may send nothing (idle, or stalled in a request).")
+  var idleTimeoutSeconds = ServerLimits().idleTimeoutSeconds
 
   var limits: ServerLimits {
     var limits = ServerLimits()
@@ -42,6 +44,7 @@ struct TrellisServe: AsyncParsableCommand {
     limits.batchSentences = batchSentences
     limits.batchWaitMicroseconds = batchWaitMicroseconds
     limits.workers = workers
+    limits.idleTimeoutSeconds = idleTimeoutSeconds
     return limits
   }
 

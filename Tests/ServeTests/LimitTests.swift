@@ -171,6 +171,8 @@ final class LimitTests: XCTestCase {
     XCTAssertEqual(
       refused { $0.batchWaitMicroseconds = -5 },
       "--batch-wait-microseconds must be in 0...1000000 (got -5)")
+    XCTAssertEqual(
+      refused { $0.idleTimeoutSeconds = 0 }, "--idle-timeout-seconds must be in 1...86400 (got 0)")
     XCTAssertNil(refused { _ in })
   }
 }

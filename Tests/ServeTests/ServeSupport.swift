@@ -170,10 +170,21 @@ final class InProcessServer {
   /// `http://127.0.0.1:PORT` followed by `path`.
   func url(_ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
 
-  /// Shuts down gracefully and waits for the server to end, rethrowing its error.
-  func stop() async throws {
+  /// Shuts down gracefully and waits for the server to end, rethrowing its error; cancels it
+  /// and throws when it is still running after `seconds`.
+  func stop(within seconds: TimeInterval = 60) async throws {
     await group.triggerGracefulShutdown()
-    try await running.value
+    let running = running
+    let watchdog = Task {
+      try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+      running.cancel()
+    }
+    defer { watchdog.cancel() }
+    let result = await running.result
+    guard !running.isCancelled else {
+      throw TestSetupError("the server was still running \(seconds) s after a graceful shutdown")
+    }
+    try result.get()
   }
 }
 
@@ -355,6 +366,54 @@ final class ServerProcess {
     if process.isRunning {
       kill(process.processIdentifier, SIGKILL)
       process.waitUntilExit()
+    }
+  }
+}
+
+/// A raw TCP connection to 127.0.0.1, for what an HTTP client will not send: a request that
+/// stops halfway, or nothing at all.
+final class RawConnection {
+  private let descriptor: Int32
+
+  init(port: Int) throws {
+    descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard descriptor >= 0, connected == 0 else {
+      close(descriptor)
+      throw TestSetupError("cannot connect to 127.0.0.1:\(port): errno \(errno)")
+    }
+  }
+
+  deinit { close(descriptor) }
+
+  func send(_ text: String) {
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes {
+      Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+    }
+  }
+
+  /// Reads (and drops) what the server sends until it closes the connection: the seconds that
+  /// took, or nil when it was still open after `limit` seconds.
+  func secondsUntilClosed(limit: TimeInterval) -> TimeInterval? {
+    let started = Date()
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let left = limit - Date().timeIntervalSince(started)
+      guard left > 0 else { return nil }
+      var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+      guard poll(&waiting, 1, Int32(left * 1000) + 1) > 0 else { continue }
+      if recv(descriptor, &buffer, buffer.count, 0) <= 0 {
+        return Date().timeIntervalSince(started)
+      }
     }
   }
 }

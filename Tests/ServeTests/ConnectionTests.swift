@@ -1,0 +1,41 @@
+import Foundation
+import TrellisServer
+import XCTest
+
+/// Connections that stall are closed after the idle timeout (here 1 s), so a graceful shutdown
+/// never waits on them for longer.
+final class ConnectionTests: XCTestCase {
+  private var server: InProcessServer!
+
+  override func setUp() async throws {
+    var limits = ServerLimits()
+    limits.idleTimeoutSeconds = 1
+    server = try await InProcessServer(limits: limits)
+  }
+
+  override func tearDown() async throws {
+    try await server?.stop(within: 20)
+  }
+
+  func testIdleAndStalledConnectionsAreClosedAfterTheTimeout() async throws {
+    let idle = try RawConnection(port: server.port)
+    let stalled = try RawConnection(port: server.port)
+    stalled.send("POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{\"sent")
+    let answered = try RawConnection(port: server.port)
+    answered.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    for (name, connection) in [("idle", idle), ("stalled", stalled), ("keep-alive", answered)] {
+      XCTAssertNotNil(connection.secondsUntilClosed(limit: 10), "\(name): still open after 10 s")
+    }
+    let health = try await HTTPClient().get(server.url("/health"))
+    XCTAssertEqual(health.status, 200)
+  }
+
+  func testStalledUploadDoesNotHoldAGracefulShutdown() async throws {
+    let stalled = try RawConnection(port: server.port)
+    stalled.send("POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
+    try await Task.sleep(nanoseconds: 200_000_000)
+    try await server.stop(within: 10)
+    server = nil
+    XCTAssertNotNil(stalled.secondsUntilClosed(limit: 5), "the stalled connection is still open")
+  }
+}
