@@ -11,7 +11,7 @@ BIN = .build/release/trellis
 BLAS_CORETYPE := $(shell bash scripts/cpu-tuning.sh blas)
 TARGET_CPU := $(shell bash scripts/cpu-tuning.sh swift)
 RUN = $(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) $(BIN)
-# The release build's flags, shared by `build` and the man page's build (`install`).
+# The flags of every release build of the package's products.
 RELEASE_FLAGS = $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
 
 .PHONY: deps build train test eval bench plots clean lint install uninstall test-install docs
@@ -125,15 +125,22 @@ $(GLOVE): scripts/glove-to-text.py
 	$(GLOVE_VENV)/bin/python scripts/glove-to-text.py --output $@
 
 # --- Installation: `make install PREFIX=DIR` (default /usr/local) puts the release binary in
-# DIR/bin, its man page (swift-argument-parser's generate-manual plugin, from the same build)
-# in DIR/share/man/man1 and bash, zsh and fish completions under DIR/share;
-# `make uninstall PREFIX=DIR` removes exactly what install put there (scripts/install.sh).
-# `make test-install` checks both in a temporary prefix.
+# DIR/bin, its man page in DIR/share/man/man1 and bash, zsh and fish completions under
+# DIR/share; `make uninstall PREFIX=DIR` removes exactly what install put there
+# (scripts/install.sh). `make test-install` checks both in a temporary prefix.
+# The man page is swift-argument-parser's generate-manual run on the release binary. Its plugin
+# (`swift package generate-manual`) would first build every product of this package in release,
+# the HTTP server and Hummingbird included; the tool alone, built from the resolved checkout
+# into a scratch folder of its own, takes seconds.
 PREFIX ?= /usr/local
-MANUAL = .build/plugins/GenerateManual/outputs/trellis/trellis.1
+MANUAL_TOOL = .build/generate-manual
+MANUAL = .build/manual/trellis.1
 
 install: build
-	swift package $(RELEASE_FLAGS) generate-manual
+	swift build --package-path .build/checkouts/swift-argument-parser \
+	  --scratch-path $(MANUAL_TOOL) --product generate-manual
+	@mkdir -p $(dir $(MANUAL))
+	$(MANUAL_TOOL)/debug/generate-manual $(BIN) --output-directory $(dir $(MANUAL))
 	bash scripts/install.sh install "$(PREFIX)" $(BIN) $(MANUAL)
 
 uninstall:

@@ -71,8 +71,8 @@ func naiveGemm(
 /// Trellis sets one thread itself, once per process, when the first model is created or loaded,
 /// so a library user gets the CLI's speed without calling this. OpenBLAS would otherwise start
 /// one thread per core for every product; Trellis's products are small (32 rows per step) and
-/// already run two at a time (the encoder's two directions, or two batches, one per core), so
-/// more OpenBLAS threads only contend with them. Call this, before or after loading a model, to
+/// already run one per core (the encoder's two directions in training, one batch per thread in
+/// tagging: `TaggingOptions.threads`), so more OpenBLAS threads only contend with them. Call this, before or after loading a model, to
 /// choose another count for other BLAS work in the same process: it always wins over the default.
 public func setBLASThreadCount(_ count: Int) {
   BLASThreads.setDefault()

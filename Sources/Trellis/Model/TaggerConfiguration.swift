@@ -130,12 +130,15 @@ extension CodingUserInfoKey {
 /// A CoNLL column read as a categorical feature: `column` (1-based, as in the file) embedded in
 /// `size` dimensions. `--feature-column 2:16` on the command line.
 public struct FeatureColumn: Codable, Equatable, Sendable {
+  /// The column's 1-based position on a CoNLL line.
   public var column: Int
+  /// The dimension of each of its values' embeddings.
   public var size: Int
 
   /// The embedding size when none is given: a tag set has tens of values, not tens of thousands.
   public static let defaultSize = 10
 
+  /// Column `column` embedded in `size` dimensions.
   public init(column: Int, size: Int = defaultSize) {
     self.column = column
     self.size = size
