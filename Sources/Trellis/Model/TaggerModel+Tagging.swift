@@ -73,6 +73,30 @@ extension TaggerModel {
   /// threads) runs each pass on two (encoder directions, head halves). Every batch is formed
   /// as in a sequential run, so the results do not depend on the threading.
   func predict(_ sentences: [TokenInput], options: TaggingOptions) -> [Prediction] {
+    guard let constraints = constraints(applied: options.constrained) else {
+      return predictInBatches(sentences, options: options)
+    }
+    // A length the constraints admit no path of (`admitsPath(length:)`) would get a path of
+    // score −∞ and NaN confidences: such sentences are decoded without constraints instead.
+    let unconstrainable = sentences.indices.filter {
+      !sentences[$0].tokens.isEmpty && !constraints.admitsPath(length: sentences[$0].tokens.count)
+    }
+    guard !unconstrainable.isEmpty else { return predictInBatches(sentences, options: options) }
+    var unconstrained = options
+    unconstrained.constrained = false
+    let set = Set(unconstrainable)
+    var result = predictInBatches(
+      sentences.indices.map { set.contains($0) ? TokenInput(tokens: []) : sentences[$0] },
+      options: options)
+    let fallback = predictInBatches(unconstrainable.map { sentences[$0] }, options: unconstrained)
+    for (index, prediction) in zip(unconstrainable, fallback) { result[index] = prediction }
+    return result
+  }
+
+  /// `predict` with one `options.constrained` for every sentence.
+  private func predictInBatches(_ sentences: [TokenInput], options: TaggingOptions)
+    -> [Prediction]
+  {
     let batchSize = options.batchSize
     let order = sentences.indices.sorted {
       (sentences[$0].tokens.count, $0) < (sentences[$1].tokens.count, $1)
