@@ -141,45 +141,66 @@ struct Tag: ParsableCommand {
     try output.flush()
   }
 
-  /// Streams CoNLL or text input: tags each `readAhead` sentences, and whatever has been read
-  /// whenever the reader would wait for more.
+  /// Streams CoNLL or text input: tags each `readAhead` sentences (overlapped with reading
+  /// and writing, `OverlappedTagging`), and answers whatever has been read whenever the reader
+  /// would wait for more.
   func tagSentences(_ tagger: TaggerModel, _ output: StandardOutput) throws {
     let fileName = file == "-" ? "<stdin>" : file
+    let overlap = OverlappedTagging(threads: threads)
+    let options = taggingOptions
     var pending: [Sentence] = []
-    func flush() throws {
-      try tagAndWrite(pending, tagger, fileName, output)
-      pending.removeAll(keepingCapacity: true)
+    func submitPending() throws {
+      guard !pending.isEmpty else { return }
+      let sentences = pending
+      pending = []
+      let inputs: [TokenInput]
+      do {
+        inputs = try tokenInputs(sentences.filter { !$0.isDocumentMarker }, tagger, fileName)
+      } catch {
+        try overlap.drain()
+        throw error
+      }
+      try overlap.submit(
+        { tagger.analyze(inputs, options: options) },
+        write: { try self.write(sentences, $0, to: output, fileName: fileName) })
+    }
+    func answerEverythingRead() throws {
+      try submitPending()
+      try overlap.drain()
     }
     let next: () throws -> Sentence?
     if input == .conll {
       let reader = try CoNLLReader(path: file)
       reader.keepsDocumentMarkers = true
-      reader.beforeWaiting = flush
+      reader.beforeWaiting = answerEverythingRead
       next = reader.next
     } else {
       let reader = try LineReader(path: file)
-      reader.beforeWaiting = flush
+      reader.beforeWaiting = answerEverythingRead
       next = {
         try reader.next().map { line in
           Sentence(fields: splitColumns(line).map { [$0] }, firstLine: reader.lineNumber)
         }
       }
     }
-    while let sentence = try next() {
-      pending.append(sentence)
-      if pending.count == readAhead { try flush() }
+    do {
+      while let sentence = try next() {
+        pending.append(sentence)
+        if pending.count == readAhead { try submitPending() }
+      }
+    } catch {
+      try overlap.drain()  // a bad line stops the run after the answers before its group
+      throw error
     }
-    try flush()
+    try answerEverythingRead()
   }
 
-  /// Tags `sentences` together and writes their answers.
-  func tagAndWrite(
-    _ sentences: [Sentence], _ tagger: TaggerModel, _ fileName: String, _ output: StandardOutput
-  ) throws {
-    guard !sentences.isEmpty else { return }
-    let tagged = sentences.filter { !$0.isDocumentMarker }
+  /// The tagger's inputs: the token column and the model's feature columns of each sentence.
+  func tokenInputs(_ sentences: [Sentence], _ tagger: TaggerModel, _ fileName: String) throws
+    -> [TokenInput]
+  {
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
-    let inputs = try tagged.map { sentence in
+    return try sentences.map { sentence in
       for (offset, fields) in sentence.fields.enumerated() {
         for (option, column) in [("--token-column", tokenColumn)]
           + featureColumns.map({ ("feature column", $0) })
@@ -193,7 +214,13 @@ struct Tag: ParsableCommand {
         tokens: sentence.fields.map { $0[tokenColumn - 1] },
         features: featureColumns.map { column in sentence.fields.map { $0[column - 1] } })
     }
-    var analyses = tagger.analyze(inputs, options: taggingOptions).makeIterator()
+  }
+
+  /// Writes the answers to `sentences` (document markers included, which have no analysis).
+  func write(
+    _ sentences: [Sentence], _ analyses: [Analysis], to output: StandardOutput, fileName: String
+  ) throws {
+    var analyses = analyses.makeIterator()
     for sentence in sentences {
       if sentence.isDocumentMarker {
         // conlleval reads a -DOCSTART- line as a token: copy it, labelled O like its own.
@@ -255,12 +282,12 @@ struct Tag: ParsableCommand {
   func tagJSONLines(_ tagger: TaggerModel, _ output: StandardOutput) throws {
     let reader = try LineReader(path: file)
     let fileName = reader.fileName
+    let overlap = OverlappedTagging(threads: threads)
+    let options = taggingOptions
     var pending: [(line: String, number: Int)] = []
     var refused = 0
-    func flush() throws {
-      guard !pending.isEmpty else { return }
-      let answers = try tagger.tagJSONLines(pending.map(\.line), options: taggingOptions)
-      for (answer, (_, number)) in zip(answers, pending) {
+    func write(_ answers: [JSONLineAnswer], _ lines: [(line: String, number: Int)]) throws {
+      for (answer, (_, number)) in zip(answers, lines) {
         if let error = answer.error {
           guard onError == .skip else {
             try output.flush()
@@ -270,15 +297,31 @@ struct Tag: ParsableCommand {
         }
         output.write(answer.line + "\n")
       }
-      pending.removeAll(keepingCapacity: true)
       try output.endBatch()
     }
-    reader.beforeWaiting = flush
-    while let line = try reader.next() {
-      pending.append((line, reader.lineNumber))
-      if pending.count == readAhead { try flush() }
+    func submitPending() throws {
+      guard !pending.isEmpty else { return }
+      let lines = pending
+      pending = []
+      try overlap.submit(
+        { Result { try tagger.tagJSONLines(lines.map(\.line), options: options) } },
+        write: { try write($0.get(), lines) })
     }
-    try flush()
+    func answerEverythingRead() throws {
+      try submitPending()
+      try overlap.drain()
+    }
+    reader.beforeWaiting = answerEverythingRead
+    do {
+      while let line = try reader.next() {
+        pending.append((line, reader.lineNumber))
+        if pending.count == readAhead { try submitPending() }
+      }
+    } catch {
+      try overlap.drain()  // a bad line stops the run after the answers before its group
+      throw error
+    }
+    try answerEverythingRead()
     if refused > 0 {
       printError("note: \(refused) line(s) were not valid requests; their answers hold \"error\"")
     }
