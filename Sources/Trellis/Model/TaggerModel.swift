@@ -42,8 +42,8 @@ public final class TaggerModel: @unchecked Sendable {
   /// constraints or its labels have no scheme. Decoding applies them unless a call turns them
   /// off (`TaggingOptions.constrained`).
   public let schemeConstraints: TransitionConstraints?
-  /// Where the model came from (training data, settings, dev scores); nil for a model that was
-  /// built in code or read from a format-1 file.
+  /// Where the model came from (training data, settings, dev scores); nil for a model trained
+  /// without `Trainer.provenance` or read from a format-1 file.
   public internal(set) var provenance: Provenance?
   /// The format version of the file the model was read from (`ModelFile.formatVersion` for a
   /// model trained by this build).
@@ -52,7 +52,7 @@ public final class TaggerModel: @unchecked Sendable {
   let decoderCache = DecoderCache()
 
   /// A model with every weight zero: the layout a model file fills.
-  public init(
+  init(
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
     characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = []
   ) {
@@ -81,7 +81,7 @@ public final class TaggerModel: @unchecked Sendable {
 
   /// A new model with weights drawn from `rng`: embeddings and encoder as their layers say,
   /// output layer Glorot-uniform, head parameters zero (no transition preference at first).
-  public convenience init(
+  convenience init(
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
     characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = [],
     rng: inout SplitMix64

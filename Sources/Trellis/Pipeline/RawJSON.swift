@@ -66,7 +66,7 @@ public struct JSONLineError: Error, CustomStringConvertible, Equatable, Sendable
   public var message: String
   public var id: RawJSON?
 
-  public init(_ message: String, id: RawJSON? = nil) {
+  init(_ message: String, id: RawJSON? = nil) {
     self.message = message
     self.id = id
   }

@@ -4,7 +4,7 @@ public struct TextToken: Equatable, Sendable {
   public var text: String
   public var range: Range<Int>
 
-  public init(_ text: String, _ range: Range<Int>) {
+  init(_ text: String, _ range: Range<Int>) {
     self.text = text
     self.range = range
   }
