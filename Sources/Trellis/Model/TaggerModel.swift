@@ -22,6 +22,7 @@ import Foundation
 ///
 /// Thread-safe for tagging: weights are only read, and every call takes its own workspace.
 public final class TaggerModel: @unchecked Sendable {
+  /// The architecture and input settings (normalisation, scheme) the model was built with.
   public let configuration: TaggerConfiguration
   /// Vocabulary keys (normalised tokens), with `<pad>` = 0 and `<unk>` = 1.
   public let words: Vocabulary
@@ -32,11 +33,14 @@ public final class TaggerModel: @unchecked Sendable {
   /// The values of each feature column (`configuration.featureColumns`), `<pad>` = 0 and
   /// `<unk>` = 1.
   public let featureVocabularies: [Vocabulary]
+  /// Every weight of the model, in the slab laid out above; public for its size (`count`).
   public let store: ParameterStore
   let embedding: EmbeddingLayer
   let encoder: Encoder
   let output: Linear
   let headSlot: ParameterSlot
+  /// The structured output layer `configuration.head` names, whose parameters are the `head`
+  /// slot of `store`; its `definesProbabilities` says whether confidences exist.
   public let head: any StructuredHead
   /// The transitions the labels' scheme allows, or nil when the model was trained without
   /// constraints or its labels have no scheme. Decoding applies them unless a call turns them
