@@ -1,7 +1,8 @@
 import Foundation
-import Trellis
 import TrellisServer
 import XCTest
+
+@testable import Trellis
 
 /// Every limit and every malformed body: the promised status, `{"error": "…"}` naming the
 /// problem, and a server that goes on answering.

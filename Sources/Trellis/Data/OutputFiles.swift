@@ -36,12 +36,14 @@ func replacementTarget(_ path: String) -> String {
 /// The files of one command: the ones it reads and the ones it writes, each with the option
 /// that names it.
 public struct FileRoles {
+  /// Files the command reads; no output may be one of them.
   public var inputs: [(option: String, path: String)] = []
   /// Files replaced whole (models, checkpoints): must be regular files or absent.
   public var replaced: [(option: String, path: String)] = []
   /// Files written in place (logs): may also be devices such as /dev/null, never directories.
   public var streamed: [(option: String, path: String)] = []
 
+  /// No files yet; the command fills the three lists, then calls `check()`.
   public init() {}
 
   /// Throws before any work when an output is an input or another output (compared by

@@ -19,6 +19,7 @@ public struct EmbeddingCoverage: Equatable, Sendable {
   /// Words with no vector either way.
   public var missing = 0
 
+  /// The distinct words counted: `exact + lowercased + missing`.
   public var words: Int { exact + lowercased + missing }
 }
 
@@ -26,8 +27,11 @@ public struct EmbeddingCoverage: Equatable, Sendable {
 /// fastText file (`VectorFileFormat`) in one streaming pass: with scope `data` only the vectors
 /// of the data's words are kept, so a 1 GB file costs one read, not 1 GB of memory.
 public struct PretrainedEmbeddings: Sendable {
+  /// Values per vector: the model's embedding size, checked on every vector of the file.
   public let dimension: Int
+  /// The file's layout, recognised from its content, not its name.
   public let format: VectorFileFormat
+  /// Which vectors were kept: those of the data's words, or all.
   public let scope: EmbeddingScope
   /// Vectors in the file, whether kept or not.
   public let fileVectorCount: Int
@@ -47,7 +51,9 @@ public struct PretrainedEmbeddings: Sendable {
 
   /// Reads `path`, normalising each word as the model will (`normalization`). `dataWords` are
   /// the data's normalised keys (`dataWords(of:normalization:)`); every vector must have
-  /// `dimension` values (the model's embedding size).
+  /// `dimension` values (the model's embedding size). Throws `TrellisError` naming the file
+  /// (and line, where there is one) when it cannot be read, is not a vector file, has a
+  /// malformed record or a vector of another length, or holds no vectors.
   public init(
     path: String, dimension: Int, normalization: TokenNormalization, dataWords: [String],
     scope: EmbeddingScope = .data

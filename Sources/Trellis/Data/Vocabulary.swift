@@ -10,7 +10,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
   private var ids: [ExactString: Int] = [:]
 
   /// The strings with ids 0, 1, … in order; a repeated string keeps its first id.
-  public init(_ strings: [String] = []) {
+  init(_ strings: [String] = []) {
     for string in strings { insert(string) }
   }
 
@@ -18,7 +18,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
   public var count: Int { strings.count }
 
   /// Returns the id of `string`, assigning the next one if it is new.
-  @discardableResult public mutating func insert(_ string: String) -> Int {
+  @discardableResult mutating func insert(_ string: String) -> Int {
     let key = ExactString(string)
     if let id = ids[key] { return id }
     ids[key] = strings.count

@@ -5,8 +5,9 @@ import Foundation
 /// AVX-512 or AVX2 ones on the same CPU. OpenBLAS chooses its kernels once, when it is loaded,
 /// from `OPENBLAS_CORETYPE` if set; so a process that finds the fallback can only fix it by
 /// starting again with that variable set (`trellis` does, before any work:
-/// `restartWithTunedBLASCoreIfNeeded`). A library user whose process shows the fallback
-/// (`blasCoreName() == "Prescott"`) sets the variable before starting the process.
+/// `restartWithTunedCoreIfNeeded()`). A library program whose process shows the fallback
+/// (`blasCoreName() == "Prescott"`) calls the same first thing in `main`, or has the variable
+/// set before it starts.
 public enum BLASCore {
   /// The core OpenBLAS should use instead of the one it `detected`, or nil when its choice
   /// stands: the user chose one (`OPENBLAS_CORETYPE` set), OpenBLAS did not fall back, or the

@@ -4,15 +4,15 @@ import Foundation
 ///
 /// One seeded generator is threaded through initialisation, shuffling, word dropout and dropout
 /// masks, so the same seed and data give the same model byte for byte.
-public struct SplitMix64: RandomNumberGenerator, Codable, Sendable {
+struct SplitMix64: RandomNumberGenerator, Codable, Sendable {
   /// The whole generator: a checkpoint that stores it resumes the same sequence.
-  public private(set) var state: UInt64
+  private(set) var state: UInt64
 
   /// A generator whose sequence is fixed by `seed` (`--seed`).
-  public init(seed: UInt64) { state = seed }
+  init(seed: UInt64) { state = seed }
 
   /// The next 64 random bits.
-  public mutating func next() -> UInt64 {
+  mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -21,13 +21,13 @@ public struct SplitMix64: RandomNumberGenerator, Codable, Sendable {
   }
 
   /// A uniform Float in [0, 1) from the top 24 bits (every value exactly representable).
-  public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+  mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
 
   /// A uniform Double in [0, 1) from the top 53 bits.
-  public mutating func nextUnitDouble() -> Double { Double(next() >> 11) * 0x1p-53 }
+  mutating func nextUnitDouble() -> Double { Double(next() >> 11) * 0x1p-53 }
 
   /// A standard normal sample by Box–Muller (one of the pair; simplicity over speed at init time).
-  public mutating func nextGaussian() -> Double {
+  mutating func nextGaussian() -> Double {
     let u1 = max(nextUnitDouble(), 0x1p-53)
     let u2 = nextUnitDouble()
     return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)

@@ -4,7 +4,10 @@ import Foundation
 /// the one schema of `trellis tag --format json`, the HTTP service and the C ABI:
 /// `tokens`, `labels`, `spans`, and on request `confidences`, `probability` and `nbest`.
 public struct Analysis: Codable, Equatable, Sendable {
+  /// The sentence's tokens, as given to the tagger.
   public var tokens: [String]
+  /// One label per token, `labels[t]` for `tokens[t]`: the best sequence the head found
+  /// (under the scheme's constraints unless `TaggingOptions.constrained` is off).
   public var labels: [String]
   /// The labelled spans (conlleval's chunks), with their text.
   public var spans: [Span]
@@ -22,6 +25,8 @@ public struct Analysis: Codable, Equatable, Sendable {
     case alternatives = "nbest"
   }
 
+  /// An analysis from its parts; the optional parts are absent unless given. `labels` and
+  /// `tokenConfidences` have one entry per token.
   public init(
     tokens: [String], labels: [String], spans: [Span], tokenConfidences: [Double]? = nil,
     sequenceProbability: Double? = nil, alternatives: [Alternative] = []
@@ -58,14 +63,21 @@ public struct Analysis: Codable, Equatable, Sendable {
 
 /// A labelled span of tokens `start..<end`, with its text (the tokens joined by spaces).
 public struct Span: Codable, Equatable, Sendable {
+  /// The chunk type (`Chunk.type`): the starting label after its first `-` (`city` for
+  /// `B-city`).
   public var label: String
+  /// The index of the span's first token.
   public var start: Int
+  /// One past the index of its last token.
   public var end: Int
+  /// The span's text: its tokens joined by single spaces, or, in a `TaggingResponse`, the
+  /// request's text from `startChar` to `endChar`.
   public var text: String
   /// Where `text` is in the request's text (or in its tokens joined by single spaces), counted
   /// in code points as Python's `str` and spaCy's `start_char` count: set by the pipeline
   /// (`TaggerModel.respond(to:options:)`), nil from `analyze`.
   public var startChar: Int?
+  /// Where `text` ends (exclusive), counted as `startChar` is; set and nil with it.
   public var endChar: Int?
 
   enum CodingKeys: String, CodingKey {
@@ -74,6 +86,7 @@ public struct Span: Codable, Equatable, Sendable {
     case endChar = "end_char"
   }
 
+  /// A span of tokens `start..<end`; the character offsets are nil unless given.
   public init(
     label: String, start: Int, end: Int, text: String, startChar: Int? = nil, endChar: Int? = nil
   ) {
@@ -88,8 +101,12 @@ public struct Span: Codable, Equatable, Sendable {
 
 /// One of the n best label sequences.
 public struct Alternative: Codable, Equatable, Sendable {
+  /// One label per token.
   public var labels: [String]
+  /// The head's score of the sequence (`ScoredPath.score`), higher is better: for the chain
+  /// heads the sum of its emission and transition scores, for the softmax head log p(labels | x).
   public var score: Double
+  /// p(labels | x); nil for heads that define no probabilities.
   public var probability: Double?
 }
 
@@ -121,6 +138,8 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   /// `threads`.
   public static var activeCores: Int { ProcessInfo.processInfo.activeProcessorCount }
 
+  /// Options that differ from the defaults only where given; each parameter sets the property
+  /// of the same name. Call `validate()` before use when the values come from outside.
   public init(
     constrained: Bool = true, confidence: Bool = false, nbest: Int = 0, batchSize: Int = 32,
     threads: Int = TaggingOptions.activeCores

@@ -3,12 +3,19 @@ import Foundation
 /// What a model file records, as `trellis info --json`, the HTTP service's `GET /v1/model` and
 /// the tools built on them show it: one definition for all of them.
 public struct ModelDescription: Codable, Equatable, Sendable {
+  /// The model file's path as given.
   public var file: String
+  /// The file's size in bytes; 0 when it cannot be read.
   public var fileBytes: Int
+  /// The format version of the file (`TaggerModel.formatVersion`).
   public var formatVersion: UInt32
+  /// The number of trainable parameters (`ParameterStore.count`).
   public var parameters: Int
+  /// The labels the model assigns, in id order.
   public var labels: [String]
+  /// The architecture the model was built with.
   public var configuration: TaggerConfiguration
+  /// Where the model came from; nil when the file records none (`missing` says why).
   public var provenance: Provenance?
   /// What a file of an older format lacks.
   public var missing: [String]

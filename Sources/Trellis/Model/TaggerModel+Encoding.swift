@@ -52,9 +52,14 @@ extension TaggerModel {
 /// The tokens of one sentence and, for a model with feature columns, each column's values
 /// (`features[i][t]`, in the order of `TaggerConfiguration.featureColumns`).
 public struct TokenInput: Equatable, Sendable {
+  /// The raw tokens; the model normalises them itself (`TaggerConfiguration.normalization`).
   public var tokens: [String]
+  /// `features[i][t]`: column i's value for token t. A missing column or value, or one the
+  /// column never had in training, reads as `<unk>`.
   public var features: [[String]]
 
+  /// An input of `tokens` with the feature columns' values; a model without feature columns
+  /// needs none.
   public init(tokens: [String], features: [[String]] = []) {
     self.tokens = tokens
     self.features = features

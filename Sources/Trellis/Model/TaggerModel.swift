@@ -22,6 +22,7 @@ import Foundation
 ///
 /// Thread-safe for tagging: weights are only read, and every call takes its own workspace.
 public final class TaggerModel: @unchecked Sendable {
+  /// The architecture and input settings (normalisation, scheme) the model was built with.
   public let configuration: TaggerConfiguration
   /// Vocabulary keys (normalised tokens), with `<pad>` = 0 and `<unk>` = 1.
   public let words: Vocabulary
@@ -32,18 +33,21 @@ public final class TaggerModel: @unchecked Sendable {
   /// The values of each feature column (`configuration.featureColumns`), `<pad>` = 0 and
   /// `<unk>` = 1.
   public let featureVocabularies: [Vocabulary]
+  /// Every weight of the model, in the slab laid out above; public for its size (`count`).
   public let store: ParameterStore
   let embedding: EmbeddingLayer
   let encoder: Encoder
   let output: Linear
   let headSlot: ParameterSlot
+  /// The structured output layer `configuration.head` names, whose parameters are the `head`
+  /// slot of `store`; its `definesProbabilities` says whether confidences exist.
   public let head: any StructuredHead
   /// The transitions the labels' scheme allows, or nil when the model was trained without
   /// constraints or its labels have no scheme. Decoding applies them unless a call turns them
   /// off (`TaggingOptions.constrained`).
   public let schemeConstraints: TransitionConstraints?
-  /// Where the model came from (training data, settings, dev scores); nil for a model that was
-  /// built in code or read from a format-1 file.
+  /// Where the model came from (training data, settings, dev scores); nil for a model trained
+  /// without `Trainer.provenance` or read from a format-1 file.
   public internal(set) var provenance: Provenance?
   /// The format version of the file the model was read from (`ModelFile.formatVersion` for a
   /// model trained by this build).
@@ -52,7 +56,7 @@ public final class TaggerModel: @unchecked Sendable {
   let decoderCache = DecoderCache()
 
   /// A model with every weight zero: the layout a model file fills.
-  public init(
+  init(
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
     characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = []
   ) {
@@ -81,7 +85,7 @@ public final class TaggerModel: @unchecked Sendable {
 
   /// A new model with weights drawn from `rng`: embeddings and encoder as their layers say,
   /// output layer Glorot-uniform, head parameters zero (no transition preference at first).
-  public convenience init(
+  convenience init(
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
     characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = [],
     rng: inout SplitMix64

@@ -1,9 +1,12 @@
 /// A setting outside the range the code can serve. `option` is its name as the command line
 /// and configuration files spell it (`hidden-size`), so one message serves both.
 public struct OptionError: Error, CustomStringConvertible, Equatable {
+  /// The setting's name without dashes, e.g. `hidden-size`.
   public var option: String
+  /// What is wrong with the value, and the value given: `must be in LOW...HIGH (got VALUE)`.
   public var message: String
 
+  /// An error for setting `option`; `message` completes a sentence that starts with its name.
   public init(_ option: String, _ message: String) {
     self.option = option
     self.message = message

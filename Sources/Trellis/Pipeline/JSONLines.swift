@@ -3,7 +3,9 @@ import Foundation
 /// A tagged request: the request (for its id, text and passthrough fields) and its analysis,
 /// whose spans carry code-point offsets into the request's text.
 public struct TaggingResponse: Equatable, Sendable {
+  /// The request answered, unchanged.
   public var request: TaggingRequest
+  /// The analysis of `request.tokens`, its spans located in the request's text.
   public var analysis: Analysis
 
   /// Pairs `analysis` (of `request.tokens`) with its request, locating each span in the

@@ -8,6 +8,7 @@
 public struct TaggingRequest: Equatable, Sendable {
   /// The caller's id, copied verbatim into the answer.
   public var id: RawJSON?
+  /// The tokens to tag: as given, or cut from `text` by `Tokenizer.tokenize`.
   public private(set) var tokens: [String]
   /// The text the tokens were cut from, when the request gave text.
   public private(set) var text: String?
@@ -69,9 +70,12 @@ public struct TaggingRequest: Equatable, Sendable {
 
 /// A field of a JSON object kept as written: `name` is the key's JSON string literal.
 public struct JSONMember: Equatable, Sendable {
+  /// The key as a JSON string, quotes and escapes as written (`"source"`).
   public var name: RawJSON
+  /// The value as written.
   public var value: RawJSON
 
+  /// A member from its key (a JSON string, e.g. `RawJSON.string("source")`) and value.
   public init(name: RawJSON, value: RawJSON) {
     self.name = name
     self.value = value

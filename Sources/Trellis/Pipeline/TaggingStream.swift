@@ -43,6 +43,7 @@ public struct TaggingStream<Base: AsyncSequence, Element>: AsyncSequence {
     Iterator(state: IteratorState(base: base, capacity: capacity, tag: tag))
   }
 
+  /// Hands out the results in input order; its reader task ends when it is dropped.
   public struct Iterator: AsyncIteratorProtocol {
     let state: IteratorState
 

@@ -1,10 +1,12 @@
 /// A token cut from a text, with where it was: `range` counts Unicode code points (Swift's
 /// `unicodeScalars`, Python's `str` indices), so `text[start:end]` in Python is the token.
 public struct TextToken: Equatable, Sendable {
+  /// The token's characters, as they are in the text.
   public var text: String
+  /// Where the token is in the text, in code points.
   public var range: Range<Int>
 
-  public init(_ text: String, _ range: Range<Int>) {
+  init(_ text: String, _ range: Range<Int>) {
     self.text = text
     self.range = range
   }
@@ -25,6 +27,7 @@ public struct TextToken: Equatable, Sendable {
 ///
 /// Pass `"tokens"` instead when the model was trained on another tokenization.
 public enum Tokenizer {
+  /// The tokens of `text` by the rules above, in order; empty for a text of separators only.
   public static func tokenize(_ text: String) -> [TextToken] {
     let characters = Array(text)
     var tokens: [TextToken] = []

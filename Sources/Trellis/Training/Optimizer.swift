@@ -2,7 +2,10 @@ import Foundation
 
 /// The optimisers selectable from the CLI (`--optimizer adam`).
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
-  case adam, sgd
+  /// Adam (Kingma & Ba 2015) with bias correction and the paper's β1, β2 and ε.
+  case adam
+  /// Plain stochastic gradient descent, θ ← θ − η·g, without momentum.
+  case sgd
 
   /// The usual initial learning rate η₀ of each optimiser.
   public var defaultLearningRate: Double {

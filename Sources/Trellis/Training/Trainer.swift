@@ -3,7 +3,9 @@ import Foundation
 
 /// Trains a `TaggerModel` on labelled sentences, keeping the parameters with the best dev F1.
 public final class Trainer {
+  /// The architecture of the model to train.
   public let configuration: TaggerConfiguration
+  /// How it is trained; `train` says which of them a resumed run takes from here.
   public let options: TrainingOptions
   /// Vectors to start the embedding table from; their `keys` also join the vocabulary, so dev
   /// and test words never seen in training still get a meaningful embedding.
@@ -22,6 +24,8 @@ public final class Trainer {
   /// Batches in a row whose loss or gradient may be non-finite before training gives up.
   static let faultLimit = 20
 
+  /// A trainer for `configuration` and `options`; `train` validates neither, so values from
+  /// outside should pass their `validate()` first.
   public init(configuration: TaggerConfiguration, options: TrainingOptions) {
     self.configuration = configuration
     self.options = options

@@ -6,6 +6,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   public var epochs = 100
   /// Sentences per batch.
   public var batchSize = 32
+  /// The update rule.
   public var optimizer: OptimizerKind = .adam
   /// Initial learning rate η₀; nil picks the optimiser's usual value (`defaultLearningRate`).
   public var learningRate: Double? = nil
@@ -21,6 +22,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   /// Stop after this many epochs without a better dev F1; 0 never stops early. Without a dev
   /// set there is nothing to compare, so training runs all `epochs`.
   public var patience = 10
+  /// Seeds the one random generator behind initialisation, shuffling, word dropout and
+  /// dropout masks: the same seed and data give the same model bytes.
   public var seed: UInt64 = 1
   /// Keep the running average of the parameters over all steps and use it for evaluation
   /// and the saved model (Collins 2002's averaged perceptron, for any head).
@@ -30,9 +33,12 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   /// frozen random row would carry no information (Lample et al. 2016 fine-tune every row).
   public var freezeEmbeddings = false
 
+  /// The defaults above.
   public init() {}
 
+  /// The most `epochs`, and the most `patience`, that `validate()` accepts.
   public static let epochLimit = 100_000
+  /// The largest `batchSize` that `validate()` accepts.
   public static let batchSizeLimit = 4096
 
   /// Throws an `OptionError` naming the first setting outside its range.
@@ -73,16 +79,24 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
 /// One epoch's summary, also written as a JSON line by `trellis train --log`.
 public struct EpochReport: Codable, Sendable {
+  /// The epoch's number, from 1; a resumed run goes on counting from its checkpoint.
   public var epoch: Int
   /// Mean training loss per sentence, over the batches that were applied (a skipped,
   /// non-finite batch counts neither its loss nor its sentences).
   public var loss: Double
+  /// Chunk FB1 on the dev set after the epoch, in percent (conlleval's); nil without a dev set.
   public var devF1: Double?
+  /// Token accuracy on the dev set, in percent; nil without a dev set.
   public var devAccuracy: Double?
-  /// Mean and maximum global gradient norm over the epoch's steps, before clipping.
+  /// The mean global gradient norm over the epoch's applied steps, before clipping.
   public var gradientNormMean: Double
+  /// The largest global gradient norm of the epoch's applied steps, before clipping.
   public var gradientNormMax: Double
+  /// The learning rate of the epoch's steps (`TrainingOptions.learningRateDecay` says how it
+  /// falls from epoch to epoch).
   public var learningRate: Double
+  /// Batches left out because their loss or gradient was not finite; too many in a row end
+  /// training with an error.
   public var skippedBatches: Int
   /// Wall-clock time of the epoch, dev evaluation included.
   public var seconds: Double
@@ -90,13 +104,20 @@ public struct EpochReport: Codable, Sendable {
   public var trainingSeconds: Double
   /// Training tokens per second of training time (dev evaluation excluded).
   public var tokensPerSecond: Double
+  /// Whether the epoch's parameters are the ones kept: its dev F1 beats every earlier epoch's
+  /// (without a dev set, every epoch is kept in turn).
   public var isBest: Bool
 }
 
 /// One optimisation step, for plots of the gradient norm.
 public struct StepReport: Codable, Sendable {
+  /// The step's number over the whole run, from 1, skipped steps included.
   public var step: Int
+  /// The epoch the step belongs to, from 1.
   public var epoch: Int
+  /// The batch's mean loss per sentence. A step whose loss or gradient norm is not finite is
+  /// still reported, then skipped.
   public var loss: Double
+  /// The global norm of the batch's gradient, before clipping.
   public var gradientNorm: Double
 }

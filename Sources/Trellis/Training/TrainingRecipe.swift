@@ -8,10 +8,14 @@ import Foundation
 public struct TrainingRecipe: Codable, Equatable, Sendable {
   /// What the run is for, in words (configuration files; kept in the model's provenance).
   public var description: String?
+  /// The files read and their columns.
   public var data = TrainingData()
+  /// The architecture.
   public var configuration = TaggerConfiguration()
+  /// How the model is trained, the seed included.
   public var options = TrainingOptions()
 
+  /// The defaults of `trellis train`, with no training file yet (`validate()` asks for one).
   public init() {}
 
   /// Throws an `OptionError` naming the first setting outside its range.
@@ -78,10 +82,14 @@ public struct TrainingData: Codable, Equatable, Sendable {
   /// The column holding the gold label (1-based; nil: the last).
   public var labelColumn: Int?
 
+  /// No files yet; the columns are the defaults above.
   public init() {}
 
+  /// The highest column number that `validate()` accepts.
   public static let columnLimit = 1000
 
+  /// Throws an `OptionError` when `train` is missing or a column is outside
+  /// `1...columnLimit`.
   public func validate() throws {
     guard !train.isEmpty else {
       throw OptionError("train", "is required (a flag or the configuration file)")
