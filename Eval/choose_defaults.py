@@ -7,7 +7,7 @@ from and the training time. Test splits are never read: the defaults are chosen 
 
     python3 Eval/choose_defaults.py [--seeds 3] [--corpus DIR ...] [--only NAME ...]
 
-Writes Eval/defaults/results.json (every run) and prints a table.
+Updates Eval/defaults/results.json (every run, by candidate and corpus) and prints a table.
 """
 import argparse
 import json
@@ -57,8 +57,15 @@ def main():
                 print(f"{name:24} {os.path.basename(corpus):10} dev FB1 {row['mean_dev_f1']:6.2f}  "
                       f"best epochs {[r['best_epoch'] for r in runs]}  {row['mean_seconds']:5.1f} s/run",
                       flush=True)
-    with open(os.path.join(HERE, "defaults", "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    # Rows of candidates and corpora not run this time (--only, --corpus) are kept.
+    path = os.path.join(HERE, "defaults", "results.json")
+    fresh = {(row["candidate"], row["corpus"]) for row in results}
+    kept = []
+    if os.path.exists(path):
+        with open(path) as f:
+            kept = [row for row in json.load(f) if (row["candidate"], row["corpus"]) not in fresh]
+    with open(path, "w") as f:
+        json.dump(kept + results, f, indent=1)
 
 
 if __name__ == "__main__":
