@@ -1,5 +1,6 @@
 import ConllEval
 import Dispatch
+import Foundation
 
 extension TaggerModel {
   /// Labels for each tokenised sentence (in input order), `batchSize` sentences of similar
@@ -109,14 +110,16 @@ extension TaggerModel {
     let threads = max(options.threads, 1)
     let workers = max(min(threads, batches.count), 1)
     var result = [Prediction](repeating: Prediction(), count: sentences.count)
+    // Workers take the next batch when they finish one, longest first, so a worker slowed by
+    // other work on its core (the CLI's reading and writing) does not hold up the others.
+    let queue = BatchQueue(count: batches.count)
     result.withUnsafeMutableBufferPointer { result in
       // One iteration runs on the calling thread.
-      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      DispatchQueue.concurrentPerform(iterations: workers) { _ in
         workspaces.withWorkspace { workspace in
           workspace.usesTwoThreads = threads >= 2 * workers
-          for indices in batches.enumerated().filter({ $0.offset % workers == worker }).map(
-            \.element)
-          {
+          while let next = queue.take() {
+            let indices = batches[batches.count - 1 - next]
             let predictions = predict(
               indices.map { sentences[$0] }, workspace: workspace, options: options)
             for (index, prediction) in zip(indices, predictions) { result[index] = prediction }
@@ -183,5 +186,25 @@ extension TaggerModel {
       counts.add(gold: sentence.labels, predicted: labels)
     }
     return counts
+  }
+}
+
+/// The batches of one `predictInBatches` call, handed out one at a time to its workers.
+private final class BatchQueue: @unchecked Sendable {
+  private let lock = NSLock()
+  private let count: Int
+  private var taken = 0
+
+  init(count: Int) {
+    self.count = count
+  }
+
+  /// The next batch's number in `0..<count`, or nil when every batch has been taken.
+  func take() -> Int? {
+    lock.lock()
+    defer { lock.unlock() }
+    guard taken < count else { return nil }
+    taken += 1
+    return taken - 1
   }
 }
