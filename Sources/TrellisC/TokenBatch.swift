@@ -151,8 +151,9 @@ enum TokenBatch {
         guard count == 0 || pointer != nil else { throw CallError("\(name) is NULL") }
       }
       try require(labels, tokenCount, "labels")
-      guard (spanCounts == nil) == (spans == nil) else {
-        throw CallError("span_counts and spans must both be given or both be NULL")
+      if spanCounts != nil || spans != nil {
+        try require(spanCounts, sentenceCount, "span_counts (with spans)")
+        try require(spans, tokenCount, "spans (with span_counts)")
       }
       if writesConfidences {
         try require(confidences, tokenCount, "confidences (with TRELLIS_CONFIDENCE)")
@@ -174,8 +175,8 @@ enum TokenBatch {
         for (offset, label) in analysis.labels.enumerated() {
           labels![token + offset] = try table.id(of: label)
         }
-        if let spanCounts, let spans {
-          spanCounts[index] = Int32(analysis.spans.count)
+        spanCounts?[index] = Int32(analysis.spans.count)
+        if let spans {
           for found in analysis.spans {
             (spans[2 * span], spans[2 * span + 1]) = (Int32(found.start), Int32(found.end))
             span += 1

@@ -280,7 +280,8 @@ static void test_refusals(const trellis_model *model) {
                 "more tokens than the lengths count (a NUL inside a token)");
   check_refused(model, boston, 7, negative, 1, 32, 0, 1, 3, "negative", "a negative length");
   check_refused(model, boston, 7, one, 1, 32, 0, 0, 3, "labels is NULL", "no labels array");
-  check_refused(model, boston, 7, one, 1, 32, 0, 1, 2, "both", "spans without span_counts");
+  check_refused(model, boston, 7, one, 1, 32, 0, 1, 2, "span_counts", "spans without span_counts");
+  check_refused(model, boston, 7, one, 1, 32, 0, 1, 1, "spans (with", "span_counts without spans");
   check_refused(model, boston, 7, one, 1, 32, TRELLIS_CONFIDENCE, 1, 3, "confidences",
                 "confidence without its arrays");
   check_refused(model, boston, 7, NULL, 1, 32, 0, 1, 3, "lengths is NULL", "no lengths");
