@@ -171,7 +171,8 @@ docs: deps
 # `trellis tag --input jsonl`.
 # `make python`: release library + the package, spaCy and pytest in python/.venv.
 # `make python-test`: pytest (the CLI comparison, spaCy, threads, leaks, errors).
-# `make python-bench`: Python's Tagger.tag against the C call it makes, tokens/s.
+# `make python-bench`: Python's Tagger.tag against the Swift library's TaggerModel.tag (timed by
+# `trellis bench --model`) and the C calls, tokens/s in one run (python/tools/bench.py).
 C_ABI_DIR = .build/c-abi-test
 C_ABI_SAMPLE = 100
 PYTHON_VENV = python/.venv
