@@ -167,10 +167,12 @@ docs: deps
 # Sources/TrellisC/include/trellis.h; python/ is the `trellis` package over it (ctypes), with a
 # spaCy component.
 # `make c-abi-test` (part of `make test`): a C program built with the system cc tags the shipped
-# test split through the debug library and compares with `trellis tag --input jsonl`.
+# test split through the debug library, as JSON lines and as tokens, and compares with
+# `trellis tag --input jsonl`.
 # `make python`: release library + the package, spaCy and pytest in python/.venv.
 # `make python-test`: pytest (the CLI comparison, spaCy, threads, leaks, errors).
-# `make python-bench`: Python's Tagger.tag against the C call it makes, tokens/s.
+# `make python-bench`: Python's Tagger.tag against the Swift library's TaggerModel.tag (timed by
+# `trellis bench --model`) and the C calls, tokens/s in one run (python/tools/bench.py).
 C_ABI_DIR = .build/c-abi-test
 C_ABI_SAMPLE = 100
 PYTHON_VENV = python/.venv
@@ -185,7 +187,8 @@ c-abi-test:
 	swift build --product TrellisC $(SWIFT_BUILD_FLAGS)
 	@mkdir -p $(C_ABI_DIR)
 	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pthread \
-	  -I Sources/TrellisC/include Tests/CABI/c_abi_test.c -L .build/debug -lTrellisC \
+	  -I Sources/TrellisC/include Tests/CABI/c_abi_test.c Tests/CABI/c_abi_tokens_test.c \
+	  -L .build/debug -lTrellisC -lm \
 	  -Wl,-rpath,$(CURDIR)/.build/debug -o $(C_ABI_DIR)/c_abi_test
 	.build/debug/trellis train --train Corpora/synthetic/train.conll --model $(C_ABI_DIR)/model \
 	  --epochs 1 --embedding-size 16 --hidden-size 16 --character-filters 0 --learning-rate 0.01 \
@@ -197,7 +200,8 @@ c-abi-test:
 	.build/debug/trellis tag --model $(C_ABI_DIR)/model --input jsonl --confidence --nbest 3 \
 	  --batch-size $(C_ABI_SAMPLE) $(C_ABI_DIR)/sample.jsonl > $(C_ABI_DIR)/sample.cli-nbest.jsonl
 	$(C_ABI_DIR)/c_abi_test $(C_ABI_DIR)/model $(C_ABI_DIR)/test.jsonl \
-	  $(C_ABI_DIR)/test.cli.jsonl $(C_ABI_DIR)/sample.jsonl $(C_ABI_DIR)/sample.cli-nbest.jsonl
+	  $(C_ABI_DIR)/test.cli.jsonl $(C_ABI_DIR)/sample.jsonl $(C_ABI_DIR)/sample.cli-nbest.jsonl \
+	  Corpora/synthetic/test.conll
 
 # The package carries a copy of libTrellisC.so next to its modules.
 python: build

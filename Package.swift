@@ -35,7 +35,7 @@ let package = Package(
     ),
 
     /// The C functions of libTrellisC.so; the header is hand-written, hence excluded.
-    .target(name: "TrellisC", dependencies: ["Trellis"], exclude: ["include"]),
+    .target(name: "TrellisC", dependencies: ["Trellis", "ConllEval"], exclude: ["include"]),
     /// The HTTP service: routes, request limits and the batching queue (Hummingbird 2).
     .target(
       name: "TrellisServer",

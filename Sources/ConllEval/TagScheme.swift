@@ -69,6 +69,24 @@ public func convert(_ labels: [String], from: TagScheme, to: TagScheme) -> [Stri
   return labelsForChunks(chunksForConversion(labels), count: labels.count, scheme: to)
 }
 
+/// Every label `convert(_:from:to:)` can write in `scheme` from sentences whose labels are
+/// among `labels`: "O", then for each chunk type of `labels` (in order of first appearance,
+/// types compared by their bytes) the scheme's prefixes with it: "B-X" and "I-X" (IOB1, BIO),
+/// also "E-X" and "S-X" (BIOES). A caller that must name every output label in advance (a table
+/// of label ids) builds it from this.
+public func convertedLabels(_ labels: [String], to scheme: TagScheme) -> [String] {
+  let prefixes = scheme == .bioes ? ["B-", "I-", "E-", "S-"] : ["B-", "I-"]
+  var types = Set<ExactString>()
+  var result = ["O"]
+  for label in labels {
+    guard let tag = SchemeLabel(label, scheme: .bioes), tag.prefix != Prefix.outside,
+      types.insert(ExactString(tag.type)).inserted
+    else { continue }
+    result += prefixes.map { $0 + tag.type }
+  }
+  return result
+}
+
 /// The chunks of `labels` as `convert(_:from:to:)` reads them.
 private func chunksForConversion(_ labels: [String]) -> [Chunk] {
   var result: [Chunk] = []

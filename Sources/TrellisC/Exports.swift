@@ -6,16 +6,18 @@ import Trellis
 // caught here and handed back as a message, since an error thrown (or a trap) through a C
 // frame would take the caller's process down.
 
-/// What a handle points at: the model and the path it came from (for `trellis_model_info`).
-/// Immutable after loading, and `TaggerModel` is safe for concurrent tagging, so one handle
-/// serves any number of threads.
+/// What a handle points at: the model, the path it came from (for `trellis_model_info`) and
+/// its label tables (for `trellis_tag_tokens`). Immutable after loading, and `TaggerModel` is
+/// safe for concurrent tagging, so one handle serves any number of threads.
 final class LoadedModel {
   let model: TaggerModel
   let path: String
+  let labelTable: LabelTable
 
   init(model: TaggerModel, path: String) {
     self.model = model
     self.path = path
+    labelTable = LabelTable(model)
   }
 }
 
@@ -85,14 +87,14 @@ public func trellis_model_free(_ handle: UnsafeMutableRawPointer?) {
 }
 
 /// The model behind a handle, without taking ownership (the caller keeps its reference).
-private func loadedModel(_ handle: UnsafeRawPointer?) throws -> LoadedModel {
+func loadedModel(_ handle: UnsafeRawPointer?) throws -> LoadedModel {
   guard let handle else { throw CallError("no model (NULL handle)") }
   return Unmanaged<LoadedModel>.fromOpaque(handle).takeUnretainedValue()
 }
 
 /// Runs `body`; on a thrown error returns nil and stores the error's message in `*error`
 /// (when the caller gave a place for it), as a string the caller frees.
-private func reportingErrors<Result>(
+func reportingErrors<Result>(
   to message: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ body: () throws -> Result?
 ) -> Result? {
   message?.pointee = nil

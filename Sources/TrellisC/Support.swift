@@ -142,13 +142,15 @@ enum CString {
   }
 }
 
-/// The `trellis_model_info` object: what `trellis info --json` shows, less the file size, and
-/// the OpenBLAS kernels of the calling process.
+/// The `trellis_model_info` object: what `trellis info --json` shows, less the file size; the
+/// label tables of `trellis_tag_tokens`; and the OpenBLAS kernels of the calling process.
 struct ModelInfo: Encodable {
   var file: String
   var formatVersion: UInt32
   var parameters: Int
   var labels: [String]
+  var outputLabels: [String]
+  var spanLabels: [String]
   var configuration: TaggerConfiguration
   var provenance: Provenance?
   var definesProbabilities: Bool
@@ -170,6 +172,7 @@ struct ModelInfo: Encodable {
     formatVersion = model.formatVersion
     parameters = model.store.count
     labels = model.labels.strings
+    (outputLabels, spanLabels) = (loaded.labelTable.outputLabels, loaded.labelTable.spanLabels)
     configuration = model.configuration
     provenance = model.provenance
     definesProbabilities = model.head.definesProbabilities

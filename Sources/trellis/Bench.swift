@@ -14,11 +14,24 @@ struct Bench: ParsableCommand {
   var corpus = "Corpora/synthetic"
   @Option(help: "Runs per figure; the median is reported.") var repetitions = 3
   @Option(help: "Also write the JSON figures to this file.") var json: String?
+  @Option(
+    help: """
+      Measure only tagging, with this model (nothing is trained): TaggerModel.tag on the \
+      sentences of --test at --batch-size, each run's tokens/s after one warm-up run.
+      """)
+  var model: String?
+  @Option(help: "With --model: the CoNLL file to tag (default: CORPUS/test.conll).")
+  var test: String?
+  @Option(help: "With --model: sentences per forward pass.") var batchSize = 32
 
   func validate() throws {
     guard (1...100).contains(repetitions) else {
       throw ValidationError("--repetitions must be in 1...100 (got \(repetitions))")
     }
+    guard model != nil || (test == nil && batchSize == 32) else {
+      throw ValidationError("--test and --batch-size apply to --model")
+    }
+    try validated(TaggingOptions(batchSize: batchSize).validate)
   }
 
   struct Figures: Codable {
@@ -39,6 +52,7 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
+    if let model { return try measureTaggingOnly(model: model) }
     let train = try readLabelledCoNLL(path: "\(corpus)/train.conll")
     var figures = Figures(
       cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(), corpus: corpus,

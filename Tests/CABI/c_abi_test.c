@@ -1,13 +1,15 @@
 /*
  * The C ABI of libTrellisC.so (Sources/TrellisC/include/trellis.h), tested from C as a
- * foreign caller sees it. `make c-abi-test` builds this with the system cc and runs
+ * foreign caller sees it. `make c-abi-test` builds this (and c_abi_tokens_test.c, the token
+ * call's tests) with the system cc and runs
  *
- *   c_abi_test MODEL TEST.jsonl TEST.cli.jsonl SAMPLE.jsonl SAMPLE.cli-nbest.jsonl
+ *   c_abi_test MODEL TEST.jsonl TEST.cli.jsonl SAMPLE.jsonl SAMPLE.cli-nbest.jsonl TEST.conll
  *
- * where TEST.cli.jsonl is `trellis tag --input jsonl` on the requests of TEST.jsonl, SAMPLE is
- * their first lines and SAMPLE.cli-nbest.jsonl its answers with --confidence --nbest 3
- * --batch-size (SAMPLE's line count): the library must give the same bytes. The slower checks
- * (n-best, threads) use the sample, since `make test` runs this on a debug build.
+ * where TEST.jsonl holds the sentences of TEST.conll as requests, TEST.cli.jsonl is `trellis
+ * tag --input jsonl` on them, SAMPLE is their first lines and SAMPLE.cli-nbest.jsonl its
+ * answers with --confidence --nbest 3 --batch-size (SAMPLE's line count): the library must
+ * give the same bytes. The slower checks (n-best, threads) use the sample, since `make test`
+ * runs this on a debug build.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -15,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trellis.h"
+#include "c_abi_test.h"
 
 static int passed, failed;
 
-static void check(int condition, const char *format, ...) {
+void check(int condition, const char *format, ...) {
   va_list arguments;
   va_start(arguments, format);
   printf("%s - ", condition ? "ok" : "FAILED");
@@ -29,8 +31,7 @@ static void check(int condition, const char *format, ...) {
   if (condition) passed++; else failed++;
 }
 
-/* The whole file as a NUL-terminated string; exits when it cannot be read. */
-static char *read_file(const char *path) {
+char *read_file(const char *path) {
   FILE *file = fopen(path, "rb");
   if (!file) { perror(path); exit(2); }
   fseek(file, 0, SEEK_END);
@@ -43,8 +44,7 @@ static char *read_file(const char *path) {
   return text;
 }
 
-/* Whether `text` contains `part`; NULL contains nothing. */
-static int contains(const char *text, const char *part) {
+int contains(const char *text, const char *part) {
   return text && strstr(text, part) != NULL;
 }
 
@@ -88,7 +88,7 @@ static char *first_lines(const char *text, size_t lines) {
   return strndup(text, (size_t)(end - text));
 }
 
-static size_t line_count(const char *text) {
+size_t line_count(const char *text) {
   size_t count = 0;
   for (; *text; text++) count += *text == '\n';
   return count;
@@ -213,10 +213,10 @@ static void test_threads(const trellis_model *model, const char *requests, const
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
+  if (argc != 7) {
     fprintf(stderr,
-            "usage: %s MODEL TEST.jsonl TEST.cli.jsonl SAMPLE.jsonl SAMPLE.cli-nbest.jsonl\n",
-            argv[0]);
+            "usage: %s MODEL TEST.jsonl TEST.cli.jsonl SAMPLE.jsonl SAMPLE.cli-nbest.jsonl "
+            "TEST.conll\n", argv[0]);
     return 2;
   }
   char *requests = read_file(argv[2]), *cli = read_file(argv[3]);
@@ -234,6 +234,7 @@ int main(int argc, char **argv) {
   test_refusals(model);
   test_info(model, argv[1]);
   test_threads(model, sample, sample_cli);
+  test_tokens(model, argv[6], cli, sample_nbest, line_count(sample));
   trellis_model_free(model);
   free(requests);
   free(cli);

@@ -119,6 +119,33 @@ final class TagSchemeTests: XCTestCase {
     XCTAssertEqual(convert(["I-X", "weird", "I-X"], from: .iob1, to: .bio), ["B-X", "O", "B-X"])
   }
 
+  func testConvertedLabelsHoldEveryLabelConvertWrites() {
+    var generator = SplitMix64(state: 11)
+    for _ in 0..<300 {
+      let length = Int.random(in: 0...12, using: &generator)
+      let chunks = randomChunks(length: length, using: &generator)
+      for from in TagScheme.allCases {
+        // Invalid sequences too: a shuffle breaks the scheme's transitions.
+        let source = labels(of: chunks, length: length, scheme: from).shuffled(using: &generator)
+        for to in TagScheme.allCases {
+          let table = Set(convertedLabels(source + ["weird"], to: to).map { ExactString($0) })
+          let written = convert(source, from: from, to: to).map { ExactString($0) }
+          XCTAssertTrue(Set(written).isSubset(of: table), "\(source) \(from) -> \(to)")
+        }
+      }
+    }
+  }
+
+  func testConvertedLabelsListEachTypeOnceWithTheSchemesPrefixes() {
+    let labels = ["O", "B-X", "I-X", "S-a-b", "weird", "E-X", "I-\u{E9}", "I-e\u{301}"]
+    XCTAssertEqual(
+      convertedLabels(labels, to: .bio).map { ExactString($0) },
+      ["O", "B-X", "I-X", "B-a-b", "I-a-b", "B-\u{E9}", "I-\u{E9}", "B-e\u{301}", "I-e\u{301}"])
+    XCTAssertEqual(
+      convertedLabels(["B-X", "O"], to: .bioes), ["O", "B-X", "I-X", "E-X", "S-X"])
+    XCTAssertEqual(convertedLabels([], to: .iob1), ["O"])
+  }
+
   func testConvertToTheSameSchemeKeepsTheLabels() {
     XCTAssertEqual(convert(["I-X", "O", "E-Y"], from: .bio, to: .bio), ["I-X", "O", "E-Y"])
   }

@@ -69,3 +69,11 @@ def test_tag_texts_equals_cli(tagger, model_path) -> None:
         assert result.text == text
         for span in result.spans:
             assert text[span.start_char:span.end_char] == span.text
+
+
+def test_confidence_without_nbest_equals_cli(tagger, model_path, test_sentences) -> None:
+    """With nbest 1, `tag` takes the token call; its answer lines are still the CLI's."""
+    sample = test_sentences[:200]
+    cli = run_cli("tag", "--model", model_path, "--input", "jsonl", "--confidence",
+                  "--batch-size", "200", stdin=requests_for(sample)).decode().splitlines()
+    assert [r.json_line for r in tagger.tag(sample, confidence=True, batch_size=200)] == cli

@@ -1,12 +1,16 @@
-"""Tokens/s of Python's `Tagger.tag` against the library call it makes, in one process.
+"""Tokens/s of Python's `Tagger.tag` against the Swift library's own tagging call, in one run.
 
     make python-bench        # or: python/.venv/bin/python python/tools/bench.py TEST.conll
 
-The "library" figure is `trellis_tag_jsonl` alone (through ctypes, requests already encoded,
-answers copied out): the Swift work. The "Python" figure is `Tagger.tag` on token lists:
-requests built, the same call, answers parsed into `TaggingResult`s. Both tag the same batch
-at batch size 32; runs alternate, and each figure is the median (and the best) of
---repetitions runs.
+Four figures, each on the same sentences at batch size 32, labels only:
+- "Swift TaggerModel.tag": the library's call in Swift, timed inside `trellis bench --model`
+  (one process per round: model loaded, one untimed run, one timed run), the baseline.
+- "trellis_tag_tokens": the C call `Tagger.tag` makes, through ctypes with the buffers already
+  encoded: Swift's `tag` plus reading the token buffer and writing the label, span arrays.
+- "trellis_tag_jsonl": the JSON-lines C call, requests already encoded, answers copied out.
+- "Tagger.tag": token lists in, `TaggingResult`s out (spans and answer lines are written when
+  first read; see "Tagger.tag + spans" for a caller that reads them all).
+Rounds alternate the figures; each is the median (and the best) of --repetitions rounds.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from array import array
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, Dict, List
 
 import trellis
 from trellis import _library
@@ -29,6 +34,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conll_to_jsonl import conll_sentences  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[2]
+BATCH_SIZE = 32
+FIGURES = {
+    "swift": "Swift TaggerModel.tag (trellis bench)",
+    "tokens_call": "trellis_tag_tokens (C call, ctypes)",
+    "jsonl_call": "trellis_tag_jsonl (C call, ctypes)",
+    "python": "Tagger.tag (Python objects)",
+    "python_spans": "Tagger.tag + spans of every result",
+}
 
 
 def train_model(cli: Path, corpus: Path, path: Path) -> None:
@@ -44,53 +57,73 @@ def seconds(body: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def swift_seconds(cli: Path, model: str, test: str, tokens: int) -> float:
+    """One timed run of `TaggerModel.tag` in `trellis bench --model`, as seconds."""
+    done = subprocess.run(
+        [str(cli), "bench", "--model", model, "--test", test, "--repetitions", "1",
+         "--batch-size", str(BATCH_SIZE)], check=True, capture_output=True, text=True)
+    figures = json.loads(done.stdout.splitlines()[-1])
+    assert figures["tokens"] == tokens, figures
+    return tokens / figures["runs"][0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("test", help="CoNLL file to tag (the shipped test split)")
     parser.add_argument("--model", help="model file (default: train one on the test's corpus)")
     parser.add_argument("--repetitions", type=int, default=30)
-    parser.add_argument("--confidence", action="store_true")
     arguments = parser.parse_args()
-    sentences: List[List[str]] = list(conll_sentences(arguments.test))
-    tokens = sum(len(sentence) for sentence in sentences)
+    cli = Path(os.environ.get("TRELLIS_CLI", REPOSITORY / ".build/release/trellis"))
     with tempfile.TemporaryDirectory() as directory:
         model = arguments.model or str(Path(directory) / "bench.model")
         if not arguments.model:
-            cli = Path(os.environ.get("TRELLIS_CLI", REPOSITORY / ".build/release/trellis"))
             train_model(cli, Path(arguments.test).parent, Path(model))
-        tagger = trellis.Tagger(model)
-    options = {"batch_size": 32, **({"confidence": True} if arguments.confidence else {})}
+        run(cli, model, arguments.test, arguments.repetitions)
+
+
+def run(cli: Path, model: str, test: str, repetitions: int) -> None:
+    sentences: List[List[str]] = list(conll_sentences(test))
+    tokens = sum(len(sentence) for sentence in sentences)
+    tagger = trellis.Tagger(model)
+    handle = tagger._live_handle()
     requests = "\n".join(
         json.dumps({"tokens": s}, ensure_ascii=False, separators=(",", ":")) for s in sentences
     ).encode()
-    encoded_options = json.dumps(options).encode()
-    handle = tagger._live_handle()
-
-    def library_call() -> bytes:
-        return _library.tag_jsonl(handle, requests, encoded_options)
-
-    def python_call() -> list:
-        return tagger.tag(sentences, confidence=arguments.confidence, batch_size=32)
-
-    assert [r.json_line for r in python_call()] == library_call().decode().splitlines()
-    times = {"library": [], "python": []}
-    for _ in range(arguments.repetitions):
-        times["library"].append(seconds(library_call))
-        times["python"].append(seconds(python_call))
+    options = json.dumps({"batch_size": BATCH_SIZE}).encode()
+    buffer = "".join(token + "\0" for sentence in sentences for token in sentence).encode()
+    lengths = array("i", map(len, sentences))
+    calls: Dict[str, Callable[[], object]] = {
+        "tokens_call": lambda: _library.tag_tokens(handle, buffer, lengths, BATCH_SIZE, 0),
+        "jsonl_call": lambda: _library.tag_jsonl(handle, requests, options),
+        "python": lambda: tagger.tag(sentences, batch_size=BATCH_SIZE),
+        "python_spans": lambda: [r.spans for r in tagger.tag(sentences, batch_size=BATCH_SIZE)],
+    }
+    answers = calls["jsonl_call"]().decode().splitlines()  # type: ignore[union-attr]
+    assert [r.json_line for r in tagger.tag(sentences)] == answers, "Python differs from C"
+    times: Dict[str, List[float]] = {name: [] for name in FIGURES}
+    for _ in range(repetitions):
+        times["swift"].append(swift_seconds(cli, model, test, tokens))
+        for name, call in calls.items():
+            times[name].append(seconds(call))
     rates = {name: tokens / statistics.median(values) for name, values in times.items()}
     best = {name: tokens / min(values) for name, values in times.items()}
-    print(f"{len(sentences)} sentences, {tokens} tokens, batch size 32, "
-          f"{arguments.repetitions} alternating runs, confidence {arguments.confidence}")
-    print("tokens/s                                   median        best")
-    for name, label in (("library", "trellis_tag_jsonl (Swift, in process)"),
-                        ("python", "Tagger.tag (Python objects)")):
-        print(f"  {label:38s} {rates[name]:10.0f}  {best[name]:10.0f}")
-    print(f"  {'Python / library':38s} {rates['python'] / rates['library']:10.1%}  "
-          f"{best['python'] / best['library']:10.1%}")
-    print(json.dumps({"tokens": tokens, "library_tokens_per_second": round(rates["library"]),
-                      "python_tokens_per_second": round(rates["python"]),
-                      "ratio": round(rates["python"] / rates["library"], 3),
-                      "best_ratio": round(best["python"] / best["library"], 3)}))
+    print(f"{len(sentences)} sentences, {tokens} tokens, batch size {BATCH_SIZE}, labels only, "
+          f"{repetitions} alternating rounds, OpenBLAS core {tagger.info['blas']['core']}")
+    print("tokens/s                                      median        best")
+    for name, label in FIGURES.items():
+        print(f"  {label:41s} {rates[name]:10.0f}  {best[name]:10.0f}")
+    for label, name, base in (("Tagger.tag / Swift", "python", "swift"),
+                              ("Tagger.tag / trellis_tag_tokens", "python", "tokens_call"),
+                              ("Tagger.tag + spans / Swift", "python_spans", "swift")):
+        print(f"  {label:41s} {rates[name] / rates[base]:10.1%}  "
+              f"{best[name] / best[base]:10.1%}")
+    print(json.dumps({
+        "tokens": tokens, "batch_size": BATCH_SIZE, "rounds": repetitions,
+        **{f"{name}_tokens_per_second": round(rate) for name, rate in rates.items()},
+        "python_over_swift": round(rates["python"] / rates["swift"], 3),
+        "python_over_tokens_call": round(rates["python"] / rates["tokens_call"], 3),
+    }))
+
 
 if __name__ == "__main__":
     main()

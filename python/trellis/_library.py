@@ -10,8 +10,9 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+from array import array
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 LIBRARY_NAME = "libTrellisC.so"
 """The file `swift build` makes for the TrellisC product, and its name inside this package."""
@@ -66,6 +67,13 @@ def _load(path: Path) -> ctypes.CDLL:
     lib.trellis_model_load.argtypes = [ctypes.c_char_p, _ERROR]
     lib.trellis_tag_jsonl.restype = ctypes.c_void_p
     lib.trellis_tag_jsonl.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, _ERROR]
+    # Arrays go as addresses (array.array buffers), so no ctypes array is built per call.
+    lib.trellis_tag_tokens.restype = ctypes.c_int
+    lib.trellis_tag_tokens.argtypes = [
+        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
+        ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+        ctypes.c_void_p, ctypes.c_void_p, _ERROR,
+    ]
     lib.trellis_model_info.restype = ctypes.c_void_p
     lib.trellis_model_info.argtypes = [ctypes.c_void_p, _ERROR]
     lib.trellis_free_string.restype = None
@@ -111,6 +119,53 @@ def tag_jsonl(handle: int, requests: bytes, options: bytes) -> bytes:
     if not answers:
         _raise_error(lib, error)
     return _take_string(lib, answers)
+
+
+CONFIDENCE = 1
+"""trellis_tag_tokens's flag TRELLIS_CONFIDENCE."""
+UNCONSTRAINED = 2
+"""trellis_tag_tokens's flag TRELLIS_UNCONSTRAINED."""
+
+
+class TokenAnswers(NamedTuple):
+    """What trellis_tag_tokens wrote (int32 and float64 arrays): per token `labels` (ids
+    into the model's "outputLabels") and `confidences`, per sentence `span_counts` and
+    `probabilities`, and `spans`, the (start, end) pairs of all sentences' spans, flat.
+    `confidences` and `probabilities` are None when not asked for."""
+
+    labels: array
+    span_counts: array
+    spans: array
+    confidences: Optional[array]
+    probabilities: Optional[array]
+
+
+def _address(values: Optional[array]) -> Optional[int]:
+    return values.buffer_info()[0] if values is not None else None
+
+
+def tag_tokens(
+    handle: int, tokens: bytes, lengths: array, batch_size: int, flags: int
+) -> TokenAnswers:
+    """trellis_tag_tokens on `tokens` (each NUL-terminated UTF-8) in sentences of `lengths`
+    (an int32 array), into arrays allocated here."""
+    token_count, sentence_count = tokens.count(0), len(lengths)
+    confidence = flags & CONFIDENCE
+    answers = TokenAnswers(
+        array("i", bytes(4 * token_count)),
+        array("i", bytes(4 * sentence_count)),
+        array("i", bytes(8 * token_count)),
+        array("d", bytes(8 * token_count)) if confidence else None,
+        array("d", bytes(8 * sentence_count)) if confidence else None,
+    )
+    lib = library()
+    error = ctypes.c_void_p()
+    status = lib.trellis_tag_tokens(
+        handle, tokens, len(tokens), _address(lengths), sentence_count, batch_size, flags,
+        *map(_address, answers), ctypes.byref(error))
+    if status != 0:
+        _raise_error(lib, error)
+    return answers
 
 
 def model_info(handle: int) -> bytes:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import json
 import warnings
+from array import array
+from itertools import chain
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from . import _library
 from ._library import TrellisError
-from .results import TaggingResult
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+from .results import TaggingResult, _dumps
 
 
 def _token_array(tokens: Sequence[str]) -> str:
@@ -58,6 +58,9 @@ class Tagger:
         self._handle = _library.load_model(str(model_path))
         self.path = str(model_path)
         self._info: Dict[str, Any] = json.loads(_library.model_info(self._handle))
+        # The tables of the token call: label ids to labels, labels to their spans' labels.
+        self._output_labels: List[str] = self._info["outputLabels"]
+        self._span_labels = dict(zip(self._output_labels, self._info["spanLabels"]))
         warn_about_generic_blas(self._info["blas"])
 
     @property
@@ -94,6 +97,10 @@ class Tagger:
         """
         if isinstance(sentences, (str, bytes)):
             raise TypeError("sentences must be a list of token lists, not a string")
+        if nbest == 1 and not isinstance(nbest, bool):
+            results = self._tag_tokens(sentences, confidence, batch_size, constrained)
+            if results is not None:
+                return results
         requests = []
         for index, tokens in enumerate(sentences):
             if isinstance(tokens, (str, bytes)):
@@ -153,6 +160,47 @@ class Tagger:
         if not self._handle:
             raise TrellisError("the tagger is closed")
         return self._handle
+
+    def _tag_tokens(
+        self, sentences: Sequence[Sequence[str]], confidence: bool, batch_size: int,
+        constrained: bool,
+    ) -> Optional[List[TaggingResult]]:
+        """`tag` without n-best lists through the token call, with no JSON either way; None
+        for what only the JSON call takes or explains (sentences other than lists and tuples
+        of strings, tokens holding NUL, strings Python cannot encode), which gets the same
+        answers, or errors, from it."""
+        if not all(type(tokens) in (list, tuple) for tokens in sentences):
+            return None
+        tokens = list(chain.from_iterable(sentences))
+        try:
+            joined = "\0".join(tokens)
+            if joined.count("\0") != max(len(tokens) - 1, 0):
+                return None
+            encoded = (joined + "\0").encode() if tokens else b""
+        except (TypeError, UnicodeEncodeError):
+            return None
+        lengths = array("i", map(len, sentences))
+        flags = (_library.CONFIDENCE if confidence else 0) | (
+            0 if constrained else _library.UNCONSTRAINED)
+        answers = _library.tag_tokens(
+            self._live_handle(), encoded, lengths, batch_size, flags)
+        table = self._output_labels
+        labels = [table[i] for i in answers.labels]
+        spans = answers.spans.tolist()
+        confidences = answers.confidences.tolist() if confidence else []
+        # A NaN probability: the sentence has no confidences (empty, or a head without).
+        probabilities = [None if p != p else p for p in answers.probabilities or ()]
+        results = []
+        start = span_start = 0
+        for index, (length, span_count) in enumerate(zip(lengths, answers.span_counts)):
+            end, span_end = start + length, span_start + 2 * span_count
+            probability = probabilities[index] if confidence else None
+            results.append(TaggingResult.from_token_call(
+                tokens[start:end], labels[start:end],
+                None if probability is None else confidences[start:end], probability,
+                spans[span_start:span_end], self._span_labels))
+            start, span_start = end, span_end
+        return results
 
     def _tag(
         self, requests: List[str], confidence: bool, nbest: int, batch_size: int,

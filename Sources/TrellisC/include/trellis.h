@@ -3,7 +3,9 @@
  *
  * A model is loaded once and used through an opaque handle; a batch of sentences goes in as
  * JSON lines and comes back as JSON lines, the schema of `trellis tag --input jsonl` (README,
- * "JSON lines"): the same function answers both, so their bytes are the same.
+ * "JSON lines"): the same function answers both, so their bytes are the same. Tokenised
+ * sentences can also go in as one buffer and come back as arrays of label ids, spans and
+ * confidences (trellis_tag_tokens), without JSON on either side.
  *
  * Memory: every `char *` a function returns, and every message it stores in `*error`, was
  * allocated by the library; release it with trellis_free_string. A model handle is released
@@ -18,6 +20,9 @@
  */
 #ifndef TRELLIS_H
 #define TRELLIS_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,15 +66,62 @@ trellis_model *trellis_model_load(const char *path, char **error);
 char *trellis_tag_jsonl(
     const trellis_model *model, const char *jsonl, const char *options, char **error);
 
+/* Flags of trellis_tag_tokens. */
+enum {
+  /* Write per-token confidences and sentence probabilities. */
+  TRELLIS_CONFIDENCE = 1,
+  /* Decode without the tag scheme's transition constraints. */
+  TRELLIS_UNCONSTRAINED = 2,
+};
+
+/*
+ * Tags tokenised sentences as trellis_tag_jsonl tags {"tokens": [...]} requests, with the same
+ * labels, spans and (for the same forward passes) confidences, but with no JSON on either side:
+ * the form for callers that build their own result objects.
+ *
+ * In: `sentence_count` sentences of `lengths[i]` tokens (T tokens in all). `tokens` holds
+ * every token in order, each as UTF-8 followed by one NUL byte: `tokens_size` bytes, exactly T
+ * NULs (a token that contains NUL cannot be sent this way; trellis_tag_jsonl takes it).
+ * `batch_size` is sentences per forward pass (1...4096; the other calls default to 32);
+ * `flags` is 0 or TRELLIS_CONFIDENCE and/or TRELLIS_UNCONSTRAINED.
+ *
+ * Out, in arrays the caller allocates (S = sentence_count):
+ *   labels[T]         each token's label, as an index into the "outputLabels" array of
+ *                     trellis_model_info (the labels trellis_tag_jsonl writes)
+ *   span_counts[S]    how many spans each sentence has, and
+ *   spans[2 T]        each span's first token and the token after its last, counted within its
+ *                     sentence, the sentences' spans one after another (T pairs always suffice,
+ *                     as spans never overlap). A span's label is "spanLabels"[labels[first]]
+ *                     of trellis_model_info. Both NULL: no spans are written.
+ *   probabilities[S]  with TRELLIS_CONFIDENCE, the probability of each sentence's labels, or
+ *                     NaN for a sentence without confidences: an empty one, or any when the
+ *                     model's head defines no probabilities ("definesProbabilities" false);
+ *   confidences[T]    and P(label | sentence) for each token of the sentences with a
+ *                     probability (left untouched for the others).
+ * An array may be NULL when nothing would be written to it (T or S is 0, or no
+ * TRELLIS_CONFIDENCE for the last two).
+ *
+ * Returns 0, or -1 with `*error` set (and the arrays' contents unspecified) when `model` is
+ * NULL, an array is NULL where it is needed, `tokens` does not hold T NUL-terminated tokens,
+ * a token is not UTF-8, a length is negative, or the flags or batch size are not valid.
+ */
+int trellis_tag_tokens(
+    const trellis_model *model, const char *tokens, size_t tokens_size, const int32_t *lengths,
+    size_t sentence_count, int batch_size, int flags, int32_t *labels, int32_t *span_counts,
+    int32_t *spans, double *confidences, double *probabilities, char **error);
+
 /*
  * What the model records, as one JSON object: "labels" (its label set), "configuration",
  * "provenance" (how and on what it was trained; absent for a model built in code or read
- * from a format-1 file),
- * "formatVersion", "parameters", "definesProbabilities" and "file" (the path it was loaded
- * from): the fields of `trellis info --json`, less the file size. Also "blas": {"core": the
- * OpenBLAS kernels this process runs, "preferredCore": present when OpenBLAS fell back to its
- * generic kernels on a CPU with faster ones, which a process gets by starting with
- * OPENBLAS_CORETYPE set to it}. NULL with `*error` on failure.
+ * from a format-1 file), "formatVersion", "parameters", "definesProbabilities" and "file" (the
+ * path it was loaded from): the fields of `trellis info --json`, less the file size. Also
+ * "outputLabels" (the labels answers are written in: "labels", or for a model trained in
+ * another tag scheme than its data's, every label of the data's scheme it can write) and
+ * "spanLabels" (for each of those, the label of a span that starts with it): the tables of
+ * trellis_tag_tokens. And "blas": {"core": the OpenBLAS kernels this process runs,
+ * "preferredCore": present when OpenBLAS fell back to its generic kernels on a CPU with faster
+ * ones, which a process gets by starting with OPENBLAS_CORETYPE set to it}. NULL with `*error`
+ * on failure.
  */
 char *trellis_model_info(const trellis_model *model, char **error);
 

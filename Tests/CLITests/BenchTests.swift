@@ -1,0 +1,44 @@
+import Foundation
+import Trellis
+import XCTest
+
+/// `trellis bench --model`: tagging alone, with a given model on a given file.
+final class BenchTests: CLITestCase {
+  func testTaggingOnlyReportsEachRunOnTheTestFile() throws {
+    let model = try trainModel()
+    let test = PackagePaths.tiny("dev")
+    let result = try trellis([
+      "bench", "--model", model, "--test", test, "--repetitions", "3", "--batch-size", "8",
+      "--json", path("figures.json"),
+    ])
+    assertSucceeded(result)
+    let lines = result.output.split(separator: "\n")
+    let figures = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try XCTUnwrap(lines.last).utf8)) as? [String: Any])
+    let sentences = try CoNLLReader(path: test).readAll()
+    XCTAssertEqual(figures["sentences"] as? Int, sentences.count)
+    XCTAssertEqual(figures["tokens"] as? Int, sentences.reduce(0) { $0 + $1.tokens.count })
+    XCTAssertEqual(figures["batch_size"] as? Int, 8)
+    XCTAssertEqual(figures["test"] as? String, test)
+    let runs = try XCTUnwrap(figures["runs"] as? [Double])
+    XCTAssertEqual(runs.count, 3)
+    XCTAssertTrue(runs.allSatisfy { $0 > 0 }, "\(runs)")
+    XCTAssertEqual(figures["median_tokens_per_second"] as? Double, runs.sorted()[1])
+    let written = try Data(contentsOf: URL(fileURLWithPath: path("figures.json")))
+    XCTAssertEqual(String(decoding: written, as: UTF8.self), String(lines.last!))
+  }
+
+  func testTaggingOnlyOptionsAreChecked() throws {
+    let model = try trainModel()
+    let noModel = try trellis(["bench", "--test", PackagePaths.tiny("dev")])
+    assertFailed(noModel, mentioning: ["--test and --batch-size apply to --model"])
+    XCTAssertEqual(noModel.exitCode, 64)
+    let batch = try trellis(["bench", "--model", model, "--batch-size", "0"])
+    assertFailed(batch, mentioning: ["--batch-size must be in 1...4096"])
+    XCTAssertEqual(batch.exitCode, 64)
+    let missing = try trellis(["bench", "--model", path("missing.model")])
+    assertFailed(missing, mentioning: [path("missing.model")])
+    let unreadable = try trellis(["bench", "--model", model, "--test", path("missing.conll")])
+    assertFailed(unreadable, mentioning: [path("missing.conll")])
+  }
+}
