@@ -271,9 +271,6 @@ public final class CoNLLReader {
   }
 }
 
-/// Reads a whole labelled CoNLL file: the token in `tokenColumn`, the gold label in
-/// `labelColumn` (1-based; nil: the last column). Sentences come back as two columns, token and
-/// label, so everything downstream reads them the same way.
 /// The sentences of a labelled CoNLL file, each line's fields laid out as the model reads them:
 /// the token, then the `featureColumns` in their order, then the label (columns 1-based; the
 /// label defaults to the last column).
