@@ -25,7 +25,9 @@ let package = Package(
   targets: [
     // MARK: - Public API
     /// The tagger: embeddings, recurrent encoders, structured heads, training, model files.
-    .target(name: "Trellis", dependencies: ["COpenBLAS", "ConllEval"], plugins: ["BuildInfo"]),
+    .target(
+      name: "Trellis", dependencies: ["COpenBLAS", "ConllEval", "TrellisKernels"],
+      plugins: ["BuildInfo"]),
     /// conlleval-compatible chunk scoring and tag-scheme handling; pure Swift, no BLAS.
     .target(name: "ConllEval"),
     /// The `trellis` command-line tool.
@@ -64,6 +66,10 @@ let package = Package(
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
     ),
+
+    /// The vector kernels (exp/σ/tanh, Viterbi, Adam, dropout) built for SSE2, AVX2 and AVX-512,
+    /// one chosen at run time from the CPU's features.
+    .target(name: "TrellisKernels"),
 
     /// Records the git commit a build comes from (model provenance).
     .plugin(name: "BuildInfo", capability: .buildTool()),

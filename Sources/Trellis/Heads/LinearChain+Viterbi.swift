@@ -53,9 +53,10 @@ extension LinearChain {
     return (path, total)
   }
 
-  /// The Viterbi recursion of `referenceViterbi`, in Float, 16 labels per vector step: for each
-  /// previous label i, `candidate = δ[t−1][i] + trans[i][·]` is compared with the running best
-  /// of all 16 next labels at once, and a mask updates both the best score and its argmax.
+  /// The Viterbi recursion of `referenceViterbi`, in Float, 16 labels per vector step (the
+  /// `viterbi_step` kernel of TrellisKernels, one call per t): for each previous label i,
+  /// `candidate = δ[t−1][i] + trans[i][·]` is compared with the running best of all 16 next
+  /// labels at once, and a mask updates both the best score and its argmax.
   /// i ascends and the comparison is strict, so ties go to the lowest label id, as in the
   /// reference. L = 120 labels make this 8 vector steps per (t, i) instead of 120 scalar ones.
   func viterbi(
@@ -65,7 +66,6 @@ extension LinearChain {
     let T = e.rows
     let L = labelCount
     let stride = scores.stride
-    let vectors = stride / 16
     guard T > 0 else { return [] }
     var delta = [Float](repeating: -.infinity, count: stride)  // δ[t−1], (stride)
     var best = [Float](repeating: -.infinity, count: stride)  // running max over i, (stride)
@@ -86,23 +86,9 @@ extension LinearChain {
             for j in 0..<stride { delta[j] = scores.start[j] }
             addEmissions(0, to: delta)
             for t in 1..<T {
-              let pointers = backPointer.baseAddress! + t * stride
-              for v in 0..<vectors {
-                var running = Lanes(repeating: -.infinity)
-                var argument = SIMD16<Int32>(repeating: 0)
-                for i in 0..<L where delta[i] > -.infinity {
-                  let candidate =
-                    Lanes(repeating: delta[i])
-                    + UnsafeRawPointer(transition.baseAddress! + i * stride + v * 16).loadUnaligned(
-                      as: Lanes.self)
-                  let better = candidate .> running
-                  running.replace(with: candidate, where: better)
-                  argument.replace(with: SIMD16<Int32>(repeating: Int32(i)), where: better)
-                }
-                UnsafeMutableRawPointer(best + v * 16).storeBytes(of: running, as: Lanes.self)
-                UnsafeMutableRawPointer(pointers + v * 16).storeBytes(
-                  of: argument, as: SIMD16<Int32>.self)
-              }
+              kernels.viterbi_step(
+                delta, transition.baseAddress!, L, stride, best,
+                backPointer.baseAddress! + t * stride)
               addEmissions(t, to: best)
               delta.update(from: best, count: stride)
             }

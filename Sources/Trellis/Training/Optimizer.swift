@@ -95,31 +95,8 @@ struct Adam: Optimizer {
     let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
     m.withUnsafeMutableBufferPointer { m in
       v.withUnsafeMutableBufferPointer { v in
-        let m = m.baseAddress!
-        let v = v.baseAddress!
-        // 16 lanes at a time: the compiler cannot prove the four buffers disjoint, so the
-        // scalar loop would not vectorise; the tail runs the same formulas one lane at a time.
-        var k = 0
-        while k + 16 <= store.count {
-          let gradient = UnsafeRawPointer(g + k).loadUnaligned(as: Lanes.self)
-          let first =
-            beta1 * UnsafeRawPointer(m + k).loadUnaligned(as: Lanes.self) + (1 - beta1) * gradient
-          let second =
-            beta2 * UnsafeRawPointer(v + k).loadUnaligned(as: Lanes.self) + (1 - beta2) * gradient
-            * gradient
-          let value =
-            UnsafeRawPointer(θ + k).loadUnaligned(as: Lanes.self) - stepSize * first
-            / (second.squareRoot() + epsilon)
-          UnsafeMutableRawPointer(m + k).storeBytes(of: first, as: Lanes.self)
-          UnsafeMutableRawPointer(v + k).storeBytes(of: second, as: Lanes.self)
-          UnsafeMutableRawPointer(θ + k).storeBytes(of: value, as: Lanes.self)
-          k += 16
-        }
-        for k in k..<store.count {
-          m[k] = beta1 * m[k] + (1 - beta1) * g[k]
-          v[k] = beta2 * v[k] + (1 - beta2) * g[k] * g[k]
-          θ[k] -= stepSize * m[k] / (v[k].squareRoot() + epsilon)
-        }
+        kernels.adam(
+          θ, g, m.baseAddress!, v.baseAddress!, store.count, beta1, beta2, epsilon, stepSize)
       }
     }
     store.didChangeValues()

@@ -1,0 +1,63 @@
+import Foundation
+import TrellisKernels
+
+/// The instruction-set level of the vector kernels (Sources/TrellisKernels): exp, σ and tanh
+/// of the recurrent cells and the character CNN, Viterbi's max-plus step, Adam's update and
+/// dropout's masks. Each is compiled for every level and one level is chosen per process, so
+/// a plain `swift build -c release` runs them as fast as a build for this CPU. Every level
+/// computes the same IEEE operations in the same order, without fused multiply-adds: results
+/// are bit-identical whatever the level (KernelLevelTests).
+enum KernelLevel: Int, CaseIterable, Comparable, Sendable {
+  /// SSE2 on x86-64, the architecture's baseline elsewhere.
+  case portable
+  /// 256-bit AVX2 (Haswell and later, AMD Zen).
+  case avx2
+  /// 512-bit AVX-512 F/DQ/BW/VL (Skylake-X and later, AMD Zen 4 and later).
+  case avx512
+
+  /// The name `TRELLIS_KERNELS` takes and `trellis bench` prints.
+  var name: String { ["portable", "avx2", "avx512"][rawValue] }
+
+  static func < (a: KernelLevel, b: KernelLevel) -> Bool { a.rawValue < b.rawValue }
+
+  /// The highest level this CPU and operating system support.
+  static let supported = KernelLevel(rawValue: Int(trellis_kernels_supported_level().rawValue))!
+
+  /// The level of every kernel call in this process: `chosen(environment:supported:)` from the
+  /// process's environment, read once.
+  static let active = chosen(
+    environment: ProcessInfo.processInfo.environment, supported: supported)
+
+  /// `supported`, or the lower level the variable `TRELLIS_KERNELS` names (portable, avx2 or
+  /// avx512; to compare levels on one machine). A level above `supported`, or an unknown name,
+  /// leaves `supported`: a run never faults on an instruction its CPU lacks.
+  static func chosen(environment: [String: String], supported: KernelLevel) -> KernelLevel {
+    guard let level = allCases.first(where: { $0.name == environment["TRELLIS_KERNELS"] }),
+      level <= supported
+    else { return supported }
+    return level
+  }
+
+  /// This level's kernels; the CPU must support the level.
+  var kernels: trellis_kernels {
+    trellis_kernels_for_level(trellis_kernel_level(rawValue: UInt32(rawValue))).pointee
+  }
+}
+
+/// The kernels of `KernelLevel.active`.
+let kernels = KernelLevel.active.kernels
+
+/// The level of the vector kernels this process runs: "avx512", "avx2" or "portable" (SSE2),
+/// chosen from the CPU's features; the environment variable `TRELLIS_KERNELS` can name a
+/// lower one. For benchmark reports; every level gives the same results.
+public func vectorKernelLevel() -> String { KernelLevel.active.name }
+
+/// y = σ(x) for `count` Floats (y may equal x): 1 / (1 + e^−x), saturating to exact 0 and 1.
+func sigmoid(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+  kernels.sigmoid(x, y, count)
+}
+
+/// y = tanh(x) for `count` Floats (y may equal x), absolute error ~1e−7, saturating to ±1.
+func tanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+  kernels.tanh(x, y, count)
+}

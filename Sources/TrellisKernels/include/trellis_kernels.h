@@ -1,0 +1,62 @@
+// The vector kernels of the recurrent cells, Viterbi, Adam and dropout, compiled once per
+// instruction-set level and chosen at run time from the CPU's features, so that a plain
+// `swift build -c release` runs them as fast as a build for this CPU (-target-cpu) would.
+//
+// Every level computes the same IEEE operations in the same order, without fused multiply-adds
+// (kernel_bodies.h), so they give bit-identical results: the level changes speed, never output.
+#ifndef TRELLIS_KERNELS_H
+#define TRELLIS_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set levels, lowest first: SSE2 (any x86-64; the compiler's default elsewhere),
+/// AVX2 (Haswell and later, Zen), AVX-512 F/DQ/BW/VL (Skylake-X and later, Zen 4 and later).
+typedef enum {
+  TRELLIS_KERNELS_PORTABLE = 0,
+  TRELLIS_KERNELS_AVX2 = 1,
+  TRELLIS_KERNELS_AVX512 = 2,
+} trellis_kernel_level;
+
+/// One level's kernels. Counts are element counts; pointers may be unaligned.
+typedef struct {
+  /// y[k] = e^x[k], x clamped to [−87.3, 88.3] (relative error ≤ 2 ulp there); y may equal x.
+  void (*_Nonnull exp)(const float *_Nonnull x, float *_Nonnull y, long count);
+  /// y[k] = σ(x[k]) = 1 / (1 + e^−x[k]), saturating to exact 0 and 1; y may equal x.
+  void (*_Nonnull sigmoid)(const float *_Nonnull x, float *_Nonnull y, long count);
+  /// y[k] = tanh(x[k]) = 1 − 2 / (e^2x[k] + 1), absolute error ~1e−7; y may equal x.
+  void (*_Nonnull tanh)(const float *_Nonnull x, float *_Nonnull y, long count);
+  /// One Viterbi step over `labels` previous labels, for every next label j < stride (a
+  /// multiple of 16): best[j] = max_i delta[i] + transition[i·stride + j] over the i with
+  /// delta[i] > −∞, pointers[j] = the lowest such argmax (−∞ and 0 when there is none).
+  void (*_Nonnull viterbi_step)(
+    const float *_Nonnull delta, const float *_Nonnull transition, long labels, long stride,
+    float *_Nonnull best, int32_t *_Nonnull pointers);
+  /// Adam's update of `count` parameters (Optimizer.swift):
+  ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + ((1 − β2)·g)·g,  θ ← θ − (step·m) / (√v + ε)
+  void (*_Nonnull adam)(
+    float *_Nonnull theta, const float *_Nonnull gradient, float *_Nonnull m, float *_Nonnull v,
+    long count, float beta1, float beta2, float epsilon, float step);
+  /// Dropout with SplitMix64 draws: for k < count, u_k is the next draw from *state as
+  /// SplitMix64.nextUnitFloat() makes it (top 24 bits · 2^−24), mask[k] = u_k < rate ? 0 :
+  /// scale and values[k] *= mask[k]; *state advances by `count` draws.
+  void (*_Nonnull dropout)(
+    float *_Nonnull values, float *_Nonnull mask, long count, float rate, float scale,
+    uint64_t *_Nonnull state);
+} trellis_kernels;
+
+/// The highest level this CPU and operating system support (cpuid and xgetbv, through the
+/// compiler's __builtin_cpu_supports); TRELLIS_KERNELS_PORTABLE off x86-64.
+trellis_kernel_level trellis_kernels_supported_level(void);
+
+/// The kernels of `level`, which must not exceed trellis_kernels_supported_level().
+const trellis_kernels *_Nonnull trellis_kernels_for_level(trellis_kernel_level level);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,202 @@
+// The kernels' code, compiled once per instruction-set level: kernels_<level>.c defines
+// TRELLIS_KERNEL_TABLE (the name of the table to export) and includes this file inside
+// `#pragma clang attribute push(target(...))`, so every function here, helpers included, is built
+// for that level's instructions and no other.
+//
+// Identical results at every level: the code is written on 16-lane vectors (GCC/Clang vector
+// extensions), which the compiler splits into four SSE2, two AVX2 or one AVX-512 instruction
+// per operation; IEEE +, −, ·, / and √ round the same in every one of them, and the pragma below
+// forbids fusing a multiply and an add into one FMA (rounded once instead of twice), which Clang
+// would otherwise do at the AVX2 and AVX-512 levels. The operations and their order are those of
+// the Swift code these kernels replaced, so models trained before and after are byte-identical.
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel_tables.h"
+
+#pragma clang fp contract(off)
+// The helpers below pass 16-lane vectors by value, whose calling convention differs between
+// levels; every one is static and always inlined within its file's level, so none crosses it.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+typedef float f32x16 __attribute__((vector_size(64)));
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef int32_t i32x8 __attribute__((vector_size(32)));
+typedef uint64_t u64x8 __attribute__((vector_size(64)));
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE f32x16 splat16(float c) {
+  return (f32x16){c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c};
+}
+INLINE f32x16 load16(const float *p) {
+  f32x16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+INLINE void store16(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }
+/// mask ? a : b lane by lane; mask lanes are 0 or −1, as vector comparisons make them.
+INLINE f32x16 select16(i32x16 mask, f32x16 a, f32x16 b) {
+  return (f32x16)((mask & (i32x16)a) | (~mask & (i32x16)b));
+}
+
+// exp is Cephes' expf (Moshier 1984): x = n·ln2 + r with |r| ≤ ln2/2, ln2 split into a short
+// and a long part so n·ln2 is exact, e^r by a degree-6 minimax polynomial, 2^n by building the
+// exponent bits. Relative error ≤ 2 ulp on the clamped range [−87.3, 88.3], where 2^n stays a
+// normal float; outside it the results saturate (e^−87.3 ≈ 1e−38, e^88.3 ≈ 2e38), which σ and
+// tanh turn into exact 0/1 and ±1. A NaN stays NaN.
+INLINE f32x16 exp16(f32x16 x) {
+  const f32x16 low = splat16(-87.3f);
+  const f32x16 high = splat16(88.3f);
+  x = select16(x < low, low, x);
+  x = select16(x > high, high, x);
+  // n = round(x·log2 e) without a float→int conversion: adding 1.5·2^23 makes the FPU round to
+  // an integer, held in the low mantissa bits of `shifted`.
+  const f32x16 magic = splat16(12582912.0f);
+  const f32x16 shifted = x * 1.44269504f + magic;
+  const f32x16 n = shifted - magic;
+  const f32x16 r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  f32x16 p = splat16(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  const u32x16 exponent = (((u32x16)shifted - (u32x16)magic) + 127u) << 23;
+  return p * (f32x16)exponent;
+}
+
+INLINE f32x16 sigmoid16(f32x16 x) { return 1.0f / (1.0f + exp16(-x)); }
+
+INLINE f32x16 tanh16(f32x16 x) { return 1.0f - 2.0f / (exp16(2.0f * x) + 1.0f); }
+
+/// y = f(x) for `count` floats, 16 at a time; the tail goes through the same vector code
+/// (zero-padded), so every element gets bit-identical treatment.
+INLINE void map16(f32x16 (*f)(f32x16), const float *x, float *y, long count) {
+  long k = 0;
+  for (; k + 16 <= count; k += 16) store16(y + k, f(load16(x + k)));
+  if (k < count) {
+    float lanes[16] = {0};
+    memcpy(lanes, x + k, (size_t)(count - k) * sizeof(float));
+    store16(lanes, f(load16(lanes)));
+    memcpy(y + k, lanes, (size_t)(count - k) * sizeof(float));
+  }
+}
+
+static void exp_kernel(const float *x, float *y, long count) { map16(exp16, x, y, count); }
+
+static void sigmoid_kernel(const float *x, float *y, long count) {
+  map16(sigmoid16, x, y, count);
+}
+
+static void tanh_kernel(const float *x, float *y, long count) { map16(tanh16, x, y, count); }
+
+// i ascends and the comparison is strict, so ties go to the lowest label id.
+static void viterbi_step_kernel(
+  const float *delta, const float *transition, long labels, long stride, float *best,
+  int32_t *pointers) {
+  for (long v = 0; v < stride; v += 16) {
+    f32x16 running = splat16(-INFINITY);
+    i32x16 argument = {0};
+    for (long i = 0; i < labels; i++) {
+      if (!(delta[i] > -INFINITY)) continue;
+      const f32x16 candidate = splat16(delta[i]) + load16(transition + i * stride + v);
+      const i32x16 better = candidate > running;
+      running = select16(better, candidate, running);
+      argument = (better & (int32_t)i) | (~better & argument);
+    }
+    store16(best + v, running);
+    memcpy(pointers + v, &argument, sizeof argument);
+  }
+}
+
+INLINE void adam16(
+  float *theta, const float *g, float *m, float *v, float beta1, float beta2, float epsilon,
+  float step) {
+  const f32x16 gradient = load16(g);
+  const f32x16 first = beta1 * load16(m) + (1.0f - beta1) * gradient;
+  const f32x16 second = beta2 * load16(v) + (1.0f - beta2) * gradient * gradient;
+  const f32x16 value =
+    load16(theta) - step * first / (__builtin_elementwise_sqrt(second) + epsilon);
+  store16(m, first);
+  store16(v, second);
+  store16(theta, value);
+}
+
+static void adam_kernel(
+  float *theta, const float *gradient, float *m, float *v, long count, float beta1, float beta2,
+  float epsilon, float step) {
+  long k = 0;
+  for (; k + 16 <= count; k += 16) {
+    adam16(theta + k, gradient + k, m + k, v + k, beta1, beta2, epsilon, step);
+  }
+  if (k < count) {
+    const size_t bytes = (size_t)(count - k) * sizeof(float);
+    float lanes[4][16] = {{0}};
+    memcpy(lanes[0], theta + k, bytes);
+    memcpy(lanes[1], gradient + k, bytes);
+    memcpy(lanes[2], m + k, bytes);
+    memcpy(lanes[3], v + k, bytes);
+    adam16(lanes[0], lanes[1], lanes[2], lanes[3], beta1, beta2, epsilon, step);
+    memcpy(theta + k, lanes[0], bytes);
+    memcpy(m + k, lanes[2], bytes);
+    memcpy(v + k, lanes[3], bytes);
+  }
+}
+
+// SplitMix64 (Random.swift): draw n (counting from 1) after state s is the output function of
+// s + n·γ, so eight draws are computed at once from their own states.
+static const uint64_t splitmix_gamma = 0x9E3779B97F4A7C15u;
+
+INLINE u64x8 splitmix_output(u64x8 z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+  return z ^ (z >> 31);
+}
+
+/// Eight dropout decisions from the SplitMix64 state `before` (draws 1...8 after it).
+INLINE void dropout8(float *values, float *mask, uint64_t before, float rate, float scale) {
+  const u64x8 draws =
+    splitmix_output(before + (u64x8){1, 2, 3, 4, 5, 6, 7, 8} * splitmix_gamma);
+  // The top 24 bits, exact as int32 and as float, times 2^−24: nextUnitFloat()'s value.
+  const f32x8 u =
+    __builtin_convertvector(__builtin_convertvector(draws >> 40, i32x8), f32x8) * 0x1p-24f;
+  const f32x8 kept = {scale, scale, scale, scale, scale, scale, scale, scale};
+  const f32x8 m = (f32x8)(~(u < rate) & (i32x8)kept);  // +0 where dropped
+  f32x8 x;
+  memcpy(&x, values, sizeof x);
+  x = x * m;
+  memcpy(values, &x, sizeof x);
+  memcpy(mask, &m, sizeof m);
+}
+
+static void dropout_kernel(
+  float *values, float *mask, long count, float rate, float scale, uint64_t *state) {
+  const uint64_t start = *state;
+  long k = 0;
+  for (; k + 8 <= count; k += 8) {
+    dropout8(values + k, mask + k, start + (uint64_t)k * splitmix_gamma, rate, scale);
+  }
+  if (k < count) {
+    const size_t bytes = (size_t)(count - k) * sizeof(float);
+    float lanes[2][8] = {{0}};
+    memcpy(lanes[0], values + k, bytes);
+    dropout8(lanes[0], lanes[1], start + (uint64_t)k * splitmix_gamma, rate, scale);
+    memcpy(values + k, lanes[0], bytes);
+    memcpy(mask + k, lanes[1], bytes);
+  }
+  *state = start + (uint64_t)count * splitmix_gamma;
+}
+
+const trellis_kernels TRELLIS_KERNEL_TABLE = {
+  .exp = exp_kernel,
+  .sigmoid = sigmoid_kernel,
+  .tanh = tanh_kernel,
+  .viterbi_step = viterbi_step_kernel,
+  .adam = adam_kernel,
+  .dropout = dropout_kernel,
+};

@@ -1,0 +1,9 @@
+// The kernels for AVX-512 CPUs (x86-64 only): one 512-bit vector per 16-lane operation, and
+// the 64-bit vector multiplies of dropout's SplitMix64 (AVX-512DQ) that AVX2 lacks.
+#if defined(__x86_64__)
+#pragma clang attribute push( \
+  __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))), apply_to = function)
+#define TRELLIS_KERNEL_TABLE trellis_kernels_avx512
+#include "kernel_bodies.h"
+#pragma clang attribute pop
+#endif

@@ -1,0 +1,188 @@
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+/// Every instruction-set level of the vector kernels that this CPU supports, against scalar
+/// Swift that performs the same IEEE operations in the same order: the results must agree bit
+/// for bit (tolerance zero), so the level chosen at run time can never change a model, a score
+/// or a label. (A CPU without AVX-512 or AVX2 tests the levels it has; `TRELLIS_KERNELS` picks
+/// the level of a whole process, KernelChoiceTests.)
+final class KernelLevelTests: XCTestCase {
+  let levels = KernelLevel.allCases.filter { $0 <= KernelLevel.supported }
+
+  /// `count` values spread over ±`range`, then the extremes: signed zeros, subnormals, the
+  /// clamp bounds of exp and just beyond, huge magnitudes and infinities (no NaN).
+  func inputs(_ count: Int, range: Float, seed: UInt64) -> [Float] {
+    var rng = SplitMix64(seed: seed)
+    let extremes: [Float] = [
+      0, Float.leastNonzeroMagnitude, 1e-30, 1e-7, 87.3, 88.3, 88.7, 89, 100, 1e30,
+      Float.greatestFiniteMagnitude, .infinity,
+    ]
+    return (0..<count).map { _ in (2 * rng.nextUnitFloat() - 1) * range }
+      + extremes + extremes.map { -$0 }
+  }
+
+  func assertBitIdentical(
+    _ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+    for (k, (x, y)) in zip(a, b).enumerated() where x.bitPattern != y.bitPattern {
+      XCTFail("\(what): element \(k) is \(x), expected \(y)", file: file, line: line)
+      return
+    }
+  }
+
+  /// `f` of one level on `x` (out of place, and in place with the same result).
+  func run(
+    _ f: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void, _ x: [Float]
+  ) -> [Float] {
+    var y = [Float](repeating: .nan, count: x.count)
+    x.withUnsafeBufferPointer { x in
+      y.withUnsafeMutableBufferPointer { f(x.baseAddress!, $0.baseAddress!, x.count) }
+    }
+    var inPlace = x
+    inPlace.withUnsafeMutableBufferPointer { f($0.baseAddress!, $0.baseAddress!, $0.count) }
+    assertBitIdentical(inPlace, y, "in place")
+    return y
+  }
+
+  func testExpSigmoidTanhMatchScalarCode() {
+    // 1,000 random values and 24 extremes: 64 vectors of 16 and a tail of 0 lanes; 1,001 and
+    // 1,015 leave tails of 1 and 15.
+    for count in [1_000, 1_001, 1_015] {
+      let x = inputs(count, range: 120, seed: UInt64(count))
+      for level in levels {
+        let kernels = level.kernels
+        let expected = (exp: x.map(scalarExp), σ: x.map(scalarSigmoid), tanh: x.map(scalarTanh))
+        assertBitIdentical(run(kernels.exp, x), expected.exp, "exp, \(level.name)")
+        assertBitIdentical(run(kernels.sigmoid, x), expected.σ, "σ, \(level.name)")
+        assertBitIdentical(run(kernels.tanh, x), expected.tanh, "tanh, \(level.name)")
+        XCTAssertTrue(run(kernels.exp, x).allSatisfy { $0.isFinite && $0 > 0 }, level.name)
+        XCTAssertTrue(run(kernels.sigmoid, x).allSatisfy { $0 >= 0 && $0 <= 1 }, level.name)
+        XCTAssertTrue(run(kernels.tanh, x).allSatisfy { $0 >= -1 && $0 <= 1 }, level.name)
+      }
+    }
+  }
+
+  /// Labels L = 37 (3 vectors of 16, the last partly padding with −∞), scores rounded to
+  /// quarters so that ties are common, and forbidden (−∞) previous labels and transitions.
+  func testViterbiStepMatchesScalarCode() {
+    let (L, stride) = (37, 48)
+    var rng = SplitMix64(seed: 7)
+    func score() -> Float {
+      rng.nextUnitFloat() < 0.2 ? -.infinity : ((rng.nextUnitFloat() * 16).rounded() - 8) / 4
+    }
+    var transition = [Float](repeating: -.infinity, count: L * stride)
+    for i in 0..<L { for j in 0..<L { transition[i * stride + j] = score() } }
+    for trial in 0..<20 {
+      var delta = (0..<stride).map { _ in score() }
+      if trial == 0 { delta = [Float](repeating: -.infinity, count: stride) }
+      var expected = (
+        best: [Float](repeating: -.infinity, count: stride),
+        pointers: [Int32](repeating: 0, count: stride)
+      )
+      for j in 0..<stride {
+        for i in 0..<L where delta[i] > -.infinity {
+          let candidate = delta[i] + transition[i * stride + j]
+          if candidate > expected.best[j] {
+            (expected.best[j], expected.pointers[j]) = (candidate, Int32(i))
+          }
+        }
+      }
+      for level in levels {
+        var best = [Float](repeating: .nan, count: stride)
+        var pointers = [Int32](repeating: -1, count: stride)
+        level.kernels.viterbi_step(delta, transition, L, stride, &best, &pointers)
+        assertBitIdentical(best, expected.best, "Viterbi δ, \(level.name), trial \(trial)")
+        XCTAssertEqual(pointers, expected.pointers, "Viterbi ψ, \(level.name), trial \(trial)")
+      }
+    }
+  }
+
+  /// Ten Adam steps on 1,037 parameters (64 vectors and a tail of 13) against the scalar
+  /// formulas, with gradients from tiny to huge.
+  func testAdamMatchesScalarCode() {
+    let count = 1_037
+    let (beta1, beta2, epsilon): (Float, Float, Float) = (0.9, 0.999, 1e-8)
+    var rng = SplitMix64(seed: 3)
+    let start = inputs(count, range: 1, seed: 4)
+    for level in levels {
+      var θ = start
+      var m = [Float](repeating: 0, count: start.count)
+      var v = m
+      var (θ0, m0, v0) = (θ, m, v)
+      for step in 1...10 {
+        let g = inputs(count, range: 1e3, seed: UInt64(step)).map { $0.isFinite ? $0 : 0 }
+        let stepSize = Float(rng.nextUnitFloat()) * 1e-2
+        for k in 0..<θ0.count {
+          m0[k] = beta1 * m0[k] + (1 - beta1) * g[k]
+          v0[k] = beta2 * v0[k] + (1 - beta2) * g[k] * g[k]
+          θ0[k] -= stepSize * m0[k] / (v0[k].squareRoot() + epsilon)
+        }
+        level.kernels.adam(&θ, g, &m, &v, θ.count, beta1, beta2, epsilon, stepSize)
+      }
+      assertBitIdentical(θ, θ0, "Adam θ, \(level.name)")
+      assertBitIdentical(m, m0, "Adam m, \(level.name)")
+      assertBitIdentical(v, v0, "Adam v, \(level.name)")
+    }
+  }
+
+  /// Dropout's masks against `SplitMix64.nextUnitFloat()` drawn one by one, for counts around
+  /// the kernel's 8 lanes, and the generator left where the scalar draws leave it.
+  func testDropoutMatchesScalarDraws() {
+    for count in [0, 1, 7, 8, 9, 1_037] {
+      for rate: Float in [0.1, 0.5] {
+        let values = Array(inputs(count, range: 10, seed: 5).prefix(count))
+        var reference = SplitMix64(seed: 11)
+        let scale = 1 / (1 - rate)
+        let expectedMask = values.map { _ in reference.nextUnitFloat() < rate ? 0 : scale }
+        let expected = zip(values, expectedMask).map { $0 * $1 }
+        for level in levels {
+          var (dropped, mask) = (values, [Float](repeating: .nan, count: count))
+          var state: UInt64 = 11
+          level.kernels.dropout(&dropped, &mask, count, rate, scale, &state)
+          assertBitIdentical(mask, expectedMask, "mask, \(level.name), \(count)")
+          assertBitIdentical(dropped, expected, "values, \(level.name), \(count)")
+          XCTAssertEqual(state, reference.state, "generator, \(level.name), \(count)")
+        }
+      }
+    }
+  }
+
+  func testEnvironmentChoosesOnlySupportedLevels() {
+    func chosen(_ name: String?, _ supported: KernelLevel) -> KernelLevel {
+      KernelLevel.chosen(
+        environment: name.map { ["TRELLIS_KERNELS": $0] } ?? [:], supported: supported)
+    }
+    XCTAssertEqual(chosen(nil, .avx512), .avx512)
+    XCTAssertEqual(chosen("avx2", .avx512), .avx2)
+    XCTAssertEqual(chosen("portable", .avx2), .portable)
+    XCTAssertEqual(chosen("avx512", .avx2), .avx2)
+    XCTAssertEqual(chosen("sse9", .avx2), .avx2)
+    XCTAssertEqual(KernelLevel.allCases.map(\.name), ["portable", "avx2", "avx512"])
+  }
+}
+
+// The scalar form of the kernels' exp (kernel_bodies.h), operation for operation: clamp, split
+// x = n·ln2 + r, the degree-6 polynomial, 2^n from the exponent bits.
+func scalarExp(_ x: Float) -> Float {
+  let x = x < -87.3 ? -87.3 : (x > 88.3 ? 88.3 : x)
+  let magic: Float = 12_582_912
+  let shifted = x * 1.442_695_04 + magic
+  let n = shifted - magic
+  let r = x - n * 0.693_359_375 + n * 2.121_944_40e-4
+  var p: Float = 1.987_569_150_0e-4
+  p = p * r + 1.398_199_950_7e-3
+  p = p * r + 8.333_451_907_3e-3
+  p = p * r + 4.166_579_589_4e-2
+  p = p * r + 1.666_666_545_9e-1
+  p = p * r + 5.000_000_120_1e-1
+  p = p * (r * r) + r + 1
+  let exponent = (shifted.bitPattern &- magic.bitPattern &+ 127) &<< 23
+  return p * Float(bitPattern: exponent)
+}
+
+func scalarSigmoid(_ x: Float) -> Float { 1 / (1 + scalarExp(-x)) }
+
+func scalarTanh(_ x: Float) -> Float { 1 - 2 / (scalarExp(2 * x) + 1) }
