@@ -37,6 +37,8 @@ struct Bench: ParsableCommand {
   struct Figures: Codable {
     var cores: Int
     var blasCore: String
+    /// The instruction set of Trellis's vector kernels (`vectorKernelLevel()`).
+    var vectorKernels: String
     var corpus: String
     var trainingTokens: Int
     var trainingTokensPerSecond: [String: Double] = [:]
@@ -55,13 +57,14 @@ struct Bench: ParsableCommand {
     if let model { return try measureTaggingOnly(model: model) }
     let train = try readLabelledCoNLL(path: "\(corpus)/train.conll")
     var figures = Figures(
-      cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(), corpus: corpus,
+      cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(),
+      vectorKernels: vectorKernelLevel(), corpus: corpus,
       trainingTokens: train.reduce(0) { $0 + $1.count })
     let defaults = TrainingRecipe()
     print("the default sizes without character features (as in the PyTorch peer, make bench-peers)")
     print(
-      "cores \(figures.cores), OpenBLAS core \(figures.blasCore), corpus \(corpus), median of \(repetitions)"
-    )
+      "cores \(figures.cores), OpenBLAS core \(figures.blasCore), vector kernels "
+        + "\(figures.vectorKernels), corpus \(corpus), median of \(repetitions)")
     print(
       "embeddings \(defaults.configuration.embeddingSize), hidden \(defaults.configuration.hiddenSize) per "
         + "direction, batch \(defaults.options.batchSize)")
