@@ -6,13 +6,11 @@ SEED ?= 1
 TRAIN_FLAGS ?=
 SWIFT_BUILD_FLAGS ?=
 BIN = .build/release/trellis
-# Release builds and runs are tuned to this CPU (scripts/cpu-tuning.sh says why); `make test`
-# and CI are not: they keep the environment's OpenBLAS settings and a portable build.
+# Release runs use this CPU's OpenBLAS kernels (scripts/cpu-tuning.sh says why); `make test`
+# and CI keep the environment's OpenBLAS settings. Builds need no tuning flags: the vector
+# kernels (Sources/TrellisKernels) choose this CPU's instruction set at run time.
 BLAS_CORETYPE := $(shell bash scripts/cpu-tuning.sh blas)
-TARGET_CPU := $(shell bash scripts/cpu-tuning.sh swift)
 RUN = $(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) $(BIN)
-# The flags of every release build of the package's products.
-RELEASE_FLAGS = $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
 
 .PHONY: deps build train test eval bench plots clean lint install uninstall test-install docs
 
@@ -20,7 +18,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	swift build -c release --product trellis $(RELEASE_FLAGS)
+	swift build -c release --product trellis $(SWIFT_BUILD_FLAGS)
 
 # Trains the default BiLSTM-CRF on $(CORPUS)/{train,dev}.conll and scores it on test.conll.
 train: build
@@ -205,7 +203,7 @@ c-abi-test:
 
 # The package carries a copy of libTrellisC.so next to its modules.
 python: build
-	swift build -c release --product TrellisC $(RELEASE_FLAGS)
+	swift build -c release --product TrellisC $(SWIFT_BUILD_FLAGS)
 	cp .build/release/libTrellisC.so python/trellis/libTrellisC.so
 	test -x $(PYTHON) || python3 -m venv $(PYTHON_VENV)
 	$(PYTHON) -m pip install --quiet 'spacy>=3.0,<4' pytest
@@ -219,9 +217,10 @@ python-bench: python
 
 # --- Distribution: `make dist` packs dist/trellis-<version>-linux-<arch>.tar.gz (trellis,
 # README, LICENSE, NOTICE) with a `trellis` that runs without a Swift toolchain: the Swift
-# standard library, Foundation and Dispatch are linked in (--static-swift-stdlib), and it is
-# built for any x86-64 (no -target-cpu), in its own build folder so that `make build` keeps its
-# tuned build. Only glibc, libstdc++/libgfortran and Debian's OpenBLAS and LAPACKE stay shared.
+# standard library, Foundation and Dispatch are linked in (--static-swift-stdlib), in a build
+# folder of its own so that it and `make build` do not relink each other's binary. Like every
+# build it runs on any x86-64, its vector kernels choosing the CPU's instruction set at run time.
+# Only glibc, libstdc++/libgfortran and Debian's OpenBLAS and LAPACKE stay shared.
 # The version is the library's `trellisVersion`. scripts/check-dist.sh then unpacks the tarball
 # and runs the binary with the toolchain's libraries out of the loader's reach.
 VERSION = $(shell sed -n 's/^public let trellisVersion = "\(.*\)"$$/\1/p' Sources/Trellis/Trellis.swift)
@@ -273,7 +272,7 @@ LOAD_REQUESTS ?= 10000
 LOAD_MODEL ?=
 .PHONY: serve load-test serve-bench
 serve: deps
-	swift build -c release --product trellis-serve $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)) $(SWIFT_BUILD_FLAGS)
+	swift build -c release --product trellis-serve $(SWIFT_BUILD_FLAGS)
 
 load-test: serve
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Prints the tuning `make` uses for release builds on this CPU:
+# Prints the tuning `make` uses for release runs on this CPU:
 #   cpu-tuning.sh blas   -> an OPENBLAS_CORETYPE, or nothing
-#   cpu-tuning.sh swift  -> a Swift -target-cpu for the vector code, or nothing
+# (The Swift build needs none: Sources/TrellisKernels picks its instruction set at run time.)
 #
 # Why: Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to its generic
 # Prescott (SSE3) kernels, about 5x slower than its AVX-512 ones on the same CPU. When the
@@ -16,11 +16,5 @@ case "${1:-}" in
     elif has avx512f avx512dq avx512bw avx512vl; then echo SkylakeX
     elif has avx2 fma; then echo Haswell
     fi ;;
-  swift)
-    # The 16-lane vector code (exp/σ/tanh, Viterbi, Adam) is one instruction per operation with
-    # AVX-512 and two with AVX2.
-    if has avx512f avx512dq avx512bw avx512vl; then echo skylake-avx512
-    elif has avx2 fma bmi2; then echo haswell
-    fi ;;
-  *) echo "usage: $0 blas|swift" >&2; exit 2 ;;
+  *) echo "usage: $0 blas" >&2; exit 2 ;;
 esac
