@@ -44,7 +44,8 @@ extension TaggerModel {
     -> [Analysis]
   {
     let predictions = predict(inputs, options: options)
-    return zip(inputs.map(\.tokens), predictions).map { tokens, prediction in
+    return Array(zip(inputs.map(\.tokens), predictions)).concurrentMap(threads: options.threads) {
+      tokens, prediction in
       let labelStrings = outputLabels(prediction.path)
       return Analysis(
         tokens: tokens, labels: labelStrings,
