@@ -22,13 +22,14 @@ struct Bench: ParsableCommand {
   var model: String?
   @Option(help: "With --model: the CoNLL file to tag (default: CORPUS/test.conll).")
   var test: String?
-  @Option(help: "With --model: sentences per forward pass.") var batchSize = 32
+  @Option(help: "With --model: sentences per forward pass.")
+  var batchSize = TaggingOptions().batchSize
 
   func validate() throws {
     guard (1...100).contains(repetitions) else {
       throw ValidationError("--repetitions must be in 1...100 (got \(repetitions))")
     }
-    guard model != nil || (test == nil && batchSize == 32) else {
+    guard model != nil || (test == nil && batchSize == TaggingOptions().batchSize) else {
       throw ValidationError("--test and --batch-size apply to --model")
     }
     try validated(TaggingOptions(batchSize: batchSize).validate)
