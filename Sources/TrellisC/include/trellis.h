@@ -112,8 +112,8 @@ int trellis_tag_tokens(
 
 /*
  * What the model records, as one JSON object: "labels" (its label set), "configuration",
- * "provenance" (how and on what it was trained; absent for a model trained without provenance or read
- * from a format-1 file), "formatVersion", "parameters", "definesProbabilities" and "file" (the
+ * "provenance" (how and on what it was trained; absent for a model trained without one or
+ * read from a format-1 file), "formatVersion", "parameters", "definesProbabilities" and "file" (the
  * path it was loaded from): the fields of `trellis info --json`, less the file size. Also
  * "outputLabels" (the labels answers are written in: "labels", or for a model trained in
  * another tag scheme than its data's, every label of the data's scheme it can write) and
