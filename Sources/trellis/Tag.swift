@@ -154,6 +154,15 @@ struct Tag: ParsableCommand {
     let fileName = file == "-" ? "<stdin>" : file
     let overlap = OverlappedTagging(threads: threads)
     let options = taggingOptions
+    // CoNLL and text output print labels (and confidences, n-best lists) but never spans: with
+    // labels alone, `tag` skips building spans and their texts (8% of a run on a large file).
+    let labelsOnly = outputFormat != .json && !confidence && nbest == 0
+    func analyses(of inputs: [TokenInput]) -> [Analysis] {
+      guard labelsOnly else { return tagger.analyze(inputs, options: options) }
+      return zip(inputs, tagger.tag(inputs, options: options)).map {
+        Analysis(tokens: $0.tokens, labels: $1, spans: [])
+      }
+    }
     var pending: [Sentence] = []
     func submitPending() throws {
       guard !pending.isEmpty else { return }
@@ -173,15 +182,6 @@ struct Tag: ParsableCommand {
     func answerEverythingRead() throws {
       try submitPending()
       try overlap.drain()
-    }
-    // CoNLL and text output print labels (and confidences, n-best lists) but never spans: with
-    // labels alone, `tag` skips building spans and their texts (8% of a run on a large file).
-    let labelsOnly = outputFormat != .json && !confidence && nbest == 0
-    func analyses(of inputs: [TokenInput]) -> [Analysis] {
-      guard labelsOnly else { return tagger.analyze(inputs, options: options) }
-      return zip(inputs, tagger.tag(inputs, options: options)).map {
-        Analysis(tokens: $0.tokens, labels: $1, spans: [])
-      }
     }
     let next: () throws -> Sentence?
     if input == .conll {
