@@ -316,7 +316,8 @@ struct Tag: ParsableCommand {
           }
           refused += 1
         }
-        output.write(answer.line + "\n")
+        output.write(answer.line)
+        output.write("\n")
       }
       try output.endBatch()
     }
