@@ -22,17 +22,7 @@ final class ByteChunkReader {
 
   init(path: String) throws {
     fileName = path
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw TrellisError(file: path, "no such file")
-    }
-    guard !isDirectory.boolValue else {
-      throw TrellisError(file: path, "is a directory, not a file")
-    }
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw TrellisError(file: path, "cannot be opened for reading (permissions?)")
-    }
-    self.handle = handle
+    handle = try openForReading(path)
   }
 
   deinit { try? handle.close() }
@@ -61,15 +51,7 @@ final class ByteChunkReader {
   /// rest as for `next(upTo:limit:tooLong:)`.
   func nextLine(limit: Int, tooLong: @autoclosure () -> TrellisError) throws -> ArraySlice<UInt8>? {
     try nextRecord(limit: limit, tooLong: tooLong) { bytes, from in
-      for index in from..<bytes.count {
-        switch bytes[index] {
-        case 0x0A: return (index, 1)
-        case 0x0D where index + 1 < bytes.count: return (index, bytes[index + 1] == 0x0A ? 2 : 1)
-        case 0x0D: return atEndOfFile ? (index, 1) : nil  // the next read may bring its LF
-        default: continue
-        }
-      }
-      return nil
+      lineEnd(in: bytes, from: from, atEndOfFile: atEndOfFile)
     }
   }
 

@@ -93,17 +93,7 @@ public final class LineReader {
       return
     }
     fileName = path
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw TrellisError(file: path, "no such file")
-    }
-    guard !isDirectory.boolValue else {
-      throw TrellisError(file: path, "is a directory, not a file")
-    }
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw TrellisError(file: path, "cannot be opened for reading (permissions?)")
-    }
-    self.handle = handle
+    handle = try openForReading(path)
     closesHandle = true
   }
 
@@ -133,23 +123,15 @@ public final class LineReader {
     }
   }
 
-  /// The first line end in the buffer after `scanned`: its index and length (2 for CRLF, else
-  /// 1), or nil when there is none yet. A CR that is the buffer's last byte waits for the next
-  /// read, which may bring its LF, unless the input has ended.
+  /// The first line end in the buffer after `scanned` (`lineEnd(in:from:atEndOfFile:)`). When
+  /// there is none yet, the bytes searched are not searched again, but for a last CR, which
+  /// the next read may complete as CRLF.
   private func findLineEnd() -> (index: Int, length: Int)? {
-    var index = scanned
-    defer { scanned = index }
-    return buffer.withUnsafeBufferPointer { bytes in
-      while index < bytes.count {
-        switch bytes[index] {
-        case 0x0A: return (index, 1)
-        case 0x0D where index + 1 < bytes.count: return (index, bytes[index + 1] == 0x0A ? 2 : 1)
-        case 0x0D: return atEndOfFile ? (index, 1) : nil
-        default: index += 1
-        }
-      }
-      return nil
+    let end = buffer.withUnsafeBufferPointer {
+      lineEnd(in: $0, from: scanned, atEndOfFile: atEndOfFile)
     }
+    if end == nil { scanned = max(buffer.count - 1, scanned) }
+    return end
   }
 
   /// Up to 64 KiB: what one read(2) returns, so a line is handed out as soon as it arrives on
