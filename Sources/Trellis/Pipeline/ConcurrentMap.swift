@@ -7,16 +7,17 @@ extension Array {
   func concurrentMap<Mapped>(threads: Int, _ transform: (Element) -> Mapped) -> [Mapped] {
     let slices = Swift.max(1, Swift.min(threads, count / Self.elementsPerSliceAtLeast))
     guard slices > 1 else { return map(transform) }
-    var result = [Mapped?](repeating: nil, count: count)
-    result.withUnsafeMutableBufferPointer { result in
-      withUnsafeBufferPointer { elements in
+    return withUnsafeBufferPointer { elements in
+      [Mapped](unsafeUninitializedCapacity: elements.count) { result, initialized in
+        let base = result.baseAddress!
+        // Each slice initialises its own elements of the result, written in place.
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
           let range = (slice * elements.count / slices)..<((slice + 1) * elements.count / slices)
-          for index in range { result[index] = transform(elements[index]) }
+          for index in range { (base + index).initialize(to: transform(elements[index])) }
         }
+        initialized = elements.count
       }
     }
-    return result.map { $0! }
   }
 
   /// Fewer elements than this per slice are mapped on the calling thread.
