@@ -10,6 +10,7 @@
 // would otherwise do at the AVX2 and AVX-512 levels. The operations and their order are those of
 // the Swift code these kernels replaced, so models trained before and after are byte-identical.
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -114,25 +115,31 @@ static void viterbi_step_kernel(
   }
 }
 
-INLINE void adam16(
+// Adam's and Nadam's update of 16 parameters. `nesterov` is a constant at each call site, so
+// Adam's expression stays the one Optimizer.swift writes (no extra terms, the same bits).
+INLINE void moments16(
   float *theta, const float *g, float *m, float *v, float beta1, float beta2, float epsilon,
-  float step) {
+  float step, bool nesterov, float momentum, float current) {
   const f32x16 gradient = load16(g);
   const f32x16 first = beta1 * load16(m) + (1.0f - beta1) * gradient;
   const f32x16 second = beta2 * load16(v) + (1.0f - beta2) * gradient * gradient;
+  f32x16 direction = first;
+  if (nesterov) direction = momentum * first + current * gradient;
   const f32x16 value =
-    load16(theta) - step * first / (__builtin_elementwise_sqrt(second) + epsilon);
+    load16(theta) - step * direction / (__builtin_elementwise_sqrt(second) + epsilon);
   store16(m, first);
   store16(v, second);
   store16(theta, value);
 }
 
-static void adam_kernel(
+INLINE void moments_kernel(
   float *theta, const float *gradient, float *m, float *v, long count, float beta1, float beta2,
-  float epsilon, float step) {
+  float epsilon, float step, bool nesterov, float momentum, float current) {
   long k = 0;
   for (; k + 16 <= count; k += 16) {
-    adam16(theta + k, gradient + k, m + k, v + k, beta1, beta2, epsilon, step);
+    moments16(
+      theta + k, gradient + k, m + k, v + k, beta1, beta2, epsilon, step, nesterov, momentum,
+      current);
   }
   if (k < count) {
     const size_t bytes = (size_t)(count - k) * sizeof(float);
@@ -141,11 +148,26 @@ static void adam_kernel(
     memcpy(lanes[1], gradient + k, bytes);
     memcpy(lanes[2], m + k, bytes);
     memcpy(lanes[3], v + k, bytes);
-    adam16(lanes[0], lanes[1], lanes[2], lanes[3], beta1, beta2, epsilon, step);
+    moments16(
+      lanes[0], lanes[1], lanes[2], lanes[3], beta1, beta2, epsilon, step, nesterov, momentum,
+      current);
     memcpy(theta + k, lanes[0], bytes);
     memcpy(m + k, lanes[2], bytes);
     memcpy(v + k, lanes[3], bytes);
   }
+}
+
+static void adam_kernel(
+  float *theta, const float *gradient, float *m, float *v, long count, float beta1, float beta2,
+  float epsilon, float step) {
+  moments_kernel(theta, gradient, m, v, count, beta1, beta2, epsilon, step, false, 0, 0);
+}
+
+static void nadam_kernel(
+  float *theta, const float *gradient, float *m, float *v, long count, float beta1, float beta2,
+  float epsilon, float step, float momentum, float current) {
+  moments_kernel(
+    theta, gradient, m, v, count, beta1, beta2, epsilon, step, true, momentum, current);
 }
 
 // SplitMix64 (Random.swift): draw n (counting from 1) after state s is the output function of
@@ -198,5 +220,6 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .tanh = tanh_kernel,
   .viterbi_step = viterbi_step_kernel,
   .adam = adam_kernel,
+  .nadam = nadam_kernel,
   .dropout = dropout_kernel,
 };

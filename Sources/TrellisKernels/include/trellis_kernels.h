@@ -40,6 +40,12 @@ typedef struct {
   void (*_Nonnull adam)(
     float *_Nonnull theta, const float *_Nonnull gradient, float *_Nonnull m, float *_Nonnull v,
     long count, float beta1, float beta2, float epsilon, float step);
+  /// Nadam's update (Dozat 2016): m and v as Adam's, then
+  ///   θ ← θ − (step·(momentum·m + current·g)) / (√v + ε)
+  void (*_Nonnull nadam)(
+    float *_Nonnull theta, const float *_Nonnull gradient, float *_Nonnull m, float *_Nonnull v,
+    long count, float beta1, float beta2, float epsilon, float step, float momentum,
+    float current);
   /// Dropout with SplitMix64 draws: for k < count, u_k is the next draw from *state as
   /// SplitMix64.nextUnitFloat() makes it (top 24 bits · 2^−24), mask[k] = u_k < rate ? 0 :
   /// scale and values[k] *= mask[k]; *state advances by `count` draws.

@@ -1,0 +1,57 @@
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+/// The optimisers' updates against their papers' formulas, computed in Double.
+final class OptimizerTests: XCTestCase {
+  /// Five steps of Adam and Nadam on 37 parameters against Kingma & Ba's and Dozat's updates:
+  /// m̂ = m/(1−β1^t) for Adam, m̂ = β1·m/(1−β1^(t+1)) + (1−β1)·g/(1−β1^t) for Nadam,
+  /// θ ← θ − η·m̂/(√v̂ + ε̂) with v̂ = v/(1−β2^t) and ε̂ = ε/√(1−β2^t) (the ε of the kernels,
+  /// which fold v̂'s correction into the step).
+  func testAdamAndNadamFollowTheirFormulas() {
+    for kind in [OptimizerKind.adam, .nadam] {
+      let store = ParameterStore()
+      _ = store.reserve("w", rows: 37, columns: 1)
+      store.allocate()
+      var rng = SplitMix64(seed: 11)
+      var θ = (0..<37).map { _ in Double(rng.nextUnitFloat()) - 0.5 }
+      for k in 0..<37 { store.values[k] = Float(θ[k]) }
+      var m = [Double](repeating: 0, count: 37)
+      var v = m
+      var optimizer = kind.makeOptimizer(parameterCount: 37)
+      let (β1, β2, ε, η) = (0.9, 0.999, 1e-8, 0.01)
+      for t in 1...5 {
+        let g = (0..<37).map { _ in Double(rng.nextUnitFloat()) * 2 - 1 }
+        for k in 0..<37 { store.gradients[k] = Float(g[k]) }
+        optimizer.step(store, rate: Float(η))
+        let (c1, c2) = (1 - pow(β1, Double(t)), 1 - pow(β2, Double(t)))
+        for k in 0..<37 {
+          m[k] = β1 * m[k] + (1 - β1) * g[k]
+          v[k] = β2 * v[k] + (1 - β2) * g[k] * g[k]
+          let mHat =
+            kind == .adam
+            ? m[k] / c1 : β1 * m[k] / (1 - pow(β1, Double(t + 1))) + (1 - β1) * g[k] / c1
+          θ[k] -= η * mHat / ((v[k] / c2).squareRoot() + ε / c2.squareRoot())
+        }
+      }
+      let got = (0..<37).map { Double(store.values[$0]) }
+      assertClose(got, θ, absolute: 1e-5, relative: 1e-4, "\(kind)")
+    }
+  }
+
+  /// Nadam's step differs from Adam's (its look-ahead term is there).
+  func testNadamIsNotAdam() {
+    func oneStep(_ kind: OptimizerKind) -> Float {
+      let store = ParameterStore()
+      _ = store.reserve("w", rows: 1, columns: 1)
+      store.allocate()
+      store.gradients[0] = 0.5
+      var optimizer = kind.makeOptimizer(parameterCount: 1)
+      optimizer.step(store, rate: 0.01)
+      optimizer.step(store, rate: 0.01)
+      return store.values[0]
+    }
+    XCTAssertNotEqual(oneStep(.adam), oneStep(.nadam))
+  }
+}
