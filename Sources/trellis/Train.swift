@@ -126,7 +126,7 @@ struct Train: ParsableCommand {
   @Option(help: "Optimizer (default: \(defaults.options.optimizer)).") var optimizer: OptimizerKind?
   @Option(
     help:
-      "Learning rate (default: adam \(OptimizerKind.adam.defaultLearningRate), sgd \(OptimizerKind.sgd.defaultLearningRate))."
+      "Learning rate (default: \(OptimizerKind.allCases.map { "\($0) \($0.defaultLearningRate)" }.joined(separator: ", ")))."
   )
   var learningRate: Double?
   @Option(
@@ -141,6 +141,12 @@ struct Train: ParsableCommand {
   var clip: Double?
   @Option(help: "Dropout on embeddings and encoder outputs (default: \(defaults.options.dropout)).")
   var dropout: Float?
+  @Flag(
+    inversion: .prefixedNo,
+    help:
+      "One dropout mask per sentence, kept at every token (default: \(defaults.options.variationalDropout))."
+  )
+  var variationalDropout: Bool?
   @Option(
     help:
       "Probability of reading a word seen once in training as <unk> (default: \(defaults.options.unknownReplacement))."
@@ -211,6 +217,7 @@ struct Train: ParsableCommand {
     override(&recipe.options.learningRateDecay, learningRateDecay)
     override(&recipe.options.clipNorm, clip)
     override(&recipe.options.dropout, dropout)
+    override(&recipe.options.variationalDropout, variationalDropout)
     override(&recipe.options.unknownReplacement, unknownReplacement)
     override(&recipe.options.patience, patience)
     override(&recipe.options.average, average)

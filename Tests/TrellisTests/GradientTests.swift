@@ -77,7 +77,8 @@ final class GradientTests: XCTestCase {
   }
 
   func checkModel(
-    _ model: TaggerModel, dropout: Float, file: StaticString = #filePath, line: UInt = #line
+    _ model: TaggerModel, dropout: Float, sentenceMasks: Bool = false,
+    file: StaticString = #filePath, line: UInt = #line
   ) {
     let wordIds = [[2, 3, 4, 5], [5, 1], [3]]
     // w5 and w9: unknown characters.
@@ -97,8 +98,9 @@ final class GradientTests: XCTestCase {
     func loss() -> Double {
       var rng = SplitMix64(seed: 99)  // the same dropout masks on every evaluation
       store.zeroGradients()
-      return model.lossAndGradient(batch, workspace: workspace, dropoutRate: dropout, rng: &rng)
-        / Double(batch.size)
+      return model.lossAndGradient(
+        batch, workspace: workspace, dropoutRate: dropout, sentenceMasks: sentenceMasks,
+        rng: &rng) / Double(batch.size)
     }
     _ = loss()
     let analytic = Array(UnsafeBufferPointer(start: store.gradients, count: store.count))
@@ -137,6 +139,7 @@ final class GradientTests: XCTestCase {
     checkModel(makeModel(encoder: .rnn, head: .softmax, window: 2), dropout: 0)
     checkModel(makeModel(encoder: .bilstm, window: 1), dropout: 0.3)
     checkModel(makeModel(encoder: .bigru, window: 1), dropout: 0.3)
+    checkModel(makeModel(encoder: .bilstm, characterFilters: 2), dropout: 0.3, sentenceMasks: true)
   }
 
   func testCharacterCNNMatchesFiniteDifferences() {

@@ -40,10 +40,12 @@ struct Encoder: Sendable {
     return (d == 0 ? s : length - 1 - s) * B + b
   }
 
-  /// Reads `x` (T·B, In), writes `output` (T·B, dirs·H).
+  /// Reads `x` (T·B, In), writes `output` (T·B, dirs·H); `keepsCache` as in
+  /// `RecurrentLayer.forward` (false when no backward pass follows).
   func forward(
     store: ParameterStore, x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-    lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace], concurrently: Bool = true
+    lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace], concurrently: Bool = true,
+    keepsCache: Bool = true
   ) {
     let B = lengths.count
     let H = hiddenSize
@@ -69,7 +71,8 @@ struct Encoder: Sendable {
           }
         }
       }
-      directions[d].forward(store: store, x: directionInput, steps: T, batch: B, workspace: ws)
+      directions[d].forward(
+        store: store, x: directionInput, steps: T, batch: B, workspace: ws, keepsCache: keepsCache)
       let h = ws.h.pointer
       for s in 0..<T {
         for b in 0..<B {

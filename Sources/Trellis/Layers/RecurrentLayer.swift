@@ -87,16 +87,19 @@ struct RecurrentLayer: Sendable {
 
   /// Runs `steps` steps over `batch` rows of `x` (T·B, In), leaving `h` and `cache` in the
   /// workspace:  zx = X · Wxᵀ + bx (one GEMM);  for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
+  /// Without `keepsCache` (inference) only two steps of the cache are kept, step s in slot
+  /// s mod 2, since step s reads nothing older than s − 1; `backward` then refuses to run.
   func forward(
     store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int,
-    workspace ws: RecurrentWorkspace
+    workspace ws: RecurrentWorkspace, keepsCache: Bool = true
   ) {
     let H = hiddenSize
     let G = gateWidth
     let width = cell.cacheWidth * H
     let zx = ws.zx.reserve(T * B * G)
     let h = ws.h.reserve(T * B * H)
-    _ = ws.cache.reserve(max(T * B * width, 1))  // `cellStep` reads it through `ws.cache.pointer`
+    let cacheSlots = keepsCache ? T : min(T, 2)
+    _ = ws.cache.reserve(max(cacheSlots * B * width, 1))  // `cellStep` reads `ws.cache.pointer`
     let zh = ws.zh.reserve(B * G)
     gemm(
       MatrixView(base: x, rows: T * B, columns: inputSize), .none, store.valueMatrix(wx),
@@ -112,21 +115,25 @@ struct RecurrentLayer: Sendable {
         )
       }
       if let bh { addBias(store.value(bh), to: zh, rows: B, n: G) }
-      cell.forward(cellStep(s, batch: B, workspace: ws), zx: zx + s * B * G, zh: zh)
+      cell.forward(
+        cellStep(s, batch: B, workspace: ws, cacheSlots: cacheSlots), zx: zx + s * B * G, zh: zh)
     }
-    ws.forwardShape = (T, B)
+    ws.forwardShape = keepsCache ? (T, B) : (0, 0)
   }
 
-  /// Step `s` of the activations `forward` keeps in `workspace` for a batch of `B` rows.
-  private func cellStep(_ s: Int, batch B: Int, workspace ws: RecurrentWorkspace) -> CellStep {
+  /// Step `s` of the activations `forward` keeps in `workspace` for a batch of `B` rows; the
+  /// cache holds `cacheSlots` steps, step s in slot s mod `cacheSlots`.
+  private func cellStep(
+    _ s: Int, batch B: Int, workspace ws: RecurrentWorkspace, cacheSlots: Int
+  ) -> CellStep {
     let H = hiddenSize
     let width = cell.cacheWidth * H
     let h = ws.h.pointer
     let cache = ws.cache.pointer
     return CellStep(
-      rows: B, hidden: H, h: h + s * B * H, cache: cache + s * B * width,
+      rows: B, hidden: H, h: h + s * B * H, cache: cache + (s % cacheSlots) * B * width,
       hPrevious: s == 0 ? nil : UnsafePointer(h + (s - 1) * B * H),
-      cachePrevious: s == 0 ? nil : UnsafePointer(cache + (s - 1) * B * width))
+      cachePrevious: s == 0 ? nil : UnsafePointer(cache + ((s - 1) % cacheSlots) * B * width))
   }
 
   /// Backpropagation through time from `workspace.dh` (T·B, H); accumulates parameter gradients
@@ -151,7 +158,7 @@ struct RecurrentLayer: Sendable {
     for s in stride(from: T - 1, through: 0, by: -1) {
       for k in 0..<B * H { dhStep[k] = dh[s * B * H + k] + dhNext[k] }
       cell.backward(
-        cellStep(s, batch: B, workspace: ws),
+        cellStep(s, batch: B, workspace: ws, cacheSlots: T),
         CellGradients(
           dh: dhStep, carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G,
           dhPreviousDirect: dhNext))

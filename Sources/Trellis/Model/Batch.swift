@@ -71,6 +71,16 @@ final class WorkspacePool: @unchecked Sendable {
   private var idle: [ModelWorkspace] = []
   private let lock = NSLock()
 
+  /// Runs `body` with `workspace` among the idle ones, then takes it back: its owner lends
+  /// it while `body` calls the model, which must have returned it by then.
+  func lending<Result>(_ workspace: ModelWorkspace, _ body: () throws -> Result) rethrows
+    -> Result
+  {
+    lock.withLock { idle.append(workspace) }
+    defer { lock.withLock { idle.removeAll { $0 === workspace } } }
+    return try body()
+  }
+
   func withWorkspace<Result>(_ body: (ModelWorkspace) -> Result) -> Result {
     let workspace = lock.withLock { idle.popLast() } ?? ModelWorkspace()
     workspace.usesTwoThreads = true

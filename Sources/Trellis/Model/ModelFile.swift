@@ -45,11 +45,13 @@ public enum ModelFile {
         features: model.featureVocabularies.isEmpty ? nil : model.featureVocabularies,
         slots: model.store.slots,
         provenance: model.provenance))
+    let store = model.store
     var data = Data(magic)
+    // The exact size, so appending never doubles the buffer.
+    data.reserveCapacity(magic.count + 8 + header.count + 4 * store.count + 4)
     appendLittleEndian(formatVersion, to: &data)
     appendLittleEndian(UInt32(header.count), to: &data)
     data.append(header)
-    let store = model.store
     appendLittleEndian(UnsafeBufferPointer(start: store.values, count: store.count), to: &data)
     appendLittleEndian(crc32(data), to: &data)
     return data

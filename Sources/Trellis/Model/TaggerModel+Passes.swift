@@ -5,37 +5,46 @@ import Dispatch
 // batch's activations in the workspace, which is what `emissionView` reads afterwards.
 
 extension TaggerModel {
-  /// Computes emissions `(T·B, L)` into `workspace.emissions`. Dropout (training only) draws
-  /// its masks from `rng`; at rate 0 nothing is drawn.
-  func forward(
-    _ batch: Batch, workspace ws: ModelWorkspace, dropoutRate p: Float, rng: inout SplitMix64
+  /// Computes emissions `(T·B, L)` into `workspace.emissions`, keeping what a backward pass
+  /// needs when `training`. Dropout (training only) draws its masks from `rng`, one per token
+  /// or, with `sentenceMasks`, one per sentence (`applySentenceDropout`); at rate 0 nothing is
+  /// drawn.
+  private func forward(
+    _ batch: Batch, workspace ws: ModelWorkspace, training: Bool, dropoutRate p: Float,
+    sentenceMasks: Bool, rng: inout SplitMix64
   ) {
     let rows = batch.steps * batch.size
     let In = embedding.outputSize
     let width = encoder.outputSize
     let x = ws.x.reserve(rows * In)  // (T·B, In)
     embedding.forward(batch, store: store, into: x, workspace: ws.characters)
-    if p > 0 {
-      applyDropout(x, mask: ws.xMask.reserve(rows * In), count: rows * In, rate: p, rng: &rng)
+    func dropout(_ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int) {
+      let mask = mask.reserve(rows * width)
+      if sentenceMasks {
+        applySentenceDropout(
+          values, mask: mask, steps: batch.steps, batch: batch.size, width: width, rate: p,
+          rng: &rng)
+      } else {
+        applyDropout(values, mask: mask, count: rows * width, rate: p, rng: &rng)
+      }
     }
+    if p > 0 { dropout(x, mask: ws.xMask, width: In) }
     let hidden = ws.hidden.reserve(rows * width)  // (T·B, dirs·H)
     encoder.forward(
       store: store, x: x, output: hidden, lengths: batch.lengths, steps: batch.steps,
-      workspaces: ws.directions, concurrently: ws.usesTwoThreads)
-    if p > 0 {
-      applyDropout(
-        hidden, mask: ws.hiddenMask.reserve(rows * width), count: rows * width, rate: p, rng: &rng)
-    }
+      workspaces: ws.directions, concurrently: ws.usesTwoThreads, keepsCache: training)
+    if p > 0 { dropout(hidden, mask: ws.hiddenMask, width: width) }
     output.forward(
       MatrixView(base: hidden, rows: rows, columns: width), store: store,
       into: MutableMatrixView(
         base: ws.emissions.reserve(rows * labels.count), rows: rows, columns: labels.count))
   }
 
-  /// The inference forward pass (no dropout).
+  /// The inference forward pass (no dropout, and only what the emissions need kept).
   func forward(_ batch: Batch, workspace ws: ModelWorkspace) {
     var unused = SplitMix64(seed: 0)
-    forward(batch, workspace: ws, dropoutRate: 0, rng: &unused)
+    forward(
+      batch, workspace: ws, training: false, dropoutRate: 0, sentenceMasks: false, rng: &unused)
   }
 
   /// Sentence `b`'s emissions after a forward pass: `(len_b, L)` with row stride `B·L`.
@@ -49,13 +58,16 @@ extension TaggerModel {
   /// Forward, the head's loss per sentence, and backward: adds ∂(mean loss over the batch)/∂θ
   /// to `store.gradients` and returns the summed loss.
   func lossAndGradient(
-    _ batch: Batch, workspace ws: ModelWorkspace, dropoutRate: Float, rng: inout SplitMix64
+    _ batch: Batch, workspace ws: ModelWorkspace, dropoutRate: Float,
+    sentenceMasks: Bool = false, rng: inout SplitMix64
   ) -> Double {
     let rows = batch.steps * batch.size
     let In = embedding.outputSize
     let width = encoder.outputSize
     let L = labels.count
-    forward(batch, workspace: ws, dropoutRate: dropoutRate, rng: &rng)
+    forward(
+      batch, workspace: ws, training: true, dropoutRate: dropoutRate, sentenceMasks: sentenceMasks,
+      rng: &rng)
     let dE = ws.dEmissions.zeroed(rows * L)  // (T·B, L)
     let loss = headLossAndGradient(batch, workspace: ws, dEmissions: dE)
     let dHidden = ws.dHidden.reserve(rows * width)  // (T·B, dirs·H)

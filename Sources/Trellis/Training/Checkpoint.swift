@@ -44,13 +44,18 @@ enum Checkpoint {
         epochsWithoutImprovement: state.epochsWithoutImprovement, record: state.record,
         frozenEmbeddingRows: state.frozenEmbeddingRows.isEmpty ? nil : state.frozenEmbeddingRows))
     let modelBytes = try ModelFile.encode(model, name: path)
+    let slabs = optimizer.slabs + [state.bestValues]
     var data = Data(magic)
+    // The exact size, so appending never doubles the buffer (the peak of a training run).
+    data.reserveCapacity(
+      magic.count + 12 + header.count + modelBytes.count + 4 * slabs.reduce(0) { $0 + $1.count }
+        + 4)
     appendLittleEndian(formatVersion, to: &data)
     appendLittleEndian(UInt32(header.count), to: &data)
     data.append(header)
     appendLittleEndian(UInt32(modelBytes.count), to: &data)
     data.append(modelBytes)
-    for array in optimizer.slabs + [state.bestValues] {
+    for array in slabs {
       array.withUnsafeBufferPointer { appendLittleEndian($0, to: &data) }
     }
     appendLittleEndian(crc32(data), to: &data)

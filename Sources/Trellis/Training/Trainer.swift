@@ -51,20 +51,24 @@ public final class Trainer {
       let trainingSeconds = Date().timeIntervalSince(started)
       // Finite weights can still overflow the scores (a learning rate of 1e30 leaves them
       // near 1e30): such a model must never replace the last good one.
-      guard run.withEvaluationParameters({ run.model.scoresAreFinite(run.probe) }) else {
+      let (finite, devScores) = run.model.workspaces.lending(run.workspace) {
+        run.withEvaluationParameters {
+          let finite = run.model.scoresAreFinite(run.probe)
+          return (finite, finite && !dev.isEmpty ? run.model.evaluate(dev) : nil)
+        }
+      }
+      guard finite else {
         throw TrellisError(
           file: "training",
           "epoch \(run.state.completedEpochs + 1) left weights whose scores are not finite (non-finite); "
             + "lower --learning-rate or keep --clip on")
       }
-      let (devScores, isBest) = try run.withEvaluationParameters {
-        let scores = dev.isEmpty ? nil : run.model.evaluate(dev)
-        let isBest = run.state.select(dev: scores)
-        if isBest {
+      let isBest = run.state.select(dev: devScores)
+      if isBest {
+        try run.withEvaluationParameters {
           run.state.bestValues = run.model.store.snapshot()
           if let bestModel { try write(run, to: bestModel) }
         }
-        return (scores, isBest)
       }
       run.state.completedEpochs += 1
       if let checkpoint {

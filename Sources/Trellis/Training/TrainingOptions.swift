@@ -17,6 +17,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   public var clipNorm = 5.0
   /// Dropout rate on the embeddings and on the encoder outputs.
   public var dropout: Float = 0.5
+  /// One dropout mask per sentence, the same at every token (Gal & Ghahramani 2016), instead
+  /// of a fresh mask per token.
+  public var variationalDropout = false
   /// Probability that a word seen once in training is read as `<unk>`, so `<unk>` is trained.
   public var unknownReplacement = 0.5
   /// Stop after this many epochs without a better dev F1; 0 never stops early. Without a dev
@@ -69,6 +72,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     try container.decode(&learningRateDecay, .learningRateDecay)
     try container.decode(&clipNorm, .clipNorm)
     try container.decode(&dropout, .dropout)
+    try container.decode(&variationalDropout, .variationalDropout)
     try container.decode(&unknownReplacement, .unknownReplacement)
     try container.decode(&patience, .patience)
     try container.decode(&seed, .seed)

@@ -11,6 +11,8 @@ final class TrainingRun {
   let lengths: [Int]
   /// `isSingleton[id]`: word `id` occurs once in the training data (word dropout's candidates).
   let isSingleton: [Bool]
+  /// The training steps' workspace, lent to the model's pool while the run evaluates, so dev
+  /// tagging reuses its buffers instead of growing another set.
   let workspace = ModelWorkspace()
   var consecutiveFaults = 0
   /// A batch of the first training sentences, to check after each epoch that the model's
@@ -54,7 +56,8 @@ final class TrainingRun {
   func lossAndGradient(_ batch: Batch) -> (loss: Double, norm: Double) {
     model.store.zeroGradients()
     let loss = model.lossAndGradient(
-      batch, workspace: workspace, dropoutRate: options.dropout, rng: &state.rng)
+      batch, workspace: workspace, dropoutRate: options.dropout,
+      sentenceMasks: options.variationalDropout, rng: &state.rng)
     zeroFrozenGradients()
     return (loss, model.store.gradientNorm())
   }

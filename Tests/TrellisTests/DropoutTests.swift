@@ -1,0 +1,51 @@
+import XCTest
+
+@testable import Trellis
+
+/// Per-sentence (variational) dropout: one mask per sentence, the same at every step.
+final class DropoutTests: XCTestCase {
+  func testSentenceMaskIsTheSameAtEveryStepAndDiffersBetweenSentences() {
+    let (T, B, width) = (7, 5, 40)
+    let count = T * B * width
+    var values = (0..<count).map { Float($0 % 13) + 1 }
+    let original = values
+    var mask = [Float](repeating: -1, count: count)
+    var rng = SplitMix64(seed: 3)
+    applySentenceDropout(
+      &values, mask: &mask, steps: T, batch: B, width: width, rate: 0.5, rng: &rng)
+    let scale: Float = 2
+    for s in 0..<T {
+      for b in 0..<B {
+        for k in 0..<width {
+          let row = (s * B + b) * width
+          // Rows `s·B + b` all share sentence b's step-0 factor.
+          XCTAssertEqual(mask[row + k], mask[b * width + k])
+          XCTAssertTrue(mask[row + k] == 0 || mask[row + k] == scale)
+          XCTAssertEqual(values[row + k], original[row + k] * mask[row + k])
+        }
+      }
+    }
+    let first = mask[0..<width]
+    XCTAssertTrue((1..<B).contains { b in mask[b * width..<(b + 1) * width] != first })
+    let dropped = mask[0..<B * width].filter { $0 == 0 }.count
+    XCTAssertGreaterThan(dropped, B * width / 4)
+    XCTAssertLessThan(dropped, 3 * B * width / 4)
+  }
+
+  func testSentenceMasksChangeTrainingButStayReproducible() throws {
+    let corpus = try readLabelledCoNLL(path: fixture("train.conll"))
+    func train(_ variational: Bool) throws -> [Float] {
+      var options = TrainingOptions()
+      options.epochs = 2
+      options.variationalDropout = variational
+      var configuration = TaggerConfiguration()
+      (configuration.embeddingSize, configuration.hiddenSize) = (16, 16)
+      let model = try Trainer(configuration: configuration, options: options)
+        .train(train: corpus, dev: [])
+      return model.store.snapshot()
+    }
+    let perSentence = try train(true)
+    XCTAssertEqual(perSentence, try train(true))
+    XCTAssertNotEqual(perSentence, try train(false))
+  }
+}
