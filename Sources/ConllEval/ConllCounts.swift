@@ -255,12 +255,24 @@ private func padded(_ text: String, toBytes width: Int, left: Bool) -> String {
 /// `value` as a JSON string literal: quotes, backslashes and control characters escaped, every
 /// other character written as itself (UTF-8).
 package func jsonString(_ value: String) -> String {
+  var result = ""
+  appendJSONString(value, to: &result)
+  return result
+}
+
+/// Appends `value` as `jsonString` writes it, without building the literal on its own first
+/// (a JSON-lines answer appends a few dozen strings).
+package func appendJSONString(_ value: String, to result: inout String) {
   // Most strings (tokens, labels) need no escape: one scan of the bytes, then one copy.
   let needsEscape = value.utf8.contains {
     $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\")
   }
-  if !needsEscape { return "\"" + value + "\"" }
-  var result = "\""
+  result += "\""
+  guard needsEscape else {
+    result += value
+    result += "\""
+    return
+  }
   for scalar in value.unicodeScalars {
     switch scalar {
     case "\"": result += "\\\""
@@ -276,5 +288,5 @@ package func jsonString(_ value: String) -> String {
     default: result.unicodeScalars.append(scalar)
     }
   }
-  return result + "\""
+  result += "\""
 }

@@ -6,13 +6,20 @@ extension Analysis {
   /// Appends the object; throws `NonFiniteNumber` where `JSONEncoder` would refuse a NaN or
   /// an infinity.
   func appendJSON(to json: inout String) throws {
+    json += "{"
+    try appendMembers(to: &json)
+    json += "}"
+  }
+
+  /// Appends the object's members without its braces, so an answer can put its own first.
+  func appendMembers(to json: inout String) throws {
     // Keys in sorted order, as `.sortedKeys` writes them; absent optionals are left out.
     if let tokenConfidences {
-      json += "{\"confidences\":"
+      json += "\"confidences\":"
       try appendNumbers(tokenConfidences, to: &json)
       json += ",\"labels\":"
     } else {
-      json += "{\"labels\":"
+      json += "\"labels\":"
     }
     appendStrings(labels, to: &json)
     if !alternatives.isEmpty {
@@ -38,17 +45,28 @@ extension Analysis {
     }
     json += "],\"tokens\":"
     appendStrings(tokens, to: &json)
-    json += "}"
   }
 }
 
 extension Span {
   func appendJSON(to json: inout String) {
-    json += "{\"end\":\(end)"
-    if let endChar { json += ",\"end_char\":\(endChar)" }
-    json += ",\"label\":" + jsonString(label) + ",\"start\":\(start)"
-    if let startChar { json += ",\"start_char\":\(startChar)" }
-    json += ",\"text\":" + jsonString(text) + "}"
+    json += "{\"end\":"
+    json += String(end)
+    if let endChar {
+      json += ",\"end_char\":"
+      json += String(endChar)
+    }
+    json += ",\"label\":"
+    appendJSONString(label, to: &json)
+    json += ",\"start\":"
+    json += String(start)
+    if let startChar {
+      json += ",\"start_char\":"
+      json += String(startChar)
+    }
+    json += ",\"text\":"
+    appendJSONString(text, to: &json)
+    json += "}"
   }
 }
 
@@ -79,7 +97,7 @@ private func appendStrings(_ values: [String], to json: inout String) {
   json += "["
   for (index, value) in values.enumerated() {
     if index > 0 { json += "," }
-    json += jsonString(value)
+    appendJSONString(value, to: &json)
   }
   json += "]"
 }

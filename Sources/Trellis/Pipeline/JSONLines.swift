@@ -15,28 +15,42 @@ public struct TaggingResponse: Equatable, Sendable {
     self.request = request
     self.analysis = analysis
     guard !analysis.spans.isEmpty else { return }
-    let scalars = Array(request.source.unicodeScalars)
+    // A token request's span text is already its tokens joined by spaces, as `analyze` wrote
+    // it; only a text request's must be cut from the text.
+    let scalars = request.text.map { Array($0.unicodeScalars) }
     for (index, span) in analysis.spans.enumerated() {
       let start = request.tokenRanges[span.start].lowerBound
       let end = request.tokenRanges[span.end - 1].upperBound
       self.analysis.spans[index].startChar = start
       self.analysis.spans[index].endChar = end
-      self.analysis.spans[index].text = String(String.UnicodeScalarView(scalars[start..<end]))
+      if let scalars {
+        self.analysis.spans[index].text = String(String.UnicodeScalarView(scalars[start..<end]))
+      }
     }
   }
 
   /// The answer as one line of JSON (no newline): `id`, the passthrough fields as written,
   /// `text` when the request had text, then the analysis's fields (`Analysis`'s Codable form).
   public func jsonLine() throws -> String {
-    var members: [String] = []
-    if let id = request.id { members.append("\"id\":\(id)") }
-    members += request.passthrough.map { "\($0.name):\($0.value)" }
-    if let text = request.text { members.append("\"text\":" + jsonString(text)) }
-    // The analysis is an object with at least tokens, labels and spans: splice the members in.
-    var line = "{" + members.map { $0 + "," }.joined()
-    var analysis = ""
-    try self.analysis.appendJSON(to: &analysis)
-    line += analysis.dropFirst()
+    var line = "{"
+    if let id = request.id {
+      line += "\"id\":"
+      line += id.text
+      line += ","
+    }
+    for member in request.passthrough {
+      line += member.name.text
+      line += ":"
+      line += member.value.text
+      line += ","
+    }
+    if let text = request.text {
+      line += "\"text\":"
+      appendJSONString(text, to: &line)
+      line += ","
+    }
+    try analysis.appendMembers(to: &line)
+    line += "}"
     return line
   }
 }
