@@ -43,6 +43,11 @@ struct Train: ParsableCommand {
   var hiddenSize: Int?
   @Option(
     help:
+      "Stacked encoder layers, each reading the one below (default: \(defaults.configuration.layers))."
+  )
+  var layers: Int?
+  @Option(
+    help:
       "Context window: also feed the K words on each side of a token (default: \(defaults.configuration.window))."
   )
   var window: Int?
@@ -198,6 +203,7 @@ struct Train: ParsableCommand {
     override(&recipe.configuration.head, head)
     override(&recipe.configuration.embeddingSize, embeddingSize)
     override(&recipe.configuration.hiddenSize, hiddenSize)
+    override(&recipe.configuration.layers, layers)
     override(&recipe.configuration.window, window)
     if !featureColumn.isEmpty { recipe.configuration.featureColumns = featureColumn }
     override(&recipe.configuration.characterFilters, characterFilters)

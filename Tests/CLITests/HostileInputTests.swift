@@ -38,7 +38,7 @@ final class HostileInputTests: CLITestCase {
     let train = try write(try contents(of: PackagePaths.tiny("train")), to: "train.conll")
     let base = ["train", "--train", train, "--model", path("m")]
     let options = [
-      "--epochs", "--batch-size", "--embedding-size", "--hidden-size", "--window",
+      "--epochs", "--batch-size", "--embedding-size", "--hidden-size", "--layers", "--window",
       "--character-filters",
       "--character-embedding-size", "--learning-rate", "--learning-rate-decay", "--clip",
       "--dropout",
@@ -59,6 +59,8 @@ final class HostileInputTests: CLITestCase {
       Case(arguments: base + ["--epochs", "0"], status: 64),
       Case(arguments: base + ["--batch-size", "0"], status: 64),
       Case(arguments: base + ["--hidden-size", "65536"], status: 64),
+      Case(arguments: base + ["--layers", "0"], status: 64),
+      Case(arguments: base + ["--layers", "9"], status: 64),
       Case(arguments: base + ["--embedding-size", "4097"], status: 64),
       Case(arguments: base + ["--window", "65"], status: 64),
       Case(arguments: base + ["--dropout", "1"], status: 64),

@@ -142,6 +142,14 @@ final class GradientTests: XCTestCase {
     checkModel(makeModel(encoder: .bilstm, characterFilters: 2), dropout: 0.3, sentenceMasks: true)
   }
 
+  func testStackedEncodersMatchFiniteDifferences() {
+    for encoder in [EncoderKind.bilstm, .gru] {
+      checkModel(makeModel(encoder: encoder, layers: 2), dropout: 0)
+    }
+    checkModel(makeModel(encoder: .bilstm, window: 1, layers: 3), dropout: 0.3)
+    checkModel(makeModel(encoder: .birnn, layers: 2), dropout: 0.3, sentenceMasks: true)
+  }
+
   func testCharacterCNNMatchesFiniteDifferences() {
     checkModel(makeModel(encoder: .bilstm, characterFilters: 3), dropout: 0)
     checkModel(

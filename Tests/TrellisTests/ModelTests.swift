@@ -164,6 +164,34 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(loaded.tag(test), model.tag(test))
   }
 
+  /// A stacked model keeps one-layer names for its first layer, round-trips through the model
+  /// file, and a header without `layers` (a file from before stacking) reads as one layer.
+  func testStackedEncoderRoundTripsAndOldHeadersReadAsOneLayer() throws {
+    var configuration = smallConfiguration()
+    configuration.layers = 2
+    var options = TrainingOptions()
+    options.epochs = 2
+    let model = try Trainer(configuration: configuration, options: options)
+      .train(train: readLabelledCoNLL(path: fixture("train.conll")), dev: [])
+    let names = Set(model.store.slots.map(\.name))
+    XCTAssertTrue(names.isSuperset(of: ["forward.wx", "backward.wh", "layer2.forward.wx"]))
+    XCTAssertEqual(model.encoder.layers[1].inputSize, 2 * configuration.hiddenSize)
+    let loaded = try ModelFile.decode(try ModelFile.encode(model), name: "m")
+    XCTAssertEqual(loaded.configuration.layers, 2)
+    let test = try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens)
+    XCTAssertEqual(loaded.tag(test), model.tag(test))
+
+    var header = try JSONSerialization.jsonObject(
+      with: try JSONEncoder().encode(TaggerConfiguration())) as! [String: Any]
+    header.removeValue(forKey: "layers")
+    let decoder = JSONDecoder()
+    decoder.userInfo[.readsModelFile] = true
+    XCTAssertEqual(
+      try decoder.decode(
+        TaggerConfiguration.self, from: try JSONSerialization.data(withJSONObject: header)
+      ).layers, 1)
+  }
+
   func testLyingHeadersWithValidChecksumsAreRefused() throws {
     let data = try ModelFile.encode(trainTiny(seed: 1, epochs: 1))
     let bytes = [UInt8](data)

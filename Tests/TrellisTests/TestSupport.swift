@@ -54,7 +54,7 @@ func makeModel(
   encoder: EncoderKind = .bilstm, head: HeadKind = .crf, window: Int = 0, words: Int = 6,
   labels: [String] = ["O", "B-a", "I-a"], embeddingSize: Int = 3, hiddenSize: Int = 2,
   seed: UInt64 = 7,
-  characterFilters: Int = 0, featureColumns: [FeatureColumn] = []
+  characterFilters: Int = 0, featureColumns: [FeatureColumn] = [], layers: Int = 1
 ) -> TaggerModel {
   var configuration = TaggerConfiguration()
   configuration.encoder = encoder
@@ -62,6 +62,7 @@ func makeModel(
   configuration.window = window
   configuration.embeddingSize = embeddingSize
   configuration.hiddenSize = hiddenSize
+  configuration.layers = layers
   configuration.constrainedDecoding = false
   configuration.characterFilters = characterFilters
   configuration.featureColumns = featureColumns

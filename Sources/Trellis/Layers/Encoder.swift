@@ -16,14 +16,19 @@ struct Encoder: Sendable {
 
   var outputSize: Int { directions.count * hiddenSize }
 
-  init(kind: EncoderKind, inputSize: Int, hiddenSize: Int, store: ParameterStore) {
+  /// Parameters named `forward.*` and `backward.*`, after `namePrefix` (a stacked layer's).
+  init(
+    kind: EncoderKind, inputSize: Int, hiddenSize: Int, namePrefix: String = "",
+    store: ParameterStore
+  ) {
     self.kind = kind
     self.inputSize = inputSize
     self.hiddenSize = hiddenSize
     let names = kind.isBidirectional ? ["forward", "backward"] : ["forward"]
     directions = names.map {
       RecurrentLayer(
-        cell: kind.cell, inputSize: inputSize, hiddenSize: hiddenSize, name: $0, store: store)
+        cell: kind.cell, inputSize: inputSize, hiddenSize: hiddenSize, name: namePrefix + $0,
+        store: store)
     }
   }
 

@@ -56,12 +56,28 @@ final class ModelWorkspace {
   let dHidden = Scratch()  // (T·B, dirs·H)
   let dx = Scratch()  // (T·B, In)
   let headGradient = Scratch()  // (P) the second half-batch's head parameter gradient
-  let directions = [RecurrentWorkspace(), RecurrentWorkspace()]
+  /// Per stacked encoder layer, grown to the model's depth on first use.
+  private var layers: [LayerWorkspace] = []
   let characters = CharacterWorkspace()
   /// Whether one pass may use a second thread (encoder directions, head halves); off when
   /// tagging runs several passes at once, one per thread, or has one thread
   /// (`TaggingOptions.threads`).
   var usesTwoThreads = true
+
+  /// The workspace of encoder layer `l` (from 0).
+  func layer(_ l: Int) -> LayerWorkspace {
+    while layers.count <= l { layers.append(LayerWorkspace()) }
+    return layers[l]
+  }
+}
+
+/// What one stacked encoder layer writes: its directions' activations and, below the top
+/// layer (whose output is `ModelWorkspace.hidden`), its output, dropout mask and ∂output.
+final class LayerWorkspace {
+  let directions = [RecurrentWorkspace(), RecurrentWorkspace()]
+  let output = Scratch()  // (T·B, dirs·H), the next layer's input
+  let mask = Scratch()  // (T·B, dirs·H) its dropout mask
+  let dOutput = Scratch()  // (T·B, dirs·H)
 }
 
 /// Workspaces kept for reuse between tagging calls, so a stream of small calls (`trellis tag`

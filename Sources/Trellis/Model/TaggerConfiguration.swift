@@ -14,6 +14,8 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   public var embeddingSize = 100
   /// Hidden units per direction `H`.
   public var hiddenSize = 100
+  /// Stacked encoder layers, each reading the one below's outputs (`EncoderStack`).
+  public var layers = 1
   /// Context window `K`: a token's input is the representations of tokens t−K … t+K
   /// concatenated (Mesnil et al. 2013); 0 is the token alone.
   public var window = 0
@@ -54,6 +56,11 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     try container.decode(&headOptions, .headOptions)
     try container.decode(&embeddingSize, .embeddingSize)
     try container.decode(&hiddenSize, .hiddenSize)
+    try container.decode(&layers, .layers)
+    // A model file from before stacking existed has one layer, whatever today's default.
+    if decoder.userInfo[.readsModelFile] as? Bool == true, !container.contains(.layers) {
+      layers = 1
+    }
     try container.decode(&window, .window)
     try container.decode(&featureColumns, .featureColumns)
     try container.decode(&characterFilters, .characterFilters)
@@ -79,11 +86,14 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   public static let sizeLimit = 4096
   /// The widest context window: 2K+1 tokens per input row.
   public static let windowLimit = 64
+  /// The most stacked encoder layers.
+  public static let layerLimit = 8
 
   /// Throws an `OptionError` naming the first setting outside its range.
   public func validate() throws {
     try require(embeddingSize, in: 1...Self.sizeLimit, "embedding-size")
     try require(hiddenSize, in: 1...Self.sizeLimit, "hidden-size")
+    try require(layers, in: 1...Self.layerLimit, "layers")
     try require(window, in: 0...Self.windowLimit, "window")
     try require(characterFilters, in: 0...Self.sizeLimit, "character-filters")
     try require(characterEmbeddingSize, in: 1...Self.sizeLimit, "character-embedding-size")

@@ -29,11 +29,22 @@ extension TaggerModel {
       }
     }
     if p > 0 { dropout(x, mask: ws.xMask, width: In) }
-    let hidden = ws.hidden.reserve(rows * width)  // (T·B, dirs·H)
-    encoder.forward(
-      store: store, x: x, output: hidden, lengths: batch.lengths, steps: batch.steps,
-      workspaces: ws.directions, concurrently: ws.usesTwoThreads, keepsCache: training)
-    if p > 0 { dropout(hidden, mask: ws.hiddenMask, width: width) }
+    // Each stacked layer reads the one below's output, dropout applied as to the top's.
+    let top = encoder.layers.count - 1
+    var input = UnsafePointer(x)
+    for (l, layer) in encoder.layers.enumerated() {
+      let layerWorkspace = ws.layer(l)
+      let layerOutput = (l == top ? ws.hidden : layerWorkspace.output).reserve(rows * width)
+      layer.forward(
+        store: store, x: input, output: layerOutput, lengths: batch.lengths, steps: batch.steps,
+        workspaces: layerWorkspace.directions, concurrently: ws.usesTwoThreads,
+        keepsCache: training)
+      if p > 0 {
+        dropout(layerOutput, mask: l == top ? ws.hiddenMask : layerWorkspace.mask, width: width)
+      }
+      input = UnsafePointer(layerOutput)
+    }
+    let hidden = ws.hidden.pointer
     output.forward(
       MatrixView(base: hidden, rows: rows, columns: width), store: store,
       into: MutableMatrixView(
@@ -76,13 +87,22 @@ extension TaggerModel {
       input: MatrixView(base: ws.hidden.pointer, rows: rows, columns: width), store: store,
       dx: MutableMatrixView(base: dHidden, rows: rows, columns: width))
     if dropoutRate > 0 { applyDropoutMask(ws.hiddenMask.pointer, to: dHidden, count: rows * width) }
-    let dx = ws.dx.reserve(rows * In)  // (T·B, In)
-    encoder.backward(
-      store: store, x: ws.x.pointer, dOutput: dHidden, dx: dx, lengths: batch.lengths,
-      steps: batch.steps,
-      workspaces: ws.directions)
-    if dropoutRate > 0 { applyDropoutMask(ws.xMask.pointer, to: dx, count: rows * In) }
-    embedding.backward(batch, store: store, dx: dx, workspace: ws.characters)
+    // Down the stack: layer l's ∂input is ∂output of layer l − 1 (or ∂x for the first layer),
+    // through the dropout mask applied to that input.
+    var dOutput = UnsafePointer(dHidden)
+    for l in stride(from: encoder.layers.count - 1, through: 0, by: -1) {
+      let inputWidth = l == 0 ? In : width
+      let below = l == 0 ? nil : ws.layer(l - 1)
+      let (input, mask, dInputSlot) =
+        below.map { ($0.output, $0.mask, $0.dOutput) } ?? (ws.x, ws.xMask, ws.dx)
+      let dInput = dInputSlot.reserve(rows * inputWidth)  // (T·B, inputWidth)
+      encoder.layers[l].backward(
+        store: store, x: input.pointer, dOutput: dOutput, dx: dInput,
+        lengths: batch.lengths, steps: batch.steps, workspaces: ws.layer(l).directions)
+      if dropoutRate > 0 { applyDropoutMask(mask.pointer, to: dInput, count: rows * inputWidth) }
+      dOutput = UnsafePointer(dInput)
+    }
+    embedding.backward(batch, store: store, dx: ws.dx.pointer, workspace: ws.characters)
     return loss
   }
 

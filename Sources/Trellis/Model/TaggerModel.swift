@@ -36,7 +36,7 @@ public final class TaggerModel: @unchecked Sendable {
   /// Every weight of the model, in the slab laid out above; public for its size (`count`).
   public let store: ParameterStore
   let embedding: EmbeddingLayer
-  let encoder: Encoder
+  let encoder: EncoderStack
   let output: Linear
   let headSlot: ParameterSlot
   /// The structured output layer `configuration.head` names, whose parameters are the `head`
@@ -100,7 +100,7 @@ public final class TaggerModel: @unchecked Sendable {
 
   private struct Layers {
     var embedding: EmbeddingLayer
-    var encoder: Encoder
+    var encoder: EncoderStack
     var output: Linear
     var head: any StructuredHead
     var headSlot: ParameterSlot
@@ -114,9 +114,9 @@ public final class TaggerModel: @unchecked Sendable {
     let embedding = EmbeddingLayer(
       configuration: configuration, wordCount: wordCount, featureValueCounts: featureValueCounts,
       characterCount: characterCount, store: store)
-    let encoder = Encoder(
+    let encoder = EncoderStack(
       kind: configuration.encoder, inputSize: embedding.outputSize,
-      hiddenSize: configuration.hiddenSize, store: store)
+      hiddenSize: configuration.hiddenSize, layers: configuration.layers, store: store)
     let output = Linear(name: "output", inputSize: encoder.outputSize, outputSize: L, store: store)
     let head = configuration.head.makeHead(labelCount: L, options: configuration.headOptions)
     let headSlot = store.reserve("head", rows: 1, columns: head.parameterCount)
