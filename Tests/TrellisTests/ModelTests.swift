@@ -181,8 +181,9 @@ final class ModelTests: XCTestCase {
     let test = try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens)
     XCTAssertEqual(loaded.tag(test), model.tag(test))
 
-    var header = try JSONSerialization.jsonObject(
-      with: try JSONEncoder().encode(TaggerConfiguration())) as! [String: Any]
+    var header =
+      try JSONSerialization.jsonObject(
+        with: try JSONEncoder().encode(TaggerConfiguration())) as! [String: Any]
     header.removeValue(forKey: "layers")
     let decoder = JSONDecoder()
     decoder.userInfo[.readsModelFile] = true
