@@ -1,3 +1,5 @@
+import Foundation
+
 /// A grow-only Float buffer: the layers' per-batch activations reuse one allocation once the
 /// longest batch has been seen (crfsuite's `cap_items`). The heads' dynamic programs still
 /// allocate their own tables (forward–backward four T·B·L arrays per batch, Viterbi a T·L
@@ -5,23 +7,28 @@
 ///
 /// Contract: a pointer from `reserve` or `zeroed` is valid for the `count` Floats asked for
 /// until the next `reserve`/`zeroed` on the same Scratch, which may move it.
+///
+/// The buffers are mapped pages of their own (mmap), not heap blocks: a buffer given up when
+/// it grows goes back to the system at once instead of staying in a malloc arena, where the
+/// per-batch arrays would fragment it, and freeing it does not raise glibc's threshold for
+/// mapping large blocks (which would move every later large array into the arenas). Pages
+/// never touched (past the longest batch) cost no memory.
 final class Scratch {
   private(set) var pointer: UnsafeMutablePointer<Float>
   private(set) var capacity: Int
 
   init() {
     capacity = 0
-    pointer = .allocate(capacity: 1)
+    pointer = Scratch.map(&capacity, atLeast: 1)
   }
 
-  deinit { pointer.deallocate() }
+  deinit { Scratch.unmap(pointer, capacity: capacity) }
 
   /// A pointer to at least `count` Floats; contents are unspecified after growth.
   func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
     if count > capacity {
-      pointer.deallocate()
-      capacity = max(count, capacity * 3 / 2)
-      pointer = .allocate(capacity: capacity)
+      Scratch.unmap(pointer, capacity: capacity)
+      pointer = Scratch.map(&capacity, atLeast: max(count, capacity * 3 / 2))
     }
     return pointer
   }
@@ -31,6 +38,26 @@ final class Scratch {
     let p = reserve(count)
     p.update(repeating: 0, count: count)
     return p
+  }
+
+  private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+  /// Maps whole pages for at least `count` Floats and sets `capacity` to what they hold.
+  private static func map(_ capacity: inout Int, atLeast count: Int)
+    -> UnsafeMutablePointer<Float>
+  {
+    let bytes = (count * MemoryLayout<Float>.stride + pageSize - 1) / pageSize * pageSize
+    let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    // As an allocation failure traps, so does running out of address space here.
+    guard let address, address != MAP_FAILED else {
+      fatalError("Scratch: cannot map \(bytes) bytes (errno \(errno))")
+    }
+    capacity = bytes / MemoryLayout<Float>.stride
+    return address.bindMemory(to: Float.self, capacity: capacity)
+  }
+
+  private static func unmap(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+    munmap(pointer, capacity * MemoryLayout<Float>.stride)
   }
 }
 
