@@ -106,7 +106,8 @@ struct CharacterCNN: Sendable {
       MatrixView(base: windows, rows: P, columns: width),
       .none, into: store.gradientMatrix(weight), beta: 1)
     addColumnSums(of: dZ, rows: P, n: F, to: store.gradient(bias))
-    let dWindows = ws.dWindows.reserve(P * width)
+    // U is dead once ∂W has it: ∂U takes its place.
+    let dWindows = ws.windows.pointer
     gemm(
       MatrixView(base: dZ, rows: P, columns: F), .none, store.valueMatrix(weight), .none,
       into: MutableMatrixView(base: dWindows, rows: P, columns: width))
@@ -140,10 +141,9 @@ struct CharacterCNN: Sendable {
 
 /// The character CNN's activations for one batch, grow-only.
 final class CharacterWorkspace {
-  let windows = Scratch()  // (P, 3·Dc) U
+  let windows = Scratch()  // (P, 3·Dc) U; ∂U in backward
   let activations = Scratch()  // (P, F) z
   let dActivations = Scratch()  // (P, F)
-  let dWindows = Scratch()  // (P, 3·Dc)
   var argmax: [Int32] = []  // (tokens, F) winning window per filter
   let features = Scratch()  // (T·B, F)
   let dFeatures = Scratch()  // (T·B, F)
