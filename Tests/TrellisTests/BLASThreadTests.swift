@@ -32,11 +32,17 @@ final class BLASThreadTests: XCTestCase {
   }
 
   /// In a process where no model exists yet: OpenBLAS starts with the two threads the parent
-  /// asked for, and making a model brings it to one.
+  /// asked for, and making a model brings it to one and ends the pool's worker thread (which
+  /// would otherwise spin for a while), so the process has one thread fewer.
   private func checkFreshProcess() throws {
+    func threadCount() throws -> Int {
+      try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count
+    }
     XCTAssertEqual(openblas_get_num_threads(), 2, "OPENBLAS_NUM_THREADS=2 before any model")
+    let before = try threadCount()
     _ = ParameterStore()
     XCTAssertEqual(openblas_get_num_threads(), 1)
+    XCTAssertEqual(try threadCount(), before - 1, "OpenBLAS's pool thread ended")
   }
 
   func testCallersThreadCountOutlivesModelCreation() {

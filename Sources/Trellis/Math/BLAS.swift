@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// Whether a `gemm` operand is used as stored or transposed.
 enum Transpose {
@@ -83,7 +84,17 @@ public func setBLASThreadCount(_ count: Int) {
 /// `ParameterStore` (the weights of every model, created or loaded) is made.
 enum BLASThreads {
   /// Initialised lazily and exactly once, even with several threads creating models at once.
-  private static let applied: Void = openblas_set_num_threads(1)
+  private static let applied: Void = {
+    openblas_set_num_threads(1)
+    // OpenBLAS started its thread pool when it was loaded; with one thread set, the pool's
+    // workers still spin (sched_yield) for about 2^28 cycles, a tenth of a second, before they
+    // sleep, taking a core from the work the process has just begun (4% of a 1.2 s tagging
+    // run, more of a short one). Shutting the pool down ends that; OpenBLAS starts it again if
+    // a caller later asks for more threads. Looked up at run time: a serial OpenBLAS has none.
+    if let shutdown = dlsym(nil, "blas_thread_shutdown_") {
+      _ = unsafeBitCast(shutdown, to: (@convention(c) () -> Int32).self)()
+    }
+  }()
 
   /// Applies the default the first time; does nothing after that.
   static func setDefault() { _ = applied }
