@@ -106,12 +106,17 @@ public func removeTemporaryFilesOnTermination() {
   }
 }
 
-/// Writes `data` to a temporary file beside the target, flushes it, and renames it over the
+/// Writes `data` as `writeAtomically(to:_:)` does.
+func writeAtomically(_ data: Data, to path: String) throws {
+  try writeAtomically(to: path) { try $0.write(contentsOf: data) }
+}
+
+/// Lets `write` fill a temporary file beside the target, flushes it, and renames it over the
 /// target, so a reader (or a crash) never sees half a file and an existing file survives a
 /// failed write. The target is `path`, or the final target of a symbolic link at `path`;
 /// a device, FIFO or directory there is refused, never replaced. Temporary files that an
 /// earlier, killed run left for the same target are removed.
-func writeAtomically(_ data: Data, to path: String) throws {
+func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) throws {
   let target = URL(fileURLWithPath: replacementTarget(path))
   guard [.absent, .regular].contains(pathKind(target.path)) else {
     throw TrellisError(file: path, "is not a regular file; refusing to replace it")
@@ -127,9 +132,17 @@ func writeAtomically(_ data: Data, to path: String) throws {
     free(path)
   }
   do {
-    try data.write(to: temporary)
+    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+      throw TrellisError(file: path, "cannot be written: \(String(cString: strerror(errno)))")
+    }
     let handle = try FileHandle(forWritingTo: temporary)
-    try handle.synchronize()
+    do {
+      try write(handle)
+      try handle.synchronize()
+    } catch {
+      try? handle.close()
+      throw error
+    }
     try handle.close()
     guard rename(temporary.path, target.path) == 0 else {
       throw TrellisError(file: path, "cannot be replaced: \(String(cString: strerror(errno)))")

@@ -233,13 +233,17 @@ func appendLittleEndian(_ values: UnsafeBufferPointer<Float>, to data: inout Dat
 
 /// CRC-32 with the IEEE polynomial (reflected 0xEDB88320), as zlib and PNG compute it.
 func crc32(_ data: Data) -> UInt32 {
-  var crc: UInt32 = 0xFFFF_FFFF
-  data.withUnsafeBytes { bytes in
-    crc32Table.withUnsafeBufferPointer { table in
-      for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-    }
+  data.withUnsafeBytes { crc32($0) }
+}
+
+/// The CRC-32 of the bytes that gave `crc` followed by `bytes` (zlib's `crc32(crc, buf)`;
+/// 0 for no bytes before), so a file written in pieces is checksummed without joining them.
+func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+  var crc = ~crc
+  crc32Table.withUnsafeBufferPointer { table in
+    for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
   }
-  return crc ^ 0xFFFF_FFFF
+  return ~crc
 }
 
 private let crc32Table: [UInt32] = (0..<256).map { n in

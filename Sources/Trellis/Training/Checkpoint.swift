@@ -44,22 +44,28 @@ enum Checkpoint {
         epochsWithoutImprovement: state.epochsWithoutImprovement, record: state.record,
         frozenEmbeddingRows: state.frozenEmbeddingRows.isEmpty ? nil : state.frozenEmbeddingRows))
     let modelBytes = try ModelFile.encode(model, name: path)
-    let slabs = optimizer.slabs + [state.bestValues]
-    var data = Data(magic)
-    // The exact size, so appending never doubles the buffer (the peak of a training run).
-    data.reserveCapacity(
-      magic.count + 12 + header.count + modelBytes.count + 4 * slabs.reduce(0) { $0 + $1.count }
-        + 4)
-    appendLittleEndian(formatVersion, to: &data)
-    appendLittleEndian(UInt32(header.count), to: &data)
-    data.append(header)
-    appendLittleEndian(UInt32(modelBytes.count), to: &data)
-    data.append(modelBytes)
-    for array in slabs {
-      array.withUnsafeBufferPointer { appendLittleEndian($0, to: &data) }
+    var prefix = Data(magic)
+    appendLittleEndian(formatVersion, to: &prefix)
+    appendLittleEndian(UInt32(header.count), to: &prefix)
+    prefix.append(header)
+    appendLittleEndian(UInt32(modelBytes.count), to: &prefix)
+    // Written piece by piece, the arrays straight from their storage: joined first, the
+    // checkpoint was the largest block a training run allocated after its workspaces.
+    try writeAtomically(to: path) { handle in
+      var crc: UInt32 = 0
+      func write(_ bytes: UnsafeRawBufferPointer) throws {
+        crc = crc32(bytes, continuing: crc)
+        try handle.write(contentsOf: bytes)
+      }
+      try prefix.withUnsafeBytes(write)
+      try modelBytes.withUnsafeBytes(write)
+      for array in optimizer.slabs + [state.bestValues] {
+        var bytes = Data()
+        array.withUnsafeBufferPointer { appendLittleEndian($0, to: &bytes) }
+        try bytes.withUnsafeBytes(write)
+      }
+      try withUnsafeBytes(of: crc.littleEndian, write)
     }
-    appendLittleEndian(crc32(data), to: &data)
-    try writeAtomically(data, to: path)
   }
 
   static func read(from path: String) throws -> (TaggerModel, TrainingState, TrainingOptions) {
