@@ -158,18 +158,17 @@ extension LinearChain {
   private struct ScaledPass {
     let L: Int, B: Int, T: Int
     let lengths: [Int]
+    /// ψ, overwritten by g[t] = ψ[t] ⊙ β̂[t] / c_t for t ≥ 1 in the backward pass.
     var psi: [Double], alpha: [Double], beta: [Double]
-    /// g[t] = ψ[t] ⊙ β̂[t] / c_t; step 0 stays zero.
-    var g: [Double]
     var scale: [Double]
     var z: [Double]
 
     init(labelCount: Int, lengths: [Int]) {
       (L, B, T, self.lengths) = (labelCount, lengths.count, lengths.max() ?? 0, lengths)
       let size = T * B * L
-      (psi, alpha, beta, g) = (
+      (psi, alpha, beta) = (
         [Double](repeating: 0, count: size), [Double](repeating: 0, count: size),
-        [Double](repeating: 0, count: size), [Double](repeating: 0, count: size)
+        [Double](repeating: 0, count: size)
       )
       scale = [Double](repeating: 1, count: T * B)
       z = [Double](repeating: 1, count: B)
@@ -219,16 +218,18 @@ extension LinearChain {
       E: UnsafePointer<Double>, potentials: Potentials, pairwise: inout [Double]
     ) {
       let (L, B, T, lengths) = (self.L, self.B, self.T, self.lengths)
-      let (psi, scale, z) = (self.psi, self.scale, self.z)
+      let (scale, z) = (self.scale, self.z)
       beta.withUnsafeMutableBufferPointer { beta in
-        g.withUnsafeMutableBufferPointer { g in
+        // g[t] replaces ψ[t] in place: ψ[t] is read nowhere after g[t] is formed, and its rows
+        // past a sentence's end, zero, are g's too.
+        psi.withUnsafeMutableBufferPointer { g in
           let beta = beta.baseAddress!
           let g = g.baseAddress!
           for t in stride(from: T - 1, through: 0, by: -1) {
             if t < T - 1 {
               for b in 0..<B where t + 1 < lengths[b] {
                 let k = ((t + 1) * B + b) * L
-                for j in 0..<L { g[k + j] = psi[k + j] * beta[k + j] / scale[(t + 1) * B + b] }
+                for j in 0..<L { g[k + j] = g[k + j] * beta[k + j] / scale[(t + 1) * B + b] }
               }
               gemm(
                 g + (t + 1) * B * L, .none, E, .transposed, m: B, n: L, k: L, into: beta + t * B * L

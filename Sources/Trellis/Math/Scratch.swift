@@ -2,7 +2,7 @@ import Foundation
 
 /// A grow-only Float buffer: the layers' per-batch activations reuse one allocation once the
 /// longest batch has been seen (crfsuite's `cap_items`). The heads' dynamic programs still
-/// allocate their own tables (forward–backward four T·B·L arrays per batch, Viterbi a T·L
+/// allocate their own tables (forward–backward three T·B·L arrays per batch, Viterbi a T·L
 /// table per sentence): small next to the activations, and kept simple on purpose.
 ///
 /// Contract: a pointer from `reserve` or `zeroed` is valid for the `count` Floats asked for
