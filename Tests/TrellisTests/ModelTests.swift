@@ -67,15 +67,20 @@ final class ModelTests: XCTestCase {
   func testCharacterModelRoundTrips() throws {
     var configuration = smallConfiguration()
     configuration.characterFilters = 6
-    var options = TrainingOptions()
-    options.epochs = 2
-    let model = try Trainer(configuration: configuration, options: options)
-      .train(train: readLabelledCoNLL(path: fixture("train.conll")), dev: [])
+    let model = try trainTwoEpochs(configuration)
     XCTAssertGreaterThan(model.characters.count, 10)
     let loaded = try ModelFile.decode(try ModelFile.encode(model), name: "m")
     XCTAssertEqual(loaded.characters, model.characters)
     let test = try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens)
     XCTAssertEqual(loaded.tag(test), model.tag(test))
+  }
+
+  /// `configuration` trained two epochs on the tiny training fixture, without a dev set.
+  func trainTwoEpochs(_ configuration: TaggerConfiguration) throws -> TaggerModel {
+    var options = TrainingOptions()
+    options.epochs = 2
+    return try Trainer(configuration: configuration, options: options)
+      .train(train: readLabelledCoNLL(path: fixture("train.conll")), dev: [])
   }
 
   func trainTiny(seed: UInt64, epochs: Int = 2) throws -> TaggerModel {
@@ -169,10 +174,7 @@ final class ModelTests: XCTestCase {
   func testStackedEncoderRoundTripsAndOldHeadersReadAsOneLayer() throws {
     var configuration = smallConfiguration()
     configuration.layers = 2
-    var options = TrainingOptions()
-    options.epochs = 2
-    let model = try Trainer(configuration: configuration, options: options)
-      .train(train: readLabelledCoNLL(path: fixture("train.conll")), dev: [])
+    let model = try trainTwoEpochs(configuration)
     let names = Set(model.store.slots.map(\.name))
     XCTAssertTrue(names.isSuperset(of: ["forward.wx", "backward.wh", "layer2.forward.wx"]))
     XCTAssertEqual(model.encoder.layers[1].inputSize, 2 * configuration.hiddenSize)

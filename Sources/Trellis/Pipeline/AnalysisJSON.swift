@@ -50,20 +50,17 @@ extension Analysis {
 
 extension Span {
   func appendJSON(to json: inout String) {
-    json += "{\"end\":"
-    json += String(end)
-    if let endChar {
-      json += ",\"end_char\":"
-      json += String(endChar)
+    func appendNumber(_ key: String, _ value: Int?) {
+      guard let value else { return }
+      json += key
+      json += String(value)
     }
+    appendNumber("{\"end\":", end)
+    appendNumber(",\"end_char\":", endChar)
     json += ",\"label\":"
     appendJSONString(label, to: &json)
-    json += ",\"start\":"
-    json += String(start)
-    if let startChar {
-      json += ",\"start_char\":"
-      json += String(startChar)
-    }
+    appendNumber(",\"start\":", start)
+    appendNumber(",\"start_char\":", startChar)
     json += ",\"text\":"
     appendJSONString(text, to: &json)
     json += "}"
