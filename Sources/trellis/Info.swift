@@ -27,7 +27,8 @@ struct Info: ParsableCommand {
       "parameters  \(report.parameters)",
       "encoder     \(report.configuration.encoder), head \(report.configuration.head), embeddings "
         + "\(report.configuration.embeddingSize), hidden \(report.configuration.hiddenSize), window "
-        + "\(report.configuration.window), character filters \(report.configuration.characterFilters)",
+        + "\(report.configuration.window), character filters \(report.configuration.characterFilters)"
+        + (report.configuration.layers > 1 ? ", \(report.configuration.layers) layers" : ""),
       "scheme      \(report.configuration.scheme.rawValue)"
         + (report.configuration.trainingScheme.map { " (trained in \($0.rawValue))" } ?? ""),
       "labels      \(report.labels.count): \(report.labels.joined(separator: " "))",
@@ -38,7 +39,9 @@ struct Info: ParsableCommand {
       let options = provenance.recipe.options
       lines.append(
         "training    seed \(options.seed), \(options.optimizer) lr \(options.learningRate ?? options.optimizer.defaultLearningRate), "
-          + "batch \(options.batchSize), dropout \(options.dropout), epochs \(provenance.training.epochsRun) run of "
+          + "batch \(options.batchSize), dropout \(options.dropout)"
+          + (options.variationalDropout ? " (one mask per sentence)" : "")
+          + ", epochs \(provenance.training.epochsRun) run of "
           + "\(options.epochs), selected epoch \(provenance.training.selectedEpoch)")
       for input in provenance.inputs {
         let counts = input.sentences.map { ", \($0) sentences, \(input.tokens ?? 0) tokens" } ?? ""

@@ -32,4 +32,33 @@ final class ArchitectureTests: CLITestCase {
       }
     }
   }
+
+  /// The stacking, per-sentence dropout and Nadam options reach the model, its provenance and
+  /// `info`, and the model tags.
+  func testStackedLayersVariationalDropoutAndNadamFromTheCommandLine() throws {
+    let data = PackagePaths.tiny("overfit")
+    let model = path("stacked")
+    let train = try trellis(
+      [
+        "train", "--train", data, "--model", model, "--epochs", "1", "--embedding-size", "8",
+        "--hidden-size", "8", "--layers", "2", "--variational-dropout", "--optimizer", "nadam",
+        "--quiet",
+      ])
+    assertSucceeded(train)
+    let loaded = try ModelFile.read(from: model)
+    XCTAssertEqual(loaded.configuration.layers, 2)
+    let options = try XCTUnwrap(loaded.provenance).recipe.options
+    XCTAssertTrue(options.variationalDropout)
+    XCTAssertEqual(options.optimizer, .nadam)
+    let info = try trellis(["info", model])
+    assertSucceeded(info)
+    for field in ["2 layers", "nadam lr 0.002", "one mask per sentence"] {
+      XCTAssertTrue(info.output.contains(field), "info lacks \(field):\n\(info.output)")
+    }
+    let tagged = try tag(data, model: model)
+    XCTAssertEqual(
+      taggingProblems(
+        output: tagged, input: try contents(of: data), labels: try labelSet(of: data)),
+      [])
+  }
 }
