@@ -8,27 +8,38 @@ import Foundation
 /// Contract: a pointer from `reserve` or `zeroed` is valid for the `count` Floats asked for
 /// until the next `reserve`/`zeroed` on the same Scratch, which may move it.
 ///
-/// The buffers are mapped pages of their own (mmap), not heap blocks: a buffer given up when
-/// it grows goes back to the system at once instead of staying in a malloc arena, where the
-/// per-batch arrays would fragment it, and freeing it does not raise glibc's threshold for
-/// mapping large blocks (which would move every later large array into the arenas). Pages
-/// never touched (past the longest batch) cost no memory.
+/// Buffers of 64 KB and more are mapped pages of their own (mmap), not heap blocks: a buffer
+/// given up when it grows goes back to the system at once instead of staying in a malloc
+/// arena, where the per-batch arrays would fragment it, and freeing it does not raise glibc's
+/// threshold for mapping large blocks (which would move every later large array into the
+/// arenas). Pages never touched (past the longest batch) cost no memory. Smaller buffers, and
+/// any the system will not map (its limit on mappings), come from malloc.
 final class Scratch {
   private(set) var pointer: UnsafeMutablePointer<Float>
   private(set) var capacity: Int
+  /// Whether `pointer` is a mapping (else a malloc block).
+  private var isMapped = false
+
+  /// Floats from which a buffer gets pages of its own: 64 KB.
+  private static let mappingThreshold = 16_384
 
   init() {
     capacity = 0
-    pointer = Scratch.map(&capacity, atLeast: 1)
+    pointer = .allocate(capacity: 1)
   }
 
-  deinit { Scratch.unmap(pointer, capacity: capacity) }
+  deinit { release() }
 
   /// A pointer to at least `count` Floats; contents are unspecified after growth.
   func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
     if count > capacity {
-      Scratch.unmap(pointer, capacity: capacity)
-      pointer = Scratch.map(&capacity, atLeast: max(count, capacity * 3 / 2))
+      release()
+      let wanted = max(count, capacity * 3 / 2)
+      if wanted >= Scratch.mappingThreshold, let mapped = Scratch.map(atLeast: wanted) {
+        (pointer, capacity, isMapped) = (mapped.pointer, mapped.capacity, true)
+      } else {
+        (pointer, capacity, isMapped) = (.allocate(capacity: wanted), wanted, false)
+      }
     }
     return pointer
   }
@@ -40,24 +51,26 @@ final class Scratch {
     return p
   }
 
+  private func release() {
+    if isMapped {
+      munmap(pointer, capacity * MemoryLayout<Float>.stride)
+    } else {
+      pointer.deallocate()
+    }
+  }
+
   private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
-  /// Maps whole pages for at least `count` Floats and sets `capacity` to what they hold.
-  private static func map(_ capacity: inout Int, atLeast count: Int)
-    -> UnsafeMutablePointer<Float>
+  /// Whole pages for at least `count` Floats, and how many Floats they hold; nil when the
+  /// system refuses the mapping.
+  private static func map(atLeast count: Int)
+    -> (pointer: UnsafeMutablePointer<Float>, capacity: Int)?
   {
     let bytes = (count * MemoryLayout<Float>.stride + pageSize - 1) / pageSize * pageSize
     let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-    // As an allocation failure traps, so does running out of address space here.
-    guard let address, address != MAP_FAILED else {
-      fatalError("Scratch: cannot map \(bytes) bytes (errno \(errno))")
-    }
-    capacity = bytes / MemoryLayout<Float>.stride
-    return address.bindMemory(to: Float.self, capacity: capacity)
-  }
-
-  private static func unmap(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
-    munmap(pointer, capacity * MemoryLayout<Float>.stride)
+    guard let address, address != MAP_FAILED else { return nil }
+    let capacity = bytes / MemoryLayout<Float>.stride
+    return (address.bindMemory(to: Float.self, capacity: capacity), capacity)
   }
 }
 
