@@ -74,31 +74,37 @@ extension TaggerModel {
   /// than splitting each pass. A worker with a spare thread of its own (one batch, two
   /// threads) runs each pass on two (encoder directions, head halves). Every batch is formed
   /// as in a sequential run, so the results do not depend on the threading.
-  func predict(_ sentences: [TokenInput], options: TaggingOptions) -> [Prediction] {
+  /// `workers` caps the workers below `options.threads` (nil: no cap).
+  func predict(_ sentences: [TokenInput], options: TaggingOptions, workers: Int? = nil)
+    -> [Prediction]
+  {
     guard let constraints = constraints(applied: options.constrained) else {
-      return predictInBatches(sentences, options: options)
+      return predictInBatches(sentences, options: options, workers: workers)
     }
     // A length the constraints admit no path of (`admitsPath(length:)`) would get a path of
     // score −∞ and NaN confidences: such sentences are decoded without constraints instead.
     let unconstrainable = sentences.indices.filter {
       !sentences[$0].tokens.isEmpty && !constraints.admitsPath(length: sentences[$0].tokens.count)
     }
-    guard !unconstrainable.isEmpty else { return predictInBatches(sentences, options: options) }
+    guard !unconstrainable.isEmpty else {
+      return predictInBatches(sentences, options: options, workers: workers)
+    }
     var unconstrained = options
     unconstrained.constrained = false
     let set = Set(unconstrainable)
     var result = predictInBatches(
       sentences.indices.map { set.contains($0) ? TokenInput(tokens: []) : sentences[$0] },
-      options: options)
-    let fallback = predictInBatches(unconstrainable.map { sentences[$0] }, options: unconstrained)
+      options: options, workers: workers)
+    let fallback = predictInBatches(
+      unconstrainable.map { sentences[$0] }, options: unconstrained, workers: workers)
     for (index, prediction) in zip(unconstrainable, fallback) { result[index] = prediction }
     return result
   }
 
   /// `predict` with one `options.constrained` for every sentence.
-  private func predictInBatches(_ sentences: [TokenInput], options: TaggingOptions)
-    -> [Prediction]
-  {
+  private func predictInBatches(
+    _ sentences: [TokenInput], options: TaggingOptions, workers maxWorkers: Int?
+  ) -> [Prediction] {
     let batchSize = options.batchSize
     let order = sentences.indices.sorted {
       (sentences[$0].tokens.count, $0) < (sentences[$1].tokens.count, $1)
@@ -109,7 +115,7 @@ extension TaggerModel {
     }
     // `validate()` refuses fewer than one thread; one worker is needed to tag anything.
     let threads = max(options.threads, 1)
-    let workers = max(min(threads, batches.count), 1)
+    let workers = max(min(threads, batches.count, maxWorkers ?? threads), 1)
     var result = [Prediction](repeating: Prediction(), count: sentences.count)
     // Workers take the next batch when they finish one, longest first, so a worker slowed by
     // other work on its core (the CLI's reading and writing) does not hold up the others.
@@ -180,8 +186,18 @@ extension TaggerModel {
 
   /// Tags `sentences` and scores them against their last column, as conlleval would.
   public func evaluate(_ sentences: [Sentence]) -> ConllCounts {
+    evaluate(sentences, workers: nil)
+  }
+
+  /// `evaluate` with at most `workers` tagging workers. Training evaluates its dev set with
+  /// one, on the workspace it lends (`WorkspacePool.lending`), each pass on two threads, so no
+  /// second workspace is grown beside it.
+  func evaluate(_ sentences: [Sentence], workers: Int?) -> ConllCounts {
     let featureCount = configuration.featureColumns.count
-    let predicted = tag(sentences.map { TokenInput($0, featureCount: featureCount) })
+    let predicted = predict(
+      sentences.map { TokenInput($0, featureCount: featureCount) }, options: TaggingOptions(),
+      workers: workers
+    ).map { outputLabels($0.path) }
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) {
       counts.add(gold: sentence.labels, predicted: labels)

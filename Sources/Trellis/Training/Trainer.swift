@@ -54,7 +54,7 @@ public final class Trainer {
       let (finite, devScores) = run.model.workspaces.lending(run.workspace) {
         run.withEvaluationParameters {
           let finite = run.model.scoresAreFinite(run.probe)
-          return (finite, finite && !dev.isEmpty ? run.model.evaluate(dev) : nil)
+          return (finite, finite && !dev.isEmpty ? run.model.evaluate(dev, workers: 1) : nil)
         }
       }
       guard finite else {
