@@ -55,11 +55,13 @@ struct CellGradients {
 /// The LSTM cell (Hochreiter & Schmidhuber 1997, with forget gate), gate blocks in order i, f, g, o:
 ///   i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o),  z = zx + zh
 ///   c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
-/// Step cache: gates (B, 4H) after their nonlinearities, then c (B, H), then tanh(c) (B, H).
+/// Step cache: gates (B, 4H) after their nonlinearities, then c (B, H). The backward pass
+/// recomputes tanh(c) (the same kernel on the same values: the same bits) rather than keep it,
+/// a sixth of the cache, the largest buffer of training.
 /// The additive path through `c` is what keeps gradients from vanishing over long spans.
 struct LSTMCell: RecurrentCell {
   var gateCount: Int { 4 }
-  var cacheWidth: Int { 6 }
+  var cacheWidth: Int { 5 }
   var carryWidth: Int { 1 }
   var usesRecurrentBias: Bool { false }
   var sharesPreactivationGradient: Bool { true }
@@ -69,7 +71,6 @@ struct LSTMCell: RecurrentCell {
     let cachePrevious = step.cachePrevious
     let gates = cache
     let c = cache + B * 4 * H
-    let tanhC = c + B * H
     // One σ pass over all 4H gates of all rows, using tanh(z) = 2σ(2z) − 1 for the g block.
     for k in 0..<B * 4 * H { gates[k] = zx[k] + zh[k] }
     for b in 0..<B {
@@ -92,12 +93,11 @@ struct LSTMCell: RecurrentCell {
         for j in 0..<H { row[j] = i[j] * g[j] }
       }
     }
-    tanh(c, into: tanhC, count: B * H)
+    tanh(c, into: h, count: B * H)
     for b in 0..<B {
       let o = gates + b * 4 * H + 3 * H
-      let tc = tanhC + b * H
       let row = h + b * H
-      for j in 0..<H { row[j] = o[j] * tc[j] }
+      for j in 0..<H { row[j] = o[j] * row[j] }
     }
   }
 
@@ -111,7 +111,8 @@ struct LSTMCell: RecurrentCell {
     let dhPreviousDirect = gradients.dhPreviousDirect
     dhPreviousDirect.update(repeating: 0, count: B * H)
     let c = cache + B * 4 * H
-    let tanhC = c + B * H
+    var tanhC = [Float](repeating: 0, count: B * H)
+    tanh(c, into: &tanhC, count: B * H)
     // c_{t−1} = 0 at the first step: a zero row keeps the loop free of branches.
     let zeros = [Float](repeating: 0, count: cachePrevious == nil ? B * H : 0)
     zeros.withUnsafeBufferPointer { zeros in
