@@ -27,7 +27,7 @@ final class AnalysisJSONTests: XCTestCase {
     case 1: return Double(Int64(bitPattern: rng.next()) % 1_000_000)
     case 2: return (rng.nextUnitDouble() - 0.5) * pow(10, Double(Int(rng.next() % 80) - 40))
     case 3:
-      return [0.0, -0.0, 1.0, 1e16, 1e15, 1e-5, 5e-324, .greatestFiniteMagnitude][
+      return [0.0, -0.0, 1.0, 1e16, 1e15, 1e-5, .leastNonzeroMagnitude, .greatestFiniteMagnitude][
         Int(rng.next() % 8)]
     default:
       let value = Double(bitPattern: rng.next())
