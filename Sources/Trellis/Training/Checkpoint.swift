@@ -49,8 +49,8 @@ enum Checkpoint {
     appendLittleEndian(UInt32(header.count), to: &prefix)
     prefix.append(header)
     appendLittleEndian(UInt32(modelBytes.count), to: &prefix)
-    // Written piece by piece, the arrays straight from their storage: joined first, the
-    // checkpoint was the largest block a training run allocated after its workspaces.
+    // Written piece by piece, one array at a time: joined first, the checkpoint was the
+    // largest block a training run allocated after its workspaces.
     try writeAtomically(to: path) { handle in
       var crc: UInt32 = 0
       func write(_ bytes: UnsafeRawBufferPointer) throws {
