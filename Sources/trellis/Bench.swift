@@ -55,6 +55,7 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
+    try files().check()
     if let model { return try measureTaggingOnly(model: model) }
     let train = try readLabelledCoNLL(path: "\(corpus)/train.conll")
     var figures = Figures(
@@ -74,12 +75,29 @@ struct Bench: ParsableCommand {
     // to measure through scheduling noise.
     measureTagging(model, on: train.map(\.tokens), into: &figures)
     measureBLAS(into: &figures)
+    try report(figures)
+  }
+
+  /// The files bench reads and the one it writes (`--json`), checked before minutes of
+  /// measuring: the figures never replace an input, a device or a directory.
+  func files() throws -> FileRoles {
+    var roles = FileRoles()
+    roles.inputs =
+      model.map { model in [("--model", model), ("--test", test ?? "\(corpus)/test.conll")] }
+      ?? [("--corpus", "\(corpus)/train.conll")]
+    roles.replaced = json.map { [("--json", $0)] } ?? []
+    return roles
+  }
+
+  /// Prints `figures` as one JSON line (snake-case keys, sorted) and writes the same bytes to
+  /// `--json` atomically.
+  func report(_ figures: some Encodable) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
     let data = try encoder.encode(figures)
     print(String(decoding: data, as: UTF8.self))
-    if let json { try data.write(to: URL(fileURLWithPath: json)) }
+    if let json { try writeAtomically(data, to: json) }
   }
 
   /// Training tokens/s of every encoder and head (one epoch per run, no dev set, so the figure

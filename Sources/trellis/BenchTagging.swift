@@ -42,11 +42,6 @@ extension Bench {
       String(
         format: "tokens/s   median %.0f   runs %@", figures.medianTokensPerSecond,
         runs.map { String(format: "%.0f", $0) }.joined(separator: " ")))
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    let data = try encoder.encode(figures)
-    print(String(decoding: data, as: UTF8.self))
-    if let json { try data.write(to: URL(fileURLWithPath: json)) }
+    try report(figures)
   }
 }

@@ -41,4 +41,21 @@ final class BenchTests: CLITestCase {
     let unreadable = try trellis(["bench", "--model", model, "--test", path("missing.conll")])
     assertFailed(unreadable, mentioning: [path("missing.conll")])
   }
+
+  /// `--json` is checked before any measuring: never an input, a device or a directory.
+  func testJSONOutputNeverReplacesAnInputOrADevice() throws {
+    let model = try trainModel()
+    let test = try write(try contents(of: PackagePaths.tiny("dev")), to: "test.conll")
+    let before = try contents(of: test)
+    for (json, message) in [
+      (test, "is also the --test input"), (model, "is also the --model input"),
+      ("/dev/null", "is a device or FIFO"), (path(""), "is a directory"),
+    ] {
+      let result = try trellis(["bench", "--model", model, "--test", test, "--json", json])
+      assertFailed(result, mentioning: [message])
+      XCTAssertFalse(result.output.contains("tokens/s"), "measured before refusing \(json)")
+    }
+    XCTAssertEqual(try contents(of: test), before)
+    XCTAssertNoThrow(try ModelFile.read(from: model))
+  }
 }

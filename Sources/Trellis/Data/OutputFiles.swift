@@ -106,8 +106,9 @@ public func removeTemporaryFilesOnTermination() {
   }
 }
 
-/// Writes `data` as `writeAtomically(to:_:)` does.
-func writeAtomically(_ data: Data, to path: String) throws {
+/// Writes `data` as `writeAtomically(to:_:)` does: a temporary file beside the target, then a
+/// rename, refusing a directory, device or FIFO at `path`.
+public func writeAtomically(_ data: Data, to path: String) throws {
   try writeAtomically(to: path) { try $0.write(contentsOf: data) }
 }
 
