@@ -43,13 +43,14 @@ struct CellStep {
 /// holds the cell's own carried gradient for step t on entry and for step t−1 on exit. A step
 /// writes ∂zx and ∂zh (rows, G·H; the same buffer when `sharesPreactivationGradient`), and
 /// overwrites `dhPreviousDirect` (rows, H) with the part of ∂h_{t−1} that does not pass
-/// through `Wh`.
+/// through `Wh`. `work` (rows, H) is the cell's to overwrite (LSTM: tanh(c_t) recomputed).
 struct CellGradients {
   let dh: UnsafePointer<Float>
   let carry: UnsafeMutablePointer<Float>
   let dzx: UnsafeMutablePointer<Float>
   let dzh: UnsafeMutablePointer<Float>
   let dhPreviousDirect: UnsafeMutablePointer<Float>
+  let work: UnsafeMutablePointer<Float>
 }
 
 /// The LSTM cell (Hochreiter & Schmidhuber 1997, with forget gate), gate blocks in order i, f, g, o:
@@ -111,8 +112,8 @@ struct LSTMCell: RecurrentCell {
     let dhPreviousDirect = gradients.dhPreviousDirect
     dhPreviousDirect.update(repeating: 0, count: B * H)
     let c = cache + B * 4 * H
-    var tanhC = [Float](repeating: 0, count: B * H)
-    tanh(c, into: &tanhC, count: B * H)
+    let tanhC = gradients.work
+    tanh(c, into: tanhC, count: B * H)
     // c_{t−1} = 0 at the first step: a zero row keeps the loop free of branches.
     let zeros = [Float](repeating: 0, count: cachePrevious == nil ? B * H : 0)
     zeros.withUnsafeBufferPointer { zeros in

@@ -38,6 +38,7 @@ final class RecurrentWorkspace {
   let dhNext = Scratch()  // (B, H) ∂loss/∂h_s arriving from step s + 1
   let dhStep = Scratch()  // (B, H) full ∂loss/∂h_s at the current step
   let carry = Scratch()  // (B, carryWidth·H)
+  let cellWork = Scratch()  // (B, H) the cell's per-step work space (`CellGradients.work`)
   let dx = Scratch()  // (T·B, In) ∂loss/∂x in the direction's step order
   /// (T, B) of the last forward pass, which the backward pass checks it continues.
   var forwardShape = (0, 0)
@@ -155,13 +156,14 @@ struct RecurrentLayer: Sendable {
     let dhNext = ws.dhNext.zeroed(B * H)
     let dhStep = ws.dhStep.reserve(B * H)
     let carry = ws.carry.zeroed(max(B * cell.carryWidth * H, 1))
+    let work = ws.cellWork.reserve(B * H)
     for s in stride(from: T - 1, through: 0, by: -1) {
       for k in 0..<B * H { dhStep[k] = dh[s * B * H + k] + dhNext[k] }
       cell.backward(
         cellStep(s, batch: B, workspace: ws, cacheSlots: T),
         CellGradients(
           dh: dhStep, carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G,
-          dhPreviousDirect: dhNext))
+          dhPreviousDirect: dhNext, work: work))
       if s > 0 {
         gemm(
           MatrixView(base: dzh + s * B * G, rows: B, columns: G), .none, store.valueMatrix(wh),
