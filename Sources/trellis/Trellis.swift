@@ -25,7 +25,11 @@ struct TrellisCommand: ParsableCommand {
     } catch let failure as StandardStreams.WriteFailure {
       failure.exit()
     } catch {
-      exit(withError: error)
+      // --help and --version print like any other output, so a write error is not exit 0.
+      guard exitCode(for: error) == .success else { exit(withError: error) }
+      print(fullMessage(for: error))
+      do { try StandardStreams.finish() } catch { (error as? StandardStreams.WriteFailure)?.exit() }
+      Foundation.exit(0)
     }
   }
 }

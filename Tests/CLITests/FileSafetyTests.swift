@@ -101,6 +101,8 @@ final class FileSafetyTests: CLITestCase {
       ["tag", "--model", model, PackagePaths.tiny("test")],
       ["eval", "--model", model, "--test", PackagePaths.tiny("test")],
       ["score", try write("a O O\nb B-X B-X\n", to: "scored.conll")],
+      ["info", model], ["--version"], ["--help"], ["train", "--help"],
+      ["bench", "--model", model, "--test", PackagePaths.tiny("test"), "--repetitions", "1"],
     ]
     for arguments in commands {
       let result = try runTrellis(arguments, stdout: full)
