@@ -97,22 +97,48 @@ static void sigmoid_kernel(const float *x, float *y, long count) {
 static void tanh_kernel(const float *x, float *y, long count) { map16(tanh16, x, y, count); }
 
 // i ascends and the comparison is strict, so ties go to the lowest label id.
+// One Viterbi step over `blocks` vectors of 16 next labels starting at column v: for each
+// previous label i (ascending), candidate = δ[i] + trans[i][v...] against the running best,
+// strictly greater wins, so ties keep the lowest i. Each block's running best depends on its
+// previous i (compare, then select: several cycles of latency); `blocks` independent chains
+// interleaved keep the vector units busy instead of waiting on one. `blocks` is a constant at
+// each call site, so the arrays below live in registers.
+INLINE void viterbi_blocks(
+  const float *delta, const float *transition, long labels, long stride, long v, int blocks,
+  float *best, int32_t *pointers) {
+  f32x16 running[4];
+  i32x16 argument[4];
+  for (int b = 0; b < blocks; b++) {
+    running[b] = splat16(-INFINITY);
+    argument[b] = (i32x16){0};
+  }
+  for (long i = 0; i < labels; i++) {
+    if (!(delta[i] > -INFINITY)) continue;
+    const f32x16 previous = splat16(delta[i]);
+    for (int b = 0; b < blocks; b++) {
+      const f32x16 candidate = previous + load16(transition + i * stride + v + 16 * b);
+      const i32x16 better = candidate > running[b];
+      running[b] = select16(better, candidate, running[b]);
+      argument[b] = (better & (int32_t)i) | (~better & argument[b]);
+    }
+  }
+  for (int b = 0; b < blocks; b++) {
+    store16(best + v + 16 * b, running[b]);
+    memcpy(pointers + v + 16 * b, &argument[b], sizeof argument[b]);
+  }
+}
+
+// δ and ψ of one step for all `stride` next labels (a multiple of 16): four blocks at a time,
+// then one at a time. Each column sees the same i in the same order at any grouping, so the
+// results are those of one block at a time, bit for bit.
 static void viterbi_step_kernel(
   const float *delta, const float *transition, long labels, long stride, float *best,
   int32_t *pointers) {
-  for (long v = 0; v < stride; v += 16) {
-    f32x16 running = splat16(-INFINITY);
-    i32x16 argument = {0};
-    for (long i = 0; i < labels; i++) {
-      if (!(delta[i] > -INFINITY)) continue;
-      const f32x16 candidate = splat16(delta[i]) + load16(transition + i * stride + v);
-      const i32x16 better = candidate > running;
-      running = select16(better, candidate, running);
-      argument = (better & (int32_t)i) | (~better & argument);
-    }
-    store16(best + v, running);
-    memcpy(pointers + v, &argument, sizeof argument);
-  }
+  long v = 0;
+  for (; v + 64 <= stride; v += 64)
+    viterbi_blocks(delta, transition, labels, stride, v, 4, best, pointers);
+  for (; v < stride; v += 16)
+    viterbi_blocks(delta, transition, labels, stride, v, 1, best, pointers);
 }
 
 // Adam's and Nadam's update of 16 parameters. `nesterov` is a constant at each call site, so

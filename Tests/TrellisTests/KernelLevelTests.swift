@@ -65,37 +65,42 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
-  /// Labels L = 37 (3 vectors of 16, the last partly padding with −∞), scores rounded to
-  /// quarters so that ties are common, and forbidden (−∞) previous labels and transitions.
+  /// Label counts that exercise each grouping of the kernel: L = 37 (3 vectors of 16, the last
+  /// partly padding with −∞: one block at a time), 64 (one group of four), 127 (two groups, as
+  /// ATIS's labels) and 150 (two groups and two single blocks). Scores are rounded to quarters
+  /// so that ties are common, with forbidden (−∞) previous labels and transitions.
   func testViterbiStepMatchesScalarCode() {
-    let (L, stride) = (37, 48)
     var rng = SplitMix64(seed: 7)
     func score() -> Float {
       rng.nextUnitFloat() < 0.2 ? -.infinity : ((rng.nextUnitFloat() * 16).rounded() - 8) / 4
     }
-    var transition = [Float](repeating: -.infinity, count: L * stride)
-    for i in 0..<L { for j in 0..<L { transition[i * stride + j] = score() } }
-    for trial in 0..<20 {
-      var delta = (0..<stride).map { _ in score() }
-      if trial == 0 { delta = [Float](repeating: -.infinity, count: stride) }
-      var expected = (
-        best: [Float](repeating: -.infinity, count: stride),
-        pointers: [Int32](repeating: 0, count: stride)
-      )
-      for j in 0..<stride {
-        for i in 0..<L where delta[i] > -.infinity {
-          let candidate = delta[i] + transition[i * stride + j]
-          if candidate > expected.best[j] {
-            (expected.best[j], expected.pointers[j]) = (candidate, Int32(i))
+    for L in [37, 64, 127, 150] {
+      let stride = (L + 15) / 16 * 16
+      var transition = [Float](repeating: -.infinity, count: L * stride)
+      for i in 0..<L { for j in 0..<L { transition[i * stride + j] = score() } }
+      for trial in 0..<20 {
+        var delta = (0..<stride).map { _ in score() }
+        if trial == 0 { delta = [Float](repeating: -.infinity, count: stride) }
+        var expected = (
+          best: [Float](repeating: -.infinity, count: stride),
+          pointers: [Int32](repeating: 0, count: stride)
+        )
+        for j in 0..<stride {
+          for i in 0..<L where delta[i] > -.infinity {
+            let candidate = delta[i] + transition[i * stride + j]
+            if candidate > expected.best[j] {
+              (expected.best[j], expected.pointers[j]) = (candidate, Int32(i))
+            }
           }
         }
-      }
-      for level in levels {
-        var best = [Float](repeating: .nan, count: stride)
-        var pointers = [Int32](repeating: -1, count: stride)
-        level.kernels.viterbi_step(delta, transition, L, stride, &best, &pointers)
-        assertBitIdentical(best, expected.best, "Viterbi δ, \(level.name), trial \(trial)")
-        XCTAssertEqual(pointers, expected.pointers, "Viterbi ψ, \(level.name), trial \(trial)")
+        for level in levels {
+          var best = [Float](repeating: .nan, count: stride)
+          var pointers = [Int32](repeating: -1, count: stride)
+          level.kernels.viterbi_step(delta, transition, L, stride, &best, &pointers)
+          let context = "L = \(L), \(level.name), trial \(trial)"
+          assertBitIdentical(best, expected.best, "Viterbi δ, \(context)")
+          XCTAssertEqual(pointers, expected.pointers, "Viterbi ψ, \(context)")
+        }
       }
     }
   }
