@@ -198,6 +198,7 @@ struct Tag: ParsableCommand {
         }
       }
     }
+    let readAhead = self.readAhead
     do {
       while let sentence = try next() {
         pending.append(sentence)
@@ -214,16 +215,18 @@ struct Tag: ParsableCommand {
   func tokenInputs(_ sentences: [Sentence], _ tagger: TaggerModel, _ fileName: String) throws
     -> [TokenInput]
   {
+    // Option values are read once: each read of an ArgumentParser property goes through its
+    // generic wrapper, which was 1% of a run when done per line.
+    let tokenColumn = self.tokenColumn
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
+    let columns = [("--token-column", tokenColumn)] + featureColumns.map { ("feature column", $0) }
+    let required = columns.map(\.1).max()!
     return try sentences.map { sentence in
-      for (offset, fields) in sentence.fields.enumerated() {
-        for (option, column) in [("--token-column", tokenColumn)]
-          + featureColumns.map({ ("feature column", $0) })
-        where column > fields.count {
-          throw TrellisError(
-            file: fileName, line: sentence.firstLine + offset,
-            "\(option) \(column) but the line has \(fields.count) columns")
-        }
+      for (offset, fields) in sentence.fields.enumerated() where fields.count < required {
+        let (option, column) = columns.first { $0.1 > fields.count }!
+        throw TrellisError(
+          file: fileName, line: sentence.firstLine + offset,
+          "\(option) \(column) but the line has \(fields.count) columns")
       }
       return TokenInput(
         tokens: sentence.fields.map { $0[tokenColumn - 1] },
@@ -254,6 +257,7 @@ struct Tag: ParsableCommand {
   func write(
     _ sentence: Sentence, _ analysis: Analysis, to output: StandardOutput, fileName: String
   ) throws {
+    let confidence = self.confidence  // read once, as in `tokenInputs`
     switch outputFormat {
     case .conll:
       // Column by column into the buffer: joining an array per token was 5% of a run.
@@ -334,6 +338,7 @@ struct Tag: ParsableCommand {
       try overlap.drain()
     }
     reader.beforeWaiting = answerEverythingRead
+    let readAhead = self.readAhead
     do {
       while let line = try reader.next() {
         pending.append((line, reader.lineNumber))
