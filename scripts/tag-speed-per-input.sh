@@ -1,9 +1,10 @@
 #!/bin/bash
 # Whole `trellis tag` processes against the library on the same sentences (README "Speed"):
 # ATIS test x 40 as CoNLL, as text (one line of tokens per sentence) and as JSON lines; first
-# `trellis bench --model M --test FILE` (the library's batch-32 rate), then `trellis tag`
-# three times per input form, the median wall time, and its share of the library's rate.
-#   scripts/tag-speed-per-input.sh MODEL [TEST.conll]
+# `trellis bench --model M --test FILE` (the library's batch-32 rate, model load excluded),
+# then one whole `trellis tag` process per input form (wall time, model load included), in
+# ROUNDS rounds (default 5); medians, their share of the library's rate, and each round's share.
+#   [ROUNDS=5] scripts/tag-speed-per-input.sh MODEL [TEST.conll]
 set -euo pipefail
 model=${1:?usage: scripts/tag-speed-per-input.sh MODEL [TEST.conll]}
 test_file=${2:-../shared/corpora/atis/test.conll}
@@ -23,17 +24,33 @@ with open(f"{work}/test.txt", "w") as text, open(f"{work}/test.jsonl", "w") as l
                                separators=(",", ":")) + "\n")
 PY
 tokens=$(grep -c . "$work/test.conll")
-library=$("$trellis" bench --model "$model" --test "$work/test.conll" | awk '/^tokens\/s/ {print $3}')
-echo "library, batch 32: $library tokens/s ($tokens tokens)"
+# Rounds alternate the library and the three whole processes, so a drift in the shared
+# machine's speed moves all four alike; each figure is the median of its rounds.
+rounds=${ROUNDS:-5}
+declare -A runs
+for _ in $(seq "$rounds"); do
+  runs[library]+=" $("$trellis" bench --model "$model" --test "$work/test.conll" --repetitions 1 |
+    awk '/^tokens\/s/ {print $3}')"
+  for form in conll text jsonl; do
+    case $form in
+      conll) input=("$work/test.conll") ;;
+      text) input=(--input text "$work/test.txt") ;;
+      jsonl) input=(--input jsonl "$work/test.jsonl") ;;
+    esac
+    start=$(date +%s.%N)
+    "$trellis" tag --model "$model" "${input[@]}" >/dev/null
+    runs[$form]+=" $(awk -v n="$tokens" -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {print n / (e - s)}')"
+  done
+done
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+library=$(median "${runs[library]}")
+printf "library, batch 32: %.0f tokens/s (%d tokens; median of %d rounds)\n" "$library" "$tokens" "$rounds"
 for form in conll text jsonl; do
-  case $form in
-    conll) input=("$work/test.conll") ;;
-    text) input=(--input text "$work/test.txt") ;;
-    jsonl) input=(--input jsonl "$work/test.jsonl") ;;
-  esac
-  seconds=$(for _ in 1 2 3; do
-    /usr/bin/time -f %e "$trellis" tag --model "$model" "${input[@]}" 2>&1 >/dev/null
-  done | sort -n | sed -n 2p)
-  awk -v f=$form -v s="$seconds" -v n="$tokens" -v l="$library" \
-    'BEGIN {printf "%-5s %.2f s  %d tokens/s  %.0f%% of the library\n", f, s, n / s, 100 * n / s / l}'
+  rate=$(median "${runs[$form]}")
+  awk -v f=$form -v r="$rate" -v l="$library" -v all="${runs[$form]}" -v lib="${runs[library]}" \
+    'BEGIN {
+      n = split(all, a, " "); split(lib, b, " ")
+      for (k = 1; k <= n; k++) shares = shares sprintf(" %.0f", 100 * a[k] / b[k])
+      printf "%-5s %.0f tokens/s  %.0f%% of the library (per round:%s)\n", f, r, 100 * r / l, shares
+    }'
 done

@@ -62,6 +62,25 @@ public struct TokenNormalization: Codable, Equatable, Sendable {
 
   /// The vocabulary key of `token`.
   public func key(for token: String) -> String {
+    let bytes = token.utf8
+    guard bytes.allSatisfy({ $0 < 0x80 }) else { return unicodeKey(for: token) }
+    // ASCII, the common case, byte by byte: there lowercasing maps A–Z to a–z and the only
+    // numbers are 0–9, so this is `unicodeKey` without walking grapheme clusters (which was
+    // most of the time spent encoding a sentence).
+    return String(unsafeUninitializedCapacity: bytes.count) { key in
+      for (k, byte) in bytes.enumerated() {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z") where lowercase: key[k] = byte + 32
+        case UInt8(ascii: "0")...UInt8(ascii: "9") where digitsToZero: key[k] = UInt8(ascii: "0")
+        default: key[k] = byte
+        }
+      }
+      return bytes.count
+    }
+  }
+
+  /// The key of any token: Unicode lowercasing, then each ASCII digit to "0".
+  func unicodeKey(for token: String) -> String {
     var key = lowercase ? token.lowercased() : token
     if digitsToZero, key.contains(where: \.isNumber) {
       key = String(key.map { $0.isASCII && $0.isNumber ? "0" : $0 })
