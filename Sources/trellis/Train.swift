@@ -253,6 +253,11 @@ struct Train: ParsableCommand {
       featureColumns: recipe.configuration.featureColumns.map(\.column))
     let trainSentences = try columns.read(recipe.data.train)
     let devSentences = try recipe.data.dev.map(columns.read) ?? []
+    if recipe.data.dev == nil && !quiet {
+      printError(
+        "note: without --dev, training runs all \(recipe.options.epochs) epochs and keeps the "
+          + "last; --dev stops when dev F1 stops improving and keeps the best epoch")
+    }
     let logFile = try log.map(JSONLinesLog.init(path:))
     try logFile?.write(["recipe": recipe])
     // The test file is read only for the words whose vectors --embeddings keeps.

@@ -39,6 +39,23 @@ final class TrainTagEvalTests: CLITestCase {
     XCTAssertNotNil(ReportSummary(eval.output), eval.output)
   }
 
+  /// Without --dev nothing can stop training early: a note says so (with the epoch count),
+  /// and not when --dev is given or with --quiet.
+  func testTrainingWithoutDevSaysItRunsEveryEpoch() throws {
+    let train = ["train", "--train", PackagePaths.tiny("train"), "--model", path("model")]
+    let note = "note: without --dev, training runs all 2 epochs and keeps the last"
+    let withoutDev = try trellis(train + Self.smallModelOptions)
+    assertSucceeded(withoutDev)
+    XCTAssertTrue(withoutDev.stderr.contains(note), withoutDev.summary)
+    let withDev = try trellis(
+      train + ["--dev", PackagePaths.tiny("dev")] + Self.smallModelOptions)
+    assertSucceeded(withDev)
+    XCTAssertFalse(withDev.stderr.contains("note:"), withDev.summary)
+    let quiet = try trellis(train + ["--quiet"] + Self.smallModelOptions)
+    assertSucceeded(quiet)
+    XCTAssertEqual(quiet.stderr, "", quiet.summary)
+  }
+
   func testTaggingUnlabelledTokensAddsOneColumn() throws {
     let model = try sharedModel()
     let tokens =
