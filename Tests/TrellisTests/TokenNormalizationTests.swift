@@ -46,3 +46,50 @@ final class TokenNormalizationTests: XCTestCase {
     XCTAssertEqual(TokenNormalization(digitsToZero: false).key(for: "AA-100"), "aa-100")
   }
 }
+
+/// `TaggerModel.characterIds(for:)`: the byte-by-byte path for ASCII tokens must give the ids
+/// of the per-Character path (`unicodeCharacterIds`), lowercasing characters or not.
+final class CharacterIdTests: XCTestCase {
+  func model(lowercaseCharacters: Bool) -> TaggerModel {
+    var configuration = TaggerConfiguration()
+    configuration.characterFilters = 2
+    configuration.characterEmbeddingSize = 2
+    configuration.lowercaseCharacters = lowercaseCharacters
+    // Upper- and lower-case letters, digits, punctuation, a tab and "\r\n" (one Character).
+    let characters = ["<pad>", "<unk>", "a", "B", "b", "z", "Z", "0", "7", "-", ".", "\t", "\r\n"]
+    return TaggerModel(
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>"]),
+      labels: Vocabulary(["O"]), characters: Vocabulary(characters))
+  }
+
+  /// Every ASCII byte alone, tokens with CR and CRLF, tokens longer than the CNN reads, and
+  /// 2,000 random ASCII tokens.
+  func testASCIIIdsMatchThePerCharacterPath() {
+    var tokens = (0..<128).map { String(UnicodeScalar(UInt8($0))) }
+    tokens += ["a\r\nb", "\r", "B\rZ", String(repeating: "aBz-", count: 40), "Zz.07"]
+    var rng = SplitMix64(seed: 5)
+    for _ in 0..<2_000 {
+      let length = 1 + Int(rng.nextUnitFloat() * 30)
+      tokens.append(
+        String(
+          decoding: (0..<length).map { _ in UInt8(rng.nextUnitFloat() * 128) % 128 },
+          as: UTF8.self))
+    }
+    for lowercase in [false, true] {
+      let model = model(lowercaseCharacters: lowercase)
+      for token in tokens {
+        XCTAssertEqual(
+          model.characterIds(for: token), model.unicodeCharacterIds(for: token),
+          "lowercase \(lowercase), \(Array(token.utf8))")
+      }
+    }
+  }
+
+  /// Tokens with non-ASCII characters take the per-Character path: "é" is one unknown id.
+  func testNonASCIITokens() {
+    let model = model(lowercaseCharacters: false)
+    let unknown = Int32(ReservedWord.unknownId)
+    XCTAssertEqual(model.characterIds(for: "aé"), [2, unknown])
+    XCTAssertEqual(model.characterIds(for: "e\u{301}B"), [unknown, 3])
+  }
+}

@@ -7,7 +7,23 @@ extension TaggerModel {
   /// The character ids the character CNN reads for a raw token (empty without one).
   func characterIds(for token: String) -> [Int32] {
     guard embedding.characterCNN != nil else { return [] }
-    return configuration.characterText(of: token).prefix(CharacterCNN.maximumLength).map {
+    let bytes = token.utf8
+    // ASCII without CR, the common case, byte by byte through a table: there each byte is a
+    // character ("\r\n" would be one) and lowercasing maps A–Z to a–z, so this is
+    // `unicodeCharacterIds` without a String and a hash per character.
+    guard bytes.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "\r") }) else {
+      return unicodeCharacterIds(for: token)
+    }
+    let lowercase = configuration.lowercaseCharacters
+    return bytes.prefix(CharacterCNN.maximumLength).map { byte in
+      asciiCharacterIds[
+        Int(lowercase && (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte)]
+    }
+  }
+
+  /// `characterIds(for:)` for any token: one id per Character (grapheme cluster).
+  func unicodeCharacterIds(for token: String) -> [Int32] {
+    configuration.characterText(of: token).prefix(CharacterCNN.maximumLength).map {
       Int32(characters.id(for: String($0)) ?? ReservedWord.unknownId)
     }
   }

@@ -33,6 +33,9 @@ public final class TaggerModel: @unchecked Sendable {
   /// The values of each feature column (`configuration.featureColumns`), `<pad>` = 0 and
   /// `<unk>` = 1.
   public let featureVocabularies: [Vocabulary]
+  /// `asciiCharacterIds[b]`: the id of the one-byte character b (< 128) in `characters`, for
+  /// `characterIds(for:)`'s byte-by-byte path.
+  let asciiCharacterIds: [Int32]
   /// Every weight of the model, in the slab laid out above; public for its size (`count`).
   public let store: ParameterStore
   let embedding: EmbeddingLayer
@@ -67,6 +70,9 @@ public final class TaggerModel: @unchecked Sendable {
     self.words = words
     self.labels = labels
     self.characters = characters
+    asciiCharacterIds = (0..<128).map {
+      Int32(characters.id(for: String(UnicodeScalar(UInt8($0)))) ?? ReservedWord.unknownId)
+    }
     self.featureVocabularies = featureVocabularies
     let store = ParameterStore()
     let layers = Self.reserveLayers(
