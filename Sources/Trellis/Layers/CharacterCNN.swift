@@ -64,17 +64,23 @@ struct CharacterCNN: Sendable {
     addBias(store.value(bias), to: activations, rows: P, n: F)
     tanh(activations, into: activations, count: P * F)
     ws.argmax = [Int32](repeating: 0, count: tokens.count * F)
-    var p = 0
-    for (t, token) in tokens.enumerated() {
-      let row = features + token.row * F
-      for f in 0..<F { row[f] = -.infinity }
-      for position in 0..<token.characters.count {
-        for f in 0..<F where activations[(p + position) * F + f] > row[f] {
-          row[f] = activations[(p + position) * F + f]
-          ws.argmax[t * F + f] = Int32(p + position)
+    // Through a pointer: a write into the workspace's array property checks its uniqueness
+    // and exclusive access every time, which was most of this loop.
+    ws.argmax.withUnsafeMutableBufferPointer { argmax in
+      var p = 0
+      for (t, token) in tokens.enumerated() {
+        let row = features + token.row * F
+        let winners = argmax.baseAddress! + t * F
+        for f in 0..<F { row[f] = -.infinity }
+        for position in 0..<token.characters.count {
+          let z = activations + (p + position) * F
+          for f in 0..<F where z[f] > row[f] {
+            row[f] = z[f]
+            winners[f] = Int32(p + position)
+          }
         }
+        p += token.characters.count
       }
-      p += token.characters.count
     }
   }
 
