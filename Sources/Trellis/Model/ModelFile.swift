@@ -101,7 +101,9 @@ public enum ModelFile {
     let bytes = [UInt8](data)
     let headerLength = try checkPrelude(Array(bytes.prefix(16)), fileSize: bytes.count, name: name)
     let storedChecksum = readLittleEndian(bytes, at: bytes.count - 4)
-    let checksumMatches = crc32(Data(bytes[0..<(bytes.count - 4)])) == storedChecksum
+    let checksumMatches =
+      bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0.dropLast(4))) }
+      == storedChecksum
     let layout = try checkHeader(
       Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, fileSize: bytes.count,
       name: name
@@ -118,10 +120,9 @@ public enum ModelFile {
       characters: header.characters ?? Vocabulary(), featureVocabularies: header.features ?? [])
     model.provenance = header.provenance
     model.formatVersion = readLittleEndian(bytes, at: 8)
-    let start = 16 + headerLength
-    for k in 0..<model.store.count {
-      model.store.values[k] = Float(bitPattern: readLittleEndian(bytes, at: start + 4 * k))
-    }
+    readLittleEndian(
+      bytes, at: 16 + headerLength,
+      into: UnsafeMutableBufferPointer(start: model.store.values, count: model.store.count))
     model.store.didChangeValues()
     guard model.store.valuesAreFinite() else {
       throw TrellisError(file: name, "has a non-finite weight")
@@ -218,6 +219,22 @@ func readLittleEndian(_ bytes: [UInt8], at offset: Int) -> UInt32 {
     | UInt32(bytes[offset + 3]) << 24
 }
 
+/// Fills `values` from little-endian Float32 bytes starting at `offset`: one copy on
+/// little-endian hosts, as `appendLittleEndian` writes them, value by value otherwise.
+func readLittleEndian(_ bytes: [UInt8], at offset: Int, into values: UnsafeMutableBufferPointer<Float>) {
+  precondition(offset + 4 * values.count <= bytes.count)
+  if 1.littleEndian == 1 {
+    bytes.withUnsafeBytes {
+      UnsafeMutableRawBufferPointer(values).copyMemory(
+        from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + 4 * values.count)]))
+    }
+  } else {
+    for k in values.indices {
+      values[k] = Float(bitPattern: readLittleEndian(bytes, at: offset + 4 * k))
+    }
+  }
+}
+
 /// Appends Floats as little-endian Float32: the raw bytes in one copy on little-endian hosts
 /// (every platform Swift runs on today), value by value otherwise.
 func appendLittleEndian(_ values: UnsafeBufferPointer<Float>, to data: inout Data) {
@@ -238,16 +255,41 @@ func crc32(_ data: Data) -> UInt32 {
 
 /// The CRC-32 of the bytes that gave `crc` followed by `bytes` (zlib's `crc32(crc, buf)`;
 /// 0 for no bytes before), so a file written in pieces is checksummed without joining them.
+/// Slicing by 8 (Kounavis & Berry 2005): eight bytes per step through eight tables,
+/// `crc32Tables[k·256 + n]` being the CRC update of byte n followed by k zero bytes, instead of
+/// eight dependent table lookups; then byte by byte for the rest. The same value as the
+/// one-table loop (`CRC32Tests`), several times faster on a model file.
 func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
   var crc = ~crc
-  crc32Table.withUnsafeBufferPointer { table in
-    for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+  var i = 0
+  crc32Tables.withUnsafeBufferPointer { table in
+    func entry(_ k: Int, _ byte: UInt32) -> UInt32 { table[k << 8 | Int(byte & 0xFF)] }
+    while i + 8 <= bytes.count {
+      let low = crc ^ UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+      let high = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self))
+      crc =
+        entry(7, low) ^ entry(6, low >> 8) ^ entry(5, low >> 16) ^ entry(4, low >> 24)
+        ^ entry(3, high) ^ entry(2, high >> 8) ^ entry(1, high >> 16) ^ entry(0, high >> 24)
+      i += 8
+    }
+    for byte in bytes[i...] { crc = entry(0, crc ^ UInt32(byte)) ^ (crc >> 8) }
   }
   return ~crc
 }
 
-private let crc32Table: [UInt32] = (0..<256).map { n in
-  var c = UInt32(n)
-  for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-  return c
-}
+/// Table 0: the CRC update of one byte (polynomial 0xEDB88320, reflected); table k: of one byte
+/// followed by k zero bytes, `t_k[n] = (t_{k−1}[n] >> 8) ^ t_0[t_{k−1}[n] & 0xFF]`.
+private let crc32Tables: [UInt32] = {
+  var table = (0..<256).map { n in
+    var c = UInt32(n)
+    for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    return c
+  }
+  for k in 1..<8 {
+    for n in 0..<256 {
+      let previous = table[(k - 1) * 256 + n]
+      table.append((previous >> 8) ^ table[Int(previous & 0xFF)])
+    }
+  }
+  return table
+}()
