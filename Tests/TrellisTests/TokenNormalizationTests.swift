@@ -2,6 +2,18 @@ import XCTest
 
 @testable import Trellis
 
+/// Every ASCII byte as a token of its own, then 2,000 random ASCII tokens of 1…`maximumLength`
+/// bytes (control characters included).
+func asciiTestTokens(maximumLength: Int, seed: UInt64) -> [String] {
+  var rng = SplitMix64(seed: seed)
+  return (0..<128).map { String(UnicodeScalar(UInt8($0))) }
+    + (0..<2_000).map { _ in
+      let length = 1 + Int(rng.nextUnitFloat() * Float(maximumLength))
+      return String(
+        decoding: (0..<length).map { _ in UInt8(rng.nextUnitFloat() * 128) % 128 }, as: UTF8.self)
+    }
+}
+
 /// `TokenNormalization.key(for:)`: the byte-by-byte path for ASCII tokens must give the keys of
 /// the Unicode path (`unicodeKey`), for every setting.
 final class TokenNormalizationTests: XCTestCase {
@@ -12,15 +24,7 @@ final class TokenNormalizationTests: XCTestCase {
   /// Every ASCII byte alone, and 2,000 random ASCII tokens of up to 40 bytes (long enough to
   /// leave Swift's inline small strings).
   func testASCIIKeysMatchTheUnicodePath() {
-    var tokens = (0..<128).map { String(UnicodeScalar(UInt8($0))) }
-    var rng = SplitMix64(seed: 11)
-    for _ in 0..<2_000 {
-      let length = 1 + Int(rng.nextUnitFloat() * 40)
-      tokens.append(
-        String(
-          decoding: (0..<length).map { _ in UInt8(rng.nextUnitFloat() * 128) % 128 },
-          as: UTF8.self))
-    }
+    let tokens = asciiTestTokens(maximumLength: 40, seed: 11)
     for normalization in settings {
       for token in tokens {
         XCTAssertEqual(
@@ -65,16 +69,9 @@ final class CharacterIdTests: XCTestCase {
   /// Every ASCII byte alone, tokens with CR and CRLF, tokens longer than the CNN reads, and
   /// 2,000 random ASCII tokens.
   func testASCIIIdsMatchThePerCharacterPath() {
-    var tokens = (0..<128).map { String(UnicodeScalar(UInt8($0))) }
-    tokens += ["a\r\nb", "\r", "B\rZ", String(repeating: "aBz-", count: 40), "Zz.07"]
-    var rng = SplitMix64(seed: 5)
-    for _ in 0..<2_000 {
-      let length = 1 + Int(rng.nextUnitFloat() * 30)
-      tokens.append(
-        String(
-          decoding: (0..<length).map { _ in UInt8(rng.nextUnitFloat() * 128) % 128 },
-          as: UTF8.self))
-    }
+    let tokens =
+      asciiTestTokens(maximumLength: 30, seed: 5)
+      + ["a\r\nb", "\r", "B\rZ", String(repeating: "aBz-", count: 40), "Zz.07"]
     for lowercase in [false, true] {
       let model = model(lowercaseCharacters: lowercase)
       for token in tokens {
