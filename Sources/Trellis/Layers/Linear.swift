@@ -46,6 +46,10 @@ struct Linear: Sendable {
 
   /// `body(0)`, …, `body(count − 1)`, on as many threads when count > 1.
   private static func run(_ count: Int, _ body: (Int) -> Void) {
-    if count == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: count, execute: body) }
+    if count == 1 {
+      body(0)
+    } else {
+      DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
   }
 }

@@ -221,7 +221,9 @@ func readLittleEndian(_ bytes: [UInt8], at offset: Int) -> UInt32 {
 
 /// Fills `values` from little-endian Float32 bytes starting at `offset`: one copy on
 /// little-endian hosts, as `appendLittleEndian` writes them, value by value otherwise.
-func readLittleEndian(_ bytes: [UInt8], at offset: Int, into values: UnsafeMutableBufferPointer<Float>) {
+func readLittleEndian(
+  _ bytes: [UInt8], at offset: Int, into values: UnsafeMutableBufferPointer<Float>
+) {
   precondition(offset + 4 * values.count <= bytes.count)
   if 1.littleEndian == 1 {
     bytes.withUnsafeBytes {
