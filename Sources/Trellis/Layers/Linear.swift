@@ -27,29 +27,19 @@ struct Linear: Sendable {
   }
 
   /// `∂x = ∂y · W` (overwritten); `∂W += ∂yᵀ · x`; `∂b += column sums of ∂y`. `x` is the
-  /// input of the matching `forward`. With `concurrently`, ∂x on one thread while ∂W and ∂b
-  /// are formed on another: they read the same inputs and write disjoint memory.
+  /// input of the matching `forward`. ∂x is formed on one thread while ∂W and ∂b are formed on
+  /// another (they read the same inputs and write disjoint memory): in training nothing else
+  /// runs then, and the products are the same as one after the other.
   func backward(
-    _ dy: MatrixView, input x: MatrixView, store: ParameterStore, dx: MutableMatrixView,
-    concurrently: Bool = false
+    _ dy: MatrixView, input x: MatrixView, store: ParameterStore, dx: MutableMatrixView
   ) {
-    Self.run(concurrently ? 2 : 1) { part in
-      if part == 0 || !concurrently {
+    DispatchQueue.concurrentPerform(iterations: 2) { part in
+      if part == 0 {
         gemm(dy, .none, store.valueMatrix(weight), .none, into: dx)
-      }
-      if part == 1 || !concurrently {
+      } else {
         gemm(dy, .transposed, x, .none, into: store.gradientMatrix(weight), beta: 1)
         addColumnSums(of: dy.base, rows: dy.rows, n: outputSize, to: store.gradient(bias))
       }
-    }
-  }
-
-  /// `body(0)`, …, `body(count − 1)`, on as many threads when count > 1.
-  private static func run(_ count: Int, _ body: (Int) -> Void) {
-    if count == 1 {
-      body(0)
-    } else {
-      DispatchQueue.concurrentPerform(iterations: count, execute: body)
     }
   }
 }

@@ -85,7 +85,7 @@ extension TaggerModel {
     output.backward(
       MatrixView(base: dE, rows: rows, columns: L),
       input: MatrixView(base: ws.hidden.pointer, rows: rows, columns: width), store: store,
-      dx: MutableMatrixView(base: dHidden, rows: rows, columns: width), concurrently: true)
+      dx: MutableMatrixView(base: dHidden, rows: rows, columns: width))
     if dropoutRate > 0 { applyDropoutMask(ws.hiddenMask.pointer, to: dHidden, count: rows * width) }
     // Down the stack: layer l's ∂input is ∂output of layer l − 1 (or ∂x for the first layer),
     // through the dropout mask applied to that input.
