@@ -1,5 +1,13 @@
 import Dispatch
 
+/// What an encoder layer reads: token representations or the layer below's outputs
+/// `(T·B, In)`, or (first layer, inference, `InputProjectionCache`) the batch's word ids
+/// `(T·B)`, time-major, with each direction's projection table `(V, G)`.
+enum EncoderInput {
+  case rows(UnsafePointer<Float>)
+  case projectedWords([Int32], tables: [UnsafePointer<Float>])
+}
+
 /// One or two recurrent directions over a padded time-major batch, with outputs concatenated:
 /// the left-to-right direction writes columns `[0, H)` of `(T·B, dirs·H)`, the right-to-left one
 /// columns `[H, 2H)`.
@@ -45,10 +53,11 @@ struct Encoder: Sendable {
     return (d == 0 ? s : length - 1 - s) * B + b
   }
 
-  /// Reads `x` (T·B, In), writes `output` (T·B, dirs·H); `keepsCache` as in
-  /// `RecurrentLayer.forward` (false when no backward pass follows).
+  /// Reads `input` (rows `(T·B, In)`, or word ids with each direction's projection table),
+  /// writes `output` (T·B, dirs·H); `keepsCache` as in `RecurrentLayer.forward` (false when
+  /// no backward pass follows).
   func forward(
-    store: ParameterStore, x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    store: ParameterStore, input: EncoderInput, output: UnsafeMutablePointer<Float>,
     lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace], concurrently: Bool = true,
     keepsCache: Bool = true
   ) {
@@ -58,11 +67,14 @@ struct Encoder: Sendable {
     let width = outputSize
     runDirections(concurrently: concurrently) { d in
       let ws = workspaces[d]
-      // Left to right reads the batch as it is; right to left reads a reversed copy.
-      var directionInput = x
-      if d > 0 {
+      // Left to right reads the batch as it is; right to left reads it reversed: a reversed
+      // copy of the rows, or the word ids in its step order (padding past each sentence).
+      let directionInput: RecurrentInput
+      switch input {
+      case .rows(let x) where d == 0:
+        directionInput = .rows(x)
+      case .rows(let x):
         let reversed = ws.x.reserve(T * B * In)
-        directionInput = UnsafePointer(reversed)
         for s in 0..<T {
           for b in 0..<B {
             let destination = reversed + (s * B + b) * In
@@ -75,9 +87,22 @@ struct Encoder: Sendable {
             }
           }
         }
+        directionInput = .rows(UnsafePointer(reversed))
+      case .projectedWords(let words, let tables):
+        var stepWords = words
+        if d > 0 {
+          for s in 0..<T {
+            for b in 0..<B {
+              let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+              stepWords[s * B + b] = row.map { words[$0] } ?? Int32(ReservedWord.paddingId)
+            }
+          }
+        }
+        directionInput = .projected(table: tables[d], words: stepWords)
       }
       directions[d].forward(
-        store: store, x: directionInput, steps: T, batch: B, workspace: ws, keepsCache: keepsCache)
+        store: store, input: directionInput, steps: T, batch: B, workspace: ws,
+        keepsCache: keepsCache)
       let h = ws.h.pointer
       for s in 0..<T {
         for b in 0..<B {

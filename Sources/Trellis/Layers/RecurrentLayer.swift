@@ -25,6 +25,14 @@ public enum EncoderKind: String, Codable, CaseIterable, Sendable {
   }
 }
 
+/// What one direction reads, row `s·B + b` for its step s of sentence b: token representations
+/// `(T·B, In)`, or (inference, `InputProjectionCache`) word ids `(T·B)` whose rows of `table`
+/// `(V, G)` already hold X · Wxᵀ + bx.
+enum RecurrentInput {
+  case rows(UnsafePointer<Float>)
+  case projected(table: UnsafePointer<Float>, words: [Int32])
+}
+
 /// Activations of one direction for one batch, grow-only; one per direction so the two
 /// directions can run on two threads at once.
 final class RecurrentWorkspace {
@@ -86,12 +94,13 @@ struct RecurrentLayer: Sendable {
     }
   }
 
-  /// Runs `steps` steps over `batch` rows of `x` (T·B, In), leaving `h` and `cache` in the
-  /// workspace:  zx = X · Wxᵀ + bx (one GEMM);  for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
+  /// Runs `steps` steps over `batch` rows of its input, leaving `h` and `cache` in the
+  /// workspace:  zx = X · Wxᵀ + bx (one GEMM, or rows of a projection table);
+  /// for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
   /// Without `keepsCache` (inference) only two steps of the cache are kept, step s in slot
   /// s mod 2, since step s reads nothing older than s − 1; `backward` then refuses to run.
   func forward(
-    store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int,
+    store: ParameterStore, input: RecurrentInput, steps T: Int, batch B: Int,
     workspace ws: RecurrentWorkspace, keepsCache: Bool = true
   ) {
     let H = hiddenSize
@@ -102,10 +111,15 @@ struct RecurrentLayer: Sendable {
     let cacheSlots = keepsCache ? T : min(T, 2)
     _ = ws.cache.reserve(max(cacheSlots * B * width, 1))  // `cellStep` reads `ws.cache.pointer`
     let zh = ws.zh.reserve(B * G)
-    gemm(
-      MatrixView(base: x, rows: T * B, columns: inputSize), .none, store.valueMatrix(wx),
-      .transposed, into: MutableMatrixView(base: zx, rows: T * B, columns: G))
-    addBias(store.value(bx), to: zx, rows: T * B, n: G)
+    switch input {
+    case .rows(let x):
+      gemm(
+        MatrixView(base: x, rows: T * B, columns: inputSize), .none, store.valueMatrix(wx),
+        .transposed, into: MutableMatrixView(base: zx, rows: T * B, columns: G))
+      addBias(store.value(bx), to: zx, rows: T * B, n: G)
+    case .projected(let table, let words):
+      for r in 0..<T * B { (zx + r * G).update(from: table + Int(words[r]) * G, count: G) }
+    }
     for s in 0..<T {
       if s == 0 {
         zh.update(repeating: 0, count: B * G)

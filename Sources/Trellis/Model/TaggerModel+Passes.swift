@@ -16,8 +16,17 @@ extension TaggerModel {
     let rows = batch.steps * batch.size
     let In = embedding.outputSize
     let width = encoder.outputSize
+    // Inference on a model whose input is the word embedding alone reads the first layer's
+    // input projections from a table instead of embedding and projecting each token.
+    let projection =
+      training
+      ? nil
+      : inputProjections.tables(
+        version: store.version, embedding: embedding, encoder: encoder.layers[0], store: store)
     let x = ws.x.reserve(rows * In)  // (T·B, In)
-    embedding.forward(batch, store: store, into: x, workspace: ws.characters)
+    if projection == nil {
+      embedding.forward(batch, store: store, into: x, workspace: ws.characters)
+    }
     func dropout(_ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int) {
       let mask = mask.reserve(rows * width)
       if sentenceMasks {
@@ -31,18 +40,21 @@ extension TaggerModel {
     if p > 0 { dropout(x, mask: ws.xMask, width: In) }
     // Each stacked layer reads the one below's output, dropout applied as to the top's.
     let top = encoder.layers.count - 1
-    var input = UnsafePointer(x)
-    for (l, layer) in encoder.layers.enumerated() {
-      let layerWorkspace = ws.layer(l)
-      let layerOutput = (l == top ? ws.hidden : layerWorkspace.output).reserve(rows * width)
-      layer.forward(
-        store: store, x: input, output: layerOutput, lengths: batch.lengths, steps: batch.steps,
-        workspaces: layerWorkspace.directions, concurrently: ws.usesTwoThreads,
-        keepsCache: training)
-      if p > 0 {
-        dropout(layerOutput, mask: l == top ? ws.hiddenMask : layerWorkspace.mask, width: width)
+    var input = projection.map { EncoderInput.projectedWords(batch.wordIds, tables: $0.tables) }
+      ?? .rows(UnsafePointer(x))
+    withExtendedLifetime(projection) {
+      for (l, layer) in encoder.layers.enumerated() {
+        let layerWorkspace = ws.layer(l)
+        let layerOutput = (l == top ? ws.hidden : layerWorkspace.output).reserve(rows * width)
+        layer.forward(
+          store: store, input: input, output: layerOutput, lengths: batch.lengths,
+          steps: batch.steps, workspaces: layerWorkspace.directions,
+          concurrently: ws.usesTwoThreads, keepsCache: training)
+        if p > 0 {
+          dropout(layerOutput, mask: l == top ? ws.hiddenMask : layerWorkspace.mask, width: width)
+        }
+        input = .rows(UnsafePointer(layerOutput))
       }
-      input = UnsafePointer(layerOutput)
     }
     let hidden = ws.hidden.pointer
     output.forward(

@@ -60,8 +60,8 @@ public enum Benchmark {
       x.withUnsafeBufferPointer { x in
         output.withUnsafeMutableBufferPointer { output in
           encoder.forward(
-            store: store, x: x.baseAddress!, output: output.baseAddress!, lengths: lengths,
-            steps: T,
+            store: store, input: .rows(x.baseAddress!), output: output.baseAddress!,
+            lengths: lengths, steps: T,
             workspaces: workspaces)
         }
       }
