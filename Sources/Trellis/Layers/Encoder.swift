@@ -93,7 +93,8 @@ struct Encoder: Sendable {
         if d > 0 {
           for s in 0..<T {
             for b in 0..<B {
-              let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+              let row = Encoder.row(
+                direction: d, step: s, sentence: b, batch: B, length: lengths[b])
               stepWords[s * B + b] = row.map { words[$0] } ?? Int32(ReservedWord.paddingId)
             }
           }

@@ -40,7 +40,8 @@ extension TaggerModel {
     if p > 0 { dropout(x, mask: ws.xMask, width: In) }
     // Each stacked layer reads the one below's output, dropout applied as to the top's.
     let top = encoder.layers.count - 1
-    var input = projection.map { EncoderInput.projectedWords(batch.wordIds, tables: $0.tables) }
+    var input =
+      projection.map { EncoderInput.projectedWords(batch.wordIds, tables: $0.tables) }
       ?? .rows(UnsafePointer(x))
     withExtendedLifetime(projection) {
       for (l, layer) in encoder.layers.enumerated() {
