@@ -379,7 +379,7 @@ final class StandardOutput {
   /// `StandardStreams.WriteFailure`.
   func flush() throws {
     guard !buffer.isEmpty else { return }
-    try StandardStreams.write(Data(buffer))
+    try StandardStreams.write(buffer)
     buffer.removeAll(keepingCapacity: true)
   }
 }

@@ -55,7 +55,7 @@ enum StandardStreams {
   }
 
   /// Writes to standard output, throwing on failure.
-  static func write(_ data: Data) throws {
+  static func write(_ data: some DataProtocol) throws {
     fflush(stdout)  // keep order with anything `print` buffered
     do { try FileHandle.standardOutput.write(contentsOf: data) } catch {
       throw WriteFailure(stream: "standard output", code: errno == 0 ? EIO : errno)

@@ -1,0 +1,25 @@
+import ConllEval
+import XCTest
+
+/// `splitColumns`: runs of bytes other than space and tab, from the contiguous-bytes path, must
+/// be exactly what splitting the Unicode scalars at U+0020 and U+0009 gives.
+final class SplitColumnsTests: XCTestCase {
+  func reference(_ line: String) -> [String] {
+    line.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" }).map {
+      String(String.UnicodeScalarView($0))
+    }
+  }
+
+  func testColumnsMatchASplitAtSpaceAndTab() {
+    let lines = [
+      "", " ", "\t\t", "word", "word\tB-LOC", "  lead and trail  ", "a \t b\t\tc",
+      "café\tB-ORG", "x \u{301}y", "日本 語\tO", "tab\u{0B}vertical\u{0C}feed",
+      String(repeating: "long-token ", count: 30),
+    ]
+    for line in lines {
+      XCTAssertEqual(splitColumns(line), reference(line), "\(Array(line.utf8))")
+      XCTAssertEqual(
+        splitColumns(line.dropFirst()), reference(String(line.dropFirst())), "substring of \(line)")
+    }
+  }
+}
