@@ -9,7 +9,8 @@ import Foundation
 /// The input projection was about a quarter of tagging's time (with a row copy in its place,
 /// `trellis bench --model` tagged 1.37× faster). The products are formed by one GEMM over the
 /// vocabulary instead of one over the batch, so values can differ from the batched product in
-/// the last bits, as they already do between batches of other sizes; training never uses it.
+/// the last bits, as they already do between batches of other sizes. Only inference reads the
+/// tables (dev evaluation between epochs included); the training passes keep the product.
 final class InputProjectionCache: @unchecked Sendable {
   /// Tables larger than this (all directions together) are not built: vocabularies of a few
   /// hundred thousand words (`--embeddings-scope all`) keep the batched product, and memory.
