@@ -23,10 +23,6 @@ extension TaggerModel {
       ? nil
       : inputProjections.tables(
         version: store.version, embedding: embedding, encoder: encoder.layers[0], store: store)
-    let x = ws.x.reserve(rows * In)  // (T·B, In)
-    if projection == nil {
-      embedding.forward(batch, store: store, into: x, workspace: ws.characters)
-    }
     func dropout(_ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int) {
       let mask = mask.reserve(rows * width)
       if sentenceMasks {
@@ -37,12 +33,17 @@ extension TaggerModel {
         applyDropout(values, mask: mask, count: rows * width, rate: p, rng: &rng)
       }
     }
-    if p > 0 { dropout(x, mask: ws.xMask, width: In) }
+    var input: EncoderInput
+    if let projection {
+      input = .projectedWords(batch.wordIds, tables: projection.tables)
+    } else {
+      let x = ws.x.reserve(rows * In)  // (T·B, In)
+      embedding.forward(batch, store: store, into: x, workspace: ws.characters)
+      if p > 0 { dropout(x, mask: ws.xMask, width: In) }
+      input = .rows(UnsafePointer(x))
+    }
     // Each stacked layer reads the one below's output, dropout applied as to the top's.
     let top = encoder.layers.count - 1
-    var input =
-      projection.map { EncoderInput.projectedWords(batch.wordIds, tables: $0.tables) }
-      ?? .rows(UnsafePointer(x))
     withExtendedLifetime(projection) {
       for (l, layer) in encoder.layers.enumerated() {
         let layerWorkspace = ws.layer(l)
