@@ -257,7 +257,7 @@ struct Tag: ParsableCommand {
   func write(
     _ sentence: Sentence, _ analysis: Analysis, to output: StandardOutput, fileName: String
   ) throws {
-    let confidence = self.confidence  // read once, as in `tokenInputs`
+    let confidence = self.confidence  // once per sentence, not per token (see `tokenInputs`)
     switch outputFormat {
     case .conll:
       // Column by column into the buffer: joining an array per token was 5% of a run.

@@ -69,11 +69,10 @@ public struct TokenNormalization: Codable, Equatable, Sendable {
     // most of the time spent encoding a sentence).
     return String(unsafeUninitializedCapacity: bytes.count) { key in
       for (k, byte) in bytes.enumerated() {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z") where lowercase: key[k] = byte + 32
-        case UInt8(ascii: "0")...UInt8(ascii: "9") where digitsToZero: key[k] = UInt8(ascii: "0")
-        default: key[k] = byte
-        }
+        let folded = lowercase ? asciiLowercased(byte) : byte
+        key[k] =
+          digitsToZero && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(folded)
+          ? UInt8(ascii: "0") : folded
       }
       return bytes.count
     }
@@ -87,4 +86,9 @@ public struct TokenNormalization: Codable, Equatable, Sendable {
     }
     return key
   }
+}
+
+/// An ASCII byte lowercased as `String.lowercased()` lowercases it: A–Z to a–z, nothing else.
+@inline(__always) func asciiLowercased(_ byte: UInt8) -> UInt8 {
+  (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
 }

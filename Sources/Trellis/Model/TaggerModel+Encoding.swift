@@ -15,9 +15,8 @@ extension TaggerModel {
       return unicodeCharacterIds(for: token)
     }
     let lowercase = configuration.lowercaseCharacters
-    return bytes.prefix(CharacterCNN.maximumLength).map { byte in
-      asciiCharacterIds[
-        Int(lowercase && (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte)]
+    return bytes.prefix(CharacterCNN.maximumLength).map {
+      asciiCharacterIds[Int(lowercase ? asciiLowercased($0) : $0)]
     }
   }
 
