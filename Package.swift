@@ -67,8 +67,8 @@ let package = Package(
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
     ),
 
-    /// The vector kernels (exp/σ/tanh, Viterbi, Adam, dropout) built for SSE2, AVX2 and AVX-512,
-    /// one chosen at run time from the CPU's features.
+    /// The vector kernels (exp/σ/tanh, the recurrent product, Viterbi, Adam, dropout) built for
+    /// SSE2, AVX2 and AVX-512, one chosen at run time from the CPU's features.
     .target(name: "TrellisKernels"),
 
     /// Records the git commit a build comes from (model provenance).

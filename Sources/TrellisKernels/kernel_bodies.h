@@ -141,6 +141,77 @@ static void viterbi_step_kernel(
     viterbi_blocks(delta, transition, labels, stride, v, 1, best, pointers);
 }
 
+// packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by `panels`
+// panels of 16 columns, its accumulators in registers; for k ascending,
+//   acc[r][p] = acc[r][p] + a[r][k] · panel p's 16 values at k.
+// `rows` and `panels` are constants at each call site. The level's file sets the largest tile
+// to its register file (PRODUCT_ROWS × PRODUCT_PANELS); every element of c is the same sum in
+// the same order at any tile, so the tile changes speed, never the bits.
+INLINE void product_tile(
+  const float *a, long depth, const float *panels, int rows, int panelCount, float *c,
+  long columns, long column) {
+  f32x16 sums[PRODUCT_ROWS][PRODUCT_PANELS];
+  for (int r = 0; r < rows; r++) {
+    for (int p = 0; p < panelCount; p++) sums[r][p] = splat16(0);
+  }
+  for (long k = 0; k < depth; k++) {
+    f32x16 w[PRODUCT_PANELS];
+    for (int p = 0; p < panelCount; p++) w[p] = load16(panels + (p * depth + k) * 16);
+    for (int r = 0; r < rows; r++) {
+      const f32x16 x = splat16(a[r * depth + k]);
+      for (int p = 0; p < panelCount; p++) sums[r][p] = sums[r][p] + x * w[p];
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    for (int p = 0; p < panelCount; p++) {
+      const long first = column + 16 * p;
+      float *destination = c + r * columns + first;
+      if (columns - first >= 16) {
+        store16(destination, sums[r][p]);
+      } else {
+        float lanes[16];
+        store16(lanes, sums[r][p]);
+        memcpy(destination, lanes, (size_t)(columns - first) * sizeof(float));
+      }
+    }
+  }
+}
+
+// All rows against `panelCount` panels from column `column`: full tiles, then the remaining
+// rows (fewer than PRODUCT_ROWS ≤ 8) in tiles of 4, 2 and 1.
+INLINE void product_rows(
+  const float *a, long rows, long depth, const float *panels, int panelCount, float *c,
+  long columns, long column) {
+  long r = 0;
+#define PRODUCT_TILE(height) \
+  product_tile(a + r * depth, depth, panels, height, panelCount, c + r * columns, columns, column)
+  for (; r + PRODUCT_ROWS <= rows; r += PRODUCT_ROWS) PRODUCT_TILE(PRODUCT_ROWS);
+  if (PRODUCT_ROWS > 4 && rows - r >= 4) {
+    PRODUCT_TILE(4);
+    r += 4;
+  }
+  if (PRODUCT_ROWS > 2 && rows - r >= 2) {
+    PRODUCT_TILE(2);
+    r += 2;
+  }
+  if (PRODUCT_ROWS > 1 && rows - r >= 1) PRODUCT_TILE(1);
+#undef PRODUCT_TILE
+}
+
+// Panels in groups of PRODUCT_PANELS (its group stays in the first-level cache while every
+// row passes over it), the last group possibly smaller.
+static void packed_product_kernel(
+  const float *a, long rows, long depth, const float *panels, long columns, float *c) {
+  const long panelCount = (columns + 15) / 16;
+  long p = 0;
+  for (; p + PRODUCT_PANELS <= panelCount; p += PRODUCT_PANELS) {
+    product_rows(a, rows, depth, panels + p * 16 * depth, PRODUCT_PANELS, c, columns, 16 * p);
+  }
+  for (; p < panelCount; p++) {
+    product_rows(a, rows, depth, panels + p * 16 * depth, 1, c, columns, 16 * p);
+  }
+}
+
 // Adam's and Nadam's update of 16 parameters. `nesterov` is a constant at each call site, so
 // Adam's expression stays the one Optimizer.swift writes (no extra terms, the same bits).
 INLINE void moments16(
@@ -245,6 +316,7 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .sigmoid = sigmoid_kernel,
   .tanh = tanh_kernel,
   .viterbi_step = viterbi_step_kernel,
+  .packed_product = packed_product_kernel,
   .adam = adam_kernel,
   .nadam = nadam_kernel,
   .dropout = dropout_kernel,

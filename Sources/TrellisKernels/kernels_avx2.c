@@ -1,6 +1,10 @@
 // The kernels for AVX2 CPUs (x86-64 only): 256-bit vectors, two per 16-lane operation.
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+// packed_product's largest tile: 4 rows × 1 panel of 16 columns, whose 4 sums fill 8 of the 16
+// vector registers (two each).
+#define PRODUCT_ROWS 4
+#define PRODUCT_PANELS 1
 #define TRELLIS_KERNEL_TABLE trellis_kernels_avx2
 #include "kernel_bodies.h"
 #pragma clang attribute pop

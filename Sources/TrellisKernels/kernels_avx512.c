@@ -3,6 +3,10 @@
 #if defined(__x86_64__)
 #pragma clang attribute push( \
   __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))), apply_to = function)
+// packed_product's largest tile: 8 rows × 2 panels of 16 columns, whose 16 sums fill 16 of
+// the 32 vector registers.
+#define PRODUCT_ROWS 8
+#define PRODUCT_PANELS 2
 #define TRELLIS_KERNEL_TABLE trellis_kernels_avx512
 #include "kernel_bodies.h"
 #pragma clang attribute pop

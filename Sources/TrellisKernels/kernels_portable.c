@@ -1,3 +1,7 @@
 // The kernels for any CPU of the architecture: SSE2 on x86-64 (the compiler's baseline).
+// packed_product's largest tile: 2 rows × 1 panel of 16 columns, whose 2 sums fill 8 of the 16
+// vector registers (four each).
+#define PRODUCT_ROWS 2
+#define PRODUCT_PANELS 1
 #define TRELLIS_KERNEL_TABLE trellis_kernels_portable
 #include "kernel_bodies.h"

@@ -1,4 +1,5 @@
 import Foundation
+import TrellisKernels
 import XCTest
 
 @testable import Trellis
@@ -100,6 +101,42 @@ final class KernelLevelTests: XCTestCase {
           let context = "L = \(L), \(level.name), trial \(trial)"
           assertBitIdentical(best, expected.best, "Viterbi δ, \(context)")
           XCTAssertEqual(pointers, expected.pointers, "Viterbi ψ, \(context)")
+        }
+      }
+    }
+  }
+
+  /// The packed product against a scalar sum in k order, at shapes that exercise every tile:
+  /// rows 1–3, 7, 8, 13 and 32 (whole tiles of 8, 4 or 2 and the remainders 4, 2, 1), columns
+  /// 1, 16, 17, 36 and 400 (part of a panel, one, a pair and a part, ATIS's LSTM's 400 gates),
+  /// depths 1, 5 and 100 (the default hidden size). W is packed once per shape; the spare
+  /// columns of the last panel (zeros) must not reach c past its `columns`.
+  func testPackedProductMatchesScalarCode() {
+    var rng = SplitMix64(seed: 11)
+    for depth in [1, 5, 100] {
+      for columns in [1, 16, 17, 36, 400] {
+        let w = (0..<columns * depth).map { _ in 2 * rng.nextUnitFloat() - 1 }
+        var panels = [Float](repeating: .nan, count: trellis_panels_size(columns, depth))
+        trellis_pack_panels(w, columns, depth, &panels)
+        for rows in [1, 2, 3, 7, 8, 13, 32] {
+          let a = (0..<rows * depth).map { _ in 4 * rng.nextUnitFloat() - 2 }
+          var expected = [Float](repeating: 0, count: rows * columns)
+          for r in 0..<rows {
+            for j in 0..<columns {
+              var sum: Float = 0
+              for k in 0..<depth { sum = sum + a[r * depth + k] * w[j * depth + k] }
+              expected[r * columns + j] = sum
+            }
+          }
+          for level in levels {
+            // One spare element past c: the last panel's zero columns must not be stored.
+            var c = [Float](repeating: .nan, count: rows * columns + 1)
+            level.kernels.packed_product(a, rows, depth, panels, columns, &c)
+            XCTAssertTrue(c[rows * columns].isNaN, "wrote past c, \(level.name)")
+            assertBitIdentical(
+              Array(c[..<(rows * columns)]), expected,
+              "product \(rows)×\(depth)·(\(columns)×\(depth))ᵀ, \(level.name)")
+          }
         }
       }
     }

@@ -1,7 +1,7 @@
 import Dispatch
 
 /// What an encoder layer reads: token representations or the layer below's outputs
-/// `(T·B, In)`, or (first layer, inference, `InputProjectionCache`) the batch's word ids
+/// `(T·B, In)`, or (first layer, inference, `InputProjectionTables`) the batch's word ids
 /// `(T·B)`, time-major, with each direction's projection table `(V, G)`.
 enum EncoderInput {
   case rows(UnsafePointer<Float>)
@@ -54,12 +54,12 @@ struct Encoder: Sendable {
   }
 
   /// Reads `input` (rows `(T·B, In)`, or word ids with each direction's projection table),
-  /// writes `output` (T·B, dirs·H); `keepsCache` as in `RecurrentLayer.forward` (false when
-  /// no backward pass follows).
+  /// writes `output` (T·B, dirs·H). Training passes no `recurrentPanels`; inference passes each
+  /// direction's packed Wh, and keeps no cache for a backward pass (`RecurrentLayer.forward`).
   func forward(
     store: ParameterStore, input: EncoderInput, output: UnsafeMutablePointer<Float>,
     lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace], concurrently: Bool = true,
-    keepsCache: Bool = true
+    recurrentPanels: [UnsafePointer<Float>]? = nil
   ) {
     let B = lengths.count
     let H = hiddenSize
@@ -103,7 +103,7 @@ struct Encoder: Sendable {
       }
       directions[d].forward(
         store: store, input: directionInput, steps: T, batch: B, workspace: ws,
-        keepsCache: keepsCache)
+        recurrentPanels: recurrentPanels?[d])
       let h = ws.h.pointer
       for s in 0..<T {
         for b in 0..<B {

@@ -26,7 +26,7 @@ public enum EncoderKind: String, Codable, CaseIterable, Sendable {
 }
 
 /// What one direction reads, row `s·B + b` for its step s of sentence b: token representations
-/// `(T·B, In)`, or (inference, `InputProjectionCache`) word ids `(T·B)` whose rows of `table`
+/// `(T·B, In)`, or (inference, `InputProjectionTables`) word ids `(T·B)` whose rows of `table`
 /// `(V, G)` already hold X · Wxᵀ + bx.
 enum RecurrentInput {
   case rows(UnsafePointer<Float>)
@@ -97,12 +97,16 @@ struct RecurrentLayer: Sendable {
   /// Runs `steps` steps over `batch` rows of its input, leaving `h` and `cache` in the
   /// workspace:  zx = X · Wxᵀ + bx (one GEMM, or rows of a projection table);
   /// for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
-  /// Without `keepsCache` (inference) only two steps of the cache are kept, step s in slot
-  /// s mod 2, since step s reads nothing older than s − 1; `backward` then refuses to run.
+  /// Training (no `recurrentPanels`) forms zh with OpenBLAS and keeps every step's cache for
+  /// `backward`. Inference passes Wh packed by `trellis_pack_panels` and forms zh with
+  /// `packedProduct` (no packing of Wh per step; on ATIS it is OpenBLAS's product at about
+  /// twice the speed); it keeps two steps of the cache, step s in slot s mod 2, since step s
+  /// reads nothing older than s − 1, and `backward` then refuses to run.
   func forward(
     store: ParameterStore, input: RecurrentInput, steps T: Int, batch B: Int,
-    workspace ws: RecurrentWorkspace, keepsCache: Bool = true
+    workspace ws: RecurrentWorkspace, recurrentPanels: UnsafePointer<Float>? = nil
   ) {
+    let keepsCache = recurrentPanels == nil
     let H = hiddenSize
     let G = gateWidth
     let width = cell.cacheWidth * H
@@ -123,6 +127,9 @@ struct RecurrentLayer: Sendable {
     for s in 0..<T {
       if s == 0 {
         zh.update(repeating: 0, count: B * G)
+      } else if let recurrentPanels {
+        packedProduct(
+          h + (s - 1) * B * H, rows: B, depth: H, panels: recurrentPanels, columns: G, into: zh)
       } else {
         gemm(
           MatrixView(base: h + (s - 1) * B * H, rows: B, columns: H), .none,

@@ -2,8 +2,8 @@ import Foundation
 import TrellisKernels
 
 /// The instruction-set level of the vector kernels (Sources/TrellisKernels): exp, σ and tanh
-/// of the recurrent cells and the character CNN, Viterbi's max-plus step, Adam's update and
-/// dropout's masks. Each is compiled for every level and one level is chosen per process, so
+/// of the recurrent cells and the character CNN, inference's recurrent product, Viterbi's
+/// max-plus step, Adam's update and dropout's masks. Each is compiled for every level and one level is chosen per process, so
 /// a plain `swift build -c release` runs them as fast as a build for this CPU. Every level
 /// computes the same IEEE operations in the same order, without fused multiply-adds: results
 /// are bit-identical whatever the level (KernelLevelTests).
@@ -51,6 +51,16 @@ let kernels = KernelLevel.active.kernels
 /// chosen from the CPU's features; the environment variable `TRELLIS_KERNELS` can name a
 /// lower one. For benchmark reports; every level gives the same results.
 public func vectorKernelLevel() -> String { KernelLevel.active.name }
+
+/// c `(rows, columns)` = a `(rows, depth)` · Wᵀ for W `(columns, depth)` packed by
+/// `trellis_pack_panels`: each element summed in k order, without fused multiply-adds, so the
+/// same bits at every level (not OpenBLAS's bits: it orders and fuses differently).
+func packedProduct(
+  _ a: UnsafePointer<Float>, rows: Int, depth: Int, panels: UnsafePointer<Float>, columns: Int,
+  into c: UnsafeMutablePointer<Float>
+) {
+  kernels.packed_product(a, rows, depth, panels, columns, c)
+}
 
 /// y = σ(x) for `count` Floats (y may equal x): 1 / (1 + e^−x), saturating to exact 0 and 1.
 func sigmoid(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {

@@ -16,13 +16,14 @@ extension TaggerModel {
     let rows = batch.steps * batch.size
     let In = embedding.outputSize
     let width = encoder.outputSize
-    // Inference on a model whose input is the word embedding alone reads the first layer's
-    // input projections from a table instead of embedding and projecting each token.
-    let projection =
+    // Inference reads weights prepared once per version (`InferenceWeights`): packed
+    // recurrent weights and, on a model whose input is the word embedding alone, the first
+    // layer's input projections from a table instead of embedding and projecting each token.
+    let prepared =
       training
       ? nil
-      : inputProjections.tables(
-        version: store.version, embedding: embedding, encoder: encoder.layers[0], store: store)
+      : inferenceWeights.weights(
+        version: store.version, embedding: embedding, encoder: encoder, store: store)
     func dropout(_ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int) {
       let mask = mask.reserve(rows * width)
       if sentenceMasks {
@@ -34,7 +35,7 @@ extension TaggerModel {
       }
     }
     var input: EncoderInput
-    if let projection {
+    if let projection = prepared?.inputProjections {
       input = .projectedWords(batch.wordIds, tables: projection.tables)
     } else {
       let x = ws.x.reserve(rows * In)  // (T·B, In)
@@ -44,14 +45,14 @@ extension TaggerModel {
     }
     // Each stacked layer reads the one below's output, dropout applied as to the top's.
     let top = encoder.layers.count - 1
-    withExtendedLifetime(projection) {
+    withExtendedLifetime(prepared) {
       for (l, layer) in encoder.layers.enumerated() {
         let layerWorkspace = ws.layer(l)
         let layerOutput = (l == top ? ws.hidden : layerWorkspace.output).reserve(rows * width)
         layer.forward(
           store: store, input: input, output: layerOutput, lengths: batch.lengths,
           steps: batch.steps, workspaces: layerWorkspace.directions,
-          concurrently: ws.usesTwoThreads, keepsCache: training)
+          concurrently: ws.usesTwoThreads, recurrentPanels: prepared?.recurrentPanels[l])
         if p > 0 {
           dropout(layerOutput, mask: l == top ? ws.hiddenMask : layerWorkspace.mask, width: width)
         }

@@ -57,7 +57,7 @@ public final class TaggerModel: @unchecked Sendable {
   public internal(set) var formatVersion = ModelFile.formatVersion
   let workspaces = WorkspacePool()
   let decoderCache = DecoderCache()
-  let inputProjections = InputProjectionCache()
+  let inferenceWeights = InferenceWeightCache()
 
   /// A model with every weight zero: the layout a model file fills.
   init(

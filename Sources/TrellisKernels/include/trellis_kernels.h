@@ -1,4 +1,4 @@
-// The vector kernels of the recurrent cells, Viterbi, Adam and dropout, compiled once per
+// The vector kernels of the recurrent cells, their recurrent product, Viterbi, Adam and dropout, compiled once per
 // instruction-set level and chosen at run time from the CPU's features, so that a plain
 // `swift build -c release` runs them as fast as a build for this CPU (-target-cpu) would.
 //
@@ -46,6 +46,13 @@ typedef struct {
     float *_Nonnull theta, const float *_Nonnull gradient, float *_Nonnull m, float *_Nonnull v,
     long count, float beta1, float beta2, float epsilon, float step, float momentum,
     float current);
+  /// c (rows, columns) = a (rows, depth) · Wᵀ for W (columns, depth) in panels
+  /// (trellis_pack_panels): c[r·columns + j] = Σ_k a[r·depth + k] · W[j·depth + k], summed in
+  /// k order from k = 0, each product rounded before its addition. For inference's recurrent
+  /// step, h_{s−1} · Whᵀ, where W stays the same for many products and is packed once.
+  void (*_Nonnull packed_product)(
+    const float *_Nonnull a, long rows, long depth, const float *_Nonnull panels, long columns,
+    float *_Nonnull c);
   /// Dropout with SplitMix64 draws: for k < count, u_k is the next draw from *state as
   /// SplitMix64.nextUnitFloat() makes it (top 24 bits · 2^−24), mask[k] = u_k < rate ? 0 :
   /// scale and values[k] *= mask[k]; *state advances by `count` draws.
@@ -53,6 +60,15 @@ typedef struct {
     float *_Nonnull values, float *_Nonnull mask, long count, float rate, float scale,
     uint64_t *_Nonnull state);
 } trellis_kernels;
+
+/// The floats trellis_pack_panels writes for a (columns, depth) matrix: ⌈columns/16⌉·16·depth.
+long trellis_panels_size(long columns, long depth);
+
+/// Packs W (columns, depth), row-major, into panels of 16 columns for packed_product: panel p
+/// holds W's rows 16p ..< 16p + 16 transposed, panels[(p·depth + k)·16 + l] = W[16p + l][k]
+/// (0 past the last row), so each step of the product's k loop reads 16 consecutive floats.
+void trellis_pack_panels(
+  const float *_Nonnull w, long columns, long depth, float *_Nonnull panels);
 
 /// The highest level this CPU and operating system support (cpuid and xgetbv, through the
 /// compiler's __builtin_cpu_supports); TRELLIS_KERNELS_PORTABLE off x86-64.

@@ -2,17 +2,18 @@ import XCTest
 
 @testable import Trellis
 
-/// `InputProjectionCache`: inference on a model whose encoder input is the word embedding alone
-/// reads the first layer's input projections from per-word tables; its emissions must be those
-/// of the batched product that training computes, for every encoder, in both directions,
-/// with padding, stacked layers, and after the weights change.
-final class InputProjectionTests: XCTestCase {
+/// `InferenceWeights`: inference reads Wh packed for the recurrent product and, on a model
+/// whose encoder input is the word embedding alone, the first layer's input projections from
+/// per-word tables; its emissions must be those of the OpenBLAS products that training
+/// computes, for every encoder, in both directions, with padding, stacked layers, and after
+/// the weights change.
+final class InferenceWeightsTests: XCTestCase {
   /// Sentences of different lengths (padding in both directions) over the model's words.
-  let wordIds = [[2, 3, 4, 5, 1], [5, 4], [3], [2, 2, 3, 5]]
+  var wordIds = [[2, 3, 4, 5, 1], [5, 4], [3], [2, 2, 3, 5]]
 
   /// The emissions of every real token (rows `t·B + b` with t < the sentence's length; padded
   /// rows are never read) from the inference pass (with the tables when they apply) and from
-  /// the training pass at dropout 0 (always the batched product).
+  /// the training pass at dropout 0 (always OpenBLAS's products).
   func emissions(_ model: TaggerModel) -> (inference: [Float], training: [Float]) {
     let inputs = wordIds.map { TokenInput(tokens: $0.map { model.words[$0] }) }
     let batch = model.batch(
@@ -43,13 +44,32 @@ final class InputProjectionTests: XCTestCase {
       for layers in [1, 2] {
         let model = makeModel(encoder: encoder, embeddingSize: 5, hiddenSize: 4, layers: layers)
         XCTAssertTrue(
-          InputProjectionCache.applies(to: model.embedding, encoder: model.encoder.layers[0]))
+          InputProjectionTables.applies(to: model.embedding, encoder: model.encoder.layers[0]))
         assertSameEmissions(model, "\(encoder), \(layers) layer(s)")
       }
     }
   }
 
-  /// New weights (a training step, a restored snapshot) give new tables.
+  /// The packed recurrent product in models without tables too (character CNN, window), at
+  /// batches of 13 sentences (the kernel's tiles of 8, 4 and 1 rows) and hidden sizes whose
+  /// gates fill panels of 16 in part (9: LSTM 36 = 16 + 16 + 4, GRU 27, Elman 9) or exactly
+  /// (16 rows of Wh per gate).
+  func testPackedRecurrentProductGivesOpenBLASEmissions() {
+    wordIds = (0..<13).map { b in (0..<(1 + b % 6)).map { 1 + ($0 * 7 + b) % 5 } }
+    for encoder in EncoderKind.allCases {
+      for hiddenSize in [9, 16] {
+        for model in [
+          makeModel(encoder: encoder, embeddingSize: 5, hiddenSize: hiddenSize),
+          makeModel(encoder: encoder, hiddenSize: hiddenSize, characterFilters: 3, layers: 2),
+          makeModel(encoder: encoder, window: 1, hiddenSize: hiddenSize),
+        ] {
+          assertSameEmissions(model, "\(encoder), hidden \(hiddenSize)")
+        }
+      }
+    }
+  }
+
+  /// New weights (a training step, a restored snapshot) give new tables and panels.
   func testTablesFollowTheWeights() {
     let model = makeModel(embeddingSize: 5, hiddenSize: 4)
     assertSameEmissions(model, "before")
@@ -58,14 +78,14 @@ final class InputProjectionTests: XCTestCase {
     for k in values.indices { values[k] *= 1.5 }
     model.store.restore(values)
     let after = emissions(model).inference
-    XCTAssertNotEqual(before, after, "the tables kept the old weights")
+    XCTAssertNotEqual(before, after, "inference kept the old weights")
     assertSameEmissions(model, "after new weights")
   }
 
   /// Only a plain word-embedding input qualifies, and only tables within the memory bound.
   func testOtherInputsKeepTheBatchedProduct() {
     func applies(_ model: TaggerModel) -> Bool {
-      InputProjectionCache.applies(to: model.embedding, encoder: model.encoder.layers[0])
+      InputProjectionTables.applies(to: model.embedding, encoder: model.encoder.layers[0])
     }
     XCTAssertFalse(applies(makeModel(window: 1)))
     XCTAssertFalse(applies(makeModel(characterFilters: 2)))
