@@ -192,15 +192,20 @@ private func forEachColumn(of line: Substring, _ body: (Substring) -> Void) {
 /// `forEachColumn`).
 public func splitColumns(_ line: Substring) -> [String] {
   // A native string's UTF-8 is contiguous: split its bytes by offset (indexing the UTF-8 view
-  // was about half of what `tag` spent reading a CoNLL file). Each column is valid UTF-8, as
-  // the line is and the cuts are at ASCII bytes.
+  // was about half of what `tag` spent reading a CoNLL file).
+  if let columns = line.utf8.withContiguousStorageIfAvailable(splitColumns) { return columns }
   var columns: [String] = []
-  let split: Void? = line.utf8.withContiguousStorageIfAvailable { bytes in
-    forEachColumnRange(of: bytes) {
-      columns.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self))
-    }
+  forEachColumn(of: line) { columns.append(String($0)) }
+  return columns
+}
+
+/// The whitespace-separated columns of a line's bytes, which must be valid UTF-8: each column
+/// is then valid UTF-8 too, since the cuts are at ASCII bytes.
+public func splitColumns(_ utf8: UnsafeBufferPointer<UInt8>) -> [String] {
+  var columns: [String] = []
+  forEachColumnRange(of: utf8) {
+    columns.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[$0]), as: UTF8.self))
   }
-  if split == nil { forEachColumn(of: line) { columns.append(String($0)) } }
   return columns
 }
 

@@ -193,8 +193,8 @@ struct Tag: ParsableCommand {
       let reader = try LineReader(path: file)
       reader.beforeWaiting = answerEverythingRead
       next = {
-        try reader.next().map { line in
-          Sentence(fields: splitColumns(line).map { [$0] }, firstLine: reader.lineNumber)
+        try reader.nextColumns().map { tokens in
+          Sentence(fields: tokens.map { [$0] }, firstLine: reader.lineNumber)
         }
       }
     }
@@ -260,20 +260,25 @@ struct Tag: ParsableCommand {
     let confidence = self.confidence  // once per sentence, not per token (see `tokenInputs`)
     switch outputFormat {
     case .conll:
-      // Column by column into the buffer: joining an array per token was 5% of a run.
-      for (t, fields) in sentence.fields.enumerated() {
-        for field in fields {
-          output.write(field)
-          output.write("\t")
+      // Column by column into the buffer (joining an array per token was 5% of a run), the
+      // whole sentence in one access to it.
+      output.append { bytes in
+        for (t, fields) in sentence.fields.enumerated() {
+          for field in fields {
+            bytes.append(contentsOf: field.utf8)
+            bytes.append(UInt8(ascii: "\t"))
+          }
+          bytes.append(contentsOf: analysis.labels[t].utf8)
+          if confidence {
+            bytes.append(UInt8(ascii: "\t"))
+            bytes.append(
+              contentsOf: (analysis.tokenConfidences.map { String(format: "%.4f", $0[t]) } ?? "-")
+                .utf8)
+          }
+          bytes.append(UInt8(ascii: "\n"))
         }
-        output.write(analysis.labels[t])
-        if confidence {
-          output.write("\t")
-          output.write(analysis.tokenConfidences.map { String(format: "%.4f", $0[t]) } ?? "-")
-        }
-        output.write("\n")
+        bytes.append(UInt8(ascii: "\n"))
       }
-      output.write("\n")
     case .text:
       func pairs(_ labels: [String]) -> String {
         zip(analysis.tokens, labels).map { "\($0)/\($1)" }.joined(separator: " ")
@@ -367,6 +372,12 @@ final class StandardOutput {
 
   func write(_ text: String) {
     buffer.append(contentsOf: text.utf8)
+  }
+
+  /// Appends bytes through `body`: many pieces in one access to the buffer (each access to a
+  /// class's stored property is checked for exclusivity, 1.7% of a CoNLL run when done per piece).
+  func append(_ body: (inout [UInt8]) -> Void) {
+    body(&buffer)
   }
 
   /// Ends a tagged batch: writes it out unless output goes to a regular file and less than

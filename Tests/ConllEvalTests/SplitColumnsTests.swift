@@ -1,8 +1,8 @@
 import ConllEval
 import XCTest
 
-/// `splitColumns`: runs of bytes other than space and tab, from the contiguous-bytes path, must
-/// be exactly what splitting the Unicode scalars at U+0020 and U+0009 gives.
+/// `splitColumns`: runs of bytes other than space and tab, from a String, a Substring or a
+/// line's bytes, must be exactly what splitting the Unicode scalars at U+0020 and U+0009 gives.
 final class SplitColumnsTests: XCTestCase {
   func reference(_ line: String) -> [String] {
     line.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" }).map {
@@ -20,6 +20,9 @@ final class SplitColumnsTests: XCTestCase {
       XCTAssertEqual(splitColumns(line), reference(line), "\(Array(line.utf8))")
       XCTAssertEqual(
         splitColumns(line.dropFirst()), reference(String(line.dropFirst())), "substring of \(line)")
+      // The bytes of a line as a reader holds them (LineReader.nextColumns).
+      let bytes = Array(line.utf8)
+      XCTAssertEqual(bytes.withUnsafeBufferPointer(splitColumns), reference(line), "bytes of \(line)")
     }
   }
 }

@@ -101,16 +101,27 @@ public final class LineReader {
 
   /// The next line without its terminator (LF, CRLF or CR), or nil at the end of the input.
   public func next() throws -> String? {
+    try nextLine { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// The next line's whitespace-separated columns (`splitColumns`), or nil at the end of the
+  /// input: `next().map(splitColumns)` without making the line a String first.
+  public func nextColumns() throws -> [String]? {
+    try nextLine(splitColumns)
+  }
+
+  /// `make` of the next line's bytes, checked to be UTF-8, without its terminator.
+  private func nextLine<Line>(_ make: (UnsafeBufferPointer<UInt8>) -> Line) throws -> Line? {
     while true {
       if let end = findLineEnd() {
-        let line = try decode(buffer[bufferStart..<end.index])
+        let line = try decode(buffer[bufferStart..<end.index], make)
         bufferStart = end.index + end.length
         scanned = bufferStart
         return line
       }
       if atEndOfFile {
         guard bufferStart < buffer.count else { return nil }
-        let line = try decode(buffer[bufferStart...])
+        let line = try decode(buffer[bufferStart...], make)
         bufferStart = buffer.count
         return line
       }
@@ -157,15 +168,18 @@ public final class LineReader {
     return poll(&request, 1, 0) > 0
   }
 
-  private func decode(_ bytes: ArraySlice<UInt8>) throws -> String {
+  /// Counts the line, drops a byte-order mark from the first, checks the UTF-8 and makes it.
+  private func decode<Line>(
+    _ bytes: ArraySlice<UInt8>, _ make: (UnsafeBufferPointer<UInt8>) -> Line
+  ) throws -> Line {
     lineNumber += 1
     var bytes = bytes
     if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
     // ASCII is valid UTF-8 as it is; `String(validating:)` costs a generic metadata lookup
     // per call, which was most of this function on a large file.
     let line = bytes.withUnsafeBufferPointer { bytes in
-      bytes.allSatisfy { $0 < 0x80 }
-        ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
+      bytes.allSatisfy({ $0 < 0x80 }) || String(validating: bytes, as: UTF8.self) != nil
+        ? make(bytes) : nil
     }
     guard let line else {
       throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
@@ -210,8 +224,7 @@ public final class CoNLLReader {
     }
     var fields: [[String]] = []
     var firstLine = 0
-    while let line = try lines.next() {
-      let columns = splitColumns(line)
+    while let columns = try lines.nextColumns() {
       if columns.isEmpty {
         if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
         continue
