@@ -50,18 +50,20 @@ final class InferenceWeightsTests: XCTestCase {
     }
   }
 
-  /// The packed recurrent product in models without tables too (character CNN, window), at
-  /// batches of 13 sentences (the kernel's tiles of 8, 4 and 1 rows) and hidden sizes whose
-  /// gates fill panels of 16 in part (9: LSTM 36 = 16 + 16 + 4, GRU 27, Elman 9) or exactly
-  /// (16 rows of Wh per gate).
-  func testPackedRecurrentProductGivesOpenBLASEmissions() {
+  /// The packed recurrent and output products in models without tables too (character CNN,
+  /// window), at batches of 13 sentences (the kernel's tiles of 8, 4 and 1 rows), hidden sizes
+  /// whose gates fill panels of 16 in part (9: LSTM 36 = 16 + 16 + 4, GRU 27, Elman 9) or
+  /// exactly (16 rows of Wh per gate), and 3 or 21 labels (output rows: part of a panel, one
+  /// and a part).
+  func testPackedProductsGiveOpenBLASEmissions() {
     wordIds = (0..<13).map { b in (0..<(1 + b % 6)).map { 1 + ($0 * 7 + b) % 5 } }
+    let manyLabels = ["O"] + (0..<10).flatMap { ["B-\($0)", "I-\($0)"] }
     for encoder in EncoderKind.allCases {
       for hiddenSize in [9, 16] {
         for model in [
           makeModel(encoder: encoder, embeddingSize: 5, hiddenSize: hiddenSize),
           makeModel(encoder: encoder, hiddenSize: hiddenSize, characterFilters: 3, layers: 2),
-          makeModel(encoder: encoder, window: 1, hiddenSize: hiddenSize),
+          makeModel(encoder: encoder, window: 1, labels: manyLabels, hiddenSize: hiddenSize),
         ] {
           assertSameEmissions(model, "\(encoder), hidden \(hiddenSize)")
         }

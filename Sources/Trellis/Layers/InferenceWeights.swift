@@ -2,7 +2,9 @@ import Foundation
 import TrellisKernels
 
 /// What inference derives from the weights once per version of them (`ParameterStore.version`)
-/// instead of once per batch: every recurrent direction's Wh packed for `packedProduct`, and,
+/// instead of once per batch: every recurrent direction's Wh and the output layer's W packed
+/// for `packedProduct` (on ATIS about twice OpenBLAS's speed on these shapes, which it packs
+/// anew every call), and,
 /// for models whose encoder input is the word embedding alone, the first layer's input
 /// projections of every word (`InputProjectionTables`). Only inference reads them (dev
 /// evaluation between epochs included); the training passes keep OpenBLAS's products, so
@@ -14,11 +16,13 @@ final class InferenceWeightCache: @unchecked Sendable {
   /// The derived weights of `version`, built on first use after a change. A caller keeps the
   /// returned object alive while it reads them.
   func weights(
-    version: Int, embedding: EmbeddingLayer, encoder: EncoderStack, store: ParameterStore
+    version: Int, embedding: EmbeddingLayer, encoder: EncoderStack, output: Linear,
+    store: ParameterStore
   ) -> InferenceWeights {
     lock.withLock {
       if let cached, cached.version == version { return cached.weights }
-      let weights = InferenceWeights(embedding: embedding, encoder: encoder, store: store)
+      let weights = InferenceWeights(
+        embedding: embedding, encoder: encoder, output: output, store: store)
       cached = (version, weights)
       return weights
     }
@@ -32,22 +36,26 @@ final class InferenceWeights: @unchecked Sendable {
   /// `recurrentPanels[l][d]`: layer l, direction d's Wh `(G, H)` in `trellis_pack_panels`'s
   /// layout, `⌈G/16⌉·16·H` floats.
   let recurrentPanels: [[UnsafePointer<Float>]]
+  /// The output layer's W `(L, dirs·H)`, packed the same way.
+  let outputPanels: UnsafePointer<Float>
   /// The first layer's input-projection tables, or nil where they do not apply.
   let inputProjections: InputProjectionTables?
   private let panelBuffers: [[Scratch]]
+  private let outputBuffer = Scratch()
 
-  init(embedding: EmbeddingLayer, encoder: EncoderStack, store: ParameterStore) {
+  init(embedding: EmbeddingLayer, encoder: EncoderStack, output: Linear, store: ParameterStore) {
+    /// W `(columns, depth)` of `slot` packed into a buffer of its own.
+    func packed(_ slot: ParameterSlot, into buffer: Scratch) -> Scratch {
+      trellis_pack_panels(
+        store.value(slot), slot.rows, slot.columns,
+        buffer.reserve(trellis_panels_size(slot.rows, slot.columns)))
+      return buffer
+    }
     panelBuffers = encoder.layers.map { layer in
-      layer.directions.map { direction in
-        let buffer = Scratch()
-        let G = direction.gateWidth
-        let H = direction.hiddenSize
-        trellis_pack_panels(
-          store.value(direction.wh), G, H, buffer.reserve(trellis_panels_size(G, H)))
-        return buffer
-      }
+      layer.directions.map { packed($0.wh, into: Scratch()) }
     }
     recurrentPanels = panelBuffers.map { $0.map { UnsafePointer($0.pointer) } }
+    outputPanels = UnsafePointer(packed(output.weight, into: outputBuffer).pointer)
     inputProjections =
       InputProjectionTables.applies(to: embedding, encoder: encoder.layers[0])
       ? InputProjectionTables(embedding: embedding, encoder: encoder.layers[0], store: store)

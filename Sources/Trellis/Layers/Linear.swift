@@ -19,10 +19,20 @@ struct Linear: Sendable {
     fillUniform(store.value(weight), count: weight.count, limit: limit, rng: &rng)
   }
 
-  /// `y (rows, out) = x (rows, in) · Wᵀ + b`. (One product: OpenBLAS's results depend on
-  /// how a product is cut into pieces, so splitting it over two threads would change them.)
-  func forward(_ x: MatrixView, store: ParameterStore, into y: MutableMatrixView) {
-    gemm(x, .none, store.valueMatrix(weight), .transposed, into: y)
+  /// `y (rows, out) = x (rows, in) · Wᵀ + b`: by OpenBLAS in training (one product: its
+  /// results depend on how a product is cut into pieces, so splitting it over two threads would
+  /// change them), by `packedProduct` when inference passes W packed (`InferenceWeights`).
+  func forward(
+    _ x: MatrixView, store: ParameterStore, into y: MutableMatrixView,
+    packedWeight: UnsafePointer<Float>? = nil
+  ) {
+    if let packedWeight, x.rowStride == inputSize, y.rowStride == outputSize {
+      packedProduct(
+        x.base, rows: x.rows, depth: inputSize, panels: packedWeight, columns: outputSize,
+        into: y.base)
+    } else {
+      gemm(x, .none, store.valueMatrix(weight), .transposed, into: y)
+    }
     addBias(store.value(bias), to: y.base, rows: y.rows, n: outputSize)
   }
 

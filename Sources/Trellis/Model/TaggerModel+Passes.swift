@@ -17,13 +17,15 @@ extension TaggerModel {
     let In = embedding.outputSize
     let width = encoder.outputSize
     // Inference reads weights prepared once per version (`InferenceWeights`): packed
-    // recurrent weights and, on a model whose input is the word embedding alone, the first
-    // layer's input projections from a table instead of embedding and projecting each token.
+    // recurrent and output weights and, on a model whose input is the word embedding alone,
+    // the first layer's input projections from a table instead of embedding and projecting
+    // each token.
     let prepared =
       training
       ? nil
       : inferenceWeights.weights(
-        version: store.version, embedding: embedding, encoder: encoder, store: store)
+        version: store.version, embedding: embedding, encoder: encoder, output: output,
+        store: store)
     func dropout(_ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int) {
       let mask = mask.reserve(rows * width)
       if sentenceMasks {
@@ -58,12 +60,12 @@ extension TaggerModel {
         }
         input = .rows(UnsafePointer(layerOutput))
       }
+      output.forward(
+        MatrixView(base: ws.hidden.pointer, rows: rows, columns: width), store: store,
+        into: MutableMatrixView(
+          base: ws.emissions.reserve(rows * labels.count), rows: rows, columns: labels.count),
+        packedWeight: prepared?.outputPanels)
     }
-    let hidden = ws.hidden.pointer
-    output.forward(
-      MatrixView(base: hidden, rows: rows, columns: width), store: store,
-      into: MutableMatrixView(
-        base: ws.emissions.reserve(rows * labels.count), rows: rows, columns: labels.count))
   }
 
   /// The inference forward pass (no dropout, and only what the emissions need kept).
