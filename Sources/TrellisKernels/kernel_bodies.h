@@ -102,12 +102,13 @@ static void tanh_kernel(const float *x, float *y, long count) { map16(tanh16, x,
 // strictly greater wins, so ties keep the lowest i. Each block's running best depends on its
 // previous i (compare, then select: several cycles of latency); `blocks` independent chains
 // interleaved keep the vector units busy instead of waiting on one. `blocks` is a constant at
-// each call site, so the arrays below live in registers.
+// each call site, at most VITERBI_BLOCKS (the level's file sets it to what its registers
+// hold), so the arrays below live in registers.
 INLINE void viterbi_blocks(
   const float *delta, const float *transition, long labels, long stride, long v, int blocks,
   float *best, int32_t *pointers) {
-  f32x16 running[4];
-  i32x16 argument[4];
+  f32x16 running[VITERBI_BLOCKS];
+  i32x16 argument[VITERBI_BLOCKS];
   for (int b = 0; b < blocks; b++) {
     running[b] = splat16(-INFINITY);
     argument[b] = (i32x16){0};
@@ -128,17 +129,33 @@ INLINE void viterbi_blocks(
   }
 }
 
-// δ and ψ of one step for all `stride` next labels (a multiple of 16): four blocks at a time,
-// then one at a time. Each column sees the same i in the same order at any grouping, so the
-// results are those of one block at a time, bit for bit.
+// δ and ψ of one step for all `stride` next labels (a multiple of 16): VITERBI_BLOCKS blocks
+// per pass over the previous labels, then the remaining blocks in one more pass. Each column
+// sees the same i in the same order at any grouping, so the results are those of one block
+// at a time, bit for bit.
 static void viterbi_step_kernel(
   const float *delta, const float *transition, long labels, long stride, float *best,
   int32_t *pointers) {
   long v = 0;
-  for (; v + 64 <= stride; v += 64)
-    viterbi_blocks(delta, transition, labels, stride, v, 4, best, pointers);
-  for (; v < stride; v += 16)
-    viterbi_blocks(delta, transition, labels, stride, v, 1, best, pointers);
+  for (; v + 16 * VITERBI_BLOCKS <= stride; v += 16 * VITERBI_BLOCKS)
+    viterbi_blocks(delta, transition, labels, stride, v, VITERBI_BLOCKS, best, pointers);
+#define VITERBI_REST(count) \
+  case count: viterbi_blocks(delta, transition, labels, stride, v, count, best, pointers); break;
+  switch ((stride - v) / 16) {
+    VITERBI_REST(1)
+#if VITERBI_BLOCKS > 2
+    VITERBI_REST(2)
+    VITERBI_REST(3)
+#endif
+#if VITERBI_BLOCKS > 4
+    VITERBI_REST(4)
+    VITERBI_REST(5)
+    VITERBI_REST(6)
+    VITERBI_REST(7)
+#endif
+    default: break;
+  }
+#undef VITERBI_REST
 }
 
 // packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by `panels`

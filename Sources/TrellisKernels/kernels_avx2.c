@@ -5,6 +5,9 @@
 // vector registers (two each).
 #define PRODUCT_ROWS 4
 #define PRODUCT_PANELS 1
+// Viterbi's blocks per pass: 4, whose running bests and arguments fill the 16 registers (two
+// each).
+#define VITERBI_BLOCKS 4
 #define TRELLIS_KERNEL_TABLE trellis_kernels_avx2
 #include "kernel_bodies.h"
 #pragma clang attribute pop

@@ -7,6 +7,8 @@
 // the 32 vector registers.
 #define PRODUCT_ROWS 8
 #define PRODUCT_PANELS 2
+// Viterbi's blocks per pass: 8, whose running bests and arguments fill 16 of the 32 registers.
+#define VITERBI_BLOCKS 8
 #define TRELLIS_KERNEL_TABLE trellis_kernels_avx512
 #include "kernel_bodies.h"
 #pragma clang attribute pop

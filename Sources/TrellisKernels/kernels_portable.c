@@ -3,5 +3,8 @@
 // vector registers (four each).
 #define PRODUCT_ROWS 2
 #define PRODUCT_PANELS 1
+// Viterbi's blocks per pass: 2, whose running bests and arguments fill the 16 registers (four
+// each).
+#define VITERBI_BLOCKS 2
 #define TRELLIS_KERNEL_TABLE trellis_kernels_portable
 #include "kernel_bodies.h"

@@ -66,10 +66,11 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
-  /// Label counts that exercise each grouping of the kernel: L = 37 (3 vectors of 16, the last
-  /// partly padding with −∞: one block at a time), 64 (one group of four), 127 (two groups, as
-  /// ATIS's labels) and 150 (two groups and two single blocks). Scores are rounded to quarters
-  /// so that ties are common, with forbidden (−∞) previous labels and transitions.
+  /// Label counts that exercise each grouping of the kernel's blocks of 16 columns (at most 8,
+  /// 4 or 2 per pass over the previous labels at AVX-512, AVX2 and SSE2): L = 37 (3 blocks, the
+  /// last partly padding with −∞), 64 (4), 127 (8, as ATIS's labels) and 150 (10). Scores are
+  /// rounded to quarters so that ties are common, with forbidden (−∞) previous labels and
+  /// transitions.
   func testViterbiStepMatchesScalarCode() {
     var rng = SplitMix64(seed: 7)
     func score() -> Float {

@@ -231,6 +231,58 @@ final class LinearChainTests: XCTestCase {
     }
   }
 
+  /// Sparse columns (labels with few allowed previous labels: BIO's I-X, BIOES's I-X and E-X)
+  /// against the all-dense layout of the same scores and the Double reference: the same path,
+  /// with scores of −1, −½, 0, ½ and 1 so that ties are common, L = 37 (BIO, 18 sparse) and
+  /// 73 (BIOES, 36).
+  func testSparseColumnsGiveTheDenseLayoutsPaths() {
+    var rng = SplitMix64(seed: 21)
+    func halves(_ values: [Float]) -> [Float] { values.map { ($0 * 2).rounded() / 2 } }
+    for (scheme, prefixes) in [(TagScheme.bio, ["B", "I"]), (.bioes, ["B", "I", "E", "S"])] {
+      let labels = ["O"] + (0..<18).flatMap { type in prefixes.map { "\($0)-t\(type)" } }
+      let L = labels.count
+      let chain = LinearChain(labelCount: L)
+      let constraints = TransitionConstraints(labels: labels, scheme: scheme)
+      for T in [1, 2, 9, 40] {
+        let c = Case(
+          L: L, T: T,
+          emissions: halves(randomMatrix(rows: T, columns: L, rng: &rng)),
+          parameters: halves(randomMatrix(rows: 1, columns: L * L + 2 * L, rng: &rng)),
+          gold: [])
+        let (sparse, dense) = withViews(c) { _, θ in
+          (
+            chain.decodingScores(parameters: θ, constraints: constraints),
+            chain.decodingScores(parameters: θ, constraints: constraints, sparseLimit: 0)
+          )
+        }
+        XCTAssertEqual(sparse.sparseLabels.count, 18 * (prefixes.count / 2), "\(scheme)")
+        XCTAssertEqual(dense.denseLabels.count, L)
+        let paths = withViews(c) { e, _ in
+          (chain.viterbi(emissions: e, scores: sparse), chain.viterbi(emissions: e, scores: dense))
+        }
+        XCTAssertEqual(paths.0, paths.1, "\(scheme), T = \(T)")
+        // Halves add exactly in Float and Double, so the reference breaks the same ties.
+        let reference = withViews(c) {
+          chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraints)
+        }
+        XCTAssertEqual(paths.0, reference.path, "\(scheme), T = \(T), reference")
+      }
+      // Every score 0 but the last token's I-t0 (BIO) or E-t0 (BIOES, whose sentences cannot
+      // end inside a chunk): its two allowed previous labels tie, so ψ must keep the lower,
+      // B-t0, as the dense layout does.
+      let last = scheme == .bio ? 2 : 3
+      var emissions = [Float](repeating: 0, count: 3 * L)
+      emissions[2 * L + last] = 5
+      let tie = Case(
+        L: L, T: 3, emissions: emissions, parameters: [Float](repeating: 0, count: L * L + 2 * L),
+        gold: [])
+      let tiePath = withViews(tie) {
+        chain.viterbi(emissions: $0, parameters: $1, constraints: constraints).path
+      }
+      XCTAssertEqual(tiePath, [0, 1, last], "\(scheme), ties")
+    }
+  }
+
   /// A batch of sentences of different lengths (so rows end at different steps) against the
   /// log-space reference run sentence by sentence.
   func testBatchedScaledRecursionsMatchPerSentenceReference() {

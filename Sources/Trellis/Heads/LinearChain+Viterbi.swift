@@ -1,33 +1,67 @@
 import Foundation
+import TrellisKernels
 
 // Legend and score s(y): see LinearChain.swift.
 
 extension LinearChain {
-  /// Chain scores in the form the vectorised Viterbi reads them, built once per batch: Float,
-  /// rows padded to a multiple of 16 labels, forbidden and padding entries −∞.
+  /// Chain scores in the form the vectorised Viterbi reads them, built once per parameter
+  /// version (DecoderCache): Float, forbidden and padding entries −∞. Labels with at most
+  /// `sparseLimit` allowed previous labels (under BIO every I-X, after B-X and I-X only) are
+  /// sparse columns, maximised over those labels alone; the others are dense columns, which
+  /// the 16-lane kernel maximises over every previous label.
   struct DecodingScores: Sendable {
+    /// Labels with at most this many allowed previous labels are sparse columns: a dense column
+    /// costs the kernel about L/16 vector steps, a sparse one a scalar step per previous label.
+    static let sparseLimit = 4
+
     let labelCount: Int
-    /// `L` rounded up to whole 16-lane vectors.
+    /// `L` rounded up to whole 16-lane vectors: the length of δ and of a row of ψ.
     let stride: Int
-    var transition: [Float]  // (L, stride): transition[i·stride + j]
+    /// The dense columns' labels, ascending.
+    var denseLabels: [Int32] = []
+    /// `denseLabels.count` rounded up to whole 16-lane vectors.
+    var denseStride = 0
+    var transition: [Float] = []  // (L, denseStride): transition[i·denseStride + c], i → denseLabels[c]
+    /// Sparse column s is label `sparseLabels[s]`; its allowed previous labels, ascending, are
+    /// `sparsePrevious[sparseStarts[s] ..< sparseStarts[s + 1]]`, with their transition scores
+    /// at the same positions of `sparseScores`.
+    var sparseLabels: [Int32] = []
+    var sparseStarts: [Int32] = [0]
+    var sparsePrevious: [Int32] = []
+    var sparseScores: [Float] = []
     var start: [Float]  // (stride)
     var end: [Float]  // (stride)
   }
 
+  /// `sparseLimit` 0 makes every column dense (the tests compare both layouts).
   func decodingScores(
-    parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil
+    parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil,
+    sparseLimit: Int = DecodingScores.sparseLimit
   ) -> DecodingScores {
     let L = labelCount
     let stride = (L + 15) / 16 * 16
     var scores = DecodingScores(
       labelCount: L, stride: stride,
-      transition: [Float](repeating: -.infinity, count: L * stride),
       start: [Float](repeating: -.infinity, count: stride),
       end: [Float](repeating: -.infinity, count: stride))
-    // Runs once per parameter version (DecoderCache), not per batch.
     let masked = maskedScores(parameters: θ, constraints: constraints)
+    for j in 0..<L {
+      let previous = (0..<L).filter { masked.transition[$0 * L + j] > -.infinity }
+      if previous.count <= sparseLimit {
+        scores.sparseLabels.append(Int32(j))
+        scores.sparsePrevious += previous.map(Int32.init)
+        scores.sparseScores += previous.map { Float(masked.transition[$0 * L + j]) }
+        scores.sparseStarts.append(Int32(scores.sparsePrevious.count))
+      } else {
+        scores.denseLabels.append(Int32(j))
+      }
+    }
+    scores.denseStride = (scores.denseLabels.count + 15) / 16 * 16
+    scores.transition = [Float](repeating: -.infinity, count: L * scores.denseStride)
     for i in 0..<L {
-      for j in 0..<L { scores.transition[i * stride + j] = Float(masked.transition[i * L + j]) }
+      for (c, j) in scores.denseLabels.enumerated() {
+        scores.transition[i * scores.denseStride + c] = Float(masked.transition[i * L + Int(j)])
+      }
     }
     for j in 0..<L {
       scores.start[j] = Float(masked.start[j])
@@ -53,12 +87,15 @@ extension LinearChain {
     return (path, total)
   }
 
-  /// The Viterbi recursion of `referenceViterbi`, in Float, 16 labels per vector step (the
-  /// `viterbi_step` kernel of TrellisKernels, one call per t): for each previous label i,
-  /// `candidate = δ[t−1][i] + trans[i][·]` is compared with the running best of all 16 next
-  /// labels at once, and a mask updates both the best score and its argmax.
-  /// i ascends and the comparison is strict, so ties go to the lowest label id, as in the
-  /// reference. L = 120 labels make this 8 vector steps per (t, i) instead of 120 scalar ones.
+  /// The Viterbi recursion of `referenceViterbi`, in Float. Dense columns 16 labels per vector
+  /// step (the `viterbi_step` kernel of TrellisKernels, one call per t): for each previous
+  /// label i, `candidate = δ[t−1][i] + trans[i][·]` is compared with the running best of 16
+  /// next labels at once, and a mask updates both the best score and its argmax. Sparse
+  /// columns run the same comparisons in scalar code over their allowed previous labels only;
+  /// the others' candidates are −∞, which never beat the running best, so both layouts give
+  /// the same bits. i ascends and the comparison is strict, so ties go to the lowest label id,
+  /// as in the reference. ATIS's 127 BIO labels make 4 vector steps per (t, i) over 64 dense
+  /// columns, and 63 sparse columns of 2 scalar steps per t, instead of 8 vector steps per (t, i).
   func viterbi(
     emissions e: MatrixView, scores: DecodingScores,
     costAugmentation: (gold: [Int], weight: Double)? = nil
@@ -66,10 +103,13 @@ extension LinearChain {
     let T = e.rows
     let L = labelCount
     let stride = scores.stride
+    let denseStride = scores.denseStride
     guard T > 0 else { return [] }
     var delta = [Float](repeating: -.infinity, count: stride)  // δ[t−1], (stride)
     var best = [Float](repeating: -.infinity, count: stride)  // running max over i, (stride)
     var backPointer = [Int32](repeating: 0, count: T * stride)  // ψ, (T, stride)
+    var denseBest = [Float](repeating: -.infinity, count: denseStride)  // (denseStride)
+    var densePointer = [Int32](repeating: 0, count: denseStride)  // (denseStride)
     func addEmissions(_ t: Int, to row: UnsafeMutablePointer<Float>) {
       let emissionRow = e.row(t)
       for j in 0..<L { row[j] += emissionRow[j] }
@@ -77,7 +117,24 @@ extension LinearChain {
         for j in 0..<L where j != gold[t] { row[j] += Float(weight) }
       }
     }
-    scores.transition.withUnsafeBufferPointer { transition in
+    let allDense = scores.denseLabels.count == L
+    // One step: best[j], ψ[t][j] = max, argmax over i of δ[t−1][i] + trans[i][j].
+    func step(
+      _ delta: UnsafePointer<Float>, _ best: UnsafeMutablePointer<Float>,
+      _ pointers: UnsafeMutablePointer<Int32>, _ transition: UnsafePointer<Float>
+    ) {
+      guard !allDense else {
+        return kernels.viterbi_step(delta, transition, L, stride, best, pointers)
+      }
+      kernels.viterbi_step(delta, transition, L, denseStride, &denseBest, &densePointer)
+      trellis_viterbi_sparse_step(
+        delta, scores.denseLabels.count, scores.denseLabels, denseBest, densePointer,
+        scores.sparseLabels.count, scores.sparseLabels, scores.sparseStarts,
+        scores.sparsePrevious, scores.sparseScores, best, pointers)
+    }
+    // At least one element, so the base address exists when every column is sparse.
+    let transition = scores.transition.isEmpty ? [-.infinity] : scores.transition
+    transition.withUnsafeBufferPointer { transition in
       delta.withUnsafeMutableBufferPointer { delta in
         best.withUnsafeMutableBufferPointer { best in
           backPointer.withUnsafeMutableBufferPointer { backPointer in
@@ -86,9 +143,7 @@ extension LinearChain {
             for j in 0..<stride { delta[j] = scores.start[j] }
             addEmissions(0, to: delta)
             for t in 1..<T {
-              kernels.viterbi_step(
-                delta, transition.baseAddress!, L, stride, best,
-                backPointer.baseAddress! + t * stride)
+              step(delta, best, backPointer.baseAddress! + t * stride, transition.baseAddress!)
               addEmissions(t, to: best)
               delta.update(from: best, count: stride)
             }

@@ -70,6 +70,19 @@ long trellis_panels_size(long columns, long depth);
 void trellis_pack_panels(
   const float *_Nonnull w, long columns, long depth, float *_Nonnull panels);
 
+/// The rest of a Viterbi step whose dense columns viterbi_step computed into denseBest and
+/// densePointers (column c is label denseLabels[c]): copies them to best and pointers at their
+/// labels, then for each sparse column s (label sparseLabels[s]) maximises over its allowed
+/// previous labels i = sparsePrevious[k], k in [sparseStarts[s], sparseStarts[s + 1]),
+/// ascending, the candidates delta[i] + sparseScores[k] with delta[i] > −∞, strictly greater
+/// winning: viterbi_step's comparisons without the −∞ transitions, so the same bits.
+void trellis_viterbi_sparse_step(
+  const float *_Nonnull delta, long denseCount, const int32_t *_Nonnull denseLabels,
+  const float *_Nonnull denseBest, const int32_t *_Nonnull densePointers, long sparseCount,
+  const int32_t *_Nonnull sparseLabels, const int32_t *_Nonnull sparseStarts,
+  const int32_t *_Nonnull sparsePrevious, const float *_Nonnull sparseScores,
+  float *_Nonnull best, int32_t *_Nonnull pointers);
+
 /// The highest level this CPU and operating system support (cpuid and xgetbv, through the
 /// compiler's __builtin_cpu_supports); TRELLIS_KERNELS_PORTABLE off x86-64.
 trellis_kernel_level trellis_kernels_supported_level(void);

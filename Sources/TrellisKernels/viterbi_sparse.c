@@ -1,0 +1,30 @@
+// The Viterbi step's scalar part (trellis_kernels.h), the same code at every level.
+#include <math.h>
+
+#include "trellis_kernels.h"
+
+void trellis_viterbi_sparse_step(
+  const float *delta, long denseCount, const int32_t *denseLabels, const float *denseBest,
+  const int32_t *densePointers, long sparseCount, const int32_t *sparseLabels,
+  const int32_t *sparseStarts, const int32_t *sparsePrevious, const float *sparseScores,
+  float *best, int32_t *pointers) {
+  for (long c = 0; c < denseCount; c++) {
+    best[denseLabels[c]] = denseBest[c];
+    pointers[denseLabels[c]] = densePointers[c];
+  }
+  for (long s = 0; s < sparseCount; s++) {
+    float top = -INFINITY;
+    int32_t argument = 0;
+    for (int32_t k = sparseStarts[s]; k < sparseStarts[s + 1]; k++) {
+      const int32_t i = sparsePrevious[k];
+      if (!(delta[i] > -INFINITY)) continue;
+      const float candidate = delta[i] + sparseScores[k];
+      if (candidate > top) {
+        top = candidate;
+        argument = i;
+      }
+    }
+    best[sparseLabels[s]] = top;
+    pointers[sparseLabels[s]] = argument;
+  }
+}
