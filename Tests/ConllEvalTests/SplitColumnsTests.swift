@@ -22,7 +22,8 @@ final class SplitColumnsTests: XCTestCase {
         splitColumns(line.dropFirst()), reference(String(line.dropFirst())), "substring of \(line)")
       // The bytes of a line as a reader holds them (LineReader.nextColumns).
       let bytes = Array(line.utf8)
-      XCTAssertEqual(bytes.withUnsafeBufferPointer(splitColumns), reference(line), "bytes of \(line)")
+      XCTAssertEqual(
+        bytes.withUnsafeBufferPointer(splitColumns), reference(line), "bytes of \(line)")
     }
   }
 }

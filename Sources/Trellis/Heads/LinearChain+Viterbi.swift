@@ -21,7 +21,9 @@ extension LinearChain {
     var denseLabels: [Int32] = []
     /// `denseLabels.count` rounded up to whole 16-lane vectors.
     var denseStride = 0
-    var transition: [Float] = []  // (L, denseStride): transition[i·denseStride + c], i → denseLabels[c]
+    /// `(L, denseStride)`: `transition[i·denseStride + c]` scores previous label i before
+    /// label `denseLabels[c]`; padding columns −∞.
+    var transition: [Float] = []
     /// Sparse column s is label `sparseLabels[s]`; its allowed previous labels, ascending, are
     /// `sparsePrevious[sparseStarts[s] ..< sparseStarts[s + 1]]`, with their transition scores
     /// at the same positions of `sparseScores`.
