@@ -158,12 +158,12 @@ static void viterbi_step_kernel(
 #undef VITERBI_REST
 }
 
-// packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by `panels`
-// panels of 16 columns, its accumulators in registers; for k ascending,
-//   acc[r][p] = acc[r][p] + a[r][k] · panel p's 16 values at k.
-// `rows` and `panels` are constants at each call site. The level's file sets the largest tile
-// to its register file (PRODUCT_ROWS × PRODUCT_PANELS); every element of c is the same sum in
-// the same order at any tile, so the tile changes speed, never the bits.
+// packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by
+// `panelCount` panels of 16 columns, its sums in registers; for k ascending,
+//   sums[r][p] = sums[r][p] + a[r][k] · panel p's 16 values at k.
+// `rows` and `panelCount` are constants at each call site. The level's file sets the largest
+// tile to its register file (PRODUCT_ROWS × PRODUCT_PANELS); every element of c is the same sum
+// in the same order at any tile, so the tile changes speed, never the bits.
 INLINE void product_tile(
   const float *a, long depth, const float *panels, int rows, int panelCount, float *c,
   long columns, long column) {

@@ -4,8 +4,9 @@ import TrellisKernels
 // Legend and score s(y): see LinearChain.swift.
 
 extension LinearChain {
-  /// Chain scores in the form the vectorised Viterbi reads them, built once per parameter
-  /// version (DecoderCache): Float, forbidden and padding entries −∞. Labels with at most
+  /// Chain scores in the form the vectorised Viterbi reads them: Float, forbidden and padding
+  /// entries −∞; built once per parameter version for tagging (DecoderCache), once per batch
+  /// by the perceptron's and SSVM's training losses. Labels with at most
   /// `sparseLimit` allowed previous labels (under BIO every I-X, after B-X and I-X only) are
   /// sparse columns, maximised over those labels alone; the others are dense columns, which
   /// the 16-lane kernel maximises over every previous label.
@@ -96,8 +97,8 @@ extension LinearChain {
   /// columns run the same comparisons in scalar code over their allowed previous labels only;
   /// the others' candidates are −∞, which never beat the running best, so both layouts give
   /// the same bits. i ascends and the comparison is strict, so ties go to the lowest label id,
-  /// as in the reference. ATIS's 127 BIO labels make 4 vector steps per (t, i) over 64 dense
-  /// columns, and 63 sparse columns of 2 scalar steps per t, instead of 8 vector steps per (t, i).
+  /// as in the reference. ATIS's 120 BIO labels make 80 dense columns (5 vectors per (t, i),
+  /// one pass at AVX-512) and 40 sparse ones (its I- labels, 2 scalar steps each per t).
   func viterbi(
     emissions e: MatrixView, scores: DecodingScores,
     costAugmentation: (gold: [Int], weight: Double)? = nil

@@ -3,12 +3,12 @@ import TrellisKernels
 
 /// What inference derives from the weights once per version of them (`ParameterStore.version`)
 /// instead of once per batch: every recurrent direction's Wh and the output layer's W packed
-/// for `packedProduct` (on ATIS about twice OpenBLAS's speed on these shapes, which it packs
-/// anew every call), and,
-/// for models whose encoder input is the word embedding alone, the first layer's input
-/// projections of every word (`InputProjectionTables`). Only inference reads them (dev
-/// evaluation between epochs included); the training passes keep OpenBLAS's products, so
-/// trained weights do not depend on them.
+/// for `packedProduct` (on ATIS about twice OpenBLAS's speed on these shapes, whose operands
+/// OpenBLAS packs anew at every call), and, for models whose encoder input is the word
+/// embedding alone, the first layer's input projections of every word
+/// (`InputProjectionTables`). Only inference reads them (dev evaluation between epochs
+/// included); the training passes keep OpenBLAS's products, so trained weights do not depend
+/// on them.
 final class InferenceWeightCache: @unchecked Sendable {
   private var cached: (version: Int, weights: InferenceWeights)?
   private let lock = NSLock()
@@ -44,7 +44,7 @@ final class InferenceWeights: @unchecked Sendable {
   private let outputBuffer = Scratch()
 
   init(embedding: EmbeddingLayer, encoder: EncoderStack, output: Linear, store: ParameterStore) {
-    /// W `(columns, depth)` of `slot` packed into a buffer of its own.
+    // W `(columns, depth)` of `slot` packed into `buffer`.
     func packed(_ slot: ParameterSlot, into buffer: Scratch) -> Scratch {
       trellis_pack_panels(
         store.value(slot), slot.rows, slot.columns,

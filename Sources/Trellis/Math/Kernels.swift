@@ -2,9 +2,10 @@ import Foundation
 import TrellisKernels
 
 /// The instruction-set level of the vector kernels (Sources/TrellisKernels): exp, σ and tanh
-/// of the recurrent cells and the character CNN, inference's recurrent product, Viterbi's
-/// max-plus step, Adam's update and dropout's masks. Each is compiled for every level and one level is chosen per process, so
-/// a plain `swift build -c release` runs them as fast as a build for this CPU. Every level
+/// of the recurrent cells and the character CNN, tagging's packed product (the recurrent step
+/// and the output layer), Viterbi's max-plus step, Adam's update and dropout's masks. Each is
+/// compiled for every level and one level is chosen per process, so a plain
+/// `swift build -c release` runs them as fast as a build for this CPU. Every level
 /// computes the same IEEE operations in the same order, without fused multiply-adds: results
 /// are bit-identical whatever the level (KernelLevelTests).
 enum KernelLevel: Int, CaseIterable, Comparable, Sendable {

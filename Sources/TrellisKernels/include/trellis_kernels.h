@@ -1,6 +1,7 @@
-// The vector kernels of the recurrent cells, their recurrent product, Viterbi, Adam and dropout, compiled once per
-// instruction-set level and chosen at run time from the CPU's features, so that a plain
-// `swift build -c release` runs them as fast as a build for this CPU (-target-cpu) would.
+// The vector kernels of the recurrent cells, tagging's packed product, Viterbi, Adam and
+// dropout, compiled once per instruction-set level and chosen at run time from the CPU's
+// features, so that a plain `swift build -c release` runs them as fast as a build for this
+// CPU (-target-cpu) would.
 //
 // Every level computes the same IEEE operations in the same order, without fused multiply-adds
 // (kernel_bodies.h), so they give bit-identical results: the level changes speed, never output.
@@ -48,8 +49,9 @@ typedef struct {
     float current);
   /// c (rows, columns) = a (rows, depth) · Wᵀ for W (columns, depth) in panels
   /// (trellis_pack_panels): c[r·columns + j] = Σ_k a[r·depth + k] · W[j·depth + k], summed in
-  /// k order from k = 0, each product rounded before its addition. For inference's recurrent
-  /// step, h_{s−1} · Whᵀ, where W stays the same for many products and is packed once.
+  /// k order from k = 0, each product rounded before its addition. For tagging's recurrent
+  /// step h_{s−1} · Whᵀ and output layer, whose W stays the same for many products and is
+  /// packed once.
   void (*_Nonnull packed_product)(
     const float *_Nonnull a, long rows, long depth, const float *_Nonnull panels, long columns,
     float *_Nonnull c);
