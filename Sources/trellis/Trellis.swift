@@ -15,20 +15,20 @@ struct TrellisCommand: ParsableCommand {
     BLASCore.restartWithTunedCoreIfNeeded()
     // OpenBLAS's thread count is the library's to set (`setBLASThreadCount(_:)` says why).
     removeTemporaryFilesOnTermination()
-    // A closed pipe is a write error like any other (EPIPE), ended quietly in `finish`, not a
-    // signal death.
+    // A closed pipe is a write error like any other (EPIPE), ended quietly by `finishOrExit`,
+    // not a signal death.
     signal(SIGPIPE, SIG_IGN)
     do {
       var command = try parseAsRoot()
       try command.run()
-      try StandardStreams.finish()
+      StandardStreams.finishOrExit()
     } catch let failure as StandardStreams.WriteFailure {
       failure.exit()
     } catch {
       // --help and --version print like any other output, so a write error is not exit 0.
       guard exitCode(for: error) == .success else { exit(withError: error) }
       print(fullMessage(for: error))
-      do { try StandardStreams.finish() } catch { (error as? StandardStreams.WriteFailure)?.exit() }
+      StandardStreams.finishOrExit()
       Foundation.exit(0)
     }
   }
@@ -62,12 +62,13 @@ enum StandardStreams {
     }
   }
 
-  /// Flushes what `print` buffered and reports any write error of the run.
-  static func finish() throws {
+  /// Flushes what `print` buffered; a write error of the run ends the process with
+  /// `WriteFailure.exit` (never status 0).
+  static func finishOrExit() {
     if fflush(stdout) != 0 || ferror(stdout) != 0 {
-      throw WriteFailure(stream: "standard output", code: errno == 0 ? EIO : errno)
+      WriteFailure(stream: "standard output", code: errno == 0 ? EIO : errno).exit()
     }
-    if standardErrorFailed { throw WriteFailure(stream: "standard error", code: EIO) }
+    if standardErrorFailed { WriteFailure(stream: "standard error", code: EIO).exit() }
   }
 }
 

@@ -49,7 +49,9 @@ extension LinearChain {
       end: [Float](repeating: -.infinity, count: stride))
     let masked = maskedScores(parameters: θ, constraints: constraints)
     for j in 0..<L {
-      let previous = (0..<L).filter { masked.transition[$0 * L + j] > -.infinity }
+      // Counted without an array: the perceptron's and SSVM's losses build these scores per
+      // batch, where every column is dense.
+      let previous = (0..<L).lazy.filter { masked.transition[$0 * L + j] > -.infinity }
       if previous.count <= sparseLimit {
         scores.sparseLabels.append(Int32(j))
         scores.sparsePrevious += previous.map(Int32.init)

@@ -3,9 +3,9 @@ import TrellisKernels
 
 /// What inference derives from the weights once per version of them (`ParameterStore.version`)
 /// instead of once per batch: every recurrent direction's Wh and the output layer's W packed
-/// for `packedProduct` (on ATIS about twice OpenBLAS's speed on these shapes, whose operands
-/// OpenBLAS packs anew at every call), and, for models whose encoder input is the word
-/// embedding alone, the first layer's input projections of every word
+/// for `packedProduct` (OpenBLAS packs both operands anew at every call; README "Speed" gives
+/// what the kernel changed in tagging's tokens/s), and, for models whose encoder input is the
+/// word embedding alone, the first layer's input projections of every word
 /// (`InputProjectionTables`). Only inference reads them (dev evaluation between epochs
 /// included); the training passes keep OpenBLAS's products, so trained weights do not depend
 /// on them.

@@ -99,9 +99,9 @@ struct RecurrentLayer: Sendable {
   /// for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
   /// Training (no `recurrentPanels`) forms zh with OpenBLAS and keeps every step's cache for
   /// `backward`. Inference passes Wh packed by `trellis_pack_panels` and forms zh with
-  /// `packedProduct` (no packing of Wh per step; on ATIS it is OpenBLAS's product at about
-  /// twice the speed); it keeps two steps of the cache, step s in slot s mod 2, since step s
-  /// reads nothing older than s − 1, and `backward` then refuses to run.
+  /// `packedProduct` (no packing of Wh at every step, as OpenBLAS does); it keeps two steps
+  /// of the cache, step s in slot s mod 2, since step s reads nothing older than s − 1, and
+  /// `backward` then refuses to run.
   func forward(
     store: ParameterStore, input: RecurrentInput, steps T: Int, batch B: Int,
     workspace ws: RecurrentWorkspace, recurrentPanels: UnsafePointer<Float>? = nil

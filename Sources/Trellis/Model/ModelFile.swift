@@ -100,10 +100,7 @@ public enum ModelFile {
   public static func decode(_ data: Data, name: String) throws -> TaggerModel {
     let bytes = [UInt8](data)
     let headerLength = try checkPrelude(Array(bytes.prefix(16)), fileSize: bytes.count, name: name)
-    let storedChecksum = readLittleEndian(bytes, at: bytes.count - 4)
-    let checksumMatches =
-      bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0.dropLast(4))) }
-      == storedChecksum
+    let checksumMatches = trailingChecksumMatches(bytes)
     let layout = try checkHeader(
       Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, fileSize: bytes.count,
       name: name
@@ -253,6 +250,14 @@ func appendLittleEndian(_ values: UnsafeBufferPointer<Float>, to data: inout Dat
 /// CRC-32 with the IEEE polynomial (reflected 0xEDB88320), as zlib and PNG compute it.
 func crc32(_ data: Data) -> UInt32 {
   data.withUnsafeBytes { crc32($0) }
+}
+
+/// Whether the last 4 bytes of a model file or checkpoint hold the CRC-32 of the bytes before
+/// them (computed in place, without copying the file).
+func trailingChecksumMatches(_ bytes: [UInt8]) -> Bool {
+  guard bytes.count >= 4 else { return false }
+  return bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0.dropLast(4))) }
+    == readLittleEndian(bytes, at: bytes.count - 4)
 }
 
 /// The CRC-32 of the bytes that gave `crc` followed by `bytes` (zlib's `crc32(crc, buf)`;

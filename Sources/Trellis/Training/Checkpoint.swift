@@ -138,8 +138,7 @@ enum Checkpoint {
       throw TrellisError(
         file: path, "was written by another Trellis version; start training afresh")
     }
-    guard crc32(Data(bytes[0..<(bytes.count - 4)])) == readLittleEndian(bytes, at: bytes.count - 4)
-    else {
+    guard trailingChecksumMatches(bytes) else {
       throw TrellisError(file: path, "is truncated or corrupted (checksum mismatch)")
     }
   }
