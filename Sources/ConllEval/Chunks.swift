@@ -28,9 +28,18 @@ public struct Chunk: Hashable, Sendable {
   }
 }
 
+/// What conlleval's chunk rules read of a label: its prefix's byte (`rule`) and whether two
+/// labels have the same type.
+protocol ChunkRuleTag {
+  /// The prefix's byte when the prefix is one byte long, else 0.
+  var rule: UInt8 { get }
+  /// conlleval's `$type eq $otherType`.
+  func hasSameType(as other: Self) -> Bool
+}
+
 /// A label as conlleval.pl (version 2004-01-26) sees it: a prefix ("B", "I", "E", "S", "O", "[",
 /// "]", ...) and a type, both slices of the label and compared by their bytes.
-struct ConllTag: Equatable, Sendable {
+struct ConllTag: ChunkRuleTag, Equatable, Sendable {
   var prefix: Substring
   var type: Substring
   /// The prefix's byte when the prefix is one byte long, else 0: what the chunk rules test (they
@@ -91,7 +100,7 @@ private enum Prefix {
 /// The pairs B→B, B→O, I→B, I→O, E→E, E→I and E→O end a chunk; so does any change of type after a
 /// tag other than "O" and "."; "[" and "]" are one-token chunks, so they always end. No rule
 /// mentions "S", which is why IOBES input with adjacent chunks of one type is merged by conlleval.
-func endOfChunk(_ previous: ConllTag, _ current: ConllTag) -> Bool {
+func endOfChunk<Tag: ChunkRuleTag>(_ previous: Tag, _ current: Tag) -> Bool {
   switch (previous.rule, current.rule) {
   case (Prefix.begin, Prefix.begin), (Prefix.begin, Prefix.outside), (Prefix.inside, Prefix.begin),
     (Prefix.inside, Prefix.outside), (Prefix.end, Prefix.end), (Prefix.end, Prefix.inside),
@@ -110,7 +119,7 @@ func endOfChunk(_ previous: ConllTag, _ current: ConllTag) -> Bool {
 /// The pairs B→B, I→B, O→B, O→I (the IOB1 rule: I- after O starts a chunk), E→E, E→I and O→E
 /// start a chunk; so does any change of type to a tag other than "O" and "."; "[" and "]" always
 /// start one.
-func startOfChunk(_ previous: ConllTag, _ current: ConllTag) -> Bool {
+func startOfChunk<Tag: ChunkRuleTag>(_ previous: Tag, _ current: Tag) -> Bool {
   switch (previous.rule, current.rule) {
   case (Prefix.begin, Prefix.begin), (Prefix.inside, Prefix.begin), (Prefix.outside, Prefix.begin),
     (Prefix.outside, Prefix.inside), (Prefix.end, Prefix.end), (Prefix.end, Prefix.inside),
@@ -132,23 +141,76 @@ func startOfChunk(_ previous: ConllTag, _ current: ConllTag) -> Bool {
 /// the same rules, so conlleval's quirks carry over: "S-X S-X" and "B-X E-X B-X E-X" each come out
 /// as one chunk. Convert IOBES to BIO with `convert(_:from:to:)` before scoring to avoid that.
 public func chunks(in labels: [String]) -> [Chunk] {
-  var result: [Chunk] = []
-  var open: (type: Substring, start: Int)?
-  var previous = ConllTag.outside
-  for (index, label) in labels.enumerated() {
-    let tag = ConllTag(label[...])
-    let starts = startOfChunk(previous, tag)
-    if let chunk = open, starts || endOfChunk(previous, tag) {
-      result.append(Chunk(type: String(chunk.type), start: chunk.start, end: index))
-      open = nil
+  chunkBounds(count: labels.count, outside: ConllTag.outside) { ConllTag(labels[$0][...]) }.map {
+    Chunk(
+      type: String(ConllTag(labels[$0.lowerBound][...]).type), start: $0.lowerBound,
+      end: $0.upperBound)
+  }
+}
+
+/// The chunks' token ranges over `count` labels, `tag(i)` the i-th label's reading, by
+/// conlleval's rules; a chunk's type is its first label's.
+private func chunkBounds<Tag: ChunkRuleTag>(count: Int, outside: Tag, tag: (Int) -> Tag)
+  -> [Range<Int>]
+{
+  var result: [Range<Int>] = []
+  var openStart: Int?
+  var previous = outside
+  for index in 0..<count {
+    let current = tag(index)
+    let starts = startOfChunk(previous, current)
+    if let start = openStart, starts || endOfChunk(previous, current) {
+      result.append(start..<index)
+      openStart = nil
     }
     if starts {
-      open = (tag.type, index)
+      openStart = index
     }
-    previous = tag
+    previous = current
   }
-  if let chunk = open {
-    result.append(Chunk(type: String(chunk.type), start: chunk.start, end: labels.count))
+  if let start = openStart {
+    result.append(start..<count)
   }
   return result
+}
+
+/// A label set read once, for the chunks of many sequences of its label ids (a tagger's
+/// answers): `chunks(in:)` of the ids gives `ConllEval.chunks(in:)` of their labels, without
+/// reading a label string per token (types compared as interned numbers, not bytes).
+package struct LabelSetChunks: Sendable {
+  /// Each label's prefix byte and the number of its type (labels of the same type bytes share it).
+  private struct InternedTag: ChunkRuleTag {
+    var rule: UInt8
+    var type: Int
+    func hasSameType(as other: InternedTag) -> Bool { type == other.type }
+  }
+
+  private let tags: [InternedTag]
+  private let types: [String]
+  private let outside: InternedTag
+
+  package init(labels: [String]) {
+    var typeNumbers: [ExactString: Int] = [:]
+    var types: [String] = []
+    func number(_ type: Substring) -> Int {
+      let key = ExactString(String(type))
+      if let known = typeNumbers[key] { return known }
+      typeNumbers[key] = types.count
+      types.append(String(type))
+      return types.count - 1
+    }
+    outside = InternedTag(rule: ConllTag.outside.rule, type: number(ConllTag.outside.type))
+    tags = labels.map { label in
+      let tag = ConllTag(label[...])
+      return InternedTag(rule: tag.rule, type: number(tag.type))
+    }
+    self.types = types
+  }
+
+  /// The chunks of the labels with these ids (each below the label count given to `init`).
+  package func chunks(in ids: [Int]) -> [Chunk] {
+    chunkBounds(count: ids.count, outside: outside) { tags[ids[$0]] }.map {
+      Chunk(type: types[tags[ids[$0.lowerBound]].type], start: $0.lowerBound, end: $0.upperBound)
+    }
+  }
 }

@@ -255,38 +255,42 @@ private func padded(_ text: String, toBytes width: Int, left: Bool) -> String {
 /// `value` as a JSON string literal: quotes, backslashes and control characters escaped, every
 /// other character written as itself (UTF-8).
 package func jsonString(_ value: String) -> String {
-  var result = ""
-  appendJSONString(value, to: &result)
-  return result
+  var bytes: [UInt8] = []
+  appendJSONString(value, to: &bytes)
+  return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Appends `value` as `jsonString` writes it, without building the literal on its own first
-/// (a JSON-lines answer appends a few dozen strings).
-package func appendJSONString(_ value: String, to result: inout String) {
-  // Most strings (tokens, labels) need no escape: one scan of the bytes, then one copy.
-  let needsEscape = value.utf8.contains {
-    $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\")
-  }
-  result += "\""
-  guard needsEscape else {
-    result += value
-    result += "\""
-    return
-  }
-  for scalar in value.unicodeScalars {
-    switch scalar {
-    case "\"": result += "\\\""
-    case "\\": result += "\\\\"
-    case "\n": result += "\\n"
-    case "\r": result += "\\r"
-    case "\t": result += "\\t"
-    case "\u{08}": result += "\\b"
-    case "\u{0C}": result += "\\f"
-    case let control where control.value < 0x20:
-      let hex = String(control.value, radix: 16)
-      result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-    default: result.unicodeScalars.append(scalar)
+/// (a JSON-lines answer appends a few dozen strings). Runs of bytes that need no escape (most
+/// tokens and labels are one such run) are copied whole.
+package func appendJSONString(_ value: String, to json: inout [UInt8]) {
+  let quote = UInt8(ascii: "\"")
+  let backslash = UInt8(ascii: "\\")
+  json.append(quote)
+  var value = value  // `withUTF8` may make a non-native string native, so it needs `var`
+  value.withUTF8 { utf8 in
+    var runStart = 0
+    for index in utf8.indices {
+      let byte = utf8[index]
+      guard byte < 0x20 || byte == quote || byte == backslash else { continue }
+      json.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+      json.append(backslash)
+      switch byte {
+      case quote, backslash: json.append(byte)
+      case 0x0A: json.append(UInt8(ascii: "n"))
+      case 0x0D: json.append(UInt8(ascii: "r"))
+      case 0x09: json.append(UInt8(ascii: "t"))
+      case 0x08: json.append(UInt8(ascii: "b"))
+      case 0x0C: json.append(UInt8(ascii: "f"))
+      default:  // another control character: \u00XX, lowercase hex as JSONEncoder writes it
+        let hexDigits = Array("0123456789abcdef".utf8)
+        json.append(contentsOf: "u00".utf8)
+        json.append(hexDigits[Int(byte >> 4)])
+        json.append(hexDigits[Int(byte & 0xF)])
+      }
+      runStart = index + 1
     }
+    json.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
   }
-  result += "\""
+  json.append(quote)
 }

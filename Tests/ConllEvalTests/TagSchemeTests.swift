@@ -2,7 +2,7 @@ import ConllEval
 import XCTest
 
 /// SplitMix64: a small seeded generator, so that the random sequences are the same on every run.
-private struct SplitMix64: RandomNumberGenerator {
+struct SplitMix64: RandomNumberGenerator {
   var state: UInt64
 
   mutating func next() -> UInt64 {

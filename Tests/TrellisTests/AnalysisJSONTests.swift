@@ -14,9 +14,9 @@ final class AnalysisJSONTests: XCTestCase {
   }
 
   func handWrittenJSON(_ analysis: Analysis) throws -> String {
-    var json = ""
+    var json: [UInt8] = []
     try analysis.appendJSON(to: &json)
-    return json
+    return String(decoding: json, as: UTF8.self)
   }
 
   /// Doubles of every kind a tagger writes and then some: probabilities, scores, integers,

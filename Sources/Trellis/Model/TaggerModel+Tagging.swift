@@ -45,21 +45,25 @@ extension TaggerModel {
   {
     let predictions = predict(inputs, options: options)
     return Array(zip(inputs.map(\.tokens), predictions)).concurrentMap(threads: options.threads) {
-      tokens, prediction in
-      let labelStrings = outputLabels(prediction.path)
-      return Analysis(
-        tokens: tokens, labels: labelStrings,
-        spans: chunks(in: labelStrings).map {
-          Span(
-            label: $0.type, start: $0.start, end: $0.end,
-            text: tokens[$0.start..<$0.end].joined(separator: " "))
-        },
-        tokenConfidences: prediction.confidence?.tokens,
-        sequenceProbability: prediction.confidence?.sequence,
-        alternatives: prediction.alternatives.map {
-          Alternative(labels: outputLabels($0.path), score: $0.score, probability: $0.probability)
-        })
+      analysis(of: $0, $1)
     }
+  }
+
+  /// The analysis of `tokens` from their prediction: label strings, spans, confidences, n-best.
+  func analysis(of tokens: [String], _ prediction: Prediction) -> Analysis {
+    let labelStrings = outputLabels(prediction.path)
+    return Analysis(
+      tokens: tokens, labels: labelStrings,
+      spans: (labelChunks?.chunks(in: prediction.path) ?? chunks(in: labelStrings)).map {
+        Span(
+          label: $0.type, start: $0.start, end: $0.end,
+          text: tokens[$0.start..<$0.end].joined(separator: " "))
+      },
+      tokenConfidences: prediction.confidence?.tokens,
+      sequenceProbability: prediction.confidence?.sequence,
+      alternatives: prediction.alternatives.map {
+        Alternative(labels: outputLabels($0.path), score: $0.score, probability: $0.probability)
+      })
   }
 
   struct Prediction {

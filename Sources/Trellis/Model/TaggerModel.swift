@@ -55,6 +55,9 @@ public final class TaggerModel: @unchecked Sendable {
   /// The format version of the file the model was read from (`ModelFile.formatVersion` for a
   /// model trained by this build).
   public internal(set) var formatVersion = ModelFile.formatVersion
+  /// The output labels read once for locating spans (`analysis(of:_:)`); nil when outputs are
+  /// converted from the training scheme, whose spans are read from the converted strings.
+  let labelChunks: LabelSetChunks?
   let workspaces = WorkspacePool()
   let decoderCache = DecoderCache()
   let inferenceWeights = InferenceWeightCache()
@@ -83,6 +86,8 @@ public final class TaggerModel: @unchecked Sendable {
     (head, headSlot) = (layers.head, layers.headSlot)
     store.allocate()
     self.store = store
+    let convertsOutputs = configuration.trainingScheme.map { $0 != configuration.scheme } ?? false
+    labelChunks = convertsOutputs ? nil : LabelSetChunks(labels: labels.strings)
     schemeConstraints =
       configuration.constrainedDecoding
       ? TransitionConstraints(

@@ -32,26 +32,26 @@ public struct TaggingResponse: Equatable, Sendable {
   /// The answer as one line of JSON (no newline): `id`, the passthrough fields as written,
   /// `text` when the request had text, then the analysis's fields (`Analysis`'s Codable form).
   public func jsonLine() throws -> String {
-    var line = "{"
+    var line: [UInt8] = [UInt8(ascii: "{")]
     if let id = request.id {
-      line += "\"id\":"
-      line += id.text
-      line += ","
+      line += "\"id\":".utf8
+      line += id.text.utf8
+      line.append(UInt8(ascii: ","))
     }
     for member in request.passthrough {
-      line += member.name.text
-      line += ":"
-      line += member.value.text
-      line += ","
+      line += member.name.text.utf8
+      line.append(UInt8(ascii: ":"))
+      line += member.value.text.utf8
+      line.append(UInt8(ascii: ","))
     }
     if let text = request.text {
-      line += "\"text\":"
+      line += "\"text\":".utf8
       appendJSONString(text, to: &line)
-      line += ","
+      line.append(UInt8(ascii: ","))
     }
     try analysis.appendMembers(to: &line)
-    line += "}"
-    return line
+    line.append(UInt8(ascii: "}"))
+    return String(decoding: line, as: UTF8.self)
   }
 }
 
@@ -80,9 +80,9 @@ extension TaggerModel {
   /// returns the responses in request order, spans located in the requests' text.
   /// Thread-safe like `analyze`; `options` must pass `validate()`.
   public func respond(to requests: [TaggingRequest], options: TaggingOptions) -> [TaggingResponse] {
-    let analyses = analyze(requests.map(\.tokens), options: options)
-    return Array(zip(requests, analyses)).concurrentMap(threads: options.threads) {
-      TaggingResponse(request: $0, analysis: $1)
+    let predictions = predict(requests.map { TokenInput(tokens: $0.tokens) }, options: options)
+    return Array(zip(requests, predictions)).concurrentMap(threads: options.threads) {
+      TaggingResponse(request: $0, analysis: analysis(of: $0.tokens, $1))
     }
   }
 
@@ -103,13 +103,18 @@ extension TaggerModel {
         return .failure(error as? JSONLineError ?? JSONLineError("\(error)"))
       }
     }
-    var responses = respond(to: parsed.compactMap { try? $0.get() }, options: options)
+    let requests = parsed.compactMap { try? $0.get() }
+    var predictions = predict(requests.map { TokenInput(tokens: $0.tokens) }, options: options)
       .makeIterator()
-    let tagged = parsed.map { parsed in parsed.map { _ in responses.next()! } }
+    let tagged = parsed.map { parsed in parsed.map { ($0, predictions.next()!) } }
+    // Each answer (analysis, spans located in the text, its JSON) in one pass: a pass per step
+    // kept every step's answers alive until the next and waited for the slowest thread each time.
     return tagged.concurrentMap(threads: options.threads) { tagged in
       switch tagged {
       case .failure(let error): return JSONLineAnswer(refusing: error)
-      case .success(let response):
+      case .success(let (request, prediction)):
+        let response = TaggingResponse(
+          request: request, analysis: analysis(of: request.tokens, prediction))
         do {
           return JSONLineAnswer(line: try response.jsonLine())
         } catch {

@@ -231,8 +231,12 @@ struct JSONScanner {
       guard let byte = current else { throw error("unterminated string") }
       switch byte {
       case UInt8(ascii: "\""):
+        defer { position += 1 }
+        // Without escapes (every escape adds bytes to `decoded`) the string is its one run.
+        guard !decoded.isEmpty else {
+          return String(decoding: bytes[runStart..<position], as: UTF8.self)
+        }
         decoded += bytes[runStart..<position]
-        position += 1
         return String(decoding: decoded, as: UTF8.self)
       case UInt8(ascii: "\\"):
         decoded += bytes[runStart..<position]
