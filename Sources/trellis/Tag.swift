@@ -238,27 +238,32 @@ struct Tag: ParsableCommand {
   func write(
     _ sentences: [Sentence], _ analyses: [Analysis], to output: StandardOutput, fileName: String
   ) throws {
+    // Options are read once per group, not per sentence (see `tokenInputs`).
+    let format = outputFormat
+    let confidence = self.confidence
     var analyses = analyses.makeIterator()
     for sentence in sentences {
       if sentence.isDocumentMarker {
         // conlleval reads a -DOCSTART- line as a token: copy it, labelled O like its own.
-        if outputFormat == .conll {
+        if format == .conll {
           output.write(
             (sentence.fields[0] + ["O"] + (confidence ? ["-"] : [])).joined(separator: "\t")
               + "\n\n")
         }
       } else if let analysis = analyses.next() {
-        try write(sentence, analysis, to: output, fileName: fileName)
+        try write(
+          sentence, analysis, format: format, confidence: confidence, to: output,
+          fileName: fileName)
       }
     }
     try output.endBatch()
   }
 
   func write(
-    _ sentence: Sentence, _ analysis: Analysis, to output: StandardOutput, fileName: String
+    _ sentence: Sentence, _ analysis: Analysis, format: OutputFormat, confidence: Bool,
+    to output: StandardOutput, fileName: String
   ) throws {
-    let confidence = self.confidence  // once per sentence, not per token (see `tokenInputs`)
-    switch outputFormat {
+    switch format {
     case .conll:
       // Column by column into the buffer (joining an array per token was 5% of a run), the
       // whole sentence in one access to it.

@@ -243,7 +243,9 @@ final class LinearChainTests: XCTestCase {
       let L = labels.count
       let chain = LinearChain(labelCount: L)
       let constraints = TransitionConstraints(labels: labels, scheme: scheme)
-      for T in [1, 2, 9, 40] {
+      // One set of buffers for every length, longer and shorter, as a batch reuses them.
+      var buffers = LinearChain.ViterbiBuffers()
+      for T in [1, 2, 9, 40, 3] {
         let c = Case(
           L: L, T: T,
           emissions: halves(randomMatrix(rows: T, columns: L, rng: &rng)),
@@ -261,6 +263,10 @@ final class LinearChainTests: XCTestCase {
           (chain.viterbi(emissions: e, scores: sparse), chain.viterbi(emissions: e, scores: dense))
         }
         XCTAssertEqual(paths.0, paths.1, "\(scheme), T = \(T)")
+        let reused = withViews(c) { e, _ in
+          chain.viterbi(emissions: e, scores: sparse, buffers: &buffers)
+        }
+        XCTAssertEqual(reused, paths.0, "\(scheme), T = \(T), buffers of earlier sentences")
         // Halves add exactly in Float and Double, so the reference breaks the same ties.
         let reference = withViews(c) {
           chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraints)

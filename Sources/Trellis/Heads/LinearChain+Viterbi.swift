@@ -105,16 +105,59 @@ extension LinearChain {
     emissions e: MatrixView, scores: DecodingScores,
     costAugmentation: (gold: [Int], weight: Double)? = nil
   ) -> [Int] {
+    var buffers = ViterbiBuffers()
+    return viterbi(
+      emissions: e, scores: scores, costAugmentation: costAugmentation, buffers: &buffers)
+  }
+
+  /// The arrays of `viterbi`, kept from one sentence to the next of a batch: allocating them
+  /// per sentence was a tenth of decoding's time outside the kernels.
+  struct ViterbiBuffers {
+    fileprivate var delta: [Float] = []  // δ[t−1], (stride)
+    fileprivate var best: [Float] = []  // running max over i, (stride)
+    fileprivate var backPointer: [Int32] = []  // ψ, (T, stride)
+    fileprivate var denseBest: [Float] = []  // (denseStride)
+    fileprivate var densePointer: [Int32] = []  // (denseStride)
+
+    /// Takes the arrays out (so that they are uniquely referenced while in use), each refilled
+    /// as a new one would be: −∞ scores, zero pointers.
+    fileprivate mutating func take(steps T: Int, stride: Int, denseStride: Int) -> ViterbiBuffers {
+      func refilled<Element>(_ array: inout [Element], _ value: Element, _ count: Int)
+        -> [Element]
+      {
+        var taken: [Element] = []
+        swap(&taken, &array)
+        taken.removeAll(keepingCapacity: true)
+        taken.append(contentsOf: repeatElement(value, count: count))
+        return taken
+      }
+      return ViterbiBuffers(
+        delta: refilled(&delta, -.infinity, stride), best: refilled(&best, -.infinity, stride),
+        backPointer: refilled(&backPointer, 0, T * stride),
+        denseBest: refilled(&denseBest, -.infinity, denseStride),
+        densePointer: refilled(&densePointer, 0, denseStride))
+    }
+  }
+
+  /// `viterbi(emissions:scores:costAugmentation:)` with arrays kept in `buffers`.
+  func viterbi(
+    emissions e: MatrixView, scores: DecodingScores,
+    costAugmentation: (gold: [Int], weight: Double)? = nil, buffers: inout ViterbiBuffers
+  ) -> [Int] {
     let T = e.rows
     let L = labelCount
     let stride = scores.stride
     let denseStride = scores.denseStride
     guard T > 0 else { return [] }
-    var delta = [Float](repeating: -.infinity, count: stride)  // δ[t−1], (stride)
-    var best = [Float](repeating: -.infinity, count: stride)  // running max over i, (stride)
-    var backPointer = [Int32](repeating: 0, count: T * stride)  // ψ, (T, stride)
-    var denseBest = [Float](repeating: -.infinity, count: denseStride)  // (denseStride)
-    var densePointer = [Int32](repeating: 0, count: denseStride)  // (denseStride)
+    var (delta, best, backPointer, denseBest, densePointer) = {
+      let taken = buffers.take(steps: T, stride: stride, denseStride: denseStride)
+      return (taken.delta, taken.best, taken.backPointer, taken.denseBest, taken.densePointer)
+    }()
+    defer {
+      buffers = ViterbiBuffers(
+        delta: delta, best: best, backPointer: backPointer, denseBest: denseBest,
+        densePointer: densePointer)
+    }
     func addEmissions(_ t: Int, to row: UnsafeMutablePointer<Float>) {
       let emissionRow = e.row(t)
       for j in 0..<L { row[j] += emissionRow[j] }

@@ -170,6 +170,7 @@ struct ViterbiDecoder: SequenceDecoder {
   let scores: LinearChain.DecodingScores
 
   func decode(_ emissions: [MatrixView]) -> [[Int]] {
-    emissions.map { chain.viterbi(emissions: $0, scores: scores) }
+    var buffers = LinearChain.ViterbiBuffers()
+    return emissions.map { chain.viterbi(emissions: $0, scores: scores, buffers: &buffers) }
   }
 }
