@@ -238,9 +238,7 @@ struct Tag: ParsableCommand {
   func write(
     _ sentences: [Sentence], _ analyses: [Analysis], to output: StandardOutput, fileName: String
   ) throws {
-    // Options are read once per group, not per sentence (see `tokenInputs`).
-    let format = outputFormat
-    let confidence = self.confidence
+    let (format, confidence) = (outputFormat, self.confidence)  // once per group (`tokenInputs`)
     var analyses = analyses.makeIterator()
     for sentence in sentences {
       if sentence.isDocumentMarker {

@@ -121,7 +121,10 @@ extension LinearChain {
 
     /// Takes the arrays out (so that they are uniquely referenced while in use), each refilled
     /// as a new one would be: −∞ scores, zero pointers.
-    fileprivate mutating func take(steps T: Int, stride: Int, denseStride: Int) -> ViterbiBuffers {
+    fileprivate mutating func take(steps T: Int, stride: Int, denseStride: Int) -> (
+      delta: [Float], best: [Float], backPointer: [Int32], denseBest: [Float],
+      densePointer: [Int32]
+    ) {
       func refilled<Element>(_ array: inout [Element], _ value: Element, _ count: Int)
         -> [Element]
       {
@@ -131,11 +134,20 @@ extension LinearChain {
         taken.append(contentsOf: repeatElement(value, count: count))
         return taken
       }
-      return ViterbiBuffers(
-        delta: refilled(&delta, -.infinity, stride), best: refilled(&best, -.infinity, stride),
-        backPointer: refilled(&backPointer, 0, T * stride),
-        denseBest: refilled(&denseBest, -.infinity, denseStride),
-        densePointer: refilled(&densePointer, 0, denseStride))
+      return (
+        refilled(&delta, -.infinity, stride), refilled(&best, -.infinity, stride),
+        refilled(&backPointer, 0, T * stride), refilled(&denseBest, -.infinity, denseStride),
+        refilled(&densePointer, 0, denseStride)
+      )
+    }
+
+    /// Puts the arrays back for the next sentence.
+    fileprivate mutating func keep(
+      _ delta: [Float], _ best: [Float], _ backPointer: [Int32], _ denseBest: [Float],
+      _ densePointer: [Int32]
+    ) {
+      (self.delta, self.best, self.backPointer) = (delta, best, backPointer)
+      (self.denseBest, self.densePointer) = (denseBest, densePointer)
     }
   }
 
@@ -149,15 +161,9 @@ extension LinearChain {
     let stride = scores.stride
     let denseStride = scores.denseStride
     guard T > 0 else { return [] }
-    var (delta, best, backPointer, denseBest, densePointer) = {
-      let taken = buffers.take(steps: T, stride: stride, denseStride: denseStride)
-      return (taken.delta, taken.best, taken.backPointer, taken.denseBest, taken.densePointer)
-    }()
-    defer {
-      buffers = ViterbiBuffers(
-        delta: delta, best: best, backPointer: backPointer, denseBest: denseBest,
-        densePointer: densePointer)
-    }
+    var (delta, best, backPointer, denseBest, densePointer) = buffers.take(
+      steps: T, stride: stride, denseStride: denseStride)
+    defer { buffers.keep(delta, best, backPointer, denseBest, densePointer) }
     func addEmissions(_ t: Int, to row: UnsafeMutablePointer<Float>) {
       let emissionRow = e.row(t)
       for j in 0..<L { row[j] += emissionRow[j] }
