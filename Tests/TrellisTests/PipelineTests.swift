@@ -208,6 +208,10 @@ final class PipelineTests: XCTestCase {
     let located = TaggingResponse(request: request, analysis: analysis).analysis.spans
     XCTAssertEqual(located.map(\.text), ["new york", "😀x"])
     XCTAssertEqual(located.map { $0.startChar!..<$0.endChar! }, [3..<11, 12..<14])
+    // Code points, not characters or bytes: 2-, 3- and 4-byte scalars and a combining mark.
+    XCTAssertEqual(
+      TaggingRequest(tokens: ["\u{E9}", "e\u{301}", "中文", "😀x"]).tokenRanges,
+      [0..<1, 2..<4, 5..<7, 8..<10])
   }
 
   // MARK: - tagJSONLines

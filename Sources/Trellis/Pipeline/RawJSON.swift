@@ -8,12 +8,13 @@ public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
   /// Checks that `text` is exactly one JSON value (surrounding whitespace allowed and dropped).
   /// Throws `JSONLineError` saying where it is not.
   public init(_ text: String) throws {
-    var scanner = JSONScanner(text)
-    scanner.skipWhitespace()
-    let value = try scanner.readRawValue()
-    scanner.skipWhitespace()
-    guard scanner.isAtEnd else { throw scanner.error("unexpected text after the value") }
-    self = value
+    self = try JSONScanner.scan(text) { scanner in
+      scanner.skipWhitespace()
+      let value = try scanner.readRawValue()
+      scanner.skipWhitespace()
+      guard scanner.isAtEnd else { throw scanner.error("unexpected text after the value") }
+      return value
+    }
   }
 
   /// A value the scanner has already checked.
@@ -31,32 +32,34 @@ public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
   /// The elements of an array value, each as written; nil when the value is not an array.
   /// Lets a transport pass each request of a batch to `TaggingRequest(jsonLine:)` unchanged.
   public var arrayElements: [RawJSON]? {
-    var scanner = JSONScanner(text)
-    guard scanner.consume(UInt8(ascii: "[")) else { return nil }
-    var elements: [RawJSON] = []
-    if scanner.consume(UInt8(ascii: "]")) { return elements }
-    repeat {
-      // The text was checked when this value was made, so reading it again cannot fail.
-      guard let element = try? scanner.readRawValue() else { return nil }
-      elements.append(element)
-    } while scanner.consume(UInt8(ascii: ","))
-    return elements
+    JSONScanner.scan(text) { scanner in
+      guard scanner.consume(UInt8(ascii: "[")) else { return nil }
+      var elements: [RawJSON] = []
+      if scanner.consume(UInt8(ascii: "]")) { return elements }
+      repeat {
+        // The text was checked when this value was made, so reading it again cannot fail.
+        guard let element = try? scanner.readRawValue() else { return nil }
+        elements.append(element)
+      } while scanner.consume(UInt8(ascii: ","))
+      return elements
+    }
   }
 
   /// The members of an object value in their order, names decoded and values as written; nil
   /// when the value is not an object.
   public var objectMembers: [(name: String, value: RawJSON)]? {
-    var scanner = JSONScanner(text)
-    guard scanner.consume(UInt8(ascii: "{")) else { return nil }
-    var members: [(name: String, value: RawJSON)] = []
-    if scanner.consume(UInt8(ascii: "}")) { return members }
-    repeat {
-      guard let name = try? scanner.readString(), scanner.consume(UInt8(ascii: ":")),
-        let value = try? scanner.readRawValue()
-      else { return nil }
-      members.append((name, value))
-    } while scanner.consume(UInt8(ascii: ","))
-    return members
+    JSONScanner.scan(text) { scanner in
+      guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+      var members: [(name: String, value: RawJSON)] = []
+      if scanner.consume(UInt8(ascii: "}")) { return members }
+      repeat {
+        guard let name = try? scanner.readString(), scanner.consume(UInt8(ascii: ":")),
+          let value = try? scanner.readRawValue()
+        else { return nil }
+        members.append((name, value))
+      } while scanner.consume(UInt8(ascii: ","))
+      return members
+    }
   }
 }
 
@@ -89,11 +92,24 @@ struct JSONScanner {
   /// Nesting deeper than this is refused, so a hostile line cannot exhaust the stack.
   static let maximumDepth = 512
 
-  private let bytes: [UInt8]
+  /// The text's UTF-8, valid only inside `scan`'s body.
+  private let bytes: UnsafeBufferPointer<UInt8>
   private(set) var position = 0
 
-  init(_ text: String) {
-    bytes = Array(text.utf8)
+  private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    self.bytes = bytes
+  }
+
+  /// Runs `body` with a scanner over `text`'s UTF-8 in place (a copy of each line was a
+  /// malloc and a copy per request); the scanner must not outlive `body`.
+  static func scan<Result>(_ text: String, _ body: (inout JSONScanner) throws -> Result) rethrows
+    -> Result
+  {
+    var text = text  // `withUTF8` makes a non-contiguous string contiguous, so it needs `var`
+    return try text.withUTF8 { bytes in
+      var scanner = JSONScanner(bytes)
+      return try body(&scanner)
+    }
   }
 
   var isAtEnd: Bool { position == bytes.count }
@@ -102,7 +118,8 @@ struct JSONScanner {
 
   /// A syntax error at the current position; columns count code points from 1.
   func error(_ what: String) -> JSONLineError {
-    let column = String(decoding: bytes[..<position], as: UTF8.self).unicodeScalars.count + 1
+    let column = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<position]), as: UTF8.self)
+      .unicodeScalars.count + 1
     return JSONLineError("invalid JSON at column \(column): \(what)")
   }
 

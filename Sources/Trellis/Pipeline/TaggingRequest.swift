@@ -29,8 +29,11 @@ public struct TaggingRequest: Equatable, Sendable {
     self.tokens = tokens
     var start = 0
     tokenRanges = tokens.map { token in
-      defer { start += token.unicodeScalars.count + 1 }
-      return start..<start + token.unicodeScalars.count
+      // A code point is a UTF-8 byte that does not continue one (10xxxxxx): one pass over the
+      // bytes, where the scalar view decodes each.
+      let length = token.utf8.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+      defer { start += length + 1 }
+      return start..<start + length
     }
   }
 
@@ -45,10 +48,9 @@ public struct TaggingRequest: Equatable, Sendable {
 
   /// Reads one JSON-lines request. Throws `JSONLineError`, with the id when it was read.
   public init(jsonLine: String) throws {
-    var scanner = JSONScanner(jsonLine)
     var fields = RequestFields()
     do {
-      try fields.read(&scanner)
+      try JSONScanner.scan(jsonLine) { try fields.read(&$0) }
     } catch var error as JSONLineError {
       error.id = fields.id
       throw error
