@@ -118,8 +118,8 @@ struct JSONScanner {
 
   /// A syntax error at the current position; columns count code points from 1.
   func error(_ what: String) -> JSONLineError {
-    let column = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<position]), as: UTF8.self)
-      .unicodeScalars.count + 1
+    let before = UnsafeBufferPointer(rebasing: bytes[..<position])
+    let column = String(decoding: before, as: UTF8.self).unicodeScalars.count + 1
     return JSONLineError("invalid JSON at column \(column): \(what)")
   }
 
