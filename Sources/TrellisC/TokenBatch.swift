@@ -45,7 +45,7 @@ struct LabelTable {
 
   init(_ model: TaggerModel) {
     let configuration = model.configuration
-    if let trained = configuration.trainingScheme, trained != configuration.scheme {
+    if configuration.convertedScheme != nil {
       outputLabels = convertedLabels(model.labels.strings, to: configuration.scheme)
     } else {
       outputLabels = model.labels.strings

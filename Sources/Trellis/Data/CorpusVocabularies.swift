@@ -49,9 +49,7 @@ extension Array where Element == Sentence {
   /// The sentences with their labels converted to `configuration.trainingScheme` when that
   /// differs from the data's scheme (`configuration.scheme`).
   func converted(to configuration: TaggerConfiguration) -> [Sentence] {
-    guard let modelScheme = configuration.trainingScheme, modelScheme != configuration.scheme else {
-      return self
-    }
+    guard let modelScheme = configuration.convertedScheme else { return self }
     return map { sentence in
       let labels = convert(sentence.labels, from: configuration.scheme, to: modelScheme)
       return Sentence(

@@ -41,6 +41,9 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   /// training labels are converted to it, predictions converted back. BIOES gives the chain
   /// separate labels for single-token and final tokens of a span.
   public var trainingScheme: TagScheme?
+  /// `trainingScheme` when it differs from `scheme` (labels converted to it for training,
+  /// predictions converted back), else nil: the model's labels are the data's.
+  package var convertedScheme: TagScheme? { trainingScheme == scheme ? nil : trainingScheme }
   /// Whether decoding forbids the transitions `scheme` rules out.
   public var constrainedDecoding = true
 

@@ -25,9 +25,7 @@ extension TaggerModel {
   /// model was trained in another scheme).
   func outputLabels(_ path: [Int]) -> [String] {
     let strings = path.map { labels[$0] }
-    guard let modelScheme = configuration.trainingScheme, modelScheme != configuration.scheme else {
-      return strings
-    }
+    guard let modelScheme = configuration.convertedScheme else { return strings }
     return convert(strings, from: modelScheme, to: configuration.scheme)
   }
 

@@ -86,8 +86,8 @@ public final class TaggerModel: @unchecked Sendable {
     (head, headSlot) = (layers.head, layers.headSlot)
     store.allocate()
     self.store = store
-    let convertsOutputs = configuration.trainingScheme.map { $0 != configuration.scheme } ?? false
-    labelChunks = convertsOutputs ? nil : LabelSetChunks(labels: labels.strings)
+    labelChunks =
+      configuration.convertedScheme == nil ? LabelSetChunks(labels: labels.strings) : nil
     schemeConstraints =
       configuration.constrainedDecoding
       ? TransitionConstraints(

@@ -80,10 +80,20 @@ extension TaggerModel {
   /// returns the responses in request order, spans located in the requests' text.
   /// Thread-safe like `analyze`; `options` must pass `validate()`.
   public func respond(to requests: [TaggingRequest], options: TaggingOptions) -> [TaggingResponse] {
-    let predictions = predict(requests.map { TokenInput(tokens: $0.tokens) }, options: options)
-    return Array(zip(requests, predictions)).concurrentMap(threads: options.threads) {
-      TaggingResponse(request: $0, analysis: analysis(of: $0.tokens, $1))
-    }
+    Array(zip(requests, predictions(for: requests, options: options)))
+      .concurrentMap(threads: options.threads, response)
+  }
+
+  /// The predictions for the requests' tokens, in request order.
+  private func predictions(for requests: [TaggingRequest], options: TaggingOptions)
+    -> [Prediction]
+  {
+    predict(requests.map { TokenInput(tokens: $0.tokens) }, options: options)
+  }
+
+  /// The response to `request` from its prediction: its analysis, spans located in its text.
+  private func response(to request: TaggingRequest, _ prediction: Prediction) -> TaggingResponse {
+    TaggingResponse(request: request, analysis: analysis(of: request.tokens, prediction))
   }
 
   /// The one entry point of every JSON-lines transport (`trellis tag --input jsonl`, the HTTP
@@ -103,8 +113,7 @@ extension TaggerModel {
         return .failure(error as? JSONLineError ?? JSONLineError("\(error)"))
       }
     }
-    let requests = parsed.compactMap { try? $0.get() }
-    var predictions = predict(requests.map { TokenInput(tokens: $0.tokens) }, options: options)
+    var predictions = predictions(for: parsed.compactMap { try? $0.get() }, options: options)
       .makeIterator()
     let tagged = parsed.map { parsed in parsed.map { ($0, predictions.next()!) } }
     // Each answer (analysis, spans located in the text, its JSON) in one pass: a pass per step
@@ -113,8 +122,7 @@ extension TaggerModel {
       switch tagged {
       case .failure(let error): return JSONLineAnswer(refusing: error)
       case .success(let (request, prediction)):
-        let response = TaggingResponse(
-          request: request, analysis: analysis(of: request.tokens, prediction))
+        let response = response(to: request, prediction)
         do {
           return JSONLineAnswer(line: try response.jsonLine())
         } catch {
