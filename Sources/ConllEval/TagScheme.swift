@@ -186,8 +186,28 @@ public func detectScheme(_ sentences: [[String]]) -> TagScheme {
 /// counted once, at the label itself.
 public func isAllowedTransition(from previous: String?, to next: String, scheme: TagScheme) -> Bool
 {
-  guard let next = SchemeLabel(next, scheme: scheme) else { return false }
-  let previous = previous.flatMap { SchemeLabel($0, scheme: scheme) } ?? .outside
+  isAllowedTransition(
+    from: previous.flatMap { SchemeLabel($0, scheme: scheme) } ?? .outside,
+    to: SchemeLabel(next, scheme: scheme), scheme: scheme)
+}
+
+/// `isAllowedTransition(from:to:scheme:)` for every pair of `labels`, row-major: element
+/// `i · labels.count + j` is the transition labels[i] → labels[j]. Each label is read once, not
+/// once per pair (for a model's 127 labels, the pairs were a sixth of loading it).
+public func allowedTransitions(among labels: [String], scheme: TagScheme) -> [Bool] {
+  let readings = labels.map { SchemeLabel($0, scheme: scheme) }
+  return readings.flatMap { previous in
+    readings.map { isAllowedTransition(from: previous ?? .outside, to: $0, scheme: scheme) }
+  }
+}
+
+/// The transition rule on labels already read (nil `next`: not a label of `scheme`).
+private func isAllowedTransition(
+  from previous: SchemeLabel, to next: SchemeLabel?, scheme: TagScheme
+)
+  -> Bool
+{
+  guard let next else { return false }
   let continuesSameType = previous.continuesChunk && previous.hasSameType(as: next)
   switch scheme {
   case .bio:

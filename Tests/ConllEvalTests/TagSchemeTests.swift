@@ -171,6 +171,27 @@ final class TagSchemeTests: XCTestCase {
     }
   }
 
+  /// The table of every pair, each label read once, against the rule asked pair by pair:
+  /// labels of every prefix, types differing only in their bytes, and labels of no scheme.
+  func testAllowedTransitionsTableMatchesPairwiseRule() {
+    let pool = [
+      "O", "B-X", "I-X", "E-X", "S-X", "B-Y", "I-Y", "B-caf\u{E9}", "I-cafe\u{301}", "I-caf\u{E9}",
+      "B-", "PER", "0", "B-a-b", "I-a-b", "S-Y", "E-Y",
+    ]
+    var generator = SplitMix64(state: 17)
+    for _ in 0..<200 {
+      let labels = (0..<Int.random(in: 1...9, using: &generator)).map { _ in
+        pool.randomElement(using: &generator)!
+      }
+      for scheme in TagScheme.allCases {
+        let pairwise = labels.flatMap { previous in
+          labels.map { isAllowedTransition(from: previous, to: $0, scheme: scheme) }
+        }
+        XCTAssertEqual(allowedTransitions(among: labels, scheme: scheme), pairwise, "\(labels)")
+      }
+    }
+  }
+
   func testBIOTransitions() {
     XCTAssertTrue(isAllowedTransition(from: nil, to: "B-X", scheme: .bio))
     XCTAssertTrue(isAllowedTransition(from: nil, to: "O", scheme: .bio))

@@ -18,9 +18,7 @@ public struct TransitionConstraints: Sendable, Equatable {
   public init(labels: [String], scheme: TagScheme) {
     let L = labels.count
     labelCount = L
-    allowedTransition = (0..<L * L).map {
-      isAllowedTransition(from: labels[$0 / L], to: labels[$0 % L], scheme: scheme)
-    }
+    allowedTransition = allowedTransitions(among: labels, scheme: scheme)
     allowedStart = labels.map { isAllowedTransition(from: nil, to: $0, scheme: scheme) }
     allowedEnd = labels.map { isAllowedEnd($0, scheme: scheme) }
     lengths = AdmittedLengths(

@@ -11,11 +11,13 @@ import Foundation
 public enum BLASCore {
   /// The core OpenBLAS should use instead of the one it `detected`, or nil when its choice
   /// stands: the user chose one (`OPENBLAS_CORETYPE` set), OpenBLAS did not fall back, or the
-  /// CPU has no AVX2 (`cpuFlags`: the flags of /proc/cpuinfo).
+  /// CPU has no AVX2 (`cpuFlags`: the flags of /proc/cpuinfo, read only after the checks
+  /// before it pass, since reading that file was a millisecond of every start).
   public static func preferred(
-    detected: String, environment: [String: String], cpuFlags: Set<String>
+    detected: String, environment: [String: String], cpuFlags: @autoclosure () -> Set<String>
   ) -> String? {
     guard environment["OPENBLAS_CORETYPE"] == nil, detected == "Prescott" else { return nil }
+    let cpuFlags = cpuFlags()
     if cpuFlags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]) {
       return "SkylakeX"
     }

@@ -92,19 +92,34 @@ public enum ModelFile {
       throw sizeMismatch(size, layout.expectedSize, name: path)
     }
     try handle.seek(toOffset: 0)
-    return try decode(try handle.readToEnd() ?? Data(), name: path)
+    return try decode(
+      [UInt8](try handle.readToEnd() ?? Data()), name: path, checked: (headerBytes, layout))
   }
 
   /// Rebuilds a model from the bytes `encode` made, refusing damaged, foreign and newer-version
   /// data as `read` does; `name` stands for the file in error messages.
   public static func decode(_ data: Data, name: String) throws -> TaggerModel {
-    let bytes = [UInt8](data)
+    try decode([UInt8](data), name: name, checked: nil)
+  }
+
+  /// `decode`, given the header `read` has already decoded and checked from `checked.bytes`:
+  /// it is decoded again only if the file's header bytes are no longer those (the file changed
+  /// between the two reads), since decoding it was a sixth of loading a model.
+  private static func decode(
+    _ bytes: [UInt8], name: String,
+    checked: (bytes: Data, layout: (header: Header, expectedSize: Int))?
+  ) throws -> TaggerModel {
     let headerLength = try checkPrelude(Array(bytes.prefix(16)), fileSize: bytes.count, name: name)
     let checksumMatches = trailingChecksumMatches(bytes)
-    let layout = try checkHeader(
-      Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, fileSize: bytes.count,
-      name: name
-    ) { checksumMatches ? "has an unreadable header: \($0)" : "is corrupted (checksum mismatch)" }
+    let headerBytes = Data(bytes[16..<(16 + headerLength)])
+    let layout =
+      if let checked, checked.bytes == headerBytes { checked.layout } else {
+        try checkHeader(
+          headerBytes, headerLength: headerLength, fileSize: bytes.count, name: name
+        ) {
+          checksumMatches ? "has an unreadable header: \($0)" : "is corrupted (checksum mismatch)"
+        }
+      }
     guard bytes.count == layout.expectedSize else {
       throw sizeMismatch(bytes.count, layout.expectedSize, name: name)
     }
