@@ -1,4 +1,5 @@
 import Dispatch
+import Trellis
 
 /// Overlaps tagging with reading and writing in `trellis tag`. A group of sentences is tagged
 /// on a worker thread (which spreads its batches over the tagger's threads) while the calling
@@ -52,4 +53,86 @@ final class OverlappedTagging {
 /// The worker's answers, handed to the calling thread through `OverlappedTagging`'s semaphore.
 private final class AnswerBox<Value>: @unchecked Sendable {
   var value: Value?
+}
+
+/// `tag`'s model, loaded on another thread while the calling thread reads the first input, or
+/// at once when `inBackground` is false (one thread: a Spark task that owns one core).
+final class ModelLoading {
+  private let loaded = DispatchSemaphore(value: 0)
+  private let box = AnswerBox<Result<TaggerModel, any Error>>()
+  private let prepare: (TaggerModel) throws -> Void
+  /// Set by the first `get()`: the loaded model, after `prepare`, or the error of either.
+  private var prepared: Result<TaggerModel, any Error>?
+
+  init(path: String, inBackground: Bool, prepare: @escaping (TaggerModel) throws -> Void) {
+    self.prepare = prepare
+    let (box, loaded) = (box, loaded)
+    let load: @Sendable () -> Void = {
+      box.value = Result { try ModelFile.read(from: path) }
+      loaded.signal()
+    }
+    if inBackground { DispatchQueue.global().async(execute: load) } else { load() }
+  }
+
+  /// The model, waiting for it to load; the first call runs `prepare` on it. Throws the load's
+  /// or `prepare`'s error, on every call.
+  func get() throws -> TaggerModel {
+    if prepared == nil {
+      loaded.wait()
+      // `box.value` is read only after `loaded` is signalled.
+      prepared = box.value!.flatMap { model in Result { try prepare(model) }.map { model } }
+    }
+    return try prepared!.get()
+  }
+}
+
+/// `tag`'s input read into groups: each group is handed to `submit` (with the model) when it
+/// holds `size` items, and whatever has been read when the reader would wait for more
+/// (`answerEverythingRead`) or at the end.
+final class InputGroups<Item> {
+  private let model: ModelLoading
+  private let overlap: OverlappedTagging
+  private let size: Int
+  /// Tags a group and hands it to `overlap`.
+  private let submit: ([Item], TaggerModel) throws -> Void
+  private var pending: [Item] = []
+
+  init(
+    model: ModelLoading, overlap: OverlappedTagging, size: Int,
+    submit: @escaping ([Item], TaggerModel) throws -> Void
+  ) {
+    (self.model, self.overlap, self.size, self.submit) = (model, overlap, size, submit)
+  }
+
+  /// Reads items with `next` to the end of the input. A read error is thrown after the model's
+  /// error, if any (as when the model loaded before reading), and after the answers to the
+  /// groups before the bad item.
+  func readAll(_ next: () throws -> Item?) throws {
+    do {
+      while let item = try next() {
+        pending.append(item)
+        if pending.count == size { try submitPending() }
+      }
+    } catch {
+      _ = try model.get()
+      try overlap.drain()
+      throw error
+    }
+    try answerEverythingRead()
+  }
+
+  /// Tags and answers every item read so far; a bad model is reported here, before the reader
+  /// waits for input, even when none has come.
+  func answerEverythingRead() throws {
+    _ = try model.get()
+    try submitPending()
+    try overlap.drain()
+  }
+
+  private func submitPending() throws {
+    guard !pending.isEmpty else { return }
+    let group = pending
+    pending = []
+    try submit(group, try model.get())
+  }
 }

@@ -125,7 +125,21 @@ struct Tag: ParsableCommand {
   var readAhead: Int { Self.batchesReadAhead * batchSize }
 
   func run() throws {
-    let tagger = try ModelFile.read(from: model)
+    // With more than one thread the model loads while the first group is read: loading it
+    // (4.5 ms for an ATIS model) was serial work at the start of every run, 5% of tagging a
+    // file of 1,800 sentences.
+    let model = ModelLoading(path: self.model, inBackground: threads > 1, prepare: checkInput)
+    let output = StandardOutput()
+    if input == .jsonl {
+      try tagJSONLines(model, output)
+    } else {
+      try tagSentences(model, output)
+    }
+    try output.flush()
+  }
+
+  /// Refuses input the model cannot read, and notes confidences it cannot give.
+  func checkInput(for tagger: TaggerModel) throws {
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
     guard featureColumns.isEmpty || input == .conll else {
       throw TrellisError(
@@ -138,36 +152,26 @@ struct Tag: ParsableCommand {
         "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "
           + "probabilities; confidences are left out ('-' in CoNLL, null in JSON)")
     }
-    let output = StandardOutput()
-    if input == .jsonl {
-      try tagJSONLines(tagger, output)
-    } else {
-      try tagSentences(tagger, output)
-    }
-    try output.flush()
   }
 
   /// Streams CoNLL or text input: tags each `readAhead` sentences (overlapped with reading
   /// and writing, `OverlappedTagging`), and answers whatever has been read whenever the reader
   /// would wait for more.
-  func tagSentences(_ tagger: TaggerModel, _ output: StandardOutput) throws {
+  func tagSentences(_ model: ModelLoading, _ output: StandardOutput) throws {
     let fileName = file == "-" ? "<stdin>" : file
     let overlap = OverlappedTagging(threads: threads)
     let options = taggingOptions
     // CoNLL and text output print labels (and confidences, n-best lists) but never spans: with
     // labels alone, `tag` skips building spans and their texts (8% of a run on a large file).
     let labelsOnly = outputFormat != .json && !confidence && nbest == 0
-    func analyses(of inputs: [TokenInput]) -> [Analysis] {
+    func analyses(of inputs: [TokenInput], _ tagger: TaggerModel) -> [Analysis] {
       guard labelsOnly else { return tagger.analyze(inputs, options: options) }
       return zip(inputs, tagger.tag(inputs, options: options)).map {
         Analysis(tokens: $0.tokens, labels: $1, spans: [])
       }
     }
-    var pending: [Sentence] = []
-    func submitPending() throws {
-      guard !pending.isEmpty else { return }
-      let sentences = pending
-      pending = []
+    let groups = InputGroups<Sentence>(model: model, overlap: overlap, size: readAhead) {
+      sentences, tagger in
       let inputs: [TokenInput]
       do {
         inputs = try tokenInputs(sentences.filter { !$0.isDocumentMarker }, tagger, fileName)
@@ -176,39 +180,23 @@ struct Tag: ParsableCommand {
         throw error
       }
       try overlap.submit(
-        { analyses(of: inputs) },
+        { analyses(of: inputs, tagger) },
         write: { try self.write(sentences, $0, to: output, fileName: fileName) })
     }
-    func answerEverythingRead() throws {
-      try submitPending()
-      try overlap.drain()
-    }
-    let next: () throws -> Sentence?
     if input == .conll {
       let reader = try CoNLLReader(path: file)
       reader.keepsDocumentMarkers = true
-      reader.beforeWaiting = answerEverythingRead
-      next = reader.next
+      reader.beforeWaiting = groups.answerEverythingRead
+      try groups.readAll(reader.next)
     } else {
       let reader = try LineReader(path: file)
-      reader.beforeWaiting = answerEverythingRead
-      next = {
+      reader.beforeWaiting = groups.answerEverythingRead
+      try groups.readAll {
         try reader.nextColumns().map { tokens in
           Sentence(fields: tokens.map { [$0] }, firstLine: reader.lineNumber)
         }
       }
     }
-    let readAhead = self.readAhead
-    do {
-      while let sentence = try next() {
-        pending.append(sentence)
-        if pending.count == readAhead { try submitPending() }
-      }
-    } catch {
-      try overlap.drain()  // a bad line stops the run after the answers before its group
-      throw error
-    }
-    try answerEverythingRead()
   }
 
   /// The tagger's inputs: the token column and the model's feature columns of each sentence.
@@ -312,12 +300,11 @@ struct Tag: ParsableCommand {
 
   /// Streams JSON-lines input through `TaggerModel.tagJSONLines`, the function the HTTP
   /// service and the C ABI call too.
-  func tagJSONLines(_ tagger: TaggerModel, _ output: StandardOutput) throws {
+  func tagJSONLines(_ model: ModelLoading, _ output: StandardOutput) throws {
     let reader = try LineReader(path: file)
     let fileName = reader.fileName
     let overlap = OverlappedTagging(threads: threads)
     let options = taggingOptions
-    var pending: [(line: String, number: Int)] = []
     var refused = 0
     func write(_ answers: [JSONLineAnswer], _ lines: [(line: String, number: Int)]) throws {
       for (answer, (_, number)) in zip(answers, lines) {
@@ -333,67 +320,17 @@ struct Tag: ParsableCommand {
       }
       try output.endBatch()
     }
-    func submitPending() throws {
-      guard !pending.isEmpty else { return }
-      let lines = pending
-      pending = []
+    let groups = InputGroups<(line: String, number: Int)>(
+      model: model, overlap: overlap, size: readAhead
+    ) { lines, tagger in
       try overlap.submit(
         { Result { try tagger.tagJSONLines(lines.map(\.line), options: options) } },
         write: { try write($0.get(), lines) })
     }
-    func answerEverythingRead() throws {
-      try submitPending()
-      try overlap.drain()
-    }
-    reader.beforeWaiting = answerEverythingRead
-    let readAhead = self.readAhead
-    do {
-      while let line = try reader.next() {
-        pending.append((line, reader.lineNumber))
-        if pending.count == readAhead { try submitPending() }
-      }
-    } catch {
-      try overlap.drain()  // a bad line stops the run after the answers before its group
-      throw error
-    }
-    try answerEverythingRead()
+    reader.beforeWaiting = groups.answerEverythingRead
+    try groups.readAll { try reader.next().map { ($0, reader.lineNumber) } }
     if refused > 0 {
       printError("note: \(refused) line(s) were not valid requests; their answers hold \"error\"")
     }
-  }
-}
-
-/// Standard output, collected into writes of 64 KiB; when it is not a regular file (a pipe, a
-/// terminal, a socket) each batch is also written as soon as it is tagged, so the answers reach
-/// a reader that is waiting for them.
-final class StandardOutput {
-  private var buffer: [UInt8] = []
-  private let isRegularFile: Bool = {
-    var status = stat()
-    return fstat(STDOUT_FILENO, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
-  }()
-
-  func write(_ text: String) {
-    buffer.append(contentsOf: text.utf8)
-  }
-
-  /// Appends bytes through `body`: many pieces in one access to the buffer (each access to a
-  /// class's stored property is checked for exclusivity, 1.7% of a CoNLL run when done per piece).
-  func append(_ body: (inout [UInt8]) -> Void) {
-    body(&buffer)
-  }
-
-  /// Ends a tagged batch: writes it out unless output goes to a regular file and less than
-  /// 64 KiB is waiting.
-  func endBatch() throws {
-    if !isRegularFile || buffer.count >= 1 << 16 { try flush() }
-  }
-
-  /// Writes everything collected; a failed write (a full disk, a closed pipe) throws
-  /// `StandardStreams.WriteFailure`.
-  func flush() throws {
-    guard !buffer.isEmpty else { return }
-    try StandardStreams.write(buffer)
-    buffer.removeAll(keepingCapacity: true)
   }
 }

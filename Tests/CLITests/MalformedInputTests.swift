@@ -426,6 +426,23 @@ final class MalformedInputTests: CLITestCase {
       mentioning: ["Error: \(missing): no such model file"])
   }
 
+  /// A bad model and bad input together: the model's error is the one reported, whether it
+  /// loads while the input is read (more than one thread) or before (`--threads 1`).
+  func testABadModelIsReportedBeforeBadInput() throws {
+    let missing = path("no-such.model")
+    let notUTF8 = path("latin1.txt")
+    FileManager.default.createFile(atPath: notUTF8, contents: Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
+    for input in ["conll", "text", "jsonl"] {
+      for threads in ["1", "2"] {
+        let result = try trellis(
+          ["tag", "--model", missing, "--input", input, "--threads", threads, notUTF8])
+        assertFailed(result, mentioning: [])
+        XCTAssertEqual(
+          result.stderr, "Error: \(missing): no such model file\n", "\(input) \(threads)")
+      }
+    }
+  }
+
   /// Input 24: a file with mode 000. Without privileges it cannot be opened and every command
   /// says so; as root (as CI runs) permissions do not stop reading, so the commands must then
   /// handle the file exactly as a readable copy.

@@ -43,6 +43,24 @@ final class StreamingTests: CLITestCase {
     try assertAnswersEach(input: "jsonl", requests: requests, linesPerAnswer: { _ in 1 })
   }
 
+  /// The model loads while input is read: a bad one must still be reported at once, while
+  /// standard input stays open with nothing written, not after the first request.
+  func testABadModelIsReportedBeforeAnyInputArrives() throws {
+    let missing = path("missing.model")
+    for input in ["conll", "text", "jsonl"] {
+      let tagger = try InteractiveTrellis(
+        ["tag", "--model", missing, "--input", input], stderr: path("stderr"))
+      guard let status = tagger.exitStatus(within: Self.deadline) else {
+        tagger.stop()
+        return XCTFail("--input \(input): still waiting for input after \(Self.deadline) s")
+      }
+      XCTAssertEqual(status, 1, input)
+      XCTAssertEqual(
+        try String(contentsOfFile: path("stderr"), encoding: .utf8),
+        "Error: \(missing): no such model file\n", input)
+    }
+  }
+
   /// Writes each request to one running `trellis tag --input input --batch-size 256` and waits
   /// for its answer (`linesPerAnswer(i)` lines) before writing the next; then checks the answers
   /// against tagging all requests from a file, and prints the latencies.
@@ -129,6 +147,13 @@ final class InteractiveTrellis {
       defer { received.removeSubrange(..<end) }
       return String(decoding: received[..<end], as: UTF8.self)
     }
+  }
+
+  /// The exit status, if the process ends within `timeout` seconds with standard input open.
+  func exitStatus(within timeout: TimeInterval) -> Int32? {
+    let deadline = Date(timeIntervalSinceNow: timeout)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+    return process.isRunning ? nil : process.terminationStatus
   }
 
   /// Closes standard input and waits for the exit status.
