@@ -61,6 +61,7 @@ struct TrellisServe: AsyncParsableCommand {
     // A client that hangs up is an error on its connection, not a signal that ends the server.
     signal(SIGPIPE, SIG_IGN)
     let tagger = try ModelFile.read(from: model)
+    tagger.prepareForTagging()  // before listening, so the first request does not pay it
     var logger = Logger(label: "trellis-serve")
     logger.logLevel = .notice
     let server = try TaggingServer(

@@ -68,7 +68,11 @@ final class ModelLoading {
     self.prepare = prepare
     let (box, loaded) = (box, loaded)
     let load: @Sendable () -> Void = {
-      box.value = Result { try ModelFile.read(from: path) }
+      box.value = Result {
+        let model = try ModelFile.read(from: path)
+        model.prepareForTagging()
+        return model
+      }
       loaded.signal()
     }
     if inBackground { DispatchQueue.global().async(execute: load) } else { load() }

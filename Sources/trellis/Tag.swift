@@ -125,9 +125,9 @@ struct Tag: ParsableCommand {
   var readAhead: Int { Self.batchesReadAhead * batchSize }
 
   func run() throws {
-    // With more than one thread the model loads while the first group is read: loading it
-    // (4.5 ms for an ATIS model) was serial work at the start of every run, 5% of tagging a
-    // file of 1,800 sentences.
+    // With more than one thread the model loads, and is prepared for tagging, while the first
+    // group is read: loading it (4.5 ms for an ATIS model) was serial work at the start of
+    // every run, 5% of tagging a file of 1,800 sentences.
     let model = ModelLoading(path: self.model, inBackground: threads > 1, prepare: checkInput)
     let output = StandardOutput()
     if input == .jsonl {

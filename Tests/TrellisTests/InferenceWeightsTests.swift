@@ -84,6 +84,20 @@ final class InferenceWeightsTests: XCTestCase {
     assertSameEmissions(model, "after new weights")
   }
 
+  /// Weights prepared ahead (`prepareForTagging`) are the current ones, and weights that change
+  /// after it still reach inference.
+  func testPreparedWeightsAreTheCurrentOnes() {
+    let model = makeModel(embeddingSize: 5, hiddenSize: 4)
+    model.prepareForTagging()
+    assertSameEmissions(model, "prepared")
+    let prepared = emissions(model).inference
+    var values = model.store.snapshot()
+    for k in values.indices { values[k] *= 1.5 }
+    model.store.restore(values)
+    XCTAssertNotEqual(prepared, emissions(model).inference, "inference kept the prepared weights")
+    assertSameEmissions(model, "prepared, then new weights")
+  }
+
   /// Only a plain word-embedding input qualifies, and only tables within the memory bound.
   func testOtherInputsKeepTheBatchedProduct() {
     func applies(_ model: TaggerModel) -> Bool {

@@ -5,6 +5,22 @@ import Dispatch
 // batch's activations in the workspace, which is what `emissionView` reads afterwards.
 
 extension TaggerModel {
+  /// Builds what tagging derives from the weights (`InferenceWeights`: packed products, input
+  /// projection tables) now rather than in the first call that tags. A program that loads a
+  /// model before its input or requests arrive calls it then (`trellis tag` while it reads
+  /// the first sentences, `trellis-serve` before it listens): for an ATIS model it is a few
+  /// milliseconds, otherwise paid by the first answer.
+  public func prepareForTagging() {
+    _ = preparedInferenceWeights()
+  }
+
+  /// The inference weights of the current weights, built on first use after a change.
+  private func preparedInferenceWeights() -> InferenceWeights {
+    inferenceWeights.weights(
+      version: store.version, embedding: embedding, encoder: encoder, output: output,
+      store: store)
+  }
+
   /// Computes emissions `(T·B, L)` into `workspace.emissions`, keeping what a backward pass
   /// needs when `training`. Dropout (training only) draws its masks from `rng`, one per token
   /// or, with `sentenceMasks`, one per sentence (`applySentenceDropout`); at rate 0 nothing is
@@ -20,12 +36,7 @@ extension TaggerModel {
     // recurrent and output weights and, on a model whose input is the word embedding alone,
     // the first layer's input projections from a table instead of embedding and projecting
     // each token.
-    let prepared =
-      training
-      ? nil
-      : inferenceWeights.weights(
-        version: store.version, embedding: embedding, encoder: encoder, output: output,
-        store: store)
+    let prepared = training ? nil : preparedInferenceWeights()
     func dropout(_ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int) {
       let mask = mask.reserve(rows * width)
       if sentenceMasks {
