@@ -202,7 +202,12 @@ public func splitColumns(_ line: Substring) -> [String] {
 /// The whitespace-separated columns of a line's bytes, which must be valid UTF-8: each column
 /// is then valid UTF-8 too, since the cuts are at ASCII bytes.
 public func splitColumns(_ utf8: UnsafeBufferPointer<UInt8>) -> [String] {
+  // Counted first so the array is allocated once: grown by appends it was allocated twice for
+  // a two-column line, half of what splitting cost (callgrind).
+  var count = 0
+  forEachColumnRange(of: utf8) { _ in count += 1 }
   var columns: [String] = []
+  columns.reserveCapacity(count)
   forEachColumnRange(of: utf8) {
     columns.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[$0]), as: UTF8.self))
   }
