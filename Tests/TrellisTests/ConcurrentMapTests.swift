@@ -15,4 +15,24 @@ final class ConcurrentMapTests: XCTestCase {
       }
     }
   }
+
+  /// Chunks are shared out dynamically, but never on more than `threads` threads at once
+  /// (`tag --threads 1` keeps to one core).
+  func testNeverRunsMoreThanThreadsAtOnce() {
+    let lock = NSLock()
+    for threads in [1, 2, 3] {
+      var (running, most) = (0, 0)
+      _ = Array(0..<640).concurrentMap(threads: threads) { element -> Int in
+        lock.withLock {
+          running += 1
+          most = max(most, running)
+        }
+        usleep(200)
+        lock.withLock { running -= 1 }
+        return element
+      }
+      XCTAssertLessThanOrEqual(most, threads, "\(threads) threads")
+      XCTAssertGreaterThan(most, 0)
+    }
+  }
 }

@@ -121,7 +121,7 @@ extension TaggerModel {
     var result = [Prediction](repeating: Prediction(), count: sentences.count)
     // Workers take the next batch when they finish one, longest first, so a worker slowed by
     // other work on its core (the CLI's reading and writing) does not hold up the others.
-    let queue = BatchQueue(count: batches.count)
+    let queue = WorkQueue(count: batches.count)
     result.withUnsafeMutableBufferPointer { result in
       // One iteration runs on the calling thread.
       DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -205,25 +205,5 @@ extension TaggerModel {
       counts.add(gold: sentence.labels, predicted: labels)
     }
     return counts
-  }
-}
-
-/// The batches of one `predictInBatches` call, handed out one at a time to its workers.
-private final class BatchQueue: @unchecked Sendable {
-  private let lock = NSLock()
-  private let count: Int
-  private var taken = 0
-
-  init(count: Int) {
-    self.count = count
-  }
-
-  /// The next batch's number in `0..<count`, or nil when every batch has been taken.
-  func take() -> Int? {
-    lock.lock()
-    defer { lock.unlock() }
-    guard taken < count else { return nil }
-    taken += 1
-    return taken - 1
   }
 }
