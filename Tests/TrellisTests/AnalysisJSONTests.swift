@@ -88,6 +88,18 @@ final class AnalysisJSONTests: XCTestCase {
     }
   }
 
+  func testDecimalsAsStringWritesThem() {
+    var rng = SplitMix64(seed: 7)
+    let values =
+      [0, 1, 9, 10, 99, 100, -1, -10, Int.max, Int.min, Int.min + 1]
+      + (0..<3000).map { _ in Int(truncatingIfNeeded: rng.next()) >> Int(rng.next() % 64) }
+    for value in values {
+      var json: [UInt8] = [UInt8(ascii: "x")]
+      appendDecimal(value, to: &json)
+      XCTAssertEqual(String(decoding: json, as: UTF8.self), "x" + String(value))
+    }
+  }
+
   func testNonFiniteNumbersAreRefusedAsJSONEncoderRefusesThem() {
     for value in [Double.nan, .infinity, -.infinity] {
       let analysis = Analysis(tokens: ["a"], labels: ["O"], spans: [], tokenConfidences: [value])
