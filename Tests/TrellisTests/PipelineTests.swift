@@ -197,6 +197,35 @@ final class PipelineTests: XCTestCase {
     XCTAssertEqual(first["end_char"] as? Int, 9)
   }
 
+  /// Duplicate members are refused whether the object has few members or many (names are
+  /// kept in a list, then in a set once there are more than eight).
+  func testDuplicateMembersAreRefusedInObjectsOfAnySize() throws {
+    for count in [1, 7, 8, 9, 30] {
+      let names = (0..<count).map { "\"f\($0)\"" }
+      let members = names.map { "\($0): \($0)" }.joined(separator: ", ")
+      let request = try TaggingRequest(jsonLine: #"{"text": "a", "# + members + "}")
+      XCTAssertEqual(request.passthrough.count, count)
+      for duplicate in Set([0, count / 2, count - 1]) {
+        let line = #"{"text": "a", "# + members + ", \(names[duplicate]): 1}"
+        XCTAssertThrowsError(try TaggingRequest(jsonLine: line), "\(count) \(duplicate)") {
+          XCTAssertTrue("\($0)".contains("duplicate field \(names[duplicate])"), "\($0)")
+        }
+      }
+    }
+  }
+
+  func testJoinedBySpacesIsJoinedWithASpaceSeparator() {
+    let pool = ["a", "", "caf\u{E9}", "e\u{301}", "\u{1F600}", "longer than fifteen bytes", " "]
+    var rng = SplitMix64(seed: 11)
+    for _ in 0..<2000 {
+      let strings = (0..<Int(rng.next() % 6)).map { _ in pool[Int(rng.next() % UInt64(pool.count))]
+      }
+      XCTAssertEqual(strings.joinedBySpaces(), strings.joined(separator: " "), "\(strings)")
+      XCTAssertEqual(
+        strings.dropFirst().joinedBySpaces(), strings.dropFirst().joined(separator: " "))
+    }
+  }
+
   func testTokenRequestsLocateSpansInTheTokensJoinedBySpaces() {
     let request = TaggingRequest(tokens: ["to", "new", "york", "😀x"])
     let analysis = Analysis(

@@ -67,7 +67,7 @@ public struct TaggingRequest: Equatable, Sendable {
   }
 
   /// The string the ranges index: `text`, or the tokens joined by single spaces.
-  var source: String { text ?? tokens.joined(separator: " ") }
+  var source: String { text ?? tokens.joinedBySpaces() }
 }
 
 /// A field of a JSON object kept as written: `name` is the key's JSON string literal.
@@ -90,7 +90,7 @@ private struct RequestFields {
   var tokens: [String]?
   var text: String?
   var passthrough: [JSONMember] = []
-  var names: Set<String> = []
+  var names = MemberNames()
 
   /// Reads the line's one object; every value is checked, only tokens and text are decoded.
   mutating func read(_ scanner: inout JSONScanner) throws {
@@ -113,7 +113,7 @@ private struct RequestFields {
     let nameStart = scanner.position
     let name = try scanner.readString()
     let rawName = scanner.text(from: nameStart)
-    guard names.insert(name).inserted else { throw JSONLineError("duplicate field \(rawName)") }
+    guard names.insert(name) else { throw JSONLineError("duplicate field \(rawName)") }
     guard !TaggingRequest.answerFields.contains(name) else {
       throw JSONLineError("field \(rawName) is one the answer writes; rename it")
     }
@@ -142,5 +142,26 @@ private struct RequestFields {
     } while scanner.consume(UInt8(ascii: ","))
     try scanner.expect(UInt8(ascii: "]"), "',' or ']'")
     return tokens
+  }
+}
+
+/// The member names of one object read so far, to refuse a duplicate: a list searched in order
+/// while it is short (a request has two or three; hashing them into a set was a quarter of
+/// parsing one), a set once it is long, so an object of many members is still read in
+/// linear time.
+private struct MemberNames {
+  private var few: [String] = []
+  private var many: Set<String> = []
+  private static let listed = 8
+
+  /// Adds `name`; false when it was there already.
+  mutating func insert(_ name: String) -> Bool {
+    if few.count < Self.listed {
+      guard !few.contains(name) else { return false }
+      few.append(name)
+      return true
+    }
+    if many.isEmpty { many = Set(few) }
+    return many.insert(name).inserted
   }
 }
