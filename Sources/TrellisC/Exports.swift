@@ -43,6 +43,7 @@ public func trellis_model_load(
     let pathString = String(cString: path)
     blasThreadsSet
     let model = try ModelFile.read(from: pathString)
+    model.prepareForTagging()  // at load, as trellis-serve does: the first call does not pay it
     return Unmanaged.passRetained(LoadedModel(model: model, path: pathString)).toOpaque()
   }
 }
