@@ -141,6 +141,16 @@ struct Train: ParsableCommand {
   var learningRateDecay: Double?
   @Option(
     help:
+      "Multiply the learning rate by this after each --anneal-patience epochs without a better dev F1; 1 never anneals (default: \(defaults.options.annealFactor))."
+  )
+  var annealFactor: Double?
+  @Option(
+    help:
+      "Epochs without a better dev F1 before each annealing (default: \(defaults.options.annealPatience))."
+  )
+  var annealPatience: Int?
+  @Option(
+    help:
       "Clip the gradient's global norm to this; 0 turns clipping off (default: \(defaults.options.clipNorm))."
   )
   var clip: Double?
@@ -221,6 +231,8 @@ struct Train: ParsableCommand {
     override(&recipe.options.optimizer, optimizer)
     override(&recipe.options.learningRate, learningRate)
     override(&recipe.options.learningRateDecay, learningRateDecay)
+    override(&recipe.options.annealFactor, annealFactor)
+    override(&recipe.options.annealPatience, annealPatience)
     override(&recipe.options.clipNorm, clip)
     override(&recipe.options.dropout, dropout)
     override(&recipe.options.variationalDropout, variationalDropout)

@@ -43,7 +43,8 @@ final class HostileInputTests: CLITestCase {
     let options = [
       "--epochs", "--batch-size", "--embedding-size", "--hidden-size", "--layers", "--window",
       "--character-filters",
-      "--character-embedding-size", "--learning-rate", "--learning-rate-decay", "--clip",
+      "--character-embedding-size", "--learning-rate", "--learning-rate-decay",
+      "--anneal-factor", "--anneal-patience", "--clip",
       "--dropout",
       "--unknown-replacement", "--patience", "--cost-weight", "--l2", "--token-column",
       "--label-column",
@@ -68,6 +69,9 @@ final class HostileInputTests: CLITestCase {
       Case(arguments: base + ["--window", "65"], status: 64),
       Case(arguments: base + ["--dropout", "1"], status: 64),
       Case(arguments: base + ["--learning-rate", "0"], status: 64),
+      Case(arguments: base + ["--anneal-factor", "0"], status: 64),
+      Case(arguments: base + ["--anneal-factor", "1.5"], status: 64),
+      Case(arguments: base + ["--anneal-patience", "0"], status: 64),
     ]
     let model = try sharedModel()
     let tag = ["tag", "--model", model, "--format", "json", PackagePaths.tiny("test")]

@@ -9,6 +9,8 @@ final class ResumeTests: CLITestCase {
     let common = [
       "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--epochs", "30",
       "--embedding-size", "16", "--hidden-size", "16", "--patience", "0", "--seed", "5", "--quiet",
+      // Annealing depends on the dev history, so the resumed run must anneal as this one.
+      "--anneal-factor", "0.5", "--anneal-patience", "2",
     ]
     let reference = path("reference.model")
     let resumed = path("resumed.model")

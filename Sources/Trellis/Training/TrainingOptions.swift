@@ -12,6 +12,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   public var learningRate: Double? = nil
   /// Epoch e (from 0) uses η₀ / (1 + decay·e).
   public var learningRateDecay = 0.0
+  /// The learning rate is multiplied by this after every `annealPatience` epochs in a row
+  /// without a better dev F1, so training takes smaller steps on a plateau before `patience`
+  /// stops it (Keras's ReduceLROnPlateau; flair anneals by 0.5). 1 never anneals, nor does a
+  /// run without a dev set.
+  public var annealFactor = 1.0
+  /// Epochs in a row without a better dev F1 before each annealing (`annealFactor`).
+  public var annealPatience = 3
   /// Gradients whose global norm exceeds this are scaled down to it (Pascanu et al. 2013);
   /// 0 turns clipping off.
   public var clipNorm = 5.0
@@ -53,6 +60,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         "learning-rate", "must be positive and finite in single precision (got \(learningRate))")
     }
     try require(learningRateDecay, in: 0...1000, "learning-rate-decay")
+    try require(annealFactor, in: 1e-3...1, "anneal-factor")
+    try require(annealPatience, in: 1...Self.epochLimit, "anneal-patience")
     try require(clipNorm, in: 0...1e6, "clip")
     try require(dropout, in: 0..<1, "dropout")
     try require(unknownReplacement, in: 0...1, "unknown-replacement")
@@ -70,6 +79,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     try container.decode(&optimizer, .optimizer)
     learningRate = try container.decodeIfPresent(Double.self, forKey: .learningRate)
     try container.decode(&learningRateDecay, .learningRateDecay)
+    try container.decode(&annealFactor, .annealFactor)
+    try container.decode(&annealPatience, .annealPatience)
     try container.decode(&clipNorm, .clipNorm)
     try container.decode(&dropout, .dropout)
     try container.decode(&variationalDropout, .variationalDropout)
@@ -96,8 +107,8 @@ public struct EpochReport: Codable, Sendable {
   public var gradientNormMean: Double
   /// The largest global gradient norm of the epoch's applied steps, before clipping.
   public var gradientNormMax: Double
-  /// The learning rate of the epoch's steps (`TrainingOptions.learningRateDecay` says how it
-  /// falls from epoch to epoch).
+  /// The learning rate of the epoch's steps (`TrainingOptions.learningRateDecay` and
+  /// `annealFactor` say how it falls from epoch to epoch).
   public var learningRate: Double
   /// Batches left out because their loss or gradient was not finite; too many in a row end
   /// training with an error.

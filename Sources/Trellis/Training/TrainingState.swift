@@ -1,4 +1,5 @@
 import ConllEval
+import Foundation
 
 /// Everything training needs to continue exactly where it stopped: with these and the model's
 /// parameters, epoch e+1 after a resume draws the same random numbers and makes the same
@@ -24,6 +25,33 @@ struct TrainingState {
     self.rng = rng
     let base = options.optimizer.makeOptimizer(parameterCount: model.store.count)
     optimizer = options.average ? ParameterAveraging(base, initial: model.store.snapshot()) : base
+  }
+
+  /// How many times the learning rate has been annealed (`TrainingOptions.annealFactor`) after
+  /// the epochs of `devF1History`: once for every `patience` epochs in a row without a better
+  /// dev F1, the count of such epochs starting again after each annealing. A function of the
+  /// dev history, which checkpoints keep, so a resumed run anneals as an uninterrupted one.
+  static func annealings(devF1History: [Double], patience: Int) -> Int {
+    var (best, withoutImprovement, annealings) = (-Double.infinity, 0, 0)
+    for f1 in devF1History {
+      if f1 > best {
+        (best, withoutImprovement) = (f1, 0)
+      } else {
+        withoutImprovement += 1
+        if withoutImprovement == patience { (annealings, withoutImprovement) = (annealings + 1, 0) }
+      }
+    }
+    return annealings
+  }
+
+  /// The learning rate of the next epoch: η₀ / (1 + decay·e), annealed by
+  /// `annealFactor`^`annealings` (exactly η₀ / (1 + decay·e) when nothing anneals).
+  func learningRate(options: TrainingOptions) -> Double {
+    let decayed =
+      options.initialLearningRate / (1 + options.learningRateDecay * Double(completedEpochs))
+    let annealings = Self.annealings(
+      devF1History: record.devF1History, patience: options.annealPatience)
+    return annealings == 0 ? decayed : decayed * pow(options.annealFactor, Double(annealings))
   }
 
   /// Whether another epoch runs: `epochs` not reached, and with a dev set, fewer than

@@ -1,0 +1,62 @@
+import XCTest
+
+@testable import Trellis
+
+/// The learning rate annealed on a dev plateau (`TrainingOptions.annealFactor`).
+final class AnnealingTests: XCTestCase {
+  /// The count from a dev history against another reading of the rule: each maximal run of
+  /// epochs without a better dev F1 anneals once for every whole `patience` epochs in it.
+  func testAnnealingsCountWholePatiencesInEveryPlateau() {
+    XCTAssertEqual(
+      TrainingState.annealings(
+        devF1History: [90, 91, 91, 90, 89, 92, 92, 92, 92, 92, 92], patience: 3), 2)
+    var rng = SplitMix64(seed: 3)
+    for _ in 0..<2000 {
+      let history = (0..<Int(rng.next() % 40)).map { _ in Double(rng.next() % 6) }
+      let patience = 1 + Int(rng.next() % 5)
+      var (expected, plateau, best) = (0, 0, -Double.infinity)
+      for f1 in history {
+        if f1 > best {
+          (expected, plateau, best) = (expected + plateau / patience, 0, f1)
+        } else {
+          plateau += 1
+        }
+      }
+      expected += plateau / patience
+      XCTAssertEqual(
+        TrainingState.annealings(devF1History: history, patience: patience), expected,
+        "\(history), patience \(patience)")
+    }
+  }
+
+  /// Each epoch of a run trains at η₀ · factor^k, k from the dev F1s of the epochs before it;
+  /// factor 1 trains at η₀ throughout.
+  func testEpochsTrainAtTheAnnealedRate() throws {
+    let train = try readLabelledCoNLL(path: "Corpora/tiny/train.conll")
+    let dev = try readLabelledCoNLL(path: "Corpora/tiny/dev.conll")
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (8, 8)
+    configuration.characterFilters = 0
+    for factor in [1.0, 0.5] {
+      var options = TrainingOptions()
+      (options.epochs, options.patience) = (12, 0)
+      (options.annealFactor, options.annealPatience) = (factor, 1)
+      var reports: [EpochReport] = []
+      let trainer = Trainer(configuration: configuration, options: options)
+      trainer.onEpoch = { reports.append($0) }
+      _ = try trainer.train(train: train, dev: dev)
+      XCTAssertEqual(reports.count, 12)
+      let history = reports.map { $0.devF1! }
+      for (epoch, report) in reports.enumerated() {
+        let annealings = TrainingState.annealings(
+          devF1History: Array(history[..<epoch]), patience: 1)
+        XCTAssertEqual(
+          report.learningRate, options.initialLearningRate * pow(factor, Double(annealings)),
+          "factor \(factor), epoch \(epoch + 1)")
+      }
+      if factor < 1 {
+        XCTAssertLessThan(reports.last!.learningRate, options.initialLearningRate, "never annealed")
+      }
+    }
+  }
+}
