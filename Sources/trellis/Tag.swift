@@ -271,20 +271,7 @@ struct Tag: ParsableCommand {
         bytes.append(UInt8(ascii: "\n"))
       }
     case .text:
-      func pairs(_ labels: [String]) -> String {
-        zip(analysis.tokens, labels).map { "\($0)/\($1)" }.joined(separator: " ")
-      }
-      if analysis.alternatives.isEmpty {
-        output.write(pairs(analysis.labels) + "\n")
-      } else {
-        for alternative in analysis.alternatives {
-          let probability = alternative.probability.map { String(format: "%.6f", $0) } ?? "-"
-          output.write(
-            String(format: "%.4f", alternative.score) + "\t\(probability)\t"
-              + pairs(alternative.labels) + "\n")
-        }
-        output.write("\n")
-      }
+      writeText(analysis, to: output)
     case .json:
       // The JSON-lines answer to the same tokens, so both inputs share one schema.
       let response = TaggingResponse(
@@ -295,6 +282,35 @@ struct Tag: ParsableCommand {
         throw TrellisError(
           file: fileName, line: sentence.firstLine, "cannot write the answer: \(error)")
       }
+    }
+  }
+
+  /// A text answer: `token/LABEL` pairs on one line, or with `--nbest` a line per alternative
+  /// (score, probability, pairs) and a blank line.
+  func writeText(_ analysis: Analysis, to output: StandardOutput) {
+    func pairs(_ labels: [String]) -> String {
+      zip(analysis.tokens, labels).map { "\($0)/\($1)" }.joined(separator: " ")
+    }
+    if analysis.alternatives.isEmpty {
+      // Byte by byte into the buffer, as CoNLL answers are: an interpolated string per
+      // token, then their join, was most of writing a text answer.
+      output.append { bytes in
+        for (t, (token, label)) in zip(analysis.tokens, analysis.labels).enumerated() {
+          if t > 0 { bytes.append(UInt8(ascii: " ")) }
+          bytes.append(contentsOf: token.utf8)
+          bytes.append(UInt8(ascii: "/"))
+          bytes.append(contentsOf: label.utf8)
+        }
+        bytes.append(UInt8(ascii: "\n"))
+      }
+    } else {
+      for alternative in analysis.alternatives {
+        let probability = alternative.probability.map { String(format: "%.6f", $0) } ?? "-"
+        output.write(
+          String(format: "%.4f", alternative.score) + "\t\(probability)\t"
+            + pairs(alternative.labels) + "\n")
+      }
+      output.write("\n")
     }
   }
 
