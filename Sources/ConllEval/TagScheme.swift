@@ -193,7 +193,7 @@ public func isAllowedTransition(from previous: String?, to next: String, scheme:
 
 /// `isAllowedTransition(from:to:scheme:)` for every pair of `labels`, row-major: element
 /// `i · labels.count + j` is the transition labels[i] → labels[j]. Each label is read once, not
-/// once per pair (for a model's 127 labels, the pairs were a sixth of loading it).
+/// once per pair (for ATIS's 120 labels, the pairs were a sixth of loading a model).
 public func allowedTransitions(among labels: [String], scheme: TagScheme) -> [Bool] {
   let readings = labels.map { SchemeLabel($0, scheme: scheme) }
   return readings.flatMap { previous in

@@ -217,7 +217,7 @@ public final class CoNLLReader {
       return marker
     }
     var fields: [[String]] = []
-    // Room for most sentences at once: grown line by line, the array was made four times.
+    // Room for most sentences at once: grown line by line, the array was made about three times.
     fields.reserveCapacity(32)
     var firstLine = 0
     while let columns = try lines.nextColumns() {

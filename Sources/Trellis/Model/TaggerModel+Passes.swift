@@ -8,8 +8,8 @@ extension TaggerModel {
   /// Builds what tagging derives from the weights (`InferenceWeights`: packed products, input
   /// projection tables) now rather than in the first call that tags. A program that loads a
   /// model before its input or requests arrive calls it then (`trellis tag` while it reads
-  /// the first sentences, `trellis-serve` before it listens): for an ATIS model it is a few
-  /// milliseconds, otherwise paid by the first answer.
+  /// the first sentences, `trellis-serve` before it listens); otherwise the first answer pays
+  /// it (for ATIS's word-only model, 20 M instructions: 1.4% of tagging 1,786 sentences).
   public func prepareForTagging() {
     _ = preparedInferenceWeights()
   }

@@ -211,7 +211,7 @@ extension TaggerModel {
 extension Collection<String> {
   /// The strings joined by single spaces, as `joined(separator: " ")` gives them: one string is
   /// itself, and more are copied into one string of their total size (the generic `joined`
-  /// was two-thirds of building an analysis, for spans of one or two tokens).
+  /// was over half of building an analysis, for spans of one or two tokens).
   func joinedBySpaces() -> String {
     guard count > 1 else { return first ?? "" }
     let size = reduce(count - 1) { $0 + $1.utf8.count }

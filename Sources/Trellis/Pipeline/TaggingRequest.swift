@@ -146,7 +146,7 @@ private struct RequestFields {
 }
 
 /// The member names of one object read so far, to refuse a duplicate: a list searched in order
-/// while it is short (a request has two or three; hashing them into a set was a quarter of
+/// while it is short (a request has two or three; hashing them into a set was a sixth of
 /// parsing one), a set once it is long, so an object of many members is still read in
 /// linear time.
 private struct MemberNames {
