@@ -4,6 +4,7 @@ import Trellis
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "bench",
     abstract: "Measure training and tagging throughput, peak memory and the BLAS fraction.",
     discussion: """
       Fixed seed and data; every figure is the median of --repetitions runs. Prints a table, then \

@@ -5,6 +5,7 @@ import Trellis
 
 struct Eval: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "eval",
     abstract: "Tag a labelled CoNLL file and score it against its last column, as conlleval does.")
 
   @Option(help: "The model file.") var model: String

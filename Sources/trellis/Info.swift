@@ -4,6 +4,7 @@ import Trellis
 
 struct Info: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "info",
     abstract:
       "Show what a model file records: how it was trained, from which data, and how good it was.")
 

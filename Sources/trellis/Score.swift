@@ -4,6 +4,7 @@ import Trellis
 
 struct Score: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "score",
     abstract: "conlleval: score lines whose last two columns are the gold and predicted labels.",
     discussion: """
       Prints the report of conlleval.pl (version 2004-01-26) byte for byte, chunking

@@ -33,6 +33,7 @@ enum BadLinePolicy: String, ExpressibleByArgument, CaseIterable {
 
 struct Tag: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "tag",
     abstract: "Tag CoNLL, plain text or JSON lines (a file or standard input), streaming.",
     discussion: """
       CoNLL output is the input lines with the predicted label appended as a new last column \

@@ -4,6 +4,7 @@ import Trellis
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "train",
     abstract: "Train a tagger on a labelled CoNLL file, keeping the model with the best dev F1.",
     discussion: """
       Every setting can also come from a JSON configuration file (--config); a flag overrides \
