@@ -231,6 +231,33 @@ final class LinearChainTests: XCTestCase {
     }
   }
 
+  /// A label set small enough that every column is sparse (no dense column, so the kernels get
+  /// empty dense arrays) and one of only dense columns, against the Double reference.
+  func testViterbiWithEveryColumnSparseOrEveryColumnDense() {
+    var rng = SplitMix64(seed: 34)
+    let labels = ["O", "B-a", "I-a", "B-b", "I-b"]
+    let L = labels.count
+    let chain = LinearChain(labelCount: L)
+    let constraints = TransitionConstraints(labels: labels, scheme: .bio)
+    for T in [1, 2, 6] {
+      let c = Case(
+        L: L, T: T, emissions: randomMatrix(rows: T, columns: L, scale: 3, rng: &rng),
+        parameters: randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng), gold: [])
+      for sparseLimit in [L, 0] {
+        let (scores, path) = withViews(c) { e, θ in
+          let scores = chain.decodingScores(
+            parameters: θ, constraints: constraints, sparseLimit: sparseLimit)
+          return (scores, chain.viterbi(emissions: e, scores: scores))
+        }
+        XCTAssertEqual(scores.sparseLabels.count, sparseLimit == 0 ? 0 : L)
+        let reference = withViews(c) {
+          chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraints)
+        }
+        XCTAssertEqual(path, reference.path, "T = \(T), sparse limit \(sparseLimit)")
+      }
+    }
+  }
+
   /// Sparse columns (labels with few allowed previous labels: BIO's I-X, BIOES's I-X and E-X)
   /// against the all-dense layout of the same scores and the Double reference: the same path,
   /// with scores of −1, −½, 0, ½ and 1 so that ties are common, L = 37 (BIO, 18 sparse) and

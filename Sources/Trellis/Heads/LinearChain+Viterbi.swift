@@ -36,6 +36,16 @@ extension LinearChain {
     var end: [Float]  // (stride)
   }
 
+  /// The arrays of `DecodingScores` that each Viterbi step hands the kernels.
+  struct ColumnPointers {
+    let transition: UnsafePointer<Float>
+    let denseLabels: UnsafePointer<Int32>
+    let sparseLabels: UnsafePointer<Int32>
+    let sparseStarts: UnsafePointer<Int32>
+    let sparsePrevious: UnsafePointer<Int32>
+    let sparseScores: UnsafePointer<Float>
+  }
+
   /// `sparseLimit` 0 makes every column dense (the tests compare both layouts).
   func decodingScores(
     parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil,
@@ -164,42 +174,42 @@ extension LinearChain {
     var (delta, best, backPointer, denseBest, densePointer) = buffers.take(
       steps: T, stride: stride, denseStride: denseStride)
     defer { buffers.keep(delta, best, backPointer, denseBest, densePointer) }
-    func addEmissions(_ t: Int, to row: UnsafeMutablePointer<Float>) {
-      let emissionRow = e.row(t)
-      for j in 0..<L { row[j] += emissionRow[j] }
-      if let (gold, weight) = costAugmentation {
-        for j in 0..<L where j != gold[t] { row[j] += Float(weight) }
-      }
-    }
     let allDense = scores.denseLabels.count == L
-    // One step: best[j], ψ[t][j] = max, argmax over i of δ[t−1][i] + trans[i][j].
-    func step(
-      _ delta: UnsafePointer<Float>, _ best: UnsafeMutablePointer<Float>,
-      _ pointers: UnsafeMutablePointer<Int32>, _ transition: UnsafePointer<Float>
-    ) {
-      guard !allDense else {
-        return kernels.viterbi_step(delta, transition, L, stride, best, pointers)
-      }
-      kernels.viterbi_step(delta, transition, L, denseStride, &denseBest, &densePointer)
-      trellis_viterbi_sparse_step(
-        delta, scores.denseLabels.count, scores.denseLabels, denseBest, densePointer,
-        scores.sparseLabels.count, scores.sparseLabels, scores.sparseStarts,
-        scores.sparsePrevious, scores.sparseScores, best, pointers)
-    }
-    // At least one element, so the base address exists when every column is sparse.
-    let transition = scores.transition.isEmpty ? [-.infinity] : scores.transition
-    transition.withUnsafeBufferPointer { transition in
-      delta.withUnsafeMutableBufferPointer { delta in
-        best.withUnsafeMutableBufferPointer { best in
-          backPointer.withUnsafeMutableBufferPointer { backPointer in
-            let delta = delta.baseAddress!
-            let best = best.baseAddress!
-            for j in 0..<stride { delta[j] = scores.start[j] }
-            addEmissions(0, to: delta)
-            for t in 1..<T {
-              step(delta, best, backPointer.baseAddress! + t * stride, transition.baseAddress!)
-              addEmissions(t, to: best)
-              delta.update(from: best, count: stride)
+    // The kernels' arrays as pointers taken once per sentence: passed as arrays, every step
+    // retained and released each of them, atomic operations that cost more than the scalar
+    // steps they fed.
+    scores.withColumnPointers { columns in
+      denseBest.withUnsafeMutableBufferPointer { denseBest in
+        densePointer.withUnsafeMutableBufferPointer { densePointer in
+          delta.withUnsafeMutableBufferPointer { delta in
+            best.withUnsafeMutableBufferPointer { best in
+              backPointer.withUnsafeMutableBufferPointer { backPointer in
+                let delta = delta.baseAddress!
+                let best = best.baseAddress!
+                let denseBest = nonNullBase(denseBest)
+                let densePointer = nonNullBase(densePointer)
+                // One step: best[j], ψ[t][j] = max, argmax over i of δ[t−1][i] + trans[i][j].
+                func step(_ pointers: UnsafeMutablePointer<Int32>) {
+                  guard !allDense else {
+                    return kernels.viterbi_step(
+                      delta, columns.transition, L, stride, best, pointers)
+                  }
+                  kernels.viterbi_step(
+                    delta, columns.transition, L, denseStride, denseBest, densePointer)
+                  trellis_viterbi_sparse_step(
+                    delta, scores.denseLabels.count, columns.denseLabels, denseBest,
+                    densePointer, scores.sparseLabels.count, columns.sparseLabels,
+                    columns.sparseStarts, columns.sparsePrevious, columns.sparseScores, best,
+                    pointers)
+                }
+                for j in 0..<stride { delta[j] = scores.start[j] }
+                addEmissions(e, 0, costAugmentation, to: delta)
+                for t in 1..<T {
+                  step(backPointer.baseAddress! + t * stride)
+                  addEmissions(e, t, costAugmentation, to: best)
+                  delta.update(from: best, count: stride)
+                }
+              }
             }
           }
         }
@@ -208,6 +218,19 @@ extension LinearChain {
     return Self.backtrack(
       delta: delta, end: scores.end, backPointer: backPointer, labels: L, steps: T,
       stride: stride)
+  }
+
+  /// row += emissions of step t, plus `weight` for every label but the gold one when
+  /// cost-augmented.
+  private func addEmissions(
+    _ e: MatrixView, _ t: Int, _ costAugmentation: (gold: [Int], weight: Double)?,
+    to row: UnsafeMutablePointer<Float>
+  ) {
+    let emissionRow = e.row(t)
+    for j in 0..<labelCount { row[j] += emissionRow[j] }
+    if let (gold, weight) = costAugmentation {
+      for j in 0..<labelCount where j != gold[t] { row[j] += Float(weight) }
+    }
   }
 
   /// The best last label (δ[T−1][j] + end[j], ties to the lowest j), then ψ followed back;
@@ -297,4 +320,41 @@ extension LinearChain {
     for t in stride(from: T - 1, to: 0, by: -1) { path[t - 1] = Int(backPointer[t * L + path[t]]) }
     return (path, bestScore)
   }
+}
+
+extension LinearChain.DecodingScores {
+  /// Calls `body` with pointers to the arrays every step reads.
+  func withColumnPointers<R>(_ body: (LinearChain.ColumnPointers) -> R) -> R {
+    transition.withUnsafeBufferPointer { transition in
+      denseLabels.withUnsafeBufferPointer { denseLabels in
+        sparseLabels.withUnsafeBufferPointer { sparseLabels in
+          sparseStarts.withUnsafeBufferPointer { sparseStarts in
+            sparsePrevious.withUnsafeBufferPointer { sparsePrevious in
+              sparseScores.withUnsafeBufferPointer { sparseScores in
+                body(
+                  LinearChain.ColumnPointers(
+                    transition: UnsafePointer(nonNullBase(transition)),
+                    denseLabels: UnsafePointer(nonNullBase(denseLabels)),
+                    sparseLabels: UnsafePointer(nonNullBase(sparseLabels)),
+                    sparseStarts: UnsafePointer(nonNullBase(sparseStarts)),
+                    sparsePrevious: UnsafePointer(nonNullBase(sparsePrevious)),
+                    sparseScores: UnsafePointer(nonNullBase(sparseScores))))
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/// A buffer's base address, or where an empty one has none (every column sparse, or every
+/// column dense) an aligned stand-in that is never read: the kernels read `count` elements.
+private func nonNullBase<T>(_ buffer: UnsafeBufferPointer<T>) -> UnsafeMutablePointer<T> {
+  UnsafeMutablePointer(mutating: buffer.baseAddress)
+    ?? UnsafeMutablePointer(bitPattern: MemoryLayout<T>.alignment)!
+}
+
+private func nonNullBase<T>(_ buffer: UnsafeMutableBufferPointer<T>) -> UnsafeMutablePointer<T> {
+  buffer.baseAddress ?? UnsafeMutablePointer(bitPattern: MemoryLayout<T>.alignment)!
 }
