@@ -28,14 +28,30 @@ public struct ExactString: Hashable, Comparable, Sendable, ExpressibleByStringLi
   }
 
   public func hash(into hasher: inout Hasher) {
-    // `withUTF8` is mutating only because a bridged string may first be made contiguous; a
-    // native string (every string on Linux) is read in place.
-    var bytes = string
-    bytes.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    // A native string (every string on Linux) is read in place; `withUTF8`, mutating because
+    // a bridged string may first be made contiguous, needs a copy, whose reference count was
+    // an atomic increment and decrement at every word lookup.
+    let hashed: Void? = string.utf8.withContiguousStorageIfAvailable {
+      hasher.combine(bytes: UnsafeRawBufferPointer($0))
+    }
+    if hashed == nil {
+      var bytes = string
+      bytes.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
   }
 }
 
 /// True when two UTF-8 views hold the same bytes (no Unicode normalisation).
 func sameBytes<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
   a.count == b.count && a.elementsEqual(b)
+}
+
+/// `sameBytes` of two strings, compared as two buffers when both have them (native strings do;
+/// a word lookup compares its key with the entry's): the views' element-by-element walk cost
+/// several times more.
+func sameBytes(_ a: String.UTF8View, _ b: String.UTF8View) -> Bool {
+  let compared = a.withContiguousStorageIfAvailable { a in
+    b.withContiguousStorageIfAvailable { b in a.count == b.count && a.elementsEqual(b) }
+  }
+  return compared.flatMap { $0 } ?? (a.count == b.count && a.elementsEqual(b))
 }

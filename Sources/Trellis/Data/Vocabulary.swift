@@ -62,13 +62,19 @@ public struct TokenNormalization: Codable, Equatable, Sendable {
 
   /// The vocabulary key of `token`.
   public func key(for token: String) -> String {
-    let bytes = token.utf8
-    guard bytes.allSatisfy({ $0 < 0x80 }) else { return unicodeKey(for: token) }
-    // ASCII, the common case, byte by byte: there lowercasing maps A–Z to a–z and the only
-    // numbers are 0–9, so this is `unicodeKey` without walking grapheme clusters (which was
-    // most of the time spent encoding a sentence).
+    // A native string's bytes in place (the view's iterator copied the string: an atomic
+    // reference count per token); any other string through its view.
+    let key = token.utf8.withContiguousStorageIfAvailable(asciiKey) ?? asciiKey(token.utf8)
+    return key ?? unicodeKey(for: token)
+  }
+
+  /// The key of an ASCII token, byte by byte; nil for any other. There lowercasing maps A–Z to
+  /// a–z and the only numbers are 0–9, so this is `unicodeKey` without walking grapheme
+  /// clusters (which was most of the time spent encoding a sentence).
+  private func asciiKey<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String? {
+    guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
     return String(unsafeUninitializedCapacity: bytes.count) { key in
-      for (k, byte) in bytes.enumerated() {
+      for (k, byte) in zip(key.indices, bytes) {
         let folded = lowercase ? asciiLowercased(byte) : byte
         key[k] =
           digitsToZero && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(folded)
