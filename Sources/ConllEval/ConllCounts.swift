@@ -267,9 +267,6 @@ package func appendJSONString(_ value: String, to json: inout [UInt8]) {
   let quote = UInt8(ascii: "\"")
   let backslash = UInt8(ascii: "\\")
   json.append(quote)
-  // The string's own bytes where it has them (native strings do), without `withUTF8`'s copy
-  // of the string: that copy's reference count was an atomic increment and decrement for
-  // every token and label of a JSON-lines answer.
   func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
     var runStart = 0
     for index in utf8.indices {
@@ -294,9 +291,6 @@ package func appendJSONString(_ value: String, to json: inout [UInt8]) {
     }
     json.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
   }
-  if value.utf8.withContiguousStorageIfAvailable(appendEscaped) == nil {
-    var value = value  // `withUTF8` may make a non-native string native, so it needs `var`
-    value.withUTF8(appendEscaped)
-  }
+  withUTF8Bytes(of: value, appendEscaped)
   json.append(quote)
 }

@@ -19,7 +19,11 @@ public struct ExactString: Hashable, Comparable, Sendable, ExpressibleByStringLi
   public var description: String { string }
 
   public static func == (a: ExactString, b: ExactString) -> Bool {
-    sameBytes(a.string.utf8, b.string.utf8)
+    // As two buffers (a word lookup compares its key with the entry's): the UTF-8 views'
+    // element-by-element walk cost several times more.
+    withUTF8Bytes(of: a.string) { a in
+      withUTF8Bytes(of: b.string) { b in a.count == b.count && a.elementsEqual(b) }
+    }
   }
 
   /// Byte order, as Perl's default `sort`.
@@ -28,16 +32,7 @@ public struct ExactString: Hashable, Comparable, Sendable, ExpressibleByStringLi
   }
 
   public func hash(into hasher: inout Hasher) {
-    // A native string (every string on Linux) is read in place; `withUTF8`, mutating because
-    // a bridged string may first be made contiguous, needs a copy, whose reference count was
-    // an atomic increment and decrement at every word lookup.
-    let hashed: Void? = string.utf8.withContiguousStorageIfAvailable {
-      hasher.combine(bytes: UnsafeRawBufferPointer($0))
-    }
-    if hashed == nil {
-      var bytes = string
-      bytes.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-    }
+    withUTF8Bytes(of: string) { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
   }
 }
 
@@ -46,12 +41,14 @@ func sameBytes<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bo
   a.count == b.count && a.elementsEqual(b)
 }
 
-/// `sameBytes` of two strings, compared as two buffers when both have them (native strings do;
-/// a word lookup compares its key with the entry's): the views' element-by-element walk cost
-/// several times more.
-func sameBytes(_ a: String.UTF8View, _ b: String.UTF8View) -> Bool {
-  let compared = a.withContiguousStorageIfAvailable { a in
-    b.withContiguousStorageIfAvailable { b in a.count == b.count && a.elementsEqual(b) }
-  }
-  return compared.flatMap { $0 } ?? (a.count == b.count && a.elementsEqual(b))
+/// Calls `body` with `string`'s UTF-8 bytes: a native string's own (every string on Linux),
+/// read in place. `withUTF8` would need a mutable copy first (it may make a bridged string
+/// contiguous), and that copy's reference count is an atomic increment and decrement, once per
+/// token in a word lookup or a JSON answer; only a string without contiguous bytes takes it.
+@inlinable package func withUTF8Bytes<R>(
+  of string: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R
+) rethrows -> R {
+  if let result = try string.utf8.withContiguousStorageIfAvailable(body) { return result }
+  var copy = string
+  return try copy.withUTF8(body)
 }

@@ -62,16 +62,15 @@ public struct TokenNormalization: Codable, Equatable, Sendable {
 
   /// The vocabulary key of `token`.
   public func key(for token: String) -> String {
-    // A native string's bytes in place (the view's iterator copied the string: an atomic
-    // reference count per token); any other string through its view.
-    let key = token.utf8.withContiguousStorageIfAvailable(asciiKey) ?? asciiKey(token.utf8)
-    return key ?? unicodeKey(for: token)
+    // The string's bytes in place: the view's iterator copied the string (an atomic reference
+    // count per token).
+    withUTF8Bytes(of: token, asciiKey) ?? unicodeKey(for: token)
   }
 
   /// The key of an ASCII token, byte by byte; nil for any other. There lowercasing maps A–Z to
   /// a–z and the only numbers are 0–9, so this is `unicodeKey` without walking grapheme
   /// clusters (which was most of the time spent encoding a sentence).
-  private func asciiKey<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String? {
+  private func asciiKey(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
     guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
     return String(unsafeUninitializedCapacity: bytes.count) { key in
       for (k, byte) in zip(key.indices, bytes) {
