@@ -27,6 +27,8 @@ typedef uint32_t u32x16 __attribute__((vector_size(64)));
 typedef float f32x8 __attribute__((vector_size(32)));
 typedef int32_t i32x8 __attribute__((vector_size(32)));
 typedef uint64_t u64x8 __attribute__((vector_size(64)));
+typedef double f64x8 __attribute__((vector_size(64)));
+typedef int64_t i64x8 __attribute__((vector_size(64)));
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -96,6 +98,64 @@ static void sigmoid_kernel(const float *x, float *y, long count) {
 
 static void tanh_kernel(const float *x, float *y, long count) { map16(tanh16, x, y, count); }
 
+INLINE f64x8 splat8d(double c) { return (f64x8){c, c, c, c, c, c, c, c}; }
+INLINE f64x8 load8d(const double *p) {
+  f64x8 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+INLINE void store8d(double *p, f64x8 v) { memcpy(p, &v, sizeof v); }
+INLINE f64x8 select8d(i64x8 mask, f64x8 a, f64x8 b) {
+  return (f64x8)((mask & (i64x8)a) | (~mask & (i64x8)b));
+}
+
+// e^x in Double, for the CRF's potentials and ψ, whose arguments are ≤ 0 (a score minus the
+// largest one): x = n·ln2 + r with |r| ≤ ln2/2, ln2 split as Cody and Waite's (its short
+// part times any n here is exact), e^r by its Taylor series to r^13 by Horner (truncation
+// under 2e−17 relative at |r| = 0.347; measured against libm within 4 ulp), 2^n by building
+// the exponent bits. Below −708.39, where 2^n would leave the normal range, the result is
+// exactly 0, as e^−∞ of a forbidden transition must be; x is clamped at 709 above (the CRF never
+// passes x > 0). A NaN stays NaN.
+INLINE f64x8 exp8d(f64x8 x) {
+  const i64x8 belowRange = x < splat8d(-708.39);
+  const f64x8 low = splat8d(-708.39);
+  const f64x8 high = splat8d(709.0);
+  f64x8 clamped = select8d(belowRange, low, x);
+  clamped = select8d(clamped > high, high, clamped);
+  // n = round(x·log2 e) by the 1.5·2^52 trick, as exp16 does with 1.5·2^23.
+  const f64x8 magic = splat8d(6755399441055744.0);
+  const f64x8 shifted = clamped * 1.4426950408889634 + magic;
+  const f64x8 n = shifted - magic;
+  const f64x8 r = clamped - n * 6.93147180369123816490e-01 - n * 1.90821492927058770002e-10;
+  f64x8 p = splat8d(1.0 / 6227020800.0);  // 1/13!
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  const u64x8 exponent = (((u64x8)shifted - (u64x8)magic) + 1023u) << 52;
+  return select8d(belowRange, splat8d(0), p * (f64x8)exponent);
+}
+
+static void exp_f64_kernel(const double *x, double *y, long count) {
+  long k = 0;
+  for (; k + 8 <= count; k += 8) store8d(y + k, exp8d(load8d(x + k)));
+  if (k < count) {
+    double lanes[8] = {0};
+    memcpy(lanes, x + k, (size_t)(count - k) * sizeof(double));
+    store8d(lanes, exp8d(load8d(lanes)));
+    memcpy(y + k, lanes, (size_t)(count - k) * sizeof(double));
+  }
+}
+
 // i ascends and the comparison is strict, so ties go to the lowest label id.
 // One Viterbi step over `blocks` vectors of 16 next labels starting at column v: for each
 // previous label i (ascending), candidate = δ[i] + trans[i][v...] against the running best,
@@ -160,13 +220,16 @@ static void viterbi_step_kernel(
 
 // packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by
 // `panelCount` panels of 16 columns, its sums in registers; for k ascending,
-//   sums[r][p] = sums[r][p] + a[r][k] · panel p's 16 values at k.
-// `rows` and `panelCount` are constants at each call site. The level's file sets the largest
-// tile to its register file (PRODUCT_ROWS × PRODUCT_PANELS); every element of c is the same sum
-// in the same order at any tile, so the tile changes speed, never the bits.
+//   sums[r][p] = sums[r][p] + a[r][k] · panel p's 16 values at k,
+// then c = sums, or c = c + sums when accumulating. a's element (r, k) is at
+// a[r·rowStride + k·depthStride]: (depth, 1) for a row-major a, (1, its row length) for the
+// transpose of one. `rows`, `panelCount` and `accumulate` are constants at each call site.
+// The level's file sets the largest tile to its register file (PRODUCT_ROWS ×
+// PRODUCT_PANELS); every element of c is the same sum in the same order at any tile, so the
+// tile changes speed, never the bits.
 INLINE void product_tile(
-  const float *a, long depth, const float *panels, int rows, int panelCount, float *c,
-  long columns, long column) {
+  const float *a, long rowStride, long depthStride, long depth, const float *panels, int rows,
+  int panelCount, float *c, long columns, long column, bool accumulate) {
   f32x16 sums[PRODUCT_ROWS][PRODUCT_PANELS];
   for (int r = 0; r < rows; r++) {
     for (int p = 0; p < panelCount; p++) sums[r][p] = splat16(0);
@@ -175,7 +238,7 @@ INLINE void product_tile(
     f32x16 w[PRODUCT_PANELS];
     for (int p = 0; p < panelCount; p++) w[p] = load16(panels + (p * depth + k) * 16);
     for (int r = 0; r < rows; r++) {
-      const f32x16 x = splat16(a[r * depth + k]);
+      const f32x16 x = splat16(a[r * rowStride + k * depthStride]);
       for (int p = 0; p < panelCount; p++) sums[r][p] = sums[r][p] + x * w[p];
     }
   }
@@ -184,11 +247,14 @@ INLINE void product_tile(
       const long first = column + 16 * p;
       float *destination = c + r * columns + first;
       if (columns - first >= 16) {
-        store16(destination, sums[r][p]);
+        store16(destination, accumulate ? load16(destination) + sums[r][p] : sums[r][p]);
       } else {
-        float lanes[16];
-        store16(lanes, sums[r][p]);
-        memcpy(destination, lanes, (size_t)(columns - first) * sizeof(float));
+        // The last panel's spare columns are never read or written in c.
+        const size_t bytes = (size_t)(columns - first) * sizeof(float);
+        float lanes[16] = {0};
+        if (accumulate) memcpy(lanes, destination, bytes);
+        store16(lanes, accumulate ? load16(lanes) + sums[r][p] : sums[r][p]);
+        memcpy(destination, lanes, bytes);
       }
     }
   }
@@ -197,11 +263,13 @@ INLINE void product_tile(
 // All rows against `panelCount` panels from column `column`: full tiles, then the remaining
 // rows (fewer than PRODUCT_ROWS ≤ 8) in tiles of 4, 2 and 1.
 INLINE void product_rows(
-  const float *a, long rows, long depth, const float *panels, int panelCount, float *c,
-  long columns, long column) {
+  const float *a, long rowStride, long depthStride, long rows, long depth, const float *panels,
+  int panelCount, float *c, long columns, long column, bool accumulate) {
   long r = 0;
 #define PRODUCT_TILE(height) \
-  product_tile(a + r * depth, depth, panels, height, panelCount, c + r * columns, columns, column)
+  product_tile( \
+    a + r * rowStride, rowStride, depthStride, depth, panels, height, panelCount, \
+    c + r * columns, columns, column, accumulate)
   for (; r + PRODUCT_ROWS <= rows; r += PRODUCT_ROWS) PRODUCT_TILE(PRODUCT_ROWS);
   if (PRODUCT_ROWS > 4 && rows - r >= 4) {
     PRODUCT_TILE(4);
@@ -217,15 +285,35 @@ INLINE void product_rows(
 
 // Panels in groups of PRODUCT_PANELS (its group stays in the first-level cache while every
 // row passes over it), the last group possibly smaller.
-static void packed_product_kernel(
-  const float *a, long rows, long depth, const float *panels, long columns, float *c) {
+INLINE void product_panels(
+  const float *a, long rowStride, long depthStride, long rows, long depth, const float *panels,
+  long columns, float *c, bool accumulate) {
   const long panelCount = (columns + 15) / 16;
   long p = 0;
   for (; p + PRODUCT_PANELS <= panelCount; p += PRODUCT_PANELS) {
-    product_rows(a, rows, depth, panels + p * 16 * depth, PRODUCT_PANELS, c, columns, 16 * p);
+    product_rows(
+      a, rowStride, depthStride, rows, depth, panels + p * 16 * depth, PRODUCT_PANELS, c,
+      columns, 16 * p, accumulate);
   }
   for (; p < panelCount; p++) {
-    product_rows(a, rows, depth, panels + p * 16 * depth, 1, c, columns, 16 * p);
+    product_rows(
+      a, rowStride, depthStride, rows, depth, panels + p * 16 * depth, 1, c, columns, 16 * p,
+      accumulate);
+  }
+}
+
+static void packed_product_kernel(
+  const float *a, long rows, long depth, const float *panels, long columns, float *c) {
+  product_panels(a, depth, 1, rows, depth, panels, columns, c, false);
+}
+
+static void packed_product_strided_kernel(
+  const float *a, long rowStride, long depthStride, long rows, long depth, const float *panels,
+  long columns, float *c, bool accumulate) {
+  if (accumulate) {
+    product_panels(a, rowStride, depthStride, rows, depth, panels, columns, c, true);
+  } else {
+    product_panels(a, rowStride, depthStride, rows, depth, panels, columns, c, false);
   }
 }
 
@@ -330,10 +418,12 @@ static void dropout_kernel(
 
 const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .exp = exp_kernel,
+  .exp_f64 = exp_f64_kernel,
   .sigmoid = sigmoid_kernel,
   .tanh = tanh_kernel,
   .viterbi_step = viterbi_step_kernel,
   .packed_product = packed_product_kernel,
+  .packed_product_strided = packed_product_strided_kernel,
   .adam = adam_kernel,
   .nadam = nadam_kernel,
   .dropout = dropout_kernel,

@@ -15,3 +15,15 @@ void trellis_pack_panels(const float *w, long columns, long depth, float *panels
     }
   }
 }
+
+void trellis_pack_panels_transposed(const float *w, long depth, long columns, float *panels) {
+  const long panelCount = (columns + 15) / 16;
+  for (long p = 0; p < panelCount; p++) {
+    for (long k = 0; k < depth; k++) {
+      for (long l = 0; l < 16; l++) {
+        const long j = 16 * p + l;
+        panels[(p * depth + k) * 16 + l] = j < columns ? w[k * columns + j] : 0;
+      }
+    }
+  }
+}

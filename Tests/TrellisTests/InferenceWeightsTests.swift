@@ -2,18 +2,19 @@ import XCTest
 
 @testable import Trellis
 
-/// `InferenceWeights`: inference reads Wh packed for the recurrent product and, on a model
-/// whose encoder input is the word embedding alone, the first layer's input projections from
-/// per-word tables; its emissions must be those of the OpenBLAS products that training
-/// computes, for every encoder, in both directions, with padding, stacked layers, and after
-/// the weights change.
+/// `InferenceWeights`: inference reads Wx, Wh and the output layer's W packed once per weight
+/// version and, on a model whose encoder input is the word embedding alone, the first layer's
+/// input projections from per-word tables; its emissions must be the training pass's bit for
+/// bit (both form every product by `packedProduct`, which sums each element in the same
+/// order whatever the rows), for every encoder, in both directions, with padding, stacked
+/// layers, and after the weights change.
 final class InferenceWeightsTests: XCTestCase {
   /// Sentences of different lengths (padding in both directions) over the model's words.
   var wordIds = [[2, 3, 4, 5, 1], [5, 4], [3], [2, 2, 3, 5]]
 
   /// The emissions of every real token (rows `t·B + b` with t < the sentence's length; padded
   /// rows are never read) from the inference pass (with the tables when they apply) and from
-  /// the training pass at dropout 0 (always OpenBLAS's products).
+  /// the training pass at dropout 0 (the batch's own input projections).
   func emissions(_ model: TaggerModel) -> (inference: [Float], training: [Float]) {
     let inputs = wordIds.map { TokenInput(tokens: $0.map { model.words[$0] }) }
     let batch = model.batch(
@@ -34,9 +35,9 @@ final class InferenceWeightsTests: XCTestCase {
 
   func assertSameEmissions(_ model: TaggerModel, _ context: String) {
     let (inference, training) = emissions(model)
-    assertClose(
-      inference.map(Double.init), training.map(Double.init), absolute: 1e-5, relative: 1e-5,
-      context)
+    XCTAssertEqual(
+      inference.map(\.bitPattern), training.map(\.bitPattern),
+      "\(context): the same products, the same bits")
   }
 
   func testTablesGiveTheBatchedProductsEmissions() {
@@ -55,7 +56,7 @@ final class InferenceWeightsTests: XCTestCase {
   /// whose gates fill panels of 16 in part (9: LSTM 36 = 16 + 16 + 4, GRU 27, Elman 9) or
   /// exactly (16 rows of Wh per gate), and 3 or 21 labels (output rows: part of a panel, one
   /// and a part).
-  func testPackedProductsGiveOpenBLASEmissions() {
+  func testPackedProductsGiveTrainingsEmissions() {
     wordIds = (0..<13).map { b in (0..<(1 + b % 6)).map { 1 + ($0 * 7 + b) % 5 } }
     let manyLabels = ["O"] + (0..<10).flatMap { ["B-\($0)", "I-\($0)"] }
     for encoder in EncoderKind.allCases {

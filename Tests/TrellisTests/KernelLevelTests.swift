@@ -66,6 +66,36 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// The CRF's Double exp on 1,000 values over [−750, 0] and 12 extremes (tails of 0, 1 and 7
+  /// lanes): bit for bit the scalar form below at every level, within 4 ulp of libm's exp down
+  /// to −700, and exactly 0 below −708.39 and at −∞.
+  func testDoubleExpMatchesScalarCodeAndLibm() {
+    let extremes: [Double] = [
+      0, -0.0, -1e-300, -0.34, -0.35, -1, -700, -708.38, -708.4, -745, -1e308, -.infinity,
+    ]
+    for count in [988, 989, 995] {
+      var rng = SplitMix64(seed: UInt64(count))
+      let x = (0..<count).map { _ in -750 * Double(rng.nextUnitFloat()) } + extremes
+      let expected = x.map(scalarExpDouble)
+      for level in levels {
+        var y = [Double](repeating: .nan, count: x.count)
+        level.kernels.exp_f64(x, &y, x.count)
+        for (k, (got, want)) in zip(y, expected).enumerated()
+        where got.bitPattern != want.bitPattern {
+          XCTFail("exp_f64 \(level.name): e^\(x[k]) is \(got), expected \(want)")
+          break
+        }
+      }
+      for (value, result) in zip(x, expected) {
+        if value >= -700 {
+          XCTAssertLessThanOrEqual(abs(result - exp(value)), 4 * exp(value).ulp, "e^\(value)")
+        } else if value < -708.39 {
+          XCTAssertEqual(result, 0, "e^\(value)")
+        }
+      }
+    }
+  }
+
   /// Label counts that exercise each grouping of the kernel's blocks of 16 columns (at most 8,
   /// 4 or 2 per pass over the previous labels at AVX-512, AVX2 and SSE2): L = 37 (3 blocks, the
   /// last partly padding with −∞), 64 (4), 127 (8, as ATIS's labels) and 150 (10). Scores are
@@ -110,8 +140,10 @@ final class KernelLevelTests: XCTestCase {
   /// The packed product against a scalar sum in k order, at shapes that exercise every tile:
   /// rows 1–3, 7, 8, 13 and 32 (whole tiles of 8, 4 or 2 and the remainders 4, 2, 1), columns
   /// 1, 16, 17, 36 and 400 (part of a panel, one, a pair and a part, ATIS's LSTM's 400 gates),
-  /// depths 1, 5 and 100 (the default hidden size). W is packed once per shape; the spare
-  /// columns of the last panel (zeros) must not reach c past its `columns`.
+  /// depths 1, 5 and 100 (the default hidden size). W is packed once per shape, and from Wᵀ
+  /// to the same panels; the spare columns of the last panel (zeros) must not reach c past its
+  /// `columns`. The strided form (training's weight gradients) reads A from its transpose and
+  /// adds the sums to c.
   func testPackedProductMatchesScalarCode() {
     var rng = SplitMix64(seed: 11)
     for depth in [1, 5, 100] {
@@ -119,6 +151,11 @@ final class KernelLevelTests: XCTestCase {
         let w = (0..<columns * depth).map { _ in 2 * rng.nextUnitFloat() - 1 }
         var panels = [Float](repeating: .nan, count: trellis_panels_size(columns, depth))
         trellis_pack_panels(w, columns, depth, &panels)
+        // The same panels packed from Wᵀ (depth, columns), as training's backward pass packs Wh.
+        let transposed = (0..<depth * columns).map { w[($0 % columns) * depth + $0 / columns] }
+        var fromTransposed = [Float](repeating: .nan, count: panels.count)
+        trellis_pack_panels_transposed(transposed, depth, columns, &fromTransposed)
+        assertBitIdentical(fromTransposed, panels, "panels from Wᵀ, \(columns)×\(depth)")
         for rows in [1, 2, 3, 7, 8, 13, 32] {
           let a = (0..<rows * depth).map { _ in 4 * rng.nextUnitFloat() - 2 }
           var expected = [Float](repeating: 0, count: rows * columns)
@@ -137,6 +174,16 @@ final class KernelLevelTests: XCTestCase {
             assertBitIdentical(
               Array(c[..<(rows * columns)]), expected,
               "product \(rows)×\(depth)·(\(columns)×\(depth))ᵀ, \(level.name)")
+            // The strided form: A read in place from its transpose, added to c's values.
+            let aTransposed = (0..<depth * rows).map { a[($0 % rows) * depth + $0 / rows] }
+            let initial = (0..<rows * columns).map { Float($0 % 7) - 3 }
+            var sums = initial + [.nan]
+            level.kernels.packed_product_strided(
+              aTransposed, 1, rows, rows, depth, panels, columns, &sums, true)
+            XCTAssertTrue(sums[rows * columns].isNaN, "accumulated past c, \(level.name)")
+            assertBitIdentical(
+              Array(sums[..<(rows * columns)]), zip(initial, expected).map { $0 + $1 },
+              "c + Aᵀᵀ·Wᵀ, \(rows)×\(depth), \(columns) columns, \(level.name)")
           }
         }
       }
@@ -240,3 +287,23 @@ func scalarExp(_ x: Float) -> Float {
 func scalarSigmoid(_ x: Float) -> Float { 1 / (1 + scalarExp(-x)) }
 
 func scalarTanh(_ x: Float) -> Float { 1 - 2 / (scalarExp(2 * x) + 1) }
+
+// The scalar form of the kernels' Double exp (exp8d in kernel_bodies.h), operation for
+// operation: clamp, split x = n·ln2 + r, Horner's Taylor series to r^13, 2^n from the bits.
+func scalarExpDouble(_ x: Double) -> Double {
+  if x < -708.39 { return 0 }
+  let x = min(x, 709)
+  let magic = 6_755_399_441_055_744.0
+  let shifted = x * 1.442_695_040_888_963_4 + magic
+  let n = shifted - magic
+  let r = x - n * 6.931_471_803_691_238_164_90e-01 - n * 1.908_214_929_270_587_700_02e-10
+  var p = 1.0 / 6_227_020_800.0
+  for factorial in [479_001_600.0, 39_916_800, 3_628_800, 362_880, 40_320, 5_040, 720, 120, 24, 6] {
+    p = p * r + 1 / factorial
+  }
+  p = p * r + 0.5
+  p = p * r + 1
+  p = p * r + 1
+  let exponent = (shifted.bitPattern &- magic.bitPattern &+ 1023) &<< 52
+  return p * Double(bitPattern: exponent)
+}

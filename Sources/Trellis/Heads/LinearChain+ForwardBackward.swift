@@ -77,7 +77,11 @@ extension LinearChain {
       func exponentiate(_ scores: [Double]) -> ([Double], Double) {
         var shift = scores.max() ?? 0
         if shift == -.infinity { shift = 0 }
-        return (scores.map { exp($0 - shift) }, shift)
+        var factors = scores.map { $0 - shift }
+        factors.withUnsafeMutableBufferPointer {
+          exponentials($0.baseAddress!, into: $0.baseAddress!, count: $0.count)
+        }
+        return (factors, shift)
       }
       (transition, transitionShift) = exponentiate(masked.transition)
       (start, startShift) = exponentiate(masked.start)
@@ -139,7 +143,11 @@ extension LinearChain {
         let base = (t * B + b) * L
         var maximum = -Double.infinity
         for j in 0..<L { maximum = max(maximum, Double(row[j])) }
-        for j in 0..<L { pass.psi[base + j] = exp(Double(row[j]) - maximum) }
+        pass.psi.withUnsafeMutableBufferPointer { psi in
+          let psi = psi.baseAddress! + base
+          for j in 0..<L { psi[j] = Double(row[j]) - maximum }
+          exponentials(psi, into: psi, count: L)
+        }
         logZ += maximum
       }
       marginals.logZ[b] = logZ

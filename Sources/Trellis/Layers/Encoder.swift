@@ -54,12 +54,13 @@ struct Encoder: Sendable {
   }
 
   /// Reads `input` (rows `(T·B, In)`, or word ids with each direction's projection table),
-  /// writes `output` (T·B, dirs·H). Training passes no `recurrentPanels`; inference passes each
-  /// direction's packed Wh, and keeps no cache for a backward pass (`RecurrentLayer.forward`).
+  /// writes `output` (T·B, dirs·H). Training passes no `panels`; inference passes each
+  /// direction's packed Wx and Wh, and keeps no cache for a backward pass
+  /// (`RecurrentLayer.forward`).
   func forward(
     store: ParameterStore, input: EncoderInput, output: UnsafeMutablePointer<Float>,
     lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace], concurrently: Bool = true,
-    recurrentPanels: [UnsafePointer<Float>]? = nil
+    panels: [DirectionPanels]? = nil
   ) {
     let B = lengths.count
     let H = hiddenSize
@@ -103,7 +104,7 @@ struct Encoder: Sendable {
       }
       directions[d].forward(
         store: store, input: directionInput, steps: T, batch: B, workspace: ws,
-        recurrentPanels: recurrentPanels?[d])
+        panels: panels?[d])
       let h = ws.h.pointer
       for s in 0..<T {
         for b in 0..<B {

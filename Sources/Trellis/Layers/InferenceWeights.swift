@@ -2,13 +2,13 @@ import Foundation
 import TrellisKernels
 
 /// What inference derives from the weights once per version of them (`ParameterStore.version`)
-/// instead of once per batch: every recurrent direction's Wh and the output layer's W packed
-/// for `packedProduct` (OpenBLAS packs both operands anew at every call; README "Speed" gives
-/// what the kernel changed in tagging's tokens/s), and, for models whose encoder input is the
-/// word embedding alone, the first layer's input projections of every word
-/// (`InputProjectionTables`). Only inference reads them (dev evaluation between epochs
-/// included); the training passes keep OpenBLAS's products, so trained weights do not depend
-/// on them.
+/// instead of once per batch: every recurrent direction's Wx and Wh and the output layer's W
+/// packed for `packedProduct` (training packs them once per batch; OpenBLAS packed both
+/// operands anew at every call; README "Speed" gives what the kernel changed in tagging's
+/// tokens/s), and, for models whose encoder input is the word embedding alone, the first
+/// layer's input projections of every word (`InputProjectionTables`). Only inference reads
+/// them (dev evaluation between epochs included); they hold the products training forms,
+/// summed in the same order, so trained weights do not depend on them.
 final class InferenceWeightCache: @unchecked Sendable {
   private var cached: (version: Int, weights: InferenceWeights)?
   private let lock = NSLock()
@@ -33,32 +33,37 @@ final class InferenceWeightCache: @unchecked Sendable {
 /// their own, given back to the system with this object (as heap blocks, each new version's
 /// tables would fragment malloc's arenas).
 final class InferenceWeights: @unchecked Sendable {
-  /// `recurrentPanels[l][d]`: layer l, direction d's Wh `(G, H)` in `trellis_pack_panels`'s
-  /// layout, `⌈G/16⌉·16·H` floats.
-  let recurrentPanels: [[UnsafePointer<Float>]]
+  /// `directionPanels[l][d]`: layer l, direction d's Wx and Wh in `trellis_pack_panels`'s
+  /// layout.
+  let directionPanels: [[DirectionPanels]]
   /// The output layer's W `(L, dirs·H)`, packed the same way.
   let outputPanels: UnsafePointer<Float>
   /// The first layer's input-projection tables, or nil where they do not apply.
   let inputProjections: InputProjectionTables?
-  private let panelBuffers: [[Scratch]]
+  private let panelBuffers: [[(input: Scratch, recurrent: Scratch)]]
   private let outputBuffer = Scratch()
 
   init(embedding: EmbeddingLayer, encoder: EncoderStack, output: Linear, store: ParameterStore) {
     // W `(columns, depth)` of `slot` packed into `buffer`.
     func packed(_ slot: ParameterSlot, into buffer: Scratch) -> Scratch {
-      trellis_pack_panels(
-        store.value(slot), slot.rows, slot.columns,
-        buffer.reserve(trellis_panels_size(slot.rows, slot.columns)))
+      _ = packPanels(store.value(slot), columns: slot.rows, depth: slot.columns, into: buffer)
       return buffer
     }
     panelBuffers = encoder.layers.map { layer in
-      layer.directions.map { packed($0.wh, into: Scratch()) }
+      layer.directions.map { (packed($0.wx, into: Scratch()), packed($0.wh, into: Scratch())) }
     }
-    recurrentPanels = panelBuffers.map { $0.map { UnsafePointer($0.pointer) } }
+    directionPanels = panelBuffers.map {
+      $0.map {
+        DirectionPanels(
+          input: UnsafePointer($0.input.pointer), recurrent: UnsafePointer($0.recurrent.pointer))
+      }
+    }
     outputPanels = UnsafePointer(packed(output.weight, into: outputBuffer).pointer)
     inputProjections =
       InputProjectionTables.applies(to: embedding, encoder: encoder.layers[0])
-      ? InputProjectionTables(embedding: embedding, encoder: encoder.layers[0], store: store)
+      ? InputProjectionTables(
+        embedding: embedding, encoder: encoder.layers[0],
+        inputPanels: directionPanels[0].map(\.input), store: store)
       : nil
   }
 }
@@ -71,9 +76,9 @@ final class InferenceWeights: @unchecked Sendable {
 /// direction d: `tables[d]` is `(V, G)`, `tables[d][w·G ..< (w+1)·G] = E[w] · Wx_dᵀ + bx_d`.
 /// With the tables, `trellis bench --model M --test FILE` (M trained with `--character-filters
 /// 0`, FILE ATIS test × 40) tagged 1.43× as many tokens/s, and a whole `trellis tag` process on
-/// FILE took 0.75 of the time (README "Speed"). The products are formed by one GEMM over the
-/// vocabulary instead of one over the batch, so values can differ from the batched product in
-/// the last bits, as they already do between batches of other sizes.
+/// FILE took 0.75 of the time (README "Speed"). The rows come from `packedProduct` over the
+/// vocabulary, which sums each element in k order whatever the rows, so they are the bits of
+/// the batched product that training and the other models form.
 final class InputProjectionTables: @unchecked Sendable {
   /// Tables larger than this (all directions together) are not built: vocabularies of a few
   /// hundred thousand words (`--embeddings-scope all`) keep the batched product, and memory.
@@ -91,14 +96,18 @@ final class InputProjectionTables: @unchecked Sendable {
   /// `tables[d]`: E · Wx_dᵀ, then + bx_d on every row.
   let tables: [UnsafePointer<Float>]
 
-  init(embedding: EmbeddingLayer, encoder: Encoder, store: ParameterStore) {
+  /// `inputPanels[d]`: direction d's Wx packed (`InferenceWeights.directionPanels`).
+  init(
+    embedding: EmbeddingLayer, encoder: Encoder, inputPanels: [UnsafePointer<Float>],
+    store: ParameterStore
+  ) {
     let V = embedding.table.rows
-    buffers = encoder.directions.map { direction in
+    buffers = zip(encoder.directions, inputPanels).map { direction, panels in
       let buffer = Scratch()
       let table = buffer.reserve(V * direction.gateWidth)
-      gemm(
-        store.valueMatrix(embedding.table), .none, store.valueMatrix(direction.wx), .transposed,
-        into: MutableMatrixView(base: table, rows: V, columns: direction.gateWidth))
+      packedProduct(
+        store.value(embedding.table), rows: V, depth: embedding.wordSize, panels: panels,
+        columns: direction.gateWidth, into: table)
       addBias(store.value(direction.bx), to: table, rows: V, n: direction.gateWidth)
       return buffer
     }

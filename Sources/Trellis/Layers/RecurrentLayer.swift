@@ -33,6 +33,12 @@ enum RecurrentInput {
   case projected(table: UnsafePointer<Float>, words: [Int32])
 }
 
+/// One direction's Wx `(G, In)` and Wh `(G, H)` packed for `packedProduct` (`packPanels`).
+struct DirectionPanels {
+  let input: UnsafePointer<Float>
+  let recurrent: UnsafePointer<Float>
+}
+
 /// Activations of one direction for one batch, grow-only; one per direction so the two
 /// directions can run on two threads at once.
 final class RecurrentWorkspace {
@@ -47,6 +53,11 @@ final class RecurrentWorkspace {
   let dhStep = Scratch()  // (B, H) full ∂loss/∂h_s at the current step
   let carry = Scratch()  // (B, carryWidth·H)
   let cellWork = Scratch()  // (B, H) the cell's per-step work space (`CellGradients.work`)
+  /// The weight operand of the product at hand in `trellis_pack_panels`'s layout: in
+  /// training's forward pass Wx, then Wh for every step; in backward Whᵀ for every step, then
+  /// Xᵀ, H's rows, Wxᵀ. Inference brings Wx and Wh packed once per weight version.
+  let panels = Scratch()
+  let dhRecurrent = Scratch()  // (B, H) one step's ∂zh_s · Wh
   let dx = Scratch()  // (T·B, In) ∂loss/∂x in the direction's step order
   /// (T, B) of the last forward pass, which the backward pass checks it continues.
   var forwardShape = (0, 0)
@@ -95,18 +106,18 @@ struct RecurrentLayer: Sendable {
   }
 
   /// Runs `steps` steps over `batch` rows of its input, leaving `h` and `cache` in the
-  /// workspace:  zx = X · Wxᵀ + bx (one GEMM, or rows of a projection table);
+  /// workspace:  zx = X · Wxᵀ + bx (one product, or rows of a projection table);
   /// for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
-  /// Training (no `recurrentPanels`) forms zh with OpenBLAS and keeps every step's cache for
-  /// `backward`. Inference passes Wh packed by `trellis_pack_panels` and forms zh with
-  /// `packedProduct` (no packing of Wh at every step, as OpenBLAS does); it keeps two steps
-  /// of the cache, step s in slot s mod 2, since step s reads nothing older than s − 1, and
-  /// `backward` then refuses to run.
+  /// Every product is `packedProduct`'s, over weights packed once for the batch (OpenBLAS
+  /// packed Wh at every step). Training (no `panels`) packs Wx and Wh here and keeps every
+  /// step's cache for `backward`. Inference passes them packed once per weight version
+  /// (`InferenceWeights`) and keeps two steps of the cache, step s in slot s mod 2, since
+  /// step s reads nothing older than s − 1; `backward` then refuses to run.
   func forward(
     store: ParameterStore, input: RecurrentInput, steps T: Int, batch B: Int,
-    workspace ws: RecurrentWorkspace, recurrentPanels: UnsafePointer<Float>? = nil
+    workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil
   ) {
-    let keepsCache = recurrentPanels == nil
+    let keepsCache = panels == nil
     let H = hiddenSize
     let G = gateWidth
     let width = cell.cacheWidth * H
@@ -117,24 +128,23 @@ struct RecurrentLayer: Sendable {
     let zh = ws.zh.reserve(B * G)
     switch input {
     case .rows(let x):
-      gemm(
-        MatrixView(base: x, rows: T * B, columns: inputSize), .none, store.valueMatrix(wx),
-        .transposed, into: MutableMatrixView(base: zx, rows: T * B, columns: G))
+      let inputPanels =
+        panels?.input
+        ?? UnsafePointer(packPanels(store.value(wx), columns: G, depth: inputSize, into: ws.panels))
+      packedProduct(x, rows: T * B, depth: inputSize, panels: inputPanels, columns: G, into: zx)
       addBias(store.value(bx), to: zx, rows: T * B, n: G)
     case .projected(let table, let words):
       for r in 0..<T * B { (zx + r * G).update(from: table + Int(words[r]) * G, count: G) }
     }
+    let recurrentPanels =
+      panels?.recurrent
+      ?? UnsafePointer(packPanels(store.value(wh), columns: G, depth: H, into: ws.panels))
     for s in 0..<T {
       if s == 0 {
         zh.update(repeating: 0, count: B * G)
-      } else if let recurrentPanels {
+      } else {
         packedProduct(
           h + (s - 1) * B * H, rows: B, depth: H, panels: recurrentPanels, columns: G, into: zh)
-      } else {
-        gemm(
-          MatrixView(base: h + (s - 1) * B * H, rows: B, columns: H), .none,
-          store.valueMatrix(wh), .transposed, into: MutableMatrixView(base: zh, rows: B, columns: G)
-        )
       }
       if let bh { addBias(store.value(bh), to: zh, rows: B, n: G) }
       cell.forward(
@@ -161,7 +171,8 @@ struct RecurrentLayer: Sendable {
   /// Backpropagation through time from `workspace.dh` (T·B, H); accumulates parameter gradients
   /// and writes ∂loss/∂x into `dx` (T·B, In). `x` is the forward pass's input. The recurrence, newest step first:
   ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
-  /// then, over all steps at once:  ∂Wx += ∂ZXᵀ · X,  ∂Wh += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X = ∂ZX · Wx.
+  /// then, over all steps at once:  ∂Wx += ∂ZXᵀ · X,  ∂Wh += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X = ∂ZX · Wx,
+  /// every product by `packedProduct`, its weight operand packed in `workspace.panels`.
   func backward(
     store: ParameterStore, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, steps T: Int,
     batch B: Int,
@@ -178,6 +189,9 @@ struct RecurrentLayer: Sendable {
     let dhStep = ws.dhStep.reserve(B * H)
     let carry = ws.carry.zeroed(max(B * cell.carryWidth * H, 1))
     let work = ws.cellWork.reserve(B * H)
+    let dhRecurrent = ws.dhRecurrent.reserve(B * H)
+    let transposedPanels = packPanels(
+      transposed: store.value(wh), depth: G, columns: H, into: ws.panels)
     for s in stride(from: T - 1, through: 0, by: -1) {
       for k in 0..<B * H { dhStep[k] = dh[s * B * H + k] + dhNext[k] }
       cell.backward(
@@ -186,25 +200,29 @@ struct RecurrentLayer: Sendable {
           dh: dhStep, carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G,
           dhPreviousDirect: dhNext, work: work))
       if s > 0 {
-        gemm(
-          MatrixView(base: dzh + s * B * G, rows: B, columns: G), .none, store.valueMatrix(wh),
-          .none, into: MutableMatrixView(base: dhNext, rows: B, columns: H), beta: 1)
+        packedProduct(
+          dzh + s * B * G, rows: B, depth: G, panels: transposedPanels, columns: H,
+          into: dhRecurrent)
+        for k in 0..<B * H { dhNext[k] += dhRecurrent[k] }
       }
     }
-    gemm(
-      MatrixView(base: dzx, rows: T * B, columns: G), .transposed,
-      MatrixView(base: x, rows: T * B, columns: inputSize), .none,
-      into: store.gradientMatrix(wx), beta: 1)
+    // ∂Wx (G, In) += ∂ZXᵀ · X: A = ∂ZXᵀ read in place, W = Xᵀ (In, T·B) packed from X.
+    packedProduct(
+      dzx, .transposed, rows: G, depth: T * B,
+      panels: packPanels(transposed: x, depth: T * B, columns: inputSize, into: ws.panels),
+      columns: inputSize, into: store.gradient(wx), accumulate: true)
     if T > 1 {
-      gemm(
-        MatrixView(base: dzh + B * G, rows: (T - 1) * B, columns: G), .transposed,
-        MatrixView(base: h, rows: (T - 1) * B, columns: H), .none,
-        into: store.gradientMatrix(wh), beta: 1)
+      packedProduct(
+        dzh + B * G, .transposed, rows: G, depth: (T - 1) * B,
+        panels: packPanels(transposed: h, depth: (T - 1) * B, columns: H, into: ws.panels),
+        columns: H, into: store.gradient(wh), accumulate: true)
     }
     addColumnSums(of: dzx, rows: T * B, n: G, to: store.gradient(bx))
     if let bh { addColumnSums(of: dzh, rows: T * B, n: G, to: store.gradient(bh)) }
-    gemm(
-      MatrixView(base: dzx, rows: T * B, columns: G), .none, store.valueMatrix(wx), .none,
-      into: MutableMatrixView(base: dx, rows: T * B, columns: inputSize))
+    packedProduct(
+      dzx, rows: T * B, depth: G,
+      panels: packPanels(
+        transposed: store.value(wx), depth: G, columns: inputSize, into: ws.panels),
+      columns: inputSize, into: dx)
   }
 }

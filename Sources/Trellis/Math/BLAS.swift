@@ -10,8 +10,9 @@ enum Transpose {
 
 /// `C = alpha * op(A) · op(B) + beta * C` on row-major views, through `cblas_sgemm`.
 ///
-/// This file is the only one that talks to OpenBLAS for products, so every matrix product in the
-/// tagger goes through one checked entry point. Shapes: `op(A)` is `(M, K)`, `op(B)` is `(K, N)`,
+/// This file is the only one that talks to OpenBLAS for products, so every OpenBLAS product (the
+/// character CNN's; the CRF's in Double below) goes through one checked entry point. The
+/// encoder's and output layer's products are `packedProduct`'s (Kernels.swift). Shapes: `op(A)` is `(M, K)`, `op(B)` is `(K, N)`,
 /// `C` is `(M, N)`; each view may be strided (`rowStride` = BLAS `lda`/`ldb`/`ldc`).
 func gemm(
   _ a: MatrixView, _ transposeA: Transpose, _ b: MatrixView, _ transposeB: Transpose,
@@ -71,9 +72,10 @@ func naiveGemm(
 ///
 /// Trellis sets one thread itself, once per process, when the first model is created or loaded,
 /// so a library user gets the CLI's speed without calling this. OpenBLAS would otherwise start
-/// one thread per core for every product; Trellis's products are small (32 rows per step) and
-/// already run one per core (the encoder's two directions in training, one batch per thread in
-/// tagging: `TaggingOptions.threads`), so more OpenBLAS threads only contend with them. Call this, before or after loading a model, to
+/// one thread per core for every product; Trellis's OpenBLAS products (the character CNN's, the
+/// CRF's) are small and already run one per core (the encoder's two directions and the head's
+/// two halves in training, one batch per thread in tagging: `TaggingOptions.threads`), so more
+/// OpenBLAS threads only contend with them. Call this, before or after loading a model, to
 /// choose another count for other BLAS work in the same process: it always wins over the default.
 public func setBLASThreadCount(_ count: Int) {
   BLASThreads.setDefault()

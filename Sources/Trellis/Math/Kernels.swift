@@ -63,6 +63,45 @@ func packedProduct(
   kernels.packed_product(a, rows, depth, panels, columns, c)
 }
 
+/// c `(rows, columns)` = A `(rows, depth)` · Wᵀ, or c + A · Wᵀ with `accumulate`, for W packed
+/// by `packPanels`, with A read from `a` as stored (row-major), or `.transposed` as the
+/// transpose of a row-major `(depth, rows)` matrix in place (a weight gradient's ∂Zᵀ · X
+/// without a transposed copy of ∂Z). Each element summed as by the other `packedProduct`.
+func packedProduct(
+  _ a: UnsafePointer<Float>, _ layout: Transpose, rows: Int, depth: Int,
+  panels: UnsafePointer<Float>, columns: Int, into c: UnsafeMutablePointer<Float>,
+  accumulate: Bool
+) {
+  let (rowStride, depthStride) = layout == .none ? (depth, 1) : (1, rows)
+  kernels.packed_product_strided(
+    a, rowStride, depthStride, rows, depth, panels, columns, c, accumulate)
+}
+
+/// W `(columns, depth)`, row-major, packed into `buffer` for `packedProduct`; returns the panels.
+func packPanels(
+  _ w: UnsafePointer<Float>, columns: Int, depth: Int, into buffer: Scratch
+) -> UnsafeMutablePointer<Float> {
+  let panels = buffer.reserve(trellis_panels_size(columns, depth))
+  trellis_pack_panels(w, columns, depth, panels)
+  return panels
+}
+
+/// W `(columns, depth)` given as its transpose w `(depth, columns)`, packed into `buffer` for
+/// `packedProduct`, which then forms a · w; returns the panels.
+func packPanels(
+  transposed w: UnsafePointer<Float>, depth: Int, columns: Int, into buffer: Scratch
+) -> UnsafeMutablePointer<Float> {
+  let panels = buffer.reserve(trellis_panels_size(columns, depth))
+  trellis_pack_panels_transposed(w, depth, columns, panels)
+  return panels
+}
+
+/// y = e^x for `count` Doubles ≤ 0 (y may equal x): exactly 0 for −∞ and below −708.39,
+/// within a few ulp of `Foundation.exp` elsewhere, the same bits at every level.
+func exponentials(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int) {
+  kernels.exp_f64(x, y, count)
+}
+
 /// y = σ(x) for `count` Floats (y may equal x): 1 / (1 + e^−x), saturating to exact 0 and 1.
 func sigmoid(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
   kernels.sigmoid(x, y, count)

@@ -56,6 +56,9 @@ final class ModelWorkspace {
   let dHidden = Scratch()  // (T·B, dirs·H)
   let dx = Scratch()  // (T·B, In)
   let headGradient = Scratch()  // (P) the second half-batch's head parameter gradient
+  /// The output layer's W packed for one training batch, then Wᵀ for its ∂x.
+  let outputPanels = Scratch()
+  let outputInputPanels = Scratch()  // (dirs·H, T·B) packed: the output layer's xᵀ for its ∂W
   /// Per stacked encoder layer, grown to the model's depth on first use.
   private var layers: [LayerWorkspace] = []
   let characters = CharacterWorkspace()

@@ -80,10 +80,21 @@ public final class ParameterStore: @unchecked Sendable {
   /// Sets every gradient to zero, once per step before the backward passes add to them.
   func zeroGradients() { gradients.update(repeating: 0, count: count) }
 
-  /// The Euclidean norm of the whole gradient, summed in Double.
+  /// The Euclidean norm of the whole gradient, summed in Double: element i goes to partial
+  /// sum i mod 8, and the eight are added at the end, so the same bits on every run, and
+  /// eight independent chains of additions (vectorised) instead of one that waits for its
+  /// last addition at every element (2.6% of a training profile, all of it on the main thread).
   func gradientNorm() -> Double {
-    var sum = 0.0
-    for i in 0..<count { sum += Double(gradients[i]) * Double(gradients[i]) }
+    var partialSums = SIMD8<Double>()
+    let vectorCount = count / 8 * 8
+    let raw = UnsafeRawPointer(gradients)
+    for i in stride(from: 0, to: vectorCount, by: 8) {
+      let g = SIMD8<Double>(
+        raw.loadUnaligned(fromByteOffset: i * MemoryLayout<Float>.stride, as: SIMD8<Float>.self))
+      partialSums += g * g
+    }
+    var sum = partialSums.sum()
+    for i in vectorCount..<count { sum += Double(gradients[i]) * Double(gradients[i]) }
     return sum.squareRoot()
   }
 

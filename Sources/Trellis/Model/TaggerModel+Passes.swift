@@ -65,7 +65,7 @@ extension TaggerModel {
         layer.forward(
           store: store, input: input, output: layerOutput, lengths: batch.lengths,
           steps: batch.steps, workspaces: layerWorkspace.directions,
-          concurrently: ws.usesTwoThreads, recurrentPanels: prepared?.recurrentPanels[l])
+          concurrently: ws.usesTwoThreads, panels: prepared?.directionPanels[l])
         if p > 0 {
           dropout(layerOutput, mask: l == top ? ws.hiddenMask : layerWorkspace.mask, width: width)
         }
@@ -75,7 +75,8 @@ extension TaggerModel {
         MatrixView(base: ws.hidden.pointer, rows: rows, columns: width), store: store,
         into: MutableMatrixView(
           base: ws.emissions.reserve(rows * labels.count), rows: rows, columns: labels.count),
-        packedWeight: prepared?.outputPanels)
+        packedWeight: prepared?.outputPanels, panels: ws.outputPanels,
+        concurrently: ws.usesTwoThreads)
     }
   }
 
@@ -113,7 +114,8 @@ extension TaggerModel {
     output.backward(
       MatrixView(base: dE, rows: rows, columns: L),
       input: MatrixView(base: ws.hidden.pointer, rows: rows, columns: width), store: store,
-      dx: MutableMatrixView(base: dHidden, rows: rows, columns: width))
+      dx: MutableMatrixView(base: dHidden, rows: rows, columns: width),
+      panels: (ws.outputPanels, ws.outputInputPanels))
     if dropoutRate > 0 { applyDropoutMask(ws.hiddenMask.pointer, to: dHidden, count: rows * width) }
     // Down the stack: layer l's ∂input is ∂output of layer l − 1 (or ∂x for the first layer),
     // through the dropout mask applied to that input.

@@ -8,6 +8,7 @@
 #ifndef TRELLIS_KERNELS_H
 #define TRELLIS_KERNELS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -26,6 +27,9 @@ typedef enum {
 typedef struct {
   /// y[k] = e^x[k], x clamped to [−87.3, 88.3] (relative error ≤ 2 ulp there); y may equal x.
   void (*_Nonnull exp)(const float *_Nonnull x, float *_Nonnull y, long count);
+  /// y[k] = e^x[k] in Double for x[k] ≤ 0 (larger x saturate at e^709), exactly 0 below
+  /// −708.39 and for −∞, within a few ulp of libm's exp elsewhere; y may equal x.
+  void (*_Nonnull exp_f64)(const double *_Nonnull x, double *_Nonnull y, long count);
   /// y[k] = σ(x[k]) = 1 / (1 + e^−x[k]), saturating to exact 0 and 1; y may equal x.
   void (*_Nonnull sigmoid)(const float *_Nonnull x, float *_Nonnull y, long count);
   /// y[k] = tanh(x[k]) = 1 − 2 / (e^2x[k] + 1), absolute error ~1e−7; y may equal x.
@@ -55,6 +59,14 @@ typedef struct {
   void (*_Nonnull packed_product)(
     const float *_Nonnull a, long rows, long depth, const float *_Nonnull panels, long columns,
     float *_Nonnull c);
+  /// packed_product with a read through strides, a's element (r, k) at
+  /// a[r·rowStride + k·depthStride] ((1, n) reads the transpose of a row-major (depth, n)
+  /// matrix in place), and with `accumulate`, c[r·columns + j] = c[r·columns + j] + that sum.
+  /// For training's products, whose weights change at every step: the per-step recurrent
+  /// products and the batch's projections and weight gradients.
+  void (*_Nonnull packed_product_strided)(
+    const float *_Nonnull a, long rowStride, long depthStride, long rows, long depth,
+    const float *_Nonnull panels, long columns, float *_Nonnull c, bool accumulate);
   /// Dropout with SplitMix64 draws: for k < count, u_k is the next draw from *state as
   /// SplitMix64.nextUnitFloat() makes it (top 24 bits · 2^−24), mask[k] = u_k < rate ? 0 :
   /// scale and values[k] *= mask[k]; *state advances by `count` draws.
@@ -71,6 +83,12 @@ long trellis_panels_size(long columns, long depth);
 /// (0 past the last row), so each step of the product's k loop reads 16 consecutive floats.
 void trellis_pack_panels(
   const float *_Nonnull w, long columns, long depth, float *_Nonnull panels);
+
+/// Packs W (columns, depth) given as its transpose w = Wᵀ (depth, columns), row-major, into
+/// trellis_pack_panels's layout: panels[(p·depth + k)·16 + l] = w[k][16p + l], so
+/// packed_product forms a · w without transposing w first (training's ∂h_{s−1} = ∂zh_s · Wh).
+void trellis_pack_panels_transposed(
+  const float *_Nonnull w, long depth, long columns, float *_Nonnull panels);
 
 /// The rest of a Viterbi step whose dense columns viterbi_step computed into denseBest and
 /// densePointers (column c is label denseLabels[c]): copies them to best and pointers at their
