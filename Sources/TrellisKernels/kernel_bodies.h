@@ -218,93 +218,48 @@ static void viterbi_step_kernel(
 #undef VITERBI_REST
 }
 
-// packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by
-// `panelCount` panels of 16 columns, its sums in registers; for k ascending,
-//   sums[r][p] = sums[r][p] + a[r][k] · panel p's 16 values at k,
-// then c = sums, or c = c + sums when accumulating. a's element (r, k) is at
-// a[r·rowStride + k·depthStride]: (depth, 1) for a row-major a, (1, its row length) for the
-// transpose of one. `rows`, `panelCount` and `accumulate` are constants at each call site.
-// The level's file sets the largest tile to its register file (PRODUCT_ROWS ×
-// PRODUCT_PANELS); every element of c is the same sum in the same order at any tile, so the
-// tile changes speed, never the bits.
-INLINE void product_tile(
-  const float *a, long rowStride, long depthStride, long depth, const float *panels, int rows,
-  int panelCount, float *c, long columns, long column, bool accumulate) {
-  f32x16 sums[PRODUCT_ROWS][PRODUCT_PANELS];
-  for (int r = 0; r < rows; r++) {
-    for (int p = 0; p < panelCount; p++) sums[r][p] = splat16(0);
-  }
-  for (long k = 0; k < depth; k++) {
-    f32x16 w[PRODUCT_PANELS];
-    for (int p = 0; p < panelCount; p++) w[p] = load16(panels + (p * depth + k) * 16);
-    for (int r = 0; r < rows; r++) {
-      const f32x16 x = splat16(a[r * rowStride + k * depthStride]);
-      for (int p = 0; p < panelCount; p++) sums[r][p] = sums[r][p] + x * w[p];
-    }
-  }
-  for (int r = 0; r < rows; r++) {
-    for (int p = 0; p < panelCount; p++) {
-      const long first = column + 16 * p;
-      float *destination = c + r * columns + first;
-      if (columns - first >= 16) {
-        store16(destination, accumulate ? load16(destination) + sums[r][p] : sums[r][p]);
-      } else {
-        // The last panel's spare columns are never read or written in c.
-        const size_t bytes = (size_t)(columns - first) * sizeof(float);
-        float lanes[16] = {0};
-        if (accumulate) memcpy(lanes, destination, bytes);
-        store16(lanes, accumulate ? load16(lanes) + sums[r][p] : sums[r][p]);
-        memcpy(destination, lanes, bytes);
-      }
-    }
-  }
-}
+#define SCALAR float
+#define VECTOR f32x16
+#define LANES 16
+#define SPLAT splat16
+#define LOAD load16
+#define STORE store16
+#define PRODUCT(name) product_##name
+#include "product_body.h"
+#undef PRODUCT
+#undef STORE
+#undef LOAD
+#undef SPLAT
+#undef LANES
+#undef VECTOR
+#undef SCALAR
 
-// All rows against `panelCount` panels from column `column`: full tiles, then the remaining
-// rows (fewer than PRODUCT_ROWS ≤ 8) in tiles of 4, 2 and 1.
-INLINE void product_rows(
-  const float *a, long rowStride, long depthStride, long rows, long depth, const float *panels,
-  int panelCount, float *c, long columns, long column, bool accumulate) {
-  long r = 0;
-#define PRODUCT_TILE(height) \
-  product_tile( \
-    a + r * rowStride, rowStride, depthStride, depth, panels, height, panelCount, \
-    c + r * columns, columns, column, accumulate)
-  for (; r + PRODUCT_ROWS <= rows; r += PRODUCT_ROWS) PRODUCT_TILE(PRODUCT_ROWS);
-  if (PRODUCT_ROWS > 4 && rows - r >= 4) {
-    PRODUCT_TILE(4);
-    r += 4;
-  }
-  if (PRODUCT_ROWS > 2 && rows - r >= 2) {
-    PRODUCT_TILE(2);
-    r += 2;
-  }
-  if (PRODUCT_ROWS > 1 && rows - r >= 1) PRODUCT_TILE(1);
-#undef PRODUCT_TILE
-}
-
-// Panels in groups of PRODUCT_PANELS (its group stays in the first-level cache while every
-// row passes over it), the last group possibly smaller.
-INLINE void product_panels(
-  const float *a, long rowStride, long depthStride, long rows, long depth, const float *panels,
-  long columns, float *c, bool accumulate) {
-  const long panelCount = (columns + 15) / 16;
-  long p = 0;
-  for (; p + PRODUCT_PANELS <= panelCount; p += PRODUCT_PANELS) {
-    product_rows(
-      a, rowStride, depthStride, rows, depth, panels + p * 16 * depth, PRODUCT_PANELS, c,
-      columns, 16 * p, accumulate);
-  }
-  for (; p < panelCount; p++) {
-    product_rows(
-      a, rowStride, depthStride, rows, depth, panels + p * 16 * depth, 1, c, columns, 16 * p,
-      accumulate);
-  }
-}
+#define SCALAR double
+#define VECTOR f64x8
+#define LANES 8
+#define SPLAT splat8d
+#define LOAD load8d
+#define STORE store8d
+#define PRODUCT(name) product_f64_##name
+#include "product_body.h"
+#undef PRODUCT
+#undef STORE
+#undef LOAD
+#undef SPLAT
+#undef LANES
+#undef VECTOR
+#undef SCALAR
 
 static void packed_product_kernel(
   const float *a, long rows, long depth, const float *panels, long columns, float *c) {
   product_panels(a, depth, 1, rows, depth, panels, columns, c, false);
+}
+
+// The CRF's products (LinearChain+ForwardBackward.swift): c = a · W in Double over W packed
+// in panels of 8 (trellis_pack_panels_f64).
+static void packed_product_f64_kernel(
+  const double *a, long rows, long depth, const double *panels, long columns, double *c) {
+  product_f64_panels(a, depth, 1, rows, depth, panels, columns, c, false);
 }
 
 static void packed_product_strided_kernel(
@@ -424,6 +379,7 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .viterbi_step = viterbi_step_kernel,
   .packed_product = packed_product_kernel,
   .packed_product_strided = packed_product_strided_kernel,
+  .packed_product_f64 = packed_product_f64_kernel,
   .adam = adam_kernel,
   .nadam = nadam_kernel,
   .dropout = dropout_kernel,

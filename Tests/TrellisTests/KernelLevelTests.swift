@@ -190,6 +190,43 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// The CRF's Double product against a scalar sum in k order, bit for bit at every level:
+  /// rows 1, 3, 8, 13 and 16 (a half batch), columns 1, 8, 9 and 120 (ATIS's labels: 15
+  /// panels of 8), depths 1, 5 and 120. W is packed from its row-major form (c = a · W) and,
+  /// as its transpose, from Wᵀ (c = a · (Wᵀ)ᵀ), which must give the same panels.
+  func testDoublePackedProductMatchesScalarCode() {
+    var rng = SplitMix64(seed: 12)
+    for depth in [1, 5, 120] {
+      for columns in [1, 8, 9, 120] {
+        let w = (0..<depth * columns).map { _ in Double(2 * rng.nextUnitFloat() - 1) }
+        let wTransposed = (0..<columns * depth).map { w[($0 % depth) * columns + $0 / depth] }
+        let panels = doublePanels(w, depth: depth, columns: columns)
+        XCTAssertTrue(
+          doublePanels(wTransposed, depth: depth, columns: columns, transposed: true) == panels,
+          "panels of W and of Wᵀ, \(depth)×\(columns)")
+        for rows in [1, 3, 8, 13, 16] {
+          let a = (0..<rows * depth).map { _ in Double(4 * rng.nextUnitFloat() - 2) }
+          var expected = [Double](repeating: 0, count: rows * columns)
+          for r in 0..<rows {
+            for j in 0..<columns {
+              var sum = 0.0
+              for k in 0..<depth { sum = sum + a[r * depth + k] * w[k * columns + j] }
+              expected[r * columns + j] = sum
+            }
+          }
+          for level in levels {
+            var c = [Double](repeating: .nan, count: rows * columns + 1)
+            level.kernels.packed_product_f64(a, rows, depth, panels, columns, &c)
+            XCTAssertTrue(c[rows * columns].isNaN, "wrote past c, \(level.name)")
+            XCTAssertTrue(
+              c[..<(rows * columns)].map(\.bitPattern) == expected.map(\.bitPattern),
+              "\(rows)×\(depth)·\(depth)×\(columns), \(level.name)")
+          }
+        }
+      }
+    }
+  }
+
   /// Ten Adam and ten Nadam steps on 1,037 parameters (64 vectors and a tail of 13) against
   /// the scalar formulas, with gradients from tiny to huge. Each is checked against its own
   /// expression: the kernels compute Adam's without Nadam's extra terms.

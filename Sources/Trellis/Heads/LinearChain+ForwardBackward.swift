@@ -65,6 +65,9 @@ extension LinearChain {
     var start: [Double]  // (L)
     var end: [Double]  // (L)
     var transitionShift = 0.0, startShift = 0.0, endShift = 0.0
+    /// `transition` packed for the recursions' products (`packedProduct`): α̂[t−1] · E
+    /// forward, g[t+1] · Eᵀ backward.
+    var forwardPanels: [Double] = [], backwardPanels: [Double] = []
 
     init(
       _ chain: LinearChain, parameters θ: UnsafeBufferPointer<Float>,
@@ -86,6 +89,8 @@ extension LinearChain {
       (transition, transitionShift) = exponentiate(masked.transition)
       (start, startShift) = exponentiate(masked.start)
       (end, endShift) = exponentiate(masked.end)
+      forwardPanels = doublePanels(transition, depth: L, columns: L)
+      backwardPanels = doublePanels(transition, depth: L, columns: L, transposed: true)
     }
   }
 
@@ -113,8 +118,8 @@ extension LinearChain {
   }
 
   /// The same log Z and marginals as `forwardBackward`, for a whole batch at once, by scaled
-  /// recursions in probability space (Rabiner 1989): each step is one BLAS product over all
-  /// sentences instead of L² exps per sentence. For sentence b (index dropped), E = T̂ the
+  /// recursions in probability space (Rabiner 1989): each step is one product over all
+  /// sentences (`packedProduct` in Double over E packed once) instead of L² exps per sentence. For sentence b (index dropped), E = T̂ the
   /// exponentiated transitions:
   ///   ψ[t][j] = exp(e[t][j] − m_t),  m_t = max_j e[t][j]
   ///   α̂[0] = start ⊙ ψ[0] / c_0,      α̂[t] = (α̂[t−1] · E) ⊙ ψ[t] / c_t   (c_t normalises α̂[t])
@@ -152,11 +157,8 @@ extension LinearChain {
       }
       marginals.logZ[b] = logZ
     }
-    potentials.transition.withUnsafeBufferPointer { transition in
-      pass.forward(E: transition.baseAddress!, potentials: potentials, logZ: &marginals.logZ)
-      pass.backward(
-        E: transition.baseAddress!, potentials: potentials, pairwise: &marginals.pairwise)
-    }
+    pass.forward(potentials: potentials, logZ: &marginals.logZ)
+    pass.backward(potentials: potentials, pairwise: &marginals.pairwise)
     for k in 0..<T * B * L { pass.alpha[k] *= pass.beta[k] }
     marginals.unary = pass.alpha
     return marginals
@@ -183,7 +185,7 @@ extension LinearChain {
     }
 
     /// α̂ and the scales c, one product per step for all sentences; adds log c and log z to logZ.
-    mutating func forward(E: UnsafePointer<Double>, potentials: Potentials, logZ: inout [Double]) {
+    mutating func forward(potentials: Potentials, logZ: inout [Double]) {
       let (L, B, T, lengths) = (self.L, self.B, self.T, self.lengths)
       alpha.withUnsafeMutableBufferPointer { alpha in
         let alpha = alpha.baseAddress!
@@ -192,8 +194,9 @@ extension LinearChain {
         }
         for t in 0..<T {
           if t > 0 {
-            gemm(
-              alpha + (t - 1) * B * L, .none, E, .none, m: B, n: L, k: L, into: alpha + t * B * L)
+            packedProduct(
+              alpha + (t - 1) * B * L, rows: B, depth: L, panels: potentials.forwardPanels,
+              columns: L, into: alpha + t * B * L)
           }
           for b in 0..<B {
             let row = alpha + (t * B + b) * L
@@ -222,9 +225,7 @@ extension LinearChain {
     }
 
     /// β̂, one product per step for all sentences, then the pairwise sums.
-    mutating func backward(
-      E: UnsafePointer<Double>, potentials: Potentials, pairwise: inout [Double]
-    ) {
+    mutating func backward(potentials: Potentials, pairwise: inout [Double]) {
       let (L, B, T, lengths) = (self.L, self.B, self.T, self.lengths)
       let (scale, z) = (self.scale, self.z)
       beta.withUnsafeMutableBufferPointer { beta in
@@ -239,9 +240,9 @@ extension LinearChain {
                 let k = ((t + 1) * B + b) * L
                 for j in 0..<L { g[k + j] = g[k + j] * beta[k + j] / scale[(t + 1) * B + b] }
               }
-              gemm(
-                g + (t + 1) * B * L, .none, E, .transposed, m: B, n: L, k: L, into: beta + t * B * L
-              )
+              packedProduct(
+                g + (t + 1) * B * L, rows: B, depth: L, panels: potentials.backwardPanels,
+                columns: L, into: beta + t * B * L)
             }
             for b in 0..<B where t == lengths[b] - 1 {
               for i in 0..<L { beta[(t * B + b) * L + i] = potentials.end[i] / z[b] }
@@ -254,7 +255,7 @@ extension LinearChain {
               gemm(
                 alpha.baseAddress!, .transposed, g + B * L, .none, m: L, n: L, k: (T - 1) * B,
                 into: pairwise.baseAddress!)
-              for k in 0..<L * L { pairwise[k] *= E[k] }
+              for k in 0..<L * L { pairwise[k] *= potentials.transition[k] }
             }
           }
         }

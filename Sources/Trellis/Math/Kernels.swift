@@ -96,6 +96,30 @@ func packPanels(
   return panels
 }
 
+/// c `(rows, columns)` = a `(rows, depth)` · W in Double, W `(depth, columns)` given as
+/// `panels` from `doublePanels`, each element summed in k order without fused multiply-adds.
+func packedProduct(
+  _ a: UnsafePointer<Double>, rows: Int, depth: Int, panels: [Double], columns: Int,
+  into c: UnsafeMutablePointer<Double>
+) {
+  kernels.packed_product_f64(a, rows, depth, panels, columns, c)
+}
+
+/// `w` packed for the Double `packedProduct` of `depth` and `columns`: `w` is W `(depth,
+/// columns)` row-major, for `c = a · W`, or, `transposed`, `(columns, depth)`, for
+/// `c = a · wᵀ`.
+func doublePanels(_ w: [Double], depth: Int, columns: Int, transposed: Bool = false) -> [Double] {
+  [Double](unsafeUninitializedCapacity: trellis_panels_size_f64(columns, depth)) {
+    buffer, initialized in
+    if transposed {
+      trellis_pack_panels_f64(w, columns, depth, buffer.baseAddress!)
+    } else {
+      trellis_pack_panels_transposed_f64(w, depth, columns, buffer.baseAddress!)
+    }
+    initialized = buffer.count
+  }
+}
+
 /// y = e^x for `count` Doubles ≤ 0 (y may equal x): exactly 0 for −∞ and below −708.39,
 /// within a few ulp of `Foundation.exp` elsewhere, the same bits at every level.
 func exponentials(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int) {

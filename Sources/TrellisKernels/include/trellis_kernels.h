@@ -67,6 +67,11 @@ typedef struct {
   void (*_Nonnull packed_product_strided)(
     const float *_Nonnull a, long rowStride, long depthStride, long rows, long depth,
     const float *_Nonnull panels, long columns, float *_Nonnull c, bool accumulate);
+  /// packed_product in Double, over W packed in panels of 8 (trellis_pack_panels_f64): the
+  /// CRF's per-step products of its scaled forward and backward recursions.
+  void (*_Nonnull packed_product_f64)(
+    const double *_Nonnull a, long rows, long depth, const double *_Nonnull panels,
+    long columns, double *_Nonnull c);
   /// Dropout with SplitMix64 draws: for k < count, u_k is the next draw from *state as
   /// SplitMix64.nextUnitFloat() makes it (top 24 bits · 2^−24), mask[k] = u_k < rate ? 0 :
   /// scale and values[k] *= mask[k]; *state advances by `count` draws.
@@ -89,6 +94,13 @@ void trellis_pack_panels(
 /// packed_product forms a · w without transposing w first (training's ∂h_{s−1} = ∂zh_s · Wh).
 void trellis_pack_panels_transposed(
   const float *_Nonnull w, long depth, long columns, float *_Nonnull panels);
+
+/// The same three for Double, in panels of 8 columns (packed_product_f64).
+long trellis_panels_size_f64(long columns, long depth);
+void trellis_pack_panels_f64(
+  const double *_Nonnull w, long columns, long depth, double *_Nonnull panels);
+void trellis_pack_panels_transposed_f64(
+  const double *_Nonnull w, long depth, long columns, double *_Nonnull panels);
 
 /// The rest of a Viterbi step whose dense columns viterbi_step computed into denseBest and
 /// densePointers (column c is label denseLabels[c]): copies them to best and pointers at their

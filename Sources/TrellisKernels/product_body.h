@@ -1,0 +1,88 @@
+// packed_product's loops, written once for two element types: kernel_bodies.h includes this
+// file with SCALAR, VECTOR (LANES of them), SPLAT, LOAD, STORE and PRODUCT(name) (the
+// functions' names) defined for float (16 lanes: tagging's and training's products) and
+// for double (8 lanes: the CRF's scaled recursions), and undefines them after.
+
+// packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by
+// `panelCount` panels of LANES columns, its sums in registers; for k ascending,
+//   sums[r][p] = sums[r][p] + a[r][k] · panel p's LANES values at k,
+// then c = sums, or c = c + sums when accumulating. a's element (r, k) is at
+// a[r·rowStride + k·depthStride]: (depth, 1) for a row-major a, (1, its row length) for the
+// transpose of one. `rows`, `panelCount` and `accumulate` are constants at each call site.
+// The level's file sets the largest tile to its register file (PRODUCT_ROWS ×
+// PRODUCT_PANELS); every element of c is the same sum in the same order at any tile, so the
+// tile changes speed, never the bits.
+INLINE void PRODUCT(tile)(
+  const SCALAR *a, long rowStride, long depthStride, long depth, const SCALAR *panels, int rows,
+  int panelCount, SCALAR *c, long columns, long column, bool accumulate) {
+  VECTOR sums[PRODUCT_ROWS][PRODUCT_PANELS];
+  for (int r = 0; r < rows; r++) {
+    for (int p = 0; p < panelCount; p++) sums[r][p] = SPLAT(0);
+  }
+  for (long k = 0; k < depth; k++) {
+    VECTOR w[PRODUCT_PANELS];
+    for (int p = 0; p < panelCount; p++) w[p] = LOAD(panels + (p * depth + k) * LANES);
+    for (int r = 0; r < rows; r++) {
+      const VECTOR x = SPLAT(a[r * rowStride + k * depthStride]);
+      for (int p = 0; p < panelCount; p++) sums[r][p] = sums[r][p] + x * w[p];
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    for (int p = 0; p < panelCount; p++) {
+      const long first = column + LANES * p;
+      SCALAR *destination = c + r * columns + first;
+      if (columns - first >= LANES) {
+        STORE(destination, accumulate ? LOAD(destination) + sums[r][p] : sums[r][p]);
+      } else {
+        // The last panel's spare columns are never read or written in c.
+        const size_t bytes = (size_t)(columns - first) * sizeof(SCALAR);
+        SCALAR lanes[LANES] = {0};
+        if (accumulate) memcpy(lanes, destination, bytes);
+        STORE(lanes, accumulate ? LOAD(lanes) + sums[r][p] : sums[r][p]);
+        memcpy(destination, lanes, bytes);
+      }
+    }
+  }
+}
+
+// All rows against `panelCount` panels from column `column`: full tiles, then the remaining
+// rows (fewer than PRODUCT_ROWS ≤ 8) in tiles of 4, 2 and 1.
+INLINE void PRODUCT(rows)(
+  const SCALAR *a, long rowStride, long depthStride, long rows, long depth, const SCALAR *panels,
+  int panelCount, SCALAR *c, long columns, long column, bool accumulate) {
+  long r = 0;
+#define PRODUCT_TILE(height) \
+  PRODUCT(tile)( \
+    a + r * rowStride, rowStride, depthStride, depth, panels, height, panelCount, \
+    c + r * columns, columns, column, accumulate)
+  for (; r + PRODUCT_ROWS <= rows; r += PRODUCT_ROWS) PRODUCT_TILE(PRODUCT_ROWS);
+  if (PRODUCT_ROWS > 4 && rows - r >= 4) {
+    PRODUCT_TILE(4);
+    r += 4;
+  }
+  if (PRODUCT_ROWS > 2 && rows - r >= 2) {
+    PRODUCT_TILE(2);
+    r += 2;
+  }
+  if (PRODUCT_ROWS > 1 && rows - r >= 1) PRODUCT_TILE(1);
+#undef PRODUCT_TILE
+}
+
+// Panels in groups of PRODUCT_PANELS (its group stays in the first-level cache while every
+// row passes over it), the last group possibly smaller.
+INLINE void PRODUCT(panels)(
+  const SCALAR *a, long rowStride, long depthStride, long rows, long depth, const SCALAR *panels,
+  long columns, SCALAR *c, bool accumulate) {
+  const long panelCount = (columns + LANES - 1) / LANES;
+  long p = 0;
+  for (; p + PRODUCT_PANELS <= panelCount; p += PRODUCT_PANELS) {
+    PRODUCT(rows)(
+      a, rowStride, depthStride, rows, depth, panels + p * LANES * depth, PRODUCT_PANELS, c,
+      columns, LANES * p, accumulate);
+  }
+  for (; p < panelCount; p++) {
+    PRODUCT(rows)(
+      a, rowStride, depthStride, rows, depth, panels + p * LANES * depth, 1, c, columns, LANES * p,
+      accumulate);
+  }
+}
