@@ -24,3 +24,9 @@ const trellis_kernels *trellis_kernels_for_level(trellis_kernel_level level) {
     default: return &trellis_kernels_portable;
   }
 }
+
+void trellis_spin_pause(void) {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}

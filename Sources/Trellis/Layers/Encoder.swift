@@ -1,5 +1,3 @@
-import Dispatch
-
 /// What an encoder layer reads: token representations or the layer below's outputs
 /// `(T·B, In)`, or (first layer, inference, `InputProjectionTables`) the batch's word ids
 /// `(T·B)`, time-major, with each direction's projection table `(V, G)`.
@@ -173,7 +171,7 @@ struct Encoder: Sendable {
     if directions.count == 1 || !concurrently {
       for d in directions.indices { body(d) }
     } else {
-      DispatchQueue.concurrentPerform(iterations: directions.count, execute: body)
+      ThreadPair.shared.run(body)
     }
   }
 }

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// An affine layer over the rows of a matrix: `y = x · Wᵀ + b`, `W (out, in)`, `b (out)`.
 struct Linear: Sendable {
   let weight: ParameterSlot
@@ -40,9 +38,7 @@ struct Linear: Sendable {
     }
     if concurrently && x.rows >= Self.rowsWorthTwoThreads {
       let half = x.rows / 2
-      DispatchQueue.concurrentPerform(iterations: 2) { part in
-        product(rows: part == 0 ? 0..<half : half..<x.rows)
-      }
+      ThreadPair.shared.run { part in product(rows: part == 0 ? 0..<half : half..<x.rows) }
     } else {
       product(rows: 0..<x.rows)
     }
@@ -68,7 +64,7 @@ struct Linear: Sendable {
     precondition(
       dy.rowStride == outputSize && x.rowStride == inputSize && dx.rowStride == inputSize
         && x.rows == rows && dx.rows == rows)
-    DispatchQueue.concurrentPerform(iterations: 2) { part in
+    ThreadPair.shared.run { part in
       if part == 0 {
         let weightPanels = packPanels(
           transposed: store.value(weight), depth: outputSize, columns: inputSize,

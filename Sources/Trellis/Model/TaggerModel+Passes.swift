@@ -1,5 +1,3 @@
-import Dispatch
-
 // The forward and backward passes over one batch. Legend: see TaggerModel.
 // Contract: `lossAndGradient` runs its own forward pass; `decode` likewise. Both leave the
 // batch's activations in the workspace, which is what `emissionView` reads afterwards.
@@ -200,9 +198,7 @@ extension TaggerModel {
     if count < 2 || !concurrently { return ranges.enumerated().map { body($1, $0) } }
     var results = [Result?](repeating: nil, count: 2)
     results.withUnsafeMutableBufferPointer { results in
-      DispatchQueue.concurrentPerform(iterations: 2) { half in
-        results[half] = body(ranges[half], half)
-      }
+      ThreadPair.shared.run { half in results[half] = body(ranges[half], half) }
     }
     return results.map { $0! }
   }

@@ -101,19 +101,25 @@ struct Adam: Optimizer {
     let θ = store.values
     let g = store.gradients
     let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
+    // (√v̂ + ε) with v̂'s correction moved into the step size, for Adam and Nadam alike.
+    let stepSize = Double(rate) * correction2.squareRoot()
+    let nextCorrection1 = 1 - Foundation.pow(Double(beta1), t + 1)
+    let nesterov = self.nesterov
     m.withUnsafeMutableBufferPointer { m in
       v.withUnsafeMutableBufferPointer { v in
-        if nesterov {
-          // (√v̂ + ε) with v̂'s correction moved into the step, as Adam's below.
-          let nextCorrection1 = 1 - Foundation.pow(Double(beta1), t + 1)
-          kernels.nadam(
-            θ, g, m.baseAddress!, v.baseAddress!, store.count, beta1, beta2, epsilon,
-            Float(Double(rate) * correction2.squareRoot()),
-            Float(Double(beta1) / nextCorrection1), Float((1 - Double(beta1)) / correction1))
-        } else {
-          let stepSize = Float(Double(rate) * correction2.squareRoot() / correction1)
-          kernels.adam(
-            θ, g, m.baseAddress!, v.baseAddress!, store.count, beta1, beta2, epsilon, stepSize)
+        // Each parameter's update reads only its own entries, so the parts give the bits of
+        // one pass.
+        store.inParts { range in
+          let first = range.lowerBound
+          let (θ, g, m, v) = (θ + first, g + first, m.baseAddress! + first, v.baseAddress! + first)
+          if nesterov {
+            kernels.nadam(
+              θ, g, m, v, range.count, beta1, beta2, epsilon, Float(stepSize),
+              Float(Double(beta1) / nextCorrection1), Float((1 - Double(beta1)) / correction1))
+          } else {
+            kernels.adam(
+              θ, g, m, v, range.count, beta1, beta2, epsilon, Float(stepSize / correction1))
+          }
         }
       }
     }

@@ -122,6 +122,11 @@ trellis_kernel_level trellis_kernels_supported_level(void);
 /// The kernels of `level`, which must not exceed trellis_kernels_supported_level().
 const trellis_kernels *_Nonnull trellis_kernels_for_level(trellis_kernel_level level);
 
+/// Tells the CPU that the caller is in a spin-wait loop (x86's PAUSE): the loop then yields
+/// execution resources to the other hardware thread and leaves it without a memory-order
+/// mis-speculation. Nothing on other CPUs.
+void trellis_spin_pause(void);
+
 #ifdef __cplusplus
 }
 #endif

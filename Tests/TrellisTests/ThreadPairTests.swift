@@ -1,0 +1,60 @@
+import Dispatch
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+/// `ThreadPair.run`: both parts done on return, part 0 on the caller, through its second
+/// thread's spinning and sleeping states, with callers racing and calls nested.
+final class ThreadPairTests: XCTestCase {
+  /// One call's two parts, each recording its thread and a value the other part cannot write.
+  func call(_ pair: ThreadPair, value: Int) -> (values: [Int], onCaller: Bool, partsApart: Bool) {
+    var values = [0, 0]
+    var threads = [pthread_self(), pthread_self()]
+    let caller = pthread_self()
+    values.withUnsafeMutableBufferPointer { values in
+      threads.withUnsafeMutableBufferPointer { threads in
+        pair.run { part in
+          values[part] = value + part
+          threads[part] = pthread_self()
+        }
+      }
+    }
+    return (
+      values, pthread_equal(threads[0], caller) != 0, pthread_equal(threads[0], threads[1]) == 0
+    )
+  }
+
+  func testBothPartsAreDoneOnReturnWithPartZeroOnTheCaller() {
+    let pair = ThreadPair.shared
+    for value in 0..<20_000 {
+      // Now and then wait past the spin, so the second thread has gone to sleep.
+      if value % 2_000 == 0 { usleep(UInt32(ThreadPair.spinNanoseconds / 1_000) * 3) }
+      let result = call(pair, value: value)
+      XCTAssertEqual(result.values, [value, value + 1])
+      XCTAssertTrue(result.onCaller)
+      XCTAssertTrue(result.partsApart)
+      if result.values != [value, value + 1] { return }
+    }
+  }
+
+  /// Four threads call at once (all but one at a time go to Dispatch), and each call nests
+  /// another in its first part: every part of every call runs once.
+  func testRacingAndNestedCallsRunEveryPartOnce() {
+    let pair = ThreadPair.shared
+    let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4 * 3)
+    counts.initialize(repeating: 0)
+    defer { counts.deallocate() }
+    DispatchQueue.concurrentPerform(iterations: 4) { caller in
+      for _ in 0..<2_000 {
+        pair.run { part in
+          counts[caller * 3 + part] += 1
+          if part == 0 {
+            pair.run { inner in if inner == 1 { counts[caller * 3 + 2] += 1 } }
+          }
+        }
+      }
+    }
+    XCTAssertEqual(Array(counts), [Int](repeating: 2_000, count: 12))
+  }
+}
