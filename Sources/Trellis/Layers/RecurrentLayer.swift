@@ -46,7 +46,9 @@ final class RecurrentWorkspace {
   let zx = Scratch()  // (T·B, G·H) input projections; reused as ∂zx in backward
   let zh = Scratch()  // (B, G·H) one step's recurrent projection
   let h = Scratch()  // (T·B, H) hidden states h_s
-  let cache = Scratch()  // (T·B, cacheWidth·H) what the cell keeps for backward
+  /// (T·B, cacheWidth·H) what the cell keeps for backward; once backward's steps are done,
+  /// the packed operands of its weight products.
+  let cache = Scratch()
   let dh = Scratch()  // (T·B, H) ∂loss/∂h_s from above
   let dzh = Scratch()  // (T·B, G·H) ∂zh when it differs from ∂zx (GRU)
   let dhNext = Scratch()  // (B, H) ∂loss/∂h_s arriving from step s + 1
@@ -54,8 +56,9 @@ final class RecurrentWorkspace {
   let carry = Scratch()  // (B, carryWidth·H)
   let cellWork = Scratch()  // (B, H) the cell's per-step work space (`CellGradients.work`)
   /// The weight operand of the product at hand in `trellis_pack_panels`'s layout: in
-  /// training's forward pass Wx, then Wh for every step; in backward Whᵀ for every step, then
-  /// Xᵀ, H's rows, Wxᵀ. Inference brings Wx and Wh packed once per weight version.
+  /// training's forward pass Wx, then Wh for every step; in backward Whᵀ for every step (the
+  /// products after the steps pack theirs into `cache`). Inference brings Wx and Wh packed
+  /// once per weight version.
   let panels = Scratch()
   let dhRecurrent = Scratch()  // (B, H) one step's ∂zh_s · Wh
   let dx = Scratch()  // (T·B, In) ∂loss/∂x in the direction's step order
@@ -206,23 +209,26 @@ struct RecurrentLayer: Sendable {
         for k in 0..<B * H { dhNext[k] += dhRecurrent[k] }
       }
     }
+    // The cell's cache is dead from here to the next forward pass: its memory holds the packed
+    // operands of the products below, which are as large as X and H (T·B rows each), so they
+    // add nothing to the peak.
+    let panels = ws.cache
     // ∂Wx (G, In) += ∂ZXᵀ · X: A = ∂ZXᵀ read in place, W = Xᵀ (In, T·B) packed from X.
     packedProduct(
       dzx, .transposed, rows: G, depth: T * B,
-      panels: packPanels(transposed: x, depth: T * B, columns: inputSize, into: ws.panels),
+      panels: packPanels(transposed: x, depth: T * B, columns: inputSize, into: panels),
       columns: inputSize, into: store.gradient(wx), accumulate: true)
     if T > 1 {
       packedProduct(
         dzh + B * G, .transposed, rows: G, depth: (T - 1) * B,
-        panels: packPanels(transposed: h, depth: (T - 1) * B, columns: H, into: ws.panels),
+        panels: packPanels(transposed: h, depth: (T - 1) * B, columns: H, into: panels),
         columns: H, into: store.gradient(wh), accumulate: true)
     }
     addColumnSums(of: dzx, rows: T * B, n: G, to: store.gradient(bx))
     if let bh { addColumnSums(of: dzh, rows: T * B, n: G, to: store.gradient(bh)) }
     packedProduct(
       dzx, rows: T * B, depth: G,
-      panels: packPanels(
-        transposed: store.value(wx), depth: G, columns: inputSize, into: ws.panels),
+      panels: packPanels(transposed: store.value(wx), depth: G, columns: inputSize, into: panels),
       columns: inputSize, into: dx)
   }
 }
