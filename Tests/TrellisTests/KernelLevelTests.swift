@@ -192,17 +192,17 @@ final class KernelLevelTests: XCTestCase {
 
   /// The CRF's Double product against a scalar sum in k order, bit for bit at every level:
   /// rows 1, 3, 8, 13 and 16 (a half batch), columns 1, 8, 9 and 120 (ATIS's labels: 15
-  /// panels of 8), depths 1, 5 and 120. W is packed from its row-major form (c = a · W) and,
-  /// as its transpose, from Wᵀ (c = a · (Wᵀ)ᵀ), which must give the same panels.
+  /// panels of 8), depths 1, 5 and 120. W (depth, columns) is packed as given (c = a · W) and
+  /// from its transpose Wᵀ (c = a · (Wᵀ)ᵀ), which must give the same panels.
   func testDoublePackedProductMatchesScalarCode() {
     var rng = SplitMix64(seed: 12)
     for depth in [1, 5, 120] {
       for columns in [1, 8, 9, 120] {
         let w = (0..<depth * columns).map { _ in Double(2 * rng.nextUnitFloat() - 1) }
         let wTransposed = (0..<columns * depth).map { w[($0 % depth) * columns + $0 / depth] }
-        let panels = doublePanels(w, depth: depth, columns: columns)
+        let panels = doublePanels(w, columns: columns, depth: depth, transposed: true)
         XCTAssertTrue(
-          doublePanels(wTransposed, depth: depth, columns: columns, transposed: true) == panels,
+          doublePanels(wTransposed, columns: columns, depth: depth) == panels,
           "panels of W and of Wᵀ, \(depth)×\(columns)")
         for rows in [1, 3, 8, 13, 16] {
           let a = (0..<rows * depth).map { _ in Double(4 * rng.nextUnitFloat() - 2) }

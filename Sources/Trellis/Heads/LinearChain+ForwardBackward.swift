@@ -89,8 +89,8 @@ extension LinearChain {
       (transition, transitionShift) = exponentiate(masked.transition)
       (start, startShift) = exponentiate(masked.start)
       (end, endShift) = exponentiate(masked.end)
-      forwardPanels = doublePanels(transition, depth: L, columns: L)
-      backwardPanels = doublePanels(transition, depth: L, columns: L, transposed: true)
+      forwardPanels = doublePanels(transition, columns: L, depth: L, transposed: true)
+      backwardPanels = doublePanels(transition, columns: L, depth: L)
     }
   }
 

@@ -67,14 +67,14 @@ struct Linear: Sendable {
     ThreadPair.shared.run { part in
       if part == 0 {
         let weightPanels = packPanels(
-          transposed: store.value(weight), depth: outputSize, columns: inputSize,
+          store.value(weight), columns: inputSize, depth: outputSize, transposed: true,
           into: panels.weight)
         packedProduct(
           dy.base, rows: rows, depth: outputSize, panels: weightPanels, columns: inputSize,
           into: dx.base)
       } else {
         let inputPanels = packPanels(
-          transposed: x.base, depth: rows, columns: inputSize, into: panels.input)
+          x.base, columns: inputSize, depth: rows, transposed: true, into: panels.input)
         packedProduct(
           dy.base, .transposed, rows: outputSize, depth: rows, panels: inputPanels,
           columns: inputSize, into: store.gradient(weight), accumulate: true)

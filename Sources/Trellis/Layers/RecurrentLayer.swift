@@ -194,7 +194,7 @@ struct RecurrentLayer: Sendable {
     let work = ws.cellWork.reserve(B * H)
     let dhRecurrent = ws.dhRecurrent.reserve(B * H)
     let transposedPanels = packPanels(
-      transposed: store.value(wh), depth: G, columns: H, into: ws.panels)
+      store.value(wh), columns: H, depth: G, transposed: true, into: ws.panels)
     for s in stride(from: T - 1, through: 0, by: -1) {
       for k in 0..<B * H { dhStep[k] = dh[s * B * H + k] + dhNext[k] }
       cell.backward(
@@ -216,19 +216,20 @@ struct RecurrentLayer: Sendable {
     // ∂Wx (G, In) += ∂ZXᵀ · X: A = ∂ZXᵀ read in place, W = Xᵀ (In, T·B) packed from X.
     packedProduct(
       dzx, .transposed, rows: G, depth: T * B,
-      panels: packPanels(transposed: x, depth: T * B, columns: inputSize, into: panels),
+      panels: packPanels(x, columns: inputSize, depth: T * B, transposed: true, into: panels),
       columns: inputSize, into: store.gradient(wx), accumulate: true)
     if T > 1 {
       packedProduct(
         dzh + B * G, .transposed, rows: G, depth: (T - 1) * B,
-        panels: packPanels(transposed: h, depth: (T - 1) * B, columns: H, into: panels),
+        panels: packPanels(h, columns: H, depth: (T - 1) * B, transposed: true, into: panels),
         columns: H, into: store.gradient(wh), accumulate: true)
     }
     addColumnSums(of: dzx, rows: T * B, n: G, to: store.gradient(bx))
     if let bh { addColumnSums(of: dzh, rows: T * B, n: G, to: store.gradient(bh)) }
     packedProduct(
       dzx, rows: T * B, depth: G,
-      panels: packPanels(transposed: store.value(wx), depth: G, columns: inputSize, into: panels),
+      panels: packPanels(
+        store.value(wx), columns: inputSize, depth: G, transposed: true, into: panels),
       columns: inputSize, into: dx)
   }
 }

@@ -77,26 +77,23 @@ func packedProduct(
     a, rowStride, depthStride, rows, depth, panels, columns, c, accumulate)
 }
 
-/// W `(columns, depth)`, row-major, packed into `buffer` for `packedProduct`; returns the panels.
+/// `w` packed into `buffer` for the `packedProduct` of `depth` and `columns`; returns the
+/// panels. `w` is W `(columns, depth)` row-major, for `a · Wᵀ`, or, `transposed`, `(depth,
+/// columns)`, for `a · w` (`trellis_pack_panels_transposed`).
 func packPanels(
-  _ w: UnsafePointer<Float>, columns: Int, depth: Int, into buffer: Scratch
+  _ w: UnsafePointer<Float>, columns: Int, depth: Int, transposed: Bool = false,
+  into buffer: Scratch
 ) -> UnsafeMutablePointer<Float> {
   let panels = buffer.reserve(trellis_panels_size(columns, depth))
-  trellis_pack_panels(w, columns, depth, panels)
+  if transposed {
+    trellis_pack_panels_transposed(w, depth, columns, panels)
+  } else {
+    trellis_pack_panels(w, columns, depth, panels)
+  }
   return panels
 }
 
-/// W `(columns, depth)` given as its transpose w `(depth, columns)`, packed into `buffer` for
-/// `packedProduct`, which then forms a · w; returns the panels.
-func packPanels(
-  transposed w: UnsafePointer<Float>, depth: Int, columns: Int, into buffer: Scratch
-) -> UnsafeMutablePointer<Float> {
-  let panels = buffer.reserve(trellis_panels_size(columns, depth))
-  trellis_pack_panels_transposed(w, depth, columns, panels)
-  return panels
-}
-
-/// c `(rows, columns)` = a `(rows, depth)` · W in Double, W `(depth, columns)` given as
+/// c `(rows, columns)` = a `(rows, depth)` · Wᵀ in Double, W `(columns, depth)` given as
 /// `panels` from `doublePanels`, each element summed in k order without fused multiply-adds.
 func packedProduct(
   _ a: UnsafePointer<Double>, rows: Int, depth: Int, panels: [Double], columns: Int,
@@ -105,16 +102,16 @@ func packedProduct(
   kernels.packed_product_f64(a, rows, depth, panels, columns, c)
 }
 
-/// `w` packed for the Double `packedProduct` of `depth` and `columns`: `w` is W `(depth,
-/// columns)` row-major, for `c = a · W`, or, `transposed`, `(columns, depth)`, for
-/// `c = a · wᵀ`.
-func doublePanels(_ w: [Double], depth: Int, columns: Int, transposed: Bool = false) -> [Double] {
+/// `w` packed for the Double `packedProduct` of `depth` and `columns`, as `packPanels` packs
+/// Floats: `w` is W `(columns, depth)` row-major, for `a · Wᵀ`, or, `transposed`, `(depth,
+/// columns)`, for `a · w`.
+func doublePanels(_ w: [Double], columns: Int, depth: Int, transposed: Bool = false) -> [Double] {
   [Double](unsafeUninitializedCapacity: trellis_panels_size_f64(columns, depth)) {
     buffer, initialized in
     if transposed {
-      trellis_pack_panels_f64(w, columns, depth, buffer.baseAddress!)
-    } else {
       trellis_pack_panels_transposed_f64(w, depth, columns, buffer.baseAddress!)
+    } else {
+      trellis_pack_panels_f64(w, columns, depth, buffer.baseAddress!)
     }
     initialized = buffer.count
   }
