@@ -1,9 +1,10 @@
 import Foundation
 
 // Legend for the recurrent kernels: B rows (sentences) in a step, H hidden units, G gate blocks.
-// The layer computes both projections with BLAS; a cell is only the elementwise part between them:
-//   zx_t = x_t · Wxᵀ + bx      (B, G·H)   one GEMM over all steps, before the time loop
-//   zh_t = h_{t−1} · Whᵀ + bh  (B, G·H)   one GEMM per step (bh only where a cell needs it)
+// The layer computes both projections (`packedProduct`); a cell is only the elementwise part
+// between them:
+//   zx_t = x_t · Wxᵀ + bx      (B, G·H)   one product over all steps, before the time loop
+//   zh_t = h_{t−1} · Whᵀ + bh  (B, G·H)   one product per step (bh only where a cell needs it)
 
 /// The elementwise part of a recurrent cell, between the input and recurrent projections.
 protocol RecurrentCell: Sendable {
@@ -18,13 +19,27 @@ protocol RecurrentCell: Sendable {
   /// Whether `∂zx = ∂zh` (true unless the recurrent projection is gated separately, as in GRU).
   var sharesPreactivationGradient: Bool { get }
 
-  /// One step: reads `zx`, `zh` (rows, G·H) and the previous step's `h` and cache; writes the
-  /// step's `h` and cache.
-  func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>)
+  /// One step: reads `zx` (a G·H row per row), `zh` (rows, G·H) and the previous step's `h`
+  /// and cache; writes the step's `h` and cache.
+  func forward(_ step: CellStep, zx: StepInput, zh: UnsafePointer<Float>)
 
   /// One step backwards over what `forward` left in `step` for the same rows; see
   /// `CellGradients` for what it reads and writes.
   func backward(_ step: CellStep, _ gradients: CellGradients)
+}
+
+/// Where a step's input projections are, a row of `width` (G·H) floats per row b: `base + b ·
+/// width`, or, with `words` (inference from `InputProjectionTables`), the table row of word
+/// `words[b]`, read in place rather than copied into a (T·B, G·H) buffer first (that copy was
+/// 2.75% of a tagging profile).
+struct StepInput {
+  let base: UnsafePointer<Float>
+  let width: Int
+  let words: UnsafePointer<Int32>?
+
+  @inline(__always) func row(_ b: Int) -> UnsafePointer<Float> {
+    base + (words.map { Int($0[b]) } ?? b) * width
+  }
 }
 
 /// One step's activations for `rows` rows of `hidden` units each, as `forward` writes them and
@@ -67,13 +82,16 @@ struct LSTMCell: RecurrentCell {
   var usesRecurrentBias: Bool { false }
   var sharesPreactivationGradient: Bool { true }
 
-  func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>) {
+  func forward(_ step: CellStep, zx: StepInput, zh: UnsafePointer<Float>) {
     let (B, H, h, cache) = (step.rows, step.hidden, step.h, step.cache)
     let cachePrevious = step.cachePrevious
     let gates = cache
     let c = cache + B * 4 * H
     // One σ pass over all 4H gates of all rows, using tanh(z) = 2σ(2z) − 1 for the g block.
-    for k in 0..<B * 4 * H { gates[k] = zx[k] + zh[k] }
+    for b in 0..<B {
+      let (row, zxRow, zhRow) = (gates + b * 4 * H, zx.row(b), zh + b * 4 * H)
+      for j in 0..<4 * H { row[j] = zxRow[j] + zhRow[j] }
+    }
     for b in 0..<B {
       let g = gates + b * 4 * H + 2 * H
       for j in 0..<H { g[j] *= 2 }
@@ -151,21 +169,21 @@ struct GRUCell: RecurrentCell {
   var usesRecurrentBias: Bool { true }
   var sharesPreactivationGradient: Bool { false }
 
-  func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>) {
+  func forward(_ step: CellStep, zx: StepInput, zh: UnsafePointer<Float>) {
     let (B, H, h, cache) = (step.rows, step.hidden, step.h, step.cache)
     let hPrevious = step.hPrevious
     let gates = cache
     let zhN = cache + B * 3 * H
     for b in 0..<B {
       let row = gates + b * 3 * H
-      let zxRow = zx + b * 3 * H
+      let zxRow = zx.row(b)
       let zhRow = zh + b * 3 * H
       for j in 0..<2 * H { row[j] = zxRow[j] + zhRow[j] }
     }
     sigmoid(gates, into: gates, count: B * 3 * H)  // the n block is overwritten below
     for b in 0..<B {
       let row = gates + b * 3 * H
-      let zxRow = zx + b * 3 * H
+      let zxRow = zx.row(b)
       let zhRow = zh + b * 3 * H
       for j in 0..<H {
         zhN[b * H + j] = zhRow[2 * H + j]
@@ -225,9 +243,12 @@ struct ElmanCell: RecurrentCell {
   var usesRecurrentBias: Bool { false }
   var sharesPreactivationGradient: Bool { true }
 
-  func forward(_ step: CellStep, zx: UnsafePointer<Float>, zh: UnsafePointer<Float>) {
+  func forward(_ step: CellStep, zx: StepInput, zh: UnsafePointer<Float>) {
     let (B, H, h) = (step.rows, step.hidden, step.h)
-    for k in 0..<B * H { h[k] = zx[k] + zh[k] }
+    for b in 0..<B {
+      let (row, zxRow, zhRow) = (h + b * H, zx.row(b), zh + b * H)
+      for j in 0..<H { row[j] = zxRow[j] + zhRow[j] }
+    }
     tanh(h, into: h, count: B * H)
   }
 

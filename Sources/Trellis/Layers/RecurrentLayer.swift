@@ -124,34 +124,41 @@ struct RecurrentLayer: Sendable {
     let H = hiddenSize
     let G = gateWidth
     let width = cell.cacheWidth * H
-    let zx = ws.zx.reserve(T * B * G)
     let h = ws.h.reserve(T * B * H)
     let cacheSlots = keepsCache ? T : min(T, 2)
     _ = ws.cache.reserve(max(cacheSlots * B * width, 1))  // `cellStep` reads `ws.cache.pointer`
     let zh = ws.zh.reserve(B * G)
+    // Step s's input projections: rows s·B ..< (s+1)·B of zx, or of the table by word id.
+    func runSteps(zx: UnsafePointer<Float>, words: UnsafePointer<Int32>?) {
+      let recurrentPanels =
+        panels?.recurrent
+        ?? UnsafePointer(packPanels(store.value(wh), columns: G, depth: H, into: ws.panels))
+      for s in 0..<T {
+        if s == 0 {
+          zh.update(repeating: 0, count: B * G)
+        } else {
+          packedProduct(
+            h + (s - 1) * B * H, rows: B, depth: H, panels: recurrentPanels, columns: G, into: zh)
+        }
+        if let bh { addBias(store.value(bh), to: zh, rows: B, n: G) }
+        let stepInput =
+          words.map { StepInput(base: zx, width: G, words: $0 + s * B) }
+          ?? StepInput(base: zx + s * B * G, width: G, words: nil)
+        cell.forward(
+          cellStep(s, batch: B, workspace: ws, cacheSlots: cacheSlots), zx: stepInput, zh: zh)
+      }
+    }
     switch input {
     case .rows(let x):
+      let zx = ws.zx.reserve(T * B * G)
       let inputPanels =
         panels?.input
         ?? UnsafePointer(packPanels(store.value(wx), columns: G, depth: inputSize, into: ws.panels))
       packedProduct(x, rows: T * B, depth: inputSize, panels: inputPanels, columns: G, into: zx)
       addBias(store.value(bx), to: zx, rows: T * B, n: G)
+      runSteps(zx: zx, words: nil)
     case .projected(let table, let words):
-      for r in 0..<T * B { (zx + r * G).update(from: table + Int(words[r]) * G, count: G) }
-    }
-    let recurrentPanels =
-      panels?.recurrent
-      ?? UnsafePointer(packPanels(store.value(wh), columns: G, depth: H, into: ws.panels))
-    for s in 0..<T {
-      if s == 0 {
-        zh.update(repeating: 0, count: B * G)
-      } else {
-        packedProduct(
-          h + (s - 1) * B * H, rows: B, depth: H, panels: recurrentPanels, columns: G, into: zh)
-      }
-      if let bh { addBias(store.value(bh), to: zh, rows: B, n: G) }
-      cell.forward(
-        cellStep(s, batch: B, workspace: ws, cacheSlots: cacheSlots), zx: zx + s * B * G, zh: zh)
+      words.withUnsafeBufferPointer { runSteps(zx: table, words: $0.baseAddress!) }
     }
     ws.forwardShape = keepsCache ? (T, B) : (0, 0)
   }
