@@ -262,14 +262,10 @@ static void packed_product_f64_kernel(
   product_f64_panels(a, depth, 1, rows, depth, panels, columns, c, false);
 }
 
-static void packed_product_strided_kernel(
+static void packed_product_add_kernel(
   const float *a, long rowStride, long depthStride, long rows, long depth, const float *panels,
-  long columns, float *c, bool accumulate) {
-  if (accumulate) {
-    product_panels(a, rowStride, depthStride, rows, depth, panels, columns, c, true);
-  } else {
-    product_panels(a, rowStride, depthStride, rows, depth, panels, columns, c, false);
-  }
+  long columns, float *c) {
+  product_panels(a, rowStride, depthStride, rows, depth, panels, columns, c, true);
 }
 
 // Adam's and Nadam's update of 16 parameters. `nesterov` is a constant at each call site, so
@@ -378,7 +374,7 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .tanh = tanh_kernel,
   .viterbi_step = viterbi_step_kernel,
   .packed_product = packed_product_kernel,
-  .packed_product_strided = packed_product_strided_kernel,
+  .packed_product_add = packed_product_add_kernel,
   .packed_product_f64 = packed_product_f64_kernel,
   .adam = adam_kernel,
   .nadam = nadam_kernel,

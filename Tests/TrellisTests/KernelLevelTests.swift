@@ -142,8 +142,8 @@ final class KernelLevelTests: XCTestCase {
   /// 1, 16, 17, 36 and 400 (part of a panel, one, a pair and a part, ATIS's LSTM's 400 gates),
   /// depths 1, 5 and 100 (the default hidden size). W is packed once per shape, and from Wᵀ
   /// to the same panels; the spare columns of the last panel (zeros) must not reach c past its
-  /// `columns`. The strided form (training's weight gradients) reads A from its transpose and
-  /// adds the sums to c.
+  /// `columns`. The adding form adds the same sums to c's values, with A read as stored (the
+  /// recurrent step's ∂h += ∂zh · Wh) and in place from its transpose (the weight gradients).
   func testPackedProductMatchesScalarCode() {
     var rng = SplitMix64(seed: 11)
     for depth in [1, 5, 100] {
@@ -174,16 +174,18 @@ final class KernelLevelTests: XCTestCase {
             assertBitIdentical(
               Array(c[..<(rows * columns)]), expected,
               "product \(rows)×\(depth)·(\(columns)×\(depth))ᵀ, \(level.name)")
-            // The strided form: A read in place from its transpose, added to c's values.
+            // The adding form, A as stored (strides depth, 1) and read from its transpose (1, rows).
             let aTransposed = (0..<depth * rows).map { a[($0 % rows) * depth + $0 / rows] }
             let initial = (0..<rows * columns).map { Float($0 % 7) - 3 }
-            var sums = initial + [.nan]
-            level.kernels.packed_product_strided(
-              aTransposed, 1, rows, rows, depth, panels, columns, &sums, true)
-            XCTAssertTrue(sums[rows * columns].isNaN, "accumulated past c, \(level.name)")
-            assertBitIdentical(
-              Array(sums[..<(rows * columns)]), zip(initial, expected).map { $0 + $1 },
-              "c + Aᵀᵀ·Wᵀ, \(rows)×\(depth), \(columns) columns, \(level.name)")
+            for (stored, strides) in [(a, (depth, 1)), (aTransposed, (1, rows))] {
+              var sums = initial + [.nan]
+              level.kernels.packed_product_add(
+                stored, strides.0, strides.1, rows, depth, panels, columns, &sums)
+              XCTAssertTrue(sums[rows * columns].isNaN, "added past c, \(level.name)")
+              assertBitIdentical(
+                Array(sums[..<(rows * columns)]), zip(initial, expected).map { $0 + $1 },
+                "c + A·Wᵀ, strides \(strides), \(rows)×\(depth), \(columns) columns, \(level.name)")
+            }
           }
         }
       }

@@ -119,8 +119,8 @@ extension LinearChain {
 
   /// The same log Z and marginals as `forwardBackward`, for a whole batch at once, by scaled
   /// recursions in probability space (Rabiner 1989): each step is one product over all
-  /// sentences (`packedProduct` in Double over E packed once) instead of L² exps per sentence. For sentence b (index dropped), E = T̂ the
-  /// exponentiated transitions:
+  /// sentences (`packedProduct` in Double over E packed once) instead of L² exps per sentence.
+  /// For sentence b (index dropped), E = T̂ the exponentiated transitions:
   ///   ψ[t][j] = exp(e[t][j] − m_t),  m_t = max_j e[t][j]
   ///   α̂[0] = start ⊙ ψ[0] / c_0,      α̂[t] = (α̂[t−1] · E) ⊙ ψ[t] / c_t   (c_t normalises α̂[t])
   ///   z = Σ_j α̂[T−1][j] · end[j],      log Z = Σ_t log c_t + log z + Σ_t m_t + shifts

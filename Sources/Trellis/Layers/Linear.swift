@@ -75,9 +75,9 @@ struct Linear: Sendable {
       } else {
         let inputPanels = packPanels(
           x.base, columns: inputSize, depth: rows, transposed: true, into: panels.input)
-        packedProduct(
+        addPackedProduct(
           dy.base, .transposed, rows: outputSize, depth: rows, panels: inputPanels,
-          columns: inputSize, into: store.gradient(weight), accumulate: true)
+          columns: inputSize, to: store.gradient(weight))
         addColumnSums(of: dy.base, rows: rows, n: outputSize, to: store.gradient(bias))
       }
     }

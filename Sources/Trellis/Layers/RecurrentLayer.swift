@@ -60,7 +60,6 @@ final class RecurrentWorkspace {
   /// products after the steps pack theirs into `cache`). Inference brings Wx and Wh packed
   /// once per weight version.
   let panels = Scratch()
-  let dhRecurrent = Scratch()  // (B, H) one step's ∂zh_s · Wh
   let dx = Scratch()  // (T·B, In) ∂loss/∂x in the direction's step order
   /// (T, B) of the last forward pass, which the backward pass checks it continues.
   var forwardShape = (0, 0)
@@ -182,7 +181,8 @@ struct RecurrentLayer: Sendable {
   /// and writes ∂loss/∂x into `dx` (T·B, In). `x` is the forward pass's input. The recurrence, newest step first:
   ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
   /// then, over all steps at once:  ∂Wx += ∂ZXᵀ · X,  ∂Wh += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X = ∂ZX · Wx,
-  /// every product by `packedProduct`, its weight operand packed in `workspace.panels`.
+  /// every product by `packedProduct` (`addPackedProduct` where it adds), its weight operand
+  /// packed in `workspace.panels` during the steps and in the dead cache after them.
   func backward(
     store: ParameterStore, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, steps T: Int,
     batch B: Int,
@@ -199,7 +199,6 @@ struct RecurrentLayer: Sendable {
     let dhStep = ws.dhStep.reserve(B * H)
     let carry = ws.carry.zeroed(max(B * cell.carryWidth * H, 1))
     let work = ws.cellWork.reserve(B * H)
-    let dhRecurrent = ws.dhRecurrent.reserve(B * H)
     let transposedPanels = packPanels(
       store.value(wh), columns: H, depth: G, transposed: true, into: ws.panels)
     for s in stride(from: T - 1, through: 0, by: -1) {
@@ -210,10 +209,9 @@ struct RecurrentLayer: Sendable {
           dh: dhStep, carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G,
           dhPreviousDirect: dhNext, work: work))
       if s > 0 {
-        packedProduct(
-          dzh + s * B * G, rows: B, depth: G, panels: transposedPanels, columns: H,
-          into: dhRecurrent)
-        for k in 0..<B * H { dhNext[k] += dhRecurrent[k] }
+        addPackedProduct(
+          dzh + s * B * G, .none, rows: B, depth: G, panels: transposedPanels, columns: H,
+          to: dhNext)
       }
     }
     // The cell's cache is dead from here to the next forward pass: its memory holds the packed
@@ -221,15 +219,15 @@ struct RecurrentLayer: Sendable {
     // add nothing to the peak.
     let panels = ws.cache
     // ∂Wx (G, In) += ∂ZXᵀ · X: A = ∂ZXᵀ read in place, W = Xᵀ (In, T·B) packed from X.
-    packedProduct(
+    addPackedProduct(
       dzx, .transposed, rows: G, depth: T * B,
       panels: packPanels(x, columns: inputSize, depth: T * B, transposed: true, into: panels),
-      columns: inputSize, into: store.gradient(wx), accumulate: true)
+      columns: inputSize, to: store.gradient(wx))
     if T > 1 {
-      packedProduct(
+      addPackedProduct(
         dzh + B * G, .transposed, rows: G, depth: (T - 1) * B,
         panels: packPanels(h, columns: H, depth: (T - 1) * B, transposed: true, into: panels),
-        columns: H, into: store.gradient(wh), accumulate: true)
+        columns: H, to: store.gradient(wh))
     }
     addColumnSums(of: dzx, rows: T * B, n: G, to: store.gradient(bx))
     if let bh { addColumnSums(of: dzh, rows: T * B, n: G, to: store.gradient(bh)) }

@@ -11,9 +11,10 @@ enum Transpose {
 /// `C = alpha * op(A) · op(B) + beta * C` on row-major views, through `cblas_sgemm`.
 ///
 /// This file is the only one that talks to OpenBLAS for products, so every OpenBLAS product (the
-/// character CNN's; the CRF's in Double below) goes through one checked entry point. The
-/// encoder's and output layer's products are `packedProduct`'s (Kernels.swift). Shapes: `op(A)` is `(M, K)`, `op(B)` is `(K, N)`,
-/// `C` is `(M, N)`; each view may be strided (`rowStride` = BLAS `lda`/`ldb`/`ldc`).
+/// character CNN's; the CRF's pairwise sums in Double below) goes through one checked entry
+/// point. The encoder's and output layer's products are `packedProduct`'s (Kernels.swift).
+/// Shapes: `op(A)` is `(M, K)`, `op(B)` is `(K, N)`, `C` is `(M, N)`; each view may be strided
+/// (`rowStride` = BLAS `lda`/`ldb`/`ldc`).
 func gemm(
   _ a: MatrixView, _ transposeA: Transpose, _ b: MatrixView, _ transposeB: Transpose,
   into c: MutableMatrixView, alpha: Float = 1, beta: Float = 0
@@ -109,8 +110,8 @@ public func blasCoreName() -> String {
 }
 
 /// `C = op(A) · op(B) + beta · C` for dense row-major Double matrices, through `cblas_dgemm`:
-/// `op(A)` is `(m, k)`, `op(B)` is `(k, n)`, `C` is `(m, n)`. The CRF's scaled recursions run
-/// in Double and are products of this form, one per time step for a whole batch.
+/// `op(A)` is `(m, k)`, `op(B)` is `(k, n)`, `C` is `(m, n)`. The CRF's pairwise marginals, one
+/// product over a batch's steps (its per-step products are `packedProduct`'s in Double).
 func gemm(
   _ a: UnsafePointer<Double>, _ transposeA: Transpose, _ b: UnsafePointer<Double>,
   _ transposeB: Transpose, m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Double>,

@@ -63,18 +63,16 @@ func packedProduct(
   kernels.packed_product(a, rows, depth, panels, columns, c)
 }
 
-/// c `(rows, columns)` = A `(rows, depth)` · Wᵀ, or c + A · Wᵀ with `accumulate`, for W packed
-/// by `packPanels`, with A read from `a` as stored (row-major), or `.transposed` as the
-/// transpose of a row-major `(depth, rows)` matrix in place (a weight gradient's ∂Zᵀ · X
-/// without a transposed copy of ∂Z). Each element summed as by the other `packedProduct`.
-func packedProduct(
+/// c `(rows, columns)` += A `(rows, depth)` · Wᵀ for W packed by `packPanels`, with A read from
+/// `a` as stored (row-major), or `.transposed` as the transpose of a row-major `(depth, rows)`
+/// matrix in place (a weight gradient's ∂Zᵀ · X without a transposed copy of ∂Z). The sum is
+/// `packedProduct`'s, added to c's element once it is complete.
+func addPackedProduct(
   _ a: UnsafePointer<Float>, _ layout: Transpose, rows: Int, depth: Int,
-  panels: UnsafePointer<Float>, columns: Int, into c: UnsafeMutablePointer<Float>,
-  accumulate: Bool
+  panels: UnsafePointer<Float>, columns: Int, to c: UnsafeMutablePointer<Float>
 ) {
   let (rowStride, depthStride) = layout == .none ? (depth, 1) : (1, rows)
-  kernels.packed_product_strided(
-    a, rowStride, depthStride, rows, depth, panels, columns, c, accumulate)
+  kernels.packed_product_add(a, rowStride, depthStride, rows, depth, panels, columns, c)
 }
 
 /// `w` packed into `buffer` for the `packedProduct` of `depth` and `columns`; returns the

@@ -59,14 +59,13 @@ typedef struct {
   void (*_Nonnull packed_product)(
     const float *_Nonnull a, long rows, long depth, const float *_Nonnull panels, long columns,
     float *_Nonnull c);
-  /// packed_product with a read through strides, a's element (r, k) at
-  /// a[r·rowStride + k·depthStride] ((1, n) reads the transpose of a row-major (depth, n)
-  /// matrix in place), and with `accumulate`, c[r·columns + j] = c[r·columns + j] + that sum.
-  /// For training's products, whose weights change at every step: the per-step recurrent
-  /// products and the batch's projections and weight gradients.
-  void (*_Nonnull packed_product_strided)(
+  /// c[r·columns + j] = c[r·columns + j] + packed_product's sum, with a read through strides:
+  /// its element (r, k) at a[r·rowStride + k·depthStride] ((1, n) reads the transpose of a
+  /// row-major (depth, n) matrix in place). Training's products that add to what is there:
+  /// ∂h_{s−1} += ∂zh_s · Wh at each step, and the weight gradients ∂W += ∂Zᵀ · X.
+  void (*_Nonnull packed_product_add)(
     const float *_Nonnull a, long rowStride, long depthStride, long rows, long depth,
-    const float *_Nonnull panels, long columns, float *_Nonnull c, bool accumulate);
+    const float *_Nonnull panels, long columns, float *_Nonnull c);
   /// packed_product in Double, over W packed in panels of 8 (trellis_pack_panels_f64): the
   /// CRF's per-step products of its scaled forward and backward recursions.
   void (*_Nonnull packed_product_f64)(
