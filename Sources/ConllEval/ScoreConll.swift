@@ -217,6 +217,14 @@ public func splitColumns(_ utf8: UnsafeBufferPointer<UInt8>) -> [String] {
 /// The whitespace-separated columns of a line: split at every space and tab.
 public func splitColumns(_ line: String) -> [String] { splitColumns(line[...]) }
 
+/// The offsets in `utf8` of its whitespace-separated columns (as `splitColumns` cuts them), in
+/// place of `ranges`' contents: for a reader that keeps a line's bytes rather than a String per
+/// column.
+public func columnRanges(of utf8: UnsafeBufferPointer<UInt8>, into ranges: inout [Range<Int>]) {
+  ranges.removeAll(keepingCapacity: true)
+  forEachColumnRange(of: utf8) { ranges.append($0) }
+}
+
 /// The lines of `text` without their terminators (LF, CRLF or a lone CR) and without a leading
 /// byte order mark. A final line end does not start another line.
 private func lines(of text: String) -> [Substring] {

@@ -107,6 +107,9 @@ struct Tag: ParsableCommand {
       throw ValidationError(
         "--input jsonl answers in JSON lines: leave out --format (or give json)")
     }
+    guard tokenColumn == 1 || input == .conll else {
+      throw ValidationError("--token-column applies to --input conll")
+    }
     guard onError == .fail || input == .jsonl else {
       throw ValidationError("--on-error applies to --input jsonl")
     }
@@ -171,7 +174,7 @@ struct Tag: ParsableCommand {
         Analysis(tokens: $0.tokens, labels: $1, spans: [])
       }
     }
-    let groups = InputGroups<Sentence>(model: model, overlap: overlap, size: readAhead) {
+    let groups = InputGroups<SentenceLines>(model: model, overlap: overlap, size: readAhead) {
       sentences, tagger in
       let inputs: [TokenInput]
       do {
@@ -188,20 +191,18 @@ struct Tag: ParsableCommand {
       let reader = try CoNLLReader(path: file)
       reader.keepsDocumentMarkers = true
       reader.beforeWaiting = groups.answerEverythingRead
-      try groups.readAll(reader.next)
+      try groups.readAll { try reader.nextLines() }
     } else {
       let reader = try LineReader(path: file)
       reader.beforeWaiting = groups.answerEverythingRead
       try groups.readAll {
-        try reader.nextColumns().map { tokens in
-          Sentence(fields: tokens.map { [$0] }, firstLine: reader.lineNumber)
-        }
+        try reader.nextLine { SentenceLines(tokensOf: $0, lineNumber: reader.lineNumber) }
       }
     }
   }
 
   /// The tagger's inputs: the token column and the model's feature columns of each sentence.
-  func tokenInputs(_ sentences: [Sentence], _ tagger: TaggerModel, _ fileName: String) throws
+  func tokenInputs(_ sentences: [SentenceLines], _ tagger: TaggerModel, _ fileName: String) throws
     -> [TokenInput]
   {
     // Option values are read once: each read of an ArgumentParser property goes through its
@@ -211,21 +212,26 @@ struct Tag: ParsableCommand {
     let columns = [("--token-column", tokenColumn)] + featureColumns.map { ("feature column", $0) }
     let required = columns.map(\.1).max()!
     return try sentences.map { sentence in
-      for (offset, fields) in sentence.fields.enumerated() where fields.count < required {
-        let (option, column) = columns.first { $0.1 > fields.count }!
+      let lines = 0..<sentence.count
+      for line in lines where sentence.fieldCount(ofLine: line) < required {
+        let fieldCount = sentence.fieldCount(ofLine: line)
+        let (option, column) = columns.first { $0.1 > fieldCount }!
         throw TrellisError(
-          file: fileName, line: sentence.firstLine + offset,
-          "\(option) \(column) but the line has \(fields.count) columns")
+          file: fileName, line: sentence.firstLine + line,
+          "\(option) \(column) but the line has \(fieldCount) columns")
       }
       return TokenInput(
-        tokens: sentence.fields.map { $0[tokenColumn - 1] },
-        features: featureColumns.map { column in sentence.fields.map { $0[column - 1] } })
+        tokens: lines.map { sentence.field(tokenColumn - 1, ofLine: $0) },
+        features: featureColumns.map { column in
+          lines.map { sentence.field(column - 1, ofLine: $0) }
+        })
     }
   }
 
   /// Writes the answers to `sentences` (document markers included, which have no analysis).
   func write(
-    _ sentences: [Sentence], _ analyses: [Analysis], to output: StandardOutput, fileName: String
+    _ sentences: [SentenceLines], _ analyses: [Analysis], to output: StandardOutput,
+    fileName: String
   ) throws {
     let (format, confidence) = (outputFormat, self.confidence)  // once per group (`tokenInputs`)
     var analyses = analyses.makeIterator()
@@ -233,9 +239,10 @@ struct Tag: ParsableCommand {
       if sentence.isDocumentMarker {
         // conlleval reads a -DOCSTART- line as a token: copy it, labelled O like its own.
         if format == .conll {
-          output.write(
-            (sentence.fields[0] + ["O"] + (confidence ? ["-"] : [])).joined(separator: "\t")
-              + "\n\n")
+          output.append { bytes in
+            bytes += sentence.text
+            bytes += (confidence ? "O\t-\n\n" : "O\n\n").utf8
+          }
         }
       } else if let analysis = analyses.next() {
         try write(
@@ -247,19 +254,16 @@ struct Tag: ParsableCommand {
   }
 
   func write(
-    _ sentence: Sentence, _ analysis: Analysis, format: OutputFormat, confidence: Bool,
+    _ sentence: SentenceLines, _ analysis: Analysis, format: OutputFormat, confidence: Bool,
     to output: StandardOutput, fileName: String
   ) throws {
     switch format {
     case .conll:
-      // Column by column into the buffer (joining an array per token was 5% of a run), the
-      // whole sentence in one access to it.
+      // Each line's bytes as read, then its label, the whole sentence in one access to the
+      // buffer.
       output.append { bytes in
-        for (t, fields) in sentence.fields.enumerated() {
-          for field in fields {
-            bytes.append(contentsOf: field.utf8)
-            bytes.append(UInt8(ascii: "\t"))
-          }
+        for t in 0..<sentence.count {
+          bytes += sentence.text[sentence.lineBytes(t)]
           bytes.append(contentsOf: analysis.labels[t].utf8)
           if confidence {
             bytes.append(UInt8(ascii: "\t"))

@@ -543,6 +543,10 @@ final class MalformedInputTests: CLITestCase {
       ),
       (["tag", "--model", path("m"), "--token-column", "0"], "--token-column counts from 1"),
       (
+        ["tag", "--model", path("m"), "--input", "text", "--token-column", "2"],
+        "--token-column applies to --input conll"
+      ),
+      (
         ["tag", "--model", path("m"), "--nbest=-2", "--format", "json"],
         "--nbest must be in 0...1000 (got -2)"
       ),

@@ -24,6 +24,12 @@ final class SplitColumnsTests: XCTestCase {
       let bytes = Array(line.utf8)
       XCTAssertEqual(
         bytes.withUnsafeBufferPointer(splitColumns), reference(line), "bytes of \(line)")
+      // The columns' offsets (CoNLLReader), into a buffer that held another line's.
+      var ranges = [0..<1, 2..<3, 4..<5]
+      bytes.withUnsafeBufferPointer { columnRanges(of: $0, into: &ranges) }
+      XCTAssertEqual(
+        ranges.map { String(decoding: bytes[$0], as: UTF8.self) }, reference(line),
+        "ranges of \(line)")
     }
   }
 }

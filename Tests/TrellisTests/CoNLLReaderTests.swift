@@ -128,3 +128,47 @@ final class CoNLLReaderTests: XCTestCase {
     XCTAssertEqual(kept, dropped)
   }
 }
+
+/// `nextLines()`, which `tag` reads with, against `next()` on the same input: the same
+/// sentences, line numbers and document markers, each line's bytes its fields joined by tabs.
+final class SentenceLinesTests: XCTestCase {
+  func testNextLinesReadsWhatNextReads() throws {
+    let path = temporaryPath("lines.conll")
+    let text =
+      "\u{FEFF}-DOCSTART- -X- O\n\nflights  O\r\nto\tO\n\n\nbo ston\n-DOCSTART-\tO\ncafé O\n"
+      + "\n-DOCSTART- -X- O\n-DOCSTART- -X- O\n\nlast O"
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    for keepsMarkers in [false, true] {
+      let (sentences, lines) = (try CoNLLReader(path: path), try CoNLLReader(path: path))
+      sentences.keepsDocumentMarkers = keepsMarkers
+      lines.keepsDocumentMarkers = keepsMarkers
+      var count = 0
+      while let sentence = try sentences.next() {
+        let read = try XCTUnwrap(try lines.nextLines(), "sentence \(count)")
+        XCTAssertEqual(read.firstLine, sentence.firstLine)
+        XCTAssertEqual(read.isDocumentMarker, sentence.isDocumentMarker)
+        XCTAssertEqual(read.count, sentence.count)
+        for (line, fields) in sentence.fields.enumerated() {
+          XCTAssertEqual(read.fieldCount(ofLine: line), fields.count)
+          XCTAssertEqual((0..<fields.count).map { read.field($0, ofLine: line) }, fields)
+          XCTAssertEqual(
+            Array(read.text[read.lineBytes(line)]), Array(fields.map { $0 + "\t" }.joined().utf8))
+        }
+        count += 1
+      }
+      XCTAssertNil(try lines.nextLines())
+      XCTAssertEqual(count, keepsMarkers ? 8 : 4, "keeps markers: \(keepsMarkers)")
+    }
+  }
+
+  /// Text input: a line's whitespace-separated tokens, each a line of one field.
+  func testTokensOfALineAreLinesOfOneField() {
+    let line = Array("  show me\tflights to  ".utf8)
+    let read = line.withUnsafeBufferPointer { SentenceLines(tokensOf: $0, lineNumber: 7) }
+    XCTAssertEqual(read.firstLine, 7)
+    XCTAssertEqual(
+      (0..<read.count).map { read.field(0, ofLine: $0) }, ["show", "me", "flights", "to"])
+    XCTAssertEqual(String(decoding: read.text, as: UTF8.self), "show\tme\tflights\tto\t")
+    XCTAssertEqual((0..<read.count).map { read.fieldCount(ofLine: $0) }, [1, 1, 1, 1])
+  }
+}

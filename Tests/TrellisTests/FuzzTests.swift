@@ -1,3 +1,4 @@
+import ConllEval
 import Foundation
 import XCTest
 
@@ -72,6 +73,9 @@ final class FuzzTests: XCTestCase {
       guard sentences == reference else {
         return .failed("parsed differently from the reference reader")
       }
+      guard try readAsLines(path, minimumColumns: minimumColumns) == sentences else {
+        return .failed("nextLines() read other sentences than next()")
+      }
       return .handled(parsed: true)
     } catch let error as TrellisError {
       guard error.file == path else {
@@ -85,10 +89,41 @@ final class FuzzTests: XCTestCase {
           "\(error.line.map(String.init) ?? "none"), reference \(line.map(String.init) ?? "none")"
         return .failed("error on line \(lines): \(error)")
       }
+      do {
+        // `readAll` refuses an input without sentences, where `nextLines()` ends at once.
+        guard try readAsLines(path, minimumColumns: minimumColumns) == [], error.line == nil else {
+          return .failed("nextLines() read what next() refused (\(error))")
+        }
+      } catch let linesError as TrellisError {
+        guard linesError == error else {
+          return .failed("nextLines() refused with \(linesError), next() with \(error)")
+        }
+      }
       return .handled(parsed: false)
     } catch {
       return .failed("threw a \(type(of: error)), not a TrellisError: \(error)")
     }
+  }
+
+  /// The sentences of `path` as `CoNLLReader.nextLines()` reads them, each made a `Sentence`
+  /// from its fields; nil when a line's bytes in `text` are not its fields, each followed by a
+  /// tab (what `tag` copies to its answer).
+  func readAsLines(_ path: String, minimumColumns: Int) throws -> [Sentence]? {
+    let reader = try CoNLLReader(path: path, minimumColumns: minimumColumns)
+    var sentences: [Sentence] = []
+    while let lines = try reader.nextLines() {
+      let fields = (0..<lines.count).map { line in
+        (0..<lines.fieldCount(ofLine: line)).map { lines.field($0, ofLine: line) }
+      }
+      for (line, fields) in fields.enumerated() {
+        let text = String(decoding: lines.text[lines.lineBytes(line)], as: UTF8.self)
+        guard ExactString(text) == ExactString(fields.map { $0 + "\t" }.joined()) else {
+          return nil
+        }
+      }
+      sentences.append(Sentence(fields: fields, firstLine: lines.firstLine))
+    }
+    return sentences
   }
 
   /// The first broken invariant of parsed sentences: non-empty sentences of non-empty fields free

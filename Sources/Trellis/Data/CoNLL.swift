@@ -24,9 +24,21 @@ public struct TrellisError: Error, CustomStringConvertible, Equatable {
   }
 }
 
+/// A sentence as `CoNLLReader` builds it, a token line at a time: `Sentence` keeps each line's
+/// fields as Strings, `SentenceLines` the lines' bytes.
+protocol CoNLLSentence {
+  /// No lines yet; the first will be line `firstLine` (1-based) of the input.
+  init(firstLine: Int)
+  /// Appends a token line: its bytes (valid UTF-8) and the offsets in them of its whitespace-
+  /// separated fields (at least one; as many as on every other token line of the input).
+  mutating func appendLine(_ line: UnsafeBufferPointer<UInt8>, fields: [Range<Int>])
+  /// True for a `-DOCSTART-` line handed out on its own (see `CoNLLReader.keepsDocumentMarkers`).
+  var isDocumentMarker: Bool { get set }
+}
+
 /// One sentence of a CoNLL file: the fields of each token line, split on runs of whitespace.
 /// Sentences are equal when their fields hold the same bytes (no Unicode normalisation).
-public struct Sentence: Equatable, Sendable {
+public struct Sentence: Equatable, Sendable, CoNLLSentence {
   /// The fields of each token line; `fields[i][0]` is token `i`.
   public var fields: [[String]]
   /// The 1-based line number of the sentence's first token, for error messages.
@@ -38,6 +50,17 @@ public struct Sentence: Equatable, Sendable {
   public init(fields: [[String]], firstLine: Int = 1) {
     self.fields = fields
     self.firstLine = firstLine
+  }
+
+  init(firstLine: Int) {
+    self.init(fields: [], firstLine: firstLine)
+    // Room for most sentences at once: grown line by line, the array was made about three times.
+    fields.reserveCapacity(32)
+  }
+
+  mutating func appendLine(_ line: UnsafeBufferPointer<UInt8>, fields: [Range<Int>]) {
+    self.fields.append(
+      fields.map { String(decoding: UnsafeBufferPointer(rebasing: line[$0]), as: UTF8.self) })
   }
 
   /// Builds a labelled sentence from tokens and labels (two columns).
@@ -110,25 +133,43 @@ public final class LineReader {
     try nextLine(splitColumns)
   }
 
-  /// `make` of the next line's bytes, checked to be UTF-8, without its terminator.
-  private func nextLine<Line>(_ make: (UnsafeBufferPointer<UInt8>) -> Line) throws -> Line? {
+  /// `make` of the next line's bytes, checked to be UTF-8, without its terminator; nil at the
+  /// end of the input. The bytes are valid only during the call.
+  public func nextLine<Line>(_ make: (UnsafeBufferPointer<UInt8>) throws -> Line) throws -> Line? {
+    var line: Line?
+    try forEachLine { bytes in
+      line = try make(bytes)
+      return false
+    }
+    return line
+  }
+
+  /// Calls `body` with the bytes of each next line, checked to be UTF-8, without its
+  /// terminator, until it returns false or the input ends; `lineNumber` is the line's during
+  /// the call, and the bytes are valid only during it. Lines are found in one access to the
+  /// buffer for as many as it holds: an access per line (and the reader's state saved after
+  /// each) was most of what reading a CoNLL line cost (callgrind).
+  public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
     while true {
-      // One access to the buffer finds the line and makes it: an access per step (finding,
-      // slicing, reading the slice) was three exclusivity checks a line, 13% of reading.
-      let next = try buffer.withUnsafeBufferPointer { bytes -> (line: Line, start: Int)? in
-        if let end = lineEnd(in: bytes, from: scanned, atEndOfFile: atEndOfFile) {
-          let line = try decode(UnsafeBufferPointer(rebasing: bytes[bufferStart..<end.index]), make)
-          return (line, end.index + end.length)
+      let wantsMore = try buffer.withUnsafeBufferPointer { bytes -> Bool in
+        var (start, scanned) = (bufferStart, self.scanned)
+        defer { (bufferStart, self.scanned) = (start, scanned) }
+        while true {
+          let line: UnsafeBufferPointer<UInt8>
+          if let end = lineEnd(in: bytes, from: scanned, atEndOfFile: atEndOfFile) {
+            line = UnsafeBufferPointer(rebasing: bytes[start..<end.index])
+            start = end.index + end.length
+          } else {
+            scanned = max(bytes.count - 1, scanned)
+            guard atEndOfFile, start < bytes.count else { return true }
+            line = UnsafeBufferPointer(rebasing: bytes[start...])
+            start = bytes.count
+          }
+          scanned = start
+          guard try body(try checked(line)) else { return false }
         }
-        scanned = max(bytes.count - 1, scanned)
-        guard atEndOfFile, bufferStart < bytes.count else { return nil }
-        return (try decode(UnsafeBufferPointer(rebasing: bytes[bufferStart...]), make), bytes.count)
       }
-      if let next {
-        (bufferStart, scanned) = (next.start, next.start)
-        return next.line
-      }
-      if atEndOfFile { return nil }
+      if !wantsMore || atEndOfFile { return }
       buffer.removeSubrange(0..<bufferStart)
       scanned -= bufferStart
       bufferStart = 0
@@ -161,21 +202,16 @@ public final class LineReader {
     return poll(&request, 1, 0) > 0
   }
 
-  /// Counts the line, drops a byte-order mark from the first, checks the UTF-8 and makes it.
-  private func decode<Line>(
-    _ bytes: UnsafeBufferPointer<UInt8>, _ make: (UnsafeBufferPointer<UInt8>) -> Line
-  ) throws -> Line {
+  /// Counts the line and returns it checked to be UTF-8, without a byte-order mark on the first.
+  private func checked(_ line: UnsafeBufferPointer<UInt8>) throws -> UnsafeBufferPointer<UInt8> {
     lineNumber += 1
-    var bytes = bytes
-    if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-      bytes = UnsafeBufferPointer(rebasing: bytes.dropFirst(3))
+    var line = line
+    if lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) {
+      line = UnsafeBufferPointer(rebasing: line.dropFirst(3))
     }
     // ASCII is valid UTF-8 as it is; `String(validating:)` costs a generic metadata lookup
     // per call, which was most of this function on a large file.
-    let line =
-      bytes.allSatisfy({ $0 < 0x80 }) || String(validating: bytes, as: UTF8.self) != nil
-      ? make(bytes) : nil
-    guard let line else {
+    guard line.allSatisfy({ $0 < 0x80 }) || String(validating: line, as: UTF8.self) != nil else {
       throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
     }
     return line
@@ -191,7 +227,10 @@ public final class CoNLLReader {
   private var columnCount: Int?
   private var columnCountLine = 0
   private let minimumColumns: Int
-  private var pendingMarker: Sentence?
+  /// A `-DOCSTART-` line read at the end of a sentence, handed out next: its bytes, its number.
+  private var pendingMarker: (line: [UInt8], number: Int)?
+  /// The current line's field offsets, one buffer for every line.
+  private var fieldRanges: [Range<Int>] = []
   /// Whether `next()` returns `-DOCSTART-` lines as marker sentences instead of skipping them.
   public var keepsDocumentMarkers = false
 
@@ -212,51 +251,88 @@ public final class CoNLLReader {
 
   /// The next sentence, or nil at the end of the input.
   public func next() throws -> Sentence? {
-    if let marker = pendingMarker {
+    try next(as: Sentence.self)
+  }
+
+  /// The next sentence as its lines' bytes, or nil at the end of the input.
+  public func nextLines() throws -> SentenceLines? {
+    try next(as: SentenceLines.self)
+  }
+
+  /// The next sentence built as `Lines`, or nil at the end of the input.
+  private func next<Lines: CoNLLSentence>(as _: Lines.Type) throws -> Lines? {
+    if let (line, number) = pendingMarker {
       pendingMarker = nil
-      return marker
+      return documentMarker(line, number: number)
     }
-    var fields: [[String]] = []
-    // Room for most sentences at once: grown line by line, the array was made about three times.
-    fields.reserveCapacity(32)
-    var firstLine = 0
-    while let columns = try lines.nextColumns() {
-      if columns.isEmpty {
-        if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
-        continue
+    // The offsets buffer as a local while lines are read: as a property of this class, each
+    // access in the loop was checked for exclusivity at run time.
+    var fields: [Range<Int>] = []
+    swap(&fields, &fieldRanges)
+    defer { swap(&fields, &fieldRanges) }
+    while true {
+      var sentence: Lines?
+      var marker: [UInt8]?
+      try lines.forEachLine { line in
+        columnRanges(of: line, into: &fields)
+        guard let first = fields.first else { return sentence == nil }  // a blank line
+        if isDocumentStart(UnsafeBufferPointer(rebasing: line[first])) {
+          marker = Array(line)
+          return false
+        }
+        try checkColumnCount(fields.count)
+        if sentence == nil { sentence = Lines(firstLine: lines.lineNumber) }
+        sentence!.appendLine(line, fields: fields)
+        return true
       }
       // A -DOCSTART- line ends the sentence before it, kept or not, so `tag` and `eval` read
       // the same sentences.
-      if ExactString(columns[0]) == "-DOCSTART-" {
-        guard keepsDocumentMarkers else {
-          if !fields.isEmpty { return Sentence(fields: fields, firstLine: firstLine) }
-          continue
-        }
-        var marker = Sentence(fields: [columns], firstLine: lines.lineNumber)
-        marker.isDocumentMarker = true
-        if fields.isEmpty { return marker }
-        pendingMarker = marker
-        return Sentence(fields: fields, firstLine: firstLine)
+      guard let marker, keepsDocumentMarkers else {
+        if sentence == nil && marker != nil { continue }
+        return sentence
       }
-      if let expected = columnCount, expected != columns.count {
+      guard let sentence else { return documentMarker(marker, number: lines.lineNumber) }
+      pendingMarker = (marker, lines.lineNumber)
+      return sentence
+    }
+  }
+
+  /// Whether a line's first field is `-DOCSTART-`, byte for byte (a generic comparison with a
+  /// String's UTF-8 view cost as much as splitting the line).
+  private func isDocumentStart(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
+    let marker: StaticString = "-DOCSTART-"
+    return field.count == marker.utf8CodeUnitCount
+      && memcmp(field.baseAddress!, marker.utf8Start, field.count) == 0
+  }
+
+  /// Checks the current line's column count against the first token line's.
+  private func checkColumnCount(_ count: Int) throws {
+    if let expected = columnCount {
+      guard expected == count else {
         throw TrellisError(
           file: fileName, line: lines.lineNumber,
-          "expected \(expected) columns as on line \(columnCountLine), found \(columns.count)")
+          "expected \(expected) columns as on line \(columnCountLine), found \(count)")
       }
-      if columnCount == nil {
-        guard columns.count >= minimumColumns else {
-          throw TrellisError(
-            file: fileName, line: lines.lineNumber,
-            "expected a token and a label (at least \(minimumColumns) columns), found \(columns.count)"
-          )
-        }
-        columnCount = columns.count
-        columnCountLine = lines.lineNumber
-      }
-      if fields.isEmpty { firstLine = lines.lineNumber }
-      fields.append(columns)
+      return
     }
-    return fields.isEmpty ? nil : Sentence(fields: fields, firstLine: firstLine)
+    guard count >= minimumColumns else {
+      throw TrellisError(
+        file: fileName, line: lines.lineNumber,
+        "expected a token and a label (at least \(minimumColumns) columns), found \(count)")
+    }
+    columnCount = count
+    columnCountLine = lines.lineNumber
+  }
+
+  /// A `-DOCSTART-` line as a sentence of its own.
+  private func documentMarker<Lines: CoNLLSentence>(_ line: [UInt8], number: Int) -> Lines {
+    var marker = Lines(firstLine: number)
+    marker.isDocumentMarker = true
+    line.withUnsafeBufferPointer { bytes in
+      columnRanges(of: bytes, into: &fieldRanges)
+      marker.appendLine(bytes, fields: fieldRanges)
+    }
+    return marker
   }
 
   /// Reads every remaining sentence; an input with none is an error.
