@@ -38,7 +38,7 @@ public struct TaggingResponse: Equatable, Sendable {
     line.reserveCapacity(128 + 64 * analysis.labels.count)
     line.append(UInt8(ascii: "{"))
     if let id = request.id {
-      line += "\"id\":".utf8
+      line.append(literal: "\"id\":")
       line += id.text.utf8
       line.append(UInt8(ascii: ","))
     }
@@ -49,7 +49,7 @@ public struct TaggingResponse: Equatable, Sendable {
       line.append(UInt8(ascii: ","))
     }
     if let text = request.text {
-      line += "\"text\":".utf8
+      line.append(literal: "\"text\":")
       appendJSONString(text, to: &line)
       line.append(UInt8(ascii: ","))
     }
