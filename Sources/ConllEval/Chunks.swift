@@ -207,10 +207,20 @@ package struct LabelSetChunks: Sendable {
     self.types = types
   }
 
+  /// The chunk types, numbered as `numberedChunks(in:)` numbers them.
+  package var typeNames: [String] { types }
+
   /// The chunks of the labels with these ids (each below the label count given to `init`).
   package func chunks(in ids: [Int]) -> [Chunk] {
+    numberedChunks(in: ids).map {
+      Chunk(type: types[$0.type], start: $0.tokens.lowerBound, end: $0.tokens.upperBound)
+    }
+  }
+
+  /// `chunks(in:)` with each type as its number in `typeNames`.
+  package func numberedChunks(in ids: [Int]) -> [(type: Int, tokens: Range<Int>)] {
     chunkBounds(count: ids.count, outside: outside) { tags[ids[$0]] }.map {
-      Chunk(type: types[tags[ids[$0.lowerBound]].type], start: $0.lowerBound, end: $0.upperBound)
+      (tags[ids[$0.lowerBound]].type, $0)
     }
   }
 }

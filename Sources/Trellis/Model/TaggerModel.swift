@@ -58,6 +58,8 @@ public final class TaggerModel: @unchecked Sendable {
   /// The output labels read once for locating spans (`analysis(of:_:)`); nil when outputs are
   /// converted from the training scheme, whose spans are read from the converted strings.
   let labelChunks: LabelSetChunks?
+  /// The labels' and chunk types' JSON strings for labels-only answers; nil with `labelChunks`.
+  let answerFragments: AnswerFragments?
   let workspaces = WorkspacePool()
   let decoderCache = DecoderCache()
   let inferenceWeights = InferenceWeightCache()
@@ -88,6 +90,7 @@ public final class TaggerModel: @unchecked Sendable {
     self.store = store
     labelChunks =
       configuration.convertedScheme == nil ? LabelSetChunks(labels: labels.strings) : nil
+    answerFragments = labelChunks.map { AnswerFragments(labels: labels.strings, chunks: $0) }
     schemeConstraints =
       configuration.constrainedDecoding
       ? TransitionConstraints(

@@ -122,7 +122,7 @@ private func appendNumbers(_ values: [Double], to json: inout [UInt8]) throws {
   json.append(UInt8(ascii: "]"))
 }
 
-private func appendStrings(_ values: [String], to json: inout [UInt8]) {
+func appendStrings(_ values: [String], to json: inout [UInt8]) {
   json.append(UInt8(ascii: "["))
   for (index, value) in values.enumerated() {
     if index > 0 { json.append(UInt8(ascii: ",")) }

@@ -32,30 +32,39 @@ public struct TaggingResponse: Equatable, Sendable {
   /// The answer as one line of JSON (no newline): `id`, the passthrough fields as written,
   /// `text` when the request had text, then the analysis's fields (`Analysis`'s Codable form).
   public func jsonLine() throws -> String {
+    var line = request.answerLineStart(tokenCount: analysis.labels.count)
+    try analysis.appendMembers(to: &line)
+    line.append(UInt8(ascii: "}"))
+    return String(decoding: line, as: UTF8.self)
+  }
+}
+
+extension TaggingRequest {
+  /// An answer's JSON up to the analysis's members: "{", then `id`, the passthrough fields as
+  /// written and `text` when the request had text, each followed by a comma.
+  func answerLineStart(tokenCount: Int) -> [UInt8] {
     var line: [UInt8] = []
     // Room for the usual answer at once (labels, tokens and a span a token take about 48
     // bytes of ATIS's): grown by doubling from empty it was copied about ten times.
-    line.reserveCapacity(128 + 64 * analysis.labels.count)
+    line.reserveCapacity(128 + 64 * tokenCount)
     line.append(UInt8(ascii: "{"))
-    if let id = request.id {
+    if let id {
       line.append(literal: "\"id\":")
       line += id.text.utf8
       line.append(UInt8(ascii: ","))
     }
-    for member in request.passthrough {
+    for member in passthrough {
       line += member.name.text.utf8
       line.append(UInt8(ascii: ":"))
       line += member.value.text.utf8
       line.append(UInt8(ascii: ","))
     }
-    if let text = request.text {
+    if let text {
       line.append(literal: "\"text\":")
       appendJSONString(text, to: &line)
       line.append(UInt8(ascii: ","))
     }
-    try analysis.appendMembers(to: &line)
-    line.append(UInt8(ascii: "}"))
-    return String(decoding: line, as: UTF8.self)
+    return line
   }
 }
 
@@ -126,6 +135,9 @@ extension TaggerModel {
       switch tagged {
       case .failure(let error): return JSONLineAnswer(refusing: error)
       case .success(let (request, prediction)):
+        if let line = labelsOnlyAnswerLine(to: request, path: prediction.path, options: options) {
+          return JSONLineAnswer(line: line)
+        }
         let response = response(to: request, prediction)
         do {
           return JSONLineAnswer(line: try response.jsonLine())

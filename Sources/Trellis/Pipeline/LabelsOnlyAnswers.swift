@@ -1,0 +1,96 @@
+import ConllEval
+
+/// The JSON strings of a model's labels and chunk types, escaped once: a labels-only answer
+/// copies them instead of escaping a label String per token (`labelsOnlyAnswerLine`).
+struct AnswerFragments: Sendable {
+  /// Each label's JSON string in id order, then each chunk type's in `typeNames` order.
+  private let bytes: [UInt8]
+  /// Where entry `n` starts in `bytes`; it ends where entry `n + 1` starts.
+  private let starts: [Int]
+  private let labelCount: Int
+
+  init(labels: [String], chunks: LabelSetChunks) {
+    var (bytes, starts): ([UInt8], [Int]) = ([], [0])
+    for string in labels + chunks.typeNames {
+      appendJSONString(string, to: &bytes)
+      starts.append(bytes.count)
+    }
+    (self.bytes, self.starts, labelCount) = (bytes, starts, labels.count)
+  }
+
+  /// Calls `body` with a writer of label and chunk-type strings, reading the table in place
+  /// for the whole call (one reference count update for an answer, not one a token).
+  func withWriter<R>(_ body: (Writer) -> R) -> R {
+    bytes.withUnsafeBufferPointer { bytes in
+      starts.withUnsafeBufferPointer { starts in
+        body(Writer(bytes: bytes, starts: starts, labelCount: labelCount))
+      }
+    }
+  }
+
+  struct Writer {
+    let bytes: UnsafeBufferPointer<UInt8>
+    let starts: UnsafeBufferPointer<Int>
+    let labelCount: Int
+
+    func appendLabel(_ id: Int, to line: inout [UInt8]) {
+      append(entry: id, to: &line)
+    }
+
+    func appendChunkType(_ number: Int, to line: inout [UInt8]) {
+      append(entry: labelCount + number, to: &line)
+    }
+
+    private func append(entry: Int, to line: inout [UInt8]) {
+      line.append(
+        contentsOf: UnsafeBufferPointer(rebasing: bytes[starts[entry]..<starts[entry + 1]]))
+    }
+  }
+}
+
+extension TaggerModel {
+  /// The answer line to a request of tokens tagged with labels alone, written from the label
+  /// ids: byte for byte `TaggingResponse(request:analysis:).jsonLine()` of its analysis
+  /// (`AnswerFragmentsTests`), without building the analysis, its spans and their strings
+  /// first, which was half of answering a JSON-lines request. Nil when the answer holds more
+  /// than labels and spans (confidences, n-best lists), when the request gave text (whose
+  /// spans are cut from it), or when the model converts its labels from another scheme.
+  func labelsOnlyAnswerLine(to request: TaggingRequest, path: [Int], options: TaggingOptions)
+    -> String?
+  {
+    guard !options.confidence, options.nbest == 0, request.text == nil,
+      let chunks = labelChunks, let answerFragments
+    else { return nil }
+    var line = request.answerLineStart(tokenCount: path.count)
+    answerFragments.withWriter { writer in
+      line.append(literal: "\"labels\":[")
+      for (index, id) in path.enumerated() {
+        if index > 0 { line.append(UInt8(ascii: ",")) }
+        writer.appendLabel(id, to: &line)
+      }
+      // Each span as `Span.appendJSON` writes it: keys sorted, offsets into the tokens joined
+      // by single spaces (`TaggingResponse.init`).
+      line.append(literal: "],\"spans\":[")
+      for (index, chunk) in chunks.numberedChunks(in: path).enumerated() {
+        if index > 0 { line.append(UInt8(ascii: ",")) }
+        line.append(literal: "{\"end\":")
+        appendDecimal(chunk.tokens.upperBound, to: &line)
+        line.append(literal: ",\"end_char\":")
+        appendDecimal(request.tokenRanges[chunk.tokens.upperBound - 1].upperBound, to: &line)
+        line.append(literal: ",\"label\":")
+        writer.appendChunkType(chunk.type, to: &line)
+        line.append(literal: ",\"start\":")
+        appendDecimal(chunk.tokens.lowerBound, to: &line)
+        line.append(literal: ",\"start_char\":")
+        appendDecimal(request.tokenRanges[chunk.tokens.lowerBound].lowerBound, to: &line)
+        line.append(literal: ",\"text\":")
+        appendJSONString(request.tokens[chunk.tokens].joinedBySpaces(), to: &line)
+        line.append(UInt8(ascii: "}"))
+      }
+      line.append(literal: "],\"tokens\":")
+      appendStrings(request.tokens, to: &line)
+    }
+    line.append(UInt8(ascii: "}"))
+    return String(decoding: line, as: UTF8.self)
+  }
+}
