@@ -23,7 +23,7 @@ struct Bench: ParsableCommand {
   var model: String?
   @Option(help: "With --model: the CoNLL file to tag (default: CORPUS/test.conll).")
   var test: String?
-  @Option(help: "With --model: sentences per forward pass.")
+  @Option(help: "With --model: the most sentences per forward pass.")
   var batchSize = TaggingOptions().batchSize
 
   func validate() throws {

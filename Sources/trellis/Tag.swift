@@ -58,7 +58,7 @@ struct Tag: ParsableCommand {
   var nbest = 0
   @Option(
     help: """
-      Sentences per forward pass (input that arrives a sentence at a time is still answered a \
+      The most sentences per forward pass (input that arrives a sentence at a time is still answered a \
       sentence at a time).
       """)
   var batchSize = TaggingOptions().batchSize

@@ -118,7 +118,7 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   public var confidence = false
   /// How many best label sequences to list; 0 lists none.
   public var nbest = 0
-  /// Sentences of similar length per forward pass. Labels do not depend on it; confidences
+  /// The most sentences (of similar length) per forward pass. Labels do not depend on it; confidences
   /// and scores may move by up to `confidenceBatchTolerance`, since batching changes the order
   /// of the floating-point sums inside the matrix products.
   public var batchSize = 32

@@ -89,7 +89,7 @@ public struct JSONLineAnswer: Equatable, Sendable {
 }
 
 extension TaggerModel {
-  /// Tags each request, `options.batchSize` sentences of similar length per forward pass, and
+  /// Tags each request, up to `options.batchSize` sentences of similar length per forward pass, and
   /// returns the responses in request order, spans located in the requests' text.
   /// Thread-safe like `analyze`; `options` must pass `validate()`.
   public func respond(to requests: [TaggingRequest], options: TaggingOptions) -> [TaggingResponse] {

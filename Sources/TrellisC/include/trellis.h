@@ -53,7 +53,7 @@ trellis_model *trellis_model_load(const char *path, char **error);
  * `options` is NULL, "" or a JSON object with any of
  *   "confidence"  true: add per-token "confidences" and the sentence "probability"
  *   "nbest"       K in 0...1000: add the K best label sequences ("nbest")
- *   "batch_size"  sentences per forward pass, 1...4096 (default 32)
+ *   "batch_size"  the most sentences per forward pass, 1...4096 (default 32)
  *   "constrained" false: decode without the tag scheme's transition constraints
  * Labels never depend on how sentences are grouped into calls and forward passes; confidences
  * and scores may differ by up to 1e-4 (the order of floating-point sums), and are the CLI's to
@@ -82,7 +82,7 @@ enum {
  * In: `sentence_count` sentences of `lengths[i]` tokens (T tokens in all). `tokens` holds
  * every token in order, each as UTF-8 followed by one NUL byte: `tokens_size` bytes, exactly T
  * NULs (a token that contains NUL cannot be sent this way; trellis_tag_jsonl takes it).
- * `batch_size` is sentences per forward pass (1...4096; the other calls default to 32);
+ * `batch_size` is the most sentences per forward pass (1...4096; the other calls default to 32);
  * `flags` is 0 or TRELLIS_CONFIDENCE and/or TRELLIS_UNCONSTRAINED.
  *
  * Out, in arrays the caller allocates (S = sentence_count):
