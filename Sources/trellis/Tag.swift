@@ -264,7 +264,7 @@ struct Tag: ParsableCommand {
       output.append { bytes in
         for t in 0..<sentence.count {
           bytes += sentence.text[sentence.lineBytes(t)]
-          bytes.append(contentsOf: analysis.labels[t].utf8)
+          withUTF8Bytes(of: analysis.labels[t]) { bytes.append(contentsOf: $0) }
           if confidence {
             bytes.append(UInt8(ascii: "\t"))
             bytes.append(
@@ -298,9 +298,9 @@ struct Tag: ParsableCommand {
     func appendLine(_ labels: [String], to bytes: inout [UInt8]) {
       for (t, (token, label)) in zip(analysis.tokens, labels).enumerated() {
         if t > 0 { bytes.append(UInt8(ascii: " ")) }
-        bytes.append(contentsOf: token.utf8)
+        withUTF8Bytes(of: token) { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "/"))
-        bytes.append(contentsOf: label.utf8)
+        withUTF8Bytes(of: label) { bytes.append(contentsOf: $0) }
       }
       bytes.append(UInt8(ascii: "\n"))
     }
