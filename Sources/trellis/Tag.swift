@@ -259,19 +259,25 @@ struct Tag: ParsableCommand {
   ) throws {
     switch format {
     case .conll:
-      // Each line's bytes as read, then its label, the whole sentence in one access to the
-      // buffer.
+      /// Line `t`'s label (and confidence) and its end.
+      func appendAnswer(line t: Int, to bytes: inout [UInt8]) {
+        withUTF8Bytes(of: analysis.labels[t]) { bytes.append(contentsOf: $0) }
+        if confidence {
+          bytes.append(UInt8(ascii: "\t"))
+          bytes.append(
+            contentsOf: (analysis.tokenConfidences.map { String(format: "%.4f", $0[t]) } ?? "-")
+              .utf8)
+        }
+        bytes.append(UInt8(ascii: "\n"))
+      }
+      // Each line's bytes as read, then its answer, the whole sentence in one access to the
+      // output buffer and one to the lines (a slice of them per line updated a reference count).
       output.append { bytes in
-        for t in 0..<sentence.count {
-          bytes += sentence.text[sentence.lineBytes(t)]
-          withUTF8Bytes(of: analysis.labels[t]) { bytes.append(contentsOf: $0) }
-          if confidence {
-            bytes.append(UInt8(ascii: "\t"))
-            bytes.append(
-              contentsOf: (analysis.tokenConfidences.map { String(format: "%.4f", $0[t]) } ?? "-")
-                .utf8)
+        sentence.text.withUnsafeBufferPointer { text in
+          for t in 0..<sentence.count {
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[sentence.lineBytes(t)]))
+            appendAnswer(line: t, to: &bytes)
           }
-          bytes.append(UInt8(ascii: "\n"))
         }
         bytes.append(UInt8(ascii: "\n"))
       }
