@@ -20,7 +20,7 @@ final class SplitColumnsTests: XCTestCase {
       XCTAssertEqual(splitColumns(line), reference(line), "\(Array(line.utf8))")
       XCTAssertEqual(
         splitColumns(line.dropFirst()), reference(String(line.dropFirst())), "substring of \(line)")
-      // The bytes of a line as a reader holds them (LineReader.nextColumns).
+      // The bytes of a line as a reader holds them.
       let bytes = Array(line.utf8)
       XCTAssertEqual(
         bytes.withUnsafeBufferPointer(splitColumns), reference(line), "bytes of \(line)")

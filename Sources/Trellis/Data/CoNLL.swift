@@ -127,12 +127,6 @@ public final class LineReader {
     try nextLine { String(decoding: $0, as: UTF8.self) }
   }
 
-  /// The next line's whitespace-separated columns (`splitColumns`), or nil at the end of the
-  /// input: `next().map(splitColumns)` without making the line a String first.
-  public func nextColumns() throws -> [String]? {
-    try nextLine(splitColumns)
-  }
-
   /// `make` of the next line's bytes, checked to be UTF-8, without its terminator; nil at the
   /// end of the input. The bytes are valid only during the call.
   public func nextLine<Line>(_ make: (UnsafeBufferPointer<UInt8>) throws -> Line) throws -> Line? {
