@@ -154,13 +154,21 @@ private func chunkBounds<Tag: ChunkRuleTag>(count: Int, outside: Tag, tag: (Int)
   -> [Range<Int>]
 {
   var result: [Range<Int>] = []
+  forEachChunkBound(count: count, outside: outside, tag: tag) { result.append($0) }
+  return result
+}
+
+/// Calls `body` with each chunk's token range, in order (`chunkBounds` without an array).
+private func forEachChunkBound<Tag: ChunkRuleTag>(
+  count: Int, outside: Tag, tag: (Int) -> Tag, _ body: (Range<Int>) -> Void
+) {
   var openStart: Int?
   var previous = outside
   for index in 0..<count {
     let current = tag(index)
     let starts = startOfChunk(previous, current)
     if let start = openStart, starts || endOfChunk(previous, current) {
-      result.append(start..<index)
+      body(start..<index)
       openStart = nil
     }
     if starts {
@@ -169,9 +177,8 @@ private func chunkBounds<Tag: ChunkRuleTag>(count: Int, outside: Tag, tag: (Int)
     previous = current
   }
   if let start = openStart {
-    result.append(start..<count)
+    body(start..<count)
   }
-  return result
 }
 
 /// A label set read once, for the chunks of many sequences of its label ids (a tagger's
@@ -207,20 +214,23 @@ package struct LabelSetChunks: Sendable {
     self.types = types
   }
 
-  /// The chunk types, numbered as `numberedChunks(in:)` numbers them.
+  /// The chunk types, numbered as `forEachChunk(in:_:)` numbers them.
   package var typeNames: [String] { types }
 
   /// The chunks of the labels with these ids (each below the label count given to `init`).
   package func chunks(in ids: [Int]) -> [Chunk] {
-    numberedChunks(in: ids).map {
-      Chunk(type: types[$0.type], start: $0.tokens.lowerBound, end: $0.tokens.upperBound)
+    var chunks: [Chunk] = []
+    forEachChunk(in: ids) {
+      chunks.append(Chunk(type: types[$0], start: $1.lowerBound, end: $1.upperBound))
     }
+    return chunks
   }
 
-  /// `chunks(in:)` with each type as its number in `typeNames`.
-  package func numberedChunks(in ids: [Int]) -> [(type: Int, tokens: Range<Int>)] {
-    chunkBounds(count: ids.count, outside: outside) { tags[ids[$0]] }.map {
-      (tags[ids[$0.lowerBound]].type, $0)
+  /// Calls `body` with each chunk of `chunks(in:)`: its type's number in `typeNames` and its
+  /// tokens, without building an array (an answer writes them as it meets them).
+  package func forEachChunk(in ids: [Int], _ body: (_ type: Int, _ tokens: Range<Int>) -> Void) {
+    forEachChunkBound(count: ids.count, outside: outside, tag: { tags[ids[$0]] }) {
+      body(tags[ids[$0.lowerBound]].type, $0)
     }
   }
 }

@@ -71,20 +71,22 @@ extension TaggerModel {
       // Each span as `Span.appendJSON` writes it: keys sorted, offsets into the tokens joined
       // by single spaces (`TaggingResponse.init`).
       line.append(literal: "],\"spans\":[")
-      for (index, chunk) in chunks.numberedChunks(in: path).enumerated() {
-        if index > 0 { line.append(UInt8(ascii: ",")) }
+      var first = true
+      chunks.forEachChunk(in: path) { type, tokens in
+        if !first { line.append(UInt8(ascii: ",")) }
+        first = false
         line.append(literal: "{\"end\":")
-        appendDecimal(chunk.tokens.upperBound, to: &line)
+        appendDecimal(tokens.upperBound, to: &line)
         line.append(literal: ",\"end_char\":")
-        appendDecimal(request.tokenRanges[chunk.tokens.upperBound - 1].upperBound, to: &line)
+        appendDecimal(request.tokenRanges[tokens.upperBound - 1].upperBound, to: &line)
         line.append(literal: ",\"label\":")
-        writer.appendChunkType(chunk.type, to: &line)
+        writer.appendChunkType(type, to: &line)
         line.append(literal: ",\"start\":")
-        appendDecimal(chunk.tokens.lowerBound, to: &line)
+        appendDecimal(tokens.lowerBound, to: &line)
         line.append(literal: ",\"start_char\":")
-        appendDecimal(request.tokenRanges[chunk.tokens.lowerBound].lowerBound, to: &line)
+        appendDecimal(request.tokenRanges[tokens.lowerBound].lowerBound, to: &line)
         line.append(literal: ",\"text\":")
-        appendJSONString(request.tokens[chunk.tokens].joinedBySpaces(), to: &line)
+        appendJSONString(request.tokens[tokens].joinedBySpaces(), to: &line)
         line.append(UInt8(ascii: "}"))
       }
       line.append(literal: "],\"tokens\":")

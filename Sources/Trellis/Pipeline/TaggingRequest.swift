@@ -166,6 +166,8 @@ private struct MemberNames {
   mutating func insert(_ name: String) -> Bool {
     if few.count < Self.listed {
       guard !few.contains(name) else { return false }
+      // Room for the list at once: grown from empty, a request's second name reallocated it.
+      if few.isEmpty { few.reserveCapacity(Self.listed) }
       few.append(name)
       return true
     }
