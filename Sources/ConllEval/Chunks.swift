@@ -229,8 +229,9 @@ package struct LabelSetChunks: Sendable {
   /// Calls `body` with each chunk of `chunks(in:)`: its type's number in `typeNames` and its
   /// tokens, without building an array (an answer writes them as it meets them).
   package func forEachChunk(in ids: [Int], _ body: (_ type: Int, _ tokens: Range<Int>) -> Void) {
-    forEachChunkBound(count: ids.count, outside: outside, tag: { tags[ids[$0]] }) {
-      body(tags[ids[$0.lowerBound]].type, $0)
+    let tag = { (index: Int) in tags[ids[index]] }
+    forEachChunkBound(count: ids.count, outside: outside, tag: tag) {
+      body(tag($0.lowerBound).type, $0)
     }
   }
 }
