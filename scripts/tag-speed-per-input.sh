@@ -1,9 +1,11 @@
 #!/bin/bash
 # Whole `trellis tag` processes against the library on the same sentences (README "Speed"):
 # ATIS test x 40 as CoNLL, as text (one line of tokens per sentence) and as JSON lines; first
-# `trellis bench --model M --test FILE` (the library's batch-32 rate, model load excluded),
-# then one whole `trellis tag` process per input form (wall time, model load included), in
-# ROUNDS rounds (default 5); medians, their share of the library's rate, and each round's share.
+# `trellis bench --model M --test FILE` (the library's batch-32 rate, model load excluded, of
+# `TaggerModel.tag` and of `tagJSONLines` on the sentences as requests), then one whole
+# `trellis tag` process per input form (wall time, model load included), in ROUNDS rounds
+# (default 5); medians, their share of the library's rate, and each round's share; JSON lines
+# also against the library's JSON-lines rate (the same parsing and answers, in-process).
 #   [ROUNDS=5] scripts/tag-speed-per-input.sh MODEL [TEST.conll]
 set -euo pipefail
 model=${1:?usage: scripts/tag-speed-per-input.sh MODEL [TEST.conll]}
@@ -29,8 +31,9 @@ tokens=$(grep -c . "$work/test.conll")
 rounds=${ROUNDS:-5}
 declare -A runs
 for _ in $(seq "$rounds"); do
-  runs[library]+=" $("$trellis" bench --model "$model" --test "$work/test.conll" --repetitions 1 |
-    awk '/^tokens\/s/ {print $3}')"
+  bench=$("$trellis" bench --model "$model" --test "$work/test.conll" --repetitions 1)
+  runs[library]+=" $(awk '/^tokens\/s/ {print $3}' <<<"$bench")"
+  runs[libjsonl]+=" $(awk '/^JSON lines/ {print $4}' <<<"$bench")"
   for form in conll text jsonl; do
     case $form in
       conll) input=("$work/test.conll") ;;
@@ -45,6 +48,7 @@ done
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 library=$(median "${runs[library]}")
 printf "library, batch 32: %.0f tokens/s (%d tokens; median of %d rounds)\n" "$library" "$tokens" "$rounds"
+printf "library, JSON lines: %.0f tokens/s\n" "$(median "${runs[libjsonl]}")"
 for form in conll text jsonl; do
   rate=$(median "${runs[$form]}")
   awk -v f=$form -v r="$rate" -v l="$library" -v all="${runs[$form]}" -v lib="${runs[library]}" \
@@ -54,3 +58,5 @@ for form in conll text jsonl; do
       printf "%-5s %.0f tokens/s  %.0f%% of the library (per round:%s)\n", f, r, 100 * r / l, shares
     }'
 done
+awk -v r="$(median "${runs[jsonl]}")" -v l="$(median "${runs[libjsonl]}")" \
+  'BEGIN { printf "jsonl %.0f%% of the library'"'"'s JSON lines\n", 100 * r / l }'

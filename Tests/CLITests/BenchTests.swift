@@ -2,7 +2,8 @@ import Foundation
 import Trellis
 import XCTest
 
-/// `trellis bench --model`: tagging alone, with a given model on a given file.
+/// `trellis bench --model`: tagging alone (labels, and JSON lines in-process), with a given
+/// model on a given file.
 final class BenchTests: CLITestCase {
   func testTaggingOnlyReportsEachRunOnTheTestFile() throws {
     let model = try trainModel()
@@ -24,6 +25,13 @@ final class BenchTests: CLITestCase {
     XCTAssertEqual(runs.count, 3)
     XCTAssertTrue(runs.allSatisfy { $0 > 0 }, "\(runs)")
     XCTAssertEqual(figures["median_tokens_per_second"] as? Double, runs.sorted()[1])
+    // The same sentences through tagJSONLines, timed as often.
+    let jsonLinesRuns = try XCTUnwrap(figures["json_lines_runs"] as? [Double])
+    XCTAssertEqual(jsonLinesRuns.count, 3)
+    XCTAssertTrue(jsonLinesRuns.allSatisfy { $0 > 0 }, "\(jsonLinesRuns)")
+    XCTAssertEqual(
+      figures["json_lines_median_tokens_per_second"] as? Double, jsonLinesRuns.sorted()[1])
+    XCTAssertTrue(lines.contains { $0.hasPrefix("JSON lines   median ") }, result.output)
     let written = try Data(contentsOf: URL(fileURLWithPath: path("figures.json")))
     XCTAssertEqual(String(decoding: written, as: UTF8.self), String(lines.last!))
   }
