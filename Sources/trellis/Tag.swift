@@ -71,9 +71,10 @@ struct Tag: ParsableCommand {
   @Option(
     help: """
       The most threads to tag on; 1 keeps to one core, as a Spark task that owns one core \
-      should. The default is the number of cores this process may use. The output does not \
-      depend on it. With \(Tag.batchesReadAhead) batches tagged at a time, more threads than \
-      that add nothing.
+      should. The default is the number of cores this process may use (then JSON lines start \
+      the next group of lines while the last is tagged, on up to twice as many threads). The \
+      output does not depend on it. With \(Tag.batchesReadAhead) batches tagged at a time, \
+      more threads than that add nothing.
       """)
   var threads = TaggingOptions.activeCores
 
@@ -326,7 +327,10 @@ struct Tag: ParsableCommand {
   func tagJSONLines(_ model: ModelLoading, _ output: StandardOutput) throws {
     let reader = try LineReader(path: file)
     let fileName = reader.fileName
-    let overlap = OverlappedTagging(threads: threads)
+    // Two groups at once only when every core is this process's anyway: a smaller --threads is
+    // a cap the user chose.
+    let overlap = OverlappedTagging(
+      threads: threads, nextGroupEarly: threads >= TaggingOptions.activeCores)
     let options = taggingOptions
     var refused = 0
     func write(_ answers: [JSONLineAnswer], _ lines: [(line: String, number: Int)]) throws {
