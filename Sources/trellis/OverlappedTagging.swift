@@ -18,10 +18,11 @@ final class OverlappedTagging {
   private var inFlight: [(done: DispatchSemaphore, write: () throws -> Void)] = []
 
   /// `nextGroupEarly`: the next group may start while the last is tagged, so two run at once
-  /// for a while. A group of JSON lines is parsed, tagged and answered in three passes, each
-  /// ending when its slowest thread does; the next group's passes fill those waits (`tag
-  /// --input jsonl` on ATIS test × 40, 0.951 of the wall time, 3 MB more). CoNLL and text,
-  /// one pass a group, gained nothing (0.995, 1.002), and keep one group at a time.
+  /// for a while. A group's passes (parsing, tagging, answering JSON lines; tagging alone for
+  /// CoNLL and text) each end when their slowest thread does, later still when another
+  /// process takes a core; the next group's work fills those waits. On ATIS test × 40, wall
+  /// time: JSON lines 0.949–0.979 in four paired runs, CoNLL 0.935 (0.995 and 0.988 in two
+  /// earlier ones), 3–4 MB more memory.
   init(threads: Int, nextGroupEarly: Bool = false) {
     overlaps = threads > 1
     groupsInFlight = nextGroupEarly ? 2 : 1

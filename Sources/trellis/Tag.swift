@@ -71,8 +71,8 @@ struct Tag: ParsableCommand {
   @Option(
     help: """
       The most threads to tag on; 1 keeps to one core, as a Spark task that owns one core \
-      should. The default is the number of cores this process may use (then JSON lines start \
-      the next group of lines while the last is tagged, on up to twice as many threads). The \
+      should. The default is the number of cores this process may use (then the next group \
+      of sentences starts while the last is tagged, on up to twice as many threads). The \
       output does not depend on it. With \(Tag.batchesReadAhead) batches tagged at a time, \
       more threads than that add nothing.
       """)
@@ -115,6 +115,10 @@ struct Tag: ParsableCommand {
       throw ValidationError("--on-error applies to --input jsonl")
     }
   }
+
+  /// Whether --threads leaves every core to this process, so the next group may start while
+  /// the last is tagged (`OverlappedTagging`): a smaller --threads is a cap the user chose.
+  var usesEveryCore: Bool { threads >= TaggingOptions.activeCores }
 
   /// Batches read before tagging when input keeps coming (a file): sorting that many sentences
   /// by length pads little (training pools 20 batches for the same reason), and the workers
@@ -164,7 +168,7 @@ struct Tag: ParsableCommand {
   /// would wait for more.
   func tagSentences(_ model: ModelLoading, _ output: StandardOutput) throws {
     let fileName = file == "-" ? "<stdin>" : file
-    let overlap = OverlappedTagging(threads: threads)
+    let overlap = OverlappedTagging(threads: threads, nextGroupEarly: usesEveryCore)
     let options = taggingOptions
     // CoNLL and text output print labels (and confidences, n-best lists) but never spans: with
     // labels alone, `tag` skips building spans and their texts (8% of a run on a large file).
@@ -327,10 +331,7 @@ struct Tag: ParsableCommand {
   func tagJSONLines(_ model: ModelLoading, _ output: StandardOutput) throws {
     let reader = try LineReader(path: file)
     let fileName = reader.fileName
-    // Two groups at once only when every core is this process's anyway: a smaller --threads is
-    // a cap the user chose.
-    let overlap = OverlappedTagging(
-      threads: threads, nextGroupEarly: threads >= TaggingOptions.activeCores)
+    let overlap = OverlappedTagging(threads: threads, nextGroupEarly: usesEveryCore)
     let options = taggingOptions
     var refused = 0
     func write(_ answers: [JSONLineAnswer], _ lines: [(line: String, number: Int)]) throws {
