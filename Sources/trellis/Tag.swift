@@ -123,10 +123,11 @@ struct Tag: ParsableCommand {
   /// Batches read before tagging when input keeps coming (a file): sorting that many sentences
   /// by length pads little (training pools 20 batches for the same reason), and the workers
   /// that share them (`OverlappedTagging`, one core also reading and writing) seldom wait for
-  /// the last batch of a group. Memory stays bounded by two groups, not the file; interactive
-  /// input is tagged sooner, whenever the reader would wait. On ATIS test x40 (paired runs,
-  /// same output), 16 rather than 2 batches made `tag` 21% faster, and 64 rather than 16
-  /// another 10% once reading and writing overlapped tagging (peak memory 56 -> 63 MB).
+  /// the last batch of a group. Memory stays bounded by three groups (two tagged, one read),
+  /// not the file; interactive input is tagged sooner, whenever the reader would wait. On ATIS
+  /// test x40 (paired runs, same output), 16 rather than 2 batches made `tag` 21% faster, and
+  /// 64 rather than 16 another 10% once reading and writing overlapped tagging (peak memory
+  /// 56 -> 63 MB).
   static let batchesReadAhead = 64
 
   /// Sentences read before tagging when input keeps coming. It does not depend on --threads,
