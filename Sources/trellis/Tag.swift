@@ -58,8 +58,8 @@ struct Tag: ParsableCommand {
   var nbest = 0
   @Option(
     help: """
-      The most sentences per forward pass (input that arrives a sentence at a time is still answered a \
-      sentence at a time).
+      The most sentences per forward pass (input that arrives a sentence at a time is still \
+      answered a sentence at a time).
       """)
   var batchSize = TaggingOptions().batchSize
   @Option(

@@ -118,9 +118,9 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   public var confidence = false
   /// How many best label sequences to list; 0 lists none.
   public var nbest = 0
-  /// The most sentences (of similar length) per forward pass. Labels do not depend on it; confidences
-  /// and scores may move by up to `confidenceBatchTolerance`, since batching changes the order
-  /// of the floating-point sums inside the matrix products.
+  /// The most sentences (of similar length) per forward pass. Labels do not depend on it;
+  /// confidences and scores may move by up to `confidenceBatchTolerance`, since batching
+  /// changes the order of the floating-point sums inside the matrix products.
   public var batchSize = 32
   /// The most threads one call tags on, the calling thread included: 1 keeps the call on the
   /// caller's thread (a Spark task that owns one core). Results do not depend on it.
