@@ -55,6 +55,18 @@ extension Analysis {
 
 extension Span {
   func appendJSON(to json: inout [UInt8]) {
+    Self.appendJSON(
+      start: start, end: end, startChar: startChar, endChar: endChar, to: &json,
+      label: { appendJSONString(label, to: &$0) }, text: { appendJSONString(text, to: &$0) })
+  }
+
+  /// A span's JSON object, keys sorted as `JSONEncoder`'s `.sortedKeys` writes them and absent
+  /// offsets left out; `label` and `text` append their JSON strings. The one writer of the
+  /// layout: `Span.appendJSON` and labels-only answers (`labelsOnlyAnswerLine`) both call it.
+  static func appendJSON(
+    start: Int, end: Int, startChar: Int?, endChar: Int?, to json: inout [UInt8],
+    label: (inout [UInt8]) -> Void, text: (inout [UInt8]) -> Void
+  ) {
     func appendNumber(_ key: StaticString, _ value: Int?) {
       guard let value else { return }
       json.append(literal: key)
@@ -63,11 +75,11 @@ extension Span {
     appendNumber("{\"end\":", end)
     appendNumber(",\"end_char\":", endChar)
     json.append(literal: ",\"label\":")
-    appendJSONString(label, to: &json)
+    label(&json)
     appendNumber(",\"start\":", start)
     appendNumber(",\"start_char\":", startChar)
     json.append(literal: ",\"text\":")
-    appendJSONString(text, to: &json)
+    text(&json)
     json.append(UInt8(ascii: "}"))
   }
 }

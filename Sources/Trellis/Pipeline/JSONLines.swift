@@ -19,12 +19,11 @@ public struct TaggingResponse: Equatable, Sendable {
     // it; only a text request's must be cut from the text.
     let scalars = request.text.map { Array($0.unicodeScalars) }
     for (index, span) in analysis.spans.enumerated() {
-      let start = request.tokenRanges[span.start].lowerBound
-      let end = request.tokenRanges[span.end - 1].upperBound
-      self.analysis.spans[index].startChar = start
-      self.analysis.spans[index].endChar = end
+      let characters = request.characters(ofTokens: span.start..<span.end)
+      self.analysis.spans[index].startChar = characters.lowerBound
+      self.analysis.spans[index].endChar = characters.upperBound
       if let scalars {
-        self.analysis.spans[index].text = String(String.UnicodeScalarView(scalars[start..<end]))
+        self.analysis.spans[index].text = String(String.UnicodeScalarView(scalars[characters]))
       }
     }
   }
@@ -40,6 +39,12 @@ public struct TaggingResponse: Equatable, Sendable {
 }
 
 extension TaggingRequest {
+  /// The code points of `source` that tokens `tokens` (a non-empty range) span, from the first
+  /// one's start to the last one's end: a span's `startChar..<endChar`.
+  func characters(ofTokens tokens: Range<Int>) -> Range<Int> {
+    tokenRanges[tokens.lowerBound].lowerBound..<tokenRanges[tokens.upperBound - 1].upperBound
+  }
+
   /// An answer's JSON up to the analysis's members: "{", then `id`, the passthrough fields as
   /// written and `text` when the request had text, each followed by a comma.
   func answerLineStart(tokenCount: Int) -> [UInt8] {

@@ -68,26 +68,18 @@ extension TaggerModel {
         if index > 0 { line.append(UInt8(ascii: ",")) }
         writer.appendLabel(id, to: &line)
       }
-      // Each span as `Span.appendJSON` writes it: keys sorted, offsets into the tokens joined
-      // by single spaces (`TaggingResponse.init`).
+      // Each span as `Span.appendJSON` writes it, located as `TaggingResponse.init` locates it.
       line.append(literal: "],\"spans\":[")
       var first = true
       chunks.forEachChunk(in: path) { type, tokens in
         if !first { line.append(UInt8(ascii: ",")) }
         first = false
-        line.append(literal: "{\"end\":")
-        appendDecimal(tokens.upperBound, to: &line)
-        line.append(literal: ",\"end_char\":")
-        appendDecimal(request.tokenRanges[tokens.upperBound - 1].upperBound, to: &line)
-        line.append(literal: ",\"label\":")
-        writer.appendChunkType(type, to: &line)
-        line.append(literal: ",\"start\":")
-        appendDecimal(tokens.lowerBound, to: &line)
-        line.append(literal: ",\"start_char\":")
-        appendDecimal(request.tokenRanges[tokens.lowerBound].lowerBound, to: &line)
-        line.append(literal: ",\"text\":")
-        appendJSONString(request.tokens[tokens].joinedBySpaces(), to: &line)
-        line.append(UInt8(ascii: "}"))
+        let characters = request.characters(ofTokens: tokens)
+        Span.appendJSON(
+          start: tokens.lowerBound, end: tokens.upperBound, startChar: characters.lowerBound,
+          endChar: characters.upperBound, to: &line,
+          label: { writer.appendChunkType(type, to: &$0) },
+          text: { appendJSONString(request.tokens[tokens].joinedBySpaces(), to: &$0) })
       }
       line.append(literal: "],\"tokens\":")
       appendStrings(request.tokens, to: &line)
