@@ -35,16 +35,36 @@ typedef int64_t i64x8 __attribute__((vector_size(64)));
 INLINE f32x16 splat16(float c) {
   return (f32x16){c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c};
 }
-INLINE f32x16 load16(const float *p) {
-  f32x16 v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-INLINE void store16(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }
-/// mask ? a : b lane by lane; mask lanes are 0 or −1, as vector comparisons make them.
-INLINE f32x16 select16(i32x16 mask, f32x16 a, f32x16 b) {
-  return (f32x16)((mask & (i32x16)a) | (~mask & (i32x16)b));
-}
+INLINE f64x8 splat8d(double c) { return (f64x8){c, c, c, c, c, c, c, c}; }
+
+// Loads, stores, lane selection and maps, one code for each vector type (16 floats, 8
+// doubles), named with its suffix: load16, select8d, map16, …
+#define VECTOR_HELPERS(SUFFIX, SCALAR, VECTOR, MASK, LANES) \
+  INLINE VECTOR load##SUFFIX(const SCALAR *p) { \
+    VECTOR v; \
+    memcpy(&v, p, sizeof v); \
+    return v; \
+  } \
+  INLINE void store##SUFFIX(SCALAR *p, VECTOR v) { memcpy(p, &v, sizeof v); } \
+  /* mask ? a : b lane by lane; mask lanes are 0 or −1, as vector comparisons make them. */ \
+  INLINE VECTOR select##SUFFIX(MASK mask, VECTOR a, VECTOR b) { \
+    return (VECTOR)((mask & (MASK)a) | (~mask & (MASK)b)); \
+  } \
+  /* y = f(x) for `count` elements, LANES at a time; the tail goes through the same vector \
+     code (zero-padded), so every element gets bit-identical treatment. */ \
+  INLINE void map##SUFFIX(VECTOR (*f)(VECTOR), const SCALAR *x, SCALAR *y, long count) { \
+    long k = 0; \
+    for (; k + LANES <= count; k += LANES) store##SUFFIX(y + k, f(load##SUFFIX(x + k))); \
+    if (k < count) { \
+      SCALAR lanes[LANES] = {0}; \
+      memcpy(lanes, x + k, (size_t)(count - k) * sizeof(SCALAR)); \
+      store##SUFFIX(lanes, f(load##SUFFIX(lanes))); \
+      memcpy(y + k, lanes, (size_t)(count - k) * sizeof(SCALAR)); \
+    } \
+  }
+VECTOR_HELPERS(16, float, f32x16, i32x16, 16)
+VECTOR_HELPERS(8d, double, f64x8, i64x8, 8)
+#undef VECTOR_HELPERS
 
 // exp is Cephes' expf (Moshier 1984): x = n·ln2 + r with |r| ≤ ln2/2, ln2 split into a short
 // and a long part so n·ln2 is exact, e^r by a degree-6 minimax polynomial, 2^n by building the
@@ -77,19 +97,6 @@ INLINE f32x16 sigmoid16(f32x16 x) { return 1.0f / (1.0f + exp16(-x)); }
 
 INLINE f32x16 tanh16(f32x16 x) { return 1.0f - 2.0f / (exp16(2.0f * x) + 1.0f); }
 
-/// y = f(x) for `count` floats, 16 at a time; the tail goes through the same vector code
-/// (zero-padded), so every element gets bit-identical treatment.
-INLINE void map16(f32x16 (*f)(f32x16), const float *x, float *y, long count) {
-  long k = 0;
-  for (; k + 16 <= count; k += 16) store16(y + k, f(load16(x + k)));
-  if (k < count) {
-    float lanes[16] = {0};
-    memcpy(lanes, x + k, (size_t)(count - k) * sizeof(float));
-    store16(lanes, f(load16(lanes)));
-    memcpy(y + k, lanes, (size_t)(count - k) * sizeof(float));
-  }
-}
-
 static void exp_kernel(const float *x, float *y, long count) { map16(exp16, x, y, count); }
 
 static void sigmoid_kernel(const float *x, float *y, long count) {
@@ -97,17 +104,6 @@ static void sigmoid_kernel(const float *x, float *y, long count) {
 }
 
 static void tanh_kernel(const float *x, float *y, long count) { map16(tanh16, x, y, count); }
-
-INLINE f64x8 splat8d(double c) { return (f64x8){c, c, c, c, c, c, c, c}; }
-INLINE f64x8 load8d(const double *p) {
-  f64x8 v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-INLINE void store8d(double *p, f64x8 v) { memcpy(p, &v, sizeof v); }
-INLINE f64x8 select8d(i64x8 mask, f64x8 a, f64x8 b) {
-  return (f64x8)((mask & (i64x8)a) | (~mask & (i64x8)b));
-}
 
 // e^x in Double, for the CRF's potentials and ψ, whose arguments are ≤ 0 (a score minus the
 // largest one): x = n·ln2 + r with |r| ≤ ln2/2, ln2 split as Cody and Waite's (its short
@@ -146,14 +142,7 @@ INLINE f64x8 exp8d(f64x8 x) {
 }
 
 static void exp_f64_kernel(const double *x, double *y, long count) {
-  long k = 0;
-  for (; k + 8 <= count; k += 8) store8d(y + k, exp8d(load8d(x + k)));
-  if (k < count) {
-    double lanes[8] = {0};
-    memcpy(lanes, x + k, (size_t)(count - k) * sizeof(double));
-    store8d(lanes, exp8d(load8d(lanes)));
-    memcpy(y + k, lanes, (size_t)(count - k) * sizeof(double));
-  }
+  map8d(exp8d, x, y, count);
 }
 
 // i ascends and the comparison is strict, so ties go to the lowest label id.
