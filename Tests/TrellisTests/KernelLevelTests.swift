@@ -158,13 +158,8 @@ final class KernelLevelTests: XCTestCase {
         assertBitIdentical(fromTransposed, panels, "panels from Wᵀ, \(columns)×\(depth)")
         for rows in [1, 2, 3, 7, 8, 13, 32] {
           let a = (0..<rows * depth).map { _ in 4 * rng.nextUnitFloat() - 2 }
-          var expected = [Float](repeating: 0, count: rows * columns)
-          for r in 0..<rows {
-            for j in 0..<columns {
-              var sum: Float = 0
-              for k in 0..<depth { sum = sum + a[r * depth + k] * w[j * depth + k] }
-              expected[r * columns + j] = sum
-            }
+          let expected = scalarProduct(a, rows: rows, depth: depth, columns: columns) {
+            w[$0 * depth + $1]
           }
           for level in levels {
             // One spare element past c: the last panel's zero columns must not be stored.
@@ -208,13 +203,8 @@ final class KernelLevelTests: XCTestCase {
           "panels of W and of Wᵀ, \(depth)×\(columns)")
         for rows in [1, 3, 8, 13, 16] {
           let a = (0..<rows * depth).map { _ in Double(4 * rng.nextUnitFloat() - 2) }
-          var expected = [Double](repeating: 0, count: rows * columns)
-          for r in 0..<rows {
-            for j in 0..<columns {
-              var sum = 0.0
-              for k in 0..<depth { sum = sum + a[r * depth + k] * w[k * columns + j] }
-              expected[r * columns + j] = sum
-            }
+          let expected = scalarProduct(a, rows: rows, depth: depth, columns: columns) {
+            w[$1 * columns + $0]
           }
           for level in levels {
             var c = [Double](repeating: .nan, count: rows * columns + 1)
@@ -321,6 +311,19 @@ func scalarExp(_ x: Float) -> Float {
   p = p * (r * r) + r + 1
   let exponent = (shifted.bitPattern &- magic.bitPattern &+ 127) &<< 23
   return p * Float(bitPattern: exponent)
+}
+
+/// c (rows, columns) with c[r][j] = Σ_k a[r][k] · weight(j, k), each sum from zero in k order
+/// without fused multiply-adds: what every level's packed product must give, bit for bit.
+func scalarProduct<Scalar: BinaryFloatingPoint>(
+  _ a: [Scalar], rows: Int, depth: Int, columns: Int, weight: (_ j: Int, _ k: Int) -> Scalar
+) -> [Scalar] {
+  (0..<rows * columns).map { element in
+    let (r, j) = element.quotientAndRemainder(dividingBy: columns)
+    var sum: Scalar = 0
+    for k in 0..<depth { sum = sum + a[r * depth + k] * weight(j, k) }
+    return sum
+  }
 }
 
 func scalarSigmoid(_ x: Float) -> Float { 1 / (1 + scalarExp(-x)) }
