@@ -31,16 +31,21 @@ public struct SentenceLines: CoNLLSentence, Sendable {
     self.init(firstLine: lineNumber)
     var tokens: [Range<Int>] = []
     columnRanges(of: line, into: &tokens)
-    for token in tokens { appendLine(line, fields: [token]) }
+    for token in tokens {
+      lineFirstFields.append(fieldStarts.count)
+      appendField(UnsafeBufferPointer(rebasing: line[token]))
+    }
   }
 
   mutating func appendLine(_ line: UnsafeBufferPointer<UInt8>, fields: [Range<Int>]) {
     lineFirstFields.append(fieldStarts.count)
-    for field in fields {
-      fieldStarts.append(text.count)
-      text.append(contentsOf: UnsafeBufferPointer(rebasing: line[field]))
-      text.append(UInt8(ascii: "\t"))
-    }
+    for field in fields { appendField(UnsafeBufferPointer(rebasing: line[field])) }
+  }
+
+  private mutating func appendField(_ bytes: UnsafeBufferPointer<UInt8>) {
+    fieldStarts.append(text.count)
+    text.append(contentsOf: bytes)
+    text.append(UInt8(ascii: "\t"))
   }
 
   /// The number of lines (tokens).
@@ -48,22 +53,30 @@ public struct SentenceLines: CoNLLSentence, Sendable {
 
   /// The number of fields of line `line` (0-based).
   public func fieldCount(ofLine line: Int) -> Int {
-    (line + 1 < count ? lineFirstFields[line + 1] : fieldStarts.count) - lineFirstFields[line]
+    firstField(ofLine: line + 1) - firstField(ofLine: line)
   }
 
   /// Field `field` of line `line` (both 0-based), which must exist.
   public func field(_ field: Int, ofLine line: Int) -> String {
-    let index = lineFirstFields[line] + field
-    let end = (index + 1 < fieldStarts.count ? fieldStarts[index + 1] : text.count) - 1
+    let index = firstField(ofLine: line) + field
+    let bytes = fieldStart(index)..<fieldStart(index + 1) - 1  // without its tab
     return text.withUnsafeBufferPointer {
-      String(decoding: UnsafeBufferPointer(rebasing: $0[fieldStarts[index]..<end]), as: UTF8.self)
+      String(decoding: UnsafeBufferPointer(rebasing: $0[bytes]), as: UTF8.self)
     }
   }
 
   /// Line `line`'s bytes in `text`: its fields, each followed by a tab.
   public func lineBytes(_ line: Int) -> Range<Int> {
-    fieldStarts[
-      lineFirstFields[line]]..<(line + 1 < count
-      ? fieldStarts[lineFirstFields[line + 1]] : text.count)
+    fieldStart(firstField(ofLine: line))..<fieldStart(firstField(ofLine: line + 1))
+  }
+
+  /// The index in `fieldStarts` of line `line`'s first field; the field count past the last.
+  private func firstField(ofLine line: Int) -> Int {
+    line < count ? lineFirstFields[line] : fieldStarts.count
+  }
+
+  /// Where field `index` starts in `text`; the end of `text` past the last.
+  private func fieldStart(_ index: Int) -> Int {
+    index < fieldStarts.count ? fieldStarts[index] : text.count
   }
 }
