@@ -215,13 +215,6 @@ static void viterbi_step_kernel(
 #define STORE store16
 #define PRODUCT(name) product_##name
 #include "product_body.h"
-#undef PRODUCT
-#undef STORE
-#undef LOAD
-#undef SPLAT
-#undef LANES
-#undef VECTOR
-#undef SCALAR
 
 #define SCALAR double
 #define VECTOR f64x8
@@ -231,13 +224,6 @@ static void viterbi_step_kernel(
 #define STORE store8d
 #define PRODUCT(name) product_f64_##name
 #include "product_body.h"
-#undef PRODUCT
-#undef STORE
-#undef LOAD
-#undef SPLAT
-#undef LANES
-#undef VECTOR
-#undef SCALAR
 
 static void packed_product_kernel(
   const float *a, long rows, long depth, const float *panels, long columns, float *c) {

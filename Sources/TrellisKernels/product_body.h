@@ -1,7 +1,7 @@
 // packed_product's loops, written once for two element types: kernel_bodies.h includes this
 // file with SCALAR, VECTOR (LANES of them), SPLAT, LOAD, STORE and PRODUCT(name) (the
 // functions' names) defined for float (16 lanes: tagging's and training's products) and
-// for double (8 lanes: the CRF's scaled recursions), and undefines them after.
+// for double (8 lanes: the CRF's scaled recursions); the end of this file undefines them.
 
 // packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by
 // `panelCount` panels of LANES columns, its sums in registers; for k ascending,
@@ -86,3 +86,11 @@ INLINE void PRODUCT(panels)(
       accumulate);
   }
 }
+
+#undef PRODUCT
+#undef STORE
+#undef LOAD
+#undef SPLAT
+#undef LANES
+#undef VECTOR
+#undef SCALAR
