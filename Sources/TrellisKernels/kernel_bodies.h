@@ -147,23 +147,23 @@ static void exp_f64_kernel(const double *x, double *y, long count) {
 
 // i ascends and the comparison is strict, so ties go to the lowest label id.
 // One Viterbi step over `blocks` vectors of 16 next labels starting at column v: for each
-// previous label i (ascending), candidate = δ[i] + trans[i][v...] against the running best,
+// listed previous label i (ascending), candidate = δ[i] + trans[i][v...] against the running best,
 // strictly greater wins, so ties keep the lowest i. Each block's running best depends on its
 // previous i (compare, then select: several cycles of latency); `blocks` independent chains
 // interleaved keep the vector units busy instead of waiting on one. `blocks` is a constant at
 // each call site, at most VITERBI_BLOCKS (the level's file sets it to what its registers
 // hold), so the arrays below live in registers.
 INLINE void viterbi_blocks(
-  const float *delta, const float *transition, long labels, long stride, long v, int blocks,
-  float *best, int32_t *pointers) {
+  const float *delta, const float *transition, const int32_t *rows, long rowCount, long stride,
+  long v, int blocks, float *best, int32_t *pointers) {
   f32x16 running[VITERBI_BLOCKS];
   i32x16 argument[VITERBI_BLOCKS];
   for (int b = 0; b < blocks; b++) {
     running[b] = splat16(-INFINITY);
     argument[b] = (i32x16){0};
   }
-  for (long i = 0; i < labels; i++) {
-    if (!(delta[i] > -INFINITY)) continue;
+  for (long r = 0; r < rowCount; r++) {
+    const int32_t i = rows[r];
     const f32x16 previous = splat16(delta[i]);
     for (int b = 0; b < blocks; b++) {
       const f32x16 candidate = previous + load16(transition + i * stride + v + 16 * b);
@@ -183,13 +183,15 @@ INLINE void viterbi_blocks(
 // sees the same i in the same order at any grouping, so the results are those of one block
 // at a time, bit for bit.
 static void viterbi_step_kernel(
-  const float *delta, const float *transition, long labels, long stride, float *best,
-  int32_t *pointers) {
+  const float *delta, const float *transition, const int32_t *rows, long rowCount, long stride,
+  float *best, int32_t *pointers) {
   long v = 0;
   for (; v + 16 * VITERBI_BLOCKS <= stride; v += 16 * VITERBI_BLOCKS)
-    viterbi_blocks(delta, transition, labels, stride, v, VITERBI_BLOCKS, best, pointers);
+    viterbi_blocks(delta, transition, rows, rowCount, stride, v, VITERBI_BLOCKS, best, pointers);
 #define VITERBI_REST(count) \
-  case count: viterbi_blocks(delta, transition, labels, stride, v, count, best, pointers); break;
+  case count: \
+    viterbi_blocks(delta, transition, rows, rowCount, stride, v, count, best, pointers); \
+    break;
   switch ((stride - v) / 16) {
     VITERBI_REST(1)
 #if VITERBI_BLOCKS > 2

@@ -1,4 +1,4 @@
-// The Viterbi step's scalar part (trellis_kernels.h), the same code at every level.
+// The Viterbi step's scalar parts (trellis_kernels.h), the same code at every level.
 #include <math.h>
 
 #include "trellis_kernels.h"
@@ -27,4 +27,16 @@ void trellis_viterbi_sparse_step(
     best[sparseLabels[s]] = top;
     pointers[sparseLabels[s]] = argument;
   }
+}
+
+long trellis_viterbi_live_rows(
+  const float *delta, long labels, const float *rowMax, const float *rowMin, int32_t *rows) {
+  long top = 0;
+  for (long i = 1; i < labels; i++)
+    if (delta[i] > delta[top]) top = i;
+  const float floor = delta[top] + rowMin[top];
+  long count = 0;
+  for (long i = 0; i < labels; i++)
+    if (delta[i] > -INFINITY && !(delta[i] + rowMax[i] < floor)) rows[count++] = (int32_t)i;
+  return count;
 }

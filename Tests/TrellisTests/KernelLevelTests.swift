@@ -125,16 +125,73 @@ final class KernelLevelTests: XCTestCase {
             }
           }
         }
+        let rows = (0..<L).filter { delta[$0] > -.infinity }.map(Int32.init)
         for level in levels {
           var best = [Float](repeating: .nan, count: stride)
           var pointers = [Int32](repeating: -1, count: stride)
-          level.kernels.viterbi_step(delta, transition, L, stride, &best, &pointers)
+          level.kernels.viterbi_step(
+            delta, transition, rows, rows.count, stride, &best, &pointers)
           let context = "L = \(L), \(level.name), trial \(trial)"
           assertBitIdentical(best, expected.best, "Viterbi δ, \(context)")
           XCTAssertEqual(pointers, expected.pointers, "Viterbi ψ, \(context)")
         }
       }
     }
+  }
+
+  /// The live rows that trellis_viterbi_live_rows lists give every level's step the bits of a
+  /// step over every row with δ > −∞, with δ spread from 0 to 30 apart (a trained tagger's
+  /// peaked scores, where most rows are left out) or 1 apart (none left out), quarters so that
+  /// ties are common, and −∞ among δ and in a tenth of the rows' transitions (when the top row
+  /// has one, its −∞ minimum leaves no row out).
+  func testViterbiLiveRowsGiveEveryRowsStep() {
+    var rng = SplitMix64(seed: 8)
+    func quarter(_ scale: Float) -> Float { ((rng.nextUnitFloat() * 4 * scale).rounded()) / 4 }
+    let L = 120
+    let stride = (L + 15) / 16 * 16
+    var prunedRows = 0
+    for trial in 0..<40 {
+      let spread: Float = trial % 2 == 0 ? 30 : 1
+      var transition = [Float](repeating: -.infinity, count: L * stride)
+      for i in 0..<L {
+        for j in 0..<L {
+          let forbidden = i % 10 == 3 && rng.nextUnitFloat() < 0.1
+          transition[i * stride + j] = forbidden ? -.infinity : quarter(4) - 2
+        }
+      }
+      var rowMax = [Float](), rowMin = [Float]()
+      for i in 0..<L {
+        let row = transition[(i * stride)..<(i * stride + L)]
+        rowMax.append(row.max()!)
+        rowMin.append(row.min()!)
+      }
+      let delta =
+        (0..<L).map { _ in rng.nextUnitFloat() < 0.1 ? -.infinity : quarter(spread) - spread }
+        + [Float](repeating: -.infinity, count: stride - L)
+      var rows = [Int32](repeating: -1, count: L)
+      let rowCount = trellis_viterbi_live_rows(delta, L, rowMax, rowMin, &rows)
+      let everyRow = (0..<L).filter { delta[$0] > -.infinity }.map(Int32.init)
+      XCTAssertTrue(Set(rows[..<rowCount]).isSubset(of: everyRow), "trial \(trial)")
+      XCTAssertEqual(Array(rows[..<rowCount]), Array(rows[..<rowCount]).sorted())
+      prunedRows += everyRow.count - rowCount
+      for level in levels {
+        var expected = (
+          best: [Float](repeating: .nan, count: stride),
+          pointers: [Int32](repeating: -1, count: stride)
+        )
+        level.kernels.viterbi_step(
+          delta, transition, everyRow, everyRow.count, stride, &expected.best,
+          &expected.pointers)
+        var best = [Float](repeating: .nan, count: stride)
+        var pointers = [Int32](repeating: -1, count: stride)
+        level.kernels.viterbi_step(delta, transition, rows, rowCount, stride, &best, &pointers)
+        let context = "\(level.name), trial \(trial)"
+        assertBitIdentical(best, expected.best, "Viterbi δ of live rows, \(context)")
+        XCTAssertEqual(pointers, expected.pointers, "Viterbi ψ of live rows, \(context)")
+      }
+    }
+    // Peaked δ leave most rows out, unless the top row has a −∞ transition.
+    XCTAssertGreaterThan(prunedRows, 20 * L / 4)
   }
 
   /// The packed product against a scalar sum in k order, at shapes that exercise every tile:

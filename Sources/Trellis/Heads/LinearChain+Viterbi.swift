@@ -32,6 +32,10 @@ extension LinearChain {
     var sparseStarts: [Int32] = [0]
     var sparsePrevious: [Int32] = []
     var sparseScores: [Float] = []
+    /// `(L)`: the highest and lowest of row i of `transition` over the dense columns, which
+    /// let a step leave out the previous labels that cannot win (trellis_viterbi_live_rows).
+    var rowMax: [Float] = []
+    var rowMin: [Float] = []
     var start: [Float]  // (stride)
     var end: [Float]  // (stride)
   }
@@ -44,6 +48,8 @@ extension LinearChain {
     let sparseStarts: UnsafePointer<Int32>
     let sparsePrevious: UnsafePointer<Int32>
     let sparseScores: UnsafePointer<Float>
+    let rowMax: UnsafePointer<Float>
+    let rowMin: UnsafePointer<Float>
   }
 
   /// `sparseLimit` 0 makes every column dense (the tests compare both layouts).
@@ -77,6 +83,9 @@ extension LinearChain {
       for (c, j) in scores.denseLabels.enumerated() {
         scores.transition[i * scores.denseStride + c] = Float(masked.transition[i * L + Int(j)])
       }
+      let row = scores.transition[(i * scores.denseStride)...].prefix(scores.denseLabels.count)
+      scores.rowMax.append(row.max() ?? -.infinity)
+      scores.rowMin.append(row.min() ?? -.infinity)
     }
     for j in 0..<L {
       scores.start[j] = Float(masked.start[j])
@@ -111,6 +120,9 @@ extension LinearChain {
   /// the same bits. i ascends and the comparison is strict, so ties go to the lowest label id,
   /// as in the reference. ATIS's 120 BIO labels make 80 dense columns (5 vectors per (t, i),
   /// one pass at AVX-512) and 40 sparse ones (its I- labels, 2 scalar steps each per t).
+  /// The dense columns' passes skip the previous labels i whose best transition cannot lift
+  /// δ[t−1][i] to the top label's worst (trellis_viterbi_live_rows): a trained tagger's δ
+  /// puts a few labels far ahead, so most rows drop out, and the results keep their bits.
   func viterbi(
     emissions e: MatrixView, scores: DecodingScores,
     costAugmentation: (gold: [Int], weight: Double)? = nil
@@ -121,44 +133,12 @@ extension LinearChain {
   }
 
   /// The arrays of `viterbi`, kept from one sentence to the next of a batch: allocating them
-  /// per sentence was a tenth of decoding's time outside the kernels.
+  /// per sentence was a tenth of decoding's time outside the kernels. `scores` holds δ[t−1]
+  /// (stride), the step's best (stride) and the dense columns' best (denseStride); `indices`
+  /// holds ψ (T, stride), the dense columns' argmax (denseStride) and the live rows (L).
   struct ViterbiBuffers {
-    fileprivate var delta: [Float] = []  // δ[t−1], (stride)
-    fileprivate var best: [Float] = []  // running max over i, (stride)
-    fileprivate var backPointer: [Int32] = []  // ψ, (T, stride)
-    fileprivate var denseBest: [Float] = []  // (denseStride)
-    fileprivate var densePointer: [Int32] = []  // (denseStride)
-
-    /// Takes the arrays out (so that they are uniquely referenced while in use), each refilled
-    /// as a new one would be: −∞ scores, zero pointers.
-    fileprivate mutating func take(steps T: Int, stride: Int, denseStride: Int) -> (
-      delta: [Float], best: [Float], backPointer: [Int32], denseBest: [Float],
-      densePointer: [Int32]
-    ) {
-      func refilled<Element>(_ array: inout [Element], _ value: Element, _ count: Int)
-        -> [Element]
-      {
-        var taken: [Element] = []
-        swap(&taken, &array)
-        taken.removeAll(keepingCapacity: true)
-        taken.append(contentsOf: repeatElement(value, count: count))
-        return taken
-      }
-      return (
-        refilled(&delta, -.infinity, stride), refilled(&best, -.infinity, stride),
-        refilled(&backPointer, 0, T * stride), refilled(&denseBest, -.infinity, denseStride),
-        refilled(&densePointer, 0, denseStride)
-      )
-    }
-
-    /// Puts the arrays back for the next sentence.
-    fileprivate mutating func keep(
-      _ delta: [Float], _ best: [Float], _ backPointer: [Int32], _ denseBest: [Float],
-      _ densePointer: [Int32]
-    ) {
-      (self.delta, self.best, self.backPointer) = (delta, best, backPointer)
-      (self.denseBest, self.densePointer) = (denseBest, densePointer)
-    }
+    fileprivate var scores: [Float] = []
+    fileprivate var indices: [Int32] = []
   }
 
   /// `viterbi(emissions:scores:costAugmentation:)` with arrays kept in `buffers`.
@@ -171,53 +151,53 @@ extension LinearChain {
     let stride = scores.stride
     let denseStride = scores.denseStride
     guard T > 0 else { return [] }
-    var (delta, best, backPointer, denseBest, densePointer) = buffers.take(
-      steps: T, stride: stride, denseStride: denseStride)
-    defer { buffers.keep(delta, best, backPointer, denseBest, densePointer) }
+    // Refilled as new arrays would be (−∞ scores, zero pointers), without allocating.
+    buffers.scores.removeAll(keepingCapacity: true)
+    buffers.scores.append(contentsOf: repeatElement(-.infinity, count: 2 * stride + denseStride))
+    buffers.indices.removeAll(keepingCapacity: true)
+    buffers.indices.append(contentsOf: repeatElement(0, count: T * stride + denseStride + L))
     let allDense = scores.denseLabels.count == L
     // The kernels' arrays as pointers taken once per sentence: passed as arrays, every step
     // retained and released each of them, atomic operations that cost more than the scalar
     // steps they fed.
-    scores.withColumnPointers { columns in
-      denseBest.withUnsafeMutableBufferPointer { denseBest in
-        densePointer.withUnsafeMutableBufferPointer { densePointer in
-          delta.withUnsafeMutableBufferPointer { delta in
-            best.withUnsafeMutableBufferPointer { best in
-              backPointer.withUnsafeMutableBufferPointer { backPointer in
-                let delta = delta.baseAddress!
-                let best = best.baseAddress!
-                let denseBest = nonNullBase(denseBest)
-                let densePointer = nonNullBase(densePointer)
-                // One step: best[j], ψ[t][j] = max, argmax over i of δ[t−1][i] + trans[i][j].
-                func step(_ pointers: UnsafeMutablePointer<Int32>) {
-                  guard !allDense else {
-                    return kernels.viterbi_step(
-                      delta, columns.transition, L, stride, best, pointers)
-                  }
-                  kernels.viterbi_step(
-                    delta, columns.transition, L, denseStride, denseBest, densePointer)
-                  trellis_viterbi_sparse_step(
-                    delta, scores.denseLabels.count, columns.denseLabels, denseBest,
-                    densePointer, scores.sparseLabels.count, columns.sparseLabels,
-                    columns.sparseStarts, columns.sparsePrevious, columns.sparseScores, best,
-                    pointers)
-                }
-                for j in 0..<stride { delta[j] = scores.start[j] }
-                addEmissions(e, 0, costAugmentation, to: delta)
-                for t in 1..<T {
-                  step(backPointer.baseAddress! + t * stride)
-                  addEmissions(e, t, costAugmentation, to: best)
-                  delta.update(from: best, count: stride)
-                }
-              }
+    return scores.withColumnPointers { columns in
+      buffers.scores.withUnsafeMutableBufferPointer { floats in
+        buffers.indices.withUnsafeMutableBufferPointer { indices in
+          let delta = floats.baseAddress!
+          let best = delta + stride
+          let denseBest = best + stride
+          let backPointer = indices.baseAddress!
+          let densePointer = backPointer + T * stride
+          let rows = densePointer + denseStride
+          // One step: best[j], ψ[t][j] = max, argmax over i of δ[t−1][i] + trans[i][j], over
+          // the previous labels that can win a dense column.
+          func step(_ pointers: UnsafeMutablePointer<Int32>) {
+            let rowCount = trellis_viterbi_live_rows(
+              delta, L, columns.rowMax, columns.rowMin, rows)
+            guard !allDense else {
+              return kernels.viterbi_step(
+                delta, columns.transition, rows, rowCount, stride, best, pointers)
             }
+            kernels.viterbi_step(
+              delta, columns.transition, rows, rowCount, denseStride, denseBest, densePointer)
+            trellis_viterbi_sparse_step(
+              delta, scores.denseLabels.count, columns.denseLabels, denseBest, densePointer,
+              scores.sparseLabels.count, columns.sparseLabels, columns.sparseStarts,
+              columns.sparsePrevious, columns.sparseScores, best, pointers)
           }
+          for j in 0..<stride { delta[j] = scores.start[j] }
+          addEmissions(e, 0, costAugmentation, to: delta)
+          for t in 1..<T {
+            step(backPointer + t * stride)
+            addEmissions(e, t, costAugmentation, to: best)
+            delta.update(from: best, count: stride)
+          }
+          return Self.backtrack(
+            delta: delta, end: scores.end, backPointer: backPointer, labels: L, steps: T,
+            stride: stride)
         }
       }
     }
-    return Self.backtrack(
-      delta: delta, end: scores.end, backPointer: backPointer, labels: L, steps: T,
-      stride: stride)
   }
 
   /// row += emissions of step t, plus `weight` for every label but the gold one when
@@ -236,7 +216,8 @@ extension LinearChain {
   /// The best last label (δ[T−1][j] + end[j], ties to the lowest j), then ψ followed back;
   /// `backPointer` is `(T, stride)`.
   private static func backtrack(
-    delta: [Float], end: [Float], backPointer: [Int32], labels L: Int, steps T: Int, stride: Int
+    delta: UnsafePointer<Float>, end: [Float], backPointer: UnsafePointer<Int32>, labels L: Int,
+    steps T: Int, stride: Int
   ) -> [Int] {
     var bestScore = -Float.infinity
     var path = [Int](repeating: 0, count: T)
@@ -331,14 +312,20 @@ extension LinearChain.DecodingScores {
           sparseStarts.withUnsafeBufferPointer { sparseStarts in
             sparsePrevious.withUnsafeBufferPointer { sparsePrevious in
               sparseScores.withUnsafeBufferPointer { sparseScores in
-                body(
-                  LinearChain.ColumnPointers(
-                    transition: UnsafePointer(nonNullBase(transition)),
-                    denseLabels: UnsafePointer(nonNullBase(denseLabels)),
-                    sparseLabels: UnsafePointer(nonNullBase(sparseLabels)),
-                    sparseStarts: UnsafePointer(nonNullBase(sparseStarts)),
-                    sparsePrevious: UnsafePointer(nonNullBase(sparsePrevious)),
-                    sparseScores: UnsafePointer(nonNullBase(sparseScores))))
+                rowMax.withUnsafeBufferPointer { rowMax in
+                  rowMin.withUnsafeBufferPointer { rowMin in
+                    body(
+                      LinearChain.ColumnPointers(
+                        transition: UnsafePointer(nonNullBase(transition)),
+                        denseLabels: UnsafePointer(nonNullBase(denseLabels)),
+                        sparseLabels: UnsafePointer(nonNullBase(sparseLabels)),
+                        sparseStarts: UnsafePointer(nonNullBase(sparseStarts)),
+                        sparsePrevious: UnsafePointer(nonNullBase(sparsePrevious)),
+                        sparseScores: UnsafePointer(nonNullBase(sparseScores)),
+                        rowMax: UnsafePointer(nonNullBase(rowMax)),
+                        rowMin: UnsafePointer(nonNullBase(rowMin))))
+                  }
+                }
               }
             }
           }

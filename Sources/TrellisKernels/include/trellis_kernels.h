@@ -34,12 +34,14 @@ typedef struct {
   void (*_Nonnull sigmoid)(const float *_Nonnull x, float *_Nonnull y, long count);
   /// y[k] = tanh(x[k]) = 1 − 2 / (e^2x[k] + 1), absolute error ~1e−7; y may equal x.
   void (*_Nonnull tanh)(const float *_Nonnull x, float *_Nonnull y, long count);
-  /// One Viterbi step over `labels` previous labels, for every next label j < stride (a
-  /// multiple of 16): best[j] = max_i delta[i] + transition[i·stride + j] over the i with
-  /// delta[i] > −∞, pointers[j] = the lowest such argmax (−∞ and 0 when there is none).
+  /// One Viterbi step over the previous labels i = rows[0 ..< rowCount] (ascending), for
+  /// every next label j < stride (a multiple of 16): best[j] = max_i delta[i] +
+  /// transition[i·stride + j], pointers[j] = the lowest such argmax (−∞ and 0 when there is
+  /// none). trellis_viterbi_live_rows lists the rows that can win.
   void (*_Nonnull viterbi_step)(
-    const float *_Nonnull delta, const float *_Nonnull transition, long labels, long stride,
-    float *_Nonnull best, int32_t *_Nonnull pointers);
+    const float *_Nonnull delta, const float *_Nonnull transition,
+    const int32_t *_Nonnull rows, long rowCount, long stride, float *_Nonnull best,
+    int32_t *_Nonnull pointers);
   /// Adam's update of `count` parameters (Optimizer.swift):
   ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + ((1 − β2)·g)·g,  θ ← θ − (step·m) / (√v + ε)
   void (*_Nonnull adam)(
@@ -100,6 +102,16 @@ void trellis_pack_panels_f64(
   const double *_Nonnull w, long columns, long depth, double *_Nonnull panels);
 void trellis_pack_panels_transposed_f64(
   const double *_Nonnull w, long depth, long columns, double *_Nonnull panels);
+
+/// The previous labels i < labels, ascending, into rows (room for `labels`), that can win some
+/// column of viterbi_step, and their count: delta[i] > −∞ and not delta[i] + rowMax[i] <
+/// delta[top] + rowMin[top], top the first argmax of delta. rowMax[i] and rowMin[i] bound row
+/// i of the transitions over the columns, and rounding is monotonic, so a row left out
+/// scores below row top in every column; the step's maxima and lowest argmaxes are those over
+/// every row with delta > −∞, bit for bit.
+long trellis_viterbi_live_rows(
+  const float *_Nonnull delta, long labels, const float *_Nonnull rowMax,
+  const float *_Nonnull rowMin, int32_t *_Nonnull rows);
 
 /// The rest of a Viterbi step whose dense columns viterbi_step computed into denseBest and
 /// densePointers (column c is label denseLabels[c]): copies them to best and pointers at their
