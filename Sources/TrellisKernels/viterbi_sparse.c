@@ -3,6 +3,8 @@
 
 #include "trellis_kernels.h"
 
+// Both functions choose with selects rather than branches: which candidate wins, and which
+// rows live, follow the scores, and mispredicted branches cost more than the arithmetic.
 void trellis_viterbi_sparse_step(
   const float *delta, long denseCount, const int32_t *denseLabels, const float *denseBest,
   const int32_t *densePointers, long sparseCount, const int32_t *sparseLabels,
@@ -15,14 +17,14 @@ void trellis_viterbi_sparse_step(
   for (long s = 0; s < sparseCount; s++) {
     float top = -INFINITY;
     int32_t argument = 0;
+    // A sparse column's transitions are finite, so a previous label with δ = −∞ gives a −∞
+    // candidate, which never wins: viterbi_step's rows with δ > −∞ only.
     for (int32_t k = sparseStarts[s]; k < sparseStarts[s + 1]; k++) {
       const int32_t i = sparsePrevious[k];
-      if (!(delta[i] > -INFINITY)) continue;
       const float candidate = delta[i] + sparseScores[k];
-      if (candidate > top) {
-        top = candidate;
-        argument = i;
-      }
+      const int better = candidate > top;
+      top = better ? candidate : top;
+      argument = better ? i : argument;
     }
     best[sparseLabels[s]] = top;
     pointers[sparseLabels[s]] = argument;
@@ -31,12 +33,15 @@ void trellis_viterbi_sparse_step(
 
 long trellis_viterbi_live_rows(
   const float *delta, long labels, const float *rowMax, const float *rowMin, int32_t *rows) {
-  long top = 0;
-  for (long i = 1; i < labels; i++)
-    if (delta[i] > delta[top]) top = i;
-  const float floor = delta[top] + rowMin[top];
+  float floor = -INFINITY;
+  for (long i = 0; i < labels; i++) {
+    const float least = delta[i] + rowMin[i];
+    floor = least > floor ? least : floor;
+  }
   long count = 0;
-  for (long i = 0; i < labels; i++)
-    if (delta[i] > -INFINITY && !(delta[i] + rowMax[i] < floor)) rows[count++] = (int32_t)i;
+  for (long i = 0; i < labels; i++) {
+    rows[count] = (int32_t)i;
+    count += delta[i] > -INFINITY && !(delta[i] + rowMax[i] < floor);
+  }
   return count;
 }

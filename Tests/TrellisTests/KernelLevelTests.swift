@@ -142,8 +142,8 @@ final class KernelLevelTests: XCTestCase {
   /// The live rows that trellis_viterbi_live_rows lists give every level's step the bits of a
   /// step over every row with δ > −∞, with δ spread from 0 to 30 apart (a trained tagger's
   /// peaked scores, where most rows are left out) or 1 apart (none left out), quarters so that
-  /// ties are common, and −∞ among δ and in a tenth of the rows' transitions (when the top row
-  /// has one, its −∞ minimum leaves no row out).
+  /// ties are common, and −∞ among δ and in a tenth of the rows' transitions (a row with one
+  /// sets no floor).
   func testViterbiLiveRowsGiveEveryRowsStep() {
     var rng = SplitMix64(seed: 8)
     func quarter(_ scale: Float) -> Float { ((rng.nextUnitFloat() * 4 * scale).rounded()) / 4 }
@@ -190,7 +190,7 @@ final class KernelLevelTests: XCTestCase {
         XCTAssertEqual(pointers, expected.pointers, "Viterbi ψ of live rows, \(context)")
       }
     }
-    // Peaked δ leave most rows out, unless the top row has a −∞ transition.
+    // Peaked δ leave most rows out.
     XCTAssertGreaterThan(prunedRows, 20 * L / 4)
   }
 

@@ -121,8 +121,9 @@ extension LinearChain {
   /// as in the reference. ATIS's 120 BIO labels make 80 dense columns (5 vectors per (t, i),
   /// one pass at AVX-512) and 40 sparse ones (its I- labels, 2 scalar steps each per t).
   /// The dense columns' passes skip the previous labels i whose best transition cannot lift
-  /// δ[t−1][i] to the top label's worst (trellis_viterbi_live_rows): a trained tagger's δ
-  /// puts a few labels far ahead, so most rows drop out, and the results keep their bits.
+  /// δ[t−1][i] to the highest of the rows' worst, max_k δ[t−1][k] + min_c trans[k][c]
+  /// (trellis_viterbi_live_rows): a trained tagger's δ puts a few labels far ahead, so most
+  /// rows drop out, and the results keep their bits.
   func viterbi(
     emissions e: MatrixView, scores: DecodingScores,
     costAugmentation: (gold: [Int], weight: Double)? = nil

@@ -105,10 +105,11 @@ void trellis_pack_panels_transposed_f64(
 
 /// The previous labels i < labels, ascending, into rows (room for `labels`), that can win some
 /// column of viterbi_step, and their count: delta[i] > −∞ and not delta[i] + rowMax[i] <
-/// delta[top] + rowMin[top], top the first argmax of delta. rowMax[i] and rowMin[i] bound row
-/// i of the transitions over the columns, and rounding is monotonic, so a row left out
-/// scores below row top in every column; the step's maxima and lowest argmaxes are those over
-/// every row with delta > −∞, bit for bit.
+/// floor = max_k delta[k] + rowMin[k]. rowMax[i] and rowMin[i] bound row i of the
+/// transitions over the columns, and rounding is monotonic, so every column's best is at
+/// least floor (row k's candidate, and row k lives), and a row left out scores below it in
+/// every column: the step's maxima and lowest argmaxes are those over every row with
+/// delta > −∞, bit for bit.
 long trellis_viterbi_live_rows(
   const float *_Nonnull delta, long labels, const float *_Nonnull rowMax,
   const float *_Nonnull rowMin, int32_t *_Nonnull rows);
