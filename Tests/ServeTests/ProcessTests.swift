@@ -36,11 +36,13 @@ final class ProcessTests: XCTestCase {
     }
     let count = min(100_000, max(20, Int(5 / perSentence)))
 
-    let sent = Date()
+    // The body is built before the clock starts: in a debug build on a slow machine, building
+    // 32 MB of it inside the task took longer than the second below, and SIGTERM then closed
+    // the listener before the request had connected.
     let padding = 32 << 20
-    let slow = Task {
-      try await client.post(server.url("/v1/tag"), slowBody(count, padding: padding))
-    }
+    let body = slowBody(count, padding: padding)
+    let sent = Date()
+    let slow = Task { try await client.post(server.url("/v1/tag"), body) }
     try await Task.sleep(nanoseconds: 1_000_000_000)
     XCTAssertEqual(kill(server.process.processIdentifier, SIGTERM), 0)
     let signalled = Date()
