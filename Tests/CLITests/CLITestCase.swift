@@ -33,7 +33,7 @@ class CLITestCase: XCTestCase {
   }
 
   /// Writes `text` to `name` in this test's directory and returns its path.
-  func write(_ text: String, to name: String) throws -> String {
+  @discardableResult func write(_ text: String, to name: String) throws -> String {
     try Data(text.utf8).write(to: URL(fileURLWithPath: path(name)))
     return path(name)
   }

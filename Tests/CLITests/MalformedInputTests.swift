@@ -431,7 +431,8 @@ final class MalformedInputTests: CLITestCase {
   func testABadModelIsReportedBeforeBadInput() throws {
     let missing = path("no-such.model")
     let notUTF8 = path("latin1.txt")
-    FileManager.default.createFile(atPath: notUTF8, contents: Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
+    let latin1 = Data([0x63, 0x61, 0x66, 0xE9, 0x0A])  // "café" in Latin-1
+    XCTAssertTrue(FileManager.default.createFile(atPath: notUTF8, contents: latin1))
     for input in ["conll", "text", "jsonl"] {
       for threads in ["1", "2"] {
         let result = try trellis(

@@ -117,7 +117,7 @@ final class InteractiveTrellis {
     process.arguments = arguments
     process.standardInput = input
     process.standardOutput = output
-    FileManager.default.createFile(atPath: stderr, contents: nil)
+    XCTAssertTrue(FileManager.default.createFile(atPath: stderr, contents: nil))
     process.standardError = FileHandle(forWritingAtPath: stderr)
     output.fileHandleForReading.readabilityHandler = { [lock, newline] handle in
       let data = handle.availableData

@@ -140,6 +140,7 @@ private func standardInput(holding data: Data?) throws -> FileHandle {
 
 /// Creates (or empties) the file at `url` and opens it for writing.
 private func emptyFileForWriting(_ url: URL) throws -> FileHandle {
-  FileManager.default.createFile(atPath: url.path, contents: nil)
+  // A file that could not be created makes the FileHandle below throw.
+  _ = FileManager.default.createFile(atPath: url.path, contents: nil)
   return try FileHandle(forWritingTo: url)
 }
