@@ -209,6 +209,34 @@ static void viterbi_step_kernel(
 #undef VITERBI_REST
 }
 
+// trellis_kernels.h's viterbi_live_rows: the floor as the largest of 16 lanes' running
+// maxima (max is exact, so any order gives the same floor), then each block of 16 rows tested
+// at once; the rare block with a live row appends its rows without branches.
+static long viterbi_live_rows_kernel(
+  const float *delta, long stride, const float *rowMax, const float *rowMin, int32_t *rows) {
+  f32x16 floors = splat16(-INFINITY);
+  for (long v = 0; v < stride; v += 16) {
+    const f32x16 least = load16(delta + v) + load16(rowMin + v);
+    floors = select16(least > floors, least, floors);
+  }
+  float floor = -INFINITY;
+  for (int lane = 0; lane < 16; lane++) floor = floors[lane] > floor ? floors[lane] : floor;
+  long count = 0;
+  for (long v = 0; v < stride; v += 16) {
+    const f32x16 previous = load16(delta + v);
+    const i32x16 live = (previous > splat16(-INFINITY)) &
+      ~((previous + load16(rowMax + v)) < splat16(floor));
+    const u64x8 pairs = (u64x8)live;
+    if (!(pairs[0] | pairs[1] | pairs[2] | pairs[3] | pairs[4] | pairs[5] | pairs[6] | pairs[7]))
+      continue;
+    for (int lane = 0; lane < 16; lane++) {
+      rows[count] = (int32_t)(v + lane);
+      count -= live[lane];  // −1 in a live lane
+    }
+  }
+  return count;
+}
+
 #define SCALAR float
 #define VECTOR f32x16
 #define LANES 16
@@ -350,6 +378,7 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .sigmoid = sigmoid_kernel,
   .tanh = tanh_kernel,
   .viterbi_step = viterbi_step_kernel,
+  .viterbi_live_rows = viterbi_live_rows_kernel,
   .packed_product = packed_product_kernel,
   .packed_product_add = packed_product_add_kernel,
   .packed_product_f64 = packed_product_f64_kernel,

@@ -1,10 +1,10 @@
-// The Viterbi step's scalar parts (trellis_kernels.h), the same code at every level.
+// The Viterbi step's scalar part (trellis_kernels.h), the same code at every level.
 #include <math.h>
 
 #include "trellis_kernels.h"
 
-// Both functions choose with selects rather than branches: which candidate wins, and which
-// rows live, follow the scores, and mispredicted branches cost more than the arithmetic.
+// The winner is chosen with selects rather than branches: it follows the scores, and
+// mispredicted branches cost more than the arithmetic.
 void trellis_viterbi_sparse_step(
   const float *delta, long denseCount, const int32_t *denseLabels, const float *denseBest,
   const int32_t *densePointers, long sparseCount, const int32_t *sparseLabels,
@@ -29,19 +29,4 @@ void trellis_viterbi_sparse_step(
     best[sparseLabels[s]] = top;
     pointers[sparseLabels[s]] = argument;
   }
-}
-
-long trellis_viterbi_live_rows(
-  const float *delta, long labels, const float *rowMax, const float *rowMin, int32_t *rows) {
-  float floor = -INFINITY;
-  for (long i = 0; i < labels; i++) {
-    const float least = delta[i] + rowMin[i];
-    floor = least > floor ? least : floor;
-  }
-  long count = 0;
-  for (long i = 0; i < labels; i++) {
-    rows[count] = (int32_t)i;
-    count += delta[i] > -INFINITY && !(delta[i] + rowMax[i] < floor);
-  }
-  return count;
 }

@@ -32,8 +32,9 @@ extension LinearChain {
     var sparseStarts: [Int32] = [0]
     var sparsePrevious: [Int32] = []
     var sparseScores: [Float] = []
-    /// `(L)`: the highest and lowest of row i of `transition` over the dense columns, which
-    /// let a step leave out the previous labels that cannot win (trellis_viterbi_live_rows).
+    /// `(stride)`: the highest and lowest of row i of `transition` over the dense columns
+    /// (−∞ past L), which let a step leave out the previous labels that cannot win
+    /// (the `viterbi_live_rows` kernel).
     var rowMax: [Float] = []
     var rowMin: [Float] = []
     var start: [Float]  // (stride)
@@ -87,6 +88,8 @@ extension LinearChain {
       scores.rowMax.append(row.max() ?? -.infinity)
       scores.rowMin.append(row.min() ?? -.infinity)
     }
+    scores.rowMax += repeatElement(-.infinity, count: stride - L)
+    scores.rowMin += repeatElement(-.infinity, count: stride - L)
     for j in 0..<L {
       scores.start[j] = Float(masked.start[j])
       scores.end[j] = Float(masked.end[j])
@@ -122,7 +125,7 @@ extension LinearChain {
   /// one pass at AVX-512) and 40 sparse ones (its I- labels, 2 scalar steps each per t).
   /// The dense columns' passes skip the previous labels i whose best transition cannot lift
   /// δ[t−1][i] to the highest of the rows' worst, max_k δ[t−1][k] + min_c trans[k][c]
-  /// (trellis_viterbi_live_rows): a trained tagger's δ puts a few labels far ahead, so most
+  /// (the `viterbi_live_rows` kernel): a trained tagger's δ puts a few labels far ahead, so most
   /// rows drop out, and the results keep their bits.
   func viterbi(
     emissions e: MatrixView, scores: DecodingScores,
@@ -136,7 +139,7 @@ extension LinearChain {
   /// The arrays of `viterbi`, kept from one sentence to the next of a batch: allocating them
   /// per sentence was a tenth of decoding's time outside the kernels. `scores` holds δ[t−1]
   /// (stride), the step's best (stride) and the dense columns' best (denseStride); `indices`
-  /// holds ψ (T, stride), the dense columns' argmax (denseStride) and the live rows (L).
+  /// holds ψ (T, stride), the dense columns' argmax (denseStride) and the live rows (stride).
   struct ViterbiBuffers {
     fileprivate var scores: [Float] = []
     fileprivate var indices: [Int32] = []
@@ -156,7 +159,7 @@ extension LinearChain {
     buffers.scores.removeAll(keepingCapacity: true)
     buffers.scores.append(contentsOf: repeatElement(-.infinity, count: 2 * stride + denseStride))
     buffers.indices.removeAll(keepingCapacity: true)
-    buffers.indices.append(contentsOf: repeatElement(0, count: T * stride + denseStride + L))
+    buffers.indices.append(contentsOf: repeatElement(0, count: T * stride + denseStride + stride))
     let allDense = scores.denseLabels.count == L
     // The kernels' arrays as pointers taken once per sentence: passed as arrays, every step
     // retained and released each of them, atomic operations that cost more than the scalar
@@ -173,8 +176,8 @@ extension LinearChain {
           // One step: best[j], ψ[t][j] = max, argmax over i of δ[t−1][i] + trans[i][j], over
           // the previous labels that can win a dense column.
           func step(_ pointers: UnsafeMutablePointer<Int32>) {
-            let rowCount = trellis_viterbi_live_rows(
-              delta, L, columns.rowMax, columns.rowMin, rows)
+            let rowCount = kernels.viterbi_live_rows(
+              delta, stride, columns.rowMax, columns.rowMin, rows)
             guard !allDense else {
               return kernels.viterbi_step(
                 delta, columns.transition, rows, rowCount, stride, best, pointers)

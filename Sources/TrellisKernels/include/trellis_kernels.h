@@ -37,11 +37,21 @@ typedef struct {
   /// One Viterbi step over the previous labels i = rows[0 ..< rowCount] (ascending), for
   /// every next label j < stride (a multiple of 16): best[j] = max_i delta[i] +
   /// transition[i·stride + j], pointers[j] = the lowest such argmax (−∞ and 0 when there is
-  /// none). trellis_viterbi_live_rows lists the rows that can win.
+  /// none). viterbi_live_rows lists the rows that can win.
   void (*_Nonnull viterbi_step)(
     const float *_Nonnull delta, const float *_Nonnull transition,
     const int32_t *_Nonnull rows, long rowCount, long stride, float *_Nonnull best,
     int32_t *_Nonnull pointers);
+  /// The previous labels i < stride (a multiple of 16), ascending, into rows (room for
+  /// `stride`), that can win some column of viterbi_step, and their count: delta[i] > −∞ and
+  /// not delta[i] + rowMax[i] < floor = max_k delta[k] + rowMin[k]. rowMax[i] and rowMin[i]
+  /// bound row i of the transitions over the columns (−∞ in padding rows), and rounding is
+  /// monotonic, so every column's best is at least floor (row k's candidate, and row k
+  /// lives), and a row left out scores below it in every column: the step's maxima and
+  /// lowest argmaxes are those over every row with delta > −∞, bit for bit.
+  long (*_Nonnull viterbi_live_rows)(
+    const float *_Nonnull delta, long stride, const float *_Nonnull rowMax,
+    const float *_Nonnull rowMin, int32_t *_Nonnull rows);
   /// Adam's update of `count` parameters (Optimizer.swift):
   ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + ((1 − β2)·g)·g,  θ ← θ − (step·m) / (√v + ε)
   void (*_Nonnull adam)(
@@ -102,17 +112,6 @@ void trellis_pack_panels_f64(
   const double *_Nonnull w, long columns, long depth, double *_Nonnull panels);
 void trellis_pack_panels_transposed_f64(
   const double *_Nonnull w, long depth, long columns, double *_Nonnull panels);
-
-/// The previous labels i < labels, ascending, into rows (room for `labels`), that can win some
-/// column of viterbi_step, and their count: delta[i] > −∞ and not delta[i] + rowMax[i] <
-/// floor = max_k delta[k] + rowMin[k]. rowMax[i] and rowMin[i] bound row i of the
-/// transitions over the columns, and rounding is monotonic, so every column's best is at
-/// least floor (row k's candidate, and row k lives), and a row left out scores below it in
-/// every column: the step's maxima and lowest argmaxes are those over every row with
-/// delta > −∞, bit for bit.
-long trellis_viterbi_live_rows(
-  const float *_Nonnull delta, long labels, const float *_Nonnull rowMax,
-  const float *_Nonnull rowMin, int32_t *_Nonnull rows);
 
 /// The rest of a Viterbi step whose dense columns viterbi_step computed into denseBest and
 /// densePointers (column c is label denseLabels[c]): copies them to best and pointers at their
