@@ -261,10 +261,11 @@ static void packed_product_kernel(
 }
 
 // The CRF's products (LinearChain+ForwardBackward.swift): c = a · W in Double over W packed
-// in panels of 8 (trellis_pack_panels_f64).
+// in panels of 8 (trellis_pack_panels_f64), a read through strides.
 static void packed_product_f64_kernel(
-  const double *a, long rows, long depth, const double *panels, long columns, double *c) {
-  product_f64_panels(a, depth, 1, rows, depth, panels, columns, c, false);
+  const double *a, long rowStride, long depthStride, long rows, long depth, const double *panels,
+  long columns, double *c) {
+  product_f64_panels(a, rowStride, depthStride, rows, depth, panels, columns, c, false);
 }
 
 static void packed_product_add_kernel(

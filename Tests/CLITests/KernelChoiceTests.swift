@@ -3,37 +3,40 @@ import XCTest
 
 @testable import Trellis
 
-/// OpenBLAS's kernels differ by CPU (and `trellis` may pick a tuned core itself): tagging must
-/// give the same labels under each, and confidences within `TaggingOptions.confidenceBatchTolerance`.
-/// Trellis's own vector kernels have a level per instruction set (KernelLevel), and every level
-/// must give the same bytes.
+/// OpenBLAS's kernels differ by CPU (and `trellis` may pick a tuned core itself), and Trellis's
+/// own vector kernels have a level per instruction set (KernelLevel): neither may change a bit of
+/// a trained model or of what tagging prints.
 final class KernelChoiceTests: CLITestCase {
-  func testEveryAvailableCoreTagsAlike() throws {
-    let model = try sharedModel()
+  /// Trains (with the character CNN and the CRF) and tags under every OpenBLAS core this CPU
+  /// runs: the model files and the outputs, confidences included, are identical. OpenBLAS's
+  /// sgemm sums in an order of its core's own (Prescott's SSE kernels, Haswell's fused
+  /// multiply-adds), so this held only once no product of training or tagging was OpenBLAS's.
+  func testEveryAvailableOpenBLASCoreTrainsAndTagsAlike() throws {
     let flags = BLASCore.cpuFlags()
     var cores = ["Prescott"]
     if flags.isSuperset(of: ["avx2", "fma"]) { cores.append("Haswell") }
     if flags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]) {
       cores.append("SkylakeX")
     }
-    let arguments = [
-      "tag", "--model", model, "--format", "json", "--confidence", PackagePaths.tiny("test"),
-    ]
-    let outputs = try cores.map { core -> [Analysis] in
-      let result = try runTrellis(arguments, environment: ["OPENBLAS_CORETYPE": core])
-      XCTAssertTrue(!result.crashed && result.exitCode == 0, result.summary)
-      return try result.output.split(separator: "\n").map {
-        try JSONDecoder().decode(Analysis.self, from: Data($0.utf8))
-      }
+    let model = path("model")
+    let results = try cores.map { core -> (model: Data, output: String) in
+      let environment = ["OPENBLAS_CORETYPE": core]
+      let train = try runTrellis(
+        [
+          "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+          "--model", model, "--seed", "1", "--quiet",
+        ] + Self.smallModelOptions, environment: environment)
+      assertSucceeded(train)
+      let tag = try runTrellis(
+        ["tag", "--model", model, "--format", "json", "--confidence", PackagePaths.tiny("test")],
+        environment: environment)
+      assertSucceeded(tag)
+      return (try Data(contentsOf: URL(fileURLWithPath: model)), tag.output)
     }
-    for (core, analyses) in zip(cores, outputs).dropFirst() {
-      XCTAssertEqual(
-        analyses.map(\.labels), outputs[0].map(\.labels), "\(core) labels differ from Prescott's")
-      for (a, b) in zip(analyses, outputs[0]) {
-        for (x, y) in zip(a.tokenConfidences ?? [], b.tokenConfidences ?? []) {
-          XCTAssertEqual(x, y, accuracy: TaggingOptions.confidenceBatchTolerance, core)
-        }
-      }
+    XCTAssertFalse(results[0].output.isEmpty)
+    for (core, result) in zip(cores, results).dropFirst() {
+      XCTAssertEqual(result.model, results[0].model, "\(core)'s model differs from Prescott's")
+      XCTAssertEqual(result.output, results[0].output, "\(core) tags unlike Prescott")
     }
   }
 

@@ -272,12 +272,17 @@ final class KernelLevelTests: XCTestCase {
             w[$1 * columns + $0]
           }
           for level in levels {
-            var c = [Double](repeating: .nan, count: rows * columns + 1)
-            level.kernels.packed_product_f64(a, rows, depth, panels, columns, &c)
-            XCTAssertTrue(c[rows * columns].isNaN, "wrote past c, \(level.name)")
-            XCTAssertTrue(
-              c[..<(rows * columns)].map(\.bitPattern) == expected.map(\.bitPattern),
-              "\(rows)×\(depth)·\(depth)×\(columns), \(level.name)")
+            // a as stored, and aᵀ (depth, rows) read in place as the CRF's pairwise sums read α̂.
+            let aTransposed = (0..<depth * rows).map { a[($0 % rows) * depth + $0 / rows] }
+            for (source, strides) in [(a, (depth, 1)), (aTransposed, (1, rows))] {
+              var c = [Double](repeating: .nan, count: rows * columns + 1)
+              level.kernels.packed_product_f64(
+                source, strides.0, strides.1, rows, depth, panels, columns, &c)
+              XCTAssertTrue(c[rows * columns].isNaN, "wrote past c, \(level.name)")
+              XCTAssertTrue(
+                c[..<(rows * columns)].map(\.bitPattern) == expected.map(\.bitPattern),
+                "\(rows)×\(depth)·\(depth)×\(columns), strides \(strides), \(level.name)")
+            }
           }
         }
       }

@@ -250,11 +250,16 @@ extension LinearChain {
           }
           // Σ_t α̂[t−1]ᵀ g[t] over all sentences as one product: (T−1)·B rows of α̂ against
           // the rows of g one step later.
+          // α̂ᵀ is read in place; g's rows are the packed (depth, columns) operand. One step:
+          // no pairs, and the sums stay zero.
+          let steps = (T - 1) * B
+          guard steps > 0 else { return }
           alpha.withUnsafeBufferPointer { alpha in
             pairwise.withUnsafeMutableBufferPointer { pairwise in
-              gemm(
-                alpha.baseAddress!, .transposed, g + B * L, .none, m: L, n: L, k: (T - 1) * B,
-                into: pairwise.baseAddress!)
+              packedProduct(
+                alpha.baseAddress!, .transposed, rows: L, depth: steps,
+                panels: doublePanels(g + B * L, columns: L, depth: steps, transposed: true),
+                columns: L, into: pairwise.baseAddress!)
               for k in 0..<L * L { pairwise[k] *= potentials.transition[k] }
             }
           }

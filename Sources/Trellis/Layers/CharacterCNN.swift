@@ -11,7 +11,9 @@ import Foundation
 ///   u_p = [E[c_{p−1}], E[c_p], E[c_{p+1}]]          (3·Dc)   window at position p
 ///   z_p = tanh(W · u_p + b)                          (F)
 ///   feature[f] = max_p z_p[f],  argmax kept for backward
-/// All windows of a batch are rows of one matrix U (P, 3·Dc), so the filters are one GEMM.
+/// All windows of a batch are rows of one matrix U (P, 3·Dc), so the filters are one product
+/// (`packedProduct`, as the encoder's: its sums, and so the weights, do not depend on the CPU
+/// or on OpenBLAS's choice of kernels).
 /// Parameters: `characters.embedding (Cv, Dc)`, `characters.w (F, 3·Dc)`, `characters.b (F)`.
 struct CharacterCNN: Sendable {
   let embeddingSize: Int
@@ -40,11 +42,12 @@ struct CharacterCNN: Sendable {
   }
 
   /// Writes `features` (rows, F) for the `tokens` (row index and character ids of each real
-  /// token); rows without a token are left as they are.
+  /// token); rows without a token are left as they are. With `concurrently`, the windows' rows
+  /// are split over two threads (`Linear.forward`'s rule; the same bits).
   func forward(
     store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
     features: UnsafeMutablePointer<Float>,
-    workspace ws: CharacterWorkspace
+    workspace ws: CharacterWorkspace, concurrently: Bool
   ) {
     let Dc = embeddingSize
     let F = filters
@@ -57,10 +60,19 @@ struct CharacterCNN: Sendable {
       (windows + p * width + k * Dc).update(from: table + id * Dc, count: Dc)
     }
     guard P > 0 else { return }
-    gemm(
-      MatrixView(base: windows, rows: P, columns: width), .none, store.valueMatrix(weight),
-      .transposed,
-      into: MutableMatrixView(base: activations, rows: P, columns: F))
+    // Z (P, F) = U · Wᵀ, W (F, 3·Dc) packed.
+    let weightPanels = UnsafePointer(
+      packPanels(store.value(weight), columns: F, depth: width, into: ws.weightPanels))
+    func product(rows: Range<Int>) {
+      packedProduct(
+        windows + rows.lowerBound * width, rows: rows.count, depth: width, panels: weightPanels,
+        columns: F, into: activations + rows.lowerBound * F)
+    }
+    if concurrently && P >= Linear.rowsWorthTwoThreads {
+      ThreadPair.shared.run { part in product(rows: part == 0 ? 0..<P / 2 : P / 2..<P) }
+    } else {
+      product(rows: 0..<P)
+    }
     addBias(store.value(bias), to: activations, rows: P, n: F)
     tanh(activations, into: activations, count: P * F)
     ws.argmax = [Int32](repeating: 0, count: tokens.count * F)
@@ -87,6 +99,8 @@ struct CharacterCNN: Sendable {
   /// From ∂features (rows, F): the max passes each filter's gradient to its winning window,
   ///   ∂z_p[f] = ∂feature[f]·(1 − z_p[f]²) at p = argmax, 0 elsewhere;
   ///   ∂W += ∂Zᵀ · U,  ∂b += Σ_p ∂z_p,  ∂U = ∂Z · W, scattered back into the character rows.
+  /// ∂U is formed on one thread while ∂W and ∂b are formed on another, as `Linear.backward`
+  /// does: U is packed first, so ∂U can take its memory.
   func backward(
     store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
     dFeatures: UnsafePointer<Float>,
@@ -107,16 +121,25 @@ struct CharacterCNN: Sendable {
         dZ[p * F + f] += dFeatures[token.row * F + f] * (1 - z * z)
       }
     }
-    gemm(
-      MatrixView(base: dZ, rows: P, columns: F), .transposed,
-      MatrixView(base: windows, rows: P, columns: width),
-      .none, into: store.gradientMatrix(weight), beta: 1)
-    addColumnSums(of: dZ, rows: P, n: F, to: store.gradient(bias))
-    // U is dead once ∂W has it: ∂U takes its place.
-    let dWindows = ws.windows.pointer
-    gemm(
-      MatrixView(base: dZ, rows: P, columns: F), .none, store.valueMatrix(weight), .none,
-      into: MutableMatrixView(base: dWindows, rows: P, columns: width))
+    // U (P, 3·Dc) packed as the (depth, columns) operand of ∂W; W (F, 3·Dc) as ∂U's.
+    let windowPanels = UnsafePointer(
+      packPanels(windows, columns: width, depth: P, transposed: true, into: ws.windowPanels))
+    let weightPanels = UnsafePointer(
+      packPanels(
+        store.value(weight), columns: width, depth: F, transposed: true, into: ws.weightPanels))
+    let dWindows = ws.windows.pointer  // U is dead once packed: ∂U takes its place
+    ThreadPair.shared.run { part in
+      if part == 0 {
+        packedProduct(
+          dZ, rows: P, depth: F, panels: weightPanels, columns: width, into: dWindows)
+      } else {
+        // ∂W (F, 3·Dc) += ∂Zᵀ · U, ∂Zᵀ read in place.
+        addPackedProduct(
+          dZ, .transposed, rows: F, depth: P, panels: windowPanels, columns: width,
+          to: store.gradient(weight))
+        addColumnSums(of: dZ, rows: P, n: F, to: store.gradient(bias))
+      }
+    }
     let table = store.gradient(embedding)
     forEachWindowSlot(tokens) { p, k, id in
       let source = dWindows + p * width + k * Dc
@@ -153,4 +176,6 @@ final class CharacterWorkspace {
   var argmax: [Int32] = []  // (tokens, F) winning window per filter
   let features = Scratch()  // (T·B, F)
   let dFeatures = Scratch()  // (T·B, F)
+  let weightPanels = Scratch()  // W packed: Wᵀ's panels forward, W's for ∂U (`packPanels`)
+  let windowPanels = Scratch()  // U packed for ∂W
 }

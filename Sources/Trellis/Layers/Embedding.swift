@@ -53,10 +53,11 @@ struct EmbeddingLayer: Sendable {
     characterCNN?.initialize(store, rng: &rng)
   }
 
-  /// Fills `x` `(T·B, In)` as described above.
+  /// Fills `x` `(T·B, In)` as described above; `concurrently` lets the character CNN's product
+  /// use two threads.
   func forward(
     _ batch: Batch, store: ParameterStore, into x: UnsafeMutablePointer<Float>,
-    workspace: CharacterWorkspace
+    workspace: CharacterWorkspace, concurrently: Bool
   ) {
     let B = batch.size
     let F = featureSize
@@ -64,7 +65,8 @@ struct EmbeddingLayer: Sendable {
     let In = outputSize
     let features = workspace.features.zeroed(max(batch.steps * B * F, 1))  // (T·B, F)
     characterCNN?.forward(
-      store: store, tokens: batch.characters, features: features, workspace: workspace)
+      store: store, tokens: batch.characters, features: features, workspace: workspace,
+      concurrently: concurrently)
     for t in 0..<batch.steps {
       for b in 0..<B {
         let row = x + (t * B + b) * In

@@ -91,19 +91,23 @@ func packPanels(
   return panels
 }
 
-/// c `(rows, columns)` = a `(rows, depth)` · Wᵀ in Double, W `(columns, depth)` given as
-/// `panels` from `doublePanels`, each element summed in k order without fused multiply-adds.
+/// c `(rows, columns)` = A `(rows, depth)` · Wᵀ in Double, W `(columns, depth)` given as
+/// `panels` from `doublePanels`, each element summed in k order without fused multiply-adds;
+/// A read from `a` as stored, or `.transposed` from a row-major `(depth, rows)` matrix in place.
 func packedProduct(
-  _ a: UnsafePointer<Double>, rows: Int, depth: Int, panels: [Double], columns: Int,
-  into c: UnsafeMutablePointer<Double>
+  _ a: UnsafePointer<Double>, _ layout: Transpose = .none, rows: Int, depth: Int,
+  panels: UnsafePointer<Double>, columns: Int, into c: UnsafeMutablePointer<Double>
 ) {
-  kernels.packed_product_f64(a, rows, depth, panels, columns, c)
+  let (rowStride, depthStride) = layout == .none ? (depth, 1) : (1, rows)
+  kernels.packed_product_f64(a, rowStride, depthStride, rows, depth, panels, columns, c)
 }
 
 /// `w` packed for the Double `packedProduct` of `depth` and `columns`, as `packPanels` packs
 /// Floats: `w` is W `(columns, depth)` row-major, for `a · Wᵀ`, or, `transposed`, `(depth,
 /// columns)`, for `a · w`.
-func doublePanels(_ w: [Double], columns: Int, depth: Int, transposed: Bool = false) -> [Double] {
+func doublePanels(
+  _ w: UnsafePointer<Double>, columns: Int, depth: Int, transposed: Bool = false
+) -> [Double] {
   [Double](unsafeUninitializedCapacity: trellis_panels_size_f64(columns, depth)) {
     buffer, initialized in
     if transposed {

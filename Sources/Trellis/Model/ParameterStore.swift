@@ -66,14 +66,6 @@ public final class ParameterStore: @unchecked Sendable {
     gradients + slot.offset
   }
 
-  func valueMatrix(_ slot: ParameterSlot) -> MatrixView {
-    MatrixView(base: values + slot.offset, rows: slot.rows, columns: slot.columns)
-  }
-
-  func gradientMatrix(_ slot: ParameterSlot) -> MutableMatrixView {
-    MutableMatrixView(base: gradients + slot.offset, rows: slot.rows, columns: slot.columns)
-  }
-
   /// Marks the values as changed (bumps `version`); see `version` for who must call it.
   func didChangeValues() { version &+= 1 }
 

@@ -50,7 +50,8 @@ extension TaggerModel {
       input = .projectedWords(batch.wordIds, tables: projection.tables)
     } else {
       let x = ws.x.reserve(rows * In)  // (T·B, In)
-      embedding.forward(batch, store: store, into: x, workspace: ws.characters)
+      embedding.forward(
+        batch, store: store, into: x, workspace: ws.characters, concurrently: ws.usesTwoThreads)
       if p > 0 { dropout(x, mask: ws.xMask, width: In) }
       input = .rows(UnsafePointer(x))
     }

@@ -78,11 +78,12 @@ typedef struct {
   void (*_Nonnull packed_product_add)(
     const float *_Nonnull a, long rowStride, long depthStride, long rows, long depth,
     const float *_Nonnull panels, long columns, float *_Nonnull c);
-  /// packed_product in Double, over W packed in panels of 8 (trellis_pack_panels_f64): the
-  /// CRF's per-step products of its scaled forward and backward recursions.
+  /// packed_product in Double, over W packed in panels of 8 (trellis_pack_panels_f64), with a
+  /// read through strides as packed_product_add reads it: the CRF's per-step products of its
+  /// scaled forward and backward recursions, and its pairwise sums α̂ᵀ · g over all steps.
   void (*_Nonnull packed_product_f64)(
-    const double *_Nonnull a, long rows, long depth, const double *_Nonnull panels,
-    long columns, double *_Nonnull c);
+    const double *_Nonnull a, long rowStride, long depthStride, long rows, long depth,
+    const double *_Nonnull panels, long columns, double *_Nonnull c);
   /// Dropout with SplitMix64 draws: for k < count, u_k is the next draw from *state as
   /// SplitMix64.nextUnitFloat() makes it (top 24 bits · 2^−24), mask[k] = u_k < rate ? 0 :
   /// scale and values[k] *= mask[k]; *state advances by `count` draws.
