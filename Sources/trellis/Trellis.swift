@@ -15,7 +15,6 @@ struct TrellisCommand: ParsableCommand {
   // casts that were 6.5% of the instructions of a one-sentence `trellis tag`.
 
   static func main() {
-    BLASCore.restartWithTunedCoreIfNeeded()
     // OpenBLAS's thread count is the library's to set (`setBLASThreadCount(_:)` says why).
     removeTemporaryFilesOnTermination()
     // A closed pipe is a write error like any other (EPIPE), ended quietly by `finishOrExit`,

@@ -50,14 +50,20 @@ final class HostileInputTests: CLITestCase {
       "--label-column",
     ]
     let values = ["-1", "9223372036854775807", "nan", "inf", "1e300", "-0.5"]
+    // A learning rate of 9.2e18 is in range (finite in single precision): training runs,
+    // diverges, and stops with an error. Which epoch first leaves weights whose scores are not
+    // finite depends on how inf meets −inf in the sums, so it may keep an earlier epoch's
+    // finite model: it writes to a path of its own.
+    let diverging = "--learning-rate=9223372036854775807"
     var cases = options.flatMap { option in
-      values.map { value in
-        // A learning rate of 9.2e18 is in range (finite in single precision): training runs,
-        // diverges, and stops with an error instead of writing a poisoned model.
-        let diverges = option == "--learning-rate" && value == "9223372036854775807"
-        return Case(arguments: base + ["\(option)=\(value)"], status: diverges ? nil : 64)
+      values.map { value in "\(option)=\(value)" }.filter { $0 != diverging }.map {
+        Case(arguments: base + [$0], status: 64)
       }
     }
+    cases.append(
+      Case(
+        arguments: ["train", "--train", train, "--model", path("diverged"), diverging], status: nil)
+    )
     // Values that parse but are out of range for these options only.
     cases += [
       Case(arguments: base + ["--epochs", "0"], status: 64),

@@ -30,7 +30,7 @@ def test_labels_and_info(tagger, model_path) -> None:
     assert info["configuration"]["encoder"] == "bilstm"
     assert info["definesProbabilities"] is True
     assert info["file"] == model_path
-    assert info["blas"]["core"] and "preferredCore" not in info["blas"]
+    assert info["blas"] == {"core": info["blas"]["core"]} and info["blas"]["core"]
     provenance = info["provenance"]
     assert provenance["trellisVersion"] == trellis.version()
     assert [i["path"] for i in provenance["inputs"]] == [
@@ -118,11 +118,3 @@ def test_a_missing_library_is_an_error_saying_what_to_do(tmp_path) -> None:
     )
     assert "no such file" in done.stdout and "make python" in done.stdout
 
-
-def test_generic_blas_kernels_are_warned_about() -> None:
-    """OpenBLAS's fallback cannot be forced here (an OPENBLAS_CORETYPE set by hand is the
-    user's choice, never questioned): the warning is checked on the library's answer."""
-    from trellis.tagger import warn_about_generic_blas
-
-    with pytest.warns(trellis.TrellisPerformanceWarning, match="OPENBLAS_CORETYPE=Haswell"):
-        warn_about_generic_blas({"core": "Prescott", "preferredCore": "Haswell"})

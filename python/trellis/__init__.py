@@ -11,7 +11,7 @@ The spaCy component is `nlp.add_pipe("trellis_tagger", config={"model": path})`
 
 from ._library import TrellisError, library_path, version
 from .results import Alternative, Span, TaggingResult
-from .tagger import Tagger, TrellisPerformanceWarning
+from .tagger import Tagger
 
 __all__ = [
     "Alternative",
@@ -19,7 +19,6 @@ __all__ = [
     "Tagger",
     "TaggingResult",
     "TrellisError",
-    "TrellisPerformanceWarning",
     "library_path",
     "version",
 ]

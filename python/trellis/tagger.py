@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import warnings
 from array import array
 from itertools import chain
 from typing import Any, Dict, Iterable, List, Optional, Sequence
@@ -20,24 +19,6 @@ def _token_array(tokens: Sequence[str]) -> str:
         return _dumps(tokens)
     except TypeError:
         return _dumps(list(tokens))
-
-
-class TrellisPerformanceWarning(UserWarning):
-    """Tagging runs much slower than this machine allows (see the message)."""
-
-
-def warn_about_generic_blas(blas: Dict[str, Any]) -> None:
-    """Warns when OpenBLAS fell back to its generic kernels on a CPU with faster ones (the
-    library's rule, `blas["preferredCore"]`): OpenBLAS picks its kernels once, when it is
-    loaded, so only a process started with OPENBLAS_CORETYPE set gets the fast ones."""
-    preferred = blas.get("preferredCore")
-    if preferred:
-        warnings.warn(
-            f"OpenBLAS runs its generic {blas['core']} kernels, several times slower than "
-            f"{preferred} on this CPU: start Python with OPENBLAS_CORETYPE={preferred}",
-            TrellisPerformanceWarning,
-            stacklevel=3,
-        )
 
 
 class Tagger:
@@ -61,7 +42,6 @@ class Tagger:
         # The tables of the token call: label ids to labels, labels to their spans' labels.
         self._output_labels: List[str] = self._info["outputLabels"]
         self._span_labels = dict(zip(self._output_labels, self._info["spanLabels"]))
-        warn_about_generic_blas(self._info["blas"])
 
     @property
     def labels(self) -> List[str]:
@@ -74,8 +54,7 @@ class Tagger:
         "provenance" (Trellis version, training recipe, data files and checksums, dev
         scores; absent for models built in code), "formatVersion", "parameters",
         "definesProbabilities" and "file", as `trellis info --json` shows them; and "blas",
-        the OpenBLAS kernels of this process ("core", and "preferredCore" when faster ones
-        exist: see `TrellisPerformanceWarning`)."""
+        the OpenBLAS kernels this process loaded ("core"), which no tagging product uses."""
         return copy.deepcopy(self._info)
 
     def tag(

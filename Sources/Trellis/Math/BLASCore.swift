@@ -4,10 +4,10 @@ import Foundation
 /// them) and falls back to its generic Prescott (SSE3) kernels there, about 5x slower than its
 /// AVX-512 or AVX2 ones on the same CPU. OpenBLAS chooses its kernels once, when it is loaded,
 /// from `OPENBLAS_CORETYPE` if set; so a process that finds the fallback can only fix it by
-/// starting again with that variable set (`trellis` does, before any work:
-/// `restartWithTunedCoreIfNeeded()`). A library program whose process shows the fallback
-/// (`blasCoreName() == "Prescott"`) calls the same first thing in `main`, or has the variable
-/// set before it starts.
+/// starting again with that variable set (`restartWithTunedCoreIfNeeded()`). Training and
+/// tagging run no OpenBLAS kernel (their products are Trellis's own, `packedProduct`), so only
+/// `trellis bench` does that, for its sgemm reference; a program that uses OpenBLAS for its own
+/// work can call the same first thing in `main`.
 public enum BLASCore {
   /// The core OpenBLAS should use instead of the one it `detected`, or nil when its choice
   /// stands: the user chose one (`OPENBLAS_CORETYPE` set), OpenBLAS did not fall back, or the
