@@ -28,6 +28,7 @@ typedef float f32x8 __attribute__((vector_size(32)));
 typedef int32_t i32x8 __attribute__((vector_size(32)));
 typedef uint64_t u64x8 __attribute__((vector_size(64)));
 typedef double f64x8 __attribute__((vector_size(64)));
+typedef double f64x4 __attribute__((vector_size(32)));
 typedef int64_t i64x8 __attribute__((vector_size(64)));
 
 #define INLINE static inline __attribute__((always_inline))
@@ -36,6 +37,9 @@ INLINE f32x16 splat16(float c) {
   return (f32x16){c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c};
 }
 INLINE f64x8 splat8d(double c) { return (f64x8){c, c, c, c, c, c, c, c}; }
+// Half vectors, for a product's last panel when at most half of it is columns (product_body.h).
+INLINE f32x8 splat8(float c) { return (f32x8){c, c, c, c, c, c, c, c}; }
+INLINE f64x4 splat4d(double c) { return (f64x4){c, c, c, c}; }
 
 // Loads, stores, lane selection and maps, one code for each vector type (16 floats, 8
 // doubles), named with its suffix: load16, select8d, map16, …
@@ -239,8 +243,10 @@ static long viterbi_live_rows_kernel(
 
 #define SCALAR float
 #define VECTOR f32x16
+#define HALF_VECTOR f32x8
 #define LANES 16
 #define SPLAT splat16
+#define HALF_SPLAT splat8
 #define LOAD load16
 #define STORE store16
 #define PRODUCT(name) product_##name
@@ -248,8 +254,10 @@ static long viterbi_live_rows_kernel(
 
 #define SCALAR double
 #define VECTOR f64x8
+#define HALF_VECTOR f64x4
 #define LANES 8
 #define SPLAT splat8d
+#define HALF_SPLAT splat4d
 #define LOAD load8d
 #define STORE store8d
 #define PRODUCT(name) product_f64_##name

@@ -25,19 +25,24 @@
   }                                                                                           \
                                                                                               \
   /* Panel p at k holds w's row k, columns lanes·p ..< lanes·(p + 1): one copy of a vector's */ \
-  /* worth, zeros past the last column in the last panel. */                                  \
+  /* worth, zeros past the last column in the last panel. The full panels' copies have a    */ \
+  /* constant size, so they are a few vector moves rather than a call to memcpy each (a      */ \
+  /* training step packs X and H this way, T·B rows each).                                  */ \
   void trellis_pack_panels_transposed##suffix(                                                \
     const scalar *w, long depth, long columns, scalar *panels) {                              \
-    const long panelCount = (columns + lanes - 1) / lanes;                                    \
-    for (long p = 0; p < panelCount; p++) {                                                   \
-      const long width = columns - lanes * p < lanes ? columns - lanes * p : lanes;           \
+    const long fullPanels = columns / lanes;                                                  \
+    for (long p = 0; p < fullPanels; p++) {                                                   \
       for (long k = 0; k < depth; k++) {                                                      \
-        scalar *destination = panels + (p * depth + k) * lanes;                               \
-        memcpy(destination, w + k * columns + lanes * p, (size_t)width * sizeof(scalar));     \
-        if (width < lanes) {                                                                  \
-          memset(destination + width, 0, (size_t)(lanes - width) * sizeof(scalar));          \
-        }                                                                                     \
+        memcpy(panels + (p * depth + k) * lanes, w + k * columns + lanes * p,                 \
+               lanes * sizeof(scalar));                                                       \
       }                                                                                       \
+    }                                                                                         \
+    const long width = columns - lanes * fullPanels;                                          \
+    if (width == 0) return;                                                                   \
+    for (long k = 0; k < depth; k++) {                                                        \
+      scalar *destination = panels + (fullPanels * depth + k) * lanes;                        \
+      const scalar *source = w + k * columns + lanes * fullPanels;                            \
+      for (long l = 0; l < lanes; l++) destination[l] = l < width ? source[l] : 0;            \
     }                                                                                         \
   }
 

@@ -203,8 +203,9 @@ final class KernelLevelTests: XCTestCase {
   }
 
   /// The packed product against a scalar sum in k order, at shapes that exercise every tile:
-  /// rows 1–3, 7, 8, 13 and 32 (whole tiles of 8, 4 or 2 and the remainders 4, 2, 1), columns
-  /// 1, 16, 17, 36 and 400 (part of a panel, one, a pair and a part, ATIS's LSTM's 400 gates),
+  /// rows 1–3, 7, 8, 13 and 32 (whole tiles of 16, 8, 4 or 2 and the remainders), columns 1,
+  /// 16, 17, 24, 36, 100 and 400 (part of a panel, one, one and a narrow last panel of 1, 8 or
+  /// 4 columns, which the kernels sum in half vectors, the hidden size, ATIS's LSTM's 400 gates),
   /// depths 1, 5 and 100 (the default hidden size). W is packed once per shape, and from Wᵀ
   /// to the same panels; the spare columns of the last panel (zeros) must not reach c past its
   /// `columns`. The adding form adds the same sums to c's values, with A read as stored (the
@@ -212,7 +213,7 @@ final class KernelLevelTests: XCTestCase {
   func testPackedProductMatchesScalarCode() {
     var rng = SplitMix64(seed: 11)
     for depth in [1, 5, 100] {
-      for columns in [1, 16, 17, 36, 400] {
+      for columns in [1, 16, 17, 24, 36, 100, 400] {
         let w = (0..<columns * depth).map { _ in 2 * rng.nextUnitFloat() - 1 }
         var panels = [Float](repeating: .nan, count: trellis_panels_size(columns, depth))
         trellis_pack_panels(w, columns, depth, &panels)
@@ -253,13 +254,14 @@ final class KernelLevelTests: XCTestCase {
   }
 
   /// The CRF's Double product against a scalar sum in k order, bit for bit at every level:
-  /// rows 1, 3, 8, 13 and 16 (a half batch), columns 1, 8, 9 and 120 (ATIS's labels: 15
-  /// panels of 8), depths 1, 5 and 120. W (depth, columns) is packed as given (c = a · W) and
+  /// rows 1, 3, 8, 13 and 16 (a half batch), columns 1, 8, 9, 12 and 120 (a last panel of 4
+  /// columns or fewer is summed in half vectors; ATIS's labels: 15 panels of 8), depths 1, 5
+  /// and 120. W (depth, columns) is packed as given (c = a · W) and
   /// from its transpose Wᵀ (c = a · (Wᵀ)ᵀ), which must give the same panels.
   func testDoublePackedProductMatchesScalarCode() {
     var rng = SplitMix64(seed: 12)
     for depth in [1, 5, 120] {
-      for columns in [1, 8, 9, 120] {
+      for columns in [1, 8, 9, 12, 120] {
         let w = (0..<depth * columns).map { _ in Double(2 * rng.nextUnitFloat() - 1) }
         let wTransposed = (0..<columns * depth).map { w[($0 % depth) * columns + $0 / depth] }
         let panels = doublePanels(w, columns: columns, depth: depth, transposed: true)
