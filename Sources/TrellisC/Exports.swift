@@ -29,11 +29,6 @@ public func trellis_version() -> UnsafePointer<CChar> {
   UnsafePointer(versionCString)
 }
 
-/// One OpenBLAS thread per product, set once, as the CLI sets it: the products are small and the
-/// two encoder directions already run on the two cores, so OpenBLAS's own threads would only
-/// contend with them. It also makes the sums, hence confidences, the CLI's to the last bit.
-private let blasThreadsSet: Void = setBLASThreadCount(1)
-
 @_cdecl("trellis_model_load")
 public func trellis_model_load(
   _ path: UnsafePointer<CChar>?, _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
@@ -41,7 +36,6 @@ public func trellis_model_load(
   reportingErrors(to: error) {
     guard let path else { throw CallError("no model path (NULL)") }
     let pathString = String(cString: path)
-    blasThreadsSet
     let model = try ModelFile.read(from: pathString)
     model.prepareForTagging()  // at load, as trellis-serve does: the first call does not pay it
     return Unmanaged.passRetained(LoadedModel(model: model, path: pathString)).toOpaque()
