@@ -178,13 +178,16 @@ struct Bench: ParsableCommand {
   }
 
   /// The BLAS limit with the two threads the encoder uses (one per direction), and the LSTM's
-  /// own rate in the same run.
+  /// own rate in the same run. The LSTM goes first: after a product on two OpenBLAS threads,
+  /// OpenBLAS's pool thread spins (sched_yield) for about a tenth of a second, longer than the
+  /// LSTM's whole measurement, and can take a core from it (one `make bench-peers` run on a
+  /// Zen 3 had forward and backward at 28% and 24% of sgemm, the next runs 50–67% and 46–64%).
   func measureBLAS(into figures: inout Figures) {
     let defaults = TaggerConfiguration()
-    figures.sgemmGflops = Benchmark.sgemmGFLOPs(size: 1024, threads: 2)
     let lstm = Benchmark.lstmGFLOPs(
       inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize,
       batch: TrainingOptions().batchSize, steps: 12)
+    figures.sgemmGflops = Benchmark.sgemmGFLOPs(size: 1024, threads: 2)
     figures.lstmForwardGflops = lstm.forward
     figures.lstmBackwardGflops = lstm.backward
     print(String(format: "sgemm 1024³, 2 threads: %.1f GFLOP/s", figures.sgemmGflops))
