@@ -18,26 +18,7 @@ final class KernelChoiceTests: CLITestCase {
     if flags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]) {
       cores.append("SkylakeX")
     }
-    let model = path("model")
-    let results = try cores.map { core -> (model: Data, output: String) in
-      let environment = ["OPENBLAS_CORETYPE": core]
-      let train = try runTrellis(
-        [
-          "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
-          "--model", model, "--seed", "1", "--quiet",
-        ] + Self.smallModelOptions, environment: environment)
-      assertSucceeded(train)
-      let tag = try runTrellis(
-        ["tag", "--model", model, "--format", "json", "--confidence", PackagePaths.tiny("test")],
-        environment: environment)
-      assertSucceeded(tag)
-      return (try Data(contentsOf: URL(fileURLWithPath: model)), tag.output)
-    }
-    XCTAssertFalse(results[0].output.isEmpty)
-    for (core, result) in zip(cores, results).dropFirst() {
-      XCTAssertEqual(result.model, results[0].model, "\(core)'s model differs from Prescott's")
-      XCTAssertEqual(result.output, results[0].output, "\(core) tags unlike Prescott")
-    }
+    try assertTrainsAndTagsAlike(under: cores.map { ($0, ["OPENBLAS_CORETYPE": $0]) })
   }
 
   /// Trains and tags at every vector-kernel level this CPU supports (`TRELLIS_KERNELS`), with
@@ -47,25 +28,34 @@ final class KernelChoiceTests: CLITestCase {
   /// TRELLIS_EXECUTABLE=.build/release/trellis.
   func testEveryVectorKernelLevelTrainsAndTagsAlike() throws {
     let levels = KernelLevel.allCases.filter { $0 <= KernelLevel.supported }.map(\.name)
+    try assertTrainsAndTagsAlike(under: levels.map { ($0, ["TRELLIS_KERNELS": $0]) })
+  }
+
+  /// Trains a small model (seed 1) on the tiny corpus and tags its test split under each
+  /// setting's environment; every model file and output must equal the first setting's.
+  private func assertTrainsAndTagsAlike(
+    under settings: [(name: String, environment: [String: String])]
+  ) throws {
     let model = path("model")
-    let results = try levels.map { level -> (model: Data, output: String) in
-      let environment = ["TRELLIS_KERNELS": level]
+    let results = try settings.map { setting -> (model: Data, output: String) in
       let train = try runTrellis(
         [
           "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
           "--model", model, "--seed", "1", "--quiet",
-        ] + Self.smallModelOptions, environment: environment)
+        ] + Self.smallModelOptions, environment: setting.environment)
       assertSucceeded(train)
       let tag = try runTrellis(
         ["tag", "--model", model, "--format", "json", "--confidence", PackagePaths.tiny("test")],
-        environment: environment)
+        environment: setting.environment)
       assertSucceeded(tag)
       return (try Data(contentsOf: URL(fileURLWithPath: model)), tag.output)
     }
     XCTAssertFalse(results[0].output.isEmpty)
-    for (level, result) in zip(levels, results).dropFirst() {
-      XCTAssertEqual(result.model, results[0].model, "\(level)'s model differs from portable's")
-      XCTAssertEqual(result.output, results[0].output, "\(level) tags unlike portable")
+    let first = settings[0].name
+    for (setting, result) in zip(settings, results).dropFirst() {
+      XCTAssertEqual(
+        result.model, results[0].model, "\(setting.name)'s model differs from \(first)'s")
+      XCTAssertEqual(result.output, results[0].output, "\(setting.name) tags unlike \(first)")
     }
   }
 }
