@@ -248,10 +248,9 @@ extension LinearChain {
               for i in 0..<L { beta[(t * B + b) * L + i] = potentials.end[i] / z[b] }
             }
           }
-          // Σ_t α̂[t−1]ᵀ g[t] over all sentences as one product: (T−1)·B rows of α̂ against
-          // the rows of g one step later.
-          // α̂ᵀ is read in place; g's rows are the packed (depth, columns) operand. One step:
-          // no pairs, and the sums stay zero.
+          // Σ_t α̂[t−1]ᵀ g[t] over all sentences as one product: (T−1)·B rows of α̂, read in
+          // place as α̂ᵀ, against the rows of g one step later, packed as the (depth, columns)
+          // operand. With one step there are no pairs, and the sums stay zero.
           let steps = (T - 1) * B
           guard steps > 0 else { return }
           alpha.withUnsafeBufferPointer { alpha in

@@ -11,25 +11,25 @@ import Foundation
 ///   u_p = [E[c_{p−1}], E[c_p], E[c_{p+1}]]          (3·Dc)   window at position p
 ///   z_p = tanh(W · u_p + b)                          (F)
 ///   feature[f] = max_p z_p[f],  argmax kept for backward
-/// All windows of a batch are rows of one matrix U (P, 3·Dc), so the filters are one product
-/// (`packedProduct`, as the encoder's: its sums, and so the weights, do not depend on the CPU
-/// or on OpenBLAS's choice of kernels).
+/// All windows of a batch are rows of one matrix U (P, 3·Dc), so the filters are one affine
+/// layer over its rows (`Linear`, the output layer's: its products are Trellis's own kernels,
+/// so the weights depend neither on the CPU nor on OpenBLAS's choice of kernels).
 /// Parameters: `characters.embedding (Cv, Dc)`, `characters.w (F, 3·Dc)`, `characters.b (F)`.
 struct CharacterCNN: Sendable {
   let embeddingSize: Int
-  let filters: Int
   let embedding: ParameterSlot
-  let weight: ParameterSlot
-  let bias: ParameterSlot
+  /// W (F, 3·Dc) and b (F): `characters.w`, `characters.b`.
+  let filter: Linear
   /// Characters read per word; longer words keep their first `maximumLength`.
   static let maximumLength = 30
 
+  var filters: Int { filter.outputSize }
+
   init(characters: Int, embeddingSize: Int, filters: Int, store: ParameterStore) {
     self.embeddingSize = embeddingSize
-    self.filters = filters
     embedding = store.reserve("characters.embedding", rows: characters, columns: embeddingSize)
-    weight = store.reserve("characters.w", rows: filters, columns: 3 * embeddingSize)
-    bias = store.reserve("characters.b", rows: 1, columns: filters)
+    filter = Linear(
+      name: "characters", inputSize: 3 * embeddingSize, outputSize: filters, store: store)
   }
 
   /// Character embeddings U(±√(3/Dc)), filters Glorot-uniform, biases zero.
@@ -37,13 +37,12 @@ struct CharacterCNN: Sendable {
     fillUniform(
       store.value(embedding), count: embedding.count,
       limit: (3 / Float(embeddingSize)).squareRoot(), rng: &rng)
-    let limit = (6 / Float(3 * embeddingSize + filters)).squareRoot()
-    fillUniform(store.value(weight), count: weight.count, limit: limit, rng: &rng)
+    filter.initialize(store, rng: &rng)
   }
 
   /// Writes `features` (rows, F) for the `tokens` (row index and character ids of each real
-  /// token); rows without a token are left as they are. With `concurrently`, the windows' rows
-  /// are split over two threads (`Linear.forward`'s rule; the same bits).
+  /// token); rows without a token are left as they are. `concurrently` lets the filters'
+  /// product split its rows over two threads (`Linear.forward`).
   func forward(
     store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
     features: UnsafeMutablePointer<Float>,
@@ -60,20 +59,10 @@ struct CharacterCNN: Sendable {
       (windows + p * width + k * Dc).update(from: table + id * Dc, count: Dc)
     }
     guard P > 0 else { return }
-    // Z (P, F) = U · Wᵀ, W (F, 3·Dc) packed.
-    let weightPanels = UnsafePointer(
-      packPanels(store.value(weight), columns: F, depth: width, into: ws.weightPanels))
-    func product(rows: Range<Int>) {
-      packedProduct(
-        windows + rows.lowerBound * width, rows: rows.count, depth: width, panels: weightPanels,
-        columns: F, into: activations + rows.lowerBound * F)
-    }
-    if concurrently && P >= Linear.rowsWorthTwoThreads {
-      ThreadPair.shared.run { part in product(rows: part == 0 ? 0..<P / 2 : P / 2..<P) }
-    } else {
-      product(rows: 0..<P)
-    }
-    addBias(store.value(bias), to: activations, rows: P, n: F)
+    filter.forward(
+      MatrixView(base: windows, rows: P, columns: width), store: store,
+      into: MutableMatrixView(base: activations, rows: P, columns: F), packedWeight: nil,
+      panels: ws.panels.weight, concurrently: concurrently)
     tanh(activations, into: activations, count: P * F)
     ws.argmax = [Int32](repeating: 0, count: tokens.count * F)
     // Through a pointer: a write into the workspace's array property checks its uniqueness
@@ -98,9 +87,8 @@ struct CharacterCNN: Sendable {
 
   /// From ∂features (rows, F): the max passes each filter's gradient to its winning window,
   ///   ∂z_p[f] = ∂feature[f]·(1 − z_p[f]²) at p = argmax, 0 elsewhere;
-  ///   ∂W += ∂Zᵀ · U,  ∂b += Σ_p ∂z_p,  ∂U = ∂Z · W, scattered back into the character rows.
-  /// ∂U is formed on one thread while ∂W and ∂b are formed on another, as `Linear.backward`
-  /// does: U is packed first, so ∂U can take its memory.
+  ///   ∂W += ∂Zᵀ · U,  ∂b += Σ_p ∂z_p,  ∂U = ∂Z · W (`Linear.backward`), scattered back into
+  /// the character rows.
   func backward(
     store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
     dFeatures: UnsafePointer<Float>,
@@ -121,25 +109,11 @@ struct CharacterCNN: Sendable {
         dZ[p * F + f] += dFeatures[token.row * F + f] * (1 - z * z)
       }
     }
-    // U (P, 3·Dc) packed as the (depth, columns) operand of ∂W; W (F, 3·Dc) as ∂U's.
-    let windowPanels = UnsafePointer(
-      packPanels(windows, columns: width, depth: P, transposed: true, into: ws.windowPanels))
-    let weightPanels = UnsafePointer(
-      packPanels(
-        store.value(weight), columns: width, depth: F, transposed: true, into: ws.weightPanels))
-    let dWindows = ws.windows.pointer  // U is dead once packed: ∂U takes its place
-    ThreadPair.shared.run { part in
-      if part == 0 {
-        packedProduct(
-          dZ, rows: P, depth: F, panels: weightPanels, columns: width, into: dWindows)
-      } else {
-        // ∂W (F, 3·Dc) += ∂Zᵀ · U, ∂Zᵀ read in place.
-        addPackedProduct(
-          dZ, .transposed, rows: F, depth: P, panels: windowPanels, columns: width,
-          to: store.gradient(weight))
-        addColumnSums(of: dZ, rows: P, n: F, to: store.gradient(bias))
-      }
-    }
+    let dWindows = ws.dWindows.reserve(P * width)
+    filter.backward(
+      MatrixView(base: dZ, rows: P, columns: F),
+      input: MatrixView(base: windows, rows: P, columns: width), store: store,
+      dx: MutableMatrixView(base: dWindows, rows: P, columns: width), panels: ws.panels)
     let table = store.gradient(embedding)
     forEachWindowSlot(tokens) { p, k, id in
       let source = dWindows + p * width + k * Dc
@@ -170,12 +144,13 @@ struct CharacterCNN: Sendable {
 
 /// The character CNN's activations for one batch, grow-only.
 final class CharacterWorkspace {
-  let windows = Scratch()  // (P, 3·Dc) U; ∂U in backward
+  let windows = Scratch()  // (P, 3·Dc) U
   let activations = Scratch()  // (P, F) z
   let dActivations = Scratch()  // (P, F)
   var argmax: [Int32] = []  // (tokens, F) winning window per filter
   let features = Scratch()  // (T·B, F)
   let dFeatures = Scratch()  // (T·B, F)
-  let weightPanels = Scratch()  // W packed: Wᵀ's panels forward, W's for ∂U (`packPanels`)
-  let windowPanels = Scratch()  // U packed for ∂W
+  let dWindows = Scratch()  // (P, 3·Dc) ∂U
+  /// The filters' packed operands (`Linear`): W, and U for ∂W.
+  let panels = (weight: Scratch(), input: Scratch())
 }

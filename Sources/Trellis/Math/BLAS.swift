@@ -1,11 +1,6 @@
 import COpenBLAS
 import Foundation
 
-/// Whether a product's operand is used as stored or transposed (`addPackedProduct`).
-enum Transpose {
-  case none, transposed
-}
-
 /// Sets the number of threads OpenBLAS uses for each product.
 ///
 /// Trellis sets one thread itself, once per process, when the first model is created or loaded.

@@ -63,6 +63,12 @@ func packedProduct(
   kernels.packed_product(a, rows, depth, panels, columns, c)
 }
 
+/// Whether a product's first operand is read as stored or as the transpose of what is stored
+/// (`addPackedProduct`, the Double `packedProduct`).
+enum Transpose {
+  case none, transposed
+}
+
 /// c `(rows, columns)` += A `(rows, depth)` · Wᵀ for W packed by `packPanels`, with A read from
 /// `a` as stored (row-major), or `.transposed` as the transpose of a row-major `(depth, rows)`
 /// matrix in place (a weight gradient's ∂Zᵀ · X without a transposed copy of ∂Z). The sum is
