@@ -4,7 +4,7 @@ import TrellisKernels
 /// What inference derives from the weights once per version of them (`ParameterStore.version`)
 /// instead of once per batch: every recurrent direction's Wx and Wh and the output layer's W
 /// packed for `packedProduct` (training packs them once per batch; OpenBLAS packed both
-/// operands anew at every call; README "Speed" gives what the kernel changed in tagging's
+/// operands anew at every call; Eval/SPEED.md gives what the kernel changed in tagging's
 /// tokens/s), and, for models whose encoder input is the word embedding alone, the first
 /// layer's input projections of every word (`InputProjectionTables`). Only inference reads
 /// them (dev evaluation between epochs included); they hold the products training forms,
@@ -76,9 +76,9 @@ final class InferenceWeights: @unchecked Sendable {
 /// direction d: `tables[d]` is `(V, G)`, `tables[d][w·G ..< (w+1)·G] = E[w] · Wx_dᵀ + bx_d`.
 /// With the tables, `trellis bench --model M --test FILE` (M trained with `--character-filters
 /// 0`, FILE ATIS test × 40) tagged 1.43× as many tokens/s, and a whole `trellis tag` process on
-/// FILE took 0.75 of the time (README "Speed"). The rows come from `packedProduct` over the
-/// vocabulary, which sums each element in k order whatever the rows, so they are the bits of
-/// the batched product that training and the other models form.
+/// FILE took 0.75 of the time (Eval/SPEED.md, "Session 5"). The rows come from `packedProduct`
+/// over the vocabulary, which sums each element in k order whatever the rows, so they are the
+/// bits of the batched product that training and the other models form.
 final class InputProjectionTables: @unchecked Sendable {
   /// Tables larger than this (all directions together) are not built: vocabularies of a few
   /// hundred thousand words (`--embeddings-scope all`) keep the batched product, and memory.
