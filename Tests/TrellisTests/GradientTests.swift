@@ -135,6 +135,15 @@ final class GradientTests: XCTestCase {
     }
   }
 
+  /// Hidden size 33: the gate rows of the weight gradients (132 for the LSTM, 99 for the GRU,
+  /// 33 for the Elman cell) are more than `Encoder.productChunkRows`, so the products after
+  /// the backward steps are cut into chunks that the two threads share.
+  func testEncodersWhoseWeightProductsAreCutMatchFiniteDifferences() {
+    for encoder in [EncoderKind.bilstm, .gru, .birnn] {
+      checkModel(makeModel(encoder: encoder, hiddenSize: 33), dropout: 0)
+    }
+  }
+
   func testContextWindowAndDropoutMatchFiniteDifferences() {
     checkModel(makeModel(encoder: .rnn, head: .softmax, window: 2), dropout: 0)
     checkModel(makeModel(encoder: .bilstm, window: 1), dropout: 0.3)

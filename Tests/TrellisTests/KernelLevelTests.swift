@@ -253,6 +253,48 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// What lets `Encoder` cut a product by rows over two threads: `addPackedProduct` over
+  /// ranges of rows (A as stored and read from its transpose) and `packedProduct` over the
+  /// matching slices give the bits of one call over all rows, for chunk sizes that end inside
+  /// and on the kernels' tiles.
+  func testProductsCutByRowsGiveTheWholeProductsBits() {
+    var rng = SplitMix64(seed: 13)
+    let (rows, depth, columns) = (45, 20, 36)
+    let w = (0..<columns * depth).map { _ in 2 * rng.nextUnitFloat() - 1 }
+    var panels = [Float](repeating: 0, count: panelsSize(columns: columns, depth: depth))
+    packPanels(w, columns: columns, depth: depth, at: &panels)
+    let a = (0..<rows * depth).map { _ in 4 * rng.nextUnitFloat() - 2 }
+    let aTransposed = (0..<depth * rows).map { a[($0 % rows) * depth + $0 / rows] }
+    let initial = (0..<rows * columns).map { Float($0 % 7) - 3 }
+    var whole = [Float](repeating: 0, count: rows * columns)
+    packedProduct(a, rows: rows, depth: depth, panels: panels, columns: columns, into: &whole)
+    for chunk in [1, 5, 8, 32] {
+      let ranges = stride(from: 0, to: rows, by: chunk).map { $0..<min($0 + chunk, rows) }
+      var pieces = [Float](repeating: .nan, count: rows * columns)
+      a.withUnsafeBufferPointer { a in
+        pieces.withUnsafeMutableBufferPointer { c in
+          for range in ranges {
+            packedProduct(
+              a.baseAddress! + range.lowerBound * depth, rows: range.count, depth: depth,
+              panels: panels, columns: columns, into: c.baseAddress! + range.lowerBound * columns)
+          }
+        }
+      }
+      assertBitIdentical(pieces, whole, "packedProduct in chunks of \(chunk)")
+      for (stored, layout) in [(a, Transpose.none), (aTransposed, .transposed)] {
+        var sums = initial
+        for range in ranges {
+          addPackedProduct(
+            stored, layout, rows: rows, depth: depth, panels: panels, columns: columns,
+            to: &sums, rowRange: range)
+        }
+        assertBitIdentical(
+          sums, zip(initial, whole).map { $0 + $1 },
+          "addPackedProduct \(layout), chunks of \(chunk)")
+      }
+    }
+  }
+
   /// The CRF's Double product against a scalar sum in k order, bit for bit at every level:
   /// rows 1, 3, 8, 13 and 16 (a half batch), columns 1, 8, 9, 12 and 120 (a last panel of 4
   /// columns or fewer is summed in half vectors; ATIS's labels: 15 panels of 8), depths 1, 5

@@ -57,4 +57,23 @@ final class ThreadPairTests: XCTestCase {
     }
     XCTAssertEqual(Array(counts), [Int](repeating: 2_000, count: 12))
   }
+
+  /// `forEach` runs every index exactly once, for counts below, at and above two, with the
+  /// pair free or (nested in a part) busy, when Dispatch runs it instead.
+  func testForEachRunsEveryIndexOnce() {
+    let pair = ThreadPair.shared
+    for count in [0, 1, 2, 3, 76, 1_000] {
+      let runs = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(count, 1))
+      defer { runs.deallocate() }
+      for nested in [false, true] {
+        runs.initialize(repeating: 0)
+        if nested {
+          pair.run { part in if part == 0 { pair.forEach(count) { runs[$0] += 1 } } }
+        } else {
+          pair.forEach(count) { runs[$0] += 1 }
+        }
+        XCTAssertEqual(Array(runs.prefix(count)), [Int](repeating: 1, count: count), "\(count)")
+      }
+    }
+  }
 }

@@ -177,21 +177,20 @@ struct RecurrentLayer: Sendable {
       cachePrevious: s == 0 ? nil : UnsafePointer(cache + ((s - 1) % cacheSlots) * B * width))
   }
 
-  /// Backpropagation through time from `workspace.dh` (T·B, H); accumulates parameter gradients
-  /// and writes ∂loss/∂x into `dx` (T·B, In). `x` is the forward pass's input. The recurrence, newest step first:
+  /// Backpropagation through time from `workspace.dh` (T·B, H), newest step first:
   ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
-  /// then, over all steps at once:  ∂Wx += ∂ZXᵀ · X,  ∂Wh += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X = ∂ZX · Wx,
-  /// every product by `packedProduct` (`addPackedProduct` where it adds), its weight operand
-  /// packed in `workspace.panels` during the steps and in the dead cache after them.
-  func backward(
-    store: ParameterStore, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, steps T: Int,
-    batch B: Int,
+  /// (by `addPackedProduct` over Whᵀ packed once), then the bias gradients. It leaves the weight
+  /// gradients and ∂X, products over all steps at once, to `weightProducts`, with their
+  /// second operands packed into the cell's cache, dead from here to the next forward pass
+  /// (the LSTM's and the GRU's caches hold all three, so they add nothing to the peak; the
+  /// Elman cell keeps no cache). `x` is the forward pass's input.
+  func backwardThroughTime(
+    store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int,
     workspace ws: RecurrentWorkspace
   ) {
     precondition(ws.forwardShape == (T, B), "backward needs the forward pass of the same batch")
     let H = hiddenSize
     let G = gateWidth
-    let h = ws.h.pointer
     let dh = ws.dh.pointer
     let dzx = ws.zx.reserve(T * B * G)  // zx is dead after forward; reuse it for ∂zx
     let dzh = cell.sharesPreactivationGradient ? dzx : ws.dzh.reserve(T * B * G)
@@ -214,27 +213,108 @@ struct RecurrentLayer: Sendable {
           to: dhNext)
       }
     }
-    // The cell's cache is dead from here to the next forward pass: its memory holds the packed
-    // operands of the products below, which are as large as X and H (T·B rows each), so they
-    // add nothing to the peak.
-    let panels = ws.cache
-    // ∂Wx (G, In) += ∂ZXᵀ · X: A = ∂ZXᵀ read in place, W = Xᵀ (In, T·B) packed from X.
-    addPackedProduct(
-      dzx, .transposed, rows: G, depth: T * B,
-      panels: packPanels(x, columns: inputSize, depth: T * B, transposed: true, into: panels),
-      columns: inputSize, to: store.gradient(wx))
-    if T > 1 {
-      addPackedProduct(
-        dzh + B * G, .transposed, rows: G, depth: (T - 1) * B,
-        panels: packPanels(h, columns: H, depth: (T - 1) * B, transposed: true, into: panels),
-        columns: H, to: store.gradient(wh))
-    }
     addColumnSums(of: dzx, rows: T * B, n: G, to: store.gradient(bx))
     if let bh { addColumnSums(of: dzh, rows: T * B, n: G, to: store.gradient(bh)) }
-    packedProduct(
-      dzx, rows: T * B, depth: G,
-      panels: packPanels(
-        store.value(wx), columns: inputSize, depth: G, transposed: true, into: panels),
-      columns: inputSize, into: dx)
+    let layout = OperandLayout(layer: self, steps: T, batch: B)
+    let operands = ws.cache.reserve(layout.total)
+    packPanels(
+      x, columns: inputSize, depth: T * B, transposed: true, at: operands + layout.input)
+    if T > 1 {
+      packPanels(
+        ws.h.pointer, columns: H, depth: (T - 1) * B, transposed: true,
+        at: operands + layout.states)
+    }
+    packPanels(
+      store.value(wx), columns: inputSize, depth: G, transposed: true,
+      at: operands + layout.weights)
+  }
+
+  /// Where `backwardThroughTime` packs the products' second operands in the cache: Xᵀ (In,
+  /// T·B), H[..<T−1]ᵀ (H, (T−1)·B) and Wx (G, In) read as `(In, G)`ᵀ, one after the other.
+  private struct OperandLayout {
+    let input = 0
+    let states: Int
+    let weights: Int
+    let total: Int
+
+    init(layer: RecurrentLayer, steps T: Int, batch B: Int) {
+      states = panelsSize(columns: layer.inputSize, depth: T * B)
+      weights = states + panelsSize(columns: layer.hiddenSize, depth: (T - 1) * B)
+      total = weights + panelsSize(columns: layer.inputSize, depth: layer.gateWidth)
+    }
+  }
+
+  /// The products that finish `backwardThroughTime`'s batch, cut by rows so that `Encoder`
+  /// can share them between two threads (each element is summed in k order by whichever
+  /// thread computes it, so the cut changes no bit):
+  ///   ∂Wx (G, In) += ∂ZXᵀ · X,  ∂Wh (G, H) += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X (T·B, In) = ∂ZX · Wx.
+  /// ∂X goes to `dx` (T·B, In).
+  func weightProducts(
+    store: ParameterStore, dx: UnsafeMutablePointer<Float>, steps T: Int, batch B: Int,
+    workspace ws: RecurrentWorkspace
+  ) -> WeightProducts {
+    let G = gateWidth
+    let layout = OperandLayout(layer: self, steps: T, batch: B)
+    let operands = UnsafePointer(ws.cache.pointer)
+    let dzx = UnsafePointer(ws.zx.pointer)
+    let dzh = cell.sharesPreactivationGradient ? dzx : UnsafePointer(ws.dzh.pointer)
+    return WeightProducts(
+      inputSize: inputSize, hiddenSize: hiddenSize, gateWidth: G, steps: T, batch: B,
+      dzx: dzx, dzh: dzh, inputPanels: operands + layout.input,
+      statePanels: operands + layout.states, weightPanels: operands + layout.weights,
+      inputWeightGradient: store.gradient(wx), recurrentWeightGradient: store.gradient(wh),
+      dx: dx)
+  }
+}
+
+/// One direction's products after its backward steps (`RecurrentLayer.weightProducts`), with
+/// the row counts to cut them by.
+struct WeightProducts {
+  enum Product: CaseIterable {
+    case inputWeights, recurrentWeights, input
+  }
+
+  let inputSize: Int
+  let hiddenSize: Int
+  let gateWidth: Int
+  let steps: Int
+  let batch: Int
+  let dzx: UnsafePointer<Float>
+  let dzh: UnsafePointer<Float>
+  let inputPanels: UnsafePointer<Float>
+  let statePanels: UnsafePointer<Float>
+  let weightPanels: UnsafePointer<Float>
+  let inputWeightGradient: UnsafeMutablePointer<Float>
+  let recurrentWeightGradient: UnsafeMutablePointer<Float>
+  let dx: UnsafeMutablePointer<Float>
+
+  /// The rows of `product`'s result: G for the weight gradients, T·B for ∂X; ∂Wh has none
+  /// for one step (no step has a previous state).
+  func rows(of product: Product) -> Int {
+    switch product {
+    case .inputWeights: gateWidth
+    case .recurrentWeights: steps > 1 ? gateWidth : 0
+    case .input: steps * batch
+    }
+  }
+
+  /// Rows `rows` of `product`'s result.
+  func run(_ product: Product, rows: Range<Int>) {
+    let G = gateWidth
+    let TB = steps * batch
+    switch product {
+    case .inputWeights:
+      addPackedProduct(
+        dzx, .transposed, rows: G, depth: TB, panels: inputPanels, columns: inputSize,
+        to: inputWeightGradient, rowRange: rows)
+    case .recurrentWeights:
+      addPackedProduct(
+        dzh + batch * G, .transposed, rows: G, depth: TB - batch, panels: statePanels,
+        columns: hiddenSize, to: recurrentWeightGradient, rowRange: rows)
+    case .input:
+      packedProduct(
+        dzx + rows.lowerBound * G, rows: rows.count, depth: G, panels: weightPanels,
+        columns: inputSize, into: dx + rows.lowerBound * inputSize)
+    }
   }
 }

@@ -72,13 +72,18 @@ enum Transpose {
 /// c `(rows, columns)` += A `(rows, depth)` · Wᵀ for W packed by `packPanels`, with A read from
 /// `a` as stored (row-major), or `.transposed` as the transpose of a row-major `(depth, rows)`
 /// matrix in place (a weight gradient's ∂Zᵀ · X without a transposed copy of ∂Z). The sum is
-/// `packedProduct`'s, added to c's element once it is complete.
+/// `packedProduct`'s, added to c's element once it is complete. `rowRange` limits the work to
+/// those rows of c (each row's bits are the same whichever rows a call covers).
 func addPackedProduct(
   _ a: UnsafePointer<Float>, _ layout: Transpose, rows: Int, depth: Int,
-  panels: UnsafePointer<Float>, columns: Int, to c: UnsafeMutablePointer<Float>
+  panels: UnsafePointer<Float>, columns: Int, to c: UnsafeMutablePointer<Float>,
+  rowRange: Range<Int>? = nil
 ) {
+  let range = rowRange ?? 0..<rows
   let (rowStride, depthStride) = layout == .none ? (depth, 1) : (1, rows)
-  kernels.packed_product_add(a, rowStride, depthStride, rows, depth, panels, columns, c)
+  kernels.packed_product_add(
+    a + range.lowerBound * rowStride, rowStride, depthStride, range.count, depth, panels, columns,
+    c + range.lowerBound * columns)
 }
 
 /// `w` packed into `buffer` for the `packedProduct` of `depth` and `columns`; returns the
@@ -88,14 +93,25 @@ func packPanels(
   _ w: UnsafePointer<Float>, columns: Int, depth: Int, transposed: Bool = false,
   into buffer: Scratch
 ) -> UnsafeMutablePointer<Float> {
-  let panels = buffer.reserve(trellis_panels_size(columns, depth))
+  let panels = buffer.reserve(panelsSize(columns: columns, depth: depth))
+  packPanels(w, columns: columns, depth: depth, transposed: transposed, at: panels)
+  return panels
+}
+
+/// `packPanels` into `panels`, which holds `panelsSize(columns:depth:)` Floats.
+func packPanels(
+  _ w: UnsafePointer<Float>, columns: Int, depth: Int, transposed: Bool = false,
+  at panels: UnsafeMutablePointer<Float>
+) {
   if transposed {
     trellis_pack_panels_transposed(w, depth, columns, panels)
   } else {
     trellis_pack_panels(w, columns, depth, panels)
   }
-  return panels
 }
+
+/// Floats of the panels `packPanels` makes for `columns` and `depth`.
+func panelsSize(columns: Int, depth: Int) -> Int { trellis_panels_size(columns, depth) }
 
 /// c `(rows, columns)` = A `(rows, depth)` · Wᵀ in Double, W `(columns, depth)` given as
 /// `panels` from `doublePanels`, each element summed in k order without fused multiply-adds;

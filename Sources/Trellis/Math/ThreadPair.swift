@@ -60,6 +60,20 @@ final class ThreadPair: @unchecked Sendable {
     }
   }
 
+  /// Runs `body(i)` for every i in `0..<count` on the pair, each thread taking the next i when
+  /// it is free, so a thread slowed by anything else does fewer: for work cut into many
+  /// independent pieces. Which thread runs an i varies from call to call, so `body(i)` must
+  /// not depend on it.
+  func forEach(_ count: Int, _ body: (Int) -> Void) {
+    let next = Atomic<Int>(0)
+    run { _ in
+      // Only the claim needs to be atomic: `run`'s return orders every body's writes.
+      while case let i = next.wrappingAdd(1, ordering: .relaxed).oldValue, i < count {
+        body(i)
+      }
+    }
+  }
+
   /// The second thread: runs `job(1)` for each call posted, spinning between calls for
   /// `spinNanoseconds`, then sleeping until the next.
   private func serve() {
