@@ -78,9 +78,9 @@ final class GradientTests: XCTestCase {
 
   func checkModel(
     _ model: TaggerModel, dropout: Float, sentenceMasks: Bool = false,
+    wordIds: [[Int]] = [[2, 3, 4, 5], [5, 1], [3]], gold: [[Int]] = [[1, 2, 0, 1], [0, 1], [2]],
     file: StaticString = #filePath, line: UInt = #line
   ) {
-    let wordIds = [[2, 3, 4, 5], [5, 1], [3]]
     // w5 and w9: unknown characters.
     let tokens = wordIds.map { $0.map { $0 == 1 ? "w9" : model.words[$0] } }
     // Feature values cycle through x, y and one never seen (read as <unk>).
@@ -91,8 +91,7 @@ final class GradientTests: XCTestCase {
           sentence.indices.map { ["x", "y", "unseen"][($0 + i) % 3] }
         })
     }
-    let batch = model.batch(
-      inputs.map(model.encode), words: wordIds, gold: [[1, 2, 0, 1], [0, 1], [2]])
+    let batch = model.batch(inputs.map(model.encode), words: wordIds, gold: gold)
     let store = model.store
     let workspace = ModelWorkspace()
     func loss() -> Double {
@@ -135,12 +134,16 @@ final class GradientTests: XCTestCase {
     }
   }
 
-  /// Hidden size 33: the gate rows of the weight gradients (132 for the LSTM, 99 for the GRU,
-  /// 33 for the Elman cell) are more than `Encoder.productChunkRows`, so the products after
-  /// the backward steps are cut into chunks that the two threads share.
-  func testEncodersWhoseWeightProductsAreCutMatchFiniteDifferences() {
+  /// Products cut into chunks that the two threads share (`Encoder.productChunkRows`): at
+  /// hidden size 33 the weight gradients' gate rows (132 for the LSTM, 99 for the GRU, 33 for
+  /// the Elman cell) and, in a batch of 12 sentences of up to 4 tokens, the 48 rows of the
+  /// input projections and of ∂X are more than a chunk.
+  func testEncodersWhoseProductsAreCutMatchFiniteDifferences() {
+    let wordIds = (0..<12).map { s in (0...(s % 4)).map { 1 + (s + $0) % 5 } }
+    let gold = wordIds.map { $0.map { $0 % 3 } }
     for encoder in [EncoderKind.bilstm, .gru, .birnn] {
-      checkModel(makeModel(encoder: encoder, hiddenSize: 33), dropout: 0)
+      checkModel(
+        makeModel(encoder: encoder, hiddenSize: 33), dropout: 0, wordIds: wordIds, gold: gold)
     }
   }
 

@@ -54,7 +54,9 @@ struct Encoder: Sendable {
   /// Reads `input` (rows `(T·B, In)`, or word ids with each direction's projection table),
   /// writes `output` (T·B, dirs·H). Training passes no `panels`; inference passes each
   /// direction's packed Wx and Wh, and keeps no cache for a backward pass
-  /// (`RecurrentLayer.forward`).
+  /// (`RecurrentLayer.forward`). Rows are projected first, every direction's in chunks of rows
+  /// that both threads take in turn when `concurrently`; then each direction's steps run on a
+  /// thread of their own.
   func forward(
     store: ParameterStore, input: EncoderInput, output: UnsafeMutablePointer<Float>,
     lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace], concurrently: Bool = true,
@@ -62,32 +64,20 @@ struct Encoder: Sendable {
   ) {
     let B = lengths.count
     let H = hiddenSize
-    let In = inputSize
     let width = outputSize
+    if case .rows(let x) = input {
+      let projections = inputProjections(
+        store: store, x: x, lengths: lengths, steps: T, workspaces: workspaces, panels: panels)
+      Self.runInChunks(projections.map { ($0.rows, $0.run) }, concurrently: concurrently)
+    }
     runDirections(concurrently: concurrently) { d in
       let ws = workspaces[d]
-      // Left to right reads the batch as it is; right to left reads it reversed: a reversed
-      // copy of the rows, or the word ids in its step order (padding past each sentence).
       let directionInput: RecurrentInput
       switch input {
-      case .rows(let x) where d == 0:
-        directionInput = .rows(x)
-      case .rows(let x):
-        let reversed = ws.x.reserve(T * B * In)
-        for s in 0..<T {
-          for b in 0..<B {
-            let destination = reversed + (s * B + b) * In
-            if let row = Encoder.row(
-              direction: d, step: s, sentence: b, batch: B, length: lengths[b])
-            {
-              destination.update(from: x + row * In, count: In)
-            } else {
-              destination.update(repeating: 0, count: In)
-            }
-          }
-        }
-        directionInput = .rows(UnsafePointer(reversed))
+      case .rows:
+        directionInput = .projectedRows
       case .projectedWords(let words, let tables):
+        // Right to left reads the word ids in its step order (padding past each sentence).
         var stepWords = words
         if d > 0 {
           for s in 0..<T {
@@ -112,6 +102,39 @@ struct Encoder: Sendable {
           (output + row * width + d * H).update(from: h + (s * B + b) * H, count: H)
         }
       }
+    }
+  }
+
+  /// Each direction's input projections of `x` (T·B, In): left to right reads the batch as it
+  /// is, right to left a reversed copy of the rows in its step order (padding past each
+  /// sentence).
+  private func inputProjections(
+    store: ParameterStore, x: UnsafePointer<Float>, lengths: [Int], steps T: Int,
+    workspaces: [RecurrentWorkspace], panels: [DirectionPanels]?
+  ) -> [InputProjection] {
+    let B = lengths.count
+    let In = inputSize
+    return directions.indices.map { d in
+      let ws = workspaces[d]
+      var directionRows = x
+      if d > 0 {
+        let reversed = ws.x.reserve(T * B * In)
+        for s in 0..<T {
+          for b in 0..<B {
+            let destination = reversed + (s * B + b) * In
+            if let row = Encoder.row(
+              direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+            {
+              destination.update(from: x + row * In, count: In)
+            } else {
+              destination.update(repeating: 0, count: In)
+            }
+          }
+        }
+        directionRows = UnsafePointer(reversed)
+      }
+      return directions[d].inputProjection(
+        store: store, x: directionRows, steps: T, batch: B, workspace: ws, panels: panels?[d])
     }
   }
 
@@ -153,7 +176,12 @@ struct Encoder: Sendable {
         store: store, dx: d == 0 ? dx : workspaces[d].dx.reserve(T * B * In), steps: T, batch: B,
         workspace: workspaces[d])
     }
-    Self.runInChunks(products)
+    Self.runInChunks(
+      products.flatMap { direction in
+        WeightProducts.Product.allCases.map { product in
+          (direction.rows(of: product), { rows in direction.run(product, rows: rows) })
+        }
+      })
     // Add the other direction's input gradient after both finished, in a fixed order, so the
     // result does not depend on which thread finished first.
     for d in 1..<directions.count {
@@ -171,27 +199,29 @@ struct Encoder: Sendable {
     }
   }
 
-  /// Runs the directions' `products` in chunks of `productChunkRows` rows, which both threads
-  /// take in turn.
-  private static func runInChunks(_ products: [WeightProducts]) {
-    var chunks: [(direction: Int, product: WeightProducts.Product, rows: Range<Int>)] = []
-    for (d, direction) in products.enumerated() {
-      for product in WeightProducts.Product.allCases {
-        let rows = direction.rows(of: product)
-        for start in stride(from: 0, to: rows, by: productChunkRows) {
-          chunks.append((d, product, start..<min(start + productChunkRows, rows)))
-        }
+  /// Runs each job's rows (`rows`, `run(range)`) in chunks of `productChunkRows`, which both
+  /// threads take in turn when `concurrently`.
+  private static func runInChunks(
+    _ jobs: [(rows: Int, run: (Range<Int>) -> Void)], concurrently: Bool = true
+  ) {
+    var chunks: [(job: Int, rows: Range<Int>)] = []
+    for (j, job) in jobs.enumerated() {
+      for start in stride(from: 0, to: job.rows, by: productChunkRows) {
+        chunks.append((j, start..<min(start + productChunkRows, job.rows)))
       }
     }
-    ThreadPair.shared.forEach(chunks.count) { i in
-      products[chunks[i].direction].run(chunks[i].product, rows: chunks[i].rows)
+    if concurrently {
+      ThreadPair.shared.forEach(chunks.count) { i in jobs[chunks[i].job].run(chunks[i].rows) }
+    } else {
+      for chunk in chunks { jobs[chunk.job].run(chunk.rows) }
     }
   }
 
-  /// Rows of a product after the backward steps that one thread takes at a time: a multiple of
-  /// the kernels' tile rows (4 at AVX2, 8 at AVX-512); at the default sizes a BiLSTM batch of
-  /// 32 sentences of 12 tokens makes 76 such chunks of about 2.5 MFLOP each, so the thread
-  /// that finished its steps first fills the other's lag with them.
+  /// Rows of a product over all steps that one thread takes at a time: a multiple of the
+  /// kernels' tile rows (4 at AVX2, 8 at AVX-512); at the default sizes a BiLSTM batch of 32
+  /// sentences of 12 tokens makes 24 such chunks of input projections and 76 of the products
+  /// after the backward steps, of about 2.5 MFLOP each, so the thread that is ahead fills the
+  /// other's lag with them.
   static let productChunkRows = 32
 
   /// Runs the directions' bodies, on two threads when there are two (unless the caller already

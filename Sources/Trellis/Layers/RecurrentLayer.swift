@@ -25,11 +25,12 @@ public enum EncoderKind: String, Codable, CaseIterable, Sendable {
   }
 }
 
-/// What one direction reads, row `s·B + b` for its step s of sentence b: token representations
-/// `(T·B, In)`, or (inference, `InputProjectionTables`) word ids `(T·B)` whose rows of `table`
-/// `(V, G)` already hold X · Wxᵀ + bx.
+/// What one direction's steps read, row `s·B + b` for its step s of sentence b: the input
+/// projections ZX = X · Wxᵀ + bx `(T·B, G)` that `inputProjection` left in the workspace's
+/// `zx`, or (inference, `InputProjectionTables`) word ids `(T·B)` whose rows of `table` `(V, G)`
+/// already hold them.
 enum RecurrentInput {
-  case rows(UnsafePointer<Float>)
+  case projectedRows
   case projected(table: UnsafePointer<Float>, words: [Int32])
 }
 
@@ -107,14 +108,28 @@ struct RecurrentLayer: Sendable {
     }
   }
 
-  /// Runs `steps` steps over `batch` rows of its input, leaving `h` and `cache` in the
-  /// workspace:  zx = X · Wxᵀ + bx (one product, or rows of a projection table);
-  /// for s: zh = h_{s−1} · Whᵀ (+ bh);  cell.
-  /// Every product is `packedProduct`'s, over weights packed once for the batch (OpenBLAS
-  /// packed Wh at every step). Training (no `panels`) packs Wx and Wh here and keeps every
-  /// step's cache for `backward`. Inference passes them packed once per weight version
-  /// (`InferenceWeights`) and keeps two steps of the cache, step s in slot s mod 2, since
-  /// step s reads nothing older than s − 1; `backward` then refuses to run.
+  /// The input projections ZX = X · Wxᵀ + bx `(T·B, G)` of `x` `(T·B, In)` into the workspace's
+  /// `zx`, for `forward` with `.projectedRows`: over Wx packed once per weight version
+  /// (inference's `panels`) or here into the workspace's panels (training, once per batch).
+  func inputProjection(
+    store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int,
+    workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil
+  ) -> InputProjection {
+    let G = gateWidth
+    return InputProjection(
+      x: x, rows: T * B, inputSize: inputSize, gateWidth: G,
+      panels: panels?.input
+        ?? UnsafePointer(packPanels(store.value(wx), columns: G, depth: inputSize, into: ws.panels)),
+      bias: store.value(bx), zx: ws.zx.reserve(T * B * G))
+  }
+
+  /// Runs `steps` steps over `batch` rows of projected input, leaving `h` and `cache` in the
+  /// workspace:  for s: zh = h_{s−1} · Whᵀ (+ bh);  cell(zx_s, zh).
+  /// Every product is `packedProduct`'s, over Wh packed once for the batch (OpenBLAS packed it
+  /// at every step). Training (no `panels`) packs Wh here and keeps every step's cache for
+  /// `backward`. Inference passes it packed once per weight version (`InferenceWeights`) and
+  /// keeps two steps of the cache, step s in slot s mod 2, since step s reads nothing older
+  /// than s − 1; `backward` then refuses to run.
   func forward(
     store: ParameterStore, input: RecurrentInput, steps T: Int, batch B: Int,
     workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil
@@ -148,14 +163,8 @@ struct RecurrentLayer: Sendable {
       }
     }
     switch input {
-    case .rows(let x):
-      let zx = ws.zx.reserve(T * B * G)
-      let inputPanels =
-        panels?.input
-        ?? UnsafePointer(packPanels(store.value(wx), columns: G, depth: inputSize, into: ws.panels))
-      packedProduct(x, rows: T * B, depth: inputSize, panels: inputPanels, columns: G, into: zx)
-      addBias(store.value(bx), to: zx, rows: T * B, n: G)
-      runSteps(zx: zx, words: nil)
+    case .projectedRows:
+      runSteps(zx: ws.zx.pointer, words: nil)
     case .projected(let table, let words):
       words.withUnsafeBufferPointer { runSteps(zx: table, words: $0.baseAddress!) }
     }
@@ -316,5 +325,27 @@ struct WeightProducts {
         dzx + rows.lowerBound * G, rows: rows.count, depth: G, panels: weightPanels,
         columns: inputSize, into: dx + rows.lowerBound * inputSize)
     }
+  }
+}
+
+/// One direction's input projections (`RecurrentLayer.inputProjection`), cut by rows as
+/// `WeightProducts` are: each row is its own product and bias sum.
+struct InputProjection {
+  let x: UnsafePointer<Float>
+  let rows: Int
+  let inputSize: Int
+  let gateWidth: Int
+  let panels: UnsafePointer<Float>
+  let bias: UnsafePointer<Float>
+  let zx: UnsafeMutablePointer<Float>
+
+  /// Rows `rows` of ZX.
+  func run(rows: Range<Int>) {
+    let G = gateWidth
+    let zxRows = zx + rows.lowerBound * G
+    packedProduct(
+      x + rows.lowerBound * inputSize, rows: rows.count, depth: inputSize, panels: panels,
+      columns: G, into: zxRows)
+    addBias(bias, to: zxRows, rows: rows.count, n: G)
   }
 }
