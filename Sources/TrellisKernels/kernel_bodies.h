@@ -381,6 +381,54 @@ static void dropout_kernel(
   *state = start + (uint64_t)count * splitmix_gamma;
 }
 
+// One LSTM step's backward pass on 16 units of one row: pointers at the row's unit j, the gate
+// blocks `hidden` apart; the expressions and their order are LSTMCell.backward's.
+INLINE void lstm_backward16(
+  const float *gates, long hidden, const float *tanh_c, f32x16 c_previous, const float *dh,
+  float *carry, float *dz) {
+  const f32x16 one = splat16(1.0f);
+  const f32x16 i = load16(gates), f = load16(gates + hidden);
+  const f32x16 g = load16(gates + 2 * hidden), o = load16(gates + 3 * hidden);
+  const f32x16 tc = load16(tanh_c), gradient = load16(dh);
+  const f32x16 dc = load16(carry) + gradient * o * (one - tc * tc);
+  store16(dz, dc * g * i * (one - i));
+  store16(dz + hidden, dc * c_previous * f * (one - f));
+  store16(dz + 2 * hidden, dc * i * (one - g * g));
+  store16(dz + 3 * hidden, gradient * tc * o * (one - o));
+  store16(carry, dc * f);
+}
+
+static void lstm_backward_kernel(
+  const float *gates, const float *tanh_c, const float *c_previous, const float *dh,
+  float *carry, float *dz, long rows, long hidden) {
+  const f32x16 zero = splat16(0.0f);
+  for (long b = 0; b < rows; b++) {
+    const float *gateRow = gates + b * 4 * hidden;
+    float *dzRow = dz + b * 4 * hidden;
+    const long at = b * hidden;
+    long j = 0;
+    for (; j + 16 <= hidden; j += 16) {
+      lstm_backward16(
+        gateRow + j, hidden, tanh_c + at + j, c_previous ? load16(c_previous + at + j) : zero,
+        dh + at + j, carry + at + j, dzRow + j);
+    }
+    if (j < hidden) {
+      // The last units through the same code, in zero-padded lanes: gate blocks 16 apart.
+      const size_t bytes = (size_t)(hidden - j) * sizeof(float);
+      float lanes[4][16] = {{0}}, gateLanes[4][16] = {{0}}, dzLanes[4][16];
+      for (int q = 0; q < 4; q++) memcpy(gateLanes[q], gateRow + q * hidden + j, bytes);
+      memcpy(lanes[0], tanh_c + at + j, bytes);
+      if (c_previous) memcpy(lanes[1], c_previous + at + j, bytes);
+      memcpy(lanes[2], dh + at + j, bytes);
+      memcpy(lanes[3], carry + at + j, bytes);
+      lstm_backward16(
+        gateLanes[0], 16, lanes[0], load16(lanes[1]), lanes[2], lanes[3], dzLanes[0]);
+      for (int q = 0; q < 4; q++) memcpy(dzRow + q * hidden + j, dzLanes[q], bytes);
+      memcpy(carry + at + j, lanes[3], bytes);
+    }
+  }
+}
+
 const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .exp = exp_kernel,
   .exp_f64 = exp_f64_kernel,
@@ -394,4 +442,5 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .adam = adam_kernel,
   .nadam = nadam_kernel,
   .dropout = dropout_kernel,
+  .lstm_backward = lstm_backward_kernel,
 };

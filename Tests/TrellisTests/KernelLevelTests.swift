@@ -295,6 +295,57 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// The LSTM cell's backward step against the scalar code it replaced (LSTMCell.backward
+  /// before session 14), bit for bit at every level: hidden sizes with and without a tail of
+  /// fewer than 16 units, with c_{t−1} and with none (the first step, zeros, where ∂z_f is
+  /// dc·0·f·(1 − f), −0 when dc < 0).
+  func testLSTMBackwardMatchesScalarCode() {
+    var rng = SplitMix64(seed: 14)
+    func uniform(_ count: Int, _ low: Float, _ high: Float) -> [Float] {
+      (0..<count).map { _ in low + (high - low) * rng.nextUnitFloat() }
+    }
+    for hidden in [1, 5, 16, 17, 100] {
+      let rows = 3
+      let n = rows * hidden
+      let gates = (0..<rows).flatMap { _ in
+        uniform(2 * hidden, 0, 1) + uniform(hidden, -1, 1) + uniform(hidden, 0, 1)
+      }
+      let (tanhC, previous) = (uniform(n, -1, 1), uniform(n, -3, 3))
+      let (dh, carry) = (uniform(n, -2, 2), uniform(n, -2, 2))
+      for cPrevious in [previous, nil] {
+        var expectedDz = [Float](repeating: 0, count: 4 * n)
+        var expectedCarry = carry
+        for b in 0..<rows {
+          for j in 0..<hidden {
+            let k = b * hidden + j
+            let gate = b * 4 * hidden + j
+            let (i, f) = (gates[gate], gates[gate + hidden])
+            let (g, o) = (gates[gate + 2 * hidden], gates[gate + 3 * hidden])
+            let tc = tanhC[k]
+            let dc = carry[k] + dh[k] * o * (1 - tc * tc)
+            expectedDz[gate] = dc * g * i * (1 - i)
+            expectedDz[gate + hidden] = dc * (cPrevious?[k] ?? 0) * f * (1 - f)
+            expectedDz[gate + 2 * hidden] = dc * i * (1 - g * g)
+            expectedDz[gate + 3 * hidden] = dh[k] * tc * o * (1 - o)
+            expectedCarry[k] = dc * f
+          }
+        }
+        for level in levels {
+          var (dz, newCarry) = ([Float](repeating: .nan, count: 4 * n), carry)
+          if let cPrevious {
+            level.kernels.lstm_backward(gates, tanhC, cPrevious, dh, &newCarry, &dz, rows, hidden)
+          } else {
+            level.kernels.lstm_backward(gates, tanhC, nil, dh, &newCarry, &dz, rows, hidden)
+          }
+          let what =
+            "hidden \(hidden), c_{t−1} \(cPrevious == nil ? "none" : "given"), \(level.name)"
+          assertBitIdentical(dz, expectedDz, "∂z, " + what)
+          assertBitIdentical(newCarry, expectedCarry, "carry, " + what)
+        }
+      }
+    }
+  }
+
   /// The CRF's Double product against a scalar sum in k order, bit for bit at every level:
   /// rows 1, 3, 8, 13 and 16 (a half batch), columns 1, 8, 9, 12 and 120 (a last panel of 4
   /// columns or fewer is summed in half vectors; ATIS's labels: 15 panels of 8), depths 1, 5

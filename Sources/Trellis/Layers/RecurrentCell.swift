@@ -123,38 +123,15 @@ struct LSTMCell: RecurrentCell {
   // ∂o = ∂h ⊙ tanh(c);  ∂c ← carry + ∂h ⊙ o ⊙ (1 − tanh²c)
   // ∂i = ∂c ⊙ g;  ∂g = ∂c ⊙ i;  ∂f = ∂c ⊙ c_{t−1};  carry ← ∂c ⊙ f
   // ∂z = ∂gate ⊙ σ' or tanh':  σ' = s(1 − s),  tanh' = 1 − g²
+  // (the vector kernel `lstm_backward`, which gives its expressions' order).
   func backward(_ step: CellStep, _ gradients: CellGradients) {
     let (B, H, cache) = (step.rows, step.hidden, UnsafePointer(step.cache))
-    let cachePrevious = step.cachePrevious
-    let (dh, carry, dzx) = (gradients.dh, gradients.carry, gradients.dzx)
-    let dhPreviousDirect = gradients.dhPreviousDirect
-    dhPreviousDirect.update(repeating: 0, count: B * H)
-    let c = cache + B * 4 * H
+    gradients.dhPreviousDirect.update(repeating: 0, count: B * H)
     let tanhC = gradients.work
-    tanh(c, into: tanhC, count: B * H)
-    // c_{t−1} = 0 at the first step: a zero row keeps the loop free of branches.
-    let zeros = [Float](repeating: 0, count: cachePrevious == nil ? B * H : 0)
-    zeros.withUnsafeBufferPointer { zeros in
-      let cPrevious = cachePrevious.map { $0 + B * 4 * H } ?? zeros.baseAddress!
-      for b in 0..<B {
-        let gates = cache + b * 4 * H
-        let dz = dzx + b * 4 * H
-        for j in 0..<H {
-          let k = b * H + j
-          let i = gates[j]
-          let f = gates[H + j]
-          let g = gates[2 * H + j]
-          let o = gates[3 * H + j]
-          let tc = tanhC[k]
-          let dc = carry[k] + dh[k] * o * (1 - tc * tc)
-          dz[j] = dc * g * i * (1 - i)
-          dz[H + j] = dc * cPrevious[k] * f * (1 - f)
-          dz[2 * H + j] = dc * i * (1 - g * g)
-          dz[3 * H + j] = dh[k] * tc * o * (1 - o)
-          carry[k] = dc * f
-        }
-      }
-    }
+    tanh(cache + B * 4 * H, into: tanhC, count: B * H)
+    kernels.lstm_backward(
+      cache, tanhC, step.cachePrevious.map { $0 + B * 4 * H }, gradients.dh, gradients.carry,
+      gradients.dzx, B, H)
   }
 }
 

@@ -90,6 +90,18 @@ typedef struct {
   void (*_Nonnull dropout)(
     float *_Nonnull values, float *_Nonnull mask, long count, float rate, float scale,
     uint64_t *_Nonnull state);
+  /// One LSTM step's backward pass (LSTMCell in RecurrentCell.swift) over `rows` rows of
+  /// `hidden` units: gates (rows, 4·hidden) holding i, f, g, o after their nonlinearities,
+  /// tanh_c = tanh(c_t) and c_previous = c_{t−1} (rows, hidden; NULL for zeros at the first
+  /// step), dh (rows, hidden), carry (rows, hidden) in and out, dz (rows, 4·hidden) out:
+  ///   dc = carry + (dh·o)·(1 − tc·tc),  carry ← dc·f,
+  ///   dz_i = ((dc·g)·i)·(1 − i),  dz_f = ((dc·c_{t−1})·f)·(1 − f),
+  ///   dz_g = (dc·i)·(1 − g·g),  dz_o = ((dh·tc)·o)·(1 − o),
+  /// each product rounded before the next operation, in that order.
+  void (*_Nonnull lstm_backward)(
+    const float *_Nonnull gates, const float *_Nonnull tanh_c, const float *_Nullable c_previous,
+    const float *_Nonnull dh, float *_Nonnull carry, float *_Nonnull dz, long rows,
+    long hidden);
 } trellis_kernels;
 
 /// The floats trellis_pack_panels writes for a (columns, depth) matrix: ⌈columns/16⌉·16·depth.
