@@ -226,12 +226,13 @@ struct Encoder: Sendable {
 
   /// Runs the directions' bodies, on two threads when there are two (unless the caller already
   /// keeps both cores busy): they share only read-only weights, and each accumulates into its
-  /// own disjoint gradient slots. The calling thread takes the right-to-left direction, the one
-  /// with more work: its reversed copy of the input reads rows this thread has just written,
-  /// and the ∂x it leaves is added by this thread afterwards. The other way round, the calling
-  /// thread waited for the second in 3.5% of a training profile's samples (`perf record -g`,
-  /// `trellis_spin_pause` under `Encoder`), and a 2-epoch ATIS training took 1.035 and 1.046 of
-  /// the time in two paired runs.
+  /// own disjoint gradient slots. The calling thread takes the right-to-left direction, whose
+  /// reversed input it copied (`inputProjections`) and whose ∂x it adds afterwards. When the
+  /// copy was part of the direction's body, the other way round had the calling thread waiting
+  /// for the second in 3.5% of a training profile's samples (`perf record -g`,
+  /// `trellis_spin_pause` under `Encoder`) and a 2-epoch ATIS training taking 1.035 and 1.046
+  /// of the time in two paired runs; since the copy comes first, the two orders take the same
+  /// time (0.977 and 1.027 in two paired runs).
   private func runDirections(concurrently: Bool, _ body: (Int) -> Void) {
     if directions.count == 1 || !concurrently {
       for d in directions.indices { body(d) }
