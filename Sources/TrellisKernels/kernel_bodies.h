@@ -429,6 +429,62 @@ static void lstm_backward_kernel(
   }
 }
 
+// One GRU step's backward pass on 16 units of one row, as lstm_backward16: the expressions
+// and their order are GRUCell.backward's.
+INLINE void gru_backward16(
+  const float *gates, long hidden, const float *zh_n, f32x16 previous, const float *dh,
+  float *dh_previous_direct, float *dzx, float *dzh) {
+  const f32x16 one = splat16(1.0f);
+  const f32x16 r = load16(gates), u = load16(gates + hidden), n = load16(gates + 2 * hidden);
+  const f32x16 gradient = load16(dh);
+  const f32x16 dn = gradient * (one - u);
+  const f32x16 du = gradient * (previous - n);
+  store16(dh_previous_direct, gradient * u);
+  const f32x16 dan = dn * (one - n * n);
+  const f32x16 dar = dan * load16(zh_n) * r * (one - r);
+  const f32x16 dau = du * u * (one - u);
+  store16(dzx, dar);
+  store16(dzx + hidden, dau);
+  store16(dzx + 2 * hidden, dan);
+  store16(dzh, dar);
+  store16(dzh + hidden, dau);
+  store16(dzh + 2 * hidden, dan * r);
+}
+
+static void gru_backward_kernel(
+  const float *gates, const float *zh_n, const float *h_previous, const float *dh,
+  float *dh_previous_direct, float *dzx, float *dzh, long rows, long hidden) {
+  const f32x16 zero = splat16(0.0f);
+  for (long b = 0; b < rows; b++) {
+    const float *gateRow = gates + b * 3 * hidden;
+    float *dzxRow = dzx + b * 3 * hidden, *dzhRow = dzh + b * 3 * hidden;
+    const long at = b * hidden;
+    long j = 0;
+    for (; j + 16 <= hidden; j += 16) {
+      gru_backward16(
+        gateRow + j, hidden, zh_n + at + j, h_previous ? load16(h_previous + at + j) : zero,
+        dh + at + j, dh_previous_direct + at + j, dzxRow + j, dzhRow + j);
+    }
+    if (j < hidden) {
+      // The last units through the same code, in zero-padded lanes: gate blocks 16 apart.
+      const size_t bytes = (size_t)(hidden - j) * sizeof(float);
+      float lanes[4][16] = {{0}}, gateLanes[3][16] = {{0}}, dzxLanes[3][16], dzhLanes[3][16];
+      for (int q = 0; q < 3; q++) memcpy(gateLanes[q], gateRow + q * hidden + j, bytes);
+      memcpy(lanes[0], zh_n + at + j, bytes);
+      if (h_previous) memcpy(lanes[1], h_previous + at + j, bytes);
+      memcpy(lanes[2], dh + at + j, bytes);
+      gru_backward16(
+        gateLanes[0], 16, lanes[0], load16(lanes[1]), lanes[2], lanes[3], dzxLanes[0],
+        dzhLanes[0]);
+      memcpy(dh_previous_direct + at + j, lanes[3], bytes);
+      for (int q = 0; q < 3; q++) {
+        memcpy(dzxRow + q * hidden + j, dzxLanes[q], bytes);
+        memcpy(dzhRow + q * hidden + j, dzhLanes[q], bytes);
+      }
+    }
+  }
+}
+
 const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .exp = exp_kernel,
   .exp_f64 = exp_f64_kernel,
@@ -443,4 +499,5 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .nadam = nadam_kernel,
   .dropout = dropout_kernel,
   .lstm_backward = lstm_backward_kernel,
+  .gru_backward = gru_backward_kernel,
 };

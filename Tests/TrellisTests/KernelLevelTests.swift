@@ -346,6 +346,62 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// The GRU cell's backward step against the scalar code it replaced (GRUCell.backward before
+  /// session 14), bit for bit at every level, as the LSTM's above: tails, and h_{t−1} given or
+  /// none (zeros at the first step).
+  func testGRUBackwardMatchesScalarCode() {
+    var rng = SplitMix64(seed: 15)
+    func uniform(_ count: Int, _ low: Float, _ high: Float) -> [Float] {
+      (0..<count).map { _ in low + (high - low) * rng.nextUnitFloat() }
+    }
+    for hidden in [1, 5, 16, 17, 100] {
+      let rows = 3
+      let n = rows * hidden
+      let gates = (0..<rows).flatMap { _ in uniform(2 * hidden, 0, 1) + uniform(hidden, -1, 1) }
+      let (zhN, previous, dh) = (uniform(n, -2, 2), uniform(n, -1, 1), uniform(n, -2, 2))
+      for hPrevious in [previous, nil] {
+        var expected = (
+          direct: [Float](repeating: 0, count: n), dzx: [Float](repeating: 0, count: 3 * n),
+          dzh: [Float](repeating: 0, count: 3 * n)
+        )
+        for b in 0..<rows {
+          for j in 0..<hidden {
+            let k = b * hidden + j
+            let gate = b * 3 * hidden + j
+            let (r, u, g) = (gates[gate], gates[gate + hidden], gates[gate + 2 * hidden])
+            let dn = dh[k] * (1 - u)
+            let du = dh[k] * ((hPrevious?[k] ?? 0) - g)
+            expected.direct[k] = dh[k] * u
+            let dan = dn * (1 - g * g)
+            let dar = dan * zhN[k] * r * (1 - r)
+            let dau = du * u * (1 - u)
+            (expected.dzx[gate], expected.dzx[gate + hidden]) = (dar, dau)
+            expected.dzx[gate + 2 * hidden] = dan
+            (expected.dzh[gate], expected.dzh[gate + hidden]) = (dar, dau)
+            expected.dzh[gate + 2 * hidden] = dan * r
+          }
+        }
+        for level in levels {
+          var direct = [Float](repeating: .nan, count: n)
+          var (dzx, dzh) = (
+            [Float](repeating: .nan, count: 3 * n), [Float](repeating: .nan, count: 3 * n)
+          )
+          if let hPrevious {
+            level.kernels.gru_backward(
+              gates, zhN, hPrevious, dh, &direct, &dzx, &dzh, rows, hidden)
+          } else {
+            level.kernels.gru_backward(gates, zhN, nil, dh, &direct, &dzx, &dzh, rows, hidden)
+          }
+          let what =
+            "hidden \(hidden), h_{t−1} \(hPrevious == nil ? "none" : "given"), \(level.name)"
+          assertBitIdentical(direct, expected.direct, "direct ∂h_{t−1}, " + what)
+          assertBitIdentical(dzx, expected.dzx, "∂zx, " + what)
+          assertBitIdentical(dzh, expected.dzh, "∂zh, " + what)
+        }
+      }
+    }
+  }
+
   /// The CRF's Double product against a scalar sum in k order, bit for bit at every level:
   /// rows 1, 3, 8, 13 and 16 (a half batch), columns 1, 8, 9, 12 and 120 (a last panel of 4
   /// columns or fewer is summed in half vectors; ATIS's labels: 15 panels of 8), depths 1, 5

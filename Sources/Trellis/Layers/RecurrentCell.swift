@@ -177,36 +177,12 @@ struct GRUCell: RecurrentCell {
   // ∂n = ∂h ⊙ (1 − u);  ∂u = ∂h ⊙ (h_{t−1} − n);  ∂h_{t−1} (direct) = ∂h ⊙ u
   // ∂a_n = ∂n ⊙ (1 − n²):  ∂zx_n = ∂a_n,  ∂zh_n = ∂a_n ⊙ r,  ∂r = ∂a_n ⊙ zh_n
   // ∂zx_r = ∂zh_r = ∂r ⊙ r(1 − r);  ∂zx_z = ∂zh_z = ∂u ⊙ u(1 − u)
+  // (the vector kernel `gru_backward`, which gives its expressions' order).
   func backward(_ step: CellStep, _ gradients: CellGradients) {
     let (B, H, cache) = (step.rows, step.hidden, UnsafePointer(step.cache))
-    let hPrevious = step.hPrevious
-    let (dh, dzx, dzh) = (gradients.dh, gradients.dzx, gradients.dzh)
-    let dhPreviousDirect = gradients.dhPreviousDirect
-    let zhN = cache + B * 3 * H
-    for b in 0..<B {
-      let gates = cache + b * 3 * H
-      let dx = dzx + b * 3 * H
-      let dr = dzh + b * 3 * H
-      for j in 0..<H {
-        let k = b * H + j
-        let r = gates[j]
-        let u = gates[H + j]
-        let n = gates[2 * H + j]
-        let previous = hPrevious?[k] ?? 0
-        let dn = dh[k] * (1 - u)
-        let du = dh[k] * (previous - n)
-        dhPreviousDirect[k] = dh[k] * u
-        let dan = dn * (1 - n * n)
-        let dar = dan * zhN[k] * r * (1 - r)
-        let dau = du * u * (1 - u)
-        dx[j] = dar
-        dx[H + j] = dau
-        dx[2 * H + j] = dan
-        dr[j] = dar
-        dr[H + j] = dau
-        dr[2 * H + j] = dan * r
-      }
-    }
+    kernels.gru_backward(
+      cache, cache + B * 3 * H, step.hPrevious, gradients.dh, gradients.dhPreviousDirect,
+      gradients.dzx, gradients.dzh, B, H)
   }
 }
 

@@ -102,6 +102,17 @@ typedef struct {
     const float *_Nonnull gates, const float *_Nonnull tanh_c, const float *_Nullable c_previous,
     const float *_Nonnull dh, float *_Nonnull carry, float *_Nonnull dz, long rows,
     long hidden);
+  /// One GRU step's backward pass (GRUCell in RecurrentCell.swift) over `rows` rows of
+  /// `hidden` units: gates (rows, 3·hidden) holding r, u, n, zh_n (rows, hidden) the recurrent
+  /// projection of n's block, h_previous (rows, hidden; NULL for zeros at the first step), dh
+  /// (rows, hidden); out: dh_previous_direct (rows, hidden), dzx and dzh (rows, 3·hidden):
+  ///   dn = dh·(1 − u),  du = dh·(h_{t−1} − n),  dh_previous_direct = dh·u,
+  ///   dan = dn·(1 − n·n),  dar = ((dan·zh_n)·r)·(1 − r),  dau = (du·u)·(1 − u),
+  ///   dzx = [dar, dau, dan],  dzh = [dar, dau, dan·r].
+  void (*_Nonnull gru_backward)(
+    const float *_Nonnull gates, const float *_Nonnull zh_n, const float *_Nullable h_previous,
+    const float *_Nonnull dh, float *_Nonnull dh_previous_direct, float *_Nonnull dzx,
+    float *_Nonnull dzh, long rows, long hidden);
 } trellis_kernels;
 
 /// The floats trellis_pack_panels writes for a (columns, depth) matrix: ⌈columns/16⌉·16·depth.
