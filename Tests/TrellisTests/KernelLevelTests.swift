@@ -302,7 +302,7 @@ final class KernelLevelTests: XCTestCase {
   func testLSTMBackwardMatchesScalarCode() {
     var rng = SplitMix64(seed: 14)
     func uniform(_ count: Int, _ low: Float, _ high: Float) -> [Float] {
-      (0..<count).map { _ in low + (high - low) * rng.nextUnitFloat() }
+      uniformFloats(count, low, high, rng: &rng)
     }
     for hidden in [1, 5, 16, 17, 100] {
       let rows = 3
@@ -352,7 +352,7 @@ final class KernelLevelTests: XCTestCase {
   func testGRUBackwardMatchesScalarCode() {
     var rng = SplitMix64(seed: 15)
     func uniform(_ count: Int, _ low: Float, _ high: Float) -> [Float] {
-      (0..<count).map { _ in low + (high - low) * rng.nextUnitFloat() }
+      uniformFloats(count, low, high, rng: &rng)
     }
     for hidden in [1, 5, 16, 17, 100] {
       let rows = 3
@@ -532,6 +532,11 @@ func scalarExp(_ x: Float) -> Float {
   p = p * (r * r) + r + 1
   let exponent = (shifted.bitPattern &- magic.bitPattern &+ 127) &<< 23
   return p * Float(bitPattern: exponent)
+}
+
+/// `count` Floats drawn uniformly from [low, high).
+func uniformFloats(_ count: Int, _ low: Float, _ high: Float, rng: inout SplitMix64) -> [Float] {
+  (0..<count).map { _ in low + (high - low) * rng.nextUnitFloat() }
 }
 
 /// c (rows, columns) with c[r][j] = Σ_k a[r][k] · weight(j, k), each sum from zero in k order
