@@ -10,7 +10,10 @@ trellis_kernel_level trellis_kernels_supported_level(void) {
       && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
     return TRELLIS_KERNELS_AVX512;
   }
-  if (__builtin_cpu_supports("avx2")) return TRELLIS_KERNELS_AVX2;
+  // The AVX2 level's products are fused multiply-adds (kernels_avx2.c).
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return TRELLIS_KERNELS_AVX2;
+  }
 #endif
   return TRELLIS_KERNELS_PORTABLE;
 }

@@ -1,10 +1,13 @@
 // The kernels for AVX2 CPUs (x86-64 only): 256-bit vectors, two per 16-lane operation.
 #if defined(__x86_64__)
-#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 // packed_product's largest tile: 4 rows × 1 panel of 16 columns, whose 4 sums fill 8 of the 16
 // vector registers (two each).
 #define PRODUCT_ROWS 4
 #define PRODUCT_PANELS 1
+// The products' steps are fused multiply-adds (kernel_bodies.h): dispatch.c chooses this level
+// only on CPUs with FMA as well as AVX2.
+#define PRODUCT_FUSED 1
 // Viterbi's blocks per pass: 4, whose running bests and arguments fill the 16 registers (two
 // each).
 #define VITERBI_BLOCKS 4

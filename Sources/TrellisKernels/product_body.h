@@ -24,7 +24,7 @@ INLINE void PRODUCT(tile)(
     for (int p = 0; p < panelCount; p++) w[p] = LOAD(panels + (p * depth + k) * LANES);
     for (int r = 0; r < rows; r++) {
       const VECTOR x = SPLAT(a[r * rowStride + k * depthStride]);
-      for (int p = 0; p < panelCount; p++) sums[r][p] = sums[r][p] + x * w[p];
+      for (int p = 0; p < panelCount; p++) sums[r][p] = MULTIPLY_ADD(x, w[p], sums[r][p]);
     }
   }
   for (int r = 0; r < rows; r++) {
@@ -81,7 +81,7 @@ INLINE void PRODUCT(half_tile)(
     HALF_VECTOR w;
     memcpy(&w, panel + k * LANES, sizeof w);
     for (int r = 0; r < rows; r++) {
-      sums[r] = sums[r] + HALF_SPLAT(a[r * rowStride + k * depthStride]) * w;
+      sums[r] = MULTIPLY_ADD(HALF_SPLAT(a[r * rowStride + k * depthStride]), w, sums[r]);
     }
   }
   const size_t bytes = (size_t)(columns - first) * sizeof(SCALAR);

@@ -7,8 +7,10 @@ import XCTest
 /// Every instruction-set level of the vector kernels that this CPU supports, against scalar
 /// Swift that performs the same IEEE operations in the same order: the results must agree bit
 /// for bit (tolerance zero), so the level chosen at run time can never change a model, a score
-/// or a label. (A CPU without AVX-512 or AVX2 tests the levels it has; `TRELLIS_KERNELS` picks
-/// the level of a whole process, KernelChoiceTests.)
+/// or a label silently. The packed products are checked against the scalar sum of their own
+/// kind: each step fused (`Float.addingProduct`, rounded once) at a level that fuses them, and
+/// rounded twice at one that does not. (A CPU without AVX-512 or AVX2 tests the levels it has;
+/// `TRELLIS_KERNELS` picks the level of a whole process, KernelChoiceTests.)
 final class KernelLevelTests: XCTestCase {
   let levels = KernelLevel.allCases.filter { $0 <= KernelLevel.supported }
 
@@ -224,10 +226,10 @@ final class KernelLevelTests: XCTestCase {
         assertBitIdentical(fromTransposed, panels, "panels from Wᵀ, \(columns)×\(depth)")
         for rows in [1, 2, 3, 7, 8, 13, 32] {
           let a = (0..<rows * depth).map { _ in 4 * rng.nextUnitFloat() - 2 }
-          let expected = scalarProduct(a, rows: rows, depth: depth, columns: columns) {
-            w[$0 * depth + $1]
-          }
           for level in levels {
+            let expected = scalarProduct(
+              a, rows: rows, depth: depth, columns: columns, fused: level.fusesProducts
+            ) { w[$0 * depth + $1] }
             // One spare element past c: the last panel's zero columns must not be stored.
             var c = [Float](repeating: .nan, count: rows * columns + 1)
             level.kernels.packed_product(a, rows, depth, panels, columns, &c)
@@ -419,10 +421,10 @@ final class KernelLevelTests: XCTestCase {
           "panels of W and of Wᵀ, \(depth)×\(columns)")
         for rows in [1, 3, 8, 13, 16] {
           let a = (0..<rows * depth).map { _ in Double(4 * rng.nextUnitFloat() - 2) }
-          let expected = scalarProduct(a, rows: rows, depth: depth, columns: columns) {
-            w[$1 * columns + $0]
-          }
           for level in levels {
+            let expected = scalarProduct(
+              a, rows: rows, depth: depth, columns: columns, fused: level.fusesProducts
+            ) { w[$1 * columns + $0] }
             // a as stored, and aᵀ (depth, rows) read in place as the CRF's pairwise sums read α̂.
             let aTransposed = (0..<depth * rows).map { a[($0 % rows) * depth + $0 / rows] }
             for (source, strides) in [(a, (depth, 1)), (aTransposed, (1, rows))] {
@@ -539,15 +541,20 @@ func uniformFloats(_ count: Int, _ low: Float, _ high: Float, rng: inout SplitMi
   (0..<count).map { _ in low + (high - low) * rng.nextUnitFloat() }
 }
 
-/// c (rows, columns) with c[r][j] = Σ_k a[r][k] · weight(j, k), each sum from zero in k order
-/// without fused multiply-adds: what every level's packed product must give, bit for bit.
+/// c (rows, columns) with c[r][j] = Σ_k a[r][k] · weight(j, k), each sum from zero in k order,
+/// each step one fused multiply-add (`fused`) or a product rounded before its addition: what a
+/// level's packed product must give, bit for bit (`KernelLevel.fusesProducts` says which).
 func scalarProduct<Scalar: BinaryFloatingPoint>(
-  _ a: [Scalar], rows: Int, depth: Int, columns: Int, weight: (_ j: Int, _ k: Int) -> Scalar
+  _ a: [Scalar], rows: Int, depth: Int, columns: Int, fused: Bool,
+  weight: (_ j: Int, _ k: Int) -> Scalar
 ) -> [Scalar] {
   (0..<rows * columns).map { element in
     let (r, j) = element.quotientAndRemainder(dividingBy: columns)
     var sum: Scalar = 0
-    for k in 0..<depth { sum = sum + a[r * depth + k] * weight(j, k) }
+    for k in 0..<depth {
+      let (x, w) = (a[r * depth + k], weight(j, k))
+      sum = fused ? sum.addingProduct(x, w) : sum + x * w
+    }
     return sum
   }
 }

@@ -6,12 +6,14 @@ import TrellisKernels
 /// and the output layer), Viterbi's max-plus step, Adam's update and dropout's masks. Each is
 /// compiled for every level and one level is chosen per process, so a plain
 /// `swift build -c release` runs them as fast as a build for this CPU. Every level
-/// computes the same IEEE operations in the same order, without fused multiply-adds: results
-/// are bit-identical whatever the level (KernelLevelTests).
+/// computes the same IEEE operations in the same order, except that the packed products' steps
+/// are fused multiply-adds at the levels whose CPUs have FMA (`fusesProducts`): levels that
+/// agree on it give bit-identical results, and the others the same labels with numbers that
+/// differ in their last bits (KernelLevelTests, KernelChoiceTests).
 enum KernelLevel: Int, CaseIterable, Comparable, Sendable {
   /// SSE2 on x86-64, the architecture's baseline elsewhere.
   case portable
-  /// 256-bit AVX2 (Haswell and later, AMD Zen).
+  /// 256-bit AVX2 with FMA (Haswell and later, AMD Zen).
   case avx2
   /// 512-bit AVX-512 F/DQ/BW/VL (Skylake-X and later, AMD Zen 4 and later).
   case avx512
@@ -39,6 +41,11 @@ enum KernelLevel: Int, CaseIterable, Comparable, Sendable {
     return level
   }
 
+  /// Whether this level's packed products fuse each multiply-add (rounded once): AVX2 and
+  /// AVX-512 do; the portable level does where the architecture's baseline has FMA (64-bit
+  /// ARM), not on x86-64 (SSE2).
+  var fusesProducts: Bool { kernels.products_fused }
+
   /// This level's kernels; the CPU must support the level.
   var kernels: trellis_kernels {
     trellis_kernels_for_level(trellis_kernel_level(rawValue: UInt32(rawValue))).pointee
@@ -50,12 +57,14 @@ let kernels = KernelLevel.active.kernels
 
 /// The level of the vector kernels this process runs: "avx512", "avx2" or "portable" (SSE2),
 /// chosen from the CPU's features; the environment variable `TRELLIS_KERNELS` can name a
-/// lower one. For benchmark reports; every level gives the same results.
+/// lower one. For benchmark reports; levels give the same results up to the rounding of the
+/// products (`KernelLevel.fusesProducts`).
 public func vectorKernelLevel() -> String { KernelLevel.active.name }
 
 /// c `(rows, columns)` = a `(rows, depth)` · Wᵀ for W `(columns, depth)` packed by
-/// `trellis_pack_panels`: each element summed in k order, without fused multiply-adds, so the
-/// same bits at every level (not OpenBLAS's bits: it orders and fuses differently).
+/// `trellis_pack_panels`: each element summed in k order, each step a fused multiply-add or not
+/// as the level says (`KernelLevel.fusesProducts`), so the same bits at every level that agrees
+/// on it (not OpenBLAS's bits: it orders its sums differently).
 func packedProduct(
   _ a: UnsafePointer<Float>, rows: Int, depth: Int, panels: UnsafePointer<Float>, columns: Int,
   into c: UnsafeMutablePointer<Float>
@@ -114,7 +123,7 @@ func packPanels(
 func panelsSize(columns: Int, depth: Int) -> Int { trellis_panels_size(columns, depth) }
 
 /// c `(rows, columns)` = A `(rows, depth)` · Wᵀ in Double, W `(columns, depth)` given as
-/// `panels` from `doublePanels`, each element summed in k order without fused multiply-adds;
+/// `panels` from `doublePanels`, each element summed in k order as the Float product sums;
 /// A read from `a` as stored, or `.transposed` from a row-major `(depth, rows)` matrix in place.
 func packedProduct(
   _ a: UnsafePointer<Double>, _ layout: Transpose = .none, rows: Int, depth: Int,

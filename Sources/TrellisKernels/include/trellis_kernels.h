@@ -3,8 +3,10 @@
 // features, so that a plain `swift build -c release` runs them as fast as a build for this
 // CPU (-target-cpu) would.
 //
-// Every level computes the same IEEE operations in the same order, without fused multiply-adds
-// (kernel_bodies.h), so they give bit-identical results: the level changes speed, never output.
+// Every level computes the same IEEE operations in the same order (kernel_bodies.h), except
+// that the packed products' steps are fused multiply-adds where the CPU has FMA
+// (products_fused): levels that agree on that give bit-identical results, and the others
+// differ only in the rounding of those products.
 #ifndef TRELLIS_KERNELS_H
 #define TRELLIS_KERNELS_H
 
@@ -16,7 +18,7 @@ extern "C" {
 #endif
 
 /// Instruction-set levels, lowest first: SSE2 (any x86-64; the compiler's default elsewhere),
-/// AVX2 (Haswell and later, Zen), AVX-512 F/DQ/BW/VL (Skylake-X and later, Zen 4 and later).
+/// AVX2 with FMA (Haswell and later, Zen), AVX-512 F/DQ/BW/VL (Skylake-X and later, Zen 4 and later).
 typedef enum {
   TRELLIS_KERNELS_PORTABLE = 0,
   TRELLIS_KERNELS_AVX2 = 1,
@@ -25,6 +27,12 @@ typedef enum {
 
 /// One level's kernels. Counts are element counts; pointers may be unaligned.
 typedef struct {
+  /// Whether the packed products (packed_product, packed_product_add, packed_product_f64)
+  /// form each step s + a·w as one fused multiply-add, rounded once (AVX2, AVX-512, and the
+  /// portable level where the architecture's baseline has FMA, as 64-bit ARM's does), or as
+  /// a product rounded before its addition (SSE2). Every other kernel is the same at every
+  /// level, bit for bit.
+  bool products_fused;
   /// y[k] = e^x[k], x clamped to [−87.3, 88.3] (relative error ≤ 2 ulp there); y may equal x.
   void (*_Nonnull exp)(const float *_Nonnull x, float *_Nonnull y, long count);
   /// y[k] = e^x[k] in Double for x[k] ≤ 0 (larger x saturate at e^709), exactly 0 below
@@ -65,7 +73,7 @@ typedef struct {
     float current);
   /// c (rows, columns) = a (rows, depth) · Wᵀ for W (columns, depth) in panels
   /// (trellis_pack_panels): c[r·columns + j] = Σ_k a[r·depth + k] · W[j·depth + k], summed in
-  /// k order from k = 0, each product rounded before its addition. For tagging's recurrent
+  /// k order from k = 0, each step fused or not as products_fused says. For tagging's recurrent
   /// step h_{s−1} · Whᵀ and output layer, whose W stays the same for many products and is
   /// packed once.
   void (*_Nonnull packed_product)(
