@@ -204,7 +204,8 @@ final class KernelLevelTests: XCTestCase {
     XCTAssertGreaterThan(prunedRows, 20 * L / 4)
   }
 
-  /// The packed product against a scalar sum in k order, at shapes that exercise every tile:
+  /// The packed product against a scalar sum in k order of the level's kind (fused or not),
+  /// at shapes that exercise every tile:
   /// rows 1–3, 7, 8, 13 and 32 (whole tiles of 16, 8, 4 or 2 and the remainders), columns 1,
   /// 16, 17, 24, 36, 100 and 400 (part of a panel, one, one and a narrow last panel of 1, 8 or
   /// 4 columns, which the kernels sum in half vectors, the hidden size, ATIS's LSTM's 400 gates),
@@ -404,7 +405,7 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
-  /// The CRF's Double product against a scalar sum in k order, bit for bit at every level:
+  /// The CRF's Double product against a scalar sum in k order of the level's kind, bit for bit:
   /// rows 1, 3, 8, 13 and 16 (a half batch), columns 1, 8, 9, 12 and 120 (a last panel of 4
   /// columns or fewer is summed in half vectors; ATIS's labels: 15 panels of 8), depths 1, 5
   /// and 120. W (depth, columns) is packed as given (c = a · W) and
