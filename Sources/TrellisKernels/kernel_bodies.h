@@ -11,10 +11,10 @@
 // are those of the Swift code these kernels replaced. The one difference is deliberate: the
 // packed products' step s + a·w (product_body.h) is one fused multiply-add at the levels whose
 // CPUs have FMA (PRODUCT_FUSED, set by the level's file). Fused, a step is one instruction
-// instead of two, which lifts the products from about 80% of OpenBLAS's sgemm speed to about
-// 100% on a Zen 3, and it rounds once. Levels with the same PRODUCT_FUSED give bit-identical
-// results; the two kinds differ in the products' last bits (KernelLevelTests,
-// KernelChoiceTests).
+// instead of two, which on a Zen 3 took the BiLSTM's passes from about 62% of OpenBLAS's
+// sgemm rate to 70–77% (Eval/SPEED.md, session 15), and it rounds once. Levels with the same
+// PRODUCT_FUSED give bit-identical results; the two kinds differ in the products' last bits
+// (KernelLevelTests, KernelChoiceTests).
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
