@@ -5,8 +5,9 @@
 
 // packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by
 // `panelCount` panels of LANES columns, its sums in registers; for k ascending,
-//   sums[r][p] = sums[r][p] + a[r][k] · panel p's LANES values at k,
-// then c = sums, or c = c + sums when accumulating. a's element (r, k) is at
+//   sums[r][p] = sums[r][p] + a[r][k] · panel p's LANES values at k
+// (one fused multiply-add where the level's PRODUCT_FUSED says so, kernel_bodies.h), then
+// c = sums, or c = c + sums when accumulating. a's element (r, k) is at
 // a[r·rowStride + k·depthStride]: (depth, 1) for a row-major a, (1, its row length) for the
 // transpose of one. `rows`, `panelCount` and `accumulate` are constants at each call site.
 // The level's file sets the largest tile to its register file (PRODUCT_ROWS ×

@@ -298,17 +298,25 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// The recurrent cells' step shapes for their kernels' tests: 3 rows of hidden sizes with a
+  /// tail of fewer than 16 units (1, 5, 17) and without (16, 100), and uniform draws from one
+  /// generator seeded with `seed` (`uniform(count, low, high)`).
+  func forEachCellShape(
+    seed: UInt64,
+    _ body: (_ rows: Int, _ hidden: Int, _ uniform: (Int, Float, Float) -> [Float]) -> Void
+  ) {
+    var rng = SplitMix64(seed: seed)
+    for hidden in [1, 5, 16, 17, 100] {
+      body(3, hidden) { uniformFloats($0, $1, $2, rng: &rng) }
+    }
+  }
+
   /// The LSTM cell's backward step against the scalar code it replaced (LSTMCell.backward
   /// before session 14), bit for bit at every level: hidden sizes with and without a tail of
   /// fewer than 16 units, with c_{t−1} and with none (the first step, zeros, where ∂z_f is
   /// dc·0·f·(1 − f), −0 when dc < 0).
   func testLSTMBackwardMatchesScalarCode() {
-    var rng = SplitMix64(seed: 14)
-    func uniform(_ count: Int, _ low: Float, _ high: Float) -> [Float] {
-      uniformFloats(count, low, high, rng: &rng)
-    }
-    for hidden in [1, 5, 16, 17, 100] {
-      let rows = 3
+    forEachCellShape(seed: 14) { rows, hidden, uniform in
       let n = rows * hidden
       let gates = (0..<rows).flatMap { _ in
         uniform(2 * hidden, 0, 1) + uniform(hidden, -1, 1) + uniform(hidden, 0, 1)
@@ -353,12 +361,7 @@ final class KernelLevelTests: XCTestCase {
   /// session 14), bit for bit at every level, as the LSTM's above: tails, and h_{t−1} given or
   /// none (zeros at the first step).
   func testGRUBackwardMatchesScalarCode() {
-    var rng = SplitMix64(seed: 15)
-    func uniform(_ count: Int, _ low: Float, _ high: Float) -> [Float] {
-      uniformFloats(count, low, high, rng: &rng)
-    }
-    for hidden in [1, 5, 16, 17, 100] {
-      let rows = 3
+    forEachCellShape(seed: 15) { rows, hidden, uniform in
       let n = rows * hidden
       let gates = (0..<rows).flatMap { _ in uniform(2 * hidden, 0, 1) + uniform(hidden, -1, 1) }
       let (zhN, previous, dh) = (uniform(n, -2, 2), uniform(n, -1, 1), uniform(n, -2, 2))
