@@ -134,7 +134,7 @@ final class GradientTests: XCTestCase {
     }
   }
 
-  /// Products cut into chunks that the two threads share (`Encoder.productChunkRows`): at
+  /// Products cut into chunks that the two threads share (`productChunkRows`): at
   /// hidden size 33 the weight gradients' gate rows (132 for the LSTM, 99 for the GRU, 33 for
   /// the Elman cell) and, in a batch of 12 sentences of up to 4 tokens, the 48 rows of the
   /// input projections and of ∂X are more than a chunk.

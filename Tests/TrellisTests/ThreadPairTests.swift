@@ -76,4 +76,50 @@ final class ThreadPairTests: XCTestCase {
       }
     }
   }
+
+  /// `share` runs each work's preparation once and each of its chunks once, after that
+  /// preparation (a chunk reads what it wrote), for one and two works of 0 to 50 chunks, with
+  /// the pair free or busy (Dispatch then runs the two bodies, possibly on one thread: a
+  /// thread that waited for a preparation nobody ran would hang here), and with one
+  /// preparation slow, so the other thread finishes its own work first and takes its chunks.
+  func testShareRunsEachPreparationOnceAndItsChunksAfterIt() {
+    let pair = ThreadPair.shared
+    for chunkCounts in [[0], [3], [50, 0], [1, 50], [50, 50]] {
+      for nested in [false, true] {
+        for slow in chunkCounts.indices {
+          let works = chunkCounts.count
+          let preparations = UnsafeMutableBufferPointer<Int>.allocate(capacity: works)
+          let runs = UnsafeMutableBufferPointer<Int>.allocate(capacity: works * 50)
+          defer {
+            preparations.deallocate()
+            runs.deallocate()
+          }
+          preparations.initialize(repeating: 0)
+          runs.initialize(repeating: 0)
+          let shared = chunkCounts.indices.map { w in
+            SharedWork(
+              prepare: {
+                if w == slow { usleep(2_000) }
+                preparations[w] += 1
+                return chunkCounts[w]
+              },
+              // A chunk run before its preparation would count -1.
+              chunk: { i in runs[w * 50 + i] += preparations[w] == 1 ? 1 : -1 })
+          }
+          if nested {
+            pair.run { part in if part == 0 { pair.share(shared) } }
+          } else {
+            pair.share(shared)
+          }
+          let label = "chunks \(chunkCounts), nested \(nested), slow \(slow)"
+          XCTAssertEqual(Array(preparations), [Int](repeating: 1, count: works), label)
+          for w in 0..<works {
+            XCTAssertEqual(
+              Array(runs[(w * 50)..<(w * 50 + chunkCounts[w])]),
+              [Int](repeating: 1, count: chunkCounts[w]), label)
+          }
+        }
+      }
+    }
+  }
 }

@@ -139,51 +139,38 @@ struct Encoder: Sendable {
   }
 
   /// Reads `dOutput` (T·B, dirs·H), accumulates parameter gradients, writes `dx` (T·B, In).
-  /// `x` is the input the forward pass read. Each direction's steps run on a thread of their
-  /// own; the products over all steps that follow (`RecurrentLayer.weightProducts`) are cut
-  /// into chunks of rows that both threads take in turn, so the first done with its steps
-  /// does more of them instead of waiting for the other.
+  /// `x` is the input the forward pass read. Each direction's steps, then its products over
+  /// all steps (`RecurrentLayer.weightProducts`) cut into chunks of rows, are one `SharedWork`
+  /// on the thread pair: the thread done with its own direction's steps first starts on its
+  /// chunks instead of waiting for the other's steps to end, then helps with the other's.
   func backward(
     store: ParameterStore, x: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
     dx: UnsafeMutablePointer<Float>,
     lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace]
   ) {
-    let B = lengths.count
-    let H = hiddenSize
-    let In = inputSize
-    let width = outputSize
-    runDirections(concurrently: true) { d in
-      let ws = workspaces[d]
-      let dh = ws.dh.reserve(T * B * H)
-      for s in 0..<T {
-        for b in 0..<B {
-          let destination = dh + (s * B + b) * H
-          if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
-          {
-            destination.update(from: dOutput + row * width + d * H, count: H)
-          } else {
-            destination.update(repeating: 0, count: H)
-          }
-        }
-      }
-      directions[d].backwardThroughTime(
-        store: store, x: d == 0 ? x : UnsafePointer(ws.x.pointer), steps: T, batch: B,
-        workspace: ws)
-    }
-    // Left to right writes the batch's ∂x directly; right to left its own, added below.
-    let products = directions.indices.map { d in
-      directions[d].weightProducts(
-        store: store, dx: d == 0 ? dx : workspaces[d].dx.reserve(T * B * In), steps: T, batch: B,
-        workspace: workspaces[d])
-    }
-    Self.runInChunks(
-      products.flatMap { direction in
-        WeightProducts.Product.allCases.map { product in
-          (direction.rows(of: product), { rows in direction.run(product, rows: rows) })
-        }
+    // The calling thread starts with right to left, whose reversed input it copied
+    // (`inputProjections`) and whose ∂x it adds below.
+    ThreadPair.shared.share(
+      directions.indices.reversed().map { d in
+        var products: WeightProducts?
+        var chunks: [(product: WeightProducts.Product, rows: Range<Int>)] = []
+        return SharedWork(
+          prepare: {
+            let direction = backwardSteps(
+              direction: d, store: store, x: x, dOutput: dOutput, dx: dx, lengths: lengths,
+              steps: T, workspace: workspaces[d])
+            chunks = WeightProducts.Product.allCases.flatMap { product in
+              productChunks(of: direction.rows(of: product)).map { (product, $0) }
+            }
+            products = direction
+            return chunks.count
+          },
+          chunk: { i in products!.run(chunks[i].product, rows: chunks[i].rows) })
       })
     // Add the other direction's input gradient after both finished, in a fixed order, so the
     // result does not depend on which thread finished first.
+    let B = lengths.count
+    let In = inputSize
     for d in 1..<directions.count {
       let directionDx = workspaces[d].dx.pointer
       for s in 0..<T {
@@ -199,16 +186,43 @@ struct Encoder: Sendable {
     }
   }
 
+  /// Direction `d`'s backward steps from its columns of `dOutput`; returns its products over
+  /// all steps, left to right's writing the batch's ∂x into `dx` and right to left's its own
+  /// into the workspace (`backward` adds it).
+  private func backwardSteps(
+    direction d: Int, store: ParameterStore, x: UnsafePointer<Float>,
+    dOutput: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, lengths: [Int], steps T: Int,
+    workspace ws: RecurrentWorkspace
+  ) -> WeightProducts {
+    let B = lengths.count
+    let H = hiddenSize
+    let width = outputSize
+    let dh = ws.dh.reserve(T * B * H)
+    for s in 0..<T {
+      for b in 0..<B {
+        let destination = dh + (s * B + b) * H
+        if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b]) {
+          destination.update(from: dOutput + row * width + d * H, count: H)
+        } else {
+          destination.update(repeating: 0, count: H)
+        }
+      }
+    }
+    directions[d].backwardThroughTime(
+      store: store, x: d == 0 ? x : UnsafePointer(ws.x.pointer), steps: T, batch: B,
+      workspace: ws)
+    return directions[d].weightProducts(
+      store: store, dx: d == 0 ? dx : ws.dx.reserve(T * B * inputSize), steps: T, batch: B,
+      workspace: ws)
+  }
+
   /// Runs each job's rows (`rows`, `run(range)`) in chunks of `productChunkRows`, which both
   /// threads take in turn when `concurrently`.
   private static func runInChunks(
-    _ jobs: [(rows: Int, run: (Range<Int>) -> Void)], concurrently: Bool = true
+    _ jobs: [(rows: Int, run: (Range<Int>) -> Void)], concurrently: Bool
   ) {
-    var chunks: [(job: Int, rows: Range<Int>)] = []
-    for (j, job) in jobs.enumerated() {
-      for start in stride(from: 0, to: job.rows, by: productChunkRows) {
-        chunks.append((j, start..<min(start + productChunkRows, job.rows)))
-      }
+    let chunks = jobs.indices.flatMap { j in
+      productChunks(of: jobs[j].rows).map { (job: j, rows: $0) }
     }
     if concurrently {
       ThreadPair.shared.forEach(chunks.count) { i in jobs[chunks[i].job].run(chunks[i].rows) }
@@ -216,13 +230,6 @@ struct Encoder: Sendable {
       for chunk in chunks { jobs[chunk.job].run(chunk.rows) }
     }
   }
-
-  /// Rows of a product over all steps that one thread takes at a time: a multiple of the
-  /// kernels' tile rows (4 at AVX2, 8 at AVX-512); at the default sizes a BiLSTM batch of 32
-  /// sentences of 12 tokens makes 24 such chunks of input projections and 76 of the products
-  /// after the backward steps, of about 2.5 MFLOP each, so the thread that is ahead fills the
-  /// other's lag with them.
-  static let productChunkRows = 32
 
   /// Runs the directions' bodies, on two threads when there are two (unless the caller already
   /// keeps both cores busy): they share only read-only weights, and each accumulates into its

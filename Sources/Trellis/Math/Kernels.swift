@@ -72,6 +72,18 @@ func packedProduct(
   kernels.packed_product(a, rows, depth, panels, columns, c)
 }
 
+/// Rows of a product that one thread takes at a time when the two threads share it
+/// (`ThreadPair.forEach`, `ThreadPair.share`): a multiple of the kernels' tile rows (4 at
+/// AVX2, 8 at AVX-512); at the default sizes a BiLSTM batch of 32 sentences of 12 tokens makes
+/// 24 such chunks of input projections and 76 of the products after the backward steps, of
+/// about 2.5 MFLOP each, so the thread that is ahead fills the other's lag with them.
+let productChunkRows = 32
+
+/// `0..<rows` cut into chunks of `productChunkRows`.
+func productChunks(of rows: Int) -> [Range<Int>] {
+  stride(from: 0, to: rows, by: productChunkRows).map { $0..<min($0 + productChunkRows, rows) }
+}
+
 /// Whether a product's first operand is read as stored or as the transpose of what is stored
 /// (`addPackedProduct`, the Double `packedProduct`).
 enum Transpose {

@@ -5,8 +5,9 @@ import TrellisKernels
 
 /// `run(body)`: `body(0)` on the calling thread and `body(1)` on a second thread, returning
 /// when both are done, as `DispatchQueue.concurrentPerform(iterations: 2)` does, for the
-/// passes that split one batch over two threads (the encoder's directions, the output
-/// layer's rows and products, the head's halves: five calls per training step).
+/// passes that split one batch over two threads (the encoder's directions and products, the
+/// output layer's products, the head's halves, the optimiser's halves: several calls per
+/// training step).
 ///
 /// Dispatch's worker sleeps between calls, and waking it took about 30 µs each time: `perf
 /// sched timehist` of 3 ATIS epochs counted 2,148 wake-ups and 63 ms of scheduling delay in
@@ -50,13 +51,18 @@ final class ThreadPair: @unchecked Sendable {
       let call = posted.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
       if sleeping.exchange(false, ordering: .sequentiallyConsistent) { wake.signal() }
       body(0)
-      var spins = 0
-      while completed.load(ordering: .acquiring) != call {
-        spins += 1
-        // Past a few thousand pauses the second thread was descheduled: let it run.
-        if spins % 4096 == 0 { sched_yield() } else { trellis_spin_pause() }
-      }
+      Self.spin(until: completed.load(ordering: .acquiring) == call)
       job = nil
+    }
+  }
+
+  /// Waits, awake, until `condition` holds: for work that another running thread is about to
+  /// finish. Past a few thousand pauses that thread was descheduled, so it yields the core.
+  static func spin(until condition: @autoclosure () -> Bool) {
+    var spins = 0
+    while !condition() {
+      spins += 1
+      if spins % 4096 == 0 { sched_yield() } else { trellis_spin_pause() }
     }
   }
 
@@ -70,6 +76,26 @@ final class ThreadPair: @unchecked Sendable {
       // Only the claim needs to be atomic: `run`'s return orders every body's writes.
       while case let i = next.wrappingAdd(1, ordering: .relaxed).oldValue, i < count {
         body(i)
+      }
+    }
+  }
+
+  /// Runs every work of `works` on the pair (at most one per thread: two). Each thread takes
+  /// its own work first (the calling thread `works[0]`), then the other's: it runs the work's
+  /// `prepare` unless the other thread claimed it, in which case it waits for that thread to
+  /// finish it, and then runs the work's chunks that are left, each claimed by one thread. So
+  /// the thread done with its own work first helps with the other's chunks instead of waiting
+  /// at the end, and a thread that starts late (or a busy pair's `run` handing both bodies to
+  /// one thread) leaves both works to the other: a thread only waits for a preparation that a
+  /// running thread has claimed. As with `forEach`, a chunk's result must not depend on the
+  /// thread that runs it.
+  func share(_ works: [SharedWork]) {
+    precondition(works.count <= 2, "one work per thread of the pair")
+    let states = works.map { _ in SharedWorkState() }
+    run { part in
+      for k in works.indices {
+        let w = (part + k) % works.count
+        states[w].take(works[w])
       }
     }
   }
@@ -102,6 +128,34 @@ final class ThreadPair: @unchecked Sendable {
       seen = next
       job?(1)
       completed.store(seen, ordering: .releasing)
+    }
+  }
+}
+
+/// Work for `ThreadPair.share`: `prepare` (run by one thread) returns how many chunks follow,
+/// `chunk(i)` runs chunk i, after `prepare` on whichever thread claims it. What `prepare`
+/// leaves for the chunks is published to the other thread by `SharedWorkState`.
+struct SharedWork {
+  let prepare: () -> Int
+  let chunk: (Int) -> Void
+}
+
+/// Which thread has a `SharedWork`'s preparation, whether it is done, and the next chunk.
+private final class SharedWorkState: @unchecked Sendable {
+  private let claimed = Atomic<Bool>(false)
+  private let prepared = Atomic<Bool>(false)
+  private let nextChunk = Atomic<Int>(0)
+  /// Written before `prepared` is set (releasing), read after it is seen (acquiring).
+  private var chunkCount = 0
+
+  func take(_ work: SharedWork) {
+    if !claimed.exchange(true, ordering: .relaxed) {
+      chunkCount = work.prepare()
+      prepared.store(true, ordering: .releasing)
+    }
+    ThreadPair.spin(until: prepared.load(ordering: .acquiring))
+    while case let i = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue, i < chunkCount {
+      work.chunk(i)
     }
   }
 }
