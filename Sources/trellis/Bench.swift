@@ -182,11 +182,14 @@ struct Bench: ParsableCommand {
   /// OpenBLAS's pool thread spins (sched_yield) for about a tenth of a second, longer than the
   /// LSTM's whole measurement, and can take a core from it (one `make bench-peers` run on a
   /// Zen 3 had forward and backward at 28% and 24% of sgemm, the next runs 50–67% and 46–64%).
+  /// Each is the fastest of its repetitions, and the LSTM gets more of them: its passes take
+  /// 1–2.5 ms (at 100 GFLOP/s) against sgemm's 15 ms, so 5 of them sampled 6–12 ms of a
+  /// shared machine; 40 sample about as long as sgemm's 5 do.
   func measureBLAS(into figures: inout Figures) {
     let defaults = TaggerConfiguration()
     let lstm = Benchmark.lstmGFLOPs(
       inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize,
-      batch: TrainingOptions().batchSize, steps: 12)
+      batch: TrainingOptions().batchSize, steps: 12, repetitions: 40)
     figures.sgemmGflops = Benchmark.sgemmGFLOPs(size: 1024, threads: 2)
     figures.lstmForwardGflops = lstm.forward
     figures.lstmBackwardGflops = lstm.backward
