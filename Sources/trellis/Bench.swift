@@ -182,15 +182,16 @@ struct Bench: ParsableCommand {
   /// OpenBLAS's pool thread spins (sched_yield) for about a tenth of a second, longer than the
   /// LSTM's whole measurement, and can take a core from it (one `make bench-peers` run on a
   /// Zen 3 had forward and backward at 28% and 24% of sgemm, the next runs 50–67% and 46–64%).
-  /// Each is the fastest of its repetitions, and the LSTM gets more of them: its passes take
-  /// 1–2.5 ms (at 100 GFLOP/s) against sgemm's 15 ms, so 5 of them sampled 6–12 ms of a
-  /// shared machine; 40 sample about as long as sgemm's 5 do.
+  /// Each is the fastest of its repetitions, taken over a comparable stretch of a shared
+  /// machine: 40 of the LSTM's passes, which take 1–2.5 ms each at 100 GFLOP/s (the fastest
+  /// of 5 sampled a few milliseconds), and 10 of sgemm's 15 ms (with 5, one run's sgemm came
+  /// out at 99.8 GFLOP/s, below the LSTM's backward pass, against 120–140 in the others).
   func measureBLAS(into figures: inout Figures) {
     let defaults = TaggerConfiguration()
     let lstm = Benchmark.lstmGFLOPs(
       inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize,
       batch: TrainingOptions().batchSize, steps: 12, repetitions: 40)
-    figures.sgemmGflops = Benchmark.sgemmGFLOPs(size: 1024, threads: 2)
+    figures.sgemmGflops = Benchmark.sgemmGFLOPs(size: 1024, threads: 2, repetitions: 10)
     figures.lstmForwardGflops = lstm.forward
     figures.lstmBackwardGflops = lstm.backward
     print(String(format: "sgemm 1024³, 2 threads: %.1f GFLOP/s", figures.sgemmGflops))
