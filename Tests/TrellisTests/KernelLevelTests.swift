@@ -311,6 +311,69 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// The LSTM cell's forward step against the Swift code it replaced (LSTMCell.forward before
+  /// session 16: z = zx + zh; σ over the gates, with g = 2σ(2z) − 1; c = f·c_{t−1} + i·g, or
+  /// i·g at the first step; h = o·tanh(c)), with the level's own σ and tanh kernels, bit for
+  /// bit at every level: hidden sizes below 16, with a tail (done again overlapping the last
+  /// block), and without.
+  func testLSTMForwardMatchesScalarCode() {
+    forEachCellShape(seed: 16) { rows, hidden, uniform in
+      let (zx, zh) = (uniform(rows * 4 * hidden, -4, 4), uniform(rows * 4 * hidden, -4, 4))
+      let previous = uniform(rows * hidden, -3, 3)
+      for cPrevious in [previous, nil] {
+        for level in levels {
+          var expected = (
+            gates: [Float](repeating: 0, count: rows * 4 * hidden),
+            c: [Float](repeating: 0, count: rows * hidden),
+            h: [Float](repeating: 0, count: rows * hidden)
+          )
+          for k in 0..<rows * 4 * hidden {
+            let isG = (k / hidden) % 4 == 2
+            expected.gates[k] = isG ? (zx[k] + zh[k]) * 2 : zx[k] + zh[k]
+          }
+          level.kernels.sigmoid(expected.gates, &expected.gates, rows * 4 * hidden)
+          for b in 0..<rows {
+            for j in 0..<hidden {
+              let gate = b * 4 * hidden + j
+              expected.gates[gate + 2 * hidden] = 2 * expected.gates[gate + 2 * hidden] - 1
+              let (i, f) = (expected.gates[gate], expected.gates[gate + hidden])
+              let g = expected.gates[gate + 2 * hidden]
+              expected.c[b * hidden + j] =
+                cPrevious.map { f * $0[b * hidden + j] + i * g } ?? i * g
+            }
+          }
+          level.kernels.tanh(expected.c, &expected.h, rows * hidden)
+          for b in 0..<rows {
+            for j in 0..<hidden {
+              expected.h[b * hidden + j] *= expected.gates[b * 4 * hidden + 3 * hidden + j]
+            }
+          }
+          var (gates, c, h): ([Float], [Float], [Float]) = ([], [], [])
+          for b in 0..<rows {
+            let gateRows = (b * 4 * hidden)..<((b + 1) * 4 * hidden)
+            let (zxRow, zhRow) = (Array(zx[gateRows]), Array(zh[gateRows]))
+            var gateRow = [Float](repeating: .nan, count: 4 * hidden)
+            var (cRow, hRow) = (
+              [Float](repeating: .nan, count: hidden), [Float](repeating: .nan, count: hidden)
+            )
+            if let cPrevious {
+              let previousRow = Array(cPrevious[(b * hidden)..<((b + 1) * hidden)])
+              level.kernels.lstm_forward(zxRow, zhRow, previousRow, &gateRow, &cRow, &hRow, hidden)
+            } else {
+              level.kernels.lstm_forward(zxRow, zhRow, nil, &gateRow, &cRow, &hRow, hidden)
+            }
+            (gates, c, h) = (gates + gateRow, c + cRow, h + hRow)
+          }
+          let what =
+            "hidden \(hidden), c_{t−1} \(cPrevious == nil ? "none" : "given"), \(level.name)"
+          assertBitIdentical(gates, expected.gates, "gates, " + what)
+          assertBitIdentical(c, expected.c, "c, " + what)
+          assertBitIdentical(h, expected.h, "h, " + what)
+        }
+      }
+    }
+  }
+
   /// The LSTM cell's backward step against the scalar code it replaced (LSTMCell.backward
   /// before session 14), bit for bit at every level: hidden sizes with and without a tail of
   /// fewer than 16 units, with c_{t−1} and with none (the first step, zeros, where ∂z_f is

@@ -82,41 +82,18 @@ struct LSTMCell: RecurrentCell {
   var usesRecurrentBias: Bool { false }
   var sharesPreactivationGradient: Bool { true }
 
+  /// One row at a time through the vector kernel `lstm_forward` (the expressions above, with
+  /// tanh(z) = 2σ(2z) − 1 for the g block).
   func forward(_ step: CellStep, zx: StepInput, zh: UnsafePointer<Float>) {
     let (B, H, h, cache) = (step.rows, step.hidden, step.h, step.cache)
-    let cachePrevious = step.cachePrevious
     let gates = cache
     let c = cache + B * 4 * H
-    // One σ pass over all 4H gates of all rows, using tanh(z) = 2σ(2z) − 1 for the g block.
+    // c_{t−1} = 0 at the first step: the kernel then forms c = i·g.
+    let cPrevious = step.cachePrevious.map { $0 + B * 4 * H }
     for b in 0..<B {
-      let (row, zxRow, zhRow) = (gates + b * 4 * H, zx.row(b), zh + b * 4 * H)
-      for j in 0..<4 * H { row[j] = zxRow[j] + zhRow[j] }
-    }
-    for b in 0..<B {
-      let g = gates + b * 4 * H + 2 * H
-      for j in 0..<H { g[j] *= 2 }
-    }
-    sigmoid(gates, into: gates, count: B * 4 * H)
-    // c_{t−1} = 0 at the first step; the branch stays outside the loops so they vectorise.
-    let cPrevious = cachePrevious.map { $0 + B * 4 * H }
-    for b in 0..<B {
-      let i = gates + b * 4 * H
-      let f = i + H
-      let g = i + 2 * H
-      let row = c + b * H
-      for j in 0..<H { g[j] = 2 * g[j] - 1 }
-      if let cPrevious {
-        let previous = cPrevious + b * H
-        for j in 0..<H { row[j] = f[j] * previous[j] + i[j] * g[j] }
-      } else {
-        for j in 0..<H { row[j] = i[j] * g[j] }
-      }
-    }
-    tanh(c, into: h, count: B * H)
-    for b in 0..<B {
-      let o = gates + b * 4 * H + 3 * H
-      let row = h + b * H
-      for j in 0..<H { row[j] = o[j] * row[j] }
+      kernels.lstm_forward(
+        zx.row(b), zh + b * 4 * H, cPrevious.map { $0 + b * H }, gates + b * 4 * H, c + b * H,
+        h + b * H, H)
     }
   }
 

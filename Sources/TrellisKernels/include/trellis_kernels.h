@@ -98,6 +98,16 @@ typedef struct {
   void (*_Nonnull dropout)(
     float *_Nonnull values, float *_Nonnull mask, long count, float rate, float scale,
     uint64_t *_Nonnull state);
+  /// One LSTM step's forward pass (LSTMCell in RecurrentCell.swift) on one row of `hidden`
+  /// units: zx and zh (4·hidden, gate blocks i, f, g, o) and c_previous = c_{t−1} (hidden;
+  /// NULL at the first step); out: gates (4·hidden) after their nonlinearities, c and h
+  /// (hidden), with the sigmoid and tanh kernels' σ and tanh:
+  ///   i = σ(zx + zh), f and o likewise, g = 2·σ((zx + zh)·2) − 1,
+  ///   c = f·c_{t−1} + i·g (i·g at the first step),  h = o·tanh(c),
+  /// each product rounded before the next operation.
+  void (*_Nonnull lstm_forward)(
+    const float *_Nonnull zx, const float *_Nonnull zh, const float *_Nullable c_previous,
+    float *_Nonnull gates, float *_Nonnull c, float *_Nonnull h, long hidden);
   /// One LSTM step's backward pass (LSTMCell in RecurrentCell.swift) over `rows` rows of
   /// `hidden` units: gates (rows, 4·hidden) holding i, f, g, o after their nonlinearities,
   /// tanh_c = tanh(c_t) and c_previous = c_{t−1} (rows, hidden; NULL for zeros at the first
