@@ -72,8 +72,9 @@ struct CellGradients {
 ///   i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o),  z = zx + zh
 ///   c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
 /// Step cache: gates (B, 4H) after their nonlinearities, then c (B, H). The backward pass
-/// recomputes tanh(c) (the same kernel on the same values: the same bits) rather than keep it,
-/// a sixth of the cache, the largest buffer of training.
+/// recomputes tanh(c) (the tanh kernel's function, `tanh16`, which `lstm_forward` applies too,
+/// on the same values: the same bits) rather than keep it, a sixth of the cache, the largest
+/// buffer of training.
 /// The additive path through `c` is what keeps gradients from vanishing over long spans.
 struct LSTMCell: RecurrentCell {
   var gateCount: Int { 4 }
