@@ -502,7 +502,6 @@ static void gru_backward_kernel(
 // One LSTM step's forward pass on 16 units of one row: pointers at the row's unit j, the gate
 // blocks `hidden` apart; the expressions and their order are those of the Swift loops this
 // replaced (σ over z, with g = 2σ(2z) − 1, then c, then h = o·tanh(c)), so the same bits.
-// Defined after the products so that adding it moved none of their code.
 INLINE void lstm_forward16(
   const float *zx, const float *zh, long hidden, const float *c_previous, float *gates,
   float *c, float *h) {

@@ -233,9 +233,10 @@ struct Encoder: Sendable {
 
   /// Runs the directions' bodies, on two threads when there are two (unless the caller already
   /// keeps both cores busy): they share only read-only weights, and each accumulates into its
-  /// own disjoint gradient slots. The calling thread takes the right-to-left direction, whose
-  /// reversed input it copied (`inputProjections`) and whose ∂x it adds afterwards. When the
-  /// copy was part of the direction's body, the other way round had the calling thread waiting
+  /// own disjoint gradient slots (the forward pass's steps; `backward` shares its directions
+  /// through `ThreadPair.share`). The calling thread takes the right-to-left direction, whose
+  /// reversed input it copied (`inputProjections`). When the copy was part of the direction's
+  /// body, the other way round had the calling thread waiting
   /// for the second in 3.5% of a training profile's samples (`perf record -g`,
   /// `trellis_spin_pause` under `Encoder`) and a 2-epoch ATIS training taking 1.035 and 1.046
   /// of the time in two paired runs; since the copy comes first, the two orders take the same

@@ -55,7 +55,7 @@ struct Linear: Sendable {
   /// packed into `panels.weight` and xᵀ into `panels.input` (∂yᵀ is read in place). ∂x and ∂W
   /// (with ∂b) are one `SharedWork` each on the thread pair, cut into chunks of rows: they read
   /// the same inputs and write disjoint memory, and every element is the same sum whichever
-  /// thread forms it. (As one half each, the calling thread waited for the other in 1.3% of a
+  /// thread forms it. (As one half each, the calling thread waited for the other in 1.4% of a
   /// training profile's samples: ∂W's half also packs x and sums ∂b's columns.)
   func backward(
     _ dy: MatrixView, input x: MatrixView, store: ParameterStore, dx: MutableMatrixView,

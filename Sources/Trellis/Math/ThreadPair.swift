@@ -70,14 +70,9 @@ final class ThreadPair: @unchecked Sendable {
   /// it is free, so a thread slowed by anything else does fewer: for work cut into many
   /// independent pieces. Which thread runs an i varies from call to call, so `body(i)` must
   /// not depend on it.
+  /// (One `SharedWork` with nothing to prepare: both threads take its chunks.)
   func forEach(_ count: Int, _ body: (Int) -> Void) {
-    let next = Atomic<Int>(0)
-    run { _ in
-      // Only the claim needs to be atomic: `run`'s return orders every body's writes.
-      while case let i = next.wrappingAdd(1, ordering: .relaxed).oldValue, i < count {
-        body(i)
-      }
-    }
+    withoutActuallyEscaping(body) { body in share([SharedWork(prepare: { count }, chunk: body)]) }
   }
 
   /// Runs every work of `works` on the pair (at most one per thread: two). Each thread takes
@@ -154,6 +149,7 @@ private final class SharedWorkState: @unchecked Sendable {
       prepared.store(true, ordering: .releasing)
     }
     ThreadPair.spin(until: prepared.load(ordering: .acquiring))
+    // Only the claim needs to be atomic: `run`'s return orders every chunk's writes.
     while case let i = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue, i < chunkCount {
       work.chunk(i)
     }
