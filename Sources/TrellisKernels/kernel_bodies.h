@@ -255,6 +255,10 @@ static long viterbi_live_rows_kernel(
   return count;
 }
 
+// What a packed product does with c (product_body.h): c = the sums from 0, c = c + the sums
+// from 0, or c = the sums started at c (a product continued over more of the depth).
+enum { PRODUCT_SET, PRODUCT_ADD, PRODUCT_CONTINUE };
+
 #define SCALAR float
 #define VECTOR f32x16
 #define HALF_VECTOR f32x8
@@ -279,7 +283,7 @@ static long viterbi_live_rows_kernel(
 
 static void packed_product_kernel(
   const float *a, long rows, long depth, const float *panels, long columns, float *c) {
-  product_panels(a, depth, 1, rows, depth, panels, columns, c, false);
+  product_panels(a, depth, 1, rows, 0, depth, panels, columns, c, PRODUCT_SET);
 }
 
 // The CRF's products (LinearChain+ForwardBackward.swift): c = a · W in Double over W packed
@@ -287,13 +291,20 @@ static void packed_product_kernel(
 static void packed_product_f64_kernel(
   const double *a, long rowStride, long depthStride, long rows, long depth, const double *panels,
   long columns, double *c) {
-  product_f64_panels(a, rowStride, depthStride, rows, depth, panels, columns, c, false);
+  product_f64_panels(
+    a, rowStride, depthStride, rows, 0, depth, panels, columns, c, PRODUCT_SET);
 }
 
 static void packed_product_add_kernel(
   const float *a, long rowStride, long depthStride, long rows, long depth, const float *panels,
   long columns, float *c) {
-  product_panels(a, rowStride, depthStride, rows, depth, panels, columns, c, true);
+  product_panels(a, rowStride, depthStride, rows, 0, depth, panels, columns, c, PRODUCT_ADD);
+}
+
+static void packed_product_continue_kernel(
+  const float *a, long rowStride, long rows, long from, long depth, const float *panels,
+  long columns, float *c) {
+  product_panels(a, rowStride, 1, rows, from, depth, panels, columns, c, PRODUCT_CONTINUE);
 }
 
 // Adam's and Nadam's update of 16 parameters. `nesterov` is a constant at each call site, so
@@ -563,6 +574,7 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .viterbi_live_rows = viterbi_live_rows_kernel,
   .packed_product = packed_product_kernel,
   .packed_product_add = packed_product_add_kernel,
+  .packed_product_continue = packed_product_continue_kernel,
   .packed_product_f64 = packed_product_f64_kernel,
   .adam = adam_kernel,
   .nadam = nadam_kernel,

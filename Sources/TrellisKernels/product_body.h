@@ -4,27 +4,42 @@
 // for double (8 lanes: the CRF's scaled recursions); the end of this file undefines them.
 
 // packed_product (trellis_kernels.h), one tile of c at a time: `rows` rows of a by
-// `panelCount` panels of LANES columns, its sums in registers; for k ascending,
+// `panelCount` panels of LANES columns, its sums in registers, which start at 0 (or, for
+// PRODUCT_CONTINUE, at c); for k ascending from `from` to `depth`,
 //   sums[r][p] = sums[r][p] + a[r][k] · panel p's LANES values at k
 // (one fused multiply-add where the level's PRODUCT_FUSED says so, kernel_bodies.h), then
-// c = sums, or c = c + sums when accumulating. a's element (r, k) is at
-// a[r·rowStride + k·depthStride]: (depth, 1) for a row-major a, (1, its row length) for the
-// transpose of one. `rows`, `panelCount` and `accumulate` are constants at each call site.
+// c = sums, or c = c + sums for PRODUCT_ADD. a's element (r, k) is at
+// a[r·rowStride + (k − from)·depthStride]: (depth, 1) for a row-major a, (1, its row length)
+// for the transpose of one. `rows`, `panelCount`, `mode` and (but for PRODUCT_CONTINUE)
+// `from` are constants at each call site.
 // The level's file sets the largest tile to its register file (PRODUCT_ROWS ×
 // PRODUCT_PANELS); every element of c is the same sum in the same order at any tile, so the
 // tile changes speed, never the bits.
 INLINE void PRODUCT(tile)(
-  const SCALAR *a, long rowStride, long depthStride, long depth, const SCALAR *panels, int rows,
-  int panelCount, SCALAR *c, long columns, long column, bool accumulate) {
+  const SCALAR *a, long rowStride, long depthStride, long from, long depth,
+  const SCALAR *panels, int rows, int panelCount, SCALAR *c, long columns, long column,
+  int mode) {
   VECTOR sums[PRODUCT_ROWS][PRODUCT_PANELS];
   for (int r = 0; r < rows; r++) {
-    for (int p = 0; p < panelCount; p++) sums[r][p] = SPLAT(0);
+    for (int p = 0; p < panelCount; p++) {
+      const long first = column + LANES * p;
+      const SCALAR *start = c + r * columns + first;
+      if (mode != PRODUCT_CONTINUE) {
+        sums[r][p] = SPLAT(0);
+      } else if (columns - first >= LANES) {
+        sums[r][p] = LOAD(start);
+      } else {
+        SCALAR lanes[LANES] = {0};
+        memcpy(lanes, start, (size_t)(columns - first) * sizeof(SCALAR));
+        sums[r][p] = LOAD(lanes);
+      }
+    }
   }
-  for (long k = 0; k < depth; k++) {
+  for (long k = from; k < depth; k++) {
     VECTOR w[PRODUCT_PANELS];
     for (int p = 0; p < panelCount; p++) w[p] = LOAD(panels + (p * depth + k) * LANES);
     for (int r = 0; r < rows; r++) {
-      const VECTOR x = SPLAT(a[r * rowStride + k * depthStride]);
+      const VECTOR x = SPLAT(a[r * rowStride + (k - from) * depthStride]);
       for (int p = 0; p < panelCount; p++) sums[r][p] = MULTIPLY_ADD(x, w[p], sums[r][p]);
     }
   }
@@ -32,14 +47,15 @@ INLINE void PRODUCT(tile)(
     for (int p = 0; p < panelCount; p++) {
       const long first = column + LANES * p;
       SCALAR *destination = c + r * columns + first;
+      const bool adds = mode == PRODUCT_ADD;
       if (columns - first >= LANES) {
-        STORE(destination, accumulate ? LOAD(destination) + sums[r][p] : sums[r][p]);
+        STORE(destination, adds ? LOAD(destination) + sums[r][p] : sums[r][p]);
       } else {
         // The last panel's spare columns are never read or written in c.
         const size_t bytes = (size_t)(columns - first) * sizeof(SCALAR);
         SCALAR lanes[LANES] = {0};
-        if (accumulate) memcpy(lanes, destination, bytes);
-        STORE(lanes, accumulate ? LOAD(lanes) + sums[r][p] : sums[r][p]);
+        if (adds) memcpy(lanes, destination, bytes);
+        STORE(lanes, adds ? LOAD(lanes) + sums[r][p] : sums[r][p]);
         memcpy(destination, lanes, bytes);
       }
     }
@@ -49,13 +65,13 @@ INLINE void PRODUCT(tile)(
 // All rows against `panelCount` panels from column `column`: full tiles, then the remaining
 // rows (fewer than PRODUCT_ROWS ≤ 8) in tiles of 4, 2 and 1.
 INLINE void PRODUCT(rows)(
-  const SCALAR *a, long rowStride, long depthStride, long rows, long depth, const SCALAR *panels,
-  int panelCount, SCALAR *c, long columns, long column, bool accumulate) {
+  const SCALAR *a, long rowStride, long depthStride, long rows, long from, long depth,
+  const SCALAR *panels, int panelCount, SCALAR *c, long columns, long column, int mode) {
   long r = 0;
 #define PRODUCT_TILE(height) \
   PRODUCT(tile)( \
-    a + r * rowStride, rowStride, depthStride, depth, panels, height, panelCount, \
-    c + r * columns, columns, column, accumulate)
+    a + r * rowStride, rowStride, depthStride, from, depth, panels, height, panelCount, \
+    c + r * columns, columns, column, mode)
   for (; r + PRODUCT_ROWS <= rows; r += PRODUCT_ROWS) PRODUCT_TILE(PRODUCT_ROWS);
   if (PRODUCT_ROWS > 4 && rows - r >= 4) {
     PRODUCT_TILE(4);
@@ -74,35 +90,39 @@ INLINE void PRODUCT(rows)(
 // costs half the arithmetic. Tiles of up to 2·PRODUCT_ROWS rows, whose sums take the registers
 // of a full tile's; c written only in its columns.
 INLINE void PRODUCT(half_tile)(
-  const SCALAR *a, long rowStride, long depthStride, long depth, const SCALAR *panel, int rows,
-  SCALAR *c, long columns, long first, bool accumulate) {
+  const SCALAR *a, long rowStride, long depthStride, long from, long depth,
+  const SCALAR *panel, int rows, SCALAR *c, long columns, long first, int mode) {
+  const size_t bytes = (size_t)(columns - first) * sizeof(SCALAR);
   HALF_VECTOR sums[2 * PRODUCT_ROWS];
-  for (int r = 0; r < rows; r++) sums[r] = HALF_SPLAT(0);
-  for (long k = 0; k < depth; k++) {
+  for (int r = 0; r < rows; r++) {
+    sums[r] = HALF_SPLAT(0);
+    if (mode == PRODUCT_CONTINUE) memcpy(&sums[r], c + r * columns + first, bytes);
+  }
+  for (long k = from; k < depth; k++) {
     HALF_VECTOR w;
     memcpy(&w, panel + k * LANES, sizeof w);
     for (int r = 0; r < rows; r++) {
-      sums[r] = MULTIPLY_ADD(HALF_SPLAT(a[r * rowStride + k * depthStride]), w, sums[r]);
+      sums[r] = MULTIPLY_ADD(
+        HALF_SPLAT(a[r * rowStride + (k - from) * depthStride]), w, sums[r]);
     }
   }
-  const size_t bytes = (size_t)(columns - first) * sizeof(SCALAR);
   for (int r = 0; r < rows; r++) {
     SCALAR *destination = c + r * columns + first;
     HALF_VECTOR lanes = HALF_SPLAT(0);
-    if (accumulate) memcpy(&lanes, destination, bytes);
-    lanes = accumulate ? lanes + sums[r] : sums[r];
+    if (mode == PRODUCT_ADD) memcpy(&lanes, destination, bytes);
+    lanes = mode == PRODUCT_ADD ? lanes + sums[r] : sums[r];
     memcpy(destination, &lanes, bytes);
   }
 }
 
 INLINE void PRODUCT(half_rows)(
-  const SCALAR *a, long rowStride, long depthStride, long rows, long depth, const SCALAR *panel,
-  SCALAR *c, long columns, long first, bool accumulate) {
+  const SCALAR *a, long rowStride, long depthStride, long rows, long from, long depth,
+  const SCALAR *panel, SCALAR *c, long columns, long first, int mode) {
   long r = 0;
 #define HALF_TILE(height) \
   PRODUCT(half_tile)( \
-    a + r * rowStride, rowStride, depthStride, depth, panel, height, c + r * columns, columns, \
-    first, accumulate)
+    a + r * rowStride, rowStride, depthStride, from, depth, panel, height, c + r * columns, \
+    columns, first, mode)
   for (; r + 2 * PRODUCT_ROWS <= rows; r += 2 * PRODUCT_ROWS) HALF_TILE(2 * PRODUCT_ROWS);
   if (rows - r >= PRODUCT_ROWS) {
     HALF_TILE(PRODUCT_ROWS);
@@ -116,25 +136,25 @@ INLINE void PRODUCT(half_rows)(
 // row passes over it), the last group possibly smaller, a last panel of at most LANES/2
 // columns in half vectors.
 INLINE void PRODUCT(panels)(
-  const SCALAR *a, long rowStride, long depthStride, long rows, long depth, const SCALAR *panels,
-  long columns, SCALAR *c, bool accumulate) {
+  const SCALAR *a, long rowStride, long depthStride, long rows, long from, long depth,
+  const SCALAR *panels, long columns, SCALAR *c, int mode) {
   // Panels of more than LANES/2 columns, then the narrow last one if there is one.
   const long widePanels = (columns + LANES / 2 - 1) / LANES;
   long p = 0;
   for (; p + PRODUCT_PANELS <= widePanels; p += PRODUCT_PANELS) {
     PRODUCT(rows)(
-      a, rowStride, depthStride, rows, depth, panels + p * LANES * depth, PRODUCT_PANELS, c,
-      columns, LANES * p, accumulate);
+      a, rowStride, depthStride, rows, from, depth, panels + p * LANES * depth, PRODUCT_PANELS,
+      c, columns, LANES * p, mode);
   }
   for (; p < widePanels; p++) {
     PRODUCT(rows)(
-      a, rowStride, depthStride, rows, depth, panels + p * LANES * depth, 1, c, columns, LANES * p,
-      accumulate);
+      a, rowStride, depthStride, rows, from, depth, panels + p * LANES * depth, 1, c, columns,
+      LANES * p, mode);
   }
   if (LANES * p < columns) {
     PRODUCT(half_rows)(
-      a, rowStride, depthStride, rows, depth, panels + p * LANES * depth, c, columns, LANES * p,
-      accumulate);
+      a, rowStride, depthStride, rows, from, depth, panels + p * LANES * depth, c, columns,
+      LANES * p, mode);
   }
 }
 

@@ -3,8 +3,8 @@ import XCTest
 @testable import Trellis
 
 /// `InferenceWeights`: inference reads Wx, Wh and the output layer's W packed once per weight
-/// version and, on a model whose encoder input is the word embedding alone, the first layer's
-/// input projections from per-word tables; its emissions must be the training pass's bit for
+/// version and, on a model without a context window, the word embedding's part of the first
+/// layer's input projections from per-word tables; its emissions must be the training pass's bit for
 /// bit (both form every product by `packedProduct`, which sums each element in the same
 /// order whatever the rows), for every encoder, in both directions, with padding, stacked
 /// layers, and after the weights change.
@@ -99,20 +99,34 @@ final class InferenceWeightsTests: XCTestCase {
     assertSameEmissions(model, "prepared, then new weights")
   }
 
-  /// Only a plain word-embedding input qualifies, and only tables within the memory bound.
-  func testOtherInputsKeepTheBatchedProduct() {
-    func applies(_ model: TaggerModel) -> Bool {
-      InputProjectionTables.applies(to: model.embedding, encoder: model.encoder.layers[0])
+  /// Every input without a context window qualifies, within the memory bound; the tables are
+  /// the whole projections only where the input is the word embedding alone, and are the word
+  /// embedding's part of them beside feature columns and character features.
+  func testTablesApplyWithoutAWindow() {
+    func tables(_ model: TaggerModel) -> InputProjectionTables? {
+      guard InputProjectionTables.applies(to: model.embedding, encoder: model.encoder.layers[0])
+      else { return nil }
+      return InputProjectionTables(
+        embedding: model.embedding, encoder: model.encoder.layers[0],
+        inputPanels: InferenceWeights(
+          embedding: model.embedding, encoder: model.encoder, output: model.output,
+          store: model.store
+        ).directionPanels[0].map(\.input), store: model.store)
     }
-    XCTAssertFalse(applies(makeModel(window: 1)))
-    XCTAssertFalse(applies(makeModel(characterFilters: 2)))
-    XCTAssertFalse(applies(makeModel(featureColumns: [FeatureColumn(column: 2, size: 2)])))
+    XCTAssertNil(tables(makeModel(window: 1)))
+    XCTAssertEqual(tables(makeModel(embeddingSize: 5))?.coversInput, true)
+    for model in [
+      makeModel(embeddingSize: 5, characterFilters: 2),
+      makeModel(embeddingSize: 5, featureColumns: [FeatureColumn(column: 2, size: 2)]),
+    ] {
+      XCTAssertEqual(tables(model)?.coversInput, false)
+      XCTAssertEqual(tables(model)?.depth, 5)
+      assertSameEmissions(model, "tables of the word embedding's part")
+    }
     // 8,192 words × 2 directions × 4·256 gates × 4 bytes = 64 MiB, the bound; one more word
     // is over it.
-    XCTAssertTrue(applies(makeModel(words: 8_192, embeddingSize: 1, hiddenSize: 256)))
-    XCTAssertFalse(applies(makeModel(words: 8_193, embeddingSize: 1, hiddenSize: 256)))
-    for model in [makeModel(window: 1), makeModel(characterFilters: 2)] {
-      assertSameEmissions(model, "batched product")
-    }
+    XCTAssertNotNil(tables(makeModel(words: 8_192, embeddingSize: 1, hiddenSize: 256)))
+    XCTAssertNil(tables(makeModel(words: 8_193, embeddingSize: 1, hiddenSize: 256)))
+    assertSameEmissions(makeModel(window: 1), "batched product")
   }
 }

@@ -298,6 +298,44 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// What lets a table hold the word embedding's part of tagging's input projections
+  /// (`InputProjectionTables`): the sums over k < `from` of W's first columns packed on their
+  /// own, continued by `packed_product_continue` over the rest of A's columns (read with A's
+  /// row stride) on W's whole panels, are the whole product's bits, at every level, for every
+  /// tile shape and a narrow last panel; c's columns past `columns` untouched.
+  func testContinuedProductGivesTheWholeProductsBits() {
+    var rng = SplitMix64(seed: 17)
+    let depth = 20
+    for columns in [1, 17, 24, 36, 400] {
+      let w = (0..<columns * depth).map { _ in 2 * rng.nextUnitFloat() - 1 }
+      var panels = [Float](repeating: .nan, count: trellis_panels_size(columns, depth))
+      trellis_pack_panels(w, columns, depth, &panels)
+      for rows in [1, 3, 7, 8, 13, 32] {
+        let a = (0..<rows * depth).map { _ in 4 * rng.nextUnitFloat() - 2 }
+        for level in levels {
+          var whole = [Float](repeating: .nan, count: rows * columns)
+          level.kernels.packed_product(a, rows, depth, panels, columns, &whole)
+          for from in [1, 5, 19] {
+            let head = (0..<columns).flatMap { j in w[(j * depth)..<(j * depth + from)] }
+            var headPanels = [Float](repeating: .nan, count: trellis_panels_size(columns, from))
+            trellis_pack_panels(head, columns, from, &headPanels)
+            let aHead = (0..<rows).flatMap { r in a[(r * depth)..<(r * depth + from)] }
+            var c = [Float](repeating: .nan, count: rows * columns + 1)
+            level.kernels.packed_product(aHead, rows, from, headPanels, columns, &c)
+            a.withUnsafeBufferPointer {
+              level.kernels.packed_product_continue(
+                $0.baseAddress! + from, depth, rows, from, depth, panels, columns, &c)
+            }
+            XCTAssertTrue(c[rows * columns].isNaN, "wrote past c, \(level.name)")
+            assertBitIdentical(
+              Array(c[..<(rows * columns)]), whole,
+              "continued from \(from) of \(depth), \(rows) rows, \(columns) columns, \(level.name)")
+          }
+        }
+      }
+    }
+  }
+
   /// The recurrent cells' step shapes for their kernels' tests: 3 rows of hidden sizes with a
   /// tail of fewer than 16 units (1, 5, 17) and without (16, 100), and uniform draws from one
   /// generator seeded with `seed` (`uniform(count, low, high)`).

@@ -1,8 +1,11 @@
 /// What an encoder layer reads: token representations or the layer below's outputs
-/// `(T·B, In)`, or (first layer, inference, `InputProjectionTables`) the batch's word ids
-/// `(T·B)`, time-major, with each direction's projection table `(V, G)`.
+/// `(T·B, In)`; or (first layer, inference, `InputProjectionTables`) the batch's word ids
+/// `(T·B)`, time-major, with each direction's table: `(V, G)` of whole input projections, or
+/// of the part of them that the rows' first `depth` columns (the word embedding) contribute.
 enum EncoderInput {
   case rows(UnsafePointer<Float>)
+  case rowsAfterWords(
+    UnsafePointer<Float>, words: [Int32], tables: [UnsafePointer<Float>], depth: Int)
   case projectedWords([Int32], tables: [UnsafePointer<Float>])
 }
 
@@ -65,30 +68,28 @@ struct Encoder: Sendable {
     let B = lengths.count
     let H = hiddenSize
     let width = outputSize
-    if case .rows(let x) = input {
+    switch input {
+    case .rows(let x):
       let projections = inputProjections(
         store: store, x: x, lengths: lengths, steps: T, workspaces: workspaces, panels: panels)
       Self.runInChunks(projections.map { ($0.rows, $0.run) }, concurrently: concurrently)
+    case .rowsAfterWords(let x, let words, let tables, let depth):
+      let projections = inputProjections(
+        store: store, x: x, lengths: lengths, steps: T, workspaces: workspaces, panels: panels,
+        wordTables: (words, tables, depth))
+      Self.runInChunks(projections.map { ($0.rows, $0.run) }, concurrently: concurrently)
+    case .projectedWords:
+      break
     }
     runDirections(concurrently: concurrently) { d in
       let ws = workspaces[d]
       let directionInput: RecurrentInput
       switch input {
-      case .rows:
+      case .rows, .rowsAfterWords:
         directionInput = .projectedRows
       case .projectedWords(let words, let tables):
-        // Right to left reads the word ids in its step order (padding past each sentence).
-        var stepWords = words
-        if d > 0 {
-          for s in 0..<T {
-            for b in 0..<B {
-              let row = Encoder.row(
-                direction: d, step: s, sentence: b, batch: B, length: lengths[b])
-              stepWords[s * B + b] = row.map { words[$0] } ?? Int32(ReservedWord.paddingId)
-            }
-          }
-        }
-        directionInput = .projected(table: tables[d], words: stepWords)
+        directionInput = .projected(
+          table: tables[d], words: Self.stepWords(words, direction: d, lengths: lengths, steps: T))
       }
       directions[d].forward(
         store: store, input: directionInput, steps: T, batch: B, workspace: ws,
@@ -105,12 +106,31 @@ struct Encoder: Sendable {
     }
   }
 
+  /// The batch's word ids `(T·B)` in direction d's step order: as they are left to right;
+  /// right to left, each sentence's reversed, padding past it.
+  private static func stepWords(_ words: [Int32], direction d: Int, lengths: [Int], steps T: Int)
+    -> [Int32]
+  {
+    guard d > 0 else { return words }
+    let B = lengths.count
+    var stepWords = words
+    for s in 0..<T {
+      for b in 0..<B {
+        let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+        stepWords[s * B + b] = row.map { words[$0] } ?? Int32(ReservedWord.paddingId)
+      }
+    }
+    return stepWords
+  }
+
   /// Each direction's input projections of `x` (T·B, In): left to right reads the batch as it
   /// is, right to left a reversed copy of the rows in its step order (padding past each
-  /// sentence).
+  /// sentence). With `wordTables`, each row's first `depth` columns are its word's embedding,
+  /// whose part of the projection comes from the direction's table.
   private func inputProjections(
     store: ParameterStore, x: UnsafePointer<Float>, lengths: [Int], steps T: Int,
-    workspaces: [RecurrentWorkspace], panels: [DirectionPanels]?
+    workspaces: [RecurrentWorkspace], panels: [DirectionPanels]?,
+    wordTables: (words: [Int32], tables: [UnsafePointer<Float>], depth: Int)? = nil
   ) -> [InputProjection] {
     let B = lengths.count
     let In = inputSize
@@ -134,7 +154,13 @@ struct Encoder: Sendable {
         directionRows = UnsafePointer(reversed)
       }
       return directions[d].inputProjection(
-        store: store, x: directionRows, steps: T, batch: B, workspace: ws, panels: panels?[d])
+        store: store, x: directionRows, steps: T, batch: B, workspace: ws, panels: panels?[d],
+        wordTable: wordTables.map {
+          WordProjectionTable(
+            table: $0.tables[d],
+            words: Self.stepWords($0.words, direction: d, lengths: lengths, steps: T),
+            depth: $0.depth)
+        })
     }
   }
 

@@ -5,8 +5,8 @@ import TrellisKernels
 /// instead of once per batch: every recurrent direction's Wx and Wh and the output layer's W
 /// packed for `packedProduct` (training packs them once per batch; OpenBLAS packed both
 /// operands anew at every call; Eval/SPEED.md gives what the kernel changed in tagging's
-/// tokens/s), and, for models whose encoder input is the word embedding alone, the first
-/// layer's input projections of every word (`InputProjectionTables`). Only inference reads
+/// tokens/s), and, for models without a context window, the first layer's input projections
+/// of every word's embedding (`InputProjectionTables`). Only inference reads
 /// them (dev evaluation between epochs included); they hold the products training forms,
 /// summed in the same order, so trained weights do not depend on them.
 final class InferenceWeightCache: @unchecked Sendable {
@@ -68,33 +68,41 @@ final class InferenceWeights: @unchecked Sendable {
   }
 }
 
-/// The first encoder layer's input projections of every word, for a model whose encoder input
-/// is the word embedding alone (no window, feature columns or character CNN): there row `t·B + b`
-/// of the input is `E[w]` for its word w, so its projection
-///   zx = E[w] · Wxᵀ + bx                                   (G = gates · H)
-/// is one of V rows, computed once per version of the weights instead of once per token. For
-/// direction d: `tables[d]` is `(V, G)`, `tables[d][w·G ..< (w+1)·G] = E[w] · Wx_dᵀ + bx_d`.
+/// The first encoder layer's input projections of every word's embedding, for a model
+/// without a context window: there row `t·B + b` of the input begins with `E[w]` (D columns)
+/// for its word w, so in its projection (G = gates · H, In the input's width)
+///   zx = Σ_{k<D} E[w]_k · Wx[·, k]  +  Σ_{D≤k<In} x_k · Wx[·, k]  +  bx
+/// the first sum is one of V rows, computed once per version of the weights instead of once
+/// per token. Where the input is the word embedding alone (In = D, `coversInput`),
+/// `tables[d][w·G ..< (w+1)·G] = E[w] · Wx_dᵀ + bx_d` is the whole projection; otherwise it is
+/// the first sum, from which `InputProjection` continues the product over the other columns
+/// (feature embeddings, character features) and then adds bx. Both are sums in k order from
+/// `packedProduct` over the vocabulary, which sums each element in k order whatever the rows,
+/// so they are the bits of the batched product that training and the other models form.
 /// With the tables, `trellis bench --model M --test FILE` (M trained with `--character-filters
 /// 0`, FILE ATIS test × 40) tagged 1.43× as many tokens/s, and a whole `trellis tag` process on
-/// FILE took 0.75 of the time (Eval/SPEED.md, "Session 5"). The rows come from `packedProduct`
-/// over the vocabulary, which sums each element in k order whatever the rows, so they are the
-/// bits of the batched product that training and the other models form.
+/// FILE took 0.75 of the time (Eval/SPEED.md, "Session 5").
 final class InputProjectionTables: @unchecked Sendable {
   /// Tables larger than this (all directions together) are not built: vocabularies of a few
   /// hundred thousand words (`--embeddings-scope all`) keep the batched product, and memory.
   static let maximumBytes = 64 << 20
 
-  /// Whether the layer's input (the embedding layer's output) is `E[w]` alone and the tables
-  /// fit in `maximumBytes`.
+  /// Whether the layer's input begins with `E[w]` (no window) and the tables fit in
+  /// `maximumBytes`.
   static func applies(to embedding: EmbeddingLayer, encoder: Encoder) -> Bool {
-    guard embedding.outputSize == embedding.wordSize else { return false }
+    guard embedding.window == 0 else { return false }
     let gateWidths = encoder.directions.reduce(0) { $0 + $1.gateWidth }
     return embedding.table.rows * gateWidths * MemoryLayout<Float>.size <= maximumBytes
   }
 
   private let buffers: [Scratch]
-  /// `tables[d]`: E · Wx_dᵀ, then + bx_d on every row.
+  /// `tables[d]`: (V, G), E · Wx_d[·, ..<D]ᵀ, then, when `coversInput`, + bx_d on every row.
   let tables: [UnsafePointer<Float>]
+  /// D: the input columns (the first) whose products the tables hold.
+  let depth: Int
+  /// Whether the tables are the whole input projections (the input is `E[w]` alone), bias
+  /// included.
+  let coversInput: Bool
 
   /// `inputPanels[d]`: direction d's Wx packed (`InferenceWeights.directionPanels`).
   init(
@@ -102,13 +110,25 @@ final class InputProjectionTables: @unchecked Sendable {
     store: ParameterStore
   ) {
     let V = embedding.table.rows
-    buffers = zip(encoder.directions, inputPanels).map { direction, panels in
+    let D = embedding.wordSize
+    let In = encoder.inputSize
+    depth = D
+    coversInput = In == D
+    buffers = zip(encoder.directions, inputPanels).map { [coversInput] direction, panels in
+      let G = direction.gateWidth
       let buffer = Scratch()
-      let table = buffer.reserve(V * direction.gateWidth)
+      let table = buffer.reserve(V * G)
+      // Wx_d's first D columns `(G, D)`, packed on their own, unless they are all of it.
+      let wordPanels = Scratch()
+      if !coversInput {
+        let wx = store.value(direction.wx)
+        let wordColumns = (0..<G).flatMap { g in UnsafeBufferPointer(start: wx + g * In, count: D) }
+        _ = packPanels(wordColumns, columns: G, depth: D, into: wordPanels)
+      }
       packedProduct(
-        store.value(embedding.table), rows: V, depth: embedding.wordSize, panels: panels,
-        columns: direction.gateWidth, into: table)
-      addBias(store.value(direction.bx), to: table, rows: V, n: direction.gateWidth)
+        store.value(embedding.table), rows: V, depth: D,
+        panels: coversInput ? panels : UnsafePointer(wordPanels.pointer), columns: G, into: table)
+      if coversInput { addBias(store.value(direction.bx), to: table, rows: V, n: G) }
       return buffer
     }
     tables = buffers.map { UnsafePointer($0.pointer) }

@@ -110,17 +110,19 @@ struct RecurrentLayer: Sendable {
 
   /// The input projections ZX = X · Wxᵀ + bx `(T·B, G)` of `x` `(T·B, In)` into the workspace's
   /// `zx`, for `forward` with `.projectedRows`: over Wx packed once per weight version
-  /// (inference's `panels`) or here into the workspace's panels (training, once per batch).
+  /// (inference's `panels`) or here into the workspace's panels (training, once per batch);
+  /// with `wordTable` (inference), the part of the rows' first columns from the table.
   func inputProjection(
     store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int,
-    workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil
+    workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil,
+    wordTable: WordProjectionTable? = nil
   ) -> InputProjection {
     let G = gateWidth
     return InputProjection(
       x: x, rows: T * B, inputSize: inputSize, gateWidth: G,
       panels: panels?.input
         ?? UnsafePointer(packPanels(store.value(wx), columns: G, depth: inputSize, into: ws.panels)),
-      bias: store.value(bx), zx: ws.zx.reserve(T * B * G))
+      bias: store.value(bx), zx: ws.zx.reserve(T * B * G), wordTable: wordTable)
   }
 
   /// Runs `steps` steps over `batch` rows of projected input, leaving `h` and `cache` in the
@@ -338,14 +340,34 @@ struct InputProjection {
   let panels: UnsafePointer<Float>
   let bias: UnsafePointer<Float>
   let zx: UnsafeMutablePointer<Float>
+  let wordTable: WordProjectionTable?
 
   /// Rows `rows` of ZX.
   func run(rows: Range<Int>) {
     let G = gateWidth
     let zxRows = zx + rows.lowerBound * G
-    packedProduct(
-      x + rows.lowerBound * inputSize, rows: rows.count, depth: inputSize, panels: panels,
-      columns: G, into: zxRows)
+    if let wordTable {
+      // Each row's sums over its word's columns from the table, then on over the others.
+      let D = wordTable.depth
+      for r in rows {
+        (zx + r * G).update(from: wordTable.table + Int(wordTable.words[r]) * G, count: G)
+      }
+      continuePackedProduct(
+        x + rows.lowerBound * inputSize + D, rowStride: inputSize, rows: rows.count, from: D,
+        depth: inputSize, panels: panels, columns: G, into: zxRows)
+    } else {
+      packedProduct(
+        x + rows.lowerBound * inputSize, rows: rows.count, depth: inputSize, panels: panels,
+        columns: G, into: zxRows)
+    }
     addBias(bias, to: zxRows, rows: rows.count, n: G)
   }
+}
+
+/// A direction's table of the sums over the input rows' first `depth` columns (the word
+/// embedding; `InputProjectionTables`), and each row's word id in the direction's step order.
+struct WordProjectionTable {
+  let table: UnsafePointer<Float>
+  let words: [Int32]
+  let depth: Int
 }

@@ -72,6 +72,16 @@ func packedProduct(
   kernels.packed_product(a, rows, depth, panels, columns, c)
 }
 
+/// c `(rows, columns)` ← `packedProduct`'s sums over k = `from` ..< `depth` started at c, A
+/// `(rows, depth − from)` read with row stride `rowStride`: where c holds the sums over k <
+/// `from` (a table's, `InputProjectionTables`), the bits of the whole product.
+func continuePackedProduct(
+  _ a: UnsafePointer<Float>, rowStride: Int, rows: Int, from: Int, depth: Int,
+  panels: UnsafePointer<Float>, columns: Int, into c: UnsafeMutablePointer<Float>
+) {
+  kernels.packed_product_continue(a, rowStride, rows, from, depth, panels, columns, c)
+}
+
 /// Rows of a product that one thread takes at a time when the two threads share it
 /// (`ThreadPair.forEach`, `ThreadPair.share`): a multiple of the kernels' tile rows (4 at
 /// AVX2, 8 at AVX-512); at the default sizes a BiLSTM batch of 32 sentences of 12 tokens makes

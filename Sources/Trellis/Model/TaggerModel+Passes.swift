@@ -31,8 +31,9 @@ extension TaggerModel {
     let In = embedding.outputSize
     let width = encoder.outputSize
     // Inference reads weights prepared once per version (`InferenceWeights`): packed
-    // recurrent and output weights and, on a model whose input is the word embedding alone,
-    // the first layer's input projections from a table instead of embedding and projecting
+    // recurrent and output weights and, on a model without a context window, the word
+    // embedding's part of the first layer's input projections from a table: the whole of them
+    // on a model whose input is the word embedding alone, instead of embedding and projecting
     // each token.
     let prepared = training ? nil : preparedInferenceWeights()
     func dropout(_ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int) {
@@ -46,14 +47,19 @@ extension TaggerModel {
       }
     }
     var input: EncoderInput
-    if let projection = prepared?.inputProjections {
-      input = .projectedWords(batch.wordIds, tables: projection.tables)
+    let tables = prepared?.inputProjections
+    if let tables, tables.coversInput {
+      input = .projectedWords(batch.wordIds, tables: tables.tables)
     } else {
       let x = ws.x.reserve(rows * In)  // (T·B, In)
       embedding.forward(
         batch, store: store, into: x, workspace: ws.characters, concurrently: ws.usesTwoThreads)
       if p > 0 { dropout(x, mask: ws.xMask, width: In) }
-      input = .rows(UnsafePointer(x))
+      input =
+        tables.map {
+          .rowsAfterWords(
+            UnsafePointer(x), words: batch.wordIds, tables: $0.tables, depth: $0.depth)
+        } ?? .rows(UnsafePointer(x))
     }
     // Each stacked layer reads the one below's output, dropout applied as to the top's.
     let top = encoder.layers.count - 1

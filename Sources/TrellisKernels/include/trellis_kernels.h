@@ -27,7 +27,8 @@ typedef enum {
 
 /// One level's kernels. Counts are element counts; pointers may be unaligned.
 typedef struct {
-  /// Whether the packed products (packed_product, packed_product_add, packed_product_f64)
+  /// Whether the packed products (packed_product, packed_product_add,
+  /// packed_product_continue, packed_product_f64)
   /// form each step s + a·w as one fused multiply-add, rounded once (AVX2, AVX-512, and the
   /// portable level where the architecture's baseline has FMA, as 64-bit ARM's does), or as
   /// a product rounded before its addition (SSE2). Every other kernel is the same at every
@@ -85,6 +86,14 @@ typedef struct {
   /// ∂h_{s−1} += ∂zh_s · Wh at each step, and the weight gradients ∂W += ∂Zᵀ · X.
   void (*_Nonnull packed_product_add)(
     const float *_Nonnull a, long rowStride, long depthStride, long rows, long depth,
+    const float *_Nonnull panels, long columns, float *_Nonnull c);
+  /// packed_product's sums over k = from ..< depth, started at c instead of 0: c[r·columns + j]
+  /// ← c[r·columns + j] + Σ_k a[r·rowStride + k − from] · W[j·depth + k], each step in k order
+  /// as packed_product takes it, so that a product begun elsewhere over k < from (into c)
+  /// ends with packed_product's bits. Tagging's input projections when a table holds the word
+  /// embedding's part of each (InputProjectionTables).
+  void (*_Nonnull packed_product_continue)(
+    const float *_Nonnull a, long rowStride, long rows, long from, long depth,
     const float *_Nonnull panels, long columns, float *_Nonnull c);
   /// packed_product in Double, over W packed in panels of 8 (trellis_pack_panels_f64), with a
   /// read through strides as packed_product_add reads it: the CRF's per-step products of its
