@@ -94,11 +94,7 @@ struct Tag: ParsableCommand {
   }
 
   func validate() throws {
-    guard tokenColumn >= 1 else { throw ValidationError("--token-column counts from 1") }
-    guard tokenColumn <= TrainingData.columnLimit else {
-      throw ValidationError(
-        "--token-column must be at most \(TrainingData.columnLimit) (got \(tokenColumn))")
-    }
+    try validateColumn(tokenColumn, option: "--token-column")
     try validated(taggingOptions.validate)
     guard nbest == 0 || outputFormat != .conll else {
       throw ValidationError(
@@ -135,6 +131,7 @@ struct Tag: ParsableCommand {
   var readAhead: Int { Self.batchesReadAhead * batchSize }
 
   func run() throws {
+    try checkStandardOutputIsNotAnInput([("--model", model), ("FILE", file)])
     // With more than one thread the model loads, and is prepared for tagging, while the first
     // group is read: loading it was serial work at the start of every run (a quarter of the
     // instructions of tagging one sentence with an ATIS model).

@@ -264,8 +264,9 @@ struct Train: ParsableCommand {
     let columns = ColumnOptions(
       tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn,
       featureColumns: recipe.configuration.featureColumns.map(\.column))
-    let trainSentences = try columns.read(recipe.data.train)
-    let devSentences = try recipe.data.dev.map(columns.read) ?? []
+    let train = try readDescribed(recipe.data.train, role: "train", columns: columns)
+    let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
+    let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])
     if recipe.data.dev == nil && !quiet {
       printError(
         "note: without --dev, training runs all \(recipe.options.epochs) epochs and keeps the "
@@ -275,20 +276,21 @@ struct Train: ParsableCommand {
     try logFile?.write(["recipe": recipe])
     // The test file is read only for the words whose vectors --embeddings keeps.
     let test = try recipe.data.test.flatMap { path in
-      try recipe.data.embeddings == nil ? nil : (path, columns.read(path))
+      try recipe.data.embeddings == nil ? nil : readDescribed(path, role: "test", columns: columns)
     }
     let trainer = Trainer(configuration: recipe.configuration, options: recipe.options)
+    let embeddings = try recipe.data.embeddings.map { path in
+      let data = trainSentences + devSentences + (test?.sentences ?? [])
+      return (path: path, vectors: try readEmbeddings(path, recipe: recipe, data: data))
+    }
+    trainer.pretrained = embeddings?.vectors
     trainer.provenance = Provenance(
       recipe: recipe,
-      inputs: try [InputFile(role: "train", path: recipe.data.train, sentences: trainSentences)]
-        + (recipe.data.dev.map { [try InputFile(role: "dev", path: $0, sentences: devSentences)] }
-          ?? [])
-        + (test.map { [try InputFile(role: "test", path: $0.0, sentences: $0.1)] } ?? [])
-        + (recipe.data.embeddings.map { [try InputFile(role: "embeddings", path: $0)] } ?? []),
+      inputs: [train.file] + [dev, test].compactMap { $0?.file }
+        + (embeddings.map {
+          [InputFile(role: "embeddings", path: $0.path, digest: $0.vectors.fileDigest)]
+        } ?? []),
       note: note)
-    trainer.pretrained = try recipe.data.embeddings.map {
-      try readEmbeddings($0, recipe: recipe, data: trainSentences + devSentences + (test?.1 ?? []))
-    }
     reportProgress(of: trainer, to: logFile)
     let trained = try trainer.train(
       train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,
@@ -298,6 +300,16 @@ struct Train: ParsableCommand {
       printError(
         "wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
     }
+  }
+
+  /// The sentences of `path` and its `InputFile` in `role`, read once with its size and
+  /// SHA-256 taken as it is read: a pipe or FIFO can be read only once.
+  func readDescribed(_ path: String, role: String, columns: ColumnOptions) throws
+    -> (sentences: [Sentence], file: InputFile)
+  {
+    var digest: ReadDigest? = ReadDigest()
+    let sentences = try columns.read(path, digest: &digest)
+    return (sentences, InputFile(role: role, path: path, digest: digest!, sentences: sentences))
   }
 
   /// Every file the run reads and writes, checked before hours of training, not after.
@@ -355,38 +367,5 @@ struct Train: ParsableCommand {
             ? "  (\(report.skippedBatches) batches skipped: non-finite)" : ""))
     }
     if logSteps { trainer.onStep = { try logFile?.write($0) } }
-  }
-}
-
-/// Which CoNLL columns hold the token and the gold label (eval; train takes them from its
-/// recipe), and the feature columns a model reads.
-struct ColumnOptions: ParsableArguments {
-  @Option(help: "The column holding the token (1-based).") var tokenColumn = TrainingData()
-    .tokenColumn
-  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn:
-    Int?
-  /// Set from the model (eval) or the recipe (train), not a flag here.
-  var featureColumns: [Int] = []
-
-  enum CodingKeys: CodingKey { case tokenColumn, labelColumn }
-
-  init() {}
-
-  init(tokenColumn: Int, labelColumn: Int?, featureColumns: [Int]) {
-    self.tokenColumn = tokenColumn
-    self.labelColumn = labelColumn
-    self.featureColumns = featureColumns
-  }
-
-  func validate() throws {
-    guard tokenColumn >= 1, labelColumn.map({ $0 >= 1 }) ?? true else {
-      throw ValidationError("columns count from 1")
-    }
-  }
-
-  func read(_ path: String) throws -> [Sentence] {
-    try readLabelledCoNLL(
-      path: path, tokenColumn: tokenColumn, labelColumn: labelColumn, featureColumns: featureColumns
-    )
   }
 }

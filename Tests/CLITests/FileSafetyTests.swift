@@ -67,6 +67,55 @@ final class FileSafetyTests: CLITestCase {
     XCTAssertEqual(try contents(of: path("m")), "existing", "a refused run touched the model path")
   }
 
+  /// Outputs that do not exist yet are the same file under another spelling too: training
+  /// once removed `n.model` as its own checkpoint (`--checkpoint ./n.model`) and lost a log
+  /// written where the model or the checkpoint went.
+  func testNewOutputsSpelledTwoWaysAreRefused() throws {
+    try FileManager.default.createDirectory(atPath: path("sub"), withIntermediateDirectories: true)
+    let model = path("n.model")
+    let cases: [([String], String)] = [
+      (["--checkpoint", path(".") + "/n.model"], "is given as both --model and --checkpoint"),
+      (["--checkpoint", path("sub") + "/../n.model"], "is given as both --model and --checkpoint"),
+      (["--log", path("./n.model")], "is given as both --model and --log"),
+      (["--log", model + ".checkpoint"], "is given as both --checkpoint and --log"),
+      (
+        ["--checkpoint", path("c"), "--log", path("sub/../c"), "--keep-checkpoint"],
+        "is given as both --checkpoint and --log"
+      ),
+    ]
+    for (arguments, message) in cases {
+      assertFailed(try trellis(train + ["--model", model] + arguments), mentioning: [message])
+    }
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: path("sub")), [],
+      "a refused run wrote a file")
+    for name in ["n.model", "n.model.checkpoint", "c"] {
+      XCTAssertFalse(FileManager.default.fileExists(atPath: path(name)), "\(name) was written")
+    }
+  }
+
+  /// Standard output appended to an input (`tag f >> f`, `info m >> m`) is refused before
+  /// anything is written: tag would read its own answers back, info would damage the model.
+  func testStandardOutputOntoAnInputIsRefused() throws {
+    let input = try write(try contents(of: PackagePaths.tiny("test")), to: "in.conll")
+    let model = path("copy.model")
+    try FileManager.default.copyItem(atPath: try sharedModel(), toPath: model)
+    let originals = try [input, model].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+    for (arguments, target) in [
+      (["tag", "--model", model, input], input), (["info", model], model),
+      (["eval", "--model", model, "--test", input], input),
+      (["score", input], input),
+    ] {
+      let output = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
+      try output.seekToEnd()
+      let result = try runTrellis(arguments, stdout: output)
+      try output.close()
+      assertFailed(result, mentioning: ["\(target): is also standard output"])
+    }
+    XCTAssertEqual(
+      try [input, model].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, originals)
+  }
+
   func testOutputLocationsAreCheckedBeforeTraining() throws {
     assertFailed(
       try trellis(train + ["--model", path("m"), "--checkpoint", path("missing/ck")]),

@@ -28,6 +28,29 @@ final class InfoTests: CLITestCase {
     XCTAssertGreaterThan(report["parameters"] as? Int ?? 0, 0)
   }
 
+  /// Training reads each file once and records the digest of what it read: from a pipe, which
+  /// can be read only once, the provenance once named 0 bytes and the empty file's SHA-256. A
+  /// model, whose header is checked against the file's size, is refused from a pipe.
+  func testAPipedCorpusIsReadOnceAndAPipedModelIsRefused() throws {
+    let corpus = try contents(of: PackagePaths.tiny("train"))
+    let model = path("piped.model")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", "/dev/stdin", "--model", model, "--epochs", "1", "--quiet"]
+          + Self.smallModelOptions, stdin: corpus))
+    let report = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try trellis(["info", "--json", model]).output.utf8))
+        as? [String: Any])
+    let provenance = try XCTUnwrap(report["provenance"] as? [String: Any])
+    let inputs = try XCTUnwrap(provenance["inputs"] as? [[String: Any]])
+    XCTAssertEqual(inputs.first?["bytes"] as? Int, corpus.utf8.count)
+    XCTAssertEqual(inputs.first?["sha256"] as? String, try sha256sum(PackagePaths.tiny("train")))
+    let piped = try runTrellis(
+      ["tag", "--model", "/dev/stdin", PackagePaths.tiny("test")],
+      stdin: try Data(contentsOf: URL(fileURLWithPath: model)))
+    assertFailed(piped, mentioning: ["is a pipe or device, not a model file"])
+  }
+
   func testTextInfoAndVersion() throws {
     let model = try trainModel()
     let text = try trellis(["info", model])

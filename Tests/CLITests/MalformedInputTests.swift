@@ -537,6 +537,26 @@ final class MalformedInputTests: CLITestCase {
         train + ["--learning-rate", "1e39"],
         "--learning-rate must be positive and finite in single precision (got 1e+39)"
       ),
+      (
+        train + ["--learning-rate", "1e-46"],
+        "--learning-rate must be positive and finite in single precision (got 1e-46)"
+      ),
+      (
+        train + ["--token-column", "2", "--label-column", "2"],
+        "--label-column must differ from --token-column (both 2)"
+      ),
+      (
+        ["eval", "--model", path("m"), "--test", path("t"), "--token-column", "0"],
+        "--token-column counts from 1"
+      ),
+      (
+        ["eval", "--model", path("m"), "--test", path("t"), "--label-column", "1001"],
+        "--label-column must be at most 1000 (got 1001)"
+      ),
+      (
+        ["eval", "--model", path("m"), "--test", path("t"), "--label-column", "1"],
+        "--token-column and --label-column must differ (both 1)"
+      ),
       (train + ["--window=-1"], "--window must be in 0...64 (got -1)"),
       (
         ["tag", "--model", path("m"), "--batch-size", "0"],
@@ -558,6 +578,33 @@ final class MalformedInputTests: CLITestCase {
       XCTAssertEqual(result.exitCode, 64, result.summary)
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("new.model")))
+  }
+
+  /// A line longer than `LineReader.lineLimit` (a binary file, /dev/zero) is refused at its
+  /// line, in bounded memory, instead of growing the buffer until memory runs out.
+  func testALineLongerThanTheLimitIsRefused() throws {
+    let file = path("long.conll")
+    var bytes = Data("show\tO\n".utf8)
+    bytes.append(Data(repeating: UInt8(ascii: "a"), count: (16 << 20) + 1))
+    try bytes.write(to: URL(fileURLWithPath: file))
+    let result = try trellis(["tag", "--model", try sharedModel(), file])
+    XCTAssertEqual(result.stderr, "Error: \(file):2: is longer than 16 MiB; is this a text file?\n")
+    XCTAssertEqual(result.exitCode, 1, result.summary)
+  }
+
+  /// A feature column that is the label column (the last, by default) would hand the model
+  /// its gold label: refused with the file and line before training.
+  func testAFeatureColumnThatIsTheLabelIsRefused() throws {
+    let result = try trellis([
+      "train", "--train", PackagePaths.tiny("train"), "--model", path("m"), "--feature-column",
+      "2:4", "--quiet",
+    ])
+    XCTAssertEqual(
+      result.stderr,
+      "Error: \(PackagePaths.tiny("train")):1: column 2 is asked for twice: the token, feature "
+        + "and label columns must differ (the label column is the last, 2, unless given)\n")
+    XCTAssertEqual(result.exitCode, 1, result.summary)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
   }
 
   /// Input 28: `--token-column` beyond the file's columns names the file and line.

@@ -17,6 +17,8 @@ final class ByteChunkReader {
   /// The largest the buffer grew (its capacity): about one read plus the longest record,
   /// whatever the file's size.
   private(set) var largestBuffer = 0
+  /// The size and SHA-256 of every byte read so far (training's provenance of a vector file).
+  private(set) var digest = ReadDigest()
 
   static let readSize = 1 << 20
 
@@ -105,7 +107,12 @@ final class ByteChunkReader {
       throw TrellisError(
         file: fileName, "read failed after \(offset) bytes: \(error.localizedDescription)")
     }
-    if chunk.isEmpty { atEndOfFile = true } else { buffer.append(contentsOf: chunk) }
+    if chunk.isEmpty {
+      atEndOfFile = true
+    } else {
+      digest.update(chunk)
+      buffer.append(contentsOf: chunk)
+    }
     largestBuffer = max(largestBuffer, buffer.capacity)
   }
 }

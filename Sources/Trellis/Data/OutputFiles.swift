@@ -27,6 +27,26 @@ func fileIdentity(_ path: String) -> [UInt64]? {
   return [UInt64(info.st_dev), UInt64(info.st_ino)]
 }
 
+/// What `path` names for the comparisons of `FileRoles.check`: an existing file's (device,
+/// inode), following links; for a file not yet there, its directory's (device, inode) and its
+/// name, so that two spellings of one new file (`n.model`, `./n.model`, `d/../n.model`, an
+/// absolute path) are the same output. Nil when not even the directory exists.
+enum PathIdentity: Equatable {
+  case existing([UInt64])
+  case new(directory: [UInt64], name: String)
+
+  init?(_ path: String) {
+    if let identity = fileIdentity(path) {
+      self = .existing(identity)
+      return
+    }
+    // A dangling symbolic link is written at its target (`replacementTarget`).
+    let url = URL(fileURLWithPath: replacementTarget(path))
+    guard let directory = fileIdentity(url.deletingLastPathComponent().path) else { return nil }
+    self = .new(directory: directory, name: url.lastPathComponent)
+  }
+}
+
 /// The path a whole-file replacement writes: a symbolic link's final target (so the link
 /// survives and its target is replaced), else `path` itself.
 func replacementTarget(_ path: String) -> String {
@@ -47,18 +67,18 @@ public struct FileRoles {
   public init() {}
 
   /// Throws before any work when an output is an input or another output (compared by
-  /// device and inode, so another spelling or a link to the same file is caught), when a
-  /// replaced output is a directory, device or FIFO, or when its directory is missing or not
-  /// writable.
+  /// `PathIdentity`, so another spelling or a link to the same file is caught, whether or not
+  /// it exists yet), when a replaced output is a directory, device or FIFO, or when its
+  /// directory is missing or not writable.
   public func check() throws {
     let outputs = replaced + streamed
     for (index, output) in outputs.enumerated() {
-      guard let identity = fileIdentity(output.path) else { continue }
-      for input in inputs where fileIdentity(input.path) == identity {
+      guard let identity = PathIdentity(output.path) else { continue }
+      for input in inputs where PathIdentity(input.path) == identity {
         throw TrellisError(
           file: output.path, "is also the \(input.option) input; refusing to overwrite it")
       }
-      for other in outputs[..<index] where fileIdentity(other.path) == identity {
+      for other in outputs[..<index] where PathIdentity(other.path) == identity {
         throw TrellisError(
           file: output.path, "is given as both \(other.option) and \(output.option)")
       }
@@ -85,6 +105,27 @@ public struct FileRoles {
     else {
       throw TrellisError(
         file: path, "cannot be written (\(option)): \(directory) is missing or not writable")
+    }
+  }
+}
+
+/// Throws when standard output is one of `inputs` ("-" for standard input): `trellis tag f >>
+/// f` would append to the file it is reading, `trellis info m >> m` damage the model; cat
+/// refuses an input file that is its output file alike. Standard output that is not a regular
+/// file is never an input.
+public func checkStandardOutputIsNotAnInput(_ inputs: [(option: String, path: String)]) throws {
+  func descriptorIdentity(_ descriptor: Int32) -> PathIdentity? {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+    return .existing([UInt64(info.st_dev), UInt64(info.st_ino)])
+  }
+  guard let output = descriptorIdentity(STDOUT_FILENO) else { return }
+  for (option, path) in inputs {
+    let (name, identity) =
+      path == "-" ? ("<stdin>", descriptorIdentity(STDIN_FILENO)) : (path, PathIdentity(path))
+    if identity == output {
+      throw TrellisError(
+        file: name, "is also standard output; refusing to write onto the \(option) input")
     }
   }
 }

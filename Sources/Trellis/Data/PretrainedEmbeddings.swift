@@ -37,6 +37,8 @@ public struct PretrainedEmbeddings: Sendable {
   public let fileVectorCount: Int
   /// Vectors passed over because no token can equal their word (`VectorRecordReader`).
   public let skippedVectorCount: Int
+  /// The size and SHA-256 of the file, read once (training's provenance, `InputFile`).
+  public let fileDigest: ReadDigest
   /// Of the data's words given to `init`.
   public private(set) var coverage = EmbeddingCoverage()
   /// The words that should have a row of the embedding table, each once: the data's words
@@ -74,6 +76,7 @@ public struct PretrainedEmbeddings: Sendable {
     }
     fileVectorCount = reader.recordCount
     skippedVectorCount = reader.skippedCount
+    fileDigest = reader.digest
     guard fileVectorCount > 0 else { throw TrellisError(file: path, "contains no vectors") }
     var listed = Set<String>()
     for word in dataWords where listed.insert(word).inserted {

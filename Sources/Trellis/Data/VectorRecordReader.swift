@@ -5,6 +5,8 @@ final class VectorRecordReader {
   let format: VectorFileFormat
   let dimension: Int
   var fileName: String { bytes.fileName }
+  /// The size and SHA-256 of the bytes read so far (all of them after the last record).
+  var digest: ReadDigest { bytes.digest }
   /// The word count a header announces (word2vec, fastText), nil without a header (GloVe).
   let announcedCount: Int?
   /// Records read so far, skipped ones included.

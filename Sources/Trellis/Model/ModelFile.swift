@@ -78,6 +78,13 @@ public enum ModelFile {
       throw TrellisError(file: path, "cannot be opened: \(String(cString: strerror(errno)))")
     }
     defer { try? handle.close() }
+    // The header is checked before the bulk is read, against the file's size: a pipe
+    // (`--model <(zcat m.gz)`) or a device has none to check it against.
+    var info = stat()
+    guard fstat(handle.fileDescriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+      throw TrellisError(
+        file: path, "is a pipe or device, not a model file; give the file itself")
+    }
     let size = Int((try? handle.seekToEnd()) ?? 0)
     try? handle.seek(toOffset: 0)
     let prelude = [UInt8](try handle.read(upToCount: 16) ?? Data())

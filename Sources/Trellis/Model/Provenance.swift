@@ -40,25 +40,38 @@ public struct InputFile: Codable, Equatable, Sendable {
   /// The number of tokens, for CoNLL files; nil for embeddings.
   public var tokens: Int?
 
-  /// Describes `path` by reading it once (size and SHA-256), with the sentence and token
-  /// counts of a CoNLL file when given.
-  public init(role: String, path: String, sentences: [Sentence]? = nil) throws {
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw TrellisError(file: path, "cannot be read")
-    }
-    defer { try? handle.close() }
-    var digest = SHA256()
-    var bytes = 0
-    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-      digest.update(chunk)
-      bytes += chunk.count
-    }
+  /// Describes `path` from `digest`, the size and SHA-256 of the bytes training read from it,
+  /// with the sentence and token counts of a CoNLL file when given.
+  public init(role: String, path: String, digest: ReadDigest, sentences: [Sentence]? = nil) {
     self.role = role
     self.path = path
-    self.bytes = bytes
-    sha256 = digest.hexDigest()
+    bytes = digest.bytes
+    sha256 = digest.sha256
     self.sentences = sentences?.count
     tokens = sentences?.reduce(0) { $0 + $1.count }
+  }
+}
+
+/// The size and SHA-256 of the bytes a reader has handed on, computed as it reads them, so
+/// that an `InputFile` describes the bytes training read, reading them once: a pipe or FIFO
+/// can be read only once, and a file that changed between two reads would be described as it
+/// was not read.
+public struct ReadDigest: Sendable {
+  /// The bytes read so far.
+  public private(set) var bytes = 0
+  private var hash = SHA256()
+
+  public init() {}
+
+  mutating func update<Bytes: Collection>(_ chunk: Bytes) where Bytes.Element == UInt8 {
+    bytes += chunk.count
+    hash.update(chunk)
+  }
+
+  /// The SHA-256 of the bytes so far, 64 lowercase hexadecimal digits.
+  public var sha256: String {
+    var final = hash
+    return final.hexDigest()
   }
 }
 

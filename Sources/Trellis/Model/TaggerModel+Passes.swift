@@ -31,10 +31,8 @@ extension TaggerModel {
     let In = embedding.outputSize
     let width = encoder.outputSize
     // Inference reads weights prepared once per version (`InferenceWeights`): packed
-    // recurrent and output weights and, on a model without a context window, the word
-    // embedding's part of the first layer's input projections from a table: the whole of them
-    // on a model whose input is the word embedding alone, instead of embedding and projecting
-    // each token.
+    // recurrent and output weights and, without a context window, the word embedding's part
+    // of the first layer's input projections from a table (all of them where it is the input).
     let prepared = training ? nil : preparedInferenceWeights()
     func dropout(_ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int) {
       let mask = mask.reserve(rows * width)

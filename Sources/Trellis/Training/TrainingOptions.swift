@@ -55,7 +55,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   public func validate() throws {
     try require(epochs, in: 1...Self.epochLimit, "epochs")
     try require(batchSize, in: 1...Self.batchSizeLimit, "batch-size")
-    if let learningRate, !(learningRate > 0 && Float(learningRate).isFinite) {
+    // The optimisers step in Float: a rate that rounds to 0 there (1e-46) would train nothing.
+    if let learningRate, !(Float(learningRate) > 0 && Float(learningRate).isFinite) {
       throw OptionError(
         "learning-rate", "must be positive and finite in single precision (got \(learningRate))")
     }

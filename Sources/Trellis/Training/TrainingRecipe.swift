@@ -88,14 +88,19 @@ public struct TrainingData: Codable, Equatable, Sendable {
   /// The highest column number that `validate()` accepts.
   public static let columnLimit = 1000
 
-  /// Throws an `OptionError` when `train` is missing or a column is outside
-  /// `1...columnLimit`.
+  /// Throws an `OptionError` when `train` is missing, a column is outside `1...columnLimit`,
+  /// or the label column is the token column.
   public func validate() throws {
     guard !train.isEmpty else {
       throw OptionError("train", "is required (a flag or the configuration file)")
     }
     try require(tokenColumn, in: 1...Self.columnLimit, "token-column")
-    if let labelColumn { try require(labelColumn, in: 1...Self.columnLimit, "label-column") }
+    if let labelColumn {
+      try require(labelColumn, in: 1...Self.columnLimit, "label-column")
+      guard labelColumn != tokenColumn else {
+        throw OptionError("label-column", "must differ from --token-column (both \(labelColumn))")
+      }
+    }
   }
 
   /// Missing fields keep their defaults.

@@ -1,0 +1,146 @@
+import Foundation
+
+/// Streams the lines of a file or standard input as UTF-8 strings, 64 KiB at a time, so memory
+/// stays bounded by the longest line, not the file. LF, CRLF and a lone CR each end a line, so no
+/// line holds a CR and "\r\r\n" is a line end followed by an empty line; a UTF-8 byte-order mark
+/// at the start is skipped; invalid UTF-8 is an error naming its line.
+public final class LineReader {
+  /// The name errors give: the path, or `<stdin>` for standard input.
+  public let fileName: String
+  /// The 1-based number of the line `next()` returned last.
+  public private(set) var lineNumber = 0
+  private let handle: FileHandle
+  private let closesHandle: Bool
+  private var buffer: [UInt8] = []
+  /// Where the next line starts in `buffer`.
+  private var bufferStart = 0
+  /// How far from `bufferStart` the buffer is known to hold no line end: a long line is scanned
+  /// once, not once per chunk read.
+  private var scanned = 0
+  private var atEndOfFile = false
+  /// Called before a read that would wait for input, so a streaming caller can first finish the
+  /// work it holds (`tag` answers the sentences it has read while the writer is thinking).
+  public var beforeWaiting: (() throws -> Void)?
+  /// The size and SHA-256 of everything read, when set (to an empty digest) before reading.
+  public var digest: ReadDigest?
+
+  /// The longest line read: a file with longer ones (`/dev/zero`, a binary file) is refused
+  /// at the line instead of growing the buffer until memory runs out. A CoNLL line is a token
+  /// and its columns, a text line a sentence, a JSON line a request (`trellis-serve` takes
+  /// bodies of 1 MiB by default).
+  public static let lineLimit = 16 << 20
+
+  /// Opens `path` ("-" for standard input).
+  public init(path: String) throws {
+    if path == "-" {
+      fileName = "<stdin>"
+      handle = .standardInput
+      closesHandle = false
+      return
+    }
+    fileName = path
+    handle = try openForReading(path)
+    closesHandle = true
+  }
+
+  deinit { if closesHandle { try? handle.close() } }
+
+  /// The next line without its terminator (LF, CRLF or CR), or nil at the end of the input.
+  public func next() throws -> String? {
+    try nextLine { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// `make` of the next line's bytes, checked to be UTF-8, without its terminator; nil at the
+  /// end of the input. The bytes are valid only during the call.
+  public func nextLine<Line>(_ make: (UnsafeBufferPointer<UInt8>) throws -> Line) throws -> Line? {
+    var line: Line?
+    try forEachLine { bytes in
+      line = try make(bytes)
+      return false
+    }
+    return line
+  }
+
+  /// Calls `body` with the bytes of each next line, checked to be UTF-8, without its
+  /// terminator, until it returns false or the input ends; `lineNumber` is the line's during
+  /// the call, and the bytes are valid only during it. Lines are found in one access to the
+  /// buffer for as many as it holds: an access per line (and the reader's state saved after
+  /// each) was most of what reading a CoNLL line cost (callgrind).
+  public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
+    while true {
+      let wantsMore = try buffer.withUnsafeBufferPointer { bytes -> Bool in
+        var (start, scanned) = (bufferStart, self.scanned)
+        defer { (bufferStart, self.scanned) = (start, scanned) }
+        while true {
+          let line: UnsafeBufferPointer<UInt8>
+          if let end = lineEnd(in: bytes, from: scanned, atEndOfFile: atEndOfFile) {
+            line = UnsafeBufferPointer(rebasing: bytes[start..<end.index])
+            start = end.index + end.length
+          } else {
+            scanned = max(bytes.count - 1, scanned)
+            guard bytes.count - start <= Self.lineLimit else {
+              throw TrellisError(
+                file: fileName, line: lineNumber + 1,
+                "is longer than \(Self.lineLimit >> 20) MiB; is this a text file?")
+            }
+            guard atEndOfFile, start < bytes.count else { return true }
+            line = UnsafeBufferPointer(rebasing: bytes[start...])
+            start = bytes.count
+          }
+          scanned = start
+          guard try body(try checked(line)) else { return false }
+        }
+      }
+      if !wantsMore || atEndOfFile { return }
+      buffer.removeSubrange(0..<bufferStart)
+      scanned -= bufferStart
+      bufferStart = 0
+      if let beforeWaiting, !inputIsWaiting() { try beforeWaiting() }
+      let chunk = try readChunk()
+      if chunk.isEmpty {
+        atEndOfFile = true
+      } else {
+        digest?.update(chunk)
+        buffer.append(contentsOf: chunk)
+      }
+    }
+  }
+
+  /// Up to 64 KiB: what one read(2) returns, so a line is handed out as soon as it arrives on
+  /// a pipe (FileHandle's `read(upToCount:)` waits for the whole count); empty at the end.
+  private func readChunk() throws -> ArraySlice<UInt8> {
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let count = chunk.withUnsafeMutableBytes {
+        read(handle.fileDescriptor, $0.baseAddress, $0.count)
+      }
+      if count >= 0 { return chunk[..<count] }
+      guard errno == EINTR else {
+        let reason = String(cString: strerror(errno))
+        throw TrellisError(file: fileName, line: lineNumber + 1, "read failed: \(reason)")
+      }
+    }
+  }
+
+  /// Whether a read would return at once (data, the end of the input or an error): always for
+  /// a regular file, for a pipe or terminal only when the writer has written ahead.
+  private func inputIsWaiting() -> Bool {
+    var request = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+    return poll(&request, 1, 0) > 0
+  }
+
+  /// Counts the line and returns it checked to be UTF-8, without a byte-order mark on the first.
+  private func checked(_ line: UnsafeBufferPointer<UInt8>) throws -> UnsafeBufferPointer<UInt8> {
+    lineNumber += 1
+    var line = line
+    if lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) {
+      line = UnsafeBufferPointer(rebasing: line.dropFirst(3))
+    }
+    // ASCII is valid UTF-8 as it is; `String(validating:)` costs a generic metadata lookup
+    // per call, which was most of this function on a large file.
+    guard line.allSatisfy({ $0 < 0x80 }) || String(validating: line, as: UTF8.self) != nil else {
+      throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
+    }
+    return line
+  }
+}

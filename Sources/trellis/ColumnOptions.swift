@@ -1,0 +1,54 @@
+import ArgumentParser
+import Trellis
+
+/// Throws unless `column` (given as `option`) is in 1...`TrainingData.columnLimit`.
+func validateColumn(_ column: Int, option: String) throws {
+  guard column >= 1 else { throw ValidationError("\(option) counts from 1") }
+  guard column <= TrainingData.columnLimit else {
+    throw ValidationError(
+      "\(option) must be at most \(TrainingData.columnLimit) (got \(column))")
+  }
+}
+
+/// Which CoNLL columns hold the token and the gold label (eval; train takes them from its
+/// recipe), and the feature columns a model reads.
+struct ColumnOptions: ParsableArguments {
+  @Option(help: "The column holding the token (1-based).") var tokenColumn = TrainingData()
+    .tokenColumn
+  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn:
+    Int?
+  /// Set from the model (eval) or the recipe (train), not a flag here.
+  var featureColumns: [Int] = []
+
+  enum CodingKeys: CodingKey { case tokenColumn, labelColumn }
+
+  init() {}
+
+  init(tokenColumn: Int, labelColumn: Int?, featureColumns: [Int]) {
+    self.tokenColumn = tokenColumn
+    self.labelColumn = labelColumn
+    self.featureColumns = featureColumns
+  }
+
+  func validate() throws {
+    try validateColumn(tokenColumn, option: "--token-column")
+    if let labelColumn {
+      try validateColumn(labelColumn, option: "--label-column")
+      guard labelColumn != tokenColumn else {
+        throw ValidationError("--token-column and --label-column must differ (both \(labelColumn))")
+      }
+    }
+  }
+
+  func read(_ path: String) throws -> [Sentence] {
+    var unused: ReadDigest?
+    return try read(path, digest: &unused)
+  }
+
+  /// `read(_:)`, setting a non-nil `digest` to the file's size and SHA-256.
+  func read(_ path: String, digest: inout ReadDigest?) throws -> [Sentence] {
+    try readLabelledCoNLL(
+      path: path, tokenColumn: tokenColumn, labelColumn: labelColumn,
+      featureColumns: featureColumns, digest: &digest)
+  }
+}
