@@ -261,6 +261,8 @@ struct Train: ParsableCommand {
     let model = model!
     let checkpoint = checkpoint ?? model + ".checkpoint"
     try files(recipe, model: model, checkpoint: checkpoint).check()
+    // --test is read only with --embeddings (for its words); without, it must still be a file.
+    if recipe.data.embeddings == nil, let test = recipe.data.test { _ = try LineReader(path: test) }
     let columns = ColumnOptions(
       tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn,
       featureColumns: recipe.configuration.featureColumns.map(\.column))

@@ -85,5 +85,28 @@ final class TrainConfigTests: CLITestCase {
     assertFailed(
       try trellis(["train", "--config", outOfRange, "--model", path("m")]),
       mentioning: ["--epochs must be in 1...100000 (got 0)"])
+    // Numbers an integer field cannot hold, which JSONDecoder reports as invalid JSON with no
+    // field, name the field too.
+    for (field, json) in [
+      ("options.seed", #"{"options": {"seed": -1}}"#),
+      ("options.epochs", #"{"options": {"epochs": 1.5}}"#),
+      ("data.tokenColumn", #"{"data": {"tokenColumn": 1e30}}"#),
+    ] {
+      let file = try write(json, to: "number.json")
+      assertFailed(
+        try trellis(["train", "--config", file, "--model", path("m")]),
+        mentioning: ["\(file): '\(field)': must be a whole number in the option's range"])
+    }
+  }
+
+  /// `--test` is read only with `--embeddings`, for its words; without, it must still name a
+  /// file, so a misspelt path is not silently ignored.
+  func testATestFileThatIsNotThereIsRefused() throws {
+    assertFailed(
+      try trellis([
+        "train", "--train", PackagePaths.tiny("train"), "--test", path("missing.conll"),
+        "--model", path("m"),
+      ]), mentioning: ["\(path("missing.conll")): no such file"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
   }
 }

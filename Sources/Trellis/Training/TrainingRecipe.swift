@@ -39,6 +39,11 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     }
     do {
       return try JSONDecoder().decode(TrainingRecipe.self, from: data)
+    } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+      // JSONDecoder reports a number that its field's integer type cannot hold as invalid JSON
+      // without naming the field (the file parsed above).
+      let field = integerFieldOutOfRange(in: object, of: TrainingRecipe()) ?? ""
+      throw TrellisError(file: path, "'\(field)': must be a whole number in the option's range")
     } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context),
       let DecodingError.keyNotFound(_, context), let DecodingError.valueNotFound(_, context)
     {
@@ -121,10 +126,7 @@ public struct TrainingData: Codable, Equatable, Sendable {
 
 /// Keys of `object` (recursively, as dotted paths) that name no stored property of `value`.
 func unknownKeys(in object: [String: Any], of value: Any, prefix: String = "") -> [String] {
-  let children = Dictionary(
-    Mirror(reflecting: value).children.compactMap { child in child.label.map { ($0, child.value) }
-    },
-    uniquingKeysWith: { first, _ in first })
+  let children = fields(of: value)
   return object.keys.sorted().flatMap { key -> [String] in
     guard let child = children[key] else { return [prefix + key] }
     guard let nested = object[key] as? [String: Any],
@@ -134,4 +136,38 @@ func unknownKeys(in object: [String: Any], of value: Any, prefix: String = "") -
     }
     return unknownKeys(in: nested, of: child, prefix: prefix + key + ".")
   }
+}
+
+/// `value`'s stored properties by name (`Mirror`).
+private func fields(of value: Any) -> [String: Any] {
+  Dictionary(
+    Mirror(reflecting: value).children.compactMap { child in child.label.map { ($0, child.value) }
+    },
+    uniquingKeysWith: { first, _ in first })
+}
+
+/// The first field of `object` (as `options.seed`) whose number the integer type of the same
+/// field of `value` cannot hold: a fraction, a negative seed, 1e30.
+func integerFieldOutOfRange(in object: [String: Any], of value: Any, prefix: String = "")
+  -> String?
+{
+  let children = fields(of: value)
+  for key in object.keys.sorted() {
+    guard let child = children[key] else { continue }
+    if let nested = object[key] as? [String: Any] {
+      if let found = integerFieldOutOfRange(in: nested, of: child, prefix: prefix + key + ".") {
+        return found
+      }
+      continue
+    }
+    guard let number = (object[key] as? NSNumber)?.doubleValue else { continue }
+    switch type(of: child) {
+    case is Int.Type, is Int?.Type:
+      if Int(exactly: number) == nil { return prefix + key }
+    case is UInt64.Type, is UInt64?.Type:
+      if UInt64(exactly: number) == nil { return prefix + key }
+    default: continue
+    }
+  }
+  return nil
 }
