@@ -192,8 +192,19 @@ func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) thro
   } catch {
     unlink(temporary.path)
     throw error as? TrellisError
-      ?? TrellisError(file: path, "cannot be written: \(error.localizedDescription)")
+      ?? TrellisError(file: path, "cannot be written: \(systemReason(error))")
   }
+}
+
+/// The operating system's words for a failed file operation (`strerror`: "File too large",
+/// "No space left on device") where Foundation wraps them in a generic error ("The operation
+/// could not be completed. (NSCocoaErrorDomain error 512.)").
+private func systemReason(_ error: Error) -> String {
+  let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+  guard let posix = underlying, posix.domain == NSPOSIXErrorDomain else {
+    return error.localizedDescription
+  }
+  return String(cString: strerror(Int32(posix.code)))
 }
 
 /// Removes `.NAME.PID.tmp` files whose process no longer runs.
