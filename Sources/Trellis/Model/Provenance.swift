@@ -61,6 +61,7 @@ public struct ReadDigest: Sendable {
   public private(set) var bytes = 0
   private var hash = SHA256()
 
+  /// The digest of no bytes yet.
   public init() {}
 
   mutating func update<Bytes: Collection>(_ chunk: Bytes) where Bytes.Element == UInt8 {
