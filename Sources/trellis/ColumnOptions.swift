@@ -41,14 +41,15 @@ struct ColumnOptions: ParsableArguments {
   }
 
   func read(_ path: String) throws -> [Sentence] {
-    var unused: ReadDigest?
-    return try read(path, digest: &unused)
+    try readLabelledCoNLL(
+      path: path, tokenColumn: tokenColumn, labelColumn: labelColumn, featureColumns: featureColumns
+    )
   }
 
-  /// `read(_:)`, setting a non-nil `digest` to the file's size and SHA-256.
-  func read(_ path: String, digest: inout ReadDigest?) throws -> [Sentence] {
-    try readLabelledCoNLL(
-      path: path, tokenColumn: tokenColumn, labelColumn: labelColumn,
-      featureColumns: featureColumns, digest: &digest)
+  /// `read(_:)`, with the file's size and SHA-256 (`readLabelledCoNLLWithDigest`).
+  func readWithDigest(_ path: String) throws -> (sentences: [Sentence], digest: ReadDigest) {
+    try readLabelledCoNLLWithDigest(
+      path: path, tokenColumn: tokenColumn, labelColumn: labelColumn, featureColumns: featureColumns
+    )
   }
 }

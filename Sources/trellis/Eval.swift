@@ -19,7 +19,7 @@ struct Eval: ParsableCommand {
   var unseenWords = false
 
   func run() throws {
-    try checkStandardOutputIsNotAnInput([("--model", model), ("--test", test)])
+    try FileRoles(inputs: [("--model", model), ("--test", test)]).check()
     let tagger = try ModelFile.read(from: model)
     var columns = self.columns
     columns.featureColumns = tagger.configuration.featureColumns.map(\.column)

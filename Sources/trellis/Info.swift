@@ -12,7 +12,7 @@ struct Info: ParsableCommand {
   @Flag(help: "Print the same as one JSON object.") var json = false
 
   func run() throws {
-    try checkStandardOutputIsNotAnInput([("MODEL", model)])
+    try FileRoles(inputs: [("MODEL", model)]).check()
     let report = ModelDescription(model: try ModelFile.read(from: model), file: model)
     if json {
       let encoder = JSONEncoder()

@@ -62,7 +62,7 @@ struct Score: ParsableCommand {
   }
 
   func run() throws {
-    try checkStandardOutputIsNotAnInput([("FILE", file)])
+    try FileRoles(inputs: [("FILE", file)]).check()
     // Streams: constant memory for any input, and every error (invalid UTF-8 included) names
     // its line.
     let reader = try LineReader(path: file)

@@ -131,7 +131,7 @@ struct Tag: ParsableCommand {
   var readAhead: Int { Self.batchesReadAhead * batchSize }
 
   func run() throws {
-    try checkStandardOutputIsNotAnInput([("--model", model), ("FILE", file)])
+    try FileRoles(inputs: [("--model", model), ("FILE", file)]).check()
     // With more than one thread the model loads, and is prepared for tagging, while the first
     // group is read: loading it was serial work at the start of every run (a quarter of the
     // instructions of tagging one sentence with an ATIS model).

@@ -309,9 +309,8 @@ struct Train: ParsableCommand {
   func readDescribed(_ path: String, role: String, columns: ColumnOptions) throws
     -> (sentences: [Sentence], file: InputFile)
   {
-    var digest: ReadDigest? = ReadDigest()
-    let sentences = try columns.read(path, digest: &digest)
-    return (sentences, InputFile(role: role, path: path, digest: digest!, sentences: sentences))
+    let (sentences, digest) = try columns.readWithDigest(path)
+    return (sentences, InputFile(role: role, path: path, digest: digest, sentences: sentences))
   }
 
   /// Every file the run reads and writes, checked before hours of training, not after.

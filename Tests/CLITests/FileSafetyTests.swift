@@ -95,7 +95,8 @@ final class FileSafetyTests: CLITestCase {
   }
 
   /// Standard output appended to an input (`tag f >> f`, `info m >> m`) is refused before
-  /// anything is written: tag would read its own answers back, info would damage the model.
+  /// anything is written, by every command (`FileRoles.check`): tag would read its own answers
+  /// back, info would damage the model.
   func testStandardOutputOntoAnInputIsRefused() throws {
     let input = try write(try contents(of: PackagePaths.tiny("test")), to: "in.conll")
     let model = path("copy.model")
@@ -105,6 +106,7 @@ final class FileSafetyTests: CLITestCase {
       (["tag", "--model", model, input], input), (["info", model], model),
       (["eval", "--model", model, "--test", input], input),
       (["score", input], input),
+      (["bench", "--model", model, "--test", input], input),
     ] {
       let output = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
       try output.seekToEnd()

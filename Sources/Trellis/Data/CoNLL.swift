@@ -223,35 +223,44 @@ public final class CoNLLReader {
 public func readLabelledCoNLL(
   path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int] = []
 ) throws -> [Sentence] {
-  var unused: ReadDigest?
-  return try readLabelledCoNLL(
-    path: path, tokenColumn: tokenColumn, labelColumn: labelColumn,
-    featureColumns: featureColumns, digest: &unused)
+  let reader = try CoNLLReader(path: path, minimumColumns: 2)
+  return try pickColumns(
+    try reader.readAll(), of: reader.fileName, tokenColumn: tokenColumn,
+    labelColumn: labelColumn, featureColumns: featureColumns)
 }
 
-/// `readLabelledCoNLL(path:tokenColumn:labelColumn:featureColumns:)`, also setting `digest`
-/// (when not nil) to the size and SHA-256 of the file's bytes, read once.
-public func readLabelledCoNLL(
-  path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int] = [],
-  digest: inout ReadDigest?
-) throws -> [Sentence] {
+/// `readLabelledCoNLL(path:tokenColumn:labelColumn:featureColumns:)` with the size and SHA-256
+/// of the file's bytes, taken as they are read (training's provenance, `InputFile`).
+public func readLabelledCoNLLWithDigest(
+  path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int] = []
+) throws -> (sentences: [Sentence], digest: ReadDigest) {
   let reader = try CoNLLReader(path: path, minimumColumns: 2)
-  reader.digest = digest
-  let sentences = try reader.readAll()
-  digest = reader.digest
+  reader.digest = ReadDigest()
+  let sentences = try pickColumns(
+    try reader.readAll(), of: reader.fileName, tokenColumn: tokenColumn,
+    labelColumn: labelColumn, featureColumns: featureColumns)
+  return (sentences, reader.digest!)
+}
+
+/// Each line's token, feature and label fields of `sentences` (read from `fileName`), in that
+/// order, as `readLabelledCoNLL` lays them out.
+private func pickColumns(
+  _ sentences: [Sentence], of fileName: String, tokenColumn: Int, labelColumn: Int?,
+  featureColumns: [Int]
+) throws -> [Sentence] {
   if tokenColumn == 1 && labelColumn == nil && featureColumns.isEmpty { return sentences }
   guard let first = sentences.first else { return [] }
   let columns = first.fields[0].count
   for column in [tokenColumn, labelColumn ?? columns] + featureColumns where column > columns {
     throw TrellisError(
-      file: reader.fileName, line: first.firstLine,
+      file: fileName, line: first.firstLine,
       "column \(column) asked for, but lines have \(columns)")
   }
   let picked = [tokenColumn - 1] + featureColumns.map { $0 - 1 } + [(labelColumn ?? columns) - 1]
   // A column read twice would, as a feature, hand the model its gold label.
   if let twice = picked.enumerated().first(where: { picked[..<$0.offset].contains($0.element) }) {
     throw TrellisError(
-      file: reader.fileName, line: first.firstLine,
+      file: fileName, line: first.firstLine,
       "column \(twice.element + 1) is asked for twice: the token, feature and label columns "
         + "must differ (the label column is the last, \(columns), unless given)")
   }

@@ -66,11 +66,17 @@ public struct FileRoles {
   /// No files yet; the command fills the three lists, then calls `check()`.
   public init() {}
 
+  /// A command that reads `inputs` ("-" for standard input) and writes only standard output.
+  public init(inputs: [(option: String, path: String)]) {
+    self.inputs = inputs
+  }
+
   /// Throws before any work when an output is an input or another output (compared by
   /// `PathIdentity`, so another spelling or a link to the same file is caught, whether or not
-  /// it exists yet), when a replaced output is a directory, device or FIFO, or when its
-  /// directory is missing or not writable.
+  /// it exists yet), when standard output is an input, when a replaced output is a directory,
+  /// device or FIFO, or when its directory is missing or not writable.
   public func check() throws {
+    try checkStandardOutput()
     let outputs = replaced + streamed
     for (index, output) in outputs.enumerated() {
       guard let identity = PathIdentity(output.path) else { continue }
@@ -86,6 +92,26 @@ public struct FileRoles {
     for (option, path) in replaced { try checkReplaceable(path, option: option) }
     for (option, path) in streamed where pathKind(path) == .directory {
       throw TrellisError(file: path, "is a directory, not a file (\(option))")
+    }
+  }
+
+  /// Throws when standard output, a regular file, is one of `inputs`: `trellis tag f >> f`
+  /// would append to the file it is reading, `trellis info m >> m` damage the model (cat
+  /// refuses an input file that is its output file alike).
+  private func checkStandardOutput() throws {
+    func descriptorIdentity(_ descriptor: Int32) -> PathIdentity? {
+      var info = stat()
+      guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+      return .existing([UInt64(info.st_dev), UInt64(info.st_ino)])
+    }
+    guard let output = descriptorIdentity(STDOUT_FILENO) else { return }
+    for (option, path) in inputs {
+      let (name, identity) =
+        path == "-" ? ("<stdin>", descriptorIdentity(STDIN_FILENO)) : (path, PathIdentity(path))
+      if identity == output {
+        throw TrellisError(
+          file: name, "is also standard output; refusing to write onto the \(option) input")
+      }
     }
   }
 
@@ -105,27 +131,6 @@ public struct FileRoles {
     else {
       throw TrellisError(
         file: path, "cannot be written (\(option)): \(directory) is missing or not writable")
-    }
-  }
-}
-
-/// Throws when standard output is one of `inputs` ("-" for standard input): `trellis tag f >>
-/// f` would append to the file it is reading, `trellis info m >> m` damage the model; cat
-/// refuses an input file that is its output file alike. Standard output that is not a regular
-/// file is never an input.
-public func checkStandardOutputIsNotAnInput(_ inputs: [(option: String, path: String)]) throws {
-  func descriptorIdentity(_ descriptor: Int32) -> PathIdentity? {
-    var info = stat()
-    guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-    return .existing([UInt64(info.st_dev), UInt64(info.st_ino)])
-  }
-  guard let output = descriptorIdentity(STDOUT_FILENO) else { return }
-  for (option, path) in inputs {
-    let (name, identity) =
-      path == "-" ? ("<stdin>", descriptorIdentity(STDIN_FILENO)) : (path, PathIdentity(path))
-    if identity == output {
-      throw TrellisError(
-        file: name, "is also standard output; refusing to write onto the \(option) input")
     }
   }
 }

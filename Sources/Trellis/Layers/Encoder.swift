@@ -68,18 +68,17 @@ struct Encoder: Sendable {
     let B = lengths.count
     let H = hiddenSize
     let width = outputSize
-    switch input {
-    case .rows(let x):
+    let rows: (x: UnsafePointer<Float>, wordTables: WordTables?)? =
+      switch input {
+      case .rows(let x): (x, nil)
+      case .rowsAfterWords(let x, let words, let tables, let depth): (x, (words, tables, depth))
+      case .projectedWords: nil
+      }
+    if let rows {
       let projections = inputProjections(
-        store: store, x: x, lengths: lengths, steps: T, workspaces: workspaces, panels: panels)
+        store: store, x: rows.x, lengths: lengths, steps: T, workspaces: workspaces,
+        panels: panels, wordTables: rows.wordTables)
       Self.runInChunks(projections.map { ($0.rows, $0.run) }, concurrently: concurrently)
-    case .rowsAfterWords(let x, let words, let tables, let depth):
-      let projections = inputProjections(
-        store: store, x: x, lengths: lengths, steps: T, workspaces: workspaces, panels: panels,
-        wordTables: (words, tables, depth))
-      Self.runInChunks(projections.map { ($0.rows, $0.run) }, concurrently: concurrently)
-    case .projectedWords:
-      break
     }
     runDirections(concurrently: concurrently) { d in
       let ws = workspaces[d]
@@ -106,6 +105,9 @@ struct Encoder: Sendable {
     }
   }
 
+  /// `EncoderInput.rowsAfterWords`'s word ids, each direction's table and the columns it covers.
+  private typealias WordTables = (words: [Int32], tables: [UnsafePointer<Float>], depth: Int)
+
   /// The batch's word ids `(T·B)` in direction d's step order: as they are left to right;
   /// right to left, each sentence's reversed, padding past it.
   private static func stepWords(_ words: [Int32], direction d: Int, lengths: [Int], steps T: Int)
@@ -129,8 +131,7 @@ struct Encoder: Sendable {
   /// whose part of the projection comes from the direction's table.
   private func inputProjections(
     store: ParameterStore, x: UnsafePointer<Float>, lengths: [Int], steps T: Int,
-    workspaces: [RecurrentWorkspace], panels: [DirectionPanels]?,
-    wordTables: (words: [Int32], tables: [UnsafePointer<Float>], depth: Int)? = nil
+    workspaces: [RecurrentWorkspace], panels: [DirectionPanels]?, wordTables: WordTables?
   ) -> [InputProjection] {
     let B = lengths.count
     let In = inputSize
