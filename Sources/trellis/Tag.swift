@@ -54,7 +54,12 @@ struct Tag: ParsableCommand {
   @Flag(
     help: "Add each token's marginal probability and the sentence's probability (CRF, softmax).")
   var confidence = false
-  @Option(help: "Also print the K best label sequences with scores and probabilities.")
+  @Option(
+    help: """
+      Also print the K best label sequences with scores and probabilities (K at most \
+      \(TaggingOptions.nbestLimit); a sentence of T tokens gets at most \
+      \(TaggingOptions.nbestEntryLimit) / (T x labels) of them).
+      """)
   var nbest = 0
   @Option(
     help: """
@@ -157,7 +162,7 @@ struct Tag: ParsableCommand {
     if confidence && !tagger.head.definesProbabilities {
       printError(
         "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "
-          + "probabilities; confidences are left out ('-' in CoNLL, null in JSON)")
+          + "probabilities; confidences are left out ('-' in CoNLL, absent from JSON)")
     }
   }
 

@@ -55,6 +55,29 @@ final class NumericLimitTests: XCTestCase {
     XCTAssertEqual(Set(lists).count, lists.count, "BIO sequences repeat: \(lists)")
   }
 
+  /// A sentence too long for k keeps at most `entryLimit` list-Viterbi entries: its list is
+  /// cut to ⌊entryLimit / (T·L)⌋ sequences, the best ones of the uncut list, in its order.
+  func testNBestOfALongSentenceIsCutToFitTheEntryLimit() {
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+    var rng = SplitMix64(seed: 8)
+    let model = TaggerModel(
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a"]),
+      labels: Vocabulary(["O", "B-a", "I-a", "B-b", "I-b"]), rng: &rng)
+    let (T, L) = (30, 5)
+    let emissions = randomMatrix(rows: T, columns: L, scale: 2, rng: &rng)
+    emissions.withUnsafeBufferPointer { e in
+      let view = MatrixView(base: e.baseAddress!, rows: T, columns: L)
+      let whole = model.distinctBest(50, emissions: view, constraints: nil)
+      XCTAssertEqual(whole.count, 50)
+      let cut = model.distinctBest(50, emissions: view, constraints: nil, entryLimit: T * L * 7 + 3)
+      XCTAssertEqual(cut, Array(whole.prefix(7)))
+      XCTAssertEqual(
+        model.distinctBest(50, emissions: view, constraints: nil, entryLimit: 1),
+        Array(whole.prefix(1)), "at least the best sequence")
+    }
+  }
+
   /// Batching changes the order of floating-point sums inside the BLAS products, so emissions
   /// (and so confidences) may differ in the last bits between batch sizes; labels may not, and
   /// confidences stay within the documented bound of 1e-4.

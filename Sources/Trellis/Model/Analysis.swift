@@ -128,6 +128,10 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
 
   /// The largest n-best list: list Viterbi costs O(T·L²·k) time and O(T·L·k) memory.
   public static let nbestLimit = 1000
+  /// The most entries (16 bytes each) list Viterbi keeps for one sentence of T tokens and L
+  /// labels, T·L·k: a sentence too long for `nbest` gets the ⌊limit / (T·L)⌋ best sequences
+  /// (at least one). 2²⁵ entries are 512 MiB; k = 1000 with ATIS's 120 labels fits 279 tokens.
+  public static let nbestEntryLimit = 1 << 25
   /// The most a token confidence may differ between two batch sizes (tested).
   public static let confidenceBatchTolerance = 1e-4
   /// The largest batch: beyond it a pass only grows its buffers.

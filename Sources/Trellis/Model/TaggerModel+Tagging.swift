@@ -163,11 +163,17 @@ extension TaggerModel {
   /// distinct, but two of them can convert to one sequence of the data's scheme (BIOES
   /// `S-X` and `B-X` both become BIO `B-X` when decoding without constraints), so the list is
   /// deduplicated after conversion and asked for again, twice as long, until it holds k
-  /// sequences or no more paths exist (at most `TaggingOptions.nbestLimit`·8 paths).
-  private func distinctBest(_ k: Int, emissions: MatrixView, constraints: TransitionConstraints?)
-    -> [ScoredPath]
-  {
-    var requested = k
+  /// sequences or no more paths exist (at most `TaggingOptions.nbestLimit`·8 paths). List
+  /// Viterbi keeps up to `requested` entries per (token, label), so a sentence of T tokens asks
+  /// for at most `entryLimit` / (T·L) paths (at least one): a long sentence gets a shorter
+  /// list instead of taking the machine's memory.
+  func distinctBest(
+    _ k: Int, emissions: MatrixView, constraints: TransitionConstraints?,
+    entryLimit: Int = TaggingOptions.nbestEntryLimit
+  ) -> [ScoredPath] {
+    let fitting = max(1, entryLimit / (emissions.rows * labels.count))
+    let most = min(8 * TaggingOptions.nbestLimit, fitting)
+    var requested = min(k, most)
     while true {
       let paths = head.nBest(
         requested, emissions: emissions, parameters: headParameters, constraints: constraints)
@@ -176,12 +182,10 @@ extension TaggerModel {
       for path in paths where distinct.count < k && seen.insert(outputLabels(path.path)).inserted {
         distinct.append(path)
       }
-      if distinct.count == k || paths.count < requested
-        || requested >= 8 * TaggingOptions.nbestLimit
-      {
+      if distinct.count == k || paths.count < requested || requested == most {
         return distinct
       }
-      requested *= 2
+      requested = min(2 * requested, most)
     }
   }
 
