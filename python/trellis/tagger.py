@@ -70,7 +70,8 @@ class Tagger:
 
         sentences: a list of token lists, e.g. `[["flights", "to", "boston"]]`.
         confidence: add per-token `confidences` and the sentence `probability`.
-        nbest: with K > 1, `nbest` lists the K best label sequences (fewer when fewer exist).
+        nbest: with K > 1, `nbest` lists the K best label sequences (fewer when fewer exist,
+            and at most 2**25 / (tokens x labels) for a long sentence).
         batch_size: sentences per forward pass (labels never depend on it).
         constrained: False decodes without the tag scheme's transition constraints.
         """
