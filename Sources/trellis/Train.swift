@@ -182,7 +182,7 @@ struct Train: ParsableCommand {
     String?
   @Flag(
     help:
-      "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, the other settings are the checkpoint's)."
+      "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, the other settings are the checkpoint's, and a note names those this command gives otherwise)."
   )
   var resume = false
   @Option(
@@ -353,6 +353,12 @@ struct Train: ParsableCommand {
       printError(
         "embeddings: \(seeded) rows seeded from vectors\(frozen); "
           + "\(added) words beyond the training data added")
+    }
+    // Not silenced by --quiet: settings the command line gives are being overridden.
+    trainer.onCheckpointSettings = { replaced in
+      printError(
+        "note: --resume continues with the checkpoint's settings, not this command's: "
+          + replaced.joined(separator: ", "))
     }
     let started = Date()
     trainer.onEpoch = { report in

@@ -44,6 +44,35 @@ final class ResumeTests: CLITestCase {
       "resumed model differs from the uninterrupted one")
   }
 
+  /// A resumed run keeps the checkpoint's settings: the command line's other values are
+  /// named on standard error, even with --quiet, and the model's recipe records the settings
+  /// it was trained with (it recorded the command line's, so `info` showed a hidden size the
+  /// model did not have).
+  func testResumeNamesTheSettingsItKeepsAndRecordsThem() throws {
+    let model = try trainModel(options: ["--epochs", "1", "--keep-checkpoint"])
+    let resumed = try trellis(
+      [
+        "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+        "--model", model, "--resume", "--quiet", "--epochs", "2", "--seed", "1",
+        "--learning-rate", "0.5",
+      ] + Self.smallModelOptions.map { $0 == "16" ? "24" : $0 })
+    assertSucceeded(resumed)
+    XCTAssertTrue(resumed.stderr.contains("hiddenSize 16 (not 24)"), resumed.stderr)
+    XCTAssertTrue(resumed.stderr.contains("learningRate default (not 0.5)"), resumed.stderr)
+    let info = try trellis(["info", "--json", model])
+    assertSucceeded(info)
+    let record = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: info.stdout) as? [String: Any])
+    let recipe = try XCTUnwrap(
+      (record["provenance"] as? [String: Any])?["recipe"] as? [String: Any])
+    let configuration = try XCTUnwrap(recipe["configuration"] as? [String: Any])
+    let options = try XCTUnwrap(recipe["options"] as? [String: Any])
+    XCTAssertEqual(configuration["hiddenSize"] as? Int, 16)
+    XCTAssertEqual((record["configuration"] as? [String: Any])?["hiddenSize"] as? Int, 16)
+    XCTAssertNil(options["learningRate"], "the optimiser's default, as in the checkpoint")
+    XCTAssertEqual(options["epochs"] as? Int, 2)
+  }
+
   func testResumeRefusesOtherData() throws {
     let model = try trainModel(options: ["--keep-checkpoint"])
     let result = try trellis(

@@ -18,6 +18,12 @@ public final class Trainer {
   /// Told after every step; an error it throws stops training and is rethrown.
   public var onStep: (StepReport) throws -> Void = { _ in }
 
+  /// Told, when a resumed run's checkpoint was made with other settings than this trainer's,
+  /// which ones, each as "key checkpoint's-value (not this-trainer's-value)" with the
+  /// `TaggerConfiguration` or `TrainingOptions` key and JSON values: the run keeps the
+  /// checkpoint's, and the model's provenance records them.
+  public var onCheckpointSettings: (_ replaced: [String]) -> Void = { _ in }
+
   /// What the model file records of its origin; the trainer adds the training outcome.
   public var provenance: Provenance?
 
@@ -42,9 +48,13 @@ public final class Trainer {
     train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
     bestModel: String? = nil
   ) throws -> TaggerModel {
-    let run =
-      try resume && checkpoint != nil
-      ? resumed(from: checkpoint!, train: train) : fresh(train: train)
+    let run: TrainingRun
+    if resume, let checkpoint {
+      run = try resumed(from: checkpoint, train: train)
+      adoptSettings(of: run)
+    } else {
+      run = fresh(train: train)
+    }
     while run.state.continues(options: run.options) {
       let started = Date()
       let totals = try trainEpoch(run)
@@ -91,6 +101,20 @@ public final class Trainer {
     if !run.state.bestValues.isEmpty { run.model.store.restore(run.state.bestValues) }
     run.model.provenance = recordedProvenance(run)
     return run.model
+  }
+
+  /// Records a resumed run's settings, the checkpoint's, in the provenance, and tells
+  /// `onCheckpointSettings` which of this trainer's they replace. The data's scheme is left
+  /// out: a fresh run detects it, so the recipe keeps it as given.
+  private func adoptSettings(of run: TrainingRun) {
+    var configuration = run.model.configuration
+    configuration.scheme = self.configuration.scheme
+    // `run.options` already has this trainer's epochs and patience.
+    let replaced =
+      replacedSettings(given: self.configuration, kept: configuration)
+      + replacedSettings(given: options, kept: run.options)
+    if !replaced.isEmpty { onCheckpointSettings(replaced) }
+    provenance?.recipe.configuration = configuration
   }
 
   /// The provenance with the run's effective options and its training record so far.
@@ -174,5 +198,26 @@ public final class Trainer {
     }
     batches.shuffle(using: &rng)
     return batches
+  }
+}
+
+/// Each top-level member whose value differs between the JSON forms of `given` and `kept`,
+/// sorted by key, as "key kept-value (not given-value)", a value as JSON text or "default"
+/// for a member left out (an optional setting not given).
+func replacedSettings<Value: Encodable>(given: Value, kept: Value) -> [String] {
+  func members(_ value: Value) -> [String: String] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(value),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return [:] }
+    return object.compactMapValues {
+      (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]))
+        .map { String(decoding: $0, as: UTF8.self) }
+    }
+  }
+  let (x, y) = (members(given), members(kept))
+  return Set(x.keys).union(y.keys).sorted().filter { x[$0] != y[$0] }.map {
+    "\($0) \(y[$0] ?? "default") (not \(x[$0] ?? "default"))"
   }
 }
