@@ -39,6 +39,31 @@ final class NBestAndConfidenceTests: XCTestCase {
     }
   }
 
+  /// Up to `KWayMerge.sortedHeadsLimit` the merge keeps the best heads in a sorted array,
+  /// beyond it in a heap: on scores full of ties (small whole numbers) both give the same
+  /// paths in the same order, each scored as the path scores.
+  func testSortedAndHeapMergesAgreeOnTies() {
+    var rng = SplitMix64(seed: 23)
+    let (T, L) = (6, 5)
+    let k = KWayMerge.sortedHeadsLimit
+    let chain = LinearChain(labelCount: L)
+    let emissions = (0..<T * L).map { _ in Float(Int(rng.nextUnitFloat() * 3)) }
+    let θ = (0..<chain.parameterCount).map { _ in Float(Int(rng.nextUnitFloat() * 3)) }
+    emissions.withUnsafeBufferPointer { e in
+      θ.withUnsafeBufferPointer { θ in
+        let view = MatrixView(base: e.baseAddress!, rows: T, columns: L)
+        let sorted = chain.nBest(k, emissions: view, parameters: θ)
+        let heap = chain.nBest(k + 1, emissions: view, parameters: θ)
+        XCTAssertEqual(sorted.map(\.path), heap.prefix(k).map(\.path))
+        XCTAssertEqual(sorted.map(\.score), heap.prefix(k).map(\.score))
+        XCTAssertLessThan(Set(heap.map(\.score)).count, heap.count / 2, "too few ties")
+        for entry in heap {
+          XCTAssertEqual(entry.score, chain.score(of: entry.path, emissions: view, parameters: θ))
+        }
+      }
+    }
+  }
+
   /// Confidences and n-best probabilities of both probabilistic heads: token marginals and
   /// sequence probabilities against p(y | x) computed by enumeration.
   func testConfidencesAreTheEnumeratedProbabilities() {
