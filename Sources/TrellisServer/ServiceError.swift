@@ -6,15 +6,47 @@ import Trellis
 struct ServiceError: Error, HTTPResponseError {
   var status: HTTPResponse.Status
   var message: String
+  /// Headers besides the content type (`Allow` of a 405).
+  var extraHeaders: HTTPFields = [:]
 
   static func badRequest(_ message: String) -> ServiceError {
     ServiceError(status: .badRequest, message: message)
   }
 
-  var headers: HTTPFields { [.contentType: "application/json"] }
+  var headers: HTTPFields { [.contentType: "application/json"] + extraHeaders }
 
   func response(from request: Request, context: some RequestContext) throws -> Response {
-    jsonResponse("{\"error\":\(RawJSON.string(message))}\n", status: status)
+    var response = jsonResponse("{\"error\":\(RawJSON.string(message))}\n", status: status)
+    response.headers.append(contentsOf: extraHeaders)
+    return response
+  }
+}
+
+/// Answers a request that no route matched as every refusal is answered, `{"error": "…"}`:
+/// 405 with `Allow` when the path is an endpoint asked with another method, else 404 naming
+/// the endpoints. (The router's own answer to both was a bare 404 with an empty body.)
+struct UnmatchedRequests<Context: RequestContext>: RouterMiddleware {
+  let endpoints: [String: HTTPRequest.Method]
+
+  func handle(
+    _ request: Request, context: Context,
+    next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
+    do {
+      return try await next(request, context)
+    } catch let error as HTTPError where error.status == .notFound {
+      let asked = "\(request.method) \(request.uri.path)"
+      if let method = endpoints[request.uri.path] {
+        let allowed = method == .get ? "GET, HEAD" : method.rawValue
+        throw ServiceError(
+          status: .methodNotAllowed, message: "\(asked): this endpoint takes \(allowed)",
+          extraHeaders: [.allow: allowed])
+      }
+      let known = endpoints.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+      throw ServiceError(
+        status: .notFound,
+        message: "\(asked): no such endpoint (\(known.joined(separator: ", ")))")
+    }
   }
 }
 

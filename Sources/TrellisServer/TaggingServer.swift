@@ -14,7 +14,8 @@ import Trellis
 /// - `GET /health`: `{"status":"ok"}` while the server accepts requests.
 ///
 /// A refused request gets `{"error": "…"}`: 400 for a malformed body or one over the sentence
-/// or token limit, 413 for a body over `limits.maxBodyBytes`.
+/// or token limit, 413 for a body over `limits.maxBodyBytes`, 405 (with `Allow`) for an
+/// endpoint asked with another method, 404 for any other path. GET endpoints answer HEAD.
 public struct TaggingServer: Service {
   public let model: TaggerModel
   public let host: String
@@ -72,8 +73,14 @@ public struct TaggingServer: Service {
     try await group.run()
   }
 
+  /// The endpoints and their methods; a GET endpoint also answers HEAD.
+  static let endpoints: [String: HTTPRequest.Method] = [
+    "/health": .get, "/v1/model": .get, "/v1/tag": .post,
+  ]
+
   private func router(_ queue: TaggingQueue) -> Router<BasicRequestContext> {
-    let router = Router()
+    let router = Router(options: .autoGenerateHeadEndpoints)
+    router.add(middleware: UnmatchedRequests(endpoints: Self.endpoints))
     router.get("health") { _, _ in jsonResponse("{\"status\":\"ok\"}\n") }
     router.get("v1/model") { [modelJSON] _, _ in jsonResponse(modelJSON) }
     router.post("v1/tag") { [limits] request, _ in

@@ -140,11 +140,26 @@ final class LimitTests: XCTestCase {
     }
   }
 
-  func testUnknownPathsAndMethodsAre404() async throws {
+  /// An unknown path is a 404 and an endpoint asked with another method a 405 with `Allow`,
+  /// both with a JSON error like every refusal (they were bare 404s); GET endpoints answer HEAD.
+  func testUnknownPathsAre404AndOtherMethods405() async throws {
     let unknownPath = try await client.get(server.url("/v1/tags"))
-    let wrongMethod = try await client.get(server.url("/v1/tag"))
+    XCTAssertEqual(unknownPath.status, 404)
+    XCTAssertEqual(
+      unknownPath.errorMessage,
+      "GET /v1/tags: no such endpoint (GET /health, GET /v1/model, POST /v1/tag)")
+    let getTag = try await client.get(server.url("/v1/tag"))
+    XCTAssertEqual([getTag.status], [405])
+    XCTAssertEqual(getTag.headers["allow"], "POST")
+    XCTAssertEqual(getTag.errorMessage, "GET /v1/tag: this endpoint takes POST")
     let postHealth = try await client.post(server.url("/health"), "{}")
-    XCTAssertEqual([unknownPath.status, wrongMethod.status, postHealth.status], [404, 404, 404])
+    XCTAssertEqual(postHealth.status, 405)
+    XCTAssertEqual(postHealth.headers["allow"], "GET, HEAD")
+    for path in ["/health", "/v1/model"] {
+      let head = try await client.send("HEAD", server.url(path))
+      XCTAssertEqual(head.status, 200, path)
+      XCTAssertEqual(head.body.count, 0, path)
+    }
   }
 
   /// Out-of-range settings are refused before anything starts.

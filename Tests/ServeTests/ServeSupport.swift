@@ -192,6 +192,8 @@ final class InProcessServer {
 struct HTTPAnswer {
   var status: Int
   var body: Data
+  /// Header fields by lowercased name.
+  var headers: [String: String] = [:]
   var text: String { String(decoding: body, as: UTF8.self) }
 
   /// The body parsed as JSON.
@@ -238,7 +240,11 @@ final class HTTPClient: Sendable {
     guard let response = response as? HTTPURLResponse else {
       throw TestSetupError("no HTTP response from \(url)")
     }
-    return HTTPAnswer(status: response.statusCode, body: data)
+    var headers: [String: String] = [:]
+    for case (let name as String, let value as String) in response.allHeaderFields {
+      headers[name.lowercased()] = value
+    }
+    return HTTPAnswer(status: response.statusCode, body: data, headers: headers)
   }
 
   func post(_ url: URL, _ body: String) async throws -> HTTPAnswer {
