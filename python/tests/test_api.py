@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 import subprocess
 import sys
 from collections import deque
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
 import trellis
 from conftest import CORPUS, REPOSITORY
+from trellis import _library
 
 
 def test_version_is_the_library_and_distribution_version() -> None:
@@ -86,12 +90,85 @@ def test_argument_errors(tagger) -> None:
         tagger.tag([["boston"]], nbest=0)
     with pytest.raises(trellis.TrellisError, match='"nbest" must be in 0...1000'):
         tagger.tag([["boston"]], nbest=5000)
-    with pytest.raises(trellis.TrellisError, match='"batch_size" must be in 1...4096'):
-        tagger.tag([["boston"]], batch_size=0)
     with pytest.raises(trellis.TrellisError, match="sentence 1: .*array of strings"):
         tagger.tag([["boston"], ["to", 3]])
     with pytest.raises(trellis.TrellisError, match='unknown key "nbets"'):
         tagger.tag_json_lines('{"tokens":["boston"]}', {"nbets": 2})
+
+
+def test_sentences_may_be_any_iterable(tagger) -> None:
+    sentences = [["to", "boston"], ["to", "denver"], ["from", "dallas"]]
+    expected = tagger.tag(sentences)
+    assert len(expected) == 3
+    assert tagger.tag(iter(sentences)) == expected
+    assert tagger.tag(tuple(s) for s in sentences) == expected
+    # A sentence that is itself an iterator goes through the JSON call.
+    assert tagger.tag(s for s in [sentences[0], iter(sentences[1]), sentences[2]]) == expected
+    assert tagger.tag(iter(sentences), nbest=2) == tagger.tag(sentences, nbest=2)
+
+
+def test_batch_size_is_checked_before_any_call(tagger, monkeypatch) -> None:
+    def no_call(*arguments: object) -> None:
+        raise AssertionError("the library was called")
+
+    monkeypatch.setattr(_library, "tag_tokens", no_call)
+    monkeypatch.setattr(_library, "tag_jsonl", no_call)
+    for options in ({}, {"confidence": True}, {"nbest": 2}):
+        for tag in (lambda **o: tagger.tag([["boston"]], **o),
+                    lambda **o: tagger.tag_texts(["to boston"], **o)):
+            for wrong_type in (None, "32", 1.5, True):
+                with pytest.raises(TypeError, match="batch_size must be an int"):
+                    tag(batch_size=wrong_type, **options)
+            for out_of_range in (0, 4097, 2**32 + 32):
+                with pytest.raises(ValueError, match=r"batch_size must be in 1\.\.\.4096"):
+                    tag(batch_size=out_of_range, **options)
+
+
+def test_model_paths_are_str_bytes_or_path_objects(tagger, model_path) -> None:
+    for wrong in (None, 123):
+        with pytest.raises(TypeError, match="str, bytes or os.PathLike"):
+            trellis.Tagger(wrong)
+    for path in (os.fsencode(model_path), Path(model_path)):
+        with trellis.Tagger(path) as loaded:
+            assert loaded.path == model_path and loaded.info["file"] == model_path
+    with pytest.raises(ValueError, match="embedded null byte"):
+        trellis.Tagger(model_path + "\0junk")
+    with pytest.raises(TypeError, match="requests must be a str"):
+        tagger.tag_json_lines(None)
+
+
+def test_lone_surrogates_are_located(tagger) -> None:
+    sentences = [["boston"], ["to", "new", "york\ud800"]]
+    for options in ({}, {"confidence": True}, {"nbest": 2}):
+        with pytest.raises(ValueError, match=r"sentence 1, token 2 is not valid Unicode "
+                                             r"\(a lone surrogate\)"):
+            tagger.tag(sentences, **options)
+    with pytest.raises(ValueError, match=r"text 1 is not valid Unicode \(a lone surrogate\)"):
+        tagger.tag_texts(["to boston", "\udc80 to denver"])
+
+
+def test_copies_and_pickles_load_the_model_afresh(tagger, model_path, tmp_path) -> None:
+    """Each copy owns its handle, so deleting one leaves the others working; a pickle
+    unpickled in another process loads the model there (a crash, not an error, before)."""
+    pickled = tmp_path / "tagger.pickle"
+    pickled.write_bytes(pickle.dumps(tagger))
+    code = (
+        "import copy, gc, json, pickle, sys, trellis\n"
+        "original = trellis.Tagger(sys.argv[1])\n"
+        "for make in (copy.copy, copy.deepcopy, lambda t: pickle.loads(pickle.dumps(t))):\n"
+        "    duplicate = make(original)\n"
+        "    assert duplicate._handle != original._handle and duplicate.path == sys.argv[1]\n"
+        "    assert duplicate.tag([['to', 'boston']]) == original.tag([['to', 'boston']])\n"
+        "    del duplicate\n"
+        "    gc.collect()\n"
+        "unpickled = pickle.loads(open(sys.argv[2], 'rb').read())\n"
+        "print(json.dumps([original.tag([['to', 'boston']])[0].labels,\n"
+        "                  unpickled.tag([['to', 'boston']])[0].labels]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, model_path, str(pickled)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [tagger.tag([["to", "boston"]])[0].labels] * 2
 
 
 def test_bad_lines_are_answered_with_errors(tagger) -> None:
@@ -108,6 +185,17 @@ def test_a_closed_tagger_refuses_work(model_path) -> None:
     with pytest.raises(trellis.TrellisError, match="closed"):
         closing.tag([["boston"]])
     closing.close()
+
+
+def test_close_says_what_stays_available(model_path) -> None:
+    closing = trellis.Tagger(model_path)
+    closing.close()
+    for call in (lambda: closing.tag_texts(["boston"]),
+                 lambda: closing.tag_json_lines('{"tokens":["boston"]}')):
+        with pytest.raises(trellis.TrellisError, match="closed"):
+            call()
+    assert closing.labels and closing.info["labels"] == closing.labels
+    assert "`labels` and `info`" in trellis.Tagger.close.__doc__
 
 
 def test_a_missing_library_is_an_error_saying_what_to_do(tmp_path) -> None:

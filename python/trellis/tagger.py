@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from array import array
 from itertools import chain
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _library
 from ._library import TrellisError
@@ -33,11 +34,16 @@ class Tagger:
     [Span(label='toloc.city_name', start=2, end=3, text='boston', start_char=11, end_char=17)]
     """
 
-    def __init__(self, model_path: str) -> None:
-        """Loads `model_path`; raises `TrellisError` saying why a file cannot be loaded."""
+    def __init__(self, model_path: Union[str, bytes, os.PathLike]) -> None:
+        """Loads `model_path` (a str, bytes or path object; `TypeError` for anything else,
+        `ValueError` for a path holding NUL, which the C string would cut short); raises
+        `TrellisError` saying why a file cannot be loaded."""
         self._handle: Optional[int] = None
-        self._handle = _library.load_model(str(model_path))
-        self.path = str(model_path)
+        path = os.fsdecode(model_path)
+        if "\0" in path:
+            raise ValueError("embedded null byte")
+        self._handle = _library.load_model(path)
+        self.path = path
         self._info: Dict[str, Any] = json.loads(_library.model_info(self._handle))
         # The tables of the token call: label ids to labels, labels to their spans' labels.
         self._output_labels: List[str] = self._info["outputLabels"]
@@ -50,16 +56,20 @@ class Tagger:
 
     @property
     def info(self) -> Dict[str, Any]:
-        """What the model records: "labels", "configuration" (encoder, head, sizes, scheme),
-        "provenance" (Trellis version, training recipe, data files and checksums, dev
-        scores; absent for models built in code), "formatVersion", "parameters",
-        "definesProbabilities" and "file", as `trellis info --json` shows them; and "blas",
-        the OpenBLAS kernels this process loaded ("core"), which no tagging product uses."""
+        """What the model records, as `trellis_model_info` gives it. As `trellis info --json`
+        shows them: "labels", "configuration" (encoder, head, sizes, scheme), "provenance"
+        (Trellis version, training recipe, data files and checksums, dev scores; absent for
+        models built in code or read from a format-1 file), "formatVersion", "parameters"
+        and "file" (the path as given). Not here: the CLI's "fileBytes" and "missing" (why
+        there is no provenance). Only here: "definesProbabilities" (whether the head gives
+        confidences), "outputLabels" and "spanLabels" (the label tables of the token call),
+        and "blas", the OpenBLAS kernels this process loaded ("core"), which no tagging
+        product uses."""
         return copy.deepcopy(self._info)
 
     def tag(
         self,
-        sentences: Sequence[Sequence[str]],
+        sentences: Iterable[Sequence[str]],
         confidence: bool = False,
         nbest: int = 1,
         *,
@@ -68,15 +78,19 @@ class Tagger:
     ) -> List[TaggingResult]:
         """Tags tokenized sentences, returning one result per sentence, in order.
 
-        sentences: a list of token lists, e.g. `[["flights", "to", "boston"]]`.
+        sentences: token lists, e.g. `[["flights", "to", "boston"]]` (any iterable of token
+            sequences, a generator too).
         confidence: add per-token `confidences` and the sentence `probability`.
         nbest: with K > 1, `nbest` lists the K best label sequences (fewer when fewer exist,
             and at most 2**25 / (tokens x labels) for a long sentence).
-        batch_size: sentences per forward pass (labels never depend on it).
+        batch_size: sentences per forward pass, 1 to 4096 (labels never depend on it).
         constrained: False decodes without the tag scheme's transition constraints.
         """
         if isinstance(sentences, (str, bytes)):
             raise TypeError("sentences must be a list of token lists, not a string")
+        _check_batch_size(batch_size)
+        # Read once: the token call's checks and the JSON requests then see the same sentences.
+        sentences = list(sentences)
         if nbest == 1 and not isinstance(nbest, bool):
             results = self._tag_tokens(sentences, confidence, batch_size, constrained)
             if results is not None:
@@ -104,6 +118,7 @@ class Tagger:
         has `text`, its `tokens`, and spans with `start_char`/`end_char` into the text."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("texts must be a list of strings; for one text pass [text]")
+        _check_batch_size(batch_size)
         requests = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
@@ -115,11 +130,14 @@ class Tagger:
         """The library's own call: JSON-lines requests in, one answer line each out (bad
         lines answered with {"error": ...}), as `trellis tag --input jsonl` does. `options`
         takes the keys confidence, nbest, batch_size and constrained."""
+        if not isinstance(requests, str):
+            raise TypeError(f"requests must be a str of JSON lines, not {type(requests).__name__}")
         encoded = _dumps(options).encode() if options else None
         return _library.tag_jsonl(self._live_handle(), requests.encode(), encoded).decode()
 
     def close(self) -> None:
-        """Frees the model; later calls raise `TrellisError`."""
+        """Frees the model; later tagging calls (`tag`, `tag_texts`, `tag_json_lines`) raise
+        `TrellisError`. `labels` and `info`, read when the model was loaded, stay available."""
         handle, self._handle = self._handle, None
         if handle:
             _library.free_model(handle)
@@ -136,13 +154,19 @@ class Tagger:
     def __repr__(self) -> str:
         return f"Tagger({self.path!r})"
 
+    def __reduce__(self) -> Tuple[type, Tuple[str]]:
+        """Pickles by path, and so copies (`copy.copy`, `copy.deepcopy`): the copy loads the
+        file again and owns its own handle. The handle is an address in this process, which
+        means nothing in another, and two owners would free it twice."""
+        return Tagger, (self.path,)
+
     def _live_handle(self) -> int:
         if not self._handle:
             raise TrellisError("the tagger is closed")
         return self._handle
 
     def _tag_tokens(
-        self, sentences: Sequence[Sequence[str]], confidence: bool, batch_size: int,
+        self, sentences: List[Sequence[str]], confidence: bool, batch_size: int,
         constrained: bool,
     ) -> Optional[List[TaggingResult]]:
         """`tag` without n-best lists through the token call, with no JSON either way; None
@@ -195,7 +219,10 @@ class Tagger:
             options["nbest"] = nbest
         if not constrained:
             options["constrained"] = False
-        text = self.tag_json_lines("\n".join(requests), options)
+        try:
+            text = self.tag_json_lines("\n".join(requests), options)
+        except UnicodeEncodeError as error:
+            raise _unencodable(requests, error) from None
         # One answer per request, each ending with a newline, which JSON strings never hold
         # unescaped: so the answers are also the items of one JSON array, parsed in one call.
         lines = text.split("\n")[:-1]
@@ -207,3 +234,34 @@ class Tagger:
             except ValueError as error:
                 raise TrellisError(f"sentence {index}: {error}") from None
         return results
+
+
+def _check_batch_size(batch_size: int) -> None:
+    """Refuses a `batch_size` the library would not take, before any call: ctypes would
+    refuse a non-integer with an error naming the C argument, and cut one past 32 bits."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        raise TypeError(f"batch_size must be an int, not {type(batch_size).__name__}")
+    if not 1 <= batch_size <= _library.BATCH_SIZE_LIMIT:
+        raise ValueError(
+            f"batch_size must be in 1...{_library.BATCH_SIZE_LIMIT} (got {batch_size})")
+
+
+def _unencodable(requests: List[str], error: UnicodeEncodeError) -> UnicodeEncodeError:
+    """`error`, UTF-8's for the joined `requests`, which gives a position in them, as the
+    error of the string that holds a lone surrogate (which UTF-8 cannot encode), naming its
+    sentence and token, or its text."""
+    for index, request in enumerate(requests):
+        fields = json.loads(request)
+        places = ([(f"text {index}", fields["text"])] if "text" in fields else
+                  [(f"sentence {index}, token {t}", token)
+                   for t, token in enumerate(fields["tokens"])])
+        for place, string in places:
+            try:
+                string.encode()
+            except UnicodeEncodeError as own:
+                return UnicodeEncodeError(
+                    own.encoding, string, own.start, own.end,
+                    f"{place} is not valid Unicode (a lone surrogate)")
+            except AttributeError:  # not a str: the library refuses it by index
+                pass
+    return error
