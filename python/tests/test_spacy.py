@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import warnings
 
 import pytest
 import spacy
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 
 import trellis
 from trellis.spacy_component import TrellisAlignmentWarning
@@ -144,3 +145,61 @@ def test_configuration_errors(tmp_path) -> None:
         nlp.add_pipe("trellis_tagger")
     with pytest.raises(trellis.TrellisError, match="no such model file"):
         nlp.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
+
+
+def test_docs_serialise_with_their_results(model_path) -> None:
+    """The Doc keeps only what msgpack writes, so `doc._.trellis` (and the unaligned reports)
+    survive `Doc.to_bytes` and `DocBin`."""
+    nlp = with_city_ruler(model_path, confidence=True)
+    with pytest.warns(TrellisAlignmentWarning):
+        doc = nlp("show me flights from boston to denver on monday")
+    assert doc._.trellis.confidences and doc._.trellis_unaligned
+    copies = [Doc(nlp.vocab).from_bytes(doc.to_bytes()),
+              *DocBin(store_user_data=True, docs=[doc]).get_docs(nlp.vocab)]
+    for copy in copies:
+        assert copy._.trellis == doc._.trellis and copy._.trellis.spans
+        assert list(copy._.trellis_unaligned) == doc._.trellis_unaligned  # msgpack: tuple
+        assert entities(copy) == entities(doc)
+
+
+def run_script(code: str, *arguments: str) -> str:
+    """The standard output of `code` run as a script (as `__main__`) in a fresh interpreter."""
+    done = subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True,
+                          text=True, check=False, env=os.environ.copy(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_pipe_with_two_processes_gives_one_processs_docs(model_path) -> None:
+    """Two processes first: a process forked after this one tagged can hang in the library."""
+    code = (
+        "import json, sys, spacy\n"
+        "if __name__ == '__main__':\n"
+        "    nlp = spacy.blank('en')\n"
+        "    nlp.add_pipe('trellis_tagger', config={'model': sys.argv[1], 'confidence': True})\n"
+        "    texts = [*json.loads(sys.argv[2])] * 4\n"
+        "    docs = [list(nlp.pipe(texts, n_process=n, batch_size=2)) for n in (2, 1)]\n"
+        "    assert [d._.trellis for d in docs[0]] == [d._.trellis for d in docs[1]]\n"
+        "    print(json.dumps([[[(e.text, e.label_) for e in d.ents] for d in run]\n"
+        "                      for run in docs]))\n"
+    )
+    two, one = json.loads(run_script(code, model_path, json.dumps(list(GOLD))))
+    assert two == one == [[list(e) for e in gold] for gold in GOLD.values()] * 4
+
+
+def test_a_pickled_pipeline_loads_the_model_afresh(nlp, tmp_path) -> None:
+    """Unpickled in another process (a crash before: the pickle held this process's handle),
+    and a copy that outlives its original in the same process."""
+    pickled = tmp_path / "nlp.pickle"
+    pickled.write_bytes(pickle.dumps(nlp))
+    code = (
+        "import copy, gc, json, pickle, sys\n"
+        "nlp = pickle.loads(open(sys.argv[1], 'rb').read())\n"
+        "twin = pickle.loads(pickle.dumps(nlp))\n"
+        "del nlp\n"
+        "gc.collect()\n"
+        "print(json.dumps([[(e.text, e.label_) for e in twin(text).ents]\n"
+        "                  for text in json.loads(sys.argv[2])]))\n"
+    )
+    tagged = json.loads(run_script(code, str(pickled), json.dumps(list(GOLD))))
+    assert tagged == [[list(e) for e in gold] for gold in GOLD.values()]

@@ -5,8 +5,10 @@ It tags each Doc with spaCy's own tokens (whitespace tokens left out, as the mod
 them) and sets `doc.ents`, or with `span_key` the span group `doc.spans[span_key]`. A span
 that cannot be set (it overlaps an entity already there and `overwrite_ents` is off) is never
 dropped silently: it goes to `doc._.trellis_unaligned` with the reason, and a
-`TrellisAlignmentWarning` says how many. `doc._.trellis` holds the full `TaggingResult`
-(confidences, n-best) for the Doc's non-space tokens.
+`TrellisAlignmentWarning` says how many. `doc._.trellis` gives the full `TaggingResult`
+(confidences, n-best) for the Doc's non-space tokens, rebuilt on each read from its answer
+line, which is what the Doc keeps (`doc._.trellis_json_line`): Docs hold only what msgpack can
+write, so `Doc.to_bytes`, `DocBin(store_user_data=True)` and `nlp.pipe(n_process=2)` work.
 """
 
 from __future__ import annotations
@@ -21,9 +23,18 @@ from spacy.util import minibatch
 from .results import TaggingResult
 from .tagger import Tagger
 
-for _name in ("trellis", "trellis_unaligned"):
+
+def _result(doc: Doc) -> Optional[TaggingResult]:
+    """`doc._.trellis`: the result of the Doc's answer line."""
+    line = doc._.trellis_json_line
+    return None if line is None else TaggingResult.from_json_line(line)
+
+
+for _name in ("trellis_json_line", "trellis_unaligned"):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
+if not Doc.has_extension("trellis"):
+    Doc.set_extension("trellis", getter=_result)
 
 
 class TrellisAlignmentWarning(UserWarning):
@@ -96,7 +107,7 @@ class TrellisComponent:
         return docs
 
     def _set_spans(self, doc: Doc, positions: List[int], result: TaggingResult) -> None:
-        doc._.trellis = result
+        doc._.trellis_json_line = result.json_line
         spans = [
             Span(doc, positions[span.start], positions[span.end - 1] + 1, label=span.label)
             for span in result.spans
