@@ -195,6 +195,7 @@ python: build
 	cp .build/release/libTrellisC.so python/trellis/libTrellisC.so
 	test -x $(PYTHON) || python3 -m venv $(PYTHON_VENV)
 	$(PYTHON) -m pip install --quiet 'spacy>=3.0,<4' pytest
+	rm -rf python/build
 	$(PYTHON) -m pip install --quiet ./python
 
 python-test: python
