@@ -171,20 +171,21 @@ def run_script(code: str, *arguments: str) -> str:
 
 
 def test_pipe_with_two_processes_gives_one_processs_docs(model_path) -> None:
-    """Two processes first: a process forked after this one tagged can hang in the library."""
+    """One process first, so the two worker processes are forked after the parent tagged (a
+    case that hung in the library before it restarted its thread in a forked child)."""
     code = (
         "import json, sys, spacy\n"
         "if __name__ == '__main__':\n"
         "    nlp = spacy.blank('en')\n"
         "    nlp.add_pipe('trellis_tagger', config={'model': sys.argv[1], 'confidence': True})\n"
         "    texts = [*json.loads(sys.argv[2])] * 4\n"
-        "    docs = [list(nlp.pipe(texts, n_process=n, batch_size=2)) for n in (2, 1)]\n"
+        "    docs = [list(nlp.pipe(texts, n_process=n, batch_size=2)) for n in (1, 2)]\n"
         "    assert [d._.trellis for d in docs[0]] == [d._.trellis for d in docs[1]]\n"
         "    print(json.dumps([[[(e.text, e.label_) for e in d.ents] for d in run]\n"
         "                      for run in docs]))\n"
     )
-    two, one = json.loads(run_script(code, model_path, json.dumps(list(GOLD))))
-    assert two == one == [[list(e) for e in gold] for gold in GOLD.values()] * 4
+    one, two = json.loads(run_script(code, model_path, json.dumps(list(GOLD))))
+    assert one == two == [[list(e) for e in gold] for gold in GOLD.values()] * 4
 
 
 def test_a_pickled_pipeline_loads_the_model_afresh(nlp, tmp_path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -68,3 +69,27 @@ def test_loading_and_freeing_models_does_not_leak(model_path) -> None:
 
     growth = growth_over(1000, load_tag_free)
     assert growth < 8 * MEGABYTE, f"RSS grew by {growth / MEGABYTE:.1f} MB"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_after_tagging_tags(tagger) -> None:
+    """One sentence is tagged on the library's pair of threads, whose second thread `fork`
+    does not copy: the child's first call waited for it forever (spaCy's n_process after
+    the parent had tagged). The child now starts a thread of its own."""
+    expected = tagger.tag([["to", "denver"]])[0].labels
+    tagger.tag([["flights", "to", "boston"]])  # the pair's second thread runs in this process
+    child = os.fork()
+    if child == 0:
+        try:
+            os._exit(0 if tagger.tag([["to", "denver"]])[0].labels == expected else 1)
+        finally:
+            os._exit(2)
+    for _ in range(600):  # up to a minute
+        finished, status = os.waitpid(child, os.WNOHANG)
+        if finished:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.1)
+    os.kill(child, 9)
+    os.waitpid(child, 0)
+    pytest.fail("the forked child's tagging call did not return within a minute")

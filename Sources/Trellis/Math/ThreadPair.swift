@@ -28,16 +28,13 @@ final class ThreadPair: @unchecked Sendable {
   private let completed = Atomic<Int>(0)
   /// Set by the second thread before it sleeps; whoever resets it owns the wake-up signal.
   private let sleeping = Atomic<Bool>(false)
-  private let wake = DispatchSemaphore(value: 0)
+  private var wake = DispatchSemaphore(value: 0)
   /// The body of the current call: written before `posted` is raised (releasing) and read
   /// after it is seen (acquiring), so the two threads never touch it at once.
   private var job: ((Int) -> Void)?
-  private lazy var thread: Thread = {
-    let thread = Thread { [unowned self] in self.serve() }
-    thread.stackSize = 8 << 20
-    thread.start()
-    return thread
-  }()
+  /// The process whose second thread serves the pair (0: none started yet). Read and written
+  /// only by the caller that holds `busy`.
+  private var servedProcess: pid_t = 0
 
   func run(_ body: (Int) -> Void) {
     guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
@@ -45,7 +42,7 @@ final class ThreadPair: @unchecked Sendable {
       return DispatchQueue.concurrentPerform(iterations: 2, execute: body)
     }
     defer { busy.store(false, ordering: .releasing) }
-    _ = thread
+    startSecondThreadIfNeeded()
     withoutActuallyEscaping(body) { body in
       job = body
       let call = posted.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
@@ -54,6 +51,24 @@ final class ThreadPair: @unchecked Sendable {
       Self.spin(until: completed.load(ordering: .acquiring) == call)
       job = nil
     }
+  }
+
+  /// Starts the second thread on the first call, and again on the first call in a process
+  /// forked after it started: `fork` copies only the calling thread, so the child had a pair
+  /// whose second thread did not exist, and its first call waited for it forever (a Python
+  /// pipeline that tagged, then forked workers). The child's counters, flag and semaphore are
+  /// the parent's at the fork, so they start afresh with the thread.
+  private func startSecondThreadIfNeeded() {
+    let process = getpid()
+    guard servedProcess != process else { return }
+    servedProcess = process
+    posted.store(0, ordering: .relaxed)
+    completed.store(0, ordering: .relaxed)
+    sleeping.store(false, ordering: .relaxed)
+    wake = DispatchSemaphore(value: 0)
+    let thread = Thread { [unowned self] in self.serve() }
+    thread.stackSize = 8 << 20
+    thread.start()  // orders the stores above before the thread's first loads
   }
 
   /// Waits, awake, until `condition` holds: for work that another running thread is about to
