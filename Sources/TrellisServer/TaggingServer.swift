@@ -5,6 +5,14 @@ import NIOCore
 import ServiceLifecycle
 import Trellis
 
+/// The address could not be bound (in use, or not this machine's).
+public struct ListenError: Error, CustomStringConvertible {
+  /// The address and the system's reason.
+  public let message: String
+  /// `message`, which the command line prints after "Error: ".
+  public var description: String { message }
+}
+
 /// The HTTP service over one model (Hummingbird 2, HTTP/1.1 with keep-alive):
 ///
 /// - `POST /v1/tag`: `{"sentences": [request, …], "confidence": bool, "nbest": k}` answered
@@ -62,7 +70,13 @@ public struct TaggingServer: Service {
         await onListening(channel.localAddress?.port ?? port)
       },
       logger: logger)
-    try await application.run()
+    do {
+      try await application.run()
+    } catch let error as IOError where error.description.hasPrefix("bind(") {
+      // NIO's text names its system call ("bind(descriptor:ptr:bytes:): … (errno: 98)").
+      throw ListenError(
+        message: "cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode)))")
+    }
   }
 
   /// Runs the server until SIGTERM or SIGINT, then drains it (see `run`).

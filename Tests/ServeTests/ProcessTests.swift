@@ -99,6 +99,17 @@ final class ProcessTests: XCTestCase {
     }
   }
 
+  /// A port another server holds is named with the system's reason (the message was NIO's
+  /// "bind(descriptor:ptr:bytes:): … (errno: 98)"), and the status is 1.
+  func testAPortInUseIsNamed() throws {
+    let server = try ServerProcess()
+    let second = try runProgram(
+      try ServePaths.trellisServe(), ["--model", try TestModel.path(), "--port", "\(server.port)"])
+    XCTAssertEqual(second.status, 1, second.stderr)
+    XCTAssertEqual(
+      second.stderr, "Error: cannot listen on 127.0.0.1:\(server.port): Address already in use\n")
+  }
+
   /// Out-of-range options are refused before the model is read (this one does not exist).
   func testOptionsAreCheckedBeforeAnyWork() throws {
     let program = try ServePaths.trellisServe()

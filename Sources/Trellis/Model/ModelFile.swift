@@ -152,6 +152,7 @@ public enum ModelFile {
   /// Checks the first 16 bytes (magic, version, header length) against a file of `fileSize`
   /// bytes and returns the header length.
   private static func checkPrelude(_ prelude: [UInt8], fileSize: Int, name: String) throws -> Int {
+    guard fileSize > 0 else { throw TrellisError(file: name, "is empty (0 bytes), not a model") }
     guard prelude.count >= magic.count, Array(prelude[0..<magic.count]) == magic else {
       throw TrellisError(file: name, "is not a Trellis model file (bad magic number)")
     }

@@ -131,6 +131,7 @@ enum Checkpoint {
 
   /// Magic number, format version and checksum.
   private static func checkPrelude(_ bytes: [UInt8], path: String) throws {
+    guard !bytes.isEmpty else { throw TrellisError(file: path, "is empty (0 bytes)") }
     guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
       throw TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
     }
