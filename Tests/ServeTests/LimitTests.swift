@@ -104,6 +104,10 @@ final class LimitTests: XCTestCase {
       (#"{"sentences": [{"tokens": []}, {"id": "x", "tokens": [1]}]}"#, "sentences[1] (id \"x\")"),
       (#"{"sentences": [{"tokens": [], "text": ""}]}"#, #"give "tokens" or "text", not both"#),
       (#"{"sentences": [{"tokens": [], "labels": []}]}"#, "is one the answer writes"),
+      (
+        #"{"sentences": [{"tokens": ["a"], "confidence": true}]}"#,
+        #"sentences[0]: field "confidence" is an option of the whole call"#
+      ),
       (String(repeating: "[", count: 2000), "nested deeper than 512 levels"),
     ]
     for (body, message) in cases {

@@ -4,7 +4,8 @@
 /// Its JSON form (one line of `trellis tag --input jsonl`, the HTTP service, the C ABI) is an
 /// object with `"tokens"` (an array of strings) or `"text"` (a string), and optionally `"id"`
 /// (any JSON value). Every other field is copied into the answer as written, except the names
-/// the answer itself writes (`TaggingRequest.answerFields`), which are refused.
+/// the answer itself writes (`TaggingRequest.answerFields`) and `"confidence"`, an option of
+/// the call (`TaggingRequest.optionField`), which are refused.
 public struct TaggingRequest: Equatable, Sendable {
   /// The caller's id, copied verbatim into the answer.
   public var id: RawJSON?
@@ -22,6 +23,11 @@ public struct TaggingRequest: Equatable, Sendable {
   public static let answerFields: Set<String> = [
     "labels", "spans", "confidences", "probability", "nbest", "error",
   ]
+
+  /// The tagging option a request might be expected to carry but cannot: options are the
+  /// call's (`--confidence`, the HTTP body's `"confidence"`), and a request's was copied back
+  /// as a passthrough field with nothing done. (`nbest` is refused as an answer field.)
+  public static let optionField = "confidence"
 
   /// A request for `tokens` as given.
   public init(tokens: [String], id: RawJSON? = nil) {
@@ -122,6 +128,11 @@ private struct RequestFields {
     let isRequestField = name == "id" || name == "text" || name == "tokens"
     guard isRequestField || !TaggingRequest.answerFields.contains(name) else {
       throw JSONLineError("field \(rawName) is one the answer writes; rename it")
+    }
+    guard name != TaggingRequest.optionField else {
+      throw JSONLineError(
+        "field \(rawName) is an option of the whole call (--confidence, or the HTTP body's "
+          + "\"confidence\"), not of one request")
     }
     try scanner.expect(UInt8(ascii: ":"), "':' after a key")
     switch name {
