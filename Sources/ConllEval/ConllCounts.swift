@@ -82,13 +82,17 @@ public struct ConllCounts: Sendable, Equatable {
   /// Chunk FB1 in percent: the harmonic mean of precision and recall, or 0 when both are 0.
   public var f1: Double { harmonicMean(precision, recall) }
 
-  /// Adds one sentence, scored as conlleval scores its lines followed by a blank line.
-  public mutating func add(gold: [String], predicted: [String]) {
+  /// Adds one sentence, scored as conlleval scores its lines followed by a blank line; with
+  /// `rawLabels`, as `conlleval -r` does (every label but "O" a one-token chunk of its type).
+  public mutating func add(gold: [String], predicted: [String], rawLabels: Bool = false) {
     precondition(
       gold.count == predicted.count,
       "a sentence has \(gold.count) gold labels but \(predicted.count) predicted labels")
+    func tag(_ label: String) -> ConllTag {
+      rawLabels ? ConllTag(raw: label[...], outside: "O") : ConllTag(label[...])
+    }
     for (goldLabel, predictedLabel) in zip(gold, predicted) {
-      addToken(gold: ConllTag(goldLabel[...]), predicted: ConllTag(predictedLabel[...]))
+      addToken(gold: tag(goldLabel), predicted: tag(predictedLabel))
     }
     addBoundary()
   }

@@ -28,6 +28,11 @@ struct Eval: ParsableCommand {
     let predicted = tagger.tag(
       sentences.map { TokenInput($0, featureCount: featureCount) },
       options: TaggingOptions(constrained: !noConstraints))
+    if tagger.labelsAreRaw {
+      printError(
+        "note: no label has a chunk prefix (B-, I-, E-, S-), so conlleval finds no chunks; "
+          + "`trellis score -r` scores each label as a one-token chunk, as training's dev F1 does")
+    }
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) {
       counts.add(gold: sentence.labels, predicted: labels)

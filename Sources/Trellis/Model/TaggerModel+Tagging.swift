@@ -189,7 +189,8 @@ extension TaggerModel {
     }
   }
 
-  /// Tags `sentences` and scores them against their last column, as conlleval would.
+  /// Tags `sentences` and scores them against their last column, as conlleval would (as
+  /// `conlleval -r` for labels without chunk prefixes: `labelsAreRaw`).
   public func evaluate(_ sentences: [Sentence]) -> ConllCounts {
     evaluate(sentences, workers: nil)
   }
@@ -205,9 +206,17 @@ extension TaggerModel {
     ).map { outputLabels($0.path) }
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) {
-      counts.add(gold: sentence.labels, predicted: labels)
+      counts.add(gold: sentence.labels, predicted: labels, rawLabels: labelsAreRaw)
     }
     return counts
+  }
+
+  /// Whether no label but "O" has a chunk prefix (part-of-speech tags, IO labels): conlleval
+  /// then finds no chunk, and F1 is 0 for every model, so `evaluate` scores such labels as
+  /// `conlleval -r` does, each a one-token chunk (F1 is the token accuracy when no label is
+  /// "O"). Training selected its epoch on that F1: with it always 0, it kept the first.
+  public var labelsAreRaw: Bool {
+    !labels.strings.contains { $0 != "O" && TransitionConstraints.isChunkLabel($0) }
   }
 }
 
