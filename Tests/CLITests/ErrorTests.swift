@@ -45,7 +45,7 @@ final class ErrorTests: CLITestCase {
     let result = try trellis(["tag", "--model", notAModel, PackagePaths.tiny("test")])
     assertFailed(result, mentioning: [notAModel, "not a Trellis model file"])
     let empty = path("empty.model")
-    FileManager.default.createFile(atPath: empty, contents: Data())
+    XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
     assertFailed(
       try trellis(["tag", "--model", empty, PackagePaths.tiny("test")]),
       mentioning: [empty, "is empty (0 bytes), not a model"])
