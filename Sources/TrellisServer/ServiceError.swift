@@ -13,8 +13,6 @@ struct ServiceError: Error, HTTPResponseError {
     ServiceError(status: .badRequest, message: message)
   }
 
-  var headers: HTTPFields { [.contentType: "application/json"] + extraHeaders }
-
   func response(from request: Request, context: some RequestContext) throws -> Response {
     var response = jsonResponse("{\"error\":\(RawJSON.string(message))}\n", status: status)
     response.headers.append(contentsOf: extraHeaders)

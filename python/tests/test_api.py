@@ -206,3 +206,12 @@ def test_a_missing_library_is_an_error_saying_what_to_do(tmp_path) -> None:
     )
     assert "no such file" in done.stdout and "make python" in done.stdout
 
+
+
+def test_the_batch_size_limit_is_the_librarys(tagger) -> None:
+    """`_library.BATCH_SIZE_LIMIT`, which `Tagger` checks, mirrors Swift's
+    `TaggingOptions.batchSizeLimit`: the library itself takes it and refuses one more."""
+    request = '{"tokens": ["boston"]}'
+    assert '"labels"' in tagger.tag_json_lines(request, {"batch_size": _library.BATCH_SIZE_LIMIT})
+    with pytest.raises(trellis.TrellisError, match=rf"1\.\.\.{_library.BATCH_SIZE_LIMIT}\b"):
+        tagger.tag_json_lines(request, {"batch_size": _library.BATCH_SIZE_LIMIT + 1})

@@ -9,9 +9,8 @@ extension LinearChain {
   /// `constraints`) are skipped. Ties keep the order of generation (lower i, then lower rank).
   ///
   /// Each beam is a k-way merge of L lists that are already sorted (beam[t−1][i] shifted by
-  /// trans[i][j]), through a heap of their heads: O(L + k·log L) per (t, j), so
-  /// O(T·L·(L + k·log L)) time and O(T·L·k) memory in all. Fewer than k paths come back when
-  /// fewer exist.
+  /// trans[i][j]), `KWayMerge`: O(L + k·log L) per (t, j), so O(T·L·(L + k·log L)) time and
+  /// O(T·L·k) memory in all. Fewer than k paths come back when fewer exist.
   func nBest(
     _ k: Int, emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints? = nil
@@ -136,8 +135,7 @@ final class KWayMerge {
   }
 
   func best(of beams: NBestBeams, cells first: Int) {
-    // Locals, not the class's stored variables, which Swift checks for exclusive access at
-    // every use (a third of this function's instructions).
+    // Locals for the loops; `count` is stored once at the end.
     let (heads, shifts, lists, k) = (self.heads, self.shifts, self.lists, self.k)
     let sorted = k <= Self.sortedHeadsLimit
     var headCount = 0

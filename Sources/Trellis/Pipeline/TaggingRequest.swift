@@ -126,13 +126,15 @@ private struct RequestFields {
     // The set is searched only for names other than the request's own: hashing every name
     // into it was a tenth of parsing a request.
     let isRequestField = name == "id" || name == "text" || name == "tokens"
-    guard isRequestField || !TaggingRequest.answerFields.contains(name) else {
-      throw JSONLineError("field \(rawName) is one the answer writes; rename it")
-    }
-    guard name != TaggingRequest.optionField else {
-      throw JSONLineError(
-        "field \(rawName) is an option of the whole call (--confidence, or the HTTP body's "
-          + "\"confidence\"), not of one request")
+    if !isRequestField {
+      guard !TaggingRequest.answerFields.contains(name) else {
+        throw JSONLineError("field \(rawName) is one the answer writes; rename it")
+      }
+      guard name != TaggingRequest.optionField else {
+        throw JSONLineError(
+          "field \(rawName) is an option of the whole call (--confidence, or the HTTP body's "
+            + "\"confidence\"), not of one request")
+      }
     }
     try scanner.expect(UInt8(ascii: ":"), "':' after a key")
     switch name {
