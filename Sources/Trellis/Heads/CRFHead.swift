@@ -12,13 +12,34 @@ struct CRFHead: ChainHead {
 
   init(labelCount: Int) { chain = LinearChain(labelCount: labelCount) }
 
+  /// The marginals come from Float recursions, whose products run at twice Double's width;
+  /// a batch whose scores spread beyond Float's range (`BatchMarginals.isFinite`) is redone in
+  /// Double.
   func lossAndGradient(
     emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
     emissionGradients: [MutableMatrixView], parameterGradient dθ: UnsafeMutableBufferPointer<Float>
   ) -> Double {
+    let inFloat = chain.scaledForwardBackward(
+      emissions: emissions, potentials: chain.potentials(Float.self, parameters: θ))
+    guard inFloat.isFinite else {
+      return lossAndGradient(
+        chain.scaledForwardBackward(
+          emissions: emissions, potentials: chain.potentials(Double.self, parameters: θ)),
+        emissions: emissions, gold: gold, parameters: θ, emissionGradients: emissionGradients,
+        parameterGradient: dθ)
+    }
+    return lossAndGradient(
+      inFloat, emissions: emissions, gold: gold, parameters: θ,
+      emissionGradients: emissionGradients, parameterGradient: dθ)
+  }
+
+  /// The loss and its gradient (added to the gradients) from a batch's marginals.
+  private func lossAndGradient<Scalar>(
+    _ marginals: LinearChain.BatchMarginals<Scalar>, emissions: [MatrixView], gold: [[Int]],
+    parameters θ: UnsafeBufferPointer<Float>, emissionGradients: [MutableMatrixView],
+    parameterGradient dθ: UnsafeMutableBufferPointer<Float>
+  ) -> Double {
     let L = labelCount
-    let potentials = chain.potentials(parameters: θ)
-    let marginals = chain.scaledForwardBackward(emissions: emissions, potentials: potentials)
     for k in 0..<L * L { dθ[k] += Float(marginals.pairwise[k]) }
     var loss = 0.0
     for (b, e) in emissions.enumerated() {

@@ -56,18 +56,19 @@ extension LinearChain {
     return (logZ, unary, pairwise)
   }
 
-  /// The exponentiated chain parameters of the scaled recursions, computed once per batch:
-  /// `transition[i·L + j] = exp(trans[i][j] − shift)` and likewise `start`, `end`, each shifted by
-  /// its own maximum so the largest factor is 1; forbidden entries are exactly 0.
-  struct Potentials {
+  /// The exponentiated chain parameters of the scaled recursions in `Scalar`, computed once
+  /// per batch: `transition[i·L + j] = exp(trans[i][j] − shift)` and likewise `start`, `end`,
+  /// each shifted by its own maximum so the largest factor is 1; forbidden entries are exactly
+  /// 0 (exponentiated in Double, then rounded to `Scalar`).
+  struct Potentials<Scalar: RecursionScalar> {
     let labelCount: Int
-    var transition: [Double]  // (L, L)
-    var start: [Double]  // (L)
-    var end: [Double]  // (L)
+    var transition: [Scalar]  // (L, L)
+    var start: [Scalar]  // (L)
+    var end: [Scalar]  // (L)
     var transitionShift = 0.0, startShift = 0.0, endShift = 0.0
-    /// `transition` packed for the recursions' products (`packedProduct`): α̂[t−1] · E
+    /// `transition` packed for the recursions' products (`RecursionScalar.product`): α̂[t−1] · E
     /// forward, g[t+1] · Eᵀ backward.
-    var forwardPanels: [Double] = [], backwardPanels: [Double] = []
+    var forwardPanels: [Scalar] = [], backwardPanels: [Scalar] = []
 
     init(
       _ chain: LinearChain, parameters θ: UnsafeBufferPointer<Float>,
@@ -77,68 +78,78 @@ extension LinearChain {
       labelCount = L
       let masked = chain.maskedScores(parameters: θ, constraints: constraints)
       /// exp(x − max x) over the allowed entries; exp(−∞) makes forbidden ones exactly 0.
-      func exponentiate(_ scores: [Double]) -> ([Double], Double) {
+      func exponentiate(_ scores: [Double]) -> ([Scalar], Double) {
         var shift = scores.max() ?? 0
         if shift == -.infinity { shift = 0 }
         var factors = scores.map { $0 - shift }
         factors.withUnsafeMutableBufferPointer {
-          exponentials($0.baseAddress!, into: $0.baseAddress!, count: $0.count)
+          Double.exponentials($0.baseAddress!, into: $0.baseAddress!, count: $0.count)
         }
-        return (factors, shift)
+        return (factors.map { Scalar($0) }, shift)
       }
       (transition, transitionShift) = exponentiate(masked.transition)
       (start, startShift) = exponentiate(masked.start)
       (end, endShift) = exponentiate(masked.end)
-      forwardPanels = doublePanels(transition, columns: L, depth: L, transposed: true)
-      backwardPanels = doublePanels(transition, columns: L, depth: L)
+      forwardPanels = Scalar.panels(transition, columns: L, depth: L, transposed: true)
+      backwardPanels = Scalar.panels(transition, columns: L, depth: L, transposed: false)
     }
   }
 
-  func potentials(
-    parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints? = nil
-  ) -> Potentials {
+  /// The potentials of the scaled recursions in `scalar`'s precision.
+  func potentials<Scalar: RecursionScalar>(
+    _ scalar: Scalar.Type = Double.self, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints? = nil
+  ) -> Potentials<Scalar> {
     Potentials(self, parameters: θ, constraints: constraints)
   }
 
   /// Marginals of a batch of sentences from `scaledForwardBackward`.
-  struct BatchMarginals {
+  struct BatchMarginals<Scalar: RecursionScalar> {
     let labelCount: Int
     let sentenceCount: Int
     /// log Z per sentence.
     var logZ: [Double]
     /// `(T, B, L)`: `unary[(t·B + b)·L + l] = P(y_t = l)` for sentence b; 0 past its end.
-    var unary: [Double]
+    var unary: [Scalar]
     /// `(L, L)`: Σ over sentences and t of P(y_{t−1} = i, y_t = j).
-    var pairwise: [Double]
+    var pairwise: [Scalar]
+    /// Whether every scale, log Z and marginal is finite and every scale a normal number: false
+    /// when `Scalar`'s range could not hold the recursions (a Float batch is then redone in
+    /// Double, `CRFHead`).
+    var isFinite = true
 
     /// P(y_t = l) in sentence b.
-    func unary(sentence b: Int, token t: Int, label l: Int) -> Double {
+    func unary(sentence b: Int, token t: Int, label l: Int) -> Scalar {
       unary[(t * sentenceCount + b) * labelCount + l]
     }
   }
 
   /// The same log Z and marginals as `forwardBackward`, for a whole batch at once, by scaled
   /// recursions in probability space (Rabiner 1989): each step is one product over all
-  /// sentences (`packedProduct` in Double over E packed once) instead of L² exps per sentence.
+  /// sentences (`RecursionScalar.product` over E packed once) instead of L² exps per sentence.
   /// For sentence b (index dropped), E = T̂ the exponentiated transitions:
   ///   ψ[t][j] = exp(e[t][j] − m_t),  m_t = max_j e[t][j]
   ///   α̂[0] = start ⊙ ψ[0] / c_0,      α̂[t] = (α̂[t−1] · E) ⊙ ψ[t] / c_t   (c_t normalises α̂[t])
   ///   z = Σ_j α̂[T−1][j] · end[j],      log Z = Σ_t log c_t + log z + Σ_t m_t + shifts
   ///   β̂[T−1] = end / z,                β̂[t] = g[t+1] · Eᵀ,  g[t+1] = ψ[t+1] ⊙ β̂[t+1] / c_{t+1}
   ///   P(y_t = i) = α̂[t][i] · β̂[t][i],  Σ_t P(y_{t−1} = i, y_t = j) = E[i][j] · (Σ_t α̂[t−1]ᵀ g[t])[i][j]
-  /// Rows of sentences that have ended are zero, so they drop out of every product. In Double,
-  /// whose range covers any realistic spread of scores; `forwardBackward` is the log-space
-  /// reference that tests compare this against.
-  func scaledForwardBackward(emissions: [MatrixView], potentials: Potentials) -> BatchMarginals {
+  /// Rows of sentences that have ended are zero, so they drop out of every product. α̂ sums to
+  /// 1 at every step and α̂[t][i] · β̂[t][i] ≤ 1, so the values stay within a few orders of
+  /// magnitude of 1 unless the transitions' spread nears the range of `Scalar`
+  /// (`BatchMarginals.isFinite` says when it did not suffice); sums over t and log Z are in
+  /// Double. `forwardBackward` is the log-space reference that tests compare this against.
+  func scaledForwardBackward<Scalar>(
+    emissions: [MatrixView], potentials: Potentials<Scalar>
+  ) -> BatchMarginals<Scalar> {
     let L = labelCount
     let B = emissions.count
     let lengths = emissions.map(\.rows)
     let T = lengths.max() ?? 0
-    var marginals = BatchMarginals(
+    var marginals = BatchMarginals<Scalar>(
       labelCount: L, sentenceCount: B, logZ: [Double](repeating: 0, count: B), unary: [],
-      pairwise: [Double](repeating: 0, count: L * L))
+      pairwise: [Scalar](repeating: 0, count: L * L))
     guard T > 0 else { return marginals }
-    var pass = ScaledPass(labelCount: L, lengths: lengths)
+    var pass = ScaledPass<Scalar>(labelCount: L, lengths: lengths)
     for (b, e) in emissions.enumerated() where e.rows > 0 {
       var logZ =
         potentials.startShift + Double(e.rows - 1) * potentials.transitionShift
@@ -146,47 +157,57 @@ extension LinearChain {
       for t in 0..<e.rows {
         let row = e.row(t)
         let base = (t * B + b) * L
-        var maximum = -Double.infinity
-        for j in 0..<L { maximum = max(maximum, Double(row[j])) }
+        var maximum = -Float.infinity
+        for j in 0..<L { maximum = max(maximum, row[j]) }
         pass.psi.withUnsafeMutableBufferPointer { psi in
           let psi = psi.baseAddress! + base
-          for j in 0..<L { psi[j] = Double(row[j]) - maximum }
-          exponentials(psi, into: psi, count: L)
+          for j in 0..<L { psi[j] = Scalar(row[j]) - Scalar(maximum) }
+          Scalar.exponentials(psi, into: psi, count: L)
         }
-        logZ += maximum
+        logZ += Double(maximum)
       }
       marginals.logZ[b] = logZ
     }
-    pass.forward(potentials: potentials, logZ: &marginals.logZ)
+    let scalesFit = pass.forward(potentials: potentials, logZ: &marginals.logZ)
     pass.backward(potentials: potentials, pairwise: &marginals.pairwise)
-    for k in 0..<T * B * L { pass.alpha[k] *= pass.beta[k] }
+    // Sums of the marginals, which are at most 1 each, are finite exactly when every one is.
+    var unaryTotal: Scalar = 0
+    var pairwiseTotal: Scalar = 0
+    for k in 0..<T * B * L {
+      pass.alpha[k] *= pass.beta[k]
+      unaryTotal += pass.alpha[k]
+    }
+    for k in 0..<L * L { pairwiseTotal += marginals.pairwise[k] }
     marginals.unary = pass.alpha
+    marginals.isFinite = scalesFit && unaryTotal.isFinite && pairwiseTotal.isFinite
     return marginals
   }
 
   /// The buffers of `scaledForwardBackward`, all `(T, B, L)` but `scale` `(T, B)` and `z` `(B)`.
-  private struct ScaledPass {
+  private struct ScaledPass<Scalar: RecursionScalar> {
     let L: Int, B: Int, T: Int
     let lengths: [Int]
     /// ψ, overwritten by g[t] = ψ[t] ⊙ β̂[t] / c_t for t ≥ 1 in the backward pass.
-    var psi: [Double], alpha: [Double], beta: [Double]
-    var scale: [Double]
-    var z: [Double]
+    var psi: [Scalar], alpha: [Scalar], beta: [Scalar]
+    var scale: [Scalar]
+    var z: [Scalar]
 
     init(labelCount: Int, lengths: [Int]) {
       (L, B, T, self.lengths) = (labelCount, lengths.count, lengths.max() ?? 0, lengths)
       let size = T * B * L
       (psi, alpha, beta) = (
-        [Double](repeating: 0, count: size), [Double](repeating: 0, count: size),
-        [Double](repeating: 0, count: size)
+        [Scalar](repeating: 0, count: size), [Scalar](repeating: 0, count: size),
+        [Scalar](repeating: 0, count: size)
       )
-      scale = [Double](repeating: 1, count: T * B)
-      z = [Double](repeating: 1, count: B)
+      scale = [Scalar](repeating: 1, count: T * B)
+      z = [Scalar](repeating: 1, count: B)
     }
 
-    /// α̂ and the scales c, one product per step for all sentences; adds log c and log z to logZ.
-    mutating func forward(potentials: Potentials, logZ: inout [Double]) {
+    /// α̂ and the scales c, one product per step for all sentences; adds log c and log z to
+    /// logZ. Returns whether every c and z is a normal number of `Scalar`.
+    mutating func forward(potentials: Potentials<Scalar>, logZ: inout [Double]) -> Bool {
       let (L, B, T, lengths) = (self.L, self.B, self.T, self.lengths)
+      var allNormal = true
       alpha.withUnsafeMutableBufferPointer { alpha in
         let alpha = alpha.baseAddress!
         for b in 0..<B where lengths[b] > 0 {
@@ -194,9 +215,9 @@ extension LinearChain {
         }
         for t in 0..<T {
           if t > 0 {
-            packedProduct(
-              alpha + (t - 1) * B * L, rows: B, depth: L, panels: potentials.forwardPanels,
-              columns: L, into: alpha + t * B * L)
+            Scalar.product(
+              alpha + (t - 1) * B * L, .none, rows: B, depth: L,
+              panels: potentials.forwardPanels, columns: L, into: alpha + t * B * L)
           }
           for b in 0..<B {
             let row = alpha + (t * B + b) * L
@@ -204,28 +225,31 @@ extension LinearChain {
               row.update(repeating: 0, count: L)
               continue
             }
-            var sum = 0.0
+            var sum: Scalar = 0
             for j in 0..<L {
               row[j] *= psi[(t * B + b) * L + j]
               sum += row[j]
             }
             for j in 0..<L { row[j] /= sum }
             scale[t * B + b] = sum
-            logZ[b] += log(sum)
+            allNormal = allNormal && sum.isNormal
+            logZ[b] += log(Double(sum))
           }
         }
         for b in 0..<B where lengths[b] > 0 {
           let row = alpha + ((lengths[b] - 1) * B + b) * L
-          var sum = 0.0
+          var sum: Scalar = 0
           for j in 0..<L { sum += row[j] * potentials.end[j] }
           z[b] = sum
-          logZ[b] += log(sum)
+          allNormal = allNormal && sum.isNormal
+          logZ[b] += log(Double(sum))
         }
       }
+      return allNormal
     }
 
     /// β̂, one product per step for all sentences, then the pairwise sums.
-    mutating func backward(potentials: Potentials, pairwise: inout [Double]) {
+    mutating func backward(potentials: Potentials<Scalar>, pairwise: inout [Scalar]) {
       let (L, B, T, lengths) = (self.L, self.B, self.T, self.lengths)
       let (scale, z) = (self.scale, self.z)
       beta.withUnsafeMutableBufferPointer { beta in
@@ -240,9 +264,9 @@ extension LinearChain {
                 let k = ((t + 1) * B + b) * L
                 for j in 0..<L { g[k + j] = g[k + j] * beta[k + j] / scale[(t + 1) * B + b] }
               }
-              packedProduct(
-                g + (t + 1) * B * L, rows: B, depth: L, panels: potentials.backwardPanels,
-                columns: L, into: beta + t * B * L)
+              Scalar.product(
+                g + (t + 1) * B * L, .none, rows: B, depth: L,
+                panels: potentials.backwardPanels, columns: L, into: beta + t * B * L)
             }
             for b in 0..<B where t == lengths[b] - 1 {
               for i in 0..<L { beta[(t * B + b) * L + i] = potentials.end[i] / z[b] }
@@ -255,9 +279,9 @@ extension LinearChain {
           guard steps > 0 else { return }
           alpha.withUnsafeBufferPointer { alpha in
             pairwise.withUnsafeMutableBufferPointer { pairwise in
-              packedProduct(
+              Scalar.product(
                 alpha.baseAddress!, .transposed, rows: L, depth: steps,
-                panels: doublePanels(g + B * L, columns: L, depth: steps, transposed: true),
+                panels: Scalar.panels(g + B * L, columns: L, depth: steps, transposed: true),
                 columns: L, into: pairwise.baseAddress!)
               for k in 0..<L * L { pairwise[k] *= potentials.transition[k] }
             }
@@ -269,9 +293,9 @@ extension LinearChain {
 
   /// One sentence's log Z, unary marginals `(T, L)` and pairwise sums `(L, L)` from
   /// `scaledForwardBackward`, in the form `forwardBackward` returns them.
-  func scaledForwardBackward(
-    emissions e: MatrixView, potentials: Potentials
-  ) -> (logZ: Double, unary: [Double], pairwise: [Double]) {
+  func scaledForwardBackward<Scalar>(
+    emissions e: MatrixView, potentials: Potentials<Scalar>
+  ) -> (logZ: Double, unary: [Scalar], pairwise: [Scalar]) {
     let marginals = scaledForwardBackward(emissions: [e], potentials: potentials)
     return (
       marginals.logZ[0], Array(marginals.unary.prefix(e.rows * labelCount)), marginals.pairwise

@@ -1,0 +1,99 @@
+import XCTest
+
+@testable import Trellis
+
+/// Training's CRF marginals come from the scaled recursions in Float (`CRFHead`): they must
+/// agree with the Double recursions (themselves checked against enumeration and the log-space
+/// reference in LinearChainTests) to Float's precision, and a batch beyond Float's range must
+/// be redone in Double rather than give a non-finite loss.
+final class FloatRecursionTests: XCTestCase {
+  /// Views into one buffer holding every sentence's emissions, for the body's duration.
+  func withBatch<R>(
+    _ emissions: [[Float]], labels L: Int, _ body: ([MatrixView]) -> R
+  ) -> R {
+    let storage = UnsafeMutableBufferPointer<Float>.allocate(
+      capacity: emissions.map(\.count).reduce(0, +))
+    defer { storage.deallocate() }
+    var offset = 0
+    var views: [MatrixView] = []
+    for e in emissions {
+      _ = UnsafeMutableBufferPointer(rebasing: storage[offset..<offset + e.count]).initialize(
+        from: e)
+      views.append(MatrixView(base: storage.baseAddress! + offset, rows: e.count / L, columns: L))
+      offset += e.count
+    }
+    return body(views)
+  }
+
+  func testFloatRecursionsAgreeWithDouble() {
+    var rng = SplitMix64(seed: 17)
+    let L = 9
+    let lengths = [7, 1, 12, 3, 12, 5, 2, 9]
+    let chain = LinearChain(labelCount: L)
+    let emissions = lengths.map { randomMatrix(rows: $0, columns: L, scale: 6, rng: &rng) }
+    let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 3, rng: &rng)
+    let (inFloat, inDouble) = withBatch(emissions, labels: L) { views in
+      parameters.withUnsafeBufferPointer {
+        (
+          chain.scaledForwardBackward(
+            emissions: views, potentials: chain.potentials(Float.self, parameters: $0)),
+          chain.scaledForwardBackward(
+            emissions: views, potentials: chain.potentials(Double.self, parameters: $0))
+        )
+      }
+    }
+    XCTAssertTrue(inFloat.isFinite)
+    // log Z sums each step's log c in Double; each c carries Float's rounding (2⁻²⁴ ≈ 6e−8
+    // relative per operation, over L terms), so log Z is good to about 1e−6 per step.
+    assertClose(inFloat.logZ, inDouble.logZ, absolute: 1e-5, relative: 1e-6, "log Z")
+    assertClose(
+      inFloat.unary.map(Double.init), inDouble.unary, absolute: 1e-5, relative: 0, "unary")
+    assertClose(
+      inFloat.pairwise.map(Double.init), inDouble.pairwise, absolute: 1e-4, relative: 1e-5,
+      "pairwise")
+  }
+
+  /// A start that allows only label 0, transitions out of 0 at e^−100 (to 1) and e^−200 of
+  /// the largest, and a second token whose label 1 scores 120 below the others: in Float
+  /// every factor of α̂[1] underflows and its sum is 0; in Double it is about e^−200 and is
+  /// normalised.
+  func testABatchBeyondFloatsRangeIsRedoneInDouble() {
+    let L = 3
+    let chain = LinearChain(labelCount: L)
+    var parameters = [Float](repeating: -200, count: L * L + 2 * L)
+    parameters[0 * L + 1] = -100
+    parameters[2 * L + 2] = 0
+    parameters[chain.startOffset + 0] = 0
+    for l in 0..<L { parameters[chain.endOffset + l] = 0 }
+    let emissions: [Float] = [5, 0, 0, 0, -120, 0]
+    let gold = [0, 1]
+    let head = CRFHead(labelCount: L)
+    withBatch([emissions], labels: L) { views in
+      parameters.withUnsafeBufferPointer { θ in
+        let inFloat = chain.scaledForwardBackward(
+          emissions: views, potentials: chain.potentials(Float.self, parameters: θ))
+        XCTAssertFalse(inFloat.isFinite, "the case must exceed Float's range to test the fallback")
+        let reference = chain.forwardBackward(emissions: views[0], parameters: θ)
+        var emissionGradient = [Float](repeating: 0, count: emissions.count)
+        var parameterGradient = [Float](repeating: 0, count: parameters.count)
+        let loss = emissionGradient.withUnsafeMutableBufferPointer { dE in
+          parameterGradient.withUnsafeMutableBufferPointer { dθ in
+            head.lossAndGradient(
+              emissions: views, gold: [gold], parameters: θ,
+              emissionGradients: [MutableMatrixView(base: dE.baseAddress!, rows: 2, columns: L)],
+              parameterGradient: dθ)
+          }
+        }
+        let expected = reference.logZ - chain.score(of: gold, emissions: views[0], parameters: θ)
+        assertClose([loss], [expected], absolute: 1e-9, relative: 1e-9, "loss")
+        // ∂loss/∂e[t][l] = P(y_t = l) − [y*_t = l], with the reference's marginals.
+        let expectedGradient = (0..<emissions.count).map {
+          reference.unary[$0] - (gold[$0 / L] == $0 % L ? 1 : 0)
+        }
+        assertClose(
+          emissionGradient.map(Double.init), expectedGradient, absolute: 1e-6, relative: 0,
+          "emission gradient")
+      }
+    }
+  }
+}
