@@ -14,6 +14,14 @@ struct TrellisCommand: ParsableCommand {
   // name by `String(describing:)` of the type at each of the ~170 lookups of a parse, dynamic
   // casts that were 6.5% of the instructions of a one-sentence `trellis tag`.
 
+  /// Without a subcommand there is nothing to run: a usage error (status 64, as for a missing
+  /// argument) rather than help with status 0, so a script whose subcommand went missing
+  /// fails. `trellis --help` prints the help with status 0.
+  func run() throws {
+    let names = Self.configuration.subcommands.compactMap { $0.configuration.commandName }
+    throw ValidationError("Missing subcommand: one of \(names.joined(separator: ", ")).")
+  }
+
   static func main() {
     // OpenBLAS's thread count is the library's to set (`setBLASThreadCount(_:)` says why).
     removeTemporaryFilesOnTermination()

@@ -1,6 +1,6 @@
 import XCTest
 
-/// `--help` succeeds and documents each command's main options.
+/// `--help` succeeds and documents each command's main options; no subcommand is a usage error.
 final class HelpTests: CLITestCase {
   func testEachSubcommandsHelpMentionsItsMainOptions() throws {
     let mainOptions = [
@@ -31,5 +31,11 @@ final class HelpTests: CLITestCase {
       let listed = help.output.range(of: "\n  \(subcommand) ") != nil
       XCTAssertTrue(listed, "`trellis --help` lacks \(subcommand):\n\(help.output)")
     }
+  }
+
+  func testNoSubcommandIsAUsageError() throws {
+    let result = try trellis([])
+    assertFailed(result, mentioning: ["Missing subcommand", "train", "tag", "Usage: trellis"])
+    XCTAssertEqual(result.exitCode, 64, result.summary)
   }
 }

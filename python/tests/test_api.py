@@ -87,7 +87,12 @@ def test_argument_errors(tagger) -> None:
     with pytest.raises(TypeError, match="one text"):
         tagger.tag_texts("flights to boston")
     with pytest.raises(ValueError, match="nbest"):
-        tagger.tag([["boston"]], nbest=0)
+        tagger.tag([["boston"]], nbest=-1)
+    for not_a_count in (1.0, 2.0, True, "2"):
+        with pytest.raises(TypeError, match="nbest must be an int"):
+            tagger.tag([["boston"]], nbest=not_a_count)
+        with pytest.raises(TypeError, match="nbest must be an int"):
+            tagger.tag_texts(["boston"], nbest=not_a_count)
     with pytest.raises(trellis.TrellisError, match='"nbest" must be in 0...1000'):
         tagger.tag([["boston"]], nbest=5000)
     with pytest.raises(trellis.TrellisError, match="sentence 1: .*array of strings"):

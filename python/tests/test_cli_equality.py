@@ -54,6 +54,19 @@ def test_confidence_and_nbest_equal_cli(tagger, model_path, test_sentences) -> N
         assert 0 < result.probability <= 1
 
 
+def test_nbest_one_is_a_one_sequence_list_as_in_the_cli(tagger, model_path,
+                                                        test_sentences) -> None:
+    """`nbest=K` means what `--nbest K` means: 1 asks for a list of one sequence, 0 for none."""
+    sample = test_sentences[:20]
+    cli = run_cli("tag", "--model", model_path, "--input", "jsonl", "--nbest", "1",
+                  stdin=requests_for(sample)).decode().splitlines()
+    results = tagger.tag(sample, nbest=1)
+    assert [result.json_line for result in results] == cli
+    assert all(len(result.nbest) == 1 and result.nbest[0].labels == result.labels
+               for result in results)
+    assert all(result.nbest == [] for result in tagger.tag(sample))
+
+
 def test_tag_texts_equals_cli(tagger, model_path) -> None:
     texts = [
         "Show me flights from Boston to Denver on Monday, please.",
@@ -72,7 +85,7 @@ def test_tag_texts_equals_cli(tagger, model_path) -> None:
 
 
 def test_confidence_without_nbest_equals_cli(tagger, model_path, test_sentences) -> None:
-    """With nbest 1, `tag` takes the token call; its answer lines are still the CLI's."""
+    """Without nbest, `tag` takes the token call; its answer lines are still the CLI's."""
     sample = test_sentences[:200]
     cli = run_cli("tag", "--model", model_path, "--input", "jsonl", "--confidence",
                   "--batch-size", "200", stdin=requests_for(sample)).decode().splitlines()

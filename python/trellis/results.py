@@ -50,7 +50,7 @@ class TaggingResult:
 
     `confidences` holds P(label | sentence) per token when asked for and the model's head
     defines probabilities (CRF, softmax), else None; `probability` is the whole sequence's.
-    `nbest` lists the best label sequences, best first, when more than one was asked for.
+    `nbest` lists the best label sequences, best first, when asked for (`nbest=K`, K >= 1).
     `json_line` is the library's answer as it wrote it, the bytes `trellis tag` writes.
     Results compare equal when all these fields do.
     """

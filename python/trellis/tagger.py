@@ -71,7 +71,7 @@ class Tagger:
         self,
         sentences: Iterable[Sequence[str]],
         confidence: bool = False,
-        nbest: int = 1,
+        nbest: int = 0,
         *,
         batch_size: int = 32,
         constrained: bool = True,
@@ -81,17 +81,19 @@ class Tagger:
         sentences: token lists, e.g. `[["flights", "to", "boston"]]` (any iterable of token
             sequences, a generator too).
         confidence: add per-token `confidences` and the sentence `probability`.
-        nbest: with K > 1, `nbest` lists the K best label sequences (fewer when fewer exist,
-            and at most 2**25 / (tokens x labels) for a long sentence).
+        nbest: with K >= 1, `nbest` lists the K best label sequences (fewer when fewer exist,
+            and at most 2**25 / (tokens x labels) for a long sentence), as `trellis tag
+            --nbest K` does; 0, the default, lists none.
         batch_size: sentences per forward pass, 1 to 4096 (labels never depend on it).
         constrained: False decodes without the tag scheme's transition constraints.
         """
         if isinstance(sentences, (str, bytes)):
             raise TypeError("sentences must be a list of token lists, not a string")
         _check_batch_size(batch_size)
+        _check_nbest(nbest)
         # Read once: the token call's checks and the JSON requests then see the same sentences.
         sentences = list(sentences)
-        if nbest == 1 and not isinstance(nbest, bool):
+        if nbest == 0:
             results = self._tag_tokens(sentences, confidence, batch_size, constrained)
             if results is not None:
                 return results
@@ -109,7 +111,7 @@ class Tagger:
         self,
         texts: Iterable[str],
         confidence: bool = False,
-        nbest: int = 1,
+        nbest: int = 0,
         *,
         batch_size: int = 32,
         constrained: bool = True,
@@ -119,6 +121,7 @@ class Tagger:
         if isinstance(texts, (str, bytes)):
             raise TypeError("texts must be a list of strings; for one text pass [text]")
         _check_batch_size(batch_size)
+        _check_nbest(nbest)
         requests = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
@@ -210,12 +213,10 @@ class Tagger:
         self, requests: List[str], confidence: bool, nbest: int, batch_size: int,
         constrained: bool,
     ) -> List[TaggingResult]:
-        if isinstance(nbest, bool) or not isinstance(nbest, int) or nbest < 1:
-            raise ValueError(f"nbest must be an integer of at least 1 (got {nbest!r})")
         options: Dict[str, Any] = {"batch_size": batch_size}
         if confidence:
             options["confidence"] = True
-        if nbest > 1:
+        if nbest > 0:
             options["nbest"] = nbest
         if not constrained:
             options["constrained"] = False
@@ -244,6 +245,15 @@ def _check_batch_size(batch_size: int) -> None:
     if not 1 <= batch_size <= _library.BATCH_SIZE_LIMIT:
         raise ValueError(
             f"batch_size must be in 1...{_library.BATCH_SIZE_LIMIT} (got {batch_size})")
+
+
+def _check_nbest(nbest: int) -> None:
+    """Refuses an `nbest` that is not a whole number of sequences (a float, a bool) or is
+    negative; the library gives the upper bound ('"nbest" must be in 0...1000')."""
+    if isinstance(nbest, bool) or not isinstance(nbest, int):
+        raise TypeError(f"nbest must be an int, not {type(nbest).__name__}")
+    if nbest < 0:
+        raise ValueError(f"nbest must be 0 (no list) or more (got {nbest})")
 
 
 def _unencodable(requests: List[str], error: UnicodeEncodeError) -> UnicodeEncodeError:
