@@ -62,7 +62,7 @@ final class AnalysisJSONTests: XCTestCase {
       tokens: strings(&rng), labels: strings(&rng), spans: spans,
       tokenConfidences: rng.next() % 2 == 0 ? nil : (0..<count).map { _ in randomDouble(&rng) },
       sequenceProbability: rng.next() % 2 == 0 ? nil : randomDouble(&rng),
-      alternatives: alternatives)
+      alternatives: alternatives, alternativesTruncated: rng.next() % 2 == 0)
   }
 
   func testTheBytesOfJSONEncoder() throws {

@@ -56,7 +56,8 @@ final class NumericLimitTests: XCTestCase {
   }
 
   /// A sentence too long for k keeps at most `entryLimit` list-Viterbi entries: its list is
-  /// cut to ⌊entryLimit / (T·L)⌋ sequences, the best ones of the uncut list, in its order.
+  /// cut to ⌊entryLimit / (T·L)⌋ sequences, the best ones of the uncut list, in its order, and
+  /// says it was cut; a list short because no more sequences exist does not.
   func testNBestOfALongSentenceIsCutToFitTheEntryLimit() {
     var configuration = TaggerConfiguration()
     (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
@@ -69,12 +70,19 @@ final class NumericLimitTests: XCTestCase {
     emissions.withUnsafeBufferPointer { e in
       let view = MatrixView(base: e.baseAddress!, rows: T, columns: L)
       let whole = model.distinctBest(50, emissions: view, constraints: nil)
-      XCTAssertEqual(whole.count, 50)
+      XCTAssertEqual(whole.paths.count, 50)
+      XCTAssertFalse(whole.truncated)
       let cut = model.distinctBest(50, emissions: view, constraints: nil, entryLimit: T * L * 7 + 3)
-      XCTAssertEqual(cut, Array(whole.prefix(7)))
-      XCTAssertEqual(
-        model.distinctBest(50, emissions: view, constraints: nil, entryLimit: 1),
-        Array(whole.prefix(1)), "at least the best sequence")
+      XCTAssertEqual(cut.paths, Array(whole.paths.prefix(7)))
+      XCTAssertTrue(cut.truncated)
+      let least = model.distinctBest(50, emissions: view, constraints: nil, entryLimit: 1)
+      XCTAssertEqual(least.paths, Array(whole.paths.prefix(1)), "at least the best sequence")
+      XCTAssertTrue(least.truncated)
+      // One token has L sequences: a list of L for 50 asked is whole, not cut.
+      let oneToken = MatrixView(base: e.baseAddress!, rows: 1, columns: L)
+      let all = model.distinctBest(50, emissions: oneToken, constraints: nil)
+      XCTAssertEqual(all.paths.count, L)
+      XCTAssertFalse(all.truncated)
     }
   }
 

@@ -101,6 +101,18 @@ def test_argument_errors(tagger) -> None:
         tagger.tag_json_lines('{"tokens":["boston"]}', {"nbets": 2})
 
 
+def test_a_cut_nbest_list_says_so(tagger) -> None:
+    """A long sentence's list is cut to 2**25 / (tokens x labels) sequences and says so; a
+    list short because the sentence has no more sequences does not."""
+    tokens = 2**25 // (len(tagger.labels) * 250)
+    [cut] = tagger.tag([["boston"] * tokens], nbest=500)
+    assert 1 <= len(cut.nbest) < 500 and cut.nbest_truncated
+    assert '"nbest_truncated":true' in cut.json_line
+    [whole] = tagger.tag([["boston"]], nbest=500)
+    assert len(whole.nbest) < 500 and not whole.nbest_truncated
+    assert "nbest_truncated" not in whole.json_line
+
+
 def test_sentences_may_be_any_iterable(tagger) -> None:
     sentences = [["to", "boston"], ["to", "denver"], ["from", "dallas"]]
     expected = tagger.tag(sentences)

@@ -41,8 +41,8 @@ class Alternative:
     probability: Optional[float]
 
 
-_FIELDS = ("tokens", "labels", "spans", "confidences", "probability", "nbest", "text",
-           "json_line")
+_FIELDS = ("tokens", "labels", "spans", "confidences", "probability", "nbest",
+           "nbest_truncated", "text", "json_line")
 
 
 class TaggingResult:
@@ -50,13 +50,15 @@ class TaggingResult:
 
     `confidences` holds P(label | sentence) per token when asked for and the model's head
     defines probabilities (CRF, softmax), else None; `probability` is the whole sequence's.
-    `nbest` lists the best label sequences, best first, when asked for (`nbest=K`, K >= 1).
+    `nbest` lists the best label sequences, best first, when asked for (`nbest=K`, K >= 1);
+    `nbest_truncated` is True when it holds fewer than K although more exist (a long
+    sentence's list is cut to at most 2**25 / (tokens x labels) sequences).
     `json_line` is the library's answer as it wrote it, the bytes `trellis tag` writes.
     Results compare equal when all these fields do.
     """
 
-    __slots__ = ("tokens", "labels", "confidences", "probability", "nbest", "text", "_spans",
-                 "_json_line", "_span_bounds", "_span_labels")
+    __slots__ = ("tokens", "labels", "confidences", "probability", "nbest", "nbest_truncated",
+                 "text", "_spans", "_json_line", "_span_bounds", "_span_labels")
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class TaggingResult:
         nbest: Optional[List[Alternative]] = None,
         text: Optional[str] = None,
         json_line: str = "",
+        nbest_truncated: bool = False,
     ) -> None:
         self.tokens = tokens
         self.labels = labels
@@ -75,6 +78,7 @@ class TaggingResult:
         self.confidences = confidences
         self.probability = probability
         self.nbest = [] if nbest is None else nbest
+        self.nbest_truncated = nbest_truncated
         self.text = text
         self._json_line: Optional[str] = json_line
 
@@ -97,6 +101,7 @@ class TaggingResult:
         result.confidences = confidences
         result.probability = probability
         result.nbest = []
+        result.nbest_truncated = False
         result.text = None
         result._spans = None
         result._json_line = None
@@ -149,6 +154,7 @@ class TaggingResult:
              for a in get("nbest", ())],
             get("text"),
             line,
+            get("nbest_truncated", False),
         )
 
     def as_dict(self) -> Dict[str, Any]:

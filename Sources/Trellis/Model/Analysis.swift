@@ -2,7 +2,8 @@ import Foundation
 
 /// A tagged sentence with everything a pipeline may want from it. Its JSON form (`Codable`) is
 /// the one schema of `trellis tag --format json`, the HTTP service and the C ABI:
-/// `tokens`, `labels`, `spans`, and on request `confidences`, `probability` and `nbest`.
+/// `tokens`, `labels`, `spans`, and on request `confidences`, `probability` and `nbest` (with
+/// `nbest_truncated` when the list was cut short).
 public struct Analysis: Codable, Equatable, Sendable {
   /// The sentence's tokens, as given to the tagger.
   public var tokens: [String]
@@ -17,19 +18,25 @@ public struct Analysis: Codable, Equatable, Sendable {
   public var sequenceProbability: Double?
   /// The n best label sequences, best first, when asked for (the first equals `labels`).
   public var alternatives: [Alternative]
+  /// Whether `alternatives` holds fewer sequences than asked for although more exist: the
+  /// sentence's list was cut to fit `TaggingOptions.nbestEntryLimit`. (A list that is short
+  /// because the sentence has no more sequences is not.) Written only when true.
+  public var alternativesTruncated: Bool
 
   enum CodingKeys: String, CodingKey {
     case tokens, labels, spans
     case tokenConfidences = "confidences"
     case sequenceProbability = "probability"
     case alternatives = "nbest"
+    case alternativesTruncated = "nbest_truncated"
   }
 
   /// An analysis from its parts; the optional parts are absent unless given. `labels` and
   /// `tokenConfidences` have one entry per token.
   public init(
     tokens: [String], labels: [String], spans: [Span], tokenConfidences: [Double]? = nil,
-    sequenceProbability: Double? = nil, alternatives: [Alternative] = []
+    sequenceProbability: Double? = nil, alternatives: [Alternative] = [],
+    alternativesTruncated: Bool = false
   ) {
     self.tokens = tokens
     self.labels = labels
@@ -37,9 +44,10 @@ public struct Analysis: Codable, Equatable, Sendable {
     self.tokenConfidences = tokenConfidences
     self.sequenceProbability = sequenceProbability
     self.alternatives = alternatives
+    self.alternativesTruncated = alternativesTruncated
   }
 
-  /// `nbest` is present only when n-best lists were asked for.
+  /// `nbest` is present only when n-best lists were asked for, `nbest_truncated` only when true.
   public init(from decoder: any Swift.Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     tokens = try container.decode([String].self, forKey: .tokens)
@@ -48,6 +56,8 @@ public struct Analysis: Codable, Equatable, Sendable {
     tokenConfidences = try container.decodeIfPresent([Double].self, forKey: .tokenConfidences)
     sequenceProbability = try container.decodeIfPresent(Double.self, forKey: .sequenceProbability)
     alternatives = try container.decodeIfPresent([Alternative].self, forKey: .alternatives) ?? []
+    alternativesTruncated =
+      try container.decodeIfPresent(Bool.self, forKey: .alternativesTruncated) ?? false
   }
 
   public func encode(to encoder: any Swift.Encoder) throws {
@@ -58,6 +68,7 @@ public struct Analysis: Codable, Equatable, Sendable {
     try container.encodeIfPresent(tokenConfidences, forKey: .tokenConfidences)
     try container.encodeIfPresent(sequenceProbability, forKey: .sequenceProbability)
     if !alternatives.isEmpty { try container.encode(alternatives, forKey: .alternatives) }
+    if alternativesTruncated { try container.encode(true, forKey: .alternativesTruncated) }
   }
 }
 

@@ -61,13 +61,15 @@ extension TaggerModel {
       sequenceProbability: prediction.confidence?.sequence,
       alternatives: prediction.alternatives.map {
         Alternative(labels: outputLabels($0.path), score: $0.score, probability: $0.probability)
-      })
+      }, alternativesTruncated: prediction.alternativesTruncated)
   }
 
   struct Prediction {
     var path: [Int] = []
     var confidence: PathConfidence?
     var alternatives: [ScoredPath] = []
+    /// The list was cut to fit the entry limit (`Analysis.alternativesTruncated`).
+    var alternativesTruncated = false
   }
 
   /// Predictions for tokenised sentences, in input order; sentences of similar length share
@@ -152,10 +154,13 @@ extension TaggerModel {
         of: paths, emissions: emissions, parameters: headParameters, constraints: constraints)
       : nil
     return paths.enumerated().map { b, path in
-      Prediction(
-        path: path, confidence: confidences?[b],
-        alternatives: options.nbest > 0
-          ? distinctBest(options.nbest, emissions: emissions[b], constraints: constraints) : [])
+      let best =
+        options.nbest > 0
+        ? distinctBest(options.nbest, emissions: emissions[b], constraints: constraints)
+        : (paths: [], truncated: false)
+      return Prediction(
+        path: path, confidence: confidences?[b], alternatives: best.paths,
+        alternativesTruncated: best.truncated)
     }
   }
 
@@ -166,11 +171,12 @@ extension TaggerModel {
   /// sequences or no more paths exist (at most `TaggingOptions.nbestLimit`·8 paths). List
   /// Viterbi keeps up to `requested` entries per (token, label), so a sentence of T tokens asks
   /// for at most `entryLimit` / (T·L) paths (at least one): a long sentence gets a shorter
-  /// list instead of taking the machine's memory.
+  /// list instead of taking the machine's memory, and `truncated` says so (fewer than k
+  /// sequences although the last search, at the bound, found as many paths as it asked for).
   func distinctBest(
     _ k: Int, emissions: MatrixView, constraints: TransitionConstraints?,
     entryLimit: Int = TaggingOptions.nbestEntryLimit
-  ) -> [ScoredPath] {
+  ) -> (paths: [ScoredPath], truncated: Bool) {
     let fitting = max(1, entryLimit / (emissions.rows * labels.count))
     let most = min(8 * TaggingOptions.nbestLimit, fitting)
     var requested = min(k, most)
@@ -183,7 +189,7 @@ extension TaggerModel {
         distinct.append(path)
       }
       if distinct.count == k || paths.count < requested || requested == most {
-        return distinct
+        return (distinct, distinct.count < k && paths.count == requested)
       }
       requested = min(2 * requested, most)
     }

@@ -39,6 +39,7 @@ extension Analysis {
       }
       json.append(UInt8(ascii: "]"))
     }
+    if alternativesTruncated { json.append(literal: ",\"nbest_truncated\":true") }
     if let sequenceProbability {
       json.append(literal: ",\"probability\":")
       json += try jsonNumber(sequenceProbability).utf8
