@@ -126,6 +126,10 @@ final class PipelineTests: XCTestCase {
       (#"{"id": 7, "text": ["a"]}"#, #""text" must be a string, not an array"#, "7"),
       (#"{"id": 7, "id": 8, "text": "a"}"#, #"duplicate field "id""#, "7"),
       (#"{"id": 7, "labels": [], "text": "a"}"#, #"field "labels" is one the answer writes"#, "7"),
+      (
+        #"{"id": 7, "nbest_truncated": 1, "text": "a"}"#,
+        #"field "nbest_truncated" is one the answer writes"#, "7"
+      ),
       (#"{"id": 7, "confidence": true, "text": "a"}"#, "an option of the whole call", "7"),
       (#"{"id": 01, "text": "a"}"#, "cannot start with 0", nil),
       (#"{"id": 1., "text": "a"}"#, "digit after '.'", nil),

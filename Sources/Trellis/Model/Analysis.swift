@@ -23,7 +23,7 @@ public struct Analysis: Codable, Equatable, Sendable {
   /// because the sentence has no more sequences is not.) Written only when true.
   public var alternativesTruncated: Bool
 
-  enum CodingKeys: String, CodingKey {
+  enum CodingKeys: String, CodingKey, CaseIterable {
     case tokens, labels, spans
     case tokenConfidences = "confidences"
     case sequenceProbability = "probability"

@@ -19,10 +19,11 @@ public struct TaggingRequest: Equatable, Sendable {
   /// name clear of `id`, `tokens`, `text` and `answerFields`, as `init(jsonLine:)` does.
   public var passthrough: [JSONMember] = []
 
-  /// Names an answer writes, so a request may not carry them as passthrough fields.
-  public static let answerFields: Set<String> = [
-    "labels", "spans", "confidences", "probability", "nbest", "error",
-  ]
+  /// Names an answer writes, so a request may not carry them as passthrough fields: an
+  /// `Analysis`'s but `tokens` (a request's own), and an error answer's `error`.
+  public static let answerFields: Set<String> = Set(
+    Analysis.CodingKeys.allCases.map(\.stringValue)
+  ).subtracting(["tokens"]).union(["error"])
 
   /// The tagging option a request might be expected to carry but cannot: options are the
   /// call's (`--confidence`, the HTTP body's `"confidence"`), and a request's was copied back
