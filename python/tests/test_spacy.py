@@ -81,7 +81,7 @@ def test_pipe_sends_one_call_per_batch(nlp) -> None:
         calls.append(len(sentences))
         return original(sentences, *arguments, **options)
 
-    component.tagger = type("Spy", (), {"tag": staticmethod(counting)})()
+    component._tagger = type("Spy", (), {"tag": staticmethod(counting)})()
     docs = list(nlp.pipe(["list flights to atlanta"] * 10, batch_size=4))
     assert calls == [4, 4, 2]
     assert all(entities(doc) == [("atlanta", "toloc.city_name")] for doc in docs)
@@ -143,8 +143,51 @@ def test_configuration_errors(tmp_path) -> None:
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="needs a model"):
         nlp.add_pipe("trellis_tagger")
-    with pytest.raises(trellis.TrellisError, match="no such model file"):
-        nlp.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
+    not_a_model = tmp_path / "not-a-model"
+    not_a_model.write_text("O\n")
+    with pytest.raises(trellis.TrellisError, match="not-a-model"):
+        nlp.add_pipe("trellis_tagger", config={"model": str(not_a_model)})
+    # A missing file may be a saved pipeline's, whose directory holds the model: it is
+    # reported when the component first tags.
+    nlp.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
+    with pytest.raises(trellis.TrellisError, match="missing: no such model file"):
+        nlp("to boston")
+
+
+def test_a_saved_pipeline_carries_its_model(model_path, tmp_path) -> None:
+    """`nlp.to_disk` copies the model into the pipeline; `spacy.load` tags with the copy
+    after the original is gone, from another working directory."""
+    original = tmp_path / "original.model"
+    original.write_bytes(open(model_path, "rb").read())
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": str(original)})
+    expected = [entities(doc) for doc in nlp.pipe(GOLD)]
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "trellis_tagger" / "model").read_bytes() == \
+        original.read_bytes()
+    original.unlink()
+    code = (
+        "import json, spacy, sys\n"
+        "nlp = spacy.load(sys.argv[1])\n"
+        "print(json.dumps([[(e.text, e.label_) for e in doc.ents] "
+        "for doc in nlp.pipe(json.loads(sys.argv[2]))]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "pipeline"), json.dumps(list(GOLD))],
+        capture_output=True, text=True, check=False, env=os.environ.copy(), cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [[list(e) for e in doc] for doc in expected]
+    assert expected == [gold for gold in GOLD.values()]
+
+
+def test_a_model_file_changed_after_loading_is_not_saved(model_path, tmp_path) -> None:
+    model = tmp_path / "changing.model"
+    model.write_bytes(open(model_path, "rb").read())
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": str(model)})
+    model.write_bytes(model.read_bytes() + b"\0")
+    with pytest.raises(trellis.TrellisError, match="changed after it was loaded"):
+        nlp.to_disk(tmp_path / "pipeline")
 
 
 def test_docs_serialise_with_their_results(model_path) -> None:

@@ -9,19 +9,31 @@ dropped silently: it goes to `doc._.trellis_unaligned` with the reason, and a
 (confidences, n-best) for the Doc's non-space tokens, rebuilt on each read from its answer
 line, which is what the Doc keeps (`doc._.trellis_json_line`): Docs hold only what msgpack can
 write, so `Doc.to_bytes`, `DocBin(store_user_data=True)` and `nlp.pipe(n_process=2)` work.
+
+`nlp.to_disk(directory)` copies the model file into the pipeline (`trellis_tagger/model`), as
+spaCy components keep their weights, and `spacy.load(directory)` tags with that copy, on any
+machine and from any working directory. Loading calls the factory with the configured path
+first, which need not exist there: so a missing model file is reported when the component
+first tags, not when it is added.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
+from ._library import TrellisError
 from .results import TaggingResult
 from .tagger import Tagger
+
+# The model file inside a saved pipeline's component directory.
+_SAVED_MODEL = "model"
 
 
 def _result(doc: Doc) -> Optional[TaggingResult]:
@@ -67,7 +79,14 @@ def make_trellis_tagger(
     batch_size: sentences per forward pass."""
     if not model:
         raise ValueError('trellis_tagger needs a model: config={"model": "path/to/model"}')
-    return TrellisComponent(Tagger(model), name, span_key, overwrite_ents, confidence, batch_size)
+    try:
+        tagger: Union[Tagger, TrellisError] = Tagger(model)
+    except TrellisError as error:
+        if os.path.exists(model):
+            raise
+        # Perhaps a saved pipeline loading elsewhere: `from_disk` brings the model.
+        tagger = error
+    return TrellisComponent(tagger, name, span_key, overwrite_ents, confidence, batch_size)
 
 
 class TrellisComponent:
@@ -75,19 +94,43 @@ class TrellisComponent:
 
     def __init__(
         self,
-        tagger: Tagger,
+        tagger: Union[Tagger, TrellisError],
         name: str = "trellis_tagger",
         span_key: Optional[str] = None,
         overwrite_ents: bool = False,
         confidence: bool = False,
         batch_size: int = 32,
     ) -> None:
-        self.tagger = tagger
+        # A TrellisError stands for a model file that was missing, raised when first needed.
+        self._tagger = tagger
         self.name = name
         self.span_key = span_key
         self.overwrite_ents = overwrite_ents
         self.confidence = confidence
         self.batch_size = batch_size
+
+    @property
+    def tagger(self) -> Tagger:
+        """The model's tagger; raises the error of a model file that was missing."""
+        if isinstance(self._tagger, TrellisError):
+            raise self._tagger
+        return self._tagger
+
+    def to_disk(self, path: Union[str, os.PathLike], *, exclude: Iterable[str] = ()) -> None:
+        """Writes the model file into `path` (a directory `nlp.to_disk` names)."""
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.tagger.copy_model_file(directory / _SAVED_MODEL)
+
+    def from_disk(
+        self, path: Union[str, os.PathLike], *, exclude: Iterable[str] = ()
+    ) -> "TrellisComponent":
+        """Loads the model file `to_disk` wrote; a pipeline saved before components held
+        their model (no file) keeps the configured one."""
+        saved = Path(path) / _SAVED_MODEL
+        if saved.exists():
+            self._tagger = Tagger(saved)
+        return self
 
     def __call__(self, doc: Doc) -> Doc:
         return self._tag_docs([doc])[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 from array import array
 from itertools import chain
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -44,6 +45,9 @@ class Tagger:
             raise ValueError("embedded null byte")
         self._handle = _library.load_model(path)
         self.path = path
+        # What the file was when loaded, so a copy of it (`copy_model_file`) is refused once
+        # it changes: the copy must be the model this tagger holds.
+        self._loaded_file = _identity(os.stat(path))
         self._info: Dict[str, Any] = json.loads(_library.model_info(self._handle))
         # The tables of the token call: label ids to labels, labels to their spans' labels.
         self._output_labels: List[str] = self._info["outputLabels"]
@@ -163,6 +167,17 @@ class Tagger:
         means nothing in another, and two owners would free it twice."""
         return Tagger, (self.path,)
 
+    def copy_model_file(self, destination: Union[str, os.PathLike]) -> None:
+        """Copies the model file this tagger loaded to `destination` (what a saved spaCy
+        pipeline holds); raises `TrellisError` if the file changed since it was loaded."""
+        with open(self.path, "rb") as source:
+            if _identity(os.fstat(source.fileno())) != self._loaded_file:
+                raise TrellisError(
+                    f"{self.path}: the model file changed after it was loaded; load it again "
+                    "to save it")
+            with open(destination, "wb") as target:
+                shutil.copyfileobj(source, target)
+
     def _live_handle(self) -> int:
         if not self._handle:
             raise TrellisError("the tagger is closed")
@@ -245,6 +260,11 @@ def _check_batch_size(batch_size: int) -> None:
     if not 1 <= batch_size <= _library.BATCH_SIZE_LIMIT:
         raise ValueError(
             f"batch_size must be in 1...{_library.BATCH_SIZE_LIMIT} (got {batch_size})")
+
+
+def _identity(status: os.stat_result) -> Tuple[int, int, int, int]:
+    """A file's device, inode, size and modification time: equal while it is unchanged."""
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 def _check_nbest(nbest: int) -> None:
