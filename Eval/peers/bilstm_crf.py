@@ -208,11 +208,18 @@ def main():
                         help="torch intra-op threads (default: this machine's cores)")
     parser.add_argument("--repetitions", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--training-only", action="store_true",
+                        help="one BiLSTM-CRF training epoch, its tokens/s only (paired rounds)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     train = read_conll(os.path.join(args.corpus, "train.conll"))
     vocabularies = Vocabularies(train)
+    if args.training_only:
+        _, rate = train_epoch(train, vocabularies, True, args.seed)
+        print(json.dumps({"threads": torch.get_num_threads(),
+                          "training_tokens_per_second": {"bilstm+crf": rate}}))
+        return
     figures = {
         "corpus": args.corpus, "seed": args.seed, "repetitions": args.repetitions,
         "torch": torch.__version__, "threads": torch.get_num_threads(),

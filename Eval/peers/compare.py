@@ -9,20 +9,25 @@ In order, on one otherwise idle machine:
      directory (or --model): the bench's and the peer's architecture, so without character
      features; median of --repetitions runs, with its max RSS;
   3. bilstm_crf.py with this interpreter (the venv that has torch and pytorch-crf), once with
-     each torch thread count of --threads (1 and this machine's cores by default).
+     each torch thread count of --threads (1 and this machine's cores by default);
+  4. --paired-rounds rounds of one BiLSTM-CRF training epoch each side, back to back (a whole
+     `trellis train --epochs 1`'s epoch, then the peer's with its faster thread count): the
+     median of the rounds' ratios, which a machine whose speed drifts over the minutes
+     between steps 1 and 3 moves far less than the ratio of their figures.
 Then prints a table of every figure with the ratio Trellis/peer, and the same as JSON (also
 written to --json FILE). Each peer figure is its best over the thread counts (fastest, least
 memory; small ops often run faster on one thread), and the table says which count gave it.
 Needs only the standard library itself.
 
     python Eval/peers/compare.py --trellis .build/release/trellis --corpus DIR
-        [--copies 40] [--repetitions 3] [--threads 1,2] [--json FILE]
+        [--copies 40] [--repetitions 3] [--threads 1,2] [--paired-rounds 5] [--json FILE]
 """
 
 import argparse
 import itertools
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -120,6 +125,33 @@ def own_seconds():
     return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
+def epoch_rate(trellis, corpus, model):
+    """Tokens/s of one `trellis train` epoch of the bench's architecture (as its log line says)."""
+    command = [trellis, "train", "--train", f"{corpus}/train.conll", "--model", model,
+               "--epochs", "1", "--seed", "1", "--character-filters", "0"]
+    print("$ " + " ".join(command), flush=True)
+    result = subprocess.run(command, stderr=subprocess.PIPE, text=True)
+    found = re.search(r"^epoch +1 .* (\d+) tokens/s", result.stderr, re.MULTILINE)
+    if result.returncode != 0 or found is None:
+        sys.exit(f"Error: trellis train exited with status {result.returncode}:\n{result.stderr}")
+    return float(found.group(1))
+
+
+def paired_training(args, scratch, threads):
+    """`args.paired_rounds` rounds of a Trellis epoch then a peer epoch; their rates and ratios."""
+    rounds = {"peer_threads": threads, "trellis": [], "peer": [], "ratios": []}
+    for _ in range(args.paired_rounds):
+        mine = epoch_rate(args.trellis, args.corpus, os.path.join(scratch, "paired.model"))
+        theirs = json.loads(checked(
+            [sys.executable, os.path.join(PEERS, "bilstm_crf.py"), "--corpus", args.corpus,
+             "--threads", str(threads), "--training-only"], capture=True))
+        theirs = theirs["training_tokens_per_second"]["bilstm+crf"]
+        for key, rate in (("trellis", mine), ("peer", theirs), ("ratios", mine / theirs)):
+            rounds[key].append(rate)
+    rounds["median_ratio"] = statistics.median(rounds["ratios"])
+    return rounds
+
+
 def value(figures, key):
     if key.startswith("training/"):
         return figures["training_tokens_per_second"][key.partition("/")[2]]
@@ -149,6 +181,19 @@ def table(trellis, runs):
     return lines, rows
 
 
+def paired_row(paired):
+    """The paired rounds as a table line and a row: medians of each side, median ratio."""
+    label = f"training BiLSTM-CRF, {len(paired['ratios'])} paired rounds (median ratio)"
+    a, b = statistics.median(paired["trellis"]), statistics.median(paired["peer"])
+    ratio, target = paired["median_ratio"], TARGETS["training/bilstm+crf"]
+    verdict = f">= {target}x: {'met' if ratio >= target else 'NOT met'}"
+    line = (f"{label:58}{a:10,.0f}{b:10,.0f}{paired['peer_threads']:>8}{ratio:13.2f}x  "
+            f"{verdict}  (rounds: {', '.join(f'{r:.2f}' for r in paired['ratios'])})")
+    return line, {"figure": label, "trellis": a, "peer": b,
+                  "peer_threads": paired["peer_threads"], "ratio": ratio, "target": target,
+                  "target_met": ratio >= target}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trellis", required=True, help="the release binary")
@@ -158,8 +203,12 @@ def main():
     parser.add_argument("--repetitions", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--threads", default=f"1,{os.cpu_count()}",
                         help="torch thread counts to run the peer with, comma-separated")
+    parser.add_argument("--paired-rounds", type=int, default=5,
+                        help="rounds of a Trellis and a peer training epoch back to back (0: none)")
     parser.add_argument("--json", help="also write the JSON result here")
     args = parser.parse_args()
+    if args.copies < 1 or args.repetitions < 1 or args.paired_rounds < 0:
+        sys.exit("Error: --copies and --repetitions must be at least 1, --paired-rounds at least 0")
     corpus = args.corpus
     # Other processes' CPU time during the run says whether the machine was quiet enough.
     started, (busy, steal) = time.monotonic(), machine_seconds()
@@ -193,6 +242,10 @@ def main():
                  "--threads", str(threads), "--repetitions", str(args.repetitions)],
                 capture=True))
             print(json.dumps(runs[threads], sort_keys=True))
+        paired = None
+        if args.paired_rounds:
+            paired = paired_training(args, scratch, best(runs, "training/bilstm+crf")[1])
+            print(json.dumps(paired, sort_keys=True))
     peer = next(iter(runs.values()))
     wall, (busy_end, steal_end) = time.monotonic() - started, machine_seconds()
     others = max(0.0, busy_end - busy - own_seconds())
@@ -201,10 +254,15 @@ def main():
 
     machine = machine_info()
     lines, rows = table(trellis, runs)
+    if paired:
+        line, row = paired_row(paired)
+        lines.insert(2, line)
+        rows.insert(1, row)
     result = {"machine": machine, "corpus": corpus, "repetitions": args.repetitions,
               "interference": quiet,
               "comparison": rows, "trellis": trellis,
-              "peer": {str(threads): figures for threads, figures in runs.items()}}
+              "peer": {str(threads): figures for threads, figures in runs.items()},
+              "paired_training": paired}
     text = json.dumps(result, sort_keys=True)
     print("\n" + text)
     if args.json:
