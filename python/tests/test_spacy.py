@@ -180,6 +180,21 @@ def test_a_saved_pipeline_carries_its_model(model_path, tmp_path) -> None:
     assert expected == [gold for gold in GOLD.values()]
 
 
+def test_pipeline_bytes_carry_the_model(nlp, model_path, tmp_path, monkeypatch) -> None:
+    """`nlp.from_bytes(nlp.to_bytes())` on a pipeline configured with a missing file tags as
+    the original, from the model cache's copy."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = nlp.to_bytes()
+    twin = spacy.blank("en")
+    twin.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
+    twin.from_bytes(data)
+    assert [entities(doc) for doc in twin.pipe(GOLD)] == [entities(doc) for doc in nlp.pipe(GOLD)]
+    cached = list((tmp_path / "cache" / "trellis" / "models").iterdir())
+    assert [path.read_bytes() for path in cached] == [open(model_path, "rb").read()]
+    twin.from_bytes(data)  # the same bytes again: the same file, none added
+    assert list((tmp_path / "cache" / "trellis" / "models").iterdir()) == cached
+
+
 def test_a_model_file_changed_after_loading_is_not_saved(model_path, tmp_path) -> None:
     model = tmp_path / "changing.model"
     model.write_bytes(open(model_path, "rb").read())

@@ -12,14 +12,19 @@ write, so `Doc.to_bytes`, `DocBin(store_user_data=True)` and `nlp.pipe(n_process
 
 `nlp.to_disk(directory)` copies the model file into the pipeline (`trellis_tagger/model`), as
 spaCy components keep their weights, and `spacy.load(directory)` tags with that copy, on any
-machine and from any working directory. Loading calls the factory with the configured path
+machine and from any working directory. `nlp.to_bytes()` holds the model's bytes likewise;
+`nlp.from_bytes(data)` keeps them as a file of the model cache (`$XDG_CACHE_HOME/trellis/models/`,
+else `~/.cache/trellis/models/`, named by their SHA-256), since a `Tagger` reads its model,
+and pickles, by path. Loading calls the factory with the configured path
 first, which need not exist there: so a missing model file is reported when the component
 first tags, not when it is added.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
@@ -132,6 +137,15 @@ class TrellisComponent:
             self._tagger = Tagger(saved)
         return self
 
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        """The model file's bytes (`nlp.to_bytes` holds them)."""
+        return self.tagger.model_bytes()
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "TrellisComponent":
+        """Tags with the model `to_bytes` gave, kept as a file of the model cache."""
+        self._tagger = Tagger(_cached_model(data))
+        return self
+
     def __call__(self, doc: Doc) -> Doc:
         return self._tag_docs([doc])[0]
 
@@ -187,6 +201,19 @@ class TrellisComponent:
                                                    f"({clash.label_}) already in doc.ents"))
         doc.ents = sorted(kept_existing + spans, key=lambda span: span.start)
         return unaligned
+
+
+def _cached_model(data: bytes) -> Path:
+    """`data` as the model cache's file named by its SHA-256, written once (whole or not at
+    all: a temporary file renamed into place) and kept."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "trellis" / "models"
+    path = cache / f"{hashlib.sha256(data).hexdigest()}.model"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache, suffix=".partial", delete=False) as partial:
+            partial.write(data)
+        os.replace(partial.name, path)
+    return path
 
 
 def _report(span: Span, reason: str) -> Dict[str, Any]:

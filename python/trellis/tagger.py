@@ -8,7 +8,7 @@ import os
 import shutil
 from array import array
 from itertools import chain
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _library
 from ._library import TrellisError
@@ -170,13 +170,24 @@ class Tagger:
     def copy_model_file(self, destination: Union[str, os.PathLike]) -> None:
         """Copies the model file this tagger loaded to `destination` (what a saved spaCy
         pipeline holds); raises `TrellisError` if the file changed since it was loaded."""
-        with open(self.path, "rb") as source:
-            if _identity(os.fstat(source.fileno())) != self._loaded_file:
-                raise TrellisError(
-                    f"{self.path}: the model file changed after it was loaded; load it again "
-                    "to save it")
-            with open(destination, "wb") as target:
-                shutil.copyfileobj(source, target)
+        with self._unchanged_model_file() as source, open(destination, "wb") as target:
+            shutil.copyfileobj(source, target)
+
+    def model_bytes(self) -> bytes:
+        """The bytes of the model file this tagger loaded (what a spaCy pipeline's `to_bytes`
+        holds); raises `TrellisError` if the file changed since it was loaded."""
+        with self._unchanged_model_file() as source:
+            return source.read()
+
+    def _unchanged_model_file(self) -> BinaryIO:
+        """The model file, open for reading, if it is still the one this tagger loaded."""
+        source = open(self.path, "rb")
+        if _identity(os.fstat(source.fileno())) != self._loaded_file:
+            source.close()
+            raise TrellisError(
+                f"{self.path}: the model file changed after it was loaded; load it again to "
+                "save it")
+        return source
 
     def _live_handle(self) -> int:
         if not self._handle:
