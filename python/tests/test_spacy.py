@@ -180,6 +180,21 @@ def test_a_saved_pipeline_carries_its_model(model_path, tmp_path) -> None:
     assert expected == [gold for gold in GOLD.values()]
 
 
+def test_a_loaded_pipeline_saved_back_to_its_directory_keeps_its_model(model_path,
+                                                                      tmp_path) -> None:
+    """The component's model file is then the destination itself: it must not be emptied."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": model_path})
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    loaded.to_disk(tmp_path / "pipeline")
+    saved = tmp_path / "pipeline" / "trellis_tagger" / "model"
+    assert saved.read_bytes() == open(model_path, "rb").read()
+    again = spacy.load(tmp_path / "pipeline")
+    assert [entities(doc) for doc in again.pipe(GOLD)] == list(GOLD.values())
+    assert [p.name for p in saved.parent.iterdir()] == ["model"]  # no temporary file left
+
+
 def test_pipeline_bytes_carry_the_model(nlp, model_path, tmp_path, monkeypatch) -> None:
     """`nlp.from_bytes(nlp.to_bytes())` on a pipeline configured with a missing file tags as
     the original, from the model cache's copy."""

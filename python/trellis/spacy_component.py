@@ -211,7 +211,11 @@ def _cached_model(data: bytes) -> Path:
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=cache, suffix=".partial", delete=False) as partial:
-            partial.write(data)
+            try:
+                partial.write(data)
+            except BaseException:
+                os.unlink(partial.name)
+                raise
         os.replace(partial.name, path)
     return path
 

@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import shutil
+import tempfile
 from array import array
 from itertools import chain
 from typing import Any, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -169,9 +170,22 @@ class Tagger:
 
     def copy_model_file(self, destination: Union[str, os.PathLike]) -> None:
         """Copies the model file this tagger loaded to `destination` (what a saved spaCy
-        pipeline holds); raises `TrellisError` if the file changed since it was loaded."""
-        with self._unchanged_model_file() as source, open(destination, "wb") as target:
-            shutil.copyfileobj(source, target)
+        pipeline holds), whole or not at all (a temporary file beside it, renamed into place);
+        raises `TrellisError` if the file changed since it was loaded. When `destination` is
+        that file (a loaded pipeline saved back to its own directory) there is nothing to
+        copy: opening it for writing would empty the model."""
+        with self._unchanged_model_file() as source:
+            if os.path.exists(destination) and os.path.samefile(source.fileno(), destination):
+                return
+            directory = os.path.dirname(os.path.abspath(destination))
+            with tempfile.NamedTemporaryFile(dir=directory, suffix=".partial",
+                                             delete=False) as target:
+                try:
+                    shutil.copyfileobj(source, target)
+                except BaseException:
+                    os.unlink(target.name)
+                    raise
+            os.replace(target.name, destination)
 
     def model_bytes(self) -> bytes:
         """The bytes of the model file this tagger loaded (what a spaCy pipeline's `to_bytes`

@@ -83,7 +83,7 @@ extension LinearChain {
         if shift == -.infinity { shift = 0 }
         var factors = scores.map { $0 - shift }
         factors.withUnsafeMutableBufferPointer {
-          Double.exponentials($0.baseAddress!, into: $0.baseAddress!, count: $0.count)
+          exponentials($0.baseAddress!, into: $0.baseAddress!, count: $0.count)
         }
         return (factors.map { Scalar($0) }, shift)
       }
