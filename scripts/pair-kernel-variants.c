@@ -67,7 +67,7 @@ int main(void) {
         const double start = now();
         for (long r = 0; r < repetitions; r++) {
           if (kind == 1) k->packed_product_add(a, 1, rows, rows, depth, panels, columns, c);
-          else if (kind == 2) k->packed_product_f64(ad, rows, depth, panelsd, columns, cd);
+          else if (kind == 2) k->packed_product_f64(ad, depth, 1, rows, depth, panelsd, columns, cd);
           else k->packed_product(a, rows, depth, panels, columns, c);
         }
         rates[v][round] = 2.0 * rows * depth * columns * repetitions / (now() - start) / 1e9;
