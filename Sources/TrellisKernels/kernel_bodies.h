@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel_tables.h"
@@ -258,6 +259,9 @@ static long viterbi_live_rows_kernel(
 // What a packed product does with c (product_body.h): c = the sums from 0, c = c + the sums
 // from 0, or c = the sums started at c (a product continued over more of the depth).
 enum { PRODUCT_SET, PRODUCT_ADD, PRODUCT_CONTINUE };
+// Steps of k per block of a product whose a is read transposed (product_body.h): 128 steps of
+// a group's panels (8 KB a panel) and of a's lines (8 KB) stay in a 32 KB first-level cache.
+#define PRODUCT_DEPTH_BLOCK 128
 
 #define SCALAR float
 #define VECTOR f32x16

@@ -15,16 +15,22 @@
 // The level's file sets the largest tile to its register file (PRODUCT_ROWS ×
 // PRODUCT_PANELS); every element of c is the same sum in the same order at any tile, so the
 // tile changes speed, never the bits.
+// A tile runs k over [begin, end) of that range; the sums of a depth block that another
+// follows are kept in `carry` (PRODUCT_PANELS·LANES per row, full vectors) and the next block
+// starts from them (`carriedIn`), so a product cut into blocks sums each element in the same
+// order, with the same roundings, as one pass over the whole depth.
 INLINE void PRODUCT(tile)(
-  const SCALAR *a, long rowStride, long depthStride, long from, long depth,
-  const SCALAR *panels, int rows, int panelCount, SCALAR *c, long columns, long column,
-  int mode) {
+  const SCALAR *a, long rowStride, long depthStride, long from, long begin, long end,
+  long depth, const SCALAR *panels, int rows, int panelCount, SCALAR *c, long columns,
+  long column, int mode, SCALAR *carry, bool carriedIn, bool carriesOut) {
   VECTOR sums[PRODUCT_ROWS][PRODUCT_PANELS];
   for (int r = 0; r < rows; r++) {
     for (int p = 0; p < panelCount; p++) {
       const long first = column + LANES * p;
       const SCALAR *start = c + r * columns + first;
-      if (mode != PRODUCT_CONTINUE) {
+      if (carriedIn) {
+        sums[r][p] = LOAD(carry + (r * PRODUCT_PANELS + p) * LANES);
+      } else if (mode != PRODUCT_CONTINUE) {
         sums[r][p] = SPLAT(0);
       } else if (columns - first >= LANES) {
         sums[r][p] = LOAD(start);
@@ -35,7 +41,7 @@ INLINE void PRODUCT(tile)(
       }
     }
   }
-  for (long k = from; k < depth; k++) {
+  for (long k = begin; k < end; k++) {
     VECTOR w[PRODUCT_PANELS];
     for (int p = 0; p < panelCount; p++) w[p] = LOAD(panels + (p * depth + k) * LANES);
     for (int r = 0; r < rows; r++) {
@@ -48,7 +54,9 @@ INLINE void PRODUCT(tile)(
       const long first = column + LANES * p;
       SCALAR *destination = c + r * columns + first;
       const bool adds = mode == PRODUCT_ADD;
-      if (columns - first >= LANES) {
+      if (carriesOut) {
+        STORE(carry + (r * PRODUCT_PANELS + p) * LANES, sums[r][p]);
+      } else if (columns - first >= LANES) {
         STORE(destination, adds ? LOAD(destination) + sums[r][p] : sums[r][p]);
       } else {
         // The last panel's spare columns are never read or written in c.
@@ -62,16 +70,19 @@ INLINE void PRODUCT(tile)(
   }
 }
 
-// All rows against `panelCount` panels from column `column`: full tiles, then the remaining
-// rows (fewer than PRODUCT_ROWS ≤ 8) in tiles of 4, 2 and 1.
+// All rows against `panelCount` panels from column `column`, k over [begin, end): full tiles,
+// then the remaining rows (fewer than PRODUCT_ROWS ≤ 8) in tiles of 4, 2 and 1. `carry`, when
+// a block's sums are carried, has PRODUCT_PANELS·LANES values per row of a.
 INLINE void PRODUCT(rows)(
-  const SCALAR *a, long rowStride, long depthStride, long rows, long from, long depth,
-  const SCALAR *panels, int panelCount, SCALAR *c, long columns, long column, int mode) {
+  const SCALAR *a, long rowStride, long depthStride, long rows, long from, long begin, long end,
+  long depth, const SCALAR *panels, int panelCount, SCALAR *c, long columns, long column,
+  int mode, SCALAR *carry, bool carriedIn, bool carriesOut) {
   long r = 0;
 #define PRODUCT_TILE(height) \
   PRODUCT(tile)( \
-    a + r * rowStride, rowStride, depthStride, from, depth, panels, height, panelCount, \
-    c + r * columns, columns, column, mode)
+    a + r * rowStride, rowStride, depthStride, from, begin, end, depth, panels, height, \
+    panelCount, c + r * columns, columns, column, mode, \
+    carry ? carry + r * PRODUCT_PANELS * LANES : carry, carriedIn, carriesOut)
   for (; r + PRODUCT_ROWS <= rows; r += PRODUCT_ROWS) PRODUCT_TILE(PRODUCT_ROWS);
   if (PRODUCT_ROWS > 4 && rows - r >= 4) {
     PRODUCT_TILE(4);
@@ -83,6 +94,26 @@ INLINE void PRODUCT(rows)(
   }
   if (PRODUCT_ROWS > 1 && rows - r >= 1) PRODUCT_TILE(1);
 #undef PRODUCT_TILE
+}
+
+// One group of `panelCount` panels over the whole depth: in one pass, or, with `carry`, in
+// blocks of PRODUCT_DEPTH_BLOCK steps of k, each block over every row before the next.
+INLINE void PRODUCT(group)(
+  const SCALAR *a, long rowStride, long depthStride, long rows, long from, long depth,
+  const SCALAR *panels, int panelCount, SCALAR *c, long columns, long column, int mode,
+  SCALAR *carry) {
+  if (!carry) {
+    PRODUCT(rows)(
+      a, rowStride, depthStride, rows, from, from, depth, depth, panels, panelCount, c, columns,
+      column, mode, carry, false, false);
+    return;
+  }
+  for (long begin = from; begin < depth; begin += PRODUCT_DEPTH_BLOCK) {
+    const long end = depth - begin > PRODUCT_DEPTH_BLOCK ? begin + PRODUCT_DEPTH_BLOCK : depth;
+    PRODUCT(rows)(
+      a, rowStride, depthStride, rows, from, begin, end, depth, panels, panelCount, c, columns,
+      column, mode, carry, begin > from, end < depth);
+  }
 }
 
 // The last panel when at most LANES/2 of its columns are c's (a hidden size of 100 leaves 4
@@ -135,22 +166,32 @@ INLINE void PRODUCT(half_rows)(
 // Panels in groups of PRODUCT_PANELS (its group stays in the first-level cache while every
 // row passes over it), the last group possibly smaller, a last panel of at most LANES/2
 // columns in half vectors.
+// A transposed a (depthStride ≠ 1) takes a new cache line at every step of k, of which a tile
+// uses its rows' few values; over a long depth those lines and the group's panels outgrow the
+// first-level cache, and every tile reads both again from the second (ATIS's ∂W = ∂Zᵀ·X over
+// T·B ≈ 640 rows ran at 0.70 of the row-major product's speed). Such products take their
+// depth in blocks, each block's lines and panels shared by all rows while they are cached.
 INLINE void PRODUCT(panels)(
   const SCALAR *a, long rowStride, long depthStride, long rows, long from, long depth,
   const SCALAR *panels, long columns, SCALAR *c, int mode) {
   // Panels of more than LANES/2 columns, then the narrow last one if there is one.
   const long widePanels = (columns + LANES / 2 - 1) / LANES;
+  // Without memory for the carried sums, one pass: the same bits, more slowly.
+  SCALAR *carry = depthStride != 1 && depth - from > PRODUCT_DEPTH_BLOCK && widePanels > 0
+    ? malloc((size_t)rows * PRODUCT_PANELS * LANES * sizeof(SCALAR))
+    : NULL;
   long p = 0;
   for (; p + PRODUCT_PANELS <= widePanels; p += PRODUCT_PANELS) {
-    PRODUCT(rows)(
+    PRODUCT(group)(
       a, rowStride, depthStride, rows, from, depth, panels + p * LANES * depth, PRODUCT_PANELS,
-      c, columns, LANES * p, mode);
+      c, columns, LANES * p, mode, carry);
   }
   for (; p < widePanels; p++) {
-    PRODUCT(rows)(
+    PRODUCT(group)(
       a, rowStride, depthStride, rows, from, depth, panels + p * LANES * depth, 1, c, columns,
-      LANES * p, mode);
+      LANES * p, mode, carry);
   }
+  free(carry);
   if (LANES * p < columns) {
     PRODUCT(half_rows)(
       a, rowStride, depthStride, rows, from, depth, panels + p * LANES * depth, c, columns,

@@ -256,6 +256,49 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// Products whose a is read transposed take long depths in blocks of k (product_body.h),
+  /// carrying each tile's sums from block to block: the bits must be one pass's. Depths that
+  /// end a block exactly, inside the second and inside the third block (the blocks are 128
+  /// steps), at every level, in Float (∂W += ∂Zᵀ·X) and in Double (the CRF's α̂ᵀ·g).
+  func testTransposedProductsOverLongDepthsGiveOnePassBits() {
+    var rng = SplitMix64(seed: 19)
+    for depth in [128, 200, 300] {
+      for (rows, columns) in [(7, 17), (13, 36), (32, 100)] {
+        let w = (0..<columns * depth).map { _ in 2 * rng.nextUnitFloat() - 1 }
+        var panels = [Float](repeating: .nan, count: trellis_panels_size(columns, depth))
+        trellis_pack_panels(w, columns, depth, &panels)
+        let a = (0..<rows * depth).map { _ in 4 * rng.nextUnitFloat() - 2 }
+        let aTransposed = (0..<depth * rows).map { a[($0 % rows) * depth + $0 / rows] }
+        let initial = (0..<rows * columns).map { Float($0 % 7) - 3 }
+        let wDouble = w.map(Double.init)
+        let panelsDouble = doublePanels(wDouble, columns: columns, depth: depth)
+        let aDoubleTransposed = aTransposed.map(Double.init)
+        for level in levels {
+          let expected = scalarProduct(
+            a, rows: rows, depth: depth, columns: columns, fused: level.fusesProducts
+          ) { w[$0 * depth + $1] }
+          var sums = initial + [.nan]
+          level.kernels.packed_product_add(
+            aTransposed, 1, rows, rows, depth, panels, columns, &sums)
+          XCTAssertTrue(sums[rows * columns].isNaN, "added past c, \(level.name)")
+          assertBitIdentical(
+            Array(sums[..<(rows * columns)]), zip(initial, expected).map { $0 + $1 },
+            "c + Aᵀ·Wᵀ, \(rows)×\(depth), \(columns) columns, \(level.name)")
+          let expectedDouble = scalarProduct(
+            a.map(Double.init), rows: rows, depth: depth, columns: columns,
+            fused: level.fusesProducts
+          ) { wDouble[$0 * depth + $1] }
+          var c = [Double](repeating: .nan, count: rows * columns)
+          level.kernels.packed_product_f64(
+            aDoubleTransposed, 1, rows, rows, depth, panelsDouble, columns, &c)
+          XCTAssertTrue(
+            c.map(\.bitPattern) == expectedDouble.map(\.bitPattern),
+            "Double Aᵀ·W, \(rows)×\(depth), \(columns) columns, \(level.name)")
+        }
+      }
+    }
+  }
+
   /// What lets `Encoder` cut a product by rows over two threads: `addPackedProduct` over
   /// ranges of rows (A as stored and read from its transpose) and `packedProduct` over the
   /// matching slices give the bits of one call over all rows, for chunk sizes that end inside
