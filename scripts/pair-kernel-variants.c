@@ -41,11 +41,12 @@ static void *filled(long count, int isDouble) {
 int main(void) {
   // rows, depth, columns, kind (0 product, 1 adding product with A read transposed, 2 Double):
   // tagging's and training's recurrent step (B = 32, H = 100, 4H = 400), ∂h ← ∂zh·Wh, the
-  // weight gradient ∂Wh += ∂Zᵀ·H over 12 steps, ∂X = ∂Z·Wx, the CRF's step (L = 120), and
-  // the small batches at the ends of a sorted group.
+  // weight gradient ∂Wh += ∂Zᵀ·H over 12 steps, ∂X = ∂Z·Wx, the CRF's step (L = 120), the
+  // small batches at the ends of a sorted group, and weight gradients over 20 and 32 steps.
   const long shapes[][4] = {
     {32, 100, 400, 0}, {32, 400, 100, 0}, {400, 384, 100, 1}, {384, 400, 100, 0},
-    {32, 120, 120, 2}, {8, 100, 400, 0}, {13, 100, 400, 0},
+    {32, 120, 120, 2}, {8, 100, 400, 0}, {13, 100, 400, 0}, {400, 640, 100, 1},
+    {400, 1024, 100, 1},
   };
   const trellis_kernels *variants[2] = {&variant_a, &variant_b};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
