@@ -113,6 +113,58 @@ final class NBestAndConfidenceTests: XCTestCase {
     XCTAssertFalse(SSVMHead(labelCount: L, costWeight: 1, l2: 0).definesProbabilities)
   }
 
+  /// The CRF's log Z of a batch of sentences of different lengths, under the BIO constraints
+  /// and without: each against log Σ exp(score) over the allowed paths, bit for bit the log Z
+  /// of the sentence on its own, and an n-best list given it identical to one that computes
+  /// its own; heads without a partition function give none.
+  func testBatchLogPartitionsMatchEnumerationAndSingleSentences() {
+    var rng = SplitMix64(seed: 23)
+    let labels = ["O", "B-a", "I-a"]
+    let L = labels.count
+    let head = CRFHead(labelCount: L)
+    let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
+    let lengths = [3, 1, 4, 2]
+    let matrices = lengths.map { randomMatrix(rows: $0, columns: L, scale: 2, rng: &rng) }
+    let flat = matrices.flatMap { $0 }
+    let offsets = lengths.indices.map { b in lengths[..<b].reduce(0, +) * L }
+    for constraints in [nil, TransitionConstraints(labels: labels, scheme: .bio)] {
+      flat.withUnsafeBufferPointer { e in
+        parameters.withUnsafeBufferPointer { θ in
+          let views = lengths.indices.map { b in
+            MatrixView(base: e.baseAddress! + offsets[b], rows: lengths[b], columns: L)
+          }
+          let batch = head.logPartitions(emissions: views, parameters: θ, constraints: constraints)!
+          for (b, view) in views.enumerated() {
+            let allowed = allPaths(length: lengths[b], labels: L).filter { path in
+              guard let c = constraints else { return true }
+              return c.allowedStart[path[0]] && c.allowedEnd[path[path.count - 1]]
+                && zip(path, path.dropFirst()).allSatisfy { c.allowedTransition[$0 * L + $1] }
+            }
+            let sum = allowed.map {
+              exp(bruteScore($0, emissions: matrices[b], transitions: parameters, labels: L))
+            }.reduce(0, +)
+            XCTAssertEqual(batch[b], log(sum), accuracy: 1e-9, "sentence \(b)")
+            let alone = head.logPartitions(
+              emissions: [view], parameters: θ, constraints: constraints)!
+            XCTAssertEqual(batch[b].bitPattern, alone[0].bitPattern, "sentence \(b) alone")
+            let given = head.nBest(
+              3, emissions: view, parameters: θ, constraints: constraints, logPartition: batch[b])
+            let own = head.nBest(3, emissions: view, parameters: θ, constraints: constraints)
+            XCTAssertEqual(given.map(\.path), own.map(\.path))
+            XCTAssertEqual(
+              given.map { $0.probability!.bitPattern }, own.map { $0.probability!.bitPattern })
+          }
+          XCTAssertNil(
+            SoftmaxHead(labelCount: L).logPartitions(
+              emissions: views, parameters: θ, constraints: constraints))
+          XCTAssertNil(
+            PerceptronHead(labelCount: L).logPartitions(
+              emissions: views, parameters: θ, constraints: constraints))
+        }
+      }
+    }
+  }
+
   func testAnalyzeGivesSpansConfidencesAndNBestConsistentWithTag() {
     let model = makeModel(labels: ["O", "B-a", "I-a", "B-b"])
     let sentences = [["w2", "w3", "w4"], ["w5"], [], ["w2", "unseen", "w3", "w4", "w5"]]

@@ -76,14 +76,32 @@ struct CRFHead: ChainHead {
     }
   }
 
+  /// log Z of each sentence under the decoding constraints, from one scaled forward pass over
+  /// the batch (the confidences' recursion, so p(y | x) agrees between the two).
+  func logPartitions(
+    emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [Double]? {
+    chain.scaledForwardBackward(
+      emissions: emissions, potentials: chain.potentials(parameters: θ, constraints: constraints)
+    ).logZ
+  }
+
   /// The n best paths with p(y | x) = exp(s(y) − log Z) under the same constraints.
   func nBest(
     _ k: Int, emissions: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [ScoredPath] {
-    let logZ = chain.scaledForwardBackward(
-      emissions: [emissions], potentials: chain.potentials(parameters: θ, constraints: constraints)
-    ).logZ[0]
+    nBest(k, emissions: emissions, parameters: θ, constraints: constraints, logPartition: nil)
+  }
+
+  func nBest(
+    _ k: Int, emissions: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?, logPartition: Double?
+  ) -> [ScoredPath] {
+    let logZ =
+      logPartition
+      ?? logPartitions(emissions: [emissions], parameters: θ, constraints: constraints)![0]
     return chain.nBest(k, emissions: emissions, parameters: θ, constraints: constraints).map {
       ScoredPath(path: $0.path, score: $0.score, probability: exp($0.score - logZ))
     }

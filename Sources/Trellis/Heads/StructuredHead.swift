@@ -40,6 +40,22 @@ public protocol StructuredHead: Sendable {
     constraints: TransitionConstraints?
   ) -> [ScoredPath]
 
+  /// Each sentence's log Z(x) = log Σ_y exp s(y), the sum over the paths `constraints`
+  /// allows, for heads whose p(y | x) = exp(s(y) − log Z(x)) (the CRF); nil for the others.
+  /// A batch's n-best lists take theirs from one call (`nBest(_:emissions:parameters:
+  /// constraints:logPartition:)`) instead of one forward pass per list.
+  func logPartitions(
+    emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [Double]?
+
+  /// `nBest` for a sentence whose log Z(x) (`logPartitions`) is known, or computed here when
+  /// `logPartition` is nil.
+  func nBest(
+    _ k: Int, emissions: MatrixView, parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?, logPartition: Double?
+  ) -> [ScoredPath]
+
   /// Whether the head defines p(y | x), so `confidences` and n-best probabilities exist.
   var definesProbabilities: Bool { get }
 
@@ -93,6 +109,21 @@ extension StructuredHead {
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [PathConfidence]? { nil }
+
+  /// Nil: only a head that normalises over whole paths has a partition function.
+  public func logPartitions(
+    emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [Double]? { nil }
+
+  /// `nBest(_:emissions:parameters:constraints:)`: a head without a partition function has no
+  /// use for one.
+  public func nBest(
+    _ k: Int, emissions: MatrixView, parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?, logPartition: Double?
+  ) -> [ScoredPath] {
+    nBest(k, emissions: emissions, parameters: parameters, constraints: constraints)
+  }
 }
 
 /// The heads selectable from the CLI (`--head crf`).

@@ -153,10 +153,17 @@ extension TaggerModel {
       ? head.confidences(
         of: paths, emissions: emissions, parameters: headParameters, constraints: constraints)
       : nil
+    let logPartitions =
+      options.nbest > 0
+      ? head.logPartitions(
+        emissions: emissions, parameters: headParameters, constraints: constraints)
+      : nil
     return paths.enumerated().map { b, path in
       let best =
         options.nbest > 0
-        ? distinctBest(options.nbest, emissions: emissions[b], constraints: constraints)
+        ? distinctBest(
+          options.nbest, emissions: emissions[b], constraints: constraints,
+          logPartition: logPartitions?[b])
         : (paths: [], truncated: false)
       return Prediction(
         path: path, confidence: confidences?[b], alternatives: best.paths,
@@ -173,16 +180,19 @@ extension TaggerModel {
   /// for at most `entryLimit` / (T·L) paths (at least one): a long sentence gets a shorter
   /// list instead of taking the machine's memory, and `truncated` says so (fewer than k
   /// sequences although the last search, at the bound, found as many paths as it asked for).
+  /// `logPartition`, the sentence's log Z(x) from the batch's `StructuredHead.logPartitions`,
+  /// spares each search a forward pass of its own.
   func distinctBest(
     _ k: Int, emissions: MatrixView, constraints: TransitionConstraints?,
-    entryLimit: Int = TaggingOptions.nbestEntryLimit
+    logPartition: Double? = nil, entryLimit: Int = TaggingOptions.nbestEntryLimit
   ) -> (paths: [ScoredPath], truncated: Bool) {
     let fitting = max(1, entryLimit / (emissions.rows * labels.count))
     let most = min(8 * TaggingOptions.nbestLimit, fitting)
     var requested = min(k, most)
     while true {
       let paths = head.nBest(
-        requested, emissions: emissions, parameters: headParameters, constraints: constraints)
+        requested, emissions: emissions, parameters: headParameters, constraints: constraints,
+        logPartition: logPartition)
       var seen = Set<[String]>()
       var distinct: [ScoredPath] = []
       for path in paths where distinct.count < k && seen.insert(outputLabels(path.path)).inserted {
