@@ -95,6 +95,8 @@ struct CRFHead: ChainHead {
     nBest(k, emissions: emissions, parameters: θ, constraints: constraints, logPartition: nil)
   }
 
+  /// The same with the sentence's log Z given (from `logPartitions` over its batch), or
+  /// computed here when `logPartition` is nil.
   func nBest(
     _ k: Int, emissions: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?, logPartition: Double?
