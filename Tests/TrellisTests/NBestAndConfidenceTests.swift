@@ -115,8 +115,8 @@ final class NBestAndConfidenceTests: XCTestCase {
 
   /// The CRF's log Z of a batch of sentences of different lengths, under the BIO constraints
   /// and without: each against log Σ exp(score) over the allowed paths, bit for bit the log Z
-  /// of the sentence on its own, and an n-best list given it identical to one that computes
-  /// its own; heads without a partition function give none.
+  /// of the sentence on its own and of the confidences' pass, and an n-best list given it
+  /// identical to one that computes its own; heads without a partition function give none.
   func testBatchLogPartitionsMatchEnumerationAndSingleSentences() {
     var rng = SplitMix64(seed: 23)
     let labels = ["O", "B-a", "I-a"]
@@ -134,6 +134,15 @@ final class NBestAndConfidenceTests: XCTestCase {
             MatrixView(base: e.baseAddress! + offsets[b], rows: lengths[b], columns: L)
           }
           let batch = head.logPartitions(emissions: views, parameters: θ, constraints: constraints)!
+          // The confidences' pass carries the same log Z, which n-best lists then take from it.
+          let confidences = head.confidences(
+            of: lengths.map { [Int](repeating: 0, count: $0) }, emissions: views, parameters: θ,
+            constraints: constraints)!
+          XCTAssertEqual(
+            confidences.map { $0.logPartition?.bitPattern }, batch.map { $0.bitPattern })
+          XCTAssertNil(
+            SoftmaxHead(labelCount: L).confidences(
+              of: [[0]], emissions: [views[1]], parameters: θ, constraints: nil)![0].logPartition)
           for (b, view) in views.enumerated() {
             let allowed = allPaths(length: lengths[b], labels: L).filter { path in
               guard let c = constraints else { return true }

@@ -72,7 +72,8 @@ struct CRFHead: ChainHead {
       PathConfidence(
         tokens: path.enumerated().map { marginals.unary(sentence: b, token: $0, label: $1) },
         sequence: exp(
-          chain.score(of: path, emissions: emissions[b], parameters: θ) - marginals.logZ[b]))
+          chain.score(of: path, emissions: emissions[b], parameters: θ) - marginals.logZ[b]),
+        logPartition: marginals.logZ[b])
     }
   }
 

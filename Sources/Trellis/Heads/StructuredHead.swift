@@ -90,6 +90,9 @@ public struct PathConfidence: Equatable, Sendable {
   public var tokens: [Double]
   /// p(path | x).
   public var sequence: Double
+  /// log Z(x), for heads whose p(y | x) = exp(s(y) − log Z(x)) (the CRF); nil for the others.
+  /// An n-best list of the same sentence takes it instead of a forward pass of its own.
+  public var logPartition: Double? = nil
 }
 
 extension StructuredHead {

@@ -153,17 +153,21 @@ extension TaggerModel {
       ? head.confidences(
         of: paths, emissions: emissions, parameters: headParameters, constraints: constraints)
       : nil
+    // Each n-best list's log Z: from the confidences' pass when there was one, else from one
+    // pass over the batch (none for a head without a partition function).
     let logPartitions =
-      options.nbest > 0
-      ? head.logPartitions(
-        emissions: emissions, parameters: headParameters, constraints: constraints)
-      : nil
+      options.nbest == 0
+      ? []
+      : confidences?.map(\.logPartition)
+        ?? head.logPartitions(
+          emissions: emissions, parameters: headParameters, constraints: constraints)
+        ?? [Double?](repeating: nil, count: batch.size)
     return paths.enumerated().map { b, path in
       let best =
         options.nbest > 0
         ? distinctBest(
           options.nbest, emissions: emissions[b], constraints: constraints,
-          logPartition: logPartitions?[b])
+          logPartition: logPartitions[b])
         : (paths: [], truncated: false)
       return Prediction(
         path: path, confidence: confidences?[b], alternatives: best.paths,
