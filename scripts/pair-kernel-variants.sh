@@ -4,9 +4,8 @@
 # and kernel_bodies.h (an empty one keeps the sources as they are); the packed products of
 # both builds are timed alternately by scripts/pair-kernel-variants.c. Needs an AVX2 CPU and
 # the toolchain's clang. Examples:
-#   scripts/pair-kernel-variants.sh '' 's/#define PRODUCT_ROWS 4/#define PRODUCT_ROWS 6/'
-#   scripts/pair-kernel-variants.sh '' \
-#     's/fp contract(off)/fp contract(fast)/; s/target("avx2")/target("avx2,fma")/'
+#   scripts/pair-kernel-variants.sh '' 's/#define PRODUCT_ROWS 6/#define PRODUCT_ROWS 4/'
+#   scripts/pair-kernel-variants.sh '' 's/#define PRODUCT_DEPTH_BLOCK 128/#define PRODUCT_DEPTH_BLOCK 64/'
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: scripts/pair-kernel-variants.sh SED_A SED_B" >&2; exit 2; }
 sources=Sources/TrellisKernels

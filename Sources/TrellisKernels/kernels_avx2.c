@@ -1,9 +1,12 @@
 // The kernels for AVX2 CPUs (x86-64 only): 256-bit vectors, two per 16-lane operation.
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-// packed_product's largest tile: 4 rows × 1 panel of 16 columns, whose 4 sums fill 8 of the 16
-// vector registers (two each).
-#define PRODUCT_ROWS 4
+// packed_product's largest tile: 6 rows × 1 panel of 16 columns, whose 6 sums fill 12 of the
+// 16 vector registers (two each), the panel's 16 values and a broadcast value of a the other
+// 3. Two FMA pipes of 4 cycles' latency need 8 sums in flight, which 4 rows gave with nothing
+// to spare; 6 rows ran training's products at 1.02–1.09× the 4-row tiles' speed
+// (scripts/pair-kernel-variants.sh, Eval/SPEED.md "Session 21").
+#define PRODUCT_ROWS 6
 #define PRODUCT_PANELS 1
 // The products' steps are fused multiply-adds (kernel_bodies.h): dispatch.c chooses this level
 // only on CPUs with FMA as well as AVX2.

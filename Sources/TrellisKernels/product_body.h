@@ -70,29 +70,53 @@ INLINE void PRODUCT(tile)(
   }
 }
 
-// All rows against `panelCount` panels from column `column`, k over [begin, end): full tiles,
-// then the remaining rows (fewer than PRODUCT_ROWS ≤ 8) in tiles of 4, 2 and 1. `carry`, when
-// a block's sums are carried, has PRODUCT_PANELS·LANES values per row of a.
+// All rows against `panelCount` panels from column `column`, k over [begin, end), in the
+// fewest tiles of at most PRODUCT_ROWS rows, their heights as even as whole rows allow (32
+// rows at 6 a tile: 6, 6, 5, 5, 5, 5; 13: 5, 4, 4). A short tile leaves too few independent
+// sums to hide the fused multiply-add's latency: as 6, 6, 1 instead of 5, 4, 4, the AVX2
+// kernel ran a 13-row product at 0.90 of the speed (scripts/pair-kernel-variants.sh).
+// `carry`, when a block's sums are carried, has PRODUCT_PANELS·LANES values per row of a.
+#if PRODUCT_ROWS > 8
+#error "PRODUCT(rows) has tiles of at most 8 rows"
+#endif
 INLINE void PRODUCT(rows)(
   const SCALAR *a, long rowStride, long depthStride, long rows, long from, long begin, long end,
   long depth, const SCALAR *panels, int panelCount, SCALAR *c, long columns, long column,
   int mode, SCALAR *carry, bool carriedIn, bool carriesOut) {
-  long r = 0;
 #define PRODUCT_TILE(height) \
   PRODUCT(tile)( \
     a + r * rowStride, rowStride, depthStride, from, begin, end, depth, panels, height, \
     panelCount, c + r * columns, columns, column, mode, \
     carry ? carry + r * PRODUCT_PANELS * LANES : carry, carriedIn, carriesOut)
-  for (; r + PRODUCT_ROWS <= rows; r += PRODUCT_ROWS) PRODUCT_TILE(PRODUCT_ROWS);
-  if (PRODUCT_ROWS > 4 && rows - r >= 4) {
-    PRODUCT_TILE(4);
-    r += 4;
+  for (long r = 0, height; r < rows; r += height) {
+    const long tiles = (rows - r + PRODUCT_ROWS - 1) / PRODUCT_ROWS;
+    height = (rows - r + tiles - 1) / tiles;
+    // Each height a constant at its call, so that the tile's loops unroll into registers.
+    switch (height) {
+#if PRODUCT_ROWS >= 8
+    case 8: PRODUCT_TILE(8); break;
+#endif
+#if PRODUCT_ROWS >= 7
+    case 7: PRODUCT_TILE(7); break;
+#endif
+#if PRODUCT_ROWS >= 6
+    case 6: PRODUCT_TILE(6); break;
+#endif
+#if PRODUCT_ROWS >= 5
+    case 5: PRODUCT_TILE(5); break;
+#endif
+#if PRODUCT_ROWS >= 4
+    case 4: PRODUCT_TILE(4); break;
+#endif
+#if PRODUCT_ROWS >= 3
+    case 3: PRODUCT_TILE(3); break;
+#endif
+#if PRODUCT_ROWS >= 2
+    case 2: PRODUCT_TILE(2); break;
+#endif
+    default: PRODUCT_TILE(1); break;
+    }
   }
-  if (PRODUCT_ROWS > 2 && rows - r >= 2) {
-    PRODUCT_TILE(2);
-    r += 2;
-  }
-  if (PRODUCT_ROWS > 1 && rows - r >= 1) PRODUCT_TILE(1);
 #undef PRODUCT_TILE
 }
 
