@@ -18,7 +18,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BINARY = os.path.join(HERE, "..", ".build", "release", "trellis")
+BINARY = os.path.join(HERE, "..", ".build-static", "release", "trellis")
 
 
 def run(corpus, flags, seed, workdir):

@@ -7,7 +7,7 @@ The shipped corpus's test split becomes JSON-lines requests with ids, repeated
 repeated; so must they when one task is killed mid-partition and Spark retries it. Prints the
 throughput of both, and of `--threads 1` (one core), for the README's "Scaling out".
 
-Needs TRELLIS_BIN (the toolchain-free binary of `make dist-binary`), PySpark and Java 17.
+Needs TRELLIS_BIN (the toolchain-free binary of `make build`), PySpark and Java 17.
 """
 
 import json

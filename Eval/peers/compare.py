@@ -19,7 +19,7 @@ written to --json FILE). Each peer figure is its best over the thread counts (fa
 memory; small ops often run faster on one thread), and the table says which count gave it.
 Needs only the standard library itself.
 
-    python Eval/peers/compare.py --trellis .build/release/trellis --corpus DIR
+    python Eval/peers/compare.py --trellis .build-static/release/trellis --corpus DIR
         [--copies 40] [--repetitions 3] [--threads 1,2] [--paired-rounds 5] [--json FILE]
 """
 

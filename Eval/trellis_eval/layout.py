@@ -4,7 +4,7 @@ import os
 
 EVAL = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(EVAL)
-DEFAULT_BIN = os.path.join(ROOT, ".build", "release", "trellis")
+DEFAULT_BIN = os.path.join(ROOT, ".build-static", "release", "trellis")
 # The real benchmark, read in place from outside the repository (never copied into it); a path
 # relative to ROOT, the directory every run works in.
 ATIS_CORPUS = "../shared/corpora/atis"

@@ -31,7 +31,7 @@ final class KernelChoiceTests: CLITestCase {
   /// level's model tagged at every level, with every probability and confidence within a
   /// relative 1e-4 (the tiny corpus's model differs by about 1e-7). KernelLevelTests compares
   /// the kernels themselves in this debug build; for the optimised kernels of a release build,
-  /// run this test with TRELLIS_EXECUTABLE=.build/release/trellis.
+  /// run this test with TRELLIS_EXECUTABLE=.build-static/release/trellis.
   func testEveryVectorKernelLevelTrainsAndTagsAlike() throws {
     let levels = KernelLevel.allCases.filter { $0 <= KernelLevel.supported }
     let results = try levels.map { try trainAndTag(environment: ["TRELLIS_KERNELS": $0.name]) }

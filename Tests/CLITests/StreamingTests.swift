@@ -4,7 +4,7 @@ import XCTest
 /// `trellis tag` as a request/response process: one sentence written to its standard input is
 /// answered before the next is written, whatever `--batch-size` is. Each test prints the median
 /// and p99 round-trip latency (the README quotes them from a release build:
-/// `TRELLIS_EXECUTABLE=.build/release/trellis`, and `TRELLIS_LATENCY_MODEL` for a real model).
+/// `TRELLIS_EXECUTABLE=.build-static/release/trellis`, and `TRELLIS_LATENCY_MODEL` for a real model).
 final class StreamingTests: CLITestCase {
   static let roundTrips = 100
   /// A round trip that takes longer than this fails the test: the tagger is waiting for input.

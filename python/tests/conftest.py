@@ -1,7 +1,8 @@
 """Fixtures: a model trained on the shipped corpus by the release CLI, and the CLI's answers.
 
-TRELLIS_CLI names the `trellis` binary (default: the repository's .build/release/trellis);
-TRELLIS_TEST_MODEL, when set, is used instead of training one.
+TRELLIS_CLI names the `trellis` binary (default: `make build`'s,
+.build-static/release/trellis in the repository); TRELLIS_TEST_MODEL, when set, is used
+instead of training one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from conll_to_jsonl import conll_sentences  # noqa: E402  (the C test's converte
 
 
 def cli_path() -> Path:
-    return Path(os.environ.get("TRELLIS_CLI", REPOSITORY / ".build" / "release" / "trellis"))
+    return Path(os.environ.get("TRELLIS_CLI", REPOSITORY / ".build-static" / "release" / "trellis"))
 
 
 def run_cli(*arguments: str, stdin: bytes = b"") -> bytes:

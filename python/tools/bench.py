@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--model", help="model file (default: train one on the test's corpus)")
     parser.add_argument("--repetitions", type=int, default=30)
     arguments = parser.parse_args()
-    cli = Path(os.environ.get("TRELLIS_CLI", REPOSITORY / ".build/release/trellis"))
+    cli = Path(os.environ.get("TRELLIS_CLI", REPOSITORY / ".build-static/release/trellis"))
     with tempfile.TemporaryDirectory() as directory:
         model = arguments.model or str(Path(directory) / "bench.model")
         if not arguments.model:
