@@ -76,8 +76,8 @@ INLINE void PRODUCT(tile)(
 // sums to hide the fused multiply-add's latency: as 6, 6, 1 instead of 5, 4, 4, the AVX2
 // kernel ran a 13-row product at 0.90 of the speed (scripts/pair-kernel-variants.sh).
 // `carry`, when a block's sums are carried, has PRODUCT_PANELS·LANES values per row of a.
-#if PRODUCT_ROWS > 8
-#error "PRODUCT(rows) has tiles of at most 8 rows"
+#if PRODUCT_ROWS > 8 || PRODUCT_ROWS % 2
+#error "PRODUCT(rows) has tiles of an even number of rows, at most 8"
 #endif
 INLINE void PRODUCT(rows)(
   const SCALAR *a, long rowStride, long depthStride, long rows, long from, long begin, long end,
@@ -88,35 +88,27 @@ INLINE void PRODUCT(rows)(
     a + r * rowStride, rowStride, depthStride, from, begin, end, depth, panels, height, \
     panelCount, c + r * columns, columns, column, mode, \
     carry ? carry + r * PRODUCT_PANELS * LANES : carry, carriedIn, carriesOut)
+  // Each height a constant at its call, so that the tile's loops unroll into registers.
+#define PRODUCT_HEIGHTS(even, odd) \
+  case even: PRODUCT_TILE(even); break; \
+  case odd: PRODUCT_TILE(odd); break;
   for (long r = 0, height; r < rows; r += height) {
     const long tiles = (rows - r + PRODUCT_ROWS - 1) / PRODUCT_ROWS;
     height = (rows - r + tiles - 1) / tiles;
-    // Each height a constant at its call, so that the tile's loops unroll into registers.
     switch (height) {
 #if PRODUCT_ROWS >= 8
-    case 8: PRODUCT_TILE(8); break;
-#endif
-#if PRODUCT_ROWS >= 7
-    case 7: PRODUCT_TILE(7); break;
+      PRODUCT_HEIGHTS(8, 7)
 #endif
 #if PRODUCT_ROWS >= 6
-    case 6: PRODUCT_TILE(6); break;
-#endif
-#if PRODUCT_ROWS >= 5
-    case 5: PRODUCT_TILE(5); break;
+      PRODUCT_HEIGHTS(6, 5)
 #endif
 #if PRODUCT_ROWS >= 4
-    case 4: PRODUCT_TILE(4); break;
+      PRODUCT_HEIGHTS(4, 3)
 #endif
-#if PRODUCT_ROWS >= 3
-    case 3: PRODUCT_TILE(3); break;
-#endif
-#if PRODUCT_ROWS >= 2
-    case 2: PRODUCT_TILE(2); break;
-#endif
-    default: PRODUCT_TILE(1); break;
+      PRODUCT_HEIGHTS(2, 1)
     }
   }
+#undef PRODUCT_HEIGHTS
 #undef PRODUCT_TILE
 }
 
