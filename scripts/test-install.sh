@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make test-install`: `make install` into a new temporary prefix puts the binary, the man page
-# and the three completions there, and the installed binary runs; `make uninstall` then leaves
-# the prefix as it was: empty, or with only what was there before.
+# `make test-install`: `make install` into a new temporary prefix puts the binary (stripped),
+# the man page and the three completions there, and the installed binary runs; `make uninstall`
+# then leaves the prefix as it was: empty, or with only what was there before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,8 @@ version=$(sed -n 's/^public let trellisVersion = "\(.*\)"$/\1/p' Sources/Trellis
 
 make --no-print-directory install PREFIX="$prefix"
 check "binary installed and executable" test -x "$prefix/bin/trellis"
+check "binary installed without debugging sections" \
+  bash -c '! readelf -S "$1" | grep -q "\.debug_info"' _ "$prefix/bin/trellis"
 check "man page installed" grep -q '^\.Dt TRELLIS 1$' "$prefix/share/man/man1/trellis.1"
 check "man page documents train" grep -q '^\.It Em train$' "$prefix/share/man/man1/trellis.1"
 check "bash completion installed" grep -q 'complete .*trellis' \
