@@ -76,7 +76,7 @@ $(EVAL_VENV)/.matplotlib:
 eval:
 	$(MAKE) --no-print-directory build
 	-@$(MAKE) --no-print-directory $(EVAL_VENV)/.matplotlib
-	$$([ -x $(EVAL_PYTHON) ] && echo $(EVAL_PYTHON) || echo python3) Eval/run.py --corpus $(EVAL_CORPUS) --seeds $(SEEDS) $(if $(filter 1,$(QUICK)),--quick) \
+	$$([ -x $(EVAL_PYTHON) ] && echo $(EVAL_PYTHON) || echo python3) Eval/run.py --bin $(BIN) --corpus $(EVAL_CORPUS) --seeds $(SEEDS) $(if $(filter 1,$(QUICK)),--quick) \
 	  --command "make eval $(if $(filter 1,$(QUICK)),QUICK=1 CORPUS=$(EVAL_CORPUS),CORPUS=$(EVAL_CORPUS) SEEDS=$(SEEDS))"
 
 plots: $(EVAL_VENV)/.matplotlib

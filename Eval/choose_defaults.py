@@ -17,8 +17,9 @@ import subprocess
 import tempfile
 import time
 
+from trellis_eval.layout import DEFAULT_BIN as BINARY
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-BINARY = os.path.join(HERE, "..", ".build-static", "release", "trellis")
 
 
 def run(corpus, flags, seed, workdir):

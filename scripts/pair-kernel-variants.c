@@ -1,4 +1,4 @@
-// Times the packed products of two builds of the AVX2 kernels (tables variant_a and variant_b,
+// Times the packed products of two builds of one level's kernels (tables variant_a and variant_b,
 // from scripts/pair-kernel-variants.sh) in one process, one thread: 40 rounds per shape, the
 // two builds alternating within each round, so that a drift in a shared machine's speed moves
 // both alike. Prints each build's median GFLOP/s and the median of the rounds' ratios b/a.

@@ -4,8 +4,9 @@
 // packed_product's largest tile: 6 rows × 1 panel of 16 columns, whose 6 sums fill 12 of the
 // 16 vector registers (two each), the panel's 16 values and a broadcast value of a the other
 // 3. Two FMA pipes of 4 cycles' latency need 8 sums in flight, which 4 rows gave with nothing
-// to spare; 6 rows ran training's products at 1.02–1.09× the 4-row tiles' speed
-// (scripts/pair-kernel-variants.sh, Eval/SPEED.md "Session 21").
+// to spare; with 6 rows training's products ran at 1.00–1.10× the speed of the 4-row tiles
+// before (`REVISION_A=c053684^ scripts/pair-kernel-variants.sh '' ''`, Eval/SPEED.md "Session
+// 21").
 #define PRODUCT_ROWS 6
 #define PRODUCT_PANELS 1
 // The products' steps are fused multiply-adds (kernel_bodies.h): dispatch.c chooses this level

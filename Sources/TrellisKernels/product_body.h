@@ -70,11 +70,14 @@ INLINE void PRODUCT(tile)(
   }
 }
 
-// All rows against `panelCount` panels from column `column`, k over [begin, end), in the
-// fewest tiles of at most PRODUCT_ROWS rows, their heights as even as whole rows allow (32
-// rows at 6 a tile: 6, 6, 5, 5, 5, 5; 13: 5, 4, 4). A short tile leaves too few independent
-// sums to hide the fused multiply-add's latency: as 6, 6, 1 instead of 5, 4, 4, the AVX2
-// kernel ran a 13-row product at 0.90 of the speed (scripts/pair-kernel-variants.sh).
+// All rows against `panelCount` panels from column `column`, k over [begin, end): full tiles
+// of PRODUCT_ROWS while three or more remain, then the last rows in the fewest tiles, their
+// heights as even as whole rows allow (32 rows at 6 a tile: 6, 6, 6, 5, 5, 4; 13: 5, 4, 4).
+// A short tile leaves too few independent sums to hide the fused multiply-add's latency: the
+// 13-row product ran at 0.85–0.88 of the speed as 4, 4, 4, 1 (`REVISION_A=c053684^
+// scripts/pair-kernel-variants.sh '' ''`). The plain loop over full tiles keeps the long
+// products (400 rows) as fast as before: choosing a height at every tile ran AVX-512's
+// transposed ones at 0.95–1.0 of that (`REVISION_A=c10423a LEVEL=avx512`, the same script).
 // `carry`, when a block's sums are carried, has PRODUCT_PANELS·LANES values per row of a.
 #if PRODUCT_ROWS > 8 || PRODUCT_ROWS % 2
 #error "PRODUCT(rows) has tiles of an even number of rows, at most 8"
@@ -92,7 +95,9 @@ INLINE void PRODUCT(rows)(
 #define PRODUCT_HEIGHTS(even, odd) \
   case even: PRODUCT_TILE(even); break; \
   case odd: PRODUCT_TILE(odd); break;
-  for (long r = 0, height; r < rows; r += height) {
+  long r = 0;
+  for (; rows - r >= 3 * PRODUCT_ROWS; r += PRODUCT_ROWS) PRODUCT_TILE(PRODUCT_ROWS);
+  for (long height; r < rows; r += height) {
     const long tiles = (rows - r + PRODUCT_ROWS - 1) / PRODUCT_ROWS;
     height = (rows - r + tiles - 1) / tiles;
     switch (height) {
