@@ -221,11 +221,11 @@ struct Tag: ParsableCommand {
     let required = columns.map(\.1).max()!
     return try sentences.map { sentence in
       let lines = 0..<sentence.count
-      for line in lines where sentence.fieldCount(ofLine: line) < required {
-        let fieldCount = sentence.fieldCount(ofLine: line)
+      let fieldCount = sentence.fieldsPerLine
+      if fieldCount < required {
         let (option, column) = columns.first { $0.1 > fieldCount }!
         throw TrellisError(
-          file: fileName, line: sentence.firstLine + line,
+          file: fileName, line: sentence.firstLine,
           "\(option) \(column) but the line has \(fieldCount) columns")
       }
       return TokenInput(

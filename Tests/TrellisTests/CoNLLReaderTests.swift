@@ -149,7 +149,7 @@ final class SentenceLinesTests: XCTestCase {
         XCTAssertEqual(read.isDocumentMarker, sentence.isDocumentMarker)
         XCTAssertEqual(read.count, sentence.count)
         for (line, fields) in sentence.fields.enumerated() {
-          XCTAssertEqual(read.fieldCount(ofLine: line), fields.count)
+          XCTAssertEqual(read.fieldsPerLine, fields.count)
           XCTAssertEqual((0..<fields.count).map { read.field($0, ofLine: line) }, fields)
           XCTAssertEqual(
             Array(read.text[read.lineBytes(line)]), Array(fields.map { $0 + "\t" }.joined().utf8))
@@ -169,6 +169,6 @@ final class SentenceLinesTests: XCTestCase {
     XCTAssertEqual(
       (0..<read.count).map { read.field(0, ofLine: $0) }, ["show", "me", "flights", "to"])
     XCTAssertEqual(String(decoding: read.text, as: UTF8.self), "show\tme\tflights\tto\t")
-    XCTAssertEqual((0..<read.count).map { read.fieldCount(ofLine: $0) }, [1, 1, 1, 1])
+    XCTAssertEqual(read.fieldsPerLine, 1)
   }
 }

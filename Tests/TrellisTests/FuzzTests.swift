@@ -113,7 +113,7 @@ final class FuzzTests: XCTestCase {
     var sentences: [Sentence] = []
     while let lines = try reader.nextLines() {
       let fields = (0..<lines.count).map { line in
-        (0..<lines.fieldCount(ofLine: line)).map { lines.field($0, ofLine: line) }
+        (0..<lines.fieldsPerLine).map { lines.field($0, ofLine: line) }
       }
       for (line, fields) in fields.enumerated() {
         let text = String(decoding: lines.text[lines.lineBytes(line)], as: UTF8.self)

@@ -138,9 +138,27 @@ public final class LineReader {
     }
     // ASCII is valid UTF-8 as it is; `String(validating:)` costs a generic metadata lookup
     // per call, which was most of this function on a large file.
-    guard line.allSatisfy({ $0 < 0x80 }) || String(validating: line, as: UTF8.self) != nil else {
+    guard isASCII(line) || String(validating: line, as: UTF8.self) != nil else {
       throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
     }
     return line
   }
+}
+
+/// Whether every byte is below 0x80, tested eight at a time: byte by byte, the test was most of
+/// what checking a CoNLL line cost (callgrind).
+private func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+  guard let base = bytes.baseAddress else { return true }
+  let raw = UnsafeRawPointer(base)
+  var highBits: UInt64 = 0
+  var index = 0
+  while index + 8 <= bytes.count {
+    highBits |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+    index += 8
+  }
+  while index < bytes.count {
+    highBits |= UInt64(bytes[index])
+    index += 1
+  }
+  return highBits & 0x8080_8080_8080_8080 == 0
 }

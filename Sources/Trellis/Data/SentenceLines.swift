@@ -9,37 +9,59 @@ public struct SentenceLines: CoNLLSentence, Sendable {
   /// The 1-based number of the first line (for text input, the sentence's one line).
   public let firstLine: Int
   public var isDocumentMarker = false
+  // The accessors below are inlinable, so `trellis tag`'s loops over lines (another module)
+  // read the arrays directly: as calls they were a tenth of its calling thread's samples.
   /// Each line's fields, each followed by a tab: the answer's label column goes after a line.
   public private(set) var text: [UInt8] = []
-  /// Where each field starts in `text`, line after line; a field ends before the tab that
-  /// precedes the next field's start (or the end of `text`).
-  private var fieldStarts: [Int] = []
-  /// The index in `fieldStarts` of each line's first field.
-  private var lineFirstFields: [Int] = []
+  /// Where each field starts in `text`, line after line (`fieldsPerLine` a line); a field ends
+  /// before the tab that precedes the next field's start (or the end of `text`).
+  @usableFromInline var fieldStarts: [Int] = []
+  /// The number of fields of every line: a CoNLL reader refuses a line whose column count
+  /// differs from the first's, and a text line's tokens are lines of one field. Where each
+  /// line starts is then a product, not a third array to allocate and free per sentence.
+  public private(set) var fieldsPerLine = 0
 
   init(firstLine: Int) {
     self.firstLine = firstLine
-    // Room for most sentences at once: grown from empty, the three arrays were reallocated
-    // about thirteen times a sentence, most of what reading a line cost (callgrind).
+    // Room for most sentences at once: grown from empty, the arrays were reallocated about
+    // thirteen times a sentence, most of what reading a line cost (callgrind).
     text.reserveCapacity(512)
     fieldStarts.reserveCapacity(64)
-    lineFirstFields.reserveCapacity(32)
   }
 
   /// The whitespace-separated tokens of one line of text input, a token per line.
   public init(tokensOf line: UnsafeBufferPointer<UInt8>, lineNumber: Int) {
     self.init(firstLine: lineNumber)
+    fieldsPerLine = 1
     var tokens: [Range<Int>] = []
     columnRanges(of: line, into: &tokens)
-    for token in tokens {
-      lineFirstFields.append(fieldStarts.count)
-      appendField(UnsafeBufferPointer(rebasing: line[token]))
-    }
+    for token in tokens { appendField(UnsafeBufferPointer(rebasing: line[token])) }
   }
 
   mutating func appendLine(_ line: UnsafeBufferPointer<UInt8>, fields: [Range<Int>]) {
-    lineFirstFields.append(fieldStarts.count)
-    for field in fields { appendField(UnsafeBufferPointer(rebasing: line[field])) }
+    if fieldStarts.isEmpty { fieldsPerLine = fields.count }
+    precondition(
+      fields.count == fieldsPerLine && fieldsPerLine > 0,
+      "a line of \(fields.count) fields in a sentence of \(fieldsPerLine) a line")
+    // Fields one separator byte apart (a tab or a space: nearly every CoNLL file) are the line
+    // from the first field's start to the last's end, so they are copied in one append, the
+    // separators then set to tabs; appended field by field, the copies and tabs were a quarter
+    // of what reading a line cost (callgrind).
+    let (first, last) = (fields[0], fields[fields.count - 1])
+    let span = first.lowerBound..<last.upperBound
+    var fieldBytes = 0
+    for field in fields { fieldBytes += field.count }
+    guard span.count == fieldBytes + fields.count - 1 else {
+      for field in fields { appendField(UnsafeBufferPointer(rebasing: line[field])) }
+      return
+    }
+    let start = text.count - first.lowerBound
+    for field in fields { fieldStarts.append(start + field.lowerBound) }
+    text.append(contentsOf: UnsafeBufferPointer(rebasing: line[span]))
+    text.append(UInt8(ascii: "\t"))
+    text.withUnsafeMutableBufferPointer { text in
+      for f in 0..<fields.count - 1 { text[start + fields[f].upperBound] = UInt8(ascii: "\t") }
+    }
   }
 
   private mutating func appendField(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -49,16 +71,11 @@ public struct SentenceLines: CoNLLSentence, Sendable {
   }
 
   /// The number of lines (tokens).
-  public var count: Int { lineFirstFields.count }
-
-  /// The number of fields of line `line` (0-based).
-  public func fieldCount(ofLine line: Int) -> Int {
-    firstField(ofLine: line + 1) - firstField(ofLine: line)
-  }
+  @inlinable public var count: Int { fieldsPerLine == 0 ? 0 : fieldStarts.count / fieldsPerLine }
 
   /// Field `field` of line `line` (both 0-based), which must exist.
-  public func field(_ field: Int, ofLine line: Int) -> String {
-    let index = firstField(ofLine: line) + field
+  @inlinable public func field(_ field: Int, ofLine line: Int) -> String {
+    let index = line * fieldsPerLine + field
     let bytes = fieldStart(index)..<fieldStart(index + 1) - 1  // without its tab
     return text.withUnsafeBufferPointer {
       String(decoding: UnsafeBufferPointer(rebasing: $0[bytes]), as: UTF8.self)
@@ -66,17 +83,12 @@ public struct SentenceLines: CoNLLSentence, Sendable {
   }
 
   /// Line `line`'s bytes in `text`: its fields, each followed by a tab.
-  public func lineBytes(_ line: Int) -> Range<Int> {
-    fieldStart(firstField(ofLine: line))..<fieldStart(firstField(ofLine: line + 1))
-  }
-
-  /// The index in `fieldStarts` of line `line`'s first field; the field count past the last.
-  private func firstField(ofLine line: Int) -> Int {
-    line < count ? lineFirstFields[line] : fieldStarts.count
+  @inlinable public func lineBytes(_ line: Int) -> Range<Int> {
+    fieldStart(line * fieldsPerLine)..<fieldStart((line + 1) * fieldsPerLine)
   }
 
   /// Where field `index` starts in `text`; the end of `text` past the last.
-  private func fieldStart(_ index: Int) -> Int {
+  @inlinable func fieldStart(_ index: Int) -> Int {
     index < fieldStarts.count ? fieldStarts[index] : text.count
   }
 }
