@@ -32,6 +32,33 @@ final class DropoutTests: XCTestCase {
     XCTAssertLessThan(dropped, 3 * B * width / 4)
   }
 
+  /// Dropout in halves on two threads (training's batches) against one pass: the same values,
+  /// masks and generator after, for counts that split at and away from the kernel's 8 lanes.
+  func testDropoutInHalvesIsOnePass() {
+    for count in [
+      2 * dropoutValuesPerThread - 1, 2 * dropoutValuesPerThread, 2 * dropoutValuesPerThread + 3,
+      60_000,
+    ] {
+      let values = (0..<count).map { Float($0 % 17) - 8 }
+      var results: [[Float]] = []
+      var generators: [UInt64] = []
+      for concurrently in [false, true] {
+        var (dropped, mask) = (values, [Float](repeating: .nan, count: count))
+        var rng = SplitMix64(seed: 21)
+        applyDropout(
+          &dropped, mask: &mask, count: count, rate: 0.3, rng: &rng, concurrently: concurrently)
+        results += [dropped, mask]
+        generators.append(rng.state)
+      }
+      XCTAssertEqual(results[0].map(\.bitPattern), results[2].map(\.bitPattern), "values, \(count)")
+      XCTAssertEqual(results[1].map(\.bitPattern), results[3].map(\.bitPattern), "mask, \(count)")
+      XCTAssertEqual(generators[0], generators[1], "generator, \(count)")
+      var reference = SplitMix64(seed: 21)
+      for _ in 0..<count { _ = reference.next() }
+      XCTAssertEqual(generators[1], reference.state, "generator against the draws, \(count)")
+    }
+  }
+
   func testSentenceMasksChangeTrainingButStayReproducible() throws {
     let corpus = try readLabelledCoNLL(path: fixture("train.conll"))
     func train(_ variational: Bool) throws -> [Float] {

@@ -11,9 +11,19 @@ struct SplitMix64: RandomNumberGenerator, Codable, Sendable {
   /// A generator whose sequence is fixed by `seed` (`--seed`).
   init(seed: UInt64) { state = seed }
 
+  /// What each draw adds to the state (the golden ratio's 64 bits). Draw n after a state s is
+  /// the output mix of s + n·γ alone, so the generator can jump ahead (`advanced(by:)`); the
+  /// dropout kernel (kernel_bodies.h, `splitmix_gamma`) draws eight at once that way.
+  static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+  /// The generator after `count` more draws, without drawing them.
+  func advanced(by count: Int) -> SplitMix64 {
+    SplitMix64(seed: state &+ UInt64(count) &* Self.gamma)
+  }
+
   /// The next 64 random bits.
   mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
+    state &+= Self.gamma
     var z = state
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -28,8 +28,7 @@ extension TaggerModel {
     sentenceMasks: Bool, rng: inout SplitMix64
   ) {
     let rows = batch.steps * batch.size
-    let In = embedding.outputSize
-    let width = encoder.outputSize
+    let (In, width) = (embedding.outputSize, encoder.outputSize)
     // Inference reads weights prepared once per version (`InferenceWeights`): packed
     // recurrent and output weights and, without a context window, the word embedding's part
     // of the first layer's input projections from a table (all of them where it is the input).
@@ -41,7 +40,9 @@ extension TaggerModel {
           values, mask: mask, steps: batch.steps, batch: batch.size, width: width, rate: p,
           rng: &rng)
       } else {
-        applyDropout(values, mask: mask, count: rows * width, rate: p, rng: &rng)
+        applyDropout(
+          values, mask: mask, count: rows * width, rate: p, rng: &rng,
+          concurrently: ws.usesTwoThreads)
       }
     }
     var input: EncoderInput
@@ -119,7 +120,10 @@ extension TaggerModel {
       input: MatrixView(base: ws.hidden.pointer, rows: rows, columns: width), store: store,
       dx: MutableMatrixView(base: dHidden, rows: rows, columns: width),
       panels: (ws.outputPanels, ws.outputInputPanels))
-    if dropoutRate > 0 { applyDropoutMask(ws.hiddenMask.pointer, to: dHidden, count: rows * width) }
+    if dropoutRate > 0 {
+      applyDropoutMask(
+        ws.hiddenMask.pointer, to: dHidden, count: rows * width, concurrently: ws.usesTwoThreads)
+    }
     // Down the stack: layer l's ∂input is ∂output of layer l − 1 (or ∂x for the first layer),
     // through the dropout mask applied to that input.
     var dOutput = UnsafePointer(dHidden)
@@ -132,7 +136,10 @@ extension TaggerModel {
       encoder.layers[l].backward(
         store: store, x: input.pointer, dOutput: dOutput, dx: dInput,
         lengths: batch.lengths, steps: batch.steps, workspaces: ws.layer(l).directions)
-      if dropoutRate > 0 { applyDropoutMask(mask.pointer, to: dInput, count: rows * inputWidth) }
+      if dropoutRate > 0 {
+        applyDropoutMask(
+          mask.pointer, to: dInput, count: rows * inputWidth, concurrently: ws.usesTwoThreads)
+      }
       dOutput = UnsafePointer(dInput)
     }
     embedding.backward(batch, store: store, dx: ws.dx.pointer, workspace: ws.characters)
