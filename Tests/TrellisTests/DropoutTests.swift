@@ -33,11 +33,12 @@ final class DropoutTests: XCTestCase {
   }
 
   /// Dropout in halves on two threads (training's batches) against one pass: the same values,
-  /// masks and generator after, for counts that split at and away from the kernel's 8 lanes.
+  /// masks and generator after, for counts that split at and away from the kernel's 8 lanes;
+  /// and the masks' backward pass in halves (from `ParameterStore.countWorthTwoThreads`).
   func testDropoutInHalvesIsOnePass() {
     for count in [
       2 * dropoutValuesPerThread - 1, 2 * dropoutValuesPerThread, 2 * dropoutValuesPerThread + 3,
-      60_000,
+      ParameterStore.countWorthTwoThreads + 5,
     ] {
       let values = (0..<count).map { Float($0 % 17) - 8 }
       var results: [[Float]] = []
@@ -50,8 +51,22 @@ final class DropoutTests: XCTestCase {
         results += [dropped, mask]
         generators.append(rng.state)
       }
-      XCTAssertEqual(results[0].map(\.bitPattern), results[2].map(\.bitPattern), "values, \(count)")
-      XCTAssertEqual(results[1].map(\.bitPattern), results[3].map(\.bitPattern), "mask, \(count)")
+      for (name, one, halves) in [
+        ("values", results[0], results[2]), ("mask", results[1], results[3]),
+      ] {
+        let differing = zip(one, halves).filter { $0.bitPattern != $1.bitPattern }.count
+        XCTAssertEqual(differing, 0, "\(name) that differ, of \(count)")
+      }
+      let gradient = (0..<count).map { Float($0 % 11) - 5 }
+      var masked = [gradient, gradient]
+      for (k, concurrently) in [false, true].enumerated() {
+        applyDropoutMask(results[1], to: &masked[k], count: count, concurrently: concurrently)
+      }
+      let expected = zip(gradient, results[1]).map { $0 * $1 }
+      for masked in masked {
+        let differing = zip(masked, expected).filter { $0.bitPattern != $1.bitPattern }.count
+        XCTAssertEqual(differing, 0, "gradient × mask that differ, of \(count)")
+      }
       XCTAssertEqual(generators[0], generators[1], "generator, \(count)")
       var reference = SplitMix64(seed: 21)
       for _ in 0..<count { _ = reference.next() }
