@@ -35,7 +35,7 @@ public struct SentenceLines: CoNLLSentence, Sendable {
     fieldsPerLine = 1
     var tokens: [Range<Int>] = []
     columnRanges(of: line, into: &tokens)
-    for token in tokens { appendField(UnsafeBufferPointer(rebasing: line[token])) }
+    appendFields(tokens, of: line)
   }
 
   mutating func appendLine(_ line: UnsafeBufferPointer<UInt8>, fields: [Range<Int>]) {
@@ -43,11 +43,16 @@ public struct SentenceLines: CoNLLSentence, Sendable {
     precondition(
       fields.count == fieldsPerLine && fieldsPerLine > 0,
       "a line of \(fields.count) fields in a sentence of \(fieldsPerLine) a line")
-    // Fields one separator byte apart (a tab or a space: nearly every CoNLL file) are the line
-    // from the first field's start to the last's end, so they are copied in one append, the
-    // separators then set to tabs; appended field by field, the copies and tabs were a quarter
-    // of what reading a line cost (callgrind).
-    let (first, last) = (fields[0], fields[fields.count - 1])
+    appendFields(fields, of: line)
+  }
+
+  /// `fields` of `line`, each followed by a tab. Fields one separator byte apart (a tab or a
+  /// space: nearly every CoNLL file and text line) are the line from the first field's start
+  /// to the last's end, so they are copied in one append, the separators then set to tabs;
+  /// appended field by field, the copies and tabs were a quarter of what reading a CoNLL line
+  /// cost (callgrind).
+  private mutating func appendFields(_ fields: [Range<Int>], of line: UnsafeBufferPointer<UInt8>) {
+    guard let first = fields.first, let last = fields.last else { return }
     let span = first.lowerBound..<last.upperBound
     var fieldBytes = 0
     for field in fields { fieldBytes += field.count }
