@@ -366,10 +366,9 @@ static void nadam_kernel(
     theta, gradient, m, v, count, beta1, beta2, epsilon, step, true, momentum, current);
 }
 
-// SplitMix64 (Random.swift, whose `SplitMix64.gamma` is this γ): draw n (counting from 1)
-// after state s is the output function of s + n·γ, so eight draws are computed at once from
-// their own states.
-static const uint64_t splitmix_gamma = 0x9E3779B97F4A7C15u;
+// SplitMix64 (Random.swift): draw n (counting from 1) after state s is the output function of
+// s + n·γ, so eight draws are computed at once from their own states.
+static const uint64_t splitmix_gamma = TRELLIS_SPLITMIX_GAMMA;
 
 INLINE u64x8 splitmix_output(u64x8 z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;

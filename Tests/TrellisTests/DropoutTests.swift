@@ -33,12 +33,13 @@ final class DropoutTests: XCTestCase {
   }
 
   /// Dropout in halves on two threads (training's batches) against one pass: the same values,
-  /// masks and generator after, for counts that split at and away from the kernel's 8 lanes;
+  /// masks and generator after, just below the threshold, at it, and with a tail past the
+  /// kernel's 8 lanes;
   /// and the masks' backward pass in halves (from `ParameterStore.countWorthTwoThreads`).
   func testDropoutInHalvesIsOnePass() {
     for count in [
-      2 * dropoutValuesPerThread - 1, 2 * dropoutValuesPerThread, 2 * dropoutValuesPerThread + 3,
-      ParameterStore.countWorthTwoThreads + 5,
+      dropoutValuesWorthTwoThreads - 1, dropoutValuesWorthTwoThreads,
+      dropoutValuesWorthTwoThreads + 3, ParameterStore.countWorthTwoThreads + 5,
     ] {
       let values = (0..<count).map { Float($0 % 17) - 8 }
       var results: [[Float]] = []

@@ -13,23 +13,19 @@ func applyDropout(
   rate p: Float, rng: inout SplitMix64, concurrently: Bool = false
 ) {
   let start = rng
-  func dropout(_ range: Range<Int>) {
+  let minimum = concurrently ? dropoutValuesWorthTwoThreads : Int.max
+  ThreadPair.shared.inHalves(of: count, from: minimum) { range in
     var state = start.advanced(by: range.lowerBound).state
     let first = range.lowerBound
     kernels.dropout(values + first, mask + first, range.count, p, 1 / (1 - p), &state)
   }
-  if concurrently && count >= 2 * dropoutValuesPerThread {
-    let halves = [0..<count / 2, count / 2..<count]
-    ThreadPair.shared.run { half in dropout(halves[half]) }
-  } else {
-    dropout(0..<count)
-  }
   rng = start.advanced(by: count)
 }
 
-/// The fewest values a thread takes when dropout is split: shorter calls are not worth handing
-/// over (4,096 values take about 2 µs at AVX2; training's calls ran at about 0.5 ns a value).
-let dropoutValuesPerThread = 4096
+/// Below this many values dropout stays on one thread. Each value costs a SplitMix64 hash (two
+/// 64-bit multiplies) besides its load and store, far more than a pass that only moves values,
+/// so dropout is split from fewer values than `ParameterStore.countWorthTwoThreads`.
+let dropoutValuesWorthTwoThreads = 8192
 
 /// Variational dropout (Gal & Ghahramani 2016) over time-major rows `t·B + b` of `width`
 /// values: one mask per sentence, drawn for step 0 and applied at every step, so a dropped
@@ -58,10 +54,8 @@ func applyDropoutMask(
   _ mask: UnsafePointer<Float>, to gradient: UnsafeMutablePointer<Float>, count: Int,
   concurrently: Bool = false
 ) {
-  func apply(_ range: Range<Int>) { for k in range { gradient[k] *= mask[k] } }
-  guard concurrently && count >= ParameterStore.countWorthTwoThreads else {
-    return apply(0..<count)
+  let minimum = concurrently ? ParameterStore.countWorthTwoThreads : Int.max
+  ThreadPair.shared.inHalves(of: count, from: minimum) { range in
+    for k in range { gradient[k] *= mask[k] }
   }
-  let halves = [0..<count / 2, count / 2..<count]
-  ThreadPair.shared.run { half in apply(halves[half]) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TrellisKernels
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a 64-bit state, full period, passes BigCrush.
 ///
@@ -11,10 +12,10 @@ struct SplitMix64: RandomNumberGenerator, Codable, Sendable {
   /// A generator whose sequence is fixed by `seed` (`--seed`).
   init(seed: UInt64) { state = seed }
 
-  /// What each draw adds to the state (the golden ratio's 64 bits). Draw n after a state s is
-  /// the output mix of s + n·γ alone, so the generator can jump ahead (`advanced(by:)`); the
-  /// dropout kernel (kernel_bodies.h, `splitmix_gamma`) draws eight at once that way.
-  static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
+  /// What each draw adds to the state, the dropout kernel's constant too (trellis_kernels.h).
+  /// Draw n after a state s is the output mix of s + n·γ alone, so the generator can jump
+  /// ahead (`advanced(by:)`), and the kernel draws eight at once that way.
+  static let gamma = UInt64(TRELLIS_SPLITMIX_GAMMA)
 
   /// The generator after `count` more draws, without drawing them.
   func advanced(by count: Int) -> SplitMix64 {

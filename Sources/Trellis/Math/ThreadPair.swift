@@ -81,6 +81,16 @@ final class ThreadPair: @unchecked Sendable {
     }
   }
 
+  /// Runs `body` over `0..<count` in two halves, one on each thread, cut at a multiple of 16
+  /// (the vector kernels' width), or over all of it on the calling thread below `minimum`: for
+  /// elementwise passes (zeroing and updating the parameters, dropout and its masks), whose
+  /// results cannot depend on the cut.
+  func inHalves(of count: Int, from minimum: Int, _ body: (Range<Int>) -> Void) {
+    guard count >= minimum, count >= 32 else { return body(0..<count) }
+    let middle = count / 32 * 16
+    run { half in body(half == 0 ? 0..<middle : middle..<count) }
+  }
+
   /// Runs `body(i)` for every i in `0..<count` on the pair, each thread taking the next i when
   /// it is free, so a thread slowed by anything else does fewer: for work cut into many
   /// independent pieces. Which thread runs an i varies from call to call, so `body(i)` must

@@ -74,17 +74,14 @@ public final class ParameterStore: @unchecked Sendable {
     inParts { range in (gradients + range.lowerBound).update(repeating: 0, count: range.count) }
   }
 
-  /// Runs `body` over the slab's indices in two parts on two threads (`ThreadPair`), cut at a
-  /// multiple of 16 (the vector kernels' width), or over all of them on the calling thread when
-  /// the slab is too small to be worth a second thread. For elementwise passes only (zeroing,
-  /// the optimiser's update), whose results cannot depend on the cut.
+  /// Runs `body` over the slab's indices in halves on the thread pair
+  /// (`ThreadPair.inHalves`), or on the calling thread when the slab is too small to be worth
+  /// a second thread. For elementwise passes only (zeroing, the optimiser's update).
   func inParts(_ body: (Range<Int>) -> Void) {
-    guard count >= Self.countWorthTwoThreads else { return body(0..<count) }
-    let middle = count / 32 * 16
-    ThreadPair.shared.run { part in body(part == 0 ? 0..<middle : middle..<count) }
+    ThreadPair.shared.inHalves(of: count, from: Self.countWorthTwoThreads, body)
   }
 
-  /// Below this many parameters `inParts` stays on one thread: a pass over 65,536 Floats
+  /// Below this many values an elementwise pass stays on one thread: a pass over 65,536 Floats
   /// (zeroing, Adam) takes some 10–20 µs, several times what handing half to the pair costs.
   static let countWorthTwoThreads = 65_536
 

@@ -17,6 +17,10 @@
 extern "C" {
 #endif
 
+/// What each SplitMix64 draw adds to the generator's state (the golden ratio's 64 bits): the
+/// dropout kernel's and Swift's `SplitMix64` (Random.swift) one constant.
+#define TRELLIS_SPLITMIX_GAMMA 0x9E3779B97F4A7C15ull
+
 /// Instruction-set levels, lowest first: SSE2 (any x86-64; the compiler's default elsewhere),
 /// AVX2 with FMA (Haswell and later, Zen), AVX-512 F/DQ/BW/VL (Skylake-X and later, Zen 4 and later).
 typedef enum {
