@@ -7,6 +7,8 @@ import PackagePlugin
 ///
 /// A build command, rerun whenever one of its inputs changes: the target's sources, and in a
 /// git checkout the HEAD reflog (appended at every commit, checkout and reset) and the index.
+/// A change to a tracked file outside the sources (the README) rebuilds nothing, so it is not
+/// marked "-modified" until something else is rebuilt.
 /// As a prebuild command it ran only when SwiftPM had something else to rebuild, so a commit
 /// with no change to the sources kept the previous commit in the binary (a build at e85d1db
 /// reported 1459233-modified).
