@@ -16,6 +16,12 @@ SWIFT_BUILD_FLAGS ?=
 BUILD_DIR = .build-static
 BIN = $(BUILD_DIR)/release/trellis
 
+# The binary's path, for the scripts and tools run outside make (scripts/*.sh, python/tools,
+# Eval): `make -s bin-path` prints it, so this file is the one place it is written.
+.PHONY: bin-path
+bin-path:
+	@echo $(BIN)
+
 .PHONY: deps build train test eval bench plots clean lint install uninstall test-install docs
 
 deps:

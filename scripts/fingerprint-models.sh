@@ -9,7 +9,7 @@
 # paths, which differ between any two runs.
 # Usage: scripts/fingerprint-models.sh [TRELLIS_BINARY]
 set -euo pipefail
-bin=${1:-.build-static/release/trellis}
+bin=${1:-$(make --no-print-directory -s bin-path)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 corpus=Corpora/synthetic

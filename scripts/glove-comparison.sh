@@ -6,7 +6,7 @@
 # measure: training steps only, as in the logs).
 # Usage: scripts/glove-comparison.sh [VECTORS]   (default: the file `make glove` writes)
 set -euo pipefail
-bin=.build-static/release/trellis
+bin=$(make --no-print-directory -s bin-path)
 atis=../shared/corpora/atis
 vectors=${1:-$(make --no-print-directory glove)}
 work=$(mktemp -d)

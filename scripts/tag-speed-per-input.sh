@@ -10,7 +10,7 @@
 set -euo pipefail
 model=${1:?usage: scripts/tag-speed-per-input.sh MODEL [TEST.conll]}
 test_file=${2:-../shared/corpora/atis/test.conll}
-trellis=.build-static/release/trellis
+trellis=$(make --no-print-directory -s bin-path)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for _ in $(seq 40); do cat "$test_file"; echo; done > "$work/test.conll"

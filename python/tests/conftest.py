@@ -1,8 +1,7 @@
 """Fixtures: a model trained on the shipped corpus by the release CLI, and the CLI's answers.
 
-TRELLIS_CLI names the `trellis` binary (default: `make build`'s,
-.build-static/release/trellis in the repository); TRELLIS_TEST_MODEL, when set, is used
-instead of training one.
+TRELLIS_CLI names the `trellis` binary (default: `make build`'s, as `make -s bin-path` names
+it); TRELLIS_TEST_MODEL, when set, is used instead of training one.
 """
 
 from __future__ import annotations
@@ -22,10 +21,12 @@ CORPUS = REPOSITORY / "Corpora" / "synthetic"
 sys.path.insert(0, str(REPOSITORY / "python" / "tools"))
 
 from conll_to_jsonl import conll_sentences  # noqa: E402  (the C test's converter)
+from release_binary import release_binary  # noqa: E402
 
 
 def cli_path() -> Path:
-    return Path(os.environ.get("TRELLIS_CLI", REPOSITORY / ".build-static" / "release" / "trellis"))
+    cli = os.environ.get("TRELLIS_CLI")
+    return Path(cli) if cli else release_binary(REPOSITORY)
 
 
 def run_cli(*arguments: str, stdin: bytes = b"") -> bytes:

@@ -32,6 +32,7 @@ from trellis import _library
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conll_to_jsonl import conll_sentences  # noqa: E402
+from release_binary import release_binary  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 BATCH_SIZE = 32
@@ -73,7 +74,8 @@ def main() -> None:
     parser.add_argument("--model", help="model file (default: train one on the test's corpus)")
     parser.add_argument("--repetitions", type=int, default=30)
     arguments = parser.parse_args()
-    cli = Path(os.environ.get("TRELLIS_CLI", REPOSITORY / ".build-static/release/trellis"))
+    cli = Path(os.environ["TRELLIS_CLI"]) if "TRELLIS_CLI" in os.environ else release_binary(
+        REPOSITORY)
     with tempfile.TemporaryDirectory() as directory:
         model = arguments.model or str(Path(directory) / "bench.model")
         if not arguments.model:
