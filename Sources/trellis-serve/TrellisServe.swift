@@ -58,6 +58,8 @@ struct TrellisServe: AsyncParsableCommand {
   }
 
   func run() async throws {
+    // Each batch's arrays (confidences' forward–backward tables) reused from the heap.
+    reuseLargeFreedBlocks()
     // A client that hangs up is an error on its connection, not a signal that ends the server.
     signal(SIGPIPE, SIG_IGN)
     let tagger = try ModelFile.read(from: model)

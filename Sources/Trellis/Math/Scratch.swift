@@ -1,9 +1,11 @@
 import Foundation
+import TrellisKernels
 
 /// A grow-only Float buffer: the layers' per-batch activations reuse one allocation once the
 /// longest batch has been seen (crfsuite's `cap_items`). The heads' dynamic programs still
 /// allocate their own tables (forward–backward three T·B·L arrays per batch, Viterbi a T·L
-/// table per sentence): small next to the activations, and kept simple on purpose.
+/// table per sentence), which a program that owns its process keeps off fresh pages with
+/// `reuseLargeFreedBlocks()`.
 ///
 /// Contract: a pointer from `reserve` or `zeroed` is valid for the `count` Floats asked for
 /// until the next `reserve`/`zeroed` on the same Scratch, which may move it.
@@ -72,6 +74,24 @@ final class Scratch {
     let capacity = bytes / MemoryLayout<Float>.stride
     return (address.bindMemory(to: Float.self, capacity: capacity), capacity)
   }
+}
+
+/// Makes glibc's malloc serve blocks below 32 MiB from its heaps and keep up to 64 MiB freed at
+/// a heap's top for the next batch, for a program whose steps free and allocate the same large
+/// arrays (the CRF's forward–backward tables and potentials, each batch; one epoch of ATIS
+/// allocates them 280 times).
+///
+/// Why: glibc starts with both thresholds at 128 KiB and raises them only as it sees large
+/// blocks freed, so through the first epoch such an array was a fresh mapping or grew a
+/// trimmed heap again, and every page of it was a page fault: 12,000 of a one-epoch ATIS
+/// training's 31,000, which ran 1.05× as fast without them (Eval/SPEED.md, session 23).
+/// These values are where glibc's own raising ends (`trellis_reuse_large_freed_blocks`), set
+/// from the start.
+///
+/// Process-wide, so the library never calls it: the `trellis` and `trellis-serve` programs do
+/// first thing; a host process may, or may set `GLIBC_TUNABLES` alike.
+public func reuseLargeFreedBlocks() {
+  trellis_reuse_large_freed_blocks()
 }
 
 /// Adds `bias` (n) to each of `rows` rows of `matrix` (rows, n).
