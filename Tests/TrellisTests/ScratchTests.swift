@@ -21,6 +21,17 @@ final class ScratchTests: XCTestCase {
     XCTAssertEqual(scratch.pointer, pointer)
   }
 
+  /// A mapped buffer spans room for longer requests than its first: up to that room, a
+  /// longer batch finds its buffer where it was, with no new pages to fault in.
+  func testAMappedBufferTakesLongerRequestsWithoutMoving() {
+    let scratch = Scratch()
+    let first = scratch.reserve(20_000)
+    first[19_999] = 7
+    XCTAssertEqual(scratch.reserve(60_000), first)
+    XCTAssertEqual(first[19_999], 7)
+    XCTAssertGreaterThanOrEqual(scratch.capacity, 80_000)
+  }
+
   /// A batch's arrays freed and allocated again, as the CRF's tables are batch after batch, get
   /// the same heap pages back: after the first round no page is faulted in again. Under
   /// glibc's own thresholds the first round's frees raise the mapping threshold to one array's

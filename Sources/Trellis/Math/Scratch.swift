@@ -12,10 +12,11 @@ import TrellisKernels
 ///
 /// Buffers of 64 KB and more are mapped pages of their own (mmap), not heap blocks: a buffer
 /// given up when it grows goes back to the system at once instead of staying in a malloc
-/// arena, where the per-batch arrays would fragment it, and freeing it does not raise glibc's
-/// threshold for mapping large blocks (which would move every later large array into the
-/// arenas). Pages never touched (past the longest batch) cost no memory. Smaller buffers, and
-/// any the system will not map (its limit on mappings), come from malloc.
+/// arena, where the per-batch arrays would fragment it. A mapping spans `mappingHeadroom`
+/// times the Floats asked for: its pages cost nothing until touched (past the longest batch,
+/// never), and the longer batches that follow fit without a new mapping whose every page
+/// faults in again. Smaller buffers, and any the system will not map (its limit on mappings
+/// or on committed memory), come from malloc.
 final class Scratch {
   private(set) var pointer: UnsafeMutablePointer<Float>
   private(set) var capacity: Int
@@ -24,6 +25,10 @@ final class Scratch {
 
   /// Floats from which a buffer gets pages of its own: 64 KB.
   private static let mappingThreshold = 16_384
+  /// A mapping's size over the request. With 4, a one-epoch ATIS training (whose batches'
+  /// lengths vary tenfold, in random order) faulted in 11,600 pages instead of 19,300, and its
+  /// epoch ran 1.03–1.045× as fast (Eval/SPEED.md, session 23); 16 saved no more.
+  private static let mappingHeadroom = 4
 
   init() {
     capacity = 0
@@ -37,7 +42,9 @@ final class Scratch {
     if count > capacity {
       release()
       let wanted = max(count, capacity * 3 / 2)
-      if wanted >= Scratch.mappingThreshold, let mapped = Scratch.map(atLeast: wanted) {
+      if wanted >= Scratch.mappingThreshold,
+        let mapped = Scratch.map(atLeast: count * Scratch.mappingHeadroom)
+      {
         (pointer, capacity, isMapped) = (mapped.pointer, mapped.capacity, true)
       } else {
         (pointer, capacity, isMapped) = (.allocate(capacity: wanted), wanted, false)
