@@ -25,9 +25,9 @@ final class Scratch {
 
   /// Floats from which a buffer gets pages of its own: 64 KB.
   private static let mappingThreshold = 16_384
-  /// A mapping's size over the request. With 4, a one-epoch ATIS training (whose batches'
-  /// lengths vary tenfold, in random order) faulted in 11,600 pages instead of 19,300, and its
-  /// epoch ran 1.03–1.045× as fast (Eval/SPEED.md, session 23); 16 saved no more.
+  /// A mapping's size over the request. With 4, a one-epoch ATIS training (whose batches run
+  /// to between 5 and 46 steps, in random order) faulted in 11,600 pages instead of 19,300,
+  /// and its epoch ran 1.03–1.045× as fast (Eval/SPEED.md, session 23); 16 saved no more.
   private static let mappingHeadroom = 4
 
   init() {
