@@ -83,20 +83,19 @@ final class Scratch {
   }
 }
 
-/// Makes glibc's malloc serve blocks below 32 MiB from its heaps and keep up to 64 MiB freed at
-/// a heap's top for the next batch, for a program whose steps free and allocate the same large
-/// arrays (the CRF's forward–backward tables and potentials, each batch; one epoch of ATIS
-/// allocates them 280 times).
+/// Makes glibc's malloc serve large blocks from its heaps and keep them there when freed, for
+/// a program whose steps free and allocate the same large arrays (the CRF's forward–backward
+/// tables and potentials, each batch; one epoch of ATIS allocates them 280 times).
 ///
-/// Why: glibc starts with both thresholds at 128 KiB and raises them only as it sees large
-/// blocks freed, so through the first epoch such an array was a fresh mapping or grew a
-/// trimmed heap again, and every page of it was a page fault: 12,000 of a one-epoch ATIS
-/// training's 31,000, which ran 1.05× as fast without them (Eval/SPEED.md, session 23).
-/// These values are where glibc's own raising ends (`trellis_reuse_large_freed_blocks`), set
-/// from the start.
+/// Why: glibc starts its thresholds for mapping a block and for trimming a heap at 128 KiB
+/// and raises them only as it sees large blocks freed, so through the first epoch such an
+/// array was a fresh mapping or grew a trimmed heap again, and every page of it was a page
+/// fault: 12,000 of a one-epoch ATIS training's 31,000, which ran 1.05× as fast without them
+/// (Eval/SPEED.md, session 23). `trellis_reuse_large_freed_blocks` sets both where glibc's
+/// own raising ends.
 ///
 /// Process-wide, so the library never calls it: the `trellis` and `trellis-serve` programs do
-/// first thing; a host process may, or may set `GLIBC_TUNABLES` alike.
+/// before they read anything; a host process may, or may set `GLIBC_TUNABLES` alike.
 public func reuseLargeFreedBlocks() {
   trellis_reuse_large_freed_blocks()
 }

@@ -193,9 +193,9 @@ const trellis_kernels *_Nonnull trellis_kernels_for_level(trellis_kernel_level l
 /// mis-speculation. Nothing on other CPUs.
 void trellis_spin_pause(void);
 
-/// Sets glibc's malloc to serve blocks below 32 MiB from its heaps and to keep up to 64 MiB
-/// freed at a heap's top, where it would otherwise start at 128 KiB for both and raise them
-/// only as large blocks are freed. Process-wide; nothing off glibc.
+/// Sets glibc's malloc thresholds for mapping a block and for trimming a heap where glibc's own
+/// raising of them ends (allocator.c), instead of at their 128 KiB start. Process-wide;
+/// nothing off glibc.
 void trellis_reuse_large_freed_blocks(void);
 
 #ifdef __cplusplus
