@@ -1,14 +1,15 @@
 """Where the evaluation reads and writes its files, and the defaults every part shares."""
 
 import os
-import subprocess
+import sys
 
 EVAL = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(EVAL)
-# `make build`'s binary, whose path the Makefile holds (`make -s bin-path`).
-DEFAULT_BIN = os.path.join(ROOT, subprocess.run(
-    ["make", "--no-print-directory", "-s", "bin-path"], cwd=ROOT, check=True,
-    capture_output=True, text=True).stdout.strip())
+sys.path.insert(0, os.path.join(ROOT, "python", "tools"))
+from release_binary import release_binary  # noqa: E402 (path set above)
+
+# $TRELLIS_CLI, or `make build`'s binary, whose path the Makefile holds (`make -s bin-path`).
+DEFAULT_BIN = str(release_binary(ROOT))
 # The real benchmark, read in place from outside the repository (never copied into it); a path
 # relative to ROOT, the directory every run works in.
 ATIS_CORPUS = "../shared/corpora/atis"

@@ -71,8 +71,9 @@ INLINE void PRODUCT(tile)(
 }
 
 // All rows against `panelCount` panels from column `column`, k over [begin, end): full tiles
-// of PRODUCT_ROWS while three or more remain, then the last rows in the fewest tiles, their
-// heights as even as whole rows allow (32 rows at 6 a tile: 6, 6, 6, 5, 5, 4; 13: 5, 4, 4).
+// of PRODUCT_ROWS while rows for three or more of them remain, then the last rows in the
+// fewest tiles, their heights as even as whole rows allow (32 rows at 6 a tile: 6, 6, 6, 5,
+// 5, 4; 13: 5, 4, 4).
 // A short tile leaves too few independent sums to hide the fused multiply-add's latency: the
 // 13-row product ran at 0.85–0.88 of the speed as 4, 4, 4, 1 (`REVISION_A=c053684^
 // scripts/pair-kernel-variants.sh '' ''`). The plain loop over full tiles keeps the long

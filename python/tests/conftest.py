@@ -25,8 +25,7 @@ from release_binary import release_binary  # noqa: E402
 
 
 def cli_path() -> Path:
-    cli = os.environ.get("TRELLIS_CLI")
-    return Path(cli) if cli else release_binary(REPOSITORY)
+    return release_binary(REPOSITORY)
 
 
 def run_cli(*arguments: str, stdin: bytes = b"") -> bytes:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -74,8 +73,7 @@ def main() -> None:
     parser.add_argument("--model", help="model file (default: train one on the test's corpus)")
     parser.add_argument("--repetitions", type=int, default=30)
     arguments = parser.parse_args()
-    cli = Path(os.environ["TRELLIS_CLI"]) if "TRELLIS_CLI" in os.environ else release_binary(
-        REPOSITORY)
+    cli = release_binary(REPOSITORY)
     with tempfile.TemporaryDirectory() as directory:
         model = arguments.model or str(Path(directory) / "bench.model")
         if not arguments.model:
