@@ -204,6 +204,33 @@ final class KernelLevelTests: XCTestCase {
     XCTAssertGreaterThan(prunedRows, 20 * L / 4)
   }
 
+  /// Both packers against the layout trellis_kernels.h states, panels[(p·depth + k)·16 + l] =
+  /// W[16p + l][k] and 0 past W's last row, element by element: depths 1–20 and 100 (none, one
+  /// and two of trellis_pack_panels' 8 × 8 blocks with every remainder, and the hidden size),
+  /// columns 1–40 and 400 (part of a panel, full panels with and without a partial last one).
+  /// W's elements are distinct, so a lane or step out of place fails.
+  func testPanelsHoldTheDocumentedLayout() {
+    for depth in Array(1...20) + [100] {
+      for columns in Array(1...40) + [400] {
+        let w = (0..<columns * depth).map { Float($0 + 1) }
+        let count = trellis_panels_size(columns, depth)
+        var expected = [Float](repeating: 0, count: count)
+        for column in 0..<columns {
+          for k in 0..<depth {
+            expected[((column / 16) * depth + k) * 16 + column % 16] = w[column * depth + k]
+          }
+        }
+        var panels = [Float](repeating: .nan, count: count)
+        trellis_pack_panels(w, columns, depth, &panels)
+        assertBitIdentical(panels, expected, "panels of W, \(columns)×\(depth)")
+        let transposed = (0..<depth * columns).map { w[($0 % columns) * depth + $0 / columns] }
+        var fromTransposed = [Float](repeating: .nan, count: count)
+        trellis_pack_panels_transposed(transposed, depth, columns, &fromTransposed)
+        assertBitIdentical(fromTransposed, expected, "panels from Wᵀ, \(columns)×\(depth)")
+      }
+    }
+  }
+
   /// The packed product against a scalar sum in k order of the level's kind (fused or not),
   /// at shapes that exercise every tile:
   /// rows 1–4, 7, 8, 10, 13 and 32 (tiles of every height each level has), columns 1,
