@@ -20,8 +20,8 @@
     }                                                                                         \
   }
 
-// The packers of both element types: panels of `lanes` columns (16 floats, 8 doubles), one
-// vector of the product's kernel each.
+// The panels' size and the packer from Wᵀ, for both element types: panels of `lanes` columns
+// (16 floats, 8 doubles), one vector of the product's kernel each.
 #define DEFINE_PACKERS(scalar, lanes, suffix)                                                 \
   long trellis_panels_size##suffix(long columns, long depth) {                                \
     return (columns + lanes - 1) / lanes * lanes * depth;                                     \
