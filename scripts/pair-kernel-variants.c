@@ -1,7 +1,8 @@
 // Times the packed products of two builds of one level's kernels (tables variant_a and variant_b,
 // from scripts/pair-kernel-variants.sh) in one process, one thread: 40 rounds per shape, the
 // two builds alternating within each round, so that a drift in a shared machine's speed moves
-// both alike. Prints each build's median GFLOP/s and the median of the rounds' ratios b/a.
+// both alike. Prints each build's median GFLOP/s and the median of the rounds' ratios b/a;
+// then the same for the LSTM cell's forward step and for packing weights into panels, in µs.
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -9,6 +10,9 @@
 #include "trellis_kernels.h"
 
 extern const trellis_kernels variant_a, variant_b;
+// Each variant's trellis_pack_panels (panels.c), renamed by the script.
+void variant_a_pack_panels(const float *w, long columns, long depth, float *panels);
+void variant_b_pack_panels(const float *w, long columns, long depth, float *panels);
 
 enum { ROUNDS = 40 };
 
@@ -38,7 +42,66 @@ static void *filled(long count, int isDouble) {
   return p;
 }
 
+// The inputs of `step` below: one LSTM step of B rows of H units, or a weight matrix to pack.
+enum { B = 32, H = 100 };
+static float *zx, *zh, *cPrevious, *gates, *cell, *hidden, *weights, *packed;
+static long packedColumns, packedDepth;
+
+static void cellStep(int v) {
+  const trellis_kernels *k = v ? &variant_b : &variant_a;
+  for (long b = 0; b < B; b++) {
+    k->lstm_forward(
+      zx + b * 4 * H, zh + b * 4 * H, cPrevious + b * H, gates + b * 4 * H, cell + b * H,
+      hidden + b * H, H);
+  }
+}
+
+static void pack(int v) {
+  (v ? variant_b_pack_panels : variant_a_pack_panels)(
+    weights, packedColumns, packedDepth, packed);
+}
+
+// `step` of variant v (0 for a, 1 for b), `repetitions` times a round: each variant's median
+// µs a step and the median of the rounds' ratios b/a.
+static void timePair(const char *what, void (*step)(int v), long repetitions) {
+  double times[2][ROUNDS], ratios[ROUNDS];
+  for (int round = 0; round < ROUNDS; round++) {
+    for (int v = 0; v < 2; v++) {
+      const double start = now();
+      for (long r = 0; r < repetitions; r++) step(v);
+      times[v][round] = (now() - start) / repetitions * 1e6;
+    }
+    ratios[round] = times[1][round] / times[0][round];
+  }
+  printf(
+    "%-32s a %6.2f  b %6.2f µs       b/a %.3f\n", what, median(times[0]), median(times[1]),
+    median(ratios));
+}
+
+static void timeProducts(void);
+
 int main(void) {
+  timeProducts();
+  // One recurrent step's cell (B = 32 rows, H = 100 units, c_{t−1} given).
+  zx = filled(B * 4 * H, 0), zh = filled(B * 4 * H, 0), cPrevious = filled(B * H, 0);
+  gates = filled(B * 4 * H, 0), cell = filled(B * H, 0), hidden = filled(B * H, 0);
+  timePair("LSTM cell, 32 rows x 100 units", cellStep, 500);
+  // Wx and Wh (4H × In, 4H × H) without and with character features (In = 100, 130), and an
+  // output layer (L × 2H), as training packs them once per batch.
+  const long shapes[][2] = {{400, 100}, {400, 130}, {121, 200}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    packedColumns = shapes[s][0], packedDepth = shapes[s][1];
+    weights = filled(packedColumns * packedDepth, 0);
+    packed = malloc((size_t)trellis_panels_size(packedColumns, packedDepth) * 4);
+    char what[64];
+    snprintf(what, sizeof what, "packing %ld x %ld", packedColumns, packedDepth);
+    timePair(what, pack, 500);
+    free(weights), free(packed);
+  }
+  return 0;
+}
+
+static void timeProducts(void) {
   // rows, depth, columns, kind (0 product, 1 adding product with A read transposed, 2 Double):
   // tagging's and training's recurrent step (B = 32, H = 100, 4H = 400), ∂h ← ∂zh·Wh, the
   // weight gradient ∂Wh += ∂Zᵀ·H over 12 steps, ∂X = ∂Z·Wx, the CRF's step (L = 120), the
@@ -81,5 +144,4 @@ int main(void) {
       median(rates[1]), median(ratios));
     free(a), free(w), free(c), free(ad), free(wd), free(cd), free(panels), free(panelsd);
   }
-  return 0;
 }

@@ -2,8 +2,9 @@
 # Two variants of one level's kernels against each other, in one process (README "Speed",
 # session 12): each variant is the kernel sources of the working tree, or of git revision
 # REVISION_A / REVISION_B when set, with its sed script (SED_A, SED_B; empty keeps them) applied
-# to the level's file (kernels_LEVEL.c), kernel_bodies.h and product_body.h; the packed products
-# of both builds are timed alternately by scripts/pair-kernel-variants.c. LEVEL is avx2
+# to the level's file (kernels_LEVEL.c), kernel_bodies.h, product_body.h and panels.c; the
+# packed products, the LSTM cell's forward step and the weights' packing of both builds are
+# timed alternately by scripts/pair-kernel-variants.c. LEVEL is avx2
 # (default) or avx512 and needs a CPU that has it; the toolchain's clang builds both. Examples:
 #   scripts/pair-kernel-variants.sh '' 's/#define PRODUCT_ROWS 6/#define PRODUCT_ROWS 4/'
 #   scripts/pair-kernel-variants.sh '' \
@@ -29,7 +30,7 @@ for variant in a b; do
   revision=$([ "$variant" = a ] && echo "${REVISION_A:-}" || echo "${REVISION_B:-}")
   tree="$work/$variant"
   mkdir "$tree"
-  for f in "kernels_$level.c" kernel_bodies.h product_body.h; do
+  for f in "kernels_$level.c" kernel_bodies.h product_body.h panels.c; do
     if [ -n "$revision" ]; then
       git show "$revision:$sources/$f" > "$tree/$f.in"
     else
@@ -43,6 +44,15 @@ for variant in a b; do
     || { echo "kernels_$level.c no longer names its table as this script expects" >&2; exit 1; }
   clang "${flags[@]}" -I"$tree" -I"$sources" -c "$tree/kernels_$level.c" \
     -o "$work/variant_$variant.o"
+  # The variant's packers under names of its own (variant_a_pack_panels, ...), beside the
+  # working tree's, which the products' panels come from.
+  for name in panels_size pack_panels pack_panels_transposed; do
+    for suffix in '' _f64; do
+      echo "#define trellis_$name$suffix variant_${variant}_$name$suffix"
+    done
+  done > "$tree/names.h"
+  clang "${flags[@]}" -include "$tree/names.h" -I"$sources" -c "$tree/panels.c" \
+    -o "$work/variant_${variant}_panels.o"
 done
 clang "${flags[@]}" scripts/pair-kernel-variants.c "$work"/*.o -lm -o "$work/pair"
 "$work/pair"

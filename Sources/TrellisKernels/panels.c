@@ -81,13 +81,13 @@ typedef float f32x8 __attribute__((vector_size(32)));
 #define LOW_1 0, 8, 2, 10, 4, 12, 6, 14
 #define HIGH_1 1, 9, 3, 11, 5, 13, 7, 15
 
-// Float panels pack the recurrent layers' Wx and Wh (4H × H, H × 4H) once per batch in
+// Float panels pack the recurrent layers' Wx and Wh (4H × In, 4H × H) once per batch in
 // training. A full panel's rows go in 8 × 8 blocks: 8 rows' runs of 8 columns loaded,
 // transposed in registers by three exchanges (blocks of 4, 2, 1) and stored as 8 steps of k's
 // half panels, in place of 64 scattered stores. The generic vectors are split into the
 // compiler's baseline (two SSE2 registers each), as a plain build compiles this file: a 400 ×
-// 100 W packed in 0.48 of the time of the scattered stores (10.3 µs against 22.1, medians of
-// 40 alternating rounds, Intel Sapphire Rapids; Eval/SPEED.md, "Session 24").
+// 100 W packed in 0.49 of the time of the scattered stores (`REVISION_A=d48edbc
+// scripts/pair-kernel-variants.sh '' ''` on an Intel Sapphire Rapids; Eval/SPEED.md, "Session 24").
 void trellis_pack_panels(const float *w, long columns, long depth, float *panels) {
   for (long p = 0; p * 16 < columns; p++) {
     const float *block = w + 16 * p * depth;
