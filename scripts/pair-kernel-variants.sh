@@ -8,7 +8,7 @@
 # (default) or avx512 and needs a CPU that has it; the toolchain's clang builds both. Examples:
 #   scripts/pair-kernel-variants.sh '' 's/#define PRODUCT_ROWS 6/#define PRODUCT_ROWS 4/'
 #   scripts/pair-kernel-variants.sh '' \
-#     's/#define PRODUCT_DEPTH_BLOCK 128/#define PRODUCT_DEPTH_BLOCK 64/'
+#     's/#define PRODUCT_DEPTH_BLOCK .*/#define PRODUCT_DEPTH_BLOCK 32/'
 #   REVISION_A=c053684^ LEVEL=avx512 scripts/pair-kernel-variants.sh '' ''
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: scripts/pair-kernel-variants.sh SED_A SED_B" >&2; exit 2; }

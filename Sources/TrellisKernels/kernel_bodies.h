@@ -259,9 +259,11 @@ static long viterbi_live_rows_kernel(
 // What a packed product does with c (product_body.h): c = the sums from 0, c = c + the sums
 // from 0, or c = the sums started at c (a product continued over more of the depth).
 enum { PRODUCT_SET, PRODUCT_ADD, PRODUCT_CONTINUE };
-// Steps of k per block of a product whose a is read transposed (product_body.h): 128 steps of
-// a group's panels (8 KB a panel) and of a's lines (8 KB) stay in a 32 KB first-level cache.
-#define PRODUCT_DEPTH_BLOCK 128
+// Steps of k per block of a product whose a is read transposed (product_body.h): a step reads
+// one 64-byte line of each of the group's PRODUCT_PANELS panels and one of a's lines, and a
+// block of them stays within 16 KB, half of a 32 KB first-level cache: 128 steps at one panel a
+// group, 64 at the AVX-512 level's three (on a 48 KB cache, 64 and 128 steps ran alike there).
+#define PRODUCT_DEPTH_BLOCK (16384 / 64 / (PRODUCT_PANELS + 1))
 
 #define SCALAR float
 #define VECTOR f32x16

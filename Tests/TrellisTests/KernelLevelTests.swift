@@ -280,8 +280,8 @@ final class KernelLevelTests: XCTestCase {
 
   /// Products whose a is read transposed take long depths in blocks of k (product_body.h),
   /// carrying each tile's sums from block to block: the bits must be one pass's. Depths that
-  /// end a block exactly, inside the second and inside the third block (the blocks are 128
-  /// steps), at every level, in Float (∂W += ∂Zᵀ·X) and in Double (the CRF's α̂ᵀ·g).
+  /// end a block exactly and that end inside a later block (the blocks are 128 steps, 64 at
+  /// the AVX-512 level), at every level, in Float (∂W += ∂Zᵀ·X) and in Double (the CRF's α̂ᵀ·g).
   func testTransposedProductsOverLongDepthsGiveOnePassBits() {
     var rng = SplitMix64(seed: 19)
     for depth in [128, 200, 300] {
