@@ -106,9 +106,20 @@ func runTrellis(
   if !environment.isEmpty {
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
   }
-  process.standardInput = try standardInput(holding: stdin)
-  process.standardOutput = try stdout ?? emptyFileForWriting(stdoutFile)
-  process.standardError = try emptyFileForWriting(stderrFile)
+  // The handles this function opens are closed when it returns: Foundation's Process does not
+  // close them, and a test process that ran `trellis` a few hundred times held some 2,000
+  // descriptors, enough for `Process.run` to crash (a signal 11 in its memcpy).
+  let input = try standardInput(holding: stdin)
+  let output = try stdout ?? emptyFileForWriting(stdoutFile)
+  let errors = try emptyFileForWriting(stderrFile)
+  defer {
+    try? input.close()
+    if stdout == nil { try? output.close() }
+    try? errors.close()
+  }
+  process.standardInput = input
+  process.standardOutput = output
+  process.standardError = errors
   let exited = DispatchSemaphore(value: 0)
   process.terminationHandler = { _ in exited.signal() }
   try process.run()

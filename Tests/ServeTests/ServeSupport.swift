@@ -78,14 +78,28 @@ func runProgram(_ program: URL, _ arguments: [String]) throws -> ProgramResult {
   process.executableURL = program
   process.arguments = arguments
   process.standardInput = FileHandle.nullDevice
-  process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outFile))
-  process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
-  try process.run()
+  try runClosingOutputs(process, stdout: outFile, stderr: errFile)
   process.waitUntilExit()
   return ProgramResult(
     status: process.terminationStatus, crashed: process.terminationReason == .uncaughtSignal,
     stdout: try String(contentsOfFile: outFile, encoding: .utf8),
     stderr: try String(contentsOfFile: errFile, encoding: .utf8))
+}
+
+/// Starts `process` with its standard output and error appended to two files, and closes this
+/// process's handles on them once the child holds its own: Foundation's Process leaves them
+/// open, and descriptors left open by hundreds of runs crashed `Process.run` (CLITests'
+/// `runTrellis` has the story).
+func runClosingOutputs(_ process: Process, stdout: String, stderr: String) throws {
+  let output = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
+  let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+  defer {
+    try? output.close()
+    try? errors.close()
+  }
+  process.standardOutput = output
+  process.standardError = errors
+  try process.run()
 }
 
 /// A fresh directory under the system's temporary one, removed with the object.
@@ -328,9 +342,7 @@ final class ServerProcess {
     process.executableURL = try ServePaths.trellisServe()
     process.arguments = ["--model", try TestModel.path(), "--port", "0"] + arguments
     process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outFile))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
-    try process.run()
+    try runClosingOutputs(process, stdout: outFile, stderr: errFile)
     // The line it prints once listening: "trellis-serve: listening on http://127.0.0.1:PORT".
     let deadline = Date(timeIntervalSinceNow: 120)
     var line: Substring?
