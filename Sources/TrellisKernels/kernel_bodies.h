@@ -9,12 +9,14 @@
 // and the pragma below forbids fusing a multiply and an add into one FMA (rounded once instead
 // of twice), which Clang would otherwise do wherever it pleases. The operations and their order
 // are those of the Swift code these kernels replaced. The one difference is deliberate: the
-// packed products' step s + a·w (product_body.h) is one fused multiply-add at the levels whose
-// CPUs have FMA (PRODUCT_FUSED, set by the level's file). Fused, a step is one instruction
+// multiply-adds written MULTIPLY_ADD (the packed products' step s + a·w, product_body.h, and
+// exp16's) are single fused instructions at the levels whose CPUs have FMA
+// (FUSED_MULTIPLY_ADD, set by the level's file). Fused, a product's step is one instruction
 // instead of two, which on a Zen 3 took the BiLSTM's passes from about 62% of OpenBLAS's
-// sgemm rate to 70–77% (Eval/SPEED.md, session 15), and it rounds once. Levels with the same
-// PRODUCT_FUSED give bit-identical results; the two kinds differ in the products' last bits
-// (KernelLevelTests, KernelChoiceTests).
+// sgemm rate to 70–77% (Eval/SPEED.md, session 15), and exp16's polynomial took the LSTM
+// cell's step to 0.70 of its time on an AVX-512 Xeon (session 26); each rounds once. Levels
+// with the same FUSED_MULTIPLY_ADD give bit-identical results; the two kinds differ in those
+// operations' last bits (KernelLevelTests, KernelChoiceTests).
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,9 +42,8 @@ typedef int64_t i64x8 __attribute__((vector_size(64)));
 
 #define INLINE static inline __attribute__((always_inline))
 
-// The packed products' step s + x·w: fused (rounded once) or rounded after the product and
-// again after the addition.
-#if PRODUCT_FUSED
+// s + x·w: fused (rounded once) or rounded after the product and again after the addition.
+#if FUSED_MULTIPLY_ADD
 #define MULTIPLY_ADD(x, w, s) __builtin_elementwise_fma(x, w, s)
 #else
 #define MULTIPLY_ADD(x, w, s) ((s) + (x) * (w))
@@ -87,9 +88,11 @@ VECTOR_HELPERS(8d, double, f64x8, i64x8, 8)
 
 // exp is Cephes' expf (Moshier 1984): x = n·ln2 + r with |r| ≤ ln2/2, ln2 split into a short
 // and a long part so n·ln2 is exact, e^r by a degree-6 minimax polynomial, 2^n by building the
-// exponent bits. Relative error ≤ 2 ulp on the clamped range [−87.3, 88.3], where 2^n stays a
-// normal float; outside it the results saturate (e^−87.3 ≈ 1e−38, e^88.3 ≈ 2e38), which σ and
-// tanh turn into exact 0/1 and ±1. A NaN stays NaN.
+// exponent bits; its multiply-adds are fused at the levels that fuse (MULTIPLY_ADD). Within
+// 1.01 ulp of the exact e^x, fused or not, on every float of the clamped range [−87.3, 88.3]
+// (checked against libm's Double exp), where 2^n stays a normal float; outside it the results
+// saturate (e^−87.3 ≈ 1e−38, e^88.3 ≈ 2e38), which σ and tanh turn into exact 0/1 and ±1.
+// A NaN stays NaN.
 INLINE f32x16 exp16(f32x16 x) {
   const f32x16 low = splat16(-87.3f);
   const f32x16 high = splat16(88.3f);
@@ -98,16 +101,18 @@ INLINE f32x16 exp16(f32x16 x) {
   // n = round(x·log2 e) without a float→int conversion: adding 1.5·2^23 makes the FPU round to
   // an integer, held in the low mantissa bits of `shifted`.
   const f32x16 magic = splat16(12582912.0f);
-  const f32x16 shifted = x * 1.44269504f + magic;
+  const f32x16 shifted = MULTIPLY_ADD(x, splat16(1.44269504f), magic);
   const f32x16 n = shifted - magic;
-  const f32x16 r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  // x − n·ln2 in two steps; n times the short part is exact, so only the second can fuse.
+  const f32x16 rHigh = MULTIPLY_ADD(n, splat16(-0.693359375f), x);
+  const f32x16 r = MULTIPLY_ADD(n, splat16(2.12194440e-4f), rHigh);
   f32x16 p = splat16(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
+  p = MULTIPLY_ADD(p, r, splat16(1.3981999507e-3f));
+  p = MULTIPLY_ADD(p, r, splat16(8.3334519073e-3f));
+  p = MULTIPLY_ADD(p, r, splat16(4.1665795894e-2f));
+  p = MULTIPLY_ADD(p, r, splat16(1.6666665459e-1f));
+  p = MULTIPLY_ADD(p, r, splat16(5.0000001201e-1f));
+  p = MULTIPLY_ADD(p, r * r, r) + 1.0f;
   const u32x16 exponent = (((u32x16)shifted - (u32x16)magic) + 127u) << 23;
   return p * (f32x16)exponent;
 }
@@ -571,7 +576,7 @@ static void lstm_forward_kernel(
 }
 
 const trellis_kernels TRELLIS_KERNEL_TABLE = {
-  .products_fused = PRODUCT_FUSED,
+  .fuses_multiply_adds = FUSED_MULTIPLY_ADD,
   .exp = exp_kernel,
   .exp_f64 = exp_f64_kernel,
   .sigmoid = sigmoid_kernel,

@@ -9,9 +9,9 @@
 // 21").
 #define PRODUCT_ROWS 6
 #define PRODUCT_PANELS 1
-// The products' steps are fused multiply-adds (kernel_bodies.h): dispatch.c chooses this level
-// only on CPUs with FMA as well as AVX2.
-#define PRODUCT_FUSED 1
+// The products' steps and exp's are fused multiply-adds (kernel_bodies.h): dispatch.c chooses
+// this level only on CPUs with FMA as well as AVX2.
+#define FUSED_MULTIPLY_ADD 1
 // Viterbi's blocks per pass: 4, whose running bests and arguments fill the 16 registers (two
 // each).
 #define VITERBI_BLOCKS 4

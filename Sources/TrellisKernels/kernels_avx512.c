@@ -11,8 +11,9 @@
 // Eval/SPEED.md "Session 25").
 #define PRODUCT_ROWS 8
 #define PRODUCT_PANELS 3
-// The products' steps are fused multiply-adds (kernel_bodies.h); every AVX-512 CPU has FMA.
-#define PRODUCT_FUSED 1
+// The products' steps and exp's are fused multiply-adds (kernel_bodies.h); every AVX-512 CPU
+// has FMA.
+#define FUSED_MULTIPLY_ADD 1
 // Viterbi's blocks per pass: 8, whose running bests and arguments fill 16 of the 32 registers.
 #define VITERBI_BLOCKS 8
 #define TRELLIS_KERNEL_TABLE trellis_kernels_avx512

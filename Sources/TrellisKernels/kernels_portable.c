@@ -3,13 +3,13 @@
 // vector registers (four each).
 #define PRODUCT_ROWS 2
 #define PRODUCT_PANELS 1
-// The products' steps are fused multiply-adds (kernel_bodies.h) where the compiler's baseline
-// has FMA (64-bit ARM; an x86-64 build for a CPU with FMA); SSE2 has none, and a software fma
-// would cost more than the whole step.
+// The products' steps and exp's are fused multiply-adds (kernel_bodies.h) where the compiler's
+// baseline has FMA (64-bit ARM; an x86-64 build for a CPU with FMA); SSE2 has none, and a
+// software fma would cost more than the whole step.
 #if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
-#define PRODUCT_FUSED 1
+#define FUSED_MULTIPLY_ADD 1
 #else
-#define PRODUCT_FUSED 0
+#define FUSED_MULTIPLY_ADD 0
 #endif
 // Viterbi's blocks per pass: 2, whose running bests and arguments fill the 16 registers (four
 // each).

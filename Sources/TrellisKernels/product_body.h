@@ -7,7 +7,7 @@
 // `panelCount` panels of LANES columns, its sums in registers, which start at 0 (or, for
 // PRODUCT_CONTINUE, at c); for k ascending from `from` to `depth`,
 //   sums[r][p] = sums[r][p] + a[r][k] · panel p's LANES values at k
-// (one fused multiply-add where the level's PRODUCT_FUSED says so, kernel_bodies.h), then
+// (one fused multiply-add where the level's FUSED_MULTIPLY_ADD says so, kernel_bodies.h), then
 // c = sums, or c = c + sums for PRODUCT_ADD. a's element (r, k) is at
 // a[r·rowStride + (k − from)·depthStride]: (depth, 1) for a row-major a, (1, its row length)
 // for the transpose of one. `rows`, `panelCount`, `mode` and (but for PRODUCT_CONTINUE)

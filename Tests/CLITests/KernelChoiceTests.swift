@@ -23,12 +23,12 @@ final class KernelChoiceTests: CLITestCase {
   }
 
   /// Trains and tags at every vector-kernel level this CPU supports (`TRELLIS_KERNELS`), with
-  /// dropout, Adam, the CRF and the character CNN. Levels whose packed products fuse their
-  /// multiply-adds alike (`KernelLevel.fusesProducts`: AVX2 and AVX-512 do, x86-64's portable
-  /// level does not) give identical model files and outputs, confidences included. Across the
-  /// two kinds the products round differently, so the models differ in their last bits; each
-  /// level's model tags with the same labels as the first level's, and so does the first
-  /// level's model tagged at every level, with every probability and confidence within a
+  /// dropout, Adam, the CRF and the character CNN. Levels whose packed products and exp fuse
+  /// their multiply-adds alike (`KernelLevel.fusesMultiplyAdds`: AVX2 and AVX-512 do, x86-64's
+  /// portable level does not) give identical model files and outputs, confidences included.
+  /// Across the two kinds those operations round differently, so the models differ in their
+  /// last bits; each level's model tags with the same labels as the first level's, and so does
+  /// the first level's model tagged at every level, with every probability and confidence within a
   /// relative 1e-4 (the tiny corpus's model differs by about 1e-7). KernelLevelTests compares
   /// the kernels themselves in this debug build; for the optimised kernels of a release build,
   /// run this test with TRELLIS_EXECUTABLE=.build-static/release/trellis.
@@ -39,8 +39,9 @@ final class KernelChoiceTests: CLITestCase {
     let firstModel = path("first.model")
     try results[0].model.write(to: URL(fileURLWithPath: firstModel))
     for (index, level) in levels.enumerated().dropFirst() {
-      if let same = levels[..<index].firstIndex(where: { $0.fusesProducts == level.fusesProducts })
-      {
+      if let same = levels[..<index].firstIndex(where: {
+        $0.fusesMultiplyAdds == level.fusesMultiplyAdds
+      }) {
         XCTAssertEqual(
           results[index].model, results[same].model,
           "\(level.name)'s model differs from \(levels[same].name)'s")

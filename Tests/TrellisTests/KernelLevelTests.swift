@@ -57,7 +57,11 @@ final class KernelLevelTests: XCTestCase {
       let x = inputs(count, range: 120, seed: UInt64(count))
       for level in levels {
         let kernels = level.kernels
-        let expected = (exp: x.map(scalarExp), σ: x.map(scalarSigmoid), tanh: x.map(scalarTanh))
+        let fused = level.fusesMultiplyAdds
+        let expected = (
+          exp: x.map { scalarExp($0, fused: fused) }, σ: x.map { scalarSigmoid($0, fused: fused) },
+          tanh: x.map { scalarTanh($0, fused: fused) }
+        )
         assertBitIdentical(run(kernels.exp, x), expected.exp, "exp, \(level.name)")
         assertBitIdentical(run(kernels.sigmoid, x), expected.σ, "σ, \(level.name)")
         assertBitIdentical(run(kernels.tanh, x), expected.tanh, "tanh, \(level.name)")
@@ -251,7 +255,7 @@ final class KernelLevelTests: XCTestCase {
           let a = (0..<rows * depth).map { _ in 4 * rng.nextUnitFloat() - 2 }
           for level in levels {
             let expected = scalarProduct(
-              a, rows: rows, depth: depth, columns: columns, fused: level.fusesProducts
+              a, rows: rows, depth: depth, columns: columns, fused: level.fusesMultiplyAdds
             ) { w[$0 * depth + $1] }
             // One spare element past c: the last panel's zero columns must not be stored.
             var c = [Float](repeating: .nan, count: rows * columns + 1)
@@ -297,7 +301,7 @@ final class KernelLevelTests: XCTestCase {
         let aDoubleTransposed = aTransposed.map(Double.init)
         for level in levels {
           let expected = scalarProduct(
-            a, rows: rows, depth: depth, columns: columns, fused: level.fusesProducts
+            a, rows: rows, depth: depth, columns: columns, fused: level.fusesMultiplyAdds
           ) { w[$0 * depth + $1] }
           var sums = initial + [.nan]
           level.kernels.packed_product_add(
@@ -308,7 +312,7 @@ final class KernelLevelTests: XCTestCase {
             "c + Aᵀ·Wᵀ, \(rows)×\(depth), \(columns) columns, \(level.name)")
           let expectedDouble = scalarProduct(
             a.map(Double.init), rows: rows, depth: depth, columns: columns,
-            fused: level.fusesProducts
+            fused: level.fusesMultiplyAdds
           ) { wDouble[$0 * depth + $1] }
           var c = [Double](repeating: .nan, count: rows * columns)
           level.kernels.packed_product_f64(
@@ -593,7 +597,7 @@ final class KernelLevelTests: XCTestCase {
           let a = (0..<rows * depth).map { _ in Double(4 * rng.nextUnitFloat() - 2) }
           for level in levels {
             let expected = scalarProduct(
-              a, rows: rows, depth: depth, columns: columns, fused: level.fusesProducts
+              a, rows: rows, depth: depth, columns: columns, fused: level.fusesMultiplyAdds
             ) { w[$1 * columns + $0] }
             // a as stored, and aᵀ (depth, rows) read in place as the CRF's pairwise sums read α̂.
             let aTransposed = (0..<depth * rows).map { a[($0 % rows) * depth + $0 / rows] }
@@ -688,20 +692,25 @@ final class KernelLevelTests: XCTestCase {
 }
 
 // The scalar form of the kernels' exp (kernel_bodies.h), operation for operation: clamp, split
-// x = n·ln2 + r, the degree-6 polynomial, 2^n from the exponent bits.
-func scalarExp(_ x: Float) -> Float {
+// x = n·ln2 + r, the degree-6 polynomial, 2^n from the exponent bits; each s + x·w one fused
+// multiply-add (`fused`) or rounded twice, as the level's MULTIPLY_ADD.
+func scalarExp(_ x: Float, fused: Bool) -> Float {
+  func multiplyAdd(_ x: Float, _ w: Float, _ s: Float) -> Float {
+    fused ? s.addingProduct(x, w) : s + x * w
+  }
   let x = x < -87.3 ? -87.3 : (x > 88.3 ? 88.3 : x)
   let magic: Float = 12_582_912
-  let shifted = x * 1.442_695_04 + magic
+  let shifted = multiplyAdd(x, 1.442_695_04, magic)
   let n = shifted - magic
-  let r = x - n * 0.693_359_375 + n * 2.121_944_40e-4
+  let r = multiplyAdd(n, 2.121_944_40e-4, multiplyAdd(n, -0.693_359_375, x))
   var p: Float = 1.987_569_150_0e-4
-  p = p * r + 1.398_199_950_7e-3
-  p = p * r + 8.333_451_907_3e-3
-  p = p * r + 4.166_579_589_4e-2
-  p = p * r + 1.666_666_545_9e-1
-  p = p * r + 5.000_000_120_1e-1
-  p = p * (r * r) + r + 1
+  for c: Float in [
+    1.398_199_950_7e-3, 8.333_451_907_3e-3, 4.166_579_589_4e-2, 1.666_666_545_9e-1,
+    5.000_000_120_1e-1,
+  ] {
+    p = multiplyAdd(p, r, c)
+  }
+  p = multiplyAdd(p, r * r, r) + 1
   let exponent = (shifted.bitPattern &- magic.bitPattern &+ 127) &<< 23
   return p * Float(bitPattern: exponent)
 }
@@ -713,7 +722,7 @@ func uniformFloats(_ count: Int, _ low: Float, _ high: Float, rng: inout SplitMi
 
 /// c (rows, columns) with c[r][j] = Σ_k a[r][k] · weight(j, k), each sum from zero in k order,
 /// each step one fused multiply-add (`fused`) or a product rounded before its addition: what a
-/// level's packed product must give, bit for bit (`KernelLevel.fusesProducts` says which).
+/// level's packed product must give, bit for bit (`KernelLevel.fusesMultiplyAdds` says which).
 func scalarProduct<Scalar: BinaryFloatingPoint>(
   _ a: [Scalar], rows: Int, depth: Int, columns: Int, fused: Bool,
   weight: (_ j: Int, _ k: Int) -> Scalar
@@ -729,9 +738,9 @@ func scalarProduct<Scalar: BinaryFloatingPoint>(
   }
 }
 
-func scalarSigmoid(_ x: Float) -> Float { 1 / (1 + scalarExp(-x)) }
+func scalarSigmoid(_ x: Float, fused: Bool) -> Float { 1 / (1 + scalarExp(-x, fused: fused)) }
 
-func scalarTanh(_ x: Float) -> Float { 1 - 2 / (scalarExp(2 * x) + 1) }
+func scalarTanh(_ x: Float, fused: Bool) -> Float { 1 - 2 / (scalarExp(2 * x, fused: fused) + 1) }
 
 // The scalar form of the kernels' Double exp (exp8d in kernel_bodies.h), operation for
 // operation: clamp, split x = n·ln2 + r, Horner's Taylor series to r^13, 2^n from the bits.

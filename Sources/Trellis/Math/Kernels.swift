@@ -7,9 +7,9 @@ import TrellisKernels
 /// compiled for every level and one level is chosen per process, so a plain
 /// `swift build -c release` runs them as fast as a build for this CPU. Every level
 /// computes the same IEEE operations in the same order, except that the packed products' steps
-/// are fused multiply-adds at the levels whose CPUs have FMA (`fusesProducts`): levels that
-/// agree on it give bit-identical results, and the others the same labels with numbers that
-/// differ in their last bits (KernelLevelTests, KernelChoiceTests).
+/// and exp's multiply-adds are fused at the levels whose CPUs have FMA (`fusesMultiplyAdds`):
+/// levels that agree on it give bit-identical results, and the others the same labels with
+/// numbers that differ in their last bits (KernelLevelTests, KernelChoiceTests).
 enum KernelLevel: Int, CaseIterable, Comparable, Sendable {
   /// SSE2 on x86-64, the architecture's baseline elsewhere.
   case portable
@@ -41,10 +41,10 @@ enum KernelLevel: Int, CaseIterable, Comparable, Sendable {
     return level
   }
 
-  /// Whether this level's packed products fuse each multiply-add (rounded once): AVX2 and
-  /// AVX-512 do; the portable level does where the architecture's baseline has FMA (64-bit
+  /// Whether this level's packed products and exp fuse each multiply-add (rounded once): AVX2
+  /// and AVX-512 do; the portable level does where the architecture's baseline has FMA (64-bit
   /// ARM), not on x86-64 (SSE2).
-  var fusesProducts: Bool { kernels.products_fused }
+  var fusesMultiplyAdds: Bool { kernels.fuses_multiply_adds }
 
   /// This level's kernels; the CPU must support the level.
   var kernels: trellis_kernels {
@@ -58,13 +58,13 @@ let kernels = KernelLevel.active.kernels
 /// The level of the vector kernels this process runs: "avx512", "avx2" or "portable" (SSE2),
 /// chosen from the CPU's features; the environment variable `TRELLIS_KERNELS` can name a
 /// lower one. For benchmark reports; levels give the same results up to the rounding of the
-/// products (`KernelLevel.fusesProducts`).
+/// multiply-adds (`KernelLevel.fusesMultiplyAdds`).
 public func vectorKernelLevel() -> String { KernelLevel.active.name }
 
 /// c `(rows, columns)` = a `(rows, depth)` · Wᵀ for W `(columns, depth)` packed by
 /// `trellis_pack_panels`: each element summed in k order, each step a fused multiply-add or not
-/// as the level says (`KernelLevel.fusesProducts`), so the same bits at every level that agrees
-/// on it (not OpenBLAS's bits: it orders its sums differently).
+/// as the level says (`KernelLevel.fusesMultiplyAdds`), so the same bits at every level that
+/// agrees on it (not OpenBLAS's bits: it orders its sums differently).
 func packedProduct(
   _ a: UnsafePointer<Float>, rows: Int, depth: Int, panels: UnsafePointer<Float>, columns: Int,
   into c: UnsafeMutablePointer<Float>

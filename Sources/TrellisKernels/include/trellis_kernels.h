@@ -4,9 +4,9 @@
 // CPU (-target-cpu) would.
 //
 // Every level computes the same IEEE operations in the same order (kernel_bodies.h), except
-// that the packed products' steps are fused multiply-adds where the CPU has FMA
-// (products_fused): levels that agree on that give bit-identical results, and the others
-// differ only in the rounding of those products.
+// that the packed products' steps and exp's multiply-adds are fused where the CPU has FMA
+// (fuses_multiply_adds): levels that agree on that give bit-identical results, and the others
+// differ only in the rounding of those operations.
 #ifndef TRELLIS_KERNELS_H
 #define TRELLIS_KERNELS_H
 
@@ -32,13 +32,13 @@ typedef enum {
 /// One level's kernels. Counts are element counts; pointers may be unaligned.
 typedef struct {
   /// Whether the packed products (packed_product, packed_product_add,
-  /// packed_product_continue, packed_product_f64)
-  /// form each step s + a·w as one fused multiply-add, rounded once (AVX2, AVX-512, and the
-  /// portable level where the architecture's baseline has FMA, as 64-bit ARM's does), or as
-  /// a product rounded before its addition (SSE2). Every other kernel is the same at every
-  /// level, bit for bit.
-  bool products_fused;
-  /// y[k] = e^x[k], x clamped to [−87.3, 88.3] (relative error ≤ 2 ulp there); y may equal x.
+  /// packed_product_continue, packed_product_f64) and exp (with sigmoid, tanh and
+  /// lstm_forward, which use it) form each s + a·w as one fused multiply-add, rounded once
+  /// (AVX2, AVX-512, and the portable level where the architecture's baseline has FMA, as
+  /// 64-bit ARM's does), or as a product rounded before its addition (SSE2). Every other
+  /// kernel is the same at every level, bit for bit.
+  bool fuses_multiply_adds;
+  /// y[k] = e^x[k], x clamped to [−87.3, 88.3] (within 1.01 ulp there); y may equal x.
   void (*_Nonnull exp)(const float *_Nonnull x, float *_Nonnull y, long count);
   /// y[k] = e^x[k] in Double for x[k] ≤ 0 (larger x saturate at e^709), exactly 0 below
   /// −708.39 and for −∞, within a few ulp of libm's exp elsewhere; y may equal x.
@@ -78,9 +78,9 @@ typedef struct {
     float current);
   /// c (rows, columns) = a (rows, depth) · Wᵀ for W (columns, depth) in panels
   /// (trellis_pack_panels): c[r·columns + j] = Σ_k a[r·depth + k] · W[j·depth + k], summed in
-  /// k order from k = 0, each step fused or not as products_fused says. For tagging's recurrent
-  /// step h_{s−1} · Whᵀ and output layer, whose W stays the same for many products and is
-  /// packed once.
+  /// k order from k = 0, each step fused or not as fuses_multiply_adds says. For tagging's
+  /// recurrent step h_{s−1} · Whᵀ and output layer, whose W stays the same for many products
+  /// and is packed once.
   void (*_Nonnull packed_product)(
     const float *_Nonnull a, long rows, long depth, const float *_Nonnull panels, long columns,
     float *_Nonnull c);
