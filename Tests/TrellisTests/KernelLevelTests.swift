@@ -69,6 +69,34 @@ final class KernelLevelTests: XCTestCase {
         XCTAssertTrue(run(kernels.sigmoid, x).allSatisfy { $0 >= 0 && $0 <= 1 }, level.name)
         XCTAssertTrue(run(kernels.tanh, x).allSatisfy { $0 >= -1 && $0 <= 1 }, level.name)
       }
+      // The two scalar forms must differ on some of these inputs (about 1% of them), or the
+      // comparison above could not tell a level that fuses from one that does not.
+      XCTAssertTrue(
+        x.contains { scalarExp($0, fused: true) != scalarExp($0, fused: false) },
+        "fused and unfused exp give the same bits on every input")
+    }
+  }
+
+  /// exp within 1.01 ulp of the exact e^x (libm's Double exp rounded to its nearest Float's
+  /// ulp) at every level, on every 1,021st Float of the clamped range [−87.3, 88.3] (2.2
+  /// million values over all its exponents), fused or not.
+  func testExpIsWithinOneUlp() {
+    let first = Float(-87.3).bitPattern
+    let last = Float(88.3).bitPattern
+    // Negative Floats' bit patterns count down towards −0, positive ones up from +0.
+    let x =
+      stride(from: first, to: 0x8000_0000, by: -1_021).map(Float.init(bitPattern:))
+      + stride(from: 0, through: last, by: 1_021).map(Float.init(bitPattern:))
+    for level in levels {
+      var y = [Float](repeating: .nan, count: x.count)
+      level.kernels.exp(x, &y, x.count)
+      var worst = (error: 0.0, at: Float(0))
+      for (value, result) in zip(x, y) {
+        let exact = Foundation.exp(Double(value))
+        let error = abs(Double(result) - exact) / Double(Float(exact).ulp)
+        if error > worst.error { worst = (error, value) }
+      }
+      XCTAssertLessThanOrEqual(worst.error, 1.01, "\(level.name): worst at e^\(worst.at)")
     }
   }
 
