@@ -234,6 +234,15 @@ private func jsonObject(_ members: [(key: String, value: String)], indent: Strin
   return "{\n" + lines.joined(separator: ",\n") + "\n\(indent)}"
 }
 
+/// A chunk type's name as a JSON string literal, escaped as `JSONEncoder` escapes it (and as
+/// Trellis's answers write strings).
+private func jsonString(_ key: String) -> String {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = .withoutEscapingSlashes
+  // Encoding a String cannot fail: it has no number to be non-finite.
+  return String(decoding: try! encoder.encode(key), as: UTF8.self)
+}
+
 /// 100 * part / whole as conlleval computes it (`100*$a/$b`), or 0 when `whole` is 0.
 private func percent(_ part: Int, of whole: Int) -> Double {
   whole > 0 ? Double(100 * part) / Double(whole) : 0
@@ -254,47 +263,4 @@ func fixed(_ value: Double) -> String {
 private func padded(_ text: String, toBytes width: Int, left: Bool) -> String {
   let padding = String(repeating: " ", count: max(0, width - text.utf8.count))
   return left ? padding + text : text + padding
-}
-
-/// `value` as a JSON string literal: quotes, backslashes and control characters escaped, every
-/// other character written as itself (UTF-8).
-package func jsonString(_ value: String) -> String {
-  var bytes: [UInt8] = []
-  appendJSONString(value, to: &bytes)
-  return String(decoding: bytes, as: UTF8.self)
-}
-
-/// Appends `value` as `jsonString` writes it, without building the literal on its own first
-/// (a JSON-lines answer appends a few dozen strings). Runs of bytes that need no escape (most
-/// tokens and labels are one such run) are copied whole.
-package func appendJSONString(_ value: String, to json: inout [UInt8]) {
-  let quote = UInt8(ascii: "\"")
-  let backslash = UInt8(ascii: "\\")
-  json.append(quote)
-  func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
-    var runStart = 0
-    for index in utf8.indices {
-      let byte = utf8[index]
-      guard byte < 0x20 || byte == quote || byte == backslash else { continue }
-      json.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-      json.append(backslash)
-      switch byte {
-      case quote, backslash: json.append(byte)
-      case 0x0A: json.append(UInt8(ascii: "n"))
-      case 0x0D: json.append(UInt8(ascii: "r"))
-      case 0x09: json.append(UInt8(ascii: "t"))
-      case 0x08: json.append(UInt8(ascii: "b"))
-      case 0x0C: json.append(UInt8(ascii: "f"))
-      default:  // another control character: \u00XX, lowercase hex as JSONEncoder writes it
-        let hexDigits = Array("0123456789abcdef".utf8)
-        json.append(contentsOf: "u00".utf8)
-        json.append(hexDigits[Int(byte >> 4)])
-        json.append(hexDigits[Int(byte & 0xF)])
-      }
-      runStart = index + 1
-    }
-    json.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-  }
-  withUTF8Bytes(of: value, appendEscaped)
-  json.append(quote)
 }

@@ -150,8 +150,9 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   /// The most threads a call may ask for; more than the cores only adds switching.
   public static let threadsLimit = 1024
   /// The cores this process may run on (its CPU affinity and cgroup quota): the default
-  /// `threads`.
-  public static var activeCores: Int { ProcessInfo.processInfo.activeProcessorCount }
+  /// `threads`. Read once: each read opens and parses the cgroup's files, and `trellis tag`'s
+  /// argument parsing alone read them 18 times.
+  public static let activeCores = ProcessInfo.processInfo.activeProcessorCount
 
   /// Options that differ from the defaults only where given; each parameter sets the property
   /// of the same name. Call `validate()` before use when the values come from outside.

@@ -34,7 +34,7 @@ public struct TaggingResponse: Equatable, Sendable {
     var line = request.answerLineStart(tokenCount: analysis.labels.count)
     try analysis.appendMembers(to: &line)
     line.append(UInt8(ascii: "}"))
-    return String(decoding: line, as: UTF8.self)
+    return line.string()
   }
 }
 
@@ -47,26 +47,25 @@ extension TaggingRequest {
 
   /// An answer's JSON up to the analysis's members: "{", then `id`, the passthrough fields as
   /// written and `text` when the request had text, each followed by a comma.
-  func answerLineStart(tokenCount: Int) -> [UInt8] {
-    var line: [UInt8] = []
+  func answerLineStart(tokenCount: Int) -> JSONBytes {
     // Room for the usual answer at once (labels, tokens and a span a token take about 48
-    // bytes of ATIS's): grown by doubling from empty it was copied about ten times.
-    line.reserveCapacity(128 + 64 * tokenCount)
+    // bytes of ATIS's): grown by doubling from a little, it was copied about ten times.
+    var line = JSONBytes(capacity: 128 + 64 * tokenCount)
     line.append(UInt8(ascii: "{"))
     if let id {
       line.append(literal: "\"id\":")
-      line += id.text.utf8
+      line.append(raw: id.text)
       line.append(UInt8(ascii: ","))
     }
     for member in passthrough {
-      line += member.name.text.utf8
+      line.append(raw: member.name.text)
       line.append(UInt8(ascii: ":"))
-      line += member.value.text.utf8
+      line.append(raw: member.value.text)
       line.append(UInt8(ascii: ","))
     }
     if let text {
       line.append(literal: "\"text\":")
-      appendJSONString(text, to: &line)
+      line.append(jsonString: text)
       line.append(UInt8(ascii: ","))
     }
     return line
@@ -131,15 +130,25 @@ extension TaggerModel {
         return .failure(error as? JSONLineError ?? JSONLineError("\(error)"))
       }
     }
-    var predictions = predictions(for: parsed.compactMap { try? $0.get() }, options: options)
-      .makeIterator()
-    let tagged = parsed.map { parsed in parsed.map { ($0, predictions.next()!) } }
+    // The good lines' predictions, and where each line's is (-1 for a refused line): the
+    // requests are read in place, where pairing each with its prediction in a new array copied
+    // every request.
+    var goodLines = 0
+    let predictionIndices = parsed.map { line -> Int in
+      guard case .success = line else { return -1 }
+      defer { goodLines += 1 }
+      return goodLines
+    }
+    let predictions = predict(
+      parsed.compactMap { line in (try? line.get()).map { TokenInput(tokens: $0.tokens) } },
+      options: options)
     // Each answer (analysis, spans located in the text, its JSON) in one pass: a pass per step
     // kept every step's answers alive until the next and waited for the slowest thread each time.
-    return tagged.concurrentMap(threads: options.threads) { tagged in
-      switch tagged {
+    return Array(parsed.indices).concurrentMap(threads: options.threads) { index in
+      switch parsed[index] {
       case .failure(let error): return JSONLineAnswer(refusing: error)
-      case .success(let (request, prediction)):
+      case .success(let request):
+        let prediction = predictions[predictionIndices[index]]
         if let line = labelsOnlyAnswerLine(to: request, path: prediction.path, options: options) {
           return JSONLineAnswer(line: line)
         }

@@ -10,12 +10,13 @@ struct AnswerFragments: Sendable {
   private let labelCount: Int
 
   init(labels: [String], chunks: LabelSetChunks) {
-    var (bytes, starts): ([UInt8], [Int]) = ([], [0])
+    var bytes = JSONBytes()
+    var starts = [0]
     for string in labels + chunks.typeNames {
-      appendJSONString(string, to: &bytes)
+      bytes.append(jsonString: string)
       starts.append(bytes.count)
     }
-    (self.bytes, self.starts, labelCount) = (bytes, starts, labels.count)
+    (self.bytes, self.starts, labelCount) = (bytes.array(), starts, labels.count)
   }
 
   /// Calls `body` with a writer of label and chunk-type strings, reading the table in place
@@ -33,17 +34,16 @@ struct AnswerFragments: Sendable {
     let starts: UnsafeBufferPointer<Int>
     let labelCount: Int
 
-    func appendLabel(_ id: Int, to line: inout [UInt8]) {
+    func appendLabel(_ id: Int, to line: inout JSONBytes) {
       append(entry: id, to: &line)
     }
 
-    func appendChunkType(_ number: Int, to line: inout [UInt8]) {
+    func appendChunkType(_ number: Int, to line: inout JSONBytes) {
       append(entry: labelCount + number, to: &line)
     }
 
-    private func append(entry: Int, to line: inout [UInt8]) {
-      line.append(
-        contentsOf: UnsafeBufferPointer(rebasing: bytes[starts[entry]..<starts[entry + 1]]))
+    private func append(entry: Int, to line: inout JSONBytes) {
+      line.append(UnsafeBufferPointer(rebasing: bytes[starts[entry]..<starts[entry + 1]]))
     }
   }
 }
@@ -79,12 +79,21 @@ extension TaggerModel {
           start: tokens.lowerBound, end: tokens.upperBound, startChar: characters.lowerBound,
           endChar: characters.upperBound, to: &line,
           label: { writer.appendChunkType(type, to: &$0) },
-          text: { appendJSONString(request.tokens[tokens].joinedBySpaces(), to: &$0) })
+          text: { text in
+            // The tokens joined by spaces, as `analyze` writes a span's text, without
+            // building that string first.
+            text.append(UInt8(ascii: "\""))
+            for token in tokens {
+              if token > tokens.lowerBound { text.append(UInt8(ascii: " ")) }
+              text.append(jsonStringContents: request.tokens[token])
+            }
+            text.append(UInt8(ascii: "\""))
+          })
       }
       line.append(literal: "],\"tokens\":")
       appendStrings(request.tokens, to: &line)
     }
     line.append(UInt8(ascii: "}"))
-    return String(decoding: line, as: UTF8.self)
+    return line.string()
   }
 }
