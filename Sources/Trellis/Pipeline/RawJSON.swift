@@ -80,10 +80,14 @@ public struct JSONLineError: Error, CustomStringConvertible, Equatable, Sendable
   public var description: String { message }
 }
 
-/// The kinds of JSON value a request field may have to be.
+/// The kinds of JSON value, each named as an error message names what it found.
 enum JSONKind: String {
+  case object = "an object"
   case array = "an array"
   case string = "a string"
+  case boolean = "a boolean"
+  case null
+  case number = "a number"
 }
 
 /// A validating reader over one line of UTF-8 JSON (RFC 8259). It checks every value it passes
@@ -148,18 +152,19 @@ struct JSONScanner {
   /// ("a number"); a value that is not valid JSON at all gets the syntax error instead.
   mutating func require(_ kind: JSONKind, else message: (_ found: String) -> String) throws {
     skipWhitespace()
-    let found: String
+    // Kinds compared as cases, not as their names: a request's every token is checked here.
+    let found: JSONKind
     switch current {
-    case UInt8(ascii: "{"): found = "an object"
-    case UInt8(ascii: "["): found = "an array"
-    case UInt8(ascii: "\""): found = "a string"
-    case UInt8(ascii: "t"), UInt8(ascii: "f"): found = "a boolean"
-    case UInt8(ascii: "n"): found = "null"
-    default: found = "a number"
+    case UInt8(ascii: "{"): found = .object
+    case UInt8(ascii: "["): found = .array
+    case UInt8(ascii: "\""): found = .string
+    case UInt8(ascii: "t"), UInt8(ascii: "f"): found = .boolean
+    case UInt8(ascii: "n"): found = .null
+    default: found = .number
     }
-    guard found != kind.rawValue else { return }
+    guard found != kind else { return }
     _ = try readRawValue()
-    throw JSONLineError(message(found))
+    throw JSONLineError(message(found.rawValue))
   }
 
   /// The next value's text, checked.
