@@ -102,9 +102,9 @@ extension TaggerModel {
   }
 
   /// The predictions for the requests' tokens, in request order.
-  private func predictions(for requests: [TaggingRequest], options: TaggingOptions)
-    -> [Prediction]
-  {
+  private func predictions<Requests: Sequence<TaggingRequest>>(
+    for requests: Requests, options: TaggingOptions
+  ) -> [Prediction] {
     predict(requests.map { TokenInput(tokens: $0.tokens) }, options: options)
   }
 
@@ -139,9 +139,8 @@ extension TaggerModel {
       defer { goodLines += 1 }
       return goodLines
     }
-    let predictions = predict(
-      parsed.compactMap { line in (try? line.get()).map { TokenInput(tokens: $0.tokens) } },
-      options: options)
+    let predictions = predictions(
+      for: parsed.lazy.compactMap { try? $0.get() }, options: options)
     // Each answer (analysis, spans located in the text, its JSON) in one pass: a pass per step
     // kept every step's answers alive until the next and waited for the slowest thread each time.
     return Array(parsed.indices).concurrentMap(threads: options.threads) { index in
