@@ -42,11 +42,17 @@ struct CRFHead: ChainHead {
     let L = labelCount
     for k in 0..<L * L { dθ[k] += Float(marginals.pairwise[k]) }
     var loss = 0.0
+    let B = emissions.count
     for (b, e) in emissions.enumerated() {
       let T = e.rows
       let dE = emissionGradients[b]
-      for t in 0..<T {
-        for l in 0..<L { dE[t, l] += Float(marginals.unary(sentence: b, token: t, label: l)) }
+      // Row by row through pointers, so each row's additions run as vectors.
+      marginals.unary.withUnsafeBufferPointer { unary in
+        for t in 0..<T {
+          let source = unary.baseAddress! + (t * B + b) * L
+          let destination = dE.row(t)
+          for l in 0..<L { destination[l] += Float(source[l]) }
+        }
       }
       for l in 0..<L {
         dθ[chain.startOffset + l] += Float(marginals.unary(sentence: b, token: 0, label: l))

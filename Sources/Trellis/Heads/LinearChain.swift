@@ -65,8 +65,18 @@ struct LinearChain: Sendable {
   ) -> MaskedScores {
     let L = labelCount
     func masked(_ offset: Int, _ count: Int, _ allowed: [Bool]?) -> [Double] {
-      guard let allowed else { return (0..<count).map { Double(θ[offset + $0]) } }
-      return (0..<count).map { allowed[$0] ? Double(θ[offset + $0]) : -.infinity }
+      // Loops over pointers, not `map` closures: once per batch half in training.
+      [Double](unsafeUninitializedCapacity: count) { scores, initialized in
+        if count > 0 {
+          let source = θ.baseAddress! + offset
+          if let allowed {
+            for k in 0..<count { scores[k] = allowed[k] ? Double(source[k]) : -.infinity }
+          } else {
+            for k in 0..<count { scores[k] = Double(source[k]) }
+          }
+        }
+        initialized = count
+      }
     }
     return MaskedScores(
       transition: masked(0, L * L, constraints?.allowedTransition),

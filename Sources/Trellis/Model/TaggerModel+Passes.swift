@@ -153,29 +153,36 @@ extension TaggerModel {
   ) -> Double {
     let L = labels.count
     let B = batch.size
-    let rows = batch.steps * B
     let headGradient = UnsafeMutableBufferPointer(
       start: store.gradient(headSlot), count: headSlot.count)
     // The head runs on two threads, each over half the sentences; the second half adds its
     // parameter gradient into scratch, summed afterwards, so the result never depends on timing.
     let secondHalfGradient = ws.headGradient.zeroed(max(headSlot.count, 1))
+    // The gradient of the batch mean: each half scales its sentences' rows of ∂E (the rest
+    // are zero), and the head's own gradient is scaled once both halves are summed.
+    let scale = 1 / Float(B)
     let losses = inHalves(of: B) { range, half in
-      head.lossAndGradient(
+      let emissionGradients = range.map {
+        MutableMatrixView(base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
+      }
+      let loss = head.lossAndGradient(
         emissions: range.map { emissionView(ws, batch: batch, sentence: $0) },
         gold: Array(batch.gold[range]), parameters: headParameters,
-        emissionGradients: range.map {
-          MutableMatrixView(
-            base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
-        },
+        emissionGradients: emissionGradients,
         parameterGradient: half == 0
           ? headGradient
           : UnsafeMutableBufferPointer(start: secondHalfGradient, count: headSlot.count))
+      for sentence in emissionGradients {
+        for t in 0..<sentence.rows {
+          let row = sentence.row(t)
+          for l in 0..<L { row[l] *= scale }
+        }
+      }
+      return loss
     }
-    for k in 0..<headSlot.count { headGradient[k] += secondHalfGradient[k] }
-    // The gradient of the batch mean: scale ∂E and the head's own gradient.
-    let scale = 1 / Float(B)
-    for k in 0..<rows * L { dE[k] *= scale }
-    for k in 0..<headSlot.count { headGradient[k] *= scale }
+    for k in 0..<headSlot.count {
+      headGradient[k] = (headGradient[k] + secondHalfGradient[k]) * scale
+    }
     return losses[0] + losses[1]
   }
 

@@ -76,7 +76,8 @@ final class TrainingRun {
     let store = model.store
     if options.clipNorm > 0, norm > options.clipNorm {
       let scale = Float(options.clipNorm / norm)
-      for k in 0..<store.count { store.gradients[k] *= scale }
+      let gradients = store.gradients
+      store.inParts { range in for k in range { gradients[k] *= scale } }
     }
     state.optimizer.step(store, rate: Float(learningRate))
   }
