@@ -92,29 +92,43 @@ struct EmbeddingLayer: Sendable {
   /// the character part of each block goes to its token's ∂features, then back through the
   /// CNN. Reads the character activations `forward` left in `workspace` for this batch.
   func backward(
-    _ batch: Batch, store: ParameterStore, dx: UnsafePointer<Float>, workspace: CharacterWorkspace
+    _ batch: Batch, store: ParameterStore, dx: UnsafePointer<Float>, workspace: CharacterWorkspace,
+    concurrently: Bool
   ) {
     let B = batch.size
     let F = featureSize
     let Dt = tokenSize
     let In = outputSize
     let dFeatures = workspace.dFeatures.zeroed(max(batch.steps * B * F, 1))  // (T·B, F)
-    for b in 0..<B {
-      for t in 0..<batch.lengths[b] {
-        let row = dx + (t * B + b) * In
-        forEachWindowPosition(t, sentence: b, of: batch) { k, position in
-          var source = row + k * Dt
-          for (i, table) in tables.enumerated() {
-            let id = Self.id(in: i, at: position, sentence: b, of: batch)
-            let destination = store.gradient(table) + id * table.columns
-            for j in 0..<table.columns { destination[j] += source[j] }
-            source += table.columns
+    // Columns `part` of 2 of every table and of the features: the two threads split each row
+    // by columns, and every element still adds its tokens' values in the same order.
+    func addColumns(part: Int) {
+      func half(_ n: Int) -> Range<Int> { n * part / 2..<n * (part + 1) / 2 }
+      let featureColumns = half(F)
+      for b in 0..<B {
+        for t in 0..<batch.lengths[b] {
+          let row = dx + (t * B + b) * In
+          forEachWindowPosition(t, sentence: b, of: batch) { k, position in
+            var source = row + k * Dt
+            for (i, table) in tables.enumerated() {
+              let id = Self.id(in: i, at: position, sentence: b, of: batch)
+              let destination = store.gradient(table) + id * table.columns
+              for j in half(table.columns) { destination[j] += source[j] }
+              source += table.columns
+            }
+            guard F > 0, let position else { return }
+            let features = dFeatures + (position * B + b) * F
+            for f in featureColumns { features[f] += source[f] }
           }
-          guard F > 0, let position else { return }
-          let features = dFeatures + (position * B + b) * F
-          for f in 0..<F { features[f] += source[f] }
         }
       }
+    }
+    // On one thread, this scatter took 0.7% of the calling thread's samples in a training
+    // profile, with the other waiting.
+    if concurrently {
+      ThreadPair.shared.run { part in addColumns(part: part) }
+    } else {
+      for part in 0..<2 { addColumns(part: part) }
     }
     characterCNN?.backward(
       store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace)

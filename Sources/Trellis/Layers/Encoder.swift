@@ -212,15 +212,17 @@ struct Encoder: Sendable {
           chunk: { i in products!.run(chunks[i].product, rows: chunks[i].rows) })
       })
     // Add the other direction's input gradient after both finished, in a fixed order, so the
-    // result does not depend on which thread finished first.
+    // result does not depend on which thread finished first. Each of its rows goes to a row of
+    // its own, so the two threads take half the steps each.
     let B = lengths.count
     let In = inputSize
-    for d in 1..<directions.count {
-      let directionDx = workspaces[d].dx.pointer
-      for s in 0..<T {
+    guard directions.count > 1 else { return }
+    let directionDx = workspaces[1].dx.pointer
+    ThreadPair.shared.run { part in
+      for s in T * part / 2..<T * (part + 1) / 2 {
         for b in 0..<B {
           guard
-            let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
+            let row = Encoder.row(direction: 1, step: s, sentence: b, batch: B, length: lengths[b])
           else { continue }
           let source = directionDx + (s * B + b) * In
           let destination = dx + row * In

@@ -81,9 +81,11 @@ public final class ParameterStore: @unchecked Sendable {
     ThreadPair.shared.inHalves(of: count, from: Self.countWorthTwoThreads, body)
   }
 
-  /// Below this many values an elementwise pass stays on one thread: a pass over 65,536 Floats
-  /// (zeroing, Adam) takes some 10–20 µs, several times what handing half to the pair costs.
-  static let countWorthTwoThreads = 65_536
+  /// Below this many values an elementwise pass stays on one thread: a pass over 16,384 Floats
+  /// (zeroing, Adam) takes some 3–5 µs, a few times what handing half to the pair costs. (From
+  /// 65,536, a training batch's input dropout mask, T·B rows of 100, ran on one thread: 0.6% of
+  /// the calling thread's samples in a training profile, with the other waiting.)
+  static let countWorthTwoThreads = 16_384
 
   /// The Euclidean norm of the whole gradient, summed in Double: element i goes to partial
   /// sum i mod 8, and the eight are added at the end, so the same bits on every run, and

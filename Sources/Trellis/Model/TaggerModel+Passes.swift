@@ -142,7 +142,9 @@ extension TaggerModel {
       }
       dOutput = UnsafePointer(dInput)
     }
-    embedding.backward(batch, store: store, dx: ws.dx.pointer, workspace: ws.characters)
+    embedding.backward(
+      batch, store: store, dx: ws.dx.pointer, workspace: ws.characters,
+      concurrently: ws.usesTwoThreads)
     return loss
   }
 
