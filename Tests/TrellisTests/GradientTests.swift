@@ -177,6 +177,36 @@ final class GradientTests: XCTestCase {
       dropout: 0.2)
   }
 
+  /// A training pass whose steps stay on the calling thread (`usesTwoThreads` off) and one that
+  /// shares them with the second thread (the directions' copies and packing, the embedding
+  /// gradient's columns, dropout and its masks in halves) add the same gradient, bit for bit:
+  /// every element's sum keeps its order whichever thread computes it. 32 sentences of up to 8
+  /// tokens, so that the elementwise passes are long enough to be split.
+  func testOneThreadAndTwoAddTheSameGradientBits() {
+    let model = makeModel(
+      window: 1, embeddingSize: 40, hiddenSize: 33, characterFilters: 3,
+      featureColumns: [FeatureColumn(column: 2, size: 2)])
+    let wordIds = (0..<32).map { s in (0...(s % 8)).map { 1 + (s + $0) % 5 } }
+    let inputs = wordIds.map { sentence in
+      let tokens = sentence.map { $0 == 1 ? "w9" : model.words[$0] }
+      return TokenInput(tokens: tokens, features: [tokens.indices.map { ["x", "y"][$0 % 2] }])
+    }
+    let batch = model.batch(
+      inputs.map(model.encode), words: wordIds, gold: wordIds.map { $0.map { $0 % 3 } })
+    func gradient(twoThreads: Bool) -> [UInt32] {
+      let workspace = ModelWorkspace()
+      workspace.usesTwoThreads = twoThreads
+      var rng = SplitMix64(seed: 5)
+      model.store.zeroGradients()
+      _ = model.lossAndGradient(batch, workspace: workspace, dropoutRate: 0.3, rng: &rng)
+      return UnsafeBufferPointer(start: model.store.gradients, count: model.store.count)
+        .map(\.bitPattern)
+    }
+    let oneThread = gradient(twoThreads: false)
+    XCTAssertEqual(gradient(twoThreads: true), oneThread)
+    XCTAssertGreaterThan(oneThread.filter { $0 != 0 }.count, model.store.count / 2)
+  }
+
   func testEveryHeadThroughTheModelMatchesFiniteDifferences() {
     for head in HeadKind.allCases {
       checkModel(makeModel(encoder: .bilstm, head: head, seed: 5), dropout: 0)
