@@ -137,7 +137,7 @@ struct Encoder: Sendable {
     var projections = [InputProjection?](repeating: nil, count: directions.count)
     // Training packs each direction's Wx here (inference brings it packed): then each
     // direction's copy and packing run on a thread of their own. On the calling thread alone
-    // they took 1.4% of a training profile's samples, with the other thread waiting.
+    // they took 1.6% of its samples in a training profile, with the other thread waiting.
     projections.withUnsafeMutableBufferPointer { projections in
       runDirections(concurrently: concurrently && panels == nil) { d in
         projections[d] = inputProjection(

@@ -83,7 +83,7 @@ public final class ParameterStore: @unchecked Sendable {
 
   /// Below this many values an elementwise pass stays on one thread: a pass over 16,384 Floats
   /// (zeroing, Adam) takes some 3–5 µs, a few times what handing half to the pair costs. (From
-  /// 65,536, a training batch's input dropout mask, T·B rows of 100, ran on one thread: 0.6% of
+  /// 65,536, a training batch's input dropout mask, T·B rows of 100, ran on one thread: 0.7% of
   /// the calling thread's samples in a training profile, with the other waiting.)
   static let countWorthTwoThreads = 16_384
 
