@@ -42,14 +42,13 @@ struct CRFHead: ChainHead {
     let L = labelCount
     for k in 0..<L * L { dθ[k] += Float(marginals.pairwise[k]) }
     var loss = 0.0
-    let B = emissions.count
     for (b, e) in emissions.enumerated() {
       let T = e.rows
       let dE = emissionGradients[b]
       // Row by row through pointers, so each row's additions run as vectors.
       marginals.unary.withUnsafeBufferPointer { unary in
         for t in 0..<T {
-          let source = unary.baseAddress! + (t * B + b) * L
+          let source = unary.baseAddress! + marginals.unaryRowStart(sentence: b, token: t)
           let destination = dE.row(t)
           for l in 0..<L { destination[l] += Float(source[l]) }
         }

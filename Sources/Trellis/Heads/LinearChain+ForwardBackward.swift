@@ -133,7 +133,12 @@ extension LinearChain {
 
     /// P(y_t = l) in sentence b.
     func unary(sentence b: Int, token t: Int, label l: Int) -> Scalar {
-      unary[(t * sentenceCount + b) * labelCount + l]
+      unary[unaryRowStart(sentence: b, token: t) + l]
+    }
+
+    /// Where token t of sentence b starts in `unary`: its L marginals follow.
+    func unaryRowStart(sentence b: Int, token t: Int) -> Int {
+      (t * sentenceCount + b) * labelCount
     }
   }
 

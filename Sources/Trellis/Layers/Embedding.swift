@@ -100,11 +100,11 @@ struct EmbeddingLayer: Sendable {
     let Dt = tokenSize
     let In = outputSize
     let dFeatures = workspace.dFeatures.zeroed(max(batch.steps * B * F, 1))  // (T·B, F)
-    // Columns `part` of 2 of every table and of the features: the two threads split each row
-    // by columns, and every element still adds its tokens' values in the same order.
-    func addColumns(part: Int) {
-      func half(_ n: Int) -> Range<Int> { n * part / 2..<n * (part + 1) / 2 }
-      let featureColumns = half(F)
+    // Columns `part` of `parts` of every table and of the features: two threads split each
+    // row by columns, and every element still adds its tokens' values in the same order.
+    func addColumns(part: Int, of parts: Int) {
+      func share(_ n: Int) -> Range<Int> { n * part / parts..<n * (part + 1) / parts }
+      let featureColumns = share(F)
       for b in 0..<B {
         for t in 0..<batch.lengths[b] {
           let row = dx + (t * B + b) * In
@@ -113,7 +113,7 @@ struct EmbeddingLayer: Sendable {
             for (i, table) in tables.enumerated() {
               let id = Self.id(in: i, at: position, sentence: b, of: batch)
               let destination = store.gradient(table) + id * table.columns
-              for j in half(table.columns) { destination[j] += source[j] }
+              for j in share(table.columns) { destination[j] += source[j] }
               source += table.columns
             }
             guard F > 0, let position else { return }
@@ -126,9 +126,9 @@ struct EmbeddingLayer: Sendable {
     // On one thread, this scatter took 0.4% of the calling thread's samples in a training
     // profile, with the other waiting.
     if concurrently {
-      ThreadPair.shared.run { part in addColumns(part: part) }
+      ThreadPair.shared.run { part in addColumns(part: part, of: 2) }
     } else {
-      for part in 0..<2 { addColumns(part: part) }
+      addColumns(part: 0, of: 1)
     }
     characterCNN?.backward(
       store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace)

@@ -81,10 +81,10 @@ public final class ParameterStore: @unchecked Sendable {
     ThreadPair.shared.inHalves(of: count, from: Self.countWorthTwoThreads, body)
   }
 
-  /// Below this many values an elementwise pass stays on one thread: a pass over 16,384 Floats
-  /// (zeroing, Adam) takes some 3–5 µs, a few times what handing half to the pair costs. (From
-  /// 65,536, a training batch's input dropout mask, T·B rows of 100, ran on one thread: 0.7% of
-  /// the calling thread's samples in a training profile, with the other waiting.)
+  /// Below this many values an elementwise pass (zeroing, Adam, dropout masks) stays on one
+  /// thread, where handing half to the pair would cost about as much as it saves. From
+  /// 65,536, a training batch's input dropout mask (T·B rows of 100) ran on one thread: 0.7%
+  /// of the calling thread's samples in a training profile, with the other waiting.
   static let countWorthTwoThreads = 16_384
 
   /// The Euclidean norm of the whole gradient, summed in Double: element i goes to partial
