@@ -169,6 +169,28 @@ static void exp_f64_kernel(const double *x, double *y, long count) {
   map8d(exp8d, x, y, count);
 }
 
+// y = (float)e^(x − shift), the CRF's Float potentials from its Double scores: the subtraction,
+// exp8d and the rounding to float of Swift's `Float(exp(x − shift))` in the same order, eight
+// at a time (in Swift the subtraction and the rounding ran one element at a time, as much
+// time as the exponentials). The tail goes through the same vector code, zero-padded.
+INLINE f32x8 exp_shifted_to_f32_8(const double *x, double shift) {
+  return __builtin_convertvector(exp8d(load8d(x) - splat8d(shift)), f32x8);
+}
+
+static void exp_shifted_f64_to_f32_kernel(const double *x, double shift, float *y, long count) {
+  long k = 0;
+  for (; k + 8 <= count; k += 8) {
+    const f32x8 result = exp_shifted_to_f32_8(x + k, shift);
+    memcpy(y + k, &result, sizeof result);
+  }
+  if (k < count) {
+    double lanes[8] = {0};
+    memcpy(lanes, x + k, (size_t)(count - k) * sizeof(double));
+    const f32x8 result = exp_shifted_to_f32_8(lanes, shift);
+    memcpy(y + k, &result, (size_t)(count - k) * sizeof(float));
+  }
+}
+
 // i ascends and the comparison is strict, so ties go to the lowest label id.
 // One Viterbi step over `blocks` vectors of 16 next labels starting at column v: for each
 // listed previous label i (ascending), candidate = δ[i] + trans[i][v...] against the running best,
@@ -579,6 +601,7 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .fuses_multiply_adds = FUSED_MULTIPLY_ADD,
   .exp = exp_kernel,
   .exp_f64 = exp_f64_kernel,
+  .exp_shifted_f64_to_f32 = exp_shifted_f64_to_f32_kernel,
   .sigmoid = sigmoid_kernel,
   .tanh = tanh_kernel,
   .viterbi_step = viterbi_step_kernel,

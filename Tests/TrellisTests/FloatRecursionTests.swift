@@ -96,4 +96,72 @@ final class FloatRecursionTests: XCTestCase {
       }
     }
   }
+
+  /// The potentials as one thread made them before they were shared (each entry's Double
+  /// score, the shift by `Sequence.max`'s comparisons, then `Scalar(e^(x − shift))`), bit for
+  /// bit, made on one thread and on the pair, for parameters with NaN, −∞ and zeros of both
+  /// signs where the maximum's choice among equal elements shows.
+  func testPotentialsAreTheOneThreadDefinitionBitForBit() {
+    var rng = SplitMix64(seed: 29)
+    let L = 13
+    // Bit patterns, Float's widened exactly.
+    func bits<Scalar: RecursionScalar>(_ values: [Scalar]) -> [UInt64] {
+      values.map { Double($0).bitPattern }
+    }
+    let count = L * L + 2 * L
+    func reference<Scalar: RecursionScalar>(_ scores: ArraySlice<Float>, _: Scalar.Type)
+      -> ([Scalar], Double)
+    {
+      let x = scores.map(Double.init)
+      var shift = x.first ?? 0
+      for value in x where shift < value { shift = value }
+      if shift == -.infinity { shift = 0 }
+      var factors = x.map { $0 - shift }
+      exponentials(factors, into: &factors, count: factors.count)
+      return (factors.map { Scalar($0) }, shift)
+    }
+    func check<Scalar: RecursionScalar>(_ parameters: [Float], _ scalar: Scalar.Type) {
+      let chain = LinearChain(labelCount: L)
+      let wanted = [
+        reference(parameters[0..<L * L], scalar),
+        reference(parameters[chain.startOffset..<chain.startOffset + L], scalar),
+        reference(parameters[chain.endOffset..<chain.endOffset + L], scalar),
+      ]
+      for concurrently in [false, true] {
+        let potentials = parameters.withUnsafeBufferPointer {
+          chain.potentials(scalar, parameters: $0, concurrently: concurrently)
+        }
+        let got = [
+          (potentials.transition, potentials.transitionShift),
+          (potentials.start, potentials.startShift), (potentials.end, potentials.endShift),
+        ]
+        for (part, (g, w)) in zip(["transition", "start", "end"], zip(got, wanted)) {
+          XCTAssertEqual(g.1.bitPattern, w.1.bitPattern, "\(part) shift, \(concurrently)")
+          XCTAssertEqual(bits(g.0), bits(w.0), "\(part), \(scalar), concurrently \(concurrently)")
+        }
+        let panels = potentials.transition.withUnsafeBufferPointer {
+          (
+            Scalar.panels($0.baseAddress!, columns: L, depth: L, transposed: true),
+            Scalar.panels($0.baseAddress!, columns: L, depth: L, transposed: false)
+          )
+        }
+        XCTAssertEqual(bits(potentials.forwardPanels), bits(panels.0), "forward panels")
+        XCTAssertEqual(bits(potentials.backwardPanels), bits(panels.1), "backward panels")
+      }
+    }
+    let random = randomMatrix(rows: 1, columns: count, scale: 3, rng: &rng)
+    var zeros = random.map { $0 < 0 ? $0 : 0 }  // the maximum 0, and the first 0 is −0
+    (zeros[0], zeros[1]) = (-1, -0.0)
+    var nanFirst = random
+    nanFirst[0] = .nan
+    var nanLater = random
+    nanLater[5] = .nan
+    nanLater[L * L + 1] = .nan
+    let forbidden = random.map { $0 < 1 ? -Float.infinity : $0 }
+    let allForbidden = [Float](repeating: -.infinity, count: count)
+    for parameters in [random, zeros, nanFirst, nanLater, forbidden, allForbidden] {
+      check(parameters, Float.self)
+      check(parameters, Double.self)
+    }
+  }
 }

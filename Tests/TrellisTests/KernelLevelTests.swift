@@ -130,6 +130,26 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// The Float potentials' kernel on the same values minus shifts of 0, −3.5 and 700 (tails
+  /// of 0, 1 and 7 lanes): bit for bit `Float` of the scalar Double exp of x − shift at every
+  /// level, as Swift computed them before the kernel.
+  func testShiftedDoubleExpToFloatMatchesScalarCode() {
+    for (count, shift) in [(988, 0.0), (989, -3.5), (995, 700)] {
+      var rng = SplitMix64(seed: UInt64(count))
+      let x = (0..<count).map { _ in -750 * Double(rng.nextUnitFloat()) } + [0, -0.0, -.infinity]
+      let expected = x.map { Float(scalarExpDouble($0 - shift)) }
+      for level in levels {
+        var y = [Float](repeating: .nan, count: x.count)
+        level.kernels.exp_shifted_f64_to_f32(x, shift, &y, x.count)
+        for (k, (got, want)) in zip(y, expected).enumerated()
+        where got.bitPattern != want.bitPattern {
+          XCTFail("exp_shifted \(level.name): e^(\(x[k]) − \(shift)) is \(got), expected \(want)")
+          break
+        }
+      }
+    }
+  }
+
   /// Label counts that exercise each grouping of the kernel's blocks of 16 columns (at most 8,
   /// 4 or 2 per pass over the previous labels at AVX-512, AVX2 and SSE2): L = 37 (3 blocks, the
   /// last partly padding with −∞), 64 (4), 127 (8, as ATIS's labels) and 150 (10). Scores are

@@ -7,7 +7,7 @@ import Foundation
 ///   ∂loss/∂trans[i][j]  = Σ_t P(y_{t−1} = i, y_t = j) − #{t : y*_{t−1} = i, y*_t = j}
 ///   ∂loss/∂start[l]     = P(y_0 = l) − [y*_0 = l],  ∂loss/∂end[l] = P(y_{T−1} = l) − [y*_{T−1} = l]
 /// Marginals come from the scaled forward–backward recursions; decoding is Viterbi.
-struct CRFHead: ChainHead {
+struct CRFHead: ChainHead, LossTablesHead {
   let chain: LinearChain
 
   init(labelCount: Int) { chain = LinearChain(labelCount: labelCount) }
@@ -19,8 +19,25 @@ struct CRFHead: ChainHead {
     emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
     emissionGradients: [MutableMatrixView], parameterGradient dθ: UnsafeMutableBufferPointer<Float>
   ) -> Double {
-    let inFloat = chain.scaledForwardBackward(
-      emissions: emissions, potentials: chain.potentials(Float.self, parameters: θ))
+    lossAndGradient(
+      emissions: emissions, gold: gold, parameters: θ,
+      tables: lossTables(parameters: θ, concurrently: false),
+      emissionGradients: emissionGradients, parameterGradient: dθ)
+  }
+
+  /// The Float potentials of the scaled recursions.
+  func lossTables(parameters θ: UnsafeBufferPointer<Float>, concurrently: Bool)
+    -> LinearChain.Potentials<Float>
+  {
+    chain.potentials(Float.self, parameters: θ, concurrently: concurrently)
+  }
+
+  func lossAndGradient(
+    emissions: [MatrixView], gold: [[Int]], parameters θ: UnsafeBufferPointer<Float>,
+    tables potentials: LinearChain.Potentials<Float>, emissionGradients: [MutableMatrixView],
+    parameterGradient dθ: UnsafeMutableBufferPointer<Float>
+  ) -> Double {
+    let inFloat = chain.scaledForwardBackward(emissions: emissions, potentials: potentials)
     guard inFloat.isFinite else {
       return lossAndGradient(
         chain.scaledForwardBackward(

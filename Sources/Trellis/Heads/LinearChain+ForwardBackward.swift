@@ -56,66 +56,6 @@ extension LinearChain {
     return (logZ, unary, pairwise)
   }
 
-  /// The exponentiated chain parameters of the scaled recursions in `Scalar`, computed once
-  /// per batch: `transition[i·L + j] = exp(trans[i][j] − shift)` and likewise `start`, `end`,
-  /// each shifted by its own maximum so the largest factor is 1; forbidden entries are exactly
-  /// 0 (exponentiated in Double, then rounded to `Scalar`).
-  struct Potentials<Scalar: RecursionScalar> {
-    let labelCount: Int
-    var transition: [Scalar]  // (L, L)
-    var start: [Scalar]  // (L)
-    var end: [Scalar]  // (L)
-    var transitionShift = 0.0, startShift = 0.0, endShift = 0.0
-    /// `transition` packed for the recursions' products (`RecursionScalar.product`): α̂[t−1] · E
-    /// forward, g[t+1] · Eᵀ backward.
-    var forwardPanels: [Scalar] = [], backwardPanels: [Scalar] = []
-
-    init(
-      _ chain: LinearChain, parameters θ: UnsafeBufferPointer<Float>,
-      constraints: TransitionConstraints?
-    ) {
-      let L = chain.labelCount
-      labelCount = L
-      let masked = chain.maskedScores(parameters: θ, constraints: constraints)
-      (transition, transitionShift) = Self.exponentiated(masked.transition)
-      (start, startShift) = Self.exponentiated(masked.start)
-      (end, endShift) = Self.exponentiated(masked.end)
-      forwardPanels = Scalar.panels(transition, columns: L, depth: L, transposed: true)
-      backwardPanels = Scalar.panels(transition, columns: L, depth: L, transposed: false)
-    }
-
-    /// exp(x − max x) over the allowed entries, and the shift max x (0 when every entry is
-    /// forbidden); exp(−∞) makes forbidden ones exactly 0. Loops over pointers: through
-    /// `map` closures and `Sequence.max`, the transitions' L² entries (L = 127 on ATIS) cost
-    /// 1.9% of a training profile's samples, computed once per batch half (1.0% now).
-    private static func exponentiated(_ scores: [Double]) -> ([Scalar], Double) {
-      let n = scores.count
-      return scores.withUnsafeBufferPointer { scores in
-        // `Sequence.max`'s comparisons, so a NaN is kept or skipped as it was.
-        var shift = scores.first ?? 0
-        for x in scores where shift < x { shift = x }
-        if shift == -.infinity { shift = 0 }
-        let factors = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
-        defer { factors.deallocate() }
-        for k in 0..<n { factors[k] = scores[k] - shift }
-        exponentials(factors, into: factors, count: n)
-        let converted = [Scalar](unsafeUninitializedCapacity: n) { buffer, initialized in
-          for k in 0..<n { buffer[k] = Scalar(factors[k]) }
-          initialized = n
-        }
-        return (converted, shift)
-      }
-    }
-  }
-
-  /// The potentials of the scaled recursions in `scalar`'s precision.
-  func potentials<Scalar: RecursionScalar>(
-    _ scalar: Scalar.Type = Double.self, parameters θ: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints? = nil
-  ) -> Potentials<Scalar> {
-    Potentials(self, parameters: θ, constraints: constraints)
-  }
-
   /// Marginals of a batch of sentences from `scaledForwardBackward`.
   struct BatchMarginals<Scalar: RecursionScalar> {
     let labelCount: Int

@@ -68,6 +68,22 @@ public protocol StructuredHead: Sendable {
   ) -> [PathConfidence]?
 }
 
+/// A head whose loss reads tables made from its parameters alone (the CRF's potentials). A
+/// training batch split over the thread pair (`TaggerModel`) makes them once, on both
+/// threads, for both halves, instead of each half making its own.
+protocol LossTablesHead: StructuredHead {
+  associatedtype LossTables
+  /// The tables of `parameters`, made on the pair's two threads when `concurrently`.
+  func lossTables(parameters: UnsafeBufferPointer<Float>, concurrently: Bool) -> LossTables
+  /// `lossAndGradient(emissions:gold:parameters:emissionGradients:parameterGradient:)` with the
+  /// tables of `parameters`.
+  func lossAndGradient(
+    emissions: [MatrixView], gold: [[Int]], parameters: UnsafeBufferPointer<Float>,
+    tables: LossTables, emissionGradients: [MutableMatrixView],
+    parameterGradient: UnsafeMutableBufferPointer<Float>
+  ) -> Double
+}
+
 /// Decodes batches with tables prepared from one set of head parameters.
 public protocol SequenceDecoder: Sendable {
   /// The highest-scoring label sequence of each sentence.

@@ -18,6 +18,11 @@ protocol RecursionScalar: BinaryFloatingPoint {
   ) -> [Self]
   /// y = e^x for `count` values x ≤ 0 that are finite (y may equal x).
   static func exponentials(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+  /// y = Self(e^(x − shift)) for `count` Doubles x, exponentiated in Double (`exponentials`
+  /// of Double): the potentials of the scaled recursions.
+  static func exponentials(
+    of x: UnsafePointer<Double>, minus shift: Double, into y: UnsafeMutablePointer<Self>,
+    count: Int)
 }
 
 extension Float: RecursionScalar {
@@ -51,6 +56,13 @@ extension Float: RecursionScalar {
   ) {
     kernels.exp(x, y, count)
   }
+
+  static func exponentials(
+    of x: UnsafePointer<Double>, minus shift: Double, into y: UnsafeMutablePointer<Float>,
+    count: Int
+  ) {
+    kernels.exp_shifted_f64_to_f32(x, shift, y, count)
+  }
 }
 
 extension Double: RecursionScalar {
@@ -71,5 +83,13 @@ extension Double: RecursionScalar {
     _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int
   ) {
     Trellis.exponentials(x, into: y, count: count)
+  }
+
+  static func exponentials(
+    of x: UnsafePointer<Double>, minus shift: Double, into y: UnsafeMutablePointer<Double>,
+    count: Int
+  ) {
+    for k in 0..<count { y[k] = x[k] - shift }
+    Trellis.exponentials(y, into: y, count: count)
   }
 }

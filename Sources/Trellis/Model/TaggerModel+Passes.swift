@@ -163,15 +163,15 @@ extension TaggerModel {
     // The gradient of the batch mean: each half scales its sentences' rows of ∂E (the rest
     // are zero), and the head's own gradient is scaled once both halves are summed.
     let scale = 1 / Float(B)
+    let headLoss = headLossOfSentences(concurrently: ws.usesTwoThreads)
     let losses = inHalves(of: B) { range, half in
       let emissionGradients = range.map {
         MutableMatrixView(base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
       }
-      let loss = head.lossAndGradient(
-        emissions: range.map { emissionView(ws, batch: batch, sentence: $0) },
-        gold: Array(batch.gold[range]), parameters: headParameters,
-        emissionGradients: emissionGradients,
-        parameterGradient: half == 0
+      let loss = headLoss(
+        range.map { emissionView(ws, batch: batch, sentence: $0) }, Array(batch.gold[range]),
+        emissionGradients,
+        half == 0
           ? headGradient
           : UnsafeMutableBufferPointer(start: secondHalfGradient, count: headSlot.count))
       for sentence in emissionGradients {
@@ -186,6 +186,32 @@ extension TaggerModel {
       headGradient[k] = (headGradient[k] + secondHalfGradient[k]) * scale
     }
     return losses[0] + losses[1]
+  }
+
+  /// The head's loss and gradient of some sentences (emissions, gold, ∂emissions, ∂head
+  /// parameters), for the halves of one batch: a `LossTablesHead`'s tables are made once here
+  /// (on both threads when `concurrently`) and read by every call.
+  private func headLossOfSentences(concurrently: Bool) -> (
+    [MatrixView], [[Int]], [MutableMatrixView], UnsafeMutableBufferPointer<Float>
+  ) -> Double {
+    func withTables<Head: LossTablesHead>(_ head: Head) -> (
+      [MatrixView], [[Int]], [MutableMatrixView], UnsafeMutableBufferPointer<Float>
+    ) -> Double {
+      let parameters = headParameters
+      let tables = head.lossTables(parameters: parameters, concurrently: concurrently)
+      return {
+        head.lossAndGradient(
+          emissions: $0, gold: $1, parameters: parameters, tables: tables,
+          emissionGradients: $2, parameterGradient: $3)
+      }
+    }
+    if let head = head as? any LossTablesHead { return withTables(head) }
+    let (head, parameters) = (head, headParameters)
+    return {
+      head.lossAndGradient(
+        emissions: $0, gold: $1, parameters: parameters, emissionGradients: $2,
+        parameterGradient: $3)
+    }
   }
 
   /// Whether the emissions of `batch` and the head's parameters are all finite, so decoding

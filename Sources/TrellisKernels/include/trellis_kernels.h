@@ -43,6 +43,10 @@ typedef struct {
   /// y[k] = e^x[k] in Double for x[k] ≤ 0 (larger x saturate at e^709), exactly 0 below
   /// −708.39 and for −∞, within a few ulp of libm's exp elsewhere; y may equal x.
   void (*_Nonnull exp_f64)(const double *_Nonnull x, double *_Nonnull y, long count);
+  /// y[k] = (float)e^(x[k] − shift), e^ as exp_f64's: the same bits as exp_f64 of x[k] − shift
+  /// rounded to float.
+  void (*_Nonnull exp_shifted_f64_to_f32)(
+    const double *_Nonnull x, double shift, float *_Nonnull y, long count);
   /// y[k] = σ(x[k]) = 1 / (1 + e^−x[k]), saturating to exact 0 and 1; y may equal x.
   void (*_Nonnull sigmoid)(const float *_Nonnull x, float *_Nonnull y, long count);
   /// y[k] = tanh(x[k]) = 1 − 2 / (e^2x[k] + 1), absolute error ~1e−7; y may equal x.
