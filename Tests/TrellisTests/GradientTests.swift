@@ -207,6 +207,68 @@ final class GradientTests: XCTestCase {
     XCTAssertGreaterThan(oneThread.filter { $0 != 0 }.count, model.store.count / 2)
   }
 
+  /// After a training pass (window, characters, features, dropout), the word table's rows
+  /// outside `wordRowsWritten` hold zeros and those inside do not, so the norm that skips them has the whole pass's
+  /// bits.
+  func testTheWordRowsABatchWritesAreTheOnlyNonZeroOnes() {
+    let model = makeModel(
+      window: 1, words: 10, embeddingSize: 12, hiddenSize: 9, characterFilters: 3,
+      featureColumns: [FeatureColumn(column: 2, size: 2)])
+    // Equal lengths, so only the window reads <pad>.
+    let wordIds = [[3, 5, 3, 6], [5, 7, 3, 6]]
+    let inputs = wordIds.map { sentence in
+      let tokens = sentence.map { model.words[$0] }
+      return TokenInput(tokens: tokens, features: [tokens.indices.map { ["x", "y"][$0 % 2] }])
+    }
+    let batch = model.batch(
+      inputs.map(model.encode), words: wordIds, gold: wordIds.map { $0.map { $0 % 3 } })
+    var rng = SplitMix64(seed: 3)
+    model.store.zeroGradients()
+    _ = model.lossAndGradient(batch, workspace: ModelWorkspace(), dropoutRate: 0.2, rng: &rng)
+    let table = model.embedding.table
+    let written = model.embedding.wordRowsWritten(by: batch)
+    XCTAssertLessThan(written.filter { $0 }.count, table.rows)
+    let gradient = model.store.gradient(table)
+    for row in 0..<table.rows {
+      let values = (0..<table.columns).map { gradient[row * table.columns + $0] }
+      if written[row] {
+        XCTAssertTrue(values.contains { $0 != 0 }, "row \(row) has no gradient")
+      } else {
+        XCTAssertTrue(values.allSatisfy { $0 == 0 }, "row \(row) is not written")
+      }
+    }
+    XCTAssertEqual(
+      model.store.gradientNorm(sparse: (table, written)).bitPattern,
+      model.store.gradientNorm().bitPattern)
+  }
+
+  /// The norm that skips a slot's zero rows, on slots whose offsets and row lengths are not
+  /// multiples of 8, adds the same blocks in the same order as the whole pass: the same bits,
+  /// for every subset of rows written.
+  func testTheNormSkippingZeroRowsHasTheWholePassBits() {
+    let store = ParameterStore()
+    _ = store.reserve("before", rows: 1, columns: 13)
+    let table = store.reserve("table", rows: 9, columns: 7)
+    _ = store.reserve("after", rows: 3, columns: 5)
+    store.allocate()
+    var rng = SplitMix64(seed: 8)
+    for mask in [0, 1, 0b1_0000_0000, 0b1_0110_1001, 0b1_1111_1111] {
+      let written = (0..<table.rows).map { mask & (1 << $0) != 0 }
+      for k in 0..<store.count {
+        let row = (k - table.offset) / table.columns
+        let inZeroRow = (table.offset..<table.offset + table.count).contains(k) && !written[row]
+        store.gradients[k] = inZeroRow ? 0 : rng.nextUnitFloat() * 2 - 1
+      }
+      let whole = store.gradientNorm()
+      XCTAssertEqual(
+        store.gradientNorm(sparse: (table, written)).bitPattern, whole.bitPattern, "\(mask)")
+      let exact = (0..<store.count).reduce(0.0) {
+        $0 + Double(store.gradients[$1]) * Double(store.gradients[$1])
+      }
+      XCTAssertEqual(whole, exact.squareRoot(), accuracy: 1e-12 * whole)
+    }
+  }
+
   func testEveryHeadThroughTheModelMatchesFiniteDifferences() {
     for head in HeadKind.allCases {
       checkModel(makeModel(encoder: .bilstm, head: head, seed: 5), dropout: 0)

@@ -59,7 +59,11 @@ final class TrainingRun {
       batch, workspace: workspace, dropoutRate: options.dropout,
       sentenceMasks: options.variationalDropout, rng: &state.rng)
     zeroFrozenGradients()
-    return (loss, model.store.gradientNorm())
+    let embedding = model.embedding
+    return (
+      loss,
+      model.store.gradientNorm(sparse: (embedding.table, embedding.wordRowsWritten(by: batch)))
+    )
   }
 
   /// Zeroes the gradient of the frozen embedding rows (`TrainingState.frozenEmbeddingRows`)
