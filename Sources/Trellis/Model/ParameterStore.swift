@@ -71,14 +71,40 @@ public final class ParameterStore: @unchecked Sendable {
 
   /// Sets every gradient to zero, once per step before the backward passes add to them.
   func zeroGradients() {
-    inParts { range in (gradients + range.lowerBound).update(repeating: 0, count: range.count) }
+    zeroGradients(in: [0..<count])
+  }
+
+  /// Sets the gradients in `ranges` to zero: those a step's backward passes can write, when
+  /// the rest are zero already (`TrainingRun.updatedRanges`).
+  func zeroGradients(in ranges: [Range<Int>]) {
+    inParts(of: ranges) { range in
+      (gradients + range.lowerBound).update(repeating: 0, count: range.count)
+    }
   }
 
   /// Runs `body` over the slab's indices in halves on the thread pair
   /// (`ThreadPair.inHalves`), or on the calling thread when the slab is too small to be worth
   /// a second thread. For elementwise passes only (zeroing, the optimiser's update).
   func inParts(_ body: (Range<Int>) -> Void) {
-    ThreadPair.shared.inHalves(of: count, from: Self.countWorthTwoThreads, body)
+    inParts(of: [0..<count], body)
+  }
+
+  /// `inParts` over the indices of `ranges` (ascending, disjoint) alone: each half of their
+  /// total count, cut into its pieces of the ranges.
+  func inParts(of ranges: [Range<Int>], _ body: (Range<Int>) -> Void) {
+    let total = ranges.reduce(0) { $0 + $1.count }
+    ThreadPair.shared.inHalves(of: total, from: Self.countWorthTwoThreads) { part in
+      // Index i of the concatenated ranges is ranges[r].lowerBound + i − (the counts before r).
+      var before = 0
+      for range in ranges {
+        let lower = max(part.lowerBound, before)
+        let upper = min(part.upperBound, before + range.count)
+        if lower < upper {
+          body((range.lowerBound + lower - before)..<(range.lowerBound + upper - before))
+        }
+        before += range.count
+      }
+    }
   }
 
   /// Below this many values an elementwise pass (zeroing, Adam, dropout masks) stays on one

@@ -40,8 +40,10 @@ struct OptimizerState: Equatable {
 /// Moves the parameter slab along its gradient slab: one loop over all parameters (llm.c's
 /// `gpt2_update`), so every layer is optimised the same way without knowing about layers.
 protocol Optimizer {
-  /// One update with learning rate `rate`, reading `store.gradients`.
-  mutating func step(_ store: ParameterStore, rate: Float)
+  /// One update with learning rate `rate`, reading `store.gradients`, of the parameters in
+  /// `ranges` (ascending, disjoint). Outside them the gradient and every per-parameter state
+  /// must be zero, where the update would leave all as it is (`TrainingRun.updatedRanges`).
+  mutating func step(_ store: ParameterStore, rate: Float, ranges: [Range<Int>])
   /// The state a resumed run needs to make the same updates; settable from a checkpoint of
   /// the same optimiser and parameter count.
   var state: OptimizerState { get set }
@@ -51,6 +53,11 @@ protocol Optimizer {
 
 extension Optimizer {
   var evaluationParameters: [Float]? { nil }
+
+  /// One update of every parameter.
+  mutating func step(_ store: ParameterStore, rate: Float) {
+    step(store, rate: rate, ranges: [0..<store.count])
+  }
 }
 
 /// Plain stochastic gradient descent: θ ← θ − η·g. Stateless.
@@ -60,10 +67,12 @@ struct SGD: Optimizer {
     set {}
   }
 
-  mutating func step(_ store: ParameterStore, rate: Float) {
+  mutating func step(_ store: ParameterStore, rate: Float, ranges: [Range<Int>]) {
     let θ = store.values
     let g = store.gradients
-    for k in 0..<store.count { θ[k] -= rate * g[k] }
+    for range in ranges {
+      for k in range { θ[k] -= rate * g[k] }
+    }
     store.didChangeValues()
   }
 }
@@ -93,7 +102,10 @@ struct Adam: Optimizer {
     set { (stepCount, m, v) = (newValue.counters[0], newValue.slabs[0], newValue.slabs[1]) }
   }
 
-  mutating func step(_ store: ParameterStore, rate: Float) {
+  /// Where g, m and v are 0, m and v stay 0 and θ loses η·0/(0 + ε) = 0: so the parameters
+  /// outside `ranges` are skipped with the same bits (with a pretrained vocabulary, most of
+  /// the embedding: words no training sentence holds).
+  mutating func step(_ store: ParameterStore, rate: Float, ranges: [Range<Int>]) {
     stepCount += 1
     let t = Double(stepCount)
     let correction1 = 1 - Foundation.pow(Double(beta1), t)
@@ -109,7 +121,7 @@ struct Adam: Optimizer {
       v.withUnsafeMutableBufferPointer { v in
         // Each parameter's update reads only its own entries, so the parts give the bits of
         // one pass.
-        store.inParts { range in
+        store.inParts(of: ranges) { range in
           let first = range.lowerBound
           let (θ, g, m, v) = (θ + first, g + first, m.baseAddress! + first, v.baseAddress! + first)
           if nesterov {
@@ -154,8 +166,10 @@ struct ParameterAveraging: Optimizer {
 
   var evaluationParameters: [Float]? { average }
 
-  mutating func step(_ store: ParameterStore, rate: Float) {
-    base.step(store, rate: rate)
+  /// The average's own update runs over every parameter (its slab is nowhere zero, so
+  /// `TrainingRun.updatedRanges` covers them all anyway).
+  mutating func step(_ store: ParameterStore, rate: Float, ranges: [Range<Int>]) {
+    base.step(store, rate: rate, ranges: ranges)
     updates += 1
     let n = Float(updates)
     let θ = store.values

@@ -18,6 +18,13 @@ final class TrainingRun {
   /// A batch of the first training sentences, to check after each epoch that the model's
   /// scores are still finite.
   let probe: Batch
+  /// The parameters a step can change, ascending: all but the word-embedding rows that no
+  /// training sentence holds (the words only a pretrained vocabulary brought, or only dev and
+  /// test) and whose optimiser state is zero. Such a row's gradient is never written, so it
+  /// and the optimiser's state stay zero and every update leaves it as it is; a step skips
+  /// it (zeroing, clipping, the update) with the same bits. With GloVe 6B's 400,000 words
+  /// kept, that is almost all of the model.
+  let updatedRanges: [Range<Int>]
 
   /// `sentences` are in the model's label scheme; `wordCounts[id]` is word id's training count.
   init(
@@ -36,6 +43,42 @@ final class TrainingRun {
     lengths = examples.map(\.encoded.words.count)
     isSingleton = wordCounts.map { $0 == 1 }
     probe = model.batch(examples.prefix(TaggingOptions().batchSize).map(\.encoded))
+    updatedRanges = Self.updatedRanges(
+      of: model, examples: examples.map(\.encoded), optimizerSlabs: state.optimizer.state.slabs)
+  }
+
+  /// `updatedRanges`: every parameter but the embedding rows that `examples` (word dropout
+  /// included) cannot write and where every optimiser slab is zero.
+  private static func updatedRanges(
+    of model: TaggerModel, examples: [TaggerModel.EncodedSentence], optimizerSlabs: [[Float]]
+  ) -> [Range<Int>] {
+    let table = model.embedding.table
+    var updated = [Bool](repeating: false, count: table.rows)
+    for example in examples { for id in example.words { updated[id] = true } }
+    updated[ReservedWord.paddingId] = true
+    updated[ReservedWord.unknownId] = true
+    for slab in optimizerSlabs {
+      for row in 0..<table.rows where !updated[row] {
+        let start = table.offset + row * table.columns
+        updated[row] = slab[start..<start + table.columns].contains { $0 != 0 }
+      }
+    }
+    var ranges = [0..<table.offset]
+    for row in 0..<table.rows where updated[row] {
+      let start = table.offset + row * table.columns
+      if let last = ranges.last, last.upperBound == start {
+        ranges[ranges.count - 1] = last.lowerBound..<start + table.columns
+      } else {
+        ranges.append(start..<start + table.columns)
+      }
+    }
+    let end = table.offset + table.count
+    if let last = ranges.last, last.upperBound == end {
+      ranges[ranges.count - 1] = last.lowerBound..<model.store.count
+    } else {
+      ranges.append(end..<model.store.count)
+    }
+    return ranges.filter { !$0.isEmpty }
   }
 
   /// The batch of `indices`, each singleton word read as `<unk>` with probability
@@ -54,7 +97,7 @@ final class TrainingRun {
 
   /// Fresh gradients of the batch: its summed loss and the gradients' global norm.
   func lossAndGradient(_ batch: Batch) -> (loss: Double, norm: Double) {
-    model.store.zeroGradients()
+    model.store.zeroGradients(in: updatedRanges)
     let loss = model.lossAndGradient(
       batch, workspace: workspace, dropoutRate: options.dropout,
       sentenceMasks: options.variationalDropout, rng: &state.rng)
@@ -81,9 +124,9 @@ final class TrainingRun {
     if options.clipNorm > 0, norm > options.clipNorm {
       let scale = Float(options.clipNorm / norm)
       let gradients = store.gradients
-      store.inParts { range in for k in range { gradients[k] *= scale } }
+      store.inParts(of: updatedRanges) { range in for k in range { gradients[k] *= scale } }
     }
-    state.optimizer.step(store, rate: Float(learningRate))
+    state.optimizer.step(store, rate: Float(learningRate), ranges: updatedRanges)
   }
 
   /// Runs `body` with the selected epoch's parameters (the latest ones if none was selected)
