@@ -122,5 +122,4 @@ extension LinearChain {
   ) -> Potentials<Scalar> {
     Potentials(self, parameters: θ, constraints: constraints, concurrently: concurrently)
   }
-
 }

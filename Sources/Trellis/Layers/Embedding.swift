@@ -134,16 +134,6 @@ struct EmbeddingLayer: Sendable {
       store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace)
   }
 
-  /// Which rows of the word table `backward` adds to, one flag per row: the batch's words and
-  /// <pad> (read past a sentence's end and, with a window, outside it). The other rows'
-  /// gradient stays zero, which `ParameterStore.gradientNorm(sparse:)` skips.
-  func wordRowsWritten(by batch: Batch) -> [Bool] {
-    var written = [Bool](repeating: false, count: table.rows)
-    for id in batch.wordIds { written[Int(id)] = true }
-    written[ReservedWord.paddingId] = true
-    return written
-  }
-
   /// Calls `body(k, position)` for window blocks k = 0…2K of token t of sentence b; `position`
   /// is the token read (t + k − K), nil outside the sentence.
   @inline(__always)

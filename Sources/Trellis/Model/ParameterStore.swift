@@ -117,43 +117,30 @@ public final class ParameterStore: @unchecked Sendable {
   /// sum i mod 8, and the eight are added at the end, so the same bits on every run, and
   /// eight independent chains of additions (vectorised) instead of one that waits for its
   /// last addition at every element (2.6% of a training profile, all of it on the main thread).
-  ///
-  /// `sparse` names a slot whose gradient is zero in the rows r with `touched[r]` false (the
-  /// word embedding's, outside the batch's words): the blocks of 8 that lie wholly in those
-  /// rows are skipped. A skipped block would have added +0 to each partial sum, so the bits
-  /// are those of the whole pass. On ATIS the embedding is a quarter of the gradient and a
-  /// batch touches a fifth of its rows; with pretrained vectors' words in the vocabulary, the
-  /// embedding is nearly all of it.
-  func gradientNorm(sparse: (slot: ParameterSlot, touched: [Bool])? = nil) -> Double {
+  func gradientNorm() -> Double {
+    gradientNorm(over: [0..<count])
+  }
+
+  /// `gradientNorm()` when the gradient is zero outside `ranges` (ascending, disjoint;
+  /// `TrainingRun.updatedRanges`): the blocks of 8 that meet no range are skipped. A skipped
+  /// block would have added +0 to each partial sum, so the bits are those of the whole pass.
+  func gradientNorm(over ranges: [Range<Int>]) -> Double {
     var partialSums = SIMD8<Double>()
     let raw = UnsafeRawPointer(gradients)
-    func add(blocks: Range<Int>) {
-      for block in blocks {
+    let blockCount = count / 8
+    var next = 0  // the first block not added yet, so each is added once, in ascending order
+    for range in ranges {
+      let (lower, upper) = (
+        max(next, range.lowerBound / 8), min(blockCount, (range.upperBound + 7) / 8)
+      )
+      guard lower < upper else { continue }
+      for block in lower..<upper {
         let g = SIMD8<Double>(
           raw.loadUnaligned(
             fromByteOffset: block * 8 * MemoryLayout<Float>.stride, as: SIMD8<Float>.self))
         partialSums += g * g
       }
-    }
-    let blockCount = count / 8
-    if case (let slot, let touched)? = sparse {
-      precondition(touched.count == slot.rows, "one flag per row")
-      // The blocks wholly inside the slot, [first, end); a touched row adds the blocks it
-      // overlaps that are not added yet, so every block is added once, in ascending order.
-      let first = min((slot.offset + 7) / 8, blockCount)
-      let end = max(first, (slot.offset + slot.count) / 8)
-      add(blocks: 0..<first)
-      var next = first
-      for row in 0..<slot.rows where touched[row] {
-        let start = slot.offset + row * slot.columns
-        let (lower, upper) = (max(next, start / 8), min(end, (start + slot.columns + 7) / 8))
-        guard lower < upper else { continue }
-        add(blocks: lower..<upper)
-        next = upper
-      }
-      add(blocks: end..<blockCount)
-    } else {
-      add(blocks: 0..<blockCount)
+      next = upper
     }
     var sum = partialSums.sum()
     for i in blockCount * 8..<count { sum += Double(gradients[i]) * Double(gradients[i]) }

@@ -166,8 +166,8 @@ struct ParameterAveraging: Optimizer {
 
   var evaluationParameters: [Float]? { average }
 
-  /// The average's own update runs over every parameter (its slab is nowhere zero, so
-  /// `TrainingRun.updatedRanges` covers them all anyway).
+  /// The average's own update runs over every parameter. (`TrainingRun.updatedRanges` leaves
+  /// out only rows whose average, their initial θ, is zero, and θ stays so: avg += 0.)
   mutating func step(_ store: ParameterStore, rate: Float, ranges: [Range<Int>]) {
     base.step(store, rate: rate, ranges: ranges)
     updates += 1

@@ -22,7 +22,7 @@ final class TrainingRun {
   /// training sentence holds (the words only a pretrained vocabulary brought, or only dev and
   /// test) and whose optimiser state is zero. Such a row's gradient is never written, so it
   /// and the optimiser's state stay zero and every update leaves it as it is; a step skips
-  /// it (zeroing, clipping, the update) with the same bits. With GloVe 6B's 400,000 words
+  /// it (zeroing, the norm, clipping, the update) with the same bits. With GloVe 6B's 400,000 words
   /// kept, that is almost all of the model.
   let updatedRanges: [Range<Int>]
 
@@ -47,9 +47,10 @@ final class TrainingRun {
       of: model, examples: examples.map(\.encoded), optimizerSlabs: state.optimizer.state.slabs)
   }
 
-  /// `updatedRanges`: every parameter but the embedding rows that `examples` (word dropout
-  /// included) cannot write and where every optimiser slab is zero.
-  private static func updatedRanges(
+  /// `updatedRanges`: every parameter but the embedding rows that `examples` cannot write
+  /// (their words, <unk> for word dropout and <pad> for windows and padding are written) and
+  /// where every optimiser slab is zero.
+  static func updatedRanges(
     of model: TaggerModel, examples: [TaggerModel.EncodedSentence], optimizerSlabs: [[Float]]
   ) -> [Range<Int>] {
     let table = model.embedding.table
@@ -102,11 +103,7 @@ final class TrainingRun {
       batch, workspace: workspace, dropoutRate: options.dropout,
       sentenceMasks: options.variationalDropout, rng: &state.rng)
     zeroFrozenGradients()
-    let embedding = model.embedding
-    return (
-      loss,
-      model.store.gradientNorm(sparse: (embedding.table, embedding.wordRowsWritten(by: batch)))
-    )
+    return (loss, model.store.gradientNorm(over: updatedRanges))
   }
 
   /// Zeroes the gradient of the frozen embedding rows (`TrainingState.frozenEmbeddingRows`)
