@@ -6,8 +6,9 @@ public enum EmbeddingScope: String, Codable, CaseIterable, Sendable {
   /// Every vector of the file becomes a row of the embedding table, saved with the model:
   /// GloVe 6B 50d's 400,000 words make a 0.2 M-parameter tagger one of 20 M (an 84 MB model
   /// file on ATIS). Training's steps skip the rows of words no training sentence holds
-  /// (`TrainingRun.updatedRanges`), so they run about as fast, but every epoch's checkpoint
-  /// and the model file are written in full. Only worth it when the model must tag text whose
+  /// (`TrainingRun.updatedRanges`): on ATIS an epoch's steps ran at 0.77 of the speed with
+  /// the data's words alone (Eval/SPEED.md, "Session 29"), but every epoch's checkpoint and
+  /// the model file are written in full. Only worth it when the model must tag text whose
   /// words are not known when it is trained.
   case all
 }
