@@ -19,12 +19,19 @@
 // follows are kept in `carry` (PRODUCT_PANELS·LANES per row, full vectors) and the next block
 // starts from them (`carriedIn`), so a product cut into blocks sums each element in the same
 // order, with the same roundings, as one pass over the whole depth.
+// The loops over rows and panels that load and store the sums are unrolled in full, so the
+// sums live in registers from first to last: left to itself, clang kept the AVX-512 adding
+// product's in an array on the stack, zeroed by a call to memset and copied in and out around
+// each block of k, and ∂W = ∂Zᵀ·X ran at 0.91–0.93 of the speed (`REVISION_A=41db7f7
+// LEVEL=avx512 scripts/pair-kernel-variants.sh '' ''`, Eval/SPEED.md "Session 30").
 INLINE void PRODUCT(tile)(
   const SCALAR *a, long rowStride, long depthStride, long from, long begin, long end,
   long depth, const SCALAR *panels, int rows, int panelCount, SCALAR *c, long columns,
   long column, int mode, SCALAR *carry, bool carriedIn, bool carriesOut) {
   VECTOR sums[PRODUCT_ROWS][PRODUCT_PANELS];
+#pragma clang loop unroll(full)
   for (int r = 0; r < rows; r++) {
+#pragma clang loop unroll(full)
     for (int p = 0; p < panelCount; p++) {
       const long first = column + LANES * p;
       const SCALAR *start = c + r * columns + first;
@@ -49,7 +56,9 @@ INLINE void PRODUCT(tile)(
       for (int p = 0; p < panelCount; p++) sums[r][p] = MULTIPLY_ADD(x, w[p], sums[r][p]);
     }
   }
+#pragma clang loop unroll(full)
   for (int r = 0; r < rows; r++) {
+#pragma clang loop unroll(full)
     for (int p = 0; p < panelCount; p++) {
       const long first = column + LANES * p;
       SCALAR *destination = c + r * columns + first;
