@@ -2,9 +2,7 @@
 // from scripts/pair-kernel-variants.sh) in one process, one thread: 40 rounds per shape, the
 // two builds alternating within each round, so that a drift in a shared machine's speed moves
 // both alike. Prints each build's median GFLOP/s and the median of the rounds' ratios b/a;
-// then the same for the LSTM cell's forward step and for packing weights into panels, in µs;
-// then, within build b, training's products over a row-major operand packed first against
-// read in place (packed_product_in_place).
+// then the same for the LSTM cell's forward step and for packing weights into panels, in µs.
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -81,11 +79,9 @@ static void timePair(const char *what, void (*step)(int v), long repetitions) {
 }
 
 static void timeProducts(void);
-static void timeInPlace(void);
 
 int main(void) {
   timeProducts();
-  timeInPlace();
   // One recurrent step's cell (B = 32 rows, H = 100 units, c_{t−1} given).
   zx = filled(B * 4 * H, 0), zh = filled(B * 4 * H, 0), cPrevious = filled(B * H, 0);
   gates = filled(B * 4 * H, 0), cell = filled(B * H, 0), hidden = filled(B * H, 0);
@@ -147,50 +143,5 @@ static void timeProducts(void) {
       kind == 1 ? "(A^T, adding)" : kind == 2 ? "(Double)" : "", median(rates[0]),
       median(rates[1]), median(ratios));
     free(a), free(w), free(c), free(ad), free(wd), free(cd), free(panels), free(panelsd);
-  }
-}
-
-// Training's products whose second operand w (depth, columns) is row-major: a packed copy of
-// it (trellis_pack_panels_transposed) then packed_product_add, against its last partial panel
-// copied and packed_product_in_place, both build b's, alternating: ∂Wx += ∂Zᵀ·X over 12 and 20
-// steps of 32 sentences, ∂h += ∂zh·Wh at one step, ∂X = ∂Z·Wx (as an adding product, whose
-// cost is the same). Median µs of each and of the rounds' ratios in place / packed.
-static void timeInPlace(void) {
-  if (!variant_b.packed_product_in_place) return;
-  // rows, depth, columns, whether a is read transposed.
-  const long shapes[][4] = {{400, 384, 100, 1}, {400, 640, 100, 1}, {32, 400, 100, 0},
-                            {384, 400, 100, 0}};
-  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-    const long rows = shapes[s][0], depth = shapes[s][1], columns = shapes[s][2];
-    const int transposed = (int)shapes[s][3];
-    const long rowStride = transposed ? 1 : depth, depthStride = transposed ? rows : 1;
-    float *a = filled(rows * depth, 0), *w = filled(depth * columns, 0);
-    float *c = filled(rows * columns, 0);
-    float *panels = malloc((size_t)trellis_panels_size(columns, depth) * 4);
-    float *tail = malloc((size_t)depth * 16 * 4);
-    const long repetitions = (long)(1e8 / (2.0 * rows * depth * columns)) + 1;
-    double times[2][ROUNDS], ratios[ROUNDS];
-    for (int round = 0; round < ROUNDS; round++) {
-      for (int v = 0; v < 2; v++) {
-        const double start = now();
-        for (long r = 0; r < repetitions; r++) {
-          if (v == 0) {
-            trellis_pack_panels_transposed(w, depth, columns, panels);
-            variant_b.packed_product_add(a, rowStride, depthStride, rows, depth, panels, columns, c);
-          } else {
-            trellis_pack_last_panel_transposed(w, depth, columns, tail);
-            variant_b.packed_product_in_place(
-              a, rowStride, depthStride, rows, depth, w, tail, columns, c, true);
-          }
-        }
-        times[v][round] = (now() - start) / repetitions * 1e6;
-      }
-      ratios[round] = times[1][round] / times[0][round];
-    }
-    printf(
-      "%4ld x %3ld by %3ld %-14s packed %6.1f  in place %6.1f µs  in place/packed %.3f\n", rows,
-      depth, columns, transposed ? "(A^T, adding)" : "(adding)", median(times[0]),
-      median(times[1]), median(ratios));
-    free(a), free(w), free(c), free(panels), free(tail);
   }
 }

@@ -46,7 +46,7 @@ for variant in a b; do
     -o "$work/variant_$variant.o"
   # The variant's packers under names of its own (variant_a_pack_panels, ...), beside the
   # working tree's, which the products' panels come from.
-  for name in panels_size pack_panels pack_panels_transposed pack_last_panel_transposed; do
+  for name in panels_size pack_panels pack_panels_transposed; do
     for suffix in '' _f64; do
       echo "#define trellis_$name$suffix variant_${variant}_$name$suffix"
     done

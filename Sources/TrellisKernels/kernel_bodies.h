@@ -316,7 +316,7 @@ enum { PRODUCT_SET, PRODUCT_ADD, PRODUCT_CONTINUE };
 
 static void packed_product_kernel(
   const float *a, long rows, long depth, const float *panels, long columns, float *c) {
-  product_packed(a, depth, 1, rows, 0, depth, panels, columns, c, PRODUCT_SET);
+  product_panels(a, depth, 1, rows, 0, depth, panels, columns, c, PRODUCT_SET);
 }
 
 // The CRF's products (LinearChain+ForwardBackward.swift): c = a · W in Double over W packed
@@ -324,36 +324,20 @@ static void packed_product_kernel(
 static void packed_product_f64_kernel(
   const double *a, long rowStride, long depthStride, long rows, long depth, const double *panels,
   long columns, double *c) {
-  product_f64_packed(
+  product_f64_panels(
     a, rowStride, depthStride, rows, 0, depth, panels, columns, c, PRODUCT_SET);
 }
 
 static void packed_product_add_kernel(
   const float *a, long rowStride, long depthStride, long rows, long depth, const float *panels,
   long columns, float *c) {
-  product_packed(a, rowStride, depthStride, rows, 0, depth, panels, columns, c, PRODUCT_ADD);
-}
-
-static void packed_product_in_place_kernel(
-  const float *a, long rowStride, long depthStride, long rows, long depth, const float *w,
-  const float *tail, long columns, float *c, bool adds) {
-  // Full panel p at k: w + 16p + k·columns. The mode a constant at each call, as the other
-  // products have it.
-  if (adds) {
-    product_panels(
-      a, rowStride, depthStride, rows, 0, depth, w, 16, columns, columns / 16, tail, columns, c,
-      PRODUCT_ADD);
-  } else {
-    product_panels(
-      a, rowStride, depthStride, rows, 0, depth, w, 16, columns, columns / 16, tail, columns, c,
-      PRODUCT_SET);
-  }
+  product_panels(a, rowStride, depthStride, rows, 0, depth, panels, columns, c, PRODUCT_ADD);
 }
 
 static void packed_product_continue_kernel(
   const float *a, long rowStride, long rows, long from, long depth, const float *panels,
   long columns, float *c) {
-  product_packed(a, rowStride, 1, rows, from, depth, panels, columns, c, PRODUCT_CONTINUE);
+  product_panels(a, rowStride, 1, rows, from, depth, panels, columns, c, PRODUCT_CONTINUE);
 }
 
 // Adam's and Nadam's update of 16 parameters. `nesterov` is a constant at each call site, so
@@ -624,7 +608,6 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .viterbi_live_rows = viterbi_live_rows_kernel,
   .packed_product = packed_product_kernel,
   .packed_product_add = packed_product_add_kernel,
-  .packed_product_in_place = packed_product_in_place_kernel,
   .packed_product_continue = packed_product_continue_kernel,
   .packed_product_f64 = packed_product_f64_kernel,
   .adam = adam_kernel,

@@ -20,37 +20,17 @@
     }                                                                                         \
   }
 
-// The panels' size, for both element types: panels of `lanes` columns (16 floats, 8
-// doubles), one vector of the product's kernel each; and the last panel of w = Wᵀ (depth,
-// columns), row-major, when `columns` is not a multiple of `lanes`: its `columns mod lanes`
-// columns at each k, zeros past them.
-#define DEFINE_PANEL_SIZE_AND_LAST_PANEL(scalar, lanes, suffix)                               \
+// The panels' size and the packer from Wᵀ, for both element types: panels of `lanes` columns
+// (16 floats, 8 doubles), one vector of the product's kernel each.
+#define DEFINE_PACKERS(scalar, lanes, suffix)                                                 \
   long trellis_panels_size##suffix(long columns, long depth) {                                \
     return (columns + lanes - 1) / lanes * lanes * depth;                                     \
   }                                                                                           \
                                                                                               \
-  static void pack_last_panel##suffix(                                                        \
-    const scalar *w, long depth, long columns, scalar *panel) {                               \
-    const long first = columns / lanes * lanes;                                               \
-    for (long k = 0; k < depth; k++) {                                                        \
-      for (long l = 0; l < lanes; l++) {                                                      \
-        panel[k * lanes + l] = first + l < columns ? w[k * columns + first + l] : 0;          \
-      }                                                                                       \
-    }                                                                                         \
-  }
-
-DEFINE_PANEL_SIZE_AND_LAST_PANEL(float, 16, )
-DEFINE_PANEL_SIZE_AND_LAST_PANEL(double, 8, _f64)
-
-void trellis_pack_last_panel_transposed(
-  const float *w, long depth, long columns, float *panel) {
-  pack_last_panel(w, depth, columns, panel);
-}
-
-// Panel p at k holds w's row k, columns lanes·p ..< lanes·(p + 1): one copy of a vector's
-// worth (a constant size, so a few vector moves rather than a call to memcpy), the last
-// panel's zeros past the last column.
-#define DEFINE_PACK_TRANSPOSED(scalar, lanes, suffix)                                         \
+  /* Panel p at k holds w's row k, columns lanes·p ..< lanes·(p + 1): one copy of a vector's */ \
+  /* worth, zeros past the last column in the last panel. The full panels' copies have a    */ \
+  /* constant size, so they are a few vector moves rather than a call to memcpy each (a      */ \
+  /* training step packs X and H this way, T·B rows each).                                  */ \
   void trellis_pack_panels_transposed##suffix(                                                \
     const scalar *w, long depth, long columns, scalar *panels) {                              \
     const long fullPanels = columns / lanes;                                                  \
@@ -60,13 +40,17 @@ void trellis_pack_last_panel_transposed(
                lanes * sizeof(scalar));                                                       \
       }                                                                                       \
     }                                                                                         \
-    if (columns % lanes) {                                                                    \
-      pack_last_panel##suffix(w, depth, columns, panels + fullPanels * depth * lanes);        \
+    const long width = columns - lanes * fullPanels;                                          \
+    if (width == 0) return;                                                                   \
+    for (long k = 0; k < depth; k++) {                                                        \
+      scalar *destination = panels + (fullPanels * depth + k) * lanes;                        \
+      const scalar *source = w + k * columns + lanes * fullPanels;                            \
+      for (long l = 0; l < lanes; l++) destination[l] = l < width ? source[l] : 0;            \
     }                                                                                         \
   }
 
-DEFINE_PACK_TRANSPOSED(float, 16, )
-DEFINE_PACK_TRANSPOSED(double, 8, _f64)
+DEFINE_PACKERS(float, 16, )
+DEFINE_PACKERS(double, 8, _f64)
 DEFINE_PACK_COLUMNS(float, 16, )
 DEFINE_PACK_COLUMNS(double, 8, _f64)
 

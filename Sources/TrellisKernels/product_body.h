@@ -26,8 +26,8 @@
 // LEVEL=avx512 scripts/pair-kernel-variants.sh '' ''`, Eval/SPEED.md "Session 30").
 INLINE void PRODUCT(tile)(
   const SCALAR *a, long rowStride, long depthStride, long from, long begin, long end,
-  const SCALAR *panels, long panelStride, long depthStep, int rows, int panelCount, SCALAR *c,
-  long columns, long column, int mode, SCALAR *carry, bool carriedIn, bool carriesOut) {
+  long depth, const SCALAR *panels, int rows, int panelCount, SCALAR *c, long columns,
+  long column, int mode, SCALAR *carry, bool carriedIn, bool carriesOut) {
   VECTOR sums[PRODUCT_ROWS][PRODUCT_PANELS];
 #pragma clang loop unroll(full)
   for (int r = 0; r < rows; r++) {
@@ -50,7 +50,7 @@ INLINE void PRODUCT(tile)(
   }
   for (long k = begin; k < end; k++) {
     VECTOR w[PRODUCT_PANELS];
-    for (int p = 0; p < panelCount; p++) w[p] = LOAD(panels + p * panelStride + k * depthStep);
+    for (int p = 0; p < panelCount; p++) w[p] = LOAD(panels + (p * depth + k) * LANES);
     for (int r = 0; r < rows; r++) {
       const VECTOR x = SPLAT(a[r * rowStride + (k - from) * depthStride]);
       for (int p = 0; p < panelCount; p++) sums[r][p] = MULTIPLY_ADD(x, w[p], sums[r][p]);
@@ -94,12 +94,12 @@ INLINE void PRODUCT(tile)(
 #endif
 INLINE void PRODUCT(rows)(
   const SCALAR *a, long rowStride, long depthStride, long rows, long from, long begin, long end,
-  const SCALAR *panels, long panelStride, long depthStep, int panelCount, SCALAR *c,
-  long columns, long column, int mode, SCALAR *carry, bool carriedIn, bool carriesOut) {
+  long depth, const SCALAR *panels, int panelCount, SCALAR *c, long columns, long column,
+  int mode, SCALAR *carry, bool carriedIn, bool carriesOut) {
 #define PRODUCT_TILE(height) \
   PRODUCT(tile)( \
-    a + r * rowStride, rowStride, depthStride, from, begin, end, panels, panelStride, \
-    depthStep, height, panelCount, c + r * columns, columns, column, mode, \
+    a + r * rowStride, rowStride, depthStride, from, begin, end, depth, panels, height, \
+    panelCount, c + r * columns, columns, column, mode, \
     carry ? carry + r * PRODUCT_PANELS * LANES : carry, carriedIn, carriesOut)
   // Each height a constant at its call, so that the tile's loops unroll into registers.
 #define PRODUCT_HEIGHTS(even, odd) \
@@ -131,19 +131,19 @@ INLINE void PRODUCT(rows)(
 // blocks of PRODUCT_DEPTH_BLOCK steps of k, each block over every row before the next.
 INLINE void PRODUCT(group)(
   const SCALAR *a, long rowStride, long depthStride, long rows, long from, long depth,
-  const SCALAR *panels, long panelStride, long depthStep, int panelCount, SCALAR *c,
-  long columns, long column, int mode, SCALAR *carry) {
+  const SCALAR *panels, int panelCount, SCALAR *c, long columns, long column, int mode,
+  SCALAR *carry) {
   if (!carry) {
     PRODUCT(rows)(
-      a, rowStride, depthStride, rows, from, from, depth, panels, panelStride, depthStep,
-      panelCount, c, columns, column, mode, carry, false, false);
+      a, rowStride, depthStride, rows, from, from, depth, depth, panels, panelCount, c, columns,
+      column, mode, carry, false, false);
     return;
   }
   for (long begin = from; begin < depth; begin += PRODUCT_DEPTH_BLOCK) {
     const long end = depth - begin > PRODUCT_DEPTH_BLOCK ? begin + PRODUCT_DEPTH_BLOCK : depth;
     PRODUCT(rows)(
-      a, rowStride, depthStride, rows, from, begin, end, panels, panelStride, depthStep,
-      panelCount, c, columns, column, mode, carry, begin > from, end < depth);
+      a, rowStride, depthStride, rows, from, begin, end, depth, panels, panelCount, c, columns,
+      column, mode, carry, begin > from, end < depth);
   }
 }
 
@@ -202,14 +202,9 @@ INLINE void PRODUCT(half_rows)(
 // first-level cache, and every tile reads both again from the second (ATIS's ∂W = ∂Zᵀ·X over
 // T·B ≈ 640 rows ran at 0.70 of the row-major product's speed). Such products take their
 // depth in blocks, each block's lines and panels shared by all rows while they are cached.
-// Panel p < `sourcePanels` holds its LANES values at k at panels + p·panelStride +
-// k·depthStep: (LANES·depth, LANES) in a packed copy, (LANES, the row length) for the full
-// panels of a row-major (depth, columns) matrix read in place. The panels past those (one wide
-// panel or one half panel at most) come from `tail`, packed (LANES values a step of k).
 INLINE void PRODUCT(panels)(
   const SCALAR *a, long rowStride, long depthStride, long rows, long from, long depth,
-  const SCALAR *panels, long panelStride, long depthStep, long sourcePanels,
-  const SCALAR *tail, long columns, SCALAR *c, int mode) {
+  const SCALAR *panels, long columns, SCALAR *c, int mode) {
   // Panels of more than LANES/2 columns, then the narrow last one if there is one.
   const long widePanels = (columns + LANES / 2 - 1) / LANES;
   // Without memory for the carried sums, one pass: the same bits, more slowly.
@@ -217,38 +212,22 @@ INLINE void PRODUCT(panels)(
     ? malloc((size_t)rows * PRODUCT_PANELS * LANES * sizeof(SCALAR))
     : NULL;
   long p = 0;
-  for (; p + PRODUCT_PANELS <= sourcePanels; p += PRODUCT_PANELS) {
+  for (; p + PRODUCT_PANELS <= widePanels; p += PRODUCT_PANELS) {
     PRODUCT(group)(
-      a, rowStride, depthStride, rows, from, depth, panels + p * panelStride, panelStride,
-      depthStep, PRODUCT_PANELS, c, columns, LANES * p, mode, carry);
+      a, rowStride, depthStride, rows, from, depth, panels + p * LANES * depth, PRODUCT_PANELS,
+      c, columns, LANES * p, mode, carry);
   }
-  for (; p < sourcePanels; p++) {
+  for (; p < widePanels; p++) {
     PRODUCT(group)(
-      a, rowStride, depthStride, rows, from, depth, panels + p * panelStride, panelStride,
-      depthStep, 1, c, columns, LANES * p, mode, carry);
-  }
-  if (p < widePanels) {
-    PRODUCT(group)(
-      a, rowStride, depthStride, rows, from, depth, tail, LANES * depth, LANES, 1, c, columns,
+      a, rowStride, depthStride, rows, from, depth, panels + p * LANES * depth, 1, c, columns,
       LANES * p, mode, carry);
-    p++;
   }
   free(carry);
   if (LANES * p < columns) {
     PRODUCT(half_rows)(
-      a, rowStride, depthStride, rows, from, depth, tail, c, columns, LANES * p, mode);
+      a, rowStride, depthStride, rows, from, depth, panels + p * LANES * depth, c, columns,
+      LANES * p, mode);
   }
-}
-
-// PRODUCT(panels) over panels packed in one copy (trellis_pack_panels and its kin): all the
-// wide panels at their place in it, the half panel after them.
-INLINE void PRODUCT(packed)(
-  const SCALAR *a, long rowStride, long depthStride, long rows, long from, long depth,
-  const SCALAR *panels, long columns, SCALAR *c, int mode) {
-  const long widePanels = (columns + LANES / 2 - 1) / LANES;
-  PRODUCT(panels)(
-    a, rowStride, depthStride, rows, from, depth, panels, LANES * depth, LANES, widePanels,
-    panels + widePanels * LANES * depth, columns, c, mode);
 }
 
 #undef PRODUCT

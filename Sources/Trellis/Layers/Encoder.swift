@@ -254,10 +254,12 @@ struct Encoder: Sendable {
         }
       }
     }
-    directions[d].backwardThroughTime(store: store, steps: T, batch: B, workspace: ws)
+    directions[d].backwardThroughTime(
+      store: store, x: d == 0 ? x : UnsafePointer(ws.x.pointer), steps: T, batch: B,
+      workspace: ws)
     return directions[d].weightProducts(
-      store: store, x: d == 0 ? x : UnsafePointer(ws.x.pointer),
-      dx: d == 0 ? dx : ws.dx.reserve(T * B * inputSize), steps: T, batch: B, workspace: ws)
+      store: store, dx: d == 0 ? dx : ws.dx.reserve(T * B * inputSize), steps: T, batch: B,
+      workspace: ws)
   }
 
   /// Runs each job's rows (`rows`, `run(range)`) in chunks of `productChunkRows`, which both

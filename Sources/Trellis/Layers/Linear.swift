@@ -51,13 +51,12 @@ struct Linear: Sendable {
   static let rowsWorthTwoThreads = 128
 
   /// `∂x = ∂y · W` (overwritten); `∂W += ∂yᵀ · x`; `∂b += column sums of ∂y`, all dense.
-  /// `x` is the input of the matching `forward`. Both products read W and x as stored
-  /// (`inPlaceProduct`), their last partial panels copied to `panels.weight` and
-  /// `panels.input`, and ∂yᵀ in place too. ∂x and ∂W
+  /// `x` is the input of the matching `forward`. Both products are `packedProduct`'s, over Wᵀ
+  /// packed into `panels.weight` and xᵀ into `panels.input` (∂yᵀ is read in place). ∂x and ∂W
   /// (with ∂b) are one `SharedWork` each on the thread pair, cut into chunks of rows: they read
   /// the same inputs and write disjoint memory, and every element is the same sum whichever
   /// thread forms it. (As one half each, the calling thread waited for the other in 1.4% of a
-  /// training profile's samples: ∂W's half also sums ∂b's columns.)
+  /// training profile's samples: ∂W's half also packs x and sums ∂b's columns.)
   func backward(
     _ dy: MatrixView, input x: MatrixView, store: ParameterStore, dx: MutableMatrixView,
     panels: (weight: Scratch, input: Scratch)
@@ -66,33 +65,35 @@ struct Linear: Sendable {
     precondition(
       dy.rowStride == outputSize && x.rowStride == inputSize && dx.rowStride == inputSize
         && x.rows == rows && dx.rows == rows)
-    var weightPanels: InPlacePanels?
-    var inputPanels: InPlacePanels?
+    var weightPanels: UnsafeMutablePointer<Float>?
+    var inputPanels: UnsafeMutablePointer<Float>?
     let dxChunks = productChunks(of: rows)
     let weightChunks = productChunks(of: outputSize)
     ThreadPair.shared.share([
       SharedWork(
         prepare: {
-          weightPanels = InPlacePanels(
-            store.value(weight), depth: outputSize, columns: inputSize, tailInto: panels.weight)
+          weightPanels = packPanels(
+            store.value(weight), columns: inputSize, depth: outputSize, transposed: true,
+            into: panels.weight)
           return dxChunks.count
         },
         chunk: { i in
-          inPlaceProduct(
-            dy.base, .none, rows: rows, panels: weightPanels!, into: dx.base, adds: false,
-            rowRange: dxChunks[i])
+          let chunk = dxChunks[i]
+          packedProduct(
+            dy.base + chunk.lowerBound * outputSize, rows: chunk.count, depth: outputSize,
+            panels: weightPanels!, columns: inputSize, into: dx.base + chunk.lowerBound * inputSize)
         }),
       SharedWork(
         prepare: {
-          inputPanels = InPlacePanels(
-            x.base, depth: rows, columns: inputSize, tailInto: panels.input)
+          inputPanels = packPanels(
+            x.base, columns: inputSize, depth: rows, transposed: true, into: panels.input)
           addColumnSums(of: dy.base, rows: rows, n: outputSize, to: store.gradient(bias))
           return weightChunks.count
         },
         chunk: { i in
-          inPlaceProduct(
-            dy.base, .transposed, rows: outputSize, panels: inputPanels!,
-            into: store.gradient(weight), adds: true, rowRange: weightChunks[i])
+          addPackedProduct(
+            dy.base, .transposed, rows: outputSize, depth: rows, panels: inputPanels!,
+            columns: inputSize, to: store.gradient(weight), rowRange: weightChunks[i])
         }),
     ])
   }

@@ -190,10 +190,14 @@ struct RecurrentLayer: Sendable {
 
   /// Backpropagation through time from `workspace.dh` (T·B, H), newest step first:
   ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
-  /// (by `inPlaceProduct` over Wh as stored), then the bias gradients. It leaves the weight
-  /// gradients and ∂X, products over all steps at once, to `weightProducts`.
+  /// (by `addPackedProduct` over Whᵀ packed once), then the bias gradients. It leaves the weight
+  /// gradients and ∂X, products over all steps at once, to `weightProducts`, with their
+  /// second operands packed into the cell's cache, dead from here to the next forward pass
+  /// (the LSTM's and the GRU's caches hold all three, so they add nothing to the peak; the
+  /// Elman cell keeps no cache). `x` is the forward pass's input.
   func backwardThroughTime(
-    store: ParameterStore, steps T: Int, batch B: Int, workspace ws: RecurrentWorkspace
+    store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int,
+    workspace ws: RecurrentWorkspace
   ) {
     precondition(ws.forwardShape == (T, B), "backward needs the forward pass of the same batch")
     let H = hiddenSize
@@ -205,8 +209,8 @@ struct RecurrentLayer: Sendable {
     let dhStep = ws.dhStep.reserve(B * H)
     let carry = ws.carry.zeroed(max(B * cell.carryWidth * H, 1))
     let work = ws.cellWork.reserve(B * H)
-    let recurrentWeights = InPlacePanels(
-      store.value(wh), depth: G, columns: H, tailInto: ws.panels)
+    let transposedPanels = packPanels(
+      store.value(wh), columns: H, depth: G, transposed: true, into: ws.panels)
     for s in stride(from: T - 1, through: 0, by: -1) {
       for k in 0..<B * H { dhStep[k] = dh[s * B * H + k] + dhNext[k] }
       cell.backward(
@@ -215,41 +219,60 @@ struct RecurrentLayer: Sendable {
           dh: dhStep, carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G,
           dhPreviousDirect: dhNext, work: work))
       if s > 0 {
-        inPlaceProduct(
-          dzh + s * B * G, .none, rows: B, panels: recurrentWeights, into: dhNext, adds: true)
+        addPackedProduct(
+          dzh + s * B * G, .none, rows: B, depth: G, panels: transposedPanels, columns: H,
+          to: dhNext)
       }
     }
     addColumnSums(of: dzx, rows: T * B, n: G, to: store.gradient(bx))
     if let bh { addColumnSums(of: dzh, rows: T * B, n: G, to: store.gradient(bh)) }
+    let layout = OperandLayout(layer: self, steps: T, batch: B)
+    let operands = ws.cache.reserve(layout.total)
+    packPanels(
+      x, columns: inputSize, depth: T * B, transposed: true, at: operands + layout.input)
+    if T > 1 {
+      packPanels(
+        ws.h.pointer, columns: H, depth: (T - 1) * B, transposed: true,
+        at: operands + layout.states)
+    }
+    packPanels(
+      store.value(wx), columns: inputSize, depth: G, transposed: true,
+      at: operands + layout.weights)
+  }
+
+  /// Where `backwardThroughTime` packs the products' second operands in the cache: Xᵀ (In,
+  /// T·B), H[..<T−1]ᵀ (H, (T−1)·B) and Wx (G, In) read as `(In, G)`ᵀ, one after the other.
+  private struct OperandLayout {
+    let input = 0
+    let states: Int
+    let weights: Int
+    let total: Int
+
+    init(layer: RecurrentLayer, steps T: Int, batch B: Int) {
+      states = panelsSize(columns: layer.inputSize, depth: T * B)
+      weights = states + panelsSize(columns: layer.hiddenSize, depth: (T - 1) * B)
+      total = weights + panelsSize(columns: layer.inputSize, depth: layer.gateWidth)
+    }
   }
 
   /// The products that finish `backwardThroughTime`'s batch, cut by rows so that `Encoder`
   /// can share them between two threads (each element is summed in k order by whichever
   /// thread computes it, so the cut changes no bit):
   ///   ∂Wx (G, In) += ∂ZXᵀ · X,  ∂Wh (G, H) += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X (T·B, In) = ∂ZX · Wx.
-  /// X (the forward pass's input `x`), H and Wx are read in place (`InPlacePanels`), their
-  /// last partial panels copied into the cell's cache, dead from here to the next forward pass.
   /// ∂X goes to `dx` (T·B, In).
   func weightProducts(
-    store: ParameterStore, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-    steps T: Int, batch B: Int, workspace ws: RecurrentWorkspace
+    store: ParameterStore, dx: UnsafeMutablePointer<Float>, steps T: Int, batch B: Int,
+    workspace ws: RecurrentWorkspace
   ) -> WeightProducts {
     let G = gateWidth
-    let H = hiddenSize
-    let tails = [
-      (columns: inputSize, depth: T * B), (columns: H, depth: (T - 1) * B),
-      (columns: inputSize, depth: G),
-    ].map { InPlacePanels.tailSize(columns: $0.columns, depth: $0.depth) }
-    let tail = ws.cache.reserve(max(tails.reduce(0, +), 1))
+    let layout = OperandLayout(layer: self, steps: T, batch: B)
+    let operands = UnsafePointer(ws.cache.pointer)
     let dzx = UnsafePointer(ws.zx.pointer)
     let dzh = cell.sharesPreactivationGradient ? dzx : UnsafePointer(ws.dzh.pointer)
     return WeightProducts(
-      inputSize: inputSize, gateWidth: G, steps: T, batch: B, dzx: dzx, dzh: dzh,
-      input: InPlacePanels(x, depth: T * B, columns: inputSize, tailAt: tail),
-      states: InPlacePanels(
-        ws.h.pointer, depth: (T - 1) * B, columns: H, tailAt: tail + tails[0]),
-      inputWeights: InPlacePanels(
-        store.value(wx), depth: G, columns: inputSize, tailAt: tail + tails[0] + tails[1]),
+      inputSize: inputSize, hiddenSize: hiddenSize, gateWidth: G, steps: T, batch: B,
+      dzx: dzx, dzh: dzh, inputPanels: operands + layout.input,
+      statePanels: operands + layout.states, weightPanels: operands + layout.weights,
       inputWeightGradient: store.gradient(wx), recurrentWeightGradient: store.gradient(wh),
       dx: dx)
   }
@@ -263,15 +286,15 @@ struct WeightProducts {
   }
 
   let inputSize: Int
+  let hiddenSize: Int
   let gateWidth: Int
   let steps: Int
   let batch: Int
   let dzx: UnsafePointer<Float>
   let dzh: UnsafePointer<Float>
-  /// X (T·B, In), H[..<T−1] ((T−1)·B, H) and Wx (G, In) as stored.
-  let input: InPlacePanels
-  let states: InPlacePanels
-  let inputWeights: InPlacePanels
+  let inputPanels: UnsafePointer<Float>
+  let statePanels: UnsafePointer<Float>
+  let weightPanels: UnsafePointer<Float>
   let inputWeightGradient: UnsafeMutablePointer<Float>
   let recurrentWeightGradient: UnsafeMutablePointer<Float>
   let dx: UnsafeMutablePointer<Float>
@@ -292,16 +315,17 @@ struct WeightProducts {
     let TB = steps * batch
     switch product {
     case .inputWeights:
-      inPlaceProduct(
-        dzx, .transposed, rows: G, panels: input, into: inputWeightGradient, adds: true,
-        rowRange: rows)
+      addPackedProduct(
+        dzx, .transposed, rows: G, depth: TB, panels: inputPanels, columns: inputSize,
+        to: inputWeightGradient, rowRange: rows)
     case .recurrentWeights:
-      inPlaceProduct(
-        dzh + batch * G, .transposed, rows: G, panels: states, into: recurrentWeightGradient,
-        adds: true, rowRange: rows)
+      addPackedProduct(
+        dzh + batch * G, .transposed, rows: G, depth: TB - batch, panels: statePanels,
+        columns: hiddenSize, to: recurrentWeightGradient, rowRange: rows)
     case .input:
-      inPlaceProduct(
-        dzx, .none, rows: TB, panels: inputWeights, into: dx, adds: false, rowRange: rows)
+      packedProduct(
+        dzx + rows.lowerBound * G, rows: rows.count, depth: G, panels: weightPanels,
+        columns: inputSize, into: dx + rows.lowerBound * inputSize)
     }
   }
 }

@@ -118,17 +118,18 @@ func addPackedProduct(
 }
 
 /// `w` packed into `buffer` for the `packedProduct` of `depth` and `columns`; returns the
-/// panels. `w` is W `(columns, depth)` row-major, for `a · Wᵀ`.
+/// panels. `w` is W `(columns, depth)` row-major, for `a · Wᵀ`, or, `transposed`, `(depth,
+/// columns)`, for `a · w` (`trellis_pack_panels_transposed`).
 func packPanels(
-  _ w: UnsafePointer<Float>, columns: Int, depth: Int, into buffer: Scratch
+  _ w: UnsafePointer<Float>, columns: Int, depth: Int, transposed: Bool = false,
+  into buffer: Scratch
 ) -> UnsafeMutablePointer<Float> {
   let panels = buffer.reserve(panelsSize(columns: columns, depth: depth))
-  packPanels(w, columns: columns, depth: depth, at: panels)
+  packPanels(w, columns: columns, depth: depth, transposed: transposed, at: panels)
   return panels
 }
 
-/// `packPanels` into `panels`, which holds `panelsSize(columns:depth:)` Floats; or, when
-/// `transposed`, `w` is `(depth, columns)`, for `a · w` (`trellis_pack_panels_transposed`).
+/// `packPanels` into `panels`, which holds `panelsSize(columns:depth:)` Floats.
 func packPanels(
   _ w: UnsafePointer<Float>, columns: Int, depth: Int, transposed: Bool = false,
   at panels: UnsafeMutablePointer<Float>
@@ -138,60 +139,6 @@ func packPanels(
   } else {
     trellis_pack_panels(w, columns, depth, panels)
   }
-}
-
-/// The second operand of `a · w` for `w` row-major `(depth, columns)`, read where it is
-/// (`inPlaceProduct`): its full panels of 16 columns in place, and only the columns past them
-/// (`columns` mod 16) copied, to `tail` (`trellis_pack_last_panel_transposed`). Training's
-/// products with an activation or a weight matrix as stored; a packed copy of all of it took
-/// 1.8% of a training profile (Eval/SPEED.md, "Session 30").
-struct InPlacePanels {
-  let w: UnsafePointer<Float>
-  let depth: Int
-  let columns: Int
-  let tail: UnsafePointer<Float>?
-
-  /// Floats of the tail's copy: `depth` rows of 16, or none when `columns` is a multiple of 16.
-  static func tailSize(columns: Int, depth: Int) -> Int {
-    columns % 16 == 0 ? 0 : 16 * depth
-  }
-
-  /// `w`'s panels, its tail copied to `tailAt` (`tailSize` Floats).
-  init(
-    _ w: UnsafePointer<Float>, depth: Int, columns: Int, tailAt: UnsafeMutablePointer<Float>
-  ) {
-    self.w = w
-    self.depth = depth
-    self.columns = columns
-    if columns % 16 == 0 {
-      tail = nil
-    } else {
-      trellis_pack_last_panel_transposed(w, depth, columns, tailAt)
-      tail = UnsafePointer(tailAt)
-    }
-  }
-
-  /// `w`'s panels, its tail copied into `buffer`.
-  init(_ w: UnsafePointer<Float>, depth: Int, columns: Int, tailInto buffer: Scratch) {
-    self.init(
-      w, depth: depth, columns: columns,
-      tailAt: buffer.reserve(max(Self.tailSize(columns: columns, depth: depth), 1)))
-  }
-}
-
-/// c `(rows, columns)` = A `(rows, depth)` · w, or c + that when `adds`, for w read in place
-/// (`InPlacePanels`); A read as `addPackedProduct` reads it, and each element of c the sum
-/// `addPackedProduct` forms over w packed, so the same bits. `rowRange` limits the work to
-/// those rows of c.
-func inPlaceProduct(
-  _ a: UnsafePointer<Float>, _ layout: Transpose, rows: Int, panels: InPlacePanels,
-  into c: UnsafeMutablePointer<Float>, adds: Bool, rowRange: Range<Int>? = nil
-) {
-  let range = rowRange ?? 0..<rows
-  let (rowStride, depthStride) = layout == .none ? (panels.depth, 1) : (1, rows)
-  kernels.packed_product_in_place(
-    a + range.lowerBound * rowStride, rowStride, depthStride, range.count, panels.depth,
-    panels.w, panels.tail, panels.columns, c + range.lowerBound * panels.columns, adds)
 }
 
 /// Floats of the panels `packPanels` makes for `columns` and `depth`.

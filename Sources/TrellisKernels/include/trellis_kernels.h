@@ -95,17 +95,6 @@ typedef struct {
   void (*_Nonnull packed_product_add)(
     const float *_Nonnull a, long rowStride, long depthStride, long rows, long depth,
     const float *_Nonnull panels, long columns, float *_Nonnull c);
-  /// a · w for w a row-major (depth, columns) matrix read in place, c = the sums (or c + the
-  /// sums when `adds`), a read through strides as packed_product_add reads it: w's full
-  /// panels of 16 columns are read where they are (panel p at k: w[k·columns + 16p ..< +16]),
-  /// the columns past them from `tail` (trellis_pack_last_panel_transposed's copy; NULL when
-  /// columns is a multiple of 16). Each sum is packed_product_add's over the panels of w
-  /// packed: the same bits without a copy of w. Training's products with a row-major second
-  /// operand: ∂W += ∂Zᵀ · X, ∂X = ∂Z · Wx and ∂h_{s−1} += ∂zh_s · Wh.
-  void (*_Nonnull packed_product_in_place)(
-    const float *_Nonnull a, long rowStride, long depthStride, long rows, long depth,
-    const float *_Nonnull w, const float *_Nullable tail, long columns, float *_Nonnull c,
-    bool adds);
   /// packed_product's sums over k = from ..< depth, started at c instead of 0: c[r·columns + j]
   /// ← c[r·columns + j] + Σ_k a[r·rowStride + k − from] · W[j·depth + k], each step in k order
   /// as packed_product takes it, so that a product begun elsewhere over k < from (into c)
@@ -172,15 +161,9 @@ void trellis_pack_panels(
 
 /// Packs W (columns, depth) given as its transpose w = Wᵀ (depth, columns), row-major, into
 /// trellis_pack_panels's layout: panels[(p·depth + k)·16 + l] = w[k][16p + l], so
-/// packed_product forms a · w without transposing w first (the CRF's Float recursions).
+/// packed_product forms a · w without transposing w first (training's ∂h_{s−1} = ∂zh_s · Wh).
 void trellis_pack_panels_transposed(
   const float *_Nonnull w, long depth, long columns, float *_Nonnull panels);
-
-/// trellis_pack_panels_transposed's last panel alone, when columns is not a multiple of 16:
-/// panel[k·16 + l] = w[k][16·⌊columns/16⌋ + l], 0 past the last column (depth·16 floats).
-/// packed_product_in_place reads the full panels in w itself.
-void trellis_pack_last_panel_transposed(
-  const float *_Nonnull w, long depth, long columns, float *_Nonnull panel);
 
 /// The same three for Double, in panels of 8 columns (packed_product_f64).
 long trellis_panels_size_f64(long columns, long depth);
