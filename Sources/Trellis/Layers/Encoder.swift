@@ -11,12 +11,12 @@ enum EncoderInput {
 
 /// One or two recurrent directions over a padded time-major batch, with outputs concatenated:
 /// the left-to-right direction writes columns `[0, H)` of `(T·B, dirs·H)`, the right-to-left one
-/// columns `[H, 2H)`.
+/// columns `[H, 2H)`, and both write zeros at the padding.
 ///
 /// The right-to-left direction reads each sentence from its own last token: its step `s` for
-/// sentence `b` is time `len_b − 1 − s`. Padding therefore always comes after a sentence's real
-/// steps, in either direction, so it never reaches a real output, and its zero upstream
-/// gradient keeps it out of every weight gradient.
+/// sentence `b` is time `len_b − 1 − s`. Each direction runs over the batch's tokens alone,
+/// packed by step (`PackedSteps`): it gathers its input rows and `dOutput` into that order, and
+/// scatters its outputs and ∂x back.
 struct Encoder: Sendable {
   let kind: EncoderKind
   let directions: [RecurrentLayer]
@@ -45,15 +45,6 @@ struct Encoder: Sendable {
     for direction in directions { direction.initialize(store, rng: &rng) }
   }
 
-  /// The batch row (`t·B + b`) that direction `d` reads at its step `s` for sentence `b`, or nil
-  /// for a padded step.
-  @inline(__always) static func row(
-    direction d: Int, step s: Int, sentence b: Int, batch B: Int, length: Int
-  ) -> Int? {
-    guard s < length else { return nil }
-    return (d == 0 ? s : length - 1 - s) * B + b
-  }
-
   /// Reads `input` (rows `(T·B, In)`, or word ids with each direction's projection table),
   /// writes `output` (T·B, dirs·H). Training passes no `panels`; inference passes each
   /// direction's packed Wx and Wh, and keeps no cache for a backward pass
@@ -62,10 +53,10 @@ struct Encoder: Sendable {
   /// thread of their own.
   func forward(
     store: ParameterStore, input: EncoderInput, output: UnsafeMutablePointer<Float>,
-    lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace], concurrently: Bool = true,
+    steps packed: PackedSteps, workspaces: [RecurrentWorkspace], concurrently: Bool = true,
     panels: [DirectionPanels]? = nil
   ) {
-    let B = lengths.count
+    let (T, B) = (packed.steps, packed.batch)
     let H = hiddenSize
     let width = outputSize
     let rows: (x: UnsafePointer<Float>, wordTables: WordTables?)? =
@@ -76,8 +67,8 @@ struct Encoder: Sendable {
       }
     if let rows {
       let projections = inputProjections(
-        store: store, x: rows.x, lengths: lengths, steps: T, workspaces: workspaces,
-        panels: panels, wordTables: rows.wordTables, concurrently: concurrently)
+        store: store, x: rows.x, steps: packed, workspaces: workspaces, panels: panels,
+        wordTables: rows.wordTables, concurrently: concurrently)
       Self.runInChunks(projections.map { ($0.rows, $0.run) }, concurrently: concurrently)
     }
     runDirections(concurrently: concurrently) { d in
@@ -88,18 +79,21 @@ struct Encoder: Sendable {
         directionInput = .projectedRows
       case .projectedWords(let words, let tables):
         directionInput = .projected(
-          table: tables[d], words: Self.stepWords(words, direction: d, lengths: lengths, steps: T))
+          table: tables[d], words: Self.packedWords(words, direction: d, steps: packed))
       }
       directions[d].forward(
-        store: store, input: directionInput, steps: T, batch: B, workspace: ws,
-        panels: panels?[d])
+        store: store, input: directionInput, steps: packed, workspace: ws, panels: panels?[d])
       let h = ws.h.pointer
       for s in 0..<T {
-        for b in 0..<B {
-          let row =
-            Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
-            ?? (s * B + b)  // padded rows: keep the state so the output is defined, never read
-          (output + row * width + d * H).update(from: h + (s * B + b) * H, count: H)
+        for i in 0..<packed.counts[s] {
+          (output + packed.batchRow(direction: d, step: s, index: i) * width + d * H).update(
+            from: h + (packed.offsets[s] + i) * H, count: H)
+        }
+      }
+      // Zeros at the padding, which the output layer's products read with the real rows.
+      for b in 0..<B {
+        for t in packed.lengths[b]..<T {
+          (output + (t * B + b) * width + d * H).update(repeating: 0, count: H)
         }
       }
     }
@@ -108,29 +102,27 @@ struct Encoder: Sendable {
   /// `EncoderInput.rowsAfterWords`'s word ids, each direction's table and the columns it covers.
   private typealias WordTables = (words: [Int32], tables: [UnsafePointer<Float>], depth: Int)
 
-  /// The batch's word ids `(T·B)` in direction d's step order: as they are left to right;
-  /// right to left, each sentence's reversed, padding past it.
-  private static func stepWords(_ words: [Int32], direction d: Int, lengths: [Int], steps T: Int)
+  /// The batch's word ids `(T·B)` packed in direction d's step order `(N)`.
+  private static func packedWords(_ words: [Int32], direction d: Int, steps packed: PackedSteps)
     -> [Int32]
   {
-    guard d > 0 else { return words }
-    let B = lengths.count
-    var stepWords = words
-    for s in 0..<T {
-      for b in 0..<B {
-        let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
-        stepWords[s * B + b] = row.map { words[$0] } ?? Int32(ReservedWord.paddingId)
-      }
+    (0..<packed.steps).flatMap { s in
+      (0..<packed.counts[s]).map { i in words[packed.batchRow(direction: d, step: s, index: i)] }
     }
-    return stepWords
   }
 
-  /// Each direction's input projections of `x` (T·B, In): left to right reads the batch as it
-  /// is, right to left a reversed copy of the rows in its step order (padding past each
-  /// sentence). With `wordTables`, each row's first `depth` columns are its word's embedding,
-  /// whose part of the projection comes from the direction's table.
+  /// Whether direction `d` reads the batch's rows of `x` as they are (`PackedSteps
+  /// .isBatchLayout`), not a packed copy in its workspace's `x`.
+  private static func readsBatchRows(direction d: Int, steps packed: PackedSteps) -> Bool {
+    d == 0 && packed.isBatchLayout
+  }
+
+  /// Each direction's input projections of `x` (T·B, In), from its rows packed in the
+  /// direction's step order (a copy, unless `readsBatchRows`). With `wordTables`, each row's
+  /// first `depth` columns are its word's embedding, whose part of the projection comes from
+  /// the direction's table.
   private func inputProjections(
-    store: ParameterStore, x: UnsafePointer<Float>, lengths: [Int], steps T: Int,
+    store: ParameterStore, x: UnsafePointer<Float>, steps packed: PackedSteps,
     workspaces: [RecurrentWorkspace], panels: [DirectionPanels]?, wordTables: WordTables?,
     concurrently: Bool
   ) -> [InputProjection] {
@@ -141,8 +133,8 @@ struct Encoder: Sendable {
     projections.withUnsafeMutableBufferPointer { projections in
       runDirections(concurrently: concurrently && panels == nil) { d in
         projections[d] = inputProjection(
-          direction: d, store: store, x: x, lengths: lengths, steps: T,
-          workspace: workspaces[d], panels: panels?[d], wordTables: wordTables)
+          direction: d, store: store, x: x, steps: packed, workspace: workspaces[d],
+          panels: panels?[d], wordTables: wordTables)
       }
     }
     return projections.map { $0! }
@@ -150,50 +142,42 @@ struct Encoder: Sendable {
 
   /// `inputProjections`'s part for direction `d`.
   private func inputProjection(
-    direction d: Int, store: ParameterStore, x: UnsafePointer<Float>, lengths: [Int],
-    steps T: Int, workspace ws: RecurrentWorkspace, panels: DirectionPanels?,
-    wordTables: WordTables?
+    direction d: Int, store: ParameterStore, x: UnsafePointer<Float>, steps packed: PackedSteps,
+    workspace ws: RecurrentWorkspace, panels: DirectionPanels?, wordTables: WordTables?
   ) -> InputProjection {
-    let B = lengths.count
     let In = inputSize
     var directionRows = x
-    if d > 0 {
-      let reversed = ws.x.reserve(T * B * In)
-      for s in 0..<T {
-        for b in 0..<B {
-          let destination = reversed + (s * B + b) * In
-          if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b])
-          {
-            destination.update(from: x + row * In, count: In)
-          } else {
-            destination.update(repeating: 0, count: In)
-          }
+    if !Self.readsBatchRows(direction: d, steps: packed) {
+      let rows = ws.x.reserve(packed.rows * In)
+      for s in 0..<packed.steps {
+        for i in 0..<packed.counts[s] {
+          (rows + (packed.offsets[s] + i) * In).update(
+            from: x + packed.batchRow(direction: d, step: s, index: i) * In, count: In)
         }
       }
-      directionRows = UnsafePointer(reversed)
+      directionRows = UnsafePointer(rows)
     }
     return directions[d].inputProjection(
-      store: store, x: directionRows, steps: T, batch: B, workspace: ws, panels: panels,
+      store: store, x: directionRows, rows: packed.rows, workspace: ws, panels: panels,
       wordTable: wordTables.map {
         WordProjectionTable(
-          table: $0.tables[d],
-          words: Self.stepWords($0.words, direction: d, lengths: lengths, steps: T),
+          table: $0.tables[d], words: Self.packedWords($0.words, direction: d, steps: packed),
           depth: $0.depth)
       })
   }
 
-  /// Reads `dOutput` (T·B, dirs·H), accumulates parameter gradients, writes `dx` (T·B, In).
-  /// `x` is the input the forward pass read. Each direction's steps, then its products over
-  /// all steps (`RecurrentLayer.weightProducts`) cut into chunks of rows, are one `SharedWork`
-  /// on the thread pair: the thread done with its own direction's steps first starts on its
-  /// chunks instead of waiting for the other's steps to end, then helps with the other's.
+  /// Reads `dOutput` (T·B, dirs·H), accumulates parameter gradients, writes `dx` (T·B, In),
+  /// zeros at the padding. `x` is the input the forward pass read. Each direction's steps,
+  /// then its products over all steps (`RecurrentLayer.weightProducts`) cut into chunks of
+  /// rows, are one `SharedWork` on the thread pair: the thread done with its own direction's
+  /// steps first starts on its chunks instead of waiting for the other's steps to end, then
+  /// helps with the other's.
   func backward(
     store: ParameterStore, x: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
-    dx: UnsafeMutablePointer<Float>,
-    lengths: [Int], steps T: Int, workspaces: [RecurrentWorkspace]
+    dx: UnsafeMutablePointer<Float>, steps packed: PackedSteps, workspaces: [RecurrentWorkspace]
   ) {
-    // The calling thread starts with right to left, whose reversed input it copied
-    // (`inputProjections`) and whose ∂x it adds below.
+    // The calling thread starts with right to left, whose packed input it copied
+    // (`inputProjections`).
     ThreadPair.shared.share(
       directions.indices.reversed().map { d in
         var products: WeightProducts?
@@ -201,8 +185,8 @@ struct Encoder: Sendable {
         return SharedWork(
           prepare: {
             let direction = backwardSteps(
-              direction: d, store: store, x: x, dOutput: dOutput, dx: dx, lengths: lengths,
-              steps: T, workspace: workspaces[d])
+              direction: d, store: store, x: x, dOutput: dOutput, steps: packed,
+              workspace: workspaces[d])
             chunks = WeightProducts.Product.allCases.flatMap { product in
               productChunks(of: direction.rows(of: product)).map { (product, $0) }
             }
@@ -211,55 +195,55 @@ struct Encoder: Sendable {
           },
           chunk: { i in products!.run(chunks[i].product, rows: chunks[i].rows) })
       })
-    // Add the other direction's input gradient after both finished, in a fixed order, so the
-    // result does not depend on which thread finished first. Each of its rows goes to a row of
-    // its own, so the two threads take half the steps each.
-    let B = lengths.count
+    // Each token's ∂x, the directions' packed rows added in a fixed order after both
+    // finished, so the result does not depend on which thread finished first. Each row of dx
+    // is its own, so the two threads take half the times each.
+    let (T, B) = (packed.steps, packed.batch)
     let In = inputSize
-    guard directions.count > 1 else { return }
-    let directionDx = workspaces[1].dx.pointer
+    let directionDx = workspaces.prefix(directions.count).map { UnsafePointer($0.dx.pointer) }
     ThreadPair.shared.run { part in
-      for s in T * part / 2..<T * (part + 1) / 2 {
+      for t in T * part / 2..<T * (part + 1) / 2 {
         for b in 0..<B {
-          guard
-            let row = Encoder.row(direction: 1, step: s, sentence: b, batch: B, length: lengths[b])
-          else { continue }
-          let source = directionDx + (s * B + b) * In
-          let destination = dx + row * In
-          for k in 0..<In { destination[k] += source[k] }
+          let destination = dx + (t * B + b) * In
+          guard t < packed.lengths[b] else {
+            destination.update(repeating: 0, count: In)
+            continue
+          }
+          for (d, directionDx) in directionDx.enumerated() {
+            let source = directionDx + packed.packedRow(direction: d, time: t, sentence: b) * In
+            if d == 0 {
+              destination.update(from: source, count: In)
+            } else {
+              for k in 0..<In { destination[k] += source[k] }
+            }
+          }
         }
       }
     }
   }
 
   /// Direction `d`'s backward steps from its columns of `dOutput`; returns its products over
-  /// all steps, left to right's writing the batch's ∂x into `dx` and right to left's its own
-  /// into the workspace (`backward` adds it).
+  /// all steps, which write its packed ∂x into its workspace (`backward` adds them up).
   private func backwardSteps(
     direction d: Int, store: ParameterStore, x: UnsafePointer<Float>,
-    dOutput: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, lengths: [Int], steps T: Int,
-    workspace ws: RecurrentWorkspace
+    dOutput: UnsafePointer<Float>, steps packed: PackedSteps, workspace ws: RecurrentWorkspace
   ) -> WeightProducts {
-    let B = lengths.count
     let H = hiddenSize
     let width = outputSize
-    let dh = ws.dh.reserve(T * B * H)
-    for s in 0..<T {
-      for b in 0..<B {
-        let destination = dh + (s * B + b) * H
-        if let row = Encoder.row(direction: d, step: s, sentence: b, batch: B, length: lengths[b]) {
-          destination.update(from: dOutput + row * width + d * H, count: H)
-        } else {
-          destination.update(repeating: 0, count: H)
-        }
+    let dh = ws.dh.reserve(packed.rows * H)
+    for s in 0..<packed.steps {
+      for i in 0..<packed.counts[s] {
+        (dh + (packed.offsets[s] + i) * H).update(
+          from: dOutput + packed.batchRow(direction: d, step: s, index: i) * width + d * H,
+          count: H)
       }
     }
     directions[d].backwardThroughTime(
-      store: store, x: d == 0 ? x : UnsafePointer(ws.x.pointer), steps: T, batch: B,
-      workspace: ws)
+      store: store,
+      x: Self.readsBatchRows(direction: d, steps: packed) ? x : UnsafePointer(ws.x.pointer),
+      steps: packed, workspace: ws)
     return directions[d].weightProducts(
-      store: store, dx: d == 0 ? dx : ws.dx.reserve(T * B * inputSize), steps: T, batch: B,
-      workspace: ws)
+      store: store, dx: ws.dx.reserve(packed.rows * inputSize), steps: packed, workspace: ws)
   }
 
   /// Runs each job's rows (`rows`, `run(range)`) in chunks of `productChunkRows`, which both
@@ -281,7 +265,7 @@ struct Encoder: Sendable {
   /// keeps both cores busy): they share only read-only weights, and each accumulates into its
   /// own disjoint gradient slots (the forward pass's steps; `backward` shares its directions
   /// through `ThreadPair.share`). The calling thread takes the right-to-left direction, whose
-  /// reversed input it copied (`inputProjections`). When the copy was part of the direction's
+  /// packed input it copied (`inputProjections`). When the copy was part of the direction's
   /// body, the other way round had the calling thread waiting
   /// for the second in 3.5% of a training profile's samples (`perf record -g`,
   /// `trellis_spin_pause` under `Encoder`) and a 2-epoch ATIS training taking 1.035 and 1.046

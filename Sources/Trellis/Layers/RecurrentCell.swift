@@ -1,6 +1,7 @@
 import Foundation
 
-// Legend for the recurrent kernels: B rows (sentences) in a step, H hidden units, G gate blocks.
+// Legend for the recurrent kernels: B rows (the sentences still running) in a step, H hidden
+// units, G gate blocks.
 // The layer computes both projections (`packedProduct`); a cell is only the elementwise part
 // between them:
 //   zx_t = x_t · Wxᵀ + bx      (B, G·H)   one product over all steps, before the time loop
@@ -44,9 +45,11 @@ struct StepInput {
 
 /// One step's activations for `rows` rows of `hidden` units each, as `forward` writes them and
 /// `backward` reads them back: `h` (rows, H) and `cache` (rows, cacheWidth·H) of this step, and
-/// the previous step's (nil at the first step).
+/// the previous step's (nil at the first step), of `previousRows` rows whose first `rows` are
+/// this step's sentences (`PackedSteps`).
 struct CellStep {
   let rows: Int
+  let previousRows: Int
   let hidden: Int
   let h: UnsafeMutablePointer<Float>
   let cache: UnsafeMutablePointer<Float>
@@ -90,7 +93,7 @@ struct LSTMCell: RecurrentCell {
     let gates = cache
     let c = cache + B * 4 * H
     // c_{t−1} = 0 at the first step: the kernel then forms c = i·g.
-    let cPrevious = step.cachePrevious.map { $0 + B * 4 * H }
+    let cPrevious = step.cachePrevious.map { $0 + step.previousRows * 4 * H }
     for b in 0..<B {
       kernels.lstm_forward(
         zx.row(b), zh + b * 4 * H, cPrevious.map { $0 + b * H }, gates + b * 4 * H, c + b * H,
@@ -108,7 +111,8 @@ struct LSTMCell: RecurrentCell {
     let tanhC = gradients.work
     tanh(cache + B * 4 * H, into: tanhC, count: B * H)
     kernels.lstm_backward(
-      cache, tanhC, step.cachePrevious.map { $0 + B * 4 * H }, gradients.dh, gradients.carry,
+      cache, tanhC, step.cachePrevious.map { $0 + step.previousRows * 4 * H }, gradients.dh,
+      gradients.carry,
       gradients.dzx, B, H)
   }
 }

@@ -25,9 +25,9 @@ public enum EncoderKind: String, Codable, CaseIterable, Sendable {
   }
 }
 
-/// What one direction's steps read, row `s·B + b` for its step s of sentence b: the input
-/// projections ZX = X · Wxᵀ + bx `(T·B, G)` that `inputProjection` left in the workspace's
-/// `zx`, or (inference, `InputProjectionTables`) word ids `(T·B)` whose rows of `table` `(V, G)`
+/// What one direction's steps read, a packed row per token (`PackedSteps`): the input
+/// projections ZX = X · Wxᵀ + bx `(N, G)` that `inputProjection` left in the workspace's `zx`,
+/// or (inference, `InputProjectionTables`) word ids `(N)` whose rows of `table` `(V, G)`
 /// already hold them.
 enum RecurrentInput {
   case projectedRows
@@ -41,17 +41,20 @@ struct DirectionPanels {
 }
 
 /// Activations of one direction for one batch, grow-only; one per direction so the two
-/// directions can run on two threads at once.
+/// directions can run on two threads at once. N is the batch's tokens, its packed rows
+/// (`PackedSteps`).
 final class RecurrentWorkspace {
-  let x = Scratch()  // (T·B, In) the inputs in step order, when that is not the batch's order
-  let zx = Scratch()  // (T·B, G·H) input projections; reused as ∂zx in backward
+  let x = Scratch()  // (N, In) the inputs packed, unless they are the batch's rows as they are
+  let zx = Scratch()  // (N, G·H) input projections; reused as ∂zx in backward
   let zh = Scratch()  // (B, G·H) one step's recurrent projection
-  let h = Scratch()  // (T·B, H) hidden states h_s
-  /// (T·B, cacheWidth·H) what the cell keeps for backward; once backward's steps are done,
+  let h = Scratch()  // (N, H) hidden states h_s
+  /// (N, cacheWidth·H) what the cell keeps for backward; once backward's steps are done,
   /// the packed operands of its weight products.
   let cache = Scratch()
-  let dh = Scratch()  // (T·B, H) ∂loss/∂h_s from above
-  let dzh = Scratch()  // (T·B, G·H) ∂zh when it differs from ∂zx (GRU)
+  let dh = Scratch()  // (N, H) ∂loss/∂h_s from above
+  let dzh = Scratch()  // (N, G·H) ∂zh when it differs from ∂zx (GRU)
+  /// (N − counts[0], H) for ∂Wh: the previous state of every row of steps 1..<T, at its row.
+  let previousStates = Scratch()
   let dhNext = Scratch()  // (B, H) ∂loss/∂h_s arriving from step s + 1
   let dhStep = Scratch()  // (B, H) full ∂loss/∂h_s at the current step
   let carry = Scratch()  // (B, carryWidth·H)
@@ -61,13 +64,13 @@ final class RecurrentWorkspace {
   /// products after the steps pack theirs into `cache`). Inference brings Wx and Wh packed
   /// once per weight version.
   let panels = Scratch()
-  let dx = Scratch()  // (T·B, In) ∂loss/∂x in the direction's step order
-  /// (T, B) of the last forward pass, which the backward pass checks it continues.
+  let dx = Scratch()  // (N, In) ∂loss/∂x, packed
+  /// (T, N) of the last forward pass, which the backward pass checks it continues.
   var forwardShape = (0, 0)
 }
 
-/// One direction of a recurrent layer over a time-major batch: rows `s·B + b` are step `s` of
-/// sentence `b`. Parameters: `wx (G·H, In)`, `wh (G·H, H)`, `bx (G·H)`, optional `bh (G·H)`.
+/// One direction of a recurrent layer over a batch's packed steps (`PackedSteps`): rows
+/// `offsets[s] ..< offsets[s] + counts[s]` are its step s. Parameters: `wx (G·H, In)`, `wh (G·H, H)`, `bx (G·H)`, optional `bh (G·H)`.
 struct RecurrentLayer: Sendable {
   let cell: any RecurrentCell
   let inputSize: Int
@@ -108,60 +111,64 @@ struct RecurrentLayer: Sendable {
     }
   }
 
-  /// The input projections ZX = X · Wxᵀ + bx `(T·B, G)` of `x` `(T·B, In)` into the workspace's
-  /// `zx`, for `forward` with `.projectedRows`: over Wx packed once per weight version
+  /// The input projections ZX = X · Wxᵀ + bx `(N, G)` of `x` `(N, In)`, packed, into the
+  /// workspace's `zx`, for `forward` with `.projectedRows`: over Wx packed once per weight version
   /// (inference's `panels`) or here into the workspace's panels (training, once per batch);
   /// with `wordTable` (inference), the part of the rows' first columns from the table.
   func inputProjection(
-    store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int,
+    store: ParameterStore, x: UnsafePointer<Float>, rows N: Int,
     workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil,
     wordTable: WordProjectionTable? = nil
   ) -> InputProjection {
     let G = gateWidth
     return InputProjection(
-      x: x, rows: T * B, inputSize: inputSize, gateWidth: G,
+      x: x, rows: N, inputSize: inputSize, gateWidth: G,
       panels: panels?.input
         ?? UnsafePointer(packPanels(store.value(wx), columns: G, depth: inputSize, into: ws.panels)),
-      bias: store.value(bx), zx: ws.zx.reserve(T * B * G), wordTable: wordTable)
+      bias: store.value(bx), zx: ws.zx.reserve(N * G), wordTable: wordTable)
   }
 
-  /// Runs `steps` steps over `batch` rows of projected input, leaving `h` and `cache` in the
-  /// workspace:  for s: zh = h_{s−1} · Whᵀ (+ bh);  cell(zx_s, zh).
+  /// Runs the packed steps over projected input, leaving `h` and `cache` in the workspace:
+  ///   for s: zh = h_{s−1} · Whᵀ (+ bh) over step s's rows, the first of step s − 1's;  cell(zx_s, zh).
   /// Every product is `packedProduct`'s, over Wh packed once for the batch (OpenBLAS packed it
   /// at every step). Training (no `panels`) packs Wh here and keeps every step's cache for
   /// `backward`. Inference passes it packed once per weight version (`InferenceWeights`) and
   /// keeps two steps of the cache, step s in slot s mod 2, since step s reads nothing older
   /// than s − 1; `backward` then refuses to run.
   func forward(
-    store: ParameterStore, input: RecurrentInput, steps T: Int, batch B: Int,
+    store: ParameterStore, input: RecurrentInput, steps packed: PackedSteps,
     workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil
   ) {
     let keepsCache = panels == nil
     let H = hiddenSize
     let G = gateWidth
+    let (T, B, N) = (packed.steps, packed.batch, packed.rows)
     let width = cell.cacheWidth * H
-    let h = ws.h.reserve(T * B * H)
-    let cacheSlots = keepsCache ? T : min(T, 2)
-    _ = ws.cache.reserve(max(cacheSlots * B * width, 1))  // `cellStep` reads `ws.cache.pointer`
+    let h = ws.h.reserve(N * H)
+    let cacheRows = keepsCache ? N : min(T, 2) * B
+    _ = ws.cache.reserve(max(cacheRows * width, 1))  // `cellStep` reads `ws.cache.pointer`
     let zh = ws.zh.reserve(B * G)
-    // Step s's input projections: rows s·B ..< (s+1)·B of zx, or of the table by word id.
+    // Step s's input projections: its rows of zx, or of the table by word id.
     func runSteps(zx: UnsafePointer<Float>, words: UnsafePointer<Int32>?) {
       let recurrentPanels =
         panels?.recurrent
         ?? UnsafePointer(packPanels(store.value(wh), columns: G, depth: H, into: ws.panels))
       for s in 0..<T {
+        let (rows, first) = (packed.counts[s], packed.offsets[s])
         if s == 0 {
-          zh.update(repeating: 0, count: B * G)
+          zh.update(repeating: 0, count: rows * G)
         } else {
           packedProduct(
-            h + (s - 1) * B * H, rows: B, depth: H, panels: recurrentPanels, columns: G, into: zh)
+            h + packed.offsets[s - 1] * H, rows: rows, depth: H, panels: recurrentPanels,
+            columns: G, into: zh)
         }
-        if let bh { addBias(store.value(bh), to: zh, rows: B, n: G) }
+        if let bh { addBias(store.value(bh), to: zh, rows: rows, n: G) }
         let stepInput =
-          words.map { StepInput(base: zx, width: G, words: $0 + s * B) }
-          ?? StepInput(base: zx + s * B * G, width: G, words: nil)
+          words.map { StepInput(base: zx, width: G, words: $0 + first) }
+          ?? StepInput(base: zx + first * G, width: G, words: nil)
         cell.forward(
-          cellStep(s, batch: B, workspace: ws, cacheSlots: cacheSlots), zx: stepInput, zh: zh)
+          cellStep(s, packed: packed, workspace: ws, keepsCache: keepsCache), zx: stepInput,
+          zh: zh)
       }
     }
     switch input {
@@ -170,41 +177,48 @@ struct RecurrentLayer: Sendable {
     case .projected(let table, let words):
       words.withUnsafeBufferPointer { runSteps(zx: table, words: $0.baseAddress!) }
     }
-    ws.forwardShape = keepsCache ? (T, B) : (0, 0)
+    ws.forwardShape = keepsCache ? (T, N) : (0, 0)
   }
 
-  /// Step `s` of the activations `forward` keeps in `workspace` for a batch of `B` rows; the
-  /// cache holds `cacheSlots` steps, step s in slot s mod `cacheSlots`.
+  /// Step `s` of the activations `forward` keeps in `workspace`: its packed rows of `h`, and
+  /// of the cache when it keeps every step's, else its slot s mod 2 of B rows.
   private func cellStep(
-    _ s: Int, batch B: Int, workspace ws: RecurrentWorkspace, cacheSlots: Int
+    _ s: Int, packed: PackedSteps, workspace ws: RecurrentWorkspace, keepsCache: Bool
   ) -> CellStep {
     let H = hiddenSize
     let width = cell.cacheWidth * H
     let h = ws.h.pointer
     let cache = ws.cache.pointer
+    func cacheRow(_ s: Int) -> Int { keepsCache ? packed.offsets[s] : s % 2 * packed.batch }
     return CellStep(
-      rows: B, hidden: H, h: h + s * B * H, cache: cache + (s % cacheSlots) * B * width,
-      hPrevious: s == 0 ? nil : UnsafePointer(h + (s - 1) * B * H),
-      cachePrevious: s == 0 ? nil : UnsafePointer(cache + ((s - 1) % cacheSlots) * B * width))
+      rows: packed.counts[s], previousRows: s == 0 ? 0 : packed.counts[s - 1], hidden: H,
+      h: h + packed.offsets[s] * H, cache: cache + cacheRow(s) * width,
+      hPrevious: s == 0 ? nil : UnsafePointer(h + packed.offsets[s - 1] * H),
+      cachePrevious: s == 0 ? nil : UnsafePointer(cache + cacheRow(s - 1) * width))
   }
 
-  /// Backpropagation through time from `workspace.dh` (T·B, H), newest step first:
+  /// Backpropagation through time from `workspace.dh` (N, H), newest step first:
   ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
-  /// (by `addPackedProduct` over Whᵀ packed once), then the bias gradients. It leaves the weight
+  /// (by `addPackedProduct` over Whᵀ packed once), each over step s's rows, then the bias
+  /// gradients. It leaves the weight
   /// gradients and ∂X, products over all steps at once, to `weightProducts`, with their
   /// second operands packed into the cell's cache, dead from here to the next forward pass
   /// (the LSTM's and the GRU's caches hold all three, so they add nothing to the peak; the
-  /// Elman cell keeps no cache). `x` is the forward pass's input.
+  /// Elman cell keeps no cache). `x` `(N, In)` is the forward pass's input, packed.
   func backwardThroughTime(
-    store: ParameterStore, x: UnsafePointer<Float>, steps T: Int, batch B: Int,
+    store: ParameterStore, x: UnsafePointer<Float>, steps packed: PackedSteps,
     workspace ws: RecurrentWorkspace
   ) {
-    precondition(ws.forwardShape == (T, B), "backward needs the forward pass of the same batch")
+    let (T, B, N) = (packed.steps, packed.batch, packed.rows)
+    precondition(ws.forwardShape == (T, N), "backward needs the forward pass of the same batch")
     let H = hiddenSize
     let G = gateWidth
     let dh = ws.dh.pointer
-    let dzx = ws.zx.reserve(T * B * G)  // zx is dead after forward; reuse it for ∂zx
-    let dzh = cell.sharesPreactivationGradient ? dzx : ws.dzh.reserve(T * B * G)
+    let dzx = ws.zx.reserve(N * G)  // zx is dead after forward; reuse it for ∂zx
+    let dzh = cell.sharesPreactivationGradient ? dzx : ws.dzh.reserve(N * G)
+    // Rows past step s + 1's count are sentences whose last step is s: nothing comes back to
+    // them from later steps, which never wrote those rows of ∂h_s (from s+1) or the carry, so
+    // they keep these zeros.
     let dhNext = ws.dhNext.zeroed(B * H)
     let dhStep = ws.dhStep.reserve(B * H)
     let carry = ws.carry.zeroed(max(B * cell.carryWidth * H, 1))
@@ -212,27 +226,34 @@ struct RecurrentLayer: Sendable {
     let transposedPanels = packPanels(
       store.value(wh), columns: H, depth: G, transposed: true, into: ws.panels)
     for s in stride(from: T - 1, through: 0, by: -1) {
-      for k in 0..<B * H { dhStep[k] = dh[s * B * H + k] + dhNext[k] }
+      let (rows, first) = (packed.counts[s], packed.offsets[s])
+      for k in 0..<rows * H { dhStep[k] = dh[first * H + k] + dhNext[k] }
       cell.backward(
-        cellStep(s, batch: B, workspace: ws, cacheSlots: T),
+        cellStep(s, packed: packed, workspace: ws, keepsCache: true),
         CellGradients(
-          dh: dhStep, carry: carry, dzx: dzx + s * B * G, dzh: dzh + s * B * G,
+          dh: dhStep, carry: carry, dzx: dzx + first * G, dzh: dzh + first * G,
           dhPreviousDirect: dhNext, work: work))
       if s > 0 {
         addPackedProduct(
-          dzh + s * B * G, .none, rows: B, depth: G, panels: transposedPanels, columns: H,
+          dzh + first * G, .none, rows: rows, depth: G, panels: transposedPanels, columns: H,
           to: dhNext)
       }
     }
-    addColumnSums(of: dzx, rows: T * B, n: G, to: store.gradient(bx))
-    if let bh { addColumnSums(of: dzh, rows: T * B, n: G, to: store.gradient(bh)) }
-    let layout = OperandLayout(layer: self, steps: T, batch: B)
+    addColumnSums(of: dzx, rows: N, n: G, to: store.gradient(bx))
+    if let bh { addColumnSums(of: dzh, rows: N, n: G, to: store.gradient(bh)) }
+    let layout = OperandLayout(layer: self, steps: packed)
     let operands = ws.cache.reserve(layout.total)
-    packPanels(
-      x, columns: inputSize, depth: T * B, transposed: true, at: operands + layout.input)
-    if T > 1 {
+    packPanels(x, columns: inputSize, depth: N, transposed: true, at: operands + layout.input)
+    let firstStepRows = packed.firstStepRows
+    if N > firstStepRows {
+      // Row offsets[s] + i of steps 1..<T pairs with its previous state, row offsets[s−1] + i.
+      let previousStates = ws.previousStates.reserve((N - firstStepRows) * H)
+      for s in 1..<T {
+        (previousStates + (packed.offsets[s] - firstStepRows) * H).update(
+          from: ws.h.pointer + packed.offsets[s - 1] * H, count: packed.counts[s] * H)
+      }
       packPanels(
-        ws.h.pointer, columns: H, depth: (T - 1) * B, transposed: true,
+        previousStates, columns: H, depth: N - firstStepRows, transposed: true,
         at: operands + layout.states)
     }
     packPanels(
@@ -241,16 +262,18 @@ struct RecurrentLayer: Sendable {
   }
 
   /// Where `backwardThroughTime` packs the products' second operands in the cache: Xᵀ (In,
-  /// T·B), H[..<T−1]ᵀ (H, (T−1)·B) and Wx (G, In) read as `(In, G)`ᵀ, one after the other.
+  /// N), the previous states' (H, N − counts[0]) and Wx (G, In) read as `(In, G)`ᵀ, one after the
+  /// other.
   private struct OperandLayout {
     let input = 0
     let states: Int
     let weights: Int
     let total: Int
 
-    init(layer: RecurrentLayer, steps T: Int, batch B: Int) {
-      states = panelsSize(columns: layer.inputSize, depth: T * B)
-      weights = states + panelsSize(columns: layer.hiddenSize, depth: (T - 1) * B)
+    init(layer: RecurrentLayer, steps packed: PackedSteps) {
+      states = panelsSize(columns: layer.inputSize, depth: packed.rows)
+      weights =
+        states + panelsSize(columns: layer.hiddenSize, depth: packed.rows - packed.firstStepRows)
       total = weights + panelsSize(columns: layer.inputSize, depth: layer.gateWidth)
     }
   }
@@ -258,19 +281,21 @@ struct RecurrentLayer: Sendable {
   /// The products that finish `backwardThroughTime`'s batch, cut by rows so that `Encoder`
   /// can share them between two threads (each element is summed in k order by whichever
   /// thread computes it, so the cut changes no bit):
-  ///   ∂Wx (G, In) += ∂ZXᵀ · X,  ∂Wh (G, H) += ∂ZH[1...]ᵀ · H[..<T−1],  ∂X (T·B, In) = ∂ZX · Wx.
-  /// ∂X goes to `dx` (T·B, In).
+  ///   ∂Wx (G, In) += ∂ZXᵀ · X,  ∂Wh (G, H) += ∂ZH[steps 1…]ᵀ · (their previous states),
+  ///   ∂X (N, In) = ∂ZX · Wx.
+  /// ∂X goes to `dx` (N, In), packed.
   func weightProducts(
-    store: ParameterStore, dx: UnsafeMutablePointer<Float>, steps T: Int, batch B: Int,
+    store: ParameterStore, dx: UnsafeMutablePointer<Float>, steps packed: PackedSteps,
     workspace ws: RecurrentWorkspace
   ) -> WeightProducts {
     let G = gateWidth
-    let layout = OperandLayout(layer: self, steps: T, batch: B)
+    let layout = OperandLayout(layer: self, steps: packed)
     let operands = UnsafePointer(ws.cache.pointer)
     let dzx = UnsafePointer(ws.zx.pointer)
     let dzh = cell.sharesPreactivationGradient ? dzx : UnsafePointer(ws.dzh.pointer)
     return WeightProducts(
-      inputSize: inputSize, hiddenSize: hiddenSize, gateWidth: G, steps: T, batch: B,
+      inputSize: inputSize, hiddenSize: hiddenSize, gateWidth: G, rows: packed.rows,
+      firstStepRows: packed.firstStepRows,
       dzx: dzx, dzh: dzh, inputPanels: operands + layout.input,
       statePanels: operands + layout.states, weightPanels: operands + layout.weights,
       inputWeightGradient: store.gradient(wx), recurrentWeightGradient: store.gradient(wh),
@@ -288,8 +313,9 @@ struct WeightProducts {
   let inputSize: Int
   let hiddenSize: Int
   let gateWidth: Int
-  let steps: Int
-  let batch: Int
+  /// N, the packed rows, of which the first step's come first.
+  let rows: Int
+  let firstStepRows: Int
   let dzx: UnsafePointer<Float>
   let dzh: UnsafePointer<Float>
   let inputPanels: UnsafePointer<Float>
@@ -299,33 +325,32 @@ struct WeightProducts {
   let recurrentWeightGradient: UnsafeMutablePointer<Float>
   let dx: UnsafeMutablePointer<Float>
 
-  /// The rows of `product`'s result: G for the weight gradients, T·B for ∂X; ∂Wh has none
-  /// for one step (no step has a previous state).
+  /// The rows of `product`'s result: G for the weight gradients, N for ∂X; ∂Wh has none
+  /// when no sentence has a second step (no row has a previous state).
   func rows(of product: Product) -> Int {
     switch product {
     case .inputWeights: gateWidth
-    case .recurrentWeights: steps > 1 ? gateWidth : 0
-    case .input: steps * batch
+    case .recurrentWeights: rows > firstStepRows ? gateWidth : 0
+    case .input: rows
     }
   }
 
-  /// Rows `rows` of `product`'s result.
-  func run(_ product: Product, rows: Range<Int>) {
+  /// Rows `range` of `product`'s result.
+  func run(_ product: Product, rows range: Range<Int>) {
     let G = gateWidth
-    let TB = steps * batch
     switch product {
     case .inputWeights:
       addPackedProduct(
-        dzx, .transposed, rows: G, depth: TB, panels: inputPanels, columns: inputSize,
-        to: inputWeightGradient, rowRange: rows)
+        dzx, .transposed, rows: G, depth: rows, panels: inputPanels, columns: inputSize,
+        to: inputWeightGradient, rowRange: range)
     case .recurrentWeights:
       addPackedProduct(
-        dzh + batch * G, .transposed, rows: G, depth: TB - batch, panels: statePanels,
-        columns: hiddenSize, to: recurrentWeightGradient, rowRange: rows)
+        dzh + firstStepRows * G, .transposed, rows: G, depth: rows - firstStepRows,
+        panels: statePanels, columns: hiddenSize, to: recurrentWeightGradient, rowRange: range)
     case .input:
       packedProduct(
-        dzx + rows.lowerBound * G, rows: rows.count, depth: G, panels: weightPanels,
-        columns: inputSize, into: dx + rows.lowerBound * inputSize)
+        dzx + range.lowerBound * G, rows: range.count, depth: G, panels: weightPanels,
+        columns: inputSize, into: dx + range.lowerBound * inputSize)
     }
   }
 }

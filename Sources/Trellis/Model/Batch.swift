@@ -5,6 +5,8 @@ struct Batch {
   /// Tokens per sentence; `T = max(lengths)`.
   let lengths: [Int]
   let steps: Int
+  /// The tokens packed by step, as the encoder runs over them.
+  let packedSteps: PackedSteps
   /// Word ids `(T, B)`, `ReservedWord.paddingId` past a sentence's end.
   let wordIds: [Int32]
   /// One `(T, B)` id array per feature column, laid out like `wordIds`.
@@ -28,6 +30,7 @@ struct Batch {
     let T = lengths.max() ?? 0
     let B = sentences.count
     steps = T
+    packedSteps = PackedSteps(lengths: lengths)
     func timeMajor(_ ids: [[Int]]) -> [Int32] {
       var result = [Int32](repeating: Int32(ReservedWord.paddingId), count: T * B)
       for (b, sentence) in ids.enumerated() {

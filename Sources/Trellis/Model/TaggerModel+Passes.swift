@@ -67,8 +67,8 @@ extension TaggerModel {
         let layerWorkspace = ws.layer(l)
         let layerOutput = (l == top ? ws.hidden : layerWorkspace.output).reserve(rows * width)
         layer.forward(
-          store: store, input: input, output: layerOutput, lengths: batch.lengths,
-          steps: batch.steps, workspaces: layerWorkspace.directions,
+          store: store, input: input, output: layerOutput, steps: batch.packedSteps,
+          workspaces: layerWorkspace.directions,
           concurrently: ws.usesTwoThreads, panels: prepared?.directionPanels[l])
         if p > 0 {
           dropout(layerOutput, mask: l == top ? ws.hiddenMask : layerWorkspace.mask, width: width)
@@ -134,8 +134,8 @@ extension TaggerModel {
         below.map { ($0.output, $0.mask, $0.dOutput) } ?? (ws.x, ws.xMask, ws.dx)
       let dInput = dInputSlot.reserve(rows * inputWidth)  // (T·B, inputWidth)
       encoder.layers[l].backward(
-        store: store, x: input.pointer, dOutput: dOutput, dx: dInput,
-        lengths: batch.lengths, steps: batch.steps, workspaces: ws.layer(l).directions)
+        store: store, x: input.pointer, dOutput: dOutput, dx: dInput, steps: batch.packedSteps,
+        workspaces: ws.layer(l).directions)
       if dropoutRate > 0 {
         applyDropoutMask(
           mask.pointer, to: dInput, count: rows * inputWidth, concurrently: ws.usesTwoThreads)

@@ -59,14 +59,13 @@ public enum Benchmark {
     var output = [Float](repeating: 0, count: T * B * width)
     var dx = [Float](repeating: 0, count: T * B * inputSize)
     let workspaces = [RecurrentWorkspace(), RecurrentWorkspace()]
-    let lengths = [Int](repeating: T, count: B)
+    let steps = PackedSteps(lengths: [Int](repeating: T, count: B))
     func forward() {
       x.withUnsafeBufferPointer { x in
         output.withUnsafeMutableBufferPointer { output in
           encoder.forward(
             store: store, input: .rows(x.baseAddress!), output: output.baseAddress!,
-            lengths: lengths, steps: T,
-            workspaces: workspaces)
+            steps: steps, workspaces: workspaces)
         }
       }
     }
@@ -76,8 +75,7 @@ public enum Benchmark {
           dx.withUnsafeMutableBufferPointer { dx in
             encoder.backward(
               store: store, x: x.baseAddress!, dOutput: dOutput.baseAddress!, dx: dx.baseAddress!,
-              lengths: lengths,
-              steps: T, workspaces: workspaces)
+              steps: steps, workspaces: workspaces)
           }
         }
       }
