@@ -112,8 +112,7 @@ struct LSTMCell: RecurrentCell {
     tanh(cache + B * 4 * H, into: tanhC, count: B * H)
     kernels.lstm_backward(
       cache, tanhC, step.cachePrevious.map { $0 + step.previousRows * 4 * H }, gradients.dh,
-      gradients.carry,
-      gradients.dzx, B, H)
+      gradients.carry, gradients.dzx, B, H)
   }
 }
 

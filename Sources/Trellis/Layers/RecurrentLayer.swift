@@ -70,7 +70,8 @@ final class RecurrentWorkspace {
 }
 
 /// One direction of a recurrent layer over a batch's packed steps (`PackedSteps`): rows
-/// `offsets[s] ..< offsets[s] + counts[s]` are its step s. Parameters: `wx (G·H, In)`, `wh (G·H, H)`, `bx (G·H)`, optional `bh (G·H)`.
+/// `offsets[s] ..< offsets[s] + counts[s]` are its step s. Parameters: `wx (G·H, In)`,
+/// `wh (G·H, H)`, `bx (G·H)`, optional `bh (G·H)`.
 struct RecurrentLayer: Sendable {
   let cell: any RecurrentCell
   let inputSize: Int
@@ -112,9 +113,9 @@ struct RecurrentLayer: Sendable {
   }
 
   /// The input projections ZX = X · Wxᵀ + bx `(N, G)` of `x` `(N, In)`, packed, into the
-  /// workspace's `zx`, for `forward` with `.projectedRows`: over Wx packed once per weight version
-  /// (inference's `panels`) or here into the workspace's panels (training, once per batch);
-  /// with `wordTable` (inference), the part of the rows' first columns from the table.
+  /// workspace's `zx`, for `forward` with `.projectedRows`: over Wx packed once per weight
+  /// version (inference's `panels`) or here into the workspace's panels (training, once per
+  /// batch); with `wordTable` (inference), the part of the rows' first columns from the table.
   func inputProjection(
     store: ParameterStore, x: UnsafePointer<Float>, rows N: Int,
     workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil,
@@ -129,7 +130,8 @@ struct RecurrentLayer: Sendable {
   }
 
   /// Runs the packed steps over projected input, leaving `h` and `cache` in the workspace:
-  ///   for s: zh = h_{s−1} · Whᵀ (+ bh) over step s's rows, the first of step s − 1's;  cell(zx_s, zh).
+  ///   for s: zh = h_{s−1} · Whᵀ (+ bh);  cell(zx_s, zh)
+  /// over step s's rows, whose previous states are the first rows of step s − 1.
   /// Every product is `packedProduct`'s, over Wh packed once for the batch (OpenBLAS packed it
   /// at every step). Training (no `panels`) packs Wh here and keeps every step's cache for
   /// `backward`. Inference passes it packed once per weight version (`InferenceWeights`) and
@@ -200,11 +202,10 @@ struct RecurrentLayer: Sendable {
   /// Backpropagation through time from `workspace.dh` (N, H), newest step first:
   ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
   /// (by `addPackedProduct` over Whᵀ packed once), each over step s's rows, then the bias
-  /// gradients. It leaves the weight
-  /// gradients and ∂X, products over all steps at once, to `weightProducts`, with their
-  /// second operands packed into the cell's cache, dead from here to the next forward pass
-  /// (the LSTM's and the GRU's caches hold all three, so they add nothing to the peak; the
-  /// Elman cell keeps no cache). `x` `(N, In)` is the forward pass's input, packed.
+  /// gradients. It leaves the weight gradients and ∂X, products over all steps at once, to
+  /// `weightProducts`, with their second operands packed into the cell's cache, dead from here
+  /// to the next forward pass (the LSTM's and the GRU's caches hold all three, so they add
+  /// nothing to the peak; the Elman cell keeps no cache). `x` `(N, In)` is the forward pass's input, packed.
   func backwardThroughTime(
     store: ParameterStore, x: UnsafePointer<Float>, steps packed: PackedSteps,
     workspace ws: RecurrentWorkspace
@@ -262,8 +263,8 @@ struct RecurrentLayer: Sendable {
   }
 
   /// Where `backwardThroughTime` packs the products' second operands in the cache: Xᵀ (In,
-  /// N), the previous states' (H, N − counts[0]) and Wx (G, In) read as `(In, G)`ᵀ, one after the
-  /// other.
+  /// N), the previous states' (H, N − counts[0]) and Wx (G, In) read as `(In, G)`ᵀ, one after
+  /// the other.
   private struct OperandLayout {
     let input = 0
     let states: Int

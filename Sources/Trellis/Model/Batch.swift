@@ -2,10 +2,7 @@ import Foundation
 
 /// Sentences padded into one time-major batch: row `t·B + b` is token `t` of sentence `b`.
 struct Batch {
-  /// Tokens per sentence; `T = max(lengths)`.
-  let lengths: [Int]
-  let steps: Int
-  /// The tokens packed by step, as the encoder runs over them.
+  /// The sentences' lengths and the tokens packed by step, as the encoder runs over them.
   let packedSteps: PackedSteps
   /// Word ids `(T, B)`, `ReservedWord.paddingId` past a sentence's end.
   let wordIds: [Int32]
@@ -17,8 +14,12 @@ struct Batch {
   /// CNN).
   let characters: [(row: Int, characters: [Int32])]
 
-  var size: Int { lengths.count }
-  var tokenCount: Int { lengths.reduce(0, +) }
+  /// Tokens per sentence.
+  var lengths: [Int] { packedSteps.lengths }
+  /// T = max(lengths).
+  var steps: Int { packedSteps.steps }
+  var size: Int { packedSteps.batch }
+  var tokenCount: Int { packedSteps.rows }
 
   /// `featureIds[s][i][t]`: feature column i's id of token t of sentence s (empty without
   /// feature columns).
@@ -26,11 +27,8 @@ struct Batch {
     wordIds sentences: [[Int]], featureIds: [[[Int]]] = [], gold: [[Int]] = [],
     characterIds: [[[Int32]]] = []
   ) {
-    lengths = sentences.map(\.count)
-    let T = lengths.max() ?? 0
-    let B = sentences.count
-    steps = T
-    packedSteps = PackedSteps(lengths: lengths)
+    packedSteps = PackedSteps(lengths: sentences.map(\.count))
+    let (T, B) = (packedSteps.steps, packedSteps.batch)
     func timeMajor(_ ids: [[Int]]) -> [Int32] {
       var result = [Int32](repeating: Int32(ReservedWord.paddingId), count: T * B)
       for (b, sentence) in ids.enumerated() {
