@@ -382,6 +382,31 @@ INLINE void moments_kernel(
   }
 }
 
+// trellis_kernels.h's sum_of_squares: four vectors of eight partial sums, element i in
+// lane i mod 8 of vector (i mod 32) / 8; a short tail zero-padded, adding +0 to the partial
+// sums it does not reach (nonnegative, so they keep their bits).
+INLINE f64x8 squares8(const float *values) {
+  f32x8 x;
+  memcpy(&x, values, sizeof x);
+  const f64x8 wide = __builtin_convertvector(x, f64x8);
+  return wide * wide;
+}
+
+static void sum_of_squares_kernel(const float *values, long count, double *partial) {
+  f64x8 sums[4];
+  for (int v = 0; v < 4; v++) sums[v] = load8d(partial + 8 * v);
+  long k = 0;
+  for (; k + 32 <= count; k += 32) {
+    for (int v = 0; v < 4; v++) sums[v] += squares8(values + k + 8 * v);
+  }
+  if (k < count) {
+    float lanes[32] = {0};
+    memcpy(lanes, values + k, (size_t)(count - k) * sizeof(float));
+    for (int v = 0; v < 4; v++) sums[v] += squares8(lanes + 8 * v);
+  }
+  for (int v = 0; v < 4; v++) store8d(partial + 8 * v, sums[v]);
+}
+
 static void adam_kernel(
   float *theta, const float *gradient, float *m, float *v, long count, float beta1, float beta2,
   float epsilon, float step) {
@@ -610,6 +635,7 @@ const trellis_kernels TRELLIS_KERNEL_TABLE = {
   .packed_product_add = packed_product_add_kernel,
   .packed_product_continue = packed_product_continue_kernel,
   .packed_product_f64 = packed_product_f64_kernel,
+  .sum_of_squares = sum_of_squares_kernel,
   .adam = adam_kernel,
   .nadam = nadam_kernel,
   .dropout = dropout_kernel,

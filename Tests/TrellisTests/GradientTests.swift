@@ -247,23 +247,35 @@ final class GradientTests: XCTestCase {
       model.store.gradientNorm(over: ranges).bitPattern, model.store.gradientNorm().bitPattern)
   }
 
-  /// The norm over ranges whose bounds are not multiples of 8, with zeros outside them, adds
-  /// the same blocks in the same order as the whole pass: the same bits.
+  /// The norm over ranges whose bounds are not multiples of 32, with zeros outside them, adds
+  /// the same blocks in the same order as the whole pass: the same bits, on one thread (85
+  /// values) and on two (40,000).
   func testTheNormOverRangesHasTheWholePassBits() {
-    let store = ParameterStore()
-    _ = store.reserve("w", rows: 1, columns: 85)
-    store.allocate()
-    var rng = SplitMix64(seed: 8)
-    for ranges in [[], [0..<85], [3..<5, 6..<7, 20..<33, 40..<41, 79..<85], [9..<10, 17..<80]] {
-      for k in 0..<store.count {
-        store.gradients[k] = ranges.contains { $0.contains(k) } ? rng.nextUnitFloat() * 2 - 1 : 0
+    let cases: [(count: Int, rangeLists: [[Range<Int>]])] = [
+      (85, [[], [0..<85], [3..<5, 6..<7, 20..<33, 40..<41, 79..<85], [9..<10, 17..<80]]),
+      (40_000, [[0..<40_000], [3..<5, 100..<20_003, 20_040..<39_999], [33..<19_990]]),
+    ]
+    for (count, rangeLists) in cases {
+      let store = ParameterStore()
+      _ = store.reserve("w", rows: 1, columns: count)
+      store.allocate()
+      var rng = SplitMix64(seed: 8)
+      for ranges in rangeLists {
+        for k in 0..<count {
+          store.gradients[k] = ranges.contains { $0.contains(k) } ? rng.nextUnitFloat() * 2 - 1 : 0
+        }
+        let whole = store.gradientNorm()
+        XCTAssertEqual(
+          store.gradientNorm(over: ranges).bitPattern, whole.bitPattern, "\(count) \(ranges)")
+        // The documented order: two halves cut at count/64·32, partial sums i mod 32 in each.
+        var partialSums = [Double](repeating: 0, count: 64)
+        for k in 0..<count {
+          let square = Double(store.gradients[k]) * Double(store.gradients[k])
+          partialSums[(k < count / 64 * 32 ? 0 : 32) + k % 32] += square
+        }
+        XCTAssertEqual(
+          whole.bitPattern, partialSums.reduce(0, +).squareRoot().bitPattern, "\(count) \(ranges)")
       }
-      let whole = store.gradientNorm()
-      XCTAssertEqual(store.gradientNorm(over: ranges).bitPattern, whole.bitPattern, "\(ranges)")
-      let exact = (0..<store.count).reduce(0.0) {
-        $0 + Double(store.gradients[$1]) * Double(store.gradients[$1])
-      }
-      XCTAssertEqual(whole, exact.squareRoot(), accuracy: 1e-12 * max(whole, 1))
     }
   }
 

@@ -703,6 +703,24 @@ final class KernelLevelTests: XCTestCase {
     }
   }
 
+  /// The gradient norm's sums of squares against element-by-element additions to the partial
+  /// sums i mod 32, for counts around the kernel's 32 lanes, added to partial sums that are
+  /// not zero (as a second piece of one half adds to the first's).
+  func testSumOfSquaresMatchesScalarCode() {
+    for count in [0, 1, 7, 31, 32, 33, 1_037] {
+      let values = inputs(count, range: 1e3, seed: 6).prefix(count).map { $0.isFinite ? $0 : 0 }
+      let start = (0..<32).map { Double($0) * 0.37 }
+      var expected = start
+      for (i, x) in values.enumerated() { expected[i % 32] += Double(x) * Double(x) }
+      for level in levels {
+        var partial = start
+        level.kernels.sum_of_squares(values, count, &partial)
+        XCTAssertEqual(
+          partial.map(\.bitPattern), expected.map(\.bitPattern), "\(level.name), \(count)")
+      }
+    }
+  }
+
   /// Dropout's masks against `SplitMix64.nextUnitFloat()` drawn one by one, for counts around
   /// the kernel's 8 lanes, and the generator left where the scalar draws leave it.
   func testDropoutMatchesScalarDraws() {

@@ -3,13 +3,14 @@ import TrellisKernels
 
 /// The instruction-set level of the vector kernels (Sources/TrellisKernels): exp, σ and tanh
 /// of the recurrent cells and the character CNN, tagging's packed product (the recurrent step
-/// and the output layer), Viterbi's max-plus step, Adam's update and dropout's masks. Each is
-/// compiled for every level and one level is chosen per process, so a plain
-/// `swift build -c release` runs them as fast as a build for this CPU. Every level
-/// computes the same IEEE operations in the same order, except that the packed products' steps
-/// and exp's multiply-adds are fused at the levels whose CPUs have FMA (`fusesMultiplyAdds`):
-/// levels that agree on it give bit-identical results, and the others the same labels with
-/// numbers that differ in their last bits (KernelLevelTests, KernelChoiceTests).
+/// and the output layer), Viterbi's max-plus step, the gradient norm's sums of squares, Adam's
+/// update and dropout's masks. Each is compiled for every level and one level is chosen per
+/// process, so a plain `swift build -c release` runs them as fast as a build for this CPU.
+/// Every level computes the same IEEE operations in the same order, except that the packed
+/// products' steps and exp's multiply-adds are fused at the levels whose CPUs have FMA
+/// (`fusesMultiplyAdds`): levels that agree on it give bit-identical results, and the others
+/// the same labels with numbers that differ in their last bits (KernelLevelTests,
+/// KernelChoiceTests).
 enum KernelLevel: Int, CaseIterable, Comparable, Sendable {
   /// SSE2 on x86-64, the architecture's baseline elsewhere.
   case portable

@@ -69,6 +69,13 @@ typedef struct {
   long (*_Nonnull viterbi_live_rows)(
     const float *_Nonnull delta, long stride, const float *_Nonnull rowMax,
     const float *_Nonnull rowMin, int32_t *_Nonnull rows);
+  /// The squares of `count` floats in Double, added to 32 partial sums: partial[i mod 32] ←
+  /// partial[i mod 32] + values[i]² for i ascending (the squares exact: a float's 24-bit
+  /// significand squared fits in Double's 53, so fused or not they round the same). The
+  /// gradient's global norm (ParameterStore.gradientNorm), 32 chains of additions where one
+  /// would wait for its last addition at every element.
+  void (*_Nonnull sum_of_squares)(
+    const float *_Nonnull values, long count, double *_Nonnull partial);
   /// Adam's update of `count` parameters (Optimizer.swift):
   ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + ((1 − β2)·g)·g,  θ ← θ − (step·m) / (√v + ε)
   void (*_Nonnull adam)(
