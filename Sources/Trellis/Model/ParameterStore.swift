@@ -107,19 +107,18 @@ public final class ParameterStore: @unchecked Sendable {
     }
   }
 
-  /// Below this many values an elementwise pass (zeroing, the norm, Adam, dropout masks) stays
-  /// on one thread, where handing half to the pair would cost about as much as it saves. From
+  /// Below this many values an elementwise pass (zeroing, Adam, dropout masks) stays on one
+  /// thread, where handing half to the pair would cost about as much as it saves. From
   /// 65,536, a training batch's input dropout mask (T·B rows of 100) ran on one thread: 0.7%
   /// of the calling thread's samples in a training profile, with the other waiting.
   static let countWorthTwoThreads = 16_384
 
-  /// The Euclidean norm of the whole gradient, summed in Double: the slab cut at `middle`
-  /// (a multiple of 32 that depends on the count alone), element i of each half added to its
-  /// half's partial sum i mod 32 in ascending order (the `sum_of_squares` kernel), then the
-  /// partial sums in order. So the same bits on every run, at every kernel level and with one
-  /// thread or two, and 64 independent chains of additions instead of one that waits for its
-  /// last addition at every element. (Summed on the calling thread in 8 chains, it took 1.3% of
-  /// that thread's samples in a profile of an ATIS epoch, the other thread idle.)
+  /// The Euclidean norm of the whole gradient, summed in Double: element i added to partial
+  /// sum i mod 32 in ascending order (the `sum_of_squares` kernel), then the 32 partial sums in
+  /// order. So the same bits on every run and at every kernel level, and 32 independent chains
+  /// of additions instead of one that waits for its last addition at every element. (Summed in
+  /// Swift in 8 chains, which the portable build runs as SSE2, it took 1.2–1.4% of the calling
+  /// thread's samples in a profile of ATIS epochs, the other thread idle.)
   func gradientNorm() -> Double {
     gradientNorm(over: [0..<count])
   }
@@ -128,33 +127,15 @@ public final class ParameterStore: @unchecked Sendable {
   /// `TrainingRun.updatedRanges`): the blocks of 32 that meet no range are skipped. A skipped
   /// block would have added +0 to each partial sum, so the bits are those of the whole pass.
   func gradientNorm(over ranges: [Range<Int>]) -> Double {
-    let middle = count / 64 * 32
-    let halves = [0..<middle, middle..<count]
-    // Each half's blocks that meet a range, as ranges of whole blocks (but for the last).
-    let blocks = halves.map { half in
-      var pieces: [Range<Int>] = []
-      for range in ranges {
-        let lower = max(range.lowerBound / 32 * 32, pieces.last?.upperBound ?? 0, half.lowerBound)
-        let upper = min((range.upperBound + 31) / 32 * 32, half.upperBound)
-        if lower < upper { pieces.append(lower..<upper) }
-      }
-      return pieces
-    }
-    // Half h's partial sums at 32·h ..< 32·h + 32.
-    let partialSums = UnsafeMutableBufferPointer<Double>.allocate(capacity: 64)
-    defer { partialSums.deallocate() }
-    partialSums.initialize(repeating: 0)
-    let sumHalf = { (half: Int) in
-      for piece in blocks[half] {
-        kernels.sum_of_squares(
-          self.gradients + piece.lowerBound, piece.count, partialSums.baseAddress! + 32 * half)
-      }
-    }
-    if ranges.reduce(0, { $0 + $1.count }) >= Self.countWorthTwoThreads {
-      ThreadPair.shared.run(sumHalf)
-    } else {
-      sumHalf(0)
-      sumHalf(1)
+    var partialSums = [Double](repeating: 0, count: 32)
+    var next = 0  // the first element not added yet, so each block is added once, in order
+    for range in ranges {
+      // The range's blocks of 32, from the first not added yet (the last block may be short).
+      let lower = max(range.lowerBound / 32 * 32, next)
+      let upper = min((range.upperBound + 31) / 32 * 32, count)
+      guard lower < upper else { continue }
+      kernels.sum_of_squares(gradients + lower, upper - lower, &partialSums)
+      next = upper
     }
     return partialSums.reduce(0, +).squareRoot()
   }
