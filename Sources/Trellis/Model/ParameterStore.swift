@@ -117,7 +117,7 @@ public final class ParameterStore: @unchecked Sendable {
   /// sum i mod 32 in ascending order (the `sum_of_squares` kernel), then the 32 partial sums in
   /// order. So the same bits on every run and at every kernel level, and 32 independent chains
   /// of additions instead of one that waits for its last addition at every element. (Summed in
-  /// Swift in 8 chains, which the portable build runs as SSE2, it took 1.2–1.4% of the calling
+  /// Swift in 8 chains, which the portable build runs as SSE2, it took 1.0–1.4% of the calling
   /// thread's samples in a profile of ATIS epochs, the other thread idle.)
   func gradientNorm() -> Double {
     gradientNorm(over: [0..<count])

@@ -1,7 +1,7 @@
-// The vector kernels of the recurrent cells, tagging's packed product, Viterbi, Adam and
-// dropout, compiled once per instruction-set level and chosen at run time from the CPU's
-// features, so that a plain `swift build -c release` runs them as fast as a build for this
-// CPU (-target-cpu) would.
+// The vector kernels of the recurrent cells, tagging's packed product, Viterbi, the gradient
+// norm, Adam and dropout, compiled once per instruction-set level and chosen at run time from
+// the CPU's features, so that a plain `swift build -c release` runs them as fast as a build for
+// this CPU (-target-cpu) would.
 //
 // Every level computes the same IEEE operations in the same order (kernel_bodies.h), except
 // that the packed products' steps and exp's multiply-adds are fused where the CPU has FMA
