@@ -38,6 +38,36 @@ final class ThreadPairTests: XCTestCase {
     }
   }
 
+  /// A caller held between posting a call and waking the second thread (as a caller preempted
+  /// there is held), while that thread, awake, runs the call, spins out its wait and goes to
+  /// sleep: the caller then takes the flag of that later sleep and wakes the thread for a call
+  /// it has run. The wake-up must not run the call's part again. (Two trainings under load
+  /// trapped there in `withoutActuallyEscaping`, the part running again after `run` returned.)
+  func testAWakeUpForACallAlreadyRunDoesNotRunItAgain() {
+    let hold = UInt32(ThreadPair.spinNanoseconds / 1_000) * 4
+    let pair = ThreadPair(afterPosting: { usleep(hold) })
+    let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 2)
+    counts.initialize(repeating: 0)
+    defer { counts.deallocate() }
+    for _ in 0..<200 {
+      pair.run { part in
+        counts[part] += 1
+        // The caller's part outlasts the wake-up, so a second run of part 1 would start
+        // while the call is still posted.
+        if part == 0 { Self.busyWait(nanoseconds: ThreadPair.spinNanoseconds * 2) }
+      }
+      // Shorter than the spin: the next call finds the second thread awake.
+      Self.busyWait(nanoseconds: ThreadPair.spinNanoseconds / 4)
+    }
+    usleep(UInt32(ThreadPair.spinNanoseconds / 1_000) * 20)
+    XCTAssertEqual(Array(counts), [200, 200])
+  }
+
+  static func busyWait(nanoseconds: UInt64) {
+    let end = DispatchTime.now().uptimeNanoseconds + nanoseconds
+    while DispatchTime.now().uptimeNanoseconds < end {}
+  }
+
   /// Four threads call at once (all but one at a time go to Dispatch), and each call nests
   /// another in its first part: every part of every call runs once.
   func testRacingAndNestedCallsRunEveryPartOnce() {

@@ -35,6 +35,13 @@ final class ThreadPair: @unchecked Sendable {
   /// The process whose second thread serves the pair (0: none started yet). Read and written
   /// only by the caller that holds `busy`.
   private var servedProcess: pid_t = 0
+  /// Runs between posting a call and waking the second thread: nil but in ThreadPairTests,
+  /// which hold the caller there as a preempted caller is held.
+  private let afterPosting: (() -> Void)?
+
+  init(afterPosting: (() -> Void)? = nil) {
+    self.afterPosting = afterPosting
+  }
 
   func run(_ body: (Int) -> Void) {
     guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
@@ -46,6 +53,7 @@ final class ThreadPair: @unchecked Sendable {
     withoutActuallyEscaping(body) { body in
       job = body
       let call = posted.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
+      afterPosting?()
       if sleeping.exchange(false, ordering: .sequentiallyConsistent) { wake.signal() }
       body(0)
       Self.spin(until: completed.load(ordering: .acquiring) == call)
@@ -142,7 +150,11 @@ final class ThreadPair: @unchecked Sendable {
         // A caller that saw `sleeping` signals; one that posted before it was set did not.
         if next == seen || !sleeping.exchange(false, ordering: .sequentiallyConsistent) {
           wake.wait()
-          next = posted.load(ordering: .acquiring)
+          // The wake-up may be for a call this thread has run: a caller held (preempted)
+          // between posting and taking `sleeping` can take the flag of a later sleep, after
+          // this thread saw the call, ran it and spun out its wait. So look again instead of
+          // running `job`, which still holds that call until its caller returns.
+          continue
         }
       }
       seen = next
