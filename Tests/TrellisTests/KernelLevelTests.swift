@@ -705,7 +705,7 @@ final class KernelLevelTests: XCTestCase {
 
   /// The gradient norm's sums of squares against element-by-element additions to the partial
   /// sums i mod 32, for counts around the kernel's 32 lanes, added to partial sums that are
-  /// not zero (as a second piece of one half adds to the first's).
+  /// not zero (as the norm's second range adds to its first's).
   func testSumOfSquaresMatchesScalarCode() {
     for count in [0, 1, 7, 31, 32, 33, 1_037] {
       let values = inputs(count, range: 1e3, seed: 6).prefix(count).map { $0.isFinite ? $0 : 0 }
