@@ -341,11 +341,13 @@ static void packed_product_continue_kernel(
 }
 
 // Adam's and Nadam's update of 16 parameters. `nesterov` is a constant at each call site, so
-// Adam's expression stays the one Optimizer.swift writes (no extra terms, the same bits).
+// Adam's expression stays the one Optimizer.swift writes (no extra terms, the same bits). The
+// gradient is read times `scale` (one rounded product, as the separate clipping pass that
+// scaled it in place rounded it) and left zero.
 INLINE void moments16(
-  float *theta, const float *g, float *m, float *v, float beta1, float beta2, float epsilon,
-  float step, bool nesterov, float momentum, float current) {
-  const f32x16 gradient = load16(g);
+  float *theta, float *g, float *m, float *v, float beta1, float beta2, float epsilon,
+  float step, float scale, bool nesterov, float momentum, float current) {
+  const f32x16 gradient = load16(g) * scale;
   const f32x16 first = beta1 * load16(m) + (1.0f - beta1) * gradient;
   const f32x16 second = beta2 * load16(v) + (1.0f - beta2) * gradient * gradient;
   f32x16 direction = first;
@@ -355,16 +357,17 @@ INLINE void moments16(
   store16(m, first);
   store16(v, second);
   store16(theta, value);
+  store16(g, splat16(0));
 }
 
 INLINE void moments_kernel(
-  float *theta, const float *gradient, float *m, float *v, long count, float beta1, float beta2,
-  float epsilon, float step, bool nesterov, float momentum, float current) {
+  float *theta, float *gradient, float *m, float *v, long count, float beta1, float beta2,
+  float epsilon, float step, float scale, bool nesterov, float momentum, float current) {
   long k = 0;
   for (; k + 16 <= count; k += 16) {
     moments16(
-      theta + k, gradient + k, m + k, v + k, beta1, beta2, epsilon, step, nesterov, momentum,
-      current);
+      theta + k, gradient + k, m + k, v + k, beta1, beta2, epsilon, step, scale, nesterov,
+      momentum, current);
   }
   if (k < count) {
     const size_t bytes = (size_t)(count - k) * sizeof(float);
@@ -374,9 +377,10 @@ INLINE void moments_kernel(
     memcpy(lanes[2], m + k, bytes);
     memcpy(lanes[3], v + k, bytes);
     moments16(
-      lanes[0], lanes[1], lanes[2], lanes[3], beta1, beta2, epsilon, step, nesterov, momentum,
-      current);
+      lanes[0], lanes[1], lanes[2], lanes[3], beta1, beta2, epsilon, step, scale, nesterov,
+      momentum, current);
     memcpy(theta + k, lanes[0], bytes);
+    memcpy(gradient + k, lanes[1], bytes);
     memcpy(m + k, lanes[2], bytes);
     memcpy(v + k, lanes[3], bytes);
   }
@@ -408,16 +412,16 @@ static void sum_of_squares_kernel(const float *values, long count, double *parti
 }
 
 static void adam_kernel(
-  float *theta, const float *gradient, float *m, float *v, long count, float beta1, float beta2,
-  float epsilon, float step) {
-  moments_kernel(theta, gradient, m, v, count, beta1, beta2, epsilon, step, false, 0, 0);
+  float *theta, float *gradient, float *m, float *v, long count, float beta1, float beta2,
+  float epsilon, float step, float scale) {
+  moments_kernel(theta, gradient, m, v, count, beta1, beta2, epsilon, step, scale, false, 0, 0);
 }
 
 static void nadam_kernel(
-  float *theta, const float *gradient, float *m, float *v, long count, float beta1, float beta2,
-  float epsilon, float step, float momentum, float current) {
+  float *theta, float *gradient, float *m, float *v, long count, float beta1, float beta2,
+  float epsilon, float step, float scale, float momentum, float current) {
   moments_kernel(
-    theta, gradient, m, v, count, beta1, beta2, epsilon, step, true, momentum, current);
+    theta, gradient, m, v, count, beta1, beta2, epsilon, step, scale, true, momentum, current);
 }
 
 // SplitMix64 (Random.swift): draw n (counting from 1) after state s is the output function of

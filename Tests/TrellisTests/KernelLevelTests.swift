@@ -665,8 +665,9 @@ final class KernelLevelTests: XCTestCase {
   }
 
   /// Ten Adam and ten Nadam steps on 1,037 parameters (64 vectors and a tail of 13) against
-  /// the scalar formulas, with gradients from tiny to huge. Each is checked against its own
-  /// expression: the kernels compute Adam's without Nadam's extra terms.
+  /// the scalar formulas, with gradients from tiny to huge, scaled (as clipping scales them)
+  /// at every other step. Each is checked against its own expression: the kernels compute
+  /// Adam's without Nadam's extra terms. Each step leaves the gradient zero.
   func testAdamAndNadamMatchScalarCode() {
     let count = 1_037
     let (beta1, beta2, epsilon): (Float, Float, Float) = (0.9, 0.999, 1e-8)
@@ -680,21 +681,30 @@ final class KernelLevelTests: XCTestCase {
         var v = m
         var (θ0, m0, v0) = (θ, m, v)
         for step in 1...10 {
-          let g = inputs(count, range: 1e3, seed: UInt64(step)).map { $0.isFinite ? $0 : 0 }
+          var gradient = inputs(count, range: 1e3, seed: UInt64(step)).map {
+            $0.isFinite ? $0 : 0
+          }
           let stepSize = Float(rng.nextUnitFloat()) * 1e-2
           let (momentum, current) = (Float(rng.nextUnitFloat()) * 10, Float(rng.nextUnitFloat()))
+          let scale = step % 2 == 0 ? Float(rng.nextUnitFloat()) : 1
           for k in 0..<θ0.count {
-            m0[k] = beta1 * m0[k] + (1 - beta1) * g[k]
-            v0[k] = beta2 * v0[k] + (1 - beta2) * g[k] * g[k]
-            let direction = nesterov ? momentum * m0[k] + current * g[k] : m0[k]
+            let g = gradient[k] * scale
+            m0[k] = beta1 * m0[k] + (1 - beta1) * g
+            v0[k] = beta2 * v0[k] + (1 - beta2) * g * g
+            let direction = nesterov ? momentum * m0[k] + current * g : m0[k]
             θ0[k] -= stepSize * direction / (v0[k].squareRoot() + epsilon)
           }
           if nesterov {
             level.kernels.nadam(
-              &θ, g, &m, &v, θ.count, beta1, beta2, epsilon, stepSize, momentum, current)
+              &θ, &gradient, &m, &v, θ.count, beta1, beta2, epsilon, stepSize, scale, momentum,
+              current)
           } else {
-            level.kernels.adam(&θ, g, &m, &v, θ.count, beta1, beta2, epsilon, stepSize)
+            level.kernels.adam(
+              &θ, &gradient, &m, &v, θ.count, beta1, beta2, epsilon, stepSize, scale)
           }
+          XCTAssertEqual(
+            gradient.filter { $0.bitPattern != 0 }.count, 0,
+            "\(name) left gradients, \(level.name)")
         }
         assertBitIdentical(θ, θ0, "\(name) θ, \(level.name)")
         assertBitIdentical(m, m0, "\(name) m, \(level.name)")

@@ -46,10 +46,11 @@ final class OptimizerTests: XCTestCase {
       let store = ParameterStore()
       _ = store.reserve("w", rows: 1, columns: 1)
       store.allocate()
-      store.gradients[0] = 0.5
       var optimizer = kind.makeOptimizer(parameterCount: 1)
-      optimizer.step(store, rate: 0.01)
-      optimizer.step(store, rate: 0.01)
+      for _ in 1...2 {
+        store.gradients[0] = 0.5
+        optimizer.step(store, rate: 0.01)
+      }
       return store.values[0]
     }
     XCTAssertNotEqual(oneStep(.adam), oneStep(.nadam))
@@ -82,12 +83,50 @@ final class OptimizerTests: XCTestCase {
           for range in skipped { for k in range { store.gradients[k] = 0 } }
         }
         whole.step(stores[0], rate: 0.01)
-        part.step(stores[1], rate: 0.01, ranges: ranges)
+        part.step(stores[1], rate: 0.01, gradientScale: 1, ranges: ranges)
       }
       let bits = stores.map { store in (0..<count).map { store.values[$0].bitPattern } }
       XCTAssertEqual(bits[0], bits[1], "\(kind)")
       XCTAssertEqual(whole.state, part.state, "\(kind)")
       XCTAssertNotEqual(bits[1][0], initial[0].bitPattern, "\(kind) moved nothing")
+    }
+  }
+
+  /// A step with a gradient scale (clipping's factor) gives the bits of a step over the
+  /// gradients scaled beforehand, each a rounded Float product, with every optimiser, and
+  /// leaves the gradients in its ranges zero and the rest as they were.
+  func testAScaledStepIsAStepOverScaledGradientsAndLeavesThemZero() {
+    let count = 40_000
+    let ranges = [0..<10_000, 20_003..<39_990]
+    let scale: Float = 0.3711
+    for kind in OptimizerKind.allCases {
+      let stores = (0..<2).map { _ in ParameterStore() }
+      var rng = SplitMix64(seed: 8)
+      let initial = (0..<count).map { _ in rng.nextUnitFloat() - 0.5 }
+      for store in stores {
+        _ = store.reserve("w", rows: count, columns: 1)
+        store.allocate()
+        for k in 0..<count { store.values[k] = initial[k] }
+      }
+      var (scaled, prescaled) = (
+        kind.makeOptimizer(parameterCount: count), kind.makeOptimizer(parameterCount: count)
+      )
+      for _ in 1...3 {
+        let g = (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 }
+        for k in 0..<count { (stores[0].gradients[k], stores[1].gradients[k]) = (g[k], g[k]) }
+        for range in ranges { for k in range { stores[1].gradients[k] *= scale } }
+        scaled.step(stores[0], rate: 0.01, gradientScale: scale, ranges: ranges)
+        prescaled.step(stores[1], rate: 0.01, gradientScale: 1, ranges: ranges)
+        for k in 0..<count {
+          let kept = ranges.contains { $0.contains(k) } ? 0 : g[k]
+          XCTAssertEqual(stores[0].gradients[k], kept, "\(kind) gradient \(k)")
+          if stores[0].gradients[k] != kept { return }
+        }
+      }
+      let bits = stores.map { store in (0..<count).map { store.values[$0].bitPattern } }
+      XCTAssertEqual(bits[0], bits[1], "\(kind)")
+      XCTAssertEqual(scaled.state, prescaled.state, "\(kind)")
+      XCTAssertNotEqual(bits[0][0], initial[0].bitPattern, "\(kind) moved nothing")
     }
   }
 }

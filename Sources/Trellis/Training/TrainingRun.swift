@@ -25,6 +25,9 @@ final class TrainingRun {
   /// it (zeroing, the norm, clipping, the update) with the same bits. With GloVe 6B's 400,000 words
   /// kept, that is almost all of the model.
   let updatedRanges: [Range<Int>]
+  /// The gradients in `updatedRanges` are zero: the optimiser's step left them so. False
+  /// until the first step, and after a batch whose gradients were discarded (non-finite).
+  private var gradientsAreZero = false
 
   /// `sentences` are in the model's label scheme; `wordCounts[id]` is word id's training count.
   init(
@@ -98,7 +101,8 @@ final class TrainingRun {
 
   /// Fresh gradients of the batch: its summed loss and the gradients' global norm.
   func lossAndGradient(_ batch: Batch) -> (loss: Double, norm: Double) {
-    model.store.zeroGradients(in: updatedRanges)
+    if !gradientsAreZero { model.store.zeroGradients(in: updatedRanges) }
+    gradientsAreZero = false
     let loss = model.lossAndGradient(
       batch, workspace: workspace, dropoutRate: options.dropout,
       sentenceMasks: options.variationalDropout, rng: &state.rng)
@@ -114,16 +118,14 @@ final class TrainingRun {
     for row in state.frozenEmbeddingRows { (gradients + row * D).update(repeating: 0, count: D) }
   }
 
-  /// Clips the gradients to `clipNorm` (their norm is `gradientNorm`) and lets the optimiser
-  /// take its step.
+  /// The optimiser's step along the gradients clipped to `clipNorm` (their norm is
+  /// `gradientNorm`), which leaves them zero.
   func update(gradientNorm norm: Double, learningRate: Double) {
-    let store = model.store
-    if options.clipNorm > 0, norm > options.clipNorm {
-      let scale = Float(options.clipNorm / norm)
-      let gradients = store.gradients
-      store.inParts(of: updatedRanges) { range in for k in range { gradients[k] *= scale } }
-    }
-    state.optimizer.step(store, rate: Float(learningRate), ranges: updatedRanges)
+    let clips = options.clipNorm > 0 && norm > options.clipNorm
+    state.optimizer.step(
+      model.store, rate: Float(learningRate),
+      gradientScale: clips ? Float(options.clipNorm / norm) : 1, ranges: updatedRanges)
+    gradientsAreZero = true
   }
 
   /// Runs `body` with the selected epoch's parameters (the latest ones if none was selected)

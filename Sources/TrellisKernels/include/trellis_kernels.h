@@ -76,17 +76,19 @@ typedef struct {
   /// would wait for its last addition at every element.
   void (*_Nonnull sum_of_squares)(
     const float *_Nonnull values, long count, double *_Nonnull partial);
-  /// Adam's update of `count` parameters (Optimizer.swift):
+  /// Adam's update of `count` parameters (Optimizer.swift) along g = scale·gradient (one
+  /// rounded product; `scale` is clipping's factor, 1 unclipped):
   ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + ((1 − β2)·g)·g,  θ ← θ − (step·m) / (√v + ε)
+  /// then gradient ← 0, ready for the next batch's backward passes to add to.
   void (*_Nonnull adam)(
-    float *_Nonnull theta, const float *_Nonnull gradient, float *_Nonnull m, float *_Nonnull v,
-    long count, float beta1, float beta2, float epsilon, float step);
-  /// Nadam's update (Dozat 2016): m and v as Adam's, then
+    float *_Nonnull theta, float *_Nonnull gradient, float *_Nonnull m, float *_Nonnull v,
+    long count, float beta1, float beta2, float epsilon, float step, float scale);
+  /// Nadam's update (Dozat 2016): g, m, v and the gradient as Adam's, then
   ///   θ ← θ − (step·(momentum·m + current·g)) / (√v + ε)
   void (*_Nonnull nadam)(
-    float *_Nonnull theta, const float *_Nonnull gradient, float *_Nonnull m, float *_Nonnull v,
-    long count, float beta1, float beta2, float epsilon, float step, float momentum,
-    float current);
+    float *_Nonnull theta, float *_Nonnull gradient, float *_Nonnull m, float *_Nonnull v,
+    long count, float beta1, float beta2, float epsilon, float step, float scale,
+    float momentum, float current);
   /// c (rows, columns) = a (rows, depth) · Wᵀ for W (columns, depth) in panels
   /// (trellis_pack_panels): c[r·columns + j] = Σ_k a[r·depth + k] · W[j·depth + k], summed in
   /// k order from k = 0, each step fused or not as fuses_multiply_adds says. For tagging's
