@@ -3,7 +3,9 @@ import XCTest
 @testable import Trellis
 
 /// `lengthBatches` (how tagging cuts sentences sorted by length into batches) against every
-/// way of cutting them: the fewest token-steps, batches within the maximum, in order.
+/// way of cutting them: the fewest token-steps, batches within the maximum, in order; and
+/// `tokenHalves` (how a batch's head and decoding are cut between two threads) against every
+/// cut in two.
 final class LengthBatchesTests: XCTestCase {
   /// The token-steps of batches: each runs its longest (last) sentence's steps for all.
   func tokenSteps(_ batches: [Range<Int>], _ lengths: [Int]) -> Int {
@@ -38,5 +40,24 @@ final class LengthBatchesTests: XCTestCase {
     XCTAssertEqual(
       lengthBatches(Array(repeating: 5, count: 70), maximum: 32), [0..<6, 6..<38, 38..<70])
     XCTAssertEqual(lengthBatches([1, 1, 1, 9, 9, 9], maximum: 4), [0..<3, 3..<6])
+  }
+
+  /// Against every cut in two: the first cut whose tokens before it are nearest half of all,
+  /// both ranges non-empty from two sentences, all sentences in order.
+  func testTokenHalvesAgainstEveryCut() {
+    var rng = SplitMix64(seed: 6)
+    for _ in 0..<300 {
+      let count = Int(rng.next() % 9)
+      let lengths = (0..<count).map { _ in 1 + Int(rng.next() % 12) }
+      let halves = tokenHalves(of: lengths)
+      XCTAssertEqual(halves.count, 2)
+      XCTAssertEqual(halves.flatMap { Array($0) }, Array(0..<count), "\(lengths)")
+      guard count >= 2 else { continue }
+      let total = lengths.reduce(0, +)
+      let imbalance = { (cut: Int) in abs(2 * lengths[..<cut].reduce(0, +) - total) }
+      let best = (1..<count).min { (imbalance($0), $0) < (imbalance($1), $1) }!
+      XCTAssertEqual(halves[0], 0..<best, "\(lengths)")
+    }
+    XCTAssertEqual(tokenHalves(of: [2, 3, 5, 9, 11]), [0..<4, 4..<5])
   }
 }
