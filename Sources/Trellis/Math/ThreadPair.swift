@@ -94,9 +94,16 @@ final class ThreadPair: @unchecked Sendable {
   /// elementwise passes (zeroing and updating the parameters, dropout and its masks), whose
   /// results cannot depend on the cut.
   func inHalves(of count: Int, from minimum: Int, _ body: (Range<Int>) -> Void) {
-    guard count >= minimum, count >= 32 else { return body(0..<count) }
-    let middle = count / 32 * 16
+    guard let middle = Self.secondHalfStart(of: count, from: minimum) else {
+      return body(0..<count)
+    }
     run { half in body(half == 0 ? 0..<middle : middle..<count) }
+  }
+
+  /// Where `inHalves(of: count, from: minimum)` starts the second thread's half, nil when it
+  /// runs all of `0..<count` on the calling thread.
+  static func secondHalfStart(of count: Int, from minimum: Int) -> Int? {
+    count >= minimum && count >= 32 ? count / 32 * 16 : nil
   }
 
   /// Runs `body(i)` for every i in `0..<count` on the pair, each thread taking the next i when
