@@ -140,10 +140,9 @@ public final class ParameterStore: @unchecked Sendable {
   /// skipped block would add +0 to each); then the square of the norm is the sum over j
   /// ascending of (first's j + second's j). So the same bits on every run and at every kernel
   /// level, and 32 independent chains of additions in each half.
-  /// Each thread then reads, in the optimiser's update that follows (`inParts`), the part of
-  /// the gradient it has just summed: summed on the calling thread alone, the norm took
-  /// 0.3–0.9% of its samples in an ATIS epoch's profile with the other thread idle, and left
-  /// the second thread's half of the update 1.3× as long as the first's (instrumented).
+  /// Each thread then updates (`inParts`) the part of the gradient it has just read. Summed on
+  /// the calling thread alone, the norm took 0.4–1.0% of its samples in a profile of ATIS
+  /// epochs at the AVX2 level, the other thread idle (`Eval/SPEED.md` "Session 33").
   func gradientNorm(over ranges: [Range<Int>]) -> Double {
     // The spans of whole blocks of 32 that meet `ranges`, ascending, each block once (the
     // last block of the slab may be short).

@@ -258,8 +258,7 @@ extension TaggerModel {
 /// total length is nearest half of all, both ranges non-empty when there are two sentences
 /// or more. The head's and decoding's work grows with tokens, and a training batch holds its
 /// sentences in ascending length (`Trainer.batches`), so halves of the sentences gave the
-/// second thread more of it: an ATIS epoch's head call, instrumented, kept the calling
-/// thread waiting 3.6–4.4 ms of about 410, the second thread's half taking 1.1× as long.
+/// second thread more of it.
 func tokenHalves(of lengths: [Int]) -> [Range<Int>] {
   let count = lengths.count
   guard count >= 2 else { return [0..<count, count..<count] }

@@ -44,9 +44,9 @@ protocol Optimizer {
   /// disjoint), along `store.gradients` times `gradientScale` (clipping's factor, 1
   /// unclipped), each a rounded Float product; it leaves those gradients zero, ready for the
   /// next batch's backward passes to add to. Scaling and zeroing in the update's own pass
-  /// spares two passes over the gradients, each a call on the thread pair: the clipping pass
-  /// alone kept the calling thread waiting about 1% of an ATIS epoch, its second half slower
-  /// on the second thread, whose cache held fewer of the gradients the norm had just read.
+  /// spares two passes over the gradients, each a call on the thread pair (the clipping pass
+  /// alone took 1.0–1.3% of each thread's samples in a profile of ATIS epochs at the AVX2
+  /// level, `Eval/SPEED.md` "Session 33").
   /// Outside `ranges` the gradient and every per-parameter state must be zero, where the
   /// update would leave all as it is (`TrainingRun.updatedRanges`).
   mutating func step(
