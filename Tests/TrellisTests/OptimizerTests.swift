@@ -129,4 +129,34 @@ final class OptimizerTests: XCTestCase {
       XCTAssertNotEqual(bits[0][0], initial[0].bitPattern, "\(kind) moved nothing")
     }
   }
+
+  /// Averaging on 40,000 parameters (so its update is cut over the thread pair): after each
+  /// step the average has the bits of the recurrence avg ← avg + (θ − avg) / n element by
+  /// element in Float, and after five steps it is the mean of the five θs to rounding.
+  func testAveragingFollowsItsRecurrenceAndIsTheMean() {
+    let count = 40_000
+    let store = ParameterStore()
+    _ = store.reserve("w", rows: count, columns: 1)
+    store.allocate()
+    var rng = SplitMix64(seed: 9)
+    let initial = (0..<count).map { _ in rng.nextUnitFloat() - 0.5 }
+    for k in 0..<count { store.values[k] = initial[k] }
+    var optimizer = ParameterAveraging(
+      OptimizerKind.sgd.makeOptimizer(parameterCount: count), initial: initial)
+    var expected = initial
+    var sums = [Double](repeating: 0, count: count)
+    for n in 1...5 {
+      for k in 0..<count { store.gradients[k] = rng.nextUnitFloat() * 2 - 1 }
+      optimizer.step(store, rate: 0.1)
+      for k in 0..<count {
+        expected[k] += (store.values[k] - expected[k]) / Float(n)
+        sums[k] += Double(store.values[k])
+      }
+      XCTAssertEqual(
+        optimizer.evaluationParameters!.map(\.bitPattern), expected.map(\.bitPattern), "step \(n)")
+    }
+    assertClose(
+      optimizer.evaluationParameters!.map(Double.init), sums.map { $0 / 5 }, absolute: 1e-6,
+      relative: 1e-5, "the mean")
+  }
 }

@@ -131,7 +131,8 @@ struct EmbeddingLayer: Sendable {
       addColumns(part: 0, of: 1)
     }
     characterCNN?.backward(
-      store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace)
+      store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace,
+      concurrently: concurrently)
   }
 
   /// Calls `body(k, position)` for window blocks k = 0…2K of token t of sentence b; `position`

@@ -181,8 +181,11 @@ struct ParameterAveraging: Optimizer {
 
   var evaluationParameters: [Float]? { average }
 
-  /// The average's own update runs over every parameter. (`TrainingRun.updatedRanges` leaves
-  /// out only rows whose average, their initial θ, is zero, and θ stays so: avg += 0.)
+  /// The average's own update runs over every parameter, in halves on the thread pair (each
+  /// element its own: the bits of one pass; on the calling thread alone it took 1.2% of its
+  /// samples in a profile of an averaged ATIS training, the other waiting).
+  /// (`TrainingRun.updatedRanges` leaves out only rows whose average, their initial θ, is
+  /// zero, and θ stays so: avg += 0.)
   mutating func step(
     _ store: ParameterStore, rate: Float, gradientScale: Float, ranges: [Range<Int>]
   ) {
@@ -191,7 +194,10 @@ struct ParameterAveraging: Optimizer {
     let n = Float(updates)
     let θ = store.values
     average.withUnsafeMutableBufferPointer { avg in
-      for k in 0..<store.count { avg[k] += (θ[k] - avg[k]) / n }
+      let avg = avg.baseAddress!
+      store.inParts { range in
+        for k in range { avg[k] += (θ[k] - avg[k]) / n }
+      }
     }
   }
 }
