@@ -60,7 +60,7 @@ struct CharacterCNN: Sendable {
     let windows = ws.windows.reserve(max(P * width, 1))
     let activations = ws.activations.reserve(max(P * F, 1))
     let table = store.value(embedding)
-    let halves = tokenHalves(of: tokens.map(\.characters.count))
+    let halves = tokenHalves(of: tokens.map { $0.characters.count })
     Self.inParts(halves, concurrently: concurrently) { part in
       forEachWindowSlot(tokens, part, from: starts[part.lowerBound]) { p, k, id in
         (windows + p * width + k * Dc).update(from: table + id * Dc, count: Dc)
@@ -117,10 +117,10 @@ struct CharacterCNN: Sendable {
     let windows = ws.windows.pointer
     let activations = ws.activations.pointer
     let dZ = ws.dActivations.zeroed(P * F)
+    let halves = tokenHalves(of: tokens.map { $0.characters.count })
     ws.argmax.withUnsafeBufferPointer { argmax in
       let argmax = argmax.baseAddress!
-      Self.inParts(tokenHalves(of: tokens.map(\.characters.count)), concurrently: concurrently) {
-        part in
+      Self.inParts(halves, concurrently: concurrently) { part in
         for t in part {
           for f in 0..<F {
             let p = Int(argmax[t * F + f])
@@ -175,7 +175,8 @@ struct CharacterCNN: Sendable {
     _ body: (Int, Int, Int) -> Void
   ) {
     var p = first
-    for token in tokens[indices] {
+    for t in indices {
+      let token = tokens[t]
       let n = token.characters.count
       for position in 0..<n {
         for k in 0..<3 {
