@@ -42,11 +42,7 @@ struct CharacterCNN: Sendable {
 
   /// Writes `features` (rows, F) for the `tokens` (row index and character ids of each real
   /// token); rows without a token are left as they are. `concurrently` lets the filters'
-  /// product split its rows over two threads (`Linear.forward`), and the two threads take
-  /// halves of the tokens (`tokenHalves` of their characters) to gather their windows, then to
-  /// apply tanh and keep each filter's maximum: every element the same bits either way. (On
-  /// the calling thread alone these took 2.0% of its samples in a profile of ATIS epochs, with
-  /// the other waiting; `Eval/SPEED.md` "Session 33".)
+  /// product split its rows over two threads (`Linear.forward`).
   func forward(
     store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
     features: UnsafeMutablePointer<Float>,
@@ -55,43 +51,36 @@ struct CharacterCNN: Sendable {
     let Dc = embeddingSize
     let F = filters
     let width = 3 * Dc
-    let starts = Self.windowStarts(tokens)
-    let P = starts[tokens.count]
+    let P = tokens.reduce(0) { $0 + $1.characters.count }
     let windows = ws.windows.reserve(max(P * width, 1))
     let activations = ws.activations.reserve(max(P * F, 1))
     let table = store.value(embedding)
-    let halves = tokenHalves(of: tokens.map { $0.characters.count })
-    Self.inParts(halves, concurrently: concurrently) { part in
-      forEachWindowSlot(tokens, part, from: starts[part.lowerBound]) { p, k, id in
-        (windows + p * width + k * Dc).update(from: table + id * Dc, count: Dc)
-      }
+    forEachWindowSlot(tokens) { p, k, id in
+      (windows + p * width + k * Dc).update(from: table + id * Dc, count: Dc)
     }
     guard P > 0 else { return }
     filter.forward(
       MatrixView(base: windows, rows: P, columns: width), store: store,
       into: MutableMatrixView(base: activations, rows: P, columns: F), packedWeight: nil,
       panels: ws.panels.weight, concurrently: concurrently)
+    tanh(activations, into: activations, count: P * F)
     ws.argmax = [Int32](repeating: 0, count: tokens.count * F)
     // Through a pointer: a write into the workspace's array property checks its uniqueness
-    // and exclusive access every time, which was most of the loop over positions.
+    // and exclusive access every time, which was most of this loop.
     ws.argmax.withUnsafeMutableBufferPointer { argmax in
-      let argmax = argmax.baseAddress!
-      Self.inParts(halves, concurrently: concurrently) { part in
-        let first = activations + starts[part.lowerBound] * F
-        let count = (starts[part.upperBound] - starts[part.lowerBound]) * F
-        tanh(first, into: first, count: count)
-        for t in part {
-          let row = features + tokens[t].row * F
-          let winners = argmax + t * F
-          for f in 0..<F { row[f] = -.infinity }
-          for p in starts[t]..<starts[t + 1] {
-            let z = activations + p * F
-            for f in 0..<F where z[f] > row[f] {
-              row[f] = z[f]
-              winners[f] = Int32(p)
-            }
+      var p = 0
+      for (t, token) in tokens.enumerated() {
+        let row = features + token.row * F
+        let winners = argmax.baseAddress! + t * F
+        for f in 0..<F { row[f] = -.infinity }
+        for position in 0..<token.characters.count {
+          let z = activations + (p + position) * F
+          for f in 0..<F where z[f] > row[f] {
+            row[f] = z[f]
+            winners[f] = Int32(p + position)
           }
         }
+        p += token.characters.count
       }
     }
   }
@@ -99,35 +88,25 @@ struct CharacterCNN: Sendable {
   /// From ∂features (rows, F): the max passes each filter's gradient to its winning window,
   ///   ∂z_p[f] = ∂feature[f]·(1 − z_p[f]²) at p = argmax, 0 elsewhere;
   ///   ∂W += ∂Zᵀ · U,  ∂b += Σ_p ∂z_p,  ∂U = ∂Z · W (`Linear.backward`), scattered back into
-  /// the character rows. With `concurrently`, the two threads take halves of the tokens for
-  /// ∂Z (a token's windows are its own) and halves of the embedding's columns for the scatter
-  /// (each element still adds its windows in order): the same bits. (On the calling thread
-  /// alone these took 1.7% of its samples in a profile of ATIS epochs.)
+  /// the character rows.
   func backward(
     store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
     dFeatures: UnsafePointer<Float>,
-    workspace ws: CharacterWorkspace, concurrently: Bool
+    workspace ws: CharacterWorkspace
   ) {
     let Dc = embeddingSize
     let F = filters
     let width = 3 * Dc
-    let starts = Self.windowStarts(tokens)
-    let P = starts[tokens.count]
+    let P = tokens.reduce(0) { $0 + $1.characters.count }
     guard P > 0 else { return }
     let windows = ws.windows.pointer
     let activations = ws.activations.pointer
     let dZ = ws.dActivations.zeroed(P * F)
-    let halves = tokenHalves(of: tokens.map { $0.characters.count })
-    ws.argmax.withUnsafeBufferPointer { argmax in
-      let argmax = argmax.baseAddress!
-      Self.inParts(halves, concurrently: concurrently) { part in
-        for t in part {
-          for f in 0..<F {
-            let p = Int(argmax[t * F + f])
-            let z = activations[p * F + f]
-            dZ[p * F + f] += dFeatures[tokens[t].row * F + f] * (1 - z * z)
-          }
-        }
+    for (t, token) in tokens.enumerated() {
+      for f in 0..<F {
+        let p = Int(ws.argmax[t * F + f])
+        let z = activations[p * F + f]
+        dZ[p * F + f] += dFeatures[token.row * F + f] * (1 - z * z)
       }
     }
     let dWindows = ws.dWindows.reserve(P * width)
@@ -136,47 +115,20 @@ struct CharacterCNN: Sendable {
       input: MatrixView(base: windows, rows: P, columns: width), store: store,
       dx: MutableMatrixView(base: dWindows, rows: P, columns: width), panels: ws.panels)
     let table = store.gradient(embedding)
-    let columnHalves = [0..<Dc / 2, Dc / 2..<Dc]
-    Self.inParts(columnHalves, concurrently: concurrently) { columns in
-      forEachWindowSlot(tokens, 0..<tokens.count, from: 0) { p, k, id in
-        let source = dWindows + p * width + k * Dc
-        let destination = table + id * Dc
-        for d in columns { destination[d] += source[d] }
-      }
+    forEachWindowSlot(tokens) { p, k, id in
+      let source = dWindows + p * width + k * Dc
+      let destination = table + id * Dc
+      for d in 0..<Dc { destination[d] += source[d] }
     }
   }
 
-  /// starts[t]: the first window (character position) of token t among all of `tokens`';
-  /// starts[tokens.count] = P.
-  private static func windowStarts(_ tokens: [(row: Int, characters: [Int32])]) -> [Int] {
-    var starts = [0]
-    starts.reserveCapacity(tokens.count + 1)
-    for token in tokens { starts.append(starts.last! + token.characters.count) }
-    return starts
-  }
-
-  /// `body` on each of the two ranges, on the thread pair's two threads when `concurrently`
-  /// and neither is empty.
-  private static func inParts(
-    _ parts: [Range<Int>], concurrently: Bool, _ body: (Range<Int>) -> Void
-  ) {
-    if concurrently && !parts.contains(where: \.isEmpty) {
-      ThreadPair.shared.run { body(parts[$0]) }
-    } else {
-      parts.forEach(body)
-    }
-  }
-
-  /// Calls `body(p, k, id)` for slot k ∈ 0…2 of every window p of the tokens `indices`, in
-  /// order, p counted from `first` (the first of those tokens' windows): the character id it
-  /// reads, `<pad>` beyond the word's ends.
+  /// Calls `body(p, k, id)` for slot k ∈ 0…2 of every window p of every token in batch order:
+  /// the character id it reads, `<pad>` beyond the word's ends.
   private func forEachWindowSlot(
-    _ tokens: [(row: Int, characters: [Int32])], _ indices: Range<Int>, from first: Int,
-    _ body: (Int, Int, Int) -> Void
+    _ tokens: [(row: Int, characters: [Int32])], _ body: (Int, Int, Int) -> Void
   ) {
-    var p = first
-    for t in indices {
-      let token = tokens[t]
+    var p = 0
+    for token in tokens {
       let n = token.characters.count
       for position in 0..<n {
         for k in 0..<3 {

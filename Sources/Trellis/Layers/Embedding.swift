@@ -131,8 +131,7 @@ struct EmbeddingLayer: Sendable {
       addColumns(part: 0, of: 1)
     }
     characterCNN?.backward(
-      store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace,
-      concurrently: concurrently)
+      store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace)
   }
 
   /// Calls `body(k, position)` for window blocks k = 0…2K of token t of sentence b; `position`
