@@ -56,6 +56,35 @@ final class OptimizerTests: XCTestCase {
     XCTAssertNotEqual(oneStep(.adam), oneStep(.nadam))
   }
 
+  /// Two stores of `count` parameters holding the same values, drawn from `rng`, those
+  /// values, and a fresh optimiser of `kind` for each store.
+  func twoRuns(_ kind: OptimizerKind, count: Int, rng: inout SplitMix64) -> (
+    stores: [ParameterStore], initial: [Float], optimizers: [any Optimizer]
+  ) {
+    let initial = (0..<count).map { _ in rng.nextUnitFloat() - 0.5 }
+    let stores = (0..<2).map { _ in
+      let store = ParameterStore()
+      _ = store.reserve("w", rows: count, columns: 1)
+      store.allocate()
+      for k in 0..<count { store.values[k] = initial[k] }
+      return store
+    }
+    return (stores, initial, stores.map { _ in kind.makeOptimizer(parameterCount: count) })
+  }
+
+  /// The two stores' values have the same bits, the two optimisers the same state, and the
+  /// first value moved from `initial`'s.
+  func assertSameUpdates(
+    _ stores: [ParameterStore], _ optimizers: [any Optimizer], initial: [Float],
+    _ what: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    let bits = stores.map { store in (0..<store.count).map { store.values[$0].bitPattern } }
+    XCTAssertEqual(bits[0], bits[1], what, file: file, line: line)
+    XCTAssertEqual(optimizers[0].state, optimizers[1].state, what, file: file, line: line)
+    XCTAssertNotEqual(
+      bits[0][0], initial[0].bitPattern, "\(what) moved nothing", file: file, line: line)
+  }
+
   /// A step over ranges that leave out parameters whose gradient and state are zero (as
   /// `TrainingRun.updatedRanges` leaves out a pretrained vocabulary's unseen words) gives the
   /// bits of a step over all of them, with every optimiser; on 40,000 parameters, so the
@@ -65,30 +94,18 @@ final class OptimizerTests: XCTestCase {
     let skipped = [10_000..<20_003, 39_990..<40_000]
     let ranges = [0..<10_000, 20_003..<39_990]
     for kind in OptimizerKind.allCases {
-      let stores = (0..<2).map { _ in ParameterStore() }
       var rng = SplitMix64(seed: 4)
-      let initial = (0..<count).map { _ in rng.nextUnitFloat() - 0.5 }
-      for store in stores {
-        _ = store.reserve("w", rows: count, columns: 1)
-        store.allocate()
-        for k in 0..<count { store.values[k] = initial[k] }
-      }
-      var (whole, part) = (
-        kind.makeOptimizer(parameterCount: count), kind.makeOptimizer(parameterCount: count)
-      )
+      var (stores, initial, optimizers) = twoRuns(kind, count: count, rng: &rng)
       for _ in 1...3 {
         let g = (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 }
         for store in stores {
           for k in 0..<count { store.gradients[k] = g[k] }
           for range in skipped { for k in range { store.gradients[k] = 0 } }
         }
-        whole.step(stores[0], rate: 0.01)
-        part.step(stores[1], rate: 0.01, gradientScale: 1, ranges: ranges)
+        optimizers[0].step(stores[0], rate: 0.01)
+        optimizers[1].step(stores[1], rate: 0.01, gradientScale: 1, ranges: ranges)
       }
-      let bits = stores.map { store in (0..<count).map { store.values[$0].bitPattern } }
-      XCTAssertEqual(bits[0], bits[1], "\(kind)")
-      XCTAssertEqual(whole.state, part.state, "\(kind)")
-      XCTAssertNotEqual(bits[1][0], initial[0].bitPattern, "\(kind) moved nothing")
+      assertSameUpdates(stores, optimizers, initial: initial, "\(kind)")
     }
   }
 
@@ -100,33 +117,21 @@ final class OptimizerTests: XCTestCase {
     let ranges = [0..<10_000, 20_003..<39_990]
     let scale: Float = 0.3711
     for kind in OptimizerKind.allCases {
-      let stores = (0..<2).map { _ in ParameterStore() }
       var rng = SplitMix64(seed: 8)
-      let initial = (0..<count).map { _ in rng.nextUnitFloat() - 0.5 }
-      for store in stores {
-        _ = store.reserve("w", rows: count, columns: 1)
-        store.allocate()
-        for k in 0..<count { store.values[k] = initial[k] }
-      }
-      var (scaled, prescaled) = (
-        kind.makeOptimizer(parameterCount: count), kind.makeOptimizer(parameterCount: count)
-      )
+      var (stores, initial, optimizers) = twoRuns(kind, count: count, rng: &rng)
       for _ in 1...3 {
         let g = (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 }
         for k in 0..<count { (stores[0].gradients[k], stores[1].gradients[k]) = (g[k], g[k]) }
         for range in ranges { for k in range { stores[1].gradients[k] *= scale } }
-        scaled.step(stores[0], rate: 0.01, gradientScale: scale, ranges: ranges)
-        prescaled.step(stores[1], rate: 0.01, gradientScale: 1, ranges: ranges)
+        optimizers[0].step(stores[0], rate: 0.01, gradientScale: scale, ranges: ranges)
+        optimizers[1].step(stores[1], rate: 0.01, gradientScale: 1, ranges: ranges)
         for k in 0..<count {
           let kept = ranges.contains { $0.contains(k) } ? 0 : g[k]
           XCTAssertEqual(stores[0].gradients[k], kept, "\(kind) gradient \(k)")
           if stores[0].gradients[k] != kept { return }
         }
       }
-      let bits = stores.map { store in (0..<count).map { store.values[$0].bitPattern } }
-      XCTAssertEqual(bits[0], bits[1], "\(kind)")
-      XCTAssertEqual(scaled.state, prescaled.state, "\(kind)")
-      XCTAssertNotEqual(bits[0][0], initial[0].bitPattern, "\(kind) moved nothing")
+      assertSameUpdates(stores, optimizers, initial: initial, "\(kind)")
     }
   }
 
