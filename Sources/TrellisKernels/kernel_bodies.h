@@ -342,8 +342,8 @@ static void packed_product_continue_kernel(
 
 // Adam's and Nadam's update of 16 parameters. `nesterov` is a constant at each call site, so
 // Adam's expression stays the one Optimizer.swift writes (no extra terms, the same bits). The
-// gradient is read times `scale` (one rounded product, as the separate clipping pass that
-// scaled it in place rounded it) and left zero.
+// gradient is read times `scale` (one rounded product: the bits of a gradient scaled
+// beforehand) and left zero.
 INLINE void moments16(
   float *theta, float *g, float *m, float *v, float beta1, float beta2, float epsilon,
   float step, float scale, bool nesterov, float momentum, float current) {

@@ -182,8 +182,9 @@ struct ParameterAveraging: Optimizer {
   var evaluationParameters: [Float]? { average }
 
   /// The average's own update runs over every parameter, in halves on the thread pair (each
-  /// element its own: the bits of one pass; on the calling thread alone it took 1.2% of its
-  /// samples in a profile of an averaged ATIS training, the other waiting).
+  /// element its own: the bits of one pass; on the calling thread alone it took 1.1–1.6% of
+  /// its samples in profiles of averaged ATIS trainings, the other waiting; `Eval/SPEED.md`
+  /// "Session 33").
   /// (`TrainingRun.updatedRanges` leaves out only rows whose average, their initial θ, is
   /// zero, and θ stays so: avg += 0.)
   mutating func step(
