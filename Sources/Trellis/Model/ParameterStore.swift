@@ -82,27 +82,24 @@ public final class ParameterStore: @unchecked Sendable {
     }
   }
 
-  /// Runs `body` over the slab's indices in halves on the thread pair
-  /// (`ThreadPair.inHalves`), or on the calling thread when the slab is too small to be worth
-  /// a second thread. For elementwise passes only (zeroing, the optimiser's update).
+  /// Runs `body` over the slab's indices in halves on the thread pair (cut where
+  /// `ThreadPair.inHalves` cuts), or on the calling thread when the slab is too small to be
+  /// worth a second thread. For elementwise passes only (zeroing, the optimiser's update).
   func inParts(_ body: (Range<Int>) -> Void) {
     inParts(of: [0..<count], body)
   }
 
   /// `inParts` over the indices of `ranges` (ascending, disjoint) alone: each half of their
-  /// total count, cut into its pieces of the ranges.
+  /// total count (`secondPartStart`), cut into its pieces of the ranges.
   func inParts(of ranges: [Range<Int>], _ body: (Range<Int>) -> Void) {
-    let total = ranges.reduce(0) { $0 + $1.count }
-    ThreadPair.shared.inHalves(of: total, from: Self.countWorthTwoThreads) { part in
-      // Index i of the concatenated ranges is ranges[r].lowerBound + i − (the counts before r).
-      var before = 0
+    guard let start = secondPartStart(of: ranges) else {
+      return ranges.filter { !$0.isEmpty }.forEach(body)
+    }
+    let halves = [0..<start, start..<count]
+    ThreadPair.shared.run { half in
       for range in ranges {
-        let lower = max(part.lowerBound, before)
-        let upper = min(part.upperBound, before + range.count)
-        if lower < upper {
-          body((range.lowerBound + lower - before)..<(range.lowerBound + upper - before))
-        }
-        before += range.count
+        let piece = range.clamped(to: halves[half])
+        if !piece.isEmpty { body(piece) }
       }
     }
   }
@@ -159,11 +156,10 @@ public final class ParameterStore: @unchecked Sendable {
       let sums = partialSums.baseAddress!
       sums.initialize(repeating: 0, count: 64)
       func addSquares(half: Int) {
-        let (from, to) = half == 0 ? (0, cut) : (cut, count)
         for span in spans {
-          let (lower, upper) = (max(span.lowerBound, from), min(span.upperBound, to))
-          if lower < upper {
-            kernels.sum_of_squares(gradients + lower, upper - lower, sums + 32 * half)
+          let piece = span.clamped(to: half == 0 ? 0..<cut : cut..<count)
+          if !piece.isEmpty {
+            kernels.sum_of_squares(gradients + piece.lowerBound, piece.count, sums + 32 * half)
           }
         }
       }
