@@ -1,0 +1,87 @@
+import ConllEval
+import XCTest
+
+@testable import Trellis
+
+/// Model selection and early stopping (`TrainingState.select`, `continues`): an epoch is kept
+/// only when its dev F1 beats every earlier epoch's (a tie keeps the earlier one), and
+/// training stops after `patience` epochs in a row without a better dev F1.
+final class ModelSelectionTests: XCTestCase {
+  /// Dev counts with `correct` of 4 one-token gold chunks found and nothing else predicted:
+  /// F1 0, 40, 66.7, 85.7 and 100 for 0 to 4.
+  func dev(correct: Int) -> ConllCounts {
+    var counts = ConllCounts()
+    counts.add(
+      gold: [String](repeating: "B-x", count: 4),
+      predicted: [String](repeating: "B-x", count: correct)
+        + [String](repeating: "O", count: 4 - correct))
+    return counts
+  }
+
+  func state() -> TrainingState {
+    var configuration = TaggerConfiguration()
+    configuration.embeddingSize = 4
+    configuration.hiddenSize = 4
+    configuration.characterFilters = 0
+    let train = [Sentence(tokens: ["to", "boston"], labels: ["O", "B-city"])]
+    return Trainer(configuration: configuration, options: TrainingOptions()).fresh(train: train)
+      .state
+  }
+
+  /// Runs the epochs whose dev scores have `correct` chunks each, as `Trainer.train` does
+  /// (select, then count the epoch); returns which were kept, whether another would run after
+  /// each, and what the model file would record.
+  func epochs(_ correct: [Int?], options: TrainingOptions) -> (
+    kept: [Bool], continues: [Bool], record: TrainingRecord
+  ) {
+    var state = state()
+    var (kept, continues) = ([Bool](), [Bool]())
+    for c in correct {
+      kept.append(state.select(dev: c.map { dev(correct: $0) }))
+      state.completedEpochs += 1
+      continues.append(state.continues(options: options))
+    }
+    return (kept, continues, state.record)
+  }
+
+  func testAnEpochIsKeptOnlyWhenItBeatsEveryEarlierOne() {
+    var state = state()
+    let correct = [1, 3, 3, 2, 4, 4]
+    var kept: [Bool] = []
+    for c in correct {
+      kept.append(state.select(dev: dev(correct: c)))
+      state.completedEpochs += 1
+    }
+    XCTAssertEqual(kept, [true, true, false, false, true, false])
+    XCTAssertEqual(state.record.selectedEpoch, 5, "the first of the two epochs at F1 100")
+    XCTAssertEqual(state.bestF1, dev(correct: 4).f1)
+    XCTAssertEqual(state.epochsWithoutImprovement, 1)
+    XCTAssertEqual(state.record.devF1History, correct.map { dev(correct: $0).f1 })
+  }
+
+  func testTrainingStopsAfterPatienceEpochsWithoutABetterDevF1() {
+    var options = TrainingOptions()
+    options.epochs = 100
+    options.patience = 2
+    // A tie is no improvement: two of them end the run.
+    XCTAssertEqual(epochs([2, 2, 2], options: options).continues, [true, true, false])
+    // An improvement starts the count again.
+    XCTAssertEqual(
+      epochs([2, 1, 3, 1, 1], options: options).continues, [true, true, true, true, false])
+    options.patience = 0
+    XCTAssertEqual(epochs([2, 1, 1, 1], options: options).continues, [true, true, true, true])
+  }
+
+  /// Without a dev set every epoch is kept, the latest being the model, and only `epochs`
+  /// ends the run.
+  func testWithoutADevSetTheLatestEpochIsKeptUntilTheLastEpoch() {
+    var options = TrainingOptions()
+    options.epochs = 3
+    options.patience = 1
+    let run = epochs([nil, nil, nil], options: options)
+    XCTAssertEqual(run.kept, [true, true, true])
+    XCTAssertEqual(run.continues, [true, true, false])
+    XCTAssertEqual(run.record.selectedEpoch, 3)
+    XCTAssertEqual(run.record.epochsRun, 3)
+  }
+}
