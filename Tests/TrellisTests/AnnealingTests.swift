@@ -2,7 +2,8 @@ import XCTest
 
 @testable import Trellis
 
-/// The learning rate annealed on a dev plateau (`TrainingOptions.annealFactor`).
+/// The learning rate: decayed epoch by epoch (`TrainingOptions.learningRateDecay`) and
+/// annealed on a dev plateau (`TrainingOptions.annealFactor`).
 final class AnnealingTests: XCTestCase {
   /// The count from a dev history against another reading of the rule: each maximal run of
   /// epochs without a better dev F1 anneals once for every whole `patience` epochs in it.
@@ -27,6 +28,22 @@ final class AnnealingTests: XCTestCase {
         TrainingState.annealings(devF1History: history, patience: patience), expected,
         "\(history), patience \(patience)")
     }
+  }
+
+  /// Epoch e (from 0) trains at η₀ / (1 + decay·e): the first at η₀ itself.
+  func testEpochsTrainAtTheDecayedRate() throws {
+    let train = try readLabelledCoNLL(path: "Corpora/tiny/train.conll")
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (8, 8)
+    configuration.characterFilters = 0
+    var options = TrainingOptions()
+    (options.epochs, options.optimizer, options.learningRateDecay) = (3, .sgd, 0.5)
+    var reports: [EpochReport] = []
+    let trainer = Trainer(configuration: configuration, options: options)
+    trainer.onEpoch = { reports.append($0) }
+    _ = try trainer.train(train: train, dev: [])
+    let η0 = options.initialLearningRate
+    XCTAssertEqual(reports.map(\.learningRate), [η0, η0 / 1.5, η0 / 2])
   }
 
   /// Each epoch of a run trains at η₀ · factor^k, k from the dev F1s of the epochs before it;
