@@ -79,6 +79,11 @@ final class LimitTests: XCTestCase {
     let tokens =
       #"{"tokens": ["# + Array(repeating: #""a""#, count: 11).joined(separator: ",") + "]}"
     try await assertRefused(tagBody([tokens, tokens]), mentioning: "by sentences[1]")
+    // Exactly the limit is answered: 11 + 9 tokens.
+    let nine =
+      #"{"tokens": ["# + Array(repeating: #""a""#, count: 9).joined(separator: ",") + "]}"
+    let twenty = try await client.post(server.url("/v1/tag"), tagBody([tokens, nine]))
+    XCTAssertEqual(twenty.status, 200, twenty.text)
   }
 
   func testMalformedBodiesAre400NamingTheProblem() async throws {
