@@ -27,9 +27,6 @@ public final class Trainer {
   /// What the model file records of its origin; the trainer adds the training outcome.
   public var provenance: Provenance?
 
-  /// Batches in a row whose loss or gradient may be non-finite before training gives up.
-  static let faultLimit = 20
-
   /// A trainer for `configuration` and `options`; `train` validates neither, so values from
   /// outside should pass their `validate()` first.
   public init(configuration: TaggerConfiguration, options: TrainingOptions) {
@@ -153,15 +150,10 @@ public final class Trainer {
         StepReport(
           step: run.state.step, epoch: epoch + 1, loss: loss / Double(batch.size),
           gradientNorm: norm))
-      guard loss.isFinite, norm.isFinite else {
+      guard try run.faults.admits(loss: loss, norm: norm, epoch: epoch) else {
         totals.skipped += 1
-        run.consecutiveFaults += 1
-        if run.consecutiveFaults >= Self.faultLimit {
-          throw Self.divergence("\(Self.faultLimit) batches in a row", epoch)
-        }
         continue
       }
-      run.consecutiveFaults = 0
       run.update(gradientNorm: norm, learningRate: totals.learningRate)
       totals.loss += loss
       totals.normSum += norm
@@ -170,15 +162,8 @@ public final class Trainer {
       totals.sentences += batch.size
       totals.tokens += batch.tokenCount
     }
-    guard totals.steps > 0 else { throw Self.divergence("every batch", epoch) }
+    guard totals.steps > 0 else { throw divergenceError("every batch", epoch) }
     return totals
-  }
-
-  static func divergence(_ which: String, _ epoch: Int) -> TrellisError {
-    TrellisError(
-      file: "training",
-      "\(which) of epoch \(epoch + 1) gave a non-finite loss or gradient; lower --learning-rate or keep --clip on"
-    )
   }
 
   /// One epoch's batches: a seeded shuffle, then within pools of 20 batches a sort by length,
@@ -219,5 +204,33 @@ func replacedSettings<Value: Encodable>(given: Value, kept: Value) -> [String] {
   let (x, y) = (members(given), members(kept))
   return Set(x.keys).union(y.keys).sorted().filter { x[$0] != y[$0] }.map {
     "\($0) \(y[$0] ?? "default") (not \(x[$0] ?? "default"))"
+  }
+}
+
+/// The error that ends a diverged run: `which` batches of (0-based) `epoch` were non-finite.
+func divergenceError(_ which: String, _ epoch: Int) -> TrellisError {
+  TrellisError(
+    file: "training",
+    "\(which) of epoch \(epoch + 1) gave a non-finite loss or gradient; lower --learning-rate or keep --clip on"
+  )
+}
+
+/// Counts training batches in a row whose loss or gradient norm is non-finite, which are
+/// skipped instead of stepped (a NaN step would spoil every parameter), and gives up at
+/// `limit` of them: one bad batch is an outlier, twenty in a row a diverged run.
+struct ConsecutiveFaults {
+  static let limit = 20
+  private(set) var count = 0
+
+  /// Whether the batch with this loss and gradient norm may be stepped: both finite. A
+  /// finite batch starts the count again; the `limit`-th non-finite one in a row throws.
+  mutating func admits(loss: Double, norm: Double, epoch: Int) throws -> Bool {
+    guard loss.isFinite, norm.isFinite else {
+      count += 1
+      if count >= Self.limit { throw divergenceError("\(Self.limit) batches in a row", epoch) }
+      return false
+    }
+    count = 0
+    return true
   }
 }

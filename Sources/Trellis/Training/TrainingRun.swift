@@ -14,7 +14,8 @@ final class TrainingRun {
   /// The training steps' workspace, lent to the model's pool while the run evaluates, so dev
   /// tagging reuses its buffers instead of growing another set.
   let workspace = ModelWorkspace()
-  var consecutiveFaults = 0
+  /// The non-finite batches in a row so far (`Trainer.trainEpoch` skips them).
+  var faults = ConsecutiveFaults()
   /// A batch of the first training sentences, to check after each epoch that the model's
   /// scores are still finite.
   let probe: Batch
