@@ -16,13 +16,9 @@ final class GradientClippingTests: XCTestCase {
   /// A fresh run of a small BiLSTM-CRF with clipping at `clipNorm`; the same seed gives every
   /// call the same parameters.
   func run(clipNorm: Double) -> TrainingRun {
-    var configuration = TaggerConfiguration()
-    configuration.embeddingSize = 4
-    configuration.hiddenSize = 4
-    configuration.characterFilters = 0
     var options = TrainingOptions()
     options.clipNorm = clipNorm
-    return Trainer(configuration: configuration, options: options).fresh(train: train)
+    return smallRun(on: train, options: options)
   }
 
   /// Writes `gradient` times `factor` (each a rounded Float product, as the optimiser's step

@@ -19,13 +19,7 @@ final class ModelSelectionTests: XCTestCase {
   }
 
   func state() -> TrainingState {
-    var configuration = TaggerConfiguration()
-    configuration.embeddingSize = 4
-    configuration.hiddenSize = 4
-    configuration.characterFilters = 0
-    let train = [Sentence(tokens: ["to", "boston"], labels: ["O", "B-city"])]
-    return Trainer(configuration: configuration, options: TrainingOptions()).fresh(train: train)
-      .state
+    smallRun(on: [Sentence(tokens: ["to", "boston"], labels: ["O", "B-city"])]).state
   }
 
   /// Runs the epochs whose dev scores have `correct` chunks each, as `Trainer.train` does

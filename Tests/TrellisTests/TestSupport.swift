@@ -48,6 +48,16 @@ func assertClose(
   }
 }
 
+/// The run `Trainer.train` would start from on `train` with `options`: a BiLSTM-CRF with
+/// embeddings and hidden states 4 wide, no character features, seeded weights.
+func smallRun(on train: [Sentence], options: TrainingOptions = TrainingOptions()) -> TrainingRun {
+  var configuration = TaggerConfiguration()
+  configuration.embeddingSize = 4
+  configuration.hiddenSize = 4
+  configuration.characterFilters = 0
+  return Trainer(configuration: configuration, options: options).fresh(train: train)
+}
+
 /// A model with a tiny configuration and seeded weights, including random head parameters so
 /// transition gradients are exercised away from zero.
 func makeModel(

@@ -28,13 +28,9 @@ final class WordDropoutTests: XCTestCase {
   /// How many tokens of one batch of every training sentence read as `<unk>`, and how many
   /// of them are the word "the".
   func unknowns(rate: Double) -> (all: Int, the: Int) {
-    var configuration = TaggerConfiguration()
-    configuration.embeddingSize = 4
-    configuration.hiddenSize = 4
-    configuration.characterFilters = 0
     var options = TrainingOptions()
     options.unknownReplacement = rate
-    let run = Trainer(configuration: configuration, options: options).fresh(train: train)
+    let run = smallRun(on: train, options: options)
     let batch = run.batch(Array(train.indices))
     let unknown = Int32(ReservedWord.unknownId)
     let B = batch.size
