@@ -24,9 +24,9 @@ final class ModelSelectionTests: XCTestCase {
 
   /// Runs the epochs whose dev scores have `correct` chunks each, as `Trainer.train` does
   /// (select, then count the epoch); returns which were kept, whether another would run after
-  /// each, and what the model file would record.
-  func epochs(_ correct: [Int?], options: TrainingOptions) -> (
-    kept: [Bool], continues: [Bool], record: TrainingRecord
+  /// each, and the state after the last.
+  func epochs(_ correct: [Int?], options: TrainingOptions = TrainingOptions()) -> (
+    kept: [Bool], continues: [Bool], state: TrainingState
   ) {
     var state = state()
     var (kept, continues) = ([Bool](), [Bool]())
@@ -35,17 +35,12 @@ final class ModelSelectionTests: XCTestCase {
       state.completedEpochs += 1
       continues.append(state.continues(options: options))
     }
-    return (kept, continues, state.record)
+    return (kept, continues, state)
   }
 
   func testAnEpochIsKeptOnlyWhenItBeatsEveryEarlierOne() {
-    var state = state()
     let correct = [1, 3, 3, 2, 4, 4]
-    var kept: [Bool] = []
-    for c in correct {
-      kept.append(state.select(dev: dev(correct: c)))
-      state.completedEpochs += 1
-    }
+    let (kept, _, state) = epochs(correct)
     XCTAssertEqual(kept, [true, true, false, false, true, false])
     XCTAssertEqual(state.record.selectedEpoch, 5, "the first of the two epochs at F1 100")
     XCTAssertEqual(state.bestF1, dev(correct: 4).f1)
@@ -75,7 +70,7 @@ final class ModelSelectionTests: XCTestCase {
     let run = epochs([nil, nil, nil], options: options)
     XCTAssertEqual(run.kept, [true, true, true])
     XCTAssertEqual(run.continues, [true, true, false])
-    XCTAssertEqual(run.record.selectedEpoch, 3)
-    XCTAssertEqual(run.record.epochsRun, 3)
+    XCTAssertEqual(run.state.record.selectedEpoch, 3)
+    XCTAssertEqual(run.state.record.epochsRun, 3)
   }
 }

@@ -93,12 +93,13 @@ public final class ParameterStore: @unchecked Sendable {
   /// total count (`secondPartStart`), cut into its pieces of the ranges.
   func inParts(of ranges: [Range<Int>], _ body: (Range<Int>) -> Void) {
     guard let start = secondPartStart(of: ranges) else {
-      return ranges.filter { !$0.isEmpty }.forEach(body)
+      for range in ranges where !range.isEmpty { body(range) }
+      return
     }
-    let halves = [0..<start, start..<count]
     ThreadPair.shared.run { half in
+      let part = half == 0 ? 0..<start : start..<count
       for range in ranges {
-        let piece = range.clamped(to: halves[half])
+        let piece = range.clamped(to: part)
         if !piece.isEmpty { body(piece) }
       }
     }
