@@ -15,9 +15,11 @@ It times, like `trellis bench` (median of --repetitions runs, a fresh seeded mod
   - tagging the training sentences (the ones `trellis bench` tags) sorted by length in
     batches of 32 and of 1: word lookup, forward pass, Viterbi, label strings; no I/O;
   - peak memory (max RSS) after training, before tagging.
-Prints one JSON object on standard output.
+Prints one JSON object on standard output. With --paired-round, only one training epoch and one
+batch-32 tagging with the model it trained, once each (a round of compare.py's pairing).
 
     python Eval/peers/bilstm_crf.py --corpus DIR [--threads N] [--repetitions 3] [--seed 1]
+        [--paired-round]
 """
 
 import argparse
@@ -208,17 +210,25 @@ def main():
                         help="torch intra-op threads (default: this machine's cores)")
     parser.add_argument("--repetitions", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--training-only", action="store_true",
-                        help="one BiLSTM-CRF training epoch, its tokens/s only (paired rounds)")
+    parser.add_argument("--paired-round", action="store_true",
+                        help="one BiLSTM-CRF training epoch and one batch-32 tagging of the "
+                             "training sentences with the model it trained: their tokens/s only "
+                             "(compare.py's paired rounds)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     train = read_conll(os.path.join(args.corpus, "train.conll"))
     vocabularies = Vocabularies(train)
-    if args.training_only:
-        _, rate = train_epoch(train, vocabularies, True, args.seed)
+    sentences = [tokens for tokens, _ in train]
+    token_count = sum(len(tokens) for tokens in sentences)
+    if args.paired_round:
+        model, rate = train_epoch(train, vocabularies, True, args.seed)
+        started = time.perf_counter()
+        tag(model, vocabularies, sentences, 32)
         print(json.dumps({"threads": torch.get_num_threads(),
-                          "training_tokens_per_second": {"bilstm+crf": rate}}))
+                          "training_tokens_per_second": {"bilstm+crf": rate},
+                          "tagging_tokens_per_second_batch32":
+                              token_count / (time.perf_counter() - started)}))
         return
     figures = {
         "corpus": args.corpus, "seed": args.seed, "repetitions": args.repetitions,
@@ -239,8 +249,6 @@ def main():
     # ru_maxrss is in kilobytes on Linux.
     figures["peak_memory_megabytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    sentences = [tokens for tokens, _ in train]
-    token_count = sum(len(tokens) for tokens in sentences)
     outputs = {}
     for batch_size in (1, 32):
         rates = []

@@ -10,10 +10,12 @@ In order, on one otherwise idle machine:
      features; median of --repetitions runs, with its max RSS;
   3. bilstm_crf.py with this interpreter (the venv that has torch and pytorch-crf), once with
      each torch thread count of --threads (1 and this machine's cores by default);
-  4. --paired-rounds rounds of one BiLSTM-CRF training epoch each side, back to back (a whole
-     `trellis train --epochs 1`'s epoch, then the peer's with its faster thread count): the
-     median of the rounds' ratios, which a machine whose speed drifts over the minutes
-     between steps 1 and 3 moves far less than the ratio of their figures.
+  4. --paired-rounds rounds, each of a whole `trellis train --epochs 1`'s epoch, the peer's
+     round with its faster thread count (one training epoch, then one batch-32 tagging of the
+     training sentences with the model it trained) and a whole `trellis tag` process as in
+     step 2: the median of the rounds' ratios, for training and for tagging, which a machine
+     whose speed drifts over the minutes between steps 1 and 3 moves far less than the ratio
+     of their figures.
 Then prints a table of every figure with the ratio Trellis/peer, and the same as JSON (also
 written to --json FILE). Each peer figure is its best over the thread counts (fastest, least
 memory; small ops often run faster on one thread), and the table says which count gave it.
@@ -137,19 +139,30 @@ def epoch_rate(trellis, corpus, model):
     return float(found.group(1))
 
 
-def paired_training(args, scratch, threads):
-    """`args.paired_rounds` rounds of a Trellis epoch then a peer epoch; their rates and ratios."""
-    rounds = {"peer_threads": threads, "trellis": [], "peer": [], "ratios": []}
+def paired_rounds(args, scratch, threads, tagging):
+    """`args.paired_rounds` rounds of a Trellis epoch, the peer's round (an epoch, then a batch-32
+    tagging with the model it trained) and a whole `trellis tag` process: each side's rates and
+    the rounds' ratios, for training and for tagging. `tagging` holds time_tag's arguments
+    after --repetitions' place: (model, big, output, tokens)."""
+    model, big, output, tokens = tagging
+    sides = {kind: {"trellis": [], "peer": [], "ratios": []} for kind in ("training", "tagging")}
     for _ in range(args.paired_rounds):
-        mine = epoch_rate(args.trellis, args.corpus, os.path.join(scratch, "paired.model"))
+        mine = {"training": epoch_rate(args.trellis, args.corpus,
+                                       os.path.join(scratch, "paired.model"))}
         theirs = json.loads(checked(
             [sys.executable, os.path.join(PEERS, "bilstm_crf.py"), "--corpus", args.corpus,
-             "--threads", str(threads), "--training-only"], capture=True))
-        theirs = theirs["training_tokens_per_second"]["bilstm+crf"]
-        for key, rate in (("trellis", mine), ("peer", theirs), ("ratios", mine / theirs)):
-            rounds[key].append(rate)
-    rounds["median_ratio"] = statistics.median(rounds["ratios"])
-    return rounds
+             "--threads", str(threads), "--paired-round"], capture=True))
+        theirs = {"training": theirs["training_tokens_per_second"]["bilstm+crf"],
+                  "tagging": theirs["tagging_tokens_per_second_batch32"]}
+        # Right after the peer's tagging, so that the two run in the same stretch.
+        mine["tagging"] = time_tag(args.trellis, model, big, output, tokens, 1)[0]
+        for kind, side in sides.items():
+            side["trellis"].append(mine[kind])
+            side["peer"].append(theirs[kind])
+            side["ratios"].append(mine[kind] / theirs[kind])
+    for side in sides.values():
+        side["median_ratio"] = statistics.median(side["ratios"])
+    return {"peer_threads": threads, **sides}
 
 
 def value(figures, key):
@@ -165,8 +178,9 @@ def best(runs, key):
     return value(runs[threads], key), threads
 
 
-def table(trellis, runs):
-    """The comparison rows, as text lines and as JSON-ready dictionaries."""
+def table(trellis, runs, paired):
+    """The comparison rows, as text lines and as JSON-ready dictionaries; each paired-rounds row
+    (when `paired`) right after the row of the same figure measured apart."""
     lines = [f"{'':58}{'Trellis':>10}{'PyTorch':>10} threads{'Trellis/peer':>14}  target"]
     rows = []
     for label, mine, theirs in ROWS:
@@ -178,20 +192,36 @@ def table(trellis, runs):
         rows.append({"figure": label, "trellis": a, "peer": b, "peer_threads": threads,
                      "ratio": a / b, "target": target,
                      "target_met": None if target is None else met})
+        for paired_label, kind, target_key in PAIRED_ROWS:
+            if paired and target_key == mine:
+                line, row = paired_row(paired, paired_label, kind, target_key)
+                lines.append(line)
+                rows.append(row)
     return lines, rows
 
 
-def paired_row(paired):
-    """The paired rounds as a table line and a row: medians of each side, median ratio."""
-    label = f"training BiLSTM-CRF, {len(paired['ratios'])} paired rounds (median ratio)"
-    a, b = statistics.median(paired["trellis"]), statistics.median(paired["peer"])
-    ratio, target = paired["median_ratio"], TARGETS["training/bilstm+crf"]
+# The paired rounds' rows: (label, the rounds' key, the target's key in TARGETS), each placed
+# after the row of the same figure measured apart.
+PAIRED_ROWS = [
+    ("training BiLSTM-CRF, {n} paired rounds (median ratio)", "training", "training/bilstm+crf"),
+    ("whole `trellis tag` vs. peer batch 32, {n} paired rounds", "tagging",
+     "tag_process_tokens_per_second"),
+]
+
+
+def paired_row(paired, label, kind, target_key):
+    """One kind of the paired rounds as a table line and a row: medians of each side, median
+    ratio, and every round's ratio."""
+    rounds = paired[kind]
+    label = label.format(n=len(rounds["ratios"]))
+    a, b = statistics.median(rounds["trellis"]), statistics.median(rounds["peer"])
+    ratio, target = rounds["median_ratio"], TARGETS[target_key]
     verdict = f">= {target}x: {'met' if ratio >= target else 'NOT met'}"
     line = (f"{label:58}{a:10,.0f}{b:10,.0f}{paired['peer_threads']:>8}{ratio:13.2f}x  "
-            f"{verdict}  (rounds: {', '.join(f'{r:.2f}' for r in paired['ratios'])})")
+            f"{verdict}  (rounds: {', '.join(f'{r:.2f}' for r in rounds['ratios'])})")
     return line, {"figure": label, "trellis": a, "peer": b,
                   "peer_threads": paired["peer_threads"], "ratio": ratio, "target": target,
-                  "target_met": ratio >= target}
+                  "target_met": ratio >= target, "round_ratios": rounds["ratios"]}
 
 
 def main():
@@ -244,7 +274,8 @@ def main():
             print(json.dumps(runs[threads], sort_keys=True))
         paired = None
         if args.paired_rounds:
-            paired = paired_training(args, scratch, best(runs, "training/bilstm+crf")[1])
+            paired = paired_rounds(args, scratch, best(runs, "training/bilstm+crf")[1],
+                                   (model, big, os.path.join(scratch, "tagged.conll"), tokens))
             print(json.dumps(paired, sort_keys=True))
     peer = next(iter(runs.values()))
     wall, (busy_end, steal_end) = time.monotonic() - started, machine_seconds()
@@ -253,16 +284,12 @@ def main():
              "steal_cpu_seconds": steal_end - steal}
 
     machine = machine_info()
-    lines, rows = table(trellis, runs)
-    if paired:
-        line, row = paired_row(paired)
-        lines.insert(2, line)
-        rows.insert(1, row)
+    lines, rows = table(trellis, runs, paired)
     result = {"machine": machine, "corpus": corpus, "repetitions": args.repetitions,
               "interference": quiet,
               "comparison": rows, "trellis": trellis,
               "peer": {str(threads): figures for threads, figures in runs.items()},
-              "paired_training": paired}
+              "paired_rounds": paired}
     text = json.dumps(result, sort_keys=True)
     print("\n" + text)
     if args.json:

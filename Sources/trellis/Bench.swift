@@ -53,6 +53,9 @@ struct Bench: ParsableCommand {
     var sgemmGflops = 0.0
     var lstmForwardGflops = 0.0
     var lstmBackwardGflops = 0.0
+    /// The median over the rounds of each round's LSTM GFLOP/s over its sgemm GFLOP/s.
+    var lstmForwardShareOfSgemm = 0.0
+    var lstmBackwardShareOfSgemm = 0.0
   }
 
   func run() throws {
@@ -178,30 +181,53 @@ struct Bench: ParsableCommand {
   }
 
   /// The BLAS limit with the two threads the encoder uses (one per direction), and the LSTM's
-  /// own rate in the same run. The LSTM goes first: after a product on two OpenBLAS threads,
-  /// OpenBLAS's pool thread spins (sched_yield) for about a tenth of a second, longer than the
-  /// LSTM's whole measurement, and can take a core from it (one `make bench-peers` run on a
-  /// Zen 3 had forward and backward at 28% and 24% of sgemm, the next runs 50–67% and 46–64%).
-  /// Each is the fastest of its repetitions, taken over a comparable stretch of a shared
-  /// machine: 40 of the LSTM's passes, which take 1–2.5 ms each at 100 GFLOP/s (the fastest
-  /// of 5 sampled a few milliseconds), and 10 of sgemm's 15 ms (with 5, one run's sgemm came
-  /// out at 99.8 GFLOP/s, below the LSTM's backward pass, against 120–140 in the others).
+  /// own rate, in --repetitions rounds of the LSTM's passes then sgemm; each figure is the median
+  /// over the rounds, and each share of sgemm the median of the rounds' own shares. A shared
+  /// machine's speed moves over seconds (session 35's `make bench-peers` read the LSTM at 52% of
+  /// an sgemm measured a second later, its next `trellis bench` runs 88–97%), so a share is only
+  /// a share when both sides of it ran in the same stretch.
+  /// Within a round the LSTM goes first, and a round ends with a pause: after a product on two
+  /// OpenBLAS threads, OpenBLAS's pool thread spins (sched_yield) for about a tenth of a second,
+  /// longer than the LSTM's whole measurement, and can take a core from it (one `make
+  /// bench-peers` run on a Zen 3 had forward and backward at 28% and 24% of sgemm, the next runs
+  /// 50–67% and 46–64%). Each side is the fastest of its repetitions, taken over a comparable
+  /// stretch: 40 of the LSTM's passes, which take 1–2.5 ms each at 100 GFLOP/s (the fastest of 5
+  /// sampled a few milliseconds), and 10 of sgemm's 15 ms (with 5, one run's sgemm came out at
+  /// 99.8 GFLOP/s, below the LSTM's backward pass, against 120–140 in the others).
   func measureBLAS(into figures: inout Figures) {
     let defaults = TaggerConfiguration()
-    let lstm = Benchmark.lstmGFLOPs(
-      inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize,
-      batch: TrainingOptions().batchSize, steps: 12, repetitions: 40)
-    figures.sgemmGflops = Benchmark.sgemmGFLOPs(size: 1024, threads: 2, repetitions: 10)
-    figures.lstmForwardGflops = lstm.forward
-    figures.lstmBackwardGflops = lstm.backward
+    var rounds: [(forward: Double, backward: Double, sgemm: Double)] = []
+    for round in 0..<repetitions {
+      if round > 0 { Thread.sleep(forTimeInterval: Self.blasSpinPause) }
+      let lstm = Benchmark.lstmGFLOPs(
+        inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize,
+        batch: TrainingOptions().batchSize, steps: 12, repetitions: 40)
+      let sgemm = Benchmark.sgemmGFLOPs(size: 1024, threads: 2, repetitions: 10)
+      rounds.append((lstm.forward, lstm.backward, sgemm))
+    }
+    figures.sgemmGflops = median(rounds.map(\.sgemm))
+    figures.lstmForwardGflops = median(rounds.map(\.forward))
+    figures.lstmBackwardGflops = median(rounds.map(\.backward))
+    figures.lstmForwardShareOfSgemm = median(rounds.map { $0.forward / $0.sgemm })
+    figures.lstmBackwardShareOfSgemm = median(rounds.map { $0.backward / $0.sgemm })
     print(String(format: "sgemm 1024³, 2 threads: %.1f GFLOP/s", figures.sgemmGflops))
     print(
       String(
         format:
           "BiLSTM T=12 B=32: forward %.1f GFLOP/s (%.0f%% of sgemm), backward %.1f GFLOP/s (%.0f%%)",
-        lstm.forward, 100 * lstm.forward / figures.sgemmGflops, lstm.backward,
-        100 * lstm.backward / figures.sgemmGflops))
+        figures.lstmForwardGflops, 100 * figures.lstmForwardShareOfSgemm,
+        figures.lstmBackwardGflops, 100 * figures.lstmBackwardShareOfSgemm))
+    let shares = rounds.map { round in
+      String(
+        format: "%.0f%%/%.0f%%", 100 * round.forward / round.sgemm,
+        100 * round.backward / round.sgemm)
+    }
+    print("  shares of sgemm by round: " + shares.joined(separator: ", "))
   }
+
+  /// Seconds between a round's sgemm and the next round's LSTM: longer than OpenBLAS's pool
+  /// thread spins after a product (about a tenth of a second; `measureBLAS`).
+  static let blasSpinPause = 0.25
 
   /// The architecture every figure measures: the defaults without the character CNN, the
   /// classic BiLSTM-CRF that the PyTorch peer (Eval/peers) implements with the same sizes.
