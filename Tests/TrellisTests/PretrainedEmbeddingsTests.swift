@@ -77,6 +77,35 @@ final class PretrainedEmbeddingsTests: XCTestCase {
     XCTAssertEqual(lowered.keptVectorCount, 4)
   }
 
+  /// Normalisation can merge a file's words ("Boston" and "boston" for a lowercasing model):
+  /// the first record of a key is its vector, and each key is one row and listed once, for
+  /// scope `data` and `all` alike.
+  func testTheFirstRecordOfAMergedKeyWins() throws {
+    let path = temporaryPath("merged.txt")
+    try ("Boston 7 7 7 7\n" + vectorText + "ZZUNSEEN 8 8 8 8\n").write(
+      toFile: path, atomically: true, encoding: .utf8)
+    let normalization = TokenNormalization()
+    for scope in EmbeddingScope.allCases {
+      let merged = try PretrainedEmbeddings(
+        path: path, dimension: 4, normalization: normalization,
+        dataWords: PretrainedEmbeddings.dataWords(of: train + dev, normalization: normalization),
+        scope: scope)
+      XCTAssertEqual(merged.vector(for: "boston").map(Array.init), [7, 7, 7, 7], "\(scope)")
+      XCTAssertEqual(merged.fileVectorCount, 8)
+      switch scope {
+      case .data:
+        XCTAssertEqual(merged.keptVectorCount, 4)
+        XCTAssertEqual(merged.keys, ["flights", "boston", "denver", "atlanta"])
+      case .all:
+        XCTAssertEqual(merged.vector(for: "zzunseen").map(Array.init), vector("zzunseen"))
+        XCTAssertEqual(merged.keptVectorCount, 6)
+        XCTAssertEqual(
+          merged.keys, ["flights", "boston", "denver", "atlanta", "zzunseen", "<unk>"],
+          "the data's words, then the file's other keys in file order, each once")
+      }
+    }
+  }
+
   /// Scope `data`: the vocabulary is the training words plus the dev words that have a vector;
   /// scope `all` adds every word of the file. Vectors seed their rows; the rest is random.
   func testScopeDecidesTheVocabulary() throws {
