@@ -16,10 +16,12 @@ final class VectorFileTests: XCTestCase {
   /// Case and digits kept, so every word is its own key.
   let verbatim = TokenNormalization(lowercase: false, digitsToZero: false)
 
-  func textLines(separator: String = "\n", trailingSpace: Bool = false) -> String {
+  func textLines(separator: String = "\n", trailingSpace: Bool = false, between: String = " ")
+    -> String
+  {
     vectors.map { word, values in
-      word + " " + values.map { "\($0)" }.joined(separator: " ") + (trailingSpace ? " " : "")
-        + separator
+      word + between + values.map { "\($0)" }.joined(separator: between)
+        + (trailingSpace ? " " : "") + separator
     }.joined()
   }
 
@@ -60,6 +62,7 @@ final class VectorFileTests: XCTestCase {
         .text(hasHeader: true)
       ),  // .vec
       (Data(("3 4\r" + textLines(separator: "\r")).utf8), .text(hasHeader: true)),  // lone CRs
+      (Data(textLines(between: "\t").utf8), .text(hasHeader: false)),  // tab-separated fields
       (binary(newlineAfterVector: true), .word2vecBinary),
       (binary(newlineAfterVector: false), .word2vecBinary),
     ]
