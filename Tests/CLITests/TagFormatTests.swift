@@ -118,4 +118,13 @@ final class DocumentMarkerTests: CLITestCase {
     assertSucceeded(scored)
     XCTAssertTrue(scored.output.hasPrefix("processed 7 tokens with 2 phrases"), scored.output)
   }
+
+  /// A -DOCSTART- line with no blank line before it ends the sentence and is copied after it.
+  func testTagCopiesADocumentStartLineThatEndsASentence() throws {
+    let input = try write(
+      "flights O\nto O\n-DOCSTART- O\nfrom O\ndenver B-fromloc.city_name\n", to: "inside.conll")
+    let rows = conllRows(try tag(input, model: try sharedModel()))
+    XCTAssertEqual(
+      rows.map { $0.first ?? "" }, ["flights", "to", "", "-DOCSTART-", "", "from", "denver", ""])
+  }
 }

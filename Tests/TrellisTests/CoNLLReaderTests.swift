@@ -114,18 +114,21 @@ final class CoNLLReaderTests: XCTestCase {
   }
 
   /// One rule for `tag` and `eval`: a -DOCSTART- line inside a sentence ends it, whether the
-  /// reader hands markers out (tag) or drops them (eval).
+  /// reader hands markers out (tag, which writes them back) or drops them (eval); handed out,
+  /// the marker comes between the two halves, with its line number.
   func testDocumentMarkerInsideASentenceSplitsItForBothReaders() throws {
     let path = write("docstart.conll", "a O\nb O\n-DOCSTART- -X- O\nc O\n\nd O\n")
     let dropped = try readLabelledCoNLL(path: path).map(\.tokens)
     XCTAssertEqual(dropped, [["a", "b"], ["c"], ["d"]])
     let reader = try CoNLLReader(path: path)
     reader.keepsDocumentMarkers = true
-    var kept: [[String]] = []
+    var kept: [(tokens: [String], isMarker: Bool, line: Int)] = []
     while let sentence = try reader.next() {
-      if !sentence.isDocumentMarker { kept.append(sentence.tokens) }
+      kept.append((sentence.tokens, sentence.isDocumentMarker, sentence.firstLine))
     }
-    XCTAssertEqual(kept, dropped)
+    XCTAssertEqual(kept.filter { !$0.isMarker }.map(\.tokens), dropped)
+    XCTAssertEqual(kept.map(\.isMarker), [false, true, false, false])
+    XCTAssertEqual(kept.map(\.line), [1, 3, 4, 6])
   }
 }
 
