@@ -144,6 +144,9 @@ final class FileSafetyTests: CLITestCase {
     assertFailed(
       try trellis(train + ["--model", path("newdir") + "/"]), mentioning: ["names a directory"])
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("newdir")))
+    try FileManager.default.createDirectory(atPath: path("logs"), withIntermediateDirectories: true)
+    let log = try trellis(train + ["--model", path("m"), "--log", path("logs")])
+    assertFailed(log, mentioning: ["logs: is a directory, not a file (--log)"])
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
   }
 
