@@ -178,7 +178,7 @@ def best(runs, key):
     return value(runs[threads], key), threads
 
 
-def table(trellis, runs, paired):
+def table(trellis, runs, paired=None):
     """The comparison rows, as text lines and as JSON-ready dictionaries; each paired-rounds row
     (when `paired`) right after the row of the same figure measured apart."""
     lines = [f"{'':58}{'Trellis':>10}{'PyTorch':>10} threads{'Trellis/peer':>14}  target"]
