@@ -94,10 +94,17 @@ def test_whitespace_tokens_are_skipped_and_spans_mapped_back(nlp) -> None:
     assert doc._.trellis.tokens == ["list", "flights", "to", "atlanta"]
 
 
-def with_city_ruler(model_path: str, **config) -> spacy.Language:
+def test_a_whitespace_token_inside_a_span_stays_inside_it(nlp) -> None:
+    doc = nlp("i want to fly from dallas to san  francisco")
+    assert [token.text for token in doc][-3:] == ["san", " ", "francisco"]
+    assert entities(doc) == [("dallas", "fromloc.city_name"),
+                             ("san  francisco", "toloc.city_name")]
+
+
+def with_city_ruler(model_path: str, *extra_patterns: dict, **config) -> spacy.Language:
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([{"label": "CITY", "pattern": "denver"}])
+    ruler.add_patterns([{"label": "CITY", "pattern": "denver"}, *extra_patterns])
     nlp.add_pipe("trellis_tagger", config={"model": model_path, **config})
     return nlp
 
@@ -121,6 +128,13 @@ def test_overwrite_ents_replaces_overlapped_entities(model_path) -> None:
         warnings.simplefilter("error")
         doc = nlp("show me flights from boston to denver on monday")
     assert entities(doc) == GOLD["show me flights from boston to denver on monday"]
+
+
+def test_overwrite_ents_keeps_the_entities_no_span_overlaps(model_path) -> None:
+    nlp = with_city_ruler(model_path, {"label": "WHO", "pattern": "me"}, overwrite_ents=True)
+    doc = nlp("show me flights from boston to denver on monday")
+    assert entities(doc) == [("me", "WHO")] + GOLD[
+        "show me flights from boston to denver on monday"]
 
 
 def test_span_key_keeps_entities_and_writes_a_span_group(model_path) -> None:
