@@ -112,28 +112,38 @@ final class TaggingQueue: @unchecked Sendable {
       let waiting = pending.lazy.filter { $0.options == oldest.options }
         .reduce(0) { $0 + $1.requests.count }
       if isStopping || arriving == 0 || waiting >= limits.batchSentences || Date() >= deadline {
-        return takeBatch(options: oldest.options)
+        return takeBatch()
       }
       _ = condition.wait(until: deadline)
     }
   }
 
   /// Removes the batch `nextBatch` describes from `pending`; called with the lock held.
-  private func takeBatch(options: TaggingOptions) -> [Job] {
-    var batch: [Job] = []
-    var kept: [Job] = []
-    var sentences = 0
-    for job in pending {
-      let fits = batch.isEmpty || sentences + job.requests.count <= limits.batchSentences
-      if job.options == options && fits {
-        batch.append(job)
-        sentences += job.requests.count
-      } else {
-        kept.append(job)
-      }
-    }
-    pending = kept
+  private func takeBatch() -> [Job] {
+    let members = Set(
+      Self.batchMembers(
+        of: pending.map { ($0.requests.count, $0.options) }, limit: limits.batchSentences))
+    let batch = pending.indices.filter(members.contains).map { pending[$0] }
+    pending = pending.indices.filter { !members.contains($0) }.map { pending[$0] }
     return batch
+  }
+
+  /// The indices of the jobs (`pending`'s sentence counts and options, oldest first) that the
+  /// next batch takes: the oldest, and each later job with its options whose sentences still
+  /// fit within `limit` beside those taken (a later, smaller job may fit where an earlier
+  /// one did not). The oldest goes even when it alone holds more than `limit`.
+  static func batchMembers(of jobs: [(sentences: Int, options: TaggingOptions)], limit: Int)
+    -> [Int]
+  {
+    guard let oldest = jobs.first else { return [] }
+    var members: [Int] = []
+    var sentences = 0
+    for (index, job) in jobs.enumerated() where job.options == oldest.options {
+      guard members.isEmpty || sentences + job.sentences <= limit else { continue }
+      members.append(index)
+      sentences += job.sentences
+    }
+    return members
   }
 
   /// Tags a batch in one `respond` call (whose passes use both cores once it holds two
