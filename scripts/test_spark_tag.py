@@ -4,7 +4,9 @@
 The shipped corpus's test split becomes JSON-lines requests with ids, repeated
 `SPARK_TEST_REPEAT` times (default 10: 10,000 requests, 8 partitions). The answers of
 `local[2]`, joined by id, must equal those of one `trellis tag` process, with no id missing or
-repeated; so must they when one task is killed mid-partition and Spark retries it. Prints the
+repeated; so must they when one task is killed mid-partition and Spark retries it (there with
+spark.task.cpus = 2, which every trellis process must get as --threads 2). A partition whose
+input fails part way must fail its task, not end early with the answers so far. Prints the
 throughput of both, and of `--threads 1` (one core), for the README's "Scaling out".
 
 Needs TRELLIS_BIN (the toolchain-free binary of `make build`), PySpark and Java 17.
@@ -18,6 +20,9 @@ import sys
 import tempfile
 import time
 import unittest
+from unittest import mock
+
+import spark_tag
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "Corpora", "synthetic")
@@ -108,15 +113,15 @@ class SparkTagTests(unittest.TestCase):
             f"{what}: {cls.request_count} sentences, {cls.token_count} tokens in "
             f"{seconds:.2f} s: {cls.token_count / seconds:,.0f} tokens/s", file=sys.stderr)
 
-    def run_spark(self, name, trellis, master):
-        """Runs spark_tag.py and returns the answers by id and its seconds (JVM start
-        included)."""
+    def run_spark(self, name, trellis, master, *settings):
+        """Runs spark_tag.py (with `settings`, more of its options) and returns the answers by
+        id and its seconds (JVM start included)."""
         output = os.path.join(self.directory, name)
         started = time.monotonic()
         subprocess.run(
             [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis", trellis,
              "--model", self.model, "--input", self.requests, "--output", output,
-             "--partitions", str(PARTITIONS), "--master", master, *LOCAL_ONLY],
+             "--partitions", str(PARTITIONS), "--master", master, *LOCAL_ONLY, *settings],
             check=True, env=dict(os.environ, SPARK_LOCAL_IP="127.0.0.1"))
         seconds = time.monotonic() - started
         self.assertGreaterEqual(
@@ -132,22 +137,50 @@ class SparkTagTests(unittest.TestCase):
     def test_a_task_killed_mid_partition_is_retried_to_the_same_answers(self):
         marker = os.path.join(self.directory, "killed-once")
         wrapper = os.path.join(self.directory, "trellis-killed-once")
+        arguments = os.path.join(self.directory, "arguments")
         # The first process to create the marker answers 100 requests of its partition and is
-        # killed (SIGKILL); every later one, the retry included, is plain trellis.
+        # killed (SIGKILL); every later one, the retry included, is plain trellis. Each
+        # writes its arguments to a line of `arguments`.
         with open(wrapper, "w", encoding="utf-8") as file:
             file.write(
                 "#!/bin/sh\n"
+                f"echo \"$*\" >> '{arguments}'\n"
                 f"if mkdir '{marker}' 2>/dev/null; then\n"
                 f"  head -n 100 | '{self.trellis}' \"$@\"\n"
                 "  kill -KILL $$\n"
                 "fi\n"
                 f"exec '{self.trellis}' \"$@\"\n")
         os.chmod(wrapper, 0o755)
-        # local[2,2]: two cores, and a task may fail once (spark.task.maxFailures = 2).
-        answers, _ = self.run_spark("answers-after-retry", wrapper, "local[2,2]")
+        # local[2,2]: two cores, and a task may fail once (spark.task.maxFailures = 2); each
+        # task takes both cores, so each trellis must be given two threads.
+        answers, _ = self.run_spark(
+            "answers-after-retry", wrapper, "local[2,2]", "--conf", "spark.task.cpus=2")
         self.assertTrue(os.path.isdir(marker), "no task was killed")
         self.assertEqual(len(answers), self.request_count)
         self.assertEqual(answers, self.expected)
+        with open(arguments, encoding="utf-8") as file:
+            runs = file.read().splitlines()
+        self.assertGreater(len(runs), PARTITIONS, "every partition, and the retry")
+        for run in runs:
+            self.assertIn("--threads 2", run)
+
+    def test_an_input_that_fails_mid_partition_fails_the_task(self):
+        """An error reading the partition's lines (a corrupt input file, say) must fail the
+        task, not end trellis's input early and pass off the answers so far as the
+        partition's."""
+        def lines():
+            with open(self.requests, encoding="utf-8") as file:
+                yield next(file).rstrip("\n")
+                yield next(file).rstrip("\n")
+            raise ValueError("the input broke off")
+
+        with mock.patch.object(spark_tag.SparkFiles, "get", side_effect=lambda name: name):
+            tag_partition = spark_tag.pipe_through_trellis(self.trellis, self.model, 1, [])
+            answers = []
+            with self.assertRaisesRegex(ValueError, "the input broke off"):
+                for answer in tag_partition(lines()):
+                    answers.append(answer)
+        self.assertLessEqual(len(answers), 2)
 
 
 if __name__ == "__main__":
