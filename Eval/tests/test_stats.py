@@ -1,8 +1,10 @@
 """Means over seeds and the paired bootstrap."""
 
+import array
 import random
 import unittest
 
+from trellis_eval.conlleval import chunk_counts, f1_of
 from trellis_eval.stats import bootstrap, mean_std
 
 
@@ -20,6 +22,36 @@ def corpus(sentences, seed=3):
         gold.append(g)
         noisy.append(p)
     return gold, noisy
+
+
+def reference_bootstrap(gold, predictions, baseline, resamples, seed):
+    """The paired bootstrap as its docstring and Eval/RESULTS.md state it, written plainly: the
+    same draws (n 32-bit words of `random.Random(seed).randbytes`, each modulo n, per
+    resample), each resample's chunk counts summed sentence by sentence, and the 95% interval
+    as the central resampled deltas, 2.5% of the resamples left out on each side."""
+    n = len(gold)
+    counts = {name: [[sum(chunk_counts(g, run[i])[k] for run in runs) for k in range(3)]
+                     for i, g in enumerate(gold)]
+              for name, runs in predictions.items()}
+
+    def f1(name, indices):
+        return f1_of(*(sum(counts[name][i][k] for i in indices) for k in range(3)))
+
+    rng = random.Random(seed)
+    deltas = {name: [] for name in predictions}
+    for _ in range(resamples):
+        indices = [word % n for word in array.array("I", rng.randbytes(4 * n))]
+        for name in predictions:
+            deltas[name].append(f1(name, indices) - f1(baseline, indices))
+    tests = {}
+    left_out = int(0.025 * resamples)
+    for name in predictions:
+        delta = f1(name, range(n)) - f1(baseline, range(n))
+        extreme = sum(1 for d in deltas[name] if abs(d - delta) >= abs(delta))
+        ordered = sorted(deltas[name])
+        tests[name] = (delta, (extreme + 1) / (resamples + 1), ordered[left_out],
+                       ordered[resamples - 1 - left_out])
+    return tests
 
 
 class MeanStdTests(unittest.TestCase):
@@ -68,6 +100,15 @@ class BootstrapTests(unittest.TestCase):
         # Resamples without that sentence (about (39/40)^40 = 36%) have a delta of 0.
         self.assertEqual(low, 0.0)
         self.assertGreater(p, 0.3)
+
+    def test_equals_the_plain_reference(self):
+        gold, noisy = corpus(30)
+        half = [g if i % 2 else p for i, (g, p) in enumerate(zip(gold, noisy))]
+        predictions = {"base": [noisy, half], "better": [half, gold], "same": [noisy, half]}
+        tests, _ = bootstrap(gold, predictions, "base", resamples=400, seed=5)
+        self.assertEqual(tests, reference_bootstrap(gold, predictions, "base", 400, 5))
+        delta, _, low, high = tests["better"]
+        self.assertTrue(low < delta < high, tests["better"])
 
     def test_deterministic_under_a_seed(self):
         gold, noisy = corpus(50)
