@@ -16,6 +16,18 @@ def write(directory, name, text):
     return path
 
 
+def figures():
+    """A `trellis bench` and a peer JSON object with every figure the table compares."""
+    trellis = {"training_tokens_per_second": {"bilstm+crf": 50.0, "bilstm+softmax": 10.0},
+               "tagging_tokens_per_second_batch32": 100.0,
+               "tagging_tokens_per_second_batch1": 10.0,
+               "tag_process_tokens_per_second": 300.0, "peak_memory_megabytes": 80.0}
+    peer = {"training_tokens_per_second": {"bilstm+crf": 10.0, "bilstm+softmax": 5.0},
+            "tagging_tokens_per_second_batch32": 20.0,
+            "tagging_tokens_per_second_batch1": 1.0, "peak_memory_megabytes": 400.0}
+    return trellis, peer
+
+
 class PeerComparisonTests(unittest.TestCase):
     def test_best_takes_the_fastest_run_and_the_smallest_memory(self):
         runs = {
@@ -48,13 +60,7 @@ class PeerComparisonTests(unittest.TestCase):
                 self.assertIn("is not that of", str(stop.exception))
 
     def test_table_marks_a_missed_target(self):
-        trellis = {"training_tokens_per_second": {"bilstm+crf": 50.0, "bilstm+softmax": 10.0},
-                   "tagging_tokens_per_second_batch32": 100.0,
-                   "tagging_tokens_per_second_batch1": 10.0,
-                   "tag_process_tokens_per_second": 300.0, "peak_memory_megabytes": 80.0}
-        peer = {"training_tokens_per_second": {"bilstm+crf": 10.0, "bilstm+softmax": 5.0},
-                "tagging_tokens_per_second_batch32": 20.0,
-                "tagging_tokens_per_second_batch1": 1.0, "peak_memory_megabytes": 400.0}
+        trellis, peer = figures()
         lines, rows = compare.table(trellis, {2: peer})
         by_figure = {row["figure"]: row for row in rows}
         self.assertFalse(by_figure["training BiLSTM-CRF, tokens/s"]["target_met"])
@@ -63,23 +69,17 @@ class PeerComparisonTests(unittest.TestCase):
         self.assertIn("NOT met", lines[1])
 
     def test_paired_rows_follow_their_figures_with_the_median_of_the_rounds(self):
-        trellis = {"training_tokens_per_second": {"bilstm+crf": 50.0, "bilstm+softmax": 10.0},
-                   "tagging_tokens_per_second_batch32": 100.0,
-                   "tagging_tokens_per_second_batch1": 10.0,
-                   "tag_process_tokens_per_second": 300.0, "peak_memory_megabytes": 80.0}
-        peer = {"training_tokens_per_second": {"bilstm+crf": 10.0, "bilstm+softmax": 5.0},
-                "tagging_tokens_per_second_batch32": 20.0,
-                "tagging_tokens_per_second_batch1": 1.0, "peak_memory_megabytes": 400.0}
+        trellis, peer = figures()
         paired = {"peer_threads": 2,
                   "training": {"trellis": [90.0, 120.0, 100.0], "peer": [10.0, 10.0, 8.0],
                                "ratios": [9.0, 12.0, 12.5], "median_ratio": 12.0},
                   "tagging": {"trellis": [300.0, 310.0, 280.0], "peer": [40.0, 20.0, 30.0],
                               "ratios": [7.5, 15.5, 9.33], "median_ratio": 9.33}}
         lines, rows = compare.table(trellis, {2: peer}, paired)
-        figures = [row["figure"] for row in rows]
-        self.assertEqual(figures[1], "training BiLSTM-CRF, 3 paired rounds (median ratio)")
-        self.assertEqual(figures[6], "whole `trellis tag` vs. peer batch 32, 3 paired rounds")
-        self.assertEqual(figures[5], "whole `trellis tag` process vs. peer batch 32, tokens/s")
+        labels = [row["figure"] for row in rows]
+        self.assertEqual(labels[1], "training BiLSTM-CRF, 3 paired rounds (median ratio)")
+        self.assertEqual(labels[6], "whole `trellis tag` vs. peer batch 32, 3 paired rounds")
+        self.assertEqual(labels[5], "whole `trellis tag` process vs. peer batch 32, tokens/s")
         self.assertEqual(len(lines), 1 + len(rows))
         training, tagging = rows[1], rows[6]
         self.assertEqual((training["trellis"], training["peer"]), (100.0, 10.0))
