@@ -90,3 +90,15 @@ final class CharacterIdTests: XCTestCase {
     XCTAssertEqual(model.characterIds(for: "e\u{301}B"), [unknown, 3])
   }
 }
+
+/// The character vocabulary holds what the character CNN reads: each token's first
+/// `CharacterCNN.maximumLength` characters, in order of first appearance.
+final class CharacterVocabularyTests: XCTestCase {
+  func testCharactersPastTheCNNsLengthGetNoRow() {
+    let long = String(repeating: "c", count: CharacterCNN.maximumLength) + "q"
+    let sentences = [Sentence(tokens: ["ab", long, "ba"], labels: ["O", "O", "O"])]
+    let characters = CorpusVocabularies.characters(
+      of: sentences, configuration: TaggerConfiguration())
+    XCTAssertEqual(characters.strings, ["<pad>", "<unk>", "a", "b", "c"])
+  }
+}
