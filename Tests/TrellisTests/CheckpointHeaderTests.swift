@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+
+@testable import Trellis
+
+/// A checkpoint whose checksum is right but whose header lies (a hand-edited or foreign file)
+/// is refused with a message naming it, before its counters or rows are used.
+final class CheckpointHeaderTests: XCTestCase {
+  /// The checkpoint after one epoch on the tiny corpus, frozen rows included.
+  func checkpoint() throws -> [UInt8] {
+    let path = temporaryPath("header.checkpoint")
+    try? FileManager.default.removeItem(atPath: path)
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (4, 4)
+    var options = TrainingOptions()
+    options.epochs = 1
+    _ = try Trainer(configuration: configuration, options: options).train(
+      train: try readLabelledCoNLL(path: fixture("train.conll")), dev: [], checkpoint: path)
+    return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+  }
+
+  /// `bytes` with its JSON header's `key` set to `value` and the checksum made right again.
+  func withHeader(_ bytes: [UInt8], _ key: String, _ value: Any) throws -> String {
+    let length = Int(readLittleEndian(bytes, at: 12))
+    var header = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(bytes[16..<16 + length])) as? [String: Any])
+    header[key] = value
+    let edited = try JSONSerialization.data(withJSONObject: header)
+    var data = Data(bytes[0..<12])
+    appendLittleEndian(UInt32(edited.count), to: &data)
+    data.append(edited)
+    data.append(contentsOf: bytes[(16 + length)..<(bytes.count - 4)])
+    appendLittleEndian(crc32(data), to: &data)
+    let path = temporaryPath("edited-\(key).checkpoint")
+    try data.write(to: URL(fileURLWithPath: path))
+    return path
+  }
+
+  func testHeadersThatLieAreRefused() throws {
+    let bytes = try checkpoint()
+    XCTAssertNoThrow(try Checkpoint.read(from: try withHeader(bytes, "step", 3)))
+    for (key, value, message) in [
+      ("step", -1, "holds negative counters"),
+      ("completedEpochs", -2, "holds negative counters"),
+      ("epochsWithoutImprovement", -1, "holds negative counters"),
+      ("frozenEmbeddingRows", [2, 1_000_000], "freezes embedding rows the model does not have"),
+      ("frozenEmbeddingRows", [-1], "freezes embedding rows the model does not have"),
+      ("optimizerSlabCount", 5, "holds optimiser state that does not match its options"),
+    ] as [(String, Any, String)] {
+      let path = try withHeader(bytes, key, value)
+      XCTAssertThrowsError(try Checkpoint.read(from: path), key) { error in
+        XCTAssertEqual(error as? TrellisError, TrellisError(file: path, message), "\(key)")
+      }
+    }
+  }
+}
