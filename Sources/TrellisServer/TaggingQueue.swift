@@ -123,8 +123,11 @@ final class TaggingQueue: @unchecked Sendable {
     let members = Set(
       Self.batchMembers(
         of: pending.map { ($0.requests.count, $0.options) }, limit: limits.batchSentences))
-    let batch = pending.indices.filter(members.contains).map { pending[$0] }
-    pending = pending.indices.filter { !members.contains($0) }.map { pending[$0] }
+    var (batch, kept): ([Job], [Job]) = ([], [])
+    for (index, job) in pending.enumerated() {
+      if members.contains(index) { batch.append(job) } else { kept.append(job) }
+    }
+    pending = kept
     return batch
   }
 
