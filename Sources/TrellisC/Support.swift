@@ -74,35 +74,25 @@ enum CallOptions {
 
 /// Splitting the `jsonl` argument into lines.
 enum JSONLinesInput {
-  /// The lines of a NUL-terminated UTF-8 text, as `trellis tag` reads a file: LF, CRLF or CR
-  /// ends a line, a final line end does not start another line, and a byte-order mark before
-  /// the first line is dropped.
+  /// The lines of a NUL-terminated UTF-8 text, as `trellis tag --input jsonl` reads a file: LF
+  /// or CRLF ends a line (a lone CR is JSON whitespace inside one), a final line end does not
+  /// start another line, and a byte-order mark before the first line is dropped.
   static func lines(of text: UnsafePointer<CChar>) throws -> [String] {
     let bytes = UnsafeBufferPointer(
       start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text))
     var lines: [String] = []
-    var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-    var index = start
-    func endLine() throws {
-      guard let line = String(validating: bytes[start..<index], as: UTF8.self) else {
+    func appendLine(_ line: Range<Int>) throws {
+      guard let line = String(validating: bytes[line], as: UTF8.self) else {
         throw CallError("input line \(lines.count + 1) is not valid UTF-8")
       }
       lines.append(line)
     }
-    while index < bytes.count {
-      let byte = bytes[index]
-      if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
-        try endLine()
-        let isCRLF =
-          byte == UInt8(ascii: "\r") && index + 1 < bytes.count
-          && bytes[index + 1] == UInt8(ascii: "\n")
-        index += isCRLF ? 2 : 1
-        start = index
-      } else {
-        index += 1
-      }
+    var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    while let end = LineEnds.lfOrCRLF.lineEnd(in: bytes, from: start, atEndOfFile: true) {
+      try appendLine(start..<end.index)
+      start = end.index + end.length
     }
-    if start < bytes.count { try endLine() }
+    if start < bytes.count { try appendLine(start..<bytes.count) }
     return lines
   }
 }

@@ -332,7 +332,7 @@ struct Tag: ParsableCommand {
   /// Streams JSON-lines input through `TaggerModel.tagJSONLines`, the function the HTTP
   /// service and the C ABI call too.
   func tagJSONLines(_ model: ModelLoading, _ output: StandardOutput) throws {
-    let reader = try LineReader(path: file)
+    let reader = try LineReader(path: file, ends: .lfOrCRLF)
     let fileName = reader.fileName
     let overlap = OverlappedTagging(threads: threads, nextGroupEarly: usesEveryCore)
     let options = taggingOptions

@@ -133,6 +133,13 @@ static void test_input_forms(const trellis_model *model) {
   char *bom_answer = trellis_tag_jsonl(model, bom, NULL, &error);
   check(lf_answer && crlf_answer && strcmp(lf_answer, crlf_answer) == 0,
         "CRLF and a missing final line end read as LF does");
+  const char *lone_cr = "{\"id\":1,\r\"tokens\":[\"to\",\r\"boston\"]}\r\n"
+                        "{\"id\":2,\"text\":\"from denver\"}\r";
+  char *lone_cr_answer = trellis_tag_jsonl(model, lone_cr, NULL, &error);
+  check(lf_answer && lone_cr_answer && strcmp(lf_answer, lone_cr_answer) == 0,
+        "a lone CR is JSON whitespace inside a request, not a line end: %s",
+        lone_cr_answer ? lone_cr_answer : "(null)");
+  trellis_free_string(lone_cr_answer);
   check(bom_answer && strncmp(bom_answer, lf_answer, strlen(bom_answer)) == 0,
         "a byte-order mark before the first line is skipped");
   trellis_free_string(bom_answer);

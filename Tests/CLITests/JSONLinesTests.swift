@@ -47,6 +47,18 @@ final class JSONLinesTests: CLITestCase {
     XCTAssertGreaterThan(Int(python.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 0)
   }
 
+  /// JSON lines end at LF or CRLF only: a lone CR is JSON whitespace, so requests with CRs in
+  /// place of spaces, in a CRLF file, get the answers they get with the spaces, one per line;
+  /// a copied field's CR is written as a space. Splitting at a CR cut each request in two.
+  func testALoneCRInsideARequestIsWhitespaceNotALineEnd() throws {
+    let withCRs = Self.requests.map { $0.replacingOccurrences(of: #", ""#, with: ",\r\"") }
+    XCTAssertTrue(zip(withCRs, Self.requests).allSatisfy { $0 != $1 })
+    let requests = try write(withCRs.joined(separator: "\r\n") + "\r\n", to: "cr.jsonl")
+    let result = try trellis(["tag", "--model", try sharedModel(), "--input", "jsonl", requests])
+    assertSucceeded(result)
+    XCTAssertEqual(result.output, try tagRequests().output)
+  }
+
   func testIdsAndUnknownFieldsAreCopiedAsWritten() throws {
     let lines = try tagRequests().output.split(separator: "\n").map(String.init)
     XCTAssertEqual(lines.count, Self.requests.count)

@@ -53,8 +53,8 @@ final class CoNLLReaderTests: XCTestCase {
   }
 
   /// All lines of `path` as `LineReader` hands them out.
-  func lines(_ path: String) throws -> [String] {
-    let reader = try LineReader(path: path)
+  func lines(_ path: String, ends: LineEnds = .lfCRLFOrCR) throws -> [String] {
+    let reader = try LineReader(path: path, ends: ends)
     var lines: [String] = []
     while let line = try reader.next() { lines.append(line) }
     return lines
@@ -91,6 +91,23 @@ final class CoNLLReaderTests: XCTestCase {
     }
     XCTAssertEqual(try lines(write("final-cr.txt", "x\r")), ["x"])
     XCTAssertEqual(try lines(write("only-cr.txt", "\r\r")), ["", ""])
+  }
+
+  /// JSON lines end at LF or CRLF only, at a read boundary too: a lone CR stays in its line,
+  /// where it is JSON whitespace, so a request holding one is one line, not two.
+  func testJSONLinesEndAtLFOrCRLFOnly() throws {
+    let ends = LineEnds.lfOrCRLF
+    XCTAssertEqual(
+      try lines(write("lines.jsonl", "a\rb\nc\r\nd\r\r\n\r\ne\r"), ends: ends),
+      ["a\rb", "c", "d\r", "", "e\r"])
+    let first = String(repeating: "a", count: (1 << 16) - 1)
+    // The first read ends with the first CR.
+    for (terminator, expected) in [
+      ("\r\n", [first, "b"]), ("\r", [first + "\rb"]), ("\r\r\n", [first + "\r", "b"]),
+    ] {
+      let path = write("boundary.jsonl", first + terminator + "b")
+      XCTAssertEqual(try lines(path, ends: ends), expected, terminator.debugDescription)
+    }
   }
 
   /// Labels that differ only in Unicode normalisation (U+00E9 or "e" + U+0301) stay two labels

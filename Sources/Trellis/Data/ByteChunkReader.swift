@@ -53,7 +53,7 @@ final class ByteChunkReader {
   /// rest as for `next(upTo:limit:tooLong:)`.
   func nextLine(limit: Int, tooLong: @autoclosure () -> TrellisError) throws -> ArraySlice<UInt8>? {
     try nextRecord(limit: limit, tooLong: tooLong) { bytes, from in
-      lineEnd(in: bytes, from: from, atEndOfFile: atEndOfFile)
+      LineEnds.lfCRLFOrCR.lineEnd(in: bytes, from: from, atEndOfFile: atEndOfFile)
     }
   }
 

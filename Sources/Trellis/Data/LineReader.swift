@@ -1,12 +1,15 @@
 import Foundation
 
 /// Streams the lines of a file or standard input as UTF-8 strings, 64 KiB at a time, so memory
-/// stays bounded by the longest line, not the file. LF, CRLF and a lone CR each end a line, so no
-/// line holds a CR and "\r\r\n" is a line end followed by an empty line; a UTF-8 byte-order mark
-/// at the start is skipped; invalid UTF-8 is an error naming its line.
+/// stays bounded by the longest line, not the file. By default LF, CRLF and a lone CR each end a
+/// line, so no line holds a CR and "\r\r\n" is a line end followed by an empty line; JSON lines
+/// end at LF and CRLF only (`LineEnds`). A UTF-8 byte-order mark at the start is skipped;
+/// invalid UTF-8 is an error naming its line.
 public final class LineReader {
   /// The name errors give: the path, or `<stdin>` for standard input.
   public let fileName: String
+  /// Which bytes end a line.
+  public let ends: LineEnds
   /// The 1-based number of the line `next()` returned last.
   public private(set) var lineNumber = 0
   private let handle: FileHandle
@@ -31,7 +34,8 @@ public final class LineReader {
   public static let lineLimit = 16 << 20
 
   /// Opens `path` ("-" for standard input).
-  public init(path: String) throws {
+  public init(path: String, ends: LineEnds = .lfCRLFOrCR) throws {
+    self.ends = ends
     if path == "-" {
       fileName = "<stdin>"
       handle = .standardInput
@@ -45,7 +49,7 @@ public final class LineReader {
 
   deinit { if closesHandle { try? handle.close() } }
 
-  /// The next line without its terminator (LF, CRLF or CR), or nil at the end of the input.
+  /// The next line without its terminator (`ends`), or nil at the end of the input.
   public func next() throws -> String? {
     try nextLine { String(decoding: $0, as: UTF8.self) }
   }
@@ -73,7 +77,7 @@ public final class LineReader {
         defer { (bufferStart, self.scanned) = (start, scanned) }
         while true {
           let line: UnsafeBufferPointer<UInt8>
-          if let end = lineEnd(in: bytes, from: scanned, atEndOfFile: atEndOfFile) {
+          if let end = ends.lineEnd(in: bytes, from: scanned, atEndOfFile: atEndOfFile) {
             line = UnsafeBufferPointer(rebasing: bytes[start..<end.index])
             start = end.index + end.length
           } else {

@@ -43,9 +43,10 @@ const char *trellis_version(void);
 trellis_model *trellis_model_load(const char *path, char **error);
 
 /*
- * Tags a batch of requests, one JSON object per line (LF, CRLF or CR ends a line; a final line
- * end is optional; a UTF-8 byte-order mark at the start is skipped), as `trellis tag --input
- * jsonl` reads a file: {"id": ..., "tokens": ["a", "b"]} or {"id": ..., "text": "a b"}.
+ * Tags a batch of requests, one JSON object per line (LF or CRLF ends a line, and a lone CR
+ * is JSON whitespace; a final line end is optional; a UTF-8 byte-order mark at the start is
+ * skipped), as `trellis tag --input jsonl` reads a file: {"id": ..., "tokens": ["a", "b"]}
+ * or {"id": ..., "text": "a b"}.
  * Returns one answer per line, in order, each ending with "\n" (an empty string for empty
  * input): {"id":...,"labels":[...],"spans":[...],"tokens":[...]}, or {"id":...,"error":"..."}
  * for a line that is not a valid request (the other lines are still tagged).
