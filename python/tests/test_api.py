@@ -196,6 +196,63 @@ def test_bad_lines_are_answered_with_errors(tagger) -> None:
     )
 
 
+def test_the_json_scanner_agrees_with_pythons_json(tagger) -> None:
+    """Every line's verdict (answered, or answered with "error") is Python's `json` on the
+    same line, for 3,000 seeded random values, a third of them one character off valid JSON:
+    numbers, escapes, literals, nesting and whitespace, a lone CR included. Python also takes
+    what Trellis refuses as RFC 8259 does not allow it: NaN, Infinity and lone surrogates."""
+    import random
+
+    atoms = ["0", "-0", "1.5", "2.0e+00", "1E-5", "01", "1.", ".5", "-", "+1", "1e", "0x1",
+             "123456789012345678901234567890", "true", "false", "null", "nul", "NaN",
+             "Infinity", '"a"', '""', r'"\n"', r'"\u00e9"', r'"\ud800"', r'"\ud83d\ude00"',
+             r'"\x"', r'"\u12"', r'"\/"', '"\t"', '"\x01"', '"é"', "'a'", "[]", "{}", "[1,]",
+             '{"a":1,}', '{"a"}', "{1:2}", "[1 2]", " 1", "\t1", "\r1", "\x0c1", "\u00a01"]
+    rng = random.Random(7)
+
+    def value(depth: int = 0) -> str:
+        roll = rng.random()
+        if depth > 3 or roll < 0.5:
+            return rng.choice(atoms)
+        if roll < 0.75:
+            return "[" + ",".join(value(depth + 1) for _ in range(rng.randint(0, 3))) + "]"
+        members = (f'"{rng.choice("abc")}":{value(depth + 1)}' for _ in range(rng.randint(0, 3)))
+        return "{" + ",".join(members) + "}"
+
+    def off_by_one(text: str) -> str:
+        where = rng.randrange(len(text) + 1)
+        return text[:where] + rng.choice('[]{},:"\\ 0e.-\r\t') + text[where:]
+
+    def python_accepts(line: str) -> bool:
+        def refuse(constant: str) -> None:
+            raise ValueError(constant)
+
+        def check_strings(item) -> None:
+            if isinstance(item, str):
+                item.encode("utf-8")  # a lone surrogate raises
+            for inner in item.items() if isinstance(item, dict) else (
+                    item if isinstance(item, (list, tuple)) else ()):
+                check_strings(inner)
+
+        try:
+            check_strings(json.loads(line, parse_constant=refuse))
+            return True
+        except (ValueError, UnicodeEncodeError):
+            return False
+
+    values = [value() for _ in range(3000)]
+    lines = [f'{{"tokens": ["boston"], "x": {off_by_one(v) if i % 3 == 0 else v}}}'
+             for i, v in enumerate(values)]
+    answers = tagger.tag_json_lines("\n".join(lines) + "\n").split("\n")[:-1]
+    assert len(answers) == len(lines)
+    verdicts = [("error" not in json.loads(answer), python_accepts(line))
+                for answer, line in zip(answers, lines)]
+    disagreements = [(line, answer) for (ours, python), line, answer
+                     in zip(verdicts, lines, answers) if ours != python]
+    assert not disagreements, disagreements[:3]
+    assert 500 < sum(ours for ours, _ in verdicts) < len(lines) - 500
+
+
 def test_a_closed_tagger_refuses_work(model_path) -> None:
     with trellis.Tagger(model_path) as closing:
         assert closing.tag([["boston"]])

@@ -9,7 +9,7 @@ public final class LineReader {
   /// The name errors give: the path, or `<stdin>` for standard input.
   public let fileName: String
   /// Which bytes end a line.
-  public let ends: LineEnds
+  private let ends: LineEnds
   /// The 1-based number of the line `next()` returned last.
   public private(set) var lineNumber = 0
   private let handle: FileHandle
