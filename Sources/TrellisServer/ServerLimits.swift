@@ -24,6 +24,14 @@ public struct ServerLimits: Equatable, Sendable {
   /// How long a connection may send nothing, in seconds, whether between requests or in the
   /// middle of one, before it is closed: a stalled upload must not hold a graceful shutdown.
   public var idleTimeoutSeconds = 60
+  /// The most connections open at once; more wait in the system's listen queue until one
+  /// closes. Without a cap, a server out of file descriptors kept waking to accept and failing,
+  /// a core spent spinning until a connection closed.
+  public var maxConnections = 512
+
+  /// Descriptors the server holds besides its connections' (the standard streams, the listening
+  /// socket, each event loop's epoll and wake-up descriptors), with room to spare.
+  static let descriptorsBesideConnections = 64
 
   public init() {}
 
@@ -36,6 +44,30 @@ public struct ServerLimits: Equatable, Sendable {
     try check(batchWaitMicroseconds, 0...1_000_000, "batch-wait-microseconds")
     try check(workers, 1...64, "workers")
     try check(idleTimeoutSeconds, 1...86_400, "idle-timeout-seconds")
+    try check(maxConnections, 1...1_000_000, "max-connections")
+  }
+
+  /// Raises this process's soft limit on open files (`ulimit -Sn`) so that `maxConnections`
+  /// connections fit beside the server's own descriptors; throws an `OptionError` when the hard
+  /// limit (`ulimit -Hn`) is too low for them. Process-wide, so `trellis-serve` calls it, not
+  /// `TaggingServer`.
+  public func raiseOpenFileLimit() throws {
+    let needed = rlim_t(maxConnections + Self.descriptorsBesideConnections)
+    var limit = rlimit()
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    guard getrlimit(resource, &limit) == 0, limit.rlim_cur < needed else { return }
+    guard limit.rlim_max >= needed else {
+      throw OptionError(
+        "max-connections",
+        "needs \(needed) open files with the server's own, and this process may open "
+          + "\(limit.rlim_max) (ulimit -Hn): lower it, or raise that limit")
+    }
+    limit.rlim_cur = needed
+    guard setrlimit(resource, &limit) == 0 else {
+      let reason = String(cString: strerror(errno))
+      throw OptionError(
+        "max-connections", "cannot raise the open-file limit to \(needed): \(reason)")
+    }
   }
 }
 

@@ -65,7 +65,8 @@ public struct TaggingServer: Service {
           additionalChannelHandlers: [CloseAfterWrites()],
           idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
       configuration: ApplicationConfiguration(
-        address: .hostname(host, port: port), serverName: "trellis-serve"),
+        address: .hostname(host, port: port), serverName: "trellis-serve",
+        availableConnectionsDelegate: .maximum(limits.maxConnections, logger: logger)),
       onServerRunning: { [port, onListening] channel in
         await onListening(channel.localAddress?.port ?? port)
       },

@@ -35,6 +35,12 @@ struct TrellisServe: AsyncParsableCommand {
   @Option(help: "Threads tagging batches.") var workers = ServerLimits().workers
   @Option(help: "Seconds a connection may send nothing (idle, or stalled in a request).")
   var idleTimeoutSeconds = ServerLimits().idleTimeoutSeconds
+  @Option(
+    help: """
+      The most connections open at once (more wait for one to close); the open-file limit is \
+      raised to fit them.
+      """)
+  var maxConnections = ServerLimits().maxConnections
 
   var limits: ServerLimits {
     var limits = ServerLimits()
@@ -45,6 +51,7 @@ struct TrellisServe: AsyncParsableCommand {
     limits.batchWaitMicroseconds = batchWaitMicroseconds
     limits.workers = workers
     limits.idleTimeoutSeconds = idleTimeoutSeconds
+    limits.maxConnections = maxConnections
     return limits
   }
 
@@ -58,6 +65,7 @@ struct TrellisServe: AsyncParsableCommand {
   }
 
   func run() async throws {
+    try limits.raiseOpenFileLimit()
     // Each batch's arrays (confidences' forward–backward tables) reused from the heap.
     reuseLargeFreedBlocks()
     // A client that hangs up is an error on its connection, not a signal that ends the server.

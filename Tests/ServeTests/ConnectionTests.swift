@@ -39,3 +39,31 @@ final class ConnectionTests: XCTestCase {
     XCTAssertNotNil(stalled.secondsUntilClosed(limit: 5), "the stalled connection is still open")
   }
 }
+
+/// Connections past `maxConnections` wait in the system's listen queue until one closes: a
+/// server that accepted them all until it ran out of file descriptors then spun a core on
+/// failing accepts.
+final class ConnectionLimitTests: XCTestCase {
+  static let health = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+  func testConnectionsPastTheLimitWaitUntilOneCloses() async throws {
+    var limits = ServerLimits()
+    limits.maxConnections = 2
+    let server = try await InProcessServer(limits: limits)
+    // One at a time, each answered (so accepted) before the next connects.
+    var open: [RawConnection] = []
+    for _ in 0..<limits.maxConnections {
+      let connection = try RawConnection(port: server.port)
+      connection.send(Self.health)
+      XCTAssertTrue(connection.receives(within: 10), "a connection within the limit waits")
+      open.append(connection)
+    }
+    let waiting = try RawConnection(port: server.port)
+    waiting.send(Self.health)
+    XCTAssertFalse(waiting.receives(within: 1), "a connection past the limit was answered")
+    open.removeFirst()  // closes it
+    XCTAssertTrue(waiting.receives(within: 10), "still waiting after a connection closed")
+    open.removeAll()
+    try await server.stop(within: 20)
+  }
+}

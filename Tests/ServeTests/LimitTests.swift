@@ -198,6 +198,8 @@ final class LimitTests: XCTestCase {
       "--batch-wait-microseconds must be in 0...1000000 (got -5)")
     XCTAssertEqual(
       refused { $0.idleTimeoutSeconds = 0 }, "--idle-timeout-seconds must be in 1...86400 (got 0)")
+    XCTAssertEqual(
+      refused { $0.maxConnections = 0 }, "--max-connections must be in 1...1000000 (got 0)")
     XCTAssertNil(refused { _ in })
   }
 }

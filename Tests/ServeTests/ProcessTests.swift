@@ -1,4 +1,5 @@
 import Foundation
+import TrellisServer
 import XCTest
 
 /// The `trellis-serve` executable: its address, its option checks and its graceful shutdown.
@@ -118,6 +119,7 @@ final class ProcessTests: XCTestCase {
       (["--workers", "0"], "--workers must be in 1...64 (got 0)"),
       (["--max-tokens", "0"], "--max-tokens must be in 1...100000000 (got 0)"),
       (["--batch-wait-microseconds=-1"], "--batch-wait-microseconds must be in 0...1000000"),
+      (["--max-connections", "0"], "--max-connections must be in 1...1000000 (got 0)"),
     ]
     for (options, message) in cases {
       let result = try runProgram(program, ["--model", "/nonexistent/model"] + options)
@@ -132,6 +134,38 @@ final class ProcessTests: XCTestCase {
     XCTAssertTrue(missing.stderr.hasPrefix("Error: "), missing.stderr)
     XCTAssertTrue(missing.stderr.contains("/nonexistent/model"), missing.stderr)
     XCTAssertEqual(missing.stdout, "")
+  }
+
+  /// A hard limit on open files (`ulimit -Hn`) too low for `--max-connections` and the server's
+  /// own descriptors is named before the model is read; a soft limit that low is raised.
+  func testTheOpenFileLimitMustFitTheConnections() throws {
+    let underLimit = ["-c", #"ulimit -n 100; exec "$0" "$@""#, try ServePaths.trellisServe().path]
+    let shell = URL(fileURLWithPath: "/bin/sh")
+    let refused = try runProgram(
+      shell, underLimit + ["--model", "/nonexistent/model", "--max-connections", "200"])
+    XCTAssertEqual(refused.status, 1, refused.stderr)
+    XCTAssertEqual(
+      refused.stderr,
+      "Error: --max-connections needs 264 open files with the server's own, and this process "
+        + "may open 100 (ulimit -Hn): lower it, or raise that limit\n")
+    let fits = try runProgram(
+      shell, underLimit + ["--model", "/nonexistent/model", "--max-connections", "36"])
+    XCTAssertTrue(fits.stderr.contains("/nonexistent/model"), fits.stderr)
+
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    var original = rlimit()
+    XCTAssertEqual(getrlimit(resource, &original), 0)
+    defer { setrlimit(resource, &original) }
+    var lowered = original
+    lowered.rlim_cur = 100
+    XCTAssertEqual(setrlimit(resource, &lowered), 0)
+    var limits = ServerLimits()
+    limits.maxConnections = 200
+    try limits.raiseOpenFileLimit()
+    var raised = rlimit()
+    XCTAssertEqual(getrlimit(resource, &raised), 0)
+    XCTAssertEqual(raised.rlim_cur, 264)
+    XCTAssertEqual(raised.rlim_max, original.rlim_max)
   }
 
   /// The IPv4 addresses of this machine's interfaces other than loopback.

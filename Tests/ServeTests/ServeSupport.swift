@@ -419,6 +419,14 @@ final class RawConnection {
     }
   }
 
+  /// Whether the server sends something within `seconds` (read and dropped).
+  func receives(within seconds: TimeInterval) -> Bool {
+    var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    return poll(&waiting, 1, Int32(seconds * 1000)) > 0
+      && recv(descriptor, &buffer, buffer.count, 0) > 0
+  }
+
   /// Reads (and drops) what the server sends until it closes the connection: the seconds that
   /// took, or nil when it was still open after `limit` seconds.
   func secondsUntilClosed(limit: TimeInterval) -> TimeInterval? {
