@@ -59,6 +59,22 @@ final class JSONLinesTests: CLITestCase {
     XCTAssertEqual(result.output, try tagRequests().output)
   }
 
+  /// An empty token (`"a  b".split(" ")` gives one) is tagged, with finite confidences, like
+  /// any other: its character features are 0. The character CNN's max over its no windows was
+  /// −∞, so its sentence's scores were NaN: the labels garbage, and confidences refused.
+  func testAnEmptyTokenIsTaggedWithFiniteConfidences() throws {
+    let requests = try write(
+      #"{"tokens": ["flights", "", "to", "boston"]}"# + "\n", to: "empty-token.jsonl")
+    let result = try trellis(
+      ["tag", "--model", try sharedModel(), "--input", "jsonl", "--confidence", requests])
+    assertSucceeded(result)
+    let answer = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+    let confidences = try XCTUnwrap(answer["confidences"] as? [Double], result.output)
+    XCTAssertEqual(confidences.count, 4)
+    XCTAssertTrue(confidences.allSatisfy { $0 > 0 && $0 <= 1 }, "\(confidences)")
+  }
+
   func testIdsAndUnknownFieldsAreCopiedAsWritten() throws {
     let lines = try tagRequests().output.split(separator: "\n").map(String.init)
     XCTAssertEqual(lines.count, Self.requests.count)

@@ -76,13 +76,14 @@ final class GradientTests: XCTestCase {
     }
   }
 
+  /// `unknownWord` is the token read for word id 1 (`<unk>`).
   func checkModel(
     _ model: TaggerModel, dropout: Float, sentenceMasks: Bool = false,
     wordIds: [[Int]] = [[2, 3, 4, 5], [5, 1], [3]], gold: [[Int]] = [[1, 2, 0, 1], [0, 1], [2]],
-    file: StaticString = #filePath, line: UInt = #line
+    unknownWord: String = "w9", file: StaticString = #filePath, line: UInt = #line
   ) {
     // w5 and w9: unknown characters.
-    let tokens = wordIds.map { $0.map { $0 == 1 ? "w9" : model.words[$0] } }
+    let tokens = wordIds.map { $0.map { $0 == 1 ? unknownWord : model.words[$0] } }
     // Feature values cycle through x, y and one never seen (read as <unk>).
     let inputs = tokens.map { sentence in
       TokenInput(
@@ -164,6 +165,10 @@ final class GradientTests: XCTestCase {
 
   func testCharacterCNNMatchesFiniteDifferences() {
     checkModel(makeModel(encoder: .bilstm, characterFilters: 3), dropout: 0)
+    // An empty token has no window and features 0; it passes no gradient to another's window.
+    checkModel(
+      makeModel(encoder: .bilstm, characterFilters: 3), dropout: 0,
+      wordIds: [[1, 3, 4, 5], [5, 1], [3]], unknownWord: "")
     checkModel(
       makeModel(encoder: .rnn, head: .softmax, window: 1, characterFilters: 2), dropout: 0.2)
   }

@@ -26,7 +26,9 @@ func bruteScore(_ path: [Int], emissions: [Float], transitions θ: [Float], labe
 }
 
 /// Asserts `|a − b| ≤ absolute + relative · max(|a|, |b|)` element by element and reports the
-/// worst pair with `label` (llm.c's `check_tensor`).
+/// worst pair with `label` (llm.c's `check_tensor`). Equal values pass (infinities too); a NaN
+/// on either side fails, where the comparison alone let it pass: a check whose both sides went
+/// NaN compared nothing.
 func assertClose(
   _ actual: [Double], _ expected: [Double], absolute: Double, relative: Double, _ label: String,
   file: StaticString = #filePath, line: UInt = #line
@@ -34,8 +36,9 @@ func assertClose(
   XCTAssertEqual(actual.count, expected.count, "\(label): sizes", file: file, line: line)
   var worst = 0.0
   var worstIndex = -1
-  for (i, (a, b)) in zip(actual, expected).enumerated() {
-    let excess = abs(a - b) - (absolute + relative * max(abs(a), abs(b)))
+  for (i, (a, b)) in zip(actual, expected).enumerated() where a != b {
+    let difference = abs(a - b) - (absolute + relative * max(abs(a), abs(b)))
+    let excess = difference.isNaN ? Double.infinity : difference
     if excess > worst || worstIndex < 0 && excess > 0 {
       worst = excess
       worstIndex = i

@@ -11,6 +11,9 @@ import Foundation
 ///   u_p = [E[c_{p−1}], E[c_p], E[c_{p+1}]]          (3·Dc)   window at position p
 ///   z_p = tanh(W · u_p + b)                          (F)
 ///   feature[f] = max_p z_p[f],  argmax kept for backward
+/// An empty token (a JSON request's "") has no window: its features are 0, as a context window's
+/// position outside the sentence has. The max over no windows was −∞, and one such token made
+/// its sentence's scores NaN: labels from garbage, confidences refused.
 /// All windows of a batch are rows of one matrix U (P, 3·Dc), so the filters are one affine
 /// layer over its rows (`Linear`, the output layer's: its products are Trellis's own kernels,
 /// so the weights depend neither on the CPU nor on OpenBLAS's choice of kernels).
@@ -41,8 +44,9 @@ struct CharacterCNN: Sendable {
   }
 
   /// Writes `features` (rows, F) for the `tokens` (row index and character ids of each real
-  /// token); rows without a token are left as they are. `concurrently` lets the filters'
-  /// product split its rows over two threads (`Linear.forward`).
+  /// token); rows without a token, and empty tokens' rows, are left as they are (zero).
+  /// `concurrently` lets the filters' product split its rows over two threads
+  /// (`Linear.forward`).
   func forward(
     store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
     features: UnsafeMutablePointer<Float>,
@@ -69,7 +73,7 @@ struct CharacterCNN: Sendable {
     // and exclusive access every time, which was most of this loop.
     ws.argmax.withUnsafeMutableBufferPointer { argmax in
       var p = 0
-      for (t, token) in tokens.enumerated() {
+      for (t, token) in tokens.enumerated() where !token.characters.isEmpty {
         let row = features + token.row * F
         let winners = argmax.baseAddress! + t * F
         for f in 0..<F { row[f] = -.infinity }
@@ -102,7 +106,7 @@ struct CharacterCNN: Sendable {
     let windows = ws.windows.pointer
     let activations = ws.activations.pointer
     let dZ = ws.dActivations.zeroed(P * F)
-    for (t, token) in tokens.enumerated() {
+    for (t, token) in tokens.enumerated() where !token.characters.isEmpty {
       for f in 0..<F {
         let p = Int(ws.argmax[t * F + f])
         let z = activations[p * F + f]
