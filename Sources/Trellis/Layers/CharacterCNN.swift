@@ -12,8 +12,8 @@ import Foundation
 ///   z_p = tanh(W · u_p + b)                          (F)
 ///   feature[f] = max_p z_p[f],  argmax kept for backward
 /// An empty token (a JSON request's "") has no window: its features are 0, as a context window's
-/// position outside the sentence has. The max over no windows was −∞, and one such token made
-/// its sentence's scores NaN: labels from garbage, confidences refused.
+/// position outside the sentence has. The max over no windows was −∞, which made the whole
+/// sentence's scores NaN.
 /// All windows of a batch are rows of one matrix U (P, 3·Dc), so the filters are one affine
 /// layer over its rows (`Linear`, the output layer's: its products are Trellis's own kernels,
 /// so the weights depend neither on the CPU nor on OpenBLAS's choice of kernels).
