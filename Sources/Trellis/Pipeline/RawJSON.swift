@@ -1,7 +1,6 @@
 /// One JSON value kept as the exact text it was written as (checked to be valid JSON), so ids
 /// and the fields a pipeline passes through come back byte for byte: `12345678901234567890` and
-/// `0.1` never pass through `Double`, and `"caf\u00e9"` keeps its escape. Only a CR or LF
-/// between its tokens is written as a space, so that no answer line holds a line end.
+/// `0.1` never pass through `Double`, and `"caf\u00e9"` keeps its escape.
 public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
   /// The value's JSON text, without surrounding whitespace.
   public let text: String
@@ -168,18 +167,23 @@ struct JSONScanner {
     throw JSONLineError(message(found.rawValue))
   }
 
-  /// The next value's text, checked. A CR or LF between the value's tokens becomes a space (a
-  /// string cannot hold one raw), so an answer line that copies the value holds no line end:
-  /// Python's text files end lines at a lone CR as well as at LF.
+  /// The next value's text, checked.
   mutating func readRawValue() throws -> RawJSON {
     skipWhitespace()
     let start = position
     try skipValue(depth: 0)
-    let value = bytes[start..<position]
+    return RawJSON(checked: text(from: start))
+  }
+
+  /// `readRawValue()` for a value an answer line copies (a request's id and passthrough
+  /// fields): a CR or LF between its tokens becomes a space (a string cannot hold one raw), so
+  /// the line holds no line end; Python's text files end lines at a lone CR as well as at LF.
+  mutating func readCopiedValue() throws -> RawJSON {
+    let value = try readRawValue()
     let isLineEnd = { (byte: UInt8) in byte == 0x0A || byte == 0x0D }
-    guard value.contains(where: isLineEnd) else { return RawJSON(checked: text(from: start)) }
+    guard value.text.utf8.contains(where: isLineEnd) else { return value }
     return RawJSON(
-      checked: String(decoding: value.map { isLineEnd($0) ? 0x20 : $0 }, as: UTF8.self))
+      checked: String(decoding: value.text.utf8.map { isLineEnd($0) ? 0x20 : $0 }, as: UTF8.self))
   }
 
   /// The text from byte `start` to the current position.

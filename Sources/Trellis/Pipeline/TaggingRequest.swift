@@ -7,7 +7,8 @@
 /// the answer itself writes (`TaggingRequest.answerFields`) and `"confidence"`, an option of
 /// the call (`TaggingRequest.optionField`), which are refused.
 public struct TaggingRequest: Equatable, Sendable {
-  /// The caller's id, copied verbatim into the answer.
+  /// The caller's id, copied verbatim into the answer (but for a CR or LF between its tokens,
+  /// read as a space, so that no answer line holds a line end).
   public var id: RawJSON?
   /// The tokens to tag: as given, or cut from `text` by `Tokenizer.tokenize`.
   public private(set) var tokens: [String]
@@ -15,7 +16,8 @@ public struct TaggingRequest: Equatable, Sendable {
   public private(set) var text: String?
   /// Each token's code-point range in `text`, or in the tokens joined by single spaces.
   public private(set) var tokenRanges: [Range<Int>]
-  /// The request's other fields, in their order, as written. A caller adding one keeps its
+  /// The request's other fields, in their order, as written (CR and LF between tokens read as
+  /// spaces, as for `id`). A caller adding one keeps its
   /// name clear of `id`, `tokens`, `text` and `answerFields`, as `init(jsonLine:)` does.
   public var passthrough: [JSONMember] = []
 
@@ -139,14 +141,14 @@ private struct RequestFields {
     }
     try scanner.expect(UInt8(ascii: ":"), "':' after a key")
     switch name {
-    case "id": id = try scanner.readRawValue()
+    case "id": id = try scanner.readCopiedValue()
     case "text":
       try scanner.require(.string) { "\"text\" must be a string, not \($0)" }
       text = try scanner.readString()
     case "tokens": tokens = try readTokens(&scanner)
     default:
       passthrough.append(
-        JSONMember(name: RawJSON(checked: rawName), value: try scanner.readRawValue()))
+        JSONMember(name: RawJSON(checked: rawName), value: try scanner.readCopiedValue()))
     }
   }
 
