@@ -63,8 +63,10 @@ struct Tag: ParsableCommand {
   var nbest = 0
   @Option(
     help: """
-      The most sentences per forward pass (input that arrives a sentence at a time is still \
-      answered a sentence at a time).
+      The most sentences per forward pass, and fewer when they are long: at most \
+      \(TaggingOptions.batchTokenStepLimit) sentences x tokens of the longest, unless one \
+      sentence has more (input that arrives a sentence at a time is still answered a \
+      sentence at a time).
       """)
   var batchSize = TaggingOptions().batchSize
   @Option(

@@ -4,7 +4,8 @@ import Foundation
 
 extension TaggerModel {
   /// Labels for each tokenised sentence (in input order), up to `batchSize` sentences of
-  /// similar length per forward pass (`lengthBatches`).
+  /// similar length per forward pass, and at most `TaggingOptions.batchTokenStepLimit`
+  /// token-steps unless one sentence has more (`lengthBatches`).
   ///
   /// Safe to call from several threads at once on one model: weights are only read, and each
   /// call has its own workspace.
@@ -261,15 +262,20 @@ extension Collection<String> {
   }
 }
 
-/// Cuts sentences sorted by length into consecutive batches of at most `maximum` that pad
+/// Cuts sentences sorted by length (each at least 1) into consecutive batches of at most `maximum` that pad
 /// least: a batch runs its longest sentence's steps for each of its sentences. Runs of
 /// `maximum` straddle lengths: on the groups of 2,048 ATIS sentences that `trellis tag` tags
 /// at a time they ran 2.4% more token-steps than the sentences hold. Of equal cuts the one
 /// with the longer last batch is kept, so equal lengths make full batches. The few more
 /// batches cost less than the padding they save: tagging 8,000 ATIS sentences took 1.5% fewer
 /// instructions, and charging each batch 16 or 64 token-steps more gave fewer batches but
-/// 1.4% and 1.1% (callgrind). A dynamic programme over the cuts, O(count · maximum).
-func lengthBatches(_ sortedLengths: [Int], maximum: Int) -> [Range<Int>] {
+/// 1.4% and 1.1% (callgrind). A batch also runs at most `maximumTokenSteps` token-steps unless
+/// it holds one sentence, so long sentences make small batches and a pass's memory stays bounded.
+/// A dynamic programme over the cuts, O(count · maximum).
+func lengthBatches(
+  _ sortedLengths: [Int], maximum: Int,
+  maximumTokenSteps: Int = TaggingOptions.batchTokenStepLimit
+) -> [Range<Int>] {
   // cost[j]: the fewest token-steps that batch the first j sentences; start[j]: where its
   // last batch starts.
   let count = sortedLengths.count
@@ -277,7 +283,9 @@ func lengthBatches(_ sortedLengths: [Int], maximum: Int) -> [Range<Int>] {
   var start = [Int](repeating: 0, count: count + 1)
   cost[0] = 0
   for end in stride(from: 1, through: count, by: 1) {
-    for first in max(0, end - maximum)..<end {
+    // The batch's longest sentence is its last; one sentence alone may run past the limit.
+    let widest = min(maximum, max(1, maximumTokenSteps / sortedLengths[end - 1]))
+    for first in max(0, end - widest)..<end {
       let total = cost[first] + sortedLengths[end - 1] * (end - first)
       if total < cost[end] { (cost[end], start[end]) = (total, first) }
     }
