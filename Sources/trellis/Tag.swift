@@ -206,7 +206,15 @@ struct Tag: ParsableCommand {
       let reader = try LineReader(path: file)
       reader.beforeWaiting = groups.answerEverythingRead
       try groups.readAll {
-        try reader.nextLine { SentenceLines(tokensOf: $0, lineNumber: reader.lineNumber) }
+        try reader.nextLine { line in
+          let sentence = SentenceLines(tokensOf: line, lineNumber: reader.lineNumber)
+          guard sentence.count <= Sentence.tokenLimit else {
+            throw TrellisError(
+              file: fileName, line: reader.lineNumber,
+              "\(sentence.count) tokens, more than the \(Sentence.tokenLimit) a sentence may hold")
+          }
+          return sentence
+        }
       }
     }
   }

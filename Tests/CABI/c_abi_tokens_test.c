@@ -268,7 +268,8 @@ static void check_refused(const trellis_model *model, const char *tokens, size_t
 }
 
 static void test_refusals(const trellis_model *model) {
-  const int32_t one[] = {1}, negative[] = {-1};
+  /* One more than Sentence.tokenLimit: refused at its length, before its tokens are read. */
+  const int32_t one[] = {1}, negative[] = {-1}, too_long[] = {100001};
   const char *boston = "boston";
   check_refused(NULL, boston, 7, one, 1, 32, 0, 1, 3, "NULL", "a NULL handle");
   check_refused(model, boston, 7, one, 1, 32, 4, 1, 3, "flags", "an unknown flag");
@@ -279,6 +280,8 @@ static void test_refusals(const trellis_model *model) {
   check_refused(model, "a\0b", 4, one, 1, 32, 0, 1, 3, "bytes after",
                 "more tokens than the lengths count (a NUL inside a token)");
   check_refused(model, boston, 7, negative, 1, 32, 0, 1, 3, "negative", "a negative length");
+  check_refused(model, boston, 7, too_long, 1, 32, 0, 1, 3, "sentence 0 has 100001 tokens",
+                "a sentence longer than a sentence may be");
   check_refused(model, boston, 7, one, 1, 32, 0, 0, 3, "labels is NULL", "no labels array");
   check_refused(model, boston, 7, one, 1, 32, 0, 1, 2, "span_counts", "spans without span_counts");
   check_refused(model, boston, 7, one, 1, 32, 0, 1, 1, "spans (with", "span_counts without spans");

@@ -1,4 +1,5 @@
 import Foundation
+import Trellis
 import XCTest
 
 /// Malformed and unusual input to every command: each is either handled correctly (exit 0 and
@@ -589,6 +590,35 @@ final class MalformedInputTests: CLITestCase {
     try bytes.write(to: URL(fileURLWithPath: file))
     let result = try trellis(["tag", "--model", try sharedModel(), file])
     XCTAssertEqual(result.stderr, "Error: \(file):2: is longer than 16 MiB; is this a text file?\n")
+    XCTAssertEqual(result.exitCode, 1, result.summary)
+  }
+
+  /// A sentence of more tokens than `Sentence.tokenLimit` (a CoNLL file without its blank
+  /// lines, a text line holding a whole book) is refused at its line by every command that
+  /// reads it for a model, before a pass that would take gigabytes.
+  func testASentenceOfMoreTokensThanTheLimitIsRefused() throws {
+    let limit = Sentence.tokenLimit
+    let conll = try write(
+      "i\tO\n\n" + String(repeating: "show\tO\n", count: limit + 1), to: "merged.conll")
+    let expected =
+      "Error: \(conll):\(limit + 3): the sentence from line 3 has more than \(limit) tokens (the "
+      + "most a sentence may hold); is a blank line missing?\n"
+    for arguments in [
+      ["tag", "--model", try sharedModel(), conll],
+      ["eval", "--model", try sharedModel(), "--test", conll],
+      ["train", "--train", conll, "--model", path("m")] + Self.quickTraining,
+    ] {
+      let result = try trellis(arguments)
+      XCTAssertEqual(result.stderr, expected, arguments[0])
+      XCTAssertEqual(result.exitCode, 1, result.summary)
+    }
+    let text = try write(
+      "show me\n" + Array(repeating: "a", count: limit + 1).joined(separator: " ") + "\n",
+      to: "book.txt")
+    let result = try trellis(["tag", "--model", try sharedModel(), "--input", "text", text])
+    XCTAssertEqual(
+      result.stderr,
+      "Error: \(text):2: \(limit + 1) tokens, more than the \(limit) a sentence may hold\n")
     XCTAssertEqual(result.exitCode, 1, result.summary)
   }
 

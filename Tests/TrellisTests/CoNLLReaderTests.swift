@@ -38,6 +38,20 @@ final class CoNLLReaderTests: XCTestCase {
       error(NSTemporaryDirectory()), "\(NSTemporaryDirectory()): is a directory, not a file")
   }
 
+  /// A sentence of more than `Sentence.tokenLimit` token lines (a file without its blank lines)
+  /// fails at the line past the limit, naming where the sentence starts; one of exactly the
+  /// limit is read.
+  func testASentenceOfMoreTokensThanTheLimitFailsAtTheLinePastIt() throws {
+    let limit = Sentence.tokenLimit
+    let atLimit = write("at-limit.conll", "a\tO\n\n" + String(repeating: "b\tO\n", count: limit))
+    XCTAssertEqual(try readLabelledCoNLL(path: atLimit).map(\.count), [1, limit])
+    let past = write("past-limit.conll", "a\tO\n\n" + String(repeating: "b\tO\n", count: limit + 1))
+    XCTAssertEqual(
+      error(past),
+      "\(past):\(limit + 3): the sentence from line 3 has more than \(limit) tokens (the most a "
+        + "sentence may hold); is a blank line missing?")
+  }
+
   func testUnusualButValidInputsAreRead() throws {
     // CRLF line ends, a byte-order mark, spaces instead of tabs, no final blank line,
     // -DOCSTART- lines, several blank lines between sentences, non-ASCII tokens.

@@ -156,6 +156,32 @@ final class PipelineTests: XCTestCase {
     XCTAssertNoThrow(try TaggingRequest(jsonLine: #"{"id": \#(deep), "text": "a"}"#))
   }
 
+  /// A sentence of more than `Sentence.tokenLimit` tokens, given as tokens or as text, is
+  /// refused with its id; one of exactly the limit is read.
+  func testARequestOfMoreTokensThanASentenceMayHoldIsRefused() throws {
+    let limit = Sentence.tokenLimit
+    func tokens(_ count: Int) -> String {
+      "[" + Array(repeating: #""a""#, count: count).joined(separator: ",") + "]"
+    }
+    func text(_ count: Int) -> String {
+      "\"" + Array(repeating: "a", count: count).joined(separator: " ") + "\""
+    }
+    for (field, value) in [("tokens", tokens), ("text", text)] {
+      XCTAssertEqual(
+        try TaggingRequest(jsonLine: #"{"id": 3, "\#(field)": \#(value(limit))}"#).tokens.count,
+        limit)
+      XCTAssertThrowsError(
+        try TaggingRequest(jsonLine: #"{"id": 3, "\#(field)": \#(value(limit + 1))}"#)
+      ) { error in
+        XCTAssertEqual(
+          error as? JSONLineError,
+          JSONLineError(
+            "\(limit + 1) tokens, more than the \(limit) a sentence may hold",
+            id: try? RawJSON("3")))
+      }
+    }
+  }
+
   func testRawJSONChecksOneValueAndEncodesStrings() throws {
     XCTAssertEqual(try RawJSON(" [1, {\"a\": null}] ").text, "[1, {\"a\": null}]")
     XCTAssertThrowsError(try RawJSON("1 2"))

@@ -83,6 +83,14 @@ public struct Sentence: Equatable, Sendable, CoNLLSentence {
   public var labels: [String] { fields.map { $0[$0.count - 1] } }
   /// The number of tokens.
   public var count: Int { fields.count }
+
+  /// The most tokens one sentence may hold, in every input a command, the HTTP service or the
+  /// C ABI reads. Tagging keeps every step of a sentence's one pass (about 9 KB a token with the
+  /// default sizes, 23 KB in training), so this bounds a sentence to about 1 GB to tag; a CoNLL
+  /// file without its blank lines, read as one sentence, fails at the line past the limit
+  /// instead of exhausting memory. The Swift calls (`TaggerModel.tag` and the like) take what
+  /// they are given.
+  public static let tokenLimit = 100_000
 }
 
 /// Streams sentences from a CoNLL file or standard input: one token per line, whitespace-
@@ -145,6 +153,7 @@ public final class CoNLLReader {
     defer { swap(&fields, &fieldRanges) }
     while true {
       var sentence: Lines?
+      var (firstLine, tokenLines) = (0, 0)
       var marker: [UInt8]?
       try lines.forEachLine { line in
         columnRanges(of: line, into: &fields)
@@ -154,7 +163,18 @@ public final class CoNLLReader {
           return false
         }
         try checkColumnCount(fields.count)
-        if sentence == nil { sentence = Lines(firstLine: lines.lineNumber) }
+        if sentence == nil {
+          sentence = Lines(firstLine: lines.lineNumber)
+          firstLine = lines.lineNumber
+        }
+        tokenLines += 1
+        guard tokenLines <= Sentence.tokenLimit else {
+          throw TrellisError(
+            file: fileName, line: lines.lineNumber,
+            "the sentence from line \(firstLine) has more than "
+              + "\(Sentence.tokenLimit) tokens (the most a sentence may hold); is a blank line "
+              + "missing?")
+        }
         sentence!.appendLine(line, fields: fields)
         return true
       }
