@@ -64,7 +64,7 @@ struct Tag: ParsableCommand {
   @Option(
     help: """
       The most sentences per forward pass, and fewer when they are long: at most \
-      \(TaggingOptions.batchTokenStepLimit) sentences x tokens of the longest, unless one \
+      \(TaggerModel.batchTokenStepLimit) sentences x tokens of the longest, unless one \
       sentence has more (input that arrives a sentence at a time is still answered a \
       sentence at a time).
       """)

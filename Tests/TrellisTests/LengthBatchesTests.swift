@@ -54,7 +54,7 @@ final class LengthBatchesTests: XCTestCase {
   /// Long sentences make batches of fewer than the maximum, within the default token-step
   /// limit, and one longer than the limit is tagged alone.
   func testLongSentencesMakeSmallBatches() {
-    let limit = TaggingOptions.batchTokenStepLimit
+    let limit = TaggerModel.batchTokenStepLimit
     XCTAssertEqual(
       lengthBatches(Array(repeating: limit / 4, count: 10), maximum: 32),
       [0..<2, 2..<6, 6..<10])

@@ -13,9 +13,32 @@ final class TrainingBatchesTests: XCTestCase {
     return Array(1...count).shuffled(using: &rng)
   }
 
-  func batches(_ lengths: [Int], size: Int, seed: UInt64 = 5) -> [[Int]] {
+  func batches(
+    _ lengths: [Int], size: Int, maximumTokenSteps: Int = TaggerModel.batchTokenStepLimit,
+    seed: UInt64 = 5
+  ) -> [[Int]] {
     var rng = SplitMix64(seed: seed)
-    return Trainer.batches(count: lengths.count, lengths: lengths, size: size, rng: &rng)
+    return Trainer.batches(
+      count: lengths.count, lengths: lengths, size: size, maximumTokenSteps: maximumTokenSteps,
+      rng: &rng)
+  }
+
+  /// Long sentences make short batches: within the token-step limit unless one sentence alone
+  /// is past it. The limit changes no batch it does not bind.
+  func testBatchesOfLongSentencesStayWithinTheTokenStepLimit() {
+    let (count, size, limit) = (400, 8, 60)
+    let lengths = lengths(count).map { $0 / 5 }  // 0...80, ties included
+    let epoch = batches(lengths, size: size, maximumTokenSteps: limit)
+    XCTAssertEqual(epoch.flatMap { $0 }.sorted(), Array(0..<count))
+    let longest = { (batch: [Int]) in batch.map { lengths[$0] }.max()! }
+    for batch in epoch {
+      XCTAssertLessThanOrEqual(batch.count, size)
+      XCTAssertTrue(batch.count == 1 || longest(batch) * batch.count <= limit, "\(batch)")
+    }
+    XCTAssertTrue(epoch.contains { $0.count == 1 && longest($0) > limit })
+    XCTAssertTrue(epoch.contains { $0.count > 1 && $0.count < size })
+    XCTAssertEqual(
+      batches(lengths, size: size, maximumTokenSteps: 80 * size), batches(lengths, size: size))
   }
 
   /// Every sentence once, each batch at most `size` and ascending in length, and at most one

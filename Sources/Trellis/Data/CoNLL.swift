@@ -85,11 +85,10 @@ public struct Sentence: Equatable, Sendable, CoNLLSentence {
   public var count: Int { fields.count }
 
   /// The most tokens one sentence may hold, in every input a command, the HTTP service or the
-  /// C ABI reads. Tagging keeps every step of a sentence's one pass (about 9 KB a token with the
-  /// default sizes, 23 KB in training), so this bounds a sentence to about 1 GB to tag; a CoNLL
-  /// file without its blank lines, read as one sentence, fails at the line past the limit
-  /// instead of exhausting memory. The Swift calls (`TaggerModel.tag` and the like) take what
-  /// they are given.
+  /// C ABI reads. A sentence is one pass however long (`TaggerModel.batchTokenStepLimit`
+  /// bounds only batches), so this bounds a pass to about 1 GB to tag; a CoNLL file without its
+  /// blank lines, read as one sentence, fails at the line past the limit instead of exhausting
+  /// memory. The Swift calls (`TaggerModel.tag` and the like) take what they are given.
   public static let tokenLimit = 100_000
 }
 

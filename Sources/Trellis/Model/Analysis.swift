@@ -147,11 +147,6 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   public static let confidenceBatchTolerance = 1e-4
   /// The largest batch: beyond it a pass only grows its buffers.
   public static let batchSizeLimit = 4096
-  /// The most token-steps (sentences × the longest one's tokens) one forward pass runs, unless
-  /// a sentence alone has more: batches of long lines hold fewer sentences than `batchSize`,
-  /// so a pass keeps about 300 MB with the default sizes (about 9 KB a token-step) however
-  /// long the lines. Batches of 32 sentences of up to 1,024 tokens never reach it.
-  public static let batchTokenStepLimit = 32_768
   /// The most threads a call may ask for; more than the cores only adds switching.
   public static let threadsLimit = 1024
   /// The cores this process may run on (its CPU affinity and cgroup quota): the default

@@ -4,7 +4,7 @@ import Foundation
 
 extension TaggerModel {
   /// Labels for each tokenised sentence (in input order), up to `batchSize` sentences of
-  /// similar length per forward pass, and at most `TaggingOptions.batchTokenStepLimit`
+  /// similar length per forward pass, and at most `TaggerModel.batchTokenStepLimit`
   /// token-steps unless one sentence has more (`lengthBatches`).
   ///
   /// Safe to call from several threads at once on one model: weights are only read, and each
@@ -274,7 +274,7 @@ extension Collection<String> {
 /// A dynamic programme over the cuts, O(count · maximum).
 func lengthBatches(
   _ sortedLengths: [Int], maximum: Int,
-  maximumTokenSteps: Int = TaggingOptions.batchTokenStepLimit
+  maximumTokenSteps: Int = TaggerModel.batchTokenStepLimit
 ) -> [Range<Int>] {
   // cost[j]: the fewest token-steps that batch the first j sentences; start[j]: where its
   // last batch starts.

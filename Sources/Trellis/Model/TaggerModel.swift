@@ -22,6 +22,13 @@ import Foundation
 ///
 /// Thread-safe for tagging: weights are only read, and every call takes its own workspace.
 public final class TaggerModel: @unchecked Sendable {
+  /// The most token-steps (sentences × the longest one's tokens) one batch of tagging or
+  /// training runs, unless a sentence alone has more: batches of long sentences hold fewer
+  /// than their size, so a tagging pass keeps about 300 MB with the default sizes (about 9 KB
+  /// a token-step: `trellis tag`'s maximum RSS grows so with the tokens of one text line) and
+  /// a training step a few times that, however long the sentences. Batches of 32 sentences of
+  /// up to 1,024 tokens never reach it.
+  public static let batchTokenStepLimit = 32_768
   /// The architecture and input settings (normalisation, scheme) the model was built with.
   public let configuration: TaggerConfiguration
   /// Vocabulary keys (normalised tokens), with `<pad>` = 0 and `<unk>` = 1.

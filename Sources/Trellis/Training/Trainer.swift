@@ -168,7 +168,11 @@ public final class Trainer {
 
   /// One epoch's batches: a seeded shuffle, then within pools of 20 batches a sort by length,
   /// so a batch pads little while the order still changes every epoch; batch order shuffled.
-  static func batches(count: Int, lengths: [Int], size: Int, rng: inout SplitMix64) -> [[Int]] {
+  /// A batch ends early where one more sentence would take it past `maximumTokenSteps`.
+  static func batches(
+    count: Int, lengths: [Int], size: Int,
+    maximumTokenSteps: Int = TaggerModel.batchTokenStepLimit, rng: inout SplitMix64
+  ) -> [[Int]] {
     var order = Array(0..<count)
     order.shuffle(using: &rng)
     var batches: [[Int]] = []
@@ -177,8 +181,17 @@ public final class Trainer {
       let sorted = order[poolStart..<min(poolStart + pool, count)].sorted {
         (lengths[$0], $0) < (lengths[$1], $1)
       }
-      for start in stride(from: 0, to: sorted.count, by: size) {
-        batches.append(Array(sorted[start..<min(start + size, sorted.count)]))
+      var start = 0
+      while start < sorted.count {
+        // Ascending lengths: the sentence that would join is the batch's longest.
+        var end = start + 1
+        while end < min(start + size, sorted.count)
+          && lengths[sorted[end]] * (end + 1 - start) <= maximumTokenSteps
+        {
+          end += 1
+        }
+        batches.append(Array(sorted[start..<end]))
+        start = end
       }
     }
     batches.shuffle(using: &rng)

@@ -49,9 +49,8 @@ trellis_model *trellis_model_load(const char *path, char **error);
  * or {"id": ..., "text": "a b"}.
  * Returns one answer per line, in order, each ending with "\n" (an empty string for empty
  * input): {"id":...,"labels":[...],"spans":[...],"tokens":[...]}, or {"id":...,"error":"..."}
- * for a line that is not a valid request, or holds more than 100,000 tokens (the most a
- * sentence may hold, in every input: a pass over one keeps about 9 KB a token), the other
- * lines still tagged.
+ * for a line that is not a valid request or holds more than 100,000 tokens (the most a
+ * sentence may hold, in every input), the other lines still tagged.
  *
  * `options` is NULL, "" or a JSON object with any of
  *   "confidence"  true: add per-token "confidences" and the sentence "probability"
