@@ -267,6 +267,8 @@ struct Train: ParsableCommand {
       tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn,
       featureColumns: recipe.configuration.featureColumns.map(\.column))
     let train = try readDescribed(recipe.data.train, role: "train", columns: columns)
+    try TrainingData.checkLabelCount(
+      of: train.sentences, file: recipe.data.train == "-" ? "<stdin>" : recipe.data.train)
     let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
     let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])
     if recipe.data.dev == nil && !quiet {

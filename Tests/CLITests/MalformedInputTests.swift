@@ -622,6 +622,28 @@ final class MalformedInputTests: CLITestCase {
     XCTAssertEqual(result.exitCode, 1, result.summary)
   }
 
+  /// Training data with more distinct labels than `TrainingData.labelLimit` (a token column
+  /// read as labels, usually) is refused at the line of the first label past the limit, before
+  /// a model of gigabytes is built; data at the limit passes the check.
+  func testMoreDistinctLabelsThanAModelMayHaveAreRefused() throws {
+    let limit = TrainingData.labelLimit
+    let lines = (0...limit).map { "w\($0)\tL\($0)\n" }
+    let text = "a\tO\n\n" + lines[..<(limit / 2)].joined() + "\n" + lines[(limit / 2)...].joined()
+    let file = try write(text, to: "tokens-as-labels.conll")
+    let result = try trellis(["train", "--train", file, "--model", path("m")] + Self.quickTraining)
+    // "O" and the first limit − 1 token labels fit; the limit-th, L\(limit − 1), is the last.
+    XCTAssertEqual(
+      result.stderr,
+      "Error: \(file):\(limit + 3): label \"L\(limit - 1)\" makes \(limit + 1) distinct labels, "
+        + "more than the \(limit) a model may have; is --label-column right?\n")
+    XCTAssertEqual(result.exitCode, 1, result.summary)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
+    let atLimit = try readLabelledCoNLL(path: file).map { sentence in
+      Sentence(fields: sentence.fields.filter { $0[1] != "L\(limit - 1)" && $0[1] != "L\(limit)" })
+    }
+    XCTAssertNoThrow(try TrainingData.checkLabelCount(of: atLimit, file: file))
+  }
+
   /// A feature column that is the label column (the last, by default) would hand the model
   /// its gold label: refused with the file and line before training.
   func testAFeatureColumnThatIsTheLabelIsRefused() throws {

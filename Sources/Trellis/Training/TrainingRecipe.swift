@@ -1,3 +1,4 @@
+import ConllEval
 import Foundation
 
 /// Everything that decides which model a training run produces: the data, the architecture and
@@ -92,6 +93,30 @@ public struct TrainingData: Codable, Equatable, Sendable {
 
   /// The highest column number that `validate()` accepts.
   public static let columnLimit = 1000
+
+  /// The most distinct labels training data may have. A chain head scores every pair of
+  /// labels and decodes in O(L²) a token: 4,096 labels are 16.8 million transitions a token,
+  /// and a token column read as labels (tens of thousands of them) built a model of gigabytes
+  /// and trained without a word for minutes an epoch.
+  public static let labelLimit = 4096
+
+  /// Throws a `TrellisError` at the line of `file` whose label is the first past
+  /// `labelLimit` distinct ones; `sentences` are laid out as `readLabelledCoNLL` reads them
+  /// (the label last).
+  public static func checkLabelCount(of sentences: [Sentence], file: String) throws {
+    var labels = Set<ExactString>()
+    for sentence in sentences {
+      for (index, fields) in sentence.fields.enumerated() {
+        guard labels.insert(ExactString(fields[fields.count - 1])).inserted,
+          labels.count > labelLimit
+        else { continue }
+        throw TrellisError(
+          file: file, line: sentence.firstLine + index,
+          "label \(jsonString(fields[fields.count - 1])) makes \(labels.count) distinct labels, "
+            + "more than the \(labelLimit) a model may have; is --label-column right?")
+      }
+    }
+  }
 
   /// Throws an `OptionError` when `train` is missing, a column is outside `1...columnLimit`,
   /// or the label column is the token column.
