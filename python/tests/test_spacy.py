@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import subprocess
@@ -14,6 +15,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 
 import trellis
+from trellis.results import TaggingResult
 from trellis.spacy_component import TrellisAlignmentWarning
 
 # Sentences in the corpus's style with their gold entities (text, label), written by hand.
@@ -151,6 +153,49 @@ def test_confidences_reach_the_doc(model_path) -> None:
     nlp.add_pipe("trellis_tagger", config={"model": model_path, "confidence": True})
     result = nlp("list flights to atlanta")._.trellis
     assert len(result.confidences) == 4
+
+
+def sentenced_docs(vocab, test_sentences, per_doc: int = 3) -> list:
+    """Docs of `per_doc` test sentences each, their sentence starts set, with a whitespace
+    token after each sentence but the last (so a sentence ends in one)."""
+    docs = []
+    for first in range(0, 60, per_doc):
+        words, starts = [], []
+        for k, sentence in enumerate(test_sentences[first:first + per_doc]):
+            words += sentence + ([] if k == per_doc - 1 else [" "])
+            starts += [True] + [False] * (len(sentence) - (k == per_doc - 1))
+        docs.append(Doc(vocab, words=words, sent_starts=starts))
+    return docs
+
+
+def test_a_doc_with_sentences_is_tagged_sentence_by_sentence(model_path, tagger,
+                                                              test_sentences) -> None:
+    """Each sentence is tagged as the tagger tags it alone; `doc._.trellis` is the sentences'
+    results joined (spans moved, the probability their product), and reads back from its
+    answer line. With per_sentence off, the Doc is one sequence, as before."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": model_path, "confidence": True})
+    docs = sentenced_docs(nlp.vocab, test_sentences)
+    for doc in nlp.pipe(docs):
+        sentences = [[t.text for t in sentence if not t.is_space] for sentence in doc.sents]
+        alone = tagger.tag(sentences, confidence=True)
+        result = doc._.trellis
+        assert result.labels == [label for part in alone for label in part.labels]
+        assert result.confidences == [c for part in alone for c in part.confidences]
+        assert result.probability == pytest.approx(
+            math.prod(part.probability for part in alone), rel=1e-12)
+        assert TaggingResult.from_json_line(result.json_line) == result
+        joined = " ".join(result.tokens)
+        assert all(joined[s.start_char:s.end_char] == s.text == " ".join(
+            result.tokens[s.start:s.end]) for s in result.spans)
+        non_space = [t.i for t in doc if not t.is_space]
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == [
+            (non_space[s.start], non_space[s.end - 1] + 1, s.label) for s in result.spans]
+    whole = spacy.blank("en")
+    whole.add_pipe("trellis_tagger", config={"model": model_path, "per_sentence": False})
+    for doc in whole.pipe(sentenced_docs(whole.vocab, test_sentences)):
+        [alone] = tagger.tag([[t.text for t in doc if not t.is_space]])
+        assert doc._.trellis == alone
 
 
 def test_configuration_errors(tmp_path) -> None:

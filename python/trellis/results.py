@@ -109,6 +109,39 @@ class TaggingResult:
         result._span_labels = span_labels
         return result
 
+    @classmethod
+    def concatenated(cls, results: Sequence["TaggingResult"]) -> "TaggingResult":
+        """One result for tagged sentences read one after another, as a token request of all
+        their tokens would read (a single result is returned as it is): tokens, labels and
+        confidences joined, spans moved to the joined tokens (`start_char` into them joined by
+        single spaces, as for `tag`), and the probability the product of the sentences' (they
+        were tagged independently). The results have no n-best lists and no text."""
+        if len(results) == 1:
+            return results[0]
+        result = cls.__new__(cls)
+        result.tokens = [token for part in results for token in part.tokens]
+        result.labels = [label for part in results for label in part.labels]
+        confidences = [part.confidences for part in results]
+        result.confidences = (None if None in confidences
+                              else [value for part in confidences for value in part])
+        probabilities = [part.probability for part in results]
+        result.probability = None if None in probabilities else math.prod(probabilities)
+        result.nbest = []
+        result.nbest_truncated = False
+        result.text = None
+        result._json_line = None
+        result._spans = []
+        tokens = characters = 0  # where the next sentence starts, in tokens and in the join
+        for part in results:
+            result._spans += [
+                Span(span.label, span.start + tokens, span.end + tokens, span.text,
+                     span.start_char + characters, span.end_char + characters)
+                for span in part.spans
+            ]
+            tokens += len(part.tokens)
+            characters += sum(len(token) + 1 for token in part.tokens)
+        return result
+
     @property
     def spans(self) -> List[Span]:
         if self._spans is None:

@@ -2,7 +2,8 @@
 entry point, so `nlp.add_pipe("trellis_tagger", config={"model": path})` needs no import).
 
 It tags each Doc with spaCy's own tokens (whitespace tokens left out, as the model never saw
-them) and sets `doc.ents`, or with `span_key` the span group `doc.spans[span_key]`. A span
+them), sentence by sentence when the Doc has sentence boundaries (a parser, senter or
+sentencizer ran before it; `per_sentence`), as a model learns from sentences, and sets `doc.ents`, or with `span_key` the span group `doc.spans[span_key]`. A span
 that cannot be set (it overlaps an entity already there and `overwrite_ents` is off) is never
 dropped silently: it goes to `doc._.trellis_unaligned` with the reason, and a
 `TrellisAlignmentWarning` says how many. `doc._.trellis` gives the full `TaggingResult`
@@ -66,6 +67,7 @@ class TrellisAlignmentWarning(UserWarning):
         "overwrite_ents": False,
         "confidence": False,
         "batch_size": 32,
+        "per_sentence": True,
     },
 )
 def make_trellis_tagger(
@@ -76,12 +78,15 @@ def make_trellis_tagger(
     overwrite_ents: bool,
     confidence: bool,
     batch_size: int,
+    per_sentence: bool,
 ) -> "TrellisComponent":
     """model: the Trellis model file (required). span_key: write the spans to
     `doc.spans[span_key]` instead of `doc.ents` (overlaps allowed there). overwrite_ents: in
     `doc.ents`, replace entities that a tagged span overlaps (otherwise the span is reported
     as unaligned). confidence: ask for confidences (`doc._.trellis.confidences`).
-    batch_size: sentences per forward pass."""
+    batch_size: sentences per forward pass. per_sentence: tag each of `doc.sents` on its own
+    when the Doc has sentence boundaries (false: the whole Doc as one sequence, for a model
+    trained on whole documents)."""
     if not model:
         raise ValueError('trellis_tagger needs a model: config={"model": "path/to/model"}')
     try:
@@ -91,7 +96,8 @@ def make_trellis_tagger(
             raise
         # Perhaps a saved pipeline loading elsewhere: `from_disk` brings the model.
         tagger = error
-    return TrellisComponent(tagger, name, span_key, overwrite_ents, confidence, batch_size)
+    return TrellisComponent(
+        tagger, name, span_key, overwrite_ents, confidence, batch_size, per_sentence)
 
 
 class TrellisComponent:
@@ -105,6 +111,7 @@ class TrellisComponent:
         overwrite_ents: bool = False,
         confidence: bool = False,
         batch_size: int = 32,
+        per_sentence: bool = True,
     ) -> None:
         # A TrellisError stands for a model file that was missing, raised when first needed.
         self._tagger = tagger
@@ -113,6 +120,7 @@ class TrellisComponent:
         self.overwrite_ents = overwrite_ents
         self.confidence = confidence
         self.batch_size = batch_size
+        self.per_sentence = per_sentence
 
     @property
     def tagger(self) -> Tagger:
@@ -155,13 +163,27 @@ class TrellisComponent:
 
     def _tag_docs(self, docs: List[Doc]) -> List[Doc]:
         # The model's tokens are the Docs' tokens without whitespace tokens; positions[i] is
-        # the Doc index of model token i.
+        # the Doc index of model token i. Each Doc is one sequence or several (its sentences);
+        # all of a batch's sequences go to the library in one call.
         positions = [[token.i for token in doc if not token.is_space] for doc in docs]
-        sentences = [[doc[i].text for i in kept] for doc, kept in zip(docs, positions)]
-        results = self.tagger.tag(sentences, self.confidence, batch_size=self.batch_size)
-        for doc, kept, result in zip(docs, positions, results):
+        parts = [self._sequences(doc, kept) for doc, kept in zip(docs, positions)]
+        sequences = [[doc[i].text for i in part] for doc, doc_parts in zip(docs, parts)
+                     for part in doc_parts]
+        results = iter(self.tagger.tag(sequences, self.confidence, batch_size=self.batch_size))
+        for doc, kept, doc_parts in zip(docs, positions, parts):
+            result = TaggingResult.concatenated([next(results) for _ in doc_parts])
             self._set_spans(doc, kept, result)
         return docs
+
+    def _sequences(self, doc: Doc, positions: List[int]) -> List[List[int]]:
+        """The Doc indices of each sequence to tag: its non-space tokens, cut where its
+        sentences start when `per_sentence` and the Doc has sentence boundaries (a sentence of
+        whitespace alone is no sequence); at least one sequence, empty for an empty Doc."""
+        if not (self.per_sentence and doc.has_annotation("SENT_START")):
+            return [positions]
+        sequences = [[token.i for token in sentence if not token.is_space]
+                     for sentence in doc.sents]
+        return [sequence for sequence in sequences if sequence] or [positions]
 
     def _set_spans(self, doc: Doc, positions: List[int], result: TaggingResult) -> None:
         doc._.trellis_json_line = result.json_line
