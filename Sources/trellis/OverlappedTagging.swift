@@ -102,21 +102,25 @@ final class ModelLoading {
 }
 
 /// `tag`'s input read into groups: each group is handed to `submit` (with the model) when it
-/// holds `size` items, and whatever has been read when the reader would wait for more
-/// (`answerEverythingRead`) or at the end.
+/// holds `size` items or `budget` bytes of them (each item's `cost`), and whatever
+/// has been read when the reader would wait for more (`answerEverythingRead`) or at the end.
 final class InputGroups<Item> {
   private let model: ModelLoading
   private let overlap: OverlappedTagging
   private let size: Int
+  private let budget: Int
+  private let cost: (Item) -> Int
   /// Tags a group and hands it to `overlap`.
   private let submit: ([Item], TaggerModel) throws -> Void
   private var pending: [Item] = []
+  private var pendingCost = 0
 
   init(
-    model: ModelLoading, overlap: OverlappedTagging, size: Int,
-    submit: @escaping ([Item], TaggerModel) throws -> Void
+    model: ModelLoading, overlap: OverlappedTagging, size: Int, budget: Int,
+    cost: @escaping (Item) -> Int, submit: @escaping ([Item], TaggerModel) throws -> Void
   ) {
     (self.model, self.overlap, self.size, self.submit) = (model, overlap, size, submit)
+    (self.budget, self.cost) = (budget, cost)
   }
 
   /// Reads items with `next` to the end of the input. A read error is thrown after the model's
@@ -126,7 +130,8 @@ final class InputGroups<Item> {
     do {
       while let item = try next() {
         pending.append(item)
-        if pending.count == size { try submitPending() }
+        pendingCost += cost(item)
+        if pending.count == size || pendingCost >= budget { try submitPending() }
       }
     } catch {
       _ = try model.get()
@@ -147,7 +152,7 @@ final class InputGroups<Item> {
   private func submitPending() throws {
     guard !pending.isEmpty else { return }
     let group = pending
-    pending = []
+    (pending, pendingCost) = ([], 0)
     try submit(group, try model.get())
   }
 }

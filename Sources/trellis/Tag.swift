@@ -137,6 +137,12 @@ struct Tag: ParsableCommand {
   /// so neither do the batches.
   var readAhead: Int { Self.batchesReadAhead * batchSize }
 
+  /// The most bytes of input a group holds, whatever `readAhead`: 2,048 lines of thousands of
+  /// tokens (or JSON requests carrying large fields) made each group hundreds of megabytes,
+  /// where the three in flight now hold a few. Groups of 2,048 sentences reach it only at
+  /// 1 KB a sentence; ATIS's hold 300 KB.
+  static let bytesReadAhead = 1 << 21
+
   func run() throws {
     try FileRoles(inputs: [("--model", model), ("FILE", file)]).check()
     // With more than one thread the model loads, and is prepared for tagging, while the first
@@ -184,8 +190,10 @@ struct Tag: ParsableCommand {
         Analysis(tokens: $0.tokens, labels: $1, spans: [])
       }
     }
-    let groups = InputGroups<SentenceLines>(model: model, overlap: overlap, size: readAhead) {
-      sentences, tagger in
+    let groups = InputGroups<SentenceLines>(
+      model: model, overlap: overlap, size: readAhead, budget: Self.bytesReadAhead,
+      cost: \.text.count
+    ) { sentences, tagger in
       let inputs: [TokenInput]
       do {
         inputs = try tokenInputs(sentences.filter { !$0.isDocumentMarker }, tagger, fileName)
@@ -362,7 +370,8 @@ struct Tag: ParsableCommand {
       try output.endBatch()
     }
     let groups = InputGroups<(line: String, number: Int)>(
-      model: model, overlap: overlap, size: readAhead
+      model: model, overlap: overlap, size: readAhead, budget: Self.bytesReadAhead,
+      cost: \.line.utf8.count
     ) { lines, tagger in
       try overlap.submit(
         { Result { try tagger.tagJSONLines(lines.map(\.line), options: options) } },

@@ -24,11 +24,12 @@ import Foundation
 public final class TaggerModel: @unchecked Sendable {
   /// The most token-steps (sentences × the longest one's tokens) one batch of tagging or
   /// training runs, unless a sentence alone has more: batches of long sentences hold fewer
-  /// than their size, so a tagging pass keeps about 300 MB with the default sizes (about 9 KB
+  /// than their size, so a tagging pass keeps about 75 MB with the default sizes (about 9 KB
   /// a token-step: `trellis tag`'s maximum RSS grows so with the tokens of one text line) and
   /// a training step a few times that, however long the sentences. Batches of 32 sentences of
-  /// up to 1,024 tokens never reach it.
-  public static let batchTokenStepLimit = 32_768
+  /// up to 256 tokens never reach it. 2 to 10 sentences of 3,000 tokens a pass tagged as fast
+  /// (fewer were a little faster), so the limit is no larger than memory asks.
+  public static let batchTokenStepLimit = 8192
   /// The architecture and input settings (normalisation, scheme) the model was built with.
   public let configuration: TaggerConfiguration
   /// Vocabulary keys (normalised tokens), with `<pad>` = 0 and `<unk>` = 1.

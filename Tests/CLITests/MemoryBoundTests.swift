@@ -1,0 +1,63 @@
+import Foundation
+import Trellis
+import XCTest
+
+/// `trellis tag`'s memory follows its longest sentence and its read-ahead, not its input:
+/// batches of long lines stay within `TaggerModel.batchTokenStepLimit` token-steps, and a group
+/// of input within `Tag.bytesReadAhead` bytes. Each test measures the process's peak resident
+/// memory against a bound far below what it took without the limit.
+final class MemoryBoundTests: CLITestCase {
+  /// Runs `trellis arguments`, standard output to /dev/null, and returns its exit status and
+  /// its peak resident memory in KB. A small Python process starts it and reads its children's
+  /// `ru_maxrss`: a child this test process spawned would count this process's memory too, as
+  /// a vfork'd child's exec records the memory it shared.
+  func peakMemory(_ arguments: [String]) throws -> (status: Int32, kilobytes: Int) {
+    let measure = """
+      import resource, subprocess, sys
+      done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+      print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+      """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", measure, try PackagePaths.executable().path] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let fields = printed.split(separator: " ").compactMap {
+      Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    guard process.terminationStatus == 0, fields.count == 2 else {
+      throw POSIXError(.EIO)
+    }
+    return (Int32(fields[0]), fields[1])
+  }
+
+  /// 40 text lines of 3,000 tokens: one batch of 32 of them was 96,000 token-steps (a peak of
+  /// about 200 MB with the shared model); within the limit a pass holds two (about 50 MB).
+  func testBatchesOfLongLinesStayWithinTheTokenStepLimit() throws {
+    XCTAssertLessThan(2 * 3_000, TaggerModel.batchTokenStepLimit)
+    let words = ["show", "me", "flights", "to", "boston"]
+    let line = (0..<3_000).map { words[$0 % words.count] }.joined(separator: " ")
+    let file = try write(String(repeating: line + "\n", count: 40), to: "long-lines.txt")
+    let (status, peak) = try peakMemory([
+      "tag", "--model", try sharedModel(), "--input", "text", "--threads", "1", file,
+    ])
+    XCTAssertEqual(status, 0)
+    XCTAssertLessThan(peak, 120_000, "peak resident memory \(peak) KB")
+  }
+
+  /// 2,000 requests of one token, each carrying a field of 20 KB: 40 MB of input, read ahead
+  /// whole and copied into the answers (a peak of about 230 MB); now 2 MiB a group (50 MB).
+  func testAGroupOfInputHoldsAtMostTheReadAheadBytes() throws {
+    let field = String(repeating: "x", count: 20_000)
+    let requests = (0..<2_000).map { #"{"id":\#($0),"tokens":["boston"],"note":"\#(field)"}"# }
+    let file = try write(requests.joined(separator: "\n") + "\n", to: "large-fields.jsonl")
+    let (status, peak) = try peakMemory([
+      "tag", "--model", try sharedModel(), "--input", "jsonl", file,
+    ])
+    XCTAssertEqual(status, 0)
+    XCTAssertLessThan(peak, 120_000, "peak resident memory \(peak) KB")
+  }
+}
