@@ -33,6 +33,13 @@ final class CoNLLReaderTests: XCTestCase {
     XCTAssertEqual(error(blank), "\(blank): contains no sentences")
     let invalid = write("invalid.conll", Array("a\tO\n".utf8) + [0x62, 0xFF, 0x09, 0x4F, 0x0A])
     XCTAssertEqual(error(invalid), "\(invalid):2: is not valid UTF-8")
+    for byteOrderMark: [UInt8] in [[0xFF, 0xFE], [0xFE, 0xFF]] {
+      let utf16 = write("utf16.conll", byteOrderMark + [0x61, 0, 0x09, 0, 0x4F, 0, 0x0A, 0])
+      XCTAssertEqual(
+        error(utf16),
+        "\(utf16):1: is not valid UTF-8 but UTF-16 (it starts with UTF-16's byte-order mark); "
+          + "convert it: iconv -f UTF-16 -t UTF-8")
+    }
     XCTAssertEqual(error("/nonexistent/x.conll"), "/nonexistent/x.conll: no such file")
     XCTAssertEqual(
       error(NSTemporaryDirectory()), "\(NSTemporaryDirectory()): is a directory, not a file")

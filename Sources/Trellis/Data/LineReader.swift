@@ -143,7 +143,15 @@ public final class LineReader {
     // ASCII is valid UTF-8 as it is; `String(validating:)` costs a generic metadata lookup
     // per call, which was most of this function on a large file.
     guard isASCII(line) || String(validating: line, as: UTF8.self) != nil else {
-      throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
+      // UTF-16 is what some editors save "Unicode text" as: name it, and the way out.
+      let utf16 =
+        lineNumber == 1 && (line.starts(with: [0xFF, 0xFE]) || line.starts(with: [0xFE, 0xFF]))
+      throw TrellisError(
+        file: fileName, line: lineNumber,
+        utf16
+          ? "is not valid UTF-8 but UTF-16 (it starts with UTF-16's byte-order mark); convert it: "
+            + "iconv -f UTF-16 -t UTF-8"
+          : "is not valid UTF-8")
     }
     return line
   }
