@@ -262,16 +262,16 @@ extension Collection<String> {
   }
 }
 
-/// Cuts sentences sorted by length (each at least 1) into consecutive batches of at most `maximum` that pad
-/// least: a batch runs its longest sentence's steps for each of its sentences. Runs of
-/// `maximum` straddle lengths: on the groups of 2,048 ATIS sentences that `trellis tag` tags
-/// at a time they ran 2.4% more token-steps than the sentences hold. Of equal cuts the one
-/// with the longer last batch is kept, so equal lengths make full batches. The few more
-/// batches cost less than the padding they save: tagging 8,000 ATIS sentences took 1.5% fewer
-/// instructions, and charging each batch 16 or 64 token-steps more gave fewer batches but
-/// 1.4% and 1.1% (callgrind). A batch also runs at most `maximumTokenSteps` token-steps unless
-/// it holds one sentence, so long sentences make small batches and a pass's memory stays bounded.
-/// A dynamic programme over the cuts, O(count · maximum).
+/// Cuts sentences sorted by length (each at least 1) into consecutive batches of at most
+/// `maximum` that pad least: a batch runs its longest sentence's steps for each of its
+/// sentences. Runs of `maximum` straddle lengths: on the groups of 2,048 ATIS sentences that
+/// `trellis tag` tags at a time they ran 2.4% more token-steps than the sentences hold. Of
+/// equal cuts the one with the longer last batch is kept, so equal lengths make full batches.
+/// The few more batches cost less than the padding they save: tagging 8,000 ATIS sentences
+/// took 1.5% fewer instructions, and charging each batch 16 or 64 token-steps more gave fewer
+/// batches but 1.4% and 1.1% (callgrind). A batch also runs at most `maximumTokenSteps`
+/// token-steps unless it holds one sentence, so long sentences make small batches and a
+/// pass's memory stays bounded. A dynamic programme over the cuts, O(count · maximum).
 func lengthBatches(
   _ sortedLengths: [Int], maximum: Int,
   maximumTokenSteps: Int = TaggerModel.batchTokenStepLimit
