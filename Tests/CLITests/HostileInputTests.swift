@@ -78,6 +78,11 @@ final class HostileInputTests: CLITestCase {
       Case(arguments: base + ["--anneal-factor", "0"], status: 64),
       Case(arguments: base + ["--anneal-factor", "1.5"], status: 64),
       Case(arguments: base + ["--anneal-patience", "0"], status: 64),
+      // Each size in range, together 17.6 billion parameters: the allocation trapped.
+      Case(
+        arguments: base + ["--window", "64", "--embedding-size", "4096", "--hidden-size", "4096"],
+        status: 64),
+      Case(arguments: base + ["--layers", "8", "--hidden-size", "4096"], status: 64),
     ]
     let model = try sharedModel()
     let tag = ["tag", "--model", model, "--format", "json", PackagePaths.tiny("test")]

@@ -91,6 +91,12 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   public static let windowLimit = 64
   /// The most stacked encoder layers.
   public static let layerLimit = 8
+  /// The most parameters the sizes alone may ask for (a model of a two-word vocabulary and
+  /// one label; the data's vocabularies add theirs): 2 GiB of weights, four times that in
+  /// training. Each size is within its own limit, but together they could ask for more than a
+  /// machine holds (`--window 64` with embeddings and LSTMs 4,096 wide: 17.6 billion), and the
+  /// allocation trapped.
+  public static let parameterLimit = 1 << 29
 
   /// Throws an `OptionError` naming the first setting outside its range.
   public func validate() throws {
@@ -108,6 +114,17 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
       throw OptionError("feature-column", "names a column twice")
     }
     try headOptions.validate()
+    let parameters = TaggerModel.layout(
+      configuration: self, wordCount: 2, labelCount: 1, characterCount: 2,
+      featureValueCounts: featureColumns.map { _ in 2 }
+    ).reduce(0) { $0 + $1.count }
+    guard parameters <= Self.parameterLimit else {
+      throw OptionError(
+        "hidden-size",
+        "\(hiddenSize) over \(layers) layer(s) of inputs \(inputSize) wide (--embedding-size, "
+          + "--character-filters and feature sizes, times 2 x --window + 1) makes \(parameters) "
+          + "parameters, more than the \(Self.parameterLimit) a model may have")
+    }
   }
 
   /// The text of `token` the character CNN reads.
