@@ -103,10 +103,8 @@ enum TokenBatch {
     var start = 0
     for (index, length) in lengths.enumerated() {
       guard length >= 0 else { throw CallError("lengths[\(index)] is negative (\(length))") }
-      guard length <= Sentence.tokenLimit else {
-        throw CallError(
-          "sentence \(index) has \(length) tokens, more than the \(Sentence.tokenLimit) a "
-            + "sentence may hold")
+      if let refusal = Sentence.tokenLimitError(count: Int(length)) {
+        throw CallError("sentence \(index): \(refusal)")
       }
       var sentence: [String] = []
       sentence.reserveCapacity(Int(length))

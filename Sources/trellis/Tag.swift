@@ -216,10 +216,8 @@ struct Tag: ParsableCommand {
       try groups.readAll {
         try reader.nextLine { line in
           let sentence = SentenceLines(tokensOf: line, lineNumber: reader.lineNumber)
-          guard sentence.count <= Sentence.tokenLimit else {
-            throw TrellisError(
-              file: fileName, line: reader.lineNumber,
-              "\(sentence.count) tokens, more than the \(Sentence.tokenLimit) a sentence may hold")
+          if let refusal = Sentence.tokenLimitError(count: sentence.count) {
+            throw TrellisError(file: fileName, line: reader.lineNumber, refusal)
           }
           return sentence
         }

@@ -280,7 +280,7 @@ static void test_refusals(const trellis_model *model) {
   check_refused(model, "a\0b", 4, one, 1, 32, 0, 1, 3, "bytes after",
                 "more tokens than the lengths count (a NUL inside a token)");
   check_refused(model, boston, 7, negative, 1, 32, 0, 1, 3, "negative", "a negative length");
-  check_refused(model, boston, 7, too_long, 1, 32, 0, 1, 3, "sentence 0 has 100001 tokens",
+  check_refused(model, boston, 7, too_long, 1, 32, 0, 1, 3, "sentence 0: 100001 tokens",
                 "a sentence longer than a sentence may be");
   check_refused(model, boston, 7, one, 1, 32, 0, 0, 3, "labels is NULL", "no labels array");
   check_refused(model, boston, 7, one, 1, 32, 0, 1, 2, "span_counts", "spans without span_counts");

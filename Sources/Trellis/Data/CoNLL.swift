@@ -34,6 +34,10 @@ protocol CoNLLSentence {
   mutating func appendLine(_ line: UnsafeBufferPointer<UInt8>, fields: [Range<Int>])
   /// True for a `-DOCSTART-` line handed out on its own (see `CoNLLReader.keepsDocumentMarkers`).
   var isDocumentMarker: Bool { get set }
+  /// The 1-based number of the first line.
+  var firstLine: Int { get }
+  /// The number of token lines appended.
+  var count: Int { get }
 }
 
 /// One sentence of a CoNLL file: the fields of each token line, split on runs of whitespace.
@@ -90,6 +94,12 @@ public struct Sentence: Equatable, Sendable, CoNLLSentence {
   /// blank lines, read as one sentence, fails at the line past the limit instead of exhausting
   /// memory. The Swift calls (`TaggerModel.tag` and the like) take what they are given.
   public static let tokenLimit = 100_000
+
+  /// Why a sentence of `count` tokens is refused, nil within `tokenLimit`: the one phrasing of
+  /// every input's error.
+  public static func tokenLimitError(count: Int) -> String? {
+    count <= tokenLimit ? nil : "\(count) tokens, more than the \(tokenLimit) a sentence may hold"
+  }
 }
 
 /// Streams sentences from a CoNLL file or standard input: one token per line, whitespace-
@@ -152,7 +162,6 @@ public final class CoNLLReader {
     defer { swap(&fields, &fieldRanges) }
     while true {
       var sentence: Lines?
-      var (firstLine, tokenLines) = (0, 0)
       var marker: [UInt8]?
       try lines.forEachLine { line in
         columnRanges(of: line, into: &fields)
@@ -162,15 +171,12 @@ public final class CoNLLReader {
           return false
         }
         try checkColumnCount(fields.count)
-        if sentence == nil {
-          sentence = Lines(firstLine: lines.lineNumber)
-          firstLine = lines.lineNumber
-        }
-        tokenLines += 1
-        guard tokenLines <= Sentence.tokenLimit else {
+        if sentence == nil { sentence = Lines(firstLine: lines.lineNumber) }
+        // Refused at the line past the limit, before the rest of the sentence is read.
+        guard sentence!.count < Sentence.tokenLimit else {
           throw TrellisError(
             file: fileName, line: lines.lineNumber,
-            "the sentence from line \(firstLine) has more than "
+            "the sentence from line \(sentence!.firstLine) has more than "
               + "\(Sentence.tokenLimit) tokens (the most a sentence may hold); is a blank line "
               + "missing?")
         }

@@ -75,10 +75,8 @@ public struct TaggingRequest: Equatable, Sendable {
         "give \"tokens\" (an array of strings) or \"text\" (a string)", id: fields.id)
     case (.some, .some): throw JSONLineError("give \"tokens\" or \"text\", not both", id: fields.id)
     }
-    guard tokens.count <= Sentence.tokenLimit else {
-      throw JSONLineError(
-        "\(tokens.count) tokens, more than the \(Sentence.tokenLimit) a sentence may hold",
-        id: fields.id)
+    if let refusal = Sentence.tokenLimitError(count: tokens.count) {
+      throw JSONLineError(refusal, id: fields.id)
     }
     passthrough = fields.passthrough
   }
