@@ -51,7 +51,7 @@ final class TokenNormalizationTests: XCTestCase {
   }
 }
 
-/// `TaggerModel.characterIds(for:)`: the byte-by-byte path for ASCII tokens must give the ids
+/// `TaggerModel.appendCharacterIds(of:to:)`: the byte-by-byte path for ASCII tokens must give the ids
 /// of the per-Character path (`unicodeCharacterIds`), lowercasing characters or not.
 final class CharacterIdTests: XCTestCase {
   func model(lowercaseCharacters: Bool) -> TaggerModel {
@@ -76,7 +76,7 @@ final class CharacterIdTests: XCTestCase {
       let model = model(lowercaseCharacters: lowercase)
       for token in tokens {
         XCTAssertEqual(
-          model.characterIds(for: token), model.unicodeCharacterIds(for: token),
+          characterIds(model, token), model.unicodeCharacterIds(for: token),
           "lowercase \(lowercase), \(Array(token.utf8))")
       }
     }
@@ -86,9 +86,16 @@ final class CharacterIdTests: XCTestCase {
   func testNonASCIITokens() {
     let model = model(lowercaseCharacters: false)
     let unknown = Int32(ReservedWord.unknownId)
-    XCTAssertEqual(model.characterIds(for: "aé"), [2, unknown])
-    XCTAssertEqual(model.characterIds(for: "e\u{301}B"), [unknown, 3])
+    XCTAssertEqual(characterIds(model, "aé"), [2, unknown])
+    XCTAssertEqual(characterIds(model, "e\u{301}B"), [unknown, 3])
   }
+}
+
+/// The character ids `model` reads for `token`, alone.
+private func characterIds(_ model: TaggerModel, _ token: String) -> [Int32] {
+  var characters = CharacterIds()
+  model.appendCharacterIds(of: token, to: &characters)
+  return characters.ids
 }
 
 /// The character vocabulary holds what the character CNN reads: each token's first

@@ -43,19 +43,19 @@ struct CharacterCNN: Sendable {
     filter.initialize(store, rng: &rng)
   }
 
-  /// Writes `features` (rows, F) for the `tokens` (row index and character ids of each real
-  /// token); rows without a token, and empty tokens' rows, are left as they are (zero).
-  /// `concurrently` lets the filters' product split its rows over two threads
+  /// Writes `features` (rows, F) for the `tokens` (the character ids of each real token) at
+  /// `rows` (token k's row index); rows without a token, and empty tokens' rows, are left as
+  /// they are (zero). `concurrently` lets the filters' product split its rows over two threads
   /// (`Linear.forward`).
   func forward(
-    store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
+    store: ParameterStore, tokens: CharacterIds, rows: [Int],
     features: UnsafeMutablePointer<Float>,
     workspace ws: CharacterWorkspace, concurrently: Bool
   ) {
     let Dc = embeddingSize
     let F = filters
     let width = 3 * Dc
-    let P = tokens.reduce(0) { $0 + $1.characters.count }
+    let P = tokens.ids.count
     let windows = ws.windows.reserve(max(P * width, 1))
     let activations = ws.activations.reserve(max(P * F, 1))
     let table = store.value(embedding)
@@ -68,21 +68,19 @@ struct CharacterCNN: Sendable {
       into: MutableMatrixView(base: activations, rows: P, columns: F), packedWeight: nil,
       panels: ws.panels.weight, concurrently: concurrently)
     tanh(activations, into: activations, count: P * F)
-    ws.argmax = [Int32](repeating: 0, count: tokens.count * F)
+    ws.argmax = [Int32](repeating: 0, count: tokens.tokenCount * F)
     // Through a pointer: a write into the workspace's array property checks its uniqueness
     // and exclusive access every time, which was most of this loop.
     ws.argmax.withUnsafeMutableBufferPointer { argmax in
-      var p = 0
-      for (t, token) in tokens.enumerated() where !token.characters.isEmpty {
-        let row = features + token.row * F
+      for t in 0..<tokens.tokenCount where !tokens.range(of: t).isEmpty {
+        let row = features + rows[t] * F
         let winners = argmax.baseAddress! + t * F
         for f in 0..<F { row[f] = -.infinity }
-        for position in 0..<token.characters.count {
+        // A token's windows are rows p of U, numbered as its ids are in `tokens.ids`.
+        for p in tokens.range(of: t) {
           keepMaxima(
-            of: activations + (p + position) * F, in: row, winners: winners,
-            window: Int32(p + position), count: F)
+            of: activations + p * F, in: row, winners: winners, window: Int32(p), count: F)
         }
-        p += token.characters.count
       }
     }
   }
@@ -92,23 +90,23 @@ struct CharacterCNN: Sendable {
   ///   ∂W += ∂Zᵀ · U,  ∂b += Σ_p ∂z_p,  ∂U = ∂Z · W (`Linear.backward`), scattered back into
   /// the character rows.
   func backward(
-    store: ParameterStore, tokens: [(row: Int, characters: [Int32])],
+    store: ParameterStore, tokens: CharacterIds, rows: [Int],
     dFeatures: UnsafePointer<Float>,
     workspace ws: CharacterWorkspace
   ) {
     let Dc = embeddingSize
     let F = filters
     let width = 3 * Dc
-    let P = tokens.reduce(0) { $0 + $1.characters.count }
+    let P = tokens.ids.count
     guard P > 0 else { return }
     let windows = ws.windows.pointer
     let activations = ws.activations.pointer
     let dZ = ws.dActivations.zeroed(P * F)
-    for (t, token) in tokens.enumerated() where !token.characters.isEmpty {
+    for t in 0..<tokens.tokenCount where !tokens.range(of: t).isEmpty {
       for f in 0..<F {
         let p = Int(ws.argmax[t * F + f])
         let z = activations[p * F + f]
-        dZ[p * F + f] += dFeatures[token.row * F + f] * (1 - z * z)
+        dZ[p * F + f] += dFeatures[rows[t] * F + f] * (1 - z * z)
       }
     }
     let dWindows = ws.dWindows.reserve(P * width)
@@ -124,21 +122,19 @@ struct CharacterCNN: Sendable {
     }
   }
 
-  /// Calls `body(p, k, id)` for slot k ∈ 0…2 of every window p of every token in batch order:
-  /// the character id it reads, `<pad>` beyond the word's ends.
-  private func forEachWindowSlot(
-    _ tokens: [(row: Int, characters: [Int32])], _ body: (Int, Int, Int) -> Void
-  ) {
-    var p = 0
-    for token in tokens {
-      let n = token.characters.count
-      for position in 0..<n {
-        for k in 0..<3 {
-          let index = position + k - 1
-          body(
-            p, k, index >= 0 && index < n ? Int(token.characters[index]) : ReservedWord.paddingId)
+  /// Calls `body(p, k, id)` for slot k ∈ 0…2 of every window p of every token in batch order
+  /// (window p centred on `tokens.ids[p]`): the character id it reads, `<pad>` beyond the
+  /// word's ends.
+  private func forEachWindowSlot(_ tokens: CharacterIds, _ body: (Int, Int, Int) -> Void) {
+    tokens.ids.withUnsafeBufferPointer { ids in
+      for t in 0..<tokens.tokenCount {
+        let word = tokens.range(of: t)
+        for p in word {
+          for k in 0..<3 {
+            let index = p + k - 1
+            body(p, k, word.contains(index) ? Int(ids[index]) : ReservedWord.paddingId)
+          }
         }
-        p += 1
       }
     }
   }

@@ -65,8 +65,8 @@ struct EmbeddingLayer: Sendable {
     let In = outputSize
     let features = workspace.features.zeroed(max(batch.steps * B * F, 1))  // (T·B, F)
     characterCNN?.forward(
-      store: store, tokens: batch.characters, features: features, workspace: workspace,
-      concurrently: concurrently)
+      store: store, tokens: batch.characters, rows: batch.characterRows, features: features,
+      workspace: workspace, concurrently: concurrently)
     for t in 0..<batch.steps {
       for b in 0..<B {
         let row = x + (t * B + b) * In
@@ -131,7 +131,8 @@ struct EmbeddingLayer: Sendable {
       addColumns(part: 0, of: 1)
     }
     characterCNN?.backward(
-      store: store, tokens: batch.characters, dFeatures: dFeatures, workspace: workspace)
+      store: store, tokens: batch.characters, rows: batch.characterRows, dFeatures: dFeatures,
+      workspace: workspace)
   }
 
   /// Calls `body(k, position)` for window blocks k = 0…2K of token t of sentence b; `position`

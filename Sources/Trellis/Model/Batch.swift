@@ -10,9 +10,10 @@ struct Batch {
   let featureIds: [[Int32]]
   /// Gold label ids per sentence (empty when tagging).
   let gold: [[Int]]
-  /// The character ids of every real token with its row `t·B + b` (empty without a character
-  /// CNN).
-  let characters: [(row: Int, characters: [Int32])]
+  /// The character ids of every real token, sentence by sentence (no tokens without a
+  /// character CNN), and each one's row `t·B + b`.
+  let characters: CharacterIds
+  let characterRows: [Int]
 
   /// Tokens per sentence.
   var lengths: [Int] { packedSteps.lengths }
@@ -25,7 +26,7 @@ struct Batch {
   /// feature columns).
   init(
     wordIds sentences: [[Int]], featureIds: [[[Int]]] = [], gold: [[Int]] = [],
-    characterIds: [[[Int32]]] = []
+    characterIds: [CharacterIds] = []
   ) {
     packedSteps = PackedSteps(lengths: sentences.map(\.count))
     let (T, B) = (packedSteps.steps, packedSteps.batch)
@@ -40,8 +41,11 @@ struct Batch {
     let featureCount = featureIds.first?.count ?? 0
     self.featureIds = (0..<featureCount).map { i in timeMajor(featureIds.map { $0[i] }) }
     self.gold = gold
-    characters = characterIds.enumerated().flatMap { b, tokens in
-      tokens.enumerated().map { t, characters in (t * B + b, characters) }
+    var characters = CharacterIds()
+    for sentence in characterIds { characters.append(sentence) }
+    self.characters = characters
+    characterRows = characterIds.enumerated().flatMap { b, sentence in
+      (0..<sentence.tokenCount).lazy.map { t in t * B + b }
     }
   }
 }

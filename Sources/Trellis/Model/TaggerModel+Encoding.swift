@@ -4,23 +4,25 @@ extension TaggerModel {
     words.id(for: configuration.normalization.key(for: token)) ?? ReservedWord.unknownId
   }
 
-  /// The character ids the character CNN reads for a raw token (empty without one).
-  func characterIds(for token: String) -> [Int32] {
-    guard embedding.characterCNN != nil else { return [] }
+  /// Adds a raw token with the character ids the character CNN reads for it to `characters`.
+  func appendCharacterIds(of token: String, to characters: inout CharacterIds) {
     let bytes = token.utf8
     // ASCII without CR, the common case, byte by byte through a table: there each byte is a
     // character ("\r\n" would be one) and lowercasing maps A–Z to a–z, so this is
     // `unicodeCharacterIds` without a String and a hash per character.
     guard bytes.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "\r") }) else {
-      return unicodeCharacterIds(for: token)
+      characters.appendToken(unicodeCharacterIds(for: token))
+      return
     }
     let lowercase = configuration.lowercaseCharacters
-    return bytes.prefix(CharacterCNN.maximumLength).map {
-      asciiCharacterIds[Int(lowercase ? asciiLowercased($0) : $0)]
+    characters.appendToken(count: Swift.min(bytes.count, CharacterCNN.maximumLength)) { ids in
+      for (k, byte) in zip(ids.indices, bytes) {
+        ids[k] = asciiCharacterIds[Int(lowercase ? asciiLowercased(byte) : byte)]
+      }
     }
   }
 
-  /// `characterIds(for:)` for any token: one id per Character (grapheme cluster).
+  /// `appendCharacterIds(of:to:)`'s ids for any token: one id per Character (grapheme cluster).
   func unicodeCharacterIds(for token: String) -> [Int32] {
     configuration.characterText(of: token).prefix(CharacterCNN.maximumLength).map {
       Int32(characters.id(for: String($0)) ?? ReservedWord.unknownId)
@@ -28,11 +30,11 @@ extension TaggerModel {
   }
 
   /// A sentence as the model reads it: word ids, feature-column ids (`features[i][t]`), and
-  /// character ids for the character CNN.
+  /// character ids for the character CNN (no tokens without one).
   struct EncodedSentence {
     var words: [Int]
     var features: [[Int]]
-    var characters: [[Int32]]
+    var characters: CharacterIds
   }
 
   /// Encodes one input once (training encodes its corpus up front, not every epoch). A value a
@@ -49,7 +51,18 @@ extension TaggerModel {
           return value.flatMap { vocabulary.id(for: $0) } ?? ReservedWord.unknownId
         }
       },
-      characters: embedding.characterCNN == nil ? [] : input.tokens.map(characterIds(for:)))
+      characters: characterIds(of: input.tokens))
+  }
+
+  /// The tokens' character ids (no tokens without a character CNN).
+  private func characterIds(of tokens: [String]) -> CharacterIds {
+    guard embedding.characterCNN != nil else { return .none }
+    var characters = CharacterIds()
+    characters.reserveCapacity(
+      tokens: tokens.count,
+      ids: tokens.reduce(0) { $0 + Swift.min($1.utf8.count, CharacterCNN.maximumLength) })
+    for token in tokens { appendCharacterIds(of: token, to: &characters) }
+    return characters
   }
 
   /// A batch of inputs.
