@@ -141,8 +141,8 @@ struct CharacterCNN: Sendable {
 }
 
 /// `y[j] = x[j]` for j < count (a character embedding into its window slot): 16 floats at a
-/// time, the last 16 overlapping the ones before, where a call to memmove for each slot's 30
-/// floats was a tenth of the layer's forward pass in tagging.
+/// time, the last 16 overlapping the ones before, instead of a call to memmove for each slot's
+/// few floats (Eval/SPEED.md, session 38).
 @inline(__always)
 private func copyRow(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) {
   guard count >= 16 else {
@@ -164,8 +164,8 @@ private func copyRow(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float
 /// Max pooling's step over one window's activations `z` (F): where `z[f] > best[f]`,
 /// `best[f] = z[f]` and `winners[f] = window`; ties and NaN keep the earlier window. Branch-free,
 /// 16 filters at a time, the last 16 overlapping the ones before (a second step with the same
-/// window changes nothing): the loop with a branch per filter took most of the layer's forward
-/// pass.
+/// window changes nothing): a loop with a branch per filter took most of `forward`'s own
+/// time.
 @inline(__always)
 private func keepMaxima(
   of z: UnsafePointer<Float>, in best: UnsafeMutablePointer<Float>,

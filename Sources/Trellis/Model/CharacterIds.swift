@@ -1,7 +1,7 @@
 /// The character ids of a sequence of tokens, flat: token k reads `ids[range(of: k)]`. A
 /// sentence's (`TaggerModel.EncodedSentence`) or a batch's (`Batch`) in one array, where an
 /// array per token was an allocation, a retain and a release per token.
-struct CharacterIds: Sendable, Equatable {
+struct CharacterIds: Sendable {
   /// Every token's ids, one token after another.
   private(set) var ids: [Int32] = []
   /// `starts[k]`: where token k's ids begin; `starts[tokenCount]` is `ids.count`.
