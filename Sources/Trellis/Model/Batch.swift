@@ -42,6 +42,9 @@ struct Batch {
     self.featureIds = (0..<featureCount).map { i in timeMajor(featureIds.map { $0[i] }) }
     self.gold = gold
     var characters = CharacterIds()
+    characters.reserveCapacity(
+      tokens: characterIds.reduce(0) { $0 + $1.tokenCount },
+      ids: characterIds.reduce(0) { $0 + $1.ids.count })
     for sentence in characterIds { characters.append(sentence) }
     self.characters = characters
     characterRows = characterIds.enumerated().flatMap { b, sentence in

@@ -9,7 +9,7 @@ struct CharacterIds: Sendable {
 
   /// No tokens, shared: a model without a character CNN encodes every sentence as this,
   /// without allocating.
-  static let none = CharacterIds()
+  static let empty = CharacterIds()
 
   var tokenCount: Int { starts.count - 1 }
 

@@ -56,7 +56,7 @@ extension TaggerModel {
 
   /// The tokens' character ids (no tokens without a character CNN).
   private func characterIds(of tokens: [String]) -> CharacterIds {
-    guard embedding.characterCNN != nil else { return .none }
+    guard embedding.characterCNN != nil else { return .empty }
     var characters = CharacterIds()
     characters.reserveCapacity(
       tokens: tokens.count,
