@@ -26,7 +26,7 @@ let package = Package(
     // MARK: - Public API
     /// The tagger: embeddings, recurrent encoders, structured heads, training, model files.
     .target(
-      name: "Trellis", dependencies: ["COpenBLAS", "ConllEval", "TrellisKernels"],
+      name: "Trellis", dependencies: ["ConllEval", "TrellisKernels"],
       plugins: ["BuildInfo"]),
     /// conlleval-compatible chunk scoring and tag-scheme handling; pure Swift, no BLAS.
     .target(name: "ConllEval"),
@@ -60,13 +60,6 @@ let package = Package(
     ),
 
     // MARK: - Implementation details
-    /// Debian's OpenBLAS (cblas) and LAPACKE, found through pkg-config.
-    .systemLibrary(
-      name: "COpenBLAS",
-      pkgConfig: "openblas",
-      providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
-    ),
-
     /// The vector kernels (exp/σ/tanh, the recurrent product, Viterbi, Adam, dropout) built for
     /// SSE2, AVX2 and AVX-512, one chosen at run time from the CPU's features.
     .target(name: "TrellisKernels"),

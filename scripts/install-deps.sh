@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs Debian's OpenBLAS and LAPACKE development packages (or the packages named as
-# arguments: `make spark-test` asks for openjdk-17-jre-headless) when they are missing:
-# apt-get as root, sudo otherwise, and a clear message when neither is possible.
+# Installs Debian's OpenBLAS and LAPACKE, which training opens at run time (or the packages
+# named as arguments: `make spark-test` asks for openjdk-17-jre-headless) when they are
+# missing: apt-get as root, sudo otherwise, and a clear message when neither is possible.
 set -euo pipefail
-if [ $# -gt 0 ]; then packages=("$@"); else packages=(libopenblas-dev liblapacke-dev pkg-config); fi
+if [ $# -gt 0 ]; then packages=("$@"); else packages=(libopenblas0 liblapacke); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

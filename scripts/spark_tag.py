@@ -21,7 +21,7 @@ partition answers exactly as the first attempt would have.
 
 `trellis tag` gets `--threads` = `spark.task.cpus` (1 unless configured), so a task uses the
 cores Spark gave it. The binary must run without a Swift toolchain (`make dist` builds one);
-the executors need Debian's libopenblas0 and liblapacke. Arguments after `--` go to
+the executors need no BLAS (tagging never opens it). Arguments after `--` go to
 `trellis tag` (e.g. `-- --confidence --on-error skip`).
 """
 

@@ -146,9 +146,9 @@ struct ModelInfo: Encodable {
   var definesProbabilities: Bool
   var blas: BLASInfo
 
-  /// The kernels OpenBLAS chose when it was loaded. Tagging runs none of them (every product
-  /// is Trellis's own), so the choice changes neither speed nor results; it is reported as
-  /// what the process loaded.
+  /// The kernels OpenBLAS chooses, opened for this report ("unavailable" where it is not
+  /// installed). Tagging runs none of them (every product is Trellis's own), so the choice
+  /// changes neither speed nor results.
   struct BLASInfo: Encodable {
     var core = blasCoreName()
   }

@@ -61,6 +61,7 @@ struct Bench: ParsableCommand {
   func run() throws {
     try files().check()
     if let model { return try measureTaggingOnly(model: model) }
+    try requireBLAS()  // the sgemm reference and training's initialisation
     // The sgemm reference is OpenBLAS's own, so it must run on the CPU's tuned kernels even
     // where OpenBLAS fell back to its generic ones (`BLASCore`); nothing else here uses them.
     BLASCore.restartWithTunedCoreIfNeeded()

@@ -261,6 +261,7 @@ struct Train: ParsableCommand {
     let model = model!
     let checkpoint = checkpoint ?? model + ".checkpoint"
     try files(recipe, model: model, checkpoint: checkpoint).check()
+    try requireBLAS()  // initialisation's QR, before any data is read
     // --test is read only with --embeddings (for its words); without, it must still be a file.
     if recipe.data.embeddings == nil, let test = recipe.data.test { _ = try LineReader(path: test) }
     let columns = ColumnOptions(

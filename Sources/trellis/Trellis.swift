@@ -25,7 +25,8 @@ struct TrellisCommand: ParsableCommand {
   static func main() {
     // Before anything allocates: the thresholds every later batch's arrays are served under.
     reuseLargeFreedBlocks()
-    // OpenBLAS's thread count is the library's to set (`setBLASThreadCount(_:)` says why).
+    // OpenBLAS is the library's to open, with its thread count, when something calls it
+    // (`OpenBLAS`).
     removeTemporaryFilesOnTermination()
     // A closed pipe is a write error like any other (EPIPE), ended quietly by `finishOrExit`,
     // not a signal death.

@@ -68,8 +68,8 @@ class Tagger:
         and "file" (the path as given). Not here: the CLI's "fileBytes" and "missing" (why
         there is no provenance). Only here: "definesProbabilities" (whether the head gives
         confidences), "outputLabels" and "spanLabels" (the label tables of the token call),
-        and "blas", the OpenBLAS kernels this process loaded ("core"), which no tagging
-        product uses."""
+        and "blas", the OpenBLAS kernels this process opens for the report ("core";
+        "unavailable" without OpenBLAS), which no tagging product uses."""
         return copy.deepcopy(self._info)
 
     def tag(

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// Fills `count` values with U(-limit, limit).
@@ -25,10 +24,11 @@ func fillOrthogonal(
   var a = [Double](repeating: 0, count: m * n)  // (m, n) row-major
   for i in 0..<a.count { a[i] = rng.nextGaussian() }
   var tau = [Double](repeating: 0, count: n)
-  var info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), &a, Int32(n), &tau)
+  let lapack = OpenBLAS.functions
+  var info = lapack.dgeqrf(OpenBLAS.rowMajor, Int32(m), Int32(n), &a, Int32(n), &tau)
   precondition(info == 0, "LAPACKE_dgeqrf failed: \(info)")
   let diagonalSigns = (0..<n).map { a[$0 * n + $0] < 0 ? -1.0 : 1.0 }
-  info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, Int32(m), Int32(n), Int32(n), &a, Int32(n), &tau)
+  info = lapack.dorgqr(OpenBLAS.rowMajor, Int32(m), Int32(n), Int32(n), &a, Int32(n), &tau)
   precondition(info == 0, "LAPACKE_dorgqr failed: \(info)")
   for i in 0..<m {
     for j in 0..<n {

@@ -26,10 +26,7 @@ public final class ParameterStore: @unchecked Sendable {
   private(set) var gradients: UnsafeMutablePointer<Float>
 
   /// Builds the layout first; storage is allocated by `allocate()` once every slot is reserved.
-  /// Every model, created or loaded, makes one, so this is where the library's OpenBLAS thread
-  /// count is applied (once per process; `setBLASThreadCount(_:)`).
   init() {
-    BLASThreads.setDefault()
     values = .allocate(capacity: 1)
     gradients = .allocate(capacity: 1)
   }

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Dispatch
 import Foundation
 
@@ -24,13 +23,14 @@ public enum Benchmark {
     var c = [Float](repeating: 0, count: n * n)
     setBLASThreadCount(threads)
     defer { setBLASThreadCount(1) }
+    let sgemm = OpenBLAS.functions.sgemm
     let seconds = a.withUnsafeBufferPointer { a in
       c.withUnsafeMutableBufferPointer { c in
         let size = Int32(n)
         func product() {
-          cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, size, size, size, 1, a.baseAddress, size,
-            a.baseAddress, size, 0, c.baseAddress, size)
+          sgemm(
+            OpenBLAS.rowMajor, OpenBLAS.noTranspose, OpenBLAS.transpose, size, size, size, 1,
+            a.baseAddress, size, a.baseAddress, size, 0, c.baseAddress, size)
         }
         product()  // warm-up: thread start, packing buffers
         return fastest(repetitions, product)

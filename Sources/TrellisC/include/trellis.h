@@ -36,9 +36,8 @@ const char *trellis_version(void);
 
 /*
  * Loads the model file at `path`. Returns a handle, or NULL with `*error` saying why (no such
- * file, not a model, damaged, written by a newer Trellis). The first call sets the process's
- * OpenBLAS (the system libopenblas) to one thread per product, as `trellis` does: tagging
- * already runs on two threads of its own.
+ * file, not a model, damaged, written by a newer Trellis). Loading and tagging never open
+ * OpenBLAS (the system libopenblas): every product of theirs is Trellis's own.
  */
 trellis_model *trellis_model_load(const char *path, char **error);
 
