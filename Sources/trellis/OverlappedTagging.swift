@@ -66,8 +66,9 @@ private final class AnswerBox<Value>: @unchecked Sendable {
   var value: Value?
 }
 
-/// `tag`'s model, loaded on another thread while the calling thread reads the first input, or
-/// at once when `inBackground` is false (one thread: a Spark task that owns one core).
+/// `tag`'s model, loaded on another thread while the calling thread reads the first input, its
+/// tables built on two (`prepareForTagging(threads:)`); or at once, on the calling thread
+/// alone, with `threads` 1 (a Spark task that owns one core).
 final class ModelLoading {
   private let loaded = DispatchSemaphore(value: 0)
   private let box = AnswerBox<Result<TaggerModel, any Error>>()
@@ -75,18 +76,18 @@ final class ModelLoading {
   /// Set by the first `get()`: the loaded model, after `prepare`, or the error of either.
   private var prepared: Result<TaggerModel, any Error>?
 
-  init(path: String, inBackground: Bool, prepare: @escaping (TaggerModel) throws -> Void) {
+  init(path: String, threads: Int, prepare: @escaping (TaggerModel) throws -> Void) {
     self.prepare = prepare
     let (box, loaded) = (box, loaded)
     let load: @Sendable () -> Void = {
       box.value = Result {
         let model = try ModelFile.read(from: path)
-        model.prepareForTagging()
+        model.prepareForTagging(threads: threads)
         return model
       }
       loaded.signal()
     }
-    if inBackground { DispatchQueue.global().async(execute: load) } else { load() }
+    if threads > 1 { DispatchQueue.global().async(execute: load) } else { load() }
   }
 
   /// The model, waiting for it to load; the first call runs `prepare` on it. Throws the load's

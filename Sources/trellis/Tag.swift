@@ -148,7 +148,7 @@ struct Tag: ParsableCommand {
     // With more than one thread the model loads, and is prepared for tagging, while the first
     // group is read: loading it was serial work at the start of every run (a quarter of the
     // instructions of tagging one sentence with an ATIS model).
-    let model = ModelLoading(path: self.model, inBackground: threads > 1, prepare: checkInput)
+    let model = ModelLoading(path: self.model, threads: threads, prepare: checkInput)
     let output = StandardOutput()
     if input == .jsonl {
       try tagJSONLines(model, output)

@@ -85,6 +85,16 @@ final class InferenceWeightsTests: XCTestCase {
     assertSameEmissions(model, "after new weights")
   }
 
+  /// Tables built on two threads, one a direction, are the tables each direction's product
+  /// gives: a table built for the wrong direction, or not at all, changes the emissions.
+  func testWeightsPreparedOnTwoThreadsAreTheSame() {
+    for encoder in [EncoderKind.bilstm, .bigru, .lstm] {
+      let model = makeModel(encoder: encoder, embeddingSize: 5, hiddenSize: 4)
+      model.prepareForTagging(threads: 2)
+      assertSameEmissions(model, "\(encoder) prepared on two threads")
+    }
+  }
+
   /// Weights prepared ahead (`prepareForTagging`) are the current ones, and weights that change
   /// after it still reach inference.
   func testPreparedWeightsAreTheCurrentOnes() {
@@ -110,8 +120,8 @@ final class InferenceWeightsTests: XCTestCase {
         embedding: model.embedding, encoder: model.encoder.layers[0],
         inputPanels: InferenceWeights(
           embedding: model.embedding, encoder: model.encoder, output: model.output,
-          store: model.store
-        ).directionPanels[0].map(\.input), store: model.store)
+          store: model.store, concurrently: false
+        ).directionPanels[0].map(\.input), store: model.store, concurrently: false)
     }
     XCTAssertNil(tables(makeModel(window: 1)))
     XCTAssertEqual(tables(makeModel(embeddingSize: 5))?.coversInput, true)

@@ -13,16 +13,18 @@ final class InferenceWeightCache: @unchecked Sendable {
   private var cached: (version: Int, weights: InferenceWeights)?
   private let lock = NSLock()
 
-  /// The derived weights of `version`, built on first use after a change. A caller keeps the
-  /// returned object alive while it reads them.
+  /// The derived weights of `version`, built on first use after a change (`concurrently`: the
+  /// input-projection tables on a thread per direction). A caller keeps the returned object
+  /// alive while it reads them.
   func weights(
     version: Int, embedding: EmbeddingLayer, encoder: EncoderStack, output: Linear,
-    store: ParameterStore
+    store: ParameterStore, concurrently: Bool
   ) -> InferenceWeights {
     lock.withLock {
       if let cached, cached.version == version { return cached.weights }
       let weights = InferenceWeights(
-        embedding: embedding, encoder: encoder, output: output, store: store)
+        embedding: embedding, encoder: encoder, output: output, store: store,
+        concurrently: concurrently)
       cached = (version, weights)
       return weights
     }
@@ -43,7 +45,10 @@ final class InferenceWeights: @unchecked Sendable {
   private let panelBuffers: [[(input: Scratch, recurrent: Scratch)]]
   private let outputBuffer = Scratch()
 
-  init(embedding: EmbeddingLayer, encoder: EncoderStack, output: Linear, store: ParameterStore) {
+  init(
+    embedding: EmbeddingLayer, encoder: EncoderStack, output: Linear, store: ParameterStore,
+    concurrently: Bool
+  ) {
     // W `(columns, depth)` of `slot` packed into `buffer`.
     func packed(_ slot: ParameterSlot, into buffer: Scratch) -> Scratch {
       _ = packPanels(store.value(slot), columns: slot.rows, depth: slot.columns, into: buffer)
@@ -63,7 +68,7 @@ final class InferenceWeights: @unchecked Sendable {
       InputProjectionTables.applies(to: embedding, encoder: encoder.layers[0])
       ? InputProjectionTables(
         embedding: embedding, encoder: encoder.layers[0],
-        inputPanels: directionPanels[0].map(\.input), store: store)
+        inputPanels: directionPanels[0].map(\.input), store: store, concurrently: concurrently)
       : nil
   }
 }
@@ -104,17 +109,20 @@ final class InputProjectionTables: @unchecked Sendable {
   /// included.
   let coversInput: Bool
 
-  /// `inputPanels[d]`: direction d's Wx packed (`InferenceWeights.directionPanels`).
+  /// `inputPanels[d]`: direction d's Wx packed (`InferenceWeights.directionPanels`);
+  /// `concurrently`: each direction's table on a thread of its own.
   init(
     embedding: EmbeddingLayer, encoder: Encoder, inputPanels: [UnsafePointer<Float>],
-    store: ParameterStore
+    store: ParameterStore, concurrently: Bool
   ) {
     let V = embedding.table.rows
     let D = embedding.wordSize
     let In = encoder.inputSize
-    depth = D
-    coversInput = In == D
-    buffers = zip(encoder.directions, inputPanels).map { [coversInput] direction, panels in
+    let coversInput = In == D
+    (depth, self.coversInput) = (D, coversInput)
+    /// Direction d's table.
+    func table(_ d: Int) -> Scratch {
+      let (direction, panels) = (encoder.directions[d], inputPanels[d])
       let G = direction.gateWidth
       let buffer = Scratch()
       let table = buffer.reserve(V * G)
@@ -130,6 +138,17 @@ final class InputProjectionTables: @unchecked Sendable {
         panels: coversInput ? panels : UnsafePointer(wordPanels.pointer), columns: G, into: table)
       if coversInput { addBias(store.value(direction.bx), to: table, rows: V, n: G) }
       return buffer
+    }
+    let directions = encoder.directions.count
+    if concurrently && directions > 1 {
+      var built = [Scratch?](repeating: nil, count: directions)
+      built.withUnsafeMutableBufferPointer { built in
+        // Each iteration writes its own element.
+        DispatchQueue.concurrentPerform(iterations: directions) { built[$0] = table($0) }
+      }
+      buffers = built.map { $0! }
+    } else {
+      buffers = (0..<directions).map(table)
     }
     tables = buffers.map { UnsafePointer($0.pointer) }
   }

@@ -8,15 +8,18 @@ extension TaggerModel {
   /// model before its input or requests arrive calls it then (`trellis tag` while it reads
   /// the first sentences, `trellis-serve` before it listens); otherwise the first answer pays
   /// it (for ATIS's word-only model, 20 M instructions: 1.4% of tagging 1,786 sentences).
-  public func prepareForTagging() {
-    _ = preparedInferenceWeights()
+  /// With `threads` of 2 or more, a bidirectional encoder's two input-projection tables are
+  /// built at once, one a thread (the same bits either way): most of the time a `trellis tag`
+  /// process takes before its first answer is its model's loading and these tables.
+  public func prepareForTagging(threads: Int = 1) {
+    _ = preparedInferenceWeights(concurrently: threads > 1)
   }
 
   /// The inference weights of the current weights, built on first use after a change.
-  private func preparedInferenceWeights() -> InferenceWeights {
+  private func preparedInferenceWeights(concurrently: Bool = false) -> InferenceWeights {
     inferenceWeights.weights(
       version: store.version, embedding: embedding, encoder: encoder, output: output,
-      store: store)
+      store: store, concurrently: concurrently)
   }
 
   /// Computes emissions `(T·B, L)` into `workspace.emissions`, keeping what a backward pass
