@@ -33,9 +33,10 @@ final class OpenBLASTests: XCTestCase {
 
   /// In a process where nothing has called OpenBLAS: a model made without initialisation,
   /// written, read back and tagged leaves it unopened; a randomly initialised one (QR through
-  /// LAPACKE) opens it, with one thread although the environment asks for two, and with the
+  /// LAPACKE) opens it, with one thread although the environment asks for two, with the
   /// pool's worker threads shut down (OpenBLAS's `blas_server_avail`, read rather than the
-  /// process's threads, which the test runner may add to).
+  /// process's threads, which the test runner may add to), and without adding its symbols to
+  /// the process's global namespace.
   private func checkFreshProcess() throws {
     XCTAssertFalse(isOpen("libopenblas"), "opened before any call")
     let zero = TaggerModel(
@@ -54,8 +55,10 @@ final class OpenBLASTests: XCTestCase {
     _ = makeModel()
     XCTAssertTrue(isOpen("libopenblas") && isOpen("liblapacke"), "initialisation calls LAPACKE")
     XCTAssertEqual(blasThreadCount(), 1, "OPENBLAS_NUM_THREADS=2 in the environment")
-    let serverAvailable = try XCTUnwrap(dlsym(dlopen(nil, RTLD_NOW), "blas_server_avail"))
+    let blas = try XCTUnwrap(dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD))
+    let serverAvailable = try XCTUnwrap(dlsym(blas, "blas_server_avail"))
     XCTAssertEqual(serverAvailable.load(as: Int32.self), 0, "OpenBLAS's pool is shut down")
+    XCTAssertNil(dlsym(dlopen(nil, RTLD_NOW), "cblas_sgemm"), "OpenBLAS's symbols made global")
   }
 
   /// Whether a library whose file name starts with `name` is mapped into this process.

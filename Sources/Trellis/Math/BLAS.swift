@@ -63,8 +63,9 @@ enum OpenBLAS {
     -> Result<Functions, BLASUnavailable>
   {
     func library(_ file: String) throws(BLASUnavailable) -> UnsafeMutableRawPointer {
-      // RTLD_GLOBAL: LAPACKE's own dependencies resolve against this process's OpenBLAS.
-      guard let handle = dlopen(file, RTLD_NOW | RTLD_GLOBAL) else {
+      // RTLD_LOCAL: the symbols stay out of a host process's namespace (a Python pipeline
+      // may hold another BLAS); LAPACKE finds its own through its dependencies.
+      guard let handle = dlopen(file, RTLD_NOW | RTLD_LOCAL) else {
         throw BLASUnavailable(reason: dlerror().map { String(cString: $0) } ?? file)
       }
       return handle
