@@ -245,5 +245,47 @@ final class ModelTests: XCTestCase {
     }
     XCTAssertTrue(
       refusal(otherShape).contains("does not match its configuration"), refusal(otherShape))
+    // The vocabularies, which the header's own reader reads (`Header.decode`).
+    for (name, edit, expected) in [
+      ("words of numbers", { $0["words"] = [1, 2] }, "item 0 is a number"),
+      ("no words", { $0["words"] = nil }, "no \"words\""),
+      ("labels an object", { $0["labels"] = ["O": 1] }, "not an object"),
+      ("features of strings", { $0["features"] = ["a"] }, "each column"),
+      ("features a number", { $0["features"] = 3 }, "arrays of strings, not a number"),
+    ] as [(String, (inout [String: Any]) -> Void, String)] {
+      let lie = refusal(try rewritten(edit))
+      XCTAssertTrue(lie.contains("unreadable header") && lie.contains(expected), "\(name): \(lie)")
+    }
+  }
+
+  /// A header read with its vocabularies taken by `JSONScanner` is the header `JSONDecoder`
+  /// reads, member for member (the same JSON again), with characters, feature columns,
+  /// provenance, escapes and non-ASCII words, and members in another order.
+  func testHeaderReaderMatchesJSONDecoder() throws {
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+    configuration.characterFilters = 2
+    configuration.featureColumns = [FeatureColumn(column: 2, size: 2)]
+    var rng = SplitMix64(seed: 5)
+    let model = TaggerModel(
+      configuration: configuration,
+      words: Vocabulary(["<pad>", "<unk>", "caf\u{E9}", "cafe\u{301}", "a\"b", "\\", "日本", "😀"]),
+      labels: Vocabulary(["O", "B-x", "I-x"]), characters: Vocabulary(["<pad>", "<unk>", "é"]),
+      featureVocabularies: [Vocabulary(["<pad>", "<unk>", "NN\tP"])], rng: &rng)
+    model.provenance = Provenance(recipe: TrainingRecipe(), inputs: [], note: "a \"note\"")
+    let bytes = [UInt8](try ModelFile.encode(model))
+    let headerLength = Int(readLittleEndian(bytes, at: 12))
+    let written = Data(bytes[16..<(16 + headerLength)])
+    let object = try XCTUnwrap(JSONSerialization.jsonObject(with: written) as? [String: Any])
+    let reordered = try JSONSerialization.data(withJSONObject: object)  // keys in any order
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    for header in [written, reordered] {
+      let decoder = JSONDecoder()
+      decoder.userInfo[.readsModelFile] = true
+      XCTAssertEqual(
+        try encoder.encode(ModelFile.Header.decode(header, decoder: decoder)),
+        try encoder.encode(decoder.decode(ModelFile.Header.self, from: header)))
+    }
   }
 }

@@ -116,6 +116,15 @@ struct JSONScanner {
     }
   }
 
+  /// `scan` over bytes already in memory (a model file's header), in place.
+  static func scan<Result>(
+    bytes: UnsafeRawBufferPointer, _ body: (inout JSONScanner) throws -> Result
+  ) rethrows -> Result {
+    let start = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+    var scanner = JSONScanner(UnsafeBufferPointer(start: start, count: bytes.count))
+    return try body(&scanner)
+  }
+
   var isAtEnd: Bool { position == bytes.count }
 
   private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
@@ -165,6 +174,23 @@ struct JSONScanner {
     guard found != kind else { return }
     _ = try readRawValue()
     throw JSONLineError(message(found.rawValue))
+  }
+
+  /// An array of strings (after whitespace), each decoded; anything else throws `problem`,
+  /// naming what came instead ("…; item 2 is a number").
+  mutating func readStringArray(problem: String) throws -> [String] {
+    try require(.array) { "\(problem), not \($0)" }
+    try expect(UInt8(ascii: "["), "'['")
+    var strings: [String] = []
+    // Room for most sentences: grown from empty, the array was reallocated about four times.
+    strings.reserveCapacity(32)
+    if consume(UInt8(ascii: "]")) { return strings }
+    repeat {
+      try require(.string) { "\(problem); item \(strings.count) is \($0)" }
+      strings.append(try readString())
+    } while consume(UInt8(ascii: ","))
+    try expect(UInt8(ascii: "]"), "',' or ']'")
+    return strings
   }
 
   /// The next value's text, checked.

@@ -148,28 +148,14 @@ private struct RequestFields {
     case "text":
       try scanner.require(.string) { "\"text\" must be a string, not \($0)" }
       text = try scanner.readString()
-    case "tokens": tokens = try readTokens(&scanner)
+    case "tokens":
+      tokens = try scanner.readStringArray(problem: "\"tokens\" must be an array of strings")
     default:
       passthrough.append(
         JSONMember(name: RawJSON(checked: rawName), value: try scanner.readCopiedValue()))
     }
   }
 
-  private func readTokens(_ scanner: inout JSONScanner) throws -> [String] {
-    let problem = "\"tokens\" must be an array of strings"
-    try scanner.require(.array) { "\(problem), not \($0)" }
-    try scanner.expect(UInt8(ascii: "["), "'['")
-    var tokens: [String] = []
-    // Room for most sentences: grown from empty, the array was reallocated about four times.
-    tokens.reserveCapacity(32)
-    if scanner.consume(UInt8(ascii: "]")) { return tokens }
-    repeat {
-      try scanner.require(.string) { "\(problem); item \(tokens.count) is \($0)" }
-      tokens.append(try scanner.readString())
-    } while scanner.consume(UInt8(ascii: ","))
-    try scanner.expect(UInt8(ascii: "]"), "',' or ']'")
-    return tokens
-  }
 }
 
 /// The member names of one object read so far, to refuse a duplicate: a list searched in order
