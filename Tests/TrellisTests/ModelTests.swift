@@ -278,9 +278,12 @@ final class ModelTests: XCTestCase {
     let written = Data(bytes[16..<(16 + headerLength)])
     let object = try XCTUnwrap(JSONSerialization.jsonObject(with: written) as? [String: Any])
     let reordered = try JSONSerialization.data(withJSONObject: object)  // keys in any order
+    var nulls = object  // optional vocabularies given as null rather than left out
+    (nulls["characters"], nulls["features"]) = (NSNull(), NSNull())
+    let withoutVocabularies = try JSONSerialization.data(withJSONObject: nulls)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    for header in [written, reordered] {
+    for header in [written, reordered, withoutVocabularies] {
       let decoder = JSONDecoder()
       decoder.userInfo[.readsModelFile] = true
       XCTAssertEqual(

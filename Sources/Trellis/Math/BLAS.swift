@@ -9,10 +9,10 @@ import Foundation
 /// (Eval/SPEED.md, session 39).
 ///
 /// The libraries are opened by their sonames, the files Debian's `libopenblas0` and `liblapacke`
-/// install (`make deps` installs them with their headers); the functions are declared here
-/// with the C types of `cblas.h` and `lapacke.h` (LP64: 32-bit integers).
+/// install (`make deps` installs them).
 enum OpenBLAS {
-  /// The C functions Trellis calls, with the C types of `cblas.h` and `lapacke.h`.
+  /// The C functions Trellis calls, with the C types of `cblas.h` and `lapacke.h` (LP64:
+  /// 32-bit integers).
   struct Functions {
     /// `cblas_sgemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)`.
     typealias SGEMM =

@@ -56,6 +56,8 @@ public enum ModelFile {
             let rawName = scanner.text(from: nameStart)
             try scanner.expect(UInt8(ascii: ":"), "':' after a key")
             switch name {
+            case "characters" where scanner.consumeNull(), "features" where scanner.consumeNull():
+              break  // absent, as `JSONDecoder` reads an optional member's null
             case "words", "labels", "characters":
               vocabularies[name] = try scanner.readStringArray(
                 problem: "\(rawName) must be an array of strings")

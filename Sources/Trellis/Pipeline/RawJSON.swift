@@ -176,6 +176,12 @@ struct JSONScanner {
     throw JSONLineError(message(found.rawValue))
   }
 
+  /// Consumes `null` (after whitespace) when it comes next.
+  mutating func consumeNull() -> Bool {
+    skipWhitespace()
+    return consumeLiteral("null")
+  }
+
   /// An array of strings (after whitespace), each decoded; anything else throws `problem`,
   /// naming what came instead ("…; item 2 is a number").
   mutating func readStringArray(problem: String) throws -> [String] {
