@@ -5,7 +5,7 @@ import Foundation
 /// bench`'s sgemm reference. Tagging, serving and reading models never do (every product of
 /// theirs is Trellis's own, `packedProduct`), so those processes no longer load them. Linked,
 /// they were eight libraries loaded into every process and OpenBLAS's thread pool started and
-/// stopped again: 3–4 ms of each start, a fifth of a `trellis tag` of an empty file
+/// stopped again: about 7 ms of each start, nearly a third of a `trellis tag` of an empty file
 /// (Eval/SPEED.md, session 39).
 ///
 /// The libraries are opened by their sonames, the files Debian's `libopenblas0` and `liblapacke`
