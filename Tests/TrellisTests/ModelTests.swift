@@ -115,15 +115,25 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(try ModelFile.encode(loaded), try ModelFile.encode(model))
   }
 
+  /// Each damage refused with its reason, the same from bytes in memory (`decode`) and from a
+  /// file (`read`, which streams the weights into the model and checksums them as it goes).
   func testDamagedModelFilesAreRefusedWithAReason() throws {
     let data = try ModelFile.encode(trainTiny(seed: 1, epochs: 1))
+    let path = temporaryPath("damaged-\(UUID().uuidString).model")
+    defer { try? FileManager.default.removeItem(atPath: path) }
     func refusal(_ bytes: Data) -> String {
-      do {
-        _ = try ModelFile.decode(bytes, name: "m")
-        return "accepted"
-      } catch {
-        return "\(error)"
+      func reason(_ load: () throws -> TaggerModel, _ name: String) -> String {
+        do {
+          _ = try load()
+          return "accepted"
+        } catch {
+          return "\(error)".replacingOccurrences(of: name, with: "m")
+        }
       }
+      let inMemory = reason({ try ModelFile.decode(bytes, name: "m") }, "m")
+      guard (try? bytes.write(to: URL(fileURLWithPath: path))) != nil else { return "unwritten" }
+      XCTAssertEqual(reason({ try ModelFile.read(from: path) }, path), inMemory)
+      return inMemory
     }
     XCTAssertEqual(
       refusal(data.prefix(data.count - 9)).contains("truncated"), true,

@@ -19,87 +19,6 @@ public enum ModelFile {
   /// files still load, without it.
   public static let formatVersion: UInt32 = 2
 
-  struct Header: Codable {
-    var configuration: TaggerConfiguration
-    var words: Vocabulary
-    var labels: Vocabulary
-    /// The character CNN's characters; absent without one.
-    var characters: Vocabulary?
-    /// The values of each feature column; absent without feature columns.
-    var features: [Vocabulary]?
-    var slots: [ParameterSlot]
-    var provenance: Provenance?
-
-    /// The members `decode(_:decoder:)` leaves to `JSONDecoder`: all but the vocabularies.
-    private struct Settings: Decodable {
-      var configuration: TaggerConfiguration
-      var slots: [ParameterSlot]
-      var provenance: Provenance?
-    }
-
-    /// Decodes a header's JSON: the vocabularies (arrays of strings, nearly all of a header's
-    /// bytes) with `JSONScanner`, every other member with `decoder`. Through `JSONDecoder`, each
-    /// word took about 5,700 instructions: 114 M for a vocabulary of 20,000, most of a model's
-    /// loading (Eval/SPEED.md, session 39).
-    static func decode(_ bytes: Data, decoder: JSONDecoder) throws -> Header {
-      var vocabularies: [String: [String]] = [:]
-      var features: [[String]]?
-      var settings: [String] = []
-      try bytes.withUnsafeBytes { bytes in
-        try JSONScanner.scan(bytes: bytes) { scanner in
-          try scanner.expect(UInt8(ascii: "{"), "a JSON object")
-          if scanner.consume(UInt8(ascii: "}")) { return }
-          repeat {
-            scanner.skipWhitespace()
-            let nameStart = scanner.position
-            let name = try scanner.readString()
-            let rawName = scanner.text(from: nameStart)
-            try scanner.expect(UInt8(ascii: ":"), "':' after a key")
-            switch name {
-            case "characters" where scanner.consumeNull(), "features" where scanner.consumeNull():
-              break  // absent, as `JSONDecoder` reads an optional member's null
-            case "words", "labels", "characters":
-              vocabularies[name] = try scanner.readStringArray(
-                problem: "\(rawName) must be an array of strings")
-            case "features":
-              try scanner.require(.array) {
-                "\(rawName) must be an array of arrays of strings, not \($0)"
-              }
-              try scanner.expect(UInt8(ascii: "["), "'['")
-              var columns: [[String]] = []
-              if !scanner.consume(UInt8(ascii: "]")) {
-                repeat {
-                  columns.append(
-                    try scanner.readStringArray(
-                      problem: "each column of \(rawName) must be an array of strings"))
-                } while scanner.consume(UInt8(ascii: ","))
-                try scanner.expect(UInt8(ascii: "]"), "',' or ']'")
-              }
-              features = columns
-            default: settings.append(rawName + ":" + (try scanner.readRawValue()).text)
-            }
-          } while scanner.consume(UInt8(ascii: ","))
-          try scanner.expect(UInt8(ascii: "}"), "',' or '}'")
-          scanner.skipWhitespace()
-          guard scanner.isAtEnd else { throw scanner.error("unexpected text after the object") }
-        }
-      }
-      let rest = try decoder.decode(
-        Settings.self, from: Data(("{" + settings.joined(separator: ",") + "}").utf8))
-      func vocabulary(_ name: String) throws -> Vocabulary {
-        guard let strings = vocabularies[name] else {
-          throw JSONLineError("the header has no \"\(name)\"")
-        }
-        return Vocabulary(strings)
-      }
-      return Header(
-        configuration: rest.configuration, words: try vocabulary("words"),
-        labels: try vocabulary("labels"),
-        characters: vocabularies["characters"].map(Vocabulary.init),
-        features: features?.map(Vocabulary.init), slots: rest.slots, provenance: rest.provenance)
-    }
-  }
-
   /// The file's bytes for `model`; the same model gives the same bytes.
   public static func encode(_ model: TaggerModel, name: String = "model") throws -> Data {
     guard model.store.valuesAreFinite() else {
@@ -167,55 +86,92 @@ public enum ModelFile {
     guard size == layout.expectedSize else {
       throw sizeMismatch(size, layout.expectedSize, name: path)
     }
-    try handle.seek(toOffset: 0)
-    return try decode(
-      [UInt8](try handle.readToEnd() ?? Data()), name: path, checked: (headerBytes, layout))
+    // The weights go from the file straight into the model's slab, checksummed as they are:
+    // the whole file read into memory first, and copied, was twice a model's size at the
+    // peak (a 10 M-parameter model's `tag` held 80 MB more).
+    let model = model(of: layout.header, formatVersion: readLittleEndian(prelude, at: 8))
+    let weights = UnsafeMutableRawBufferPointer(
+      start: model.store.values, count: 4 * model.store.count)
+    var trailer = [UInt8](repeating: 0, count: 4)
+    guard try readFully(handle, into: weights, name: path),
+      try trailer.withUnsafeMutableBytes({ try readFully(handle, into: $0, name: path) })
+    else {
+      throw TrellisError(file: path, "is truncated (it shrank while it was read)")
+    }
+    var checksum = crc32(Data(prelude) + headerBytes)
+    checksum = crc32(UnsafeRawBufferPointer(weights), continuing: checksum)
+    guard checksum == readLittleEndian(trailer, at: 0) else {
+      throw TrellisError(file: path, "is corrupted (checksum mismatch)")
+    }
+    if 1.littleEndian != 1 {
+      for k in 0..<model.store.count {
+        model.store.values[k] = Float(
+          bitPattern: UInt32(littleEndian: model.store.values[k].bitPattern))
+      }
+    }
+    return try finished(model, name: path)
+  }
+
+  /// Fills `buffer` from the file's next bytes; false when the file ends first.
+  private static func readFully(
+    _ handle: FileHandle, into buffer: UnsafeMutableRawBufferPointer, name: String
+  ) throws -> Bool {
+    var filled = 0
+    while filled < buffer.count {
+      let got = Glibc.read(
+        handle.fileDescriptor, buffer.baseAddress! + filled, buffer.count - filled)
+      if got < 0 && errno == EINTR { continue }
+      guard got >= 0 else {
+        throw TrellisError(file: name, "cannot be read: \(String(cString: strerror(errno)))")
+      }
+      if got == 0 { return false }
+      filled += got
+    }
+    return true
+  }
+
+  /// A model of `header`'s layout, vocabularies and provenance, its weights zero.
+  private static func model(of header: Header, formatVersion: UInt32) -> TaggerModel {
+    let model = TaggerModel(
+      configuration: header.configuration, words: header.words, labels: header.labels,
+      characters: header.characters ?? Vocabulary(), featureVocabularies: header.features ?? [])
+    model.provenance = header.provenance
+    model.formatVersion = formatVersion
+    return model
+  }
+
+  /// `model` once its weights are in: derived tables rebuilt, non-finite weights refused.
+  private static func finished(_ model: TaggerModel, name: String) throws -> TaggerModel {
+    model.store.didChangeValues()
+    guard model.store.valuesAreFinite() else {
+      throw TrellisError(file: name, "has a non-finite weight")
+    }
+    return model
   }
 
   /// Rebuilds a model from the bytes `encode` made, refusing damaged, foreign and newer-version
   /// data as `read` does; `name` stands for the file in error messages.
   public static func decode(_ data: Data, name: String) throws -> TaggerModel {
-    try decode([UInt8](data), name: name, checked: nil)
-  }
-
-  /// `decode`, given the header `read` has already decoded and checked from `checked.bytes`:
-  /// it is decoded again only if the file's header bytes are no longer those (the file changed
-  /// between the two reads), since decoding it was a sixth of loading a model.
-  private static func decode(
-    _ bytes: [UInt8], name: String,
-    checked: (bytes: Data, layout: (header: Header, expectedSize: Int))?
-  ) throws -> TaggerModel {
+    let bytes = [UInt8](data)
     let headerLength = try checkPrelude(Array(bytes.prefix(16)), fileSize: bytes.count, name: name)
     let checksumMatches = trailingChecksumMatches(bytes)
-    let headerBytes = Data(bytes[16..<(16 + headerLength)])
-    let layout =
-      if let checked, checked.bytes == headerBytes { checked.layout } else {
-        try checkHeader(
-          headerBytes, headerLength: headerLength, fileSize: bytes.count, name: name
-        ) {
-          checksumMatches ? "has an unreadable header: \($0)" : "is corrupted (checksum mismatch)"
-        }
-      }
+    let layout = try checkHeader(
+      Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, fileSize: bytes.count,
+      name: name
+    ) {
+      checksumMatches ? "has an unreadable header: \($0)" : "is corrupted (checksum mismatch)"
+    }
     guard bytes.count == layout.expectedSize else {
       throw sizeMismatch(bytes.count, layout.expectedSize, name: name)
     }
     guard checksumMatches else {
       throw TrellisError(file: name, "is corrupted (checksum mismatch)")
     }
-    let header = layout.header
-    let model = TaggerModel(
-      configuration: header.configuration, words: header.words, labels: header.labels,
-      characters: header.characters ?? Vocabulary(), featureVocabularies: header.features ?? [])
-    model.provenance = header.provenance
-    model.formatVersion = readLittleEndian(bytes, at: 8)
+    let model = model(of: layout.header, formatVersion: readLittleEndian(bytes, at: 8))
     readLittleEndian(
       bytes, at: 16 + headerLength,
       into: UnsafeMutableBufferPointer(start: model.store.values, count: model.store.count))
-    model.store.didChangeValues()
-    guard model.store.valuesAreFinite() else {
-      throw TrellisError(file: name, "has a non-finite weight")
-    }
-    return model
+    return try finished(model, name: name)
   }
 
   /// Checks the first 16 bytes (magic, version, header length) against a file of `fileSize`

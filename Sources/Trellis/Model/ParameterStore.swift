@@ -1,3 +1,5 @@
+import Foundation
+
 /// A named block of the parameter slab: `rows × columns` Floats starting at `offset`.
 struct ParameterSlot: Codable, Equatable, Sendable {
   var name: String
@@ -27,13 +29,13 @@ public final class ParameterStore: @unchecked Sendable {
 
   /// Builds the layout first; storage is allocated by `allocate()` once every slot is reserved.
   init() {
-    values = .allocate(capacity: 1)
-    gradients = .allocate(capacity: 1)
+    values = Self.zeroedSlab(1)
+    gradients = Self.zeroedSlab(1)
   }
 
   deinit {
-    values.deallocate()
-    gradients.deallocate()
+    free(values)
+    free(gradients)
   }
 
   /// Reserves a `rows × columns` block and returns its slot (values not yet allocated).
@@ -47,12 +49,23 @@ public final class ParameterStore: @unchecked Sendable {
 
   /// Allocates zeroed values and gradients for every reserved slot.
   func allocate() {
-    values.deallocate()
-    gradients.deallocate()
-    values = .allocate(capacity: max(count, 1))
-    gradients = .allocate(capacity: max(count, 1))
-    values.initialize(repeating: 0, count: max(count, 1))
-    gradients.initialize(repeating: 0, count: max(count, 1))
+    free(values)
+    free(gradients)
+    values = Self.zeroedSlab(count)
+    gradients = Self.zeroedSlab(count)
+  }
+
+  /// `count` (at least one) zeroed Floats from `calloc`, which takes memory fresh from the
+  /// system as the zeros it already is instead of writing them: a model read from a file
+  /// writes its values once (they were zeroed first), and a process that only tags never
+  /// touches its gradients, whose pages then never become resident (for M, 1.1 MB; for a
+  /// model of 20 M parameters, 80 MB).
+  private static func zeroedSlab(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let floats = max(count, 1)
+    guard let slab = calloc(floats, MemoryLayout<Float>.stride) else {
+      fatalError("cannot allocate \(floats) parameters")
+    }
+    return slab.bindMemory(to: Float.self, capacity: floats)
   }
 
   @inline(__always) func value(_ slot: ParameterSlot) -> UnsafeMutablePointer<Float> {
