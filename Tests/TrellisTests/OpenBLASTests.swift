@@ -54,7 +54,7 @@ final class OpenBLASTests: XCTestCase {
 
     _ = makeModel()
     XCTAssertTrue(isOpen("libopenblas") && isOpen("liblapacke"), "initialisation calls LAPACKE")
-    XCTAssertEqual(blasThreadCount(), 1, "OPENBLAS_NUM_THREADS=2 in the environment")
+    XCTAssertEqual(OpenBLAS.functions.threadCount(), 1, "OPENBLAS_NUM_THREADS=2 in the environment")
     let blas = try XCTUnwrap(dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD))
     let serverAvailable = try XCTUnwrap(dlsym(blas, "blas_server_avail"))
     XCTAssertEqual(serverAvailable.load(as: Int32.self), 0, "OpenBLAS's pool is shut down")
@@ -73,7 +73,7 @@ final class OpenBLASTests: XCTestCase {
     setBLASThreadCount(2)
     defer { setBLASThreadCount(1) }
     _ = makeModel()
-    XCTAssertEqual(blasThreadCount(), 2)
+    XCTAssertEqual(OpenBLAS.functions.threadCount(), 2)
   }
 
   /// A library that cannot be opened is reported by name, with how to install the two.

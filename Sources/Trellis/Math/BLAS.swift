@@ -132,11 +132,6 @@ public func setBLASThreadCount(_ count: Int) {
   OpenBLAS.functions.setThreadCount(Int32(count))
 }
 
-/// OpenBLAS's threads per product (`setBLASThreadCount(_:)`).
-func blasThreadCount() -> Int {
-  Int(OpenBLAS.functions.threadCount())
-}
-
 /// The OpenBLAS core type it dispatched to (e.g. "Haswell"), for benchmark reports; opens
 /// OpenBLAS if nothing has yet, and says "unavailable" where it cannot.
 public func blasCoreName() -> String {
