@@ -192,19 +192,19 @@ struct Tag: ParsableCommand {
     }
     let groups = InputGroups<SentenceLines>(
       model: model, overlap: overlap, size: readAhead, budget: Self.bytesReadAhead,
-      cost: \.text.count
-    ) { sentences, tagger in
-      let inputs: [TokenInput]
-      do {
-        inputs = try tokenInputs(sentences.filter { !$0.isDocumentMarker }, tagger, fileName)
-      } catch {
-        try overlap.drain()
-        throw error
-      }
-      try overlap.submit(
-        { analyses(of: inputs, tagger) },
-        write: { try self.write(sentences, $0, to: output, fileName: fileName) })
-    }
+      cost: { $0.text.count },
+      submit: { sentences, tagger in
+        let inputs: [TokenInput]
+        do {
+          inputs = try tokenInputs(sentences.filter { !$0.isDocumentMarker }, tagger, fileName)
+        } catch {
+          try overlap.drain()
+          throw error
+        }
+        try overlap.submit(
+          { analyses(of: inputs, tagger) },
+          write: { try self.write(sentences, $0, to: output, fileName: fileName) })
+      })
     if input == .conll {
       let reader = try CoNLLReader(path: file)
       reader.keepsDocumentMarkers = true
@@ -369,12 +369,12 @@ struct Tag: ParsableCommand {
     }
     let groups = InputGroups<(line: String, number: Int)>(
       model: model, overlap: overlap, size: readAhead, budget: Self.bytesReadAhead,
-      cost: \.line.utf8.count
-    ) { lines, tagger in
-      try overlap.submit(
-        { Result { try tagger.tagJSONLines(lines.map(\.line), options: options) } },
-        write: { try write($0.get(), lines) })
-    }
+      cost: { $0.line.utf8.count },
+      submit: { lines, tagger in
+        try overlap.submit(
+          { Result { try tagger.tagJSONLines(lines.map(\.line), options: options) } },
+          write: { try write($0.get(), lines) })
+      })
     reader.beforeWaiting = groups.answerEverythingRead
     try groups.readAll { try reader.next().map { ($0, reader.lineNumber) } }
     if refused > 0 {

@@ -182,7 +182,7 @@ struct Train: ParsableCommand {
     String?
   @Flag(
     help:
-      "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, the other settings are the checkpoint's, and a note names those this command gives otherwise)."
+      "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, the other settings are the checkpoint's, and a note names those this command sets, away from their defaults, to other values)."
   )
   var resume = false
   @Option(
@@ -255,6 +255,8 @@ struct Train: ParsableCommand {
   func run() throws {
     let recipe = try recipe()
     if printConfig {
+      // `--print-config >> run.json` must not append to the --config file it read.
+      try FileRoles(inputs: inputs(of: recipe)).check()
       print(recipe.json())
       return
     }
@@ -316,19 +318,22 @@ struct Train: ParsableCommand {
     return (sentences, InputFile(role: role, path: path, digest: digest, sentences: sentences))
   }
 
+  /// Every file the run reads, with the option that names it.
+  func inputs(of recipe: TrainingRecipe) -> [(option: String, path: String)] {
+    [("--train", recipe.data.train)]
+      + [
+        ("--dev", recipe.data.dev), ("--embeddings", recipe.data.embeddings),
+        ("--test", recipe.data.test), ("--config", config),
+      ].compactMap { option, path in path.map { (option, $0) } }
+  }
+
   /// Every file the run reads and writes, checked before hours of training, not after.
   func files(_ recipe: TrainingRecipe, model: String, checkpoint: String) throws -> FileRoles {
     for (option, path) in [("--model", model), ("--checkpoint", checkpoint)]
     where path.hasSuffix("/") {
       throw TrellisError(file: path, "names a directory; \(option) takes a file path")
     }
-    var roles = FileRoles()
-    roles.inputs =
-      [("--train", recipe.data.train)]
-      + [
-        ("--dev", recipe.data.dev), ("--embeddings", recipe.data.embeddings),
-        ("--test", recipe.data.test), ("--config", config),
-      ].compactMap { option, path in path.map { (option, $0) } }
+    var roles = FileRoles(inputs: inputs(of: recipe))
     roles.replaced = [("--model", model), ("--checkpoint", checkpoint)]
     roles.streamed = log.map { [("--log", $0)] } ?? []
     return roles
@@ -357,11 +362,19 @@ struct Train: ParsableCommand {
         "embeddings: \(seeded) rows seeded from vectors\(frozen); "
           + "\(added) words beyond the training data added")
     }
-    // Not silenced by --quiet: settings the command line gives are being overridden.
+    // Not silenced by --quiet: settings the command line gives are being overridden. Only
+    // those this command sets away from their defaults are named: a setting it leaves alone
+    // is no instruction the checkpoint overrides.
+    let defaults = TrainingRecipe()
+    let setByCommand = Set(
+      (replacedSettings(given: defaults.configuration, kept: trainer.configuration)
+        + replacedSettings(given: defaults.options, kept: trainer.options)).map(\.key))
     trainer.onCheckpointSettings = { replaced in
+      let named = replaced.filter { setByCommand.contains($0.key) }
+      guard !named.isEmpty else { return }
       printError(
         "note: --resume continues with the checkpoint's settings, not this command's: "
-          + replaced.joined(separator: ", "))
+          + named.map(\.description).joined(separator: ", "))
     }
     let started = Date()
     trainer.onEpoch = { report in

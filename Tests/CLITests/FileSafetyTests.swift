@@ -118,6 +118,51 @@ final class FileSafetyTests: CLITestCase {
       try [input, model].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, originals)
   }
 
+  /// Standard error appended to an input (`train --train f >> f 2>&1`, `tag m f 2>> f`) is
+  /// refused with no byte written to it, not even the refusal (exit status 1); so is
+  /// `--print-config` appended to the --config file it read.
+  func testStandardErrorOntoAnInputLeavesItAlone() throws {
+    let input = try write(try contents(of: PackagePaths.tiny("train")), to: "in.conll")
+    let config = try write(#"{"options": {"epochs": 1}}"#, to: "run.json")
+    let originals = try [input, config].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+    let model = try sharedModel()
+    func appending(to target: String) throws -> FileHandle {
+      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
+      try handle.seekToEnd()
+      return handle
+    }
+    for (arguments, bothStreams) in [
+      (["tag", "--model", model, input], false), (["tag", "--model", model, input], true),
+      (["train", "--train", input, "--model", path("m"), "--epochs", "1"], false),
+      (["train", "--train", input, "--model", path("m"), "--epochs", "1"], true),
+    ] {
+      let errors = try appending(to: input)
+      let result = try runTrellis(
+        arguments, stdout: bothStreams ? errors : nil, stderr: errors)
+      try errors.close()
+      XCTAssertEqual(result.exitCode, 1, result.summary)
+      XCTAssertFalse(result.crashed, result.summary)
+    }
+    let printed = try appending(to: config)
+    let result = try runTrellis(
+      ["train", "--config", config, "--train", input, "--print-config"], stdout: printed)
+    try printed.close()
+    assertFailed(result, mentioning: ["\(config): is also standard output"])
+    XCTAssertEqual(
+      try [input, config].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, originals)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
+  }
+
+  /// A model written over another keeps the permissions the user gave the file.
+  func testAReplacedModelKeepsItsPermissions() throws {
+    let model = path("m")
+    assertSucceeded(try trellis(train + ["--model", model]))
+    XCTAssertEqual(chmod(model, 0o640), 0)
+    assertSucceeded(try trellis(train + ["--model", model, "--seed", "2"]))
+    let attributes = try FileManager.default.attributesOfItem(atPath: model)
+    XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o640)
+  }
+
   /// A model write that the system refuses (here the file-size limit, its signal ignored as a
   /// shell's `trap '' XFSZ` does) names the system's reason, not Foundation's "error 512",
   /// and leaves no file.

@@ -659,6 +659,21 @@ final class MalformedInputTests: CLITestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
   }
 
+  /// A feature column's size out of range is named as its DIM, the column as its N.
+  func testFeatureColumnRangesNameTheirPart() throws {
+    for (argument, message) in [
+      ("2:0", "--feature-column 2:DIM: DIM must be in 1...4096 (got 0)"),
+      ("0:4", "--feature-column N must be in 1...1000 (got 0)"),
+    ] {
+      let result = try trellis([
+        "train", "--train", PackagePaths.tiny("train"), "--model", path("m"), "--feature-column",
+        argument,
+      ])
+      XCTAssertEqual(result.exitCode, 64, result.summary)
+      XCTAssertTrue(result.stderr.contains(message), result.summary)
+    }
+  }
+
   /// Input 28: `--token-column` beyond the file's columns names the file and line.
   func testTokenColumnBeyondTheColumns() throws {
     let file = try write(Self.sample, to: "two-columns.conll")

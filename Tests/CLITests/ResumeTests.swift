@@ -73,6 +73,44 @@ final class ResumeTests: CLITestCase {
     XCTAssertEqual(options["epochs"] as? Int, 2)
   }
 
+  /// The note names only settings this command sets: resuming with the data and --epochs
+  /// alone overrides nothing the user asked for, whatever the checkpoint's sizes.
+  func testResumeWithoutSettingsNamesNone() throws {
+    let model = try trainModel(options: ["--epochs", "1", "--keep-checkpoint"])
+    let resumed = try trellis([
+      "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+      "--model", model, "--resume", "--epochs", "2",
+    ])
+    assertSucceeded(resumed)
+    XCTAssertFalse(resumed.stderr.contains("note: --resume"), resumed.stderr)
+  }
+
+  /// The best epoch and the patience count were measured on the checkpoint's dev sentences:
+  /// a resumed run on others, or on none, is refused (its model would record the new file
+  /// beside scores of the old).
+  func testResumeRefusesOtherDevSentences() throws {
+    let model = try trainModel(options: ["--epochs", "1", "--keep-checkpoint"])
+    let checkpoint = try Data(contentsOf: URL(fileURLWithPath: model + ".checkpoint"))
+    let resume = [
+      "train", "--train", PackagePaths.tiny("train"), "--model", model, "--resume", "--quiet",
+    ]
+    let otherDev = try write(
+      String(try contents(of: PackagePaths.tiny("dev")).split(separator: "\n\n")[0]) + "\n",
+      to: "other-dev.conll")
+    for (dev, message) in [
+      (["--dev", otherDev], "other dev sentences than the --dev file given"),
+      ([], "give the same --dev file again"),
+    ] {
+      assertFailed(try trellis(resume + dev + ["--epochs", "2"]), mentioning: [message])
+      XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model + ".checkpoint")), checkpoint)
+    }
+    // The same sentences in a file spaced otherwise are the same dev sentences.
+    let respaced = try write(
+      try contents(of: PackagePaths.tiny("dev")).replacingOccurrences(of: "\t", with: "  "),
+      to: "respaced-dev.conll")
+    assertSucceeded(try trellis(resume + ["--dev", respaced, "--epochs", "2"]))
+  }
+
   func testResumeRefusesOtherData() throws {
     let model = try trainModel(options: ["--keep-checkpoint"])
     let result = try trellis(

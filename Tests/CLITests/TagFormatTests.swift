@@ -20,6 +20,20 @@ final class TagFormatTests: CLITestCase {
     XCTAssertEqual(result.output, expected, "a blank input line stays a blank output line")
   }
 
+  /// Text input's tokens are separated by Unicode's spaces too (Python's `str.split()`), not
+  /// only spaces and tabs: a no-break space or a line separator inside a token would print as
+  /// two words with one label. A zero-width space is no space, and stays in its token.
+  func testTextInputSplitsAtUnicodeSpaces() throws {
+    let model = try sharedModel()
+    let line = "from\u{00A0}denver\u{2028}to \u{3000}dallas\u{200B}x\n"
+    let result = try trellis(
+      ["tag", "--model", model, "--input", "text", "--format", "json"], stdin: line)
+    assertSucceeded(result)
+    let answer = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+    XCTAssertEqual(answer["tokens"] as? [String], ["from", "denver", "to", "dallas\u{200B}x"])
+  }
+
   func testJSONLinesHaveSpansAndConfidences() throws {
     let model = try sharedModel()
     let result = try trellis([

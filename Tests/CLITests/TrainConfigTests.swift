@@ -101,6 +101,19 @@ final class TrainConfigTests: CLITestCase {
 
   /// `--test` is read only with `--embeddings`, for its words; without, it must still name a
   /// file, so a misspelt path is not silently ignored.
+  /// A key given twice would be read as one of its values, and Python's json and jq read the
+  /// other: refused, at any depth, with its path.
+  func testConfigFileKeysGivenTwiceAreRefused() throws {
+    let twice = try write(#"{"options": {"epochs": 5, "seed": 2, "epochs": 1}}"#, to: "twice.json")
+    assertFailed(
+      try trellis(["train", "--config", twice, "--print-config"]),
+      mentioning: ["\(twice): gives 'options.epochs' twice"])
+    let once = try write(#"{"options": {"epochs": 5}, "data": {"epochs": null}}"#, to: "once.json")
+    assertFailed(
+      try trellis(["train", "--config", once, "--print-config"]),
+      mentioning: ["has no option 'data.epochs'"])
+  }
+
   func testATestFileThatIsNotThereIsRefused() throws {
     assertFailed(
       try trellis([

@@ -87,10 +87,11 @@ enum PackagePaths {
 /// `stdin` is written to a pipe that the child reads as its standard input; without it the child
 /// reads /dev/null, so a command that falls back to standard input never waits on the test's.
 /// Standard output and error go to files, so neither can fill a pipe and block the child;
-/// `stdout`, when given, replaces the file (a device such as /dev/full, or a pipe).
+/// `stdout` and `stderr`, when given, replace their files (a device such as /dev/full, a pipe,
+/// a file of the test's); the result's `stdout` and `stderr` are then empty.
 func runTrellis(
   _ arguments: [String], stdin: Data? = nil, stdout: FileHandle? = nil,
-  environment: [String: String] = [:],
+  stderr: FileHandle? = nil, environment: [String: String] = [:],
   timeout: TimeInterval = 300
 ) throws -> CommandResult {
   let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -111,11 +112,11 @@ func runTrellis(
   // descriptors, enough for `Process.run` to crash (a signal 11 in its memcpy).
   let input = try standardInput(holding: stdin)
   let output = try stdout ?? emptyFileForWriting(stdoutFile)
-  let errors = try emptyFileForWriting(stderrFile)
+  let errors = try stderr ?? emptyFileForWriting(stderrFile)
   defer {
     try? input.close()
     if stdout == nil { try? output.close() }
-    try? errors.close()
+    if stderr == nil { try? errors.close() }
   }
   process.standardInput = input
   process.standardOutput = output
@@ -133,7 +134,7 @@ func runTrellis(
     exitCode: process.terminationStatus,
     crashed: process.terminationReason == .uncaughtSignal,
     stdout: stdout == nil ? try Data(contentsOf: stdoutFile) : Data(),
-    stderr: String(decoding: try Data(contentsOf: stderrFile), as: UTF8.self))
+    stderr: stderr == nil ? String(decoding: try Data(contentsOf: stderrFile), as: UTF8.self) : "")
 }
 
 /// /dev/null, or the read end of a pipe that already holds `data` and is closed for writing.

@@ -95,22 +95,32 @@ public struct FileRoles {
     }
   }
 
-  /// Throws when standard output, a regular file, is one of `inputs`: `trellis tag f >> f`
-  /// would append to the file it is reading, `trellis info m >> m` damage the model (cat
-  /// refuses an input file that is its output file alike).
+  /// Throws when standard output or standard error, a regular file, is one of `inputs`:
+  /// `trellis tag f >> f` would append to the file it is reading, `trellis info m >> m` damage
+  /// the model (cat refuses an input file that is its output file alike), and `trellis train
+  /// --train f >> f 2>&1` would append its progress lines. When standard error is the input,
+  /// it is first pointed at /dev/null, so that the refusal itself is not written onto the
+  /// input: the command then fails with status 1 and no message, which loses nothing.
   private func checkStandardOutput() throws {
     func descriptorIdentity(_ descriptor: Int32) -> PathIdentity? {
       var info = stat()
       guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
       return .existing([UInt64(info.st_dev), UInt64(info.st_ino)])
     }
-    guard let output = descriptorIdentity(STDOUT_FILENO) else { return }
-    for (option, path) in inputs {
-      let (name, identity) =
-        path == "-" ? ("<stdin>", descriptorIdentity(STDIN_FILENO)) : (path, PathIdentity(path))
-      if identity == output {
+    let streams = [("standard error", STDERR_FILENO), ("standard output", STDOUT_FILENO)]
+    for (stream, descriptor) in streams {
+      guard let output = descriptorIdentity(descriptor) else { continue }
+      for (option, path) in inputs {
+        let (name, identity) =
+          path == "-" ? ("<stdin>", descriptorIdentity(STDIN_FILENO)) : (path, PathIdentity(path))
+        guard identity == output else { continue }
+        if descriptor == STDERR_FILENO {
+          let null = open("/dev/null", O_WRONLY)
+          if null < 0 || dup2(null, STDERR_FILENO) < 0 { exit(1) }  // nowhere safe to report
+          close(null)
+        }
         throw TrellisError(
-          file: name, "is also standard output; refusing to write onto the \(option) input")
+          file: name, "is also \(stream); refusing to write onto the \(option) input")
       }
     }
   }
@@ -191,6 +201,9 @@ func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) thro
       throw error
     }
     try handle.close()
+    // A replaced file keeps its permissions (a model made read-only for others stays so).
+    var replaced = stat()
+    if stat(target.path, &replaced) == 0 { chmod(temporary.path, replaced.st_mode & 0o7777) }
     guard rename(temporary.path, target.path) == 0 else {
       throw TrellisError(file: path, "cannot be replaced: \(String(cString: strerror(errno)))")
     }

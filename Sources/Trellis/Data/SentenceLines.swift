@@ -29,13 +29,43 @@ public struct SentenceLines: CoNLLSentence, Sendable {
     fieldStarts.reserveCapacity(64)
   }
 
-  /// The whitespace-separated tokens of one line of text input, a token per line.
+  /// The whitespace-separated tokens of one line of text input (valid UTF-8), a token per
+  /// line: split at spaces and tabs, as CoNLL columns are, and at every other Unicode space
+  /// (no-break and ideographic spaces, U+2028, …: Python's `str.split()`), which a token
+  /// printed as `token/LABEL` would otherwise show as two words.
   public init(tokensOf line: UnsafeBufferPointer<UInt8>, lineNumber: Int) {
     self.init(firstLine: lineNumber)
     fieldsPerLine = 1
     var tokens: [Range<Int>] = []
-    columnRanges(of: line, into: &tokens)
+    if line.contains(where: { $0 >= 0x80 }) {
+      tokens = Self.unicodeSpaceSeparatedRanges(of: line)
+    } else {
+      columnRanges(of: line, into: &tokens)
+    }
     appendFields(tokens, of: line)
+  }
+
+  /// The byte ranges of `line`'s runs of code points that are not spaces or tabs, nor Unicode
+  /// White_Space.
+  private static func unicodeSpaceSeparatedRanges(of line: UnsafeBufferPointer<UInt8>)
+    -> [Range<Int>]
+  {
+    var ranges: [Range<Int>] = []
+    var tokenStart: Int?
+    var offset = 0
+    for scalar in String(decoding: line, as: UTF8.self).unicodeScalars {
+      let separates =
+        scalar == " " || scalar == "\t" || (scalar.value >= 0x80 && scalar.properties.isWhitespace)
+      if separates, let start = tokenStart {
+        ranges.append(start..<offset)
+        tokenStart = nil
+      } else if !separates && tokenStart == nil {
+        tokenStart = offset
+      }
+      offset += UTF8.width(scalar)
+    }
+    if let start = tokenStart { ranges.append(start..<offset) }
+    return ranges
   }
 
   mutating func appendLine(_ line: UnsafeBufferPointer<UInt8>, fields: [Range<Int>]) {

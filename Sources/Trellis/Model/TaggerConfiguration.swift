@@ -107,8 +107,14 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     try require(characterFilters, in: 0...Self.sizeLimit, "character-filters")
     try require(characterEmbeddingSize, in: 1...Self.sizeLimit, "character-embedding-size")
     for feature in featureColumns {
-      try require(feature.column, in: 1...TrainingData.columnLimit, "feature-column")
-      try require(feature.size, in: 1...Self.sizeLimit, "feature-column")
+      let (columns, sizes) = (1...TrainingData.columnLimit, 1...Self.sizeLimit)
+      guard columns.contains(feature.column) else {
+        throw OptionError("feature-column", "N must be in \(columns) (got \(feature.column))")
+      }
+      guard sizes.contains(feature.size) else {
+        throw OptionError(
+          "feature-column", "\(feature.column):DIM: DIM must be in \(sizes) (got \(feature.size))")
+      }
     }
     guard Set(featureColumns.map(\.column)).count == featureColumns.count else {
       throw OptionError("feature-column", "names a column twice")

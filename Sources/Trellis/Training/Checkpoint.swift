@@ -26,6 +26,8 @@ enum Checkpoint {
     var record: TrainingRecord?
     /// Absent from checkpoints of runs without frozen rows.
     var frozenEmbeddingRows: [Int]?
+    /// `TrainingState.devSHA256`; absent from checkpoints written before it was recorded.
+    var devSHA256: String?
   }
 
   static func write(
@@ -42,7 +44,8 @@ enum Checkpoint {
         bestF1: state.bestF1,
         hasBest: !state.bestValues.isEmpty,
         epochsWithoutImprovement: state.epochsWithoutImprovement, record: state.record,
-        frozenEmbeddingRows: state.frozenEmbeddingRows.isEmpty ? nil : state.frozenEmbeddingRows))
+        frozenEmbeddingRows: state.frozenEmbeddingRows.isEmpty ? nil : state.frozenEmbeddingRows,
+        devSHA256: state.devSHA256))
     let modelBytes = try ModelFile.encode(model, name: path)
     var prefix = Data(magic)
     appendLittleEndian(formatVersion, to: &prefix)
@@ -121,7 +124,7 @@ enum Checkpoint {
     state.bestF1 = header.bestF1
     state.bestValues = header.hasBest ? try floats() : []
     state.epochsWithoutImprovement = header.epochsWithoutImprovement
-    state.record = header.record ?? TrainingRecord()
+    (state.record, state.devSHA256) = (header.record ?? TrainingRecord(), header.devSHA256)
     state.frozenEmbeddingRows = header.frozenEmbeddingRows ?? []
     guard state.frozenEmbeddingRows.allSatisfy({ (0..<model.words.count).contains($0) }) else {
       throw TrellisError(file: path, "freezes embedding rows the model does not have")

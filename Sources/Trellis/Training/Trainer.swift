@@ -19,10 +19,8 @@ public final class Trainer {
   public var onStep: (StepReport) throws -> Void = { _ in }
 
   /// Told, when a resumed run's checkpoint was made with other settings than this trainer's,
-  /// which ones, each as "key checkpoint's-value (not this-trainer's-value)" with the
-  /// `TaggerConfiguration` or `TrainingOptions` key and JSON values: the run keeps the
-  /// checkpoint's, and the model's provenance records them.
-  public var onCheckpointSettings: (_ replaced: [String]) -> Void = { _ in }
+  /// which ones: the run keeps the checkpoint's, and the model's provenance records them.
+  public var onCheckpointSettings: (_ replaced: [ReplacedSetting]) -> Void = { _ in }
 
   /// What the model file records of its origin; the trainer adds the training outcome.
   public var provenance: Provenance?
@@ -47,10 +45,11 @@ public final class Trainer {
   ) throws -> TaggerModel {
     let run: TrainingRun
     if resume, let checkpoint {
-      run = try resumed(from: checkpoint, train: train)
+      run = try resumed(from: checkpoint, train: train, dev: dev)
       adoptSettings(of: run)
     } else {
       run = fresh(train: train)
+      run.state.devSHA256 = TrainingState.devSHA256(of: dev)
     }
     while run.state.continues(options: run.options) {
       let started = Date()
@@ -199,10 +198,21 @@ public final class Trainer {
   }
 }
 
+/// A setting a resumed run takes from its checkpoint instead of from its trainer: a
+/// `TaggerConfiguration` or `TrainingOptions` key and both values as JSON text, nil for an
+/// optional setting left out (its default).
+public struct ReplacedSetting: Equatable, Sendable, CustomStringConvertible {
+  public var key: String
+  public var kept: String?
+  public var given: String?
+
+  /// "key kept-value (not given-value)", "default" for a value left out.
+  public var description: String { "\(key) \(kept ?? "default") (not \(given ?? "default"))" }
+}
+
 /// Each top-level member whose value differs between the JSON forms of `given` and `kept`,
-/// sorted by key, as "key kept-value (not given-value)", a value as JSON text or "default"
-/// for a member left out (an optional setting not given).
-func replacedSettings<Value: Encodable>(given: Value, kept: Value) -> [String] {
+/// sorted by key.
+public func replacedSettings<Value: Encodable>(given: Value, kept: Value) -> [ReplacedSetting] {
   func members(_ value: Value) -> [String: String] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -216,7 +226,7 @@ func replacedSettings<Value: Encodable>(given: Value, kept: Value) -> [String] {
   }
   let (x, y) = (members(given), members(kept))
   return Set(x.keys).union(y.keys).sorted().filter { x[$0] != y[$0] }.map {
-    "\($0) \(y[$0] ?? "default") (not \(x[$0] ?? "default"))"
+    ReplacedSetting(key: $0, kept: y[$0], given: x[$0])
   }
 }
 

@@ -38,6 +38,12 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     if let unknown = unknownKeys(in: object, of: TrainingRecipe()).first {
       throw TrellisError(file: path, "has no option '\(unknown)'")
     }
+    // JSONSerialization and JSONDecoder each keep one of two values of a key, silently, and
+    // not the same one Python's json or jq keeps: the file would not say what the run does.
+    let text = String(decoding: data, as: UTF8.self)
+    if let repeated = try? JSONScanner.scan(text, { try $0.firstRepeatedKey() }) {
+      throw TrellisError(file: path, "gives '\(repeated)' twice")
+    }
     do {
       return try JSONDecoder().decode(TrainingRecipe.self, from: data)
     } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
@@ -195,4 +201,36 @@ func integerFieldOutOfRange(in object: [String: Any], of value: Any, prefix: Str
     }
   }
   return nil
+}
+
+extension JSONScanner {
+  /// The dotted path ("options.epochs") of the first key that its object repeats, found in the
+  /// value that comes next; nil when no object in it repeats a key.
+  mutating func firstRepeatedKey(path: String = "", depth: Int = 0) throws -> String? {
+    guard depth < Self.maximumDepth else { throw error("nested too deep") }
+    if consume(UInt8(ascii: "{")) {
+      if consume(UInt8(ascii: "}")) { return nil }
+      var keys = Set<String>()
+      repeat {
+        let key = try readString()
+        let member = path.isEmpty ? key : path + "." + key
+        guard keys.insert(key).inserted else { return member }
+        try expect(UInt8(ascii: ":"), "':' after a key")
+        if let repeated = try firstRepeatedKey(path: member, depth: depth + 1) { return repeated }
+      } while consume(UInt8(ascii: ","))
+      try expect(UInt8(ascii: "}"), "',' or '}'")
+    } else if consume(UInt8(ascii: "[")) {
+      if consume(UInt8(ascii: "]")) { return nil }
+      var index = 0
+      repeat {
+        let item = "\(path)[\(index)]"
+        if let repeated = try firstRepeatedKey(path: item, depth: depth + 1) { return repeated }
+        index += 1
+      } while consume(UInt8(ascii: ","))
+      try expect(UInt8(ascii: "]"), "',' or ']'")
+    } else {
+      _ = try readRawValue()
+    }
+    return nil
+  }
 }

@@ -185,8 +185,9 @@ extension Trainer {
       model: model, state: state, options: options, sentences: sentences, wordCounts: counts)
   }
 
-  /// The run a checkpoint holds, after checking it was trained on this data.
-  func resumed(from checkpoint: String, train: [Sentence]) throws -> TrainingRun {
+  /// The run a checkpoint holds, after checking it was trained on this data and selected its
+  /// epochs on these dev sentences (or had none, as now).
+  func resumed(from checkpoint: String, train: [Sentence], dev: [Sentence]) throws -> TrainingRun {
     let (model, state, checkpointOptions) = try Checkpoint.read(from: checkpoint)
     var options = checkpointOptions
     // The run's length may change on resume; everything that shapes each update may not.
@@ -201,6 +202,17 @@ extension Trainer {
       corpus.labels == model.labels, corpus.features == model.featureVocabularies
     else {
       throw TrellisError(file: checkpoint, "was trained on other data than the --train file given")
+    }
+    let noDev = TrainingState.devSHA256(of: [])
+    if let recorded = state.devSHA256, recorded != TrainingState.devSHA256(of: dev) {
+      let problem =
+        recorded == noDev
+        ? "was trained without dev sentences, but --dev is given"
+        : dev.isEmpty
+          ? "was trained with dev sentences; give the same --dev file again"
+          : "was trained with other dev sentences than the --dev file given"
+      throw TrellisError(
+        file: checkpoint, problem + " (its best epoch and patience were measured on them)")
     }
     return TrainingRun(
       model: model, state: state, options: options, sentences: sentences,

@@ -20,11 +20,33 @@ struct TrainingState {
   /// Embedding rows that keep their pretrained vectors (`TrainingOptions.freezeEmbeddings`):
   /// the rows of words with a vector. The other rows (`<unk>`, words without one) train.
   var frozenEmbeddingRows: [Int] = []
+  /// `devSHA256(of:)` of the dev sentences the run selects its epochs on (none included): a
+  /// resumed run must have the same, since its best F1 and patience were measured on them.
+  /// Nil only from a checkpoint written before it was recorded.
+  var devSHA256: String?
 
   init(rng: SplitMix64, model: TaggerModel, options: TrainingOptions) {
     self.rng = rng
     let base = options.optimizer.makeOptimizer(parameterCount: model.store.count)
     optimizer = options.average ? ParameterAveraging(base, initial: model.store.snapshot()) : base
+  }
+
+  /// The SHA-256 of `dev`'s fields (a tab after each field, a newline after each line and
+  /// sentence): the same sentences give the same digest however their file spaced them. No
+  /// sentences give the digest of no bytes.
+  static func devSHA256(of dev: [Sentence]) -> String {
+    var digest = SHA256()
+    for sentence in dev {
+      for fields in sentence.fields {
+        for field in fields {
+          digest.update(field.utf8)
+          digest.update(CollectionOfOne(UInt8(ascii: "\t")))
+        }
+        digest.update(CollectionOfOne(UInt8(ascii: "\n")))
+      }
+      digest.update(CollectionOfOne(UInt8(ascii: "\n")))
+    }
+    return digest.hexDigest()
   }
 
   /// How many times the learning rate has been annealed (`TrainingOptions.annealFactor`) after
