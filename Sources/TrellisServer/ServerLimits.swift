@@ -10,6 +10,11 @@ public struct ServerLimits: Equatable, Sendable {
   /// The most tokens in one request, all its sentences together (text is counted after the
   /// tokenizer has split it).
   public var maxTokens = 50_000
+  /// The most labels a request's n-best lists may hold, `nbest` times its tokens: each of a
+  /// sentence's k sequences repeats its labels in the answer, so 200 sentences of 50 tokens
+  /// with `"nbest": 1000`, an 89 KB body within every other limit, were answered with 126 MB
+  /// and took the server to 594 MB. A million is about 13 MB of answer.
+  public var maxNbestLabels = 1_000_000
   /// The most sentences a worker tags in one go, from as many requests as fit; a single larger
   /// request is tagged alone.
   public var batchSentences = 64
@@ -40,6 +45,7 @@ public struct ServerLimits: Equatable, Sendable {
     try check(maxBodyBytes, 1...(1 << 30), "max-body-bytes")
     try check(maxSentences, 1...1_000_000, "max-sentences")
     try check(maxTokens, 1...100_000_000, "max-tokens")
+    try check(maxNbestLabels, 1...1_000_000_000, "max-nbest-labels")
     try check(batchSentences, 1...TaggingOptions.batchSizeLimit, "batch-sentences")
     try check(batchWaitMicroseconds, 0...1_000_000, "batch-wait-microseconds")
     try check(workers, 1...64, "workers")

@@ -62,6 +62,13 @@ struct TagRequestBody {
       throw ServiceError.badRequest("the body lacks \"sentences\" (an array of requests)")
     }
     requests = try Self.read(sentences, limits: limits)
+    let tokens = requests.reduce(0) { $0 + $1.tokens.count }
+    guard options.nbest * tokens <= limits.maxNbestLabels else {
+      throw ServiceError.badRequest(
+        "\"nbest\" \(options.nbest) over \(tokens) tokens asks for up to "
+          + "\(options.nbest * tokens) labels; a request may ask for at most "
+          + "\(limits.maxNbestLabels) (lower nbest, or send fewer tokens)")
+    }
   }
 
   /// Each sentence as a request, within the request's sentence and token limits.

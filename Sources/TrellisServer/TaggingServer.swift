@@ -21,8 +21,8 @@ public struct ListenError: Error, CustomStringConvertible {
 /// - `GET /v1/model`: what `trellis info --json` shows of the model (`ModelDescription`).
 /// - `GET /health`: `{"status":"ok"}` while the server accepts requests.
 ///
-/// A refused request gets `{"error": "…"}`: 400 for a malformed body or one over the sentence
-/// or token limit, 413 for a body over `limits.maxBodyBytes`, 405 (with `Allow`) for an
+/// A refused request gets `{"error": "…"}`: 400 for a malformed body or one over the sentence,
+/// token or n-best label limit, 413 for a body over `limits.maxBodyBytes`, 405 (with `Allow`) for an
 /// endpoint asked with another method, 404 for any other path. GET endpoints answer HEAD.
 public struct TaggingServer: Service {
   public let model: TaggerModel

@@ -28,6 +28,9 @@ struct TrellisServe: AsyncParsableCommand {
   var maxSentences = ServerLimits().maxSentences
   @Option(help: "The most tokens in one request, all sentences together (more: 400).")
   var maxTokens = ServerLimits().maxTokens
+  @Option(
+    help: "The most labels one request's n-best lists may hold: nbest x its tokens (more: 400).")
+  var maxNbestLabels = ServerLimits().maxNbestLabels
   @Option(help: "The most sentences tagged together, from concurrent requests.")
   var batchSentences = ServerLimits().batchSentences
   @Option(help: "How long a request waits for others to share its batch, in microseconds.")
@@ -47,6 +50,7 @@ struct TrellisServe: AsyncParsableCommand {
     limits.maxBodyBytes = maxBodyBytes
     limits.maxSentences = maxSentences
     limits.maxTokens = maxTokens
+    limits.maxNbestLabels = maxNbestLabels
     limits.batchSentences = batchSentences
     limits.batchWaitMicroseconds = batchWaitMicroseconds
     limits.workers = workers

@@ -16,6 +16,7 @@ final class LimitTests: XCTestCase {
     limits.maxBodyBytes = 4096
     limits.maxSentences = 5
     limits.maxTokens = 20
+    limits.maxNbestLabels = 30
     return limits
   }()
 
@@ -84,6 +85,24 @@ final class LimitTests: XCTestCase {
       #"{"tokens": ["# + Array(repeating: #""a""#, count: 9).joined(separator: ",") + "]}"
     let twenty = try await client.post(server.url("/v1/tag"), tagBody([tokens, nine]))
     XCTAssertEqual(twenty.status, 200, twenty.text)
+  }
+
+  /// N-best lists repeat a sentence's labels once per sequence: `nbest` times the request's
+  /// tokens is capped, at exactly the limit answered (3 × 10), one token more refused.
+  func testNBestLabelsOverTheLimitAre400() async throws {
+    func body(tokens: Int, nbest: Int) -> String {
+      let sentence =
+        #"{"tokens": ["# + Array(repeating: #""a""#, count: tokens).joined(separator: ",") + "]}"
+      return tagBody([sentence], extra: #", "nbest": \#(nbest)"#)
+    }
+    let fits = try await client.post(server.url("/v1/tag"), body(tokens: 10, nbest: 3))
+    XCTAssertEqual(fits.status, 200, fits.text)
+    try await assertRefused(
+      body(tokens: 11, nbest: 3),
+      mentioning:
+        #""nbest" 3 over 11 tokens asks for up to 33 labels; a request may ask for at most 30"#)
+    let plain = try await client.post(server.url("/v1/tag"), body(tokens: 20, nbest: 0))
+    XCTAssertEqual(plain.status, 200, "without n-best lists only --max-tokens applies")
   }
 
   func testMalformedBodiesAre400NamingTheProblem() async throws {
@@ -191,6 +210,8 @@ final class LimitTests: XCTestCase {
     XCTAssertEqual(
       refused { $0.maxSentences = -1 }, "--max-sentences must be in 1...1000000 (got -1)")
     XCTAssertEqual(refused { $0.maxTokens = 0 }, "--max-tokens must be in 1...100000000 (got 0)")
+    XCTAssertEqual(
+      refused { $0.maxNbestLabels = 0 }, "--max-nbest-labels must be in 1...1000000000 (got 0)")
     XCTAssertEqual(
       refused { $0.batchSentences = 5000 }, "--batch-sentences must be in 1...4096 (got 5000)")
     XCTAssertEqual(
