@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from collections import deque
@@ -165,6 +167,40 @@ def test_model_paths_are_str_bytes_or_path_objects(tagger, model_path) -> None:
         trellis.Tagger(model_path + "\0junk")
     with pytest.raises(TypeError, match="requests must be a str"):
         tagger.tag_json_lines(None)
+
+
+def test_requests_holding_nul_are_refused(tagger) -> None:
+    """The C string would end at the NUL: the lines after it went untagged, silently."""
+    with pytest.raises(ValueError, match="requests line 2 holds a NUL character"):
+        tagger.tag_json_lines('{"tokens":["boston"]}\n\0{"tokens":["denver"]}\n')
+    # Options are JSON, which escapes a NUL; so are the requests `tag` and `tag_texts` write.
+    assert "\\u0000" in tagger.tag_json_lines('{"id":"a\\u0000b","tokens":["boston"]}',
+                                               {"batch_size": 1})
+    assert tagger.tag([["to", "bos\0ton"]], nbest=1)[0].tokens == ["to", "bos\0ton"]
+    assert tagger.tag_texts(["to bos\0ton"])[0].text == "to bos\0ton"
+
+
+def test_a_relative_model_path_still_names_the_file_after_chdir(model_path, tmp_path,
+                                                                monkeypatch) -> None:
+    """The path is kept as given (`path`, repr, info "file"), and the file opened again by
+    its absolute path (copies, pickles, `copy_model_file`). "link/.." goes to link's target's
+    parent, which `os.path.abspath` would have dropped by the letters."""
+    (tmp_path / "models" / "inner").mkdir(parents=True)
+    shutil.copy(model_path, tmp_path / "models" / "m.model")
+    (tmp_path / "link").symlink_to(tmp_path / "models" / "inner")
+    monkeypatch.chdir(tmp_path)
+    with trellis.Tagger("link/../m.model") as tagger:
+        monkeypatch.chdir("/")
+        assert tagger.path == tagger.info["file"] == "link/../m.model"
+        assert repr(tagger) == "Tagger('link/../m.model')"
+        expected = tagger.tag([["to", "boston"]])
+        for make in (copy.copy, copy.deepcopy, lambda t: pickle.loads(pickle.dumps(t))):
+            with make(tagger) as duplicate:
+                assert duplicate.path == str(tmp_path / "link/../m.model")
+                assert duplicate.tag([["to", "boston"]]) == expected
+        tagger.copy_model_file(tmp_path / "copy.model")
+        assert (tmp_path / "copy.model").read_bytes() == tagger.model_bytes() == \
+            open(model_path, "rb").read()
 
 
 def test_lone_surrogates_are_located(tagger) -> None:

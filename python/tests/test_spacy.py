@@ -6,6 +6,9 @@ import json
 import math
 import os
 import pickle
+import re
+import shutil
+import stat
 import subprocess
 import sys
 import warnings
@@ -267,6 +270,75 @@ def test_pipeline_bytes_carry_the_model(nlp, model_path, tmp_path, monkeypatch) 
     assert [path.read_bytes() for path in cached] == [open(model_path, "rb").read()]
     twin.from_bytes(data)  # the same bytes again: the same file, none added
     assert list((tmp_path / "cache" / "trellis" / "models").iterdir()) == cached
+
+
+def test_saved_model_files_have_the_mode_of_new_files(nlp, tmp_path, monkeypatch) -> None:
+    """0666 less the umask, as spaCy's own files of the pipeline, not a temporary file's 0600,
+    which another user could not read (a pipeline built as root, loaded by a service)."""
+    data = nlp.to_bytes()
+    for umask, mode in ((0o022, 0o644), (0o027, 0o640)):
+        pipeline, cache = tmp_path / f"pipeline{umask:o}", tmp_path / f"cache{umask:o}"
+        monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+        twin = spacy.blank("en")
+        twin.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
+        before = os.umask(umask)
+        try:
+            nlp.to_disk(pipeline)
+            twin.from_bytes(data)
+        finally:
+            os.umask(before)
+        written = [pipeline / "trellis_tagger" / "model", pipeline / "config.cfg",
+                   *(cache / "trellis" / "models").iterdir()]
+        assert [stat.S_IMODE(path.stat().st_mode) for path in written] == [mode] * 3
+    # Saved again over itself, the model keeps the mode its owner gave it.
+    model = tmp_path / "pipeline22" / "trellis_tagger" / "model"
+    model.chmod(0o600)
+    nlp.to_disk(tmp_path / "pipeline22")
+    assert stat.S_IMODE(model.stat().st_mode) == 0o600
+
+
+def test_a_relative_model_path_is_saved_and_pickled_after_chdir(model_path, tmp_path,
+                                                                  monkeypatch) -> None:
+    """The configured path named another file, or none, once the working directory changed:
+    `nlp.to_disk` and pickling (which `nlp.pipe(n_process=2)` needs) failed."""
+    shutil.copy(model_path, tmp_path / "m.model")
+    monkeypatch.chdir(tmp_path)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": "m.model"})
+    monkeypatch.chdir("/")
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "trellis_tagger" / "model").read_bytes() == \
+        (tmp_path / "m.model").read_bytes()
+    twin = pickle.loads(pickle.dumps(nlp))
+    assert [entities(doc) for doc in twin.pipe(GOLD)] == list(GOLD.values())
+
+
+def test_a_doc_that_cannot_be_tagged_goes_to_the_error_handler(nlp) -> None:
+    """A Doc of more than 100,000 tokens: its error, naming it, is raised (spaCy's
+    `raise_error`), or, with `nlp.set_error_handler`, passed to the handler with that Doc
+    alone, and the batch's other Docs are tagged."""
+    long = "to denver " * 60_000
+    texts = ["list flights to atlanta", long, "i want to fly from dallas to san francisco"]
+    refused = (r"the Doc starting 'to denver to denver .*': 120000 tokens, more than the "
+               r"100000 a sentence may hold")
+    with pytest.raises(trellis.TrellisError, match=refused):
+        list(nlp.pipe(texts))
+    with pytest.raises(trellis.TrellisError, match=refused):
+        nlp(long)
+    handled = []
+    nlp.set_error_handler(lambda *arguments: handled.append(arguments))
+    assert [entities(doc) for doc in nlp.pipe(texts)] == [GOLD[texts[0]], GOLD[texts[2]]]
+    [(name, component, docs, error)] = handled
+    assert (name, component) == ("trellis_tagger", nlp.get_pipe("trellis_tagger"))
+    assert [doc.text for doc in docs] == [long] and re.fullmatch(refused, str(error))
+    untagged = nlp(long)  # returned, not refused by `nlp` as a pipe's None would be
+    assert untagged.text == long and untagged._.trellis is None and len(handled) == 2
+    # Tagged sentence by sentence, the sentence is named too.
+    sentenced = spacy.blank("en")
+    sentenced.add_pipe("sentencizer")
+    sentenced.add_pipe("trellis_tagger", config={"model": component.tagger.path})
+    with pytest.raises(trellis.TrellisError, match="^sentence 1 of the Doc starting 'to bos"):
+        sentenced(f"to boston . {long}. to boston .")
 
 
 def test_a_model_file_changed_after_loading_is_not_saved(model_path, tmp_path) -> None:

@@ -19,27 +19,35 @@ else `~/.cache/trellis/models/`, named by their SHA-256), since a `Tagger` reads
 and pickles, by path. Loading calls the factory with the configured path
 first, which need not exist there: so a missing model file is reported when the component
 first tags, not when it is added.
+
+As spaCy's own pipes do, the component passes a Doc it cannot tag (one holding a sentence of
+more than 100,000 tokens) to its error handler, which `nlp.set_error_handler` sets and which
+raises the error unless set otherwise; the batch's other Docs are tagged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import re
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import minibatch
+from spacy.util import minibatch, raise_error
 
 from ._library import TrellisError
 from .results import TaggingResult
-from .tagger import Tagger
+from .tagger import Tagger, _write_whole
 
 # The model file inside a saved pipeline's component directory.
 _SAVED_MODEL = "model"
+
+ErrorHandler = Callable[[str, Any, List[Doc], Exception], Any]
+"""spaCy's error handler: called with the component's name, the component, the Docs that
+failed and the error."""
 
 
 def _result(doc: Doc) -> Optional[TaggingResult]:
@@ -121,13 +129,25 @@ class TrellisComponent:
         self.confidence = confidence
         self.batch_size = batch_size
         self.per_sentence = per_sentence
+        self.error_handler: ErrorHandler = raise_error
 
     @property
     def tagger(self) -> Tagger:
         """The model's tagger; raises the error of a model file that was missing."""
         if isinstance(self._tagger, TrellisError):
-            raise self._tagger
+            # A new error each time: raising one object again lengthens its traceback, which
+            # an error handler that lets every Doc pass would grow without end.
+            raise TrellisError(self._tagger.message)
         return self._tagger
+
+    def set_error_handler(self, error_handler: ErrorHandler) -> None:
+        """Sets what a Doc that cannot be tagged goes to, with its error (as
+        `error_handler(name, component, [doc], error)`); `nlp.set_error_handler` calls this."""
+        self.error_handler = error_handler
+
+    def get_error_handler(self) -> ErrorHandler:
+        """The error handler; spaCy's `raise_error`, which raises the error, unless set."""
+        return self.error_handler
 
     def to_disk(self, path: Union[str, os.PathLike], *, exclude: Iterable[str] = ()) -> None:
         """Writes the model file into `path` (a directory `nlp.to_disk` names)."""
@@ -155,25 +175,74 @@ class TrellisComponent:
         return self
 
     def __call__(self, doc: Doc) -> Doc:
-        return self._tag_docs([doc])[0]
+        """Tags `doc`; if it cannot be, and the error handler returns, `doc` is returned
+        untagged (spaCy's own pipes return None then, which `nlp(text)` refuses)."""
+        self._tag_docs([doc])
+        return doc
 
     def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        """The Docs of `stream`, tagged a batch per library call; one that cannot be tagged
+        goes to the error handler, and is left out if that returns (as in spaCy's pipes)."""
         for docs in minibatch(stream, size=batch_size):
-            yield from self._tag_docs(list(docs))
+            yield from self._tag_docs(docs)
 
     def _tag_docs(self, docs: List[Doc]) -> List[Doc]:
-        # The model's tokens are the Docs' tokens without whitespace tokens; positions[i] is
-        # the Doc index of model token i. Each Doc is one sequence or several (its sentences);
-        # all of a batch's sequences go to the library in one call.
+        """Tags `docs` in one library call and returns those it tagged; one that cannot be
+        tagged goes to the error handler with its error."""
+        error_handler = self.get_error_handler()
+        try:
+            tagged = self._results(docs)
+        except Exception as error:
+            if len(docs) == 1:
+                error_handler(self.name, self, docs, error)
+                return []
+            # One Doc's error (a sentence too long, refused before any tagging) is the whole
+            # call's: each Doc is then tagged alone, so that only those that fail reach the
+            # handler, each with its own error.
+            return [doc for alone in docs for doc in self._tag_docs([alone])]
+        done = []
+        for doc, (kept, result) in zip(docs, tagged):
+            try:
+                self._set_spans(doc, kept, result)
+            except Exception as error:  # a TrellisAlignmentWarning, when warnings are errors
+                error_handler(self.name, self, [doc], error)
+            else:
+                done.append(doc)
+        return done
+
+    def _results(self, docs: List[Doc]) -> List[Tuple[List[int], TaggingResult]]:
+        """Per Doc, the Doc indices of its model tokens (its tokens without whitespace tokens)
+        and its result. Each Doc is one sequence or several (its sentences); all the Docs'
+        sequences go to the library in one call."""
         positions = [[token.i for token in doc if not token.is_space] for doc in docs]
         parts = [self._sequences(doc, kept) for doc, kept in zip(docs, positions)]
         sequences = [[doc[i].text for i in part] for doc, doc_parts in zip(docs, parts)
                      for part in doc_parts]
-        results = iter(self.tagger.tag(sequences, self.confidence, batch_size=self.batch_size))
-        for doc, kept, doc_parts in zip(docs, positions, parts):
-            result = TaggingResult.concatenated([next(results) for _ in doc_parts])
-            self._set_spans(doc, kept, result)
-        return docs
+        try:
+            results = iter(self.tagger.tag(sequences, self.confidence,
+                                           batch_size=self.batch_size))
+        except TrellisError as error:
+            raise self._located(error, docs, parts) from None
+        return [(kept, TaggingResult.concatenated([next(results) for _ in doc_parts]))
+                for kept, doc_parts in zip(positions, parts)]
+
+    def _located(self, error: TrellisError, docs: List[Doc],
+                 parts: List[List[List[int]]]) -> TrellisError:
+        """`error` with its "sentence N", which counts the sequences of all the `docs`, said
+        as the Doc (its text, or its opening) and, when the Doc was tagged sentence by
+        sentence, the sentence's index in `doc.sents`."""
+        match = re.match(r"sentence (\d+): ", error.message)
+        if match is None:
+            return error
+        owners = [(doc, part, len(doc_parts)) for doc, doc_parts in zip(docs, parts)
+                  for part in doc_parts]
+        doc, part, count = owners[int(match.group(1))]
+        where = (f"the Doc {doc.text!r}" if len(doc.text) <= 40
+                 else f"the Doc starting {doc.text[:40]!r}")
+        if count > 1:
+            number = sum(1 for sentence in doc.sents if sentence.start <= part[0]) - 1
+            where = f"sentence {number} of {where}"
+        return TrellisError(f"{where}: {error.message[match.end():]}")
 
     def _sequences(self, doc: Doc, positions: List[int]) -> List[List[int]]:
         """The Doc indices of each sequence to tag: its non-space tokens, cut where its
@@ -232,13 +301,7 @@ def _cached_model(data: bytes) -> Path:
     path = cache / f"{hashlib.sha256(data).hexdigest()}.model"
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cache, suffix=".partial", delete=False) as partial:
-            try:
-                partial.write(data)
-            except BaseException:
-                os.unlink(partial.name)
-                raise
-        os.replace(partial.name, path)
+        _write_whole(path, lambda partial: partial.write(data))
     return path
 
 

@@ -9,7 +9,8 @@ import shutil
 import tempfile
 from array import array
 from itertools import chain
-from typing import Any, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Sequence, Tuple,
+                    Union)
 
 from . import _library
 from ._library import TrellisError
@@ -46,6 +47,10 @@ class Tagger:
             raise ValueError("embedded null byte")
         self._handle = _library.load_model(path)
         self.path = path
+        # The file is opened again (copies, pickles, `copy_model_file`) by this path, which a
+        # later `os.chdir` does not move. Not `os.path.abspath`: it drops "dir/.." by the
+        # letters, which names another directory when dir is a symbolic link.
+        self._absolute_path = path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
         # What the file was when loaded, so a copy of it (`copy_model_file`) is refused once
         # it changes: the copy must be the model this tagger holds.
         self._loaded_file = _identity(os.stat(path))
@@ -137,9 +142,17 @@ class Tagger:
     def tag_json_lines(self, requests: str, options: Optional[Dict[str, Any]] = None) -> str:
         """The library's own call: JSON-lines requests in, one answer line each out (bad
         lines answered with {"error": ...}), as `trellis tag --input jsonl` does. `options`
-        takes the keys confidence, nbest, batch_size and constrained."""
+        takes the keys confidence, nbest, batch_size and constrained. `ValueError` for
+        requests holding NUL, which the C string would cut short (in JSON it is written
+        \\u0000)."""
         if not isinstance(requests, str):
             raise TypeError(f"requests must be a str of JSON lines, not {type(requests).__name__}")
+        nul = requests.find("\0")
+        if nul >= 0:
+            line = requests.count("\n", 0, nul) + 1
+            raise ValueError(f"requests line {line} holds a NUL character, which would end the "
+                             "C string there (in JSON, write it \\u0000)")
+        # Options need no such check: their JSON escapes a NUL.
         encoded = _dumps(options).encode() if options else None
         return _library.tag_jsonl(self._live_handle(), requests.encode(), encoded).decode()
 
@@ -163,10 +176,11 @@ class Tagger:
         return f"Tagger({self.path!r})"
 
     def __reduce__(self) -> Tuple[type, Tuple[str]]:
-        """Pickles by path, and so copies (`copy.copy`, `copy.deepcopy`): the copy loads the
-        file again and owns its own handle. The handle is an address in this process, which
-        means nothing in another, and two owners would free it twice."""
-        return Tagger, (self.path,)
+        """Pickles by absolute path, and so copies (`copy.copy`, `copy.deepcopy`): the copy
+        loads the file again, from any working directory, and owns its own handle. The handle
+        is an address in this process, which means nothing in another, and two owners would
+        free it twice."""
+        return Tagger, (self._absolute_path,)
 
     def copy_model_file(self, destination: Union[str, os.PathLike]) -> None:
         """Copies the model file this tagger loaded to `destination` (what a saved spaCy
@@ -177,15 +191,7 @@ class Tagger:
         with self._unchanged_model_file() as source:
             if os.path.exists(destination) and os.path.samefile(source.fileno(), destination):
                 return
-            directory = os.path.dirname(os.path.abspath(destination))
-            with tempfile.NamedTemporaryFile(dir=directory, suffix=".partial",
-                                             delete=False) as target:
-                try:
-                    shutil.copyfileobj(source, target)
-                except BaseException:
-                    os.unlink(target.name)
-                    raise
-            os.replace(target.name, destination)
+            _write_whole(destination, lambda target: shutil.copyfileobj(source, target))
 
     def model_bytes(self) -> bytes:
         """The bytes of the model file this tagger loaded (what a spaCy pipeline's `to_bytes`
@@ -195,7 +201,7 @@ class Tagger:
 
     def _unchanged_model_file(self) -> BinaryIO:
         """The model file, open for reading, if it is still the one this tagger loaded."""
-        source = open(self.path, "rb")
+        source = open(self._absolute_path, "rb")
         if _identity(os.fstat(source.fileno())) != self._loaded_file:
             source.close()
             raise TrellisError(
@@ -285,6 +291,46 @@ def _check_batch_size(batch_size: int) -> None:
     if not 1 <= batch_size <= _library.BATCH_SIZE_LIMIT:
         raise ValueError(
             f"batch_size must be in 1...{_library.BATCH_SIZE_LIMIT} (got {batch_size})")
+
+
+def _write_whole(
+    destination: Union[str, os.PathLike], write: Callable[[BinaryIO], object]
+) -> None:
+    """Writes `destination` whole or not at all: `write` fills a temporary file beside it,
+    which is then renamed into place."""
+    directory = os.path.dirname(os.path.abspath(destination))
+    with tempfile.NamedTemporaryFile(dir=directory, suffix=".partial", delete=False) as target:
+        try:
+            write(target)
+            # A temporary file is created 0600, and the rename keeps that. A file written over
+            # another keeps that one's mode, as `trellis`'s own model writes do; a new one gets
+            # the mode `open` gives (0666 less the umask, as spaCy writes the pipeline's other
+            # files), so a pipeline saved by one user can be loaded by another.
+            try:
+                mode = os.stat(destination).st_mode & 0o7777
+            except FileNotFoundError:
+                mode = 0o666 & ~_umask()
+            os.fchmod(target.fileno(), mode)
+        except BaseException:
+            os.unlink(target.name)
+            raise
+    os.replace(target.name, destination)
+
+
+def _umask() -> int:
+    """The process's umask. Linux shows it in /proc/self/status; elsewhere `os.umask` reads it
+    only by setting it, so a file another thread creates in between gets the mode of the
+    value set meanwhile (077: narrower, never wider, than it should be)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return umask
 
 
 def _identity(status: os.stat_result) -> Tuple[int, int, int, int]:
