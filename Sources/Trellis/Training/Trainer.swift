@@ -202,8 +202,11 @@ public final class Trainer {
 /// `TaggerConfiguration` or `TrainingOptions` key and both values as JSON text, nil for an
 /// optional setting left out (its default).
 public struct ReplacedSetting: Equatable, Sendable, CustomStringConvertible {
+  /// The member's name in `TaggerConfiguration` or `TrainingOptions` (`hiddenSize`).
   public var key: String
+  /// The checkpoint's value, which the run keeps.
   public var kept: String?
+  /// The trainer's value, which the run does not use.
   public var given: String?
 
   /// "key kept-value (not given-value)", "default" for a value left out.
