@@ -99,8 +99,9 @@ public struct FileRoles {
   /// `trellis tag f >> f` would append to the file it is reading, `trellis info m >> m` damage
   /// the model (cat refuses an input file that is its output file alike), and `trellis train
   /// --train f >> f 2>&1` would append its progress lines. When standard error is the input,
-  /// it is first pointed at /dev/null, so that the refusal itself is not written onto the
-  /// input: the command then fails with status 1 and no message, which loses nothing.
+  /// it is first pointed at the terminal (/dev/tty), or at /dev/null when the process has
+  /// none, so that the refusal itself is not written onto the input: the command then fails
+  /// with status 1 and its message on the terminal, or none, which loses nothing.
   private func checkStandardOutput() throws {
     func descriptorIdentity(_ descriptor: Int32) -> PathIdentity? {
       var info = stat()
@@ -115,9 +116,10 @@ public struct FileRoles {
           path == "-" ? ("<stdin>", descriptorIdentity(STDIN_FILENO)) : (path, PathIdentity(path))
         guard identity == output else { continue }
         if descriptor == STDERR_FILENO {
-          let null = open("/dev/null", O_WRONLY)
-          if null < 0 || dup2(null, STDERR_FILENO) < 0 { exit(1) }  // nowhere safe to report
-          close(null)
+          var elsewhere = open("/dev/tty", O_WRONLY | O_NOCTTY)
+          if elsewhere < 0 { elsewhere = open("/dev/null", O_WRONLY) }
+          if elsewhere < 0 || dup2(elsewhere, STDERR_FILENO) < 0 { exit(1) }  // nowhere safe
+          close(elsewhere)
         }
         throw TrellisError(
           file: name, "is also \(stream); refusing to write onto the \(option) input")
