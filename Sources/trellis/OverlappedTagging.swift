@@ -124,9 +124,10 @@ final class InputGroups<Item> {
     (self.budget, self.cost) = (budget, cost)
   }
 
-  /// Reads items with `next` to the end of the input. A read error is thrown after the model's
-  /// error, if any (as when the model loaded before reading), and after the answers to the
-  /// groups before the bad item.
+  /// Reads items with `next` to the end of the input. A read error (invalid UTF-8, a malformed
+  /// CoNLL line) is thrown after the model's error, if any (as when the model loaded before
+  /// reading), and after the answers to every item before the bad one, as a bad JSON-lines
+  /// request stops after them: the items read are in the input whatever follows.
   func readAll(_ next: () throws -> Item?) throws {
     do {
       while let item = try next() {
@@ -136,6 +137,7 @@ final class InputGroups<Item> {
       }
     } catch {
       _ = try model.get()
+      try submitPending()
       try overlap.drain()
       throw error
     }

@@ -150,10 +150,16 @@ struct Tag: ParsableCommand {
     // instructions of tagging one sentence with an ATIS model).
     let model = ModelLoading(path: self.model, threads: threads, prepare: checkInput)
     let output = StandardOutput()
-    if input == .jsonl {
-      try tagJSONLines(model, output)
-    } else {
-      try tagSentences(model, output)
+    do {
+      if input == .jsonl {
+        try tagJSONLines(model, output)
+      } else {
+        try tagSentences(model, output)
+      }
+    } catch {
+      // The answers to the input before the error are written; the error is what is reported.
+      try? output.flush()
+      throw error
     }
     try output.flush()
   }

@@ -38,6 +38,12 @@ class CLITestCase: XCTestCase {
     return path(name)
   }
 
+  /// Writes raw `bytes` to `name` in this test's directory and returns its path.
+  func write(bytes: [UInt8], to name: String) throws -> String {
+    try Data(bytes).write(to: URL(fileURLWithPath: path(name)))
+    return path(name)
+  }
+
   /// Runs `trellis arguments`, feeding `stdin` when given.
   func trellis(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
     try runTrellis(arguments, stdin: stdin.map { Data($0.utf8) })

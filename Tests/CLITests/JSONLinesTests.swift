@@ -148,6 +148,30 @@ final class JSONLinesTests: CLITestCase {
       stdin.stderr, "Error: <stdin>:1: invalid JSON at column 1: expected a JSON object\n")
   }
 
+  /// A line the reader refuses (invalid UTF-8) stops the run as a bad request does: after
+  /// the answers to the lines before it, in JSON lines and in CoNLL (whole sentences).
+  func testInvalidUTF8StopsAfterAnsweringWhatCameBefore() throws {
+    let model = try sharedModel()
+    let lines = try write(
+      bytes: Array(#"{"id":1,"tokens":["to","boston"]}"#.utf8) + [0x0A]
+        + Array(#"{"id":2,"text":"to bad"#.utf8) + [0xFF] + Array("\"}\n".utf8),
+      to: "bad.jsonl")
+    let answered = try trellis(["tag", "--model", model, "--input", "jsonl", lines])
+    XCTAssertEqual(answered.exitCode, 1, answered.summary)
+    XCTAssertEqual(answered.stderr, "Error: \(lines):2: is not valid UTF-8\n")
+    XCTAssertTrue(answered.output.hasPrefix(#"{"id":1,"#), answered.summary)
+    XCTAssertEqual(answered.output.split(separator: "\n").count, 1, answered.output)
+    let conll = try write(
+      bytes: Array("to\nboston\n\nfly\nto\nbad".utf8) + [0xFF] + Array("\n\n".utf8),
+      to: "bad.conll")
+    let sentences = try trellis(["tag", "--model", model, conll])
+    XCTAssertEqual(sentences.exitCode, 1, sentences.summary)
+    XCTAssertEqual(sentences.stderr, "Error: \(conll):6: is not valid UTF-8\n")
+    XCTAssertEqual(
+      sentences.output.split(separator: "\n").map { $0.split(separator: "\t")[0] },
+      ["to", "boston"])
+  }
+
   func testSkipAnswersBadLinesWithErrorObjects() throws {
     let requests = try write(Self.mixed, to: "mixed.jsonl")
     let result = try trellis(

@@ -27,12 +27,6 @@ final class MalformedInputTests: CLITestCase {
     "--epochs", "1", "--embedding-size", "4", "--hidden-size", "4", "--seed", "1", "--quiet",
   ]
 
-  /// Writes raw `bytes` to `name` in this test's directory and returns its path.
-  func write(bytes: [UInt8], to name: String) throws -> String {
-    try Data(bytes).write(to: URL(fileURLWithPath: path(name)))
-    return path(name)
-  }
-
   /// `tag`'s output for labelled `text` when every prediction equals the gold (last) column.
   func withGoldAsPrediction(_ text: String) -> String {
     text.split(separator: "\n", omittingEmptySubsequences: false).map {
@@ -108,19 +102,29 @@ final class MalformedInputTests: CLITestCase {
     let model = try sharedModel()
     let bad = try write("i\tx\tO\nfly\tx\tO\n\nto\tO\n\n", to: "varying.conll")
     try assertEveryCommandRefuses(
-      bad, model: model, with: "Error: \(bad):4: expected 3 columns as on line 1, found 2\n")
+      bad, model: model, with: "Error: \(bad):4: expected 3 columns as on line 1, found 2\n",
+      taggedBefore: 1)
   }
 
-  /// `train`, `tag`, `eval` and `score` on `file` each fail with exactly `message`.
+  /// `train`, `tag`, `eval` and `score` on `file` each fail with exactly `message`; `tag`,
+  /// which streams, first answers the `taggedBefore` sentences before the bad line, the others
+  /// write nothing.
   func assertEveryCommandRefuses(
-    _ file: String, model: String, with message: String, line: UInt = #line
+    _ file: String, model: String, with message: String, taggedBefore: Int = 0,
+    line: UInt = #line
   ) throws {
     for command in [
       ["train", "--train", file, "--model", path("new.model")], ["tag", "--model", model, file],
       ["eval", "--model", model, "--test", file], ["score", file],
     ] {
       let result = try trellis(command)
-      assertFailed(result, mentioning: [], line: line)
+      if command[0] == "tag" && taggedBefore > 0 {
+        XCTAssertEqual(result.exitCode, 1, result.summary, line: line)
+        let answered = result.output.components(separatedBy: "\n\n").dropLast()
+        XCTAssertEqual(answered.count, taggedBefore, result.summary, line: line)
+      } else {
+        assertFailed(result, mentioning: [], line: line)
+      }
       XCTAssertEqual(result.stderr, message, result.summary, line: line)
     }
   }
