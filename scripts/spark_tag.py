@@ -118,6 +118,10 @@ def main(arguments):
         parser.error(f"{options.output} exists; the answers go to a new directory")
 
     conf = SparkConf().setAppName("trellis tag").setIfMissing("spark.master", "local[*]")
+    # Lines end at LF alone, as `trellis tag --input jsonl` reads them: Hadoop's default also
+    # ends one at a lone CR, which is whitespace inside a JSON request, so such a request was
+    # cut in two and failed its task. (A CRLF line keeps its CR, which is whitespace too.)
+    conf.setIfMissing("spark.hadoop.textinputformat.record.delimiter", "\n")
     if options.master:
         conf.setMaster(options.master)
     for setting in options.conf:

@@ -113,14 +113,14 @@ class SparkTagTests(unittest.TestCase):
             f"{what}: {cls.request_count} sentences, {cls.token_count} tokens in "
             f"{seconds:.2f} s: {cls.token_count / seconds:,.0f} tokens/s", file=sys.stderr)
 
-    def run_spark(self, name, trellis, master, *settings):
-        """Runs spark_tag.py (with `settings`, more of its options) and returns the answers by
-        id and its seconds (JVM start included)."""
+    def run_spark(self, name, trellis, master, *settings, requests=None):
+        """Runs spark_tag.py on `requests` (default: the test's) with `settings`, more of its
+        options, and returns the answers by id and its seconds (JVM start included)."""
         output = os.path.join(self.directory, name)
         started = time.monotonic()
         subprocess.run(
             [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis", trellis,
-             "--model", self.model, "--input", self.requests, "--output", output,
+             "--model", self.model, "--input", requests or self.requests, "--output", output,
              "--partitions", str(PARTITIONS), "--master", master, *LOCAL_ONLY, *settings],
             check=True, env=dict(os.environ, SPARK_LOCAL_IP="127.0.0.1"))
         seconds = time.monotonic() - started
@@ -133,6 +133,21 @@ class SparkTagTests(unittest.TestCase):
         self.report("spark_tag.py on local[2], JVM start included", seconds)
         self.assertEqual(len(answers), self.request_count)
         self.assertEqual(answers, self.expected)
+
+    def test_only_line_feeds_end_requests(self):
+        """A lone CR inside a request is JSON whitespace, and a CRLF line end is a line end, as
+        `trellis tag --input jsonl` reads them; Hadoop's reader cut a request at a lone CR."""
+        requests = os.path.join(self.directory, "line-ends.jsonl")
+        with open(requests, "wb") as file:
+            for copy in range(PARTITIONS):
+                file.write(b'{"id":"cr%d",\r"tokens":["to","denver"]}\n' % copy)
+                file.write(b'{"id":"crlf%d","tokens":["to","boston"]}\r\n' % copy)
+        result = subprocess.run(
+            [self.trellis, "tag", "--model", self.model, "--input", "jsonl", requests],
+            check=True, capture_output=True, text=True)
+        answers, _ = self.run_spark("line-ends", self.trellis, "local[2]", requests=requests)
+        self.assertEqual(len(answers), 2 * PARTITIONS)
+        self.assertEqual(answers, answers_by_id(result.stdout.splitlines()))
 
     def test_a_task_killed_mid_partition_is_retried_to_the_same_answers(self):
         marker = os.path.join(self.directory, "killed-once")
