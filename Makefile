@@ -219,10 +219,10 @@ python-bench: python
 	$(PYTHON_RUN) $(PYTHON) python/tools/bench.py Corpora/synthetic/test.conll
 
 # --- Distribution: `make dist` packs dist/trellis-<version>-linux-<arch>.tar.gz (trellis,
-# README, LICENSE, NOTICE) with the binary of `make build` (BIN, above), which runs without a
-# Swift toolchain. Like every build it runs on any x86-64, its vector kernels choosing the CPU's
-# instruction set at run time. Only glibc, libstdc++/libgfortran and Debian's OpenBLAS and
-# LAPACKE stay shared. The version is the library's `trellisVersion`. scripts/check-dist.sh
+# README, LICENSE, NOTICE, LICENSE-ICU) with the binary of `make build` (BIN, above), which
+# runs without a Swift toolchain. Like every build it runs on any x86-64, its vector kernels
+# choosing the CPU's instruction set at run time. Only glibc and libstdc++ stay shared, and
+# Debian's OpenBLAS and LAPACKE, which training opens at run time. The version is the library's `trellisVersion`. scripts/check-dist.sh
 # then unpacks the tarball and runs the binary with the toolchain's libraries out of the
 # loader's reach.
 VERSION = $(shell sed -n 's/^public let trellisVersion = "\(.*\)"$$/\1/p' Sources/Trellis/Trellis.swift)
@@ -233,10 +233,10 @@ DIST_STAGE = $(BUILD_DIR)/stage
 
 dist: build
 	@[ -n "$(VERSION)" ] || { echo "make dist: no trellisVersion in Sources/Trellis/Trellis.swift" >&2; exit 1; }
-	@for f in LICENSE NOTICE; do [ -f $$f ] || { \
+	@for f in LICENSE NOTICE LICENSE-ICU; do [ -f $$f ] || { \
 	  echo "make dist: $$f is missing; a release never ships without its licence" >&2; exit 1; }; done
 	@rm -rf $(DIST_STAGE) && mkdir -p $(DIST_STAGE)/trellis-$(VERSION) dist
-	cp $(BIN) README.md LICENSE NOTICE $(DIST_STAGE)/trellis-$(VERSION)/
+	cp $(BIN) README.md LICENSE NOTICE LICENSE-ICU $(DIST_STAGE)/trellis-$(VERSION)/
 	strip $(DIST_STAGE)/trellis-$(VERSION)/trellis
 	tar -C $(DIST_STAGE) --owner=0 --group=0 --numeric-owner -czf $(DIST).tmp trellis-$(VERSION) && mv $(DIST).tmp $(DIST)
 	bash scripts/check-dist.sh $(DIST)

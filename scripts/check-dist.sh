@@ -2,8 +2,8 @@
 # Checks a `make dist` tarball as a machine without a Swift toolchain would see it:
 #   scripts/check-dist.sh dist/trellis-VERSION-linux-ARCH.tar.gz
 # It unpacks the tarball into a temporary folder and checks that it holds trellis, README.md,
-# LICENSE and NOTICE; that `ldd` finds no Swift or Foundation library and nothing under the
-# toolchain (the folder holding `swift`, /opt/swift here); that the dynamic loader, told to
+# LICENSE, NOTICE and LICENSE-ICU; that `ldd` finds no Swift or Foundation library and nothing
+# under the toolchain (the folder holding `swift`, /opt/swift here); that the dynamic loader, told to
 # report every library it loads (LD_DEBUG=libs) with no LD_LIBRARY_PATH, opens nothing there
 # either; and that the unpacked binary prints its version and trains, tags and scores the tiny
 # corpus.
@@ -20,7 +20,7 @@ name=$(basename "$tarball" .tar.gz)
 version=${name#trellis-}
 version=${version%-linux-*}
 folder="$work/trellis-$version"
-for file in trellis README.md LICENSE NOTICE; do
+for file in trellis README.md LICENSE NOTICE LICENSE-ICU; do
   [ -f "$folder/$file" ] || fail "$tarball lacks trellis-$version/$file"
 done
 bin="$folder/trellis"
