@@ -63,8 +63,34 @@ struct Info: ParsableCommand {
               separator: " "))
       }
       if let note = provenance.note { lines.append("note        \(note)") }
+      // Every setting of the recipe, as `--json` holds them (the lines above pick the main ones).
+      let recipe = provenance.recipe
+      for (name, value) in [
+        ("data", jsonMembers(of: recipe.data)), ("config", jsonMembers(of: recipe.configuration)),
+        ("options", jsonMembers(of: recipe.options)),
+      ] {
+        let settings = value.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        lines += wrapped(settings, first: name.padding(toLength: 12, withPad: " ", startingAt: 0))
+      }
     }
     lines += report.missing.map { "missing     \($0)" }
     return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// `items` joined by ", " into lines of at most 100 characters where they fit, the first
+  /// line starting with `first`, the others indented as far.
+  func wrapped(_ items: [String], first: String) -> [String] {
+    var lines = [first]
+    for (index, item) in items.enumerated() {
+      let piece = item + (index + 1 < items.count ? "," : "")
+      if lines[lines.count - 1].count > first.count
+        && lines[lines.count - 1].count + 1 + piece.count > 100
+      {
+        lines.append(String(repeating: " ", count: first.count))
+      }
+      let last = lines[lines.count - 1]
+      lines[lines.count - 1] = last + (last.count > first.count ? " " : "") + piece
+    }
+    return lines
   }
 }

@@ -58,6 +58,21 @@ final class InfoTests: CLITestCase {
     for field in ["parameters", "labels", "trellis", "training    seed 1", "sha256", "dev FB1"] {
       XCTAssertTrue(text.output.contains(field), "info lacks \(field):\n\(text.output)")
     }
+    // Every setting of the recipe, as --json has it: each member, by its key, with its value.
+    let json = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try trellis(["info", "--json", model]).output.utf8))
+        as? [String: Any])
+    let recipe = try XCTUnwrap((json["provenance"] as? [String: Any])?["recipe"] as? [String: Any])
+    let shown = text.output.replacingOccurrences(of: "\n            ", with: " ")
+    for part in ["data", "configuration", "options"] {
+      for (key, value) in try XCTUnwrap(recipe[part] as? [String: Any]) {
+        let literal = String(
+          decoding: try JSONSerialization.data(
+            withJSONObject: value,
+            options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]), as: UTF8.self)
+        XCTAssertTrue(shown.contains("\(key) \(literal)"), "info lacks \(part).\(key) \(literal)")
+      }
+    }
     let version = try trellis(["--version"])
     assertSucceeded(version)
     XCTAssertTrue(version.output.hasPrefix(trellisVersion), version.output)

@@ -213,21 +213,26 @@ public struct ReplacedSetting: Equatable, Sendable, CustomStringConvertible {
   public var description: String { "\(key) \(kept ?? "default") (not \(given ?? "default"))" }
 }
 
+/// The top-level members of `value`'s JSON form, each value as JSON text (a member that is
+/// nil is left out, as the encoder leaves it out): what `replacedSettings(given:kept:)`
+/// compares, and what `trellis info` prints of a recipe.
+public func jsonMembers<Value: Encodable>(of value: Value) -> [String: String] {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+  guard let data = try? encoder.encode(value),
+    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+  else { return [:] }
+  return object.compactMapValues {
+    (try? JSONSerialization.data(
+      withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]))
+      .map { String(decoding: $0, as: UTF8.self) }
+  }
+}
+
 /// Each top-level member whose value differs between the JSON forms of `given` and `kept`,
 /// sorted by key.
 public func replacedSettings<Value: Encodable>(given: Value, kept: Value) -> [ReplacedSetting] {
-  func members(_ value: Value) -> [String: String] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    guard let data = try? encoder.encode(value),
-      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return [:] }
-    return object.compactMapValues {
-      (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]))
-        .map { String(decoding: $0, as: UTF8.self) }
-    }
-  }
-  let (x, y) = (members(given), members(kept))
+  let (x, y) = (jsonMembers(of: given), jsonMembers(of: kept))
   return Set(x.keys).union(y.keys).sorted().filter { x[$0] != y[$0] }.map {
     ReplacedSetting(key: $0, kept: y[$0], given: x[$0])
   }
