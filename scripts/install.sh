@@ -69,6 +69,19 @@ install_all() {
   if [ -f "$manifest" ]; then
     while IFS= read -r entry; do record "$entry"; done < "$manifest"
   fi
+  # A file already at one of the paths that no earlier install wrote belongs to someone else
+  # (another trellis, a package's): replacing it, and removing it at uninstall, would lose it.
+  local path entry ours
+  for path in "$binary_path" "$manual_path" "${completion_paths[@]}"; do
+    [ -e "$prefix/$path" ] || [ -L "$prefix/$path" ] || continue
+    ours=false
+    for entry in "${entries[@]}"; do [ "$entry" = "file $path" ] && ours=true; done
+    if [ "$ours" = false ]; then
+      echo "error: $prefix/$path exists and was not installed by make install; remove it or" \
+        "choose another PREFIX" >&2
+      exit 1
+    fi
+  done
   scratch=$(mktemp -d)  # global: the EXIT trap runs after this function has returned
   trap 'rm -rf "$scratch"' EXIT
   for shell in bash zsh fish; do

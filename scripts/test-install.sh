@@ -52,6 +52,12 @@ left=$(cd "$prefix" && find . -mindepth 1 | sort | tr '\n' ' ')
 check "uninstall keeps what was there before (left: $left)" \
   test "$left" = "./bin ./bin/other-tool ./share ./share/man ./share/man/man1 "
 
+# A file of the same name that install did not put there is refused, and kept as it was.
+echo "someone else's" > "$prefix/bin/trellis"
+check "install refuses to replace a file it did not install" \
+  bash -c '! make --no-print-directory install PREFIX="$1" > /dev/null 2>&1' _ "$prefix"
+check "that file is kept" grep -qx "someone else's" "$prefix/bin/trellis"
+
 if [ "$failures" -gt 0 ]; then
   echo "make test-install: $failures checks failed" >&2
   exit 1
