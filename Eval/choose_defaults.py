@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 
+from trellis_eval.cli import positive
 from trellis_eval.layout import DEFAULT_BIN as BINARY
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,15 +36,16 @@ def run(corpus, flags, seed, workdir):
     return {"dev_f1": best["dev_f1"], "best_epoch": best["epoch"], "epochs": len(epochs), "seconds": seconds}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--corpus", action="append")
-    parser.add_argument("--only", action="append")
-    arguments = parser.parse_args()
-    corpora = arguments.corpus or ["../shared/corpora/atis", "Corpora/synthetic"]
+def main(argv=None):
     with open(os.path.join(HERE, "defaults", "candidates.json")) as f:
         candidates = json.load(f)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=positive, default=3)
+    parser.add_argument("--corpus", action="append")
+    # A misspelt name would otherwise run nothing and report success.
+    parser.add_argument("--only", action="append", choices=candidates, metavar="NAME")
+    arguments = parser.parse_args(argv)
+    corpora = arguments.corpus or ["../shared/corpora/atis", "Corpora/synthetic"]
     results = []
     with tempfile.TemporaryDirectory() as workdir:
         for name, flags in candidates.items():

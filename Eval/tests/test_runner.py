@@ -1,4 +1,5 @@
-"""One system's run (train, tag, score) against a stand-in for the trellis binary."""
+"""One system's run (train, tag, score), and a whole evaluation's, against a stand-in for the
+trellis binary."""
 
 import argparse
 import contextlib
@@ -9,9 +10,9 @@ import tempfile
 import unittest
 from unittest import mock
 
-from trellis_eval.files import read_json, read_predictions
-from trellis_eval.layout import Tree
-from trellis_eval.runner import Runner
+from trellis_eval.files import read_json, read_predictions, write_json
+from trellis_eval.layout import Tree, rel
+from trellis_eval.runner import Runner, run_all
 
 # Fails the subcommand named by FAKE_TRELLIS_FAIL; otherwise trains a one-epoch "model" with a
 # valid header (2x3 + 1x4 parameters), tags every token with its gold label and reports the
@@ -41,18 +42,24 @@ elif command == "eval":
 GOLD = [["B-X", "I-X", "O"], ["B-Y"]]
 
 
+def fake_binary_and_corpus(root):
+    """The stand-in trellis and the corpus "tiny" (its test split: GOLD) under `root`."""
+    binary = os.path.join(root, "trellis")
+    with open(binary, "w") as f:
+        f.write(FAKE_TRELLIS)
+    os.chmod(binary, os.stat(binary).st_mode | stat.S_IXUSR)
+    corpus = os.path.join(root, "tiny")
+    os.makedirs(corpus)
+    with open(os.path.join(corpus, "test.conll"), "w") as f:
+        f.write("".join("".join(f"w\t{label}\n" for label in s) + "\n" for s in GOLD))
+    return binary, corpus
+
+
 class RunSystemTests(unittest.TestCase):
     def setUp(self):
         self.directory = tempfile.TemporaryDirectory()
         root = self.directory.name
-        binary = os.path.join(root, "trellis")
-        with open(binary, "w") as f:
-            f.write(FAKE_TRELLIS)
-        os.chmod(binary, os.stat(binary).st_mode | stat.S_IXUSR)
-        corpus = os.path.join(root, "tiny")
-        os.makedirs(corpus)
-        with open(os.path.join(corpus, "test.conll"), "w") as f:
-            f.write("".join("".join(f"w\t{label}\n" for label in s) + "\n" for s in GOLD))
+        binary, corpus = fake_binary_and_corpus(root)
         args = argparse.Namespace(bin=binary, quick=False, corpus=corpus, name=None, seeds=1,
                                   epochs=None, git={"commit": "c0ffee"})
         self.tree = Tree(os.path.join(root, "Eval"))
@@ -99,6 +106,92 @@ class RunSystemTests(unittest.TestCase):
                 self.assertEqual(result["error"], [error])
                 self.assertEqual(self.runner.failures, ["sys-seed1"])
                 self.assertIn(f"sys-seed1: {message}: {error}", out)
+
+
+class RunAllTests(unittest.TestCase):
+    """Systems a and b with seed 1 over kept results of an earlier run: seeds 1 and 2 of a and
+    of a system since removed, their logs and meta.json."""
+
+    def setUp(self):
+        self.directory = tempfile.TemporaryDirectory()
+        root = self.directory.name
+        self.binary, self.corpus = fake_binary_and_corpus(root)
+        self.tree = Tree(os.path.join(root, "Eval"))
+        for name in ("a", "b"):
+            write_json(os.path.join(self.tree.directory, "systems", f"{name}.json"),
+                       {"configuration": {"encoder": "rnn"}})
+        for name in ("a", "removed"):
+            for seed in (1, 2):
+                write_json(self.tree.results("tiny", f"{name}-seed{seed}.json"),
+                           {"system": name, "seed": seed, "status": "ok", "old": True})
+                write_json(self.tree.logs("tiny", f"{name}-seed{seed}.jsonl"), {"epoch": 1})
+        write_json(self.tree.results("tiny", "meta.json"), {"seeds": 2, "old": True})
+
+    def tearDown(self):
+        self.directory.cleanup()
+
+    def kept_files(self):
+        """{path under Eval/: contents} of the kept results and logs."""
+        files = {}
+        for part in ("results", "logs"):
+            for directory, _, names in os.walk(os.path.join(self.tree.directory, part)):
+                for name in names:
+                    path = os.path.join(directory, name)
+                    with open(path, "rb") as f:
+                        files[os.path.relpath(path, self.tree.directory)] = f.read()
+        return files
+
+    def run_all(self, fail="", systems=None):
+        args = argparse.Namespace(
+            bin=self.binary, quick=False, corpus=self.corpus, name=None, seeds=1, epochs=None,
+            git={"commit": "c0ffee"}, systems=systems, jobs=2, skip_exploding=True,
+            only_exploding=False, command="make eval")
+        environment = {"FAKE_TRELLIS_FAIL": fail, "FAKE_TRELLIS_COUNTS": "2,2,2"}
+        with mock.patch.dict(os.environ, environment), \
+                mock.patch("trellis_eval.runner.machine_info", return_value={}), \
+                contextlib.redirect_stdout(io.StringIO()) as out:
+            key, success = run_all(args, self.tree)
+        self.assertEqual(key, "tiny")
+        return success, out.getvalue()
+
+    def test_a_failing_run_leaves_the_kept_results_as_they_were(self):
+        before = self.kept_files()
+        success, out = self.run_all(fail="train")
+        self.assertFalse(success)
+        self.assertEqual(self.kept_files(), before)
+        staged = self.tree.staged("tiny")
+        self.assertEqual(read_json(staged.results("tiny", "a-seed1.json"))["status"], "failed")
+        self.assertIn("kept results unchanged; this run's results and logs are in ", out)
+
+    def test_a_successful_run_replaces_every_kept_result_of_the_corpus(self):
+        success, _ = self.run_all()
+        self.assertTrue(success)
+        self.assertEqual(sorted(self.kept_files()), [
+            "logs/tiny/a-seed1.jsonl", "logs/tiny/b-seed1.jsonl", "results/tiny/a-seed1.json",
+            "results/tiny/a-seed1.pred.gz", "results/tiny/b-seed1.json",
+            "results/tiny/b-seed1.pred.gz", "results/tiny/meta.json"])
+        result = read_json(self.tree.results("tiny", "a-seed1.json"))
+        self.assertEqual(result["status"], "ok")
+        # The command as it can be run again: the log where it is kept, not where it was staged.
+        self.assertIn(f" --log {rel(self.tree.logs('tiny', 'a-seed1.jsonl'))} ",
+                      result["train_command"])
+        self.assertEqual(read_json(self.tree.results("tiny", "meta.json"))["seeds"], 1)
+        self.assertFalse(os.path.exists(self.tree.staged("tiny").staging))
+
+    def test_with_systems_only_the_named_systems_results_are_replaced(self):
+        success, _ = self.run_all(systems=["a"])
+        self.assertTrue(success)
+        kept = self.kept_files()
+        self.assertIn("results/tiny/removed-seed2.json", kept)
+        self.assertIn("logs/tiny/removed-seed2.jsonl", kept)
+        self.assertNotIn("results/tiny/a-seed2.json", kept)
+        self.assertNotIn("logs/tiny/a-seed2.jsonl", kept)
+        self.assertEqual(read_json(self.tree.results("tiny", "a-seed1.json"))["status"], "ok")
+
+    def test_the_files_of_an_interrupted_run_do_not_move_in_with_the_next(self):
+        write_json(self.tree.staged("tiny").results("tiny", "c-seed1.json"), {"system": "c"})
+        self.assertTrue(self.run_all()[0])
+        self.assertNotIn("results/tiny/c-seed1.json", self.kept_files())
 
 
 if __name__ == "__main__":

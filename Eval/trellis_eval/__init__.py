@@ -15,6 +15,11 @@ when matplotlib can be imported, the plots in Eval/plots/. Models and full tagge
 Eval/runs/ (git-ignored). It also runs the exploding-gradient experiment of Eval/exploding.json
 on the synthetic corpus (logs in Eval/logs/exploding/).
 
+The runs write their logs and results (the exploding runs' too) to Eval/runs/<corpus>/staged/
+first; these replace the kept ones (all of the corpus's, or with --systems the named systems')
+only when every run succeeded, so an interrupted or failing evaluation leaves the kept files and
+the report as they were.
+
     python3 Eval/run.py [--corpus DIR] [--seeds N] [--quick]    train, evaluate, report
     python3 Eval/run.py --report-only [--corpus DIR]              report + plots from kept files
 

@@ -27,19 +27,34 @@ class Tree:
     """The files under one Eval directory (Eval/ itself, or a test's temporary copy).
 
     `key` is a results key: the corpus directory's name ("atis"), "-quick" for smoke runs, or
-    "exploding"/"exploding-quick" for the exploding-gradient experiment.
+    "exploding"/"exploding-quick" for the exploding-gradient experiment. A staged tree (staged())
+    has its results/ and logs/ in a `staging` directory instead.
     """
 
-    def __init__(self, directory=EVAL):
+    def __init__(self, directory=EVAL, staging=None):
         self.directory = directory
+        self.staging = staging
 
     def results(self, key, *names):
         """Eval/results/<key>/: the runs' numbers, predictions and meta.json (kept)."""
-        return os.path.join(self.directory, "results", key, *names)
+        return os.path.join(self.staging or self.directory, "results", key, *names)
 
     def logs(self, key, *names):
         """Eval/logs/<key>/: the training logs (kept: the plots come from them)."""
-        return os.path.join(self.directory, "logs", key, *names)
+        return os.path.join(self.staging or self.directory, "logs", key, *names)
+
+    def staged(self, key):
+        """This tree with results/ and logs/ in Eval/runs/<key>/staged/ (git-ignored): a run
+        writes them there and moves them in only when every run succeeded, so an interrupted or
+        failing run leaves the kept ones as they were."""
+        return Tree(self.directory, self.runs(key, "staged"))
+
+    def kept(self, path):
+        """Where `path`, a file of a staged tree's results/ or logs/, is kept; other paths as
+        they are."""
+        if self.staging and path.startswith(self.staging + os.sep):
+            return os.path.join(self.directory, os.path.relpath(path, self.staging))
+        return path
 
     def runs(self, key, *names):
         """Eval/runs/<key>/: models and full tagger output (git-ignored)."""

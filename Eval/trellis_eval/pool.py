@@ -12,6 +12,9 @@ class Pool:
     """
 
     def __init__(self, cores):
+        # A budget below 1 would let every job fit, each claiming min(its cores, budget).
+        if cores < 1:
+            raise ValueError(f"a pool needs at least 1 core, not {cores}")
         self.cores = cores
         self.free = cores
         self.condition = threading.Condition()
@@ -20,6 +23,8 @@ class Pool:
         self.errors = []
 
     def add(self, cores, function, label):
+        if cores < 1:  # a job claiming nothing would run alongside any number of others
+            raise ValueError(f"{label}: a job claims at least 1 core, not {cores}")
         self.pending.append((min(cores, self.cores), function, label))
 
     def run(self):

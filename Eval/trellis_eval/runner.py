@@ -6,6 +6,7 @@ import json
 import math
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,9 +38,10 @@ def error_lines(stderr):
     return (errors or lines)[-3:]
 
 
-def printable(command):
-    """The command as the report shows it: "trellis", paths relative to the repository."""
-    words = [rel(c) if os.path.isabs(c) else c for c in command]
+def printable(command, tree):
+    """The command as the report shows it: "trellis", paths relative to the repository, staged
+    files where they are kept."""
+    words = [rel(tree.kept(c)) if os.path.isabs(c) else c for c in command]
     words[0] = "trellis"
     return " ".join(shlex.quote(c) for c in words)
 
@@ -83,7 +85,7 @@ class Runner:
 
     def run_system(self, system, seed, busy_cores=0):
         """Trains, tags and scores one system with one seed; writes its result (also when a step
-        fails) to Eval/results/<key>/<system>-seed<N>.json."""
+        fails) to results/<key>/<system>-seed<N>.json of the tree (staged by run_all)."""
         name = f"{system['name']}-seed{seed}"
         flags = list(system["flags"]) + (QUICK_FLAGS if self.quick else [])
         # None: the trainer's default limit (read back from the log's recipe line).
@@ -96,7 +98,7 @@ class Runner:
         command = self.train_command(flags, epochs, seed, model, log)
         result = {"system": system["name"], "seed": seed, "corpus": self.key,
                   "corpus_path": self.corpus, "flags": flags, "epochs_max": epochs,
-                  "train_command": printable(command),
+                  "train_command": printable(command, self.tree),
                   "binary_sha256": self.binary_sha, "git_commit": self.args.git["commit"],
                   "cores": 2 if uses_both_cores(flags) else 1,
                   "ran_alongside_another_run": busy_cores > 0,
@@ -202,7 +204,7 @@ class Runner:
         process = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         seconds = time.monotonic() - begin
         summary = {"run": run, "exit_status": process.returncode, "wall_seconds": seconds,
-                   "train_command": printable(command),
+                   "train_command": printable(command, self.tree),
                    "stderr_tail": process.stderr.strip().splitlines()[-2:]}
         write_json(self.tree.results(key, f"{run}.json"), summary)
         epochs_log, steps = split_log(read_jsonl(log))
@@ -212,15 +214,25 @@ class Runner:
                     f"last loss {epochs_log[-1]['loss'] if epochs_log else float('nan'):.2f}")
 
 
-def _remove_stale(runner, systems, only_named):
+def _remove_stale(tree, key, systems, only_named):
     """Results of earlier runs that this one does not redo would mix into the report: removes
     them (all of this corpus's, or only the named systems' with --systems)."""
-    tree, key = runner.tree, runner.key
     for name in ([s["name"] for s in systems] if only_named else ["*"]):
         for path in (glob.glob(tree.results(key, f"{name}-seed*.json"))
                      + glob.glob(tree.results(key, f"{name}-seed*.pred.gz"))
                      + glob.glob(tree.logs(key, f"{name}-seed*.jsonl"))):
             os.remove(path)
+
+
+def _move_in(staging):
+    """Moves every staged file of results/ and logs/ to where it is kept, then the staging
+    directory away."""
+    for directory, _, names in os.walk(staging.staging):
+        for name in names:
+            path = os.path.join(directory, name)
+            os.makedirs(os.path.dirname(staging.kept(path)), exist_ok=True)
+            os.replace(path, staging.kept(path))
+    shutil.rmtree(staging.staging, ignore_errors=True)  # absent when nothing ran
 
 
 def _write_meta(runner, args, systems, pool, total_seconds):
@@ -235,8 +247,12 @@ def _write_meta(runner, args, systems, pool, total_seconds):
 
 
 def run_all(args, tree=Tree()):
-    """Every run the arguments ask for, at most `args.jobs` cores busy; (key, all succeeded)."""
-    runner = Runner(args, tree)
+    """Every run the arguments ask for, at most `args.jobs` cores busy; (key, all succeeded).
+    The kept results and logs change only when every run succeeded (see Tree.staged)."""
+    staging = tree.staged(corpus_key(args.corpus, args.quick, args.name))
+    # Files of an earlier run that never finished must not move in with this one's.
+    shutil.rmtree(staging.staging, ignore_errors=True)
+    runner = Runner(args, staging)
     systems = load_systems(args.systems, tree)
     pool = Pool(min(args.jobs, MAX_CORES))
     if not args.skip_exploding:
@@ -244,7 +260,6 @@ def run_all(args, tree=Tree()):
             pool.add(1, lambda busy_cores, r=run, e=extra: runner.run_exploding(r, e, busy_cores),
                      f"exploding {run}")
     if not args.only_exploding:
-        _remove_stale(runner, systems, bool(args.systems))
         for seed in range(1, runner.seeds + 1):
             for system in systems:
                 pool.add(2 if uses_both_cores(system["flags"]) else 1,
@@ -262,4 +277,11 @@ def run_all(args, tree=Tree()):
         print("errors:\n  " + "\n  ".join(pool.errors), flush=True)
     if runner.failures:
         print(f"{len(runner.failures)} run(s) failed: {', '.join(runner.failures)}", flush=True)
-    return runner.key, not pool.errors and not runner.failures
+    if pool.errors or runner.failures:
+        print("kept results unchanged; this run's results and logs are in "
+              f"{rel(staging.staging)}/", flush=True)
+        return runner.key, False
+    if not args.only_exploding:
+        _remove_stale(tree, runner.key, systems, bool(args.systems))
+    _move_in(staging)
+    return runner.key, True
