@@ -132,8 +132,9 @@ enum CString {
   }
 }
 
-/// The `trellis_model_info` object: what `trellis info --json` shows, less the file size; the
-/// label tables of `trellis_tag_tokens`; and the OpenBLAS kernels of the calling process.
+/// The `trellis_model_info` object: what `trellis info --json` shows, less the file size, and
+/// the label tables of `trellis_tag_tokens`. Nothing of OpenBLAS: naming its kernels opened
+/// it, in a process that loads and tags without it.
 struct ModelInfo: Encodable {
   var file: String
   var formatVersion: UInt32
@@ -144,14 +145,6 @@ struct ModelInfo: Encodable {
   var configuration: TaggerConfiguration
   var provenance: Provenance?
   var definesProbabilities: Bool
-  var blas: BLASInfo
-
-  /// The kernels OpenBLAS chooses, opened for this report ("unavailable" where it is not
-  /// installed). Tagging runs none of them (every product is Trellis's own), so the choice
-  /// changes neither speed nor results.
-  struct BLASInfo: Encodable {
-    var core = blasCoreName()
-  }
 
   init(_ loaded: LoadedModel) {
     let model = loaded.model
@@ -163,6 +156,5 @@ struct ModelInfo: Encodable {
     configuration = model.configuration
     provenance = model.provenance
     definesProbabilities = model.head.definesProbabilities
-    blas = BLASInfo()
   }
 }

@@ -18,7 +18,8 @@ struct Bench: ParsableCommand {
   @Option(
     help: """
       Measure only tagging, with this model (nothing is trained): TaggerModel.tag on the \
-      sentences of --test at --batch-size, each run's tokens/s after one warm-up run.
+      sentences of --test at --batch-size, and tagJSONLines on them as JSON-lines requests, \
+      each run's tokens/s after one warm-up run.
       """)
   var model: String?
   @Option(help: "With --model: the CoNLL file to tag (default: CORPUS/test.conll).")

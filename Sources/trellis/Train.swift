@@ -76,7 +76,7 @@ struct Train: ParsableCommand {
   @Option(
     help: """
       Vectors kept: data (words of --train, --dev, --test) or all (every word of the file: \
-      GloVe 6B makes a 20 M-parameter model, 84 MB on ATIS) \
+      with GloVe 6B 50d a model of some 18 M parameters) \
       (default: \(defaults.data.embeddingsScope)).
       """)
   var embeddingsScope: EmbeddingScope?

@@ -185,6 +185,17 @@ static void test_info(const trellis_model *model, const char *path) {
   trellis_free_string(info);
 }
 
+/* Loading, describing and tagging a model never open OpenBLAS: none of it runs a BLAS product,
+ * and opening the library maps it and starts its thread pool in the caller's process. */
+static void test_no_blas_opened(void) {
+  FILE *maps = fopen("/proc/self/maps", "r");
+  char line[4096];
+  int found = 0;
+  while (maps && fgets(line, sizeof line, maps)) found |= strstr(line, "libopenblas") != NULL;
+  if (maps) fclose(maps);
+  check(maps && !found, "loading, describing and tagging left OpenBLAS unopened");
+}
+
 struct tagging_job {
   const trellis_model *model;
   const char *requests;
@@ -242,6 +253,7 @@ int main(int argc, char **argv) {
   test_info(model, argv[1]);
   test_threads(model, sample, sample_cli);
   test_tokens(model, argv[6], cli, sample_nbest, line_count(sample));
+  test_no_blas_opened();
   trellis_model_free(model);
   free(requests);
   free(cli);

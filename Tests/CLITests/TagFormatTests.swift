@@ -20,7 +20,7 @@ final class TagFormatTests: CLITestCase {
     XCTAssertEqual(result.output, expected, "a blank input line stays a blank output line")
   }
 
-  /// Text input's tokens are separated by Unicode's spaces too (Python's `str.split()`), not
+  /// Text input's tokens are separated by Unicode's spaces beyond ASCII too, not
   /// only spaces and tabs: a no-break space or a line separator inside a token would print as
   /// two words with one label. A zero-width space is no space, and stays in its token.
   func testTextInputSplitsAtUnicodeSpaces() throws {

@@ -36,7 +36,7 @@ def test_labels_and_info(tagger, model_path) -> None:
     assert info["configuration"]["encoder"] == "bilstm"
     assert info["definesProbabilities"] is True
     assert info["file"] == model_path
-    assert info["blas"] == {"core": info["blas"]["core"]} and info["blas"]["core"]
+    assert "blas" not in info, "naming OpenBLAS's kernels opened it at every load"
     provenance = info["provenance"]
     assert provenance["trellisVersion"] == trellis.version()
     assert [i["path"] for i in provenance["inputs"]] == [

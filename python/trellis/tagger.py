@@ -72,9 +72,7 @@ class Tagger:
         models built in code or read from a format-1 file), "formatVersion", "parameters"
         and "file" (the path as given). Not here: the CLI's "fileBytes" and "missing" (why
         there is no provenance). Only here: "definesProbabilities" (whether the head gives
-        confidences), "outputLabels" and "spanLabels" (the label tables of the token call),
-        and "blas", the OpenBLAS kernels this process opens for the report ("core";
-        "unavailable" without OpenBLAS), which no tagging product uses."""
+        confidences), "outputLabels" and "spanLabels" (the label tables of the token call)."""
         return copy.deepcopy(self._info)
 
     def tag(

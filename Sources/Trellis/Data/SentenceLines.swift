@@ -30,9 +30,10 @@ public struct SentenceLines: CoNLLSentence, Sendable {
   }
 
   /// The whitespace-separated tokens of one line of text input (valid UTF-8), a token per
-  /// line: split at spaces and tabs, as CoNLL columns are, and at every other Unicode space
-  /// (no-break and ideographic spaces, U+2028, …: Python's `str.split()`), which a token
-  /// printed as `token/LABEL` would otherwise show as two words.
+  /// line: split at spaces and tabs, as CoNLL columns are, and at every Unicode space beyond
+  /// ASCII (no-break and ideographic spaces, U+2028, …, where Python's `str.split()` splits
+  /// too), which a token printed as `token/LABEL` would otherwise show as two words. ASCII
+  /// control characters stay inside tokens, as in CoNLL columns.
   public init(tokensOf line: UnsafeBufferPointer<UInt8>, lineNumber: Int) {
     self.init(firstLine: lineNumber)
     fieldsPerLine = 1

@@ -113,9 +113,11 @@ extension TaggerModel {
     TaggingResponse(request: request, analysis: analysis(of: request.tokens, prediction))
   }
 
-  /// The one entry point of every JSON-lines transport (`trellis tag --input jsonl`, the HTTP
-  /// service, the C ABI): parses each line as a `TaggingRequest`, tags the good ones together
-  /// and returns one answer per line, in order. A bad line never stops the others: its answer
+  /// The entry point of the JSON-lines transports (`trellis tag --input jsonl`, the C ABI; the
+  /// HTTP service, whose body is one JSON document, reads each sentence with
+  /// `TaggingRequest(jsonLine:)` and answers with `respond(to:options:)`, as this does): parses
+  /// each line as a `TaggingRequest`, tags the good ones together and returns one answer per
+  /// line, in order. A bad line never stops the others: its answer
   /// is an error object, and `error` says what was wrong. Throws only `OptionError`, when
   /// `options` fail `validate()`.
   public func tagJSONLines(_ lines: [String], options: TaggingOptions) throws -> [JSONLineAnswer] {

@@ -120,8 +120,7 @@ int trellis_tag_tokens(
  * "outputLabels" (the labels answers are written in: "labels", or for a model trained in
  * another tag scheme than its data's, every label of the data's scheme it can write) and
  * "spanLabels" (for each of those, the label of a span that starts with it): the tables of
- * trellis_tag_tokens. And "blas": {"core": the OpenBLAS kernels this process loaded, which no
- * tagging product uses}. NULL with `*error` on failure.
+ * trellis_tag_tokens. NULL with `*error` on failure.
  */
 char *trellis_model_info(const trellis_model *model, char **error);
 
