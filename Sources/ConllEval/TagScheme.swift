@@ -148,12 +148,19 @@ private func labelsForChunks(_ chunks: [Chunk], count: Int, scheme: TagScheme) -
   return labels
 }
 
-/// Guesses the scheme of a corpus from its labels (any E-/S- => bioes; any I-X not preceded by B-X/I-X => iob1; else bio).
+/// Guesses the scheme of a corpus from its labels: any E-/S- => bioes; else iob1 when chunks
+/// start with I- (an "I-X" not preceded by B-X/I-X) at least as often as B- labels occur; else
+/// bio.
 ///
 /// "Preceded" means by the previous token of the same sentence, with the same type X; an "I-X"
-/// that starts a sentence is not preceded. A corpus without chunks counts as BIO.
+/// that starts a sentence is not preceded. In IOB1 nearly every chunk starts with I- (B- only
+/// splits two adjacent chunks of one type); in BIO every chunk starts with B-, and an I- that
+/// starts one is an annotation slip, which a corpus of thousands of chunks may hold a few of.
+/// Read as IOB1 because of one slip, a BIO corpus was decoded under IOB1's constraints, which
+/// forbid B-X after O, its commonest chunk start (ATIS's first 300 sentences with one slip:
+/// test FB1 47.59 instead of 75.62). A corpus without chunks counts as BIO.
 public func detectScheme(_ sentences: [[String]]) -> TagScheme {
-  var startsWithI = false
+  var (startsWithI, beginnings) = (0, 0)
   for sentence in sentences {
     var previous = SchemeLabel.outside
     for label in sentence {
@@ -163,13 +170,12 @@ public func detectScheme(_ sentences: [[String]]) -> TagScheme {
       }
       if tag.prefix == Prefix.end || tag.prefix == Prefix.single { return .bioes }
       let continuesPrevious = previous.continuesChunk && previous.hasSameType(as: tag)
-      if tag.prefix == Prefix.inside && !continuesPrevious {
-        startsWithI = true
-      }
+      if tag.prefix == Prefix.inside && !continuesPrevious { startsWithI += 1 }
+      if tag.prefix == Prefix.begin { beginnings += 1 }
       previous = tag
     }
   }
-  return startsWithI ? .iob1 : .bio
+  return startsWithI > 0 && startsWithI >= beginnings ? .iob1 : .bio
 }
 
 /// True when `next` may follow `previous` (nil = sentence start) in the scheme, e.g. BIO forbids I-X after O or after B-Y/I-Y with Y != X, or at the start.

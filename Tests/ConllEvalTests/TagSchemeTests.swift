@@ -159,6 +159,11 @@ final class TagSchemeTests: XCTestCase {
     XCTAssertEqual(detectScheme([["B-X", "I-Y"]]), .iob1)
     XCTAssertEqual(detectScheme([["B-X"], ["I-X"]]), .iob1, "a sentence start breaks the chunk")
     XCTAssertEqual(detectScheme([["I-X", "B-X", "I-X"]]), .iob1)
+    // A BIO corpus with one slip (an I- that starts a chunk) stays BIO; an IOB1 corpus whose
+    // B- labels split adjacent chunks stays IOB1.
+    let slip = [["B-X", "I-X", "O"], ["O", "I-Y"], ["B-Z"], ["B-W", "I-W", "B-W"]]
+    XCTAssertEqual(detectScheme(slip), .bio)
+    XCTAssertEqual(detectScheme([["I-X", "B-X"], ["I-Y", "O", "I-Z"], ["I-W", "I-W"]]), .iob1)
     XCTAssertEqual(detectScheme([["I-X"], ["B-Y", "E-Y"]]), .bioes)
     XCTAssertEqual(detectScheme([["O", "S-X"]]), .bioes)
   }
