@@ -86,13 +86,17 @@ struct CRFHead: ChainHead, LossTablesHead {
   /// P(y_t = l) from the scaled forward–backward, p(y | x) = exp(s(y) − log Z).
   func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints?
+    constraints: TransitionConstraints?, sameOutput: [[Int]]?
   ) -> [PathConfidence]? {
     let marginals = chain.scaledForwardBackward(
       emissions: emissions, potentials: chain.potentials(parameters: θ, constraints: constraints))
     return paths.enumerated().map { b, path in
       PathConfidence(
-        tokens: path.enumerated().map { marginals.unary(sentence: b, token: $0, label: $1) },
+        tokens: path.enumerated().map { t, label in
+          (sameOutput?[label] ?? [label]).reduce(0) {
+            $0 + marginals.unary(sentence: b, token: t, label: $1)
+          }
+        },
         sequence: exp(
           chain.score(of: path, emissions: emissions[b], parameters: θ) - marginals.logZ[b]),
         logPartition: marginals.logZ[b])

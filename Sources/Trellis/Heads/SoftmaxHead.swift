@@ -38,13 +38,17 @@ struct SoftmaxHead: StructuredHead {
 
   var definesProbabilities: Bool { true }
 
-  /// p(y | x) = Π_t softmax(e[t])_{y_t}: the tokens are independent given the encoder.
+  /// p(y | x) = Π_t softmax(e[t])_{y_t}: the tokens are independent given the encoder (so,
+  /// with `sameOutput`, the product of the printed labels' probabilities is the printed
+  /// sequence's).
   func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints?
+    constraints: TransitionConstraints?, sameOutput: [[Int]]?
   ) -> [PathConfidence]? {
     zip(paths, emissions).map { path, e in
-      let tokens = logProbabilities(e).enumerated().map { exp($1[path[$0]]) }
+      let tokens = logProbabilities(e).enumerated().map { t, row in
+        (sameOutput?[path[t]] ?? [path[t]]).reduce(0) { $0 + exp(row[$1]) }
+      }
       return PathConfidence(tokens: tokens, sequence: tokens.reduce(1, *))
     }
   }

@@ -60,11 +60,14 @@ public protocol StructuredHead: Sendable {
   var definesProbabilities: Bool { get }
 
   /// For heads that define p(y | x): each sentence's per-token marginals P(y_t = path_t) and
-  /// the probability of the whole path. Nil for heads that define no probabilities (the
-  /// perceptron and SSVM only rank paths), so callers never print a made-up number.
+  /// the probability of the whole path. With `sameOutput` (for each label, the labels printed
+  /// as it is, `TaggerModel.sameOutputGroups`), a token's marginal is summed over the labels
+  /// printed as its own: the probability of what is printed. Nil for heads that define no
+  /// probabilities (the perceptron and SSVM only rank paths), so callers never print a
+  /// made-up number.
   func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints?
+    constraints: TransitionConstraints?, sameOutput: [[Int]]?
   ) -> [PathConfidence]?
 }
 
@@ -126,8 +129,18 @@ extension StructuredHead {
   /// Nil: a head without probabilities has no confidences to give.
   public func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints?
+    constraints: TransitionConstraints?, sameOutput: [[Int]]?
   ) -> [PathConfidence]? { nil }
+
+  /// The marginals of the path's own labels (`sameOutput` nil).
+  func confidences(
+    of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> [PathConfidence]? {
+    confidences(
+      of: paths, emissions: emissions, parameters: parameters, constraints: constraints,
+      sameOutput: nil)
+  }
 
   /// Nil: only a head that normalises over whole paths has a partition function.
   public func logPartitions(

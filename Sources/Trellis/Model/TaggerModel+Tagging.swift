@@ -152,7 +152,8 @@ extension TaggerModel {
     let confidences =
       options.confidence
       ? head.confidences(
-        of: paths, emissions: emissions, parameters: headParameters, constraints: constraints)
+        of: paths, emissions: emissions, parameters: headParameters, constraints: constraints,
+        sameOutput: sameOutputGroups)
       : nil
     // Each n-best list's log Z: from the confidences' pass when there was one, else from one
     // pass over the batch (none for a head without a partition function).

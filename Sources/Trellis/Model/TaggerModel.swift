@@ -69,6 +69,8 @@ public final class TaggerModel: @unchecked Sendable {
   let labelChunks: LabelSetChunks?
   /// The labels' and chunk types' JSON strings for labels-only answers; nil with `labelChunks`.
   let answerFragments: AnswerFragments?
+  /// `sameOutputGroups(labels:from:to:)` of this model's labels and schemes.
+  let sameOutputGroups: [[Int]]?
   let workspaces = WorkspacePool()
   let decoderCache = DecoderCache()
   let inferenceWeights = InferenceWeightCache()
@@ -100,6 +102,8 @@ public final class TaggerModel: @unchecked Sendable {
     labelChunks =
       configuration.convertedScheme == nil ? LabelSetChunks(labels: labels.strings) : nil
     answerFragments = labelChunks.map { AnswerFragments(labels: labels.strings, chunks: $0) }
+    sameOutputGroups = Self.sameOutputGroups(
+      labels: labels.strings, from: configuration.convertedScheme, to: configuration.scheme)
     schemeConstraints =
       configuration.constrainedDecoding
       ? TransitionConstraints(
@@ -167,4 +171,24 @@ public final class TaggerModel: @unchecked Sendable {
 
   /// The constraints a decoding call applies.
   func constraints(applied: Bool) -> TransitionConstraints? { applied ? schemeConstraints : nil }
+
+  /// For each label id, the ids printed as the same label wherever they stand, when the
+  /// model's scheme (`from`) converts to the data's (`to`) a token at a time: BIOES to BIO,
+  /// where S-X and B-X print B-X and E-X and I-X print I-X, so a printed B-X's confidence is
+  /// P(B-X) + P(S-X). Nil without a conversion, and where a printed label also depends on a
+  /// neighbour (to IOB1, whose B-X follows a chunk of type X; BIO to BIOES, whose E-X precedes
+  /// the end of a chunk): confidences are then the model's own labels' marginals.
+  static func sameOutputGroups(labels: [String], from: TagScheme?, to: TagScheme) -> [[Int]]? {
+    guard from == .bioes && to == .bio else { return nil }
+    let printed = labels.map { label -> String in
+      switch label.prefix(2) {
+      case "S-": "B-" + label.dropFirst(2)
+      case "E-": "I-" + label.dropFirst(2)
+      default: label
+      }
+    }
+    // Labels compare by their bytes, as everywhere (`ExactString`).
+    let ids = Dictionary(grouping: printed.indices, by: { ExactString(printed[$0]) })
+    return printed.map { ids[ExactString($0)]! }
+  }
 }
