@@ -133,7 +133,7 @@ extension StructuredHead {
   ) -> [PathConfidence]? { nil }
 
   /// The marginals of the path's own labels (`sameOutput` nil).
-  func confidences(
+  public func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [PathConfidence]? {
