@@ -22,8 +22,9 @@ public struct ListenError: Error, CustomStringConvertible {
 /// - `GET /health`: `{"status":"ok"}` while the server accepts requests.
 ///
 /// A refused request gets `{"error": "…"}`: 400 for a malformed body or one over the sentence,
-/// token or n-best label limit, 413 for a body over `limits.maxBodyBytes`, 405 (with `Allow`) for an
-/// endpoint asked with another method, 404 for any other path. GET endpoints answer HEAD.
+/// token or n-best label limit, 413 for a body over `limits.maxBodyBytes`, 405 (with `Allow`)
+/// for an endpoint asked with another method, 404 for any other path. GET endpoints answer
+/// HEAD.
 public struct TaggingServer: Service {
   public let model: TaggerModel
   public let host: String
