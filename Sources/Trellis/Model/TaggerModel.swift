@@ -176,8 +176,8 @@ public final class TaggerModel: @unchecked Sendable {
   /// model's scheme (`from`) converts to the data's (`to`) a token at a time: BIOES to BIO,
   /// where S-X and B-X print B-X and E-X and I-X print I-X, so a printed B-X's confidence is
   /// P(B-X) + P(S-X). Nil without a conversion, and where a printed label also depends on a
-  /// neighbour (to IOB1, whose B-X follows a chunk of type X; BIO to BIOES, whose E-X precedes
-  /// the end of a chunk): confidences are then the model's own labels' marginals.
+  /// neighbour (to IOB1, whose B-X follows a chunk of type X; BIO to BIOES, whose E-X is the
+  /// last token of a chunk): confidences are then the model's own labels' marginals.
   static func sameOutputGroups(labels: [String], from: TagScheme?, to: TagScheme) -> [[Int]]? {
     guard from == .bioes && to == .bio else { return nil }
     let printed = labels.map { label -> String in
