@@ -23,4 +23,26 @@ final class EncodingTests: XCTestCase {
     XCTAssertEqual(short.features, [[3, 1, 1]])
     XCTAssertEqual(model.encode(TokenInput(tokens: tokens)).features, [[1, 1, 1]])
   }
+
+  /// A feature value that training never saw reads the feature table's `<unk>` row, which no
+  /// training token reads: it starts at zero and stays there, so such a value adds nothing
+  /// to the encoder's input (it kept its random draw, as large as a trained embedding).
+  func testAFeatureTablesUnknownRowIsZeroAndStaysSo() throws {
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+    configuration.characterFilters = 0
+    configuration.featureColumns = [FeatureColumn(column: 2, size: 2)]
+    let train = (0..<8).map { n in
+      Sentence(fields: [["a", "x", "B-t"], ["b", n % 2 == 0 ? "y" : "x", "O"]])
+    }
+    var options = TrainingOptions()
+    options.epochs = 2
+    let model = try Trainer(configuration: configuration, options: options).train(
+      train: train, dev: [])
+    let table = model.embedding.tables[1]
+    let rows = UnsafeBufferPointer(start: model.store.value(table), count: table.count)
+    let unknown = ReservedWord.unknownId * table.columns
+    XCTAssertEqual(Array(rows[unknown..<unknown + table.columns]), [0, 0])
+    XCTAssertTrue(rows[(unknown + table.columns)...].contains { $0 != 0 }, "the values train")
+  }
 }

@@ -43,12 +43,21 @@ struct EmbeddingLayer: Sendable {
     window = configuration.window
   }
 
-  /// Each table U(±√(3/D)) (unit expected squared norm), then the character CNN's weights.
+  /// Each table U(±√(3/D)) (unit expected squared norm), then the character CNN's weights. A
+  /// feature table's `<unk>` row is then zeroed: its vocabulary is the training data's, so no
+  /// training token reads it and it kept its draw, and a value first seen when tagging added
+  /// noise as large as a trained embedding; zero adds nothing. (The word table's `<unk>`
+  /// trains on singletons, `TrainingOptions.unknownReplacement`.) Zeroed after the draw, so
+  /// every other weight is the one the same seed drew before.
   func initialize(_ store: ParameterStore, rng: inout SplitMix64) {
     for table in tables {
       fillUniform(
         store.value(table), count: table.count, limit: (3 / Float(table.columns)).squareRoot(),
         rng: &rng)
+    }
+    for table in tables.dropFirst() {
+      store.value(table).advanced(by: ReservedWord.unknownId * table.columns)
+        .update(repeating: 0, count: table.columns)
     }
     characterCNN?.initialize(store, rng: &rng)
   }
