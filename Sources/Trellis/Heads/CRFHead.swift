@@ -93,9 +93,10 @@ struct CRFHead: ChainHead, LossTablesHead {
     return paths.enumerated().map { b, path in
       PathConfidence(
         tokens: path.enumerated().map { t, label in
-          (sameOutput?[label] ?? [label]).reduce(0) {
-            $0 + marginals.unary(sentence: b, token: t, label: $1)
-          }
+          // Without groups, no array per token: this runs for every token tagged.
+          sameOutput.map {
+            $0[label].reduce(0) { $0 + marginals.unary(sentence: b, token: t, label: $1) }
+          } ?? marginals.unary(sentence: b, token: t, label: label)
         },
         sequence: exp(
           chain.score(of: path, emissions: emissions[b], parameters: θ) - marginals.logZ[b]),

@@ -47,7 +47,7 @@ struct SoftmaxHead: StructuredHead {
   ) -> [PathConfidence]? {
     zip(paths, emissions).map { path, e in
       let tokens = logProbabilities(e).enumerated().map { t, row in
-        (sameOutput?[path[t]] ?? [path[t]]).reduce(0) { $0 + exp(row[$1]) }
+        sameOutput.map { $0[path[t]].reduce(0) { $0 + exp(row[$1]) } } ?? exp(row[path[t]])
       }
       return PathConfidence(tokens: tokens, sequence: tokens.reduce(1, *))
     }
