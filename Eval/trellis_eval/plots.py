@@ -26,15 +26,15 @@ def pyplot():
     return plt
 
 
-def make_plots(key, order, ok, ex_key, tree=Tree()):
+def make_plots(key, order, results, ex_key, tree=Tree()):
     """Eval/plots/<key>/{dev-f1,train-loss,f1-vs-time}.png for the systems in `order` with their
-    successful runs `ok[name][seed]`, and Eval/plots/<ex_key>.png."""
+    runs `results[name][seed]`, and Eval/plots/<ex_key>.png."""
     plt = pyplot()
     if plt is None:
         return
     directory = tree.plots(key)
     os.makedirs(directory, exist_ok=True)
-    curves = _epoch_curves(key, order, ok, tree)
+    curves = _epoch_curves(key, order, results, tree)
     styles = {name: dict(color=plt.cm.tab10(i % 10),
                          linestyle="-" if name.startswith("bi") else "--", marker="o",
                          markersize=3)
@@ -44,17 +44,17 @@ def make_plots(key, order, ok, ex_key, tree=Tree()):
             ("loss", "train-loss.png", "training loss per sentence", True)):
         _plot_per_epoch(plt, key, curves, styles, (quantity, ylabel, log_scale),
                         os.path.join(directory, filename))
-    _plot_f1_vs_time(plt, key, order, ok, styles, os.path.join(directory, "f1-vs-time.png"))
+    _plot_f1_vs_time(plt, key, order, results, styles, os.path.join(directory, "f1-vs-time.png"))
     plot_exploding(plt, ex_key, tree)
     print(f"wrote plots in {rel(directory)}/", flush=True)
 
 
-def _epoch_curves(key, order, ok, tree):
+def _epoch_curves(key, order, results, tree):
     """{system: {epoch: {"dev": [dev FB1 per seed], "loss": [loss per seed]}}} from the logs."""
     curves = {}
     for name in order:
         per_epoch = collections.defaultdict(lambda: {"dev": [], "loss": []})
-        for seed in ok[name]:
+        for seed in results[name]:
             path = tree.logs(key, f"{name}-seed{seed}.jsonl")
             if not os.path.exists(path):
                 continue
@@ -91,13 +91,11 @@ def _plot_per_epoch(plt, key, curves, styles, quantity_axis, path):
     plt.close(fig)
 
 
-def _plot_f1_vs_time(plt, key, order, ok, styles, path):
+def _plot_f1_vs_time(plt, key, order, results, styles, path):
     fig, ax = plt.subplots(figsize=(7, 5))
     for name in order:
-        if not ok[name]:
-            continue
-        f1m, f1s = mean_std([r["test"]["f1"] for r in ok[name].values()])
-        tm, ts = mean_std([r["train_wall_seconds"] for r in ok[name].values()])
+        f1m, f1s = mean_std([r["test"]["f1"] for r in results[name].values()])
+        tm, ts = mean_std([r["train_wall_seconds"] for r in results[name].values()])
         ax.errorbar([tm], [f1m], xerr=[ts], yerr=[f1s], fmt="o", color=styles[name]["color"],
                     label=name, capsize=3)
     ax.set_xscale("log")

@@ -30,8 +30,9 @@ def fmt_int(mean, std):
 
 
 class Runs:
-    """The kept results of one key: `results[system][seed]` (failed runs included), `ok` (the
-    successful ones only), the systems in report order, the baseline and meta.json."""
+    """The kept results of one key, `results[system][seed]`, every one a run that succeeded (a
+    run with a failure moves nothing in, runner.run_all); the systems in report order, the
+    baseline and meta.json."""
 
     def __init__(self, key, meta, results, tree):
         self.key = key
@@ -43,8 +44,6 @@ class Runs:
                       + sorted(set(results) - set(self.systems)))
         self.baseline = next((n for n in self.order if self.systems.get(n, {}).get("baseline")),
                              self.order[0])
-        self.ok = {name: {seed: r for seed, r in results[name].items() if r.get("status") == "ok"}
-                   for name in self.order}
 
     @classmethod
     def load(cls, key, tree=Tree()):
@@ -59,13 +58,12 @@ class Runs:
         return cls(key, read_json(meta_path), results, tree)
 
     def agg(self, name, getter):
-        """(mean, std) of `getter(result)` over the system's successful runs."""
-        return mean_std([getter(r) for r in self.ok[name].values()])
+        """(mean, std) of `getter(result)` over the system's runs."""
+        return mean_std([getter(r) for r in self.results[name].values()])
 
     def best(self):
-        """The system with the highest mean test FB1, or None when every run failed."""
-        return max((n for n in self.order if self.ok[n]),
-                   key=lambda n: self.agg(n, lambda r: r["test"]["f1"])[0], default=None)
+        """The system with the highest mean test FB1."""
+        return max(self.order, key=lambda n: self.agg(n, lambda r: r["test"]["f1"])[0])
 
 
 def write_report(key, with_plots, tree=Tree()):
@@ -80,7 +78,7 @@ def write_report(key, with_plots, tree=Tree()):
     write_atomically(path, report_text(runs, ex_key))
     print(f"wrote {rel(path)}", flush=True)
     if with_plots:
-        make_plots(key, runs.order, runs.ok, ex_key, tree)
+        make_plots(key, runs.order, runs.results, ex_key, tree)
     return path
 
 
@@ -155,13 +153,7 @@ def _systems(runs):
         lines.append(f"| {name}{' (baseline)' if name == runs.baseline else ''} | "
                      f"`{' '.join(any_run['flags'])}` | {any_run['epochs_max']} | "
                      f"{description} |")
-    lines += ["", _shared_settings(runs), ""]
-    failed = [(n, seed, r) for n in runs.order for seed, r in sorted(runs.results[n].items())
-              if r.get("status") != "ok"]
-    if failed:
-        lines += ["**Failed runs:** " + "; ".join(f"{n} seed {seed}: {' '.join(r.get('error', []))}"
-                                                  for n, seed, r in failed), ""]
-    return lines
+    return lines + ["", _shared_settings(runs), ""]
 
 
 def _results(runs):
@@ -175,8 +167,7 @@ def _results(runs):
              "| Invalid BIO trans. | Best-dev epoch | Dev FB1 |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for name in runs.order:
-        lines.append(_result_row(runs, name) if runs.ok[name]
-                     else f"| {name} | 0 | failed | | | | | | | |")
+        lines.append(_result_row(runs, name))
     return lines + ["", "Best-dev epoch is shown as *best / epochs run* (training stops after "
                     "`patience` epochs without a better dev FB1; see Systems).", ""]
 
@@ -186,7 +177,7 @@ def _result_row(runs, name):
         return fmt(*runs.agg(name, getter), **options)
     counts = dict(digits=1, integers=True)
     return "| " + " | ".join([
-        name, str(len(runs.ok[name])),
+        name, str(len(runs.results[name])),
         cell(lambda r: r["test"]["f1"]),
         cell(lambda r: r["test"]["precision"]),
         cell(lambda r: r["test"]["recall"]),
@@ -209,8 +200,6 @@ def _cost(runs):
              "| System | Parameters | Training time (s) | Training tokens/s | Tagging tokens/s |",
              "|---|---|---|---|---|"]
     for name in runs.order:
-        if not runs.ok[name]:
-            continue
         lines.append("| " + " | ".join([
             name, fmt_int(*runs.agg(name, lambda r: r["parameters"])),
             fmt(*runs.agg(name, lambda r: r["train_wall_seconds"]), digits=1),
@@ -221,20 +210,18 @@ def _cost(runs):
 
 def _significance(runs):
     lines = ["## Paired bootstrap against the baseline", ""]
-    corpus_path, ok, baseline = runs.meta["corpus_path"], runs.ok, runs.baseline
+    corpus_path, results, baseline = runs.meta["corpus_path"], runs.results, runs.baseline
     gold_path = os.path.join(ROOT, corpus_path, "test.conll")
     if not os.path.exists(gold_path):
         return lines + [f"Skipped: the gold test file `{corpus_path}/test.conll` is not "
                         "available.", ""]
-    if not ok.get(baseline):
-        return lines + ["Skipped: the baseline has no successful run.", ""]
     gold = read_conll_labels(gold_path)
-    common = sorted(set.intersection(*(set(ok[n]) for n in runs.order if ok[n])))
+    common = sorted(set.intersection(*(set(results[n]) for n in runs.order)))
 
     def predictions(name, seed):
         return read_predictions(runs.tree.results(runs.key, f"{name}-seed{seed}.pred.gz"))
-    pooled = {name: [predictions(name, s) for s in common] for name in runs.order if ok[name]}
-    seed1 = {name: [predictions(name, 1)] for name in pooled if 1 in ok[name]}
+    pooled = {name: [predictions(name, s) for s in common] for name in runs.order}
+    seed1 = {name: [predictions(name, 1)] for name in pooled if 1 in results[name]}
     tests, observed = bootstrap(gold, pooled, baseline)
     tests1 = bootstrap(gold, seed1, baseline)[0] if baseline in seed1 else {}
     lines += [f"Paired bootstrap over the {len(gold)} test sentences: {BOOTSTRAP_RESAMPLES} "
@@ -263,10 +250,8 @@ def _significance(runs):
 
 def _per_type(runs):
     best, baseline = runs.best(), runs.baseline
-    if not best or not runs.ok.get(baseline):
-        return []
     gold_counts = collections.Counter()
-    for r in runs.ok[best].values():
+    for r in runs.results[best].values():
         for t, v in r["test"]["types"].items():
             gold_counts[t] = max(gold_counts[t], v["gold"])
     top = [t for t, _ in sorted(gold_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:15]]
