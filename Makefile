@@ -52,7 +52,7 @@ test: deps
 	$(MAKE) --no-print-directory c-abi-test
 
 clean:
-	rm -rf .build models
+	rm -rf .build $(BUILD_DIR) models
 
 # Style (.swift-format, the toolchain's swift format) and the size rules of scripts/check-sizes.py.
 lint:
@@ -167,9 +167,9 @@ docs: deps
 # --- C ABI and Python (README "Use from Python"). libTrellisC.so exports the functions of
 # Sources/TrellisC/include/trellis.h; python/ is the `trellis` package over it (ctypes), with a
 # spaCy component.
-# `make c-abi-test` (part of `make test`): a C program built with the system cc tags the shipped
-# test split through the debug library, as JSON lines and as tokens, and compares with
-# `trellis tag --input jsonl`.
+# `make c-abi-test` (part of `make test`, and complete alone: it builds the debug library and
+# CLI): a C program built with the system cc tags the shipped test split through the debug
+# library, as JSON lines and as tokens, and compares with `trellis tag --input jsonl`.
 # `make python`: release library + the package, spaCy and pytest in python/.venv.
 # `make python-test`: pytest (the CLI comparison, spaCy, threads, leaks, errors).
 # `make python-bench`: Python's Tagger.tag against the Swift library's TaggerModel.tag (timed by
@@ -185,6 +185,7 @@ PYTHON_RUN = TRELLIS_CLI=$(CURDIR)/$(BIN)
 
 c-abi-test:
 	swift build --product TrellisC $(SWIFT_BUILD_FLAGS)
+	swift build --product trellis $(SWIFT_BUILD_FLAGS)
 	@mkdir -p $(C_ABI_DIR)
 	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pthread \
 	  -I Sources/TrellisC/include Tests/CABI/c_abi_test.c Tests/CABI/c_abi_tokens_test.c \

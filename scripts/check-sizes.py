@@ -8,7 +8,7 @@ import re
 import sys
 
 FILE_LIMIT, FUNCTION_LIMIT, PYTHON_LIMIT = 400, 60, 500
-REFERENCE_TWINS = {"referenceViterbi", "forwardBackward", "naiveGemm"}
+REFERENCE_TWINS = {"referenceViterbi", "forwardBackward"}
 FUNCTION = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:(?:public|private|fileprivate|internal|static|"
                       r"mutating|override|final|nonisolated|@inlinable)\s+)*(?:func\s+(\w+)|init\?*\b|(?:var|"
                       r"subscript)\b[^{=]*\{\s*$)")

@@ -3,7 +3,8 @@ import PackagePlugin
 
 /// Generates `BuildInfo.swift` with the git commit the package is built from (or nil outside a
 /// git checkout), so model files can record which Trellis made them. Git is asked for the
-/// commit only, never for anything that changes.
+/// commit (`rev-parse HEAD`) and whether the tree differs from it (`status`, for "-modified"),
+/// and writes nothing.
 ///
 /// A build command, rerun whenever one of its inputs changes: the sources of every target
 /// the package builds (kernels, the command line and the server, not only this target's), and

@@ -185,37 +185,8 @@ private func forEachColumn(of line: Substring, _ body: (Substring) -> Void) {
   }
 }
 
-/// The whitespace-separated columns of a line: split at every space and tab (see
-/// `forEachColumn`).
-public func splitColumns(_ line: Substring) -> [String] {
-  // A native string's UTF-8 is contiguous: split its bytes by offset (indexing the UTF-8 view
-  // was about half of what `tag` spent reading a CoNLL file).
-  if let columns = line.utf8.withContiguousStorageIfAvailable(splitColumns) { return columns }
-  var columns: [String] = []
-  forEachColumn(of: line) { columns.append(String($0)) }
-  return columns
-}
-
-/// The whitespace-separated columns of a line's bytes, which must be valid UTF-8: each column
-/// is then valid UTF-8 too, since the cuts are at ASCII bytes.
-public func splitColumns(_ utf8: UnsafeBufferPointer<UInt8>) -> [String] {
-  // Counted first so the array is allocated once: grown by appends it was allocated twice for
-  // a two-column line, half of what splitting cost (callgrind).
-  var count = 0
-  forEachColumnRange(of: utf8) { _ in count += 1 }
-  var columns: [String] = []
-  columns.reserveCapacity(count)
-  forEachColumnRange(of: utf8) {
-    columns.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[$0]), as: UTF8.self))
-  }
-  return columns
-}
-
-/// The whitespace-separated columns of a line: split at every space and tab.
-public func splitColumns(_ line: String) -> [String] { splitColumns(line[...]) }
-
-/// The offsets in `utf8` of its whitespace-separated columns (as `splitColumns` cuts them), in
-/// place of `ranges`' contents: for a reader that keeps a line's bytes rather than a String per
+/// The offsets in `utf8` of its columns, the runs of bytes other than space and tab, in place
+/// of `ranges`' contents: for a reader that keeps a line's bytes rather than a String per
 /// column.
 public func columnRanges(of utf8: UnsafeBufferPointer<UInt8>, into ranges: inout [Range<Int>]) {
   // Emptied one by one, which keeps the capacity: `removeAll(keepingCapacity:)` goes through

@@ -8,3 +8,8 @@ public let trellisVersion = "0.3.0"
 /// The git commit this build comes from ("…-modified" with uncommitted changes), or nil when
 /// it was not built from a git checkout.
 public var trellisBuildCommit: String? { buildCommit }
+
+/// `trellisVersion`, followed by `trellisBuildCommit` in parentheses when there is one: what
+/// `trellis --version` and `trellis-serve --version` print.
+public let trellisVersionDescription =
+  trellisVersion + (trellisBuildCommit.map { " (\($0))" } ?? "")

@@ -25,7 +25,7 @@ public struct ServerLimits: Equatable, Sendable {
   /// sentences runs only its two encoder directions on two cores, so a second worker tagging
   /// the next batch meanwhile helps (an ATIS model under 32 connections answered about 14% more
   /// requests per second with two workers than with one).
-  public var workers = min(64, max(1, ProcessInfo.processInfo.activeProcessorCount))
+  public var workers = min(ServerLimits.workersLimit, max(1, TaggingOptions.activeCores))
   /// How long a connection may send nothing, in seconds, whether between requests or in the
   /// middle of one, before it is closed: a stalled upload must not hold a graceful shutdown.
   public var idleTimeoutSeconds = 60
@@ -34,10 +34,14 @@ public struct ServerLimits: Equatable, Sendable {
   /// a core spent spinning until a connection closed.
   public var maxConnections = 512
 
+  /// The most `workers`; the default is one per core up to it.
+  public static let workersLimit = 64
+
   /// Descriptors the server holds besides its connections' (the standard streams, the listening
   /// socket, each event loop's epoll and wake-up descriptors), with room to spare.
   static let descriptorsBesideConnections = 64
 
+  /// Every limit at its default.
   public init() {}
 
   /// Throws an `OptionError` naming the first value outside its range.
@@ -48,7 +52,7 @@ public struct ServerLimits: Equatable, Sendable {
     try check(maxNbestLabels, 1...1_000_000_000, "max-nbest-labels")
     try check(batchSentences, 1...TaggingOptions.batchSizeLimit, "batch-sentences")
     try check(batchWaitMicroseconds, 0...1_000_000, "batch-wait-microseconds")
-    try check(workers, 1...64, "workers")
+    try check(workers, 1...Self.workersLimit, "workers")
     try check(idleTimeoutSeconds, 1...86_400, "idle-timeout-seconds")
     try check(maxConnections, 1...1_000_000, "max-connections")
   }

@@ -21,7 +21,8 @@ final class TaggingQueue: @unchecked Sendable {
 
   private let model: TaggerModel
   private let limits: ServerLimits
-  /// Guards `pending` and `isStopping`; workers wait on it for work or for a batch to fill.
+  /// Guards `pending`, `arriving` and `isStopping`; workers wait on it for work or for a batch
+  /// to fill.
   private let condition = NSCondition()
   private var pending: [Job] = []
   /// Requests being read, that will join `pending` (or fail) shortly.

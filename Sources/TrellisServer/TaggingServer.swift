@@ -26,9 +26,13 @@ public struct ListenError: Error, CustomStringConvertible {
 /// for an endpoint asked with another method, 404 for any other path. GET endpoints answer
 /// HEAD.
 public struct TaggingServer: Service {
+  /// The model every request is tagged with.
   public let model: TaggerModel
+  /// The address listened on.
   public let host: String
+  /// The port asked for; 0 lets the system choose (`onListening` is told which).
   public let port: Int
+  /// What a request may ask for, and how the work is batched.
   public let limits: ServerLimits
   /// Called once the server listens, with its port (the one the system chose when `port` is 0).
   let onListening: @Sendable (Int) async -> Void
@@ -36,14 +40,24 @@ public struct TaggingServer: Service {
   let modelJSON: String
   let logger: Logger
 
+  /// The address listened on unless another is given: this machine only.
+  public static let defaultHost = "127.0.0.1"
+  /// The port listened on unless another is given.
+  public static let defaultPort = 8080
+  /// The ports a server may ask for; 0 takes any free one.
+  public static let ports = 0...65535
+  /// The server's name: its HTTP `Server` header and its default logger's label.
+  public static let name = "trellis-serve"
+
   /// A server for `model`, read from `modelFile`. Throws `OptionError` when `port` or `limits`
   /// are out of range, before anything starts.
   public init(
-    model: TaggerModel, modelFile: String, host: String = "127.0.0.1", port: Int = 8080,
-    limits: ServerLimits = ServerLimits(), logger: Logger = Logger(label: "trellis-serve"),
+    model: TaggerModel, modelFile: String, host: String = TaggingServer.defaultHost,
+    port: Int = TaggingServer.defaultPort, limits: ServerLimits = ServerLimits(),
+    logger: Logger = Logger(label: TaggingServer.name),
     onListening: @escaping @Sendable (Int) async -> Void = { _ in }
   ) throws {
-    try check(port, 0...65535, "port")
+    try check(port, Self.ports, "port")
     try limits.validate()
     self.model = model
     self.host = host
@@ -66,7 +80,7 @@ public struct TaggingServer: Service {
           additionalChannelHandlers: [CloseAfterWrites()],
           idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
       configuration: ApplicationConfiguration(
-        address: .hostname(host, port: port), serverName: "trellis-serve",
+        address: .hostname(host, port: port), serverName: Self.name,
         availableConnectionsDelegate: .maximum(limits.maxConnections, logger: logger)),
       onServerRunning: { [port, onListening] channel in
         await onListening(channel.localAddress?.port ?? port)

@@ -16,12 +16,13 @@ struct TrellisServe: AsyncParsableCommand {
       `trellis info --json` does; GET /health answers {"status":"ok"}. SIGTERM or SIGINT \
       stops accepting connections, finishes the requests in flight and exits 0.
       """,
-    version: trellisVersion + (trellisBuildCommit.map { " (\($0))" } ?? ""))
+    version: trellisVersionDescription)
 
   @Option(help: "The model file.") var model: String
-  @Option(help: "The address to listen on; 127.0.0.1 serves this machine only.")
-  var host = "127.0.0.1"
-  @Option(help: "The port; 0 takes any free one (printed once listening).") var port = 8080
+  @Option(help: "The address to listen on; \(TaggingServer.defaultHost) serves this machine only.")
+  var host = TaggingServer.defaultHost
+  @Option(help: "The port; 0 takes any free one (printed once listening).")
+  var port = TaggingServer.defaultPort
   @Option(help: "The largest request body in bytes (larger: 413).")
   var maxBodyBytes = ServerLimits().maxBodyBytes
   @Option(help: "The most sentences in one request (more: 400).")
@@ -60,8 +61,8 @@ struct TrellisServe: AsyncParsableCommand {
   }
 
   func validate() throws {
-    guard (0...65535).contains(port) else {
-      throw ValidationError("--port must be in 0...65535 (got \(port))")
+    guard TaggingServer.ports.contains(port) else {
+      throw ValidationError("--port must be in \(TaggingServer.ports) (got \(port))")
     }
     do { try limits.validate() } catch let error as OptionError {
       throw ValidationError(error.description)
@@ -76,7 +77,7 @@ struct TrellisServe: AsyncParsableCommand {
     signal(SIGPIPE, SIG_IGN)
     let tagger = try ModelFile.read(from: model)
     tagger.prepareForTagging()  // before listening, so the first request does not pay it
-    var logger = Logger(label: "trellis-serve")
+    var logger = Logger(label: TaggingServer.name)
     logger.logLevel = .notice
     let server = try TaggingServer(
       model: tagger, modelFile: model, host: host, port: port, limits: limits, logger: logger

@@ -59,7 +59,7 @@ struct Eval: ParsableCommand {
     var foundChunks = 0
     var allTokens = 0
     for (sentence, labels) in zip(sentences, predicted) {
-      let unseen = sentence.tokens.map { tagger.wordId(for: $0) == 1 }
+      let unseen = sentence.tokens.map { !tagger.knows(word: $0) }
       allTokens += unseen.count
       for (t, isUnseen) in unseen.enumerated() where isUnseen {
         tokens += 1

@@ -8,7 +8,7 @@ struct TrellisCommand: ParsableCommand {
     commandName: "trellis",
     abstract:
       "Structured sequence tagging: BiLSTM encoders with CRF, perceptron, SSVM or softmax heads.",
-    version: trellisVersion + (trellisBuildCommit.map { " (\($0))" } ?? ""),
+    version: trellisVersionDescription,
     subcommands: [Train.self, Tag.self, Eval.self, Score.self, Info.self, Bench.self])
   // Every subcommand names itself (`commandName:`): left unnamed, ArgumentParser derives the
   // name by `String(describing:)` of the type at each of the ~170 lookups of a parse, dynamic
@@ -25,8 +25,8 @@ struct TrellisCommand: ParsableCommand {
   static func main() {
     // Before anything allocates: the thresholds every later batch's arrays are served under.
     reuseLargeFreedBlocks()
-    // OpenBLAS is the library's to open, with its thread count, when something calls it
-    // (`OpenBLAS`).
+    // A kill (TERM, INT, HUP) during a model or checkpoint write leaves no temporary file
+    // beside the target.
     removeTemporaryFilesOnTermination()
     // A closed pipe is a write error like any other (EPIPE), ended quietly by `finishOrExit`,
     // not a signal death.

@@ -118,14 +118,6 @@ extension StructuredHead {
   /// False: a head defines probabilities only by saying so.
   public var definesProbabilities: Bool { false }
 
-  /// The highest-scoring label sequence of each sentence (prepares a decoder for one use).
-  public func decode(
-    emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints?
-  ) -> [[Int]] {
-    decoder(parameters: parameters, constraints: constraints).decode(emissions)
-  }
-
   /// Nil: a head without probabilities has no confidences to give.
   public func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,

@@ -18,7 +18,6 @@ enum EncoderInput {
 /// packed by step (`PackedSteps`): it gathers its input rows and `dOutput` into that order, and
 /// scatters its outputs and ∂x back.
 struct Encoder: Sendable {
-  let kind: EncoderKind
   let directions: [RecurrentLayer]
   let hiddenSize: Int
   let inputSize: Int
@@ -30,7 +29,6 @@ struct Encoder: Sendable {
     kind: EncoderKind, inputSize: Int, hiddenSize: Int, namePrefix: String = "",
     store: ParameterStore
   ) {
-    self.kind = kind
     self.inputSize = inputSize
     self.hiddenSize = hiddenSize
     let names = kind.isBidirectional ? ["forward", "backward"] : ["forward"]

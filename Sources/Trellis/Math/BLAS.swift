@@ -33,7 +33,6 @@ enum OpenBLAS {
 
     let sgemm: SGEMM
     let setThreadCount: @convention(c) (Int32) -> Void
-    let threadCount: @convention(c) () -> Int32
     let coreName: @convention(c) () -> UnsafeMutablePointer<CChar>?
     let dgeqrf: QR
     let dorgqr: QFromQR
@@ -82,7 +81,6 @@ enum OpenBLAS {
       let functions = Functions(
         sgemm: try symbol("cblas_sgemm", in: blas),
         setThreadCount: try symbol("openblas_set_num_threads", in: blas),
-        threadCount: try symbol("openblas_get_num_threads", in: blas),
         coreName: try symbol("openblas_get_corename", in: blas),
         dgeqrf: try symbol("LAPACKE_dgeqrf", in: lapacke),
         dorgqr: try symbol("LAPACKE_dorgqr", in: lapacke))

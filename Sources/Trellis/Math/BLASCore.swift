@@ -9,6 +9,9 @@ import Foundation
 /// `trellis bench` does that, for its sgemm reference; a program that uses OpenBLAS for its own
 /// work can call the same first thing in `main`.
 public enum BLASCore {
+  /// The environment variable OpenBLAS reads its core type from.
+  static let coreTypeVariable = "OPENBLAS_CORETYPE"
+
   /// The core OpenBLAS should use instead of the one it `detected`, or nil when its choice
   /// stands: the user chose one (`OPENBLAS_CORETYPE` set), OpenBLAS did not fall back, or the
   /// CPU has no AVX2 (`cpuFlags`: the flags of /proc/cpuinfo, read only after the checks
@@ -16,7 +19,7 @@ public enum BLASCore {
   public static func preferred(
     detected: String, environment: [String: String], cpuFlags: @autoclosure () -> Set<String>
   ) -> String? {
-    guard environment["OPENBLAS_CORETYPE"] == nil, detected == "Prescott" else { return nil }
+    guard environment[coreTypeVariable] == nil, detected == "Prescott" else { return nil }
     let cpuFlags = cpuFlags()
     if cpuFlags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]) {
       return "SkylakeX"
@@ -44,7 +47,7 @@ public enum BLASCore {
         detected: blasCoreName(), environment: ProcessInfo.processInfo.environment,
         cpuFlags: cpuFlags())
     else { return }
-    setenv("OPENBLAS_CORETYPE", core, 1)
+    setenv(coreTypeVariable, core, 1)
     execv("/proc/self/exe", CommandLine.unsafeArgv)
   }
 }

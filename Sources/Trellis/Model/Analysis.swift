@@ -124,18 +124,18 @@ public struct Alternative: Codable, Equatable, Sendable {
 /// Per-call tagging choices; the defaults are what `trellis tag` does without options.
 public struct TaggingOptions: Codable, Equatable, Sendable {
   /// Decode under the tag scheme's transition constraints (when the model has them).
-  public var constrained = true
+  public var constrained: Bool
   /// Add per-token marginals and the sequence probability (heads that define them).
-  public var confidence = false
+  public var confidence: Bool
   /// How many best label sequences to list; 0 lists none.
-  public var nbest = 0
+  public var nbest: Int
   /// The most sentences (of similar length) per forward pass. Labels do not depend on it;
   /// confidences and scores may move by up to `confidenceBatchTolerance`, since batching
   /// changes the order of the floating-point sums inside the matrix products.
-  public var batchSize = 32
+  public var batchSize: Int
   /// The most threads one call tags on, the calling thread included: 1 keeps the call on the
   /// caller's thread (a Spark task that owns one core). Results do not depend on it.
-  public var threads = TaggingOptions.activeCores
+  public var threads: Int
 
   /// The largest n-best list: list Viterbi costs O(T·L²·k) time and O(T·L·k) memory.
   public static let nbestLimit = 1000
@@ -155,7 +155,8 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   public static let activeCores = ProcessInfo.processInfo.activeProcessorCount
 
   /// Options that differ from the defaults only where given; each parameter sets the property
-  /// of the same name. Call `validate()` before use when the values come from outside.
+  /// of the same name, and its default is the one place the property's default is written.
+  /// Call `validate()` before use when the values come from outside.
   public init(
     constrained: Bool = true, confidence: Bool = false, nbest: Int = 0, batchSize: Int = 32,
     threads: Int = TaggingOptions.activeCores

@@ -91,8 +91,9 @@ final class LayerWorkspace {
   let dOutput = Scratch()  // (T·B, dirs·H)
 }
 
-/// Workspaces kept for reuse between tagging calls, so a stream of small calls (`trellis tag`
-/// tags 32 sentences at a time) does not reallocate and page-fault its buffers every time.
+/// Workspaces kept for reuse between tagging calls, so a stream of calls (`trellis tag` tags
+/// up to 64 × --batch-size sentences at a time) does not reallocate and page-fault its buffers
+/// every time.
 /// Each call takes a workspace for itself, so concurrent calls never share one.
 final class WorkspacePool: @unchecked Sendable {
   private var idle: [ModelWorkspace] = []

@@ -4,6 +4,10 @@ extension TaggerModel {
     words.id(for: configuration.normalization.key(for: token)) ?? ReservedWord.unknownId
   }
 
+  /// Whether a raw token is in the vocabulary (after the model's normalization): one that is
+  /// not reads the unknown word's embedding.
+  public func knows(word token: String) -> Bool { wordId(for: token) != ReservedWord.unknownId }
+
   /// Adds a raw token with the character ids the character CNN reads for it to `characters`.
   func appendCharacterIds(of token: String, to characters: inout CharacterIds) {
     let bytes = token.utf8

@@ -4,15 +4,8 @@
 /// them took about a third of a C-ABI call's time. It is written as UTF-8 bytes (`JSONBytes`),
 /// which append with less work than a `String`'s pieces.
 extension Analysis {
-  /// Appends the object; throws `NonFiniteNumber` where `JSONEncoder` would refuse a NaN or
-  /// an infinity.
-  func appendJSON(to json: inout JSONBytes) throws {
-    json.append(UInt8(ascii: "{"))
-    try appendMembers(to: &json)
-    json.append(UInt8(ascii: "}"))
-  }
-
-  /// Appends the object's members without its braces, so an answer can put its own first.
+  /// Appends the object's members without its braces, so an answer can put its own first;
+  /// throws `NonFiniteNumber` where `JSONEncoder` would refuse a NaN or an infinity.
   func appendMembers(to json: inout JSONBytes) throws {
     // Keys in sorted order, as `.sortedKeys` writes them; absent optionals are left out.
     if let tokenConfidences {
