@@ -69,6 +69,13 @@ public func convert(_ labels: [String], from: TagScheme, to: TagScheme) -> [Stri
   return labelsForChunks(chunksForConversion(labels), count: labels.count, scheme: to)
 }
 
+/// Whether `convert(_:from:to:)` keeps `label`'s meaning: "O" or a prefix of any of the three
+/// schemes ("B", "I", "E", "S"), "-" and a type. It reads any other label (a part-of-speech
+/// tag, "PER" without a prefix) as outside a chunk, so converting would erase it.
+public func isChunkLabel(_ label: String) -> Bool {
+  SchemeLabel(label, scheme: .bioes) != nil
+}
+
 /// Every label `convert(_:from:to:)` can write in `scheme` from sentences whose labels are
 /// among `labels`: "O", then for each chunk type of `labels` (in order of first appearance,
 /// types compared by their bytes) the scheme's prefixes with it: "B-X" and "I-X" (IOB1, BIO),

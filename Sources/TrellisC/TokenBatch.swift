@@ -186,6 +186,15 @@ enum TokenBatch {
           }
         }
         if let confidences, let tokenConfidences = analysis.tokenConfidences {
+          // NaN in `probabilities` means "no confidences", so a damaged model's NaN must not
+          // pass for it: refused, as `trellis tag` and JSON answers refuse it.
+          guard tokenConfidences.allSatisfy(\.isFinite),
+            analysis.sequenceProbability?.isFinite != false
+          else {
+            throw CallError(
+              "sentence \(index): the model's scores give a number that is not finite "
+                + "(a damaged model?)")
+          }
           (confidences + token).update(from: tokenConfidences, count: tokenConfidences.count)
         }
         probabilities?[index] = analysis.sequenceProbability ?? .nan

@@ -83,7 +83,7 @@ struct Bench: ParsableCommand {
     // Tagging is timed on the training sentences: 5x the test set, so a run lasts long enough
     // to measure through scheduling noise.
     measureTagging(model, on: train.map(\.tokens), into: &figures)
-    measureBLAS(into: &figures)
+    try measureBLAS(into: &figures)
     try report(figures)
   }
 
@@ -196,12 +196,12 @@ struct Bench: ParsableCommand {
   /// stretch: 40 of the LSTM's passes, which take 1–2.5 ms each at 100 GFLOP/s (the fastest of 5
   /// sampled a few milliseconds), and 10 of sgemm's 15 ms (with 5, one run's sgemm came out at
   /// 99.8 GFLOP/s, below the LSTM's backward pass, against 120–140 in the others).
-  func measureBLAS(into figures: inout Figures) {
+  func measureBLAS(into figures: inout Figures) throws {
     let defaults = TaggerConfiguration()
     var rounds: [(forward: Double, backward: Double, sgemm: Double)] = []
     for round in 0..<repetitions {
       if round > 0 { Thread.sleep(forTimeInterval: Self.blasSpinPause) }
-      let lstm = Benchmark.lstmGFLOPs(
+      let lstm = try Benchmark.lstmGFLOPs(
         inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize,
         batch: TrainingOptions().batchSize, steps: 12, repetitions: 40)
       let sgemm = Benchmark.sgemmGFLOPs(size: 1024, threads: 2, repetitions: 10)

@@ -24,12 +24,12 @@ final class CharacterCNNTests: XCTestCase {
     XCTAssertEqual((0..<batch.tokenCount).map { Array(batch.ids[batch.range(of: $0)]) }, words)
   }
 
-  func testWindowsAndMaxPoolingMatchPlainLoops() {
+  func testWindowsAndMaxPoolingMatchPlainLoops() throws {
     for (embeddingSize, filters) in [(2, 3), (16, 16), (18, 17), (30, 30), (33, 32), (7, 40)] {
       let store = ParameterStore()
       let cnn = CharacterCNN(
         characters: 9, embeddingSize: embeddingSize, filters: filters, store: store)
-      store.allocate()
+      try store.allocate()
       var rng = SplitMix64(seed: UInt64(embeddingSize * 100 + filters))
       cnn.initialize(store, rng: &rng)
       // Words of 0 to 12 characters at every other row; an empty word has no window.

@@ -38,11 +38,17 @@ final class CheckpointHeaderTests: XCTestCase {
 
   func testHeadersThatLieAreRefused() throws {
     let bytes = try checkpoint()
+    let counterRefusal = "holds a counter that is negative or beyond 2^53"
     XCTAssertNoThrow(try Checkpoint.read(from: try withHeader(bytes, "step", 3)))
     for (key, value, message) in [
-      ("step", -1, "holds negative counters"),
-      ("completedEpochs", -2, "holds negative counters"),
-      ("epochsWithoutImprovement", -1, "holds negative counters"),
+      ("step", -1, counterRefusal),
+      ("completedEpochs", -2, counterRefusal),
+      ("epochsWithoutImprovement", -1, counterRefusal),
+      // A counter at Int.max trapped at its next `+= 1`.
+      ("step", Int.max, counterRefusal),
+      ("epochsWithoutImprovement", Int.max, counterRefusal),
+      ("optimizerCounters", [Int.max], counterRefusal),
+      ("optimizerCounters", [-1], counterRefusal),
       ("frozenEmbeddingRows", [2, 1_000_000], "freezes embedding rows the model does not have"),
       ("frozenEmbeddingRows", [-1], "freezes embedding rows the model does not have"),
       ("optimizerSlabCount", 5, "holds optimiser state that does not match its options"),
@@ -51,6 +57,19 @@ final class CheckpointHeaderTests: XCTestCase {
       XCTAssertThrowsError(try Checkpoint.read(from: path), key) { error in
         XCTAssertEqual(error as? TrellisError, TrellisError(file: path, message), "\(key)")
       }
+    }
+  }
+
+  /// Bytes after the last array were ignored; model files refuse them, and so do checkpoints.
+  func testTrailingBytesAreRefused() throws {
+    let bytes = try checkpoint()
+    var data = Data(bytes.dropLast(4) + [0, 0, 0])
+    appendLittleEndian(crc32(data), to: &data)
+    let path = temporaryPath("trailing.checkpoint")
+    try data.write(to: URL(fileURLWithPath: path))
+    XCTAssertThrowsError(try Checkpoint.read(from: path)) {
+      XCTAssertEqual(
+        $0 as? TrellisError, TrellisError(file: path, "has 3 unexpected trailing bytes"))
     }
   }
 }

@@ -77,11 +77,12 @@ final class ConstraintLengthTests: XCTestCase {
       var configuration = base.configuration
       configuration.trainingScheme = .bioes
       configuration.constrainedDecoding = constrainedDecoding
-      let model = TaggerModel(configuration: configuration, words: base.words, labels: base.labels)
+      let model = try TaggerModel(
+        configuration: configuration, words: base.words, labels: base.labels)
       model.store.restore(base.store.snapshot())
       return model
     }
-    let (constrained, free) = (model(true), model(false))
+    let (constrained, free) = (try model(true), try model(false))
     let sentences = [["w2"], ["w3", "w4"], ["w5"]]
     var options = TaggingOptions()
     options.confidence = true

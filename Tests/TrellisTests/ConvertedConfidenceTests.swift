@@ -16,7 +16,7 @@ final class ConvertedConfidenceTests: XCTestCase {
     configuration.trainingScheme = .bioes
     for seed in 1...5 {
       var rng = SplitMix64(seed: UInt64(seed))
-      let model = TaggerModel(
+      let model = try TaggerModel(
         configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
         labels: Vocabulary(["O", "B-a", "I-a", "E-a", "S-a", "B-b", "E-b", "S-b"]), rng: &rng)
       let analysis = model.analyze(

@@ -5,12 +5,12 @@ import XCTest
 /// How a sentence becomes ids (`TaggerModel.encode`): what training never saw reads as
 /// `<unk>` (id 1), never as `<pad>` (id 0), whose row stands for positions outside the sentence.
 final class EncodingTests: XCTestCase {
-  func testUnseenWordsAndFeatureValuesReadAsUnknown() {
+  func testUnseenWordsAndFeatureValuesReadAsUnknown() throws {
     var configuration = TaggerConfiguration()
     (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
     configuration.featureColumns = [FeatureColumn(column: 2, size: 2)]
     var rng = SplitMix64(seed: 3)
-    let model = TaggerModel(
+    let model = try TaggerModel(
       configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
       labels: Vocabulary(["O"]), featureVocabularies: [Vocabulary(["<pad>", "<unk>", "x", "y"])],
       rng: &rng)

@@ -38,13 +38,13 @@ final class FeatureTests: XCTestCase {
 
   /// Constrained decoding never outputs a sequence the scheme forbids, even from a model whose
   /// emissions favour one; without constraints the same model does.
-  func testConstrainedDecodingNeverBreaksTheScheme() {
+  func testConstrainedDecodingNeverBreaksTheScheme() throws {
     let labels = ["O", "B-a", "I-a", "B-b", "I-b"]
     let unconstrained = makeModel(labels: labels, seed: 3)
     let sentences = (0..<40).map { n in (0..<(1 + n % 7)).map { "w\(2 + ($0 + n) % 4)" } }
     var constrainedConfiguration = unconstrained.configuration
     constrainedConfiguration.constrainedDecoding = true
-    let constrained = TaggerModel(
+    let constrained = try TaggerModel(
       configuration: constrainedConfiguration, words: unconstrained.words,
       labels: unconstrained.labels)
     constrained.store.restore(unconstrained.store.snapshot())
@@ -61,12 +61,12 @@ final class FeatureTests: XCTestCase {
   }
 
   /// Label sets that are not chunk labels (e.g. part-of-speech tags) get no constraints.
-  func testNonChunkLabelsAreNotConstrained() {
+  func testNonChunkLabelsAreNotConstrained() throws {
     var configuration = TaggerConfiguration()
     configuration.embeddingSize = 3
     configuration.hiddenSize = 2
     var rng = SplitMix64(seed: 1)
-    let model = TaggerModel(
+    let model = try TaggerModel(
       configuration: configuration, words: Vocabulary(["<pad>", "<unk>"]),
       labels: Vocabulary(["DT", "NN", "VBZ"]),
       rng: &rng)

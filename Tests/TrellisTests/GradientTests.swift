@@ -258,7 +258,7 @@ final class GradientTests: XCTestCase {
   /// count, rounded down to 16, then the index there rounded down to 32), then the sum over j
   /// of the halves' partial sums j. Below `countWorthTwoThreads` the first half is everything:
   /// the bits of the whole pass.
-  func testTheNormOverRangesHasTheDocumentedOrder() {
+  func testTheNormOverRangesHasTheDocumentedOrder() throws {
     let cases: [(count: Int, rangeLists: [[Range<Int>]])] = [
       (85, [[], [0..<85], [3..<5, 6..<7, 20..<33, 40..<41, 79..<85], [9..<10, 17..<80]]),
       (40_000, [[0..<40_000], [3..<5, 100..<20_003, 20_040..<39_999], [33..<19_990]]),
@@ -266,7 +266,7 @@ final class GradientTests: XCTestCase {
     for (count, rangeLists) in cases {
       let store = ParameterStore()
       _ = store.reserve("w", rows: 1, columns: count)
-      store.allocate()
+      try store.allocate()
       var rng = SplitMix64(seed: 8)
       for ranges in rangeLists {
         for k in 0..<count {

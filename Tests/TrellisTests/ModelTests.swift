@@ -277,7 +277,7 @@ final class ModelTests: XCTestCase {
     configuration.characterFilters = 2
     configuration.featureColumns = [FeatureColumn(column: 2, size: 2)]
     var rng = SplitMix64(seed: 5)
-    let model = TaggerModel(
+    let model = try TaggerModel(
       configuration: configuration,
       words: Vocabulary(["<pad>", "<unk>", "caf\u{E9}", "cafe\u{301}", "a\"b", "\\", "日本", "😀"]),
       labels: Vocabulary(["O", "B-x", "I-x"]), characters: Vocabulary(["<pad>", "<unk>", "é"]),

@@ -38,14 +38,14 @@ final class NumericLimitTests: XCTestCase {
 
   /// A BIOES model decoded without constraints: `S-a` and `B-a` convert to the same BIO label,
   /// so the raw list repeats BIO sequences; the analysis still lists k distinct ones.
-  func testNBestIsDistinctAfterSchemeConversion() {
+  func testNBestIsDistinctAfterSchemeConversion() throws {
     var configuration = TaggerConfiguration()
     (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
     configuration.scheme = .bio
     configuration.trainingScheme = .bioes
     configuration.constrainedDecoding = false
     var rng = SplitMix64(seed: 5)
-    let model = TaggerModel(
+    let model = try TaggerModel(
       configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
       labels: Vocabulary(["O", "B-a", "I-a", "E-a", "S-a"]), rng: &rng)
     let analyses = model.analyze(
@@ -74,11 +74,11 @@ final class NumericLimitTests: XCTestCase {
   /// A sentence too long for k keeps at most `entryLimit` list-Viterbi entries: its list is
   /// cut to ⌊entryLimit / (T·L)⌋ sequences, the best ones of the uncut list, in its order, and
   /// says it was cut; a list short because no more sequences exist does not.
-  func testNBestOfALongSentenceIsCutToFitTheEntryLimit() {
+  func testNBestOfALongSentenceIsCutToFitTheEntryLimit() throws {
     var configuration = TaggerConfiguration()
     (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
     var rng = SplitMix64(seed: 8)
-    let model = TaggerModel(
+    let model = try TaggerModel(
       configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a"]),
       labels: Vocabulary(["O", "B-a", "I-a", "B-b", "I-b"]), rng: &rng)
     let (T, L) = (30, 5)

@@ -9,11 +9,11 @@ final class OptimizerTests: XCTestCase {
   /// m̂ = m/(1−β1^t) for Adam, m̂ = β1·m/(1−β1^(t+1)) + (1−β1)·g/(1−β1^t) for Nadam,
   /// θ ← θ − η·m̂/(√v̂ + ε̂) with v̂ = v/(1−β2^t) and ε̂ = ε/√(1−β2^t) (the ε of the kernels,
   /// which fold v̂'s correction into the step).
-  func testAdamAndNadamFollowTheirFormulas() {
+  func testAdamAndNadamFollowTheirFormulas() throws {
     for kind in [OptimizerKind.adam, .nadam] {
       let store = ParameterStore()
       _ = store.reserve("w", rows: 37, columns: 1)
-      store.allocate()
+      try store.allocate()
       var rng = SplitMix64(seed: 11)
       var θ = (0..<37).map { _ in Double(rng.nextUnitFloat()) - 0.5 }
       for k in 0..<37 { store.values[k] = Float(θ[k]) }
@@ -45,7 +45,7 @@ final class OptimizerTests: XCTestCase {
     func oneStep(_ kind: OptimizerKind) -> Float {
       let store = ParameterStore()
       _ = store.reserve("w", rows: 1, columns: 1)
-      store.allocate()
+      try! store.allocate()  // one parameter
       var optimizer = kind.makeOptimizer(parameterCount: 1)
       for _ in 1...2 {
         store.gradients[0] = 0.5
@@ -65,7 +65,7 @@ final class OptimizerTests: XCTestCase {
     let stores = (0..<2).map { _ in
       let store = ParameterStore()
       _ = store.reserve("w", rows: count, columns: 1)
-      store.allocate()
+      try! store.allocate()  // a test's few parameters
       for k in 0..<count { store.values[k] = initial[k] }
       return store
     }
@@ -138,11 +138,11 @@ final class OptimizerTests: XCTestCase {
   /// Averaging on 40,000 parameters (so its update is cut over the thread pair): after each
   /// step the average has the bits of the recurrence avg ← avg + (θ − avg) / n element by
   /// element in Float, and after five steps it is the mean of the five θs to rounding.
-  func testAveragingFollowsItsRecurrenceAndIsTheMean() {
+  func testAveragingFollowsItsRecurrenceAndIsTheMean() throws {
     let count = 40_000
     let store = ParameterStore()
     _ = store.reserve("w", rows: count, columns: 1)
-    store.allocate()
+    try store.allocate()
     var rng = SplitMix64(seed: 9)
     let initial = (0..<count).map { _ in rng.nextUnitFloat() - 0.5 }
     for k in 0..<count { store.values[k] = initial[k] }

@@ -43,12 +43,12 @@ final class PackedStepsTests: XCTestCase {
   /// every cell and in both directions; the padding of the batch's inputs, of `dOutput` and of
   /// the buffers written holds NaN, which must reach nothing, and the encoder writes zeros
   /// at the padding of its output and of ∂x.
-  func testASentenceGetsTheBitsItGetsAloneAndThePaddingZeros() {
+  func testASentenceGetsTheBitsItGetsAloneAndThePaddingZeros() throws {
     let (In, H) = (5, 7)
     for kind in [EncoderKind.bilstm, .bigru, .birnn] {
       let store = ParameterStore()
       let encoder = Encoder(kind: kind, inputSize: In, hiddenSize: H, store: store)
-      store.allocate()
+      try store.allocate()
       var rng = SplitMix64(seed: 3)
       encoder.initialize(store, rng: &rng)
       let width = encoder.outputSize

@@ -112,7 +112,7 @@ final class PretrainedEmbeddingsTests: XCTestCase {
     var reported: (seeded: Int, added: Int)?
     let dataTrainer = try trainer(options(epochs: 1))
     dataTrainer.onPretrainedVocabulary = { reported = ($0, $1) }
-    let data = dataTrainer.fresh(train: train).model
+    let data = try dataTrainer.fresh(train: train).model
     XCTAssertEqual(
       data.words.strings,
       ["<pad>", "<unk>", "show", "flights", "to", "boston", "fares", "denver", "atlanta"])
@@ -126,7 +126,7 @@ final class PretrainedEmbeddingsTests: XCTestCase {
     XCTAssertNotEqual(row(all, "<unk>"), vector("<unk>"), "<unk> keeps its own row")
     XCTAssertEqual(all.store.count - data.store.count, 4, "one more row of D = 4")
 
-    let plain = Trainer(configuration: configuration(), options: options(epochs: 1)).fresh(
+    let plain = try Trainer(configuration: configuration(), options: options(epochs: 1)).fresh(
       train: train
     ).model
     XCTAssertEqual(data.store.count - plain.store.count, 4, "atlanta's row")
@@ -138,7 +138,7 @@ final class PretrainedEmbeddingsTests: XCTestCase {
     let checkpoint = temporaryPath("frozen.checkpoint")
     try? FileManager.default.removeItem(atPath: checkpoint)
     let frozenTrainer = try trainer(options(epochs: 2, freeze: true))
-    let initial = frozenTrainer.fresh(train: train).model
+    let initial = try frozenTrainer.fresh(train: train).model
     _ = try frozenTrainer.train(train: train, dev: dev, checkpoint: checkpoint)
     let (_, state, _) = try Checkpoint.read(from: checkpoint)
     XCTAssertEqual(state.frozenEmbeddingRows, seededWords.map(initial.wordId(for:)).sorted())

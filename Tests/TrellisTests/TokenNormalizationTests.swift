@@ -61,7 +61,7 @@ final class CharacterIdTests: XCTestCase {
     configuration.lowercaseCharacters = lowercaseCharacters
     // Upper- and lower-case letters, digits, punctuation, a tab and "\r\n" (one Character).
     let characters = ["<pad>", "<unk>", "a", "B", "b", "z", "Z", "0", "7", "-", ".", "\t", "\r\n"]
-    return TaggerModel(
+    return try! TaggerModel(
       configuration: configuration, words: Vocabulary(["<pad>", "<unk>"]),
       labels: Vocabulary(["O"]), characters: Vocabulary(characters))
   }

@@ -83,13 +83,21 @@ struct CRFHead: ChainHead, LossTablesHead {
   var definesProbabilities: Bool { true }
 
   /// Marginals under the decoding constraints, so forbidden paths carry no probability mass:
-  /// P(y_t = l) from the scaled forward–backward, p(y | x) = exp(s(y) − log Z).
+  /// P(y_t = l) from the scaled forward–backward, p(y | x) = exp(s(y) − log Z). A batch whose
+  /// scores spread beyond Double's range in probability space (`BatchMarginals.isFinite`,
+  /// `Potentials.spreadFits`: a model trained with a learning rate near divergence) is redone
+  /// in log space, which holds any finite scores.
   func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?, sameOutput: [[Int]]?
   ) -> [PathConfidence]? {
-    let marginals = chain.scaledForwardBackward(
-      emissions: emissions, potentials: chain.potentials(parameters: θ, constraints: constraints))
+    let potentials = chain.potentials(parameters: θ, constraints: constraints)
+    let marginals = chain.scaledForwardBackward(emissions: emissions, potentials: potentials)
+    guard marginals.isFinite, potentials.spreadFits else {
+      return logSpaceConfidences(
+        of: paths, emissions: emissions, parameters: θ, constraints: constraints,
+        sameOutput: sameOutput)
+    }
     return paths.enumerated().map { b, path in
       PathConfidence(
         tokens: path.enumerated().map { t, label in
@@ -104,15 +112,39 @@ struct CRFHead: ChainHead, LossTablesHead {
     }
   }
 
+  /// The same from `LinearChain.forwardBackward`'s log-space recursions, a sentence at a time.
+  private func logSpaceConfidences(
+    of paths: [[Int]], emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?, sameOutput: [[Int]]?
+  ) -> [PathConfidence] {
+    let L = labelCount
+    return zip(paths, emissions).map { path, e in
+      let (logZ, unary, _) = chain.forwardBackward(
+        emissions: e, parameters: θ, constraints: constraints)
+      return PathConfidence(
+        tokens: path.enumerated().map { t, label in
+          (sameOutput?[label] ?? [label]).reduce(0) { $0 + unary[t * L + $1] }
+        },
+        sequence: exp(chain.score(of: path, emissions: e, parameters: θ) - logZ),
+        logPartition: logZ)
+    }
+  }
+
   /// log Z of each sentence under the decoding constraints, from one scaled forward pass over
-  /// the batch (the confidences' recursion, so p(y | x) agrees between the two).
+  /// the batch (the confidences' recursion, so p(y | x) agrees between the two), in log space
+  /// where that pass's range does not suffice.
   func logPartitions(
     emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [Double]? {
-    chain.scaledForwardBackward(
-      emissions: emissions, potentials: chain.potentials(parameters: θ, constraints: constraints)
-    ).logZ
+    let potentials = chain.potentials(parameters: θ, constraints: constraints)
+    let marginals = chain.scaledForwardBackward(emissions: emissions, potentials: potentials)
+    guard marginals.isFinite, potentials.spreadFits else {
+      return emissions.map {
+        chain.forwardBackward(emissions: $0, parameters: θ, constraints: constraints).logZ
+      }
+    }
+    return marginals.logZ
   }
 
   /// The n best paths with p(y | x) = exp(s(y) − log Z) under the same constraints.

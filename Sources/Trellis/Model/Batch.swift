@@ -109,10 +109,13 @@ final class WorkspacePool: @unchecked Sendable {
     return try body()
   }
 
-  func withWorkspace<Result>(_ body: (ModelWorkspace) -> Result) -> Result {
+  /// Runs `body` with an idle workspace (or a new one), kept for the next call unless
+  /// `keeping` is false: a workspace grown for a pass beyond `TaggerModel.batchTokenStepLimit`
+  /// (one sentence of 100,000 tokens took 700 MB) is freed, not held by a server for good.
+  func withWorkspace<Result>(keeping: Bool = true, _ body: (ModelWorkspace) -> Result) -> Result {
     let workspace = lock.withLock { idle.popLast() } ?? ModelWorkspace()
     workspace.usesTwoThreads = true
-    defer { lock.withLock { idle.append(workspace) } }
+    defer { if keeping { lock.withLock { idle.append(workspace) } } }
     return body(workspace)
   }
 }

@@ -54,34 +54,21 @@ public enum ModelFile {
   /// Reads a model, refusing truncated, corrupted, foreign and newer-version files. The header
   /// is read and checked first, so a foreign or damaged file is refused before its bulk is read.
   public static func read(from path: String) throws -> TaggerModel {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
-      !isDirectory.boolValue
-    else {
-      throw TrellisError(
-        file: path,
-        isDirectory.boolValue ? "is a directory, not a model file" : "no such model file")
-    }
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw TrellisError(file: path, "cannot be opened: \(String(cString: strerror(errno)))")
-    }
+    let handle = try openRegularFile(path)
     defer { try? handle.close() }
-    // The header is checked before the bulk is read, against the file's size: a pipe
-    // (`--model <(zcat m.gz)`) or a device has none to check it against.
-    var info = stat()
-    guard fstat(handle.fileDescriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-      throw TrellisError(
-        file: path, "is a pipe or device, not a model file; give the file itself")
-    }
+    let descriptor = handle.fileDescriptor
     let size = Int((try? handle.seekToEnd()) ?? 0)
     try? handle.seek(toOffset: 0)
     let prelude = [UInt8](try handle.read(upToCount: 16) ?? Data())
     let headerLength = try checkPrelude(prelude, fileSize: size, name: path)
     let headerBytes = try handle.read(upToCount: headerLength) ?? Data()
-    let layout = try checkHeader(
-      headerBytes, headerLength: headerLength, fileSize: size, name: path
-    ) {
-      "has an unreadable header: \($0)"
+    // A header refused is damage when the checksum says so (a flipped bit), and a lie or a
+    // format this build does not know when it does not.
+    let layout: (header: Header, expectedSize: Int)
+    do {
+      layout = try checkHeader(headerBytes, headerLength: headerLength, fileSize: size, name: path)
+    } catch  where !fileChecksumMatches(descriptor, size: size) {
+      throw TrellisError(file: path, "is corrupted (checksum mismatch)")
     }
     guard size == layout.expectedSize else {
       throw sizeMismatch(size, layout.expectedSize, name: path)
@@ -89,7 +76,8 @@ public enum ModelFile {
     // The weights go from the file straight into the model's slab, checksummed as they are:
     // the whole file read into memory first, and copied, was twice a model's size at the
     // peak (a 10 M-parameter model's `tag` held 80 MB more).
-    let model = model(of: layout.header, formatVersion: readLittleEndian(prelude, at: 8))
+    let model = try model(
+      of: layout.header, formatVersion: readLittleEndian(prelude, at: 8), name: path)
     let weights = UnsafeMutableRawBufferPointer(
       start: model.store.values, count: 4 * model.store.count)
     var trailer = [UInt8](repeating: 0, count: 4)
@@ -131,10 +119,18 @@ public enum ModelFile {
   }
 
   /// A model of `header`'s layout, vocabularies and provenance, its weights zero.
-  private static func model(of header: Header, formatVersion: UInt32) -> TaggerModel {
-    let model = TaggerModel(
-      configuration: header.configuration, words: header.words, labels: header.labels,
-      characters: header.characters ?? Vocabulary(), featureVocabularies: header.features ?? [])
+  private static func model(of header: Header, formatVersion: UInt32, name: String) throws
+    -> TaggerModel
+  {
+    let model: TaggerModel
+    do {
+      model = try TaggerModel(
+        configuration: header.configuration, words: header.words, labels: header.labels,
+        characters: header.characters ?? Vocabulary(), featureVocabularies: header.features ?? [])
+    } catch let failure as ParameterStore.AllocationFailure {
+      throw TrellisError(
+        file: name, "needs \(failure.megabytes) MB for its weights, more than this system gives")
+    }
     model.provenance = header.provenance
     model.formatVersion = formatVersion
     return model
@@ -155,11 +151,13 @@ public enum ModelFile {
     let bytes = [UInt8](data)
     let headerLength = try checkPrelude(Array(bytes.prefix(16)), fileSize: bytes.count, name: name)
     let checksumMatches = trailingChecksumMatches(bytes)
-    let layout = try checkHeader(
-      Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, fileSize: bytes.count,
-      name: name
-    ) {
-      checksumMatches ? "has an unreadable header: \($0)" : "is corrupted (checksum mismatch)"
+    let layout: (header: Header, expectedSize: Int)
+    do {
+      layout = try checkHeader(
+        Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength,
+        fileSize: bytes.count, name: name)
+    } catch  where !checksumMatches {
+      throw TrellisError(file: name, "is corrupted (checksum mismatch)")
     }
     guard bytes.count == layout.expectedSize else {
       throw sizeMismatch(bytes.count, layout.expectedSize, name: name)
@@ -167,7 +165,8 @@ public enum ModelFile {
     guard checksumMatches else {
       throw TrellisError(file: name, "is corrupted (checksum mismatch)")
     }
-    let model = model(of: layout.header, formatVersion: readLittleEndian(bytes, at: 8))
+    let model = try model(
+      of: layout.header, formatVersion: readLittleEndian(bytes, at: 8), name: name)
     readLittleEndian(
       bytes, at: 16 + headerLength,
       into: UnsafeMutableBufferPointer(start: model.store.values, count: model.store.count))
@@ -205,14 +204,13 @@ public enum ModelFile {
   /// The decoded header, checked: configuration in range, slot sizes without overflow, the
   /// layout the configuration implies, and the file size all of that implies.
   private static func checkHeader(
-    _ headerBytes: Data, headerLength: Int, fileSize: Int, name: String,
-    unreadable: (Error) -> String
+    _ headerBytes: Data, headerLength: Int, fileSize: Int, name: String
   ) throws -> (header: Header, expectedSize: Int) {
     let header: Header
     let decoder = JSONDecoder()
     decoder.userInfo[.readsModelFile] = true
     do { header = try Header.decode(headerBytes, decoder: decoder) } catch {
-      throw TrellisError(file: name, unreadable(error))
+      throw TrellisError(file: name, "has an unreadable header: \(error)")
     }
     // Sizes come from the file: check them with overflow in mind before trusting any of them.
     do { try header.configuration.validate() } catch let error as OptionError {
@@ -222,14 +220,23 @@ public enum ModelFile {
     var parameterCount = 0
     for slot in header.slots {
       let (count, overflow) = slot.rows.multipliedReportingOverflow(by: slot.columns)
-      guard slot.rows >= 0, slot.columns >= 0, !overflow, count <= fileSize / 4 else {
+      // The running total stays within the file's Floats, so the sum cannot overflow.
+      guard slot.rows >= 0, slot.columns >= 0, !overflow, count <= fileSize / 4 - parameterCount
+      else {
         throw TrellisError(file: name, "has an impossible parameter layout (slot \(slot.name))")
       }
       parameterCount += count
     }
     let features = header.features ?? []
-    guard header.words.id(for: ReservedWord.padding) == ReservedWord.paddingId,
-      header.words.id(for: ReservedWord.unknown) == ReservedWord.unknownId, header.labels.count > 0,
+    // Tagging reads the reserved rows of every table it indexes (padding and unknown words,
+    // padding and unknown characters, unknown feature values) without bounds checks.
+    func hasReservedEntries(_ vocabulary: Vocabulary) -> Bool {
+      vocabulary.id(for: ReservedWord.padding) == ReservedWord.paddingId
+        && vocabulary.id(for: ReservedWord.unknown) == ReservedWord.unknownId
+    }
+    guard hasReservedEntries(header.words), header.labels.count > 0,
+      header.configuration.characterFilters == 0
+        || header.characters.map(hasReservedEntries) == true,
       features.count == header.configuration.featureColumns.count,
       features.allSatisfy({ $0.id(for: ReservedWord.unknown) == ReservedWord.unknownId })
     else { throw TrellisError(file: name, "has an invalid vocabulary") }

@@ -29,8 +29,9 @@ public final class ParameterStore: @unchecked Sendable {
 
   /// Builds the layout first; storage is allocated by `allocate()` once every slot is reserved.
   init() {
-    values = Self.zeroedSlab(1)
-    gradients = Self.zeroedSlab(1)
+    // One Float each, which calloc does not refuse.
+    values = Self.zeroedSlab(1)!
+    gradients = Self.zeroedSlab(1)!
   }
 
   deinit {
@@ -47,12 +48,25 @@ public final class ParameterStore: @unchecked Sendable {
     return slot
   }
 
-  /// Allocates zeroed values and gradients for every reserved slot.
-  func allocate() {
+  /// Allocates zeroed values and gradients for every reserved slot; throws
+  /// `AllocationFailure` when the system refuses the memory (a model file whose layout asks
+  /// for more than the machine has), leaving the store as it was.
+  func allocate() throws {
+    guard let newValues = Self.zeroedSlab(count) else { throw AllocationFailure(count: count) }
+    guard let newGradients = Self.zeroedSlab(count) else {
+      free(newValues)
+      throw AllocationFailure(count: count)
+    }
     free(values)
     free(gradients)
-    values = Self.zeroedSlab(count)
-    gradients = Self.zeroedSlab(count)
+    (values, gradients) = (newValues, newGradients)
+  }
+
+  /// The system refused the slabs of `count` parameters (values and gradients, 8 bytes each).
+  struct AllocationFailure: Error {
+    let count: Int
+    /// The memory asked for, in whole MB, for messages.
+    var megabytes: Int { count / (1 << 17) + 1 }
   }
 
   /// `count` (at least one) zeroed Floats from `calloc`, which takes a block mapped fresh from
@@ -61,11 +75,9 @@ public final class ParameterStore: @unchecked Sendable {
   /// values once, and a process that only tags never touches its gradients, whose pages never
   /// become resident (40 MB for a model of 10 M parameters). A smaller block from a thread's
   /// arena glibc clears, as the loop this replaced did.
-  private static func zeroedSlab(_ count: Int) -> UnsafeMutablePointer<Float> {
+  private static func zeroedSlab(_ count: Int) -> UnsafeMutablePointer<Float>? {
     let floats = max(count, 1)
-    guard let slab = calloc(floats, MemoryLayout<Float>.stride) else {
-      fatalError("cannot allocate \(floats) parameters")
-    }
+    guard let slab = calloc(floats, MemoryLayout<Float>.stride) else { return nil }
     return slab.bindMemory(to: Float.self, capacity: floats)
   }
 

@@ -124,10 +124,14 @@ extension TaggerModel {
     // Workers take the next batch when they finish one, longest first, so a worker slowed by
     // other work on its core (the CLI's reading and writing) does not hold up the others.
     let queue = WorkQueue(count: batches.count)
+    // Sentences are in ascending length, so a batch's last is its longest.
+    let oversized = batches.contains {
+      $0.count * sentences[$0.last!].tokens.count > TaggerModel.batchTokenStepLimit
+    }
     result.withUnsafeMutableBufferPointer { result in
       // One iteration runs on the calling thread.
       DispatchQueue.concurrentPerform(iterations: workers) { _ in
-        workspaces.withWorkspace { workspace in
+        workspaces.withWorkspace(keeping: !oversized) { workspace in
           workspace.usesTwoThreads = threads >= 2 * workers
           while let next = queue.take() {
             let indices = batches[batches.count - 1 - next]

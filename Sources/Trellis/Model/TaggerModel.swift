@@ -75,11 +75,12 @@ public final class TaggerModel: @unchecked Sendable {
   let decoderCache = DecoderCache()
   let inferenceWeights = InferenceWeightCache()
 
-  /// A model with every weight zero: the layout a model file fills.
+  /// A model with every weight zero: the layout a model file fills. Throws
+  /// `ParameterStore.AllocationFailure` when the system refuses the memory.
   init(
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
     characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = []
-  ) {
+  ) throws {
     precondition(words.id(for: ReservedWord.padding) == ReservedWord.paddingId)
     precondition(words.id(for: ReservedWord.unknown) == ReservedWord.unknownId)
     precondition(featureVocabularies.count == configuration.featureColumns.count)
@@ -97,7 +98,7 @@ public final class TaggerModel: @unchecked Sendable {
       characterCount: characters.count, featureValueCounts: featureVocabularies.map(\.count))
     (embedding, encoder, output) = (layers.embedding, layers.encoder, layers.output)
     (head, headSlot) = (layers.head, layers.headSlot)
-    store.allocate()
+    try store.allocate()
     self.store = store
     labelChunks =
       configuration.convertedScheme == nil ? LabelSetChunks(labels: labels.strings) : nil
@@ -117,8 +118,8 @@ public final class TaggerModel: @unchecked Sendable {
     configuration: TaggerConfiguration, words: Vocabulary, labels: Vocabulary,
     characters: Vocabulary = Vocabulary(), featureVocabularies: [Vocabulary] = [],
     rng: inout SplitMix64
-  ) {
-    self.init(
+  ) throws {
+    try self.init(
       configuration: configuration, words: words, labels: labels, characters: characters,
       featureVocabularies: featureVocabularies)
     embedding.initialize(store, rng: &rng)

@@ -44,12 +44,13 @@ public enum Benchmark {
   /// BLAS limit). Per direction, with G·H = 4H gate rows:
   ///   forward:  2·T·B·In·4H (input projection) + 2·(T−1)·B·H·4H (recurrence)
   ///   backward: 2·2·T·B·4H·In (∂Wx, ∂X) + 2·2·(T−1)·B·4H·H (∂Wh, ∂h recurrence)
+  /// Throws `ParameterStore.AllocationFailure` when the system refuses the LSTM's weights.
   public static func lstmGFLOPs(
     inputSize: Int, hiddenSize: Int, batch B: Int, steps T: Int, repetitions: Int = 5
-  ) -> (forward: Double, backward: Double) {
+  ) throws -> (forward: Double, backward: Double) {
     let store = ParameterStore()
     let encoder = Encoder(kind: .bilstm, inputSize: inputSize, hiddenSize: hiddenSize, store: store)
-    store.allocate()
+    try store.allocate()
     var rng = SplitMix64(seed: 2)
     encoder.initialize(store, rng: &rng)
     let H = hiddenSize

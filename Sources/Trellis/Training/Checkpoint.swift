@@ -95,12 +95,7 @@ enum Checkpoint {
     } catch {
       throw TrellisError(file: path, "has an unreadable header: \(error)")
     }
-    do { try header.options.validate() } catch let error as OptionError {
-      throw TrellisError(file: path, "holds an invalid option: \(error.description)")
-    }
-    guard header.completedEpochs >= 0, header.step >= 0, header.epochsWithoutImprovement >= 0 else {
-      throw TrellisError(file: path, "holds negative counters")
-    }
+    try check(header, path: path)
     let model = try ModelFile.decode(try chunk(), name: path)
     let count = model.store.count
     func floats() throws -> [Float] {
@@ -123,6 +118,9 @@ enum Checkpoint {
       slabs: try (0..<header.optimizerSlabCount).map { _ in try floats() })
     state.bestF1 = header.bestF1
     state.bestValues = header.hasBest ? try floats() : []
+    guard offset == bytes.count - 4 else {
+      throw TrellisError(file: path, "has \(bytes.count - 4 - offset) unexpected trailing bytes")
+    }
     state.epochsWithoutImprovement = header.epochsWithoutImprovement
     (state.record, state.devSHA256) = (header.record ?? TrainingRecord(), header.devSHA256)
     state.frozenEmbeddingRows = header.frozenEmbeddingRows ?? []
@@ -130,6 +128,21 @@ enum Checkpoint {
       throw TrellisError(file: path, "freezes embedding rows the model does not have")
     }
     return (model, state, header.options)
+  }
+
+  /// Options in range, and counters too: they only grow by one at a time, and beyond 2⁵³ (more
+  /// steps than any run takes, and the largest whole number Adam's Double bias corrections
+  /// hold exactly) the next `+= 1` could overflow and trap.
+  private static func check(_ header: Header, path: String) throws {
+    do { try header.options.validate() } catch let error as OptionError {
+      throw TrellisError(file: path, "holds an invalid option: \(error.description)")
+    }
+    let counters =
+      [header.completedEpochs, header.step, header.epochsWithoutImprovement]
+      + header.optimizerCounters
+    guard counters.allSatisfy({ (0...(1 << 53)).contains($0) }) else {
+      throw TrellisError(file: path, "holds a counter that is negative or beyond 2^53")
+    }
   }
 
   /// Magic number, format version and checksum.

@@ -48,7 +48,7 @@ public final class Trainer {
       run = try resumed(from: checkpoint, train: train, dev: dev)
       adoptSettings(of: run)
     } else {
-      run = fresh(train: train)
+      run = try fresh(train: train)
       run.state.devSHA256 = TrainingState.devSHA256(of: dev)
     }
     while run.state.continues(options: run.options) {
@@ -106,9 +106,25 @@ public final class Trainer {
     var configuration = run.model.configuration
     configuration.scheme = self.configuration.scheme
     // `run.options` already has this trainer's epochs and patience.
-    let replaced =
+    var replaced =
       replacedSettings(given: self.configuration, kept: configuration)
       + replacedSettings(given: options, kept: run.options)
+    // The checkpoint's weights were seeded from its run's vectors; this trainer's are never
+    // read into them, so the record names the checkpoint's.
+    if let kept = run.model.provenance, var provenance {
+      let keptVectors = kept.inputs.filter { $0.role == "embeddings" }
+      let givenVectors = provenance.inputs.filter { $0.role == "embeddings" }
+      if keptVectors.map(\.sha256) != givenVectors.map(\.sha256) {
+        replaced.append(
+          ReplacedSetting(
+            key: "embeddings", kept: keptVectors.first?.path, given: givenVectors.first?.path))
+      }
+      (provenance.recipe.data.embeddings, provenance.recipe.data.embeddingsScope) = (
+        kept.recipe.data.embeddings, kept.recipe.data.embeddingsScope
+      )
+      provenance.inputs = provenance.inputs.filter { $0.role != "embeddings" } + keptVectors
+      self.provenance = provenance
+    }
     if !replaced.isEmpty { onCheckpointSettings(replaced) }
     provenance?.recipe.configuration = configuration
   }
@@ -202,7 +218,9 @@ public final class Trainer {
 /// `TaggerConfiguration` or `TrainingOptions` key and both values as JSON text, nil for an
 /// optional setting left out (its default).
 public struct ReplacedSetting: Equatable, Sendable, CustomStringConvertible {
-  /// The member's name in `TaggerConfiguration` or `TrainingOptions` (`hiddenSize`).
+  /// The member's name in `TaggerConfiguration` or `TrainingOptions` (`hiddenSize`), or
+  /// `embeddings` for the vectors the checkpoint's weights were seeded from (kept and given
+  /// are then their paths).
   public var key: String
   /// The checkpoint's value, which the run keeps.
   public var kept: String?

@@ -32,6 +32,13 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw TrellisError(file: path, "cannot be read")
     }
+    var text = String(decoding: data, as: UTF8.self)
+    if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark, as everywhere
+    // Checked by the strict scanner first: JSONSerialization accepts a trailing comma, and
+    // says of a syntax error only that there is one.
+    if let (line, column) = syntaxErrorPosition(in: text) {
+      throw TrellisError(file: path, line: line, "is not valid JSON (column \(column))")
+    }
     guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
       throw TrellisError(file: path, "is not a JSON object")
     }
@@ -40,8 +47,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     }
     // JSONSerialization and JSONDecoder each keep one of two values of a key, silently, and
     // not the same one Python's json or jq keeps: the file would not say what the run does.
-    let text = String(decoding: data, as: UTF8.self)
-    if let repeated = try? JSONScanner.scan(text, { try $0.firstRepeatedKey() }) {
+    if let repeated = firstRepeatedJSONKey(in: text) {
       throw TrellisError(file: path, "gives '\(repeated)' twice")
     }
     do {
@@ -49,8 +55,15 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
       // JSONDecoder reports a number that its field's integer type cannot hold as invalid JSON
       // without naming the field (the file parsed above).
-      let field = integerFieldOutOfRange(in: object, of: TrainingRecipe()) ?? ""
-      throw TrellisError(file: path, "'\(field)': must be a whole number in the option's range")
+      guard let (field, isInteger) = numberFieldOutOfRange(in: object, of: TrainingRecipe()) else {
+        throw TrellisError(file: path, "holds a number that its field's type cannot hold")
+      }
+      throw TrellisError(
+        file: path,
+        "'\(field)': "
+          + (isInteger
+            ? "must be a whole number in the option's range"
+            : "must be a number that single precision holds (about 1e-38 to 3e38 in size, or 0)"))
     } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context),
       let DecodingError.keyNotFound(_, context), let DecodingError.valueNotFound(_, context)
     {
@@ -105,6 +118,23 @@ public struct TrainingData: Codable, Equatable, Sendable {
   /// and a token column read as labels (tens of thousands of them) built a model of gigabytes
   /// and trained without a word for minutes an epoch.
   public static let labelLimit = 4096
+
+  /// Throws a `TrellisError` at the first line of `file` whose label training in
+  /// `trainingScheme` (`--scheme`) would erase: one that is not a chunk label
+  /// (`isChunkLabel`), which conversion reads as "O". Nothing to check without a scheme.
+  public static func checkConvertibleLabels(
+    of sentences: [Sentence], file: String, trainingScheme: TagScheme?
+  ) throws {
+    guard let trainingScheme else { return }
+    for sentence in sentences {
+      for (index, fields) in sentence.fields.enumerated() where !isChunkLabel(fields.last!) {
+        throw TrellisError(
+          file: file, line: sentence.firstLine + index,
+          "label \(jsonString(fields.last!)) is not a chunk label (O, B-X, I-X, E-X, S-X), so "
+            + "training in \(trainingScheme.rawValue) would read it as O; leave out --scheme")
+      }
+    }
+  }
 
   /// Throws a `TrellisError` at the line of `file` whose label is the first past
   /// `labelLimit` distinct ones; `sentences` are laid out as `readLabelledCoNLL` reads them
@@ -177,16 +207,18 @@ private func fields(of value: Any) -> [String: Any] {
     uniquingKeysWith: { first, _ in first })
 }
 
-/// The first field of `object` (as `options.seed`) whose number the integer type of the same
-/// field of `value` cannot hold: a fraction, a negative seed, 1e30.
-func integerFieldOutOfRange(in object: [String: Any], of value: Any, prefix: String = "")
-  -> String?
+/// The first field of `object` (as `options.seed`) whose number the type of the same field of
+/// `value` cannot hold, and whether that type is an integer: a fraction, a negative seed, 1e30
+/// for an integer; 1e39 or 1e-50 for a Float (JSONDecoder refuses a Float that rounds to
+/// infinity or to 0).
+func numberFieldOutOfRange(in object: [String: Any], of value: Any, prefix: String = "")
+  -> (field: String, isInteger: Bool)?
 {
   let children = fields(of: value)
   for key in object.keys.sorted() {
     guard let child = children[key] else { continue }
     if let nested = object[key] as? [String: Any] {
-      if let found = integerFieldOutOfRange(in: nested, of: child, prefix: prefix + key + ".") {
+      if let found = numberFieldOutOfRange(in: nested, of: child, prefix: prefix + key + ".") {
         return found
       }
       continue
@@ -194,13 +226,38 @@ func integerFieldOutOfRange(in object: [String: Any], of value: Any, prefix: Str
     guard let number = (object[key] as? NSNumber)?.doubleValue else { continue }
     switch type(of: child) {
     case is Int.Type, is Int?.Type:
-      if Int(exactly: number) == nil { return prefix + key }
+      if Int(exactly: number) == nil { return (prefix + key, true) }
     case is UInt64.Type, is UInt64?.Type:
-      if UInt64(exactly: number) == nil { return prefix + key }
+      if UInt64(exactly: number) == nil { return (prefix + key, true) }
+    case is Float.Type, is Float?.Type:
+      let single = Float(number)
+      if !single.isFinite || (single == 0 && number != 0) { return (prefix + key, false) }
     default: continue
     }
   }
   return nil
+}
+
+/// The dotted path of the first key that an object of the JSON `text` gives twice; nil when
+/// none does, or `text` is not JSON.
+package func firstRepeatedJSONKey(in text: String) -> String? {
+  (try? JSONScanner.scan(text) { try $0.firstRepeatedKey() }) ?? nil
+}
+
+/// The line and column (code points, from 1) where `text` stops being one JSON value, if it
+/// does.
+func syntaxErrorPosition(in text: String) -> (line: Int, column: Int)? {
+  JSONScanner.scan(text) { scanner in
+    do {
+      _ = try scanner.readRawValue()
+      scanner.skipWhitespace()
+      if scanner.isAtEnd { return nil }
+    } catch {}
+    let before = text.utf8.prefix(scanner.position)
+    let lineStart = before.lastIndex(of: 0x0A).map { before.index(after: $0) } ?? before.startIndex
+    let line = before.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+    return (line, String(decoding: before[lineStart...], as: UTF8.self).unicodeScalars.count + 1)
+  }
 }
 
 extension JSONScanner {

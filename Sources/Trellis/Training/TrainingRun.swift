@@ -154,10 +154,12 @@ extension Trainer {
   /// A new run: scheme detected from the data, vocabularies built (extended by the words of
   /// `pretrained.keys`), weights drawn from the seed, then the rows of words with a pretrained
   /// vector overwritten by it.
-  func fresh(train: [Sentence]) -> TrainingRun {
+  func fresh(train: [Sentence]) throws -> TrainingRun {
     var rng = SplitMix64(seed: options.seed)
     var configuration = self.configuration
     configuration.scheme = detectScheme(train.map(\.labels))
+    try TrainingData.checkConvertibleLabels(
+      of: train, file: "training data", trainingScheme: configuration.trainingScheme)
     // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
     // evaluation converts predictions back to the data's scheme.
     let sentences = train.converted(to: configuration)
@@ -170,11 +172,20 @@ extension Trainer {
       words.insert(key)
       counts.append(0)
     }
-    let model = TaggerModel(
-      configuration: configuration, words: words, labels: corpus.labels,
-      characters: configuration.characterFilters > 0
-        ? CorpusVocabularies.characters(of: sentences, configuration: configuration) : Vocabulary(),
-      featureVocabularies: corpus.features, rng: &rng)
+    let model: TaggerModel
+    do {
+      model = try TaggerModel(
+        configuration: configuration, words: words, labels: corpus.labels,
+        characters: configuration.characterFilters > 0
+          ? CorpusVocabularies.characters(of: sentences, configuration: configuration)
+          : Vocabulary(),
+        featureVocabularies: corpus.features, rng: &rng)
+    } catch let failure as ParameterStore.AllocationFailure {
+      throw TrellisError(
+        file: "training",
+        "the model needs \(failure.megabytes) MB for its weights and gradients, more than this "
+          + "system gives; choose smaller sizes")
+    }
     var state = TrainingState(rng: rng, model: model, options: options)
     if let pretrained {
       let seeded = seedEmbeddings(of: model, from: pretrained)
