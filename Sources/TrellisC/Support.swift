@@ -34,6 +34,10 @@ enum CallOptions {
         "options must be a JSON object of booleans and integers, such as "
           + "{\"confidence\": true, \"nbest\": 3}: \(text)")
     }
+    // As requests and HTTP bodies: JSONDecoder would keep one of the two values silently.
+    if let repeated = firstRepeatedJSONKey(in: text) {
+      throw CallError("options: \"\(repeated)\" is given twice")
+    }
     for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
       switch (key, value) {
       case ("confidence", .boolean(let flag)): options.confidence = flag

@@ -19,8 +19,24 @@ struct Info: ParsableCommand {
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
       print(String(decoding: try encoder.encode(report), as: UTF8.self))
     } else {
-      print(text(report), terminator: "")
+      print(Self.visible(text(report)), terminator: "")
     }
+  }
+
+  /// `text` with every control character but the line ends written as an escape (`\u{1B}`):
+  /// labels, paths and `--note` come from whoever made the model, and an escape sequence in
+  /// one would otherwise drive the terminal that shows them.
+  static func visible(_ text: String) -> String {
+    var result = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+      if scalar.properties.generalCategory == .control && scalar != "\n" {
+        result.append(
+          contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
+      } else {
+        result.append(scalar)
+      }
+    }
+    return String(result)
   }
 
   func text(_ report: ModelDescription) -> String {

@@ -117,6 +117,11 @@ struct Tag: ParsableCommand {
     guard onError == .fail || input == .jsonl else {
       throw ValidationError("--on-error applies to --input jsonl")
     }
+    guard !confidence || outputFormat != .text else {
+      throw ValidationError(
+        "--confidence prints a number per token, which text answers cannot hold: add --format "
+          + "json or conll")
+    }
   }
 
   /// Whether --threads leaves every core to this process, so the next group may start while
@@ -172,6 +177,13 @@ struct Tag: ParsableCommand {
         file: model,
         "reads feature columns \(featureColumns.map(String.init).joined(separator: ", ")), which only CoNLL input carries"
       )
+    }
+    // As training refuses it: the token's column read as a feature too.
+    guard !featureColumns.contains(tokenColumn) else {
+      throw TrellisError(
+        file: model,
+        "reads feature column \(tokenColumn), which --token-column \(tokenColumn) names as the "
+          + "tokens' column; give the column the model was trained with")
     }
     if confidence && !tagger.head.definesProbabilities {
       printError(
@@ -281,74 +293,6 @@ struct Tag: ParsableCommand {
       }
     }
     try output.endBatch()
-  }
-
-  func write(
-    _ sentence: SentenceLines, _ analysis: Analysis, format: OutputFormat, confidence: Bool,
-    to output: StandardOutput, fileName: String
-  ) throws {
-    switch format {
-    case .conll:
-      /// Line `t`'s label (and confidence) and its end.
-      func appendAnswer(line t: Int, to bytes: inout [UInt8]) {
-        withUTF8Bytes(of: analysis.labels[t]) { bytes.append(contentsOf: $0) }
-        if confidence {
-          bytes.append(UInt8(ascii: "\t"))
-          bytes.append(
-            contentsOf: (analysis.tokenConfidences.map { String(format: "%.4f", $0[t]) } ?? "-")
-              .utf8)
-        }
-        bytes.append(UInt8(ascii: "\n"))
-      }
-      // Each line's bytes as read, then its answer, the whole sentence in one access to the
-      // output buffer and one to the lines (a slice of them per line updated a reference count).
-      output.append { bytes in
-        sentence.text.withUnsafeBufferPointer { text in
-          for t in 0..<sentence.count {
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[sentence.lineBytes(t)]))
-            appendAnswer(line: t, to: &bytes)
-          }
-        }
-        bytes.append(UInt8(ascii: "\n"))
-      }
-    case .text:
-      writeText(analysis, to: output)
-    case .json:
-      // The JSON-lines answer to the same tokens, so both inputs share one schema.
-      let response = TaggingResponse(
-        request: TaggingRequest(tokens: analysis.tokens), analysis: analysis)
-      do {
-        output.write(try response.jsonLine() + "\n")
-      } catch {
-        throw TrellisError(
-          file: fileName, line: sentence.firstLine, "cannot write the answer: \(error)")
-      }
-    }
-  }
-
-  /// A text answer: `token/LABEL` pairs on one line, or with `--nbest` a line per alternative
-  /// (score, probability, pairs) and a blank line.
-  func writeText(_ analysis: Analysis, to output: StandardOutput) {
-    // The pairs and their line, byte by byte into the buffer as CoNLL answers are: an
-    // interpolated string per token, then their join, was most of writing a text answer.
-    func appendLine(_ labels: [String], to bytes: inout [UInt8]) {
-      for (t, (token, label)) in zip(analysis.tokens, labels).enumerated() {
-        if t > 0 { bytes.append(UInt8(ascii: " ")) }
-        withUTF8Bytes(of: token) { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "/"))
-        withUTF8Bytes(of: label) { bytes.append(contentsOf: $0) }
-      }
-      bytes.append(UInt8(ascii: "\n"))
-    }
-    output.append { bytes in
-      guard !analysis.alternatives.isEmpty else { return appendLine(analysis.labels, to: &bytes) }
-      for alternative in analysis.alternatives {
-        let probability = alternative.probability.map { String(format: "%.6f", $0) } ?? "-"
-        bytes += (String(format: "%.4f", alternative.score) + "\t\(probability)\t").utf8
-        appendLine(alternative.labels, to: &bytes)
-      }
-      bytes.append(UInt8(ascii: "\n"))
-    }
   }
 
   /// Streams JSON-lines input through `TaggerModel.tagJSONLines`, the function the HTTP

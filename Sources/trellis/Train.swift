@@ -270,8 +270,11 @@ struct Train: ParsableCommand {
       tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn,
       featureColumns: recipe.configuration.featureColumns.map(\.column))
     let train = try readDescribed(recipe.data.train, role: "train", columns: columns)
-    try TrainingData.checkLabelCount(
-      of: train.sentences, file: recipe.data.train == "-" ? "<stdin>" : recipe.data.train)
+    let trainName = recipe.data.train == "-" ? "<stdin>" : recipe.data.train
+    try TrainingData.checkLabelCount(of: train.sentences, file: trainName)
+    try TrainingData.checkConvertibleLabels(
+      of: train.sentences, file: trainName,
+      trainingScheme: recipe.configuration.trainingScheme)
     let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
     let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])
     if recipe.data.dev == nil && !quiet {
@@ -298,7 +301,7 @@ struct Train: ParsableCommand {
           [InputFile(role: "embeddings", path: $0.path, digest: $0.vectors.fileDigest)]
         } ?? []),
       note: note)
-    reportProgress(of: trainer, to: logFile)
+    reportProgress(of: trainer, to: logFile, givesEmbeddings: recipe.data.embeddings != nil)
     let trained = try trainer.train(
       train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,
       bestModel: model)
@@ -354,7 +357,7 @@ struct Train: ParsableCommand {
   }
 
   /// Progress lines on standard error (unless --quiet) and records in the log.
-  func reportProgress(of trainer: Trainer, to logFile: JSONLinesLog?) {
+  func reportProgress(of trainer: Trainer, to logFile: JSONLinesLog?, givesEmbeddings: Bool) {
     let frozen = trainer.options.freezeEmbeddings ? " (frozen)" : ""
     trainer.onPretrainedVocabulary = { seeded, added in
       guard !quiet else { return }
@@ -368,7 +371,8 @@ struct Train: ParsableCommand {
     let defaults = TrainingRecipe()
     let setByCommand = Set(
       (replacedSettings(given: defaults.configuration, kept: trainer.configuration)
-        + replacedSettings(given: defaults.options, kept: trainer.options)).map(\.key))
+        + replacedSettings(given: defaults.options, kept: trainer.options)).map(\.key)
+        + (givesEmbeddings ? ["embeddings"] : []))
     trainer.onCheckpointSettings = { replaced in
       let named = replaced.filter { setByCommand.contains($0.key) }
       guard !named.isEmpty else { return }

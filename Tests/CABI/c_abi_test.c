@@ -165,6 +165,8 @@ static void test_refusals(const trellis_model *model) {
   check_refused(model, one, "{\"confidence\": 1}", "true or false", "a number for a flag");
   check_refused(model, one, "{\"nbest\": 1.5}", "integer", "a fraction for a count");
   check_refused(model, one, "nbest=3", "JSON object", "options that are not JSON");
+  check_refused(model, one, "{\"nbest\": 1, \"nbest\": 2}", "\"nbest\" is given twice",
+                "a key given twice");
   check_refused(model, "{\"tokens\":[\"\xff\"]}", NULL, "UTF-8", "input that is not UTF-8");
   check_refused(model, NULL, NULL, "NULL", "NULL input");
   check_refused(NULL, one, NULL, "NULL", "a NULL handle");

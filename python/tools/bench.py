@@ -108,7 +108,7 @@ def run(cli: Path, model: str, test: str, repetitions: int) -> None:
     rates = {name: tokens / statistics.median(values) for name, values in times.items()}
     best = {name: tokens / min(values) for name, values in times.items()}
     print(f"{len(sentences)} sentences, {tokens} tokens, batch size {BATCH_SIZE}, labels only, "
-          f"{repetitions} alternating rounds, OpenBLAS core {tagger.info['blas']['core']}")
+          f"{repetitions} alternating rounds")
     print("tokens/s                                      median        best")
     for name, label in FIGURES.items():
         print(f"  {label:41s} {rates[name]:10.0f}  {best[name]:10.0f}")

@@ -53,6 +53,25 @@ func replacementTarget(_ path: String) -> String {
   pathKind(path) == .symbolicLink ? URL(fileURLWithPath: path).resolvingSymlinksInPath().path : path
 }
 
+/// The first link on the way from `path` to its target that lies under /dev or /proc
+/// (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`), if any: such a link resolves to whatever
+/// the descriptor holds (`> o` makes `/dev/stdout` name `o`), so a file replaced through it
+/// would land beside that file, and a checkpoint named after it in /dev.
+func descriptorLink(_ path: String) -> String? {
+  var hop = URL(fileURLWithPath: path).standardizedFileURL.path
+  for _ in 0..<40 {  // the kernel's limit on links followed (ELOOP)
+    guard pathKind(hop) == .symbolicLink else { return nil }
+    if hop.hasPrefix("/dev/") || hop.hasPrefix("/proc/") { return hop }
+    guard let next = try? FileManager.default.destinationOfSymbolicLink(atPath: hop) else {
+      return nil
+    }
+    hop =
+      URL(fileURLWithPath: next, relativeTo: URL(fileURLWithPath: hop).deletingLastPathComponent())
+      .standardizedFileURL.path
+  }
+  return nil
+}
+
 /// The files of one command: the ones it reads and the ones it writes, each with the option
 /// that names it.
 public struct FileRoles {
@@ -90,8 +109,27 @@ public struct FileRoles {
       }
     }
     for (option, path) in replaced { try checkReplaceable(path, option: option) }
-    for (option, path) in streamed where pathKind(path) == .directory {
-      throw TrellisError(file: path, "is a directory, not a file (\(option))")
+    for (option, path) in streamed {
+      switch pathKind(path) {
+      case .directory: throw TrellisError(file: path, "is a directory, not a file (\(option))")
+      case .absent: try checkWritableDirectory(of: path, named: path, option: option)
+      case .regular, .symbolicLink, .special: break
+      }
+    }
+  }
+
+  /// Throws unless the directory a new file at `target` goes into exists and is writable.
+  private func checkWritableDirectory(of target: String, named path: String, option: String)
+    throws
+  {
+    let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
+      isDirectory.boolValue,
+      access(directory, W_OK) == 0
+    else {
+      throw TrellisError(
+        file: path, "cannot be written (\(option)): \(directory) is missing or not writable")
     }
   }
 
@@ -128,6 +166,12 @@ public struct FileRoles {
   }
 
   private func checkReplaceable(_ path: String, option: String) throws {
+    if let descriptor = descriptorLink(path) {
+      throw TrellisError(
+        file: path,
+        "names an open file descriptor (\(descriptor)), not a file; give the file's own path "
+          + "(\(option) is replaced by renaming a file beside it)")
+    }
     let target = replacementTarget(path)
     switch pathKind(target) {
     case .directory: throw TrellisError(file: path, "is a directory, not a file (\(option))")
@@ -135,15 +179,7 @@ public struct FileRoles {
       throw TrellisError(file: path, "is a device or FIFO, not a regular file (\(option))")
     case .absent, .regular, .symbolicLink: break
     }
-    let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
-      isDirectory.boolValue,
-      access(directory, W_OK) == 0
-    else {
-      throw TrellisError(
-        file: path, "cannot be written (\(option)): \(directory) is missing or not writable")
-    }
+    try checkWritableDirectory(of: target, named: path, option: option)
   }
 }
 
@@ -191,10 +227,13 @@ func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) thro
     free(path)
   }
   do {
-    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+    // open(2) itself: FileManager.createFile goes through a temporary file of its own
+    // (`.dat.nosync…`), which a kill at the wrong moment left behind for good.
+    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+    guard descriptor >= 0 else {
       throw TrellisError(file: path, "cannot be written: \(String(cString: strerror(errno)))")
     }
-    let handle = try FileHandle(forWritingTo: temporary)
+    let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     do {
       try write(handle)
       try handle.synchronize()
