@@ -1,5 +1,6 @@
 import XCTest
 
+@testable import ConllEval
 @testable import Trellis
 
 /// Confidences of a model trained in another scheme than its data's are those of the labels
@@ -29,6 +30,61 @@ final class ConvertedConfidenceTests: XCTestCase {
         let printing = analysis.alternatives.filter { $0.labels[t] == label }
         let expected = printing.reduce(0) { $0 + ($1.probability ?? .nan) }
         XCTAssertEqual(confidences[t], expected, accuracy: 1e-9, "seed \(seed), token \(t)")
+      }
+    }
+  }
+
+  /// Against every label sequence, where a printed label depends on its neighbours (a BIO
+  /// model answering in IOB1, whose B-X follows a chunk of type X, or in BIOES, whose E-X and
+  /// S-X end a chunk; a BIOES model answering in BIO without constraints, where an invalid
+  /// path's E-X can start a chunk), for the CRF and the softmax head: a token's confidence is
+  /// the total probability of the sequences that print its label there.
+  func testPrintedConfidenceIsTheTotalProbabilityOfEverySequencePrintingIt() throws {
+    let bio = ["O", "B-a", "I-a", "B-b", "I-b"]
+    let bioes = ["O", "B-a", "I-a", "E-a", "S-a"]
+    let cases: [(TagScheme, TagScheme, [String], Bool, HeadKind)] = [
+      (.bio, .iob1, bio, true, .crf), (.bio, .iob1, bio, false, .crf),
+      (.bio, .bioes, bio, true, .crf), (.bioes, .bio, bioes, false, .crf),
+      (.bioes, .iob1, bioes, true, .crf), (.bio, .iob1, bio, true, .softmax),
+      (.bio, .bioes, bio, false, .softmax),
+    ]
+    for (modelScheme, dataScheme, labels, constrained, head) in cases {
+      for seed in 1...3 {
+        let name =
+          "\(modelScheme) to \(dataScheme), constrained \(constrained), \(head), seed \(seed)"
+        var configuration = TaggerConfiguration()
+        (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+        (configuration.characterFilters, configuration.head) = (0, head)
+        (configuration.scheme, configuration.trainingScheme) = (dataScheme, modelScheme)
+        configuration.constrainedDecoding = constrained
+        let words = Vocabulary(["<pad>", "<unk>", "a", "b"])
+        var rng = SplitMix64(seed: UInt64(seed))
+        let model = try TaggerModel(
+          configuration: configuration, words: words, labels: Vocabulary(labels), rng: &rng)
+        for k in 0..<model.headSlot.count {
+          model.store.value(model.headSlot)[k] = 4 * rng.nextUnitFloat() - 2
+        }
+        model.store.didChangeValues()
+        let tokens = ["a", "b", "a", "a"]
+        let analysis = model.analyze([tokens], options: TaggingOptions(confidence: true))[0]
+        // The same weights read in the model's own scheme list every sequence it gives
+        // probability to.
+        var own = configuration
+        (own.scheme, own.trainingScheme) = (modelScheme, nil)
+        let twin = try TaggerModel(configuration: own, words: words, labels: Vocabulary(labels))
+        twin.store.restore(model.store.snapshot())
+        let every = twin.analyze([tokens], options: TaggingOptions(nbest: 1000))[0].alternatives
+        // The softmax head's n-best probabilities come from Float log-probabilities.
+        let accuracy = head == .softmax ? 1e-6 : 1e-9
+        XCTAssertEqual(
+          every.reduce(0) { $0 + ($1.probability ?? .nan) }, 1, accuracy: accuracy, name)
+        let confidences = try XCTUnwrap(analysis.tokenConfidences)
+        for (t, label) in analysis.labels.enumerated() {
+          let expected = every.filter {
+            convert($0.labels, from: modelScheme, to: dataScheme)[t] == label
+          }.reduce(0) { $0 + ($1.probability ?? .nan) }
+          XCTAssertEqual(confidences[t], expected, accuracy: accuracy, "\(name), token \(t)")
+        }
       }
     }
   }

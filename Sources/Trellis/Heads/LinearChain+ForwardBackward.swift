@@ -17,6 +17,33 @@ extension LinearChain {
     let T = e.rows
     let L = labelCount
     guard T > 0 else { return (0, [], [Double](repeating: 0, count: L * L)) }
+    let (alpha, beta, logZ, masked) = logRecursions(
+      emissions: e, parameters: θ, constraints: constraints)
+    let transition = masked.transition
+    var unary = [Double](repeating: 0, count: T * L)
+    for k in 0..<T * L { unary[k] = exp(alpha[k] + beta[k] - logZ) }
+    var pairwise = [Double](repeating: 0, count: L * L)
+    for t in 1..<T {
+      for i in 0..<L where alpha[(t - 1) * L + i] > -.infinity {
+        for j in 0..<L {
+          let logP =
+            alpha[(t - 1) * L + i] + transition[i * L + j] + Double(e[t, j])
+            + beta[t * L + j] - logZ
+          pairwise[i * L + j] += exp(logP)
+        }
+      }
+    }
+    return (logZ, unary, pairwise)
+  }
+
+  /// The log-space α `(T, L)`, β `(T, L)` and log Z of the recursions above (T ≥ 1), with the
+  /// masked scores they read.
+  func logRecursions(
+    emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> (alpha: [Double], beta: [Double], logZ: Double, masked: MaskedScores) {
+    let T = e.rows
+    let L = labelCount
     let masked = maskedScores(parameters: θ, constraints: constraints)
     let (transition, start, end) = (masked.transition, masked.start, masked.end)
     var alpha = [Double](repeating: 0, count: T * L)  // α, (T, L)
@@ -39,21 +66,7 @@ extension LinearChain {
       }
     }
     for j in 0..<L { terms[j] = alpha[(T - 1) * L + j] + end[j] }
-    let logZ = logSumExp(terms)
-    var unary = [Double](repeating: 0, count: T * L)
-    for k in 0..<T * L { unary[k] = exp(alpha[k] + beta[k] - logZ) }
-    var pairwise = [Double](repeating: 0, count: L * L)
-    for t in 1..<T {
-      for i in 0..<L where alpha[(t - 1) * L + i] > -.infinity {
-        for j in 0..<L {
-          let logP =
-            alpha[(t - 1) * L + i] + transition[i * L + j] + Double(e[t, j])
-            + beta[t * L + j] - logZ
-          pairwise[i * L + j] += exp(logP)
-        }
-      }
-    }
-    return (logZ, unary, pairwise)
+    return (alpha, beta, logSumExp(terms), masked)
   }
 
   /// Marginals of a batch of sentences from `scaledForwardBackward`.

@@ -72,7 +72,7 @@ struct SoftmaxHead: StructuredHead {
   }
 
   /// log softmax of each row of `e`, `(T, L)`.
-  private func logProbabilities(_ e: MatrixView) -> [[Double]] {
+  func logProbabilities(_ e: MatrixView) -> [[Double]] {
     (0..<e.rows).map { t in
       let row = (0..<labelCount).map { Double(e[t, $0]) }
       let normalizer = logSumExp(row)

@@ -145,6 +145,28 @@ extension TaggerModel {
     return result
   }
 
+  /// The confidences of the labels as printed when they are converted to the data's scheme
+  /// with neighbours deciding (`PrintedLabels`); nil where the head's own suffice: without a
+  /// conversion, and for BIOES to BIO under constraints, where `sameOutputGroups` is exact
+  /// (with every path valid, a printed B-X is exactly the model's B-X or S-X).
+  private func printedConfidences(
+    _ paths: [[Int]], _ emissions: [MatrixView], _ constraints: TransitionConstraints?
+  ) -> [[Double]]? {
+    guard let modelScheme = configuration.convertedScheme,
+      sameOutputGroups == nil || constraints == nil
+    else { return nil }
+    let printed = printedLabels.labels {
+      PrintedLabels(labels: labels.strings, from: modelScheme, to: configuration.scheme)
+    }
+    if let crf = head as? CRFHead {
+      return crf.printedConfidences(
+        of: paths, emissions: emissions, parameters: headParameters, constraints: constraints,
+        printed: printed)
+    }
+    return (head as? SoftmaxHead)?.printedConfidences(
+      of: paths, emissions: emissions, printed: printed)
+  }
+
   /// Predictions for one batch.
   private func predict(
     _ sentences: [TokenInput], workspace: ModelWorkspace, options: TaggingOptions
@@ -153,12 +175,15 @@ extension TaggerModel {
     let paths = decode(batch, workspace: workspace, constrained: options.constrained)
     let constraints = constraints(applied: options.constrained)
     let emissions = (0..<batch.size).map { emissionView(workspace, batch: batch, sentence: $0) }
-    let confidences =
+    var confidences =
       options.confidence
       ? head.confidences(
         of: paths, emissions: emissions, parameters: headParameters, constraints: constraints,
         sameOutput: sameOutputGroups)
       : nil
+    if confidences != nil, let printed = printedConfidences(paths, emissions, constraints) {
+      for (b, tokens) in printed.enumerated() { confidences![b].tokens = tokens }
+    }
     // Each n-best list's log Z: from the confidences' pass when there was one, else from one
     // pass over the batch (none for a head without a partition function).
     let logPartitions =

@@ -71,6 +71,7 @@ public final class TaggerModel: @unchecked Sendable {
   let answerFragments: AnswerFragments?
   /// `sameOutputGroups(labels:from:to:)` of this model's labels and schemes.
   let sameOutputGroups: [[Int]]?
+  let printedLabels = PrintedLabelsCache()
   let workspaces = WorkspacePool()
   let decoderCache = DecoderCache()
   let inferenceWeights = InferenceWeightCache()
@@ -176,9 +177,10 @@ public final class TaggerModel: @unchecked Sendable {
   /// For each label id, the ids printed as the same label wherever they stand, when the
   /// model's scheme (`from`) converts to the data's (`to`) a token at a time: BIOES to BIO,
   /// where S-X and B-X print B-X and E-X and I-X print I-X, so a printed B-X's confidence is
-  /// P(B-X) + P(S-X). Nil without a conversion, and where a printed label also depends on a
-  /// neighbour (to IOB1, whose B-X follows a chunk of type X; BIO to BIOES, whose E-X is the
-  /// last token of a chunk): confidences are then the model's own labels' marginals.
+  /// P(B-X) + P(S-X), exact under the constraints, where every path is valid. Nil without a
+  /// conversion, and where a printed label also depends on a neighbour (to IOB1, whose B-X
+  /// follows a chunk of type X; BIO to BIOES, whose E-X is the last token of a chunk): those
+  /// confidences, and BIOES to BIO ones without constraints, come from `PrintedLabels`.
   static func sameOutputGroups(labels: [String], from: TagScheme?, to: TagScheme) -> [[Int]]? {
     guard from == .bioes && to == .bio else { return nil }
     let printed = labels.map { label -> String in
