@@ -27,7 +27,9 @@ struct Score: ParsableCommand {
         number of features" without a line number).
       - -d with regular-expression syntax, not a plain string such as '\\t':
         Swift's Regex matches it on Unicode scalars, and after an empty match
-        moves on one scalar (conlleval: Perl's split, on bytes).
+        moves on one scalar (conlleval: Perl's split, on bytes). Swift's Regex
+        backtracks without Perl's shortcuts, so a pattern of nested repeats such
+        as '(a+)+b' can take time exponential in a line's length (Perl: linear).
       """)
 
   @Argument(help: "Input file; '-' or nothing reads standard input.") var file: String = "-"

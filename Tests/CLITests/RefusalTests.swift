@@ -112,27 +112,32 @@ final class RefusalTests: CLITestCase {
     XCTAssertTrue(info.output.contains(first) && !info.output.contains(second), info.output)
   }
 
-  /// Weights of 3e38 (finite, so the loader takes them) overflow the scores: the confidences
-  /// are NaN. CoNLL answers printed "-nan" while JSON refused the line; every format now fails
-  /// the line alike.
+  /// Weights of ±3e38 (finite, so the loader takes them) overflow the scores: the confidences
+  /// are NaN, and no sequence has a finite score. CoNLL answers printed "-nan" while JSON
+  /// refused the line, and an n-best list asked for was left out; every format now fails the
+  /// line alike.
   func testADamagedModelsNonFiniteNumbersFailTheLineInEveryFormat() throws {
-    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try sharedModel())))
-    let headerLength = (12..<16).reduce(0) { $0 | Int(bytes[$1]) << (8 * ($1 - 12)) }
-    func store(_ value: UInt32, at offset: Int) {
-      for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) }
-    }
-    for offset in stride(from: 16 + headerLength, to: bytes.count - 4, by: 4) {
-      store(Float(3e38).bitPattern, at: offset)
-    }
-    store(crc32(bytes.dropLast(4)), at: bytes.count - 4)
-    let model = try write(bytes: bytes, to: "damaged.model")
+    let intact = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try sharedModel())))
+    let headerLength = (12..<16).reduce(0) { $0 | Int(intact[$1]) << (8 * ($1 - 12)) }
     let input = try write("flights\nto\nboston\n", to: "input.conll")
-    for format in ["conll", "json"] {
-      assertFailed(
-        try trellis(["tag", "--model", model, "--confidence", "--format", format, input]),
-        mentioning: [
-          "\(input):1: cannot write the answer: the model's scores give a number that is not finite"
-        ])
+    for weight: Float in [3e38, -3e38] {
+      var bytes = intact
+      func store(_ value: UInt32, at offset: Int) {
+        for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) }
+      }
+      for offset in stride(from: 16 + headerLength, to: bytes.count - 4, by: 4) {
+        store(weight.bitPattern, at: offset)
+      }
+      store(crc32(bytes.dropLast(4)), at: bytes.count - 4)
+      let model = try write(bytes: bytes, to: "damaged.model")
+      for options in [
+        ["--confidence", "--format", "conll"], ["--confidence", "--format", "json"],
+        ["--nbest", "3", "--format", "json"], ["--nbest", "3", "--format", "text"],
+      ] {
+        assertFailed(
+          try trellis(["tag", "--model", model] + options + [input]),
+          mentioning: ["\(input):1: cannot write the answer:"])
+      }
     }
   }
 

@@ -200,8 +200,14 @@ extension TaggerModel {
           options.nbest, emissions: emissions[b], constraints: constraints,
           logPartition: logPartitions[b])
         : (paths: [], truncated: false)
+      // A list asked for and empty means no sequence has a finite score (a damaged model's
+      // overflowing weights): the best path stands in with the score −∞, which every writer
+      // refuses as it refuses any number that is not finite, instead of leaving the list out.
+      let alternatives =
+        options.nbest > 0 && best.paths.isEmpty && !path.isEmpty
+        ? [ScoredPath(path: path, score: -.infinity, probability: nil)] : best.paths
       return Prediction(
-        path: path, confidence: confidences?[b], alternatives: best.paths,
+        path: path, confidence: confidences?[b], alternatives: alternatives,
         alternativesTruncated: best.truncated)
     }
   }
