@@ -154,11 +154,11 @@ struct ModelInfo: Encodable {
     let model = loaded.model
     file = loaded.path
     formatVersion = model.formatVersion
-    parameters = model.store.count
+    parameters = model.parameterCount
     labels = model.labels.strings
     (outputLabels, spanLabels) = (loaded.labelTable.outputLabels, loaded.labelTable.spanLabels)
     configuration = model.configuration
     provenance = model.provenance
-    definesProbabilities = model.head.definesProbabilities
+    definesProbabilities = model.definesProbabilities
   }
 }

@@ -185,7 +185,7 @@ struct Tag: ParsableCommand {
         "reads feature column \(tokenColumn), which --token-column \(tokenColumn) names as the "
           + "tokens' column; give the column the model was trained with")
     }
-    if confidence && !tagger.head.definesProbabilities {
+    if confidence && !tagger.definesProbabilities {
       printError(
         "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "
           + "probabilities; confidences are left out ('-' in CoNLL, absent from JSON)")

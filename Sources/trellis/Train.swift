@@ -308,7 +308,7 @@ struct Train: ParsableCommand {
     if !keepCheckpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
     if !quiet {
       printError(
-        "wrote \(model) (\(trained.store.count) parameters, \(trained.labels.count) labels)")
+        "wrote \(model) (\(trained.parameterCount) parameters, \(trained.labels.count) labels)")
     }
   }
 

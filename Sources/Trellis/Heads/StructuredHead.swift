@@ -7,7 +7,7 @@
 /// so a head can prepare what depends only on its parameters (the CRF's exponentiated
 /// transitions) once per batch; decoding prepares a `SequenceDecoder` once per parameter
 /// version; n-best lists take one sentence.
-public protocol StructuredHead: Sendable {
+package protocol StructuredHead: Sendable {
   /// The number of labels, `L`.
   var labelCount: Int { get }
   /// Trainable scalars the head owns (`L² + 2L` for chain heads, 0 for softmax).
@@ -88,44 +88,44 @@ protocol LossTablesHead: StructuredHead {
 }
 
 /// Decodes batches with tables prepared from one set of head parameters.
-public protocol SequenceDecoder: Sendable {
+package protocol SequenceDecoder: Sendable {
   /// The highest-scoring label sequence of each sentence.
   func decode(_ emissions: [MatrixView]) -> [[Int]]
 }
 
 /// One of the n best label sequences.
-public struct ScoredPath: Equatable, Sendable {
+package struct ScoredPath: Equatable, Sendable {
   /// The label ids, one per token.
-  public var path: [Int]
+  package var path: [Int]
   /// The head's score s(y).
-  public var score: Double
+  package var score: Double
   /// p(y | x), for heads that define it.
-  public var probability: Double?
+  package var probability: Double?
 }
 
 /// How sure a probabilistic head is of a label sequence.
-public struct PathConfidence: Equatable, Sendable {
+package struct PathConfidence: Equatable, Sendable {
   /// P(y_t = path_t | x) for each token (forward–backward marginals for the CRF).
-  public var tokens: [Double]
+  package var tokens: [Double]
   /// p(path | x).
-  public var sequence: Double
+  package var sequence: Double
   /// log Z(x), for heads whose p(y | x) = exp(s(y) − log Z(x)) (the CRF); nil for the others.
   /// An n-best list of the same sentence takes it instead of a forward pass of its own.
-  public var logPartition: Double? = nil
+  package var logPartition: Double? = nil
 }
 
 extension StructuredHead {
   /// False: a head defines probabilities only by saying so.
-  public var definesProbabilities: Bool { false }
+  package var definesProbabilities: Bool { false }
 
   /// Nil: a head without probabilities has no confidences to give.
-  public func confidences(
+  package func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?, sameOutput: [[Int]]?
   ) -> [PathConfidence]? { nil }
 
   /// The marginals of the path's own labels (`sameOutput` nil).
-  public func confidences(
+  package func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [PathConfidence]? {
@@ -135,14 +135,14 @@ extension StructuredHead {
   }
 
   /// Nil: only a head that normalises over whole paths has a partition function.
-  public func logPartitions(
+  package func logPartitions(
     emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?
   ) -> [Double]? { nil }
 
   /// `nBest(_:emissions:parameters:constraints:)`: a head without a partition function has no
   /// use for one.
-  public func nBest(
+  package func nBest(
     _ k: Int, emissions: MatrixView, parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?, logPartition: Double?
   ) -> [ScoredPath] {

@@ -6,19 +6,19 @@
 ///
 /// A view does not own its Floats: it is valid only while the memory it points into is (inside
 /// a `withUnsafeBufferPointer` body, or while a layer's scratch buffer is not resized).
-public struct MatrixView {
+package struct MatrixView {
   /// The first element, row 0 column 0.
-  public var base: UnsafePointer<Float>
+  package var base: UnsafePointer<Float>
   /// The number of rows.
-  public var rows: Int
+  package var rows: Int
   /// The number of Floats in a row.
-  public var columns: Int
+  package var columns: Int
   /// The distance in Floats from one row's start to the next (at least `columns`).
-  public var rowStride: Int
+  package var rowStride: Int
 
   /// A view of `rows × columns` Floats at `base`, rows `rowStride` apart (default: packed,
   /// `rowStride = columns`).
-  public init(base: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int? = nil) {
+  package init(base: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int? = nil) {
     self.base = base
     self.rows = rows
     self.columns = columns
@@ -27,29 +27,29 @@ public struct MatrixView {
   }
 
   /// The element at (`row`, `column`); neither index is checked.
-  @inline(__always) public subscript(row: Int, column: Int) -> Float {
+  @inline(__always) package subscript(row: Int, column: Int) -> Float {
     base[row * rowStride + column]
   }
 
   /// The view of row `row`, a pointer to `columns` contiguous Floats.
-  @inline(__always) public func row(_ row: Int) -> UnsafePointer<Float> { base + row * rowStride }
+  @inline(__always) package func row(_ row: Int) -> UnsafePointer<Float> { base + row * rowStride }
 }
 
 /// A mutable row-major view; see `MatrixView`. Writing through it changes the memory it views,
 /// not the view, so a `let` view can be written.
-public struct MutableMatrixView {
+package struct MutableMatrixView {
   /// The first element, row 0 column 0.
-  public var base: UnsafeMutablePointer<Float>
+  package var base: UnsafeMutablePointer<Float>
   /// The number of rows.
-  public var rows: Int
+  package var rows: Int
   /// The number of Floats in a row.
-  public var columns: Int
+  package var columns: Int
   /// The distance in Floats from one row's start to the next (at least `columns`).
-  public var rowStride: Int
+  package var rowStride: Int
 
   /// A view of `rows × columns` Floats at `base`, rows `rowStride` apart (default: packed,
   /// `rowStride = columns`).
-  public init(base: UnsafeMutablePointer<Float>, rows: Int, columns: Int, rowStride: Int? = nil) {
+  package init(base: UnsafeMutablePointer<Float>, rows: Int, columns: Int, rowStride: Int? = nil) {
     self.base = base
     self.rows = rows
     self.columns = columns
@@ -58,13 +58,13 @@ public struct MutableMatrixView {
   }
 
   /// The element at (`row`, `column`); neither index is checked.
-  @inline(__always) public subscript(row: Int, column: Int) -> Float {
+  @inline(__always) package subscript(row: Int, column: Int) -> Float {
     get { base[row * rowStride + column] }
     nonmutating set { base[row * rowStride + column] = newValue }
   }
 
   /// The view of row `row`, a pointer to `columns` contiguous Floats.
-  @inline(__always) public func row(_ row: Int) -> UnsafeMutablePointer<Float> {
+  @inline(__always) package func row(_ row: Int) -> UnsafeMutablePointer<Float> {
     base + row * rowStride
   }
 }

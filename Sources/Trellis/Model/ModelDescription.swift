@@ -9,7 +9,7 @@ public struct ModelDescription: Codable, Equatable, Sendable {
   public var fileBytes: Int
   /// The format version of the file (`TaggerModel.formatVersion`).
   public var formatVersion: UInt32
-  /// The number of trainable parameters (`ParameterStore.count`).
+  /// The number of trainable parameters (`TaggerModel.parameterCount`).
   public var parameters: Int
   /// The labels the model assigns, in id order.
   public var labels: [String]
@@ -25,7 +25,7 @@ public struct ModelDescription: Codable, Equatable, Sendable {
     self.file = file
     fileBytes = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
     formatVersion = model.formatVersion
-    parameters = model.store.count
+    parameters = model.parameterCount
     labels = model.labels.strings
     configuration = model.configuration
     provenance = model.provenance

@@ -14,14 +14,14 @@ struct ParameterSlot: Codable, Equatable, Sendable {
 /// become one loop over `count` Floats, and a layer's weights are a slot, not an object.
 ///
 /// Public for its size (`count`); the layout and the slabs are the library's own.
-public final class ParameterStore: @unchecked Sendable {
+package final class ParameterStore: @unchecked Sendable {
   private(set) var slots: [ParameterSlot] = []
   /// Changes whenever the values change through `didChangeValues()` (optimiser steps,
   /// `restore`), so tables derived from them (the Viterbi decoder) know when to rebuild.
   /// Code that writes `values` directly must call `didChangeValues()`.
   private(set) var version = 0
   /// The number of trainable scalars: the length of the value and gradient slabs.
-  public private(set) var count = 0
+  package private(set) var count = 0
   /// The parameters, `count` Floats.
   private(set) var values: UnsafeMutablePointer<Float>
   /// ∂loss/∂parameters, `count` Floats, accumulated by backward passes and zeroed once per step.

@@ -45,15 +45,20 @@ public final class TaggerModel: @unchecked Sendable {
   /// `asciiCharacterIds[b]`: the id of the one-byte character b (< 128) in `characters`, for
   /// `characterIds(for:)`'s byte-by-byte path.
   let asciiCharacterIds: [Int32]
-  /// Every weight of the model, in the slab laid out above; public for its size (`count`).
-  public let store: ParameterStore
+  /// Every weight of the model, in the slab laid out above.
+  package let store: ParameterStore
+  /// The number of trainable weights.
+  public var parameterCount: Int { store.count }
   let embedding: EmbeddingLayer
   let encoder: EncoderStack
   let output: Linear
   let headSlot: ParameterSlot
   /// The structured output layer `configuration.head` names, whose parameters are the `head`
-  /// slot of `store`; its `definesProbabilities` says whether confidences exist.
-  public let head: any StructuredHead
+  /// slot of `store`.
+  package let head: any StructuredHead
+  /// Whether the head defines p(y | x), so that confidences and n-best probabilities exist
+  /// (the CRF and softmax heads; the perceptron and SSVM only rank sequences).
+  public var definesProbabilities: Bool { head.definesProbabilities }
   /// The transitions the labels' scheme allows, or nil when the model was trained without
   /// constraints or its labels have no scheme. Decoding applies them unless a call turns them
   /// off (`TaggingOptions.constrained`).
