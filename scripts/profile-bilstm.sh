@@ -27,7 +27,7 @@ cat > "$work/Sources/profile/main.swift" <<'EOF'
 import Trellis
 
 let repetitions = Int(CommandLine.arguments[1])!
-let rates = Benchmark.lstmGFLOPs(
+let rates = try Benchmark.lstmGFLOPs(
   inputSize: 100, hiddenSize: 100, batch: 32, steps: 12, repetitions: repetitions)
 print("BiLSTM forward \(rates.forward) GFLOP/s, backward \(rates.backward) GFLOP/s")
 EOF
