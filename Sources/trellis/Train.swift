@@ -273,8 +273,7 @@ struct Train: ParsableCommand {
     let trainName = recipe.data.train == "-" ? "<stdin>" : recipe.data.train
     try TrainingData.checkLabelCount(of: train.sentences, file: trainName)
     try TrainingData.checkConvertibleLabels(
-      of: train.sentences, file: trainName,
-      trainingScheme: recipe.configuration.trainingScheme)
+      of: train.sentences, file: trainName, configuration: recipe.configuration)
     let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
     let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])
     if recipe.data.dev == nil && !quiet {

@@ -17,6 +17,11 @@ final class RefusalTests: CLITestCase {
           + "bioes would read it as O; leave out --scheme"
       ])
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
+    // Nothing is converted when the data is in that scheme already: trained as before.
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", train, "--model", path("m"), "--scheme", "bio", "--quiet"]
+          + Self.smallModelOptions))
   }
 
   /// `/dev/stdout` names whatever standard output holds: redirected to a file, the model
@@ -30,6 +35,38 @@ final class RefusalTests: CLITestCase {
         mentioning: ["\(model): names an open file descriptor", "give the file's own path"])
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: "/dev/stdout.checkpoint"))
+    // The case reported: standard output redirected to a file, which the model replaced.
+    let shell = Process()
+    shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+    shell.arguments =
+      ["-c", #"out="$1"; shift; exec "$0" "$@" > "$out""#, try PackagePaths.executable().path]
+      + [path("out"), "train", "--train", PackagePaths.tiny("train"), "--model", "/dev/stdout"]
+      + Self.smallModelOptions
+    let errors = Pipe()
+    shell.standardError = errors
+    try shell.run()
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    shell.waitUntilExit()
+    XCTAssertEqual(shell.terminationStatus, 1, message)
+    XCTAssertTrue(message.contains("names an open file descriptor"), message)
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("out"))), Data())
+  }
+
+  /// Only links that name descriptors are refused: a link elsewhere is written through to its
+  /// target as always.
+  func testAnOrdinaryLinkIsWrittenThrough() throws {
+    let link = path("link.model")
+    try write("", to: "real.model")
+    try FileManager.default.createSymbolicLink(
+      atPath: link, withDestinationPath: path("real.model"))
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", PackagePaths.tiny("train"), "--model", link, "--quiet"]
+          + Self.smallModelOptions))
+    XCTAssertGreaterThan(
+      try FileManager.default.attributesOfItem(atPath: path("real.model"))[.size] as? Int ?? 0, 0)
+    XCTAssertEqual(
+      try FileManager.default.destinationOfSymbolicLink(atPath: link), path("real.model"))
   }
 
   /// A log that cannot be created is refused before the data is read, as a model is.

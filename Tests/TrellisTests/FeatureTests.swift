@@ -1,3 +1,4 @@
+import ConllEval
 import Foundation
 import XCTest
 
@@ -71,7 +72,7 @@ final class FeatureTests: XCTestCase {
       labels: Vocabulary(["DT", "NN", "VBZ"]),
       rng: &rng)
     XCTAssertNil(model.schemeConstraints)
-    XCTAssertTrue(TransitionConstraints.isChunkLabel("B-toloc.city_name"))
-    XCTAssertFalse(TransitionConstraints.isChunkLabel("NN"))
+    XCTAssertTrue(isChunkLabel("B-toloc.city_name"))
+    XCTAssertFalse(isChunkLabel("NN"))
   }
 }

@@ -88,6 +88,26 @@ final class LoaderSafetyTests: XCTestCase {
     }
   }
 
+  /// A file cut anywhere after its header (a partial download) says it is truncated, from a
+  /// file as from bytes, not that a checksum or the layout is wrong.
+  func testAFileCutAfterItsHeaderIsTruncated() throws {
+    let data = try ModelFile.encode(try characterModel())
+    let path = temporaryPath("cut-\(UUID().uuidString).model")
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let headerEnd = 16 + Int(readLittleEndian([UInt8](data), at: 12))
+    for count in [headerEnd + 4, (headerEnd + data.count) / 2, data.count - 1] {
+      let cut = data.prefix(count)
+      let expected = "is truncated (\(count) of \(data.count) bytes)"
+      XCTAssertThrowsError(try ModelFile.decode(cut, name: "m")) {
+        XCTAssertEqual($0 as? TrellisError, TrellisError(file: "m", expected))
+      }
+      try cut.write(to: URL(fileURLWithPath: path))
+      XCTAssertThrowsError(try ModelFile.read(from: path)) {
+        XCTAssertEqual($0 as? TrellisError, TrellisError(file: path, expected))
+      }
+    }
+  }
+
   /// Slabs the system refuses are an error, and the store keeps the ones it had.
   func testAnAllocationTheSystemRefusesThrows() throws {
     let store = ParameterStore()
@@ -134,6 +154,46 @@ final class LoaderSafetyTests: XCTestCase {
         let partitions = try XCTUnwrap(
           head.logPartitions(emissions: [view], parameters: θ, constraints: nil))
         XCTAssertEqual(partitions[0], logZ, accuracy: 1e-9)
+      }
+    }
+  }
+
+  /// Under constraints no state stands in for one whose weight underflowed, so emissions can
+  /// drift weights apart with every score allowed equal (spread 0, `spreadFits` true): the
+  /// scaled pass lost the best path, B-a I-a E-a (log Z −1407, O O O's, instead of −800), all
+  /// its scales normal. Its score above log Z sends the batch to log space.
+  func testConfidencesHoldWhenConstraintsLetTheScaledPassLoseTheBestPath() throws {
+    let labels = ["O", "B-a", "I-a", "E-a", "S-a"]
+    let L = labels.count
+    let head = CRFHead(labelCount: L)
+    let constraints = try XCTUnwrap(TransitionConstraints(chunkLabels: labels, scheme: .bioes))
+    let θ = [Float](repeating: 0, count: L * L + 2 * L)
+    var emissions = [Float](repeating: -2000, count: 3 * L)  // (T = 3, L)
+    (emissions[0], emissions[1]) = (-707, 0)  // O, B-a
+    (emissions[L], emissions[L + 2]) = (0, -800)  // O, I-a
+    (emissions[2 * L], emissions[2 * L + 3]) = (-700, 0)  // O, E-a
+    try θ.withUnsafeBufferPointer { θ in
+      try emissions.withUnsafeBufferPointer { e in
+        let view = MatrixView(base: e.baseAddress!, rows: 3, columns: L)
+        let reference = head.chain.forwardBackward(
+          emissions: view, parameters: θ, constraints: constraints)
+        XCTAssertEqual(reference.logZ, -800, accuracy: 1e-9)
+        let best = [1, 2, 3]
+        let confidence = try XCTUnwrap(
+          head.confidences(
+            of: [best], emissions: [view], parameters: θ, constraints: constraints,
+            sameOutput: nil)?.first)
+        XCTAssertEqual(confidence.logPartition!, reference.logZ, accuracy: 1e-9)
+        for t in 0..<3 {
+          XCTAssertEqual(
+            confidence.tokens[t], reference.unary[t * L + best[t]], accuracy: 1e-12, "token \(t)")
+        }
+        let logZ = try XCTUnwrap(
+          head.logPartitions(emissions: [view], parameters: θ, constraints: constraints))[0]
+        let top = head.nBest(
+          1, emissions: view, parameters: θ, constraints: constraints, logPartition: logZ)[0]
+        XCTAssertEqual(top.path, best)
+        XCTAssertEqual(top.probability!, exp(-800 - reference.logZ), accuracy: 1e-12)
       }
     }
   }

@@ -53,15 +53,23 @@ func replacementTarget(_ path: String) -> String {
   pathKind(path) == .symbolicLink ? URL(fileURLWithPath: path).resolvingSymlinksInPath().path : path
 }
 
-/// The first link on the way from `path` to its target that lies under /dev or /proc
+/// The first link on the way from `path` to its target that names a file descriptor
 /// (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`), if any: such a link resolves to whatever
 /// the descriptor holds (`> o` makes `/dev/stdout` name `o`), so a file replaced through it
 /// would land beside that file, and a checkpoint named after it in /dev.
 func descriptorLink(_ path: String) -> String? {
   var hop = URL(fileURLWithPath: path).standardizedFileURL.path
+  let components = { (hop: String) in hop.split(separator: "/", omittingEmptySubsequences: false) }
   for _ in 0..<40 {  // the kernel's limit on links followed (ELOOP)
     guard pathKind(hop) == .symbolicLink else { return nil }
-    if hop.hasPrefix("/dev/") || hop.hasPrefix("/proc/") { return hop }
+    // /dev/stdin, stdout, stderr; /dev/fd/N; /proc/PID/fd/N (self and thread-self included).
+    let parts = components(hop)
+    if (parts.count == 3 && parts[1] == "dev" && parts[2].hasPrefix("std"))
+      || (parts.count == 4 && parts[1] == "dev" && parts[2] == "fd")
+      || (parts.count == 5 && parts[1] == "proc" && parts[3] == "fd")
+    {
+      return hop
+    }
     guard let next = try? FileManager.default.destinationOfSymbolicLink(atPath: hop) else {
       return nil
     }
@@ -228,8 +236,15 @@ func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) thro
   }
   do {
     // open(2) itself: FileManager.createFile goes through a temporary file of its own
-    // (`.dat.nosync…`), which a kill at the wrong moment left behind for good.
-    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+    // (`.dat.nosync…`), which a kill at the wrong moment left behind for good. Created afresh
+    // (O_EXCL, never through a link planted at the name): what is there is this process's
+    // own earlier temporary or a stranger's, removed first.
+    let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+    var descriptor = open(temporary.path, flags, 0o666)
+    if descriptor < 0 && errno == EEXIST {
+      unlink(temporary.path)
+      descriptor = open(temporary.path, flags, 0o666)
+    }
     guard descriptor >= 0 else {
       throw TrellisError(file: path, "cannot be written: \(String(cString: strerror(errno)))")
     }

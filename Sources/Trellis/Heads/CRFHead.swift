@@ -86,14 +86,23 @@ struct CRFHead: ChainHead, LossTablesHead {
   /// P(y_t = l) from the scaled forward–backward, p(y | x) = exp(s(y) − log Z). A batch whose
   /// scores spread beyond Double's range in probability space (`BatchMarginals.isFinite`,
   /// `Potentials.spreadFits`: a model trained with a learning rate near divergence) is redone
-  /// in log space, which holds any finite scores.
+  /// in log space, which holds any finite scores. Under constraints the spread alone does not
+  /// bound what the scaled pass can lose (a forbidden transition leaves no state to stand in
+  /// for one whose weight underflowed, so emissions can drift the weights apart over several
+  /// steps), so a batch is redone too when a decoded path scores above its log Z, which no
+  /// path can: the loss that matters, mass of the path printed.
   func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?, sameOutput: [[Int]]?
   ) -> [PathConfidence]? {
     let potentials = chain.potentials(parameters: θ, constraints: constraints)
     let marginals = chain.scaledForwardBackward(emissions: emissions, potentials: potentials)
-    guard marginals.isFinite, potentials.spreadFits else {
+    let scores = paths.enumerated().map { b, path in
+      chain.score(of: path, emissions: emissions[b], parameters: θ)
+    }
+    guard marginals.isFinite, potentials.spreadFits,
+      zip(scores, marginals.logZ).allSatisfy({ Self.isWithin($0, logPartition: $1) })
+    else {
       return logSpaceConfidences(
         of: paths, emissions: emissions, parameters: θ, constraints: constraints,
         sameOutput: sameOutput)
@@ -106,10 +115,13 @@ struct CRFHead: ChainHead, LossTablesHead {
             $0[label].reduce(0) { $0 + marginals.unary(sentence: b, token: t, label: $1) }
           } ?? marginals.unary(sentence: b, token: t, label: label)
         },
-        sequence: exp(
-          chain.score(of: path, emissions: emissions[b], parameters: θ) - marginals.logZ[b]),
-        logPartition: marginals.logZ[b])
+        sequence: exp(scores[b] - marginals.logZ[b]), logPartition: marginals.logZ[b])
     }
+  }
+
+  /// Whether a path's score is at most log Z, as every path's is, up to rounding.
+  static func isWithin(_ score: Double, logPartition logZ: Double) -> Bool {
+    score <= logZ + 1e-9 * max(1, abs(logZ))
   }
 
   /// The same from `LinearChain.forwardBackward`'s log-space recursions, a sentence at a time.
@@ -161,10 +173,17 @@ struct CRFHead: ChainHead, LossTablesHead {
     _ k: Int, emissions: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?, logPartition: Double?
   ) -> [ScoredPath] {
-    let logZ =
+    var logZ =
       logPartition
       ?? logPartitions(emissions: [emissions], parameters: θ, constraints: constraints)![0]
-    return chain.nBest(k, emissions: emissions, parameters: θ, constraints: constraints).map {
+    let paths = chain.nBest(k, emissions: emissions, parameters: θ, constraints: constraints)
+    // The best path above log Z: mass the scaled pass lost (see `confidences`).
+    if let best = paths.first, !Self.isWithin(best.score, logPartition: logZ) {
+      logZ =
+        chain.forwardBackward(emissions: emissions, parameters: θ, constraints: constraints)
+        .logZ
+    }
+    return paths.map {
       ScoredPath(path: $0.path, score: $0.score, probability: exp($0.score - logZ))
     }
   }

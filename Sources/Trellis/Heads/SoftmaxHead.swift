@@ -38,18 +38,20 @@ struct SoftmaxHead: StructuredHead {
 
   var definesProbabilities: Bool { true }
 
-  /// p(y | x) = Π_t softmax(e[t])_{y_t}: the tokens are independent given the encoder (so,
-  /// with `sameOutput`, the product of the printed labels' probabilities is the printed
-  /// sequence's).
+  /// p(y | x) = Π_t softmax(e[t])_{y_t}: the tokens are independent given the encoder. The
+  /// sequence's probability is the model's own path's, as the CRF's is; a token's, with
+  /// `sameOutput`, sums the labels printed as its own.
   func confidences(
     of paths: [[Int]], emissions: [MatrixView], parameters: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?, sameOutput: [[Int]]?
   ) -> [PathConfidence]? {
     zip(paths, emissions).map { path, e in
-      let tokens = logProbabilities(e).enumerated().map { t, row in
+      let rows = logProbabilities(e)
+      let tokens = rows.enumerated().map { t, row in
         sameOutput.map { $0[path[t]].reduce(0) { $0 + exp(row[$1]) } } ?? exp(row[path[t]])
       }
-      return PathConfidence(tokens: tokens, sequence: tokens.reduce(1, *))
+      let sequence = exp(rows.enumerated().reduce(0) { $0 + $1.element[path[$1.offset]] })
+      return PathConfidence(tokens: tokens, sequence: sequence)
     }
   }
 

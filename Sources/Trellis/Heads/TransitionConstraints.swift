@@ -36,15 +36,8 @@ public struct TransitionConstraints: Sendable, Equatable {
   /// otherwise: a label set such as part-of-speech tags has no scheme, and every path would
   /// count as forbidden.
   public init?(chunkLabels labels: [String], scheme: TagScheme) {
-    guard labels.allSatisfy(Self.isChunkLabel) else { return nil }
+    guard labels.allSatisfy(isChunkLabel) else { return nil }
     self.init(labels: labels, scheme: scheme)
-  }
-
-  /// True for `O` and for labels of the form `B-X`, `I-X`, `E-X`, `S-X` (X non-empty).
-  static func isChunkLabel(_ label: String) -> Bool {
-    if label == "O" { return true }
-    let scalars = Array(label.unicodeScalars.prefix(3))
-    return scalars.count > 2 && "BIES".unicodeScalars.contains(scalars[0]) && scalars[1] == "-"
   }
 }
 

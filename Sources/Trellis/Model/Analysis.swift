@@ -12,9 +12,11 @@ public struct Analysis: Codable, Equatable, Sendable {
   public var labels: [String]
   /// The labelled spans (conlleval's chunks), with their text.
   public var spans: [Span]
-  /// P(y_t = labels[t] | x) per token, when asked for and the head defines probabilities.
+  /// P(y_t = labels[t] | x) per token, when asked for and the head defines probabilities: the
+  /// probability of the label as printed, also when the model was trained in another scheme.
   public var tokenConfidences: [Double]?
-  /// p(labels | x), likewise.
+  /// p(y | x) of the model's own decoded path, likewise. When the model was trained in another
+  /// scheme, other paths may print the same labels, so `labels` may be likelier than this.
   public var sequenceProbability: Double?
   /// The n best label sequences, best first, when asked for (the first equals `labels`).
   public var alternatives: [Alternative]

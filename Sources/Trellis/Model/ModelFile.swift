@@ -66,7 +66,7 @@ public enum ModelFile {
     // format this build does not know when it does not.
     let layout: (header: Header, expectedSize: Int)
     do {
-      layout = try checkHeader(headerBytes, headerLength: headerLength, fileSize: size, name: path)
+      layout = try checkHeader(headerBytes, headerLength: headerLength, name: path)
     } catch  where !fileChecksumMatches(descriptor, size: size) {
       throw TrellisError(file: path, "is corrupted (checksum mismatch)")
     }
@@ -154,8 +154,7 @@ public enum ModelFile {
     let layout: (header: Header, expectedSize: Int)
     do {
       layout = try checkHeader(
-        Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength,
-        fileSize: bytes.count, name: name)
+        Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, name: name)
     } catch  where !checksumMatches {
       throw TrellisError(file: name, "is corrupted (checksum mismatch)")
     }
@@ -203,9 +202,9 @@ public enum ModelFile {
 
   /// The decoded header, checked: configuration in range, slot sizes without overflow, the
   /// layout the configuration implies, and the file size all of that implies.
-  private static func checkHeader(
-    _ headerBytes: Data, headerLength: Int, fileSize: Int, name: String
-  ) throws -> (header: Header, expectedSize: Int) {
+  private static func checkHeader(_ headerBytes: Data, headerLength: Int, name: String) throws
+    -> (header: Header, expectedSize: Int)
+  {
     let header: Header
     let decoder = JSONDecoder()
     decoder.userInfo[.readsModelFile] = true
@@ -217,15 +216,16 @@ public enum ModelFile {
       throw TrellisError(
         file: name, "has an invalid configuration: \(error.option) \(error.message)")
     }
+    // Whether the sizes fit the file is the caller's check (a truncated file says so); here
+    // only that their sum and the file size it implies are numbers at all.
     var parameterCount = 0
     for slot in header.slots {
       let (count, overflow) = slot.rows.multipliedReportingOverflow(by: slot.columns)
-      // The running total stays within the file's Floats, so the sum cannot overflow.
-      guard slot.rows >= 0, slot.columns >= 0, !overflow, count <= fileSize / 4 - parameterCount
-      else {
+      let (sum, sumOverflow) = parameterCount.addingReportingOverflow(count)
+      guard slot.rows >= 0, slot.columns >= 0, !overflow, !sumOverflow, sum < Int.max / 8 else {
         throw TrellisError(file: name, "has an impossible parameter layout (slot \(slot.name))")
       }
-      parameterCount += count
+      parameterCount = sum
     }
     let features = header.features ?? []
     // Tagging reads the reserved rows of every table it indexes (padding and unknown words,

@@ -147,13 +147,14 @@ extension TaggerModel {
 
   /// The confidences of the labels as printed when they are converted to the data's scheme
   /// with neighbours deciding (`PrintedLabels`); nil where the head's own suffice: without a
-  /// conversion, and for BIOES to BIO under constraints, where `sameOutputGroups` is exact
-  /// (with every path valid, a printed B-X is exactly the model's B-X or S-X).
+  /// conversion, and for BIOES to BIO by a CRF under constraints, where `sameOutputGroups` is
+  /// exact (with every path valid, a printed B-X is exactly the model's B-X or S-X; the
+  /// softmax head gives invalid paths probability, constraints or not).
   private func printedConfidences(
     _ paths: [[Int]], _ emissions: [MatrixView], _ constraints: TransitionConstraints?
   ) -> [[Double]]? {
     guard let modelScheme = configuration.convertedScheme,
-      sameOutputGroups == nil || constraints == nil
+      sameOutputGroups == nil || constraints == nil || !(head is CRFHead)
     else { return nil }
     let printed = printedLabels.labels {
       PrintedLabels(labels: labels.strings, from: modelScheme, to: configuration.scheme)
@@ -273,7 +274,7 @@ extension TaggerModel {
   /// `conlleval -r` does, each a one-token chunk (F1 is the token accuracy when no label is
   /// "O"). Training selected its epoch on that F1: with it always 0, it kept the first.
   public var labelsAreRaw: Bool {
-    !labels.strings.contains { $0 != "O" && TransitionConstraints.isChunkLabel($0) }
+    !labels.strings.contains { $0 != "O" && isChunkLabel($0) }
   }
 }
 

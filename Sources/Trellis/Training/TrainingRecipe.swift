@@ -63,7 +63,8 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         "'\(field)': "
           + (isInteger
             ? "must be a whole number in the option's range"
-            : "must be a number that single precision holds (about 1e-38 to 3e38 in size, or 0)"))
+            : "must be a number that single precision holds (about 1.4e-45 to 3.4e38 in size, or 0)")
+      )
     } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context),
       let DecodingError.keyNotFound(_, context), let DecodingError.valueNotFound(_, context)
     {
@@ -119,13 +120,16 @@ public struct TrainingData: Codable, Equatable, Sendable {
   /// and trained without a word for minutes an epoch.
   public static let labelLimit = 4096
 
-  /// Throws a `TrellisError` at the first line of `file` whose label training in
-  /// `trainingScheme` (`--scheme`) would erase: one that is not a chunk label
-  /// (`isChunkLabel`), which conversion reads as "O". Nothing to check without a scheme.
+  /// Throws a `TrellisError` at the first line of `file` whose label training with
+  /// `configuration` would erase: one that is not a chunk label (`isChunkLabel`), which
+  /// converting to its `trainingScheme` (`--scheme`) reads as "O". Nothing to check when the
+  /// sentences' scheme (`detectScheme`) is already that one, as nothing is converted.
   public static func checkConvertibleLabels(
-    of sentences: [Sentence], file: String, trainingScheme: TagScheme?
+    of sentences: [Sentence], file: String, configuration: TaggerConfiguration
   ) throws {
-    guard let trainingScheme else { return }
+    var configuration = configuration
+    configuration.scheme = detectScheme(sentences.map(\.labels))
+    guard let trainingScheme = configuration.convertedScheme else { return }
     for sentence in sentences {
       for (index, fields) in sentence.fields.enumerated() where !isChunkLabel(fields.last!) {
         throw TrellisError(

@@ -156,10 +156,10 @@ extension Trainer {
   /// vector overwritten by it.
   func fresh(train: [Sentence]) throws -> TrainingRun {
     var rng = SplitMix64(seed: options.seed)
+    try TrainingData.checkConvertibleLabels(
+      of: train, file: "training data", configuration: configuration)
     var configuration = self.configuration
     configuration.scheme = detectScheme(train.map(\.labels))
-    try TrainingData.checkConvertibleLabels(
-      of: train, file: "training data", trainingScheme: configuration.trainingScheme)
     // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
     // evaluation converts predictions back to the data's scheme.
     let sentences = train.converted(to: configuration)
