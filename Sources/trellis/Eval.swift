@@ -6,7 +6,10 @@ import Trellis
 struct Eval: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "eval",
-    abstract: "Tag a labelled CoNLL file and score it against its last column, as conlleval does.")
+    abstract: """
+      Tag a labelled CoNLL file and score it against its gold labels (the last column unless \
+      --label-column), as conlleval does.
+      """)
 
   @Option(help: "The model file.") var model: String
   @Option(help: "Labelled CoNLL data.") var test: String
@@ -17,6 +20,15 @@ struct Eval: ParsableCommand {
   @Flag(help: "Print the scores as JSON instead of conlleval's report.") var json = false
   @Flag(help: "After the report, score the tokens whose word the model never saw in training.")
   var unseenWords = false
+
+  func validate() throws {
+    // Their lines would follow the JSON object, which then no longer parses.
+    guard !json || !(unseenWords || invalidSequences) else {
+      throw ValidationError(
+        "--json prints the scores alone; --unseen-words and --invalid-sequences add to the text "
+          + "report: leave out --json, or them")
+    }
+  }
 
   func run() throws {
     try FileRoles(inputs: [("--model", model), ("--test", test)]).check()

@@ -46,13 +46,18 @@ struct Tag: ParsableCommand {
 
   @Option(help: "The model file.") var model: String
   @Argument(help: "Input file; '-' or nothing reads standard input.") var file: String = "-"
-  @Option(help: "Input format.") var input: InputFormat = .conll
+  @Option(
+    help:
+      "Input format: conll; text, a sentence a line, tokens split at whitespace; jsonl, requests whose \"text\" the tokenizer splits."
+  ) var input: InputFormat = .conll
   @Option(help: "Output format (default: conll for CoNLL input, text for text, json for jsonl).")
   var format: OutputFormat?
   @Option(help: "CoNLL input: the column holding the token (1-based).") var tokenColumn = 1
   @Flag(help: "Decode without the tag scheme's transition constraints.") var noConstraints = false
   @Flag(
-    help: "Add each token's marginal probability and the sentence's probability (CRF, softmax).")
+    help:
+      "Add each token's marginal probability, and in JSON the sentence's probability (CRF, softmax)."
+  )
   var confidence = false
   @Option(
     help: """

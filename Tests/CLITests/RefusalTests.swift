@@ -116,6 +116,17 @@ final class RefusalTests: CLITestCase {
     XCTAssertTrue(result.stderr.contains("--confidence prints a number per token"), result.stderr)
   }
 
+  /// `eval --json` with a report that follows the text one printed lines after the JSON
+  /// object, so the output no longer parsed: refused.
+  func testEvalJSONRefusesTheReportsThatFollowTheText() throws {
+    for flag in ["--unseen-words", "--invalid-sequences"] {
+      let result = try trellis(
+        ["eval", "--model", try sharedModel(), "--test", PackagePaths.tiny("test"), "--json", flag])
+      XCTAssertEqual(result.exitCode, 64, result.stderr)
+      XCTAssertTrue(result.stderr.contains("--json prints the scores alone"), result.stderr)
+    }
+  }
+
   /// Training refuses a feature column that is the token column; tagging does too.
   func testTaggingRefusesAFeatureColumnThatIsTheTokenColumn() throws {
     let train = try write("a\tx\tO\nb\ty\tB-c\n\n", to: "features.conll")

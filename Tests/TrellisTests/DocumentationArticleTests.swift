@@ -19,6 +19,7 @@ final class DocumentationArticleTests: XCTestCase {
     let trainer = Trainer(configuration: configuration, options: options)
     trainer.onEpoch = { report in print("epoch \(report.epoch): dev F1 \(report.devF1 ?? 0)") }
     let trained = try trainer.train(train: train, dev: dev)
+    try FileManager.default.createDirectory(atPath: "models", withIntermediateDirectories: true)
     try ModelFile.write(trained, to: "models/synthetic.model")
 
     let model = try ModelFile.read(from: "models/synthetic.model")

@@ -4,8 +4,9 @@ public enum EmbeddingScope: String, Codable, CaseIterable, Sendable {
   /// table stays the size of the data's vocabulary (NCRF++, Lample et al. 2016).
   case data
   /// Every vector of the file becomes a row of the embedding table, saved with the model:
-  /// GloVe 6B 50d's 400,000 words make a 0.2 M-parameter tagger one of 20 M (an 84 MB model
-  /// file on ATIS). Training's steps skip the rows of words no training sentence holds
+  /// GloVe 6B 50d's 400,000 words make a 0.2 M-parameter tagger one of 17.9 M on ATIS (README;
+  /// 20 M, an 84 MB file, from a synthetic table of 400,000 keys that lowercasing and digit
+  /// normalisation do not merge, Eval/SPEED.md). Training's steps skip the rows of words no training sentence holds
   /// (`TrainingRun.updatedRanges`): on ATIS an epoch's steps ran at 0.77 of the speed with
   /// the data's words alone (Eval/SPEED.md, "Session 29"), but every epoch's checkpoint and
   /// the model file are written in full. Only worth it when the model must tag text whose

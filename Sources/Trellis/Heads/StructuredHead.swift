@@ -159,7 +159,8 @@ public enum HeadKind: String, Codable, CaseIterable, Sendable {
   case perceptron
   /// Structured SVM: Hamming-cost-augmented hinge loss (`HeadOptions`); no probabilities.
   case ssvm
-  /// Independent per-token softmax: no transitions, so nothing for constraints to forbid.
+  /// Independent per-token softmax: each token's most probable label, so constraints do not
+  /// apply and a sequence they forbid can be printed (Eval/RESULTS.md counts them).
   case softmax
 
   /// Builds the head; the only place a head kind is mapped to a type.

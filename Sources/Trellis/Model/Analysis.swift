@@ -8,7 +8,8 @@ public struct Analysis: Codable, Equatable, Sendable {
   /// The sentence's tokens, as given to the tagger.
   public var tokens: [String]
   /// One label per token, `labels[t]` for `tokens[t]`: the best sequence the head found
-  /// (under the scheme's constraints unless `TaggingOptions.constrained` is off).
+  /// (under the scheme's constraints unless `TaggingOptions.constrained` is off; the softmax
+  /// head labels each token on its own, constraints or not).
   public var labels: [String]
   /// The labelled spans (conlleval's chunks), with their text.
   public var spans: [Span]
@@ -116,7 +117,7 @@ public struct Span: Codable, Equatable, Sendable {
 public struct Alternative: Codable, Equatable, Sendable {
   /// One label per token.
   public var labels: [String]
-  /// The head's score of the sequence (`ScoredPath.score`), higher is better: for the chain
+  /// The head's score of the sequence, higher is better: for the chain
   /// heads the sum of its emission and transition scores, for the softmax head log p(labels | x).
   public var score: Double
   /// p(labels | x); nil for heads that define no probabilities.
@@ -125,7 +126,8 @@ public struct Alternative: Codable, Equatable, Sendable {
 
 /// Per-call tagging choices; the defaults are what `trellis tag` does without options.
 public struct TaggingOptions: Codable, Equatable, Sendable {
-  /// Decode under the tag scheme's transition constraints (when the model has them).
+  /// Decode under the tag scheme's transition constraints (when the model has them; the
+  /// chain heads only: the softmax head labels each token on its own).
   public var constrained: Bool
   /// Add per-token marginals and the sequence probability (heads that define them).
   public var confidence: Bool

@@ -44,7 +44,8 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   /// `trainingScheme` when it differs from `scheme` (labels converted to it for training,
   /// predictions converted back), else nil: the model's labels are the data's.
   package var convertedScheme: TagScheme? { trainingScheme == scheme ? nil : trainingScheme }
-  /// Whether decoding forbids the transitions `scheme` rules out.
+  /// Whether the chain heads' decoding forbids the transitions `scheme` rules out (the softmax
+  /// head labels each token on its own).
   public var constrainedDecoding = true
 
   /// The default architecture: BiLSTM-CRF with character features, as `trellis train` uses.

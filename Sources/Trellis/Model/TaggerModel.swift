@@ -8,7 +8,7 @@ import Foundation
 /// K window, In = (2K+1)·(D+F), H hidden units per direction, dirs = 1 or 2, L labels,
 /// V vocabulary size.
 ///
-/// Parameter slab (one `ParameterStore`; the gradient slab mirrors it):
+/// Parameter slab (one contiguous slab of Floats; the gradient slab mirrors it):
 ///   embedding       (V, D)         row 0 `<pad>`, row 1 `<unk>`
 ///   feature.N       (V_N, D_N)     one per feature column N (`<pad>`, `<unk>` first)
 ///   characters.*    see CharacterCNN (only with character features)
@@ -60,8 +60,9 @@ public final class TaggerModel: @unchecked Sendable {
   /// (the CRF and softmax heads; the perceptron and SSVM only rank sequences).
   public var definesProbabilities: Bool { head.definesProbabilities }
   /// The transitions the labels' scheme allows, or nil when the model was trained without
-  /// constraints or its labels have no scheme. Decoding applies them unless a call turns them
-  /// off (`TaggingOptions.constrained`).
+  /// constraints or its labels have no scheme. The chain heads' decoding applies them unless a
+  /// call turns them off (`TaggingOptions.constrained`); the softmax head labels each token on
+  /// its own and may print sequences they forbid.
   public let schemeConstraints: TransitionConstraints?
   /// Where the model came from (training data, settings, dev scores); nil for a model trained
   /// without `Trainer.provenance` or read from a format-1 file.

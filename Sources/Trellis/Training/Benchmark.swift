@@ -44,7 +44,7 @@ public enum Benchmark {
   /// BLAS limit). Per direction, with G·H = 4H gate rows:
   ///   forward:  2·T·B·In·4H (input projection) + 2·(T−1)·B·H·4H (recurrence)
   ///   backward: 2·2·T·B·4H·In (∂Wx, ∂X) + 2·2·(T−1)·B·4H·H (∂Wh, ∂h recurrence)
-  /// Throws `ParameterStore.AllocationFailure` when the system refuses the LSTM's weights.
+  /// Throws when the system refuses the memory of the LSTM's weights.
   public static func lstmGFLOPs(
     inputSize: Int, hiddenSize: Int, batch B: Int, steps T: Int, repetitions: Int = 5
   ) throws -> (forward: Double, backward: Double) {

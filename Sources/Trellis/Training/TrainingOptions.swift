@@ -93,7 +93,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   }
 }
 
-/// One epoch's summary, also written as a JSON line by `trellis train --log`.
+/// One epoch's summary, also written as a JSON line by `trellis train --log` (its keys in
+/// snake_case there: `dev_f1`).
 public struct EpochReport: Codable, Sendable {
   /// The epoch's number, from 1; a resumed run goes on counting from its checkpoint.
   public var epoch: Int
