@@ -49,6 +49,23 @@ class CLITestCase: XCTestCase {
     try runTrellis(arguments, stdin: stdin.map { Data($0.utf8) })
   }
 
+  /// Runs `trellis` through `/bin/sh -c script`, the executable as `$0` and `arguments` after
+  /// it, for what only a shell sets up (redirections, limits); returns the exit status and
+  /// standard error.
+  func trellisInShell(_ script: String, _ arguments: [String]) throws -> (
+    status: Int32, stderr: String
+  ) {
+    let shell = Process()
+    shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+    shell.arguments = ["-c", script, try PackagePaths.executable().path] + arguments
+    let errors = Pipe()
+    shell.standardError = errors
+    try shell.run()
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    shell.waitUntilExit()
+    return (shell.terminationStatus, message)
+  }
+
   /// Asserts that the command exited with status 0.
   func assertSucceeded(_ result: CommandResult, file: StaticString = #filePath, line: UInt = #line)
   {

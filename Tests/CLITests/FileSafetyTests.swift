@@ -167,17 +167,9 @@ final class FileSafetyTests: CLITestCase {
   /// shell's `trap '' XFSZ` does) names the system's reason, not Foundation's "error 512",
   /// and leaves no file.
   func testAFailedModelWriteSaysWhy() throws {
-    let shell = Process()
-    shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-    shell.arguments =
-      ["-c", #"trap '' XFSZ; ulimit -f 64; exec "$0" "$@""#, try PackagePaths.executable().path]
-      + train + ["--model", path("m")]
-    let errors = Pipe()
-    shell.standardError = errors
-    try shell.run()
-    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    shell.waitUntilExit()
-    XCTAssertEqual(shell.terminationStatus, 1, message)
+    let (status, message) = try trellisInShell(
+      #"trap '' XFSZ; ulimit -f 64; exec "$0" "$@""#, train + ["--model", path("m")])
+    XCTAssertEqual(status, 1, message)
     XCTAssertEqual(message, "Error: \(path("m")): cannot be written: File too large\n")
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("")), [])
   }

@@ -36,18 +36,11 @@ final class RefusalTests: CLITestCase {
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: "/dev/stdout.checkpoint"))
     // The case reported: standard output redirected to a file, which the model replaced.
-    let shell = Process()
-    shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-    shell.arguments =
-      ["-c", #"out="$1"; shift; exec "$0" "$@" > "$out""#, try PackagePaths.executable().path]
-      + [path("out"), "train", "--train", PackagePaths.tiny("train"), "--model", "/dev/stdout"]
-      + Self.smallModelOptions
-    let errors = Pipe()
-    shell.standardError = errors
-    try shell.run()
-    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    shell.waitUntilExit()
-    XCTAssertEqual(shell.terminationStatus, 1, message)
+    let (status, message) = try trellisInShell(
+      #"out="$1"; shift; exec "$0" "$@" > "$out""#,
+      [path("out"), "train", "--train", PackagePaths.tiny("train"), "--model", "/dev/stdout"]
+        + Self.smallModelOptions)
+    XCTAssertEqual(status, 1, message)
     XCTAssertTrue(message.contains("names an open file descriptor"), message)
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("out"))), Data())
   }

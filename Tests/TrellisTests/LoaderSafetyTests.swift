@@ -18,29 +18,13 @@ final class LoaderSafetyTests: XCTestCase {
       train: try readLabelledCoNLL(path: fixture("train.conll")), dev: [])
   }
 
-  /// `data` with its JSON header changed by `edit` and the checksum made right again.
-  func rewritten(_ data: Data, _ edit: (inout [String: Any]) -> Void) throws -> Data {
-    let bytes = [UInt8](data)
-    let length = Int(readLittleEndian(bytes, at: 12))
-    var header = try XCTUnwrap(
-      JSONSerialization.jsonObject(with: Data(bytes[16..<(16 + length)])) as? [String: Any])
-    edit(&header)
-    let json = try JSONSerialization.data(withJSONObject: header)
-    var result = Data(bytes[0..<12])
-    appendLittleEndian(UInt32(json.count), to: &result)
-    result.append(json)
-    result.append(Data(bytes[(16 + length)..<(bytes.count - 4)]))
-    appendLittleEndian(crc32(result), to: &result)
-    return result
-  }
-
   /// The CNN indexes its table with the reserved ids 0 and 1 unchecked: a header whose
   /// characters lack them (or are absent) would have tagging read past the table.
   func testACharacterTableWithoutItsReservedRowsIsRefused() throws {
     let data = try ModelFile.encode(try characterModel())
-    XCTAssertNoThrow(try ModelFile.decode(try rewritten(data) { _ in }, name: "m"))
+    XCTAssertNoThrow(try ModelFile.decode(try withRewrittenHeader(data) { _ in }, name: "m"))
     for characters in [nil, ["x", "y"], ["<pad>"]] as [[String]?] {
-      let lie = try rewritten(data) { header in
+      let lie = try withRewrittenHeader(data) { header in
         let rows = characters?.count ?? 0
         var slots = header["slots"] as! [[String: Any]]
         // The table's rows follow the vocabulary, so the layout still matches the file's.

@@ -207,20 +207,8 @@ final class ModelTests: XCTestCase {
 
   func testLyingHeadersWithValidChecksumsAreRefused() throws {
     let data = try ModelFile.encode(trainTiny(seed: 1, epochs: 1))
-    let bytes = [UInt8](data)
-    let headerLength = Int(readLittleEndian(bytes, at: 12))
-    let header = try XCTUnwrap(
-      JSONSerialization.jsonObject(with: Data(bytes[16..<(16 + headerLength)])) as? [String: Any])
     func rewritten(_ edit: (inout [String: Any]) -> Void) throws -> Data {
-      var edited = header
-      edit(&edited)
-      let json = try JSONSerialization.data(withJSONObject: edited, options: [.sortedKeys])
-      var result = Data(bytes[0..<12])
-      appendLittleEndian(UInt32(json.count), to: &result)
-      result.append(json)
-      result.append(Data(bytes[(16 + headerLength)..<(bytes.count - 4)]))
-      appendLittleEndian(crc32(result), to: &result)
-      return result
+      try withRewrittenHeader(data, edit)
     }
     func refusal(_ data: Data) -> String {
       do {

@@ -62,6 +62,23 @@ func smallRun(on train: [Sentence], options: TrainingOptions = TrainingOptions()
   return try! Trainer(configuration: configuration, options: options).fresh(train: train)
 }
 
+/// Model-file `data` with its JSON header changed by `edit` and its checksum made right again:
+/// a file that lies with a valid checksum.
+func withRewrittenHeader(_ data: Data, _ edit: (inout [String: Any]) -> Void) throws -> Data {
+  let bytes = [UInt8](data)
+  let length = Int(readLittleEndian(bytes, at: 12))
+  var header = try XCTUnwrap(
+    JSONSerialization.jsonObject(with: Data(bytes[16..<(16 + length)])) as? [String: Any])
+  edit(&header)
+  let json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+  var result = Data(bytes[0..<12])
+  appendLittleEndian(UInt32(json.count), to: &result)
+  result.append(json)
+  result.append(Data(bytes[(16 + length)..<(bytes.count - 4)]))
+  appendLittleEndian(crc32(result), to: &result)
+  return result
+}
+
 /// A model with a tiny configuration and seeded weights, including random head parameters so
 /// transition gradients are exercised away from zero.
 func makeModel(
