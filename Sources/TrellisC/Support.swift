@@ -30,9 +30,12 @@ enum CallOptions {
     do {
       fields = try JSONDecoder().decode([String: OptionValue].self, from: Data(text.utf8))
     } catch {
+      // The options as given, cut to their first 100 characters: a 200 KB string came back
+      // whole in the message.
+      let shown = text.count > 100 ? text.prefix(100) + "…" : Substring(text)
       throw CallError(
         "options must be a JSON object of booleans and integers, such as "
-          + "{\"confidence\": true, \"nbest\": 3}: \(text)")
+          + "{\"confidence\": true, \"nbest\": 3}: \(shown)")
     }
     // As requests and HTTP bodies: JSONDecoder would keep one of the two values silently.
     if let repeated = firstRepeatedJSONKey(in: text) {

@@ -77,7 +77,12 @@ public struct TaggingServer: Service {
       router: router(queue),
       server: .http1(
         configuration: .init(
-          additionalChannelHandlers: [CloseAfterWrites()],
+          // The stalled-writer close sits nearer the socket, so it does not wait in
+          // `CloseAfterWrites` for the very writes the client is not taking.
+          additionalChannelHandlers: [
+            CloseStalledWriters(timeout: .seconds(Int64(limits.idleTimeoutSeconds))),
+            CloseAfterWrites(),
+          ],
           idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
       configuration: ApplicationConfiguration(
         address: .hostname(host, port: port), serverName: Self.name,
@@ -92,14 +97,20 @@ public struct TaggingServer: Service {
       // NIO's text names its system call ("bind(descriptor:ptr:bytes:): … (errno: 98)").
       throw ListenError(
         message: "cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode)))")
+    } catch let error as SocketAddressError {
+      // NIO's text is its enum case ("SocketAddressError.UnknownHost: …").
+      throw ListenError(
+        message: "cannot listen on \(host):\(port): no such host address (\(error))")
     }
   }
 
-  /// Runs the server until SIGTERM or SIGINT, then drains it (see `run`).
+  /// Runs the server until SIGTERM, SIGINT or SIGHUP (a server started from a terminal or an
+  /// ssh session gets SIGHUP when it closes, which ended the process with requests in
+  /// flight), then drains it (see `run`).
   public func runUntilSignalled() async throws {
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
-        services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        services: [self], gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger))
     try await group.run()
   }
 

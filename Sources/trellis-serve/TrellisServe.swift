@@ -13,7 +13,7 @@ struct TrellisServe: AsyncParsableCommand {
       POST /v1/tag takes {"sentences": [{"id": …, "tokens": […]} or {"id": …, "text": "…"}], \
       "confidence": false, "nbest": 0} and answers {"results": […]}, one object per sentence \
       as `trellis tag --input jsonl` writes it. GET /v1/model describes the model as \
-      `trellis info --json` does; GET /health answers {"status":"ok"}. SIGTERM or SIGINT \
+      `trellis info --json` does; GET /health answers {"status":"ok"}. SIGTERM, SIGINT or SIGHUP \
       stops accepting connections, finishes the requests in flight and exits 0.
       """,
     version: trellisVersionDescription)

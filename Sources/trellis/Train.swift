@@ -21,12 +21,8 @@ struct Train: ParsableCommand {
   @Flag(help: "Print the effective configuration as JSON and exit without training.")
   var printConfig = false
 
-  @Option(
-    help: """
-      Training data: CoNLL, token first and gold label last unless --token-column and \
-      --label-column say otherwise.
-      """
-  ) var train: String?
+  @Option(help: "Training data: CoNLL (its columns: --token-column, --label-column).")
+  var train: String?
   @Option(help: "Development data for model selection and early stopping.") var dev: String?
   @Option(
     help: """

@@ -40,6 +40,31 @@ final class ConnectionTests: XCTestCase {
   }
 }
 
+/// A client that asks for a large answer and reads none of it is closed after the idle
+/// timeout: Hummingbird's counts only while it reads a request, and such a client held its
+/// connection, here the only one `maxConnections` allows, for good.
+final class StalledReaderTests: XCTestCase {
+  func testAClientThatStopsReadingIsClosedAfterTheTimeout() async throws {
+    var limits = ServerLimits()
+    (limits.idleTimeoutSeconds, limits.maxConnections) = (1, 1)
+    limits.maxBodyBytes = 64 << 20
+    let server = try await InProcessServer(limits: limits)
+    // The request's passthrough field comes back in the answer: 16 MB, far past what the
+    // socket buffers hold.
+    let pad = String(repeating: "x", count: 16 << 20)
+    let body = tagBody([#"{"tokens":["boston"],"pad":"\#(pad)"}"#])
+    let stalled = try RawConnection(port: server.port)
+    stalled.send(
+      "POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+    let waiting = try RawConnection(port: server.port)
+    waiting.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    XCTAssertTrue(waiting.receives(within: 20), "the stalled reader still holds the connection")
+    try await server.stop(within: 20)
+    _ = stalled
+  }
+}
+
 /// Connections past `maxConnections` wait in the system's listen queue until one closes: a
 /// server that accepted them all until it ran out of file descriptors then spun a core on
 /// failing accepts.

@@ -75,12 +75,16 @@ final class ProcessTests: XCTestCase {
         signalled.timeIntervalSince(sent)))
   }
 
-  func testSIGINTOnAnIdleServerExitsZero() throws {
-    let server = try ServerProcess()
-    XCTAssertEqual(kill(server.process.processIdentifier, SIGINT), 0)
-    XCTAssertTrue(server.waitForExit(seconds: 60))
-    XCTAssertEqual(server.process.terminationReason, .exit, server.stderr)
-    XCTAssertEqual(server.process.terminationStatus, 0, server.stderr)
+  /// SIGINT, and SIGHUP (which a closing terminal or ssh session sends, and which ended the
+  /// process at once, requests in flight dropped), drain like SIGTERM and exit 0.
+  func testSIGINTAndSIGHUPOnAnIdleServerExitZero() throws {
+    for signal in [SIGINT, SIGHUP] {
+      let server = try ServerProcess()
+      XCTAssertEqual(kill(server.process.processIdentifier, signal), 0)
+      XCTAssertTrue(server.waitForExit(seconds: 60))
+      XCTAssertEqual(server.process.terminationReason, .exit, "signal \(signal): \(server.stderr)")
+      XCTAssertEqual(server.process.terminationStatus, 0, server.stderr)
+    }
   }
 
   /// Without --host it listens on 127.0.0.1 only: not on this machine's other addresses.

@@ -143,7 +143,7 @@ final class LoaderSafetyTests: XCTestCase {
   }
 
   /// Under constraints no state stands in for one whose weight underflowed, so emissions can
-  /// drift weights apart with every score allowed equal (spread 0, `spreadFits` true): the
+  /// drift weights apart with every score allowed equal (spread 0, so the spread test passes): the
   /// scaled pass lost the best path, B-a I-a E-a (log Z −1407, O O O's, instead of −800), all
   /// its scales normal. Its score above log Z sends the batch to log space.
   func testConfidencesHoldWhenConstraintsLetTheScaledPassLoseTheBestPath() throws {

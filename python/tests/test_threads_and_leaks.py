@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +22,64 @@ def test_threads_give_the_same_results(tagger, test_sentences) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(pool.map(tag_repeatedly, range(4)))
     assert all(answers == expected for outcome in outcomes for answers in outcome)
+
+
+def test_closing_while_other_threads_tag_frees_the_model_after_their_calls(
+        model_path, test_sentences) -> None:
+    """A call that had read the handle when another thread closed the tagger used the freed
+    model and crashed the process (SIGSEGV); now the model is freed when the last call ends,
+    and later calls raise TrellisError."""
+    sample = test_sentences[:20]
+    for _ in range(30):
+        closing = trellis.Tagger(model_path)
+        refused = []
+
+        def tag_until_closed(_: int) -> None:
+            while True:
+                try:
+                    closing.tag(sample)
+                    closing.tag_json_lines('{"tokens": ["boston"]}\n')
+                except trellis.TrellisError as error:
+                    refused.append(str(error))
+                    return
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            calls = [pool.submit(tag_until_closed, n) for n in range(2)]
+            time.sleep(0.002)
+            closing.close()
+            for call in calls:
+                call.result()
+        assert refused == ["the tagger is closed"] * 2
+
+
+def test_a_child_forked_while_threads_tag_can_tag(model_path, test_sentences) -> None:
+    """A fork while another thread was inside the library left the child holding that
+    thread's locks, and its first call hung (one fork in tens to hundreds); forks now wait
+    for calls in flight."""
+    forking = trellis.Tagger(model_path)
+    sample = test_sentences[:64]
+    stop = False
+
+    def tag_until_stopped(_: int) -> None:
+        while not stop:
+            forking.tag(sample, batch_size=1)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        calls = [pool.submit(tag_until_stopped, n) for n in range(2)]
+        try:
+            for _ in range(40):
+                child = os.fork()
+                if child == 0:
+                    signal.alarm(20)  # a hung child ends by SIGALRM, which the parent sees
+                    forking.tag(sample[:4])
+                    os._exit(0)
+                _, status = os.waitpid(child, 0)
+                assert os.waitstatus_to_exitcode(status) == 0
+        finally:
+            stop = True
+            for call in calls:
+                call.result()
+    forking.close()
 
 
 def resident_bytes() -> int:

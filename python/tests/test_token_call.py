@@ -73,16 +73,16 @@ def test_empty_batches_and_sentences(tagger) -> None:
 
 
 def test_token_call_errors_are_exceptions(tagger) -> None:
-    handle = tagger._live_handle()
     one = array("i", [1])
-    with pytest.raises(trellis.TrellisError, match='"batch_size" must be in 1...4096'):
-        _library.tag_tokens(handle, b"boston\0", one, 0, 0)
-    with pytest.raises(trellis.TrellisError, match="not valid UTF-8"):
-        _library.tag_tokens(handle, b"\xff\0", one, 32, 0)
-    with pytest.raises(trellis.TrellisError, match="bytes after the last token"):
-        _library.tag_tokens(handle, b"to\0boston\0", one, 32, 0)
-    with pytest.raises(trellis.TrellisError, match="flags"):
-        _library.tag_tokens(handle, b"boston\0", one, 32, 8)
+    with tagger._live_handle() as handle:
+        with pytest.raises(trellis.TrellisError, match='"batch_size" must be in 1...4096'):
+            _library.tag_tokens(handle, b"boston\0", one, 0, 0)
+        with pytest.raises(trellis.TrellisError, match="not valid UTF-8"):
+            _library.tag_tokens(handle, b"\xff\0", one, 32, 0)
+        with pytest.raises(trellis.TrellisError, match="bytes after the last token"):
+            _library.tag_tokens(handle, b"to\0boston\0", one, 32, 0)
+        with pytest.raises(trellis.TrellisError, match="flags"):
+            _library.tag_tokens(handle, b"boston\0", one, 32, 8)
     with pytest.raises(trellis.TrellisError, match="NULL handle"):
         _library.tag_tokens(0, b"boston\0", one, 32, 0)
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate, as through the JSON call

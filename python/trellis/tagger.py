@@ -7,9 +7,12 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from array import array
+from contextlib import contextmanager
 from itertools import chain
-from typing import (Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Sequence, Tuple,
+from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple,
                     Union)
 
 from . import _library
@@ -25,12 +28,56 @@ def _token_array(tokens: Sequence[str]) -> str:
         return _dumps(list(tokens))
 
 
+class _CallGate:
+    """The library calls in flight, and forks waiting for them: a child forked while another
+    thread is inside the library inherits locks held by threads it does not have, and hung on
+    them at its first call. A fork waits until no call is in flight (holding new ones back),
+    and the child starts with an open gate of its own."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._calls = 0
+        self._forking = False
+
+    def enter(self) -> None:
+        with self._condition:
+            while self._forking:
+                self._condition.wait()
+            self._calls += 1
+
+    def leave(self) -> None:
+        with self._condition:
+            self._calls -= 1
+            self._condition.notify_all()
+
+    def before_fork(self) -> None:
+        # The lock is held across the fork, so no thread holds it in the child.
+        self._condition.acquire()
+        self._forking = True
+        while self._calls:
+            self._condition.wait()
+
+    def after_fork_in_parent(self) -> None:
+        self._forking = False
+        self._condition.notify_all()
+        self._condition.release()
+
+    def after_fork_in_child(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+_gate = _CallGate()
+os.register_at_fork(before=_gate.before_fork, after_in_parent=_gate.after_fork_in_parent,
+                    after_in_child=_gate.after_fork_in_child)
+
+
 class Tagger:
     """A Trellis model, loaded from a file written by `trellis train`.
 
     Safe to use from several threads at once: each call tags on the library's own threads
-    with the GIL released. `close()` (or a `with` block) frees the model; do not close it
-    while another thread is tagging with it.
+    with the GIL released. `close()` (or a `with` block) frees the model once no call is
+    using it; calls that start after it raise `TrellisError`. A process may fork while
+    other threads tag: the fork waits for their calls to end.
 
     >>> tagger = Tagger("models/synthetic.model")
     >>> tagger.tag([["flights", "to", "boston"]])[0].spans
@@ -41,6 +88,10 @@ class Tagger:
         """Loads `model_path` (a str, bytes or path object; `TypeError` for anything else,
         `ValueError` for a path holding NUL, which the C string would cut short); raises
         `TrellisError` saying why a file cannot be loaded."""
+        # First, as `close` (which `__del__` calls, also when this raises) reads them.
+        self._lock = threading.Lock()
+        self._users = 0
+        self._closing = False
         self._handle: Optional[int] = None
         path = os.fsdecode(model_path)
         if "\0" in path:
@@ -152,12 +203,18 @@ class Tagger:
                              "C string there (in JSON, write it \\u0000)")
         # Options need no such check: their JSON escapes a NUL.
         encoded = _dumps(options).encode() if options else None
-        return _library.tag_jsonl(self._live_handle(), requests.encode(), encoded).decode()
+        with self._live_handle() as handle:
+            return _library.tag_jsonl(handle, requests.encode(), encoded).decode()
 
     def close(self) -> None:
-        """Frees the model; later tagging calls (`tag`, `tag_texts`, `tag_json_lines`) raise
-        `TrellisError`. `labels` and `info`, read when the model was loaded, stay available."""
-        handle, self._handle = self._handle, None
+        """Frees the model, at once or when the last call using it ends; later tagging calls
+        (`tag`, `tag_texts`, `tag_json_lines`) raise `TrellisError`. `labels` and `info`, read
+        when the model was loaded, stay available."""
+        with self._lock:
+            self._closing = True
+            handle = self._handle if self._users == 0 else None
+            if handle:
+                self._handle = None
         if handle:
             _library.free_model(handle)
 
@@ -207,10 +264,27 @@ class Tagger:
                 "save it")
         return source
 
-    def _live_handle(self) -> int:
-        if not self._handle:
-            raise TrellisError("the tagger is closed")
-        return self._handle
+    @contextmanager
+    def _live_handle(self) -> Iterator[int]:
+        """The model's handle for one library call, which `close` does not free until the
+        call ends (another thread closing it meanwhile crashed the process)."""
+        with self._lock:
+            if not self._handle or self._closing:
+                raise TrellisError("the tagger is closed")
+            self._users += 1
+            handle = self._handle
+        _gate.enter()
+        try:
+            yield handle
+        finally:
+            _gate.leave()
+            with self._lock:
+                self._users -= 1
+                last = self._closing and self._users == 0 and self._handle is not None
+                if last:
+                    self._handle = None
+            if last:
+                _library.free_model(handle)
 
     def _tag_tokens(
         self, sentences: List[Sequence[str]], confidence: bool, batch_size: int,
@@ -233,8 +307,8 @@ class Tagger:
         lengths = array("i", map(len, sentences))
         flags = (_library.CONFIDENCE if confidence else 0) | (
             0 if constrained else _library.UNCONSTRAINED)
-        answers = _library.tag_tokens(
-            self._live_handle(), encoded, lengths, batch_size, flags)
+        with self._live_handle() as handle:
+            answers = _library.tag_tokens(handle, encoded, lengths, batch_size, flags)
         table = self._output_labels
         labels = [table[i] for i in answers.labels]
         spans = answers.spans.tolist()

@@ -85,7 +85,7 @@ struct CRFHead: ChainHead, LossTablesHead {
   /// Marginals under the decoding constraints, so forbidden paths carry no probability mass:
   /// P(y_t = l) from the scaled forward–backward, p(y | x) = exp(s(y) − log Z). A batch whose
   /// scores spread beyond Double's range in probability space (`BatchMarginals.isFinite`,
-  /// `Potentials.spreadFits`: a model trained with a learning rate near divergence) is redone
+  /// `LinearChain.scaledRecursionsFit`: a model trained near divergence) is redone
   /// in log space, which holds any finite scores. Under constraints the spread alone does not
   /// bound what the scaled pass can lose (a forbidden transition leaves no state to stand in
   /// for one whose weight underflowed, so emissions can drift the weights apart over several
@@ -100,7 +100,7 @@ struct CRFHead: ChainHead, LossTablesHead {
     let scores = paths.enumerated().map { b, path in
       chain.score(of: path, emissions: emissions[b], parameters: θ)
     }
-    guard marginals.isFinite, potentials.spreadFits,
+    guard marginals.isFinite, chain.scaledRecursionsFit(parameters: θ, constraints: constraints),
       zip(scores, marginals.logZ).allSatisfy({ Self.isWithin($0, logPartition: $1) })
     else {
       return logSpaceConfidences(
@@ -151,7 +151,8 @@ struct CRFHead: ChainHead, LossTablesHead {
   ) -> [Double]? {
     let potentials = chain.potentials(parameters: θ, constraints: constraints)
     let marginals = chain.scaledForwardBackward(emissions: emissions, potentials: potentials)
-    guard marginals.isFinite, potentials.spreadFits else {
+    guard marginals.isFinite, chain.scaledRecursionsFit(parameters: θ, constraints: constraints)
+    else {
       return emissions.map {
         chain.forwardBackward(emissions: $0, parameters: θ, constraints: constraints).logZ
       }

@@ -13,9 +13,6 @@ extension LinearChain {
     var start: [Scalar]  // (L)
     var end: [Scalar]  // (L)
     var transitionShift = 0.0, startShift = 0.0, endShift = 0.0
-    /// The largest spread between an allowed score and its table's maximum (transitions,
-    /// start, end): how far one factor can move one state's weight against another's.
-    var spread = 0.0
     /// `transition` packed for the recursions' products (`RecursionScalar.product`): α̂[t−1] · E
     /// forward, g[t+1] · Eᵀ backward.
     var forwardPanels: [Scalar] = [], backwardPanels: [Scalar] = []
@@ -36,11 +33,6 @@ extension LinearChain {
       (end, endShift) = Self.exponentiated(masked.end)
       let shift = masked.transition.withUnsafeBufferPointer(Self.shift)
       transitionShift = shift
-      spread = [
-        (masked.transition, shift), (masked.start, startShift), (masked.end, endShift),
-      ].map { scores, shift in
-        shift - (scores.lazy.filter { $0 > -.infinity }.min() ?? shift)
-      }.max()!
       func inParts(_ body: (Int) -> Void) {
         if concurrently { ThreadPair.shared.run(body) } else { (0..<2).forEach(body) }
       }
@@ -66,16 +58,6 @@ extension LinearChain {
         }
       }
       (forwardPanels, backwardPanels) = (panels[0], panels[1])
-    }
-
-    /// Whether the recursions in `Scalar` are exact up to rounding. One step moves a state's
-    /// forward weight against another's by at most e^spread, and its backward weight too, so a
-    /// term lost to underflow (below `Scalar`'s least normal, m) weighs at most
-    /// m · L · e^(2·spread) against the total: below e^−64 while 2·spread + log L < −log m − 64
-    /// (−log m is 708 in Double). A model trained to the edge of divergence (transitions of
-    /// ±300) is past it: its scaled log Z came out 117 below the true one, and finite.
-    var spreadFits: Bool {
-      2 * spread + log(Double(labelCount)) < -log(Double(Scalar.leastNormalMagnitude)) - 64
     }
 
     /// exp(x − max x) over the allowed entries, and the shift max x (0 when every entry is
@@ -141,5 +123,26 @@ extension LinearChain {
     constraints: TransitionConstraints? = nil, concurrently: Bool = false
   ) -> Potentials<Scalar> {
     Potentials(self, parameters: θ, constraints: constraints, concurrently: concurrently)
+  }
+}
+
+extension LinearChain {
+  /// Whether the scaled recursions in Double are exact up to rounding for these parameters,
+  /// judged by the spread of the allowed transition, start and end scores (each table's largest
+  /// minus its smallest): one step moves a state's forward weight against another's by at most
+  /// e^spread, and its backward weight too, so a term lost to underflow (below Double's least
+  /// normal, m) weighs at most m · L · e^(2·spread) against the total, below e^−64 while
+  /// 2·spread + log L < −log m − 64 (−log m is 708). A model trained to the edge of divergence
+  /// (transitions of ±300) is past it: its scaled log Z came out 117 below the true one, and
+  /// finite. Asked by inference's confidences only, not of every training batch's potentials.
+  func scaledRecursionsFit(
+    parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
+  ) -> Bool {
+    let masked = maskedScores(parameters: θ, constraints: constraints)
+    let spread = [masked.transition, masked.start, masked.end].map { scores in
+      let allowed = scores.filter { $0 > -.infinity }
+      return (allowed.max() ?? 0) - (allowed.min() ?? 0)
+    }.max()!
+    return 2 * spread + log(Double(labelCount)) < -log(Double.leastNormalMagnitude) - 64
   }
 }
