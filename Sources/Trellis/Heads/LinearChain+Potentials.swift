@@ -135,14 +135,22 @@ extension LinearChain {
   /// 2·spread + log L < −log m − 64 (−log m is 708). A model trained to the edge of divergence
   /// (transitions of ±300) is past it: its scaled log Z came out 117 below the true one, and
   /// finite. Asked by inference's confidences only, not of every training batch's potentials.
+  /// One pass over θ, allocating nothing: it runs for every batch whose confidences are asked.
   func scaledRecursionsFit(
     parameters θ: UnsafeBufferPointer<Float>, constraints: TransitionConstraints?
   ) -> Bool {
-    let masked = maskedScores(parameters: θ, constraints: constraints)
-    let spread = [masked.transition, masked.start, masked.end].map { scores in
-      let allowed = scores.filter { $0 > -.infinity }
-      return (allowed.max() ?? 0) - (allowed.min() ?? 0)
-    }.max()!
-    return 2 * spread + log(Double(labelCount)) < -log(Double.leastNormalMagnitude) - 64
+    let L = labelCount
+    func spread(_ offset: Int, _ count: Int, _ allowed: [Bool]?) -> Float {
+      var (smallest, largest) = (Float.infinity, -Float.infinity)
+      for k in 0..<count where allowed?[k] ?? true {
+        (smallest, largest) = (min(smallest, θ[offset + k]), max(largest, θ[offset + k]))
+      }
+      return largest >= smallest ? largest - smallest : 0
+    }
+    let widest = max(
+      spread(0, L * L, constraints?.allowedTransition),
+      spread(startOffset, L, constraints?.allowedStart),
+      spread(endOffset, L, constraints?.allowedEnd))
+    return 2 * Double(widest) + log(Double(L)) < -log(Double.leastNormalMagnitude) - 64
   }
 }
