@@ -210,13 +210,19 @@ class Tagger:
         """Frees the model, at once or when the last call using it ends; later tagging calls
         (`tag`, `tag_texts`, `tag_json_lines`) raise `TrellisError`. `labels` and `info`, read
         when the model was loaded, stay available."""
-        with self._lock:
-            self._closing = True
-            handle = self._handle if self._users == 0 else None
+        # Inside the gate, as every use of `_lock` and every library call: a fork then never
+        # leaves the lock held in the child.
+        _gate.enter()
+        try:
+            with self._lock:
+                self._closing = True
+                handle = self._handle if self._users == 0 else None
+                if handle:
+                    self._handle = None
             if handle:
-                self._handle = None
-        if handle:
-            _library.free_model(handle)
+                _library.free_model(handle)
+        finally:
+            _gate.leave()
 
     def __enter__(self) -> "Tagger":
         return self
@@ -268,23 +274,25 @@ class Tagger:
     def _live_handle(self) -> Iterator[int]:
         """The model's handle for one library call, which `close` does not free until the
         call ends (another thread closing it meanwhile crashed the process)."""
-        with self._lock:
-            if not self._handle or self._closing:
-                raise TrellisError("the tagger is closed")
-            self._users += 1
-            handle = self._handle
         _gate.enter()
         try:
-            yield handle
+            with self._lock:
+                if not self._handle or self._closing:
+                    raise TrellisError("the tagger is closed")
+                self._users += 1
+                handle = self._handle
+            try:
+                yield handle
+            finally:
+                with self._lock:
+                    self._users -= 1
+                    last = self._closing and self._users == 0 and self._handle is not None
+                    if last:
+                        self._handle = None
+                if last:
+                    _library.free_model(handle)
         finally:
             _gate.leave()
-            with self._lock:
-                self._users -= 1
-                last = self._closing and self._users == 0 and self._handle is not None
-                if last:
-                    self._handle = None
-            if last:
-                _library.free_model(handle)
 
     def _tag_tokens(
         self, sentences: List[Sequence[str]], confidence: bool, batch_size: int,
