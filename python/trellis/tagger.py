@@ -50,6 +50,16 @@ class _CallGate:
             self._calls -= 1
             self._condition.notify_all()
 
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """One stretch of work a fork must not split: a library call, or a use of a
+        tagger's lock."""
+        self.enter()
+        try:
+            yield
+        finally:
+            self.leave()
+
     def before_fork(self) -> None:
         # The lock is held across the fork, so no thread holds it in the child.
         self._condition.acquire()
@@ -212,17 +222,10 @@ class Tagger:
         when the model was loaded, stay available."""
         # Inside the gate, as every use of `_lock` and every library call: a fork then never
         # leaves the lock held in the child.
-        _gate.enter()
-        try:
+        with _gate.call():
             with self._lock:
                 self._closing = True
-                handle = self._handle if self._users == 0 else None
-                if handle:
-                    self._handle = None
-            if handle:
-                _library.free_model(handle)
-        finally:
-            _gate.leave()
+            self._free_if_unused()
 
     def __enter__(self) -> "Tagger":
         return self
@@ -274,8 +277,7 @@ class Tagger:
     def _live_handle(self) -> Iterator[int]:
         """The model's handle for one library call, which `close` does not free until the
         call ends (another thread closing it meanwhile crashed the process)."""
-        _gate.enter()
-        try:
+        with _gate.call():
             with self._lock:
                 if not self._handle or self._closing:
                     raise TrellisError("the tagger is closed")
@@ -286,13 +288,16 @@ class Tagger:
             finally:
                 with self._lock:
                     self._users -= 1
-                    last = self._closing and self._users == 0 and self._handle is not None
-                    if last:
-                        self._handle = None
-                if last:
-                    _library.free_model(handle)
-        finally:
-            _gate.leave()
+                self._free_if_unused()
+
+    def _free_if_unused(self) -> None:
+        """Frees the model once `close` was called and no call uses it (inside the gate)."""
+        with self._lock:
+            handle = self._handle if self._closing and self._users == 0 else None
+            if handle:
+                self._handle = None
+        if handle:
+            _library.free_model(handle)
 
     def _tag_tokens(
         self, sentences: List[Sequence[str]], confidence: bool, batch_size: int,
