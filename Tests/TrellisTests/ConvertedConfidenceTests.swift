@@ -38,7 +38,9 @@ final class ConvertedConfidenceTests: XCTestCase {
   /// model answering in IOB1, whose B-X follows a chunk of type X, or in BIOES, whose E-X and
   /// S-X end a chunk; a BIOES model answering in BIO without constraints, where an invalid
   /// path's E-X can start a chunk), for the CRF and the softmax head: a token's confidence is
-  /// the total probability of the sequences that print its label there.
+  /// the total probability of the sequences that print its label there. The CRF's are
+  /// checked twice: with head weights in ±2, from the scaled recursions, and in ±200, whose
+  /// spread the scaled recursions cannot hold, from the log-space ones.
   func testPrintedConfidenceIsTheTotalProbabilityOfEverySequencePrintingIt() throws {
     let bio = ["O", "B-a", "I-a", "B-b", "I-b"]
     let bioes = ["O", "B-a", "I-a", "E-a", "S-a"]
@@ -53,42 +55,61 @@ final class ConvertedConfidenceTests: XCTestCase {
     ]
     for (modelScheme, dataScheme, labels, constrained, head) in cases {
       for seed in 1...3 {
-        let name =
-          "\(modelScheme) to \(dataScheme), constrained \(constrained), \(head), seed \(seed)"
-        var configuration = TaggerConfiguration()
-        (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
-        (configuration.characterFilters, configuration.head) = (0, head)
-        (configuration.scheme, configuration.trainingScheme) = (dataScheme, modelScheme)
-        configuration.constrainedDecoding = constrained
-        let words = Vocabulary(["<pad>", "<unk>", "a", "b"])
-        var rng = SplitMix64(seed: UInt64(seed))
-        let model = try TaggerModel(
-          configuration: configuration, words: words, labels: Vocabulary(labels), rng: &rng)
-        for k in 0..<model.headSlot.count {
-          model.store.value(model.headSlot)[k] = 4 * rng.nextUnitFloat() - 2
-        }
-        model.store.didChangeValues()
-        let tokens = ["a", "b", "a", "a"]
-        let analysis = model.analyze([tokens], options: TaggingOptions(confidence: true))[0]
-        // The same weights read in the model's own scheme list every sequence it gives
-        // probability to.
-        var own = configuration
-        (own.scheme, own.trainingScheme) = (modelScheme, nil)
-        let twin = try TaggerModel(configuration: own, words: words, labels: Vocabulary(labels))
-        twin.store.restore(model.store.snapshot())
-        let every = twin.analyze([tokens], options: TaggingOptions(nbest: 1000))[0].alternatives
-        // The softmax head's n-best probabilities come from Float log-probabilities.
-        let accuracy = head == .softmax ? 1e-6 : 1e-9
-        XCTAssertEqual(
-          every.reduce(0) { $0 + ($1.probability ?? .nan) }, 1, accuracy: accuracy, name)
-        let confidences = try XCTUnwrap(analysis.tokenConfidences)
-        for (t, label) in analysis.labels.enumerated() {
-          let expected = every.filter {
-            convert($0.labels, from: modelScheme, to: dataScheme)[t] == label
-          }.reduce(0) { $0 + ($1.probability ?? .nan) }
-          XCTAssertEqual(confidences[t], expected, accuracy: accuracy, "\(name), token \(t)")
+        for spread: Float in head == .crf ? [2, 200] : [2] {
+          try checkPrintedConfidences(
+            modelScheme: modelScheme, dataScheme: dataScheme, labels: labels,
+            constrained: constrained, head: head, seed: seed, spread: spread)
         }
       }
+    }
+  }
+
+  /// One case of the test above: head weights uniform in ±`spread`.
+  private func checkPrintedConfidences(
+    modelScheme: TagScheme, dataScheme: TagScheme, labels: [String], constrained: Bool,
+    head: HeadKind, seed: Int, spread: Float
+  ) throws {
+    let name =
+      "\(modelScheme) to \(dataScheme), constrained \(constrained), \(head), seed \(seed), "
+      + "spread \(spread)"
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+    (configuration.characterFilters, configuration.head) = (0, head)
+    (configuration.scheme, configuration.trainingScheme) = (dataScheme, modelScheme)
+    configuration.constrainedDecoding = constrained
+    let words = Vocabulary(["<pad>", "<unk>", "a", "b"])
+    var rng = SplitMix64(seed: UInt64(seed))
+    let model = try TaggerModel(
+      configuration: configuration, words: words, labels: Vocabulary(labels), rng: &rng)
+    for k in 0..<model.headSlot.count {
+      model.store.value(model.headSlot)[k] = spread * (2 * rng.nextUnitFloat() - 1)
+    }
+    model.store.didChangeValues()
+    if let crf = model.head as? CRFHead {
+      XCTAssertEqual(
+        crf.chain.scaledRecursionsFit(
+          parameters: model.headParameters, constraints: model.constraints(applied: true)),
+        spread < 100, "which recursions answer, \(name)")
+    }
+    let tokens = ["a", "b", "a", "a"]
+    let analysis = model.analyze([tokens], options: TaggingOptions(confidence: true))[0]
+    // The same weights read in the model's own scheme list every sequence it gives
+    // probability to.
+    var own = configuration
+    (own.scheme, own.trainingScheme) = (modelScheme, nil)
+    let twin = try TaggerModel(configuration: own, words: words, labels: Vocabulary(labels))
+    twin.store.restore(model.store.snapshot())
+    let every = twin.analyze([tokens], options: TaggingOptions(nbest: 1000))[0].alternatives
+    // The softmax head's n-best probabilities come from Float log-probabilities.
+    let accuracy = head == .softmax ? 1e-6 : 1e-9
+    XCTAssertEqual(
+      every.reduce(0) { $0 + ($1.probability ?? .nan) }, 1, accuracy: accuracy, name)
+    let confidences = try XCTUnwrap(analysis.tokenConfidences)
+    for (t, label) in analysis.labels.enumerated() {
+      let expected = every.filter {
+        convert($0.labels, from: modelScheme, to: dataScheme)[t] == label
+      }.reduce(0) { $0 + ($1.probability ?? .nan) }
+      XCTAssertEqual(confidences[t], expected, accuracy: accuracy, "\(name), token \(t)")
     }
   }
 

@@ -96,12 +96,10 @@ struct CRFHead: ChainHead, LossTablesHead {
     constraints: TransitionConstraints?, sameOutput: [[Int]]?
   ) -> [PathConfidence]? {
     let potentials = chain.potentials(parameters: θ, constraints: constraints)
-    let marginals = chain.scaledForwardBackward(emissions: emissions, potentials: potentials)
-    let scores = paths.enumerated().map { b, path in
-      chain.score(of: path, emissions: emissions[b], parameters: θ)
-    }
-    guard marginals.isFinite, chain.scaledRecursionsFit(parameters: θ, constraints: constraints),
-      zip(scores, marginals.logZ).allSatisfy({ Self.isWithin($0, logPartition: $1) })
+    guard
+      let (marginals, scores) = trustedMarginals(
+        of: paths, emissions: emissions, parameters: θ, constraints: constraints,
+        potentials: potentials)
     else {
       return logSpaceConfidences(
         of: paths, emissions: emissions, parameters: θ, constraints: constraints,
@@ -117,6 +115,25 @@ struct CRFHead: ChainHead, LossTablesHead {
         },
         sequence: exp(scores[b] - marginals.logZ[b]), logPartition: marginals.logZ[b])
     }
+  }
+
+  /// The batch's scaled marginals under the `potentials` of `constraints`, and each path's
+  /// score, or nil where the scaled pass cannot be trusted and log space must stand in (see
+  /// `confidences`).
+  func trustedMarginals(
+    of paths: [[Int]], emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?, potentials: LinearChain.Potentials<Double>,
+    keepingRecursions: Bool = false
+  ) -> (marginals: LinearChain.BatchMarginals<Double>, scores: [Double])? {
+    let marginals = chain.scaledForwardBackward(
+      emissions: emissions, potentials: potentials, keepingRecursions: keepingRecursions)
+    let scores = paths.enumerated().map { b, path in
+      chain.score(of: path, emissions: emissions[b], parameters: θ)
+    }
+    guard marginals.isFinite, chain.scaledRecursionsFit(parameters: θ, constraints: constraints),
+      zip(scores, marginals.logZ).allSatisfy({ Self.isWithin($0, logPartition: $1) })
+    else { return nil }
+    return (marginals, scores)
   }
 
   /// Whether a path's score is at most log Z, as every path's is, up to rounding.

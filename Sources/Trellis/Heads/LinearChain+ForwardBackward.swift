@@ -79,6 +79,10 @@ extension LinearChain {
     var unary: [Scalar]
     /// `(L, L)`: Σ over sentences and t of P(y_{t−1} = i, y_t = j).
     var pairwise: [Scalar]
+    /// With `keepingRecursions`, `(T, B, L)` each: α̂ before it is multiplied by β̂ (the
+    /// forward recursion's normalised weights), and g (rows t ≥ 1; row 0 holds ψ[0]), for
+    /// `PrintedLabels`. Empty otherwise.
+    var forward: [Scalar] = [], successors: [Scalar] = []
     /// Whether every scale, log Z and marginal is finite and every scale a normal number: false
     /// when `Scalar`'s range could not hold the recursions (a Float batch is then redone in
     /// Double, `CRFHead`).
@@ -110,7 +114,7 @@ extension LinearChain {
   /// (`BatchMarginals.isFinite` says when it did not suffice); sums over t and log Z are in
   /// Double. `forwardBackward` is the log-space reference that tests compare this against.
   func scaledForwardBackward<Scalar>(
-    emissions: [MatrixView], potentials: Potentials<Scalar>
+    emissions: [MatrixView], potentials: Potentials<Scalar>, keepingRecursions: Bool = false
   ) -> BatchMarginals<Scalar> {
     let L = labelCount
     let B = emissions.count
@@ -140,6 +144,7 @@ extension LinearChain {
     }
     let scalesFit = pass.forward(potentials: potentials, logZ: &marginals.logZ)
     pass.backward(potentials: potentials, pairwise: &marginals.pairwise)
+    if keepingRecursions { (marginals.forward, marginals.successors) = (pass.alpha, pass.psi) }
     pass.beta.withUnsafeBufferPointer { beta in
       pass.alpha.withUnsafeMutableBufferPointer { alpha in
         for k in alpha.indices { alpha[k] *= beta[k] }

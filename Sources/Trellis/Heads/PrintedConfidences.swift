@@ -118,6 +118,67 @@ struct PrintedLabels: Sendable {
   }
 }
 
+extension PrintedLabels {
+  /// The same from sentence b of a batch's scaled recursions (`LinearChain.scaledForwardBackward`
+  /// keeping α̂ and g, under transition potentials E): by the Markov property a and b are
+  /// independent given y_t, so P(y_t = j, a, b) = P(y_t = j) · P(a | j) · P(b | j), with
+  ///   P(a | j) ∝ Σ_{i : a(i, j) = a} α̂[t−1][i] · E[i][j]   (class 0 alone at t = 0)
+  ///   P(b | j) ∝ Σ_{k : b(j, k) = b} E[j][k] · g[t+1][k]    (class 0 alone at t = T−1)
+  /// the terms of α̂[t][j] = (α̂[t−1] · E)[j] · ψ[t][j] / c_t and β̂[t][j] = (g[t+1] · Eᵀ)[j]
+  /// split by class. O(L) products per label that can print a token's label, where the
+  /// log-space form above needs the O(T·L²) exponentials of the log recursions first.
+  func confidences(
+    of path: [Int], sentence b: Int, marginals: LinearChain.BatchMarginals<Double>,
+    transition E: [Double]
+  ) -> [Double] {
+    let (L, T) = (labelCount, path.count)
+    var (leftShares, rightShares) = ([Double](), [Double]())
+    return (0..<T).map { t in
+      let y = path[t]
+      let a = t > 0 ? Int(left[path[t - 1] * L + y]) : 0
+      let c = t + 1 < T ? Int(right[y * L + path[t + 1]]) : 0
+      let target = printed[y][a * rightClassCount[y] + c]
+      var total = 0.0
+      for j in 0..<L where printed[j].contains(target) {
+        let probability = marginals.unary(sentence: b, token: t, label: j)
+        guard probability > 0 else { continue }
+        let rightCount = rightClassCount[j]
+        classShares(&leftShares, count: printed[j].count / rightCount, atEdge: t == 0) {
+          let previous = marginals.unaryRowStart(sentence: b, token: t - 1)
+          for i in 0..<L {
+            $0[Int(left[i * L + j])] += marginals.forward[previous + i] * E[i * L + j]
+          }
+        }
+        classShares(&rightShares, count: rightCount, atEdge: t == T - 1) {
+          let next = marginals.unaryRowStart(sentence: b, token: t + 1)
+          for k in 0..<L {
+            $0[Int(right[j * L + k])] += E[j * L + k] * marginals.successors[next + k]
+          }
+        }
+        for (index, label) in printed[j].enumerated() where label == target {
+          total += probability * leftShares[index / rightCount] * rightShares[index % rightCount]
+        }
+      }
+      return total
+    }
+  }
+}
+
+/// Each class's share of the sums `add` makes into `shares` (`count` classes); at a
+/// sentence's edge, where there is no neighbour, class 0 holds everything.
+private func classShares(
+  _ shares: inout [Double], count: Int, atEdge: Bool, _ add: (inout [Double]) -> Void
+) {
+  shares = [Double](repeating: 0, count: count)
+  guard !atEdge else {
+    shares[0] = 1
+    return
+  }
+  add(&shares)
+  let total = shares.reduce(0, +)
+  for c in 0..<count { shares[c] /= total }
+}
+
 /// Per class, logΣexp of the values falling in it; with no terms (a sentence's edge), the
 /// boundary's value in class 0 and −∞ elsewhere.
 private func logSums(count: Int, boundary: Double, _ terms: [(Int, Double)]?) -> [Double] {
@@ -152,13 +213,24 @@ final class PrintedLabelsCache: @unchecked Sendable {
 }
 
 extension CRFHead {
-  /// Each path's printed-label confidences (`PrintedLabels`), from the log-space recursions
-  /// under `constraints`.
+  /// Each path's printed-label confidences (`PrintedLabels`) under `constraints`, from the
+  /// batch's scaled recursions, or the log-space ones where those cannot be trusted (see
+  /// `confidences`).
   func printedConfidences(
     of paths: [[Int]], emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?, printed: PrintedLabels
   ) -> [[Double]] {
-    zip(paths, emissions).map { path, e in
+    let potentials = chain.potentials(parameters: θ, constraints: constraints)
+    if let (marginals, _) = trustedMarginals(
+      of: paths, emissions: emissions, parameters: θ, constraints: constraints,
+      potentials: potentials, keepingRecursions: true)
+    {
+      return paths.enumerated().map { b, path in
+        printed.confidences(
+          of: path, sentence: b, marginals: marginals, transition: potentials.transition)
+      }
+    }
+    return zip(paths, emissions).map { path, e in
       guard !path.isEmpty else { return [] }
       let (alpha, beta, logZ, masked) = chain.logRecursions(
         emissions: e, parameters: θ, constraints: constraints)
