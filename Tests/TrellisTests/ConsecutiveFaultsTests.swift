@@ -29,6 +29,7 @@ final class ConsecutiveFaultsTests: XCTestCase {
       XCTAssertFalse(try faults.admits(loss: .nan, norm: 1, epoch: 2))
     }
     XCTAssertThrowsError(try faults.admits(loss: .nan, norm: 1, epoch: 2)) { error in
+      XCTAssertTrue(error is TrainingFailure, "no file is at fault")
       XCTAssertEqual(
         "\(error)",
         "training: 20 batches in a row of epoch 3 gave a non-finite loss or gradient; "

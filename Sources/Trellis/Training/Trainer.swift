@@ -64,8 +64,7 @@ public final class Trainer {
         }
       }
       guard finite else {
-        throw TrellisError(
-          file: "training",
+        throw TrainingFailure(
           "epoch \(run.state.completedEpochs + 1) left weights whose scores are not finite (non-finite); "
             + "lower --learning-rate or keep --clip on")
       }
@@ -256,10 +255,20 @@ public func replacedSettings<Value: Encodable>(given: Value, kept: Value) -> [Re
   }
 }
 
+/// Why training stopped, or could not start, where no input file is at fault (a diverged
+/// run, weights the system cannot allocate): printed `training: what`.
+public struct TrainingFailure: Error, CustomStringConvertible, Equatable {
+  /// What went wrong, as a sentence fragment.
+  public var message: String
+
+  public init(_ message: String) { self.message = message }
+
+  public var description: String { "training: \(message)" }
+}
+
 /// The error that ends a diverged run: `which` batches of (0-based) `epoch` were non-finite.
-func divergenceError(_ which: String, _ epoch: Int) -> TrellisError {
-  TrellisError(
-    file: "training",
+func divergenceError(_ which: String, _ epoch: Int) -> TrainingFailure {
+  TrainingFailure(
     "\(which) of epoch \(epoch + 1) gave a non-finite loss or gradient; lower --learning-rate or keep --clip on"
   )
 }

@@ -181,8 +181,7 @@ extension Trainer {
           : Vocabulary(),
         featureVocabularies: corpus.features, rng: &rng)
     } catch let failure as ParameterStore.AllocationFailure {
-      throw TrellisError(
-        file: "training",
+      throw TrainingFailure(
         "the model needs \(failure.megabytes) MB for its weights and gradients, more than this "
           + "system gives; choose smaller sizes")
     }
