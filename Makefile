@@ -255,7 +255,7 @@ $(SPARK_VENV)/.pyspark:
 
 spark-test: build $(SPARK_VENV)/.pyspark
 	@command -v java >/dev/null || bash scripts/install-deps.sh openjdk-17-jre-headless
-	TRELLIS_BIN=$(BIN) $(SPARK_PYTHON) scripts/test_spark_tag.py
+	TRELLIS_CLI=$(CURDIR)/$(BIN) $(SPARK_PYTHON) scripts/test_spark_tag.py
 
 # --- HTTP service (README "HTTP service"): `make serve` builds trellis-serve in release, a
 # product of its own so that `make build`/`make train` never wait for Hummingbird; then

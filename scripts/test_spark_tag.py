@@ -9,7 +9,7 @@ spark.task.cpus = 2, which every trellis process must get as --threads 2). A par
 input fails part way must fail its task, not end early with the answers so far. Prints the
 throughput of both, and of `--threads 1` (one core), for the README's "Scaling out".
 
-Needs TRELLIS_BIN (the toolchain-free binary of `make build`), PySpark and Java 17.
+Needs TRELLIS_CLI (the toolchain-free binary of `make build`), PySpark and Java 17.
 """
 
 import json
@@ -72,7 +72,7 @@ def read_parts(directory):
 class SparkTagTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.trellis = os.path.abspath(os.environ["TRELLIS_BIN"])
+        cls.trellis = os.path.abspath(os.environ["TRELLIS_CLI"])
         cls.directory = tempfile.mkdtemp(prefix="trellis-spark-test-")
         cls.model = os.path.join(cls.directory, "synthetic.model")
         subprocess.run(
