@@ -69,7 +69,7 @@ let package = Package(
 
     // MARK: - Tests
     .testTarget(name: "ConllEvalTests", dependencies: ["ConllEval"], resources: [.copy("Golden")]),
-    .testTarget(name: "TrellisTests", dependencies: ["Trellis"]),
+    .testTarget(name: "TrellisTests", dependencies: ["Trellis"], resources: [.copy("Releases")]),
     .testTarget(name: "CLITests", dependencies: ["Trellis"]),
     .testTarget(
       name: "ServeTests",
