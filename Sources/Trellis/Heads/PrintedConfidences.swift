@@ -76,6 +76,14 @@ struct PrintedLabels: Sendable {
     (self.printed, self.rightClassCount) = (printed, rightClassCount)
   }
 
+  /// The id of the label `path` prints at t.
+  private func printedLabel(of path: [Int], at t: Int) -> Int32 {
+    let (L, y) = (labelCount, path[t])
+    let a = t > 0 ? Int(left[path[t - 1] * L + y]) : 0
+    let b = t + 1 < path.count ? Int(right[y * L + path[t + 1]]) : 0
+    return printed[y][a * rightClassCount[y] + b]
+  }
+
   /// Each token's probability of printing what `path` prints there, from the log-space
   /// quantities of the legend: `alpha`, `beta`, `e` `(T, L)`, `transition` `(L, L)`, `startScores`
   /// and `endScores` `(L)` (−∞ where forbidden).
@@ -85,10 +93,7 @@ struct PrintedLabels: Sendable {
   ) -> [Double] {
     let (L, T) = (labelCount, path.count)
     return (0..<T).map { t in
-      let y = path[t]
-      let a = t > 0 ? Int(left[path[t - 1] * L + y]) : 0
-      let b = t + 1 < T ? Int(right[y * L + path[t + 1]]) : 0
-      let target = printed[y][a * rightClassCount[y] + b]
+      let target = printedLabel(of: path, at: t)
       var total = 0.0
       // Only labels that can print the target contribute (a few: B-X, I-X for IOB1's I-X).
       for j in 0..<L where printed[j].contains(target) {
@@ -134,10 +139,7 @@ extension PrintedLabels {
     let (L, T) = (labelCount, path.count)
     var (leftShares, rightShares) = ([Double](), [Double]())
     return (0..<T).map { t in
-      let y = path[t]
-      let a = t > 0 ? Int(left[path[t - 1] * L + y]) : 0
-      let c = t + 1 < T ? Int(right[y * L + path[t + 1]]) : 0
-      let target = printed[y][a * rightClassCount[y] + c]
+      let target = printedLabel(of: path, at: t)
       var total = 0.0
       for j in 0..<L where printed[j].contains(target) {
         let probability = marginals.unary(sentence: b, token: t, label: j)
