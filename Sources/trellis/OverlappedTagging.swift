@@ -127,19 +127,24 @@ final class InputGroups<Item> {
   /// Reads items with `next` to the end of the input. A read error (invalid UTF-8, a malformed
   /// CoNLL line) is thrown after the model's error, if any (as when the model loaded before
   /// reading), and after the answers to every item before the bad one, as a bad JSON-lines
-  /// request stops after them: the items read are in the input whatever follows.
+  /// request stops after them: the items read are in the input whatever follows. An error in
+  /// writing an earlier group's answers (a bad request) is not a read error: it ends the run
+  /// at once, leaving the later groups unwritten.
   func readAll(_ next: () throws -> Item?) throws {
-    do {
-      while let item = try next() {
-        pending.append(item)
-        pendingCost += cost(item)
-        if pending.count == size || pendingCost >= budget { try submitPending() }
+    while true {
+      let item: Item?
+      do {
+        item = try next()
+      } catch {
+        _ = try model.get()
+        try submitPending()
+        try overlap.drain()
+        throw error
       }
-    } catch {
-      _ = try model.get()
-      try submitPending()
-      try overlap.drain()
-      throw error
+      guard let item else { break }
+      pending.append(item)
+      pendingCost += cost(item)
+      if pending.count == size || pendingCost >= budget { try submitPending() }
     }
     try answerEverythingRead()
   }

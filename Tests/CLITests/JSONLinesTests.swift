@@ -148,6 +148,27 @@ final class JSONLinesTests: CLITestCase {
       stdin.stderr, "Error: <stdin>:1: invalid JSON at column 1: expected a JSON object\n")
   }
 
+  /// A bad request followed by several groups of good ones (the read-ahead, 64 × the batch
+  /// size) stops the run after the lines before it on two threads too, where the later groups
+  /// are read and tagged while earlier ones are written: an error in writing was taken for one
+  /// in reading, and the groups after the bad line were written before it was reported (or
+  /// the next group's first bad line was reported instead of the first).
+  func testABadRequestBeforeSeveralGroupsStopsTheRunThere() throws {
+    let good = #"{"id":1,"tokens":["to","boston"]}"#
+    let requests = try write(
+      (1...10_000).map { $0 == 5 ? "bad" : good }.joined(separator: "\n") + "\n",
+      to: "bad-early.jsonl")
+    let arguments = ["tag", "--model", try sharedModel(), "--input", "jsonl", "--threads", "2"]
+    let result = try trellis(arguments + ["--batch-size", "4", requests])
+    XCTAssertEqual(result.exitCode, 1, result.summary)
+    XCTAssertTrue(result.stderr.hasPrefix("Error: \(requests):5: invalid JSON"), result.stderr)
+    XCTAssertEqual(result.output.split(separator: "\n").count, 4, "only the lines before it")
+    let blank = try write(String(repeating: "\n", count: 10_000), to: "blank.jsonl")
+    let blanks = try trellis(arguments + ["--batch-size", "4", blank])
+    XCTAssertEqual(blanks.stderr, "Error: \(blank):1: empty line, expected a JSON object\n")
+    XCTAssertEqual(blanks.output, "")
+  }
+
   /// A line the reader refuses (invalid UTF-8) stops the run as a bad request does: after
   /// the answers to the lines before it, in JSON lines and in CoNLL (whole sentences).
   func testInvalidUTF8StopsAfterAnsweringWhatCameBefore() throws {
