@@ -272,8 +272,9 @@ struct Train: ParsableCommand {
       featureColumns: recipe.configuration.featureColumns.map(\.column))
     let train = try readDescribed(recipe.data.train, role: "train", columns: columns)
     let trainName = recipe.data.train == "-" ? "<stdin>" : recipe.data.train
-    try TrainingData.checkLabelCount(of: train.sentences, file: trainName)
     try TrainingData.checkConvertibleLabels(
+      of: train.sentences, file: trainName, configuration: recipe.configuration)
+    try TrainingData.checkLabelCount(
       of: train.sentences, file: trainName, configuration: recipe.configuration)
     let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
     let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])

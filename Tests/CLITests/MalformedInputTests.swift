@@ -645,7 +645,35 @@ final class MalformedInputTests: CLITestCase {
     let atLimit = try readLabelledCoNLL(path: file).map { sentence in
       Sentence(fields: sentence.fields.filter { $0[1] != "L\(limit - 1)" && $0[1] != "L\(limit)" })
     }
-    XCTAssertNoThrow(try TrainingData.checkLabelCount(of: atLimit, file: file))
+    XCTAssertNoThrow(
+      try TrainingData.checkLabelCount(
+        of: atLimit, file: file, configuration: TaggerConfiguration()))
+  }
+
+  /// The limit counts the model's labels: `--scheme bioes` makes three of each chunk type
+  /// that occurs both alone and with a second token (a model of 6,142 labels from 4,095 BIO
+  /// ones got round it).
+  func testTheLabelLimitCountsTheLabelsOfTheTrainingScheme() throws {
+    let limit = TrainingData.labelLimit
+    // Each type k as a one-token chunk, then a two-token one, five lines from line 1 + 5k:
+    // B-tk, I-tk in BIO (2 labels a type, within the limit); S-tk, B-tk, E-tk in BIOES (3).
+    let types = limit / 2 - 1
+    let text = (0..<types).map { "w\tB-t\($0)\n\nw\tB-t\($0)\nw\tI-t\($0)\n\n" }.joined()
+    let file = try write(text, to: "many-types.conll")
+    XCTAssertNoThrow(
+      try TrainingData.checkLabelCount(
+        of: readLabelledCoNLL(path: file), file: file, configuration: TaggerConfiguration()))
+    // The label past the limit: with limit = 3k + 1, type k's B-tk, its second (line 3 + 5k).
+    XCTAssertEqual(limit % 3, 1)
+    let k = limit / 3
+    let result = try trellis(
+      ["train", "--train", file, "--model", path("m"), "--scheme", "bioes"] + Self.quickTraining)
+    XCTAssertEqual(
+      result.stderr,
+      "Error: \(file):\(3 + 5 * k): label \"B-t\(k)\", read as \"B-t\(k)\" in bioes (--scheme), "
+        + "makes \(limit + 1) distinct labels, more than the \(limit) a model may have\n")
+    XCTAssertEqual(result.exitCode, 1, result.summary)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
   }
 
   /// A feature column that is the label column (the last, by default) would hand the model

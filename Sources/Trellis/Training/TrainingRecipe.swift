@@ -142,18 +142,33 @@ public struct TrainingData: Codable, Equatable, Sendable {
 
   /// Throws a `TrellisError` at the line of `file` whose label is the first past
   /// `labelLimit` distinct ones; `sentences` are laid out as `readLabelledCoNLL` reads them
-  /// (the label last).
-  public static func checkLabelCount(of sentences: [Sentence], file: String) throws {
+  /// (the label last). The labels counted are the model's: in `configuration`'s training
+  /// scheme (`--scheme bioes` makes up to four of each B- label), where it converts them.
+  public static func checkLabelCount(
+    of sentences: [Sentence], file: String, configuration: TaggerConfiguration
+  ) throws {
+    var configuration = configuration
+    configuration.scheme = detectScheme(sentences.map(\.labels))
+    let modelScheme = configuration.convertedScheme
     var labels = Set<ExactString>()
     for sentence in sentences {
-      for (index, fields) in sentence.fields.enumerated() {
-        guard labels.insert(ExactString(fields[fields.count - 1])).inserted,
-          labels.count > labelLimit
-        else { continue }
+      let modelLabels =
+        modelScheme.map { convert(sentence.labels, from: configuration.scheme, to: $0) }
+        ?? sentence.labels
+      for (index, label) in modelLabels.enumerated() {
+        guard labels.insert(ExactString(label)).inserted, labels.count > labelLimit else {
+          continue
+        }
+        let dataLabel = jsonString(sentence.labels[index])
         throw TrellisError(
           file: file, line: sentence.firstLine + index,
-          "label \(jsonString(fields[fields.count - 1])) makes \(labels.count) distinct labels, "
-            + "more than the \(labelLimit) a model may have; is --label-column right?")
+          modelScheme.map {
+            "label \(dataLabel), read as \(jsonString(label)) in \($0.rawValue) (--scheme), "
+              + "makes \(labels.count) distinct labels, more than the \(labelLimit) a model may "
+              + "have"
+          }
+            ?? "label \(dataLabel) makes \(labels.count) distinct labels, more than the "
+            + "\(labelLimit) a model may have; is --label-column right?")
       }
     }
   }

@@ -158,6 +158,7 @@ extension Trainer {
     var rng = SplitMix64(seed: options.seed)
     try TrainingData.checkConvertibleLabels(
       of: train, file: "training data", configuration: configuration)
+    try TrainingData.checkLabelCount(of: train, file: "training data", configuration: configuration)
     var configuration = self.configuration
     configuration.scheme = detectScheme(train.map(\.labels))
     // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
