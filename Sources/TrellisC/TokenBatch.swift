@@ -19,7 +19,8 @@ public func trellis_tag_tokens(
     let loaded = try loadedModel(handle)
     let options = try TokenBatch.options(batchSize: batchSize, flags: flags)
     let sentences = try TokenBatch.sentences(
-      tokens, size: tokensSize, lengths: lengths, count: sentenceCount)
+      tokens, size: tokensSize, lengths: lengths, count: sentenceCount,
+      tokenLimitError: loaded.model.tokenLimitError)
     let tokenCount = sentences.reduce(0) { $0 + $1.count }
     let outputs = try TokenBatch.Outputs(
       labels: labels, spanCounts: spanCounts, spans: spans, confidences: confidences,
@@ -89,9 +90,11 @@ enum TokenBatch {
   }
 
   /// The sentences of the `tokens` buffer: `size` bytes of NUL-terminated UTF-8 tokens, as
-  /// many as `lengths` (`count` of them) add up to.
+  /// many as `lengths` (`count` of them) add up to, each within the model's tokens a sentence
+  /// (`tokenLimitError`, `TaggerModel.tokenLimitError(count:)`).
   static func sentences(
-    _ tokens: UnsafePointer<CChar>?, size: Int, lengths: UnsafePointer<Int32>?, count: Int
+    _ tokens: UnsafePointer<CChar>?, size: Int, lengths: UnsafePointer<Int32>?, count: Int,
+    tokenLimitError: (Int) -> String?
   ) throws -> [[String]] {
     guard size >= 0, count >= 0 else { throw CallError("negative tokens_size or sentence_count") }
     let lengths = try buffer(lengths, count: count, "lengths")
@@ -103,7 +106,7 @@ enum TokenBatch {
     var start = 0
     for (index, length) in lengths.enumerated() {
       guard length >= 0 else { throw CallError("lengths[\(index)] is negative (\(length))") }
-      if let refusal = Sentence.tokenLimitError(count: Int(length)) {
+      if let refusal = tokenLimitError(Int(length)) {
         throw CallError("sentence \(index): \(refusal)")
       }
       var sentence: [String] = []

@@ -10,8 +10,8 @@ struct TagRequestBody {
   /// The names the body may hold, for the message about an unknown one.
   static let fields = ["sentences", "confidence", "nbest"]
 
-  /// Reads `body`; throws a 400 `ServiceError` naming the first problem.
-  init(body: String, limits: ServerLimits) throws {
+  /// Reads `body` for `model`; throws a 400 `ServiceError` naming the first problem.
+  init(body: String, limits: ServerLimits, model: TaggerModel) throws {
     let value: RawJSON
     do {
       value = try RawJSON(body)
@@ -61,7 +61,7 @@ struct TagRequestBody {
     guard let sentences else {
       throw ServiceError.badRequest("the body lacks \"sentences\" (an array of requests)")
     }
-    requests = try Self.read(sentences, limits: limits)
+    requests = try Self.read(sentences, limits: limits, model: model)
     let tokens = requests.reduce(0) { $0 + $1.tokens.count }
     guard options.nbest * tokens <= limits.maxNbestLabels else {
       throw ServiceError.badRequest(
@@ -71,9 +71,10 @@ struct TagRequestBody {
     }
   }
 
-  /// Each sentence as a request, within the request's sentence and token limits.
-  private static func read(_ sentences: [RawJSON], limits: ServerLimits) throws
-    -> [TaggingRequest]
+  /// Each sentence as a request, within the request's sentence and token limits and the
+  /// model's tokens a sentence (`TaggerModel.tokenLimitError(count:)`).
+  private static func read(_ sentences: [RawJSON], limits: ServerLimits, model: TaggerModel)
+    throws -> [TaggingRequest]
   {
     guard sentences.count <= limits.maxSentences else {
       throw ServiceError.badRequest(
@@ -82,11 +83,16 @@ struct TagRequestBody {
     var tokens = 0
     return try sentences.enumerated().map { index, sentence in
       let request: TaggingRequest
+      func refusal(_ message: String, id: RawJSON?) -> ServiceError {
+        .badRequest("sentences[\(index)]\(id.map { " (id \($0))" } ?? ""): \(message)")
+      }
       do {
         request = try TaggingRequest(jsonLine: sentence.text)
       } catch let error as JSONLineError {
-        let id = error.id.map { " (id \($0))" } ?? ""
-        throw ServiceError.badRequest("sentences[\(index)]\(id): \(error.message)")
+        throw refusal(error.message, id: error.id)
+      }
+      if let message = model.tokenLimitError(count: request.tokens.count) {
+        throw refusal(message, id: request.id)
       }
       tokens += request.tokens.count
       guard tokens <= limits.maxTokens else {

@@ -124,10 +124,10 @@ public struct TaggingServer: Service {
     router.add(middleware: UnmatchedRequests(endpoints: Self.endpoints))
     router.get("health") { _, _ in jsonResponse("{\"status\":\"ok\"}\n") }
     router.get("v1/model") { [modelJSON] _, _ in jsonResponse(modelJSON) }
-    router.post("v1/tag") { [limits] request, _ in
+    router.post("v1/tag") { [limits, model] request, _ in
       let answers = try await queue.answer {
         let body = try await Self.readBody(request, limit: limits.maxBodyBytes)
-        let read = try TagRequestBody(body: body, limits: limits)
+        let read = try TagRequestBody(body: body, limits: limits, model: model)
         return (read.requests, read.options)
       }
       return jsonResponse("{\"results\":[" + answers.joined(separator: ",") + "]}\n")

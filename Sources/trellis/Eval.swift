@@ -36,6 +36,11 @@ struct Eval: ParsableCommand {
     var columns = self.columns
     columns.featureColumns = tagger.configuration.featureColumns.map(\.column)
     let sentences = try columns.read(test)
+    for sentence in sentences {
+      if let refusal = tagger.tokenLimitError(count: sentence.count) {
+        throw TrellisError(file: test, line: sentence.firstLine, refusal)
+      }
+    }
     let featureCount = columns.featureColumns.count
     let predicted = tagger.tag(
       sentences.map { TokenInput($0, featureCount: featureCount) },

@@ -217,16 +217,16 @@ struct Tag: ParsableCommand {
       model: model, overlap: overlap, size: readAhead, budget: Self.bytesReadAhead,
       cost: { $0.text.count },
       submit: { sentences, tagger in
-        let inputs: [TokenInput]
-        do {
-          inputs = try tokenInputs(sentences.filter { !$0.isDocumentMarker }, tagger, fileName)
-        } catch {
-          try overlap.drain()
-          throw error
-        }
+        // The sentences before one the model refuses are answered, then the run stops there.
+        let read = tokenInputs(sentences, tagger, fileName)
+        let answered = Array(sentences.prefix(read.sentenceCount))
         try overlap.submit(
-          { analyses(of: inputs, tagger) },
-          write: { try self.write(sentences, $0, to: output, fileName: fileName) })
+          { analyses(of: read.inputs, tagger) },
+          write: { try self.write(answered, $0, to: output, fileName: fileName) })
+        if let refusal = read.refusal {
+          try overlap.drain()
+          throw refusal
+        }
       })
     if input == .conll {
       let reader = try CoNLLReader(path: file)
@@ -248,9 +248,12 @@ struct Tag: ParsableCommand {
     }
   }
 
-  /// The tagger's inputs: the token column and the model's feature columns of each sentence.
-  func tokenInputs(_ sentences: [SentenceLines], _ tagger: TaggerModel, _ fileName: String) throws
-    -> [TokenInput]
+  /// The tagger's inputs (the token column and the model's feature columns) of `sentences`
+  /// up to the first the model cannot read, how many sentences that is (document markers
+  /// included, which have no input), and why the next is refused: too few columns, or more
+  /// tokens than the model takes (`TaggerModel.tokenLimitError(count:)`).
+  func tokenInputs(_ sentences: [SentenceLines], _ tagger: TaggerModel, _ fileName: String)
+    -> (inputs: [TokenInput], sentenceCount: Int, refusal: TrellisError?)
   {
     // Option values are read once: each read of an ArgumentParser property goes through its
     // generic wrapper, which was 1% of a run when done per line.
@@ -258,21 +261,31 @@ struct Tag: ParsableCommand {
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
     let columns = [("--token-column", tokenColumn)] + featureColumns.map { ("feature column", $0) }
     let required = columns.map(\.1).max()!
-    return try sentences.map { sentence in
-      let lines = 0..<sentence.count
+    var inputs: [TokenInput] = []
+    inputs.reserveCapacity(sentences.count)
+    for (index, sentence) in sentences.enumerated() where !sentence.isDocumentMarker {
       let fieldCount = sentence.fieldsPerLine
       if fieldCount < required {
         let (option, column) = columns.first { $0.1 > fieldCount }!
-        throw TrellisError(
-          file: fileName, line: sentence.firstLine,
-          "\(option) \(column) but the line has \(fieldCount) columns")
+        return (
+          inputs, index,
+          TrellisError(
+            file: fileName, line: sentence.firstLine,
+            "\(option) \(column) but the line has \(fieldCount) columns")
+        )
       }
-      return TokenInput(
-        tokens: lines.map { sentence.field(tokenColumn - 1, ofLine: $0) },
-        features: featureColumns.map { column in
-          lines.map { sentence.field(column - 1, ofLine: $0) }
-        })
+      if let refusal = tagger.tokenLimitError(count: sentence.count) {
+        return (inputs, index, TrellisError(file: fileName, line: sentence.firstLine, refusal))
+      }
+      let lines = 0..<sentence.count
+      inputs.append(
+        TokenInput(
+          tokens: lines.map { sentence.field(tokenColumn - 1, ofLine: $0) },
+          features: featureColumns.map { column in
+            lines.map { sentence.field(column - 1, ofLine: $0) }
+          }))
     }
+    return (inputs, sentences.count, nil)
   }
 
   /// Writes the answers to `sentences` (document markers included, which have no analysis).

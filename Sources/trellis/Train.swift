@@ -272,12 +272,11 @@ struct Train: ParsableCommand {
       featureColumns: recipe.configuration.featureColumns.map(\.column))
     let train = try readDescribed(recipe.data.train, role: "train", columns: columns)
     let trainName = recipe.data.train == "-" ? "<stdin>" : recipe.data.train
-    try TrainingData.checkConvertibleLabels(
-      of: train.sentences, file: trainName, configuration: recipe.configuration)
-    try TrainingData.checkLabelCount(
-      of: train.sentences, file: trainName, configuration: recipe.configuration)
     let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
     let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])
+    try TrainingData.check(
+      train: trainSentences, file: trainName, dev: devSentences, file: recipe.data.dev ?? "",
+      configuration: recipe.configuration)
     if recipe.data.dev == nil && !quiet {
       printError(
         "note: without --dev, training runs all \(recipe.options.epochs) epochs and keeps the "

@@ -1,6 +1,7 @@
 import Foundation
-import Trellis
 import XCTest
+
+@testable import Trellis
 
 /// Malformed and unusual input to every command: each is either handled correctly (exit 0 and
 /// the right output) or refused with `Error: FILE:LINE: …` (or `Error: FILE: …` for a problem
@@ -674,6 +675,39 @@ final class MalformedInputTests: CLITestCase {
         + "makes \(limit + 1) distinct labels, more than the \(limit) a model may have\n")
     XCTAssertEqual(result.exitCode, 1, result.summary)
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
+  }
+
+  /// A sentence past the model's tokens a sentence (fewer with many labels,
+  /// `TaggerModel.sentenceTokenLimit`) is refused at its first line, in text and CoNLL input,
+  /// after the answers to the sentences before it: one of 16,385 tokens for 1,024 labels
+  /// asked for gigabytes to tag.
+  func testASentencePastTheModelsTokenLimitIsRefusedAfterTheOnesBefore() throws {
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize, configuration.characterFilters) = (
+      2, 2, 0
+    )
+    var rng = SplitMix64(seed: 1)
+    let model = try TaggerModel(
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a"]),
+      labels: Vocabulary(["O"] + (1..<1024).map { "B-t\($0)" }), rng: &rng)
+    try ModelFile.write(model, to: path("many-labels.model"))
+    let refusal =
+      "16385 tokens, more than the 16384 a sentence may hold for this model's 1024 labels "
+      + "(tokens × labels at most 16777216)"
+    let long = Array(repeating: "a", count: 16_385)
+    let text = try write("a a\n" + long.joined(separator: " ") + "\na\n", to: "long.txt")
+    let tagged = try trellis(
+      ["tag", "--model", path("many-labels.model"), "--input", "text", text])
+    XCTAssertEqual(tagged.stderr, "Error: \(text):2: \(refusal)\n")
+    XCTAssertEqual(tagged.exitCode, 1, tagged.summary)
+    XCTAssertEqual(tagged.output.split(separator: "\n").count, 1, "the first line is answered")
+    let conll = try write(
+      "a\n\n" + long.joined(separator: "\n") + "\n\na\n", to: "long.conll")
+    let sentences = try trellis(["tag", "--model", path("many-labels.model"), conll])
+    XCTAssertEqual(sentences.stderr, "Error: \(conll):3: \(refusal)\n")
+    XCTAssertEqual(sentences.exitCode, 1, sentences.summary)
+    XCTAssertEqual(
+      sentences.output.split(separator: "\n").count, 1, "the first sentence is answered")
   }
 
   /// A feature column that is the label column (the last, by default) would hand the model

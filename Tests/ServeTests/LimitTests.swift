@@ -87,6 +87,36 @@ final class LimitTests: XCTestCase {
     XCTAssertEqual(twenty.status, 200, twenty.text)
   }
 
+  /// A sentence past the model's tokens a sentence (`TaggerModel.sentenceTokenLimit`, fewer
+  /// for a model of many labels) is 400, naming it: one of 50,000 tokens, within every
+  /// request limit, took a server with a 4,095-label model to a fatal allocation failure.
+  func testASentencePastTheModelsTokenLimitIs400() async throws {
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize, configuration.characterFilters) = (
+      2, 2, 0
+    )
+    var rng = SplitMix64(seed: 1)
+    let model = try TaggerModel(
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a"]),
+      labels: Vocabulary(["O"] + (1..<1024).map { "B-t\($0)" }), rng: &rng)
+    let file = FileManager.default.temporaryDirectory
+      .appendingPathComponent("trellis-many-labels-\(UUID().uuidString).model").path
+    try ModelFile.write(model, to: file)
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let many = try await InProcessServer(model: (model, file))
+    let long = Array(repeating: #""a""#, count: 16_385).joined(separator: ",")
+    let refused = try await client.post(
+      many.url("/v1/tag"), tagBody([#"{"id": "x", "tokens": [\#(long)]}"#]))
+    XCTAssertEqual(refused.status, 400, refused.text)
+    XCTAssertEqual(
+      refused.errorMessage,
+      #"sentences[0] (id "x"): 16385 tokens, more than the 16384 a sentence may hold for this "#
+        + "model's 1024 labels (tokens × labels at most 16777216)")
+    let short = try await client.post(many.url("/v1/tag"), tagBody([#"{"tokens": ["a"]}"#]))
+    XCTAssertEqual(short.status, 200, short.text)
+    try await many.stop()
+  }
+
   /// N-best lists repeat a sentence's labels once per sequence: `nbest` times the request's
   /// tokens is capped, at exactly the limit answered (3 × 10), one token more refused.
   func testNBestLabelsOverTheLimitAre400() async throws {

@@ -158,13 +158,16 @@ final class InProcessServer {
   private let group: ServiceGroup
   private let running: Task<Void, any Error>
 
-  init(limits: ServerLimits = ServerLimits()) async throws {
+  /// Serves `model`, read from `file` (default: `TestModel`'s).
+  init(limits: ServerLimits = ServerLimits(), model: (TaggerModel, file: String)? = nil)
+    async throws
+  {
     let (ports, listening) = AsyncStream<Int>.makeStream()
     var logger = Logger(label: "trellis-serve-test")
     logger.logLevel = .critical
     let server = try TaggingServer(
-      model: try TestModel.model(), modelFile: try TestModel.path(), port: 0, limits: limits,
-      logger: logger
+      model: try model?.0 ?? TestModel.model(), modelFile: try model?.file ?? TestModel.path(),
+      port: 0, limits: limits, logger: logger
     ) { port in listening.yield(port) }
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(services: [server], logger: logger))

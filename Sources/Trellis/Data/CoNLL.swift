@@ -90,7 +90,8 @@ public struct Sentence: Equatable, Sendable, CoNLLSentence {
 
   /// The most tokens one sentence may hold, in every input a command, the HTTP service or the
   /// C ABI reads. A sentence is one pass however long (`TaggerModel.batchTokenStepLimit`
-  /// bounds only batches), so this bounds a pass to about 1 GB to tag; a CoNLL file without its
+  /// bounds only batches), so this bounds a pass to about 1 GB to tag (with a model of many
+  /// labels, `TaggerModel.sentenceTokenLimit` does); a CoNLL file without its
   /// blank lines, read as one sentence, fails at the line past the limit instead of exhausting
   /// memory. The Swift calls (`TaggerModel.tag` and the like) take what they are given.
   public static let tokenLimit = 100_000

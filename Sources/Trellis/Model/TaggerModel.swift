@@ -201,3 +201,36 @@ public final class TaggerModel: @unchecked Sendable {
     return printed.map { ids[ExactString($0)]! }
   }
 }
+
+extension TaggerModel {
+  /// The most tokens × labels one sentence may take to tag: decoding keeps a back-pointer per
+  /// (token, label) and confidences several (T, L) arrays of Doubles, about 40 bytes an entry
+  /// in all, so a sentence stays under about 1 GB whatever the model's label count. A model
+  /// with up to 167 labels (ATIS has 120) meets `Sentence.tokenLimit` first.
+  public static let sentenceEntryLimit = 1 << 24
+
+  /// The most tokens a sentence may hold for a model of `labelCount` labels:
+  /// `Sentence.tokenLimit`, or fewer where the labels would pass `sentenceEntryLimit` (4,096
+  /// tokens with 4,096 labels).
+  public static func sentenceTokenLimit(labelCount: Int) -> Int {
+    min(Sentence.tokenLimit, sentenceEntryLimit / max(1, labelCount))
+  }
+
+  /// Why a model of `labelCount` labels refuses a sentence of `count` tokens, nil within its
+  /// limit: what every input the CLI, the HTTP service, the C ABI and training read says.
+  public static func tokenLimitError(count: Int, labelCount: Int) -> String? {
+    if let refusal = Sentence.tokenLimitError(count: count) { return refusal }
+    let limit = sentenceTokenLimit(labelCount: labelCount)
+    guard count > limit else { return nil }
+    return "\(count) tokens, more than the \(limit) a sentence may hold for this model's "
+      + "\(labelCount) labels (tokens × labels at most \(sentenceEntryLimit))"
+  }
+
+  /// `sentenceTokenLimit(labelCount:)` for this model's labels.
+  public var sentenceTokenLimit: Int { Self.sentenceTokenLimit(labelCount: labels.count) }
+
+  /// `tokenLimitError(count:labelCount:)` for this model's labels.
+  public func tokenLimitError(count: Int) -> String? {
+    Self.tokenLimitError(count: count, labelCount: labels.count)
+  }
+}

@@ -127,7 +127,11 @@ extension TaggerModel {
     let parsed = lines.concurrentMap(threads: options.threads) {
       line -> Result<TaggingRequest, JSONLineError> in
       do {
-        return .success(try TaggingRequest(jsonLine: line))
+        let request = try TaggingRequest(jsonLine: line)
+        if let refusal = tokenLimitError(count: request.tokens.count) {
+          throw JSONLineError(refusal, id: request.id)
+        }
+        return .success(request)
       } catch {
         return .failure(error as? JSONLineError ?? JSONLineError("\(error)"))
       }

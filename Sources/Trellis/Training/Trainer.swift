@@ -48,8 +48,7 @@ public final class Trainer {
       run = try resumed(from: checkpoint, train: train, dev: dev)
       adoptSettings(of: run)
     } else {
-      run = try fresh(train: train)
-      run.state.devSHA256 = TrainingState.devSHA256(of: dev)
+      run = try fresh(train: train, dev: dev)
     }
     while run.state.continues(options: run.options) {
       let started = Date()

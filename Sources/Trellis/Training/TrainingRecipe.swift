@@ -144,9 +144,10 @@ public struct TrainingData: Codable, Equatable, Sendable {
   /// `labelLimit` distinct ones; `sentences` are laid out as `readLabelledCoNLL` reads them
   /// (the label last). The labels counted are the model's: in `configuration`'s training
   /// scheme (`--scheme bioes` makes up to four of each B- label), where it converts them.
-  public static func checkLabelCount(
+  /// Returns their count.
+  @discardableResult public static func checkLabelCount(
     of sentences: [Sentence], file: String, configuration: TaggerConfiguration
-  ) throws {
+  ) throws -> Int {
     var configuration = configuration
     configuration.scheme = detectScheme(sentences.map(\.labels))
     let modelScheme = configuration.convertedScheme
@@ -169,6 +170,33 @@ public struct TrainingData: Codable, Equatable, Sendable {
           }
             ?? "label \(dataLabel) makes \(labels.count) distinct labels, more than the "
             + "\(labelLimit) a model may have; is --label-column right?")
+      }
+    }
+    return labels.count
+  }
+
+  /// Every check of training data before a model is built: labels a conversion would erase
+  /// (`checkConvertibleLabels`), the label limit (`checkLabelCount`), and sentences, dev's too,
+  /// longer than a model of those labels takes (`checkSentenceLengths`).
+  public static func check(
+    train: [Sentence], file trainFile: String, dev: [Sentence], file devFile: String,
+    configuration: TaggerConfiguration
+  ) throws {
+    try checkConvertibleLabels(of: train, file: trainFile, configuration: configuration)
+    let labelCount = try checkLabelCount(of: train, file: trainFile, configuration: configuration)
+    try checkSentenceLengths(of: train, file: trainFile, labelCount: labelCount)
+    try checkSentenceLengths(of: dev, file: devFile, labelCount: labelCount)
+  }
+
+  /// Throws a `TrellisError` at the first line of the first sentence of `file` longer than a
+  /// model of `labelCount` labels takes (`TaggerModel.tokenLimitError(count:labelCount:)`):
+  /// training holds several (tokens, labels) arrays a sentence, as tagging does.
+  public static func checkSentenceLengths(
+    of sentences: [Sentence], file: String, labelCount: Int
+  ) throws {
+    for sentence in sentences {
+      if let refusal = TaggerModel.tokenLimitError(count: sentence.count, labelCount: labelCount) {
+        throw TrellisError(file: file, line: sentence.firstLine, refusal)
       }
     }
   }

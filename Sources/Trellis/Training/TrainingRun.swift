@@ -151,14 +151,15 @@ final class TrainingRun {
 }
 
 extension Trainer {
-  /// A new run: scheme detected from the data, vocabularies built (extended by the words of
-  /// `pretrained.keys`), weights drawn from the seed, then the rows of words with a pretrained
-  /// vector overwritten by it.
-  func fresh(train: [Sentence]) throws -> TrainingRun {
+  /// A new run: the data checked (`TrainingData.check`), scheme detected from it,
+  /// vocabularies built (extended by the words of `pretrained.keys`), weights drawn from the
+  /// seed, then the rows of words with a pretrained vector overwritten by it; the dev
+  /// sentences' digest recorded.
+  func fresh(train: [Sentence], dev: [Sentence] = []) throws -> TrainingRun {
     var rng = SplitMix64(seed: options.seed)
-    try TrainingData.checkConvertibleLabels(
-      of: train, file: "training data", configuration: configuration)
-    try TrainingData.checkLabelCount(of: train, file: "training data", configuration: configuration)
+    try TrainingData.check(
+      train: train, file: "training data", dev: dev, file: "dev data",
+      configuration: configuration)
     var configuration = self.configuration
     configuration.scheme = detectScheme(train.map(\.labels))
     // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
@@ -187,6 +188,7 @@ extension Trainer {
           + "system gives; choose smaller sizes")
     }
     var state = TrainingState(rng: rng, model: model, options: options)
+    state.devSHA256 = TrainingState.devSHA256(of: dev)
     if let pretrained {
       let seeded = seedEmbeddings(of: model, from: pretrained)
       if options.freezeEmbeddings { state.frozenEmbeddingRows = seeded }

@@ -48,8 +48,9 @@ trellis_model *trellis_model_load(const char *path, char **error);
  * or {"id": ..., "text": "a b"}.
  * Returns one answer per line, in order, each ending with "\n" (an empty string for empty
  * input): {"id":...,"labels":[...],"spans":[...],"tokens":[...]}, or {"id":...,"error":"..."}
- * for a line that is not a valid request or holds more than 100,000 tokens (the most a
- * sentence may hold, in every input), the other lines still tagged.
+ * for a line that is not a valid request or holds more tokens than the model takes (100,000,
+ * the most a sentence may hold in every input; fewer for a model of more than 167 labels, as
+ * tokens × labels may be at most 2^24), the other lines still tagged.
  *
  * `options` is NULL, "" or a JSON object with any of
  *   "confidence"  true: add per-token "confidences" and the sentence "probability"
@@ -104,8 +105,9 @@ enum {
  *
  * Returns 0, or -1 with `*error` set (and the arrays' contents unspecified) when `model` is
  * NULL, an array is NULL where it is needed, `tokens` does not hold T NUL-terminated tokens,
- * a token is not UTF-8, a length is negative or above 100,000 (the most tokens a sentence may
- * hold), or the flags or batch size are not valid.
+ * a token is not UTF-8, a length is negative or above what the model takes (100,000, fewer
+ * for a model of more than 167 labels, as for trellis_tag_jsonl), or the flags or batch size
+ * are not valid.
  */
 int trellis_tag_tokens(
     const trellis_model *model, const char *tokens, size_t tokens_size, const int32_t *lengths,
