@@ -710,6 +710,28 @@ final class MalformedInputTests: CLITestCase {
       sentences.output.split(separator: "\n").count, 1, "the first sentence is answered")
   }
 
+  /// A CoNLL sentence whose lines hold more than `Sentence.byteLimit` bytes is refused at the
+  /// line past it (long lines piled up in `tag` at about four times their size: a sentence of
+  /// 60,000 lines of 16 KB took it to 3 GB), by `tag`, `eval` and `train` alike.
+  func testASentenceOfMoreBytesThanTheLimitIsRefused() throws {
+    let lineBytes = 8 << 20
+    let line = String(repeating: "a", count: lineBytes - 2) + "\tO\n"
+    let file = try write(String(repeating: line, count: 6), to: "huge-sentence.conll")
+    let expected =
+      "Error: \(file):\(Sentence.byteLimit / lineBytes + 1): the sentence from line 1 holds "
+      + "more than \(Sentence.byteLimit >> 20) MiB (the most a sentence may hold); is a blank "
+      + "line missing?\n"
+    for arguments in [
+      ["tag", "--model", try sharedModel(), file],
+      ["eval", "--model", try sharedModel(), "--test", file],
+      ["train", "--train", file, "--model", path("m")] + Self.quickTraining,
+    ] {
+      let result = try trellis(arguments)
+      XCTAssertEqual(result.stderr, expected, arguments[0])
+      XCTAssertEqual(result.exitCode, 1, result.summary)
+    }
+  }
+
   /// A feature column that is the label column (the last, by default) would hand the model
   /// its gold label: refused with the file and line before training.
   func testAFeatureColumnThatIsTheLabelIsRefused() throws {

@@ -96,6 +96,12 @@ public struct Sentence: Equatable, Sendable, CoNLLSentence {
   /// memory. The Swift calls (`TaggerModel.tag` and the like) take what they are given.
   public static let tokenLimit = 100_000
 
+  /// The most bytes the lines of one CoNLL sentence may hold (32 MiB: 100,000 lines of 335
+  /// bytes), checked as they are read. A line may hold 16 MiB, and `tag` keeps a sentence's
+  /// text and its fields, about four times its size, while it is read, tagged and answered:
+  /// one sentence of 60,000 lines of 16 KB (960 MB) took `tag` to 3 GB.
+  public static let byteLimit = 32 << 20
+
   /// Why a sentence of `count` tokens is refused, nil within `tokenLimit`: the one phrasing of
   /// every input's error.
   public static func tokenLimitError(count: Int) -> String? {
@@ -163,6 +169,7 @@ public final class CoNLLReader {
     defer { swap(&fields, &fieldRanges) }
     while true {
       var sentence: Lines?
+      var sentenceBytes = 0
       var marker: [UInt8]?
       try lines.forEachLine { line in
         columnRanges(of: line, into: &fields)
@@ -179,6 +186,14 @@ public final class CoNLLReader {
             file: fileName, line: lines.lineNumber,
             "the sentence from line \(sentence!.firstLine) has more than "
               + "\(Sentence.tokenLimit) tokens (the most a sentence may hold); is a blank line "
+              + "missing?")
+        }
+        sentenceBytes += line.count
+        guard sentenceBytes <= Sentence.byteLimit else {
+          throw TrellisError(
+            file: fileName, line: lines.lineNumber,
+            "the sentence from line \(sentence!.firstLine) holds more than "
+              + "\(Sentence.byteLimit >> 20) MiB (the most a sentence may hold); is a blank line "
               + "missing?")
         }
         sentence!.appendLine(line, fields: fields)
