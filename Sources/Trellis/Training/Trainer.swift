@@ -260,6 +260,7 @@ public struct TrainingFailure: Error, CustomStringConvertible, Equatable {
   /// What went wrong, as a sentence fragment.
   public var message: String
 
+  /// A failure saying `message`.
   public init(_ message: String) { self.message = message }
 
   public var description: String { "training: \(message)" }
