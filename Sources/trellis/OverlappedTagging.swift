@@ -115,6 +115,10 @@ final class InputGroups<Item> {
   private let submit: ([Item], TaggerModel) throws -> Void
   private var pending: [Item] = []
   private var pendingCost = 0
+  /// Set when answering failed (a bad request's answer ends the run), in `answerEverythingRead`
+  /// too, whose error a streaming reader throws from its read: that error is then rethrown as
+  /// it is, with nothing more answered.
+  private var answeringFailed = false
 
   init(
     model: ModelLoading, overlap: OverlappedTagging, size: Int, budget: Int,
@@ -129,13 +133,15 @@ final class InputGroups<Item> {
   /// reading), and after the answers to every item before the bad one, as a bad JSON-lines
   /// request stops after them: the items read are in the input whatever follows. An error in
   /// writing an earlier group's answers (a bad request) is not a read error: it ends the run
-  /// at once, leaving the later groups unwritten.
+  /// at once, leaving the later groups unwritten, also when it comes out of `next` (a reader
+  /// answering what it has read before it waits for more).
   func readAll(_ next: () throws -> Item?) throws {
     while true {
       let item: Item?
       do {
         item = try next()
       } catch {
+        if answeringFailed { throw error }
         _ = try model.get()
         try submitPending()
         try overlap.drain()
@@ -152,9 +158,14 @@ final class InputGroups<Item> {
   /// Tags and answers every item read so far; a bad model is reported here, before the reader
   /// waits for input, even when none has come.
   func answerEverythingRead() throws {
-    _ = try model.get()
-    try submitPending()
-    try overlap.drain()
+    do {
+      _ = try model.get()
+      try submitPending()
+      try overlap.drain()
+    } catch {
+      answeringFailed = true
+      throw error
+    }
   }
 
   private func submitPending() throws {

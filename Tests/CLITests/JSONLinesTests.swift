@@ -169,6 +169,25 @@ final class JSONLinesTests: CLITestCase {
     XCTAssertEqual(blanks.output, "")
   }
 
+  /// The same from a pipe that pauses, where `tag` answers what it has read before it waits
+  /// and the bad line's error comes out of that read: the later group was answered (to its
+  /// own bad line, line 70, which was reported instead of line 5).
+  func testABadRequestBeforeAPauseInAPipeStopsTheRunThere() throws {
+    let good = #"{"id":1,"tokens":["to","boston"]}"#
+    let requests = try write(
+      (1...100).map { $0 == 5 || $0 == 70 ? "bad" : good }.joined(separator: "\n") + "\n",
+      to: "paused.jsonl")
+    let answers = path("answers.jsonl")
+    let result = try trellisInShell(
+      #"{ cat "$2"; sleep 1; } | "$0" tag --model "$1" --input jsonl --threads 2 "#
+        + #"--batch-size 1 > "$3""#,
+      [try sharedModel(), requests, answers])
+    XCTAssertEqual(result.status, 1, result.stderr)
+    XCTAssertTrue(result.stderr.hasPrefix("Error: <stdin>:5: invalid JSON"), result.stderr)
+    let written = try String(contentsOfFile: answers, encoding: .utf8)
+    XCTAssertEqual(written.split(separator: "\n").count, 4, written)
+  }
+
   /// A line the reader refuses (invalid UTF-8) stops the run as a bad request does: after
   /// the answers to the lines before it, in JSON lines and in CoNLL (whole sentences).
   func testInvalidUTF8StopsAfterAnsweringWhatCameBefore() throws {
