@@ -29,7 +29,14 @@ extension Bench {
   func measureTaggingOnly(model path: String) throws {
     let model = try ModelFile.read(from: path)
     let file = test ?? "\(corpus)/test.conll"
-    let sentences = try CoNLLReader(path: file).readAll().map(\.tokens)
+    let read = try CoNLLReader(path: file).readAll()
+    for sentence in read {
+      if let refusal = model.tokenLimitError(count: sentence.count) {
+        throw TrellisError(
+          file: LineReader.displayName(of: file), line: sentence.firstLine, refusal)
+      }
+    }
+    let sentences = read.map(\.tokens)
     let tokens = sentences.reduce(0) { $0 + $1.count }
     let options = TaggingOptions(batchSize: batchSize)
     let requests = sentences.map { "{\"tokens\":[\($0.map(jsonString).joined(separator: ","))]}" }

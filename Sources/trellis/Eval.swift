@@ -38,7 +38,8 @@ struct Eval: ParsableCommand {
     let sentences = try columns.read(test)
     for sentence in sentences {
       if let refusal = tagger.tokenLimitError(count: sentence.count) {
-        throw TrellisError(file: test, line: sentence.firstLine, refusal)
+        throw TrellisError(
+          file: LineReader.displayName(of: test), line: sentence.firstLine, refusal)
       }
     }
     let featureCount = columns.featureColumns.count

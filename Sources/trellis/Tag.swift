@@ -201,7 +201,7 @@ struct Tag: ParsableCommand {
   /// and writing, `OverlappedTagging`), and answers whatever has been read whenever the reader
   /// would wait for more.
   func tagSentences(_ model: ModelLoading, _ output: StandardOutput) throws {
-    let fileName = file == "-" ? "<stdin>" : file
+    let fileName = LineReader.displayName(of: file)
     let overlap = OverlappedTagging(threads: threads, nextGroupEarly: usesEveryCore)
     let options = taggingOptions
     // CoNLL and text output print labels (and confidences, n-best lists) but never spans: with

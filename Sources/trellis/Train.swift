@@ -271,11 +271,12 @@ struct Train: ParsableCommand {
       tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn,
       featureColumns: recipe.configuration.featureColumns.map(\.column))
     let train = try readDescribed(recipe.data.train, role: "train", columns: columns)
-    let trainName = recipe.data.train == "-" ? "<stdin>" : recipe.data.train
+    let trainName = LineReader.displayName(of: recipe.data.train)
     let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
     let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])
     try TrainingData.check(
-      train: trainSentences, file: trainName, dev: devSentences, file: recipe.data.dev ?? "",
+      train: trainSentences, file: trainName, dev: devSentences,
+      file: LineReader.displayName(of: recipe.data.dev ?? ""),
       configuration: recipe.configuration)
     if recipe.data.dev == nil && !quiet {
       printError(

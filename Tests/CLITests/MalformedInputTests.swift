@@ -708,6 +708,17 @@ final class MalformedInputTests: CLITestCase {
     XCTAssertEqual(sentences.exitCode, 1, sentences.summary)
     XCTAssertEqual(
       sentences.output.split(separator: "\n").count, 1, "the first sentence is answered")
+    // `eval` (here from standard input, named as every reader names it) and `bench`'s
+    // tagging figures refuse it before any work.
+    let labelled = try write(
+      "a\tO\n\n" + long.map { "\($0)\tO" }.joined(separator: "\n") + "\n", to: "l.conll")
+    let scored = try trellisInShell(
+      #""$0" eval --model "$1" --test - < "$2""#, [path("many-labels.model"), labelled])
+    XCTAssertEqual(scored.stderr, "Error: <stdin>:3: \(refusal)\n")
+    XCTAssertEqual(scored.status, 1)
+    let timed = try trellis(["bench", "--model", path("many-labels.model"), "--test", labelled])
+    XCTAssertEqual(timed.stderr, "Error: \(path("l.conll")):3: \(refusal)\n")
+    XCTAssertEqual(timed.exitCode, 1, timed.summary)
   }
 
   /// A CoNLL sentence whose lines hold more than `Sentence.byteLimit` bytes is refused at the

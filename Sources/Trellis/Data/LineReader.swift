@@ -33,11 +33,14 @@ public final class LineReader {
   /// bodies of 1 MiB by default).
   public static let lineLimit = 16 << 20
 
+  /// The name errors give `path`: `<stdin>` for "-", standard input.
+  public static func displayName(of path: String) -> String { path == "-" ? "<stdin>" : path }
+
   /// Opens `path` ("-" for standard input).
   public init(path: String, ends: LineEnds = .lfCRLFOrCR) throws {
     self.ends = ends
     if path == "-" {
-      fileName = "<stdin>"
+      fileName = Self.displayName(of: path)
       handle = .standardInput
       closesHandle = false
       return

@@ -159,7 +159,9 @@ public struct FileRoles {
       guard let output = descriptorIdentity(descriptor) else { continue }
       for (option, path) in inputs {
         let (name, identity) =
-          path == "-" ? ("<stdin>", descriptorIdentity(STDIN_FILENO)) : (path, PathIdentity(path))
+          path == "-"
+          ? (LineReader.displayName(of: path), descriptorIdentity(STDIN_FILENO))
+          : (path, PathIdentity(path))
         guard identity == output else { continue }
         if descriptor == STDERR_FILENO {
           var elsewhere = open("/dev/tty", O_WRONLY | O_NOCTTY)
