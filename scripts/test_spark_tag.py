@@ -9,7 +9,7 @@ spark.task.cpus = 2, which every trellis process must get as --threads 2). A par
 input fails part way must fail its task, not end early with the answers so far. Prints the
 throughput of both, and of `--threads 1` (one core), for the README's "Scaling out".
 
-Needs TRELLIS_CLI (the toolchain-free binary of `make build`), PySpark and Java 17.
+Runs $TRELLIS_CLI, else `make build`'s toolchain-free binary; needs PySpark and Java 17.
 """
 
 import json
@@ -25,6 +25,9 @@ from unittest import mock
 import spark_tag
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python", "tools"))
+from release_binary import release_binary  # noqa: E402 (path set above)
+
 CORPUS = os.path.join(ROOT, "Corpora", "synthetic")
 REPEAT = int(os.environ.get("SPARK_TEST_REPEAT", "10"))
 PARTITIONS = 8
@@ -72,7 +75,7 @@ def read_parts(directory):
 class SparkTagTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.trellis = os.path.abspath(os.environ["TRELLIS_CLI"])
+        cls.trellis = os.path.abspath(release_binary(ROOT))
         cls.directory = tempfile.mkdtemp(prefix="trellis-spark-test-")
         cls.model = os.path.join(cls.directory, "synthetic.model")
         subprocess.run(

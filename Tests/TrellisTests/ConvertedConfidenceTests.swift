@@ -91,25 +91,37 @@ final class ConvertedConfidenceTests: XCTestCase {
           parameters: model.headParameters, constraints: model.constraints(applied: true)),
         spread < 100, "which recursions answer, \(name)")
     }
-    let tokens = ["a", "b", "a", "a"]
-    let analysis = model.analyze([tokens], options: TaggingOptions(confidence: true))[0]
+    // One batch of sentences of several lengths (one token: the first and last at once), so
+    // each is read at its own rows of the batch's recursions.
+    let batch = [["a", "b", "a", "a"], ["b"], ["a", "b"]]
+    let analyses = model.analyze(batch, options: TaggingOptions(confidence: true))
     // The same weights read in the model's own scheme list every sequence it gives
     // probability to.
     var own = configuration
     (own.scheme, own.trainingScheme) = (modelScheme, nil)
     let twin = try TaggerModel(configuration: own, words: words, labels: Vocabulary(labels))
     twin.store.restore(model.store.snapshot())
-    let every = twin.analyze([tokens], options: TaggingOptions(nbest: 1000))[0].alternatives
     // The softmax head's n-best probabilities come from Float log-probabilities.
     let accuracy = head == .softmax ? 1e-6 : 1e-9
-    XCTAssertEqual(
-      every.reduce(0) { $0 + ($1.probability ?? .nan) }, 1, accuracy: accuracy, name)
-    let confidences = try XCTUnwrap(analysis.tokenConfidences)
-    for (t, label) in analysis.labels.enumerated() {
-      let expected = every.filter {
-        convert($0.labels, from: modelScheme, to: dataScheme)[t] == label
-      }.reduce(0) { $0 + ($1.probability ?? .nan) }
-      XCTAssertEqual(confidences[t], expected, accuracy: accuracy, "\(name), token \(t)")
+    for (tokens, analysis) in zip(batch, analyses) {
+      let every = twin.analyze([tokens], options: TaggingOptions(nbest: 1000))[0].alternatives
+      XCTAssertEqual(
+        every.reduce(0) { $0 + ($1.probability ?? .nan) }, 1, accuracy: accuracy, name)
+      let confidences = try XCTUnwrap(analysis.tokenConfidences)
+      for (t, label) in analysis.labels.enumerated() {
+        let expected = every.filter {
+          convert($0.labels, from: modelScheme, to: dataScheme)[t] == label
+        }.reduce(0) { $0 + ($1.probability ?? .nan) }
+        XCTAssertEqual(
+          confidences[t], expected, accuracy: accuracy, "\(name), \(tokens), token \(t)")
+      }
+      // The sequence's probability is its own path's, as without a conversion.
+      let path = try XCTUnwrap(every.first { $0.labels == twin.analyze([tokens])[0].labels })
+      if head == .crf || !constrained {
+        try XCTAssertEqual(
+          XCTUnwrap(analysis.sequenceProbability), XCTUnwrap(path.probability),
+          accuracy: accuracy, "\(name), \(tokens)")
+      }
     }
   }
 

@@ -21,9 +21,9 @@ first, which need not exist there: so a missing model file is reported when the 
 first tags, not when it is added.
 
 As spaCy's own pipes do, the component passes a Doc it cannot tag (one holding a sentence of
-more tokens than the model takes: 100,000, fewer for a model of more than 167 labels) to its
-error handler, which `nlp.set_error_handler` sets and which
-raises the error unless set otherwise; the batch's other Docs are tagged.
+more tokens than the model takes, as the README's "Limits" say) to its error handler, which
+`nlp.set_error_handler` sets and which raises the error unless set otherwise; the batch's
+other Docs are tagged.
 """
 
 from __future__ import annotations

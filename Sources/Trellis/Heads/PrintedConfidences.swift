@@ -215,31 +215,35 @@ final class PrintedLabelsCache: @unchecked Sendable {
 }
 
 extension CRFHead {
-  /// Each path's printed-label confidences (`PrintedLabels`) under `constraints`, from the
-  /// batch's scaled recursions, or the log-space ones where those cannot be trusted (see
-  /// `confidences`).
+  /// `confidences` with each token's of the label printed (`PrintedLabels`), from the same
+  /// scaled pass over the batch, or the log-space recursions where it cannot be trusted.
   func printedConfidences(
     of paths: [[Int]], emissions: [MatrixView], parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints?, printed: PrintedLabels
-  ) -> [[Double]] {
+  ) -> [PathConfidence] {
     let potentials = chain.potentials(parameters: θ, constraints: constraints)
-    if let (marginals, _) = trustedMarginals(
+    if let (marginals, scores) = trustedMarginals(
       of: paths, emissions: emissions, parameters: θ, constraints: constraints,
       potentials: potentials, keepingRecursions: true)
     {
       return paths.enumerated().map { b, path in
-        printed.confidences(
-          of: path, sentence: b, marginals: marginals, transition: potentials.transition)
+        PathConfidence(
+          tokens: printed.confidences(
+            of: path, sentence: b, marginals: marginals, transition: potentials.transition),
+          sequence: exp(scores[b] - marginals.logZ[b]), logPartition: marginals.logZ[b])
       }
     }
     return zip(paths, emissions).map { path, e in
-      guard !path.isEmpty else { return [] }
+      guard !path.isEmpty else { return PathConfidence(tokens: [], sequence: 1, logPartition: 0) }
       let (alpha, beta, logZ, masked) = chain.logRecursions(
         emissions: e, parameters: θ, constraints: constraints)
       let scores = (0..<e.rows).flatMap { t in (0..<labelCount).map { Double(e[t, $0]) } }
-      return printed.confidences(
-        of: path, alpha: alpha, beta: beta, e: scores, transition: masked.transition,
-        startScores: masked.start, endScores: masked.end, logZ: logZ)
+      return PathConfidence(
+        tokens: printed.confidences(
+          of: path, alpha: alpha, beta: beta, e: scores, transition: masked.transition,
+          startScores: masked.start, endScores: masked.end, logZ: logZ),
+        sequence: exp(chain.score(of: path, emissions: e, parameters: θ) - logZ),
+        logPartition: logZ)
     }
   }
 }

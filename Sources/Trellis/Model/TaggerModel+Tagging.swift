@@ -145,17 +145,22 @@ extension TaggerModel {
     return result
   }
 
-  /// The confidences of the labels as printed when they are converted to the data's scheme
-  /// with neighbours deciding (`PrintedLabels`); nil where the head's own suffice: without a
-  /// conversion, and for BIOES to BIO by a CRF under constraints, where `sameOutputGroups` is
-  /// exact (with every path valid, a printed B-X is exactly the model's B-X or S-X; the
-  /// softmax head gives invalid paths probability, constraints or not).
-  private func printedConfidences(
+  /// The paths' confidences, a token's of the label printed: where labels are converted to
+  /// the data's scheme with neighbours deciding, from `PrintedLabels`; else the head's own,
+  /// exact without a conversion and, through `sameOutputGroups`, for BIOES to BIO by a CRF
+  /// under constraints (with every path valid, a printed B-X is exactly the model's B-X or
+  /// S-X; the softmax head gives invalid paths probability, constraints or not).
+  private func confidences(
     _ paths: [[Int]], _ emissions: [MatrixView], _ constraints: TransitionConstraints?
-  ) -> [[Double]]? {
+  ) -> [PathConfidence]? {
+    func own() -> [PathConfidence]? {
+      head.confidences(
+        of: paths, emissions: emissions, parameters: headParameters, constraints: constraints,
+        sameOutput: sameOutputGroups)
+    }
     guard let modelScheme = configuration.convertedScheme,
       sameOutputGroups == nil || constraints == nil || !(head is CRFHead)
-    else { return nil }
+    else { return own() }
     let printed = printedLabels.labels {
       PrintedLabels(labels: labels.strings, from: modelScheme, to: configuration.scheme)
     }
@@ -164,8 +169,11 @@ extension TaggerModel {
         of: paths, emissions: emissions, parameters: headParameters, constraints: constraints,
         printed: printed)
     }
-    return (head as? SoftmaxHead)?.printedConfidences(
-      of: paths, emissions: emissions, printed: printed)
+    guard let softmax = head as? SoftmaxHead else { return own() }
+    guard var confidences = own() else { return nil }
+    let tokens = softmax.printedConfidences(of: paths, emissions: emissions, printed: printed)
+    for b in confidences.indices { confidences[b].tokens = tokens[b] }
+    return confidences
   }
 
   /// Predictions for one batch.
@@ -176,15 +184,7 @@ extension TaggerModel {
     let paths = decode(batch, workspace: workspace, constrained: options.constrained)
     let constraints = constraints(applied: options.constrained)
     let emissions = (0..<batch.size).map { emissionView(workspace, batch: batch, sentence: $0) }
-    var confidences =
-      options.confidence
-      ? head.confidences(
-        of: paths, emissions: emissions, parameters: headParameters, constraints: constraints,
-        sameOutput: sameOutputGroups)
-      : nil
-    if confidences != nil, let printed = printedConfidences(paths, emissions, constraints) {
-      for (b, tokens) in printed.enumerated() { confidences![b].tokens = tokens }
-    }
+    let confidences = options.confidence ? confidences(paths, emissions, constraints) : nil
     // Each n-best list's log Z: from the confidences' pass when there was one, else from one
     // pass over the batch (none for a head without a partition function).
     let logPartitions =

@@ -105,9 +105,8 @@ enum {
  *
  * Returns 0, or -1 with `*error` set (and the arrays' contents unspecified) when `model` is
  * NULL, an array is NULL where it is needed, `tokens` does not hold T NUL-terminated tokens,
- * a token is not UTF-8, a length is negative or above what the model takes (100,000, fewer
- * for a model of more than 167 labels, as for trellis_tag_jsonl), or the flags or batch size
- * are not valid.
+ * a token is not UTF-8, a length is negative or above what the model takes (as for
+ * trellis_tag_jsonl), or the flags or batch size are not valid.
  */
 int trellis_tag_tokens(
     const trellis_model *model, const char *tokens, size_t tokens_size, const int32_t *lengths,
