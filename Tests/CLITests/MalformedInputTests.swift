@@ -598,6 +598,22 @@ final class MalformedInputTests: CLITestCase {
     XCTAssertEqual(result.exitCode, 1, result.summary)
   }
 
+  /// Asserts that `tag`, `eval` and `train` refuse the CoNLL `file` with `expected` on
+  /// standard error and status 1.
+  private func assertEveryModelReaderRefuses(
+    _ file: String, saying expected: String, line: UInt = #line
+  ) throws {
+    for arguments in [
+      ["tag", "--model", try sharedModel(), file],
+      ["eval", "--model", try sharedModel(), "--test", file],
+      ["train", "--train", file, "--model", path("m")] + Self.quickTraining,
+    ] {
+      let result = try trellis(arguments)
+      XCTAssertEqual(result.stderr, expected, arguments[0], line: line)
+      XCTAssertEqual(result.exitCode, 1, result.summary, line: line)
+    }
+  }
+
   /// A sentence of more tokens than `Sentence.tokenLimit` (a CoNLL file without its blank
   /// lines, a text line holding a whole book) is refused at its line by every command that
   /// reads it for a model, before a pass that would take gigabytes.
@@ -608,15 +624,7 @@ final class MalformedInputTests: CLITestCase {
     let expected =
       "Error: \(conll):\(limit + 3): the sentence from line 3 has more than \(limit) tokens (the "
       + "most a sentence may hold); is a blank line missing?\n"
-    for arguments in [
-      ["tag", "--model", try sharedModel(), conll],
-      ["eval", "--model", try sharedModel(), "--test", conll],
-      ["train", "--train", conll, "--model", path("m")] + Self.quickTraining,
-    ] {
-      let result = try trellis(arguments)
-      XCTAssertEqual(result.stderr, expected, arguments[0])
-      XCTAssertEqual(result.exitCode, 1, result.summary)
-    }
+    try assertEveryModelReaderRefuses(conll, saying: expected)
     let text = try write(
       "show me\n" + Array(repeating: "a", count: limit + 1).joined(separator: " ") + "\n",
       to: "book.txt")
@@ -635,14 +643,11 @@ final class MalformedInputTests: CLITestCase {
     let lines = (0...limit).map { "w\($0)\tL\($0)\n" }
     let text = "a\tO\n\n" + lines[..<(limit / 2)].joined() + "\n" + lines[(limit / 2)...].joined()
     let file = try write(text, to: "tokens-as-labels.conll")
-    let result = try trellis(["train", "--train", file, "--model", path("m")] + Self.quickTraining)
     // "O" and the first limit − 1 token labels fit; the limit-th, L\(limit − 1), is the last.
-    XCTAssertEqual(
-      result.stderr,
-      "Error: \(file):\(limit + 3): label \"L\(limit - 1)\" makes \(limit + 1) distinct labels, "
-        + "more than the \(limit) a model may have; is --label-column right?\n")
-    XCTAssertEqual(result.exitCode, 1, result.summary)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
+    try assertTrainingRefused(
+      ["--train", file],
+      saying: "Error: \(file):\(limit + 3): label \"L\(limit - 1)\" makes \(limit + 1) distinct "
+        + "labels, more than the \(limit) a model may have; is --label-column right?\n")
     let atLimit = try readLabelledCoNLL(path: file).map { sentence in
       Sentence(fields: sentence.fields.filter { $0[1] != "L\(limit - 1)" && $0[1] != "L\(limit)" })
     }
@@ -667,14 +672,22 @@ final class MalformedInputTests: CLITestCase {
     // The label past the limit: with limit = 3k + 1, type k's B-tk, its second (line 3 + 5k).
     XCTAssertEqual(limit % 3, 1)
     let k = limit / 3
-    let result = try trellis(
-      ["train", "--train", file, "--model", path("m"), "--scheme", "bioes"] + Self.quickTraining)
-    XCTAssertEqual(
-      result.stderr,
-      "Error: \(file):\(3 + 5 * k): label \"B-t\(k)\", read as \"B-t\(k)\" in bioes (--scheme), "
-        + "makes \(limit + 1) distinct labels, more than the \(limit) a model may have\n")
-    XCTAssertEqual(result.exitCode, 1, result.summary)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
+    try assertTrainingRefused(
+      ["--train", file, "--scheme", "bioes"],
+      saying: "Error: \(file):\(3 + 5 * k): label \"B-t\(k)\", read as \"B-t\(k)\" in bioes "
+        + "(--scheme), makes \(limit + 1) distinct labels, more than the \(limit) a model may "
+        + "have\n")
+  }
+
+  /// Asserts that `trellis train` with `arguments` (and a model path and quick settings)
+  /// fails with `expected` on standard error and writes no model.
+  private func assertTrainingRefused(
+    _ arguments: [String], saying expected: String, line: UInt = #line
+  ) throws {
+    let result = try trellis(["train", "--model", path("m")] + arguments + Self.quickTraining)
+    XCTAssertEqual(result.stderr, expected, line: line)
+    XCTAssertEqual(result.exitCode, 1, result.summary, line: line)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")), line: line)
   }
 
   /// A sentence past the model's tokens a sentence (fewer with many labels,
@@ -732,15 +745,7 @@ final class MalformedInputTests: CLITestCase {
       "Error: \(file):\(Sentence.byteLimit / lineBytes + 1): the sentence from line 1 holds "
       + "more than \(Sentence.byteLimit >> 20) MiB (the most a sentence may hold); is a blank "
       + "line missing?\n"
-    for arguments in [
-      ["tag", "--model", try sharedModel(), file],
-      ["eval", "--model", try sharedModel(), "--test", file],
-      ["train", "--train", file, "--model", path("m")] + Self.quickTraining,
-    ] {
-      let result = try trellis(arguments)
-      XCTAssertEqual(result.stderr, expected, arguments[0])
-      XCTAssertEqual(result.exitCode, 1, result.summary)
-    }
+    try assertEveryModelReaderRefuses(file, saying: expected)
   }
 
   /// A feature column that is the label column (the last, by default) would hand the model
