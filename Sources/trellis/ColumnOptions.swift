@@ -40,13 +40,8 @@ struct ColumnOptions: ParsableArguments {
     }
   }
 
-  func read(_ path: String) throws -> [Sentence] {
-    try readLabelledCoNLL(
-      path: path, tokenColumn: tokenColumn, labelColumn: labelColumn, featureColumns: featureColumns
-    )
-  }
-
-  /// `read(_:)`, with the file's size and SHA-256 (`readLabelledCoNLLWithDigest`).
+  /// The labelled sentences of `path` in these columns, with the file's size and SHA-256
+  /// (`readLabelledCoNLLWithDigest`).
   func readWithDigest(_ path: String) throws -> (sentences: [Sentence], digest: ReadDigest) {
     try readLabelledCoNLLWithDigest(
       path: path, tokenColumn: tokenColumn, labelColumn: labelColumn, featureColumns: featureColumns

@@ -30,67 +30,76 @@ struct Eval: ParsableCommand {
     }
   }
 
+  /// Sentences read and tagged at once: `eval` holds a group, not the file.
+  static let groupSize = 16_384
+
   func run() throws {
     try FileRoles(inputs: [("--model", model), ("--test", test)]).check()
     let tagger = try ModelFile.read(from: model)
-    var columns = self.columns
-    columns.featureColumns = tagger.configuration.featureColumns.map(\.column)
-    let sentences = try columns.read(test)
-    for sentence in sentences {
-      if let refusal = tagger.tokenLimitError(count: sentence.count) {
-        throw TrellisError(
-          file: LineReader.displayName(of: test), line: sentence.firstLine, refusal)
+    let featureColumns = tagger.configuration.featureColumns.map(\.column)
+    let reader = try LabelledCoNLLReader(
+      path: test, tokenColumn: columns.tokenColumn, labelColumn: columns.labelColumn,
+      featureColumns: featureColumns)
+    let options = TaggingOptions(constrained: !noConstraints)
+    let scheme = tagger.configuration.scheme
+    var counts = ConllCounts()
+    var unseen = UnseenWordCounts()
+    var invalid = (sentences: 0, transitions: 0)
+    while let sentences = try reader.next(Self.groupSize) {
+      for sentence in sentences {
+        if let refusal = tagger.tokenLimitError(count: sentence.count) {
+          throw TrellisError(file: reader.fileName, line: sentence.firstLine, refusal)
+        }
+      }
+      let predicted = tagger.tag(
+        sentences.map { TokenInput($0, featureCount: featureColumns.count) }, options: options)
+      for (sentence, labels) in zip(sentences, predicted) {
+        counts.add(gold: sentence.labels, predicted: labels)
+        if unseenWords { unseen.add(sentence, predicted: labels, tagger: tagger) }
+        let transitions = invalidSequences ? invalidTransitionCount(labels, scheme: scheme) : 0
+        invalid.sentences += transitions > 0 ? 1 : 0
+        invalid.transitions += transitions
       }
     }
-    let featureCount = columns.featureColumns.count
-    let predicted = tagger.tag(
-      sentences.map { TokenInput($0, featureCount: featureCount) },
-      options: TaggingOptions(constrained: !noConstraints))
     if tagger.labelsAreRaw {
       printError(
         "note: no label has a chunk prefix (B-, I-, E-, S-), so conlleval finds no chunks; "
           + "`trellis score -r` scores each label as a one-token chunk, as training's dev F1 does")
     }
-    var counts = ConllCounts()
-    for (sentence, labels) in zip(sentences, predicted) {
-      counts.add(gold: sentence.labels, predicted: labels)
-    }
     print(json ? counts.json() : counts.report(), terminator: "")
-    if unseenWords { print(unseenWordReport(sentences, predicted, tagger)) }
+    if unseenWords { print(unseen.report) }
     if invalidSequences {
-      let scheme = tagger.configuration.scheme
-      let counts = predicted.map { invalidTransitionCount($0, scheme: scheme) }
       print(
-        "invalid \(scheme.rawValue) sequences: \(counts.filter { $0 > 0 }.count) sentences, \(counts.reduce(0, +)) transitions"
-      )
+        "invalid \(scheme.rawValue) sequences: \(invalid.sentences) sentences, "
+          + "\(invalid.transitions) transitions")
+    }
+  }
+}
+
+/// Token accuracy on words outside the model's vocabulary, and recall of the gold chunks that
+/// contain one: where character features and pretrained vectors should make a difference.
+struct UnseenWordCounts {
+  private var tokens = 0, correctTokens = 0, chunks = 0, foundChunks = 0, allTokens = 0
+
+  /// Counts one sentence and its predicted labels.
+  mutating func add(_ sentence: Sentence, predicted labels: [String], tagger: TaggerModel) {
+    let unseen = sentence.tokens.map { !tagger.knows(word: $0) }
+    allTokens += unseen.count
+    for (t, isUnseen) in unseen.enumerated() where isUnseen {
+      tokens += 1
+      if labels[t] == sentence.labels[t] { correctTokens += 1 }
+    }
+    let predictedChunks = Set(ConllEval.chunks(in: labels))
+    for chunk in ConllEval.chunks(in: sentence.labels)
+    where unseen[chunk.start..<chunk.end].contains(true) {
+      chunks += 1
+      if predictedChunks.contains(chunk) { foundChunks += 1 }
     }
   }
 
-  /// Token accuracy on words outside the model's vocabulary, and recall of the gold chunks that
-  /// contain one: where character features and pretrained vectors should make a difference.
-  func unseenWordReport(_ sentences: [Sentence], _ predicted: [[String]], _ tagger: TaggerModel)
-    -> String
-  {
-    var tokens = 0
-    var correctTokens = 0
-    var chunks = 0
-    var foundChunks = 0
-    var allTokens = 0
-    for (sentence, labels) in zip(sentences, predicted) {
-      let unseen = sentence.tokens.map { !tagger.knows(word: $0) }
-      allTokens += unseen.count
-      for (t, isUnseen) in unseen.enumerated() where isUnseen {
-        tokens += 1
-        if labels[t] == sentence.labels[t] { correctTokens += 1 }
-      }
-      let predictedChunks = Set(ConllEval.chunks(in: labels))
-      for chunk in ConllEval.chunks(in: sentence.labels)
-      where unseen[chunk.start..<chunk.end].contains(true) {
-        chunks += 1
-        if predictedChunks.contains(chunk) { foundChunks += 1 }
-      }
-    }
-    return String(
+  /// The report's line.
+  var report: String {
+    String(
       format:
         "unseen words: %d tokens (%.2f%%), token accuracy %.2f%%; gold chunks with one: %d, recall %.2f%%",
       tokens, 100 * Double(tokens) / Double(max(allTokens, 1)),

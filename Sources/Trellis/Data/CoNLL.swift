@@ -270,6 +270,41 @@ public func readLabelledCoNLL(
     labelColumn: labelColumn, featureColumns: featureColumns)
 }
 
+/// The sentences of `readLabelledCoNLL`, a group at a time, so that a caller holds one group
+/// instead of the file (`trellis eval`).
+public final class LabelledCoNLLReader {
+  private let reader: CoNLLReader
+  private let tokenColumn: Int, labelColumn: Int?, featureColumns: [Int]
+  private var readAny = false
+
+  /// The name errors give the input (`<stdin>` for standard input).
+  public var fileName: String { reader.fileName }
+
+  /// Opens `path` ("-" for standard input), its columns as `readLabelledCoNLL` takes them.
+  public init(path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int])
+    throws
+  {
+    reader = try CoNLLReader(path: path, minimumColumns: 2)
+    (self.tokenColumn, self.labelColumn, self.featureColumns) = (
+      tokenColumn, labelColumn, featureColumns
+    )
+  }
+
+  /// The next `count` sentences or fewer, nil at the end; an input with none is an error.
+  public func next(_ count: Int) throws -> [Sentence]? {
+    var group: [Sentence] = []
+    while group.count < count, let sentence = try reader.next() { group.append(sentence) }
+    guard !group.isEmpty else {
+      if !readAny { throw TrellisError(file: fileName, "contains no sentences") }
+      return nil
+    }
+    readAny = true
+    return try pickColumns(
+      group, of: fileName, tokenColumn: tokenColumn, labelColumn: labelColumn,
+      featureColumns: featureColumns)
+  }
+}
+
 /// `readLabelledCoNLL(path:tokenColumn:labelColumn:featureColumns:)` with the size and SHA-256
 /// of the file's bytes, taken as they are read (training's provenance, `InputFile`).
 public func readLabelledCoNLLWithDigest(
