@@ -115,9 +115,9 @@ final class InputGroups<Item> {
   private let submit: ([Item], TaggerModel) throws -> Void
   private var pending: [Item] = []
   private var pendingCost = 0
-  /// Set when answering failed (a bad request's answer ends the run), in `answerEverythingRead`
-  /// too, whose error a streaming reader throws from its read: that error is then rethrown as
-  /// it is, with nothing more answered.
+  /// Set when `answerEverythingRead` failed (a bad request's answer, or the model's load), whose
+  /// error a streaming reader throws from its read: that error is then rethrown as it is, with
+  /// nothing more answered. (Errors of answering in `readAll` itself never reach its catch.)
   private var answeringFailed = false
 
   init(

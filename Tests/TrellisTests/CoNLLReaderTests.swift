@@ -21,6 +21,46 @@ final class CoNLLReaderTests: XCTestCase {
     }
   }
 
+  /// `LabelledCoNLLReader` (`trellis eval`) gives `readLabelledCoNLL`'s sentences in groups of
+  /// at most the sentences asked for, each closed once it holds the tokens asked for.
+  func testLabelledReaderGroupsMakeTheWholeFile() throws {
+    // Sentence k has k + 1 tokens; the label is column 3, column 2 a feature.
+    let text = (0..<7).map { k in (0...k).map { "w\($0)\tf\($0)\tB-x\n" }.joined() + "\n" }
+    let path = write("groups.conll", text.joined())
+    let whole = try readLabelledCoNLL(path: path, labelColumn: 3, featureColumns: [2])
+    for (sentenceCount, tokenCount) in [(1, 100), (2, 100), (100, 3), (100, 1000), (3, 5)] {
+      let reader = try LabelledCoNLLReader(path: path, labelColumn: 3, featureColumns: [2])
+      var groups: [[Sentence]] = []
+      while let group = try reader.next(sentenceCount: sentenceCount, tokenCount: tokenCount) {
+        groups.append(group)
+      }
+      let name = "\(sentenceCount) sentences, \(tokenCount) tokens"
+      XCTAssertEqual(groups.flatMap { $0 }, whole, name)
+      for group in groups {
+        XCTAssertLessThanOrEqual(group.count, sentenceCount, name)
+        XCTAssertLessThan(group.dropLast().reduce(0) { $0 + $1.count }, tokenCount, name)
+      }
+    }
+  }
+
+  /// The first error in the file is the one reported, wherever a group ends: a sentence the
+  /// caller refuses before a malformed line in the same group, and an option's column asked
+  /// for at the first line before a malformed line further on.
+  func testLabelledReaderReportsTheFirstErrorInTheFile() throws {
+    let path = write("errors.conll", "a\tO\n\nb\tO\nc\tO\n\nd\tO\te\n")
+    let reader = try LabelledCoNLLReader(
+      path: path, featureColumns: [], refusal: { $0.count > 1 ? "too long" : nil })
+    XCTAssertThrowsError(try reader.next(sentenceCount: 100, tokenCount: 100)) {
+      XCTAssertEqual("\($0)", "\(path):3: too long")
+    }
+    let columns = try LabelledCoNLLReader(path: path, labelColumn: 5, featureColumns: [])
+    XCTAssertThrowsError(try columns.next(sentenceCount: 100, tokenCount: 100)) {
+      XCTAssertEqual("\($0)", "\(path):1: column 5 asked for, but lines have 2")
+    }
+    let empty = try LabelledCoNLLReader(path: write("none.conll", "\n\n"), featureColumns: [])
+    XCTAssertThrowsError(try empty.next(sentenceCount: 1, tokenCount: 1))
+  }
+
   func testMalformedInputsNameFileAndLine() {
     let columns = write("columns.conll", "a\tO\nb\tB-x\n\nc\tO\td\n")
     XCTAssertEqual(error(columns), "\(columns):4: expected 2 columns as on line 1, found 3")

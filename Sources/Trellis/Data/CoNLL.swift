@@ -271,34 +271,55 @@ public func readLabelledCoNLL(
 }
 
 /// The sentences of `readLabelledCoNLL`, a group at a time, so that a caller holds one group
-/// instead of the file (`trellis eval`).
+/// instead of the file (`trellis eval`). Each sentence is checked as it is read (its columns
+/// at the first, `refusal` on each), so the first error in the file is the one reported,
+/// wherever the groups end.
 public final class LabelledCoNLLReader {
   private let reader: CoNLLReader
   private let tokenColumn: Int, labelColumn: Int?, featureColumns: [Int]
+  private let refusal: (Sentence) -> String?
   private var readAny = false
 
   /// The name errors give the input (`<stdin>` for standard input).
   public var fileName: String { reader.fileName }
 
-  /// Opens `path` ("-" for standard input), its columns as `readLabelledCoNLL` takes them.
-  public init(path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int])
-    throws
-  {
+  /// Opens `path` ("-" for standard input), its columns as `readLabelledCoNLL` takes them;
+  /// `refusal` says why a sentence cannot be used (nil: it can), as a `TrellisError` at its
+  /// first line.
+  public init(
+    path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int],
+    refusal: @escaping (Sentence) -> String? = { _ in nil }
+  ) throws {
     reader = try CoNLLReader(path: path, minimumColumns: 2)
     (self.tokenColumn, self.labelColumn, self.featureColumns) = (
       tokenColumn, labelColumn, featureColumns
     )
+    self.refusal = refusal
   }
 
-  /// The next `count` sentences or fewer, nil at the end; an input with none is an error.
-  public func next(_ count: Int) throws -> [Sentence]? {
-    var group: [Sentence] = []
-    while group.count < count, let sentence = try reader.next() { group.append(sentence) }
+  /// The next sentences, nil at the end (an input with none is an error): at most
+  /// `sentenceCount`, and no more once they hold `tokenCount` tokens.
+  public func next(sentenceCount: Int, tokenCount: Int) throws -> [Sentence]? {
+    precondition(sentenceCount > 0 && tokenCount > 0, "a group holds at least one sentence")
+    var (group, tokens) = ([Sentence](), 0)
+    while group.count < sentenceCount, tokens < tokenCount, let sentence = try reader.next() {
+      if !readAny {
+        // The columns are the same on every line (`CoNLLReader`): checked at the first.
+        _ = try pickColumns(
+          [sentence], of: fileName, tokenColumn: tokenColumn, labelColumn: labelColumn,
+          featureColumns: featureColumns)
+        readAny = true
+      }
+      if let refused = refusal(sentence) {
+        throw TrellisError(file: fileName, line: sentence.firstLine, refused)
+      }
+      group.append(sentence)
+      tokens += sentence.count
+    }
     guard !group.isEmpty else {
       if !readAny { throw TrellisError(file: fileName, "contains no sentences") }
       return nil
     }
-    readAny = true
     return try pickColumns(
       group, of: fileName, tokenColumn: tokenColumn, labelColumn: labelColumn,
       featureColumns: featureColumns)
