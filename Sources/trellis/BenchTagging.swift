@@ -29,13 +29,10 @@ extension Bench {
   func measureTaggingOnly(model path: String) throws {
     let model = try ModelFile.read(from: path)
     let file = test ?? "\(corpus)/test.conll"
-    let read = try CoNLLReader(path: file).readAll()
-    for sentence in read {
-      if let refusal = model.tokenLimitError(count: sentence.count) {
-        throw TrellisError(
-          file: LineReader.displayName(of: file), line: sentence.firstLine, refusal)
-      }
-    }
+    let reader = try CoNLLReader(path: file)
+    let read = try reader.readAll()
+    try TaggerModel.checkSentenceLengths(
+      of: read, file: reader.fileName, labelCount: model.labels.count)
     let sentences = read.map(\.tokens)
     let tokens = sentences.reduce(0) { $0 + $1.count }
     let options = TaggingOptions(batchSize: batchSize)

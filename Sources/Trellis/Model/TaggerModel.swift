@@ -226,6 +226,18 @@ extension TaggerModel {
       + "\(labelCount) labels (tokens × labels at most \(sentenceEntryLimit))"
   }
 
+  /// Throws a `TrellisError` at the first line of the first sentence of `file` longer than a
+  /// model of `labelCount` labels takes (`tokenLimitError(count:labelCount:)`).
+  public static func checkSentenceLengths(
+    of sentences: [Sentence], file: String, labelCount: Int
+  ) throws {
+    for sentence in sentences {
+      if let refusal = tokenLimitError(count: sentence.count, labelCount: labelCount) {
+        throw TrellisError(file: file, line: sentence.firstLine, refusal)
+      }
+    }
+  }
+
   /// `sentenceTokenLimit(labelCount:)` for this model's labels.
   public var sentenceTokenLimit: Int { Self.sentenceTokenLimit(labelCount: labels.count) }
 

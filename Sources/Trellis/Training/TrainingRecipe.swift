@@ -177,28 +177,16 @@ public struct TrainingData: Codable, Equatable, Sendable {
 
   /// Every check of training data before a model is built: labels a conversion would erase
   /// (`checkConvertibleLabels`), the label limit (`checkLabelCount`), and sentences, dev's too,
-  /// longer than a model of those labels takes (`checkSentenceLengths`).
+  /// longer than a model of those labels takes (`TaggerModel.checkSentenceLengths`: training
+  /// holds several (tokens, labels) arrays a sentence, as tagging does).
   public static func check(
     train: [Sentence], file trainFile: String, dev: [Sentence], file devFile: String,
     configuration: TaggerConfiguration
   ) throws {
     try checkConvertibleLabels(of: train, file: trainFile, configuration: configuration)
     let labelCount = try checkLabelCount(of: train, file: trainFile, configuration: configuration)
-    try checkSentenceLengths(of: train, file: trainFile, labelCount: labelCount)
-    try checkSentenceLengths(of: dev, file: devFile, labelCount: labelCount)
-  }
-
-  /// Throws a `TrellisError` at the first line of the first sentence of `file` longer than a
-  /// model of `labelCount` labels takes (`TaggerModel.tokenLimitError(count:labelCount:)`):
-  /// training holds several (tokens, labels) arrays a sentence, as tagging does.
-  public static func checkSentenceLengths(
-    of sentences: [Sentence], file: String, labelCount: Int
-  ) throws {
-    for sentence in sentences {
-      if let refusal = TaggerModel.tokenLimitError(count: sentence.count, labelCount: labelCount) {
-        throw TrellisError(file: file, line: sentence.firstLine, refusal)
-      }
-    }
+    try TaggerModel.checkSentenceLengths(of: train, file: trainFile, labelCount: labelCount)
+    try TaggerModel.checkSentenceLengths(of: dev, file: devFile, labelCount: labelCount)
   }
 
   /// Throws an `OptionError` when `train` is missing, a column is outside `1...columnLimit`,
