@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Shares of a perf profile's samples by the code they were taken under (README "Where the
-time goes", sessions 27–29). Reads `perf script -F ip,sym` of a `perf record -g` profile on
+"""Shares of a perf profile's samples by the code they were taken under (Eval/SPEED.md,
+sessions 27–29). Reads `perf script -F ip,sym` of a `perf record -g` profile on
 standard input; each NAME=PATTERN names a bucket, and a sample goes to the first bucket whose
 PATTERN is a substring of any function on its stack (the rest to "other"). Prints each
 bucket's share and its five most sampled leaf functions.
