@@ -205,6 +205,30 @@ final class ModelTests: XCTestCase {
       ).layers, 1)
   }
 
+  /// Only a model file from before `lowercaseCharacters` existed reads it from its word keys'
+  /// case; a configuration file that leaves it out takes the default, as for every other field
+  /// (one without it turned lowercasing on for `Eval/systems/`'s runs).
+  func testAConfigurationWithoutLowercaseCharactersTakesTheDefault() throws {
+    let path = temporaryPath("partial-configuration.json")
+    try Data(#"{"configuration": {"head": "crf"}}"#.utf8).write(to: URL(fileURLWithPath: path))
+    XCTAssertEqual(
+      try TrainingRecipe.read(from: path).configuration.lowercaseCharacters,
+      TaggerConfiguration().lowercaseCharacters)
+
+    var header =
+      try JSONSerialization.jsonObject(
+        with: try JSONEncoder().encode(TaggerConfiguration())) as! [String: Any]
+    header.removeValue(forKey: "lowercaseCharacters")
+    let json = try JSONSerialization.data(withJSONObject: header)
+    XCTAssertFalse(
+      try JSONDecoder().decode(TaggerConfiguration.self, from: json).lowercaseCharacters)
+    let modelFileDecoder = JSONDecoder()
+    modelFileDecoder.userInfo[.readsModelFile] = true
+    XCTAssertTrue(TaggerConfiguration().normalization.lowercase)
+    XCTAssertTrue(
+      try modelFileDecoder.decode(TaggerConfiguration.self, from: json).lowercaseCharacters)
+  }
+
   func testLyingHeadersWithValidChecksumsAreRefused() throws {
     let data = try ModelFile.encode(trainTiny(seed: 1, epochs: 1))
     func rewritten(_ edit: (inout [String: Any]) -> Void) throws -> Data {

@@ -74,10 +74,14 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     }
     try container.decode(&characterEmbeddingSize, .characterEmbeddingSize)
     try container.decode(&normalization, .normalization)
-    // Models from before this field read lowercased characters exactly when words were.
-    lowercaseCharacters =
-      try container.decodeIfPresent(Bool.self, forKey: .lowercaseCharacters)
-      ?? normalization.lowercase
+    try container.decode(&lowercaseCharacters, .lowercaseCharacters)
+    // A model file from before this field read lowercased characters exactly when words were;
+    // a configuration file without it takes today's default, as every other field does.
+    if decoder.userInfo[.readsModelFile] as? Bool == true,
+      !container.contains(.lowercaseCharacters)
+    {
+      lowercaseCharacters = normalization.lowercase
+    }
     try container.decode(&scheme, .scheme)
     trainingScheme = try container.decodeIfPresent(TagScheme.self, forKey: .trainingScheme)
     try container.decode(&constrainedDecoding, .constrainedDecoding)
