@@ -85,16 +85,25 @@ def run(cli: Path, model: str, test: str, repetitions: int) -> None:
     sentences: List[List[str]] = list(conll_sentences(test))
     tokens = sum(len(sentence) for sentence in sentences)
     tagger = trellis.Tagger(model)
-    handle = tagger._live_handle()
     requests = "\n".join(
         json.dumps({"tokens": s}, ensure_ascii=False, separators=(",", ":")) for s in sentences
     ).encode()
     options = json.dumps({"batch_size": BATCH_SIZE}).encode()
     buffer = "".join(token + "\0" for sentence in sentences for token in sentence).encode()
     lengths = array("i", map(len, sentences))
+
+    def tokens_call() -> object:
+        # The handle is held for one call, as Tagger's own calls hold it.
+        with tagger._live_handle() as handle:
+            return _library.tag_tokens(handle, buffer, lengths, BATCH_SIZE, 0)
+
+    def jsonl_call() -> object:
+        with tagger._live_handle() as handle:
+            return _library.tag_jsonl(handle, requests, options)
+
     calls: Dict[str, Callable[[], object]] = {
-        "tokens_call": lambda: _library.tag_tokens(handle, buffer, lengths, BATCH_SIZE, 0),
-        "jsonl_call": lambda: _library.tag_jsonl(handle, requests, options),
+        "tokens_call": tokens_call,
+        "jsonl_call": jsonl_call,
         "python": lambda: tagger.tag(sentences, batch_size=BATCH_SIZE),
         "python_spans": lambda: [r.spans for r in tagger.tag(sentences, batch_size=BATCH_SIZE)],
     }
