@@ -264,9 +264,9 @@ spark-test: build $(SPARK_VENV)/.pyspark
 # release build (ServeTests.LoadTests, answers checked against `trellis tag`) and prints
 # requests/s, tokens/s and latency; `make test` runs the same test with 2,000 requests against
 # the debug build. LOAD_MODEL=path serves that model instead of the test's small one.
-# `make serve-bench` measures the release server with wrk (Debian's wrk package): $(MODEL) on
-# the sentences of $(BENCH_CORPUS)/test.conll, one per request (SENTENCES=k for k), from 1 and
-# then 32 connections, 10 s each (scripts/serve-bench.sh).
+# `make serve-bench` measures the release server with wrk (Debian's wrk package, installed when
+# missing): $(MODEL) on the sentences of $(BENCH_CORPUS)/test.conll, one per request
+# (SENTENCES=k for k), from 1 and then 32 connections, 10 s each (scripts/serve-bench.sh).
 LOAD_REQUESTS ?= 10000
 LOAD_MODEL ?=
 .PHONY: serve load-test serve-bench
@@ -280,4 +280,5 @@ load-test: serve
 	  swift test --skip-build --disable-swift-testing --filter ServeTests.LoadTests
 
 serve-bench: serve
+	@command -v wrk >/dev/null || bash scripts/install-deps.sh wrk
 	bash scripts/serve-bench.sh $(MODEL) $(BENCH_CORPUS)/test.conll

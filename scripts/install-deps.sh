@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs Debian's OpenBLAS and LAPACKE, which training opens at run time (or the packages
-# named as arguments: `make spark-test` asks for openjdk-17-jre-headless) when they are
-# missing: apt-get as root, sudo otherwise, and a clear message when neither is possible.
+# named as arguments: `make spark-test` asks for openjdk-17-jre-headless, `make serve-bench`
+# for wrk) when they are missing: apt-get as root, sudo otherwise, and a clear message when
+# neither is possible.
 set -euo pipefail
 if [ $# -gt 0 ]; then packages=("$@"); else packages=(libopenblas0 liblapacke); fi
 missing=()
