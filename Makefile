@@ -132,7 +132,8 @@ $(GLOVE): scripts/glove-to-text.py
 # The man page is swift-argument-parser's generate-manual run on the release binary. Its plugin
 # (`swift package generate-manual`) would first build every product of this package in release,
 # the HTTP server and Hummingbird included; the tool alone, built from the resolved checkout
-# into a scratch folder of its own, takes seconds.
+# into a scratch folder of its own, takes seconds. A help text's blank line becomes .Pp, mdoc's
+# paragraph break (man warns of an empty line).
 PREFIX ?= /usr/local
 MANUAL_TOOL = .build/generate-manual
 MANUAL = .build/manual/trellis.1
@@ -142,6 +143,7 @@ install: build
 	  --scratch-path $(MANUAL_TOOL) --product generate-manual
 	@mkdir -p $(dir $(MANUAL))
 	$(MANUAL_TOOL)/debug/generate-manual $(BIN) --output-directory $(dir $(MANUAL))
+	sed -i 's/^$$/.Pp/' $(MANUAL)
 	bash scripts/install.sh install "$(PREFIX)" $(BIN) $(MANUAL)
 
 uninstall:

@@ -27,6 +27,8 @@ check "binary installed without debugging sections" \
   bash -c '! readelf -S "$1" | grep -q "\.debug_info"' _ "$prefix/bin/trellis"
 check "man page installed" grep -q '^\.Dt TRELLIS 1$' "$prefix/share/man/man1/trellis.1"
 check "man page documents train" grep -q '^\.It Em train$' "$prefix/share/man/man1/trellis.1"
+check "man page has no empty line (mdoc warns of each)" \
+  bash -c '! grep -qn "^$" "$1"' _ "$prefix/share/man/man1/trellis.1"
 check "bash completion installed" grep -q 'complete .*trellis' \
   "$prefix/share/bash-completion/completions/trellis"
 check "bash completion parses" bash -n "$prefix/share/bash-completion/completions/trellis"
