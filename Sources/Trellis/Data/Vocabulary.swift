@@ -73,6 +73,14 @@ public struct TokenNormalization: Codable, Equatable, Sendable {
     self.digitsToZero = digitsToZero
   }
 
+  /// A field missing from a configuration file takes its default.
+  public init(from decoder: any Swift.Decoder) throws {
+    self.init()
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    try container.decode(&lowercase, .lowercase)
+    try container.decode(&digitsToZero, .digitsToZero)
+  }
+
   /// The vocabulary key of `token`.
   public func key(for token: String) -> String {
     // The string's bytes in place: the view's iterator copied the string (an atomic reference

@@ -187,6 +187,14 @@ public struct HeadOptions: Codable, Equatable, Sendable {
     self.l2 = l2
   }
 
+  /// A field missing from a configuration file takes its default.
+  public init(from decoder: any Swift.Decoder) throws {
+    self.init()
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    try container.decode(&costWeight, .costWeight)
+    try container.decode(&l2, .l2)
+  }
+
   /// Throws an `OptionError` naming the first setting outside its range.
   public func validate() throws {
     try require(costWeight, in: 0...1e6, "cost-weight")

@@ -185,6 +185,13 @@ public struct FeatureColumn: Codable, Equatable, Sendable {
     self.size = size
   }
 
+  /// `size` missing from a configuration file takes its default; `column` has none.
+  public init(from decoder: any Swift.Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(column: try container.decode(Int.self, forKey: .column))
+    try container.decode(&size, .size)
+  }
+
   /// Parses `N` or `N:DIM`.
   public init?(argument: String) {
     let parts = argument.split(separator: ":", omittingEmptySubsequences: false)

@@ -65,11 +65,15 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
             ? "must be a whole number in the option's range"
             : "must be a number that single precision holds (about 1.4e-45 to 3.4e38 in size, or 0)")
       )
+    } catch let DecodingError.keyNotFound(key, context) {
+      throw TrellisError(
+        file: path,
+        "'\(fieldName(context.codingPath))' lacks '\(key.stringValue)', which has no default")
     } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context),
-      let DecodingError.keyNotFound(_, context), let DecodingError.valueNotFound(_, context)
+      let DecodingError.valueNotFound(_, context)
     {
-      let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-      throw TrellisError(file: path, "'\(field)': \(context.debugDescription)")
+      throw TrellisError(
+        file: path, "'\(fieldName(context.codingPath))': \(context.debugDescription)")
     }
   }
 
@@ -225,12 +229,57 @@ func unknownKeys(in object: [String: Any], of value: Any, prefix: String = "") -
   let children = fields(of: value)
   return object.keys.sorted().flatMap { key -> [String] in
     guard let child = children[key] else { return [prefix + key] }
-    guard let nested = object[key] as? [String: Any],
-      Mirror(reflecting: child).displayStyle == .struct
-    else {
-      return []
+    return nestedObjects(object[key], of: child, path: prefix + key).flatMap {
+      unknownKeys(in: $0.object, of: $0.value, prefix: $0.prefix)
     }
-    return unknownKeys(in: nested, of: child, prefix: prefix + key + ".")
+  }
+}
+
+/// An element type of a recipe's arrays (`featureColumns`), whose objects are checked field by
+/// field as the recipe's own are: `prototype` stands for an element, since the default array
+/// is empty and `Mirror` has no element to read.
+protocol RecipeArrayElement {
+  static var prototype: Self { get }
+}
+
+extension FeatureColumn: RecipeArrayElement {
+  static var prototype: FeatureColumn { FeatureColumn(column: 1) }
+}
+
+/// An array of `RecipeArrayElement`s, for `nestedObjects` to find its elements' prototype.
+protocol RecipeArray {
+  static var elementPrototype: Any { get }
+}
+
+extension Array: RecipeArray where Element: RecipeArrayElement {
+  static var elementPrototype: Any { Element.prototype }
+}
+
+/// The JSON objects `json` holds for the field `child` at `path`: the object of a nested struct,
+/// or each object of an array of `RecipeArrayElement`s (`path[i]`), with the value each stands
+/// for and the prefix of its fields' paths.
+private func nestedObjects(_ json: Any?, of child: Any, path: String)
+  -> [(object: [String: Any], value: Any, prefix: String)]
+{
+  if let nested = json as? [String: Any], Mirror(reflecting: child).displayStyle == .struct {
+    return [(nested, child, path + ".")]
+  }
+  guard let elements = json as? [Any],
+    let prototype = (type(of: child) as? any RecipeArray.Type)?.elementPrototype
+  else {
+    return []
+  }
+  return elements.enumerated().compactMap { index, element in
+    (element as? [String: Any]).map { ($0, prototype, "\(path)[\(index)].") }
+  }
+}
+
+/// A decoding error's coding path named as the recipe's fields are: `options.seed`,
+/// `configuration.featureColumns[0]`.
+func fieldName(_ codingPath: [any CodingKey]) -> String {
+  codingPath.reduce("") { name, key in
+    if let index = key.intValue { return "\(name)[\(index)]" }
+    return name.isEmpty ? key.stringValue : "\(name).\(key.stringValue)"
   }
 }
 
@@ -252,11 +301,12 @@ func numberFieldOutOfRange(in object: [String: Any], of value: Any, prefix: Stri
   let children = fields(of: value)
   for key in object.keys.sorted() {
     guard let child = children[key] else { continue }
-    if let nested = object[key] as? [String: Any] {
-      if let found = numberFieldOutOfRange(in: nested, of: child, prefix: prefix + key + ".") {
+    for nested in nestedObjects(object[key], of: child, path: prefix + key) {
+      if let found = numberFieldOutOfRange(
+        in: nested.object, of: nested.value, prefix: nested.prefix)
+      {
         return found
       }
-      continue
     }
     guard let number = (object[key] as? NSNumber)?.doubleValue else { continue }
     switch type(of: child) {
