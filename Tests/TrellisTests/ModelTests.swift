@@ -267,6 +267,18 @@ final class ModelTests: XCTestCase {
     }
     XCTAssertTrue(
       refusal(otherShape).contains("does not match its configuration"), refusal(otherShape))
+    // Every model file has written each field of these settings, which a configuration file
+    // may leave out: one missing is a damaged header, not today's default.
+    for (setting, field) in [("normalization", "digitsToZero"), ("headOptions", "l2")] {
+      let missing = try rewritten { header in
+        var configuration = header["configuration"] as! [String: Any]
+        var nested = configuration[setting] as! [String: Any]
+        nested.removeValue(forKey: field)
+        configuration[setting] = nested
+        header["configuration"] = configuration
+      }
+      XCTAssertTrue(refusal(missing).contains("'\(field)' not found"), refusal(missing))
+    }
     // The vocabularies, which the header's own reader reads (`Header.decode`).
     for (name, edit, expected) in [
       ("words of numbers", { $0["words"] = [1, 2] }, "item 0 is a number"),

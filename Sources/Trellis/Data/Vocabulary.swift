@@ -73,12 +73,12 @@ public struct TokenNormalization: Codable, Equatable, Sendable {
     self.digitsToZero = digitsToZero
   }
 
-  /// A field missing from a configuration file takes its default.
+  /// A field missing from a configuration file takes its default (a model file has both).
   public init(from decoder: any Swift.Decoder) throws {
     self.init()
     let container = try decoder.container(keyedBy: CodingKeys.self)
-    try container.decode(&lowercase, .lowercase)
-    try container.decode(&digitsToZero, .digitsToZero)
+    try container.decode(&lowercase, .lowercase, writtenByEveryModel: decoder)
+    try container.decode(&digitsToZero, .digitsToZero, writtenByEveryModel: decoder)
   }
 
   /// The vocabulary key of `token`.

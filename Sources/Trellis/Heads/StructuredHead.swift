@@ -187,12 +187,12 @@ public struct HeadOptions: Codable, Equatable, Sendable {
     self.l2 = l2
   }
 
-  /// A field missing from a configuration file takes its default.
+  /// A field missing from a configuration file takes its default (a model file has both).
   public init(from decoder: any Swift.Decoder) throws {
     self.init()
     let container = try decoder.container(keyedBy: CodingKeys.self)
-    try container.decode(&costWeight, .costWeight)
-    try container.decode(&l2, .l2)
+    try container.decode(&costWeight, .costWeight, writtenByEveryModel: decoder)
+    try container.decode(&l2, .l2, writtenByEveryModel: decoder)
   }
 
   /// Throws an `OptionError` naming the first setting outside its range.

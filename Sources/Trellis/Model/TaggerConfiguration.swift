@@ -185,11 +185,12 @@ public struct FeatureColumn: Codable, Equatable, Sendable {
     self.size = size
   }
 
-  /// `size` missing from a configuration file takes its default; `column` has none.
+  /// `size` missing from a configuration file takes its default (a model file has it);
+  /// `column` has none.
   public init(from decoder: any Swift.Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     self.init(column: try container.decode(Int.self, forKey: .column))
-    try container.decode(&size, .size)
+    try container.decode(&size, .size, writtenByEveryModel: decoder)
   }
 
   /// Parses `N` or `N:DIM`.

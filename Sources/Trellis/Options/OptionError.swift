@@ -38,4 +38,17 @@ extension KeyedDecodingContainer {
   func decode<Value: Decodable>(_ field: inout Value, _ key: Key) throws {
     field = try decodeIfPresent(Value.self, forKey: key) ?? field
   }
+
+  /// As `decode(_:_:)` for a configuration file; a model file (`readsModelFile`) must hold
+  /// `key`: for a field that every model file has written, a missing one means a damaged or
+  /// hand-edited header, which is refused rather than read with today's default.
+  func decode<Value: Decodable>(
+    _ field: inout Value, _ key: Key, writtenByEveryModel decoder: any Decoder
+  ) throws {
+    if decoder.userInfo[.readsModelFile] as? Bool == true {
+      field = try decode(Value.self, forKey: key)
+    } else {
+      try decode(&field, key)
+    }
+  }
 }

@@ -2,10 +2,11 @@ import ConllEval
 import Foundation
 
 /// Everything that decides which model a training run produces: the data, the architecture and
-/// the training options. `trellis train --config FILE` reads it as JSON (any field may be
-/// missing and takes its default), `--print-config` writes it, and flags override its fields;
-/// the same recipe and seed give the same model bytes. Output paths (model, checkpoint, log)
-/// are not part of it: they say where a run writes, not what it learns.
+/// the training options. `trellis train --config FILE` reads it as JSON (any field but a
+/// feature column's `column` may be missing and takes its default), `--print-config` writes
+/// it, and flags override its fields; the same recipe and seed give the same model bytes.
+/// Output paths (model, checkpoint, log) are not part of it: they say where a run writes, not
+/// what it learns.
 public struct TrainingRecipe: Codable, Equatable, Sendable {
   /// What the run is for, in words (configuration files; kept in the model's provenance).
   public var description: String?
