@@ -245,6 +245,21 @@ final class PipelineTests: XCTestCase {
     }
   }
 
+  /// Names that differ in their bytes are two members, even when Swift's `==` (canonical
+  /// equivalence) calls them equal: "café" precomposed and decomposed were refused as one
+  /// duplicated field, where JSON (and Python's `json`) reads two.
+  func testMembersWhoseNamesDifferInTheirBytesAreTwo() throws {
+    for padding in [0, 10] {  // the list of a few names, then the set of many
+      let others = (0..<padding).map { #""f\#($0)": 0, "# }.joined()
+      let line = #"{"text": "a", "# + others + #""caf\u00e9": 1, "cafe\u0301": 2}"#
+      let request = try TaggingRequest(jsonLine: line)
+      XCTAssertEqual(request.passthrough.count, padding + 2, line)
+      XCTAssertThrowsError(
+        try TaggingRequest(
+          jsonLine: #"{"text": "a", "# + others + #""caf\u00e9": 1, "caf\u00e9": 2}"#))
+    }
+  }
+
   func testJoinedBySpacesIsJoinedWithASpaceSeparator() {
     let pool = ["a", "", "caf\u{E9}", "e\u{301}", "\u{1F600}", "longer than fifteen bytes", " "]
     var rng = SplitMix64(seed: 11)

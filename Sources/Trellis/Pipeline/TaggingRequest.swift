@@ -1,3 +1,5 @@
+import ConllEval
+
 /// One sentence to tag, as a pipeline hands it over: tokens, or a text the `Tokenizer` splits,
 /// with an optional id and other fields that the answer carries back untouched.
 ///
@@ -161,14 +163,16 @@ private struct RequestFields {
 /// The member names of one object read so far, to refuse a duplicate: a list searched in order
 /// while it is short (a request has two or three; hashing them into a set was a sixth of
 /// parsing one), a set once it is long, so an object of many members is still read in
-/// linear time.
+/// linear time. Names are compared by their bytes, as JSON compares them: "caf\u00e9" and
+/// "cafe\u0301" are two members (Swift's `==` would call them one).
 private struct MemberNames {
-  private var few: [String] = []
-  private var many: Set<String> = []
+  private var few: [ExactString] = []
+  private var many: Set<ExactString> = []
   private static let listed = 8
 
   /// Adds `name`; false when it was there already.
   mutating func insert(_ name: String) -> Bool {
+    let name = ExactString(name)
     if few.count < Self.listed {
       guard !few.contains(name) else { return false }
       // Room for the list at once: grown from empty, a request's second name reallocated it.
