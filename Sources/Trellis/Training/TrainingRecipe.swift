@@ -236,42 +236,19 @@ func unknownKeys(in object: [String: Any], of value: Any, prefix: String = "") -
   }
 }
 
-/// An element type of a recipe's arrays (`featureColumns`), whose objects are checked field by
-/// field as the recipe's own are: `prototype` stands for an element, since the default array
-/// is empty and `Mirror` has no element to read.
-protocol RecipeArrayElement {
-  static var prototype: Self { get }
-}
-
-extension FeatureColumn: RecipeArrayElement {
-  static var prototype: FeatureColumn { FeatureColumn(column: 1) }
-}
-
-/// An array of `RecipeArrayElement`s, for `nestedObjects` to find its elements' prototype.
-protocol RecipeArray {
-  static var elementPrototype: Any { get }
-}
-
-extension Array: RecipeArray where Element: RecipeArrayElement {
-  static var elementPrototype: Any { Element.prototype }
-}
-
 /// The JSON objects `json` holds for the field `child` at `path`: the object of a nested struct,
-/// or each object of an array of `RecipeArrayElement`s (`path[i]`), with the value each stands
-/// for and the prefix of its fields' paths.
+/// or each object of `featureColumns` (`path[i]`), the recipe's one array of objects, for
+/// which a default column stands (the default array is empty, so `Mirror` has no element of it
+/// to read); with the value each stands for and the prefix of its fields' paths.
 private func nestedObjects(_ json: Any?, of child: Any, path: String)
   -> [(object: [String: Any], value: Any, prefix: String)]
 {
   if let nested = json as? [String: Any], Mirror(reflecting: child).displayStyle == .struct {
     return [(nested, child, path + ".")]
   }
-  guard let elements = json as? [Any],
-    let prototype = (type(of: child) as? any RecipeArray.Type)?.elementPrototype
-  else {
-    return []
-  }
+  guard let elements = json as? [Any], child is [FeatureColumn] else { return [] }
   return elements.enumerated().compactMap { index, element in
-    (element as? [String: Any]).map { ($0, prototype, "\(path)[\(index)].") }
+    (element as? [String: Any]).map { ($0, FeatureColumn(column: 1), "\(path)[\(index)].") }
   }
 }
 
