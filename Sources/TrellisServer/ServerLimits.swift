@@ -29,6 +29,11 @@ public struct ServerLimits: Equatable, Sendable {
   /// How long a connection may send nothing, in seconds, whether between requests or in the
   /// middle of one, before it is closed: a stalled upload must not hold a graceful shutdown.
   public var idleTimeoutSeconds = 60
+  /// How long a request's body may take to arrive, in seconds, from its headers (or from the
+  /// answer before it, when the client pipelined) to its end, before the connection is closed:
+  /// the idle timeout restarts at every piece of a body, so a client trickling one would hold
+  /// its connection for good. The default admits a `maxBodyBytes` body at 18 KB/s.
+  public var bodyTimeoutSeconds = 60
   /// The most connections open at once; more wait in the system's listen queue until one
   /// closes. Without a cap, a server out of file descriptors kept waking to accept and failing,
   /// a core spent spinning until a connection closed.
@@ -54,6 +59,7 @@ public struct ServerLimits: Equatable, Sendable {
     try check(batchWaitMicroseconds, 0...1_000_000, "batch-wait-microseconds")
     try check(workers, 1...Self.workersLimit, "workers")
     try check(idleTimeoutSeconds, 1...86_400, "idle-timeout-seconds")
+    try check(bodyTimeoutSeconds, 1...86_400, "body-timeout-seconds")
     try check(maxConnections, 1...1_000_000, "max-connections")
   }
 

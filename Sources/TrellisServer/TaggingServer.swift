@@ -82,6 +82,7 @@ public struct TaggingServer: Service {
           additionalChannelHandlers: [
             CloseStalledWriters(timeout: .seconds(Int64(limits.idleTimeoutSeconds))),
             CloseAfterWrites(),
+            CloseSlowUploads(timeout: .seconds(Int64(limits.bodyTimeoutSeconds))),
           ],
           idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
       configuration: ApplicationConfiguration(

@@ -39,6 +39,8 @@ struct TrellisServe: AsyncParsableCommand {
   @Option(help: "Threads tagging batches.") var workers = ServerLimits().workers
   @Option(help: "Seconds a connection may send nothing (idle, or stalled in a request).")
   var idleTimeoutSeconds = ServerLimits().idleTimeoutSeconds
+  @Option(help: "Seconds a request's body may take to arrive in full, from its headers.")
+  var bodyTimeoutSeconds = ServerLimits().bodyTimeoutSeconds
   @Option(
     help: """
       The most connections open at once (more wait for one to close); the open-file limit is \
@@ -56,6 +58,7 @@ struct TrellisServe: AsyncParsableCommand {
     limits.batchWaitMicroseconds = batchWaitMicroseconds
     limits.workers = workers
     limits.idleTimeoutSeconds = idleTimeoutSeconds
+    limits.bodyTimeoutSeconds = bodyTimeoutSeconds
     limits.maxConnections = maxConnections
     return limits
   }

@@ -250,6 +250,9 @@ final class LimitTests: XCTestCase {
     XCTAssertEqual(
       refused { $0.idleTimeoutSeconds = 0 }, "--idle-timeout-seconds must be in 1...86400 (got 0)")
     XCTAssertEqual(
+      refused { $0.bodyTimeoutSeconds = 86_401 },
+      "--body-timeout-seconds must be in 1...86400 (got 86401)")
+    XCTAssertEqual(
       refused { $0.maxConnections = 0 }, "--max-connections must be in 1...1000000 (got 0)")
     XCTAssertNil(refused { _ in })
   }
