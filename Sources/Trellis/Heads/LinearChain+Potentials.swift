@@ -8,7 +8,6 @@ extension LinearChain {
   /// each shifted by its own maximum so the largest factor is 1; forbidden entries are exactly
   /// 0 (exponentiated in Double, then rounded to `Scalar`).
   struct Potentials<Scalar: RecursionScalar> {
-    let labelCount: Int
     var transition: [Scalar]  // (L, L)
     var start: [Scalar]  // (L)
     var end: [Scalar]  // (L)
@@ -27,7 +26,6 @@ extension LinearChain {
       constraints: TransitionConstraints?, concurrently: Bool = false
     ) {
       let L = chain.labelCount
-      labelCount = L
       let masked = chain.maskedScores(parameters: θ, constraints: constraints)
       (start, startShift) = Self.exponentiated(masked.start)
       (end, endShift) = Self.exponentiated(masked.end)

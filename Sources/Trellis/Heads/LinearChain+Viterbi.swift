@@ -345,7 +345,3 @@ private func nonNullBase<T>(_ buffer: UnsafeBufferPointer<T>) -> UnsafeMutablePo
   UnsafeMutablePointer(mutating: buffer.baseAddress)
     ?? UnsafeMutablePointer(bitPattern: MemoryLayout<T>.alignment)!
 }
-
-private func nonNullBase<T>(_ buffer: UnsafeMutableBufferPointer<T>) -> UnsafeMutablePointer<T> {
-  buffer.baseAddress ?? UnsafeMutablePointer(bitPattern: MemoryLayout<T>.alignment)!
-}

@@ -8,8 +8,6 @@
 /// transitions) once per batch; decoding prepares a `SequenceDecoder` once per parameter
 /// version; n-best lists take one sentence.
 package protocol StructuredHead: Sendable {
-  /// The number of labels, `L`.
-  var labelCount: Int { get }
   /// Trainable scalars the head owns (`L² + 2L` for chain heads, 0 for softmax).
   var parameterCount: Int { get }
 
@@ -208,6 +206,7 @@ protocol ChainHead: StructuredHead {
 }
 
 extension ChainHead {
+  /// The number of labels, `L`.
   var labelCount: Int { chain.labelCount }
   var parameterCount: Int { chain.parameterCount }
 
