@@ -1,6 +1,8 @@
 # Trellis: the two commands of the README are `make train` and `make test`.
 SHELL := /bin/bash
-CORPUS ?= Corpora/synthetic
+# The corpus the repository ships (generated, so `make train` works on a fresh machine).
+SHIPPED_CORPUS := Corpora/synthetic
+CORPUS ?= $(SHIPPED_CORPUS)
 MODEL ?= models/$(notdir $(CORPUS)).model
 SEED ?= 1
 TRAIN_FLAGS ?=
@@ -40,7 +42,7 @@ train: build
 # Throughput figures (README "Speed").
 # The benchmark corpus: ATIS when it is beside the checkout, else the shipped corpus.
 ATIS = ../shared/corpora/atis
-BENCH_CORPUS = $(if $(wildcard $(ATIS)/train.conll),$(ATIS),Corpora/synthetic)
+BENCH_CORPUS = $(if $(wildcard $(ATIS)/train.conll),$(ATIS),$(SHIPPED_CORPUS))
 bench: build
 	$(BIN) bench --corpus $(BENCH_CORPUS) --json bench.json
 
@@ -66,7 +68,7 @@ lint:
 SEEDS ?= 3
 QUICK ?= 0
 ifeq ($(origin CORPUS),file)
-EVAL_CORPUS = $(if $(filter 1,$(QUICK)),Corpora/synthetic,$(ATIS))
+EVAL_CORPUS = $(if $(filter 1,$(QUICK)),$(SHIPPED_CORPUS),$(ATIS))
 else
 EVAL_CORPUS = $(CORPUS)
 endif
@@ -193,10 +195,10 @@ c-abi-test:
 	  -I Sources/TrellisC/include Tests/CABI/c_abi_test.c Tests/CABI/c_abi_tokens_test.c \
 	  -L .build/debug -lTrellisC -lm \
 	  -Wl,-rpath,$(CURDIR)/.build/debug -o $(C_ABI_DIR)/c_abi_test
-	.build/debug/trellis train --train Corpora/synthetic/train.conll --model $(C_ABI_DIR)/model \
+	.build/debug/trellis train --train $(SHIPPED_CORPUS)/train.conll --model $(C_ABI_DIR)/model \
 	  --epochs 1 --embedding-size 16 --hidden-size 16 --character-filters 0 --learning-rate 0.01 \
 	  --seed 1 --quiet
-	python3 python/tools/conll_to_jsonl.py Corpora/synthetic/test.conll > $(C_ABI_DIR)/test.jsonl
+	python3 python/tools/conll_to_jsonl.py $(SHIPPED_CORPUS)/test.conll > $(C_ABI_DIR)/test.jsonl
 	head -n $(C_ABI_SAMPLE) $(C_ABI_DIR)/test.jsonl > $(C_ABI_DIR)/sample.jsonl
 	.build/debug/trellis tag --model $(C_ABI_DIR)/model --input jsonl $(C_ABI_DIR)/test.jsonl \
 	  > $(C_ABI_DIR)/test.cli.jsonl
@@ -204,7 +206,7 @@ c-abi-test:
 	  --batch-size $(C_ABI_SAMPLE) $(C_ABI_DIR)/sample.jsonl > $(C_ABI_DIR)/sample.cli-nbest.jsonl
 	$(C_ABI_DIR)/c_abi_test $(C_ABI_DIR)/model $(C_ABI_DIR)/test.jsonl \
 	  $(C_ABI_DIR)/test.cli.jsonl $(C_ABI_DIR)/sample.jsonl $(C_ABI_DIR)/sample.cli-nbest.jsonl \
-	  Corpora/synthetic/test.conll
+	  $(SHIPPED_CORPUS)/test.conll
 
 # The package carries a copy of libTrellisC.so next to its modules.
 python: build
@@ -219,7 +221,7 @@ python-test: python
 	$(PYTHON_RUN) $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider python/tests
 
 python-bench: python
-	$(PYTHON_RUN) $(PYTHON) python/tools/bench.py Corpora/synthetic/test.conll
+	$(PYTHON_RUN) $(PYTHON) python/tools/bench.py $(SHIPPED_CORPUS)/test.conll
 
 # --- Distribution: `make dist` packs dist/trellis-<version>-linux-<arch>.tar.gz (trellis,
 # README, LICENSE, NOTICE, LICENSE-ICU) with the binary of `make build` (BIN, above), which
@@ -261,7 +263,7 @@ spark-test: build $(SPARK_VENV)/.pyspark
 
 # --- HTTP service (README "HTTP service"): `make serve` builds trellis-serve in release, a
 # product of its own so that `make build`/`make train` never wait for Hummingbird; then
-#   .build/release/trellis-serve --model $(MODEL) [--host 127.0.0.1] [--port 8080]
+#   $(SERVE_BIN) --model $(MODEL) [--host 127.0.0.1] [--port 8080]
 # `make load-test` sends $(LOAD_REQUESTS) requests from 32 connections on 127.0.0.1 to that
 # release build (ServeTests.LoadTests, answers checked against `trellis tag`) and prints
 # requests/s, tokens/s and latency; `make test` runs the same test with 2,000 requests against
@@ -271,16 +273,17 @@ spark-test: build $(SPARK_VENV)/.pyspark
 # (SENTENCES=k for k), from 1 and then 32 connections, 10 s each (scripts/serve-bench.sh).
 LOAD_REQUESTS ?= 10000
 LOAD_MODEL ?=
+SERVE_BIN := .build/release/trellis-serve
 .PHONY: serve load-test serve-bench
 serve: deps
 	swift build -c release --product trellis-serve $(SWIFT_BUILD_FLAGS)
 
 load-test: serve
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	TRELLIS_SERVE_EXECUTABLE=.build/release/trellis-serve \
+	TRELLIS_SERVE_EXECUTABLE=$(SERVE_BIN) \
 	  TRELLIS_LOAD_REQUESTS=$(LOAD_REQUESTS) $(if $(LOAD_MODEL),TRELLIS_SERVE_MODEL=$(LOAD_MODEL)) \
 	  swift test --skip-build --disable-swift-testing --filter ServeTests.LoadTests
 
 serve-bench: serve
 	@command -v wrk >/dev/null || bash scripts/install-deps.sh wrk
-	bash scripts/serve-bench.sh $(MODEL) $(BENCH_CORPUS)/test.conll
+	TRELLIS_SERVE_EXECUTABLE=$(SERVE_BIN) bash scripts/serve-bench.sh $(MODEL) $(BENCH_CORPUS)/test.conll

@@ -18,6 +18,7 @@ import tempfile
 import time
 
 from trellis_eval.cli import positive
+from trellis_eval.layout import ATIS_CORPUS, QUICK_CORPUS
 from trellis_eval.layout import DEFAULT_BIN as BINARY
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,7 +46,7 @@ def main(argv=None):
     # A misspelt name would otherwise run nothing and report success.
     parser.add_argument("--only", action="append", choices=candidates, metavar="NAME")
     arguments = parser.parse_args(argv)
-    corpora = arguments.corpus or ["../shared/corpora/atis", "Corpora/synthetic"]
+    corpora = arguments.corpus or [ATIS_CORPUS, QUICK_CORPUS]
     results = []
     with tempfile.TemporaryDirectory() as workdir:
         for name, flags in candidates.items():

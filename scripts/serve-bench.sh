@@ -2,14 +2,16 @@
 # `make serve-bench`: starts the release trellis-serve on a free port of 127.0.0.1, measures it
 # with wrk (scripts/serve-bench.lua) from 1 and then 32 connections, SECONDS each, and stops it
 # with SIGTERM, which must end it with status 0.
-# Usage: scripts/serve-bench.sh MODEL CONLL [SECONDS]   (SENTENCES=k: k sentences per request)
+# Usage: TRELLIS_SERVE_EXECUTABLE=BIN scripts/serve-bench.sh MODEL CONLL [SECONDS]
+#   (SENTENCES=k: k sentences per request)
 set -euo pipefail
 model=$1
 export CONLL=$2
 seconds=${3:-10}
+server_executable=${TRELLIS_SERVE_EXECUTABLE:?the trellis-serve binary to measure}
 command -v wrk > /dev/null || { echo "serve-bench needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
 log=$(mktemp)
-.build/release/trellis-serve --model "$model" --port 0 > "$log" &
+"$server_executable" --model "$model" --port 0 > "$log" &
 server=$!
 trap 'kill "$server" 2> /dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 300); do

@@ -47,6 +47,13 @@ CLIP_NORM = 5.0
 UNKNOWN_REPLACEMENT = 0.5
 POOL_BATCHES = 20
 PAD, UNK = 0, 1
+# The settings above under the names `trellis bench --json` gives Trellis's defaults
+# (`training_settings`); compare.py refuses to compare when the two differ.
+TRAINING_SETTINGS = {
+    "embedding_size": EMBEDDING_SIZE, "hidden_size": HIDDEN_SIZE, "batch_size": BATCH_SIZE,
+    "learning_rate": LEARNING_RATE, "dropout": DROPOUT, "clip_norm": CLIP_NORM,
+    "unknown_replacement": UNKNOWN_REPLACEMENT, "pool_batches": POOL_BATCHES,
+}
 
 
 def read_conll(path):
@@ -236,6 +243,7 @@ def main():
         "torch_blas": torch_blas(),
         "training_tokens": sum(len(tokens) for tokens, _ in train),
         "training_tokens_per_second": {},
+        "training_settings": TRAINING_SETTINGS,
     }
     model = None
     for name, crf in (("bilstm+crf", True), ("bilstm+softmax", False)):

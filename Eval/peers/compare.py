@@ -165,6 +165,17 @@ def paired_rounds(args, scratch, threads, tagging):
     return {"peer_threads": threads, **sides}
 
 
+def check_same_settings(trellis, peer):
+    """Exits unless the peer trains with Trellis's defaults: the sizes and settings each side
+    reports (`trellis bench --json`'s and the peer's `training_settings`)."""
+    ours, theirs = trellis["training_settings"], peer["training_settings"]
+    differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+    if differ:
+        sys.exit("Error: the peer does not train as Trellis does: " + ", ".join(
+            f"{k} {theirs.get(k)} (Trellis {ours.get(k)})" for k in differ)
+            + "; update Eval/peers/bilstm_crf.py")
+
+
 def value(figures, key):
     if key.startswith("training/"):
         return figures["training_tokens_per_second"][key.partition("/")[2]]
@@ -272,6 +283,7 @@ def main():
                  "--threads", str(threads), "--repetitions", str(args.repetitions)],
                 capture=True))
             print(json.dumps(runs[threads], sort_keys=True))
+            check_same_settings(trellis, runs[threads])
         paired = None
         if args.paired_rounds:
             paired = paired_rounds(args, scratch, best(runs, "training/bilstm+crf")[1],

@@ -49,6 +49,15 @@ class PeerComparisonTests(unittest.TestCase):
             self.assertEqual(text.count("c O\n\n-DOCSTART-"), 2)
             self.assertTrue(text.endswith("c O\n\n"))
 
+    def test_the_peer_must_train_with_trellis_settings(self):
+        trellis = {"training_settings": {"hidden_size": 100, "dropout": 0.5}}
+        compare.check_same_settings(trellis, {"training_settings": {"hidden_size": 100,
+                                                                    "dropout": 0.5}})
+        for peer in ({"hidden_size": 200, "dropout": 0.5}, {"hidden_size": 100}):
+            with self.assertRaises(SystemExit) as stop:
+                compare.check_same_settings(trellis, {"training_settings": peer})
+            self.assertIn("does not train as Trellis does", str(stop.exception))
+
     def test_check_tagged_refuses_a_short_or_different_output(self):
         with tempfile.TemporaryDirectory() as scratch:
             source = write(scratch, "in.conll", "a x\nb y\n\nc z\n")

@@ -31,7 +31,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--corpus", help="corpus directory with train/dev/test.conll "
                         f"(default {ATIS_CORPUS}; {QUICK_CORPUS} with --quick)")
     parser.add_argument("--seeds", type=positive, default=3,
-                        help="seeds 1..N per system (default 3)")
+                        help="seeds 1..N per system (default %(default)s)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: 1 seed, {QUICK_EPOCHS} epochs, {' '.join(QUICK_FLAGS)}")
     parser.add_argument("--systems", nargs="+",
@@ -39,7 +39,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--epochs", type=positive, help="override every system's epochs")
     parser.add_argument("--name", help="results key instead of the corpus directory's name")
     parser.add_argument("--jobs", type=positive, default=MAX_CORES,
-                        help="cores to use (at most 2)")
+                        help=f"cores to use (at most {MAX_CORES})")
     parser.add_argument("--bin", default=DEFAULT_BIN, help="the trellis binary")
     exploding = parser.add_mutually_exclusive_group()
     exploding.add_argument("--skip-exploding", action="store_true",

@@ -5,7 +5,7 @@ import glob
 import os
 
 from .files import read_jsonl, read_conll_labels, read_json, read_predictions, write_atomically
-from .layout import ROOT, Tree, exploding_key, rel
+from .layout import QUICK_EPOCHS, QUICK_FLAGS, ROOT, Tree, exploding_key, rel
 from .plots import make_plots
 from .published import PUBLISHED
 from .stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap, mean_std
@@ -95,7 +95,8 @@ def report_text(runs, ex_key):
 def _setup(runs):
     key, meta = runs.key, runs.meta
     m, git = meta["machine"], meta["git"]
-    quick = (" — **QUICK smoke run: 2 epochs, sizes 32, numbers are meaningless**"
+    quick = (f" — **QUICK smoke run: {QUICK_EPOCHS} epochs, {' '.join(QUICK_FLAGS)}, numbers "
+             "are meaningless**"
              if meta.get("quick") else "")
     changes = (f", with uncommitted changes in {len(git['modified_files'])} file(s): "
                + ", ".join(f"`{f}`" for f in git["modified_files"][:12])

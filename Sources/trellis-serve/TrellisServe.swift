@@ -7,7 +7,7 @@ import TrellisServer
 @main
 struct TrellisServe: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "trellis-serve",
+    commandName: TaggingServer.name,
     abstract: "Serve a Trellis model over HTTP.",
     discussion: """
       POST /v1/tag takes {"sentences": [{"id": …, "tokens": […]} or {"id": …, "text": "…"}], \

@@ -24,6 +24,9 @@ struct Bench: ParsableCommand {
   var model: String?
   @Option(help: "With --model: the CoNLL file to tag (default: CORPUS/test.conll).")
   var test: String?
+  /// The corpus's training file, and the file `--model` tags: `--test`, or the corpus's test file.
+  var trainFile: String { "\(corpus)/train.conll" }
+  var testFile: String { test ?? "\(corpus)/test.conll" }
   @Option(help: "With --model: the most sentences per forward pass.")
   var batchSize = TaggingOptions().batchSize
 
@@ -44,6 +47,9 @@ struct Bench: ParsableCommand {
     var vectorKernels: String
     var corpus: String
     var trainingTokens: Int
+    /// The sizes and settings every training figure uses, which the PyTorch peer must share
+    /// (`Eval/peers/compare.py` checks).
+    var trainingSettings: [String: Double] = Bench.trainingSettings
     var trainingTokensPerSecond: [String: Double] = [:]
     var taggingTokensPerSecondBatch1 = 0.0
     var taggingTokensPerSecondBatch32 = 0.0
@@ -66,7 +72,7 @@ struct Bench: ParsableCommand {
     // The sgemm reference is OpenBLAS's own, so it must run on the CPU's tuned kernels even
     // where OpenBLAS fell back to its generic ones (`BLASCore`); nothing else here uses them.
     BLASCore.restartWithTunedCoreIfNeeded()
-    let train = try readLabelledCoNLL(path: "\(corpus)/train.conll")
+    let train = try readLabelledCoNLL(path: trainFile)
     var figures = Figures(
       cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(),
       vectorKernels: vectorKernelLevel(), corpus: corpus,
@@ -92,8 +98,8 @@ struct Bench: ParsableCommand {
   func files() throws -> FileRoles {
     var roles = FileRoles()
     roles.inputs =
-      model.map { model in [("--model", model), ("--test", test ?? "\(corpus)/test.conll")] }
-      ?? [("--corpus", "\(corpus)/train.conll")]
+      model.map { model in [("--model", model), ("--test", testFile)] }
+      ?? [("--corpus", trainFile)]
     roles.replaced = json.map { [("--json", $0)] } ?? []
     return roles
   }
@@ -198,13 +204,16 @@ struct Bench: ParsableCommand {
   /// 99.8 GFLOP/s, below the LSTM's backward pass, against 120–140 in the others).
   func measureBLAS(into figures: inout Figures) throws {
     let defaults = TaggerConfiguration()
+    let (steps, batch) = (12, TrainingOptions().batchSize)
+    let (sgemmSize, sgemmThreads) = (1024, 2)
     var rounds: [(forward: Double, backward: Double, sgemm: Double)] = []
     for round in 0..<repetitions {
       if round > 0 { Thread.sleep(forTimeInterval: Self.blasSpinPause) }
       let lstm = try Benchmark.lstmGFLOPs(
         inputSize: defaults.embeddingSize, hiddenSize: defaults.hiddenSize,
-        batch: TrainingOptions().batchSize, steps: 12, repetitions: 40)
-      let sgemm = Benchmark.sgemmGFLOPs(size: 1024, threads: 2, repetitions: 10)
+        batch: batch, steps: steps, repetitions: 40)
+      let sgemm = Benchmark.sgemmGFLOPs(
+        size: sgemmSize, threads: sgemmThreads, repetitions: 10)
       rounds.append((lstm.forward, lstm.backward, sgemm))
     }
     figures.sgemmGflops = median(rounds.map(\.sgemm))
@@ -212,12 +221,15 @@ struct Bench: ParsableCommand {
     figures.lstmBackwardGflops = median(rounds.map(\.backward))
     figures.lstmForwardShareOfSgemm = median(rounds.map { $0.forward / $0.sgemm })
     figures.lstmBackwardShareOfSgemm = median(rounds.map { $0.backward / $0.sgemm })
-    print(String(format: "sgemm 1024³, 2 threads: %.1f GFLOP/s", figures.sgemmGflops))
+    print(
+      String(
+        format: "sgemm %d³, %d threads: %.1f GFLOP/s", sgemmSize, sgemmThreads,
+        figures.sgemmGflops))
     print(
       String(
         format:
-          "BiLSTM T=12 B=32: forward %.1f GFLOP/s (%.0f%% of sgemm), backward %.1f GFLOP/s (%.0f%%)",
-        figures.lstmForwardGflops, 100 * figures.lstmForwardShareOfSgemm,
+          "BiLSTM T=%d B=%d: forward %.1f GFLOP/s (%.0f%% of sgemm), backward %.1f GFLOP/s (%.0f%%)",
+        steps, batch, figures.lstmForwardGflops, 100 * figures.lstmForwardShareOfSgemm,
         figures.lstmBackwardGflops, 100 * figures.lstmBackwardShareOfSgemm))
     let shares = rounds.map { round in
       String(
@@ -237,6 +249,22 @@ struct Bench: ParsableCommand {
     var configuration = TaggerConfiguration()
     configuration.characterFilters = 0
     return configuration
+  }
+
+  /// `Figures.trainingSettings`, by the names the peer gives its own (snake case).
+  static var trainingSettings: [String: Double] {
+    let (configuration, options) = (benchConfiguration, TrainingOptions())
+    return [
+      "embedding_size": Double(configuration.embeddingSize),
+      "hidden_size": Double(configuration.hiddenSize),
+      "batch_size": Double(options.batchSize),
+      "learning_rate": options.initialLearningRate,
+      // By its decimal digits: Double(Float(0.3)) is 0.30000001192…, not the peer's 0.3.
+      "dropout": Double("\(options.dropout)")!,
+      "clip_norm": options.clipNorm,
+      "unknown_replacement": options.unknownReplacement,
+      "pool_batches": Double(Trainer.poolBatches),
+    ]
   }
 
   func median(_ values: [Double]) -> Double {

@@ -28,7 +28,7 @@ extension Bench {
   /// in-process). One untimed run of each first fills the workspaces.
   func measureTaggingOnly(model path: String) throws {
     let model = try ModelFile.read(from: path)
-    let file = test ?? "\(corpus)/test.conll"
+    let file = testFile
     let reader = try CoNLLReader(path: file)
     let read = try reader.readAll()
     try TaggerModel.checkSentenceLengths(

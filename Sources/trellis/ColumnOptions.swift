@@ -13,8 +13,8 @@ func validateColumn(_ column: Int, option: String) throws {
 /// Which CoNLL columns hold the token and the gold label (eval; train takes them from its
 /// recipe), and the feature columns a model reads.
 struct ColumnOptions: ParsableArguments {
-  @Option(help: "The column holding the token (1-based).") var tokenColumn = TrainingData()
-    .tokenColumn
+  @Option(help: "The column holding the token (1-based).")
+  var tokenColumn = TrainingData.defaultTokenColumn
   @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn:
     Int?
   /// Set from the model (eval) or the recipe (train), not a flag here.

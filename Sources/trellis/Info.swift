@@ -56,7 +56,7 @@ struct Info: ParsableCommand {
       lines.append("trellis     \(provenance.trellisVersion)\(built)")
       let options = provenance.recipe.options
       lines.append(
-        "training    seed \(options.seed), \(options.optimizer) lr \(options.learningRate ?? options.optimizer.defaultLearningRate), "
+        "training    seed \(options.seed), \(options.optimizer) lr \(options.initialLearningRate), "
           + "batch \(options.batchSize), dropout \(options.dropout)"
           + (options.variationalDropout ? " (one mask per sentence)" : "")
           + ", epochs \(provenance.training.epochsRun) run of "

@@ -46,7 +46,7 @@ struct Score: ParsableCommand {
     name: [.customShort("o"), .customLong("outside")], parsing: .unconditional,
     help: ArgumentHelp(
       "With -r, the label that means outside, besides O (conlleval's -o).", valueName: "label"))
-  var outside = "O"
+  var outside = ConllOptions().outsideLabel
   @Flag(
     name: [.customShort("r"), .customLong("raw")],
     help: ArgumentHelp(

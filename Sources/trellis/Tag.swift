@@ -52,7 +52,8 @@ struct Tag: ParsableCommand {
   ) var input: InputFormat = .conll
   @Option(help: "Output format (default: conll for CoNLL input, text for text, json for jsonl).")
   var format: OutputFormat?
-  @Option(help: "CoNLL input: the column holding the token (1-based).") var tokenColumn = 1
+  @Option(help: "CoNLL input: the column holding the token (1-based).")
+  var tokenColumn = TrainingData.defaultTokenColumn
   @Flag(help: "Decode without the tag scheme's transition constraints.") var noConstraints = false
   @Flag(
     help:
@@ -116,7 +117,7 @@ struct Tag: ParsableCommand {
       throw ValidationError(
         "--input jsonl answers in JSON lines: leave out --format (or give json)")
     }
-    guard tokenColumn == 1 || input == .conll else {
+    guard tokenColumn == TrainingData.defaultTokenColumn || input == .conll else {
       throw ValidationError("--token-column applies to --input conll")
     }
     guard onError == .fail || input == .jsonl else {

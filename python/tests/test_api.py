@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import trellis
-from conftest import CORPUS, REPOSITORY
+from conftest import CORPUS, REPOSITORY, run_cli
 from trellis import _library
 
 
@@ -42,6 +43,10 @@ def test_labels_and_info(tagger, model_path) -> None:
     assert [i["path"] for i in provenance["inputs"]] == [
         str(CORPUS / "train.conll"), str(CORPUS / "dev.conll")
     ]
+    # The CLI's description, member for member, and the token call's own three.
+    cli = json.loads(run_cli("info", "--json", model_path))
+    assert {k: v for k, v in info.items() if k in cli} == cli
+    assert set(info) - set(cli) == {"definesProbabilities", "outputLabels", "spanLabels"}
     info["labels"].clear()
     assert tagger.labels, "info is a copy"
 
@@ -338,3 +343,11 @@ def test_the_batch_size_limit_is_the_librarys(tagger) -> None:
     assert '"labels"' in tagger.tag_json_lines(request, {"batch_size": _library.BATCH_SIZE_LIMIT})
     with pytest.raises(trellis.TrellisError, match=rf"1\.\.\.{_library.BATCH_SIZE_LIMIT}\b"):
         tagger.tag_json_lines(request, {"batch_size": _library.BATCH_SIZE_LIMIT + 1})
+
+
+def test_the_default_batch_size_is_the_librarys() -> None:
+    """`_library.BATCH_SIZE`, the Python calls' and the spaCy component's default, is the
+    one `trellis tag --batch-size` documents (Swift's `TaggingOptions.batchSize`)."""
+    usage = " ".join(run_cli("tag", "--help").decode().split())
+    documented = re.search(r"--batch-size <batch-size> .*?\(default: (\d+)\)", usage)
+    assert documented and int(documented.group(1)) == _library.BATCH_SIZE

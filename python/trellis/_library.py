@@ -125,6 +125,10 @@ CONFIDENCE = 1
 """trellis_tag_tokens's flag TRELLIS_CONFIDENCE."""
 UNCONSTRAINED = 2
 """trellis_tag_tokens's flag TRELLIS_UNCONSTRAINED."""
+BATCH_SIZE = 32
+"""The batch size the library tags with unless told otherwise (Swift's
+`TaggingOptions.batchSize`, `trellis tag --batch-size`'s default, which the C ABI does not
+report)."""
 BATCH_SIZE_LIMIT = 4096
 """The largest batch size the library takes (Swift's `TaggingOptions.batchSizeLimit`, which
 the C ABI does not report): `Tagger` checks it before any call."""

@@ -39,6 +39,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch, raise_error
 
+from . import _library
 from ._library import TrellisError
 from .results import TaggingResult
 from .tagger import Tagger, _write_whole
@@ -75,7 +76,7 @@ class TrellisAlignmentWarning(UserWarning):
         "span_key": None,
         "overwrite_ents": False,
         "confidence": False,
-        "batch_size": 32,
+        "batch_size": _library.BATCH_SIZE,
         "per_sentence": True,
     },
 )
@@ -115,12 +116,12 @@ class TrellisComponent:
     def __init__(
         self,
         tagger: Union[Tagger, TrellisError],
-        name: str = "trellis_tagger",
-        span_key: Optional[str] = None,
-        overwrite_ents: bool = False,
-        confidence: bool = False,
-        batch_size: int = 32,
-        per_sentence: bool = True,
+        name: str,
+        span_key: Optional[str],
+        overwrite_ents: bool,
+        confidence: bool,
+        batch_size: int,
+        per_sentence: bool,
     ) -> None:
         # A TrellisError stands for a model file that was missing, raised when first needed.
         self._tagger = tagger

@@ -131,9 +131,9 @@ class Tagger:
         shows them: "labels", "configuration" (encoder, head, sizes, scheme), "provenance"
         (Trellis version, training recipe, data files and checksums, dev scores; absent for
         models built in code or read from a format-1 file), "formatVersion", "parameters"
-        and "file" (the path as given). Not here: the CLI's "fileBytes" and "missing" (why
-        there is no provenance). Only here: "definesProbabilities" (whether the head gives
-        confidences), "outputLabels" and "spanLabels" (the label tables of the token call)."""
+        "file" (the path as given), "fileBytes" and "missing" (why there is no provenance).
+        Only here: "definesProbabilities" (whether the head gives confidences),
+        "outputLabels" and "spanLabels" (the label tables of the token call)."""
         return copy.deepcopy(self._info)
 
     def tag(
@@ -142,7 +142,7 @@ class Tagger:
         confidence: bool = False,
         nbest: int = 0,
         *,
-        batch_size: int = 32,
+        batch_size: int = _library.BATCH_SIZE,
         constrained: bool = True,
     ) -> List[TaggingResult]:
         """Tags tokenized sentences, returning one result per sentence, in order.
@@ -182,7 +182,7 @@ class Tagger:
         confidence: bool = False,
         nbest: int = 0,
         *,
-        batch_size: int = 32,
+        batch_size: int = _library.BATCH_SIZE,
         constrained: bool = True,
     ) -> List[TaggingResult]:
         """Tags raw strings, split by Trellis's tokenizer (README "JSON lines"): each result

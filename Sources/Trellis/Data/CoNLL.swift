@@ -262,7 +262,8 @@ public final class CoNLLReader {
 /// the token, then the `featureColumns` in their order, then the label (columns 1-based; the
 /// label defaults to the last column).
 public func readLabelledCoNLL(
-  path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int] = []
+  path: String, tokenColumn: Int = TrainingData.defaultTokenColumn, labelColumn: Int? = nil,
+  featureColumns: [Int] = []
 ) throws -> [Sentence] {
   let reader = try CoNLLReader(path: path, minimumColumns: 2)
   return try pickColumns(
@@ -287,7 +288,8 @@ public final class LabelledCoNLLReader {
   /// `refusal` says why a sentence cannot be used (nil: it can), as a `TrellisError` at its
   /// first line.
   public init(
-    path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int],
+    path: String, tokenColumn: Int = TrainingData.defaultTokenColumn, labelColumn: Int? = nil,
+    featureColumns: [Int],
     refusal: @escaping (Sentence) -> String? = { _ in nil }
   ) throws {
     reader = try CoNLLReader(path: path, minimumColumns: 2)
@@ -329,7 +331,8 @@ public final class LabelledCoNLLReader {
 /// `readLabelledCoNLL(path:tokenColumn:labelColumn:featureColumns:)` with the size and SHA-256
 /// of the file's bytes, taken as they are read (training's provenance, `InputFile`).
 public func readLabelledCoNLLWithDigest(
-  path: String, tokenColumn: Int = 1, labelColumn: Int? = nil, featureColumns: [Int] = []
+  path: String, tokenColumn: Int = TrainingData.defaultTokenColumn, labelColumn: Int? = nil,
+  featureColumns: [Int] = []
 ) throws -> (sentences: [Sentence], digest: ReadDigest) {
   let reader = try CoNLLReader(path: path, minimumColumns: 2)
   reader.digest = ReadDigest()

@@ -12,7 +12,7 @@ extension TaggerModel {
     of sentences: Sentences, options: TaggingOptions = TaggingOptions()
   ) throws -> TaggingStream<Sentences, Analysis> where Sentences.Element == [String] {
     try options.validate()
-    return TaggingStream(base: sentences, capacity: 2 * options.batchSize) { [self] in
+    return TaggingStream(base: sentences, batchSize: options.batchSize) { [self] in
       analyze($0, options: options)
     }
   }
@@ -23,7 +23,7 @@ extension TaggerModel {
     to requests: Requests, options: TaggingOptions = TaggingOptions()
   ) throws -> TaggingStream<Requests, TaggingResponse> where Requests.Element == TaggingRequest {
     try options.validate()
-    return TaggingStream(base: requests, capacity: 2 * options.batchSize) { [self] in
+    return TaggingStream(base: requests, batchSize: options.batchSize) { [self] in
       respond(to: $0, options: options)
     }
   }
@@ -34,10 +34,15 @@ extension TaggerModel {
 /// tagging runs on the task that calls `next()`.
 public struct TaggingStream<Base: AsyncSequence, Element>: AsyncSequence {
   let base: Base
-  /// How many inputs the reader may hold before it waits for tagging to take them.
+  /// How many inputs the reader may hold before it waits for tagging to take them: two
+  /// batches, the most one step tags.
   let capacity: Int
   /// Tags a group of inputs, returning one result per input in order.
   let tag: ([Base.Element]) -> [Element]
+
+  init(base: Base, batchSize: Int, tag: @escaping ([Base.Element]) -> [Element]) {
+    (self.base, capacity, self.tag) = (base, 2 * batchSize, tag)
+  }
 
   public func makeAsyncIterator() -> Iterator {
     Iterator(state: IteratorState(base: base, capacity: capacity, tag: tag))

@@ -179,8 +179,12 @@ public final class Trainer {
     return totals
   }
 
-  /// One epoch's batches: a seeded shuffle, then within pools of 20 batches a sort by length,
-  /// so a batch pads little while the order still changes every epoch; batch order shuffled.
+  /// How many batches' sentences one epoch sorts by length together (`batches`).
+  package static let poolBatches = 20
+
+  /// One epoch's batches: a seeded shuffle, then within pools of `poolBatches` batches a sort
+  /// by length, so a batch pads little while the order still changes every epoch; batch order
+  /// shuffled.
   /// A batch ends early where one more sentence would take it past `maximumTokenSteps`.
   static func batches(
     count: Int, lengths: [Int], size: Int,
@@ -189,7 +193,7 @@ public final class Trainer {
     var order = Array(0..<count)
     order.shuffle(using: &rng)
     var batches: [[Int]] = []
-    let pool = size * 20
+    let pool = size * poolBatches
     for poolStart in stride(from: 0, to: count, by: pool) {
       let sorted = order[poolStart..<min(poolStart + pool, count)].sorted {
         (lengths[$0], $0) < (lengths[$1], $1)

@@ -69,7 +69,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     try require(patience, in: 0...Self.epochLimit, "patience")
   }
 
-  var initialLearningRate: Double { learningRate ?? optimizer.defaultLearningRate }
+  /// The rate training starts at: `learningRate`, or the optimizer's own default.
+  package var initialLearningRate: Double { learningRate ?? optimizer.defaultLearningRate }
 
   /// Fields missing from a checkpoint or configuration file take their defaults.
   public init(from decoder: any Swift.Decoder) throws {

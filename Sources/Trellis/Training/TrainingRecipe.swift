@@ -109,12 +109,16 @@ public struct TrainingData: Codable, Equatable, Sendable {
   /// knows the words it will be tested on, as in NCRF++ and Lample et al. 2016).
   public var test: String?
   /// The column holding the token (1-based).
-  public var tokenColumn = 1
+  public var tokenColumn = TrainingData.defaultTokenColumn
   /// The column holding the gold label (1-based; nil: the last).
   public var labelColumn: Int?
 
   /// No files yet; the columns are the defaults above.
   public init() {}
+
+  /// The column holding the token unless a recipe or an option says otherwise: the first,
+  /// as in every CoNLL file.
+  public static let defaultTokenColumn = 1
 
   /// The highest column number that `validate()` accepts.
   public static let columnLimit = 1000

@@ -114,14 +114,15 @@ int trellis_tag_tokens(
     int32_t *spans, double *confidences, double *probabilities, char **error);
 
 /*
- * What the model records, as one JSON object: "labels" (its label set), "configuration",
- * "provenance" (how and on what it was trained; absent for a model trained without one or
- * read from a format-1 file), "formatVersion", "parameters", "definesProbabilities" and "file" (the
- * path it was loaded from): the fields of `trellis info --json`, less the file size. Also
- * "outputLabels" (the labels answers are written in: "labels", or for a model trained in
- * another tag scheme than its data's, every label of the data's scheme it can write) and
- * "spanLabels" (for each of those, the label of a span that starts with it): the tables of
- * trellis_tag_tokens. NULL with `*error` on failure.
+ * What the model records, as one JSON object: the fields of `trellis info --json`, which are
+ * "labels" (its label set), "configuration", "provenance" (how and on what it was trained;
+ * absent for a model trained without one or read from a format-1 file, "missing" saying why),
+ * "formatVersion", "parameters", "file" (the path it was loaded from) and "fileBytes"; and
+ * "definesProbabilities" (whether the head gives confidences), "outputLabels" (the labels
+ * answers are written in: "labels", or for a model trained in another tag scheme than its
+ * data's, every label of the data's scheme it can write) and "spanLabels" (for each of those,
+ * the label of a span that starts with it): the tables of trellis_tag_tokens. NULL with
+ * `*error` on failure.
  */
 char *trellis_model_info(const trellis_model *model, char **error);
 
