@@ -3,10 +3,11 @@ import NIOCore
 /// Closes a connection whose client has stopped taking its answers: one whose socket stays
 /// unwritable (NIO's buffer past its high-water mark, the kernel's full) for the idle timeout.
 ///
-/// Hummingbird's idle timeout counts only while it waits for a request, not while a response
-/// waits to be written, so a client that asked for a large answer (or pipelined many) and then
-/// read nothing held its connection, and one of `--max-connections`' slots, for good. A client
-/// that reads, however slowly, makes the socket writable again before the deadline.
+/// The idle timeout (`ClientPacing`) counts only while the server waits for a request, not
+/// while a response waits to be written, so a client that asked for a large answer (or
+/// pipelined many) and then read nothing would hold its connection, and one of
+/// `--max-connections`' slots, for good. A client that reads, however slowly, makes the socket
+/// writable again before the deadline.
 final class CloseStalledWriters: ChannelInboundHandler, RemovableChannelHandler {
   typealias InboundIn = NIOAny
 

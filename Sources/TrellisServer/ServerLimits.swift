@@ -26,13 +26,13 @@ public struct ServerLimits: Equatable, Sendable {
   /// the next batch meanwhile helps (an ATIS model under 32 connections answered about 14% more
   /// requests per second with two workers than with one).
   public var workers = min(ServerLimits.workersLimit, max(1, TaggingOptions.activeCores))
-  /// How long a connection may send nothing, in seconds, whether between requests or in the
-  /// middle of one, before it is closed: a stalled upload must not hold a graceful shutdown.
+  /// How long the server waits for a piece of a request, in seconds, whether between requests
+  /// or in the middle of one, before it closes the connection: a stalled upload must not hold a
+  /// graceful shutdown. Only the waits for the client count (`ClientPacing`).
   public var idleTimeoutSeconds = 60
-  /// How long a request's body may take to arrive, in seconds, from its headers (or from the
-  /// answer before it, when the client pipelined) to its end, before the connection is closed:
-  /// the idle timeout restarts at every piece of a body, so a client trickling one would hold
-  /// its connection for good. The default admits a `maxBodyBytes` body at 18 KB/s.
+  /// How long the server waits for a request's body in all, in seconds, before it closes the
+  /// connection: the idle timeout restarts at every piece of a body, so a client trickling one
+  /// would hold its connection for good. The default admits a `maxBodyBytes` body at 18 KB/s.
   public var bodyTimeoutSeconds = 60
   /// The most connections open at once; more wait in the system's listen queue until one
   /// closes. Without a cap, a server out of file descriptors kept waking to accept and failing,

@@ -34,7 +34,9 @@ struct UnmatchedRequests<Context: RequestContext>: RouterMiddleware {
       return try await next(request, context)
     } catch let error as HTTPError where error.status == .notFound {
       let asked = "\(request.method) \(request.uri.path)"
-      if let method = endpoints[request.uri.path] {
+      // The path as the router matches it: "/v1/tag/" and "//health" are its endpoints.
+      let path = "/" + request.uri.path.split(separator: "/").joined(separator: "/")
+      if let method = endpoints[path] {
         let allowed = method == .get ? "GET, HEAD" : method.rawValue
         throw ServiceError(
           status: .methodNotAllowed, message: "\(asked): this endpoint takes \(allowed)",

@@ -82,9 +82,14 @@ public struct TaggingServer: Service {
           additionalChannelHandlers: [
             CloseStalledWriters(timeout: .seconds(Int64(limits.idleTimeoutSeconds))),
             CloseAfterWrites(),
-            CloseSlowUploads(timeout: .seconds(Int64(limits.bodyTimeoutSeconds))),
+            ClientPacing(
+              idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)),
+              bodyTimeout: .seconds(Int64(limits.bodyTimeoutSeconds)),
+              maxBodyBytes: limits.maxBodyBytes),
           ],
-          idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
+          // Hummingbird's idle timeout counted the time the server itself was too busy to
+          // read; `ClientPacing` counts only the waits for the client.
+          idleTimeout: nil)),
       configuration: ApplicationConfiguration(
         address: .hostname(host, port: port), serverName: Self.name,
         availableConnectionsDelegate: .maximum(limits.maxConnections, logger: logger)),
@@ -136,9 +141,18 @@ public struct TaggingServer: Service {
     return router
   }
 
-  /// The body as UTF-8 text; 413 when it is longer than `limit` bytes (said by Content-Length
-  /// or found while reading), 400 when it is not UTF-8.
+  /// The body as UTF-8 text; 415 when it comes in a content coding (gzip bytes read as text
+  /// were refused as "not UTF-8"), 413 when it is longer than `limit` bytes (said by
+  /// Content-Length or found while reading), 400 when it is not UTF-8.
   private static func readBody(_ request: Request, limit: Int) async throws -> String {
+    if let coding = request.headers[.contentEncoding],
+      coding.trimmingCharacters(in: .whitespaces).lowercased() != "identity"
+    {
+      throw ServiceError(
+        status: .unsupportedMediaType,
+        message: "the body is in Content-Encoding \(RawJSON.string(coding)); send it uncompressed",
+        extraHeaders: [.acceptEncoding: "identity"])
+    }
     let tooLarge = ServiceError(
       status: .contentTooLarge, message: "the body is larger than \(limit) bytes, the limit")
     if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {

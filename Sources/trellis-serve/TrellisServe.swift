@@ -37,9 +37,9 @@ struct TrellisServe: AsyncParsableCommand {
   @Option(help: "How long a request waits for others to share its batch, in microseconds.")
   var batchWaitMicroseconds = ServerLimits().batchWaitMicroseconds
   @Option(help: "Threads tagging batches.") var workers = ServerLimits().workers
-  @Option(help: "Seconds a connection may send nothing (idle, or stalled in a request).")
+  @Option(help: "Seconds the server waits for a piece of a request (idle, or stalled in one).")
   var idleTimeoutSeconds = ServerLimits().idleTimeoutSeconds
-  @Option(help: "Seconds a request's body may take to arrive in full, from its headers.")
+  @Option(help: "Seconds the server waits for a request's body in all.")
   var bodyTimeoutSeconds = ServerLimits().bodyTimeoutSeconds
   @Option(
     help: """

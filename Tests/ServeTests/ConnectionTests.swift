@@ -1,11 +1,6 @@
 import Foundation
-import Hummingbird
-import NIOCore
-import NIOEmbedded
-import NIOHTTPTypes
+import TrellisServer
 import XCTest
-
-@testable import TrellisServer
 
 /// Connections that stall are closed after the idle timeout (here 1 s), so a graceful shutdown
 /// never waits on them for longer.
@@ -95,72 +90,5 @@ final class ConnectionLimitTests: XCTestCase {
     XCTAssertTrue(waiting.receives(within: 10), "still waiting after a connection closed")
     open.removeAll()
     try await server.stop(within: 20)
-  }
-}
-
-/// A client that trickles a body, each piece within the idle timeout, is closed once the body
-/// timeout has passed: Hummingbird's idle timeout restarts at every piece, and such a client
-/// held its connection for as long as it went on.
-final class SlowUploadTests: XCTestCase {
-  func testABodyTrickledPastTheBodyTimeoutIsClosed() async throws {
-    var limits = ServerLimits()
-    (limits.idleTimeoutSeconds, limits.bodyTimeoutSeconds) = (2, 1)
-    let server = try await InProcessServer(limits: limits)
-    let body = tagBody([#"{"tokens":["boston","to","denver"]}"#])
-    let trickling = try RawConnection(port: server.port)
-    trickling.send(
-      "POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-        + "Content-Length: \(body.utf8.count)\r\n\r\n")
-    // A byte every 0.25 s: the body takes 12 s, the idle timeout never passes.
-    var bytesBeforeClose: Int?
-    for (sent, byte) in body.enumerated() {
-      trickling.send(String(byte))
-      if trickling.secondsUntilClosed(limit: 0.25) != nil {
-        bytesBeforeClose = sent + 1
-        break
-      }
-    }
-    let sent = try XCTUnwrap(bytesBeforeClose, "the whole trickled body was read")
-    XCTAssertLessThan(sent, body.utf8.count / 2, "closed only after \(sent) bytes")
-    try await server.stop(within: 20)
-  }
-
-  /// The clock runs only while the server waits for the client: a pipelined request queued
-  /// behind an unanswered one is not being read, so its time there does not count.
-  func testTheClockWaitsForTheAnswersBeforeIt() throws {
-    let channel = try connectedChannel()
-    let head = HTTPRequestPart.head(
-      HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/"))
-    try channel.writeInbound(head)
-    try channel.writeInbound(HTTPRequestPart.end(nil))
-    try channel.writeInbound(head)  // pipelined, its body still to come
-    channel.embeddedEventLoop.advanceTime(by: .seconds(5))
-    XCTAssertTrue(channel.isActive, "closed while the request before was unanswered")
-    try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
-    try channel.writeOutbound(HTTPResponsePart.end(nil))
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
-    XCTAssertTrue(channel.isActive, "closed before the timeout had passed")
-    try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{")))
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
-    XCTAssertFalse(channel.isActive, "open after the body timeout")
-  }
-
-  /// A body that arrives in full stops the clock, however long the answer then takes.
-  func testTheClockStopsAtTheBodysEnd() throws {
-    let channel = try connectedChannel()
-    try channel.writeInbound(
-      HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/")))
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
-    try channel.writeInbound(HTTPRequestPart.end(nil))
-    channel.embeddedEventLoop.advanceTime(by: .seconds(5))
-    XCTAssertTrue(channel.isActive, "closed while its answer was being made")
-  }
-
-  /// A connected channel whose only handler is a `CloseSlowUploads` of a 1 s timeout, on a
-  /// clock the test advances.
-  private func connectedChannel() throws -> EmbeddedChannel {
-    let channel = EmbeddedChannel(handler: CloseSlowUploads(timeout: .seconds(1)))
-    try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-    return channel
   }
 }

@@ -176,6 +176,23 @@ final class LimitTests: XCTestCase {
     try await assertRefused(body, mentioning: "the body is not UTF-8")
   }
 
+  /// A body in a content coding is refused as such (gzip bytes were read as text, "not
+  /// UTF-8"; a plain body labelled br was tagged).
+  func testABodyInAContentCodingIs415() async throws {
+    let body = Data(tagBody([EndpointTests.requests[1]]).utf8)
+    for coding in ["gzip", "br"] {
+      let answer = try await client.send(
+        "POST", server.url("/v1/tag"), body: body, headers: ["Content-Encoding": coding])
+      XCTAssertEqual(answer.status, 415, answer.text)
+      XCTAssertEqual(answer.headers["accept-encoding"], "identity")
+      XCTAssertEqual(
+        answer.errorMessage, "the body is in Content-Encoding \"\(coding)\"; send it uncompressed")
+    }
+    let identity = try await client.send(
+      "POST", server.url("/v1/tag"), body: body, headers: ["Content-Encoding": "identity"])
+    XCTAssertEqual(identity.status, 200, identity.text)
+  }
+
   /// Random bytes and random damage to a good body never get anything but an answer.
   func testDamagedBodiesNeverStopTheServer() async throws {
     var generator = SplitMix64(seed: 7)
@@ -213,6 +230,12 @@ final class LimitTests: XCTestCase {
     let postHealth = try await client.post(server.url("/health"), "{}")
     XCTAssertEqual(postHealth.status, 405)
     XCTAssertEqual(postHealth.headers["allow"], "GET, HEAD")
+    // The paths as the router matches them: it answers "/v1/tag/" as "/v1/tag".
+    for (method, path) in [("GET", "/v1/tag/"), ("POST", "/health/"), ("POST", "//health")] {
+      let body = method == "POST" ? Data("{}".utf8) : nil
+      let answer = try await client.send(method, server.url(path), body: body)
+      XCTAssertEqual(answer.status, 405, "\(method) \(path): \(answer.text)")
+    }
     for path in ["/health", "/v1/model"] {
       let head = try await client.send("HEAD", server.url(path))
       XCTAssertEqual(head.status, 200, path)

@@ -239,12 +239,15 @@ final class HTTPClient: Sendable {
 
   deinit { session.finishTasksAndInvalidate() }
 
-  /// Sends a request; `chunked` sends the body without a Content-Length.
+  /// Sends a request with `headers` besides the content type; `chunked` sends the body
+  /// without a Content-Length.
   func send(
-    _ method: String, _ url: URL, body: Data? = nil, chunked: Bool = false
+    _ method: String, _ url: URL, body: Data? = nil, chunked: Bool = false,
+    headers: [String: String] = [:]
   ) async throws -> HTTPAnswer {
     var request = URLRequest(url: url)
     request.httpMethod = method
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     if let body {
       request.setValue("application/json", forHTTPHeaderField: "Content-Type")
       if chunked {
@@ -395,6 +398,9 @@ final class ServerProcess {
 /// stops halfway, or nothing at all.
 final class RawConnection {
   private let descriptor: Int32
+  /// Everything the server has sent that `receives` and `secondsUntilClosed` read.
+  private(set) var received: [UInt8] = []
+  var receivedText: String { String(decoding: received, as: UTF8.self) }
 
   init(port: Int) throws {
     descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -426,8 +432,10 @@ final class RawConnection {
   func receives(within seconds: TimeInterval) -> Bool {
     var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
     var buffer = [UInt8](repeating: 0, count: 4096)
-    return poll(&waiting, 1, Int32(seconds * 1000)) > 0
-      && recv(descriptor, &buffer, buffer.count, 0) > 0
+    guard poll(&waiting, 1, Int32(seconds * 1000)) > 0 else { return false }
+    let count = recv(descriptor, &buffer, buffer.count, 0)
+    received += buffer.prefix(max(0, count))
+    return count > 0
   }
 
   /// Reads (and drops) what the server sends until it closes the connection: the seconds that
@@ -440,9 +448,9 @@ final class RawConnection {
       guard left > 0 else { return nil }
       var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
       guard poll(&waiting, 1, Int32(left * 1000) + 1) > 0 else { continue }
-      if recv(descriptor, &buffer, buffer.count, 0) <= 0 {
-        return Date().timeIntervalSince(started)
-      }
+      let count = recv(descriptor, &buffer, buffer.count, 0)
+      guard count > 0 else { return Date().timeIntervalSince(started) }
+      received += buffer.prefix(count)
     }
   }
 }

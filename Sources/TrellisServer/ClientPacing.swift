@@ -1,0 +1,217 @@
+import Hummingbird
+import NIOCore
+import NIOHTTPTypes
+import Trellis
+
+/// Asks for request bodies as HTTP/1.1 has it, and closes a connection whose client keeps the
+/// server waiting: the idle timeout and the body timeout.
+///
+/// Both clocks count only the time the server waits for the client: a read asked of the socket
+/// and nothing come, while no request of the connection is being answered (or, for the body
+/// being read, no request before it). Hummingbird's own idle timeout counted the time since the
+/// last piece of a request arrived, so a server too busy to read what had arrived (the async
+/// channel's back-pressure stops reading) closed connections whose clients had sent everything,
+/// and it restarted at every piece of a body, so a client that trickled one held its connection,
+/// and one of `--max-connections`' slots, for as long as it liked.
+/// - The idle timeout: no piece of a request (the headers, a piece of the body) for `idle`. The
+///   parser passes the headers on only when they are complete, so a client that trickles them
+///   meets it too.
+/// - The body timeout: a body must arrive within `body`. Past either, a client whose request's
+///   answer has not begun gets 408; then the connection is closed.
+/// - `Expect: 100-continue`: the client waits for `100 Continue` before it sends the body (some
+///   clients, aiohttp among them, forever; curl for a second). It is sent as soon as no earlier
+///   answer is being written on the connection, unless Content-Length is over `maxBodyBytes`:
+///   then the body is refused unsent, and the 413 closes the connection (its client may never
+///   send what it was not asked for, and the bytes after its headers could not be read as the
+///   next request).
+/// - A CONNECT's answer closes the connection: the HTTP parser reads whatever follows one as a
+///   tunnel, never as requests.
+final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
+  typealias InboundIn = HTTPRequestPart
+  typealias InboundOut = HTTPRequestPart
+  typealias OutboundIn = HTTPResponsePart
+  typealias OutboundOut = HTTPResponsePart
+
+  /// A request whose answer has not been written to its end.
+  private struct Unanswered {
+    /// Whether its client waits for `100 Continue` that has not been sent yet.
+    var awaitsContinue: Bool
+    /// Whether the connection closes after its answer.
+    var closesAfterAnswer: Bool
+  }
+
+  private let idleTimeout: TimeAmount
+  private let bodyTimeout: TimeAmount
+  private let maxBodyBytes: Int
+  /// The requests read and not answered in full, oldest first.
+  private var unanswered: [Unanswered] = []
+  /// Whether the last request's headers have arrived and its body's end has not.
+  private var isBodyPending = false
+  /// Whether an answer's head has been written and its end not yet.
+  private var isAnswering = false
+  /// Whether a read has been asked of the socket and nothing has come yet; a new connection
+  /// waits for its first request.
+  private var isReadPending = true
+  /// The time waited since the last piece of a request, and since the pending body's headers,
+  /// both before `waitingSince`.
+  private var waitedSincePiece = TimeAmount.zero
+  private var waitedForBody = TimeAmount.zero
+  /// When the present wait began, if the server is waiting for the client now.
+  private var waitingSince: NIODeadline?
+  /// The close scheduled for when the waits reach a timeout.
+  private var deadline: Scheduled<Void>?
+  /// Whether the connection is being closed: later writes of an answer are dropped.
+  private var isClosing = false
+
+  init(idleTimeout: TimeAmount, bodyTimeout: TimeAmount, maxBodyBytes: Int) {
+    self.idleTimeout = idleTimeout
+    self.bodyTimeout = bodyTimeout
+    self.maxBodyBytes = maxBodyBytes
+  }
+
+  func channelActive(context: ChannelHandlerContext) {
+    updateClock(context: context)
+    context.fireChannelActive()
+  }
+
+  func handlerAdded(context: ChannelHandlerContext) {
+    if context.channel.isActive { updateClock(context: context) }
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    stopClock(context: context)
+    waitedSincePiece = .zero
+    switch unwrapInboundIn(data) {
+    case .head(let request):
+      let fields = request.headerFields
+      let expectsContinue =
+        fields[.expect]?.trimmingCharacters(in: .whitespaces).lowercased() == "100-continue"
+      let isTooLarge = fields[.contentLength].flatMap { Int($0) }.map { $0 > maxBodyBytes } ?? false
+      unanswered.append(
+        Unanswered(
+          awaitsContinue: expectsContinue && !isTooLarge,
+          closesAfterAnswer: request.method == .connect || (expectsContinue && isTooLarge)))
+      isBodyPending = true
+      waitedForBody = .zero
+      sendContinueIfDue(context: context)
+    case .body: break
+    case .end:
+      isBodyPending = false
+      if !unanswered.isEmpty { unanswered[unanswered.count - 1].awaitsContinue = false }
+    }
+    context.fireChannelRead(data)
+    updateClock(context: context)
+  }
+
+  func channelReadComplete(context: ChannelHandlerContext) {
+    isReadPending = false
+    updateClock(context: context)
+    context.fireChannelReadComplete()
+  }
+
+  func read(context: ChannelHandlerContext) {
+    isReadPending = true
+    updateClock(context: context)
+    context.read()
+  }
+
+  func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    guard !isClosing else {
+      promise?.fail(ChannelError.ioOnClosedChannel)
+      return
+    }
+    switch unwrapOutboundIn(data) {
+    case .head(var response) where response.status.kind != .informational:
+      isAnswering = true
+      if unanswered.first?.closesAfterAnswer == true {
+        response.headerFields[.connection] = "close"
+        return context.write(wrapOutboundOut(.head(response)), promise: promise)
+      }
+    case .end:
+      isAnswering = false
+      context.write(data, promise: promise)
+      guard !unanswered.isEmpty else { return }
+      if unanswered.removeFirst().closesAfterAnswer {
+        isClosing = true
+        stopClock(context: context)
+        context.close(promise: nil)
+      } else {
+        // The idle timeout counts from the end of the last answer, as from the last request.
+        if unanswered.isEmpty { waitedSincePiece = .zero }
+        sendContinueIfDue(context: context)
+        updateClock(context: context)
+      }
+      return
+    default: break
+    }
+    context.write(data, promise: promise)
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    deadline?.cancel()
+    deadline = nil
+    context.fireChannelInactive()
+  }
+
+  /// Sends `100 Continue` when the request waiting for it is the only one unanswered, so that
+  /// it never falls inside an earlier answer.
+  private func sendContinueIfDue(context: ChannelHandlerContext) {
+    guard unanswered.count == 1, unanswered[0].awaitsContinue, isBodyPending else { return }
+    unanswered[0].awaitsContinue = false
+    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+  }
+
+  /// Whether the server waits for the client: a read is pending, and nothing is being answered
+  /// but, when a body is arriving, its own request (or its answer came early, and the rest of
+  /// the body is being read past).
+  private var isWaitingForClient: Bool {
+    guard isReadPending, !isClosing else { return false }
+    return isBodyPending ? unanswered.count <= 1 : unanswered.isEmpty
+  }
+
+  /// Starts or stops the clocks as `isWaitingForClient` says; a running clock schedules the
+  /// close for the nearer timeout.
+  private func updateClock(context: ChannelHandlerContext) {
+    guard isWaitingForClient else { return stopClock(context: context) }
+    guard waitingSince == nil else { return }
+    waitingSince = context.eventLoop.now
+    var left = idleTimeout - waitedSincePiece
+    if isBodyPending { left = min(left, bodyTimeout - waitedForBody) }
+    deadline = context.eventLoop.scheduleTask(in: left) { [weak self] in
+      self?.timeOut(context: context)
+    }
+  }
+
+  private func stopClock(context: ChannelHandlerContext) {
+    guard let since = waitingSince else { return }
+    let waited = context.eventLoop.now - since
+    waitedSincePiece = waitedSincePiece + waited
+    if isBodyPending { waitedForBody = waitedForBody + waited }
+    waitingSince = nil
+    deadline?.cancel()
+    deadline = nil
+  }
+
+  /// Answers 408 to a request whose answer has not begun, and closes the connection.
+  private func timeOut(context: ChannelHandlerContext) {
+    (deadline, waitingSince) = (nil, nil)
+    if unanswered.count == 1 && !isAnswering {
+      let message =
+        "the request did not arrive in full within --idle-timeout-seconds "
+        + "(\(idleTimeout.nanoseconds / 1_000_000_000)) of silence or "
+        + "--body-timeout-seconds (\(bodyTimeout.nanoseconds / 1_000_000_000)) for its body"
+      let body = ByteBuffer(string: "{\"error\":\(RawJSON.string(message))}\n")
+      let head = HTTPResponse(
+        status: .requestTimeout,
+        headerFields: [
+          .contentType: "application/json", .contentLength: "\(body.readableBytes)",
+          .connection: "close",
+        ])
+      context.write(wrapOutboundOut(.head(head)), promise: nil)
+      context.write(wrapOutboundOut(.body(body)), promise: nil)
+      context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+    isClosing = true
+    context.close(promise: nil)
+  }
+}

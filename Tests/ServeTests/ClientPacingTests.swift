@@ -1,0 +1,230 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
+import XCTest
+
+@testable import TrellisServer
+
+/// `ClientPacing` on a channel of its own, on a clock the test advances: when the clocks run,
+/// when `100 Continue` goes out, and which answers close the connection.
+final class ClientPacingTests: XCTestCase {
+  /// An idle timeout of 3 s, a body timeout of 1 s; bodies up to 100 bytes.
+  private func connectedChannel() throws -> EmbeddedChannel {
+    let channel = EmbeddedChannel(
+      handler: ClientPacing(idleTimeout: .seconds(3), bodyTimeout: .seconds(1), maxBodyBytes: 100))
+    try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    return channel
+  }
+
+  private func head(
+    _ method: HTTPRequest.Method = .post, expectsContinue: Bool = false, length: Int? = nil
+  ) -> HTTPRequestPart {
+    var request = HTTPRequest(method: method, scheme: nil, authority: nil, path: "/v1/tag")
+    if expectsContinue { request.headerFields[.expect] = "100-continue" }
+    if let length { request.headerFields[.contentLength] = "\(length)" }
+    return .head(request)
+  }
+
+  private func answer(_ channel: EmbeddedChannel, _ status: HTTPResponse.Status = .ok) throws {
+    try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: status)))
+    try channel.writeOutbound(HTTPResponsePart.end(nil))
+  }
+
+  /// The statuses of the answers' heads written so far, 100 Continue included.
+  private func writtenStatuses(_ channel: EmbeddedChannel) throws -> [Int] {
+    var statuses: [Int] = []
+    while let part = try channel.readOutbound(as: HTTPResponsePart.self) {
+      if case .head(let response) = part { statuses.append(response.status.code) }
+    }
+    return statuses
+  }
+
+  /// A piece of the body arrives, ending the read that asked for it.
+  private func arrive(_ channel: EmbeddedChannel, _ part: HTTPRequestPart) throws {
+    try channel.writeInbound(part)
+    channel.pipeline.fireChannelReadComplete()
+  }
+
+  func testTheClockCountsOnlyTheServersWaitsForTheBody() throws {
+    let channel = try connectedChannel()
+    try channel.writeInbound(head())
+    // No read asked of the socket: a server too busy to read does not count against the client.
+    channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+    XCTAssertTrue(channel.isActive, "closed while the server was not reading")
+    channel.read()
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(600))
+    try arrive(channel, .body(ByteBuffer(string: "{")))
+    channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+    XCTAssertTrue(channel.isActive, "closed while the server was not reading")
+    channel.read()
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(300))
+    XCTAssertTrue(channel.isActive, "closed after 0.9 s of waits")
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+    XCTAssertFalse(channel.isActive, "open after 1.1 s of waits")
+    XCTAssertEqual(try writtenStatuses(channel), [408])
+  }
+
+  /// The idle timeout counts the waits for the client since the last piece of a request, a
+  /// head trickled in pieces the parser holds included, and never the time a request is
+  /// answered in.
+  func testTheIdleClockCountsOnlyTheWaitsForTheClient() throws {
+    let channel = try connectedChannel()
+    for _ in 0..<5 {  // pieces of a head, which the parser passes on only when it is whole
+      channel.embeddedEventLoop.advanceTime(by: .milliseconds(500))
+      channel.pipeline.fireChannelReadComplete()
+      channel.read()
+    }
+    XCTAssertTrue(channel.isActive, "closed after 2.5 s of waits")
+    try channel.writeInbound(head(.get))
+    try arrive(channel, .end(nil))
+    channel.read()
+    channel.embeddedEventLoop.advanceTime(by: .seconds(10))
+    XCTAssertTrue(channel.isActive, "closed while its answer was being made")
+    try answer(channel)
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
+    XCTAssertTrue(channel.isActive, "closed before the idle timeout")
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+    XCTAssertFalse(channel.isActive, "open after the idle timeout")
+    XCTAssertEqual(try writtenStatuses(channel), [200], "a 408 between requests")
+  }
+
+  func testAHeadTrickledPastTheIdleTimeoutIsClosed() throws {
+    let channel = try connectedChannel()
+    for _ in 0..<5 {
+      channel.embeddedEventLoop.advanceTime(by: .milliseconds(700))
+      channel.pipeline.fireChannelReadComplete()
+      channel.read()
+    }
+    XCTAssertFalse(channel.isActive, "open after 3.5 s of a trickled head")
+  }
+
+  /// A pipelined request queued behind an unanswered one is not being read, so its time there
+  /// does not count.
+  func testTheClockWaitsForTheAnswersBeforeIt() throws {
+    let channel = try connectedChannel()
+    try channel.writeInbound(head(.get))
+    try channel.writeInbound(HTTPRequestPart.end(nil))
+    try channel.writeInbound(head())  // its body still to come
+    channel.read()
+    channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+    XCTAssertTrue(channel.isActive, "closed while the request before was unanswered")
+    try answer(channel)
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
+    XCTAssertTrue(channel.isActive, "closed before the timeout had passed")
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+    XCTAssertFalse(channel.isActive, "open after the body timeout")
+  }
+
+  /// A body that arrives in full stops the clock, however long the answer then takes.
+  func testTheClockStopsAtTheBodysEnd() throws {
+    let channel = try connectedChannel()
+    try channel.writeInbound(head())
+    channel.read()
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
+    try arrive(channel, .end(nil))
+    channel.read()
+    channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+    XCTAssertTrue(channel.isActive, "closed while its answer was being made")
+  }
+
+  /// An answer written before the body's end (a 413, a 404) leaves the clock running while the
+  /// rest of the body is read past: it stopped it, and a client trickling the rest held the
+  /// connection.
+  func testAnEarlyAnswerLeavesTheClockRunning() throws {
+    let channel = try connectedChannel()
+    try channel.writeInbound(head(length: 50))
+    channel.read()
+    try answer(channel, .notFound)
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(1100))
+    XCTAssertFalse(channel.isActive, "open after the body timeout")
+    XCTAssertEqual(try writtenStatuses(channel), [404], "a second answer after the first")
+  }
+
+  /// `100 Continue` goes out at once, or after the answer being written when the request came.
+  func testContinueIsSentWhenNoOtherAnswerIsBeingWritten() throws {
+    let channel = try connectedChannel()
+    try channel.writeInbound(head(expectsContinue: true, length: 20))
+    XCTAssertEqual(try writtenStatuses(channel), [100])
+    try arrive(channel, .end(nil))
+    try channel.writeInbound(head(expectsContinue: true, length: 20))  // pipelined
+    XCTAssertEqual(try writtenStatuses(channel), [], "100 Continue inside the earlier answer")
+    try answer(channel)
+    XCTAssertEqual(try writtenStatuses(channel), [200, 100])
+    XCTAssertTrue(channel.isActive)
+  }
+
+  /// A body over the limit is refused unsent: no `100 Continue`, and its answer closes the
+  /// connection, since what its client sends next may be that body.
+  func testATooLargeBodyIsRefusedUnsentAndTheConnectionClosed() throws {
+    let channel = try connectedChannel()
+    try channel.writeInbound(head(expectsContinue: true, length: 101))
+    XCTAssertEqual(try writtenStatuses(channel), [])
+    try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .contentTooLarge)))
+    guard case .head(let refusal) = try channel.readOutbound(as: HTTPResponsePart.self) else {
+      return XCTFail("no answer's head")
+    }
+    XCTAssertEqual(refusal.headerFields[.connection], "close")
+    try channel.writeOutbound(HTTPResponsePart.end(nil))
+    XCTAssertFalse(channel.isActive, "open after the refusal")
+  }
+
+  /// The HTTP parser reads what follows a CONNECT as a tunnel, so its answer closes the
+  /// connection (the requests after it went unanswered until the idle timeout).
+  func testAConnectsAnswerClosesTheConnection() throws {
+    let channel = try connectedChannel()
+    try channel.writeInbound(head(.connect))
+    try channel.writeInbound(HTTPRequestPart.end(nil))
+    try answer(channel, .notFound)
+    XCTAssertFalse(channel.isActive, "open after a CONNECT's answer")
+  }
+}
+
+/// The same against a server, through its sockets.
+final class ClientPacingServerTests: XCTestCase {
+  /// A client that trickles a body, each piece within the idle timeout, gets 408 and is closed
+  /// once the body timeout has passed: Hummingbird's idle timeout restarts at every piece.
+  func testABodyTrickledPastTheBodyTimeoutIs408() async throws {
+    var limits = ServerLimits()
+    (limits.idleTimeoutSeconds, limits.bodyTimeoutSeconds) = (2, 1)
+    let server = try await InProcessServer(limits: limits)
+    let body = tagBody([#"{"tokens":["boston","to","denver"]}"#])
+    let trickling = try RawConnection(port: server.port)
+    trickling.send(
+      "POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + "Content-Length: \(body.utf8.count)\r\n\r\n")
+    // A byte every 0.25 s: the body takes 12 s, the idle timeout never passes.
+    var bytesBeforeClose: Int?
+    for (sent, byte) in body.enumerated() {
+      trickling.send(String(byte))
+      if trickling.secondsUntilClosed(limit: 0.25) != nil {
+        bytesBeforeClose = sent + 1
+        break
+      }
+    }
+    let sent = try XCTUnwrap(bytesBeforeClose, "the whole trickled body was read")
+    XCTAssertLessThan(sent, body.utf8.count / 2, "closed only after \(sent) bytes")
+    XCTAssertTrue(trickling.receivedText.hasPrefix("HTTP/1.1 408"), trickling.receivedText)
+    try await server.stop(within: 20)
+  }
+
+  /// A client that asks for `100 Continue` gets it before it sends the body (aiohttp waited
+  /// for it until the idle timeout closed the connection).
+  func testAClientExpectingContinueIsAskedForItsBody() async throws {
+    let server = try await InProcessServer(limits: ServerLimits())
+    let body = tagBody([#"{"tokens":["boston"]}"#])
+    let client = try RawConnection(port: server.port)
+    client.send(
+      "POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
+        + "Content-Length: \(body.utf8.count)\r\n\r\n")
+    XCTAssertTrue(client.receives(within: 10), "no 100 Continue")
+    XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 100 Continue\r\n"), client.receivedText)
+    client.send(body)
+    for _ in 0..<50 where !client.receivedText.contains("\"labels\"") {
+      _ = client.receives(within: 0.2)
+    }
+    XCTAssertTrue(client.receivedText.contains("HTTP/1.1 200 OK"), client.receivedText)
+    try await server.stop(within: 20)
+  }
+}
