@@ -141,6 +141,9 @@ final class LimitTests: XCTestCase {
       ("  \n", "the body is empty"),
       ("{", "body: invalid JSON at column 2"),
       (#"{"sentences": [}"#, "body: invalid JSON at column 16"),
+      // A pretty-printed body's errors name the line (a column from the body's start did not).
+      ("{\n  \"sentences\": [\n    {\"tokens\": [\"a\",]}\n  ]\n}", "at line 3, column 21"),
+      ("{\r\n\"sentences\": [}", "body: invalid JSON at line 2, column 15"),
       (#"{"sentences": []} x"#, "unexpected text after the value"),
       ("[1, 2]", "the body must be a JSON object"),
       (#""sentences""#, "the body must be a JSON object"),

@@ -129,11 +129,15 @@ struct JSONScanner {
 
   private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
-  /// A syntax error at the current position; columns count code points from 1.
+  /// A syntax error at the current position: its column, counting code points from 1, and its
+  /// line when the text has more than one (an HTTP body may be pretty-printed, where a column
+  /// counted from the body's start pointed nowhere).
   func error(_ what: String) -> JSONLineError {
-    let before = UnsafeBufferPointer(rebasing: bytes[..<position])
-    let column = String(decoding: before, as: UTF8.self).unicodeScalars.count + 1
-    return JSONLineError("invalid JSON at column \(column): \(what)")
+    let before = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<position]), as: UTF8.self)
+    let lines = before.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+    let column = (lines.last?.count ?? 0) + 1
+    let place = lines.count > 1 ? "line \(lines.count), column \(column)" : "column \(column)"
+    return JSONLineError("invalid JSON at \(place): \(what)")
   }
 
   mutating func skipWhitespace() {
