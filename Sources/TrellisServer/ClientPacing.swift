@@ -24,8 +24,9 @@ import Trellis
 ///   then the body is refused unsent, and the 413 closes the connection (its client may never
 ///   send what it was not asked for, and the bytes after its headers could not be read as the
 ///   next request).
-/// - A CONNECT's answer closes the connection: the HTTP parser reads whatever follows one as a
-///   tunnel, never as requests.
+/// - The answer to a CONNECT, or to a request asking for a protocol Upgrade, closes the
+///   connection: the HTTP parser reads whatever follows one as another protocol, never as
+///   requests.
 final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPRequestPart
   typealias InboundOut = HTTPRequestPart
@@ -47,6 +48,9 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   private var unanswered: [Unanswered] = []
   /// Whether the last request's headers have arrived and its body's end has not.
   private var isBodyPending = false
+  /// Answers whose end has been queued and not yet written to the socket: the client is still
+  /// taking them, which is not a wait for it.
+  private var endsInFlight = 0
   /// Whether an answer's head has been written and its end not yet.
   private var isAnswering = false
   /// Whether a read has been asked of the socket and nothing has come yet; a new connection
@@ -90,7 +94,8 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
       unanswered.append(
         Unanswered(
           awaitsContinue: expectsContinue && !isTooLarge,
-          closesAfterAnswer: request.method == .connect || (expectsContinue && isTooLarge)))
+          closesAfterAnswer: request.method == .connect || fields[.upgrade] != nil
+            || (expectsContinue && isTooLarge)))
       isBodyPending = true
       waitedForBody = .zero
       sendContinueIfDue(context: context)
@@ -110,10 +115,12 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func read(context: ChannelHandlerContext) {
+    guard !isClosing else { return }  // nothing read now would be answered
     isReadPending = true
     updateClock(context: context)
     context.read()
   }
+
 
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
     guard !isClosing else {
@@ -129,15 +136,22 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
       }
     case .end:
       isAnswering = false
-      context.write(data, promise: promise)
+      let written = promise ?? context.eventLoop.makePromise()
+      endsInFlight += 1
+      written.futureResult.whenComplete { [weak self] _ in
+        guard let self else { return }
+        endsInFlight -= 1
+        // The idle timeout counts from the last answer's end reaching the socket.
+        if unanswered.isEmpty && endsInFlight == 0 { waitedSincePiece = .zero }
+        updateClock(context: context)
+      }
+      context.write(data, promise: written)
       guard !unanswered.isEmpty else { return }
       if unanswered.removeFirst().closesAfterAnswer {
         isClosing = true
         stopClock(context: context)
         context.close(promise: nil)
       } else {
-        // The idle timeout counts from the end of the last answer, as from the last request.
-        if unanswered.isEmpty { waitedSincePiece = .zero }
         sendContinueIfDue(context: context)
         updateClock(context: context)
       }
@@ -148,6 +162,7 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func channelInactive(context: ChannelHandlerContext) {
+    isClosing = true  // and no clock may start again
     deadline?.cancel()
     deadline = nil
     context.fireChannelInactive()
@@ -156,17 +171,19 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   /// Sends `100 Continue` when the request waiting for it is the only one unanswered, so that
   /// it never falls inside an earlier answer.
   private func sendContinueIfDue(context: ChannelHandlerContext) {
-    guard unanswered.count == 1, unanswered[0].awaitsContinue, isBodyPending else { return }
+    guard unanswered.count == 1, unanswered[0].awaitsContinue, isBodyPending, !isClosing else {
+      return
+    }
     unanswered[0].awaitsContinue = false
     context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
   }
 
   /// Whether the server waits for the client: a read is pending, and nothing is being answered
-  /// but, when a body is arriving, its own request (or its answer came early, and the rest of
-  /// the body is being read past).
+  /// or written but, when a body is arriving, its own request (or its answer came early, and
+  /// the rest of the body is being read past).
   private var isWaitingForClient: Bool {
     guard isReadPending, !isClosing else { return false }
-    return isBodyPending ? unanswered.count <= 1 : unanswered.isEmpty
+    return isBodyPending ? unanswered.count <= 1 : unanswered.isEmpty && endsInFlight == 0
   }
 
   /// Starts or stops the clocks as `isWaitingForClient` says; a running clock schedules the

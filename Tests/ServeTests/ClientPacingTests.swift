@@ -170,14 +170,38 @@ final class ClientPacingTests: XCTestCase {
     XCTAssertFalse(channel.isActive, "open after the refusal")
   }
 
-  /// The HTTP parser reads what follows a CONNECT as a tunnel, so its answer closes the
-  /// connection (the requests after it went unanswered until the idle timeout).
-  func testAConnectsAnswerClosesTheConnection() throws {
+  /// The HTTP parser reads what follows a CONNECT, or a request asking for an Upgrade, as
+  /// another protocol, so their answers close the connection (the requests after them went
+  /// unanswered until the idle timeout).
+  func testAConnectsOrAnUpgradesAnswerClosesTheConnection() throws {
+    var upgrade = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/health")
+    upgrade.headerFields[.upgrade] = "h2c"
+    for request in [head(.connect), .head(upgrade)] {
+      let channel = try connectedChannel()
+      try channel.writeInbound(request)
+      try channel.writeInbound(HTTPRequestPart.end(nil))
+      try answer(channel, .notFound)
+      XCTAssertFalse(channel.isActive, "open after the answer to \(request)")
+    }
+  }
+
+  /// An answer still being written is the client's time to take it, not a wait for it: the
+  /// idle clock starts when its end reaches the socket (it started when the end was queued,
+  /// and a client taking a long answer slowly was closed in the middle of it).
+  func testTheIdleClockStartsWhenTheAnswerIsWritten() throws {
     let channel = try connectedChannel()
-    try channel.writeInbound(head(.connect))
-    try channel.writeInbound(HTTPRequestPart.end(nil))
-    try answer(channel, .notFound)
-    XCTAssertFalse(channel.isActive, "open after a CONNECT's answer")
+    try channel.writeInbound(head(.get))
+    try arrive(channel, .end(nil))
+    channel.read()
+    channel.write(HTTPResponsePart.head(HTTPResponse(status: .ok)), promise: nil)
+    channel.write(HTTPResponsePart.end(nil), promise: nil)  // queued, not flushed
+    channel.embeddedEventLoop.advanceTime(by: .seconds(10))
+    XCTAssertTrue(channel.isActive, "closed while its answer was being written")
+    channel.flush()
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
+    XCTAssertTrue(channel.isActive, "closed before the idle timeout")
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+    XCTAssertFalse(channel.isActive, "open after the idle timeout")
   }
 }
 
@@ -206,6 +230,26 @@ final class ClientPacingServerTests: XCTestCase {
     let sent = try XCTUnwrap(bytesBeforeClose, "the whole trickled body was read")
     XCTAssertLessThan(sent, body.utf8.count / 2, "closed only after \(sent) bytes")
     XCTAssertTrue(trickling.receivedText.hasPrefix("HTTP/1.1 408"), trickling.receivedText)
+    try await server.stop(within: 20)
+  }
+
+  /// A client that asked for its connection closed and does not close it is closed after the
+  /// idle timeout: Hummingbird answers no more requests on such a connection and closes only
+  /// its output, and the parser passes on nothing the client sends after that request, so no
+  /// piece of a request comes however much the client sends.
+  func testAClientThatDoesNotCloseAfterConnectionCloseIsClosed() async throws {
+    var limits = ServerLimits()
+    limits.idleTimeoutSeconds = 1
+    let server = try await InProcessServer(limits: limits)
+    let client = try RawConnection(port: server.port)
+    client.send(
+      "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        + String(repeating: "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n", count: 20))
+    XCTAssertNotNil(client.secondsUntilClosed(limit: 10), "the server's output is still open")
+    XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 200"), client.receivedText)
+    XCTAssertNotNil(
+      client.secondsUntilReset(limit: 10, sending: UInt8(ascii: "X")),
+      "still open for reading after 10 s")
     try await server.stop(within: 20)
   }
 

@@ -438,6 +438,22 @@ final class RawConnection {
     return count > 0
   }
 
+  /// Sends `byte` every 0.1 s until a send fails, which it does once the server has closed the
+  /// socket in full (the first byte after that draws a reset): the seconds that took, or nil
+  /// when sends still went through after `limit` seconds. A server that only closed its output
+  /// still takes what is sent.
+  func secondsUntilReset(limit: TimeInterval, sending byte: UInt8) -> TimeInterval? {
+    let started = Date()
+    var byte = byte
+    while Date().timeIntervalSince(started) < limit {
+      guard Glibc.send(descriptor, &byte, 1, Int32(MSG_NOSIGNAL)) >= 0 else {
+        return Date().timeIntervalSince(started)
+      }
+      Thread.sleep(forTimeInterval: 0.1)
+    }
+    return nil
+  }
+
   /// Reads (and drops) what the server sends until it closes the connection: the seconds that
   /// took, or nil when it was still open after `limit` seconds.
   func secondsUntilClosed(limit: TimeInterval) -> TimeInterval? {
