@@ -121,7 +121,6 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     context.read()
   }
 
-
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
     guard !isClosing else {
       promise?.fail(ChannelError.ioOnClosedChannel)
