@@ -41,6 +41,17 @@ final class ClientPacingTests: XCTestCase {
     return statuses
   }
 
+  /// Asserts that the channel is still open `milliseconds` − 100 from now and closed 100 after.
+  private func assertCloses(
+    _ channel: EmbeddedChannel, inMilliseconds milliseconds: Int64, _ what: String,
+    line: UInt = #line
+  ) {
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(milliseconds - 100))
+    XCTAssertTrue(channel.isActive, "closed before \(what)", line: line)
+    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+    XCTAssertFalse(channel.isActive, "open after \(what)", line: line)
+  }
+
   /// A piece of the body arrives, ending the read that asked for it.
   private func arrive(_ channel: EmbeddedChannel, _ part: HTTPRequestPart) throws {
     try channel.writeInbound(part)
@@ -59,10 +70,7 @@ final class ClientPacingTests: XCTestCase {
     channel.embeddedEventLoop.advanceTime(by: .seconds(5))
     XCTAssertTrue(channel.isActive, "closed while the server was not reading")
     channel.read()
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(300))
-    XCTAssertTrue(channel.isActive, "closed after 0.9 s of waits")
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
-    XCTAssertFalse(channel.isActive, "open after 1.1 s of waits")
+    assertCloses(channel, inMilliseconds: 400, "1 s of waits in all")
     XCTAssertEqual(try writtenStatuses(channel), [408])
   }
 
@@ -83,10 +91,7 @@ final class ClientPacingTests: XCTestCase {
     channel.embeddedEventLoop.advanceTime(by: .seconds(10))
     XCTAssertTrue(channel.isActive, "closed while its answer was being made")
     try answer(channel)
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
-    XCTAssertTrue(channel.isActive, "closed before the idle timeout")
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
-    XCTAssertFalse(channel.isActive, "open after the idle timeout")
+    assertCloses(channel, inMilliseconds: 3000, "the idle timeout")
     XCTAssertEqual(try writtenStatuses(channel), [200], "a 408 between requests")
   }
 
@@ -111,10 +116,7 @@ final class ClientPacingTests: XCTestCase {
     channel.embeddedEventLoop.advanceTime(by: .seconds(5))
     XCTAssertTrue(channel.isActive, "closed while the request before was unanswered")
     try answer(channel)
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
-    XCTAssertTrue(channel.isActive, "closed before the timeout had passed")
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
-    XCTAssertFalse(channel.isActive, "open after the body timeout")
+    assertCloses(channel, inMilliseconds: 1000, "the body timeout")
   }
 
   /// A body that arrives in full stops the clock, however long the answer then takes.
@@ -198,10 +200,7 @@ final class ClientPacingTests: XCTestCase {
     channel.embeddedEventLoop.advanceTime(by: .seconds(10))
     XCTAssertTrue(channel.isActive, "closed while its answer was being written")
     channel.flush()
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
-    XCTAssertTrue(channel.isActive, "closed before the idle timeout")
-    channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
-    XCTAssertFalse(channel.isActive, "open after the idle timeout")
+    assertCloses(channel, inMilliseconds: 3000, "the idle timeout")
   }
 }
 
