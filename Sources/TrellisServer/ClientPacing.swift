@@ -26,7 +26,9 @@ import Trellis
 ///   next request).
 /// - The answer to a CONNECT, or to a request asking for a protocol Upgrade, closes the
 ///   connection: the HTTP parser reads whatever follows one as another protocol, never as
-///   requests.
+///   requests. So does the answer to a request that says `Connection: close`, which says so
+///   too (RFC 9112 §9.6): Hummingbird answered it without, closed only its output and waited
+///   for the client to close the rest, for as long as the client kept it open.
 final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPRequestPart
   typealias InboundOut = HTTPRequestPart
@@ -91,11 +93,16 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
       let expectsContinue =
         fields[.expect]?.trimmingCharacters(in: .whitespaces).lowercased() == "100-continue"
       let isTooLarge = fields[.contentLength].flatMap { Int($0) }.map { $0 > maxBodyBytes } ?? false
+      let asksToClose = fields[values: .connection].contains {
+        $0.split(separator: ",").contains {
+          $0.trimmingCharacters(in: .whitespaces).lowercased() == "close"
+        }
+      }
       unanswered.append(
         Unanswered(
           awaitsContinue: expectsContinue && !isTooLarge,
           closesAfterAnswer: request.method == .connect || fields[.upgrade] != nil
-            || (expectsContinue && isTooLarge)))
+            || asksToClose || (expectsContinue && isTooLarge)))
       isBodyPending = true
       waitedForBody = .zero
       sendContinueIfDue(context: context)
