@@ -64,8 +64,11 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   private var waitedForBody = TimeAmount.zero
   /// When the present wait began, if the server is waiting for the client now.
   private var waitingSince: NIODeadline?
-  /// The close scheduled for when the waits reach a timeout.
-  private var deadline: Scheduled<Void>?
+  /// The check scheduled for when the waits could reach a timeout, and when it runs. It stays
+  /// scheduled while the clocks stop and start, as every read does several times a request,
+  /// rather than a task cancelled and scheduled again each time; a check that finds time left
+  /// schedules the next.
+  private var deadline: (task: Scheduled<Void>, at: NIODeadline)?
   /// Whether the connection is being closed: later writes of an answer are dropped.
   private var isClosing = false
 
@@ -169,7 +172,7 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
 
   func channelInactive(context: ChannelHandlerContext) {
     isClosing = true  // and no clock may start again
-    deadline?.cancel()
+    deadline?.task.cancel()
     deadline = nil
     context.fireChannelInactive()
   }
@@ -192,17 +195,16 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     return isBodyPending ? unanswered.count <= 1 : unanswered.isEmpty && endsInFlight == 0
   }
 
-  /// Starts or stops the clocks as `isWaitingForClient` says; a running clock schedules the
-  /// close for the nearer timeout.
+  /// Starts or stops the clocks as `isWaitingForClient` says; a started clock makes sure a
+  /// check is scheduled no later than the nearer timeout.
   private func updateClock(context: ChannelHandlerContext) {
     guard isWaitingForClient else { return stopClock(context: context) }
     guard waitingSince == nil else { return }
-    waitingSince = context.eventLoop.now
-    var left = idleTimeout - waitedSincePiece
-    if isBodyPending { left = min(left, bodyTimeout - waitedForBody) }
-    deadline = context.eventLoop.scheduleTask(in: left) { [weak self] in
-      self?.timeOut(context: context)
-    }
+    let now = context.eventLoop.now
+    waitingSince = now
+    let due = now + timeLeft(now: now)
+    guard deadline.map({ $0.at > due }) ?? true else { return }
+    scheduleCheck(context: context, at: due)
   }
 
   private func stopClock(context: ChannelHandlerContext) {
@@ -211,13 +213,37 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     waitedSincePiece = waitedSincePiece + waited
     if isBodyPending { waitedForBody = waitedForBody + waited }
     waitingSince = nil
-    deadline?.cancel()
+  }
+
+  /// The time until the nearer timeout, the present wait counted.
+  private func timeLeft(now: NIODeadline) -> TimeAmount {
+    let waiting = waitingSince.map { now - $0 } ?? .zero
+    let idleLeft = idleTimeout - waitedSincePiece - waiting
+    return isBodyPending ? min(idleLeft, bodyTimeout - waitedForBody - waiting) : idleLeft
+  }
+
+  /// Times out when the waits have reached a timeout; else schedules the next check, or none
+  /// while the clocks are stopped (starting them schedules one).
+  private func check(context: ChannelHandlerContext) {
     deadline = nil
+    guard waitingSince != nil else { return }
+    let now = context.eventLoop.now
+    let left = timeLeft(now: now)
+    guard left > .zero else { return timeOut(context: context) }
+    scheduleCheck(context: context, at: now + left)
+  }
+
+  private func scheduleCheck(context: ChannelHandlerContext, at due: NIODeadline) {
+    deadline?.task.cancel()
+    let task = context.eventLoop.scheduleTask(deadline: due) { [weak self] () -> Void in
+      self?.check(context: context)
+    }
+    deadline = (task, due)
   }
 
   /// Answers 408 to a request whose answer has not begun, and closes the connection.
   private func timeOut(context: ChannelHandlerContext) {
-    (deadline, waitingSince) = (nil, nil)
+    waitingSince = nil
     if unanswered.count == 1 && !isAnswering {
       let message =
         "the request did not arrive in full within --idle-timeout-seconds "
