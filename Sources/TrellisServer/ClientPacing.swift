@@ -28,7 +28,9 @@ import Trellis
 ///   connection: the HTTP parser reads whatever follows one as another protocol, never as
 ///   requests. So does the answer to a request that says `Connection: close`, which says so
 ///   too (RFC 9112 §9.6): Hummingbird answered it without, closed only its output and waited
-///   for the client to close the rest, for as long as the client kept it open.
+///   for the client to close the rest, for as long as the client kept it open. On a graceful
+///   shutdown the last answer of each connection says `Connection: close` and closes it, so
+///   its client knows to send no more there.
 final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPRequestPart
   typealias InboundOut = HTTPRequestPart
@@ -71,6 +73,8 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   private var deadline: (task: Scheduled<Void>, at: NIODeadline)?
   /// Whether the connection is being closed: later writes of an answer are dropped.
   private var isClosing = false
+  /// Whether the server is shutting down gracefully: it answers the requests it has and closes.
+  private var isQuiescing = false
 
   init(idleTimeout: TimeAmount, bodyTimeout: TimeAmount, maxBodyBytes: Int) {
     self.idleTimeout = idleTimeout
@@ -139,6 +143,7 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     switch unwrapOutboundIn(data) {
     case .head(var response) where response.status.kind != .informational:
       isAnswering = true
+      if isQuiescing && unanswered.count == 1 { unanswered[0].closesAfterAnswer = true }
       if unanswered.first?.closesAfterAnswer == true {
         response.headerFields[.connection] = "close"
         return context.write(wrapOutboundOut(.head(response)), promise: promise)
@@ -168,6 +173,11 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     default: break
     }
     context.write(data, promise: promise)
+  }
+
+  func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    if event is ChannelShouldQuiesceEvent { isQuiescing = true }
+    context.fireUserInboundEventTriggered(event)
   }
 
   func channelInactive(context: ChannelHandlerContext) {

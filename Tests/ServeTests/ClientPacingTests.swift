@@ -194,6 +194,28 @@ final class ClientPacingTests: XCTestCase {
     }
   }
 
+  /// On a graceful shutdown the last answer of a connection says `Connection: close` and closes
+  /// it; an answer with another after it says nothing.
+  func testTheLastAnswerOfAGracefulShutdownSaysClose() throws {
+    let channel = try connectedChannel()
+    for _ in 0..<2 {  // pipelined
+      try channel.writeInbound(head(.get))
+      try channel.writeInbound(HTTPRequestPart.end(nil))
+    }
+    channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+    var closes: [String?] = []
+    for _ in 0..<2 {
+      try answer(channel)
+      guard case .head(let written) = try channel.readOutbound(as: HTTPResponsePart.self) else {
+        return XCTFail("no answer")
+      }
+      closes.append(written.headerFields[.connection])
+      _ = try channel.readOutbound(as: HTTPResponsePart.self)  // its end
+    }
+    XCTAssertEqual(closes, [nil, "close"])
+    XCTAssertFalse(channel.isActive, "open after the last answer")
+  }
+
   /// An answer still being written is the client's time to take it, not a wait for it: the
   /// idle clock starts when its end reaches the socket (it started when the end was queued,
   /// and a client taking a long answer slowly was closed in the middle of it).
