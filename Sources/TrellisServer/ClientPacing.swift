@@ -99,7 +99,7 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
       let fields = request.headerFields
       let expectsContinue =
         fields[.expect]?.trimmingCharacters(in: .whitespaces).lowercased() == "100-continue"
-      let isTooLarge = fields[.contentLength].flatMap { Int($0) }.map { $0 > maxBodyBytes } ?? false
+      let isTooLarge = declaresBodyOver(maxBodyBytes, fields)
       let asksToClose = fields[values: .connection].contains {
         $0.split(separator: ",").contains {
           $0.trimmingCharacters(in: .whitespaces).lowercased() == "close"

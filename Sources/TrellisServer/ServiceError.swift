@@ -50,6 +50,12 @@ struct UnmatchedRequests<Context: RequestContext>: RouterMiddleware {
   }
 }
 
+/// Whether a request's Content-Length says its body is over `limit` bytes: such a body is
+/// refused (413) before it is read, and never asked for (`100 Continue`).
+func declaresBodyOver(_ limit: Int, _ fields: HTTPFields) -> Bool {
+  fields[.contentLength].flatMap { Int($0) }.map { $0 > limit } ?? false
+}
+
 /// A response carrying `json`, a complete JSON text.
 func jsonResponse(_ json: String, status: HTTPResponse.Status = .ok) -> Response {
   Response(

@@ -155,7 +155,7 @@ public struct TaggingServer: Service {
     }
     let tooLarge = ServiceError(
       status: .contentTooLarge, message: "the body is larger than \(limit) bytes, the limit")
-    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+    if declaresBodyOver(limit, request.headers) {
       throw tooLarge
     }
     let bytes: ByteBuffer
