@@ -121,7 +121,15 @@ INLINE f32x16 sigmoid16(f32x16 x) { return 1.0f / (1.0f + exp16(-x)); }
 
 INLINE f32x16 tanh16(f32x16 x) { return 1.0f - 2.0f / (exp16(2.0f * x) + 1.0f); }
 
-static void exp_kernel(const float *x, float *y, long count) { map16(exp16, x, y, count); }
+// exp16 with every x below its clamped range (and −∞) giving exactly 0, as exp8d does below
+// its own: the CRF's Float recursions divide by sums of these factors, and a sum of factors
+// saturated at e^−87.3 is a normal Float that stands for a mass the scores do not have,
+// where a sum of zeros tells them to redo the batch in Double.
+INLINE f32x16 exp_or_zero16(f32x16 x) {
+  return select16(x < splat16(-87.3f), splat16(0), exp16(x));
+}
+
+static void exp_kernel(const float *x, float *y, long count) { map16(exp_or_zero16, x, y, count); }
 
 static void sigmoid_kernel(const float *x, float *y, long count) {
   map16(sigmoid16, x, y, count);

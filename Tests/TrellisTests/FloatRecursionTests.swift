@@ -65,14 +65,39 @@ final class FloatRecursionTests: XCTestCase {
     parameters[2 * L + 2] = 0
     parameters[chain.startOffset + 0] = 0
     for l in 0..<L { parameters[chain.endOffset + l] = 0 }
-    let emissions: [Float] = [5, 0, 0, 0, -120, 0]
-    let gold = [0, 1]
+    assertTheHeadMatchesTheLogSpaceReference(
+      parameters: parameters, emissions: [5, 0, 0, 0, -120, 0], gold: [0, 1], labels: L)
+  }
+
+  /// Every transition into label 0 at −120 and a second token whose labels 1 and 2 score 150
+  /// and 200 below label 0: ψ[1] = (1, e^−150, e^−200), and the transitions shut off its 1.
+  /// A Float exp that saturated at e^−87.3 made both small factors about 1e−38, so α̂[1]'s
+  /// sum was a normal Float, the batch stayed in Float, and its log Z (−85.5 for −118.9),
+  /// loss and marginals were wrong; with those factors 0 the sum is 0 and Double redoes it.
+  func testEmissionsSpreadPastFloatsRangeAreRedoneInDouble() {
+    let L = 3
+    var parameters = [Float](repeating: 0, count: L * L + 2 * L)
+    for i in 0..<L { parameters[i * L + 0] = -120 }
+    assertTheHeadMatchesTheLogSpaceReference(
+      parameters: parameters, emissions: [0, 0, 0, 0, -150, -200], gold: [1, 1], labels: L)
+  }
+
+  /// The case's scaled recursions in Float must report that they do not hold it, and the
+  /// CRF head's loss and emission gradient must be the log-space reference's.
+  func assertTheHeadMatchesTheLogSpaceReference(
+    parameters: [Float], emissions: [Float], gold: [Int], labels L: Int,
+    file: StaticString = #filePath, line: UInt = #line
+  ) {
+    let chain = LinearChain(labelCount: L)
     let head = CRFHead(labelCount: L)
+    let T = gold.count
     withBatch([emissions], labels: L) { views in
       parameters.withUnsafeBufferPointer { θ in
         let inFloat = chain.scaledForwardBackward(
           emissions: views, potentials: chain.potentials(Float.self, parameters: θ))
-        XCTAssertFalse(inFloat.isFinite, "the case must exceed Float's range to test the fallback")
+        XCTAssertFalse(
+          inFloat.isFinite, "the case must exceed Float's range to test the fallback",
+          file: file, line: line)
         let reference = chain.forwardBackward(emissions: views[0], parameters: θ)
         var emissionGradient = [Float](repeating: 0, count: emissions.count)
         var parameterGradient = [Float](repeating: 0, count: parameters.count)
@@ -80,19 +105,20 @@ final class FloatRecursionTests: XCTestCase {
           parameterGradient.withUnsafeMutableBufferPointer { dθ in
             head.lossAndGradient(
               emissions: views, gold: [gold], parameters: θ,
-              emissionGradients: [MutableMatrixView(base: dE.baseAddress!, rows: 2, columns: L)],
+              emissionGradients: [MutableMatrixView(base: dE.baseAddress!, rows: T, columns: L)],
               parameterGradient: dθ)
           }
         }
         let expected = reference.logZ - chain.score(of: gold, emissions: views[0], parameters: θ)
-        assertClose([loss], [expected], absolute: 1e-9, relative: 1e-9, "loss")
+        assertClose(
+          [loss], [expected], absolute: 1e-9, relative: 1e-9, "loss", file: file, line: line)
         // ∂loss/∂e[t][l] = P(y_t = l) − [y*_t = l], with the reference's marginals.
         let expectedGradient = (0..<emissions.count).map {
           reference.unary[$0] - (gold[$0 / L] == $0 % L ? 1 : 0)
         }
         assertClose(
           emissionGradient.map(Double.init), expectedGradient, absolute: 1e-6, relative: 0,
-          "emission gradient")
+          "emission gradient", file: file, line: line)
       }
     }
   }

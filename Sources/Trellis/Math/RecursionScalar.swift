@@ -49,8 +49,12 @@ extension Float: RecursionScalar {
     }
   }
 
-  /// The Float kernel clamps x at −87.3, so a factor below e^−87.3 reads as e^−87.3: a
-  /// relative mass that no Float sum of terms near 1 can register.
+  /// The Float kernel gives exactly 0 below e^−87.3, where Float's normal range ends. Next to
+  /// a term near 1 that mass is below what a Float sum registers anyway; in a step where the
+  /// transitions shut off every label near the row's maximum, the step's sum is then 0 (or
+  /// subnormal), which `BatchMarginals.isFinite` reports so the batch is redone in Double. A
+  /// factor saturated at e^−87.3 instead (as σ and tanh use it) summed to a normal Float that
+  /// stood for mass the scores did not have: a wrong loss and gradient, silently.
   static func exponentials(
     _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int
   ) {

@@ -38,7 +38,8 @@ typedef struct {
   /// 64-bit ARM's does), or as a product rounded before its addition (SSE2). Every other
   /// kernel is the same at every level, bit for bit.
   bool fuses_multiply_adds;
-  /// y[k] = e^x[k], x clamped to [−87.3, 88.3] (within 1.01 ulp there); y may equal x.
+  /// y[k] = e^x[k] within 1.01 ulp on [−87.3, 88.3], saturating at e^88.3 above it, exactly 0
+  /// below it and for −∞; y may equal x.
   void (*_Nonnull exp)(const float *_Nonnull x, float *_Nonnull y, long count);
   /// y[k] = e^x[k] in Double for x[k] ≤ 0 (larger x saturate at e^709), exactly 0 below
   /// −708.39 and for −∞, within a few ulp of libm's exp elsewhere; y may equal x.
