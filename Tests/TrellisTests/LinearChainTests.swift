@@ -189,6 +189,107 @@ final class LinearChainTests: XCTestCase {
     }
   }
 
+  /// A head's loss and gradients for `sentences` (each its emissions, `(T, L)`, and gold), all
+  /// views into one buffer of emissions and one of their gradients.
+  func lossAndGradients(
+    _ head: any StructuredHead, _ sentences: [(emissions: [Float], gold: [Int])],
+    parameters: [Float], labels L: Int
+  ) -> (loss: Double, emissions: [[Float]], parameters: [Float]) {
+    let emissions = sentences.flatMap(\.emissions)
+    var dE = [Float](repeating: 0, count: emissions.count)
+    var dθ = [Float](repeating: 0, count: parameters.count)
+    let starts = sentences.reduce(into: [0]) { $0.append($0.last! + $1.emissions.count) }
+    let loss = emissions.withUnsafeBufferPointer { e in
+      dE.withUnsafeMutableBufferPointer { dE in
+        parameters.withUnsafeBufferPointer { θ in
+          dθ.withUnsafeMutableBufferPointer { dθ in
+            head.lossAndGradient(
+              emissions: sentences.indices.map {
+                MatrixView(
+                  base: e.baseAddress! + starts[$0], rows: sentences[$0].gold.count, columns: L)
+              },
+              gold: sentences.map(\.gold), parameters: θ,
+              emissionGradients: sentences.indices.map {
+                MutableMatrixView(
+                  base: dE.baseAddress! + starts[$0], rows: sentences[$0].gold.count, columns: L)
+              },
+              parameterGradient: dθ)
+          }
+        }
+      }
+    }
+    return (loss, sentences.indices.map { Array(dE[starts[$0]..<starts[$0 + 1]]) }, dθ)
+  }
+
+  /// A sentence without tokens has one path, the empty one: every head's loss and gradients
+  /// for a batch holding one are those of the batch without it (the CRF's read its last
+  /// token's marginals, at index −1, and trapped; `Trainer.train` took such sentences).
+  func testAnEmptySentenceAddsNothingToABatch() {
+    let L = 3
+    var rng = SplitMix64(seed: 23)
+    let sentence = (
+      emissions: randomMatrix(rows: 4, columns: L, scale: 2, rng: &rng), gold: [0, 1, 1, 2]
+    )
+    let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
+    let heads: [any StructuredHead] = [
+      CRFHead(labelCount: L), PerceptronHead(labelCount: L),
+      SSVMHead(labelCount: L, costWeight: 1, l2: 0), SoftmaxHead(labelCount: L),
+    ]
+    for head in heads {
+      let θ = Array(parameters.prefix(head.parameterCount))
+      let alone = lossAndGradients(head, [sentence], parameters: θ, labels: L)
+      let withEmpty = lossAndGradients(
+        head, [([], []), sentence, ([], [])], parameters: θ, labels: L)
+      let name = "\(type(of: head))"
+      XCTAssertEqual(withEmpty.loss, alone.loss, name)
+      XCTAssertEqual(withEmpty.emissions[1], alone.emissions[0], name)
+      XCTAssertEqual(withEmpty.parameters, alone.parameters, name)
+    }
+  }
+
+  /// Where the gold path is an exact optimum (of s(y) for the perceptron, of s(y) + Δ(y, y*)
+  /// for the SSVM), the loss is 0 and nothing is updated, whichever path Viterbi returns. Two
+  /// label-1 paths tie exactly; and scores near 10⁶, where a Float's unit in the last place is
+  /// 0.0625, make Viterbi's Float sums tie paths whose exact scores differ by 0.02 (each case
+  /// also mirrored, so a Viterbi that breaks ties either way meets a path other than gold).
+  /// Before, such a path was "corrected" with a loss of 0 or below.
+  func testNoUpdateWhereTheGoldPathIsAnExactOptimum() {
+    let L = 2
+    let zero = [Float](repeating: 0, count: L * L + 2 * L)
+    // Perceptron: e[0] ties the labels exactly, so (0, 1) and (1, 1) score the same; in
+    // Float, e[1]'s 10⁶ + 0.01 and 10⁶ + 0.02 are both 10⁶.
+    let perceptronCases: [([Float], [[Int]])] = [
+      ([0, 0, 0, 1], [[0, 1], [1, 1]]),
+      ([1_000_000, 1_000_000, 0.01, 0.02], [[0, 1], [1, 1]]),
+      ([1_000_000, 1_000_000, 0.02, 0.01], [[0, 0], [1, 0]]),
+    ]
+    for (emissions, golds) in perceptronCases {
+      for gold in golds {
+        let result = lossAndGradients(
+          PerceptronHead(labelCount: L), [(emissions, gold)], parameters: zero, labels: L)
+        let name = "perceptron \(emissions) gold \(gold)"
+        XCTAssertEqual(result.loss, 0, name)
+        XCTAssertTrue(result.emissions[0].allSatisfy { $0 == 0 }, name)
+        XCTAssertTrue(result.parameters.allSatisfy { $0 == 0 }, name)
+      }
+    }
+    // SSVM with Δ = 1.48 per wrong label: gold (0, 1) scores 1.5 above (0, 0), whose
+    // augmented score is 0.02 below gold's exactly and equal to it in Float (e[0] keeps
+    // label 1 out); the second case mirrors the labels of the second token.
+    let ssvmCases: [([Float], [Int])] = [
+      ([1_000_000, 0, 1_000_000, 1_000_001.5], [0, 1]),
+      ([1_000_000, 0, 1_000_001.5, 1_000_000], [0, 0]),
+    ]
+    for (emissions, gold) in ssvmCases {
+      let result = lossAndGradients(
+        SSVMHead(labelCount: L, costWeight: 1.48, l2: 0), [(emissions, gold)], parameters: zero,
+        labels: L)
+      XCTAssertEqual(result.loss, 0, "SSVM \(emissions)")
+      XCTAssertTrue(result.emissions[0].allSatisfy { $0 == 0 }, "SSVM \(emissions)")
+      XCTAssertTrue(result.parameters.allSatisfy { $0 == 0 }, "SSVM \(emissions)")
+    }
+  }
+
   /// Long sentences with large scores: the scaled recursions must stay finite and agree with
   /// the log-space reference where exp(score) alone would overflow even a Double.
   func testScaledRecursionsAgreeWithLogSpaceOnLongSentencesWithLargeScores() {

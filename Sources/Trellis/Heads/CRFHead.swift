@@ -59,7 +59,8 @@ struct CRFHead: ChainHead, LossTablesHead {
     let L = labelCount
     for k in 0..<L * L { dθ[k] += Float(marginals.pairwise[k]) }
     var loss = 0.0
-    for (b, e) in emissions.enumerated() {
+    // A sentence without tokens has one path, the empty one, so it adds no loss or gradient.
+    for (b, e) in emissions.enumerated() where e.rows > 0 {
       let T = e.rows
       let dE = emissionGradients[b]
       // Row by row through pointers, so each row's additions run as vectors.

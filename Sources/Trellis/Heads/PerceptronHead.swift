@@ -2,7 +2,9 @@
 ///
 ///   ŷ = argmax_y s(y),   loss = s(ŷ) − s(y*) ≥ 0,   subgradient = φ(ŷ) − φ(y*)
 /// where φ(y) are the emission, transition, start and end indicators of path y. The loss is zero
-/// exactly when the gold path wins, so a perfect fit stops all updates.
+/// exactly when the gold path wins, so a perfect fit stops all updates. Viterbi's sums run in
+/// Float, so on a near tie it can return a path whose exact (Double) score is not above the
+/// gold path's: gold is then an optimum, the loss 0, and nothing is updated (a tie included).
 struct PerceptronHead: ChainHead {
   let chain: LinearChain
 
@@ -17,13 +19,15 @@ struct PerceptronHead: ChainHead {
     for (b, e) in emissions.enumerated() {
       let predicted = chain.viterbi(emissions: e, scores: scores)
       guard predicted != gold[b] else { continue }
+      let margin =
+        chain.score(of: predicted, emissions: e, parameters: θ)
+        - chain.score(of: gold[b], emissions: e, parameters: θ)
+      guard margin > 0 else { continue }
       chain.addFeatures(
         of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
       chain.addFeatures(
         of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      loss +=
-        chain.score(of: predicted, emissions: e, parameters: θ)
-        - chain.score(of: gold[b], emissions: e, parameters: θ)
+      loss += margin
     }
     return loss
   }

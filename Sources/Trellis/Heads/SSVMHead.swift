@@ -5,6 +5,8 @@
 ///   subgradient = φ(ŷ) − φ(y*) + λθ
 /// The hinge term is at least Δ(argmax_y s(y), y*), so the loss bounds the decoder's weighted
 /// error from above; it is zero only when the gold path wins by a margin of Δ over every path.
+/// The cost-augmented Viterbi sums in Float, so on a near tie its path's exact (Double) hinge
+/// can be ≤ 0: gold is then the augmented optimum, and nothing is updated.
 struct SSVMHead: ChainHead {
   let chain: LinearChain
   let costWeight: Double
@@ -31,13 +33,15 @@ struct SSVMHead: ChainHead {
         emissions: e, scores: scores, costAugmentation: (gold[b], costWeight))
       guard predicted != gold[b] else { continue }
       let cost = costWeight * Double(zip(predicted, gold[b]).filter { $0 != $1 }.count)
+      let hinge =
+        chain.score(of: predicted, emissions: e, parameters: θ) + cost
+        - chain.score(of: gold[b], emissions: e, parameters: θ)
+      guard hinge > 0 else { continue }
       chain.addFeatures(
         of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
       chain.addFeatures(
         of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      loss +=
-        chain.score(of: predicted, emissions: e, parameters: θ) + cost
-        - chain.score(of: gold[b], emissions: e, parameters: θ)
+      loss += hinge
     }
     return loss
   }
