@@ -6,9 +6,12 @@ import XCTest
 /// The optimisers' updates against their papers' formulas, computed in Double.
 final class OptimizerTests: XCTestCase {
   /// Five steps of Adam and Nadam on 37 parameters against Kingma & Ba's and Dozat's updates:
-  /// m̂ = m/(1−β1^t) for Adam, m̂ = β1·m/(1−β1^(t+1)) + (1−β1)·g/(1−β1^t) for Nadam,
-  /// θ ← θ − η·m̂/(√v̂ + ε̂) with v̂ = v/(1−β2^t) and ε̂ = ε/√(1−β2^t) (the ε of the kernels,
-  /// which fold v̂'s correction into the step).
+  /// m̂ = m/(1−β1^t) for Adam; for Nadam (Dozat 2016's Algorithm 2, as PyTorch's `NAdam` and
+  /// Keras write it) m̂ = μ_{t+1}·m/(1 − Π_{i≤t+1} μ_i) + (1 − μ_t)·g/(1 − Π_{i≤t} μ_i) with
+  /// μ_t = β1·(1 − ½·0.96^(0.004·t)); θ ← θ − η·m̂/(√v̂ + ε̂) with v̂ = v/(1−β2^t) and
+  /// ε̂ = ε/√(1−β2^t) (the ε of the kernels, which fold v̂'s correction into the step).
+  /// Steps 6–10 continue after the optimiser's state is moved to a new one, as `--resume`
+  /// moves it, which must take the schedule up where it was.
   func testAdamAndNadamFollowTheirFormulas() throws {
     for kind in [OptimizerKind.adam, .nadam] {
       let store = ParameterStore()
@@ -21,17 +24,26 @@ final class OptimizerTests: XCTestCase {
       var v = m
       var optimizer = kind.makeOptimizer(parameterCount: 37)
       let (β1, β2, ε, η) = (0.9, 0.999, 1e-8, 0.01)
-      for t in 1...5 {
+      func μ(_ t: Int) -> Double { β1 * (1 - 0.5 * pow(0.96, 0.004 * Double(t))) }
+      var product = 1.0  // Π_{i≤t} μ_i
+      for t in 1...10 {
+        if t == 6 {
+          var resumed = kind.makeOptimizer(parameterCount: 37)
+          resumed.state = optimizer.state
+          optimizer = resumed
+        }
         let g = (0..<37).map { _ in Double(rng.nextUnitFloat()) * 2 - 1 }
         for k in 0..<37 { store.gradients[k] = Float(g[k]) }
         optimizer.step(store, rate: Float(η))
         let (c1, c2) = (1 - pow(β1, Double(t)), 1 - pow(β2, Double(t)))
+        product *= μ(t)
         for k in 0..<37 {
           m[k] = β1 * m[k] + (1 - β1) * g[k]
           v[k] = β2 * v[k] + (1 - β2) * g[k] * g[k]
           let mHat =
             kind == .adam
-            ? m[k] / c1 : β1 * m[k] / (1 - pow(β1, Double(t + 1))) + (1 - β1) * g[k] / c1
+            ? m[k] / c1
+            : μ(t + 1) * m[k] / (1 - product * μ(t + 1)) + (1 - μ(t)) * g[k] / (1 - product)
           θ[k] -= η * mHat / ((v[k] / c2).squareRoot() + ε / c2.squareRoot())
         }
       }

@@ -4,8 +4,9 @@ import Foundation
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
   /// Adam (Kingma & Ba 2015) with bias correction and the paper's β1, β2 and ε.
   case adam
-  /// Nadam (Dozat 2016): Adam with Nesterov momentum, the optimiser Reimers & Gurevych (2017)
-  /// found best across sequence-labelling tasks.
+  /// Nadam (Dozat 2016): Adam with Nesterov momentum and Dozat's warming momentum schedule,
+  /// as Keras and PyTorch implement it; the optimiser Reimers & Gurevych (2017) found best
+  /// across sequence-labelling tasks.
   case nadam
   /// Plain stochastic gradient descent, θ ← θ − η·g, without momentum.
   case sgd
@@ -91,17 +92,24 @@ struct SGD: Optimizer {
 
 /// Adam (Kingma & Ba 2015) with bias correction:
 ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,  θ ← θ − η·m̂ / (√v̂ + ε)
-/// with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t); with `nesterov`, Nadam (Dozat 2016) looks one
-/// momentum step ahead: m̂ = β1·m / (1 − β1^(t+1)) + (1 − β1)·g / (1 − β1^t).
+/// with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t); with `nesterov`, Nadam (Dozat 2016,
+/// Algorithm 2, as Keras and PyTorch implement it) looks one momentum step ahead with a
+/// momentum μ_t = β1·(1 − ½·0.96^(t·ψ)), ψ = 0.004, that warms up from about β1/2:
+///   m̂ = μ_{t+1}·m / (1 − Π_{i≤t+1} μ_i) + (1 − μ_t)·g / (1 − Π_{i≤t} μ_i).
 struct Adam: Optimizer {
   let beta1: Float = 0.9
   let beta2: Float = 0.999
   let epsilon: Float = 1e-8
+  /// Nadam's ψ, Keras's `schedule_decay` and PyTorch's `momentum_decay`.
+  static let momentumDecay = 0.004
   let nesterov: Bool
   var stepCount = 0
   /// First and second moment estimates, one per parameter.
   var m: [Float]
   var v: [Float]
+  /// Nadam's Π_{i≤steps} μ_i, multiplied in step order; not in the checkpoint, which holds
+  /// `stepCount`: a resumed run multiplies it out again, in the same order, to the same bits.
+  private var momentumProduct = (steps: 0, value: 1.0)
 
   init(parameterCount: Int, nesterov: Bool) {
     self.nesterov = nesterov
@@ -111,7 +119,10 @@ struct Adam: Optimizer {
 
   var state: OptimizerState {
     get { OptimizerState(counters: [stepCount], slabs: [m, v]) }
-    set { (stepCount, m, v) = (newValue.counters[0], newValue.slabs[0], newValue.slabs[1]) }
+    set {
+      (stepCount, m, v) = (newValue.counters[0], newValue.slabs[0], newValue.slabs[1])
+      momentumProduct = (0, 1)
+    }
   }
 
   /// Where g, m and v are 0, m and v stay 0 and θ loses η·0/(0 + ε) = 0: so the parameters
@@ -129,8 +140,8 @@ struct Adam: Optimizer {
     let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
     // (√v̂ + ε) with v̂'s correction moved into the step size, for Adam and Nadam alike.
     let stepSize = Double(rate) * correction2.squareRoot()
-    let nextCorrection1 = 1 - Foundation.pow(Double(beta1), t + 1)
     let nesterov = self.nesterov
+    let (momentum, current) = nesterov ? nadamCoefficients() : (0, 0)
     m.withUnsafeMutableBufferPointer { m in
       v.withUnsafeMutableBufferPointer { v in
         // Each parameter's update reads only its own entries, so the parts give the bits of
@@ -141,7 +152,7 @@ struct Adam: Optimizer {
           if nesterov {
             kernels.nadam(
               θ, g, m, v, range.count, beta1, beta2, epsilon, Float(stepSize), gradientScale,
-              Float(Double(beta1) / nextCorrection1), Float((1 - Double(beta1)) / correction1))
+              momentum, current)
           } else {
             kernels.adam(
               θ, g, m, v, range.count, beta1, beta2, epsilon, Float(stepSize / correction1),
@@ -151,6 +162,23 @@ struct Adam: Optimizer {
       }
     }
     store.didChangeValues()
+  }
+
+  /// μ_t of step t (counting from 1).
+  private func momentum(step t: Int) -> Double {
+    Double(beta1) * (1 - 0.5 * Foundation.pow(0.96, Double(t) * Self.momentumDecay))
+  }
+
+  /// Nadam's factors of m and of g in m̂ at step `stepCount`: μ_{t+1} / (1 − Π_{i≤t+1} μ_i)
+  /// and (1 − μ_t) / (1 − Π_{i≤t} μ_i).
+  private mutating func nadamCoefficients() -> (momentum: Float, current: Float) {
+    while momentumProduct.steps < stepCount {
+      momentumProduct.steps += 1
+      momentumProduct.value *= momentum(step: momentumProduct.steps)
+    }
+    let (now, next) = (momentum(step: stepCount), momentum(step: stepCount + 1))
+    let product = momentumProduct.value
+    return (Float(next / (1 - product * next)), Float((1 - now) / (1 - product)))
   }
 }
 
