@@ -100,46 +100,97 @@ final class LinearChainTests: XCTestCase {
     }
   }
 
-  func testConstrainedViterbiAndMarginalsNeverUseForbiddenTransitions() {
-    // Labels O, B-a, I-a: BIO forbids O→I-a and starting with I-a.
+  /// Under each scheme's constraints, every dynamic program against enumeration of the
+  /// allowed paths: log Z, marginals and pairwise sums (log-space and scaled, Double and
+  /// Float), Viterbi (fast and reference), the n-best list and the confidences of the best
+  /// path. The label sets: BIO; BIOES, whose end mask forbids B- and I- (BIO's allows every
+  /// label); IOB1, where I- may start a chunk; and BIO without O, whose I-b no path reaches.
+  func testConstrainedProgramsMatchEnumerationOfTheAllowedPaths() {
     let constraints = TransitionConstraints(labels: ["O", "B-a", "I-a"], scheme: .bio)
     XCTAssertFalse(constraints.allowedTransition[0 * 3 + 2])
     XCTAssertFalse(constraints.allowedStart[2])
     XCTAssertTrue(constraints.allowedTransition[1 * 3 + 2])
-    func isAllowed(_ path: [Int]) -> Bool {
-      constraints.allowedStart[path[0]] && constraints.allowedEnd[path.last!]
-        && zip(path, path.dropFirst()).allSatisfy { constraints.allowedTransition[$0 * 3 + $1] }
-    }
-    for c in cases() where c.L == 3 {
-      let paths = allPaths(length: c.T, labels: 3).filter(isAllowed)
-      let scores = paths.map {
-        bruteScore($0, emissions: c.emissions, transitions: c.parameters, labels: 3)
-      }
-      let best = scores.indices.max { scores[$0] < scores[$1] }!
-      let chain = LinearChain(labelCount: 3)
-      let fast = withViews(c) {
-        chain.viterbi(emissions: $0, parameters: $1, constraints: constraints)
-      }
-      let referencePath = withViews(c) {
-        chain.referenceViterbi(emissions: $0, parameters: $1, constraints: constraints)
-      }
-      XCTAssertEqual(fast.path, paths[best])
-      XCTAssertEqual(referencePath.path, paths[best])
-      let logZ = log(scores.map { exp($0) }.reduce(0, +))
-      var unary = [Double](repeating: 0, count: c.T * 3)
-      for (path, score) in zip(paths, scores) {
-        for t in 0..<c.T { unary[t * 3 + path[t]] += exp(score - logZ) }
-      }
-      let reference = withViews(c) {
-        chain.forwardBackward(emissions: $0, parameters: $1, constraints: constraints)
-      }
-      let scaled = withViews(c) {
-        chain.scaledForwardBackward(
-          emissions: $0, potentials: chain.potentials(parameters: $1, constraints: constraints))
-      }
-      for result in [reference, scaled] {
-        assertClose([result.logZ], [logZ], absolute: 1e-9, relative: 1e-9, "constrained log Z")
-        assertClose(result.unary, unary, absolute: 1e-9, relative: 1e-9, "constrained marginals")
+    let labelSets: [(TagScheme, [String])] = [
+      (.bio, ["O", "B-a", "I-a"]),
+      (.bioes, ["O", "B-a", "I-a", "E-a", "S-a"]),
+      (.iob1, ["O", "B-a", "I-a", "B-b", "I-b"]),
+      (.bio, ["B-a", "I-a", "I-b"]),
+    ]
+    var rng = SplitMix64(seed: 31)
+    for (scheme, labels) in labelSets {
+      let L = labels.count
+      let c = TransitionConstraints(labels: labels, scheme: scheme)
+      let chain = LinearChain(labelCount: L)
+      for T in 1...4 {
+        for _ in 0..<3 {
+          let name = "\(scheme) \(labels) T=\(T)"
+          let emissions = randomMatrix(rows: T, columns: L, scale: 2, rng: &rng)
+          let θ = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
+          let allowed = allPaths(length: T, labels: L).filter { p in
+            c.allowedStart[p[0]] && c.allowedEnd[p[T - 1]]
+              && zip(p, p.dropFirst()).allSatisfy { c.allowedTransition[$0 * L + $1] }
+          }
+          XCTAssertEqual(!allowed.isEmpty, c.admitsPath(length: T), name)
+          guard !allowed.isEmpty else { continue }
+          let scores = allowed.map {
+            bruteScore($0, emissions: emissions, transitions: θ, labels: L)
+          }
+          let logZ = log(scores.map { exp($0) }.reduce(0, +))
+          var unary = [Double](repeating: 0, count: T * L)
+          var pairwise = [Double](repeating: 0, count: L * L)
+          for (path, score) in zip(allowed, scores) {
+            for t in 0..<T {
+              unary[t * L + path[t]] += exp(score - logZ)
+              if t > 0 { pairwise[path[t - 1] * L + path[t]] += exp(score - logZ) }
+            }
+          }
+          let ranked = zip(allowed, scores).sorted { $0.1 > $1.1 }.map(\.0)
+          emissions.withUnsafeBufferPointer { e in
+            θ.withUnsafeBufferPointer { θ in
+              let view = MatrixView(base: e.baseAddress!, rows: T, columns: L)
+              let reference = chain.forwardBackward(emissions: view, parameters: θ, constraints: c)
+              let scaled = chain.scaledForwardBackward(
+                emissions: [view], potentials: chain.potentials(parameters: θ, constraints: c))
+              let inFloat = chain.scaledForwardBackward(
+                emissions: [view],
+                potentials: chain.potentials(Float.self, parameters: θ, constraints: c))
+              for (result, tolerance) in [
+                ((reference.logZ, reference.unary, reference.pairwise), 1e-9),
+                ((scaled.logZ[0], scaled.unary, scaled.pairwise), 1e-9),
+                (
+                  (
+                    inFloat.logZ[0], inFloat.unary.map(Double.init),
+                    inFloat.pairwise.map(Double.init)
+                  ),
+                  1e-5
+                ),
+              ] {
+                assertClose(
+                  [result.0], [logZ], absolute: tolerance, relative: tolerance, "\(name) log Z")
+                assertClose(result.1, unary, absolute: tolerance, relative: 0, "\(name) marginals")
+                assertClose(
+                  result.2, pairwise, absolute: tolerance, relative: 0, "\(name) pairwise")
+              }
+              XCTAssertEqual(
+                chain.viterbi(emissions: view, parameters: θ, constraints: c).path, ranked[0], name)
+              XCTAssertEqual(
+                chain.referenceViterbi(emissions: view, parameters: θ, constraints: c).path,
+                ranked[0], name)
+              XCTAssertEqual(
+                chain.nBest(50, emissions: view, parameters: θ, constraints: c).map(\.path),
+                Array(ranked.prefix(50)), name)
+              let confidence = CRFHead(labelCount: L).confidences(
+                of: [ranked[0]], emissions: [view], parameters: θ, constraints: c, sameOutput: nil)![
+                  0]
+              let best = scores.max()!
+              XCTAssertEqual(confidence.sequence, exp(best - logZ), accuracy: 1e-9, name)
+              for t in 0..<T {
+                XCTAssertEqual(
+                  confidence.tokens[t], unary[t * L + ranked[0][t]], accuracy: 1e-9, name)
+              }
+            }
+          }
+        }
       }
     }
   }
