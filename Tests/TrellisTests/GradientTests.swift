@@ -102,8 +102,13 @@ final class GradientTests: XCTestCase {
         batch, workspace: workspace, dropoutRate: dropout, sentenceMasks: sentenceMasks,
         rng: &rng) / Double(batch.size)
     }
-    _ = loss()
+    let base = loss()
     let analytic = Array(UnsafeBufferPointer(start: store.gradients, count: store.count))
+    // The perceptron's and the SSVM's losses are piecewise smooth in the parameters: where
+    // ±ε straddles a kink (a change of the decoded path) the central difference is off by up
+    // to the second difference f(+ε) + f(−ε) − 2f(0) over 2ε, so a coordinate whose second
+    // difference could move it past the absolute tolerance (2e−4) is left out.
+    let piecewise = [HeadKind.perceptron, .ssvm].contains(model.configuration.head)
     var checked = 0
     for slot in store.slots where slot.count > 0 {
       // Up to 15 coordinates per tensor, spread over it.
@@ -117,6 +122,7 @@ final class GradientTests: XCTestCase {
         store.values[k] = saved - epsilon
         let minus = loss()
         store.values[k] = saved
+        if piecewise && abs(plus + minus - 2 * base) > 2 * Double(epsilon) * 2e-4 { continue }
         a.append(Double(analytic[k]))
         n.append((plus - minus) / Double(2 * epsilon))
       }
@@ -126,7 +132,8 @@ final class GradientTests: XCTestCase {
         "\(model.configuration.encoder) \(model.configuration.head) window \(model.configuration.window) \(slot.name)",
         file: file, line: line)
     }
-    XCTAssertGreaterThan(checked, 40, file: file, line: line)
+    // Fewer where kinks were left out, but never so few that the check says little.
+    XCTAssertGreaterThan(checked, piecewise ? 25 : 40, file: file, line: line)
   }
 
   func testEveryEncoderMatchesFiniteDifferences() {
@@ -300,6 +307,51 @@ final class GradientTests: XCTestCase {
   func testEveryHeadThroughTheModelMatchesFiniteDifferences() {
     for head in HeadKind.allCases {
       checkModel(makeModel(encoder: .bilstm, head: head, seed: 5), dropout: 0)
+    }
+  }
+
+  /// Sentences of one length: the only batches whose left-to-right direction reads the
+  /// batch's rows in place, forward and backward (packed steps with nothing to leave out).
+  func testEqualLengthBatchesMatchFiniteDifferences() {
+    let wordIds = [[2, 3, 4, 5], [5, 1, 3, 2], [4, 4, 2, 3]]
+    let gold = [[1, 2, 0, 1], [0, 1, 2, 0], [2, 0, 1, 1]]
+    for encoder in EncoderKind.allCases {
+      checkModel(makeModel(encoder: encoder), dropout: 0, wordIds: wordIds, gold: gold)
+      checkModel(
+        makeModel(encoder: encoder, window: 1, layers: 2), dropout: 0.3, sentenceMasks: true,
+        wordIds: wordIds, gold: gold)
+    }
+  }
+
+  /// One dropout mask per sentence under every encoder and head (with a window, so that the
+  /// smallest of them, a one-way RNN with softmax, has enough coordinates to check).
+  func testSentenceMasksUnderEveryEncoderAndHeadMatchFiniteDifferences() {
+    for encoder in EncoderKind.allCases {
+      for head in HeadKind.allCases {
+        checkModel(
+          makeModel(encoder: encoder, head: head, window: 1, seed: 5), dropout: 0.3,
+          sentenceMasks: true)
+      }
+    }
+  }
+
+  /// Sizes at the vector kernels' edges: 16 hidden units (one whole 16-lane vector per gate,
+  /// no tail) and 19 labels (a label panel of 16 and a tail of 3) through the whole model.
+  func testVectorWidthEdgesMatchFiniteDifferences() {
+    let wordIds = (0..<6).map { s in (0...(s % 4)).map { 1 + (s + $0) % 5 } }
+    for encoder in [EncoderKind.lstm, .bigru, .rnn] {
+      checkModel(
+        makeModel(encoder: encoder, hiddenSize: 16), dropout: 0, wordIds: wordIds,
+        gold: wordIds.map { $0.map { $0 % 3 } })
+    }
+    let labels = ["O"] + (0..<9).flatMap { ["B-\($0)", "I-\($0)"] }
+    let words = [[2, 3, 4, 5, 2, 3], [5, 1], [3, 4, 4]]
+    var rng = SplitMix64(seed: 3)
+    let gold = words.map { $0.map { _ in Int(rng.next() % 19) } }
+    for head in HeadKind.allCases {
+      checkModel(
+        makeModel(head: head, labels: labels, hiddenSize: 3), dropout: 0, wordIds: words,
+        gold: gold)
     }
   }
 }
