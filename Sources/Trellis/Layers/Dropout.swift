@@ -30,7 +30,10 @@ let dropoutValuesWorthTwoThreads = 8192
 /// Variational dropout (Gal & Ghahramani 2016) over time-major rows `t·B + b` of `width`
 /// values: one mask per sentence, drawn for step 0 and applied at every step, so a dropped
 /// unit stays dropped for the whole sentence (Reimers & Gurevych 2017 found this better than
-/// a fresh mask per token on every sequence-labelling task they measured). `mask` (T·B, width)
+/// a fresh mask per token on every sequence-labelling task they measured). It masks what
+/// plain dropout masks, the embeddings and each encoder layer's outputs; the recurrent state
+/// h_{t−1} that a layer reads at each step is not dropped, where Gal & Ghahramani (and Keras's
+/// `recurrent_dropout`, which Reimers & Gurevych used) drop it too. `mask` (T·B, width)
 /// holds the mask repeated at every step, so the backward pass is `applyDropoutMask`'s.
 func applySentenceDropout(
   _ values: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, steps T: Int,
