@@ -119,6 +119,19 @@ final class FloatRecursionTests: XCTestCase {
         assertClose(
           emissionGradient.map(Double.init), expectedGradient, absolute: 1e-6, relative: 0,
           "emission gradient", file: file, line: line)
+        // ∂loss/∂trans[i][j] = Σ_t P(y_{t−1} = i, y_t = j) − #{gold steps i → j}, and the start
+        // and end the first and last token's marginals less gold's.
+        var expectedParameters = reference.pairwise
+        for (i, j) in zip(gold, gold.dropFirst()) { expectedParameters[i * L + j] -= 1 }
+        for l in 0..<L {
+          expectedParameters.append(reference.unary[l] - (gold[0] == l ? 1 : 0))
+        }
+        for l in 0..<L {
+          expectedParameters.append(reference.unary[(T - 1) * L + l] - (gold[T - 1] == l ? 1 : 0))
+        }
+        assertClose(
+          parameterGradient.map(Double.init), expectedParameters, absolute: 1e-6, relative: 0,
+          "transition, start and end gradient", file: file, line: line)
       }
     }
   }
