@@ -183,7 +183,7 @@ struct Train: ParsableCommand {
     String?
   @Flag(
     help:
-      "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, the other settings are the checkpoint's, and a note names those this command sets, away from their defaults, to other values)."
+      "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, but not to limits that would have stopped the run before the epochs the checkpoint has run; the other settings are the checkpoint's, and a note names those this command sets, away from their defaults, to other values)."
   )
   var resume = false
   @Option(

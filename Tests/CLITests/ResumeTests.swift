@@ -111,6 +111,44 @@ final class ResumeTests: CLITestCase {
     assertSucceeded(try trellis(resume + ["--dev", respaced, "--epochs", "2"]))
   }
 
+  /// Epochs a checkpoint has run cannot be undone: a resume whose --epochs or --patience
+  /// would have stopped an uninterrupted run before them is refused, before it writes anything
+  /// (it ended with the checkpoint's model and recorded "5 run of 3"); limits that stop it
+  /// where it is are kept.
+  func testResumeRefusesLimitsThatWouldHaveStoppedTheRunSooner() throws {
+    // A rate too small to change a weight: no epoch after the first betters its dev F1.
+    let model = try trainModel(
+      options: [
+        "--epochs", "4", "--patience", "0", "--learning-rate", "1e-30", "--keep-checkpoint",
+      ])
+    let checkpoint = model + ".checkpoint"
+    let files = try [model, checkpoint].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+    let resume = [
+      "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+      "--model", model, "--resume", "--quiet",
+    ]
+    for (limits, message) in [
+      (["--epochs", "2"], "--epochs 2 would have stopped an uninterrupted run after epoch 2"),
+      (
+        ["--epochs", "30", "--patience", "2"],
+        "--patience 2 (2 epochs without a better dev F1) would have stopped an uninterrupted run "
+          + "after epoch 3"
+      ),
+    ] {
+      assertFailed(
+        try trellis(resume + limits),
+        mentioning: [
+          "\(checkpoint): has run 4 epochs, but \(message)", "start afresh without --resume",
+          "--epochs 4 --patience 0",
+        ])
+      XCTAssertEqual(
+        try [model, checkpoint].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, files)
+    }
+    assertSucceeded(try trellis(resume + ["--epochs", "4", "--patience", "3"]))
+    let info = try trellis(["info", model])
+    XCTAssertTrue(info.output.contains("epochs 4 run of 4, selected epoch 1"), info.output)
+  }
+
   func testResumeRefusesOtherData() throws {
     let model = try trainModel(options: ["--keep-checkpoint"])
     let result = try trellis(

@@ -61,6 +61,30 @@ final class ModelSelectionTests: XCTestCase {
     XCTAssertEqual(epochs([2, 1, 1, 1], options: options).continues, [true, true, true, true])
   }
 
+  /// Where a run with other limits would have stopped, replayed from a record of epochs
+  /// (`stoppingPoint`, which refuses a resume that cannot end as an uninterrupted run):
+  /// the first epoch after which those epochs, run as `Trainer.train` runs them, would not
+  /// have continued, if it comes before the last.
+  func testTheStoppingPointIsWhereTheLimitsWouldHaveStoppedTheRun() {
+    var options = TrainingOptions()
+    (options.epochs, options.patience) = (30, 2)
+    XCTAssertEqual(
+      TrainingState.stoppingPoint(
+        devF1History: [40, 50, 50, 50, 60, 60], completedEpochs: 6, options: options), 4)
+    var rng = SplitMix64(seed: 7)
+    for _ in 0..<2000 {
+      let hasDev = rng.next() % 4 != 0
+      let correct = (0..<1 + Int(rng.next() % 8)).map { _ in hasDev ? Int(rng.next() % 5) : nil }
+      (options.epochs, options.patience) = (1 + Int(rng.next() % 8), Int(rng.next() % 4))
+      let run = epochs(correct, options: options)
+      let expected = run.continues.dropLast().firstIndex(of: false).map { $0 + 1 }
+      XCTAssertEqual(
+        TrainingState.stoppingPoint(
+          devF1History: run.state.record.devF1History, completedEpochs: correct.count,
+          options: options), expected, "\(correct), \(options.epochs), \(options.patience)")
+    }
+  }
+
   /// Without a dev set every epoch is kept, the latest being the model, and only `epochs`
   /// ends the run.
   func testWithoutADevSetTheLatestEpochIsKeptUntilTheLastEpoch() {

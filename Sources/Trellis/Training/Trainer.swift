@@ -38,7 +38,8 @@ public final class Trainer {
   /// epoch; with `resume`, training continues from that file instead of starting afresh, and
   /// ends with the same model an uninterrupted run would have produced. A resumed run takes
   /// `epochs` and `patience` from this trainer's options and everything else from the
-  /// checkpoint. `bestModel` is rewritten after every selected epoch.
+  /// checkpoint; it is refused when those two would have stopped a run before the epochs the
+  /// checkpoint has run. `bestModel` is rewritten after every selected epoch.
   public func train(
     train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
     bestModel: String? = nil

@@ -198,14 +198,33 @@ extension Trainer {
       model: model, state: state, options: options, sentences: sentences, wordCounts: counts)
   }
 
-  /// The run a checkpoint holds, after checking it was trained on this data and selected its
-  /// epochs on these dev sentences (or had none, as now).
+  /// The run a checkpoint holds, after checking that this trainer's `epochs` and `patience`
+  /// would not have stopped it before the epochs it has run, and that it was trained on this
+  /// data and selected its epochs on these dev sentences (or had none, as now).
   func resumed(from checkpoint: String, train: [Sentence], dev: [Sentence]) throws -> TrainingRun {
     let (model, state, checkpointOptions) = try Checkpoint.read(from: checkpoint)
     var options = checkpointOptions
     // The run's length may change on resume; everything that shapes each update may not.
     options.epochs = self.options.epochs
     options.patience = self.options.patience
+    // Epochs already run cannot be undone: limits that would have stopped the run before them
+    // cannot give the model an uninterrupted run with those limits ends with.
+    if let stop = TrainingState.stoppingPoint(
+      devF1History: state.record.devF1History, completedEpochs: state.completedEpochs,
+      options: options)
+    {
+      let limit =
+        stop == options.epochs
+        ? "--epochs \(options.epochs)"
+        : "--patience \(options.patience) (\(options.patience) epochs without a better dev F1)"
+      throw TrellisError(
+        file: checkpoint,
+        "has run \(state.completedEpochs) epochs, but \(limit) would have stopped an "
+          + "uninterrupted run after epoch \(stop); resuming cannot give that run's model: "
+          + "start afresh without --resume, or resume with limits that run "
+          + "\(state.completedEpochs) epochs (the checkpoint's are --epochs "
+          + "\(checkpointOptions.epochs) --patience \(checkpointOptions.patience))")
+    }
     let sentences = train.converted(to: model.configuration)
     let corpus = CorpusVocabularies(
       of: sentences, normalization: model.configuration.normalization,

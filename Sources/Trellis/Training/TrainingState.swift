@@ -79,8 +79,41 @@ struct TrainingState {
   /// Whether another epoch runs: `epochs` not reached, and with a dev set, fewer than
   /// `patience` epochs in a row without a better dev F1.
   func continues(options: TrainingOptions) -> Bool {
+    Self.continues(
+      completedEpochs: completedEpochs, epochsWithoutImprovement: epochsWithoutImprovement,
+      options: options)
+  }
+
+  /// `continues(options:)` after `completedEpochs` epochs, the last `epochsWithoutImprovement`
+  /// of them without a better dev F1.
+  private static func continues(
+    completedEpochs: Int, epochsWithoutImprovement: Int, options: TrainingOptions
+  ) -> Bool {
     completedEpochs < options.epochs
       && (options.patience == 0 || epochsWithoutImprovement < options.patience)
+  }
+
+  /// The number of epochs after which a run with `options` would have stopped, replaying the
+  /// dev F1 of `completedEpochs` epochs (`devF1History`, empty without a dev set), or nil when
+  /// it would have run them all. A resumed run whose new `epochs` or `patience` stop it before
+  /// its checkpoint's epochs cannot end as an uninterrupted run with them.
+  static func stoppingPoint(
+    devF1History: [Double], completedEpochs: Int, options: TrainingOptions
+  ) -> Int? {
+    var (best, withoutImprovement) = (-Double.infinity, 0)
+    for epochs in 0..<completedEpochs {
+      guard
+        continues(
+          completedEpochs: epochs, epochsWithoutImprovement: withoutImprovement, options: options)
+      else { return epochs }
+      guard epochs < devF1History.count else { continue }
+      if devF1History[epochs] > best {
+        (best, withoutImprovement) = (devF1History[epochs], 0)
+      } else {
+        withoutImprovement += 1
+      }
+    }
+    return nil
   }
 
   /// Records an epoch's dev F1 (nil without a dev set) and returns whether its parameters are
