@@ -254,7 +254,7 @@ struct Train: ParsableCommand {
   }
 
   func run() throws {
-    let recipe = try recipe()
+    var recipe = try recipe()
     if printConfig {
       // `--print-config >> run.json` must not append to the --config file it read.
       try FileRoles(inputs: inputs(of: recipe)).check()
@@ -274,6 +274,9 @@ struct Train: ParsableCommand {
     let trainName = LineReader.displayName(of: recipe.data.train)
     let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
     let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])
+    // The data's scheme, as training will detect it, so that the log and the model's recipe
+    // say which scheme the run read, beside the one it trains in.
+    recipe.configuration.scheme = detectScheme(trainSentences.map(\.labels))
     try TrainingData.check(
       train: trainSentences, file: trainName, dev: devSentences,
       file: LineReader.displayName(of: recipe.data.dev ?? ""),

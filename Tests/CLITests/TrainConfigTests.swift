@@ -99,6 +99,69 @@ final class TrainConfigTests: CLITestCase {
     }
   }
 
+  /// The data's tag scheme is detected, not set: a configuration file that gives it is refused
+  /// at the field (it was ignored, silently), and each record of a run says the scheme its data
+  /// was read in and the one it trained in (they said "bio" for IOB1 data): the log's first
+  /// line, the model's recipe, `info`; `--print-config`, which reads no data, only the latter.
+  func testTheDataSchemeIsDetectedAndRecordedNeverSet() throws {
+    let given = try write(
+      #"{"data": {"train": "x"}, "configuration": {"scheme": "bioes"}}"#, to: "scheme.json")
+    assertFailed(
+      try trellis(["train", "--config", given, "--model", path("m")]),
+      mentioning: [
+        "\(given): 'configuration.scheme' is the scheme of the training data's labels",
+        "give 'configuration.trainingScheme' (--scheme)",
+      ])
+    let stored = try write(#"{"configuration": {"detectedScheme": "bio"}}"#, to: "stored.json")
+    assertFailed(
+      try trellis(["train", "--config", stored, "--print-config"]),
+      mentioning: ["has no option 'configuration.detectedScheme'"])
+    let sentences = try contents(of: PackagePaths.tiny("train")).split(separator: "\n\n")
+    let iob1 = try write(
+      sentences.map { sentence in
+        let rows = conllRows(String(sentence))
+        let labels = convert(rows.map { $0[1] }, from: .bio, to: .iob1)
+        return zip(rows, labels).map { "\($0[0])\t\($1)\n" }.joined()
+      }.joined(separator: "\n"), to: "iob1.conll")
+    let flags = ["train", "--train", iob1, "--scheme", "bioes"] + Self.smallModelOptions
+    let printed = try trellis(flags + ["--print-config"])
+    assertSucceeded(printed)
+    let printedConfiguration = try XCTUnwrap(
+      (JSONSerialization.jsonObject(with: printed.stdout) as? [String: Any])?["configuration"]
+        as? [String: Any])
+    XCTAssertNil(printedConfiguration["scheme"], printed.output)
+    XCTAssertEqual(printedConfiguration["trainingScheme"] as? String, "bioes")
+
+    let (model, log) = (path("iob1.model"), path("run.jsonl"))
+    assertSucceeded(try trellis(flags + ["--model", model, "--log", log, "--quiet"]))
+    let header = try JSONSerialization.jsonObject(
+      with: Data(try contents(of: log).prefix { $0 != "\n" }.utf8))
+    let logged = try XCTUnwrap(
+      ((header as? [String: Any])?["recipe"] as? [String: Any])?["configuration"]
+        as? [String: Any])
+    XCTAssertEqual(logged["scheme"] as? String, "iob1")
+    XCTAssertEqual(logged["training_scheme"] as? String, "bioes")
+    let info = try trellis(["info", "--json", model])
+    let record = try XCTUnwrap(JSONSerialization.jsonObject(with: info.stdout) as? [String: Any])
+    let recipe = try XCTUnwrap(
+      ((record["provenance"] as? [String: Any])?["recipe"] as? [String: Any])?["configuration"]
+        as? [String: Any])
+    for configuration in [try XCTUnwrap(record["configuration"] as? [String: Any]), recipe] {
+      XCTAssertEqual(configuration["scheme"] as? String, "iob1")
+      XCTAssertEqual(configuration["trainingScheme"] as? String, "bioes")
+    }
+    let text = try trellis(["info", model]).output
+    XCTAssertTrue(text.contains("scheme      iob1 (trained in bioes)"), text)
+    XCTAssertTrue(text.contains(#"scheme "iob1", trainingScheme "bioes""#), text)
+    // What --print-config printed still repeats the run, byte for byte.
+    let fromFile = path("file.model")
+    let config = try write(printed.output, to: "run.json")
+    assertSucceeded(try trellis(["train", "--config", config, "--model", fromFile, "--quiet"]))
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: fromFile)),
+      try Data(contentsOf: URL(fileURLWithPath: model)))
+  }
+
   /// `--test` is read only with `--embeddings`, for its words; without, it must still name a
   /// file, so a misspelt path is not silently ignored.
   /// A key given twice would be read as one of its values, and Python's json and jq read the

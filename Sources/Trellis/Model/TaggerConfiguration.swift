@@ -34,9 +34,16 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   /// keys do: case is the strongest cue for names (Lample et al. 2016, Ma & Hovy 2016 read
   /// the original characters), and lowercased word keys still share one embedding.
   public var lowercaseCharacters = false
-  /// The tag scheme of the training data, detected when training starts; tagging output is in
-  /// this scheme.
-  public var scheme: TagScheme = .bio
+  /// The tag scheme of the training data; tagging output is in this scheme. Not a setting:
+  /// training detects it from the data (`detectScheme`), so a recipe holds it only once its run
+  /// has read the data (`--print-config` has none), and a configuration file may not give it.
+  /// Read as BIO until set (a configuration made by hand).
+  public var scheme: TagScheme {
+    get { detectedScheme ?? .bio }
+    set { detectedScheme = newValue }
+  }
+  /// `scheme` once set: its JSON form has "scheme" only then.
+  private var detectedScheme: TagScheme?
   /// The scheme the model's own labels are in (`--scheme`), when it differs from `scheme`:
   /// training labels are converted to it, predictions converted back. BIOES gives the chain
   /// separate labels for single-token and final tokens of a span.
@@ -50,6 +57,13 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
 
   /// The default architecture: BiLSTM-CRF with character features, as `trellis train` uses.
   public init() {}
+
+  private enum CodingKeys: String, CodingKey {
+    case encoder, head, headOptions, embeddingSize, hiddenSize, layers, window, characterFilters
+    case characterEmbeddingSize, featureColumns, normalization, lowercaseCharacters
+    case detectedScheme = "scheme"
+    case trainingScheme, constrainedDecoding
+  }
 
   /// Fields missing from a model or configuration file take their defaults, so files written
   /// before a field existed (format version 1 throughout) still load.
@@ -82,7 +96,7 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     {
       lowercaseCharacters = normalization.lowercase
     }
-    try container.decode(&scheme, .scheme)
+    detectedScheme = try container.decodeIfPresent(TagScheme.self, forKey: .detectedScheme)
     trainingScheme = try container.decodeIfPresent(TagScheme.self, forKey: .trainingScheme)
     try container.decode(&constrainedDecoding, .constrainedDecoding)
   }

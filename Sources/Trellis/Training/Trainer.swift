@@ -99,14 +99,15 @@ public final class Trainer {
   }
 
   /// Records a resumed run's settings, the checkpoint's, in the provenance, and tells
-  /// `onCheckpointSettings` which of this trainer's they replace. The data's scheme is left
-  /// out: a fresh run detects it, so the recipe keeps it as given.
+  /// `onCheckpointSettings` which of this trainer's they replace. The data's scheme is no
+  /// setting, so none is replaced: it is detected from the data, which is the checkpoint's.
   private func adoptSettings(of run: TrainingRun) {
-    var configuration = run.model.configuration
-    configuration.scheme = self.configuration.scheme
+    let configuration = run.model.configuration
+    var given = self.configuration
+    given.scheme = configuration.scheme
     // `run.options` already has this trainer's epochs and patience.
     var replaced =
-      replacedSettings(given: self.configuration, kept: configuration)
+      replacedSettings(given: given, kept: configuration)
       + replacedSettings(given: options, kept: run.options)
     // The checkpoint's weights were seeded from its run's vectors; this trainer's are never
     // read into them, so the record names the checkpoint's.

@@ -3,8 +3,9 @@ import Foundation
 
 /// Everything that decides which model a training run produces: the data, the architecture and
 /// the training options. `trellis train --config FILE` reads it as JSON (any field but a
-/// feature column's `column` may be missing and takes its default), `--print-config` writes
-/// it, and flags override its fields; the same recipe and seed give the same model bytes.
+/// feature column's `column` may be missing and takes its default; the data's scheme,
+/// `configuration.scheme`, is detected, not given), `--print-config` writes it, and flags
+/// override its fields; the same recipe and seed give the same model bytes.
 /// Output paths (model, checkpoint, log) are not part of it: they say where a run writes, not
 /// what it learns.
 public struct TrainingRecipe: Codable, Equatable, Sendable {
@@ -44,7 +45,14 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
       throw TrellisError(file: path, "is not a JSON object")
     }
     if let unknown = unknownKeys(in: object, of: TrainingRecipe()).first {
-      throw TrellisError(file: path, "has no option '\(unknown)'")
+      // The data's scheme, which a run's records hold, is detected, not set: a file giving it
+      // most likely means the scheme to train in.
+      throw TrellisError(
+        file: path,
+        unknown == "configuration.scheme"
+          ? "'configuration.scheme' is the scheme of the training data's labels, which training "
+            + "detects; to train in another scheme, give 'configuration.trainingScheme' (--scheme)"
+          : "has no option '\(unknown)'")
     }
     // JSONSerialization and JSONDecoder each keep one of two values of a key, silently, and
     // not the same one Python's json or jq keeps: the file would not say what the run does.
@@ -265,12 +273,16 @@ func fieldName(_ codingPath: [any CodingKey]) -> String {
   }
 }
 
-/// `value`'s stored properties by name (`Mirror`).
+/// `value`'s stored properties by name (`Mirror`), each the name of its field in a recipe's
+/// JSON; all but the data's scheme (`TaggerConfiguration.scheme`, stored as `detectedScheme`),
+/// which a recipe holds only once training has detected it, and no configuration file gives.
 private func fields(of value: Any) -> [String: Any] {
-  Dictionary(
+  var fields = Dictionary(
     Mirror(reflecting: value).children.compactMap { child in child.label.map { ($0, child.value) }
     },
     uniquingKeysWith: { first, _ in first })
+  if value is TaggerConfiguration { fields["detectedScheme"] = nil }
+  return fields
 }
 
 /// The first field of `object` (as `options.seed`) whose number the type of the same field of
