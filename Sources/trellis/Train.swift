@@ -204,6 +204,7 @@ struct Train: ParsableCommand {
     var recipe = try config.map(TrainingRecipe.read(from:)) ?? TrainingRecipe()
     func override<Value>(_ field: inout Value, _ flag: Value?) { if let flag { field = flag } }
     func override<Value>(_ field: inout Value?, _ flag: Value?) { if let flag { field = flag } }
+    override(&recipe.note, note)
     override(&recipe.data.train, train)
     override(&recipe.data.dev, dev)
     override(&recipe.data.test, test)
@@ -303,8 +304,7 @@ struct Train: ParsableCommand {
       inputs: [train.file] + [dev, test].compactMap { $0?.file }
         + (embeddings.map {
           [InputFile(role: "embeddings", path: $0.path, digest: $0.vectors.fileDigest)]
-        } ?? []),
-      note: note)
+        } ?? []))
     reportProgress(of: trainer, to: logFile, givesEmbeddings: recipe.data.embeddings != nil)
     let trained = try trainer.train(
       train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,

@@ -53,6 +53,8 @@ final class TrainConfigTests: CLITestCase {
       "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"), "--seed", "5",
       "--hidden-size", "8",
       "--embedding-size", "8", "--epochs", "2", "--head", "ssvm", "--character-filters", "4",
+      // The note is in the model's bytes too (it was left out of the printed configuration).
+      "--note", "ticket 42",
     ]
     let direct = path("direct.model")
     let fromFile = path("file.model")
@@ -65,9 +67,12 @@ final class TrainConfigTests: CLITestCase {
       try Data(contentsOf: URL(fileURLWithPath: direct)),
       try Data(contentsOf: URL(fileURLWithPath: fromFile)))
     // A flag overrides the file.
-    let overridden = try trellis(["train", "--config", config, "--seed", "9", "--print-config"])
+    let overridden = try trellis([
+      "train", "--config", config, "--seed", "9", "--note", "ticket 43", "--print-config",
+    ])
     let recipe = try JSONDecoder().decode(TrainingRecipe.self, from: Data(overridden.output.utf8))
     XCTAssertEqual(recipe.options.seed, 9)
+    XCTAssertEqual(recipe.note, "ticket 43")
     XCTAssertEqual(recipe.configuration.head, .ssvm)
   }
 

@@ -306,7 +306,9 @@ final class ModelTests: XCTestCase {
       words: Vocabulary(["<pad>", "<unk>", "caf\u{E9}", "cafe\u{301}", "a\"b", "\\", "日本", "😀"]),
       labels: Vocabulary(["O", "B-x", "I-x"]), characters: Vocabulary(["<pad>", "<unk>", "é"]),
       featureVocabularies: [Vocabulary(["<pad>", "<unk>", "NN\tP"])], rng: &rng)
-    model.provenance = Provenance(recipe: TrainingRecipe(), inputs: [], note: "a \"note\"")
+    var recipe = TrainingRecipe()
+    recipe.note = "a \"note\""
+    model.provenance = Provenance(recipe: recipe, inputs: [])
     let bytes = [UInt8](try ModelFile.encode(model))
     let headerLength = Int(readLittleEndian(bytes, at: 12))
     let written = Data(bytes[16..<(16 + headerLength)])

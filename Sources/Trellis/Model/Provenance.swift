@@ -8,7 +8,8 @@ public struct Provenance: Codable, Equatable, Sendable {
   public var trellisVersion = Trellis.trellisVersion
   /// The git commit of that build (`trellisBuildCommit`); nil when it was not built from git.
   public var buildCommit = trellisBuildCommit
-  /// Every setting of the run (data paths, architecture, training options, seed included).
+  /// Every setting of the run (data paths, architecture, training options, seed included) but
+  /// its note, which is `note`.
   public var recipe: TrainingRecipe
   /// The data files read, in the order train, dev, test (read for `--embeddings`), embeddings.
   public var inputs: [InputFile]
@@ -17,11 +18,13 @@ public struct Provenance: Codable, Equatable, Sendable {
   /// What training did; filled as it goes.
   public var training = TrainingRecord()
 
-  /// A record of a run about to start; `training` is filled in as it goes.
-  public init(recipe: TrainingRecipe, inputs: [InputFile], note: String? = nil) {
+  /// A record of a run about to start; `training` is filled in as it goes. The recipe's note
+  /// is kept once, as `note`, where model files have always kept it.
+  public init(recipe: TrainingRecipe, inputs: [InputFile]) {
     self.recipe = recipe
+    self.recipe.note = nil
     self.inputs = inputs
-    self.note = note
+    note = recipe.note
   }
 }
 

@@ -11,6 +11,9 @@ import Foundation
 public struct TrainingRecipe: Codable, Equatable, Sendable {
   /// What the run is for, in words (configuration files; kept in the model's provenance).
   public var description: String?
+  /// A free-text note on this run (`--note`: a date, a ticket), which the model's provenance
+  /// keeps as its `note`.
+  public var note: String?
   /// The files read and their columns.
   public var data = TrainingData()
   /// The architecture.
@@ -96,6 +99,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
   public init(from decoder: any Swift.Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     description = try container.decodeIfPresent(String.self, forKey: .description)
+    note = try container.decodeIfPresent(String.self, forKey: .note)
     data = try container.decodeIfPresent(TrainingData.self, forKey: .data) ?? TrainingData()
     configuration =
       try container.decodeIfPresent(TaggerConfiguration.self, forKey: .configuration) ?? .init()
