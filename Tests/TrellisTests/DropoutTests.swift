@@ -92,3 +92,56 @@ final class DropoutTests: XCTestCase {
     XCTAssertNotEqual(perSentence, try train(false))
   }
 }
+
+/// Variational dropout's mask on the recurrent state (`RecurrentWorkspace.recurrentMask`).
+final class RecurrentStateDropoutTests: XCTestCase {
+  /// An Elman layer's states `(N, H)` for one sentence of `x`'s rows `(T, 3)`, with
+  /// `recurrentMask` `(1, H)` on h_{s−1} when given.
+  func states(
+    _ layer: RecurrentLayer, _ store: ParameterStore, x: [Float], recurrentMask: [Float]?
+  ) -> [Float] {
+    let steps = PackedSteps(lengths: [x.count / layer.inputSize])
+    let ws = RecurrentWorkspace()
+    if let recurrentMask {
+      ws.recurrentMask.reserve(recurrentMask.count).update(
+        from: recurrentMask, count: recurrentMask.count)
+    }
+    ws.dropsRecurrentState = recurrentMask != nil
+    x.withUnsafeBufferPointer {
+      layer.inputProjection(store: store, x: $0.baseAddress!, rows: steps.rows, workspace: ws)
+        .run(rows: 0..<steps.rows)
+    }
+    layer.forward(store: store, input: .projectedRows, steps: steps, workspace: ws)
+    return Array(UnsafeBufferPointer(start: ws.h.pointer, count: steps.rows * layer.hiddenSize))
+  }
+
+  /// With the whole recurrent state dropped, step s reads no h_{s−1}: each token's state is
+  /// that of a sentence of the token alone. With a mask of 2s (units kept at p = 0.5), each
+  /// step reads 2·h_{s−1}, which a layer whose Wh is doubled reads unmasked.
+  func testTheMaskScalesTheStateEachStepReads() throws {
+    let (input, hidden, T) = (3, 4, 5)
+    let store = ParameterStore()
+    let layer = RecurrentLayer(
+      cell: ElmanCell(), inputSize: input, hiddenSize: hidden, name: "r", store: store)
+    try store.allocate()
+    var rng = SplitMix64(seed: 3)
+    layer.initialize(store, rng: &rng)
+    let x = randomMatrix(rows: T, columns: input, scale: 1, rng: &rng)
+    let dropped = states(
+      layer, store, x: x, recurrentMask: [Float](repeating: 0, count: hidden))
+    for s in 0..<T {
+      let alone = states(
+        layer, store, x: Array(x[s * input..<(s + 1) * input]), recurrentMask: nil)
+      XCTAssertEqual(Array(dropped[s * hidden..<(s + 1) * hidden]), alone, "step \(s)")
+    }
+    XCTAssertNotEqual(states(layer, store, x: x, recurrentMask: nil), dropped)
+    let doubledState = states(
+      layer, store, x: x, recurrentMask: [Float](repeating: 2, count: hidden))
+    let wh = store.value(layer.wh)
+    for k in 0..<layer.wh.count { wh[k] *= 2 }
+    let doubledWeights = states(layer, store, x: x, recurrentMask: nil)
+    assertClose(
+      doubledState.map(Double.init), doubledWeights.map(Double.init), absolute: 1e-6,
+      relative: 0, "2·h_{s−1} against 2·Wh")
+  }
+}

@@ -6,14 +6,16 @@ import XCTest
 /// ∂loss/∂head parameters) and the whole model for every encoder, with and without a context
 /// window and dropout (same mask on every evaluation).
 ///
-/// Tolerance: the model runs in Float. Central differences with ε = 1e-2 have truncation error
-/// ~ε²·f‴/6 ≈ 2e-5 and rounding error ~1e-7·|loss|/ε ≈ 5e-5 at these sizes, so
+/// Tolerance: the model runs in Float. Central differences with ε = 3e-3 have truncation error
+/// ~ε²·f‴/6 and rounding error ~1e-7·|loss|/ε ≈ 2e-4 at these sizes, so
 /// |analytic − numeric| ≤ 2e-4 + 1e-2·max(|analytic|, |numeric|) fails on any real mistake
-/// (a wrong term is off by O(gradient)) but not on Float noise. The perceptron and SSVM losses
-/// are piecewise linear: their subgradients are checked away from ties, which seeded continuous
-/// inputs give.
+/// (a wrong term is off by O(gradient)) but not on Float noise. (At ε = 1e-2 the truncation
+/// error of a two-layer Elman RNN whose recurrent state is dropped, scaling the kept units by
+/// 1/(1 − p), reached 8% of a gradient; 3e-3 and 1e-3 agree within the tolerance.) The
+/// perceptron and SSVM losses are piecewise: their coordinates whose ±ε straddles a kink are
+/// left out (`checkModel`).
 final class GradientTests: XCTestCase {
-  let epsilon: Float = 1e-2
+  let epsilon: Float = 3e-3
 
   func testHeadGradientsMatchFiniteDifferences() {
     let L = 3

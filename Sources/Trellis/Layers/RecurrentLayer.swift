@@ -65,8 +65,26 @@ final class RecurrentWorkspace {
   /// once per weight version.
   let panels = Scratch()
   let dx = Scratch()  // (N, In) ∂loss/∂x, packed
+  /// (B, H) variational dropout's mask on the recurrent state (Gal & Ghahramani 2016), 0 or
+  /// 1/(1 − p): row i for the packed rows' sentence i at every step, so step s's product
+  /// reads h_{s−1} ⊙ mask, and the backward pass masks what it sends back through Wh. Used
+  /// while `dropsRecurrentState`, which the model sets for each pass.
+  let recurrentMask = Scratch()
+  var dropsRecurrentState = false
+  /// (B, H) one step's masked previous state, or (backward) its masked ∂h_{s−1} through Wh.
+  let maskedStep = Scratch()
   /// (T, N) of the last forward pass, which the backward pass checks it continues.
   var forwardShape = (0, 0)
+
+  /// Draws `recurrentMask` for a batch of `batch` sentences of `hidden` units at rate `p`
+  /// (one draw per value from `rng`, as `applyDropout`'s), and turns `dropsRecurrentState` on.
+  func drawRecurrentMask(batch: Int, hidden: Int, rate p: Float, rng: inout SplitMix64) {
+    let count = batch * hidden
+    let ones = maskedStep.reserve(count)
+    ones.update(repeating: 1, count: count)
+    applyDropout(ones, mask: recurrentMask.reserve(count), count: count, rate: p, rng: &rng)
+    dropsRecurrentState = true
+  }
 }
 
 /// One direction of a recurrent layer over a batch's packed steps (`PackedSteps`): rows
@@ -131,7 +149,8 @@ struct RecurrentLayer: Sendable {
 
   /// Runs the packed steps over projected input, leaving `h` and `cache` in the workspace:
   ///   for s: zh = h_{s−1} · Whᵀ (+ bh);  cell(zx_s, zh)
-  /// over step s's rows, whose previous states are the first rows of step s − 1.
+  /// over step s's rows, whose previous states are the first rows of step s − 1 (h_{s−1} ⊙
+  /// the workspace's `recurrentMask` while it `dropsRecurrentState`).
   /// Every product is `packedProduct`'s, over Wh packed once for the batch (OpenBLAS packed it
   /// at every step). Training (no `panels`) packs Wh here and keeps every step's cache for
   /// `backward`. Inference passes it packed once per weight version (`InferenceWeights`) and
@@ -150,6 +169,8 @@ struct RecurrentLayer: Sendable {
     let cacheRows = keepsCache ? N : min(T, 2) * B
     _ = ws.cache.reserve(max(cacheRows * width, 1))  // `cellStep` reads `ws.cache.pointer`
     let zh = ws.zh.reserve(B * G)
+    let recurrentMask = ws.dropsRecurrentState ? UnsafePointer(ws.recurrentMask.pointer) : nil
+    let maskedState = ws.maskedStep.reserve(recurrentMask == nil ? 0 : B * H)
     // Step s's input projections: its rows of zx, or of the table by word id.
     func runSteps(zx: UnsafePointer<Float>, words: UnsafePointer<Int32>?) {
       let recurrentPanels =
@@ -160,9 +181,13 @@ struct RecurrentLayer: Sendable {
         if s == 0 {
           zh.update(repeating: 0, count: rows * G)
         } else {
+          var previous = UnsafePointer(h + packed.offsets[s - 1] * H)
+          if let recurrentMask {
+            for k in 0..<rows * H { maskedState[k] = previous[k] * recurrentMask[k] }
+            previous = UnsafePointer(maskedState)
+          }
           packedProduct(
-            h + packed.offsets[s - 1] * H, rows: rows, depth: H, panels: recurrentPanels,
-            columns: G, into: zh)
+            previous, rows: rows, depth: H, panels: recurrentPanels, columns: G, into: zh)
         }
         if let bh { addBias(store.value(bh), to: zh, rows: rows, n: G) }
         let stepInput =
@@ -201,7 +226,8 @@ struct RecurrentLayer: Sendable {
 
   /// Backpropagation through time from `workspace.dh` (N, H), newest step first:
   ///   ∂h_s = dh_s + ∂h_s(from s+1);  cell → ∂zx_s, ∂zh_s;  ∂h_{s−1}(from s) = direct + ∂zh_s · Wh
-  /// (by `addPackedProduct` over Whᵀ packed once), each over step s's rows, then the bias
+  /// (by `addPackedProduct` over Whᵀ packed once; with the recurrent mask, (∂zh_s · Wh) ⊙
+  /// mask, and ∂Wh reads the masked states), each over step s's rows, then the bias
   /// gradients. It leaves the weight gradients and ∂X, products over all steps at once, to
   /// `weightProducts`, with their second operands packed into the cell's cache, dead from here
   /// to the next forward pass (the LSTM's and the GRU's caches hold all three, so they add
@@ -226,6 +252,8 @@ struct RecurrentLayer: Sendable {
     let work = ws.cellWork.reserve(B * H)
     let transposedPanels = packPanels(
       store.value(wh), columns: H, depth: G, transposed: true, into: ws.panels)
+    let recurrentMask = ws.dropsRecurrentState ? UnsafePointer(ws.recurrentMask.pointer) : nil
+    let maskedGradient = ws.maskedStep.reserve(recurrentMask == nil ? 0 : B * H)
     for s in stride(from: T - 1, through: 0, by: -1) {
       let (rows, first) = (packed.counts[s], packed.offsets[s])
       for k in 0..<rows * H { dhStep[k] = dh[first * H + k] + dhNext[k] }
@@ -234,7 +262,12 @@ struct RecurrentLayer: Sendable {
         CellGradients(
           dh: dhStep, carry: carry, dzx: dzx + first * G, dzh: dzh + first * G,
           dhPreviousDirect: dhNext, work: work))
-      if s > 0 {
+      if s > 0, let recurrentMask {
+        packedProduct(
+          dzh + first * G, rows: rows, depth: G, panels: transposedPanels, columns: H,
+          into: maskedGradient)
+        for k in 0..<rows * H { dhNext[k] += maskedGradient[k] * recurrentMask[k] }
+      } else if s > 0 {
         addPackedProduct(
           dzh + first * G, .none, rows: rows, depth: G, panels: transposedPanels, columns: H,
           to: dhNext)
@@ -250,8 +283,11 @@ struct RecurrentLayer: Sendable {
       // Row offsets[s] + i of steps 1..<T pairs with its previous state, row offsets[s−1] + i.
       let previousStates = ws.previousStates.reserve((N - firstStepRows) * H)
       for s in 1..<T {
-        (previousStates + (packed.offsets[s] - firstStepRows) * H).update(
-          from: ws.h.pointer + packed.offsets[s - 1] * H, count: packed.counts[s] * H)
+        let states = previousStates + (packed.offsets[s] - firstStepRows) * H
+        states.update(from: ws.h.pointer + packed.offsets[s - 1] * H, count: packed.counts[s] * H)
+        if let recurrentMask {
+          for k in 0..<packed.counts[s] * H { states[k] *= recurrentMask[k] }
+        }
       }
       packPanels(
         previousStates, columns: H, depth: N - firstStepRows, transposed: true,

@@ -24,7 +24,8 @@ extension TaggerModel {
 
   /// Computes emissions `(T·B, L)` into `workspace.emissions`, keeping what a backward pass
   /// needs when `training`. Dropout (training only) draws its masks from `rng`, one per token
-  /// or, with `sentenceMasks`, one per sentence (`applySentenceDropout`); at rate 0 nothing is
+  /// or, with `sentenceMasks`, one per sentence (`applySentenceDropout`), which then also
+  /// drops the recurrent state (`RecurrentWorkspace.recurrentMask`); at rate 0 nothing is
   /// drawn.
   private func forward(
     _ batch: Batch, workspace ws: ModelWorkspace, training: Bool, dropoutRate p: Float,
@@ -69,6 +70,16 @@ extension TaggerModel {
       for (l, layer) in encoder.layers.enumerated() {
         let layerWorkspace = ws.layer(l)
         let layerOutput = (l == top ? ws.hidden : layerWorkspace.output).reserve(rows * width)
+        // Variational dropout also drops each direction's recurrent state h_{s−1}, with a
+        // mask per sentence (Gal & Ghahramani 2016), drawn after the layer's input mask.
+        for direction in layerWorkspace.directions.prefix(layer.directions.count) {
+          if training && sentenceMasks && p > 0 {
+            direction.drawRecurrentMask(
+              batch: batch.size, hidden: layer.hiddenSize, rate: p, rng: &rng)
+          } else {
+            direction.dropsRecurrentState = false
+          }
+        }
         layer.forward(
           store: store, input: input, output: layerOutput, steps: batch.packedSteps,
           workspaces: layerWorkspace.directions,
