@@ -7,7 +7,10 @@ from and the training time. Test splits are never read: the defaults are chosen 
 
     python3 Eval/choose_defaults.py [--seeds 3] [--corpus DIR ...] [--only NAME ...]
 
-Updates Eval/defaults/results.json (every run, by candidate and corpus) and prints a table.
+Updates Eval/defaults/results.json and prints a table. A row is one candidate on one corpus
+with one number of seeds by one build of Trellis (`trellis --version`, the version and its
+commit): a run replaces only the row it repeats, so a three-seed run leaves the five-seed row
+of the same candidate, and a build with other arithmetic leaves the rows of the builds before.
 """
 import argparse
 import json
@@ -37,6 +40,17 @@ def run(corpus, flags, seed, workdir):
     return {"dev_f1": best["dev_f1"], "best_epoch": best["epoch"], "epochs": len(epochs), "seconds": seconds}
 
 
+def build_version():
+    """`trellis --version` of the binary that trains the candidates."""
+    return subprocess.run([BINARY, "--version"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def row_key(row):
+    """What a row measured: rows from before builds were recorded have none (None)."""
+    return row["candidate"], row["corpus"], len(row["runs"]), row.get("trellis")
+
+
 def main(argv=None):
     with open(os.path.join(HERE, "defaults", "candidates.json")) as f:
         candidates = json.load(f)
@@ -47,6 +61,7 @@ def main(argv=None):
     parser.add_argument("--only", action="append", choices=candidates, metavar="NAME")
     arguments = parser.parse_args(argv)
     corpora = arguments.corpus or [ATIS_CORPUS, QUICK_CORPUS]
+    version = build_version()
     results = []
     with tempfile.TemporaryDirectory() as workdir:
         for name, flags in candidates.items():
@@ -54,20 +69,21 @@ def main(argv=None):
                 continue
             for corpus in corpora:
                 runs = [run(corpus, flags, seed, workdir) for seed in range(1, arguments.seeds + 1)]
-                row = {"candidate": name, "flags": flags, "corpus": corpus, "runs": runs,
+                row = {"candidate": name, "flags": flags, "corpus": corpus, "trellis": version,
+                       "runs": runs,
                        "mean_dev_f1": statistics.mean(r["dev_f1"] for r in runs),
                        "mean_seconds": statistics.mean(r["seconds"] for r in runs)}
                 results.append(row)
                 print(f"{name:24} {os.path.basename(corpus):10} dev FB1 {row['mean_dev_f1']:6.2f}  "
                       f"best epochs {[r['best_epoch'] for r in runs]}  {row['mean_seconds']:5.1f} s/run",
                       flush=True)
-    # Rows of candidates and corpora not run this time (--only, --corpus) are kept.
+    # Rows of what was not run this time (other candidates, corpora, seeds, builds) are kept.
     path = os.path.join(HERE, "defaults", "results.json")
-    fresh = {(row["candidate"], row["corpus"]) for row in results}
+    fresh = {row_key(row) for row in results}
     kept = []
     if os.path.exists(path):
         with open(path) as f:
-            kept = [row for row in json.load(f) if (row["candidate"], row["corpus"]) not in fresh]
+            kept = [row for row in json.load(f) if row_key(row) not in fresh]
     with open(path, "w") as f:
         json.dump(kept + results, f, indent=1)
 

@@ -50,8 +50,10 @@ class ChooseDefaultsOptionTests(Refusals):
         with open(os.path.join(self.directory.name, "defaults", "candidates.json"), "w") as f:
             json.dump({"plain": [], "small": ["--hidden-size", "8"]}, f)
         self.runs = []
+        self.version = "0.3.0 (first)"
         patches = [mock.patch.object(choose_defaults, "HERE", self.directory.name),
-                   mock.patch.object(choose_defaults, "run", self.run_stand_in)]
+                   mock.patch.object(choose_defaults, "run", self.run_stand_in),
+                   mock.patch.object(choose_defaults, "build_version", lambda: self.version)]
         for patch in patches:
             patch.start()
             self.addCleanup(patch.stop)
@@ -87,6 +89,20 @@ class ChooseDefaultsOptionTests(Refusals):
                                      ("c", ["--hidden-size", "8"], 2)])
         self.assertEqual([(r["candidate"], r["mean_dev_f1"]) for r in self.results()],
                          [("small", 90.0)])
+
+    def test_a_run_replaces_only_the_row_of_its_seeds_and_build(self):
+        def rows():
+            return sorted((r["candidate"], len(r["runs"]), r["trellis"]) for r in self.results())
+        with contextlib.redirect_stdout(io.StringIO()):
+            choose_defaults.main(["--only", "small", "--seeds", "5", "--corpus", "c"])
+            choose_defaults.main(["--only", "small", "--seeds", "3", "--corpus", "c"])
+            self.assertEqual(rows(), [("small", 3, "0.3.0 (first)"), ("small", 5, "0.3.0 (first)")])
+            choose_defaults.main(["--only", "small", "--seeds", "3", "--corpus", "c"])
+            self.assertEqual(rows(), [("small", 3, "0.3.0 (first)"), ("small", 5, "0.3.0 (first)")])
+            self.version = "0.3.0 (second)"
+            choose_defaults.main(["--only", "small", "--seeds", "3", "--corpus", "c"])
+        self.assertEqual(rows(), [("small", 3, "0.3.0 (first)"), ("small", 3, "0.3.0 (second)"),
+                                  ("small", 5, "0.3.0 (first)")])
 
 
 if __name__ == "__main__":
