@@ -54,7 +54,10 @@ def make_tree(directory, key):
         "runs": {"no-clip": ["--clip", "0"], "clip5": ["--clip", "5"]}})
     log = [{"epoch": 1, "loss": 9.0, "dev_f1": 10.0}, {"epoch": 2, "loss": 4.0, "dev_f1": 30.0},
            {"epoch": 1, "step": 1, "loss": 9.0, "gradient_norm": 150.0},
-           {"epoch": 2, "step": 2, "loss": 4.0, "gradient_norm": float("inf")}]
+           {"epoch": 2, "step": 2, "loss": 4.0, "gradient_norm": 170.0},
+           # as `trellis train --log` writes numbers that are not finite
+           {"epoch": 2, "step": 3, "loss": "nan", "gradient_norm": "inf"},
+           {"epoch": 2, "step": 4, "loss": "nan", "gradient_norm": "nan"}]
     os.makedirs(tree.logs("exploding"))
     with open(tree.logs("exploding", "no-clip.jsonl"), "w") as f:
         f.write("".join(json.dumps(r) + "\n" for r in log))
@@ -107,7 +110,7 @@ class ReportTests(unittest.TestCase):
         self.assertIn("| Y | 2 | 100.00 | 40.00 |", self.lines)
 
     def test_exploding_runs_with_logs(self):
-        self.assertIn("| no-clip | `--clip 0` | 2 | 150 | 150.0 | 1 | 1 | 9.0 → 4.0 | 30.00 "
+        self.assertIn("| no-clip | `--clip 0` | 4 | 170 | 160.0 | 2 | 2 | 9.0 → 4.0 | 30.00 "
                       "| 0 |", self.lines)
         self.assertFalse(any(line.startswith("| clip5 ") for line in self.lines))
 

@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import os
 import struct
 
@@ -39,10 +40,16 @@ def read_jsonl(path):
     return records
 
 
+# How `trellis train --log` writes a number that is not finite (JSON has none).
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
 def split_log(records):
-    """(epoch records, step records) of a `trellis train --log [--log-steps]` file; the first
-    line, {"recipe": ...}, is the run's configuration, not a record."""
-    records = [r for r in records if "recipe" not in r]
+    """(epoch records, step records) of a `trellis train --log [--log-steps]` file, their
+    non-finite numbers (written "nan", "inf", "-inf") read back as floats; the first line,
+    {"recipe": ...}, is the run's configuration, not a record."""
+    records = [{key: _NON_FINITE.get(value, value) if isinstance(value, str) else value
+                for key, value in r.items()} for r in records if "recipe" not in r]
     return [r for r in records if "step" not in r], [r for r in records if "step" in r]
 
 
