@@ -9,12 +9,15 @@
 /// A delimiter without regular-expression syntax, after Perl's escapes `\t`, `\n`, `\r`, `\f`,
 /// `\e`, `\a` and a backslash before punctuation, is matched as bytes, exactly as Perl does. Any
 /// other pattern is compiled by Swift's `Regex`, which reads Perl's syntax but matches Unicode
-/// scalars where Perl, reading conlleval's input as bytes, matches bytes; they differ only for
-/// patterns that can match part of a multi-byte character. After an empty match Swift searches on
-/// from the next scalar, where Perl may still take a non-empty match at the same place (`x*|a`
-/// on "ab"); patterns that cannot match the empty string are not affected. Swift's `Regex`
-/// backtracks without Perl's optimisations: nested repeats (`(a+)+b`) can take time exponential
-/// in a line's length, where Perl takes milliseconds.
+/// scalars where Perl, reading conlleval's input as bytes, matches bytes. Its character classes
+/// (`\s`, `\d`, `\w`, POSIX classes) are held to ASCII, as Perl's are on bytes: a no-break
+/// space is no `\s` to conlleval. They still differ for patterns that can match part of a
+/// multi-byte character (`.`, `[^,]`, `\W`, which match one scalar in Swift and one byte in
+/// Perl: `\W` finds one delimiter in "é" in Swift, two in Perl). After an empty match Swift
+/// searches on from the next scalar, where Perl may still take a non-empty match at the same
+/// place (`x*|a` on "ab"); patterns that cannot match the empty string are not affected.
+/// Swift's `Regex` backtracks without Perl's optimisations: nested repeats (`(a+)+b`) can take
+/// time exponential in a line's length, where Perl takes milliseconds.
 public struct FieldDelimiter: Sendable {
   /// The `-d` argument.
   public let pattern: String
@@ -31,7 +34,8 @@ public struct FieldDelimiter: Sendable {
     if let literal = perlLiteral(pattern), !literal.isEmpty {
       matcher = .bytes(literal)
     } else {
-      matcher = .regex(try Regex(pattern).matchingSemantics(.unicodeScalar))
+      matcher = .regex(
+        try Regex(pattern).matchingSemantics(.unicodeScalar).asciiOnlyCharacterClasses())
     }
   }
 

@@ -26,7 +26,9 @@ struct Score: ParsableCommand {
         one column, is an error naming FILE:LINE (conlleval prints "unexpected
         number of features" without a line number).
       - -d with regular-expression syntax, not a plain string such as '\\t':
-        Swift's Regex matches it on Unicode scalars, and after an empty match
+        Swift's Regex matches it on Unicode scalars, with \\s, \\d and \\w held to
+        ASCII as Perl's are on bytes, so '.', '[^,]' or '\\W' match a whole
+        character that Perl matches byte by byte, and after an empty match it
         moves on one scalar (conlleval: Perl's split, on bytes). Swift's Regex
         backtracks without Perl's shortcuts, so a pattern of nested repeats such
         as '(a+)+b' can take time exponential in a line's length (Perl: linear),

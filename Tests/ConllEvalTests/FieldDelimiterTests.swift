@@ -27,6 +27,11 @@ final class FieldDelimiterTests: XCTestCase {
     ("a|", "bab", ["b", "b"]),
     ("^", "abc", ["abc"]),
     ("[,;]", "a;b,c", ["a", "b", "c"]),
+    // conlleval reads bytes, so Perl's \s, \d and \w are ASCII's: a no-break space (U+00A0)
+    // or an em space (U+2003) is no whitespace to it, an Arabic-Indic digit (U+0664) no digit.
+    ("\\s", "a B-X B-X\u{A0}x", ["a", "B-X", "B-X\u{A0}x"]),
+    ("\\s+", "a\u{2003}b c", ["a\u{2003}b", "c"]),
+    ("\\d", "x1y\u{664}z", ["x", "y\u{664}z"]),
   ]
 
   func testSplitsAsPerl() throws {
