@@ -84,15 +84,25 @@ public struct ConllCounts: Sendable, Equatable {
 
   /// Adds one sentence, scored as conlleval scores its lines followed by a blank line; with
   /// `rawLabels`, as `conlleval -r` does (every label but "O" a one-token chunk of its type).
-  public mutating func add(gold: [String], predicted: [String], rawLabels: Bool = false) {
+  /// With `tokens`, a token "-X-" is what conlleval reads a line whose first column is "-X-"
+  /// as: a boundary, not a token, whatever its labels (so `trellis eval` counts a file as
+  /// `trellis tag | trellis score` does).
+  public mutating func add(
+    gold: [String], predicted: [String], tokens: [String]? = nil, rawLabels: Bool = false
+  ) {
     precondition(
-      gold.count == predicted.count,
-      "a sentence has \(gold.count) gold labels but \(predicted.count) predicted labels")
+      gold.count == predicted.count && tokens.map { $0.count == gold.count } != false,
+      "a sentence has \(gold.count) gold labels, \(predicted.count) predicted labels and "
+        + "\(tokens?.count ?? gold.count) tokens")
     func tag(_ label: String) -> ConllTag {
       rawLabels ? ConllTag(raw: label[...], outside: "O") : ConllTag(label[...])
     }
-    for (goldLabel, predictedLabel) in zip(gold, predicted) {
-      addToken(gold: tag(goldLabel), predicted: tag(predictedLabel))
+    for (t, (goldLabel, predictedLabel)) in zip(gold, predicted).enumerated() {
+      if let tokens, sameBytes(tokens[t].utf8, "-X-".utf8) {
+        addBoundary()
+      } else {
+        addToken(gold: tag(goldLabel), predicted: tag(predictedLabel))
+      }
     }
     addBoundary()
   }

@@ -41,8 +41,9 @@ public struct ConllOptions: Sendable {
   }
 }
 
-/// Reads conlleval input (lines whose last two columns are gold and predicted; blank / -DOCSTART- lines are boundaries)
-/// and counts it as conlleval.pl (version 2004-01-26) does.
+/// Reads conlleval input (lines whose last two columns are gold and predicted; blank lines and
+/// lines whose first column is "-X-" are boundaries) and counts it as conlleval.pl (version
+/// 2004-01-26) does.
 ///
 /// - Lines end at LF, CRLF or a lone CR, so "\r\r\n" is a line end followed by an empty line; a
 ///   UTF-8 byte order mark at the start is ignored. (conlleval ends lines at LF only and keeps a

@@ -54,7 +54,7 @@ struct Eval: ParsableCommand {
       let predicted = tagger.tag(
         sentences.map { TokenInput($0, featureCount: featureColumns.count) }, options: options)
       for (sentence, labels) in zip(sentences, predicted) {
-        counts.add(gold: sentence.labels, predicted: labels)
+        counts.add(gold: sentence.labels, predicted: labels, tokens: sentence.tokens)
         if unseenWords { unseen.add(sentence, predicted: labels, tagger: tagger) }
         let transitions = invalidSequences ? invalidTransitionCount(labels, scheme: scheme) : 0
         invalid.sentences += transitions > 0 ? 1 : 0

@@ -157,6 +157,24 @@ final class ScoreConllTests: XCTestCase {
     XCTAssertEqual(added.perType["ORG"], TypeCounts(gold: 1, predicted: 2, correct: 1))
   }
 
+  /// A token "-X-" is a boundary to conlleval, whose lines start with the token: `add` with the
+  /// tokens counts a sentence holding one as the file of its lines is scored (`trellis eval`
+  /// against `trellis tag | trellis score`); without them it is an ordinary token.
+  func testATokenXIsABoundaryAsInTheScoredFile() throws {
+    let tokens = ["flights", "-X-", "to", "new", "york"]
+    let gold = ["B-a", "I-a", "O", "B-city", "I-city"]
+    let predicted = ["B-a", "I-a", "O", "B-city", "B-city"]
+    var added = ConllCounts()
+    added.add(gold: gold, predicted: predicted, tokens: tokens)
+    let text = zip(tokens, zip(gold, predicted)).map { "\($0) \($1.0) \($1.1)\n" }.joined() + "\n"
+    let scored = try scoreConll(text: text, fileName: "f")
+    XCTAssertEqual(added, scored)
+    XCTAssertEqual(added.tokenCount, 4)
+    var withoutTokens = ConllCounts()
+    withoutTokens.add(gold: gold, predicted: predicted)
+    XCTAssertEqual(withoutTokens.tokenCount, 5)
+  }
+
   func testNumbersAreConllevalPercentages() {
     var counts = ConllCounts()
     counts.add(

@@ -264,7 +264,8 @@ extension TaggerModel {
     ).map { outputLabels($0.path) }
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) {
-      counts.add(gold: sentence.labels, predicted: labels, rawLabels: labelsAreRaw)
+      counts.add(
+        gold: sentence.labels, predicted: labels, tokens: sentence.tokens, rawLabels: labelsAreRaw)
     }
     return counts
   }
