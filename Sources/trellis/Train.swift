@@ -201,7 +201,12 @@ struct Train: ParsableCommand {
 
   /// The configuration file's recipe (or the defaults) with every flag given applied over it.
   func recipe() throws -> TrainingRecipe {
-    var recipe = try config.map(TrainingRecipe.read(from:)) ?? TrainingRecipe()
+    flagsApplied(to: try config.map(TrainingRecipe.read(from:)) ?? TrainingRecipe())
+  }
+
+  /// `base` with every flag given applied over it.
+  func flagsApplied(to base: TrainingRecipe) -> TrainingRecipe {
+    var recipe = base
     func override<Value>(_ field: inout Value, _ flag: Value?) { if let flag { field = flag } }
     func override<Value>(_ field: inout Value?, _ flag: Value?) { if let flag { field = flag } }
     override(&recipe.note, note)
@@ -247,7 +252,17 @@ struct Train: ParsableCommand {
   }
 
   func validate() throws {
-    try validated(recipe().validate)
+    let recipe = try recipe()
+    do { try recipe.validate() } catch let error as OptionError {
+      // A value the configuration file gave, which no flag replaced, is named as the file
+      // names it.
+      if let config, let field = error.field,
+        jsonText(at: field, of: recipe) != jsonText(at: field, of: flagsApplied(to: .init()))
+      {
+        throw ValidationError("\(config): '\(field)' \(error.message)")
+      }
+      throw ValidationError(error.description)
+    }
     guard printConfig || model != nil else {
       throw ValidationError("Missing expected argument '--model <model>'")
     }
@@ -399,4 +414,20 @@ struct Train: ParsableCommand {
     }
     if logSteps { trainer.onStep = { try logFile?.write($0) } }
   }
+}
+
+/// The JSON text of the field of `recipe` at `path` (`configuration.featureColumns[0].size`,
+/// as `OptionError.field` names it); nil where it has none.
+private func jsonText(at path: String, of recipe: TrainingRecipe) -> String? {
+  var value = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(recipe))
+  for component in path.split(separator: ".") {
+    let parts = component.split(separator: "[")  // ["featureColumns", "0]"]
+    value = (value as? [String: Any])?[String(parts[0])]
+    for index in parts.dropFirst().compactMap({ Int($0.dropLast()) }) {
+      value = (value as? [Any]).flatMap { index < $0.count ? $0[index] : nil }
+    }
+  }
+  return value.flatMap {
+    try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed, .sortedKeys])
+  }.map { String(decoding: $0, as: UTF8.self) }
 }

@@ -85,11 +85,47 @@ final class TrainConfigTests: CLITestCase {
     assertFailed(
       try trellis(["train", "--config", wrongType, "--model", path("m")]),
       mentioning: ["'options.epochs'"])
-    let outOfRange = try write(
-      #"{"data": {"train": "x"}, "options": {"epochs": 0}}"#, to: "range.json")
-    assertFailed(
-      try trellis(["train", "--config", outOfRange, "--model", path("m")]),
-      mentioning: ["--epochs must be in 1...100000 (got 0)"])
+    // A value out of its range is named as the file names it (it was named as the flag the
+    // command did not give); a usage error all the same, as from a flag.
+    for (field, json) in [
+      ("options.epochs", #""options": {"epochs": 0}"#),
+      ("options.clipNorm", #""options": {"clipNorm": -1}"#),
+      ("configuration.hiddenSize", #""configuration": {"hiddenSize": 0}"#),
+      (
+        "configuration.headOptions.costWeight",
+        #""configuration": {"headOptions": {"costWeight": -1}}"#
+      ),
+      (
+        "configuration.featureColumns[1].size",
+        #""configuration": {"featureColumns": [{"column": 2}, {"column": 3, "size": 0}]}"#
+      ),
+      ("data.tokenColumn", #""data": {"tokenColumn": 0}"#),
+    ] {
+      let file = try write("{" + json + "}", to: "range.json")
+      let result = try trellis(["train", "--config", file, "--train", "x", "--model", path("m")])
+      assertFailed(result, mentioning: ["Error: \(file): '\(field)' must be"])
+      XCTAssertEqual(result.exitCode, 64, result.summary)
+    }
+    // A flag's value is named as the flag, over the file's.
+    let range = try write(
+      #"{"data": {"train": "x"}, "configuration": {"hiddenSize": 0}}"#, to: "range.json")
+    let flag = try trellis([
+      "train", "--config", range, "--hidden-size", "5000", "--model", path("m"),
+    ])
+    assertFailed(flag, mentioning: ["Error: --hidden-size must be in 1...4096 (got 5000)"])
+    XCTAssertEqual(flag.exitCode, 64, flag.summary)
+    // A number beyond a Double's range, and a null, which read as the default, are refused at
+    // their field (the first was "is not a JSON object").
+    for (json, message) in [
+      (#"{"options": {"dropout": 1e400}}"#, "'options.dropout': 1e400 is out of range"),
+      (#"{"options": {"epochs": null}}"#, "'options.epochs' is null"),
+      (#"{"data": {"dev": null}}"#, "'data.dev' is null"),
+    ] {
+      let file = try write(json, to: "value.json")
+      assertFailed(
+        try trellis(["train", "--config", file, "--train", "x", "--print-config"]),
+        mentioning: ["\(file): \(message)"])
+    }
     // Numbers an integer field cannot hold, which JSONDecoder reports as invalid JSON with no
     // field, name the field too.
     for (field, json) in [

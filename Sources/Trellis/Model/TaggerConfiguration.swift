@@ -125,20 +125,23 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     try require(window, in: 0...Self.windowLimit, "window")
     try require(characterFilters, in: 0...Self.sizeLimit, "character-filters")
     try require(characterEmbeddingSize, in: 1...Self.sizeLimit, "character-embedding-size")
-    for feature in featureColumns {
+    for (index, feature) in featureColumns.enumerated() {
       let (columns, sizes) = (1...TrainingData.columnLimit, 1...Self.sizeLimit)
       guard columns.contains(feature.column) else {
-        throw OptionError("feature-column", "N must be in \(columns) (got \(feature.column))")
+        throw OptionError(
+          "feature-column", "must be in \(columns) (got \(feature.column))",
+          field: "featureColumns[\(index)].column", part: "N")
       }
       guard sizes.contains(feature.size) else {
         throw OptionError(
-          "feature-column", "\(feature.column):DIM: DIM must be in \(sizes) (got \(feature.size))")
+          "feature-column", "must be in \(sizes) (got \(feature.size))",
+          field: "featureColumns[\(index)].size", part: "\(feature.column):DIM: DIM")
       }
     }
     guard Set(featureColumns.map(\.column)).count == featureColumns.count else {
-      throw OptionError("feature-column", "names a column twice")
+      throw OptionError("feature-column", "names a column twice", field: "featureColumns")
     }
-    try headOptions.validate()
+    try locating(in: "headOptions", headOptions.validate)
     let parameters = TaggerModel.layout(
       configuration: self, wordCount: 2, labelCount: 1, characterCount: 2,
       featureValueCounts: featureColumns.map { _ in 2 }

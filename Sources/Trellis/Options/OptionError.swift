@@ -5,22 +5,32 @@ public struct OptionError: Error, CustomStringConvertible, Equatable {
   public var option: String
   /// What is wrong with the value, and the value given: `must be in LOW...HIGH (got VALUE)`.
   public var message: String
+  /// The setting's field in a training recipe's JSON, as a configuration file names it
+  /// (`configuration.hiddenSize`): filled in by `TrainingRecipe.validate()`; nil elsewhere.
+  public var field: String?
+  /// The part of the option's value that `message` is about, as the command line spells it,
+  /// where the field is only that part (`N` of `--feature-column N:DIM`).
+  public var part: String?
 
-  /// An error for setting `option`; `message` completes a sentence that starts with its name.
-  public init(_ option: String, _ message: String) {
+  /// An error for setting `option`; `message` completes a sentence that starts with its name
+  /// (and `part`). `field` is needed only where a recipe's name for it is not `option` in
+  /// camel case.
+  public init(_ option: String, _ message: String, field: String? = nil, part: String? = nil) {
     self.option = option
     self.message = message
+    self.field = field
+    self.part = part
   }
 
-  public var description: String { "--\(option) \(message)" }
+  public var description: String { "--\(option) " + (part.map { $0 + " " } ?? "") + message }
 }
 
 /// Throws unless `range` contains `value` (a NaN is in no range).
-func require<Value: Comparable>(_ value: Value, in range: ClosedRange<Value>, _ option: String)
-  throws
-{
+func require<Value: Comparable>(
+  _ value: Value, in range: ClosedRange<Value>, _ option: String, field: String? = nil
+) throws {
   guard range.contains(value) else {
-    throw OptionError(option, "must be in \(range) (got \(value))")
+    throw OptionError(option, "must be in \(range) (got \(value))", field: field)
   }
 }
 

@@ -63,7 +63,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     try require(learningRateDecay, in: 0...1000, "learning-rate-decay")
     try require(annealFactor, in: 1e-3...1, "anneal-factor")
     try require(annealPatience, in: 1...Self.epochLimit, "anneal-patience")
-    try require(clipNorm, in: 0...1e6, "clip")
+    try require(clipNorm, in: 0...1e6, "clip", field: "clipNorm")
     try require(dropout, in: 0..<1, "dropout")
     try require(unknownReplacement, in: 0...1, "unknown-replacement")
     try require(patience, in: 0...Self.epochLimit, "patience")

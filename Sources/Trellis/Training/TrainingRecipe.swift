@@ -26,13 +26,14 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
 
   /// Throws an `OptionError` naming the first setting outside its range.
   public func validate() throws {
-    try data.validate()
-    try configuration.validate()
-    try options.validate()
+    try locating(in: "data", data.validate)
+    try locating(in: "configuration", configuration.validate)
+    try locating(in: "options", options.validate)
   }
 
-  /// The recipe of a JSON file; missing fields take their defaults, unknown fields are errors
-  /// (a misspelt option must not be silently ignored).
+  /// The recipe of a JSON file; missing fields take their defaults, while unknown fields, nulls
+  /// and numbers out of range are errors at their field (a misspelt option must not be
+  /// silently ignored, nor a null silently read as the default).
   public static func read(from path: String) throws -> TrainingRecipe {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw TrellisError(file: path, "cannot be read")
@@ -45,7 +46,12 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
       throw TrellisError(file: path, line: line, "is not valid JSON (column \(column))")
     }
     guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-      throw TrellisError(file: path, "is not a JSON object")
+      // The text is JSON: JSONSerialization refuses it for a number beyond a Double's range
+      // (1e400), or for not being an object.
+      guard case .scalar(let field, let number)? = firstFlaw(in: text, scalar: isBeyondDouble)
+      else { throw TrellisError(file: path, "is not a JSON object") }
+      throw TrellisError(
+        file: path, "'\(field)': \(number) is out of range (beyond about 1.8e308 in size)")
     }
     if let unknown = unknownKeys(in: object, of: TrainingRecipe()).first {
       // The data's scheme, which a run's records hold, is detected, not set: a file giving it
@@ -57,10 +63,16 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
             + "detects; to train in another scheme, give 'configuration.trainingScheme' (--scheme)"
           : "has no option '\(unknown)'")
     }
-    // JSONSerialization and JSONDecoder each keep one of two values of a key, silently, and
-    // not the same one Python's json or jq keeps: the file would not say what the run does.
-    if let repeated = firstRepeatedJSONKey(in: text) {
+    switch firstFlaw(in: text, scalar: { $0 == "null" }) {
+    case .repeatedKey(let repeated)?:
+      // JSONSerialization and JSONDecoder each keep one of two values of a key, silently, and
+      // not the same one Python's json or jq keeps: the file would not say what the run does.
       throw TrellisError(file: path, "gives '\(repeated)' twice")
+    case .scalar(let field, _)?:
+      // JSONDecoder reads a null as a field left out, so its default, silently.
+      throw TrellisError(
+        file: path, "'\(field)' is null; leave a field out for its default, or give a value")
+    case nil: break
     }
     do {
       return try JSONDecoder().decode(TrainingRecipe.self, from: data)
@@ -321,10 +333,50 @@ func numberFieldOutOfRange(in object: [String: Any], of value: Any, prefix: Stri
   return nil
 }
 
+/// Runs a section's `validate`, naming in the `OptionError` it throws the setting's field in a
+/// recipe's JSON, under `section`: the option's name in camel case (`hidden-size` is
+/// `hiddenSize`) unless the error names another (`clip` is `clipNorm`).
+func locating(in section: String, _ validate: () throws -> Void) throws {
+  do { try validate() } catch var error as OptionError {
+    let field =
+      error.field
+      ?? error.option.split(separator: "-").enumerated().map { index, word in
+        index == 0 ? String(word) : word.prefix(1).uppercased() + word.dropFirst()
+      }.joined()
+    error.field = section + "." + field
+    throw error
+  }
+}
+
 /// The dotted path of the first key that an object of the JSON `text` gives twice; nil when
 /// none does, or `text` is not JSON.
 package func firstRepeatedJSONKey(in text: String) -> String? {
-  (try? JSONScanner.scan(text) { try $0.firstRepeatedKey() }) ?? nil
+  guard case .repeatedKey(let path)? = firstFlaw(in: text, scalar: { _ in false }) else {
+    return nil
+  }
+  return path
+}
+
+/// What `JSONScanner.firstFlaw` finds, with the dotted path of its member or item
+/// (`options.epochs`, `configuration.featureColumns[0]`).
+enum JSONFlaw: Equatable {
+  /// A key its object gives twice.
+  case repeatedKey(String)
+  /// A scalar whose text the caller's test picked.
+  case scalar(String, text: String)
+}
+
+/// The first flaw of the JSON `text` (`JSONScanner.firstFlaw`); nil when it has none, or is
+/// not JSON.
+func firstFlaw(in text: String, scalar isFlawed: (String) -> Bool) -> JSONFlaw? {
+  (try? JSONScanner.scan(text) { try $0.firstFlaw(scalar: isFlawed) }) ?? nil
+}
+
+/// Whether the JSON scalar `text` is a number beyond a Double's range, which JSONSerialization
+/// refuses.
+private func isBeyondDouble(_ text: String) -> Bool {
+  guard text.first == "-" || text.first?.isNumber == true else { return false }
+  return Double(text)?.isFinite == false
 }
 
 /// The line and column (code points, from 1) where `text` stops being one JSON value, if it
@@ -344,9 +396,12 @@ func syntaxErrorPosition(in text: String) -> (line: Int, column: Int)? {
 }
 
 extension JSONScanner {
-  /// The dotted path ("options.epochs") of the first key that its object repeats, found in the
-  /// value that comes next; nil when no object in it repeats a key.
-  mutating func firstRepeatedKey(path: String = "", depth: Int = 0) throws -> String? {
+  /// The first flaw, in document order, of the value that comes next: a key that its object
+  /// repeats, or a scalar (number, string, true, false, null) whose text `isFlawed`; nil when
+  /// it has none. `path` is the value's own.
+  mutating func firstFlaw(path: String = "", depth: Int = 0, scalar isFlawed: (String) -> Bool)
+    throws -> JSONFlaw?
+  {
     guard depth < Self.maximumDepth else { throw error("nested too deep") }
     if consume(UInt8(ascii: "{")) {
       if consume(UInt8(ascii: "}")) { return nil }
@@ -354,9 +409,11 @@ extension JSONScanner {
       repeat {
         let key = try readString()
         let member = path.isEmpty ? key : path + "." + key
-        guard keys.insert(key).inserted else { return member }
+        guard keys.insert(key).inserted else { return .repeatedKey(member) }
         try expect(UInt8(ascii: ":"), "':' after a key")
-        if let repeated = try firstRepeatedKey(path: member, depth: depth + 1) { return repeated }
+        if let flaw = try firstFlaw(path: member, depth: depth + 1, scalar: isFlawed) {
+          return flaw
+        }
       } while consume(UInt8(ascii: ","))
       try expect(UInt8(ascii: "}"), "',' or '}'")
     } else if consume(UInt8(ascii: "[")) {
@@ -364,12 +421,15 @@ extension JSONScanner {
       var index = 0
       repeat {
         let item = "\(path)[\(index)]"
-        if let repeated = try firstRepeatedKey(path: item, depth: depth + 1) { return repeated }
+        if let flaw = try firstFlaw(path: item, depth: depth + 1, scalar: isFlawed) {
+          return flaw
+        }
         index += 1
       } while consume(UInt8(ascii: ","))
       try expect(UInt8(ascii: "]"), "',' or ']'")
     } else {
-      _ = try readRawValue()
+      let text = try readRawValue().text
+      if isFlawed(text) { return .scalar(path, text: text) }
     }
     return nil
   }
