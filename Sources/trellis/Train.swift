@@ -76,16 +76,16 @@ struct Train: ParsableCommand {
   var embeddings: String?
   @Option(
     help: """
-      Vectors kept: data (words of --train, --dev, --test) or all (every word of the file: \
-      with GloVe 6B 50d a model of some 17.9 M parameters on ATIS) \
-      (default: \(defaults.data.embeddingsScope)).
+      Vectors of --embeddings kept (all needs it): data (words of --train, --dev, --test) or \
+      all (every word of the file: with GloVe 6B 50d a model of some 17.9 M parameters on \
+      ATIS) (default: \(defaults.data.embeddingsScope)).
       """)
   var embeddingsScope: EmbeddingScope?
   @Flag(
     inversion: .prefixedNo,
     help: """
-      Keep the pretrained vectors fixed; the rows of words without one still train \
-      (default: \(defaults.options.freezeEmbeddings)).
+      Keep the pretrained vectors of --embeddings (which it needs) fixed; the rows of words \
+      without one still train (default: \(defaults.options.freezeEmbeddings)).
       """)
   var freezeEmbeddings: Bool?
   @Option(
@@ -138,17 +138,17 @@ struct Train: ParsableCommand {
   var learningRate: Double?
   @Option(
     help:
-      "Learning-rate decay: epoch e uses lr / (1 + decay * e) (default: \(defaults.options.learningRateDecay))."
+      "Learning-rate decay: epoch e (from 1, as logged) uses lr / (1 + decay * (e - 1)) (default: \(defaults.options.learningRateDecay))."
   )
   var learningRateDecay: Double?
   @Option(
     help:
-      "Multiply the learning rate by this after each --anneal-patience epochs without a better dev F1; 1 never anneals (default: \(defaults.options.annealFactor))."
+      "Multiply the learning rate by this after each --anneal-patience epochs without a better dev F1; 1 never anneals, nor does a run without --dev (default: \(defaults.options.annealFactor))."
   )
   var annealFactor: Double?
   @Option(
     help:
-      "Epochs without a better dev F1 before each annealing (default: \(defaults.options.annealPatience))."
+      "Epochs without a better dev F1 before each annealing (with --dev) (default: \(defaults.options.annealPatience))."
   )
   var annealPatience: Int?
   @Option(
@@ -298,9 +298,16 @@ struct Train: ParsableCommand {
       file: LineReader.displayName(of: recipe.data.dev ?? ""),
       configuration: recipe.configuration)
     if recipe.data.dev == nil && !quiet {
+      // Annealing follows the dev F1 too: set without a dev set, it does nothing.
+      let (options, defaults) = (recipe.options, Self.defaults.options)
+      let annealing =
+        options.annealFactor != defaults.annealFactor
+          || options.annealPatience != defaults.annealPatience
+        ? ", and never anneals the learning rate (--anneal-factor and --anneal-patience follow "
+          + "dev F1)" : ""
       printError(
         "note: without --dev, training runs all \(recipe.options.epochs) epochs and keeps the "
-          + "last; --dev stops when dev F1 stops improving and keeps the best epoch")
+          + "last\(annealing); --dev stops when dev F1 stops improving and keeps the best epoch")
     }
     let logFile = try log.map(JSONLinesLog.init(path:))
     try logFile?.write(["recipe": recipe])

@@ -122,4 +122,29 @@ final class EmbeddingsOptionTests: CLITestCase {
     XCTAssertEqual(recipe.data.test, path("test.conll"))
     XCTAssertTrue(recipe.options.freezeEmbeddings)
   }
+
+  /// Settings of the pretrained vectors are refused without them, as --log-steps is without
+  /// --log, from the command line or a configuration file: they did nothing, and the model
+  /// recorded them all the same (freezeEmbeddings true).
+  func testVectorSettingsWithoutVectorsAreRefused() throws {
+    let train = ["train", "--train", PackagePaths.tiny("train"), "--model", path("m")]
+    for (flags, message) in [
+      (["--freeze-embeddings"], "--freeze-embeddings needs --embeddings"),
+      (["--embeddings-scope", "all"], "--embeddings-scope all needs --embeddings"),
+    ] {
+      let refused = try trellis(train + flags)
+      assertFailed(refused, mentioning: [message])
+      XCTAssertEqual(refused.exitCode, 64, refused.summary)
+    }
+    for (json, field) in [
+      (#"{"options": {"freezeEmbeddings": true}}"#, "options.freezeEmbeddings"),
+      (#"{"data": {"embeddingsScope": "all"}}"#, "data.embeddingsScope"),
+    ] {
+      let config = try write(json, to: "run.json")
+      assertFailed(
+        try trellis(train + ["--config", config]),
+        mentioning: ["\(config): '\(field)' needs --embeddings"])
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
+  }
 }

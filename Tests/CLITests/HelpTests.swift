@@ -24,6 +24,31 @@ final class HelpTests: CLITestCase {
     }
   }
 
+  /// --learning-rate-decay's help gives each epoch's rate as the log numbers epochs, from 1:
+  /// the first trains at the rate itself (the help's lr / (1 + decay * e) gave it a decayed one).
+  func testTheDecayHelpGivesTheLoggedRates() throws {
+    let help = try trellis(["train", "--help"]).output.split(whereSeparator: \.isWhitespace)
+      .joined(separator: " ")
+    XCTAssertTrue(
+      help.contains("epoch e (from 1, as logged) uses lr / (1 + decay * (e - 1))"), help)
+    let log = path("run.jsonl")
+    assertSucceeded(
+      try trellis(
+        [
+          "train", "--train", PackagePaths.tiny("train"), "--model", path("m"), "--quiet",
+          "--learning-rate", "0.1", "--learning-rate-decay", "0.5", "--log", log,
+        ] + Self.smallModelOptions))
+    let rates = try contents(of: log).split(separator: "\n").dropFirst().map {
+      try XCTUnwrap(
+        (JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["learning_rate"]
+          as? Double)
+    }
+    XCTAssertEqual(rates.count, 2)
+    for (e, rate) in zip(1..., rates) {
+      XCTAssertEqual(rate, 0.1 / (1 + 0.5 * Double(e - 1)), accuracy: 1e-12, "epoch \(e)")
+    }
+  }
+
   func testTopLevelHelpListsTheSubcommands() throws {
     let help = try trellis(["--help"])
     assertSucceeded(help)

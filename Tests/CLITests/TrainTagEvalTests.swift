@@ -54,6 +54,15 @@ final class TrainTagEvalTests: CLITestCase {
     let quiet = try trellis(train + ["--quiet"] + Self.smallModelOptions)
     assertSucceeded(quiet)
     XCTAssertEqual(quiet.stderr, "", quiet.summary)
+    // Annealing follows dev F1 too: asked for without --dev, the note says it never happens
+    // (it was silently ignored), and says nothing of it otherwise.
+    let annealing = "never anneals the learning rate (--anneal-factor and --anneal-patience"
+    XCTAssertFalse(withoutDev.stderr.contains(annealing), withoutDev.summary)
+    for flags in [["--anneal-factor", "0.5"], ["--anneal-patience", "5"]] {
+      let anneals = try trellis(train + Self.smallModelOptions + flags)
+      assertSucceeded(anneals)
+      XCTAssertTrue(anneals.stderr.contains(note + ", and " + annealing), anneals.summary)
+    }
   }
 
   func testTaggingUnlabelledTokensAddsOneColumn() throws {

@@ -24,11 +24,23 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
   /// The defaults of `trellis train`, with no training file yet (`validate()` asks for one).
   public init() {}
 
-  /// Throws an `OptionError` naming the first setting outside its range.
+  /// Throws an `OptionError` naming the first setting outside its range, or set to act on
+  /// pretrained vectors that the recipe does not give.
   public func validate() throws {
     try locating(in: "data", data.validate)
     try locating(in: "configuration", configuration.validate)
     try locating(in: "options", options.validate)
+    guard data.embeddings == nil else { return }
+    if options.freezeEmbeddings {
+      throw OptionError(
+        "freeze-embeddings", "needs --embeddings, the vectors it keeps fixed",
+        field: "options.freezeEmbeddings")
+    }
+    if data.embeddingsScope == .all {
+      throw OptionError(
+        "embeddings-scope", "needs --embeddings, the file whose every vector it keeps",
+        field: "data.embeddingsScope", part: "all")
+    }
   }
 
   /// The recipe of a JSON file; missing fields take their defaults, while unknown fields, nulls
