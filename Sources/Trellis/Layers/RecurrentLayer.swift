@@ -278,24 +278,33 @@ struct RecurrentLayer: Sendable {
     let layout = OperandLayout(layer: self, steps: packed)
     let operands = ws.cache.reserve(layout.total)
     packPanels(x, columns: inputSize, depth: N, transposed: true, at: operands + layout.input)
-    let firstStepRows = packed.firstStepRows
-    if N > firstStepRows {
-      // Row offsets[s] + i of steps 1..<T pairs with its previous state, row offsets[s−1] + i.
-      let previousStates = ws.previousStates.reserve((N - firstStepRows) * H)
-      for s in 1..<T {
-        let states = previousStates + (packed.offsets[s] - firstStepRows) * H
-        states.update(from: ws.h.pointer + packed.offsets[s - 1] * H, count: packed.counts[s] * H)
-        if let recurrentMask {
-          for k in 0..<packed.counts[s] * H { states[k] *= recurrentMask[k] }
-        }
-      }
-      packPanels(
-        previousStates, columns: H, depth: N - firstStepRows, transposed: true,
-        at: operands + layout.states)
-    }
+    packPreviousStates(
+      steps: packed, workspace: ws, recurrentMask: recurrentMask, at: operands + layout.states)
     packPanels(
       store.value(wx), columns: inputSize, depth: G, transposed: true,
       at: operands + layout.weights)
+  }
+
+  /// ∂Wh's second operand, packed at `panels`: the previous state of every row of steps
+  /// 1..<T (row offsets[s] + i pairs with row offsets[s−1] + i), times the recurrent mask when
+  /// the forward pass read it so; nothing when no sentence has a second step.
+  private func packPreviousStates(
+    steps packed: PackedSteps, workspace ws: RecurrentWorkspace,
+    recurrentMask: UnsafePointer<Float>?, at panels: UnsafeMutablePointer<Float>
+  ) {
+    let H = hiddenSize
+    let (T, N, firstStepRows) = (packed.steps, packed.rows, packed.firstStepRows)
+    guard N > firstStepRows else { return }
+    let previousStates = ws.previousStates.reserve((N - firstStepRows) * H)
+    for s in 1..<T {
+      let states = previousStates + (packed.offsets[s] - firstStepRows) * H
+      states.update(from: ws.h.pointer + packed.offsets[s - 1] * H, count: packed.counts[s] * H)
+      if let recurrentMask {
+        for k in 0..<packed.counts[s] * H { states[k] *= recurrentMask[k] }
+      }
+    }
+    packPanels(
+      previousStates, columns: H, depth: N - firstStepRows, transposed: true, at: panels)
   }
 
   /// Where `backwardThroughTime` packs the products' second operands in the cache: Xᵀ (In,
@@ -338,98 +347,4 @@ struct RecurrentLayer: Sendable {
       inputWeightGradient: store.gradient(wx), recurrentWeightGradient: store.gradient(wh),
       dx: dx)
   }
-}
-
-/// One direction's products after its backward steps (`RecurrentLayer.weightProducts`), with
-/// the row counts to cut them by.
-struct WeightProducts {
-  enum Product: CaseIterable {
-    case inputWeights, recurrentWeights, input
-  }
-
-  let inputSize: Int
-  let hiddenSize: Int
-  let gateWidth: Int
-  /// N, the packed rows, of which the first step's come first.
-  let rows: Int
-  let firstStepRows: Int
-  let dzx: UnsafePointer<Float>
-  let dzh: UnsafePointer<Float>
-  let inputPanels: UnsafePointer<Float>
-  let statePanels: UnsafePointer<Float>
-  let weightPanels: UnsafePointer<Float>
-  let inputWeightGradient: UnsafeMutablePointer<Float>
-  let recurrentWeightGradient: UnsafeMutablePointer<Float>
-  let dx: UnsafeMutablePointer<Float>
-
-  /// The rows of `product`'s result: G for the weight gradients, N for ∂X; ∂Wh has none
-  /// when no sentence has a second step (no row has a previous state).
-  func rows(of product: Product) -> Int {
-    switch product {
-    case .inputWeights: gateWidth
-    case .recurrentWeights: rows > firstStepRows ? gateWidth : 0
-    case .input: rows
-    }
-  }
-
-  /// Rows `range` of `product`'s result.
-  func run(_ product: Product, rows range: Range<Int>) {
-    let G = gateWidth
-    switch product {
-    case .inputWeights:
-      addPackedProduct(
-        dzx, .transposed, rows: G, depth: rows, panels: inputPanels, columns: inputSize,
-        to: inputWeightGradient, rowRange: range)
-    case .recurrentWeights:
-      addPackedProduct(
-        dzh + firstStepRows * G, .transposed, rows: G, depth: rows - firstStepRows,
-        panels: statePanels, columns: hiddenSize, to: recurrentWeightGradient, rowRange: range)
-    case .input:
-      packedProduct(
-        dzx + range.lowerBound * G, rows: range.count, depth: G, panels: weightPanels,
-        columns: inputSize, into: dx + range.lowerBound * inputSize)
-    }
-  }
-}
-
-/// One direction's input projections (`RecurrentLayer.inputProjection`), cut by rows as
-/// `WeightProducts` are: each row is its own product and bias sum.
-struct InputProjection {
-  let x: UnsafePointer<Float>
-  let rows: Int
-  let inputSize: Int
-  let gateWidth: Int
-  let panels: UnsafePointer<Float>
-  let bias: UnsafePointer<Float>
-  let zx: UnsafeMutablePointer<Float>
-  let wordTable: WordProjectionTable?
-
-  /// Rows `rows` of ZX.
-  func run(rows: Range<Int>) {
-    let G = gateWidth
-    let zxRows = zx + rows.lowerBound * G
-    if let wordTable {
-      // Each row's sums over its word's columns from the table, then on over the others.
-      let D = wordTable.depth
-      for r in rows {
-        (zx + r * G).update(from: wordTable.table + Int(wordTable.words[r]) * G, count: G)
-      }
-      continuePackedProduct(
-        x + rows.lowerBound * inputSize + D, rowStride: inputSize, rows: rows.count, from: D,
-        depth: inputSize, panels: panels, columns: G, into: zxRows)
-    } else {
-      packedProduct(
-        x + rows.lowerBound * inputSize, rows: rows.count, depth: inputSize, panels: panels,
-        columns: G, into: zxRows)
-    }
-    addBias(bias, to: zxRows, rows: rows.count, n: G)
-  }
-}
-
-/// A direction's table of the sums over the input rows' first `depth` columns (the word
-/// embedding; `InputProjectionTables`), and each row's word id in the direction's step order.
-struct WordProjectionTable {
-  let table: UnsafePointer<Float>
-  let words: [Int32]
-  let depth: Int
 }

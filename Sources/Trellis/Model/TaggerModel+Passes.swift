@@ -38,16 +38,9 @@ extension TaggerModel {
     // of the first layer's input projections from a table (all of them where it is the input).
     let prepared = training ? nil : preparedInferenceWeights()
     func dropout(_ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int) {
-      let mask = mask.reserve(rows * width)
-      if sentenceMasks {
-        applySentenceDropout(
-          values, mask: mask, steps: batch.steps, batch: batch.size, width: width, rate: p,
-          rng: &rng)
-      } else {
-        applyDropout(
-          values, mask: mask, count: rows * width, rate: p, rng: &rng,
-          concurrently: ws.usesTwoThreads)
-      }
+      dropOut(
+        values, mask: mask, width: width, batch: batch, rate: p, sentenceMasks: sentenceMasks,
+        concurrently: ws.usesTwoThreads, rng: &rng)
     }
     var input: EncoderInput
     let tables = prepared?.inputProjections
@@ -70,16 +63,9 @@ extension TaggerModel {
       for (l, layer) in encoder.layers.enumerated() {
         let layerWorkspace = ws.layer(l)
         let layerOutput = (l == top ? ws.hidden : layerWorkspace.output).reserve(rows * width)
-        // Variational dropout also drops each direction's recurrent state h_{s−1}, with a
-        // mask per sentence (Gal & Ghahramani 2016), drawn after the layer's input mask.
-        for direction in layerWorkspace.directions.prefix(layer.directions.count) {
-          if training && sentenceMasks && p > 0 {
-            direction.drawRecurrentMask(
-              batch: batch.size, hidden: layer.hiddenSize, rate: p, rng: &rng)
-          } else {
-            direction.dropsRecurrentState = false
-          }
-        }
+        setRecurrentDropout(
+          of: layer, workspace: layerWorkspace, batch: batch.size,
+          rate: training && sentenceMasks ? p : 0, rng: &rng)
         layer.forward(
           store: store, input: input, output: layerOutput, steps: batch.packedSteps,
           workspaces: layerWorkspace.directions,
@@ -95,6 +81,40 @@ extension TaggerModel {
           base: ws.emissions.reserve(rows * labels.count), rows: rows, columns: labels.count),
         packedWeight: prepared?.outputPanels, panels: ws.outputPanels,
         concurrently: ws.usesTwoThreads)
+    }
+  }
+
+  /// Dropout at rate `p` on `values` `(T·B, width)`, its mask into `mask`: one per token, or
+  /// with `sentenceMasks` one per sentence (`applySentenceDropout`).
+  private func dropOut(
+    _ values: UnsafeMutablePointer<Float>, mask: Scratch, width: Int, batch: Batch, rate p: Float,
+    sentenceMasks: Bool, concurrently: Bool, rng: inout SplitMix64
+  ) {
+    let count = batch.steps * batch.size * width
+    let mask = mask.reserve(count)
+    if sentenceMasks {
+      applySentenceDropout(
+        values, mask: mask, steps: batch.steps, batch: batch.size, width: width, rate: p,
+        rng: &rng)
+    } else {
+      applyDropout(values, mask: mask, count: count, rate: p, rng: &rng, concurrently: concurrently)
+    }
+  }
+
+  /// Variational dropout's masks on each direction's recurrent state h_{s−1}, one per sentence
+  /// (Gal & Ghahramani 2016), drawn at `rate` after the layer's input mask; at 0 they are
+  /// turned off (`RecurrentWorkspace.dropsRecurrentState`): the workspace may have trained
+  /// with them.
+  private func setRecurrentDropout(
+    of layer: Encoder, workspace: LayerWorkspace, batch: Int, rate p: Float,
+    rng: inout SplitMix64
+  ) {
+    for direction in workspace.directions.prefix(layer.directions.count) {
+      if p > 0 {
+        direction.drawRecurrentMask(batch: batch, hidden: layer.hiddenSize, rate: p, rng: &rng)
+      } else {
+        direction.dropsRecurrentState = false
+      }
     }
   }
 

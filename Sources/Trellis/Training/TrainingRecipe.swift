@@ -86,6 +86,14 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         file: path, "'\(field)' is null; leave a field out for its default, or give a value")
     case nil: break
     }
+    return try decoded(from: data, object: object, path: path)
+  }
+
+  /// `read`'s last step: the recipe of `data` (`object` once parsed), its decoding errors
+  /// named by the recipe's fields.
+  private static func decoded(from data: Data, object: [String: Any], path: String) throws
+    -> TrainingRecipe
+  {
     do {
       return try JSONDecoder().decode(TrainingRecipe.self, from: data)
     } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
@@ -262,187 +270,5 @@ public struct TrainingData: Codable, Equatable, Sendable {
     test = try container.decodeIfPresent(String.self, forKey: .test)
     tokenColumn = try container.decodeIfPresent(Int.self, forKey: .tokenColumn) ?? tokenColumn
     labelColumn = try container.decodeIfPresent(Int.self, forKey: .labelColumn)
-  }
-}
-
-/// Keys of `object` (recursively, as dotted paths) that name no stored property of `value`.
-func unknownKeys(in object: [String: Any], of value: Any, prefix: String = "") -> [String] {
-  let children = fields(of: value)
-  return object.keys.sorted().flatMap { key -> [String] in
-    guard let child = children[key] else { return [prefix + key] }
-    return nestedObjects(object[key], of: child, path: prefix + key).flatMap {
-      unknownKeys(in: $0.object, of: $0.value, prefix: $0.prefix)
-    }
-  }
-}
-
-/// The JSON objects `json` holds for the field `child` at `path`: the object of a nested struct,
-/// or each object of `featureColumns` (`path[i]`), the recipe's one array of objects, for
-/// which a default column stands (the default array is empty, so `Mirror` has no element of it
-/// to read); with the value each stands for and the prefix of its fields' paths.
-private func nestedObjects(_ json: Any?, of child: Any, path: String)
-  -> [(object: [String: Any], value: Any, prefix: String)]
-{
-  if let nested = json as? [String: Any], Mirror(reflecting: child).displayStyle == .struct {
-    return [(nested, child, path + ".")]
-  }
-  guard let elements = json as? [Any], child is [FeatureColumn] else { return [] }
-  return elements.enumerated().compactMap { index, element in
-    (element as? [String: Any]).map { ($0, FeatureColumn(column: 1), "\(path)[\(index)].") }
-  }
-}
-
-/// A decoding error's coding path named as the recipe's fields are: `options.seed`,
-/// `configuration.featureColumns[0]`.
-func fieldName(_ codingPath: [any CodingKey]) -> String {
-  codingPath.reduce("") { name, key in
-    if let index = key.intValue { return "\(name)[\(index)]" }
-    return name.isEmpty ? key.stringValue : "\(name).\(key.stringValue)"
-  }
-}
-
-/// `value`'s stored properties by name (`Mirror`), each the name of its field in a recipe's
-/// JSON; all but the data's scheme (`TaggerConfiguration.scheme`, stored as `detectedScheme`),
-/// which a recipe holds only once training has detected it, and no configuration file gives.
-private func fields(of value: Any) -> [String: Any] {
-  var fields = Dictionary(
-    Mirror(reflecting: value).children.compactMap { child in child.label.map { ($0, child.value) }
-    },
-    uniquingKeysWith: { first, _ in first })
-  if value is TaggerConfiguration { fields["detectedScheme"] = nil }
-  return fields
-}
-
-/// The first field of `object` (as `options.seed`) whose number the type of the same field of
-/// `value` cannot hold, and whether that type is an integer: a fraction, a negative seed, 1e30
-/// for an integer; 1e39 or 1e-50 for a Float (JSONDecoder refuses a Float that rounds to
-/// infinity or to 0).
-func numberFieldOutOfRange(in object: [String: Any], of value: Any, prefix: String = "")
-  -> (field: String, isInteger: Bool)?
-{
-  let children = fields(of: value)
-  for key in object.keys.sorted() {
-    guard let child = children[key] else { continue }
-    for nested in nestedObjects(object[key], of: child, path: prefix + key) {
-      if let found = numberFieldOutOfRange(
-        in: nested.object, of: nested.value, prefix: nested.prefix)
-      {
-        return found
-      }
-    }
-    guard let number = (object[key] as? NSNumber)?.doubleValue else { continue }
-    switch type(of: child) {
-    case is Int.Type, is Int?.Type:
-      if Int(exactly: number) == nil { return (prefix + key, true) }
-    case is UInt64.Type, is UInt64?.Type:
-      if UInt64(exactly: number) == nil { return (prefix + key, true) }
-    case is Float.Type, is Float?.Type:
-      let single = Float(number)
-      if !single.isFinite || (single == 0 && number != 0) { return (prefix + key, false) }
-    default: continue
-    }
-  }
-  return nil
-}
-
-/// Runs a section's `validate`, naming in the `OptionError` it throws the setting's field in a
-/// recipe's JSON, under `section`: the option's name in camel case (`hidden-size` is
-/// `hiddenSize`) unless the error names another (`clip` is `clipNorm`).
-func locating(in section: String, _ validate: () throws -> Void) throws {
-  do { try validate() } catch var error as OptionError {
-    let field =
-      error.field
-      ?? error.option.split(separator: "-").enumerated().map { index, word in
-        index == 0 ? String(word) : word.prefix(1).uppercased() + word.dropFirst()
-      }.joined()
-    error.field = section + "." + field
-    throw error
-  }
-}
-
-/// The dotted path of the first key that an object of the JSON `text` gives twice; nil when
-/// none does, or `text` is not JSON.
-package func firstRepeatedJSONKey(in text: String) -> String? {
-  guard case .repeatedKey(let path)? = firstFlaw(in: text, scalar: { _ in false }) else {
-    return nil
-  }
-  return path
-}
-
-/// What `JSONScanner.firstFlaw` finds, with the dotted path of its member or item
-/// (`options.epochs`, `configuration.featureColumns[0]`).
-enum JSONFlaw: Equatable {
-  /// A key its object gives twice.
-  case repeatedKey(String)
-  /// A scalar whose text the caller's test picked.
-  case scalar(String, text: String)
-}
-
-/// The first flaw of the JSON `text` (`JSONScanner.firstFlaw`); nil when it has none, or is
-/// not JSON.
-func firstFlaw(in text: String, scalar isFlawed: (String) -> Bool) -> JSONFlaw? {
-  (try? JSONScanner.scan(text) { try $0.firstFlaw(scalar: isFlawed) }) ?? nil
-}
-
-/// Whether the JSON scalar `text` is a number beyond a Double's range, which JSONSerialization
-/// refuses.
-private func isBeyondDouble(_ text: String) -> Bool {
-  guard text.first == "-" || text.first?.isNumber == true else { return false }
-  return Double(text)?.isFinite == false
-}
-
-/// The line and column (code points, from 1) where `text` stops being one JSON value, if it
-/// does.
-func syntaxErrorPosition(in text: String) -> (line: Int, column: Int)? {
-  JSONScanner.scan(text) { scanner in
-    do {
-      _ = try scanner.readRawValue()
-      scanner.skipWhitespace()
-      if scanner.isAtEnd { return nil }
-    } catch {}
-    let before = text.utf8.prefix(scanner.position)
-    let lineStart = before.lastIndex(of: 0x0A).map { before.index(after: $0) } ?? before.startIndex
-    let line = before.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
-    return (line, String(decoding: before[lineStart...], as: UTF8.self).unicodeScalars.count + 1)
-  }
-}
-
-extension JSONScanner {
-  /// The first flaw, in document order, of the value that comes next: a key that its object
-  /// repeats, or a scalar (number, string, true, false, null) whose text `isFlawed`; nil when
-  /// it has none. `path` is the value's own.
-  mutating func firstFlaw(path: String = "", depth: Int = 0, scalar isFlawed: (String) -> Bool)
-    throws -> JSONFlaw?
-  {
-    guard depth < Self.maximumDepth else { throw error("nested too deep") }
-    if consume(UInt8(ascii: "{")) {
-      if consume(UInt8(ascii: "}")) { return nil }
-      var keys = Set<String>()
-      repeat {
-        let key = try readString()
-        let member = path.isEmpty ? key : path + "." + key
-        guard keys.insert(key).inserted else { return .repeatedKey(member) }
-        try expect(UInt8(ascii: ":"), "':' after a key")
-        if let flaw = try firstFlaw(path: member, depth: depth + 1, scalar: isFlawed) {
-          return flaw
-        }
-      } while consume(UInt8(ascii: ","))
-      try expect(UInt8(ascii: "}"), "',' or '}'")
-    } else if consume(UInt8(ascii: "[")) {
-      if consume(UInt8(ascii: "]")) { return nil }
-      var index = 0
-      repeat {
-        let item = "\(path)[\(index)]"
-        if let flaw = try firstFlaw(path: item, depth: depth + 1, scalar: isFlawed) {
-          return flaw
-        }
-        index += 1
-      } while consume(UInt8(ascii: ","))
-      try expect(UInt8(ascii: "]"), "',' or ']'")
-    } else {
-      let text = try readRawValue().text
-      if isFlawed(text) { return .scalar(path, text: text) }
-    }
-    return nil
   }
 }

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Trellis
+
+// `trellis train`'s recipe: the configuration file's, with the flags given applied over it,
+// and its validation, which names a value the way the user gave it.
+extension Train {
+  /// The configuration file's recipe (or the defaults) with every flag given applied over it.
+  func recipe() throws -> TrainingRecipe {
+    flagsApplied(to: try config.map(TrainingRecipe.read(from:)) ?? TrainingRecipe())
+  }
+
+  /// `base` with every flag given applied over it.
+  func flagsApplied(to base: TrainingRecipe) -> TrainingRecipe {
+    var recipe = base
+    func override<Value>(_ field: inout Value, _ flag: Value?) { if let flag { field = flag } }
+    func override<Value>(_ field: inout Value?, _ flag: Value?) { if let flag { field = flag } }
+    override(&recipe.note, note)
+    override(&recipe.data.train, train)
+    override(&recipe.data.dev, dev)
+    override(&recipe.data.test, test)
+    override(&recipe.data.embeddings, embeddings)
+    override(&recipe.data.embeddingsScope, embeddingsScope)
+    override(&recipe.data.tokenColumn, tokenColumn)
+    override(&recipe.data.labelColumn, labelColumn)
+    override(&recipe.configuration.encoder, encoder)
+    override(&recipe.configuration.head, head)
+    override(&recipe.configuration.embeddingSize, embeddingSize)
+    override(&recipe.configuration.hiddenSize, hiddenSize)
+    override(&recipe.configuration.layers, layers)
+    override(&recipe.configuration.window, window)
+    if !featureColumn.isEmpty { recipe.configuration.featureColumns = featureColumn }
+    override(&recipe.configuration.characterFilters, characterFilters)
+    override(&recipe.configuration.characterEmbeddingSize, characterEmbeddingSize)
+    override(&recipe.configuration.headOptions.costWeight, costWeight)
+    override(&recipe.configuration.headOptions.l2, l2)
+    override(&recipe.configuration.normalization.lowercase, keepCase.map(!))
+    override(&recipe.configuration.normalization.digitsToZero, keepDigits.map(!))
+    override(&recipe.configuration.lowercaseCharacters, lowercaseCharacters)
+    override(&recipe.configuration.constrainedDecoding, constraints)
+    override(&recipe.configuration.trainingScheme, scheme)
+    override(&recipe.options.seed, seed)
+    override(&recipe.options.epochs, epochs)
+    override(&recipe.options.batchSize, batchSize)
+    override(&recipe.options.optimizer, optimizer)
+    override(&recipe.options.learningRate, learningRate)
+    override(&recipe.options.learningRateDecay, learningRateDecay)
+    override(&recipe.options.annealFactor, annealFactor)
+    override(&recipe.options.annealPatience, annealPatience)
+    override(&recipe.options.clipNorm, clip)
+    override(&recipe.options.dropout, dropout)
+    override(&recipe.options.variationalDropout, variationalDropout)
+    override(&recipe.options.unknownReplacement, unknownReplacement)
+    override(&recipe.options.patience, patience)
+    override(&recipe.options.average, average)
+    override(&recipe.options.freezeEmbeddings, freezeEmbeddings)
+    return recipe
+  }
+
+  func validate() throws {
+    let recipe = try recipe()
+    do { try recipe.validate() } catch let error as OptionError {
+      // A value the configuration file gave, which no flag replaced, is named as the file
+      // names it.
+      if let config, let field = error.field,
+        jsonText(at: field, of: recipe) != jsonText(at: field, of: flagsApplied(to: .init()))
+      {
+        throw ValidationError("\(config): '\(field)' \(error.message)")
+      }
+      throw ValidationError(error.description)
+    }
+    guard printConfig || model != nil else {
+      throw ValidationError("Missing expected argument '--model <model>'")
+    }
+    guard !logSteps || log != nil else { throw ValidationError("--log-steps needs --log FILE") }
+  }
+}
+
+/// The JSON text of the field of `recipe` at `path` (`configuration.featureColumns[0].size`,
+/// as `OptionError.field` names it); nil where it has none.
+private func jsonText(at path: String, of recipe: TrainingRecipe) -> String? {
+  var value = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(recipe))
+  for component in path.split(separator: ".") {
+    let parts = component.split(separator: "[")  // ["featureColumns", "0]"]
+    value = (value as? [String: Any])?[String(parts[0])]
+    for index in parts.dropFirst().compactMap({ Int($0.dropLast()) }) {
+      value = (value as? [Any]).flatMap { index < $0.count ? $0[index] : nil }
+    }
+  }
+  return value.flatMap {
+    try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed, .sortedKeys])
+  }.map { String(decoding: $0, as: UTF8.self) }
+}
