@@ -28,42 +28,24 @@ final class GradientTests: XCTestCase {
       var parameters = randomMatrix(rows: 1, columns: head.parameterCount, rng: &rng)
       let gold = lengths.map { T in (0..<T).map { _ in Int(rng.next() % UInt64(L)) } }
       let offsets = lengths.indices.map { lengths[..<$0].reduce(0, +) }
-
-      func evaluate(_ dE: inout [Float], _ dθ: inout [Float]) -> Double {
-        emissions.withUnsafeBufferPointer { e in
-          parameters.withUnsafeBufferPointer { θ in
-            dE.withUnsafeMutableBufferPointer { dE in
-              dθ.withUnsafeMutableBufferPointer { dθ in
-                head.lossAndGradient(
-                  emissions: lengths.indices.map {
-                    MatrixView(
-                      base: e.baseAddress! + offsets[$0] * L, rows: lengths[$0], columns: L)
-                  },
-                  gold: gold, parameters: θ,
-                  emissionGradients: lengths.indices.map {
-                    MutableMatrixView(
-                      base: dE.baseAddress! + offsets[$0] * L, rows: lengths[$0], columns: L)
-                  },
-                  parameterGradient: dθ)
-              }
-            }
-          }
-        }
+      func lossAndGradients() -> (loss: Double, emissions: [[Float]], parameters: [Float]) {
+        headLossAndGradients(
+          head,
+          lengths.indices.map {
+            (Array(emissions[offsets[$0] * L..<(offsets[$0] + lengths[$0]) * L]), gold[$0])
+          }, parameters: parameters, labels: L)
       }
-      var dE = [Float](repeating: 0, count: emissions.count)
-      var dθ = [Float](repeating: 0, count: parameters.count)
-      _ = evaluate(&dE, &dθ)
-      var scratchE = dE
-      var scratchθ = dθ
+      let analytic = lossAndGradients()
+      let (dE, dθ) = (analytic.emissions.flatMap { $0 }, analytic.parameters)
       // Central difference in coordinate k of emissions (inEmissions) or of the parameters.
       func numeric(inEmissions: Bool, _ k: Int) -> Double {
         func perturb(_ delta: Float) {
           if inEmissions { emissions[k] += delta } else { parameters[k] += delta }
         }
         perturb(epsilon)
-        let plus = evaluate(&scratchE, &scratchθ)
+        let plus = lossAndGradients().loss
         perturb(-2 * epsilon)
-        let minus = evaluate(&scratchE, &scratchθ)
+        let minus = lossAndGradients().loss
         perturb(epsilon)
         return (plus - minus) / Double(2 * epsilon)
       }

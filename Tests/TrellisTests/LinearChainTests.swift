@@ -240,38 +240,6 @@ final class LinearChainTests: XCTestCase {
     }
   }
 
-  /// A head's loss and gradients for `sentences` (each its emissions, `(T, L)`, and gold), all
-  /// views into one buffer of emissions and one of their gradients.
-  func lossAndGradients(
-    _ head: any StructuredHead, _ sentences: [(emissions: [Float], gold: [Int])],
-    parameters: [Float], labels L: Int
-  ) -> (loss: Double, emissions: [[Float]], parameters: [Float]) {
-    let emissions = sentences.flatMap(\.emissions)
-    var dE = [Float](repeating: 0, count: emissions.count)
-    var dθ = [Float](repeating: 0, count: parameters.count)
-    let starts = sentences.reduce(into: [0]) { $0.append($0.last! + $1.emissions.count) }
-    let loss = emissions.withUnsafeBufferPointer { e in
-      dE.withUnsafeMutableBufferPointer { dE in
-        parameters.withUnsafeBufferPointer { θ in
-          dθ.withUnsafeMutableBufferPointer { dθ in
-            head.lossAndGradient(
-              emissions: sentences.indices.map {
-                MatrixView(
-                  base: e.baseAddress! + starts[$0], rows: sentences[$0].gold.count, columns: L)
-              },
-              gold: sentences.map(\.gold), parameters: θ,
-              emissionGradients: sentences.indices.map {
-                MutableMatrixView(
-                  base: dE.baseAddress! + starts[$0], rows: sentences[$0].gold.count, columns: L)
-              },
-              parameterGradient: dθ)
-          }
-        }
-      }
-    }
-    return (loss, sentences.indices.map { Array(dE[starts[$0]..<starts[$0 + 1]]) }, dθ)
-  }
-
   /// A sentence without tokens has one path, the empty one: every head's loss and gradients
   /// for a batch holding one are those of the batch without it (the CRF's read its last
   /// token's marginals, at index −1, and trapped; `Trainer.train` took such sentences).
@@ -288,8 +256,8 @@ final class LinearChainTests: XCTestCase {
     ]
     for head in heads {
       let θ = Array(parameters.prefix(head.parameterCount))
-      let alone = lossAndGradients(head, [sentence], parameters: θ, labels: L)
-      let withEmpty = lossAndGradients(
+      let alone = headLossAndGradients(head, [sentence], parameters: θ, labels: L)
+      let withEmpty = headLossAndGradients(
         head, [([], []), sentence, ([], [])], parameters: θ, labels: L)
       let name = "\(type(of: head))"
       XCTAssertEqual(withEmpty.loss, alone.loss, name)
@@ -316,7 +284,7 @@ final class LinearChainTests: XCTestCase {
     ]
     for (emissions, golds) in perceptronCases {
       for gold in golds {
-        let result = lossAndGradients(
+        let result = headLossAndGradients(
           PerceptronHead(labelCount: L), [(emissions, gold)], parameters: zero, labels: L)
         let name = "perceptron \(emissions) gold \(gold)"
         XCTAssertEqual(result.loss, 0, name)
@@ -332,7 +300,7 @@ final class LinearChainTests: XCTestCase {
       ([1_000_000, 0, 1_000_001.5, 1_000_000], [0, 0]),
     ]
     for (emissions, gold) in ssvmCases {
-      let result = lossAndGradients(
+      let result = headLossAndGradients(
         SSVMHead(labelCount: L, costWeight: 1.48, l2: 0), [(emissions, gold)], parameters: zero,
         labels: L)
       XCTAssertEqual(result.loss, 0, "SSVM \(emissions)")

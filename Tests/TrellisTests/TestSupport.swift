@@ -112,3 +112,35 @@ func makeModel(
   }
   return model
 }
+
+/// A head's loss and gradients for `sentences` (each its emissions, `(T, L)`, and gold), all
+/// views into one buffer of emissions and one of their gradients.
+func headLossAndGradients(
+  _ head: any StructuredHead, _ sentences: [(emissions: [Float], gold: [Int])],
+  parameters: [Float], labels L: Int
+) -> (loss: Double, emissions: [[Float]], parameters: [Float]) {
+  let emissions = sentences.flatMap(\.emissions)
+  var dE = [Float](repeating: 0, count: emissions.count)
+  var dθ = [Float](repeating: 0, count: parameters.count)
+  let starts = sentences.reduce(into: [0]) { $0.append($0.last! + $1.emissions.count) }
+  let loss = emissions.withUnsafeBufferPointer { e in
+    dE.withUnsafeMutableBufferPointer { dE in
+      parameters.withUnsafeBufferPointer { θ in
+        dθ.withUnsafeMutableBufferPointer { dθ in
+          head.lossAndGradient(
+            emissions: sentences.indices.map {
+              MatrixView(
+                base: e.baseAddress! + starts[$0], rows: sentences[$0].gold.count, columns: L)
+            },
+            gold: sentences.map(\.gold), parameters: θ,
+            emissionGradients: sentences.indices.map {
+              MutableMatrixView(
+                base: dE.baseAddress! + starts[$0], rows: sentences[$0].gold.count, columns: L)
+            },
+            parameterGradient: dθ)
+        }
+      }
+    }
+  }
+  return (loss, sentences.indices.map { Array(dE[starts[$0]..<starts[$0 + 1]]) }, dθ)
+}
