@@ -60,7 +60,7 @@ struct Train: ParsableCommand {
   var characterFilters: Int?
   @Option(
     help:
-      "Character embedding size of the character CNN (default: \(defaults.configuration.characterEmbeddingSize))."
+      "Character embedding size of the character CNN; refused with --character-filters 0 (default: \(defaults.configuration.characterEmbeddingSize))."
   )
   var characterEmbeddingSize: Int?
   @Option(
@@ -90,11 +90,12 @@ struct Train: ParsableCommand {
   var freezeEmbeddings: Bool?
   @Option(
     help:
-      "SSVM: cost of one wrong label (default: \(defaults.configuration.headOptions.costWeight)).")
+      "SSVM: cost of one wrong label; refused with another head (default: \(defaults.configuration.headOptions.costWeight))."
+  )
   var costWeight: Double?
   @Option(
     help:
-      "SSVM: L2 penalty on the head's parameters (default: \(defaults.configuration.headOptions.l2))."
+      "SSVM: L2 penalty on the head's parameters; refused with another head (default: \(defaults.configuration.headOptions.l2))."
   )
   var l2: Double?
   @Flag(
@@ -105,7 +106,7 @@ struct Train: ParsableCommand {
   @Flag(
     inversion: .prefixedNo,
     help:
-      "Let the character CNN read lowercased tokens (default: \(defaults.configuration.lowercaseCharacters))."
+      "Let the character CNN read lowercased tokens; refused with --character-filters 0 (default: \(defaults.configuration.lowercaseCharacters))."
   )
   var lowercaseCharacters: Bool?
   @Flag(
@@ -148,7 +149,7 @@ struct Train: ParsableCommand {
   var annealFactor: Double?
   @Option(
     help:
-      "Epochs without a better dev F1 before each annealing (with --dev) (default: \(defaults.options.annealPatience))."
+      "Epochs without a better dev F1 before each annealing (with --dev); refused with --anneal-factor 1 (default: \(defaults.options.annealPatience))."
   )
   var annealPatience: Int?
   @Option(
@@ -161,7 +162,7 @@ struct Train: ParsableCommand {
   @Flag(
     inversion: .prefixedNo,
     help:
-      "One dropout mask per sentence, kept at every token (default: \(defaults.options.variationalDropout))."
+      "One dropout mask per sentence, kept at every token, also on the recurrent state; refused with --dropout 0 (default: \(defaults.options.variationalDropout))."
   )
   var variationalDropout: Bool?
   @Option(
@@ -260,10 +261,8 @@ struct Train: ParsableCommand {
   /// What a run without --dev does differently, on standard error.
   func noteTrainingWithoutDev(_ options: TrainingOptions) {
     // Annealing follows the dev F1 too: set without a dev set, it does nothing.
-    let defaults = Self.defaults.options
     let annealing =
-      options.annealFactor != defaults.annealFactor
-        || options.annealPatience != defaults.annealPatience
+      options.annealFactor != Self.defaults.options.annealFactor
       ? ", and never anneals the learning rate (--anneal-factor and --anneal-patience follow "
         + "dev F1)" : ""
     printError(

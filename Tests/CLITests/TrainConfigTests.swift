@@ -207,6 +207,40 @@ final class TrainConfigTests: CLITestCase {
   /// file, so a misspelt path is not silently ignored.
   /// A key given twice would be read as one of its values, and Python's json and jq read the
   /// other: refused, at any depth, with its path.
+  /// A setting away from its default that acts on something the run does not have would do
+  /// nothing, silently (the model's recipe recording it all the same): it is a usage error,
+  /// from a flag or from the file, and the same setting where it acts trains.
+  func testSettingsThatWouldDoNothingAreRefused() throws {
+    let train = ["train", "--train", PackagePaths.tiny("train"), "--model", path("m")]
+    for (flags, message) in [
+      (["--cost-weight", "2"], "--cost-weight acts on the SSVM head alone"),
+      (["--l2", "0.01", "--head", "perceptron"], "--l2 acts on the SSVM head alone"),
+      (["--anneal-patience", "5"], "--anneal-patience acts on annealing"),
+      (
+        ["--character-filters", "0", "--character-embedding-size", "8"],
+        "--character-embedding-size acts on the character CNN"
+      ),
+      (
+        ["--character-filters", "0", "--lowercase-characters"],
+        "--lowercase-characters acts on the character CNN"
+      ),
+      (["--dropout", "0", "--variational-dropout"], "--variational-dropout acts on dropout"),
+    ] {
+      let refused = try trellis(train + flags)
+      assertFailed(refused, mentioning: [message])
+      XCTAssertEqual(refused.exitCode, 64, refused.summary)
+    }
+    let config = try write(
+      #"{"configuration": {"headOptions": {"costWeight": 2}}}"#, to: "run.json")
+    assertFailed(
+      try trellis(train + ["--config", config]),
+      mentioning: ["\(config): 'configuration.headOptions.costWeight' acts on the SSVM head"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
+    assertSucceeded(
+      try trellis(
+        train + Self.smallModelOptions + ["--head", "ssvm", "--cost-weight", "2", "--quiet"]))
+  }
+
   func testConfigFileKeysGivenTwiceAreRefused() throws {
     let twice = try write(#"{"options": {"epochs": 5, "seed": 2, "epochs": 1}}"#, to: "twice.json")
     assertFailed(

@@ -58,7 +58,9 @@ final class TrainTagEvalTests: CLITestCase {
     // (it was silently ignored), and says nothing of it otherwise.
     let annealing = "never anneals the learning rate (--anneal-factor and --anneal-patience"
     XCTAssertFalse(withoutDev.stderr.contains(annealing), withoutDev.summary)
-    for flags in [["--anneal-factor", "0.5"], ["--anneal-patience", "5"]] {
+    for flags in [
+      ["--anneal-factor", "0.5"], ["--anneal-factor", "0.5", "--anneal-patience", "5"],
+    ] {
       let anneals = try trellis(train + Self.smallModelOptions + flags)
       assertSucceeded(anneals)
       XCTAssertTrue(anneals.stderr.contains(note + ", and " + annealing), anneals.summary)

@@ -24,12 +24,52 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
   /// The defaults of `trellis train`, with no training file yet (`validate()` asks for one).
   public init() {}
 
-  /// Throws an `OptionError` naming the first setting outside its range, or set to act on
-  /// pretrained vectors that the recipe does not give.
+  /// Throws an `OptionError` naming the first setting outside its range, or set away from its
+  /// default to act on something the recipe does not have (pretrained vectors, the SSVM head,
+  /// annealing, the character CNN, dropout): such a setting would do nothing, silently.
   public func validate() throws {
     try locating(in: "data", data.validate)
     try locating(in: "configuration", configuration.validate)
     try locating(in: "options", options.validate)
+    let defaults = TrainingRecipe()
+    let (head, options) = (configuration.headOptions, self.options)
+    let idle: [(isIdle: Bool, option: String, message: String, field: String)] = [
+      (
+        configuration.head != .ssvm
+          && head.costWeight != defaults.configuration.headOptions.costWeight,
+        "cost-weight", "acts on the SSVM head alone (--head ssvm)",
+        "configuration.headOptions.costWeight"
+      ),
+      (
+        configuration.head != .ssvm && head.l2 != defaults.configuration.headOptions.l2, "l2",
+        "acts on the SSVM head alone (--head ssvm)", "configuration.headOptions.l2"
+      ),
+      (
+        options.annealFactor == 1 && options.annealPatience != defaults.options.annealPatience,
+        "anneal-patience", "acts on annealing, which --anneal-factor 1 (the default) turns off",
+        "options.annealPatience"
+      ),
+      (
+        configuration.characterFilters == 0
+          && configuration.characterEmbeddingSize != defaults.configuration.characterEmbeddingSize,
+        "character-embedding-size",
+        "acts on the character CNN, which --character-filters 0 turns off",
+        "configuration.characterEmbeddingSize"
+      ),
+      (
+        configuration.characterFilters == 0
+          && configuration.lowercaseCharacters != defaults.configuration.lowercaseCharacters,
+        "lowercase-characters", "acts on the character CNN, which --character-filters 0 turns off",
+        "configuration.lowercaseCharacters"
+      ),
+      (
+        options.dropout == 0 && options.variationalDropout, "variational-dropout",
+        "acts on dropout, which --dropout 0 turns off", "options.variationalDropout"
+      ),
+    ]
+    if let setting = idle.first(where: \.isIdle) {
+      throw OptionError(setting.option, setting.message, field: setting.field)
+    }
     guard data.embeddings == nil else { return }
     if options.freezeEmbeddings {
       throw OptionError(
