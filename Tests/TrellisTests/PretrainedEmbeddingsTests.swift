@@ -78,11 +78,12 @@ final class PretrainedEmbeddingsTests: XCTestCase {
   }
 
   /// Normalisation can merge a file's words ("Boston" and "boston" for a lowercasing model):
-  /// the first record of a key is its vector, and each key is one row and listed once, for
-  /// scope `data` and `all` alike.
-  func testTheFirstRecordOfAMergedKeyWins() throws {
+  /// a record whose word is the key itself is its vector wherever it stands in the file (an
+  /// earlier "Boston" loses to "boston"), else the first record of the key ("To" before "TO");
+  /// each key is one row and listed once, for scope `data` and `all` alike.
+  func testTheKeysOwnRecordElseTheFirstIsAMergedKeysVector() throws {
     let path = temporaryPath("merged.txt")
-    try ("Boston 7 7 7 7\n" + vectorText + "ZZUNSEEN 8 8 8 8\n").write(
+    try ("Boston 7 7 7 7\nTo 6 6 6 6\n" + vectorText + "ZZUNSEEN 8 8 8 8\nTO 5 5 5 5\n").write(
       toFile: path, atomically: true, encoding: .utf8)
     let normalization = TokenNormalization()
     for scope in EmbeddingScope.allCases {
@@ -90,17 +91,18 @@ final class PretrainedEmbeddingsTests: XCTestCase {
         path: path, dimension: 4, normalization: normalization,
         dataWords: PretrainedEmbeddings.dataWords(of: train + dev, normalization: normalization),
         scope: scope)
-      XCTAssertEqual(merged.vector(for: "boston").map(Array.init), [7, 7, 7, 7], "\(scope)")
-      XCTAssertEqual(merged.fileVectorCount, 8)
+      XCTAssertEqual(merged.vector(for: "boston").map(Array.init), vector("boston"), "\(scope)")
+      XCTAssertEqual(merged.vector(for: "to").map(Array.init), [6, 6, 6, 6], "\(scope)")
+      XCTAssertEqual(merged.fileVectorCount, 10)
       switch scope {
       case .data:
-        XCTAssertEqual(merged.keptVectorCount, 4)
-        XCTAssertEqual(merged.keys, ["flights", "boston", "denver", "atlanta"])
+        XCTAssertEqual(merged.keptVectorCount, 5)
+        XCTAssertEqual(merged.keys, ["flights", "to", "boston", "denver", "atlanta"])
       case .all:
         XCTAssertEqual(merged.vector(for: "zzunseen").map(Array.init), vector("zzunseen"))
-        XCTAssertEqual(merged.keptVectorCount, 6)
+        XCTAssertEqual(merged.keptVectorCount, 7)
         XCTAssertEqual(
-          merged.keys, ["flights", "boston", "denver", "atlanta", "zzunseen", "<unk>"],
+          merged.keys, ["flights", "to", "boston", "denver", "atlanta", "zzunseen", "<unk>"],
           "the data's words, then the file's other keys in file order, each once")
       }
     }

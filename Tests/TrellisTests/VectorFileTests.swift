@@ -94,7 +94,29 @@ final class VectorFileTests: XCTestCase {
     }
     let text = try write(Data(("2 4\n" + textLines()).utf8), "miscounted.vec")
     XCTAssertThrowsError(try read(text)) {
-      XCTAssertEqual("\($0)", "\(text): holds 3 vectors but its header announces 2 (truncated?)")
+      XCTAssertEqual("\($0)", "\(text): holds 3 vectors but its header announces 2")
+    }
+    // A binary file with more records than its header says was read up to the count, the rest
+    // dropped without a word; so was one whose word holds a space ("new york"), which puts
+    // every later record out of step and seeds a row with another record's bytes.
+    let undercounted = try write(
+      binary(newlineAfterVector: true, header: "2 4\n"), "undercounted.bin")
+    XCTAssertThrowsError(try read(undercounted)) {
+      XCTAssertTrue(
+        "\($0)".hasSuffix(
+          "goes on after the 2 vectors its header announces (byte 49): more vectors than it says, or a word holding a space"
+        ), "\($0)")
+    }
+    var spaced = Data("4 4\nnew york ".utf8)
+    spaced.append(binary(newlineAfterVector: false, header: ""))
+    for _ in 0..<4 {
+      withUnsafeBytes(of: Float(1).bitPattern.littleEndian) { spaced.append(contentsOf: $0) }
+    }
+    let outOfStep = try write(spaced, "spaced.bin")
+    XCTAssertThrowsError(try read(outOfStep, dataWords: ["new", "the"]))
+    for newline in [true, false] {
+      let exact = try write(binary(newlineAfterVector: newline), "exact-\(newline).bin")
+      XCTAssertEqual(try read(exact).fileVectorCount, 3, "\(newline)")
     }
   }
 

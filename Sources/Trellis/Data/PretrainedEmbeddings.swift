@@ -49,9 +49,13 @@ public struct PretrainedEmbeddings: Sendable {
   /// that have a vector (data order), then with scope `all` every other key of the file (file
   /// order), so the vocabulary they extend comes out the same on every run.
   public private(set) var keys: [String] = []
-  /// Normalised file key → row of `table`; the first record of a key wins when normalisation
-  /// merges words ("Apple" and "apple", "1991" and "2000").
+  /// Normalised file key → row of `table`. When normalisation merges words ("Apple" and
+  /// "apple", "1991" and "0000"), a record whose word is the key itself wins, else the first:
+  /// the exact word before its normalised forms, as taggers look vectors up (Lample et al.
+  /// 2016: the word, then lowercased, then digits to 0), whatever the file's order.
   private var rows: [String: Int] = [:]
+  /// Whether row r's vector is of a record whose word is its key.
+  private var rowIsVerbatim: [Bool] = []
   /// The kept vectors, `(rows.count, dimension)` row-major.
   private var table: [Float] = []
 
@@ -73,9 +77,17 @@ public struct PretrainedEmbeddings: Sendable {
     var fileKeys: [String] = []
     while let word = try reader.nextWord() {
       let key = normalization.key(for: word)
-      guard rows[key] == nil, wanted?.contains(key) ?? true else { continue }
+      guard wanted?.contains(key) ?? true else { continue }
+      let isVerbatim = word == key
+      if let row = rows[key] {
+        guard isVerbatim, !rowIsVerbatim[row] else { continue }
+        table.replaceSubrange(row * dimension..<(row + 1) * dimension, with: try reader.vector())
+        rowIsVerbatim[row] = true
+        continue
+      }
       rows[key] = fileKeys.count
       fileKeys.append(key)
+      rowIsVerbatim.append(isVerbatim)
       table.append(contentsOf: try reader.vector())
     }
     fileVectorCount = reader.recordCount

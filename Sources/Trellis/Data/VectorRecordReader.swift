@@ -50,7 +50,8 @@ final class VectorRecordReader {
     if word == nil, let announcedCount, announcedCount != recordCount {
       throw TrellisError(
         file: fileName,
-        "holds \(recordCount) vectors but its header announces \(announcedCount) (truncated?)")
+        "holds \(recordCount) vectors but its header announces \(announcedCount)"
+          + (recordCount < announcedCount ? " (truncated?)" : ""))
     }
     return word
   }
@@ -157,7 +158,19 @@ final class VectorRecordReader {
         binaryValuesPending = false
         guard try bytes.take(4 * dimension) != nil else { throw truncatedBinary() }
       }
-      guard recordCount < announcedCount! else { return nil }
+      guard recordCount < announcedCount! else {
+        // Past the announced records only the last vector's '\n' may follow: anything else is
+        // more records than the header says, or records out of step with their lengths (a
+        // word holding a space), which would seed rows with the bytes of other records.
+        let rest = try bytes.peek(3)
+        guard rest.count <= 2, rest.allSatisfy({ $0 == 0x0A || $0 == 0x0D }) else {
+          throw TrellisError(
+            file: fileName,
+            "goes on after the \(recordCount) vectors its header announces (byte "
+              + "\(bytes.offset)): more vectors than it says, or a word holding a space")
+        }
+        return nil
+      }
       guard
         let raw = try bytes.next(
           upTo: 0x20, limit: Self.wordLimit,
