@@ -48,3 +48,17 @@ struct ColumnOptions: ParsableArguments {
     )
   }
 }
+
+/// Notes, on standard error, that `column`, the column `tag` or `eval` reads tokens from, is
+/// the default (1) but not the one the model at `path` was trained on (its recipe's): both
+/// read column 1 unless told, while the model's feature columns come from the model, so a
+/// file laid out as its training data was would otherwise be tagged from the wrong column
+/// without a word. A column given other than the default is taken as meant.
+func noteTokenColumn(_ column: Int, of tagger: TaggerModel, at path: String) {
+  guard column == TrainingData.defaultTokenColumn,
+    let trained = tagger.provenance?.recipe.data.tokenColumn, trained != column
+  else { return }
+  printError(
+    "note: \(path) was trained on the tokens of column \(trained) (--token-column \(trained)); "
+      + "this reads column \(column)")
+}

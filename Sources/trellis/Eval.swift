@@ -8,7 +8,8 @@ struct Eval: ParsableCommand {
     commandName: "eval",
     abstract: """
       Tag a labelled CoNLL file and score it against its gold labels (the last column unless \
-      --label-column), as conlleval does.
+      --label-column), as conlleval does, but for -DOCSTART- lines: eval skips them, where \
+      conlleval (and trellis tag | trellis score) counts each as a token labelled O.
       """)
 
   @Option(help: "The model file.") var model: String
@@ -18,7 +19,10 @@ struct Eval: ParsableCommand {
   @Flag(help: "After the report, count predicted sequences the tag scheme forbids.")
   var invalidSequences = false
   @Flag(help: "Print the scores as JSON instead of conlleval's report.") var json = false
-  @Flag(help: "After the report, score the tokens whose word the model never saw in training.")
+  @Flag(
+    help:
+      "After the report, score the tokens whose word has no row of the model's own: never seen in training, nor kept with a pretrained vector."
+  )
   var unseenWords = false
 
   func validate() throws {
@@ -38,6 +42,7 @@ struct Eval: ParsableCommand {
   func run() throws {
     try FileRoles(inputs: [("--model", model), ("--test", test)]).check()
     let tagger = try ModelFile.read(from: model)
+    noteTokenColumn(columns.tokenColumn, of: tagger, at: model)
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
     let reader = try LabelledCoNLLReader(
       path: test, tokenColumn: columns.tokenColumn, labelColumn: columns.labelColumn,
@@ -77,7 +82,9 @@ struct Eval: ParsableCommand {
 }
 
 /// Token accuracy on words outside the model's vocabulary, and recall of the gold chunks that
-/// contain one: where character features and pretrained vectors should make a difference.
+/// contain one: where character features should make a difference. A word given a pretrained
+/// vector (`--embeddings` with its `--dev` or `--test` file) has a row, so it is not counted:
+/// to see what vectors do for unseen words, compare the overall scores.
 struct UnseenWordCounts {
   private var tokens = 0, correctTokens = 0, chunks = 0, foundChunks = 0, allTokens = 0
 

@@ -175,7 +175,8 @@ struct Tag: ParsableCommand {
     try output.flush()
   }
 
-  /// Refuses input the model cannot read, and notes confidences it cannot give.
+  /// Refuses input the model cannot read, and notes confidences it cannot give and a token
+  /// column other than its training data's.
   func checkInput(for tagger: TaggerModel) throws {
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
     guard featureColumns.isEmpty || input == .conll else {
@@ -191,6 +192,7 @@ struct Tag: ParsableCommand {
         "reads feature column \(tokenColumn), which --token-column \(tokenColumn) names as the "
           + "tokens' column; give the column the model was trained with")
     }
+    if input == .conll { noteTokenColumn(tokenColumn, of: tagger, at: model) }
     if confidence && !tagger.definesProbabilities {
       printError(
         "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "

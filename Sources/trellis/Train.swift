@@ -112,7 +112,7 @@ struct Train: ParsableCommand {
   @Flag(
     inversion: .prefixedNo,
     help:
-      "Keep digits instead of mapping each to 0 (default: \(!defaults.configuration.normalization.digitsToZero))."
+      "Keep digits instead of mapping each ASCII digit (0-9) to 0 (default: \(!defaults.configuration.normalization.digitsToZero))."
   )
   var keepDigits: Bool?
   @Flag(

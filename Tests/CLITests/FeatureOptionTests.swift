@@ -52,6 +52,33 @@ final class FeatureOptionTests: CLITestCase {
     assertFailed(beyond, mentioning: ["column 3 asked for, but lines have 2"])
   }
 
+  /// `tag` and `eval` read tokens from column 1 unless told, a model's feature columns from
+  /// the model: for a model trained on another token column they say so (they read the wrong
+  /// column without a word), and say nothing when the column is the model's.
+  func testTagAndEvalNoteAModelTrainedOnAnotherTokenColumn() throws {
+    // A line number before each token: the tokens in column 2, the labels last.
+    let numbered = try String(contentsOfFile: PackagePaths.tiny("train"), encoding: .utf8)
+      .split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+      .map { number, line in line.isEmpty ? "" : "\(number)\t\(line)" }
+      .joined(separator: "\n")
+    let data = try write(numbered, to: "numbered.conll")
+    let model = path("m")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", data, "--model", model, "--token-column", "2", "--quiet"]
+          + Self.smallModelOptions))
+    let note =
+      "note: \(model) was trained on the tokens of column 2 (--token-column 2); this reads column 1"
+    for command in [["tag", "--model", model, data], ["eval", "--model", model, "--test", data]] {
+      let column1 = try trellis(command)
+      assertSucceeded(column1)
+      XCTAssertTrue(column1.stderr.contains(note), column1.summary)
+      let column2 = try trellis(command + ["--token-column", "2"])
+      assertSucceeded(column2)
+      XCTAssertFalse(column2.stderr.contains("note:"), column2.summary)
+    }
+  }
+
   /// A run that diverges stops with an explanation, and the best model so far stays on disk.
   func testDivergingTrainingStopsAndKeepsTheLastGoodModel() throws {
     let model = path("diverging.model")
