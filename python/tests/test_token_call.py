@@ -90,16 +90,21 @@ def test_token_call_errors_are_exceptions(tagger) -> None:
 
 
 def test_a_model_trained_in_another_scheme_answers_in_its_datas(tmp_path) -> None:
-    """Trained in BIOES on BIO data, the model's labels are BIOES and its answers BIO: the
-    token call's label ids index "outputLabels", the BIO labels it can write."""
+    """Trained in BIOES on BIO data, the model's own labels are BIOES and its answers BIO: the
+    token call's label ids index "outputLabels", the BIO labels it can write, which `labels`
+    lists (it listed the model's BIOES labels, and left out BIO labels it printed)."""
     path = str(tmp_path / "bioes.model")
     run_cli("train", "--train", str(CORPUS / "train.conll"), "--model", path, "--scheme",
             "bioes", "--epochs", "1", "--embedding-size", "16", "--hidden-size", "16",
             "--character-filters", "0", "--seed", "1", "--quiet")
     with trellis.Tagger(path) as bioes:
-        assert any(label.startswith("S-") for label in bioes.labels)
-        assert not any(label[:2] in ("E-", "S-") for label in bioes.info["outputLabels"])
+        assert any(label.startswith("S-") for label in bioes.info["labels"])
+        assert bioes.labels == bioes.info["outputLabels"]
+        assert not any(label[:2] in ("E-", "S-") for label in bioes.labels)
         sentences = [["flights", "from", "boston", "to", "san", "francisco"], ["atlanta"]]
         results = bioes.tag(sentences)
+        printed = {label for r in bioes.tag(sentences, nbest=50) for path in r.nbest
+                   for label in path.labels}
+        assert printed <= set(bioes.labels)
         assert results == through_json(bioes, sentences)
         assert all(label[:2] in ("O", "B-", "I-") for r in results for label in r.labels)

@@ -122,8 +122,10 @@ class Tagger:
 
     @property
     def labels(self) -> List[str]:
-        """The model's label set (BIO labels such as "B-toloc.city_name", and "O")."""
-        return list(self._info["labels"])
+        """The labels tagging can give, in the training data's scheme ("B-toloc.city_name",
+        "O"). A model trained in another scheme (`trellis train --scheme bioes`) holds labels
+        of its own, which `info["labels"]` lists; its answers are converted to these."""
+        return list(self._output_labels)
 
     @property
     def info(self) -> Dict[str, Any]:
