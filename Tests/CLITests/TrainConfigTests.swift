@@ -114,10 +114,12 @@ final class TrainConfigTests: CLITestCase {
     ])
     assertFailed(flag, mentioning: ["Error: --hidden-size must be in 1...4096 (got 5000)"])
     XCTAssertEqual(flag.exitCode, 64, flag.summary)
-    // A number beyond a Double's range, and a null, which read as the default, are refused at
-    // their field (the first was "is not a JSON object").
+    // A number beyond a Double's range, one below it (read as 0), and a null, which read as
+    // the default, are refused at their field (the first was "is not a JSON object").
     for (json, message) in [
       (#"{"options": {"dropout": 1e400}}"#, "'options.dropout': 1e400 is out of range"),
+      (#"{"options": {"dropout": 1e-400}}"#, "'options.dropout': 1e-400 is out of range (below"),
+      (#"{"options": {"dropout": -0.5e-400}}"#, "'options.dropout': -0.5e-400 is out of range"),
       (#"{"options": {"epochs": null}}"#, "'options.epochs' is null"),
       (#"{"data": {"dev": null}}"#, "'data.dev' is null"),
     ] {

@@ -129,6 +129,14 @@ func isBeyondDouble(_ text: String) -> Bool {
   return Double(text)?.isFinite == false
 }
 
+/// Whether the JSON scalar `text` is a number other than 0 too small for a Double (1e-400),
+/// which JSONSerialization reads as 0, silently.
+func isBelowDouble(_ text: String) -> Bool {
+  guard text.first == "-" || text.first?.isNumber == true, Double(text) == 0 else { return false }
+  let significand = text.prefix { $0 != "e" && $0 != "E" }
+  return significand.contains { $0.isNumber && $0 != "0" }
+}
+
 /// The line and column (code points, from 1) where `text` stops being one JSON value, if it
 /// does.
 func syntaxErrorPosition(in text: String) -> (line: Int, column: Int)? {

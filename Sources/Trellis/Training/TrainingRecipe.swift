@@ -115,6 +115,11 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
             + "detects; to train in another scheme, give 'configuration.trainingScheme' (--scheme)"
           : "has no option '\(unknown)'")
     }
+    if case .scalar(let field, let number)? = firstFlaw(in: text, scalar: isBelowDouble) {
+      throw TrellisError(
+        file: path,
+        "'\(field)': \(number) is out of range (below about 4.9e-324 in size, it would read as 0)")
+    }
     switch firstFlaw(in: text, scalar: { $0 == "null" }) {
     case .repeatedKey(let repeated)?:
       // JSONSerialization and JSONDecoder each keep one of two values of a key, silently, and
