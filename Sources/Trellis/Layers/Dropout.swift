@@ -32,8 +32,9 @@ let dropoutValuesWorthTwoThreads = 8192
 /// unit stays dropped for the whole sentence (Reimers & Gurevych 2017 found this better than
 /// a fresh mask per token on every sequence-labelling task they measured). It masks what
 /// plain dropout masks, the embeddings and each encoder layer's outputs; the recurrent state
-/// h_{t−1} that a layer reads at each step is not dropped, where Gal & Ghahramani (and Keras's
-/// `recurrent_dropout`, which Reimers & Gurevych used) drop it too. `mask` (T·B, width)
+/// h_{t−1} that each direction reads at each step gets a mask of its own, as Gal & Ghahramani
+/// (and Keras's `recurrent_dropout`, which Reimers & Gurevych used) drop it too
+/// (`RecurrentWorkspace.recurrentMask`). `mask` (T·B, width)
 /// holds the mask repeated at every step, so the backward pass is `applyDropoutMask`'s.
 func applySentenceDropout(
   _ values: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, steps T: Int,

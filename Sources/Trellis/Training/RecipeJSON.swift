@@ -122,19 +122,21 @@ func firstFlaw(in text: String, scalar isFlawed: (String) -> Bool) -> JSONFlaw? 
   (try? JSONScanner.scan(text) { try $0.firstFlaw(scalar: isFlawed) }) ?? nil
 }
 
+/// The Double of the JSON scalar `text` when it is a number (±∞ beyond a Double's range, 0
+/// below it); nil for a string, a Boolean or null.
+private func numberValue(_ text: String) -> Double? {
+  text.first == "-" || text.first?.isNumber == true ? Double(text) : nil
+}
+
 /// Whether the JSON scalar `text` is a number beyond a Double's range, which JSONSerialization
 /// refuses.
-func isBeyondDouble(_ text: String) -> Bool {
-  guard text.first == "-" || text.first?.isNumber == true else { return false }
-  return Double(text)?.isFinite == false
-}
+func isBeyondDouble(_ text: String) -> Bool { numberValue(text)?.isFinite == false }
 
 /// Whether the JSON scalar `text` is a number other than 0 too small for a Double (1e-400),
 /// which JSONSerialization reads as 0, silently.
 func isBelowDouble(_ text: String) -> Bool {
-  guard text.first == "-" || text.first?.isNumber == true, Double(text) == 0 else { return false }
-  let significand = text.prefix { $0 != "e" && $0 != "E" }
-  return significand.contains { $0.isNumber && $0 != "0" }
+  guard numberValue(text) == 0 else { return false }
+  return text.prefix { $0 != "e" && $0 != "E" }.contains { $0.isNumber && $0 != "0" }
 }
 
 /// The line and column (code points, from 1) where `text` stops being one JSON value, if it

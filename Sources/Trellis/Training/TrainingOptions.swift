@@ -25,7 +25,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   /// Dropout rate on the embeddings and on the encoder outputs.
   public var dropout: Float = 0.5
   /// One dropout mask per sentence, the same at every token (Gal & Ghahramani 2016), instead
-  /// of a fresh mask per token, on what `dropout` masks; the recurrent state is not dropped.
+  /// of a fresh mask per token, on what `dropout` masks and on each direction's recurrent state.
   public var variationalDropout = false
   /// Probability that a word seen once in training is read as `<unk>`, so `<unk>` is trained.
   public var unknownReplacement = 0.5
