@@ -235,11 +235,13 @@ static void test_input_forms(const trellis_model *model, const struct labels *ta
     snprintf(expected, sizeof expected, "\"labels\":[\"%s\",\"%s\",\"%s\"]",
              table->output[labels[0]], table->output[labels[1]], table->output[labels[2]]);
   }
-  check(status == 0 && contains(answer, "{\"labels\":[],\"spans\":[],\"tokens\":[]}\n")
-          && contains(answer, expected) && span_counts[0] == 0 && isnan(probabilities[0])
+  check(status == 0
+          && contains(answer, "{\"confidences\":[],\"labels\":[],\"probability\":1,"
+                              "\"spans\":[],\"tokens\":[]}\n")
+          && contains(answer, expected) && span_counts[0] == 0 && probabilities[0] == 1
           && probabilities[1] > 0 && probabilities[1] <= 1 && confidences[2] > 0,
-        "an empty sentence (no spans, a NaN probability), UTF-8 and empty tokens: the JSON "
-        "call's labels (%s)", error ? error : expected);
+        "an empty sentence (no spans or confidences, probability 1), UTF-8 and empty "
+        "tokens: the JSON call's labels (%s)", error ? error : expected);
   trellis_free_string(answer);
   trellis_free_string(error);
   const int32_t one[] = {1};

@@ -64,6 +64,32 @@ final class NBestAndConfidenceTests: XCTestCase {
     }
   }
 
+  /// A sentence without tokens has one labelling, the empty one, of score 0 (for the softmax
+  /// head log p = log 1): asked for confidences and an n-best list among sentences with
+  /// tokens, every head answers with that path, and the heads that define probabilities with
+  /// probability 1 and an empty list of token confidences; asked for neither, it has neither.
+  func testAnEmptySentenceIsAnsweredWithItsOneEmptyLabelling() {
+    for head in HeadKind.allCases {
+      let model = makeModel(head: head)
+      var options = TaggingOptions()
+      options.confidence = true
+      options.nbest = 3
+      let answers = model.analyze([["w2", "w3"], [], ["w4"]], options: options)
+      let empty = answers[1]
+      XCTAssertEqual(empty.labels, [], "\(head)")
+      XCTAssertEqual(empty.alternatives.map(\.labels), [[]], "\(head)")
+      XCTAssertEqual(empty.alternatives.first?.score, 0, "\(head)")
+      let probability: Double? = model.head.definesProbabilities ? 1 : nil
+      XCTAssertEqual(empty.alternatives.first?.probability, probability, "\(head)")
+      XCTAssertEqual(empty.sequenceProbability, probability, "\(head)")
+      XCTAssertEqual(empty.tokenConfidences, probability.map { _ in [] }, "\(head)")
+      XCTAssertEqual(answers[2].labels.count, 1, "\(head)")
+      let plain = model.analyze([[]])[0]
+      XCTAssertNil(plain.tokenConfidences)
+      XCTAssertEqual(plain.alternatives, [])
+    }
+  }
+
   /// Confidences and n-best probabilities of both probabilistic heads: token marginals and
   /// sequence probabilities against p(y | x) computed by enumeration.
   func testConfidencesAreTheEnumeratedProbabilities() {

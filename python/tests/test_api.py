@@ -73,7 +73,8 @@ def test_empty_inputs(tagger) -> None:
     assert tagger.tag([]) == []
     assert tagger.tag_texts([]) == []
     [empty] = tagger.tag([[]], confidence=True)
-    assert empty.tokens == empty.labels == empty.spans == []
+    assert empty.tokens == empty.labels == empty.spans == empty.confidences == []
+    assert empty.probability == 1
 
 
 def test_loading_errors_carry_the_library_message(tmp_path) -> None:

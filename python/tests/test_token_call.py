@@ -51,7 +51,8 @@ def test_unicode_and_empty_tokens_and_sentences(tagger) -> None:
         assert results[0]._json_line is None, "the token call answered"
         assert results == through_json(tagger, [list(s) for s in sentences],
                                        confidence=confidence)
-    assert results[1].confidences is None and results[1].probability is None
+    # An empty sentence's one labelling, the empty one, has probability 1.
+    assert results[1].confidences == [] and results[1].probability == 1
     assert results[0].tokens == sentences[0] and results[2].tokens == ["to", "new", "york"]
     joined = " ".join(results[0].tokens)
     for span in results[0].spans:
@@ -69,7 +70,10 @@ def test_tokens_holding_nul_go_through_the_json_call(tagger) -> None:
 def test_empty_batches_and_sentences(tagger) -> None:
     assert tagger.tag([]) == tagger.tag([], confidence=True) == []
     assert [r.json_line for r in tagger.tag([[], []], confidence=True)] == [
-        '{"labels":[],"spans":[],"tokens":[]}'] * 2
+        '{"confidences":[],"labels":[],"probability":1,"spans":[],"tokens":[]}'] * 2
+    assert [r.json_line for r in tagger.tag([[]])] == ['{"labels":[],"spans":[],"tokens":[]}']
+    [listed] = tagger.tag([[]], nbest=3)
+    assert [(a.labels, a.score, a.probability) for a in listed.nbest] == [([], 0, 1)]
 
 
 def test_token_call_errors_are_exceptions(tagger) -> None:

@@ -120,7 +120,9 @@ extension TaggerModel {
     // `validate()` refuses fewer than one thread; one worker is needed to tag anything.
     let threads = max(options.threads, 1)
     let workers = max(min(threads, batches.count, maxWorkers ?? threads), 1)
-    var result = [Prediction](repeating: Prediction(), count: sentences.count)
+    // Every sentence with tokens is overwritten below; the empty ones keep this answer.
+    var result = [Prediction](
+      repeating: emptySentencePrediction(options), count: sentences.count)
     // Workers take the next batch when they finish one, longest first, so a worker slowed by
     // other work on its core (the CLI's reading and writing) does not hold up the others.
     let queue = WorkQueue(count: batches.count)
@@ -143,6 +145,20 @@ extension TaggerModel {
       }
     }
     return result
+  }
+
+  /// A sentence without tokens has one labelling, the empty path: score 0 under every head,
+  /// and under a head that defines p(y | x) probability 1 (the CRF's log Z sums exp 0 over
+  /// that one path; the softmax's product over no tokens is 1). So asked-for confidences are
+  /// an empty list with a sequence probability of 1, and an n-best list holds that path, as
+  /// for any sentence, instead of being left out.
+  private func emptySentencePrediction(_ options: TaggingOptions) -> Prediction {
+    let probabilities = head.definesProbabilities
+    return Prediction(
+      confidence: options.confidence && probabilities
+        ? PathConfidence(tokens: [], sequence: 1) : nil,
+      alternatives: options.nbest > 0
+        ? [ScoredPath(path: [], score: 0, probability: probabilities ? 1 : nil)] : [])
   }
 
   /// The paths' confidences, a token's of the label printed: where labels are converted to

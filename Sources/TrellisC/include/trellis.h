@@ -95,9 +95,10 @@ enum {
  *                     sentence, the sentences' spans one after another (T pairs always suffice,
  *                     as spans never overlap). A span's label is "spanLabels"[labels[first]]
  *                     of trellis_model_info. Both NULL: no spans are written.
- *   probabilities[S]  with TRELLIS_CONFIDENCE, the probability of each sentence's labels, or
- *                     NaN for a sentence without confidences: an empty one, or any when the
- *                     model's head defines no probabilities ("definesProbabilities" false);
+ *   probabilities[S]  with TRELLIS_CONFIDENCE, the probability of each sentence's labels (1
+ *                     for an empty sentence, whose one labelling is the empty one), or NaN
+ *                     for every sentence when the model's head defines no probabilities
+ *                     ("definesProbabilities" false);
  *   confidences[T]    and P(label | sentence) for each token of the sentences with a
  *                     probability (left untouched for the others).
  * An array may be NULL when nothing would be written to it (T or S is 0, or no
