@@ -72,8 +72,6 @@ func runProgram(_ program: URL, _ arguments: [String]) throws -> ProgramResult {
   let scratch = try TemporaryDirectory()
   let outFile = scratch.path("stdout")
   let errFile = scratch.path("stderr")
-  FileManager.default.createFile(atPath: outFile, contents: nil)
-  FileManager.default.createFile(atPath: errFile, contents: nil)
   let process = Process()
   process.executableURL = program
   process.arguments = arguments
@@ -86,11 +84,13 @@ func runProgram(_ program: URL, _ arguments: [String]) throws -> ProgramResult {
     stderr: try String(contentsOfFile: errFile, encoding: .utf8))
 }
 
-/// Starts `process` with its standard output and error appended to two files, and closes this
-/// process's handles on them once the child holds its own: Foundation's Process leaves them
-/// open, and descriptors left open by hundreds of runs crashed `Process.run` (CLITests'
-/// `runTrellis` has the story).
+/// Starts `process` with its standard output and error in two files, created (or emptied)
+/// here, and closes this process's handles on them once the child holds its own: Foundation's
+/// Process leaves them open, and descriptors left open by hundreds of runs crashed
+/// `Process.run` (CLITests' `runTrellis` has the story).
 func runClosingOutputs(_ process: Process, stdout: String, stderr: String) throws {
+  // A file that could not be created makes the FileHandle below throw.
+  for path in [stdout, stderr] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
   let output = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
   let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
   defer {
@@ -342,8 +342,6 @@ final class ServerProcess {
     let directory = try TemporaryDirectory()
     let outFile = directory.path("stdout")
     let errFile = directory.path("stderr")
-    FileManager.default.createFile(atPath: outFile, contents: nil)
-    FileManager.default.createFile(atPath: errFile, contents: nil)
     let process = Process()
     process.executableURL = try ServePaths.trellisServe()
     process.arguments = ["--model", try TestModel.path(), "--port", "0"] + arguments
