@@ -65,7 +65,7 @@ public func trellis_model_info(
     let loaded = try loadedModel(handle)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let json = try encoder.encode(ModelInfo(loaded))
+    let json = try encoder.encode(ModelDescription(model: loaded.model, file: loaded.path))
     return CString.copy(String(decoding: json, as: UTF8.self))
   }
 }

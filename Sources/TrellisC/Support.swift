@@ -138,31 +138,3 @@ enum CString {
     return buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
   }
 }
-
-/// The `trellis_model_info` object: what `trellis info --json` shows (`ModelDescription`), and
-/// whether the head defines probabilities and the label tables of `trellis_tag_tokens`, in one
-/// JSON object. Nothing of OpenBLAS: naming its kernels opened it, in a process that loads and
-/// tags without it.
-struct ModelInfo: Encodable {
-  var description: ModelDescription
-  var definesProbabilities: Bool
-  var outputLabels: [String]
-  var spanLabels: [String]
-
-  init(_ loaded: LoadedModel) {
-    description = ModelDescription(model: loaded.model, file: loaded.path)
-    definesProbabilities = loaded.model.definesProbabilities
-    (outputLabels, spanLabels) = (loaded.labelTable.outputLabels, loaded.labelTable.spanLabels)
-  }
-
-  private enum CodingKeys: CodingKey { case definesProbabilities, outputLabels, spanLabels }
-
-  /// The description's members and this type's own, side by side in one object.
-  func encode(to encoder: Encoder) throws {
-    try description.encode(to: encoder)
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(definesProbabilities, forKey: .definesProbabilities)
-    try container.encode(outputLabels, forKey: .outputLabels)
-    try container.encode(spanLabels, forKey: .spanLabels)
-  }
-}

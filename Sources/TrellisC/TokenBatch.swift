@@ -1,4 +1,3 @@
-import ConllEval
 import Trellis
 
 // `trellis_tag_tokens`: tokenised sentences in, label ids, spans and confidences out, through
@@ -35,25 +34,16 @@ public func trellis_tag_tokens(
 /// The tables that turn output labels into ids and back (`trellis_model_info`'s "outputLabels"
 /// and "spanLabels").
 struct LabelTable {
-  /// Every label an answer can hold: the model's own, or for a model trained in another scheme
-  /// than its data's, every label of the data's scheme the conversion can write.
+  /// `TaggerModel.outputLabels`.
   let outputLabels: [String]
-  /// For each output label, the label (chunk type) of a span that starts with it.
+  /// `TaggerModel.spanLabels`.
   let spanLabels: [String]
   /// Ids of `outputLabels`, keyed by bytes: labels that differ only in Unicode normalisation
   /// are two labels (`Vocabulary`'s rule).
   let ids: [ExactString: Int32]
 
   init(_ model: TaggerModel) {
-    let configuration = model.configuration
-    if configuration.convertedScheme != nil {
-      outputLabels = convertedLabels(model.labels.strings, to: configuration.scheme)
-    } else {
-      outputLabels = model.labels.strings
-    }
-    // A span's label is its first label's chunk type, whatever comes before it; a label that
-    // starts no chunk after "O" has no type (or starts no chunk at all), hence "".
-    spanLabels = outputLabels.map { chunks(in: [$0]).first?.type ?? "" }
+    (outputLabels, spanLabels) = (model.outputLabels, model.spanLabels)
     ids = Dictionary(
       outputLabels.enumerated().map { (ExactString($0.element), Int32($0.offset)) },
       uniquingKeysWith: { first, _ in first })

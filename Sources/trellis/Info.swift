@@ -51,6 +51,10 @@ struct Info: ParsableCommand {
         + (report.configuration.trainingScheme.map { " (trained in \($0.rawValue))" } ?? ""),
       "labels      \(report.labels.count): \(report.labels.joined(separator: " "))",
     ]
+    if report.outputLabels != report.labels {
+      lines.append(
+        "answers in  \(report.outputLabels.count): \(report.outputLabels.joined(separator: " "))")
+    }
     if let provenance = report.provenance {
       let built = provenance.buildCommit.map { " (commit \($0))" } ?? ""
       lines.append("trellis     \(provenance.trellisVersion)\(built)")

@@ -125,6 +125,36 @@ final class ConvertedConfidenceTests: XCTestCase {
     }
   }
 
+  /// `outputLabels` of a BIOES model answering in BIO are exactly the labels its answers hold
+  /// (every sequence of a short sentence, unconstrained, so invalid paths' conversions too),
+  /// a span's label is `spanLabels` of its first label, and the model's description (`info
+  /// --json`, `GET /v1/model`, `trellis_model_info`) carries both tables.
+  func testOutputLabelsAreTheLabelsAnswersHold() throws {
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+    (configuration.scheme, configuration.trainingScheme) = (.bio, .bioes)
+    var rng = SplitMix64(seed: 3)
+    let model = try TaggerModel(
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
+      labels: Vocabulary(["O", "B-a", "I-a", "E-a", "S-a", "B-b", "E-b", "S-b"]), rng: &rng)
+    let options = TaggingOptions(constrained: false, confidence: false, nbest: 1000)
+    let answers = model.analyze([["a", "b", "a"], ["b", "a"]], options: options)
+    let written = Set(answers.flatMap { $0.alternatives.flatMap(\.labels) })
+    XCTAssertEqual(Set(model.outputLabels), written)
+    XCTAssertEqual(model.outputLabels.count, written.count, "no label listed twice")
+    for answer in answers {
+      for span in answer.spans {
+        let first = try XCTUnwrap(model.outputLabels.firstIndex(of: answer.labels[span.start]))
+        XCTAssertEqual(span.label, model.spanLabels[first])
+      }
+    }
+    let description = ModelDescription(model: model, file: "")
+    XCTAssertEqual(description.outputLabels, model.outputLabels)
+    XCTAssertEqual(description.spanLabels, model.spanLabels)
+    XCTAssertNotEqual(description.labels, description.outputLabels)
+    XCTAssertTrue(description.definesProbabilities)
+  }
+
   /// Only a conversion a token at a time groups labels; to IOB1 a printed label depends on
   /// the one before, and without a conversion each label is its own.
   func testOnlyBIOESToBIOGroupsLabels() throws {

@@ -13,6 +13,14 @@ public struct ModelDescription: Codable, Equatable, Sendable {
   public var parameters: Int
   /// The labels the model assigns, in id order.
   public var labels: [String]
+  /// The labels answers can hold (`TaggerModel.outputLabels`): `labels`, or for a model
+  /// trained in another scheme than its data's, the data's.
+  public var outputLabels: [String]
+  /// The label of a span that starts with each of `outputLabels` (`TaggerModel.spanLabels`).
+  public var spanLabels: [String]
+  /// Whether the head defines p(labels | x), so answers can have confidences and n-best
+  /// probabilities (the CRF and softmax heads).
+  public var definesProbabilities: Bool
   /// The architecture the model was built with.
   public var configuration: TaggerConfiguration
   /// Where the model came from; nil when the file records none (`missing` says why).
@@ -27,6 +35,9 @@ public struct ModelDescription: Codable, Equatable, Sendable {
     formatVersion = model.formatVersion
     parameters = model.parameterCount
     labels = model.labels.strings
+    outputLabels = model.outputLabels
+    spanLabels = model.spanLabels
+    definesProbabilities = model.definesProbabilities
     configuration = model.configuration
     provenance = model.provenance
     missing =

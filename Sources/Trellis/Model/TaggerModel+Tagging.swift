@@ -22,6 +22,21 @@ extension TaggerModel {
     return predict(inputs, options: labelsOnly).map { outputLabels($0.path) }
   }
 
+  /// Every label an answer can hold: the model's own, or for a model trained in another scheme
+  /// than its data's (`trellis train --scheme bioes`), every label of the data's scheme the
+  /// conversion can write.
+  public var outputLabels: [String] {
+    guard configuration.convertedScheme != nil else { return labels.strings }
+    return convertedLabels(labels.strings, to: configuration.scheme)
+  }
+
+  /// For each of `outputLabels`, the label (chunk type) of a span that starts with it: a
+  /// span's label is its first label's type, whatever comes before it, and "" for a label
+  /// that starts no chunk after "O" (`O` itself, and `I-X` in IOB1 is a start).
+  public var spanLabels: [String] {
+    outputLabels.map { chunks(in: [$0]).first?.type ?? "" }
+  }
+
   /// Label strings for label ids, in the scheme of the training data (converted back when the
   /// model was trained in another scheme).
   func outputLabels(_ path: [Int]) -> [String] {

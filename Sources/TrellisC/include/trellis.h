@@ -118,7 +118,7 @@ int trellis_tag_tokens(
  * What the model records, as one JSON object: the fields of `trellis info --json`, which are
  * "labels" (its label set), "configuration", "provenance" (how and on what it was trained;
  * absent for a model trained without one or read from a format-1 file, "missing" saying why),
- * "formatVersion", "parameters", "file" (the path it was loaded from) and "fileBytes"; and
+ * "formatVersion", "parameters", "file" (the path it was loaded from), "fileBytes",
  * "definesProbabilities" (whether the head gives confidences), "outputLabels" (the labels
  * answers are written in: "labels", or for a model trained in another tag scheme than its
  * data's, every label of the data's scheme it can write) and "spanLabels" (for each of those,
