@@ -205,6 +205,10 @@ def test_configuration_errors(tmp_path) -> None:
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="needs a model"):
         nlp.add_pipe("trellis_tagger")
+    # Refused when added: every Doc went to the error handler instead.
+    for wrong in (0, 4097):
+        with pytest.raises(ValueError, match=r"batch_size must be in 1\.\.\.4096"):
+            nlp.add_pipe("trellis_tagger", config={"model": "m", "batch_size": wrong})
     not_a_model = tmp_path / "not-a-model"
     not_a_model.write_text("O\n")
     with pytest.raises(trellis.TrellisError, match="not-a-model"):

@@ -42,7 +42,7 @@ from spacy.util import minibatch, raise_error
 from . import _library
 from ._library import TrellisError
 from .results import TaggingResult
-from .tagger import Tagger, _write_whole
+from .tagger import Tagger, _check_batch_size, _write_whole
 
 # The model file inside a saved pipeline's component directory.
 _SAVED_MODEL = "model"
@@ -94,11 +94,14 @@ def make_trellis_tagger(
     `doc.spans[span_key]` instead of `doc.ents` (overlaps allowed there). overwrite_ents: in
     `doc.ents`, replace entities that a tagged span overlaps (otherwise the span is reported
     as unaligned). confidence: ask for confidences (`doc._.trellis.confidences`).
-    batch_size: sentences per forward pass. per_sentence: tag each of `doc.sents` on its own
+    batch_size: sentences per forward pass, 1 to 4096. per_sentence: tag each of `doc.sents` on its own
     when the Doc has sentence boundaries (false: the whole Doc as one sequence, for a model
     trained on whole documents)."""
     if not model:
         raise ValueError('trellis_tagger needs a model: config={"model": "path/to/model"}')
+    # Here, not at the first Doc: a batch size the library refuses sent every Doc to the
+    # error handler.
+    _check_batch_size(batch_size)
     try:
         tagger: Union[Tagger, TrellisError] = Tagger(model)
     except TrellisError as error:
