@@ -18,6 +18,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 
 import trellis
+from trellis import _library
 from trellis.results import TaggingResult
 from trellis.spacy_component import TrellisAlignmentWarning
 
@@ -209,15 +210,18 @@ def test_configuration_errors(tmp_path) -> None:
     for wrong in (0, 4097):
         with pytest.raises(ValueError, match=r"batch_size must be in 1\.\.\.4096"):
             nlp.add_pipe("trellis_tagger", config={"model": "m", "batch_size": wrong})
+    # The configured file may be a saved pipeline's, whose directory holds the model: it is
+    # loaded, and a missing or damaged one reported, when the component first tags (each
+    # time, not only the first).
     not_a_model = tmp_path / "not-a-model"
     not_a_model.write_text("O\n")
-    with pytest.raises(trellis.TrellisError, match="not-a-model"):
-        nlp.add_pipe("trellis_tagger", config={"model": str(not_a_model)})
-    # A missing file may be a saved pipeline's, whose directory holds the model: it is
-    # reported when the component first tags.
-    nlp.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
-    with pytest.raises(trellis.TrellisError, match="missing: no such model file"):
-        nlp("to boston")
+    for path, refusal in ((not_a_model, "not-a-model: is not a Trellis model file"),
+                          (tmp_path / "missing", "missing: no such model file")):
+        nlp = spacy.blank("en")
+        nlp.add_pipe("trellis_tagger", config={"model": str(path)})
+        for _ in range(2):
+            with pytest.raises(trellis.TrellisError, match=refusal):
+                nlp("to boston")
 
 
 def test_a_saved_pipeline_carries_its_model(model_path, tmp_path) -> None:
@@ -244,6 +248,35 @@ def test_a_saved_pipeline_carries_its_model(model_path, tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [[list(e) for e in doc] for doc in expected]
     assert expected == [gold for gold in GOLD.values()]
+
+
+def test_a_saved_pipeline_never_loads_the_configured_model(model_path, tmp_path,
+                                                           monkeypatch) -> None:
+    """`spacy.load` and `nlp.from_bytes` call the factory with the configured path before the
+    component gets the pipeline's model: a configured file that was damaged, or a directory,
+    by then failed the load, and a good one was loaded for nothing."""
+    configured = tmp_path / "configured.model"
+    shutil.copy(model_path, configured)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": str(configured)})
+    nlp.to_disk(tmp_path / "pipeline")
+    data = nlp.to_bytes()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    loads = []
+    load_model = _library.load_model
+    monkeypatch.setattr(_library, "load_model", lambda path: loads.append(path) or load_model(path))
+    saved = str(tmp_path / "pipeline" / "trellis_tagger" / "model")
+    for damage in (lambda: None, lambda: configured.write_bytes(configured.read_bytes()[:1000]),
+                   lambda: (configured.unlink(), configured.mkdir())):
+        damage()
+        loaded = spacy.load(tmp_path / "pipeline")
+        assert [entities(doc) for doc in loaded.pipe(GOLD)] == list(GOLD.values())
+        assert loads.pop() == saved and not loads
+        twin = spacy.blank("en")
+        twin.add_pipe("trellis_tagger", config={"model": str(configured)})
+        twin.from_bytes(data)
+        assert [entities(doc) for doc in twin.pipe(GOLD)] == list(GOLD.values())
+        assert len(loads) == 1 and loads.pop().startswith(str(tmp_path / "cache"))
 
 
 def test_a_loaded_pipeline_saved_back_to_its_directory_keeps_its_model(model_path,
@@ -350,6 +383,7 @@ def test_a_model_file_changed_after_loading_is_not_saved(model_path, tmp_path) -
     model.write_bytes(open(model_path, "rb").read())
     nlp = spacy.blank("en")
     nlp.add_pipe("trellis_tagger", config={"model": str(model)})
+    nlp("to boston")  # the component loads its model when it first tags
     model.write_bytes(model.read_bytes() + b"\0")
     with pytest.raises(trellis.TrellisError, match="changed after it was loaded"):
         nlp.to_disk(tmp_path / "pipeline")

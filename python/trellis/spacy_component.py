@@ -16,9 +16,10 @@ spaCy components keep their weights, and `spacy.load(directory)` tags with that 
 machine and from any working directory. `nlp.to_bytes()` holds the model's bytes likewise;
 `nlp.from_bytes(data)` keeps them as a file of the model cache (`$XDG_CACHE_HOME/trellis/models/`,
 else `~/.cache/trellis/models/`, named by their SHA-256), since a `Tagger` reads its model,
-and pickles, by path. Loading calls the factory with the configured path
-first, which need not exist there: so a missing model file is reported when the component
-first tags, not when it is added.
+and pickles, by path. Loading calls the factory with the configured path first, which need
+not hold a model there: the component loads the configured file only when it first needs a
+model and has none from the pipeline, so a missing or damaged file is reported when the
+component first tags (or is saved), not when it is added.
 
 As spaCy's own pipes do, the component passes a Doc it cannot tag (one holding a sentence of
 more tokens than the model takes, as the README's "Limits" say) to its error handler, which
@@ -42,7 +43,7 @@ from spacy.util import minibatch, raise_error
 from . import _library
 from ._library import TrellisError
 from .results import TaggingResult
-from .tagger import Tagger, _check_batch_size, _write_whole
+from .tagger import Tagger, _absolute, _check_batch_size, _write_whole
 
 # The model file inside a saved pipeline's component directory.
 _SAVED_MODEL = "model"
@@ -102,15 +103,8 @@ def make_trellis_tagger(
     # Here, not at the first Doc: a batch size the library refuses sent every Doc to the
     # error handler.
     _check_batch_size(batch_size)
-    try:
-        tagger: Union[Tagger, TrellisError] = Tagger(model)
-    except TrellisError as error:
-        if os.path.exists(model):
-            raise
-        # Perhaps a saved pipeline loading elsewhere: `from_disk` brings the model.
-        tagger = error
     return TrellisComponent(
-        tagger, name, span_key, overwrite_ents, confidence, batch_size, per_sentence)
+        model, name, span_key, overwrite_ents, confidence, batch_size, per_sentence)
 
 
 class TrellisComponent:
@@ -118,7 +112,7 @@ class TrellisComponent:
 
     def __init__(
         self,
-        tagger: Union[Tagger, TrellisError],
+        model: str,
         name: str,
         span_key: Optional[str],
         overwrite_ents: bool,
@@ -126,8 +120,13 @@ class TrellisComponent:
         batch_size: int,
         per_sentence: bool,
     ) -> None:
-        # A TrellisError stands for a model file that was missing, raised when first needed.
-        self._tagger = tagger
+        # The configured model file, loaded when first needed (`tagger`): a saved pipeline's
+        # `from_disk` or `from_bytes` brings its own model, and the configured file then need
+        # not be there, or be a model, nor cost a load. By its absolute path, so that a
+        # relative one still names it after an `os.chdir`. A TrellisError stands for a file
+        # that could not be loaded.
+        self._model = _absolute(model)
+        self._tagger: Union[Tagger, TrellisError, None] = None
         self.name = name
         self.span_key = span_key
         self.overwrite_ents = overwrite_ents
@@ -138,12 +137,21 @@ class TrellisComponent:
 
     @property
     def tagger(self) -> Tagger:
-        """The model's tagger; raises the error of a model file that was missing."""
-        if isinstance(self._tagger, TrellisError):
+        """The model's tagger: the saved pipeline's, else the configured file's, loaded on
+        first use; raises, then and at every later use, the `TrellisError` of a configured
+        file that cannot be loaded (missing, damaged)."""
+        if self._tagger is None:
+            # Two threads' first Docs may both load it; each tags with its own, and one stays.
+            try:
+                self._tagger = Tagger(self._model)
+            except TrellisError as error:
+                self._tagger = error
+        tagger = self._tagger
+        if isinstance(tagger, TrellisError):
             # A new error each time: raising one object again lengthens its traceback, which
             # an error handler that lets every Doc pass would grow without end.
-            raise TrellisError(self._tagger.message)
-        return self._tagger
+            raise TrellisError(tagger.message)
+        return tagger
 
     def set_error_handler(self, error_handler: ErrorHandler) -> None:
         """Sets what a Doc that cannot be tagged goes to, with its error (as

@@ -109,9 +109,8 @@ class Tagger:
         self._handle = _library.load_model(path)
         self.path = path
         # The file is opened again (copies, pickles, `copy_model_file`) by this path, which a
-        # later `os.chdir` does not move. Not `os.path.abspath`: it drops "dir/.." by the
-        # letters, which names another directory when dir is a symbolic link.
-        self._absolute_path = path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+        # later `os.chdir` does not move.
+        self._absolute_path = _absolute(path)
         # What the file was when loaded, so a copy of it (`copy_model_file`) is refused once
         # it changes: the copy must be the model this tagger holds.
         self._loaded_file = _identity(os.stat(path))
@@ -378,6 +377,13 @@ def _check_batch_size(batch_size: int) -> None:
     if not 1 <= batch_size <= _library.BATCH_SIZE_LIMIT:
         raise ValueError(
             f"batch_size must be in 1...{_library.BATCH_SIZE_LIMIT} (got {batch_size})")
+
+
+def _absolute(path: str) -> str:
+    """`path` from the working directory, which a later `os.chdir` does not move. Not
+    `os.path.abspath`: it drops "dir/.." by the letters, which names another directory when
+    dir is a symbolic link."""
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
 def _write_whole(
