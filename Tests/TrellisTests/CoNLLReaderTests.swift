@@ -57,6 +57,16 @@ final class CoNLLReaderTests: XCTestCase {
     XCTAssertThrowsError(try columns.next(sentenceCount: 100, tokenCount: 100)) {
       XCTAssertEqual("\($0)", "\(path):1: column 5 asked for, but lines have 2")
     }
+    let wellFormed = write("columns.conll", "a\tO\n\nb\tO\n")
+    for columns in [(0, nil, []), (1, 0, []), (1, nil, [-1])] as [(Int, Int?, [Int])] {
+      XCTAssertThrowsError(
+        try readLabelledCoNLL(
+          path: wellFormed, tokenColumn: columns.0, labelColumn: columns.1,
+          featureColumns: columns.2)
+      ) {
+        XCTAssertTrue("\($0)".hasSuffix("asked for; columns are numbered from 1"), "\($0)")
+      }
+    }
     let empty = try LabelledCoNLLReader(path: write("none.conll", "\n\n"), featureColumns: [])
     XCTAssertThrowsError(try empty.next(sentenceCount: 1, tokenCount: 1))
   }

@@ -43,7 +43,7 @@ final class DocumentationArticleTests: XCTestCase {
     }
 
     let test = try readLabelledCoNLL(path: "Corpora/synthetic/test.conll")
-    let counts = model.evaluate(test)
+    let counts = try model.evaluate(test)
     print("test FB1 \(counts.f1)")
     XCTAssertEqual(counts.tokenCount, test.reduce(0) { $0 + $1.count })
     return (labels, analysis, response)

@@ -51,7 +51,7 @@ final class ModelTests: XCTestCase {
           configuration: smallConfiguration(encoder: encoder, head: head), options: overfitOptions()
         )
         .train(train: sentences, dev: [])
-        let counts = model.evaluate(sentences)
+        let counts = try model.evaluate(sentences)
         XCTAssertEqual(
           counts.accuracy, 100, "\(encoder) + \(head): training accuracy \(counts.accuracy)")
       }
@@ -60,7 +60,7 @@ final class ModelTests: XCTestCase {
     withCharacters.characterFilters = 8
     let model = try Trainer(configuration: withCharacters, options: overfitOptions()).train(
       train: sentences, dev: [])
-    XCTAssertEqual(model.evaluate(sentences).accuracy, 100, "bilstm + crf + character CNN")
+    XCTAssertEqual(try model.evaluate(sentences).accuracy, 100, "bilstm + crf + character CNN")
   }
 
   /// A model with a character CNN survives the model file and tags the same afterwards.

@@ -9,6 +9,20 @@ final class ThreadOptionTests: XCTestCase {
   /// One batch (batch size 32: one or two threads inside a pass) and many batches (batch
   /// size 1: dealt out to the workers), with confidences and n-best lists, under 1, 2 and 3
   /// threads.
+  /// The Swift calls take options `validate()` refuses as the nearest in range, where a batch
+  /// size below 1 stopped the process ("Range requires lowerBound <= upperBound").
+  func testSwiftCallsTakeOptionsOutOfRangeAsTheNearestInRange() throws {
+    let model = try ConcurrencyTests.loaded.get()
+    let sentences = ConcurrencyTests.fewSentences
+    let nearest = model.analyze(sentences, options: TaggingOptions(batchSize: 1, threads: 1))
+    for (batchSize, threads, nbest) in [(0, 1, 0), (-1, 0, -3), (Int.min, -5, 0)] {
+      let options = TaggingOptions(nbest: nbest, batchSize: batchSize, threads: threads)
+      XCTAssertThrowsError(try options.validate())
+      XCTAssertEqual(model.analyze(sentences, options: options), nearest, "\(options)")
+      XCTAssertEqual(model.tag(sentences, options: options), nearest.map(\.labels))
+    }
+  }
+
   func testThreadCountDoesNotChangeResults() throws {
     let model = try ConcurrencyTests.loaded.get()
     let sentences = ConcurrencyTests.fewSentences

@@ -351,10 +351,13 @@ private func pickColumns(
   if tokenColumn == 1 && labelColumn == nil && featureColumns.isEmpty { return sentences }
   guard let first = sentences.first else { return [] }
   let columns = first.fields[0].count
-  for column in [tokenColumn, labelColumn ?? columns] + featureColumns where column > columns {
+  for column in [tokenColumn, labelColumn ?? columns] + featureColumns
+  where !(1...columns).contains(column) {
     throw TrellisError(
       file: fileName, line: first.firstLine,
-      "column \(column) asked for, but lines have \(columns)")
+      column < 1
+        ? "column \(column) asked for; columns are numbered from 1"
+        : "column \(column) asked for, but lines have \(columns)")
   }
   let picked = [tokenColumn - 1] + featureColumns.map { $0 - 1 } + [(labelColumn ?? columns) - 1]
   // A column read twice would, as a feature, hand the model its gold label.

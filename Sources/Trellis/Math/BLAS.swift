@@ -125,9 +125,11 @@ public func requireBLAS() throws {
 /// model is initialised (`fillOrthogonal`) and `trellis bench`'s sgemm reference, so more
 /// threads would only spin after each call beside the cores Trellis keeps busy. Call this to
 /// choose another count for other BLAS work in the same process; it opens OpenBLAS if no call
-/// has yet.
-public func setBLASThreadCount(_ count: Int) {
-  OpenBLAS.functions.setThreadCount(Int32(count))
+/// has yet, and throws `BLASUnavailable` where it cannot, or an `OptionError` for a count
+/// outside `1...TaggingOptions.threadsLimit`.
+public func setBLASThreadCount(_ count: Int) throws {
+  try require(count, in: 1...TaggingOptions.threadsLimit, "threads")
+  try OpenBLAS.opened.get().setThreadCount(Int32(count))
 }
 
 /// The OpenBLAS core type it dispatched to (e.g. "Haswell"), for benchmark reports; opens

@@ -125,7 +125,8 @@ extension TaggerModel {
   private func predictInBatches(
     _ sentences: [TokenInput], options: TaggingOptions, workers maxWorkers: Int?
   ) -> [Prediction] {
-    let batchSize = options.batchSize
+    // `TaggingOptions`: a Swift caller's batch size below 1 is 1 (lengthBatches needs one).
+    let batchSize = max(options.batchSize, 1)
     let order = sentences.indices.sorted {
       (sentences[$0].tokens.count, $0) < (sentences[$1].tokens.count, $1)
     }
@@ -279,9 +280,13 @@ extension TaggerModel {
   }
 
   /// Tags `sentences` and scores them against their last column, as conlleval would (as
-  /// `conlleval -r` for labels without chunk prefixes: `labelsAreRaw`).
-  public func evaluate(_ sentences: [Sentence]) -> ConllCounts {
-    evaluate(sentences, workers: nil)
+  /// `conlleval -r` for labels without chunk prefixes: `labelsAreRaw`). Throws a
+  /// `TrellisError` ("evaluation data:LINE") for a line not laid out as the model reads it
+  /// (`TrainingData.checkLayout`).
+  public func evaluate(_ sentences: [Sentence]) throws -> ConllCounts {
+    try TrainingData.checkLayout(
+      of: sentences, file: "evaluation data", featureCount: configuration.featureColumns.count)
+    return evaluate(sentences, workers: nil)
   }
 
   /// `evaluate` with at most `workers` tagging workers. Training evaluates its dev set with

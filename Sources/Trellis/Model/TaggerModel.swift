@@ -35,7 +35,8 @@ public final class TaggerModel: @unchecked Sendable {
   public let configuration: TaggerConfiguration
   /// Vocabulary keys (normalised tokens), with `<pad>` = 0 and `<unk>` = 1.
   public let words: Vocabulary
-  /// The label strings; a label id is an index here.
+  /// The label strings; a label id is an index here. A model trained in another scheme than
+  /// its data's (`--scheme bioes`) has labels of its own, and answers with `outputLabels`.
   public let labels: Vocabulary
   /// Characters of the character CNN, `<pad>` = 0 and `<unk>` = 1 (empty without one).
   public let characters: Vocabulary

@@ -21,9 +21,10 @@ public enum Benchmark {
     var rng = SplitMix64(seed: 1)
     let a = (0..<n * n).map { _ in rng.nextUnitFloat() }
     var c = [Float](repeating: 0, count: n * n)
-    setBLASThreadCount(threads)
-    defer { setBLASThreadCount(1) }
-    let sgemm = OpenBLAS.functions.sgemm
+    let functions = OpenBLAS.functions
+    functions.setThreadCount(Int32(threads))
+    defer { functions.setThreadCount(1) }
+    let sgemm = functions.sgemm
     let seconds = a.withUnsafeBufferPointer { a in
       c.withUnsafeMutableBufferPointer { c in
         let size = Int32(n)

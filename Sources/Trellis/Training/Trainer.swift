@@ -25,8 +25,7 @@ public final class Trainer {
   /// What the model file records of its origin; the trainer adds the training outcome.
   public var provenance: Provenance?
 
-  /// A trainer for `configuration` and `options`; `train` validates neither, so values from
-  /// outside should pass their `validate()` first.
+  /// A trainer for `configuration` and `options`, which `train` validates before any work.
   public init(configuration: TaggerConfiguration, options: TrainingOptions) {
     self.configuration = configuration
     self.options = options
@@ -44,6 +43,10 @@ public final class Trainer {
     train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
     bestModel: String? = nil
   ) throws -> TaggerModel {
+    try configuration.validate()
+    try options.validate()
+    // Initialisation's QR runs on OpenBLAS, whose absence would stop the process at that call.
+    try requireBLAS()
     let run: TrainingRun
     if resume, let checkpoint {
       run = try resumed(from: checkpoint, train: train, dev: dev)

@@ -218,6 +218,30 @@ public struct TrainingData: Codable, Equatable, Sendable {
   /// and trained without a word for minutes an epoch.
   public static let labelLimit = 4096
 
+  /// Throws a `TrellisError` at the first line of `file` not laid out as a model with
+  /// `featureCount` feature columns reads it: the token, then with feature columns exactly
+  /// those features and the label (as `readLabelledCoNLL(path:featureColumns:)` picks them),
+  /// else at least a label. A model takes a line's features by position, not by
+  /// `FeatureColumn.column`, so sentences read with all their columns would give it other
+  /// columns, or the gold label itself, as features.
+  public static func checkLayout(of sentences: [Sentence], file: String, featureCount: Int)
+    throws
+  {
+    for sentence in sentences {
+      for (index, fields) in sentence.fields.enumerated()
+      where fields.count < 2 || (featureCount > 0 && fields.count != 2 + featureCount) {
+        let layout =
+          featureCount == 0
+          ? "a token and a label"
+          : "the token, the \(featureCount) feature column(s) and the label, as "
+            + "readLabelledCoNLL(path:featureColumns:) picks them from a file's columns"
+        throw TrellisError(
+          file: file, line: sentence.firstLine + index,
+          "has \(fields.count) field(s); a model reads \(layout)")
+      }
+    }
+  }
+
   /// Throws a `TrellisError` at the first line of `file` whose label training with
   /// `configuration` would erase: one that is not a chunk label (`isChunkLabel`), which
   /// converting to its `trainingScheme` (`--scheme`) reads as "O". Nothing to check when the
@@ -273,14 +297,19 @@ public struct TrainingData: Codable, Equatable, Sendable {
     return labels.count
   }
 
-  /// Every check of training data before a model is built: labels a conversion would erase
-  /// (`checkConvertibleLabels`), the label limit (`checkLabelCount`), and sentences, dev's too,
+  /// Every check of training data before a model is built: each line's fields
+  /// (`checkLayout`), labels a conversion would erase (`checkConvertibleLabels`), the label
+  /// limit (`checkLabelCount`), and sentences, dev's too,
   /// longer than a model of those labels takes (`TaggerModel.checkSentenceLengths`: training
   /// holds several (tokens, labels) arrays a sentence, as tagging does).
   public static func check(
     train: [Sentence], file trainFile: String, dev: [Sentence], file devFile: String,
     configuration: TaggerConfiguration
   ) throws {
+    guard !train.isEmpty else { throw TrellisError(file: trainFile, "contains no sentences") }
+    let featureCount = configuration.featureColumns.count
+    try checkLayout(of: train, file: trainFile, featureCount: featureCount)
+    try checkLayout(of: dev, file: devFile, featureCount: featureCount)
     try checkConvertibleLabels(of: train, file: trainFile, configuration: configuration)
     let labelCount = try checkLabelCount(of: train, file: trainFile, configuration: configuration)
     try TaggerModel.checkSentenceLengths(of: train, file: trainFile, labelCount: labelCount)
