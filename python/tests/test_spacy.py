@@ -93,11 +93,29 @@ def test_pipe_sends_one_call_per_batch(nlp) -> None:
     assert all(entities(doc) == [("atlanta", "toloc.city_name")] for doc in docs)
 
 
-def test_whitespace_tokens_are_skipped_and_spans_mapped_back(nlp) -> None:
-    doc = nlp("list flights  to\n atlanta")
-    assert any(token.is_space for token in doc)
-    assert entities(doc) == [("atlanta", "toloc.city_name")]
-    assert doc._.trellis.tokens == ["list", "flights", "to", "atlanta"]
+def test_the_result_is_in_the_docs_coordinates(model_path, tagger) -> None:
+    """Whitespace tokens are not tagged, and `doc._.trellis` is the Doc's: its tokens and text,
+    None for a whitespace token's label and confidence, spans as `doc.ents` (a whitespace
+    token inside one included), their characters in `doc.text` (where a token has no space
+    after it too). Its spans counted the tagged tokens alone, and their characters indexed
+    those tokens joined by spaces."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": model_path, "confidence": True})
+    doc = nlp("flights  from   boston\n\nto denver, please from san  francisco")
+    tagged = [token.text for token in doc if not token.is_space]
+    assert len(tagged) < len(doc)
+    [alone] = tagger.tag([tagged], confidence=True)
+    result = doc._.trellis
+    assert (result.tokens, result.text) == ([token.text for token in doc], doc.text)
+    assert [label for label in result.labels if label is not None] == alone.labels
+    assert [c for c in result.confidences if c is not None] == alone.confidences
+    assert all((label is None) == token.is_space for label, token in zip(result.labels, doc))
+    assert [(s.start, s.end, s.start_char, s.end_char, s.text, s.label) for s in result.spans] \
+        == [(e.start, e.end, e.start_char, e.end_char, e.text, e.label_) for e in doc.ents]
+    assert {("boston", "fromloc.city_name"), ("denver", "toloc.city_name"),
+            ("san  francisco", "fromloc.city_name")} <= {(s.text, s.label) for s in result.spans}
+    assert result.probability == alone.probability
+    assert TaggingResult.from_json_line(result.json_line) == result
 
 
 def test_a_whitespace_token_inside_a_span_stays_inside_it(nlp) -> None:
@@ -184,22 +202,25 @@ def test_a_doc_with_sentences_is_tagged_sentence_by_sentence(model_path, tagger,
         sentences = [[t.text for t in sentence if not t.is_space] for sentence in doc.sents]
         alone = tagger.tag(sentences, confidence=True)
         result = doc._.trellis
-        assert result.labels == [label for part in alone for label in part.labels]
-        assert result.confidences == [c for part in alone for c in part.confidences]
+        assert [label for label in result.labels if label is not None] == [
+            label for part in alone for label in part.labels]
+        assert [c for c in result.confidences if c is not None] == [
+            c for part in alone for c in part.confidences]
         assert result.probability == pytest.approx(
             math.prod(part.probability for part in alone), rel=1e-12)
         assert TaggingResult.from_json_line(result.json_line) == result
-        joined = " ".join(result.tokens)
-        assert all(joined[s.start_char:s.end_char] == s.text == " ".join(
-            result.tokens[s.start:s.end]) for s in result.spans)
-        non_space = [t.i for t in doc if not t.is_space]
-        assert [(e.start, e.end, e.label_) for e in doc.ents] == [
-            (non_space[s.start], non_space[s.end - 1] + 1, s.label) for s in result.spans]
+        assert [(s.start, s.end, s.text, s.label) for s in result.spans] == [
+            (e.start, e.end, e.text, e.label_) for e in doc.ents]
+        assert [s.text for s in result.spans] == [
+            doc.text[s.start_char:s.end_char] for s in result.spans]
+        assert len(result.spans) == sum(len(part.spans) for part in alone)
     whole = spacy.blank("en")
     whole.add_pipe("trellis_tagger", config={"model": model_path, "per_sentence": False})
     for doc in whole.pipe(sentenced_docs(whole.vocab, test_sentences)):
         [alone] = tagger.tag([[t.text for t in doc if not t.is_space]])
-        assert doc._.trellis == alone
+        result = doc._.trellis
+        assert [label for label in result.labels if label is not None] == alone.labels
+        assert [s.label for s in result.spans] == [s.label for s in alone.spans]
 
 
 def test_configuration_errors(tmp_path) -> None:

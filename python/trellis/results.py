@@ -21,7 +21,9 @@ class Span:
 
     `text` is its surface form. `start_char`/`end_char` locate it in code points (Python `str`
     indices): in the request's text for `tag_texts`, so `text == source[start_char:end_char]`,
-    and in the tokens joined by single spaces for `tag`.
+    and in the tokens joined by single spaces for `tag`. In a spaCy Doc's result
+    (`doc._.trellis`) `start`/`end` index the Doc's tokens and `start_char`/`end_char` its
+    text, as `doc.ents` do, and `text == doc.text[start_char:end_char]`.
     """
 
     label: str
@@ -55,6 +57,10 @@ class TaggingResult:
     sentence's list is cut to at most 2**25 / (tokens x labels) sequences).
     `json_line` is the library's answer as it wrote it, the bytes `trellis tag` writes.
     Results compare equal when all these fields do.
+
+    A spaCy Doc's result (`doc._.trellis`) is in the Doc's coordinates: `tokens` are all its
+    tokens, `text` is its text, and a whitespace token, which the model does not see, has
+    None for its label and confidence; `json_line` is written in the same schema.
     """
 
     __slots__ = ("tokens", "labels", "confidences", "probability", "nbest", "nbest_truncated",
@@ -63,13 +69,13 @@ class TaggingResult:
     def __init__(
         self,
         tokens: List[str],
-        labels: List[str],
+        labels: List[Optional[str]],
         spans: List[Span],
-        confidences: Optional[List[float]] = None,
+        confidences: Optional[List[Optional[float]]] = None,
         probability: Optional[float] = None,
         nbest: Optional[List[Alternative]] = None,
         text: Optional[str] = None,
-        json_line: str = "",
+        json_line: Optional[str] = "",
         nbest_truncated: bool = False,
     ) -> None:
         self.tokens = tokens
@@ -80,7 +86,7 @@ class TaggingResult:
         self.nbest = [] if nbest is None else nbest
         self.nbest_truncated = nbest_truncated
         self.text = text
-        self._json_line: Optional[str] = json_line
+        self._json_line: Optional[str] = json_line  # None: written when first read
 
     @classmethod
     def from_token_call(
@@ -109,39 +115,6 @@ class TaggingResult:
         result._span_labels = span_labels
         return result
 
-    @classmethod
-    def concatenated(cls, results: Sequence["TaggingResult"]) -> "TaggingResult":
-        """One result for tagged sentences read one after another, as a token request of all
-        their tokens would read (a single result is returned as it is): tokens, labels and
-        confidences joined, spans moved to the joined tokens (`start_char` into them joined by
-        single spaces, as for `tag`), and the probability the product of the sentences' (they
-        were tagged independently). The results have no n-best lists and no text."""
-        if len(results) == 1:
-            return results[0]
-        result = cls.__new__(cls)
-        result.tokens = [token for part in results for token in part.tokens]
-        result.labels = [label for part in results for label in part.labels]
-        confidences = [part.confidences for part in results]
-        result.confidences = (None if None in confidences
-                              else [value for part in confidences for value in part])
-        probabilities = [part.probability for part in results]
-        result.probability = None if None in probabilities else math.prod(probabilities)
-        result.nbest = []
-        result.nbest_truncated = False
-        result.text = None
-        result._json_line = None
-        result._spans = []
-        tokens = characters = 0  # where the next sentence starts, in tokens and in the join
-        for part in results:
-            result._spans += [
-                Span(span.label, span.start + tokens, span.end + tokens, span.text,
-                     span.start_char + characters, span.end_char + characters)
-                for span in part.spans
-            ]
-            tokens += len(part.tokens)
-            characters += sum(len(token) + 1 for token in part.tokens)
-        return result
-
     @property
     def spans(self) -> List[Span]:
         if self._spans is None:
@@ -155,7 +128,7 @@ class TaggingResult:
     @property
     def json_line(self) -> str:
         if self._json_line is None:
-            self._json_line = self._token_answer_line()
+            self._json_line = self._answer_line()
         return self._json_line
 
     @json_line.setter
@@ -218,10 +191,12 @@ class TaggingResult:
             for start, end in zip(bounds[::2], bounds[1::2])
         ]
 
-    def _token_answer_line(self) -> str:
-        """The answer line the library writes for a token request tagged without n-best
-        lists (`Analysis`'s JSON: keys sorted, numbers in their shortest form)."""
-        parts = ["{"]
+    def _answer_line(self) -> str:
+        """The answer line the library writes for a request tagged without n-best lists
+        (`Analysis`'s JSON: a text request's "text" first, then keys sorted, numbers in their
+        shortest form); a label or confidence that is None (a spaCy Doc's whitespace token)
+        is written null."""
+        parts = ['{"text":', _dumps(self.text), ","] if self.text is not None else ["{"]
         if self.confidences is not None:
             parts += ['"confidences":[', ",".join(map(_number, self.confidences)), "],"]
         parts += ['"labels":', _dumps(self.labels)]
@@ -236,12 +211,14 @@ class TaggingResult:
         return "".join(parts)
 
 
-def _number(value: float) -> str:
+def _number(value: Optional[float]) -> str:
     """`value` as the library writes a number: the shortest form that reads back as the same
-    double, without a trailing ".0"; a NaN or an infinity, which JSON cannot hold, is a
-    `ValueError`, as the library refuses to write one. Python's `repr` and Swift's
+    double, without a trailing ".0"; None as null; a NaN or an infinity, which JSON cannot
+    hold, is a `ValueError`, as the library refuses to write one. Python's `repr` and Swift's
     `description` agree on every double but those in [2**53, 1e16), which Swift writes with an
     exponent; the values written here are probabilities, in [0, 1]."""
+    if value is None:
+        return "null"
     if not math.isfinite(value):
         raise ValueError(f"{value} cannot be written as a JSON number")
     text = repr(value)

@@ -7,9 +7,11 @@ sentencizer ran before it; `per_sentence`), as a model learns from sentences, an
 `doc.ents`, or with `span_key` the span group `doc.spans[span_key]`. A span that cannot be set (it overlaps an entity already there and `overwrite_ents` is off) is never
 dropped silently: it goes to `doc._.trellis_unaligned` with the reason, and a
 `TrellisAlignmentWarning` says how many. `doc._.trellis` gives the full `TaggingResult`
-(confidences, n-best) for the Doc's non-space tokens, rebuilt on each read from its answer
-line, which is what the Doc keeps (`doc._.trellis_json_line`): Docs hold only what msgpack can
-write, so `Doc.to_bytes`, `DocBin(store_user_data=True)` and `nlp.pipe(n_process=2)` work.
+(labels, confidences, spans) in the Doc's coordinates: all its tokens (a whitespace token's
+label and confidence None), its text, and spans that index its tokens and text as `doc.ents`
+do. It is rebuilt on each read from its answer line, which is what the Doc keeps
+(`doc._.trellis_json_line`): Docs hold only what msgpack can write, so `Doc.to_bytes`,
+`DocBin(store_user_data=True)` and `nlp.pipe(n_process=2)` work.
 
 `nlp.to_disk(directory)` copies the model file into the pipeline (`trellis_tagger/model`), as
 spaCy components keep their weights, and `spacy.load(directory)` tags with that copy, on any
@@ -30,11 +32,12 @@ other Docs are tagged.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -42,6 +45,7 @@ from spacy.util import minibatch, raise_error
 
 from . import _library
 from ._library import TrellisError
+from .results import Span as TaggedSpan
 from .results import TaggingResult
 from .tagger import Tagger, _absolute, _check_batch_size, _write_whole
 
@@ -214,21 +218,20 @@ class TrellisComponent:
             # handler, each with its own error.
             return [doc for alone in docs for doc in self._tag_docs([alone])]
         done = []
-        for doc, (kept, result) in zip(docs, tagged):
+        for doc, result in zip(docs, tagged):
             try:
-                self._set_spans(doc, kept, result)
+                self._set_spans(doc, result)
             except Exception as error:  # a TrellisAlignmentWarning, when warnings are errors
                 error_handler(self.name, self, [doc], error)
             else:
                 done.append(doc)
         return done
 
-    def _results(self, docs: List[Doc]) -> List[Tuple[List[int], TaggingResult]]:
-        """Per Doc, the Doc indices of its model tokens (its tokens without whitespace tokens)
-        and its result. Each Doc is one sequence or several (its sentences); all the Docs'
-        sequences go to the library in one call."""
-        positions = [[token.i for token in doc if not token.is_space] for doc in docs]
-        parts = [self._sequences(doc, kept) for doc, kept in zip(docs, positions)]
+    def _results(self, docs: List[Doc]) -> List[TaggingResult]:
+        """Each Doc's result, in the Doc's coordinates (`_doc_result`). Each Doc is one
+        sequence or several (its sentences) of its tokens without whitespace tokens; all the
+        Docs' sequences go to the library in one call."""
+        parts = [self._sequences(doc) for doc in docs]
         sequences = [[doc[i].text for i in part] for doc, doc_parts in zip(docs, parts)
                      for part in doc_parts]
         try:
@@ -236,8 +239,8 @@ class TrellisComponent:
                                            batch_size=self.batch_size))
         except TrellisError as error:
             raise self._located(error, docs, parts) from None
-        return [(kept, TaggingResult.concatenated([next(results) for _ in doc_parts]))
-                for kept, doc_parts in zip(positions, parts)]
+        return [_doc_result(doc, doc_parts, [next(results) for _ in doc_parts])
+                for doc, doc_parts in zip(docs, parts)]
 
     def _located(self, error: TrellisError, docs: List[Doc],
                  parts: List[List[List[int]]]) -> TrellisError:
@@ -257,22 +260,20 @@ class TrellisComponent:
             where = f"sentence {number} of {where}"
         return TrellisError(f"{where}: {error.message[match.end():]}")
 
-    def _sequences(self, doc: Doc, positions: List[int]) -> List[List[int]]:
+    def _sequences(self, doc: Doc) -> List[List[int]]:
         """The Doc indices of each sequence to tag: its non-space tokens, cut where its
         sentences start when `per_sentence` and the Doc has sentence boundaries (a sentence of
         whitespace alone is no sequence); at least one sequence, empty for an empty Doc."""
-        if not (self.per_sentence and doc.has_annotation("SENT_START")):
-            return [positions]
-        sequences = [[token.i for token in sentence if not token.is_space]
-                     for sentence in doc.sents]
-        return [sequence for sequence in sequences if sequence] or [positions]
+        if self.per_sentence and doc.has_annotation("SENT_START"):
+            sequences = [[token.i for token in sentence if not token.is_space]
+                         for sentence in doc.sents]
+            if any(sequences):
+                return [sequence for sequence in sequences if sequence]
+        return [[token.i for token in doc if not token.is_space]]
 
-    def _set_spans(self, doc: Doc, positions: List[int], result: TaggingResult) -> None:
+    def _set_spans(self, doc: Doc, result: TaggingResult) -> None:
         doc._.trellis_json_line = result.json_line
-        spans = [
-            Span(doc, positions[span.start], positions[span.end - 1] + 1, label=span.label)
-            for span in result.spans
-        ]
+        spans = [Span(doc, span.start, span.end, label=span.label) for span in result.spans]
         unaligned: List[Dict[str, Any]] = []
         if self.span_key is not None:
             doc.spans[self.span_key] = spans
@@ -305,6 +306,36 @@ class TrellisComponent:
                                                    f"({clash.label_}) already in doc.ents"))
         doc.ents = sorted(kept_existing + spans, key=lambda span: span.start)
         return unaligned
+
+
+def _doc_result(doc: Doc, parts: List[List[int]], results: List[TaggingResult]) -> TaggingResult:
+    """The Doc's result from those of its sequences (`parts`: their tokens' Doc indices), in
+    the Doc's coordinates, as `doc._.trellis` gives it: `tokens` are all the Doc's tokens and
+    `text` its text; `labels` and `confidences` hold None for a whitespace token, which the
+    model did not see; spans' `start`/`end` index the Doc's tokens (a whitespace token inside
+    a span is in it, as in `doc.ents`), `start_char`/`end_char` its text, and their `text` is
+    that slice; the probability is the product of the sequences' (tagged independently). Its
+    answer line is written from these when first read."""
+    labels: List[Optional[str]] = [None] * len(doc)
+    confidences: Optional[List[Optional[float]]] = (
+        None if any(result.confidences is None for result in results) else [None] * len(doc))
+    spans = []
+    for part, result in zip(parts, results):
+        for i, label in zip(part, result.labels):
+            labels[i] = label
+        if confidences is not None:
+            for i, confidence in zip(part, result.confidences):
+                confidences[i] = confidence
+        for span in result.spans:
+            first, last = doc[part[span.start]], doc[part[span.end - 1]]
+            start_char, end_char = first.idx, last.idx + len(last)
+            spans.append(TaggedSpan(span.label, first.i, last.i + 1,
+                                    doc.text[start_char:end_char], start_char, end_char))
+    probabilities = [result.probability for result in results]
+    return TaggingResult(
+        [token.text for token in doc], labels, spans, confidences,
+        None if None in probabilities else math.prod(probabilities), text=doc.text,
+        json_line=None)
 
 
 def _cached_model(data: bytes) -> Path:
