@@ -82,19 +82,19 @@ func descriptorLink(_ path: String) -> String? {
 
 /// The files of one command: the ones it reads and the ones it writes, each with the option
 /// that names it.
-public struct FileRoles {
+package struct FileRoles {
   /// Files the command reads; no output may be one of them.
-  public var inputs: [(option: String, path: String)] = []
+  package var inputs: [(option: String, path: String)] = []
   /// Files replaced whole (models, checkpoints): must be regular files or absent.
-  public var replaced: [(option: String, path: String)] = []
+  package var replaced: [(option: String, path: String)] = []
   /// Files written in place (logs): may also be devices such as /dev/null, never directories.
-  public var streamed: [(option: String, path: String)] = []
+  package var streamed: [(option: String, path: String)] = []
 
   /// No files yet; the command fills the three lists, then calls `check()`.
-  public init() {}
+  package init() {}
 
   /// A command that reads `inputs` ("-" for standard input) and writes only standard output.
-  public init(inputs: [(option: String, path: String)]) {
+  package init(inputs: [(option: String, path: String)]) {
     self.inputs = inputs
   }
 
@@ -102,7 +102,7 @@ public struct FileRoles {
   /// `PathIdentity`, so another spelling or a link to the same file is caught, whether or not
   /// it exists yet), when standard output is an input, when a replaced output is a directory,
   /// device or FIFO, or when its directory is missing or not writable.
-  public func check() throws {
+  package func check() throws {
     try checkStandardOutput()
     let outputs = replaced + streamed
     for (index, output) in outputs.enumerated() {
@@ -200,7 +200,7 @@ nonisolated(unsafe) private var temporaryInProgress: UnsafeMutablePointer<CChar>
 /// Makes SIGTERM, SIGINT and SIGHUP remove the temporary file of a write in progress before
 /// the process ends with the signal's usual status. Only async-signal-safe calls run in the
 /// handler.
-public func removeTemporaryFilesOnTermination() {
+package func removeTemporaryFilesOnTermination() {
   for signal in [SIGTERM, SIGINT, SIGHUP] {
     Foundation.signal(signal) { number in
       if let path = temporaryInProgress { unlink(path) }
@@ -212,7 +212,7 @@ public func removeTemporaryFilesOnTermination() {
 
 /// Writes `data` as `writeAtomically(to:_:)` does: a temporary file beside the target, then a
 /// rename, refusing a directory, device or FIFO at `path`.
-public func writeAtomically(_ data: Data, to path: String) throws {
+package func writeAtomically(_ data: Data, to path: String) throws {
   try writeAtomically(to: path) { try $0.write(contentsOf: data) }
 }
 
@@ -300,7 +300,7 @@ private func removeStaleTemporaries(in directory: URL, prefix: String) {
 
 /// Opens `path` for writing from its start, truncating a regular file and leaving a device
 /// such as /dev/null a device (no rename, no replacement): how logs are written.
-public func openForStreaming(_ path: String) throws -> FileHandle {
+package func openForStreaming(_ path: String) throws -> FileHandle {
   let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
   guard descriptor >= 0 else {
     throw TrellisError(

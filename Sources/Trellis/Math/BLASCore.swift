@@ -8,7 +8,7 @@ import Foundation
 /// tagging run no OpenBLAS kernel (their products are Trellis's own, `packedProduct`), so only
 /// `trellis bench` does that, for its sgemm reference; a program that uses OpenBLAS for its own
 /// work can call the same first thing in `main`.
-public enum BLASCore {
+package enum BLASCore {
   /// The environment variable OpenBLAS reads its core type from.
   static let coreTypeVariable = "OPENBLAS_CORETYPE"
 
@@ -16,7 +16,7 @@ public enum BLASCore {
   /// stands: the user chose one (`OPENBLAS_CORETYPE` set), OpenBLAS did not fall back, or the
   /// CPU has no AVX2 (`cpuFlags`: the flags of /proc/cpuinfo, read only after the checks
   /// before it pass, since reading that file was a millisecond of every start).
-  public static func preferred(
+  package static func preferred(
     detected: String, environment: [String: String], cpuFlags: @autoclosure () -> Set<String>
   ) -> String? {
     guard environment[coreTypeVariable] == nil, detected == "Prescott" else { return nil }
@@ -29,7 +29,7 @@ public enum BLASCore {
   }
 
   /// The flags of the first processor in /proc/cpuinfo (empty where it cannot be read).
-  public static func cpuFlags() -> Set<String> {
+  package static func cpuFlags() -> Set<String> {
     guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
       let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
     else { return [] }
@@ -41,7 +41,7 @@ public enum BLASCore {
   /// to do or the re-execution fails (the process then runs on as it is). Call first thing in
   /// `main`, before reading input: the new process starts from the same arguments and file
   /// descriptors.
-  public static func restartWithTunedCoreIfNeeded() {
+  package static func restartWithTunedCoreIfNeeded() {
     guard
       let core = preferred(
         detected: blasCoreName(), environment: ProcessInfo.processInfo.environment,

@@ -96,7 +96,7 @@ final class Scratch {
 ///
 /// Process-wide, so the library never calls it: the `trellis` and `trellis-serve` programs do
 /// before they read anything; a host process may, or may set `GLIBC_TUNABLES` alike.
-public func reuseLargeFreedBlocks() {
+package func reuseLargeFreedBlocks() {
   trellis_reuse_large_freed_blocks()
 }
 

@@ -3,7 +3,7 @@ import Foundation
 
 /// Throughput measurements behind `trellis bench`: what the kernels achieve against what
 /// OpenBLAS can do on this machine.
-public enum Benchmark {
+package enum Benchmark {
   /// Seconds of the fastest of `repetitions` runs of `body` (the least disturbed by other load).
   static func fastest(_ repetitions: Int, _ body: () -> Void) -> Double {
     var best = Double.infinity
@@ -17,7 +17,7 @@ public enum Benchmark {
 
   /// GFLOP/s of `cblas_sgemm` on `(n, n) · (n, n)ᵀ` with `threads` OpenBLAS threads: the
   /// machine's BLAS limit that the encoder's products are compared against.
-  public static func sgemmGFLOPs(size n: Int, threads: Int, repetitions: Int = 5) -> Double {
+  package static func sgemmGFLOPs(size n: Int, threads: Int, repetitions: Int = 5) -> Double {
     var rng = SplitMix64(seed: 1)
     let a = (0..<n * n).map { _ in rng.nextUnitFloat() }
     var c = [Float](repeating: 0, count: n * n)
@@ -46,7 +46,7 @@ public enum Benchmark {
   ///   forward:  2·T·B·In·4H (input projection) + 2·(T−1)·B·H·4H (recurrence)
   ///   backward: 2·2·T·B·4H·In (∂Wx, ∂X) + 2·2·(T−1)·B·4H·H (∂Wh, ∂h recurrence)
   /// Throws when the system refuses the memory of the LSTM's weights.
-  public static func lstmGFLOPs(
+  package static func lstmGFLOPs(
     inputSize: Int, hiddenSize: Int, batch B: Int, steps T: Int, repetitions: Int = 5
   ) throws -> (forward: Double, backward: Double) {
     let store = ParameterStore()
