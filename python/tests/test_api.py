@@ -243,6 +243,34 @@ def test_copies_and_pickles_load_the_model_afresh(tagger, model_path, tmp_path) 
     assert json.loads(done.stdout) == [tagger.tag([["to", "boston"]])[0].labels] * 2
 
 
+def test_a_pickle_holds_the_model_file_it_was_made_from(model_path, tmp_path) -> None:
+    """Unpickling loaded whatever file was at the path by then, so a copy (a pipeline sent to
+    `nlp.pipe(n_process=2)`'s spawned workers) tagged with another model without a word. A
+    pickle is refused where the file holds other bytes, and pickling once the file changed;
+    the same bytes in another file (another machine's copy) are the same model."""
+    other = tmp_path / "other.model"
+    run_cli("train", "--train", str(CORPUS / "dev.conll"), "--model", str(other), "--epochs",
+            "1", "--embedding-size", "8", "--hidden-size", "8", "--character-filters", "0",
+            "--seed", "1", "--quiet")
+    path = tmp_path / "m.model"
+    shutil.copy(model_path, path)
+    tagger = trellis.Tagger(str(path))
+    pickled = pickle.dumps(tagger)
+    shutil.copy(model_path, tmp_path / "same.model")
+    os.replace(tmp_path / "same.model", path)
+    with pickle.loads(pickled) as same:
+        assert same.tag([["to", "boston"]]) == tagger.tag([["to", "boston"]])
+    shutil.copy(other, tmp_path / "new.model")
+    os.replace(tmp_path / "new.model", path)
+    with pytest.raises(trellis.TrellisError, match=re.escape(
+            f"{path}: the model file changed after the pickled tagger loaded it")):
+        pickle.loads(pickled)
+    for make in (pickle.dumps, copy.copy, copy.deepcopy):
+        with pytest.raises(trellis.TrellisError, match=re.escape(
+                f"{path}: the model file changed after it was loaded")):
+            make(tagger)
+
+
 def test_bad_lines_are_answered_with_errors(tagger) -> None:
     answers = tagger.tag_json_lines('{"id":1,"tokens":["boston"]}\n{"id":2}\n').splitlines()
     assert answers[0].startswith('{"id":1,"labels":')

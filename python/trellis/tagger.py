@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import shutil
@@ -111,9 +112,10 @@ class Tagger:
         # The file is opened again (copies, pickles, `copy_model_file`) by this path, which a
         # later `os.chdir` does not move.
         self._absolute_path = _absolute(path)
-        # What the file was when loaded, so a copy of it (`copy_model_file`) is refused once
-        # it changes: the copy must be the model this tagger holds.
+        # What the file was when loaded, so a copy of it (`copy_model_file`, a pickle) is
+        # refused once it changes: the copy must be the model this tagger holds.
         self._loaded_file = _identity(os.stat(path))
+        self._sha256: Optional[str] = None  # the file's, read when first pickled
         self._info: Dict[str, Any] = json.loads(_library.model_info(self._handle))
         # The tables of the token call: label ids to labels, labels to their spans' labels.
         self._output_labels: List[str] = self._info["outputLabels"]
@@ -240,12 +242,15 @@ class Tagger:
     def __repr__(self) -> str:
         return f"Tagger({self.path!r})"
 
-    def __reduce__(self) -> Tuple[type, Tuple[str]]:
+    def __reduce__(self) -> Tuple[Callable[[str, str], "Tagger"], Tuple[str, str]]:
         """Pickles by absolute path, and so copies (`copy.copy`, `copy.deepcopy`): the copy
         loads the file again, from any working directory, and owns its own handle. The handle
         is an address in this process, which means nothing in another, and two owners would
-        free it twice."""
-        return Tagger, (self._absolute_path,)
+        free it twice. The file must still be the model this tagger loaded, or the copy would
+        tag with another without a word: pickling raises `TrellisError` if the file changed
+        since it was loaded, and so does unpickling if the file there holds other bytes than
+        it did (the pickle holds their SHA-256)."""
+        return _reloaded, (self._absolute_path, self._file_sha256())
 
     def copy_model_file(self, destination: Union[str, os.PathLike]) -> None:
         """Copies the model file this tagger loaded to `destination` (what a saved spaCy
@@ -271,8 +276,19 @@ class Tagger:
             source.close()
             raise TrellisError(
                 f"{self.path}: the model file changed after it was loaded; load it again to "
-                "save it")
+                "save, copy or pickle it")
         return source
+
+    def _file_sha256(self) -> str:
+        """The SHA-256 of the model file this tagger loaded, read once; raises `TrellisError`
+        if the file changed since it was loaded."""
+        with self._unchanged_model_file() as source:
+            if self._sha256 is None:
+                digest = hashlib.sha256()
+                for block in iter(lambda: source.read(1 << 20), b""):
+                    digest.update(block)
+                self._sha256 = digest.hexdigest()
+        return self._sha256
 
     @contextmanager
     def _live_handle(self) -> Iterator[int]:
@@ -367,6 +383,17 @@ class Tagger:
             except ValueError as error:
                 raise TrellisError(f"sentence {index}: {error}") from None
         return results
+
+
+def _reloaded(path: str, sha256: str) -> Tagger:
+    """A pickled `Tagger`: its model file loaded again, if it still holds the bytes of the
+    pickled tagger's (`sha256`)."""
+    tagger = Tagger(path)
+    if tagger._file_sha256() != sha256:
+        tagger.close()
+        raise TrellisError(
+            f"{path}: the model file changed after the pickled tagger loaded it; load it again")
+    return tagger
 
 
 def _check_batch_size(batch_size: int) -> None:
