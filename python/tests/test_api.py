@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import spacy
 
 import trellis
 from conftest import CORPUS, REPOSITORY, run_cli
@@ -103,8 +104,20 @@ def test_argument_errors(tagger) -> None:
             tagger.tag_texts(["boston"], nbest=not_a_count)
     with pytest.raises(trellis.TrellisError, match='"nbest" must be in 0...1000'):
         tagger.tag([["boston"]], nbest=5000)
-    with pytest.raises(trellis.TrellisError, match="sentence 1: .*array of strings"):
-        tagger.tag([["boston"], ["to", 3]])
+    # A sentence that is not an ordered collection of strings, named with its token: bytes
+    # and a spaCy Token stopped the JSON encoder with no index, NaN reached the library as
+    # invalid JSON, and a set was tagged in its own order.
+    for options in ({}, {"nbest": 2}):
+        for token in (3, b"boston", float("nan"), None, spacy.blank("en")("boston")[0]):
+            with pytest.raises(TypeError, match=rf"^sentence 1, token 1 is "
+                                                rf"{type(token).__name__}, not str$"):
+                tagger.tag([["boston"], ["to", token]], **options)
+        for unordered in ({"to", "boston"}, frozenset(), {"to": 1}, {}.keys()):
+            with pytest.raises(TypeError, match=rf"^sentence 1 is a {type(unordered).__name__}, "
+                                                "whose order is not the sentence's"):
+                tagger.tag([["boston"], unordered], **options)
+        with pytest.raises(TypeError, match="^sentence 0 is int, not a list of tokens$"):
+            tagger.tag([3], **options)
     with pytest.raises(trellis.TrellisError, match='unknown key "nbets"'):
         tagger.tag_json_lines('{"tokens":["boston"]}', {"nbets": 2})
 

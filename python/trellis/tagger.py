@@ -11,6 +11,8 @@ import tempfile
 import threading
 from array import array
 from contextlib import contextmanager
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from itertools import chain
 from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
                     Tuple,
@@ -21,12 +23,31 @@ from ._library import TrellisError
 from .results import TaggingResult, _dumps
 
 
-def _token_array(tokens: Sequence[str]) -> str:
-    """`tokens` as a JSON array: lists and tuples directly (no copy), other sequences as lists."""
-    try:
-        return _dumps(tokens)
-    except TypeError:
-        return _dumps(list(tokens))
+def _token_array(index: int, tokens: Iterable[str]) -> str:
+    """Sentence `index`'s tokens as a JSON array (a list or tuple without a copy). Anything
+    but an ordered collection of strings is a `TypeError` naming the sentence, or the token
+    and its type: a set's order is not the sentence's, and a token that is not a string
+    stopped the JSON encoder without saying where (bytes, a spaCy Token) or reached the
+    library as JSON the caller never wrote (NaN)."""
+    if isinstance(tokens, (str, bytes)):
+        raise TypeError(
+            f"sentence {index} is a string; pass token lists "
+            "(for one sentence, [tokens]), or use tag_texts for raw text")
+    if isinstance(tokens, (AbstractSet, Mapping)):
+        raise TypeError(f"sentence {index} is a {type(tokens).__name__}, whose order is not "
+                        "the sentence's; pass its tokens as a list")
+    if type(tokens) not in (list, tuple):
+        try:
+            iterator = iter(tokens)
+        except TypeError:
+            raise TypeError(f"sentence {index} is {type(tokens).__name__}, not a list of "
+                            "tokens") from None
+        tokens = list(iterator)
+    for position, token in enumerate(tokens):
+        if not isinstance(token, str):
+            raise TypeError(
+                f"sentence {index}, token {position} is {type(token).__name__}, not str")
+    return _dumps(tokens)
 
 
 class _CallGate:
@@ -169,14 +190,8 @@ class Tagger:
             results = self._tag_tokens(sentences, confidence, batch_size, constrained)
             if results is not None:
                 return results
-        requests = []
-        for index, tokens in enumerate(sentences):
-            if isinstance(tokens, (str, bytes)):
-                raise TypeError(
-                    f"sentence {index} is a string; pass token lists "
-                    "(for one sentence, [tokens]), or use tag_texts for raw text"
-                )
-            requests.append('{"tokens":' + _token_array(tokens) + "}")
+        requests = ['{"tokens":' + _token_array(index, tokens) + "}"
+                    for index, tokens in enumerate(sentences)]
         return self._tag(requests, confidence, nbest, batch_size, constrained)
 
     def tag_texts(
@@ -483,6 +498,4 @@ def _unencodable(requests: List[str], error: UnicodeEncodeError) -> UnicodeEncod
                 return UnicodeEncodeError(
                     own.encoding, string, own.start, own.end,
                     f"{place} is not valid Unicode (a lone surrogate)")
-            except AttributeError:  # not a str: the library refuses it by index
-                pass
     return error
