@@ -102,6 +102,14 @@ def test_argument_errors(tagger) -> None:
             tagger.tag([["boston"]], nbest=not_a_count)
         with pytest.raises(TypeError, match="nbest must be an int"):
             tagger.tag_texts(["boston"], nbest=not_a_count)
+    # A flag that is not a bool was taken by its truth: "no" asked for confidences.
+    for flag in ("confidence", "constrained"):
+        for not_a_bool in ("no", 1, None):
+            for tag in (lambda **o: tagger.tag([["boston"]], **o),
+                        lambda **o: tagger.tag_texts(["boston"], **o)):
+                with pytest.raises(TypeError, match=f"^{flag} must be a bool, not "
+                                                    f"{type(not_a_bool).__name__}$"):
+                    tag(**{flag: not_a_bool})
     with pytest.raises(trellis.TrellisError, match='"nbest" must be in 0...1000'):
         tagger.tag([["boston"]], nbest=5000)
     # A sentence that is not an ordered collection of strings, named with its token: bytes

@@ -184,6 +184,7 @@ class Tagger:
             raise TypeError("sentences must be a list of token lists, not a string")
         _check_batch_size(batch_size)
         _check_nbest(nbest)
+        _check_flags(confidence=confidence, constrained=constrained)
         # Read once: the token call's checks and the JSON requests then see the same sentences.
         sentences = list(sentences)
         if nbest == 0:
@@ -209,6 +210,7 @@ class Tagger:
             raise TypeError("texts must be a list of strings; for one text pass [text]")
         _check_batch_size(batch_size)
         _check_nbest(nbest)
+        _check_flags(confidence=confidence, constrained=constrained)
         requests = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
@@ -480,6 +482,14 @@ def _check_nbest(nbest: int) -> None:
         raise TypeError(f"nbest must be an int, not {type(nbest).__name__}")
     if nbest < 0:
         raise ValueError(f"nbest must be 0 (no list) or more (got {nbest})")
+
+
+def _check_flags(**flags: bool) -> None:
+    """Refuses a flag that is not a bool: "no", or any other object, was taken by its truth
+    value, so `confidence="no"` asked for confidences."""
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
 
 
 def _unencodable(requests: List[str], error: UnicodeEncodeError) -> UnicodeEncodeError:
