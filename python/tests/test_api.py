@@ -238,6 +238,11 @@ def test_lone_surrogates_are_located(tagger) -> None:
             tagger.tag(sentences, **options)
     with pytest.raises(ValueError, match=r"text 1 is not valid Unicode \(a lone surrogate\)"):
         tagger.tag_texts(["to boston", "\udc80 to denver"])
+    # JSON lines by their line (UTF-8's error gave a position in them all).
+    with pytest.raises(UnicodeEncodeError, match=r"in position 18: requests line 3 is not "
+                                                  r"valid Unicode \(a lone surrogate\)$") as caught:
+        tagger.tag_json_lines('{"text":"to boston"}\n\n{"text":"to denver\ud800"}\n{}\n')
+    assert caught.value.object == '{"text":"to denver\ud800"}'
 
 
 def test_copies_and_pickles_load_the_model_afresh(tagger, model_path, tmp_path) -> None:

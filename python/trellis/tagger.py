@@ -223,7 +223,8 @@ class Tagger:
         lines answered with {"error": ...}), as `trellis tag --input jsonl` does. `options`
         takes the keys confidence, nbest, batch_size and constrained. `ValueError` for
         requests holding NUL, which the C string would cut short (in JSON it is written
-        \\u0000)."""
+        \\u0000), and a `UnicodeEncodeError` (a `ValueError`) naming the line of a lone
+        surrogate, which UTF-8 cannot encode."""
         if not isinstance(requests, str):
             raise TypeError(f"requests must be a str of JSON lines, not {type(requests).__name__}")
         nul = requests.find("\0")
@@ -231,10 +232,21 @@ class Tagger:
             line = requests.count("\n", 0, nul) + 1
             raise ValueError(f"requests line {line} holds a NUL character, which would end the "
                              "C string there (in JSON, write it \\u0000)")
+        try:
+            lines = requests.encode()
+        except UnicodeEncodeError as error:
+            # UTF-8's error gives a position in all the requests: say which line.
+            start = requests.rfind("\n", 0, error.start) + 1
+            end = requests.find("\n", error.start)
+            line = requests[start:] if end < 0 else requests[start:end]
+            number = requests.count("\n", 0, start) + 1
+            raise UnicodeEncodeError(
+                error.encoding, line, error.start - start, error.end - start,
+                f"requests line {number} is not valid Unicode (a lone surrogate)") from None
         # Options need no such check: their JSON escapes a NUL.
         encoded = _dumps(options).encode() if options else None
         with self._live_handle() as handle:
-            return _library.tag_jsonl(handle, requests.encode(), encoded).decode()
+            return _library.tag_jsonl(handle, lines, encoded).decode()
 
     def close(self) -> None:
         """Frees the model, at once or when the last call using it ends; later tagging calls
