@@ -146,6 +146,23 @@ def test_overlapping_spans_are_reported_not_dropped(model_path) -> None:
     assert "overlaps the entity 'denver' (CITY)" in report["reason"]
 
 
+def test_the_alignment_warning_points_at_the_callers_line(model_path) -> None:
+    """At the line of `nlp(text)`, or of the loop reading `nlp.pipe`, however many of spaCy's
+    frames (a generator per later component) stand between: it pointed inside the package."""
+    nlp = with_city_ruler(model_path)
+    nlp.add_pipe("sentencizer")
+    text = "show me flights from boston to denver on monday"
+    lines = []
+    with pytest.warns(TrellisAlignmentWarning) as caught:
+        lines.append(sys._getframe().f_lineno + 1)
+        nlp(text)
+        lines.append(sys._getframe().f_lineno + 1)
+        for _ in nlp.pipe([text, text], batch_size=1):
+            pass
+    assert [(w.filename, w.lineno) for w in caught] == [
+        (__file__, lines[0]), (__file__, lines[1]), (__file__, lines[1])]
+
+
 def test_overwrite_ents_replaces_overlapped_entities(model_path) -> None:
     nlp = with_city_ruler(model_path, overwrite_ents=True)
     with warnings.catch_warnings():

@@ -35,10 +35,12 @@ import hashlib
 import math
 import os
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
+import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch, raise_error
@@ -285,7 +287,7 @@ class TrellisComponent:
                 f"{self.name}: {len(unaligned)} tagged span(s) could not be set in doc.ents "
                 f"(see doc._.trellis_unaligned): {unaligned[0]['reason']}",
                 TrellisAlignmentWarning,
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),
             )
 
     def _set_entities(self, doc: Doc, spans: List[Span]) -> List[Dict[str, Any]]:
@@ -336,6 +338,21 @@ def _doc_result(doc: Doc, parts: List[List[int]], results: List[TaggingResult]) 
         [token.text for token in doc], labels, spans, confidences,
         None if None in probabilities else math.prod(probabilities), text=doc.text,
         json_line=None)
+
+
+# A warning is the call's that reached spaCy or this package from outside them.
+_INSIDE = tuple(os.path.dirname(path) + os.sep for path in (spacy.__file__, __file__))
+
+
+def _caller_stacklevel() -> int:
+    """The `stacklevel` that gives a warning of the function calling this to the first caller
+    outside spaCy and this package: the line of `nlp(text)`, or of the loop reading
+    `nlp.pipe(texts)`. No fixed level does: in `nlp.pipe` a generator of spaCy's stands
+    between for each component after this one."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_INSIDE):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _cached_model(data: bytes) -> Path:
