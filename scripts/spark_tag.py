@@ -19,6 +19,13 @@ status (killed, or refusing a line) fails the task, so Spark runs the partition 
 keeps only a complete attempt's output; answers depend only on their request, so a retried
 partition answers exactly as the first attempt would have.
 
+A line `trellis tag` refuses fails its task at every attempt, so the job fails: the script
+then ends with the partition, the line's number in it, why, and the line (its first 200
+characters); the output directory is left behind, to be removed before the next run. With
+`-- --on-error skip` such a line is answered with an "error" object instead, and the script
+ends by counting those answers, and those of them without an id, which no request can be
+joined to.
+
 `trellis tag` gets `--threads` = `spark.task.cpus` (1 unless configured), so a task uses the
 cores Spark gave it. The binary must run without a Swift toolchain (`make dist` builds one);
 the executors need no BLAS (tagging never opens it). Arguments after `--` go to
@@ -26,21 +33,33 @@ the executors need no BLAS (tagging never opens it). Arguments after `--` go to
 """
 
 import argparse
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import deque
 
+from py4j.protocol import Py4JJavaError
 from pyspark import SparkConf, SparkContext, SparkFiles
 
+# How much of a refused line its error shows.
+SHOWN_CHARACTERS = 200
+# What a task's error says first, so the driver finds it in Spark's report of the failure.
+FAILURE = "spark_tag: "
 
-def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments):
-    """A function for `mapPartitions`: feeds a partition's lines to one `trellis tag` process
-    on the executor and yields its answer lines; raises when the process fails."""
 
-    def tag_partition(lines):
+def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments, errors, unjoinable):
+    """A function for `mapPartitionsWithIndex`: feeds a partition's lines to one `trellis tag`
+    process on the executor and yields its answer lines; raises when the process fails,
+    naming the partition and, when trellis refused a line, the line. Adds the partition's
+    error answers (`--on-error skip`) to the accumulator `errors`, and those without an id,
+    which no request can be joined to, to `unjoinable`."""
+
+    def tag_partition(index, lines):
         command = [
             SparkFiles.get(trellis_name), "tag", "--model", SparkFiles.get(model_name),
             "--input", "jsonl", "--format", "json", "--threads", str(threads), *tag_arguments,
@@ -49,11 +68,24 @@ def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments):
             process = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
             feeding_error = []
+            # The lines sent and not yet answered, oldest first. trellis answers in order, so
+            # a line it refuses is among them, and they are only as many as it reads ahead.
+            unanswered = deque()
             feeder = threading.Thread(
-                target=feed, args=(lines, process.stdin, feeding_error), daemon=True)
+                target=feed, args=(lines, process.stdin, feeding_error, unanswered),
+                daemon=True)
             feeder.start()
+            answered = error_count = unjoinable_count = 0
             for answer in process.stdout:
-                yield answer.decode("utf-8").rstrip("\n")
+                unanswered.popleft()
+                answered += 1
+                line = answer.decode("utf-8").rstrip("\n")
+                if '"error":' in line:
+                    fields = json.loads(line)
+                    if "error" in fields:
+                        error_count += 1
+                        unjoinable_count += "id" not in fields
+                yield line
             feeder.join()
             status = process.wait()
             stderr.seek(0)
@@ -61,19 +93,38 @@ def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments):
             if status != 0:
                 # Spark retries the task, up to spark.task.maxFailures attempts in all.
                 raise RuntimeError(
-                    f"{' '.join(command)} ended with status {status}: {messages.strip()}")
+                    failure(index, command, status, messages, unanswered, answered))
             if feeding_error:
                 raise feeding_error[0]
             sys.stderr.write(messages)
+            errors.add(error_count)
+            unjoinable.add(unjoinable_count)
 
     return tag_partition
 
 
-def feed(lines, stdin, errors):
-    """Writes each line to `stdin` and closes it; an error is kept in `errors`, except a closed
-    pipe, which only means the process ended early (its status says why)."""
+def failure(index, command, status, messages, unanswered, answered):
+    """Why partition `index`'s `command` failed: the line trellis refused, numbered within
+    the partition, with its opening, or else the command, its status and its messages."""
+    refusal = re.search(r"^Error: <stdin>:(\d+): (.*)$", messages, re.MULTILINE)
+    if refusal:
+        number = int(refusal.group(1))
+        line = unanswered[number - answered - 1]
+        shown = (f", its first {SHOWN_CHARACTERS} characters"
+                 if len(line) > SHOWN_CHARACTERS else "")
+        return (f"{FAILURE}partition {index}, line {number}: {refusal.group(2)} "
+                f"(the line{shown}: {line[:SHOWN_CHARACTERS]!r})")
+    return f"{FAILURE}partition {index}: {' '.join(command)} ended with status {status}: " \
+        f"{messages.strip()}"
+
+
+def feed(lines, stdin, errors, unanswered):
+    """Writes each line to `stdin`, after adding it to `unanswered`, and closes it; an error
+    is kept in `errors`, except a closed pipe, which only means the process ended early (its
+    status says why)."""
     try:
         for line in lines:
+            unanswered.append(line)
             stdin.write(line.encode("utf-8") + b"\n")
     except BrokenPipeError:
         pass
@@ -88,15 +139,20 @@ def feed(lines, stdin, errors):
 
 def tag_corpus(context, trellis, model, input_path, output_path, partitions, tag_arguments):
     """Ships `trellis` and `model` to the executors, tags every line of `input_path` and writes
-    the answers to the directory `output_path`."""
+    the answers to the directory `output_path`; returns how many answers hold "error", and
+    how many of those have no id."""
     context.addFile(os.path.abspath(trellis))
     context.addFile(os.path.abspath(model))
     threads = int(context.getConf().get("spark.task.cpus", "1"))
+    errors, unjoinable = context.accumulator(0), context.accumulator(0)
     requests = context.textFile(input_path, minPartitions=partitions)
-    answers = requests.mapPartitions(
+    answers = requests.mapPartitionsWithIndex(
         pipe_through_trellis(
-            os.path.basename(trellis), os.path.basename(model), threads, tag_arguments))
+            os.path.basename(trellis), os.path.basename(model), threads, tag_arguments, errors,
+            unjoinable))
     answers.saveAsTextFile(output_path)
+    # A result task's updates count once, however often it ran (retries, speculation).
+    return errors.value, unjoinable.value
 
 
 def main(arguments):
@@ -132,12 +188,26 @@ def main(arguments):
     context = SparkContext(conf=conf)
     try:
         started = time.monotonic()
-        tag_corpus(
+        errors, unjoinable = tag_corpus(
             context, options.trellis, options.model, options.input, options.output,
             options.partitions, options.tag_arguments)
         print(
             f"spark_tag: answers in {options.output}/ after {time.monotonic() - started:.2f} s "
             f"(Spark context started before)", file=sys.stderr)
+        if errors:
+            print(
+                f"spark_tag: {errors} answer(s) hold \"error\", {unjoinable} of them without an "
+                "id (a line that is not a JSON object, or gives none), which no request can be "
+                "joined to", file=sys.stderr)
+    except Py4JJavaError as error:
+        # Spark's report of the failed job holds the task's error among Java and Python
+        # traces; say it alone, last.
+        task_error = re.search(
+            rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
+        if task_error is None:
+            raise
+        sys.exit(f"{task_error.group(1)}\nspark_tag: the job failed; remove {options.output}/, "
+                 "which it leaves behind, before running it again")
     finally:
         context.stop()
 

@@ -6,7 +6,9 @@ The shipped corpus's test split becomes JSON-lines requests with ids, repeated
 `local[2]`, joined by id, must equal those of one `trellis tag` process, with no id missing or
 repeated; so must they when one task is killed mid-partition and Spark retries it (there with
 spark.task.cpus = 2, which every trellis process must get as --threads 2). A partition whose
-input fails part way must fail its task, not end early with the answers so far. Prints the
+input fails part way must fail its task, not end early with the answers so far. A line trellis
+refuses must fail the job with an error naming its partition and showing the line; with
+`--on-error skip`, the error answers must be counted, those without an id apart. Prints the
 throughput of both, and of `--threads 1` (one core), for the README's "Scaling out".
 
 Runs $TRELLIS_CLI, else `make build`'s toolchain-free binary; needs PySpark and Java 17.
@@ -116,16 +118,25 @@ class SparkTagTests(unittest.TestCase):
             f"{what}: {cls.request_count} sentences, {cls.token_count} tokens in "
             f"{seconds:.2f} s: {cls.token_count / seconds:,.0f} tokens/s", file=sys.stderr)
 
+    def spark_tag(self, output, requests, *settings, trellis=None, partitions=PARTITIONS,
+                  master="local[2]", check=True):
+        """Runs spark_tag.py on `requests` into `output` with `settings`, more of its options;
+        returns its completed process, standard error captured when `check` is off."""
+        return subprocess.run(
+            [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis",
+             trellis or self.trellis, "--model", self.model, "--input", requests, "--output",
+             output, "--partitions", str(partitions), "--master", master, *LOCAL_ONLY,
+             *settings],
+            check=check, stderr=None if check else subprocess.PIPE, text=True,
+            env=dict(os.environ, SPARK_LOCAL_IP="127.0.0.1"))
+
     def run_spark(self, name, trellis, master, *settings, requests=None):
         """Runs spark_tag.py on `requests` (default: the test's) with `settings`, more of its
         options, and returns the answers by id and its seconds (JVM start included)."""
         output = os.path.join(self.directory, name)
         started = time.monotonic()
-        subprocess.run(
-            [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis", trellis,
-             "--model", self.model, "--input", requests or self.requests, "--output", output,
-             "--partitions", str(PARTITIONS), "--master", master, *LOCAL_ONLY, *settings],
-            check=True, env=dict(os.environ, SPARK_LOCAL_IP="127.0.0.1"))
+        self.spark_tag(output, requests or self.requests, *settings, trellis=trellis,
+                       master=master)
         seconds = time.monotonic() - started
         self.assertGreaterEqual(
             len([name for name in os.listdir(output) if name.startswith("part-")]), PARTITIONS)
@@ -182,6 +193,51 @@ class SparkTagTests(unittest.TestCase):
         for run in runs:
             self.assertIn("--threads 2", run)
 
+    def bad_lines(self):
+        """Two files of requests, as partitions 0 and 1 (each file is one at least): the
+        second's line 3 is a request longer than 200 characters with no array for "tokens",
+        and it has an empty line and one that is no JSON, neither with an id."""
+        directory = os.path.join(self.directory, "bad-lines")
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "a.jsonl"), "w", encoding="utf-8") as file:
+            file.write('{"id":"a1","tokens":["to","boston"]}\n')
+        with open(os.path.join(directory, "b.jsonl"), "w", encoding="utf-8") as file:
+            file.write('{"id":"b1","tokens":["to","denver"]}\n'
+                       '{"id":"b2","text":"to atlanta"}\n'
+                       '{"id":"b3","tokens":"' + "boston " * 40 + '"}\n'
+                       '\n'
+                       'flights to boston\n')
+        return os.path.join(directory, "*.jsonl")
+
+    def test_a_refused_line_fails_the_job_naming_it(self):
+        """The job's error named only `<stdin>:LINE` of an unnamed partition; it names the
+        partition and shows the line (its first 200 characters). The output directory is
+        left behind."""
+        output = os.path.join(self.directory, "refused")
+        done = self.spark_tag(output, self.bad_lines(), partitions=1, check=False)
+        self.assertNotEqual(done.returncode, 0)
+        line = '{"id":"b3","tokens":"' + "boston " * 40 + '"}'
+        self.assertEqual(done.stderr.splitlines()[-2:], [
+            'spark_tag: partition 1, line 3: "tokens" must be an array of strings, not a string '
+            f"(the line, its first 200 characters: {line[:200]!r})",
+            f"spark_tag: the job failed; remove {output}/, which it leaves behind, before "
+            "running it again"])
+        self.assertTrue(os.path.isdir(output))
+
+    def test_error_answers_without_an_id_are_counted(self):
+        """With `--on-error skip`, an error answer without an id cannot be joined to its
+        request; the script counts them, and all error answers, when the job ends."""
+        output = os.path.join(self.directory, "skipped")
+        done = self.spark_tag(output, self.bad_lines(), "--", "--on-error", "skip",
+                              partitions=1, check=False)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stderr.splitlines()[-1], (
+            'spark_tag: 3 answer(s) hold "error", 2 of them without an id (a line that is not '
+            "a JSON object, or gives none), which no request can be joined to"))
+        answers = [json.loads(line) for line in read_parts(output)]
+        self.assertEqual(len(answers), 6)
+        self.assertEqual(sorted(a["id"] for a in answers if "error" not in a), ["a1", "b1", "b2"])
+
     def test_an_input_that_fails_mid_partition_fails_the_task(self):
         """An error reading the partition's lines (a corrupt input file, say) must fail the
         task, not end trellis's input early and pass off the answers so far as the
@@ -193,10 +249,11 @@ class SparkTagTests(unittest.TestCase):
             raise ValueError("the input broke off")
 
         with mock.patch.object(spark_tag.SparkFiles, "get", side_effect=lambda name: name):
-            tag_partition = spark_tag.pipe_through_trellis(self.trellis, self.model, 1, [])
+            tag_partition = spark_tag.pipe_through_trellis(
+                self.trellis, self.model, 1, [], mock.Mock(), mock.Mock())
             answers = []
             with self.assertRaisesRegex(ValueError, "the input broke off"):
-                for answer in tag_partition(lines()):
+                for answer in tag_partition(0, lines()):
                     answers.append(answer)
         self.assertLessEqual(len(answers), 2)
 
