@@ -101,9 +101,9 @@ def make_trellis_tagger(
     `doc.spans[span_key]` instead of `doc.ents` (overlaps allowed there). overwrite_ents: in
     `doc.ents`, replace entities that a tagged span overlaps (otherwise the span is reported
     as unaligned). confidence: ask for confidences (`doc._.trellis.confidences`).
-    batch_size: sentences per forward pass, 1 to 4096. per_sentence: tag each of `doc.sents` on its own
-    when the Doc has sentence boundaries (false: the whole Doc as one sequence, for a model
-    trained on whole documents)."""
+    batch_size: sentences per forward pass, 1 to 4096. per_sentence: tag each of `doc.sents`
+    on its own when the Doc has sentence boundaries (false: the whole Doc as one sequence,
+    for a model trained on whole documents)."""
     if not model:
         raise ValueError('trellis_tagger needs a model: config={"model": "path/to/model"}')
     # Here, not at the first Doc: a batch size the library refuses sent every Doc to the
