@@ -151,13 +151,14 @@ class Tagger:
 
     @property
     def info(self) -> Dict[str, Any]:
-        """What the model records, as `trellis_model_info` gives it. As `trellis info --json`
-        shows them: "labels", "configuration" (encoder, head, sizes, scheme), "provenance"
+        """What the model records, as `trellis_model_info` gives it and `trellis info --json`
+        shows it: "labels", "configuration" (encoder, head, sizes, scheme), "provenance"
         (Trellis version, training recipe, data files and checksums, dev scores; absent for
         models built in code or read from a format-1 file), "formatVersion", "parameters"
-        "file" (the path as given), "fileBytes" and "missing" (why there is no provenance).
-        Only here: "definesProbabilities" (whether the head gives confidences),
-        "outputLabels" and "spanLabels" (the label tables of the token call)."""
+        "file" (the path as given), "fileBytes", "missing" (why there is no provenance),
+        "definesProbabilities" (whether the head gives confidences), "outputLabels" and
+        "spanLabels" (the labels answers can hold, and the label of a span that starts with
+        each: the token call's tables)."""
         return copy.deepcopy(self._info)
 
     def tag(
