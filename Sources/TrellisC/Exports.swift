@@ -35,7 +35,13 @@ public func trellis_model_load(
 ) -> UnsafeMutableRawPointer? {
   reportingErrors(to: error) {
     guard let path else { throw CallError("no model path (NULL)") }
-    let pathString = String(cString: path)
+    // `String(cString:)` put U+FFFD in place of invalid bytes, and the file was then looked
+    // for under that other name ("no such model file").
+    guard let pathString = String(validatingCString: path) else {
+      throw CallError(
+        "the model path \"\(escapingInvalidUTF8(CString.bytes(of: path)))\" is not valid UTF-8 "
+          + "(each invalid byte shown as \\xHH); paths are read as UTF-8")
+    }
     let model = try ModelFile.read(from: pathString)
     model.prepareForTagging()  // at load, as trellis-serve does: the first call does not pay it
     return Unmanaged.passRetained(LoadedModel(model: model, path: pathString)).toOpaque()
@@ -50,7 +56,7 @@ public func trellis_tag_jsonl(
   reportingErrors(to: error) {
     let loaded = try loadedModel(handle)
     guard let jsonl else { throw CallError("no input (NULL)") }
-    let taggingOptions = try CallOptions.parse(options.map { String(cString: $0) } ?? "")
+    let taggingOptions = try CallOptions.parse(options.map(CallOptions.text) ?? "")
     let lines = try JSONLinesInput.lines(of: jsonl)
     let answers = try loaded.model.tagJSONLines(lines, options: taggingOptions)
     return CString.joiningLines(answers.map(\.line))

@@ -23,6 +23,14 @@ struct CallError: Error, CustomStringConvertible {
 /// The `options` argument of `trellis_tag_jsonl`: a JSON object (or nothing) read into
 /// `TaggingOptions`, refusing unknown keys and values of the wrong type by name.
 enum CallOptions {
+  /// The options argument as text; invalid bytes refused, not replaced.
+  static func text(_ options: UnsafePointer<CChar>) throws -> String {
+    guard let text = String(validatingCString: options) else {
+      throw CallError("options are not valid UTF-8")
+    }
+    return text
+  }
+
   static func parse(_ text: String) throws -> TaggingOptions {
     var options = TaggingOptions()
     guard !text.allSatisfy(\.isWhitespace) else { return options }
@@ -85,8 +93,7 @@ enum JSONLinesInput {
   /// or CRLF ends a line (a lone CR is JSON whitespace inside one), a final line end does not
   /// start another line, and a byte-order mark before the first line is dropped.
   static func lines(of text: UnsafePointer<CChar>) throws -> [String] {
-    let bytes = UnsafeBufferPointer(
-      start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text))
+    let bytes = CString.bytes(of: text)
     var lines: [String] = []
     func appendLine(_ line: Range<Int>) throws {
       guard let line = String(validating: bytes[line], as: UTF8.self) else {
@@ -107,6 +114,12 @@ enum JSONLinesInput {
 /// Strings handed to C, allocated with malloc so that `trellis_free_string` (free) releases
 /// them.
 enum CString {
+  /// The bytes of a NUL-terminated string from C, without the NUL.
+  static func bytes(of text: UnsafePointer<CChar>) -> UnsafeBufferPointer<UInt8> {
+    UnsafeBufferPointer(
+      start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text))
+  }
+
   /// `text` as a NUL-terminated copy.
   static func copy(_ text: String) -> UnsafeMutablePointer<CChar> {
     joined([text], separator: nil)

@@ -64,6 +64,7 @@ struct TrellisServe: AsyncParsableCommand {
   }
 
   func validate() throws {
+    if let refusal = CommandLine.argumentNotUTF8 { throw ValidationError(refusal) }
     guard TaggingServer.ports.contains(port) else {
       throw ValidationError("--port must be in \(TaggingServer.ports) (got \(port))")
     }

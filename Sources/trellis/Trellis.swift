@@ -23,6 +23,8 @@ struct TrellisCommand: ParsableCommand {
   }
 
   static func main() {
+    // Before any work: an argument that is not UTF-8 would be read as another one.
+    if let refusal = CommandLine.argumentNotUTF8 { exit(withError: ValidationError(refusal)) }
     // Before anything allocates: the thresholds every later batch's arrays are served under.
     reuseLargeFreedBlocks()
     // A kill (TERM, INT, HUP) during a model or checkpoint write leaves no temporary file

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "c_abi_test.h"
 
@@ -79,6 +80,22 @@ static void test_loading(void) {
   trellis_free_string(error);
   trellis_model_free(NULL);
   trellis_free_string(NULL);
+}
+
+/* A path that is not valid UTF-8, of a model file that is there (a hard link to it), is
+   refused as such with its bytes shown: read with U+FFFD in place of the invalid byte, the
+   file was looked for under that other name and reported missing. */
+static void test_path_not_utf8(const char *model_path) {
+  char latin1[4096];
+  snprintf(latin1, sizeof latin1, "%s-latin1-\xe9", model_path);
+  unlink(latin1);
+  char *error = NULL;
+  trellis_model *model = link(model_path, latin1) == 0 ? trellis_model_load(latin1, &error) : NULL;
+  check(model == NULL && contains(error, "-latin1-\\xE9\" is not valid UTF-8"),
+        "a path that is not UTF-8 is refused as such: %s", error ? error : "(none)");
+  trellis_model_free(model);
+  trellis_free_string(error);
+  unlink(latin1);
 }
 
 /* The first `lines` lines of `text` (a copy). */
@@ -168,6 +185,8 @@ static void test_refusals(const trellis_model *model) {
   check_refused(model, one, "{\"nbest\": 1, \"nbest\": 2}", "\"nbest\" is given twice",
                 "a key given twice");
   check_refused(model, "{\"tokens\":[\"\xff\"]}", NULL, "UTF-8", "input that is not UTF-8");
+  check_refused(model, one, "{\"nbest\xff\": 1}", "options are not valid UTF-8",
+                "options that are not UTF-8");
   check_refused(model, NULL, NULL, "NULL", "NULL input");
   check_refused(NULL, one, NULL, "NULL", "a NULL handle");
   char *error = NULL;
@@ -243,6 +262,7 @@ int main(int argc, char **argv) {
   char *sample = read_file(argv[4]), *sample_nbest = read_file(argv[5]);
   char *sample_cli = first_lines(cli, line_count(sample));
   test_loading();
+  test_path_not_utf8(argv[1]);
   char *error = NULL;
   trellis_model *model = trellis_model_load(argv[1], &error);
   if (!model) {

@@ -30,6 +30,21 @@ final class ErrorTests: CLITestCase {
       try trellis(["tag", "--model", missing, PackagePaths.tiny("test")]), mentioning: [missing])
   }
 
+  /// An argument that is not valid UTF-8 (a path in Latin-1, of a file that is there) is a
+  /// usage error naming it, before any work: `CommandLine.arguments` put U+FFFD in place of its
+  /// byte, and the model was reported missing under that other name.
+  func testAnArgumentThatIsNotUTF8IsAUsageErrorNamingIt() throws {
+    let result = try trellisInShell(
+      #"model="$2/latin1-$(printf '\351').model"; cp "$1" "$model" && "$0" tag --model "$model" "$3""#,
+      [try sharedModel(), directory.path, PackagePaths.tiny("test")])
+    XCTAssertEqual(result.status, 64, result.stderr)
+    XCTAssertTrue(
+      result.stderr.hasPrefix(
+        #"Error: argument 3 ("\#(directory.path)/latin1-\xE9.model", after --model) is not "#
+          + "valid UTF-8 (each invalid byte shown as \\xHH)"),
+      result.stderr)
+  }
+
   func testTruncatedModelFile() throws {
     let model = try Data(contentsOf: URL(fileURLWithPath: try sharedModel()))
     for length in [100, model.count - 1] {

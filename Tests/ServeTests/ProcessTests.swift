@@ -140,6 +140,27 @@ final class ProcessTests: XCTestCase {
     XCTAssertEqual(missing.stdout, "")
   }
 
+  /// An argument that is not valid UTF-8 (a model path in Latin-1, of a file that is there)
+  /// is a usage error naming it: it was read with U+FFFD in place of its byte, and the model
+  /// reported missing under that other name.
+  func testAnArgumentThatIsNotUTF8IsAUsageErrorNamingIt() throws {
+    let directory = try TemporaryDirectory()
+    let result = try runProgram(
+      URL(fileURLWithPath: "/bin/sh"),
+      [
+        "-c",
+        #"model="$2/latin1-$(printf '\351').model"; cp "$1" "$model" && "$0" --model "$model""#,
+        try ServePaths.trellisServe().path, try TestModel.path(), directory.url.path,
+      ])
+    XCTAssertEqual(result.status, 64, result.stderr)
+    XCTAssertTrue(
+      result.stderr.hasPrefix(
+        #"Error: argument 2 ("\#(directory.url.path)/latin1-\xE9.model", after --model) is not "#
+          + "valid UTF-8"),
+      result.stderr)
+    XCTAssertEqual(result.stdout, "")
+  }
+
   /// A hard limit on open files (`ulimit -Hn`) too low for `--max-connections` and the server's
   /// own descriptors is named before the model is read; a soft limit that low is raised.
   func testTheOpenFileLimitMustFitTheConnections() throws {

@@ -35,8 +35,9 @@ typedef struct trellis_model trellis_model;
 const char *trellis_version(void);
 
 /*
- * Loads the model file at `path`. Returns a handle, or NULL with `*error` saying why (no such
- * file, not a model, damaged, written by a newer Trellis). Loading and tagging never open
+ * Loads the model file at `path`, which is read as UTF-8. Returns a handle, or NULL with
+ * `*error` saying why (a path that is not valid UTF-8, its invalid bytes shown as \xHH; no
+ * such file, not a model, damaged, written by a newer Trellis). Loading and tagging never open
  * OpenBLAS (the system libopenblas): every product of theirs is Trellis's own.
  */
 trellis_model *trellis_model_load(const char *path, char **error);
@@ -63,7 +64,7 @@ trellis_model *trellis_model_load(const char *path, char **error);
  * one call with them and "batch_size" N, for instance.
  *
  * Returns NULL with `*error` set when `model` or `jsonl` is NULL, the options are not valid,
- * or the input is not UTF-8.
+ * or the options or the input are not UTF-8.
  */
 char *trellis_tag_jsonl(
     const trellis_model *model, const char *jsonl, const char *options, char **error);
