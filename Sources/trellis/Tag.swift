@@ -324,7 +324,20 @@ struct Tag: ParsableCommand {
     let overlap = OverlappedTagging(threads: threads, nextGroupEarly: usesEveryCore)
     let options = taggingOptions
     var refused = 0
-    func write(_ answers: [JSONLineAnswer], _ lines: [(line: String, number: Int)]) throws {
+    // A line too long to read (`LineReader.lineLimit`) is a bad line too: under skip it is
+    // passed over and answered with an error, nil in place of its text.
+    let tooLong: (() -> (line: String?, number: Int))? =
+      onError == .skip ? { (nil, reader.lineNumber) } : nil
+    let tooLongAnswer = JSONLineAnswer(
+      refusing: JSONLineError("the line " + LineReader.lineTooLong))
+    func answers(to lines: [(line: String?, number: Int)], _ tagger: TaggerModel) throws
+      -> [JSONLineAnswer]
+    {
+      var tagged = try tagger.tagJSONLines(lines.compactMap(\.line), options: options)
+        .makeIterator()
+      return lines.map { $0.line == nil ? tooLongAnswer : tagged.next()! }
+    }
+    func write(_ answers: [JSONLineAnswer], _ lines: [(line: String?, number: Int)]) throws {
       for (answer, (_, number)) in zip(answers, lines) {
         if let error = answer.error {
           guard onError == .skip else {
@@ -338,16 +351,18 @@ struct Tag: ParsableCommand {
       }
       try output.endBatch()
     }
-    let groups = InputGroups<(line: String, number: Int)>(
+    let groups = InputGroups<(line: String?, number: Int)>(
       model: model, overlap: overlap, size: readAhead, budget: Self.bytesReadAhead,
-      cost: { $0.line.utf8.count },
+      cost: { $0.line?.utf8.count ?? 0 },
       submit: { lines, tagger in
         try overlap.submit(
-          { Result { try tagger.tagJSONLines(lines.map(\.line), options: options) } },
-          write: { try write($0.get(), lines) })
+          { Result { try answers(to: lines, tagger) } }, write: { try write($0.get(), lines) })
       })
     reader.beforeWaiting = groups.answerEverythingRead
-    try groups.readAll { try reader.next().map { ($0, reader.lineNumber) } }
+    try groups.readAll {
+      try reader.nextLine(
+        { (String(decoding: $0, as: UTF8.self), reader.lineNumber) }, tooLong: tooLong)
+    }
     if refused > 0 {
       printError("note: \(refused) line(s) were not valid requests; their answers hold \"error\"")
     }

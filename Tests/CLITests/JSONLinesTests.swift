@@ -1,4 +1,5 @@
 import Foundation
+import Trellis
 import XCTest
 
 /// `trellis tag --input jsonl`: ids and unknown fields copied as written, character offsets that
@@ -228,6 +229,34 @@ final class JSONLinesTests: CLITestCase {
       XCTAssertTrue(lines[index].contains(#""labels":"#), String(lines[index]))
     }
     XCTAssertTrue(result.stderr.contains("3 line(s) were not valid requests"), result.stderr)
+  }
+
+  /// A line longer than `LineReader.lineLimit` is a bad line like the others: under
+  /// `--on-error skip` it is answered with an error object and the lines after it are tagged,
+  /// also when the last line is one and has no line end (it stopped the run, line 3 unanswered).
+  /// Without skip it stops the run at its line, as before.
+  func testALineLongerThanTheLimitIsSkippedUnderSkip() throws {
+    let long = Data(repeating: UInt8(ascii: "a"), count: LineReader.lineLimit + 1)
+    var bytes = Data((#"{"id":1,"tokens":["to","boston"]}"# + "\n").utf8)
+    bytes += long + Data(("\n" + #"{"id":3,"tokens":["dallas"]}"# + "\n").utf8) + long
+    let requests = path("long.jsonl")
+    try bytes.write(to: URL(fileURLWithPath: requests))
+    let arguments = ["tag", "--model", try sharedModel(), "--input", "jsonl", requests]
+    let skipped = try trellis(arguments + ["--on-error", "skip"])
+    assertSucceeded(skipped)
+    let lines = skipped.output.split(separator: "\n").map(String.init)
+    let error = #"{"error":"the line is longer than 16 MiB; is this a text file?"}"#
+    XCTAssertEqual(lines.count, 4, skipped.output)
+    XCTAssertTrue(lines.first?.hasPrefix(#"{"id":1,"labels":"#) ?? false, skipped.output)
+    XCTAssertEqual(lines.dropFirst().first, error)
+    XCTAssertTrue(lines.dropFirst(2).first?.hasPrefix(#"{"id":3,"labels":"#) ?? false)
+    XCTAssertEqual(lines.last, error)
+    XCTAssertTrue(skipped.stderr.contains("2 line(s) were not valid requests"), skipped.stderr)
+    let stopped = try trellis(arguments)
+    XCTAssertEqual(stopped.exitCode, 1, stopped.summary)
+    XCTAssertEqual(
+      stopped.stderr, "Error: \(requests):2: is longer than 16 MiB; is this a text file?\n")
+    XCTAssertEqual(stopped.output.split(separator: "\n").count, 1, stopped.output)
   }
 
   func testOptionsThatDoNotFitJSONLinesAreRefused() throws {

@@ -32,6 +32,8 @@ public final class LineReader {
   /// and its columns, a text line a sentence, a JSON line a request (`trellis-serve` takes
   /// bodies of 1 MiB by default).
   public static let lineLimit = 16 << 20
+  /// What is wrong with a line longer than `lineLimit`, after its place (`FILE:LINE: `).
+  public static let lineTooLong = "is longer than \(lineLimit >> 20) MiB; is this a text file?"
 
   /// The name errors give `path`: `<stdin>` for "-", standard input.
   public static func displayName(of path: String) -> String { path == "-" ? "<stdin>" : path }
@@ -58,13 +60,23 @@ public final class LineReader {
   }
 
   /// `make` of the next line's bytes, checked to be UTF-8, without its terminator; nil at the
-  /// end of the input. The bytes are valid only during the call.
-  public func nextLine<Line>(_ make: (UnsafeBufferPointer<UInt8>) throws -> Line) throws -> Line? {
+  /// end of the input. The bytes are valid only during the call. A line longer than
+  /// `lineLimit` is refused, or with `tooLong` passed over and answered by `tooLong()`.
+  public func nextLine<Line>(
+    _ make: (UnsafeBufferPointer<UInt8>) throws -> Line, tooLong: (() throws -> Line)? = nil
+  ) throws -> Line? {
     var line: Line?
-    try forEachLine { bytes in
-      line = try make(bytes)
-      return false
-    }
+    try forEachLine(
+      { bytes in
+        line = try make(bytes)
+        return false
+      },
+      tooLong: tooLong.map { tooLong in
+        {
+          line = try tooLong()
+          return false
+        }
+      })
     return line
   }
 
@@ -73,7 +85,15 @@ public final class LineReader {
   /// the call, and the bytes are valid only during it. Lines are found in one access to the
   /// buffer for as many as it holds: an access per line (and the reader's state saved after
   /// each) was most of what reading a CoNLL line cost (callgrind).
-  public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
+  ///
+  /// A line longer than `lineLimit` is refused (`lineTooLong`) unless `tooLong` is given: then
+  /// its bytes are dropped as they are read, so memory stays bounded whatever its length, and
+  /// `tooLong` is called in place of `body` (and returns the same).
+  public func forEachLine(
+    _ body: (UnsafeBufferPointer<UInt8>) throws -> Bool, tooLong: (() throws -> Bool)? = nil
+  ) throws {
+    // Set while the bytes read belong to a line longer than the limit that `tooLong` answers.
+    var passesLongLine = false
     while true {
       let wantsMore = try buffer.withUnsafeBufferPointer { bytes -> Bool in
         var (start, scanned) = (bufferStart, self.scanned)
@@ -83,19 +103,28 @@ public final class LineReader {
           if let end = ends.lineEnd(in: bytes, from: scanned, atEndOfFile: atEndOfFile) {
             line = UnsafeBufferPointer(rebasing: bytes[start..<end.index])
             start = end.index + end.length
-          } else {
-            scanned = max(bytes.count - 1, scanned)
-            guard bytes.count - start <= Self.lineLimit else {
-              throw TrellisError(
-                file: fileName, line: lineNumber + 1,
-                "is longer than \(Self.lineLimit >> 20) MiB; is this a text file?")
-            }
-            guard atEndOfFile, start < bytes.count else { return true }
+          } else if atEndOfFile, start < bytes.count {
             line = UnsafeBufferPointer(rebasing: bytes[start...])
             start = bytes.count
+          } else {
+            scanned = max(bytes.count - 1, scanned)
+            if !passesLongLine, bytes.count - start > Self.lineLimit {
+              guard tooLong != nil else { throw lineTooLongError() }
+              passesLongLine = true
+            }
+            // Its bytes dropped but the last, a CR whose LF the next read may bring.
+            if passesLongLine { start = scanned }
+            return true
           }
           scanned = start
-          guard try body(try checked(line)) else { return false }
+          if passesLongLine || line.count > Self.lineLimit {
+            guard let tooLong else { throw lineTooLongError() }
+            passesLongLine = false
+            lineNumber += 1
+            guard try tooLong() else { return false }
+          } else {
+            guard try body(try checked(line)) else { return false }
+          }
         }
       }
       if !wantsMore || atEndOfFile { return }
@@ -111,6 +140,11 @@ public final class LineReader {
         buffer.append(contentsOf: chunk)
       }
     }
+  }
+
+  /// The refusal of the next line, longer than `lineLimit`.
+  private func lineTooLongError() -> TrellisError {
+    TrellisError(file: fileName, line: lineNumber + 1, Self.lineTooLong)
   }
 
   /// Up to 64 KiB: what one read(2) returns, so a line is handed out as soon as it arrives on

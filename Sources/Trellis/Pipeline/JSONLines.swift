@@ -80,8 +80,8 @@ public struct JSONLineAnswer: Equatable, Sendable {
   /// Why the line was refused; nil when it was tagged.
   public var error: String?
 
-  /// The answer to a refused line.
-  init(refusing error: JSONLineError) {
+  /// The answer to a refused line: `{"id":…,"error":"…"}`, the id when `error` has one.
+  public init(refusing error: JSONLineError) {
     let id = error.id.map { "\"id\":\($0)," } ?? ""
     line = "{" + id + "\"error\":" + jsonString(error.message) + "}"
     self.error = error.message

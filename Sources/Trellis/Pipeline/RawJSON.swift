@@ -72,7 +72,8 @@ public struct JSONLineError: Error, CustomStringConvertible, Equatable, Sendable
   /// was read.
   public var id: RawJSON?
 
-  init(_ message: String, id: RawJSON? = nil) {
+  /// An error saying `message`, of the request whose id is `id` (when it was read).
+  public init(_ message: String, id: RawJSON? = nil) {
     self.message = message
     self.id = id
   }
