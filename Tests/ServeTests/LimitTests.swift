@@ -156,7 +156,12 @@ final class LimitTests: XCTestCase {
       (#"{"sentences": [], "nbest": -1}"#, #""nbest" must be in 0...1000 (got -1)"#),
       (#"{"sentences": [], "nbest": 1.5}"#, #""nbest" must be a whole number"#),
       (#"{"sentences": [], "nbest": 99999999999999999999}"#, #""nbest" must be a whole number"#),
-      (#"{"sentences": [3]}"#, "sentences[0]: invalid JSON at column 1: expected a JSON object"),
+      // A sentence of valid JSON but not an object is named as such, not as invalid JSON.
+      (
+        #"{"sentences": ["to boston"]}"#,
+        #"sentences[0]: expected a JSON object ({"tokens": [...]} or {"text": "..."}), not a string"#
+      ),
+      (#"{"sentences": [3]}"#, "sentences[0]: expected a JSON object ({"),
       (#"{"sentences": [{"id": 7}]}"#, #"sentences[0] (id 7): give "tokens""#),
       (#"{"sentences": [{"tokens": []}, {"id": "x", "tokens": [1]}]}"#, "sentences[1] (id \"x\")"),
       (#"{"sentences": [{"tokens": [], "text": ""}]}"#, #"give "tokens" or "text", not both"#),

@@ -147,6 +147,12 @@ struct JSONScanner {
     }
   }
 
+  /// Whether nothing but whitespace is left, which is passed over.
+  mutating func isAtEndAfterWhitespace() -> Bool {
+    skipWhitespace()
+    return isAtEnd
+  }
+
   /// Consumes `byte` (after whitespace) or throws "expected `description`".
   mutating func expect(_ byte: UInt8, _ description: String) throws {
     skipWhitespace()
@@ -167,18 +173,23 @@ struct JSONScanner {
   mutating func require(_ kind: JSONKind, else message: (_ found: String) -> String) throws {
     skipWhitespace()
     // Kinds compared as cases, not as their names: a request's every token is checked here.
-    let found: JSONKind
-    switch current {
-    case UInt8(ascii: "{"): found = .object
-    case UInt8(ascii: "["): found = .array
-    case UInt8(ascii: "\""): found = .string
-    case UInt8(ascii: "t"), UInt8(ascii: "f"): found = .boolean
-    case UInt8(ascii: "n"): found = .null
-    default: found = .number
-    }
+    let found = nextKind
     guard found != kind else { return }
     _ = try readRawValue()
     throw JSONLineError(message(found.rawValue))
+  }
+
+  /// The kind of value the next byte starts (whitespace skipped before); a byte that starts
+  /// none is taken for a number, whose reading then fails.
+  var nextKind: JSONKind {
+    switch current {
+    case UInt8(ascii: "{"): .object
+    case UInt8(ascii: "["): .array
+    case UInt8(ascii: "\""): .string
+    case UInt8(ascii: "t"), UInt8(ascii: "f"): .boolean
+    case UInt8(ascii: "n"): .null
+    default: .number
+    }
   }
 
   /// Consumes `null` (after whitespace) when it comes next.

@@ -113,9 +113,16 @@ private struct RequestFields {
   mutating func read(_ scanner: inout JSONScanner) throws {
     scanner.skipWhitespace()
     guard scanner.consume(UInt8(ascii: "{")) else {
-      throw scanner.isAtEnd
-        ? JSONLineError("empty line, expected a JSON object")
-        : scanner.error("expected a JSON object")
+      if scanner.isAtEnd { throw JSONLineError("empty line, expected a JSON object") }
+      // A valid value of another kind (a sentence sent as a string) is named: "invalid
+      // JSON" said the JSON was wrong where its kind was.
+      var value = scanner
+      let found = value.nextKind
+      guard (try? value.readRawValue()) != nil, value.isAtEndAfterWhitespace() else {
+        throw scanner.error("expected a JSON object")
+      }
+      throw JSONLineError(
+        #"expected a JSON object ({"tokens": [...]} or {"text": "..."}), not \#(found.rawValue)"#)
     }
     if !scanner.consume(UInt8(ascii: "}")) {
       repeat { try readMember(&scanner) } while scanner.consume(UInt8(ascii: ","))
