@@ -141,7 +141,7 @@ public struct TaggingServer: Service {
     return router
   }
 
-  /// The body as UTF-8 text; 415 when it comes in a content coding (gzip bytes read as text
+  /// The body as UTF-8 text, without a byte-order mark; 415 when it comes in a content coding (gzip bytes read as text
   /// were refused as "not UTF-8"), 413 when it is longer than `limit` bytes (said by
   /// Content-Length or found while reading), 400 when it is not UTF-8.
   private static func readBody(_ request: Request, limit: Int) async throws -> String {
@@ -164,7 +164,11 @@ public struct TaggingServer: Service {
     } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
       throw tooLarge
     }
-    guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+    // A byte-order mark before the JSON is skipped, as `trellis tag` and the C ABI skip one
+    // before the first JSON line (it was refused as invalid JSON).
+    var body = bytes.readableBytesView
+    if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+    guard let text = String(validating: body, as: UTF8.self) else {
       throw ServiceError.badRequest("the body is not UTF-8")
     }
     return text

@@ -184,6 +184,17 @@ final class LimitTests: XCTestCase {
     try await assertRefused(body, mentioning: "the body is not UTF-8")
   }
 
+  /// A byte-order mark before the body is skipped, as `trellis tag` and the C ABI skip one
+  /// before the first JSON line (it was refused: "invalid JSON at column 1").
+  func testAByteOrderMarkBeforeTheBodyIsSkipped() async throws {
+    let body = tagBody([EndpointTests.requests[1]])
+    let plain = try await client.post(server.url("/v1/tag"), body)
+    let marked = try await client.post(server.url("/v1/tag"), "\u{FEFF}" + body)
+    XCTAssertEqual(marked.status, 200, marked.text)
+    XCTAssertEqual(marked.text, plain.text)
+    try await assertRefused("\u{FEFF}", mentioning: "the body is empty")
+  }
+
   /// A body in a content coding is refused as such (gzip bytes were read as text, "not
   /// UTF-8"; a plain body labelled br was tagged).
   func testABodyInAContentCodingIs415() async throws {
