@@ -83,8 +83,13 @@ struct TagRequestBody {
     var tokens = 0
     return try sentences.enumerated().map { index, sentence in
       let request: TaggingRequest
+      /// The sentence as errors name it: `sentences[3] (id 7)`, or without its id when none
+      /// was read.
+      func place(id: RawJSON?) -> String {
+        "sentences[\(index)]" + (id.map { " (id \($0))" } ?? "")
+      }
       func refusal(_ message: String, id: RawJSON?) -> ServiceError {
-        .badRequest("sentences[\(index)]\(id.map { " (id \($0))" } ?? ""): \(message)")
+        .badRequest("\(place(id: id)): \(message)")
       }
       do {
         request = try TaggingRequest(jsonLine: sentence.text)
@@ -97,7 +102,8 @@ struct TagRequestBody {
       tokens += request.tokens.count
       guard tokens <= limits.maxTokens else {
         throw ServiceError.badRequest(
-          "more than \(limits.maxTokens) tokens (the limit per request) by sentences[\(index)]")
+          "more than \(limits.maxTokens) tokens (the limit per request) by "
+            + place(id: request.id))
       }
       return request
     }

@@ -80,6 +80,11 @@ final class LimitTests: XCTestCase {
     let tokens =
       #"{"tokens": ["# + Array(repeating: #""a""#, count: 11).joined(separator: ",") + "]}"
     try await assertRefused(tagBody([tokens, tokens]), mentioning: "by sentences[1]")
+    // Named with its id, as every other refusal of a sentence is.
+    let withID = #"{"id": "q7", "# + tokens.dropFirst()
+    try await assertRefused(
+      tagBody([tokens, withID]),
+      mentioning: #"more than 20 tokens (the limit per request) by sentences[1] (id "q7")"#)
     // Exactly the limit is answered: 11 + 9 tokens.
     let nine =
       #"{"tokens": ["# + Array(repeating: #""a""#, count: 9).joined(separator: ",") + "]}"
