@@ -55,13 +55,15 @@ enum CallOptions {
       case ("constrained", .boolean(let flag)): options.constrained = flag
       case ("nbest", .integer(let count)): options.nbest = count
       case ("batch_size", .integer(let size)): options.batchSize = size
+      case ("threads", .integer(let count)): options.threads = count
       case ("confidence", _), ("constrained", _):
         throw CallError("options: \"\(key)\" must be true or false")
-      case ("nbest", _), ("batch_size", _):
+      case ("nbest", _), ("batch_size", _), ("threads", _):
         throw CallError("options: \"\(key)\" must be an integer")
       default:
         throw CallError(
-          "options: unknown key \"\(key)\" (known: batch_size, confidence, constrained, nbest)")
+          "options: unknown key \"\(key)\" (known: batch_size, confidence, constrained, nbest, "
+            + "threads)")
       }
     }
     try options.validate()

@@ -61,20 +61,27 @@ struct LabelTable {
 enum TokenBatch {
   static let confidence: Int32 = 1
   static let unconstrained: Int32 = 2
+  /// `TRELLIS_THREADS(n)` is n shifted left by this: the flags from this bit up are the most
+  /// threads, 0 for the default (`TaggingOptions.activeCores`).
+  static let threadsShift: Int32 = 8
 
   static func options(batchSize: Int32, flags: Int32) throws -> TaggingOptions {
-    guard flags & ~(confidence | unconstrained) == 0 else {
+    let threads = flags >> threadsShift
+    guard flags >= 0, flags & ((1 << threadsShift) - 1) & ~(confidence | unconstrained) == 0 else {
       throw CallError(
-        "flags: \(flags) has bits other than TRELLIS_CONFIDENCE (1) and TRELLIS_UNCONSTRAINED (2)")
+        "flags: \(flags) has bits other than TRELLIS_CONFIDENCE (1), TRELLIS_UNCONSTRAINED (2) "
+          + "and TRELLIS_THREADS(n)")
     }
     var options = TaggingOptions()
     options.batchSize = Int(batchSize)
     options.confidence = flags & confidence != 0
     options.constrained = flags & unconstrained == 0
+    if threads > 0 { options.threads = Int(threads) }
     do {
       try options.validate()
     } catch let error as OptionError {
-      throw CallError("\"batch_size\" \(error.message)")
+      let argument = error.option == "threads" ? "TRELLIS_THREADS(n): n" : "\"batch_size\""
+      throw CallError("\(argument) \(error.message)")
     }
     return options
   }

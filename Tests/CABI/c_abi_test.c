@@ -11,6 +11,7 @@
  * give the same bytes. The slower checks (n-best, threads) use the sample, since `make test`
  * runs this on a debug build.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,6 +136,32 @@ static void test_answers(const trellis_model *model, const char *requests, const
   trellis_free_string(answers);
 }
 
+/* The threads of this process. */
+static int thread_count(void) {
+  DIR *tasks = opendir("/proc/self/task");
+  int count = 0;
+  for (struct dirent *entry; tasks && (entry = readdir(tasks));) count += entry->d_name[0] != '.';
+  if (tasks) closedir(tasks);
+  return count;
+}
+
+/* {"threads": 1} keeps the call on the caller's thread and gives the same bytes. Run before any
+   other tagging call, so that no worker thread of an earlier call is there to be reused: by
+   default the sample's 100 lines are parsed and answered on two threads where there are two
+   cores. ("threads" was an unknown key: every call ran on one thread per core.) */
+static void test_one_thread(const trellis_model *model, const char *sample,
+                            const char *sample_cli) {
+  int before = thread_count();
+  char *error = NULL;
+  char *answers = trellis_tag_jsonl(model, sample, "{\"threads\": 1}", &error);
+  int after = thread_count();
+  check(answers && strcmp(answers, sample_cli) == 0 && after == before,
+        "{\"threads\": 1} tags on the calling thread alone (%d threads before, %d after) and "
+        "gives the CLI's bytes (%s)", before, after, error ? error : "no error");
+  trellis_free_string(answers);
+  trellis_free_string(error);
+}
+
 static void test_input_forms(const trellis_model *model) {
   char *error = NULL;
   char *empty = trellis_tag_jsonl(model, "", "", &error);
@@ -181,6 +208,10 @@ static void test_refusals(const trellis_model *model) {
   check_refused(model, one, "{\"nbets\": 1}", "unknown key \"nbets\"", "a misspelt option");
   check_refused(model, one, "{\"confidence\": 1}", "true or false", "a number for a flag");
   check_refused(model, one, "{\"nbest\": 1.5}", "integer", "a fraction for a count");
+  check_refused(model, one, "{\"threads\": 0}", "options: \"threads\" must be in 1...1024 (got 0)",
+                "threads 0");
+  check_refused(model, one, "{\"threads\": true}", "\"threads\" must be an integer",
+                "a flag for threads");
   check_refused(model, one, "nbest=3", "JSON object", "options that are not JSON");
   check_refused(model, one, "{\"nbest\": 1, \"nbest\": 2}", "\"nbest\" is given twice",
                 "a key given twice");
@@ -269,6 +300,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cannot load %s: %s\n", argv[1], error);
     return 1;
   }
+  test_one_thread(model, sample, sample_cli);
   test_answers(model, requests, cli, sample, sample_cli, sample_nbest);
   test_input_forms(model);
   test_refusals(model);

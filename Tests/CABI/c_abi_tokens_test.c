@@ -275,6 +275,9 @@ static void test_refusals(const trellis_model *model) {
   const char *boston = "boston";
   check_refused(NULL, boston, 7, one, 1, 32, 0, 1, 3, "NULL", "a NULL handle");
   check_refused(model, boston, 7, one, 1, 32, 4, 1, 3, "flags", "an unknown flag");
+  check_refused(model, boston, 7, one, 1, 32, -1, 1, 3, "flags", "negative flags");
+  check_refused(model, boston, 7, one, 1, 32, TRELLIS_THREADS(1025), 1, 3,
+                "TRELLIS_THREADS(n): n must be in 1...1024 (got 1025)", "1025 threads");
   check_refused(model, boston, 7, one, 1, 0, 0, 1, 3, "batch_size", "batch size 0");
   check_refused(model, boston, 7, one, 1, 5000, 0, 1, 3, "batch_size", "batch size 5000");
   check_refused(model, "\xff", 2, one, 1, 32, 0, 1, 3, "UTF-8", "a token that is not UTF-8");
@@ -318,6 +321,17 @@ static void test_threads(const trellis_model *model, const struct batch *batch,
   struct answers reference = tag(model, batch, sentence_count, 32, 0);
   size_t token_count = 0;
   for (size_t s = 0; s < sentence_count; s++) token_count += (size_t)batch->lengths[s];
+  /* TRELLIS_THREADS(n) sets the call's threads, beside the other flags; the labels do not
+     depend on it (it was refused as an unknown flag). */
+  for (int threads = 0; threads <= 2; threads++) {
+    struct answers answers = tag(model, batch, sentence_count, 32,
+                                 TRELLIS_THREADS(threads) | TRELLIS_CONFIDENCE);
+    check(answers.status == 0 && reference.status == 0
+            && memcmp(answers.labels, reference.labels, token_count * sizeof(int32_t)) == 0,
+          "TRELLIS_THREADS(%d) is taken beside another flag and gives the same labels (%s)",
+          threads, answers.error ? answers.error : "no error");
+    free_answers(&answers);
+  }
   enum { thread_count = 4 };
   pthread_t threads[thread_count];
   struct tokens_job jobs[thread_count];

@@ -17,6 +17,11 @@
  * undefined, as it is for any C pointer.
  *
  * Threads: every function may be called from several threads at once, on one handle too.
+ * A tagging call runs on up to one thread per core this process may use (its CPU affinity and
+ * cgroup quota, read once), the calling thread included, unless told fewer: "threads" in
+ * trellis_tag_jsonl's options, TRELLIS_THREADS(n) in trellis_tag_tokens's flags. A caller that
+ * tags from N threads of its own gives each call its share of the cores (1 keeps a call on its
+ * caller's thread); left at the default, N calls at once run up to N x cores threads.
  */
 #ifndef TRELLIS_H
 #define TRELLIS_H
@@ -58,6 +63,8 @@ trellis_model *trellis_model_load(const char *path, char **error);
  *   "nbest"       K in 0...1000: add the K best label sequences ("nbest")
  *   "batch_size"  the most sentences per forward pass, 1...4096 (default 32)
  *   "constrained" false: decode without the tag scheme's transition constraints
+ *   "threads"     the most threads the call tags on, 1...1024, the calling thread included
+ *                 (default: one per core this process may use; see "Threads" above)
  * Labels never depend on how sentences are grouped into calls and forward passes; confidences
  * and scores may differ by up to 1e-4 (the order of floating-point sums), and are the CLI's to
  * the last digit for the same passes: `trellis tag --batch-size N` on N lines or fewer, and
@@ -77,6 +84,11 @@ enum {
   TRELLIS_UNCONSTRAINED = 2,
 };
 
+/* A flag of trellis_tag_tokens: tag on at most `n` threads, 1...1024, the calling thread
+   included, as "threads" does in trellis_tag_jsonl's options. Without it (or with n = 0), one
+   per core this process may use (see "Threads" above). */
+#define TRELLIS_THREADS(n) ((int)(n) << 8)
+
 /*
  * Tags tokenised sentences as trellis_tag_jsonl tags {"tokens": [...]} requests, with the same
  * labels, spans and (for the same forward passes) confidences, but with no JSON on either side:
@@ -86,7 +98,8 @@ enum {
  * every token in order, each as UTF-8 followed by one NUL byte: `tokens_size` bytes, exactly T
  * NULs (a token that contains NUL cannot be sent this way; trellis_tag_jsonl takes it).
  * `batch_size` is the most sentences per forward pass (1...4096; the other calls default to 32);
- * `flags` is 0 or TRELLIS_CONFIDENCE and/or TRELLIS_UNCONSTRAINED.
+ * `flags` is 0, or any of TRELLIS_CONFIDENCE, TRELLIS_UNCONSTRAINED and TRELLIS_THREADS(n)
+ * or-ed together.
  *
  * Out, in arrays the caller allocates (S = sentence_count):
  *   labels[T]         each token's label, as an index into the "outputLabels" array of
