@@ -261,6 +261,22 @@ final class JSONLinesTests: CLITestCase {
     XCTAssertEqual(stopped.output.split(separator: "\n").count, 1, stopped.output)
   }
 
+  /// A request made in Swift is answered on one line, as a request read from one is: a
+  /// `RawJSON` written over several lines has a space for each line end, as the reader reads
+  /// an id (an id of "[1,\n2]" put a line end in `jsonLine()`, which promises one line).
+  func testARawJSONWrittenOverSeveralLinesIsAnsweredOnOne() throws {
+    let id = try RawJSON("[1,\n2,\r\n3]")
+    XCTAssertEqual(id.text, "[1, 2,  3]")
+    var request = TaggingRequest(tokens: ["to", "boston"], id: id)
+    request.passthrough = [
+      JSONMember(name: .string("source"), value: try RawJSON("{\"page\":\r7}"))
+    ]
+    let model = try ModelFile.read(from: try sharedModel())
+    let line = try model.respond(to: [request], options: TaggingOptions())[0].jsonLine()
+    XCTAssertFalse(line.contains("\n") || line.contains("\r"), line)
+    XCTAssertTrue(line.hasPrefix(#"{"id":[1, 2,  3],"source":{"page": 7},"labels":"#), line)
+  }
+
   func testOptionsThatDoNotFitJSONLinesAreRefused() throws {
     let model = try sharedModel()
     let text = try trellis(

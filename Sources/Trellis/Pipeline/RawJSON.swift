@@ -2,15 +2,18 @@
 /// and the fields a pipeline passes through come back byte for byte: `12345678901234567890` and
 /// `0.1` never pass through `Double`, and `"caf\u00e9"` keeps its escape.
 public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
-  /// The value's JSON text, without surrounding whitespace.
+  /// The value's JSON text, without surrounding whitespace, on one line: a value written with
+  /// a CR or LF between its tokens has a space there (`init(_:)`), so a JSON line holding it is
+  /// one line.
   public let text: String
 
-  /// Checks that `text` is exactly one JSON value (surrounding whitespace allowed and dropped).
-  /// Throws `JSONLineError` saying where it is not.
+  /// Checks that `text` is exactly one JSON value (surrounding whitespace allowed and dropped),
+  /// each CR or LF between its tokens read as a space, as a request's id is read. Throws
+  /// `JSONLineError` saying where it is not.
   public init(_ text: String) throws {
     self = try JSONScanner.scan(text) { scanner in
       scanner.skipWhitespace()
-      let value = try scanner.readRawValue()
+      let value = try scanner.readCopiedValue()
       scanner.skipWhitespace()
       guard scanner.isAtEnd else { throw scanner.error("unexpected text after the value") }
       return value
@@ -224,8 +227,9 @@ struct JSONScanner {
   }
 
   /// `readRawValue()` for a value an answer line copies (a request's id and passthrough
-  /// fields): a CR or LF between its tokens becomes a space (a string cannot hold one raw), so
-  /// the line holds no line end; Python's text files end lines at a lone CR as well as at LF.
+  /// fields, any `RawJSON(_:)`): a CR or LF between its tokens becomes a space (a string cannot
+  /// hold one raw), so the line holds no line end; Python's text files end lines at a lone CR
+  /// as well as at LF.
   mutating func readCopiedValue() throws -> RawJSON {
     let value = try readRawValue()
     let isLineEnd = { (byte: UInt8) in byte == 0x0A || byte == 0x0D }
