@@ -269,12 +269,33 @@ final class JSONLinesTests: CLITestCase {
     XCTAssertEqual(id.text, "[1, 2,  3]")
     var request = TaggingRequest(tokens: ["to", "boston"], id: id)
     request.passthrough = [
-      JSONMember(name: .string("source"), value: try RawJSON("{\"page\":\r7}"))
+      try JSONMember(name: .string("source"), value: RawJSON("{\"page\":\r7}"))
     ]
     let model = try ModelFile.read(from: try sharedModel())
     let line = try model.respond(to: [request], options: TaggingOptions())[0].jsonLine()
     XCTAssertFalse(line.contains("\n") || line.contains("\r"), line)
     XCTAssertTrue(line.hasPrefix(#"{"id":[1, 2,  3],"source":{"page": 7},"labels":"#), line)
+  }
+
+  /// A passthrough field made in Swift is refused where the reader refuses one: a name that is
+  /// not a JSON string (`123` made the answer `{…,123:true,…}`, not JSON), one the answer
+  /// writes (a field "labels" was written beside the answer's own), the call's option and a
+  /// request's own fields.
+  func testAPassthroughFieldIsRefusedAsTheReaderRefusesIt() throws {
+    let refusals = [
+      ("123", "a field's name must be a JSON string, not a number: 123"),
+      (#""labels""#, #"field "labels" is one the answer writes; rename it"#),
+      (#""error""#, #"field "error" is one the answer writes; rename it"#),
+      (#""confidence""#, #"field "confidence" is an option of the whole call"#),
+      (#""id""#, #"field "id" is a request's own"#),
+      (#""tok\u0065ns""#, #"field "tok\u0065ns" is a request's own"#),
+    ]
+    for (name, message) in refusals {
+      XCTAssertThrowsError(try JSONMember(name: RawJSON(name), value: RawJSON("true")), name) {
+        XCTAssertTrue("\($0)".hasPrefix(message), "\(name): \($0)")
+      }
+    }
+    XCTAssertNoThrow(try JSONMember(name: RawJSON(#""label""#), value: RawJSON("true")))
   }
 
   func testOptionsThatDoNotFitJSONLinesAreRefused() throws {

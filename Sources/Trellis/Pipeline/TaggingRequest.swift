@@ -19,8 +19,8 @@ public struct TaggingRequest: Equatable, Sendable {
   /// Each token's code-point range in `text`, or in the tokens joined by single spaces.
   public private(set) var tokenRanges: [Range<Int>]
   /// The request's other fields, in their order, as written (CR and LF between tokens read as
-  /// spaces, as for `id`). A caller adding one keeps its
-  /// name clear of `id`, `tokens`, `text` and `answerFields`, as `init(jsonLine:)` does.
+  /// spaces, as for `id`). `JSONMember(name:value:)` refuses the names `init(jsonLine:)`
+  /// refuses; a caller adding members keeps their names distinct, as the reader does.
   public var passthrough: [JSONMember] = []
 
   /// Names an answer writes, so a request may not carry them as passthrough fields: an
@@ -85,17 +85,55 @@ public struct TaggingRequest: Equatable, Sendable {
 
   /// The string the ranges index: `text`, or the tokens joined by single spaces.
   var source: String { text ?? tokens.joinedBySpaces() }
+
+  /// Whether `name` is one of a request's own fields, which are read, not passed through.
+  /// (Compared as strings: hashing every name into a set was a tenth of parsing a request.)
+  static func isOwnField(_ name: String) -> Bool {
+    name == "id" || name == "text" || name == "tokens"
+  }
+
+  /// Why a field named `name` (written `rawName`) may not pass through to the answer, or nil
+  /// when it may: the answer writes that name itself, or it is the call's option.
+  static func passthroughRefusal(of name: String, written rawName: String) -> String? {
+    if answerFields.contains(name) { return "field \(rawName) is one the answer writes; rename it" }
+    guard name != optionField else {
+      return "field \(rawName) is an option of the whole call (--confidence, or the HTTP body's "
+        + "\"confidence\"), not of one request"
+    }
+    return nil
+  }
 }
 
-/// A field of a JSON object kept as written: `name` is the key's JSON string literal.
+/// A field a request passes through to its answer, kept as written: `name` is the key's JSON
+/// string literal.
 public struct JSONMember: Equatable, Sendable {
   /// The key as a JSON string, quotes and escapes as written (`"source"`).
-  public var name: RawJSON
+  public private(set) var name: RawJSON
   /// The value as written.
   public var value: RawJSON
 
-  /// A member from its key (a JSON string, e.g. `RawJSON.string("source")`) and value.
-  public init(name: RawJSON, value: RawJSON) {
+  /// A member from its key (a JSON string, e.g. `RawJSON.string("source")`) and value. Throws
+  /// `JSONLineError` for a key that is not a JSON string, which would make the answer invalid
+  /// JSON, and for one `TaggingRequest(jsonLine:)` refuses as a passthrough field: a request's
+  /// own (`id`, `tokens`, `text`), `TaggingRequest.answerFields`, which the answer would write
+  /// twice, and `TaggingRequest.optionField`.
+  public init(name: RawJSON, value: RawJSON) throws {
+    let (kind, decoded) = JSONScanner.scan(name.text) { ($0.nextKind, try? $0.readString()) }
+    guard let decoded else {
+      throw JSONLineError("a field's name must be a JSON string, not \(kind.rawValue): \(name)")
+    }
+    guard !TaggingRequest.isOwnField(decoded) else {
+      throw JSONLineError(
+        "field \(name) is a request's own (set it on the request), not one to pass through")
+    }
+    if let refusal = TaggingRequest.passthroughRefusal(of: decoded, written: name.text) {
+      throw JSONLineError(refusal)
+    }
+    self.init(checked: name, value: value)
+  }
+
+  /// A member whose name `TaggingRequest(jsonLine:)` has read and checked.
+  init(checked name: RawJSON, value: RawJSON) {
     self.name = name
     self.value = value
   }
@@ -138,18 +176,10 @@ private struct RequestFields {
     let name = try scanner.readString()
     let rawName = scanner.text(from: nameStart)
     guard names.insert(name) else { throw JSONLineError("duplicate field \(rawName)") }
-    // The set is searched only for names other than the request's own: hashing every name
-    // into it was a tenth of parsing a request.
-    let isRequestField = name == "id" || name == "text" || name == "tokens"
-    if !isRequestField {
-      guard !TaggingRequest.answerFields.contains(name) else {
-        throw JSONLineError("field \(rawName) is one the answer writes; rename it")
-      }
-      guard name != TaggingRequest.optionField else {
-        throw JSONLineError(
-          "field \(rawName) is an option of the whole call (--confidence, or the HTTP body's "
-            + "\"confidence\"), not of one request")
-      }
+    if !TaggingRequest.isOwnField(name),
+      let refusal = TaggingRequest.passthroughRefusal(of: name, written: rawName)
+    {
+      throw JSONLineError(refusal)
     }
     try scanner.expect(UInt8(ascii: ":"), "':' after a key")
     switch name {
@@ -161,7 +191,7 @@ private struct RequestFields {
       tokens = try scanner.readStringArray(problem: "\"tokens\" must be an array of strings")
     default:
       passthrough.append(
-        JSONMember(name: RawJSON(checked: rawName), value: try scanner.readCopiedValue()))
+        JSONMember(checked: RawJSON(checked: rawName), value: try scanner.readCopiedValue()))
     }
   }
 
