@@ -86,6 +86,31 @@ def test_loading_errors_carry_the_library_message(tmp_path) -> None:
         trellis.Tagger(str(not_a_model))
 
 
+def test_threads_reach_the_library_and_change_nothing(tagger, monkeypatch) -> None:
+    sentences = [["flights", "to", "boston"], ["from", "denver", "on", "monday"]]
+    default = tagger.tag(sentences, confidence=True)
+    seen = []
+    tag_tokens, tag_jsonl = _library.tag_tokens, _library.tag_jsonl
+    monkeypatch.setattr(_library, "tag_tokens", lambda *a: seen.append(a[-1]) or tag_tokens(*a))
+    monkeypatch.setattr(_library, "tag_jsonl",
+                        lambda h, r, o: seen.append(json.loads(o)) or tag_jsonl(h, r, o))
+    for threads in (1, 2):
+        assert tagger.tag(sentences, confidence=True, threads=threads) == default
+        assert (tagger.tag(sentences, nbest=2, threads=threads)
+                == tagger.tag(sentences, nbest=2))
+        assert (tagger.tag_texts(["to boston"], threads=threads)
+                == tagger.tag_texts(["to boston"]))
+    flags = [entry for entry in seen if isinstance(entry, int)]
+    options = [entry for entry in seen if isinstance(entry, dict)]
+    assert [flag >> _library.THREADS_SHIFT for flag in flags] == [1, 2]
+    assert [entry.get("threads") for entry in options] == [1, None, 1, None, 2, None, 2, None]
+    for bad, error in ((0, ValueError), (1025, ValueError), (True, TypeError), ("2", TypeError)):
+        with pytest.raises(error, match="threads"):
+            tagger.tag(sentences, threads=bad)
+        with pytest.raises(error, match="threads"):
+            tagger.tag_texts(["to boston"], threads=bad)
+
+
 def test_argument_errors(tagger) -> None:
     with pytest.raises(TypeError, match="token lists"):
         tagger.tag("flights to boston")

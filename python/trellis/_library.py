@@ -125,6 +125,11 @@ CONFIDENCE = 1
 """trellis_tag_tokens's flag TRELLIS_CONFIDENCE."""
 UNCONSTRAINED = 2
 """trellis_tag_tokens's flag TRELLIS_UNCONSTRAINED."""
+THREADS_SHIFT = 8
+"""trellis_tag_tokens's TRELLIS_THREADS(n) is n shifted left by this many bits."""
+THREADS_LIMIT = 1024
+"""The most threads a call may ask for (Swift's `TaggingOptions.threadsLimit`, which the C
+ABI does not report): `Tagger` checks it before any call."""
 BATCH_SIZE = 32
 """The batch size the library tags with unless told otherwise (Swift's
 `TaggingOptions.batchSize`, `trellis tag --batch-size`'s default, which the C ABI does not

@@ -169,6 +169,7 @@ class Tagger:
         *,
         batch_size: int = _library.BATCH_SIZE,
         constrained: bool = True,
+        threads: Optional[int] = None,
     ) -> List[TaggingResult]:
         """Tags tokenized sentences, returning one result per sentence, in order.
 
@@ -180,21 +181,25 @@ class Tagger:
             --nbest K` does; 0, the default, lists none.
         batch_size: sentences per forward pass, 1 to 4096 (labels never depend on it).
         constrained: False decodes without the tag scheme's transition constraints.
+        threads: the most threads the call tags on, 1 to 1024, the calling thread included
+            (results never depend on it); None, the default, is one per core the process may
+            use. A program tagging from several threads of its own gives each call its share.
         """
         if isinstance(sentences, (str, bytes)):
             raise TypeError("sentences must be a list of token lists, not a string")
         _check_batch_size(batch_size)
         _check_nbest(nbest)
         _check_flags(confidence=confidence, constrained=constrained)
+        _check_threads(threads)
         # Read once: the token call's checks and the JSON requests then see the same sentences.
         sentences = list(sentences)
         if nbest == 0:
-            results = self._tag_tokens(sentences, confidence, batch_size, constrained)
+            results = self._tag_tokens(sentences, confidence, batch_size, constrained, threads)
             if results is not None:
                 return results
         requests = ['{"tokens":' + _token_array(index, tokens) + "}"
                     for index, tokens in enumerate(sentences)]
-        return self._tag(requests, confidence, nbest, batch_size, constrained)
+        return self._tag(requests, confidence, nbest, batch_size, constrained, threads)
 
     def tag_texts(
         self,
@@ -204,25 +209,28 @@ class Tagger:
         *,
         batch_size: int = _library.BATCH_SIZE,
         constrained: bool = True,
+        threads: Optional[int] = None,
     ) -> List[TaggingResult]:
         """Tags raw strings, split by Trellis's tokenizer (README "JSON lines"): each result
-        has `text`, its `tokens`, and spans with `start_char`/`end_char` into the text."""
+        has `text`, its `tokens`, and spans with `start_char`/`end_char` into the text. The
+        options are `tag`'s."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("texts must be a list of strings; for one text pass [text]")
         _check_batch_size(batch_size)
         _check_nbest(nbest)
         _check_flags(confidence=confidence, constrained=constrained)
+        _check_threads(threads)
         requests = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {index} is {type(text).__name__}, not str")
             requests.append('{"text":' + _dumps(text) + "}")
-        return self._tag(requests, confidence, nbest, batch_size, constrained)
+        return self._tag(requests, confidence, nbest, batch_size, constrained, threads)
 
     def tag_json_lines(self, requests: str, options: Optional[Dict[str, Any]] = None) -> str:
         """The library's own call: JSON-lines requests in, one answer line each out (bad
         lines answered with {"error": ...}), as `trellis tag --input jsonl` does. `options`
-        takes the keys confidence, nbest, batch_size and constrained. `ValueError` for
+        takes the keys confidence, nbest, batch_size, constrained and threads. `ValueError` for
         requests holding NUL, which the C string would cut short (in JSON it is written
         \\u0000), and a `UnicodeEncodeError` (a `ValueError`) naming the line of a lone
         surrogate, which UTF-8 cannot encode."""
@@ -348,7 +356,7 @@ class Tagger:
 
     def _tag_tokens(
         self, sentences: List[Sequence[str]], confidence: bool, batch_size: int,
-        constrained: bool,
+        constrained: bool, threads: Optional[int],
     ) -> Optional[List[TaggingResult]]:
         """`tag` without n-best lists through the token call, with no JSON either way; None
         for what only the JSON call takes or explains (sentences other than lists and tuples
@@ -365,15 +373,16 @@ class Tagger:
         except (TypeError, UnicodeEncodeError):
             return None
         lengths = array("i", map(len, sentences))
-        flags = (_library.CONFIDENCE if confidence else 0) | (
-            0 if constrained else _library.UNCONSTRAINED)
+        flags = ((_library.CONFIDENCE if confidence else 0)
+                 | (0 if constrained else _library.UNCONSTRAINED)
+                 | (threads or 0) << _library.THREADS_SHIFT)
         with self._live_handle() as handle:
             answers = _library.tag_tokens(handle, encoded, lengths, batch_size, flags)
         table = self._output_labels
         labels = [table[i] for i in answers.labels]
         spans = answers.spans.tolist()
         confidences = answers.confidences.tolist() if confidence else []
-        # A NaN probability: the sentence has no confidences (empty, or a head without).
+        # A NaN probability: the head defines no confidences.
         probabilities = [None if p != p else p for p in answers.probabilities or ()]
         results = []
         start = span_start = 0
@@ -389,9 +398,11 @@ class Tagger:
 
     def _tag(
         self, requests: List[str], confidence: bool, nbest: int, batch_size: int,
-        constrained: bool,
+        constrained: bool, threads: Optional[int],
     ) -> List[TaggingResult]:
         options: Dict[str, Any] = {"batch_size": batch_size}
+        if threads is not None:
+            options["threads"] = threads
         if confidence:
             options["confidence"] = True
         if nbest > 0:
@@ -434,6 +445,16 @@ def _check_batch_size(batch_size: int) -> None:
     if not 1 <= batch_size <= _library.BATCH_SIZE_LIMIT:
         raise ValueError(
             f"batch_size must be in 1...{_library.BATCH_SIZE_LIMIT} (got {batch_size})")
+
+
+def _check_threads(threads: Optional[int]) -> None:
+    """Refuses a `threads` the library would not take, before any call (None: the default)."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
+    if not 1 <= threads <= _library.THREADS_LIMIT:
+        raise ValueError(f"threads must be in 1...{_library.THREADS_LIMIT} (got {threads})")
 
 
 def _absolute(path: str) -> str:
