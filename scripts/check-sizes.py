@@ -5,6 +5,7 @@ recurrences line by line, and tests compare the fast paths against them), no Pyt
 over 500 lines. Prints each breach and exits 1 if there is any."""
 import pathlib
 import re
+import subprocess
 import sys
 
 FILE_LIMIT, FUNCTION_LIMIT, PYTHON_LIMIT = 400, 60, 500
@@ -39,9 +40,11 @@ def main():
         for name, line, length in swift_functions(lines):
             if length > FUNCTION_LIMIT and name not in REFERENCE_TWINS:
                 breaches.append(f"{path}:{line}: {name} is {length} lines (limit {FUNCTION_LIMIT})")
-    for path in sorted(pathlib.Path(".").rglob("*.py")):
-        if any(part.startswith(".") for part in path.parts):
-            continue
+    # The repository's own Python: not pip's copies under python/build/ or a virtual
+    # environment's packages.
+    tracked = subprocess.run(["git", "ls-files", "*.py"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    for path in map(pathlib.Path, sorted(tracked)):
         count = len(path.read_text(encoding="utf-8").splitlines())
         if count > PYTHON_LIMIT:
             breaches.append(f"{path}: {count} lines (limit {PYTHON_LIMIT})")

@@ -49,7 +49,8 @@ from . import _library
 from ._library import TrellisError
 from .results import Span as TaggedSpan
 from .results import TaggingResult
-from .tagger import Tagger, _absolute, _check_batch_size, _write_whole
+from ._arguments import _check_batch_size
+from .tagger import Tagger, _absolute, _write_whole
 
 # The model file inside a saved pipeline's component directory.
 _SAVED_MODEL = "model"

@@ -11,8 +11,6 @@ import tempfile
 import threading
 from array import array
 from contextlib import contextmanager
-from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from itertools import chain
 from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
                     Tuple,
@@ -20,34 +18,9 @@ from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Opt
 
 from . import _library
 from ._library import TrellisError
+from ._arguments import (_check_batch_size, _check_flags, _check_nbest, _check_threads,
+                         _token_array, _unencodable)
 from .results import TaggingResult, _dumps
-
-
-def _token_array(index: int, tokens: Iterable[str]) -> str:
-    """Sentence `index`'s tokens as a JSON array (a list or tuple without a copy). Anything
-    but an ordered collection of strings is a `TypeError` naming the sentence, or the token
-    and its type: a set's order is not the sentence's, and a token that is not a string
-    stopped the JSON encoder without saying where (bytes, a spaCy Token) or reached the
-    library as JSON the caller never wrote (NaN)."""
-    if isinstance(tokens, (str, bytes)):
-        raise TypeError(
-            f"sentence {index} is a string; pass token lists "
-            "(for one sentence, [tokens]), or use tag_texts for raw text")
-    if isinstance(tokens, (AbstractSet, Mapping)):
-        raise TypeError(f"sentence {index} is a {type(tokens).__name__}, whose order is not "
-                        "the sentence's; pass its tokens as a list")
-    if type(tokens) not in (list, tuple):
-        try:
-            iterator = iter(tokens)
-        except TypeError:
-            raise TypeError(f"sentence {index} is {type(tokens).__name__}, not a list of "
-                            "tokens") from None
-        tokens = list(iterator)
-    for position, token in enumerate(tokens):
-        if not isinstance(token, str):
-            raise TypeError(
-                f"sentence {index}, token {position} is {type(token).__name__}, not str")
-    return _dumps(tokens)
 
 
 class _CallGate:
@@ -437,26 +410,6 @@ def _reloaded(path: str, sha256: str) -> Tagger:
     return tagger
 
 
-def _check_batch_size(batch_size: int) -> None:
-    """Refuses a `batch_size` the library would not take, before any call: ctypes would
-    refuse a non-integer with an error naming the C argument, and cut one past 32 bits."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-        raise TypeError(f"batch_size must be an int, not {type(batch_size).__name__}")
-    if not 1 <= batch_size <= _library.BATCH_SIZE_LIMIT:
-        raise ValueError(
-            f"batch_size must be in 1...{_library.BATCH_SIZE_LIMIT} (got {batch_size})")
-
-
-def _check_threads(threads: Optional[int]) -> None:
-    """Refuses a `threads` the library would not take, before any call (None: the default)."""
-    if threads is None:
-        return
-    if isinstance(threads, bool) or not isinstance(threads, int):
-        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
-    if not 1 <= threads <= _library.THREADS_LIMIT:
-        raise ValueError(f"threads must be in 1...{_library.THREADS_LIMIT} (got {threads})")
-
-
 def _absolute(path: str) -> str:
     """`path` from the working directory, which a later `os.chdir` does not move. Not
     `os.path.abspath`: it drops "dir/.." by the letters, which names another directory when
@@ -507,39 +460,3 @@ def _umask() -> int:
 def _identity(status: os.stat_result) -> Tuple[int, int, int, int]:
     """A file's device, inode, size and modification time: equal while it is unchanged."""
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
-
-
-def _check_nbest(nbest: int) -> None:
-    """Refuses an `nbest` that is not a whole number of sequences (a float, a bool) or is
-    negative; the library gives the upper bound ('"nbest" must be in 0...1000')."""
-    if isinstance(nbest, bool) or not isinstance(nbest, int):
-        raise TypeError(f"nbest must be an int, not {type(nbest).__name__}")
-    if nbest < 0:
-        raise ValueError(f"nbest must be 0 (no list) or more (got {nbest})")
-
-
-def _check_flags(**flags: bool) -> None:
-    """Refuses a flag that is not a bool: "no", or any other object, was taken by its truth
-    value, so `confidence="no"` asked for confidences."""
-    for name, value in flags.items():
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
-
-
-def _unencodable(requests: List[str], error: UnicodeEncodeError) -> UnicodeEncodeError:
-    """`error`, UTF-8's for the joined `requests`, which gives a position in them, as the
-    error of the string that holds a lone surrogate (which UTF-8 cannot encode), naming its
-    sentence and token, or its text."""
-    for index, request in enumerate(requests):
-        fields = json.loads(request)
-        places = ([(f"text {index}", fields["text"])] if "text" in fields else
-                  [(f"sentence {index}, token {t}", token)
-                   for t, token in enumerate(fields["tokens"])])
-        for place, string in places:
-            try:
-                string.encode()
-            except UnicodeEncodeError as own:
-                return UnicodeEncodeError(
-                    own.encoding, string, own.start, own.end,
-                    f"{place} is not valid Unicode (a lone surrogate)")
-    return error

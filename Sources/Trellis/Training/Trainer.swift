@@ -31,6 +31,14 @@ public final class Trainer {
     self.options = options
   }
 
+  /// Throws for settings out of range (from a program, which the command line's checks never
+  /// saw) and without OpenBLAS, whose absence would stop the process at initialisation's QR.
+  private func checkSettingsAndBLAS() throws {
+    try configuration.validate()
+    try options.validate()
+    try requireBLAS()
+  }
+
   /// Trains and returns the model of the selected epoch (`TrainingState.select`).
   ///
   /// With `checkpoint`, the whole training state is written there (atomically) after every
@@ -43,10 +51,7 @@ public final class Trainer {
     train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
     bestModel: String? = nil
   ) throws -> TaggerModel {
-    try configuration.validate()
-    try options.validate()
-    // Initialisation's QR runs on OpenBLAS, whose absence would stop the process at that call.
-    try requireBLAS()
+    try checkSettingsAndBLAS()
     let run: TrainingRun
     if resume, let checkpoint {
       run = try resumed(from: checkpoint, train: train, dev: dev)
