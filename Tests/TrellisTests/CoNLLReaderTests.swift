@@ -218,6 +218,26 @@ final class CoNLLReaderTests: XCTestCase {
     XCTAssertEqual(kept.map(\.isMarker), [false, true, false, false])
     XCTAssertEqual(kept.map(\.line), [1, 3, 4, 6])
   }
+
+  /// A line of exactly `lineLimit` bytes and a CRLF is a line within the limit whether its CR
+  /// and LF come in one read or two: the CR that ends a read (written, then the LF 0.2 s
+  /// later, through a FIFO) was counted as the line's and the line refused.
+  func testALineAtTheLimitIsReadWhenItsCRLFIsSplitBetweenReads() throws {
+    let fifo = temporaryPath("split-crlf.fifo")
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    let line = Data(repeating: UInt8(ascii: "a"), count: LineReader.lineLimit)
+    let writer = Thread {
+      guard let handle = FileHandle(forWritingAtPath: fifo) else { return }
+      handle.write(line + Data("\r".utf8))
+      Thread.sleep(forTimeInterval: 0.2)
+      handle.write(Data("\nb\n".utf8))
+      try? handle.close()
+    }
+    writer.start()
+    let reader = try LineReader(path: fifo, ends: .lfOrCRLF)
+    XCTAssertEqual(try reader.nextLine { $0.count }, LineReader.lineLimit)
+    XCTAssertEqual(try reader.next(), "b")
+  }
 }
 
 /// `nextLines()`, which `tag` reads with, against `next()` on the same input: the same

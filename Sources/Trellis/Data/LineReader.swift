@@ -108,7 +108,9 @@ public final class LineReader {
             start = bytes.count
           } else {
             scanned = max(bytes.count - 1, scanned)
-            if !passesLongLine, bytes.count - start > Self.lineLimit {
+            // A last CR may be half of a CRLF whose LF the next read brings: not the line's.
+            let pending = bytes.count - start - (bytes.last == UInt8(ascii: "\r") ? 1 : 0)
+            if !passesLongLine, pending > Self.lineLimit {
               guard tooLong != nil else { throw lineTooLongError() }
               passesLongLine = true
             }
