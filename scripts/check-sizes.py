@@ -40,10 +40,10 @@ def main():
         for name, line, length in swift_functions(lines):
             if length > FUNCTION_LIMIT and name not in REFERENCE_TWINS:
                 breaches.append(f"{path}:{line}: {name} is {length} lines (limit {FUNCTION_LIMIT})")
-    # The repository's own Python: not pip's copies under python/build/ or a virtual
-    # environment's packages.
-    tracked = subprocess.run(["git", "ls-files", "*.py"], capture_output=True, text=True,
-                             check=True).stdout.split()
+    # The repository's own Python, tracked or new: not pip's copies under python/build/ or a
+    # virtual environment's packages, which .gitignore names.
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                              "*.py"], capture_output=True, text=True, check=True).stdout.split()
     for path in map(pathlib.Path, sorted(tracked)):
         count = len(path.read_text(encoding="utf-8").splitlines())
         if count > PYTHON_LIMIT:

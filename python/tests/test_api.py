@@ -318,6 +318,12 @@ def test_a_pickle_holds_the_model_file_it_was_made_from(model_path, tmp_path) ->
         with pytest.raises(trellis.TrellisError, match=re.escape(
                 f"{path}: the model file changed after it was loaded")):
             make(tagger)
+    # A file gone is a TrellisError too (it was a bare FileNotFoundError), as for saving.
+    os.remove(path)
+    for make in (pickle.dumps, copy.copy, lambda t: t.copy_model_file(tmp_path / "copy")):
+        with pytest.raises(trellis.TrellisError, match=re.escape(
+                f"{path}: the model file cannot be read (No such file or directory)")):
+            make(tagger)
 
 
 def test_bad_lines_are_answered_with_errors(tagger) -> None:

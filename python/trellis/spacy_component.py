@@ -4,8 +4,9 @@ entry point, so `nlp.add_pipe("trellis_tagger", config={"model": path})` needs n
 It tags each Doc with spaCy's own tokens (whitespace tokens left out, as the model never saw
 them), sentence by sentence when the Doc has sentence boundaries (a parser, senter or
 sentencizer ran before it; `per_sentence`), as a model learns from sentences, and sets
-`doc.ents`, or with `span_key` the span group `doc.spans[span_key]`. A span that cannot be set (it overlaps an entity already there and `overwrite_ents` is off) is never
-dropped silently: it goes to `doc._.trellis_unaligned` with the reason, and a
+`doc.ents`, or with `span_key` the span group `doc.spans[span_key]`. A span that cannot be
+set (it overlaps an entity already there and `overwrite_ents` is off) is never dropped
+silently: it goes to `doc._.trellis_unaligned` with the reason, and a
 `TrellisAlignmentWarning` says how many. `doc._.trellis` gives the full `TaggingResult`
 (labels, confidences, spans) in the Doc's coordinates: all its tokens (a whitespace token's
 label and confidence None), its text, and spans that index its tokens and text as `doc.ents`

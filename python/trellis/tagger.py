@@ -127,7 +127,7 @@ class Tagger:
         """What the model records, as `trellis_model_info` gives it and `trellis info --json`
         shows it: "labels", "configuration" (encoder, head, sizes, scheme), "provenance"
         (Trellis version, training recipe, data files and checksums, dev scores; absent for
-        models built in code or read from a format-1 file), "formatVersion", "parameters"
+        models built in code or read from a format-1 file), "formatVersion", "parameters",
         "file" (the path as given), "fileBytes", "missing" (why there is no provenance),
         "definesProbabilities" (whether the head gives confidences), "outputLabels" and
         "spanLabels" (the labels answers can hold, and the label of a span that starts with
@@ -282,7 +282,11 @@ class Tagger:
 
     def _unchanged_model_file(self) -> BinaryIO:
         """The model file, open for reading, if it is still the one this tagger loaded."""
-        source = open(self._absolute_path, "rb")
+        try:
+            source = open(self._absolute_path, "rb")
+        except OSError as error:
+            raise TrellisError(f"{self.path}: the model file cannot be read ({error.strerror}); "
+                               "it is needed to save, copy or pickle this tagger") from None
         if _identity(os.fstat(source.fileno())) != self._loaded_file:
             source.close()
             raise TrellisError(

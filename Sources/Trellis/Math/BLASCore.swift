@@ -7,7 +7,7 @@ import Foundation
 /// starting again with that variable set (`restartWithTunedCoreIfNeeded()`). Training and
 /// tagging run no OpenBLAS kernel (their products are Trellis's own, `packedProduct`), so only
 /// `trellis bench` does that, for its sgemm reference; a program that uses OpenBLAS for its own
-/// work can call the same first thing in `main`.
+/// work can set `OPENBLAS_CORETYPE` before it starts.
 package enum BLASCore {
   /// The environment variable OpenBLAS reads its core type from.
   static let coreTypeVariable = "OPENBLAS_CORETYPE"

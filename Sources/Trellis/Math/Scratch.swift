@@ -95,7 +95,7 @@ final class Scratch {
 /// own raising ends.
 ///
 /// Process-wide, so the library never calls it: the `trellis` and `trellis-serve` programs do
-/// before they read anything; a host process may, or may set `GLIBC_TUNABLES` alike.
+/// before they read anything; a host process may set `GLIBC_TUNABLES` alike.
 package func reuseLargeFreedBlocks() {
   trellis_reuse_large_freed_blocks()
 }
