@@ -82,6 +82,43 @@ final class FloatRecursionTests: XCTestCase {
       parameters: parameters, emissions: [0, 0, 0, 0, -150, -200], gold: [1, 1], labels: L)
   }
 
+  /// Two labels, A and B; B may not start (−200) and A → B scores −200, so in Float no forward
+  /// weight reaches B (e^−200 rounds to 0), and nothing else is forbidden. Ten tokens score
+  /// both labels 0, but the last, where A scores −87 below B: its scale c is e^−87, a normal
+  /// Float, so every scale and z is normal, while the backward weight g[t][B] = ψ·β̂/c of every
+  /// step is about e^87 ≈ 6·10³⁷. Summed over nine steps, A → B's pairwise sum
+  /// Σ_t α̂[t−1][A] · g[t][B] passes Float's largest (3.4·10³⁸), and times its potential 0 it is
+  /// NaN, though every marginal is finite: the batch must be redone in Double all the same.
+  func testAPairwiseSumBeyondFloatsRangeIsRedoneInDouble() {
+    let L = 2
+    let chain = LinearChain(labelCount: L)
+    var parameters = [Float](repeating: 0, count: chain.parameterCount)
+    parameters[0 * L + 1] = -200
+    parameters[chain.startOffset + 1] = -200
+    var emissions = [Float](repeating: 0, count: 10 * L)
+    emissions[9 * L + 0] = -87
+    assertTheHeadMatchesTheLogSpaceReference(
+      parameters: parameters, emissions: emissions, gold: [Int](repeating: 0, count: 10),
+      labels: L)
+  }
+
+  /// A → A scores −20, and the second token's A −80 below its B, which no forward weight reaches
+  /// (B may not start, A → B is −200, and B may not end): the step's scale c = e^−20 · e^−80 =
+  /// e^−100 ≈ 3.7·10⁻⁴⁴ is a subnormal Float, a multiple of 2^−149 ≈ 1.4·10⁻⁴⁵, so it carries an
+  /// error of up to 2% into log Z, while every marginal, pairwise sum and z stays finite and
+  /// normal. A scale that is not a normal number sends the batch to Double.
+  func testASubnormalScaleIsRedoneInDouble() {
+    let L = 2
+    let chain = LinearChain(labelCount: L)
+    var parameters = [Float](repeating: 0, count: chain.parameterCount)
+    parameters[0 * L + 0] = -20
+    parameters[0 * L + 1] = -200
+    parameters[chain.startOffset + 1] = -200
+    parameters[chain.endOffset + 1] = -200
+    assertTheHeadMatchesTheLogSpaceReference(
+      parameters: parameters, emissions: [0, 0, -80, 0], gold: [0, 0], labels: L)
+  }
+
   /// The case's scaled recursions in Float must report that they do not hold it, and the
   /// CRF head's loss and emission gradient must be the log-space reference's.
   func assertTheHeadMatchesTheLogSpaceReference(
