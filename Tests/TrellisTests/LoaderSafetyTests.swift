@@ -218,4 +218,41 @@ final class LoaderSafetyTests: XCTestCase {
     _ = model.tag([long])
     XCTAssertEqual(retained(), 0, "the grown workspace was freed; this one is new")
   }
+
+  /// Under BIO, I-a is reached only from B-a: B-a's emission −690 and B-a → I-a's −53.5 make
+  /// the second token's one term α̂[B-a] · E[B-a][I-a] = e^−743.5, a subnormal Double (three
+  /// units of 2^−1074 for 2.58), as the step's scale c, where O and B-a score −800 (ψ exactly
+  /// 0). Its rounding puts the scaled log Z 0.16 above the best path's score, within the
+  /// bound a path's score must keep, and its backward weight 1/c overflows, so the marginals
+  /// are not finite: a pass whose scales are not normal numbers must not answer, and log
+  /// space does (B-a I-a holds all but e^−56 of the mass).
+  func testConfidencesHoldWhenAScaleOfTheScaledPassIsSubnormal() throws {
+    let labels = ["O", "B-a", "I-a"]
+    let L = labels.count
+    let head = CRFHead(labelCount: L)
+    let constraints = try XCTUnwrap(TransitionConstraints(chunkLabels: labels, scheme: .bio))
+    var θ = [Float](repeating: 0, count: L * L + 2 * L)
+    θ[1 * L + 2] = -53.5  // B-a → I-a
+    let emissions: [Float] = [0, -690, 0, -800, -800, 0]  // (T = 2, L)
+    try θ.withUnsafeBufferPointer { θ in
+      try emissions.withUnsafeBufferPointer { e in
+        let view = MatrixView(base: e.baseAddress!, rows: 2, columns: L)
+        XCTAssertTrue(head.chain.scaledRecursionsFit(parameters: θ, constraints: constraints))
+        let reference = head.chain.forwardBackward(
+          emissions: view, parameters: θ, constraints: constraints)
+        XCTAssertEqual(reference.logZ, -743.5, accuracy: 1e-9)
+        let best = [1, 2]
+        let confidence = try XCTUnwrap(
+          head.confidences(
+            of: [best], emissions: [view], parameters: θ, constraints: constraints,
+            sameOutput: nil)?.first)
+        XCTAssertEqual(confidence.logPartition!, reference.logZ, accuracy: 1e-9)
+        XCTAssertEqual(confidence.sequence, exp(-743.5 - reference.logZ), accuracy: 1e-12)
+        for t in 0..<2 {
+          XCTAssertEqual(
+            confidence.tokens[t], reference.unary[t * L + best[t]], accuracy: 1e-12, "token \(t)")
+        }
+      }
+    }
+  }
 }
