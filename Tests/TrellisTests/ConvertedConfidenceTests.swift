@@ -165,4 +165,126 @@ final class ConvertedConfidenceTests: XCTestCase {
     XCTAssertNil(TaggerModel.sameOutputGroups(labels: labels, from: nil, to: .bioes))
     XCTAssertNil(TaggerModel.sameOutputGroups(labels: ["O", "B-a", "I-a"], from: .bio, to: .bioes))
   }
+
+  /// The same where the scaled recursions are not trusted and log space answers: a start score
+  /// of −400 for O (allowed, so its spread of 400 fails `scaledRecursionsFit`), the other head
+  /// weights in ±1, so that B-a and S-a, which both print B-a, share the mass. A token's
+  /// confidence must still sum the labels printed as its own.
+  func testGroupedLabelsConfidenceIsTheirTotalProbabilityInLogSpace() throws {
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+    configuration.scheme = .bio
+    configuration.trainingScheme = .bioes
+    for seed in 1...3 {
+      var rng = SplitMix64(seed: UInt64(seed))
+      let model = try TaggerModel(
+        configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
+        labels: Vocabulary(["O", "B-a", "I-a", "E-a", "S-a", "B-b", "E-b", "S-b"]), rng: &rng)
+      let head = model.store.value(model.headSlot)
+      for k in 0..<model.headSlot.count { head[k] = 2 * rng.nextUnitFloat() - 1 }
+      let crf = try XCTUnwrap(model.head as? CRFHead)
+      head[crf.chain.startOffset + 0] = -400
+      model.store.didChangeValues()
+      XCTAssertFalse(
+        crf.chain.scaledRecursionsFit(
+          parameters: model.headParameters, constraints: model.constraints(applied: true)))
+      let analysis = model.analyze(
+        [["a", "b", "a", "b"]], options: TaggingOptions(confidence: true, nbest: 1000))[0]
+      XCTAssertFalse(analysis.alternativesTruncated)
+      let total = analysis.alternatives.reduce(0) { $0 + ($1.probability ?? .nan) }
+      XCTAssertEqual(total, 1, accuracy: 1e-9, "the list holds every sequence")
+      let confidences = try XCTUnwrap(analysis.tokenConfidences)
+      var grouped = 0
+      for (t, label) in analysis.labels.enumerated() {
+        let printing = analysis.alternatives.filter { $0.labels[t] == label }
+        let expected = printing.reduce(0) { $0 + ($1.probability ?? .nan) }
+        XCTAssertEqual(confidences[t], expected, accuracy: 1e-9, "seed \(seed), token \(t)")
+        if label.hasPrefix("B-") || label.hasPrefix("I-") { grouped += 1 }
+      }
+      XCTAssertGreaterThan(grouped, 0, "seed \(seed): no token printed a grouped label")
+    }
+  }
+
+  /// A label that can print the token's label but that no forward weight reaches has
+  /// probability 0, and its classes' shares are 0 / 0: it must add nothing. BIO printed in
+  /// IOB1: B-b's emission −800 at the first token (e^−800 is exactly 0 in Double) and I-b's
+  /// forbidden start leave I-b unreachable at the second, where the path O B-b prints I-b, as
+  /// I-b after B-b or I-b would. The confidences against every allowed path's probability.
+  func testALabelNoForwardWeightReachesAddsNothingToAPrintedConfidence() throws {
+    let labels = ["O", "B-a", "I-a", "B-b", "I-b"]
+    let L = labels.count
+    let head = CRFHead(labelCount: L)
+    let constraints = TransitionConstraints(labels: labels, scheme: .bio)
+    let printed = PrintedLabels(labels: labels, from: .bio, to: .iob1)
+    let θ = [Float](repeating: 0, count: L * L + 2 * L)
+    var emissions = [Float](repeating: 0, count: 2 * L)  // (T = 2, L)
+    emissions[3] = -800
+    let path = [0, 3]
+    let allowed = allPaths(length: 2, labels: L).filter {
+      constraints.allowedStart[$0[0]] && constraints.allowedTransition[$0[0] * L + $0[1]]
+    }
+    let weights = allowed.map {
+      exp(bruteScore($0, emissions: emissions, transitions: θ, labels: L))
+    }
+    let total = weights.reduce(0, +)
+    let shown = convert(path.map { labels[$0] }, from: .bio, to: .iob1)
+    XCTAssertEqual(shown, ["O", "I-b"])
+    let confidence = try XCTUnwrap(
+      θ.withUnsafeBufferPointer { θ in
+        emissions.withUnsafeBufferPointer { e in
+          head.printedConfidences(
+            of: [path], emissions: [MatrixView(base: e.baseAddress!, rows: 2, columns: L)],
+            parameters: θ, constraints: constraints, printed: printed
+          ).first
+        }
+      })
+    for t in 0..<2 {
+      let expected =
+        zip(allowed, weights).filter {
+          convert($0.0.map { labels[$0] }, from: .bio, to: .iob1)[t] == shown[t]
+        }.reduce(0) { $0 + $1.1 } / total
+      XCTAssertEqual(confidence.tokens[t], expected, accuracy: 1e-12, "token \(t)")
+    }
+  }
+
+  /// A sentence without tokens among others in the printed confidences of a BIO model
+  /// answering in IOB1: no token confidences, probability 1 and log Z 0, from the scaled
+  /// recursions (head weights in ±2) and from log space (±200, beyond `scaledRecursionsFit`)
+  /// alike, and the other sentence the confidences it has alone.
+  func testAnEmptySentenceInABatchOfPrintedConfidences() {
+    let labels = ["O", "B-a", "I-a", "B-b", "I-b"]
+    let L = labels.count
+    let head = CRFHead(labelCount: L)
+    let constraints = TransitionConstraints(labels: labels, scheme: .bio)
+    let printed = PrintedLabels(labels: labels, from: .bio, to: .iob1)
+    var rng = SplitMix64(seed: 5)
+    let emissions = randomMatrix(rows: 3, columns: L, scale: 2, rng: &rng)
+    let path = [0, 1, 2]
+    for spread: Float in [2, 200] {
+      let θ = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: spread, rng: &rng)
+      θ.withUnsafeBufferPointer { θ in
+        emissions.withUnsafeBufferPointer { e in
+          let view = MatrixView(base: e.baseAddress!, rows: 3, columns: L)
+          let empty = MatrixView(base: e.baseAddress!, rows: 0, columns: L)
+          XCTAssertEqual(
+            head.chain.scaledRecursionsFit(parameters: θ, constraints: constraints), spread < 100)
+          let batch = head.printedConfidences(
+            of: [[], path, []], emissions: [empty, view, empty], parameters: θ,
+            constraints: constraints, printed: printed)
+          let alone = head.printedConfidences(
+            of: [path], emissions: [view], parameters: θ, constraints: constraints,
+            printed: printed)[0]
+          for b in [0, 2] {
+            XCTAssertEqual(
+              batch[b], PathConfidence(tokens: [], sequence: 1, logPartition: 0),
+              "spread \(spread), sentence \(b)")
+          }
+          assertClose(
+            batch[1].tokens + [batch[1].sequence, batch[1].logPartition!],
+            alone.tokens + [alone.sequence, alone.logPartition!], absolute: 1e-12,
+            relative: 1e-12, "spread \(spread)")
+        }
+      }
+    }
+  }
 }
