@@ -475,4 +475,23 @@ final class LinearChainTests: XCTestCase {
     }
     assertClose(batched.pairwise, pairwise, absolute: 1e-9, relative: 1e-9, "pairwise sum")
   }
+
+  /// The SSVM where a wrong path ties gold exactly in the augmented score s(y) + Δ(y, y*):
+  /// one token, zero chain scores, the wrong label's emission 1 below gold's and Δ = 1 per
+  /// wrong label, so both score the same in Float and in Double and the hinge is exactly 0.
+  /// Gold is an augmented optimum, so the loss is 0 and nothing is updated, whichever label
+  /// Viterbi's tie rule returns (each case mirrored).
+  func testSSVMMakesNoUpdateWhereAWrongPathTiesGoldExactly() {
+    let L = 2
+    let zero = [Float](repeating: 0, count: L * L + 2 * L)
+    for (emissions, gold) in [([Float(0), 1], [1]), ([1, 0], [0])] {
+      let result = headLossAndGradients(
+        SSVMHead(labelCount: L, costWeight: 1, l2: 0), [(emissions, gold)], parameters: zero,
+        labels: L)
+      let name = "SSVM \(emissions) gold \(gold)"
+      XCTAssertEqual(result.loss, 0, name)
+      XCTAssertTrue(result.emissions[0].allSatisfy { $0 == 0 }, name)
+      XCTAssertTrue(result.parameters.allSatisfy { $0 == 0 }, name)
+    }
+  }
 }
