@@ -103,4 +103,15 @@ final class ConstraintLengthTests: XCTestCase {
     XCTAssertEqual(analyses[1].labels, ["B-a", "I-a"])
     XCTAssertEqual(analyses[1].alternatives.count, 1)
   }
+
+  /// `init?(chunkLabels:scheme:)` is nil unless every label is a chunk label: a part-of-speech
+  /// tag set has no scheme, and read as one it would forbid its tags (each read as not a label
+  /// of the scheme, which no transition may reach).
+  func testConstraintsOfLabelsThatAreNotAllChunkLabelsAreNil() {
+    XCTAssertNil(TransitionConstraints(chunkLabels: ["NN", "VB", "DT"], scheme: .bio))
+    XCTAssertNil(TransitionConstraints(chunkLabels: ["O", "B-a", "PER"], scheme: .bioes))
+    XCTAssertEqual(
+      TransitionConstraints(chunkLabels: ["O", "B-a", "I-a"], scheme: .bio),
+      TransitionConstraints(labels: ["O", "B-a", "I-a"], scheme: .bio))
+  }
 }
