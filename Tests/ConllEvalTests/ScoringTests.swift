@@ -60,6 +60,49 @@ final class ChunksTests: XCTestCase {
       chunks(in: ["[-NP", "]-NP", "O"]),
       [Chunk(type: "NP", start: 0, end: 1), Chunk(type: "NP", start: 1, end: 2)])
   }
+
+  /// conlleval's `$guessedType ne $correctType`: a chunk both started alike stops being
+  /// correct where the current tags' types differ, although neither ended. After ".-X", which
+  /// neither ends nor starts a chunk, gold "I-Y" starts a chunk of another type and predicted
+  /// "I-X" continues; at the sentence's end both chunks end, so the predicted X chunk (tokens
+  /// 0–2) matches no gold chunk: 2 phrases, 1 found, 0 correct (conlleval.pl 2004-01-26 prints
+  /// "processed 3 tokens with 2 phrases; found: 1 phrases; correct: 0.").
+  func testTypesDifferingAfterADotTagEndTheCorrectChunk() {
+    var counts = ConllCounts()
+    counts.add(gold: ["B-X", ".-X", "I-Y"], predicted: ["B-X", ".-X", "I-X"])
+    XCTAssertEqual(
+      [counts.goldChunkCount, counts.predictedChunkCount, counts.correctChunkCount], [2, 1, 0])
+  }
+
+  /// The rules conlleval.pl writes for an E- tag: `endOfChunk` holds for E→E and E→I
+  /// (`$prevTag eq "E" and $tag eq "I"`), and `startOfChunk` for E→E and E→I, whatever the
+  /// types. So "E-X E-X" is two chunks (without E→E in `startOfChunk` the second E-X of the
+  /// same type would start none); and with gold "B-X E-X I-X" against predicted
+  /// "B-X E-X E-X", both end their first chunk at token 2 (gold by E→I, predicted by E→E) and
+  /// both start a second there, so both chunks are correct: 2 phrases, 2 found, 2 correct
+  /// (as conlleval.pl 2004-01-26 prints for these lines).
+  func testEndTagsEndAndStartChunksAsConllevalsRulesSay() {
+    XCTAssertEqual(
+      chunks(in: ["E-X", "E-X"]),
+      [Chunk(type: "X", start: 0, end: 1), Chunk(type: "X", start: 1, end: 2)])
+    XCTAssertEqual(
+      chunks(in: ["B-X", "E-X", "I-X"]),
+      [Chunk(type: "X", start: 0, end: 2), Chunk(type: "X", start: 2, end: 3)])
+    var counts = ConllCounts()
+    counts.add(gold: ["B-X", "E-X", "I-X"], predicted: ["B-X", "E-X", "E-X"])
+    XCTAssertEqual(
+      [counts.goldChunkCount, counts.predictedChunkCount, counts.correctChunkCount], [2, 2, 2])
+  }
+
+  /// conlleval compares a prefix with one-letter strings (`$tag eq "B"`), so a prefix of two
+  /// letters matches none of its rules: "BB-X BB-X" falls to the default rules, by which a
+  /// chunk starts at the first tag (not "O" or ".", and a type other than the boundary's "")
+  /// and continues through the second (the same type). One chunk, where reading "BB" as "B"
+  /// would make two (B→B ends and starts one).
+  func testAPrefixOfTwoLettersMatchesNoRule() {
+    XCTAssertEqual(chunks(in: ["BB-X", "BB-X"]), [Chunk(type: "X", start: 0, end: 2)])
+    XCTAssertEqual(chunks(in: ["B-X", "BB-X"]), [Chunk(type: "X", start: 0, end: 2)])
+  }
 }
 
 final class ScoreConllTests: XCTestCase {
