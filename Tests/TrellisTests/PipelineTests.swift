@@ -70,6 +70,14 @@ final class PipelineTests: XCTestCase {
       [0..<1, 2..<4, 5..<7, 7..<12, 13..<15, 15..<17, 17..<18])
   }
 
+  /// A combining mark that begins a grapheme cluster of its own (at the text's start, or after
+  /// a line break, after which clusters always break) is a word character, as the tokenizer's
+  /// rules say: it joins the letters after it into one word instead of being a token alone.
+  func testAMarkThatStartsACharacterBelongsToTheWord() {
+    assertTokens("\u{301}ab cd", ["\u{301}ab", "cd"])
+    assertTokens("ab\n\u{308}\u{301}c", ["ab", "\u{308}\u{301}c"])
+  }
+
   func testEveryVisibleCharacterLandsInExactlyOneToken() {
     var rng = SplitMix64(seed: 11)
     let alphabet: [Character] = [
