@@ -176,4 +176,47 @@ final class OptimizerTests: XCTestCase {
       optimizer.evaluationParameters!.map(Double.init), sums.map { $0 / 5 }, absolute: 1e-6,
       relative: 1e-5, "the mean")
   }
+
+  /// Each optimiser's default learning rate, as documented: Adam's 0.001 (Kingma & Ba 2015's
+  /// α), Nadam's 0.002 (Dozat 2016's and Keras's `Nadam` default), plain SGD's 0.1.
+  func testDefaultLearningRates() {
+    XCTAssertEqual(OptimizerKind.adam.defaultLearningRate, 0.001)
+    XCTAssertEqual(OptimizerKind.nadam.defaultLearningRate, 0.002)
+    XCTAssertEqual(OptimizerKind.sgd.defaultLearningRate, 0.1)
+  }
+
+  /// A state set on an optimiser that has made steps of its own, more of them than the state
+  /// holds, makes it update as the optimiser the state came from, with every optimiser: Nadam's
+  /// running product of momenta must follow the state's step count, not its own steps.
+  func testAStateSetOnAUsedOptimiserContinuesAsItsSource() {
+    let count = 5
+    for kind in OptimizerKind.allCases {
+      var rng = SplitMix64(seed: 9)
+      var (stores, initial, optimizers) = twoRuns(kind, count: count, rng: &rng)
+      func gradients() -> [Float] { (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 } }
+      let scratch = ParameterStore()
+      _ = scratch.reserve("w", rows: count, columns: 1)
+      try! scratch.allocate()  // five parameters
+      for _ in 1...7 {
+        let g = gradients()
+        for k in 0..<count { scratch.gradients[k] = g[k] }
+        optimizers[1].step(scratch, rate: 0.01)
+      }
+      for _ in 1...3 {
+        let g = gradients()
+        for k in 0..<count { stores[0].gradients[k] = g[k] }
+        optimizers[0].step(stores[0], rate: 0.01)
+      }
+      for k in 0..<count { stores[1].values[k] = stores[0].values[k] }
+      optimizers[1].state = optimizers[0].state
+      for _ in 1...2 {
+        let g = gradients()
+        for (store, b) in zip(stores, [0, 1]) {
+          for k in 0..<count { store.gradients[k] = g[k] }
+          optimizers[b].step(store, rate: 0.01)
+        }
+      }
+      assertSameUpdates(stores, optimizers, initial: initial, "\(kind)")
+    }
+  }
 }
