@@ -97,4 +97,26 @@ final class ModelSelectionTests: XCTestCase {
     XCTAssertEqual(run.state.record.selectedEpoch, 3)
     XCTAssertEqual(run.state.record.epochsRun, 3)
   }
+
+  /// The dev set's digest (`TrainingState.devSHA256`), which a resumed run must match, is
+  /// SHA-256 over the fields as documented: a tab after each field, a newline after each line
+  /// and after each sentence. So the same lines cut into other sentences are another dev set,
+  /// and the same fields on other lines of a file the same one. No sentences: the SHA-256 of
+  /// no bytes.
+  func testTheDevDigestIsOfTheFieldsLinesAndSentences() {
+    let whole = [Sentence(fields: [["a", "B-x"], ["b", "O"]], firstLine: 1)]
+    let cut = [
+      Sentence(fields: [["a", "B-x"]], firstLine: 1), Sentence(fields: [["b", "O"]], firstLine: 3),
+    ]
+    var expected = SHA256()
+    expected.update(Array("a\tB-x\t\nb\tO\t\n\n".utf8))
+    XCTAssertEqual(TrainingState.devSHA256(of: whole), expected.hexDigest())
+    XCTAssertNotEqual(TrainingState.devSHA256(of: cut), TrainingState.devSHA256(of: whole))
+    var moved = whole
+    moved[0].firstLine = 7
+    XCTAssertEqual(TrainingState.devSHA256(of: moved), TrainingState.devSHA256(of: whole))
+    XCTAssertEqual(
+      TrainingState.devSHA256(of: []),
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+  }
 }
