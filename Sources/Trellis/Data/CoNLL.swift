@@ -260,7 +260,9 @@ public final class CoNLLReader {
 
 /// The sentences of a labelled CoNLL file, each line's fields laid out as the model reads them:
 /// the token, then the `featureColumns` in their order, then the label (columns 1-based; the
-/// label defaults to the last column).
+/// label defaults to the last column). With the defaults (token 1, the last column's label, no
+/// feature columns) the lines are kept whole, which a model without feature columns reads
+/// alike (the first field and the last), without a copy of every line.
 public func readLabelledCoNLL(
   path: String, tokenColumn: Int = TrainingData.defaultTokenColumn, labelColumn: Int? = nil,
   featureColumns: [Int] = []
