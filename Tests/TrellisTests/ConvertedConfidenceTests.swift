@@ -7,29 +7,48 @@ import XCTest
 /// printed: a BIOES model answering in BIO prints B-a for its B-a and S-a alike, so the
 /// printed label's probability is the sum of both marginals.
 final class ConvertedConfidenceTests: XCTestCase {
+  /// A BIOES model of two chunk types (b without I-b) answering in its data's BIO, its
+  /// weights drawn from `seed`.
+  func bioesModelAnsweringInBIO(seed: UInt64) throws -> TaggerModel {
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+    (configuration.scheme, configuration.trainingScheme) = (.bio, .bioes)
+    var rng = SplitMix64(seed: seed)
+    return try TaggerModel(
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
+      labels: Vocabulary(["O", "B-a", "I-a", "E-a", "S-a", "B-b", "E-b", "S-b"]), rng: &rng)
+  }
+
+  /// `model`'s analysis of "a b a b" with confidences and every sequence listed, checked to
+  /// hold them all (their probabilities sum to 1).
+  func analysisListingEverySequence(_ model: TaggerModel) throws -> Analysis {
+    let analysis = model.analyze(
+      [["a", "b", "a", "b"]], options: TaggingOptions(confidence: true, nbest: 1000))[0]
+    XCTAssertFalse(analysis.alternativesTruncated)
+    let total = analysis.alternatives.reduce(0) { $0 + ($1.probability ?? .nan) }
+    XCTAssertEqual(total, 1, accuracy: 1e-9, "the list holds every sequence")
+    return analysis
+  }
+
+  /// The total probability of `analysis`'s n-best sequences that print `label` at token `t`.
+  func probabilityPrinting(_ label: String, at t: Int, in analysis: Analysis) -> Double {
+    analysis.alternatives.filter { $0.labels[t] == label }.reduce(0) {
+      $0 + ($1.probability ?? .nan)
+    }
+  }
+
   /// Against enumeration: with constraints every BIO sequence is one BIOES path, so the
   /// n-best list of a short sentence holds every printed sequence with its probability, and a
   /// token's confidence must be the total probability of the sequences printing its label.
   func testPrintedLabelsConfidenceIsTheirTotalProbability() throws {
-    var configuration = TaggerConfiguration()
-    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
-    configuration.scheme = .bio
-    configuration.trainingScheme = .bioes
     for seed in 1...5 {
-      var rng = SplitMix64(seed: UInt64(seed))
-      let model = try TaggerModel(
-        configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
-        labels: Vocabulary(["O", "B-a", "I-a", "E-a", "S-a", "B-b", "E-b", "S-b"]), rng: &rng)
-      let analysis = model.analyze(
-        [["a", "b", "a", "b"]], options: TaggingOptions(confidence: true, nbest: 1000))[0]
-      XCTAssertFalse(analysis.alternativesTruncated)
-      let total = analysis.alternatives.reduce(0) { $0 + ($1.probability ?? .nan) }
-      XCTAssertEqual(total, 1, accuracy: 1e-9, "the list holds every sequence")
+      let model = try bioesModelAnsweringInBIO(seed: UInt64(seed))
+      let analysis = try analysisListingEverySequence(model)
       let confidences = try XCTUnwrap(analysis.tokenConfidences)
       for (t, label) in analysis.labels.enumerated() {
-        let printing = analysis.alternatives.filter { $0.labels[t] == label }
-        let expected = printing.reduce(0) { $0 + ($1.probability ?? .nan) }
-        XCTAssertEqual(confidences[t], expected, accuracy: 1e-9, "seed \(seed), token \(t)")
+        XCTAssertEqual(
+          confidences[t], probabilityPrinting(label, at: t, in: analysis), accuracy: 1e-9,
+          "seed \(seed), token \(t)")
       }
     }
   }
@@ -130,13 +149,7 @@ final class ConvertedConfidenceTests: XCTestCase {
   /// a span's label is `spanLabels` of its first label, and the model's description (`info
   /// --json`, `GET /v1/model`, `trellis_model_info`) carries both tables.
   func testOutputLabelsAreTheLabelsAnswersHold() throws {
-    var configuration = TaggerConfiguration()
-    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
-    (configuration.scheme, configuration.trainingScheme) = (.bio, .bioes)
-    var rng = SplitMix64(seed: 3)
-    let model = try TaggerModel(
-      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
-      labels: Vocabulary(["O", "B-a", "I-a", "E-a", "S-a", "B-b", "E-b", "S-b"]), rng: &rng)
+    let model = try bioesModelAnsweringInBIO(seed: 3)
     let options = TaggingOptions(constrained: false, confidence: false, nbest: 1000)
     let answers = model.analyze([["a", "b", "a"], ["b", "a"]], options: options)
     let written = Set(answers.flatMap { $0.alternatives.flatMap(\.labels) })
@@ -171,15 +184,9 @@ final class ConvertedConfidenceTests: XCTestCase {
   /// weights in ±1, so that B-a and S-a, which both print B-a, share the mass. A token's
   /// confidence must still sum the labels printed as its own.
   func testGroupedLabelsConfidenceIsTheirTotalProbabilityInLogSpace() throws {
-    var configuration = TaggerConfiguration()
-    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
-    configuration.scheme = .bio
-    configuration.trainingScheme = .bioes
     for seed in 1...3 {
+      let model = try bioesModelAnsweringInBIO(seed: UInt64(seed))
       var rng = SplitMix64(seed: UInt64(seed))
-      let model = try TaggerModel(
-        configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
-        labels: Vocabulary(["O", "B-a", "I-a", "E-a", "S-a", "B-b", "E-b", "S-b"]), rng: &rng)
       let head = model.store.value(model.headSlot)
       for k in 0..<model.headSlot.count { head[k] = 2 * rng.nextUnitFloat() - 1 }
       let crf = try XCTUnwrap(model.head as? CRFHead)
@@ -188,17 +195,13 @@ final class ConvertedConfidenceTests: XCTestCase {
       XCTAssertFalse(
         crf.chain.scaledRecursionsFit(
           parameters: model.headParameters, constraints: model.constraints(applied: true)))
-      let analysis = model.analyze(
-        [["a", "b", "a", "b"]], options: TaggingOptions(confidence: true, nbest: 1000))[0]
-      XCTAssertFalse(analysis.alternativesTruncated)
-      let total = analysis.alternatives.reduce(0) { $0 + ($1.probability ?? .nan) }
-      XCTAssertEqual(total, 1, accuracy: 1e-9, "the list holds every sequence")
+      let analysis = try analysisListingEverySequence(model)
       let confidences = try XCTUnwrap(analysis.tokenConfidences)
       var grouped = 0
       for (t, label) in analysis.labels.enumerated() {
-        let printing = analysis.alternatives.filter { $0.labels[t] == label }
-        let expected = printing.reduce(0) { $0 + ($1.probability ?? .nan) }
-        XCTAssertEqual(confidences[t], expected, accuracy: 1e-9, "seed \(seed), token \(t)")
+        XCTAssertEqual(
+          confidences[t], probabilityPrinting(label, at: t, in: analysis), accuracy: 1e-9,
+          "seed \(seed), token \(t)")
         if label.hasPrefix("B-") || label.hasPrefix("I-") { grouped += 1 }
       }
       XCTAssertGreaterThan(grouped, 0, "seed \(seed): no token printed a grouped label")
