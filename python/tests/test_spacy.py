@@ -69,6 +69,17 @@ def test_expected_entities(nlp) -> None:
         assert doc._.trellis.tokens == [token.text for token in doc]
 
 
+def test_the_threads_setting_reaches_the_tagger(model_path, monkeypatch) -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": model_path, "threads": 1})
+    asked, tag = [], trellis.Tagger.tag
+    monkeypatch.setattr(trellis.Tagger, "tag",
+                        lambda self, *a, **o: asked.append(o["threads"]) or tag(self, *a, **o))
+    for text, gold in GOLD.items():
+        assert entities(nlp(text)) == gold
+    assert asked == [1] * len(GOLD)
+
+
 def test_docs_equal_the_tagger_on_the_test_split(nlp, tagger, test_sentences) -> None:
     sample = test_sentences[:200]
     docs = list(nlp.pipe(Doc(nlp.vocab, words=tokens) for tokens in sample))
@@ -248,6 +259,9 @@ def test_configuration_errors(tmp_path) -> None:
     for wrong in (0, 4097):
         with pytest.raises(ValueError, match=r"batch_size must be in 1\.\.\.4096"):
             nlp.add_pipe("trellis_tagger", config={"model": "m", "batch_size": wrong})
+    for wrong in (0, 1025):
+        with pytest.raises(ValueError, match=r"threads must be in 1\.\.\.1024"):
+            nlp.add_pipe("trellis_tagger", config={"model": "m", "threads": wrong})
     # The configured file may be a saved pipeline's, whose directory holds the model: it is
     # loaded, and a missing or damaged one reported, when the component first tags (each
     # time, not only the first).

@@ -50,7 +50,7 @@ from . import _library
 from ._library import TrellisError
 from .results import Span as TaggedSpan
 from .results import TaggingResult
-from ._arguments import _check_batch_size
+from ._arguments import _check_batch_size, _check_threads
 from .tagger import Tagger, _absolute, _write_whole
 
 # The model file inside a saved pipeline's component directory.
@@ -87,6 +87,7 @@ class TrellisAlignmentWarning(UserWarning):
         "confidence": False,
         "batch_size": _library.BATCH_SIZE,
         "per_sentence": True,
+        "threads": None,
     },
 )
 def make_trellis_tagger(
@@ -98,6 +99,7 @@ def make_trellis_tagger(
     confidence: bool,
     batch_size: int,
     per_sentence: bool,
+    threads: Optional[int],
 ) -> "TrellisComponent":
     """model: the Trellis model file (required). span_key: write the spans to
     `doc.spans[span_key]` instead of `doc.ents` (overlaps allowed there). overwrite_ents: in
@@ -105,14 +107,17 @@ def make_trellis_tagger(
     as unaligned). confidence: ask for confidences (`doc._.trellis.confidences`).
     batch_size: sentences per forward pass, 1 to 4096. per_sentence: tag each of `doc.sents`
     on its own when the Doc has sentence boundaries (false: the whole Doc as one sequence,
-    for a model trained on whole documents)."""
+    for a model trained on whole documents). threads: the most threads a call tags on, 1 to
+    1024 (None: one per core the process may use); 1 in each of `nlp.pipe`'s `n_process`
+    workers, say, keeps them from each starting one per core."""
     if not model:
         raise ValueError('trellis_tagger needs a model: config={"model": "path/to/model"}')
     # Here, not at the first Doc: a batch size the library refuses sent every Doc to the
     # error handler.
     _check_batch_size(batch_size)
+    _check_threads(threads)
     return TrellisComponent(
-        model, name, span_key, overwrite_ents, confidence, batch_size, per_sentence)
+        model, name, span_key, overwrite_ents, confidence, batch_size, per_sentence, threads)
 
 
 class TrellisComponent:
@@ -127,6 +132,7 @@ class TrellisComponent:
         confidence: bool,
         batch_size: int,
         per_sentence: bool,
+        threads: Optional[int],
     ) -> None:
         # The configured model file, loaded when first needed (`tagger`): a saved pipeline's
         # `from_disk` or `from_bytes` brings its own model, and the configured file then need
@@ -141,6 +147,7 @@ class TrellisComponent:
         self.confidence = confidence
         self.batch_size = batch_size
         self.per_sentence = per_sentence
+        self.threads = threads
         self.error_handler: ErrorHandler = raise_error
 
     @property
@@ -240,7 +247,7 @@ class TrellisComponent:
                      for part in doc_parts]
         try:
             results = iter(self.tagger.tag(sequences, self.confidence,
-                                           batch_size=self.batch_size))
+                                           batch_size=self.batch_size, threads=self.threads))
         except TrellisError as error:
             raise self._located(error, docs, parts) from None
         return [_doc_result(doc, doc_parts, [next(results) for _ in doc_parts])
