@@ -39,7 +39,7 @@ public func trellis_model_load(
     // for under that other name ("no such model file").
     guard let pathString = String(validatingCString: path) else {
       throw CallError(
-        "the model path \"\(escapingInvalidUTF8(CString.bytes(of: path)))\" is not valid UTF-8 "
+        "the model path \"\(escapingInvalidUTF8(bytes(ofCString: path)))\" is not valid UTF-8 "
           + "(each invalid byte shown as \\xHH); paths are read as UTF-8")
     }
     let model = try ModelFile.read(from: pathString)

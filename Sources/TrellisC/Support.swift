@@ -95,20 +95,20 @@ enum JSONLinesInput {
   /// or CRLF ends a line (a lone CR is JSON whitespace inside one), a final line end does not
   /// start another line, and a byte-order mark before the first line is dropped.
   static func lines(of text: UnsafePointer<CChar>) throws -> [String] {
-    let bytes = CString.bytes(of: text)
+    let encoded = bytes(ofCString: text)
     var lines: [String] = []
     func appendLine(_ line: Range<Int>) throws {
-      guard let line = String(validating: bytes[line], as: UTF8.self) else {
+      guard let line = String(validating: encoded[line], as: UTF8.self) else {
         throw CallError("input line \(lines.count + 1) is not valid UTF-8")
       }
       lines.append(line)
     }
-    var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-    while let end = LineEnds.lfOrCRLF.lineEnd(in: bytes, from: start, atEndOfFile: true) {
+    var start = encoded.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    while let end = LineEnds.lfOrCRLF.lineEnd(in: encoded, from: start, atEndOfFile: true) {
       try appendLine(start..<end.index)
       start = end.index + end.length
     }
-    if start < bytes.count { try appendLine(start..<bytes.count) }
+    if start < encoded.count { try appendLine(start..<encoded.count) }
     return lines
   }
 }
@@ -116,12 +116,6 @@ enum JSONLinesInput {
 /// Strings handed to C, allocated with malloc so that `trellis_free_string` (free) releases
 /// them.
 enum CString {
-  /// The bytes of a NUL-terminated string from C, without the NUL.
-  static func bytes(of text: UnsafePointer<CChar>) -> UnsafeBufferPointer<UInt8> {
-    UnsafeBufferPointer(
-      start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text))
-  }
-
   /// `text` as a NUL-terminated copy.
   static func copy(_ text: String) -> UnsafeMutablePointer<CChar> {
     joined([text], separator: nil)

@@ -141,9 +141,9 @@ public struct TaggingServer: Service {
     return router
   }
 
-  /// The body as UTF-8 text, without a byte-order mark; 415 when it comes in a content coding (gzip bytes read as text
-  /// were refused as "not UTF-8"), 413 when it is longer than `limit` bytes (said by
-  /// Content-Length or found while reading), 400 when it is not UTF-8.
+  /// The body as UTF-8 text, without a byte-order mark; 415 when it comes in a content coding
+  /// (gzip bytes read as text were refused as "not UTF-8"), 413 when it is longer than `limit`
+  /// bytes (said by Content-Length or found while reading), 400 when it is not UTF-8.
   private static func readBody(_ request: Request, limit: Int) async throws -> String {
     if let coding = request.headers[.contentEncoding],
       coding.trimmingCharacters(in: .whitespaces).lowercased() != "identity"

@@ -9,18 +9,22 @@ extension CommandLine {
   package static var argumentNotUTF8: String? {
     for position in stride(from: 1, to: Int(argc), by: 1) {
       guard let argument = unsafeArgv[position] else { break }
-      let bytes = UnsafeBufferPointer(
-        start: UnsafeRawPointer(argument).assumingMemoryBound(to: UInt8.self),
-        count: strlen(argument))
-      guard String(validating: bytes, as: UTF8.self) == nil else { continue }
+      let encoded = bytes(ofCString: argument)
+      guard String(validating: encoded, as: UTF8.self) == nil else { continue }
       // The arguments before it are valid, so `arguments` holds them as given.
       let previous = arguments[position - 1]
       let option = position > 1 && previous.hasPrefix("-") ? ", after \(previous)" : ""
-      return "argument \(position) (\"\(escapingInvalidUTF8(bytes))\"\(option)) is not valid "
+      return "argument \(position) (\"\(escapingInvalidUTF8(encoded))\"\(option)) is not valid "
         + "UTF-8 (each invalid byte shown as \\xHH); every argument is read as UTF-8"
     }
     return nil
   }
+}
+
+/// The bytes of a NUL-terminated C string, without the NUL (valid while `text` is).
+package func bytes(ofCString text: UnsafePointer<CChar>) -> UnsafeBufferPointer<UInt8> {
+  UnsafeBufferPointer(
+    start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text))
 }
 
 /// `bytes` as text for a message: valid UTF-8 as it is, and each byte of an invalid sequence
