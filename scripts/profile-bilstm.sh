@@ -1,39 +1,32 @@
 #!/usr/bin/env bash
-# Where the BiLSTM's own time goes (README "Speed", Eval/SPEED.md session 26): a throwaway
-# package that depends on this checkout runs `Benchmark.lstmGFLOPs` (the passes `trellis bench`
-# rates: T = 12, B = 32, 100 inputs, 100 units per direction) REPETITIONS times (default 600)
-# under `perf record -e cpu-clock -g`, then prints each function's own share of the samples
-# (forward and backward passes together, both threads) and the passes' GFLOP/s. No training,
-# no corpus: the profile holds the encoder alone, which a profile of `trellis bench` buries
-# under its trainings. Needs perf; the release build of the package takes a minute or two.
-#   [REPETITIONS=600] scripts/profile-bilstm.sh
+# Where the BiLSTM's own time goes (README "Speed", Eval/SPEED.md session 26): `trellis bench`
+# on the tiny fixture corpus (its trainings and tagging take a fraction of a second) under
+# `perf record -e cpu-clock -g`, then each function's own share of the samples taken inside
+# the BiLSTM passes that `trellis bench` rates (`Benchmark.lstmGFLOPs`: T = 12, B = 32, 100
+# inputs, 100 units per direction, 40 forward and backward passes a round; forward and
+# backward together, both threads), and the passes' GFLOP/s as bench prints them. No
+# training's samples: the profile holds the encoder alone, which a profile of a training
+# buries under everything else. ROUNDS is bench's --repetitions (default 15, 600 passes).
+# Needs perf and the release build (`make build`; BIN names another binary).
+#   [ROUNDS=15] [BIN=.build-static/release/trellis] scripts/profile-bilstm.sh
 set -euo pipefail
-checkout=$(pwd)
+bin=${BIN:-.build-static/release/trellis}
+[ -x "$bin" ] || { echo "no $bin: run make build first" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/Sources/profile"
-cat > "$work/Package.swift" <<EOF
-// swift-tools-version:5.9
-import PackageDescription
-let package = Package(
-  name: "profile",
-  dependencies: [.package(path: "$checkout")],
-  targets: [
-    .executableTarget(
-      name: "profile", dependencies: [.product(name: "Trellis", package: "$(basename "$checkout")")])
-  ])
-EOF
-cat > "$work/Sources/profile/main.swift" <<'EOF'
-import Trellis
-
-let repetitions = Int(CommandLine.arguments[1])!
-let rates = try Benchmark.lstmGFLOPs(
-  inputSize: 100, hiddenSize: 100, batch: 32, steps: 12, repetitions: repetitions)
-print("BiLSTM forward \(rates.forward) GFLOP/s, backward \(rates.backward) GFLOP/s")
-EOF
-swift build -c release --package-path "$work" > "$work/build.log" 2>&1 \
-  || { cat "$work/build.log" >&2; exit 1; }
 perf record -q -e cpu-clock -g -o "$work/perf.data" \
-  "$work/.build/release/profile" "${REPETITIONS:-600}"
-perf report -i "$work/perf.data" --no-children --sort sym -g none 2>/dev/null \
-  | grep -v '^#' | grep '%' | head -25
+  "$bin" bench --corpus Corpora/tiny --repetitions "${ROUNDS:-15}" > "$work/bench.txt"
+grep '^BiLSTM' "$work/bench.txt"
+# A sample's stack is a block of "ADDRESS SYMBOL" lines, the sampled (leaf) function first.
+perf script -i "$work/perf.data" -F ip,sym 2> /dev/null | python3 -c '
+import collections, sys
+leaves = collections.Counter()
+for block in sys.stdin.read().split("\n\n"):
+    stack = [line.strip().split(None, 1)[-1] for line in block.strip().split("\n") if line.strip()]
+    if any("lstmGFLOPs" in frame for frame in stack):
+        leaves[stack[0]] += 1
+total = sum(leaves.values())
+print(f"{total} samples inside the BiLSTM passes")
+for leaf, count in leaves.most_common(25):
+    print(f"{100 * count / total:6.2f}%  {leaf[:110]}")
+'
