@@ -84,10 +84,13 @@ func continuePackedProduct(
 }
 
 /// Rows of a product that one thread takes at a time when the two threads share it
-/// (`ThreadPair.forEach`, `ThreadPair.share`): a multiple of the kernels' tile rows (4 at
-/// AVX2, 8 at AVX-512); at the default sizes a BiLSTM batch of 32 sentences of 12 tokens makes
-/// 24 such chunks of input projections and 76 of the products after the backward steps, of
-/// about 2.5 MFLOP each, so the thread that is ahead fills the other's lag with them.
+/// (`ThreadPair.forEach`, `ThreadPair.share`): a few of the kernels' tiles (6 rows at AVX2,
+/// whose last tiles even out as 6, 6, 6, 5, 5, 4; 8 at AVX-512); at the default sizes a BiLSTM
+/// batch of 32 sentences of 12 tokens makes 24 such chunks of input projections and 76 of the
+/// products after the backward steps, of about 2.5 MFLOP each, so the thread that is ahead
+/// fills the other's lag with them. 16 and 64 rows ran a one-epoch ATIS training at 0.989 and
+/// 1.016 of the speed on a Zen 2 (`ROUNDS=16 scripts/pair-training.sh`, Eval/SPEED.md
+/// "Session 47"): within that machine's noise, so 32 stays.
 let productChunkRows = 32
 
 /// `0..<rows` cut into chunks of `productChunkRows`.
