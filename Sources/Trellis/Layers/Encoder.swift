@@ -46,9 +46,10 @@ struct Encoder: Sendable {
   /// Reads `input` (rows `(T·B, In)`, or word ids with each direction's projection table),
   /// writes `output` (T·B, dirs·H). Training passes no `panels`; inference passes each
   /// direction's packed Wx and Wh, and keeps no cache for a backward pass
-  /// (`RecurrentLayer.forward`). Rows are projected first, every direction's in chunks of rows
-  /// that both threads take in turn when `concurrently`; then each direction's steps run on a
-  /// thread of their own.
+  /// (`RecurrentLayer.forward`). Each direction's steps run on a thread of their own. Rows
+  /// are projected either by each direction's steps, a step's rows just before the step reads
+  /// them (`projectsAtEachStep`), or first, every direction's in chunks of rows that both
+  /// threads take in turn when `concurrently`.
   func forward(
     store: ParameterStore, input: EncoderInput, output: UnsafeMutablePointer<Float>,
     steps packed: PackedSteps, workspaces: [RecurrentWorkspace], concurrently: Bool = true,
@@ -63,18 +64,23 @@ struct Encoder: Sendable {
       case .rowsAfterWords(let x, let words, let tables, let depth): (x, (words, tables, depth))
       case .projectedWords: nil
       }
+    var stepProjections: [InputProjection]?
     if let rows {
       let projections = inputProjections(
         store: store, x: rows.x, steps: packed, workspaces: workspaces, panels: panels,
         wordTables: rows.wordTables, concurrently: concurrently)
-      Self.runInChunks(projections.map { ($0.rows, $0.run) }, concurrently: concurrently)
+      if projectsAtEachStep(training: panels == nil, concurrently: concurrently) {
+        stepProjections = projections
+      } else {
+        Self.runInChunks(projections.map { ($0.rows, $0.run) }, concurrently: concurrently)
+      }
     }
     runDirections(concurrently: concurrently) { d in
       let ws = workspaces[d]
       let directionInput: RecurrentInput
       switch input {
       case .rows, .rowsAfterWords:
-        directionInput = .projectedRows
+        directionInput = stepProjections.map { .projectedAtEachStep($0[d]) } ?? .projectedRows
       case .projectedWords(let words, let tables):
         directionInput = .projected(
           table: tables[d], words: Self.packedWords(words, direction: d, steps: packed))
@@ -95,6 +101,20 @@ struct Encoder: Sendable {
         }
       }
     }
+  }
+
+  /// Whether training's steps project their own rows (`RecurrentInput.projectedAtEachStep`):
+  /// a step's rows of zx `(rows, G)` are then written just before its cell reads them, while
+  /// they are in the core's caches, where projecting all N rows first wrote zx `(N, G)`, 578 KB
+  /// a direction for an ATIS batch, which the steps read back from farther out. On a Zen 2
+  /// (512 KB of second-level cache a core) a one-epoch ATIS training ran 1.05× as fast, with
+  /// the same model bytes (`ROUNDS=16 scripts/pair-training.sh`, Eval/SPEED.md "Session 47"):
+  /// each row's sums are the kernel's whichever rows a call covers. Not where one direction
+  /// runs with two threads to share it: its steps would project on one thread what both
+  /// threads projected in chunks. Inference, whose rows mostly come from word tables, projects
+  /// first.
+  private func projectsAtEachStep(training: Bool, concurrently: Bool) -> Bool {
+    training && (directions.count > 1 || !concurrently)
   }
 
   /// `EncoderInput.rowsAfterWords`'s word ids, each direction's table and the columns it covers.

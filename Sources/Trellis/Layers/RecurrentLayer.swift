@@ -26,11 +26,13 @@ public enum EncoderKind: String, Codable, CaseIterable, Sendable {
 }
 
 /// What one direction's steps read, a packed row per token (`PackedSteps`): the input
-/// projections ZX = X · Wxᵀ + bx `(N, G)` that `inputProjection` left in the workspace's `zx`,
+/// projections ZX = X · Wxᵀ + bx `(N, G)` that `inputProjection` left in the workspace's `zx`;
+/// or that projection, run over each step's rows into `zx` just before the step reads them;
 /// or (inference, `InputProjectionTables`) word ids `(N)` whose rows of `table` `(V, G)`
 /// already hold them.
 enum RecurrentInput {
   case projectedRows
+  case projectedAtEachStep(InputProjection)
   case projected(table: UnsafePointer<Float>, words: [Int32])
 }
 
@@ -60,10 +62,13 @@ final class RecurrentWorkspace {
   let carry = Scratch()  // (B, carryWidth·H)
   let cellWork = Scratch()  // (B, H) the cell's per-step work space (`CellGradients.work`)
   /// The weight operand of the product at hand in `trellis_pack_panels`'s layout: in
-  /// training's forward pass Wx, then Wh for every step; in backward Whᵀ for every step (the
-  /// products after the steps pack theirs into `cache`). Inference brings Wx and Wh packed
-  /// once per weight version.
+  /// training's forward pass Wh for every step; in backward Whᵀ for every step (the products
+  /// after the steps pack theirs into `cache`). Inference brings Wx and Wh packed once per
+  /// weight version.
   let panels = Scratch()
+  /// Training's Wx in `trellis_pack_panels`'s layout, beside `panels`' Wh, since the steps
+  /// may project their own rows (`RecurrentInput.projectedAtEachStep`).
+  let inputPanels = Scratch()
   let dx = Scratch()  // (N, In) ∂loss/∂x, packed
   /// (B, H) variational dropout's mask on the recurrent state (Gal & Ghahramani 2016), 0 or
   /// 1/(1 − p): row i for the packed rows' sentence i at every step, so step s's product
@@ -131,9 +136,10 @@ struct RecurrentLayer: Sendable {
   }
 
   /// The input projections ZX = X · Wxᵀ + bx `(N, G)` of `x` `(N, In)`, packed, into the
-  /// workspace's `zx`, for `forward` with `.projectedRows`: over Wx packed once per weight
-  /// version (inference's `panels`) or here into the workspace's panels (training, once per
-  /// batch); with `wordTable` (inference), the part of the rows' first columns from the table.
+  /// workspace's `zx`, for `forward` with `.projectedRows` or `.projectedAtEachStep`: over Wx
+  /// packed once per weight version (inference's `panels`) or here into the workspace's
+  /// `inputPanels` (training, once per batch); with `wordTable` (inference), the part of the
+  /// rows' first columns from the table.
   func inputProjection(
     store: ParameterStore, x: UnsafePointer<Float>, rows N: Int,
     workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil,
@@ -143,12 +149,14 @@ struct RecurrentLayer: Sendable {
     return InputProjection(
       x: x, rows: N, inputSize: inputSize, gateWidth: G,
       panels: panels?.input
-        ?? UnsafePointer(packPanels(store.value(wx), columns: G, depth: inputSize, into: ws.panels)),
+        ?? UnsafePointer(
+          packPanels(store.value(wx), columns: G, depth: inputSize, into: ws.inputPanels)),
       bias: store.value(bx), zx: ws.zx.reserve(N * G), wordTable: wordTable)
   }
 
   /// Runs the packed steps over projected input, leaving `h` and `cache` in the workspace:
-  ///   for s: zh = h_{s−1} · Whᵀ (+ bh);  cell(zx_s, zh)
+  ///   for s: (zx_s = x_s · Wxᵀ + bx, with `.projectedAtEachStep`);  zh = h_{s−1} · Whᵀ (+ bh);
+  ///   cell(zx_s, zh)
   /// over step s's rows, whose previous states are the first rows of step s − 1 (h_{s−1} ⊙
   /// the workspace's `recurrentMask` while it `dropsRecurrentState`).
   /// Every product is `packedProduct`'s, over Wh packed once for the batch (OpenBLAS packed it
@@ -172,12 +180,15 @@ struct RecurrentLayer: Sendable {
     let recurrentMask = ws.dropsRecurrentState ? UnsafePointer(ws.recurrentMask.pointer) : nil
     let maskedState = ws.maskedStep.reserve(recurrentMask == nil ? 0 : B * H)
     // Step s's input projections: its rows of zx, or of the table by word id.
-    func runSteps(zx: UnsafePointer<Float>, words: UnsafePointer<Int32>?) {
+    func runSteps(
+      zx: UnsafePointer<Float>, words: UnsafePointer<Int32>?, projection: InputProjection? = nil
+    ) {
       let recurrentPanels =
         panels?.recurrent
         ?? UnsafePointer(packPanels(store.value(wh), columns: G, depth: H, into: ws.panels))
       for s in 0..<T {
         let (rows, first) = (packed.counts[s], packed.offsets[s])
+        projection?.run(rows: first..<first + rows)
         if s == 0 {
           zh.update(repeating: 0, count: rows * G)
         } else {
@@ -201,6 +212,8 @@ struct RecurrentLayer: Sendable {
     switch input {
     case .projectedRows:
       runSteps(zx: ws.zx.pointer, words: nil)
+    case .projectedAtEachStep(let projection):
+      runSteps(zx: ws.zx.pointer, words: nil, projection: projection)
     case .projected(let table, let words):
       words.withUnsafeBufferPointer { runSteps(zx: table, words: $0.baseAddress!) }
     }
