@@ -111,8 +111,8 @@ struct Encoder: Sendable {
   /// the same model bytes (`ROUNDS=16 scripts/pair-training.sh`, Eval/SPEED.md "Session 47"):
   /// each row's sums are the kernel's whichever rows a call covers. Not where one direction
   /// runs with two threads to share it: its steps would project on one thread what both
-  /// threads projected in chunks. Inference, whose rows mostly come from word tables, projects
-  /// first.
+  /// threads projected in chunks. Inference projects first: its steps projecting their own
+  /// rows left a whole `trellis tag` of the default model at 1.004 of the time (Eval/SPEED.md).
   private func projectsAtEachStep(training: Bool, concurrently: Bool) -> Bool {
     training && (directions.count > 1 || !concurrently)
   }

@@ -213,7 +213,7 @@ struct RecurrentLayer: Sendable {
     case .projectedRows:
       runSteps(zx: ws.zx.pointer, words: nil)
     case .projectedAtEachStep(let projection):
-      runSteps(zx: ws.zx.pointer, words: nil, projection: projection)
+      runSteps(zx: projection.zx, words: nil, projection: projection)
     case .projected(let table, let words):
       words.withUnsafeBufferPointer { runSteps(zx: table, words: $0.baseAddress!) }
     }
