@@ -107,8 +107,9 @@ struct Encoder: Sendable {
   /// a step's rows of zx `(rows, G)` are then written just before its cell reads them, while
   /// they are in the core's caches, where projecting all N rows first wrote zx `(N, G)`, 578 KB
   /// a direction for an ATIS batch, which the steps read back from farther out. On a Zen 2
-  /// (512 KB of second-level cache a core) a one-epoch ATIS training ran 1.05× as fast, with
-  /// the same model bytes (`ROUNDS=16 scripts/pair-training.sh`, Eval/SPEED.md "Session 47"):
+  /// (512 KB of second-level cache a core) the BiLSTM's forward pass ran 1.21× as fast and a
+  /// one-epoch ATIS training 1.00–1.05× in five paired runs, with the same model bytes
+  /// (`scripts/pair-bench-lstm.py`, `scripts/pair-training.sh`; Eval/SPEED.md "Session 47"):
   /// each row's sums are the kernel's whichever rows a call covers. Not where one direction
   /// runs with two threads to share it: its steps would project on one thread what both
   /// threads projected in chunks. Inference projects first: its steps projecting their own
