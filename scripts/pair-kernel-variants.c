@@ -5,8 +5,8 @@
 // then the same for the LSTM cell's forward step and for packing weights into panels, in µs.
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "harness-timing.h"
 #include "trellis_kernels.h"
 
 extern const trellis_kernels variant_a, variant_b;
@@ -15,17 +15,6 @@ void variant_a_pack_panels(const float *w, long columns, long depth, float *pane
 void variant_b_pack_panels(const float *w, long columns, long depth, float *panels);
 
 enum { ROUNDS = 40 };
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int ascending(const void *x, const void *y) {
-  const double a = *(const double *)x, b = *(const double *)y;
-  return a < b ? -1 : a > b;
-}
 
 static double median(double *values) {
   qsort(values, ROUNDS, sizeof *values, ascending);
