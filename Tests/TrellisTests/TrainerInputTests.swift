@@ -35,8 +35,7 @@ final class TrainerInputTests: XCTestCase {
   /// second field is a feature column other than the one configured, or with two columns its
   /// label, from which a model with a feature column learnt: its dev F1, measured with the
   /// label at hand, was far above what it scored tagging from tokens. Training and evaluation
-  /// refuse such lines, and take the layout
-  /// `readLabelledCoNLL(path:featureColumns:)` picks.
+  /// refuse such lines, and take the layout `readLabelledCoNLL(path:featureColumns:)` picks.
   func testLinesNotLaidOutForTheFeatureColumnsAreRefused() throws {
     let configuration = smallConfiguration(featureColumns: [FeatureColumn(column: 3, size: 2)])
     let trainer = Trainer(configuration: configuration, options: oneEpoch())
