@@ -94,6 +94,14 @@ public func convertedLabels(_ labels: [String], to scheme: TagScheme) -> [String
   return result
 }
 
+/// The chunks of `labels` read in `scheme`: for IOB1 and BIO conlleval's (`chunks(in:)`),
+/// which are the scheme's for valid sequences; for BIOES the scheme's own, where E-X and S-X
+/// end a chunk, as `convert(_:from:to:)` reads them (conlleval's rules know no S- and make
+/// "S-X S-X" one chunk).
+public func chunks(in labels: [String], scheme: TagScheme) -> [Chunk] {
+  scheme == .bioes ? chunksForConversion(labels) : chunks(in: labels)
+}
+
 /// The chunks of `labels` as `convert(_:from:to:)` reads them.
 private func chunksForConversion(_ labels: [String]) -> [Chunk] {
   var result: [Chunk] = []

@@ -63,6 +63,26 @@ final class TagFormatTests: CLITestCase {
     }
   }
 
+  /// A model of BIOES data answers with the scheme's spans, each S-X one: conlleval's rules,
+  /// which spans followed, know no S- and made "S-X S-X S-X" one span of three tokens.
+  func testSpansOfABIOESModelEndAtEachS() throws {
+    let train = try write(String(repeating: "a\tS-X\nb\tS-X\n\n", count: 4), to: "bioes.conll")
+    let model = path("bioes.model")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", train, "--model", model, "--epochs", "1", "--quiet"]
+          + Self.smallModelOptions))
+    let requests = try write(#"{"tokens": ["a", "b", "a"]}"# + "\n", to: "bioes.jsonl")
+    let result = try trellis(["tag", "--model", model, "--input", "jsonl", requests])
+    assertSucceeded(result)
+    let answer = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+    XCTAssertEqual(answer["labels"] as? [String], ["S-X", "S-X", "S-X"])
+    let spans = try XCTUnwrap(answer["spans"] as? [[String: Any]])
+    XCTAssertEqual(
+      spans.map { [$0["start"] as? Int, $0["end"] as? Int] }, [[0, 1], [1, 2], [2, 3]])
+  }
+
   func testNBestIsRankedAndStartsWithTheBestPath() throws {
     let model = try sharedModel()
     let result = try trellis([

@@ -109,6 +109,28 @@ final class TagSchemeTests: XCTestCase {
     }
   }
 
+  /// Read in their scheme, valid sequences of every scheme give back their chunks; conlleval's
+  /// rules, which know no S-, merge BIOES's adjacent chunks of one type ("S-X S-X" is one).
+  func testChunksInTheirSchemeOnRandomSequences() {
+    var generator = SplitMix64(state: 49)
+    var merged = 0
+    for _ in 0..<500 {
+      let length = Int.random(in: 0...12, using: &generator)
+      let generated = randomChunks(length: length, using: &generator)
+      for scheme in TagScheme.allCases {
+        let sequence = labels(of: generated, length: length, scheme: scheme)
+        XCTAssertEqual(chunks(in: sequence, scheme: scheme), generated, "\(sequence) in \(scheme)")
+      }
+      let bioes = labels(of: generated, length: length, scheme: .bioes)
+      if chunks(in: bioes) != generated { merged += 1 }
+    }
+    XCTAssertGreaterThan(merged, 0, "no sequence told the two readings apart")
+    XCTAssertEqual(
+      chunks(in: ["S-X", "S-X"], scheme: .bioes),
+      [Chunk(type: "X", start: 0, end: 1), Chunk(type: "X", start: 1, end: 2)])
+    XCTAssertEqual(chunks(in: ["S-X", "S-X"]), [Chunk(type: "X", start: 0, end: 2)])
+  }
+
   func testConvertReadsInvalidSequencesLeniently() {
     XCTAssertEqual(
       convert(["I-X", "I-X", "O", "I-Y"], from: .bio, to: .bioes), ["B-X", "E-X", "O", "S-Y"])

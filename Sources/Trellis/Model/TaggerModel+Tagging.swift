@@ -66,9 +66,12 @@ extension TaggerModel {
   /// The analysis of `tokens` from their prediction: label strings, spans, confidences, n-best.
   func analysis(of tokens: [String], _ prediction: Prediction) -> Analysis {
     let labelStrings = outputLabels(prediction.path)
+    let spans =
+      labelChunks?.chunks(in: prediction.path)
+      ?? chunks(in: labelStrings, scheme: configuration.scheme)
     return Analysis(
       tokens: tokens, labels: labelStrings,
-      spans: (labelChunks?.chunks(in: prediction.path) ?? chunks(in: labelStrings)).map {
+      spans: spans.map {
         Span(
           label: $0.type, start: $0.start, end: $0.end,
           text: tokens[$0.start..<$0.end].joinedBySpaces())

@@ -71,8 +71,10 @@ public final class TaggerModel: @unchecked Sendable {
   /// The format version of the file the model was read from (`ModelFile.formatVersion` for a
   /// model trained by this build).
   public internal(set) var formatVersion = ModelFile.formatVersion
-  /// The output labels read once for locating spans (`analysis(of:_:)`); nil when outputs are
-  /// converted from the training scheme, whose spans are read from the converted strings.
+  /// The output labels read once for locating spans by conlleval's rules (`analysis(of:_:)`);
+  /// nil when outputs are converted from the training scheme, whose spans are read from the
+  /// converted strings, and for BIOES answers, whose S-X and E-X end a span where conlleval's
+  /// rules would go on (`chunks(in:scheme:)`).
   let labelChunks: LabelSetChunks?
   /// The labels' and chunk types' JSON strings for labels-only answers; nil with `labelChunks`.
   let answerFragments: AnswerFragments?
@@ -109,7 +111,8 @@ public final class TaggerModel: @unchecked Sendable {
     try store.allocate()
     self.store = store
     labelChunks =
-      configuration.convertedScheme == nil ? LabelSetChunks(labels: labels.strings) : nil
+      configuration.convertedScheme == nil && configuration.scheme != .bioes
+      ? LabelSetChunks(labels: labels.strings) : nil
     answerFragments = labelChunks.map { AnswerFragments(labels: labels.strings, chunks: $0) }
     sameOutputGroups = Self.sameOutputGroups(
       labels: labels.strings, from: configuration.convertedScheme, to: configuration.scheme)

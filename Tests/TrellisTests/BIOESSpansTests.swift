@@ -1,0 +1,26 @@
+import XCTest
+
+@testable import Trellis
+
+/// A model of BIOES data answers in BIOES, and its spans are the scheme's: S-X and E-X end
+/// one. Spans followed conlleval's rules, which know no S-, so "S-a S-a" was one span of two
+/// tokens.
+final class BIOESSpansTests: XCTestCase {
+  func testSpansOfBIOESAnswersEndAtSAndE() throws {
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+    (configuration.characterFilters, configuration.scheme) = (0, .bioes)
+    let labels = ["O", "B-a", "I-a", "E-a", "S-a"]
+    var rng = SplitMix64(seed: 1)
+    let model = try TaggerModel(
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a", "b"]),
+      labels: Vocabulary(labels), rng: &rng)
+    let path = ["S-a", "S-a", "B-a", "E-a", "O", "S-a"].map { labels.firstIndex(of: $0)! }
+    let analysis = model.analysis(
+      of: ["a", "b", "a", "b", "a", "b"], TaggerModel.Prediction(path: path))
+    XCTAssertEqual(
+      analysis.spans.map { [$0.start, $0.end] }, [[0, 1], [1, 2], [2, 4], [5, 6]])
+    XCTAssertEqual(analysis.spans.map(\.text), ["a", "b", "a b", "b"])
+    XCTAssertEqual(Set(analysis.spans.map(\.label)), ["a"])
+  }
+}
