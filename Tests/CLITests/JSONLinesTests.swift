@@ -48,6 +48,35 @@ final class JSONLinesTests: CLITestCase {
     XCTAssertGreaterThan(Int(python.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 0)
   }
 
+  /// Answers escape the Unicode line ends U+0085, U+2028 and U+2029 that tokens and text hold
+  /// (requests give them escaped), so a reader splitting at every line end (Python's
+  /// `str.splitlines()`) reads one answer a line, with the same strings: they were written as
+  /// they are, and three requests came back as eight lines.
+  func testAnswersEscapeUnicodeLineEnds() throws {
+    let requests = try write(
+      #"{"id": 1, "tokens": ["a\u0085b", "c\u2028d", "boston"]}"# + "\n"
+        + #"{"id": 2, "text": "flights to boston\u2029 \u2028on\u0085 tuesday"}"# + "\n"
+        + #"{"id": 3, "tokens": ["\u2029"]}"# + "\n",
+      to: "line-ends.jsonl")
+    let result = try trellis(["tag", "--model", try sharedModel(), "--input", "jsonl", requests])
+    assertSucceeded(result)
+    for lineEnd in ["\u{85}", "\u{2028}", "\u{2029}"] {
+      XCTAssertFalse(result.output.unicodeScalars.contains { String($0) == lineEnd }, lineEnd)
+    }
+    let answers = try write(result.output, to: "line-ends-answers.jsonl")
+    let script = """
+      import json, sys
+      text = open(sys.argv[1], encoding="utf-8").read()
+      answers = [json.loads(line) for line in text.splitlines()]
+      assert [a["id"] for a in answers] == [1, 2, 3], answers
+      assert answers[0]["tokens"] == ["a\\x85b", "c\\u2028d", "boston"], answers[0]
+      assert answers[1]["text"] == "flights to boston\\u2029 \\u2028on\\x85 tuesday", answers[1]
+      assert answers[2]["tokens"] == ["\\u2029"], answers[2]
+      """
+    let python = try runPython(script, [answers])
+    XCTAssertEqual(python.status, 0, python.stderr)
+  }
+
   /// JSON lines end at LF or CRLF only: a lone CR is JSON whitespace, so requests with CRs in
   /// place of spaces, in a CRLF file, get the answers they get with the spaces, one per line;
   /// a copied field's CR is written as a space. Splitting at a CR cut each request in two.

@@ -90,8 +90,10 @@ struct JSONBytes: ~Copyable {
     } while magnitude > 0
   }
 
-  /// Appends `value` as a JSON string literal: quotes, backslashes and control characters
-  /// escaped, every other character written as itself (UTF-8).
+  /// Appends `value` as a JSON string literal: quotes, backslashes, control characters and the
+  /// Unicode line ends U+0085, U+2028 and U+2029 escaped, every other character written as
+  /// itself (UTF-8). JSON allows those three as they are, but a reader that splits lines at
+  /// every Unicode line end (Python's `str.splitlines()`) would cut an answer in two.
   mutating func append(jsonString value: String) {
     append(UInt8(ascii: "\""))
     append(jsonStringContents: value)
@@ -105,14 +107,33 @@ struct JSONBytes: ~Copyable {
     withUTF8Bytes(of: value) { utf8 in
       // Runs of bytes that need no escape (most tokens and labels are one run) are copied whole.
       var runStart = 0
-      for index in utf8.indices {
+      var index = 0
+      while index < utf8.count {
         let byte = utf8[index]
-        guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+        let escaped: Int  // the bytes of the character escaped at `index`, 0 for none
+        if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+          escaped = 1
+        } else if byte == 0xC2, index + 1 < utf8.count, utf8[index + 1] == 0x85 {
+          escaped = 2  // U+0085
+        } else if byte == 0xE2, index + 2 < utf8.count, utf8[index + 1] == 0x80,
+          utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9
+        {
+          escaped = 3  // U+2028, U+2029
+        } else {
+          escaped = 0
+        }
+        guard escaped > 0 else {
+          index += 1
           continue
         }
         append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-        appendEscape(byte)
-        runStart = index + 1
+        switch escaped {
+        case 1: appendEscape(byte)
+        case 2: append(literal: "\\u0085")
+        default: append(literal: utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029")
+        }
+        index += escaped
+        runStart = index
       }
       append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
     }
@@ -137,8 +158,7 @@ struct JSONBytes: ~Copyable {
   }
 }
 
-/// `value` as a JSON string literal: quotes, backslashes and control characters escaped, every
-/// other character written as itself (UTF-8).
+/// `value` as a JSON string literal, as `JSONBytes.append(jsonString:)` writes it.
 package func jsonString(_ value: String) -> String {
   var json = JSONBytes(capacity: value.utf8.count + 2)
   json.append(jsonString: value)
