@@ -58,7 +58,11 @@ extension Train {
   }
 
   func validate() throws {
-    let recipe = try recipe()
+    let recipe: TrainingRecipe
+    do { recipe = try self.recipe() } catch let error as OptionError {
+      // A number the configuration file gave that its field's type cannot hold.
+      throw ValidationError("\(config ?? ""): '\(error.field ?? error.option)' \(error.message)")
+    }
     do { try recipe.validate() } catch let error as OptionError {
       // A value the configuration file gave, which no flag replaced, is named as the file
       // names it.

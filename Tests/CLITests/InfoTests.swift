@@ -51,6 +51,22 @@ final class InfoTests: CLITestCase {
     assertFailed(piped, mentioning: ["is a pipe or device, not a model file"])
   }
 
+  /// The size shown is the model file's, through a symbolic link: once it was the link's own
+  /// length (`lstat`), the few bytes of the name it points to.
+  func testInfoThroughASymbolicLinkShowsTheModelFilesSize() throws {
+    let model = try trainModel()
+    let link = path("link.model")
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: model)
+    let size = try XCTUnwrap(
+      FileManager.default.attributesOfItem(atPath: model)[.size] as? Int)
+    let json = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try trellis(["info", "--json", link]).output.utf8))
+        as? [String: Any])
+    XCTAssertEqual(json["fileBytes"] as? Int, size)
+    let text = try trellis(["info", link])
+    XCTAssertTrue(text.output.contains("(\(size) bytes, format"), text.output)
+  }
+
   func testTextInfoAndVersion() throws {
     let model = try trainModel()
     let text = try trellis(["info", model])

@@ -129,17 +129,39 @@ final class TrainConfigTests: CLITestCase {
         mentioning: ["\(file): \(message)"])
     }
     // Numbers an integer field cannot hold, which JSONDecoder reports as invalid JSON with no
-    // field, name the field too.
+    // field, name the field too, and are usage errors (64) as a value out of the option's
+    // range within the type is (they ended with status 1).
     for (field, json) in [
       ("options.seed", #"{"options": {"seed": -1}}"#),
       ("options.epochs", #"{"options": {"epochs": 1.5}}"#),
+      ("options.epochs", #"{"options": {"epochs": 1e20}}"#),
+      ("options.epochs", #"{"options": {"epochs": 9223372036854775808}}"#),
       ("data.tokenColumn", #"{"data": {"tokenColumn": 1e30}}"#),
     ] {
       let file = try write(json, to: "number.json")
+      let result = try trellis(["train", "--config", file, "--model", path("m")])
       assertFailed(
-        try trellis(["train", "--config", file, "--model", path("m")]),
-        mentioning: ["\(file): '\(field)': must be a whole number in the option's range"])
+        result, mentioning: ["\(file): '\(field)' must be a whole number in the option's range"])
+      XCTAssertEqual(result.exitCode, 64, result.summary)
     }
+    // A NUL ends the name open(2) reads: "train.conll\u0000x" trained on train.conll, and the
+    // model's provenance named the other.
+    for field in ["train", "dev", "test", "embeddings"] {
+      let train = field == "train" ? "" : #""train": "t.conll", "#
+      let file = try write(
+        #"{"data": {\#(train)"\#(field)": "t.conll\u0000x"}}"#, to: "nul.json")
+      let result = try trellis(["train", "--config", file, "--model", path("m")])
+      assertFailed(
+        result,
+        mentioning: ["\(file): 'data.\(field)' names a path with a NUL character"])
+      XCTAssertEqual(result.exitCode, 64, result.summary)
+    }
+    let single = try write(#"{"options": {"dropout": 1e39}}"#, to: "single.json")
+    let result = try trellis(["train", "--config", single, "--model", path("m")])
+    assertFailed(
+      result,
+      mentioning: ["\(single): 'options.dropout' must be a number that single precision holds"])
+    XCTAssertEqual(result.exitCode, 64, result.summary)
   }
 
   /// The data's tag scheme is detected, not set: a configuration file that gives it is refused

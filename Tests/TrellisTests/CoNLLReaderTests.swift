@@ -90,6 +90,28 @@ final class CoNLLReaderTests: XCTestCase {
         "\(utf16):1: is not valid UTF-8 but UTF-16 (it starts with UTF-16's byte-order mark); "
           + "convert it: iconv -f UTF-16 -t UTF-8")
     }
+    // "a<TAB>O" and a line feed in each wide encoding (its start: the first line is enough).
+    // UTF-32LE's mark starts as UTF-16LE's, and without a mark each one's ASCII is valid UTF-8
+    // with NULs in it.
+    let wide: [(bytes: [UInt8], encoding: String, marked: Bool)] = [
+      ([0xFF, 0xFE, 0, 0, 0x61, 0, 0, 0, 0x09, 0, 0, 0], "UTF-32", true),
+      ([0, 0, 0xFE, 0xFF, 0, 0, 0, 0x61, 0, 0, 0, 0x09], "UTF-32", true),
+      ([0, 0x61, 0, 0x09, 0, 0x4F, 0, 0x0A], "UTF-16BE", false),
+      ([0x61, 0, 0x09, 0, 0x4F, 0, 0x0A, 0], "UTF-16LE", false),
+      ([0, 0, 0, 0x61, 0, 0, 0, 0x09, 0, 0, 0, 0x0A], "UTF-32BE", false),
+      ([0x61, 0, 0, 0, 0x09, 0, 0, 0, 0x0A, 0, 0, 0], "UTF-32LE", false),
+    ]
+    for (bytes, encoding, marked) in wide {
+      let file = write("wide.conll", bytes)
+      let because =
+        marked
+        ? "it starts with \(encoding)'s byte-order mark"
+        : "its first characters have the NUL bytes of \(encoding) without a byte-order mark"
+      XCTAssertEqual(
+        error(file),
+        "\(file):1: is not valid UTF-8 but \(encoding) (\(because)); "
+          + "convert it: iconv -f \(encoding) -t UTF-8")
+    }
     XCTAssertEqual(error("/nonexistent/x.conll"), "/nonexistent/x.conll: no such file")
     XCTAssertEqual(
       error(NSTemporaryDirectory()), "\(NSTemporaryDirectory()): is a directory, not a file")

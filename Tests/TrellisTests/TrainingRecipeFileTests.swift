@@ -49,10 +49,15 @@ final class TrainingRecipeFileTests: XCTestCase {
     XCTAssertTrue(
       refusal(#"{"configuration": {"featureColumns": [{"column": 2}, {"column": 3, "sise": 4}]}}"#)
         .hasSuffix("has no option 'configuration.featureColumns[1].sise'"))
-    XCTAssertTrue(
-      refusal(#"{"configuration": {"featureColumns": [{"column": 2, "size": 1e30}]}}"#)
-        .hasSuffix(
-          "'configuration.featureColumns[0].size': must be a whole number in the option's range"))
+    XCTAssertThrowsError(
+      try read(#"{"configuration": {"featureColumns": [{"column": 2, "size": 1e30}]}}"#)
+    ) { error in
+      XCTAssertEqual(
+        error as? OptionError,
+        OptionError(
+          "size", "must be a whole number in the option's range",
+          field: "configuration.featureColumns[0].size"))
+    }
     XCTAssertTrue(
       refusal(#"{"configuration": {"featureColumns": [{"size": 4}]}}"#)
         .hasSuffix("'configuration.featureColumns[0]' lacks 'column', which has no default"))

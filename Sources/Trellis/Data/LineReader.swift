@@ -179,20 +179,43 @@ public final class LineReader {
     if lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) {
       line = UnsafeBufferPointer(rebasing: line.dropFirst(3))
     }
+    // UTF-16 and UTF-32 are what some editors save "Unicode text" as: name them, and the way
+    // out.
+    if lineNumber == 1, let (encoding, evidence) = wideEncoding(ofFirstLine: line) {
+      throw TrellisError(
+        file: fileName, line: lineNumber,
+        "is not valid UTF-8 but \(encoding) (\(evidence)); convert it: "
+          + "iconv -f \(encoding) -t UTF-8")
+    }
     // ASCII is valid UTF-8 as it is; `String(validating:)` costs a generic metadata lookup
     // per call, which was most of this function on a large file.
     guard isASCII(line) || String(validating: line, as: UTF8.self) != nil else {
-      // UTF-16 is what some editors save "Unicode text" as: name it, and the way out.
-      let utf16 =
-        lineNumber == 1 && (line.starts(with: [0xFF, 0xFE]) || line.starts(with: [0xFE, 0xFF]))
-      throw TrellisError(
-        file: fileName, line: lineNumber,
-        utf16
-          ? "is not valid UTF-8 but UTF-16 (it starts with UTF-16's byte-order mark); convert it: "
-            + "iconv -f UTF-16 -t UTF-8"
-          : "is not valid UTF-8")
+      throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
     }
     return line
+  }
+}
+
+/// The UTF-16 or UTF-32 encoding (as iconv names it) that a file's first line shows, and how:
+/// by a byte-order mark (UTF-32LE's begins with UTF-16LE's), or without one by the NUL bytes
+/// beside each ASCII character, which make the line valid UTF-8 full of NULs. A NUL elsewhere
+/// names no encoding.
+private func wideEncoding(
+  ofFirstLine line: UnsafeBufferPointer<UInt8>
+) -> (encoding: String, evidence: String)? {
+  let b = Array(line.prefix(4)) + [UInt8](repeating: 0xFF, count: 4 - min(line.count, 4))
+  let mark = { (encoding: String) in "it starts with \(encoding)'s byte-order mark" }
+  let nulls = { (encoding: String) in
+    "its first characters have the NUL bytes of \(encoding) without a byte-order mark"
+  }
+  switch (b[0], b[1], b[2], b[3]) {
+  case (0xFF, 0xFE, 0, 0), (0, 0, 0xFE, 0xFF): return ("UTF-32", mark("UTF-32"))
+  case (0xFF, 0xFE, _, _), (0xFE, 0xFF, _, _): return ("UTF-16", mark("UTF-16"))
+  case (0, 0, 0, 1...0x7F): return ("UTF-32BE", nulls("UTF-32BE"))
+  case (1...0x7F, 0, 0, 0): return ("UTF-32LE", nulls("UTF-32LE"))
+  case (0, 1...0x7F, _, _): return ("UTF-16BE", nulls("UTF-16BE"))
+  case (1...0x7F, 0, _, _): return ("UTF-16LE", nulls("UTF-16LE"))
+  default: return nil
   }
 }
 

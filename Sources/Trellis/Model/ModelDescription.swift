@@ -5,7 +5,7 @@ import Foundation
 public struct ModelDescription: Codable, Equatable, Sendable {
   /// The model file's path as given.
   public var file: String
-  /// The file's size in bytes; 0 when it cannot be read.
+  /// The file's size in bytes, through symbolic links; 0 when it cannot be read.
   public var fileBytes: Int
   /// The format version of the file (`TaggerModel.formatVersion`).
   public var formatVersion: UInt32
@@ -31,7 +31,10 @@ public struct ModelDescription: Codable, Equatable, Sendable {
   /// Describes `model`, read from `file`.
   public init(model: TaggerModel, file: String) {
     self.file = file
-    fileBytes = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+    // stat(2) follows a symbolic link to the file that was read (Foundation's attributes are
+    // lstat(2)'s: a link's own few bytes).
+    var info = stat()
+    fileBytes = stat(file, &info) == 0 ? Int(info.st_size) : 0
     formatVersion = model.formatVersion
     parameters = model.parameterCount
     labels = model.labels.strings

@@ -85,7 +85,9 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
 
   /// The recipe of a JSON file; missing fields take their defaults, while unknown fields, nulls
   /// and numbers out of range are errors at their field (a misspelt option must not be
-  /// silently ignored, nor a null silently read as the default).
+  /// silently ignored, nor a null silently read as the default): an `OptionError` with its
+  /// `field` for a number that its field's type cannot hold (`1e20` epochs), as `validate()`
+  /// throws for one outside the option's range, and a `TrellisError` for the rest.
   public static func read(from path: String) throws -> TrainingRecipe {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw TrellisError(file: path, "cannot be read")
@@ -147,13 +149,15 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
       guard let (field, isInteger) = numberFieldOutOfRange(in: object, of: TrainingRecipe()) else {
         throw TrellisError(file: path, "holds a number that its field's type cannot hold")
       }
-      throw TrellisError(
-        file: path,
-        "'\(field)': "
-          + (isInteger
-            ? "must be a whole number in the option's range"
-            : "must be a number that single precision holds (about 1.4e-45 to 3.4e38 in size, or 0)")
-      )
+      // A value out of its option's range, as `validate()` finds one within the type's: the
+      // option's error (a usage error in the CLI), at its field.
+      let name = field.split(separator: ".").last.map(String.init) ?? field
+      throw OptionError(
+        name.reduce(into: "") { $0 += $1.isUppercase ? "-" + $1.lowercased() : String($1) },
+        isInteger
+          ? "must be a whole number in the option's range"
+          : "must be a number that single precision holds (about 1.4e-45 to 3.4e38 in size, or 0)",
+        field: field)
     } catch let DecodingError.keyNotFound(key, context) {
       throw TrellisError(
         file: path,
@@ -321,6 +325,15 @@ public struct TrainingData: Codable, Equatable, Sendable {
   public func validate() throws {
     guard !train.isEmpty else {
       throw OptionError("train", "is required (a flag or the configuration file)")
+    }
+    // A NUL ends the name that open(2) is given, so the run would read another file than the
+    // one its provenance names (a configuration file's "t.conll\u0000x" read t.conll); no
+    // file's name holds one, and no argument can.
+    let paths: [(option: String, path: String?)] = [
+      ("train", train), ("dev", dev), ("test", test), ("embeddings", embeddings),
+    ]
+    for (option, path) in paths where path?.utf8.contains(0) == true {
+      throw OptionError(option, "names a path with a NUL character, which no file name can hold")
     }
     try require(tokenColumn, in: 1...Self.columnLimit, "token-column")
     if let labelColumn {
