@@ -72,7 +72,8 @@ final class RefusalTests: CLITestCase {
   }
 
   /// Configuration files: a syntax error is placed by line (a trailing comma too, which
-  /// JSONSerialization accepted), and a number a Float field cannot hold names the field.
+  /// JSONSerialization accepted), and a number a Float field cannot hold names the field, a
+  /// usage error (64) as a value out of the option's range is.
   func testConfigurationErrorsNameTheLineOrTheField() throws {
     let comma = try write("{\n  \"options\": {\"epochs\": 2,}\n}\n", to: "comma.json")
     assertFailed(
@@ -84,9 +85,11 @@ final class RefusalTests: CLITestCase {
       mentioning: ["\(nan):1: is not valid JSON (column 25)"])
     for value in ["1e39", "1e-50"] {
       let file = try write("{\"options\": {\"dropout\": \(value)}}", to: "float.json")
+      let result = try trellis(["train", "--config", file, "--model", path("m")])
       assertFailed(
-        try trellis(["train", "--config", file, "--model", path("m")]),
-        mentioning: ["\(file): 'options.dropout': must be a number that single precision holds"])
+        result,
+        mentioning: ["\(file): 'options.dropout' must be a number that single precision holds"])
+      XCTAssertEqual(result.exitCode, 64, result.summary)
     }
   }
 

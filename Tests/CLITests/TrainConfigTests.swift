@@ -156,12 +156,6 @@ final class TrainConfigTests: CLITestCase {
         mentioning: ["\(file): 'data.\(field)' names a path with a NUL character"])
       XCTAssertEqual(result.exitCode, 64, result.summary)
     }
-    let single = try write(#"{"options": {"dropout": 1e39}}"#, to: "single.json")
-    let result = try trellis(["train", "--config", single, "--model", path("m")])
-    assertFailed(
-      result,
-      mentioning: ["\(single): 'options.dropout' must be a number that single precision holds"])
-    XCTAssertEqual(result.exitCode, 64, result.summary)
   }
 
   /// The data's tag scheme is detected, not set: a configuration file that gives it is refused
