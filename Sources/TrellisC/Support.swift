@@ -58,6 +58,12 @@ enum CallOptions {
       case ("threads", .integer(let count)): options.threads = count
       case ("confidence", _), ("constrained", _):
         throw CallError("options: \"\(key)\" must be true or false")
+      case ("nbest", .wholeNumberBeyondInt(let number)),
+        ("batch_size", .wholeNumberBeyondInt(let number)),
+        ("threads", .wholeNumberBeyondInt(let number)):
+        // It is an integer, only too large to be one the option could take.
+        throw CallError(
+          "options: \"\(key)\" must be in its range (got \(number), beyond any 64-bit integer)")
       case ("nbest", _), ("batch_size", _), ("threads", _):
         throw CallError("options: \"\(key)\" must be an integer")
       default:
@@ -74,6 +80,8 @@ enum CallOptions {
   enum OptionValue: Decodable {
     case boolean(Bool)
     case integer(Int)
+    /// A whole number an `Int` cannot hold (`1e20`, 2⁶³).
+    case wholeNumberBeyondInt(Double)
     case other
 
     init(from decoder: any Decoder) throws {
@@ -82,6 +90,10 @@ enum CallOptions {
         self = .boolean(flag)
       } else if let count = try? container.decode(Int.self) {
         self = .integer(count)
+      } else if let number = try? container.decode(Double.self), number.isFinite,
+        number == number.rounded()
+      {
+        self = .wholeNumberBeyondInt(number)
       } else {
         self = .other
       }

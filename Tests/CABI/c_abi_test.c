@@ -212,6 +212,9 @@ static void test_refusals(const trellis_model *model) {
                 "threads 0");
   check_refused(model, one, "{\"threads\": true}", "\"threads\" must be an integer",
                 "a flag for threads");
+  check_refused(model, one, "{\"nbest\": 1e20}",
+                "\"nbest\" must be in its range (got 1e+20, beyond any 64-bit integer)",
+                "a whole number beyond any integer");
   check_refused(model, one, "nbest=3", "JSON object", "options that are not JSON");
   check_refused(model, one, "{\"nbest\": 1, \"nbest\": 2}", "\"nbest\" is given twice",
                 "a key given twice");

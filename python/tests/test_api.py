@@ -135,13 +135,22 @@ def test_argument_errors(tagger) -> None:
                     tag(**{flag: not_a_bool})
     with pytest.raises(trellis.TrellisError, match='"nbest" must be in 0...1000'):
         tagger.tag([["boston"]], nbest=5000)
+    # An integer beyond 64 bits was "not an integer"; a type from outside Python named only
+    # by its name was "a bool, not bool".
+    with pytest.raises(trellis.TrellisError, match='"nbest" must be in its range'):
+        tagger.tag([["boston"]], nbest=10**20)
+    numpy = pytest.importorskip("numpy")
+    with pytest.raises(TypeError, match=r"^confidence must be a bool, not numpy\.bool_?$"):
+        tagger.tag([["boston"]], confidence=numpy.bool_(True))
     # A sentence that is not an ordered collection of strings, named with its token: bytes
     # and a spaCy Token stopped the JSON encoder with no index, NaN reached the library as
     # invalid JSON, and a set was tagged in its own order.
     for options in ({}, {"nbest": 2}):
-        for token in (3, b"boston", float("nan"), None, spacy.blank("en")("boston")[0]):
+        for token, name in ((3, "int"), (b"boston", "bytes"), (float("nan"), "float"),
+                            (None, "NoneType"),
+                            (spacy.blank("en")("boston")[0], "spacy.tokens.token.Token")):
             with pytest.raises(TypeError, match=rf"^sentence 1, token 1 is "
-                                                rf"{type(token).__name__}, not str$"):
+                                                rf"{re.escape(name)}, not str$"):
                 tagger.tag([["boston"], ["to", token]], **options)
         for unordered in ({"to", "boston"}, frozenset(), {"to": 1}, {}.keys()):
             with pytest.raises(TypeError, match=rf"^sentence 1 is a {type(unordered).__name__}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -18,6 +19,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 
 import trellis
+from conftest import CORPUS, run_cli
 from trellis import _library
 from trellis.results import TaggingResult
 from trellis.spacy_component import TrellisAlignmentWarning
@@ -359,6 +361,37 @@ def test_pipeline_bytes_carry_the_model(nlp, model_path, tmp_path, monkeypatch) 
     assert [path.read_bytes() for path in cached] == [open(model_path, "rb").read()]
     twin.from_bytes(data)  # the same bytes again: the same file, none added
     assert list((tmp_path / "cache" / "trellis" / "models").iterdir()) == cached
+
+
+def test_a_cache_file_holding_other_bytes_is_written_again(nlp, model_path, tmp_path,
+                                                           monkeypatch) -> None:
+    """The model cache's file named by the model's SHA-256 was loaded whatever it held: one
+    holding another model (put there, or damaged) made `from_bytes` tag with that model. It
+    is written again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = nlp.to_bytes()
+    model = open(model_path, "rb").read()
+    cache = tmp_path / "cache" / "trellis" / "models"
+    cache.mkdir(parents=True)
+    cached = cache / f"{hashlib.sha256(model).hexdigest()}.model"
+    run_cli("train", "--train", str(CORPUS / "dev.conll"), "--model", str(cached), "--epochs",
+            "1", "--embedding-size", "8", "--hidden-size", "8", "--character-filters", "0",
+            "--seed", "1", "--quiet")
+    assert cached.read_bytes() != model
+    twin = spacy.blank("en")
+    twin.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
+    twin.from_bytes(data)
+    assert cached.read_bytes() == model
+    assert [entities(doc) for doc in twin.pipe(GOLD)] == list(GOLD.values())
+
+
+def test_a_failed_save_leaves_no_temporary_file(nlp, tmp_path) -> None:
+    """A directory where the model file goes fails the save at the rename, which left the
+    temporary file of the model's size beside it (with the directory's mode)."""
+    (tmp_path / "pipeline" / "trellis_tagger" / "model").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError):
+        nlp.to_disk(tmp_path / "pipeline")
+    assert [p.name for p in (tmp_path / "pipeline" / "trellis_tagger").iterdir()] == ["model"]
 
 
 def test_saved_model_files_have_the_mode_of_new_files(nlp, tmp_path, monkeypatch) -> None:

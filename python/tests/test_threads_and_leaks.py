@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -152,3 +154,27 @@ def test_a_child_forked_after_tagging_tags(tagger) -> None:
     os.kill(child, 9)
     os.waitpid(child, 0)
     pytest.fail("the forked child's tagging call did not return within a minute")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.parametrize("hook", ["before", "after_in_child"])
+def test_a_tagger_freed_while_the_process_forks_does_not_hang_it(model_path, hook) -> None:
+    """A tagger freed by the thread that forks, while it forks (here by a fork hook registered
+    before trellis's; also by a garbage collection in CPython's own after-fork work), waited
+    for the fork to end, which only that thread could end: the parent (`before`) or the child
+    (`after_in_child`) hung forever."""
+    script = (
+        "import os, sys\n"
+        "holder = []\n"
+        f"os.register_at_fork({hook}=holder.clear)\n"
+        "import trellis\n"
+        "holder.append(trellis.Tagger(sys.argv[1]))\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    os._exit(0 if not holder else 3)\n"
+        "sys.exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))\n")
+    try:
+        finished = subprocess.run([sys.executable, "-c", script, str(model_path)], timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"a fork freeing a tagger from its {hook} hook did not end within a minute")
+    assert finished.returncode == 0

@@ -12,6 +12,14 @@ from . import _library
 from .results import _dumps
 
 
+def _type_name(value: object) -> str:
+    """`value`'s type as an error names it: `int`, or with its module where that is not
+    Python's own (`numpy.bool`, which was named `bool` in "must be a bool, not bool")."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else (
+        f"{kind.__module__}.{kind.__qualname__}")
+
+
 def _token_array(index: int, tokens: Iterable[str]) -> str:
     """Sentence `index`'s tokens as a JSON array (a list or tuple without a copy). Anything
     but an ordered collection of strings is a `TypeError` naming the sentence, or the token
@@ -23,19 +31,19 @@ def _token_array(index: int, tokens: Iterable[str]) -> str:
             f"sentence {index} is a string; pass token lists "
             "(for one sentence, [tokens]), or use tag_texts for raw text")
     if isinstance(tokens, (AbstractSet, Mapping)):
-        raise TypeError(f"sentence {index} is a {type(tokens).__name__}, whose order is not "
+        raise TypeError(f"sentence {index} is a {_type_name(tokens)}, whose order is not "
                         "the sentence's; pass its tokens as a list")
     if type(tokens) not in (list, tuple):
         try:
             iterator = iter(tokens)
         except TypeError:
-            raise TypeError(f"sentence {index} is {type(tokens).__name__}, not a list of "
+            raise TypeError(f"sentence {index} is {_type_name(tokens)}, not a list of "
                             "tokens") from None
         tokens = list(iterator)
     for position, token in enumerate(tokens):
         if not isinstance(token, str):
             raise TypeError(
-                f"sentence {index}, token {position} is {type(token).__name__}, not str")
+                f"sentence {index}, token {position} is {_type_name(token)}, not str")
     return _dumps(tokens)
 
 
@@ -43,7 +51,7 @@ def _check_batch_size(batch_size: int) -> None:
     """Refuses a `batch_size` the library would not take, before any call: ctypes would
     refuse a non-integer with an error naming the C argument, and cut one past 32 bits."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-        raise TypeError(f"batch_size must be an int, not {type(batch_size).__name__}")
+        raise TypeError(f"batch_size must be an int, not {_type_name(batch_size)}")
     if not 1 <= batch_size <= _library.BATCH_SIZE_LIMIT:
         raise ValueError(
             f"batch_size must be in 1...{_library.BATCH_SIZE_LIMIT} (got {batch_size})")
@@ -54,7 +62,7 @@ def _check_threads(threads: Optional[int]) -> None:
     if threads is None:
         return
     if isinstance(threads, bool) or not isinstance(threads, int):
-        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
+        raise TypeError(f"threads must be an int or None, not {_type_name(threads)}")
     if not 1 <= threads <= _library.THREADS_LIMIT:
         raise ValueError(f"threads must be in 1...{_library.THREADS_LIMIT} (got {threads})")
 
@@ -63,7 +71,7 @@ def _check_nbest(nbest: int) -> None:
     """Refuses an `nbest` that is not a whole number of sequences (a float, a bool) or is
     negative; the library gives the upper bound ('"nbest" must be in 0...1000')."""
     if isinstance(nbest, bool) or not isinstance(nbest, int):
-        raise TypeError(f"nbest must be an int, not {type(nbest).__name__}")
+        raise TypeError(f"nbest must be an int, not {_type_name(nbest)}")
     if nbest < 0:
         raise ValueError(f"nbest must be 0 (no list) or more (got {nbest})")
 
@@ -73,7 +81,7 @@ def _check_flags(**flags: bool) -> None:
     value, so `confidence="no"` asked for confidences."""
     for name, value in flags.items():
         if not isinstance(value, bool):
-            raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+            raise TypeError(f"{name} must be a bool, not {_type_name(value)}")
 
 
 def _unencodable(requests: List[str], error: UnicodeEncodeError) -> UnicodeEncodeError:

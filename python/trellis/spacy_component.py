@@ -51,7 +51,7 @@ from ._library import TrellisError
 from .results import Span as TaggedSpan
 from .results import TaggingResult
 from ._arguments import _check_batch_size, _check_threads
-from .tagger import Tagger, _absolute, _write_whole
+from .tagger import Tagger, _absolute, _reloaded, _sha256_of, _write_whole
 
 # The model file inside a saved pipeline's component directory.
 _SAVED_MODEL = "model"
@@ -199,7 +199,8 @@ class TrellisComponent:
 
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "TrellisComponent":
         """Tags with the model `to_bytes` gave, kept as a file of the model cache."""
-        self._tagger = Tagger(_cached_model(data))
+        digest = hashlib.sha256(data).hexdigest()
+        self._tagger = _reloaded(str(_cached_model(data, digest)), digest)
         return self
 
     def __call__(self, doc: Doc) -> Doc:
@@ -364,15 +365,22 @@ def _caller_stacklevel() -> int:
     return level
 
 
-def _cached_model(data: bytes) -> Path:
-    """`data` as the model cache's file named by its SHA-256, written once (whole or not at
-    all: a temporary file renamed into place) and kept."""
+def _cached_model(data: bytes, digest: str) -> Path:
+    """`data` as the model cache's file named by its SHA-256 `digest`, written (whole or not
+    at all: a temporary file renamed into place) unless the file holds `data` already. One of
+    that name holding other bytes (damaged, or put there) was loaded as it was, and the
+    pipeline tagged with another model."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "trellis" / "models"
-    path = cache / f"{hashlib.sha256(data).hexdigest()}.model"
-    if not path.exists():
+    path = cache / f"{digest}.model"
+    if not (path.is_file() and _digest_of_file(path) == digest):
         cache.mkdir(parents=True, exist_ok=True)
         _write_whole(path, lambda partial: partial.write(data))
     return path
+
+
+def _digest_of_file(path: Path) -> str:
+    with open(path, "rb") as source:
+        return _sha256_of(source)
 
 
 def _report(span: Span, reason: str) -> Dict[str, Any]:

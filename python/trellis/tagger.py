@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from array import array
@@ -19,24 +20,28 @@ from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Opt
 from . import _library
 from ._library import TrellisError
 from ._arguments import (_check_batch_size, _check_flags, _check_nbest, _check_threads,
-                         _token_array, _unencodable)
+                         _token_array, _type_name, _unencodable)
 from .results import TaggingResult, _dumps
 
 
 class _CallGate:
     """The library calls in flight, and forks waiting for them: a child forked while another
     thread is inside the library inherits locks held by threads it does not have, and hung on
-    them at its first call. A fork waits until no call is in flight (holding new ones back),
-    and the child starts with an open gate of its own."""
+    them at its first call. A fork waits until no call is in flight (holding other threads'
+    new ones back), and the child starts with an open gate of its own. The forking thread
+    itself passes: a tagger it frees while it forks (`__del__` run by another fork hook, or
+    by a garbage collection in CPython's own after-fork work in the child) waited for the
+    fork to end, which only that thread could end, and the parent or the child hung."""
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._calls = 0
         self._forking = False
+        self._forker: Optional[int] = None  # the forking thread's ident (the same in the child)
 
     def enter(self) -> None:
         with self._condition:
-            while self._forking:
+            while self._forking and threading.get_ident() != self._forker:
                 self._condition.wait()
             self._calls += 1
 
@@ -56,14 +61,16 @@ class _CallGate:
             self.leave()
 
     def before_fork(self) -> None:
-        # The lock is held across the fork, so no thread holds it in the child.
+        # The lock is held across the fork, so no other thread holds it in the child.
         self._condition.acquire()
         self._forking = True
+        self._forker = threading.get_ident()
         while self._calls:
             self._condition.wait()
 
     def after_fork_in_parent(self) -> None:
         self._forking = False
+        self._forker = None
         self._condition.notify_all()
         self._condition.release()
 
@@ -196,7 +203,7 @@ class Tagger:
         requests = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
-                raise TypeError(f"text {index} is {type(text).__name__}, not str")
+                raise TypeError(f"text {index} is {_type_name(text)}, not str")
             requests.append('{"text":' + _dumps(text) + "}")
         return self._tag(requests, confidence, nbest, batch_size, constrained, threads)
 
@@ -208,7 +215,7 @@ class Tagger:
         \\u0000), and a `UnicodeEncodeError` (a `ValueError`) naming the line of a lone
         surrogate, which UTF-8 cannot encode."""
         if not isinstance(requests, str):
-            raise TypeError(f"requests must be a str of JSON lines, not {type(requests).__name__}")
+            raise TypeError(f"requests must be a str of JSON lines, not {_type_name(requests)}")
         nul = requests.find("\0")
         if nul >= 0:
             line = requests.count("\n", 0, nul) + 1
@@ -299,10 +306,7 @@ class Tagger:
         if the file changed since it was loaded."""
         with self._unchanged_model_file() as source:
             if self._sha256 is None:
-                digest = hashlib.sha256()
-                for block in iter(lambda: source.read(1 << 20), b""):
-                    digest.update(block)
-                self._sha256 = digest.hexdigest()
+                self._sha256 = _sha256_of(source)
         return self._sha256
 
     @contextmanager
@@ -414,6 +418,14 @@ def _reloaded(path: str, sha256: str) -> Tagger:
     return tagger
 
 
+def _sha256_of(source: BinaryIO) -> str:
+    """The SHA-256 of what is left to read of `source`, read a MiB at a time."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: source.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
 def _absolute(path: str) -> str:
     """`path` from the working directory, which a later `os.chdir` does not move. Not
     `os.path.abspath`: it drops "dir/.." by the letters, which names another directory when
@@ -427,22 +439,27 @@ def _write_whole(
     """Writes `destination` whole or not at all: `write` fills a temporary file beside it,
     which is then renamed into place."""
     directory = os.path.dirname(os.path.abspath(destination))
-    with tempfile.NamedTemporaryFile(dir=directory, suffix=".partial", delete=False) as target:
-        try:
+    target = tempfile.NamedTemporaryFile(dir=directory, suffix=".partial", delete=False)
+    # The temporary file goes whenever the write or the rename fails (a directory where the
+    # file should be left one of the model's size behind).
+    try:
+        with target:
             write(target)
             # A temporary file is created 0600, and the rename keeps that. A file written over
             # another keeps that one's mode, as `trellis`'s own model writes do; a new one gets
             # the mode `open` gives (0666 less the umask, as spaCy writes the pipeline's other
             # files), so a pipeline saved by one user can be loaded by another.
             try:
-                mode = os.stat(destination).st_mode & 0o7777
+                existing = os.stat(destination)
+                regular = stat.S_ISREG(existing.st_mode)
             except FileNotFoundError:
-                mode = 0o666 & ~_umask()
+                regular = False
+            mode = existing.st_mode & 0o7777 if regular else 0o666 & ~_umask()
             os.fchmod(target.fileno(), mode)
-        except BaseException:
-            os.unlink(target.name)
-            raise
-    os.replace(target.name, destination)
+        os.replace(target.name, destination)
+    except BaseException:
+        os.unlink(target.name)
+        raise
 
 
 def _umask() -> int:
