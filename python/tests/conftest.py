@@ -1,4 +1,5 @@
-"""Fixtures: a model trained on the shipped corpus by the release CLI, and the CLI's answers.
+"""Fixtures: a model trained on the shipped corpus by the release CLI, the CLI's answers, and
+a spaCy pipeline with the model, with sentences' gold entities to check its answers against.
 
 TRELLIS_CLI names the `trellis` binary (default: `make build`'s, as `make -s bin-path` names
 it); TRELLIS_TEST_MODEL, when set, is used instead of training one.
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import List
 
 import pytest
+import spacy
+from spacy.tokens import Doc
 
 import trellis
 
@@ -60,3 +63,27 @@ def tagger(model_path: str) -> trellis.Tagger:
 def test_sentences() -> List[List[str]]:
     """The shipped test split's sentences (1,000, 12,841 tokens)."""
     return list(conll_sentences(str(CORPUS / "test.conll")))
+
+
+# Sentences in the corpus's style with their gold entities (text, label), written by hand.
+GOLD = {
+    "show me flights from boston to denver on monday": [
+        ("boston", "fromloc.city_name"), ("denver", "toloc.city_name"),
+        ("monday", "depart_date.day_name"),
+    ],
+    "i want to fly from dallas to san francisco": [
+        ("dallas", "fromloc.city_name"), ("san francisco", "toloc.city_name"),
+    ],
+    "list flights to atlanta": [("atlanta", "toloc.city_name")],
+}
+
+
+@pytest.fixture()
+def nlp(model_path: str) -> spacy.Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": model_path})
+    return nlp
+
+
+def entities(doc: Doc) -> list:
+    return [(entity.text, entity.label_) for entity in doc.ents]

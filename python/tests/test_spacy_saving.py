@@ -1,0 +1,188 @@
+"""The spaCy component's models in saved pipelines, pipeline bytes, pickles and the model
+cache: always the model the pipeline was saved with, written whole."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+import spacy
+
+import trellis
+from conftest import CORPUS, GOLD, entities, run_cli
+from trellis import _library
+
+
+def test_a_saved_pipeline_carries_its_model(model_path, tmp_path) -> None:
+    """`nlp.to_disk` copies the model into the pipeline; `spacy.load` tags with the copy
+    after the original is gone, from another working directory."""
+    original = tmp_path / "original.model"
+    original.write_bytes(open(model_path, "rb").read())
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": str(original)})
+    expected = [entities(doc) for doc in nlp.pipe(GOLD)]
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "trellis_tagger" / "model").read_bytes() == \
+        original.read_bytes()
+    original.unlink()
+    code = (
+        "import json, spacy, sys\n"
+        "nlp = spacy.load(sys.argv[1])\n"
+        "print(json.dumps([[(e.text, e.label_) for e in doc.ents] "
+        "for doc in nlp.pipe(json.loads(sys.argv[2]))]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "pipeline"), json.dumps(list(GOLD))],
+        capture_output=True, text=True, check=False, env=os.environ.copy(), cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [[list(e) for e in doc] for doc in expected]
+    assert expected == [gold for gold in GOLD.values()]
+
+
+def test_a_saved_pipeline_never_loads_the_configured_model(model_path, tmp_path,
+                                                           monkeypatch) -> None:
+    """`spacy.load` and `nlp.from_bytes` call the factory with the configured path before the
+    component gets the pipeline's model: a configured file that was damaged, or a directory,
+    by then failed the load, and a good one was loaded for nothing."""
+    configured = tmp_path / "configured.model"
+    shutil.copy(model_path, configured)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": str(configured)})
+    nlp.to_disk(tmp_path / "pipeline")
+    data = nlp.to_bytes()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    loads = []
+    load_model = _library.load_model
+    monkeypatch.setattr(_library, "load_model", lambda path: loads.append(path) or load_model(path))
+    saved = str(tmp_path / "pipeline" / "trellis_tagger" / "model")
+    for damage in (lambda: None, lambda: configured.write_bytes(configured.read_bytes()[:1000]),
+                   lambda: (configured.unlink(), configured.mkdir())):
+        damage()
+        loaded = spacy.load(tmp_path / "pipeline")
+        assert [entities(doc) for doc in loaded.pipe(GOLD)] == list(GOLD.values())
+        assert loads.pop() == saved and not loads
+        twin = spacy.blank("en")
+        twin.add_pipe("trellis_tagger", config={"model": str(configured)})
+        twin.from_bytes(data)
+        assert [entities(doc) for doc in twin.pipe(GOLD)] == list(GOLD.values())
+        assert len(loads) == 1 and loads.pop().startswith(str(tmp_path / "cache"))
+
+
+def test_a_loaded_pipeline_saved_back_to_its_directory_keeps_its_model(model_path,
+                                                                      tmp_path) -> None:
+    """The component's model file is then the destination itself: it must not be emptied."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": model_path})
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    loaded.to_disk(tmp_path / "pipeline")
+    saved = tmp_path / "pipeline" / "trellis_tagger" / "model"
+    assert saved.read_bytes() == open(model_path, "rb").read()
+    again = spacy.load(tmp_path / "pipeline")
+    assert [entities(doc) for doc in again.pipe(GOLD)] == list(GOLD.values())
+    assert [p.name for p in saved.parent.iterdir()] == ["model"]  # no temporary file left
+
+
+def test_pipeline_bytes_carry_the_model(nlp, model_path, tmp_path, monkeypatch) -> None:
+    """`nlp.from_bytes(nlp.to_bytes())` on a pipeline configured with a missing file tags as
+    the original, from the model cache's copy."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = nlp.to_bytes()
+    twin = spacy.blank("en")
+    twin.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
+    twin.from_bytes(data)
+    assert [entities(doc) for doc in twin.pipe(GOLD)] == [entities(doc) for doc in nlp.pipe(GOLD)]
+    cached = list((tmp_path / "cache" / "trellis" / "models").iterdir())
+    assert [path.read_bytes() for path in cached] == [open(model_path, "rb").read()]
+    twin.from_bytes(data)  # the same bytes again: the same file, none added
+    assert list((tmp_path / "cache" / "trellis" / "models").iterdir()) == cached
+
+
+def test_a_cache_file_holding_other_bytes_is_written_again(nlp, model_path, tmp_path,
+                                                           monkeypatch) -> None:
+    """The model cache's file named by the model's SHA-256 was loaded whatever it held: one
+    holding another model (put there, or damaged) made `from_bytes` tag with that model. It
+    is written again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = nlp.to_bytes()
+    model = open(model_path, "rb").read()
+    cache = tmp_path / "cache" / "trellis" / "models"
+    cache.mkdir(parents=True)
+    cached = cache / f"{hashlib.sha256(model).hexdigest()}.model"
+    run_cli("train", "--train", str(CORPUS / "dev.conll"), "--model", str(cached), "--epochs",
+            "1", "--embedding-size", "8", "--hidden-size", "8", "--character-filters", "0",
+            "--seed", "1", "--quiet")
+    assert cached.read_bytes() != model
+    twin = spacy.blank("en")
+    twin.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
+    twin.from_bytes(data)
+    assert cached.read_bytes() == model
+    assert [entities(doc) for doc in twin.pipe(GOLD)] == list(GOLD.values())
+
+
+def test_a_failed_save_leaves_no_temporary_file(nlp, tmp_path) -> None:
+    """A directory where the model file goes fails the save at the rename, which left the
+    temporary file of the model's size beside it (with the directory's mode)."""
+    (tmp_path / "pipeline" / "trellis_tagger" / "model").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError):
+        nlp.to_disk(tmp_path / "pipeline")
+    assert [p.name for p in (tmp_path / "pipeline" / "trellis_tagger").iterdir()] == ["model"]
+
+
+def test_saved_model_files_have_the_mode_of_new_files(nlp, tmp_path, monkeypatch) -> None:
+    """0666 less the umask, as spaCy's own files of the pipeline, not a temporary file's 0600,
+    which another user could not read (a pipeline built as root, loaded by a service)."""
+    data = nlp.to_bytes()
+    for umask, mode in ((0o022, 0o644), (0o027, 0o640)):
+        pipeline, cache = tmp_path / f"pipeline{umask:o}", tmp_path / f"cache{umask:o}"
+        monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+        twin = spacy.blank("en")
+        twin.add_pipe("trellis_tagger", config={"model": str(tmp_path / "missing")})
+        before = os.umask(umask)
+        try:
+            nlp.to_disk(pipeline)
+            twin.from_bytes(data)
+        finally:
+            os.umask(before)
+        written = [pipeline / "trellis_tagger" / "model", pipeline / "config.cfg",
+                   *(cache / "trellis" / "models").iterdir()]
+        assert [stat.S_IMODE(path.stat().st_mode) for path in written] == [mode] * 3
+    # Saved again over itself, the model keeps the mode its owner gave it.
+    model = tmp_path / "pipeline22" / "trellis_tagger" / "model"
+    model.chmod(0o600)
+    nlp.to_disk(tmp_path / "pipeline22")
+    assert stat.S_IMODE(model.stat().st_mode) == 0o600
+
+
+def test_a_relative_model_path_is_saved_and_pickled_after_chdir(model_path, tmp_path,
+                                                                  monkeypatch) -> None:
+    """The configured path named another file, or none, once the working directory changed:
+    `nlp.to_disk` and pickling (which `nlp.pipe(n_process=2)` needs) failed."""
+    shutil.copy(model_path, tmp_path / "m.model")
+    monkeypatch.chdir(tmp_path)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": "m.model"})
+    monkeypatch.chdir("/")
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "trellis_tagger" / "model").read_bytes() == \
+        (tmp_path / "m.model").read_bytes()
+    twin = pickle.loads(pickle.dumps(nlp))
+    assert [entities(doc) for doc in twin.pipe(GOLD)] == list(GOLD.values())
+
+
+def test_a_model_file_changed_after_loading_is_not_saved(model_path, tmp_path) -> None:
+    model = tmp_path / "changing.model"
+    model.write_bytes(open(model_path, "rb").read())
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": str(model)})
+    nlp("to boston")  # the component loads its model when it first tags
+    model.write_bytes(model.read_bytes() + b"\0")
+    with pytest.raises(trellis.TrellisError, match="changed after it was loaded"):
+        nlp.to_disk(tmp_path / "pipeline")
