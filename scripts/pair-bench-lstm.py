@@ -35,18 +35,21 @@ def main():
     old, new = sys.argv[1], sys.argv[2]
     corpus = sys.argv[3] if len(sys.argv) == 4 else "../shared/corpora/atis"
     rounds = int(os.environ.get("ROUNDS", "15"))
-    runs = {old: [], new: []}
+    # Runs by role, not by path: OLD and NEW may be one binary (the noise of a null pairing),
+    # whose runs keyed by path went to one list and paired each with itself.
+    runs = {"OLD": [], "NEW": []}
     with tempfile.TemporaryDirectory() as directory:
         for round_index in range(rounds):
             # Alternate which binary goes first, so that a drift in the machine's speed
             # favours neither.
-            for binary in (old, new) if round_index % 2 == 0 else (new, old):
-                runs[binary].append(bench(binary, corpus, directory))
+            for label in ("OLD", "NEW") if round_index % 2 == 0 else ("NEW", "OLD"):
+                binary = old if label == "OLD" else new
+                runs[label].append(bench(binary, corpus, directory))
     for index, name in ((0, "forward"), (1, "backward")):
-        ratios = [n[index] / o[index] for o, n in zip(runs[old], runs[new])]
+        ratios = [n[index] / o[index] for o, n in zip(runs["OLD"], runs["NEW"])]
         print(f"NEW/OLD BiLSTM {name} GFLOP/s: {spread(ratios, '%.3f')} over {rounds} rounds")
-    for label, binary in (("OLD", old), ("NEW", new)):
-        shares = [[100 * run[index] / run[2] for run in runs[binary]] for index in (0, 1)]
+    for label in ("OLD", "NEW"):
+        shares = [[100 * run[index] / run[2] for run in runs[label]] for index in (0, 1)]
         print(f"{label} share of sgemm: forward {spread(shares[0], '%.0f%%')}, "
               f"backward {spread(shares[1], '%.0f%%')}")
 

@@ -25,14 +25,17 @@ def main() -> None:
         sys.exit(__doc__)
     old, new, arguments = sys.argv[1], sys.argv[2], sys.argv[3:]
     rounds = int(os.environ.get("ROUNDS", "30"))
-    walls: dict = {old: [], new: []}
+    # Wall times by role, not by path: OLD and NEW may be one binary (the noise of a null
+    # pairing), whose times keyed by path went to one list and paired each with itself (1.000).
+    binaries = {"OLD": old, "NEW": new}
+    walls: dict = {"OLD": [], "NEW": []}
     for round_number in range(rounds):
-        order = (old, new) if round_number % 2 == 0 else (new, old)
-        for binary in order:
-            walls[binary].append(wall_seconds([binary] + arguments))
-    ratios = sorted(n / o for o, n in zip(walls[old], walls[new]))
-    print(f"OLD median {statistics.median(walls[old]) * 1000:.1f} ms, "
-          f"NEW median {statistics.median(walls[new]) * 1000:.1f} ms")
+        order = ("OLD", "NEW") if round_number % 2 == 0 else ("NEW", "OLD")
+        for role in order:
+            walls[role].append(wall_seconds([binaries[role]] + arguments))
+    ratios = sorted(n / o for o, n in zip(walls["OLD"], walls["NEW"]))
+    print(f"OLD median {statistics.median(walls['OLD']) * 1000:.1f} ms, "
+          f"NEW median {statistics.median(walls['NEW']) * 1000:.1f} ms")
     print(f"NEW/OLD wall time: median {statistics.median(ratios):.3f} "
           f"({ratios[0]:.3f}-{ratios[-1]:.3f}) over {rounds} rounds")
 
