@@ -7,15 +7,16 @@
 or the same arguments after `spark-submit --master yarn scripts/spark_tag.py`. The input is
 JSON lines, one request per line (`{"id": …, "tokens": […]}` or `{"id": …, "text": …}`, the
 README's "JSON lines"); the output directory (which must not exist) receives `part-*` files
-of JSON-lines answers, each carrying its request's `id`, in no particular order across parts:
-join by id.
+of JSON-lines answers (none for an empty input), each carrying its request's `id`, in no
+particular order across parts: join by id.
 
 Each partition's lines go through one `trellis tag --input jsonl --format json` process, a
 line in and a line out, as `RDD.pipe` does. It is done here rather than with `RDD.pipe`
 itself because the command must name the binary and the model where `SparkContext.addFile`
 put them on the executor (`SparkFiles.get` there): `RDD.pipe` takes one command string made
 on the driver, whose copies sit elsewhere on a cluster. A process that exits with a non-zero
-status (killed, or refusing a line) fails the task, so Spark runs the partition again and
+status (killed, or refusing a line), or that ends well without one answer for each line,
+fails the task, so Spark runs the partition again and
 keeps only a complete attempt's output; answers depend only on their request, so a retried
 partition answers exactly as the first attempt would have.
 
@@ -33,6 +34,7 @@ the executors need no BLAS (tagging never opens it). Arguments after `--` go to
 """
 
 import argparse
+import glob
 import json
 import os
 import re
@@ -60,23 +62,34 @@ def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments, error
     which no request can be joined to, to `unjoinable`."""
 
     def tag_partition(index, lines):
+        # `-` names standard input, so a file among `tag_arguments` is an error of trellis's
+        # own: trellis read that file instead, ignored the partition, and the job lost it.
         command = [
             SparkFiles.get(trellis_name), "tag", "--model", SparkFiles.get(model_name),
-            "--input", "jsonl", "--format", "json", "--threads", str(threads), *tag_arguments,
+            "--input", "jsonl", "--format", "json", "--threads", str(threads), "-",
+            *tag_arguments,
         ]
         with tempfile.TemporaryFile() as stderr:
-            process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+            try:
+                process = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+            except OSError as error:  # a binary that cannot run here
+                raise RuntimeError(f"{FAILURE}partition {index}: {command[0]}: {error}") from None
             feeding_error = []
+            fed = []  # holds True once every line was written
             # The lines sent and not yet answered, oldest first. trellis answers in order, so
             # a line it refuses is among them, and they are only as many as it reads ahead.
             unanswered = deque()
             feeder = threading.Thread(
-                target=feed, args=(lines, process.stdin, feeding_error, unanswered),
+                target=feed, args=(lines, process.stdin, feeding_error, unanswered, fed),
                 daemon=True)
             feeder.start()
             answered = error_count = unjoinable_count = 0
+            extra = 0  # lines beyond one per request: not answers to them
             for answer in process.stdout:
+                if not unanswered:
+                    extra += 1
+                    continue
                 unanswered.popleft()
                 answered += 1
                 line = answer.decode("utf-8").rstrip("\n")
@@ -96,6 +109,15 @@ def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments, error
                     failure(index, command, status, messages, unanswered, answered))
             if feeding_error:
                 raise feeding_error[0]
+            # A process that ended well must have answered each line once: a count checked
+            # nowhere let a run that answered none of them (a `trellis` that printed something
+            # else) end with status 0 and every request lost.
+            if unanswered or extra or not fed:
+                raise RuntimeError(
+                    f"{FAILURE}partition {index}: {' '.join(command)} ended with status 0 "
+                    f"but wrote {answered + extra} line(s) for the partition's "
+                    f"{answered + len(unanswered)}{'' if fed else ' or more'}: not one answer "
+                    "a line")
             sys.stderr.write(messages)
             errors.add(error_count)
             unjoinable.add(unjoinable_count)
@@ -118,14 +140,16 @@ def failure(index, command, status, messages, unanswered, answered):
         f"{messages.strip()}"
 
 
-def feed(lines, stdin, errors, unanswered):
-    """Writes each line to `stdin`, after adding it to `unanswered`, and closes it; an error
-    is kept in `errors`, except a closed pipe, which only means the process ended early (its
-    status says why)."""
+def feed(lines, stdin, errors, unanswered, fed):
+    """Writes each line to `stdin`, after adding it to `unanswered`, and closes it, then puts
+    True in `fed`; an error is kept in `errors`, except a closed pipe, which only means the
+    process ended early (its status says why, or, if 0, that it left lines unread)."""
     try:
         for line in lines:
             unanswered.append(line)
             stdin.write(line.encode("utf-8") + b"\n")
+        stdin.flush()
+        fed.append(True)
     except BrokenPipeError:
         pass
     except Exception as error:  # re-raised on the task's thread
@@ -155,13 +179,25 @@ def tag_corpus(context, trellis, model, input_path, output_path, partitions, tag
     return errors.value, unjoinable.value
 
 
+def partition_count(text):
+    """`--partitions`: a whole number from 1 to 2^31 - 1, Spark's (an int of Java's)."""
+    count = int(text)
+    if not 1 <= count <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"must be in 1...{2**31 - 1} (got {count})")
+    return count
+
+
 def main(arguments):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trellis", required=True, help="the trellis binary to ship")
     parser.add_argument("--model", required=True, help="the model file to ship")
-    parser.add_argument("--input", required=True, help="JSON-lines requests (a file, a glob)")
+    parser.add_argument(
+        "--input", required=True,
+        help="JSON-lines requests: a file, a directory or a glob, or several joined by commas "
+        "(Hadoop's reading, so a local file whose name holds a comma cannot be read)")
     parser.add_argument("--output", required=True, help="a new directory for the answers")
-    parser.add_argument("--partitions", type=int, help="at least this many input partitions")
+    parser.add_argument(
+        "--partitions", type=partition_count, help="at least this many input partitions")
     parser.add_argument("--master", help="Spark master (default: spark-submit's, or local[*])")
     parser.add_argument(
         "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting")
@@ -172,6 +208,20 @@ def main(arguments):
             parser.error(f"{path}: no such file")
     if os.path.exists(options.output):
         parser.error(f"{options.output} exists; the answers go to a new directory")
+    for argument in ("-h", "--help", "--version"):
+        if argument in options.tag_arguments:
+            parser.error(f"-- {argument}: trellis would print that instead of tagging")
+    # Local inputs are checked before Spark starts: a missing one failed the job with a Java
+    # trace, after Spark had made the output directory, which then refused the next run; and
+    # an output inside an input directory was made before the input was listed, and read.
+    output = os.path.abspath(options.output)
+    for path in options.input.split(","):
+        if "://" in path or glob.has_magic(path):
+            continue
+        if not os.path.exists(path):
+            parser.error(f"--input {path}: no such file or directory")
+        if os.path.isdir(path) and output.startswith(os.path.join(os.path.abspath(path), "")):
+            parser.error(f"--output {options.output} is inside the input directory {path}")
 
     conf = SparkConf().setAppName("trellis tag").setIfMissing("spark.master", "local[*]")
     # Lines end at LF alone, as `trellis tag --input jsonl` reads them: Hadoop's default also
@@ -204,10 +254,11 @@ def main(arguments):
         # traces; say it alone, last.
         task_error = re.search(
             rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
-        if task_error is None:
-            raise
-        sys.exit(f"{task_error.group(1)}\nspark_tag: the job failed; remove {options.output}/, "
-                 "which it leaves behind, before running it again")
+        reason = (task_error.group(1) if task_error
+                  else f"{FAILURE}{str(error.java_exception).splitlines()[0]}")
+        leftover = (f"; remove {options.output}/, which it leaves behind, before running it "
+                    "again" if os.path.exists(options.output) else "")
+        sys.exit(f"{reason}\nspark_tag: the job failed{leftover}")
     finally:
         context.stop()
 

@@ -16,6 +16,7 @@ Runs $TRELLIS_CLI, else `make build`'s toolchain-free binary; needs PySpark and 
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -257,6 +258,54 @@ class SparkTagTests(unittest.TestCase):
                     answers.append(answer)
         self.assertLessEqual(len(answers), 2)
 
+
+    def test_a_process_that_ends_well_must_answer_each_line_once(self):
+        """A `trellis` that ended with status 0 without one answer a line (given an argument
+        that made it print something else, or a file, which it read instead of the
+        partition) passed off what it wrote as the partition's answers: a job lost every
+        request and ended with status 0. Its task fails now; a file after `--` is
+        trellis's own error, as `-` names its input."""
+        def lines():
+            with open(self.requests, encoding="utf-8") as file:
+                for _ in range(3):
+                    yield next(file).rstrip("\n")
+
+        fake = os.path.join(self.directory, "prints-two-lines")
+        with open(fake, "w", encoding="utf-8") as file:
+            file.write("#!/bin/sh\necho '{}'\necho '{}'\n")
+        os.chmod(fake, 0o755)
+        with mock.patch.object(spark_tag.SparkFiles, "get", side_effect=lambda name: name):
+            for trellis, arguments, reason in (
+                    (fake, [], "wrote 2 line(s) for the partition's 3: not one answer a line"),
+                    (self.trellis, [self.requests], "Unexpected argument")):
+                tag_partition = spark_tag.pipe_through_trellis(
+                    trellis, self.model, 1, arguments, mock.Mock(), mock.Mock())
+                with self.assertRaisesRegex(RuntimeError, re.escape(reason)):
+                    list(tag_partition(0, lines()))
+
+    def test_mistakes_in_the_arguments_are_refused_before_spark_starts(self):
+        """A missing input failed the job with a Java trace after Spark had made the output
+        directory (which then refused the next run); an output inside the input directory
+        was made, then read as input; --partitions below 1 or beyond Java's int reached
+        Spark. Each is refused at once, and no output directory is made."""
+        inputs = os.path.join(self.directory, "inputs")
+        os.makedirs(inputs, exist_ok=True)
+        shutil.copy(self.requests, inputs)
+        for requests, output, settings, message in (
+                (os.path.join(self.directory, "missing.jsonl"), "out-missing", [],
+                 "missing.jsonl: no such file or directory"),
+                (inputs, os.path.join(inputs, "answers"), [], "is inside the input directory"),
+                (self.requests, "out-partitions", ["--partitions", "0"], "must be in 1..."),
+                (self.requests, "out-version", ["--", "--version"],
+                 "trellis would print that instead of tagging")):
+            output = os.path.join(self.directory, output)
+            done = subprocess.run(
+                [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis",
+                 self.trellis, "--model", self.model, "--input", requests, "--output", output,
+                 *settings], stderr=subprocess.PIPE, text=True, check=False)
+            self.assertEqual(done.returncode, 2, done.stderr)
+            self.assertIn(message, done.stderr)
+            self.assertFalse(os.path.exists(output))
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
