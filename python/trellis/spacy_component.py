@@ -51,7 +51,7 @@ from ._library import TrellisError
 from .results import Span as TaggedSpan
 from .results import TaggingResult
 from ._arguments import _check_batch_size, _check_threads
-from .tagger import Tagger, _absolute, _reloaded, _sha256_of, _write_whole
+from .tagger import Tagger, _absolute, _reloaded, _write_whole
 
 # The model file inside a saved pipeline's component directory.
 _SAVED_MODEL = "model"
@@ -199,8 +199,7 @@ class TrellisComponent:
 
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "TrellisComponent":
         """Tags with the model `to_bytes` gave, kept as a file of the model cache."""
-        digest = hashlib.sha256(data).hexdigest()
-        self._tagger = _reloaded(str(_cached_model(data, digest)), digest)
+        self._tagger = _cached_tagger(data)
         return self
 
     def __call__(self, doc: Doc) -> Doc:
@@ -365,22 +364,23 @@ def _caller_stacklevel() -> int:
     return level
 
 
-def _cached_model(data: bytes, digest: str) -> Path:
-    """`data` as the model cache's file named by its SHA-256 `digest`, written (whole or not
-    at all: a temporary file renamed into place) unless the file holds `data` already. One of
-    that name holding other bytes (damaged, or put there) was loaded as it was, and the
-    pipeline tagged with another model."""
+def _cached_tagger(data: bytes) -> Tagger:
+    """A `Tagger` of the model `data`, loaded from the model cache's file named by its SHA-256,
+    which is written (whole or not at all: a temporary file renamed into place) unless it
+    holds `data` already; `_reloaded` checks the bytes it loads, once. A file of that name
+    holding other bytes (damaged, or put there) was loaded as it was, and the pipeline tagged
+    with another model."""
+    digest = hashlib.sha256(data).hexdigest()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "trellis" / "models"
     path = cache / f"{digest}.model"
-    if not (path.is_file() and _digest_of_file(path) == digest):
-        cache.mkdir(parents=True, exist_ok=True)
-        _write_whole(path, lambda partial: partial.write(data))
-    return path
-
-
-def _digest_of_file(path: Path) -> str:
-    with open(path, "rb") as source:
-        return _sha256_of(source)
+    if path.is_file():
+        try:
+            return _reloaded(str(path), digest)
+        except TrellisError:
+            pass  # other bytes, or no model at all: written again below
+    cache.mkdir(parents=True, exist_ok=True)
+    _write_whole(path, lambda partial: partial.write(data))
+    return _reloaded(str(path), digest)
 
 
 def _report(span: Span, reason: str) -> Dict[str, Any]:

@@ -306,7 +306,10 @@ class Tagger:
         if the file changed since it was loaded."""
         with self._unchanged_model_file() as source:
             if self._sha256 is None:
-                self._sha256 = _sha256_of(source)
+                digest = hashlib.sha256()
+                for block in iter(lambda: source.read(1 << 20), b""):
+                    digest.update(block)
+                self._sha256 = digest.hexdigest()
         return self._sha256
 
     @contextmanager
@@ -416,14 +419,6 @@ def _reloaded(path: str, sha256: str) -> Tagger:
         raise TrellisError(
             f"{path}: the model file changed after the pickled tagger loaded it; load it again")
     return tagger
-
-
-def _sha256_of(source: BinaryIO) -> str:
-    """The SHA-256 of what is left to read of `source`, read a MiB at a time."""
-    digest = hashlib.sha256()
-    for block in iter(lambda: source.read(1 << 20), b""):
-        digest.update(block)
-    return digest.hexdigest()
 
 
 def _absolute(path: str) -> str:
