@@ -24,7 +24,7 @@ BIN = $(BUILD_DIR)/release/trellis
 bin-path:
 	@echo $(BIN)
 
-.PHONY: deps build train test eval bench plots clean lint install uninstall test-install docs
+.PHONY: deps build train test eval bench plots clean lint install uninstall test-install test-dependent docs
 
 deps:
 	@bash scripts/install-deps.sh
@@ -153,6 +153,11 @@ uninstall:
 
 test-install:
 	bash scripts/test-install.sh
+
+# A package that depends on Trellis as the README shows builds and runs the README's library
+# example, having fetched no other package (scripts/test-dependent.sh).
+test-dependent: build
+	bash scripts/test-dependent.sh $(BIN)
 
 # --- Documentation: `make docs` builds the DocC archives of the Trellis and ConllEval libraries
 # (articles in Sources/Trellis/Trellis.docc) with swift-docc-plugin into

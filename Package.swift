@@ -1,5 +1,12 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
+
+/// A product of a package that only the executables and the HTTP service use, behind the
+/// `Executables` trait: a package depending on Trellis with `traits: []` then resolves and
+/// fetches none of those packages (SwiftPM drops dependencies that only disabled traits use).
+func executablesOnly(_ product: String, from package: String) -> Target.Dependency {
+  .product(name: product, package: package, condition: .when(traits: ["Executables"]))
+}
 
 let package = Package(
   name: "Trellis",
@@ -10,6 +17,13 @@ let package = Package(
     /// libTrellisC.so: the C ABI of Sources/TrellisC/include/trellis.h (the Python package's).
     .library(name: "TrellisC", type: .dynamic, targets: ["TrellisC"]),
     .executable(name: "trellis-serve", targets: ["trellis-serve"]),
+  ],
+  traits: [
+    .trait(
+      name: "Executables",
+      description: "The trellis and trellis-serve executables and the HTTP service, with the "
+        + "packages they need (swift-argument-parser, Hummingbird, SwiftNIO and theirs)."),
+    .default(enabledTraits: ["Executables"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,7 +49,7 @@ let package = Package(
     /// The `trellis` command-line tool.
     .executableTarget(
       name: "trellis",
-      dependencies: ["Trellis", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+      dependencies: ["Trellis", executablesOnly("ArgumentParser", from: "swift-argument-parser")]
     ),
 
     /// The C functions of libTrellisC.so; the header is hand-written, hence excluded.
@@ -45,11 +59,11 @@ let package = Package(
       name: "TrellisServer",
       dependencies: [
         "Trellis",
-        .product(name: "Hummingbird", package: "hummingbird"),
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        .product(name: "Logging", package: "swift-log"),
-        .product(name: "NIOCore", package: "swift-nio"),
-        .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+        executablesOnly("Hummingbird", from: "hummingbird"),
+        executablesOnly("ServiceLifecycle", from: "swift-service-lifecycle"),
+        executablesOnly("Logging", from: "swift-log"),
+        executablesOnly("NIOCore", from: "swift-nio"),
+        executablesOnly("NIOHTTPTypes", from: "swift-nio-extras"),
       ]
     ),
     /// The `trellis-serve` executable: options, the model, signals.
@@ -57,8 +71,8 @@ let package = Package(
       name: "trellis-serve",
       dependencies: [
         "Trellis", "TrellisServer",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Logging", package: "swift-log"),
+        executablesOnly("ArgumentParser", from: "swift-argument-parser"),
+        executablesOnly("Logging", from: "swift-log"),
       ]
     ),
 
@@ -78,10 +92,10 @@ let package = Package(
       name: "ServeTests",
       dependencies: [
         "Trellis", "TrellisServer",
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        .product(name: "Logging", package: "swift-log"),
-        .product(name: "NIOEmbedded", package: "swift-nio"),
-        .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+        executablesOnly("ServiceLifecycle", from: "swift-service-lifecycle"),
+        executablesOnly("Logging", from: "swift-log"),
+        executablesOnly("NIOEmbedded", from: "swift-nio"),
+        executablesOnly("NIOHTTPTypes", from: "swift-nio-extras"),
       ]
     ),
   ],
