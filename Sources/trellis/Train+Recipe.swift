@@ -57,7 +57,10 @@ extension Train {
     return recipe
   }
 
-  func validate() throws {
+  /// The recipe, validated: its mistakes are usage errors. `run()` calls it first, not
+  /// `validate()`: the --config file is read once, since a pipe (`--config <(jq … run.json)`)
+  /// can be read only once.
+  func validatedRecipe() throws -> TrainingRecipe {
     let recipe: TrainingRecipe
     do { recipe = try self.recipe() } catch let error as OptionError {
       // A number the configuration file gave that its field's type cannot hold.
@@ -73,6 +76,10 @@ extension Train {
       }
       throw ValidationError(error.description)
     }
+    return recipe
+  }
+
+  func validate() throws {
     guard printConfig || model != nil else {
       throw ValidationError("Missing expected argument '--model <model>'")
     }

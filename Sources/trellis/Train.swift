@@ -201,11 +201,11 @@ struct Train: ParsableCommand {
   @Flag(help: "Print nothing but errors.") var quiet = false
 
   func run() throws {
-    var recipe = try recipe()
+    var recipe = try validatedRecipe()
     if printConfig {
       // `--print-config >> run.json` must not append to the --config file it read.
       try FileRoles(inputs: inputs(of: recipe)).check()
-      print(recipe.json())
+      print(try recipe.json())
       return
     }
     let model = model!

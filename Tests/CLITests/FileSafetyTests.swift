@@ -43,6 +43,32 @@ final class FileSafetyTests: CLITestCase {
     assertSucceeded(try trellis(["tag", "--model", target, PackagePaths.tiny("test")]))
   }
 
+  /// A dangling link is written through too: its target is made, and the link stays.
+  func testModelThroughADanglingLinkMakesTheTarget() throws {
+    try FileManager.default.createSymbolicLink(
+      atPath: path("link"), withDestinationPath: "new.model")
+    assertSucceeded(try trellis(train + ["--model", path("link")]))
+    XCTAssertEqual(
+      try FileManager.default.destinationOfSymbolicLink(atPath: path("link")), "new.model")
+    assertSucceeded(try trellis(["tag", "--model", path("new.model"), PackagePaths.tiny("test")]))
+  }
+
+  /// An input on standard input (`--train - < f`) is the file `f`: no output may replace it.
+  func testOutputsOntoAnInputOnStandardInputAreRefused() throws {
+    let corpus = try write(try contents(of: PackagePaths.tiny("train")), to: "t.conll")
+    let options = Self.smallModelOptions.joined(separator: " ")
+    let model = path("m")
+    for output in [
+      "--model \"$1\"", "--model \(model) --checkpoint \"$1\"", "--model \(model) --log \"$1\"",
+    ] {
+      let refused = try trellisInShell(
+        "\"$0\" train --train - \(output) --quiet \(options) < \"$1\"", [corpus])
+      XCTAssertNotEqual(refused.status, 0, output)
+      XCTAssertTrue(refused.stderr.contains("is also the --train input"), refused.stderr)
+      XCTAssertEqual(try contents(of: corpus), try contents(of: PackagePaths.tiny("train")))
+    }
+  }
+
   func testOutputsThatAreInputsOrEachOtherAreRefusedBeforeTraining() throws {
     let corpus = try write(try contents(of: PackagePaths.tiny("train")), to: "t.conll")
     let original = try Data(contentsOf: URL(fileURLWithPath: corpus))
@@ -73,11 +99,16 @@ final class FileSafetyTests: CLITestCase {
   func testNewOutputsSpelledTwoWaysAreRefused() throws {
     try FileManager.default.createDirectory(atPath: path("sub"), withIntermediateDirectories: true)
     let model = path("n.model")
+    try FileManager.default.createSymbolicLink(
+      atPath: path("dangling"), withDestinationPath: "n.model")
     let cases: [([String], String)] = [
       (["--checkpoint", path(".") + "/n.model"], "is given as both --model and --checkpoint"),
       (["--checkpoint", path("sub") + "/../n.model"], "is given as both --model and --checkpoint"),
       (["--log", path("./n.model")], "is given as both --model and --log"),
       (["--log", model + ".checkpoint"], "is given as both --checkpoint and --log"),
+      // A dangling link to the model: a killed run left a checkpoint in the model's place.
+      (["--checkpoint", path("dangling")], "is given as both --model and --checkpoint"),
+      (["--checkpoint", path("c"), "--log", ""], "--log is empty; it takes a file's path"),
       (
         ["--checkpoint", path("c"), "--log", path("sub/../c"), "--keep-checkpoint"],
         "is given as both --checkpoint and --log"

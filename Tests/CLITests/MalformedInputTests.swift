@@ -548,6 +548,10 @@ final class MalformedInputTests: CLITestCase {
         "--learning-rate must be positive and finite in single precision (got 1e-46)"
       ),
       (
+        train + ["--clip", "1e-50"],
+        "--clip must be 0 (off) or at least \(Float.leastNormalMagnitude) (got 1e-50)"
+      ),
+      (
         train + ["--token-column", "2", "--label-column", "2"],
         "--label-column must differ from --token-column (both 2)"
       ),

@@ -155,4 +155,19 @@ final class ResumeTests: CLITestCase {
       ["train", "--train", PackagePaths.tiny("overfit"), "--model", model, "--resume", "--quiet"])
     assertFailed(result, mentioning: ["other data"])
   }
+
+  /// More sentences of the same words and labels leave the vocabularies as they were: the
+  /// sentences' digest tells them apart (the resumed run trained on both, and its model's
+  /// provenance named only the second).
+  func testResumeRefusesMoreSentencesOfTheSameWords() throws {
+    let model = try trainModel(options: ["--epochs", "1", "--keep-checkpoint"])
+    let train = try String(contentsOfFile: PackagePaths.tiny("train"), encoding: .utf8)
+    let doubled = try write(train + "\n" + train, to: "doubled.conll")
+    let result = try trellis(
+      [
+        "train", "--train", doubled, "--dev", PackagePaths.tiny("dev"), "--model", model,
+        "--epochs", "2", "--resume", "--quiet",
+      ] + Self.smallModelOptions)
+    assertFailed(result, mentioning: ["was trained on other data than the --train file given"])
+  }
 }

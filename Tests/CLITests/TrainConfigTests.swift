@@ -11,7 +11,7 @@ final class TrainConfigTests: CLITestCase {
     assertSucceeded(printed)
     var expected = TrainingRecipe()
     expected.data.train = train
-    XCTAssertEqual(printed.output, expected.json() + "\n")
+    XCTAssertEqual(printed.output, try expected.json() + "\n")
   }
 
   /// Every "(default: X)" in `train --help`, passed explicitly as `--option X`, leaves the
@@ -74,6 +74,22 @@ final class TrainConfigTests: CLITestCase {
     XCTAssertEqual(recipe.options.seed, 9)
     XCTAssertEqual(recipe.note, "ticket 43")
     XCTAssertEqual(recipe.configuration.head, .ssvm)
+  }
+
+  /// A configuration on a pipe (`--config <(jq … run.json)`) can be read only once.
+  func testConfigFileOnAPipeIsReadOnce() throws {
+    let printed = try trellis([
+      "train", "--train", PackagePaths.tiny("train"), "--seed", "7", "--print-config",
+    ])
+    assertSucceeded(printed)
+    let again = try trellis(
+      ["train", "--config", "/dev/stdin", "--print-config"], stdin: printed.output)
+    assertSucceeded(again)
+    XCTAssertEqual(again.output, printed.output)
+    // Read in bounded memory, whatever the path gives.
+    assertFailed(
+      try trellis(["train", "--config", "/dev/zero", "--print-config"]),
+      mentioning: ["/dev/zero: holds more than \(TrainingRecipe.fileByteLimit) bytes"])
   }
 
   func testConfigFileErrorsNameTheFileAndTheField() throws {

@@ -110,13 +110,15 @@ final class ModelSelectionTests: XCTestCase {
     ]
     var expected = SHA256()
     expected.update(Array("a\tB-x\t\nb\tO\t\n\n".utf8))
-    XCTAssertEqual(TrainingState.devSHA256(of: whole), expected.hexDigest())
-    XCTAssertNotEqual(TrainingState.devSHA256(of: cut), TrainingState.devSHA256(of: whole))
+    XCTAssertEqual(TrainingState.sentencesSHA256(of: whole), expected.hexDigest())
+    XCTAssertNotEqual(
+      TrainingState.sentencesSHA256(of: cut), TrainingState.sentencesSHA256(of: whole))
     var moved = whole
     moved[0].firstLine = 7
-    XCTAssertEqual(TrainingState.devSHA256(of: moved), TrainingState.devSHA256(of: whole))
     XCTAssertEqual(
-      TrainingState.devSHA256(of: []),
+      TrainingState.sentencesSHA256(of: moved), TrainingState.sentencesSHA256(of: whole))
+    XCTAssertEqual(
+      TrainingState.sentencesSHA256(of: []),
       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
   }
 }

@@ -48,9 +48,23 @@ enum PathIdentity: Equatable {
 }
 
 /// The path a whole-file replacement writes: a symbolic link's final target (so the link
-/// survives and its target is replaced), else `path` itself.
+/// survives and its target is replaced, or made when the link dangles), else `path` itself.
 func replacementTarget(_ path: String) -> String {
-  pathKind(path) == .symbolicLink ? URL(fileURLWithPath: path).resolvingSymlinksInPath().path : path
+  pathKind(path) == .symbolicLink ? symbolicLinkHops(path).last! : path
+}
+
+/// The paths from `path` (made absolute) through each symbolic link's destination to the
+/// first that is not a link, which need not exist (a dangling link's target); after 40 links,
+/// the kernel's limit (ELOOP), the last is still a link.
+func symbolicLinkHops(_ path: String) -> [String] {
+  var hops = [URL(fileURLWithPath: path).standardizedFileURL.path]
+  while hops.count <= 40, pathKind(hops.last!) == .symbolicLink,
+    let next = try? FileManager.default.destinationOfSymbolicLink(atPath: hops.last!)
+  {
+    let directory = URL(fileURLWithPath: hops.last!).deletingLastPathComponent()
+    hops.append(URL(fileURLWithPath: next, relativeTo: directory).standardizedFileURL.path)
+  }
+  return hops
 }
 
 /// The first link on the way from `path` to its target that names a file descriptor
@@ -58,26 +72,27 @@ func replacementTarget(_ path: String) -> String {
 /// the descriptor holds (`> o` makes `/dev/stdout` name `o`), so a file replaced through it
 /// would land beside that file, and a checkpoint named after it in /dev.
 func descriptorLink(_ path: String) -> String? {
-  var hop = URL(fileURLWithPath: path).standardizedFileURL.path
-  let components = { (hop: String) in hop.split(separator: "/", omittingEmptySubsequences: false) }
-  for _ in 0..<40 {  // the kernel's limit on links followed (ELOOP)
-    guard pathKind(hop) == .symbolicLink else { return nil }
+  symbolicLinkHops(path).first { hop in
     // /dev/stdin, stdout, stderr; /dev/fd/N; /proc/PID/fd/N (self and thread-self included).
-    let parts = components(hop)
-    if (parts.count == 3 && parts[1] == "dev" && parts[2].hasPrefix("std"))
-      || (parts.count == 4 && parts[1] == "dev" && parts[2] == "fd")
-      || (parts.count == 5 && parts[1] == "proc" && parts[3] == "fd")
-    {
-      return hop
-    }
-    guard let next = try? FileManager.default.destinationOfSymbolicLink(atPath: hop) else {
-      return nil
-    }
-    hop =
-      URL(fileURLWithPath: next, relativeTo: URL(fileURLWithPath: hop).deletingLastPathComponent())
-      .standardizedFileURL.path
+    let parts = hop.split(separator: "/", omittingEmptySubsequences: false)
+    return pathKind(hop) == .symbolicLink
+      && ((parts.count == 3 && parts[1] == "dev" && parts[2].hasPrefix("std"))
+        || (parts.count == 4 && parts[1] == "dev" && parts[2] == "fd")
+        || (parts.count == 5 && parts[1] == "proc" && parts[3] == "fd"))
   }
-  return nil
+}
+
+/// The (device, inode) of what `descriptor` holds, when that is a regular file.
+private func regularFileIdentity(ofDescriptor descriptor: Int32) -> PathIdentity? {
+  var info = stat()
+  guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+  return .existing([UInt64(info.st_dev), UInt64(info.st_ino)])
+}
+
+/// What an input path names for the comparisons of `FileRoles.check`: for "-", the file on
+/// standard input (`--train - < f` reads `f`).
+private func inputIdentity(_ path: String) -> PathIdentity? {
+  path == "-" ? regularFileIdentity(ofDescriptor: STDIN_FILENO) : PathIdentity(path)
 }
 
 /// The files of one command: the ones it reads and the ones it writes, each with the option
@@ -105,9 +120,12 @@ package struct FileRoles {
   package func check() throws {
     try checkStandardOutput()
     let outputs = replaced + streamed
+    for output in outputs where output.path.isEmpty {
+      throw OptionError(String(output.option.dropFirst(2)), "is empty; it takes a file's path")
+    }
     for (index, output) in outputs.enumerated() {
       guard let identity = PathIdentity(output.path) else { continue }
-      for input in inputs where PathIdentity(input.path) == identity {
+      for input in inputs where inputIdentity(input.path) == identity {
         throw TrellisError(
           file: output.path, "is also the \(input.option) input; refusing to overwrite it")
       }
@@ -149,20 +167,11 @@ package struct FileRoles {
   /// none, so that the refusal itself is not written onto the input: the command then fails
   /// with status 1 and its message on the terminal, or none, which loses nothing.
   private func checkStandardOutput() throws {
-    func descriptorIdentity(_ descriptor: Int32) -> PathIdentity? {
-      var info = stat()
-      guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-      return .existing([UInt64(info.st_dev), UInt64(info.st_ino)])
-    }
     let streams = [("standard error", STDERR_FILENO), ("standard output", STDOUT_FILENO)]
     for (stream, descriptor) in streams {
-      guard let output = descriptorIdentity(descriptor) else { continue }
-      for (option, path) in inputs {
-        let (name, identity) =
-          path == "-"
-          ? (LineReader.displayName(of: path), descriptorIdentity(STDIN_FILENO))
-          : (path, PathIdentity(path))
-        guard identity == output else { continue }
+      guard let output = regularFileIdentity(ofDescriptor: descriptor) else { continue }
+      for (option, path) in inputs where inputIdentity(path) == output {
+        let name = LineReader.displayName(of: path)
         if descriptor == STDERR_FILENO {
           var elsewhere = open("/dev/tty", O_WRONLY | O_NOCTTY)
           if elsewhere < 0 { elsewhere = open("/dev/null", O_WRONLY) }
@@ -187,7 +196,9 @@ package struct FileRoles {
     case .directory: throw TrellisError(file: path, "is a directory, not a file (\(option))")
     case .special:
       throw TrellisError(file: path, "is a device or FIFO, not a regular file (\(option))")
-    case .absent, .regular, .symbolicLink: break
+    case .symbolicLink:
+      throw TrellisError(file: path, "is a symbolic link that leads to no file (a loop)")
+    case .absent, .regular: break
     }
     try checkWritableDirectory(of: target, named: path, option: option)
   }

@@ -26,8 +26,10 @@ enum Checkpoint {
     var record: TrainingRecord?
     /// Absent from checkpoints of runs without frozen rows.
     var frozenEmbeddingRows: [Int]?
-    /// `TrainingState.devSHA256`; absent from checkpoints written before it was recorded.
+    /// `TrainingState.devSHA256` and `trainSHA256`; absent from checkpoints written before
+    /// they were recorded.
     var devSHA256: String?
+    var trainSHA256: String?
   }
 
   static func write(
@@ -45,7 +47,7 @@ enum Checkpoint {
         hasBest: !state.bestValues.isEmpty,
         epochsWithoutImprovement: state.epochsWithoutImprovement, record: state.record,
         frozenEmbeddingRows: state.frozenEmbeddingRows.isEmpty ? nil : state.frozenEmbeddingRows,
-        devSHA256: state.devSHA256))
+        devSHA256: state.devSHA256, trainSHA256: state.trainSHA256))
     let modelBytes = try ModelFile.encode(model, name: path)
     var prefix = Data(magic)
     appendLittleEndian(formatVersion, to: &prefix)
@@ -122,7 +124,8 @@ enum Checkpoint {
       throw TrellisError(file: path, "has \(bytes.count - 4 - offset) unexpected trailing bytes")
     }
     state.epochsWithoutImprovement = header.epochsWithoutImprovement
-    (state.record, state.devSHA256) = (header.record ?? TrainingRecord(), header.devSHA256)
+    state.record = header.record ?? TrainingRecord()
+    (state.devSHA256, state.trainSHA256) = (header.devSHA256, header.trainSHA256)
     state.frozenEmbeddingRows = header.frozenEmbeddingRows ?? []
     guard state.frozenEmbeddingRows.allSatisfy({ (0..<model.words.count).contains($0) }) else {
       throw TrellisError(file: path, "freezes embedding rows the model does not have")

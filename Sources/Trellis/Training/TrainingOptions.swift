@@ -64,6 +64,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     try require(annealFactor, in: 1e-3...1, "anneal-factor")
     try require(annealPatience, in: 1...Self.epochLimit, "anneal-patience")
     try require(clipNorm, in: 0...1e6, "clip", field: "clipNorm")
+    // Gradients are scaled by clipNorm / norm in Float: a norm below its smallest normal value
+    // (1e-50) scaled every gradient to 0 and trained nothing.
+    if clipNorm > 0, Float(clipNorm) < .leastNormalMagnitude {
+      throw OptionError(
+        "clip", "must be 0 (off) or at least \(Float.leastNormalMagnitude) (got \(clipNorm))",
+        field: "clipNorm")
+    }
     try require(dropout, in: 0..<1, "dropout")
     try require(unknownReplacement, in: 0...1, "unknown-replacement")
     try require(patience, in: 0...Self.epochLimit, "patience")

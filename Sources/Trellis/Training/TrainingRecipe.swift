@@ -83,15 +83,39 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     }
   }
 
+  /// The most bytes a configuration file may hold: a recipe is a few kilobytes, and a path
+  /// such as /dev/zero must not be read to the end of memory.
+  public static let fileByteLimit = 1 << 20
+
+  /// Every byte of `path`, read through one handle, so that a pipe (`--config <(jq …)`,
+  /// /dev/stdin) is read as a file is.
+  private static func contents(of path: String) throws -> Data {
+    let handle = try openForReading(path)
+    defer { try? handle.close() }
+    var data = Data()
+    do {
+      while data.count <= fileByteLimit,
+        let chunk = try handle.read(upToCount: fileByteLimit + 1 - data.count), !chunk.isEmpty
+      {
+        data.append(chunk)
+      }
+    } catch {
+      throw TrellisError(file: path, "cannot be read (\(error.localizedDescription))")
+    }
+    guard data.count <= fileByteLimit else {
+      throw TrellisError(
+        file: path, "holds more than \(fileByteLimit) bytes, far more than any recipe")
+    }
+    return data
+  }
+
   /// The recipe of a JSON file; missing fields take their defaults, while unknown fields, nulls
   /// and numbers out of range are errors at their field (a misspelt option must not be
   /// silently ignored, nor a null silently read as the default): an `OptionError` with its
   /// `field` for a number that its field's type cannot hold (`1e20` epochs), as `validate()`
   /// throws for one outside the option's range, and a `TrellisError` for the rest.
   public static func read(from path: String) throws -> TrainingRecipe {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw TrellisError(file: path, "cannot be read")
-    }
+    let data = try contents(of: path)
     var text = String(decoding: data, as: UTF8.self)
     if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark, as everywhere
     // Checked by the strict scanner first: JSONSerialization accepts a trailing comma, and
@@ -170,11 +194,13 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     }
   }
 
-  /// The recipe as `--print-config` prints it: pretty JSON, sorted keys, every field.
-  public func json() -> String {
+  /// The recipe as `--print-config` prints it: pretty JSON, sorted keys, every field. Throws
+  /// `EncodingError` for a number JSON cannot hold (NaN or an infinity), which `validate()`
+  /// refuses first.
+  public func json() throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    return String(decoding: try encoder.encode(self), as: UTF8.self)
   }
 
   public init(from decoder: any Swift.Decoder) throws {

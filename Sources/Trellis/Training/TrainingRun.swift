@@ -188,7 +188,8 @@ extension Trainer {
           + "system gives; choose smaller sizes")
     }
     var state = TrainingState(rng: rng, model: model, options: options)
-    state.devSHA256 = TrainingState.devSHA256(of: dev)
+    state.devSHA256 = TrainingState.sentencesSHA256(of: dev)
+    state.trainSHA256 = TrainingState.sentencesSHA256(of: train)
     if let pretrained {
       let seeded = seedEmbeddings(of: model, from: pretrained)
       if options.freezeEmbeddings { state.frozenEmbeddingRows = seeded }
@@ -231,12 +232,13 @@ extension Trainer {
       featureCount: model.configuration.featureColumns.count)
     // Pretrained vectors may have added words after the training vocabulary.
     guard Array(model.words.strings.prefix(corpus.words.count)) == corpus.words.strings,
-      corpus.labels == model.labels, corpus.features == model.featureVocabularies
+      corpus.labels == model.labels, corpus.features == model.featureVocabularies,
+      state.trainSHA256.map({ $0 == TrainingState.sentencesSHA256(of: train) }) ?? true
     else {
       throw TrellisError(file: checkpoint, "was trained on other data than the --train file given")
     }
-    let noDev = TrainingState.devSHA256(of: [])
-    if let recorded = state.devSHA256, recorded != TrainingState.devSHA256(of: dev) {
+    let noDev = TrainingState.sentencesSHA256(of: [])
+    if let recorded = state.devSHA256, recorded != TrainingState.sentencesSHA256(of: dev) {
       let problem =
         recorded == noDev
         ? "was trained without dev sentences, but --dev is given"

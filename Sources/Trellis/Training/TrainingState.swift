@@ -20,10 +20,14 @@ struct TrainingState {
   /// Embedding rows that keep their pretrained vectors (`TrainingOptions.freezeEmbeddings`):
   /// the rows of words with a vector. The other rows (`<unk>`, words without one) train.
   var frozenEmbeddingRows: [Int] = []
-  /// `devSHA256(of:)` of the dev sentences the run selects its epochs on (none included): a
+  /// `sentencesSHA256(of:)` of the dev sentences the run selects its epochs on (none included): a
   /// resumed run must have the same, since its best F1 and patience were measured on them.
   /// Nil only from a checkpoint written before it was recorded.
   var devSHA256: String?
+  /// `sentencesSHA256(of:)` of the training sentences as given (before any scheme
+  /// conversion): a resumed run must train on the same, or its model mixes epochs of two
+  /// corpora. Nil only from a checkpoint written before it was recorded.
+  var trainSHA256: String?
 
   init(rng: SplitMix64, model: TaggerModel, options: TrainingOptions) {
     self.rng = rng
@@ -31,12 +35,12 @@ struct TrainingState {
     optimizer = options.average ? ParameterAveraging(base, initial: model.store.snapshot()) : base
   }
 
-  /// The SHA-256 of `dev`'s fields (a tab after each field, a newline after each line and
-  /// sentence): the same sentences give the same digest however their file spaced them. No
+  /// The SHA-256 of the sentences' fields (a tab after each field, a newline after each line
+  /// and sentence): the same sentences give the same digest however their file spaced them. No
   /// sentences give the digest of no bytes.
-  static func devSHA256(of dev: [Sentence]) -> String {
+  static func sentencesSHA256(of sentences: [Sentence]) -> String {
     var digest = SHA256()
-    for sentence in dev {
+    for sentence in sentences {
       for fields in sentence.fields {
         for field in fields {
           digest.update(field.utf8)
