@@ -9,10 +9,11 @@ TRAIN_FLAGS ?=
 SWIFT_BUILD_FLAGS ?=
 # Builds and runs need no tuning: the vector kernels (Sources/TrellisKernels) choose this CPU's
 # instruction set at run time, and no product of training or tagging is OpenBLAS's.
-# The one release binary of every target: the Swift standard library, Foundation and Dispatch
-# linked in (--static-swift-stdlib), so that every process starts without resolving some
-# 90,000 relocations over 25 shared libraries (`trellis --version` 9 ms instead of 23), and the
-# binary runs without a Swift toolchain, as `make install` and `make dist` ship it. Its own
+# The one release binary of `trellis`, which every target runs: the Swift standard library,
+# Foundation and Dispatch linked in (--static-swift-stdlib), so that every process starts
+# without resolving some 90,000 relocations over 25 shared libraries (`trellis --version` 9 ms
+# instead of 23), and the binary runs without a Swift toolchain, as `make install` and `make
+# dist` ship it. Its own
 # scratch folder: in .build the flag would recompile every module whenever a target built
 # without it (the HTTP server, the Python package's libTrellisC) ran in between.
 BUILD_DIR = .build-static

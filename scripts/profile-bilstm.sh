@@ -8,9 +8,9 @@
 # training's samples: the profile holds the encoder alone, which a profile of a training
 # buries under everything else. ROUNDS is bench's --repetitions (default 15, 600 passes).
 # Needs perf and the release build (`make build`; BIN names another binary).
-#   [ROUNDS=15] [BIN=.build-static/release/trellis] scripts/profile-bilstm.sh
+#   [ROUNDS=15] [BIN=TRELLIS] scripts/profile-bilstm.sh
 set -euo pipefail
-bin=${BIN:-.build-static/release/trellis}
+bin=${BIN:-$(make --no-print-directory -s bin-path)}
 [ -x "$bin" ] || { echo "no $bin: run make build first" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

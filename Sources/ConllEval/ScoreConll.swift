@@ -189,7 +189,7 @@ private func forEachColumn(of line: Substring, _ body: (Substring) -> Void) {
 /// The offsets in `utf8` of its columns, the runs of bytes other than space and tab, in place
 /// of `ranges`' contents: for a reader that keeps a line's bytes rather than a String per
 /// column.
-public func columnRanges(of utf8: UnsafeBufferPointer<UInt8>, into ranges: inout [Range<Int>]) {
+package func columnRanges(of utf8: UnsafeBufferPointer<UInt8>, into ranges: inout [Range<Int>]) {
   // Emptied one by one, which keeps the capacity: `removeAll(keepingCapacity:)` goes through
   // a generic `replaceSubrange`, nearly a quarter of what splitting a CoNLL line cost
   // (callgrind).

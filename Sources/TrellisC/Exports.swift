@@ -59,7 +59,7 @@ public func trellis_tag_jsonl(
     let taggingOptions = try CallOptions.parse(options.map(CallOptions.text) ?? "")
     let lines = try JSONLinesInput.lines(of: jsonl)
     let answers = try loaded.model.tagJSONLines(lines, options: taggingOptions)
-    return CString.joiningLines(answers.map(\.line))
+    return try CString.joiningLines(answers.map(\.line))
   }
 }
 
@@ -72,7 +72,7 @@ public func trellis_model_info(
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let json = try encoder.encode(ModelDescription(model: loaded.model, file: loaded.path))
-    return CString.copy(String(decoding: json, as: UTF8.self))
+    return try CString.copy(String(decoding: json, as: UTF8.self))
   }
 }
 
@@ -102,7 +102,8 @@ func reportingErrors<Result>(
   do {
     return try body()
   } catch {
-    message?.pointee = CString.copy(CallError.message(of: error))
+    // No message when even its bytes cannot be allocated: the NULL result still says failure.
+    message?.pointee = try? CString.copy(CallError.message(of: error))
     return nil
   }
 }

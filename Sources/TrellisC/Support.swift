@@ -126,23 +126,29 @@ enum JSONLinesInput {
 }
 
 /// Strings handed to C, allocated with malloc so that `trellis_free_string` (free) releases
-/// them.
+/// them. Each throws `CallError` when malloc cannot give the bytes: an answer's size follows
+/// its input, and a trap would take the caller's process down.
 enum CString {
   /// `text` as a NUL-terminated copy.
-  static func copy(_ text: String) -> UnsafeMutablePointer<CChar> {
-    joined([text], separator: nil)
+  static func copy(_ text: String) throws -> UnsafeMutablePointer<CChar> {
+    try joined([text], separator: nil)
   }
 
   /// Each line followed by "\n", as one NUL-terminated string.
-  static func joiningLines(_ lines: [String]) -> UnsafeMutablePointer<CChar> {
-    joined(lines + (lines.isEmpty ? [] : [""]), separator: UInt8(ascii: "\n"))
+  static func joiningLines(_ lines: [String]) throws -> UnsafeMutablePointer<CChar> {
+    try joined(lines + (lines.isEmpty ? [] : [""]), separator: UInt8(ascii: "\n"))
   }
 
   /// One malloc and one copy per part, whatever the size of the batch.
-  private static func joined(_ parts: [String], separator: UInt8?) -> UnsafeMutablePointer<CChar> {
+  private static func joined(_ parts: [String], separator: UInt8?) throws
+    -> UnsafeMutablePointer<CChar>
+  {
     let separatorCount = separator == nil ? 0 : max(parts.count - 1, 0)
     let count = parts.reduce(separatorCount) { $0 + $1.utf8.count }
-    let buffer = UnsafeMutableRawBufferPointer(start: malloc(count + 1)!, count: count + 1)
+    guard let start = malloc(count + 1) else {
+      throw CallError("cannot allocate \(count + 1) bytes for the answer")
+    }
+    let buffer = UnsafeMutableRawBufferPointer(start: start, count: count + 1)
     var offset = 0
     for (index, var part) in parts.enumerated() {
       if index > 0, let separator {

@@ -51,16 +51,16 @@ public struct ServerLimits: Equatable, Sendable {
 
   /// Throws an `OptionError` naming the first value outside its range.
   public func validate() throws {
-    try check(maxBodyBytes, 1...(1 << 30), "max-body-bytes")
-    try check(maxSentences, 1...1_000_000, "max-sentences")
-    try check(maxTokens, 1...100_000_000, "max-tokens")
-    try check(maxNbestLabels, 1...1_000_000_000, "max-nbest-labels")
-    try check(batchSentences, 1...TaggingOptions.batchSizeLimit, "batch-sentences")
-    try check(batchWaitMicroseconds, 0...1_000_000, "batch-wait-microseconds")
-    try check(workers, 1...Self.workersLimit, "workers")
-    try check(idleTimeoutSeconds, 1...86_400, "idle-timeout-seconds")
-    try check(bodyTimeoutSeconds, 1...86_400, "body-timeout-seconds")
-    try check(maxConnections, 1...1_000_000, "max-connections")
+    try require(maxBodyBytes, in: 1...(1 << 30), "max-body-bytes")
+    try require(maxSentences, in: 1...1_000_000, "max-sentences")
+    try require(maxTokens, in: 1...100_000_000, "max-tokens")
+    try require(maxNbestLabels, in: 1...1_000_000_000, "max-nbest-labels")
+    try require(batchSentences, in: 1...TaggingOptions.batchSizeLimit, "batch-sentences")
+    try require(batchWaitMicroseconds, in: 0...1_000_000, "batch-wait-microseconds")
+    try require(workers, in: 1...Self.workersLimit, "workers")
+    try require(idleTimeoutSeconds, in: 1...86_400, "idle-timeout-seconds")
+    try require(bodyTimeoutSeconds, in: 1...86_400, "body-timeout-seconds")
+    try require(maxConnections, in: 1...1_000_000, "max-connections")
   }
 
   /// Raises this process's soft limit on open files (`ulimit -Sn`) so that `maxConnections`
@@ -84,12 +84,5 @@ public struct ServerLimits: Equatable, Sendable {
       throw OptionError(
         "max-connections", "cannot raise the open-file limit to \(needed): \(reason)")
     }
-  }
-}
-
-/// Throws unless `range` contains `value`, worded as the library's own option checks.
-func check(_ value: Int, _ range: ClosedRange<Int>, _ option: String) throws {
-  guard range.contains(value) else {
-    throw OptionError(option, "must be in \(range) (got \(value))")
   }
 }

@@ -46,6 +46,9 @@ public struct TaggingServer: Service {
   public static let defaultPort = 8080
   /// The ports a server may ask for; 0 takes any free one.
   public static let ports = 0...65535
+
+  /// Throws `OptionError` unless `port` is one of `ports`.
+  public static func validate(port: Int) throws { try require(port, in: ports, "port") }
   /// The server's name: its HTTP `Server` header and its default logger's label.
   public static let name = "trellis-serve"
 
@@ -57,7 +60,7 @@ public struct TaggingServer: Service {
     logger: Logger = Logger(label: TaggingServer.name),
     onListening: @escaping @Sendable (Int) async -> Void = { _ in }
   ) throws {
-    try check(port, Self.ports, "port")
+    try Self.validate(port: port)
     try limits.validate()
     self.model = model
     self.host = host

@@ -65,10 +65,10 @@ struct TrellisServe: AsyncParsableCommand {
 
   func validate() throws {
     if let refusal = CommandLine.argumentNotUTF8 { throw ValidationError(refusal) }
-    guard TaggingServer.ports.contains(port) else {
-      throw ValidationError("--port must be in \(TaggingServer.ports) (got \(port))")
-    }
-    do { try limits.validate() } catch let error as OptionError {
+    do {
+      try TaggingServer.validate(port: port)
+      try limits.validate()
+    } catch let error as OptionError {
       throw ValidationError(error.description)
     }
   }

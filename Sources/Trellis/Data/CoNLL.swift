@@ -41,7 +41,8 @@ protocol CoNLLSentence {
 }
 
 /// One sentence of a CoNLL file: the fields of each token line, split on runs of whitespace.
-/// Sentences are equal when their fields hold the same bytes (no Unicode normalisation).
+/// Sentences are equal when their fields hold the same bytes (no Unicode normalisation) and
+/// they agree on `firstLine` and `isDocumentMarker`.
 public struct Sentence: Equatable, Sendable, CoNLLSentence {
   /// The fields of each token line; `fields[i][0]` is token `i`.
   public var fields: [[String]]
@@ -50,7 +51,8 @@ public struct Sentence: Equatable, Sendable, CoNLLSentence {
   /// True for a `-DOCSTART-` line handed out on its own (see `CoNLLReader.keepsDocumentMarkers`).
   public var isDocumentMarker = false
 
-  /// A sentence of token lines `fields` whose first line is `firstLine`.
+  /// A sentence of token lines `fields` whose first line is `firstLine`. Each line holds at
+  /// least one field, the token, as every line a reader hands out does.
   public init(fields: [[String]], firstLine: Int = 1) {
     self.fields = fields
     self.firstLine = firstLine

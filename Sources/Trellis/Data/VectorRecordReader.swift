@@ -36,9 +36,8 @@ final class VectorRecordReader {
     announcedCount = header?.count
     guard let header else { return }
     guard header.dimension == dimension else {
-      throw TrellisError(
-        file: path, line: 1,
-        "vectors have \(header.dimension) dimensions but --embedding-size is \(dimension)")
+      throw Self.dimensionMismatch(
+        file: path, line: 1, found: header.dimension, expected: dimension)
     }
     _ = try bytes.take(header.length)
     lineNumber = 1
@@ -115,6 +114,15 @@ final class VectorRecordReader {
     }
   }
 
+  /// The error for vectors of `found` dimensions where the model's are `expected`.
+  private static func dimensionMismatch(file: String, line: Int, found: Int, expected: Int)
+    -> TrellisError
+  {
+    TrellisError(
+      file: file, line: line,
+      "vectors have \(found) dimensions but --embedding-size is \(expected)")
+  }
+
   /// Checks the current line's field count: a word and `dimension` numbers. More fields after
   /// the first record are a word with spaces in it when the field before the numbers is not a
   /// number itself (GloVe 840B's ". . ."); anything else is an error.
@@ -122,9 +130,8 @@ final class VectorRecordReader {
     let numbers = fields.count - 1
     if numbers == dimension { return false }
     if recordCount == 1 {
-      throw TrellisError(
-        file: fileName, line: lineNumber,
-        "vectors have \(numbers) dimensions but --embedding-size is \(dimension)")
+      throw Self.dimensionMismatch(
+        file: fileName, line: lineNumber, found: numbers, expected: dimension)
     }
     guard numbers > dimension,
       Float(String(decoding: line[fields[fields.count - dimension - 1]], as: UTF8.self)) == nil

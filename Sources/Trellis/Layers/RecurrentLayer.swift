@@ -14,7 +14,12 @@ public enum EncoderKind: String, Codable, CaseIterable, Sendable {
   case gru
 
   /// Whether a second layer reads each sentence right to left and its states are concatenated.
-  public var isBidirectional: Bool { [.bilstm, .birnn, .bigru].contains(self) }
+  public var isBidirectional: Bool {
+    switch self {
+    case .bilstm, .birnn, .bigru: true
+    case .lstm, .rnn, .gru: false
+    }
+  }
 
   var cell: any RecurrentCell {
     switch self {

@@ -98,7 +98,9 @@ public struct TokenInput: Equatable, Sendable {
   }
 
   /// A labelled or unlabelled CoNLL sentence read with its feature columns next to the token
-  /// (`readLabelledCoNLL(…, featureColumns:)` lays them out so).
+  /// (`readLabelledCoNLL(…, featureColumns:)` lays them out so). Every line must hold the
+  /// token and at least `featureCount` fields after it, as
+  /// `TrainingData.checkLayout(of:file:featureCount:)` checks of labelled sentences.
   public init(_ sentence: Sentence, featureCount: Int) {
     tokens = sentence.tokens
     features = (0..<featureCount).map { i in sentence.fields.map { $0[1 + i] } }

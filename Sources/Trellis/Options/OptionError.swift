@@ -6,7 +6,9 @@ public struct OptionError: Error, CustomStringConvertible, Equatable {
   /// What is wrong with the value, and the value given: `must be in LOW...HIGH (got VALUE)`.
   public var message: String
   /// The setting's field in a training recipe's JSON, as a configuration file names it
-  /// (`configuration.hiddenSize`): filled in by `TrainingRecipe.validate()`; nil elsewhere.
+  /// (`configuration.hiddenSize`). A check sets it where the field is not `option` in camel
+  /// case (`featureColumns[0].column`), and `TrainingRecipe.validate()` sets it or puts its
+  /// section in front; nil for settings outside a recipe.
   public var field: String?
   /// The part of the option's value that `message` is about, as the command line spells it,
   /// where the field is only that part (`N` of `--feature-column N:DIM`).
@@ -25,8 +27,9 @@ public struct OptionError: Error, CustomStringConvertible, Equatable {
   public var description: String { "--\(option) " + (part.map { $0 + " " } ?? "") + message }
 }
 
-/// Throws unless `range` contains `value` (a NaN is in no range).
-func require<Value: Comparable>(
+/// Throws unless `range` contains `value` (a NaN is in no range). Package-wide, so that the
+/// HTTP service's options are worded as the library's.
+package func require<Value: Comparable>(
   _ value: Value, in range: ClosedRange<Value>, _ option: String, field: String? = nil
 ) throws {
   guard range.contains(value) else {

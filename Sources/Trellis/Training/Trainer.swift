@@ -73,8 +73,8 @@ public final class Trainer {
       }
       guard finite else {
         throw TrainingFailure(
-          "epoch \(run.state.completedEpochs + 1) left weights whose scores are not finite (non-finite); "
-            + "lower --learning-rate or keep --clip on")
+          "epoch \(run.state.completedEpochs + 1) left weights whose scores are not finite "
+            + "(non-finite); \(divergenceAdvice)")
       }
       let isBest = run.state.select(dev: devScores)
       if isBest {
@@ -246,7 +246,7 @@ public struct ReplacedSetting: Equatable, Sendable, CustomStringConvertible {
 /// The top-level members of `value`'s JSON form, each value as JSON text (a member that is
 /// nil is left out, as the encoder leaves it out): what `replacedSettings(given:kept:)`
 /// compares, and what `trellis info` prints of a recipe.
-public func jsonMembers<Value: Encodable>(of value: Value) -> [String: String] {
+package func jsonMembers<Value: Encodable>(of value: Value) -> [String: String] {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
   guard let data = try? encoder.encode(value),
@@ -261,7 +261,7 @@ public func jsonMembers<Value: Encodable>(of value: Value) -> [String: String] {
 
 /// Each top-level member whose value differs between the JSON forms of `given` and `kept`,
 /// sorted by key.
-public func replacedSettings<Value: Encodable>(given: Value, kept: Value) -> [ReplacedSetting] {
+package func replacedSettings<Value: Encodable>(given: Value, kept: Value) -> [ReplacedSetting] {
   let (x, y) = (jsonMembers(of: given), jsonMembers(of: kept))
   return Set(x.keys).union(y.keys).sorted().filter { x[$0] != y[$0] }.map {
     ReplacedSetting(key: $0, kept: y[$0], given: x[$0])
@@ -280,11 +280,13 @@ public struct TrainingFailure: Error, CustomStringConvertible, Equatable {
   public var description: String { "training: \(message)" }
 }
 
+/// What a diverged run's error advises.
+let divergenceAdvice = "lower --learning-rate or keep --clip on"
+
 /// The error that ends a diverged run: `which` batches of (0-based) `epoch` were non-finite.
 func divergenceError(_ which: String, _ epoch: Int) -> TrainingFailure {
   TrainingFailure(
-    "\(which) of epoch \(epoch + 1) gave a non-finite loss or gradient; lower --learning-rate or keep --clip on"
-  )
+    "\(which) of epoch \(epoch + 1) gave a non-finite loss or gradient; \(divergenceAdvice)")
 }
 
 /// Counts training batches in a row whose loss or gradient norm is non-finite, which are

@@ -12,9 +12,10 @@
  * with trellis_model_free, after the last call that uses it has returned.
  *
  * Errors never abort the process: a function that fails returns NULL and, when `error` is not
- * NULL, stores a message there (a NUL-terminated UTF-8 string the caller frees). Using a
- * handle after freeing it, or a pointer that no function of this library returned, is
- * undefined, as it is for any C pointer.
+ * NULL, stores a message there (a NUL-terminated UTF-8 string the caller frees; NULL only
+ * when memory for the message itself cannot be allocated). Using a handle after freeing it,
+ * or a pointer that no function of this library returned, is undefined, as it is for any C
+ * pointer.
  *
  * Threads: every function may be called from several threads at once, on one handle too.
  * A tagging call runs on up to one thread per core this process may use (its CPU affinity and
