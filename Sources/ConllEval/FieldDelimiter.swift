@@ -35,7 +35,10 @@ public struct FieldDelimiter: Sendable {
       matcher = .bytes(literal)
     } else {
       matcher = .regex(
-        try Regex(pattern).matchingSemantics(.unicodeScalar).asciiOnlyCharacterClasses())
+        // Perl's \b: between a word character and a non-word one (Unicode's default word
+        // boundaries also fall between two non-word characters, as in "- ").
+        try Regex(pattern).matchingSemantics(.unicodeScalar).asciiOnlyCharacterClasses()
+          .wordBoundaryKind(.simple))
     }
   }
 

@@ -61,7 +61,10 @@ struct Eval: ParsableCommand {
       for (sentence, labels) in zip(sentences, predicted) {
         counts.add(gold: sentence.labels, predicted: labels, tokens: sentence.tokens)
         if unseenWords { unseen.add(sentence, predicted: labels, tagger: tagger) }
-        let transitions = invalidSequences ? invalidTransitionCount(labels, scheme: scheme) : 0
+        // Labels without chunk prefixes have no scheme to break.
+        let transitions =
+          invalidSequences && !tagger.labelsAreRaw
+          ? invalidTransitionCount(labels, scheme: scheme) : 0
         invalid.sentences += transitions > 0 ? 1 : 0
         invalid.transitions += transitions
       }
@@ -73,7 +76,9 @@ struct Eval: ParsableCommand {
     }
     print(json ? counts.json() : counts.report(), terminator: "")
     if unseenWords { print(unseen.report) }
-    if invalidSequences {
+    if invalidSequences && tagger.labelsAreRaw {
+      print("invalid sequences: none possible (no label has a chunk prefix)")
+    } else if invalidSequences {
       print(
         "invalid \(scheme.rawValue) sequences: \(invalid.sentences) sentences, "
           + "\(invalid.transitions) transitions")
@@ -94,7 +99,8 @@ struct UnseenWordCounts {
     allTokens += unseen.count
     for (t, isUnseen) in unseen.enumerated() where isUnseen {
       tokens += 1
-      if labels[t] == sentence.labels[t] { correctTokens += 1 }
+      // Labels are compared by their bytes, as conlleval and `ConllCounts` compare them.
+      if ExactString(labels[t]) == ExactString(sentence.labels[t]) { correctTokens += 1 }
     }
     let predictedChunks = Set(ConllEval.chunks(in: labels))
     for chunk in ConllEval.chunks(in: sentence.labels)

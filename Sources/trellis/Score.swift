@@ -29,12 +29,13 @@ struct Score: ParsableCommand {
         Swift's Regex matches it on Unicode scalars, with \\s, \\d and \\w held to
         ASCII as Perl's are on bytes, so '.', '[^,]' or '\\W' match a whole
         character that Perl matches byte by byte, and after an empty match it
-        moves on one scalar (conlleval: Perl's split, on bytes). Swift's Regex
-        backtracks without Perl's shortcuts, so a pattern of nested repeats such
-        as '(a+)+b' can take time exponential in a line's length (Perl: linear),
-        and a repeat followed by what the line lacks, such as ' +;' on a line of
-        spaces, time quadratic in it (Perl looks for the ';' first): 6 s for
-        20,000 spaces.
+        moves on one scalar (conlleval: Perl's split, on bytes), and (?i) folds
+        the case of letters beyond ASCII (É for é), which Perl's bytes do not.
+        Swift's Regex backtracks without Perl's shortcuts, so a pattern of nested
+        repeats such as '(a+)+b' can take time exponential in a line's length
+        (Perl: linear), and a repeat followed by what the line lacks, such as
+        ' +;' on a line of spaces, time quadratic in it (Perl looks for the ';'
+        first): 6 s for 20,000 spaces.
       """)
 
   @Argument(help: "Input file; '-' or nothing reads standard input.") var file: String = "-"

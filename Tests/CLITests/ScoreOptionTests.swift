@@ -99,6 +99,17 @@ final class ScoreOptionTests: CLITestCase {
     }
   }
 
+  /// Fields separated by NUL bytes (`-d '\0'`) are UTF-8, not BOM-less UTF-16, though a NUL
+  /// follows the first character: the same report as the same fields separated by spaces.
+  func testNULSeparatedFieldsAreNotTakenForUTF16() throws {
+    let spaced = try trellis(["score"], stdin: "w B-X B-X\nw I-X O\n")
+    assertSucceeded(spaced)
+    let separated = try trellis(
+      ["score", "-d", "\\0", try write("w\0B-X\0B-X\nw\0I-X\0O\n", to: "nul.txt")])
+    assertSucceeded(separated)
+    XCTAssertEqual(separated.output, spaced.output)
+  }
+
   /// Labels that Swift's `==` calls equal but whose bytes differ are two types, as in conlleval.
   func testCanonicallyEquivalentLabelsAreTwoTypes() throws {
     let file = try write("caf\u{E9} B-caf\u{E9} B-cafe\u{301}\n", to: "unicode.conll")

@@ -111,4 +111,38 @@ final class TrainTagEvalTests: CLITestCase {
     }
     XCTAssertEqual(lines.last, "", "the log must end with a newline")
   }
+
+  /// `eval --unseen-words` compares labels by their bytes, as the main report does: a model
+  /// that answers "B-e" + U+0301 is wrong on every "B-é" (U+00E9) of the test file.
+  func testUnseenWordAccuracyComparesLabelsByTheirBytes() throws {
+    let sentence = "w B-e\u{301}\nx B-e\u{301}\n\n"
+    let train = try write(String(repeating: sentence, count: 20), to: "nfd.conll")
+    let model = path("nfd.model")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", train, "--model", model, "--quiet"] + Self.smallModelOptions))
+    let test = try write("zzz B-\u{E9}\nqqq B-\u{E9}\n\n", to: "nfc.conll")
+    let report = try trellis(["eval", "--model", model, "--test", test, "--unseen-words"])
+    assertSucceeded(report)
+    XCTAssertTrue(report.output.contains("accuracy:   0.00%"), report.output)
+    XCTAssertTrue(
+      report.output.contains("unseen words: 2 tokens (100.00%), token accuracy 0.00%"),
+      report.output)
+  }
+
+  /// Labels without chunk prefixes (parts of speech) have no scheme to break: `eval
+  /// --invalid-sequences` says so instead of counting every label as invalid.
+  func testInvalidSequencesOfLabelsWithoutChunkPrefixes() throws {
+    let train = try write(
+      String(repeating: "the DT\ndog NN\nruns VB\n\n", count: 20), to: "pos.conll")
+    let model = path("pos.model")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", train, "--model", model, "--quiet"] + Self.smallModelOptions))
+    let report = try trellis(["eval", "--model", model, "--test", train, "--invalid-sequences"])
+    assertSucceeded(report)
+    XCTAssertTrue(
+      report.output.hasSuffix("invalid sequences: none possible (no label has a chunk prefix)\n"),
+      report.output)
+  }
 }

@@ -32,6 +32,10 @@ final class FieldDelimiterTests: XCTestCase {
     ("\\s", "a B-X B-X\u{A0}x", ["a", "B-X", "B-X\u{A0}x"]),
     ("\\s+", "a\u{2003}b c", ["a\u{2003}b", "c"]),
     ("\\d", "x1y\u{664}z", ["x", "y\u{664}z"]),
+    // Perl's \b lies between a word character and a non-word one only, never between "-"
+    // and " " as Unicode's default word boundaries do.
+    ("\\b", "-X- O", ["-", "X", "- ", "O"]),
+    ("\\b", "a b-c", ["a", " ", "b", "-", "c"]),
   ]
 
   func testSplitsAsPerl() throws {

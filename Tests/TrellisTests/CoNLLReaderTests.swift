@@ -98,6 +98,8 @@ final class CoNLLReaderTests: XCTestCase {
       ([0, 0, 0xFE, 0xFF, 0, 0, 0, 0x61, 0, 0, 0, 0x09], "UTF-32", true),
       ([0, 0x61, 0, 0x09, 0, 0x4F, 0, 0x0A], "UTF-16BE", false),
       ([0x61, 0, 0x09, 0, 0x4F, 0, 0x0A, 0], "UTF-16LE", false),
+      ([0x61, 0, 0x0A, 0], "UTF-16LE", false),  // a first line of one character
+      ([0, 0x61, 0, 0x0A], "UTF-16BE", false),
       ([0, 0, 0, 0x61, 0, 0, 0, 0x09, 0, 0, 0, 0x0A], "UTF-32BE", false),
       ([0x61, 0, 0, 0, 0x09, 0, 0, 0, 0x0A, 0, 0, 0], "UTF-32LE", false),
     ]

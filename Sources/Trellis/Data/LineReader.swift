@@ -198,8 +198,10 @@ public final class LineReader {
 
 /// The UTF-16 or UTF-32 encoding (as iconv names it) that a file's first line shows, and how:
 /// by a byte-order mark (UTF-32LE's begins with UTF-16LE's), or without one by the NUL bytes
-/// beside each ASCII character, which make the line valid UTF-8 full of NULs. A NUL elsewhere
-/// names no encoding.
+/// beside each ASCII character, which make the line valid UTF-8 full of NULs. Without a mark,
+/// UTF-16 needs its NULs beside both of the first two characters (or the one of a line of
+/// one): UTF-8 with NULs between fields (`w\0B-X\0B-X`, for `score -d '\0'`) has a NUL after
+/// its first character too. A NUL elsewhere names no encoding.
 private func wideEncoding(
   ofFirstLine line: UnsafeBufferPointer<UInt8>
 ) -> (encoding: String, evidence: String)? {
@@ -213,8 +215,11 @@ private func wideEncoding(
   case (0xFF, 0xFE, _, _), (0xFE, 0xFF, _, _): return ("UTF-16", mark("UTF-16"))
   case (0, 0, 0, 1...0x7F): return ("UTF-32BE", nulls("UTF-32BE"))
   case (1...0x7F, 0, 0, 0): return ("UTF-32LE", nulls("UTF-32LE"))
-  case (0, 1...0x7F, _, _): return ("UTF-16BE", nulls("UTF-16BE"))
-  case (1...0x7F, 0, _, _): return ("UTF-16LE", nulls("UTF-16LE"))
+  // A line of one character ends before its line feed's second byte (LE) or in it (BE).
+  case (0, 1...0x7F, 0, 1...0x7F), (0, 1...0x7F, 0, 0xFF) where line.count == 3:
+    return ("UTF-16BE", nulls("UTF-16BE"))
+  case (1...0x7F, 0, 1...0x7F, 0), (1...0x7F, 0, 0xFF, 0xFF) where line.count == 2:
+    return ("UTF-16LE", nulls("UTF-16LE"))
   default: return nil
   }
 }
