@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make test-dependent`: a Swift package that depends on Trellis as the README's "Depending on
 # Trellis" shows (its `dependencies:` and `targets:` lines, `traits: []` included) resolves no
-# other package, builds, and runs the README's library example as its main.swift on a model
-# trained here on the shipped corpus. The README's two Swift blocks are read from README.md,
-# so an example that stops compiling or running fails here.
+# other package, builds, and runs the README's library example as its main.swift (then prints
+# the example's spans) on a model trained here on the shipped corpus. The README's two Swift
+# blocks are read from README.md, so an example that stops compiling or running fails here.
 # Usage: scripts/test-dependent.sh TRELLIS_BINARY
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,11 @@ mkdir -p "$work/MyTagger/Sources/MyTagger"
   swift_block_after "**Depending on Trellis.**"
   echo ")"
 } > "$work/MyTagger/Package.swift"
-swift_block_after "## The library" > "$work/MyTagger/Sources/MyTagger/main.swift"
+# The example, then a line that prints what it found.
+{
+  swift_block_after "## The library"
+  echo "print(spans)"
+} > "$work/MyTagger/Sources/MyTagger/main.swift"
 grep -q "import Trellis" "$work/MyTagger/Sources/MyTagger/main.swift"
 
 cd "$work/MyTagger"

@@ -1,22 +1,17 @@
 import ArgumentParser
 import Trellis
 
-/// Throws unless `column` (given as `option`) is in 1...`TrainingData.columnLimit`.
-func validateColumn(_ column: Int, option: String) throws {
-  guard column >= 1 else { throw ValidationError("\(option) counts from 1") }
-  guard column <= TrainingData.columnLimit else {
-    throw ValidationError(
-      "\(option) must be at most \(TrainingData.columnLimit) (got \(column))")
-  }
-}
+/// The help of `--token-column` and `--label-column`, for eval's options here and train's.
+let tokenColumnHelp = ArgumentHelp(
+  "The column holding the token (1-based; default: \(TrainingData.defaultTokenColumn)).")
+let labelColumnHelp = ArgumentHelp(
+  "The column holding the gold label (1-based; default: the last).")
 
 /// Which CoNLL columns hold the token and the gold label (eval; train takes them from its
 /// recipe), and the feature columns a model reads.
 struct ColumnOptions: ParsableArguments {
-  @Option(help: "The column holding the token (1-based).")
-  var tokenColumn = TrainingData.defaultTokenColumn
-  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn:
-    Int?
+  @Option(help: tokenColumnHelp) var tokenColumn = TrainingData.defaultTokenColumn
+  @Option(help: labelColumnHelp) var labelColumn: Int?
   /// Set from the model (eval) or the recipe (train), not a flag here.
   var featureColumns: [Int] = []
 
@@ -31,13 +26,7 @@ struct ColumnOptions: ParsableArguments {
   }
 
   func validate() throws {
-    try validateColumn(tokenColumn, option: "--token-column")
-    if let labelColumn {
-      try validateColumn(labelColumn, option: "--label-column")
-      guard labelColumn != tokenColumn else {
-        throw ValidationError("--token-column and --label-column must differ (both \(labelColumn))")
-      }
-    }
+    try validated { try TrainingData.validateColumns(token: tokenColumn, label: labelColumn) }
   }
 
   /// The labelled sentences of `path` in these columns, with the file's size and SHA-256

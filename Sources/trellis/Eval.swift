@@ -53,13 +53,13 @@ struct Eval: ParsableCommand {
     var unseen = UnseenWordCounts()
     var invalid = (sentences: 0, transitions: 0)
     // A bad line after the first group is found after the groups before it are tagged.
-    while let sentences = try reader.next(
+    while let (sentences, firstFields) = try reader.nextWithFirstFields(
       sentenceCount: Self.groupSentences, tokenCount: Self.groupTokens)
     {
       let predicted = tagger.tag(
         sentences.map { TokenInput($0, featureCount: featureColumns.count) }, options: options)
-      for (sentence, labels) in zip(sentences, predicted) {
-        counts.add(gold: sentence.labels, predicted: labels, tokens: sentence.tokens)
+      for (index, (sentence, labels)) in zip(sentences, predicted).enumerated() {
+        counts.add(gold: sentence.labels, predicted: labels, tokens: firstFields[index])
         if unseenWords { unseen.add(sentence, predicted: labels, tagger: tagger) }
         // Labels without chunk prefixes have no scheme to break.
         let transitions =

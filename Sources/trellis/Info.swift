@@ -19,17 +19,17 @@ struct Info: ParsableCommand {
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
       print(String(decoding: try encoder.encode(report), as: UTF8.self))
     } else {
-      print(Self.visible(text(report)), terminator: "")
+      print(text(report), terminator: "")
     }
   }
 
-  /// `text` with every control character but the line ends written as an escape (`\u{1B}`):
-  /// labels, paths and `--note` come from whoever made the model, and an escape sequence in
-  /// one would otherwise drive the terminal that shows them.
-  static func visible(_ text: String) -> String {
+  /// `line` with every control character written as an escape (`\u{1B}`, `\u{A}`): labels,
+  /// paths and `--note` come from whoever made the model, and an escape sequence in one would
+  /// otherwise drive the terminal that shows them, a line feed print a line of its own.
+  static func visible(_ line: String) -> String {
     var result = String.UnicodeScalarView()
-    for scalar in text.unicodeScalars {
-      if scalar.properties.generalCategory == .control && scalar != "\n" {
+    for scalar in line.unicodeScalars {
+      if scalar.properties.generalCategory == .control {
         result.append(
           contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
       } else {
@@ -94,7 +94,7 @@ struct Info: ParsableCommand {
       }
     }
     lines += report.missing.map { "missing     \($0)" }
-    return lines.joined(separator: "\n") + "\n"
+    return lines.map(Self.visible).joined(separator: "\n") + "\n"
   }
 
   /// `items` joined by ", " into lines of at most 100 characters where they fit, the first

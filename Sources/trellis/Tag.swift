@@ -107,7 +107,7 @@ struct Tag: ParsableCommand {
   }
 
   func validate() throws {
-    try validateColumn(tokenColumn, option: "--token-column")
+    try validated { try TrainingData.validateColumns(token: tokenColumn, label: nil) }
     try validated(taggingOptions.validate)
     guard nbest == 0 || outputFormat != .conll else {
       throw ValidationError(

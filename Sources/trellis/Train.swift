@@ -32,10 +32,8 @@ struct Train: ParsableCommand {
   var test: String?
   @Option(help: "Where to write the model (atomically, after every epoch that improves dev F1).")
   var model: String?
-  @Option(help: "The column holding the token (1-based; default: \(defaults.data.tokenColumn)).")
-  var tokenColumn: Int?
-  @Option(help: "The column holding the gold label (1-based; default: the last).") var labelColumn:
-    Int?
+  @Option(help: tokenColumnHelp) var tokenColumn: Int?
+  @Option(help: labelColumnHelp) var labelColumn: Int?
 
   @Option(help: "Encoder (default: \(defaults.configuration.encoder)).") var encoder: EncoderKind?
   @Option(help: "Output head (default: \(defaults.configuration.head)).") var head: HeadKind?
@@ -230,7 +228,6 @@ struct Train: ParsableCommand {
       configuration: recipe.configuration)
     if recipe.data.dev == nil && !quiet { noteTrainingWithoutDev(recipe.options) }
     let logFile = try log.map(JSONLinesLog.init(path:))
-    try logFile?.write(["recipe": recipe])
     // The test file is read only for the words whose vectors --embeddings keeps.
     let test = try recipe.data.test.flatMap { path in
       try recipe.data.embeddings == nil ? nil : readDescribed(path, role: "test", columns: columns)
@@ -338,6 +335,8 @@ struct Train: ParsableCommand {
         "note: --resume continues with the checkpoint's settings, not this command's: "
           + named.map(\.description).joined(separator: ", "))
     }
+    // The log's first line: the recipe as trained, a resumed run's the checkpoint's settings.
+    trainer.onStart = { try logFile?.write(["recipe": $0]) }
     let started = Date()
     trainer.onEpoch = { report in
       try logFile?.write(report)

@@ -557,22 +557,25 @@ final class MalformedInputTests: CLITestCase {
       ),
       (
         ["eval", "--model", path("m"), "--test", path("t"), "--token-column", "0"],
-        "--token-column counts from 1"
+        "--token-column must be in 1...1000 (got 0)"
       ),
       (
         ["eval", "--model", path("m"), "--test", path("t"), "--label-column", "1001"],
-        "--label-column must be at most 1000 (got 1001)"
+        "--label-column must be in 1...1000 (got 1001)"
       ),
       (
         ["eval", "--model", path("m"), "--test", path("t"), "--label-column", "1"],
-        "--token-column and --label-column must differ (both 1)"
+        "--label-column must differ from --token-column (both 1)"
       ),
       (train + ["--window=-1"], "--window must be in 0...64 (got -1)"),
       (
         ["tag", "--model", path("m"), "--batch-size", "0"],
         "--batch-size must be in 1...4096 (got 0)"
       ),
-      (["tag", "--model", path("m"), "--token-column", "0"], "--token-column counts from 1"),
+      (
+        ["tag", "--model", path("m"), "--token-column", "0"],
+        "--token-column must be in 1...1000 (got 0)"
+      ),
       (
         ["tag", "--model", path("m"), "--input", "text", "--token-column", "2"],
         "--token-column applies to --input conll"

@@ -94,13 +94,16 @@ final class RefusalTests: CLITestCase {
   }
 
   /// `info` shows strings from whoever made the model: control characters are escaped, so a
-  /// note cannot drive the terminal.
+  /// note cannot drive the terminal, nor a line feed in it print a line that looks like
+  /// `info`'s own.
   func testInfoEscapesControlCharacters() throws {
-    let model = try trainModel(options: ["--note", "\u{1B}]0;title\u{07}\u{1B}[2J"])
+    let model = try trainModel(options: ["--note", "\u{1B}]0;title\u{07}\u{1B}[2J\nmissing x"])
     let info = try trellis(["info", model])
     assertSucceeded(info)
-    XCTAssertTrue(info.output.contains("\\u{1B}]0;title\\u{7}\\u{1B}[2J"), info.output)
+    XCTAssertTrue(
+      info.output.contains("\\u{1B}]0;title\\u{7}\\u{1B}[2J\\u{A}missing x"), info.output)
     XCTAssertFalse(info.output.unicodeScalars.contains("\u{1B}"))
+    XCTAssertFalse(info.output.contains("\nmissing x"), info.output)
   }
 
   /// Text answers have no place for a confidence: refused rather than left out silently.

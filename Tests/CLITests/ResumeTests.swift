@@ -47,14 +47,15 @@ final class ResumeTests: CLITestCase {
   /// A resumed run keeps the checkpoint's settings: the command line's other values are
   /// named on standard error, even with --quiet, and the model's recipe records the settings
   /// it was trained with (it recorded the command line's, so `info` showed a hidden size the
-  /// model did not have).
+  /// model did not have). So does `--log`'s first line, which was this command's recipe.
   func testResumeNamesTheSettingsItKeepsAndRecordsThem() throws {
     let model = try trainModel(options: ["--epochs", "1", "--keep-checkpoint"])
+    let log = path("resumed.jsonl")
     let resumed = try trellis(
       [
         "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
         "--model", model, "--resume", "--quiet", "--epochs", "2", "--seed", "1",
-        "--learning-rate", "0.5",
+        "--learning-rate", "0.5", "--log", log,
       ] + Self.smallModelOptions.map { $0 == "16" ? "24" : $0 })
     assertSucceeded(resumed)
     XCTAssertTrue(resumed.stderr.contains("hiddenSize 16 (not 24)"), resumed.stderr)
@@ -71,6 +72,12 @@ final class ResumeTests: CLITestCase {
     XCTAssertEqual((record["configuration"] as? [String: Any])?["hiddenSize"] as? Int, 16)
     XCTAssertNil(options["learningRate"], "the optimiser's default, as in the checkpoint")
     XCTAssertEqual(options["epochs"] as? Int, 2)
+    let logged = try XCTUnwrap(try contents(of: log).split(separator: "\n").first)
+    let loggedRecipe = try XCTUnwrap(
+      (try JSONSerialization.jsonObject(with: Data(logged.utf8)) as? [String: Any])?["recipe"]
+        as? [String: Any])
+    XCTAssertEqual((loggedRecipe["configuration"] as? [String: Any])?["hidden_size"] as? Int, 16)
+    XCTAssertNil((loggedRecipe["options"] as? [String: Any])?["learning_rate"], String(logged))
   }
 
   /// The note names only settings this command sets: resuming with the data and --epochs

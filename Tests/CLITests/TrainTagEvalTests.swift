@@ -112,6 +112,21 @@ final class TrainTagEvalTests: CLITestCase {
     XCTAssertEqual(lines.last, "", "the log must end with a newline")
   }
 
+  /// conlleval reads a line whose first field is `-X-` as a boundary, whichever column is the
+  /// token: `eval --token-column 2` counts the file as `tag | score` does (it looked for `-X-`
+  /// among the tokens).
+  func testEvalFindsBoundariesInTheFirstColumn() throws {
+    let model = try sharedModel()
+    let test = try write("1\tflights\tO\n-X-\tboston\tB-x\n2\t-X-\tO\n\n", to: "x.conll")
+    let evaluated = try trellis(["eval", "--model", model, "--test", test, "--token-column", "2"])
+    assertSucceeded(evaluated)
+    let tagged = try trellis(["tag", "--model", model, "--token-column", "2", test])
+    assertSucceeded(tagged)
+    let scored = try trellis(["score"], stdin: tagged.output)
+    XCTAssertEqual(evaluated.output, scored.output)
+    XCTAssertTrue(evaluated.output.hasPrefix("processed 2 tokens"), evaluated.output)
+  }
+
   /// `eval --unseen-words` compares labels by their bytes, as the main report does: a model
   /// that answers "B-e" + U+0301 is wrong on every "B-é" (U+00E9) of the test file.
   func testUnseenWordAccuracyComparesLabelsByTheirBytes() throws {

@@ -21,6 +21,16 @@ final class ThreadOptionTests: XCTestCase {
       XCTAssertEqual(model.analyze(sentences, options: options), nearest, "\(options)")
       XCTAssertEqual(model.tag(sentences, options: options), nearest.map(\.labels))
     }
+    // Above the limits: the limits (every sentence in one batch at most; 1,024 workers would
+    // each have taken a thread).
+    let largest = model.analyze(
+      sentences,
+      options: TaggingOptions(
+        nbest: TaggingOptions.nbestLimit, batchSize: TaggingOptions.batchSizeLimit,
+        threads: TaggingOptions.threadsLimit))
+    let beyond = TaggingOptions(nbest: Int.max, batchSize: Int.max, threads: Int.max)
+    XCTAssertThrowsError(try beyond.validate())
+    XCTAssertEqual(model.analyze(sentences, options: beyond), largest)
   }
 
   func testThreadCountDoesNotChangeResults() throws {

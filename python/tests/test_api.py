@@ -438,6 +438,15 @@ def test_the_batch_size_limit_is_the_librarys(tagger) -> None:
         tagger.tag_json_lines(request, {"batch_size": _library.BATCH_SIZE_LIMIT + 1})
 
 
+def test_the_threads_limit_is_the_librarys(tagger) -> None:
+    """`_library.THREADS_LIMIT`, which `Tagger` checks, mirrors Swift's
+    `TaggingOptions.threadsLimit`: the library itself takes it and refuses one more."""
+    request = '{"tokens": ["boston"]}'
+    assert '"labels"' in tagger.tag_json_lines(request, {"threads": _library.THREADS_LIMIT})
+    with pytest.raises(trellis.TrellisError, match=rf"1\.\.\.{_library.THREADS_LIMIT}\b"):
+        tagger.tag_json_lines(request, {"threads": _library.THREADS_LIMIT + 1})
+
+
 def test_the_default_batch_size_is_the_librarys() -> None:
     """`_library.BATCH_SIZE`, the Python calls' and the spaCy component's default, is the
     one `trellis tag --batch-size` documents (Swift's `TaggingOptions.batchSize`)."""

@@ -306,6 +306,15 @@ public final class LabelledCoNLLReader {
   /// The next sentences, nil at the end (an input with none is an error): at most
   /// `sentenceCount`, and no more once they hold `tokenCount` tokens.
   public func next(sentenceCount: Int, tokenCount: Int) throws -> [Sentence]? {
+    try nextWithFirstFields(sentenceCount: sentenceCount, tokenCount: tokenCount)?.sentences
+  }
+
+  /// As `next(sentenceCount:tokenCount:)`, with each line's first field as the file has it,
+  /// whichever column is the token: conlleval reads a line whose first field is `-X-` as a
+  /// boundary (`ConllCounts.add(gold:predicted:tokens:rawLabels:)`'s `tokens`).
+  public func nextWithFirstFields(sentenceCount: Int, tokenCount: Int) throws
+    -> (sentences: [Sentence], firstFields: [[String]])?
+  {
     precondition(sentenceCount > 0 && tokenCount > 0, "a group holds at least one sentence")
     var (group, tokens) = ([Sentence](), 0)
     while group.count < sentenceCount, tokens < tokenCount, let sentence = try reader.next() {
@@ -326,9 +335,10 @@ public final class LabelledCoNLLReader {
       if !readAny { throw TrellisError(file: fileName, "contains no sentences") }
       return nil
     }
-    return try pickColumns(
+    let sentences = try pickColumns(
       group, of: fileName, tokenColumn: tokenColumn, labelColumn: labelColumn,
       featureColumns: featureColumns)
+    return (sentences, tokenColumn == 1 ? sentences.map(\.tokens) : group.map(\.tokens))
   }
 }
 

@@ -98,7 +98,8 @@ extension LinearChain {
   }
 
   /// The highest-scoring path, with its score recomputed exactly in Double (plus the cost, when
-  /// cost-augmented): the vectorised Viterbi below with `referenceViterbi`'s results.
+  /// cost-augmented): the vectorised Viterbi below, which the tests check against a plain
+  /// Double reference (`referenceViterbi`).
   func viterbi(
     emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
     constraints: TransitionConstraints? = nil,
@@ -109,20 +110,26 @@ extension LinearChain {
       costAugmentation: costAugmentation)
     var total = score(of: path, emissions: e, parameters: θ)
     if let (gold, weight) = costAugmentation {
-      total += weight * Double(zip(path, gold).filter { $0 != $1 }.count)
+      total += weight * Double(hammingDistance(path, gold))
     }
     return (path, total)
   }
 
-  /// The Viterbi recursion of `referenceViterbi`, in Float. Dense columns 16 labels per vector
+  /// Viterbi:
+  ///   δ[0][j] = start[j] + ê[0][j]
+  ///   δ[t][j] = ê[t][j] + max_i (δ[t−1][i] + trans[i][j]),   ψ[t][j] = argmax_i
+  ///   best = max_j δ[T−1][j] + end[j], then follow ψ back.
+  /// With `costAugmentation = (gold, weight)`, ê[t][j] = e[t][j] + weight·[j ≠ gold_t]: the
+  /// Hamming cost decomposes over tokens, so loss-augmented inference is the same DP on shifted
+  /// emissions. In Float, dense columns 16 labels per vector
   /// step (the `viterbi_step` kernel of TrellisKernels, one call per t): for each previous
   /// label i, `candidate = δ[t−1][i] + trans[i][·]` is compared with the running best of 16
   /// next labels at once, and a mask updates both the best score and its argmax. Sparse
   /// columns run the same comparisons in scalar code over their allowed previous labels only;
   /// the others' candidates are −∞, which never beat the running best, so both layouts give
   /// the same bits. i ascends and the comparison is strict, so ties go to the lowest label id,
-  /// as in the reference. ATIS's 120 BIO labels make 80 dense columns (5 vectors per (t, i),
-  /// one pass at AVX-512) and 40 sparse ones (its I- labels, 2 scalar steps each per t).
+  /// as in the tests' reference. ATIS's 120 BIO labels make 80 dense columns (5 vectors per
+  /// (t, i), one pass at AVX-512) and 40 sparse ones (its I- labels, 2 scalar steps each per t).
   /// The dense columns' passes skip the previous labels i whose best transition cannot lift
   /// δ[t−1][i] to the highest of the rows' worst, max_k δ[t−1][k] + min_c trans[k][c]
   /// (the `viterbi_live_rows` kernel): a trained tagger's δ puts a few labels far ahead, so most
@@ -233,77 +240,6 @@ extension LinearChain {
       path[t - 1] = Int(backPointer[t * stride + path[t]])
     }
     return path
-  }
-
-  /// The highest-scoring path and its score, by Viterbi:
-  ///   δ[0][j] = start[j] + ê[0][j]
-  ///   δ[t][j] = ê[t][j] + max_i (δ[t−1][i] + trans[i][j]),   ψ[t][j] = argmax_i
-  ///   best = max_j δ[T−1][j] + end[j], then follow ψ back.
-  /// With `costAugmentation = (gold, weight)`, ê[t][j] = e[t][j] + weight·[j ≠ gold_t]: the
-  /// Hamming cost decomposes over tokens, so loss-augmented inference is the same DP on shifted
-  /// emissions, and the returned score includes the cost. Ties go to the lowest label id.
-  /// Kept in Double and plain loops as the reference the vectorised version is tested against.
-  func referenceViterbi(
-    emissions e: MatrixView, parameters θ: UnsafeBufferPointer<Float>,
-    constraints: TransitionConstraints? = nil,
-    costAugmentation: (gold: [Int], weight: Double)? = nil
-  ) -> (path: [Int], score: Double) {
-    let T = e.rows
-    let L = labelCount
-    guard T > 0 else { return ([], 0) }
-    let scores = maskedScores(parameters: θ, constraints: constraints)
-    var delta = [Double](repeating: 0, count: L)  // δ[t−1], (L)
-    var best = [Double](repeating: 0, count: L)  // max_i δ[t−1][i] + trans[i][j], (L)
-    var backPointer = [Int32](repeating: 0, count: T * L)  // ψ, (T, L)
-    func addEmissions(_ t: Int, to row: UnsafeMutableBufferPointer<Double>) {
-      let emissionRow = e.row(t)
-      for j in 0..<L { row[j] += Double(emissionRow[j]) }
-      if let (gold, weight) = costAugmentation {
-        for j in 0..<L where j != gold[t] { row[j] += weight }
-      }
-    }
-    scores.transition.withUnsafeBufferPointer { transition in
-      delta.withUnsafeMutableBufferPointer { delta in
-        best.withUnsafeMutableBufferPointer { best in
-          backPointer.withUnsafeMutableBufferPointer { backPointer in
-            for j in 0..<L { delta[j] = scores.start[j] }
-            addEmissions(0, to: delta)
-            for t in 1..<T {
-              let pointers = backPointer.baseAddress! + t * L
-              for j in 0..<L {
-                best[j] = -.infinity
-                pointers[j] = 0
-              }
-              // i outer, j inner: rows of trans are contiguous, and the strict > keeps the
-              // lowest i among ties.
-              for i in 0..<L where delta[i] > -.infinity {
-                let d = delta[i]
-                let row = transition.baseAddress! + i * L
-                for j in 0..<L {
-                  let candidate = d + row[j]
-                  if candidate > best[j] {
-                    best[j] = candidate
-                    pointers[j] = Int32(i)
-                  }
-                }
-              }
-              addEmissions(t, to: best)
-              for j in 0..<L { delta[j] = best[j] }
-            }
-          }
-        }
-      }
-    }
-    var bestScore = -Double.infinity
-    var bestLast = 0
-    for j in 0..<L where delta[j] + scores.end[j] > bestScore {
-      bestScore = delta[j] + scores.end[j]
-      bestLast = j
-    }
-    var path = [Int](repeating: 0, count: T)
-    path[T - 1] = bestLast
-    for t in stride(from: T - 1, to: 0, by: -1) { path[t - 1] = Int(backPointer[t * L + path[t]]) }
-    return (path, bestScore)
   }
 }
 

@@ -11,6 +11,11 @@ import Foundation
 // Dynamic programs read Float parameters and accumulate in Double: T·L² terms are summed, and
 // log-space with a max shift keeps long sentences finite.
 
+/// The number of positions where two paths of one sentence differ (Δ's Hamming distance).
+func hammingDistance(_ a: [Int], _ b: [Int]) -> Int {
+  zip(a, b).filter { $0 != $1 }.count
+}
+
 /// Linear-chain scoring shared by the CRF, perceptron and SSVM heads: layout, path score,
 /// path features, Viterbi (plain and cost-augmented) and forward–backward.
 struct LinearChain: Sendable {
@@ -49,6 +54,26 @@ struct LinearChain: Sendable {
       dE[t, path[t]] += weight
       if t > 0 { dθ[path[t - 1] * L + path[t]] += weight }
     }
+  }
+
+  /// The update the perceptron and the structured SVM make for one sentence, given the path
+  /// `predicted` that their decoder chose and `cost` = Δ(ŷ, y*) (0 for the perceptron): the
+  /// hinge s(ŷ) + Δ − s(y*) when positive, with φ(ŷ) − φ(y*) added to the gradients; 0, and
+  /// nothing added, when ŷ is the gold path or does not beat it (a near tie that the Float
+  /// decoder called for ŷ).
+  func addMarginUpdate(
+    predicted: [Int], gold: [Int], cost: Double, emissions e: MatrixView,
+    parameters θ: UnsafeBufferPointer<Float>, emissionGradient dE: MutableMatrixView,
+    parameterGradient dθ: UnsafeMutableBufferPointer<Float>
+  ) -> Double {
+    guard predicted != gold else { return 0 }
+    let hinge =
+      score(of: predicted, emissions: e, parameters: θ) + cost
+      - score(of: gold, emissions: e, parameters: θ)
+    guard hinge > 0 else { return 0 }
+    addFeatures(of: predicted, weight: 1, emissionGradient: dE, parameterGradient: dθ)
+    addFeatures(of: gold, weight: -1, emissionGradient: dE, parameterGradient: dθ)
+    return hinge
   }
 
   /// The chain parameters in Double with every transition, start and end that `constraints`

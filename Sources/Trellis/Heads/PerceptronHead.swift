@@ -17,17 +17,10 @@ struct PerceptronHead: ChainHead {
     let scores = chain.decodingScores(parameters: θ)
     var loss = 0.0
     for (b, e) in emissions.enumerated() {
-      let predicted = chain.viterbi(emissions: e, scores: scores)
-      guard predicted != gold[b] else { continue }
-      let margin =
-        chain.score(of: predicted, emissions: e, parameters: θ)
-        - chain.score(of: gold[b], emissions: e, parameters: θ)
-      guard margin > 0 else { continue }
-      chain.addFeatures(
-        of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      chain.addFeatures(
-        of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      loss += margin
+      loss += chain.addMarginUpdate(
+        predicted: chain.viterbi(emissions: e, scores: scores), gold: gold[b], cost: 0,
+        emissions: e, parameters: θ, emissionGradient: emissionGradients[b],
+        parameterGradient: dθ)
     }
     return loss
   }

@@ -31,17 +31,10 @@ struct SSVMHead: ChainHead {
     for (b, e) in emissions.enumerated() {
       let predicted = chain.viterbi(
         emissions: e, scores: scores, costAugmentation: (gold[b], costWeight))
-      guard predicted != gold[b] else { continue }
-      let cost = costWeight * Double(zip(predicted, gold[b]).filter { $0 != $1 }.count)
-      let hinge =
-        chain.score(of: predicted, emissions: e, parameters: θ) + cost
-        - chain.score(of: gold[b], emissions: e, parameters: θ)
-      guard hinge > 0 else { continue }
-      chain.addFeatures(
-        of: predicted, weight: 1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      chain.addFeatures(
-        of: gold[b], weight: -1, emissionGradient: emissionGradients[b], parameterGradient: dθ)
-      loss += hinge
+      loss += chain.addMarginUpdate(
+        predicted: predicted, gold: gold[b],
+        cost: costWeight * Double(hammingDistance(predicted, gold[b])), emissions: e,
+        parameters: θ, emissionGradient: emissionGradients[b], parameterGradient: dθ)
     }
     return loss
   }

@@ -132,7 +132,8 @@ public struct Alternative: Codable, Equatable, Sendable {
 /// Per-call tagging choices; the defaults are what `trellis tag` does without options.
 /// `validate()` refuses values out of range, as every command and interface does; the Swift
 /// calls take such a value as the nearest in range (a `batchSize` or `threads` below 1 as 1,
-/// an `nbest` below 0 as 0) rather than stop the process.
+/// above its limit as the limit; an `nbest` below 0 as 0, above `nbestLimit` as that) rather
+/// than stop the process.
 public struct TaggingOptions: Codable, Equatable, Sendable {
   /// Decode under the tag scheme's transition constraints (when the model has them; the
   /// chain heads only: the softmax head labels each token on its own).

@@ -128,16 +128,16 @@ extension TaggerModel {
   private func predictInBatches(
     _ sentences: [TokenInput], options: TaggingOptions, workers maxWorkers: Int?
   ) -> [Prediction] {
-    // `TaggingOptions`: a Swift caller's batch size below 1 is 1 (lengthBatches needs one).
-    let batchSize = max(options.batchSize, 1)
+    // `TaggingOptions`: a Swift caller's batch size or thread count out of range is the
+    // nearest in range (lengthBatches needs a batch of one at least, a worker tags anything).
+    let batchSize = min(max(options.batchSize, 1), TaggingOptions.batchSizeLimit)
     let order = sentences.indices.sorted {
       (sentences[$0].tokens.count, $0) < (sentences[$1].tokens.count, $1)
     }
     .filter { !sentences[$0].tokens.isEmpty }
     let batches = lengthBatches(order.map { sentences[$0].tokens.count }, maximum: batchSize)
       .map { Array(order[$0]) }
-    // `validate()` refuses fewer than one thread; one worker is needed to tag anything.
-    let threads = max(options.threads, 1)
+    let threads = min(max(options.threads, 1), TaggingOptions.threadsLimit)
     let workers = max(min(threads, batches.count, maxWorkers ?? threads), 1)
     // Every sentence with tokens is overwritten below; the empty ones keep this answer.
     var result = [Prediction](
@@ -233,7 +233,8 @@ extension TaggerModel {
       let best =
         options.nbest > 0
         ? distinctBest(
-          options.nbest, emissions: emissions[b], constraints: constraints,
+          min(options.nbest, TaggingOptions.nbestLimit), emissions: emissions[b],
+          constraints: constraints,
           logPartition: logPartitions[b])
         : (paths: [], truncated: false)
       // A list asked for and empty means no sequence has a finite score (a damaged model's

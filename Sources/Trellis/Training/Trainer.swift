@@ -25,6 +25,11 @@ public final class Trainer {
   /// What the model file records of its origin; the trainer adds the training outcome.
   public var provenance: Provenance?
 
+  /// Told once before the first epoch, with `provenance`'s recipe as the run trains it: a
+  /// resumed run's settings are the checkpoint's (`trellis train --log` writes it first). Not
+  /// called without `provenance`; an error it throws stops training and is rethrown.
+  public var onStart: (_ recipe: TrainingRecipe) throws -> Void = { _ in }
+
   /// A trainer for `configuration` and `options`, which `train` validates before any work.
   public init(configuration: TaggerConfiguration, options: TrainingOptions) {
     self.configuration = configuration
@@ -59,6 +64,7 @@ public final class Trainer {
     } else {
       run = try fresh(train: train, dev: dev)
     }
+    if let recipe = recordedProvenance(run)?.recipe { try onStart(recipe) }
     while run.state.continues(options: run.options) {
       let started = Date()
       let totals = try trainEpoch(run)

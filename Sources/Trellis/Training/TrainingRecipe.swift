@@ -361,9 +361,15 @@ public struct TrainingData: Codable, Equatable, Sendable {
     for (option, path) in paths where path?.utf8.contains(0) == true {
       throw OptionError(option, "names a path with a NUL character, which no file name can hold")
     }
-    try require(tokenColumn, in: 1...Self.columnLimit, "token-column")
+    try Self.validateColumns(token: tokenColumn, label: labelColumn)
+  }
+
+  /// Throws an `OptionError` when a column is outside `1...columnLimit` or the label column is
+  /// the token column: the rule of every command that reads labelled CoNLL.
+  public static func validateColumns(token tokenColumn: Int, label labelColumn: Int?) throws {
+    try require(tokenColumn, in: 1...columnLimit, "token-column")
     if let labelColumn {
-      try require(labelColumn, in: 1...Self.columnLimit, "label-column")
+      try require(labelColumn, in: 1...columnLimit, "label-column")
       guard labelColumn != tokenColumn else {
         throw OptionError("label-column", "must differ from --token-column (both \(labelColumn))")
       }
