@@ -216,9 +216,11 @@ private func wideEncoding(
   case (0, 0, 0, 1...0x7F): return ("UTF-32BE", nulls("UTF-32BE"))
   case (1...0x7F, 0, 0, 0): return ("UTF-32LE", nulls("UTF-32LE"))
   // A line of one character ends before its line feed's second byte (LE) or in it (BE).
-  case (0, 1...0x7F, 0, 1...0x7F), (0, 1...0x7F, 0, 0xFF) where line.count == 3:
+  case (0, 1...0x7F, 0, 1...0x7F),
+    (0, 1...0x7F, 0, 0xFF) where line.count == 3:
     return ("UTF-16BE", nulls("UTF-16BE"))
-  case (1...0x7F, 0, 1...0x7F, 0), (1...0x7F, 0, 0xFF, 0xFF) where line.count == 2:
+  case (1...0x7F, 0, 1...0x7F, 0),
+    (1...0x7F, 0, 0xFF, 0xFF) where line.count == 2:
     return ("UTF-16LE", nulls("UTF-16LE"))
   default: return nil
   }
