@@ -429,22 +429,17 @@ def test_a_missing_library_is_an_error_saying_what_to_do(tmp_path) -> None:
 
 
 
-def test_the_batch_size_limit_is_the_librarys(tagger) -> None:
-    """`_library.BATCH_SIZE_LIMIT`, which `Tagger` checks, mirrors Swift's
-    `TaggingOptions.batchSizeLimit`: the library itself takes it and refuses one more."""
+@pytest.mark.parametrize("option, limit", [
+    ("batch_size", _library.BATCH_SIZE_LIMIT),  # Swift's TaggingOptions.batchSizeLimit
+    ("threads", _library.THREADS_LIMIT),  # Swift's TaggingOptions.threadsLimit
+])
+def test_the_limits_tagger_checks_are_the_librarys(tagger, option, limit) -> None:
+    """The limits `Tagger` checks before any call mirror Swift's: the library itself takes
+    each and refuses one more."""
     request = '{"tokens": ["boston"]}'
-    assert '"labels"' in tagger.tag_json_lines(request, {"batch_size": _library.BATCH_SIZE_LIMIT})
-    with pytest.raises(trellis.TrellisError, match=rf"1\.\.\.{_library.BATCH_SIZE_LIMIT}\b"):
-        tagger.tag_json_lines(request, {"batch_size": _library.BATCH_SIZE_LIMIT + 1})
-
-
-def test_the_threads_limit_is_the_librarys(tagger) -> None:
-    """`_library.THREADS_LIMIT`, which `Tagger` checks, mirrors Swift's
-    `TaggingOptions.threadsLimit`: the library itself takes it and refuses one more."""
-    request = '{"tokens": ["boston"]}'
-    assert '"labels"' in tagger.tag_json_lines(request, {"threads": _library.THREADS_LIMIT})
-    with pytest.raises(trellis.TrellisError, match=rf"1\.\.\.{_library.THREADS_LIMIT}\b"):
-        tagger.tag_json_lines(request, {"threads": _library.THREADS_LIMIT + 1})
+    assert '"labels"' in tagger.tag_json_lines(request, {option: limit})
+    with pytest.raises(trellis.TrellisError, match=rf"1\.\.\.{limit}\b"):
+        tagger.tag_json_lines(request, {option: limit + 1})
 
 
 def test_the_default_batch_size_is_the_librarys() -> None:
