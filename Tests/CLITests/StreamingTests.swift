@@ -29,6 +29,17 @@ final class StreamingTests: CLITestCase {
       linesPerAnswer: { _ in 1 })
   }
 
+  /// A lone CR ends a line: it is answered before the next byte shows whether an LF follows,
+  /// and an LF that then comes with the next request is the CR's (a CRLF written in two
+  /// pieces), not an empty line.
+  func testTextLinesEndedByACRAreAnsweredOneAtATime() throws {
+    let lines = try sentences().map { $0.joined(separator: " ") }
+    let lone = lines.map { $0 + "\r" }
+    try assertAnswersEach(input: "text", requests: lone, linesPerAnswer: { _ in 1 })
+    let crlfInTwoPieces = lines.enumerated().map { ($0 == 0 ? "" : "\n") + $1 + "\r" }
+    try assertAnswersEach(input: "text", requests: crlfInTwoPieces, linesPerAnswer: { _ in 1 })
+  }
+
   func testCoNLLSentencesAreAnsweredAtTheirBlankLine() throws {
     let sentences = try sentences()
     try assertAnswersEach(

@@ -53,7 +53,7 @@ final class NumericLimitTests: XCTestCase {
     let lists = analyses[0].alternatives.map(\.labels)
     XCTAssertEqual(lists.count, 10)
     XCTAssertEqual(Set(lists).count, lists.count, "BIO sequences repeat: \(lists)")
-    // At the cap, with 3^7 BIO sequences to choose from: up to 8 times the cap's paths are
+    // At the cap, with 3^7 BIO sequences to choose from: up to `nbestSearchLimit` paths are
     // searched, and the list is the first k distinct sequences among them, cut short (and
     // saying so) when they hold fewer.
     let k = TaggingOptions.nbestLimit
@@ -63,7 +63,8 @@ final class NumericLimitTests: XCTestCase {
       let view = MatrixView(base: e.baseAddress!, rows: T, columns: L)
       let found = model.distinctBest(k, emissions: view, constraints: nil)
       let searched = model.head.nBest(
-        8 * k, emissions: view, parameters: model.headParameters, constraints: nil)
+        TaggingOptions.nbestSearchLimit, emissions: view, parameters: model.headParameters,
+        constraints: nil)
       var seen = Set<[String]>()
       let expected = searched.filter { seen.insert(model.outputLabels($0.path)).inserted }
       XCTAssertEqual(found.paths, Array(expected.prefix(k)))

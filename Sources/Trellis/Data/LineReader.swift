@@ -21,6 +21,13 @@ public final class LineReader {
   /// once, not once per chunk read.
   private var scanned = 0
   private var atEndOfFile = false
+  /// Set, before a read that would wait (`beforeWaiting`), when the bytes read end with a CR:
+  /// it then ends its line at once rather than when the next byte shows whether it is half of
+  /// a CRLF, so a writer that ends its lines with a lone CR is answered as it writes them.
+  private var trailingCREndsLine = false
+  /// Set when a line so ended was read: an LF that starts the next read is that CR's (a CRLF
+  /// written in two pieces), neither a line end nor a line of its own.
+  private var dropsLeadingLF = false
   /// Called before a read that would wait for input, so a streaming caller can first finish the
   /// work it holds (`tag` answers the sentences it has read while the writer is thinking).
   public var beforeWaiting: (() throws -> Void)?
@@ -100,7 +107,9 @@ public final class LineReader {
         defer { (bufferStart, self.scanned) = (start, scanned) }
         while true {
           let line: UnsafeBufferPointer<UInt8>
-          if let end = ends.lineEnd(in: bytes, from: scanned, atEndOfFile: atEndOfFile) {
+          if let end = ends.lineEnd(
+            in: bytes, from: scanned, atEndOfFile: atEndOfFile || trailingCREndsLine)
+          {
             line = UnsafeBufferPointer(rebasing: bytes[start..<end.index])
             start = end.index + end.length
           } else if atEndOfFile, start < bytes.count {
@@ -129,18 +138,30 @@ public final class LineReader {
           }
         }
       }
+      if trailingCREndsLine {
+        // The CR ended a line that was read only if nothing is left after it.
+        (trailingCREndsLine, dropsLeadingLF) = (false, bufferStart == buffer.count)
+      }
       if !wantsMore || atEndOfFile { return }
       buffer.removeSubrange(0..<bufferStart)
       scanned -= bufferStart
       bufferStart = 0
-      if let beforeWaiting, !inputIsWaiting() { try beforeWaiting() }
+      if let beforeWaiting, !inputIsWaiting() {
+        if ends == .lfCRLFOrCR, buffer.last == UInt8(ascii: "\r") {
+          trailingCREndsLine = true
+          continue
+        }
+        try beforeWaiting()
+      }
       let chunk = try readChunk()
       if chunk.isEmpty {
         atEndOfFile = true
       } else {
         digest?.update(chunk)
-        buffer.append(contentsOf: chunk)
+        let dropped = dropsLeadingLF && chunk.first == UInt8(ascii: "\n") ? 1 : 0
+        buffer.append(contentsOf: chunk.dropFirst(dropped))
       }
+      dropsLeadingLF = false
     }
   }
 

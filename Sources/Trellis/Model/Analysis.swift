@@ -152,6 +152,10 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
 
   /// The largest n-best list: list Viterbi costs O(T·L²·k) time and O(T·L·k) memory.
   public static let nbestLimit = 1000
+  /// The most paths an n-best search looks through for k distinct sequences of the data's
+  /// scheme, where a model's paths convert to the same one (BIOES `S-X` and `B-X` both become
+  /// BIO `B-X`): it bounds the search's time.
+  public static let nbestSearchLimit = 8 * nbestLimit
   /// The most entries (16 bytes each) list Viterbi keeps for one sentence of T tokens and L
   /// labels, T·L·k: a sentence too long for `nbest` gets the ⌊limit / (T·L)⌋ best sequences
   /// (at least one). 2²⁵ entries are 512 MiB; k = 1000 with ATIS's 120 labels fits 279 tokens.

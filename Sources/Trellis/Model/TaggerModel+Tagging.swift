@@ -253,7 +253,7 @@ extension TaggerModel {
   /// distinct, but two of them can convert to one sequence of the data's scheme (BIOES
   /// `S-X` and `B-X` both become BIO `B-X` when decoding without constraints), so the list is
   /// deduplicated after conversion and asked for again, twice as long, until it holds k
-  /// sequences or no more paths exist (at most `TaggingOptions.nbestLimit`·8 paths). List
+  /// sequences or no more paths exist (at most `TaggingOptions.nbestSearchLimit` paths). List
   /// Viterbi keeps up to `requested` entries per (token, label), so a sentence of T tokens asks
   /// for at most `entryLimit` / (T·L) paths (at least one): a long sentence gets a shorter
   /// list instead of taking the machine's memory, and `truncated` says so (fewer than k
@@ -265,7 +265,7 @@ extension TaggerModel {
     logPartition: Double? = nil, entryLimit: Int = TaggingOptions.nbestEntryLimit
   ) -> (paths: [ScoredPath], truncated: Bool) {
     let fitting = max(1, entryLimit / (emissions.rows * labels.count))
-    let most = min(8 * TaggingOptions.nbestLimit, fitting)
+    let most = min(TaggingOptions.nbestSearchLimit, fitting)
     var requested = min(k, most)
     while true {
       let paths = head.nBest(
