@@ -143,26 +143,33 @@ public final class LineReader {
         (trailingCREndsLine, dropsLeadingLF) = (false, bufferStart == buffer.count)
       }
       if !wantsMore || atEndOfFile { return }
-      buffer.removeSubrange(0..<bufferStart)
-      scanned -= bufferStart
-      bufferStart = 0
-      if let beforeWaiting, !inputIsWaiting() {
-        if ends == .lfCRLFOrCR, buffer.last == UInt8(ascii: "\r") {
-          trailingCREndsLine = true
-          continue
-        }
-        try beforeWaiting()
-      }
-      let chunk = try readChunk()
-      if chunk.isEmpty {
-        atEndOfFile = true
-      } else {
-        digest?.update(chunk)
-        let dropped = dropsLeadingLF && chunk.first == UInt8(ascii: "\n") ? 1 : 0
-        buffer.append(contentsOf: chunk.dropFirst(dropped))
-      }
-      dropsLeadingLF = false
+      try readMore()
     }
+  }
+
+  /// Drops the lines handed out from the buffer and reads the next chunk into it; or, when the
+  /// read would wait and the buffer ends with a CR, reads nothing and lets that CR end its line
+  /// (`trailingCREndsLine`), so that the line is handed out first.
+  private func readMore() throws {
+    buffer.removeSubrange(0..<bufferStart)
+    scanned -= bufferStart
+    bufferStart = 0
+    if let beforeWaiting, !inputIsWaiting() {
+      if ends == .lfCRLFOrCR, buffer.last == UInt8(ascii: "\r") {
+        trailingCREndsLine = true
+        return
+      }
+      try beforeWaiting()
+    }
+    let chunk = try readChunk()
+    if chunk.isEmpty {
+      atEndOfFile = true
+    } else {
+      digest?.update(chunk)
+      let dropped = dropsLeadingLF && chunk.first == UInt8(ascii: "\n") ? 1 : 0
+      buffer.append(contentsOf: chunk.dropFirst(dropped))
+    }
+    dropsLeadingLF = false
   }
 
   /// The refusal of the next line, longer than `lineLimit`.
