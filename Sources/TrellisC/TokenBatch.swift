@@ -16,6 +16,7 @@ public func trellis_tag_tokens(
 ) -> Int32 {
   let tagged = reportingErrors(to: error) { () -> Bool in
     let loaded = try loadedModel(handle)
+    try loaded.model.checkReadsTokensAlone()
     let options = try TokenBatch.options(batchSize: batchSize, flags: flags)
     let sentences = try TokenBatch.sentences(
       tokens, size: tokensSize, lengths: lengths, count: sentenceCount,

@@ -53,7 +53,8 @@ public struct TaggingServer: Service {
   public static let name = "trellis-serve"
 
   /// A server for `model`, read from `modelFile`. Throws `OptionError` when `port` or `limits`
-  /// are out of range, before anything starts.
+  /// are out of range, and `FeatureColumnsMissing` for a model that reads feature columns
+  /// (requests carry tokens or text alone), before anything starts.
   public init(
     model: TaggerModel, modelFile: String, host: String = TaggingServer.defaultHost,
     port: Int = TaggingServer.defaultPort, limits: ServerLimits = ServerLimits(),
@@ -62,6 +63,7 @@ public struct TaggingServer: Service {
   ) throws {
     try Self.validate(port: port)
     try limits.validate()
+    try model.checkReadsTokensAlone()
     self.model = model
     self.host = host
     self.port = port

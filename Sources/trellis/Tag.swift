@@ -179,11 +179,10 @@ struct Tag: ParsableCommand {
   /// column other than its training data's.
   func checkInput(for tagger: TaggerModel) throws {
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
-    guard featureColumns.isEmpty || input == .conll else {
-      throw TrellisError(
-        file: model,
-        "reads feature columns \(featureColumns.map(String.init).joined(separator: ", ")), which only CoNLL input carries"
-      )
+    if input != .conll {
+      do { try tagger.checkReadsTokensAlone() } catch let missing as FeatureColumnsMissing {
+        throw TrellisError(file: model, missing.description)
+      }
     }
     // As training refuses it: the token's column read as a feature too.
     guard !featureColumns.contains(tokenColumn) else {

@@ -22,6 +22,15 @@ final class EncodingTests: XCTestCase {
     let short = model.encode(TokenInput(tokens: tokens, features: [["y"]]))
     XCTAssertEqual(short.features, [[3, 1, 1]])
     XCTAssertEqual(model.encode(TokenInput(tokens: tokens)).features, [[1, 1, 1]])
+    // Input of tokens alone cannot carry the feature: refused where only such input comes.
+    let missing = FeatureColumnsMissing(columns: [2])
+    XCTAssertThrowsError(try model.checkReadsTokensAlone()) {
+      XCTAssertEqual($0 as? FeatureColumnsMissing, missing)
+    }
+    XCTAssertThrowsError(
+      try model.tagJSONLines([#"{"tokens": ["a"]}"#], options: TaggingOptions())
+    ) { XCTAssertEqual($0 as? FeatureColumnsMissing, missing) }
+    XCTAssertEqual(missing.description, "reads feature columns 2, which only CoNLL input carries")
   }
 
   /// A feature value that training never saw reads the feature table's `<unk>` row, which no

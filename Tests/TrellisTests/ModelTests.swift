@@ -163,6 +163,22 @@ final class ModelTests: XCTestCase {
     XCTAssertThrowsError(try ModelFile.write(model, to: "/nonexistent-directory/x.model"))
   }
 
+  /// Writes from several threads take turns: to one path they took one temporary name, and
+  /// one thread's rename moved another's half-written file into place or found it gone.
+  func testWritesFromSeveralThreadsAllLand() throws {
+    let model = makeModel()
+    let expected = try ModelFile.encode(model, name: "x")
+    let path = temporaryPath("shared.model")
+    var failed = [Bool](repeating: false, count: 40)
+    failed.withUnsafeMutableBufferPointer { failed in
+      DispatchQueue.concurrentPerform(iterations: failed.count) { index in
+        failed[index] = (try? ModelFile.write(model, to: path)) == nil
+      }
+    }
+    XCTAssertEqual(failed.filter { $0 }.count, 0)
+    XCTAssertEqual(try ModelFile.encode(ModelFile.read(from: path), name: "x"), expected)
+  }
+
   /// A header that lies about sizes but carries a valid checksum (a hostile or badly written
   /// file) is refused before anything is allocated, instead of overflowing or exhausting memory.
   /// A format-1 file (no provenance, version 1 in the prelude) still loads and tags alike.

@@ -154,6 +154,28 @@ final class PretrainedEmbeddingsTests: XCTestCase {
       row(fineTuned, "flights"), vector("flights"), "seen twice: never read as <unk>")
   }
 
+  /// `train` refuses, by throwing before any work, what it used to stop the process for:
+  /// vectors of another size than the embeddings, and training sentences of no tokens (a model
+  /// of no labels); and `resume` without a checkpoint, which trained afresh.
+  func testTrainRefusesWhatItCannotUse() throws {
+    var wide = configuration()
+    wide.embeddingSize = 5
+    let mismatched = Trainer(configuration: wide, options: options(epochs: 1))
+    mismatched.pretrained = try vectors()
+    XCTAssertThrowsError(try mismatched.train(train: train, dev: [])) {
+      XCTAssertEqual(
+        ($0 as? OptionError)?.description,
+        "--embedding-size is 5, but the pretrained vectors have 4 dimensions")
+    }
+    let plain = Trainer(configuration: configuration(), options: options(epochs: 1))
+    XCTAssertThrowsError(try plain.train(train: [Sentence(fields: [])], dev: dev)) {
+      XCTAssertEqual(($0 as? TrellisError)?.description, "training data: contains no tokens")
+    }
+    XCTAssertThrowsError(try plain.train(train: train, dev: [], resume: true)) {
+      XCTAssertEqual(($0 as? OptionError)?.option, "resume")
+    }
+  }
+
   func testSameSeedAndVectorsGiveTheSameModel() throws {
     let first = try trainer(options(epochs: 2)).train(train: train, dev: dev)
     let second = try trainer(options(epochs: 2)).train(train: train, dev: dev)

@@ -204,9 +204,11 @@ package struct FileRoles {
   }
 }
 
-/// The temporary file of the `writeAtomically` in progress (one at a time: models and
-/// checkpoints are written by the training loop), as a C string a signal handler may unlink.
+/// The temporary file of the `writeAtomically` in progress, as a C string a signal handler
+/// may unlink. One write at a time (`atomicWrites`): two threads writing one path took the
+/// same temporary name, and one renamed the other's half-written file into place.
 nonisolated(unsafe) private var temporaryInProgress: UnsafeMutablePointer<CChar>?
+private let atomicWrites = NSLock()
 
 /// Makes SIGTERM, SIGINT and SIGHUP remove the temporary file of a write in progress before
 /// the process ends with the signal's usual status. Only async-signal-safe calls run in the
@@ -231,8 +233,11 @@ package func writeAtomically(_ data: Data, to path: String) throws {
 /// target, so a reader (or a crash) never sees half a file and an existing file survives a
 /// failed write. The target is `path`, or the final target of a symbolic link at `path`;
 /// a device, FIFO or directory there is refused, never replaced. Temporary files that an
-/// earlier, killed run left for the same target are removed.
+/// earlier, killed run left for the same target are removed. Writes from several threads take
+/// turns.
 func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) throws {
+  atomicWrites.lock()
+  defer { atomicWrites.unlock() }
   let target = URL(fileURLWithPath: replacementTarget(path))
   guard [.absent, .regular].contains(pathKind(target.path)) else {
     throw TrellisError(file: path, "is not a regular file; refusing to replace it")

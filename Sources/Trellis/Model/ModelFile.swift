@@ -47,6 +47,7 @@ public enum ModelFile {
 
   /// Writes atomically: a temporary file in the same directory, then `rename(2)`, so a reader
   /// (or a crash) never sees half a model, and an existing model survives a failed write.
+  /// Safe to call from several threads: the process's writes take turns.
   public static func write(_ model: TaggerModel, to path: String) throws {
     try writeAtomically(try encode(model, name: path), to: path)
   }

@@ -2,10 +2,30 @@ import ConllEval
 import Dispatch
 import Foundation
 
+/// A model that reads feature columns, given input of tokens alone (text, JSON lines, the HTTP
+/// service, the C ABI): it would read every feature value as unknown and answer without a word.
+public struct FeatureColumnsMissing: Error, CustomStringConvertible, Equatable {
+  /// The model's feature columns (1-based, as in its training data).
+  public var columns: [Int]
+
+  public var description: String {
+    "reads feature columns \(columns.map(String.init).joined(separator: ", ")), which only "
+      + "CoNLL input carries"
+  }
+}
+
 extension TaggerModel {
+  /// Throws `FeatureColumnsMissing` when the model reads feature columns, which input of
+  /// tokens alone cannot give it: what every entry point of such input checks first.
+  public func checkReadsTokensAlone() throws {
+    let columns = configuration.featureColumns.map(\.column)
+    guard columns.isEmpty else { throw FeatureColumnsMissing(columns: columns) }
+  }
+
   /// Labels for each tokenised sentence (in input order), up to `batchSize` sentences of
   /// similar length per forward pass, and at most `TaggerModel.batchTokenStepLimit`
-  /// token-steps unless one sentence has more (`lengthBatches`).
+  /// token-steps unless one sentence has more (`lengthBatches`). A model that reads feature
+  /// columns reads each as unknown here (`checkReadsTokensAlone()`): give it `TokenInput`s.
   ///
   /// Safe to call from several threads at once on one model: weights are only read, and each
   /// call has its own workspace.

@@ -95,7 +95,8 @@ public struct JSONLineAnswer: Equatable, Sendable {
 extension TaggerModel {
   /// Tags each request, up to `options.batchSize` sentences of similar length per forward pass, and
   /// returns the responses in request order, spans located in the requests' text.
-  /// Thread-safe like `analyze`; `options` must pass `validate()`.
+  /// Thread-safe like `analyze`; options out of range are taken as `analyze` takes them, and a
+  /// model that reads feature columns reads each as unknown (`checkReadsTokensAlone()`).
   public func respond(to requests: [TaggingRequest], options: TaggingOptions) -> [TaggingResponse] {
     Array(zip(requests, predictions(for: requests, options: options)))
       .concurrentMap(threads: options.threads, response)
@@ -119,9 +120,11 @@ extension TaggerModel {
   /// each line as a `TaggingRequest`, tags the good ones together and returns one answer per
   /// line, in order. A bad line never stops the others: its answer
   /// is an error object, and `error` says what was wrong. Throws only `OptionError`, when
-  /// `options` fail `validate()`.
+  /// `options` fail `validate()`, and `FeatureColumnsMissing`, for a model that reads feature
+  /// columns.
   public func tagJSONLines(_ lines: [String], options: TaggingOptions) throws -> [JSONLineAnswer] {
     try options.validate()
+    try checkReadsTokensAlone()
     // Parsing and writing the lines run on the threads tagging runs on: serial, they were a
     // third of a JSON-lines run on a file.
     let parsed = lines.concurrentMap(threads: options.threads) {

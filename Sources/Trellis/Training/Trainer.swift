@@ -37,10 +37,20 @@ public final class Trainer {
   }
 
   /// Throws for settings out of range (from a program, which the command line's checks never
-  /// saw) and without OpenBLAS, whose absence would stop the process at initialisation's QR.
-  private func checkSettingsAndBLAS() throws {
+  /// saw), for vectors of another size than the embeddings, for `resume` without a checkpoint,
+  /// and without OpenBLAS, whose absence would stop the process at initialisation's QR.
+  private func checkSettingsAndBLAS(checkpoint: String?, resume: Bool) throws {
     try configuration.validate()
     try options.validate()
+    if let pretrained, pretrained.dimension != configuration.embeddingSize {
+      throw OptionError(
+        "embedding-size",
+        "is \(configuration.embeddingSize), but the pretrained vectors have "
+          + "\(pretrained.dimension) dimensions")
+    }
+    guard !resume || checkpoint != nil else {
+      throw OptionError("resume", "needs the checkpoint to resume from")
+    }
     try requireBLAS()
   }
 
@@ -51,12 +61,13 @@ public final class Trainer {
   /// ends with the same model an uninterrupted run would have produced. A resumed run takes
   /// `epochs` and `patience` from this trainer's options and everything else from the
   /// checkpoint; it is refused when those two would have stopped a run before the epochs the
-  /// checkpoint has run. `bestModel` is rewritten after every selected epoch.
+  /// checkpoint has run (and without a `checkpoint`). `bestModel` is rewritten after every
+  /// selected epoch.
   public func train(
     train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
     bestModel: String? = nil
   ) throws -> TaggerModel {
-    try checkSettingsAndBLAS()
+    try checkSettingsAndBLAS(checkpoint: checkpoint, resume: resume)
     let run: TrainingRun
     if resume, let checkpoint {
       run = try resumed(from: checkpoint, train: train, dev: dev)

@@ -337,6 +337,10 @@ public struct TrainingData: Codable, Equatable, Sendable {
     configuration: TaggerConfiguration
   ) throws {
     guard !train.isEmpty else { throw TrellisError(file: trainFile, "contains no sentences") }
+    // Sentences of no tokens (`Sentence(fields: [])`, which no file gives) leave no labels.
+    guard train.contains(where: { $0.count > 0 }) else {
+      throw TrellisError(file: trainFile, "contains no tokens")
+    }
     let featureCount = configuration.featureColumns.count
     try checkLayout(of: train, file: trainFile, featureCount: featureCount)
     try checkLayout(of: dev, file: devFile, featureCount: featureCount)
