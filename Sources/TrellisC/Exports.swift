@@ -11,13 +11,18 @@ import Trellis
 /// safe for concurrent tagging, so one handle serves any number of threads.
 final class LoadedModel {
   let model: TaggerModel
-  let path: String
   let labelTable: LabelTable
+  /// `trellis_model_info`'s JSON, taken at load: the file's size then, whatever the path
+  /// holds later (a model replaced by a newer one, or the working directory changed).
+  let info: String
 
-  init(model: TaggerModel, path: String) {
+  init(model: TaggerModel, path: String) throws {
     self.model = model
-    self.path = path
     labelTable = LabelTable(model)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    info = String(
+      decoding: try encoder.encode(ModelDescription(model: model, file: path)), as: UTF8.self)
   }
 }
 
@@ -44,7 +49,7 @@ public func trellis_model_load(
     }
     let model = try ModelFile.read(from: pathString)
     model.prepareForTagging()  // at load, as trellis-serve does: the first call does not pay it
-    return Unmanaged.passRetained(LoadedModel(model: model, path: pathString)).toOpaque()
+    return Unmanaged.passRetained(try LoadedModel(model: model, path: pathString)).toOpaque()
   }
 }
 
@@ -68,11 +73,7 @@ public func trellis_model_info(
   _ handle: UnsafeRawPointer?, _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> UnsafeMutablePointer<CChar>? {
   reportingErrors(to: error) {
-    let loaded = try loadedModel(handle)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let json = try encoder.encode(ModelDescription(model: loaded.model, file: loaded.path))
-    return try CString.copy(String(decoding: json, as: UTF8.self))
+    return try CString.copy(try loadedModel(handle).info)
   }
 }
 

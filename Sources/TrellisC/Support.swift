@@ -33,9 +33,11 @@ enum CallOptions {
 
   static func parse(_ text: String) throws -> TaggingOptions {
     var options = TaggingOptions()
-    guard !text.allSatisfy(\.isWhitespace) else { return options }
+    // JSON's whitespace only: a no-break space is no JSON text, and no empty options either.
+    guard !text.utf8.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return options }
     let fields: [String: OptionValue]
     do {
+      guard !nestsValues(text) else { throw CallError("nested") }
       fields = try JSONDecoder().decode([String: OptionValue].self, from: Data(text.utf8))
     } catch {
       // The options as given, cut to their first 100 characters: a 200 KB string came back
@@ -123,6 +125,34 @@ enum JSONLinesInput {
     if start < encoded.count { try appendLine(start..<encoded.count) }
     return lines
   }
+}
+
+/// Whether `text` holds an object or array inside another, outside its strings. Options are one
+/// flat object, and JSONDecoder recurses once per level: options nested 300 deep overflowed a
+/// 64 KiB thread stack before they could be refused.
+private func nestsValues(_ text: String) -> Bool {
+  var (depth, inString, escaped) = (0, false, false)
+  for byte in text.utf8 {
+    if inString {
+      if escaped {
+        escaped = false
+      } else if byte == UInt8(ascii: "\\") {
+        escaped = true
+      } else if byte == UInt8(ascii: "\"") {
+        inString = false
+      }
+      continue
+    }
+    switch byte {
+    case UInt8(ascii: "\""): inString = true
+    case UInt8(ascii: "{"), UInt8(ascii: "["):
+      depth += 1
+      if depth > 1 { return true }
+    case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+    default: break
+    }
+  }
+  return false
 }
 
 /// Strings handed to C, allocated with malloc so that `trellis_free_string` (free) releases

@@ -216,6 +216,8 @@ static void test_refusals(const trellis_model *model) {
                 "\"nbest\" must be in its range (got 1e+20, beyond any 64-bit integer)",
                 "a whole number beyond any integer");
   check_refused(model, one, "nbest=3", "JSON object", "options that are not JSON");
+  check_refused(model, one, "\xc2\xa0", "JSON object", "options of a no-break space");
+  check_refused(model, one, "{\"nbest\": [[[3]]]}", "JSON object", "nested options");
   check_refused(model, one, "{\"nbest\": 1, \"nbest\": 2}", "\"nbest\" is given twice",
                 "a key given twice");
   check_refused(model, "{\"tokens\":[\"\xff\"]}", NULL, "UTF-8", "input that is not UTF-8");
@@ -238,6 +240,37 @@ static void test_info(const trellis_model *model, const char *path) {
         "model info names labels, configuration, provenance and file (%zu bytes)",
         info ? strlen(info) : 0);
   trellis_free_string(info);
+}
+
+/* "fileBytes" is the size of the file the model was loaded from, not of what its path holds
+ * later: a copy is loaded, then replaced by one byte. */
+static void test_file_bytes_at_load(const char *model_path) {
+  char copy[] = "/tmp/trellis-c-abi-XXXXXX";
+  int descriptor = mkstemp(copy);
+  FILE *source = fopen(model_path, "rb");
+  FILE *target = descriptor >= 0 ? fdopen(descriptor, "wb") : NULL;
+  char buffer[1 << 16];
+  size_t count, size = 0;
+  while (source && target && (count = fread(buffer, 1, sizeof buffer, source)) > 0) {
+    size += fwrite(buffer, 1, count, target);
+  }
+  if (source) fclose(source);
+  if (target) fclose(target);
+  char *error = NULL;
+  trellis_model *model = trellis_model_load(copy, &error);
+  FILE *replaced = fopen(copy, "wb");
+  if (replaced) {
+    fputc('x', replaced);
+    fclose(replaced);
+  }
+  char *info = model ? trellis_model_info(model, &error) : NULL;
+  char expected[64];
+  snprintf(expected, sizeof expected, "\"fileBytes\":%zu,", size);
+  check(contains(info, expected), "model info gives the size at load: %s", expected);
+  trellis_free_string(info);
+  trellis_free_string(error);
+  trellis_model_free(model);
+  unlink(copy);
 }
 
 /* Loading, describing and tagging a model never open OpenBLAS: none of it runs a BLAS product,
@@ -308,6 +341,7 @@ int main(int argc, char **argv) {
   test_input_forms(model);
   test_refusals(model);
   test_info(model, argv[1]);
+  test_file_bytes_at_load(argv[1]);
   test_threads(model, sample, sample_cli);
   test_tokens(model, argv[6], cli, sample_nbest, line_count(sample));
   test_no_blas_opened();

@@ -72,7 +72,8 @@ trellis_model *trellis_model_load(const char *path, char **error);
  * one call with them and "batch_size" N, for instance.
  *
  * Returns NULL with `*error` set when `model` or `jsonl` is NULL, the options are not valid,
- * or the options or the input are not UTF-8.
+ * the options or the input are not UTF-8, or the model reads feature columns (trained with
+ * `--feature-column`), which requests of tokens or text cannot carry.
  */
 char *trellis_tag_jsonl(
     const trellis_model *model, const char *jsonl, const char *options, char **error);
@@ -122,7 +123,8 @@ enum {
  * Returns 0, or -1 with `*error` set (and the arrays' contents unspecified) when `model` is
  * NULL, an array is NULL where it is needed, `tokens` does not hold T NUL-terminated tokens,
  * a token is not UTF-8, a length is negative or above what the model takes (as for
- * trellis_tag_jsonl), or the flags or batch size are not valid.
+ * trellis_tag_jsonl), the flags or batch size are not valid, or the model reads feature
+ * columns.
  */
 int trellis_tag_tokens(
     const trellis_model *model, const char *tokens, size_t tokens_size, const int32_t *lengths,
@@ -133,7 +135,8 @@ int trellis_tag_tokens(
  * What the model records, as one JSON object: the fields of `trellis info --json`, which are
  * "labels" (its label set), "configuration", "provenance" (how and on what it was trained;
  * absent for a model trained without one or read from a format-1 file, "missing" saying why),
- * "formatVersion", "parameters", "file" (the path it was loaded from), "fileBytes",
+ * "formatVersion", "parameters", "file" (the path it was loaded from), "fileBytes" (its size
+ * when it was loaded, whatever the path holds now),
  * "definesProbabilities" (whether the head gives confidences), "outputLabels" (the labels
  * answers are written in: "labels", or for a model trained in another tag scheme than its
  * data's, every label of the data's scheme it can write) and "spanLabels" (for each of those,
