@@ -272,7 +272,9 @@ class SparkTagTests(unittest.TestCase):
 
         fake = os.path.join(self.directory, "prints-two-lines")
         with open(fake, "w", encoding="utf-8") as file:
-            file.write("#!/bin/sh\necho '{}'\necho '{}'\n")
+            # It reads all its input first: one that exits at once made the feeder's writes
+            # fail on a closed pipe, or not, as the scheduler had it.
+            file.write("#!/bin/sh\ncat > /dev/null\necho '{}'\necho '{}'\n")
         os.chmod(fake, 0o755)
         with mock.patch.object(spark_tag.SparkFiles, "get", side_effect=lambda name: name):
             for trellis, arguments, reason in (
