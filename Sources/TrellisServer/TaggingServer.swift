@@ -63,7 +63,7 @@ public struct TaggingServer: Service {
   ) throws {
     try Self.validate(port: port)
     try limits.validate()
-    try model.checkReadsTokensAlone()
+    try model.checkReadsTokensAlone(file: modelFile)
     self.model = model
     self.host = host
     self.port = port

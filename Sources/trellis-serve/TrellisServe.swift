@@ -80,9 +80,6 @@ struct TrellisServe: AsyncParsableCommand {
     // A client that hangs up is an error on its connection, not a signal that ends the server.
     signal(SIGPIPE, SIG_IGN)
     let tagger = try ModelFile.read(from: model)
-    do { try tagger.checkReadsTokensAlone() } catch let missing as FeatureColumnsMissing {
-      throw TrellisError(file: model, missing.description)  // requests carry tokens or text
-    }
     tagger.prepareForTagging()  // before listening, so the first request does not pay it
     var logger = Logger(label: TaggingServer.name)
     logger.logLevel = .notice

@@ -179,11 +179,7 @@ struct Tag: ParsableCommand {
   /// column other than its training data's.
   func checkInput(for tagger: TaggerModel) throws {
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
-    if input != .conll {
-      do { try tagger.checkReadsTokensAlone() } catch let missing as FeatureColumnsMissing {
-        throw TrellisError(file: model, missing.description)
-      }
-    }
+    if input != .conll { try tagger.checkReadsTokensAlone(file: model) }
     // As training refuses it: the token's column read as a feature too.
     guard !featureColumns.contains(tokenColumn) else {
       throw TrellisError(

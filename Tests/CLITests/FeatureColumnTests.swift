@@ -65,7 +65,7 @@ final class FeatureColumnTests: CLITestCase {
       mentioning: ["\(oneColumn):1: feature column 2 but the line has 1 columns"])
     assertFailed(
       try trellis(["tag", "--model", path("with"), "--input", "text", oneColumn]),
-      mentioning: ["reads feature columns 2, which only CoNLL input carries"])
+      mentioning: ["\(path("with")): reads feature columns 2, which only CoNLL input carries"])
     let help = try trellis(["train", "--help"])
     XCTAssertTrue(help.output.contains("--feature-column <N[:DIM]>"), help.output)
   }

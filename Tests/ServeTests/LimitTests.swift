@@ -302,5 +302,17 @@ final class LimitTests: XCTestCase {
     XCTAssertEqual(
       refused { $0.maxConnections = 0 }, "--max-connections must be in 1...1000000 (got 0)")
     XCTAssertNil(refused { _ in })
+    // Requests carry tokens or text alone: a model that reads feature columns is refused.
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (3, 2)
+    configuration.featureColumns = [FeatureColumn(column: 2, size: 2)]
+    var rng = SplitMix64(seed: 3)
+    let features = try TaggerModel(
+      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a"]),
+      labels: Vocabulary(["O"]), featureVocabularies: [Vocabulary(["<pad>", "<unk>", "x"])],
+      rng: &rng)
+    XCTAssertThrowsError(try TaggingServer(model: features, modelFile: "f.model")) {
+      XCTAssertEqual("\($0)", "f.model: reads feature columns 2, which only CoNLL input carries")
+    }
   }
 }
