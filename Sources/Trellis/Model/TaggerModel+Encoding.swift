@@ -106,3 +106,28 @@ public struct TokenInput: Equatable, Sendable {
     features = (0..<featureCount).map { i in sentence.fields.map { $0[1 + i] } }
   }
 }
+
+/// A model that reads feature columns, given input of tokens alone (text, JSON lines, the HTTP
+/// service, the C ABI): it would read every feature value as unknown and answer without a word.
+public struct FeatureColumnsMissing: Error, CustomStringConvertible, Equatable {
+  /// The model's feature columns (1-based, as in its training data).
+  public var columns: [Int]
+  /// The model's file, which the message names first when known.
+  public var file: String?
+
+  public var description: String {
+    (file.map { "\($0): " } ?? "")
+      + "reads feature columns \(columns.map(String.init).joined(separator: ", ")), which only "
+      + "CoNLL input carries"
+  }
+}
+
+extension TaggerModel {
+  /// Throws `FeatureColumnsMissing` (naming `file`, the model's, when given) when the model
+  /// reads feature columns, which input of tokens alone cannot give it: what every entry
+  /// point of such input checks first.
+  public func checkReadsTokensAlone(file: String? = nil) throws {
+    let columns = configuration.featureColumns.map(\.column)
+    guard columns.isEmpty else { throw FeatureColumnsMissing(columns: columns, file: file) }
+  }
+}

@@ -2,30 +2,7 @@ import ConllEval
 import Dispatch
 import Foundation
 
-/// A model that reads feature columns, given input of tokens alone (text, JSON lines, the HTTP
-/// service, the C ABI): it would read every feature value as unknown and answer without a word.
-public struct FeatureColumnsMissing: Error, CustomStringConvertible, Equatable {
-  /// The model's feature columns (1-based, as in its training data).
-  public var columns: [Int]
-  /// The model's file, which the message names first when known.
-  public var file: String?
-
-  public var description: String {
-    (file.map { "\($0): " } ?? "")
-      + "reads feature columns \(columns.map(String.init).joined(separator: ", ")), which only "
-      + "CoNLL input carries"
-  }
-}
-
 extension TaggerModel {
-  /// Throws `FeatureColumnsMissing` (naming `file`, the model's, when given) when the model
-  /// reads feature columns, which input of tokens alone cannot give it: what every entry
-  /// point of such input checks first.
-  public func checkReadsTokensAlone(file: String? = nil) throws {
-    let columns = configuration.featureColumns.map(\.column)
-    guard columns.isEmpty else { throw FeatureColumnsMissing(columns: columns, file: file) }
-  }
-
   /// Labels for each tokenised sentence (in input order), up to `batchSize` sentences of
   /// similar length per forward pass, and at most `TaggerModel.batchTokenStepLimit`
   /// token-steps unless one sentence has more (`lengthBatches`). A model that reads feature
