@@ -152,6 +152,8 @@ final class TrainConfigTests: CLITestCase {
       ("options.epochs", #"{"options": {"epochs": 1.5}}"#),
       ("options.epochs", #"{"options": {"epochs": 1e20}}"#),
       ("options.epochs", #"{"options": {"epochs": 9223372036854775808}}"#),
+      // −2⁶³ − 1, which a Double rounds to Int.min (it ended with status 1, naming no field).
+      ("options.epochs", #"{"options": {"epochs": -9223372036854775809}}"#),
       ("data.tokenColumn", #"{"data": {"tokenColumn": 1e30}}"#),
     ] {
       let file = try write(json, to: "number.json")

@@ -68,10 +68,15 @@ func numberFieldOutOfRange(in object: [String: Any], of value: Any, prefix: Stri
         return found
       }
     }
-    guard let number = (object[key] as? NSNumber)?.doubleValue else { continue }
+    guard let json = object[key] as? NSNumber else { continue }
+    let number = json.doubleValue
     switch type(of: child) {
     case is Int.Type, is Int?.Type:
-      if Int(exactly: number) == nil { return (prefix + key, true) }
+      // A Double rounds -2⁶³ − 1 to Int.min; JSONSerialization keeps such a number exact as a
+      // decimal.
+      if Int(exactly: number) == nil || json.decimalValue < Decimal(Int.min) {
+        return (prefix + key, true)
+      }
     case is UInt64.Type, is UInt64?.Type:
       if UInt64(exactly: number) == nil { return (prefix + key, true) }
     case is Float.Type, is Float?.Type:

@@ -58,9 +58,9 @@ struct TrainingState {
   /// dev F1, the count of such epochs starting again after each annealing. A function of the
   /// dev history, which checkpoints keep, so a resumed run anneals as an uninterrupted one.
   static func annealings(devF1History: [Double], patience: Int) -> Int {
-    var (best, withoutImprovement, annealings) = (-Double.infinity, 0, 0)
+    var (best, withoutImprovement, annealings) = (Double?.none, 0, 0)
     for f1 in devF1History {
-      if f1 > best {
+      if improves(f1, on: best) {
         (best, withoutImprovement) = (f1, 0)
       } else {
         withoutImprovement += 1
@@ -104,20 +104,26 @@ struct TrainingState {
   static func stoppingPoint(
     devF1History: [Double], completedEpochs: Int, options: TrainingOptions
   ) -> Int? {
-    var (best, withoutImprovement) = (-Double.infinity, 0)
+    var (best, withoutImprovement) = (Double?.none, 0)
     for epochs in 0..<completedEpochs {
       guard
         continues(
           completedEpochs: epochs, epochsWithoutImprovement: withoutImprovement, options: options)
       else { return epochs }
       guard epochs < devF1History.count else { continue }
-      if devF1History[epochs] > best {
+      if improves(devF1History[epochs], on: best) {
         (best, withoutImprovement) = (devF1History[epochs], 0)
       } else {
         withoutImprovement += 1
       }
     }
     return nil
+  }
+
+  /// Whether an epoch's dev F1 is better than the best before it (nil before the first epoch):
+  /// the one rule behind selection, patience and annealing, which a resumed run replays.
+  private static func improves(_ f1: Double, on best: Double?) -> Bool {
+    best.map { f1 > $0 } ?? true
   }
 
   /// Records an epoch's dev F1 (nil without a dev set) and returns whether its parameters are
@@ -130,7 +136,7 @@ struct TrainingState {
       return true
     }
     record.devF1History.append(dev.f1)
-    guard bestF1.map({ dev.f1 > $0 }) ?? true else {
+    guard Self.improves(dev.f1, on: bestF1) else {
       epochsWithoutImprovement += 1
       return false
     }
