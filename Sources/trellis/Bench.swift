@@ -74,7 +74,7 @@ struct Bench: ParsableCommand {
     BLASCore.restartWithTunedCoreIfNeeded()
     let train = try readLabelledCoNLL(path: trainFile)
     var figures = Figures(
-      cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: blasCoreName(),
+      cores: TaggingOptions.activeCores, blasCore: blasCoreName(),
       vectorKernels: vectorKernelLevel(), corpus: corpus,
       trainingTokens: train.reduce(0) { $0 + $1.count })
     let defaults = TrainingRecipe()

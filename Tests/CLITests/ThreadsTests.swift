@@ -66,6 +66,19 @@ final class ThreadsTests: CLITestCase {
     }
   }
 
+  /// The default is the cores the process may run on, its CPU affinity included: under
+  /// `taskset -c 0` it was still every online core, so the threads shared one.
+  func testTheDefaultThreadsFollowTheCPUAffinity() throws {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else {
+      throw XCTSkip("no taskset")
+    }
+    let help = try trellisInShell(#"/usr/bin/taskset -c 0 "$0" tag --help >&2"#, [])
+    XCTAssertEqual(help.status, 0, help.stderr)
+    let threads = help.stderr.components(separatedBy: "  --threads ").last ?? ""
+    let option = threads.components(separatedBy: "\n  --").first ?? ""
+    XCTAssertTrue(option.contains("(default: 1)"), option)
+  }
+
   /// What one `tag --threads N` run cost: each thread's user + system CPU seconds, measured
   /// after every answer arrived and before standard input closes (so the threads still
   /// exist), the wall time from launch to then, and the output.

@@ -1,4 +1,5 @@
 import Foundation
+import TrellisKernels
 
 /// A tagged sentence with everything a pipeline may want from it. Its JSON form (`Codable`) is
 /// the one schema of `trellis tag --format json`, the HTTP service and the C ABI:
@@ -168,8 +169,13 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   public static let threadsLimit = 1024
   /// The cores this process may run on (its CPU affinity and cgroup quota): the default
   /// `threads`. Read once: each read opens and parses the cgroup's files, and `trellis tag`'s
-  /// argument parsing alone read them 18 times.
-  public static let activeCores = ProcessInfo.processInfo.activeProcessorCount
+  /// argument parsing alone read them 18 times. Foundation's count leaves the affinity out on
+  /// Linux, so the smaller of the two is taken.
+  public static let activeCores: Int = {
+    let affinity = trellis_affinity_core_count()
+    let quota = ProcessInfo.processInfo.activeProcessorCount
+    return max(1, affinity > 0 ? min(affinity, quota) : quota)
+  }()
 
   /// Options that differ from the defaults only where given; each parameter sets the property
   /// of the same name, and its default is the one place the property's default is written.

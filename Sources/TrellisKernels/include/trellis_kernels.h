@@ -207,6 +207,10 @@ const trellis_kernels *_Nonnull trellis_kernels_for_level(trellis_kernel_level l
 /// mis-speculation. Nothing on other CPUs.
 void trellis_spin_pause(void);
 
+/// The CPUs in the calling thread's affinity mask (sched_getaffinity); 0 where it is unknown
+/// (off Linux, or a mask larger than glibc's cpu_set_t of 1,024 CPUs).
+long trellis_affinity_core_count(void);
+
 /// Sets glibc's malloc thresholds for mapping a block and for trimming a heap where glibc's own
 /// raising of them ends (allocator.c), instead of at their 128 KiB start. Process-wide;
 /// nothing off glibc.
