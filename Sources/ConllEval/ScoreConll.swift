@@ -1,3 +1,5 @@
+import Foundation
+
 /// A line of conlleval input that conlleval.pl would reject.
 public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendable {
   /// The file name given to `scoreConll` or `ConllScorer`.
@@ -16,6 +18,13 @@ public struct ConllEvalError: Error, CustomStringConvertible, Equatable, Sendabl
 
   /// "FILE:LINE: MESSAGE", e.g. "dev.conll:7: expected 3 columns as on line 1, found 2".
   public var description: String { "\(fileName):\(line): \(message)" }
+}
+
+// `error.localizedDescription` gave Foundation's "The operation could not be completed." on
+// Linux, not the message.
+extension ConllEvalError: LocalizedError {
+  /// The message, as `description` gives it.
+  public var errorDescription: String? { description }
 }
 
 /// How conlleval's options read the input: `-d`, `-r` and `-o`. (`-l` only changes the output:

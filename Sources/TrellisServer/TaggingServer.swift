@@ -13,6 +13,13 @@ public struct ListenError: Error, CustomStringConvertible {
   public var description: String { message }
 }
 
+// `error.localizedDescription` gave Foundation's "The operation could not be completed." on
+// Linux, not the message.
+extension ListenError: LocalizedError {
+  /// The message, as `description` gives it.
+  public var errorDescription: String? { description }
+}
+
 /// The HTTP service over one model (Hummingbird 2, HTTP/1.1 with keep-alive):
 ///
 /// - `POST /v1/tag`: `{"sentences": [request, …], "confidence": bool, "nbest": k}` answered
