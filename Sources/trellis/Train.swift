@@ -248,7 +248,10 @@ struct Train: ParsableCommand {
     let trained = try trainer.train(
       train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,
       bestModel: model)
-    if !keepCheckpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
+    // Through a symbolic link, the file written is its target: that is what goes.
+    if !keepCheckpoint {
+      try? FileManager.default.removeItem(atPath: replacementTarget(checkpoint))
+    }
     if !quiet {
       printError(
         "wrote \(model) (\(trained.parameterCount) parameters, \(trained.labels.count) labels)")
@@ -293,6 +296,9 @@ struct Train: ParsableCommand {
     }
     var roles = FileRoles(inputs: inputs(of: recipe))
     roles.replaced = [("--model", model), ("--checkpoint", checkpoint)]
+    roles.kinds = [
+      "--model": (ModelFile.magic, "model"), "--checkpoint": (Checkpoint.magic, "checkpoint"),
+    ]
     roles.streamed = log.map { [("--log", $0)] } ?? []
     return roles
   }

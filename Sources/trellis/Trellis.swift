@@ -33,6 +33,14 @@ struct TrellisCommand: ParsableCommand {
     // A closed pipe is a write error like any other (EPIPE), ended quietly by `finishOrExit`,
     // not a signal death.
     signal(SIGPIPE, SIG_IGN)
+    // So is a file over `ulimit -f` (EFBIG): the signal ended the process silently, status
+    // 153, with a temporary file left beside the model.
+    signal(SIGXFSZ, SIG_IGN)
+    // OpenBLAS starts a thread per core when it is opened, and Trellis stops them at once
+    // (`setBLASThreadCount`); under `ulimit -v` such a thread retried its 128 MB buffer for
+    // ever, and stopping it hung `train`. Started with one thread, it has none to stop. A
+    // value the user set stands.
+    setenv("OPENBLAS_NUM_THREADS", "1", 0)
     do {
       var command = try parseAsRoot()
       try command.run()

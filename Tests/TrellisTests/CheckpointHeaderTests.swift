@@ -36,6 +36,30 @@ final class CheckpointHeaderTests: XCTestCase {
     return path
   }
 
+  /// Checkpoints are version 3, which release 0.3.0 refuses as "written by another Trellis
+  /// version" (it resumed a run whose settings it did not know, or took stacked layers for a
+  /// damaged file); this build still resumes version 2, and refuses others.
+  func testCheckpointsAreVersion3AndVersion2StillResumes() throws {
+    let bytes = try checkpoint()
+    XCTAssertEqual(readLittleEndian(bytes, at: 8) as UInt32, 3)
+    func read(version: UInt32) throws {
+      var data = Data(bytes[0..<8])
+      appendLittleEndian(version, to: &data)
+      data.append(contentsOf: bytes[12..<(bytes.count - 4)])
+      appendLittleEndian(crc32(data), to: &data)
+      let path = temporaryPath("version-\(version).checkpoint")
+      try data.write(to: URL(fileURLWithPath: path))
+      _ = try Checkpoint.read(from: path)
+    }
+    XCTAssertNoThrow(try read(version: 2))
+    XCTAssertNoThrow(try read(version: 3))
+    for version: UInt32 in [1, 4] {
+      XCTAssertThrowsError(try read(version: version)) {
+        XCTAssertTrue("\($0)".contains("written by another Trellis version"), "\($0)")
+      }
+    }
+  }
+
   func testHeadersThatLieAreRefused() throws {
     let bytes = try checkpoint()
     let counterRefusal = "holds a counter that is negative or beyond 2^53"

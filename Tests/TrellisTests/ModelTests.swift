@@ -204,8 +204,19 @@ final class ModelTests: XCTestCase {
     let names = Set(model.store.slots.map(\.name))
     XCTAssertTrue(names.isSuperset(of: ["forward.wx", "backward.wh", "layer2.forward.wx"]))
     XCTAssertEqual(model.encoder.layers[1].inputSize, 2 * configuration.hiddenSize)
-    let loaded = try ModelFile.decode(try ModelFile.encode(model), name: "m")
+    let bytes = try ModelFile.encode(model)
+    let loaded = try ModelFile.decode(bytes, name: "m")
     XCTAssertEqual(loaded.configuration.layers, 2)
+    // Version 3, which release 0.3.0 (format 2) refuses as newer: it took such a file for a
+    // damaged one. A one-layer model stays version 2, which 0.3.0 reads.
+    XCTAssertEqual(readLittleEndian([UInt8](bytes), at: 8) as UInt32, 3)
+    XCTAssertEqual(loaded.formatVersion, 3)
+    XCTAssertEqual(model.formatVersion, 3)
+    let oneLayer = try ModelFile.encode(try trainTwoEpochs(smallConfiguration()))
+    XCTAssertEqual(readLittleEndian([UInt8](oneLayer), at: 8) as UInt32, 2)
+    var withFeatures = smallConfiguration()
+    withFeatures.featureColumns = [FeatureColumn(column: 2)]
+    XCTAssertEqual(ModelFile.writtenVersion(of: withFeatures), 3)
     let test = try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens)
     XCTAssertEqual(loaded.tag(test), model.tag(test))
 

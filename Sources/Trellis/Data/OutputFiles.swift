@@ -49,7 +49,7 @@ enum PathIdentity: Equatable {
 
 /// The path a whole-file replacement writes: a symbolic link's final target (so the link
 /// survives and its target is replaced, or made when the link dangles), else `path` itself.
-func replacementTarget(_ path: String) -> String {
+package func replacementTarget(_ path: String) -> String {
   pathKind(path) == .symbolicLink ? symbolicLinkHops(path).last! : path
 }
 
@@ -104,6 +104,10 @@ package struct FileRoles {
   package var replaced: [(option: String, path: String)] = []
   /// Files written in place (logs): may also be devices such as /dev/null, never directories.
   package var streamed: [(option: String, path: String)] = []
+  /// The first bytes of the kind of file each replaced output's option writes (by option, with
+  /// the kind's name): a file already there must be empty or of that kind. `--checkpoint
+  /// notes.txt` replaced the notes, and removed them when training ended.
+  package var kinds: [String: (magic: [UInt8], name: String)] = [:]
 
   /// No files yet; the command fills the three lists, then calls `check()`.
   package init() {}
@@ -116,7 +120,8 @@ package struct FileRoles {
   /// Throws before any work when an output is an input or another output (compared by
   /// `PathIdentity`, so another spelling or a link to the same file is caught, whether or not
   /// it exists yet), when standard output is an input, when a replaced output is a directory,
-  /// device or FIFO, or when its directory is missing or not writable.
+  /// device or FIFO or a file of another kind than its option writes (`kinds`), or when its
+  /// directory is missing or not writable.
   package func check() throws {
     try checkStandardOutput()
     let outputs = replaced + streamed
@@ -149,13 +154,18 @@ package struct FileRoles {
     throws
   {
     let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
-      isDirectory.boolValue,
+    var info = stat()
+    guard stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR,
       access(directory, W_OK) == 0
     else {
       throw TrellisError(
         file: path, "cannot be written (\(option)): \(directory) is missing or not writable")
+    }
+    // A removed directory (a deleted working directory) still answers stat and access, with
+    // no links left; creating a file in it fails, which was found only when training ended.
+    guard info.st_nlink > 0 else {
+      throw TrellisError(
+        file: path, "cannot be written (\(option)): \(directory) has been removed")
     }
   }
 
@@ -198,9 +208,30 @@ package struct FileRoles {
       throw TrellisError(file: path, "is a device or FIFO, not a regular file (\(option))")
     case .symbolicLink:
       throw TrellisError(file: path, "is a symbolic link that leads to no file (a loop)")
-    case .absent, .regular: break
+    case .absent: break
+    case .regular: try checkKind(of: target, named: path, option: option)
+    }
+    let name = URL(fileURLWithPath: target).lastPathComponent
+    if name.utf8.count > Int(NAME_MAX) {
+      throw TrellisError(
+        file: path,
+        "has a name of \(name.utf8.count) bytes, over the \(NAME_MAX) a file may have (\(option))")
     }
     try checkWritableDirectory(of: target, named: path, option: option)
+  }
+
+  /// Throws when the regular file `target` is not empty and does not begin as the kind of
+  /// file `option` writes.
+  private func checkKind(of target: String, named path: String, option: String) throws {
+    guard let kind = kinds[option], let file = FileHandle(forReadingAtPath: target) else { return }
+    defer { try? file.close() }
+    let start = (try? file.read(upToCount: kind.magic.count)) ?? Data()
+    guard start.isEmpty || Array(start) == kind.magic else {
+      throw TrellisError(
+        file: path,
+        "is not a Trellis \(kind.name); refusing to replace it (\(option)): remove it, or "
+          + "name another file")
+    }
   }
 }
 
@@ -243,7 +274,7 @@ func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) thro
     throw TrellisError(file: path, "is not a regular file; refusing to replace it")
   }
   let directory = target.deletingLastPathComponent()
-  let prefix = ".\(target.lastPathComponent)."
+  let prefix = temporaryPrefix(of: target.lastPathComponent)
   removeStaleTemporaries(in: directory, prefix: prefix)
   let temporary = directory.appendingPathComponent(prefix + "\(getpid()).tmp")
   temporaryInProgress = strdup(temporary.path)
@@ -297,6 +328,16 @@ private func systemReason(_ error: Error) -> String {
     return error.localizedDescription
   }
   return String(cString: strerror(Int32(posix.code)))
+}
+
+/// The start of a temporary file's name beside the file `name`: `.NAME.`, with NAME cut (at a
+/// character) so that `.NAME.PID.tmp` stays within the NAME_MAX bytes of a file name: a
+/// 255-byte `--model` was refused only when training ended, for its temporary's name.
+private func temporaryPrefix(of name: String) -> String {
+  let room = Int(NAME_MAX) - ".".utf8.count - ".\(Int32.max).tmp".utf8.count
+  var kept = Substring(name)
+  while kept.utf8.count > room { kept.removeLast() }
+  return ".\(kept)."
 }
 
 /// Removes `.NAME.PID.tmp` files whose process no longer runs.

@@ -6,7 +6,7 @@ import Foundation
 ///   bytes 8..<12    format version, UInt32 little-endian
 ///   bytes 12..<16   header length `n`, UInt32 little-endian
 ///   next n bytes    header: JSON (sorted keys) with the configuration, vocabularies, labels,
-///                   the parameter layout and (format 2) the model's `Provenance`
+///                   the parameter layout and (format 2 on) the model's `Provenance`
 ///   next 4·count    parameters, Float32 little-endian, in slab order
 ///   last 4 bytes    CRC-32 (IEEE) of everything before it
 ///
@@ -14,10 +14,19 @@ import Foundation
 /// truncation; the layout in the header lets a loader refuse a file whose shapes differ from the
 /// model it rebuilds instead of reading garbage.
 public enum ModelFile {
-  static let magic: [UInt8] = Array("TRELLIS\0".utf8)
+  package static let magic: [UInt8] = Array("TRELLIS\0".utf8)
   /// The newest format this build writes and reads. Version 2 added the provenance; version 1
-  /// files still load, without it.
-  public static let formatVersion: UInt32 = 2
+  /// files still load, without it. Version 3 is a model with stacked layers or feature columns
+  /// (`writtenVersion(of:)`).
+  public static let formatVersion: UInt32 = 3
+
+  /// The version a file of a model of `configuration` is written in: the oldest that holds it,
+  /// so that an older Trellis reads every model it can and refuses the rest as newer. Release
+  /// 0.3.0 (format 2) ignored `layers` and `featureColumns`, and then called such a file's
+  /// parameters a layout that does not match its configuration, as if it were damaged.
+  static func writtenVersion(of configuration: TaggerConfiguration) -> UInt32 {
+    configuration.layers > 1 || !configuration.featureColumns.isEmpty ? 3 : 2
+  }
 
   /// The file's bytes for `model`; the same model gives the same bytes.
   public static func encode(_ model: TaggerModel, name: String = "model") throws -> Data {
@@ -37,7 +46,7 @@ public enum ModelFile {
     var data = Data(magic)
     // The exact size, so appending never doubles the buffer.
     data.reserveCapacity(magic.count + 8 + header.count + 4 * store.count + 4)
-    appendLittleEndian(formatVersion, to: &data)
+    appendLittleEndian(writtenVersion(of: model.configuration), to: &data)
     appendLittleEndian(UInt32(header.count), to: &data)
     data.append(header)
     appendLittleEndian(UnsafeBufferPointer(start: store.values, count: store.count), to: &data)

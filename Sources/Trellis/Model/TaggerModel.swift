@@ -68,9 +68,14 @@ public final class TaggerModel: @unchecked Sendable {
   /// Where the model came from (training data, settings, dev scores); nil for a model trained
   /// without `Trainer.provenance` or read from a format-1 file.
   public internal(set) var provenance: Provenance?
-  /// The format version of the file the model was read from (`ModelFile.formatVersion` for a
-  /// model trained by this build).
-  public internal(set) var formatVersion = ModelFile.formatVersion
+  /// The format version of the file the model was read from (for a model trained by this
+  /// build, the version its file is written in: `ModelFile.writtenVersion(of:)`).
+  public internal(set) var formatVersion: UInt32 {
+    get { readVersion ?? ModelFile.writtenVersion(of: configuration) }
+    set { readVersion = newValue }
+  }
+  /// The version of the file the model was read from; nil for a model trained here.
+  private var readVersion: UInt32?
   /// The output labels read once for locating spans by conlleval's rules (`analysis(of:_:)`);
   /// nil when outputs are converted from the training scheme, whose spans are read from the
   /// converted strings, and for BIOES answers, whose S-X and E-X end a span where conlleval's

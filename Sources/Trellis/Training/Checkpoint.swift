@@ -9,9 +9,13 @@ import Foundation
 ///                 own checksum), the arrays as Float32, each `count` long: the
 ///                 optimiser's slabs (`OptimizerState`), then the best parameters if any
 ///   last 4 bytes  CRC-32 of everything before it
-enum Checkpoint {
-  static let magic: [UInt8] = Array("TRELLCKP".utf8)
-  static let formatVersion: UInt32 = 2
+package enum Checkpoint {
+  package static let magic: [UInt8] = Array("TRELLCKP".utf8)
+  /// Version 3: runs may have settings that release 0.3.0, which wrote and read version 2,
+  /// would resume without a word (annealing, variational dropout, frozen embeddings) or take
+  /// for a damaged file (stacked layers, feature columns). This build resumes both versions.
+  static let formatVersion: UInt32 = 3
+  static let readVersions: ClosedRange<UInt32> = 2...formatVersion
 
   struct Header: Codable {
     var options: TrainingOptions
@@ -154,7 +158,7 @@ enum Checkpoint {
     guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
       throw TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
     }
-    guard readLittleEndian(bytes, at: 8) == formatVersion else {
+    guard readVersions.contains(readLittleEndian(bytes, at: 8)) else {
       throw TrellisError(
         file: path, "was written by another Trellis version; start training afresh")
     }

@@ -1,0 +1,80 @@
+import Foundation
+import XCTest
+
+/// What an operator's environment does to a run: files of another kind where outputs go, links,
+/// limits on file size, memory and name length, a deleted working directory. Each is refused
+/// before training, or is a write error with a message, never a lost file or a hang.
+final class OperatorLimitsTests: CLITestCase {
+  private var train: [String] {
+    ["train", "--train", PackagePaths.tiny("train"), "--quiet"] + Self.smallModelOptions
+  }
+
+  /// `--checkpoint notes.txt` replaced the notes, then removed them when training ended; a
+  /// model given as `--checkpoint` went the same way.
+  func testAnOutputReplacesOnlyAFileOfItsOwnKind() throws {
+    let notes = try write("my notes\n", to: "notes.txt")
+    let model = path("m")
+    assertSucceeded(try trellis(train + ["--model", model]))
+    let modelBytes = try Data(contentsOf: URL(fileURLWithPath: model))
+    for (option, file, kind) in [
+      ("--checkpoint", notes, "checkpoint"), ("--checkpoint", model, "checkpoint"),
+      ("--model", notes, "model"),
+    ] {
+      let outputs = option == "--model" ? [option, file] : ["--model", path("n"), option, file]
+      assertFailed(
+        try trellis(train + outputs),
+        mentioning: ["\(file): is not a Trellis \(kind); refusing to replace it (\(option))"])
+    }
+    XCTAssertEqual(try String(contentsOfFile: notes, encoding: .utf8), "my notes\n")
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), modelBytes)
+    // An empty file (mktemp's) and a file of the kind are replaced as before.
+    try write("", to: "empty")
+    assertSucceeded(try trellis(train + ["--model", path("empty")]))
+    assertSucceeded(try trellis(train + ["--model", model]))
+  }
+
+  /// A checkpoint written through a symbolic link is removed at the link's target when
+  /// training ends; removing the link alone left the target holding the checkpoint.
+  func testACheckpointThroughALinkIsRemovedWhereItWasWritten() throws {
+    try FileManager.default.createSymbolicLink(
+      atPath: path("ck.link"), withDestinationPath: path("target.ck"))
+    assertSucceeded(try trellis(train + ["--model", path("m"), "--checkpoint", path("ck.link")]))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("target.ck")))
+  }
+
+  /// Under `ulimit -v`, OpenBLAS's start-up threads retried their buffers for ever and
+  /// stopping them hung `train` (which fits in the limit: it trained with one such thread).
+  func testAMemoryLimitDoesNotHangTraining() throws {
+    let (status, message) = try trellisInShell(
+      #"ulimit -v 200000; exec timeout 60 "$0" "$@""#, train + ["--model", path("m")])
+    XCTAssertEqual(status, 0, message)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: path("m")))
+  }
+
+  /// A relative output in a working directory that was deleted: `stat` and `access` still
+  /// answered for it, so the run failed only when it came to write the model.
+  func testADeletedWorkingDirectoryIsRefusedBeforeTraining() throws {
+    try FileManager.default.createDirectory(atPath: path("gone"), withIntermediateDirectories: true)
+    let (status, message) = try trellisInShell(
+      #"cd "$1" && rmdir "$1" && shift && exec "$0" "$@""#,
+      [path("gone")] + train + ["--model", "m", "--log", path("log")])
+    XCTAssertEqual(status, 1, message)
+    XCTAssertEqual(message, "Error: m: cannot be written (--model): . has been removed\n")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("log")))
+  }
+
+  /// A name of 255 bytes, as many as a file name may have, is written: its temporary file's
+  /// name is cut to fit (it was `.NAME.PID.tmp`, past the limit, found when training ended).
+  /// Longer names, a default checkpoint's among them, are refused first.
+  func testNamesUpToTheLimitAreWrittenAndLongerOnesRefusedFirst() throws {
+    let longest = path(String(repeating: "n", count: 249) + ".model")
+    assertSucceeded(try trellis(train + ["--model", longest, "--checkpoint", path("ck")]))
+    XCTAssertTrue(FileManager.default.fileExists(atPath: longest))
+    assertFailed(
+      try trellis(train + ["--model", longest]),
+      mentioning: ["has a name of 266 bytes, over the 255 a file may have (--checkpoint)"])
+    assertFailed(
+      try trellis(train + ["--model", path(String(repeating: "n", count: 256))]),
+      mentioning: ["has a name of 256 bytes, over the 255 a file may have (--model)"])
+  }
+}
