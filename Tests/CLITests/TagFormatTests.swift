@@ -162,3 +162,33 @@ final class DocumentMarkerTests: CLITestCase {
       rows.map { $0.first ?? "" }, ["flights", "to", "", "-DOCSTART-", "", "from", "denver", ""])
   }
 }
+
+/// Probabilities are printed within [0, 1]: a model of large weights (plain SGD at rate 100)
+/// had sums of exponentials land past 1 by an ulp or a few (1.0000000000000002).
+final class ProbabilityRangeTests: CLITestCase {
+  func testConfidencesAndProbabilitiesNeverPassOne() throws {
+    let model = path("large.model")
+    assertSucceeded(
+      try trellis([
+        "train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "2",
+        "--character-filters", "0", "--optimizer", "sgd", "--learning-rate", "100", "--quiet",
+      ]))
+    let tagged = try trellis([
+      "tag", "--model", model, "--confidence", "--nbest", "3", "--format", "json",
+      PackagePaths.tiny("test"),
+    ])
+    assertSucceeded(tagged)
+    var probabilities: [Double] = []
+    for line in tagged.output.split(separator: "\n") {
+      let answer = try XCTUnwrap(
+        JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      probabilities += try XCTUnwrap(answer["confidences"] as? [Double])
+      probabilities.append(try XCTUnwrap(answer["probability"] as? Double))
+      for alternative in try XCTUnwrap(answer["nbest"] as? [[String: Any]]) {
+        probabilities.append(try XCTUnwrap(alternative["probability"] as? Double))
+      }
+    }
+    XCTAssertGreaterThan(probabilities.count, 100)
+    XCTAssertTrue(probabilities.allSatisfy { (0...1).contains($0) }, "\(probabilities.max()!)")
+  }
+}

@@ -354,6 +354,27 @@ final class LinearChainTests: XCTestCase {
     }
   }
 
+  /// Scores that grow with the sentence: every label gains 1,000 a token. Each score is a
+  /// multiple of 1/64, so Float adds them exactly while they stay below 2¹⁸, and the Double
+  /// reference does throughout. Unshifted, δ passed 2¹⁸ within 300 tokens and reached 10⁶,
+  /// where Float steps by 1/8: the path was not the best (a 5,000-token sentence of a trained
+  /// model printed one); each step's δ is now shifted to a maximum of 0.
+  func testViterbiStaysExactWhereScoresGrowWithTheSentence() {
+    var rng = SplitMix64(seed: 51)
+    let (L, T) = (37, 1000)
+    func sixtyFourths(_ count: Int, around offset: Float) -> [Float] {
+      (0..<count).map { _ in offset + Float(Int(rng.next() % 256) - 128) / 64 }
+    }
+    let c = Case(
+      L: L, T: T, emissions: sixtyFourths(T * L, around: 1000),
+      parameters: sixtyFourths(L * L + 2 * L, around: 0), gold: [])
+    let chain = LinearChain(labelCount: L)
+    let fast = withViews(c) { chain.viterbi(emissions: $0, parameters: $1) }
+    let reference = withViews(c) { chain.referenceViterbi(emissions: $0, parameters: $1) }
+    XCTAssertGreaterThan(reference.score, 1e6)
+    XCTAssertEqual(fast.path, reference.path)
+  }
+
   /// A label set small enough that every column is sparse (no dense column, so the kernels get
   /// empty dense arrays) and one of only dense columns, against the Double reference.
   func testViterbiWithEveryColumnSparseOrEveryColumnDense() {

@@ -77,12 +77,19 @@ extension TaggerModel {
           label: $0.type, start: $0.start, end: $0.end,
           text: tokens[$0.start..<$0.end].joinedBySpaces())
       },
-      tokenConfidences: prediction.confidence?.tokens,
-      sequenceProbability: prediction.confidence?.sequence,
+      tokenConfidences: prediction.confidence?.tokens.map(asProbability),
+      sequenceProbability: prediction.confidence.map { asProbability($0.sequence) },
       alternatives: prediction.alternatives.map {
-        Alternative(labels: outputLabels($0.path), score: $0.score, probability: $0.probability)
+        Alternative(
+          labels: outputLabels($0.path), score: $0.score,
+          probability: $0.probability.map(asProbability))
       }, alternativesTruncated: prediction.alternativesTruncated)
   }
+
+  /// `p` held to [0, 1]: sums of exponentials in floating point land a few ulps past 1 (a
+  /// printed 1.0000000000291038 when log Z was about 1e5); a NaN stays, for the writers to
+  /// refuse.
+  private func asProbability(_ p: Double) -> Double { p.isNaN ? p : min(max(p, 0), 1) }
 
   struct Prediction {
     var path: [Int] = []
