@@ -115,8 +115,13 @@ public struct TaggingServer: Service {
       // NIO's text names its system call ("bind(descriptor:ptr:bytes:): … (errno: 98)").
       throw ListenError(
         message: "cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode)))")
+    } catch let error as SocketAddressError.UnknownHost {
+      // NIO's text names its type ("SocketAddressError.UnknownHost: … for host h, port p");
+      // a name lookup throws this struct, not the enum below.
+      throw ListenError(
+        message:
+          "cannot listen on \(host):\(port): no such host address (\(error.errorDescription))")
     } catch let error as SocketAddressError {
-      // NIO's text is its enum case ("SocketAddressError.UnknownHost: …").
       throw ListenError(
         message: "cannot listen on \(host):\(port): no such host address (\(error))")
     }

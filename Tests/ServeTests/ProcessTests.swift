@@ -115,6 +115,20 @@ final class ProcessTests: XCTestCase {
       second.stderr, "Error: cannot listen on 127.0.0.1:\(server.port): Address already in use\n")
   }
 
+  /// A host name no lookup finds is named as such: the message was NIO's
+  /// "SocketAddressError.UnknownHost: … (error -2) for host …, port 0".
+  func testAnUnknownHostIsNamed() throws {
+    let result = try runProgram(
+      try ServePaths.trellisServe(),
+      ["--model", try TestModel.path(), "--host", "nosuchhost.invalid", "--port", "0"])
+    XCTAssertEqual(result.status, 1, result.stderr)
+    XCTAssertTrue(
+      result.stderr.hasPrefix(
+        "Error: cannot listen on nosuchhost.invalid:0: no such host address ("),
+      result.stderr)
+    XCTAssertFalse(result.stderr.contains("SocketAddressError"), result.stderr)
+  }
+
   /// Out-of-range options are refused before the model is read (this one does not exist).
   func testOptionsAreCheckedBeforeAnyWork() throws {
     let program = try ServePaths.trellisServe()

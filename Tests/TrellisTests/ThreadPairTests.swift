@@ -38,6 +38,30 @@ final class ThreadPairTests: XCTestCase {
     }
   }
 
+  /// A pair whose second thread cannot be started (under `ulimit -v`, Foundation's
+  /// `Thread.start()` failed without a word, and the first call waited for ever) runs both
+  /// parts on the caller, and so do `forEach` and `share`.
+  func testWithoutASecondThreadEveryPartRunsOnTheCaller() {
+    let pair = ThreadPair(startServing: { _ in false })
+    for value in [0, 7] {
+      let result = call(pair, value: value)
+      XCTAssertEqual(result.values, [value, value + 1])
+      XCTAssertTrue(result.onCaller)
+      XCTAssertFalse(result.partsApart)
+    }
+    var seen = [Int](repeating: 0, count: 100)
+    seen.withUnsafeMutableBufferPointer { seen in pair.forEach(seen.count) { seen[$0] += 1 } }
+    XCTAssertEqual(seen, [Int](repeating: 1, count: 100))
+    let chunks = UnsafeMutableBufferPointer<Int>.allocate(capacity: 20)
+    defer { chunks.deallocate() }
+    chunks.initialize(repeating: 0)
+    pair.share([
+      SharedWork(prepare: { 10 }, chunk: { chunks[$0] += 1 }),
+      SharedWork(prepare: { 10 }, chunk: { chunks[10 + $0] += 1 }),
+    ])
+    XCTAssertEqual(Array(chunks), [Int](repeating: 1, count: 20))
+  }
+
   /// A caller held between posting a call and waking the second thread (as a caller preempted
   /// there is held), while that thread, awake, runs the call, spins out its wait and goes to
   /// sleep: the caller then takes the flag of that later sleep and wakes the thread for a call

@@ -35,12 +35,21 @@ final class ThreadPair: @unchecked Sendable {
   /// The process whose second thread serves the pair (0: none started yet). Read and written
   /// only by the caller that holds `busy`.
   private var servedProcess: pid_t = 0
+  /// Whether that process's second thread could be started.
+  private var hasSecondThread = false
   /// Runs between posting a call and waking the second thread: nil but in ThreadPairTests,
   /// which hold the caller there as a preempted caller is held.
   private let afterPosting: (() -> Void)?
+  /// Starts `serve` on a thread of its own and says whether it could: `startThread` but in
+  /// ThreadPairTests, which make it fail.
+  private let startServing: (ThreadPair) -> Bool
 
-  init(afterPosting: (() -> Void)? = nil) {
+  init(
+    afterPosting: (() -> Void)? = nil,
+    startServing: @escaping (ThreadPair) -> Bool = { $0.startThread() }
+  ) {
     self.afterPosting = afterPosting
+    self.startServing = startServing
   }
 
   func run(_ body: (Int) -> Void) {
@@ -50,6 +59,12 @@ final class ThreadPair: @unchecked Sendable {
     }
     defer { busy.store(false, ordering: .releasing) }
     startSecondThreadIfNeeded()
+    // Without a second thread both halves run here, one after the other: every body of the
+    // pair lets either half run first (`share` leaves a late thread's work to the other).
+    guard hasSecondThread else {
+      body(0)
+      return body(1)
+    }
     withoutActuallyEscaping(body) { body in
       job = body
       let call = posted.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
@@ -74,9 +89,27 @@ final class ThreadPair: @unchecked Sendable {
     completed.store(0, ordering: .relaxed)
     sleeping.store(false, ordering: .relaxed)
     wake = DispatchSemaphore(value: 0)
-    let thread = Thread { [unowned self] in self.serve() }
-    thread.stackSize = 8 << 20
-    thread.start()  // orders the stores above before the thread's first loads
+    hasSecondThread = startServing(self)  // orders the stores above before the thread's loads
+  }
+
+  /// Starts `serve` on a new thread of 8 MiB of stack, or says it could not: under `ulimit
+  /// -v` Foundation's `Thread.start()` failed without a word, and every call then waited for
+  /// a thread that did not exist (a server's first request hung, spinning a core, and SIGTERM
+  /// could not end it).
+  private func startThread() -> Bool {
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setstacksize(&attributes, 8 << 20)
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    var thread = pthread_t()
+    let pair = Unmanaged.passUnretained(self).toOpaque()
+    return pthread_create(
+      &thread, &attributes,
+      { pair in
+        Unmanaged<ThreadPair>.fromOpaque(pair!).takeUnretainedValue().serve()
+        return nil
+      }, pair) == 0
   }
 
   /// Waits, awake, until `condition` holds: for work that another running thread is about to
