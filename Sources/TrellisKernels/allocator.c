@@ -15,3 +15,15 @@ void trellis_reuse_large_freed_blocks(void) {
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
 }
+
+void trellis_limit_malloc_arenas(int count) {
+#if defined(__GLIBC__)
+  mallopt(M_ARENA_MAX, count);
+#endif
+}
+
+void trellis_release_free_memory(void) {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}

@@ -77,6 +77,8 @@ struct TrellisServe: AsyncParsableCommand {
     try limits.raiseOpenFileLimit()
     // Each batch's arrays (confidences' forward–backward tables) reused from the heap.
     reuseLargeFreedBlocks()
+    // One arena for each tagging worker and event loop, where glibc makes up to 8 a core.
+    limitMallocArenas(to: 2 * TaggingOptions.activeCores)
     // A client that hangs up is an error on its connection, not a signal that ends the server.
     signal(SIGPIPE, SIG_IGN)
     let tagger = try ModelFile.read(from: model)

@@ -100,6 +100,20 @@ package func reuseLargeFreedBlocks() {
   trellis_reuse_large_freed_blocks()
 }
 
+/// For a long-running server: at most `count` malloc arenas, where glibc makes up to 8 a core,
+/// each reserving 64 MiB of address space and keeping what its threads freed. Under `ulimit
+/// -v` their reservations left too little for SwiftNIO's threads, whose start then trapped.
+package func limitMallocArenas(to count: Int) {
+  trellis_limit_malloc_arenas(Int32(clamping: count))
+}
+
+/// Returns the heaps' free pages to the system (glibc's `malloc_trim`): for a server gone idle,
+/// which otherwise keeps the peak of its busiest minute (`reuseLargeFreedBlocks` keeps blocks
+/// of up to 32 MiB in the heaps).
+package func releaseFreeMemory() {
+  trellis_release_free_memory()
+}
+
 /// Adds `bias` (n) to each of `rows` rows of `matrix` (rows, n).
 func addBias(
   _ bias: UnsafePointer<Float>, to matrix: UnsafeMutablePointer<Float>, rows: Int, n: Int

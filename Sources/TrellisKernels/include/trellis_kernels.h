@@ -216,6 +216,14 @@ long trellis_affinity_core_count(void);
 /// nothing off glibc.
 void trellis_reuse_large_freed_blocks(void);
 
+/// At most `count` malloc arenas (glibc's M_ARENA_MAX; its default is 8 a core): each reserves
+/// 64 MiB of address space, and holds what its threads freed. Process-wide; nothing off glibc.
+void trellis_limit_malloc_arenas(int count);
+
+/// Gives the free memory of every malloc arena back to the system (glibc's malloc_trim(0)):
+/// the pages of freed blocks, wherever they lie in the heaps. Nothing off glibc.
+void trellis_release_free_memory(void);
+
 #ifdef __cplusplus
 }
 #endif
