@@ -142,8 +142,9 @@ def epoch_rate(trellis, corpus, model):
 def paired_rounds(args, scratch, threads, tagging):
     """`args.paired_rounds` rounds of a Trellis epoch, the peer's round (an epoch, then a batch-32
     tagging with the model it trained) and a whole `trellis tag` process: each side's rates and
-    the rounds' ratios, for training and for tagging. `tagging` holds time_tag's arguments
-    after --repetitions' place: (model, big, output, tokens)."""
+    the rounds' ratios, for training and for tagging, each with the peer's thread count for it
+    (`threads`, by kind). `tagging` holds time_tag's arguments after --repetitions' place:
+    (model, big, output, tokens)."""
     model, big, output, tokens = tagging
     sides = {kind: {"trellis": [], "peer": [], "ratios": []} for kind in ("training", "tagging")}
     for _ in range(args.paired_rounds):
@@ -151,7 +152,8 @@ def paired_rounds(args, scratch, threads, tagging):
                                        os.path.join(scratch, "paired.model"))}
         theirs = json.loads(checked(
             [sys.executable, os.path.join(PEERS, "bilstm_crf.py"), "--corpus", args.corpus,
-             "--threads", str(threads), "--paired-round"], capture=True))
+             "--threads", str(threads["training"]), "--tag-threads", str(threads["tagging"]),
+             "--paired-round"], capture=True))
         theirs = {"training": theirs["training_tokens_per_second"]["bilstm+crf"],
                   "tagging": theirs["tagging_tokens_per_second_batch32"]}
         # Right after the peer's tagging, so that the two run in the same stretch.
@@ -162,7 +164,9 @@ def paired_rounds(args, scratch, threads, tagging):
             side["ratios"].append(mine[kind] / theirs[kind])
     for side in sides.values():
         side["median_ratio"] = statistics.median(side["ratios"])
-    return {"peer_threads": threads, **sides}
+    for kind, side in sides.items():
+        side["peer_threads"] = threads[kind]
+    return sides
 
 
 def check_same_settings(trellis, peer):
@@ -228,10 +232,10 @@ def paired_row(paired, label, kind, target_key):
     a, b = statistics.median(rounds["trellis"]), statistics.median(rounds["peer"])
     ratio, target = rounds["median_ratio"], TARGETS[target_key]
     verdict = f">= {target}x: {'met' if ratio >= target else 'NOT met'}"
-    line = (f"{label:58}{a:10,.0f}{b:10,.0f}{paired['peer_threads']:>8}{ratio:13.2f}x  "
+    line = (f"{label:58}{a:10,.0f}{b:10,.0f}{rounds['peer_threads']:>8}{ratio:13.2f}x  "
             f"{verdict}  (rounds: {', '.join(f'{r:.2f}' for r in rounds['ratios'])})")
     return line, {"figure": label, "trellis": a, "peer": b,
-                  "peer_threads": paired["peer_threads"], "ratio": ratio, "target": target,
+                  "peer_threads": rounds["peer_threads"], "ratio": ratio, "target": target,
                   "target_met": ratio >= target, "round_ratios": rounds["ratios"]}
 
 
@@ -286,7 +290,10 @@ def main():
             check_same_settings(trellis, runs[threads])
         paired = None
         if args.paired_rounds:
-            paired = paired_rounds(args, scratch, best(runs, "training/bilstm+crf")[1],
+            # Each side of the peer's round on the thread count it did best with apart.
+            threads = {"training": best(runs, "training/bilstm+crf")[1],
+                       "tagging": best(runs, "tagging_tokens_per_second_batch32")[1]}
+            paired = paired_rounds(args, scratch, threads,
                                    (model, big, os.path.join(scratch, "tagged.conll"), tokens))
             print(json.dumps(paired, sort_keys=True))
     peer = next(iter(runs.values()))

@@ -79,11 +79,12 @@ class PeerComparisonTests(unittest.TestCase):
 
     def test_paired_rows_follow_their_figures_with_the_median_of_the_rounds(self):
         trellis, peer = figures()
-        paired = {"peer_threads": 2,
-                  "training": {"trellis": [90.0, 120.0, 100.0], "peer": [10.0, 10.0, 8.0],
-                               "ratios": [9.0, 12.0, 12.5], "median_ratio": 12.0},
+        paired = {"training": {"trellis": [90.0, 120.0, 100.0], "peer": [10.0, 10.0, 8.0],
+                               "ratios": [9.0, 12.0, 12.5], "median_ratio": 12.0,
+                               "peer_threads": 2},
                   "tagging": {"trellis": [300.0, 310.0, 280.0], "peer": [40.0, 20.0, 30.0],
-                              "ratios": [7.5, 15.5, 9.33], "median_ratio": 9.33}}
+                              "ratios": [7.5, 15.5, 9.33], "median_ratio": 9.33,
+                              "peer_threads": 1}}
         lines, rows = compare.table(trellis, {2: peer}, paired)
         labels = [row["figure"] for row in rows]
         self.assertEqual(labels[1], "training BiLSTM-CRF, 3 paired rounds (median ratio)")
@@ -95,6 +96,8 @@ class PeerComparisonTests(unittest.TestCase):
         self.assertEqual((training["ratio"], training["target_met"]), (12.0, True))
         self.assertEqual((tagging["ratio"], tagging["target_met"]), (9.33, False))
         self.assertEqual(tagging["round_ratios"], [7.5, 15.5, 9.33])
+        # Each kind of round names the thread count the peer ran it on.
+        self.assertEqual((training["peer_threads"], tagging["peer_threads"]), (2, 1))
         self.assertIn("NOT met", lines[7])
         self.assertIn("rounds: 7.50, 15.50, 9.33", lines[7])
 
