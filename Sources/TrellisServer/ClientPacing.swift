@@ -43,6 +43,9 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     var awaitsContinue: Bool
     /// Whether the connection closes after its answer.
     var closesAfterAnswer: Bool
+    /// Whether its client sends its body even when answered first, so that closing reads the
+    /// rest of it (all but a too-large body refused before `100 Continue`).
+    var sendsBodyRegardless: Bool
   }
 
   private let idleTimeout: TimeAmount
@@ -75,6 +78,12 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   private var isClosing = false
   /// Whether the server is shutting down gracefully: it answers the requests it has and closes.
   private var isQuiescing = false
+  /// Whether the connection, answered and closing, reads and drops the rest of a body
+  /// (`drain`), and the close asked for meanwhile, with its promise.
+  private var isDraining = false
+  private var closeAfterDraining: EventLoopPromise<Void>??
+  /// The longest a closing connection reads the rest of a body before it closes anyway.
+  static let drainLimit = TimeAmount.seconds(2)
 
   init(idleTimeout: TimeAmount, bodyTimeout: TimeAmount, maxBodyBytes: Int) {
     self.idleTimeout = idleTimeout
@@ -92,6 +101,10 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    guard !isDraining else {
+      if case .end = unwrapInboundIn(data) { finishDraining(context: context) }
+      return
+    }
     stopClock(context: context)
     waitedSincePiece = .zero
     switch unwrapInboundIn(data) {
@@ -109,7 +122,8 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
         Unanswered(
           awaitsContinue: expectsContinue && !isTooLarge,
           closesAfterAnswer: request.method == .connect || fields[.upgrade] != nil
-            || asksToClose || (expectsContinue && isTooLarge)))
+            || asksToClose || (expectsContinue && isTooLarge),
+          sendsBodyRegardless: !(expectsContinue && isTooLarge)))
       isBodyPending = true
       waitedForBody = .zero
       sendContinueIfDue(context: context)
@@ -123,6 +137,7 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func channelReadComplete(context: ChannelHandlerContext) {
+    guard !isDraining else { return context.read() }
     isReadPending = false
     updateClock(context: context)
     context.fireChannelReadComplete()
@@ -136,7 +151,7 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-    guard !isClosing else {
+    guard !isClosing && !isDraining else {
       promise?.fail(ChannelError.ioOnClosedChannel)
       return
     }
@@ -161,10 +176,15 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
       }
       context.write(data, promise: written)
       guard !unanswered.isEmpty else { return }
-      if unanswered.removeFirst().closesAfterAnswer {
-        isClosing = true
+      let answered = unanswered.removeFirst()
+      if answered.closesAfterAnswer {
         stopClock(context: context)
-        context.close(promise: nil)
+        if isBodyPending && answered.sendsBodyRegardless {
+          drain(context: context, after: written.futureResult)
+        } else {
+          isClosing = true
+          context.close(promise: nil)
+        }
       } else {
         sendContinueIfDue(context: context)
         updateClock(context: context)
@@ -180,7 +200,40 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     context.fireUserInboundEventTriggered(event)
   }
 
+  func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+    guard isDraining, mode == .all else { return context.close(mode: mode, promise: promise) }
+    // One close when draining ends; a second request's promise follows the first's.
+    if let first = closeAfterDraining ?? nil, let promise {
+      first.futureResult.cascade(to: promise)
+    } else if closeAfterDraining == nil || promise != nil {
+      closeAfterDraining = .some(promise)
+    }
+  }
+
+  /// Closes the connection after its answer has gone and the rest of the request's body has
+  /// been read and dropped, or `drainLimit` has passed: closed with a body unread, the socket
+  /// answered the client's next bytes with a reset, and a client still sending (Python's
+  /// urllib sends every byte before it reads) got `ConnectionResetError` instead of the 413.
+  private func drain(context: ChannelHandlerContext, after written: EventLoopFuture<Void>) {
+    isDraining = true
+    written.whenComplete { _ in context.close(mode: .output, promise: nil) }
+    context.eventLoop.scheduleTask(in: Self.drainLimit) { [weak self] in
+      self?.finishDraining(context: context)
+    }
+    context.read()
+  }
+
+  private func finishDraining(context: ChannelHandlerContext) {
+    guard isDraining else { return }
+    isDraining = false
+    isClosing = true
+    context.close(promise: closeAfterDraining ?? nil)
+  }
+
   func channelInactive(context: ChannelHandlerContext) {
+    isDraining = false
+    (closeAfterDraining ?? nil)?.succeed()
+    closeAfterDraining = nil
     isClosing = true  // and no clock may start again
     deadline?.task.cancel()
     deadline = nil

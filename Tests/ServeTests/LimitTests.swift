@@ -52,6 +52,22 @@ final class LimitTests: XCTestCase {
       Data(body.utf8), status: status, mentioning: message, file: file, line: line)
   }
 
+  /// A request that says `Connection: close` and is refused before its body is read: the
+  /// connection reads the rest of the body before it closes, so a client that sends all of it
+  /// before reading gets its 413. Closed with the body unread, the socket reset the client's
+  /// sends (urllib raised `ConnectionResetError`, the status lost).
+  func testARefusalThatClosesTheConnectionLetsTheClientSendItsBody() throws {
+    let client = try RawConnection(port: server.port)
+    let length = 1 << 24
+    client.send(
+      "POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(length)\r\n"
+        + "Connection: close\r\n\r\n")
+    XCTAssertTrue(client.sendsBody(of: length), "the sends were reset")
+    XCTAssertNotNil(client.secondsUntilClosed(limit: 10))
+    XCTAssertTrue(
+      client.receivedText.hasPrefix("HTTP/1.1 413 "), String(client.receivedText.prefix(200)))
+  }
+
   func testBodyOverTheLimitIs413() async throws {
     let sentence = #"{"tokens": ["a"]}"#
     let padding = 4096 - tagBody([sentence]).utf8.count

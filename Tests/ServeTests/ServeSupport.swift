@@ -426,6 +426,25 @@ final class RawConnection {
     }
   }
 
+  /// Sends `count` spaces, as a client that sends its whole body before it reads its answer
+  /// (Python's urllib); whether every byte went within 10 s. A server that closed the socket
+  /// with bytes unread answers the next ones with a reset, and the sends fail.
+  func sendsBody(of count: Int) -> Bool {
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(
+      descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let chunk = [UInt8](repeating: UInt8(ascii: " "), count: 1 << 16)
+    var left = count
+    while left > 0 {
+      let sent = chunk.withUnsafeBytes {
+        Glibc.send(descriptor, $0.baseAddress, min(left, $0.count), Int32(MSG_NOSIGNAL))
+      }
+      guard sent > 0 else { return false }
+      left -= sent
+    }
+    return true
+  }
+
   /// Whether the server sends something within `seconds` (read and dropped).
   func receives(within seconds: TimeInterval) -> Bool {
     var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
