@@ -81,7 +81,7 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
   /// Whether the connection, answered and closing, reads and drops the rest of a body
   /// (`drain`), and the close asked for meanwhile, with its promise.
   private var isDraining = false
-  private var closeAfterDraining: EventLoopPromise<Void>??
+  private var closeAfterDraining: EventLoopPromise<Void>?
   /// The longest a closing connection reads the rest of a body before it closes anyway.
   static let drainLimit = TimeAmount.seconds(2)
 
@@ -202,12 +202,10 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
 
   func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
     guard isDraining, mode == .all else { return context.close(mode: mode, promise: promise) }
-    // One close when draining ends; a second request's promise follows the first's.
-    if let first = closeAfterDraining ?? nil, let promise {
-      first.futureResult.cascade(to: promise)
-    } else if closeAfterDraining == nil || promise != nil {
-      closeAfterDraining = .some(promise)
-    }
+    // One close when draining ends, which every close asked for meanwhile follows.
+    let pending = closeAfterDraining ?? context.eventLoop.makePromise()
+    closeAfterDraining = pending
+    if let promise { pending.futureResult.cascade(to: promise) }
   }
 
   /// Closes the connection after its answer has gone and the rest of the request's body has
@@ -227,12 +225,13 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     guard isDraining else { return }
     isDraining = false
     isClosing = true
-    context.close(promise: closeAfterDraining ?? nil)
+    context.close(promise: closeAfterDraining)
+    closeAfterDraining = nil
   }
 
   func channelInactive(context: ChannelHandlerContext) {
     isDraining = false
-    (closeAfterDraining ?? nil)?.succeed()
+    closeAfterDraining?.succeed()
     closeAfterDraining = nil
     isClosing = true  // and no clock may start again
     deadline?.task.cancel()

@@ -28,10 +28,11 @@ final class TaggingQueue: @unchecked Sendable {
   /// Requests being read, that will join `pending` (or fail) shortly.
   private var arriving = 0
   private var isStopping = false
-  /// Set by each batch tagged, cleared when an idle worker returns the heaps' free memory.
+  /// Set by each batch taken, cleared when an idle worker returns the heaps' free memory.
   private var taggedSinceRelease = false
   /// How long the queue stays empty before its free memory goes back to the system: a burst
-  /// of 500 requests of 1 MB left an idle server holding 2.5 GB.
+  /// of 60 abandoned requests of 1 MB left an idle server holding 288 MB of its 292 MB peak
+  /// (`scripts/serve-burst-memory.py`).
   static let idleRelease: TimeInterval = 1
   /// Left by each worker thread as it ends.
   private let workersEnded = DispatchGroup()
@@ -136,6 +137,7 @@ final class TaggingQueue: @unchecked Sendable {
 
   /// Removes the batch `nextBatch` describes from `pending`; called with the lock held.
   private func takeBatch() -> [Job] {
+    taggedSinceRelease = true
     let members = Set(
       Self.batchMembers(
         of: pending.map { ($0.requests.count, $0.options) }, limit: limits.batchSentences))
@@ -168,7 +170,6 @@ final class TaggingQueue: @unchecked Sendable {
   /// Tags a batch in one `respond` call (whose passes use both cores once it holds two
   /// `options.batchSize` batches) and hands each job its answers.
   private func tag(_ batch: [Job]) {
-    locked { taggedSinceRelease = true }
     let responses = model.respond(to: batch.flatMap(\.requests), options: batch[0].options)
     var start = 0
     for job in batch {

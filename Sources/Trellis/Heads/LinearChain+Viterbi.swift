@@ -232,10 +232,10 @@ extension LinearChain {
 
   /// δ[t] = best, or with `shifting` best − max_j best[j] (the padding past L stays −∞):
   /// every comparison of a step is between δ[t−1][i] + trans[i][j] over i, which the shift
-  /// leaves alone, while the scores stay near 0 instead of growing with t. Unshifted, a 5,000-token sentence's δ reached
-  /// about 1,700, where Float tells apart only paths more than 1.2e-4 apart, and the printed
-  /// path was not the best one; a model of large weights overflowed δ to +∞ in 60 tokens, where
-  /// every label tied and the lowest id won.
+  /// leaves alone, while the scores stay near 0 instead of growing with t. Unshifted, a
+  /// 5,000-token sentence's δ reached about 1,700, where Float tells apart only paths more
+  /// than 1.2e-4 apart, and the printed path was not the best one; a model of large weights
+  /// overflowed δ to +∞ in 60 tokens, where every label tied and the lowest id won.
   private static func advance(
     _ best: UnsafePointer<Float>, into delta: UnsafeMutablePointer<Float>, labels L: Int,
     stride: Int, shifting: Bool
