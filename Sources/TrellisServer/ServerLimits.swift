@@ -15,6 +15,12 @@ public struct ServerLimits: Equatable, Sendable {
   /// with `"nbest": 1000`, an 89 KB body within every other limit, were answered with 126 MB
   /// and took the server to 594 MB. A million is about 13 MB of answer.
   public var maxNbestLabels = 1_000_000
+  /// The most tokens waiting to be tagged, all pending requests together: a request that would
+  /// take the queue past it is answered 503 with `Retry-After`, unless nothing waits (so a
+  /// request within `maxTokens` is always taken by an idle queue). Without a bound, a burst,
+  /// or clients that gave up on their requests (the server cannot tell), queued work that
+  /// every later request waited behind. The default is four requests at `maxTokens`.
+  public var maxQueuedTokens = 200_000
   /// The most sentences a worker tags in one go, from as many requests as fit; a single larger
   /// request is tagged alone.
   public var batchSentences = 64
@@ -55,6 +61,7 @@ public struct ServerLimits: Equatable, Sendable {
     try require(maxSentences, in: 1...1_000_000, "max-sentences")
     try require(maxTokens, in: 1...100_000_000, "max-tokens")
     try require(maxNbestLabels, in: 1...1_000_000_000, "max-nbest-labels")
+    try require(maxQueuedTokens, in: 1...1_000_000_000, "max-queued-tokens")
     try require(batchSentences, in: 1...TaggingOptions.batchSizeLimit, "batch-sentences")
     try require(batchWaitMicroseconds, in: 0...1_000_000, "batch-wait-microseconds")
     try require(workers, in: 1...Self.workersLimit, "workers")

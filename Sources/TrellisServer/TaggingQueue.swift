@@ -9,11 +9,13 @@ import Trellis
 /// read, it waits for them, up to `limits.batchWaitMicroseconds` after the oldest pending one
 /// arrived or until `limits.batchSentences` sentences are pending, so that requests that arrive
 /// together share a batch, yet a lone request is tagged at once. Requests with other tagging
-/// options form batches of their own. Each request gets its own answers, in its order.
+/// options form batches of their own. Each request gets its own answers, in its order. A
+/// request that would take the tokens waiting past `limits.maxQueuedTokens` is refused.
 final class TaggingQueue: @unchecked Sendable {
   /// One request's sentences, waiting to be tagged.
   private struct Job {
     var requests: [TaggingRequest]
+    var tokens: Int
     var options: TaggingOptions
     var arrival: Date
     var continuation: CheckedContinuation<[String], any Error>
@@ -21,10 +23,12 @@ final class TaggingQueue: @unchecked Sendable {
 
   private let model: TaggerModel
   private let limits: ServerLimits
-  /// Guards `pending`, `arriving` and `isStopping`; workers wait on it for work or for a batch
-  /// to fill.
+  /// Guards `pending`, `pendingTokens`, `arriving` and `isStopping`; workers wait on it for
+  /// work or for a batch to fill.
   private let condition = NSCondition()
   private var pending: [Job] = []
+  /// The tokens of `pending`'s requests, which `limits.maxQueuedTokens` bounds.
+  private var pendingTokens = 0
   /// Requests being read, that will join `pending` (or fail) shortly.
   private var arriving = 0
   private var isStopping = false
@@ -54,8 +58,9 @@ final class TaggingQueue: @unchecked Sendable {
 
   /// The JSON-lines answer to each request that `read` returns (`TaggingResponse.jsonLine()`),
   /// in order. While `read` runs (reading and checking a body), batches about to start wait for
-  /// its requests. Throws what `read` throws, and `ServiceError` once the queue is stopping or
-  /// when an answer cannot be written.
+  /// its requests. Throws what `read` throws, and `ServiceError` once the queue is stopping,
+  /// when its requests would take the tokens waiting past `limits.maxQueuedTokens` (503 with
+  /// `Retry-After`), or when an answer cannot be written.
   func answer(
     _ read: () async throws -> (requests: [TaggingRequest], options: TaggingOptions)
   ) async throws -> [String] {
@@ -76,12 +81,29 @@ final class TaggingQueue: @unchecked Sendable {
           return
         }
         guard !job.requests.isEmpty else { return continuation.resume(returning: []) }
+        let tokens = job.requests.reduce(0) { $0 + $1.tokens.count }
+        guard pending.isEmpty || pendingTokens + tokens <= limits.maxQueuedTokens else {
+          continuation.resume(throwing: busy(tokens: tokens))
+          return
+        }
+        pendingTokens += tokens
         pending.append(
           Job(
-            requests: job.requests, options: job.options, arrival: Date(),
+            requests: job.requests, tokens: tokens, options: job.options, arrival: Date(),
             continuation: continuation))
       }
     }
+  }
+
+  /// The 503 for a request of `tokens` tokens that the queue, holding `pendingTokens`, has no
+  /// room for; called with the lock held.
+  private func busy(tokens: Int) -> ServiceError {
+    ServiceError(
+      status: .serviceUnavailable,
+      message: "the server is busy: \(pendingTokens) tokens wait to be tagged, and this "
+        + "request's \(tokens) would take them past \(limits.maxQueuedTokens) "
+        + "(--max-queued-tokens); retry after a second",
+      extraHeaders: [.retryAfter: "1"])
   }
 
   /// Runs `body` with the lock held, then wakes the workers to look again.
@@ -146,6 +168,7 @@ final class TaggingQueue: @unchecked Sendable {
       if members.contains(index) { batch.append(job) } else { kept.append(job) }
     }
     pending = kept
+    pendingTokens -= batch.reduce(0) { $0 + $1.tokens }
     return batch
   }
 

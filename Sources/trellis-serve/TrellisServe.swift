@@ -32,6 +32,12 @@ struct TrellisServe: AsyncParsableCommand {
   @Option(
     help: "The most labels one request's n-best lists may hold: nbest x its tokens (more: 400).")
   var maxNbestLabels = ServerLimits().maxNbestLabels
+  @Option(
+    help: """
+      The most tokens waiting to be tagged, all requests together (more: 503 with \
+      Retry-After; a request to an empty queue is always taken).
+      """)
+  var maxQueuedTokens = ServerLimits().maxQueuedTokens
   @Option(help: "The most sentences tagged together, from concurrent requests.")
   var batchSentences = ServerLimits().batchSentences
   @Option(help: "How long a request waits for others to share its batch, in microseconds.")
@@ -54,6 +60,7 @@ struct TrellisServe: AsyncParsableCommand {
     limits.maxSentences = maxSentences
     limits.maxTokens = maxTokens
     limits.maxNbestLabels = maxNbestLabels
+    limits.maxQueuedTokens = maxQueuedTokens
     limits.batchSentences = batchSentences
     limits.batchWaitMicroseconds = batchWaitMicroseconds
     limits.workers = workers
