@@ -25,6 +25,11 @@ struct TrellisCommand: ParsableCommand {
   static func main() {
     // Before any work: an argument that is not UTF-8 would be read as another one.
     if let refusal = CommandLine.argumentNotUTF8 { exit(withError: ValidationError(refusal)) }
+    // Before libdispatch starts its first thread, which traps when it has no descriptors.
+    if let refusal = openFileLimitRefusal() {
+      printError(refusal)
+      Foundation.exit(1)
+    }
     // Before anything allocates: the thresholds every later batch's arrays are served under.
     reuseLargeFreedBlocks()
     // A kill (TERM, INT, HUP) during a model or checkpoint write leaves no temporary file

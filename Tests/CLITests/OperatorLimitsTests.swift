@@ -51,6 +51,17 @@ final class OperatorLimitsTests: CLITestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: path("m")))
   }
 
+  /// Under `ulimit -n 5`, libdispatch's first thread could not make its event descriptor, and
+  /// `tag` died of SIGILL without a word. At the limit the check asks for, the run works.
+  func testTooFewOpenFilesAreRefusedWithAMessage() throws {
+    let tag = ["tag", "--model", try sharedModel(), PackagePaths.tiny("test")]
+    let (refused, message) = try trellisInShell(#"ulimit -n 5; exec "$0" "$@""#, tag)
+    XCTAssertEqual(refused, 1, message)
+    XCTAssertTrue(message.contains("open-file limit (ulimit -n) is 5"), message)
+    let (status, output) = try trellisInShell(#"ulimit -n 16; exec "$0" "$@""#, tag)
+    XCTAssertEqual(status, 0, output)
+  }
+
   /// A relative output in a working directory that was deleted: `stat` and `access` still
   /// answered for it, so the run failed only when it came to write the model.
   func testADeletedWorkingDirectoryIsRefusedBeforeTraining() throws {
