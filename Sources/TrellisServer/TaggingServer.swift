@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Trellis
 
 /// The address could not be bound (in use, or not this machine's).
-public struct ListenError: Error, CustomStringConvertible {
+public struct ListenError: Error, CustomStringConvertible, Equatable {
   /// The address and the system's reason.
   public let message: String
   /// `message`, which the command line prints after "Error: ".

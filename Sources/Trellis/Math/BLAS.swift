@@ -100,7 +100,7 @@ enum OpenBLAS {
 
 /// OpenBLAS or LAPACKE could not be opened (`OpenBLAS`): the message says why and how to
 /// install them.
-public struct BLASUnavailable: Error, CustomStringConvertible {
+public struct BLASUnavailable: Error, CustomStringConvertible, Equatable {
   /// The loader's own words (a missing file, a missing symbol).
   public let reason: String
 
