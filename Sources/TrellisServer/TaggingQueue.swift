@@ -23,6 +23,8 @@ final class TaggingQueue: @unchecked Sendable {
 
   private let model: TaggerModel
   private let limits: ServerLimits
+  /// Told the sentences and tokens of each batch tagged.
+  private let metrics: ServiceMetrics
   /// Guards `pending`, `pendingTokens`, `arriving` and `isStopping`; workers wait on it for
   /// work or for a batch to fill.
   private let condition = NSCondition()
@@ -42,9 +44,10 @@ final class TaggingQueue: @unchecked Sendable {
   private let workersEnded = DispatchGroup()
 
   /// Starts `limits.workers` threads.
-  init(model: TaggerModel, limits: ServerLimits) {
+  init(model: TaggerModel, limits: ServerLimits, metrics: ServiceMetrics) {
     self.model = model
     self.limits = limits
+    self.metrics = metrics
     for index in 0..<limits.workers {
       workersEnded.enter()
       let thread = Thread { [self] in
@@ -104,6 +107,13 @@ final class TaggingQueue: @unchecked Sendable {
         + "request's \(tokens) would take them past \(limits.maxQueuedTokens) "
         + "(--max-queued-tokens); retry after a second",
       extraHeaders: [.retryAfter: "1"])
+  }
+
+  /// The tokens of the requests waiting to be tagged.
+  var queuedTokens: Int {
+    condition.lock()
+    defer { condition.unlock() }
+    return pendingTokens
   }
 
   /// Runs `body` with the lock held, then wakes the workers to look again.
@@ -194,6 +204,8 @@ final class TaggingQueue: @unchecked Sendable {
   /// `options.batchSize` batches) and hands each job its answers.
   private func tag(_ batch: [Job]) {
     let responses = model.respond(to: batch.flatMap(\.requests), options: batch[0].options)
+    metrics.recordTagged(
+      sentences: responses.count, tokens: batch.reduce(0) { $0 + $1.tokens })
     var start = 0
     for job in batch {
       let mine = responses[start..<start + job.requests.count]

@@ -27,6 +27,7 @@ extension ListenError: LocalizedError {
 ///   to that request (`TaggingResponse.jsonLine()`), in order.
 /// - `GET /v1/model`: what `trellis info --json` shows of the model (`ModelDescription`).
 /// - `GET /health`: `{"status":"ok"}` while the server accepts requests.
+/// - `GET /metrics`: counts and latencies in Prometheus's text format (`ServiceMetrics`).
 ///
 /// A refused request gets `{"error": "…"}`: 400 for a malformed body or one over the sentence,
 /// token or n-best label limit, 413 for a body over `limits.maxBodyBytes`, 405 (with `Allow`)
@@ -83,10 +84,11 @@ public struct TaggingServer: Service {
   /// Serves until graceful shutdown (SIGTERM under `runUntilSignalled`, or the service group's
   /// trigger): then stops accepting connections, finishes the requests in flight and returns.
   public func run() async throws {
-    let queue = TaggingQueue(model: model, limits: limits)
+    let metrics = ServiceMetrics()
+    let queue = TaggingQueue(model: model, limits: limits, metrics: metrics)
     defer { queue.stop() }
     let application = Application(
-      router: router(queue),
+      router: router(queue, metrics: metrics),
       server: .http1(
         configuration: .init(
           // The stalled-writer close sits nearer the socket, so it does not wait in
@@ -139,13 +141,22 @@ public struct TaggingServer: Service {
 
   /// The endpoints and their methods; a GET endpoint also answers HEAD.
   static let endpoints: [String: HTTPRequest.Method] = [
-    "/health": .get, "/v1/model": .get, "/v1/tag": .post,
+    "/health": .get, "/metrics": .get, "/v1/model": .get, "/v1/tag": .post,
   ]
 
-  private func router(_ queue: TaggingQueue) -> Router<BasicRequestContext> {
+  private func router(_ queue: TaggingQueue, metrics: ServiceMetrics) -> Router<BasicRequestContext>
+  {
     let router = Router(options: .autoGenerateHeadEndpoints)
+    // First, so that it sees the status `UnmatchedRequests` gives a request no route matched.
+    router.add(middleware: MetricsMiddleware(metrics: metrics, endpoints: Set(Self.endpoints.keys)))
     router.add(middleware: UnmatchedRequests(endpoints: Self.endpoints))
     router.get("health") { _, _ in jsonResponse("{\"status\":\"ok\"}\n") }
+    router.get("metrics") { _, _ in
+      Response(
+        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+        body: ResponseBody(
+          byteBuffer: ByteBuffer(string: metrics.exposition(queuedTokens: queue.queuedTokens))))
+    }
     router.get("v1/model") { [modelJSON] _, _ in jsonResponse(modelJSON) }
     router.post("v1/tag") { [limits, model] request, _ in
       let answers = try await queue.answer {

@@ -13,7 +13,8 @@ struct TrellisServe: AsyncParsableCommand {
       POST /v1/tag takes {"sentences": [{"id": …, "tokens": […]} or {"id": …, "text": "…"}], \
       "confidence": false, "nbest": 0} and answers {"results": […]}, one object per sentence \
       as `trellis tag --input jsonl` writes it. GET /v1/model describes the model as \
-      `trellis info --json` does; GET /health answers {"status":"ok"}. SIGTERM, SIGINT or SIGHUP \
+      `trellis info --json` does; GET /health answers {"status":"ok"}; GET /metrics gives \
+      counts and latencies in Prometheus's text format. SIGTERM, SIGINT or SIGHUP \
       stops accepting connections, finishes the requests in flight and exits 0.
       """,
     version: trellisVersionDescription)

@@ -262,7 +262,7 @@ final class LimitTests: XCTestCase {
     XCTAssertEqual(unknownPath.status, 404)
     XCTAssertEqual(
       unknownPath.errorMessage,
-      "GET /v1/tags: no such endpoint (GET /health, GET /v1/model, POST /v1/tag)")
+      "GET /v1/tags: no such endpoint (GET /health, GET /metrics, GET /v1/model, POST /v1/tag)")
     let getTag = try await client.get(server.url("/v1/tag"))
     XCTAssertEqual([getTag.status], [405])
     XCTAssertEqual(getTag.headers["allow"], "POST")

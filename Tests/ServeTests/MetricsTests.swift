@@ -1,0 +1,59 @@
+import Foundation
+import TrellisServer
+import XCTest
+
+/// `GET /metrics`: what it counts after known traffic, in Prometheus's text format.
+final class MetricsTests: XCTestCase {
+  /// Each sample line `name{labels} value` of an exposition, by `name{labels}`.
+  private func samples(_ text: String) -> [String: Double] {
+    var samples: [String: Double] = [:]
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+      guard let space = line.lastIndex(of: " "),
+        let value = Double(line[line.index(after: space)...])
+      else { continue }
+      samples[String(line[..<space])] = value
+    }
+    return samples
+  }
+
+  func testMetricsCountAnswersTokensAndLatency() async throws {
+    let server = try await InProcessServer()
+    let client = HTTPClient()
+    let requests = [#"{"tokens": ["list", "flights", "tomorrow"]}"#, #"{"text": "to boston"}"#]
+    let tagged = try await client.post(server.url("/v1/tag"), tagBody(requests))
+    XCTAssertEqual(tagged.status, 200, tagged.text)
+    let malformed = try await client.post(server.url("/v1/tag"), "{")
+    XCTAssertEqual(malformed.status, 400, malformed.text)
+    let unknown = try await client.get(server.url("/no/such/path"))
+    XCTAssertEqual(unknown.status, 404, unknown.text)
+    _ = try await client.get(server.url("/health"))
+
+    let answer = try await client.get(server.url("/metrics"))
+    XCTAssertEqual(answer.status, 200, answer.text)
+    let contentType = answer.headers["content-type"] ?? ""
+    XCTAssertTrue(contentType.hasPrefix("text/plain; version=0.0.4"), contentType)
+    let values = samples(answer.text)
+    XCTAssertEqual(values[#"trellis_requests_total{path="/v1/tag",status="200"}"#], 1)
+    XCTAssertEqual(values[#"trellis_requests_total{path="/v1/tag",status="400"}"#], 1)
+    XCTAssertEqual(values[#"trellis_requests_total{path="other",status="404"}"#], 1)
+    XCTAssertEqual(values[#"trellis_requests_total{path="/health",status="200"}"#], 1)
+    XCTAssertEqual(values["trellis_sentences_tagged_total"], 2)
+    XCTAssertEqual(values["trellis_tokens_tagged_total"], 5)
+    XCTAssertEqual(values["trellis_queued_tokens"], 0)
+    // Both /v1/tag requests are in the histogram; its buckets are cumulative.
+    XCTAssertEqual(values["trellis_tag_request_seconds_count"], 2)
+    XCTAssertEqual(values[#"trellis_tag_request_seconds_bucket{le="+Inf"}"#], 2)
+    var previous = 0.0
+    for bound in [0.001, 0.01, 0.1, 1, 10] {
+      let count = try XCTUnwrap(values["trellis_tag_request_seconds_bucket{le=\"\(bound)\"}"])
+      XCTAssertGreaterThanOrEqual(count, previous)
+      previous = count
+    }
+    XCTAssertGreaterThan(try XCTUnwrap(values["trellis_tag_request_seconds_sum"]), 0)
+
+    // The first GET /metrics is counted once it was answered.
+    let again = samples(try await client.get(server.url("/metrics")).text)
+    XCTAssertEqual(again[#"trellis_requests_total{path="/metrics",status="200"}"#], 1)
+    try await server.stop()
+  }
+}
