@@ -223,8 +223,9 @@ python: build
 	rm -rf python/build
 	$(PYTHON) -m pip install --quiet ./python
 
-python-test: python
-	$(PYTHON_RUN) $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider python/tests
+# The tests of `trellis.Client` talk to the release trellis-serve (`make serve`).
+python-test: python serve
+	$(PYTHON_RUN) TRELLIS_SERVE=$(CURDIR)/$(SERVE_BIN) $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider python/tests
 
 python-bench: python
 	$(PYTHON_RUN) $(PYTHON) python/tools/bench.py $(SHIPPED_CORPUS)/test.conll

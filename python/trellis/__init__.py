@@ -5,16 +5,19 @@
     for span in tagger.tag_texts(["flights from boston to denver"])[0].spans:
         print(span.label, span.text)
 
-The spaCy component is `nlp.add_pipe("trellis_tagger", config={"model": path})`
-(`trellis.spacy_component`).
+`trellis.Client("http://127.0.0.1:8080")` makes the same calls, with the same results, on a
+running `trellis-serve`. The spaCy component is
+`nlp.add_pipe("trellis_tagger", config={"model": path})` (`trellis.spacy_component`).
 """
 
 from ._library import TrellisError, library_path, version
+from .client import Client
 from .results import Alternative, Span, TaggingResult
 from .tagger import Tagger
 
 __all__ = [
     "Alternative",
+    "Client",
     "Span",
     "Tagger",
     "TaggingResult",

@@ -1,0 +1,224 @@
+"""`Client`: `Tagger`'s calls and results over HTTP, from a running `trellis-serve`."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from ._arguments import _check_flags, _check_nbest, _token_array, _type_name, _unencodable
+from ._library import TrellisError
+from .results import TaggingResult, _dumps
+
+
+class Client:
+    """Tags with a `trellis-serve` at `url`, as a `Tagger` tags in-process: `tag`,
+    `tag_texts`, `labels` and `info` take the same arguments (but the options that choose how
+    the library runs: batch size, threads, constraints) and give the same results, answer
+    lines included, byte for byte.
+
+    Sentences go in requests of at most `max_request_sentences` sentences, about
+    `max_request_tokens` tokens and `max_request_bytes` bytes of JSON (a text counts its
+    characters other than spaces, as many as its tokens could be), under the server's default
+    limits (1,000 sentences, 50,000 tokens, 1 MiB): a server started with lower ones answers
+    400, raised as `TrellisError`. A request answered 503 (the server's queue is full, or it is
+    stopping) is sent again after its `Retry-After`, up to `busy_retries` times. Each thread
+    keeps its own connection open between calls.
+
+    >>> client = Client("http://127.0.0.1:8080")
+    >>> client.tag_texts(["flights to boston"])[0].spans
+    [Span(label='toloc.city_name', start=2, end=3, text='boston', start_char=11, end_char=17)]
+    """
+
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:8080",
+        *,
+        timeout: float = 60.0,
+        busy_retries: int = 5,
+        max_request_sentences: int = 500,
+        max_request_tokens: int = 25_000,
+        max_request_bytes: int = 512 * 1024,
+    ) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"url must be http://HOST[:PORT], not {url!r}")
+        for name, value in [("busy_retries", busy_retries)]:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+        for name, value in [("max_request_sentences", max_request_sentences),
+                            ("max_request_tokens", max_request_tokens),
+                            ("max_request_bytes", max_request_bytes)]:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+        self.url = url
+        self._host = parts.hostname
+        self._port = parts.port or 80
+        self._prefix = parts.path.rstrip("/")
+        self._timeout = timeout
+        self._busy_retries = busy_retries
+        self._limits = (max_request_sentences, max_request_tokens, max_request_bytes)
+        self._local = threading.local()
+        self._info: Optional[Dict[str, Any]] = None
+
+    @property
+    def info(self) -> Dict[str, Any]:
+        """The server's `GET /v1/model`: what `Tagger.info` and `trellis info --json` give."""
+        if self._info is None:
+            self._info = json.loads(self._send("GET", "/v1/model", None))
+        return json.loads(json.dumps(self._info))
+
+    @property
+    def labels(self) -> List[str]:
+        """The labels tagging can give, as `Tagger.labels`."""
+        return list(self.info["outputLabels"])
+
+    def tag(self, sentences: Iterable[Sequence[str]], confidence: bool = False,
+            nbest: int = 0) -> List[TaggingResult]:
+        """Tags tokenized sentences, one result per sentence, in order (`Tagger.tag`)."""
+        if isinstance(sentences, (str, bytes)):
+            raise TypeError("sentences must be a list of token lists, not a string")
+        _check_nbest(nbest)
+        requests = []
+        for index, tokens in enumerate(sentences):
+            array = _token_array(index, tokens)
+            count = len(tokens) if isinstance(tokens, (list, tuple)) else len(json.loads(array))
+            requests.append(('{"tokens":' + array + "}", count))
+        return self._tag(requests, confidence, nbest)
+
+    def tag_texts(self, texts: Iterable[str], confidence: bool = False,
+                  nbest: int = 0) -> List[TaggingResult]:
+        """Tags raw strings, split by Trellis's tokenizer (`Tagger.tag_texts`)."""
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("texts must be a list of strings; for one text pass [text]")
+        _check_nbest(nbest)
+        requests = []
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {index} is {_type_name(text)}, not str")
+            requests.append(('{"text":' + _dumps(text) + "}", sum(not c.isspace() for c in text)))
+        return self._tag(requests, confidence, nbest)
+
+    def close(self) -> None:
+        """Closes this thread's connection (a later call opens another)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"trellis.Client({self.url!r})"
+
+    def _tag(self, requests: List[tuple], confidence: bool, nbest: int) -> List[TaggingResult]:
+        """`requests` are (JSON request, tokens it may hold) pairs."""
+        _check_flags(confidence=confidence)
+        lines = [line for line, _ in requests]
+        try:
+            "\n".join(lines).encode()
+        except UnicodeEncodeError as error:
+            raise _unencodable(lines, error) from None
+        options = (',"confidence":true' if confidence else "") + (
+            f',"nbest":{nbest}' if nbest else "")
+        results: List[TaggingResult] = []
+        for start, end in self._chunks(requests):
+            body = ('{"sentences":[' + ",".join(r for r, _ in requests[start:end]) + "]"
+                    + options + "}")
+            try:
+                text = self._send("POST", "/v1/tag", body.encode())
+            except TrellisError as error:
+                raise TrellisError(f"sentences {start}-{end - 1}: {error.message}") from None
+            results += _results(text)
+        return results
+
+    def _chunks(self, requests: List[tuple]) -> Iterable[tuple]:
+        """(start, end) of each request's sentences, within the limits."""
+        most_sentences, most_tokens, most_bytes = self._limits
+        start = 0
+        while start < len(requests):
+            end, tokens, size = start, 0, 0
+            while end < len(requests) and end - start < most_sentences:
+                line, count = requests[end]
+                if end > start and (tokens + count > most_tokens
+                                    or size + len(line.encode()) > most_bytes):
+                    break
+                tokens, size, end = tokens + count, size + len(line.encode()) + 1, end + 1
+            yield start, end
+            start = end
+
+    def _send(self, method: str, path: str, body: Optional[bytes]) -> str:
+        """The answer's body to a request; `TrellisError` with the server's message for an
+        answer other than 200, after `busy_retries` retries of a 503."""
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        for attempt in range(self._busy_retries + 1):
+            status, retry_after, data = self._exchange(method, self._prefix + path, body, headers)
+            if status == 503 and attempt < self._busy_retries:
+                time.sleep(retry_after)
+                continue
+            text = data.decode("utf-8", errors="replace")
+            if status != 200:
+                try:
+                    message = json.loads(text)["error"]
+                except (ValueError, KeyError, TypeError):
+                    message = text.strip() or "no message"
+                raise TrellisError(f"{self.url}{path} answered {status}: {message}")
+            return text
+        raise AssertionError("unreachable")
+
+    def _exchange(self, method: str, path: str, body: Optional[bytes],
+                  headers: Dict[str, str]) -> tuple:
+        """(status, Retry-After seconds, body) over this thread's connection, opened again
+        once when a kept one turns out closed by the server."""
+        for fresh in (False, True):
+            connection = getattr(self._local, "connection", None)
+            if connection is None or fresh:
+                if connection is not None:
+                    connection.close()
+                connection = http.client.HTTPConnection(self._host, self._port,
+                                                        timeout=self._timeout)
+                self._local.connection = connection
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                answer = connection.getresponse()
+                data = answer.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                connection.close()
+                self._local.connection = None
+                if fresh:
+                    raise
+                continue
+            if answer.getheader("Connection", "").lower() == "close":
+                connection.close()
+                self._local.connection = None
+            try:
+                retry_after = max(0.0, float(answer.getheader("Retry-After", "1")))
+            except ValueError:
+                retry_after = 1.0
+            return answer.status, retry_after, data
+        raise AssertionError("unreachable")
+
+
+def _results(text: str) -> List[TaggingResult]:
+    """The results of a `{"results": [answer, ...]}` body, each with its answer's text as the
+    server wrote it (its JSON-lines answer line)."""
+    prefix = '{"results":['
+    if not text.startswith(prefix):
+        raise TrellisError(f"the server's answer is not {prefix}...]}}: {text[:80]!r}")
+    decoder = json.JSONDecoder()
+    results = []
+    index = len(prefix)
+    while text[index] != "]":
+        answer, end = decoder.raw_decode(text, index)
+        results.append(TaggingResult.from_answer(answer, text[index:end]))
+        index = end + (text[end] == ",")
+    return results
