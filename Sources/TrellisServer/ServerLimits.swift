@@ -15,11 +15,13 @@ public struct ServerLimits: Equatable, Sendable {
   /// with `"nbest": 1000`, an 89 KB body within every other limit, were answered with 126 MB
   /// and took the server to 594 MB. A million is about 13 MB of answer.
   public var maxNbestLabels = 1_000_000
-  /// The most tokens waiting to be tagged, all pending requests together: a request that would
-  /// take the queue past it is answered 503 with `Retry-After`, unless nothing waits (so a
-  /// request within `maxTokens` is always taken by an idle queue). Without a bound, a burst,
-  /// or clients that gave up on their requests (the server cannot tell), queued work that
-  /// every later request waited behind. The default is four requests at `maxTokens`.
+  /// The most work waiting to be tagged, all pending requests together, in tokens tagged
+  /// plainly (a token counts twice with confidences, and `nbest` more times with n-best
+  /// lists): while the queue holds this much or more, requests are answered 503 with
+  /// `Retry-After`; below it, a request of any size is taken, so the queue holds at most one
+  /// request's work beyond it. Without a bound, a burst, or clients that gave up on their
+  /// requests (the server cannot tell), queued work that every later request waited behind.
+  /// The default is four plain requests at `maxTokens`.
   public var maxQueuedTokens = 200_000
   /// The most sentences a worker tags in one go, from as many requests as fit; a single larger
   /// request is tagged alone.

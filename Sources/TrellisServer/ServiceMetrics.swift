@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 
 /// What `GET /metrics` reports, in Prometheus's text format: the requests answered by endpoint
-/// and status, the sentences and tokens tagged, the tokens waiting, and how long `/v1/tag`
+/// and status, the sentences and tokens tagged, the work waiting, and how long `/v1/tag`
 /// requests took. An operator sees there how often requests are refused (503s when
 /// `maxQueuedTokens` is too low, 400s from a client's bug) and the latency clients get.
 /// Answers the HTTP parser or the connection's pacing gave before a request reached the router
@@ -51,8 +51,8 @@ final class ServiceMetrics: @unchecked Sendable {
     }
   }
 
-  /// The exposition, with `queuedTokens` as the queue has them now.
-  func exposition(queuedTokens: Int) -> String {
+  /// The exposition, with `queuedWork` as the queue has it now (`TaggingQueue.work`).
+  func exposition(queuedWork: Int) -> String {
     lock.withLock {
       var lines = [
         "# HELP trellis_requests_total Requests answered, by endpoint and status.",
@@ -70,9 +70,10 @@ final class ServiceMetrics: @unchecked Sendable {
         "# HELP trellis_tokens_tagged_total Tokens tagged.",
         "# TYPE trellis_tokens_tagged_total counter",
         "trellis_tokens_tagged_total \(tokensTagged)",
-        "# HELP trellis_queued_tokens Tokens waiting to be tagged (bounded by --max-queued-tokens).",
+        "# HELP trellis_queued_tokens Work waiting to be tagged, in tokens tagged plainly "
+          + "(bounded by --max-queued-tokens).",
         "# TYPE trellis_queued_tokens gauge",
-        "trellis_queued_tokens \(queuedTokens)",
+        "trellis_queued_tokens \(queuedWork)",
         "# HELP trellis_tag_request_seconds From a /v1/tag request's head to its answer, ready.",
         "# TYPE trellis_tag_request_seconds histogram",
       ]

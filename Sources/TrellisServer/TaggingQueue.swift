@@ -9,13 +9,16 @@ import Trellis
 /// read, it waits for them, up to `limits.batchWaitMicroseconds` after the oldest pending one
 /// arrived or until `limits.batchSentences` sentences are pending, so that requests that arrive
 /// together share a batch, yet a lone request is tagged at once. Requests with other tagging
-/// options form batches of their own. Each request gets its own answers, in its order. A
-/// request that would take the tokens waiting past `limits.maxQueuedTokens` is refused.
+/// options form batches of their own. Each request gets its own answers, in its order. While
+/// the work waiting (`work(tokens:options:)`) is at `limits.maxQueuedTokens` or more, requests
+/// are refused.
 final class TaggingQueue: @unchecked Sendable {
   /// One request's sentences, waiting to be tagged.
   private struct Job {
     var requests: [TaggingRequest]
     var tokens: Int
+    /// `work(tokens:options:)` of the job.
+    var work: Int
     var options: TaggingOptions
     var arrival: Date
     var continuation: CheckedContinuation<[String], any Error>
@@ -25,12 +28,12 @@ final class TaggingQueue: @unchecked Sendable {
   private let limits: ServerLimits
   /// Told the sentences and tokens of each batch tagged.
   private let metrics: ServiceMetrics
-  /// Guards `pending`, `pendingTokens`, `arriving` and `isStopping`; workers wait on it for
+  /// Guards `pending`, `pendingWork`, `arriving` and `isStopping`; workers wait on it for
   /// work or for a batch to fill.
   private let condition = NSCondition()
   private var pending: [Job] = []
-  /// The tokens of `pending`'s requests, which `limits.maxQueuedTokens` bounds.
-  private var pendingTokens = 0
+  /// The work of `pending`'s jobs, which `limits.maxQueuedTokens` bounds.
+  private var pendingWork = 0
   /// Requests being read, that will join `pending` (or fail) shortly.
   private var arriving = 0
   private var isStopping = false
@@ -62,8 +65,8 @@ final class TaggingQueue: @unchecked Sendable {
   /// The JSON-lines answer to each request that `read` returns (`TaggingResponse.jsonLine()`),
   /// in order. While `read` runs (reading and checking a body), batches about to start wait for
   /// its requests. Throws what `read` throws, and `ServiceError` once the queue is stopping,
-  /// when its requests would take the tokens waiting past `limits.maxQueuedTokens` (503 with
-  /// `Retry-After`), or when an answer cannot be written.
+  /// when the work waiting is at `limits.maxQueuedTokens` or more (503 with `Retry-After`), or
+  /// when an answer cannot be written.
   func answer(
     _ read: () async throws -> (requests: [TaggingRequest], options: TaggingOptions)
   ) async throws -> [String] {
@@ -84,36 +87,46 @@ final class TaggingQueue: @unchecked Sendable {
           return
         }
         guard !job.requests.isEmpty else { return continuation.resume(returning: []) }
-        let tokens = job.requests.reduce(0) { $0 + $1.tokens.count }
-        guard pending.isEmpty || pendingTokens + tokens <= limits.maxQueuedTokens else {
-          continuation.resume(throwing: busy(tokens: tokens))
+        // Whatever its size, a request waits only for room below the bound: refused until the
+        // queue would take it whole, a large one never got in while small ones kept arriving.
+        guard pendingWork < limits.maxQueuedTokens else {
+          continuation.resume(throwing: busy())
           return
         }
-        pendingTokens += tokens
+        let tokens = job.requests.reduce(0) { $0 + $1.tokens.count }
+        let work = Self.work(tokens: tokens, options: job.options)
+        pendingWork += work
         pending.append(
           Job(
-            requests: job.requests, tokens: tokens, options: job.options, arrival: Date(),
-            continuation: continuation))
+            requests: job.requests, tokens: tokens, work: work, options: job.options,
+            arrival: Date(), continuation: continuation))
       }
     }
   }
 
-  /// The 503 for a request of `tokens` tokens that the queue, holding `pendingTokens`, has no
-  /// room for; called with the lock held.
-  private func busy(tokens: Int) -> ServiceError {
+  /// What a request of `tokens` tokens asks of a worker, in tokens tagged plainly: each token
+  /// once, twice with confidences (the forward–backward pass beside the Viterbi), and `nbest`
+  /// more times with n-best lists (the search does work for each of its k sequences), so that
+  /// abandoned n-best requests cannot queue minutes of work under a bound in plain tokens.
+  static func work(tokens: Int, options: TaggingOptions) -> Int {
+    tokens * ((options.confidence ? 2 : 1) + options.nbest)
+  }
+
+  /// The 503 for a request that finds the queue full; called with the lock held.
+  private func busy() -> ServiceError {
     ServiceError(
       status: .serviceUnavailable,
-      message: "the server is busy: \(pendingTokens) tokens wait to be tagged, and this "
-        + "request's \(tokens) would take them past \(limits.maxQueuedTokens) "
-        + "(--max-queued-tokens); retry after a second",
+      message: "the server is busy: the requests waiting to be tagged hold \(pendingWork) "
+        + "tokens of work, at or past \(limits.maxQueuedTokens) (--max-queued-tokens); retry "
+        + "after a second",
       extraHeaders: [.retryAfter: "1"])
   }
 
-  /// The tokens of the requests waiting to be tagged.
-  var queuedTokens: Int {
+  /// The work waiting to be tagged, in tokens tagged plainly (`work(tokens:options:)`).
+  var queuedWork: Int {
     condition.lock()
     defer { condition.unlock() }
-    return pendingTokens
+    return pendingWork
   }
 
   /// Runs `body` with the lock held, then wakes the workers to look again.
@@ -178,7 +191,7 @@ final class TaggingQueue: @unchecked Sendable {
       if members.contains(index) { batch.append(job) } else { kept.append(job) }
     }
     pending = kept
-    pendingTokens -= batch.reduce(0) { $0 + $1.tokens }
+    pendingWork -= batch.reduce(0) { $0 + $1.work }
     return batch
   }
 

@@ -155,7 +155,7 @@ public struct TaggingServer: Service {
       Response(
         status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
         body: ResponseBody(
-          byteBuffer: ByteBuffer(string: metrics.exposition(queuedTokens: queue.queuedTokens))))
+          byteBuffer: ByteBuffer(string: metrics.exposition(queuedWork: queue.queuedWork))))
     }
     router.get("v1/model") { [modelJSON] _, _ in jsonResponse(modelJSON) }
     router.post("v1/tag") { [limits, model] request, _ in

@@ -4,7 +4,25 @@ import Logging
 import Trellis
 import TrellisServer
 
+/// The process's entry: a synchronous one, so that the open-file limit is checked before
+/// anything starts libdispatch's threads, which trap without a descriptor for their events (an
+/// async entry had them running before `validate`, and `ulimit -n 5` ended the server with
+/// SIGILL in 5 runs of 8). Then the command runs on the main queue.
 @main
+enum TrellisServeEntry {
+  static func main() {
+    if let refusal = openFileLimitRefusal(program: TaggingServer.name) {
+      FileHandle.standardError.write(Data((refusal + "\n").utf8))
+      exit(1)
+    }
+    Task {
+      await TrellisServe.main()
+      exit(0)
+    }
+    dispatchMain()
+  }
+}
+
 struct TrellisServe: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: TaggingServer.name,
@@ -35,8 +53,9 @@ struct TrellisServe: AsyncParsableCommand {
   var maxNbestLabels = ServerLimits().maxNbestLabels
   @Option(
     help: """
-      The most tokens waiting to be tagged, all requests together (more: 503 with \
-      Retry-After; a request to an empty queue is always taken).
+      The most work waiting to be tagged, in tokens (twice with confidences, nbest more \
+      times with n-best lists), all requests together; while it is reached: 503 with \
+      Retry-After.
       """)
   var maxQueuedTokens = ServerLimits().maxQueuedTokens
   @Option(help: "The most sentences tagged together, from concurrent requests.")

@@ -175,6 +175,22 @@ final class ProcessTests: XCTestCase {
     XCTAssertEqual(result.stdout, "")
   }
 
+  /// Under `ulimit -n 5` the server died of SIGILL in 5 runs of 8 (libdispatch's threads,
+  /// started before the options were checked, had no descriptor for their events).
+  func testTooFewOpenFilesAreRefusedWithAMessage() throws {
+    let shell = URL(fileURLWithPath: "/bin/sh")
+    for _ in 0..<8 {
+      let refused = try runProgram(
+        shell,
+        ["-c", #"ulimit -n 5; exec "$0" "$@""#, try ServePaths.trellisServe().path]
+          + ["--model", "/nonexistent/model", "--port", "0"])
+      XCTAssertEqual(refused.status, 1, refused.stderr)
+      XCTAssertEqual(
+        refused.stderr,
+        "Error: the open-file limit (ulimit -n) is 5; trellis-serve needs at least 16\n")
+    }
+  }
+
   /// A hard limit on open files (`ulimit -Hn`) too low for `--max-connections` and the server's
   /// own descriptors is named before the model is read; a soft limit that low is raised.
   func testTheOpenFileLimitMustFitTheConnections() throws {

@@ -1,42 +1,80 @@
 import Foundation
-import TrellisServer
+import Trellis
 import XCTest
 
-/// The bound on the tokens waiting to be tagged (`ServerLimits.maxQueuedTokens`): a request
-/// that would pass it is answered 503 with `Retry-After` at once, instead of waiting behind
-/// work that may belong to clients long gone.
+@testable import TrellisServer
+
+/// The bound on the work waiting to be tagged (`ServerLimits.maxQueuedTokens`): while the queue
+/// holds that much, a request is answered 503 with `Retry-After` at once, instead of waiting
+/// behind work that may belong to clients long gone; below it, a request of any size is taken.
 final class QueueBoundTests: XCTestCase {
-  func testARequestThatWouldOverfillTheQueueIsRefusedWithRetryAfter() async throws {
+  private let client = HTTPClient()
+
+  /// Runs `body` against a server of one worker whose batches wait up to a second for a request
+  /// that stays half-read throughout: requests sent within that second stay queued, so the
+  /// test need not race a worker.
+  private func withHeldQueue(
+    bound: Int, _ body: (InProcessServer) async throws -> Void
+  ) async throws {
     var limits = ServerLimits()
     limits.workers = 1
-    limits.maxQueuedTokens = 3
-    // A batch waits up to a second for requests still being read: while one is, requests
-    // stay queued, so the test need not race a worker.
+    limits.maxQueuedTokens = bound
     limits.batchWaitMicroseconds = 1_000_000
     let server = try await InProcessServer(limits: limits)
-    let client = HTTPClient()
     var reading: RawConnection? = try RawConnection(port: server.port)
     reading?.send("POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
     try await Task.sleep(for: .milliseconds(200))
-
-    let twoTokens = tagBody([#"{"tokens": ["a", "b"]}"#])
-    async let queued = client.post(server.url("/v1/tag"), twoTokens)
-    try await Task.sleep(for: .milliseconds(200))
-    let refused = try await client.post(server.url("/v1/tag"), twoTokens)
-    XCTAssertEqual(refused.status, 503, refused.text)
-    XCTAssertEqual(refused.headers["retry-after"], "1")
-    let message = try XCTUnwrap(refused.errorMessage, refused.text)
-    XCTAssertTrue(message.contains("2 tokens wait to be tagged"), message)
-    XCTAssertTrue(message.contains("--max-queued-tokens"), message)
-    let answered = try await queued
-    XCTAssertEqual(answered.status, 200, answered.text)
-
-    // Nothing waits now: a request larger than the bound is taken all the same.
-    let fiveTokens = tagBody([#"{"tokens": ["a", "b", "c", "d", "e"]}"#])
-    let large = try await client.post(server.url("/v1/tag"), fiveTokens)
-    XCTAssertEqual(large.status, 200, large.text)
+    try await body(server)
     reading = nil
     try await server.stop()
+  }
+
+  private func assertBusy(
+    _ answer: HTTPAnswer, holding work: Int, file: StaticString = #filePath, line: UInt = #line
+  ) throws {
+    XCTAssertEqual(answer.status, 503, answer.text, file: file, line: line)
+    XCTAssertEqual(answer.headers["retry-after"], "1", file: file, line: line)
+    let message = try XCTUnwrap(answer.errorMessage, answer.text, file: file, line: line)
+    XCTAssertTrue(message.contains("hold \(work) tokens of work"), message, file: file, line: line)
+    XCTAssertTrue(message.contains("--max-queued-tokens"), message, file: file, line: line)
+  }
+
+  /// Below the bound of 3, a request of 2 tokens and then one of 5 (more than the bound) are
+  /// taken; with 7 waiting, the next is refused. Taking only requests that fit whole, a large
+  /// request never got in while small ones kept the queue near the bound.
+  func testRequestsAreTakenBelowTheBoundAndRefusedAtIt() async throws {
+    try await withHeldQueue(bound: 3) { server in
+      let url = server.url("/v1/tag")
+      async let first = client.post(url, tagBody([#"{"tokens": ["a", "b"]}"#]))
+      try await Task.sleep(for: .milliseconds(100))
+      async let large = client.post(url, tagBody([#"{"tokens": ["a", "b", "c", "d", "e"]}"#]))
+      try await Task.sleep(for: .milliseconds(100))
+      try assertBusy(try await client.post(url, tagBody([#"{"tokens": ["a"]}"#])), holding: 7)
+      let (firstAnswer, largeAnswer) = try await (first, large)
+      XCTAssertEqual(firstAnswer.status, 200, firstAnswer.text)
+      XCTAssertEqual(largeAnswer.status, 200, largeAnswer.text)
+    }
+  }
+
+  /// A request's work counts each token once, twice with confidences, and nbest more times
+  /// with n-best lists: 2 tokens with `"nbest": 2` fill a bound of 8.
+  func testNBestListsAndConfidencesCountAsMoreWork() async throws {
+    var options = TaggingOptions()
+    (options.confidence, options.nbest) = (true, 3)
+    XCTAssertEqual(TaggingQueue.work(tokens: 2, options: options), 10)
+    try await withHeldQueue(bound: 8) { server in
+      let url = server.url("/v1/tag")
+      async let nbest = client.post(
+        url, tagBody([#"{"tokens": ["a", "b"]}"#], extra: #","nbest": 2"#))
+      try await Task.sleep(for: .milliseconds(100))
+      async let confident = client.post(
+        url, tagBody([#"{"tokens": ["a"]}"#], extra: #","confidence": true"#))
+      try await Task.sleep(for: .milliseconds(100))
+      try assertBusy(try await client.post(url, tagBody([#"{"tokens": ["a"]}"#])), holding: 8)
+      let (nbestAnswer, confidentAnswer) = try await (nbest, confident)
+      XCTAssertEqual(nbestAnswer.status, 200, nbestAnswer.text)
+      XCTAssertEqual(confidentAnswer.status, 200, confidentAnswer.text)
+    }
   }
 
   func testTheBoundIsRangeChecked() throws {
