@@ -93,8 +93,16 @@ final class ServiceMetrics: @unchecked Sendable {
   }
 }
 
+/// A request whose body stopped arriving: its client hung up, or `ClientPacing` answered 408
+/// and closed the connection. The router has no answer to give, so `MetricsMiddleware` counts
+/// none (as an error without a status, it was counted a 500 that was never sent).
+struct BodyNotReceived: Error {
+  var reason: any Error
+}
+
 /// Times every request the router sees and counts its answer's status in `metrics`, the
-/// status of an error thrown on its way out included (500 for an error without one).
+/// status of an error thrown on its way out included (500 for an error without one), but
+/// for `BodyNotReceived`.
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
   let metrics: ServiceMetrics
   let endpoints: Set<String>
@@ -117,6 +125,8 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
       let response = try await next(request, context)
       record(response.status)
       return response
+    } catch let error as BodyNotReceived {
+      throw error
     } catch {
       record((error as? any HTTPResponseError)?.status ?? .internalServerError)
       throw error

@@ -31,8 +31,9 @@ extension ListenError: LocalizedError {
 ///
 /// A refused request gets `{"error": "…"}`: 400 for a malformed body or one over the sentence,
 /// token or n-best label limit, 413 for a body over `limits.maxBodyBytes`, 405 (with `Allow`)
-/// for an endpoint asked with another method, 404 for any other path. GET endpoints answer
-/// HEAD.
+/// for an endpoint asked with another method, 404 for any other path, 503 (with `Retry-After`)
+/// while the work waiting is at `limits.maxQueuedTokens` or while stopping. GET endpoints
+/// answer HEAD.
 public struct TaggingServer: Service {
   /// The model every request is tagged with.
   public let model: TaggerModel
@@ -191,6 +192,8 @@ public struct TaggingServer: Service {
       bytes = try await request.body.collect(upTo: limit)
     } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
       throw tooLarge
+    } catch {
+      throw BodyNotReceived(reason: error)
     }
     // A byte-order mark before the JSON is skipped, as `trellis tag` and the C ABI skip one
     // before the first JSON line (it was refused as invalid JSON).

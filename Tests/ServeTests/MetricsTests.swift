@@ -27,6 +27,13 @@ final class MetricsTests: XCTestCase {
     let unknown = try await client.get(server.url("/no/such/path"))
     XCTAssertEqual(unknown.status, 404, unknown.text)
     _ = try await client.get(server.url("/health"))
+    // A client that hangs up in the middle of its body gets no answer, and is not counted
+    // (it was counted a 500, which was never sent).
+    var leaving: RawConnection? = try RawConnection(port: server.port)
+    leaving?.send("POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Length: 32\r\n\r\n{\"sen")
+    try await Task.sleep(for: .milliseconds(100))
+    leaving = nil
+    try await Task.sleep(for: .milliseconds(200))
 
     let answer = try await client.get(server.url("/metrics"))
     XCTAssertEqual(answer.status, 200, answer.text)
@@ -37,6 +44,7 @@ final class MetricsTests: XCTestCase {
     XCTAssertEqual(values[#"trellis_requests_total{path="/v1/tag",status="400"}"#], 1)
     XCTAssertEqual(values[#"trellis_requests_total{path="other",status="404"}"#], 1)
     XCTAssertEqual(values[#"trellis_requests_total{path="/health",status="200"}"#], 1)
+    XCTAssertEqual(values.keys.filter { $0.hasPrefix("trellis_requests_total") }.count, 4)
     XCTAssertEqual(values["trellis_sentences_tagged_total"], 2)
     XCTAssertEqual(values["trellis_tokens_tagged_total"], 5)
     XCTAssertEqual(values["trellis_queued_tokens"], 0)

@@ -9,8 +9,10 @@ import json
 import os
 import subprocess
 import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List
+from typing import Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -33,9 +35,10 @@ def serve_binary() -> Path:
 @pytest.fixture(scope="module")
 def server(model_path: str) -> Iterator[str]:
     """A trellis-serve of the test model on a free loopback port, refusing requests of more
-    than 30 sentences."""
+    than 30 sentences or 300 n-best labels."""
     process = subprocess.Popen(
-        [str(serve_binary()), "--model", model_path, "--port", "0", "--max-sentences", "30"],
+        [str(serve_binary()), "--model", model_path, "--port", "0", "--max-sentences", "30",
+         "--max-nbest-labels", "300"],
         stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
@@ -84,44 +87,111 @@ def test_sentences_go_in_requests_within_the_limits(server: str, tagger: trellis
     with pytest.raises(trellis.TrellisError, match=r"sentences 0-39: .* answered 400: "
                        r"40 sentences; a request may hold at most 30"):
         trellis.Client(server, max_request_sentences=40).tag(SENTENCES)
+    # n-best lists: nbest x tokens within max_request_nbest_labels, the server's limit here.
+    assert_same(trellis.Client(server, max_request_nbest_labels=300).tag(SENTENCES, nbest=5),
+                tagger.tag(SENTENCES, nbest=5))
+    with pytest.raises(trellis.TrellisError, match="asks for up to"):
+        trellis.Client(server, max_request_sentences=30).tag(SENTENCES, nbest=5)
 
 
-def test_a_busy_server_is_asked_again_after_retry_after() -> None:
-    """A stand-in server that answers 503 with `Retry-After: 0` twice, then 200."""
-    answers = [(503, b'{"error":"busy"}'), (503, b'{"error":"busy"}'),
-               (200, b'{"results":[{"labels":["O"],"spans":[],"tokens":["a"]}]}\n')]
-    seen = []
+ONE_RESULT = b'{"results":[{"labels":["O"],"spans":[],"tokens":["a"]}]}\n'
+
+
+@contextmanager
+def stand_in(answer: Callable[[bytes], Tuple[int, Dict[str, str], bytes]]) -> Iterator[str]:
+    """A stand-in HTTP server on a free loopback port that answers each POST with
+    `answer(body)` (status, headers, body); yields its URL."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
-            seen.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            status, body = answers[len(seen) - 1]
+            status, headers, body = answer(self.rfile.read(int(self.headers["Content-Length"])))
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
-            if status == 503:
-                self.send_header("Retry-After", "0")
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except BrokenPipeError:  # the client gave up (a test of its timeout)
+                pass
 
         def log_message(self, *arguments: object) -> None:
             pass
 
-    stand_in = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=stand_in.serve_forever, daemon=True).start()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{stand_in.server_address[1]}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_a_busy_server_is_asked_again_after_retry_after() -> None:
+    """503 with `Retry-After: 0` twice, then 200; then 503 past `busy_retries`. A Retry-After
+    that is not a wait (NaN, negative) is taken as 0."""
+    answers = [(503, {"Retry-After": "0"}, b'{"error":"busy"}'),
+               (503, {"Retry-After": "nan"}, b'{"error":"busy"}'), (200, {}, ONE_RESULT)]
+    seen = []
+
+    def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
+        seen.append(json.loads(body))
+        return answers[len(seen) - 1]
+
+    with stand_in(answer) as url:
         [result] = trellis.Client(url).tag([["a"]])
         assert result.labels == ["O"]
         assert len(seen) == 3 and seen[0] == {"sentences": [{"tokens": ["a"]}]}
-        answers[:] = [(503, b'{"error":"the server is busy"}')] * 3
+        answers[:] = [(503, {"Retry-After": "-5"}, b'{"error":"the server is busy"}')] * 3
         seen.clear()
         with pytest.raises(trellis.TrellisError, match="answered 503: the server is busy"):
             trellis.Client(url, busy_retries=2).tag([["a"]])
         assert len(seen) == 3
-    finally:
-        stand_in.shutdown()
+
+
+def test_a_failed_call_leaves_the_client_usable() -> None:
+    """A call that timed out left http.client's connection mid-request, and every later call
+    on the thread raised `CannotSendRequest`."""
+    calls = []
+
+    def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
+        calls.append(body)
+        if len(calls) == 1:
+            time.sleep(1)
+        return 200, {}, ONE_RESULT
+
+    with stand_in(answer) as url:
+        client = trellis.Client(url, timeout=0.3)
+        with pytest.raises(TimeoutError):
+            client.tag([["a"]])
+        assert client.tag([["a"]])[0].labels == ["O"]
+
+
+def test_request_bodies_stay_within_max_request_bytes() -> None:
+    """The body's own bytes (`{"sentences":[`, the options, `}`) count too: without them a
+    server at the same limit answered 413. A sentence too large for the limit goes alone."""
+    sizes = []
+
+    def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
+        count = len(json.loads(body)["sentences"])
+        sizes.append((len(body), count))
+        answers = ",".join(['{"labels":["O"],"spans":[],"tokens":["a"]}'] * count)
+        return 200, {}, ('{"results":[' + answers + "]}\n").encode()
+
+    with stand_in(answer) as url:
+        client = trellis.Client(url, max_request_bytes=200)
+        assert len(client.tag(SENTENCES, confidence=True, nbest=2)) == len(SENTENCES)
+    assert any(count > 1 for _, count in sizes)
+    assert all(size <= 200 for size, count in sizes if count > 1)
+
+
+@pytest.mark.parametrize("body", [b'{"results":[', b'{"results":[]}\n', b'{"x":1}',
+                                  b'{"results":[{"error":"no"}]}\n', b"<html>"])
+def test_an_answer_that_is_not_trelliss_is_an_error(body: bytes) -> None:
+    with stand_in(lambda _: (200, {}, body)) as url:
+        with pytest.raises(trellis.TrellisError, match="sentences 0-0: the answer"):
+            trellis.Client(url).tag([["a"]])
 
 
 @pytest.mark.parametrize("arguments, error", [

@@ -59,6 +59,16 @@ def test_unicode_and_empty_tokens_and_sentences(tagger) -> None:
         assert joined[span.start_char:span.end_char] == span.text
 
 
+def test_unicode_line_ends_are_escaped_as_the_library_escapes_them(tagger) -> None:
+    """U+0085, U+2028 and U+2029 are escaped in the library's answer lines; the line written
+    for a token call left them raw."""
+    sentences = [["\u2028"], ["a\u0085b", "c\u2029"]]
+    requests = "\n".join('{"tokens":' + json.dumps(s) + "}" for s in sentences)
+    lines = tagger.tag_json_lines(requests).split("\n")[:-1]
+    assert "\\u2028" in lines[0]
+    assert [result.json_line for result in tagger.tag(sentences)] == lines
+
+
 def test_tokens_holding_nul_go_through_the_json_call(tagger) -> None:
     sentences = [["a\0b", "to", "denver"], ["boston"]]
     results = tagger.tag(sentences)

@@ -21,17 +21,24 @@ class Client:
     lines included, byte for byte.
 
     Sentences go in requests of at most `max_request_sentences` sentences, about
-    `max_request_tokens` tokens and `max_request_bytes` bytes of JSON (a text counts its
-    characters other than spaces, as many as its tokens could be), under the server's default
-    limits (1,000 sentences, 50,000 tokens, 1 MiB): a server started with lower ones answers
-    400, raised as `TrellisError`. A request answered 503 (the server's queue is full, or it is
-    stopping) is sent again after its `Retry-After`, up to `busy_retries` times. Each thread
-    keeps its own connection open between calls.
+    `max_request_tokens` tokens (a text counts its characters other than spaces, as many as
+    its tokens could be), `max_request_nbest_labels` n-best labels (nbest x tokens) and
+    `max_request_bytes` bytes of body, under the server's default limits (1,000 sentences,
+    50,000 tokens, 1,000,000 labels, 1 MiB); a sentence larger than them goes alone. A server
+    started with lower limits answers 400 or 413, raised as `TrellisError` with its message,
+    as is any other refusal or an answer that is not Trellis's. A request answered 503 (the
+    server's queue is full, or it is stopping) is sent again after its `Retry-After` (at most
+    `MAX_RETRY_AFTER` seconds), up to `busy_retries` times. Network failures raise `OSError`
+    as `http.client` does. Each thread keeps its own connection open between calls; one that
+    failed is opened again at the next call.
 
     >>> client = Client("http://127.0.0.1:8080")
     >>> client.tag_texts(["flights to boston"])[0].spans
     [Span(label='toloc.city_name', start=2, end=3, text='boston', start_char=11, end_char=17)]
     """
+
+    #: The longest wait a 503's `Retry-After` may ask for, in seconds.
+    MAX_RETRY_AFTER = 60.0
 
     def __init__(
         self,
@@ -41,6 +48,7 @@ class Client:
         busy_retries: int = 5,
         max_request_sentences: int = 500,
         max_request_tokens: int = 25_000,
+        max_request_nbest_labels: int = 1_000_000,
         max_request_bytes: int = 512 * 1024,
     ) -> None:
         parts = urllib.parse.urlsplit(url)
@@ -51,6 +59,7 @@ class Client:
                 raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
         for name, value in [("max_request_sentences", max_request_sentences),
                             ("max_request_tokens", max_request_tokens),
+                            ("max_request_nbest_labels", max_request_nbest_labels),
                             ("max_request_bytes", max_request_bytes)]:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
@@ -62,7 +71,8 @@ class Client:
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
         self._busy_retries = busy_retries
-        self._limits = (max_request_sentences, max_request_tokens, max_request_bytes)
+        self._limits = (max_request_sentences, max_request_tokens, max_request_nbest_labels,
+                        max_request_bytes)
         self._local = threading.local()
         self._info: Optional[Dict[str, Any]] = None
 
@@ -131,28 +141,31 @@ class Client:
         options = (',"confidence":true' if confidence else "") + (
             f',"nbest":{nbest}' if nbest else "")
         results: List[TaggingResult] = []
-        for start, end in self._chunks(requests):
+        for start, end in self._chunks(requests, nbest, len('{"sentences":[]}' + options)):
             body = ('{"sentences":[' + ",".join(r for r, _ in requests[start:end]) + "]"
                     + options + "}")
             try:
                 text = self._send("POST", "/v1/tag", body.encode())
+                results += _results(text, end - start)
             except TrellisError as error:
                 raise TrellisError(f"sentences {start}-{end - 1}: {error.message}") from None
-            results += _results(text)
         return results
 
-    def _chunks(self, requests: List[tuple]) -> Iterable[tuple]:
-        """(start, end) of each request's sentences, within the limits."""
-        most_sentences, most_tokens, most_bytes = self._limits
+    def _chunks(self, requests: List[tuple], nbest: int, wrapper: int) -> Iterable[tuple]:
+        """(start, end) of each request's sentences, within the limits, its body `wrapper`
+        bytes besides the sentences and their commas."""
+        most_sentences, most_tokens, most_labels, most_bytes = self._limits
+        if nbest:
+            most_tokens = min(most_tokens, most_labels // nbest)
         start = 0
         while start < len(requests):
-            end, tokens, size = start, 0, 0
+            end, tokens, size = start, 0, wrapper
             while end < len(requests) and end - start < most_sentences:
                 line, count = requests[end]
-                if end > start and (tokens + count > most_tokens
-                                    or size + len(line.encode()) > most_bytes):
+                length = len(line.encode()) + (end > start)  # and its comma
+                if end > start and (tokens + count > most_tokens or size + length > most_bytes):
                     break
-                tokens, size, end = tokens + count, size + len(line.encode()) + 1, end + 1
+                tokens, size, end = tokens + count, size + length, end + 1
             yield start, end
             start = end
 
@@ -163,7 +176,7 @@ class Client:
         for attempt in range(self._busy_retries + 1):
             status, retry_after, data = self._exchange(method, self._prefix + path, body, headers)
             if status == 503 and attempt < self._busy_retries:
-                time.sleep(retry_after)
+                time.sleep(min(retry_after, self.MAX_RETRY_AFTER))
                 continue
             text = data.decode("utf-8", errors="replace")
             if status != 200:
@@ -191,34 +204,47 @@ class Client:
                 connection.request(method, path, body=body, headers=headers)
                 answer = connection.getresponse()
                 data = answer.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            except BaseException as error:
+                # Any failure (a timeout, a refused connection, Ctrl-C) leaves the connection
+                # mid-request, and http.client refused every later request on it.
                 connection.close()
                 self._local.connection = None
-                if fresh:
+                kept_connection_closed = isinstance(
+                    error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
+                if fresh or not kept_connection_closed:
                     raise
                 continue
             if answer.getheader("Connection", "").lower() == "close":
                 connection.close()
                 self._local.connection = None
             try:
-                retry_after = max(0.0, float(answer.getheader("Retry-After", "1")))
+                retry_after = float(answer.getheader("Retry-After", "1"))
             except ValueError:
                 retry_after = 1.0
+            if not 0 <= retry_after <= self.MAX_RETRY_AFTER:  # NaN and infinities too
+                retry_after = self.MAX_RETRY_AFTER if retry_after > 0 else 0.0
             return answer.status, retry_after, data
         raise AssertionError("unreachable")
 
 
-def _results(text: str) -> List[TaggingResult]:
-    """The results of a `{"results": [answer, ...]}` body, each with its answer's text as the
-    server wrote it (its JSON-lines answer line)."""
+def _results(text: str, count: int) -> List[TaggingResult]:
+    """The `count` results of a `{"results": [answer, ...]}` body, each with its answer's
+    text as the server wrote it (its JSON-lines answer line); `TrellisError` for a body of
+    another shape or count."""
     prefix = '{"results":['
-    if not text.startswith(prefix):
-        raise TrellisError(f"the server's answer is not {prefix}...]}}: {text[:80]!r}")
     decoder = json.JSONDecoder()
     results = []
     index = len(prefix)
-    while text[index] != "]":
-        answer, end = decoder.raw_decode(text, index)
-        results.append(TaggingResult.from_answer(answer, text[index:end]))
-        index = end + (text[end] == ",")
+    try:
+        if not text.startswith(prefix):
+            raise ValueError("it does not start so")
+        while text[index] != "]":
+            answer, end = decoder.raw_decode(text, index)
+            results.append(TaggingResult.from_answer(answer, text[index:end]))
+            index = end + (text[end] == ",")
+    except (ValueError, IndexError, KeyError, TypeError) as error:
+        raise TrellisError(f"the answer is not Trellis's {prefix}...]}} ({error}): "
+                           f"{text[:80]!r}") from None
+    if len(results) != count:
+        raise TrellisError(f"the answer holds {len(results)} results for {count} sentences")
     return results

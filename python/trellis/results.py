@@ -10,7 +10,17 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# The Unicode line ends, which the library's JSON escapes (a JSON-lines reader such as
+# Python's `str.splitlines` may break a line at them); raw, they appear only inside strings.
+_LINE_ENDS = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _dumps(value: Any) -> str:
+    """`value` as JSON written as the library writes it: compact, non-ASCII characters as
+    they are but the Unicode line ends U+0085, U+2028 and U+2029, escaped. Unescaped, a token
+    call's answer line differed from the library's for a token holding one."""
+    return _encode(value).translate(_LINE_ENDS)
 """Compact JSON with non-ASCII as is: for strings, the library's escapes (`"`, `\\`, control
 characters; nothing else)."""
 
