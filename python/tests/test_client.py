@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import pickle
 import subprocess
 import threading
 import time
@@ -192,6 +193,29 @@ def test_an_answer_that_is_not_trelliss_is_an_error(body: bytes) -> None:
     with stand_in(lambda _: (200, {}, body)) as url:
         with pytest.raises(trellis.TrellisError, match="sentences 0-0: the answer"):
             trellis.Client(url).tag([["a"]])
+
+
+def test_the_spacy_component_tags_on_a_server(server: str, model_path: str, tmp_path) -> None:
+    """`config={"url": ...}`: the Docs of a pipeline with the model file, saved without a
+    model, and a pickled copy (as `nlp.pipe`'s spawned workers get it) that tags too."""
+    import spacy
+
+    local, remote = spacy.blank("en"), spacy.blank("en")
+    local.add_pipe("trellis_tagger", config={"model": model_path, "confidence": True})
+    remote.add_pipe("trellis_tagger", config={"url": server, "confidence": True})
+    texts = [" ".join(tokens) for tokens in SENTENCES[:25]] + ["", "  boston  "]
+
+    def answers(nlp) -> List[tuple]:
+        return [(doc._.trellis_json_line, [(e.start, e.end, e.label_) for e in doc.ents])
+                for doc in nlp.pipe(texts, batch_size=8)]
+
+    assert answers(remote) == answers(local)
+    remote.to_disk(tmp_path / "pipeline")
+    assert not (tmp_path / "pipeline" / "trellis_tagger" / "model").exists()
+    assert answers(spacy.load(tmp_path / "pipeline")) == answers(local)
+    assert answers(pickle.loads(pickle.dumps(remote))) == answers(local)
+    with pytest.raises(trellis.TrellisError, match="holds no model"):
+        remote.get_pipe("trellis_tagger").tagger
 
 
 @pytest.mark.parametrize("arguments, error", [

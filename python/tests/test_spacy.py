@@ -228,8 +228,12 @@ def test_a_doc_with_sentences_is_tagged_sentence_by_sentence(model_path, tagger,
 
 def test_configuration_errors(tmp_path) -> None:
     nlp = spacy.blank("en")
-    with pytest.raises(ValueError, match="needs a model"):
+    with pytest.raises(ValueError, match="needs a model or a server, not both"):
         nlp.add_pipe("trellis_tagger")
+    with pytest.raises(ValueError, match="needs a model or a server, not both"):
+        nlp.add_pipe("trellis_tagger", config={"model": "m", "url": "http://127.0.0.1:1"})
+    with pytest.raises(ValueError, match="url must be http://HOST"):
+        nlp.add_pipe("trellis_tagger", config={"url": "127.0.0.1:8080"})
     # Refused when added: every Doc went to the error handler instead.
     for wrong in (0, 4097):
         with pytest.raises(ValueError, match=r"batch_size must be in 1\.\.\.4096"):

@@ -130,6 +130,17 @@ class Client:
     def __repr__(self) -> str:
         return f"trellis.Client({self.url!r})"
 
+    def __getstate__(self) -> Dict[str, Any]:
+        """Pickles without the threads' connections (a spaCy pipeline sent to `nlp.pipe`'s
+        spawned workers): the copy opens its own."""
+        state = self.__dict__.copy()
+        del state["_local"]
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
     def _tag(self, requests: List[tuple], confidence: bool, nbest: int) -> List[TaggingResult]:
         """`requests` are (JSON request, tokens it may hold) pairs."""
         _check_flags(confidence=confidence)

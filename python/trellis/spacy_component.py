@@ -24,6 +24,12 @@ not hold a model there: the component loads the configured file only when it fir
 model and has none from the pipeline, so a missing or damaged file is reported when the
 component first tags (or is saved), not when it is added.
 
+With `config={"url": "http://127.0.0.1:8080"}` instead of a model, the component tags on a
+running `trellis-serve` through `Client`, so that the processes of a pipeline share one
+server and one model; the results are the same. Such a component holds no model: `to_disk`
+and `to_bytes` save none, and a saved pipeline tags on the configured server wherever it is
+loaded.
+
 As spaCy's own pipes do, the component passes a Doc it cannot tag (one holding a sentence of
 more tokens than the model takes, as the README's "Limits" say) to its error handler, which
 `nlp.set_error_handler` sets and which raises the error unless set otherwise; the batch's
@@ -51,6 +57,7 @@ from ._library import TrellisError
 from .results import Span as TaggedSpan
 from .results import TaggingResult
 from ._arguments import _check_batch_size, _check_threads
+from .client import Client
 from .tagger import Tagger, _absolute, _reloaded, _write_whole
 
 # The model file inside a saved pipeline's component directory.
@@ -82,6 +89,7 @@ class TrellisAlignmentWarning(UserWarning):
     "trellis_tagger",
     default_config={
         "model": None,
+        "url": None,
         "span_key": None,
         "overwrite_ents": False,
         "confidence": False,
@@ -94,6 +102,7 @@ def make_trellis_tagger(
     nlp: Language,
     name: str,
     model: Optional[str],
+    url: Optional[str],
     span_key: Optional[str],
     overwrite_ents: bool,
     confidence: bool,
@@ -101,7 +110,8 @@ def make_trellis_tagger(
     per_sentence: bool,
     threads: Optional[int],
 ) -> "TrellisComponent":
-    """model: the Trellis model file (required). span_key: write the spans to
+    """model: the Trellis model file. url: instead of a model, the `trellis-serve` to tag on
+    (`Client`; batch_size and threads are then the server's). span_key: write the spans to
     `doc.spans[span_key]` instead of `doc.ents` (overlaps allowed there). overwrite_ents: in
     `doc.ents`, replace entities that a tagged span overlaps (otherwise the span is reported
     as unaligned). confidence: ask for confidences (`doc._.trellis.confidences`).
@@ -110,14 +120,19 @@ def make_trellis_tagger(
     for a model trained on whole documents). threads: the most threads a call tags on, 1 to
     1024 (None: one per core the process may use); 1 in each of `nlp.pipe`'s `n_process`
     workers, say, keeps them from each starting one per core."""
-    if not model:
-        raise ValueError('trellis_tagger needs a model: config={"model": "path/to/model"}')
+    if bool(model) == bool(url):
+        raise ValueError('trellis_tagger needs a model or a server, not both: '
+                         'config={"model": "path/to/model"} or {"url": "http://HOST:PORT"}')
     # Here, not at the first Doc: a batch size the library refuses sent every Doc to the
     # error handler.
     _check_batch_size(batch_size)
     _check_threads(threads)
-    return TrellisComponent(
-        model, name, span_key, overwrite_ents, confidence, batch_size, per_sentence, threads)
+    component = TrellisComponent(
+        model or "", name, span_key, overwrite_ents, confidence, batch_size, per_sentence,
+        threads)
+    if url:
+        component.client = Client(url)
+    return component
 
 
 class TrellisComponent:
@@ -139,8 +154,10 @@ class TrellisComponent:
         # not be there, or be a model, nor cost a load. By its absolute path, so that a
         # relative one still names it after an `os.chdir`. A TrellisError stands for a file
         # that could not be loaded.
-        self._model = _absolute(model)
+        self._model = _absolute(model) if model else ""
         self._tagger: Union[Tagger, TrellisError, None] = None
+        #: With a `url`, the server's client, which tags instead of a model.
+        self.client: Optional[Client] = None
         self.name = name
         self.span_key = span_key
         self.overwrite_ents = overwrite_ents
@@ -155,6 +172,8 @@ class TrellisComponent:
         """The model's tagger: the saved pipeline's, else the configured file's, loaded on
         first use; raises, then and at every later use, the `TrellisError` of a configured
         file that cannot be loaded (missing, damaged)."""
+        if self.client is not None:
+            raise TrellisError(f"this component tags on {self.client.url}; it holds no model")
         if self._tagger is None:
             # Two threads' first Docs may both load it; each tags with its own, and one stays.
             try:
@@ -178,10 +197,12 @@ class TrellisComponent:
         return self.error_handler
 
     def to_disk(self, path: Union[str, os.PathLike], *, exclude: Iterable[str] = ()) -> None:
-        """Writes the model file into `path` (a directory `nlp.to_disk` names)."""
+        """Writes the model file into `path` (a directory `nlp.to_disk` names); nothing for a
+        component on a server."""
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
-        self.tagger.copy_model_file(directory / _SAVED_MODEL)
+        if self.client is None:
+            self.tagger.copy_model_file(directory / _SAVED_MODEL)
 
     def from_disk(
         self, path: Union[str, os.PathLike], *, exclude: Iterable[str] = ()
@@ -189,17 +210,19 @@ class TrellisComponent:
         """Loads the model file `to_disk` wrote; a pipeline saved before components held
         their model (no file) keeps the configured one."""
         saved = Path(path) / _SAVED_MODEL
-        if saved.exists():
+        if saved.exists() and self.client is None:
             self._tagger = Tagger(saved)
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
-        """The model file's bytes (`nlp.to_bytes` holds them)."""
-        return self.tagger.model_bytes()
+        """The model file's bytes (`nlp.to_bytes` holds them); none on a server."""
+        return b"" if self.client is not None else self.tagger.model_bytes()
 
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "TrellisComponent":
-        """Tags with the model `to_bytes` gave, kept as a file of the model cache."""
-        self._tagger = _cached_tagger(data)
+        """Tags with the model `to_bytes` gave, kept as a file of the model cache (a component
+        on a server keeps tagging there)."""
+        if self.client is None:
+            self._tagger = _cached_tagger(data)
         return self
 
     def __call__(self, doc: Doc) -> Doc:
@@ -246,8 +269,11 @@ class TrellisComponent:
         sequences = [[doc[i].text for i in part] for doc, doc_parts in zip(docs, parts)
                      for part in doc_parts]
         try:
-            results = iter(self.tagger.tag(sequences, self.confidence,
-                                           batch_size=self.batch_size, threads=self.threads))
+            if self.client is not None:
+                results = iter(self.client.tag(sequences, self.confidence))
+            else:
+                results = iter(self.tagger.tag(sequences, self.confidence,
+                                               batch_size=self.batch_size, threads=self.threads))
         except TrellisError as error:
             raise self._located(error, docs, parts) from None
         return [_doc_result(doc, doc_parts, [next(results) for _ in doc_parts])
