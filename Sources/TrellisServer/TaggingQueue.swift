@@ -87,8 +87,9 @@ final class TaggingQueue: @unchecked Sendable {
           return
         }
         guard !job.requests.isEmpty else { return continuation.resume(returning: []) }
-        // Whatever its size, a request waits only for room below the bound: refused until the
-        // queue would take it whole, a large one never got in while small ones kept arriving.
+        // Any request is taken while the work waiting is below the bound, whatever its size:
+        // taking only requests that fit whole shut a large one out for as long as small ones
+        // kept the queue near the bound.
         guard pendingWork < limits.maxQueuedTokens else {
           continuation.resume(throwing: busy())
           return

@@ -26,7 +26,7 @@ struct TrellisCommand: ParsableCommand {
     // Before any work: an argument that is not UTF-8 would be read as another one.
     if let refusal = CommandLine.argumentNotUTF8 { exit(withError: ValidationError(refusal)) }
     // Before libdispatch starts its first thread, which traps when it has no descriptors.
-    if let refusal = openFileLimitRefusal(program: "trellis") {
+    if let refusal = openFileLimitRefusal(program: configuration.commandName!) {
       printError(refusal)
       Foundation.exit(1)
     }

@@ -17,12 +17,11 @@ _LINE_ENDS = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": 
 
 
 def _dumps(value: Any) -> str:
-    """`value` as JSON written as the library writes it: compact, non-ASCII characters as
-    they are but the Unicode line ends U+0085, U+2028 and U+2029, escaped. Unescaped, a token
-    call's answer line differed from the library's for a token holding one."""
+    """`value` as JSON written as the library writes it: compact, and in strings the
+    library's escapes (`"`, `\\`, control characters, and the Unicode line ends U+0085,
+    U+2028 and U+2029), every other character as it is. Unescaped, a token call's answer line
+    differed from the library's for a token holding a line end."""
     return _encode(value).translate(_LINE_ENDS)
-"""Compact JSON with non-ASCII as is: for strings, the library's escapes (`"`, `\\`, control
-characters; nothing else)."""
 
 
 @dataclass(slots=True)
