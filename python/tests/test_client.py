@@ -127,6 +127,7 @@ def stand_in(answer: Callable[[bytes], Tuple[int, Dict[str, str], bytes]]) -> It
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def test_a_busy_server_is_asked_again_after_retry_after() -> None:
@@ -242,3 +243,57 @@ def test_arguments_are_checked_as_the_taggers() -> None:
         client.tag([["a"]], nbest=-1)
     with pytest.raises(UnicodeEncodeError):
         client.tag_texts(["a\ud800b"])
+
+
+def test_a_forked_process_opens_its_own_connection(server: str, tagger: trellis.Tagger) -> None:
+    """A forked child inherited the parent's kept socket (`nlp.pipe(n_process=2)` forks), and
+    parent and child tagging at once read each other's answers: wrong labels, no error."""
+    client = trellis.Client(server)
+    client.tag(SENTENCES[:1])  # the parent's connection, kept
+    expected = [result.json_line for result in tagger.tag(SENTENCES[:10])]
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            inherited = client._local.connection
+            same = all([r.json_line for r in client.tag(SENTENCES[:10])] == expected
+                       for _ in range(20))
+            os.write(write, b"1" if same and client._local.connection is not inherited else b"0")
+        finally:
+            os._exit(0)
+    same = all([r.json_line for r in client.tag(SENTENCES[:10])] == expected for _ in range(20))
+    os.waitpid(child, 0)
+    assert os.read(read, 1) == b"1" and same
+
+
+def test_the_spacy_component_on_a_server_hands_docs_to_the_error_handler() -> None:
+    """A refused sentence sends its Doc alone to the handler, named as the model file's
+    errors name it; a server out of reach sends the whole batch at once (Doc by Doc, each
+    cost its own timeout)."""
+    import spacy
+
+    def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
+        sentences = [request["tokens"] for request in json.loads(body)["sentences"]]
+        if ["bad"] in sentences:
+            error = {"error": f"sentences[{sentences.index(['bad'])}]: this one is refused"}
+            return 400, {}, json.dumps(error).encode()
+        results = [{"labels": ["O"] * len(s), "spans": [], "tokens": s} for s in sentences]
+        return 200, {}, json.dumps({"results": results}, separators=(",", ":")).encode()
+
+    handled = []
+    with stand_in(answer) as url:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("trellis_tagger", config={"url": url})
+        nlp.set_error_handler(lambda name, component, docs, error: handled.append((docs, error)))
+        assert [doc.text for doc in nlp.pipe(["a b", "bad", "c"])] == ["a b", "c"]
+    [(docs, error)] = handled
+    assert [doc.text for doc in docs] == ["bad"]
+    assert str(error) == "the Doc 'bad': this one is refused"
+
+    handled.clear()
+    unreachable = spacy.blank("en")
+    unreachable.add_pipe("trellis_tagger", config={"url": url})  # the stand-in has stopped
+    unreachable.set_error_handler(lambda name, component, docs, error: handled.append((docs, error)))
+    assert list(unreachable.pipe(["a", "b", "c"])) == []
+    [(docs, error)] = handled
+    assert len(docs) == 3 and isinstance(error, OSError)

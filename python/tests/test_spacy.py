@@ -44,6 +44,14 @@ def test_expected_entities(nlp) -> None:
         assert doc._.trellis.tokens == [token.text for token in doc]
 
 
+def test_bytes_without_a_model_keep_the_configured_one(nlp) -> None:
+    """A pipeline on a server saves no model bytes; loaded into one with a model file, they
+    were written to the cache as an empty model, and every Doc then failed."""
+    nlp.get_pipe("trellis_tagger").from_bytes(b"")
+    for text, gold in GOLD.items():
+        assert entities(nlp(text)) == gold
+
+
 def test_the_threads_setting_reaches_the_tagger(model_path, monkeypatch) -> None:
     nlp = spacy.blank("en")
     nlp.add_pipe("trellis_tagger", config={"model": model_path, "threads": 1})

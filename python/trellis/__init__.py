@@ -11,13 +11,14 @@ running `trellis-serve`. The spaCy component is
 """
 
 from ._library import TrellisError, library_path, version
-from .client import Client
+from .client import Client, ServerError
 from .results import Alternative, Span, TaggingResult
 from .tagger import Tagger
 
 __all__ = [
     "Alternative",
     "Client",
+    "ServerError",
     "Span",
     "Tagger",
     "TaggingResult",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
 import time
 import urllib.parse
@@ -12,6 +13,15 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from ._arguments import _check_flags, _check_nbest, _token_array, _type_name, _unencodable
 from ._library import TrellisError
 from .results import TaggingResult, _dumps
+
+
+class ServerError(TrellisError):
+    """`trellis-serve` answered a request with `status`, not 200 (a refusal: 400, 413; or 503
+    after the retries); `message` holds the sentences asked for and the server's words."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Client:
@@ -158,6 +168,9 @@ class Client:
             try:
                 text = self._send("POST", "/v1/tag", body.encode())
                 results += _results(text, end - start)
+            except ServerError as error:
+                raise ServerError(f"sentences {start}-{end - 1}: {error.message}",
+                                  error.status) from None
             except TrellisError as error:
                 raise TrellisError(f"sentences {start}-{end - 1}: {error.message}") from None
         return results
@@ -195,7 +208,7 @@ class Client:
                     message = json.loads(text)["error"]
                 except (ValueError, KeyError, TypeError):
                     message = text.strip() or "no message"
-                raise TrellisError(f"{self.url}{path} answered {status}: {message}")
+                raise ServerError(f"{self.url}{path} answered {status}: {message}", status)
             return text
         raise AssertionError("unreachable")
 
@@ -205,12 +218,17 @@ class Client:
         once when a kept one turns out closed by the server."""
         for fresh in (False, True):
             connection = getattr(self._local, "connection", None)
+            if getattr(self._local, "process", None) != os.getpid():
+                # A forked child inherits the parent's socket (a `threading.local` survives a
+                # fork): on one socket, parent and child read each other's answers. Left to
+                # the parent, unclosed.
+                connection = None
             if connection is None or fresh:
                 if connection is not None:
                     connection.close()
                 connection = http.client.HTTPConnection(self._host, self._port,
                                                         timeout=self._timeout)
-                self._local.connection = connection
+                self._local.connection, self._local.process = connection, os.getpid()
             try:
                 connection.request(method, path, body=body, headers=headers)
                 answer = connection.getresponse()

@@ -221,7 +221,8 @@ class TrellisComponent:
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "TrellisComponent":
         """Tags with the model `to_bytes` gave, kept as a file of the model cache (a component
         on a server keeps tagging there)."""
-        if self.client is None:
+        if self.client is None and data:
+            # No bytes: a component on a server saved none (as `from_disk` without a file).
             self._tagger = _cached_tagger(data)
         return self
 
@@ -244,7 +245,9 @@ class TrellisComponent:
         try:
             tagged = self._results(docs)
         except Exception as error:
-            if len(docs) == 1:
+            if len(docs) == 1 or not _refuses_a_doc(error):
+                # A server that cannot be reached, or fails, fails every Doc alike: asking
+                # again Doc by Doc cost a timeout each.
                 error_handler(self.name, self, docs, error)
                 return []
             # One Doc's error (a sentence too long, refused before any tagging) is the whole
@@ -284,12 +287,20 @@ class TrellisComponent:
         """`error` with its "sentence N", which counts the sequences of all the `docs`, said
         as the Doc (its text, or its opening) and, when the Doc was tagged sentence by
         sentence, the sentence's index in `doc.sents`."""
+        # The library's "sentence N: …", or the server's answer to the sentences from A on,
+        # "sentences A-B: URL answered 400: sentences[i] (…): …", which is sentence A + i's.
         match = re.match(r"sentence (\d+): ", error.message)
-        if match is None:
+        remote = re.match(r"sentences (\d+)-\d+: .*?: sentences\[(\d+)\][^:]*: ",
+                          error.message)
+        if match is not None:
+            index = int(match.group(1))
+        elif remote is not None:
+            index, match = int(remote.group(1)) + int(remote.group(2)), remote
+        else:
             return error
         owners = [(doc, part, len(doc_parts)) for doc, doc_parts in zip(docs, parts)
                   for part in doc_parts]
-        doc, part, count = owners[int(match.group(1))]
+        doc, part, count = owners[index]
         where = (f"the Doc {doc.text!r}" if len(doc.text) <= 40
                  else f"the Doc starting {doc.text[:40]!r}")
         if count > 1:
@@ -345,6 +356,13 @@ class TrellisComponent:
         return unaligned
 
 
+def _refuses_a_doc(error: Exception) -> bool:
+    """Whether `error`, a whole call's, may be one Doc's: a refusal of what was asked (the
+    library's, or the server's 400 or 413), not a server out of reach or failing (an
+    `OSError`, or a `ServerError` of 5xx: 503 after its retries)."""
+    return isinstance(error, TrellisError) and getattr(error, "status", 400) < 500
+
+
 def _doc_result(doc: Doc, parts: List[List[int]], results: List[TaggingResult]) -> TaggingResult:
     """The Doc's result from those of its sequences (`parts`: their tokens' Doc indices), in
     the Doc's coordinates, as `doc._.trellis` gives it: `tokens` are all the Doc's tokens and
@@ -353,6 +371,7 @@ def _doc_result(doc: Doc, parts: List[List[int]], results: List[TaggingResult]) 
     a span is in it, as in `doc.ents`), `start_char`/`end_char` its text, and their `text` is
     that slice; the probability is the product of the sequences' (tagged independently). Its
     answer line is written from these when first read."""
+    text = doc.text  # spaCy joins it anew at each read: once per span was quadratic
     labels: List[Optional[str]] = [None] * len(doc)
     confidences: Optional[List[Optional[float]]] = (
         None if any(result.confidences is None for result in results) else [None] * len(doc))
@@ -367,11 +386,11 @@ def _doc_result(doc: Doc, parts: List[List[int]], results: List[TaggingResult]) 
             first, last = doc[part[span.start]], doc[part[span.end - 1]]
             start_char, end_char = first.idx, last.idx + len(last)
             spans.append(TaggedSpan(span.label, first.i, last.i + 1,
-                                    doc.text[start_char:end_char], start_char, end_char))
+                                    text[start_char:end_char], start_char, end_char))
     probabilities = [result.probability for result in results]
     return TaggingResult(
         [token.text for token in doc], labels, spans, confidences,
-        None if None in probabilities else math.prod(probabilities), text=doc.text,
+        None if None in probabilities else math.prod(probabilities), text=text,
         json_line=None)
 
 
