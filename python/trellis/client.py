@@ -17,11 +17,15 @@ from .results import TaggingResult, _dumps
 
 class ServerError(TrellisError):
     """`trellis-serve` answered a request with `status`, not 200 (a refusal: 400, 413; or 503
-    after the retries); `message` holds the sentences asked for and the server's words."""
+    after the retries). `message` holds the sentences asked for and the server's words,
+    `reason` the server's words alone (which name a refused sentence `sentences[i]` within
+    the request), and `first` the index of the request's first sentence in the call."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, reason: str, first: int = 0) -> None:
         super().__init__(message)
         self.status = status
+        self.reason = reason
+        self.first = first
 
 
 class Client:
@@ -35,8 +39,8 @@ class Client:
     its tokens could be), `max_request_nbest_labels` n-best labels (nbest x tokens) and
     `max_request_bytes` bytes of body, under the server's default limits (1,000 sentences,
     50,000 tokens, 1,000,000 labels, 1 MiB); a sentence larger than them goes alone. A server
-    started with lower limits answers 400 or 413, raised as `TrellisError` with its message,
-    as is any other refusal or an answer that is not Trellis's. A request answered 503 (the
+    started with lower limits answers 400 or 413, raised as `ServerError` with its message and
+    status, as is any other refusal; an answer that is not Trellis's is a `TrellisError`. A request answered 503 (the
     server's queue is full, or it is stopping) is sent again after its `Retry-After` (at most
     `MAX_RETRY_AFTER` seconds), up to `busy_retries` times. Network failures raise `OSError`
     as `http.client` does. Each thread keeps its own connection open between calls; one that
@@ -64,15 +68,13 @@ class Client:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"url must be http://HOST[:PORT], not {url!r}")
-        for name, value in [("busy_retries", busy_retries)]:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
-        for name, value in [("max_request_sentences", max_request_sentences),
-                            ("max_request_tokens", max_request_tokens),
-                            ("max_request_nbest_labels", max_request_nbest_labels),
-                            ("max_request_bytes", max_request_bytes)]:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
+        for name, value, least in [("busy_retries", busy_retries, 0),
+                                   ("max_request_sentences", max_request_sentences, 1),
+                                   ("max_request_tokens", max_request_tokens, 1),
+                                   ("max_request_nbest_labels", max_request_nbest_labels, 1),
+                                   ("max_request_bytes", max_request_bytes, 1)]:
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValueError(f"{name} must be a whole number >= {least}, not {value!r}")
         if not timeout > 0:
             raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
         self.url = url
@@ -170,7 +172,7 @@ class Client:
                 results += _results(text, end - start)
             except ServerError as error:
                 raise ServerError(f"sentences {start}-{end - 1}: {error.message}",
-                                  error.status) from None
+                                  error.status, error.reason, start) from None
             except TrellisError as error:
                 raise TrellisError(f"sentences {start}-{end - 1}: {error.message}") from None
         return results
@@ -194,29 +196,31 @@ class Client:
             start = end
 
     def _send(self, method: str, path: str, body: Optional[bytes]) -> str:
-        """The answer's body to a request; `TrellisError` with the server's message for an
+        """The answer's body to a request; `ServerError` with the server's message for an
         answer other than 200, after `busy_retries` retries of a 503."""
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        for attempt in range(self._busy_retries + 1):
+        retries = 0
+        while True:
             status, retry_after, data = self._exchange(method, self._prefix + path, body, headers)
-            if status == 503 and attempt < self._busy_retries:
-                time.sleep(min(retry_after, self.MAX_RETRY_AFTER))
-                continue
-            text = data.decode("utf-8", errors="replace")
-            if status != 200:
-                try:
-                    message = json.loads(text)["error"]
-                except (ValueError, KeyError, TypeError):
-                    message = text.strip() or "no message"
-                raise ServerError(f"{self.url}{path} answered {status}: {message}", status)
-            return text
-        raise AssertionError("unreachable")
+            if status != 503 or retries == self._busy_retries:
+                break
+            retries += 1
+            time.sleep(retry_after)
+        text = data.decode("utf-8", errors="replace")
+        if status != 200:
+            try:
+                message = json.loads(text)["error"]
+            except (ValueError, KeyError, TypeError):
+                message = text.strip() or "no message"
+            raise ServerError(f"{self.url}{path} answered {status}: {message}", status, message)
+        return text
 
     def _exchange(self, method: str, path: str, body: Optional[bytes],
                   headers: Dict[str, str]) -> tuple:
-        """(status, Retry-After seconds, body) over this thread's connection, opened again
-        once when a kept one turns out closed by the server."""
-        for fresh in (False, True):
+        """(status, Retry-After seconds within 0...`MAX_RETRY_AFTER`, body) over this thread's
+        connection, opened again once when a kept one turns out closed by the server."""
+        fresh = False
+        while True:
             connection = getattr(self._local, "connection", None)
             if getattr(self._local, "process", None) != os.getpid():
                 # A forked child inherits the parent's socket (a `threading.local` survives a
@@ -242,6 +246,7 @@ class Client:
                     error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
                 if fresh or not kept_connection_closed:
                     raise
+                fresh = True
                 continue
             if answer.getheader("Connection", "").lower() == "close":
                 connection.close()
@@ -253,7 +258,6 @@ class Client:
             if not 0 <= retry_after <= self.MAX_RETRY_AFTER:  # NaN and infinities too
                 retry_after = self.MAX_RETRY_AFTER if retry_after > 0 else 0.0
             return answer.status, retry_after, data
-        raise AssertionError("unreachable")
 
 
 def _results(text: str, count: int) -> List[TaggingResult]:

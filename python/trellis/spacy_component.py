@@ -57,7 +57,7 @@ from ._library import TrellisError
 from .results import Span as TaggedSpan
 from .results import TaggingResult
 from ._arguments import _check_batch_size, _check_threads
-from .client import Client
+from .client import Client, ServerError
 from .tagger import Tagger, _absolute, _reloaded, _write_whole
 
 # The model file inside a saved pipeline's component directory.
@@ -287,17 +287,17 @@ class TrellisComponent:
         """`error` with its "sentence N", which counts the sequences of all the `docs`, said
         as the Doc (its text, or its opening) and, when the Doc was tagged sentence by
         sentence, the sentence's index in `doc.sents`."""
-        # The library's "sentence N: …", or the server's answer to the sentences from A on,
-        # "sentences A-B: URL answered 400: sentences[i] (…): …", which is sentence A + i's.
-        match = re.match(r"sentence (\d+): ", error.message)
-        remote = re.match(r"sentences (\d+)-\d+: .*?: sentences\[(\d+)\][^:]*: ",
-                          error.message)
-        if match is not None:
-            index = int(match.group(1))
-        elif remote is not None:
-            index, match = int(remote.group(1)) + int(remote.group(2)), remote
+        # The library's "sentence N: …", or the server's "sentences[i] (id …): …" of the
+        # request whose sentences start at the call's `first`.
+        if isinstance(error, ServerError):
+            said, first = error.reason, error.first
+            match = re.match(r"sentences\[(\d+)\][^:]*: ", said)
         else:
+            said, first = error.message, 0
+            match = re.match(r"sentence (\d+): ", said)
+        if match is None:
             return error
+        index = first + int(match.group(1))
         owners = [(doc, part, len(doc_parts)) for doc, doc_parts in zip(docs, parts)
                   for part in doc_parts]
         doc, part, count = owners[index]
@@ -306,7 +306,7 @@ class TrellisComponent:
         if count > 1:
             number = sum(1 for sentence in doc.sents if sentence.start <= part[0]) - 1
             where = f"sentence {number} of {where}"
-        return TrellisError(f"{where}: {error.message[match.end():]}")
+        return TrellisError(f"{where}: {said[match.end():]}")
 
     def _sequences(self, doc: Doc) -> List[List[int]]:
         """The Doc indices of each sequence to tag: its non-space tokens, cut where its
@@ -360,7 +360,8 @@ def _refuses_a_doc(error: Exception) -> bool:
     """Whether `error`, a whole call's, may be one Doc's: a refusal of what was asked (the
     library's, or the server's 400 or 413), not a server out of reach or failing (an
     `OSError`, or a `ServerError` of 5xx: 503 after its retries)."""
-    return isinstance(error, TrellisError) and getattr(error, "status", 400) < 500
+    failing = isinstance(error, ServerError) and error.status >= 500
+    return isinstance(error, TrellisError) and not failing
 
 
 def _doc_result(doc: Doc, parts: List[List[int]], results: List[TaggingResult]) -> TaggingResult:
