@@ -225,10 +225,19 @@ def test_the_spacy_component_tags_on_a_server(server: str, model_path: str, tmp_
     ({"busy_retries": -1}, ValueError),
     ({"max_request_sentences": 0}, ValueError),
     ({"timeout": 0}, ValueError),
+    ({"timeout": float("inf")}, ValueError),  # the socket refused it at each call
+    ({"timeout": float("nan")}, ValueError),
+    ({"timeout": 1e10}, ValueError),
+    ({"timeout": True}, ValueError),
+    ({"timeout": "5"}, ValueError),
 ])
 def test_settings_are_checked(arguments: dict, error: type) -> None:
     with pytest.raises(error):
         trellis.Client(**arguments)
+
+
+def test_no_timeout_and_the_longest_are_taken() -> None:
+    assert trellis.Client(timeout=None) and trellis.Client(timeout=trellis.Client.MAX_TIMEOUT)
 
 
 def test_arguments_are_checked_as_the_taggers() -> None:
@@ -297,3 +306,29 @@ def test_the_spacy_component_on_a_server_hands_docs_to_the_error_handler() -> No
     assert list(unreachable.pipe(["a", "b", "c"])) == []
     [(docs, error)] = handled
     assert len(docs) == 3 and isinstance(error, OSError)
+
+
+def test_the_spacy_component_takes_the_clients_timeout_and_retries() -> None:
+    """`timeout` and `busy_retries` reach the component's `Client`: a server slower than the
+    timeout, and one busy past the retries, send the batch to the error handler."""
+    import spacy
+
+    calls = []
+
+    def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
+        calls.append(body)
+        if b"slow" in body:
+            time.sleep(1)
+        return 503, {"Retry-After": "0"}, b'{"error":"the server is busy"}'
+
+    handled: List[Exception] = []
+    with stand_in(answer) as url:
+        for text, config in [("slow", {"timeout": 0.3}), ("busy", {"busy_retries": 1})]:
+            nlp = spacy.blank("en")
+            nlp.add_pipe("trellis_tagger", config={"url": url, **config})
+            nlp.set_error_handler(lambda name, component, docs, error: handled.append(error))
+            calls.clear()
+            assert list(nlp.pipe([text])) == []
+            assert len(calls) == (1 if text == "slow" else 2)
+    assert isinstance(handled[0], TimeoutError)
+    assert isinstance(handled[1], trellis.ServerError) and handled[1].status == 503

@@ -42,7 +42,8 @@ class Client:
     started with lower limits answers 400 or 413, raised as `ServerError` with its message and
     status, as is any other refusal; an answer that is not Trellis's is a `TrellisError`. A request answered 503 (the
     server's queue is full, or it is stopping) is sent again after its `Retry-After` (at most
-    `MAX_RETRY_AFTER` seconds), up to `busy_retries` times. Network failures raise `OSError`
+    `MAX_RETRY_AFTER` seconds), up to `busy_retries` times. A request may take `timeout`
+    seconds, at most `MAX_TIMEOUT` (None: no limit). Network failures raise `OSError`
     as `http.client` does. Each thread keeps its own connection open between calls; one that
     failed is opened again at the next call.
 
@@ -53,13 +54,18 @@ class Client:
 
     #: The longest wait a 503's `Retry-After` may ask for, in seconds.
     MAX_RETRY_AFTER = 60.0
+    #: The longest `timeout`, in seconds (a day); None waits without limit.
+    MAX_TIMEOUT = 86_400.0
+    #: `timeout`'s and `busy_retries`' defaults, which the spaCy component's settings take.
+    DEFAULT_TIMEOUT = 60.0
+    DEFAULT_BUSY_RETRIES = 5
 
     def __init__(
         self,
         url: str = "http://127.0.0.1:8080",
         *,
-        timeout: float = 60.0,
-        busy_retries: int = 5,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
+        busy_retries: int = DEFAULT_BUSY_RETRIES,
         max_request_sentences: int = 500,
         max_request_tokens: int = 25_000,
         max_request_nbest_labels: int = 1_000_000,
@@ -75,8 +81,13 @@ class Client:
                                    ("max_request_bytes", max_request_bytes, 1)]:
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise ValueError(f"{name} must be a whole number >= {least}, not {value!r}")
-        if not timeout > 0:
-            raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+        # Checked here: the socket refuses an infinite timeout only at each call. A bool is an
+        # int, not seconds.
+        if timeout is not None and (isinstance(timeout, bool)
+                                    or not isinstance(timeout, (int, float))
+                                    or not 0 < timeout <= self.MAX_TIMEOUT):
+            raise ValueError(f"timeout must be None or a number of seconds > 0 and <= "
+                             f"{self.MAX_TIMEOUT:g}, not {timeout!r}")
         self.url = url
         self._host = parts.hostname
         self._port = parts.port or 80

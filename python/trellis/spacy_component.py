@@ -26,7 +26,8 @@ component first tags (or is saved), not when it is added.
 
 With `config={"url": "http://127.0.0.1:8080"}` instead of a model, the component tags on a
 running `trellis-serve` through `Client`, so that the processes of a pipeline share one
-server and one model; the results are the same. Such a component holds no model: `to_disk`
+server and one model; the results are the same. Its `timeout` and `busy_retries` settings are
+the `Client`'s. Such a component holds no model: `to_disk`
 and `to_bytes` save none, and a saved pipeline tags on the configured server wherever it is
 loaded.
 
@@ -90,6 +91,8 @@ class TrellisAlignmentWarning(UserWarning):
     default_config={
         "model": None,
         "url": None,
+        "timeout": Client.DEFAULT_TIMEOUT,
+        "busy_retries": Client.DEFAULT_BUSY_RETRIES,
         "span_key": None,
         "overwrite_ents": False,
         "confidence": False,
@@ -103,6 +106,8 @@ def make_trellis_tagger(
     name: str,
     model: Optional[str],
     url: Optional[str],
+    timeout: Optional[float],
+    busy_retries: int,
     span_key: Optional[str],
     overwrite_ents: bool,
     confidence: bool,
@@ -111,7 +116,9 @@ def make_trellis_tagger(
     threads: Optional[int],
 ) -> "TrellisComponent":
     """model: the Trellis model file. url: instead of a model, the `trellis-serve` to tag on
-    (`Client`; batch_size and threads are then the server's). span_key: write the spans to
+    (`Client`; batch_size and threads are then the server's). timeout, busy_retries: with a
+    url, the seconds a request may take (None: no limit) and how many times a busy server's
+    503 is asked again, as `Client` takes them; unused with a model. span_key: write the spans to
     `doc.spans[span_key]` instead of `doc.ents` (overlaps allowed there). overwrite_ents: in
     `doc.ents`, replace entities that a tagged span overlaps (otherwise the span is reported
     as unaligned). confidence: ask for confidences (`doc._.trellis.confidences`).
@@ -131,7 +138,7 @@ def make_trellis_tagger(
         model or "", name, span_key, overwrite_ents, confidence, batch_size, per_sentence,
         threads)
     if url:
-        component.client = Client(url)
+        component.client = Client(url, timeout=timeout, busy_retries=busy_retries)
     return component
 
 
