@@ -119,8 +119,8 @@ package final class ParameterStore: @unchecked Sendable {
       for range in ranges where !range.isEmpty { body(range) }
       return
     }
-    ThreadPair.shared.run { half in
-      let part = half == 0 ? 0..<start : start..<count
+    ThreadPair.shared.run { thread in
+      let part = Self.half(onThread: thread) == 0 ? 0..<start : start..<count
       for range in ranges {
         let piece = range.clamped(to: part)
         if !piece.isEmpty { body(piece) }
@@ -134,7 +134,18 @@ package final class ParameterStore: @unchecked Sendable {
   /// of the calling thread's samples in a training profile, with the other waiting.
   static let countWorthTwoThreads = 16_384
 
-  /// The index where `inParts(of: ranges)` starts the second thread's part, nil when it runs
+  /// Which half of the slab (0: the indices before `secondPartStart`) thread `thread` of the
+  /// pair (0: the calling thread) takes in the passes over it. The first half, the embeddings
+  /// and then the left-to-right direction's weights, goes to the second thread, which runs
+  /// that direction's steps (`Encoder`): so each direction's weights, gradients and moments
+  /// stay in the caches of the core that reads and writes them. Where a virtual machine's two
+  /// CPUs share no cache (a cache line's round trip of 430–480 ns, `scripts/core-round-trip.c`),
+  /// one-epoch ATIS trainings ran 1.04× as fast as with the halves the other way round, with
+  /// the same bits: 1.05× with character features, and 1.03× with a one-way LSTM, whose one
+  /// direction runs on the calling thread (Eval/SPEED.md "Session 53").
+  static func half(onThread thread: Int) -> Int { 1 - thread }
+
+  /// The index where `inParts(of: ranges)` starts the slab's second half, nil when it runs
   /// all of them on the calling thread.
   func secondPartStart(of ranges: [Range<Int>]) -> Int? {
     let total = ranges.reduce(0) { $0 + $1.count }
@@ -187,7 +198,11 @@ package final class ParameterStore: @unchecked Sendable {
           }
         }
       }
-      if cut < count { ThreadPair.shared.run(addSquares) } else { addSquares(half: 0) }
+      if cut < count {
+        ThreadPair.shared.run { addSquares(half: Self.half(onThread: $0)) }
+      } else {
+        addSquares(half: 0)
+      }
       var square = 0.0
       for j in 0..<32 { square += sums[j] + sums[32 + j] }
       return square.squareRoot()
