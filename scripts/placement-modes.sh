@@ -3,9 +3,9 @@
 # 53). ROUNDS rounds (default 20), each the cache-line round trip between CPUs 0 and 1
 # (scripts/core-round-trip.c) and then one epoch of ATIS training without character features
 # (as `make bench-peers` trains) by each binary given, two alternating which goes first.
-# Prints a line a round, "ROUND_TRIP_NS TOKENS_PER_SECOND..." (with two binaries, then
-# NEW/OLD), and with two binaries the median ratio of the rounds whose round trip was under
-# 200 ns (CPUs that share a cache) and of the others. EXTRA adds training options
+# Prints a line a round, "ROUND_TRIP_NS shared|apart TOKENS_PER_SECOND..." (with two
+# binaries, then NEW/OLD), and with two binaries the median ratio of the rounds whose CPUs
+# shared a cache and of the others. EXTRA adds training options
 # (EXTRA='--character-filters 30' trains with character features). Run it while nothing
 # else does.
 #   [ROUNDS=20] [EXTRA=...] scripts/placement-modes.sh OLD [NEW] [TRAIN.conll]
@@ -26,17 +26,21 @@ for round in $(seq "${ROUNDS:-20}"); do
   trip=$("$work/round-trip")
   if [ -z "$new" ]; then
     echo "$trip $(rate "$old")"
-  elif [ $((round % 2)) = 1 ]; then
-    a=$(rate "$old") b=$(rate "$new")
-    echo "$trip $a $b $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
-  else
-    b=$(rate "$new") a=$(rate "$old")
-    echo "$trip $a $b $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
+    continue
   fi
+  # Alternate which binary goes first, so that a drift in the machine's speed favours neither.
+  if [ $((round % 2)) = 1 ]; then
+    a=$(rate "$old")
+    b=$(rate "$new")
+  else
+    b=$(rate "$new")
+    a=$(rate "$old")
+  fi
+  echo "$trip $a $b $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
 done | tee "$work/rounds"
 [ -z "$new" ] && exit 0
-for side in near far; do
-  awk -v side="$side" '(side == "near") == ($1 < 200) { print $4 }' "$work/rounds" | sort -n |
+for side in shared apart; do
+  awk -v side="$side" '$2 == side { print $5 }' "$work/rounds" | sort -n |
     awk -v side="$side" '{ r[NR] = $1 } END {
       if (NR) printf "%s (%d rounds): median NEW/OLD %.3f (%.3f-%.3f)\n", side, NR,
         (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2), r[1], r[NR] }'

@@ -15,7 +15,9 @@ In order, on one otherwise idle machine:
      training sentences with the model it trained) and a whole `trellis tag` process as in
      step 2: the median of the rounds' ratios, for training and for tagging, which a machine
      whose speed drifts over the minutes between steps 1 and 3 moves far less than the ratio
-     of their figures.
+     of their figures. Before each round scripts/core-round-trip.c says whether the host had
+     the two CPUs share a cache, which moves Trellis's two-thread training by 10-18%; the
+     rounds' medians of each placement follow the table.
 Then prints a table of every figure with the ratio Trellis/peer, and the same as JSON (also
 written to --json FILE). Each peer figure is its best over the thread counts (fastest, least
 memory; small ops often run faster on one thread), and the table says which count gave it.
@@ -139,15 +141,34 @@ def epoch_rate(trellis, corpus, model):
     return float(found.group(1))
 
 
-def paired_rounds(args, scratch, threads, tagging):
+def round_trip_probe(scratch):
+    """scripts/core-round-trip.c built into `scratch`, or None without a C compiler: on a
+    virtual machine it tells whether the host put the two CPUs where they share a cache, which
+    moves Trellis's two-thread training by 10-18% (Eval/SPEED.md, session 53)."""
+    source = os.path.join(os.path.dirname(os.path.dirname(PEERS)), "scripts",
+                          "core-round-trip.c")
+    probe = os.path.join(scratch, "round-trip")
+    try:
+        subprocess.run(["cc", "-O2", "-pthread", source, "-o", probe], check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"note: no placement probe ({error}); rounds are not told apart by it")
+        return None
+    return probe
+
+
+def paired_rounds(args, scratch, threads, tagging, probe):
     """`args.paired_rounds` rounds of a Trellis epoch, the peer's round (an epoch, then a batch-32
     tagging with the model it trained) and a whole `trellis tag` process: each side's rates and
     the rounds' ratios, for training and for tagging, each with the peer's thread count for it
-    (`threads`, by kind). `tagging` holds time_tag's arguments after --repetitions' place:
-    (model, big, output, tokens)."""
+    (`threads`, by kind), and with `probe` each round's placement of the CPUs ("shared" a cache
+    or "apart", in "placements" of both kinds). `tagging` holds time_tag's arguments after --repetitions'
+    place: (model, big, output, tokens)."""
     model, big, output, tokens = tagging
     sides = {kind: {"trellis": [], "peer": [], "ratios": []} for kind in ("training", "tagging")}
+    placements = []
     for _ in range(args.paired_rounds):
+        if probe is not None:
+            placements.append(checked([probe], capture=True).split()[1])
         mine = {"training": epoch_rate(args.trellis, args.corpus,
                                        os.path.join(scratch, "paired.model"))}
         theirs = json.loads(checked(
@@ -166,7 +187,26 @@ def paired_rounds(args, scratch, threads, tagging):
         side["median_ratio"] = statistics.median(side["ratios"])
     for kind, side in sides.items():
         side["peer_threads"] = threads[kind]
+        if placements:
+            side["placements"] = placements
     return sides
+
+
+def placement_lines(paired):
+    """For each kind of paired round measured with the probe: the median ratio of the rounds
+    whose CPUs shared a cache and of the others."""
+    lines = []
+    for kind, rounds in paired.items():
+        if "placements" not in rounds:
+            continue
+        said = []
+        for placement, words in (("shared", "with the CPUs sharing a cache"),
+                                 ("apart", "without")):
+            group = [r for r, p in zip(rounds["ratios"], rounds["placements"]) if p == placement]
+            said.append(f"{len(group)} rounds {words}"
+                        + (f", median {statistics.median(group):.2f}x" if group else ""))
+        lines.append(f"{kind}, paired rounds by placement: " + "; ".join(said))
+    return lines
 
 
 def check_same_settings(trellis, peer):
@@ -294,7 +334,8 @@ def main():
             threads = {"training": best(runs, "training/bilstm+crf")[1],
                        "tagging": best(runs, "tagging_tokens_per_second_batch32")[1]}
             paired = paired_rounds(args, scratch, threads,
-                                   (model, big, os.path.join(scratch, "tagged.conll"), tokens))
+                                   (model, big, os.path.join(scratch, "tagged.conll"), tokens),
+                                   round_trip_probe(scratch))
             print(json.dumps(paired, sort_keys=True))
     peer = next(iter(runs.values()))
     wall, (busy_end, steal_end) = time.monotonic() - started, machine_seconds()
@@ -323,7 +364,7 @@ def main():
     print(f"other processes used {others:.1f} CPU-seconds during the {wall:.0f} s run "
           f"({100 * share:.1f}% of the machine), steal {steal_end - steal:.1f} s"
           + ("; NOT a quiet machine: the figures are low, run again" if share > 0.05 else ""))
-    print("\n".join(lines))
+    print("\n".join(lines + (placement_lines(paired) if paired else [])))
 
 
 if __name__ == "__main__":

@@ -101,6 +101,18 @@ class PeerComparisonTests(unittest.TestCase):
         self.assertIn("NOT met", lines[7])
         self.assertIn("rounds: 7.50, 15.50, 9.33", lines[7])
 
+    def test_paired_rounds_are_told_apart_by_where_the_cpus_were(self):
+        paired = {"training": {"ratios": [9.0, 12.0, 12.5, 8.0],
+                               "placements": ["apart", "shared", "shared", "apart"]},
+                  "tagging": {"ratios": [14.0, 15.0, 13.0, 14.5]}}
+        self.assertEqual(compare.placement_lines(paired), [
+            "training, paired rounds by placement: 2 rounds with the CPUs sharing a cache, "
+            "median 12.25x; 2 rounds without, median 8.50x"])
+        paired["training"]["placements"] = ["apart"] * 4
+        self.assertEqual(compare.placement_lines(paired), [
+            "training, paired rounds by placement: 0 rounds with the CPUs sharing a cache; "
+            "4 rounds without, median 10.50x"])
+
     def test_a_failing_command_stops_the_comparison(self):
         with self.assertRaises(SystemExit) as stop:
             compare.checked([sys.executable, "-c", "raise SystemExit(3)"], capture=True)
