@@ -31,10 +31,14 @@ struct Linear: Sendable {
       packedWeight
       ?? UnsafePointer(
         packPanels(store.value(weight), columns: outputSize, depth: inputSize, into: panels))
+    // Each part adds the bias to its own rows: added after both halves on the calling thread,
+    // it pulled every row of y into that core's caches.
     func product(rows: Range<Int>) {
+      let output = y.base + rows.lowerBound * outputSize
       packedProduct(
         x.base + rows.lowerBound * inputSize, rows: rows.count, depth: inputSize,
-        panels: weights, columns: outputSize, into: y.base + rows.lowerBound * outputSize)
+        panels: weights, columns: outputSize, into: output)
+      addBias(store.value(bias), to: output, rows: rows.count, n: outputSize)
     }
     if concurrently && x.rows >= Self.rowsWorthTwoThreads {
       let half = x.rows / 2
@@ -42,7 +46,6 @@ struct Linear: Sendable {
     } else {
       product(rows: 0..<x.rows)
     }
-    addBias(store.value(bias), to: y.base, rows: y.rows, n: outputSize)
   }
 
   /// Below this many rows a product is not worth waking a second thread for: 128 rows of

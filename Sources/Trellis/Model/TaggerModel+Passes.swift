@@ -146,7 +146,7 @@ extension TaggerModel {
     forward(
       batch, workspace: ws, training: true, dropoutRate: dropoutRate, sentenceMasks: sentenceMasks,
       rng: &rng)
-    let dE = ws.dEmissions.zeroed(rows * L)  // (T·B, L)
+    let dE = ws.dEmissions.reserve(rows * L)  // (T·B, L), zeroed by the head's halves
     let loss = headLossAndGradient(batch, workspace: ws, dEmissions: dE)
     let dHidden = ws.dHidden.reserve(rows * width)  // (T·B, dirs·H)
     output.backward(
@@ -182,8 +182,8 @@ extension TaggerModel {
     return loss
   }
 
-  /// The head's summed loss over the batch; writes ∂(mean loss)/∂emissions into `dE` (T·B, L)
-  /// and adds ∂(mean loss)/∂(head parameters) to the gradient slab.
+  /// The head's summed loss over the batch; writes ∂(mean loss)/∂emissions into `dE` (T·B, L),
+  /// zeros at the padding, and adds ∂(mean loss)/∂(head parameters) to the gradient slab.
   private func headLossAndGradient(
     _ batch: Batch, workspace ws: ModelWorkspace, dEmissions dE: UnsafeMutablePointer<Float>
   ) -> Double {
@@ -199,6 +199,12 @@ extension TaggerModel {
     let scale = 1 / Float(B)
     let headLoss = headLossOfSentences(concurrently: ws.usesTwoThreads)
     let losses = inHalves(of: batch.lengths) { range, half in
+      // Each half zeroes its own sentences' rows (padding included), so they are in its
+      // core's caches when it writes them; zeroed on the calling thread first, half of them
+      // were fetched from the other core.
+      for t in 0..<batch.steps {
+        (dE + (t * B + range.lowerBound) * L).update(repeating: 0, count: range.count * L)
+      }
       let emissionGradients = range.map {
         MutableMatrixView(base: dE + $0 * L, rows: batch.lengths[$0], columns: L, rowStride: B * L)
       }
