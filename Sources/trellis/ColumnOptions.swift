@@ -51,3 +51,14 @@ func noteTokenColumn(_ column: Int, of tagger: TaggerModel, at path: String) {
     "note: \(path) was trained on the tokens of column \(trained) (--token-column \(trained)); "
       + "this reads column \(column)")
 }
+
+/// Notes, on standard error, that `eval` reads gold labels from each line's last column (no
+/// --label-column) while the model at `path` was trained on another (its recipe's
+/// --label-column): a file laid out as the training data was would otherwise be scored
+/// against the wrong column without a word (FB1 0 against a column of other labels).
+func noteLabelColumn(_ column: Int?, of tagger: TaggerModel, at path: String) {
+  guard column == nil, let trained = tagger.provenance?.recipe.data.labelColumn else { return }
+  printError(
+    "note: \(path) was trained on the labels of column \(trained) (--label-column \(trained)); "
+      + "this reads each line's last column")
+}

@@ -43,6 +43,7 @@ struct Eval: ParsableCommand {
     try FileRoles(inputs: [("--model", model), ("--test", test)]).check()
     let tagger = try ModelFile.read(from: model)
     noteTokenColumn(columns.tokenColumn, of: tagger, at: model)
+    noteLabelColumn(columns.labelColumn, of: tagger, at: model)
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
     let reader = try LabelledCoNLLReader(
       path: test, tokenColumn: columns.tokenColumn, labelColumn: columns.labelColumn,
@@ -70,9 +71,15 @@ struct Eval: ParsableCommand {
       }
     }
     if tagger.labelsAreRaw {
+      // conlleval splits a label at its first "-" (`-LRB-`: prefix "", type "LRB-") and finds
+      // chunks of those, so its FB1 is then not training's.
+      let split = tagger.labels.strings.first { $0.contains("-") }
       printError(
-        "note: no label has a chunk prefix (B-, I-, E-, S-), so conlleval finds no chunks; "
-          + "`trellis score -r` scores each label as a one-token chunk, as training's dev F1 does")
+        "note: no label has a chunk prefix (B-, I-, E-, S-), so "
+          + (split.map { "conlleval reads labels such as \($0) as chunks (split at their first -)" }
+            ?? "conlleval finds no chunks")
+          + "; `trellis score -r` scores each label as a one-token chunk, as training's dev F1 does"
+      )
     }
     print(json ? counts.json() : counts.report(), terminator: "")
     if unseenWords { print(unseen.report) }

@@ -119,7 +119,10 @@ struct Train: ParsableCommand {
       "Decode under the tag scheme's transition constraints (default: \(defaults.configuration.constrainedDecoding)); the softmax head labels each token on its own."
   )
   var constraints: Bool?
-  @Option(help: "Train in this tag scheme (bio, bioes, iob1); output stays in the data's scheme.")
+  @Option(
+    help:
+      "Train in this tag scheme (bio, bioes, iob1; default: the data's, but BIO for IOB1 data); output stays in the data's scheme."
+  )
   var scheme: TagScheme?
 
   @Option(
@@ -220,8 +223,9 @@ struct Train: ParsableCommand {
     let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
     let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])
     // The data's scheme, as training will detect it, so that the log and the model's recipe
-    // say which scheme the run read, beside the one it trains in.
-    recipe.configuration.scheme = detectScheme(trainSentences.map(\.labels))
+    // say which scheme the run read, beside the one it trains in (BIO for IOB1 data unless
+    // --scheme says otherwise).
+    recipe.configuration.detectSchemes(in: trainSentences.map(\.labels))
     try TrainingData.check(
       train: trainSentences, file: trainName, dev: devSentences,
       file: LineReader.displayName(of: recipe.data.dev ?? ""),

@@ -193,13 +193,7 @@ final class TrainConfigTests: CLITestCase {
     assertFailed(
       try trellis(["train", "--config", stored, "--print-config"]),
       mentioning: ["has no option 'configuration.detectedScheme'"])
-    let sentences = try contents(of: PackagePaths.tiny("train")).split(separator: "\n\n")
-    let iob1 = try write(
-      sentences.map { sentence in
-        let rows = conllRows(String(sentence))
-        let labels = convert(rows.map { $0[1] }, from: .bio, to: .iob1)
-        return zip(rows, labels).map { "\($0[0])\t\($1)\n" }.joined()
-      }.joined(separator: "\n"), to: "iob1.conll")
+    let iob1 = try writeIOB1Corpus()
     let flags = ["train", "--train", iob1, "--scheme", "bioes"] + Self.smallModelOptions
     let printed = try trellis(flags + ["--print-config"])
     assertSucceeded(printed)
@@ -246,6 +240,44 @@ final class TrainConfigTests: CLITestCase {
   /// A setting away from its default that acts on something the run does not have would do
   /// nothing, silently (the model's recipe recording it all the same): it is a usage error,
   /// from a flag or from the file, and the same setting where it acts trains.
+  /// The tiny training corpus with its labels in IOB1, as "iob1.conll".
+  private func writeIOB1Corpus() throws -> String {
+    let sentences = try contents(of: PackagePaths.tiny("train")).split(separator: "\n\n")
+    return try write(
+      sentences.map { sentence in
+        let rows = conllRows(String(sentence))
+        let labels = convert(rows.map { $0[1] }, from: .bio, to: .iob1)
+        return zip(rows, labels).map { "\($0[0])\t\($1)\n" }.joined()
+      }.joined(separator: "\n"), to: "iob1.conll")
+  }
+
+  /// IOB1 data (CoNLL-2003's original scheme) trains in BIO unless --scheme says otherwise,
+  /// and its predictions come back in IOB1.
+  func testIOB1DataTrainsInBIOUnlessAnotherSchemeIsChosen() throws {
+    let iob1 = try writeIOB1Corpus()
+    for (scheme, trainedIn) in [(nil, "bio"), ("iob1", "iob1")] {
+      let model = path("\(trainedIn).model")
+      assertSucceeded(
+        try trellis(
+          ["train", "--train", iob1, "--model", model, "--quiet"] + Self.smallModelOptions
+            + (scheme.map { ["--scheme", $0] } ?? [])))
+      let info = try trellis(["info", "--json", model])
+      let record = try XCTUnwrap(JSONSerialization.jsonObject(with: info.stdout) as? [String: Any])
+      let configuration = try XCTUnwrap(record["configuration"] as? [String: Any])
+      XCTAssertEqual(configuration["scheme"] as? String, "iob1")
+      XCTAssertEqual(configuration["trainingScheme"] as? String, trainedIn)
+      let tagged = try trellis(["tag", "--model", model, iob1])
+      assertSucceeded(tagged)
+      let labels = tagged.output.split(separator: "\n\n").map { sentence in
+        conllRows(String(sentence)).map { $0.last! }
+      }
+      XCTAssertFalse(labels.joined().isEmpty)
+      for sentence in labels {
+        XCTAssertEqual(invalidTransitionCount(sentence, scheme: .iob1), 0, "\(sentence)")
+      }
+    }
+  }
+
   func testSettingsThatWouldDoNothingAreRefused() throws {
     let train = ["train", "--train", PackagePaths.tiny("train"), "--model", path("m")]
     for (flags, message) in [

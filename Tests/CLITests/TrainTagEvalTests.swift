@@ -159,5 +159,44 @@ final class TrainTagEvalTests: CLITestCase {
     XCTAssertTrue(
       report.output.hasSuffix("invalid sequences: none possible (no label has a chunk prefix)\n"),
       report.output)
+    XCTAssertTrue(report.stderr.contains("so conlleval finds no chunks"), report.summary)
+    // conlleval splits a label at its first "-": -LRB- is a chunk of type "LRB-" to it, so
+    // the note said no chunks while its report counted them.
+    let brackets = try write(
+      String(repeating: "( -LRB-\nthe DT\n) -RRB-\n\n", count: 20), to: "brackets.conll")
+    let bracketModel = path("brackets.model")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", brackets, "--model", bracketModel, "--quiet"]
+          + Self.smallModelOptions))
+    let split = try trellis(["eval", "--model", bracketModel, "--test", brackets])
+    assertSucceeded(split)
+    XCTAssertTrue(
+      split.stderr.contains("conlleval reads labels such as -LRB- as chunks"), split.summary)
+    XCTAssertFalse(split.stderr.contains("finds no chunks"), split.summary)
+  }
+
+  /// `eval` reads gold labels from the last column unless told: for a model trained on
+  /// another label column it says so (it scored against the wrong column without a word).
+  func testEvalNotesAModelTrainedOnAnotherLabelColumn() throws {
+    // A column after the labels: the labels in column 2 of 3.
+    let extended = try String(contentsOfFile: PackagePaths.tiny("train"), encoding: .utf8)
+      .split(separator: "\n", omittingEmptySubsequences: false)
+      .map { $0.isEmpty ? "" : "\($0)\tX" }.joined(separator: "\n")
+    let data = try write(extended, to: "extended.conll")
+    let model = path("m")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", data, "--model", model, "--label-column", "2", "--quiet"]
+          + Self.smallModelOptions))
+    let note =
+      "note: \(model) was trained on the labels of column 2 (--label-column 2); "
+      + "this reads each line's last column"
+    let last = try trellis(["eval", "--model", model, "--test", data])
+    assertSucceeded(last)
+    XCTAssertTrue(last.stderr.contains(note), last.summary)
+    let given = try trellis(["eval", "--model", model, "--test", data, "--label-column", "2"])
+    assertSucceeded(given)
+    XCTAssertFalse(given.stderr.contains("note:"), given.summary)
   }
 }

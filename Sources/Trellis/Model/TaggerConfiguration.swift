@@ -48,6 +48,22 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
   /// training labels are converted to it, predictions converted back. BIOES gives the chain
   /// separate labels for single-token and final tokens of a span.
   public var trainingScheme: TagScheme?
+  /// Sets `scheme` to the scheme of the training labels `labels` (`detectScheme`) and, when no
+  /// `trainingScheme` was chosen, the scheme to train in: BIO for IOB1 data whose labels are
+  /// all chunk labels (converted for training, predictions converted back), else the data's
+  /// own. IOB1 writes B-X only where a chunk follows one of its own type, so its I-X both
+  /// starts and continues chunks; Reimers & Gurevych (2017) found it the worst scheme to train
+  /// in on every sequence-labelling task they measured, and Lample et al. (2016) and Ma & Hovy
+  /// (2016) converted CoNLL-2003's IOB1 before training.
+  public mutating func detectSchemes(in labels: [[String]]) {
+    scheme = detectScheme(labels)
+    if trainingScheme == nil, scheme == .iob1,
+      labels.allSatisfy({ $0.allSatisfy(isChunkLabel) })
+    {
+      trainingScheme = .bio
+    }
+  }
+
   /// `trainingScheme` when it differs from `scheme` (labels converted to it for training,
   /// predictions converted back), else nil: the model's labels are the data's.
   package var convertedScheme: TagScheme? { trainingScheme == scheme ? nil : trainingScheme }

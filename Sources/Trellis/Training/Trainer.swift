@@ -130,6 +130,10 @@ public final class Trainer {
     let configuration = run.model.configuration
     var given = self.configuration
     given.scheme = configuration.scheme
+    // The scheme trained in when none was chosen (`detectSchemes`) is no setting either.
+    if given.trainingScheme == nil, configuration.scheme == .iob1 {
+      given.trainingScheme = configuration.trainingScheme
+    }
     // `run.options` already has this trainer's epochs and patience.
     var replaced =
       replacedSettings(given: given, kept: configuration)

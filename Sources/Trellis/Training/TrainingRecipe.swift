@@ -280,7 +280,7 @@ public struct TrainingData: Codable, Equatable, Sendable {
     of sentences: [Sentence], file: String, configuration: TaggerConfiguration
   ) throws {
     var configuration = configuration
-    configuration.scheme = detectScheme(sentences.map(\.labels))
+    configuration.detectSchemes(in: sentences.map(\.labels))
     guard let trainingScheme = configuration.convertedScheme else { return }
     for sentence in sentences {
       for (index, fields) in sentence.fields.enumerated() where !isChunkLabel(fields.last!) {
@@ -301,7 +301,7 @@ public struct TrainingData: Codable, Equatable, Sendable {
     of sentences: [Sentence], file: String, configuration: TaggerConfiguration
   ) throws -> Int {
     var configuration = configuration
-    configuration.scheme = detectScheme(sentences.map(\.labels))
+    configuration.detectSchemes(in: sentences.map(\.labels))
     let modelScheme = configuration.convertedScheme
     var labels = Set<ExactString>()
     for sentence in sentences {

@@ -161,7 +161,7 @@ extension Trainer {
       train: train, file: "training data", dev: dev, file: "dev data",
       configuration: configuration)
     var configuration = self.configuration
-    configuration.scheme = detectScheme(train.map(\.labels))
+    configuration.detectSchemes(in: train.map(\.labels))
     // Training labels are in the model's own scheme (`--scheme`); dev stays as it is, since
     // evaluation converts predictions back to the data's scheme.
     let sentences = train.converted(to: configuration)
