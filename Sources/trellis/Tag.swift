@@ -38,8 +38,8 @@ struct Tag: ParsableCommand {
     discussion: """
       CoNLL output is the input lines, their columns separated by tabs (conlleval.pl reads \
       them with -d '\\t'; trellis score with either), with the predicted label appended as a \
-      new last column (and its probability after it with --confidence). --nbest prints scores, so it needs \
-      --format json or text. JSON-lines input is answered in JSON lines, one answer per line; \
+      new last column (and its probability after it with --confidence). --nbest prints \
+      scores, so it needs --format json or text. JSON-lines input is answered in JSON lines, one answer per line; \
       the README's "JSON lines" section gives the schema. A sentence is answered as soon as \
       it is complete when no more input is waiting, and sentences read together are tagged \
       together, up to \(Tag.batchesReadAhead) x --batch-size at a time.

@@ -139,10 +139,10 @@ package final class ParameterStore: @unchecked Sendable {
   /// and then the left-to-right direction's weights, goes to the second thread, which runs
   /// that direction's steps (`Encoder`): so each direction's weights, gradients and moments
   /// stay in the caches of the core that reads and writes them. Where a virtual machine's two
-  /// CPUs share no cache (a cache line's round trip of 430–480 ns, `scripts/core-round-trip.c`),
-  /// one-epoch ATIS trainings ran 1.04× as fast as with the halves the other way round, with
-  /// the same bits: 1.05× with character features, and 1.03× with a one-way LSTM, whose one
-  /// direction runs on the calling thread (Eval/SPEED.md "Session 53").
+  /// CPUs share no cache (a cache line's round trip of 366–490 ns, `scripts/core-round-trip.c`),
+  /// one-epoch ATIS trainings ran 1.05× as fast as with the halves the other way round (1.04×
+  /// with character features), and as fast where they share one, with the same bits
+  /// (`scripts/placement-modes.sh`, Eval/SPEED.md "Session 53").
   static func half(onThread thread: Int) -> Int { 1 - thread }
 
   /// The index where `inParts(of: ranges)` starts the slab's second half, nil when it runs
