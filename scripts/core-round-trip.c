@@ -4,7 +4,7 @@
 // virtual CPUs: tens of nanoseconds when they share a core or its cache, hundreds when they
 // sit on cores that share no cache. Trellis's training splits each step over two threads that
 // hand data to each other many times a step, so its speed follows this figure
-// (scripts/placement-modes.sh, `make bench-peers`'s paired rounds).
+// (scripts/pair-training.sh, `make bench-peers`'s paired rounds).
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -13,7 +13,7 @@
 #include <time.h>
 
 enum { turns = 1000000 };
-// Below this round trip (ns) the two CPUs share a cache: measured 56-61 ns then on a Zen 2
+// Below this round trip (ns) the two CPUs share a cache: measured 56-62 ns then on a Zen 2
 // virtual machine, against 366-490 ns apart.
 enum { shared_cache_round_trip = 200 };
 static _Atomic int flag __attribute__((aligned(64)));

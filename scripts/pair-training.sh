@@ -3,8 +3,11 @@
 # epoch of ATIS training without character features (the peer's sizes, as `make bench-peers`
 # trains), OLD and NEW alternating for ROUNDS rounds (default 20). Two figures a run: the
 # tokens/s its epoch line prints (training steps only: reading the corpus and writing the model
-# are left out) and the whole process's wall time. Prints the medians of the rounds' NEW/OLD
-# ratios and their ranges. The kernels' level is the environment's (TRELLIS_KERNELS=avx2 for an
+# are left out) and the whole process's wall time. Before each round scripts/core-round-trip.c
+# says where the host has the two CPUs (sharing a cache or apart, which moves training by
+# 10-18% on a virtual machine; Eval/SPEED.md, session 53). Prints each round's placement and
+# rates, then the medians of the rounds' NEW/OLD ratios and their ranges, in all and by
+# placement. The kernels' level is the environment's (TRELLIS_KERNELS=avx2 for an
 # AVX2 CPU's code); TRELLIS_FLAGS replaces the training options `--character-filters 0`
 # (TRELLIS_FLAGS= trains the default model, with character features).
 #   [ROUNDS=20] [TRELLIS_KERNELS=L] [TRELLIS_FLAGS=...] scripts/pair-training.sh OLD NEW [TRAIN]
@@ -14,6 +17,7 @@ new=${2:?usage: scripts/pair-training.sh OLD NEW [TRAIN.conll]}
 train=${3:-../shared/corpora/atis/train.conll}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+cc -O2 -pthread scripts/core-round-trip.c -o "$work/round-trip"
 # Prints "TOKENS_PER_SECOND WALL_SECONDS" for one run of binary $1.
 run() {
   local start end rate
@@ -25,19 +29,27 @@ run() {
   end=$(date +%s.%N)
   echo "$rate $(awk -v s="$start" -v e="$end" 'BEGIN { print e - s }')"
 }
-rates=() walls=()
+rates=() walls=() placements=()
 for round in $(seq "${ROUNDS:-20}"); do
+  read -r trip placement <<< "$("$work/round-trip")"
   # Alternate which binary goes first, so that a drift in the machine's speed favours neither.
   if ((round % 2)); then a=$(run "$old"); b=$(run "$new"); else b=$(run "$new"); a=$(run "$old"); fi
   read -r a_rate a_wall <<< "$a"
   read -r b_rate b_wall <<< "$b"
+  echo "round $round: CPUs $placement ($trip ns), OLD $a_rate, NEW $b_rate tokens/s"
   rates+=("$(awk -v a="$a_rate" -v b="$b_rate" 'BEGIN { print b / a }')")
   walls+=("$(awk -v a="$a_wall" -v b="$b_wall" 'BEGIN { print b / a }')")
+  placements+=("$placement")
 done
 summary() {
   sort -g | awk -v what="$1" '{ v[NR] = $1 } END {
-    printf "NEW/OLD %s: median %.3f (%.3f-%.3f) over %d rounds\n",
+    if (NR) printf "NEW/OLD %s: median %.3f (%.3f-%.3f) over %d rounds\n",
       what, v[int((NR + 1) / 2)], v[1], v[NR], NR }'
 }
 printf '%s\n' "${rates[@]}" | summary "training tokens/s"
 printf '%s\n' "${walls[@]}" | summary "whole-process wall time"
+for side in shared apart; do
+  for i in "${!rates[@]}"; do
+    if [ "${placements[$i]}" = "$side" ]; then echo "${rates[$i]}"; fi
+  done | summary "training tokens/s, CPUs $side"
+done

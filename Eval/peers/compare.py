@@ -161,8 +161,8 @@ def paired_rounds(args, scratch, threads, tagging, probe):
     tagging with the model it trained) and a whole `trellis tag` process: each side's rates and
     the rounds' ratios, for training and for tagging, each with the peer's thread count for it
     (`threads`, by kind), and with `probe` each round's placement of the CPUs ("shared" a cache
-    or "apart", in "placements" of both kinds). `tagging` holds time_tag's arguments after --repetitions'
-    place: (model, big, output, tokens)."""
+    or "apart", in "placements" of both kinds). `tagging` holds time_tag's arguments after
+    --repetitions' place: (model, big, output, tokens)."""
     model, big, output, tokens = tagging
     sides = {kind: {"trellis": [], "peer": [], "ratios": []} for kind in ("training", "tagging")}
     placements = []

@@ -248,7 +248,7 @@ struct Train: ParsableCommand {
         + (embeddings.map {
           [InputFile(role: "embeddings", path: $0.path, digest: $0.vectors.fileDigest)]
         } ?? []))
-    reportProgress(of: trainer, to: logFile, givesEmbeddings: recipe.data.embeddings != nil)
+    reportProgress(of: trainer, to: logFile, recipe: recipe, train: trainSentences)
     let trained = try trainer.train(
       train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,
       bestModel: model)
@@ -321,8 +321,11 @@ struct Train: ParsableCommand {
     return vectors
   }
 
-  /// Progress lines on standard error (unless --quiet) and records in the log.
-  func reportProgress(of trainer: Trainer, to logFile: JSONLinesLog?, givesEmbeddings: Bool) {
+  /// Progress lines on standard error (unless --quiet) and records in the log, for a run of
+  /// `recipe` on the sentences `train`.
+  func reportProgress(
+    of trainer: Trainer, to logFile: JSONLinesLog?, recipe: TrainingRecipe, train: [Sentence]
+  ) {
     let frozen = trainer.options.freezeEmbeddings ? " (frozen)" : ""
     trainer.onPretrainedVocabulary = { seeded, added in
       guard !quiet else { return }
@@ -332,12 +335,14 @@ struct Train: ParsableCommand {
     }
     // Not silenced by --quiet: settings the command line gives are being overridden. Only
     // those this command sets away from their defaults are named: a setting it leaves alone
-    // is no instruction the checkpoint overrides.
-    let defaults = TrainingRecipe()
+    // is no instruction the checkpoint overrides. The schemes a run takes from its data
+    // (`detectSchemes`) are defaults too.
+    var defaults = TrainingRecipe()
+    defaults.configuration.detectSchemes(in: train.map(\.labels))
     let setByCommand = Set(
       (replacedSettings(given: defaults.configuration, kept: trainer.configuration)
         + replacedSettings(given: defaults.options, kept: trainer.options)).map(\.key)
-        + (givesEmbeddings ? ["embeddings"] : []))
+        + (recipe.data.embeddings != nil ? ["embeddings"] : []))
     trainer.onCheckpointSettings = { replaced in
       let named = replaced.filter { setByCommand.contains($0.key) }
       guard !named.isEmpty else { return }

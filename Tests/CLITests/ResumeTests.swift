@@ -177,4 +177,25 @@ final class ResumeTests: CLITestCase {
       ] + Self.smallModelOptions)
     assertFailed(result, mentioning: ["was trained on other data than the --train file given"])
   }
+
+  /// The scheme a run trains in unless told (BIO for IOB1 data) is a default, not a setting
+  /// the command gives: resuming IOB1 data trained `--scheme iob1` without --scheme named
+  /// `trainingScheme iob1 (not "bio")`, a setting the user had not given.
+  func testResumeOfIOB1DataNamesNoSchemeNotGiven() throws {
+    let iob1 = try write(
+      String(repeating: "Ann I-PER\nmet O\nBob I-PER\nCarl B-PER\n\n", count: 20),
+      to: "iob1.conll")
+    let model = path("iob1.model")
+    assertSucceeded(
+      try trellis(
+        [
+          "train", "--train", iob1, "--model", model, "--epochs", "1", "--scheme", "iob1",
+          "--keep-checkpoint", "--quiet",
+        ] + Self.smallModelOptions))
+    let resumed = try trellis(
+      ["train", "--train", iob1, "--model", model, "--epochs", "2", "--resume", "--quiet"]
+        + Self.smallModelOptions)
+    assertSucceeded(resumed)
+    XCTAssertFalse(resumed.stderr.contains("note: --resume"), resumed.summary)
+  }
 }

@@ -27,9 +27,8 @@ component first tags (or is saved), not when it is added.
 With `config={"url": "http://127.0.0.1:8080"}` instead of a model, the component tags on a
 running `trellis-serve` through `Client`, so that the processes of a pipeline share one
 server and one model; the results are the same. Its `timeout` and `busy_retries` settings are
-the `Client`'s. Such a component holds no model: `to_disk`
-and `to_bytes` save none, and a saved pipeline tags on the configured server wherever it is
-loaded.
+the `Client`'s. Such a component holds no model: `to_disk` and `to_bytes` save none, and a
+saved pipeline tags on the configured server wherever it is loaded.
 
 As spaCy's own pipes do, the component passes a Doc it cannot tag (one holding a sentence of
 more tokens than the model takes, as the README's "Limits" say) to its error handler, which

@@ -142,7 +142,7 @@ package final class ParameterStore: @unchecked Sendable {
   /// CPUs share no cache (a cache line's round trip of 366–490 ns, `scripts/core-round-trip.c`),
   /// one-epoch ATIS trainings ran 1.05× as fast as with the halves the other way round (1.04×
   /// with character features), and as fast where they share one, with the same bits
-  /// (`scripts/placement-modes.sh`, Eval/SPEED.md "Session 53").
+  /// (`scripts/pair-training.sh`, Eval/SPEED.md "Session 53").
   static func half(onThread thread: Int) -> Int { 1 - thread }
 
   /// The index where `inParts(of: ranges)` starts the slab's second half, nil when it runs

@@ -71,7 +71,7 @@ public final class Trainer {
     let run: TrainingRun
     if resume, let checkpoint {
       run = try resumed(from: checkpoint, train: train, dev: dev)
-      adoptSettings(of: run)
+      adoptSettings(of: run, train: train)
     } else {
       run = try fresh(train: train, dev: dev)
     }
@@ -126,14 +126,11 @@ public final class Trainer {
   /// Records a resumed run's settings, the checkpoint's, in the provenance, and tells
   /// `onCheckpointSettings` which of this trainer's they replace. The data's scheme is no
   /// setting, so none is replaced: it is detected from the data, which is the checkpoint's.
-  private func adoptSettings(of run: TrainingRun) {
+  private func adoptSettings(of run: TrainingRun, train: [Sentence]) {
     let configuration = run.model.configuration
     var given = self.configuration
-    given.scheme = configuration.scheme
-    // The scheme trained in when none was chosen (`detectSchemes`) is no setting either.
-    if given.trainingScheme == nil, configuration.scheme == .iob1 {
-      given.trainingScheme = configuration.trainingScheme
-    }
+    // The schemes as a fresh run on `train`, the checkpoint's data, would take them.
+    given.detectSchemes(in: train.map(\.labels))
     // `run.options` already has this trainer's epochs and patience.
     var replaced =
       replacedSettings(given: given, kept: configuration)
