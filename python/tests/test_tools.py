@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import CORPUS, REPOSITORY
+from conftest import CORPUS, REPOSITORY, cli_path, run_cli
 
 
 def test_the_python_bench_runs_one_round(model_path: str) -> None:
@@ -20,3 +20,38 @@ def test_the_python_bench_runs_one_round(model_path: str) -> None:
     assert figures["rounds"] == 1
     assert all(figures[f"{name}_tokens_per_second"] > 0
                for name in ("swift", "tokens_call", "jsonl_call", "python", "python_spans"))
+
+
+def test_the_converter_reads_the_sentences_the_cli_tags(tmp_path, model_path: str) -> None:
+    """conll_to_jsonl.py's request N is the file's sentence N as `trellis tag` reads it. It
+    once made requests of -DOCSTART- lines (and merged the sentences around one without a
+    blank line), kept a byte-order mark in the first token and split tokens at no-break
+    spaces and other Unicode whitespace, so ids and tokens drifted from the CLI's."""
+    conll = tmp_path / "mixed.conll"
+    conll.write_bytes(
+        b"\xef\xbb\xbfflights\tO\nfrom O\n\n-DOCSTART- -X- O\n\nnew\xc2\xa0york\tO\n"
+        b"to\tO\r\n-DOCSTART-\tO\nx\x1cy\tO\nb\xe2\x80\xa8c O\n \t \nd O\re O\r\r\nf O\n")
+    converted = subprocess.run(
+        [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"), str(conll)],
+        capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
+    # Lines end at LF alone: str.splitlines would also split at the U+2028 inside a token.
+    tagged = run_cli("tag", "--model", model_path, "--format", "json", str(conll))
+    expected = [json.loads(line)["tokens"] for line in tagged.decode().split("\n")[:-1]]
+    assert [json.loads(line) for line in converted] == [
+        {"id": number, "tokens": tokens} for number, tokens in enumerate(expected, start=1)]
+    assert len(expected) == 5 and expected[1] == ["new\xa0york", "to"]
+
+
+def test_the_converter_refuses_what_the_cli_refuses_at_the_same_line(
+        tmp_path, model_path: str) -> None:
+    conll = tmp_path / "latin1.conll"
+    conll.write_bytes(b"a O\n\rb O\n\xe9t\xe9 O\n")
+    converted = subprocess.run(
+        [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"), str(conll)],
+        capture_output=True, text=True, check=False)
+    tagged = subprocess.run(
+        [str(cli_path()), "tag", "--model", model_path, str(conll)], capture_output=True,
+        text=True, check=False)
+    assert converted.returncode == 1 and tagged.returncode != 0
+    assert converted.stderr == f"Error: {conll}:4: is not valid UTF-8\n"
+    assert tagged.stderr.startswith(f"Error: {conll}:4: is not valid UTF-8")
