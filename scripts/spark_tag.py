@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tags a corpus of JSON-lines requests on Apache Spark with `trellis tag`.
 
-    python scripts/spark_tag.py --trellis trellis-0.3.0/trellis --model atis.model \\
+    python scripts/spark_tag.py --trellis trellis-0.4.0/trellis --model atis.model \\
         --input requests.jsonl --output answers [--master 'local[2]'] [--partitions 8]
 
 or the same arguments after `spark-submit --master yarn scripts/spark_tag.py`. The input is
@@ -52,6 +52,12 @@ from pyspark import SparkConf, SparkContext, SparkFiles
 SHOWN_CHARACTERS = 200
 # What a task's error says first, so the driver finds it in Spark's report of the failure.
 FAILURE = "spark_tag: "
+# `trellis tag` options the script gives every process, and why.
+SCRIPT_TAG_OPTIONS = {
+    "--model": "the shipped copy of its --model",
+    "--input": "jsonl, the requests' format",
+    "--format": "json, the answers' format",
+}
 
 
 def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments, errors, unjoinable):
@@ -187,6 +193,14 @@ def partition_count(text):
     return count
 
 
+def innermost_cause(exception):
+    """The first line of the innermost cause of a Java exception: Spark wraps what failed (an
+    input directory that holds a directory, say) in "Job aborted." and more."""
+    while exception.getCause() is not None:
+        exception = exception.getCause()
+    return str(exception.toString()).splitlines()[0]
+
+
 def main(arguments):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trellis", required=True, help="the trellis binary to ship")
@@ -211,16 +225,25 @@ def main(arguments):
     for argument in ("-h", "--help", "--version"):
         if argument in options.tag_arguments:
             parser.error(f"-- {argument}: trellis would print that instead of tagging")
+    # The script sets these itself; a later one on trellis's command line would win: `--input
+    # text` tagged each JSON request as a sentence of text, answers without ids, and exit 0.
+    for argument in options.tag_arguments:
+        name = argument.partition("=")[0]
+        if name in SCRIPT_TAG_OPTIONS:
+            parser.error(
+                f"-- {argument}: the script sets {name} itself "
+                f"({SCRIPT_TAG_OPTIONS[name]})")
     # Local inputs are checked before Spark starts: a missing one failed the job with a Java
     # trace, after Spark had made the output directory, which then refused the next run; and
     # an output inside an input directory was made before the input was listed, and read.
-    output = os.path.abspath(options.output)
+    # Real paths, so a symbolic link to the input directory does not hide the output in it.
+    output = os.path.realpath(options.output)
     for path in options.input.split(","):
         if "://" in path or glob.has_magic(path):
             continue
         if not os.path.exists(path):
             parser.error(f"--input {path}: no such file or directory")
-        if os.path.isdir(path) and output.startswith(os.path.join(os.path.abspath(path), "")):
+        if os.path.isdir(path) and output.startswith(os.path.join(os.path.realpath(path), "")):
             parser.error(f"--output {options.output} is inside the input directory {path}")
 
     conf = SparkConf().setAppName("trellis tag").setIfMissing("spark.master", "local[*]")
@@ -255,7 +278,7 @@ def main(arguments):
         task_error = re.search(
             rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
         reason = (task_error.group(1) if task_error
-                  else f"{FAILURE}{str(error.java_exception).splitlines()[0]}")
+                  else f"{FAILURE}{innermost_cause(error.java_exception)}")
         leftover = (f"; remove {options.output}/, which it leaves behind, before running it "
                     "again" if os.path.exists(options.output) else "")
         sys.exit(f"{reason}\nspark_tag: the job failed{leftover}")

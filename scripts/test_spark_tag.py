@@ -225,6 +225,17 @@ class SparkTagTests(unittest.TestCase):
             "running it again"])
         self.assertTrue(os.path.isdir(output))
 
+    def test_a_job_that_spark_fails_says_the_innermost_cause(self):
+        """An input directory that holds a directory fails the job in Hadoop's record reader;
+        the script said only "Job aborted.", and why was in Spark's log alone."""
+        inputs = os.path.join(self.directory, "nested")
+        os.makedirs(os.path.join(inputs, "more"), exist_ok=True)
+        shutil.copy(self.requests, inputs)
+        output = os.path.join(self.directory, "nested-answers")
+        done = self.spark_tag(output, inputs, partitions=1, check=False)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertRegex(done.stderr.splitlines()[-2], r"^spark_tag: .*is a directory")
+
     def test_error_answers_without_an_id_are_counted(self):
         """With `--on-error skip`, an error answer without an id cannot be joined to its
         request; the script counts them, and all error answers, when the job ends."""
@@ -288,18 +299,29 @@ class SparkTagTests(unittest.TestCase):
     def test_mistakes_in_the_arguments_are_refused_before_spark_starts(self):
         """A missing input failed the job with a Java trace after Spark had made the output
         directory (which then refused the next run); an output inside the input directory
-        was made, then read as input; --partitions below 1 or beyond Java's int reached
-        Spark. Each is refused at once, and no output directory is made."""
+        was made, then read as input (also when the input was named by a symbolic link);
+        --partitions below 1 or beyond Java's int reached Spark; `-- --input text` tagged each
+        request as text, without ids, and exited 0. Each is refused at once, and no output
+        directory is made."""
         inputs = os.path.join(self.directory, "inputs")
         os.makedirs(inputs, exist_ok=True)
         shutil.copy(self.requests, inputs)
+        linked_inputs = os.path.join(self.directory, "linked-inputs")
+        if not os.path.lexists(linked_inputs):
+            os.symlink(inputs, linked_inputs)
         for requests, output, settings, message in (
                 (os.path.join(self.directory, "missing.jsonl"), "out-missing", [],
                  "missing.jsonl: no such file or directory"),
                 (inputs, os.path.join(inputs, "answers"), [], "is inside the input directory"),
                 (self.requests, "out-partitions", ["--partitions", "0"], "must be in 1..."),
                 (self.requests, "out-version", ["--", "--version"],
-                 "trellis would print that instead of tagging")):
+                 "trellis would print that instead of tagging"),
+                (self.requests, "out-input", ["--", "--input", "text"],
+                 "the script sets --input itself"),
+                (self.requests, "out-model", ["--", f"--model={self.model}"],
+                 "the script sets --model itself"),
+                (linked_inputs, os.path.join(inputs, "linked-answers"), [],
+                 "is inside the input directory")):
             output = os.path.join(self.directory, output)
             done = subprocess.run(
                 [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis",
