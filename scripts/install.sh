@@ -5,9 +5,11 @@
 #                                                     fish completions (made by the binary)
 #   scripts/install.sh uninstall PREFIX               removes exactly what install put there
 #
-# install lists every file it wrote and every directory it had to create in
-# PREFIX/share/trellis/installed; uninstall removes those files, then those directories if
-# they are empty again, so a directory that existed before (/usr/local/share/man) stays.
+# install lists every file it wrote, with its SHA-256, and every directory it had to create in
+# PREFIX/share/trellis/installed, rewritten after each one, so an install that fails part way
+# still names what it put there. uninstall removes those files, but not one whose content has
+# changed since (someone else's now), then those directories if they are empty again, so a
+# directory that existed before (/usr/local/share/man) stays.
 set -euo pipefail
 
 usage() {
@@ -30,12 +32,42 @@ declare -A completion_paths=(
   [fish]=share/fish/vendor_completions.d/trellis.fish
 )
 
-# Entries of the manifest ("dir PATH" or "file PATH", PATH relative to PREFIX), old and new.
+# Entries of the manifest, old and new: "dir PATH" or "file PATH SHA256" (or "file PATH",
+# from an install before the hashes), PATH relative to PREFIX.
 entries=()
+# Adds an entry, in place of one of the same kind and path.
 record() {
-  local entry
-  for entry in "${entries[@]}"; do [ "$entry" = "$1" ] && return; done
+  local i kind path old_kind old_path
+  read -r kind path _ <<< "$1"
+  for i in "${!entries[@]}"; do
+    read -r old_kind old_path _ <<< "${entries[$i]}"
+    if [ "$old_kind $old_path" = "$kind $path" ]; then
+      entries[i]=$1
+      return
+    fi
+  done
   entries+=("$1")
+}
+
+# Writes the manifest, atomically; its directory is made first (`install_all`).
+save_manifest() {
+  printf '%s\n' "${entries[@]}" > "$manifest.tmp.$$"
+  mv -f "$manifest.tmp.$$" "$manifest"
+}
+
+sha256() { sha256sum < "$1" | cut -d' ' -f1; }
+
+# Whether the file at PATH (relative to PREFIX) is as install wrote it: the manifest's entry
+# for it has no hash (an older install) or its hash.
+unchanged() {
+  local entry kind path hash
+  for entry in "${entries[@]}"; do
+    read -r kind path hash <<< "$entry"
+    [ "$kind $path" = "file $1" ] || continue
+    [ -z "$hash" ] || [ "$(sha256 "$prefix/$1")" = "$hash" ]
+    return
+  done
+  return 1
 }
 
 # Creates DIR (relative to PREFIX) and its missing parents, recording each one it creates.
@@ -48,6 +80,8 @@ make_directory() {
   for dir in "${missing[@]}"; do
     mkdir "$prefix/$dir"
     record "dir $dir"
+    # (Not while the manifest's own directory and its parents are being made.)
+    if [ -d "$(dirname "$manifest")" ]; then save_manifest; fi
   done
 }
 
@@ -58,7 +92,8 @@ install_file() {
   make_directory "$(dirname "$path")"
   install -m "$mode" "$file" "$prefix/$path.tmp.$$"
   mv -f "$prefix/$path.tmp.$$" "$prefix/$path"
-  record "file $path"
+  record "file $path $(sha256 "$prefix/$path")"
+  save_manifest
 }
 
 install_all() {
@@ -69,16 +104,15 @@ install_all() {
   if [ -f "$manifest" ]; then
     while IFS= read -r entry; do record "$entry"; done < "$manifest"
   fi
-  # A file already at one of the paths that no earlier install wrote belongs to someone else
-  # (another trellis, a package's): replacing it, and removing it at uninstall, would lose it.
-  local path entry ours
+  # A file already at one of the paths that no earlier install wrote, or that was changed
+  # since, belongs to someone else (another trellis, a package's, the user's own): replacing
+  # it, and removing it at uninstall, would lose it.
+  local path
   for path in "$binary_path" "$manual_path" "${completion_paths[@]}"; do
     [ -e "$prefix/$path" ] || [ -L "$prefix/$path" ] || continue
-    ours=false
-    for entry in "${entries[@]}"; do [ "$entry" = "file $path" ] && ours=true; done
-    if [ "$ours" = false ]; then
-      echo "error: $prefix/$path exists and was not installed by make install; remove it or" \
-        "choose another PREFIX" >&2
+    if [ -L "$prefix/$path" ] || ! unchanged "$path"; then
+      echo "error: $prefix/$path exists and is not what make install put there; remove it" \
+        "or choose another PREFIX" >&2
       exit 1
     fi
   done
@@ -89,30 +123,36 @@ install_all() {
   done
   # Without its debugging sections, as `make dist` ships it: 61 MB instead of 81.
   strip -o "$scratch/trellis" "$binary"
+  # The manifest's directory first, so each later step is recorded as soon as it is done.
+  make_directory "$(dirname "${manifest#"$prefix"/}")"
   install_file "$scratch/trellis" "$binary_path" 755
   install_file "$manual" "$manual_path" 644
   for shell in bash zsh fish; do
     install_file "$scratch/$shell" "${completion_paths[$shell]}" 644
   done
-  make_directory "$(dirname "${manifest#"$prefix"/}")"
-  printf '%s\n' "${entries[@]}" > "$manifest.tmp.$$"
-  mv -f "$manifest.tmp.$$" "$manifest"
   echo "installed under $prefix: $binary_path, $manual_path, ${completion_paths[*]}"
 }
 
 uninstall_all() {
-  local entry path dirs=()
+  local entry kind path dirs=()
   if [ ! -f "$manifest" ]; then
     echo "nothing to uninstall: $manifest does not exist" >&2
     return 0
   fi
-  while IFS= read -r entry; do
-    path=${entry#* }
-    case $entry in
-      "file "*) rm -f "$prefix/$path" ;;
-      "dir "*) dirs=("$path" "${dirs[@]}") ;;
+  while IFS= read -r entry; do record "$entry"; done < "$manifest"
+  for entry in "${entries[@]}"; do
+    read -r kind path _ <<< "$entry"
+    case $kind in
+      file)
+        if [ -L "$prefix/$path" ] || { [ -e "$prefix/$path" ] && ! unchanged "$path"; }; then
+          echo "kept $prefix/$path: changed since make install put it there" >&2
+        else
+          rm -f "$prefix/$path"
+        fi
+        ;;
+      dir) dirs=("$path" "${dirs[@]}") ;;
     esac
-  done < "$manifest"
+  done
   rm -f "$manifest"
   # Deepest first: a directory is created after its parent, so the reversed list has children
   # before parents; one that holds anything else stays.

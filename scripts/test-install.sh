@@ -60,6 +60,35 @@ check "install refuses to replace a file it did not install" \
   bash -c '! make --no-print-directory install PREFIX="$1" > /dev/null 2>&1' _ "$prefix"
 check "that file is kept" grep -qx "someone else's" "$prefix/bin/trellis"
 
+rm -rf "${prefix:?}"/*
+
+# An install that fails part way (a file where a directory must go) records what it put
+# there: once the obstacle is gone, install runs again, and uninstall removes it all. (It wrote
+# its list only at the end, and the next install then refused its own files.)
+mkdir "$prefix/share"
+touch "$prefix/share/fish"
+check "install fails where it cannot make a directory" \
+  bash -c '! make --no-print-directory install PREFIX="$1" > /dev/null 2>&1' _ "$prefix"
+check "what it installed so far is listed" grep -qx "file bin/trellis [0-9a-f]*" \
+  "$prefix/share/trellis/installed"
+rm "$prefix/share/fish"
+check "install runs again once the obstacle is gone" \
+  make --no-print-directory install PREFIX="$prefix" > /dev/null
+make --no-print-directory uninstall PREFIX="$prefix"
+left=$(cd "$prefix" && find . -mindepth 1 | sort | tr '\n' ' ')
+check "uninstall then leaves what was there before (left: $left)" test "$left" = "./share "
+
+# A file changed since install (the user's own script put in its place) is someone else's
+# now: uninstall keeps it, and install refuses to replace it.
+rm -rf "${prefix:?}"/*
+make --no-print-directory install PREFIX="$prefix" > /dev/null
+printf '#!/bin/sh\necho mine\n' > "$prefix/bin/trellis"
+make --no-print-directory uninstall PREFIX="$prefix" 2> /dev/null
+check "uninstall keeps a file changed since install" grep -qx "echo mine" "$prefix/bin/trellis"
+check "uninstall removes the rest" test ! -e "$prefix/share/man/man1/trellis.1"
+check "install refuses to replace it" \
+  bash -c '! make --no-print-directory install PREFIX="$1" > /dev/null 2>&1' _ "$prefix"
+
 if [ "$failures" -gt 0 ]; then
   echo "make test-install: $failures checks failed" >&2
   exit 1
