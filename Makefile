@@ -234,9 +234,10 @@ python-bench: python
 # README, LICENSE, NOTICE, LICENSE-ICU) with the binary of `make build` (BIN, above), which
 # runs without a Swift toolchain. Like every build it runs on any x86-64, its vector kernels
 # choosing the CPU's instruction set at run time. Only glibc and libstdc++ stay shared, and
-# Debian's OpenBLAS and LAPACKE, which training opens at run time. The version is the library's `trellisVersion`. scripts/check-dist.sh
-# then unpacks the tarball and runs the binary with the toolchain's libraries out of the
-# loader's reach.
+# Debian's OpenBLAS and LAPACKE, which training opens at run time. The version is the
+# library's `trellisVersion`. scripts/check-dist.sh then unpacks the tarball and runs the
+# binary with the toolchain's libraries out of the loader's reach; only a tarball that passed
+# goes to dist/ (a failed one stayed there, ready to ship).
 VERSION = $(shell sed -n 's/^public let trellisVersion = "\(.*\)"$$/\1/p' Sources/Trellis/Trellis.swift)
 DIST = dist/trellis-$(VERSION)-linux-$(shell uname -m).tar.gz
 DIST_STAGE = $(BUILD_DIR)/stage
@@ -250,8 +251,10 @@ dist: build
 	@rm -rf $(DIST_STAGE) && mkdir -p $(DIST_STAGE)/trellis-$(VERSION) dist
 	cp $(BIN) README.md LICENSE NOTICE LICENSE-ICU $(DIST_STAGE)/trellis-$(VERSION)/
 	strip $(DIST_STAGE)/trellis-$(VERSION)/trellis
-	tar -C $(DIST_STAGE) --owner=0 --group=0 --numeric-owner -czf $(DIST).tmp trellis-$(VERSION) && mv $(DIST).tmp $(DIST)
-	bash scripts/check-dist.sh $(DIST)
+	tar -C $(DIST_STAGE) --owner=0 --group=0 --numeric-owner -czf $(DIST_STAGE)/$(notdir $(DIST)) \
+	  trellis-$(VERSION)
+	bash scripts/check-dist.sh $(DIST_STAGE)/$(notdir $(DIST))
+	mv $(DIST_STAGE)/$(notdir $(DIST)) $(DIST)
 
 # --- Spark: `make spark-test` runs scripts/spark_tag.py with PySpark (PyPI, in a git-ignored venv)
 # in local mode on the toolchain-free binary, and checks its output against one `trellis tag` run
