@@ -94,13 +94,15 @@ struct Bench: ParsableCommand {
   }
 
   /// The files bench reads and the one it writes (`--json`), checked before minutes of
-  /// measuring: the figures never replace an input, a device or a directory.
+  /// measuring: the figures never replace an input, a device, a directory or a file that is
+  /// not JSON (a model named by mistake).
   func files() throws -> FileRoles {
     var roles = FileRoles()
     roles.inputs =
       model.map { model in [("--model", model), ("--test", testFile)] }
       ?? [("--corpus", trainFile)]
     roles.replaced = json.map { [("--json", $0)] } ?? []
+    roles.kinds = ["--json": (JSONLinesLog.firstBytes, "JSON report")]
     return roles
   }
 

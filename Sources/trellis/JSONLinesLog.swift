@@ -2,16 +2,21 @@ import Foundation
 import Trellis
 
 /// Appends one JSON object per line; a line per epoch (and per step with --log-steps). Opened
-/// like any tool's log (truncated in place, so /dev/null stays a device); a failed write
-/// throws, which stops training with the log's name in the message.
+/// like any tool's log (truncated in place, so /dev/null stays a device), or after its end
+/// for a resumed run, which then continues its interrupted run's log; a failed write throws,
+/// which stops training with the log's name in the message.
 final class JSONLinesLog {
+  /// A JSON object's first byte, which a log begins with (as does `bench --json`'s report): a
+  /// file at `--log` that begins otherwise is someone else's (`FileRoles.kinds`).
+  static let firstBytes = Array("{".utf8)
+
   let path: String
   let handle: FileHandle
   let encoder = JSONEncoder()
 
-  init(path: String) throws {
+  init(path: String, appending: Bool) throws {
     self.path = path
-    handle = try openForStreaming(path)
+    handle = try openForStreaming(path, appending: appending)
     encoder.outputFormatting = [.sortedKeys]
     encoder.keyEncodingStrategy = .convertToSnakeCase
     // A diverging run is exactly what a log must show: non-finite values become strings.

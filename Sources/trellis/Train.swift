@@ -181,15 +181,19 @@ struct Train: ParsableCommand {
     help: "Average the parameters over all steps (default: \(defaults.options.average)).")
   var average: Bool?
 
-  @Option(help: "Checkpoint written after every epoch (default: MODEL.checkpoint).") var checkpoint:
-    String?
+  @Option(
+    help:
+      "Checkpoint written after every epoch (default: MODEL.checkpoint); a run without --resume refuses one that holds an earlier run's."
+  ) var checkpoint: String?
   @Flag(
     help:
       "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, but not to limits that would have stopped the run before the epochs the checkpoint has run; the other settings are the checkpoint's, and a note names those this command sets, away from their defaults, to other values)."
   )
   var resume = false
   @Option(
-    help: "Write the configuration, then one JSON line per epoch, to this file (replacing it).")
+    help:
+      "Write the configuration, then one JSON line per epoch, to this file (replacing it; with --resume, after what it holds)."
+  )
   var log: String?
   @Flag(help: "Also log every step's loss and gradient norm to --log.") var logSteps = false
   @Flag(
@@ -222,16 +226,16 @@ struct Train: ParsableCommand {
     let trainName = LineReader.displayName(of: recipe.data.train)
     let dev = try recipe.data.dev.map { try readDescribed($0, role: "dev", columns: columns) }
     let (trainSentences, devSentences) = (train.sentences, dev?.sentences ?? [])
-    // The data's scheme, as training will detect it, so that the log and the model's recipe
-    // say which scheme the run read, beside the one it trains in (BIO for IOB1 data unless
-    // --scheme says otherwise).
+    // The data's scheme, as training detects it: the log and the model's recipe say which
+    // scheme the run read, beside the one it trains in (BIO for IOB1 data unless --scheme).
     recipe.configuration.detectSchemes(in: trainSentences.map(\.labels))
     try TrainingData.check(
       train: trainSentences, file: trainName, dev: devSentences,
       file: LineReader.displayName(of: recipe.data.dev ?? ""),
       configuration: recipe.configuration)
-    if recipe.data.dev == nil && !quiet { noteTrainingWithoutDev(recipe.options) }
-    let logFile = try log.map(JSONLinesLog.init(path:))
+    if !quiet { noteEpochSelection(recipe, train: trainSentences, dev: devSentences) }
+    // A resumed run adds to the log: replacing it lost the interrupted run's epochs.
+    let logFile = try log.map { try JSONLinesLog(path: $0, appending: resume) }
     // The test file is read only for the words whose vectors --embeddings keeps.
     let test = try recipe.data.test.flatMap { path in
       try recipe.data.embeddings == nil ? nil : readDescribed(path, role: "test", columns: columns)
@@ -262,18 +266,6 @@ struct Train: ParsableCommand {
     }
   }
 
-  /// What a run without --dev does differently, on standard error.
-  func noteTrainingWithoutDev(_ options: TrainingOptions) {
-    // Annealing follows the dev F1 too: set without a dev set, it does nothing.
-    let annealing =
-      options.annealFactor != Self.defaults.options.annealFactor
-      ? ", and never anneals the learning rate (--anneal-factor and --anneal-patience follow "
-        + "dev F1)" : ""
-    printError(
-      "note: without --dev, training runs all \(options.epochs) epochs and keeps the "
-        + "last\(annealing); --dev stops when dev F1 stops improving and keeps the best epoch")
-  }
-
   /// The sentences of `path` and its `InputFile` in `role`, read once with its size and
   /// SHA-256 taken as it is read: a pipe or FIFO can be read only once.
   func readDescribed(_ path: String, role: String, columns: ColumnOptions) throws
@@ -302,6 +294,7 @@ struct Train: ParsableCommand {
     roles.replaced = [("--model", model), ("--checkpoint", checkpoint)]
     roles.kinds = [
       "--model": (ModelFile.magic, "model"), "--checkpoint": (Checkpoint.magic, "checkpoint"),
+      "--log": (JSONLinesLog.firstBytes, "JSON-lines log"),
     ]
     roles.streamed = log.map { [("--log", $0)] } ?? []
     return roles
@@ -342,7 +335,8 @@ struct Train: ParsableCommand {
     let setByCommand = Set(
       (replacedSettings(given: defaults.configuration, kept: trainer.configuration)
         + replacedSettings(given: defaults.options, kept: trainer.options)).map(\.key)
-        + (recipe.data.embeddings != nil ? ["embeddings"] : []))
+        + (recipe.data.embeddings != nil ? ["embeddings"] : [])
+        + (recipe.data.embeddingsScope != defaults.data.embeddingsScope ? ["embeddingsScope"] : []))
     trainer.onCheckpointSettings = { replaced in
       let named = replaced.filter { setByCommand.contains($0.key) }
       guard !named.isEmpty else { return }

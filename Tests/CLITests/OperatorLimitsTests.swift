@@ -10,7 +10,7 @@ final class OperatorLimitsTests: CLITestCase {
   }
 
   /// `--checkpoint notes.txt` replaced the notes, then removed them when training ended; a
-  /// model given as `--checkpoint` went the same way.
+  /// model given as `--checkpoint` went the same way, and `--log` truncated a model.
   func testAnOutputReplacesOnlyAFileOfItsOwnKind() throws {
     let notes = try write("my notes\n", to: "notes.txt")
     let model = path("m")
@@ -18,7 +18,8 @@ final class OperatorLimitsTests: CLITestCase {
     let modelBytes = try Data(contentsOf: URL(fileURLWithPath: model))
     for (option, file, kind) in [
       ("--checkpoint", notes, "checkpoint"), ("--checkpoint", model, "checkpoint"),
-      ("--model", notes, "model"),
+      ("--model", notes, "model"), ("--log", model, "JSON-lines log"),
+      ("--log", notes, "JSON-lines log"),
     ] {
       let outputs = option == "--model" ? [option, file] : ["--model", path("n"), option, file]
       assertFailed(
@@ -27,10 +28,16 @@ final class OperatorLimitsTests: CLITestCase {
     }
     XCTAssertEqual(try String(contentsOfFile: notes, encoding: .utf8), "my notes\n")
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), modelBytes)
+    let copy = path("copy")
+    try modelBytes.write(to: URL(fileURLWithPath: copy))
+    assertFailed(
+      try trellis(["bench", "--model", model, "--test", PackagePaths.tiny("dev"), "--json", copy]),
+      mentioning: ["\(copy): is not a Trellis JSON report; refusing to replace it (--json)"])
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), modelBytes)
     // An empty file (mktemp's) and a file of the kind are replaced as before.
     try write("", to: "empty")
-    assertSucceeded(try trellis(train + ["--model", path("empty")]))
-    assertSucceeded(try trellis(train + ["--model", model]))
+    assertSucceeded(try trellis(train + ["--model", path("empty"), "--log", path("log")]))
+    assertSucceeded(try trellis(train + ["--model", model, "--log", path("log")]))
   }
 
   /// A checkpoint written through a symbolic link is removed at the link's target when

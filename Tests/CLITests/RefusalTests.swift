@@ -139,8 +139,8 @@ final class RefusalTests: CLITestCase {
       mentioning: ["\(model): reads feature column 2, which --token-column 2 names"])
   }
 
-  /// A resumed run's weights were seeded from the checkpoint's vectors: the model records
-  /// those, whatever the resuming command names, and the command is told.
+  /// A resumed run's weights were seeded from the checkpoint's vectors, of its scope: the model
+  /// records those, whatever the resuming command names, and the command is told.
   func testAResumedRunRecordsTheCheckpointsVectors() throws {
     let train = try write("flights\tO\nto\tO\nboston\tB-city\n\n", to: "train.conll")
     let first = try write("flights 1 1 1 1\nboston 2 2 2 2\n", to: "first.txt")
@@ -157,6 +157,14 @@ final class RefusalTests: CLITestCase {
       resumed.stderr.contains("embeddings \(first) (not \(second))"), resumed.stderr)
     let info = try trellis(["info", "--json", path("m")])
     XCTAssertTrue(info.output.contains(first) && !info.output.contains(second), info.output)
+    // So is another --embeddings-scope (it was dropped without a word), with the same vectors.
+    assertSucceeded(
+      try trellis(common + ["--embeddings", first, "--epochs", "2", "--keep-checkpoint"]))
+    let scoped = try trellis(
+      common + ["--embeddings", first, "--embeddings-scope", "all", "--epochs", "3", "--resume"])
+    assertSucceeded(scoped)
+    XCTAssertTrue(scoped.stderr.contains("embeddingsScope data (not all)"), scoped.stderr)
+    XCTAssertFalse(scoped.stderr.contains("embeddings \(first)"), scoped.stderr)
   }
 
   /// Weights of ±3e38 (finite, so the loader takes them) overflow the scores: the confidences

@@ -80,6 +80,40 @@ final class ResumeTests: CLITestCase {
     XCTAssertNil((loggedRecipe["options"] as? [String: Any])?["learning_rate"], String(logged))
   }
 
+  /// A run given again without --resume replaced the checkpoint of the one before after its
+  /// first epoch, and removed it at the end: an interrupted run's epochs were lost without a
+  /// word. It is refused before it trains, and the checkpoint kept.
+  func testAFreshRunRefusesAnEarlierRunsCheckpoint() throws {
+    let model = try trainModel(options: ["--epochs", "1", "--keep-checkpoint"])
+    let checkpoint = try Data(contentsOf: URL(fileURLWithPath: model + ".checkpoint"))
+    let again = try trellis(
+      ["train", "--train", PackagePaths.tiny("train"), "--model", model, "--quiet"]
+        + Self.smallModelOptions)
+    assertFailed(
+      again,
+      mentioning: [
+        "\(model).checkpoint: holds an earlier run's checkpoint (interrupted, or kept); resume "
+          + "it (--resume), or remove it to train afresh"
+      ])
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model + ".checkpoint")), checkpoint)
+  }
+
+  /// A resumed run adds to its log: it replaced the interrupted run's lines with its own.
+  func testAResumedRunAddsToItsLog() throws {
+    let log = path("run.jsonl")
+    let model = try trainModel(options: ["--epochs", "1", "--keep-checkpoint", "--log", log])
+    let resumed = try trellis(
+      [
+        "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+        "--model", model, "--epochs", "2", "--resume", "--quiet", "--log", log,
+      ] + Self.smallModelOptions)
+    assertSucceeded(resumed)
+    let epochs = try contents(of: log).split(separator: "\n").compactMap {
+      (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["epoch"] as? Int
+    }
+    XCTAssertEqual(epochs, [1, 2])
+  }
+
   /// The note names only settings this command sets: resuming with the data and --epochs
   /// alone overrides nothing the user asked for, whatever the checkpoint's sizes.
   func testResumeWithoutSettingsNamesNone() throws {

@@ -67,6 +67,43 @@ final class TrainTagEvalTests: CLITestCase {
     }
   }
 
+  /// A dev file without chunks (or with none of a type the training data has) scores every
+  /// epoch 0, so training kept the first epoch without a word; a note says so, and not for a
+  /// dev file with chunks (above) or for labels without chunk prefixes, each a chunk itself.
+  func testADevFileWithoutChunksIsNoted() throws {
+    let rows = conllRows(try contents(of: PackagePaths.tiny("dev")))
+    func devFile(_ name: String, _ label: (String) -> String) throws -> String {
+      try write(
+        rows.map { $0.isEmpty ? "" : "\($0[0]) \(label($0[$0.count - 1]))" }
+          .joined(separator: "\n") + "\n", to: name)
+    }
+    let train = ["train", "--train", PackagePaths.tiny("train"), "--model", path("model")]
+    for (dev, what) in [
+      (try devFile("outside.conll") { _ in "O" }, "no chunks"),
+      (
+        try devFile("unknown.conll") { $0 == "O" ? $0 : String($0.prefix(2)) + "UNSEEN" },
+        "no chunk of a type the training data has"
+      ),
+    ] {
+      let run = try trellis(train + ["--dev", dev] + Self.smallModelOptions)
+      assertSucceeded(run)
+      XCTAssertTrue(
+        run.stderr.contains(
+          "note: \(dev) holds \(what), so dev F1 is 0 in every epoch and training keeps the "
+            + "first"), run.summary)
+    }
+    let tags = try devFile("tags.conll") { $0 == "O" ? "X" : "Y" }
+    let trainTags = try write(
+      conllRows(try contents(of: PackagePaths.tiny("train")))
+        .map { $0.isEmpty ? "" : "\($0[0]) \($0[$0.count - 1] == "O" ? "X" : "Y")" }
+        .joined(separator: "\n") + "\n", to: "train-tags.conll")
+    let raw = try trellis(
+      ["train", "--train", trainTags, "--dev", tags, "--model", path("tags.model")]
+        + Self.smallModelOptions)
+    assertSucceeded(raw)
+    XCTAssertFalse(raw.stderr.contains("note:"), raw.summary)
+  }
+
   func testTaggingUnlabelledTokensAddsOneColumn() throws {
     let model = try sharedModel()
     let tokens =

@@ -104,9 +104,10 @@ package struct FileRoles {
   package var replaced: [(option: String, path: String)] = []
   /// Files written in place (logs): may also be devices such as /dev/null, never directories.
   package var streamed: [(option: String, path: String)] = []
-  /// The first bytes of the kind of file each replaced output's option writes (by option, with
-  /// the kind's name): a file already there must be empty or of that kind. `--checkpoint
-  /// notes.txt` replaced the notes, and removed them when training ended.
+  /// The first bytes of the kind of file each output's option writes (by option, with the
+  /// kind's name): a regular file already there must be empty or of that kind. `--checkpoint
+  /// notes.txt` replaced the notes, and removed them when training ended; `--log` truncated a
+  /// model it was given by mistake.
   package var kinds: [String: (magic: [UInt8], name: String)] = [:]
 
   /// No files yet; the command fills the three lists, then calls `check()`.
@@ -120,8 +121,8 @@ package struct FileRoles {
   /// Throws before any work when an output is an input or another output (compared by
   /// `PathIdentity`, so another spelling or a link to the same file is caught, whether or not
   /// it exists yet), when standard output is an input, when a replaced output is a directory,
-  /// device or FIFO or a file of another kind than its option writes (`kinds`), or when its
-  /// directory is missing or not writable.
+  /// device or FIFO, when a regular file at an output is of another kind than its option
+  /// writes (`kinds`), or when an output's directory is missing or not writable.
   package func check() throws {
     try checkStandardOutput()
     let outputs = replaced + streamed
@@ -144,7 +145,8 @@ package struct FileRoles {
       switch pathKind(path) {
       case .directory: throw TrellisError(file: path, "is a directory, not a file (\(option))")
       case .absent: try checkWritableDirectory(of: path, named: path, option: option)
-      case .regular, .symbolicLink, .special: break
+      case .regular, .symbolicLink: try checkKind(of: path, named: path, option: option)
+      case .special: break
       }
     }
   }
@@ -355,10 +357,12 @@ private func removeStaleTemporaries(in directory: URL, prefix: String) {
   }
 }
 
-/// Opens `path` for writing from its start, truncating a regular file and leaving a device
-/// such as /dev/null a device (no rename, no replacement): how logs are written.
-package func openForStreaming(_ path: String) throws -> FileHandle {
-  let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+/// Opens `path` for writing from its start, truncating a regular file, or with `appending`
+/// after its end, and leaving a device such as /dev/null a device (no rename, no
+/// replacement): how logs are written.
+package func openForStreaming(_ path: String, appending: Bool = false) throws -> FileHandle {
+  let descriptor = open(
+    path, O_WRONLY | O_CREAT | (appending ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0o644)
   guard descriptor >= 0 else {
     throw TrellisError(
       file: path, "cannot be opened for writing: \(String(cString: strerror(errno)))")

@@ -17,6 +17,13 @@ package enum Checkpoint {
   static let formatVersion: UInt32 = 3
   static let readVersions: ClosedRange<UInt32> = 2...formatVersion
 
+  /// Whether the file at `path` (through a symbolic link, its target) begins as a checkpoint.
+  static func isCheckpoint(atPath path: String) -> Bool {
+    guard let file = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? file.close() }
+    return (try? file.read(upToCount: magic.count)).map(Array.init) == magic
+  }
+
   struct Header: Codable {
     var options: TrainingOptions
     var completedEpochs: Int

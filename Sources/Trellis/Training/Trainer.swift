@@ -38,7 +38,9 @@ public final class Trainer {
 
   /// Throws for settings out of range (from a program, which the command line's checks never
   /// saw), for vectors of another size than the embeddings, for `resume` without a checkpoint,
-  /// and without OpenBLAS, whose absence would stop the process at initialisation's QR.
+  /// for a fresh run whose checkpoint path holds one (an earlier run's, which it would
+  /// replace), and without OpenBLAS, whose absence would stop the process at initialisation's
+  /// QR.
   private func checkSettingsAndBLAS(checkpoint: String?, resume: Bool) throws {
     try configuration.validate()
     try options.validate()
@@ -50,6 +52,14 @@ public final class Trainer {
     }
     guard !resume || checkpoint != nil else {
       throw OptionError("resume", "needs the checkpoint to resume from")
+    }
+    // A fresh run overwrote it after its first epoch and removed it at the end: hours of an
+    // interrupted run lost to a command given again without --resume.
+    if !resume, let checkpoint, Checkpoint.isCheckpoint(atPath: checkpoint) {
+      throw TrellisError(
+        file: checkpoint,
+        "holds an earlier run's checkpoint (interrupted, or kept); resume it (--resume), or "
+          + "remove it to train afresh")
     }
     try requireBLAS()
   }
@@ -144,6 +154,14 @@ public final class Trainer {
         replaced.append(
           ReplacedSetting(
             key: "embeddings", kept: keptVectors.first?.path, given: givenVectors.first?.path))
+      }
+      let (keptScope, givenScope) = (
+        kept.recipe.data.embeddingsScope, provenance.recipe.data.embeddingsScope
+      )
+      if keptScope != givenScope {
+        replaced.append(
+          ReplacedSetting(
+            key: "embeddingsScope", kept: keptScope.rawValue, given: givenScope.rawValue))
       }
       (provenance.recipe.data.embeddings, provenance.recipe.data.embeddingsScope) = (
         kept.recipe.data.embeddings, kept.recipe.data.embeddingsScope
@@ -250,7 +268,7 @@ public final class Trainer {
 public struct ReplacedSetting: Equatable, Sendable, CustomStringConvertible {
   /// The member's name in `TaggerConfiguration` or `TrainingOptions` (`hiddenSize`), or
   /// `embeddings` for the vectors the checkpoint's weights were seeded from (kept and given
-  /// are then their paths).
+  /// are then their paths), or `embeddingsScope` for which of them (`EmbeddingScope`).
   public var key: String
   /// The checkpoint's value, which the run keeps.
   public var kept: String?
