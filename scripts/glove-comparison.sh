@@ -8,7 +8,12 @@
 set -euo pipefail
 bin=$(make --no-print-directory -s bin-path)
 atis=../shared/corpora/atis
-vectors=${1:-$(make --no-print-directory glove)}
+if [ -z "${1:-}" ]; then
+  # Made first, its output on standard error: the path alone is what the second call prints
+  # (the first also echoed the venv's and pip's commands, which became part of the "path").
+  make -s --no-print-directory glove >&2
+fi
+vectors=${1:-$(make -s --no-print-directory glove)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for seed in 1 2 3; do
@@ -19,7 +24,7 @@ for seed in 1 2 3; do
     model=$work/$variant-$seed.model
     "$bin" train --train "$atis/train.conll" --dev "$atis/dev.conll" --test "$atis/test.conll" \
       --model "$model" --seed "$seed" --embedding-size 50 --log "$work/$variant-$seed.jsonl" \
-      --quiet "${flags[@]}" 2> /dev/null
+      --quiet "${flags[@]}"
     "$bin" eval --model "$model" --test "$atis/test.conll" --json > "$work/$variant-$seed.eval"
     "$bin" info "$model" --json > "$work/$variant-$seed.info"
   done
