@@ -179,7 +179,7 @@ final class ResumeTests: CLITestCase {
       assertFailed(
         try trellis(resume + limits),
         mentioning: [
-          "\(checkpoint): has run 4 epochs, but \(message)", "start afresh without --resume",
+          "\(checkpoint): has run 4 epochs, but \(message)", "remove it to start afresh",
           "--epochs 4 --patience 0",
         ])
       XCTAssertEqual(
@@ -195,6 +195,24 @@ final class ResumeTests: CLITestCase {
     let result = try trellis(
       ["train", "--train", PackagePaths.tiny("overfit"), "--model", model, "--resume", "--quiet"])
     assertFailed(result, mentioning: ["other data"])
+  }
+
+  /// Other columns of the same file are named as such: the refusal said "other data".
+  func testResumeRefusesOtherColumnsNamingThem() throws {
+    let data = try write(
+      String(repeating: "O flights NN\nO to IN\nB-city boston NNP\n\n", count: 10),
+      to: "columns.conll")
+    let common = ["train", "--train", data, "--model", path("m"), "--quiet", "--token-column", "2"]
+    assertSucceeded(
+      try trellis(
+        common + ["--label-column", "1", "--epochs", "1", "--keep-checkpoint"]
+          + Self.smallModelOptions))
+    assertFailed(
+      try trellis(common + ["--epochs", "2", "--resume"]),
+      mentioning: [
+        "m.checkpoint: was trained on --token-column 2 and --label-column 1, but this run reads "
+          + "--token-column 2 and the last column's labels; resume with the checkpoint's columns"
+      ])
   }
 
   /// More sentences of the same words and labels leave the vocabularies as they were: the

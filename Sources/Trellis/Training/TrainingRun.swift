@@ -202,6 +202,23 @@ extension Trainer {
   /// The run a checkpoint holds, after checking that this trainer's `epochs` and `patience`
   /// would not have stopped it before the epochs it has run, and that it was trained on this
   /// data and selected its epochs on these dev sentences (or had none, as now).
+  /// Throws when the run reads other columns of its data than the checkpoint's run did
+  /// (`TrainingData`'s token and label columns, as both provenances record them): the
+  /// sentences then differ, and the refusal said "other data" of the same file.
+  private func checkColumns(of model: TaggerModel, checkpoint: String) throws {
+    guard let kept = model.provenance?.recipe.data, let given = provenance?.recipe.data,
+      (kept.tokenColumn, kept.labelColumn) != (given.tokenColumn, given.labelColumn)
+    else { return }
+    func columns(_ data: TrainingData) -> String {
+      "--token-column \(data.tokenColumn) and "
+        + (data.labelColumn.map { "--label-column \($0)" } ?? "the last column's labels")
+    }
+    throw TrellisError(
+      file: checkpoint,
+      "was trained on \(columns(kept)), but this run reads \(columns(given)); resume with the "
+        + "checkpoint's columns")
+  }
+
   func resumed(from checkpoint: String, train: [Sentence], dev: [Sentence]) throws -> TrainingRun {
     let (model, state, checkpointOptions) = try Checkpoint.read(from: checkpoint)
     var options = checkpointOptions
@@ -222,10 +239,11 @@ extension Trainer {
         file: checkpoint,
         "has run \(state.completedEpochs) epochs, but \(limit) would have stopped an "
           + "uninterrupted run after epoch \(stop); resuming cannot give that run's model: "
-          + "start afresh without --resume, or resume with limits that run "
+          + "remove it to start afresh, or resume with limits that run "
           + "\(state.completedEpochs) epochs (the checkpoint's are --epochs "
           + "\(checkpointOptions.epochs) --patience \(checkpointOptions.patience))")
     }
+    try checkColumns(of: model, checkpoint: checkpoint)
     let sentences = train.converted(to: model.configuration)
     let corpus = CorpusVocabularies(
       of: sentences, normalization: model.configuration.normalization,
