@@ -223,6 +223,7 @@ final class VectorFileTests: XCTestCase {
       ),
       ("the 1 2 3 4\n\nzürich 1 nan 3 4\n", "3: 'nan' is not a finite number"),
       ("the 1 2 3 4\nFlights 1 2 3 1e40\n", "2: '1e40' is not a finite number"),
+      ("the 1 2 3 4\nzürich 1 2 0x1p3 4\n", "2: '0x1p3' is not a finite number"),
       ("\n\n", " contains no vectors"),
     ]
     for (index, (text, message)) in cases.enumerated() {

@@ -66,7 +66,7 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
     let fields = record.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
     guard fields.count >= 2 else { return record.isEmpty }
     return fields.dropFirst().allSatisfy { field in
-      field.allSatisfy { $0 < 0x80 } && Float(String(decoding: field, as: UTF8.self)) != nil
+      field.allSatisfy { $0 < 0x80 } && decimalFloat(String(decoding: field, as: UTF8.self)) != nil
     }
   }
 

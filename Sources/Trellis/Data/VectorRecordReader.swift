@@ -63,7 +63,7 @@ final class VectorRecordReader {
   private func textVector() throws -> [Float] {
     try fields.suffix(dimension).map { range in
       let field = String(decoding: line[range], as: UTF8.self)
-      guard let value = Float(field), value.isFinite else {
+      guard let value = decimalFloat(field), value.isFinite else {
         throw TrellisError(file: fileName, line: lineNumber, "'\(field)' is not a finite number")
       }
       return value
@@ -134,7 +134,8 @@ final class VectorRecordReader {
         file: fileName, line: lineNumber, found: numbers, expected: dimension)
     }
     guard numbers > dimension,
-      Float(String(decoding: line[fields[fields.count - dimension - 1]], as: UTF8.self)) == nil
+      decimalFloat(String(decoding: line[fields[fields.count - dimension - 1]], as: UTF8.self))
+        == nil
     else {
       throw TrellisError(
         file: fileName, line: lineNumber,
@@ -208,4 +209,10 @@ final class VectorRecordReader {
       "ends inside vector \(recordCount) of the \(announcedCount ?? 0) its header announces "
         + "(truncated?)")
   }
+}
+
+/// `field` read as a decimal number ("0.5", "-1e-3", "nan"), or nil: `Float(_:)` also reads
+/// hexadecimal ("0x1p3" as 8), which no vector file writes, while "0,5" and "1_0" are refused.
+func decimalFloat(_ field: String) -> Float? {
+  field.utf8.contains { $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "X") } ? nil : Float(field)
 }
