@@ -274,5 +274,10 @@ final class VectorFileTests: XCTestCase {
     XCTAssertEqual(embeddings.fileVectorCount, 5)
     XCTAssertEqual(embeddings.skippedVectorCount, 2)
     XCTAssertEqual(embeddings.vector(for: "Flights").map(Array.init), [4, 3, 2, 1])
+    // So is such a record on the first line: the whole file was refused as not text.
+    let firstLine = Data([0xC3, 0x28] + Array(" 1 2 3 4\nthe 1 2 3 4\nFlights 4 3 2 1\n".utf8))
+    let first = try read(try write(firstLine, "skips-first.txt"))
+    XCTAssertEqual(first.skippedVectorCount, 1)
+    XCTAssertEqual(first.vector(for: "Flights").map(Array.init), [4, 3, 2, 1])
   }
 }

@@ -37,8 +37,12 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
     let lineEnd = sample.dropFirst(firstLine.count).starts(with: [0x0D, 0x0A]) ? 2 : 1
     guard let header = parseHeader(firstLine, length: firstLine.count + lineEnd) else {
       // A first line longer than the sample may end inside a character: the reader judges it.
+      // So does it a record whose word is not UTF-8, passed over as on any later line.
       let isWhole = firstLine.count < sample.count || sample.count < sampleSize
-      guard !isWhole || String(validating: firstLine, as: UTF8.self) != nil else {
+      guard
+        !isWhole || String(validating: firstLine, as: UTF8.self) != nil
+          || isTextRecord(firstLine)
+      else {
         throw unreadable(fileName, "its first line is neither text nor a 'count dimension' header")
       }
       return (.text(hasHeader: false), nil)
