@@ -332,3 +332,13 @@ def test_the_spacy_component_takes_the_clients_timeout_and_retries() -> None:
             assert len(calls) == (1 if text == "slow" else 2)
     assert isinstance(handled[0], TimeoutError)
     assert isinstance(handled[1], trellis.ServerError) and handled[1].status == 503
+
+
+def test_a_server_error_survives_pickling() -> None:
+    """A `ServerError` raised in a worker process reaches its parent pickled: it could not be
+    unpickled (its `__init__` takes more than the message), and the parent got
+    `BrokenProcessPool` instead of the server's words."""
+    error = trellis.ServerError("sentences[0:2]: too long", 413, "too long", first=7)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), copy.message, copy.status, copy.reason, copy.first, str(copy)) == (
+        trellis.ServerError, error.message, 413, "too long", 7, str(error))

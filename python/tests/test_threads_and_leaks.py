@@ -178,3 +178,33 @@ def test_a_tagger_freed_while_the_process_forks_does_not_hang_it(model_path, hoo
     except subprocess.TimeoutExpired:
         pytest.fail(f"a fork freeing a tagger from its {hook} hook did not end within a minute")
     assert finished.returncode == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.parametrize("loaded_first", [False, True])
+def test_a_fork_during_the_first_load_leaves_a_child_that_tags(model_path, loaded_first) -> None:
+    """A fork while another thread made the process's first `Tagger` split the library's
+    loading (the package's lock) or the first model's (Swift's one-time set-up), and the
+    child waited for ever at its first call (10 of 12 forks in a review). A load is a call
+    the fork waits for, as tagging is."""
+    script = (
+        "import os, signal, sys, threading, time\n"
+        "import trellis\n"
+        f"if {loaded_first}: trellis.version()\n"
+        "loader = threading.Thread(target=lambda: trellis.Tagger(sys.argv[1]))\n"
+        "loader.start()\n"
+        "time.sleep(float(sys.argv[2]))\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    signal.alarm(20)\n"
+        "    trellis.Tagger(sys.argv[1]).tag([['flights', 'to', 'boston']])\n"
+        "    os._exit(0)\n"
+        "loader.join()\n"
+        "sys.exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))\n")
+    for delay in ("0", "0", "0.0005", "0.001"):
+        try:
+            finished = subprocess.run(
+                [sys.executable, "-c", script, str(model_path), delay], timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("a fork during the first load did not end within a minute")
+        assert finished.returncode == 0, f"the child forked after {delay} s ended with {finished}"

@@ -11,13 +11,73 @@ import ctypes
 import os
 import threading
 from array import array
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Iterator, NamedTuple, Optional
 
 LIBRARY_NAME = "libTrellisC.so"
 """The file `swift build` makes for the TrellisC product, and its name inside this package."""
 
 _ERROR = ctypes.POINTER(ctypes.c_void_p)
+
+
+class _CallGate:
+    """The library calls in flight, and forks waiting for them: a child forked while another
+    thread is inside the library (loading it, a model's first load, any call) inherits locks
+    held by threads it does not have, and hung on them at its first call. A fork waits until no call is in flight (holding other threads'
+    new ones back), and the child starts with an open gate of its own. The forking thread
+    itself passes: a tagger it frees while it forks (`__del__` run by another fork hook, or
+    by a garbage collection in CPython's own after-fork work in the child) waited for the
+    fork to end, which only that thread could end, and the parent or the child hung."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._calls = 0
+        self._forking = False
+        self._forker: Optional[int] = None  # the forking thread's ident (the same in the child)
+
+    def enter(self) -> None:
+        with self._condition:
+            while self._forking and threading.get_ident() != self._forker:
+                self._condition.wait()
+            self._calls += 1
+
+    def leave(self) -> None:
+        with self._condition:
+            self._calls -= 1
+            self._condition.notify_all()
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """One stretch of work a fork must not split: a library call, or a use of a
+        tagger's lock."""
+        self.enter()
+        try:
+            yield
+        finally:
+            self.leave()
+
+    def before_fork(self) -> None:
+        # The lock is held across the fork, so no other thread holds it in the child.
+        self._condition.acquire()
+        self._forking = True
+        self._forker = threading.get_ident()
+        while self._calls:
+            self._condition.wait()
+
+    def after_fork_in_parent(self) -> None:
+        self._forking = False
+        self._forker = None
+        self._condition.notify_all()
+        self._condition.release()
+
+    def after_fork_in_child(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+_gate = _CallGate()
+os.register_at_fork(before=_gate.before_fork, after_in_parent=_gate.after_fork_in_parent,
+                    after_in_child=_gate.after_fork_in_child)
 
 
 class TrellisError(Exception):
@@ -84,8 +144,9 @@ def _load(path: Path) -> ctypes.CDLL:
 
 
 def version() -> str:
-    """The library's version, e.g. "0.3.0"."""
-    return library().trellis_version().decode()
+    """The library's version, e.g. "0.4.0"."""
+    with _gate.call():  # its first call loads the library
+        return library().trellis_version().decode()
 
 
 def _take_string(lib: ctypes.CDLL, pointer: Optional[int]) -> bytes:

@@ -27,6 +27,12 @@ class ServerError(TrellisError):
         self.reason = reason
         self.first = first
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Pickled with every argument: the exception's own pickling passed only `message`,
+        # so it could not be unpickled, and a worker process's ServerError reached its
+        # parent as a BrokenProcessPool without the server's words.
+        return (ServerError, (self.message, self.status, self.reason, self.first))
+
 
 class Client:
     """Tags with a `trellis-serve` at `url`, as a `Tagger` tags in-process: `tag`,

@@ -18,69 +18,10 @@ from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Opt
                     Union)
 
 from . import _library
-from ._library import TrellisError
+from ._library import TrellisError, _gate
 from ._arguments import (_check_batch_size, _check_flags, _check_nbest, _check_threads,
                          _token_array, _type_name, _unencodable)
 from .results import TaggingResult, _dumps
-
-
-class _CallGate:
-    """The library calls in flight, and forks waiting for them: a child forked while another
-    thread is inside the library inherits locks held by threads it does not have, and hung on
-    them at its first call. A fork waits until no call is in flight (holding other threads'
-    new ones back), and the child starts with an open gate of its own. The forking thread
-    itself passes: a tagger it frees while it forks (`__del__` run by another fork hook, or
-    by a garbage collection in CPython's own after-fork work in the child) waited for the
-    fork to end, which only that thread could end, and the parent or the child hung."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._calls = 0
-        self._forking = False
-        self._forker: Optional[int] = None  # the forking thread's ident (the same in the child)
-
-    def enter(self) -> None:
-        with self._condition:
-            while self._forking and threading.get_ident() != self._forker:
-                self._condition.wait()
-            self._calls += 1
-
-    def leave(self) -> None:
-        with self._condition:
-            self._calls -= 1
-            self._condition.notify_all()
-
-    @contextmanager
-    def call(self) -> Iterator[None]:
-        """One stretch of work a fork must not split: a library call, or a use of a
-        tagger's lock."""
-        self.enter()
-        try:
-            yield
-        finally:
-            self.leave()
-
-    def before_fork(self) -> None:
-        # The lock is held across the fork, so no other thread holds it in the child.
-        self._condition.acquire()
-        self._forking = True
-        self._forker = threading.get_ident()
-        while self._calls:
-            self._condition.wait()
-
-    def after_fork_in_parent(self) -> None:
-        self._forking = False
-        self._forker = None
-        self._condition.notify_all()
-        self._condition.release()
-
-    def after_fork_in_child(self) -> None:
-        self.__init__()  # type: ignore[misc]
-
-
-_gate = _CallGate()
-os.register_at_fork(before=_gate.before_fork, after_in_parent=_gate.after_fork_in_parent,
-                    after_in_child=_gate.after_fork_in_child)
 
 
 class Tagger:
@@ -108,7 +49,11 @@ class Tagger:
         path = os.fsdecode(model_path)
         if "\0" in path:
             raise ValueError("embedded null byte")
-        self._handle = _library.load_model(path)
+        # In the gate, as every call: a fork during a model's load (the process's first loads
+        # the library and runs Swift's one-time set-up) left the child waiting for ever.
+        with _gate.call():
+            self._handle = _library.load_model(path)
+            info = _library.model_info(self._handle)
         self.path = path
         # The file is opened again (copies, pickles, `copy_model_file`) by this path, which a
         # later `os.chdir` does not move.
@@ -117,7 +62,7 @@ class Tagger:
         # refused once it changes: the copy must be the model this tagger holds.
         self._loaded_file = _identity(os.stat(path))
         self._sha256: Optional[str] = None  # the file's, read when first pickled
-        self._info: Dict[str, Any] = json.loads(_library.model_info(self._handle))
+        self._info: Dict[str, Any] = json.loads(info)
         # The tables of the token call: label ids to labels, labels to their spans' labels.
         self._output_labels: List[str] = self._info["outputLabels"]
         self._span_labels = dict(zip(self._output_labels, self._info["spanLabels"]))
