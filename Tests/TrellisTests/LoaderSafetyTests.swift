@@ -219,6 +219,21 @@ final class LoaderSafetyTests: XCTestCase {
     XCTAssertEqual(retained(), 0, "the grown workspace was freed; this one is new")
   }
 
+  /// Calls at once take a workspace each; once they end, at most `idleLimit` are kept (a
+  /// burst of 64 calls kept 64 until the model was freed). Nested calls on one thread hold
+  /// their workspaces at once, as concurrent calls do.
+  func testABurstOfCallsKeepsAtMostTheIdleLimit() {
+    let pool = WorkspacePool()
+    func nest(_ depth: Int) {
+      guard depth > 0 else { return }
+      pool.withWorkspace { _ in nest(depth - 1) }
+    }
+    nest(WorkspacePool.idleLimit + 3)
+    XCTAssertEqual(pool.idleCount, WorkspacePool.idleLimit)
+    nest(1)
+    XCTAssertEqual(pool.idleCount, WorkspacePool.idleLimit, "a workspace kept is used again")
+  }
+
   /// Under BIO, I-a is reached only from B-a: B-a's emission −690 and B-a → I-a's −53.5 make
   /// the second token's one term α̂[B-a] · E[B-a][I-a] = e^−743.5, a subnormal Double (three
   /// units of 2^−1074 for 2.58), as the step's scale c, where O and B-a score −800 (ψ exactly

@@ -98,6 +98,14 @@ final class LayerWorkspace {
 final class WorkspacePool: @unchecked Sendable {
   private var idle: [ModelWorkspace] = []
   private let lock = NSLock()
+  /// The most workspaces kept idle: two calls' worth at the default threads. A burst of
+  /// concurrent calls takes as many workspaces as calls (each its batches' size), and keeping
+  /// them all held a Python pool of 64 threads at 5 GB (a character model, 32 sentences of
+  /// 255 tokens) until the model was freed; those past the limit are freed as they come back.
+  static let idleLimit = 2 * TaggingOptions.activeCores
+
+  /// How many workspaces wait for the next call.
+  var idleCount: Int { lock.withLock { idle.count } }
 
   /// Runs `body` with `workspace` among the idle ones, then takes it back: its owner lends
   /// it while `body` calls the model, which must have returned it by then.
@@ -115,7 +123,11 @@ final class WorkspacePool: @unchecked Sendable {
   func withWorkspace<Result>(keeping: Bool = true, _ body: (ModelWorkspace) -> Result) -> Result {
     let workspace = lock.withLock { idle.popLast() } ?? ModelWorkspace()
     workspace.usesTwoThreads = true
-    defer { if keeping { lock.withLock { idle.append(workspace) } } }
+    defer {
+      if keeping {
+        lock.withLock { if idle.count < Self.idleLimit { idle.append(workspace) } }
+      }
+    }
     return body(workspace)
   }
 }

@@ -15,7 +15,10 @@
  * NULL, stores a message there (a NUL-terminated UTF-8 string the caller frees; NULL only
  * when memory for the message itself cannot be allocated). Using a handle after freeing it,
  * or a pointer that no function of this library returned, is undefined, as it is for any C
- * pointer.
+ * pointer. Running out of memory is no error but the end of the process: Swift cannot
+ * recover from an allocation that fails, so under an address-space limit (`ulimit -v`) a
+ * call may abort it ("Fatal error: failed to allocate"). A sentence of the most tokens a
+ * call takes (100,000), with confidences, may need more than a gigabyte.
  *
  * Threads: every function may be called from several threads at once, on one handle too.
  * A tagging call runs on up to one thread per core this process may use (its CPU affinity and
@@ -37,7 +40,7 @@ extern "C" {
 /* A loaded model. */
 typedef struct trellis_model trellis_model;
 
-/* The library's version ("0.3.0"): a static string, never freed. */
+/* The library's version (such as "0.4.0"): a static string, never freed. */
 const char *trellis_version(void);
 
 /*
