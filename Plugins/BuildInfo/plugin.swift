@@ -10,9 +10,9 @@ import PackagePlugin
 /// the package builds (kernels, the command line and the server, not only this target's), the
 /// manifest and Package.resolved, and in a git checkout the HEAD reflog (appended at every
 /// commit, checkout and reset) and the index, which `git status` here leaves as it is
-/// (`--no-optional-locks`), or every build would find it changed and run this again. The commit is marked "-modified" when a tracked
-/// file differs from it, or when a file under Sources/ or Plugins/ is not yet tracked (it is
-/// built all the same). A change to a tracked file outside the sources (the README) rebuilds
+/// (`--no-optional-locks`), or every build would find it changed and run this again. The
+/// commit is marked "-modified" when a tracked file differs from it, or when a file under
+/// Sources/ or Plugins/ is not yet tracked (it is built all the same). A change to a tracked file outside the sources (the README) rebuilds
 /// nothing, so it is not marked until something else is rebuilt. The file is rewritten only
 /// when its text changes, so that editing another target does not recompile this one.
 /// As a prebuild command it ran only when SwiftPM had something else to rebuild, so a commit

@@ -5,10 +5,9 @@
 Each sentence becomes {"id": N, "tokens": [...]}, N counting from 1; standard library only, so
 `make test` can run it without the package's virtual environment. It reads a file as `trellis
 tag` does, so request N is the file's sentence N: lines end at LF, CRLF or a lone CR, a UTF-8
-byte-order
-mark at the start is skipped, columns are separated by spaces and tabs (not by other Unicode
-spaces, which stay inside a token), and a `-DOCSTART-` line ends a sentence and is left out.
-A file that is not UTF-8 is refused with `Error: FILE:LINE: what`.
+byte-order mark at the start is skipped, columns are separated by spaces and tabs (not by
+other Unicode spaces, which stay inside a token), and a `-DOCSTART-` line ends a sentence and
+is left out. A file that is not UTF-8 is refused with `Error: FILE:LINE: what`.
 """
 
 import json

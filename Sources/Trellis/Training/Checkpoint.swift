@@ -17,9 +17,13 @@ package enum Checkpoint {
   static let formatVersion: UInt32 = 3
   static let readVersions: ClosedRange<UInt32> = 2...formatVersion
 
-  /// Whether the file at `path` (through a symbolic link, its target) begins as a checkpoint.
+  /// Whether the file at `path` (through a symbolic link, its target) is a regular file that
+  /// begins as a checkpoint; a FIFO is not opened, which would wait for a writer.
   static func isCheckpoint(atPath path: String) -> Bool {
-    guard let file = FileHandle(forReadingAtPath: path) else { return false }
+    var info = stat()
+    guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+      let file = FileHandle(forReadingAtPath: path)
+    else { return false }
     defer { try? file.close() }
     return (try? file.read(upToCount: magic.count)).map(Array.init) == magic
   }

@@ -199,9 +199,6 @@ extension Trainer {
       model: model, state: state, options: options, sentences: sentences, wordCounts: counts)
   }
 
-  /// The run a checkpoint holds, after checking that this trainer's `epochs` and `patience`
-  /// would not have stopped it before the epochs it has run, and that it was trained on this
-  /// data and selected its epochs on these dev sentences (or had none, as now).
   /// Throws when the run reads other columns of its data than the checkpoint's run did
   /// (`TrainingData`'s token and label columns, as both provenances record them): the
   /// sentences then differ, and the refusal said "other data" of the same file.
@@ -219,6 +216,9 @@ extension Trainer {
         + "checkpoint's columns")
   }
 
+  /// The run a checkpoint holds, after checking that this trainer's `epochs` and `patience`
+  /// would not have stopped it before the epochs it has run, and that it was trained on this
+  /// data and selected its epochs on these dev sentences (or had none, as now).
   func resumed(from checkpoint: String, train: [Sentence], dev: [Sentence]) throws -> TrainingRun {
     let (model, state, checkpointOptions) = try Checkpoint.read(from: checkpoint)
     var options = checkpointOptions
