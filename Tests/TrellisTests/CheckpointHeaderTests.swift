@@ -96,4 +96,24 @@ final class CheckpointHeaderTests: XCTestCase {
         $0 as? TrellisError, TrellisError(file: path, "has 3 unexpected trailing bytes"))
     }
   }
+
+  /// A fresh run finds an earlier run's checkpoint by its first bytes and refuses to replace
+  /// it; a FIFO at the path is not opened (opening it for reading waited for a writer), and
+  /// other files are no checkpoint.
+  func testAFreshRunRefusesAnEarlierCheckpointAndNeverOpensAFIFO() throws {
+    let path = temporaryPath("header.checkpoint")
+    _ = try checkpoint()
+    XCTAssertTrue(Checkpoint.isCheckpoint(atPath: path))
+    var options = TrainingOptions()
+    options.epochs = 1
+    XCTAssertThrowsError(
+      try Trainer(configuration: TaggerConfiguration(), options: options).train(
+        train: try readLabelledCoNLL(path: fixture("train.conll")), dev: [], checkpoint: path)
+    ) { XCTAssertTrue("\($0)".contains("holds an earlier run's checkpoint"), "\($0)") }
+    let fifo = temporaryPath("checkpoint.fifo")
+    try? FileManager.default.removeItem(atPath: fifo)
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    XCTAssertFalse(Checkpoint.isCheckpoint(atPath: fifo))
+    XCTAssertFalse(Checkpoint.isCheckpoint(atPath: fixture("train.conll")))
+  }
 }

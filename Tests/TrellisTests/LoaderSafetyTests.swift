@@ -220,7 +220,7 @@ final class LoaderSafetyTests: XCTestCase {
   }
 
   /// Calls at once take a workspace each; once they end, at most `idleLimit` are kept (a
-  /// burst of 64 calls kept 64 until the model was freed). Nested calls on one thread hold
+  /// burst of calls kept one a call until the model was freed). Nested calls on one thread hold
   /// their workspaces at once, as concurrent calls do.
   func testABurstOfCallsKeepsAtMostTheIdleLimit() {
     let pool = WorkspacePool()

@@ -185,7 +185,7 @@ def test_a_tagger_freed_while_the_process_forks_does_not_hang_it(model_path, hoo
 def test_a_fork_during_the_first_load_leaves_a_child_that_tags(model_path, loaded_first) -> None:
     """A fork while another thread made the process's first `Tagger` split the library's
     loading (the package's lock) or the first model's (Swift's one-time set-up), and the
-    child waited for ever at its first call (10 of 12 forks in a review). A load is a call
+    child waited for ever at its first call. A load is a call
     the fork waits for, as tagging is."""
     script = (
         "import os, signal, sys, threading, time\n"

@@ -100,8 +100,8 @@ final class WorkspacePool: @unchecked Sendable {
   private let lock = NSLock()
   /// The most workspaces kept idle: two calls' worth at the default threads. A burst of
   /// concurrent calls takes as many workspaces as calls (each its batches' size), and keeping
-  /// them all held a Python pool of 64 threads at 5 GB (a character model, 32 sentences of
-  /// 255 tokens) until the model was freed; those past the limit are freed as they come back.
+  /// them all held a thread pool's peak memory until the model was freed; those past the
+  /// limit are freed as they come back.
   static let idleLimit = 2 * TaggingOptions.activeCores
 
   /// How many workspaces wait for the next call.
