@@ -38,6 +38,7 @@ enum CallOptions {
     let fields: [String: OptionValue]
     do {
       guard !nestsValues(text) else { throw CallError("nested") }
+      guard isJSONValue(text) else { throw CallError("not JSON") }
       fields = try JSONDecoder().decode([String: OptionValue].self, from: Data(text.utf8))
     } catch {
       // The options as given, cut to their first 100 characters: a 200 KB string came back
@@ -107,11 +108,14 @@ enum CallOptions {
 enum JSONLinesInput {
   /// The lines of a NUL-terminated UTF-8 text, as `trellis tag --input jsonl` reads a file: LF
   /// or CRLF ends a line (a lone CR is JSON whitespace inside one), a final line end does not
-  /// start another line, and a byte-order mark before the first line is dropped.
-  static func lines(of text: UnsafePointer<CChar>) throws -> [String] {
+  /// start another line, a byte-order mark before the first line is dropped, and a line
+  /// longer than `LineReader.lineLimit` is nil, answered as `trellis tag --on-error skip`
+  /// answers it.
+  static func lines(of text: UnsafePointer<CChar>) throws -> [String?] {
     let encoded = bytes(ofCString: text)
-    var lines: [String] = []
+    var lines: [String?] = []
     func appendLine(_ line: Range<Int>) throws {
+      guard line.count <= LineReader.lineLimit else { return lines.append(nil) }
       guard let line = String(validating: encoded[line], as: UTF8.self) else {
         throw CallError("input line \(lines.count + 1) is not valid UTF-8")
       }
@@ -122,7 +126,10 @@ enum JSONLinesInput {
       try appendLine(start..<end.index)
       start = end.index + end.length
     }
-    if start < encoded.count { try appendLine(start..<encoded.count) }
+    // A byte-order mark alone is one empty line, as the command line reads such a file.
+    if start < encoded.count || (lines.isEmpty && start > 0) {
+      try appendLine(start..<encoded.count)
+    }
     return lines
   }
 }

@@ -324,14 +324,10 @@ struct Tag: ParsableCommand {
     // passed over and answered with an error, nil in place of its text.
     let tooLong: (() -> (line: String?, number: Int))? =
       onError == .skip ? { (nil, reader.lineNumber) } : nil
-    let tooLongAnswer = JSONLineAnswer(
-      refusing: JSONLineError("the line " + LineReader.lineTooLong))
     func answers(to lines: [(line: String?, number: Int)], _ tagger: TaggerModel) throws
       -> [JSONLineAnswer]
     {
-      var tagged = try tagger.tagJSONLines(lines.compactMap(\.line), options: options)
-        .makeIterator()
-      return lines.map { $0.line == nil ? tooLongAnswer : tagged.next()! }
+      try tagger.tagJSONLines(lines.map(\.line), options: options)
     }
     func write(_ answers: [JSONLineAnswer], _ lines: [(line: String?, number: Int)]) throws {
       for (answer, (_, number)) in zip(answers, lines) {

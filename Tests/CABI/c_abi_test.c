@@ -187,6 +187,28 @@ static void test_input_forms(const trellis_model *model) {
   check(bom_answer && strncmp(bom_answer, lf_answer, strlen(bom_answer)) == 0,
         "a byte-order mark before the first line is skipped");
   trellis_free_string(bom_answer);
+  char *lone_bom = trellis_tag_jsonl(model, "\xef\xbb\xbf", NULL, &error);
+  check(lone_bom && strncmp(lone_bom, "{\"error\":\"empty line", 20) == 0,
+        "a byte-order mark alone is one empty line, as the command line reads it: %s",
+        lone_bom ? lone_bom : "(null)");
+  trellis_free_string(lone_bom);
+  // A line of 16 MiB and a byte more, past the command line's limit ({"text":"aaa…"}), then a
+  // good one: answered as `trellis tag --on-error skip` answers them.
+  size_t long_size = (16u << 20) + 1;
+  const char *next = "\n{\"tokens\":[\"boston\"]}";
+  char *long_input = malloc(long_size + strlen(next) + 1);
+  memset(long_input, 'a', long_size);
+  memcpy(long_input, "{\"text\":\"", 9);
+  memcpy(long_input + long_size - 2, "\"}", 2);
+  strcpy(long_input + long_size, next);
+  char *long_answer = trellis_tag_jsonl(model, long_input, NULL, &error);
+  const char *too_long = "{\"error\":\"the line is longer than 16 MiB; is this a text file?\"}\n"
+                         "{\"labels\":";
+  check(long_answer && strncmp(long_answer, too_long, strlen(too_long)) == 0,
+        "a line longer than 16 MiB is answered with an error and the next tagged: %.120s",
+        long_answer ? long_answer : error);
+  trellis_free_string(long_answer);
+  free(long_input);
   check(contains(lf_answer, "{\"id\":2,\"text\":\"from denver\",\"labels\"")
           && contains(lf_answer, "\"tokens\":[\"from\",\"denver\"]}\n"),
         "text requests are tokenized: %s", lf_answer ? lf_answer : "(null)");
@@ -218,6 +240,9 @@ static void test_refusals(const trellis_model *model) {
   check_refused(model, one, "nbest=3", "JSON object", "options that are not JSON");
   check_refused(model, one, "\xc2\xa0", "JSON object", "options of a no-break space");
   check_refused(model, one, "{\"nbest\": [[[3]]]}", "JSON object", "nested options");
+  check_refused(model, one, "{\"nbest\": 3,}", "JSON object", "options with a trailing comma");
+  check_refused(model, one, "\xef\xbb\xbf{\"nbest\": 3}", "JSON object",
+                "options after a byte-order mark");
   check_refused(model, one, "{\"nbest\": 1, \"nbest\": 2}", "\"nbest\" is given twice",
                 "a key given twice");
   check_refused(model, "{\"tokens\":[\"\xff\"]}", NULL, "UTF-8", "input that is not UTF-8");

@@ -87,6 +87,10 @@ public struct JSONLineAnswer: Equatable, Sendable {
     self.error = error.message
   }
 
+  /// The answer to a line longer than `LineReader.lineLimit`, passed over unread.
+  package static let lineTooLong = JSONLineAnswer(
+    refusing: JSONLineError("the line " + LineReader.lineTooLong))
+
   init(line: String) {
     self.line = line
   }
@@ -122,6 +126,15 @@ extension TaggerModel {
   /// is an error object, and `error` says what was wrong. Throws only `OptionError`, when
   /// `options` fail `validate()`, and `FeatureColumnsMissing`, for a model that reads feature
   /// columns.
+  /// `tagJSONLines` where a line too long to read is nil, answered `JSONLineAnswer.lineTooLong`
+  /// in its place (`trellis tag --on-error skip` and the C ABI).
+  package func tagJSONLines(_ lines: [String?], options: TaggingOptions) throws
+    -> [JSONLineAnswer]
+  {
+    var tagged = try tagJSONLines(lines.compactMap { $0 }, options: options).makeIterator()
+    return lines.map { $0 == nil ? .lineTooLong : tagged.next()! }
+  }
+
   public func tagJSONLines(_ lines: [String], options: TaggingOptions) throws -> [JSONLineAnswer] {
     try options.validate()
     try checkReadsTokensAlone()

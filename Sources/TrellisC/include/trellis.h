@@ -54,11 +54,12 @@ trellis_model *trellis_model_load(const char *path, char **error);
 /*
  * Tags a batch of requests, one JSON object per line (LF or CRLF ends a line, and a lone CR
  * is JSON whitespace; a final line end is optional; a UTF-8 byte-order mark at the start is
- * skipped), as `trellis tag --input jsonl` reads a file: {"id": ..., "tokens": ["a", "b"]}
- * or {"id": ..., "text": "a b"}.
+ * skipped, and a mark alone is one empty line), as `trellis tag --input jsonl` reads a file:
+ * {"id": ..., "tokens": ["a", "b"]} or {"id": ..., "text": "a b"}.
  * Returns one answer per line, in order, each ending with "\n" (an empty string for empty
  * input): {"id":...,"labels":[...],"spans":[...],"tokens":[...]}, or {"id":...,"error":"..."}
- * for a line that is not a valid request or holds more tokens than the model takes (100,000,
+ * for a line that is not a valid request, is longer than 16 MiB (the command line's limit),
+ * or holds more tokens than the model takes (100,000,
  * the most a sentence may hold in every input; fewer for a model of more than 167 labels, as
  * tokens × labels may be at most 2^24), the other lines still tagged.
  *
@@ -74,9 +75,10 @@ trellis_model *trellis_model_load(const char *path, char **error);
  * the last digit for the same passes: `trellis tag --batch-size N` on N lines or fewer, and
  * one call with them and "batch_size" N, for instance.
  *
- * Returns NULL with `*error` set when `model` or `jsonl` is NULL, the options are not valid,
- * the options or the input are not UTF-8, or the model reads feature columns (trained with
- * `--feature-column`), which requests of tokens or text cannot carry.
+ * Returns NULL with `*error` set when `model` or `jsonl` is NULL, the options are not valid
+ * (strict JSON: no trailing comma, no byte-order mark), the options or the input are not
+ * UTF-8, or the model reads feature columns (trained with `--feature-column`), which
+ * requests of tokens or text cannot carry.
  */
 char *trellis_tag_jsonl(
     const trellis_model *model, const char *jsonl, const char *options, char **error);
