@@ -10,8 +10,8 @@
 /// `\e`, `\a` and a backslash before punctuation, is matched as bytes, exactly as Perl does. Any
 /// other pattern is compiled by Swift's `Regex`, which reads Perl's syntax but matches Unicode
 /// scalars where Perl, reading conlleval's input as bytes, matches bytes. Its character classes
-/// (`\s`, `\d`, `\w`, POSIX classes) are held to ASCII, as Perl's are on bytes: a no-break
-/// space is no `\s` to conlleval. They still differ for patterns that can match part of a
+/// (`\s`, `\d`, `\w`, POSIX classes, `perlVariablePattern`) are held to ASCII, as Perl's are
+/// on bytes: a no-break space is no `\s` to conlleval. They still differ for patterns that can match part of a
 /// multi-byte character (`.`, `[^,]`, `\W`, which match one scalar in Swift and one byte in
 /// Perl: `\W` finds one delimiter in "é" in Swift, two in Perl). After an empty match Swift
 /// searches on from the next scalar, where Perl may still take a non-empty match at the same
@@ -37,10 +37,14 @@ public struct FieldDelimiter: Sendable {
       matcher = .regex(
         // Perl's \b: between a word character and a non-word one (Unicode's default word
         // boundaries also fall between two non-word characters, as in "- ").
-        try Regex(pattern).matchingSemantics(.unicodeScalar).asciiOnlyCharacterClasses()
+        try Regex(perlVariablePattern(pattern)).matchingSemantics(.unicodeScalar)
+          .asciiOnlyCharacterClasses()
           .wordBoundaryKind(.simple))
     }
   }
+
+  /// Whether a NUL separates fields (`-d '\0'`): the input's NULs are then no sign of UTF-16.
+  public var separatesAtNUL: Bool { fields(of: "a\u{0}b").count > 1 }
 
   /// The fields of `line`, slices of it.
   public func fields(of line: Substring) -> [Substring] {
@@ -118,6 +122,71 @@ private func perlLiteral(_ pattern: String) -> [UInt8]? {
     }
   }
   return bytes
+}
+
+/// `pattern` rewritten so that Swift's `Regex` reads it as Perl reads a pattern from a
+/// variable (conlleval's `split(/$delimiter/)`) on bytes:
+/// - a POSIX class in brackets (`[[:space:]]`, `[[:^digit:]]`) becomes its ASCII members:
+///   `asciiOnlyCharacterClasses` holds `\s`, `\d` and `\w` to ASCII but not these, which
+///   took a no-break space for `[[:space:]]`;
+/// - `\Q` and `\E` become the letters Q and E: they quote only when a literal is
+///   interpolated, and Perl's regular expressions pass them through as letters;
+/// - a `]` or `:` first in brackets is a member (escaped), as in Perl: `[]a]`, `[:x]`.
+private func perlVariablePattern(_ pattern: String) -> String {
+  let scalars = Array(pattern.unicodeScalars)
+  var result = String.UnicodeScalarView()
+  var index = 0
+  var inBrackets = false
+  func append(_ text: String) { result.append(contentsOf: text.unicodeScalars) }
+  while index < scalars.count {
+    let scalar = scalars[index]
+    if scalar == "\\", index + 1 < scalars.count {
+      let escaped = scalars[index + 1]
+      if escaped == "Q" || escaped == "E" { result.append(escaped) } else { append("\\\(escaped)") }
+      index += 2
+    } else if !inBrackets && scalar == "[" {
+      inBrackets = true
+      append("[")
+      index += 1
+      if index < scalars.count, scalars[index] == "^" {
+        append("^")
+        index += 1
+      }
+      if index < scalars.count, scalars[index] == "]" || scalars[index] == ":" {
+        append("\\\(scalars[index])")
+        index += 1
+      }
+    } else if inBrackets, scalar == "[", let (members, end) = posixClass(in: scalars, at: index) {
+      append(members)
+      index = end
+    } else {
+      if scalar == "]" { inBrackets = false }
+      result.append(scalar)
+      index += 1
+    }
+  }
+  return String(result)
+}
+
+/// The ASCII members of the POSIX class `[:name:]` or `[:^name:]` starting at `start` in a
+/// bracket expression, as Perl matches them on bytes (for `^`, a nested negated class), and
+/// where the class ends; nil when none starts there.
+private func posixClass(in scalars: [Unicode.Scalar], at start: Int) -> (String, Int)? {
+  let members = [
+    "alpha": "A-Za-z", "digit": "0-9", "alnum": "0-9A-Za-z", "upper": "A-Z", "lower": "a-z",
+    "space": "\\t\\n\\x0B\\f\\r ", "blank": "\\t ", "punct": "!-/:-@\\[-`{-~",
+    "cntrl": "\\x00-\\x1F\\x7F", "print": "\\x20-\\x7E", "graph": "\\x21-\\x7E",
+    "xdigit": "0-9A-Fa-f", "word": "0-9A-Za-z_", "ascii": "\\x00-\\x7F",
+  ]
+  guard start + 1 < scalars.count, scalars[start + 1] == ":" else { return nil }
+  var end = start + 2
+  while end + 1 < scalars.count, !(scalars[end] == ":" && scalars[end + 1] == "]") { end += 1 }
+  guard end + 1 < scalars.count else { return nil }
+  var name = String(String.UnicodeScalarView(scalars[(start + 2)..<end]))
+  let negated = name.hasPrefix("^")
+  if negated { name.removeFirst() }
+  guard let ascii = members[name] else { return nil }
+  return (negated ? "[^\(ascii)]" : ascii, end + 2)
 }
 
 /// Perl's `\w` on bytes: an ASCII letter, digit or underscore.

@@ -26,8 +26,9 @@ struct Score: ParsableCommand {
         one column, is an error naming FILE:LINE (conlleval prints "unexpected
         number of features" without a line number).
       - -d with regular-expression syntax, not a plain string such as '\\t':
-        Swift's Regex matches it on Unicode scalars, with \\s, \\d and \\w held to
-        ASCII as Perl's are on bytes, so '.', '[^,]' or '\\W' match a whole
+        Swift's Regex matches it on Unicode scalars, with \\s, \\d, \\w and POSIX
+        classes ([[:space:]]) held to ASCII as Perl's are on bytes (and \\Q, \\E
+        the letters Q and E, as in a pattern Perl reads from a variable), so '.', '[^,]' or '\\W' match a whole
         character that Perl matches byte by byte, and after an empty match it
         moves on one scalar (conlleval: Perl's split, on bytes), and (?i) folds
         the case of letters beyond ASCII (É for é), which Perl's bytes do not.
@@ -74,7 +75,9 @@ struct Score: ParsableCommand {
     // Streams: constant memory for any input, and every error (invalid UTF-8 included) names
     // its line.
     let reader = try LineReader(path: file)
-    var scorer = ConllScorer(fileName: reader.fileName, options: try options())
+    let options = try options()
+    reader.nulIsText = options.delimiter?.separatesAtNUL ?? false
+    var scorer = ConllScorer(fileName: reader.fileName, options: options)
     while let line = try reader.next() { try scorer.add(line: line) }
     let counts = scorer.counts
     print(json ? counts.json() : latex ? counts.latexReport() : counts.report(), terminator: "")

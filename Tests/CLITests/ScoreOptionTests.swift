@@ -100,14 +100,20 @@ final class ScoreOptionTests: CLITestCase {
   }
 
   /// Fields separated by NUL bytes (`-d '\0'`) are UTF-8, not BOM-less UTF-16, though a NUL
-  /// follows the first character: the same report as the same fields separated by spaces.
+  /// follows the first character (and the second, when both fields are one character, as
+  /// UTF-16's NULs do): the same report as the same fields separated by spaces.
   func testNULSeparatedFieldsAreNotTakenForUTF16() throws {
-    let spaced = try trellis(["score"], stdin: "w B-X B-X\nw I-X O\n")
-    assertSucceeded(spaced)
-    let separated = try trellis(
-      ["score", "-d", "\\0", try write("w\0B-X\0B-X\nw\0I-X\0O\n", to: "nul.txt")])
-    assertSucceeded(separated)
-    XCTAssertEqual(separated.output, spaced.output)
+    for lines in [
+      ["w B-X B-X", "w I-X O"], [". O O", "boston B-LOC B-LOC"], [". . B-X", "w . I-X"],
+    ] {
+      let spaced = try trellis(["score"], stdin: lines.joined(separator: "\n") + "\n")
+      assertSucceeded(spaced)
+      let nulSeparated = lines.map { $0.replacingOccurrences(of: " ", with: "\0") }
+      let separated = try trellis(
+        ["score", "-d", "\\0", try write(nulSeparated.joined(separator: "\n"), to: "nul.txt")])
+      assertSucceeded(separated)
+      XCTAssertEqual(separated.output, spaced.output, "\(lines)")
+    }
   }
 
   /// Labels that Swift's `==` calls equal but whose bytes differ are two types, as in conlleval.

@@ -32,6 +32,18 @@ final class FieldDelimiterTests: XCTestCase {
     ("\\s", "a B-X B-X\u{A0}x", ["a", "B-X", "B-X\u{A0}x"]),
     ("\\s+", "a\u{2003}b c", ["a\u{2003}b", "c"]),
     ("\\d", "x1y\u{664}z", ["x", "y\u{664}z"]),
+    // So are its POSIX classes.
+    ("[[:space:]]+", "New\u{A0}York B-LOC\tB-LOC", ["New\u{A0}York", "B-LOC", "B-LOC"]),
+    ("[[:blank:]]", "a\u{2003}b c", ["a\u{2003}b", "c"]),
+    ("[,[:digit:]]", "x1y\u{663}z,w", ["x", "y\u{663}z", "w"]),
+    ("[[:punct:]]", "a;b\u{B7}c", ["a", "b\u{B7}c"]),
+    ("[[:^alnum:]]", "a-b c", ["a", "b", "c"]),
+    ("[^[:alpha:][:digit:]]+", "ab, c1", ["ab", "c1"]),
+    // A pattern from a variable does not quote with \Q...\E: they are the letters Q and E.
+    ("\\Q|\\E", "aQbEc", ["a", "b", "c"]),
+    // A "]" or ":" first in brackets is a member.
+    ("[]x]", "a]bxc", ["a", "b", "c"]),
+    ("[:a]", "b:cad", ["b", "c", "d"]),
     // Perl's \b lies between a word character and a non-word one only, never between "-"
     // and " " as Unicode's default word boundaries do.
     ("\\b", "-X- O", ["-", "X", "- ", "O"]),

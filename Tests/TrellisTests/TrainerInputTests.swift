@@ -1,3 +1,4 @@
+import ConllEval
 import Foundation
 import XCTest
 
@@ -29,6 +30,26 @@ final class TrainerInputTests: XCTestCase {
     } catch {
       return "\(error)"
     }
+  }
+
+  /// A file read with its tokens from another column (`--token-column 2`) is scored as
+  /// conlleval scores it: a line whose first field is `-X-` is a boundary, whatever its token.
+  /// Training's dev score counted its tokens' column and found one gold chunk here, where
+  /// conlleval and `trellis eval` find two.
+  func testEvaluationTakesBoundariesFromTheFilesFirstColumn() throws {
+    let path = temporaryPath("columns.conll")
+    try Data("x\tw2\tB-a\n-X-\tw3\tI-a\nx\tw4\tI-a\n".utf8).write(
+      to: URL(fileURLWithPath: path))
+    let sentences = try readLabelledCoNLL(path: path, tokenColumn: 2)
+    XCTAssertEqual(sentences[0].tokens, ["w2", "w3", "w4"])
+    XCTAssertEqual(sentences[0].firstFields, ["x", "-X-", "x"])
+    let model = makeModel()
+    var expected = ConllCounts()
+    expected.add(
+      gold: sentences[0].labels, predicted: model.tag([sentences[0].tokens])[0],
+      tokens: ["x", "-X-", "x"])
+    XCTAssertEqual(expected.goldChunkCount, 2)
+    XCTAssertEqual(try model.evaluate(sentences), expected)
   }
 
   /// A model takes a line's features by position: read with all its columns, a file's

@@ -50,6 +50,13 @@ public struct Sentence: Equatable, Sendable, CoNLLSentence {
   public var firstLine: Int
   /// True for a `-DOCSTART-` line handed out on its own (see `CoNLLReader.keepsDocumentMarkers`).
   public var isDocumentMarker = false
+  /// The file's first column, where the tokens are another (`--token-column`); nil when they
+  /// are that column.
+  var firstColumn: [String]?
+
+  /// Each line's first field as the file has it, whichever column the tokens are: conlleval
+  /// reads a line whose first field is `-X-` as a boundary (`ConllCounts.add`'s `tokens`).
+  public var firstFields: [String] { firstColumn ?? tokens }
 
   /// A sentence of token lines `fields` whose first line is `firstLine`. Each line holds at
   /// least one field, the token, as every line a reader hands out does.
@@ -338,7 +345,7 @@ public final class LabelledCoNLLReader {
     let sentences = try pickColumns(
       group, of: fileName, tokenColumn: tokenColumn, labelColumn: labelColumn,
       featureColumns: featureColumns)
-    return (sentences, tokenColumn == 1 ? sentences.map(\.tokens) : group.map(\.tokens))
+    return (sentences, sentences.map(\.firstFields))
   }
 }
 
@@ -382,8 +389,10 @@ private func pickColumns(
         + "must differ (the label column is the last, \(columns), unless given)")
   }
   return sentences.map { sentence in
-    Sentence(
+    var picked = Sentence(
       fields: sentence.fields.map { fields in picked.map { fields[$0] } },
       firstLine: sentence.firstLine)
+    if tokenColumn != 1 { picked.firstColumn = sentence.tokens }
+    return picked
   }
 }

@@ -33,6 +33,10 @@ public final class LineReader {
   public var beforeWaiting: (() throws -> Void)?
   /// The size and SHA-256 of everything read, when set (to an empty digest) before reading.
   public var digest: ReadDigest?
+  /// Whether NUL bytes are text: then a first line whose NULs look like UTF-16's or UTF-32's
+  /// (without a byte-order mark) is read as UTF-8, as it is when NUL separates fields
+  /// (`score -d '\0'`); otherwise such a line is refused, naming the encoding.
+  public var nulIsText = false
 
   /// The longest line read: a file with longer ones (`/dev/zero`, a binary file) is refused
   /// at the line instead of growing the buffer until memory runs out. A CoNLL line is a token
@@ -209,7 +213,7 @@ public final class LineReader {
     }
     // UTF-16 and UTF-32 are what some editors save "Unicode text" as: name them, and the way
     // out.
-    if lineNumber == 1, let (encoding, evidence) = wideEncoding(ofFirstLine: line) {
+    if lineNumber == 1, let (encoding, evidence) = wideEncoding(ofFirstLine: line, nulIsText) {
       throw TrellisError(
         file: fileName, line: lineNumber,
         "is not valid UTF-8 but \(encoding) (\(evidence)); convert it: "
@@ -225,29 +229,33 @@ public final class LineReader {
 }
 
 /// The UTF-16 or UTF-32 encoding (as iconv names it) that a file's first line shows, and how:
-/// by a byte-order mark (UTF-32LE's begins with UTF-16LE's), or without one by the NUL bytes
-/// beside each ASCII character, which make the line valid UTF-8 full of NULs. Without a mark,
-/// UTF-16 needs its NULs beside both of the first two characters (or the one of a line of
-/// one): UTF-8 with NULs between fields (`w\0B-X\0B-X`, for `score -d '\0'`) has a NUL after
-/// its first character too. A NUL elsewhere names no encoding.
+/// by a byte-order mark (UTF-32LE's begins with UTF-16LE's), or, unless `nulIsText`, without
+/// one by the NUL bytes beside each ASCII character, which make the line valid UTF-8 full of
+/// NULs. Without a mark, UTF-16 needs its NULs beside both of the first two characters (or the
+/// one of a line of one) and a line of whole code units before the line feed's byte: an even
+/// count in UTF-16LE, whose line feed's NUL follows it, odd in UTF-16BE, whose NUL precedes it
+/// (UTF-8 fields of one character between NULs, `.\0O\0O`, make an odd count). A NUL
+/// elsewhere names no encoding.
 private func wideEncoding(
-  ofFirstLine line: UnsafeBufferPointer<UInt8>
+  ofFirstLine line: UnsafeBufferPointer<UInt8>, _ nulIsText: Bool
 ) -> (encoding: String, evidence: String)? {
   let b = Array(line.prefix(4)) + [UInt8](repeating: 0xFF, count: 4 - min(line.count, 4))
   let mark = { (encoding: String) in "it starts with \(encoding)'s byte-order mark" }
   let nulls = { (encoding: String) in
     "its first characters have the NUL bytes of \(encoding) without a byte-order mark"
   }
+  let isEven = line.count % 2 == 0
   switch (b[0], b[1], b[2], b[3]) {
   case (0xFF, 0xFE, 0, 0), (0, 0, 0xFE, 0xFF): return ("UTF-32", mark("UTF-32"))
   case (0xFF, 0xFE, _, _), (0xFE, 0xFF, _, _): return ("UTF-16", mark("UTF-16"))
+  case _ where nulIsText: return nil
   case (0, 0, 0, 1...0x7F): return ("UTF-32BE", nulls("UTF-32BE"))
   case (1...0x7F, 0, 0, 0): return ("UTF-32LE", nulls("UTF-32LE"))
   // A line of one character ends before its line feed's second byte (LE) or in it (BE).
-  case (0, 1...0x7F, 0, 1...0x7F),
+  case (0, 1...0x7F, 0, 1...0x7F) where !isEven,
     (0, 1...0x7F, 0, 0xFF) where line.count == 3:
     return ("UTF-16BE", nulls("UTF-16BE"))
-  case (1...0x7F, 0, 1...0x7F, 0),
+  case (1...0x7F, 0, 1...0x7F, 0) where isEven,
     (1...0x7F, 0, 0xFF, 0xFF) where line.count == 2:
     return ("UTF-16LE", nulls("UTF-16LE"))
   default: return nil

@@ -313,7 +313,8 @@ extension TaggerModel {
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) {
       counts.add(
-        gold: sentence.labels, predicted: labels, tokens: sentence.tokens, rawLabels: labelsAreRaw)
+        gold: sentence.labels, predicted: labels, tokens: sentence.firstFields,
+        rawLabels: labelsAreRaw)
     }
     return counts
   }
