@@ -64,6 +64,8 @@ let package = Package(
         executablesOnly("Logging", from: "swift-log"),
         executablesOnly("NIOCore", from: "swift-nio"),
         executablesOnly("NIOHTTPTypes", from: "swift-nio-extras"),
+        executablesOnly("NIOHTTP1", from: "swift-nio"),
+        executablesOnly("NIOHTTPTypesHTTP1", from: "swift-nio-extras"),
       ]
     ),
     /// The `trellis-serve` executable: options, the model, signals.

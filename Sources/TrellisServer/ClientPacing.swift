@@ -98,6 +98,9 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
 
   func handlerAdded(context: ChannelHandlerContext) {
     if context.channel.isActive { updateClock(context: context) }
+    // Hummingbird adds a server's handlers after the HTTP/1 heads are converted; the rules
+    // that need them read them before.
+    HTTP1HeadRules.install(in: context)
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -1,31 +1,44 @@
 import NIOCore
+import NIOHTTPTypes
 
 /// Closes a connection whose client has stopped taking its answers: one whose socket stays
-/// unwritable (NIO's buffer past its high-water mark, the kernel's full) for the idle timeout.
+/// unwritable (NIO's buffer past its high-water mark, the kernel's full) for the idle timeout
+/// with none of what the server wrote leaving it.
 ///
 /// The idle timeout (`ClientPacing`) counts only while the server waits for a request, not
 /// while a response waits to be written, so a client that asked for a large answer (or
 /// pipelined many) and then read nothing would hold its connection, and one of
-/// `--max-connections`' slots, for good. A client that reads, however slowly, makes the socket
-/// writable again before the deadline.
-final class CloseStalledWriters: ChannelInboundHandler, RemovableChannelHandler {
+/// `--max-connections`' slots, for good. A client that reads, however slowly, keeps it: the
+/// socket turns writable again only once NIO's buffer has drained to its low-water mark, which
+/// for a large answer read at 150 KB/s took longer than the timeout, and such a client lost the
+/// rest of its answer. So a wait that ends unwritable starts another when bytes left the
+/// buffer during it.
+final class CloseStalledWriters: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = NIOAny
+  typealias OutboundIn = HTTPResponsePart
+  typealias OutboundOut = HTTPResponsePart
 
   private let timeout: TimeAmount
   /// The close scheduled while the socket is unwritable.
   private var deadline: Scheduled<Void>?
+  /// The bytes of every answer's body written to the connection so far.
+  private var bodyBytesWritten = 0
+  /// `bodyBytesWritten` and the bytes NIO held unsent when the present wait began.
+  private var atWaitStart = (written: 0, unsent: 0)
 
   init(timeout: TimeAmount) { self.timeout = timeout }
+
+  func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    if case .body(let bytes) = unwrapOutboundIn(data) { bodyBytesWritten += bytes.readableBytes }
+    context.write(data, promise: promise)
+  }
 
   func channelWritabilityChanged(context: ChannelHandlerContext) {
     if context.channel.isWritable {
       deadline?.cancel()
       deadline = nil
     } else if deadline == nil {
-      deadline = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-        self?.deadline = nil
-        context.close(promise: nil)
-      }
+      startWaiting(context)
     }
     context.fireChannelWritabilityChanged()
   }
@@ -34,5 +47,33 @@ final class CloseStalledWriters: ChannelInboundHandler, RemovableChannelHandler 
     deadline?.cancel()
     deadline = nil
     context.fireChannelInactive()
+  }
+
+  private func startWaiting(_ context: ChannelHandlerContext) {
+    let unsentAtStart = Self.unsentBytes(context)
+    atWaitStart = (bodyBytesWritten, unsentAtStart ?? 0)
+    deadline = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+      guard let self else { return }
+      self.deadline = nil
+      // The bytes that left NIO's buffer during the wait: those written to it less the growth
+      // of what it holds. Answers' heads, not counted in `bodyBytesWritten`, make it an
+      // underestimate, so a client that read nothing never seems to have. A channel that
+      // cannot say what it holds is closed.
+      guard unsentAtStart != nil, let unsent = Self.unsentBytes(context) else {
+        return context.close(promise: nil)
+      }
+      let left =
+        (self.bodyBytesWritten - self.atWaitStart.written) - (unsent - self.atWaitStart.unsent)
+      if left > 0 && !context.channel.isWritable {
+        self.startWaiting(context)
+      } else {
+        context.close(promise: nil)
+      }
+    }
+  }
+
+  /// The bytes NIO holds for the socket, not yet sent; nil where the channel cannot say.
+  private static func unsentBytes(_ context: ChannelHandlerContext) -> Int? {
+    try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
   }
 }

@@ -170,10 +170,22 @@ public struct TaggingServer: Service {
     return router
   }
 
-  /// The body as UTF-8 text, without a byte-order mark; 415 when it comes in a content coding
-  /// (gzip bytes read as text were refused as "not UTF-8"), 413 when it is longer than `limit`
-  /// bytes (said by Content-Length or found while reading), 400 when it is not UTF-8.
+  /// The body as UTF-8 text, without a byte-order mark; 501 when it comes in a transfer coding
+  /// other than chunked, 415 in a content coding (gzip bytes read as text were refused as "not
+  /// UTF-8"), 413 when it is longer than `limit` bytes (said by Content-Length or found while
+  /// reading), 400 when it is not UTF-8.
   private static func readBody(_ request: Request, limit: Int) async throws -> String {
+    // The parser undoes chunked alone: a body in `gzip, chunked` was read as text and refused
+    // as not UTF-8 (RFC 9112 §6.1: 501 for a transfer coding not understood).
+    let transferCodings = request.headers[values: .transferEncoding].flatMap {
+      $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    }
+    if let coding = transferCodings.first(where: { $0 != "chunked" }) {
+      throw ServiceError(
+        status: .notImplemented,
+        message: "the body is in Transfer-Encoding \(RawJSON.string(coding)); send it as it is, "
+          + "chunked or with Content-Length")
+    }
     if let coding = request.headers[.contentEncoding],
       coding.trimmingCharacters(in: .whitespaces).lowercased() != "identity"
     {

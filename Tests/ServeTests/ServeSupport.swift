@@ -400,8 +400,13 @@ final class RawConnection {
   private(set) var received: [UInt8] = []
   var receivedText: String { String(decoding: received, as: UTF8.self) }
 
-  init(port: Int) throws {
+  /// With `receiveBuffer`, the socket's receive buffer is set to that many bytes (before it
+  /// connects, so the window follows): the server's answers then wait on its side.
+  init(port: Int, receiveBuffer: Int32? = nil) throws {
     descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    if var size = receiveBuffer {
+      setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -469,6 +474,23 @@ final class RawConnection {
       Thread.sleep(forTimeInterval: 0.1)
     }
     return nil
+  }
+
+  /// Reads what the server sends, at most `chunk` bytes every `pause` seconds, until it closes
+  /// the connection or `limit` seconds pass: a client that takes its answer slowly but without
+  /// stopping. Whether the connection was closed.
+  func readsSlowly(chunk: Int, pause: TimeInterval, limit: TimeInterval) -> Bool {
+    let started = Date()
+    var buffer = [UInt8](repeating: 0, count: chunk)
+    while Date().timeIntervalSince(started) < limit {
+      var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+      guard poll(&waiting, 1, 1000) > 0 else { continue }
+      let count = recv(descriptor, &buffer, buffer.count, 0)
+      guard count > 0 else { return true }
+      received += buffer.prefix(count)
+      Thread.sleep(forTimeInterval: pause)
+    }
+    return false
   }
 
   /// Reads (and drops) what the server sends until it closes the connection: the seconds that

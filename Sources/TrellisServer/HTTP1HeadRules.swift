@@ -1,0 +1,51 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+
+/// Two rules of RFC 9112 that need a request's HTTP/1 head, which says its version and keeps
+/// every Host field, where the HTTP types that Hummingbird hands a server's own handlers keep
+/// the first Host as the request's authority and no version (`install(in:)` puts this ahead of
+/// that conversion):
+/// - Host (§3.2): an HTTP/1.1 request without a Host field, and any request with two or more,
+///   get 400 and the connection is closed, as a request the parser refuses does (Hummingbird
+///   answers the parser's errors so). They were answered 200.
+/// - HTTP/1.0 (§9.3): a connection persists only when the request asks for it
+///   (`Connection: keep-alive`); otherwise the request goes on saying `Connection: close`,
+///   which `ClientPacing` answers and closes. Such connections stayed open until the idle
+///   timeout, and a client reading its answer to the end of the connection waited for it.
+final class HTTP1HeadRules: ChannelInboundHandler, RemovableChannelHandler {
+  typealias InboundIn = HTTPServerRequestPart
+  typealias InboundOut = HTTPServerRequestPart
+
+  /// Whether the request being read was refused: the rest of it goes no further.
+  private var isRefusing = false
+
+  /// Adds the rules to `context`'s pipeline, before its conversion to the HTTP types.
+  static func install(in context: ChannelHandlerContext) {
+    let pipeline = context.pipeline.syncOperations
+    guard let conversion = try? pipeline.handler(type: HTTP1ToHTTPServerCodec.self) else {
+      return
+    }
+    try? pipeline.addHandler(HTTP1HeadRules(), position: .before(conversion))
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    guard case .head(var head) = unwrapInboundIn(data) else {
+      if !isRefusing { context.fireChannelRead(data) }
+      return
+    }
+    let hosts = head.headers["Host"].count
+    isRefusing = hosts > 1 || (hosts == 0 && head.version != .http1_0)
+    guard !isRefusing else {
+      return context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
+    }
+    if head.version == .http1_0
+      && !head.headers[canonicalForm: "Connection"].contains(where: {
+        $0.lowercased() == "keep-alive"
+      })
+    {
+      head.headers.replaceOrAdd(name: "Connection", value: "close")
+    }
+    context.fireChannelRead(wrapInboundOut(.head(head)))
+  }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import TrellisServer
+import XCTest
+
+/// Request heads that HTTP/1.1 refuses are refused (RFC 9112): each was answered as if it
+/// were well formed.
+final class RequestHeadTests: XCTestCase {
+  private var server: InProcessServer!
+
+  override func setUp() async throws {
+    server = try await InProcessServer(limits: ServerLimits())
+  }
+
+  override func tearDown() async throws {
+    try await server?.stop(within: 20)
+  }
+
+  /// The whole exchange of `request` on a connection of its own, which the server closes.
+  private func exchange(_ request: String) throws -> String {
+    let connection = try RawConnection(port: server.port)
+    connection.send(request)
+    XCTAssertNotNil(connection.secondsUntilClosed(limit: 10), "still open: \(request)")
+    return connection.receivedText
+  }
+
+  /// An HTTP/1.1 request without Host, and any with two, get 400 and the connection closed,
+  /// as a request the parser refuses does (§3.2); an HTTP/1.0 request may leave Host out, and
+  /// its connection closes after the answer (§9.3: it stayed open until the idle timeout).
+  func testHostIsRequiredOnceInHTTP11() throws {
+    let health = "GET /health HTTP/1.1\r\nConnection: close\r\n"
+    for (head, status) in [
+      (health + "\r\n", "400"), (health + "Host: a\r\nHost: b\r\n\r\n", "400"),
+      (health + "Host: a\r\n\r\n", "200"), ("GET /health HTTP/1.0\r\n\r\n", "200"),
+      ("GET /health HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", "400"),
+    ] {
+      let answer = try exchange(head)
+      XCTAssertTrue(answer.hasPrefix("HTTP/1.1 \(status) "), "\(head.debugDescription): \(answer)")
+    }
+    let keptAlive = try RawConnection(port: server.port)
+    keptAlive.send("GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    XCTAssertNil(keptAlive.secondsUntilClosed(limit: 1), "HTTP/1.0 asking to keep it: closed")
+    XCTAssertTrue(keptAlive.receivedText.hasPrefix("HTTP/1.1 200 "), keptAlive.receivedText)
+  }
+
+  /// A body in a transfer coding beside chunked is refused 501 (§6.1): the parser undoes only
+  /// chunked, and the coded bytes were read as text ("the body is not UTF-8").
+  func testATransferCodingOtherThanChunkedIs501() throws {
+    let body = tagBody([#"{"tokens":["boston"]}"#])
+    let chunked = String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+    for coding in ["gzip, chunked", "bogus, chunked"] {
+      let answer = try exchange(
+        "POST /v1/tag HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: \(coding)"
+          + "\r\n\r\n" + chunked)
+      XCTAssertTrue(answer.hasPrefix("HTTP/1.1 501 "), answer)
+      let first = coding.split(separator: ",")[0]
+      XCTAssertTrue(answer.contains("the body is in Transfer-Encoding \\\"\(first)\\\""), answer)
+    }
+    let plain = try exchange(
+      "POST /v1/tag HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked"
+        + "\r\n\r\n" + chunked)
+    XCTAssertTrue(plain.hasPrefix("HTTP/1.1 200 "), plain)
+  }
+}
