@@ -428,6 +428,20 @@ def test_a_missing_library_is_an_error_saying_what_to_do(tmp_path) -> None:
     assert "no such file" in done.stdout and "make python" in done.stdout
 
 
+def test_a_library_that_is_not_trellis_is_an_error_naming_it() -> None:
+    """A library that loads but lacks Trellis's functions (another, or an older
+    libTrellisC) is a TrellisError naming it: it was an AttributeError."""
+    import _ctypes  # a shared library of Python's own, which loads
+
+    other = _ctypes.__file__
+    code = "import trellis\ntry:\n trellis.version()\nexcept trellis.TrellisError as e:\n print(e)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**os.environ, "TRELLIS_LIBRARY": other},
+    )
+    assert "not Trellis's C library (libTrellisC) of this version" in done.stdout, done.stderr
+
+
 
 @pytest.mark.parametrize("option, limit", [
     ("batch_size", _library.BATCH_SIZE_LIMIT),  # Swift's TaggingOptions.batchSizeLimit

@@ -222,6 +222,7 @@ def test_the_spacy_component_tags_on_a_server(server: str, model_path: str, tmp_
 @pytest.mark.parametrize("arguments, error", [
     ({"url": "https://127.0.0.1:8080"}, ValueError),
     ({"url": "localhost:8080"}, ValueError),
+    ({"url": "http://127.0.0.1:0"}, ValueError),  # it went to port 80
     ({"busy_retries": -1}, ValueError),
     ({"max_request_sentences": 0}, ValueError),
     ({"timeout": 0}, ValueError),
@@ -283,9 +284,18 @@ def test_the_spacy_component_on_a_server_hands_docs_to_the_error_handler() -> No
 
     def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
         sentences = [request["tokens"] for request in json.loads(body)["sentences"]]
+        # The server's three forms: a sentence named first, one named last (its token limit
+        # per request), and a refusal naming none (a body over its limit).
         if ["bad"] in sentences:
             error = {"error": f"sentences[{sentences.index(['bad'])}]: this one is refused"}
             return 400, {}, json.dumps(error).encode()
+        if ["long"] in sentences:
+            error = {"error": "more than 50000 tokens (the limit per request) by "
+                              f"sentences[{sentences.index(['long'])}] (id 7)"}
+            return 400, {}, json.dumps(error).encode()
+        if ["huge"] in sentences:
+            error = {"error": "the body is larger than 1048576 bytes, the limit"}
+            return 413, {}, json.dumps(error).encode()
         results = [{"labels": ["O"] * len(s), "spans": [], "tokens": s} for s in sentences]
         return 200, {}, json.dumps({"results": results}, separators=(",", ":")).encode()
 
@@ -294,10 +304,13 @@ def test_the_spacy_component_on_a_server_hands_docs_to_the_error_handler() -> No
         nlp = spacy.blank("en")
         nlp.add_pipe("trellis_tagger", config={"url": url})
         nlp.set_error_handler(lambda name, component, docs, error: handled.append((docs, error)))
-        assert [doc.text for doc in nlp.pipe(["a b", "bad", "c"])] == ["a b", "c"]
-    [(docs, error)] = handled
-    assert [doc.text for doc in docs] == ["bad"]
-    assert str(error) == "the Doc 'bad': this one is refused"
+        texts = ["a b", "bad", "c", "long", "huge"]
+        assert [doc.text for doc in nlp.pipe(texts)] == ["a b", "c"]
+    assert [([doc.text for doc in docs], str(error)) for docs, error in handled] == [
+        (["bad"], "the Doc 'bad': this one is refused"),
+        (["long"], "the Doc 'long': more than 50000 tokens (the limit per request)"),
+        (["huge"], "the Doc 'huge': the body is larger than 1048576 bytes, the limit"),
+    ]
 
     handled.clear()
     unreachable = spacy.blank("en")

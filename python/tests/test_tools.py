@@ -55,3 +55,22 @@ def test_the_converter_refuses_what_the_cli_refuses_at_the_same_line(
     assert converted.returncode == 1 and tagged.returncode != 0
     assert converted.stderr == f"Error: {conll}:4: is not valid UTF-8\n"
     assert tagged.stderr.startswith(f"Error: {conll}:4: is not valid UTF-8")
+    # UTF-16 and UTF-32, whose ASCII is valid UTF-8 with NULs in it without a byte-order mark
+    # (the converter made one sentence of NUL-laden tokens of them), are named as the CLI names
+    # them; NUL-separated UTF-8 fields of one character are no UTF-16.
+    for encoding in ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "utf-16", "utf-32"]:
+        conll.write_bytes("flights O\nto O\n\n".encode(encoding))
+        converted = subprocess.run(
+            [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"),
+             str(conll)], capture_output=True, text=True, check=False)
+        tagged = subprocess.run(
+            [str(cli_path()), "tag", "--model", model_path, str(conll)], capture_output=True,
+            text=True, check=False)
+        assert converted.returncode == 1 and tagged.returncode != 0, encoding
+        assert "is not valid UTF-8 but UTF-" in converted.stderr, encoding
+        assert converted.stderr == tagged.stderr, encoding
+    conll.write_bytes(b".\x00O\x00O\n\n")
+    converted = subprocess.run(
+        [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"), str(conll)],
+        capture_output=True, text=True, check=True)
+    assert json.loads(converted.stdout) == {"id": 1, "tokens": [".\x00O\x00O"]}

@@ -7,13 +7,14 @@ Each sentence becomes {"id": N, "tokens": [...]}, N counting from 1; standard li
 tag` does, so request N is the file's sentence N: lines end at LF, CRLF or a lone CR, a UTF-8
 byte-order mark at the start is skipped, columns are separated by spaces and tabs (not by
 other Unicode spaces, which stay inside a token), and a `-DOCSTART-` line ends a sentence and
-is left out. A file that is not UTF-8 is refused with `Error: FILE:LINE: what`.
+is left out. A file that is not UTF-8 is refused with `Error: FILE:LINE: what`, one in UTF-16
+or UTF-32 named as such, as `trellis` names it.
 """
 
 import json
 import re
 import sys
-from typing import Iterator, List
+from typing import Iterator, List, Optional, Tuple
 
 # `trellis`'s column separators: a no-break space or U+2028 inside a token is part of it.
 COLUMN_SEPARATORS = re.compile(r"[ \t]+")
@@ -22,6 +23,35 @@ DOCUMENT_START = "-DOCSTART-"
 
 class ConversionError(Exception):
     """A file the converter cannot read, as `FILE:LINE: what` or `FILE: what`."""
+
+
+def wide_encoding(line: bytes) -> Optional[Tuple[str, str]]:
+    """The UTF-16 or UTF-32 encoding (as iconv names it) that a file's first line (without its
+    line end) shows, and how, as `trellis`'s LineReader tells them: by a byte-order mark, or
+    by the NULs beside ASCII characters, which make valid UTF-8 full of NULs; UTF-16 needs
+    them beside both of the first two characters and a line of whole code units before its
+    line feed's byte (an even count in UTF-16LE, odd in UTF-16BE). None for none."""
+    b = (line[:4] + b"\xff" * 4)[:4]
+    def ascii(byte: int) -> bool:
+        return 1 <= byte <= 0x7F
+    def nulls(encoding: str) -> str:
+        return f"its first characters have the NUL bytes of {encoding} without a byte-order mark"
+    even = len(line) % 2 == 0
+    if b in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "UTF-32", "it starts with UTF-32's byte-order mark"
+    if b[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "UTF-16", "it starts with UTF-16's byte-order mark"
+    if b[:3] == b"\x00\x00\x00" and ascii(b[3]):
+        return "UTF-32BE", nulls("UTF-32BE")
+    if ascii(b[0]) and b[1:] == b"\x00\x00\x00":
+        return "UTF-32LE", nulls("UTF-32LE")
+    if (b[0] == 0 and ascii(b[1]) and b[2] == 0
+            and ((ascii(b[3]) and not even) or (b[3] == 0xFF and len(line) == 3))):
+        return "UTF-16BE", nulls("UTF-16BE")
+    if ascii(b[0]) and b[1] == 0 and ((ascii(b[2]) and b[3] == 0 and even)
+                                      or (b[2:] == b"\xff\xff" and len(line) == 2)):
+        return "UTF-16LE", nulls("UTF-16LE")
+    return None
 
 
 def lines_of(path: str) -> Iterator[str]:
@@ -35,6 +65,11 @@ def lines_of(path: str) -> Iterator[str]:
             chunk = chunk.removesuffix(b"\n").removesuffix(b"\r")
             for raw in chunk.split(b"\r"):
                 number += 1
+                wide = wide_encoding(raw) if number == 1 else None
+                if wide is not None:
+                    raise ConversionError(
+                        f"{path}:1: is not valid UTF-8 but {wide[0]} ({wide[1]}); convert it: "
+                        f"iconv -f {wide[0]} -t UTF-8")
                 try:
                     yield raw.decode("utf-8")
                 except UnicodeDecodeError:

@@ -119,6 +119,16 @@ def _load(path: Path) -> ctypes.CDLL:
         lib = ctypes.CDLL(str(path))
     except OSError as error:
         raise TrellisError(f"{path}: cannot be loaded: {error}") from error
+    try:
+        _declare(lib)
+    except AttributeError as error:  # a library that is not libTrellisC, or an older one
+        raise TrellisError(f"{path}: not Trellis's C library (libTrellisC) of this version: "
+                           f"{error}") from error
+    return lib
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    """Declares the C functions' types; AttributeError for one `lib` lacks."""
     # Results are c_void_p, not c_char_p: ctypes would copy a c_char_p and lose the pointer
     # that must be freed.
     lib.trellis_version.restype = ctypes.c_char_p
@@ -140,7 +150,6 @@ def _load(path: Path) -> ctypes.CDLL:
     lib.trellis_free_string.argtypes = [ctypes.c_void_p]
     lib.trellis_model_free.restype = None
     lib.trellis_model_free.argtypes = [ctypes.c_void_p]
-    return lib
 
 
 def version() -> str:

@@ -19,19 +19,22 @@ class ServerError(TrellisError):
     """`trellis-serve` answered a request with `status`, not 200 (a refusal: 400, 413; or 503
     after the retries). `message` holds the sentences asked for and the server's words,
     `reason` the server's words alone (which name a refused sentence `sentences[i]` within
-    the request), and `first` the index of the request's first sentence in the call."""
+    the request), `first` the index of the request's first sentence in the call and `count`
+    its number of sentences (0 where it is not known)."""
 
-    def __init__(self, message: str, status: int, reason: str, first: int = 0) -> None:
+    def __init__(self, message: str, status: int, reason: str, first: int = 0,
+                 count: int = 0) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
         self.first = first
+        self.count = count
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         # Pickled with every argument: the exception's own pickling passed only `message`,
         # so it could not be unpickled, and a worker process's ServerError reached its
         # parent as a BrokenProcessPool without the server's words.
-        return (ServerError, (self.message, self.status, self.reason, self.first))
+        return (ServerError, (self.message, self.status, self.reason, self.first, self.count))
 
 
 class Client:
@@ -96,7 +99,10 @@ class Client:
                              f"{self.MAX_TIMEOUT:g}, not {timeout!r}")
         self.url = url
         self._host = parts.hostname
-        self._port = parts.port or 80
+        port = parts.port  # ValueError beyond 65535
+        if port == 0:
+            raise ValueError(f"url must name a server's port (1 to 65535), not 0: {url!r}")
+        self._port = 80 if port is None else port
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
         self._busy_retries = busy_retries
@@ -189,7 +195,7 @@ class Client:
                 results += _results(text, end - start)
             except ServerError as error:
                 raise ServerError(f"sentences {start}-{end - 1}: {error.message}",
-                                  error.status, error.reason, start) from None
+                                  error.status, error.reason, start, end - start) from None
             except TrellisError as error:
                 raise TrellisError(f"sentences {start}-{end - 1}: {error.message}") from None
         return results

@@ -293,17 +293,26 @@ class TrellisComponent:
         """`error` with its "sentence N", which counts the sequences of all the `docs`, said
         as the Doc (its text, or its opening) and, when the Doc was tagged sentence by
         sentence, the sentence's index in `doc.sents`."""
-        # The library's "sentence N: …", or the server's "sentences[i] (id …): …" of the
-        # request whose sentences start at the call's `first`.
+        # The library's "sentence N: …", or the server's "sentences[i] (id …): …" or "… by
+        # sentences[i] (id …)" of the request whose sentences start at the call's `first`; or
+        # any refusal (4xx) of a request of one sentence (a body over the server's limit).
         if isinstance(error, ServerError):
             said, first = error.reason, error.first
-            match = re.match(r"sentences\[(\d+)\][^:]*: ", said)
+            before = re.match(r"sentences\[(\d+)\][^:]*: ", said)
+            after = re.fullmatch(r"(.*) by sentences\[(\d+)\](?: \(id .*\))?", said, re.DOTALL)
+            if before is not None:
+                index, said = first + int(before.group(1)), said[before.end():]
+            elif after is not None:
+                index, said = first + int(after.group(2)), after.group(1)
+            elif error.count == 1 and error.status < 500:
+                index = first
+            else:
+                return error
         else:
-            said, first = error.message, 0
-            match = re.match(r"sentence (\d+): ", said)
-        if match is None:
-            return error
-        index = first + int(match.group(1))
+            match = re.match(r"sentence (\d+): ", error.message)
+            if match is None:
+                return error
+            index, said = int(match.group(1)), error.message[match.end():]
         owners = [(doc, part, len(doc_parts)) for doc, doc_parts in zip(docs, parts)
                   for part in doc_parts]
         doc, part, count = owners[index]
@@ -312,7 +321,7 @@ class TrellisComponent:
         if count > 1:
             number = sum(1 for sentence in doc.sents if sentence.start <= part[0]) - 1
             where = f"sentence {number} of {where}"
-        return TrellisError(f"{where}: {said[match.end():]}")
+        return TrellisError(f"{where}: {said}")
 
     def _sequences(self, doc: Doc) -> List[List[int]]:
         """The Doc indices of each sequence to tag: its non-space tokens, cut where its
