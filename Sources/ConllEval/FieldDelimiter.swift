@@ -10,9 +10,9 @@
 /// `\e`, `\a` and a backslash before punctuation, is matched as bytes, exactly as Perl does. Any
 /// other pattern is compiled by Swift's `Regex`, which reads Perl's syntax but matches Unicode
 /// scalars where Perl, reading conlleval's input as bytes, matches bytes. Its character classes
-/// (`\s`, `\d`, `\w`, POSIX classes, `perlVariablePattern`) are held to ASCII, as Perl's are
-/// on bytes: a no-break space is no `\s` to conlleval. They still differ for patterns that can match part of a
-/// multi-byte character (`.`, `[^,]`, `\W`, which match one scalar in Swift and one byte in
+/// (`\s`, `\d`, `\w`, and POSIX classes through `perlVariablePattern`) are held to ASCII, as
+/// Perl's are on bytes: a no-break space is no `\s` to conlleval. They still differ for
+/// patterns that can match part of a multi-byte character (`.`, `[^,]`, `\W`, which match one scalar in Swift and one byte in
 /// Perl: `\W` finds one delimiter in "é" in Swift, two in Perl). After an empty match Swift
 /// searches on from the next scalar, where Perl may still take a non-empty match at the same
 /// place (`x*|a` on "ab"); patterns that cannot match the empty string are not affected.

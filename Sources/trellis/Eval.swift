@@ -60,7 +60,9 @@ struct Eval: ParsableCommand {
       let predicted = tagger.tag(
         sentences.map { TokenInput($0, featureCount: featureColumns.count) }, options: options)
       for (index, (sentence, labels)) in zip(sentences, predicted).enumerated() {
-        counts.add(gold: sentence.labels, predicted: labels, tokens: firstFields[index])
+        counts.add(
+          gold: tagger.countedLabels(sentence.labels), predicted: tagger.countedLabels(labels),
+          tokens: firstFields[index])
         if unseenWords { unseen.add(sentence, predicted: labels, tagger: tagger) }
         // Labels without chunk prefixes have no scheme to break.
         let transitions =
@@ -80,6 +82,11 @@ struct Eval: ParsableCommand {
             ?? "conlleval finds no chunks")
           + "; `trellis score -r` scores each label as a one-token chunk, as training's dev F1 does"
       )
+    }
+    if scheme == .bioes {
+      printError(
+        "note: BIOES labels are counted as the BIO labels of the same chunks, as training's dev "
+          + "F1 counts them; conlleval (and `trellis score`) knows no S- and ends no chunk at E-")
     }
     print(json ? counts.json() : counts.report(), terminator: "")
     if unseenWords { print(unseen.report) }

@@ -28,8 +28,9 @@ struct Score: ParsableCommand {
       - -d with regular-expression syntax, not a plain string such as '\\t':
         Swift's Regex matches it on Unicode scalars, with \\s, \\d, \\w and POSIX
         classes ([[:space:]]) held to ASCII as Perl's are on bytes (and \\Q, \\E
-        the letters Q and E, as in a pattern Perl reads from a variable), so '.', '[^,]' or '\\W' match a whole
-        character that Perl matches byte by byte, and after an empty match it
+        the letters Q and E, as in a pattern Perl reads from a variable), so
+        '.', '[^,]' or '\\W' match a whole character that Perl matches byte by
+        byte, and after an empty match it
         moves on one scalar (conlleval: Perl's split, on bytes), and (?i) folds
         the case of letters beyond ASCII (É for é), which Perl's bytes do not.
         Swift's Regex backtracks without Perl's shortcuts, so a pattern of nested

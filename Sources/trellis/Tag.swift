@@ -324,11 +324,6 @@ struct Tag: ParsableCommand {
     // passed over and answered with an error, nil in place of its text.
     let tooLong: (() -> (line: String?, number: Int))? =
       onError == .skip ? { (nil, reader.lineNumber) } : nil
-    func answers(to lines: [(line: String?, number: Int)], _ tagger: TaggerModel) throws
-      -> [JSONLineAnswer]
-    {
-      try tagger.tagJSONLines(lines.map(\.line), options: options)
-    }
     func write(_ answers: [JSONLineAnswer], _ lines: [(line: String?, number: Int)]) throws {
       for (answer, (_, number)) in zip(answers, lines) {
         if let error = answer.error {
@@ -348,7 +343,8 @@ struct Tag: ParsableCommand {
       cost: { $0.line?.utf8.count ?? 0 },
       submit: { lines, tagger in
         try overlap.submit(
-          { Result { try answers(to: lines, tagger) } }, write: { try write($0.get(), lines) })
+          { Result { try tagger.tagJSONLines(lines.map(\.line), options: options) } },
+          write: { try write($0.get(), lines) })
       })
     reader.beforeWaiting = groups.answerEverythingRead
     try groups.readAll {

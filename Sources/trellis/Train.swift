@@ -217,8 +217,11 @@ struct Train: ParsableCommand {
     let checkpoint = checkpoint ?? model + ".checkpoint"
     try files(recipe, model: model, checkpoint: checkpoint).check()
     try requireBLAS()  // initialisation's QR, before any data is read
-    // --test is read only with --embeddings (for its words); without, it must still be a file.
-    if recipe.data.embeddings == nil, let test = recipe.data.test { _ = try LineReader(path: test) }
+    // --test is read only with vectors read (`pretrainedVectors`); without, it must still be
+    // a file.
+    if recipe.data.embeddings == nil || resume, let test = recipe.data.test {
+      _ = try LineReader(path: test)
+    }
     let columns = ColumnOptions(
       tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn,
       featureColumns: recipe.configuration.featureColumns.map(\.column))
@@ -236,22 +239,12 @@ struct Train: ParsableCommand {
     if !quiet { noteEpochSelection(recipe, train: trainSentences, dev: devSentences) }
     // A resumed run adds to the log: replacing it lost the interrupted run's epochs.
     let logFile = try log.map { try JSONLinesLog(path: $0, appending: resume) }
-    // The test file is read only for the words whose vectors --embeddings keeps.
-    let test = try recipe.data.test.flatMap { path in
-      try recipe.data.embeddings == nil ? nil : readDescribed(path, role: "test", columns: columns)
-    }
     let trainer = Trainer(configuration: recipe.configuration, options: recipe.options)
-    let embeddings = try recipe.data.embeddings.map { path in
-      let data = trainSentences + devSentences + (test?.sentences ?? [])
-      return (path: path, vectors: try readEmbeddings(path, recipe: recipe, data: data))
-    }
-    trainer.pretrained = embeddings?.vectors
+    let pretrained = try pretrainedVectors(
+      recipe, data: trainSentences + devSentences, columns: columns)
+    trainer.pretrained = pretrained.vectors
     trainer.provenance = Provenance(
-      recipe: recipe,
-      inputs: [train.file] + [dev, test].compactMap { $0?.file }
-        + (embeddings.map {
-          [InputFile(role: "embeddings", path: $0.path, digest: $0.vectors.fileDigest)]
-        } ?? []))
+      recipe: recipe, inputs: [train.file] + [dev?.file].compactMap { $0 } + pretrained.files)
     reportProgress(of: trainer, to: logFile, recipe: recipe, train: trainSentences)
     let trained = try trainer.train(
       train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,
@@ -264,6 +257,25 @@ struct Train: ParsableCommand {
       printError(
         "wrote \(model) (\(trained.parameterCount) parameters, \(trained.labels.count) labels)")
     }
+  }
+
+  /// The vectors the run's embeddings start from, read for the words of `data` and of --test,
+  /// and the files they come from (--test, the vectors) for the provenance. A resumed run's
+  /// embeddings are its checkpoint's: it reads neither into them, and only digests the
+  /// vectors, for the note on vectors other than the checkpoint's (parsing them took as long
+  /// as at the run's start, and vectors of another size were refused).
+  func pretrainedVectors(_ recipe: TrainingRecipe, data: [Sentence], columns: ColumnOptions)
+    throws -> (vectors: PretrainedEmbeddings?, files: [InputFile])
+  {
+    guard let path = recipe.data.embeddings else { return (nil, []) }
+    guard !resume else {
+      let digest = try PretrainedEmbeddings.fileDigest(of: path)
+      return (nil, [InputFile(role: "embeddings", path: path, digest: digest)])
+    }
+    let test = try recipe.data.test.map { try readDescribed($0, role: "test", columns: columns) }
+    let vectors = try readEmbeddings(path, recipe: recipe, data: data + (test?.sentences ?? []))
+    let file = InputFile(role: "embeddings", path: path, digest: vectors.fileDigest)
+    return (vectors, [test?.file].compactMap { $0 } + [file])
   }
 
   /// The sentences of `path` and its `InputFile` in `role`, read once with its size and

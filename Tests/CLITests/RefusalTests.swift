@@ -157,6 +157,14 @@ final class RefusalTests: CLITestCase {
       resumed.stderr.contains("embeddings \(first) (not \(second))"), resumed.stderr)
     let info = try trellis(["info", "--json", path("m")])
     XCTAssertTrue(info.output.contains(first) && !info.output.contains(second), info.output)
+    // The vectors given to a resumed run are not read into it, only digested: vectors of
+    // another size, which a fresh run refuses, are noted as other vectors, not refused.
+    let otherSize = try write("flights 5 5 5\nboston 6 6 6\n", to: "other-size.txt")
+    assertSucceeded(
+      try trellis(common + ["--embeddings", first, "--epochs", "1", "--keep-checkpoint"]))
+    let sized = try trellis(common + ["--embeddings", otherSize, "--epochs", "2", "--resume"])
+    assertSucceeded(sized)
+    XCTAssertTrue(sized.stderr.contains("embeddings \(first) (not \(otherSize))"), sized.stderr)
     // So is another --embeddings-scope (it was dropped without a word), with the same vectors.
     assertSucceeded(
       try trellis(common + ["--embeddings", first, "--epochs", "2", "--keep-checkpoint"]))

@@ -188,6 +188,13 @@ final class TagSchemeTests: XCTestCase {
     XCTAssertEqual(detectScheme([["I-X", "B-X"], ["I-Y", "O", "I-Z"], ["I-W", "I-W"]]), .iob1)
     XCTAssertEqual(detectScheme([["I-X"], ["B-Y", "E-Y"]]), .bioes)
     XCTAssertEqual(detectScheme([["O", "S-X"]]), .bioes)
+    // One S- or E- slip in a BIO or IOB1 corpus leaves it in its scheme: read as BIOES, each
+    // of its B- or I- chunks broke BIOES's rules, and its model found no chunk.
+    for slipped in ["S-Y", "E-Y"] {
+      XCTAssertEqual(detectScheme(slip + [["O", slipped, "O"]]), .bio, slipped)
+      XCTAssertEqual(
+        detectScheme([["I-X", "B-X"], ["I-Y", "O", slipped], ["I-W", "I-W"]]), .iob1, slipped)
+    }
   }
 
   func testDetectSchemeOnRandomCorpora() {

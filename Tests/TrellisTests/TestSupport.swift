@@ -85,9 +85,11 @@ func makeModel(
   encoder: EncoderKind = .bilstm, head: HeadKind = .crf, window: Int = 0, words: Int = 6,
   labels: [String] = ["O", "B-a", "I-a"], embeddingSize: Int = 3, hiddenSize: Int = 2,
   seed: UInt64 = 7,
-  characterFilters: Int = 0, featureColumns: [FeatureColumn] = [], layers: Int = 1
+  characterFilters: Int = 0, featureColumns: [FeatureColumn] = [], layers: Int = 1,
+  scheme: TagScheme = .bio
 ) -> TaggerModel {
   var configuration = TaggerConfiguration()
+  configuration.scheme = scheme
   configuration.encoder = encoder
   configuration.head = head
   configuration.window = window

@@ -1,4 +1,3 @@
-import ConllEval
 import Foundation
 import XCTest
 
@@ -50,6 +49,15 @@ final class TrainerInputTests: XCTestCase {
       tokens: ["x", "-X-", "x"])
     XCTAssertEqual(expected.goldChunkCount, 2)
     XCTAssertEqual(try model.evaluate(sentences), expected)
+  }
+
+  /// On BIOES data the dev score counts BIOES chunks, as the model's spans have them:
+  /// `S-a S-a` is two, where conlleval's rules, which know no S-, read one.
+  func testEvaluationCountsBIOESChunks() throws {
+    let model = makeModel(labels: ["O", "B-a", "I-a", "E-a", "S-a"], scheme: .bioes)
+    let sentence = Sentence(
+      tokens: ["w2", "w3", "w4", "w5"], labels: ["S-a", "S-a", "B-a", "E-a"])
+    XCTAssertEqual(try model.evaluate([sentence]).goldChunkCount, 3)
   }
 
   /// A model takes a line's features by position: read with all its columns, a file's

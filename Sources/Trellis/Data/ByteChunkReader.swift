@@ -83,6 +83,14 @@ final class ByteChunkReader {
     }
   }
 
+  /// Reads the rest of the file, handing none of it out: for its `digest`.
+  func readToEnd() throws {
+    while !atEndOfFile {
+      consume(buffer.count - start)
+      try refill()
+    }
+  }
+
   /// The next `count` bytes, or nil when the file ends before them.
   func take(_ count: Int) throws -> ArraySlice<UInt8>? {
     guard try peek(count).count == count else { return nil }

@@ -43,6 +43,14 @@ public struct PretrainedEmbeddings: Sendable {
   public let skippedVectorCount: Int
   /// The size and SHA-256 of the file, read once (training's provenance, `InputFile`).
   public let fileDigest: ReadDigest
+
+  /// The size and SHA-256 of the file at `path`, read through without parsing it: what a
+  /// resumed run records of the vectors it is given, whose rows its checkpoint holds already.
+  public static func fileDigest(of path: String) throws -> ReadDigest {
+    let reader = try ByteChunkReader(path: path)
+    try reader.readToEnd()
+    return reader.digest
+  }
   /// Of the data's words given to `init`.
   public private(set) var coverage = EmbeddingCoverage()
   /// The words that should have a row of the embedding table, each once: the data's words

@@ -313,10 +313,18 @@ extension TaggerModel {
     var counts = ConllCounts()
     for (sentence, labels) in zip(sentences, predicted) {
       counts.add(
-        gold: sentence.labels, predicted: labels, tokens: sentence.firstFields,
-        rawLabels: labelsAreRaw)
+        gold: countedLabels(sentence.labels), predicted: countedLabels(labels),
+        tokens: sentence.firstFields, rawLabels: labelsAreRaw)
     }
     return counts
+  }
+
+  /// `labels`, in the data's scheme, as chunk counts (`ConllCounts`) read them: BIOES labels as
+  /// the BIO labels of the same chunks, others as they are. conlleval's rules know no S- and
+  /// end no chunk at E-, so on BIOES data `S-X S-X` was one chunk, and training selected its
+  /// epoch on chunks its own spans never had.
+  package func countedLabels(_ labels: [String]) -> [String] {
+    configuration.scheme == .bioes ? convert(labels, from: .bioes, to: .bio) : labels
   }
 
   /// Whether no label but "O" has a chunk prefix (part-of-speech tags, IO labels): conlleval

@@ -118,14 +118,6 @@ extension TaggerModel {
     TaggingResponse(request: request, analysis: analysis(of: request.tokens, prediction))
   }
 
-  /// The entry point of the JSON-lines transports (`trellis tag --input jsonl`, the C ABI; the
-  /// HTTP service, whose body is one JSON document, reads each sentence with
-  /// `TaggingRequest(jsonLine:)` and answers with `respond(to:options:)`, as this does): parses
-  /// each line as a `TaggingRequest`, tags the good ones together and returns one answer per
-  /// line, in order. A bad line never stops the others: its answer
-  /// is an error object, and `error` says what was wrong. Throws only `OptionError`, when
-  /// `options` fail `validate()`, and `FeatureColumnsMissing`, for a model that reads feature
-  /// columns.
   /// `tagJSONLines` where a line too long to read is nil, answered `JSONLineAnswer.lineTooLong`
   /// in its place (`trellis tag --on-error skip` and the C ABI).
   package func tagJSONLines(_ lines: [String?], options: TaggingOptions) throws
@@ -135,6 +127,14 @@ extension TaggerModel {
     return lines.map { $0 == nil ? .lineTooLong : tagged.next()! }
   }
 
+  /// The entry point of the JSON-lines transports (`trellis tag --input jsonl`, the C ABI; the
+  /// HTTP service, whose body is one JSON document, reads each sentence with
+  /// `TaggingRequest(jsonLine:)` and answers with `respond(to:options:)`, as this does): parses
+  /// each line as a `TaggingRequest`, tags the good ones together and returns one answer per
+  /// line, in order. A bad line never stops the others: its answer
+  /// is an error object, and `error` says what was wrong. Throws only `OptionError`, when
+  /// `options` fail `validate()`, and `FeatureColumnsMissing`, for a model that reads feature
+  /// columns.
   public func tagJSONLines(_ lines: [String], options: TaggingOptions) throws -> [JSONLineAnswer] {
     try options.validate()
     try checkReadsTokensAlone()
