@@ -14,6 +14,8 @@ if [ -z "${1:-}" ]; then
   make -s --no-print-directory glove >&2
 fi
 vectors=${1:-$(make -s --no-print-directory glove)}
+# Checked first: the runs without vectors come first, and took an ATIS training to reach it.
+[ -f "$vectors" ] || { echo "error: $vectors: no such file" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for seed in 1 2 3; do

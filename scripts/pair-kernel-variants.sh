@@ -5,11 +5,15 @@
 # to the level's file (kernels_LEVEL.c), kernel_bodies.h, product_body.h and panels.c; the
 # packed products, the LSTM cell's forward step and the weights' packing of both builds are
 # timed alternately by scripts/pair-kernel-variants.c. LEVEL is avx2
-# (default) or avx512 and needs a CPU that has it; the toolchain's clang builds both. Examples:
+# (default) or avx512 and needs a CPU that has it; the toolchain's clang builds both. A
+# revision's sources are compiled against the working tree's trellis_kernels.h, so it must have
+# the same table of kernels (60f2109^ does; c053684^, older than the table's products_fused,
+# does not).
+# Examples:
 #   scripts/pair-kernel-variants.sh '' 's/#define PRODUCT_ROWS 6/#define PRODUCT_ROWS 4/'
 #   scripts/pair-kernel-variants.sh '' \
 #     's/#define PRODUCT_DEPTH_BLOCK .*/#define PRODUCT_DEPTH_BLOCK 32/'
-#   REVISION_A=c053684^ LEVEL=avx512 scripts/pair-kernel-variants.sh '' ''
+#   REVISION_A=60f2109^ LEVEL=avx512 scripts/pair-kernel-variants.sh '' ''
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: scripts/pair-kernel-variants.sh SED_A SED_B" >&2; exit 2; }
 level=${LEVEL:-avx2}

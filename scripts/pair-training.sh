@@ -18,22 +18,38 @@ train=${3:-../shared/corpora/atis/train.conll}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cc -O2 -pthread scripts/core-round-trip.c -o "$work/round-trip"
-# Prints "TOKENS_PER_SECOND WALL_SECONDS" for one run of binary $1.
+# Sets `result` to "TOKENS_PER_SECOND WALL_SECONDS" for one run of binary $1; stops the script
+# with what the binary printed when it fails or prints no epoch's rate (a missing corpus or
+# binary made up figures of the wall time, and the script ended with status 0).
 run() {
   local start end rate
   start=$(date +%s.%N)
   # shellcheck disable=SC2086 # TRELLIS_FLAGS is a list of options
-  rate=$("$1" train --train "$train" --model "$work/model" --epochs 1 --seed 1 \
-    ${TRELLIS_FLAGS---character-filters 0} 2>&1 |
-    awk '/^epoch/ { for (i = 1; i < NF; i++) if ($(i + 1) == "tokens/s") r = $i } END { print r }')
+  if ! "$1" train --train "$train" --model "$work/model" --epochs 1 --seed 1 \
+    ${TRELLIS_FLAGS---character-filters 0} > "$work/out" 2>&1; then
+    echo "error: $1 train failed:" >&2
+    cat "$work/out" >&2
+    exit 1
+  fi
   end=$(date +%s.%N)
-  echo "$rate $(awk -v s="$start" -v e="$end" 'BEGIN { print e - s }')"
+  rate=$(awk '/^epoch/ { for (i = 1; i < NF; i++) if ($(i + 1) == "tokens/s") r = $i } END { print r }' \
+    "$work/out")
+  if [ -z "$rate" ]; then
+    echo "error: $1 train printed no epoch's tokens/s:" >&2
+    cat "$work/out" >&2
+    exit 1
+  fi
+  result="$rate $(awk -v s="$start" -v e="$end" 'BEGIN { print e - s }')"
 }
 rates=() walls=() placements=()
 for round in $(seq "${ROUNDS:-20}"); do
   read -r trip placement <<< "$("$work/round-trip")"
   # Alternate which binary goes first, so that a drift in the machine's speed favours neither.
-  if ((round % 2)); then a=$(run "$old"); b=$(run "$new"); else b=$(run "$new"); a=$(run "$old"); fi
+  if ((round % 2)); then
+    run "$old" && a=$result && run "$new" && b=$result
+  else
+    run "$new" && b=$result && run "$old" && a=$result
+  fi
   read -r a_rate a_wall <<< "$a"
   read -r b_rate b_wall <<< "$b"
   echo "round $round: CPUs $placement ($trip ns), OLD $a_rate, NEW $b_rate tokens/s"
