@@ -7,7 +7,7 @@
 # timed alternately by scripts/pair-kernel-variants.c. LEVEL is avx2
 # (default) or avx512 and needs a CPU that has it; the toolchain's clang builds both. A
 # revision's sources are compiled against the working tree's trellis_kernels.h, so it must have
-# the same table of kernels (60f2109^ does; c053684^, older than the table's products_fused,
+# the same table of kernels (60f2109^ does; c053684^, whose table still had products_fused,
 # does not).
 # Examples:
 #   scripts/pair-kernel-variants.sh '' 's/#define PRODUCT_ROWS 6/#define PRODUCT_ROWS 4/'
