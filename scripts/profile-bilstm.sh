@@ -17,14 +17,27 @@ trap 'rm -rf "$work"' EXIT
 perf record -q -e cpu-clock -g -o "$work/perf.data" \
   "$bin" bench --corpus Corpora/tiny --repetitions "${ROUNDS:-15}" > "$work/bench.txt"
 grep '^BiLSTM' "$work/bench.txt"
-# A sample's stack is a block of "ADDRESS SYMBOL" lines, the sampled (leaf) function first.
-perf script -i "$work/perf.data" -F ip,sym 2> /dev/null | python3 -c '
+# A sample's stack is a block of "TID TIME:" then "ADDRESS SYMBOL" lines, the sampled (leaf)
+# function first. Counted: the samples of every thread under the encoder's passes
+# (`Encoder.forward`, `Encoder.backward`) between the first and the last sample under
+# `lstmGFLOPs`, so the second thread's share is in and the passes' set-up (weights, inputs)
+# and the trainings before them are out.
+perf script -i "$work/perf.data" -F tid,time,ip,sym 2> /dev/null | python3 -c '
 import collections, sys
-leaves = collections.Counter()
+samples = []
 for block in sys.stdin.read().split("\n\n"):
-    stack = [line.strip().split(None, 1)[-1] for line in block.strip().split("\n") if line.strip()]
-    if any("lstmGFLOPs" in frame for frame in stack):
-        leaves[stack[0]] += 1
+    lines = [line.strip() for line in block.strip().split("\n") if line.strip()]
+    if len(lines) < 2:
+        continue
+    time = float(lines[0].split()[1].rstrip(":"))
+    samples.append((time, [line.split(None, 1)[-1] for line in lines[1:]]))
+inside = [time for time, stack in samples if any("lstmGFLOPs" in frame for frame in stack)]
+if not inside:
+    sys.exit("no samples under lstmGFLOPs: is this trellis bench?")
+passes = ("EncoderV7forward", "EncoderV8backward")
+leaves = collections.Counter(
+    stack[0] for time, stack in samples
+    if min(inside) <= time <= max(inside) and any(p in frame for frame in stack for p in passes))
 total = sum(leaves.values())
 print(f"{total} samples inside the BiLSTM passes")
 for leaf, count in leaves.most_common(25):

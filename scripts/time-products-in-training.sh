@@ -113,8 +113,9 @@ for old, new in [(old_set, new_set), (old_add, new_add), (anchor, timing + ancho
     text = text.replace(old, new)
 open(path, "w").write(text)
 PY
-swift build -c release --product trellis --package-path "$work" --scratch-path "$work/.build" \
-  > "$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; exit 1; }
+# TMPDIR inside the work folder: SwiftPM leaves its lock files for a package there.
+TMPDIR="$work" swift build -c release --product trellis --package-path "$work" \
+  --scratch-path "$work/.build" > "$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; exit 1; }
 # shellcheck disable=SC2086 # TRELLIS_FLAGS is a list of options
 "$work/.build/release/trellis" train --train "$train" --model "$work/model" --seed 1 --quiet \
   ${TRELLIS_FLAGS---epochs 3 --character-filters 0} 2>&1 | grep GFLOP | sort -k2

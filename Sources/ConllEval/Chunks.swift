@@ -196,7 +196,9 @@ package struct LabelSetChunks: Sendable {
   private let types: [String]
   private let outside: InternedTag
 
-  package init(labels: [String]) {
+  /// With `raw`, each label but "O" is a one-token chunk whose type is the whole label, as
+  /// conlleval's `-r` reads labels without chunk prefixes (`ConllTag(raw:outside:)`).
+  package init(labels: [String], raw: Bool = false) {
     var typeNumbers: [ExactString: Int] = [:]
     var types: [String] = []
     func number(_ type: Substring) -> Int {
@@ -208,7 +210,7 @@ package struct LabelSetChunks: Sendable {
     }
     outside = InternedTag(rule: ConllTag.outside.rule, type: number(ConllTag.outside.type))
     tags = labels.map { label in
-      let tag = ConllTag(label[...])
+      let tag = raw ? ConllTag(raw: label[...], outside: "O") : ConllTag(label[...])
       return InternedTag(rule: tag.rule, type: number(tag.type))
     }
     self.types = types

@@ -24,3 +24,22 @@ final class BIOESSpansTests: XCTestCase {
     XCTAssertEqual(Set(analysis.spans.map(\.label)), ["a"])
   }
 }
+
+/// A model of labels without chunk prefixes (part-of-speech tags) answers spans as its dev
+/// score counts chunks, `conlleval -r`'s: each label but "O" a one-token span of the whole
+/// label. By conlleval's own rules "VBZ" began a span labelled "" and "-LRB-" one labelled
+/// "LRB-", and `spanLabels` said so.
+final class RawLabelSpansTests: XCTestCase {
+  func testSpansOfRawLabelsAreOneTokenEach() throws {
+    let labels = ["O", "DT", "VBZ", "-LRB-"]
+    let model = makeModel(labels: labels)
+    XCTAssertTrue(model.labelsAreRaw)
+    XCTAssertEqual(model.spanLabels, ["", "DT", "VBZ", "-LRB-"])
+    let path = ["DT", "VBZ", "VBZ", "O", "-LRB-"].map { labels.firstIndex(of: $0)! }
+    let analysis = model.analysis(
+      of: ["w2", "w3", "w4", "w5", "w2"], TaggerModel.Prediction(path: path))
+    XCTAssertEqual(
+      analysis.spans.map { [$0.start, $0.end] }, [[0, 1], [1, 2], [2, 3], [4, 5]])
+    XCTAssertEqual(analysis.spans.map(\.label), ["DT", "VBZ", "VBZ", "-LRB-"])
+  }
+}

@@ -31,13 +31,6 @@ extension TaggerModel {
     return convertedLabels(labels.strings, to: configuration.scheme)
   }
 
-  /// For each of `outputLabels`, the label (chunk type) of a span that starts with it: a
-  /// span's label is its first label's type, whatever comes before it, and "" for a label
-  /// that starts no chunk after "O" (`O` itself, and `I-X` in IOB1 is a start).
-  public var spanLabels: [String] {
-    outputLabels.map { chunks(in: [$0]).first?.type ?? "" }
-  }
-
   /// Label strings for label ids, in the scheme of the training data (converted back when the
   /// model was trained in another scheme).
   func outputLabels(_ path: [Int]) -> [String] {
@@ -319,21 +312,6 @@ extension TaggerModel {
     return counts
   }
 
-  /// `labels`, in the data's scheme, as chunk counts (`ConllCounts`) read them: BIOES labels as
-  /// the BIO labels of the same chunks, others as they are. conlleval's rules know no S- and
-  /// end no chunk at E-, so on BIOES data `S-X S-X` was one chunk, and training selected its
-  /// epoch on chunks its own spans never had.
-  package func countedLabels(_ labels: [String]) -> [String] {
-    configuration.scheme == .bioes ? convert(labels, from: .bioes, to: .bio) : labels
-  }
-
-  /// Whether no label but "O" has a chunk prefix (part-of-speech tags, IO labels): conlleval
-  /// then finds no chunk, and F1 is 0 for every model, so `evaluate` scores such labels as
-  /// `conlleval -r` does, each a one-token chunk (F1 is the token accuracy when no label is
-  /// "O"). Training selected its epoch on that F1: with it always 0, it kept the first.
-  public var labelsAreRaw: Bool {
-    !labels.strings.contains { $0 != "O" && isChunkLabel($0) }
-  }
 }
 
 extension Collection<String> {

@@ -117,7 +117,7 @@ public final class TaggerModel: @unchecked Sendable {
     self.store = store
     labelChunks =
       configuration.convertedScheme == nil && configuration.scheme != .bioes
-      ? LabelSetChunks(labels: labels.strings) : nil
+      ? LabelSetChunks(labels: labels.strings, raw: Self.areRaw(labels.strings)) : nil
     answerFragments = labelChunks.map { AnswerFragments(labels: labels.strings, chunks: $0) }
     sameOutputGroups = Self.sameOutputGroups(
       labels: labels.strings, from: configuration.convertedScheme, to: configuration.scheme)
