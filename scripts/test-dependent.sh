@@ -22,6 +22,9 @@ swift_block_after() {
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# SwiftPM leaves a package's lock files in TMPDIR: inside the work folder, they go with it.
+mkdir "$work/tmp"
+export TMPDIR="$work/tmp"
 # The README's dependency is a checkout at ../trellis, beside the dependent package.
 ln -s "$checkout" "$work/trellis"
 mkdir -p "$work/MyTagger/Sources/MyTagger"
