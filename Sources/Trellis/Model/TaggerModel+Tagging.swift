@@ -311,7 +311,6 @@ extension TaggerModel {
     }
     return counts
   }
-
 }
 
 extension Collection<String> {

@@ -76,7 +76,8 @@ public final class TaggerModel: @unchecked Sendable {
   }
   /// The version of the file the model was read from; nil for a model trained here.
   private var readVersion: UInt32?
-  /// The output labels read once for locating spans by conlleval's rules (`analysis(of:_:)`);
+  /// The output labels read once for locating spans by conlleval's rules, or `-r`'s for labels
+  /// without chunk prefixes (`labelsAreRaw`; `analysis(of:_:)`);
   /// nil when outputs are converted from the training scheme, whose spans are read from the
   /// converted strings, and for BIOES answers, whose S-X and E-X end a span where conlleval's
   /// rules would go on (`chunks(in:scheme:)`).
