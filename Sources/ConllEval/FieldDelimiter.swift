@@ -12,10 +12,11 @@
 /// scalars where Perl, reading conlleval's input as bytes, matches bytes. Its character classes
 /// (`\s`, `\d`, `\w`, and POSIX classes through `perlVariablePattern`) are held to ASCII, as
 /// Perl's are on bytes: a no-break space is no `\s` to conlleval. They still differ for
-/// patterns that can match part of a multi-byte character (`.`, `[^,]`, `\W`, which match one scalar in Swift and one byte in
-/// Perl: `\W` finds one delimiter in "é" in Swift, two in Perl). After an empty match Swift
-/// searches on from the next scalar, where Perl may still take a non-empty match at the same
-/// place (`x*|a` on "ab"); patterns that cannot match the empty string are not affected.
+/// patterns that can match part of a multi-byte character (`.`, `[^,]`, `\W`, which match one
+/// scalar in Swift and one byte in Perl: `\W` finds one delimiter in "é" in Swift, two in
+/// Perl). After an empty match Swift searches on from the next scalar, where Perl may still
+/// take a non-empty match at the same place (`x*|a` on "ab"); patterns that cannot match the
+/// empty string are not affected.
 /// Swift's `Regex` backtracks without Perl's optimisations: nested repeats (`(a+)+b`) can take
 /// time exponential in a line's length, where Perl takes milliseconds.
 public struct FieldDelimiter: Sendable {

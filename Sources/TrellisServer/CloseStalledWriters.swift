@@ -23,8 +23,6 @@ final class CloseStalledWriters: ChannelDuplexHandler, RemovableChannelHandler {
   private var deadline: Scheduled<Void>?
   /// The bytes of every answer's body written to the connection so far.
   private var bodyBytesWritten = 0
-  /// `bodyBytesWritten` and the bytes NIO held unsent when the present wait began.
-  private var atWaitStart = (written: 0, unsent: 0)
 
   init(timeout: TimeAmount) { self.timeout = timeout }
 
@@ -50,8 +48,7 @@ final class CloseStalledWriters: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   private func startWaiting(_ context: ChannelHandlerContext) {
-    let unsentAtStart = Self.unsentBytes(context)
-    atWaitStart = (bodyBytesWritten, unsentAtStart ?? 0)
+    let start = (written: bodyBytesWritten, unsent: Self.unsentBytes(context))
     deadline = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
       guard let self else { return }
       self.deadline = nil
@@ -59,11 +56,10 @@ final class CloseStalledWriters: ChannelDuplexHandler, RemovableChannelHandler {
       // of what it holds. Answers' heads, not counted in `bodyBytesWritten`, make it an
       // underestimate, so a client that read nothing never seems to have. A channel that
       // cannot say what it holds is closed.
-      guard unsentAtStart != nil, let unsent = Self.unsentBytes(context) else {
+      guard let unsentBefore = start.unsent, let unsent = Self.unsentBytes(context) else {
         return context.close(promise: nil)
       }
-      let left =
-        (self.bodyBytesWritten - self.atWaitStart.written) - (unsent - self.atWaitStart.unsent)
+      let left = (self.bodyBytesWritten - start.written) - (unsent - unsentBefore)
       if left > 0 && !context.channel.isWritable {
         self.startWaiting(context)
       } else {

@@ -116,8 +116,9 @@ struct UnseenWordCounts {
       // Labels are compared by their bytes, as conlleval and `ConllCounts` compare them.
       if ExactString(labels[t]) == ExactString(sentence.labels[t]) { correctTokens += 1 }
     }
-    let predictedChunks = Set(ConllEval.chunks(in: labels))
-    for chunk in ConllEval.chunks(in: sentence.labels)
+    // Chunks as the report counts them (`countedLabels`: BIOES's as their BIO equivalents').
+    let predictedChunks = Set(ConllEval.chunks(in: tagger.countedLabels(labels)))
+    for chunk in ConllEval.chunks(in: tagger.countedLabels(sentence.labels))
     where unseen[chunk.start..<chunk.end].contains(true) {
       chunks += 1
       if predictedChunks.contains(chunk) { foundChunks += 1 }

@@ -182,6 +182,23 @@ final class TrainTagEvalTests: CLITestCase {
       report.output)
   }
 
+  /// On BIOES data `eval` counts the chunks of the labels' BIO equivalents, in the report and
+  /// in `--unseen-words`' chunk recall alike, and says so: `S-a S-a` is two chunks, which
+  /// conlleval's rules read as one (the recall read them so after the report no longer did).
+  func testEvalCountsBIOESChunksInEveryFigure() throws {
+    let train = try write(String(repeating: "w S-a\nx S-a\n\n", count: 20), to: "bioes.conll")
+    let model = path("bioes.model")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", train, "--model", model, "--quiet"] + Self.smallModelOptions))
+    let test = try write("zzz S-a\nqqq S-a\n\n", to: "unseen.conll")
+    let report = try trellis(["eval", "--model", model, "--test", test, "--unseen-words"])
+    assertSucceeded(report)
+    XCTAssertTrue(report.output.hasPrefix("processed 2 tokens with 2 phrases"), report.output)
+    XCTAssertTrue(report.output.contains("gold chunks with one: 2,"), report.output)
+    XCTAssertTrue(report.stderr.contains("BIOES labels are counted as the BIO"), report.stderr)
+  }
+
   /// Labels without chunk prefixes (parts of speech) have no scheme to break: `eval
   /// --invalid-sequences` says so instead of counting every label as invalid.
   func testInvalidSequencesOfLabelsWithoutChunkPrefixes() throws {

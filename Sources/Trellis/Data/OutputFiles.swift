@@ -225,16 +225,24 @@ package struct FileRoles {
   /// Throws when the regular file `target` is not empty and does not begin as the kind of
   /// file `option` writes.
   private func checkKind(of target: String, named path: String, option: String) throws {
-    guard let kind = kinds[option], let file = FileHandle(forReadingAtPath: target) else { return }
-    defer { try? file.close() }
-    let start = (try? file.read(upToCount: kind.magic.count)) ?? Data()
-    guard start.isEmpty || Array(start) == kind.magic else {
+    guard let kind = kinds[option], let start = leadingBytes(of: target, count: kind.magic.count)
+    else { return }
+    guard start.isEmpty || start == kind.magic else {
       throw TrellisError(
         file: path,
         "is not a Trellis \(kind.name); refusing to replace it (\(option)): remove it, or "
           + "name another file")
     }
   }
+}
+
+/// The first `count` bytes of the file at `path` (fewer when it is shorter, none when it cannot
+/// be read), or nil when it cannot be opened for reading: how a file's kind is told by its
+/// magic bytes.
+func leadingBytes(of path: String, count: Int) -> [UInt8]? {
+  guard let file = FileHandle(forReadingAtPath: path) else { return nil }
+  defer { try? file.close() }
+  return Array((try? file.read(upToCount: count)) ?? Data())
 }
 
 /// The temporary file of the `writeAtomically` in progress, as a C string a signal handler

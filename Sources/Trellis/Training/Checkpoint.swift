@@ -21,11 +21,8 @@ package enum Checkpoint {
   /// begins as a checkpoint; a FIFO is not opened, which would wait for a writer.
   static func isCheckpoint(atPath path: String) -> Bool {
     var info = stat()
-    guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
-      let file = FileHandle(forReadingAtPath: path)
-    else { return false }
-    defer { try? file.close() }
-    return (try? file.read(upToCount: magic.count)).map(Array.init) == magic
+    guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
+    return leadingBytes(of: path, count: magic.count) == magic
   }
 
   struct Header: Codable {
