@@ -212,6 +212,7 @@ struct Tag: ParsableCommand {
         Analysis(tokens: $0.tokens, labels: $1, spans: [])
       }
     }
+    let tokenColumns = TokenLineColumns()
     let groups = InputGroups<SentenceLines>(
       model: model, overlap: overlap, size: readAhead, budget: Self.bytesReadAhead,
       cost: { $0.text.count },
@@ -221,7 +222,10 @@ struct Tag: ParsableCommand {
         let answered = Array(sentences.prefix(read.sentenceCount))
         try overlap.submit(
           { analyses(of: read.inputs, tagger) },
-          write: { try self.write(answered, $0, to: output, fileName: fileName) })
+          write: {
+            try self.write(
+              answered, $0, to: output, fileName: fileName, tokenColumns: tokenColumns)
+          })
         if let refusal = read.refusal {
           try overlap.drain()
           throw refusal
@@ -290,16 +294,26 @@ struct Tag: ParsableCommand {
   /// Writes the answers to `sentences` (document markers included, which have no analysis).
   func write(
     _ sentences: [SentenceLines], _ analyses: [Analysis], to output: StandardOutput,
-    fileName: String
+    fileName: String, tokenColumns: TokenLineColumns
   ) throws {
     let (format, confidence) = (outputFormat, self.confidence)  // once per group (`tokenInputs`)
+    if let tokens = sentences.first(where: { !$0.isDocumentMarker }) {
+      tokenColumns.count = tokens.fieldsPerLine
+    }
     var analyses = analyses.makeIterator()
     for sentence in sentences {
       if sentence.isDocumentMarker {
-        // conlleval reads a -DOCSTART- line as a token: copy it, labelled O like its own.
+        // conlleval reads a -DOCSTART- line as a token, labelled O like its own, and refuses
+        // a file whose lines' column counts differ: copied as it is when its columns are the
+        // token lines', otherwise written as -DOCSTART- and O in each of their other columns.
         if format == .conll {
           output.append { bytes in
-            bytes += sentence.text
+            if let count = tokenColumns.count, count != sentence.fieldsPerLine {
+              bytes += "-DOCSTART-\t".utf8
+              for _ in 1..<count { bytes += "O\t".utf8 }
+            } else {
+              bytes += sentence.text
+            }
             bytes += (confidence ? "O\t-\n\n" : "O\n\n").utf8
           }
         }
@@ -355,4 +369,11 @@ struct Tag: ParsableCommand {
       printError("note: \(refused) line(s) were not valid requests; their answers hold \"error\"")
     }
   }
+}
+
+/// The column count of a CoNLL input's token lines (one for the whole file, `CoNLLReader`),
+/// once `tag` has read one: the columns its copies of `-DOCSTART-` lines take, group after
+/// group. Nil before the first token line, when a marker is copied as it is.
+final class TokenLineColumns {
+  var count: Int?
 }

@@ -153,6 +153,21 @@ final class DocumentMarkerTests: CLITestCase {
     XCTAssertTrue(scored.output.hasPrefix("processed 7 tokens with 2 phrases"), scored.output)
   }
 
+  /// A -DOCSTART- line whose column count is not the token lines' is written with theirs
+  /// (-DOCSTART- and O), at the start of the file and after sentences, so `tag | score` reads
+  /// every line as conlleval would a consistent file.
+  func testDocumentStartLinesTakeTheTokenLinesColumns() throws {
+    let text =
+      "-DOCSTART-\n\nflights O\nto O\nboston B-toloc.city_name\n\n-DOCSTART- -X- -X- O\n\n"
+      + "from O\ndenver B-fromloc.city_name\n\n"
+    let tagged = try tag(try write(text, to: "markers.conll"), model: try sharedModel())
+    let markers = tagged.split(separator: "\n").filter { $0.hasPrefix("-DOCSTART-") }
+    XCTAssertEqual(markers, ["-DOCSTART-\tO\tO", "-DOCSTART-\tO\tO"])
+    let scored = try trellis(["score"], stdin: tagged)
+    assertSucceeded(scored)
+    XCTAssertTrue(scored.output.hasPrefix("processed 7 tokens with 2 phrases"), scored.output)
+  }
+
   /// A -DOCSTART- line with no blank line before it ends the sentence and is copied after it.
   func testTagCopiesADocumentStartLineThatEndsASentence() throws {
     let input = try write(
