@@ -12,6 +12,7 @@ import TrellisServer
 @main
 enum TrellisServeEntry {
   static func main() {
+    holdClosedStandardDescriptors()
     if let refusal = openFileLimitRefusal(program: TaggingServer.name) {
       FileHandle.standardError.write(Data((refusal + "\n").utf8))
       exit(1)

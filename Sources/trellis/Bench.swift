@@ -102,9 +102,14 @@ struct Bench: ParsableCommand {
       model.map { model in [("--model", model), ("--test", testFile)] }
       ?? [("--corpus", trainFile)]
     roles.replaced = json.map { [("--json", $0)] } ?? []
-    roles.kinds = ["--json": (JSONLinesLog.firstBytes, "JSON report")]
+    roles.kinds = ["--json": (Self.reportFirstBytes, "bench report")]
     return roles
   }
+
+  /// How a report begins, its keys sorted: `batch1_equals_batch32` first with `--corpus`,
+  /// `batch_size` with `--model` (`BenchTests` checks both). A file at `--json` that begins
+  /// otherwise is not a report that a run may replace (`FileRoles.kinds`).
+  static let reportFirstBytes = Array(#"{"batch"#.utf8)
 
   /// Prints `figures` as one JSON line (snake-case keys, sorted) and writes the same bytes to
   /// `--json` atomically.

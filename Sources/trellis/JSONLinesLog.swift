@@ -4,19 +4,26 @@ import Trellis
 /// Appends one JSON object per line; a line per epoch (and per step with --log-steps). Opened
 /// like any tool's log (truncated in place, so /dev/null stays a device), or after its end
 /// for a resumed run, which then continues its interrupted run's log; a failed write throws,
-/// which stops training with the log's name in the message.
+/// which stops training with the log's name in the message. A fresh run's log is opened when
+/// the command starts, so a path it cannot write is refused before any work, but emptied only
+/// at the first record, once training has started: a run refused on the way (an interrupted
+/// run's checkpoint not resumed, bad `--embeddings`) had emptied the log of the run it names.
 final class JSONLinesLog {
-  /// A JSON object's first byte, which a log begins with (as does `bench --json`'s report): a
-  /// file at `--log` that begins otherwise is someone else's (`FileRoles.kinds`).
-  static let firstBytes = Array("{".utf8)
+  /// How a log begins, its first record the run's recipe (`Train.reportProgress`): a file at
+  /// `--log` that begins otherwise is someone else's (`FileRoles.kinds`). A JSON object's
+  /// brace alone let a run replace any JSON file, a user's requests or saved `--print-config`.
+  static let firstBytes = Array(#"{"recipe":"#.utf8)
 
   let path: String
   let handle: FileHandle
   let encoder = JSONEncoder()
+  /// Whether the file's old contents go at the first record.
+  private var emptiesAtFirstRecord: Bool
 
   init(path: String, appending: Bool) throws {
     self.path = path
-    handle = try openForStreaming(path, appending: appending)
+    handle = try openForStreaming(path, appending: true)
+    emptiesAtFirstRecord = !appending
     encoder.outputFormatting = [.sortedKeys]
     encoder.keyEncodingStrategy = .convertToSnakeCase
     // A diverging run is exactly what a log must show: non-finite values become strings.
@@ -27,7 +34,19 @@ final class JSONLinesLog {
   func write<Record: Encodable>(_ record: Record) throws {
     var line = try encoder.encode(record)
     line.append(0x0A)
-    do { try handle.write(contentsOf: line) } catch {
+    do {
+      if emptiesAtFirstRecord {
+        // A device or FIFO has nothing to empty, and refuses ftruncate.
+        var status = stat()
+        if fstat(handle.fileDescriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG {
+          guard ftruncate(handle.fileDescriptor, 0) == 0 else {
+            throw CocoaError(.fileWriteUnknown)
+          }
+        }
+        emptiesAtFirstRecord = false
+      }
+      try handle.write(contentsOf: line)
+    } catch {
       throw TrellisError(
         file: path, "cannot be written: \(String(cString: strerror(errno == 0 ? EIO : errno)))")
     }

@@ -23,6 +23,7 @@ struct TrellisCommand: ParsableCommand {
   }
 
   static func main() {
+    holdClosedStandardDescriptors()
     // Before any work: an argument that is not UTF-8 would be read as another one.
     if let refusal = CommandLine.argumentNotUTF8 { exit(withError: ValidationError(refusal)) }
     // Before libdispatch starts its first thread, which traps when it has no descriptors.

@@ -1,4 +1,5 @@
 import Foundation
+import Trellis
 import XCTest
 
 /// Nothing a user owns is lost: outputs never replace inputs, devices or links, are checked
@@ -237,6 +238,46 @@ final class FileSafetyTests: CLITestCase {
     assertSucceeded(
       try trellis(train + ["--model", model, "--checkpoint", checkpoint, "--resume"]))
     assertSucceeded(try trellis(["tag", "--model", model, PackagePaths.tiny("test")]))
+  }
+
+  /// A run refused after its files were checked (an earlier run's checkpoint not resumed, or
+  /// vectors that cannot be read) leaves the log as it was: it had emptied it, the interrupted
+  /// run's epochs with it, before the refusal told the user to resume that run.
+  func testARefusedRunLeavesTheLogAsItWas() throws {
+    let (model, log) = (path("m"), path("run.log"))
+    assertSucceeded(try trellis(train + ["--model", model, "--log", log, "--keep-checkpoint"]))
+    let before = try contents(of: log)
+    XCTAssertFalse(before.isEmpty)
+    assertFailed(
+      try trellis(train + ["--model", model, "--log", log]), mentioning: ["--resume"])
+    let vectors = try write("flights 0.5\n", to: "vectors.txt")
+    assertFailed(
+      try trellis(
+        train + ["--model", path("n"), "--log", log, "--embeddings", vectors]),
+      mentioning: [vectors])
+    XCTAssertEqual(try contents(of: log), before)
+    // A run that trains replaces the log: one run's records, not two runs'.
+    try FileManager.default.removeItem(atPath: model + ".checkpoint")
+    assertSucceeded(try trellis(train + ["--model", model, "--log", log]))
+    let after = try contents(of: log)
+    XCTAssertEqual(after.split(separator: "\n").count, before.split(separator: "\n").count)
+    XCTAssertTrue(after.hasPrefix(#"{"recipe":"#))
+  }
+
+  /// With standard error closed, `--log` was opened as descriptor 2 and took the progress
+  /// lines between its records; now they fail to be written, as on a closed descriptor, and
+  /// the run ends with status 1 after writing its model and a log of JSON records alone.
+  func testAClosedStandardErrorLeavesTheLogJSON() throws {
+    let (model, log) = (path("m"), path("run.log"))
+    let arguments = train.filter { $0 != "--quiet" } + ["--model", model, "--log", log]
+    let (status, _) = try trellisInShell(#"exec "$0" "$@" 2>&-"#, arguments)
+    XCTAssertEqual(status, 1)
+    XCTAssertNoThrow(try ModelFile.read(from: model))
+    let records = try contents(of: log).split(separator: "\n")
+    XCTAssertFalse(records.isEmpty)
+    for record in records {
+      XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(record.utf8)), String(record))
+    }
   }
 
   func testWriteErrorsOnStandardOutputFailLoudly() throws {

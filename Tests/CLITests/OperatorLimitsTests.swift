@@ -10,16 +10,18 @@ final class OperatorLimitsTests: CLITestCase {
   }
 
   /// `--checkpoint notes.txt` replaced the notes, then removed them when training ended; a
-  /// model given as `--checkpoint` went the same way, and `--log` truncated a model.
+  /// model given as `--checkpoint` went the same way, and `--log` truncated a model. A user's
+  /// JSON (requests, a saved configuration) passed for a log or a bench report by its brace.
   func testAnOutputReplacesOnlyAFileOfItsOwnKind() throws {
     let notes = try write("my notes\n", to: "notes.txt")
+    let requests = try write(#"{"id": 1, "text": "fly to boston"}"# + "\n", to: "requests.jsonl")
     let model = path("m")
     assertSucceeded(try trellis(train + ["--model", model]))
     let modelBytes = try Data(contentsOf: URL(fileURLWithPath: model))
     for (option, file, kind) in [
       ("--checkpoint", notes, "checkpoint"), ("--checkpoint", model, "checkpoint"),
       ("--model", notes, "model"), ("--log", model, "JSON-lines log"),
-      ("--log", notes, "JSON-lines log"),
+      ("--log", notes, "JSON-lines log"), ("--log", requests, "JSON-lines log"),
     ] {
       let outputs = option == "--model" ? [option, file] : ["--model", path("n"), option, file]
       assertFailed(
@@ -30,14 +32,27 @@ final class OperatorLimitsTests: CLITestCase {
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), modelBytes)
     let copy = path("copy")
     try modelBytes.write(to: URL(fileURLWithPath: copy))
-    assertFailed(
-      try trellis(["bench", "--model", model, "--test", PackagePaths.tiny("dev"), "--json", copy]),
-      mentioning: ["\(copy): is not a Trellis JSON report; refusing to replace it (--json)"])
-    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), modelBytes)
-    // An empty file (mktemp's) and a file of the kind are replaced as before.
+    let bench = [
+      "bench", "--model", model, "--test", PackagePaths.tiny("dev"), "--repetitions", "1",
+    ]
+    for file in [copy, requests] {
+      let before = try Data(contentsOf: URL(fileURLWithPath: file))
+      assertFailed(
+        try trellis(bench + ["--json", file]),
+        mentioning: ["\(file): is not a Trellis bench report; refusing to replace it (--json)"])
+      XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file)), before)
+    }
+    // An empty file (mktemp's) and a file of the kind are replaced as before: a log, and each
+    // kind of bench report (`bench --model` and `bench --corpus` begin with other keys).
     try write("", to: "empty")
     assertSucceeded(try trellis(train + ["--model", path("empty"), "--log", path("log")]))
     assertSucceeded(try trellis(train + ["--model", model, "--log", path("log")]))
+    let tiny = PackagePaths.root.appendingPathComponent("Corpora/tiny").path
+    let corpusBench = ["bench", "--corpus", tiny, "--repetitions", "1"]
+    for run in [bench, corpusBench] {
+      assertSucceeded(try trellis(run + ["--json", path("report.json")]))
+      assertSucceeded(try trellis(run + ["--json", path("report.json")]))
+    }
   }
 
   /// A checkpoint written through a symbolic link is removed at the link's target when

@@ -18,3 +18,22 @@ package func openFileLimitRefusal(program: String) -> String? {
   return "Error: the open-file limit (ulimit -n) is \(limit.rlim_cur); \(program) needs at "
     + "least \(openFilesNeeded)"
 }
+
+/// Holds each of descriptors 0–2 that the process started without on /dev/null, opened the
+/// other way round (standard input for writing, output and error for reading), so that reads
+/// of the one and writes of the others still fail with EBADF, as on a closed descriptor, and
+/// no file the program opens lands on them: with standard error closed (`2>&-`), `train`'s
+/// `--log` was opened as descriptor 2 and took its progress lines between the JSON records.
+/// A process-wide step for an executable's entry, before anything opens a file.
+package func holdClosedStandardDescriptors() {
+  for (descriptor, access) in [
+    (STDIN_FILENO, O_WRONLY), (STDOUT_FILENO, O_RDONLY), (STDERR_FILENO, O_RDONLY),
+  ] where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+    // The lowest free descriptor is this one: those below it are open by now.
+    let opened = open("/dev/null", access)
+    if opened >= 0 && opened != descriptor {
+      dup2(opened, descriptor)
+      close(opened)
+    }
+  }
+}
