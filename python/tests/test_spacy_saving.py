@@ -131,7 +131,7 @@ def test_a_failed_save_leaves_no_temporary_file(nlp, tmp_path) -> None:
     """A directory where the model file goes fails the save at the rename, which left the
     temporary file of the model's size beside it (with the directory's mode)."""
     (tmp_path / "pipeline" / "trellis_tagger" / "model").mkdir(parents=True)
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(trellis.TrellisError, match="is a directory, device or FIFO"):
         nlp.to_disk(tmp_path / "pipeline")
     assert [p.name for p in (tmp_path / "pipeline" / "trellis_tagger").iterdir()] == ["model"]
 
@@ -186,3 +186,37 @@ def test_a_model_file_changed_after_loading_is_not_saved(model_path, tmp_path) -
     model.write_bytes(model.read_bytes() + b"\0")
     with pytest.raises(trellis.TrellisError, match="changed after it was loaded"):
         nlp.to_disk(tmp_path / "pipeline")
+
+
+def test_a_copy_replaces_only_a_model_and_writes_through_a_link(tagger, model_path,
+                                                                 tmp_path) -> None:
+    """`copy_model_file` (what `nlp.to_disk` calls) follows `trellis`'s rules for outputs: it
+    had put a regular file in place of a device, a FIFO, a symbolic link and a user's notes,
+    where `trellis train --model` refuses each and writes through a link to its target."""
+    model = open(model_path, "rb").read()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    refused = {notes: "is not a Trellis model", fifo: "is a directory, device or FIFO"}
+    try:
+        os.mknod(tmp_path / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        refused[tmp_path / "null"] = "is a directory, device or FIFO"
+    except PermissionError:
+        pass  # devices need root; the FIFO stands for them
+    for path, message in refused.items():
+        with pytest.raises(trellis.TrellisError, match=message):
+            tagger.copy_model_file(path)
+    assert notes.read_text() == "my notes\n"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert all(stat.S_ISCHR(os.lstat(p).st_mode) for p in refused if p.name == "null")
+    # Through a link (to an existing model, or to no file yet) the target is written.
+    for name in ("old.model", "new.model"):
+        target = tmp_path / name
+        if name == "old.model":
+            target.write_bytes(model[:64])
+        link = tmp_path / f"{name}.link"
+        link.symlink_to(target)
+        tagger.copy_model_file(link)
+        assert link.is_symlink() and target.read_bytes() == model
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".partial") == []

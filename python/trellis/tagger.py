@@ -224,7 +224,9 @@ class Tagger:
         with self._unchanged_model_file() as source:
             if os.path.exists(destination) and os.path.samefile(source.fileno(), destination):
                 return
-            _write_whole(destination, lambda target: shutil.copyfileobj(source, target))
+            _write_whole(
+                destination, lambda target: shutil.copyfileobj(source, target),
+                replaces=_MODEL_MAGIC)
 
     def model_bytes(self) -> bytes:
         """The bytes of the model file this tagger loaded (what a spaCy pipeline's `to_bytes`
@@ -373,12 +375,22 @@ def _absolute(path: str) -> str:
     return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
+# How a model file begins (`ModelFile.magic` in Sources/Trellis/Model/ModelFile.swift).
+_MODEL_MAGIC = b"TRELLIS\0"
+
+
 def _write_whole(
-    destination: Union[str, os.PathLike], write: Callable[[BinaryIO], object]
+    destination: Union[str, os.PathLike], write: Callable[[BinaryIO], object],
+    replaces: Optional[bytes] = None,
 ) -> None:
     """Writes `destination` whole or not at all: `write` fills a temporary file beside it,
-    which is then renamed into place."""
-    directory = os.path.dirname(os.path.abspath(destination))
+    which is then renamed into place. As `trellis` writes its outputs: through a symbolic link
+    the target is written and the link kept; anything there but a regular file (a device, a
+    FIFO, a directory) is refused with `TrellisError`, and so, given the bytes `replaces`, is
+    a file that is not empty and does not begin with them (a user's own file). `os.replace`
+    alone had put a regular file in place of /dev/null, a FIFO, a link or a user's notes."""
+    destination = _replaceable(destination, replaces)
+    directory = os.path.dirname(destination)
     target = tempfile.NamedTemporaryFile(dir=directory, suffix=".partial", delete=False)
     # The temporary file goes whenever the write or the rename fails (a directory where the
     # file should be left one of the model's size behind).
@@ -400,6 +412,27 @@ def _write_whole(
     except BaseException:
         os.unlink(target.name)
         raise
+
+
+def _replaceable(destination: Union[str, os.PathLike], replaces: Optional[bytes]) -> str:
+    """The absolute path `_write_whole` writes for `destination` (a link's target), after its
+    checks."""
+    target = os.path.realpath(destination)
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(existing.st_mode):
+        raise TrellisError(
+            f"{os.fspath(destination)}: is a directory, device or FIFO, not a file; refusing to "
+            "replace it")
+    if replaces is not None and existing.st_size > 0:
+        with open(target, "rb") as current:
+            if current.read(len(replaces)) != replaces:
+                raise TrellisError(
+                    f"{os.fspath(destination)}: is not a Trellis model; refusing to replace it: "
+                    "remove it, or choose another path")
+    return target
 
 
 def _umask() -> int:
