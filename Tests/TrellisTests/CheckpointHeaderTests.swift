@@ -58,6 +58,21 @@ final class CheckpointHeaderTests: XCTestCase {
         XCTAssertTrue("\($0)".contains("written by another Trellis version"), "\($0)")
       }
     }
+    // The same version field damaged, its checksum left as it was: a flipped bit, not a run
+    // to start afresh; and a model given for a checkpoint says so.
+    var damaged = Data(bytes)
+    damaged[8] ^= 4
+    let path = temporaryPath("damaged.checkpoint")
+    try damaged.write(to: URL(fileURLWithPath: path))
+    XCTAssertThrowsError(try Checkpoint.read(from: path)) {
+      XCTAssertTrue("\($0)".hasSuffix("is truncated or corrupted (checksum mismatch)"), "\($0)")
+    }
+    damaged = Data(bytes)
+    damaged.replaceSubrange(0..<8, with: ModelFile.magic)
+    try damaged.write(to: URL(fileURLWithPath: path))
+    XCTAssertThrowsError(try Checkpoint.read(from: path)) {
+      XCTAssertTrue("\($0)".contains("is a model, not a training checkpoint"), "\($0)")
+    }
   }
 
   func testHeadersThatLieAreRefused() throws {

@@ -145,9 +145,24 @@ final class ModelTests: XCTestCase {
     var flipped = data
     flipped[data.count / 2] ^= 0x10
     XCTAssertTrue(refusal(flipped).contains("corrupted"), refusal(flipped))
-    var future = data
-    future[8] = UInt8(ModelFile.formatVersion + 1)
+    // A newer format's file checksums; the same bytes with the old checksum are a flipped
+    // bit, as is a header length past the file's end (both had been refused as a newer
+    // Trellis's and as truncated).
+    var damagedVersion = data
+    damagedVersion[8] = UInt8(ModelFile.formatVersion + 1)
+    XCTAssertEqual(refusal(damagedVersion), "m: is corrupted (checksum mismatch)")
+    var future = damagedVersion.prefix(data.count - 4)
+    appendLittleEndian(crc32(future), to: &future)
     XCTAssertTrue(refusal(future).contains("newer Trellis"), refusal(future))
+    var longHeader = data
+    longHeader[14] ^= 0x10
+    XCTAssertTrue(
+      refusal(longHeader).hasPrefix("m: is truncated or corrupted (checksum mismatch; header says"),
+      refusal(longHeader))
+    var checkpoint = data
+    checkpoint.replaceSubrange(0..<8, with: Checkpoint.magic)
+    XCTAssertTrue(
+      refusal(checkpoint).contains("is a training checkpoint, not a model"), refusal(checkpoint))
     XCTAssertTrue(refusal(data + Data([0])).contains("trailing"))
     XCTAssertEqual(refusal(data), "accepted")
   }

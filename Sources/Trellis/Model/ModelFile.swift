@@ -70,7 +70,9 @@ public enum ModelFile {
     let size = Int((try? handle.seekToEnd()) ?? 0)
     try? handle.seek(toOffset: 0)
     let prelude = [UInt8](try handle.read(upToCount: 16) ?? Data())
-    let headerLength = try checkPrelude(prelude, fileSize: size, name: path)
+    let headerLength = try checkPrelude(
+      prelude, fileSize: size, name: path,
+      checksumMatches: fileChecksumMatches(descriptor, size: size))
     let headerBytes = try handle.read(upToCount: headerLength) ?? Data()
     // A header refused is damage when the checksum says so (a flipped bit), and a lie or a
     // format this build does not know when it does not.
@@ -159,8 +161,9 @@ public enum ModelFile {
   /// data as `read` does; `name` stands for the file in error messages.
   public static func decode(_ data: Data, name: String) throws -> TaggerModel {
     let bytes = [UInt8](data)
-    let headerLength = try checkPrelude(Array(bytes.prefix(16)), fileSize: bytes.count, name: name)
     let checksumMatches = trailingChecksumMatches(bytes)
+    let headerLength = try checkPrelude(
+      Array(bytes.prefix(16)), fileSize: bytes.count, name: name, checksumMatches: checksumMatches)
     let layout: (header: Header, expectedSize: Int)
     do {
       layout = try checkHeader(
@@ -183,29 +186,45 @@ public enum ModelFile {
   }
 
   /// Checks the first 16 bytes (magic, version, header length) against a file of `fileSize`
-  /// bytes and returns the header length.
-  private static func checkPrelude(_ prelude: [UInt8], fileSize: Int, name: String) throws -> Int {
+  /// bytes and returns the header length. A version or length refused is damage when the
+  /// file's checksum says so (`checksumMatches`, asked only then): one flipped bit had a
+  /// whole file called truncated, or written by a newer Trellis.
+  private static func checkPrelude(
+    _ prelude: [UInt8], fileSize: Int, name: String, checksumMatches: @autoclosure () -> Bool
+  ) throws -> Int {
     guard fileSize > 0 else { throw TrellisError(file: name, "is empty (0 bytes), not a model") }
     guard prelude.count >= magic.count, Array(prelude[0..<magic.count]) == magic else {
-      throw TrellisError(file: name, "is not a Trellis model file (bad magic number)")
+      throw Array(prelude.prefix(Checkpoint.magic.count)) == Checkpoint.magic
+        ? TrellisError(
+          file: name,
+          "is a training checkpoint, not a model: resume it (trellis train --resume), or give "
+            + "the model the run wrote")
+        : TrellisError(file: name, "is not a Trellis model file (bad magic number)")
     }
     guard prelude.count == 16, fileSize >= 20 else {
       throw TrellisError(file: name, "is truncated (\(fileSize) bytes)")
     }
     let version = readLittleEndian(prelude, at: 8)
-    guard version <= formatVersion else {
-      throw TrellisError(
-        file: name,
-        "was written by a newer Trellis (format version \(version); this build reads up to \(formatVersion))"
-      )
-    }
-    guard version >= 1 else {
-      throw TrellisError(file: name, "has an invalid format version \(version)")
-    }
     let headerLength = Int(readLittleEndian(prelude, at: 12))
-    guard 16 + headerLength + 4 <= fileSize else {
-      throw TrellisError(
-        file: name, "is truncated (header says \(headerLength) bytes, file has \(fileSize))")
+    let versionIsKnown = (1...formatVersion).contains(version)
+    let sizes = "header says \(headerLength) bytes, file has \(fileSize)"
+    guard versionIsKnown, 16 + headerLength + 4 <= fileSize else {
+      guard checksumMatches() else {
+        throw TrellisError(
+          file: name,
+          versionIsKnown
+            ? "is truncated or corrupted (checksum mismatch; \(sizes))"
+            : "is corrupted (checksum mismatch)")
+      }
+      guard versionIsKnown else {
+        throw TrellisError(
+          file: name,
+          version == 0
+            ? "has an invalid format version 0"
+            : "was written by a newer Trellis (format version \(version); this build reads up "
+              + "to \(formatVersion))")
+      }
+      throw TrellisError(file: name, "is truncated (\(sizes))")
     }
     return headerLength
   }

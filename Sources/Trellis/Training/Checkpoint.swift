@@ -160,18 +160,22 @@ package enum Checkpoint {
     }
   }
 
-  /// Magic number, format version and checksum.
+  /// Magic number, checksum and format version: the checksum first, so a damaged version
+  /// field is damage, not a run to throw away as another version's.
   private static func checkPrelude(_ bytes: [UInt8], path: String) throws {
     guard !bytes.isEmpty else { throw TrellisError(file: path, "is empty (0 bytes)") }
     guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
-      throw TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
+      throw Array(bytes.prefix(ModelFile.magic.count)) == ModelFile.magic
+        ? TrellisError(
+          file: path, "is a model, not a training checkpoint (--checkpoint names the checkpoint)")
+        : TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
+    }
+    guard trailingChecksumMatches(bytes) else {
+      throw TrellisError(file: path, "is truncated or corrupted (checksum mismatch)")
     }
     guard readVersions.contains(readLittleEndian(bytes, at: 8)) else {
       throw TrellisError(
         file: path, "was written by another Trellis version; start training afresh")
-    }
-    guard trailingChecksumMatches(bytes) else {
-      throw TrellisError(file: path, "is truncated or corrupted (checksum mismatch)")
     }
   }
 }
