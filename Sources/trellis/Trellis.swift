@@ -84,10 +84,12 @@ enum StandardStreams {
   }
 
   /// Writes to standard output, throwing on failure.
-  static func write(_ data: some DataProtocol) throws {
+  static func write(_ bytes: [UInt8]) throws {
     fflush(stdout)  // keep order with anything `print` buffered
-    do { try FileHandle.standardOutput.write(contentsOf: data) } catch {
-      throw WriteFailure(stream: "standard output", code: errno == 0 ? EIO : errno)
+    do {
+      try bytes.withUnsafeBytes { try writeAll($0, to: STDOUT_FILENO) }
+    } catch let error as POSIXError {
+      throw WriteFailure(stream: "standard output", code: error.code.rawValue)
     }
   }
 

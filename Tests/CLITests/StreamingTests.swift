@@ -112,6 +112,42 @@ final class StreamingTests: CLITestCase {
       "streaming latency, --input \(input), \(latencies.count) round trips: median "
         + String(format: "%.2f ms, p99 %.2f ms", latencies[latencies.count / 2], p99))
   }
+
+  /// Pipes that another process left non-blocking (an event loop's) are waited for: `tag`
+  /// stopped with "Resource temporarily unavailable" (EAGAIN) before its first line of input
+  /// arrived, and after its first 64 KiB of output when no one read them yet.
+  func testNonBlockingPipesAreWaitedFor() throws {
+    let model = try sharedModel()
+    let text = try contents(of: PackagePaths.tiny("test")) + "\n"
+    let file = try write(String(repeating: text, count: 100), to: "many.conll")
+    let expected = try trellis(["tag", "--model", model, file])
+    assertSucceeded(expected)
+    XCTAssertGreaterThan(expected.output.utf8.count, 1 << 17)
+    let process = Process()
+    process.executableURL = try PackagePaths.executable()
+    process.arguments = ["tag", "--model", model]
+    let (input, output) = (Pipe(), Pipe())
+    (process.standardInput, process.standardOutput) = (input, output)
+    // The child's ends: the flag belongs to each end's open file, not to the parent's ends.
+    for descriptor in [
+      input.fileHandleForReading.fileDescriptor, output.fileHandleForWriting.fileDescriptor,
+    ] {
+      XCTAssertEqual(fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK), 0)
+    }
+    signal(SIGPIPE, SIG_IGN)  // a child that stopped early fails the write, not the tests
+    try process.run()
+    try input.fileHandleForReading.close()
+    try output.fileHandleForWriting.close()
+    // The input comes late, and the output is read only once it has filled its pipe.
+    Thread.sleep(forTimeInterval: 0.3)
+    try input.fileHandleForWriting.write(contentsOf: Data(try contents(of: file).utf8))
+    try input.fileHandleForWriting.close()
+    Thread.sleep(forTimeInterval: 1)
+    let answers = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0)
+    XCTAssertEqual(String(decoding: answers, as: UTF8.self), expected.output)
+  }
 }
 
 /// A running `trellis` with a pipe on standard input and standard output.

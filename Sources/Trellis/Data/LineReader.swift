@@ -185,16 +185,14 @@ public final class LineReader {
   /// a pipe (FileHandle's `read(upToCount:)` waits for the whole count); empty at the end.
   private func readChunk() throws -> ArraySlice<UInt8> {
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-      let count = chunk.withUnsafeMutableBytes {
-        read(handle.fileDescriptor, $0.baseAddress, $0.count)
-      }
-      if count >= 0 { return chunk[..<count] }
-      guard errno == EINTR else {
-        let reason = String(cString: strerror(errno))
-        throw TrellisError(file: fileName, line: lineNumber + 1, "read failed: \(reason)")
-      }
+    let count = chunk.withUnsafeMutableBytes {
+      readSome(handle.fileDescriptor, into: $0.baseAddress!, count: $0.count)
     }
+    guard count >= 0 else {
+      let reason = String(cString: strerror(errno))
+      throw TrellisError(file: fileName, line: lineNumber + 1, "read failed: \(reason)")
+    }
+    return chunk[..<count]
   }
 
   /// Whether a read would return at once (data, the end of the input or an error): always for
