@@ -34,22 +34,19 @@ final class JSONLinesLog {
   func write<Record: Encodable>(_ record: Record) throws {
     var line = try encoder.encode(record)
     line.append(0x0A)
-    do {
-      if emptiesAtFirstRecord {
-        // A device or FIFO has nothing to empty, and refuses ftruncate.
-        var status = stat()
-        if fstat(handle.fileDescriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG {
-          guard ftruncate(handle.fileDescriptor, 0) == 0 else {
-            throw CocoaError(.fileWriteUnknown)
-          }
-        }
-        emptiesAtFirstRecord = false
-      }
-      try handle.write(contentsOf: line)
-    } catch {
-      throw TrellisError(
+    func failure() -> TrellisError {
+      TrellisError(
         file: path, "cannot be written: \(String(cString: strerror(errno == 0 ? EIO : errno)))")
     }
+    if emptiesAtFirstRecord {
+      // A device or FIFO has nothing to empty, and refuses ftruncate.
+      var status = stat()
+      if fstat(handle.fileDescriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG {
+        guard ftruncate(handle.fileDescriptor, 0) == 0 else { throw failure() }
+      }
+      emptiesAtFirstRecord = false
+    }
+    do { try handle.write(contentsOf: line) } catch { throw failure() }
   }
 }
 
