@@ -348,6 +348,7 @@ struct Train: ParsableCommand {
       (replacedSettings(given: defaults.configuration, kept: trainer.configuration)
         + replacedSettings(given: defaults.options, kept: trainer.options)).map(\.key)
         + (recipe.data.embeddings != nil ? ["embeddings"] : [])
+        + (recipe.data.test != nil ? ["test"] : []) + (recipe.note != nil ? ["note"] : [])
         + (recipe.data.embeddingsScope != defaults.data.embeddingsScope ? ["embeddingsScope"] : []))
     trainer.onCheckpointSettings = { replaced in
       let named = replaced.filter { setByCommand.contains($0.key) }

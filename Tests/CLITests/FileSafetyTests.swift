@@ -111,6 +111,8 @@ final class FileSafetyTests: CLITestCase {
       // A dangling link to the model: a killed run left a checkpoint in the model's place.
       (["--checkpoint", path("dangling")], "is given as both --model and --checkpoint"),
       (["--checkpoint", path("c"), "--log", ""], "--log is empty; it takes a file's path"),
+      // Standard input read twice: the second found it empty ("contains no sentences").
+      (["--train", "-", "--dev", "-"], "--dev - reads standard input, which --train - reads"),
       (
         ["--checkpoint", path("c"), "--log", path("sub/../c"), "--keep-checkpoint"],
         "is given as both --checkpoint and --log"

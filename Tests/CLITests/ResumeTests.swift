@@ -114,6 +114,44 @@ final class ResumeTests: CLITestCase {
     XCTAssertEqual(epochs, [1, 2])
   }
 
+  /// A resumed run keeps the checkpoint's `--note` and `--test` (whose words the embedding
+  /// rows were made for) and ends with the uninterrupted run's file: resumed without them the
+  /// note was dropped and the recipe lost the test file, so retraining from it gave another
+  /// model; another note or test file given to it is named, and not used.
+  func testAResumedRunKeepsTheNoteAndTestFileOfItsCheckpoint() throws {
+    let common = [
+      "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+      "--embedding-size", "4", "--hidden-size", "4", "--character-filters", "0", "--quiet",
+    ]
+    let vectors = try write("flights 1 1 1 1\nboston 2 2 2 2\n", to: "vectors.txt")
+    let recorded = ["--note", "experiment 7", "--test", PackagePaths.tiny("test")]
+    let fresh = ["--embeddings", vectors] + recorded
+    assertSucceeded(try trellis(common + fresh + ["--model", path("whole"), "--epochs", "2"]))
+    assertSucceeded(
+      try trellis(common + fresh + ["--model", path("m"), "--epochs", "1", "--keep-checkpoint"]))
+    let resumed = try trellis(
+      common + ["--embeddings", vectors, "--model", path("m"), "--epochs", "2", "--resume"])
+    assertSucceeded(resumed)
+    XCTAssertFalse(resumed.stderr.contains("note: --resume"), resumed.stderr)
+    XCTAssertEqual(
+      FileManager.default.contents(atPath: path("m")),
+      FileManager.default.contents(atPath: path("whole")))
+    assertSucceeded(
+      try trellis(common + fresh + ["--model", path("m"), "--epochs", "1", "--keep-checkpoint"]))
+    let other = try trellis(
+      common + [
+        "--embeddings", vectors, "--model", path("m"), "--epochs", "2", "--resume", "--note", "x",
+        "--test", PackagePaths.tiny("dev"),
+      ])
+    assertSucceeded(other)
+    XCTAssertTrue(
+      other.stderr.contains("test \(PackagePaths.tiny("test")) (not \(PackagePaths.tiny("dev")))")
+        && other.stderr.contains("note experiment 7 (not x)"), other.stderr)
+    XCTAssertEqual(
+      FileManager.default.contents(atPath: path("m")),
+      FileManager.default.contents(atPath: path("whole")))
+  }
+
   /// The note names only settings this command sets: resuming with the data and --epochs
   /// alone overrides nothing the user asked for, whatever the checkpoint's sizes.
   func testResumeWithoutSettingsNamesNone() throws {

@@ -129,6 +129,14 @@ package struct FileRoles {
     for output in outputs where output.path.isEmpty {
       throw OptionError(String(output.option.dropFirst(2)), "is empty; it takes a file's path")
     }
+    // Standard input can be read once: the second option given '-' found it empty.
+    let fromStandardInput = inputs.filter { $0.path == "-" && $0.option.hasPrefix("--") }
+      .map(\.option)
+    if fromStandardInput.count > 1 {
+      throw OptionError(
+        String(fromStandardInput[1].dropFirst(2)),
+        "- reads standard input, which \(fromStandardInput[0]) - reads already")
+    }
     for (index, output) in outputs.enumerated() {
       guard let identity = PathIdentity(output.path) else { continue }
       for input in inputs where inputIdentity(input.path) == identity {

@@ -166,11 +166,32 @@ public final class Trainer {
       (provenance.recipe.data.embeddings, provenance.recipe.data.embeddingsScope) = (
         kept.recipe.data.embeddings, kept.recipe.data.embeddingsScope
       )
-      provenance.inputs = provenance.inputs.filter { $0.role != "embeddings" } + keptVectors
+      adoptTestAndNote(of: kept, into: &provenance, replaced: &replaced)
+      provenance.inputs =
+        provenance.inputs.filter { $0.role != "embeddings" && $0.role != "test" }
+        + kept.inputs.filter { $0.role == "test" } + keptVectors
       self.provenance = provenance
     }
     if !replaced.isEmpty { onCheckpointSettings(replaced) }
     provenance?.recipe.configuration = configuration
+  }
+
+  /// The `--test` file and the note of the run that wrote the checkpoint `kept`, recorded in
+  /// place of `provenance`'s, with the replaced ones appended to `replaced`: the checkpoint's
+  /// embedding rows were made for its run's test words, and a resumed run ends with the model
+  /// file an uninterrupted one writes. (Both had been the resuming command's: its recipe then
+  /// retrained another model, and a resume without `--note` dropped the note.)
+  private func adoptTestAndNote(
+    of kept: Provenance, into provenance: inout Provenance, replaced: inout [ReplacedSetting]
+  ) {
+    let (keptTest, givenTest) = (kept.recipe.data.test, provenance.recipe.data.test)
+    if keptTest != givenTest {
+      replaced.append(ReplacedSetting(key: "test", kept: keptTest, given: givenTest))
+    }
+    if kept.note != provenance.note {
+      replaced.append(ReplacedSetting(key: "note", kept: kept.note, given: provenance.note))
+    }
+    (provenance.recipe.data.test, provenance.note) = (keptTest, kept.note)
   }
 
   /// The provenance with the run's effective options and its training record so far.
@@ -268,7 +289,8 @@ public final class Trainer {
 public struct ReplacedSetting: Equatable, Sendable, CustomStringConvertible {
   /// The member's name in `TaggerConfiguration` or `TrainingOptions` (`hiddenSize`), or
   /// `embeddings` for the vectors the checkpoint's weights were seeded from (kept and given
-  /// are then their paths), or `embeddingsScope` for which of them (`EmbeddingScope`).
+  /// are then their paths), `embeddingsScope` for which of them (`EmbeddingScope`), `test`
+  /// for the `--test` file whose words they took, or `note` for the run's `--note`.
   public var key: String
   /// The checkpoint's value, which the run keeps.
   public var kept: String?
