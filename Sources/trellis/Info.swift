@@ -10,10 +10,27 @@ struct Info: ParsableCommand {
 
   @Argument(help: "The model file.") var model: String
   @Flag(help: "Print the same as one JSON object.") var json = false
+  @Flag(
+    help:
+      "Print the training recipe as a --config file: 'trellis train --config FILE' retrains the model from the same data files."
+  )
+  var config = false
+
+  func validate() throws {
+    guard !(json && config) else { throw ValidationError("give --json or --config, not both") }
+  }
 
   func run() throws {
     try FileRoles(inputs: [("MODEL", model)]).check()
-    let report = ModelDescription(model: try ModelFile.read(from: model), file: model)
+    let trained = try ModelFile.read(from: model)
+    if config {
+      guard let provenance = trained.provenance else {
+        throw TrellisError(
+          file: model, "records no training recipe (format 1, written before provenance)")
+      }
+      return print(try provenance.configFile.json())
+    }
+    let report = ModelDescription(model: trained, file: model)
     if json {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

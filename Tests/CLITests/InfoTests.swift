@@ -28,6 +28,22 @@ final class InfoTests: CLITestCase {
     XCTAssertGreaterThan(report["parameters"] as? Int ?? 0, 0)
   }
 
+  /// `info --config` prints the recipe as a `--config` file that retrains the model byte for
+  /// byte: `info --json`'s recipe had the detected scheme, which a configuration file may not
+  /// give, and no note (kept beside it).
+  func testInfoConfigRetrainsTheSameModel() throws {
+    let model = try trainModel(options: ["--note", "ticket 42", "--dropout", "0.25"])
+    let config = try trellis(["info", "--config", model])
+    assertSucceeded(config)
+    let file = try write(config.output, to: "recipe.json")
+    assertSucceeded(try trellis(["train", "--config", file, "--model", path("again"), "--quiet"]))
+    XCTAssertEqual(
+      FileManager.default.contents(atPath: path("again")),
+      FileManager.default.contents(atPath: model))
+    assertFailed(
+      try trellis(["info", "--config", "--json", model]), mentioning: ["--json or --config"])
+  }
+
   /// Training reads each file once and records the digest of what it read: from a pipe, which
   /// can be read only once, the provenance once named 0 bytes and the empty file's SHA-256. A
   /// model, whose header is checked against the file's size, is refused from a pipe.

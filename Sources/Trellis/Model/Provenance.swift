@@ -26,6 +26,17 @@ public struct Provenance: Codable, Equatable, Sendable {
     self.inputs = inputs
     note = recipe.note
   }
+
+  /// The recipe as a `--config` file gives it (`trellis info --config`): the run's, its note
+  /// back in it, without the scheme detected in the data, which training detects again (a
+  /// file giving it is refused). `trellis train --config` with it and the same data files
+  /// writes the same model file.
+  public var configFile: TrainingRecipe {
+    var recipe = self.recipe
+    recipe.note = note
+    recipe.configuration.forgetDetectedScheme()
+    return recipe
+  }
 }
 
 /// One data file as it was when training read it.

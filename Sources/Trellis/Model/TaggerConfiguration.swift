@@ -64,6 +64,11 @@ public struct TaggerConfiguration: Codable, Equatable, Sendable {
     }
   }
 
+  /// Unsets `scheme`, as a configuration is before its run reads the data.
+  mutating func forgetDetectedScheme() {
+    detectedScheme = nil
+  }
+
   /// `trainingScheme` when it differs from `scheme` (labels converted to it for training,
   /// predictions converted back), else nil: the model's labels are the data's.
   package var convertedScheme: TagScheme? { trainingScheme == scheme ? nil : trainingScheme }
