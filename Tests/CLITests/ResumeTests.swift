@@ -251,6 +251,20 @@ final class ResumeTests: CLITestCase {
         "m.checkpoint: was trained on --token-column 2 and --label-column 1, but this run reads "
           + "--token-column 2 and the last column's labels; resume with the checkpoint's columns"
       ])
+    // Feature columns too: left out on resume, the data was read without them, and the
+    // refusal blamed the data ("trained on other data than the --train file given").
+    try FileManager.default.removeItem(atPath: path("m.checkpoint"))
+    assertSucceeded(
+      try trellis(
+        common + [
+          "--label-column", "1", "--feature-column", "3", "--epochs", "1", "--keep-checkpoint",
+        ] + Self.smallModelOptions))
+    assertFailed(
+      try trellis(common + ["--label-column", "1", "--epochs", "2", "--resume"]),
+      mentioning: [
+        "was trained on --token-column 2, --feature-column 3 and --label-column 1, but this run "
+          + "reads --token-column 2 and --label-column 1"
+      ])
   }
 
   /// More sentences of the same words and labels leave the vocabularies as they were: the

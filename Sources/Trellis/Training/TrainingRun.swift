@@ -203,13 +203,16 @@ extension Trainer {
   /// (`TrainingData`'s token and label columns, as both provenances record them): the
   /// sentences then differ, and the refusal said "other data" of the same file.
   private func checkColumns(of model: TaggerModel, checkpoint: String) throws {
-    guard let kept = model.provenance?.recipe.data, let given = provenance?.recipe.data,
-      (kept.tokenColumn, kept.labelColumn) != (given.tokenColumn, given.labelColumn)
-    else { return }
-    func columns(_ data: TrainingData) -> String {
-      "--token-column \(data.tokenColumn) and "
+    guard let kept = model.provenance?.recipe, let given = provenance?.recipe else { return }
+    func columns(_ recipe: TrainingRecipe) -> String {
+      let data = recipe.data
+      // The data was read with the command's feature columns, so a checkpoint of others could
+      // not go on with its own: "other data" named the file, not the columns.
+      let features = recipe.configuration.featureColumns.map { "--feature-column \($0.column)" }
+      return (["--token-column \(data.tokenColumn)"] + features).joined(separator: ", ") + " and "
         + (data.labelColumn.map { "--label-column \($0)" } ?? "the last column's labels")
     }
+    guard columns(kept) != columns(given) else { return }
     throw TrellisError(
       file: checkpoint,
       "was trained on \(columns(kept)), but this run reads \(columns(given)); resume with the "
