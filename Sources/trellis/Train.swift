@@ -206,7 +206,15 @@ struct Train: ParsableCommand {
   @Flag(help: "Print nothing but errors.") var quiet = false
 
   func run() throws {
-    var recipe = try validatedRecipe()
+    // A usage error of this command's options, with its usage line (thrown on from `run`, it
+    // came with the top command's, `trellis <subcommand>`).
+    var recipe: TrainingRecipe
+    do { recipe = try validatedRecipe() } catch let error as ValidationError {
+      printError(
+        "Error: \(error.message)\nUsage: \(TrellisCommand.usageString(for: Self.self))\n"
+          + "  See 'trellis train --help' for more information.")
+      Foundation.exit(ExitCode.validationFailure.rawValue)
+    }
     if printConfig {
       // `--print-config >> run.json` must not append to the --config file it read.
       try FileRoles(inputs: inputs(of: recipe)).check()

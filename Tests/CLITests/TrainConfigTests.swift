@@ -97,10 +97,26 @@ final class TrainConfigTests: CLITestCase {
     assertFailed(
       try trellis(["train", "--config", misspelt, "--model", path("m")]),
       mentioning: ["\(misspelt): has no option 'configuration.hiden_size'"])
-    let wrongType = try write(#"{"options": {"epochs": "many"}}"#, to: "type.json")
-    assertFailed(
-      try trellis(["train", "--config", wrongType, "--model", path("m")]),
-      mentioning: ["'options.epochs'"])
+    // A value of the wrong type, or a name that is no choice, says what the field takes
+    // (JSONDecoder's "Expected to decode Int but found a string instead", and "Cannot
+    // initialize EncoderKind from invalid String value BILSTM", named Swift types).
+    for (json, message) in [
+      (#"{"options": {"epochs": "many"}}"#, "'options.epochs' must be a whole number"),
+      (#"{"configuration": {"headOptions": 3}}"#, "'configuration.headOptions' must be an object"),
+      (
+        #"{"configuration": {"encoder": "BILSTM"}}"#,
+        #"'configuration.encoder': must be one of "bilstm", "lstm", "birnn", "rnn", "bigru", "gru" (got "BILSTM")"#
+      ),
+      (
+        #"{"options": {"optimizer": "adamw"}}"#,
+        #"'options.optimizer': must be one of "adam", "nadam", "sgd" (got "adamw")"#
+      ),
+    ] {
+      let file = try write(json, to: "type.json")
+      assertFailed(
+        try trellis(["train", "--config", file, "--model", path("m")]),
+        mentioning: ["\(file): " + message])
+    }
     // A value out of its range is named as the file names it (it was named as the flag the
     // command did not give); a usage error all the same, as from a flag.
     for (field, json) in [
@@ -128,7 +144,12 @@ final class TrainConfigTests: CLITestCase {
     let flag = try trellis([
       "train", "--config", range, "--hidden-size", "5000", "--model", path("m"),
     ])
-    assertFailed(flag, mentioning: ["Error: --hidden-size must be in 1...4096 (got 5000)"])
+    // With train's usage line, as a parse error has (it came with `trellis <subcommand>`'s).
+    assertFailed(
+      flag,
+      mentioning: [
+        "Error: --hidden-size must be in 1...4096 (got 5000)\nUsage: trellis train <options>"
+      ])
     XCTAssertEqual(flag.exitCode, 64, flag.summary)
     // A number beyond a Double's range, one below it (read as 0), and a null, which read as
     // the default, are refused at their field (the first was "is not a JSON object").

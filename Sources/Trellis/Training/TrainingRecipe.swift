@@ -186,9 +186,10 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
       throw TrellisError(
         file: path,
         "'\(fieldName(context.codingPath))' lacks '\(key.stringValue)', which has no default")
-    } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context),
-      let DecodingError.valueNotFound(_, context)
-    {
+    } catch let DecodingError.typeMismatch(type, context) {
+      throw TrellisError(
+        file: path, "'\(fieldName(context.codingPath))' must be \(expectedJSON(for: type))")
+    } catch let DecodingError.dataCorrupted(context), let DecodingError.valueNotFound(_, context) {
       throw TrellisError(
         file: path, "'\(fieldName(context.codingPath))': \(context.debugDescription)")
     }
