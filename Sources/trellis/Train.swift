@@ -206,15 +206,7 @@ struct Train: ParsableCommand {
   @Flag(help: "Print nothing but errors.") var quiet = false
 
   func run() throws {
-    // A usage error of this command's options, with its usage line (thrown on from `run`, it
-    // came with the top command's, `trellis <subcommand>`).
-    var recipe: TrainingRecipe
-    do { recipe = try validatedRecipe() } catch let error as ValidationError {
-      printError(
-        "Error: \(error.message)\nUsage: \(TrellisCommand.usageString(for: Self.self))\n"
-          + "  See 'trellis train --help' for more information.")
-      Foundation.exit(ExitCode.validationFailure.rawValue)
-    }
+    var recipe = try usageCheckedRecipe()
     if printConfig {
       // `--print-config >> run.json` must not append to the --config file it read.
       try FileRoles(inputs: inputs(of: recipe)).check()
@@ -264,6 +256,18 @@ struct Train: ParsableCommand {
     if !quiet {
       printError(
         "wrote \(model) (\(trained.parameterCount) parameters, \(trained.labels.count) labels)")
+    }
+  }
+
+  /// `validatedRecipe()`, its usage errors printed with this command's usage line and ending
+  /// the process (status 64): thrown on from `run`, they came with the top command's,
+  /// `trellis <subcommand>`.
+  func usageCheckedRecipe() throws -> TrainingRecipe {
+    do { return try validatedRecipe() } catch let error as ValidationError {
+      printError(
+        "Error: \(error.message)\nUsage: \(TrellisCommand.usageString(for: Self.self))\n"
+          + "  See 'trellis train --help' for more information.")
+      Foundation.exit(ExitCode.validationFailure.rawValue)
     }
   }
 
