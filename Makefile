@@ -131,7 +131,8 @@ $(GLOVE): scripts/glove-to-text.py
 # --- Installation: `make install PREFIX=DIR` (default /usr/local) puts the release binary in
 # DIR/bin, its man page in DIR/share/man/man1 and bash, zsh and fish completions under
 # DIR/share; `make uninstall PREFIX=DIR` removes exactly what install put there
-# (scripts/install.sh). `make test-install` checks both in a temporary prefix.
+# (scripts/install.sh). DESTDIR, for a packager's staged install, goes before PREFIX (nothing
+# installed names PREFIX). `make test-install` checks both in a temporary prefix.
 # The man page is swift-argument-parser's generate-manual run on the release binary. Its plugin
 # (`swift package generate-manual`) would first build every product of this package in release,
 # the HTTP server and Hummingbird included; the tool alone, built from the resolved checkout
@@ -147,10 +148,10 @@ install: build
 	@mkdir -p $(dir $(MANUAL))
 	$(MANUAL_TOOL)/debug/generate-manual $(BIN) --output-directory $(dir $(MANUAL))
 	sed -i 's/^$$/.Pp/' $(MANUAL)
-	bash scripts/install.sh install "$(PREFIX)" $(BIN) $(MANUAL)
+	bash scripts/install.sh install "$(DESTDIR)$(PREFIX)" $(BIN) $(MANUAL)
 
 uninstall:
-	bash scripts/install.sh uninstall "$(PREFIX)"
+	bash scripts/install.sh uninstall "$(DESTDIR)$(PREFIX)"
 
 test-install:
 	bash scripts/test-install.sh

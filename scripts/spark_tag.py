@@ -201,6 +201,14 @@ def innermost_cause(exception):
     return str(exception.toString()).splitlines()[0]
 
 
+def hadoop_matches(context, path):
+    """Whether Hadoop's file system for `path` finds anything there (a glob: any match)."""
+    jvm_path = context._jvm.org.apache.hadoop.fs.Path(path)
+    file_system = jvm_path.getFileSystem(context._jsc.hadoopConfiguration())
+    matches = file_system.globStatus(jvm_path)
+    return matches is not None and len(matches) > 0
+
+
 def main(arguments):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trellis", required=True, help="the trellis binary to ship")
@@ -220,6 +228,12 @@ def main(arguments):
     for path in (options.trellis, options.model):
         if not os.path.isfile(path):
             parser.error(f"{path}: no such file")
+    # `SparkContext.addFile` keys the files it ships by name: the second was refused as "exists
+    # and does not match contents", with a Java trace.
+    if os.path.basename(options.trellis) == os.path.basename(options.model):
+        parser.error(
+            f"--trellis and --model are both named {os.path.basename(options.model)}, and Spark "
+            "ships files by name: rename one")
     if os.path.exists(options.output):
         parser.error(f"{options.output} exists; the answers go to a new directory")
     for argument in ("-h", "--help", "--version"):
@@ -260,6 +274,12 @@ def main(arguments):
         conf.set(key, value)
     context = SparkContext(conf=conf)
     try:
+        # Every input through Hadoop's own globbing, as the job reads it (URLs, globs, other
+        # file systems), before the job makes the output directory: a URL or glob naming
+        # nothing failed the job after it had, and left it empty.
+        for path in options.input.split(","):
+            if not hadoop_matches(context, path):
+                parser.error(f"--input {path}: no such file or directory")
         started = time.monotonic()
         errors, unjoinable = tag_corpus(
             context, options.trellis, options.model, options.input, options.output,

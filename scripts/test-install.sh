@@ -89,6 +89,16 @@ check "uninstall removes the rest" test ! -e "$prefix/share/man/man1/trellis.1"
 check "install refuses to replace it" \
   bash -c '! make --no-print-directory install PREFIX="$1" > /dev/null 2>&1' _ "$prefix"
 
+# A packager's staged install: DESTDIR before PREFIX, nothing written under PREFIX itself.
+rm -rf "${prefix:?}"/*
+make --no-print-directory install DESTDIR="$prefix/stage" PREFIX=/usr/lib/trellis-staged \
+  > /dev/null
+check "DESTDIR stages the install under it" \
+  test -x "$prefix/stage/usr/lib/trellis-staged/bin/trellis" -a ! -e /usr/lib/trellis-staged
+make --no-print-directory uninstall DESTDIR="$prefix/stage" PREFIX=/usr/lib/trellis-staged
+check "uninstall with the same DESTDIR removes it" \
+  test ! -e "$prefix/stage/usr/lib/trellis-staged/bin/trellis"
+
 if [ "$failures" -gt 0 ]; then
   echo "make test-install: $failures checks failed" >&2
   exit 1

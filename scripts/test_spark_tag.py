@@ -321,15 +321,34 @@ class SparkTagTests(unittest.TestCase):
                 (self.requests, "out-model", ["--", f"--model={self.model}"],
                  "the script sets --model itself"),
                 (linked_inputs, os.path.join(inputs, "linked-answers"), [],
-                 "is inside the input directory")):
+                 "is inside the input directory"),
+                # Through Hadoop's globbing, once Spark has started, before the job makes the
+                # output directory (it made it, and left it empty).
+                ("file://" + os.path.join(self.directory, "missing.jsonl"), "out-url", [],
+                 "missing.jsonl: no such file or directory"),
+                (os.path.join(self.directory, "missing-*.jsonl"), "out-glob", [],
+                 "missing-*.jsonl: no such file or directory")):
             output = os.path.join(self.directory, output)
             done = subprocess.run(
                 [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis",
                  self.trellis, "--model", self.model, "--input", requests, "--output", output,
-                 *settings], stderr=subprocess.PIPE, text=True, check=False)
+                 "--master", "local[1]", *LOCAL_ONLY, *settings],
+                stderr=subprocess.PIPE, text=True, check=False)
             self.assertEqual(done.returncode, 2, done.stderr)
             self.assertIn(message, done.stderr)
             self.assertFalse(os.path.exists(output))
+        # A model named as the binary: Spark ships files by name.
+        renamed = os.path.join(self.directory, "renamed")
+        os.makedirs(renamed, exist_ok=True)
+        same_name = os.path.join(renamed, os.path.basename(self.trellis))
+        shutil.copy(self.model, same_name)
+        done = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis",
+             self.trellis, "--model", same_name, "--input", self.requests, "--output",
+             os.path.join(self.directory, "out-same-name")],
+            stderr=subprocess.PIPE, text=True, check=False)
+        self.assertEqual(done.returncode, 2, done.stderr)
+        self.assertIn("Spark ships files by name", done.stderr)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
