@@ -68,7 +68,12 @@ enum TokenBatch {
 
   static func options(batchSize: Int32, flags: Int32) throws -> TaggingOptions {
     let threads = flags >> threadsShift
-    guard flags >= 0, flags & ((1 << threadsShift) - 1) & ~(confidence | unconstrained) == 0 else {
+    guard flags >= 0 else {
+      throw CallError(
+        "flags: \(flags) is negative: TRELLIS_THREADS(n) takes n in "
+          + "1...\(TaggingOptions.threadsLimit), and gives -1 for an n the flags cannot hold")
+    }
+    guard flags & ((1 << threadsShift) - 1) & ~(confidence | unconstrained) == 0 else {
       throw CallError(
         "flags: \(flags) has bits other than TRELLIS_CONFIDENCE (1), TRELLIS_UNCONSTRAINED (2) "
           + "and TRELLIS_THREADS(n)")

@@ -278,6 +278,11 @@ static void test_refusals(const trellis_model *model) {
   check_refused(model, boston, 7, one, 1, 32, -1, 1, 3, "flags", "negative flags");
   check_refused(model, boston, 7, one, 1, 32, TRELLIS_THREADS(1025), 1, 3,
                 "TRELLIS_THREADS(n): n must be in 1...1024 (got 1025)", "1025 threads");
+  /* 2^24 threads shifted into an int wrapped to 0 (the default), and the call ran. */
+  check_refused(model, boston, 7, one, 1, 32, TRELLIS_THREADS(1 << 24), 1, 3,
+                "TRELLIS_THREADS(n) takes n in 1...1024", "2^24 threads");
+  check_refused(model, boston, 7, one, 1, 32, TRELLIS_THREADS(-1), 1, 3,
+                "TRELLIS_THREADS(n) takes n in 1...1024", "-1 threads");
   check_refused(model, boston, 7, one, 1, 0, 0, 1, 3, "batch_size", "batch size 0");
   check_refused(model, boston, 7, one, 1, 5000, 0, 1, 3, "batch_size", "batch size 5000");
   check_refused(model, "\xff", 2, one, 1, 32, 0, 1, 3, "UTF-8", "a token that is not UTF-8");

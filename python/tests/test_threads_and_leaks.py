@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import trellis
+from trellis import _library
 
 
 def test_threads_give_the_same_results(tagger, test_sentences) -> None:
@@ -208,3 +210,68 @@ def test_a_fork_during_the_first_load_leaves_a_child_that_tags(model_path, loade
         except subprocess.TimeoutExpired:
             pytest.fail("a fork during the first load did not end within a minute")
         assert finished.returncode == 0, f"the child forked after {delay} s ended with {finished}"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_signal_handler_that_forks_while_its_thread_tags_does_not_hang(model_path) -> None:
+    """A handler runs between the library call and the end of the call's gate; one that
+    forked waited for its own thread's call to end, for ever. The forks go through now."""
+    script = (
+        "import os, signal, sys\n"
+        "import trellis\n"
+        "tagger = trellis.Tagger(sys.argv[1])\n"
+        "children = []\n"
+        "def fork(*_):\n"
+        "    child = os.fork()\n"
+        "    if child == 0:\n"
+        "        os._exit(0)\n"
+        "    children.append(child)\n"
+        "    if len(children) == 5:\n"
+        "        signal.setitimer(signal.ITIMER_REAL, 0)\n"
+        "signal.signal(signal.SIGALRM, fork)\n"
+        "signal.setitimer(signal.ITIMER_REAL, 0.005, 0.005)\n"
+        "sentences = [['flights', 'from', 'boston', 'to', 'denver']] * 200\n"
+        "while len(children) < 5:\n"
+        "    tagger.tag(sentences, threads=1)\n"
+        "for child in children:\n"
+        "    assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0\n")
+    try:
+        finished = subprocess.run([sys.executable, "-c", script, str(model_path)], timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a signal handler's fork during tagging did not end within a minute")
+    assert finished.returncode == 0
+
+
+def test_an_exception_from_a_signal_handler_still_frees_the_answer(tagger, monkeypatch) -> None:
+    """A signal's exception (Ctrl-C's KeyboardInterrupt) is raised as a foreign call returns,
+    before its result is stored: the answer string of a `tag_json_lines` call interrupted so
+    was never freed, about its size leaked at every interruption. The library's string is
+    freed now, and the exception raised after."""
+    library = _library.library()
+    freed = []
+    free = library.trellis_free_string
+
+    def counting_free(pointer):
+        freed.append(pointer)
+        free(pointer)
+
+    monkeypatch.setattr(library, "trellis_free_string", counting_free)
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(*_):
+        raise Interrupted()
+
+    requests = "\n".join(
+        json.dumps({"id": i, "tokens": ["flights", "from", "boston", "to", "denver"]})
+        for i in range(20000))
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.02)
+        with pytest.raises(Interrupted):
+            tagger.tag_json_lines(requests, {"threads": 1})
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(freed) == 1

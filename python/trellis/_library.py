@@ -13,7 +13,7 @@ import threading
 from array import array
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NamedTuple, Optional
+from typing import Dict, Iterator, NamedTuple, Optional
 
 LIBRARY_NAME = "libTrellisC.so"
 """The file `swift build` makes for the TrellisC product, and its name inside this package."""
@@ -24,27 +24,42 @@ _ERROR = ctypes.POINTER(ctypes.c_void_p)
 class _CallGate:
     """The library calls in flight, and forks waiting for them: a child forked while another
     thread is inside the library (loading it, a model's first load, any call) inherits locks
-    held by threads it does not have, and hung on them at its first call. A fork waits until no call is in flight (holding other threads'
-    new ones back), and the child starts with an open gate of its own. The forking thread
-    itself passes: a tagger it frees while it forks (`__del__` run by another fork hook, or
-    by a garbage collection in CPython's own after-fork work in the child) waited for the
-    fork to end, which only that thread could end, and the parent or the child hung."""
+    held by threads it does not have, and hung on them at its first call. A fork waits until
+    no other thread's call is in flight (holding other threads' new ones back), and the child
+    starts with an open gate of its own, holding the forking thread's calls still open.
+
+    Work a thread does while a call of its own is open is let through, and a fork does not
+    wait for the forking thread's own open calls: only that thread could end them. Python
+    code runs there (a signal handler, a garbage collection's `__del__` between the gate and
+    the library call), never the library, which runs without a Python frame. A signal handler
+    that forked hung waiting for its own thread's call; a tagger freed by a collection inside
+    a call, while another thread forked, waited for the fork, which waited for that call. So
+    did a tagger the forking thread frees as it forks (`__del__` run by another fork hook, or
+    by a collection in CPython's after-fork work in the child)."""
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._calls = 0
+        self._open: Dict[int, int] = {}  # open calls by thread ident
         self._forking = False
         self._forker: Optional[int] = None  # the forking thread's ident (the same in the child)
 
     def enter(self) -> None:
+        me = threading.get_ident()
         with self._condition:
-            while self._forking and threading.get_ident() != self._forker:
+            while self._forking and me != self._forker and not self._open.get(me):
                 self._condition.wait()
             self._calls += 1
+            self._open[me] = self._open.get(me, 0) + 1
 
     def leave(self) -> None:
+        me = threading.get_ident()
         with self._condition:
             self._calls -= 1
+            if self._open[me] == 1:
+                del self._open[me]
+            else:
+                self._open[me] -= 1
             self._condition.notify_all()
 
     @contextmanager
@@ -62,7 +77,7 @@ class _CallGate:
         self._condition.acquire()
         self._forking = True
         self._forker = threading.get_ident()
-        while self._calls:
+        while self._calls > self._open.get(self._forker, 0):
             self._condition.wait()
 
     def after_fork_in_parent(self) -> None:
@@ -72,7 +87,11 @@ class _CallGate:
         self._condition.release()
 
     def after_fork_in_child(self) -> None:
+        forker_calls = self._open.get(threading.get_ident(), 0)
         self.__init__()  # type: ignore[misc]
+        if forker_calls:
+            self._calls = forker_calls
+            self._open[threading.get_ident()] = forker_calls
 
 
 _gate = _CallGate()
@@ -129,13 +148,13 @@ def _load(path: Path) -> ctypes.CDLL:
 
 def _declare(lib: ctypes.CDLL) -> None:
     """Declares the C functions' types; AttributeError for one `lib` lacks."""
-    # Results are c_void_p, not c_char_p: ctypes would copy a c_char_p and lose the pointer
-    # that must be freed.
+    # Results to free are `_Owned`, not c_char_p: ctypes would copy a c_char_p and lose the
+    # pointer that must be freed.
     lib.trellis_version.restype = ctypes.c_char_p
     lib.trellis_version.argtypes = []
-    lib.trellis_model_load.restype = ctypes.c_void_p
+    lib.trellis_model_load.restype = _OwnedModel
     lib.trellis_model_load.argtypes = [ctypes.c_char_p, _ERROR]
-    lib.trellis_tag_jsonl.restype = ctypes.c_void_p
+    lib.trellis_tag_jsonl.restype = _OwnedString
     lib.trellis_tag_jsonl.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, _ERROR]
     # Arrays go as addresses (array.array buffers), so no ctypes array is built per call.
     lib.trellis_tag_tokens.restype = ctypes.c_int
@@ -144,7 +163,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
         ctypes.c_void_p, ctypes.c_void_p, _ERROR,
     ]
-    lib.trellis_model_info.restype = ctypes.c_void_p
+    lib.trellis_model_info.restype = _OwnedString
     lib.trellis_model_info.argtypes = [ctypes.c_void_p, _ERROR]
     lib.trellis_free_string.restype = None
     lib.trellis_free_string.argtypes = [ctypes.c_void_p]
@@ -158,35 +177,63 @@ def version() -> str:
         return library().trellis_version().decode()
 
 
-def _take_string(lib: ctypes.CDLL, pointer: Optional[int]) -> bytes:
+class _Owned(ctypes.c_void_p):
+    """A pointer the library returned for this process to free (with `_free`), freed when the
+    object goes unless `release`d: a signal's exception (Ctrl-C's KeyboardInterrupt) is raised
+    as a foreign call returns, before its result is stored, and the plain int that ctypes
+    makes of a c_void_p result was lost with it, an answer string of megabytes or a model
+    never freed. ctypes returns a subclass of c_void_p as itself, not as an int."""
+
+    _free = ""
+
+    def release(self) -> Optional[int]:
+        """The pointer, now the caller's to free."""
+        pointer, self.value = self.value, None
+        return pointer
+
+    def __del__(self) -> None:
+        if self.value and _library is not None:
+            getattr(_library, self._free)(self.value)
+
+
+class _OwnedString(_Owned):
+    _free = "trellis_free_string"
+
+
+class _OwnedModel(_Owned):
+    _free = "trellis_model_free"
+
+
+def _take_string(lib: ctypes.CDLL, string: _OwnedString) -> bytes:
     """The bytes of a string the library returned, which is then freed."""
+    pointer = string.release()
     try:
         return ctypes.string_at(pointer)
     finally:
         lib.trellis_free_string(pointer)
 
 
-def _raise_error(lib: ctypes.CDLL, error: ctypes.c_void_p) -> None:
-    message = _take_string(lib, error.value).decode() if error.value else "unknown error"
+def _raise_error(lib: ctypes.CDLL, error: _OwnedString) -> None:
+    message = _take_string(lib, error).decode() if error.value else "unknown error"
     raise TrellisError(message)
 
 
 def load_model(path: str) -> int:
     """A model handle (an address) for the file at `path`."""
     lib = library()
-    error = ctypes.c_void_p()
+    error = _OwnedString()
     handle = lib.trellis_model_load(os.fsencode(path), ctypes.byref(error))
-    if not handle:
+    if not handle.value:
         _raise_error(lib, error)
-    return handle
+    return handle.release()
 
 
 def tag_jsonl(handle: int, requests: bytes, options: bytes) -> bytes:
     """The answers to `requests` (JSON lines), one line each."""
     lib = library()
-    error = ctypes.c_void_p()
+    error = _OwnedString()
     answers = lib.trellis_tag_jsonl(handle, requests, options, ctypes.byref(error))
-    if not answers:
+    if not answers.value:
         _raise_error(lib, error)
     return _take_string(lib, answers)
 
@@ -241,7 +288,7 @@ def tag_tokens(
         array("d", bytes(8 * sentence_count)) if confidence else None,
     )
     lib = library()
-    error = ctypes.c_void_p()
+    error = _OwnedString()
     status = lib.trellis_tag_tokens(
         handle, tokens, len(tokens), _address(lengths), sentence_count, batch_size, flags,
         *map(_address, answers), ctypes.byref(error))
@@ -253,9 +300,9 @@ def tag_tokens(
 def model_info(handle: int) -> bytes:
     """The model's info object (JSON)."""
     lib = library()
-    error = ctypes.c_void_p()
+    error = _OwnedString()
     info = lib.trellis_model_info(handle, ctypes.byref(error))
-    if not info:
+    if not info.value:
         _raise_error(lib, error)
     return _take_string(lib, info)
 

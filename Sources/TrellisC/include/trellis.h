@@ -93,8 +93,13 @@ enum {
 
 /* A flag of trellis_tag_tokens: tag on at most `n` threads, 1...1024, the calling thread
    included, as "threads" does in trellis_tag_jsonl's options. Without it (or with n = 0), one
-   per core this process may use (see "Threads" above). */
-#define TRELLIS_THREADS(n) ((int)(n) << 8)
+   per core this process may use (see "Threads" above). An n that the flags cannot hold
+   (negative, or 2^22 and more) gives -1, which the call refuses naming TRELLIS_THREADS: as a
+   plain shift, 2^24 wrapped to 0 threads (the default) and larger n were undefined. */
+static inline int trellis_threads_flag(long long n) {
+  return n >= 0 && n < (1LL << 22) ? (int)(n << 8) : -1;
+}
+#define TRELLIS_THREADS(n) trellis_threads_flag(n)
 
 /*
  * Tags tokenised sentences as trellis_tag_jsonl tags {"tokens": [...]} requests, with the same
