@@ -114,6 +114,25 @@ final class VectorFileTests: XCTestCase {
     }
     let outOfStep = try write(spaced, "spaced.bin")
     XCTAssertThrowsError(try read(outOfStep, dataWords: ["new", "the"]))
+    // Out of step where the byte counts still meet the header's: "the york" with its vector
+    // and '\n', then "cat" read "york"'s bytes into the vector of "the" and took the
+    // vector's last byte, '\n' and "cat" for the next word, counted as skipped; "cat"'s own
+    // vector was lost, and the file was read without a word.
+    func record(_ word: String, _ values: [Float]) -> Data {
+      var data = Data((word + " ").utf8)
+      for value in values {
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+      }
+      return data + Data("\n".utf8)
+    }
+    let aligned = try write(
+      Data("2 4\n".utf8) + record("the york", [1, 1, 1, 1]) + record("cat", [1, 2, 3, 4]),
+      "aligned.bin")
+    XCTAssertThrowsError(try read(aligned, dataWords: ["the", "cat"])) {
+      XCTAssertTrue(
+        "\($0)".contains("vector 2: its word holds a line end (byte 34): records out of step"),
+        "\($0)")
+    }
     for newline in [true, false] {
       let exact = try write(binary(newlineAfterVector: newline), "exact-\(newline).bin")
       XCTAssertEqual(try read(exact).fileVectorCount, 3, "\(newline)")
@@ -279,5 +298,13 @@ final class VectorFileTests: XCTestCase {
     let first = try read(try write(firstLine, "skips-first.txt"))
     XCTAssertEqual(first.skippedVectorCount, 1)
     XCTAssertEqual(first.vector(for: "Flights").map(Array.init), [4, 3, 2, 1])
+    // After a header too: such a file was read as word2vec binary, and stopped as truncated
+    // or seeded rows with the bytes of its numbers.
+    let headed = try read(
+      try write(Data("2 4\nnew york 1 2 3 4\nFlights 4 3 2 1\n".utf8), "skips-headed.vec"),
+      dataWords: ["Flights"])
+    XCTAssertEqual(headed.format, .text(hasHeader: true))
+    XCTAssertEqual(headed.skippedVectorCount, 1)
+    XCTAssertEqual(headed.vector(for: "Flights").map(Array.init), [4, 3, 2, 1])
   }
 }

@@ -48,7 +48,19 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
       return (.text(hasHeader: false), nil)
     }
     let record = sample.dropFirst(header.length).prefix { $0 != 0x0A && $0 != 0x0D }
-    return (isTextRecord(record) ? .text(hasHeader: true) : .word2vecBinary, header)
+    let isText = isTextRecord(record) || endsInNumbers(record, count: header.dimension)
+    return (isText ? .text(hasHeader: true) : .word2vecBinary, header)
+  }
+
+  /// Whether `record` is at least `count` + 1 fields whose last `count` are decimal numbers:
+  /// a text record whose word holds a space ("new york 0.1 …"), which `isTextRecord` does
+  /// not take for one, so a text file that began with it was read as binary, its numbers'
+  /// bytes seeding rows. (The record's bytes up to its first line end: a binary record's
+  /// Float32s practically never read as `count` ASCII numbers.)
+  private static func endsInNumbers(_ record: ArraySlice<UInt8>, count: Int) -> Bool {
+    let fields = record.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
+    guard count > 0, fields.count > count else { return false }
+    return fields.suffix(count).allSatisfy(isDecimalNumber)
   }
 
   /// `count dimension`, two decimal numbers on the first line (a byte-order mark and spaces
@@ -69,9 +81,12 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
   private static func isTextRecord(_ record: ArraySlice<UInt8>) -> Bool {
     let fields = record.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
     guard fields.count >= 2 else { return record.isEmpty }
-    return fields.dropFirst().allSatisfy { field in
-      field.allSatisfy { $0 < 0x80 } && decimalFloat(String(decoding: field, as: UTF8.self)) != nil
-    }
+    return fields.dropFirst().allSatisfy(isDecimalNumber)
+  }
+
+  /// Whether a field is a decimal number (its bytes ASCII).
+  private static func isDecimalNumber(_ field: ArraySlice<UInt8>) -> Bool {
+    field.allSatisfy { $0 < 0x80 } && decimalFloat(String(decoding: field, as: UTF8.self)) != nil
   }
 
   private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }

@@ -125,11 +125,13 @@ final class VectorRecordReader {
 
   /// Checks the current line's field count: a word and `dimension` numbers. More fields after
   /// the first record are a word with spaces in it when the field before the numbers is not a
-  /// number itself (GloVe 840B's ". . ."); anything else is an error.
+  /// number itself (GloVe 840B's ". . ."); anything else is an error. The first record of a
+  /// file without a header gives its dimension; after a header, which gave it, it is read as
+  /// any other.
   private func wordHoldsWhitespace() throws -> Bool {
     let numbers = fields.count - 1
     if numbers == dimension { return false }
-    if recordCount == 1 {
+    if recordCount == 1 && announcedCount == nil {
       throw Self.dimensionMismatch(
         file: fileName, line: lineNumber, found: numbers, expected: dimension)
     }
@@ -192,8 +194,18 @@ final class VectorRecordReader {
       if word.isEmpty, try bytes.peek(1).isEmpty { return nil }  // the last vector's '\n'
       recordCount += 1
       binaryValuesPending = true
+      // A line end inside a word is the reader out of step with the records (a word holding
+      // a space ended early, and its rest was read as a vector): the "word" is a vector's
+      // last byte, its '\n' and the next word, whose vector was lost, and the row before it
+      // had been seeded with the rest of a word's bytes.
+      guard !word.contains(where: { $0 == 0x0A || $0 == 0x0D }) else {
+        throw TrellisError(
+          file: fileName,
+          "vector \(recordCount): its word holds a line end (byte \(bytes.offset)): records "
+            + "out of step with their lengths, as after a word holding a space")
+      }
       guard let string = String(validating: word, as: UTF8.self), !word.isEmpty,
-        !word.contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D })
+        !word.contains(0x09)
       else {
         skippedCount += 1
         continue
