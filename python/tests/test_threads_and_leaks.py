@@ -175,10 +175,8 @@ def test_a_tagger_freed_while_the_process_forks_does_not_hang_it(model_path, hoo
         "if child == 0:\n"
         "    os._exit(0 if not holder else 3)\n"
         "sys.exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))\n")
-    try:
-        finished = subprocess.run([sys.executable, "-c", script, str(model_path)], timeout=60)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"a fork freeing a tagger from its {hook} hook did not end within a minute")
+    finished = _run_within_a_minute(
+        script, str(model_path), what=f"a fork freeing a tagger from its {hook} hook")
     assert finished.returncode == 0
 
 
@@ -204,11 +202,8 @@ def test_a_fork_during_the_first_load_leaves_a_child_that_tags(model_path, loade
         "loader.join()\n"
         "sys.exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))\n")
     for delay in ("0", "0", "0.0005", "0.001"):
-        try:
-            finished = subprocess.run(
-                [sys.executable, "-c", script, str(model_path), delay], timeout=60)
-        except subprocess.TimeoutExpired:
-            pytest.fail("a fork during the first load did not end within a minute")
+        finished = _run_within_a_minute(
+            script, str(model_path), delay, what="a fork during the first load")
         assert finished.returncode == 0, f"the child forked after {delay} s ended with {finished}"
 
 
@@ -235,10 +230,8 @@ def test_a_signal_handler_that_forks_while_its_thread_tags_does_not_hang(model_p
         "    tagger.tag(sentences, threads=1)\n"
         "for child in children:\n"
         "    assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0\n")
-    try:
-        finished = subprocess.run([sys.executable, "-c", script, str(model_path)], timeout=60)
-    except subprocess.TimeoutExpired:
-        pytest.fail("a signal handler's fork during tagging did not end within a minute")
+    finished = _run_within_a_minute(
+        script, str(model_path), what="a signal handler's fork during tagging")
     assert finished.returncode == 0
 
 
@@ -275,3 +268,12 @@ def test_an_exception_from_a_signal_handler_still_frees_the_answer(tagger, monke
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert len(freed) == 1
+
+
+def _run_within_a_minute(script: str, *arguments: str, what: str) -> subprocess.CompletedProcess:
+    """`script` run by a fresh interpreter with `arguments`; fails the test, saying `what`
+    hung, when it does not end within a minute."""
+    try:
+        return subprocess.run([sys.executable, "-c", script, *arguments], timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{what} did not end within a minute")
