@@ -167,15 +167,8 @@ final class TrainTagEvalTests: CLITestCase {
   /// `eval --unseen-words` compares labels by their bytes, as the main report does: a model
   /// that answers "B-e" + U+0301 is wrong on every "B-é" (U+00E9) of the test file.
   func testUnseenWordAccuracyComparesLabelsByTheirBytes() throws {
-    let sentence = "w B-e\u{301}\nx B-e\u{301}\n\n"
-    let train = try write(String(repeating: sentence, count: 20), to: "nfd.conll")
-    let model = path("nfd.model")
-    assertSucceeded(
-      try trellis(
-        ["train", "--train", train, "--model", model, "--quiet"] + Self.smallModelOptions))
-    let test = try write("zzz B-\u{E9}\nqqq B-\u{E9}\n\n", to: "nfc.conll")
-    let report = try trellis(["eval", "--model", model, "--test", test, "--unseen-words"])
-    assertSucceeded(report)
+    let report = try unseenWordsReport(
+      training: "w B-e\u{301}\nx B-e\u{301}\n\n", test: "zzz B-\u{E9}\nqqq B-\u{E9}\n\n")
     XCTAssertTrue(report.output.contains("accuracy:   0.00%"), report.output)
     XCTAssertTrue(
       report.output.contains("unseen words: 2 tokens (100.00%), token accuracy 0.00%"),
@@ -186,17 +179,27 @@ final class TrainTagEvalTests: CLITestCase {
   /// in `--unseen-words`' chunk recall alike, and says so: `S-a S-a` is two chunks, which
   /// conlleval's rules read as one (the recall read them so after the report no longer did).
   func testEvalCountsBIOESChunksInEveryFigure() throws {
-    let train = try write(String(repeating: "w S-a\nx S-a\n\n", count: 20), to: "bioes.conll")
-    let model = path("bioes.model")
-    assertSucceeded(
-      try trellis(
-        ["train", "--train", train, "--model", model, "--quiet"] + Self.smallModelOptions))
-    let test = try write("zzz S-a\nqqq S-a\n\n", to: "unseen.conll")
-    let report = try trellis(["eval", "--model", model, "--test", test, "--unseen-words"])
-    assertSucceeded(report)
+    let report = try unseenWordsReport(
+      training: "w S-a\nx S-a\n\n", test: "zzz S-a\nqqq S-a\n\n")
     XCTAssertTrue(report.output.hasPrefix("processed 2 tokens with 2 phrases"), report.output)
     XCTAssertTrue(report.output.contains("gold chunks with one: 2,"), report.output)
     XCTAssertTrue(report.stderr.contains("BIOES labels are counted as the BIO"), report.stderr)
+  }
+
+  /// `eval --unseen-words` on `test` of a small model trained on 20 copies of `sentence`.
+  private func unseenWordsReport(training sentence: String, test: String) throws
+    -> CommandResult
+  {
+    let train = try write(String(repeating: sentence, count: 20), to: "train.conll")
+    let model = path("unseen.model")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", train, "--model", model, "--quiet"] + Self.smallModelOptions))
+    let report = try trellis([
+      "eval", "--model", model, "--test", try write(test, to: "test.conll"), "--unseen-words",
+    ])
+    assertSucceeded(report)
+    return report
   }
 
   /// Labels without chunk prefixes (parts of speech) have no scheme to break: `eval

@@ -200,8 +200,9 @@ extension Trainer {
   }
 
   /// Throws when the run reads other columns of its data than the checkpoint's run did
-  /// (`TrainingData`'s token and label columns, as both provenances record them): the
-  /// sentences then differ, and the refusal said "other data" of the same file.
+  /// (`TrainingData`'s token and label columns and the configuration's feature columns, as
+  /// both provenances record them): the sentences then differ, and the refusal said "other
+  /// data" of the same file.
   private func checkColumns(of model: TaggerModel, checkpoint: String) throws {
     guard let kept = model.provenance?.recipe, let given = provenance?.recipe else { return }
     func columns(_ recipe: TrainingRecipe) -> String {
