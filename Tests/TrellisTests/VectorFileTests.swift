@@ -207,7 +207,7 @@ final class VectorFileTests: XCTestCase {
         "it looks like a fastText model (.bin)"
       ),
       (
-        "random.bin", [0xFF, 0xFE, 0x00, 0x81, 0x20, 0x0A],
+        "random.bin", [0xF0, 0x00, 0x81, 0x20, 0x0A],
         "its first line is neither text nor a 'count dimension'"
       ),
     ]
@@ -220,6 +220,20 @@ final class VectorFileTests: XCTestCase {
         XCTAssertTrue(
           message.hasSuffix(
             "it reads word2vec/GloVe/fastText text (.txt, .vec) and word2vec binary (.bin)"))
+      }
+    }
+    // Text saved as UTF-16 is named, with the way out, as a CoNLL file in it is (it was
+    // "neither text nor a 'count dimension' header").
+    let text: [UInt8] = Array("the 1 2 3 4\n".utf8).flatMap { [$0, 0] }  // UTF-16LE
+    for (name, bytes, evidence) in [
+      ("marked.txt", [0xFF, 0xFE] + text, "mark"),
+      ("unmarked.txt", text, "NUL bytes"),
+    ] {
+      let path = try write(Data(bytes), name)
+      XCTAssertThrowsError(try read(path)) {
+        XCTAssertTrue(
+          "\($0)".hasPrefix("\(path):1: is not valid UTF-8 but UTF-16")
+            && "\($0)".contains(evidence) && "\($0)".hasSuffix("-t UTF-8"), "\($0)")
       }
     }
   }

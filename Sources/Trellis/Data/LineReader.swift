@@ -211,11 +211,10 @@ public final class LineReader {
     }
     // UTF-16 and UTF-32 are what some editors save "Unicode text" as: name them, and the way
     // out.
-    if lineNumber == 1, let (encoding, evidence) = wideEncoding(ofFirstLine: line, nulIsText) {
-      throw TrellisError(
-        file: fileName, line: lineNumber,
-        "is not valid UTF-8 but \(encoding) (\(evidence)); convert it: "
-          + "iconv -f \(encoding) -t UTF-8")
+    if lineNumber == 1,
+      let refusal = wideEncodingRefusal(file: fileName, firstLine: line, nulIsText: nulIsText)
+    {
+      throw refusal
     }
     // ASCII is valid UTF-8 as it is; `String(validating:)` costs a generic metadata lookup
     // per call, which was most of this function on a large file.
@@ -224,6 +223,20 @@ public final class LineReader {
     }
     return line
   }
+}
+
+/// The refusal of a file whose first line (without its byte-order mark, if UTF-8's, and its
+/// line end) shows UTF-16 or UTF-32 (`wideEncoding`), naming it and the way out; nil for any
+/// other line. For every reader of text: CoNLL, text and JSON lines, and vector files.
+func wideEncodingRefusal(
+  file: String, firstLine: UnsafeBufferPointer<UInt8>, nulIsText: Bool = false
+) -> TrellisError? {
+  guard let (encoding, evidence) = wideEncoding(ofFirstLine: firstLine, nulIsText) else {
+    return nil
+  }
+  return TrellisError(
+    file: file, line: 1,
+    "is not valid UTF-8 but \(encoding) (\(evidence)); convert it: iconv -f \(encoding) -t UTF-8")
 }
 
 /// The UTF-16 or UTF-32 encoding (as iconv names it) that a file's first line shows, and how:

@@ -34,6 +34,13 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
   ) {
     if let kind = foreignKind(sample) { throw unreadable(fileName, "it looks like \(kind)") }
     let firstLine = sample.prefix { $0 != 0x0A && $0 != 0x0D }  // LF, CRLF or CR end lines
+    // Named as a CoNLL file in UTF-16 is: it read as "neither text nor a header".
+    let unmarked = firstLine.starts(with: [0xEF, 0xBB, 0xBF]) ? firstLine.dropFirst(3) : firstLine
+    if let refusal = unmarked.withUnsafeBufferPointer({
+      wideEncodingRefusal(file: fileName, firstLine: $0)
+    }) {
+      throw refusal
+    }
     let lineEnd = sample.dropFirst(firstLine.count).starts(with: [0x0D, 0x0A]) ? 2 : 1
     guard let header = parseHeader(firstLine, length: firstLine.count + lineEnd) else {
       // A first line longer than the sample may end inside a character: the reader judges it.
