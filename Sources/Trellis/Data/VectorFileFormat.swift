@@ -34,15 +34,16 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
   ) {
     if let kind = foreignKind(sample) { throw unreadable(fileName, "it looks like \(kind)") }
     let firstLine = sample.prefix { $0 != 0x0A && $0 != 0x0D }  // LF, CRLF or CR end lines
-    // Named as a CoNLL file in UTF-16 is: it read as "neither text nor a header".
+    // The line without UTF-8's byte-order mark, for a header may follow one.
     let unmarked = firstLine.starts(with: [0xEF, 0xBB, 0xBF]) ? firstLine.dropFirst(3) : firstLine
+    // Named as a CoNLL file in UTF-16 is: it read as "neither text nor a header".
     if let refusal = unmarked.withUnsafeBufferPointer({
       wideEncodingRefusal(file: fileName, firstLine: $0)
     }) {
       throw refusal
     }
     let lineEnd = sample.dropFirst(firstLine.count).starts(with: [0x0D, 0x0A]) ? 2 : 1
-    guard let header = parseHeader(firstLine, length: firstLine.count + lineEnd) else {
+    guard let header = parseHeader(unmarked, length: firstLine.count + lineEnd) else {
       // A first line longer than the sample may end inside a character: the reader judges it.
       // So does it a record whose word is not UTF-8, passed over as on any later line.
       let isWhole = firstLine.count < sample.count || sample.count < sampleSize
@@ -70,11 +71,9 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
     return fields.suffix(count).allSatisfy(isDecimalNumber)
   }
 
-  /// `count dimension`, two decimal numbers on the first line (a byte-order mark and spaces
-  /// around them allowed); `length` counts the line's bytes with its end.
+  /// `count dimension`, two decimal numbers on the first line without its byte-order mark
+  /// (spaces around them allowed); `length` counts the whole line's bytes with its end.
   private static func parseHeader(_ line: ArraySlice<UInt8>, length: Int) -> Header? {
-    var line = line
-    if line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
     let fields = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
     guard fields.count == 2, fields.allSatisfy({ $0.count <= 18 && $0.allSatisfy(isDigit) }),
       let count = Int(String(decoding: fields[0], as: UTF8.self)),
