@@ -99,23 +99,25 @@ final class TrainConfigTests: CLITestCase {
       mentioning: ["\(misspelt): has no option 'configuration.hiden_size'"])
     // A value of the wrong type, or a name that is no choice, says what the field takes
     // (JSONDecoder's "Expected to decode Int but found a string instead", and "Cannot
-    // initialize EncoderKind from invalid String value BILSTM", named Swift types).
+    // initialize EncoderKind from invalid String value BILSTM", named Swift types), and is a
+    // usage error as the same value of a flag is (`true` ended with status 1, `1.5` with 64).
     for (json, message) in [
       (#"{"options": {"epochs": "many"}}"#, "'options.epochs' must be a whole number"),
+      (#"{"options": {"epochs": true}}"#, "'options.epochs' must be a whole number"),
       (#"{"configuration": {"headOptions": 3}}"#, "'configuration.headOptions' must be an object"),
       (
         #"{"configuration": {"encoder": "BILSTM"}}"#,
-        #"'configuration.encoder': must be one of "bilstm", "lstm", "birnn", "rnn", "bigru", "gru" (got "BILSTM")"#
+        #"'configuration.encoder' must be one of "bilstm", "lstm", "birnn", "rnn", "bigru", "gru" (got "BILSTM")"#
       ),
       (
         #"{"options": {"optimizer": "adamw"}}"#,
-        #"'options.optimizer': must be one of "adam", "nadam", "sgd" (got "adamw")"#
+        #"'options.optimizer' must be one of "adam", "nadam", "sgd" (got "adamw")"#
       ),
     ] {
       let file = try write(json, to: "type.json")
-      assertFailed(
-        try trellis(["train", "--config", file, "--model", path("m")]),
-        mentioning: ["\(file): " + message])
+      let result = try trellis(["train", "--config", file, "--model", path("m")])
+      assertFailed(result, mentioning: ["Error: \(file): " + message + "\n"])
+      XCTAssertEqual(result.exitCode, 64, result.summary)
     }
     // A value out of its range is named as the file names it (it was named as the flag the
     // command did not give); a usage error all the same, as from a flag.
@@ -152,18 +154,21 @@ final class TrainConfigTests: CLITestCase {
       ])
     XCTAssertEqual(flag.exitCode, 64, flag.summary)
     // A number beyond a Double's range, one below it (read as 0), and a null, which read as
-    // the default, are refused at their field (the first was "is not a JSON object").
+    // the default, are refused at their field (the first was "is not a JSON object"), as
+    // usage errors.
     for (json, message) in [
-      (#"{"options": {"dropout": 1e400}}"#, "'options.dropout': 1e400 is out of range"),
-      (#"{"options": {"dropout": 1e-400}}"#, "'options.dropout': 1e-400 is out of range (below"),
-      (#"{"options": {"dropout": -0.5e-400}}"#, "'options.dropout': -0.5e-400 is out of range"),
+      (#"{"options": {"dropout": 1e400}}"#, "'options.dropout' is out of range (got 1e400, beyond"),
+      (
+        #"{"options": {"dropout": 1e-400}}"#, "'options.dropout' is out of range (got 1e-400, below"
+      ),
+      (#"{"options": {"dropout": -0.5e-400}}"#, "'options.dropout' is out of range (got -0.5e-400"),
       (#"{"options": {"epochs": null}}"#, "'options.epochs' is null"),
       (#"{"data": {"dev": null}}"#, "'data.dev' is null"),
     ] {
       let file = try write(json, to: "value.json")
-      assertFailed(
-        try trellis(["train", "--config", file, "--train", "x", "--print-config"]),
-        mentioning: ["\(file): \(message)"])
+      let result = try trellis(["train", "--config", file, "--train", "x", "--print-config"])
+      assertFailed(result, mentioning: ["Error: \(file): \(message)"])
+      XCTAssertEqual(result.exitCode, 64, result.summary)
     }
     // Numbers an integer field cannot hold, which JSONDecoder reports as invalid JSON with no
     // field, name the field too, and are usage errors (64) as a value out of the option's

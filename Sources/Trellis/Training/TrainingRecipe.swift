@@ -109,11 +109,12 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     return data
   }
 
-  /// The recipe of a JSON file; missing fields take their defaults, while unknown fields, nulls
-  /// and numbers out of range are errors at their field (a misspelt option must not be
-  /// silently ignored, nor a null silently read as the default): an `OptionError` with its
-  /// `field` for a number that its field's type cannot hold (`1e20` epochs), as `validate()`
-  /// throws for one outside the option's range, and a `TrellisError` for the rest.
+  /// The recipe of a JSON file; a field left out takes its default. A value its field cannot
+  /// take (a null, which must not read as the default, a string for a number, `1.5` or `1e20`
+  /// epochs, a name that is no choice) is an `OptionError` at its `field`, as `validate()`
+  /// throws for one out of the option's range: a flag's mistake, a usage error in the CLI. A
+  /// file that is no recipe (unreadable, not JSON or an object, a field unknown, given twice
+  /// or lacking a part) is a `TrellisError`.
   public static func read(from path: String) throws -> TrainingRecipe {
     let data = try contents(of: path)
     var text = String(decoding: data, as: UTF8.self)
@@ -128,8 +129,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
       // (1e400), or for not being an object.
       guard case .scalar(let field, let number)? = firstFlaw(in: text, scalar: isBeyondDouble)
       else { throw TrellisError(file: path, "is not a JSON object") }
-      throw TrellisError(
-        file: path, "'\(field)': \(number) is out of range (beyond about 1.8e308 in size)")
+      throw valueError(field, "is out of range (got \(number), beyond about 1.8e308 in size)")
     }
     if let unknown = unknownKeys(in: object, of: TrainingRecipe()).first {
       // The data's scheme, which a run's records hold, is detected, not set: a file giving it
@@ -142,9 +142,8 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
           : "has no option '\(unknown)'")
     }
     if case .scalar(let field, let number)? = firstFlaw(in: text, scalar: isBelowDouble) {
-      throw TrellisError(
-        file: path,
-        "'\(field)': \(number) is out of range (below about 4.9e-324 in size, it would read as 0)")
+      throw valueError(
+        field, "is out of range (got \(number), below about 4.9e-324 in size: it would read as 0)")
     }
     switch firstFlaw(in: text, scalar: { $0 == "null" }) {
     case .repeatedKey(let repeated)?:
@@ -153,8 +152,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
       throw TrellisError(file: path, "gives '\(repeated)' twice")
     case .scalar(let field, _)?:
       // JSONDecoder reads a null as a field left out, so its default, silently.
-      throw TrellisError(
-        file: path, "'\(field)' is null; leave a field out for its default, or give a value")
+      throw valueError(field, "is null; leave a field out for its default, or give a value")
     case nil: break
     }
     return try decoded(from: data, object: object, path: path)
@@ -173,26 +171,30 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
       guard let (field, isInteger) = numberFieldOutOfRange(in: object, of: TrainingRecipe()) else {
         throw TrellisError(file: path, "holds a number that its field's type cannot hold")
       }
-      // A value out of its option's range, as `validate()` finds one within the type's: the
-      // option's error (a usage error in the CLI), at its field.
-      let name = field.split(separator: ".").last.map(String.init) ?? field
-      throw OptionError(
-        name.reduce(into: "") { $0 += $1.isUppercase ? "-" + $1.lowercased() : String($1) },
+      throw valueError(
+        field,
         isInteger
           ? "must be a whole number in the option's range"
-          : "must be a number that single precision holds (about 1.4e-45 to 3.4e38 in size, or 0)",
-        field: field)
+          : "must be a number that single precision holds (about 1.4e-45 to 3.4e38 in size, or 0)")
     } catch let DecodingError.keyNotFound(key, context) {
       throw TrellisError(
         file: path,
         "'\(fieldName(context.codingPath))' lacks '\(key.stringValue)', which has no default")
     } catch let DecodingError.typeMismatch(type, context) {
-      throw TrellisError(
-        file: path, "'\(fieldName(context.codingPath))' must be \(expectedJSON(for: type))")
+      throw valueError(fieldName(context.codingPath), "must be \(expectedJSON(for: type))")
     } catch let DecodingError.dataCorrupted(context), let DecodingError.valueNotFound(_, context) {
-      throw TrellisError(
-        file: path, "'\(fieldName(context.codingPath))': \(context.debugDescription)")
+      // `NamedChoice`'s "must be one of …", at its field.
+      throw valueError(fieldName(context.codingPath), context.debugDescription)
     }
+  }
+
+  /// A value that `field` (dotted, `configuration.hiddenSize`) cannot take, as the option's
+  /// error (`hidden-size`, a usage error in the CLI) at the field.
+  private static func valueError(_ field: String, _ message: String) -> OptionError {
+    let name = field.split(separator: ".").last.map(String.init) ?? field
+    return OptionError(
+      name.reduce(into: "") { $0 += $1.isUppercase ? "-" + $1.lowercased() : String($1) },
+      message, field: field)
   }
 
   /// The recipe as `--print-config` prints it: pretty JSON, sorted keys, every field. Throws
