@@ -40,36 +40,48 @@ struct TrellisServe: AsyncParsableCommand {
     version: trellisVersionDescription)
 
   @Option(help: "The model file.") var model: String
+  // The numeric options parse `.unconditional`ly, as `trellis`'s do (TrellisCommand says why).
   @Option(help: "The address to listen on; \(TaggingServer.defaultHost) serves this machine only.")
   var host = TaggingServer.defaultHost
-  @Option(help: "The port; 0 takes any free one (printed once listening).")
+  @Option(parsing: .unconditional, help: "The port; 0 takes any free one (printed once listening).")
   var port = TaggingServer.defaultPort
-  @Option(help: "The largest request body in bytes (larger: 413).")
+  @Option(parsing: .unconditional, help: "The largest request body in bytes (larger: 413).")
   var maxBodyBytes = ServerLimits().maxBodyBytes
-  @Option(help: "The most sentences in one request (more: 400).")
+  @Option(parsing: .unconditional, help: "The most sentences in one request (more: 400).")
   var maxSentences = ServerLimits().maxSentences
-  @Option(help: "The most tokens in one request, all sentences together (more: 400).")
+  @Option(
+    parsing: .unconditional,
+    help: "The most tokens in one request, all sentences together (more: 400).")
   var maxTokens = ServerLimits().maxTokens
   @Option(
+    parsing: .unconditional,
     help: "The most labels one request's n-best lists may hold: nbest x its tokens (more: 400).")
   var maxNbestLabels = ServerLimits().maxNbestLabels
   @Option(
+    parsing: .unconditional,
     help: """
       The most work waiting to be tagged, in tokens (twice with confidences, nbest more \
       times with n-best lists), all requests together; while it is reached: 503 with \
       Retry-After.
       """)
   var maxQueuedTokens = ServerLimits().maxQueuedTokens
-  @Option(help: "The most sentences tagged together, from concurrent requests.")
+  @Option(
+    parsing: .unconditional, help: "The most sentences tagged together, from concurrent requests.")
   var batchSentences = ServerLimits().batchSentences
-  @Option(help: "How long a request waits for others to share its batch, in microseconds.")
+  @Option(
+    parsing: .unconditional,
+    help: "How long a request waits for others to share its batch, in microseconds.")
   var batchWaitMicroseconds = ServerLimits().batchWaitMicroseconds
-  @Option(help: "Threads tagging batches.") var workers = ServerLimits().workers
-  @Option(help: "Seconds the server waits for a piece of a request (idle, or stalled in one).")
+  @Option(parsing: .unconditional, help: "Threads tagging batches.") var workers = ServerLimits()
+    .workers
+  @Option(
+    parsing: .unconditional,
+    help: "Seconds the server waits for a piece of a request (idle, or stalled in one).")
   var idleTimeoutSeconds = ServerLimits().idleTimeoutSeconds
-  @Option(help: "Seconds the server waits for a request's body in all.")
+  @Option(parsing: .unconditional, help: "Seconds the server waits for a request's body in all.")
   var bodyTimeoutSeconds = ServerLimits().bodyTimeoutSeconds
   @Option(
+    parsing: .unconditional,
     help: """
       The most connections open at once (more wait for one to close); the open-file limit is \
       raised to fit them.

@@ -13,7 +13,8 @@ struct Bench: ParsableCommand {
 
   @Option(help: "Directory with train.conll (make bench passes ATIS when it is there).")
   var corpus = "Corpora/synthetic"
-  @Option(help: "Runs per figure; the median is reported.") var repetitions = 3
+  @Option(parsing: .unconditional, help: "Runs per figure; the median is reported.")
+  var repetitions = 3
   @Option(help: "Also write the JSON figures to this file.") var json: String?
   @Option(
     help: """
@@ -27,7 +28,7 @@ struct Bench: ParsableCommand {
   /// The corpus's training file, and the file `--model` tags: `--test`, or the corpus's test file.
   var trainFile: String { "\(corpus)/train.conll" }
   var testFile: String { test ?? "\(corpus)/test.conll" }
-  @Option(help: "With --model: the most sentences per forward pass.")
+  @Option(parsing: .unconditional, help: "With --model: the most sentences per forward pass.")
   var batchSize = TaggingOptions().batchSize
 
   func validate() throws {

@@ -10,8 +10,9 @@ let labelColumnHelp = ArgumentHelp(
 /// Which CoNLL columns hold the token and the gold label (eval; train takes them from its
 /// recipe), and the feature columns a model reads.
 struct ColumnOptions: ParsableArguments {
-  @Option(help: tokenColumnHelp) var tokenColumn = TrainingData.defaultTokenColumn
-  @Option(help: labelColumnHelp) var labelColumn: Int?
+  @Option(parsing: .unconditional, help: tokenColumnHelp) var tokenColumn = TrainingData
+    .defaultTokenColumn
+  @Option(parsing: .unconditional, help: labelColumnHelp) var labelColumn: Int?
   /// Set from the model (eval) or the recipe (train), not a flag here.
   var featureColumns: [Int] = []
 

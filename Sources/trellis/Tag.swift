@@ -53,7 +53,7 @@ struct Tag: ParsableCommand {
   ) var input: InputFormat = .conll
   @Option(help: "Output format (default: conll for CoNLL input, text for text, json for jsonl).")
   var format: OutputFormat?
-  @Option(help: "CoNLL input: the column holding the token (1-based).")
+  @Option(parsing: .unconditional, help: "CoNLL input: the column holding the token (1-based).")
   var tokenColumn = TrainingData.defaultTokenColumn
   @Flag(help: "Decode without the tag scheme's transition constraints.") var noConstraints = false
   @Flag(
@@ -62,6 +62,7 @@ struct Tag: ParsableCommand {
   )
   var confidence = false
   @Option(
+    parsing: .unconditional,
     help: """
       Also print the K best label sequences with scores and probabilities (K at most \
       \(TaggingOptions.nbestLimit); a sentence of T tokens gets at most \
@@ -69,6 +70,7 @@ struct Tag: ParsableCommand {
       """)
   var nbest = 0
   @Option(
+    parsing: .unconditional,
     help: """
       The most sentences per forward pass, and fewer when they are long: at most \
       \(TaggerModel.batchTokenStepLimit) sentences x tokens of the longest, unless one \
@@ -83,6 +85,7 @@ struct Tag: ParsableCommand {
       """)
   var onError: BadLinePolicy = .fail
   @Option(
+    parsing: .unconditional,
     help: """
       The most threads to tag on; 1 keeps to one core, as a Spark task that owns one core \
       should. The default is the number of cores this process may use (then the next group \

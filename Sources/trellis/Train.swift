@@ -32,31 +32,39 @@ struct Train: ParsableCommand {
   var test: String?
   @Option(help: "Where to write the model (atomically, after every epoch that improves dev F1).")
   var model: String?
-  @Option(help: tokenColumnHelp) var tokenColumn: Int?
-  @Option(help: labelColumnHelp) var labelColumn: Int?
+  @Option(parsing: .unconditional, help: tokenColumnHelp) var tokenColumn: Int?
+  @Option(parsing: .unconditional, help: labelColumnHelp) var labelColumn: Int?
 
   @Option(help: "Encoder (default: \(defaults.configuration.encoder)).") var encoder: EncoderKind?
   @Option(help: "Output head (default: \(defaults.configuration.head)).") var head: HeadKind?
-  @Option(help: "Word embedding size (default: \(defaults.configuration.embeddingSize)).")
+  @Option(
+    parsing: .unconditional,
+    help: "Word embedding size (default: \(defaults.configuration.embeddingSize)).")
   var embeddingSize: Int?
-  @Option(help: "Hidden units per direction (default: \(defaults.configuration.hiddenSize)).")
+  @Option(
+    parsing: .unconditional,
+    help: "Hidden units per direction (default: \(defaults.configuration.hiddenSize)).")
   var hiddenSize: Int?
   @Option(
+    parsing: .unconditional,
     help:
       "Stacked encoder layers, each reading the one below (default: \(defaults.configuration.layers))."
   )
   var layers: Int?
   @Option(
+    parsing: .unconditional,
     help:
       "Context window: also feed the K words on each side of a token (default: \(defaults.configuration.window))."
   )
   var window: Int?
   @Option(
+    parsing: .unconditional,
     help:
       "Filters of a character CNN whose features join each word embedding; 0 is off (default: \(defaults.configuration.characterFilters))."
   )
   var characterFilters: Int?
   @Option(
+    parsing: .unconditional,
     help:
       "Character embedding size of the character CNN; refused with --character-filters 0 (default: \(defaults.configuration.characterEmbeddingSize))."
   )
@@ -87,11 +95,13 @@ struct Train: ParsableCommand {
       """)
   var freezeEmbeddings: Bool?
   @Option(
+    parsing: .unconditional,
     help:
       "SSVM: cost of one wrong label; refused with another head (default: \(defaults.configuration.headOptions.costWeight))."
   )
   var costWeight: Double?
   @Option(
+    parsing: .unconditional,
     help:
       "SSVM: L2 penalty on the head's parameters; refused with another head (default: \(defaults.configuration.headOptions.l2))."
   )
@@ -125,61 +135,7 @@ struct Train: ParsableCommand {
   )
   var scheme: TagScheme?
 
-  @Option(
-    help:
-      "Random seed: the same seed and data give the same model file (default: \(defaults.options.seed))."
-  )
-  var seed: UInt64?
-  @Option(help: "Maximum number of epochs (default: \(defaults.options.epochs)).") var epochs: Int?
-  @Option(help: "Sentences per batch (default: \(defaults.options.batchSize)).") var batchSize: Int?
-  @Option(help: "Optimizer (default: \(defaults.options.optimizer)).") var optimizer: OptimizerKind?
-  @Option(
-    help:
-      "Learning rate (default: \(OptimizerKind.allCases.map { "\($0) \($0.defaultLearningRate)" }.joined(separator: ", ")))."
-  )
-  var learningRate: Double?
-  @Option(
-    help:
-      "Learning-rate decay: epoch e (from 1, as logged) uses lr / (1 + decay * (e - 1)) (default: \(defaults.options.learningRateDecay))."
-  )
-  var learningRateDecay: Double?
-  @Option(
-    help:
-      "Multiply the learning rate by this after each --anneal-patience epochs without a better dev F1; 1 never anneals, nor does a run without --dev (default: \(defaults.options.annealFactor))."
-  )
-  var annealFactor: Double?
-  @Option(
-    help:
-      "Epochs without a better dev F1 before each annealing (with --dev); refused with --anneal-factor 1 (default: \(defaults.options.annealPatience))."
-  )
-  var annealPatience: Int?
-  @Option(
-    help:
-      "Clip the gradient's global norm to this; 0 turns clipping off (default: \(defaults.options.clipNorm))."
-  )
-  var clip: Double?
-  @Option(help: "Dropout on embeddings and encoder outputs (default: \(defaults.options.dropout)).")
-  var dropout: Float?
-  @Flag(
-    inversion: .prefixedNo,
-    help:
-      "One dropout mask per sentence, kept at every token, also on the recurrent state; refused with --dropout 0 (default: \(defaults.options.variationalDropout))."
-  )
-  var variationalDropout: Bool?
-  @Option(
-    help:
-      "Probability of reading a word seen once in training as <unk> (default: \(defaults.options.unknownReplacement))."
-  )
-  var unknownReplacement: Double?
-  @Option(
-    help:
-      "Stop after this many epochs without a better dev F1; 0 never stops early (default: \(defaults.options.patience))."
-  )
-  var patience: Int?
-  @Flag(
-    inversion: .prefixedNo,
-    help: "Average the parameters over all steps (default: \(defaults.options.average)).")
-  var average: Bool?
+  @OptionGroup var optimization: OptimizationFlags
 
   @Option(
     help:

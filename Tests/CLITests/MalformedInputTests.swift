@@ -517,20 +517,21 @@ final class MalformedInputTests: CLITestCase {
   // MARK: - Options
 
   /// Input 27: zero, negative and out-of-range option values are usage errors (exit 64) with
-  /// the option's rule. (`--epochs=-1`: with a space, "-1" would be read as an option name.)
+  /// the option's rule, a negative number after a space as after `=` (not "Missing value",
+  /// as when "-1" was read as an option's name).
   func testZeroAndNegativeOptionValues() throws {
     let train = ["train", "--train", PackagePaths.tiny("train"), "--model", path("new.model")]
     let cases: [([String], String)] = [
       (train + ["--epochs", "0"], "--epochs must be in 1...100000 (got 0)"),
-      (train + ["--epochs=-1"], "--epochs must be in 1...100000 (got -1)"),
+      (train + ["--epochs", "-1"], "--epochs must be in 1...100000 (got -1)"),
       (train + ["--batch-size", "0"], "--batch-size must be in 1...4096 (got 0)"),
-      (train + ["--batch-size=-3"], "--batch-size must be in 1...4096 (got -3)"),
+      (train + ["--batch-size", "-3"], "--batch-size must be in 1...4096 (got -3)"),
       (
         train + ["--batch-size", "9223372036854775807"],
         "--batch-size must be in 1...4096 (got 9223372036854775807)"
       ),
       (train + ["--dropout", "1"], "--dropout must be in [0.0, 1.0) (got 1.0)"),
-      (train + ["--dropout=-0.1"], "--dropout must be in [0.0, 1.0) (got -0.1)"),
+      (train + ["--dropout", "-0.1"], "--dropout must be in [0.0, 1.0) (got -0.1)"),
       (train + ["--dropout", "nan"], "--dropout must be in [0.0, 1.0) (got nan)"),
       (train + ["--embedding-size", "0"], "--embedding-size must be in 1...4096 (got 0)"),
       (train + ["--hidden-size=-4"], "--hidden-size must be in 1...4096 (got -4)"),
@@ -567,7 +568,13 @@ final class MalformedInputTests: CLITestCase {
         ["eval", "--model", path("m"), "--test", path("t"), "--label-column", "1"],
         "--label-column must differ from --token-column (both 1)"
       ),
-      (train + ["--window=-1"], "--window must be in 0...64 (got -1)"),
+      (train + ["--window", "-1"], "--window must be in 0...64 (got -1)"),
+      (train + ["--epochs=-1"], "--epochs must be in 1...100000 (got -1)"),
+      (train + ["--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
+      (
+        ["tag", "--model", path("m"), "--threads", "-2"],
+        "--threads must be in 1...\(TaggingOptions.threadsLimit) (got -2)"
+      ),
       (
         ["tag", "--model", path("m"), "--batch-size", "0"],
         "--batch-size must be in 1...4096 (got 0)"
@@ -581,7 +588,7 @@ final class MalformedInputTests: CLITestCase {
         "--token-column applies to --input conll"
       ),
       (
-        ["tag", "--model", path("m"), "--nbest=-2", "--format", "json"],
+        ["tag", "--model", path("m"), "--nbest", "-2", "--format", "json"],
         "--nbest must be in 0...1000 (got -2)"
       ),
     ]

@@ -129,7 +129,8 @@ final class ProcessTests: XCTestCase {
     XCTAssertFalse(result.stderr.contains("SocketAddressError"), result.stderr)
   }
 
-  /// Out-of-range options are refused before the model is read (this one does not exist).
+  /// Out-of-range options, negative numbers after a space too, are refused before the model
+  /// is read (this one does not exist).
   func testOptionsAreCheckedBeforeAnyWork() throws {
     let program = try ServePaths.trellisServe()
     let cases: [([String], String)] = [
@@ -137,6 +138,7 @@ final class ProcessTests: XCTestCase {
       (["--workers", "0"], "--workers must be in 1...64 (got 0)"),
       (["--max-tokens", "0"], "--max-tokens must be in 1...100000000 (got 0)"),
       (["--batch-wait-microseconds=-1"], "--batch-wait-microseconds must be in 0...1000000"),
+      (["--workers", "-2"], "--workers must be in 1...64 (got -2)"),
       (["--max-connections", "0"], "--max-connections must be in 1...1000000 (got 0)"),
     ]
     for (options, message) in cases {
