@@ -22,6 +22,11 @@ final class BIOESSpansTests: XCTestCase {
       analysis.spans.map { [$0.start, $0.end] }, [[0, 1], [1, 2], [2, 4], [5, 6]])
     XCTAssertEqual(analysis.spans.map(\.text), ["a", "b", "a b", "b"])
     XCTAssertEqual(Set(analysis.spans.map(\.label)), ["a"])
+    // Counted as BIO, but for labels that are no chunk labels (gold labels the model never
+    // answers), which stay as they are: read as "O", a predicted "O" matched a gold "MISC".
+    XCTAssertEqual(
+      model.countedLabels(["S-a", "B-a", "E-a", "MISC", "I-a", "E-a", "B-", "O", "S-b"]),
+      ["B-a", "B-a", "I-a", "MISC", "B-a", "I-a", "B-", "O", "B-b"])
   }
 }
 

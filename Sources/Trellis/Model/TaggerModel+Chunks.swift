@@ -17,9 +17,14 @@ extension TaggerModel {
   /// `labels`, in the data's scheme, as chunk counts (`ConllCounts`) read them: BIOES labels as
   /// the BIO labels of the same chunks, others as they are. conlleval's rules know no S- and
   /// end no chunk at E-, so on BIOES data `S-X S-X` was one chunk, and training selected its
-  /// epoch on chunks its own spans never had.
+  /// epoch on chunks its own spans never had. A label that is no chunk label (a gold "MISC" or
+  /// "B-", which the model never answers) is kept: the conversion reads it as "O", so `eval`
+  /// counted a predicted "O" there as correct and dropped the chunk conlleval finds at "B-".
   package func countedLabels(_ labels: [String]) -> [String] {
-    configuration.scheme == .bioes ? convert(labels, from: .bioes, to: .bio) : labels
+    guard configuration.scheme == .bioes else { return labels }
+    return zip(convert(labels, from: .bioes, to: .bio), labels).map { converted, label in
+      isChunkLabel(label) ? converted : label
+    }
   }
 
   /// Whether no label but "O" has a chunk prefix (part-of-speech tags, IO labels): conlleval
