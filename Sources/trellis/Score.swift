@@ -21,7 +21,11 @@ struct Score: ParsableCommand {
       - BOM: a UTF-8 byte-order mark at the start is skipped (conlleval keeps it
         in the first column).
       - Invalid UTF-8: an error, "Error: FILE:LINE: is not valid UTF-8"
-        (conlleval compares the bytes).
+        (conlleval compares the bytes). A file in UTF-16 or UTF-32 is an error
+        naming the iconv command that converts it, known by its byte-order mark
+        or, without one, by NUL bytes beside each of its first characters (which
+        a UTF-8 file can hold too: conlleval scores it).
+      - Long lines: a line longer than 16 MiB is an error (conlleval reads it).
       - Column counts: a line with another column count than the first, or with
         one column, is an error naming FILE:LINE (conlleval prints "unexpected
         number of features" without a line number).
@@ -37,7 +41,8 @@ struct Score: ParsableCommand {
         repeats such as '(a+)+b' can take time exponential in a line's length
         (Perl: linear), and a repeat followed by what the line lacks, such as
         ' +;' on a line of spaces, time quadratic in it (Perl looks for the ';'
-        first): 6 s for 20,000 spaces.
+        first): 6 s for 20,000 spaces. Perl's own escapes that Swift's Regex
+        lacks, such as '\\11' (octal) or '\\cI', are usage errors.
       """)
 
   @Argument(help: "Input file; '-' or nothing reads standard input.") var file: String = "-"
