@@ -13,12 +13,19 @@ import NIOHTTPTypesHTTP1
 ///   (`Connection: keep-alive`); otherwise the request goes on saying `Connection: close`,
 ///   which `ClientPacing` answers and closes. Such connections stayed open until the idle
 ///   timeout, and a client reading its answer to the end of the connection waited for it.
-final class HTTP1HeadRules: ChannelInboundHandler, RemovableChannelHandler {
+///   The answer to one that asks says `Connection: keep-alive` (unless it says `close`): an
+///   HTTP/1.0 client takes an answer without it as the connection's last.
+final class HTTP1HeadRules: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPServerRequestPart
   typealias InboundOut = HTTPServerRequestPart
+  typealias OutboundIn = HTTPServerResponsePart
+  typealias OutboundOut = HTTPServerResponsePart
 
   /// Whether the request being read was refused: the rest of it goes no further.
   private var isRefusing = false
+  /// For each request head read and not yet answered, in order: whether it is an HTTP/1.0
+  /// request that asked to keep its connection.
+  private var keepsHTTP10Connection: [Bool] = []
 
   /// Adds the rules to `context`'s pipeline, before its conversion to the HTTP types.
   static func install(in context: ChannelHandlerContext) {
@@ -36,16 +43,28 @@ final class HTTP1HeadRules: ChannelInboundHandler, RemovableChannelHandler {
     }
     let hosts = head.headers["Host"].count
     isRefusing = hosts > 1 || (hosts == 0 && head.version != .http1_0)
+    let asksToKeep = head.headers[canonicalForm: "Connection"].contains {
+      $0.lowercased() == "keep-alive"
+    }
+    keepsHTTP10Connection.append(!isRefusing && head.version == .http1_0 && asksToKeep)
     guard !isRefusing else {
       return context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
     }
-    if head.version == .http1_0
-      && !head.headers[canonicalForm: "Connection"].contains(where: {
-        $0.lowercased() == "keep-alive"
-      })
-    {
+    if head.version == .http1_0 && !asksToKeep {
       head.headers.replaceOrAdd(name: "Connection", value: "close")
     }
     context.fireChannelRead(wrapInboundOut(.head(head)))
+  }
+
+  func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    // An informational answer (100 Continue) precedes its request's own.
+    guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200 else {
+      return context.write(data, promise: promise)
+    }
+    let keeps = keepsHTTP10Connection.isEmpty ? false : keepsHTTP10Connection.removeFirst()
+    if keeps && head.headers[canonicalForm: "Connection"].isEmpty {
+      head.headers.add(name: "Connection", value: "keep-alive")
+    }
+    context.write(wrapOutboundOut(.head(head)), promise: promise)
   }
 }

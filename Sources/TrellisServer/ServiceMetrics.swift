@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOHTTP1
 
 /// What `GET /metrics` reports, in Prometheus's text format: the requests answered by endpoint
 /// and status, the sentences and tokens tagged, the work waiting, and how long `/v1/tag`
@@ -101,8 +102,8 @@ struct BodyNotReceived: Error {
 }
 
 /// Times every request the router sees and counts its answer's status in `metrics`, the
-/// status of an error thrown on its way out included (500 for an error without one), but
-/// for `BodyNotReceived`.
+/// status of an error thrown on its way out included (500 for an error without one, 400 for
+/// the parser's refusal of a body), but for `BodyNotReceived`.
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
   let metrics: ServiceMetrics
   let endpoints: Set<String>
@@ -126,6 +127,10 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
       record(response.status)
       return response
     } catch let error as BodyNotReceived {
+      throw error
+    } catch let error as HTTPParserError {
+      // A body the parser refused (a malformed chunk), which Hummingbird answers 400.
+      record(.badRequest)
       throw error
     } catch {
       record((error as? any HTTPResponseError)?.status ?? .internalServerError)

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import Trellis
 
@@ -204,6 +205,11 @@ public struct TaggingServer: Service {
       bytes = try await request.body.collect(upTo: limit)
     } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
       throw tooLarge
+    } catch let error as HTTPParserError where error != .invalidEOFState {
+      // A malformed chunk: Hummingbird answers the parser's errors 400 and closes the
+      // connection, as for a malformed head. Wrapped, it was answered 500. (The end of the
+      // input within the body is the client's hanging up, below.)
+      throw error
     } catch {
       throw BodyNotReceived(reason: error)
     }

@@ -27,6 +27,13 @@ final class MetricsTests: XCTestCase {
     let unknown = try await client.get(server.url("/no/such/path"))
     XCTAssertEqual(unknown.status, 404, unknown.text)
     _ = try await client.get(server.url("/health"))
+    // A body the parser refuses (a malformed chunk size) is answered 400 and its connection
+    // closed, as a malformed head is, and counted so (it was answered 500, and not counted).
+    let badChunk = try RawConnection(port: server.port)
+    badChunk.send(
+      "POST /v1/tag HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n")
+    XCTAssertNotNil(badChunk.secondsUntilClosed(limit: 10), "left open")
+    XCTAssertTrue(badChunk.receivedText.hasPrefix("HTTP/1.1 400 "), badChunk.receivedText)
     // A client that hangs up in the middle of its body gets no answer, and is not counted
     // (it was counted a 500, which was never sent).
     var leaving: RawConnection? = try RawConnection(port: server.port)
@@ -41,16 +48,16 @@ final class MetricsTests: XCTestCase {
     XCTAssertTrue(contentType.hasPrefix("text/plain; version=0.0.4"), contentType)
     let values = samples(answer.text)
     XCTAssertEqual(values[#"trellis_requests_total{path="/v1/tag",status="200"}"#], 1)
-    XCTAssertEqual(values[#"trellis_requests_total{path="/v1/tag",status="400"}"#], 1)
+    XCTAssertEqual(values[#"trellis_requests_total{path="/v1/tag",status="400"}"#], 2)
     XCTAssertEqual(values[#"trellis_requests_total{path="other",status="404"}"#], 1)
     XCTAssertEqual(values[#"trellis_requests_total{path="/health",status="200"}"#], 1)
     XCTAssertEqual(values.keys.filter { $0.hasPrefix("trellis_requests_total") }.count, 4)
     XCTAssertEqual(values["trellis_sentences_tagged_total"], 2)
     XCTAssertEqual(values["trellis_tokens_tagged_total"], 5)
     XCTAssertEqual(values["trellis_queued_tokens"], 0)
-    // Both /v1/tag requests are in the histogram; its buckets are cumulative.
-    XCTAssertEqual(values["trellis_tag_request_seconds_count"], 2)
-    XCTAssertEqual(values[#"trellis_tag_request_seconds_bucket{le="+Inf"}"#], 2)
+    // The three /v1/tag requests answered are in the histogram; its buckets are cumulative.
+    XCTAssertEqual(values["trellis_tag_request_seconds_count"], 3)
+    XCTAssertEqual(values[#"trellis_tag_request_seconds_bucket{le="+Inf"}"#], 3)
     var previous = 0.0
     for bound in [0.001, 0.01, 0.1, 1, 10] {
       let count = try XCTUnwrap(values["trellis_tag_request_seconds_bucket{le=\"\(bound)\"}"])

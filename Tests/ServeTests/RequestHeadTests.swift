@@ -40,6 +40,10 @@ final class RequestHeadTests: XCTestCase {
     keptAlive.send("GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
     XCTAssertNil(keptAlive.secondsUntilClosed(limit: 1), "HTTP/1.0 asking to keep it: closed")
     XCTAssertTrue(keptAlive.receivedText.hasPrefix("HTTP/1.1 200 "), keptAlive.receivedText)
+    // And its answer says so: an HTTP/1.0 client takes one without it as the last.
+    XCTAssertTrue(
+      keptAlive.receivedText.lowercased().contains("\r\nconnection: keep-alive\r\n"),
+      keptAlive.receivedText)
   }
 
   /// A body in a transfer coding beside chunked is refused 501 (§6.1): the parser undoes only
