@@ -70,6 +70,7 @@ struct Train: ParsableCommand {
   )
   var characterEmbeddingSize: Int?
   @Option(
+    parsing: .unconditionalSingleValue,
     help: ArgumentHelp(
       "Read column N as a categorical feature embedded in DIM dimensions (\(FeatureColumn.defaultSize) when not given); repeatable.",
       valueName: "N[:DIM]"))

@@ -13,9 +13,10 @@ struct TrellisCommand: ParsableCommand {
   // Every subcommand names itself (`commandName:`): left unnamed, ArgumentParser derives the
   // name by `String(describing:)` of the type at each of the ~170 lookups of a parse, dynamic
   // casts that were 6.5% of the instructions of a one-sentence `trellis tag`.
-  // Every numeric option, here and in trellis-serve, parses `.unconditional`ly: by default
-  // ArgumentParser reads the "-1" of `--epochs -1` as an option's name and says "Missing
-  // value", where the option's range check names its rule.
+  // Every option taking numbers, here and in trellis-serve, parses `.unconditional`ly (an
+  // array `.unconditionalSingleValue`ly): by default ArgumentParser reads the "-1" of
+  // `--epochs -1` as an option's name and says "Missing value", where the option's range
+  // check names its rule.
 
   /// Without a subcommand there is nothing to run: a usage error (status 64, as for a missing
   /// argument) rather than help with status 0, so a script whose subcommand went missing

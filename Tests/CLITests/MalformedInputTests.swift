@@ -571,6 +571,7 @@ final class MalformedInputTests: CLITestCase {
       (train + ["--window", "-1"], "--window must be in 0...64 (got -1)"),
       (train + ["--epochs=-1"], "--epochs must be in 1...100000 (got -1)"),
       (train + ["--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
+      (train + ["--feature-column", "-1:4"], "--feature-column N must be in 1...1000 (got -1)"),
       (
         ["tag", "--model", path("m"), "--threads", "-2"],
         "--threads must be in 1...\(TaggingOptions.threadsLimit) (got -2)"
