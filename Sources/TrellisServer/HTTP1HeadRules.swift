@@ -14,7 +14,9 @@ import NIOHTTPTypesHTTP1
 ///   which `ClientPacing` answers and closes. Such connections stayed open until the idle
 ///   timeout, and a client reading its answer to the end of the connection waited for it.
 ///   The answer to one that asks says `Connection: keep-alive` (unless it says `close`): an
-///   HTTP/1.0 client takes an answer without it as the connection's last.
+///   HTTP/1.0 client takes an answer without it as the connection's last. And its
+///   `Expect: 100-continue` is dropped, as RFC 9110 §10.1.1 says a server must ignore it
+///   there: it got `100 Continue`, an answer HTTP/1.0 does not have.
 final class HTTP1HeadRules: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPServerRequestPart
   typealias InboundOut = HTTPServerRequestPart
@@ -50,8 +52,9 @@ final class HTTP1HeadRules: ChannelDuplexHandler, RemovableChannelHandler {
     guard !isRefusing else {
       return context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
     }
-    if head.version == .http1_0 && !asksToKeep {
-      head.headers.replaceOrAdd(name: "Connection", value: "close")
+    if head.version == .http1_0 {
+      if !asksToKeep { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+      head.headers.remove(name: "Expect")
     }
     context.fireChannelRead(wrapInboundOut(.head(head)))
   }

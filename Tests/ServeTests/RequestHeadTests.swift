@@ -46,6 +46,17 @@ final class RequestHeadTests: XCTestCase {
       keptAlive.receivedText)
   }
 
+  /// An HTTP/1.0 request's `Expect: 100-continue` is ignored (RFC 9110 §10.1.1): it got
+  /// `100 Continue`, which HTTP/1.0 does not have, before its answer.
+  func testHTTP10IgnoresExpectContinue() throws {
+    let body = tagBody([#"{"tokens":["boston"]}"#])
+    let answer = try exchange(
+      "POST /v1/tag HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: \(body.utf8.count)"
+        + "\r\n\r\n" + body)
+    XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 "), answer)
+    XCTAssertFalse(answer.contains(" 100 Continue"), answer)
+  }
+
   /// A body in a transfer coding beside chunked is refused 501 (§6.1): the parser undoes only
   /// chunked, and the coded bytes were read as text ("the body is not UTF-8").
   func testATransferCodingOtherThanChunkedIs501() throws {
