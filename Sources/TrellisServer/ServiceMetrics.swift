@@ -94,9 +94,10 @@ final class ServiceMetrics: @unchecked Sendable {
   }
 }
 
-/// A request whose body stopped arriving: its client hung up, or `ClientPacing` answered 408
-/// and closed the connection. The router has no answer to give, so `MetricsMiddleware` counts
-/// none (as an error without a status, it was counted a 500 that was never sent).
+/// A request whose body stopped arriving other than by the end of the client's input (which
+/// is answered 400): `ClientPacing` answered 408 and closed the connection, or it failed. The
+/// router has no answer to give, so `MetricsMiddleware` counts none (as an error without a
+/// status, it was counted a 500 that was never sent).
 struct BodyNotReceived: Error {
   var reason: any Error
 }

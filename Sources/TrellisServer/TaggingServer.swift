@@ -205,10 +205,15 @@ public struct TaggingServer: Service {
       bytes = try await request.body.collect(upTo: limit)
     } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
       throw tooLarge
-    } catch let error as HTTPParserError where error != .invalidEOFState {
+    } catch HTTPParserError.invalidEOFState {
+      // The client's input ended within the body: it hung up, or half-closed and still reads
+      // (answered 500 before). Either way a client error, counted so, as nginx logs one.
+      throw ServiceError(
+        status: .badRequest, message: "the connection's input ended within the body",
+        extraHeaders: [.connection: "close"])
+    } catch let error as HTTPParserError {
       // A malformed chunk: Hummingbird answers the parser's errors 400 and closes the
-      // connection, as for a malformed head. Wrapped, it was answered 500. (The end of the
-      // input within the body is the client's hanging up, below.)
+      // connection, as for a malformed head. Wrapped, it was answered 500.
       throw error
     } catch {
       throw BodyNotReceived(reason: error)

@@ -34,8 +34,15 @@ final class MetricsTests: XCTestCase {
       "POST /v1/tag HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n")
     XCTAssertNotNil(badChunk.secondsUntilClosed(limit: 10), "left open")
     XCTAssertTrue(badChunk.receivedText.hasPrefix("HTTP/1.1 400 "), badChunk.receivedText)
-    // A client that hangs up in the middle of its body gets no answer, and is not counted
-    // (it was counted a 500, which was never sent).
+    // A body whose input ends before its Content-Length is answered 400 and its connection
+    // closed, and counted so: a client that half-closes reads the answer (it was answered
+    // 500, and not counted), one that hangs up is counted as the answer it left.
+    let halfClosing = try RawConnection(port: server.port)
+    halfClosing.send("POST /v1/tag HTTP/1.1\r\nHost: a\r\nContent-Length: 32\r\n\r\n{\"sen")
+    halfClosing.finishSending()
+    XCTAssertNotNil(halfClosing.secondsUntilClosed(limit: 10), "left open")
+    XCTAssertTrue(halfClosing.receivedText.hasPrefix("HTTP/1.1 400 "), halfClosing.receivedText)
+    XCTAssertTrue(halfClosing.receivedText.contains("ended"), halfClosing.receivedText)
     var leaving: RawConnection? = try RawConnection(port: server.port)
     leaving?.send("POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Length: 32\r\n\r\n{\"sen")
     try await Task.sleep(for: .milliseconds(100))
@@ -48,16 +55,16 @@ final class MetricsTests: XCTestCase {
     XCTAssertTrue(contentType.hasPrefix("text/plain; version=0.0.4"), contentType)
     let values = samples(answer.text)
     XCTAssertEqual(values[#"trellis_requests_total{path="/v1/tag",status="200"}"#], 1)
-    XCTAssertEqual(values[#"trellis_requests_total{path="/v1/tag",status="400"}"#], 2)
+    XCTAssertEqual(values[#"trellis_requests_total{path="/v1/tag",status="400"}"#], 4)
     XCTAssertEqual(values[#"trellis_requests_total{path="other",status="404"}"#], 1)
     XCTAssertEqual(values[#"trellis_requests_total{path="/health",status="200"}"#], 1)
     XCTAssertEqual(values.keys.filter { $0.hasPrefix("trellis_requests_total") }.count, 4)
     XCTAssertEqual(values["trellis_sentences_tagged_total"], 2)
     XCTAssertEqual(values["trellis_tokens_tagged_total"], 5)
     XCTAssertEqual(values["trellis_queued_tokens"], 0)
-    // The three /v1/tag requests answered are in the histogram; its buckets are cumulative.
-    XCTAssertEqual(values["trellis_tag_request_seconds_count"], 3)
-    XCTAssertEqual(values[#"trellis_tag_request_seconds_bucket{le="+Inf"}"#], 3)
+    // The five /v1/tag requests answered are in the histogram; its buckets are cumulative.
+    XCTAssertEqual(values["trellis_tag_request_seconds_count"], 5)
+    XCTAssertEqual(values[#"trellis_tag_request_seconds_bucket{le="+Inf"}"#], 5)
     var previous = 0.0
     for bound in [0.001, 0.01, 0.1, 1, 10] {
       let count = try XCTUnwrap(values["trellis_tag_request_seconds_bucket{le=\"\(bound)\"}"])

@@ -431,6 +431,12 @@ final class RawConnection {
     }
   }
 
+  /// Shuts the connection's sending side (a half-close): the server reads the end of its
+  /// input, and can still answer.
+  func finishSending() {
+    shutdown(descriptor, Int32(SHUT_WR))
+  }
+
   /// Sends `count` spaces, as a client that sends its whole body before it reads its answer
   /// (Python's urllib); whether every byte went within 10 s. A server that closed the socket
   /// with bytes unread answers the next ones with a reset, and the sends fail.
