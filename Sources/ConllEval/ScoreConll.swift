@@ -177,20 +177,28 @@ private func forEachColumn(of line: Substring, _ body: (Substring) -> Void) {
   forEachColumnRange(of: bytes) { body(Substring(bytes[$0])) }
 }
 
+/// Whether `byte` separates a CoNLL line's columns (space and tab).
+@inline(__always) package func isColumnSeparator(_ byte: UInt8) -> Bool {
+  byte == 0x20 || byte == 0x09
+}
+
 /// The index ranges of the columns of `bytes` (see `forEachColumn`): the one splitting rule,
 /// for a line's UTF-8 view and for its contiguous bytes.
 @inline(__always) private func forEachColumnRange<Bytes: Collection<UInt8>>(
   of bytes: Bytes, _ body: (Range<Bytes.Index>) -> Void
 ) {
-  @inline(__always) func isSeparator(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
   // A loop over the separators, then one over the column: a byte is tested once for being a
   // separator, where a single loop also tested whether it was inside a column.
   var index = bytes.startIndex
   while true {
-    while index < bytes.endIndex && isSeparator(bytes[index]) { index = bytes.index(after: index) }
+    while index < bytes.endIndex && isColumnSeparator(bytes[index]) {
+      index = bytes.index(after: index)
+    }
     guard index < bytes.endIndex else { return }
     let start = index
-    while index < bytes.endIndex && !isSeparator(bytes[index]) { index = bytes.index(after: index) }
+    while index < bytes.endIndex && !isColumnSeparator(bytes[index]) {
+      index = bytes.index(after: index)
+    }
     body(start..<index)
   }
 }

@@ -3,7 +3,9 @@ import Trellis
 
 /// Appends one JSON object per line; a line per epoch (and per step with --log-steps). Opened
 /// like any tool's log (truncated in place, so /dev/null stays a device), or after its end
-/// for a resumed run, which then continues its interrupted run's log; a failed write throws,
+/// for a resumed run, which then continues its interrupted run's log, or for a descriptor's
+/// link (`--log /dev/stdout >> runs.jsonl`: what the shell opened, to append to, was
+/// emptied, and the earlier runs in it lost); a failed write throws,
 /// which stops training with the log's name in the message. A fresh run's log is opened when
 /// the command starts, so a path it cannot write is refused before any work, but emptied only
 /// at the first record, once training has started: a run refused on the way (an interrupted
@@ -23,7 +25,7 @@ final class JSONLinesLog {
   init(path: String, appending: Bool) throws {
     self.path = path
     handle = try openForStreaming(path, appending: true)
-    emptiesAtFirstRecord = !appending
+    emptiesAtFirstRecord = !appending && descriptorLink(path) == nil
     encoder.outputFormatting = [.sortedKeys]
     encoder.keyEncodingStrategy = .convertToSnakeCase
     // A diverging run is exactly what a log must show: non-finite values become strings.

@@ -24,19 +24,22 @@ struct OptimizationFlags: ParsableArguments {
   @Option(
     parsing: .unconditional,
     help:
-      "Learning rate (default: \(OptimizerKind.allCases.map { "\($0) \($0.defaultLearningRate)" }.joined(separator: ", ")))."
+      "Learning rate (default: \(OptimizerKind.allCases.map { "\($0) \($0.defaultLearningRate)" }.joined(separator: ", "))).",
+    transform: floatingPointValue
   )
   var learningRate: Double?
   @Option(
     parsing: .unconditional,
     help:
-      "Learning-rate decay: epoch e (from 1, as logged) uses lr / (1 + decay * (e - 1)) (default: \(Train.defaults.options.learningRateDecay))."
+      "Learning-rate decay: epoch e (from 1, as logged) uses lr / (1 + decay * (e - 1)) (default: \(Train.defaults.options.learningRateDecay)).",
+    transform: floatingPointValue
   )
   var learningRateDecay: Double?
   @Option(
     parsing: .unconditional,
     help:
-      "Multiply the learning rate by this after each --anneal-patience epochs without a better dev F1; 1 never anneals, nor does a run without --dev (default: \(Train.defaults.options.annealFactor))."
+      "Multiply the learning rate by this after each --anneal-patience epochs without a better dev F1; 1 never anneals, nor does a run without --dev (default: \(Train.defaults.options.annealFactor)).",
+    transform: floatingPointValue
   )
   var annealFactor: Double?
   @Option(
@@ -48,12 +51,15 @@ struct OptimizationFlags: ParsableArguments {
   @Option(
     parsing: .unconditional,
     help:
-      "Clip the gradient's global norm to this; 0 turns clipping off (default: \(Train.defaults.options.clipNorm))."
+      "Clip the gradient's global norm to this; 0 turns clipping off (default: \(Train.defaults.options.clipNorm)).",
+    transform: floatingPointValue
   )
   var clip: Double?
   @Option(
     parsing: .unconditional,
-    help: "Dropout on embeddings and encoder outputs (default: \(Train.defaults.options.dropout)).")
+    help: "Dropout on embeddings and encoder outputs (default: \(Train.defaults.options.dropout)).",
+    transform: floatingPointValue
+  )
   var dropout: Float?
   @Flag(
     inversion: .prefixedNo,
@@ -64,7 +70,8 @@ struct OptimizationFlags: ParsableArguments {
   @Option(
     parsing: .unconditional,
     help:
-      "Probability of reading a word seen once in training as <unk> (default: \(Train.defaults.options.unknownReplacement))."
+      "Probability of reading a word seen once in training as <unk> (default: \(Train.defaults.options.unknownReplacement)).",
+    transform: floatingPointValue
   )
   var unknownReplacement: Double?
   @Option(

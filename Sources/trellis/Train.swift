@@ -98,13 +98,15 @@ struct Train: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help:
-      "SSVM: cost of one wrong label; refused with another head (default: \(defaults.configuration.headOptions.costWeight))."
+      "SSVM: cost of one wrong label; refused with another head (default: \(defaults.configuration.headOptions.costWeight)).",
+    transform: floatingPointValue
   )
   var costWeight: Double?
   @Option(
     parsing: .unconditional,
     help:
-      "SSVM: L2 penalty on the head's parameters; refused with another head (default: \(defaults.configuration.headOptions.l2))."
+      "SSVM: L2 penalty on the head's parameters; refused with another head (default: \(defaults.configuration.headOptions.l2)).",
+    transform: floatingPointValue
   )
   var l2: Double?
   @Flag(

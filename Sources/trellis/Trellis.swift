@@ -119,6 +119,20 @@ extension OptimizerKind: ExpressibleByArgument {}
 extension TagScheme: ExpressibleByArgument {}
 extension EmbeddingScope: ExpressibleByArgument {}
 
+/// A floating-point option's value as `Value` reads it (ArgumentParser's own reading), but a
+/// number other than 0 too small for `Value` is refused, not read as 0: `--clip 1e-400` turned
+/// clipping off and `--dropout 1e-50` dropout, where `--config` refuses such a number.
+func floatingPointValue<Value: BinaryFloatingPoint & LosslessStringConvertible>(
+  _ text: String
+) throws -> Value {
+  guard let value = Value(text) else { throw ValidationError("not a number") }
+  if value == 0 && isNonzeroNumeral(text) {
+    throw ValidationError(
+      "below about \(Value.leastNonzeroMagnitude) in size, it would read as 0")
+  }
+  return value
+}
+
 /// Runs a library `validate()`, turning its `OptionError` into ArgumentParser's usage error
 /// (exit 64, with the command's usage line).
 func validated(_ validate: () throws -> Void) throws {

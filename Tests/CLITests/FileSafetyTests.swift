@@ -29,6 +29,50 @@ final class FileSafetyTests: CLITestCase {
     XCTAssertTrue(isCharacterDevice(device), "--log replaced a device with a regular file")
   }
 
+  /// `--log` through a link to a pipe or FIFO writes the log: its kind was checked by reading
+  /// it, which waited forever (`/dev/stdout` into a pipe, a link to a FIFO).
+  func testLogThroughALinkToAPipeOrFIFOIsWrittenNotRead() throws {
+    let pipe = Pipe()
+    let toPipe = try runTrellis(
+      train + ["--model", path("m"), "--log", "/dev/stdout"],
+      stdout: pipe.fileHandleForWriting, timeout: 60)
+    try pipe.fileHandleForWriting.close()
+    assertSucceeded(toPipe)
+    let piped = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    XCTAssertTrue(piped.hasPrefix(#"{"recipe":"#), piped)
+
+    let fifo = path("fifo")
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    try FileManager.default.createSymbolicLink(atPath: path("link"), withDestinationPath: fifo)
+    let reader = Process()
+    reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+    reader.arguments = [fifo]
+    let read = Pipe()
+    reader.standardOutput = read
+    try reader.run()
+    assertSucceeded(
+      try runTrellis(train + ["--model", path("m2"), "--log", path("link")], timeout: 60))
+    let logged = String(decoding: read.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    reader.waitUntilExit()
+    XCTAssertTrue(logged.hasPrefix(#"{"recipe":"#), logged)
+  }
+
+  /// `--log /dev/stdout >> runs.jsonl` appends each run's log: the first record emptied the
+  /// file the shell opened to append to, and the earlier runs were lost.
+  func testLogOnStandardOutputAppendsWhereTheShellAppends() throws {
+    let options = Self.smallModelOptions.joined(separator: " ")
+    let runs = path("runs.jsonl")
+    for seed in 1...2 {
+      let result = try trellisInShell(
+        "\"$0\" train --train \"$1\" --model \"$2\" --seed \(seed) --quiet \(options) "
+          + "--log /dev/stdout >> \"$3\"",
+        [PackagePaths.tiny("train"), path("m\(seed)"), runs])
+      XCTAssertEqual(result.status, 0, result.stderr)
+    }
+    let lines = try contents(of: runs).split(separator: "\n")
+    XCTAssertEqual(lines.filter { $0.hasPrefix(#"{"recipe":"#) }.count, 2, "\(lines)")
+  }
+
   func testModelOnADeviceIsRefused() throws {
     guard let device = privateNullDevice() else { throw XCTSkip("mknod needs root") }
     assertFailed(try trellis(train + ["--model", device]), mentioning: ["is a device or FIFO"])

@@ -572,6 +572,22 @@ final class MalformedInputTests: CLITestCase {
       (train + ["--epochs=-1"], "--epochs must be in 1...100000 (got -1)"),
       (train + ["--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
       (train + ["--feature-column", "-1:4"], "--feature-column N must be in 1...1000 (got -1)"),
+      // A number too small for its type is refused, not read as 0 (as in `--config`).
+      (
+        train + ["--clip", "1e-400"],
+        "The value '1e-400' is invalid for '--clip <clip>': below about 5e-324 in size, it "
+          + "would read as 0"
+      ),
+      (
+        train + ["--dropout", "1e-50"],
+        "The value '1e-50' is invalid for '--dropout <dropout>': below about 1e-45 in size, it "
+          + "would read as 0"
+      ),
+      (
+        train + ["--feature-column", "1"],
+        "--feature-column N must differ from the token and label columns (got 1): a column is "
+          + "read once, and a feature of the labels would hand the model its gold label"
+      ),
       (
         ["tag", "--model", path("m"), "--threads", "-2"],
         "--threads must be in 1...\(TaggingOptions.threadsLimit) (got -2)"

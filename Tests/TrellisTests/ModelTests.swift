@@ -332,6 +332,16 @@ final class ModelTests: XCTestCase {
       let lie = refusal(try rewritten(edit))
       XCTAssertTrue(lie.contains("unreadable header") && lie.contains(expected), "\(name): \(lie)")
     }
+    // A label no CoNLL column can hold would add columns or lines to every output.
+    for label in ["B-a\tb", "B-a\nO", "B-a b", "", "B-\r"] {
+      let lie = refusal(
+        try rewritten { header in
+          var labels = header["labels"] as! [String]
+          labels[labels.count - 1] = label
+          header["labels"] = labels
+        })
+      XCTAssertTrue(lie.contains("has a label no CoNLL column can hold"), "\(label): \(lie)")
+    }
   }
 
   /// A header read with its vocabularies taken by `JSONScanner` is the header `JSONDecoder`

@@ -4,22 +4,6 @@ import Foundation
 // work, a replaced file is replaced whole (temporary file + rename), and devices, FIFOs and
 // symbolic links are never replaced by a regular file.
 
-/// What a path names now, by `lstat` (symbolic links are not followed).
-enum PathKind: Equatable {
-  case absent, regular, directory, symbolicLink, special
-}
-
-func pathKind(_ path: String) -> PathKind {
-  var info = stat()
-  guard lstat(path, &info) == 0 else { return .absent }
-  switch info.st_mode & S_IFMT {
-  case S_IFREG: return .regular
-  case S_IFDIR: return .directory
-  case S_IFLNK: return .symbolicLink
-  default: return .special
-  }
-}
-
 /// The (device, inode) of the file `path` names, following links; nil when there is none.
 func fileIdentity(_ path: String) -> [UInt64]? {
   var info = stat()
@@ -71,7 +55,7 @@ func symbolicLinkHops(_ path: String) -> [String] {
 /// (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`), if any: such a link resolves to whatever
 /// the descriptor holds (`> o` makes `/dev/stdout` name `o`), so a file replaced through it
 /// would land beside that file, and a checkpoint named after it in /dev.
-func descriptorLink(_ path: String) -> String? {
+package func descriptorLink(_ path: String) -> String? {
   symbolicLinkHops(path).first { hop in
     // /dev/stdin, stdout, stderr; /dev/fd/N; /proc/PID/fd/N (self and thread-self included).
     let parts = hop.split(separator: "/", omittingEmptySubsequences: false)
@@ -153,7 +137,17 @@ package struct FileRoles {
       switch pathKind(path) {
       case .directory: throw TrellisError(file: path, "is a directory, not a file (\(option))")
       case .absent: try checkWritableDirectory(of: path, named: path, option: option)
-      case .regular, .symbolicLink: try checkKind(of: path, named: path, option: option)
+      case .regular: try checkKind(of: path, named: path, option: option)
+      // A descriptor's link (`/dev/stdout`) leads to what the shell opened, which a log
+      // appends to, never empties (`JSONLinesLog`); another link is checked as the file it
+      // leads to. A FIFO or terminal behind either is not read: reading one waited forever.
+      case .symbolicLink:
+        if followedPathKind(path) == .directory {
+          throw TrellisError(file: path, "leads to a directory, not a file (\(option))")
+        }
+        if descriptorLink(path) == nil, followedPathKind(path) == .regular {
+          try checkKind(of: path, named: path, option: option)
+        }
       case .special: break
       }
     }

@@ -1,3 +1,4 @@
+import ConllEval
 import Foundation
 
 /// The model file: one self-describing binary file.
@@ -269,6 +270,14 @@ public enum ModelFile {
       features.count == header.configuration.featureColumns.count,
       features.allSatisfy({ $0.id(for: ReservedWord.unknown) == ReservedWord.unknownId })
     else { throw TrellisError(file: name, "has an invalid vocabulary") }
+    // Labels are CoNLL columns, written into CoNLL lines: one that no column can hold (only a
+    // damaged or foreign file has one) would add columns or lines to every output.
+    if let label = header.labels.strings.first(where: { label in
+      label.isEmpty || label.utf8.contains { isColumnSeparator($0) || $0 == 0x0A || $0 == 0x0D }
+    }) {
+      throw TrellisError(
+        file: name, "has a label no CoNLL column can hold: \(RawJSON.string(label))")
+    }
     // The layout the configuration implies must be the file's, before the model allocates it.
     guard
       TaggerModel.layout(

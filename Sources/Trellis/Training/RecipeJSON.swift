@@ -149,8 +149,20 @@ func isBeyondDouble(_ text: String) -> Bool { numberValue(text)?.isFinite == fal
 /// Whether the JSON scalar `text` is a number other than 0 too small for a Double (1e-400),
 /// which JSONSerialization reads as 0, silently.
 func isBelowDouble(_ text: String) -> Bool {
-  guard numberValue(text) == 0 else { return false }
-  return text.prefix { $0 != "e" && $0 != "E" }.contains { $0.isNumber && $0 != "0" }
+  numberValue(text) == 0 && isNonzeroNumeral(text)
+}
+
+/// Whether the numeral `text` (decimal, or hexadecimal after `0x`) names a number other than
+/// 0: a digit other than 0 before its exponent. Such a numeral that reads as 0 is too small
+/// for its type, and is refused where it is given rather than read as 0.
+package func isNonzeroNumeral(_ text: String) -> Bool {
+  let unsigned = text.drop { $0 == "-" || $0 == "+" }
+  if unsigned.lowercased().hasPrefix("0x") {
+    return unsigned.dropFirst(2).prefix { $0 != "p" && $0 != "P" }.contains {
+      $0.isHexDigit && $0 != "0"
+    }
+  }
+  return unsigned.prefix { $0 != "e" && $0 != "E" }.contains { $0.isNumber && $0 != "0" }
 }
 
 /// The line and column (code points, from 1) where `text` stops being one JSON value, if it
