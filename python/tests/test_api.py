@@ -456,6 +456,15 @@ def test_the_limits_tagger_checks_are_the_librarys(tagger, option, limit) -> Non
         tagger.tag_json_lines(request, {option: limit + 1})
 
 
+def test_a_result_made_by_the_caller_writes_its_answer_line() -> None:
+    """Its answer line was "" (not written when first read), so `as_dict` raised json's
+    error."""
+    result = trellis.TaggingResult(["to", "boston"], ["O", "B-city"],
+                                   [trellis.Span("city", 1, 2, "boston")])
+    assert result.as_dict()["spans"][0]["text"] == "boston"
+    assert trellis.TaggingResult.from_json_line(result.json_line).labels == ["O", "B-city"]
+
+
 def test_the_default_batch_size_is_the_librarys() -> None:
     """`_library.BATCH_SIZE`, the Python calls' and the spaCy component's default, is the
     one `trellis tag --batch-size` documents (Swift's `TaggingOptions.batchSize`)."""

@@ -8,6 +8,7 @@ import http.server
 import json
 import os
 import pickle
+import socket
 import subprocess
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Callable, Dict, Iterator, List, Tuple
 import pytest
 
 import trellis
+from trellis import _library
 from conftest import REPOSITORY, CORPUS, conll_sentences
 
 SENTENCES: List[List[str]] = list(conll_sentences(str(CORPUS / "test.conll")))[:40]
@@ -253,6 +255,102 @@ def test_arguments_are_checked_as_the_taggers() -> None:
         client.tag([["a"]], nbest=-1)
     with pytest.raises(UnicodeEncodeError):
         client.tag_texts(["a\ud800b"])
+    # Refused where no request goes (no sentences), as the library refuses it.
+    with pytest.raises(trellis.TrellisError, match=r'"nbest" must be in 0\.\.\.1000'):
+        client.tag([], nbest=_library.NBEST_LIMIT + 1)
+
+
+def test_the_nbest_limit_is_the_librarys(tagger: trellis.Tagger) -> None:
+    """`_library.NBEST_LIMIT`, which `Client` checks, mirrors Swift's
+    `TaggingOptions.nbestLimit`: the library takes it and refuses one more."""
+    request = '{"tokens": ["boston"]}'
+    assert '"nbest"' in tagger.tag_json_lines(request, {"nbest": _library.NBEST_LIMIT})
+    with pytest.raises(trellis.TrellisError, match=rf"0\.\.\.{_library.NBEST_LIMIT}\b"):
+        tagger.tag_json_lines(request, {"nbest": _library.NBEST_LIMIT + 1})
+
+
+@contextmanager
+def raw_server(send: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A loopback server that reads a request, then hands the connection to `send` and
+    closes it: for answers an HTTP server would not give."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            try:
+                send(connection)
+            except OSError:
+                pass  # the client gave up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+def test_the_timeout_bounds_the_whole_request() -> None:
+    """An answer sent a byte every 50 ms (about 4 s in all) ends the call at `timeout`: the
+    socket's timeout bounded each wait alone, and the call took as long as the server."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(ONE_RESULT), ONE_RESULT)
+
+    def trickle(connection: socket.socket) -> None:
+        for byte in answer:
+            connection.send(bytes([byte]))
+            time.sleep(0.05)
+
+    with raw_server(trickle) as url:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="no whole answer within 1 s"):
+            trellis.Client(url, timeout=1).tag([["a"]])
+        assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("answer, error, message", [
+    (b"SSH-2.0-OpenSSH_9.2\r\n", trellis.TrellisError, "the answer is not HTTP"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"results\"", ConnectionError,
+     "the connection closed within the answer"),
+])
+def test_broken_answers_raise_the_promised_errors(answer: bytes, error: type,
+                                                  message: str) -> None:
+    """`http.client`'s own errors are neither `OSError` nor `TrellisError`: an answer that
+    is not HTTP is a `TrellisError`, one cut short a `ConnectionError`."""
+    with raw_server(lambda connection: connection.sendall(answer)) as url:
+        with pytest.raises(error, match=message):
+            trellis.Client(url).tag([["a"]])
+
+
+@pytest.mark.parametrize("body", [b"<html>", b'{"labels":[]}', b"[1]"])
+def test_a_model_description_that_is_not_trelliss_is_an_error(body: bytes) -> None:
+    """Refused, and not kept: it raised json's error or a KeyError, and was kept for good."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        answers = [body, b'{"outputLabels":["O"]}']
+
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            answer = Handler.answers.pop(0) if len(Handler.answers) > 1 else Handler.answers[0]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *arguments: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = trellis.Client(f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(trellis.TrellisError, match="not Trellis's model description"):
+            client.labels
+        assert client.labels == ["O"]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_forked_process_opens_its_own_connection(server: str, tagger: trellis.Tagger) -> None:

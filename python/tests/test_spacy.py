@@ -112,6 +112,16 @@ def test_the_result_is_in_the_docs_coordinates(model_path, tagger) -> None:
     assert TaggingResult.from_json_line(result.json_line) == result
 
 
+def test_the_result_refuses_a_doc_retokenized_after_tagging(nlp) -> None:
+    """After `merge_entities` its spans would index the old tokens: 'san francisco on' for
+    'san francisco', and an empty span."""
+    nlp.add_pipe("merge_entities")
+    doc = nlp("i want to fly from dallas to san francisco on monday")
+    assert [ent.text for ent in doc.ents][1] == "san francisco"
+    with pytest.raises(trellis.TrellisError, match="tokens changed after trellis_tagger"):
+        doc._.trellis
+
+
 def test_a_whitespace_token_inside_a_span_stays_inside_it(nlp) -> None:
     doc = nlp("i want to fly from dallas to san  francisco")
     assert [token.text for token in doc][-3:] == ["san", " ", "francisco"]

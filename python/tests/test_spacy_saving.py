@@ -219,4 +219,7 @@ def test_a_copy_replaces_only_a_model_and_writes_through_a_link(tagger, model_pa
         link.symlink_to(target)
         tagger.copy_model_file(link)
         assert link.is_symlink() and target.read_bytes() == model
+    # A bytes path, which `Tagger` takes, too: it met the temporary file's str suffix.
+    tagger.copy_model_file(os.fsencode(tmp_path / "bytes.model"))
+    assert (tmp_path / "bytes.model").read_bytes() == model
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".partial") == []

@@ -9,6 +9,7 @@ from collections.abc import Set as AbstractSet
 from typing import Iterable, List, Optional
 
 from . import _library
+from ._library import TrellisError
 from .results import _dumps
 
 
@@ -67,13 +68,17 @@ def _check_threads(threads: Optional[int]) -> None:
         raise ValueError(f"threads must be in 1...{_library.THREADS_LIMIT} (got {threads})")
 
 
-def _check_nbest(nbest: int) -> None:
+def _check_nbest(nbest: int, limit: Optional[int] = None) -> None:
     """Refuses an `nbest` that is not a whole number of sequences (a float, a bool) or is
-    negative; the library gives the upper bound ('"nbest" must be in 0...1000')."""
+    negative, and one over `limit` with the library's `TrellisError` ('"nbest" must be in
+    0...1000'): given by `Client`, whose call with no sentences reaches no check of the
+    library or the server; the library checks its own."""
     if isinstance(nbest, bool) or not isinstance(nbest, int):
         raise TypeError(f"nbest must be an int, not {_type_name(nbest)}")
     if nbest < 0:
         raise ValueError(f"nbest must be 0 (no list) or more (got {nbest})")
+    if limit is not None and nbest > limit:
+        raise TrellisError(f'"nbest" must be in 0...{limit} (got {nbest})')
 
 
 def _check_flags(**flags: bool) -> None:

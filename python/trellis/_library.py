@@ -247,6 +247,9 @@ THREADS_SHIFT = 8
 THREADS_LIMIT = 1024
 """The most threads a call may ask for (Swift's `TaggingOptions.threadsLimit`, which the C
 ABI does not report): `Tagger` checks it before any call."""
+NBEST_LIMIT = 1000
+"""The longest n-best list a call may ask for (Swift's `TaggingOptions.nbestLimit`, which the
+C ABI does not report): `Client` checks it, as the library and the server do."""
 BATCH_SIZE = 32
 """The batch size the library tags with unless told otherwise (Swift's
 `TaggingOptions.batchSize`, `trellis tag --batch-size`'s default, which the C ABI does not

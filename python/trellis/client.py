@@ -5,11 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import threading
 import time
 import urllib.parse
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+from . import _library
 from ._arguments import _check_flags, _check_nbest, _token_array, _type_name, _unencodable
 from ._library import TrellisError
 from .results import TaggingResult, _dumps
@@ -115,7 +117,18 @@ class Client:
     def info(self) -> Dict[str, Any]:
         """The server's `GET /v1/model`: what `Tagger.info` and `trellis info --json` give."""
         if self._info is None:
-            self._info = json.loads(self._send("GET", "/v1/model", None))
+            text = self._send("GET", "/v1/model", None)
+            try:
+                info = json.loads(text)
+                valid = isinstance(info, dict) and isinstance(info.get("outputLabels"), list)
+            except ValueError:
+                valid = False
+            if not valid:
+                # Kept only once it is Trellis's: a wrong answer was kept for good, and `labels`
+                # raised a KeyError, or json's error, at each call.
+                raise TrellisError(f"{self.url}/v1/model: the answer is not Trellis's model "
+                                   f"description: {text[:80]!r}")
+            self._info = info
         return json.loads(json.dumps(self._info))
 
     @property
@@ -128,7 +141,7 @@ class Client:
         """Tags tokenized sentences, one result per sentence, in order (`Tagger.tag`)."""
         if isinstance(sentences, (str, bytes)):
             raise TypeError("sentences must be a list of token lists, not a string")
-        _check_nbest(nbest)
+        _check_nbest(nbest, _library.NBEST_LIMIT)
         requests = []
         for index, tokens in enumerate(sentences):
             array = _token_array(index, tokens)
@@ -141,7 +154,7 @@ class Client:
         """Tags raw strings, split by Trellis's tokenizer (`Tagger.tag_texts`)."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("texts must be a list of strings; for one text pass [text]")
-        _check_nbest(nbest)
+        _check_nbest(nbest, _library.NBEST_LIMIT)
         requests = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
@@ -238,11 +251,18 @@ class Client:
             raise ServerError(f"{self.url}{path} answered {status}: {message}", status, message)
         return text
 
+    def _timed_out(self, path: str) -> TimeoutError:
+        return TimeoutError(f"{self.url}{path}: no whole answer within {self._timeout:g} s")
+
     def _exchange(self, method: str, path: str, body: Optional[bytes],
                   headers: Dict[str, str]) -> tuple:
         """(status, Retry-After seconds within 0...`MAX_RETRY_AFTER`, body) over this thread's
         connection, opened again once when a kept one turns out closed by the server."""
         fresh = False
+        # One deadline for the exchange, a re-send on a fresh connection included: the socket's
+        # own timeout bounds each wait alone, and an answer sent a byte at a time took as long
+        # as the server liked.
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
         while True:
             connection = getattr(self._local, "connection", None)
             if getattr(self._local, "process", None) != os.getpid():
@@ -256,21 +276,30 @@ class Client:
                 connection = http.client.HTTPConnection(self._host, self._port,
                                                         timeout=self._timeout)
                 self._local.connection, self._local.process = connection, os.getpid()
+            watchdog = _Watchdog(connection, deadline)
             try:
-                connection.request(method, path, body=body, headers=headers)
-                answer = connection.getresponse()
-                data = answer.read()
+                with watchdog:
+                    connection.request(method, path, body=body, headers=headers)
+                    answer = connection.getresponse()
+                    data = answer.read()
             except BaseException as error:
                 # Any failure (a timeout, a refused connection, Ctrl-C) leaves the connection
                 # mid-request, and http.client refused every later request on it.
                 connection.close()
                 self._local.connection = None
+                if watchdog.expired:
+                    raise self._timed_out(path) from None
                 kept_connection_closed = isinstance(
                     error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
                 if fresh or not kept_connection_closed:
-                    raise
+                    raise _network_error(error, f"{self.url}{path}") from None
                 fresh = True
                 continue
+            if watchdog.expired:
+                # Cut off within the head, http.client took what it had for a whole answer.
+                connection.close()
+                self._local.connection = None
+                raise self._timed_out(path)
             if answer.getheader("Connection", "").lower() == "close":
                 connection.close()
                 self._local.connection = None
@@ -281,6 +310,65 @@ class Client:
             if not 0 <= retry_after <= self.MAX_RETRY_AFTER:  # NaN and infinities too
                 retry_after = self.MAX_RETRY_AFTER if retry_after > 0 else 0.0
             return answer.status, retry_after, data
+
+
+class _Watchdog:
+    """Within its `with`, shuts `connection`'s socket at `deadline` (time.monotonic; None:
+    never), which ends any wait on it; `expired` says whether it did. The socket is opened
+    first, within the time left, so the watch covers it from the start."""
+
+    def __init__(self, connection: http.client.HTTPConnection,
+                 deadline: Optional[float]) -> None:
+        self._connection = connection
+        self._deadline = deadline
+        self._timer: Optional[threading.Timer] = None
+        self.expired = False
+
+    def __enter__(self) -> "_Watchdog":
+        if self._deadline is None:
+            return self
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            self.expired = True
+            raise TimeoutError("timed out")
+        if self._connection.sock is None:
+            # Connected within the time left, then each wait on the socket bounded as the
+            # connection's timeout says, the watch bounding them all.
+            full = self._connection.timeout
+            self._connection.timeout = left
+            try:
+                self._connection.connect()
+            finally:
+                self._connection.timeout = full
+            self._connection.sock.settimeout(full)
+        self._timer = threading.Timer(left, self._expire, (self._connection.sock,))
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def _expire(self, sock: socket.socket) -> None:
+        self.expired = True
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # closed already
+
+    def __exit__(self, *exception: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _network_error(error: BaseException, place: str) -> BaseException:
+    """`error` as the `Client` promises it: an answer cut short (`IncompleteRead`) a
+    `ConnectionError`, an answer that is not HTTP (`BadStatusLine`, a line too long) a
+    `TrellisError`; others as they are. `http.client`'s own errors are neither `OSError` nor
+    `TrellisError`, so a caller catching those two missed them."""
+    if isinstance(error, OSError) or not isinstance(error, http.client.HTTPException):
+        return error
+    if isinstance(error, http.client.IncompleteRead):
+        return ConnectionError(f"{place}: the connection closed within the answer "
+                               f"({len(error.partial)} bytes read)")
+    return TrellisError(f"{place}: the answer is not HTTP ({type(error).__name__}: {error})")
 
 
 def _results(text: str, count: int) -> List[TaggingResult]:

@@ -84,7 +84,7 @@ class TaggingResult:
         probability: Optional[float] = None,
         nbest: Optional[List[Alternative]] = None,
         text: Optional[str] = None,
-        json_line: Optional[str] = "",
+        json_line: Optional[str] = None,
         nbest_truncated: bool = False,
     ) -> None:
         self.tokens = tokens
@@ -212,9 +212,11 @@ class TaggingResult:
         if self.probability is not None:
             parts += [',"probability":', _number(self.probability)]
         parts.append(',"spans":[')
+        # A span made without character offsets (by the caller) has them null ("None" was
+        # written, which is no JSON).
         parts.append(",".join(
-            f'{{"end":{s.end},"end_char":{s.end_char},"label":{_dumps(s.label)},'
-            f'"start":{s.start},"start_char":{s.start_char},"text":{_dumps(s.text)}}}'
+            f'{{"end":{s.end},"end_char":{_dumps(s.end_char)},"label":{_dumps(s.label)},'
+            f'"start":{s.start},"start_char":{_dumps(s.start_char)},"text":{_dumps(s.text)}}}'
             for s in self.spans))
         parts += ['],"tokens":', _dumps(self.tokens), "}"]
         return "".join(parts)

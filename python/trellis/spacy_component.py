@@ -10,7 +10,9 @@ silently: it goes to `doc._.trellis_unaligned` with the reason, and a
 `TrellisAlignmentWarning` says how many. `doc._.trellis` gives the full `TaggingResult`
 (labels, confidences, spans) in the Doc's coordinates: all its tokens (a whitespace token's
 label and confidence None), its text, and spans that index its tokens and text as `doc.ents`
-do. It is rebuilt on each read from its answer line, which is what the Doc keeps
+do; once a later component has merged or split the Doc's tokens (`merge_entities`), reading
+it raises `TrellisError` rather than give spans at the old indices. It is rebuilt on each
+read from its answer line, which is what the Doc keeps
 (`doc._.trellis_json_line`): Docs hold only what msgpack can write, so `Doc.to_bytes`,
 `DocBin(store_user_data=True)` and `nlp.pipe(n_process=2)` work.
 
@@ -69,9 +71,20 @@ failed and the error."""
 
 
 def _result(doc: Doc) -> Optional[TaggingResult]:
-    """`doc._.trellis`: the result of the Doc's answer line."""
+    """`doc._.trellis`: the result of the Doc's answer line; `TrellisError` when the Doc's
+    tokens are no longer those it was tagged with (a later component merged or split them,
+    as spaCy's `merge_entities` does), whose indices its spans would give wrongly."""
     line = doc._.trellis_json_line
-    return None if line is None else TaggingResult.from_json_line(line)
+    if line is None:
+        return None
+    result = TaggingResult.from_json_line(line)
+    if len(result.tokens) != len(doc) or any(
+            tagged != token.text for tagged, token in zip(result.tokens, doc)):
+        raise TrellisError(
+            f"doc._.trellis: the Doc's tokens changed after trellis_tagger tagged it ({len(doc)} "
+            f"tokens, {len(result.tokens)} tagged; a later component such as merge_entities "
+            "merged or split them); read it before that component, or use doc.ents")
+    return result
 
 
 for _name in ("trellis_json_line", "trellis_unaligned"):

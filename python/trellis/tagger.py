@@ -215,7 +215,7 @@ class Tagger:
         it did (the pickle holds their SHA-256)."""
         return _reloaded, (self._absolute_path, self._file_sha256())
 
-    def copy_model_file(self, destination: Union[str, os.PathLike]) -> None:
+    def copy_model_file(self, destination: Union[str, bytes, os.PathLike]) -> None:
         """Copies the model file this tagger loaded to `destination` (what a saved spaCy
         pipeline holds), whole or not at all (a temporary file beside it, renamed into place);
         raises `TrellisError` if the file changed since it was loaded. When `destination` is
@@ -380,7 +380,7 @@ _MODEL_MAGIC = b"TRELLIS\0"
 
 
 def _write_whole(
-    destination: Union[str, os.PathLike], write: Callable[[BinaryIO], object],
+    destination: Union[str, bytes, os.PathLike], write: Callable[[BinaryIO], object],
     replaces: Optional[bytes] = None,
 ) -> None:
     """Writes `destination` whole or not at all: `write` fills a temporary file beside it,
@@ -414,23 +414,27 @@ def _write_whole(
         raise
 
 
-def _replaceable(destination: Union[str, os.PathLike], replaces: Optional[bytes]) -> str:
+def _replaceable(
+    destination: Union[str, bytes, os.PathLike], replaces: Optional[bytes]
+) -> str:
     """The absolute path `_write_whole` writes for `destination` (a link's target), after its
     checks."""
-    target = os.path.realpath(destination)
+    # A str whatever `destination` is: a bytes path (which `Tagger` takes) met the temporary
+    # file's str suffix in `tempfile`, a TypeError.
+    name = os.fsdecode(destination)
+    target = os.path.realpath(name)
     try:
         existing = os.stat(target)
     except FileNotFoundError:
         return target
     if not stat.S_ISREG(existing.st_mode):
         raise TrellisError(
-            f"{os.fspath(destination)}: is a directory, device or FIFO, not a file; refusing to "
-            "replace it")
+            f"{name}: is a directory, device or FIFO, not a file; refusing to replace it")
     if replaces is not None and existing.st_size > 0:
         with open(target, "rb") as current:
             if current.read(len(replaces)) != replaces:
                 raise TrellisError(
-                    f"{os.fspath(destination)}: is not a Trellis model; refusing to replace it: "
+                    f"{name}: is not a Trellis model; refusing to replace it: "
                     "remove it, or choose another path")
     return target
 
