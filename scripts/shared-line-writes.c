@@ -11,6 +11,7 @@
 //   read+flush   the same, the reader evicting the lines it read (clflushopt) after reading
 //                them; its flush time is printed too
 // With scripts/core-round-trip.c before and after, to say where the host has the two CPUs.
+// Needs AVX2 and CLFLUSHOPT (x86-64 since about 2017; -march=native on such a CPU):
 //   cc -O3 -march=native -pthread scripts/shared-line-writes.c -o slw -lm && ./slw
 #define _GNU_SOURCE
 #include <immintrin.h>
@@ -29,7 +30,7 @@ static const char *names[CASES] = {"private", "read", "read+stream", "read+flush
 static float *slabs[2][4];  // [thread][weights, gradient, first moment, second moment]
 static float *pollution[2];
 static atomic_int arrived;
-static volatile float sink;
+static volatile float sinks[2];  // each thread's sums, kept from being optimised away
 static double passes[2][STEPS], flushes[2][STEPS];
 static enum Case current;
 
@@ -72,6 +73,16 @@ static void pass(float *theta, float *g, float *m, float *v, int stream) {
   if (stream) _mm_sfence();
 }
 
+// `bytes` (rounded up to whole cache lines, as aligned_alloc requires) on a line boundary.
+static void *lines(size_t bytes) {
+  void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (p == NULL) {
+    perror("aligned_alloc");
+    exit(1);
+  }
+  return p;
+}
+
 static void *run(void *argument) {
   const int id = (int)(long)argument;
   cpu_set_t cpus;
@@ -79,10 +90,10 @@ static void *run(void *argument) {
   CPU_SET(id, &cpus);
   sched_setaffinity(0, sizeof cpus, &cpus);
   for (int k = 0; k < 4; k++) {
-    slabs[id][k] = aligned_alloc(64, N * sizeof(float));
+    slabs[id][k] = lines(N * sizeof(float));
     for (long i = 0; i < N; i++) slabs[id][k][i] = 1e-3f * (float)(i % 1000);
   }
-  pollution[id] = aligned_alloc(64, POLLUTE);
+  pollution[id] = lines(POLLUTE);
   memset(pollution[id], 1, POLLUTE);
   int round = 0;
   barrier(++round);
@@ -93,7 +104,7 @@ static void *run(void *argument) {
       float *others = slabs[1 - id][0];
       float sum = 0;
       for (long i = 0; i < N; i += 16) sum += others[i];
-      sink += sum;
+      sinks[id] += sum;
       if (current == READ_FLUSH) {
         const double started = microseconds();
         for (long i = 0; i < N; i += 16) _mm_clflushopt(others + i);

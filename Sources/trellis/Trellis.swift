@@ -127,8 +127,8 @@ func floatingPointValue<Value: BinaryFloatingPoint & LosslessStringConvertible>(
 ) throws -> Value {
   guard let value = Value(text) else { throw ValidationError("not a number") }
   if value == 0 && isNonzeroNumeral(text) {
-    throw ValidationError(
-      "below about \(Value.leastNonzeroMagnitude) in size, it would read as 0")
+    let least = String(format: "%.1e", Double(Value.leastNonzeroMagnitude))
+    throw ValidationError("below about \(least) in size, it would read as 0")
   }
   return value
 }

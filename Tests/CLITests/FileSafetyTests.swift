@@ -71,6 +71,14 @@ final class FileSafetyTests: CLITestCase {
     }
     let lines = try contents(of: runs).split(separator: "\n")
     XCTAssertEqual(lines.filter { $0.hasPrefix(#"{"recipe":"#) }.count, 2, "\(lines)")
+    // A file the shell opened that is no log, a model here, is refused as by its own path.
+    let model = try Data(contentsOf: URL(fileURLWithPath: path("m1")))
+    let onModel = try trellisInShell(
+      "\"$0\" train --train \"$1\" --model \"$2\" --quiet \(options) --log /dev/stdout >> \"$3\"",
+      [PackagePaths.tiny("train"), path("m3"), path("m1")])
+    XCTAssertNotEqual(onModel.status, 0)
+    XCTAssertTrue(onModel.stderr.contains("is not a Trellis"), onModel.stderr)
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("m1"))), model)
   }
 
   func testModelOnADeviceIsRefused() throws {

@@ -575,12 +575,12 @@ final class MalformedInputTests: CLITestCase {
       // A number too small for its type is refused, not read as 0 (as in `--config`).
       (
         train + ["--clip", "1e-400"],
-        "The value '1e-400' is invalid for '--clip <clip>': below about 5e-324 in size, it "
+        "The value '1e-400' is invalid for '--clip <clip>': below about 4.9e-324 in size, it "
           + "would read as 0"
       ),
       (
         train + ["--dropout", "1e-50"],
-        "The value '1e-50' is invalid for '--dropout <dropout>': below about 1e-45 in size, it "
+        "The value '1e-50' is invalid for '--dropout <dropout>': below about 1.4e-45 in size, it "
           + "would read as 0"
       ),
       (

@@ -86,6 +86,14 @@ final class TrainerInputTests: XCTestCase {
     XCTAssertEqual(
       message { try plain.train(train: [tokenOnly], dev: []) },
       "training data:8: has 1 field(s); a model reads a token and a label")
+    // A program's label no CoNLL column can hold is refused before training: the model
+    // would be refused at every load.
+    for label in ["B-LOC city", "", "B-x\ty", "O\n"] {
+      let sentence = Sentence(fields: [["a", "O"], ["b", label]], firstLine: 3)
+      XCTAssertEqual(
+        message { try plain.train(train: [sentence], dev: []) },
+        "training data:4: has the label \(RawJSON.string(label)), which no CoNLL column can hold")
+    }
   }
 
   func testSettingsOutOfRangeAndNoDataAreRefusedBeforeAnyWork() throws {

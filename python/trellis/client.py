@@ -51,12 +51,14 @@ class Client:
     `max_request_bytes` bytes of body, under the server's default limits (1,000 sentences,
     50,000 tokens, 1,000,000 labels, 1 MiB); a sentence larger than them goes alone. A server
     started with lower limits answers 400 or 413, raised as `ServerError` with its message and
-    status, as is any other refusal; an answer that is not Trellis's is a `TrellisError`. A request answered 503 (the
-    server's queue is full, or it is stopping) is sent again after its `Retry-After` (at most
-    `MAX_RETRY_AFTER` seconds), up to `busy_retries` times. A request may take `timeout`
-    seconds, at most `MAX_TIMEOUT` (None: no limit). Network failures raise `OSError`
-    as `http.client` does. Each thread keeps its own connection open between calls; one that
-    failed is opened again at the next call.
+    status, as is any other refusal; an answer that is not Trellis's, or not HTTP, is a
+    `TrellisError`, and an `nbest` over `_library.NBEST_LIMIT` is refused as `Tagger` refuses
+    it. A request answered 503 (the server's queue is full, or it is stopping) is sent again
+    after its `Retry-After` (at most `MAX_RETRY_AFTER` seconds), up to `busy_retries` times. A
+    request's whole exchange may take `timeout` seconds, at most `MAX_TIMEOUT` (None: no
+    limit), then raises `TimeoutError`. Network failures raise `OSError` as `http.client`
+    does, an answer cut short `ConnectionError`. Each thread keeps its own connection open
+    between calls; one that failed is opened again at the next call.
 
     >>> client = Client("http://127.0.0.1:8080")
     >>> client.tag_texts(["flights to boston"])[0].spans
@@ -287,7 +289,12 @@ class Client:
                 # mid-request, and http.client refused every later request on it.
                 connection.close()
                 self._local.connection = None
-                if watchdog.expired:
+                # A connection that could not be made in the time left is the exchange's
+                # timeout too; a Ctrl-C stays one.
+                if isinstance(error, Exception) and (
+                        watchdog.expired or (isinstance(error, TimeoutError)
+                                             and deadline is not None
+                                             and time.monotonic() >= deadline)):
                     raise self._timed_out(path) from None
                 kept_connection_closed = isinstance(
                     error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
@@ -355,7 +362,10 @@ class _Watchdog:
 
     def __exit__(self, *exception: object) -> None:
         if self._timer is not None:
+            # Joined, so `expired` is settled before it is read: a timer past its wait when
+            # cancelled would otherwise shut the kept socket under the next request.
             self._timer.cancel()
+            self._timer.join()
 
 
 def _network_error(error: BaseException, place: str) -> BaseException:

@@ -138,15 +138,15 @@ package struct FileRoles {
       case .directory: throw TrellisError(file: path, "is a directory, not a file (\(option))")
       case .absent: try checkWritableDirectory(of: path, named: path, option: option)
       case .regular: try checkKind(of: path, named: path, option: option)
-      // A descriptor's link (`/dev/stdout`) leads to what the shell opened, which a log
-      // appends to, never empties (`JSONLinesLog`); another link is checked as the file it
-      // leads to. A FIFO or terminal behind either is not read: reading one waited forever.
+      // A link (`/dev/stdout` too, to what the shell opened, which a log on a descriptor
+      // appends to, `JSONLinesLog`) is checked as the file it leads to: a regular file as
+      // any, a FIFO or terminal not read (reading one waited forever).
       case .symbolicLink:
-        if followedPathKind(path) == .directory {
+        switch followedPathKind(path) {
+        case .directory:
           throw TrellisError(file: path, "leads to a directory, not a file (\(option))")
-        }
-        if descriptorLink(path) == nil, followedPathKind(path) == .regular {
-          try checkKind(of: path, named: path, option: option)
+        case .regular: try checkKind(of: path, named: path, option: option)
+        case .absent, .symbolicLink, .special: break
         }
       case .special: break
       }

@@ -1,4 +1,3 @@
-import ConllEval
 import Foundation
 
 /// The model file: one self-describing binary file.
@@ -270,11 +269,9 @@ public enum ModelFile {
       features.count == header.configuration.featureColumns.count,
       features.allSatisfy({ $0.id(for: ReservedWord.unknown) == ReservedWord.unknownId })
     else { throw TrellisError(file: name, "has an invalid vocabulary") }
-    // Labels are CoNLL columns, written into CoNLL lines: one that no column can hold (only a
-    // damaged or foreign file has one) would add columns or lines to every output.
-    if let label = header.labels.strings.first(where: { label in
-      label.isEmpty || label.utf8.contains { isColumnSeparator($0) || $0 == 0x0A || $0 == 0x0D }
-    }) {
+    // A label no CoNLL column can hold (a damaged or foreign file's, or one written before
+    // training refused such labels) would add columns or lines to every output.
+    if let label = header.labels.strings.first(where: { !TrainingData.fitsAColumn($0) }) {
       throw TrellisError(
         file: name, "has a label no CoNLL column can hold: \(RawJSON.string(label))")
     }

@@ -38,7 +38,7 @@ public struct TrainingData: Codable, Equatable, Sendable {
   /// Throws a `TrellisError` at the first line of `file` not laid out as a model with
   /// `featureCount` feature columns reads it: the token, then with feature columns exactly
   /// those features and the label (as `readLabelledCoNLL(path:featureColumns:)` picks them),
-  /// else at least a label. A model takes a line's features by position, not by
+  /// else at least a label, one a column can hold. A model takes a line's features by position, not by
   /// `FeatureColumn.column`, so sentences read with all their columns would give it other
   /// columns, or the gold label itself, as features.
   public static func checkLayout(of sentences: [Sentence], file: String, featureCount: Int)
@@ -56,7 +56,21 @@ public struct TrainingData: Codable, Equatable, Sendable {
           file: file, line: sentence.firstLine + index,
           "has \(fields.count) field(s); a model reads \(layout)")
       }
+      // From a file no label can be one; from a program's sentences it could, and the model
+      // trained on it would then be refused at every load (`ModelFile`).
+      for (index, fields) in sentence.fields.enumerated() where !fitsAColumn(fields.last!) {
+        throw TrellisError(
+          file: file, line: sentence.firstLine + index,
+          "has the label \(RawJSON.string(fields.last!)), which no CoNLL column can hold")
+      }
     }
+  }
+
+  /// Whether `label` can be a CoNLL column: not empty, without a column separator (space,
+  /// tab) or a line end. Labels are written into CoNLL lines, where another would add
+  /// columns or lines to every output.
+  static func fitsAColumn(_ label: String) -> Bool {
+    !label.isEmpty && !label.utf8.contains { isColumnSeparator($0) || $0 == 0x0A || $0 == 0x0D }
   }
 
   /// Throws a `TrellisError` at the first line of `file` whose label training with
