@@ -38,9 +38,9 @@ public struct TrainingData: Codable, Equatable, Sendable {
   /// Throws a `TrellisError` at the first line of `file` not laid out as a model with
   /// `featureCount` feature columns reads it: the token, then with feature columns exactly
   /// those features and the label (as `readLabelledCoNLL(path:featureColumns:)` picks them),
-  /// else at least a label, one a column can hold. A model takes a line's features by position, not by
-  /// `FeatureColumn.column`, so sentences read with all their columns would give it other
-  /// columns, or the gold label itself, as features.
+  /// else at least a label, one a column can hold. A model takes a line's features by
+  /// position, not by `FeatureColumn.column`, so sentences read with all their columns would
+  /// give it other columns, or the gold label itself, as features.
   public static func checkLayout(of sentences: [Sentence], file: String, featureCount: Int)
     throws
   {
