@@ -307,6 +307,11 @@ def test_the_timeout_bounds_the_whole_request() -> None:
         with pytest.raises(TimeoutError, match="no whole answer within 1 s"):
             trellis.Client(url, timeout=1).tag([["a"]])
         assert time.monotonic() - started < 2
+    # Every watch is taken off when its exchange ends, expired or not.
+    with stand_in(lambda _: (200, {}, ONE_RESULT)) as url:
+        client = trellis.Client(url, timeout=5)
+        assert all(client.tag([["a"]])[0].labels == ["O"] for _ in range(20))
+    assert not trellis.client._WATCH._deadlines
 
 
 @pytest.mark.parametrize("answer, error, message", [

@@ -322,13 +322,15 @@ class Client:
 class _Watchdog:
     """Within its `with`, shuts `connection`'s socket at `deadline` (time.monotonic; None:
     never), which ends any wait on it; `expired` says whether it did. The socket is opened
-    first, within the time left, so the watch covers it from the start."""
+    first, within the time left, so the watch covers it from the start. One thread of the
+    process (`_DeadlineWatch`) keeps every watch: a timer thread started for each request
+    cost every call its start."""
 
     def __init__(self, connection: http.client.HTTPConnection,
                  deadline: Optional[float]) -> None:
         self._connection = connection
         self._deadline = deadline
-        self._timer: Optional[threading.Timer] = None
+        self._watched = False
         self.expired = False
 
     def __enter__(self) -> "_Watchdog":
@@ -348,24 +350,67 @@ class _Watchdog:
             finally:
                 self._connection.timeout = full
             self._connection.sock.settimeout(full)
-        self._timer = threading.Timer(left, self._expire, (self._connection.sock,))
-        self._timer.daemon = True
-        self._timer.start()
+        _WATCH.add(self, self._deadline)
+        self._watched = True
         return self
 
-    def _expire(self, sock: socket.socket) -> None:
+    def expire(self) -> None:
+        """Called by the watch, under its lock, once the deadline has passed."""
         self.expired = True
         try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
+            self._connection.sock.shutdown(socket.SHUT_RDWR)
+        except (AttributeError, OSError):
             pass  # closed already
 
     def __exit__(self, *exception: object) -> None:
-        if self._timer is not None:
-            # Joined, so `expired` is settled before it is read: a timer past its wait when
-            # cancelled would otherwise shut the kept socket under the next request.
-            self._timer.cancel()
-            self._timer.join()
+        if self._watched:
+            # Taken off under the watch's lock, so `expired` is settled before it is read: an
+            # expiry after the answer would shut the kept socket under the next request.
+            _WATCH.remove(self)
+
+
+class _DeadlineWatch:
+    """The process's thread that expires `_Watchdog`s at their deadlines: it sleeps until the
+    nearest one (or a new watch), and expires each past its own under the lock that `add`
+    and `remove` take. Started anew in a forked child, which has no copy of the thread."""
+
+    def __init__(self) -> None:
+        self._reset()
+        # A fork copies the lock as it was, perhaps held by another of the parent's threads.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._pid = 0
+        self._changed = threading.Condition()
+        self._deadlines: Dict[_Watchdog, float] = {}
+
+    def add(self, watchdog: _Watchdog, deadline: float) -> None:
+        with self._changed:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="trellis.Client deadlines",
+                                 daemon=True).start()
+            self._deadlines[watchdog] = deadline
+            self._changed.notify()
+
+    def remove(self, watchdog: _Watchdog) -> None:
+        with self._changed:
+            self._deadlines.pop(watchdog, None)
+
+    def _run(self) -> None:
+        pid = os.getpid()
+        with self._changed:
+            while self._pid == pid:
+                now = time.monotonic()
+                for watchdog, deadline in list(self._deadlines.items()):
+                    if deadline <= now:
+                        del self._deadlines[watchdog]
+                        watchdog.expire()
+                nearest = min(self._deadlines.values(), default=None)
+                self._changed.wait(None if nearest is None else nearest - now)
+
+
+_WATCH = _DeadlineWatch()
 
 
 def _network_error(error: BaseException, place: str) -> BaseException:
