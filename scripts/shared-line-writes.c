@@ -10,6 +10,8 @@
 //   read+stream  the same, the pass writing the weights with non-temporal stores
 //   read+flush   the same, the reader evicting the lines it read (clflushopt) after reading
 //                them; its flush time is printed too
+//   read-nta     the other core has read the weights with a non-temporal prefetch ahead
+//                (PREFETCHNTA, the hint to keep lines out of the outer caches)
 // With scripts/core-round-trip.c before and after, to say where the host has the two CPUs.
 // Needs AVX2 and CLFLUSHOPT (x86-64 since about 2017; -march=native on such a CPU):
 //   cc -O3 -march=native -pthread scripts/shared-line-writes.c -o slw -lm && ./slw
@@ -24,8 +26,8 @@
 #include <time.h>
 
 enum { N = 145000, POLLUTE = 4 << 20, STEPS = 200 };
-enum Case { PRIVATE, READ, READ_STREAM, READ_FLUSH, CASES };
-static const char *names[CASES] = {"private", "read", "read+stream", "read+flush"};
+enum Case { PRIVATE, READ, READ_STREAM, READ_FLUSH, READ_NTA, CASES };
+static const char *names[CASES] = {"private", "read", "read+stream", "read+flush", "read-nta"};
 
 static float *slabs[2][4];  // [thread][weights, gradient, first moment, second moment]
 static float *pollution[2];
@@ -103,7 +105,10 @@ static void *run(void *argument) {
     if (current != PRIVATE) {
       float *others = slabs[1 - id][0];
       float sum = 0;
-      for (long i = 0; i < N; i += 16) sum += others[i];
+      for (long i = 0; i < N; i += 16) {
+        if (current == READ_NTA) _mm_prefetch((const char *)(others + i + 256), _MM_HINT_NTA);
+        sum += others[i];
+      }
       sinks[id] += sum;
       if (current == READ_FLUSH) {
         const double started = microseconds();
