@@ -289,12 +289,10 @@ class Client:
                 # mid-request, and http.client refused every later request on it.
                 connection.close()
                 self._local.connection = None
-                # A connection that could not be made in the time left is the exchange's
-                # timeout too; a Ctrl-C stays one.
-                if isinstance(error, Exception) and (
-                        watchdog.expired or (isinstance(error, TimeoutError)
-                                             and deadline is not None
-                                             and time.monotonic() >= deadline)):
+                # A socket's own timeout (a connection not made in the time left) is the
+                # exchange's too: no wait on it is longer than the time left. A Ctrl-C stays one.
+                if isinstance(error, Exception) and deadline is not None and (
+                        watchdog.expired or isinstance(error, TimeoutError)):
                     raise self._timed_out(path) from None
                 kept_connection_closed = isinstance(
                     error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
