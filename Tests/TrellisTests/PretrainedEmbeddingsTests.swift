@@ -77,6 +77,25 @@ final class PretrainedEmbeddingsTests: XCTestCase {
     XCTAssertEqual(lowered.keptVectorCount, 4)
   }
 
+  /// A data file holding the reserved tokens (a corpus preprocessed with `<unk>`) neither
+  /// covers them by the file's `<unk>` vector nor lists them to seed.
+  func testReservedTokensInTheDataAreNotCoverage() throws {
+    let path = temporaryPath("pretrained.txt")
+    try vectorText.write(toFile: path, atomically: true, encoding: .utf8)
+    let data = [
+      Sentence(tokens: ["<unk>", "to", "<pad>", "Boston"], labels: ["O", "O", "O", "O"])
+    ]
+    for scope in [EmbeddingScope.data, .all] {
+      let embeddings = try PretrainedEmbeddings(
+        path: path, dimension: 4, normalization: TokenNormalization(),
+        dataWords: PretrainedEmbeddings.dataWords(of: data, normalization: TokenNormalization()),
+        scope: scope)
+      XCTAssertEqual(
+        embeddings.coverage, EmbeddingCoverage(exact: 1, lowercased: 0, missing: 1), "\(scope)")
+      XCTAssertFalse(embeddings.keys.contains(ReservedWord.unknown), "\(scope)")
+    }
+  }
+
   /// Normalisation can merge a file's words ("Boston" and "boston" for a lowercasing model):
   /// a record whose word is the key itself is its vector wherever it stands in the file (an
   /// earlier "Boston" loses to "boston"), else the first record of the key ("To" before "TO");
@@ -102,8 +121,8 @@ final class PretrainedEmbeddingsTests: XCTestCase {
         XCTAssertEqual(merged.vector(for: "zzunseen").map(Array.init), vector("zzunseen"))
         XCTAssertEqual(merged.keptVectorCount, 7)
         XCTAssertEqual(
-          merged.keys, ["flights", "to", "boston", "denver", "atlanta", "zzunseen", "<unk>"],
-          "the data's words, then the file's other keys in file order, each once")
+          merged.keys, ["flights", "to", "boston", "denver", "atlanta", "zzunseen"],
+          "the data's words, then the file's other keys in file order, each once, `<unk>` aside")
       }
     }
   }

@@ -14,7 +14,7 @@ public enum EmbeddingScope: String, Codable, CaseIterable, Sendable {
   case all
 }
 
-/// How many distinct words of the data have a pretrained vector.
+/// How many distinct words of the data, `<unk>` and `<pad>` aside, have a pretrained vector.
 public struct EmbeddingCoverage: Equatable, Sendable {
   /// Words whose normalised key has a vector.
   public var exact = 0
@@ -102,7 +102,9 @@ public struct PretrainedEmbeddings: Sendable {
     skippedVectorCount = reader.skippedCount
     fileDigest = reader.digest
     guard fileVectorCount > 0 else { throw TrellisError(file: path, "contains no vectors") }
-    var listed = Set<String>()
+    // `<unk>` and `<pad>` keep their own rows whatever the file holds (`TrainingRun`), so a
+    // data file that holds them as tokens counts them neither as covered nor as missing.
+    var listed: Set = [ReservedWord.padding, ReservedWord.unknown]
     for word in dataWords where listed.insert(word).inserted {
       guard let found = match(word) else {
         coverage.missing += 1
