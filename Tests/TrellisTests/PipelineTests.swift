@@ -78,19 +78,35 @@ final class PipelineTests: XCTestCase {
     assertTokens("ab\n\u{308}\u{301}c", ["ab", "\u{308}\u{301}c"])
   }
 
+  /// Unicode makes a space and the marks or modifiers after it one grapheme cluster; the space
+  /// separates, and what follows it is tokenized as if it began a cluster of its own.
+  func testMarksAndModifiersAfterASeparatorAreKept() {
+    assertTokens("to\u{A0}\u{301}denver", ["to", "\u{301}denver"])
+    assertTokens("a \u{93E} b", ["a", "\u{93E}", "b"])
+    assertTokens("a \u{20DD}", ["a", "\u{20DD}"])
+    assertTokens("a \u{FE0F} b", ["a", "\u{FE0F}", "b"])
+    assertTokens("to denver \u{1F3FD}", ["to", "denver", "\u{1F3FD}"])
+    assertTokens("x\t\u{301}y \u{301}\u{308}z", ["x", "\u{301}y", "\u{301}\u{308}z"])
+  }
+
   func testEveryVisibleCharacterLandsInExactlyOneToken() {
     var rng = SplitMix64(seed: 11)
     let alphabet: [Character] = [
       "a", "Z", "7", "'", "’", ".", ",", ":", "-", " ", "\t", "é", "e\u{301}", "😀", "👍🏽", "𝒳",
-      "\u{200B}", "!",
+      "\u{200B}", "!", "\u{301}", "\u{1F3FD}",
     ]
     for _ in 0..<300 {
       let text = String(
         (0..<Int(rng.next() % 24)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
       let tokens = Tokenizer.tokenize(text)
       assertTokens(text, tokens.map(\.text))
-      let visible = text.filter { !$0.isWhitespace && $0 != "\u{200B}" }
-      XCTAssertEqual(tokens.map(\.text).joined(), String(visible), "text: \(text.debugDescription)")
+      // By code point: a space and a mark after it are one Character.
+      let visible: [Unicode.Scalar] = text.unicodeScalars.filter {
+        !$0.properties.isWhitespace && $0 != "\u{200B}"
+      }
+      XCTAssertEqual(
+        Array(tokens.map(\.text).joined().unicodeScalars), visible,
+        "text: \(text.debugDescription)")
     }
   }
 

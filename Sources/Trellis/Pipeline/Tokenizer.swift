@@ -16,7 +16,8 @@ public struct TextToken: Equatable, Sendable {
 /// where contractions and numbers (`what's`, `o'clock`, `10.5`) are single tokens.
 ///
 /// - Whitespace, control and invisible format characters (zero-width space, byte-order mark,
-///   direction marks) separate tokens and belong to none.
+///   direction marks) separate tokens and belong to none; a mark or modifier that follows
+///   one (which Unicode attaches to it) is not theirs, but begins what follows.
 /// - A word is a run of letters, digits and combining marks. An apostrophe (`'` or `’`) between
 ///   two word characters stays inside the word (`don't`, `o'clock`, `york's`), and so does a
 ///   `.`, `,` or `:` between two digits (`10.5`, `1,000`, `10:30`).
@@ -81,7 +82,8 @@ public enum Tokenizer {
 
   /// `tokenize` by grapheme cluster, for any text.
   static func tokenize(characters text: String) -> [TextToken] {
-    let characters = Array(text)
+    var characters: [Character] = []
+    for character in text { appendDetachingFromSeparator(character, to: &characters) }
     var tokens: [TextToken] = []
     var word = ""
     var wordStart = 0
@@ -108,6 +110,21 @@ public enum Tokenizer {
     }
     endWord()
     return tokens
+  }
+
+  /// Appends `character`, or when it is a separator with marks or modifiers attached (Unicode
+  /// extends a space's grapheme cluster with a combining mark, a variation selector or a skin
+  /// tone that follows it), the separator and then the characters of the rest: the space
+  /// separates and the rest is tokenized as written, where skipping the cluster dropped it.
+  private static func appendDetachingFromSeparator(
+    _ character: Character, to characters: inout [Character]
+  ) {
+    let scalars = character.unicodeScalars
+    guard scalars.count > 1, let first = scalars.first, isSeparator(Character(first)) else {
+      return characters.append(character)
+    }
+    characters.append(Character(first))
+    characters += String(String.UnicodeScalarView(scalars.dropFirst()))
   }
 
   private static func isWordCharacter(_ character: Character) -> Bool {
