@@ -10,10 +10,11 @@ public struct ServerLimits: Equatable, Sendable {
   /// The most tokens in one request, all its sentences together (text is counted after the
   /// tokenizer has split it).
   public var maxTokens = 50_000
-  /// The most labels a request's n-best lists may hold, `nbest` times its tokens: each of a
-  /// sentence's k sequences repeats its labels in the answer, so 200 sentences of 50 tokens
-  /// with `"nbest": 1000`, an 89 KB body within every other limit, were answered with 126 MB
-  /// and took the server to 594 MB. A million is about 13 MB of answer.
+  /// The most labels a request's n-best lists may hold: each of a sentence's k sequences
+  /// repeats its labels in the answer (k = `nbest`, cut for a long sentence as tagging cuts
+  /// it, `TaggingOptions.nbestLength`), so 200 sentences of 50 tokens with `"nbest": 1000`,
+  /// an 89 KB body within every other limit, were answered with 126 MB and took the server to
+  /// 594 MB. A million is about 13 MB of answer.
   public var maxNbestLabels = 1_000_000
   /// The most work waiting to be tagged, all pending requests together, in tokens tagged
   /// plainly (a token counts twice with confidences, and `nbest` more times with n-best

@@ -62,12 +62,27 @@ struct TagRequestBody {
       throw ServiceError.badRequest("the body lacks \"sentences\" (an array of requests)")
     }
     requests = try Self.read(sentences, limits: limits, model: model)
-    let tokens = requests.reduce(0) { $0 + $1.tokens.count }
-    guard options.nbest * tokens <= limits.maxNbestLabels else {
+    try Self.checkNBestLabels(of: requests, options: options, limits: limits, model: model)
+  }
+
+  /// Refuses n-best lists of more labels than `limits.maxNbestLabels`, each sentence's list as
+  /// long as tagging makes it: a long sentence's is cut (`TaggingOptions.nbestLength`), and
+  /// the CLI and `Tagger` answer it.
+  private static func checkNBestLabels(
+    of requests: [TaggingRequest], options: TaggingOptions, limits: ServerLimits,
+    model: TaggerModel
+  ) throws {
+    let (tokens, labels) = requests.reduce((0, 0)) { sums, request in
+      let count = request.tokens.count
+      let length = TaggingOptions.nbestLength(
+        options.nbest, tokens: count, labels: model.labels.count)
+      return (sums.0 + count, sums.1 + count * length)
+    }
+    guard labels <= limits.maxNbestLabels else {
       throw ServiceError.badRequest(
-        "\"nbest\" \(options.nbest) over \(tokens) tokens asks for up to "
-          + "\(options.nbest * tokens) labels; a request may ask for at most "
-          + "\(limits.maxNbestLabels) (lower nbest, or send fewer tokens)")
+        "\"nbest\" \(options.nbest) over \(tokens) tokens asks for up to \(labels) labels; a "
+          + "request may ask for at most \(limits.maxNbestLabels) (lower nbest, or send fewer "
+          + "tokens)")
     }
   }
 

@@ -55,7 +55,10 @@ struct TrellisServe: AsyncParsableCommand {
   var maxTokens = ServerLimits().maxTokens
   @Option(
     parsing: .unconditional,
-    help: "The most labels one request's n-best lists may hold: nbest x its tokens (more: 400).")
+    help: """
+      The most labels one request's n-best lists may hold: each sentence's tokens x the \
+      sequences of its list (nbest, fewer for a long sentence; more: 400).
+      """)
   var maxNbestLabels = ServerLimits().maxNbestLabels
   @Option(
     parsing: .unconditional,

@@ -161,6 +161,14 @@ public struct TaggingOptions: Codable, Equatable, Sendable {
   /// labels, T·L·k: a sentence too long for `nbest` gets the ⌊limit / (T·L)⌋ best sequences
   /// (at least one). 2²⁵ entries are 512 MiB; k = 1000 with ATIS's 120 labels fits 279 tokens.
   public static let nbestEntryLimit = 1 << 25
+
+  /// The most sequences an n-best list of `k` holds for a sentence of `tokens` tokens tagged
+  /// with `labels` labels: k, cut to ⌊`entryLimit` / (tokens·labels)⌋ (at least one).
+  public static func nbestLength(
+    _ k: Int, tokens: Int, labels: Int, entryLimit: Int = nbestEntryLimit
+  ) -> Int {
+    min(k, max(1, entryLimit / max(1, tokens * labels)))
+  }
   /// The most a token confidence may differ between two batch sizes (tested).
   public static let confidenceBatchTolerance = 1e-4
   /// The largest batch: beyond it a pass only grows its buffers.

@@ -265,8 +265,10 @@ extension TaggerModel {
     _ k: Int, emissions: MatrixView, constraints: TransitionConstraints?,
     logPartition: Double? = nil, entryLimit: Int = TaggingOptions.nbestEntryLimit
   ) -> (paths: [ScoredPath], truncated: Bool) {
-    let fitting = max(1, entryLimit / (emissions.rows * labels.count))
-    let most = min(TaggingOptions.nbestSearchLimit, fitting)
+    // The most paths a search may ask for: the search's bound, cut to fit the entries.
+    let most = TaggingOptions.nbestLength(
+      TaggingOptions.nbestSearchLimit, tokens: emissions.rows, labels: labels.count,
+      entryLimit: entryLimit)
     var requested = min(k, most)
     while true {
       let paths = head.nBest(
