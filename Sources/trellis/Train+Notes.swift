@@ -11,16 +11,23 @@ extension Train {
       .map(printError)
   }
 
-  /// What a run without --dev does differently, on standard error.
+  /// What a run without --dev does differently, on standard error. --patience and
+  /// --anneal-factor are noted, not refused, though they do nothing without a dev set: a
+  /// recipe tuned on dev is often run again on train and dev together, without --dev.
   private func noteTrainingWithoutDev(_ options: TrainingOptions) {
-    // Annealing follows the dev F1 too: set without a dev set, it does nothing.
-    let annealing =
-      options.annealFactor != Self.defaults.options.annealFactor
-      ? ", and never anneals the learning rate (--anneal-factor and --anneal-patience follow "
-        + "dev F1)" : ""
+    let defaults = Self.defaults.options
+    let idle = [
+      options.patience != defaults.patience ? "--patience" : nil,
+      options.annealFactor != defaults.annealFactor ? "--anneal-factor" : nil,
+    ].compactMap { $0 }
+    let verbs = idle.count == 1 ? ("follows", "does") : ("follow", "do")
+    let unused =
+      idle.isEmpty
+      ? ""
+      : " (\(idle.joined(separator: " and ")) \(verbs.0) dev F1, and \(verbs.1) nothing here)"
     printError(
       "note: without --dev, training runs all \(options.epochs) epochs and keeps the "
-        + "last\(annealing); --dev stops when dev F1 stops improving and keeps the best epoch")
+        + "last\(unused); --dev stops when dev F1 stops improving and keeps the best epoch")
   }
 
   /// A note when dev F1 cannot choose between epochs, or nil: the training labels have chunk

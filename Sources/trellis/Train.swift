@@ -27,7 +27,8 @@ struct Train: ParsableCommand {
   @Option(
     help: """
       Test data, read only for its words: --embeddings keeps their vectors too (train does not \
-      score it). Read as --train is, so its lines need a label column too.
+      score it; refused without --embeddings). Read as --train is, so its lines need a label \
+      column too.
       """)
   var test: String?
   @Option(help: "Where to write the model (atomically, after every epoch that improves dev F1).")
@@ -176,11 +177,9 @@ struct Train: ParsableCommand {
     let checkpoint = checkpoint ?? model + ".checkpoint"
     try files(recipe, model: model, checkpoint: checkpoint).check()
     try requireBLAS()  // initialisation's QR, before any data is read
-    // --test is read only with vectors read (`pretrainedVectors`); without, it must still be
-    // a file.
-    if recipe.data.embeddings == nil || resume, let test = recipe.data.test {
-      _ = try LineReader(path: test)
-    }
+    // --test is read only with vectors read (`pretrainedVectors`); a resumed run reads none,
+    // and its --test must still be a file.
+    if resume, let test = recipe.data.test { _ = try LineReader(path: test) }
     let columns = ColumnOptions(
       tokenColumn: recipe.data.tokenColumn, labelColumn: recipe.data.labelColumn,
       featureColumns: recipe.configuration.featureColumns.map(\.column))
@@ -205,9 +204,18 @@ struct Train: ParsableCommand {
     trainer.provenance = Provenance(
       recipe: recipe, inputs: [train.file] + [dev?.file].compactMap { $0 } + pretrained.files)
     reportProgress(of: trainer, to: logFile, recipe: recipe, train: trainSentences)
-    let trained = try trainer.train(
-      train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,
-      bestModel: model)
+    let trained: TaggerModel
+    do {
+      trained = try trainer.train(
+        train: trainSentences, dev: devSentences, checkpoint: checkpoint, resume: resume,
+        bestModel: model)
+    } catch let failure as TrainingFailure where Checkpoint.isCheckpoint(atPath: checkpoint) {
+      // Resuming repeats the run's settings, and a run without --resume refuses the file:
+      // the advice to change a setting must say what stands in the way.
+      throw TrainingFailure(
+        failure.message + "; \(checkpoint) keeps the run as of its last good epoch, with these "
+          + "settings: remove it to train afresh")
+    }
     // Through a symbolic link, the file written is its target: that is what goes.
     if !keepCheckpoint {
       try? FileManager.default.removeItem(atPath: replacementTarget(checkpoint))

@@ -44,7 +44,8 @@ final class EmbeddingsOptionTests: CLITestCase {
 
   func testCoverageReportAndTheVocabularyEachScopeKeeps() throws {
     let (flags, vectors) = try corpus()
-    let plain = try train(flags, "plain.model")
+    let withoutTestFile = flags.filter { !$0.hasSuffix("test.conll") && $0 != "--test" }
+    let plain = try train(withoutTestFile, "plain.model")
     let data = try train(flags + ["--embeddings", vectors], "data.model")
     XCTAssertTrue(
       data.stderr.contains(
@@ -56,8 +57,6 @@ final class EmbeddingsOptionTests: CLITestCase {
         """), data.stderr)
     XCTAssertEqual(data.parameters - plain.parameters, 2 * 4, "rows for Denver and Atlanta only")
     XCTAssertEqual(try inputRoles("data.model"), ["train", "dev", "test", "embeddings"])
-    XCTAssertEqual(
-      try inputRoles("plain.model"), ["train", "dev"], "--test is read only for --embeddings")
 
     let all = try train(
       flags + ["--embeddings", vectors, "--embeddings-scope", "all"], "all.model")
@@ -67,9 +66,7 @@ final class EmbeddingsOptionTests: CLITestCase {
       all.stderr)
     XCTAssertEqual(all.parameters - plain.parameters, 6 * 4, "Denver, Atlanta and every file word")
 
-    let withoutTest = try train(
-      flags.filter { !$0.hasSuffix("test.conll") && $0 != "--test" } + ["--embeddings", vectors],
-      "no-test.model")
+    let withoutTest = try train(withoutTestFile + ["--embeddings", vectors], "no-test.model")
     XCTAssertTrue(
       withoutTest.stderr.contains("embeddings: 5 words in the data: 1 exact (20.0%)"),
       withoutTest.stderr)
@@ -123,14 +120,15 @@ final class EmbeddingsOptionTests: CLITestCase {
     XCTAssertTrue(recipe.options.freezeEmbeddings)
   }
 
-  /// Settings of the pretrained vectors are refused without them, as --log-steps is without
-  /// --log, from the command line or a configuration file: they did nothing, and the model
+  /// Settings of the pretrained vectors (and --test, read only for its words' vectors) are
+  /// refused without them, as --log-steps is without --log, from the command line or a configuration file: they did nothing, and the model
   /// recorded them all the same (freezeEmbeddings true).
   func testVectorSettingsWithoutVectorsAreRefused() throws {
     let train = ["train", "--train", PackagePaths.tiny("train"), "--model", path("m")]
     for (flags, message) in [
       (["--freeze-embeddings"], "--freeze-embeddings needs --embeddings"),
       (["--embeddings-scope", "all"], "--embeddings-scope all needs --embeddings"),
+      (["--test", PackagePaths.tiny("test")], "--test needs --embeddings"),
     ] {
       let refused = try trellis(train + flags)
       assertFailed(refused, mentioning: [message])
@@ -139,6 +137,7 @@ final class EmbeddingsOptionTests: CLITestCase {
     for (json, field) in [
       (#"{"options": {"freezeEmbeddings": true}}"#, "options.freezeEmbeddings"),
       (#"{"data": {"embeddingsScope": "all"}}"#, "data.embeddingsScope"),
+      (#"{"data": {"test": "test.conll"}}"#, "data.test"),
     ] {
       let config = try write(json, to: "run.json")
       assertFailed(

@@ -80,20 +80,29 @@ final class FeatureOptionTests: CLITestCase {
   }
 
   /// A run that diverges stops with an explanation, and the best model so far stays on disk.
+  /// Its checkpoint stays too, and the advice to lower the learning rate names it: a run
+  /// without --resume refuses it, and resuming repeats the run's settings.
   func testDivergingTrainingStopsAndKeepsTheLastGoodModel() throws {
     let model = path("diverging.model")
-    let result = try trellis(
-      [
-        "train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "5",
-        "--embedding-size", "8",
-        "--hidden-size", "8", "--optimizer", "sgd", "--learning-rate", "1e30", "--clip", "0",
-        "--quiet",
-      ])
+    let train = [
+      "train", "--train", PackagePaths.tiny("train"), "--model", model, "--epochs", "5",
+      "--embedding-size", "8", "--hidden-size", "8", "--optimizer", "sgd", "--quiet",
+    ]
+    let result = try trellis(train + ["--learning-rate", "1e30", "--clip", "0"])
     XCTAssertFalse(result.crashed, result.summary)
     XCTAssertNotEqual(result.exitCode, 0, result.summary)
     XCTAssertTrue(result.stderr.contains("non-finite"), result.summary)
     if FileManager.default.fileExists(atPath: model) {
       assertSucceeded(try trellis(["tag", "--model", model, PackagePaths.tiny("test")]))
+    }
+    let checkpoint = model + ".checkpoint"
+    if FileManager.default.fileExists(atPath: checkpoint) {
+      XCTAssertTrue(
+        result.stderr.contains(
+          "; \(checkpoint) keeps the run as of its last good epoch, with these settings: remove "
+            + "it to train afresh"), result.summary)
+      try FileManager.default.removeItem(atPath: checkpoint)
+      assertSucceeded(try trellis(train + ["--learning-rate", "0.1"]))
     }
   }
 }

@@ -347,10 +347,11 @@ final class TrainConfigTests: CLITestCase {
   }
 
   func testATestFileThatIsNotThereIsRefused() throws {
+    let vectors = try write("flights 1 1 1 1\n", to: "vectors.txt")
     assertFailed(
       try trellis([
         "train", "--train", PackagePaths.tiny("train"), "--test", path("missing.conll"),
-        "--model", path("m"),
+        "--embeddings", vectors, "--embedding-size", "4", "--model", path("m"), "--quiet",
       ]), mentioning: ["\(path("missing.conll")): no such file"])
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
   }

@@ -54,16 +54,26 @@ final class TrainTagEvalTests: CLITestCase {
     let quiet = try trellis(train + ["--quiet"] + Self.smallModelOptions)
     assertSucceeded(quiet)
     XCTAssertEqual(quiet.stderr, "", quiet.summary)
-    // Annealing follows dev F1 too: asked for without --dev, the note says it never happens
-    // (it was silently ignored), and says nothing of it otherwise.
-    let annealing = "never anneals the learning rate (--anneal-factor and --anneal-patience"
-    XCTAssertFalse(withoutDev.stderr.contains(annealing), withoutDev.summary)
-    for flags in [
-      ["--anneal-factor", "0.5"], ["--anneal-factor", "0.5", "--anneal-patience", "5"],
+    // Annealing and early stopping follow dev F1: asked for without --dev, the note says they
+    // do nothing (they were silently ignored), and says nothing of them otherwise.
+    XCTAssertFalse(withoutDev.stderr.contains("do nothing"), withoutDev.summary)
+    for (flags, named) in [
+      (["--anneal-factor", "0.5"], "--anneal-factor follows dev F1, and does"),
+      (
+        ["--anneal-factor", "0.5", "--anneal-patience", "5"],
+        "--anneal-factor follows dev F1, and does"
+      ),
+      (["--patience", "3"], "--patience follows dev F1, and does"),
+      (
+        ["--patience", "3", "--anneal-factor", "0.5"],
+        "--patience and --anneal-factor follow dev F1, and do"
+      ),
     ] {
-      let anneals = try trellis(train + Self.smallModelOptions + flags)
-      assertSucceeded(anneals)
-      XCTAssertTrue(anneals.stderr.contains(note + ", and " + annealing), anneals.summary)
+      let idle = try trellis(train + Self.smallModelOptions + flags)
+      assertSucceeded(idle)
+      XCTAssertTrue(
+        idle.stderr.contains(note + " (\(named) nothing here)"),
+        idle.summary)
     }
   }
 

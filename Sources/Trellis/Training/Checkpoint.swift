@@ -19,7 +19,7 @@ package enum Checkpoint {
 
   /// Whether the file at `path` (through a symbolic link, its target) is a regular file that
   /// begins as a checkpoint; a FIFO is not opened, which would wait for a writer.
-  static func isCheckpoint(atPath path: String) -> Bool {
+  package static func isCheckpoint(atPath path: String) -> Bool {
     var info = stat()
     guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
     return leadingBytes(of: path, count: magic.count) == magic
