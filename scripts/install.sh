@@ -33,7 +33,7 @@ declare -A completion_paths=(
 )
 
 # Entries of the manifest, old and new: "dir PATH" or "file PATH SHA256" (or "file PATH",
-# from an install before the hashes), PATH relative to PREFIX.
+# from an install by 0.4.0 or earlier), PATH relative to PREFIX.
 entries=()
 # Adds an entry, in place of one of the same kind and path.
 record() {
@@ -57,18 +57,33 @@ save_manifest() {
 
 sha256() { sha256sum < "$1" | cut -d' ' -f1; }
 
-# Whether the file at PATH (relative to PREFIX) is as install wrote it: the manifest's entry
-# for it has no hash (an older install) or its hash.
-unchanged() {
+# The manifest's hash for the file at PATH (relative to PREFIX): empty for a file listed
+# without one (an install by 0.4.0 or earlier) or not listed.
+listed_hash() {
   local entry kind path hash
   for entry in "${entries[@]}"; do
     read -r kind path hash <<< "$entry"
-    [ "$kind $path" = "file $1" ] || continue
-    [ -z "$hash" ] || [ "$(sha256 "$prefix/$1")" = "$hash" ]
-    return
+    if [ "$kind $path" = "file $1" ]; then
+      echo "$hash"
+      return
+    fi
   done
-  return 1
 }
+
+# Whether the file at PATH (relative to PREFIX) is as install wrote it: it has the manifest's
+# hash. One listed without a hash cannot show it, so it is someone else's until its owner
+# says otherwise: taken as unchanged, a script of the user's put in its place since was
+# replaced by install and deleted by uninstall.
+unchanged() {
+  local hash
+  hash=$(listed_hash "$1")
+  [ -n "$hash" ] && [ "$(sha256 "$prefix/$1")" = "$hash" ]
+}
+
+# Whether the manifest lists the file at PATH without a hash (an install by 0.4.0 or earlier).
+listed_without_hash() { grep -Fqx "file $1" "$manifest" 2> /dev/null; }
+hashless_reason="an install by Trellis 0.4.0 or earlier listed it without a hash to tell"
+hashless_reason+=" whether it changed since"
 
 # Creates DIR (relative to PREFIX) and its missing parents, recording each one it creates.
 make_directory() {
@@ -111,8 +126,9 @@ install_all() {
   for path in "$binary_path" "$manual_path" "${completion_paths[@]}"; do
     [ -e "$prefix/$path" ] || [ -L "$prefix/$path" ] || continue
     if [ -L "$prefix/$path" ] || ! unchanged "$path"; then
-      echo "error: $prefix/$path exists and is not what make install put there; remove it" \
-        "or choose another PREFIX" >&2
+      local reason="is not what make install put there"
+      if listed_without_hash "$path"; then reason="is there, and $hashless_reason"; fi
+      echo "error: $prefix/$path exists and $reason; remove it or choose another PREFIX" >&2
       exit 1
     fi
   done
@@ -145,7 +161,11 @@ uninstall_all() {
     case $kind in
       file)
         if [ -L "$prefix/$path" ] || { [ -e "$prefix/$path" ] && ! unchanged "$path"; }; then
-          echo "kept $prefix/$path: changed since make install put it there" >&2
+          if listed_without_hash "$path"; then
+            echo "kept $prefix/$path: $hashless_reason; remove it if it is that install's" >&2
+          else
+            echo "kept $prefix/$path: changed since make install put it there" >&2
+          fi
         else
           rm -f "$prefix/$path"
         fi

@@ -89,6 +89,20 @@ check "uninstall removes the rest" test ! -e "$prefix/share/man/man1/trellis.1"
 check "install refuses to replace it" \
   bash -c '! make --no-print-directory install PREFIX="$1" > /dev/null 2>&1' _ "$prefix"
 
+# An install by 0.4.0 or earlier listed its files without hashes, so a file there cannot show
+# that it is unchanged: install refuses to replace it and uninstall keeps it (both took it for
+# unchanged, and replaced or deleted the user's script put in its place).
+rm -rf "${prefix:?}"/*
+make --no-print-directory install PREFIX="$prefix" > /dev/null
+sed -i 's/^\(file [^ ]*\) .*/\1/' "$prefix/share/trellis/installed"
+printf '#!/bin/sh\necho mine\n' > "$prefix/bin/trellis"
+check "install refuses a file listed without a hash, naming why" \
+  bash -c 'make --no-print-directory install PREFIX="$1" 2>&1 >/dev/null | grep -q "0.4.0"' _ \
+  "$prefix"
+check "and leaves it as it was" grep -qx "echo mine" "$prefix/bin/trellis"
+make --no-print-directory uninstall PREFIX="$prefix" 2> /dev/null
+check "uninstall keeps a file listed without a hash" grep -qx "echo mine" "$prefix/bin/trellis"
+
 # A packager's staged install: DESTDIR before PREFIX, nothing written under PREFIX itself.
 rm -rf "${prefix:?}"/*
 make --no-print-directory install DESTDIR="$prefix/stage" PREFIX=/usr/lib/trellis-staged \
