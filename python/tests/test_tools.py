@@ -69,6 +69,20 @@ def test_the_converter_refuses_what_the_cli_refuses_at_the_same_line(
         assert converted.returncode == 1 and tagged.returncode != 0, encoding
         assert "is not valid UTF-8 but UTF-" in converted.stderr, encoding
         assert converted.stderr == tagged.stderr, encoding
+    # A line of more or fewer columns than the first token line's (a token with a space in
+    # it) is refused where the CLI refuses it: the converter kept its first column, and the
+    # request lost the rest of the token.
+    for text, line, found in [("fly\tO\n\nto boston\tO\n", 3, 3), ("a O\nb\n", 2, 1)]:
+        conll.write_text(text)
+        converted = subprocess.run(
+            [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"),
+             str(conll)], capture_output=True, text=True, check=False)
+        tagged = subprocess.run(
+            [str(cli_path()), "tag", "--model", model_path, str(conll)], capture_output=True,
+            text=True, check=False)
+        expected = f"Error: {conll}:{line}: expected 2 columns as on line 1, found {found}\n"
+        assert converted.returncode == 1 and tagged.returncode != 0
+        assert converted.stderr == expected and tagged.stderr.startswith(expected.rstrip("\n"))
     conll.write_bytes(b".\x00O\x00O\n\n")
     converted = subprocess.run(
         [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"), str(conll)],

@@ -6,8 +6,8 @@ Each sentence becomes {"id": N, "tokens": [...]}, N counting from 1; standard li
 `make test` can run it without the package's virtual environment. It reads a file as `trellis
 tag` does, so request N is the file's sentence N: lines end at LF, CRLF or a lone CR, a UTF-8
 byte-order mark at the start is skipped, columns are separated by spaces and tabs (not by
-other Unicode spaces, which stay inside a token), and a `-DOCSTART-` line ends a sentence and
-is left out. A file that is not UTF-8 is refused with `Error: FILE:LINE: what`, one in UTF-16
+other Unicode spaces, which stay inside a token), every token line must have the first one's
+columns, and a `-DOCSTART-` line ends a sentence and is left out. A file that is not UTF-8 is refused with `Error: FILE:LINE: what`, one in UTF-16
 or UTF-32 named as such, as `trellis` names it.
 """
 
@@ -54,9 +54,10 @@ def wide_encoding(line: bytes) -> Optional[Tuple[str, str]]:
     return None
 
 
-def lines_of(path: str) -> Iterator[str]:
-    """The lines of a file as `trellis` splits a CoNLL file: at LF, CRLF and a lone CR, without
-    a byte-order mark at the start; raises ConversionError at a line that is not UTF-8."""
+def lines_of(path: str) -> Iterator[Tuple[int, str]]:
+    """The lines of a file, numbered from 1, as `trellis` splits a CoNLL file: at LF, CRLF and
+    a lone CR, without a byte-order mark at the start; raises ConversionError at a line that is
+    not UTF-8."""
     number = 0
     with open(path, "rb") as file:
         for chunk in file:  # up to and with each LF
@@ -71,17 +72,26 @@ def lines_of(path: str) -> Iterator[str]:
                         f"{path}:1: is not valid UTF-8 but {wide[0]} ({wide[1]}); convert it: "
                         f"iconv -f {wide[0]} -t UTF-8")
                 try:
-                    yield raw.decode("utf-8")
+                    yield number, raw.decode("utf-8")
                 except UnicodeDecodeError:
                     raise ConversionError(f"{path}:{number}: is not valid UTF-8") from None
 
 
 def conll_sentences(path: str) -> Iterator[List[str]]:
-    """The token column of each sentence of a CoNLL file, as `trellis tag` reads them."""
+    """The token column of each sentence of a CoNLL file, as `trellis tag` reads them: every
+    token line has the first one's columns (raises ConversionError at one that has not: a
+    token with a space in it, which the request would have cut short)."""
     tokens: List[str] = []
-    for line in lines_of(path):
+    first: Optional[Tuple[int, int]] = None  # the first token line's columns and number
+    for number, line in lines_of(path):
         fields = [field for field in COLUMN_SEPARATORS.split(line) if field]
         if fields and fields[0] != DOCUMENT_START:
+            if first is None:
+                first = (len(fields), number)
+            elif len(fields) != first[0]:
+                raise ConversionError(
+                    f"{path}:{number}: expected {first[0]} columns as on line {first[1]}, "
+                    f"found {len(fields)}")
             tokens.append(fields[0])
         elif tokens:
             yield tokens
