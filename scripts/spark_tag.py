@@ -38,6 +38,7 @@ import glob
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,7 @@ import threading
 import time
 from collections import deque
 
-from py4j.protocol import Py4JJavaError
+from py4j.protocol import Py4JError, Py4JJavaError
 from pyspark import SparkConf, SparkContext, SparkFiles
 
 # How much of a refused line its error shows.
@@ -142,8 +143,9 @@ def failure(index, command, status, messages, unanswered, answered):
                  if len(line) > SHOWN_CHARACTERS else "")
         return (f"{FAILURE}partition {index}, line {number}: {refusal.group(2)} "
                 f"(the line{shown}: {line[:SHOWN_CHARACTERS]!r})")
-    return f"{FAILURE}partition {index}: {' '.join(command)} ended with status {status}: " \
-        f"{messages.strip()}"
+    ending = (f"was killed by {signal.Signals(-status).name}" if status < 0
+              else f"ended with status {status}")
+    return f"{FAILURE}partition {index}: {' '.join(command)} {ending}: {messages.strip()}"
 
 
 def feed(lines, stdin, errors, unanswered, fed):
@@ -201,12 +203,42 @@ def innermost_cause(exception):
     return str(exception.toString()).splitlines()[0]
 
 
-def hadoop_matches(context, path):
-    """Whether Hadoop's file system for `path` finds anything there (a glob: any match)."""
+def is_hidden(name):
+    """Whether Hadoop's text input skips a file or directory of this name (FileInputFormat's
+    hidden-file filter), matched by a glob, named alone, or in a directory it reads."""
+    return name.startswith(("_", "."))
+
+
+def is_bookkeeping(name):
+    """Whether a hidden name is one Hadoop and Spark write beside their outputs (a job's
+    output read as input skips them, as it should)."""
+    return name in ("_SUCCESS", "_temporary", "_logs") or name.endswith(".crc")
+
+
+def hadoop_inputs(context, path):
+    """What Hadoop's file system finds at `path` (a glob: its matches; a directory: what it
+    holds): the names the job reads, and those it skips as hidden, its bookkeeping aside."""
     jvm_path = context._jvm.org.apache.hadoop.fs.Path(path)
     file_system = jvm_path.getFileSystem(context._jsc.hadoopConfiguration())
-    matches = file_system.globStatus(jvm_path)
-    return matches is not None and len(matches) > 0
+    read, skipped = [], []
+    for match in file_system.globStatus(jvm_path) or []:
+        statuses = ([match] if is_hidden(match.getPath().getName()) or not match.isDirectory()
+                    else file_system.listStatus(match.getPath()))
+        for status in statuses:
+            name = status.getPath().getName()
+            if not is_hidden(name):
+                read.append(name)
+            elif not is_bookkeeping(name):
+                skipped.append(name)
+    return read, skipped
+
+
+def job_failed(reason, output):
+    """Ends the script with `reason`, and the output directory to remove if the job left
+    one."""
+    leftover = (f"; remove {output}/, which it leaves behind, before running it again"
+                if os.path.exists(output) else "")
+    sys.exit(f"{reason}\nspark_tag: the job failed{leftover}")
 
 
 def main(arguments):
@@ -228,6 +260,12 @@ def main(arguments):
     for path in (options.trellis, options.model):
         if not os.path.isfile(path):
             parser.error(f"{path}: no such file")
+        # `SparkContext.addFile` reads its argument as a URI, where `#` begins a fragment:
+        # the file was "not found", or refused for "a fragment component".
+        if "#" in os.path.abspath(path):
+            parser.error(
+                f"{path}: Spark ships files by URI, where # begins a fragment: rename it, or "
+                "link to it by a name without one")
     # `SparkContext.addFile` keys the files it ships by name: the second was refused as "exists
     # and does not match contents", with a Java trace.
     if os.path.basename(options.trellis) == os.path.basename(options.model):
@@ -278,7 +316,13 @@ def main(arguments):
         # file systems), before the job makes the output directory: a URL or glob naming
         # nothing failed the job after it had, and left it empty.
         for path in options.input.split(","):
-            if not hadoop_matches(context, path):
+            read, skipped = hadoop_inputs(context, path)
+            if skipped:
+                shown = ", ".join(skipped[:3]) + (", …" if len(skipped) > 3 else "")
+                parser.error(
+                    f"--input {path}: Hadoop's reading skips names that begin with _ or . "
+                    f"({shown}), so their requests would go unanswered: rename them")
+            if not read:
                 parser.error(f"--input {path}: no such file or directory")
         started = time.monotonic()
         errors, unjoinable = tag_corpus(
@@ -297,13 +341,18 @@ def main(arguments):
         # traces; say it alone, last.
         task_error = re.search(
             rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
-        reason = (task_error.group(1) if task_error
-                  else f"{FAILURE}{innermost_cause(error.java_exception)}")
-        leftover = (f"; remove {options.output}/, which it leaves behind, before running it "
-                    "again" if os.path.exists(options.output) else "")
-        sys.exit(f"{reason}\nspark_tag: the job failed{leftover}")
+        job_failed(task_error.group(1) if task_error
+                   else f"{FAILURE}{innermost_cause(error.java_exception)}", options.output)
+    except Py4JError as error:
+        # The JVM that runs the driver's side of Spark ended (killed, out of memory), and the
+        # Python side lost its connection to it.
+        job_failed(f"{FAILURE}Spark stopped during the job ({str(error).splitlines()[0]})",
+                   options.output)
     finally:
-        context.stop()
+        try:
+            context.stop()
+        except Py4JError:
+            pass  # the JVM is gone: nothing is left to stop
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import time
 import unittest
 from unittest import mock
 
+from py4j.protocol import Py4JNetworkError
+
 import spark_tag
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -337,6 +339,31 @@ class SparkTagTests(unittest.TestCase):
             self.assertEqual(done.returncode, 2, done.stderr)
             self.assertIn(message, done.stderr)
             self.assertFalse(os.path.exists(output))
+        # Names Hadoop's input skips as hidden: a directory of them alone, one beside a file it
+        # reads, one named itself, one a glob matches (the job read nothing of them, and ended
+        # well); and a `#` in a shipped file's path, which Spark reads as a URI's fragment.
+        hidden, mixed = (os.path.join(self.directory, name) for name in ("hidden", "mixed"))
+        for directory in (hidden, mixed):
+            os.makedirs(directory, exist_ok=True)
+            shutil.copy(self.requests, os.path.join(directory, "_more.jsonl"))
+        shutil.copy(self.requests, os.path.join(mixed, "requests.jsonl"))
+        fragment = os.path.join(self.directory, "model#1.model")
+        shutil.copy(self.model, fragment)
+        skipped = "Hadoop's reading skips names that begin with _ or ."
+        for requests, settings, message in (
+                (hidden, [], skipped), (mixed, [], skipped + " (_more.jsonl)"),
+                (os.path.join(mixed, "_more.jsonl"), [], skipped),
+                (os.path.join(mixed, "*.jsonl"), [], skipped),
+                (self.requests, ["--model", fragment], "where # begins a fragment")):
+            output = os.path.join(self.directory, "out-hidden")
+            done = subprocess.run(
+                [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis",
+                 self.trellis, "--model", self.model, "--input", requests, "--output", output,
+                 "--master", "local[1]", *LOCAL_ONLY, *settings],
+                stderr=subprocess.PIPE, text=True, check=False)
+            self.assertEqual(done.returncode, 2, done.stderr)
+            self.assertIn(message, done.stderr)
+            self.assertFalse(os.path.exists(output))
         # A model named as the binary: Spark ships files by name.
         renamed = os.path.join(self.directory, "renamed")
         os.makedirs(renamed, exist_ok=True)
@@ -349,6 +376,34 @@ class SparkTagTests(unittest.TestCase):
             stderr=subprocess.PIPE, text=True, check=False)
         self.assertEqual(done.returncode, 2, done.stderr)
         self.assertIn("Spark ships files by name", done.stderr)
+
+    def test_a_process_killed_or_a_driver_lost_is_said_in_words(self):
+        """A trellis killed by a signal ended "with status -9: " and nothing after; the JVM
+        of Spark's driver killed mid-job gave four chained tracebacks, the last from stopping
+        the context, and no word of the output directory left behind."""
+        self.assertEqual(
+            spark_tag.failure(3, ["trellis", "tag"], -9, "", [], 0),
+            "spark_tag: partition 3: trellis tag was killed by SIGKILL: ")
+        output = os.path.join(self.directory, "out-lost")
+
+        def lose_the_driver(*arguments):
+            os.makedirs(output)
+            raise Py4JNetworkError("Error while sending or receiving")
+
+        context = mock.Mock()
+        context.stop.side_effect = Py4JNetworkError("Answer from Java side is empty")
+        with mock.patch.object(spark_tag, "SparkContext", return_value=context), \
+                mock.patch.object(spark_tag, "hadoop_inputs", return_value=(["r"], [])), \
+                mock.patch.object(spark_tag, "tag_corpus", side_effect=lose_the_driver), \
+                self.assertRaises(SystemExit) as ended:
+            spark_tag.main(["--trellis", self.trellis, "--model", self.model, "--input",
+                            self.requests, "--output", output])
+        self.assertEqual(
+            ended.exception.code,
+            "spark_tag: Spark stopped during the job (Error while sending or receiving)\n"
+            f"spark_tag: the job failed; remove {output}/, which it leaves behind, before "
+            "running it again")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
