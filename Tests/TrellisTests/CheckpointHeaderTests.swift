@@ -36,6 +36,29 @@ final class CheckpointHeaderTests: XCTestCase {
     return path
   }
 
+  /// An epoch is told (`onEpoch`, the log's record) before its checkpoint is written: a run
+  /// stopped between the two lost the epoch's record for good, its resumed run starting after
+  /// it. So each report finds the checkpoint of the epoch before it on disk.
+  func testAnEpochIsToldBeforeItsCheckpointIsWritten() throws {
+    let path = temporaryPath("told.checkpoint")
+    try? FileManager.default.removeItem(atPath: path)
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (4, 4)
+    var options = TrainingOptions()
+    options.epochs = 3
+    let trainer = Trainer(configuration: configuration, options: options)
+    var checkpointed: [Int] = []
+    trainer.onEpoch = { _ in
+      checkpointed.append(
+        FileManager.default.fileExists(atPath: path)
+          ? try Checkpoint.read(from: path).1.completedEpochs : 0)
+    }
+    _ = try trainer.train(
+      train: try readLabelledCoNLL(path: fixture("train.conll")), dev: [], checkpoint: path)
+    XCTAssertEqual(checkpointed, [0, 1, 2])
+    XCTAssertEqual(try Checkpoint.read(from: path).1.completedEpochs, 3)
+  }
+
   /// Checkpoints are version 3, which release 0.3.0 refuses as "written by another Trellis
   /// version" (it resumed a run whose settings it did not know, or took stacked layers for a
   /// damaged file); this build still resumes version 2, and refuses others.

@@ -13,7 +13,10 @@ public final class Trainer {
   /// Told, once the vocabulary exists, how many of its rows a pretrained vector seeded and how
   /// many words it has beyond the training data's.
   public var onPretrainedVocabulary: (_ seeded: Int, _ added: Int) -> Void = { _, _ in }
-  /// Told after every epoch; an error it throws stops training and is rethrown.
+  /// Told after every epoch, before its checkpoint is written: a run stopped between the two
+  /// tells the epoch again when resumed (a log holds it twice, the later record standing),
+  /// where told after it, the epoch was in the checkpoint and never told. An error it throws
+  /// stops training and is rethrown.
   public var onEpoch: (EpochReport) throws -> Void = { _ in }
   /// Told after every step; an error it throws stops training and is rethrown.
   public var onStep: (StepReport) throws -> Void = { _ in }
@@ -111,10 +114,7 @@ public final class Trainer {
         }
       }
       run.state.completedEpochs += 1
-      if let checkpoint {
-        try Checkpoint.write(
-          model: run.model, state: run.state, options: run.options, to: checkpoint)
-      }
+      // Before the checkpoint, which made a run stopped between the two lose the report.
       try onEpoch(
         EpochReport(
           epoch: run.state.completedEpochs, loss: totals.loss / Double(max(totals.sentences, 1)),
@@ -124,6 +124,10 @@ public final class Trainer {
           learningRate: totals.learningRate, skippedBatches: totals.skipped,
           seconds: Date().timeIntervalSince(started), trainingSeconds: trainingSeconds,
           tokensPerSecond: Double(totals.tokens) / trainingSeconds, isBest: isBest))
+      if let checkpoint {
+        try Checkpoint.write(
+          model: run.model, state: run.state, options: run.options, to: checkpoint)
+      }
     }
     // Once more at the end, so the file's record has every epoch (and a resumed run with
     // nothing left to train still writes the model it holds).
