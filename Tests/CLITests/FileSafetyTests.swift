@@ -29,6 +29,17 @@ final class FileSafetyTests: CLITestCase {
     XCTAssertTrue(isCharacterDevice(device), "--log replaced a device with a regular file")
   }
 
+  /// A FIFO can be read once, as standard input can: given as both --train and --dev, the
+  /// second read waited forever for another writer. Refused before any file is opened.
+  func testOneFIFOForTwoInputsIsRefused() throws {
+    let fifo = path("data")
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    let twice = try runTrellis(
+      ["train", "--train", fifo, "--dev", fifo, "--model", path("m")], timeout: 60)
+    assertFailed(
+      twice, mentioning: ["--dev \(fifo) is a pipe, which can be read once, and --train reads it"])
+  }
+
   /// `--log` through a link to a pipe or FIFO writes the log: its kind was checked by reading
   /// it, which waited forever (`/dev/stdout` into a pipe, a link to a FIFO).
   func testLogThroughALinkToAPipeOrFIFOIsWrittenNotRead() throws {

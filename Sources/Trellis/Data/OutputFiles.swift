@@ -73,6 +73,12 @@ private func regularFileIdentity(ofDescriptor descriptor: Int32) -> PathIdentity
   return .existing([UInt64(info.st_dev), UInt64(info.st_ino)])
 }
 
+/// Whether `path` (through links) is a FIFO or pipe (`mkfifo`, `<(command)`).
+private func isFIFO(_ path: String) -> Bool {
+  var info = stat()
+  return path != "-" && stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO
+}
+
 /// What an input path names for the comparisons of `FileRoles.check`: for "-", the file on
 /// standard input (`--train - < f` reads `f`).
 private func inputIdentity(_ path: String) -> PathIdentity? {
@@ -120,6 +126,15 @@ package struct FileRoles {
       throw OptionError(
         String(fromStandardInput[1].dropFirst(2)),
         "- reads standard input, which \(fromStandardInput[0]) - reads already")
+    }
+    // So can a FIFO: the second option given one waited forever for another writer.
+    for (index, input) in inputs.enumerated() where isFIFO(input.path) {
+      let identity = inputIdentity(input.path)
+      if let first = inputs[..<index].first(where: { inputIdentity($0.path) == identity }) {
+        throw OptionError(
+          String(input.option.dropFirst(2)),
+          "\(input.path) is a pipe, which can be read once, and \(first.option) reads it")
+      }
     }
     for (index, output) in outputs.enumerated() {
       guard let identity = PathIdentity(output.path) else { continue }
