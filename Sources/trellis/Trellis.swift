@@ -53,6 +53,14 @@ struct TrellisCommand: ParsableCommand {
     setenv("OPENBLAS_NUM_THREADS", "1", 0)
     do {
       var command = try parseAsRoot()
+      let subcommand = type(of: command)
+      if let refusal = repeatedOptionRefusal(in: CommandLine.arguments.dropFirst(2), of: subcommand)
+      {
+        printError(
+          "Error: \(refusal)\nUsage: \(usageString(for: subcommand))\n"
+            + "  See 'trellis \(CommandLine.arguments[1]) --help' for more information.")
+        Foundation.exit(ExitCode.validationFailure.rawValue)
+      }
       try command.run()
       StandardStreams.finishOrExit()
     } catch let failure as StandardStreams.WriteFailure {

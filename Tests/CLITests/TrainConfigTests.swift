@@ -346,6 +346,35 @@ final class TrainConfigTests: CLITestCase {
       mentioning: ["has no option 'data.epochs'"])
   }
 
+  /// An option that takes one value, given twice, is a usage error: ArgumentParser kept the
+  /// last, so a second `--config` dropped the first file's settings, and a second `--model`
+  /// the first path, without a word. Options that take many, flags, and a value after `--`
+  /// are not counted.
+  func testAnOptionOfOneValueGivenTwiceIsRefused() throws {
+    let first = try write(#"{"options": {"epochs": 7}}"#, to: "epochs.json")
+    let second = try write(#"{"options": {"seed": 9}}"#, to: "seed.json")
+    let train = ["train", "--train", PackagePaths.tiny("train")]
+    for (arguments, name) in [
+      (train + ["--config", first, "--config=\(second)", "--print-config"], "config"),
+      (train + ["--model", path("a"), "--quiet", "--model", path("b")], "model"),
+      (["tag", "--model", path("a"), "--batch-size", "4", "--model", path("b"), "x"], "model"),
+    ] {
+      let refused = try trellis(arguments)
+      assertFailed(
+        refused,
+        mentioning: ["--\(name) is given 2 times; it takes one value (the last would replace"])
+      XCTAssertEqual(refused.exitCode, 64, refused.summary)
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("a")))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("b")))
+    assertSucceeded(
+      try trellis(
+        train + [
+          "--config", first, "--quiet", "--quiet", "--feature-column", "3",
+          "--feature-column", "4", "--print-config",
+        ]))
+  }
+
   func testATestFileThatIsNotThereIsRefused() throws {
     let vectors = try write("flights 1 1 1 1\n", to: "vectors.txt")
     assertFailed(
