@@ -58,7 +58,6 @@ SCRIPT_TAG_OPTIONS = {
     "--model": "the shipped copy of its --model",
     "--input": "jsonl, the requests' format",
     "--format": "json, the answers' format",
-    "--threads": "spark.task.cpus, the cores Spark gives each task",
 }
 
 

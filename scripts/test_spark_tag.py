@@ -322,8 +322,6 @@ class SparkTagTests(unittest.TestCase):
                  "the script sets --input itself"),
                 (self.requests, "out-model", ["--", f"--model={self.model}"],
                  "the script sets --model itself"),
-                (self.requests, "out-threads", ["--", "--threads", "4"],
-                 "the script sets --threads itself (spark.task.cpus"),
                 (linked_inputs, os.path.join(inputs, "linked-answers"), [],
                  "is inside the input directory"),
                 # Through Hadoop's globbing, once Spark has started, before the job makes the

@@ -1,18 +1,25 @@
 import ArgumentParser
 import Foundation
 
-/// The message refusing an option of `command` that takes one value yet is given more than
-/// once in `arguments` (the subcommand's, before any `--`), or nil. ArgumentParser keeps the
-/// last value: `train --config base.json --config more.json` trained with the second file's
-/// settings alone, and `--model a --model b` wrote `b` only, without a word.
+/// Options that read one file, where a second file given reads as "and this one too":
+/// ArgumentParser keeps the last, so `train --config base.json --config more.json` trained
+/// with the second file's settings alone, and `--train a --train b` on `b` alone, without a
+/// word. Any other option given twice takes its last value, as a command line built of
+/// defaults and then overrides expects.
+let optionsReadingOneFile: Set = ["config", "train", "dev", "test", "embeddings"]
+
+/// The message refusing one of `optionsReadingOneFile` that `command` takes once, given more
+/// than once in `arguments` (the subcommand's, before any `--`), or nil.
 func repeatedOptionRefusal(in arguments: ArraySlice<String>, of command: ParsableCommand.Type)
   -> String?
 {
   let words = arguments.prefix { $0 != "--" }
   let written = words.filter { $0.hasPrefix("--") }.map(optionName)
-  // Most command lines write no name twice: the command's options are not looked up.
+    .filter(optionsReadingOneFile.contains)
+  // Most command lines give none of them twice: the command's options are not looked up.
   guard Set(written).count < written.count else { return nil }
-  let (single, takesValue) = optionNames(of: command)
+  var (single, takesValue) = optionNames(of: command)
+  single.formIntersection(optionsReadingOneFile)
   var counts: [String: Int] = [:]
   var index = words.startIndex
   while index < words.endIndex {
@@ -27,8 +34,8 @@ func repeatedOptionRefusal(in arguments: ArraySlice<String>, of command: Parsabl
   guard let (name, count) = counts.filter({ $0.value > 1 }).min(by: { $0.key < $1.key }) else {
     return nil
   }
-  return "--\(name) is given \(count) times; it takes one value (the last would replace the "
-    + "others)"
+  return "--\(name) is given \(count) times; it reads one file, and the last would replace the "
+    + "others (join the files into one)"
 }
 
 /// `--name` of `--name=value` or `--name`.

@@ -346,33 +346,36 @@ final class TrainConfigTests: CLITestCase {
       mentioning: ["has no option 'data.epochs'"])
   }
 
-  /// An option that takes one value, given twice, is a usage error: ArgumentParser kept the
-  /// last, so a second `--config` dropped the first file's settings, and a second `--model`
-  /// the first path, without a word. Options that take many, flags, and a value after `--`
-  /// are not counted.
-  func testAnOptionOfOneValueGivenTwiceIsRefused() throws {
+  /// An option that reads one file, given twice, is a usage error: ArgumentParser kept the
+  /// last, so a second `--config` dropped the first file's settings, and a second `--train`
+  /// the first file, without a word. Other options given twice take their last value, as
+  /// command lines of defaults and then overrides expect; a value is no option.
+  func testAFileOptionGivenTwiceIsRefused() throws {
     let first = try write(#"{"options": {"epochs": 7}}"#, to: "epochs.json")
     let second = try write(#"{"options": {"seed": 9}}"#, to: "seed.json")
     let train = ["train", "--train", PackagePaths.tiny("train")]
     for (arguments, name) in [
       (train + ["--config", first, "--config=\(second)", "--print-config"], "config"),
-      (train + ["--model", path("a"), "--quiet", "--model", path("b")], "model"),
-      (["tag", "--model", path("a"), "--batch-size", "4", "--model", path("b"), "x"], "model"),
+      (train + ["--model", path("a"), "--quiet", "--train", PackagePaths.tiny("dev")], "train"),
+      (
+        train + ["--dev", PackagePaths.tiny("dev"), "--model", path("a"), "--dev", path("d")],
+        "dev"
+      ),
     ] {
       let refused = try trellis(arguments)
       assertFailed(
         refused,
-        mentioning: ["--\(name) is given 2 times; it takes one value (the last would replace"])
+        mentioning: ["--\(name) is given 2 times; it reads one file, and the last would replace"])
       XCTAssertEqual(refused.exitCode, 64, refused.summary)
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("a")))
-    XCTAssertFalse(FileManager.default.fileExists(atPath: path("b")))
-    assertSucceeded(
-      try trellis(
-        train + [
-          "--config", first, "--quiet", "--quiet", "--feature-column", "3",
-          "--feature-column", "4", "--print-config",
-        ]))
+    let overridden = try trellis(
+      train + [
+        "--config", first, "--epochs", "3", "--epochs", "4", "--note=--train", "--quiet",
+        "--quiet", "--print-config",
+      ])
+    assertSucceeded(overridden)
+    XCTAssertTrue(overridden.output.contains(#""epochs" : 4"#), overridden.output)
   }
 
   func testATestFileThatIsNotThereIsRefused() throws {
