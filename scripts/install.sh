@@ -150,7 +150,7 @@ install_all() {
 }
 
 uninstall_all() {
-  local entry kind path dirs=()
+  local entry kind path dirs=() kept=() made=()
   if [ ! -f "$manifest" ]; then
     echo "nothing to uninstall: $manifest does not exist" >&2
     return 0
@@ -161,6 +161,7 @@ uninstall_all() {
     case $kind in
       file)
         if [ -L "$prefix/$path" ] || { [ -e "$prefix/$path" ] && ! unchanged "$path"; }; then
+          kept+=("$entry")
           if listed_without_hash "$path"; then
             echo "kept $prefix/$path: $hashless_reason; remove it if it is that install's" >&2
           else
@@ -170,10 +171,21 @@ uninstall_all() {
           rm -f "$prefix/$path"
         fi
         ;;
-      dir) dirs=("$path" "${dirs[@]}") ;;
+      dir)
+        dirs=("$path" "${dirs[@]}")
+        made+=("$entry")
+        ;;
     esac
   done
-  rm -f "$manifest"
+  # What was kept stays listed, with the directories, so that the list shows what to look at
+  # and a later uninstall, once those files are gone, removes the directories.
+  if [ ${#kept[@]} -gt 0 ]; then
+    entries=("${kept[@]}" "${made[@]}")
+    save_manifest
+    echo "what it kept stays listed in $manifest" >&2
+  else
+    rm -f "$manifest"
+  fi
   # Deepest first: a directory is created after its parent, so the reversed list has children
   # before parents; one that holds anything else stays.
   for path in "${dirs[@]}"; do

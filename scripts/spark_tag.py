@@ -143,9 +143,15 @@ def failure(index, command, status, messages, unanswered, answered):
                  if len(line) > SHOWN_CHARACTERS else "")
         return (f"{FAILURE}partition {index}, line {number}: {refusal.group(2)} "
                 f"(the line{shown}: {line[:SHOWN_CHARACTERS]!r})")
-    ending = (f"was killed by {signal.Signals(-status).name}" if status < 0
-              else f"ended with status {status}")
-    return f"{FAILURE}partition {index}: {' '.join(command)} {ending}: {messages.strip()}"
+    if status >= 0:
+        ending = f"ended with status {status}"
+    else:
+        try:
+            ending = f"was killed by {signal.Signals(-status).name}"
+        except ValueError:  # a real-time signal has no name of its own
+            ending = f"was killed by signal {-status}"
+    said = f": {messages.strip()}" if messages.strip() else ""
+    return f"{FAILURE}partition {index}: {' '.join(command)} {ending}{said}"
 
 
 def feed(lines, stdin, errors, unanswered, fed):
@@ -317,13 +323,18 @@ def main(arguments):
         # nothing failed the job after it had, and left it empty.
         for path in options.input.split(","):
             read, skipped = hadoop_inputs(context, path)
-            if skipped:
-                shown = ", ".join(skipped[:3]) + (", …" if len(skipped) > 3 else "")
+            shown = ", ".join(skipped[:3]) + (", …" if len(skipped) > 3 else "")
+            if not read and skipped:
                 parser.error(
                     f"--input {path}: Hadoop's reading skips names that begin with _ or . "
-                    f"({shown}), so their requests would go unanswered: rename them")
+                    f"({shown}), and finds nothing else to read: rename them")
             if not read:
                 parser.error(f"--input {path}: no such file or directory")
+            # Beside files it reads, a hidden name is often no data (.DS_Store, a streaming
+            # job's _spark_metadata), so it is only named.
+            if skipped:
+                print(f"spark_tag: --input {path}: Hadoop's reading skips {shown} (names that "
+                      "begin with _ or .): rename any that holds requests", file=sys.stderr)
         started = time.monotonic()
         errors, unjoinable = tag_corpus(
             context, options.trellis, options.model, options.input, options.output,

@@ -102,6 +102,11 @@ check "install refuses a file listed without a hash, naming why" \
 check "and leaves it as it was" grep -qx "echo mine" "$prefix/bin/trellis"
 make --no-print-directory uninstall PREFIX="$prefix" 2> /dev/null
 check "uninstall keeps a file listed without a hash" grep -qx "echo mine" "$prefix/bin/trellis"
+check "and lists what it kept" grep -qx "file bin/trellis" "$prefix/share/trellis/installed"
+rm -f "$prefix"/bin/trellis "$prefix"/share/man/man1/trellis.1 "$prefix"/share/*/*/*trellis*
+make --no-print-directory uninstall PREFIX="$prefix" > /dev/null
+left=$(cd "$prefix" && find . -mindepth 1 | sort | tr '\n' ' ')
+check "once they are removed, uninstall removes the rest (left: $left)" test "$left" = ""
 
 # A packager's staged install: DESTDIR before PREFIX, nothing written under PREFIX itself.
 rm -rf "${prefix:?}"/*

@@ -14,6 +14,7 @@ throughput of both, and of `--threads 1` (one core), for the README's "Scaling o
 Runs $TRELLIS_CLI, else `make build`'s toolchain-free binary; needs PySpark and Java 17.
 """
 
+import io
 import json
 import os
 import re
@@ -349,11 +350,10 @@ class SparkTagTests(unittest.TestCase):
         shutil.copy(self.requests, os.path.join(mixed, "requests.jsonl"))
         fragment = os.path.join(self.directory, "model#1.model")
         shutil.copy(self.model, fragment)
-        skipped = "Hadoop's reading skips names that begin with _ or ."
+        skipped = "Hadoop's reading skips names that begin with _ or . (_more.jsonl), and finds"
         for requests, settings, message in (
-                (hidden, [], skipped), (mixed, [], skipped + " (_more.jsonl)"),
-                (os.path.join(mixed, "_more.jsonl"), [], skipped),
-                (os.path.join(mixed, "*.jsonl"), [], skipped),
+                (hidden, [], skipped), (os.path.join(mixed, "_more.jsonl"), [], skipped),
+                (os.path.join(hidden, "*.jsonl"), [], skipped),
                 (self.requests, ["--model", fragment], "where # begins a fragment")):
             output = os.path.join(self.directory, "out-hidden")
             done = subprocess.run(
@@ -377,13 +377,54 @@ class SparkTagTests(unittest.TestCase):
         self.assertEqual(done.returncode, 2, done.stderr)
         self.assertIn("Spark ships files by name", done.stderr)
 
+    def test_hidden_names_beside_data_are_named_not_refused(self):
+        """Beside files Hadoop reads, a hidden name is often no data (.DS_Store, a streaming
+        job's _spark_metadata): the job runs and the name is said, Hadoop's own bookkeeping
+        (_SUCCESS, .crc files) left unsaid. (An input of hidden names alone is refused, in
+        the test of the arguments.)"""
+        class Status:  # Hadoop's FileStatus and Path in one
+            def __init__(self, name, children=None):
+                self.name, self.children = name, children
+
+            def getPath(self):
+                return self
+
+            def getName(self):
+                return self.name
+
+            def isDirectory(self):
+                return self.children is not None
+
+        names = ("part-0.jsonl", ".DS_Store", "_SUCCESS", ".part-0.jsonl.crc", "_b.jsonl")
+        directory = Status("requests", [Status(name) for name in names])
+        file_system = mock.Mock(
+            globStatus=lambda path: [directory], listStatus=lambda status: status.children)
+        context = mock.Mock()
+        context._jvm.org.apache.hadoop.fs.Path.return_value.getFileSystem.return_value = \
+            file_system
+        self.assertEqual(spark_tag.hadoop_inputs(context, "requests"),
+                         (["part-0.jsonl"], [".DS_Store", "_b.jsonl"]))
+        with mock.patch.object(spark_tag, "SparkContext"), \
+                mock.patch.object(spark_tag, "hadoop_inputs",
+                                  return_value=(["part-0.jsonl"], [".DS_Store"])), \
+                mock.patch.object(spark_tag, "tag_corpus", return_value=(0, 0)), \
+                mock.patch("sys.stderr", new_callable=io.StringIO) as said:
+            spark_tag.main(["--trellis", self.trellis, "--model", self.model, "--input",
+                            self.requests, "--output", os.path.join(self.directory, "out-ds")])
+        self.assertIn(
+            f"spark_tag: --input {self.requests}: Hadoop's reading skips .DS_Store (names that "
+            "begin with _ or .): rename any that holds requests", said.getvalue())
+
     def test_a_process_killed_or_a_driver_lost_is_said_in_words(self):
         """A trellis killed by a signal ended "with status -9: " and nothing after; the JVM
         of Spark's driver killed mid-job gave four chained tracebacks, the last from stopping
         the context, and no word of the output directory left behind."""
         self.assertEqual(
             spark_tag.failure(3, ["trellis", "tag"], -9, "", [], 0),
-            "spark_tag: partition 3: trellis tag was killed by SIGKILL: ")
+            "spark_tag: partition 3: trellis tag was killed by SIGKILL")
+        self.assertEqual(
+            spark_tag.failure(3, ["trellis", "tag"], -35, "", [], 0),
+            "spark_tag: partition 3: trellis tag was killed by signal 35")
         output = os.path.join(self.directory, "out-lost")
 
         def lose_the_driver(*arguments):

@@ -61,7 +61,7 @@ extension Train {
   /// `validate()`: the --config file is read once, since a pipe (`--config <(jq … run.json)`)
   /// can be read only once.
   func validatedRecipe() throws -> TrainingRecipe {
-    let recipe: TrainingRecipe
+    var recipe: TrainingRecipe
     do { recipe = try self.recipe() } catch let error as OptionError {
       // A number the configuration file gave that its field's type cannot hold.
       throw ValidationError("\(config ?? ""): '\(error.field ?? error.option)' \(error.message)")
@@ -75,6 +75,17 @@ extension Train {
         throw ValidationError("\(config): '\(field)' \(error.message)")
       }
       throw ValidationError(error.description)
+    }
+    // --test is read only for the words whose vectors --embeddings keeps: without vectors it
+    // shapes nothing, and the model recorded it all the same. Left out with a note, not
+    // refused: the recipe of a model that recorded it (0.5.0's) still trains.
+    if recipe.data.embeddings == nil, let test = recipe.data.test {
+      if !quiet {
+        printError(
+          "note: --test \(test) is left out: it is read only for the vectors of --embeddings, "
+            + "which this run has none of")
+      }
+      recipe.data.test = nil
     }
     return recipe
   }

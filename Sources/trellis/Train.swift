@@ -27,8 +27,8 @@ struct Train: ParsableCommand {
   @Option(
     help: """
       Test data, read only for its words: --embeddings keeps their vectors too (train does not \
-      score it; refused without --embeddings). Read as --train is, so its lines need a label \
-      column too.
+      score it; left out, with a note, without --embeddings). Read as --train is, so its \
+      lines need a label column too.
       """)
   var test: String?
   @Option(help: "Where to write the model (atomically, after every epoch that improves dev F1).")

@@ -45,7 +45,11 @@ final class EmbeddingsOptionTests: CLITestCase {
   func testCoverageReportAndTheVocabularyEachScopeKeeps() throws {
     let (flags, vectors) = try corpus()
     let withoutTestFile = flags.filter { !$0.hasSuffix("test.conll") && $0 != "--test" }
-    let plain = try train(withoutTestFile, "plain.model")
+    // Without vectors --test shapes nothing: left out with a note, and not recorded.
+    let plain = try train(flags, "plain.model")
+    XCTAssertTrue(
+      plain.stderr.contains("note: --test \(path("test.conll")) is left out: it is read only"),
+      plain.stderr)
     let data = try train(flags + ["--embeddings", vectors], "data.model")
     XCTAssertTrue(
       data.stderr.contains(
@@ -57,6 +61,9 @@ final class EmbeddingsOptionTests: CLITestCase {
         """), data.stderr)
     XCTAssertEqual(data.parameters - plain.parameters, 2 * 4, "rows for Denver and Atlanta only")
     XCTAssertEqual(try inputRoles("data.model"), ["train", "dev", "test", "embeddings"])
+    XCTAssertEqual(try inputRoles("plain.model"), ["train", "dev"])
+    let recipe = try trellis(["info", "--config", path("plain.model")])
+    XCTAssertFalse(recipe.output.contains("test.conll"), recipe.output)
 
     let all = try train(
       flags + ["--embeddings", vectors, "--embeddings-scope", "all"], "all.model")
@@ -120,15 +127,14 @@ final class EmbeddingsOptionTests: CLITestCase {
     XCTAssertTrue(recipe.options.freezeEmbeddings)
   }
 
-  /// Settings of the pretrained vectors (and --test, read only for its words' vectors) are
-  /// refused without them, as --log-steps is without --log, from the command line or a configuration file: they did nothing, and the model
+  /// Settings of the pretrained vectors are refused without them, as --log-steps is without
+  /// --log, from the command line or a configuration file: they did nothing, and the model
   /// recorded them all the same (freezeEmbeddings true).
   func testVectorSettingsWithoutVectorsAreRefused() throws {
     let train = ["train", "--train", PackagePaths.tiny("train"), "--model", path("m")]
     for (flags, message) in [
       (["--freeze-embeddings"], "--freeze-embeddings needs --embeddings"),
       (["--embeddings-scope", "all"], "--embeddings-scope all needs --embeddings"),
-      (["--test", PackagePaths.tiny("test")], "--test needs --embeddings"),
     ] {
       let refused = try trellis(train + flags)
       assertFailed(refused, mentioning: [message])
@@ -137,7 +143,6 @@ final class EmbeddingsOptionTests: CLITestCase {
     for (json, field) in [
       (#"{"options": {"freezeEmbeddings": true}}"#, "options.freezeEmbeddings"),
       (#"{"data": {"embeddingsScope": "all"}}"#, "data.embeddingsScope"),
-      (#"{"data": {"test": "test.conll"}}"#, "data.test"),
     ] {
       let config = try write(json, to: "run.json")
       assertFailed(

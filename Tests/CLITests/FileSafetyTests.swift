@@ -37,7 +37,13 @@ final class FileSafetyTests: CLITestCase {
     let twice = try runTrellis(
       ["train", "--train", fifo, "--dev", fifo, "--model", path("m")], timeout: 60)
     assertFailed(
-      twice, mentioning: ["--dev \(fifo) is a pipe, which can be read once, and --train reads it"])
+      twice,
+      mentioning: [
+        "\(fifo): is a pipe, which can be read once, and is given as both --train and --dev"
+      ])
+    // A positional input is named as its usage names it.
+    let tagged = try runTrellis(["tag", "--model", fifo, fifo], timeout: 60)
+    assertFailed(tagged, mentioning: ["is given as both --model and FILE"])
   }
 
   /// `--log` through a link to a pipe or FIFO writes the log: its kind was checked by reading

@@ -7,8 +7,9 @@ Each sentence becomes {"id": N, "tokens": [...]}, N counting from 1; standard li
 tag` does, so request N is the file's sentence N: lines end at LF, CRLF or a lone CR, a UTF-8
 byte-order mark at the start is skipped, columns are separated by spaces and tabs (not by
 other Unicode spaces, which stay inside a token), every token line must have the first one's
-columns, and a `-DOCSTART-` line ends a sentence and is left out. A file that is not UTF-8 is refused with `Error: FILE:LINE: what`, one in UTF-16
-or UTF-32 named as such, as `trellis` names it.
+columns, and a `-DOCSTART-` line ends a sentence and is left out. A file that is not UTF-8
+is refused with `Error: FILE:LINE: what`, one in UTF-16 or UTF-32 named as such, as
+`trellis` names it.
 """
 
 import json

@@ -131,9 +131,10 @@ package struct FileRoles {
     for (index, input) in inputs.enumerated() where isFIFO(input.path) {
       let identity = inputIdentity(input.path)
       if let first = inputs[..<index].first(where: { inputIdentity($0.path) == identity }) {
-        throw OptionError(
-          String(input.option.dropFirst(2)),
-          "\(input.path) is a pipe, which can be read once, and \(first.option) reads it")
+        throw TrellisError(
+          file: input.path,
+          "is a pipe, which can be read once, and is given as both \(first.option) and "
+            + input.option)
       }
     }
     for (index, output) in outputs.enumerated() {

@@ -82,10 +82,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         "embeddings-scope", "needs --embeddings, the file whose every vector it keeps",
         field: "data.embeddingsScope", part: "all")
     }
-    if data.test != nil {
-      throw OptionError(
-        "test", "needs --embeddings: it is read only for its words' vectors", field: "data.test")
-    }
+
   }
 
   /// Throws when a feature column is the token or label column: known from the options alone,
