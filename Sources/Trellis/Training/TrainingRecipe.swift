@@ -82,7 +82,6 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         "embeddings-scope", "needs --embeddings, the file whose every vector it keeps",
         field: "data.embeddingsScope", part: "all")
     }
-
   }
 
   /// Throws when a feature column is the token or label column: known from the options alone,
