@@ -312,6 +312,18 @@ class SparkTagTests(unittest.TestCase):
         linked_inputs = os.path.join(self.directory, "linked-inputs")
         if not os.path.lexists(linked_inputs):
             os.symlink(inputs, linked_inputs)
+        # Names Hadoop's input skips as hidden: a directory of them alone, one named itself
+        # (beside a file it reads), one a glob matches (the job read nothing of them, and
+        # ended well); and a `#` in a shipped file's path, which Spark reads as a URI's
+        # fragment.
+        hidden, mixed = (os.path.join(self.directory, name) for name in ("hidden", "mixed"))
+        for directory in (hidden, mixed):
+            os.makedirs(directory, exist_ok=True)
+            shutil.copy(self.requests, os.path.join(directory, "_more.jsonl"))
+        shutil.copy(self.requests, os.path.join(mixed, "requests.jsonl"))
+        fragment = os.path.join(self.directory, "model#1.model")
+        shutil.copy(self.model, fragment)
+        skipped = "Hadoop's reading skips names that begin with _ or . (_more.jsonl), and finds"
         for requests, output, settings, message in (
                 (os.path.join(self.directory, "missing.jsonl"), "out-missing", [],
                  "missing.jsonl: no such file or directory"),
@@ -330,32 +342,13 @@ class SparkTagTests(unittest.TestCase):
                 ("file://" + os.path.join(self.directory, "missing.jsonl"), "out-url", [],
                  "missing.jsonl: no such file or directory"),
                 (os.path.join(self.directory, "missing-*.jsonl"), "out-glob", [],
-                 "missing-*.jsonl: no such file or directory")):
+                 "missing-*.jsonl: no such file or directory"),
+                (hidden, "out-hidden", [], skipped),
+                (os.path.join(mixed, "_more.jsonl"), "out-hidden-file", [], skipped),
+                (os.path.join(hidden, "*.jsonl"), "out-hidden-glob", [], skipped),
+                (self.requests, "out-fragment", ["--model", fragment],
+                 "where # begins a fragment")):
             output = os.path.join(self.directory, output)
-            done = subprocess.run(
-                [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis",
-                 self.trellis, "--model", self.model, "--input", requests, "--output", output,
-                 "--master", "local[1]", *LOCAL_ONLY, *settings],
-                stderr=subprocess.PIPE, text=True, check=False)
-            self.assertEqual(done.returncode, 2, done.stderr)
-            self.assertIn(message, done.stderr)
-            self.assertFalse(os.path.exists(output))
-        # Names Hadoop's input skips as hidden: a directory of them alone, one beside a file it
-        # reads, one named itself, one a glob matches (the job read nothing of them, and ended
-        # well); and a `#` in a shipped file's path, which Spark reads as a URI's fragment.
-        hidden, mixed = (os.path.join(self.directory, name) for name in ("hidden", "mixed"))
-        for directory in (hidden, mixed):
-            os.makedirs(directory, exist_ok=True)
-            shutil.copy(self.requests, os.path.join(directory, "_more.jsonl"))
-        shutil.copy(self.requests, os.path.join(mixed, "requests.jsonl"))
-        fragment = os.path.join(self.directory, "model#1.model")
-        shutil.copy(self.model, fragment)
-        skipped = "Hadoop's reading skips names that begin with _ or . (_more.jsonl), and finds"
-        for requests, settings, message in (
-                (hidden, [], skipped), (os.path.join(mixed, "_more.jsonl"), [], skipped),
-                (os.path.join(hidden, "*.jsonl"), [], skipped),
-                (self.requests, ["--model", fragment], "where # begins a fragment")):
-            output = os.path.join(self.directory, "out-hidden")
             done = subprocess.run(
                 [sys.executable, os.path.join(ROOT, "scripts", "spark_tag.py"), "--trellis",
                  self.trellis, "--model", self.model, "--input", requests, "--output", output,

@@ -112,14 +112,7 @@ final class LimitTests: XCTestCase {
   /// for a model of many labels) is 400, naming it: one of 50,000 tokens, within every
   /// request limit, took a server with a 4,095-label model to a fatal allocation failure.
   func testASentencePastTheModelsTokenLimitIs400() async throws {
-    var configuration = TaggerConfiguration()
-    (configuration.embeddingSize, configuration.hiddenSize, configuration.characterFilters) = (
-      2, 2, 0
-    )
-    var rng = SplitMix64(seed: 1)
-    let model = try TaggerModel(
-      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a"]),
-      labels: Vocabulary(["O"] + (1..<1024).map { "B-t\($0)" }), rng: &rng)
+    let model = try untrainedModel(labelCount: 1024)
     let file = FileManager.default.temporaryDirectory
       .appendingPathComponent("trellis-many-labels-\(UUID().uuidString).model").path
     try ModelFile.write(model, to: file)

@@ -10,14 +10,7 @@ final class TagRequestBodyTests: XCTestCase {
   /// 1,100 tokens of a 40-label model: ⌊2²⁵ / (1,100 · 40)⌋ = 762 sequences of 1,100 labels,
   /// 838,200 labels, where `nbest` 1,000 times the tokens is 1,100,000.
   func testTheNBestLimitCountsTheListsAsTheyAreCut() throws {
-    var configuration = TaggerConfiguration()
-    (configuration.embeddingSize, configuration.hiddenSize, configuration.characterFilters) = (
-      2, 2, 0
-    )
-    var rng = SplitMix64(seed: 1)
-    let model = try TaggerModel(
-      configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a"]),
-      labels: Vocabulary(["O"] + (1..<40).map { "B-t\($0)" }), rng: &rng)
+    let model = try untrainedModel(labelCount: 40)
     let tokens = Array(repeating: #""a""#, count: 1100).joined(separator: ",")
     let body = tagBody([#"{"tokens": [\#(tokens)]}"#], extra: #", "nbest": 1000"#)
     var limits = ServerLimits()
@@ -32,4 +25,16 @@ final class TagRequestBodyTests: XCTestCase {
           + "most 838199 (lower nbest, or send fewer tokens)")
     }
   }
+}
+
+/// An untrained model of the word `a` and `labelCount` labels (`O`, `B-t1`, …), tiny sizes.
+func untrainedModel(labelCount: Int) throws -> TaggerModel {
+  var configuration = TaggerConfiguration()
+  (configuration.embeddingSize, configuration.hiddenSize, configuration.characterFilters) = (
+    2, 2, 0
+  )
+  var rng = SplitMix64(seed: 1)
+  return try TaggerModel(
+    configuration: configuration, words: Vocabulary(["<pad>", "<unk>", "a"]),
+    labels: Vocabulary(["O"] + (1..<labelCount).map { "B-t\($0)" }), rng: &rng)
 }

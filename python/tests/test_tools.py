@@ -10,6 +10,20 @@ import sys
 from conftest import CORPUS, REPOSITORY, cli_path, run_cli
 
 
+def convert(conll, check: bool = False) -> subprocess.CompletedProcess:
+    """conll_to_jsonl.py run on `conll`, its output and errors captured as text."""
+    return subprocess.run(
+        [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"), str(conll)],
+        capture_output=True, text=True, check=check)
+
+
+def tag(model_path: str, conll) -> subprocess.CompletedProcess:
+    """`trellis tag` run on `conll`, its output and errors captured as text."""
+    return subprocess.run(
+        [str(cli_path()), "tag", "--model", model_path, str(conll)], capture_output=True,
+        text=True, check=False)
+
+
 def test_the_python_bench_runs_one_round(model_path: str) -> None:
     done = subprocess.run(
         [sys.executable, str(REPOSITORY / "python" / "tools" / "bench.py"),
@@ -31,9 +45,7 @@ def test_the_converter_reads_the_sentences_the_cli_tags(tmp_path, model_path: st
     conll.write_bytes(
         b"\xef\xbb\xbfflights\tO\nfrom O\n\n-DOCSTART- -X- O\n\nnew\xc2\xa0york\tO\n"
         b"to\tO\r\n-DOCSTART-\tO\nx\x1cy\tO\nb\xe2\x80\xa8c O\n \t \nd O\re O\r\r\nf O\n")
-    converted = subprocess.run(
-        [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"), str(conll)],
-        capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
+    converted = convert(conll, check=True).stdout.split("\n")[:-1]
     # Lines end at LF alone: str.splitlines would also split at the U+2028 inside a token.
     tagged = run_cli("tag", "--model", model_path, "--format", "json", str(conll))
     expected = [json.loads(line)["tokens"] for line in tagged.decode().split("\n")[:-1]]
@@ -46,12 +58,8 @@ def test_the_converter_refuses_what_the_cli_refuses_at_the_same_line(
         tmp_path, model_path: str) -> None:
     conll = tmp_path / "latin1.conll"
     conll.write_bytes(b"a O\n\rb O\n\xe9t\xe9 O\n")
-    converted = subprocess.run(
-        [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"), str(conll)],
-        capture_output=True, text=True, check=False)
-    tagged = subprocess.run(
-        [str(cli_path()), "tag", "--model", model_path, str(conll)], capture_output=True,
-        text=True, check=False)
+    converted = convert(conll)
+    tagged = tag(model_path, conll)
     assert converted.returncode == 1 and tagged.returncode != 0
     assert converted.stderr == f"Error: {conll}:4: is not valid UTF-8\n"
     assert tagged.stderr.startswith(f"Error: {conll}:4: is not valid UTF-8")
@@ -60,12 +68,8 @@ def test_the_converter_refuses_what_the_cli_refuses_at_the_same_line(
     # them; NUL-separated UTF-8 fields of one character are no UTF-16.
     for encoding in ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "utf-16", "utf-32"]:
         conll.write_bytes("flights O\nto O\n\n".encode(encoding))
-        converted = subprocess.run(
-            [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"),
-             str(conll)], capture_output=True, text=True, check=False)
-        tagged = subprocess.run(
-            [str(cli_path()), "tag", "--model", model_path, str(conll)], capture_output=True,
-            text=True, check=False)
+        converted = convert(conll)
+        tagged = tag(model_path, conll)
         assert converted.returncode == 1 and tagged.returncode != 0, encoding
         assert "is not valid UTF-8 but UTF-" in converted.stderr, encoding
         assert converted.stderr == tagged.stderr, encoding
@@ -74,17 +78,11 @@ def test_the_converter_refuses_what_the_cli_refuses_at_the_same_line(
     # request lost the rest of the token.
     for text, line, found in [("fly\tO\n\nto boston\tO\n", 3, 3), ("a O\nb\n", 2, 1)]:
         conll.write_text(text)
-        converted = subprocess.run(
-            [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"),
-             str(conll)], capture_output=True, text=True, check=False)
-        tagged = subprocess.run(
-            [str(cli_path()), "tag", "--model", model_path, str(conll)], capture_output=True,
-            text=True, check=False)
+        converted = convert(conll)
+        tagged = tag(model_path, conll)
         expected = f"Error: {conll}:{line}: expected 2 columns as on line 1, found {found}\n"
         assert converted.returncode == 1 and tagged.returncode != 0
         assert converted.stderr == expected and tagged.stderr.startswith(expected.rstrip("\n"))
     conll.write_bytes(b".\x00O\x00O\n\n")
-    converted = subprocess.run(
-        [sys.executable, str(REPOSITORY / "python" / "tools" / "conll_to_jsonl.py"), str(conll)],
-        capture_output=True, text=True, check=True)
+    converted = convert(conll, check=True)
     assert json.loads(converted.stdout) == {"id": 1, "tokens": [".\x00O\x00O"]}
