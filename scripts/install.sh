@@ -81,7 +81,13 @@ unchanged() {
 }
 
 # Whether the manifest lists the file at PATH without a hash (an install by 0.4.0 or earlier).
-listed_without_hash() { grep -Fqx "file $1" "$manifest" 2> /dev/null; }
+listed_without_hash() {
+  local entry
+  for entry in "${entries[@]}"; do
+    if [ "$entry" = "file $1" ]; then return 0; fi
+  done
+  return 1
+}
 hashless_reason="an install by Trellis 0.4.0 or earlier listed it without a hash to tell"
 hashless_reason+=" whether it changed since"
 

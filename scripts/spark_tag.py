@@ -357,8 +357,8 @@ def main(arguments):
     except Py4JError as error:
         # The JVM that runs the driver's side of Spark ended (killed, out of memory), and the
         # Python side lost its connection to it.
-        job_failed(f"{FAILURE}Spark stopped during the job ({str(error).splitlines()[0]})",
-                   options.output)
+        said = (str(error).splitlines() or [type(error).__name__])[0]
+        job_failed(f"{FAILURE}Spark stopped during the job ({said})", options.output)
     finally:
         try:
             context.stop()
