@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import shutil
 import stat
 import subprocess
@@ -186,6 +187,38 @@ def test_a_model_file_changed_after_loading_is_not_saved(model_path, tmp_path) -
     model.write_bytes(model.read_bytes() + b"\0")
     with pytest.raises(trellis.TrellisError, match="changed after it was loaded"):
         nlp.to_disk(tmp_path / "pipeline")
+
+
+def test_a_model_file_replaced_while_it_loads_is_loaded_again(model_path, tmp_path,
+                                                              monkeypatch) -> None:
+    """The file's identity was read after the load: a file renamed into place during it (as
+    `trellis train --model` or a deploy replaces one) was taken for the model loaded, and
+    saving, copying or pickling the tagger then gave the other model without a word. It is
+    loaded again now, and a file that changes at every load is refused."""
+    path = tmp_path / "m.model"
+    shutil.copy(model_path, path)
+    other = tmp_path / "other.model"
+    run_cli("train", "--train", str(CORPUS / "dev.conll"), "--model", str(other), "--epochs",
+            "1", "--embedding-size", "8", "--hidden-size", "8", "--character-filters", "0",
+            "--seed", "1", "--quiet")
+    replacements = [str(other)]  # once: the second load reads the other model whole
+    model_info = _library.model_info
+
+    def replacing_while_loading(handle):  # runs between the load and its identity check
+        if replacements:
+            shutil.copy(replacements.pop(), tmp_path / "next.model")
+            os.replace(tmp_path / "next.model", path)
+        return model_info(handle)
+
+    monkeypatch.setattr(_library, "model_info", replacing_while_loading)
+    with trellis.Tagger(str(path)) as tagger:
+        assert tagger.info["fileBytes"] == other.stat().st_size != os.path.getsize(model_path)
+        assert tagger.model_bytes() == other.read_bytes()
+        assert pickle.loads(pickle.dumps(tagger)).info == tagger.info
+    replacements.extend([model_path, str(other)] * 2)  # at every load
+    with pytest.raises(trellis.TrellisError, match=re.escape(
+            f"{path}: the model file changed while it was loaded, 3 times")):
+        trellis.Tagger(str(path))
 
 
 def test_a_copy_replaces_only_a_model_and_writes_through_a_link(tagger, model_path,

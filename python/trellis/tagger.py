@@ -49,18 +49,32 @@ class Tagger:
         path = os.fsdecode(model_path)
         if "\0" in path:
             raise ValueError("embedded null byte")
-        # In the gate, as every call: a fork during a model's load (the process's first loads
-        # the library and runs Swift's one-time set-up) left the child waiting for ever.
-        with _gate.call():
-            self._handle = _library.load_model(path)
-            info = _library.model_info(self._handle)
+        # What the file was when loaded, so a copy of it (`copy_model_file`, a pickle) is
+        # refused once it changes: the copy must be the model this tagger holds. Read before
+        # the load and again after it, and loaded again when the two differ: a file replaced
+        # during the load (a rename by `trellis train` or a deploy) was taken for the one
+        # loaded, and a copy or pickle then held another model without a word.
+        for _ in range(_LOAD_ATTEMPTS):
+            before = _identity_of_path(path)
+            # In the gate, as every call: a fork during a model's load (the process's first
+            # loads the library and runs Swift's one-time set-up) left the child waiting.
+            with _gate.call():
+                self._handle = _library.load_model(path)
+                info = _library.model_info(self._handle)
+            self._loaded_file = _identity_of_path(path)
+            if self._loaded_file is not None and self._loaded_file == before:
+                break
+            with _gate.call():
+                handle, self._handle = self._handle, None
+                _library.free_model(handle)
+        else:
+            raise TrellisError(
+                f"{path}: the model file changed while it was loaded, {_LOAD_ATTEMPTS} times; "
+                "load it again once it is written")
         self.path = path
         # The file is opened again (copies, pickles, `copy_model_file`) by this path, which a
         # later `os.chdir` does not move.
         self._absolute_path = _absolute(path)
-        # What the file was when loaded, so a copy of it (`copy_model_file`, a pickle) is
-        # refused once it changes: the copy must be the model this tagger holds.
-        self._loaded_file = _identity(os.stat(path))
         self._sha256: Optional[str] = None  # the file's, read when first pickled
         self._info: Dict[str, Any] = json.loads(info)
         # The tables of the token call: label ids to labels, labels to their spans' labels.
@@ -375,6 +389,10 @@ def _absolute(path: str) -> str:
     return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
+# How many times `Tagger` loads a model file that changes while it is read before it gives up.
+_LOAD_ATTEMPTS = 3
+
+
 # How a model file begins (`ModelFile.magic` in Sources/Trellis/Model/ModelFile.swift).
 _MODEL_MAGIC = b"TRELLIS\0"
 
@@ -458,3 +476,11 @@ def _umask() -> int:
 def _identity(status: os.stat_result) -> Tuple[int, int, int, int]:
     """A file's device, inode, size and modification time: equal while it is unchanged."""
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _identity_of_path(path: str) -> Optional[Tuple[int, int, int, int]]:
+    """`_identity` of the file at `path`, None where there is none to read."""
+    try:
+        return _identity(os.stat(path))
+    except OSError:
+        return None
