@@ -150,6 +150,17 @@ def test_overlapping_spans_are_reported_not_dropped(model_path) -> None:
     assert "overlaps the entity 'denver' (CITY)" in report["reason"]
 
 
+def test_a_doc_tagged_again_keeps_its_entities_without_a_report(nlp) -> None:
+    """A Doc run through the pipeline again (stored Docs re-run) holds the very spans the
+    tagger gives: they were each reported as overlapping themselves, with a warning."""
+    doc = nlp("flights from boston to denver")
+    assert len(doc.ents) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = nlp(doc)
+    assert entities(again) == entities(doc) and again._.trellis_unaligned == []
+
+
 def test_the_alignment_warning_points_at_the_callers_line(model_path) -> None:
     """At the line of `nlp(text)`, or of the loop reading `nlp.pipe`, however many of spaCy's
     frames (a generator per later component) stand between: it pointed inside the package."""

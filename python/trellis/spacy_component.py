@@ -374,7 +374,12 @@ class TrellisComponent:
             covered = {i for span in spans for i in range(span.start, span.end)}
             kept_existing = [e for e in existing if not covered & set(range(e.start, e.end))]
         else:
+            # A Doc tagged again (a pipeline run over stored Docs) holds these very spans.
+            present = {(entity.start, entity.end, entity.label_) for entity in existing}
             for span in list(spans):
+                if (span.start, span.end, span.label_) in present:
+                    spans.remove(span)
+                    continue
                 clash = next((taken[i] for i in range(span.start, span.end) if i in taken), None)
                 if clash is not None:
                     spans.remove(span)
