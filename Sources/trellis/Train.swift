@@ -277,10 +277,6 @@ struct Train: ParsableCommand {
 
   /// Every file the run reads and writes, checked before hours of training, not after.
   func files(_ recipe: TrainingRecipe, model: String, checkpoint: String) throws -> FileRoles {
-    for (option, path) in [("--model", model), ("--checkpoint", checkpoint)]
-    where path.hasSuffix("/") {
-      throw TrellisError(file: path, "names a directory; \(option) takes a file path")
-    }
     var roles = FileRoles(inputs: inputs(of: recipe))
     roles.replaced = [("--model", model), ("--checkpoint", checkpoint)]
     roles.kinds = [

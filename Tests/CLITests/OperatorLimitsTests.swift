@@ -55,6 +55,30 @@ final class OperatorLimitsTests: CLITestCase {
     }
   }
 
+  /// A path ending in "/" or "/." names a directory, but Foundation's file URLs drop the
+  /// slash and the dot: `bench --json test.conll/` replaced the test file with its report,
+  /// `--json m/.` the model. Every output refuses such a path before any work.
+  func testAnOutputNamingADirectoryReplacesNoFile() throws {
+    let test = try write(
+      String(contentsOfFile: PackagePaths.tiny("dev"), encoding: .utf8), to: "test.conll")
+    let model = path("m")
+    assertSucceeded(try trellis(train + ["--model", model]))
+    let contents = { try [test, model].map { try Data(contentsOf: URL(fileURLWithPath: $0)) } }
+    let before = try contents()
+    let bench = ["bench", "--model", model, "--test", test, "--repetitions", "1"]
+    for (command, option, output) in [
+      (bench, "--json", test + "/"), (bench, "--json", model + "/."),
+      (train, "--model", model + "/."),
+      (train + ["--model", path("n")], "--checkpoint", test + "/"),
+      (train + ["--model", path("n")], "--log", test + "/."),
+    ] {
+      assertFailed(
+        try trellis(command + [option, output]),
+        mentioning: ["\(output): names a directory; \(option) takes a file path"])
+    }
+    XCTAssertEqual(try contents(), before)
+  }
+
   /// A checkpoint written through a symbolic link is removed at the link's target when
   /// training ends; removing the link alone left the target holding the checkpoint.
   func testACheckpointThroughALinkIsRemovedWhereItWasWritten() throws {

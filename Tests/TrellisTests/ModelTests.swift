@@ -178,6 +178,18 @@ final class ModelTests: XCTestCase {
     XCTAssertThrowsError(try ModelFile.write(model, to: "/nonexistent-directory/x.model"))
   }
 
+  /// A path ending in "/" or "/." names a directory, but the file URL the write went through
+  /// drops the slash and the dot: writing a model to "data.conll/" replaced data.conll.
+  func testAPathNamingADirectoryReplacesNoFile() throws {
+    let model = makeModel()
+    let path = temporaryPath("data.conll")
+    try Data("to\tO\n".utf8).write(to: URL(fileURLWithPath: path))
+    for spelling in [path + "/", path + "/.", path + "/.."] {
+      XCTAssertThrowsError(try ModelFile.write(model, to: spelling), spelling)
+    }
+    XCTAssertEqual(FileManager.default.contents(atPath: path), Data("to\tO\n".utf8))
+  }
+
   /// Writes from several threads take turns: to one path they took one temporary name, and
   /// one thread's rename moved another's half-written file into place or found it gone.
   func testWritesFromSeveralThreadsAllLand() throws {

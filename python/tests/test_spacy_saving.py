@@ -243,6 +243,14 @@ def test_a_copy_replaces_only_a_model_and_writes_through_a_link(tagger, model_pa
     assert notes.read_text() == "my notes\n"
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert all(stat.S_ISCHR(os.lstat(p).st_mode) for p in refused if p.name == "null")
+    # A path ending in "/" or "/." names a directory: `realpath` dropped the slash or the dot,
+    # and another model there was replaced.
+    other = tmp_path / "other.model"
+    other.write_bytes(model[:64])
+    for name in (f"{other}/", f"{other}/."):
+        with pytest.raises(trellis.TrellisError, match=re.escape(f"{name}: names a directory")):
+            tagger.copy_model_file(name)
+    assert other.read_bytes() == model[:64]
     # Through a link (to an existing model, or to no file yet) the target is written.
     for name in ("old.model", "new.model"):
         target = tmp_path / name

@@ -440,6 +440,10 @@ def _replaceable(
     # A str whatever `destination` is: a bytes path (which `Tagger` takes) met the temporary
     # file's str suffix in `tempfile`, a TypeError.
     name = os.fsdecode(destination)
+    # Such a path names a directory, and `realpath` drops the slash or the dot: a copy to
+    # "other.model/" replaced other.model.
+    if name.endswith("/") or os.path.basename(name) in (".", ".."):
+        raise TrellisError(f"{name}: names a directory; a file path is needed")
     target = os.path.realpath(name)
     try:
         existing = os.stat(target)

@@ -110,14 +110,17 @@ package struct FileRoles {
 
   /// Throws before any work when an output is an input or another output (compared by
   /// `PathIdentity`, so another spelling or a link to the same file is caught, whether or not
-  /// it exists yet), when standard output is an input, when a replaced output is a directory,
-  /// device or FIFO, when a regular file at an output is of another kind than its option
-  /// writes (`kinds`), or when an output's directory is missing or not writable.
+  /// it exists yet), when standard output is an input, when an output ends in "/" or "/.",
+  /// when a replaced one is a directory, device or FIFO, when a file at an output is of another
+  /// kind than its option writes (`kinds`), or when its directory is missing or not writable.
   package func check() throws {
     try checkStandardOutput()
     let outputs = replaced + streamed
     for output in outputs where output.path.isEmpty {
       throw OptionError(String(output.option.dropFirst(2)), "is empty; it takes a file's path")
+    }
+    for (option, path) in outputs where namesOnlyADirectory(path) {
+      throw TrellisError(file: path, "names a directory; \(option) takes a file path")
     }
     // Standard input can be read once: the second option given '-' found it empty.
     let fromStandardInput = inputs.filter { $0.path == "-" && $0.option.hasPrefix("--") }
@@ -298,7 +301,7 @@ func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) thro
   atomicWrites.lock()
   defer { atomicWrites.unlock() }
   let target = URL(fileURLWithPath: replacementTarget(path))
-  guard [.absent, .regular].contains(pathKind(target.path)) else {
+  guard !namesOnlyADirectory(path), [.absent, .regular].contains(pathKind(target.path)) else {
     throw TrellisError(file: path, "is not a regular file; refusing to replace it")
   }
   let directory = target.deletingLastPathComponent()

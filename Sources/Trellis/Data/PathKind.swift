@@ -12,6 +12,14 @@ func pathKind(_ path: String) -> PathKind {
   return PathKind(mode: info.st_mode)
 }
 
+/// Whether `path` can name only a directory: it ends in "/", or its last component is "." or
+/// "..". Foundation's `URL(fileURLWithPath:)` drops the slash and the dot, so a file written
+/// to "data.conll/" through it replaced data.conll.
+func namesOnlyADirectory(_ path: String) -> Bool {
+  let last = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+  return !path.isEmpty && (last.isEmpty || last == "." || last == "..")
+}
+
 /// What `path` leads to through its symbolic links (`.absent` for a link that leads nowhere).
 func followedPathKind(_ path: String) -> PathKind {
   var info = stat()
