@@ -22,14 +22,26 @@ struct TrellisCommand: ParsableCommand {
   /// argument) rather than help with status 0, so a script whose subcommand went missing
   /// fails. `trellis --help` prints the help with status 0.
   func run() throws {
-    let names = Self.configuration.subcommands.compactMap { $0.configuration.commandName }
-    throw ValidationError("Missing subcommand: one of \(names.joined(separator: ", ")).")
+    let names = Self.subcommandNames.joined(separator: ", ")
+    throw ValidationError("Missing subcommand: one of \(names).")
+  }
+
+  static let subcommandNames = configuration.subcommands.compactMap {
+    $0.configuration.commandName
   }
 
   static func main() {
     holdClosedStandardDescriptors()
     // Before any work: an argument that is not UTF-8 would be read as another one.
     if let refusal = CommandLine.argumentNotUTF8 { exit(withError: ValidationError(refusal)) }
+    // ArgumentParser answers `help nonsense` with the top-level help and status 0, where
+    // `trellis nonsense` is a usage error.
+    let arguments = CommandLine.arguments
+    if arguments.count > 2, arguments[1] == "help",
+      !(subcommandNames + ["help"]).contains(arguments[2])
+    {
+      exit(withError: ValidationError("Unknown subcommand '\(arguments[2])'"))
+    }
     // Before libdispatch starts its first thread, which traps when it has no descriptors.
     if let refusal = openFileLimitRefusal(program: configuration.commandName!) {
       printError(refusal)

@@ -63,4 +63,15 @@ final class HelpTests: CLITestCase {
     assertFailed(result, mentioning: ["Missing subcommand", "train", "tag", "Usage: trellis"])
     XCTAssertEqual(result.exitCode, 64, result.summary)
   }
+
+  /// `help nonsense` printed the top-level help with status 0, where `trellis nonsense` is a
+  /// usage error; `help` of a subcommand, or alone, is help.
+  func testHelpOfAnUnknownSubcommandIsAUsageError() throws {
+    let result = try trellis(["help", "nonsense"])
+    assertFailed(result, mentioning: ["Unknown subcommand 'nonsense'"])
+    XCTAssertEqual(result.exitCode, 64, result.summary)
+    for known in [["help"], ["help", "tag"], ["help", "help"]] {
+      assertSucceeded(try trellis(known))
+    }
+  }
 }
