@@ -152,6 +152,13 @@ def test_a_busy_server_is_asked_again_after_retry_after() -> None:
         with pytest.raises(trellis.TrellisError, match="answered 503: the server is busy"):
             trellis.Client(url, busy_retries=2).tag([["a"]])
         assert len(seen) == 3
+        # The retries are within the request's `timeout`: each had its own, so a `timeout=1`
+        # call waited out every `Retry-After` (6 s here). A wait past it is not begun.
+        answers[:] = [(503, {"Retry-After": "2"}, b'{"error":"the server is busy"}')] * 4
+        seen.clear()
+        with pytest.raises(trellis.ServerError, match="answered 503: the server is busy"):
+            trellis.Client(url, timeout=1, busy_retries=3).tag([["a"]])
+        assert len(seen) == 1
 
 
 def test_a_failed_call_leaves_the_client_usable() -> None:
@@ -330,11 +337,12 @@ def test_broken_answers_raise_the_promised_errors(answer: bytes, error: type,
 
 @pytest.mark.parametrize("body", [b"<html>", b'{"labels":[]}', b"[1]"])
 def test_a_model_description_that_is_not_trelliss_is_an_error(body: bytes) -> None:
-    """Refused, and not kept: it raised json's error or a KeyError, and was kept for good."""
+    """Refused, and not kept: it raised json's error or a KeyError, and was kept for good.
+    A good one is not kept either: a server restarted with another model answers for it."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        answers = [body, b'{"outputLabels":["O"]}']
+        answers = [body, b'{"outputLabels":["O"]}', b'{"outputLabels":["O","B-city"]}']
 
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
             answer = Handler.answers.pop(0) if len(Handler.answers) > 1 else Handler.answers[0]
@@ -353,6 +361,7 @@ def test_a_model_description_that_is_not_trelliss_is_an_error(body: bytes) -> No
         with pytest.raises(trellis.TrellisError, match="not Trellis's model description"):
             client.labels
         assert client.labels == ["O"]
+        assert client.labels == ["O", "B-city"]
     finally:
         server.shutdown()
         server.server_close()

@@ -55,8 +55,9 @@ class Client:
     `TrellisError`, and an `nbest` over `_library.NBEST_LIMIT` is refused as `Tagger` refuses
     it. A request answered 503 (the server's queue is full, or it is stopping) is sent again
     after its `Retry-After` (at most `MAX_RETRY_AFTER` seconds), up to `busy_retries` times. A
-    request's whole exchange may take `timeout` seconds, at most `MAX_TIMEOUT` (None: no
-    limit), then raises `TimeoutError`. Network failures raise `OSError` as `http.client`
+    request may take `timeout` seconds, its re-sends and retries included, at most
+    `MAX_TIMEOUT` (None: no limit), then raises `TimeoutError`; a 503 whose `Retry-After` ends
+    past that is raised at once. Network failures raise `OSError` as `http.client`
     does, an answer cut short `ConnectionError`. Each thread keeps its own connection open
     between calls; one that failed is opened again at the next call.
 
@@ -113,29 +114,25 @@ class Client:
         self._limits = (max_request_sentences, max_request_tokens, max_request_nbest_labels,
                         max_request_bytes)
         self._local = threading.local()
-        self._info: Optional[Dict[str, Any]] = None
 
     @property
     def info(self) -> Dict[str, Any]:
-        """The server's `GET /v1/model`: what `Tagger.info` and `trellis info --json` give."""
-        if self._info is None:
-            text = self._send("GET", "/v1/model", None)
-            try:
-                info = json.loads(text)
-                valid = isinstance(info, dict) and isinstance(info.get("outputLabels"), list)
-            except ValueError:
-                valid = False
-            if not valid:
-                # Kept only once it is Trellis's: a wrong answer was kept for good, and `labels`
-                # raised a KeyError, or json's error, at each call.
-                raise TrellisError(f"{self.url}/v1/model: the answer is not Trellis's model "
-                                   f"description: {text[:80]!r}")
-            self._info = info
-        return json.loads(json.dumps(self._info))
+        """The server's `GET /v1/model`, asked at each read: what `Tagger.info` and `trellis
+        info --json` give. Not kept: a server restarted with another model answers for it."""
+        text = self._send("GET", "/v1/model", None)
+        try:
+            info = json.loads(text)
+            valid = isinstance(info, dict) and isinstance(info.get("outputLabels"), list)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise TrellisError(f"{self.url}/v1/model: the answer is not Trellis's model "
+                               f"description: {text[:80]!r}")
+        return info
 
     @property
     def labels(self) -> List[str]:
-        """The labels tagging can give, as `Tagger.labels`."""
+        """The labels tagging can give, as `Tagger.labels` (`info`'s, asked of the server)."""
         return list(self.info["outputLabels"])
 
     def tag(self, sentences: Iterable[Sequence[str]], confidence: bool = False,
@@ -237,10 +234,15 @@ class Client:
         """The answer's body to a request; `ServerError` with the server's message for an
         answer other than 200, after `busy_retries` retries of a 503."""
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        # One deadline for the request, its retries included: each had its own, and a server
+        # answering 503 kept a `timeout=1` call for `busy_retries` waits of `Retry-After`.
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
         retries = 0
         while True:
-            status, retry_after, data = self._exchange(method, self._prefix + path, body, headers)
-            if status != 503 or retries == self._busy_retries:
+            status, retry_after, data = self._exchange(
+                method, self._prefix + path, body, headers, deadline)
+            if status != 503 or retries == self._busy_retries or (
+                    deadline is not None and time.monotonic() + retry_after >= deadline):
                 break
             retries += 1
             time.sleep(retry_after)
@@ -257,14 +259,13 @@ class Client:
         return TimeoutError(f"{self.url}{path}: no whole answer within {self._timeout:g} s")
 
     def _exchange(self, method: str, path: str, body: Optional[bytes],
-                  headers: Dict[str, str]) -> tuple:
+                  headers: Dict[str, str], deadline: Optional[float]) -> tuple:
         """(status, Retry-After seconds within 0...`MAX_RETRY_AFTER`, body) over this thread's
-        connection, opened again once when a kept one turns out closed by the server."""
+        connection, opened again once when a kept one turns out closed by the server; by
+        `deadline` (time.monotonic; None: none), a re-send included: the socket's own timeout
+        bounds each wait alone, and an answer sent a byte at a time took as long as the server
+        liked."""
         fresh = False
-        # One deadline for the exchange, a re-send on a fresh connection included: the socket's
-        # own timeout bounds each wait alone, and an answer sent a byte at a time took as long
-        # as the server liked.
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
         while True:
             connection = getattr(self._local, "connection", None)
             if getattr(self._local, "process", None) != os.getpid():
