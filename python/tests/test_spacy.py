@@ -14,6 +14,7 @@ import warnings
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
+from spacy.training import Example
 
 import trellis
 from conftest import GOLD, entities
@@ -159,6 +160,29 @@ def test_a_doc_tagged_again_keeps_its_entities_without_a_report(nlp) -> None:
         warnings.simplefilter("error")
         again = nlp(doc)
     assert entities(again) == entities(doc) and again._.trellis_unaligned == []
+
+
+def test_nlp_evaluate_scores_the_spans(nlp, model_path) -> None:
+    """`nlp.evaluate` gave no figure for the component; it scores `doc.ents` (or the span
+    group of `span_key`) against the gold Docs, as spaCy scores its entity recognizer."""
+
+    def examples(key=None, leave_out=()):
+        made = []
+        for text, spans in GOLD.items():
+            gold = [(text.index(words), text.index(words) + len(words), label)
+                    for words, label in spans if words not in leave_out]
+            annotation = {"spans": {key: gold}} if key else {"entities": gold}
+            made.append(Example.from_dict(nlp.make_doc(text), annotation))
+        return made
+
+    assert nlp.evaluate(examples())["ents_f"] == 1.0
+    scores = nlp.evaluate(examples(leave_out=("atlanta",)))  # 5 of 6 tagged spans are gold
+    assert (scores["ents_p"], scores["ents_r"]) == (5 / 6, 1.0)
+    assert scores["ents_per_type"]["toloc.city_name"]["p"] == 2 / 3
+    grouped = spacy.blank("en")
+    grouped.add_pipe("trellis_tagger", config={"model": model_path, "span_key": "trellis"})
+    scores = grouped.evaluate(examples("trellis", leave_out=("monday",)))
+    assert (scores["spans_trellis_p"], scores["spans_trellis_r"]) == (5 / 6, 1.0)
 
 
 def test_the_alignment_warning_points_at_the_callers_line(model_path) -> None:
