@@ -238,6 +238,8 @@ struct Tag: ParsableCommand {
       let reader = try CoNLLReader(path: file)
       reader.keepsDocumentMarkers = true
       reader.beforeWaiting = groups.answerEverythingRead
+      // Markers before any token line are written once the input has ended, as they are.
+      defer { for marker in tokenColumns.heldMarkers { writeMarker(marker, to: output) } }
       try groups.readAll { try reader.nextLines() }
     } else {
       let reader = try LineReader(path: file)
@@ -304,21 +306,16 @@ struct Tag: ParsableCommand {
       tokenColumns.count = tokens.fieldsPerLine
     }
     var analyses = analyses.makeIterator()
-    for sentence in sentences {
+    let held = tokenColumns.count == nil ? [] : tokenColumns.heldMarkers
+    if !held.isEmpty { tokenColumns.heldMarkers = [] }
+    for sentence in held + sentences {
       if sentence.isDocumentMarker {
-        // conlleval reads a -DOCSTART- line as a token, labelled O like its own, and refuses
-        // a file whose lines' column counts differ: copied as it is when its columns are the
-        // token lines', otherwise written as -DOCSTART- and O in each of their other columns.
         if format == .conll {
-          output.append { bytes in
-            if let count = tokenColumns.count, count != sentence.fieldsPerLine {
-              bytes += "-DOCSTART-\t".utf8
-              for _ in 1..<count { bytes += "O\t".utf8 }
-            } else {
-              bytes += sentence.text
-            }
-            bytes += (confidence ? "O\t-\n\n" : "O\n\n").utf8
+          guard tokenColumns.count != nil else {
+            tokenColumns.heldMarkers.append(sentence)
+            continue
           }
+          writeMarker(sentence, columns: tokenColumns.count, to: output)
         }
       } else if let analysis = analyses.next() {
         try write(
@@ -327,6 +324,23 @@ struct Tag: ParsableCommand {
       }
     }
     try output.endBatch()
+  }
+
+  /// Writes a `-DOCSTART-` line. conlleval reads one as a token, labelled O like its own, and
+  /// refuses a file whose lines' column counts differ: copied as it is when its columns are
+  /// the token lines' (`columns`; nil: none read), otherwise written as -DOCSTART- and O in
+  /// each of their other columns.
+  func writeMarker(_ marker: SentenceLines, columns: Int? = nil, to output: StandardOutput) {
+    let confidence = self.confidence
+    output.append { bytes in
+      if let columns, columns != marker.fieldsPerLine {
+        bytes += "-DOCSTART-\t".utf8
+        for _ in 1..<columns { bytes += "O\t".utf8 }
+      } else {
+        bytes += marker.text
+      }
+      bytes += (confidence ? "O\t-\n\n" : "O\n\n").utf8
+    }
   }
 
   /// Streams JSON-lines input through `TaggerModel.tagJSONLines`, the function the HTTP
@@ -376,7 +390,11 @@ struct Tag: ParsableCommand {
 
 /// The column count of a CoNLL input's token lines (one for the whole file, `CoNLLReader`),
 /// once `tag` has read one: the columns its copies of `-DOCSTART-` lines take, group after
-/// group. Nil before the first token line, when a marker is copied as it is.
+/// group. Nil before the first token line.
 final class TokenLineColumns {
   var count: Int?
+  /// The `-DOCSTART-` lines read before the first token line, written once its column count
+  /// is known: a marker answered alone (the reader waiting for input right after it) was
+  /// copied as it was, and `score` refused the output for its column count.
+  var heldMarkers: [SentenceLines] = []
 }

@@ -168,6 +168,24 @@ final class DocumentMarkerTests: CLITestCase {
     XCTAssertTrue(scored.output.hasPrefix("processed 7 tokens with 2 phrases"), scored.output)
   }
 
+  /// A marker answered alone (the reader waiting for input right after it, as behind a pipe
+  /// that pauses) was copied as it was, before any token line gave the column count, and
+  /// `score` refused the output; a marker with no token line after it is copied as it is.
+  func testADocumentStartLineAnsweredAloneTakesTheTokenLinesColumns() throws {
+    let model = try sharedModel()
+    let sentence = try write("flights O\nto O\nboston B-toloc.city_name\n\n", to: "s.conll")
+    let output = path("tagged")
+    let (status, message) = try trellisInShell(
+      #"{ printf -- '-DOCSTART- -X- -X- O\n\n'; sleep 1; cat "$1"; } | "$0" tag --model "$2" > "$3""#,
+      [sentence, model, output])
+    XCTAssertEqual(status, 0, message)
+    let tagged = try String(contentsOfFile: output, encoding: .utf8)
+    XCTAssertEqual(tagged.split(separator: "\n").first, "-DOCSTART-\tO\tO")
+    assertSucceeded(try trellis(["score"], stdin: tagged))
+    let alone = try tag(try write("-DOCSTART- -X- -X- O\n\n", to: "alone.conll"), model: model)
+    XCTAssertEqual(alone, "-DOCSTART-\t-X-\t-X-\tO\tO\n\n")
+  }
+
   /// A -DOCSTART- line with no blank line before it ends the sentence and is copied after it.
   func testTagCopiesADocumentStartLineThatEndsASentence() throws {
     let input = try write(
