@@ -788,8 +788,9 @@ final class MalformedInputTests: CLITestCase {
     ])
     XCTAssertEqual(
       result.stderr,
-      "Error: \(PackagePaths.tiny("train")):1: column 2 is asked for twice: the token, feature "
-        + "and label columns must differ (the label column is the last, 2, unless given)\n")
+      "Error: \(PackagePaths.tiny("train")):1: column 2 of 2 is both a feature column and the "
+        + "label column (the last, as no label column is given); the token, feature and label "
+        + "columns must differ\n")
     XCTAssertEqual(result.exitCode, 1, result.summary)
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
   }

@@ -362,37 +362,3 @@ public func readLabelledCoNLLWithDigest(
     labelColumn: labelColumn, featureColumns: featureColumns)
   return (sentences, reader.digest!)
 }
-
-/// Each line's token, feature and label fields of `sentences` (read from `fileName`), in that
-/// order, as `readLabelledCoNLL` lays them out.
-private func pickColumns(
-  _ sentences: [Sentence], of fileName: String, tokenColumn: Int, labelColumn: Int?,
-  featureColumns: [Int]
-) throws -> [Sentence] {
-  if tokenColumn == 1 && labelColumn == nil && featureColumns.isEmpty { return sentences }
-  guard let first = sentences.first else { return [] }
-  let columns = first.fields[0].count
-  for column in [tokenColumn, labelColumn ?? columns] + featureColumns
-  where !(1...columns).contains(column) {
-    throw TrellisError(
-      file: fileName, line: first.firstLine,
-      column < 1
-        ? "column \(column) asked for; columns are numbered from 1"
-        : "column \(column) asked for, but lines have \(columns)")
-  }
-  let picked = [tokenColumn - 1] + featureColumns.map { $0 - 1 } + [(labelColumn ?? columns) - 1]
-  // A column read twice would, as a feature, hand the model its gold label.
-  if let twice = picked.enumerated().first(where: { picked[..<$0.offset].contains($0.element) }) {
-    throw TrellisError(
-      file: fileName, line: first.firstLine,
-      "column \(twice.element + 1) is asked for twice: the token, feature and label columns "
-        + "must differ (the label column is the last, \(columns), unless given)")
-  }
-  return sentences.map { sentence in
-    var picked = Sentence(
-      fields: sentence.fields.map { fields in picked.map { fields[$0] } },
-      firstLine: sentence.firstLine)
-    if tokenColumn != 1 { picked.firstColumn = sentence.tokens }
-    return picked
-  }
-}
