@@ -325,6 +325,9 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
       context.write(wrapOutboundOut(.body(body)), promise: nil)
       context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
+    // The body's reader then fails with this error, not the end of input that the close
+    // gives: that was answered 400 as a client's hang-up, and counted so in /metrics.
+    if isBodyPending { context.fireErrorCaught(BodyNotReceived(reason: ChannelError.inputClosed)) }
     isClosing = true
     context.close(promise: nil)
   }

@@ -11,8 +11,8 @@ import NIOHTTPTypes
 /// `--max-connections`' slots, for good. A client that reads, however slowly, keeps it: the
 /// socket turns writable again only once NIO's buffer has drained to its low-water mark, which
 /// for a large answer read at 150 KB/s took longer than the timeout, and such a client lost the
-/// rest of its answer. So a wait that ends unwritable starts another when bytes left the
-/// buffer during it.
+/// rest of its answer. So a wait that ends unwritable starts another when the output moved on
+/// during it (`OutputProgress`).
 final class CloseStalledWriters: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = NIOAny
   typealias OutboundIn = HTTPResponsePart
@@ -48,28 +48,18 @@ final class CloseStalledWriters: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   private func startWaiting(_ context: ChannelHandlerContext) {
-    let start = (written: bodyBytesWritten, unsent: Self.unsentBytes(context))
+    let start = (written: bodyBytesWritten, progress: OutputProgress(of: context.channel))
     deadline = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
       guard let self else { return }
       self.deadline = nil
-      // The bytes that left NIO's buffer during the wait: those written to it less the growth
-      // of what it holds. Answers' heads, not counted in `bodyBytesWritten`, make it an
-      // underestimate, so a client that read nothing never seems to have. A channel that
-      // cannot say what it holds is closed.
-      guard let unsentBefore = start.unsent, let unsent = Self.unsentBytes(context) else {
-        return context.close(promise: nil)
-      }
-      let left = (self.bodyBytesWritten - start.written) - (unsent - unsentBefore)
-      if left > 0 && !context.channel.isWritable {
+      let progress = OutputProgress(of: context.channel)
+      if progress.movedOn(since: start.progress, written: self.bodyBytesWritten - start.written)
+        && !context.channel.isWritable
+      {
         self.startWaiting(context)
       } else {
         context.close(promise: nil)
       }
     }
-  }
-
-  /// The bytes NIO holds for the socket, not yet sent; nil where the channel cannot say.
-  private static func unsentBytes(_ context: ChannelHandlerContext) -> Int? {
-    try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
   }
 }

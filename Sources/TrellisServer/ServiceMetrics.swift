@@ -7,8 +7,7 @@ import NIOHTTP1
 /// requests took. An operator sees there how often requests are refused (503s when
 /// `maxQueuedTokens` is too low, 400s from a client's bug) and the latency clients get.
 /// Answers the HTTP parser or the connection's pacing gave before a request reached the router
-/// (a malformed head, a 413 announced by Content-Length with `Expect: 100-continue`, a 408)
-/// are not counted.
+/// (a malformed head, a 408) are not counted.
 final class ServiceMetrics: @unchecked Sendable {
   /// Upper bounds of the latency histogram's buckets, in seconds (the last is +Inf).
   static let latencyBounds: [Double] = [

@@ -97,7 +97,7 @@ public struct TaggingServer: Service {
           // `CloseAfterWrites` for the very writes the client is not taking.
           additionalChannelHandlers: [
             CloseStalledWriters(timeout: .seconds(Int64(limits.idleTimeoutSeconds))),
-            CloseAfterWrites(),
+            CloseAfterWrites(timeout: .seconds(Int64(limits.idleTimeoutSeconds))),
             ClientPacing(
               idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)),
               bodyTimeout: .seconds(Int64(limits.bodyTimeoutSeconds)),
@@ -187,8 +187,12 @@ public struct TaggingServer: Service {
         message: "the body is in Transfer-Encoding \(RawJSON.string(coding)); send it as it is, "
           + "chunked or with Content-Length")
     }
-    if let coding = request.headers[.contentEncoding],
-      coding.trimmingCharacters(in: .whitespaces).lowercased() != "identity"
+    // A list of codings in the order applied; "identity" (or none, an empty field) is none.
+    let contentCodings = request.headers[values: .contentEncoding].flatMap {
+      $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    }
+    if contentCodings.contains(where: { $0 != "identity" }),
+      let coding = request.headers[.contentEncoding]
     {
       throw ServiceError(
         status: .unsupportedMediaType,

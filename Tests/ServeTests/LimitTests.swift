@@ -221,9 +221,15 @@ final class LimitTests: XCTestCase {
       XCTAssertEqual(
         answer.errorMessage, "the body is in Content-Encoding \"\(coding)\"; send it uncompressed")
     }
-    let identity = try await client.send(
-      "POST", server.url("/v1/tag"), body: body, headers: ["Content-Encoding": "identity"])
-    XCTAssertEqual(identity.status, 200, identity.text)
+    // No coding applied, however said (an empty field and a list were refused 415).
+    for none in ["identity", "", "identity, identity", " Identity "] {
+      let identity = try await client.send(
+        "POST", server.url("/v1/tag"), body: body, headers: ["Content-Encoding": none])
+      XCTAssertEqual(identity.status, 200, "\(none): \(identity.text)")
+    }
+    let listed = try await client.send(
+      "POST", server.url("/v1/tag"), body: body, headers: ["Content-Encoding": "identity, gzip"])
+    XCTAssertEqual(listed.status, 415, listed.text)
   }
 
   /// Random bytes and random damage to a good body never get anything but an answer.
