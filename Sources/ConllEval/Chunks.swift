@@ -140,11 +140,14 @@ func startOfChunk<Tag: ChunkRuleTag>(_ previous: Tag, _ current: Tag) -> Bool {
 /// IOB1 and BIO sequences these are exactly the chunks of the scheme. IOBES input is read with
 /// the same rules, so conlleval's quirks carry over: "S-X S-X" and "B-X E-X B-X E-X" each come out
 /// as one chunk. Convert IOBES to BIO with `convert(_:from:to:)` before scoring to avoid that.
-public func chunks(in labels: [String]) -> [Chunk] {
-  chunkBounds(count: labels.count, outside: ConllTag.outside) { ConllTag(labels[$0][...]) }.map {
-    Chunk(
-      type: String(ConllTag(labels[$0.lowerBound][...]).type), start: $0.lowerBound,
-      end: $0.upperBound)
+/// With `raw`, each label but "O" is a one-token chunk of the whole label, as `conlleval -r`
+/// (and `ConllCounts.add(rawLabels:)`) reads labels without chunk prefixes.
+public func chunks(in labels: [String], raw: Bool = false) -> [Chunk] {
+  let tag = { (index: Int) in
+    raw ? ConllTag(raw: labels[index][...], outside: "O") : ConllTag(labels[index][...])
+  }
+  return chunkBounds(count: labels.count, outside: ConllTag.outside, tag: tag).map {
+    Chunk(type: String(tag($0.lowerBound).type), start: $0.lowerBound, end: $0.upperBound)
   }
 }
 

@@ -9,7 +9,7 @@ import NIOCore
 /// only once much of its send buffer (megabytes on loopback) has drained, so a client reading
 /// 120 KB/s took no byte out of NIO's buffer for over 10 s, and was closed as stalled mid-answer.
 /// The bytes its peer has acknowledged (`tcpi_bytes_acked`) grow as the client reads.
-struct OutputProgress: Equatable {
+struct OutputProgress {
   /// The bytes NIO holds for the socket, not yet sent; nil where the channel cannot say.
   var unsent: Int?
   /// The bytes the peer has acknowledged; nil where the channel cannot say.

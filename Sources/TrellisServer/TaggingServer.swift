@@ -191,7 +191,7 @@ public struct TaggingServer: Service {
     let contentCodings = request.headers[values: .contentEncoding].flatMap {
       $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
     }
-    if contentCodings.contains(where: { $0 != "identity" }),
+    if contentCodings.contains(where: { !$0.isEmpty && $0 != "identity" }),
       let coding = request.headers[.contentEncoding]
     {
       throw ServiceError(

@@ -116,9 +116,11 @@ struct UnseenWordCounts {
       // Labels are compared by their bytes, as conlleval and `ConllCounts` compare them.
       if ExactString(labels[t]) == ExactString(sentence.labels[t]) { correctTokens += 1 }
     }
-    // Chunks as the report counts them (`countedLabels`: BIOES's as their BIO equivalents').
-    let predictedChunks = Set(ConllEval.chunks(in: tagger.countedLabels(labels)))
-    for chunk in ConllEval.chunks(in: tagger.countedLabels(sentence.labels))
+    // Chunks as the report counts them (`countedLabels`: BIOES's as their BIO equivalents';
+    // labels without chunk prefixes each a chunk, as `conlleval -r` reads them).
+    let raw = tagger.labelsAreRaw
+    let predictedChunks = Set(ConllEval.chunks(in: tagger.countedLabels(labels), raw: raw))
+    for chunk in ConllEval.chunks(in: tagger.countedLabels(sentence.labels), raw: raw)
     where unseen[chunk.start..<chunk.end].contains(true) {
       chunks += 1
       if predictedChunks.contains(chunk) { foundChunks += 1 }

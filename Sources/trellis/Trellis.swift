@@ -34,13 +34,16 @@ struct TrellisCommand: ParsableCommand {
     holdClosedStandardDescriptors()
     // Before any work: an argument that is not UTF-8 would be read as another one.
     if let refusal = CommandLine.argumentNotUTF8 { exit(withError: ValidationError(refusal)) }
-    // ArgumentParser answers `help nonsense` with the top-level help and status 0, where
-    // `trellis nonsense` is a usage error.
+    // ArgumentParser answers `help nonsense` (and `help tag nonsense`) with a help and status
+    // 0, where `trellis nonsense` is a usage error. Options (`help --help`) stay its own.
     let arguments = CommandLine.arguments
+    let names = arguments.dropFirst(2).filter { !$0.hasPrefix("-") }
     if arguments.count > 2, arguments[1] == "help",
-      !(subcommandNames + ["help"]).contains(arguments[2])
+      let unknown = names.enumerated().first(where: {
+        $0.offset > 0 || !(subcommandNames + ["help"]).contains($0.element)
+      })
     {
-      exit(withError: ValidationError("Unknown subcommand '\(arguments[2])'"))
+      exit(withError: ValidationError("Unknown subcommand '\(unknown.element)'"))
     }
     // Before libdispatch starts its first thread, which traps when it has no descriptors.
     if let refusal = openFileLimitRefusal(program: configuration.commandName!) {

@@ -70,7 +70,11 @@ final class HelpTests: CLITestCase {
     let result = try trellis(["help", "nonsense"])
     assertFailed(result, mentioning: ["Unknown subcommand 'nonsense'"])
     XCTAssertEqual(result.exitCode, 64, result.summary)
-    for known in [["help"], ["help", "tag"], ["help", "help"]] {
+    let nested = try trellis(["help", "tag", "nonsense"])
+    assertFailed(nested, mentioning: ["Unknown subcommand 'nonsense'"])
+    for known in [
+      ["help"], ["help", "tag"], ["help", "help"], ["help", "--help"], ["help", "-h"],
+    ] {
       assertSucceeded(try trellis(known))
     }
   }

@@ -196,6 +196,15 @@ final class TrainTagEvalTests: CLITestCase {
     XCTAssertTrue(report.stderr.contains("BIOES labels are counted as the BIO"), report.stderr)
   }
 
+  /// Labels without chunk prefixes are chunks of one token in `--unseen-words`' recall as in
+  /// the report (`conlleval -r`): the recall found none after the report counted them.
+  func testEvalCountsRawLabelChunksInEveryFigure() throws {
+    let report = try unseenWordsReport(
+      training: "john PER\nmet O\nparis LOC\n\n", test: "zed PER\nmet O\nrome LOC\n\n")
+    XCTAssertTrue(report.output.hasPrefix("processed 3 tokens with 2 phrases"), report.output)
+    XCTAssertTrue(report.output.contains("gold chunks with one: 2,"), report.output)
+  }
+
   /// `eval --unseen-words` on `test` of a small model trained on 20 copies of `sentence`.
   private func unseenWordsReport(training sentence: String, test: String) throws
     -> CommandResult

@@ -222,7 +222,7 @@ final class LimitTests: XCTestCase {
         answer.errorMessage, "the body is in Content-Encoding \"\(coding)\"; send it uncompressed")
     }
     // No coding applied, however said (an empty field and a list were refused 415).
-    for none in ["identity", "", "identity, identity", " Identity "] {
+    for none in ["identity", "", "identity, identity", " Identity ", "identity, ,identity"] {
       let identity = try await client.send(
         "POST", server.url("/v1/tag"), body: body, headers: ["Content-Encoding": none])
       XCTAssertEqual(identity.status, 200, "\(none): \(identity.text)")
