@@ -118,6 +118,24 @@ final class TrainerInputTests: XCTestCase {
       }, "training data: contains no sentences")
   }
 
+  /// A program's output paths are checked as `trellis train` checks them: a CoNLL file given
+  /// as the checkpoint or the best model was replaced (the checkpoint then removed at the end).
+  func testOutputPathsHoldingOtherFilesAreRefusedBeforeAnyWork() throws {
+    let train = try readLabelledCoNLL(path: fixture("train.conll"))
+    let data = temporaryPath("data.conll")
+    try Data("to\tO\n".utf8).write(to: URL(fileURLWithPath: data))
+    let trainer = Trainer(configuration: smallConfiguration(), options: oneEpoch())
+    XCTAssertEqual(
+      message { try trainer.train(train: train, dev: [], checkpoint: data) },
+      "\(data): is not a Trellis checkpoint; refusing to replace it (checkpoint): remove it, or "
+        + "name another file")
+    XCTAssertEqual(
+      message { try trainer.train(train: train, dev: [], bestModel: data) },
+      "\(data): is not a Trellis model; refusing to replace it (bestModel): remove it, or name "
+        + "another file")
+    XCTAssertEqual(FileManager.default.contents(atPath: data), Data("to\tO\n".utf8))
+  }
+
   func testBLASThreadCountsOutOfRangeAreRefused() {
     for count in [0, -1, 1 << 40] {
       XCTAssertThrowsError(try setBLASThreadCount(count), "\(count)")

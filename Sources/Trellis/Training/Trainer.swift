@@ -42,9 +42,10 @@ public final class Trainer {
   /// Throws for settings out of range (from a program, which the command line's checks never
   /// saw), for vectors of another size than the embeddings, for `resume` without a checkpoint,
   /// for a fresh run whose checkpoint path holds one (an earlier run's, which it would
-  /// replace), and without OpenBLAS, whose absence would stop the process at initialisation's
-  /// QR.
-  private func checkSettingsAndBLAS(checkpoint: String?, resume: Bool) throws {
+  /// replace), for output paths `trellis train` refuses (`FileRoles.check`: a file there that
+  /// is not empty nor of the kind written, a device, a missing directory), and without
+  /// OpenBLAS, whose absence would stop the process at initialisation's QR.
+  private func checkSettingsAndBLAS(checkpoint: String?, resume: Bool, bestModel: String?) throws {
     try configuration.validate()
     try options.validate()
     if let pretrained, pretrained.dimension != configuration.embeddingSize {
@@ -56,6 +57,16 @@ public final class Trainer {
     guard !resume || checkpoint != nil else {
       throw OptionError("resume", "needs the checkpoint to resume from")
     }
+    // A program's paths: a CoNLL file given as `checkpoint` was replaced by the checkpoint,
+    // which the run then removed, where the command line refuses it.
+    var outputs = FileRoles()
+    outputs.replaced = [("checkpoint", checkpoint), ("bestModel", bestModel)].compactMap {
+      option, path in path.map { (option, $0) }
+    }
+    outputs.kinds = [
+      "checkpoint": (Checkpoint.magic, "checkpoint"), "bestModel": (ModelFile.magic, "model"),
+    ]
+    try outputs.check()
     // A fresh run overwrote it after its first epoch and removed it at the end: hours of an
     // interrupted run lost to a command given again without --resume.
     if !resume, let checkpoint, Checkpoint.isCheckpoint(atPath: checkpoint) {
@@ -80,7 +91,7 @@ public final class Trainer {
     train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
     bestModel: String? = nil
   ) throws -> TaggerModel {
-    try checkSettingsAndBLAS(checkpoint: checkpoint, resume: resume)
+    try checkSettingsAndBLAS(checkpoint: checkpoint, resume: resume, bestModel: bestModel)
     let run: TrainingRun
     if resume, let checkpoint {
       run = try resumed(from: checkpoint, train: train, dev: dev)
