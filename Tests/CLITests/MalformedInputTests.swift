@@ -238,11 +238,16 @@ final class MalformedInputTests: CLITestCase {
     let model = try sharedModel()
     let bad = try write(
       bytes: Array("i\tO\nfl".utf8) + [0xFF] + Array("y\tO\n\n".utf8), to: "latin1.conll")
-    try assertEveryCommandRefuses(bad, model: model, with: "Error: \(bad):2: is not valid UTF-8\n")
+    let latin1 = "; if the file is Latin-1, convert it: iconv -f ISO-8859-1 -t UTF-8"
+    try assertEveryCommandRefuses(
+      bad, model: model, with: "Error: \(bad):2: is not valid UTF-8\(latin1)\n")
     let stdin = try runTrellis(
       ["tag", "--model", model], stdin: Data(Array("i\tO\nfl".utf8) + [0xC3, 0x28] + [0x0A]))
     assertFailed(stdin, mentioning: [])
-    XCTAssertEqual(stdin.stderr, "Error: <stdin>:2: is not valid UTF-8\n", stdin.summary)
+    XCTAssertEqual(stdin.stderr, "Error: <stdin>:2: is not valid UTF-8\(latin1)\n", stdin.summary)
+    // A byte that is no Latin-1 character (0x80...0x9F): no such hint.
+    let binary = try runTrellis(["tag", "--model", model], stdin: Data([0x66, 0x85, 0x0A]))
+    XCTAssertEqual(binary.stderr, "Error: <stdin>:1: is not valid UTF-8\n", binary.summary)
   }
 
   /// Input 13: tokens that are only punctuation.

@@ -82,7 +82,10 @@ final class CoNLLReaderTests: XCTestCase {
     let blank = write("blank.conll", "\n\n  \n")
     XCTAssertEqual(error(blank), "\(blank): contains no sentences")
     let invalid = write("invalid.conll", Array("a\tO\n".utf8) + [0x62, 0xFF, 0x09, 0x4F, 0x0A])
-    XCTAssertEqual(error(invalid), "\(invalid):2: is not valid UTF-8")
+    XCTAssertEqual(
+      error(invalid),
+      "\(invalid):2: is not valid UTF-8; if the file is Latin-1, convert it: iconv -f ISO-8859-1 "
+        + "-t UTF-8")
     for byteOrderMark: [UInt8] in [[0xFF, 0xFE], [0xFE, 0xFF]] {
       let utf16 = write("utf16.conll", byteOrderMark + [0x61, 0, 0x09, 0, 0x4F, 0, 0x0A, 0])
       XCTAssertEqual(

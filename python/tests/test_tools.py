@@ -61,8 +61,9 @@ def test_the_converter_refuses_what_the_cli_refuses_at_the_same_line(
     converted = convert(conll)
     tagged = tag(model_path, conll)
     assert converted.returncode == 1 and tagged.returncode != 0
-    assert converted.stderr == f"Error: {conll}:4: is not valid UTF-8\n"
-    assert tagged.stderr.startswith(f"Error: {conll}:4: is not valid UTF-8")
+    hint = "; if the file is Latin-1, convert it: iconv -f ISO-8859-1 -t UTF-8"
+    assert converted.stderr == f"Error: {conll}:4: is not valid UTF-8{hint}\n"
+    assert tagged.stderr.startswith(f"Error: {conll}:4: is not valid UTF-8{hint}\n")
     # UTF-16 and UTF-32, whose ASCII is valid UTF-8 with NULs in it without a byte-order mark
     # (the converter made one sentence of NUL-laden tokens of them), are named as the CLI names
     # them; NUL-separated UTF-8 fields of one character are no UTF-16.

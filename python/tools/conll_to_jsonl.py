@@ -75,7 +75,11 @@ def lines_of(path: str) -> Iterator[Tuple[int, str]]:
                 try:
                     yield number, raw.decode("utf-8")
                 except UnicodeDecodeError:
-                    raise ConversionError(f"{path}:{number}: is not valid UTF-8") from None
+                    # As `invalidUTF8Refusal` in Sources/Trellis/Data/LineReader.swift.
+                    latin1 = all(byte < 0x80 or byte >= 0xA0 for byte in raw)
+                    hint = ("; if the file is Latin-1, convert it: iconv -f ISO-8859-1 -t UTF-8"
+                            if latin1 else "")
+                    raise ConversionError(f"{path}:{number}: is not valid UTF-8{hint}") from None
 
 
 def conll_sentences(path: str) -> Iterator[List[str]]:

@@ -219,10 +219,18 @@ public final class LineReader {
     // ASCII is valid UTF-8 as it is; `String(validating:)` costs a generic metadata lookup
     // per call, which was most of this function on a large file.
     guard isASCII(line) || String(validating: line, as: UTF8.self) != nil else {
-      throw TrellisError(file: fileName, line: lineNumber, "is not valid UTF-8")
+      throw TrellisError(file: fileName, line: lineNumber, invalidUTF8Refusal(of: line))
     }
     return line
   }
+}
+
+/// What an invalid UTF-8 line is told, with the way out where its bytes read as Latin-1 text
+/// (every byte past ASCII a letter or sign of ISO-8859-1, 0xA0...0xFF): the CoNLL-2002 and
+/// German CoNLL-2003 releases are Latin-1. `python/tools/conll_to_jsonl.py` says the same.
+func invalidUTF8Refusal(of line: UnsafeBufferPointer<UInt8>) -> String {
+  guard line.allSatisfy({ $0 < 0x80 || $0 >= 0xA0 }) else { return "is not valid UTF-8" }
+  return "is not valid UTF-8; if the file is Latin-1, convert it: iconv -f ISO-8859-1 -t UTF-8"
 }
 
 /// The refusal of a file whose first line (without its byte-order mark, if UTF-8's, and its
