@@ -76,8 +76,8 @@ struct Eval: ParsableCommand {
     }
     if tagger.labelsAreRaw {
       // Without -r, conlleval finds no chunks in such labels, or splits one at its first "-"
-      // (`-LRB-`: prefix "", type "LRB-"): an FB1 of 0, or of chunks no label means, where
-      // training's dev F1 read 74 (a corpus of PER and LOC labels).
+      // (`-LRB-`: prefix "", type "LRB-"): an FB1 of 0, or of chunks no label means, beside
+      // the dev F1 that training and `info` report for the same model.
       printError(
         "note: no label has a chunk prefix (B-, I-, E-, S-), so each label but O is scored as "
           + "a one-token chunk, as training's dev F1 and `conlleval -r` (`trellis score -r`) "

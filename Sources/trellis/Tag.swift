@@ -306,9 +306,12 @@ struct Tag: ParsableCommand {
       tokenColumns.count = tokens.fieldsPerLine
     }
     var analyses = analyses.makeIterator()
-    let held = tokenColumns.count == nil ? [] : tokenColumns.heldMarkers
-    if !held.isEmpty { tokenColumns.heldMarkers = [] }
-    for sentence in held + sentences {
+    // The markers held for the column count come first, without copying the group to join them.
+    if let columns = tokenColumns.count, !tokenColumns.heldMarkers.isEmpty {
+      for marker in tokenColumns.heldMarkers { writeMarker(marker, columns: columns, to: output) }
+      tokenColumns.heldMarkers = []
+    }
+    for sentence in sentences {
       if sentence.isDocumentMarker {
         if format == .conll {
           guard tokenColumns.count != nil else {
@@ -326,10 +329,9 @@ struct Tag: ParsableCommand {
     try output.endBatch()
   }
 
-  /// Writes a `-DOCSTART-` line. conlleval reads one as a token, labelled O like its own, and
-  /// refuses a file whose lines' column counts differ: copied as it is when its columns are
-  /// the token lines' (`columns`; nil: none read), otherwise written as -DOCSTART- and O in
-  /// each of their other columns.
+  /// Writes a `-DOCSTART-` line. conlleval reads one as a token labelled O, and refuses a file
+  /// whose lines' column counts differ: copied when its columns are the token lines' (`columns`;
+  /// nil: none read), otherwise written as -DOCSTART- and O in each of their other columns.
   func writeMarker(_ marker: SentenceLines, columns: Int? = nil, to output: StandardOutput) {
     let confidence = self.confidence
     output.append { bytes in
@@ -388,13 +390,11 @@ struct Tag: ParsableCommand {
   }
 }
 
-/// The column count of a CoNLL input's token lines (one for the whole file, `CoNLLReader`),
-/// once `tag` has read one: the columns its copies of `-DOCSTART-` lines take, group after
-/// group. Nil before the first token line.
+/// The column count of a CoNLL input's token lines (one for the whole file), once `tag` has
+/// read one: the columns its copies of `-DOCSTART-` lines take. Nil before the first.
 final class TokenLineColumns {
   var count: Int?
-  /// The `-DOCSTART-` lines read before the first token line, written once its column count
-  /// is known: a marker answered alone (the reader waiting for input right after it) was
-  /// copied as it was, and `score` refused the output for its column count.
+  /// The `-DOCSTART-` lines read before the first token line, written once `count` is known:
+  /// one answered alone was copied as it was, and `score` refused the output's column counts.
   var heldMarkers: [SentenceLines] = []
 }
