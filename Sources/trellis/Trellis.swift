@@ -34,17 +34,7 @@ struct TrellisCommand: ParsableCommand {
     holdClosedStandardDescriptors()
     // Before any work: an argument that is not UTF-8 would be read as another one.
     if let refusal = CommandLine.argumentNotUTF8 { exit(withError: ValidationError(refusal)) }
-    // ArgumentParser answers `help nonsense` (and `help tag nonsense`) with a help and status
-    // 0, where `trellis nonsense` is a usage error. Options (`help --help`) stay its own.
-    let arguments = CommandLine.arguments
-    let names = arguments.dropFirst(2).filter { !$0.hasPrefix("-") }
-    if arguments.count > 2, arguments[1] == "help",
-      let unknown = names.enumerated().first(where: {
-        $0.offset > 0 || !(subcommandNames + ["help"]).contains($0.element)
-      })
-    {
-      exit(withError: ValidationError("Unknown subcommand '\(unknown.element)'"))
-    }
+    refuseHelpOfUnknownSubcommands()
     // Before libdispatch starts its first thread, which traps when it has no descriptors.
     if let refusal = openFileLimitRefusal(program: configuration.commandName!) {
       printError(refusal)
@@ -66,20 +56,24 @@ struct TrellisCommand: ParsableCommand {
     // ever, and stopping it hung `train`. Started with one thread, it has none to stop. A
     // value the user set stands.
     setenv("OPENBLAS_NUM_THREADS", "1", 0)
+    var subcommand: ParsableCommand.Type?
     do {
       var command = try parseAsRoot()
-      let subcommand = type(of: command)
-      if let refusal = repeatedOptionRefusal(in: CommandLine.arguments.dropFirst(2), of: subcommand)
+      subcommand = type(of: command)
+      if let refusal = repeatedOptionRefusal(
+        in: CommandLine.arguments.dropFirst(2), of: type(of: command))
       {
-        printError(
-          "Error: \(refusal)\nUsage: \(usageString(for: subcommand))\n"
-            + "  See 'trellis \(CommandLine.arguments[1]) --help' for more information.")
-        Foundation.exit(ExitCode.validationFailure.rawValue)
+        exitWithUsageError(refusal, of: type(of: command))
       }
       try command.run()
       StandardStreams.finishOrExit()
     } catch let failure as StandardStreams.WriteFailure {
       failure.exit()
+    } catch let error as OptionError {
+      // An option's value found wrong once the command runs (standard input given to two
+      // options, an empty output path) is a usage error, as one `validate()` finds: status
+      // 64, not 1.
+      exitWithUsageError(error.description, of: subcommand ?? Self.self)
     } catch {
       // --help and --version print like any other output, so a write error is not exit 0.
       guard exitCode(for: error) == .success else { exit(withError: error) }
@@ -88,6 +82,31 @@ struct TrellisCommand: ParsableCommand {
       Foundation.exit(0)
     }
   }
+}
+
+extension TrellisCommand {
+  /// ArgumentParser answers `help nonsense` (and `help tag nonsense`) with a help and status
+  /// 0, where `trellis nonsense` is a usage error: such names are refused. Options (`help
+  /// --help`) stay its own.
+  fileprivate static func refuseHelpOfUnknownSubcommands() {
+    let arguments = CommandLine.arguments
+    let names = arguments.dropFirst(2).filter { !$0.hasPrefix("-") }
+    if arguments.count > 2, arguments[1] == "help",
+      let unknown = names.enumerated().first(where: {
+        $0.offset > 0 || !(subcommandNames + ["help"]).contains($0.element)
+      })
+    {
+      exit(withError: ValidationError("Unknown subcommand '\(unknown.element)'"))
+    }
+  }
+}
+
+/// Prints `message` as a usage error of `subcommand`, with its usage line, and exits 64.
+private func exitWithUsageError(_ message: String, of subcommand: ParsableCommand.Type) -> Never {
+  printError(
+    "Error: \(message)\nUsage: \(TrellisCommand.usageString(for: subcommand))\n"
+      + "  See 'trellis \(CommandLine.arguments[1]) --help' for more information.")
+  Foundation.exit(ExitCode.validationFailure.rawValue)
 }
 
 /// Write errors on standard output and error end the command with a non-zero status, never a
