@@ -173,6 +173,17 @@ final class PretrainedEmbeddingsTests: XCTestCase {
       row(fineTuned, "flights"), vector("flights"), "seen twice: never read as <unk>")
   }
 
+  /// With averaging, the saved model is the weights' average, which starts from the weights
+  /// as the vectors left them: a frozen row, and the row of a word no training sentence holds
+  /// (scope `all`), keep their vectors exactly. The average once started from the random rows
+  /// and never reached the vectors.
+  func testAveragingKeepsTheVectorsOfRowsNoStepChanges() throws {
+    var averaged = options(epochs: 2, freeze: true)
+    averaged.average = true
+    let model = try trainer(averaged, scope: .all).train(train: train, dev: dev)
+    for word in seededWords + ["zzunseen"] { XCTAssertEqual(row(model, word), vector(word), word) }
+  }
+
   /// `train` refuses, by throwing before any work, what it used to stop the process for:
   /// vectors of another size than the embeddings, and training sentences of no tokens (a model
   /// of no labels); and `resume` without a checkpoint, which trained afresh.

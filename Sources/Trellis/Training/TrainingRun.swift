@@ -187,11 +187,14 @@ extension Trainer {
         "the model needs \(failure.megabytes) MB for its weights and gradients, more than this "
           + "system gives; choose smaller sizes")
     }
+    // The vectors go in before the state is made: averaging starts from the weights as they
+    // are then, and started from the random rows, a frozen row's average never reached its
+    // vector (nor did the vector of a word no training sentence holds).
+    let seeded = pretrained.map { seedEmbeddings(of: model, from: $0) }
     var state = TrainingState(rng: rng, model: model, options: options)
     state.devSHA256 = TrainingState.sentencesSHA256(of: dev)
     state.trainSHA256 = TrainingState.sentencesSHA256(of: train)
-    if let pretrained {
-      let seeded = seedEmbeddings(of: model, from: pretrained)
+    if let seeded {
       if options.freezeEmbeddings { state.frozenEmbeddingRows = seeded }
       onPretrainedVocabulary(seeded.count, model.words.count - corpus.words.count)
     }
