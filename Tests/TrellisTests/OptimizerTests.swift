@@ -219,4 +219,24 @@ final class OptimizerTests: XCTestCase {
       assertSameUpdates(stores, optimizers, initial: initial, "\(kind)")
     }
   }
+
+  /// `OptimizerKind.slabCount` is the number of slabs each kind's state keeps, so that
+  /// `TrainingState.checkMemory` asks for the memory the state takes; and a state larger than
+  /// the system gives is refused with a message before it is made, not with a trap.
+  func testTheStatesMemoryIsAskedForBeforeItIsMade() {
+    for kind in OptimizerKind.allCases {
+      XCTAssertEqual(
+        kind.slabCount, kind.makeOptimizer(parameterCount: 3).state.slabs.count, "\(kind)")
+    }
+    var options = TrainingOptions()
+    XCTAssertNoThrow(try TrainingState.checkMemory(parameterCount: 1000, options: options))
+    options.average = true
+    // 2^44 parameters, five slabs (Adam's two, the average, two copies): 320 TiB, past any
+    // address space.
+    XCTAssertThrowsError(try TrainingState.checkMemory(parameterCount: 1 << 44, options: options)) {
+      XCTAssertTrue(
+        ($0 as? TrainingFailure)?.message.hasPrefix("the run needs 335544321 MB for") ?? false,
+        "\($0)")
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TrellisKernels
 
 /// A named block of the parameter slab: `rows × columns` Floats starting at `offset`.
 struct ParameterSlot: Codable, Equatable, Sendable {
@@ -79,6 +80,12 @@ package final class ParameterStore: @unchecked Sendable {
     let floats = max(count, 1)
     guard let slab = calloc(floats, MemoryLayout<Float>.stride) else { return nil }
     return slab.bindMemory(to: Float.self, capacity: floats)
+  }
+
+  /// Whether the system gives `floats` Floats now (`trellis_can_allocate`): for memory that
+  /// arrays, whose allocation cannot fail but by ending the process, take later.
+  static func canAllocate(floats: Int) -> Bool {
+    trellis_can_allocate(floats, MemoryLayout<Float>.stride) != 0
   }
 
   @inline(__always) func value(_ slot: ParameterSlot) -> UnsafeMutablePointer<Float> {

@@ -119,7 +119,7 @@ package enum Checkpoint {
       defer { offset += 4 * count }
       return (0..<count).map { Float(bitPattern: readLittleEndian(bytes, at: offset + 4 * $0)) }
     }
-    var state = TrainingState(
+    var state = try TrainingState(
       rng: SplitMix64(seed: header.rngState), model: model, options: header.options)
     state.completedEpochs = header.completedEpochs
     state.step = header.step

@@ -20,6 +20,15 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     }
   }
 
+  /// The per-parameter slabs the optimiser's state keeps (`OptimizerState.slabs`): Adam's and
+  /// Nadam's two moments. `TrainingState` asks for their memory before they are made.
+  var slabCount: Int {
+    switch self {
+    case .adam, .nadam: 2
+    case .sgd: 0
+    }
+  }
+
   /// A new optimiser of this kind for `parameterCount` parameters; the only place a kind is
   /// mapped to a type.
   func makeOptimizer(parameterCount: Int) -> any Optimizer {

@@ -191,7 +191,7 @@ extension Trainer {
     // are then, and started from the random rows, a frozen row's average never reached its
     // vector (nor did the vector of a word no training sentence holds).
     let seeded = pretrained.map { seedEmbeddings(of: model, from: $0) }
-    var state = TrainingState(rng: rng, model: model, options: options)
+    var state = try TrainingState(rng: rng, model: model, options: options)
     state.devSHA256 = TrainingState.sentencesSHA256(of: dev)
     state.trainSHA256 = TrainingState.sentencesSHA256(of: train)
     if let seeded {

@@ -29,10 +29,29 @@ struct TrainingState {
   /// corpora. Nil only from a checkpoint written before it was recorded.
   var trainSHA256: String?
 
-  init(rng: SplitMix64, model: TaggerModel, options: TrainingOptions) {
+  /// Throws `TrainingFailure` when the system refuses the memory the state and the run's
+  /// copies of the weights take (`checkMemory`).
+  init(rng: SplitMix64, model: TaggerModel, options: TrainingOptions) throws {
+    try Self.checkMemory(parameterCount: model.store.count, options: options)
     self.rng = rng
     let base = options.optimizer.makeOptimizer(parameterCount: model.store.count)
     optimizer = options.average ? ParameterAveraging(base, initial: model.store.snapshot()) : base
+  }
+
+  /// Throws unless the system gives the memory of the optimiser's slabs, the average, the
+  /// selected epoch's copy of the weights and the copy that evaluating it sets aside, each
+  /// `parameterCount` Floats: they are arrays, whose allocation ends the process when it is
+  /// refused (a model of 2,048 hidden units under `ulimit -v 3000000` stopped with a trap,
+  /// where a larger one got the model store's message).
+  static func checkMemory(parameterCount: Int, options: TrainingOptions) throws {
+    let slabs = options.optimizer.slabCount + (options.average ? 1 : 0) + 2
+    let (floats, overflow) = parameterCount.multipliedReportingOverflow(by: slabs)
+    guard overflow || !ParameterStore.canAllocate(floats: floats) else { return }
+    let megabytes = overflow ? Int.max >> 20 : floats >> 18 + 1
+    throw TrainingFailure(
+      "the run needs \(megabytes) MB for the optimiser's state and copies of the weights, "
+        + "besides the model's weights and gradients, more than this system gives; choose "
+        + "smaller sizes")
   }
 
   /// The SHA-256 of the sentences' fields (a tab after each field, a newline after each line

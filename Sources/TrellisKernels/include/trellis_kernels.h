@@ -11,6 +11,7 @@
 #define TRELLIS_KERNELS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -223,6 +224,11 @@ void trellis_limit_malloc_arenas(int count);
 /// Gives the free memory of every malloc arena back to the system (glibc's malloc_trim(0)):
 /// the pages of freed blocks, wherever they lie in the heaps. Nothing off glibc.
 void trellis_release_free_memory(void);
+
+/// Whether the system gives a block of `count` elements of `size` bytes now (calloc'd and
+/// freed at once; never touched, so no page of it becomes resident). An optimiser removes
+/// such a pair written in Swift, which then asked for nothing.
+int trellis_can_allocate(size_t count, size_t size);
 
 #ifdef __cplusplus
 }
