@@ -13,7 +13,9 @@ func fillUniform(
 /// Saxe et al. (2014): orthogonal recurrent weights keep the Jacobian's singular values at 1 at
 /// the start of training, so gradients through time neither vanish nor explode at first. The
 /// signs of Q are fixed by R's diagonal (Mezzadri 2007) so Q is Haar-distributed, and so the
-/// result depends only on the seed, not on LAPACK's sign conventions.
+/// result does not depend on LAPACK's sign conventions. Its last bits in Double do depend on
+/// the OpenBLAS kernels the CPU gets, and at large sizes a few Float values with them (README,
+/// "Reproducible").
 func fillOrthogonal(
   _ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int, rng: inout SplitMix64
 ) {
