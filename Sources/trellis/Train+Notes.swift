@@ -25,9 +25,12 @@ extension Train {
       idle.isEmpty
       ? ""
       : " (\(idle.joined(separator: " and ")) \(verbs.0) dev F1, and \(verbs.1) nothing here)"
+    let run =
+      options.epochs == 1
+      ? "runs its one epoch" : "runs all \(options.epochs) epochs and keeps the last"
     printError(
-      "note: without --dev, training runs all \(options.epochs) epochs and keeps the "
-        + "last\(unused); --dev stops when dev F1 stops improving and keeps the best epoch")
+      "note: without --dev, training \(run)\(unused); --dev stops when dev F1 stops "
+        + "improving and keeps the best epoch")
   }
 
   /// A note when dev F1 cannot choose between epochs, or nil: the training labels have chunk

@@ -590,8 +590,18 @@ final class MalformedInputTests: CLITestCase {
       ),
       (
         train + ["--feature-column", "1"],
-        "--feature-column N must differ from the token and label columns (got 1): a column is "
-          + "read once, and a feature of the labels would hand the model its gold label"
+        "--feature-column N must differ from the token and label columns (got 1, the token "
+          + "column, which the model reads already)"
+      ),
+      (
+        train + ["--feature-column", "2", "--label-column", "2"],
+        "--feature-column N must differ from the token and label columns (got 2, the label "
+          + "column: a feature of the labels would hand the model its gold label)"
+      ),
+      (
+        train + ["--head", "softmax", "--no-constraints"],
+        "--no-constraints acts on the chain heads' decoding; the softmax head labels each token "
+          + "on its own"
       ),
       (
         ["tag", "--model", path("m"), "--threads", "-2"],

@@ -173,6 +173,11 @@ final class RefusalTests: CLITestCase {
     assertSucceeded(scoped)
     XCTAssertTrue(scoped.stderr.contains("embeddingsScope data (not all)"), scoped.stderr)
     XCTAssertFalse(scoped.stderr.contains("embeddings \(first)"), scoped.stderr)
+    // A checkpoint trained without vectors has none, not a "default" file.
+    assertSucceeded(try trellis(common + ["--epochs", "1", "--keep-checkpoint"]))
+    let without = try trellis(common + ["--embeddings", first, "--epochs", "2", "--resume"])
+    assertSucceeded(without)
+    XCTAssertTrue(without.stderr.contains("embeddings none (not \(first))"), without.stderr)
   }
 
   /// Weights of ±3e38 (finite, so the loader takes them) overflow the scores: the confidences

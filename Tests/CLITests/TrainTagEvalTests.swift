@@ -75,6 +75,12 @@ final class TrainTagEvalTests: CLITestCase {
         idle.stderr.contains(note + " (\(named) nothing here)"),
         idle.summary)
     }
+    // One epoch is its own: not "all 1 epochs".
+    let one = try trellis(train + Self.smallModelOptions + ["--epochs", "1"])
+    assertSucceeded(one)
+    XCTAssertTrue(
+      one.stderr.contains("note: without --dev, training runs its one epoch; --dev stops"),
+      one.summary)
   }
 
   /// A dev file without chunks (or with none of a type the training data has) scores every

@@ -96,6 +96,11 @@ final class CheckpointHeaderTests: XCTestCase {
     XCTAssertThrowsError(try Checkpoint.read(from: path)) {
       XCTAssertTrue("\($0)".contains("is a model, not a training checkpoint"), "\($0)")
     }
+    // A checkpoint cut short before its first 16 bytes is truncated, not of another kind.
+    try Data(bytes.prefix(12)).write(to: URL(fileURLWithPath: path))
+    XCTAssertThrowsError(try Checkpoint.read(from: path)) {
+      XCTAssertTrue("\($0)".hasSuffix("is truncated (12 bytes)"), "\($0)")
+    }
   }
 
   func testHeadersThatLieAreRefused() throws {

@@ -320,5 +320,16 @@ final class VectorFileTests: XCTestCase {
     XCTAssertEqual(headed.format, .text(hasHeader: true))
     XCTAssertEqual(headed.skippedVectorCount, 1)
     XCTAssertEqual(headed.vector(for: "Flights").map(Array.init), [4, 3, 2, 1])
+    // And as the first record of a file without a header, which was refused as vectors of 5
+    // dimensions; one of other numbers still is.
+    let spaced = try read(
+      try write(Data("new york 1 2 3 4\nFlights 4 3 2 1\n".utf8), "skips-first-spaced.txt"))
+    XCTAssertEqual(spaced.format, .text(hasHeader: false))
+    XCTAssertEqual(spaced.skippedVectorCount, 1)
+    XCTAssertEqual(spaced.vector(for: "Flights").map(Array.init), [4, 3, 2, 1])
+    XCTAssertThrowsError(try read(try write(Data("the 1 2 3 4 5\n".utf8), "wide.txt"))) {
+      XCTAssertTrue(
+        "\($0)".hasSuffix("vectors have 5 dimensions but --embedding-size is 4"), "\($0)")
+    }
   }
 }

@@ -85,7 +85,9 @@ public struct PretrainedEmbeddings: Sendable {
     var fileKeys: [String] = []
     while let word = try reader.nextWord() {
       let key = normalization.key(for: word)
-      guard wanted?.contains(key) ?? true else { continue }
+      // `<unk>` and `<pad>` keep their own rows whatever the file holds (`TrainingRun`): their
+      // vectors are neither kept nor counted as kept.
+      guard wanted?.contains(key) ?? true, !ReservedWord.all.contains(key) else { continue }
       let isVerbatim = word == key
       if let row = rows[key] {
         guard isVerbatim, !rowIsVerbatim[row] else { continue }
@@ -102,9 +104,9 @@ public struct PretrainedEmbeddings: Sendable {
     skippedVectorCount = reader.skippedCount
     fileDigest = reader.digest
     guard fileVectorCount > 0 else { throw TrellisError(file: path, "contains no vectors") }
-    // `<unk>` and `<pad>` keep their own rows whatever the file holds (`TrainingRun`), so a
-    // data file that holds them as tokens counts them neither as covered nor as missing.
-    var listed: Set = [ReservedWord.padding, ReservedWord.unknown]
+    // So a data file that holds `<unk>` or `<pad>` as tokens counts them neither as covered
+    // nor as missing.
+    var listed = Set(ReservedWord.all)
     for word in dataWords where listed.insert(word).inserted {
       guard let found = match(word) else {
         coverage.missing += 1

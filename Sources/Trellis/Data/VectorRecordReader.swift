@@ -123,27 +123,27 @@ final class VectorRecordReader {
       "vectors have \(found) dimensions but --embedding-size is \(expected)")
   }
 
-  /// Checks the current line's field count: a word and `dimension` numbers. More fields after
-  /// the first record are a word with spaces in it when the field before the numbers is not a
-  /// number itself (GloVe 840B's ". . ."); anything else is an error. The first record of a
-  /// file without a header gives its dimension; after a header, which gave it, it is read as
-  /// any other.
+  /// Checks the current line's field count: a word and `dimension` numbers. More fields are a
+  /// word with spaces in it when the field before the numbers is not a number itself (GloVe
+  /// 840B's ". . ."), in the first record too; anything else is an error, which for the first
+  /// record of a file without a header says the file's dimension (after a header, which gave
+  /// it, the first is read as any other).
   private func wordHoldsWhitespace() throws -> Bool {
     let numbers = fields.count - 1
     if numbers == dimension { return false }
+    let beforeNumbers = numbers > dimension ? fields[fields.count - dimension - 1] : nil
+    if let beforeNumbers,
+      decimalFloat(String(decoding: line[beforeNumbers], as: UTF8.self)) == nil
+    {
+      return true
+    }
     if recordCount == 1 && announcedCount == nil {
       throw Self.dimensionMismatch(
         file: fileName, line: lineNumber, found: numbers, expected: dimension)
     }
-    guard numbers > dimension,
-      decimalFloat(String(decoding: line[fields[fields.count - dimension - 1]], as: UTF8.self))
-        == nil
-    else {
-      throw TrellisError(
-        file: fileName, line: lineNumber,
-        "expected a word and \(dimension) numbers (--embedding-size), found \(numbers) numbers")
-    }
-    return true
+    throw TrellisError(
+      file: fileName, line: lineNumber,
+      "expected a word and \(dimension) numbers (--embedding-size), found \(numbers) numbers")
   }
 
   /// `fields`: the ranges of `line` between spaces and tabs.

@@ -198,6 +198,8 @@ enum ReservedWord {
   static let unknown = "<unk>"
   static let paddingId = 0
   static let unknownId = 1
+  /// Both, in id order.
+  static let all = [padding, unknown]
 }
 
 extension CodingUserInfoKey {

@@ -168,7 +168,9 @@ package enum Checkpoint {
       throw Array(bytes.prefix(ModelFile.magic.count)) == ModelFile.magic
         ? TrellisError(
           file: path, "is a model, not a training checkpoint (--checkpoint names the checkpoint)")
-        : TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
+        : Array(bytes.prefix(8)) == magic
+          ? TrellisError(file: path, "is truncated (\(bytes.count) bytes)")
+          : TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
     }
     guard trailingChecksumMatches(bytes) else {
       throw TrellisError(file: path, "is truncated or corrupted (checksum mismatch)")

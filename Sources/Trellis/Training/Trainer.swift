@@ -312,8 +312,12 @@ public struct ReplacedSetting: Equatable, Sendable, CustomStringConvertible {
   /// The trainer's value, which the run does not use.
   public var given: String?
 
-  /// "key kept-value (not given-value)", "default" for a value left out.
-  public var description: String { "\(key) \(kept ?? "default") (not \(given ?? "default"))" }
+  /// "key kept-value (not given-value)": for a value left out, "none" of a file or note,
+  /// "default" of a setting.
+  public var description: String {
+    let absent = ["embeddings", "test", "note"].contains(key) ? "none" : "default"
+    return "\(key) \(kept ?? absent) (not \(given ?? absent))"
+  }
 }
 
 /// The top-level members of `value`'s JSON form, each value as JSON text (a member that is

@@ -67,6 +67,11 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         options.dropout == 0 && options.variationalDropout, "variational-dropout",
         "acts on dropout, which --dropout 0 turns off", "options.variationalDropout"
       ),
+      (
+        configuration.head == .softmax && !configuration.constrainedDecoding, "no-constraints",
+        "acts on the chain heads' decoding; the softmax head labels each token on its own",
+        "configuration.constrainedDecoding"
+      ),
     ]
     if let setting = idle.first(where: \.isIdle) {
       throw OptionError(setting.option, setting.message, field: setting.field)
@@ -90,10 +95,13 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
   private func validateFeatureColumns() throws {
     for (index, feature) in configuration.featureColumns.enumerated()
     where [data.tokenColumn, data.labelColumn].contains(feature.column) {
+      let reason =
+        feature.column == data.tokenColumn
+        ? "the token column, which the model reads already"
+        : "the label column: a feature of the labels would hand the model its gold label"
       throw OptionError(
         "feature-column",
-        "must differ from the token and label columns (got \(feature.column)): a column is "
-          + "read once, and a feature of the labels would hand the model its gold label",
+        "must differ from the token and label columns (got \(feature.column), \(reason))",
         field: "configuration.featureColumns[\(index)].column", part: "N")
     }
   }
