@@ -32,9 +32,28 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     try locating(in: "configuration", configuration.validate)
     try locating(in: "options", options.validate)
     try validateFeatureColumns()
+    if let setting = idleSettings.first(where: \.isIdle) {
+      throw OptionError(setting.option, setting.message, field: setting.field)
+    }
+    guard data.embeddings == nil else { return }
+    if options.freezeEmbeddings {
+      throw OptionError(
+        "freeze-embeddings", "needs --embeddings, the vectors it keeps fixed",
+        field: "options.freezeEmbeddings")
+    }
+    if data.embeddingsScope == .all {
+      throw OptionError(
+        "embeddings-scope", "needs --embeddings, the file whose every vector it keeps",
+        field: "data.embeddingsScope", part: "all")
+    }
+  }
+
+  /// The settings that act only on something the recipe may not have, each with whether it is
+  /// set away from its default without it (`isIdle`), the refusal's words and its field.
+  private var idleSettings: [(isIdle: Bool, option: String, message: String, field: String)] {
     let defaults = TrainingRecipe()
     let (head, options) = (configuration.headOptions, self.options)
-    let idle: [(isIdle: Bool, option: String, message: String, field: String)] = [
+    return [
       (
         configuration.head != .ssvm
           && head.costWeight != defaults.configuration.headOptions.costWeight,
@@ -73,20 +92,6 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         "configuration.constrainedDecoding"
       ),
     ]
-    if let setting = idle.first(where: \.isIdle) {
-      throw OptionError(setting.option, setting.message, field: setting.field)
-    }
-    guard data.embeddings == nil else { return }
-    if options.freezeEmbeddings {
-      throw OptionError(
-        "freeze-embeddings", "needs --embeddings, the vectors it keeps fixed",
-        field: "options.freezeEmbeddings")
-    }
-    if data.embeddingsScope == .all {
-      throw OptionError(
-        "embeddings-scope", "needs --embeddings, the file whose every vector it keeps",
-        field: "data.embeddingsScope", part: "all")
-    }
   }
 
   /// Throws when a feature column is the token or label column: known from the options alone,
