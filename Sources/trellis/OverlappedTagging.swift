@@ -38,7 +38,7 @@ final class OverlappedTagging {
     let finished = inFlight.count >= groupsInFlight ? takeFinished() : nil
     let answers = AnswerBox<Answers>()
     let done = DispatchSemaphore(value: 0)
-    DispatchQueue.global().async {
+    runOnWorkerThread {
       answers.value = tag()
       done.signal()
     }
@@ -87,7 +87,7 @@ final class ModelLoading {
       }
       loaded.signal()
     }
-    if threads > 1 { DispatchQueue.global().async(execute: load) } else { load() }
+    if threads > 1 { runOnWorkerThread(load) } else { load() }
   }
 
   /// The model, waiting for it to load; the first call runs `prepare` on it. Throws the load's

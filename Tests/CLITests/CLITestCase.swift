@@ -52,12 +52,15 @@ class CLITestCase: XCTestCase {
   /// Runs `trellis` through `/bin/sh -c script`, the executable as `$0` and `arguments` after
   /// it, for what only a shell sets up (redirections, limits); returns the exit status and
   /// standard error.
-  func trellisInShell(_ script: String, _ arguments: [String]) throws -> (
-    status: Int32, stderr: String
-  ) {
+  func trellisInShell(
+    _ script: String, _ arguments: [String], environment: [String: String] = [:]
+  ) throws -> (status: Int32, stderr: String) {
     let shell = Process()
     shell.executableURL = URL(fileURLWithPath: "/bin/sh")
     shell.arguments = ["-c", script, try PackagePaths.executable().path] + arguments
+    if !environment.isEmpty {
+      shell.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let errors = Pipe()
     shell.standardError = errors
     try shell.run()

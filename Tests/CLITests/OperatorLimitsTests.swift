@@ -88,6 +88,32 @@ final class OperatorLimitsTests: CLITestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("target.ck")))
   }
 
+  /// At the process's thread limit (`RLIMIT_NPROC`, a container's pids limit), tagging on
+  /// several threads runs on the calling thread: libdispatch retried starting its workers for
+  /// ever, and `tag` hung on CoNLL and JSON-lines input alike. Run as another user, since the
+  /// limit does not bind root.
+  func testTaggingAtTheThreadLimitRunsOnTheCallingThread() throws {
+    guard getuid() == 0 else { throw XCTSkip("switches to another user to limit its threads") }
+    let model = try sharedModel()
+    let requests = try write(#"{"tokens": ["flights", "to", "boston"]}"# + "\n", to: "r.jsonl")
+    // Readable by that user, and writable for its answers.
+    chmod(directory.path, 0o777)
+    for file in [model, requests] { chmod(file, 0o644) }
+    for (input, file) in [("conll", PackagePaths.tiny("test")), ("jsonl", requests)] {
+      let answers = path("answers-\(input)")
+      let (status, message) = try trellisInShell(
+        #"exec timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups "#
+          + #"prlimit --nproc=1 "$0" "$@" > "$ANSWERS""#,
+        ["tag", "--model", model, "--threads", "4", "--input", input, file],
+        environment: ["ANSWERS": answers])
+      XCTAssertEqual(status, 0, "\(input): \(message)")
+      let expected = try trellis(["tag", "--model", model, "--input", input, file])
+      XCTAssertEqual(
+        String(decoding: FileManager.default.contents(atPath: answers) ?? Data(), as: UTF8.self),
+        expected.output, input)
+    }
+  }
+
   /// Under `ulimit -v`, OpenBLAS's start-up threads retried their buffers for ever and
   /// stopping them hung `train` (which fits in the limit: it trained with one such thread).
   func testAMemoryLimitDoesNotHangTraining() throws {

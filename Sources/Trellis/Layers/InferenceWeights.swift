@@ -144,7 +144,7 @@ final class InputProjectionTables: @unchecked Sendable {
       var built = [Scratch?](repeating: nil, count: directions)
       built.withUnsafeMutableBufferPointer { built in
         // Each iteration writes its own element.
-        DispatchQueue.concurrentPerform(iterations: directions) { built[$0] = table($0) }
+        performConcurrently(iterations: directions) { built[$0] = table($0) }
       }
       buffers = built.map { $0! }
     } else {

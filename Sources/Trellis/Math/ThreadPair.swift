@@ -13,7 +13,8 @@ import TrellisKernels
 /// sched timehist` of 3 ATIS epochs counted 2,148 wake-ups and 63 ms of scheduling delay in
 /// 1.2 s. The pair's second thread instead spins for `spinNanoseconds` after each call before
 /// it sleeps, so the next call of the same step finds it awake. One caller at a time: a call
-/// made while the pair is busy (from another thread, or nested in a body) goes to Dispatch.
+/// made while the pair is busy (from another thread, or nested in a body) goes to Dispatch
+/// (`performConcurrently`).
 final class ThreadPair: @unchecked Sendable {
   /// The process's pair; its thread starts on the first call.
   static let shared = ThreadPair()
@@ -55,7 +56,7 @@ final class ThreadPair: @unchecked Sendable {
   func run(_ body: (Int) -> Void) {
     guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else {
-      return DispatchQueue.concurrentPerform(iterations: 2, execute: body)
+      return performConcurrently(iterations: 2, body)
     }
     defer { busy.store(false, ordering: .releasing) }
     startSecondThreadIfNeeded()

@@ -1,5 +1,4 @@
 import ConllEval
-import Dispatch
 import Foundation
 
 extension TaggerModel {
@@ -152,7 +151,7 @@ extension TaggerModel {
     }
     result.withUnsafeMutableBufferPointer { result in
       // One iteration runs on the calling thread.
-      DispatchQueue.concurrentPerform(iterations: workers) { _ in
+      performConcurrently(iterations: workers) { _ in
         workspaces.withWorkspace(keeping: !oversized) { workspace in
           workspace.usesTwoThreads = threads >= 2 * workers
           while let next = queue.take() {

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 extension Array {
@@ -17,7 +16,7 @@ extension Array {
         let base = result.baseAddress!
         let queue = WorkQueue(count: chunks)
         // Each chunk initialises its own elements of the result, written in place.
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        performConcurrently(iterations: workers) { _ in
           while let chunk = queue.take() {
             let start = chunk * Self.elementsPerChunk
             for index in start..<Swift.min(start + Self.elementsPerChunk, elements.count) {
