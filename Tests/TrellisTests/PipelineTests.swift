@@ -180,6 +180,52 @@ final class PipelineTests: XCTestCase {
     XCTAssertNoThrow(try TaggingRequest(jsonLine: #"{"id": \#(deep), "text": "a"}"#))
   }
 
+  /// Nesting costs no call stack: on a thread of 64 KiB of stack (a C or Python host's), a
+  /// request nested past the limit is refused, and one at it read; a call a level, with the
+  /// refusal's message made at the deepest, overflowed such a stack at 513 levels.
+  func testDeepNestingIsReadOnASmallStack() {
+    func nested(_ depth: Int, _ inside: String = "") -> String {
+      #"{"id": "# + String(repeating: "[", count: depth) + inside
+        + String(repeating: "]", count: depth) + #", "text": "a"}"#
+    }
+    let lines = [nested(512), nested(513), nested(100_000), nested(500, "1 2")]
+    var results = [Bool](repeating: false, count: lines.count)
+    results.withUnsafeMutableBufferPointer { results in
+      onThread(stackBytes: 64 << 10) {
+        for (index, line) in lines.enumerated() {
+          results[index] = (try? TaggingRequest(jsonLine: line)) != nil
+        }
+      }
+    }
+    XCTAssertEqual(results, [true, false, false, false])
+  }
+
+  /// Runs `body` on a new thread of `stackBytes` of stack and waits for it.
+  private func onThread(stackBytes: Int, _ body: () -> Void) {
+    withoutActuallyEscaping(body) { body in
+      final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+      }
+      let box = Unmanaged.passRetained(Box(body))
+      var attributes = pthread_attr_t()
+      pthread_attr_init(&attributes)
+      pthread_attr_setstacksize(&attributes, stackBytes)
+      var thread = pthread_t()
+      let started = pthread_create(
+        &thread, &attributes,
+        {
+          Unmanaged<Box>.fromOpaque($0!).takeUnretainedValue().body()
+          return nil
+        },
+        box.toOpaque())
+      XCTAssertEqual(started, 0)
+      if started == 0 { pthread_join(thread, nil) }
+      pthread_attr_destroy(&attributes)
+      box.release()
+    }
+  }
+
   /// A sentence of more than `Sentence.tokenLimit` tokens, given as tokens or as text, is
   /// refused with its id; one of exactly the limit is read.
   func testARequestOfMoreTokensThanASentenceMayHoldIsRefused() throws {

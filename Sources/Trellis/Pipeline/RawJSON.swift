@@ -222,7 +222,7 @@ struct JSONScanner {
   mutating func readRawValue() throws -> RawJSON {
     skipWhitespace()
     let start = position
-    try skipValue(depth: 0)
+    try skipValue()
     return RawJSON(checked: text(from: start))
   }
 
@@ -243,33 +243,51 @@ struct JSONScanner {
     String(decoding: bytes[start..<position], as: UTF8.self)
   }
 
-  /// Checks and passes over one value.
-  private mutating func skipValue(depth: Int) throws {
-    skipWhitespace()
-    guard let byte = current else { throw error("expected a value, found the end of the line") }
-    switch byte {
-    case UInt8(ascii: "{"), UInt8(ascii: "["):
-      guard depth < Self.maximumDepth else {
-        throw error("nested deeper than \(Self.maximumDepth) levels")
-      }
-      let isObject = byte == UInt8(ascii: "{")
-      let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
-      position += 1
-      if consume(close) { return }
-      repeat {
-        if isObject {
-          _ = try readString()
-          try expect(UInt8(ascii: ":"), "':' after a key")
+  /// Checks and passes over one value, holding the containers it is inside in `open` (true
+  /// for an object) rather than in calls: a call a level, with an error's message made at
+  /// the deepest, overflowed a thread of 64 KiB of stack (a C or Python host's) at 513 levels.
+  private mutating func skipValue() throws {
+    var open: [Bool] = []
+    while true {
+      skipWhitespace()
+      guard let byte = current else { throw error("expected a value, found the end of the line") }
+      switch byte {
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        guard open.count < Self.maximumDepth else {
+          throw error("nested deeper than \(Self.maximumDepth) levels")
         }
-        try skipValue(depth: depth + 1)
-      } while consume(UInt8(ascii: ","))
-      try expect(close, isObject ? "',' or '}'" : "',' or ']'")
-    case UInt8(ascii: "\""): _ = try readString()
-    case UInt8(ascii: "t"): try skipLiteral("true")
-    case UInt8(ascii: "f"): try skipLiteral("false")
-    case UInt8(ascii: "n"): try skipLiteral("null")
-    default: try skipNumber()
+        let isObject = byte == UInt8(ascii: "{")
+        position += 1
+        // An empty container is a whole value; any other goes on with its first member.
+        if !consume(isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+          open.append(isObject)
+          if isObject { try skipKey() }
+          continue
+        }
+      case UInt8(ascii: "\""): _ = try readString()
+      case UInt8(ascii: "t"): try skipLiteral("true")
+      case UInt8(ascii: "f"): try skipLiteral("false")
+      case UInt8(ascii: "n"): try skipLiteral("null")
+      default: try skipNumber()
+      }
+      // A value has ended: each container it ends goes on with a ',' or closes.
+      while let isObject = open.last {
+        if consume(UInt8(ascii: ",")) {
+          if isObject { try skipKey() }
+          break
+        }
+        try expect(
+          isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"), isObject ? "',' or '}'" : "',' or ']'")
+        open.removeLast()
+      }
+      if open.isEmpty { return }
     }
+  }
+
+  /// An object member's key and its ':'.
+  private mutating func skipKey() throws {
+    _ = try readString()
+    try expect(UInt8(ascii: ":"), "':' after a key")
   }
 
   private mutating func skipLiteral(_ literal: String) throws {
