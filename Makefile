@@ -215,10 +215,12 @@ c-abi-test:
 	  $(C_ABI_DIR)/test.cli.jsonl $(C_ABI_DIR)/sample.jsonl $(C_ABI_DIR)/sample.cli-nbest.jsonl \
 	  $(SHIPPED_CORPUS)/test.conll
 
-# The package carries a copy of libTrellisC.so next to its modules.
+# The package carries a copy of libTrellisC.so next to its modules, put in place by a rename:
+# `cp` rewrote the file a running Python process had mapped, which then died of SIGBUS.
 python: build
 	swift build -c release --product TrellisC $(SWIFT_BUILD_FLAGS)
-	cp .build/release/libTrellisC.so python/trellis/libTrellisC.so
+	cp .build/release/libTrellisC.so python/trellis/libTrellisC.so.new
+	mv -f python/trellis/libTrellisC.so.new python/trellis/libTrellisC.so
 	test -x $(PYTHON) || python3 -m venv $(PYTHON_VENV)
 	$(PYTHON) -m pip install --quiet 'spacy>=3.0,<4' pytest
 	rm -rf python/build

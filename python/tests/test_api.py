@@ -8,6 +8,7 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections import deque
@@ -441,6 +442,38 @@ def test_a_library_that_is_not_trellis_is_an_error_naming_it() -> None:
     )
     assert "not Trellis's C library (libTrellisC) of this version" in done.stdout, done.stderr
 
+
+
+def test_a_relative_library_path_names_the_file_in_the_working_directory(tmp_path) -> None:
+    """`TRELLIS_LIBRARY=libTrellisC.so` loads the file of that name in the working directory,
+    which is the file checked: the bare name went to the dynamic loader's search path."""
+    (tmp_path / "libTrellisC.so").symlink_to(_library.library_path())
+    code = "import trellis\nprint(trellis.version())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "TRELLIS_LIBRARY": "libTrellisC.so"},
+    )
+    assert done.returncode == 0 and done.stdout.strip() == trellis.version(), done.stderr
+
+
+def test_loading_leaves_the_hosts_signals_alone() -> None:
+    """The Swift runtime's crash reporter, which the library's loading starts, took over the
+    host's signals: a SIGQUIT sent to Python printed a crash report, and the process went on.
+    Off unless the user set SWIFT_BACKTRACE, whose value is left as it was."""
+    code = (
+        "import os, signal, time, trellis\n"
+        "trellis.version()\n"
+        "print('SWIFT_BACKTRACE' in os.environ)\n"
+        "os.kill(os.getpid(), signal.SIGQUIT)\n"
+        "time.sleep(5)\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "SWIFT_BACKTRACE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+        timeout=60,
+    )
+    assert done.returncode == -signal.SIGQUIT, (done.returncode, done.stderr)
+    assert done.stdout.strip() == "False" and "crashed" not in done.stderr
 
 
 @pytest.mark.parametrize("option, limit", [

@@ -111,7 +111,9 @@ def library_path() -> Path:
     """Where the library is: `TRELLIS_LIBRARY` when set, else the copy next to this file."""
     configured = os.environ.get("TRELLIS_LIBRARY")
     if configured:
-        return Path(configured)
+        # Absolute, so the file checked is the file loaded: a bare name went to the dynamic
+        # loader's search path, which found another copy or none.
+        return Path(configured).absolute()
     return Path(__file__).with_name(LIBRARY_NAME)
 
 
@@ -135,7 +137,8 @@ def _load(path: Path) -> ctypes.CDLL:
             "repository root, or point TRELLIS_LIBRARY at libTrellisC.so"
         )
     try:
-        lib = ctypes.CDLL(str(path))
+        with _swift_crash_reports_off():
+            lib = ctypes.CDLL(str(path))
     except OSError as error:
         raise TrellisError(f"{path}: cannot be loaded: {error}") from error
     try:
@@ -144,6 +147,23 @@ def _load(path: Path) -> ctypes.CDLL:
         raise TrellisError(f"{path}: not Trellis's C library (libTrellisC) of this version: "
                            f"{error}") from error
     return lib
+
+
+@contextmanager
+def _swift_crash_reports_off() -> Iterator[None]:
+    """Loads the Swift runtime without its crash reporter unless the user set
+    `SWIFT_BACKTRACE`: the runtime, started by the library's loading, otherwise takes over the
+    host's SIGQUIT, SIGSEGV, SIGABRT and other signals (a SIGQUIT sent to Python printed a
+    crash report and the process went on). It reads the variable as it starts, so the
+    environment is put back after the load."""
+    if "SWIFT_BACKTRACE" in os.environ:
+        yield
+        return
+    os.environ["SWIFT_BACKTRACE"] = "enable=no"
+    try:
+        yield
+    finally:
+        del os.environ["SWIFT_BACKTRACE"]
 
 
 def _declare(lib: ctypes.CDLL) -> None:

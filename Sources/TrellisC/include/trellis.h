@@ -26,6 +26,12 @@
  * trellis_tag_jsonl's options, TRELLIS_THREADS(n) in trellis_tag_tokens's flags. A caller that
  * tags from N threads of its own gives each call its share of the cores (1 keeps a call on its
  * caller's thread); left at the default, N calls at once run up to N x cores threads.
+ *
+ * Signals: loading the library starts the Swift runtime, whose crash reporter takes over the
+ * process's SIGQUIT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP and SIGABRT (a SIGQUIT then
+ * prints a crash report and the process goes on). A host that keeps its own sets
+ * SWIFT_BACKTRACE=enable=no in its environment before the library loads, as the Python
+ * package does for the load unless the variable is set.
  */
 #ifndef TRELLIS_H
 #define TRELLIS_H
