@@ -129,8 +129,8 @@ $(GLOVE): scripts/glove-to-text.py
 	$(GLOVE_VENV)/bin/python scripts/glove-to-text.py --output $@
 
 # --- Installation: `make install PREFIX=DIR` (default /usr/local) puts the release binary in
-# DIR/bin, its man page in DIR/share/man/man1 and bash, zsh and fish completions under
-# DIR/share; `make uninstall PREFIX=DIR` removes exactly what install put there
+# DIR/bin, its man page in DIR/share/man/man1, bash, zsh and fish completions under DIR/share
+# and its licences in DIR/share/doc/trellis; `make uninstall PREFIX=DIR` removes exactly what install put there
 # (scripts/install.sh). DESTDIR, for a packager's staged install, goes before PREFIX (nothing
 # installed names PREFIX). `make test-install` checks both in a temporary prefix.
 # The man page is swift-argument-parser's generate-manual run on the release binary. Its plugin

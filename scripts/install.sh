@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make install` and `make uninstall`.
 #
-#   scripts/install.sh install PREFIX BINARY MANUAL   the binary, its man page and bash, zsh and
-#                                                     fish completions (made by the binary)
+#   scripts/install.sh install PREFIX BINARY MANUAL   the binary, its man page, bash, zsh and
+#                                                     fish completions (made by the binary) and
+#                                                     the licence files it ships under
 #   scripts/install.sh uninstall PREFIX               removes exactly what install put there
 #
 # install lists every file it wrote, with its SHA-256, and every directory it had to create in
@@ -31,6 +32,11 @@ declare -A completion_paths=(
   [zsh]=share/zsh/site-functions/_trellis
   [fish]=share/fish/vendor_completions.d/trellis.fish
 )
+# The licences the binary is distributed under (Apache-2.0, and ICU's for the data linked in),
+# as `make dist` ships them: from the repository's root.
+licence_files=(LICENSE NOTICE LICENSE-ICU)
+licence_directory=share/doc/trellis
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 # Entries of the manifest, old and new: "dir PATH" or "file PATH SHA256" (or "file PATH",
 # from an install by 0.4.0 or earlier), PATH relative to PREFIX.
@@ -129,7 +135,8 @@ install_all() {
   # since, belongs to someone else (another trellis, a package's, the user's own): replacing
   # it, and removing it at uninstall, would lose it.
   local path
-  for path in "$binary_path" "$manual_path" "${completion_paths[@]}"; do
+  for path in "$binary_path" "$manual_path" "${completion_paths[@]}" \
+    "${licence_files[@]/#/$licence_directory/}"; do
     [ -e "$prefix/$path" ] || [ -L "$prefix/$path" ] || continue
     if [ -L "$prefix/$path" ] || ! unchanged "$path"; then
       local reason="is not what make install put there"
@@ -152,7 +159,12 @@ install_all() {
   for shell in bash zsh fish; do
     install_file "$scratch/$shell" "${completion_paths[$shell]}" 644
   done
-  echo "installed under $prefix: $binary_path, $manual_path, ${completion_paths[*]}"
+  local licence
+  for licence in "${licence_files[@]}"; do
+    install_file "$root/$licence" "$licence_directory/$licence" 644
+  done
+  echo "installed under $prefix: $binary_path, $manual_path, ${completion_paths[*]}," \
+    "$licence_directory/{${licence_files[*]}}"
 }
 
 uninstall_all() {

@@ -36,6 +36,9 @@ check "zsh completion installed" grep -q '^#compdef trellis' \
   "$prefix/share/zsh/site-functions/_trellis"
 check "fish completion installed" grep -q "^complete -c 'trellis'" \
   "$prefix/share/fish/vendor_completions.d/trellis.fish"
+for licence in LICENSE NOTICE LICENSE-ICU; do
+  check "$licence installed" cmp -s "$licence" "$prefix/share/doc/trellis/$licence"
+done
 # From another directory, so nothing of the checkout is found by accident.
 installed_version=$(cd / && "$prefix/bin/trellis" --version)
 check "installed binary prints version $version (got: $installed_version)" \
@@ -103,7 +106,8 @@ check "and leaves it as it was" grep -qx "echo mine" "$prefix/bin/trellis"
 make --no-print-directory uninstall PREFIX="$prefix" 2> /dev/null
 check "uninstall keeps a file listed without a hash" grep -qx "echo mine" "$prefix/bin/trellis"
 check "and lists what it kept" grep -qx "file bin/trellis" "$prefix/share/trellis/installed"
-rm -f "$prefix"/bin/trellis "$prefix"/share/man/man1/trellis.1 "$prefix"/share/*/*/*trellis*
+rm -f "$prefix"/bin/trellis "$prefix"/share/man/man1/trellis.1 "$prefix"/share/*/*/*trellis* \
+  "$prefix"/share/doc/trellis/*
 make --no-print-directory uninstall PREFIX="$prefix" > /dev/null
 left=$(cd "$prefix" && find . -mindepth 1 | sort | tr '\n' ' ')
 check "once they are removed, uninstall removes the rest (left: $left)" test "$left" = ""
