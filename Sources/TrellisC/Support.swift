@@ -14,7 +14,7 @@ struct CallError: Error, CustomStringConvertible {
   static func message(of error: any Error) -> String {
     if let option = error as? OptionError {
       let key = option.option.replacingOccurrences(of: "-", with: "_")
-      return "options: \"\(key)\" \(option.message)"
+      return "options: \(RawJSON.string(key)) \(option.message)"
     }
     return "\(error)"
   }
@@ -60,18 +60,19 @@ enum CallOptions {
       case ("batch_size", .integer(let size)): options.batchSize = size
       case ("threads", .integer(let count)): options.threads = count
       case ("confidence", _), ("constrained", _):
-        throw CallError("options: \"\(key)\" must be true or false")
+        throw CallError("options: \(RawJSON.string(key)) must be true or false")
       case ("nbest", .wholeNumberBeyondInt(let number)),
         ("batch_size", .wholeNumberBeyondInt(let number)),
         ("threads", .wholeNumberBeyondInt(let number)):
         // It is an integer, only too large to be one the option could take.
         throw CallError(
-          "options: \"\(key)\" must be in its range (got \(number), beyond any 64-bit integer)")
+          "options: \(RawJSON.string(key)) must be in its range (got \(number), beyond any 64-bit integer)"
+        )
       case ("nbest", _), ("batch_size", _), ("threads", _):
-        throw CallError("options: \"\(key)\" must be an integer")
+        throw CallError("options: \(RawJSON.string(key)) must be an integer")
       default:
         throw CallError(
-          "options: unknown key \"\(key)\" (known: batch_size, confidence, constrained, nbest, "
+          "options: unknown key \(RawJSON.string(key)) (known: batch_size, confidence, constrained, nbest, "
             + "threads)")
       }
     }

@@ -99,7 +99,11 @@ enum TokenBatch {
     _ tokens: UnsafePointer<CChar>?, size: Int, lengths: UnsafePointer<Int32>?, count: Int,
     tokenLimitError: (Int) -> String?
   ) throws -> [[String]] {
-    guard size >= 0, count >= 0 else { throw CallError("negative tokens_size or sentence_count") }
+    // size_t arguments, read as Int: a negative one was 2^63 or more (a negative number
+    // passed as a size_t).
+    guard size >= 0, count >= 0 else {
+      throw CallError("tokens_size or sentence_count is 2^63 or more (a negative number?)")
+    }
     let lengths = try buffer(lengths, count: count, "lengths")
     let bytes = try buffer(
       tokens.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) }, count: size,

@@ -228,6 +228,9 @@ static void test_refusals(const trellis_model *model) {
   check_refused(model, one, "{\"nbest\": 5000}", "nbest", "nbest out of range");
   check_refused(model, one, "{\"batch_size\": 0}", "batch_size", "batch size 0");
   check_refused(model, one, "{\"nbets\": 1}", "unknown key \"nbets\"", "a misspelt option");
+  /* Named as JSON writes it: a NUL in it ended the message there ("unknown key "nbest"). */
+  check_refused(model, one, "{\"nbest\\u0000x\": 1}", "unknown key \"nbest\\u0000x\"",
+                "a key holding a NUL");
   check_refused(model, one, "{\"confidence\": 1}", "true or false", "a number for a flag");
   check_refused(model, one, "{\"nbest\": 1.5}", "integer", "a fraction for a count");
   check_refused(model, one, "{\"threads\": 0}", "options: \"threads\" must be in 1...1024 (got 0)",
