@@ -99,14 +99,19 @@ final class OperatorLimitsTests: CLITestCase {
     // Readable by that user, and writable for its answers.
     chmod(directory.path, 0o777)
     for file in [model, requests] { chmod(file, 0o644) }
-    for (input, file) in [("conll", PackagePaths.tiny("test")), ("jsonl", requests)] {
+    // With no thread to spare, and with one or two: then the check's one thread started,
+    // Dispatch's first worker started too and hung starting the next.
+    for (input, file, limit) in [
+      ("conll", PackagePaths.tiny("test"), 1), ("jsonl", requests, 1),
+      ("conll", PackagePaths.tiny("test"), 2), ("conll", PackagePaths.tiny("test"), 3),
+    ] {
       let answers = path("answers-\(input)")
       let (status, message) = try trellisInShell(
         #"exec timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups "#
-          + #"prlimit --nproc=1 "$0" "$@" > "$ANSWERS""#,
+          + #"prlimit --nproc=$LIMIT "$0" "$@" > "$ANSWERS""#,
         ["tag", "--model", model, "--threads", "4", "--input", input, file],
-        environment: ["ANSWERS": answers])
-      XCTAssertEqual(status, 0, "\(input): \(message)")
+        environment: ["ANSWERS": answers, "LIMIT": "\(limit)"])
+      XCTAssertEqual(status, 0, "\(input), --nproc=\(limit): \(message)")
       let expected = try trellis(["tag", "--model", model, "--input", input, file])
       XCTAssertEqual(
         String(decoding: FileManager.default.contents(atPath: answers) ?? Data(), as: UTF8.self),

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// `DispatchQueue.concurrentPerform(iterations:execute:)`, or every iteration on the calling
 /// thread, in order, where the process cannot start a thread (`threadsCanStart`): every body
@@ -24,17 +25,39 @@ package func runOnWorkerThread(_ body: @escaping @Sendable () -> Void) {
   }
 }
 
-/// Whether this process could start a thread when first asked (one started and joined, tens
-/// of µs, once). libdispatch retries starting its workers for ever when the system refuses a
-/// thread: a process that began at its thread limit (`ulimit -u`, a container's pids limit)
-/// hung in its first tagging call, the C ABI's and the Python package's too, and could not be
-/// interrupted; such a process now tags on its calling thread. (A process that reaches the
-/// limit only later has Dispatch's workers by then, which it reuses.) A pool of threads of
-/// Trellis's own in Dispatch's place made `trellis tag` of a large file 4–15% slower, each
-/// hand-off waking a sleeping thread.
+/// Whether this process could start `threadsAsked` threads at once when first asked (started,
+/// held until all are, and joined: a few hundred µs, once). libdispatch retries starting its
+/// workers for ever when the system refuses a thread: a process at or near its thread limit
+/// (`ulimit -u`, a container's pids limit) hung in its first tagging call, the C ABI's and the
+/// Python package's too, and could not be interrupted; with one thread to spare, one probe
+/// thread passed, Dispatch's first worker started and itself hung starting the next. Such a
+/// process now tags on its calling thread. One that reaches the limit only after the check can
+/// still hang there. A pool of threads of Trellis's own in Dispatch's place made `trellis tag`
+/// of a large file 4–15% slower, each hand-off waking a sleeping thread.
 let threadsCanStart: Bool = {
-  var thread = pthread_t()
-  guard pthread_create(&thread, nil, { _ in nil }, nil) == 0 else { return false }
-  pthread_join(thread, nil)
-  return true
+  final class Hold: @unchecked Sendable {
+    let released = Atomic<Bool>(false)
+  }
+  let hold = Hold()
+  var started: [pthread_t] = []
+  for _ in 0..<threadsAsked {
+    var thread = pthread_t()
+    let context = Unmanaged.passUnretained(hold).toOpaque()
+    let result = pthread_create(
+      &thread, nil,
+      { context in
+        let hold = Unmanaged<Hold>.fromOpaque(context!).takeUnretainedValue()
+        while !hold.released.load(ordering: .acquiring) { usleep(50) }
+        return nil
+      }, context)
+    guard result == 0 else { break }
+    started.append(thread)
+  }
+  hold.released.store(true, ordering: .releasing)
+  for thread in started { pthread_join(thread, nil) }
+  return started.count == threadsAsked
 }()
+
+/// The threads `threadsCanStart` asks for at once: Dispatch's workers for the process's cores,
+/// and two more for the work handed off beside them (`runOnWorkerThread`).
+private let threadsAsked = TaggingOptions.activeCores + 2

@@ -38,13 +38,15 @@ struct TrainingState {
     optimizer = options.average ? ParameterAveraging(base, initial: model.store.snapshot()) : base
   }
 
-  /// Throws unless the system gives the memory of the optimiser's slabs, the average, the
-  /// selected epoch's copy of the weights and the copy that evaluating it sets aside, each
+  /// Throws unless the system gives the memory of the optimiser's slabs, the average and the
+  /// copies of the weights a run holds at once (the weights set aside while the selected or
+  /// averaged ones are evaluated, the selected epoch's, and a newly selected one's), each
   /// `parameterCount` Floats: they are arrays, whose allocation ends the process when it is
   /// refused (a model of 2,048 hidden units under `ulimit -v 3000000` stopped with a trap,
-  /// where a larger one got the model store's message).
+  /// where a larger one got the model store's message). Asked for before the workspaces, they
+  /// leave those out: nearer the limit, an allocation later in the run can still end it.
   static func checkMemory(parameterCount: Int, options: TrainingOptions) throws {
-    let slabs = options.optimizer.slabCount + (options.average ? 1 : 0) + 2
+    let slabs = options.optimizer.slabCount + (options.average ? 1 : 0) + 3
     let (floats, overflow) = parameterCount.multipliedReportingOverflow(by: slabs)
     guard overflow || !ParameterStore.canAllocate(floats: floats) else { return }
     let megabytes = overflow ? Int.max >> 20 : floats >> 18 + 1
