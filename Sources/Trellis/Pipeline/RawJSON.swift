@@ -79,7 +79,8 @@ enum JSONKind: String {
 /// A validating reader over one line of UTF-8 JSON (RFC 8259). It checks every value it passes
 /// over, decodes only the strings asked for, and keeps the others as their text.
 struct JSONScanner {
-  /// Nesting deeper than this is refused, so a hostile line cannot exhaust the stack.
+  /// Nesting deeper than this is refused: no request needs more, and a hostile line's
+  /// nesting stays bounded (it cost a call a level until `skipValue` held it in an array).
   static let maximumDepth = 512
 
   /// The text's UTF-8, valid only inside `scan`'s body.
