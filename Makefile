@@ -130,9 +130,10 @@ $(GLOVE): scripts/glove-to-text.py
 
 # --- Installation: `make install PREFIX=DIR` (default /usr/local) puts the release binary in
 # DIR/bin, its man page in DIR/share/man/man1, bash, zsh and fish completions under DIR/share
-# and its licences in DIR/share/doc/trellis; `make uninstall PREFIX=DIR` removes exactly what install put there
-# (scripts/install.sh). DESTDIR, for a packager's staged install, goes before PREFIX (nothing
-# installed names PREFIX). `make test-install` checks both in a temporary prefix.
+# and its licences in DIR/share/doc/trellis; `make uninstall PREFIX=DIR` removes exactly what
+# install put there (scripts/install.sh). DESTDIR, for a packager's staged install, goes
+# before PREFIX (nothing installed names PREFIX). `make test-install` checks both in a
+# temporary prefix.
 # The man page is swift-argument-parser's generate-manual run on the release binary. Its plugin
 # (`swift package generate-manual`) would first build every product of this package in release,
 # the HTTP server and Hummingbird included; the tool alone, built from the resolved checkout

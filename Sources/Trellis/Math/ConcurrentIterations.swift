@@ -33,7 +33,7 @@ package func runOnWorkerThread(_ body: @escaping @Sendable () -> Void) {
 /// thread passed, Dispatch's first worker started and itself hung starting the next. Such a
 /// process now tags on its calling thread. One that reaches the limit only after the check can
 /// still hang there. A pool of threads of Trellis's own in Dispatch's place made `trellis tag`
-/// of a large file 4–15% slower, each hand-off waking a sleeping thread.
+/// of a large file slower (3–7% on CoNLL, 15% on text), each hand-off waking a sleeping thread.
 let threadsCanStart: Bool = {
   final class Hold: @unchecked Sendable {
     let released = Atomic<Bool>(false)
