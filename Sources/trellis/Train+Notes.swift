@@ -1,8 +1,48 @@
 import ConllEval
+import Foundation
 import Trellis
 
-/// The notes `train` prints before training about how it will choose its epoch.
+/// The notes `train` prints before training: how it will choose its epoch, and which of its
+/// settings a resumed run's checkpoint overrides.
 extension Train {
+  /// Not silenced by --quiet: settings the command line gives are being overridden. Only
+  /// those this command sets are named: a setting it leaves alone is no instruction the
+  /// checkpoint overrides. A setting is set when the recipe's value is not its default (the
+  /// schemes a run takes from its data, `detectSchemes`, are defaults too), or when a flag
+  /// changes the checkpoint's value: `--seed 42`, the default, against a checkpoint of seed 1.
+  func noteCheckpointSettings(of trainer: Trainer, recipe: TrainingRecipe, train: [Sentence]) {
+    var defaults = TrainingRecipe()
+    defaults.configuration.detectSchemes(in: train.map(\.labels))
+    let setByCommand = Set(
+      (replacedSettings(given: defaults.configuration, kept: trainer.configuration)
+        + replacedSettings(given: defaults.options, kept: trainer.options)).map(\.key)
+        + (recipe.data.embeddings != nil ? ["embeddings"] : [])
+        + (recipe.data.test != nil ? ["test"] : []) + (recipe.note != nil ? ["note"] : [])
+        + (recipe.data.embeddingsScope != defaults.data.embeddingsScope ? ["embeddingsScope"] : []))
+    trainer.onCheckpointSettings = { replaced in
+      let flagged = flaggedSettings(among: replaced, of: recipe)
+      let named = replaced.filter { setByCommand.contains($0.key) || flagged.contains($0.key) }
+      guard !named.isEmpty else { return }
+      printError(
+        "note: --resume continues with the checkpoint's settings, not this command's: "
+          + named.map(\.description).joined(separator: ", "))
+    }
+  }
+
+  /// The keys of `replaced` whose values a flag of this command gives: those the flags change
+  /// when applied over `recipe` holding the checkpoint's values.
+  private func flaggedSettings(among replaced: [ReplacedSetting], of recipe: TrainingRecipe)
+    -> Set<String>
+  {
+    var kept = recipe
+    kept.configuration = withKeptValues(recipe.configuration, replaced)
+    kept.options = withKeptValues(recipe.options, replaced)
+    let flagged = flagsApplied(to: kept)
+    return Set(
+      (replacedSettings(given: flagged.configuration, kept: kept.configuration)
+        + replacedSettings(given: flagged.options, kept: kept.options)).map(\.key))
+  }
+
   /// On standard error: what a run without --dev does differently, or why dev F1 cannot
   /// choose between epochs (`devSelectionNote`), if it cannot.
   func noteEpochSelection(_ recipe: TrainingRecipe, train: [Sentence], dev: [Sentence]) {
@@ -56,4 +96,23 @@ extension Train {
       + ", so dev F1 is 0 in every epoch and training keeps the first; give --dev a file "
       + "with chunks, or train without --dev, which keeps the last epoch"
   }
+}
+
+/// `value` with each top-level member that `replaced` names set to its kept value (left out
+/// where that is nil): the decoder passes over the keys that are not `Value`'s members.
+private func withKeptValues<Value: Codable>(_ value: Value, _ replaced: [ReplacedSetting])
+  -> Value
+{
+  guard let data = try? JSONEncoder().encode(value),
+    var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+  else { return value }
+  for setting in replaced {
+    object[setting.key] = setting.kept.flatMap {
+      try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed)
+    }
+  }
+  guard let patched = try? JSONSerialization.data(withJSONObject: object),
+    let decoded = try? JSONDecoder().decode(Value.self, from: patched)
+  else { return value }
+  return decoded
 }

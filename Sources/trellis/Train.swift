@@ -313,25 +313,7 @@ struct Train: ParsableCommand {
         "embeddings: \(seeded) rows seeded from vectors\(frozen); "
           + "\(added) words beyond the training data added")
     }
-    // Not silenced by --quiet: settings the command line gives are being overridden. Only
-    // those this command sets away from their defaults are named: a setting it leaves alone
-    // is no instruction the checkpoint overrides. The schemes a run takes from its data
-    // (`detectSchemes`) are defaults too.
-    var defaults = TrainingRecipe()
-    defaults.configuration.detectSchemes(in: train.map(\.labels))
-    let setByCommand = Set(
-      (replacedSettings(given: defaults.configuration, kept: trainer.configuration)
-        + replacedSettings(given: defaults.options, kept: trainer.options)).map(\.key)
-        + (recipe.data.embeddings != nil ? ["embeddings"] : [])
-        + (recipe.data.test != nil ? ["test"] : []) + (recipe.note != nil ? ["note"] : [])
-        + (recipe.data.embeddingsScope != defaults.data.embeddingsScope ? ["embeddingsScope"] : []))
-    trainer.onCheckpointSettings = { replaced in
-      let named = replaced.filter { setByCommand.contains($0.key) }
-      guard !named.isEmpty else { return }
-      printError(
-        "note: --resume continues with the checkpoint's settings, not this command's: "
-          + named.map(\.description).joined(separator: ", "))
-    }
+    noteCheckpointSettings(of: trainer, recipe: recipe, train: train)
     // The log's first line: the recipe as trained, a resumed run's the checkpoint's settings.
     trainer.onStart = { try logFile?.write(["recipe": $0]) }
     let started = Date()

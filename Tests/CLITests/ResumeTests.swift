@@ -164,6 +164,23 @@ final class ResumeTests: CLITestCase {
     XCTAssertFalse(resumed.stderr.contains("note: --resume"), resumed.stderr)
   }
 
+  /// A flag typed with its default value is a setting too: `--seed 1 --hidden-size 100`
+  /// against a checkpoint of seed 7 and 16 hidden units went unnamed, since neither differs
+  /// from its default, and the run quietly kept the checkpoint's.
+  func testResumeNamesFlagsTypedWithTheirDefaults() throws {
+    let model = try trainModel(seed: 7, options: ["--epochs", "1", "--keep-checkpoint"])
+    let resumed = try trellis(
+      [
+        "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+        "--model", model, "--resume", "--quiet", "--seed", "1",
+      ] + Self.smallModelOptions.map { $0 == "16" ? "100" : $0 })
+    assertSucceeded(resumed)
+    XCTAssertTrue(
+      resumed.stderr.contains("hiddenSize 16 (not 100)")
+        && resumed.stderr.contains("seed 7 (not 1)"), resumed.stderr)
+    XCTAssertFalse(resumed.stderr.contains("epochs"), resumed.stderr)
+  }
+
   /// The best epoch and the patience count were measured on the checkpoint's dev sentences:
   /// a resumed run on others, or on none, is refused (its model would record the new file
   /// beside scores of the old).
