@@ -180,8 +180,9 @@ docs: deps
 # Sources/TrellisC/include/trellis.h; python/ is the `trellis` package over it (ctypes), with a
 # spaCy component.
 # `make c-abi-test` (part of `make test`, and complete alone: it builds the debug library and
-# CLI): a C program built with the system cc tags the shipped test split through the debug
-# library, as JSON lines and as tokens, and compares with `trellis tag --input jsonl`.
+# CLI): the library exports the header's functions alone (scripts/check-exports.sh); a C
+# program built with the system cc tags the shipped test split through the debug library, as
+# JSON lines and as tokens, and compares with `trellis tag --input jsonl`.
 # `make python`: release library + the package, spaCy and pytest in python/.venv.
 # `make python-test`: pytest (the CLI comparison, spaCy, threads, leaks, errors).
 # `make python-bench`: Python's Tagger.tag against the Swift library's TaggerModel.tag (timed by
@@ -197,6 +198,7 @@ PYTHON_RUN = TRELLIS_CLI=$(CURDIR)/$(BIN)
 
 c-abi-test:
 	swift build --product TrellisC $(SWIFT_BUILD_FLAGS)
+	bash scripts/check-exports.sh .build/debug/libTrellisC.so Sources/TrellisC/include/trellis.h
 	swift build --product trellis $(SWIFT_BUILD_FLAGS)
 	@mkdir -p $(C_ABI_DIR)
 	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pthread \

@@ -1,5 +1,9 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// This file's folder: the linker runs in another.
+let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
 /// A product of a package that only the executables and the HTTP service use, behind the
 /// `Executables` trait: a package depending on Trellis with `traits: []` then resolves and
@@ -52,8 +56,16 @@ let package = Package(
       dependencies: ["Trellis", executablesOnly("ArgumentParser", from: "swift-argument-parser")]
     ),
 
-    /// The C functions of libTrellisC.so; the header is hand-written, hence excluded.
-    .target(name: "TrellisC", dependencies: ["Trellis", "ConllEval"], exclude: ["include"]),
+    /// The C functions of libTrellisC.so; the header is hand-written, hence excluded. The
+    /// library exports the header's functions alone (exports.map).
+    .target(
+      name: "TrellisC", dependencies: ["Trellis", "ConllEval"],
+      exclude: ["include", "exports.map"],
+      linkerSettings: [
+        .unsafeFlags([
+          "-Xlinker", "--version-script=\(packageDirectory)/Sources/TrellisC/exports.map",
+        ])
+      ]),
     /// The HTTP service: routes, request limits and the batching queue (Hummingbird 2).
     .target(
       name: "TrellisServer",
