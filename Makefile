@@ -264,7 +264,7 @@ dist: build
 
 # --- Spark: `make spark-test` runs scripts/spark_tag.py with PySpark (PyPI, in a git-ignored venv)
 # in local mode on the toolchain-free binary, and checks its output against one `trellis tag` run
-# (scripts/test_spark_tag.py). Spark needs Java 17 (Debian's openjdk-17-jre-headless).
+# (scripts/test_spark_tag.py) and its refusals (scripts/test_spark_arguments.py). Spark needs Java 17 (Debian's openjdk-17-jre-headless).
 SPARK_VENV = .venv-spark
 SPARK_PYTHON = $(SPARK_VENV)/bin/python
 
@@ -276,6 +276,7 @@ $(SPARK_VENV)/.pyspark:
 spark-test: build $(SPARK_VENV)/.pyspark
 	@command -v java >/dev/null || bash scripts/install-deps.sh openjdk-17-jre-headless
 	TRELLIS_CLI=$(CURDIR)/$(BIN) $(SPARK_PYTHON) scripts/test_spark_tag.py
+	TRELLIS_CLI=$(CURDIR)/$(BIN) $(SPARK_PYTHON) scripts/test_spark_arguments.py
 
 # --- HTTP service (README "HTTP service"): `make serve` builds trellis-serve in release, a
 # product of its own so that `make build`/`make train` never wait for Hummingbird; then

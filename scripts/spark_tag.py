@@ -16,9 +16,8 @@ itself because the command must name the binary and the model where `SparkContex
 put them on the executor (`SparkFiles.get` there): `RDD.pipe` takes one command string made
 on the driver, whose copies sit elsewhere on a cluster. A process that exits with a non-zero
 status (killed, or refusing a line), or that ends well without one answer for each line,
-fails the task, so Spark runs the partition again and
-keeps only a complete attempt's output; answers depend only on their request, so a retried
-partition answers exactly as the first attempt would have.
+fails the task, so Spark runs the partition again and keeps only a complete attempt's
+output; answers depend only on their request, so a retry answers as the first would have.
 
 A line `trellis tag` refuses fails its task at every attempt, so the job fails: the script
 then ends with the partition, the line's number in it, why, and the line (its first 200
@@ -34,7 +33,6 @@ the executors need no BLAS (tagging never opens it). Arguments after `--` go to
 """
 
 import argparse
-import glob
 import json
 import os
 import re
@@ -44,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections import deque
 
 from py4j.protocol import Py4JError, Py4JJavaError
@@ -58,7 +57,13 @@ SCRIPT_TAG_OPTIONS = {
     "--model": "the shipped copy of its --model",
     "--input": "jsonl, the requests' format",
     "--format": "json, the answers' format",
+    "--threads": "spark.task.cpus, the cores Spark gives a task; set that",
 }
+# The most `--partitions`: Hadoop makes a list of that many splits on the driver (2^31 - 1,
+# Java's int, ran its JVM out of memory), and each partition starts a `trellis` process.
+MOST_PARTITIONS = 1_000_000
+# The characters that make a path a glob to Hadoop (its GlobPattern; `{a,b}` too).
+GLOB_CHARACTERS = set("*?[{\\")
 
 
 def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments, errors, unjoinable):
@@ -181,7 +186,7 @@ def tag_corpus(context, trellis, model, input_path, output_path, partitions, tag
     how many of those have no id."""
     context.addFile(os.path.abspath(trellis))
     context.addFile(os.path.abspath(model))
-    threads = int(context.getConf().get("spark.task.cpus", "1"))
+    threads = task_threads(context)
     errors, unjoinable = context.accumulator(0), context.accumulator(0)
     requests = context.textFile(input_path, minPartitions=partitions)
     answers = requests.mapPartitionsWithIndex(
@@ -194,11 +199,33 @@ def tag_corpus(context, trellis, model, input_path, output_path, partitions, tag
 
 
 def partition_count(text):
-    """`--partitions`: a whole number from 1 to 2^31 - 1, Spark's (an int of Java's)."""
+    """`--partitions`: a whole number from 1 to `MOST_PARTITIONS`."""
     count = int(text)
-    if not 1 <= count <= 2**31 - 1:
-        raise argparse.ArgumentTypeError(f"must be in 1...{2**31 - 1} (got {count})")
+    if not 1 <= count <= MOST_PARTITIONS:
+        raise argparse.ArgumentTypeError(f"must be in 1...{MOST_PARTITIONS} (got {count})")
     return count
+
+
+def input_paths(text):
+    """`--input`'s paths: split at commas outside braces, as Hadoop splits them."""
+    paths, start, depth = [], 0, 0
+    for index, character in enumerate(text):
+        if character == "{":
+            depth += 1
+        elif character == "}" and depth:
+            depth -= 1
+        elif character == "," and not depth:
+            paths.append(text[start:index])
+            start = index + 1
+    return paths + [text[start:]]
+
+
+def local_path(text):
+    """The local path a path or URL names (a `file:` URL's path, taken as Hadoop takes it,
+    without decoding), or None for another file system's."""
+    if text.startswith("file:"):
+        return urllib.parse.urlsplit(text).path
+    return None if "://" in text else text
 
 
 def innermost_cause(exception):
@@ -223,11 +250,13 @@ def is_bookkeeping(name):
 
 def hadoop_inputs(context, path):
     """What Hadoop's file system finds at `path` (a glob: its matches; a directory: what it
-    holds): the names the job reads, and those it skips as hidden, its bookkeeping aside."""
+    holds): the names the job reads, those it skips as hidden, its bookkeeping aside, and
+    whether anything is there (an empty directory is)."""
     jvm_path = context._jvm.org.apache.hadoop.fs.Path(path)
     file_system = jvm_path.getFileSystem(context._jsc.hadoopConfiguration())
     read, skipped = [], []
-    for match in file_system.globStatus(jvm_path) or []:
+    matches = file_system.globStatus(jvm_path) or []
+    for match in matches:
         statuses = ([match] if is_hidden(match.getPath().getName()) or not match.isDirectory()
                     else file_system.listStatus(match.getPath()))
         for status in statuses:
@@ -236,25 +265,28 @@ def hadoop_inputs(context, path):
                 read.append(name)
             elif not is_bookkeeping(name):
                 skipped.append(name)
-    return read, skipped
+    return read, skipped, bool(matches)
 
 
 def job_failed(reason, output):
     """Ends the script with `reason`, and the output directory to remove if the job left
-    one."""
-    leftover = (f"; remove {output}/, which it leaves behind, before running it again"
-                if os.path.exists(output) else "")
+    one (a local one: another file system's is named as possibly left)."""
+    local = local_path(output)
+    left = "if it left one" if local is None else "which it leaves behind"
+    leftover = (f"; remove {output}/, {left}, before running it again"
+                if local is None or os.path.exists(local) else "")
     sys.exit(f"{reason}\nspark_tag: the job failed{leftover}")
 
 
-def main(arguments):
+def parse_arguments(arguments):
+    """The options, with every mistake found without Spark refused (exit 2, no output made)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trellis", required=True, help="the trellis binary to ship")
     parser.add_argument("--model", required=True, help="the model file to ship")
     parser.add_argument(
         "--input", required=True,
-        help="JSON-lines requests: a file, a directory or a glob, or several joined by commas "
-        "(Hadoop's reading, so a local file whose name holds a comma cannot be read)")
+        help="JSON-lines requests: files, directories or globs joined by commas, read as "
+        "Hadoop reads paths (so no local name with a comma or a colon)")
     parser.add_argument("--output", required=True, help="a new directory for the answers")
     parser.add_argument(
         "--partitions", type=partition_count, help="at least this many input partitions")
@@ -263,23 +295,7 @@ def main(arguments):
         "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting")
     parser.add_argument("tag_arguments", nargs="*", help="after --: more `trellis tag` options")
     options = parser.parse_args(arguments)
-    for path in (options.trellis, options.model):
-        if not os.path.isfile(path):
-            parser.error(f"{path}: no such file")
-        # `SparkContext.addFile` reads its argument as a URI, where `#` begins a fragment:
-        # the file was "not found", or refused for "a fragment component".
-        if "#" in os.path.abspath(path):
-            parser.error(
-                f"{path}: Spark ships files by URI, where # begins a fragment: rename it, or "
-                "link to it by a name without one")
-    # `SparkContext.addFile` keys the files it ships by name: the second was refused as "exists
-    # and does not match contents", with a Java trace.
-    if os.path.basename(options.trellis) == os.path.basename(options.model):
-        parser.error(
-            f"--trellis and --model are both named {os.path.basename(options.model)}, and Spark "
-            "ships files by name: rename one")
-    if os.path.exists(options.output):
-        parser.error(f"{options.output} exists; the answers go to a new directory")
+    check_shipped_files(parser, options)
     for argument in ("-h", "--help", "--version"):
         if argument in options.tag_arguments:
             parser.error(f"-- {argument}: trellis would print that instead of tagging")
@@ -291,19 +307,79 @@ def main(arguments):
             parser.error(
                 f"-- {argument}: the script sets {name} itself "
                 f"({SCRIPT_TAG_OPTIONS[name]})")
-    # Local inputs are checked before Spark starts: a missing one failed the job with a Java
-    # trace, after Spark had made the output directory, which then refused the next run; and
-    # an output inside an input directory was made before the input was listed, and read.
-    # Real paths, so a symbolic link to the input directory does not hide the output in it.
-    output = os.path.realpath(options.output)
-    for path in options.input.split(","):
-        if "://" in path or glob.has_magic(path):
-            continue
+    options.settings = []
+    for setting in options.conf:
+        key, separator, value = setting.partition("=")
+        if not separator:
+            parser.error(f"--conf {setting}: expected KEY=VALUE")
+        # Spark's own message for 0 was "/ by zero", with a Java trace.
+        if key == "spark.task.cpus" and not (value.isdigit() and int(value) >= 1):
+            parser.error(f"--conf {setting}: the cores of a task, a whole number from 1")
+        options.settings.append((key, value))
+    check_local_paths(parser, options)
+    return parser, options
+
+
+def check_shipped_files(parser, options):
+    """Refuses a --trellis or --model that Spark cannot ship, or a --trellis no system runs."""
+    for path in (options.trellis, options.model):
         if not os.path.exists(path):
+            parser.error(f"{path}: no such file")
+        if not os.path.isfile(path):
+            parser.error(f"{path}: not a file")
+        # `SparkContext.addFile` reads its argument as a URI, where `#` begins a fragment:
+        # the file was "not found", or refused for "a fragment component".
+        if "#" in os.path.abspath(path):
+            parser.error(
+                f"{path}: Spark ships files by URI, where # begins a fragment: rename it, or "
+                "link to it by a name without one")
+    # Every task failed to start it ("Exec format error"), and the job left its output.
+    with open(options.trellis, "rb") as binary:
+        if not binary.read(4).startswith((b"\x7fELF", b"#!")):
+            parser.error(f"--trellis {options.trellis}: not a program (an ELF binary or a "
+                         "#! script)")
+    # `SparkContext.addFile` keys the files it ships by name: the second was refused as "exists
+    # and does not match contents", with a Java trace.
+    if os.path.basename(options.trellis) == os.path.basename(options.model):
+        parser.error(
+            f"--trellis and --model are both named {os.path.basename(options.model)}, and Spark "
+            "ships files by name: rename one")
+
+
+def check_local_paths(parser, options):
+    """Refuses local inputs (`file:` URLs too) Hadoop cannot read as asked, and an output that
+    exists or lies in an input directory (by real paths: a link cannot hide it). A missing
+    input failed the job after Spark had made the output; an output in an input directory
+    was made, then read; a pipe (`--input /dev/stdin`) was read as empty: no answers, exit 0."""
+    output = local_path(options.output)
+    if output is not None and os.path.lexists(output):
+        parser.error(f"{options.output} exists; the answers go to a new directory")
+    for path in input_paths(options.input):
+        local = local_path(path)
+        if local is None or GLOB_CHARACTERS & set(local):
+            continue
+        if not os.path.exists(local):
             parser.error(f"--input {path}: no such file or directory")
-        if os.path.isdir(path) and output.startswith(os.path.join(os.path.realpath(path), "")):
+        if not (os.path.isfile(local) or os.path.isdir(local)):
+            parser.error(f"--input {path}: neither a file nor a directory (Hadoop reads a pipe "
+                         "or a device as empty): write it to a file first")
+        # Hadoop takes what precedes a colon in a name for a URI's scheme: the job failed
+        # with "Relative path in absolute URI" (HADOOP-3257).
+        names = ([os.path.basename(local)] if os.path.isfile(local)
+                 else [name for name in os.listdir(local) if not is_hidden(name)])
+        for name in names:
+            if ":" in name:
+                parser.error(f"--input {path}: Hadoop cannot read a local file whose name "
+                             f"holds a colon ({name}): rename it, or link to it by a name "
+                             "without one")
+        if (output is not None and os.path.isdir(local) and os.path.realpath(output)
+                .startswith(os.path.join(os.path.realpath(local), ""))):
             parser.error(f"--output {options.output} is inside the input directory {path}")
 
+
+def start_spark(options):
+    """The Spark context of `options`; ends the script saying why Spark does not start (a bad
+    master, more cores a task than it has, no Java), where a trace was printed."""
     conf = SparkConf().setAppName("trellis tag").setIfMissing("spark.master", "local[*]")
     # Lines end at LF alone, as `trellis tag --input jsonl` reads them: Hadoop's default also
     # ends one at a lone CR, which is whitespace inside a JSON request, so such a request was
@@ -311,30 +387,79 @@ def main(arguments):
     conf.setIfMissing("spark.hadoop.textinputformat.record.delimiter", "\n")
     if options.master:
         conf.setMaster(options.master)
-    for setting in options.conf:
-        key, separator, value = setting.partition("=")
-        if not separator:
-            parser.error(f"--conf {setting}: expected KEY=VALUE")
+    for key, value in options.settings:
         conf.set(key, value)
-    context = SparkContext(conf=conf)
     try:
-        # Every input through Hadoop's own globbing, as the job reads it (URLs, globs, other
-        # file systems), before the job makes the output directory: a URL or glob naming
-        # nothing failed the job after it had, and left it empty.
-        for path in options.input.split(","):
-            read, skipped = hadoop_inputs(context, path)
-            shown = ", ".join(skipped[:3]) + (", …" if len(skipped) > 3 else "")
-            if not read and skipped:
-                parser.error(
-                    f"--input {path}: Hadoop's reading skips names that begin with _ or . "
-                    f"({shown}), and finds nothing else to read: rename them")
-            if not read:
-                parser.error(f"--input {path}: no such file or directory")
-            # Beside files it reads, a hidden name is often no data (.DS_Store, a streaming
-            # job's _spark_metadata), so it is only named.
-            if skipped:
-                print(f"spark_tag: --input {path}: Hadoop's reading skips {shown} (names that "
-                      "begin with _ or .): rename any that holds requests", file=sys.stderr)
+        return SparkContext(conf=conf)
+    except Py4JJavaError as error:
+        sys.exit(f"{FAILURE}Spark did not start: {innermost_cause(error.java_exception)}")
+    except Exception as error:  # PySpark's own (no Java), with a trace before
+        said = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        sys.exit(f"{FAILURE}Spark did not start: {said}")
+
+
+def check_inputs(parser, context, options):
+    """Lists every input through Hadoop's globbing, as the job reads it (URLs, globs, other
+    file systems), before the job makes the output: a URL or glob naming nothing failed the
+    job after, and left it empty. An empty directory is read as an empty file: no answers."""
+    for path in input_paths(options.input):
+        try:
+            read, skipped, found = hadoop_inputs(context, path)
+        except Py4JJavaError as error:
+            parser.error(f"--input {path}: Hadoop cannot list it: "
+                         f"{innermost_cause(error.java_exception)}")
+        shown = ", ".join(skipped[:3]) + (", …" if len(skipped) > 3 else "")
+        if not read and skipped:
+            parser.error(
+                f"--input {path}: Hadoop's reading skips names that begin with _ or . "
+                f"({shown}), and finds nothing else to read: rename them")
+        if not found:
+            parser.error(f"--input {path}: no such file or directory")
+        # Beside files it reads, a hidden name is often no data (.DS_Store, a streaming job's
+        # _spark_metadata), so it is only named.
+        if skipped:
+            print(f"spark_tag: --input {path}: Hadoop's reading skips {shown} (names that "
+                  "begin with _ or .): rename any that holds requests", file=sys.stderr)
+
+
+def check_tag_options(parser, context, options):
+    """Runs `trellis tag` as every task will, on no requests, if the driver can run it (else
+    it is built for the executors): a model that is not one, or an option after `--` out of
+    range, failed every task and left the output directory."""
+    command = [
+        options.trellis, "tag", "--model", options.model, "--input", "jsonl", "--format",
+        "json", "--threads", str(task_threads(context)), "-", *options.tag_arguments]
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, errors="replace", check=False)
+    except OSError:
+        return
+    if done.returncode != 0:
+        said = done.stderr.strip() or f"status {done.returncode}"
+        parser.error(f"trellis tag refuses the job's options: {said}")
+
+
+def task_threads(context):
+    """`--threads` for each `trellis tag`: the cores Spark gives a task."""
+    return int(context.getConf().get("spark.task.cpus", "1"))
+
+
+def main(arguments):
+    parser, options = parse_arguments(arguments)
+    context = start_spark(options)
+    # Spark's SIGINT handler cancels the job, which then failed as if Spark had stopped.
+    interrupted, sparks_handler = [], signal.getsignal(signal.SIGINT)
+
+    def note_interrupt(number, frame):
+        interrupted.append(number)
+        if callable(sparks_handler):
+            sparks_handler(number, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note_interrupt)
+    try:
+        check_inputs(parser, context, options)
+        check_tag_options(parser, context, options)
         started = time.monotonic()
         errors, unjoinable = tag_corpus(
             context, options.trellis, options.model, options.input, options.output,
@@ -347,22 +472,27 @@ def main(arguments):
                 f"spark_tag: {errors} answer(s) hold \"error\", {unjoinable} of them without an "
                 "id (a line that is not a JSON object, or gives none), which no request can be "
                 "joined to", file=sys.stderr)
-    except Py4JJavaError as error:
-        # Spark's report of the failed job holds the task's error among Java and Python
-        # traces; say it alone, last.
-        task_error = re.search(
-            rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
-        job_failed(task_error.group(1) if task_error
-                   else f"{FAILURE}{innermost_cause(error.java_exception)}", options.output)
-    except Py4JError as error:
+    except (Py4JError, OSError, KeyboardInterrupt) as error:
+        if interrupted or isinstance(error, KeyboardInterrupt):
+            job_failed(f"{FAILURE}interrupted (SIGINT)", options.output)
+        if isinstance(error, Py4JJavaError):
+            # Spark's report of the failed job holds the task's error among Java and Python
+            # traces; say it alone, last.
+            task_error = re.search(
+                rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
+            job_failed(task_error.group(1) if task_error
+                       else f"{FAILURE}{innermost_cause(error.java_exception)}", options.output)
         # The JVM that runs the driver's side of Spark ended (killed, out of memory), and the
-        # Python side lost its connection to it.
+        # Python side lost its connection to it (py4j's retry then found no JVM to connect
+        # to: ConnectionRefusedError).
         said = (str(error).splitlines() or [type(error).__name__])[0]
         job_failed(f"{FAILURE}Spark stopped during the job ({said})", options.output)
     finally:
+        if sparks_handler is not None:
+            signal.signal(signal.SIGINT, sparks_handler)
         try:
             context.stop()
-        except Py4JError:
+        except (Py4JError, OSError):
             pass  # the JVM is gone: nothing is left to stop
 
 
