@@ -14,7 +14,7 @@ struct TagRequestBody {
   init(body: String, limits: ServerLimits, model: TaggerModel) throws {
     let value: RawJSON
     do {
-      value = try RawJSON(body)
+      value = try RawJSON(body, enclosingRequestsBy: 3)
     } catch let error as JSONLineError {
       let empty = body.allSatisfy(\.isWhitespace)
       throw ServiceError.badRequest(

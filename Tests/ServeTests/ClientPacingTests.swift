@@ -285,6 +285,27 @@ final class ClientPacingServerTests: XCTestCase {
     try await server.stop(within: 20)
   }
 
+  /// A body over the limit, sent without waiting for `100 Continue`, is answered 413 at once,
+  /// and the answer closes the connection after reading past the rest for up to `drainLimit`:
+  /// kept open, the connection read a refused body of 10 GB for as long as it came, until the
+  /// body timeout (60 s).
+  func testAnEarly413ClosesTheConnection() async throws {
+    let server = try await InProcessServer(limits: ServerLimits())
+    let client = try RawConnection(port: server.port)
+    client.send(
+      "POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000000\r\n\r\n"
+        + String(repeating: "x", count: 1000))
+    for _ in 0..<50 where !client.receivedText.contains("\r\n\r\n") {
+      _ = client.receives(within: 0.2)
+    }
+    XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 413"), client.receivedText)
+    XCTAssertTrue(client.receivedText.contains("\r\nConnection: close\r\n"), client.receivedText)
+    XCTAssertNotNil(
+      client.secondsUntilReset(limit: 10, sending: UInt8(ascii: "x")),
+      "still reading the refused body after 10 s")
+    try await server.stop(within: 20)
+  }
+
   /// A client that asks for `100 Continue` gets it before it sends the body (aiohttp waited
   /// for it until the idle timeout closed the connection).
   func testAClientExpectingContinueIsAskedForItsBody() async throws {

@@ -25,6 +25,26 @@ final class TagRequestBodyTests: XCTestCase {
           + "most 838199 (lower nbest, or send fewer tokens)")
     }
   }
+
+  /// A request the command answers is one the service answers: an id nested 510 to 512 levels
+  /// deep was answered by `trellis tag` and refused by the service, which counted the body's
+  /// object, its `sentences` array and the request's object as levels of the request's
+  /// nesting. One level more is refused by both.
+  func testRequestsAreNestedAsDeepAsTheCommandReadsThem() throws {
+    let model = try untrainedModel(labelCount: 3)
+    for depth in [510, 512, 513] {
+      let id = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+      let line = #"{"tokens": ["a"], "id": \#(id)}"#
+      let answered = try model.tagJSONLines([line], options: TaggingOptions())[0].error == nil
+      XCTAssertEqual(answered, depth <= 512, "trellis tag at \(depth)")
+      let body = tagBody([line])
+      if answered {
+        XCTAssertNoThrow(try TagRequestBody(body: body, limits: ServerLimits(), model: model))
+      } else {
+        XCTAssertThrowsError(try TagRequestBody(body: body, limits: ServerLimits(), model: model))
+      }
+    }
+  }
 }
 
 /// An untrained model of the word `a` and `labelCount` labels (`O`, `B-t1`, …), tiny sizes.

@@ -11,7 +11,16 @@ public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
   /// each CR or LF between its tokens read as a space, as a request's id is read. Throws
   /// `JSONLineError` saying where it is not.
   public init(_ text: String) throws {
+    try self.init(text, enclosingRequestsBy: 0)
+  }
+
+  /// `init(_:)` for a value that holds requests inside `levels` containers of its own (an
+  /// HTTP body `{"sentences": [{…}]}` holds each request's members in 3): nesting is limited
+  /// as within a request line, which `trellis tag` reads member by member, not counting the
+  /// containers around. (Counting them, the service refused a request the command answered.)
+  package init(_ text: String, enclosingRequestsBy levels: Int) throws {
     self = try JSONScanner.scan(text) { scanner in
+      scanner.depthLimit = JSONScanner.maximumDepth + levels
       scanner.skipWhitespace()
       let value = try scanner.readCopiedValue()
       scanner.skipWhitespace()
@@ -36,6 +45,7 @@ public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
   /// Lets a transport pass each request of a batch to `TaggingRequest(jsonLine:)` unchanged.
   public var arrayElements: [RawJSON]? {
     JSONScanner.scan(text) { scanner in
+      scanner.depthLimit = .max  // checked when made, within its own limit
       guard scanner.consume(UInt8(ascii: "[")) else { return nil }
       var elements: [RawJSON] = []
       if scanner.consume(UInt8(ascii: "]")) { return elements }
@@ -52,6 +62,7 @@ public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
   /// when the value is not an object.
   public var objectMembers: [(name: String, value: RawJSON)]? {
     JSONScanner.scan(text) { scanner in
+      scanner.depthLimit = .max  // checked when made, within its own limit
       guard scanner.consume(UInt8(ascii: "{")) else { return nil }
       var members: [(name: String, value: RawJSON)] = []
       if scanner.consume(UInt8(ascii: "}")) { return members }
@@ -82,6 +93,9 @@ struct JSONScanner {
   /// Nesting deeper than this is refused: no request needs more, and a hostile line's
   /// nesting stays bounded (it cost a call a level until `skipValue` held it in an array).
   static let maximumDepth = 512
+  /// The nesting this scanner allows: `maximumDepth`, and more around the requests that a
+  /// text holds (`RawJSON(_:enclosingRequestsBy:)`), or any in a value already checked.
+  var depthLimit = maximumDepth
 
   /// The text's UTF-8, valid only inside `scan`'s body.
   private let bytes: UnsafeBufferPointer<UInt8>
@@ -236,7 +250,7 @@ struct JSONScanner {
       guard let byte = current else { throw error("expected a value, found the end of the line") }
       switch byte {
       case UInt8(ascii: "{"), UInt8(ascii: "["):
-        guard open.count < Self.maximumDepth else {
+        guard open.count < depthLimit else {
           throw error("nested deeper than \(Self.maximumDepth) levels")
         }
         let isObject = byte == UInt8(ascii: "{")
