@@ -15,3 +15,13 @@ public struct JSONLineError: Error, CustomStringConvertible, Equatable, Sendable
 
   public var description: String { message }
 }
+
+/// The kinds of JSON value, each named as an error message names what it found.
+enum JSONKind: String {
+  case object = "an object"
+  case array = "an array"
+  case string = "a string"
+  case boolean = "a boolean"
+  case null
+  case number = "a number"
+}

@@ -77,16 +77,6 @@ public struct RawJSON: Hashable, Sendable, CustomStringConvertible {
   }
 }
 
-/// The kinds of JSON value, each named as an error message names what it found.
-enum JSONKind: String {
-  case object = "an object"
-  case array = "an array"
-  case string = "a string"
-  case boolean = "a boolean"
-  case null
-  case number = "a number"
-}
-
 /// A validating reader over one line of UTF-8 JSON (RFC 8259). It checks every value it passes
 /// over, decodes only the strings asked for, and keeps the others as their text.
 struct JSONScanner {
