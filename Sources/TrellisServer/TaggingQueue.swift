@@ -11,10 +11,13 @@ import Trellis
 /// together share a batch, yet a lone request is tagged at once. Requests with other tagging
 /// options form batches of their own. Each request gets its own answers, in its order. While
 /// the work waiting (`work(tokens:options:)`) is at `limits.maxQueuedTokens` or more, requests
-/// are refused.
+/// are refused. A request still waiting when its connection closes (its client reset it) is
+/// taken back untagged.
 final class TaggingQueue: @unchecked Sendable {
   /// One request's sentences, waiting to be tagged.
   private struct Job {
+    /// The connection the job came on, whose closing takes it back (`withdrawJobs(of:)`).
+    var connection: ObjectIdentifier
     var requests: [TaggingRequest]
     var tokens: Int
     /// `work(tokens:options:)` of the job.
@@ -34,6 +37,9 @@ final class TaggingQueue: @unchecked Sendable {
   private var pending: [Job] = []
   /// The work of `pending`'s jobs, which `limits.maxQueuedTokens` bounds.
   private var pendingWork = 0
+  /// The connections whose closing `withdrawJobs(of:)` is told of: one call a connection, not
+  /// a request (a keep-alive connection's calls were kept until it closed).
+  private var watchedConnections: Set<ObjectIdentifier> = []
   /// Requests being read, that will join `pending` (or fail) shortly.
   private var arriving = 0
   private var isStopping = false
@@ -65,9 +71,14 @@ final class TaggingQueue: @unchecked Sendable {
   /// The JSON-lines answer to each request that `read` returns (`TaggingResponse.jsonLine()`),
   /// in order. While `read` runs (reading and checking a body), batches about to start wait for
   /// its requests. Throws what `read` throws, and `ServiceError` once the queue is stopping,
-  /// when the work waiting is at `limits.maxQueuedTokens` or more (503 with `Retry-After`), or
-  /// when an answer cannot be written.
+  /// when the work waiting is at `limits.maxQueuedTokens` or more (503 with `Retry-After`),
+  /// when an answer cannot be written, or when the job is taken back (499) because its
+  /// `connection` closed before a worker took it: tagged all the same, the requests of
+  /// clients that had reset their connections kept live ones waiting behind their work.
+  /// `whenClosed` is given, once a connection, the call to make when it closes.
   func answer(
+    connection: ObjectIdentifier,
+    whenClosed: (_ withdraw: @escaping @Sendable () -> Void) -> Void,
     _ read: () async throws -> (requests: [TaggingRequest], options: TaggingOptions)
   ) async throws -> [String] {
     locked { arriving += 1 }
@@ -79,6 +90,10 @@ final class TaggingQueue: @unchecked Sendable {
       throw error
     }
     return try await withCheckedThrowingContinuation { continuation in
+      var isNewConnection = false
+      defer {
+        if isNewConnection { whenClosed { [weak self] in self?.withdrawJobs(of: connection) } }
+      }
       locked {
         arriving -= 1
         guard !isStopping else {
@@ -97,10 +112,30 @@ final class TaggingQueue: @unchecked Sendable {
         let tokens = job.requests.reduce(0) { $0 + $1.tokens.count }
         let work = Self.work(tokens: tokens, options: job.options)
         pendingWork += work
+        isNewConnection = watchedConnections.insert(connection).inserted
         pending.append(
           Job(
-            requests: job.requests, tokens: tokens, work: work, options: job.options,
-            arrival: Date(), continuation: continuation))
+            connection: connection, requests: job.requests, tokens: tokens, work: work,
+            options: job.options, arrival: Date(), continuation: continuation))
+      }
+    }
+  }
+
+  /// Takes back, answered 499, the jobs of the closed `connection` that no worker has taken.
+  private func withdrawJobs(of connection: ObjectIdentifier) {
+    locked {
+      watchedConnections.remove(connection)
+      let (gone, kept) = (
+        pending.filter { $0.connection == connection },
+        pending.filter { $0.connection != connection }
+      )
+      pending = kept
+      for job in gone {
+        pendingWork -= job.work
+        job.continuation.resume(
+          throwing: ServiceError(
+            status: .init(code: 499, reasonPhrase: "Client Closed Request"),
+            message: "the connection closed before the request was tagged"))
       }
     }
   }

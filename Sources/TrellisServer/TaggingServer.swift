@@ -146,9 +146,10 @@ public struct TaggingServer: Service {
     "/health": .get, "/metrics": .get, "/v1/model": .get, "/v1/tag": .post,
   ]
 
-  private func router(_ queue: TaggingQueue, metrics: ServiceMetrics) -> Router<BasicRequestContext>
+  private func router(_ queue: TaggingQueue, metrics: ServiceMetrics)
+    -> Router<ConnectionRequestContext>
   {
-    let router = Router(options: .autoGenerateHeadEndpoints)
+    let router = Router(context: ConnectionRequestContext.self, options: .autoGenerateHeadEndpoints)
     // First, so that it sees the status `UnmatchedRequests` gives a request no route matched.
     router.add(middleware: MetricsMiddleware(metrics: metrics, endpoints: Set(Self.endpoints.keys)))
     router.add(middleware: UnmatchedRequests(endpoints: Self.endpoints))
@@ -160,8 +161,14 @@ public struct TaggingServer: Service {
           byteBuffer: ByteBuffer(string: metrics.exposition(queuedWork: queue.queuedWork))))
     }
     router.get("v1/model") { [modelJSON] _, _ in jsonResponse(modelJSON) }
-    router.post("v1/tag") { [limits, model] request, _ in
-      let answers = try await queue.answer {
+    router.post("v1/tag") { [limits, model] request, context in
+      // A reset connection closes at once; a client's FIN keeps it open (a half-close may
+      // still wait for its answer), so only the first takes its waiting request back.
+      let channel = context.channel
+      let answers = try await queue.answer(
+        connection: ObjectIdentifier(channel),
+        whenClosed: { withdraw in channel.closeFuture.whenComplete { _ in withdraw() } }
+      ) {
         let body = try await Self.readBody(request, limit: limits.maxBodyBytes)
         let read = try TagRequestBody(body: body, limits: limits, model: model)
         return (read.requests, read.options)
@@ -230,5 +237,17 @@ public struct TaggingServer: Service {
       throw ServiceError.badRequest("the body is not UTF-8")
     }
     return text
+  }
+}
+
+/// Hummingbird's basic context, and the connection the request came on: a request waiting to
+/// be tagged is taken back when it closes.
+struct ConnectionRequestContext: RequestContext {
+  var coreContext: CoreRequestContextStorage
+  let channel: any Channel
+
+  init(source: ApplicationRequestContextSource) {
+    coreContext = .init(source: source)
+    channel = source.channel
   }
 }

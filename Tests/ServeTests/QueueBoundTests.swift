@@ -77,6 +77,30 @@ final class QueueBoundTests: XCTestCase {
     }
   }
 
+  /// A request waiting to be tagged when its client resets the connection is taken back and
+  /// counted 499: tagged all the same, it held the bound (the next request got 503) and would
+  /// have held the worker. A client that sent its end (a FIN) may still wait for its answer
+  /// (a half-close), so its request stays.
+  func testARequestWhoseClientResetsItsConnectionIsTakenBack() async throws {
+    try await withHeldQueue(bound: 3) { server in
+      let body = tagBody([#"{"tokens": ["a", "b", "c", "d", "e"]}"#])
+      var gone: RawConnection? = try RawConnection(port: server.port)
+      gone?.send(
+        "POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+          + body)
+      try await Task.sleep(for: .milliseconds(100))
+      gone?.resetsWhenClosed()
+      gone = nil
+      try await Task.sleep(for: .milliseconds(100))
+      let answer = try await client.post(server.url("/v1/tag"), tagBody([#"{"tokens": ["a"]}"#]))
+      XCTAssertEqual(answer.status, 200, answer.text)
+      let metrics = try await client.get(server.url("/metrics")).text
+      XCTAssertTrue(
+        metrics.contains(#"trellis_requests_total{path="/v1/tag",status="499"} 1"#), metrics)
+      XCTAssertTrue(metrics.contains("\ntrellis_tokens_tagged_total 1\n"), metrics)
+    }
+  }
+
   func testTheBoundIsRangeChecked() throws {
     var limits = ServerLimits()
     limits.maxQueuedTokens = 0

@@ -431,6 +431,13 @@ final class RawConnection {
     }
   }
 
+  /// Makes closing the connection (this object's end) reset it, as a client killed or timing
+  /// out with `SO_LINGER` 0 does, instead of sending its end (a FIN).
+  func resetsWhenClosed() {
+    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+    setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+  }
+
   /// Shuts the connection's sending side (a half-close): the server reads the end of its
   /// input, and can still answer.
   func finishSending() {
