@@ -170,12 +170,35 @@ public struct TaggingServer: Service {
         whenClosed: { withdraw in channel.closeFuture.whenComplete { _ in withdraw() } }
       ) {
         let body = try await Self.readBody(request, limit: limits.maxBodyBytes)
-        let read = try TagRequestBody(body: body, limits: limits, model: model)
+        let read = try await Self.checked(body, limits: limits, model: model)
         return (read.requests, read.options)
       }
       return jsonResponse("{\"results\":[" + answers.joined(separator: ",") + "]}\n")
     }
     return router
+  }
+
+  /// Bodies this large or larger are read on a thread of Dispatch's (`checked`).
+  static let bodyBytesReadAside = 64 << 10
+
+  /// `TagRequestBody` of `body`, read on a thread of Dispatch's when the body holds
+  /// `bodyBytesReadAside` bytes or more: read on Swift's shared threads (one a core), which
+  /// also answer `/health` and `/metrics`, a burst of 60 bodies of 750 KB of text kept those
+  /// waiting for 0.5–2.1 s
+  /// (`scripts/serve-health-latency.py`). A small body is read where it is, a hop to another thread costing
+  /// more than the reading.
+  private static func checked(_ body: String, limits: ServerLimits, model: TaggerModel)
+    async throws -> TagRequestBody
+  {
+    guard body.utf8.count >= bodyBytesReadAside else {
+      return try TagRequestBody(body: body, limits: limits, model: model)
+    }
+    return try await withCheckedThrowingContinuation { continuation in
+      runOnWorkerThread {
+        continuation.resume(
+          with: Result { try TagRequestBody(body: body, limits: limits, model: model) })
+      }
+    }
   }
 
   /// The body as UTF-8 text, without a byte-order mark; 501 when it comes in a transfer coding

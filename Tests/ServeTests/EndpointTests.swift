@@ -1,7 +1,8 @@
 import Foundation
 import Trellis
-import TrellisServer
 import XCTest
+
+@testable import TrellisServer
 
 /// Every endpoint against a server in this process, and its answers against the CLI's.
 final class EndpointTests: XCTestCase {
@@ -61,6 +62,23 @@ final class EndpointTests: XCTestCase {
 
   /// One request's sentences are tagged together as the CLI tags a file's, so even the
   /// confidences and n-best scores agree to the last digit.
+  /// A body of `bodyBytesReadAside` bytes or more is read on a thread of Dispatch's: it is
+  /// answered as the CLI answers its requests, and its mistakes refused as a small body's.
+  func testALargeBodyIsAnsweredAsTheCLIDoes() async throws {
+    var requests: [String] = []
+    while tagBody(requests).utf8.count < TaggingServer.bodyBytesReadAside {
+      requests += Self.requests
+    }
+    let answer = try await client.post(server.url("/v1/tag"), tagBody(requests))
+    XCTAssertEqual(answer.status, 200, answer.text)
+    XCTAssertEqual(try canonicalResults(answer), try cliAnswers(requests))
+    let refused = try await client.post(
+      server.url("/v1/tag"), tagBody(requests + [#"{"tokens": [1]}"#]))
+    XCTAssertEqual(refused.status, 400, refused.text)
+    XCTAssertTrue(
+      refused.errorMessage?.hasPrefix("sentences[\(requests.count)]") == true, refused.text)
+  }
+
   func testConfidenceAndNBestAnswerAsTheCLIDoes() async throws {
     let body = tagBody(Self.requests, extra: #", "confidence": true, "nbest": 3"#)
     let answer = try await client.post(server.url("/v1/tag"), body)
