@@ -10,7 +10,7 @@ import Trellis
 /// arrived or until `limits.batchSentences` sentences are pending, so that requests that arrive
 /// together share a batch, yet a lone request is tagged at once. Requests with other tagging
 /// options form batches of their own. Each request gets its own answers, in its order. While
-/// the work waiting (`work(tokens:options:)`) is at `limits.maxQueuedTokens` or more, requests
+/// the work waiting (`work(sentenceLengths:options:labels:)`) is at `limits.maxQueuedTokens` or more, requests
 /// are refused. A request still waiting when its connection closes (its client reset it) is
 /// taken back untagged.
 final class TaggingQueue: @unchecked Sendable {
@@ -20,7 +20,7 @@ final class TaggingQueue: @unchecked Sendable {
     var connection: ObjectIdentifier
     var requests: [TaggingRequest]
     var tokens: Int
-    /// `work(tokens:options:)` of the job.
+    /// `work(sentenceLengths:options:labels:)` of the job.
     var work: Int
     var options: TaggingOptions
     var arrival: Date
@@ -110,7 +110,9 @@ final class TaggingQueue: @unchecked Sendable {
           return
         }
         let tokens = job.requests.reduce(0) { $0 + $1.tokens.count }
-        let work = Self.work(tokens: tokens, options: job.options)
+        let work = Self.work(
+          sentenceLengths: job.requests.map(\.tokens.count), options: job.options,
+          labels: model.labels.count)
         pendingWork += work
         isNewConnection = watchedConnections.insert(connection).inserted
         pending.append(
@@ -140,12 +142,18 @@ final class TaggingQueue: @unchecked Sendable {
     }
   }
 
-  /// What a request of `tokens` tokens asks of a worker, in tokens tagged plainly: each token
-  /// once, twice with confidences (the forward–backward pass beside the Viterbi), and `nbest`
-  /// more times with n-best lists (the search does work for each of its k sequences), so that
-  /// abandoned n-best requests cannot queue minutes of work under a bound in plain tokens.
-  static func work(tokens: Int, options: TaggingOptions) -> Int {
-    tokens * ((options.confidence ? 2 : 1) + options.nbest)
+  /// What a request of sentences of `sentenceLengths` tokens asks of a worker, for a model of
+  /// `labels` labels, in tokens tagged plainly: each token once, twice with confidences (the
+  /// forward–backward pass beside the Viterbi), and as many times more as its n-best list
+  /// holds sequences (the search does work for each), so that abandoned n-best requests
+  /// cannot queue minutes of work under a bound in plain tokens. A long sentence's list is
+  /// cut (`TaggingOptions.nbestLength`): counted `nbest` times, one sentence of 50,000 tokens
+  /// with `"nbest": 1000` weighed 50 million tokens and had every request after it refused.
+  static func work(sentenceLengths: [Int], options: TaggingOptions, labels: Int) -> Int {
+    sentenceLengths.reduce(0) { sum, tokens in
+      let sequences = TaggingOptions.nbestLength(options.nbest, tokens: tokens, labels: labels)
+      return sum + tokens * ((options.confidence ? 2 : 1) + sequences)
+    }
   }
 
   /// The 503 for a request that finds the queue full; called with the lock held.
@@ -158,7 +166,8 @@ final class TaggingQueue: @unchecked Sendable {
       extraHeaders: [.retryAfter: "1"])
   }
 
-  /// The work waiting to be tagged, in tokens tagged plainly (`work(tokens:options:)`).
+  /// The work waiting to be tagged, in tokens tagged plainly
+  /// (`work(sentenceLengths:options:labels:)`).
   var queuedWork: Int {
     condition.lock()
     defer { condition.unlock() }

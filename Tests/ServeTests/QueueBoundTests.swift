@@ -61,7 +61,12 @@ final class QueueBoundTests: XCTestCase {
   func testNBestListsAndConfidencesCountAsMoreWork() async throws {
     var options = TaggingOptions()
     (options.confidence, options.nbest) = (true, 3)
-    XCTAssertEqual(TaggingQueue.work(tokens: 2, options: options), 10)
+    XCTAssertEqual(TaggingQueue.work(sentenceLengths: [2], options: options, labels: 3), 10)
+    // A list cut for a long sentence counts as cut: ⌊2²⁵ / (50,000 · 120)⌋ = 5 sequences.
+    options.nbest = 1000
+    XCTAssertEqual(
+      TaggingQueue.work(sentenceLengths: [50_000, 1], options: options, labels: 120),
+      50_000 * (2 + 5) + 1 * (2 + 1000))
     try await withHeldQueue(bound: 8) { server in
       let url = server.url("/v1/tag")
       async let nbest = client.post(
