@@ -87,6 +87,8 @@ public struct ConllCounts: Sendable, Equatable {
   /// With `tokens`, a token "-X-" is what conlleval reads a line whose first column is "-X-"
   /// as: a boundary, not a token, whatever its labels (so `trellis eval` counts a file as
   /// `trellis tag | trellis score` does).
+  ///
+  /// - Precondition: `gold`, `predicted` and `tokens` (when given) have one entry a token.
   public mutating func add(
     gold: [String], predicted: [String], tokens: [String]? = nil, rawLabels: Bool = false
   ) {

@@ -190,6 +190,30 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(FileManager.default.contents(atPath: path), Data("to\tO\n".utf8))
   }
 
+  /// A write refuses what `trellis train --model` refuses: a file of another kind (notes),
+  /// and a path through an open file descriptor, which named the file the descriptor had
+  /// open (an input the program read was replaced by the model). Both were replaced.
+  func testAWriteReplacesNoFileOfAnotherKindNorADescriptorsFile() throws {
+    let model = makeModel()
+    let notes = temporaryPath("notes.txt")
+    try Data("notes\n".utf8).write(to: URL(fileURLWithPath: notes))
+    XCTAssertThrowsError(try ModelFile.write(model, to: notes)) { error in
+      XCTAssertTrue("\(error)".contains("is not a Trellis model"), "\(error)")
+    }
+    let input = try XCTUnwrap(FileHandle(forReadingAtPath: notes))
+    defer { try? input.close() }
+    for path in ["/dev/fd/\(input.fileDescriptor)", "/proc/self/fd/\(input.fileDescriptor)"] {
+      XCTAssertThrowsError(try ModelFile.write(model, to: path)) { error in
+        XCTAssertTrue("\(error)".contains("names an open file descriptor"), "\(error)")
+      }
+    }
+    XCTAssertEqual(FileManager.default.contents(atPath: notes), Data("notes\n".utf8))
+    let empty = temporaryPath("empty.model")
+    FileManager.default.createFile(atPath: empty, contents: Data())
+    try ModelFile.write(model, to: empty)
+    try ModelFile.write(model, to: empty)
+  }
+
   /// Writes from several threads take turns: to one path they took one temporary name, and
   /// one thread's rename moved another's half-written file into place or found it gone.
   func testWritesFromSeveralThreadsAllLand() throws {

@@ -312,6 +312,8 @@ public final class LabelledCoNLLReader {
 
   /// The next sentences, nil at the end (an input with none is an error): at most
   /// `sentenceCount`, and no more once they hold `tokenCount` tokens.
+  ///
+  /// - Precondition: `sentenceCount` and `tokenCount` are at least 1.
   public func next(sentenceCount: Int, tokenCount: Int) throws -> [Sentence]? {
     try nextWithFirstFields(sentenceCount: sentenceCount, tokenCount: tokenCount)?.sentences
   }
@@ -319,6 +321,8 @@ public final class LabelledCoNLLReader {
   /// As `next(sentenceCount:tokenCount:)`, with each line's first field as the file has it,
   /// whichever column is the token: conlleval reads a line whose first field is `-X-` as a
   /// boundary (`ConllCounts.add(gold:predicted:tokens:rawLabels:)`'s `tokens`).
+  ///
+  /// - Precondition: `sentenceCount` and `tokenCount` are at least 1.
   public func nextWithFirstFields(sentenceCount: Int, tokenCount: Int) throws
     -> (sentences: [Sentence], firstFields: [[String]])?
   {

@@ -117,7 +117,8 @@ package struct FileRoles {
     try checkStandardOutput()
     let outputs = replaced + streamed
     for output in outputs where output.path.isEmpty {
-      throw OptionError(String(output.option.dropFirst(2)), "is empty; it takes a file's path")
+      throw OptionError(
+        String(output.option.drop { $0 == "-" }), "is empty; it takes a file's path")
     }
     for (option, path) in outputs where namesOnlyADirectory(path) {
       throw TrellisError(file: path, "names a directory; \(option) takes a file path")
@@ -258,8 +259,7 @@ package struct FileRoles {
 }
 
 /// The first `count` bytes of the file at `path` (fewer when it is shorter, none when it cannot
-/// be read), or nil when it cannot be opened for reading: how a file's kind is told by its
-/// magic bytes.
+/// be read), or nil when it cannot be opened: how its kind is told by its magic bytes.
 func leadingBytes(of path: String, count: Int) -> [UInt8]? {
   guard let file = FileHandle(forReadingAtPath: path) else { return nil }
   defer { try? file.close() }

@@ -56,8 +56,16 @@ public enum ModelFile {
 
   /// Writes atomically: a temporary file in the same directory, then `rename(2)`, so a reader
   /// (or a crash) never sees half a model, and an existing model survives a failed write.
-  /// Safe to call from several threads: the process's writes take turns.
+  /// Safe to call from several threads: the process's writes take turns. Refuses, before
+  /// writing, what `trellis train --model` refuses: a file at `path` that is neither empty nor
+  /// a model, a path through an open file descriptor (`/dev/fd/N`, `/dev/stdout`, which name
+  /// whatever file the descriptor has open: the file a program read, or its redirected
+  /// output, was replaced), a directory, device or FIFO, a missing directory.
   public static func write(_ model: TaggerModel, to path: String) throws {
+    var output = FileRoles()
+    output.replaced = [("model", path)]
+    output.kinds = ["model": (magic, "model")]
+    try output.check()
     try writeAtomically(try encode(model, name: path), to: path)
   }
 
