@@ -16,29 +16,20 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 from unittest import mock
 
 import spark_tag
-from test_spark_tag import CORPUS, LOCAL_ONLY, ROOT, conll_sentences, read_parts, release_binary
+from test_spark_tag import LOCAL_ONLY, ROOT, make_fixture, read_parts
 
 
 class SparkArgumentTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.trellis = os.path.abspath(release_binary(ROOT))
-        cls.directory = tempfile.mkdtemp(prefix="trellis-spark-arguments-")
-        cls.model = os.path.join(cls.directory, "small.model")
-        subprocess.run(
-            [cls.trellis, "train", "--train", os.path.join(CORPUS, "train.conll"), "--model",
-             cls.model, "--epochs", "1", "--embedding-size", "8", "--hidden-size", "8",
-             "--character-filters", "0", "--seed", "1", "--quiet"], check=True)
-        cls.requests = os.path.join(cls.directory, "requests.jsonl")
-        sentences = conll_sentences(os.path.join(CORPUS, "test.conll"))[:20]
-        with open(cls.requests, "w", encoding="utf-8") as file:
-            for number, tokens in enumerate(sentences):
-                file.write(json.dumps({"id": number, "tokens": tokens}) + "\n")
+        cls.trellis, cls.directory, cls.model, cls.requests, _ = make_fixture(
+            "trellis-spark-arguments-", ["--epochs", "1", "--embedding-size", "8",
+                                         "--hidden-size", "8", "--character-filters", "0"],
+            sentence_limit=20)
 
     @classmethod
     def tearDownClass(cls):

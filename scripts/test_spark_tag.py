@@ -54,6 +54,26 @@ def conll_sentences(path):
     return sentences + ([tokens] if tokens else [])
 
 
+def make_fixture(prefix, options, sentence_limit=None, repeat=1):
+    """The shipped binary, a temporary directory, a model trained there on the shipped corpus
+    with `options`, and a file of JSON-lines requests with ids in it: the test split's
+    sentences (the first `sentence_limit`), `repeat` times."""
+    trellis = os.path.abspath(release_binary(ROOT))
+    directory = tempfile.mkdtemp(prefix=prefix)
+    model = os.path.join(directory, "test.model")
+    subprocess.run(
+        [trellis, "train", "--train", os.path.join(CORPUS, "train.conll"), "--model", model,
+         "--seed", "1", "--quiet", *options], check=True)
+    sentences = conll_sentences(os.path.join(CORPUS, "test.conll"))[:sentence_limit]
+    requests = os.path.join(directory, "requests.jsonl")
+    with open(requests, "w", encoding="utf-8") as file:
+        for copy in range(repeat):
+            for number, tokens in enumerate(sentences):
+                request = {"id": copy * len(sentences) + number, "tokens": tokens}
+                file.write(json.dumps(request) + "\n")
+    return trellis, directory, model, requests, sentences
+
+
 def answers_by_id(lines):
     """The answer lines keyed by their id; fails on a repeated or missing id."""
     answers = {}
@@ -78,20 +98,9 @@ def read_parts(directory):
 class SparkTagTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.trellis = os.path.abspath(release_binary(ROOT))
-        cls.directory = tempfile.mkdtemp(prefix="trellis-spark-test-")
-        cls.model = os.path.join(cls.directory, "synthetic.model")
-        subprocess.run(
-            [cls.trellis, "train", "--train", os.path.join(CORPUS, "train.conll"),
-             "--dev", os.path.join(CORPUS, "dev.conll"), "--model", cls.model,
-             "--epochs", "3", "--seed", "1", "--quiet"], check=True)
-        sentences = conll_sentences(os.path.join(CORPUS, "test.conll"))
-        cls.requests = os.path.join(cls.directory, "requests.jsonl")
-        with open(cls.requests, "w", encoding="utf-8") as file:
-            for copy in range(REPEAT):
-                for number, tokens in enumerate(sentences):
-                    request = {"id": copy * len(sentences) + number, "tokens": tokens}
-                    file.write(json.dumps(request) + "\n")
+        cls.trellis, cls.directory, cls.model, cls.requests, sentences = make_fixture(
+            "trellis-spark-test-", ["--dev", os.path.join(CORPUS, "dev.conll"), "--epochs", "3"],
+            repeat=REPEAT)
         cls.request_count = REPEAT * len(sentences)
         cls.token_count = REPEAT * sum(map(len, sentences))
         cls.expected, seconds = cls.tag_in_one_process([])
