@@ -5,10 +5,10 @@
 # replace. Usage: scripts/check-exports.sh LIBRARY HEADER
 set -euo pipefail
 library=$1 header=$2
-# Defined, global symbols (nm's upper-case kinds, less the version node's A), without their
-# version (@@TRELLIS_0).
+# Defined, global symbols (nm's upper-case kinds, less the version node's A, and its i and u:
+# GNU indirect functions and unique globals), without their version (@@TRELLIS_0).
 exported=$(nm -D --defined-only "$library" \
-  | awk '$2 ~ /^[B-Z]$/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
+  | awk '$2 ~ /^([B-Z]|i|u)$/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
 # The header's declarations, less its inline helpers (compiled into the caller).
 declared=$(grep -vE '^static inline|^#define' "$header" | grep -oE '\btrellis_[a-z_]+\(' \
   | tr -d '(' | sort -u)

@@ -42,7 +42,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections import deque
 
 from py4j.protocol import Py4JError, Py4JJavaError
@@ -207,25 +206,29 @@ def partition_count(text):
 
 
 def input_paths(text):
-    """`--input`'s paths: split at commas outside braces, as Hadoop splits them."""
-    paths, start, depth = [], 0, 0
+    """`--input`'s paths: split at commas outside braces, as Hadoop splits them (its
+    FileInputFormat.getPathStrings, a `}` before any `{` included)."""
+    paths, start, depth, in_glob = [], 0, 0, False
     for index, character in enumerate(text):
         if character == "{":
-            depth += 1
-        elif character == "}" and depth:
+            depth, in_glob = depth + 1, True
+        elif character == "}":
             depth -= 1
-        elif character == "," and not depth:
+            in_glob = in_glob and depth != 0
+        elif character == "," and not in_glob:
             paths.append(text[start:index])
             start = index + 1
     return paths + [text[start:]]
 
 
 def local_path(text):
-    """The local path a path or URL names (a `file:` URL's path, taken as Hadoop takes it,
-    without decoding), or None for another file system's."""
-    if text.startswith("file:"):
-        return urllib.parse.urlsplit(text).path
-    return None if "://" in text else text
+    """The local path a path or URL names (a `file:` URL's, after any `//authority`, taken as
+    Hadoop takes it: `?` and `#` are a glob's and a name's, not a query and a fragment), or
+    None for another file system's."""
+    if not text.startswith("file:"):
+        return None if "://" in text else text
+    path = text[len("file:"):]
+    return path[path.find("/", 2):] if path.startswith("//") and path.find("/", 2) >= 0 else path
 
 
 def innermost_cause(exception):
@@ -268,14 +271,15 @@ def hadoop_inputs(context, path):
     return read, skipped, bool(matches)
 
 
-def job_failed(reason, output):
-    """Ends the script with `reason`, and the output directory to remove if the job left
-    one (a local one: another file system's is named as possibly left)."""
+def job_failed(reason, output, status=1):
+    """Ends the script with `status`, saying `reason` and the output directory to remove if
+    the job left one (a local one: another file system's is named as possibly left)."""
     local = local_path(output)
     left = "if it left one" if local is None else "which it leaves behind"
     leftover = (f"; remove {output}/, {left}, before running it again"
                 if local is None or os.path.exists(local) else "")
-    sys.exit(f"{reason}\nspark_tag: the job failed{leftover}")
+    print(f"{reason}\nspark_tag: the job failed{leftover}", file=sys.stderr)
+    sys.exit(status)
 
 
 def parse_arguments(arguments):
@@ -434,7 +438,8 @@ def check_tag_options(parser, context, options):
                               text=True, errors="replace", check=False)
     except OSError:
         return
-    if done.returncode != 0:
+    # 126 and 127: the system's loader could not run it (a library or a glibc it lacks).
+    if done.returncode not in (0, 126, 127):
         said = done.stderr.strip() or f"status {done.returncode}"
         parser.error(f"trellis tag refuses the job's options: {said}")
 
@@ -446,18 +451,15 @@ def task_threads(context):
 
 def main(arguments):
     parser, options = parse_arguments(arguments)
+    # Ctrl-C waits while Spark starts (a JVM launched then outlived the script), and then
+    # raises KeyboardInterrupt alone: Spark's own handler, which cancels the job, made a py4j
+    # call inside the one in progress and printed the tracebacks of both; stopping the
+    # context cancels the job.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     context = start_spark(options)
-    # Spark's SIGINT handler cancels the job, which then failed as if Spark had stopped.
-    interrupted, sparks_handler = [], signal.getsignal(signal.SIGINT)
-
-    def note_interrupt(number, frame):
-        interrupted.append(number)
-        if callable(sparks_handler):
-            sparks_handler(number, frame)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, note_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         check_inputs(parser, context, options)
         check_tag_options(parser, context, options)
         started = time.monotonic()
@@ -472,24 +474,22 @@ def main(arguments):
                 f"spark_tag: {errors} answer(s) hold \"error\", {unjoinable} of them without an "
                 "id (a line that is not a JSON object, or gives none), which no request can be "
                 "joined to", file=sys.stderr)
-    except (Py4JError, OSError, KeyboardInterrupt) as error:
-        if interrupted or isinstance(error, KeyboardInterrupt):
-            job_failed(f"{FAILURE}interrupted (SIGINT)", options.output)
-        if isinstance(error, Py4JJavaError):
-            # Spark's report of the failed job holds the task's error among Java and Python
-            # traces; say it alone, last.
-            task_error = re.search(
-                rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
-            job_failed(task_error.group(1) if task_error
-                       else f"{FAILURE}{innermost_cause(error.java_exception)}", options.output)
+    except KeyboardInterrupt:
+        job_failed(f"{FAILURE}interrupted (SIGINT)", options.output, status=130)
+    except Py4JJavaError as error:
+        # Spark's report of the failed job holds the task's error among Java and Python
+        # traces; say it alone, last.
+        task_error = re.search(
+            rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
+        job_failed(task_error.group(1) if task_error
+                   else f"{FAILURE}{innermost_cause(error.java_exception)}", options.output)
+    except (Py4JError, OSError) as error:
         # The JVM that runs the driver's side of Spark ended (killed, out of memory), and the
         # Python side lost its connection to it (py4j's retry then found no JVM to connect
         # to: ConnectionRefusedError).
         said = (str(error).splitlines() or [type(error).__name__])[0]
         job_failed(f"{FAILURE}Spark stopped during the job ({said})", options.output)
     finally:
-        if sparks_handler is not None:
-            signal.signal(signal.SIGINT, sparks_handler)
         try:
             context.stop()
         except (Py4JError, OSError):

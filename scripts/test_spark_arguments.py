@@ -159,6 +159,11 @@ class SparkArgumentTests(unittest.TestCase):
         such file or directory", where an empty file gives no answers and ends well."""
         self.assertEqual(spark_tag.input_paths("g/{a,b}.jsonl,h/{c,{d,e}}.jsonl,i"),
                          ["g/{a,b}.jsonl", "h/{c,{d,e}}.jsonl", "i"])
+        # As Hadoop's FileInputFormat splits it: a `}` before any `{` takes a level below 0.
+        self.assertEqual(spark_tag.input_paths("d/a},d/{b,c},d/e"), ["d/a}", "d/{b,c},d/e"])
+        for url, path in (("file:///x/part?.jsonl", "/x/part?.jsonl"), ("file:/x#1", "/x#1"),
+                          ("file://host/x", "/x"), ("file:x", "x"), ("hdfs:///x", None)):
+            self.assertEqual(spark_tag.local_path(url), path)
         parts = self.path("parts")
         os.makedirs(parts, exist_ok=True)
         with open(self.requests, encoding="utf-8") as file:
@@ -244,12 +249,12 @@ class SparkArgumentTests(unittest.TestCase):
             spark_tag.failure(3, ["trellis", "tag"], -35, "", [], 0),
             "spark_tag: partition 3: trellis tag was killed by signal 35")
         output = self.path("out-lost")
-        for lost, reason in (
+        for lost, reason, status in (
                 (spark_tag.Py4JError("Error while sending or receiving"),
-                 "Spark stopped during the job (Error while sending or receiving)"),
+                 "Spark stopped during the job (Error while sending or receiving)", 1),
                 (ConnectionRefusedError(111, "Connection refused"),
-                 "Spark stopped during the job ([Errno 111] Connection refused)"),
-                (KeyboardInterrupt(), "interrupted (SIGINT)")):
+                 "Spark stopped during the job ([Errno 111] Connection refused)", 1),
+                (KeyboardInterrupt(), "interrupted (SIGINT)", 130)):
             def lose_the_driver(*arguments):
                 os.makedirs(output)
                 raise lost
@@ -261,13 +266,15 @@ class SparkArgumentTests(unittest.TestCase):
                                       return_value=(["r"], [], True)), \
                     mock.patch.object(spark_tag, "check_tag_options"), \
                     mock.patch.object(spark_tag, "tag_corpus", side_effect=lose_the_driver), \
+                    mock.patch("sys.stderr", new_callable=io.StringIO) as said, \
                     self.assertRaises(SystemExit) as ended:
                 spark_tag.main(["--trellis", self.trellis, "--model", self.model, "--input",
                                 self.requests, "--output", output])
+            self.assertEqual(ended.exception.code, status)
             self.assertEqual(
-                ended.exception.code,
+                said.getvalue(),
                 f"spark_tag: {reason}\nspark_tag: the job failed; remove {output}/, which it "
-                "leaves behind, before running it again")
+                "leaves behind, before running it again\n")
             os.rmdir(output)
 
 

@@ -17,8 +17,8 @@ public struct ServerLimits: Equatable, Sendable {
   /// 594 MB. A million is about 13 MB of answer.
   public var maxNbestLabels = 1_000_000
   /// The most work waiting to be tagged, all pending requests together, in tokens tagged
-  /// plainly (a token counts twice with confidences, and `nbest` more times with n-best
-  /// lists): while the queue holds this much or more, requests are answered 503 with
+  /// plainly (a token counts twice with confidences, and once more for each sequence its
+  /// sentence's n-best list can hold): while the queue holds this much or more, requests are answered 503 with
   /// `Retry-After`; below it, a request of any size is taken, so the queue holds at most one
   /// request's work beyond it. Without a bound, a burst, or clients that gave up on their
   /// requests (the server cannot tell), queued work that every later request waited behind.

@@ -63,8 +63,8 @@ struct TrellisServe: AsyncParsableCommand {
   @Option(
     parsing: .unconditional,
     help: """
-      The most work waiting to be tagged, in tokens (twice with confidences, nbest more \
-      times with n-best lists), all requests together; while it is reached: 503 with \
+      The most work waiting to be tagged, in tokens (twice with confidences, once more a \
+      sequence of an n-best list), all requests together; while it is reached: 503 with \
       Retry-After.
       """)
   var maxQueuedTokens = ServerLimits().maxQueuedTokens

@@ -9,7 +9,8 @@ extension Train {
   /// those this command sets are named: a setting it leaves alone is no instruction the
   /// checkpoint overrides. A setting is set when the recipe's value is not its default (the
   /// schemes a run takes from its data, `detectSchemes`, are defaults too), or when a flag
-  /// changes the checkpoint's value: `--seed 42`, the default, against a checkpoint of seed 1.
+  /// changes the checkpoint's value: `--seed 1`, the default, against a checkpoint of seed 7
+  /// (`--embeddings-scope` whenever it is typed).
   func noteCheckpointSettings(of trainer: Trainer, recipe: TrainingRecipe, train: [Sentence]) {
     var defaults = TrainingRecipe()
     defaults.configuration.detectSchemes(in: train.map(\.labels))
@@ -18,7 +19,8 @@ extension Train {
         + replacedSettings(given: defaults.options, kept: trainer.options)).map(\.key)
         + (recipe.data.embeddings != nil ? ["embeddings"] : [])
         + (recipe.data.test != nil ? ["test"] : []) + (recipe.note != nil ? ["note"] : [])
-        + (recipe.data.embeddingsScope != defaults.data.embeddingsScope ? ["embeddingsScope"] : []))
+        + (recipe.data.embeddingsScope != defaults.data.embeddingsScope || embeddingsScope != nil
+          ? ["embeddingsScope"] : []))
     trainer.onCheckpointSettings = { replaced in
       let flagged = flaggedSettings(among: replaced, of: recipe)
       let named = replaced.filter { setByCommand.contains($0.key) || flagged.contains($0.key) }

@@ -179,6 +179,19 @@ final class ResumeTests: CLITestCase {
       resumed.stderr.contains("hiddenSize 16 (not 100)")
         && resumed.stderr.contains("seed 7 (not 1)"), resumed.stderr)
     XCTAssertFalse(resumed.stderr.contains("epochs"), resumed.stderr)
+    let vectors = try write("flights 1 1 1 1\nboston 2 2 2 2\n", to: "vectors.txt")
+    let withVectors = [
+      "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+      "--embedding-size", "4", "--hidden-size", "4", "--character-filters", "0", "--quiet",
+      "--embeddings", vectors, "--model", path("v"),
+    ]
+    assertSucceeded(
+      try trellis(
+        withVectors + ["--epochs", "1", "--keep-checkpoint", "--embeddings-scope", "all"]))
+    let scoped = try trellis(
+      withVectors + ["--epochs", "2", "--resume", "--embeddings-scope", "data"])
+    assertSucceeded(scoped)
+    XCTAssertTrue(scoped.stderr.contains("embeddingsScope all (not data)"), scoped.stderr)
   }
 
   /// The best epoch and the patience count were measured on the checkpoint's dev sentences:
