@@ -11,29 +11,19 @@ of JSON-lines answers (none for an empty input), each carrying its request's `id
 particular order across parts: join by id.
 
 Each partition's lines go through one `trellis tag --input jsonl --format json` process, a
-line in and a line out, as `RDD.pipe` does. It is done here rather than with `RDD.pipe`
-itself because the command must name the binary and the model where `SparkContext.addFile`
-put them on the executor (`SparkFiles.get` there): `RDD.pipe` takes one command string made
-on the driver, whose copies sit elsewhere on a cluster. A process that exits with a non-zero
-status (killed, or refusing a line), or that ends well without one answer for each line,
-fails the task, so Spark runs the partition again and keeps only a complete attempt's
-output; answers depend only on their request, so a retry answers as the first would have.
-
-A line `trellis tag` refuses fails its task at every attempt, so the job fails: the script
-then ends with the partition, the line's number in it, why, and the line (its first 200
-characters); the output directory is left behind, to be removed before the next run. With
-`-- --on-error skip` such a line is answered with an "error" object instead, and the script
-ends by counting those answers, and those of them without an id, which no request can be
-joined to.
-
-`trellis tag` gets `--threads` = `spark.task.cpus` (1 unless configured), so a task uses the
-cores Spark gave it. The binary must run without a Swift toolchain (`make dist` builds one);
-the executors need no BLAS (tagging never opens it). Arguments after `--` go to
-`trellis tag` (e.g. `-- --confidence --on-error skip`).
+line in and a line out, as `RDD.pipe` does, but with the binary and the model where
+`SparkContext.addFile` put them on the executor (`SparkFiles.get` there), which one command
+string made on the driver cannot name. A process that exits with a non-zero status, or
+ends well without one answer a line, fails its task, so Spark runs the partition again;
+answers depend only on their request, so a retry answers as the first would have. `trellis
+tag` gets `--threads` = `spark.task.cpus`; arguments after `--` go to it (`-- --confidence
+--on-error skip`). Refused lines, retries, and what is checked before the job: README
+"Scaling out".
 """
 
 import argparse
 import json
+import logging
 import os
 import re
 import signal
@@ -449,15 +439,22 @@ def task_threads(context):
     return int(context.getConf().get("spark.task.cpus", "1"))
 
 
+def interrupt(number, frame):
+    """SIGINT's handler: KeyboardInterrupt alone, with py4j's logging of the call it
+    interrupts (a traceback a connection) off. Spark's own made a py4j call inside the one in
+    progress, and the script printed the tracebacks of both."""
+    logging.disable(logging.CRITICAL)
+    raise KeyboardInterrupt
+
+
 def main(arguments):
     parser, options = parse_arguments(arguments)
-    # Ctrl-C waits while Spark starts (a JVM launched then outlived the script), and then
-    # raises KeyboardInterrupt alone: Spark's own handler, which cancels the job, made a py4j
-    # call inside the one in progress and printed the tracebacks of both; stopping the
-    # context cancels the job.
+    # Ctrl-C waits while Spark starts (a JVM launched then outlived the script) and while it
+    # stops, which cancels the job; the script's last lines are its own.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     context = start_spark(options)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, interrupt)
+    failed = None  # (why, status)
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         check_inputs(parser, context, options)
@@ -475,25 +472,28 @@ def main(arguments):
                 "id (a line that is not a JSON object, or gives none), which no request can be "
                 "joined to", file=sys.stderr)
     except KeyboardInterrupt:
-        job_failed(f"{FAILURE}interrupted (SIGINT)", options.output, status=130)
+        failed = (f"{FAILURE}interrupted (SIGINT)", 130)
     except Py4JJavaError as error:
-        # Spark's report of the failed job holds the task's error among Java and Python
-        # traces; say it alone, last.
+        # Spark's report holds the task's error among Java and Python traces: said alone.
         task_error = re.search(
             rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
-        job_failed(task_error.group(1) if task_error
-                   else f"{FAILURE}{innermost_cause(error.java_exception)}", options.output)
+        failed = (task_error.group(1) if task_error
+                  else f"{FAILURE}{innermost_cause(error.java_exception)}", 1)
     except (Py4JError, OSError) as error:
-        # The JVM that runs the driver's side of Spark ended (killed, out of memory), and the
-        # Python side lost its connection to it (py4j's retry then found no JVM to connect
-        # to: ConnectionRefusedError).
+        # The driver's JVM ended (killed, out of memory): py4j lost its connection, and its
+        # retry found no JVM (ConnectionRefusedError).
         said = (str(error).splitlines() or [type(error).__name__])[0]
-        job_failed(f"{FAILURE}Spark stopped during the job ({said})", options.output)
+        failed = (f"{FAILURE}Spark stopped during the job ({said})", 1)
     finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
+            if failed and failed[1] == 130:
+                context.setLogLevel("OFF")  # the cancelled tasks' errors
             context.stop()
         except (Py4JError, OSError):
             pass  # the JVM is gone: nothing is left to stop
+    if failed:
+        job_failed(failed[0], options.output, status=failed[1])
 
 
 if __name__ == "__main__":
