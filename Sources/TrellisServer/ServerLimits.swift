@@ -18,10 +18,11 @@ public struct ServerLimits: Equatable, Sendable {
   public var maxNbestLabels = 1_000_000
   /// The most work waiting to be tagged, all pending requests together, in tokens tagged
   /// plainly (a token counts twice with confidences, and once more for each sequence its
-  /// sentence's n-best list can hold): while the queue holds this much or more, requests are answered 503 with
-  /// `Retry-After`; below it, a request of any size is taken, so the queue holds at most one
-  /// request's work beyond it. Without a bound, a burst, or clients that gave up on their
-  /// requests (the server cannot tell), queued work that every later request waited behind.
+  /// sentence's n-best list can hold): while the queue holds this much or more, requests are
+  /// answered 503 with `Retry-After`; below it, a request of any size is taken, so the queue
+  /// holds at most one request's work beyond it. Without a bound, a burst, or clients that
+  /// gave up on their requests (the server cannot tell), queued work that every later request
+  /// waited behind.
   /// The default is four plain requests at `maxTokens`.
   public var maxQueuedTokens = 200_000
   /// The most sentences a worker tags in one go, from as many requests as fit; a single larger

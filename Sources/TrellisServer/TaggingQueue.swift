@@ -10,9 +10,9 @@ import Trellis
 /// arrived or until `limits.batchSentences` sentences are pending, so that requests that arrive
 /// together share a batch, yet a lone request is tagged at once. Requests with other tagging
 /// options form batches of their own. Each request gets its own answers, in its order. While
-/// the work waiting (`work(sentenceLengths:options:labels:)`) is at `limits.maxQueuedTokens` or more, requests
-/// are refused. A request still waiting when its connection closes (its client reset it) is
-/// taken back untagged.
+/// the work waiting (`work(sentenceLengths:options:labels:)`) is at `limits.maxQueuedTokens`
+/// or more, requests are refused. A request still waiting when its connection closes (its
+/// client reset it) is taken back untagged.
 final class TaggingQueue: @unchecked Sendable {
   /// One request's sentences, waiting to be tagged.
   private struct Job {

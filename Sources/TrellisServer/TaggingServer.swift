@@ -184,9 +184,8 @@ public struct TaggingServer: Service {
   /// `TagRequestBody` of `body`, read on a thread of Dispatch's when the body holds
   /// `bodyBytesReadAside` bytes or more: read on Swift's shared threads (one a core), which
   /// also answer `/health` and `/metrics`, a burst of 60 bodies of 750 KB of text kept those
-  /// waiting for 0.5–2.1 s
-  /// (`scripts/serve-health-latency.py`). A small body is read where it is, a hop to another thread costing
-  /// more than the reading.
+  /// waiting for 0.5–2.1 s (`scripts/serve-health-latency.py`). A small body is read where it
+  /// is, a hop to another thread costing more than the reading.
   private static func checked(_ body: String, limits: ServerLimits, model: TaggerModel)
     async throws -> TagRequestBody
   {
