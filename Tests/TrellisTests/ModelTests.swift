@@ -214,6 +214,15 @@ final class ModelTests: XCTestCase {
     try ModelFile.write(model, to: empty)
   }
 
+  /// An empty literal needs no type: `tag([])` and `analyze([])` were ambiguous between the
+  /// tokens' and the `TokenInput`s' overloads, and did not compile.
+  func testEmptyLiteralsAreTaggedWithoutAType() {
+    let model = makeModel()
+    XCTAssertEqual(model.tag([]), [])
+    XCTAssertTrue(model.analyze([]).isEmpty)
+    XCTAssertEqual(model.tag([TokenInput(tokens: [])]), [[]])
+  }
+
   /// Writes from several threads take turns: to one path they took one temporary name, and
   /// one thread's rename moved another's half-written file into place or found it gone.
   func testWritesFromSeveralThreadsAllLand() throws {

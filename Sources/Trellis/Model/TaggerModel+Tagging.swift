@@ -15,6 +15,8 @@ extension TaggerModel {
   }
 
   /// Labels for each input; for a model with feature columns, each input carries their values.
+  /// (Disfavoured beside `tag(_: [[String]])`, so that `tag([])` needs no type.)
+  @_disfavoredOverload
   public func tag(_ inputs: [TokenInput], options: TaggingOptions = TaggingOptions()) -> [[String]]
   {
     var labelsOnly = options
@@ -46,7 +48,8 @@ extension TaggerModel {
     analyze(sentences.map { TokenInput(tokens: $0) }, options: options)
   }
 
-  /// `analyze` for inputs with feature-column values.
+  /// `analyze` for inputs with feature-column values (disfavoured as `tag`'s is).
+  @_disfavoredOverload
   public func analyze(_ inputs: [TokenInput], options: TaggingOptions = TaggingOptions())
     -> [Analysis]
   {
