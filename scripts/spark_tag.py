@@ -17,8 +17,7 @@ string made on the driver cannot name. A process that exits with a non-zero stat
 ends well without one answer a line, fails its task, so Spark runs the partition again;
 answers depend only on their request, so a retry answers as the first would have. `trellis
 tag` gets `--threads` = `spark.task.cpus`; arguments after `--` go to it (`-- --confidence
---on-error skip`). Refused lines, retries, and what is checked before the job: README
-"Scaling out".
+--on-error skip`). Refused lines, retries and checks before the job: README "Scaling out".
 """
 
 import argparse
@@ -127,16 +126,18 @@ def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments, error
 
 
 def failure(index, command, status, messages, unanswered, answered):
-    """Why partition `index`'s `command` failed: the line trellis refused, numbered within
-    the partition, with its opening, or else the command, its status and its messages."""
+    """Why partition `index`'s `command` failed: the line trellis refused (numbered within
+    the partition, its opening shown), or the command, its status and its messages."""
     refusal = re.search(r"^Error: <stdin>:(\d+): (.*)$", messages, re.MULTILINE)
     if refusal:
         number = int(refusal.group(1))
         line = unanswered[number - answered - 1]
         shown = (f", its first {SHOWN_CHARACTERS} characters"
                  if len(line) > SHOWN_CHARACTERS else "")
+        # Hadoop reads a UTF-16 file's bytes as UTF-8: a NUL beside each ASCII character.
+        utf16 = "; NUL bytes: is the input UTF-16? iconv -f UTF-16 -t UTF-8" if "\0" in line else ""
         return (f"{FAILURE}partition {index}, line {number}: {refusal.group(2)} "
-                f"(the line{shown}: {line[:SHOWN_CHARACTERS]!r})")
+                f"(the line{shown}: {line[:SHOWN_CHARACTERS]!r}){utf16}")
     if status >= 0:
         ending = f"ended with status {status}"
     else:
@@ -230,8 +231,7 @@ def innermost_cause(exception):
 
 
 def is_hidden(name):
-    """Whether Hadoop's text input skips a file or directory of this name (FileInputFormat's
-    hidden-file filter), matched by a glob, named alone, or in a directory it reads."""
+    """Whether Hadoop's text input skips a file or directory of this name, however named."""
     return name.startswith(("_", "."))
 
 

@@ -248,6 +248,10 @@ class SparkArgumentTests(unittest.TestCase):
         self.assertEqual(
             spark_tag.failure(3, ["trellis", "tag"], -35, "", [], 0),
             "spark_tag: partition 3: trellis tag was killed by signal 35")
+        # A UTF-16 file, read by Hadoop as UTF-8, failed as "invalid JSON" and no more.
+        said = spark_tag.failure(0, ["trellis"], 1, "Error: <stdin>:1: invalid JSON at column 1\n",
+                                 ['\ufffd\ufffd{\x00"\x00'], 0)
+        self.assertTrue(said.endswith("is the input UTF-16? iconv -f UTF-16 -t UTF-8"), said)
         output = self.path("out-lost")
         for lost, reason, status in (
                 (spark_tag.Py4JError("Error while sending or receiving"),
