@@ -264,7 +264,8 @@ dist: build
 
 # --- Spark: `make spark-test` runs scripts/spark_tag.py with PySpark (PyPI, in a git-ignored venv)
 # in local mode on the toolchain-free binary, and checks its output against one `trellis tag` run
-# (scripts/test_spark_tag.py) and its refusals (scripts/test_spark_arguments.py). Spark needs Java 17 (Debian's openjdk-17-jre-headless).
+# (scripts/test_spark_tag.py) and its refusals (scripts/test_spark_arguments.py). Spark needs
+# Java 17 (Debian's openjdk-17-jre-headless).
 SPARK_VENV = .venv-spark
 SPARK_PYTHON = $(SPARK_VENV)/bin/python
 

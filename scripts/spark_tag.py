@@ -62,13 +62,8 @@ def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments, error
     which no request can be joined to, to `unjoinable`."""
 
     def tag_partition(index, lines):
-        # `-` names standard input, so a file among `tag_arguments` is an error of trellis's
-        # own: trellis read that file instead, ignored the partition, and the job lost it.
-        command = [
-            SparkFiles.get(trellis_name), "tag", "--model", SparkFiles.get(model_name),
-            "--input", "jsonl", "--format", "json", "--threads", str(threads), "-",
-            *tag_arguments,
-        ]
+        command = tag_command(
+            SparkFiles.get(trellis_name), SparkFiles.get(model_name), threads, tag_arguments)
         with tempfile.TemporaryFile() as stderr:
             try:
                 process = subprocess.Popen(
@@ -123,6 +118,13 @@ def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments, error
             unjoinable.add(unjoinable_count)
 
     return tag_partition
+
+
+def tag_command(trellis, model, threads, tag_arguments):
+    """The `trellis tag` of a task and of the driver's check. `-` names standard input: a file
+    among `tag_arguments` is trellis's error, where it was read in place of the partition."""
+    return [trellis, "tag", "--model", model, "--input", "jsonl", "--format", "json",
+            "--threads", str(threads), "-", *tag_arguments]
 
 
 def failure(index, command, status, messages, unanswered, answered):
@@ -420,9 +422,8 @@ def check_tag_options(parser, context, options):
     """Runs `trellis tag` as every task will, on no requests, if the driver can run it (else
     it is built for the executors): a model that is not one, or an option after `--` out of
     range, failed every task and left the output directory."""
-    command = [
-        options.trellis, "tag", "--model", options.model, "--input", "jsonl", "--format",
-        "json", "--threads", str(task_threads(context)), "-", *options.tag_arguments]
+    command = tag_command(
+        options.trellis, options.model, task_threads(context), options.tag_arguments)
     try:
         done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, errors="replace", check=False)
@@ -440,9 +441,8 @@ def task_threads(context):
 
 
 def interrupt(number, frame):
-    """SIGINT's handler: KeyboardInterrupt alone, with py4j's logging of the call it
-    interrupts (a traceback a connection) off. Spark's own made a py4j call inside the one in
-    progress, and the script printed the tracebacks of both."""
+    """SIGINT's handler: KeyboardInterrupt alone, py4j's logging of the call it interrupts off
+    (Spark's own handler made a py4j call inside the one in progress: tracebacks of both)."""
     logging.disable(logging.CRITICAL)
     raise KeyboardInterrupt
 

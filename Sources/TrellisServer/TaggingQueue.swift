@@ -109,10 +109,10 @@ final class TaggingQueue: @unchecked Sendable {
           continuation.resume(throwing: busy())
           return
         }
-        let tokens = job.requests.reduce(0) { $0 + $1.tokens.count }
+        let lengths = job.requests.map(\.tokens.count)
+        let tokens = lengths.reduce(0, +)
         let work = Self.work(
-          sentenceLengths: job.requests.map(\.tokens.count), options: job.options,
-          labels: model.labels.count)
+          sentenceLengths: lengths, options: job.options, labels: model.labels.count)
         pendingWork += work
         isNewConnection = watchedConnections.insert(connection).inserted
         pending.append(
