@@ -5,7 +5,8 @@ import os
 import re
 import unittest
 
-from trellis_eval.conlleval import ConllCounts, chunk_counts, invalid_bio, split_label
+from trellis_eval.conlleval import (ConllCounts, bio_equivalents, chunk_counts, invalid_bio,
+                                    split_label)
 from trellis_eval.layout import ROOT
 
 # Reports produced by conlleval.pl (2004-01-26); Tests/ConllEvalTests/GoldenTests.swift says how.
@@ -125,6 +126,25 @@ class InvalidBioTests(unittest.TestCase):
         counts = invalid_bio([["I-X", "O", "I-X", "B-Y", "I-X"], ["B-X", "I-X"], []])
         self.assertEqual(counts, {"sentences": 1, "transitions": 3, "after_o": 1,
                                   "after_other_type": 1, "at_start": 1})
+
+
+class BioEquivalentsTests(unittest.TestCase):
+    """The BIO labels of BIOES labels' chunks, as `convert(_:from:to:)` of
+    Sources/ConllEval/TagScheme.swift writes them (every run of BIOES data checks them against
+    `trellis eval`: the runner's `python_conlleval_agrees`)."""
+
+    def test_each_chunk_starts_with_b_and_ends_where_bioes_ends_it(self):
+        for bioes, bio in (
+                (["S-X", "S-X"], ["B-X", "B-X"]),
+                (["B-X", "E-X", "B-X", "E-X"], ["B-X", "I-X", "B-X", "I-X"]),
+                (["B-X", "I-X", "I-X", "E-X", "O"], ["B-X", "I-X", "I-X", "I-X", "O"]),
+                (["I-X", "E-X", "E-X"], ["B-X", "I-X", "B-X"]),
+                (["B-X", "I-Y", "E-Y"], ["B-X", "B-Y", "I-Y"]),
+                (["O", "E-X", "S-Y", "I-Y"], ["O", "B-X", "B-Y", "B-Y"]),
+                (["B-X", "NN", "I-X"], ["B-X", "NN", "B-X"]),
+                (["B-", "X", "S-é"], ["B-", "X", "B-é"])):
+            with self.subTest(bioes):
+                self.assertEqual(bio_equivalents(bioes), bio)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ from trellis_eval.layout import Tree, rel
 from trellis_eval.runner import Runner, run_all
 
 # Fails the subcommand named by FAKE_TRELLIS_FAIL; otherwise trains a one-epoch "model" with a
-# valid header (2x3 + 1x4 parameters), tags every token with its gold label and reports the
-# eval counts of FAKE_TRELLIS_COUNTS (correct, found, gold).
+# valid header (2x3 + 1x4 parameters) of data in the scheme FAKE_TRELLIS_SCHEME (default bio),
+# refusing, as trellis train does, to start where an earlier run left its checkpoint; tags every
+# token with its gold label and reports the eval counts of FAKE_TRELLIS_COUNTS (correct, found,
+# gold).
 FAKE_TRELLIS = r'''#!/usr/bin/env python3
 import json, os, struct, sys
 command, options = sys.argv[1], sys.argv[2:]
@@ -26,11 +28,16 @@ if command == os.environ.get("FAKE_TRELLIS_FAIL"):
     sys.stderr.write("reading the corpus\nError: test.conll:3: boom\n")
     sys.exit(1)
 if command == "train":
+    if os.path.exists(option("--model") + ".checkpoint"):
+        sys.stderr.write("Error: holds an earlier run's checkpoint\n")
+        sys.exit(1)
     header = json.dumps({"slots": [{"rows": 2, "columns": 3}, {"rows": 1, "columns": 4}]})
     with open(option("--model"), "wb") as f:
         f.write(b"TRELLIS\0" + struct.pack("<II", 1, len(header)) + header.encode())
     with open(option("--log"), "w") as f:
-        f.write(json.dumps({"recipe": {"options": {"epochs": 4}}}) + "\n")
+        scheme = os.environ.get("FAKE_TRELLIS_SCHEME", "bio")
+        f.write(json.dumps({"recipe": {"options": {"epochs": 4},
+                                       "configuration": {"scheme": scheme}}}) + "\n")
         f.write(json.dumps({"epoch": 1, "loss": 2.0, "dev_f1": 50.0, "is_best": True,
                             "seconds": 1.0, "tokens_per_second": 100.0}) + "\n")
 elif command == "tag":
@@ -42,8 +49,8 @@ elif command == "eval":
 GOLD = [["B-X", "I-X", "O"], ["B-Y"]]
 
 
-def fake_binary_and_corpus(root):
-    """The stand-in trellis and the corpus "tiny" (its test split: GOLD) under `root`."""
+def fake_binary_and_corpus(root, gold=GOLD):
+    """The stand-in trellis and the corpus "tiny" (its test split: `gold`) under `root`."""
     binary = os.path.join(root, "trellis")
     with open(binary, "w") as f:
         f.write(FAKE_TRELLIS)
@@ -51,7 +58,7 @@ def fake_binary_and_corpus(root):
     corpus = os.path.join(root, "tiny")
     os.makedirs(corpus)
     with open(os.path.join(corpus, "test.conll"), "w") as f:
-        f.write("".join("".join(f"w\t{label}\n" for label in s) + "\n" for s in GOLD))
+        f.write("".join("".join(f"w\t{label}\n" for label in s) + "\n" for s in gold))
     return binary, corpus
 
 
@@ -69,8 +76,9 @@ class RunSystemTests(unittest.TestCase):
     def tearDown(self):
         self.directory.cleanup()
 
-    def run_system(self, fail="", counts="2,2,2"):
-        environment = {"FAKE_TRELLIS_FAIL": fail, "FAKE_TRELLIS_COUNTS": counts}
+    def run_system(self, fail="", counts="2,2,2", scheme="bio"):
+        environment = {"FAKE_TRELLIS_FAIL": fail, "FAKE_TRELLIS_COUNTS": counts,
+                       "FAKE_TRELLIS_SCHEME": scheme}
         with mock.patch.dict(os.environ, environment), \
                 contextlib.redirect_stdout(io.StringIO()) as out:
             self.runner.run_system(self.system, 1)
@@ -93,6 +101,31 @@ class RunSystemTests(unittest.TestCase):
         result, out = self.run_system(counts="2,3,2")
         self.assertFalse(result["python_conlleval_agrees"])
         self.assertIn("WARNING: Python conlleval disagrees with trellis eval", out)
+
+    def test_a_checkpoint_an_interrupted_run_left_is_removed_before_training(self):
+        os.makedirs(self.tree.runs("tiny"))
+        checkpoint = self.tree.runs("tiny", "sys-seed1.model.checkpoint")
+        write_json(checkpoint, {})
+        result, _ = self.run_system()
+        self.assertEqual(result["status"], "ok")
+        self.assertFalse(os.path.exists(checkpoint))
+
+    def test_bioes_data_is_compared_as_eval_counts_it(self):
+        """`trellis eval` counts BIOES chunks as their BIO labels' (3 here, where conlleval's
+        own rules find 1); BIO's invalid transitions are not counted for such data."""
+        self.directory.cleanup()
+        self.directory = tempfile.TemporaryDirectory()
+        binary, corpus = fake_binary_and_corpus(
+            self.directory.name, gold=[["B-X", "E-X", "S-X", "S-X"], ["E-Y"]])
+        self.runner = Runner(argparse.Namespace(
+            bin=binary, quick=False, corpus=corpus, name=None, seeds=1, epochs=None,
+            git={"commit": "c0ffee"}), self.tree)
+        result, out = self.run_system(counts="4,4,4", scheme="bioes")
+        self.assertTrue(result["python_conlleval_agrees"])
+        self.assertIsNone(result["invalid_bio"])
+        self.assertNotIn("WARNING", out)
+        self.assertFalse(self.run_system(counts="2,2,2", scheme="bioes")[0][
+            "python_conlleval_agrees"])
 
     def test_each_failing_step_is_recorded_with_its_error(self):
         for step, message, error in (
@@ -125,7 +158,8 @@ class RunAllTests(unittest.TestCase):
                 write_json(self.tree.results("tiny", f"{name}-seed{seed}.json"),
                            {"system": name, "seed": seed, "status": "ok", "old": True})
                 write_json(self.tree.logs("tiny", f"{name}-seed{seed}.jsonl"), {"epoch": 1})
-        write_json(self.tree.results("tiny", "meta.json"), {"seeds": 2, "old": True})
+        write_json(self.tree.results("tiny", "meta.json"),
+                   {"seeds": 1, "command": "make eval SEEDS=1", "old": True})
 
     def tearDown(self):
         self.directory.cleanup()
@@ -187,6 +221,17 @@ class RunAllTests(unittest.TestCase):
         self.assertNotIn("results/tiny/a-seed2.json", kept)
         self.assertNotIn("logs/tiny/a-seed2.jsonl", kept)
         self.assertEqual(read_json(self.tree.results("tiny", "a-seed1.json"))["status"], "ok")
+        self.assertEqual(read_json(self.tree.results("tiny", "meta.json"))["commands"],
+                         ["make eval SEEDS=1", "make eval"])
+
+    def test_a_rerun_of_some_systems_with_other_settings_is_refused(self):
+        """The report states one number of seeds and one epoch limit for all its systems."""
+        write_json(self.tree.results("tiny", "meta.json"), {"seeds": 2, "command": "make eval"})
+        before = self.kept_files()
+        success, out = self.run_all(systems=["a"])
+        self.assertFalse(success)
+        self.assertIn("other settings (--seeds 2 there, 1 here)", out)
+        self.assertEqual(self.kept_files(), before)
 
     def test_the_files_of_an_interrupted_run_do_not_move_in_with_the_next(self):
         write_json(self.tree.staged("tiny").results("tiny", "c-seed1.json"), {"system": "c"})

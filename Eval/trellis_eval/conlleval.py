@@ -4,8 +4,10 @@ This is conlleval's own algorithm, rule for rule, not a chunker of a tag scheme:
 as conlleval splits them, chunks start and end by its `startOfChunk` / `endOfChunk` tables, and a
 chunk is correct by its `$inCorrect` bookkeeping. Those tables have rules for B, I, E, O, "[", "]"
 and "." but none for S, so IOBES input keeps conlleval's quirks: "S-X S-X" and
-"B-X E-X B-X E-X" each count as one chunk, exactly as `trellis eval` and `trellis score` count
-them (Tests/ConllEvalTests/Golden/iobes.*; Eval/tests/test_conlleval.py checks every golden file).
+"B-X E-X B-X E-X" each count as one chunk, exactly as `trellis score` counts them
+(Tests/ConllEvalTests/Golden/iobes.*; Eval/tests/test_conlleval.py checks every golden file).
+`trellis eval` and training's dev F1 count the chunks of BIOES data instead, as the BIO labels
+of the same chunks (`bio_equivalents`), which is what a model's spans hold.
 """
 
 OUTSIDE = ("O", "")  # what conlleval reads for a boundary line and before the first line
@@ -110,6 +112,35 @@ def chunk_counts(gold, guessed):
 
 def f1_of(correct, found, gold):
     return 200.0 * correct / (found + gold) if found + gold else 0.0
+
+
+def _scheme_label(label):
+    """(prefix, type) of "O" or a BIOES chunk label (a prefix B, I, E or S, "-" and a type), or
+    None for any other label, as Sources/ConllEval/TagScheme.swift's SchemeLabel reads them."""
+    if label == "O":
+        return "O", ""
+    if len(label) >= 3 and label[0] in "BIES" and label[1] == "-":
+        return label[0], label[2:]
+    return None
+
+
+def bio_equivalents(labels):
+    """The BIO labels of the chunks BIOES `labels` hold, as `trellis eval` and training's dev F1
+    count BIOES data (`TaggerModel.countedLabels`): E-X and S-X end a chunk, an I-X or E-X that
+    continues no open chunk of its type starts one, and a label that is neither "O" nor a chunk
+    label (a part-of-speech tag) stays as it is and ends any open chunk."""
+    result = list(labels)
+    open_type = None
+    for index, label in enumerate(labels):
+        tag = _scheme_label(label)
+        if tag is None or tag[0] == "O":
+            open_type = None
+            continue
+        prefix, kind = tag
+        continues = prefix in "IE" and open_type == kind
+        result[index] = ("I-" if continues else "B-") + kind
+        open_type = None if prefix in "ES" else kind
+    return result
 
 
 def invalid_bio(sentences):

@@ -1,5 +1,6 @@
 """Training, tagging and scoring every system x seed (and the exploding-gradient runs)."""
 
+import contextlib
 import datetime
 import glob
 import json
@@ -13,9 +14,9 @@ import sys
 import threading
 import time
 
-from .conlleval import ConllCounts, invalid_bio
-from .files import (parameter_count, read_conll_labels, read_jsonl, sha256, split_log,
-                    write_json, write_predictions)
+from .conlleval import ConllCounts, bio_equivalents, invalid_bio
+from .files import (parameter_count, read_conll_labels, read_json, read_jsonl, sha256,
+                    split_log, write_json, write_predictions)
 from .layout import MAX_CORES, QUICK_EPOCHS, QUICK_FLAGS, ROOT, Tree, corpus_key, exploding_key, rel
 from .machine import machine_info
 from .pool import Pool
@@ -125,13 +126,14 @@ class Runner:
             f"train {result['train_wall_seconds']:.1f} s  "
             f"{result['train_tokens_per_second']:.0f} tok/s  "
             f"tag {result['tag_tokens_per_second']:.0f} tok/s"
-            f"  invalid BIO {result['invalid_bio']['transitions']}"
+            + (f"  invalid BIO {result['invalid_bio']['transitions']}"
+               if result["invalid_bio"] else "")
             + ("" if result["python_conlleval_agrees"]
                else "  WARNING: Python conlleval disagrees with trellis eval"))
 
     def _train(self, name, command, model, log, result):
         begin = time.monotonic()
-        train = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        train = train_afresh(command, model)
         result["train_wall_seconds"] = time.monotonic() - begin
         result["load_average_after_training"] = os.getloadavg()[0]
         with open(self.tree.runs(self.key, f"{name}.train.stderr"), "w") as f:
@@ -144,6 +146,7 @@ class Runner:
         recipe = next((r["recipe"] for r in records if "recipe" in r), None)
         if recipe:
             result["epochs_max"] = recipe["options"]["epochs"]
+            result["scheme"] = recipe["configuration"].get("scheme", "bio")
         best = [r for r in epochs_log if r.get("is_best")]
         result["epochs_run"] = len(epochs_log)
         result["best_epoch"] = best[-1]["epoch"] if best else None
@@ -176,17 +179,21 @@ class Runner:
             raise RunFailed("EVAL FAILED",
                             ["eval: " + line for line in error_lines(scored.stderr)])
         result["test"] = json.loads(scored.stdout)
-        result["invalid_bio"] = invalid_bio(predicted)
-        result["python_conlleval_agrees"] = self._conlleval_agrees(predicted, result["test"])
+        # BIO's rules alone: an IOB1 chunk may start with I-X, and a BIOES one has its own.
+        bio = result.get("scheme", "bio") == "bio"
+        result["invalid_bio"] = invalid_bio(predicted) if bio else None
+        result["python_conlleval_agrees"] = self._conlleval_agrees(
+            predicted, result["test"], bioes=result.get("scheme") == "bioes")
 
-    def _conlleval_agrees(self, predicted, test):
-        """Our own conlleval over the tagged output must agree with `trellis eval`."""
+    def _conlleval_agrees(self, predicted, test, bioes):
+        """Our own conlleval over the tagged output must agree with `trellis eval`, which counts
+        BIOES data's chunks as their BIO labels'."""
         gold = self.test_sentences
         if len(predicted) != len(gold) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
             return False
         counts = ConllCounts()
         for g, p in zip(gold, predicted):
-            counts.add(g, p)
+            counts.add(*((bio_equivalents(g), bio_equivalents(p)) if bioes else (g, p)))
         return counts.counts() == (test["correct"], test["found"], test["phrases"])
 
     def run_exploding(self, run, extra_flags, busy_cores=0):
@@ -196,12 +203,12 @@ class Runner:
         os.makedirs(self.tree.logs(key), exist_ok=True)
         os.makedirs(self.tree.runs(key), exist_ok=True)
         log = self.tree.logs(key, f"{run}.jsonl")
+        model = self.tree.runs(key, f"{run}.model")
         command = self.train_command(config["flags"] + extra_flags, config["epochs"],
-                                     config["seed"], self.tree.runs(key, f"{run}.model"), log,
-                                     corpus=config["corpus"])
+                                     config["seed"], model, log, corpus=config["corpus"])
         self.log(f"start exploding-gradient run {run}")
         begin = time.monotonic()
-        process = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        process = train_afresh(command, model)
         seconds = time.monotonic() - begin
         summary = {"run": run, "exit_status": process.returncode, "wall_seconds": seconds,
                    "train_command": printable(command, self.tree),
@@ -212,6 +219,17 @@ class Runner:
         self.finish(f"exploding {run}: exit {process.returncode}, {len(epochs_log)} epochs, "
                     f"max gradient norm {max(norms, default=float('nan')):.0f}, "
                     f"last loss {epochs_log[-1]['loss'] if epochs_log else float('nan'):.2f}")
+
+
+def train_afresh(command, model):
+    """Runs `command`, a `trellis train` of `model` in Eval/runs/ (the harness's own, git-ignored
+    folder), from its first epoch. An earlier run of it that was interrupted (or stopped on a
+    non-finite loss) left its checkpoint, `MODEL.checkpoint` as `trellis train` names it, which
+    the trainer will not replace without --resume: every later evaluation failed on it. A resumed
+    run's timings would not be a whole training's, so the checkpoint goes instead."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(model + ".checkpoint")
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
 
 
 def _remove_stale(tree, key, systems, only_named):
@@ -235,10 +253,28 @@ def _move_in(staging):
     shutil.rmtree(staging.staging, ignore_errors=True)  # absent when nothing ran
 
 
-def _write_meta(runner, args, systems, pool, total_seconds):
+def _settings_differ(kept, seeds, epochs):
+    """Why a rerun of some systems (--systems) with `seeds` and `epochs` may not join the kept
+    runs that `kept` (their meta.json) describes, or None: the report states one number of
+    seeds and one epoch limit for every system, which the rerun's runs would not have."""
+    held = {"--seeds": kept.get("seeds"), "--epochs": kept.get("epochs")}
+    asked = {"--seeds": seeds, "--epochs": epochs}
+    differ = [f"{option} {held[option] or 'unset'} there, {asked[option] or 'unset'} here"
+              for option in held if held[option] != asked[option]]
+    if not differ:
+        return None
+    return (f"the kept runs were made with other settings ({'; '.join(differ)}); rerun every "
+            "system with these, or give these runs a report of their own (--name NAME)")
+
+
+def _write_meta(runner, args, systems, pool, total_seconds, kept):
+    """meta.json of this run; after a rerun of some systems (`kept`: the meta.json of the runs
+    beside them) it lists every command whose runs the results hold, in order."""
+    command = args.command or "python3 " + " ".join(shlex.quote(a) for a in sys.argv)
+    earlier = (kept.get("commands") or [kept["command"]]) if kept else []
     meta = {"corpus": runner.key, "corpus_path": args.corpus, "seeds": runner.seeds,
-            "quick": args.quick, "systems": [s["name"] for s in systems],
-            "command": args.command or "python3 " + " ".join(shlex.quote(a) for a in sys.argv),
+            "epochs": args.epochs, "quick": args.quick, "systems": [s["name"] for s in systems],
+            "commands": earlier + [command],
             "machine": machine_info(), "git": args.git, "binary": rel(runner.binary),
             "binary_sha256": runner.binary_sha, "total_wall_seconds": total_seconds,
             "max_parallel_cores": pool.cores,
@@ -254,6 +290,14 @@ def run_all(args, tree=Tree()):
     shutil.rmtree(staging.staging, ignore_errors=True)
     runner = Runner(args, staging)
     systems = load_systems(args.systems, tree)
+    kept_meta_path = tree.results(runner.key, "meta.json")
+    kept = (read_json(kept_meta_path)
+            if args.systems and not args.only_exploding and os.path.exists(kept_meta_path)
+            else None)
+    refusal = kept and _settings_differ(kept, runner.seeds, args.epochs)
+    if refusal:
+        print(f"{rel(os.path.dirname(kept_meta_path))}/: {refusal}", flush=True)
+        return runner.key, False
     pool = Pool(min(args.jobs, MAX_CORES))
     if not args.skip_exploding:
         for run, extra in load_exploding(tree)["runs"].items():
@@ -271,7 +315,7 @@ def run_all(args, tree=Tree()):
     pool.run()
     total_seconds = time.monotonic() - runner.started
     if not args.only_exploding:
-        _write_meta(runner, args, systems, pool, total_seconds)
+        _write_meta(runner, args, systems, pool, total_seconds, kept)
     runner.log(f"all runs done in {total_seconds / 60:.1f} min")
     if pool.errors:
         print("errors:\n  " + "\n  ".join(pool.errors), flush=True)
