@@ -16,7 +16,9 @@
 /// scalar in Swift and one byte in Perl: `\W` finds one delimiter in "é" in Swift, two in
 /// Perl). After an empty match Swift searches on from the next scalar, where Perl may still
 /// take a non-empty match at the same place (`x*|a` on "ab"); patterns that cannot match the
-/// empty string are not affected.
+/// empty string are not affected. `\b` and `\B` take digits for non-word characters (Swift's
+/// simple word boundaries; its default ones also fall between two non-word characters), where
+/// Perl's `\w` holds them.
 /// Swift's `Regex` backtracks without Perl's optimisations: nested repeats (`(a+)+b`) can take
 /// time exponential in a line's length, where Perl takes milliseconds.
 public struct FieldDelimiter: Sendable {

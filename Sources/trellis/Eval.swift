@@ -74,6 +74,29 @@ struct Eval: ParsableCommand {
         invalid.transitions += transitions
       }
     }
+    // A file of `-X-` lines alone has sentences but, as conlleval reads them, no tokens; one of
+    // `-DOCSTART-` lines alone has neither (`LabelledCoNLLReader`): the same mistake, one error.
+    guard counts.tokenCount > 0 else {
+      throw TrellisError(
+        file: reader.fileName,
+        "contains no tokens to score: conlleval reads a line whose first field is -X- as "
+          + "a boundary")
+    }
+    noteHowLabelsAreCounted(by: tagger)
+    print(json ? counts.json() : counts.report(), terminator: "")
+    if unseenWords { print(unseen.report) }
+    if invalidSequences && tagger.labelsAreRaw {
+      print("invalid sequences: none possible (no label has a chunk prefix)")
+    } else if invalidSequences {
+      print(
+        "invalid \(scheme.rawValue) sequences: \(invalid.sentences) sentences, "
+          + "\(invalid.transitions) transitions")
+    }
+  }
+
+  /// The notes on standard error for labels that are not scored as conlleval would score them
+  /// by default: labels without chunk prefixes, and BIOES labels.
+  private func noteHowLabelsAreCounted(by tagger: TaggerModel) {
     if tagger.labelsAreRaw {
       // Without -r, conlleval finds no chunks in such labels, or splits one at its first "-"
       // (`-LRB-`: prefix "", type "LRB-"): an FB1 of 0, or of chunks no label means, beside
@@ -83,19 +106,10 @@ struct Eval: ParsableCommand {
           + "a one-token chunk, as training's dev F1 and `conlleval -r` (`trellis score -r`) "
           + "score them")
     }
-    if scheme == .bioes {
+    if tagger.configuration.scheme == .bioes {
       printError(
         "note: BIOES labels are counted as the BIO labels of the same chunks, as training's dev "
           + "F1 counts them; conlleval (and `trellis score`) knows no S- and ends no chunk at E-")
-    }
-    print(json ? counts.json() : counts.report(), terminator: "")
-    if unseenWords { print(unseen.report) }
-    if invalidSequences && tagger.labelsAreRaw {
-      print("invalid sequences: none possible (no label has a chunk prefix)")
-    } else if invalidSequences {
-      print(
-        "invalid \(scheme.rawValue) sequences: \(invalid.sentences) sentences, "
-          + "\(invalid.transitions) transitions")
     }
   }
 }

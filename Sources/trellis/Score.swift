@@ -42,7 +42,10 @@ struct Score: ParsableCommand {
         (Perl: linear), and a repeat followed by what the line lacks, such as
         ' +;' on a line of spaces, time quadratic in it (Perl looks for the ';'
         first): 6 s for 20,000 spaces. Perl's own escapes that Swift's Regex
-        lacks, such as '\\11' (octal) or '\\cI', are usage errors.
+        lacks, such as '\\11' (octal) or '\\cI', are usage errors, and so is a
+        lookbehind ('(?<= )'). '\\b' and '\\B' take digits for non-word
+        characters (Swift's Regex), where Perl's \\w holds them: '\\b' splits
+        "B-0" into two fields, Perl's into three.
       """)
 
   @Argument(help: "Input file; '-' or nothing reads standard input.") var file: String = "-"

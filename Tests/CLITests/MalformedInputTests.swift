@@ -170,6 +170,18 @@ final class MalformedInputTests: CLITestCase {
     }
   }
 
+  /// A test file of boundaries alone, as conlleval reads them: `-DOCSTART-` lines (which
+  /// `eval` skips) or `-X-` lines (conlleval's boundaries, which `eval` tags and leaves
+  /// uncounted) are one mistake, refused alike rather than scored as 0 tokens.
+  func testEvalRefusesAFileOfBoundariesAlone() throws {
+    let model = try sharedModel()
+    for (name, text) in [("docstart.conll", "-DOCSTART- O\n\n"), ("x.conll", "-X- O\n\n-X- O\n")] {
+      let file = try write(text, to: name)
+      let eval = try trellis(["eval", "--model", model, "--test", file])
+      assertFailed(eval, mentioning: ["\(file): contains no"])
+    }
+  }
+
   // MARK: - Line ends, byte-order mark, separators
 
   /// Inputs 6 and 7: no final blank line, and no final newline at all.

@@ -255,8 +255,12 @@ final class VectorFileTests: XCTestCase {
         "2: expected a word and 4 numbers (--embedding-size), found 5 numbers"
       ),
       ("the 1 2 3 4\n\nzürich 1 nan 3 4\n", "3: 'nan' is not a finite number"),
-      ("the 1 2 3 4\nFlights 1 2 3 1e40\n", "2: '1e40' is not a finite number"),
-      ("the 1 2 3 4\nzürich 1 2 0x1p3 4\n", "2: '0x1p3' is not a finite number"),
+      (
+        "the 1 2 3 4\nFlights 1 2 3 1e40\n",
+        "2: '1e40' is beyond single precision's range (±3.4e38)"
+      ),
+      ("the 1 2 3 4\nFlights 1 -inf 3 4\n", "2: '-inf' is not a finite number"),
+      ("the 1 2 3 4\nzürich 1 2 0x1p3 4\n", "2: '0x1p3' is not a decimal number"),
       ("\n\n", " contains no vectors"),
     ]
     for (index, (text, message)) in cases.enumerated() {

@@ -63,8 +63,16 @@ final class VectorRecordReader {
   private func textVector() throws -> [Float] {
     try fields.suffix(dimension).map { range in
       let field = String(decoding: line[range], as: UTF8.self)
-      guard let value = decimalFloat(field), value.isFinite else {
-        throw TrellisError(file: fileName, line: lineNumber, "'\(field)' is not a finite number")
+      guard let value = decimalFloat(field) else {
+        throw TrellisError(file: fileName, line: lineNumber, "'\(field)' is not a decimal number")
+      }
+      guard value.isFinite else {
+        // Float("1e39") is +∞: a number, but beyond what the vectors' single precision holds.
+        let spelledOut = field.lowercased().contains("inf") || value.isNaN
+        throw TrellisError(
+          file: fileName, line: lineNumber,
+          "'\(field)' is "
+            + (spelledOut ? "not a finite number" : "beyond single precision's range (±3.4e38)"))
       }
       return value
     }
