@@ -203,6 +203,7 @@ c-abi-test:
 	@mkdir -p $(C_ABI_DIR)
 	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pthread \
 	  -I Sources/TrellisC/include Tests/CABI/c_abi_test.c Tests/CABI/c_abi_tokens_test.c \
+	  Tests/CABI/c_abi_limits_test.c \
 	  -L .build/debug -lTrellisC -lm \
 	  -Wl,-rpath,$(CURDIR)/.build/debug -o $(C_ABI_DIR)/c_abi_test
 	.build/debug/trellis train --train $(SHIPPED_CORPUS)/train.conll --model $(C_ABI_DIR)/model \

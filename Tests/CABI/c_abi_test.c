@@ -1,7 +1,7 @@
 /*
  * The C ABI of libTrellisC.so (Sources/TrellisC/include/trellis.h), tested from C as a
  * foreign caller sees it. `make c-abi-test` builds this (and c_abi_tokens_test.c, the token
- * call's tests) with the system cc and runs
+ * call's tests, and c_abi_limits_test.c, the process's limits) with the system cc and runs
  *
  *   c_abi_test MODEL TEST.jsonl TEST.cli.jsonl SAMPLE.jsonl SAMPLE.cli-nbest.jsonl TEST.conll
  *
@@ -365,6 +365,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   test_one_thread(model, sample, sample_cli);
+  test_out_of_descriptors(model, sample, sample_cli);
   test_answers(model, requests, cli, sample, sample_cli, sample_nbest);
   test_input_forms(model);
   test_refusals(model);

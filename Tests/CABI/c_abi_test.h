@@ -24,4 +24,10 @@ size_t line_count(const char *text);
 void test_tokens(const trellis_model *model, const char *conll_path, const char *cli,
                  const char *sample_nbest, size_t sample_lines);
 
+/* In a child process whose every file descriptor is taken, the first call of the process that
+   tags on two threads gives the CLI's answers `sample_cli` to `sample` (c_abi_limits_test.c):
+   to be called before any call that tags on more than one thread. */
+void test_out_of_descriptors(const trellis_model *model, const char *sample,
+                             const char *sample_cli);
+
 #endif /* C_ABI_TEST_H */
