@@ -1,7 +1,6 @@
 """The pure parts of `make bench-peers` (Eval/peers/compare.py): no trellis, no torch."""
 
 import os
-import subprocess
 import sys
 import tempfile
 import unittest

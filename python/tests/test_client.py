@@ -8,7 +8,9 @@ import http.server
 import json
 import os
 import pickle
+import re
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -276,6 +278,18 @@ def test_the_nbest_limit_is_the_librarys(tagger: trellis.Tagger) -> None:
         tagger.tag_json_lines(request, {"nbest": _library.NBEST_LIMIT + 1})
 
 
+def read_request(connection: socket.socket) -> None:
+    """Reads a request's head and its Content-Length's body: a socket closed with bytes still
+    unread resets the connection, and the client saw a reset instead of the answer sent."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += connection.recv(65536)
+    head, body = received.split(b"\r\n\r\n", 1)
+    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    while length and len(body) < int(length.group(1)):
+        body += connection.recv(65536)
+
+
 @contextmanager
 def raw_server(send: Callable[[socket.socket], None]) -> Iterator[str]:
     """A loopback server that reads a request, then hands the connection to `send` and
@@ -285,7 +299,7 @@ def raw_server(send: Callable[[socket.socket], None]) -> Iterator[str]:
     def serve() -> None:
         connection, _ = listener.accept()
         with connection:
-            connection.recv(65536)
+            read_request(connection)
             try:
                 send(connection)
             except OSError:
@@ -333,6 +347,21 @@ def test_broken_answers_raise_the_promised_errors(answer: bytes, error: type,
     with raw_server(lambda connection: connection.sendall(answer)) as url:
         with pytest.raises(error, match=message):
             trellis.Client(url).tag([["a"]])
+
+
+def test_a_new_connection_the_server_resets_is_not_opened_again() -> None:
+    """Only a connection kept from an earlier exchange is opened again when the server
+    closed it: a new one reset (a server that died answering) sent the request again on
+    another, which waited the whole timeout for an answer."""
+
+    def reset(connection: socket.socket) -> None:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    with raw_server(reset) as url:
+        started = time.monotonic()
+        with pytest.raises(ConnectionError):
+            trellis.Client(url, timeout=20).tag([["a"]])
+        assert time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize("body", [b"<html>", b'{"labels":[]}', b"[1]"])

@@ -263,4 +263,27 @@ def test_a_copy_replaces_only_a_model_and_writes_through_a_link(tagger, model_pa
     # A bytes path, which `Tagger` takes, too: it met the temporary file's str suffix.
     tagger.copy_model_file(os.fsencode(tmp_path / "bytes.model"))
     assert (tmp_path / "bytes.model").read_bytes() == model
-    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".partial") == []
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".tmp") == []
+
+
+def test_model_copies_reach_the_disk_and_clear_what_killed_saves_left(
+        tagger: trellis.Tagger, tmp_path, monkeypatch) -> None:
+    """A copy is synced before its rename (after a crash the name held an empty or partial
+    model), and its temporary file is named as `trellis` names its own, `.NAME.PID.tmp`: one a
+    killed process left (a SIGTERM during `nlp.to_disk`) is removed by the next save, by
+    either; a live process's is not."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    destination = tmp_path / "copy.model"
+    stale = tmp_path / f".copy.model.{dead.pid}.tmp"
+    live = tmp_path / f".copy.model.{os.getppid()}.tmp"
+    for path in (stale, live):
+        path.write_bytes(b"half a model")
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda *a: (events.append("replace"), real_replace(*a)))
+    tagger.copy_model_file(destination)
+    assert events == ["fsync", "replace"]
+    assert destination.read_bytes() == open(tagger.path, "rb").read()
+    assert not stale.exists() and live.exists()

@@ -273,6 +273,10 @@ class Client:
                 # fork): on one socket, parent and child read each other's answers. Left to
                 # the parent, unclosed.
                 connection = None
+            # Only a connection an earlier exchange kept can have been closed by the server in
+            # between; a new one closed is the server's answer (one that died answering), and
+            # sending again on another waited the whole timeout for a server that never would.
+            kept = connection is not None and not fresh
             if connection is None or fresh:
                 if connection is not None:
                     connection.close()
@@ -297,7 +301,7 @@ class Client:
                     raise self._timed_out(path) from None
                 kept_connection_closed = isinstance(
                     error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
-                if fresh or not kept_connection_closed:
+                if not (kept and kept_connection_closed):
                     raise _network_error(error, f"{self.url}{path}") from None
                 fresh = True
                 continue

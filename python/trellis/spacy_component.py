@@ -62,7 +62,8 @@ from .results import Span as TaggedSpan
 from .results import TaggingResult
 from ._arguments import _check_batch_size, _check_threads
 from .client import Client, ServerError
-from .tagger import Tagger, _absolute, _reloaded, _write_whole
+from ._files import _write_whole
+from .tagger import Tagger, _absolute, _reloaded
 
 # The model file inside a saved pipeline's component directory.
 _SAVED_MODEL = "model"

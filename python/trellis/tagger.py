@@ -7,8 +7,6 @@ import hashlib
 import json
 import os
 import shutil
-import stat
-import tempfile
 import threading
 from array import array
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Opt
                     Union)
 
 from . import _library
+from ._files import _write_whole
 from ._library import TrellisError, _gate
 from ._arguments import (_check_batch_size, _check_flags, _check_nbest, _check_threads,
                          _token_array, _type_name, _unencodable)
@@ -395,86 +394,6 @@ _LOAD_ATTEMPTS = 3
 
 # How a model file begins (`ModelFile.magic` in Sources/Trellis/Model/ModelFile.swift).
 _MODEL_MAGIC = b"TRELLIS\0"
-
-
-def _write_whole(
-    destination: Union[str, bytes, os.PathLike], write: Callable[[BinaryIO], object],
-    replaces: Optional[bytes] = None,
-) -> None:
-    """Writes `destination` whole or not at all: `write` fills a temporary file beside it,
-    which is then renamed into place. As `trellis` writes its outputs: through a symbolic link
-    the target is written and the link kept; anything there but a regular file (a device, a
-    FIFO, a directory) is refused with `TrellisError`, and so, given the bytes `replaces`, is
-    a file that is not empty and does not begin with them (a user's own file). `os.replace`
-    alone had put a regular file in place of /dev/null, a FIFO, a link or a user's notes."""
-    destination = _replaceable(destination, replaces)
-    directory = os.path.dirname(destination)
-    target = tempfile.NamedTemporaryFile(dir=directory, suffix=".partial", delete=False)
-    # The temporary file goes whenever the write or the rename fails (a directory where the
-    # file should be left one of the model's size behind).
-    try:
-        with target:
-            write(target)
-            # A temporary file is created 0600, and the rename keeps that. A file written over
-            # another keeps that one's mode, as `trellis`'s own model writes do; a new one gets
-            # the mode `open` gives (0666 less the umask, as spaCy writes the pipeline's other
-            # files), so a pipeline saved by one user can be loaded by another.
-            try:
-                existing = os.stat(destination)
-                regular = stat.S_ISREG(existing.st_mode)
-            except FileNotFoundError:
-                regular = False
-            mode = existing.st_mode & 0o7777 if regular else 0o666 & ~_umask()
-            os.fchmod(target.fileno(), mode)
-        os.replace(target.name, destination)
-    except BaseException:
-        os.unlink(target.name)
-        raise
-
-
-def _replaceable(
-    destination: Union[str, bytes, os.PathLike], replaces: Optional[bytes]
-) -> str:
-    """The absolute path `_write_whole` writes for `destination` (a link's target), after its
-    checks."""
-    # A str whatever `destination` is: a bytes path (which `Tagger` takes) met the temporary
-    # file's str suffix in `tempfile`, a TypeError.
-    name = os.fsdecode(destination)
-    # Such a path names a directory, and `realpath` drops the slash or the dot: a copy to
-    # "other.model/" replaced other.model.
-    if name.endswith("/") or os.path.basename(name) in (".", ".."):
-        raise TrellisError(f"{name}: names a directory; a file path is needed")
-    target = os.path.realpath(name)
-    try:
-        existing = os.stat(target)
-    except FileNotFoundError:
-        return target
-    if not stat.S_ISREG(existing.st_mode):
-        raise TrellisError(
-            f"{name}: is a directory, device or FIFO, not a file; refusing to replace it")
-    if replaces is not None and existing.st_size > 0:
-        with open(target, "rb") as current:
-            if current.read(len(replaces)) != replaces:
-                raise TrellisError(
-                    f"{name}: is not a Trellis model; refusing to replace it: "
-                    "remove it, or choose another path")
-    return target
-
-
-def _umask() -> int:
-    """The process's umask. Linux shows it in /proc/self/status; elsewhere `os.umask` reads it
-    only by setting it, so a file another thread creates in between gets the mode of the
-    value set meanwhile (077: narrower, never wider, than it should be)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    umask = os.umask(0o077)
-    os.umask(umask)
-    return umask
 
 
 def _identity(status: os.stat_result) -> Tuple[int, int, int, int]:
