@@ -38,6 +38,10 @@ licence_files=(LICENSE NOTICE LICENSE-ICU)
 licence_directory=share/doc/trellis
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+# Every file install writes, relative to PREFIX.
+installed_paths=("$binary_path" "$manual_path" "${completion_paths[@]}"
+  "${licence_files[@]/#/$licence_directory/}")
+
 # Entries of the manifest, old and new: "dir PATH" or "file PATH SHA256" (or "file PATH",
 # from an install by 0.4.0 or earlier), PATH relative to PREFIX.
 entries=()
@@ -59,6 +63,35 @@ record() {
 save_manifest() {
   printf '%s\n' "${entries[@]}" > "$manifest.tmp.$$"
   mv -f "$manifest.tmp.$$" "$manifest"
+}
+
+# Whether ENTRY is one install writes: a file it installs, with its hash or (0.4.0 and earlier)
+# without, or a directory on the way to one or to the manifest.
+known_entry() {
+  local kind path hash rest known
+  read -r kind path hash rest <<< "$1"
+  [ -z "$rest" ] || return 1
+  for known in "${installed_paths[@]}" "${manifest#"$prefix"/}"; do
+    case $kind in
+      file) [ "$path" = "$known" ] && [[ $hash =~ ^([0-9a-f]{64})?$ ]] && return 0 ;;
+      dir) [ -z "$hash" ] && [[ $known == "$path"/* ]] && return 0 ;;
+    esac
+  done
+  return 1
+}
+
+# Reads the manifest's entries, after checking that every one is install's: a file of the
+# user's own at its path was read as one, rewritten by install and deleted by uninstall.
+read_manifest() {
+  local entry
+  while IFS= read -r entry; do
+    if ! known_entry "$entry"; then
+      echo "error: $manifest is not the list make install writes (it holds \"$entry\");" \
+        "it was left as it is: move it away, or choose another PREFIX" >&2
+      exit 1
+    fi
+    record "$entry"
+  done < "$manifest"
 }
 
 sha256() { sha256sum < "$1" | cut -d' ' -f1; }
@@ -128,15 +161,19 @@ install_all() {
   [ -x "$binary" ] || { echo "error: $binary: no such executable (run make build)" >&2; exit 1; }
   [ -s "$manual" ] || { echo "error: $manual: no such man page" >&2; exit 1; }
   [ -d "$prefix" ] || { mkdir -p "$prefix"; }
-  if [ -f "$manifest" ]; then
-    while IFS= read -r entry; do record "$entry"; done < "$manifest"
+  if [ -e "$manifest" ] || [ -L "$manifest" ]; then
+    [ -f "$manifest" ] && [ ! -L "$manifest" ] || {
+      echo "error: $manifest is not a file make install wrote; move it away," \
+        "or choose another PREFIX" >&2
+      exit 1
+    }
+    read_manifest
   fi
   # A file already at one of the paths that no earlier install wrote, or that was changed
   # since, belongs to someone else (another trellis, a package's, the user's own): replacing
   # it, and removing it at uninstall, would lose it.
   local path
-  for path in "$binary_path" "$manual_path" "${completion_paths[@]}" \
-    "${licence_files[@]/#/$licence_directory/}"; do
+  for path in "${installed_paths[@]}"; do
     [ -e "$prefix/$path" ] || [ -L "$prefix/$path" ] || continue
     if [ -L "$prefix/$path" ] || ! unchanged "$path"; then
       local reason="is not what make install put there"
@@ -173,7 +210,7 @@ uninstall_all() {
     echo "nothing to uninstall: $manifest does not exist" >&2
     return 0
   fi
-  while IFS= read -r entry; do record "$entry"; done < "$manifest"
+  read_manifest
   for entry in "${entries[@]}"; do
     read -r kind path _ <<< "$entry"
     case $kind in

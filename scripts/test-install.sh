@@ -112,6 +112,22 @@ make --no-print-directory uninstall PREFIX="$prefix" > /dev/null
 left=$(cd "$prefix" && find . -mindepth 1 | sort | tr '\n' ' ')
 check "once they are removed, uninstall removes the rest (left: $left)" test "$left" = ""
 
+# A file of the user's own where the list of installed files goes is not read as that list:
+# install read it, rewrote it, and uninstall then deleted it.
+rm -rf "${prefix:?}"/*
+mkdir -p "$prefix/share/trellis"
+printf 'my own list of things\nfile bin/foo\n' > "$prefix/share/trellis/installed"
+check "install refuses a list it did not write" \
+  bash -c 'make --no-print-directory install PREFIX="$1" 2>&1 >/dev/null |
+    grep -q "is not the list make install writes"' _ "$prefix"
+check "uninstall refuses it too" \
+  bash -c '! make --no-print-directory uninstall PREFIX="$1" 2>/dev/null' _ "$prefix"
+check "and it is kept as it was" \
+  grep -qx "my own list of things" "$prefix/share/trellis/installed"
+left=$(cd "$prefix" && find . -mindepth 1 | sort | tr '\n' ' ')
+check "nothing else was installed (found: $left)" \
+  test "$left" = "./share ./share/trellis ./share/trellis/installed "
+
 # A packager's staged install: DESTDIR before PREFIX, nothing written under PREFIX itself.
 rm -rf "${prefix:?}"/*
 make --no-print-directory install DESTDIR="$prefix/stage" PREFIX=/usr/lib/trellis-staged \
