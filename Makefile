@@ -3,7 +3,7 @@ SHELL := /bin/bash
 # The corpus the repository ships (generated, so `make train` works on a fresh machine).
 SHIPPED_CORPUS := Corpora/synthetic
 CORPUS ?= $(SHIPPED_CORPUS)
-MODEL ?= models/$(notdir $(CORPUS)).model
+MODEL ?= models/$(notdir $(patsubst %/,%,$(CORPUS))).model
 SEED ?= 1
 TRAIN_FLAGS ?=
 SWIFT_BUILD_FLAGS ?=

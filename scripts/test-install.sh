@@ -36,6 +36,13 @@ check "zsh completion installed" grep -q '^#compdef trellis' \
   "$prefix/share/zsh/site-functions/_trellis"
 check "fish completion installed" grep -q "^complete -c 'trellis'" \
   "$prefix/share/fish/vendor_completions.d/trellis.fish"
+# generate-manual drops every character outside ASCII from the help it turns into the man page
+# ("{"id": …}" became "{"id": }").
+non_ascii=$(for command in "" train tag eval score info bench; do
+  "$prefix/bin/trellis" $command --help
+done | grep -cP '[^\x00-\x7F]' || true)
+check "help texts are ASCII, as the man page keeps them (lines with others: $non_ascii)" \
+  test "$non_ascii" = 0
 for licence in LICENSE NOTICE LICENSE-ICU; do
   check "$licence installed" cmp -s "$licence" "$prefix/share/doc/trellis/$licence"
 done

@@ -36,7 +36,7 @@ struct Score: ParsableCommand {
         '.', '[^,]' or '\\W' match a whole character that Perl matches byte by
         byte, and after an empty match it
         moves on one scalar (conlleval: Perl's split, on bytes), and (?i) folds
-        the case of letters beyond ASCII (É for é), which Perl's bytes do not.
+        the case of letters beyond ASCII (U+00C9 for U+00E9), which Perl's bytes do not.
         Swift's Regex backtracks without Perl's shortcuts, so a pattern of nested
         repeats such as '(a+)+b' can take time exponential in a line's length
         (Perl: linear), and a repeat followed by what the line lacks, such as

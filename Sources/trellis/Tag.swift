@@ -81,7 +81,7 @@ struct Tag: ParsableCommand {
   @Option(
     help: """
       JSON lines input: what a line that is not a valid request does (fail: stop with \
-      FILE:LINE; skip: answer {"id": …, "error": …} and go on).
+      FILE:LINE; skip: answer {"id": ..., "error": ...} and go on).
       """)
   var onError: BadLinePolicy = .fail
   @Option(
