@@ -136,6 +136,61 @@ final class TrainerInputTests: XCTestCase {
     XCTAssertEqual(FileManager.default.contents(atPath: data), Data("to\tO\n".utf8))
   }
 
+  /// An embedding size out of range is a thrown error: -1 indexed past a record's fields and
+  /// 2⁶⁰ overflowed the reader's line limit, two traps.
+  func testVectorsOfAnEmbeddingSizeOutOfRangeAreRefused() throws {
+    let path = temporaryPath("vectors.txt")
+    try Data("to 1 2\nboston 3 4\n".utf8).write(to: URL(fileURLWithPath: path))
+    for dimension in [-1, 0, 1 << 60] {
+      XCTAssertThrowsError(
+        try PretrainedEmbeddings(
+          path: path, dimension: dimension, normalization: TokenNormalization(), dataWords: [])
+      ) {
+        XCTAssertEqual(($0 as? OptionError)?.option, "embedding-size", "\(dimension)")
+      }
+    }
+  }
+
+  /// What the command line refuses as idle is refused from a program too: frozen embeddings
+  /// without vectors trained as if unset.
+  func testFreezingEmbeddingsWithoutVectorsIsRefused() throws {
+    let train = try readLabelledCoNLL(path: fixture("train.conll"))
+    var options = oneEpoch()
+    options.freezeEmbeddings = true
+    XCTAssertTrue(
+      message {
+        try Trainer(configuration: smallConfiguration(), options: options).train(
+          train: train, dev: [])
+      }.hasPrefix("--freeze-embeddings needs --embeddings"))
+  }
+
+  /// The recipe a model records (and `onStart` is told) holds the architecture the run
+  /// trained, whatever the program's provenance said: a default recipe's 100 hidden units
+  /// were recorded for a model of 4.
+  func testTheRecordedRecipeHoldsTheRunsArchitecture() throws {
+    let train = try readLabelledCoNLL(path: fixture("train.conll"))
+    let trainer = Trainer(configuration: smallConfiguration(), options: oneEpoch())
+    trainer.provenance = Provenance(recipe: TrainingRecipe(), inputs: [])
+    var told: TrainingRecipe?
+    trainer.onStart = { told = $0 }
+    let model = try trainer.train(train: train, dev: [])
+    XCTAssertEqual(told?.configuration.hiddenSize, 4)
+    XCTAssertEqual(model.provenance?.recipe.configuration, model.configuration)
+  }
+
+  /// A NUL ends the name open(2) is given: `a\0b.model` was written as `a%00b.model`.
+  func testAModelPathHoldingNULIsRefused() throws {
+    let train = try readLabelledCoNLL(path: fixture("train.conll"))
+    let model = try Trainer(configuration: smallConfiguration(), options: oneEpoch()).train(
+      train: train, dev: [])
+    let directory = temporaryPath("nul")
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    XCTAssertTrue(
+      message { try ModelFile.write(model, to: directory + "/a\u{0}b.model") }
+        .hasSuffix("names a path with a NUL character, which no file name can hold"))
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
+  }
+
   func testBLASThreadCountsOutOfRangeAreRefused() {
     for count in [0, -1, 1 << 40] {
       XCTAssertThrowsError(try setBLASThreadCount(count), "\(count)")

@@ -77,6 +77,8 @@ public struct Sentence: Equatable, Sendable, CoNLLSentence {
   }
 
   /// Builds a labelled sentence from tokens and labels (two columns).
+  ///
+  /// - Precondition: `tokens` and `labels` have the same count (a label for every token).
   public init(tokens: [String], labels: [String]) {
     precondition(tokens.count == labels.count, "\(tokens.count) tokens, \(labels.count) labels")
     self.init(fields: zip(tokens, labels).map { [$0, $1] })

@@ -298,6 +298,13 @@ package func writeAtomically(_ data: Data, to path: String) throws {
 /// earlier, killed run left for the same target are removed. Writes from several threads take
 /// turns.
 func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) throws {
+  // A NUL ends the name open(2) is given: `a\0b.model` wrote `a%00b.model` (Foundation's URL)
+  // or `a`, another file than the one named.
+  guard !path.utf8.contains(0) else {
+    throw TrellisError(
+      file: path.replacingOccurrences(of: "\0", with: "\\0"),
+      "names a path with a NUL character, which no file name can hold")
+  }
   atomicWrites.lock()
   defer { atomicWrites.unlock() }
   let target = URL(fileURLWithPath: replacementTarget(path))
@@ -359,31 +366,6 @@ private func systemReason(_ error: Error) -> String {
     return error.localizedDescription
   }
   return String(cString: strerror(Int32(posix.code)))
-}
-
-/// The start of a temporary file's name beside the file `name`: `.NAME.`, with NAME cut (at a
-/// character) so that `.NAME.PID.tmp` stays within the NAME_MAX bytes of a file name: a
-/// 255-byte `--model` was refused only when training ended, for its temporary's name.
-private func temporaryPrefix(of name: String) -> String {
-  let room = Int(NAME_MAX) - ".".utf8.count - ".\(Int32.max).tmp".utf8.count
-  var kept = Substring(name)
-  while kept.utf8.count > room { kept.removeLast() }
-  return ".\(kept)."
-}
-
-/// Removes `.NAME.PID.tmp` files whose process no longer runs.
-private func removeStaleTemporaries(in directory: URL, prefix: String) {
-  guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else {
-    return
-  }
-  for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
-    guard let pid = Int32(name.dropFirst(prefix.count).dropLast(4)), pid != getpid(),
-      kill(pid, 0) != 0
-    else {
-      continue
-    }
-    unlink(directory.appendingPathComponent(name).path)
-  }
 }
 
 /// Opens `path` for writing from its start, truncating a regular file, or with `appending`

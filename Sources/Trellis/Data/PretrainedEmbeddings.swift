@@ -71,11 +71,15 @@ public struct PretrainedEmbeddings: Sendable {
   /// the data's normalised keys (`dataWords(of:normalization:)`); every vector must have
   /// `dimension` values (the model's embedding size). Throws `TrellisError` naming the file
   /// (and line, where there is one) when it cannot be read, is not a vector file, has a
-  /// malformed record or a vector of another length, or holds no vectors.
+  /// malformed record or a vector of another length, or holds no vectors; an `OptionError`
+  /// when `dimension` is outside the embedding size's range, 1...`TaggerConfiguration.sizeLimit`.
   public init(
     path: String, dimension: Int, normalization: TokenNormalization, dataWords: [String],
     scope: EmbeddingScope = .data
   ) throws {
+    // An unchecked dimension trapped in the reader (-1 indexed a field, 2⁶⁰ overflowed a
+    // line's length limit).
+    try require(dimension, in: 1...TaggerConfiguration.sizeLimit, "embedding-size")
     self.dimension = dimension
     self.scope = scope
     let reader = try VectorRecordReader(path: path, dimension: dimension)

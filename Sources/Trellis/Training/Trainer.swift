@@ -25,7 +25,8 @@ public final class Trainer {
   /// which ones: the run keeps the checkpoint's, and the model's provenance records them.
   public var onCheckpointSettings: (_ replaced: [ReplacedSetting]) -> Void = { _ in }
 
-  /// What the model file records of its origin; the trainer adds the training outcome.
+  /// What the model file records of its origin; the trainer records in it the configuration
+  /// and options it trains with and the training outcome.
   public var provenance: Provenance?
 
   /// Told once before the first epoch, with `provenance`'s recipe as the run trains it: a
@@ -48,6 +49,8 @@ public final class Trainer {
   private func checkSettingsAndBLAS(checkpoint: String?, resume: Bool, bestModel: String?) throws {
     try configuration.validate()
     try options.validate()
+    // A resumed run's vectors are in its checkpoint, and its settings are the checkpoint's.
+    try options.validateFreezing(hasVectors: pretrained != nil || resume)
     if let pretrained, pretrained.dimension != configuration.embeddingSize {
       throw OptionError(
         "embedding-size",
@@ -188,7 +191,6 @@ public final class Trainer {
       self.provenance = provenance
     }
     if !replaced.isEmpty { onCheckpointSettings(replaced) }
-    provenance?.recipe.configuration = configuration
   }
 
   /// The `--test` file and the note of the run that wrote the checkpoint `kept`, recorded in
@@ -209,9 +211,12 @@ public final class Trainer {
     (provenance.recipe.data.test, provenance.note) = (keptTest, kept.note)
   }
 
-  /// The provenance with the run's effective options and its training record so far.
+  /// The provenance with the run's configuration and options as it trains them and its
+  /// training record so far: a program's provenance with another recipe's architecture (the
+  /// default one) recorded that architecture, not the model's.
   private func recordedProvenance(_ run: TrainingRun) -> Provenance? {
     guard var provenance else { return nil }
+    provenance.recipe.configuration = run.model.configuration
     provenance.recipe.options = run.options
     provenance.training = run.state.record
     return provenance

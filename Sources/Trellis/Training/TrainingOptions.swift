@@ -51,6 +51,15 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   /// The largest `batchSize` that `validate()` accepts.
   public static let batchSizeLimit = 4096
 
+  /// Throws an `OptionError` when `freezeEmbeddings` is set without pretrained vectors
+  /// (`hasVectors`) to keep fixed: it would do nothing, silently. `TrainingRecipe.validate()`
+  /// and `Trainer.train` both ask.
+  func validateFreezing(hasVectors: Bool) throws {
+    if freezeEmbeddings && !hasVectors {
+      throw OptionError("freeze-embeddings", "needs --embeddings, the vectors it keeps fixed")
+    }
+  }
+
   /// Throws an `OptionError` naming the first setting outside its range.
   public func validate() throws {
     try require(epochs, in: 1...Self.epochLimit, "epochs")

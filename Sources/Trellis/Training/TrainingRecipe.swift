@@ -35,13 +35,8 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     if let setting = idleSettings.first(where: \.isIdle) {
       throw OptionError(setting.option, setting.message, field: setting.field)
     }
-    guard data.embeddings == nil else { return }
-    if options.freezeEmbeddings {
-      throw OptionError(
-        "freeze-embeddings", "needs --embeddings, the vectors it keeps fixed",
-        field: "options.freezeEmbeddings")
-    }
-    if data.embeddingsScope == .all {
+    try locating(in: "options") { try options.validateFreezing(hasVectors: data.embeddings != nil) }
+    if data.embeddings == nil && data.embeddingsScope == .all {
       throw OptionError(
         "embeddings-scope", "needs --embeddings, the file whose every vector it keeps",
         field: "data.embeddingsScope", part: "all")
