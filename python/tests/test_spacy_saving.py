@@ -9,16 +9,19 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 import spacy
 
 import trellis
 from conftest import CORPUS, GOLD, entities, run_cli
-from trellis import _library
+from trellis import _files, _library
 
 
 def test_a_saved_pipeline_carries_its_model(model_path, tmp_path) -> None:
@@ -287,3 +290,52 @@ def test_model_copies_reach_the_disk_and_clear_what_killed_saves_left(
     assert events == ["fsync", "replace"]
     assert destination.read_bytes() == open(tagger.path, "rb").read()
     assert not stale.exists() and live.exists()
+    # A name that is no process id to `trellis` (not ASCII digits) is left, and the save goes
+    # on: "²" passed `isdigit` and failed `int`, and every save beside it failed.
+    for other in ("²", "١٢"):
+        (tmp_path / f".copy.model.{other}.tmp").write_bytes(b"someone's")
+    tagger.copy_model_file(destination)
+    assert all((tmp_path / f".copy.model.{o}.tmp").exists() for o in ("²", "١٢"))
+
+
+def test_the_command_line_removes_what_a_killed_save_of_the_package_left(tmp_path) -> None:
+    """Both cut a long name alike for their temporaries' names (at a code point: `trellis`
+    cut whole characters, combining marks and all), so each removes the other's."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    name = "a" * 236 + "e\u0301\u0301"
+    stale = tmp_path / f"{_files._temporary_prefix(name)}{dead.pid}.tmp"
+    stale.write_bytes(b"half a model")
+    run_cli("train", "--train", str(CORPUS / "train.conll"), "--model", str(tmp_path / name),
+            "--epochs", "1", "--embedding-size", "4", "--hidden-size", "4",
+            "--character-filters", "0", "--quiet")
+    assert (tmp_path / name).exists() and not stale.exists()
+
+
+def test_a_child_forked_during_a_save_can_save(tmp_path) -> None:
+    """The lock that makes the process's saves take turns was held in a child forked while
+    another thread saved, by a thread the child does not have: its first save waited for
+    ever."""
+    started = threading.Event()
+
+    def slow(target) -> None:
+        started.set()
+        time.sleep(1)
+        target.write(b"x")
+
+    saving = threading.Thread(target=_files._write_whole, args=(tmp_path / "a.model", slow))
+    saving.start()
+    started.wait()
+    child = os.fork()
+    if child == 0:
+        _files._write_whole(tmp_path / "b.model", lambda target: target.write(b"y"))
+        os._exit(0)
+    saving.join()
+    deadline = time.monotonic() + 20
+    while os.waitpid(child, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    finished = (tmp_path / "b.model").exists()
+    if not finished:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    assert finished

@@ -14,6 +14,16 @@ from ._library import TrellisError
 # name (`_temporary_prefix`), as `trellis`'s writes take turns.
 _WRITES = threading.Lock()
 
+
+def _unlock_in_child() -> None:
+    """A child forked while another thread saved got the lock held, by a thread it does not
+    have: its every save waited for ever. It starts with its own."""
+    global _WRITES
+    _WRITES = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_unlock_in_child)
+
 # The largest process id a temporary file's name holds (Linux's pid_t), as `trellis` reserves
 # room for it in the name.
 _PID_MAX = 2**31 - 1
@@ -69,8 +79,8 @@ def _write_whole(
 
 
 def _temporary_prefix(name: str) -> str:
-    """`.NAME.`, the start of a temporary file's name beside NAME, with NAME cut (at a
-    character) so that `.NAME.PID.tmp` fits a file name's 255 bytes, as `trellis` cuts it."""
+    """`.NAME.`, the start of a temporary file's name beside NAME, with NAME cut (at a code
+    point) so that `.NAME.PID.tmp` fits a file name's 255 bytes, as `trellis` cuts it."""
     room = _NAME_MAX - len(".") - len(f".{_PID_MAX}.tmp")
     while len(os.fsencode(name)) > room:
         name = name[:-1]
@@ -81,7 +91,10 @@ def _remove_stale_temporaries(directory: str, prefix: str) -> None:
     """Removes the `PREFIX PID .tmp` files in `directory` whose process no longer runs."""
     for entry in os.listdir(directory):
         pid = entry[len(prefix):-len(".tmp")]
-        if not (entry.startswith(prefix) and entry.endswith(".tmp") and pid.isdigit()):
+        # ASCII digits alone, as `trellis` reads a process id: "²" is a digit to `isdigit`
+        # but not to `int`, which raised and failed every save beside it.
+        if not (entry.startswith(prefix) and entry.endswith(".tmp") and pid.isascii()
+                and pid.isdigit()):
             continue
         if int(pid) == os.getpid() or int(pid) > _PID_MAX:
             continue

@@ -5,12 +5,13 @@ import Foundation
 // Python package names its own so, python/trellis/_files.py).
 
 /// The start of a temporary file's name beside the file `name`: `.NAME.`, with NAME cut (at a
-/// character) so that `.NAME.PID.tmp` stays within the NAME_MAX bytes of a file name: a
-/// 255-byte `--model` was refused only when training ended, for its temporary's name.
+/// Unicode scalar, as the Python package cuts it at a code point, so that each finds the
+/// other's) so that `.NAME.PID.tmp` stays within the NAME_MAX bytes of a file name: a 255-byte
+/// `--model` was refused only when training ended, for its temporary's name.
 func temporaryPrefix(of name: String) -> String {
   let room = Int(NAME_MAX) - ".".utf8.count - ".\(Int32.max).tmp".utf8.count
   var kept = Substring(name)
-  while kept.utf8.count > room { kept.removeLast() }
+  while kept.utf8.count > room { kept.unicodeScalars.removeLast() }
   return ".\(kept)."
 }
 
