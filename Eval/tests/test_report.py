@@ -86,28 +86,39 @@ class ReportTests(unittest.TestCase):
         self.assertIn("| b | `--encoder b` | 3 | better |", self.lines)
 
     def test_reruns_of_some_systems_name_every_command_and_binary(self):
-        meta = self.tree.results("tiny", "meta.json")
-        with open(meta) as f:
-            fields = json.load(f)
-        fields["commands"] = ["make eval", "python3 Eval/run.py --systems b"]
-        write_json(meta, fields)
-        rerun = self.tree.results("tiny", "b-seed1.json")
-        with open(rerun) as f:
-            b = json.load(f)
-        write_json(rerun, dict(b, binary_sha256="1" * 64))
+        """Each command whose runs are kept, in the order they ran; one whose runs were all
+        replaced is gone (a list kept in meta.json only grew)."""
+        rerun = "python3 Eval/run.py --systems b"
+        for seed in (1, 2):
+            path = self.tree.results("tiny", f"b-seed{seed}.json")
+            with open(path) as f:
+                b = json.load(f)
+            write_json(path, dict(b, binary_sha256="1" * 64, command=rerun,
+                                  started=f"2026-01-0{seed + 1}T00:00:00"))
         for seed, f1 in ((1, 49.0), (2, 51.0)):
             write_json(self.tree.results("tiny", f"a-seed{seed}.json"),
                        dict(result("a", seed, f1, 10.0, {"X": 80.0 + seed, "Y": 40.0}),
-                            binary_sha256="0" * 64, invalid_bio=None))
+                            binary_sha256="0" * 64, invalid_bio=None, command="make eval",
+                            started="2026-01-01T00:00:00"))
         with contextlib.redirect_stdout(io.StringIO()):
             path = write_report("tiny", False, self.tree)
         with open(path) as f:
             text = f.read()
         self.assertIn("- Commands, each later one rerunning the systems it names: `make eval`, "
-                      "then `python3 Eval/run.py --systems b`", text)
+                      f"then `{rerun}`", text)
         self.assertIn("(the last command's; the kept runs come from 2 binaries", text)
+        for seed in (1, 2):
+            path = self.tree.results("tiny", f"a-seed{seed}.json")
+            with open(path) as f:
+                a = json.load(f)
+            write_json(path, dict(a, command=rerun))
+        with contextlib.redirect_stdout(io.StringIO()):
+            write_report("tiny", False, self.tree)
+        with open(path.replace("results/tiny/a-seed2.json", "RESULTS-tiny.md")) as f:
+            self.assertIn(f"- Command: `{rerun}`", f.read())
         # Runs of data in another scheme than BIO have no count of BIO's invalid transitions.
-        self.assertIn("| a | 2 | 50.00 ± 1.41 | 50.00 ± 1.41 | 50.00 ± 1.41 | 90.00 | – | – ", text)
+        self.assertIn("| a | 2 | 50.00 ± 1.41 | 50.00 ± 1.41 | 50.00 ± 1.41 | 90.00 | – | – ",
+                      text)
 
     def test_means_and_deviations_over_seeds(self):
         # a: FB1 49 and 51 -> 50.00 ± 1.41; counts and epochs without decimals.

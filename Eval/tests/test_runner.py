@@ -68,7 +68,7 @@ class RunSystemTests(unittest.TestCase):
         root = self.directory.name
         binary, corpus = fake_binary_and_corpus(root)
         args = argparse.Namespace(bin=binary, quick=False, corpus=corpus, name=None, seeds=1,
-                                  epochs=None, git={"commit": "c0ffee"})
+                                  epochs=None, git={"commit": "c0ffee"}, command="make eval")
         self.tree = Tree(os.path.join(root, "Eval"))
         self.runner = Runner(args, self.tree)
         self.system = {"name": "sys", "flags": ["--encoder", "rnn"]}
@@ -119,7 +119,7 @@ class RunSystemTests(unittest.TestCase):
             self.directory.name, gold=[["B-X", "E-X", "S-X", "S-X"], ["E-Y"]])
         self.runner = Runner(argparse.Namespace(
             bin=binary, quick=False, corpus=corpus, name=None, seeds=1, epochs=None,
-            git={"commit": "c0ffee"}), self.tree)
+            git={"commit": "c0ffee"}, command="make eval"), self.tree)
         result, out = self.run_system(counts="4,4,4", scheme="bioes")
         self.assertTrue(result["python_conlleval_agrees"])
         self.assertIsNone(result["invalid_bio"])
@@ -221,8 +221,8 @@ class RunAllTests(unittest.TestCase):
         self.assertNotIn("results/tiny/a-seed2.json", kept)
         self.assertNotIn("logs/tiny/a-seed2.jsonl", kept)
         self.assertEqual(read_json(self.tree.results("tiny", "a-seed1.json"))["status"], "ok")
-        self.assertEqual(read_json(self.tree.results("tiny", "meta.json"))["commands"],
-                         ["make eval SEEDS=1", "make eval"])
+        self.assertEqual(read_json(self.tree.results("tiny", "a-seed1.json"))["command"],
+                         "make eval")
 
     def test_a_rerun_of_some_systems_with_other_settings_is_refused(self):
         """The report states one number of seeds and one epoch limit for all its systems."""

@@ -65,6 +65,9 @@ class Runner:
         self.test_sentences = read_conll_labels(self.test_path)
         self.test_tokens = sum(len(s) for s in self.test_sentences)
         self.binary_sha = sha256(self.binary)
+        # The command line the report names for this run's results.
+        self.command = (args.command
+                        or "python3 " + " ".join(shlex.quote(a) for a in sys.argv))
 
     def log(self, message):
         elapsed = time.monotonic() - self.started
@@ -100,7 +103,8 @@ class Runner:
         result = {"system": system["name"], "seed": seed, "corpus": self.key,
                   "corpus_path": self.corpus, "flags": flags, "epochs_max": epochs,
                   "train_command": printable(command, self.tree),
-                  "binary_sha256": self.binary_sha, "git_commit": self.args.git["commit"],
+                  "command": self.command, "binary_sha256": self.binary_sha,
+                  "git_commit": self.args.git["commit"],
                   "cores": 2 if uses_both_cores(flags) else 1,
                   "ran_alongside_another_run": busy_cores > 0,
                   "started": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -267,14 +271,10 @@ def _settings_differ(kept, seeds, epochs):
             "system with these, or give these runs a report of their own (--name NAME)")
 
 
-def _write_meta(runner, args, systems, pool, total_seconds, kept):
-    """meta.json of this run; after a rerun of some systems (`kept`: the meta.json of the runs
-    beside them) it lists every command whose runs the results hold, in order."""
-    command = args.command or "python3 " + " ".join(shlex.quote(a) for a in sys.argv)
-    earlier = (kept.get("commands") or [kept["command"]]) if kept else []
+def _write_meta(runner, args, systems, pool, total_seconds):
     meta = {"corpus": runner.key, "corpus_path": args.corpus, "seeds": runner.seeds,
             "epochs": args.epochs, "quick": args.quick, "systems": [s["name"] for s in systems],
-            "commands": earlier + [command],
+            "command": runner.command,
             "machine": machine_info(), "git": args.git, "binary": rel(runner.binary),
             "binary_sha256": runner.binary_sha, "total_wall_seconds": total_seconds,
             "max_parallel_cores": pool.cores,
@@ -315,7 +315,7 @@ def run_all(args, tree=Tree()):
     pool.run()
     total_seconds = time.monotonic() - runner.started
     if not args.only_exploding:
-        _write_meta(runner, args, systems, pool, total_seconds, kept)
+        _write_meta(runner, args, systems, pool, total_seconds)
     runner.log(f"all runs done in {total_seconds / 60:.1f} min")
     if pool.errors:
         print("errors:\n  " + "\n  ".join(pool.errors), flush=True)
