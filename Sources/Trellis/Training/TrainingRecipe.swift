@@ -229,6 +229,9 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     return String(decoding: try encoder.encode(self), as: UTF8.self)
   }
 
+  /// Decodes a recipe leniently, as a model's or checkpoint's embedded one is read: a field
+  /// left out or null takes its default, and an unknown one is ignored. A file a person wrote
+  /// should go through `read(from:)`, which refuses each of those and names the field.
   public init(from decoder: any Swift.Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     description = try container.decodeIfPresent(String.self, forKey: .description)
