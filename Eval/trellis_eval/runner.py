@@ -184,10 +184,10 @@ class Runner:
                             ["eval: " + line for line in error_lines(scored.stderr)])
         result["test"] = json.loads(scored.stdout)
         # BIO's rules alone: an IOB1 chunk may start with I-X, and a BIOES one has its own.
-        bio = result.get("scheme", "bio") == "bio"
-        result["invalid_bio"] = invalid_bio(predicted) if bio else None
+        scheme = result.get("scheme", "bio")
+        result["invalid_bio"] = invalid_bio(predicted) if scheme == "bio" else None
         result["python_conlleval_agrees"] = self._conlleval_agrees(
-            predicted, result["test"], bioes=result.get("scheme") == "bioes")
+            predicted, result["test"], bioes=scheme == "bioes")
 
     def _conlleval_agrees(self, predicted, test, bioes):
         """Our own conlleval over the tagged output must agree with `trellis eval`, which counts

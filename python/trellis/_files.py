@@ -68,10 +68,10 @@ def _write_whole(
             with target:
                 write(target)
                 target.flush()
-                # Before the rename: after a crash the name holds the old file or the new one
-                # whole, never a new one whose blocks never reached the disk.
-                os.fsync(target.fileno())
                 os.fchmod(target.fileno(), mode)
+                # Before the rename: after a crash the name holds the old file or the new one
+                # whole (its mode too), never a new one whose blocks never reached the disk.
+                os.fsync(target.fileno())
             os.replace(temporary, destination)
         except BaseException:
             os.unlink(temporary)

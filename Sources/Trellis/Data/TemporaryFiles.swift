@@ -15,14 +15,15 @@ func temporaryPrefix(of name: String) -> String {
   return ".\(kept)."
 }
 
-/// Removes `.NAME.PID.tmp` files whose process no longer runs.
+/// Removes `.NAME.PID.tmp` files whose process no longer runs (`kill(pid, 0)` finds none:
+/// ESRCH; another user's live process, EPERM, keeps its file, as the Python package keeps it).
 func removeStaleTemporaries(in directory: URL, prefix: String) {
   guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else {
     return
   }
   for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
     guard let pid = Int32(name.dropFirst(prefix.count).dropLast(4)), pid != getpid(),
-      kill(pid, 0) != 0
+      kill(pid, 0) != 0, errno == ESRCH
     else {
       continue
     }

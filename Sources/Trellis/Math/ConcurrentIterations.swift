@@ -61,7 +61,9 @@ let threadsCanStart: Bool = {
   }
   hold.released.store(true, ordering: .releasing)
   for thread in started { pthread_join(thread, nil) }
-  guard started.count == threadsAsked, trellis_can_open_descriptors(3) != 0 else { return false }
+  guard started.count == threadsAsked, trellis_dispatch_descriptors_available() != 0 else {
+    return false
+  }
   let dispatchStarted = DispatchSemaphore(value: 0)
   DispatchQueue.global().async { dispatchStarted.signal() }
   dispatchStarted.wait()

@@ -212,9 +212,9 @@ void trellis_spin_pause(void);
 /// (off Linux, or a mask larger than glibc's cpu_set_t of 1,024 CPUs).
 long trellis_affinity_core_count(void);
 
-/// Whether the process can open `count` more file descriptors now (at most 8): each is opened
-/// (as an epoll instance, the kind libdispatch makes) and closed again. 1 off Linux.
-int trellis_can_open_descriptors(int count);
+/// Whether the process can open the three file descriptors libdispatch makes as it starts: each
+/// is opened (as an epoll instance, one of the kinds it makes) and closed again. 1 off Linux.
+int trellis_dispatch_descriptors_available(void);
 
 /// Sets glibc's malloc thresholds for mapping a block and for trimming a heap where glibc's own
 /// raising of them ends (allocator.c), instead of at their 128 KiB start. Process-wide;
