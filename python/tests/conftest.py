@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List
+from typing import Iterator, List
 
 import pytest
 import spacy
@@ -40,6 +41,15 @@ def run_cli(*arguments: str, stdin: bytes = b"") -> bytes:
     return done.stdout
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model cache of the session's own (`from_bytes` and `spacy.load` write to it), for the
+    tests and the processes they start, rather than the user's `~/.cache`."""
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    return cache
+
+
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A BiLSTM-CRF trained for 8 epochs on the shipped corpus (about 10 s in release)."""
@@ -52,6 +62,34 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> str:
         "--quiet",
     )
     return str(path)
+
+
+def serve_binary() -> Path:
+    return Path(os.environ.get("TRELLIS_SERVE", REPOSITORY / ".build" / "release" / "trellis-serve"))
+
+
+@contextmanager
+def served(model_path: str, *flags: str) -> Iterator[str]:
+    """A trellis-serve of `model_path` on a free loopback port, started with `flags`; yields
+    its URL."""
+    process = subprocess.Popen(
+        [str(serve_binary()), "--model", model_path, "--port", "0", *flags],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert "listening on " in line, line
+        yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def server(model_path: str) -> Iterator[str]:
+    """A trellis-serve of the test model refusing requests of more than 30 sentences or 300
+    n-best labels."""
+    with served(model_path, "--max-sentences", "30", "--max-nbest-labels", "300") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

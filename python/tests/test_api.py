@@ -125,6 +125,17 @@ def test_argument_errors(tagger) -> None:
             tagger.tag([["boston"]], nbest=not_a_count)
         with pytest.raises(TypeError, match="nbest must be an int"):
             tagger.tag_texts(["boston"], nbest=not_a_count)
+    # NumPy's integers are counts (they were refused); its bools, like Python's, are not.
+    import numpy
+
+    sentences = [["flights", "to", "boston"], ["from", "denver"]]
+    for count in (numpy.int64(2), numpy.uint8(2)):
+        assert tagger.tag(sentences, nbest=count, batch_size=count, threads=count) == \
+            tagger.tag(sentences, nbest=2, batch_size=2, threads=2)
+    for not_a_count in (numpy.bool_(True), numpy.float64(2.0)):
+        for option in ("nbest", "batch_size", "threads"):
+            with pytest.raises(TypeError, match=f"{option} must be an int"):
+                tagger.tag(sentences, **{option: not_a_count})
     # A flag that is not a bool was taken by its truth: "no" asked for confidences.
     for flag in ("confidence", "constrained"):
         for not_a_bool in ("no", 1, None):

@@ -11,18 +11,17 @@ import pickle
 import re
 import socket
 import struct
-import subprocess
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
 import trellis
 from trellis import _library
-from conftest import REPOSITORY, CORPUS, conll_sentences
+from conftest import CORPUS, conll_sentences
+from stand_in_server import stand_in
 
 SENTENCES: List[List[str]] = list(conll_sentences(str(CORPUS / "test.conll")))[:40]
 TEXTS = [
@@ -31,27 +30,6 @@ TEXTS = [
     "Vols de Zürich à Montréal 🛫 demain",
     "",
 ]
-
-
-def serve_binary() -> Path:
-    return Path(os.environ.get("TRELLIS_SERVE", REPOSITORY / ".build" / "release" / "trellis-serve"))
-
-
-@pytest.fixture(scope="module")
-def server(model_path: str) -> Iterator[str]:
-    """A trellis-serve of the test model on a free loopback port, refusing requests of more
-    than 30 sentences or 300 n-best labels."""
-    process = subprocess.Popen(
-        [str(serve_binary()), "--model", model_path, "--port", "0", "--max-sentences", "30",
-         "--max-nbest-labels", "300"],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        line = process.stdout.readline()
-        assert "listening on " in line, line
-        yield line.rsplit(" ", 1)[1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
 
 
 def assert_same(remote: List[trellis.TaggingResult], local: List[trellis.TaggingResult]) -> None:
@@ -84,54 +62,26 @@ def test_model_info_is_the_taggers(server: str, tagger: trellis.Tagger) -> None:
 
 def test_sentences_go_in_requests_within_the_limits(server: str, tagger: trellis.Tagger) -> None:
     """40 sentences, more than the server's 30 a request: cut by sentences, tokens or bytes,
-    the answers are the same; all in one request, the server's 400 is raised."""
+    the answers are the same; asked in one request, which the server refuses, they are asked
+    again in halves (the server's 400 was raised for sentences each within its limits)."""
     local = tagger.tag(SENTENCES)
     for limits in [{"max_request_sentences": 7}, {"max_request_tokens": 25},
-                   {"max_request_bytes": 300}]:
+                   {"max_request_bytes": 300}, {"max_request_sentences": 40}]:
         assert_same(trellis.Client(server, **limits).tag(SENTENCES), local)
-    with pytest.raises(trellis.TrellisError, match=r"sentences 0-39: .* answered 400: "
-                       r"40 sentences; a request may hold at most 30"):
-        trellis.Client(server, max_request_sentences=40).tag(SENTENCES)
-    # n-best lists: nbest x tokens within max_request_nbest_labels, the server's limit here.
-    assert_same(trellis.Client(server, max_request_nbest_labels=300).tag(SENTENCES, nbest=5),
-                tagger.tag(SENTENCES, nbest=5))
-    with pytest.raises(trellis.TrellisError, match="asks for up to"):
-        trellis.Client(server, max_request_sentences=30).tag(SENTENCES, nbest=5)
+    # n-best lists: nbest x tokens within max_request_nbest_labels, the server's limit here,
+    # by the Client's limit or by halving what the server refuses.
+    for limits in [{"max_request_nbest_labels": 300}, {"max_request_sentences": 30}]:
+        assert_same(trellis.Client(server, **limits).tag(SENTENCES, nbest=5),
+                    tagger.tag(SENTENCES, nbest=5))
+    # A sentence over the limit alone is the server's refusal of that sentence.
+    long = ["boston"] * 61
+    with pytest.raises(trellis.ServerError, match=r"sentences 3-3: .* answered 400: .*asks for "
+                       "up to 305 labels") as refused:
+        trellis.Client(server).tag(SENTENCES[:3] + [long] + SENTENCES[:3], nbest=5)
+    assert (refused.value.first, refused.value.count) == (3, 1)
 
 
 ONE_RESULT = b'{"results":[{"labels":["O"],"spans":[],"tokens":["a"]}]}\n'
-
-
-@contextmanager
-def stand_in(answer: Callable[[bytes], Tuple[int, Dict[str, str], bytes]]) -> Iterator[str]:
-    """A stand-in HTTP server on a free loopback port that answers each POST with
-    `answer(body)` (status, headers, body); yields its URL."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
-            status, headers, body = answer(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            try:
-                self.wfile.write(body)
-            except BrokenPipeError:  # the client gave up (a test of its timeout)
-                pass
-
-        def log_message(self, *arguments: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_busy_server_is_asked_again_after_retry_after() -> None:
@@ -205,29 +155,6 @@ def test_an_answer_that_is_not_trelliss_is_an_error(body: bytes) -> None:
     with stand_in(lambda _: (200, {}, body)) as url:
         with pytest.raises(trellis.TrellisError, match="sentences 0-0: the answer"):
             trellis.Client(url).tag([["a"]])
-
-
-def test_the_spacy_component_tags_on_a_server(server: str, model_path: str, tmp_path) -> None:
-    """`config={"url": ...}`: the Docs of a pipeline with the model file, saved without a
-    model, and a pickled copy (as `nlp.pipe`'s spawned workers get it) that tags too."""
-    import spacy
-
-    local, remote = spacy.blank("en"), spacy.blank("en")
-    local.add_pipe("trellis_tagger", config={"model": model_path, "confidence": True})
-    remote.add_pipe("trellis_tagger", config={"url": server, "confidence": True})
-    texts = [" ".join(tokens) for tokens in SENTENCES[:25]] + ["", "  boston  "]
-
-    def answers(nlp) -> List[tuple]:
-        return [(doc._.trellis_json_line, [(e.start, e.end, e.label_) for e in doc.ents])
-                for doc in nlp.pipe(texts, batch_size=8)]
-
-    assert answers(remote) == answers(local)
-    remote.to_disk(tmp_path / "pipeline")
-    assert not (tmp_path / "pipeline" / "trellis_tagger" / "model").exists()
-    assert answers(spacy.load(tmp_path / "pipeline")) == answers(local)
-    assert answers(pickle.loads(pickle.dumps(remote))) == answers(local)
-    with pytest.raises(trellis.TrellisError, match="holds no model"):
-        remote.get_pipe("trellis_tagger").tagger
 
 
 @pytest.mark.parametrize("arguments, error", [
@@ -415,77 +342,6 @@ def test_a_forked_process_opens_its_own_connection(server: str, tagger: trellis.
     same = all([r.json_line for r in client.tag(SENTENCES[:10])] == expected for _ in range(20))
     os.waitpid(child, 0)
     assert os.read(read, 1) == b"1" and same
-
-
-def test_the_spacy_component_on_a_server_hands_docs_to_the_error_handler() -> None:
-    """A refused sentence sends its Doc alone to the handler, named as the model file's
-    errors name it; a server out of reach sends the whole batch at once (Doc by Doc, each
-    cost its own timeout)."""
-    import spacy
-
-    def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
-        sentences = [request["tokens"] for request in json.loads(body)["sentences"]]
-        # The server's three forms: a sentence named first, one named last (its token limit
-        # per request), and a refusal naming none (a body over its limit).
-        if ["bad"] in sentences:
-            error = {"error": f"sentences[{sentences.index(['bad'])}]: this one is refused"}
-            return 400, {}, json.dumps(error).encode()
-        if ["long"] in sentences:
-            error = {"error": "more than 50000 tokens (the limit per request) by "
-                              f"sentences[{sentences.index(['long'])}] (id 7)"}
-            return 400, {}, json.dumps(error).encode()
-        if ["huge"] in sentences:
-            error = {"error": "the body is larger than 1048576 bytes, the limit"}
-            return 413, {}, json.dumps(error).encode()
-        results = [{"labels": ["O"] * len(s), "spans": [], "tokens": s} for s in sentences]
-        return 200, {}, json.dumps({"results": results}, separators=(",", ":")).encode()
-
-    handled = []
-    with stand_in(answer) as url:
-        nlp = spacy.blank("en")
-        nlp.add_pipe("trellis_tagger", config={"url": url})
-        nlp.set_error_handler(lambda name, component, docs, error: handled.append((docs, error)))
-        texts = ["a b", "bad", "c", "long", "huge"]
-        assert [doc.text for doc in nlp.pipe(texts)] == ["a b", "c"]
-    assert [([doc.text for doc in docs], str(error)) for docs, error in handled] == [
-        (["bad"], "the Doc 'bad': this one is refused"),
-        (["long"], "the Doc 'long': more than 50000 tokens (the limit per request)"),
-        (["huge"], "the Doc 'huge': the body is larger than 1048576 bytes, the limit"),
-    ]
-
-    handled.clear()
-    unreachable = spacy.blank("en")
-    unreachable.add_pipe("trellis_tagger", config={"url": url})  # the stand-in has stopped
-    unreachable.set_error_handler(lambda name, component, docs, error: handled.append((docs, error)))
-    assert list(unreachable.pipe(["a", "b", "c"])) == []
-    [(docs, error)] = handled
-    assert len(docs) == 3 and isinstance(error, OSError)
-
-
-def test_the_spacy_component_takes_the_clients_timeout_and_retries() -> None:
-    """`timeout` and `busy_retries` reach the component's `Client`: a server slower than the
-    timeout, and one busy past the retries, send the batch to the error handler."""
-    import spacy
-
-    calls = []
-
-    def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
-        calls.append(body)
-        if b"slow" in body:
-            time.sleep(1)
-        return 503, {"Retry-After": "0"}, b'{"error":"the server is busy"}'
-
-    handled: List[Exception] = []
-    with stand_in(answer) as url:
-        for text, config in [("slow", {"timeout": 0.3}), ("busy", {"busy_retries": 1})]:
-            nlp = spacy.blank("en")
-            nlp.add_pipe("trellis_tagger", config={"url": url, **config})
-            nlp.set_error_handler(lambda name, component, docs, error: handled.append(error))
-            calls.clear()
-            assert list(nlp.pipe([text])) == []
-            assert len(calls) == (1 if text == "slow" else 2)
-    assert isinstance(handled[0], TimeoutError)
-    assert isinstance(handled[1], trellis.ServerError) and handled[1].status == 503
 
 
 def test_a_server_error_survives_pickling() -> None:

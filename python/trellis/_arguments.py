@@ -4,6 +4,7 @@ sentence, token or option at fault where the library would see only bytes."""
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import Iterable, List, Optional
@@ -48,37 +49,52 @@ def _token_array(index: int, tokens: Iterable[str]) -> str:
     return _dumps(tokens)
 
 
-def _check_batch_size(batch_size: int) -> None:
-    """Refuses a `batch_size` the library would not take, before any call: ctypes would
-    refuse a non-integer with an error naming the C argument, and cut one past 32 bits."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-        raise TypeError(f"batch_size must be an int, not {_type_name(batch_size)}")
+def _integer(value: object, name: str, kind: str = "an int") -> int:
+    """`value` as a Python int: an int, or a number of any type that `operator.index` reads
+    as one (NumPy's `int64`, which was refused, where every count a NumPy program computes
+    is one); not a bool, which is an int to Python but no count. A `TypeError` names the
+    argument (`name` must be `kind`)."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+    raise TypeError(f"{name} must be {kind}, not {_type_name(value)}")
+
+
+def _check_batch_size(batch_size: object) -> int:
+    """`batch_size` as an int, refused before any call if the library would not take it:
+    ctypes would refuse a non-integer with an error naming the C argument, and cut one past
+    32 bits."""
+    batch_size = _integer(batch_size, "batch_size")
     if not 1 <= batch_size <= _library.BATCH_SIZE_LIMIT:
         raise ValueError(
             f"batch_size must be in 1...{_library.BATCH_SIZE_LIMIT} (got {batch_size})")
+    return batch_size
 
 
-def _check_threads(threads: Optional[int]) -> None:
-    """Refuses a `threads` the library would not take, before any call (None: the default)."""
+def _check_threads(threads: object) -> Optional[int]:
+    """`threads` as an int (None: the default), refused before any call if the library would
+    not take it."""
     if threads is None:
-        return
-    if isinstance(threads, bool) or not isinstance(threads, int):
-        raise TypeError(f"threads must be an int or None, not {_type_name(threads)}")
+        return None
+    threads = _integer(threads, "threads", "an int or None")
     if not 1 <= threads <= _library.THREADS_LIMIT:
         raise ValueError(f"threads must be in 1...{_library.THREADS_LIMIT} (got {threads})")
+    return threads
 
 
-def _check_nbest(nbest: int, limit: Optional[int] = None) -> None:
-    """Refuses an `nbest` that is not a whole number of sequences (a float, a bool) or is
-    negative, and one over `limit` with the library's `TrellisError` ('"nbest" must be in
+def _check_nbest(nbest: object, limit: Optional[int] = None) -> int:
+    """`nbest` as an int, refused if it is not a whole number of sequences (a float, a bool)
+    or is negative, and over `limit` with the library's `TrellisError` ('"nbest" must be in
     0...1000'): given by `Client`, whose call with no sentences reaches no check of the
     library or the server; the library checks its own."""
-    if isinstance(nbest, bool) or not isinstance(nbest, int):
-        raise TypeError(f"nbest must be an int, not {_type_name(nbest)}")
+    nbest = _integer(nbest, "nbest")
     if nbest < 0:
         raise ValueError(f"nbest must be 0 (no list) or more (got {nbest})")
     if limit is not None and nbest > limit:
         raise TrellisError(f'"nbest" must be in 0...{limit} (got {nbest})')
+    return nbest
 
 
 def _check_flags(**flags: bool) -> None:

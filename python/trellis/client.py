@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -49,9 +50,11 @@ class Client:
     `max_request_tokens` tokens (a text counts its characters other than spaces, as many as
     its tokens could be), `max_request_nbest_labels` n-best labels (nbest x tokens) and
     `max_request_bytes` bytes of body, under the server's default limits (1,000 sentences,
-    50,000 tokens, 1,000,000 labels, 1 MiB); a sentence larger than them goes alone. A server
-    started with lower limits answers 400 or 413, raised as `ServerError` with its message and
-    status, as is any other refusal; an answer that is not Trellis's, or not HTTP, is a
+    50,000 tokens, 1,000,000 labels, 1 MiB); a sentence larger than them goes alone. A request
+    that a server started with lower limits refuses as too large (400 or 413) is sent again in
+    halves, down to a sentence alone; a refusal of that sentence, as any other refusal, is
+    raised as `ServerError` with the server's message and status (setting the limits to the
+    server's saves the refused requests). An answer that is not Trellis's, or not HTTP, is a
     `TrellisError`, and an `nbest` over `_library.NBEST_LIMIT` is refused as `Tagger` refuses
     it. A request answered 503 (the server's queue is full, or it is stopping) is sent again
     after its `Retry-After` (at most `MAX_RETRY_AFTER` seconds), up to `busy_retries` times. A
@@ -140,7 +143,7 @@ class Client:
         """Tags tokenized sentences, one result per sentence, in order (`Tagger.tag`)."""
         if isinstance(sentences, (str, bytes)):
             raise TypeError("sentences must be a list of token lists, not a string")
-        _check_nbest(nbest, _library.NBEST_LIMIT)
+        nbest = _check_nbest(nbest, _library.NBEST_LIMIT)
         requests = []
         for index, tokens in enumerate(sentences):
             array = _token_array(index, tokens)
@@ -153,7 +156,7 @@ class Client:
         """Tags raw strings, split by Trellis's tokenizer (`Tagger.tag_texts`)."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("texts must be a list of strings; for one text pass [text]")
-        _check_nbest(nbest, _library.NBEST_LIMIT)
+        nbest = _check_nbest(nbest, _library.NBEST_LIMIT)
         requests = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
@@ -200,17 +203,30 @@ class Client:
             f',"nbest":{nbest}' if nbest else "")
         results: List[TaggingResult] = []
         for start, end in self._chunks(requests, nbest, len('{"sentences":[]}' + options)):
-            body = ('{"sentences":[' + ",".join(r for r, _ in requests[start:end]) + "]"
-                    + options + "}")
-            try:
-                text = self._send("POST", "/v1/tag", body.encode())
-                results += _results(text, end - start)
-            except ServerError as error:
-                raise ServerError(f"sentences {start}-{end - 1}: {error.message}",
-                                  error.status, error.reason, start, end - start) from None
-            except TrellisError as error:
-                raise TrellisError(f"sentences {start}-{end - 1}: {error.message}") from None
+            self._tag_sentences(lines, start, end, options, results)
         return results
+
+    def _tag_sentences(self, lines: List[str], start: int, end: int, options: str,
+                       results: List[TaggingResult]) -> None:
+        """Appends the results of `lines[start:end]`, asked in one request, or in halves
+        (and so on) when the server refuses it as larger than a request may be: a server
+        started with lower limits than the `Client`'s took a request of sentences each
+        within them for a fault of the sentence that crossed the limit."""
+        body = '{"sentences":[' + ",".join(lines[start:end]) + "]" + options + "}"
+        try:
+            text = self._send("POST", "/v1/tag", body.encode())
+        except ServerError as error:
+            if end - start > 1 and _refuses_the_request(error):
+                middle = (start + end) // 2
+                self._tag_sentences(lines, start, middle, options, results)
+                self._tag_sentences(lines, middle, end, options, results)
+                return
+            raise ServerError(f"sentences {start}-{end - 1}: {error.message}",
+                              error.status, error.reason, start, end - start) from None
+        try:
+            results += _results(text, end - start)
+        except TrellisError as error:
+            raise TrellisError(f"sentences {start}-{end - 1}: {error.message}") from None
 
     def _chunks(self, requests: List[tuple], nbest: int, wrapper: int) -> Iterable[tuple]:
         """(start, end) of each request's sentences, within the limits, its body `wrapper`
@@ -427,6 +443,15 @@ def _network_error(error: BaseException, place: str) -> BaseException:
         return ConnectionError(f"{place}: the connection closed within the answer "
                                f"({len(error.partial)} bytes read)")
     return TrellisError(f"{place}: the answer is not HTTP ({type(error).__name__}: {error})")
+
+
+def _refuses_the_request(error: ServerError) -> bool:
+    """Whether the server refused a request as a whole (its size: 413, or a 400 of its
+    sentence, token or n-best label limits, "… by sentences[i]" naming the sentence that
+    crossed one), not a sentence of it ("sentences[i] (id …): …", which it names first)."""
+    if error.status == 413:
+        return True
+    return error.status == 400 and re.match(r"sentences\[\d+\][^:]*: ", error.reason) is None
 
 
 def _results(text: str, count: int) -> List[TaggingResult]:

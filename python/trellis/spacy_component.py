@@ -18,10 +18,11 @@ read from its answer line, which is what the Doc keeps
 
 `nlp.to_disk(directory)` copies the model file into the pipeline (`trellis_tagger/model`), as
 spaCy components keep their weights, and `spacy.load(directory)` tags with that copy, on any
-machine and from any working directory. `nlp.to_bytes()` holds the model's bytes likewise;
-`nlp.from_bytes(data)` keeps them as a file of the model cache (`$XDG_CACHE_HOME/trellis/models/`,
-else `~/.cache/trellis/models/`, named by their SHA-256), since a `Tagger` reads its model,
-and pickles, by path. Loading calls the factory with the configured path first, which need
+machine and from any working directory. `nlp.to_bytes()` holds the model's bytes likewise.
+`nlp.from_bytes(data)` and `spacy.load(directory)` keep the model as a file of the model cache
+(`$XDG_CACHE_HOME/trellis/models/`, else `~/.cache/trellis/models/`, named by its SHA-256),
+since a `Tagger` reads its model, and pickles, by path: a loaded pipeline does not depend on
+its directory staying as it was. Loading calls the factory with the configured path first, which need
 not hold a model there: the component loads the configured file only when it first needs a
 model and has none from the pipeline, so a missing or damaged file is reported when the
 component first tags (or is saved), not when it is added.
@@ -148,8 +149,7 @@ def make_trellis_tagger(
                          'config={"model": "path/to/model"} or {"url": "http://HOST:PORT"}')
     # Here, not at the first Doc: a batch size the library refuses sent every Doc to the
     # error handler.
-    _check_batch_size(batch_size)
-    _check_threads(threads)
+    batch_size, threads = _check_batch_size(batch_size), _check_threads(threads)
     component = TrellisComponent(
         model or "", name, span_key, overwrite_ents, confidence, batch_size, per_sentence,
         threads)
@@ -230,11 +230,16 @@ class TrellisComponent:
     def from_disk(
         self, path: Union[str, os.PathLike], *, exclude: Iterable[str] = ()
     ) -> "TrellisComponent":
-        """Loads the model file `to_disk` wrote; a pipeline saved before components held
-        their model (no file) keeps the configured one."""
+        """Loads the model file `to_disk` wrote, kept as a file of the model cache as
+        `from_bytes` keeps its bytes: the pipeline's directory may then go (a download
+        unpacked into a temporary directory) or be written again (`spacy train` replacing
+        `model-best`), and the component still saves, copies and pickles its model, as spaCy
+        components do from what they hold; tagging with the directory's own file made each of
+        those fail once it was gone. A pipeline saved before components held their model (no
+        file) keeps the configured one."""
         saved = Path(path) / _SAVED_MODEL
         if saved.exists() and self.client is None:
-            self._tagger = Tagger(saved)
+            self._tagger = _cached_tagger(saved.read_bytes())
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
@@ -373,9 +378,13 @@ class TrellisComponent:
             unaligned = self._set_entities(doc, spans)
         doc._.trellis_unaligned = unaligned
         if unaligned:
+            # One text for every Doc: Python shows a warning once per text and place, and
+            # keeps each text it has shown; one naming the Doc's entity printed a warning for
+            # every Doc and kept them all, a service's memory growing without end.
             warnings.warn(
-                f"{self.name}: {len(unaligned)} tagged span(s) could not be set in doc.ents "
-                f"(see doc._.trellis_unaligned): {unaligned[0]['reason']}",
+                f"{self.name}: tagged spans overlap entities already in doc.ents and were not "
+                "set (doc._.trellis_unaligned lists them; config overwrite_ents: true replaces "
+                "those entities)",
                 TrellisAlignmentWarning,
                 stacklevel=_caller_stacklevel(),
             )

@@ -125,10 +125,9 @@ class Tagger:
         """
         if isinstance(sentences, (str, bytes)):
             raise TypeError("sentences must be a list of token lists, not a string")
-        _check_batch_size(batch_size)
-        _check_nbest(nbest)
+        batch_size, nbest = _check_batch_size(batch_size), _check_nbest(nbest)
         _check_flags(confidence=confidence, constrained=constrained)
-        _check_threads(threads)
+        threads = _check_threads(threads)
         # Read once: the token call's checks and the JSON requests then see the same sentences.
         sentences = list(sentences)
         if nbest == 0:
@@ -154,10 +153,9 @@ class Tagger:
         options are `tag`'s."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("texts must be a list of strings; for one text pass [text]")
-        _check_batch_size(batch_size)
-        _check_nbest(nbest)
+        batch_size, nbest = _check_batch_size(batch_size), _check_nbest(nbest)
         _check_flags(confidence=confidence, constrained=constrained)
-        _check_threads(threads)
+        threads = _check_threads(threads)
         requests = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
