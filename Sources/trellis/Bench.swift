@@ -30,15 +30,24 @@ struct Bench: ParsableCommand {
   var testFile: String { test ?? "\(corpus)/test.conll" }
   @Option(parsing: .unconditional, help: "With --model: the most sentences per forward pass.")
   var batchSize = TaggingOptions().batchSize
+  @Option(
+    parsing: .unconditional,
+    help: "With --model: the column of --test holding the token (1-based), as tag reads it.")
+  var tokenColumn = TrainingData.defaultTokenColumn
 
   func validate() throws {
     guard (1...100).contains(repetitions) else {
       throw ValidationError("--repetitions must be in 1...100 (got \(repetitions))")
     }
-    guard model != nil || (test == nil && batchSize == TaggingOptions().batchSize) else {
-      throw ValidationError("--test and --batch-size apply to --model")
+    guard
+      model != nil
+        || (test == nil && batchSize == TaggingOptions().batchSize
+          && tokenColumn == TrainingData.defaultTokenColumn)
+    else {
+      throw ValidationError("--test, --batch-size and --token-column apply to --model")
     }
     try validated(TaggingOptions(batchSize: batchSize).validate)
+    try validated { try TrainingData.validateColumns(token: tokenColumn, label: nil) }
   }
 
   struct Figures: Codable {

@@ -39,7 +39,7 @@ final class BenchTests: CLITestCase {
   func testTaggingOnlyOptionsAreChecked() throws {
     let model = try trainModel()
     let noModel = try trellis(["bench", "--test", PackagePaths.tiny("dev")])
-    assertFailed(noModel, mentioning: ["--test and --batch-size apply to --model"])
+    assertFailed(noModel, mentioning: ["--test, --batch-size and --token-column apply to --model"])
     XCTAssertEqual(noModel.exitCode, 64)
     let batch = try trellis(["bench", "--model", model, "--batch-size", "0"])
     assertFailed(batch, mentioning: ["--batch-size must be in 1...4096"])
@@ -48,6 +48,59 @@ final class BenchTests: CLITestCase {
     assertFailed(missing, mentioning: [path("missing.model")])
     let unreadable = try trellis(["bench", "--model", model, "--test", path("missing.conll")])
     assertFailed(unreadable, mentioning: [path("missing.conll")])
+  }
+
+  /// A model's token and feature columns are read from `--test` as `tag` reads them: bench
+  /// read the first column alone, timing a model with feature columns on unknown features
+  /// and then failing (exit 1), and one trained on another token column on the wrong words.
+  func testTaggingOnlyReadsTheModelsColumns() throws {
+    // Column 1 a document number, 2 the token, 3 a feature, 4 the label.
+    let lines = try contents(of: PackagePaths.tiny("train")).split(
+      separator: "\n", omittingEmptySubsequences: false)
+    let text = lines.enumerated().map { index, line -> String in
+      guard !line.isEmpty else { return "" }
+      let fields = line.split(separator: "\t")
+      return "d\(index % 3)\t\(fields[0])\t\(fields[0].count % 2)\t\(fields.last!)"
+    }.joined(separator: "\n")
+    let corpus = try write(text, to: "columns.conll")
+    let sentences = try CoNLLReader(path: corpus).readAll()
+    let model = path("columns.model")
+    assertSucceeded(
+      try trellis(
+        [
+          "train", "--train", corpus, "--model", model, "--token-column", "2",
+          "--feature-column", "3:4", "--quiet",
+        ] + Self.smallModelOptions))
+    let bench = try trellis([
+      "bench", "--model", model, "--test", corpus, "--token-column", "2", "--repetitions", "1",
+    ])
+    assertSucceeded(bench)
+    let figures = try XCTUnwrap(
+      JSONSerialization.jsonObject(
+        with: Data(try XCTUnwrap(bench.output.split(separator: "\n").last).utf8))
+        as? [String: Any])
+    XCTAssertEqual(figures["sentences"] as? Int, sentences.count)
+    XCTAssertNil(figures["json_lines_runs"], "requests cannot carry the feature column")
+    XCTAssertTrue(
+      bench.stderr.contains("reads feature columns, which JSON-lines requests cannot carry"),
+      bench.stderr)
+    XCTAssertFalse(bench.stderr.contains("was trained on the tokens of column"), bench.stderr)
+    // The default token column: noted, as tag notes it.
+    let noted = try trellis(["bench", "--model", model, "--test", corpus, "--repetitions", "1"])
+    assertSucceeded(noted)
+    XCTAssertTrue(
+      noted.stderr.contains("was trained on the tokens of column 2 (--token-column 2)"),
+      noted.stderr)
+    let twoColumns = try write("w1\tx\nw2\tx\n", to: "two.conll")
+    assertFailed(
+      try trellis(["bench", "--model", model, "--test", twoColumns, "--token-column", "2"]),
+      mentioning: ["\(twoColumns):1: feature column 3 but the line has 2 columns"])
+    assertFailed(
+      try trellis(["bench", "--model", model, "--test", corpus, "--token-column", "3"]),
+      mentioning: ["\(model): reads feature column 3, which --token-column 3 names"])
+    let unused = try trellis(["bench", "--token-column", "2"])
+    assertFailed(unused, mentioning: ["--test, --batch-size and --token-column apply to --model"])
+    XCTAssertEqual(unused.exitCode, 64)
   }
 
   /// `--json` is checked before any measuring: never an input, a device or a directory.
