@@ -40,22 +40,6 @@ struct Info: ParsableCommand {
     }
   }
 
-  /// `line` with every control character written as an escape (`\u{1B}`, `\u{A}`): labels,
-  /// paths and `--note` come from whoever made the model, and an escape sequence in one would
-  /// otherwise drive the terminal that shows them, a line feed print a line of its own.
-  static func visible(_ line: String) -> String {
-    var result = String.UnicodeScalarView()
-    for scalar in line.unicodeScalars {
-      if scalar.properties.generalCategory == .control {
-        result.append(
-          contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
-      } else {
-        result.append(scalar)
-      }
-    }
-    return String(result)
-  }
-
   func text(_ report: ModelDescription) -> String {
     var lines = [
       "model       \(report.file) (\(report.fileBytes) bytes, format \(report.formatVersion))",
@@ -111,7 +95,7 @@ struct Info: ParsableCommand {
       }
     }
     lines += report.missing.map { "missing     \($0)" }
-    return lines.map(Self.visible).joined(separator: "\n") + "\n"
+    return lines.map(visibleControlCharacters).joined(separator: "\n") + "\n"
   }
 
   /// `items` joined by ", " into lines of at most 100 characters where they fit, the first

@@ -149,8 +149,12 @@ enum StandardStreams {
   }
 }
 
+/// Writes `message` and a line feed to standard error, its lines' control characters as
+/// escapes (`visibleControlCharacters`): notes and errors quote paths, labels and tokens.
 func printError(_ message: String) {
-  do { try FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8)) } catch {
+  let visible = message.split(separator: "\n", omittingEmptySubsequences: false)
+    .map { visibleControlCharacters(String($0)) }.joined(separator: "\n")
+  do { try FileHandle.standardError.write(contentsOf: Data((visible + "\n").utf8)) } catch {
     StandardStreams.standardErrorFailed = true
   }
 }

@@ -30,6 +30,24 @@ final class ErrorTests: CLITestCase {
       try trellis(["tag", "--model", missing, PackagePaths.tiny("test")]), mentioning: [missing])
   }
 
+  /// A file name's control characters are written as escapes in errors and notes: a line feed
+  /// in one split an error in two, its second line starting as the name went on ("Error:
+  /// spoofed"), and an escape sequence reached the terminal.
+  func testControlCharactersInFileNamesAreEscaped() throws {
+    let name = path("m\nError: spoofed\u{1B}[31m")
+    for (arguments, expected) in [
+      (["info", name], "Error: \(path("m"))\\u{A}Error: spoofed\\u{1B}[31m: "),
+      (["tag", "--model", name], "Error: \(path("m"))\\u{A}Error: spoofed\\u{1B}[31m: "),
+    ] {
+      let result = try trellis(arguments)
+      assertFailed(result, mentioning: [expected])
+      XCTAssertEqual(
+        result.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }.count, 1,
+        result.stderr)
+      XCTAssertFalse(result.stderr.contains("\u{1B}"), result.stderr)
+    }
+  }
+
   /// An argument that is not valid UTF-8 (a path in Latin-1, of a file that is there) is a
   /// usage error naming it, before any work: `CommandLine.arguments` put U+FFFD in place of its
   /// byte, and the model was reported missing under that other name.

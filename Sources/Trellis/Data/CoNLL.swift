@@ -17,8 +17,10 @@ public struct TrellisError: Error, CustomStringConvertible, Equatable {
     self.message = message
   }
 
-  /// `FILE:LINE: message`, the form compilers use, so editors can jump to it.
+  /// `FILE:LINE: message`, the form compilers use, so editors can jump to it; control
+  /// characters in the file's name written as escapes (`visibleControlCharacters`).
   public var description: String {
+    let file = visibleControlCharacters(file)
     if let line { return "\(file):\(line): \(message)" }
     return "\(file): \(message)"
   }
