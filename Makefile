@@ -6,6 +6,18 @@ CORPUS ?= $(SHIPPED_CORPUS)
 MODEL ?= models/$(notdir $(patsubst %/,%,$(CORPUS))).model
 SEED ?= 1
 TRAIN_FLAGS ?=
+# Make splits its words at spaces, so a path holding one reached the commands in pieces (and
+# `$(dir ...)` made a directory of its first piece): refused before any work by the targets
+# that take such a path.
+refuse-spaces = $(foreach name,$(1),$(if $(word 2,$($(name))),$(error $(name)="$($(name))" \
+  holds a space, which make cannot pass as one path; name a path without one (a symbolic link)\
+  or run the commands of the target by hand)))
+ifneq ($(filter train eval serve-bench,$(MAKECMDGOALS)),)
+$(call refuse-spaces,CORPUS MODEL)
+endif
+ifneq ($(filter load-test,$(MAKECMDGOALS)),)
+$(call refuse-spaces,LOAD_MODEL)
+endif
 SWIFT_BUILD_FLAGS ?=
 # Builds and runs need no tuning: the vector kernels (Sources/TrellisKernels) choose this CPU's
 # instruction set at run time, and no product of training or tagging is OpenBLAS's.
