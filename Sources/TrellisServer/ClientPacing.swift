@@ -23,8 +23,8 @@ import Trellis
 ///   answer is being written on the connection, unless Content-Length is over `maxBodyBytes`:
 ///   then the body is refused unsent, and the 413 closes the connection (its client may never
 ///   send what it was not asked for, and the bytes after its headers could not be read as the
-///   next request). A 413 answered while its body is still arriving closes the connection too,
-///   after reading past the rest for up to `drainLimit`.
+///   next request). Any answer given while its body is still arriving (a refusal) closes the
+///   connection too, after reading past the rest for up to `drainLimit`.
 /// - The answer to a CONNECT, or to a request asking for a protocol Upgrade, closes the
 ///   connection: the HTTP parser reads whatever follows one as another protocol, never as
 ///   requests. So does the answer to a request that says `Connection: close`, which says so
@@ -163,9 +163,11 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     case .head(var response) where response.status.kind != .informational:
       isAnswering = true
       if isQuiescing && unanswered.count == 1 { unanswered[0].closesAfterAnswer = true }
-      // A 413 before its body's end: kept open, the connection read the refused body for as
-      // long as it came (10 GB in 12 s), up to the body timeout; now `drain` bounds that.
-      if response.status == .contentTooLarge && isBodyPending && unanswered.count == 1 {
+      // An answer before its request's body has ended (a refusal: 413, and 404, 405, 415 or
+      // 501, which are given before the body is read): kept open, the connection read the
+      // refused body for as long as it came (10 GB in 12 s, of a Content-Length of 3 GB to a
+      // path that is not there), up to the body timeout; now `drain` bounds that.
+      if isBodyPending && unanswered.count == 1 {
         unanswered[0].closesAfterAnswer = true
       }
       if unanswered.first?.closesAfterAnswer == true {

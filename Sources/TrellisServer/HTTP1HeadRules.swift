@@ -2,19 +2,25 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
 
-/// Two rules of RFC 9112 that need a request's HTTP/1 head, which says its version and keeps
-/// every Host field, where the HTTP types that Hummingbird hands a server's own handlers keep
-/// the first Host as the request's authority and no version (`install(in:)` puts this ahead of
-/// that conversion):
-/// - Host (§3.2): an HTTP/1.1 request without a Host field, and any request with two or more,
-///   get 400 and the connection is closed, as a request the parser refuses does (Hummingbird
-///   answers the parser's errors so). They were answered 200.
+/// Rules of RFC 9112 that need a request's HTTP/1 head, which says its version and keeps every
+/// Host field, where the HTTP types that Hummingbird hands a server's own handlers keep the
+/// first Host as the request's authority and no version (`install(in:)` puts this ahead of that
+/// conversion). A request they refuse gets 400 and the connection is closed, as a request the
+/// parser refuses does (Hummingbird answers the parser's errors so).
+/// - Host (§3.2): refused for an HTTP/1.1 request without a Host field, any request with two or
+///   more, and a value that is no host and port (`a b`, `[::1`, `x:99999999`). They were
+///   answered 200.
+/// - Transfer-Encoding (§6.3): refused unless its last coding is `chunked`, where the body's
+///   length cannot be known. The parser refused such a request only after handing its head
+///   on, so it got two answers (the handler's, then the parser's 400), and a pipelining client
+///   took the second for its next request's.
 /// - HTTP/1.0 (§9.3): a connection persists only when the request asks for it
-///   (`Connection: keep-alive`); otherwise the request goes on saying `Connection: close`,
-///   which `ClientPacing` answers and closes. Such connections stayed open until the idle
-///   timeout, and a client reading its answer to the end of the connection waited for it.
-///   The answer to one that asks says `Connection: keep-alive` (unless it says `close`): an
-///   HTTP/1.0 client takes an answer without it as the connection's last. And its
+///   (`Connection: keep-alive`) and holds no Transfer-Encoding (§6.1: its framing is then taken
+///   as faulty, and the connection closed after it); otherwise the request goes on saying
+///   `Connection: close`, which `ClientPacing` answers and closes. Such connections stayed
+///   open until the idle timeout, and a client reading its answer to the end of the connection
+///   waited for it. The answer to one that asks says `Connection: keep-alive` (unless it says
+///   `close`): an HTTP/1.0 client takes an answer without it as the connection's last. And its
 ///   `Expect: 100-continue` is dropped, as RFC 9110 §10.1.1 says a server must ignore it
 ///   there: it got `100 Continue`, an answer HTTP/1.0 does not have.
 final class HTTP1HeadRules: ChannelDuplexHandler, RemovableChannelHandler {
@@ -43,20 +49,54 @@ final class HTTP1HeadRules: ChannelDuplexHandler, RemovableChannelHandler {
       if !isRefusing { context.fireChannelRead(data) }
       return
     }
-    let hosts = head.headers["Host"].count
-    isRefusing = hosts > 1 || (hosts == 0 && head.version != .http1_0)
-    let asksToKeep = head.headers[canonicalForm: "Connection"].contains {
-      $0.lowercased() == "keep-alive"
-    }
-    keepsHTTP10Connection.append(!isRefusing && head.version == .http1_0 && asksToKeep)
+    let hosts = head.headers["Host"]
+    let codings = head.headers[canonicalForm: "Transfer-Encoding"]
+    isRefusing =
+      hosts.count > 1 || (hosts.isEmpty && head.version != .http1_0)
+      || !hosts.allSatisfy(Self.isHostAndPort)
+      || (!codings.isEmpty && codings.last?.lowercased() != "chunked")
+    let keeps =
+      head.headers[canonicalForm: "Connection"].contains { $0.lowercased() == "keep-alive" }
+      && codings.isEmpty
+    keepsHTTP10Connection.append(!isRefusing && head.version == .http1_0 && keeps)
     guard !isRefusing else {
       return context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
     }
     if head.version == .http1_0 {
-      if !asksToKeep { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+      if !keeps { head.headers.replaceOrAdd(name: "Connection", value: "close") }
       head.headers.remove(name: "Expect")
     }
     context.fireChannelRead(wrapInboundOut(.head(head)))
+  }
+
+  /// Whether `value` is a Host field's `uri-host [":" port]` (RFC 9110 §7.2, RFC 3986 §3.2.2):
+  /// a name of unreserved characters, percent-escapes and sub-delimiters, or a bracketed IP
+  /// literal, then a port of at most 65535. An empty value is one (a target without an
+  /// authority).
+  static func isHostAndPort(_ value: String) -> Bool {
+    var host = Substring(value)
+    var port: Substring?
+    if host.hasPrefix("[") {
+      guard let close = host.firstIndex(of: "]") else { return false }
+      let literal = host[host.index(after: host.startIndex)..<close]
+      guard !literal.isEmpty, literal.allSatisfy({ $0.isHexDigit || ":.vV".contains($0) }) else {
+        return false
+      }
+      let rest = host[host.index(after: close)...]
+      guard rest.isEmpty || rest.hasPrefix(":") else { return false }
+      (host, port) = ("", rest.isEmpty ? nil : rest.dropFirst())
+    } else if let colon = host.lastIndex(of: ":") {
+      (host, port) = (host[..<colon], host[host.index(after: colon)...])
+    }
+    let nameCharacters = "-._~%!$&'()*+,;="
+    guard
+      host.allSatisfy({
+        ($0.isASCII && ($0.isLetter || $0.isNumber)) || nameCharacters.contains($0)
+      })
+    else { return false }
+    guard let port else { return true }
+    return port.isEmpty
+      || (port.count <= 5 && port.allSatisfy(\.isASCII) && Int(port).map { $0 <= 65535 } == true)
   }
 
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

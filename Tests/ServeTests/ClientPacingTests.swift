@@ -288,21 +288,28 @@ final class ClientPacingServerTests: XCTestCase {
   /// A body over the limit, sent without waiting for `100 Continue`, is answered 413 at once,
   /// and the answer closes the connection after reading past the rest for up to `drainLimit`:
   /// kept open, the connection read a refused body of 10 GB for as long as it came, until the
-  /// body timeout (60 s).
-  func testAnEarly413ClosesTheConnection() async throws {
+  /// body timeout (60 s). So do the other answers given before a body is read (404, 405, 415),
+  /// which kept reading it as the 413 did.
+  func testAnEarlyRefusalClosesTheConnection() async throws {
     let server = try await InProcessServer(limits: ServerLimits())
-    let client = try RawConnection(port: server.port)
-    client.send(
-      "POST /v1/tag HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000000\r\n\r\n"
-        + String(repeating: "x", count: 1000))
-    for _ in 0..<50 where !client.receivedText.contains("\r\n\r\n") {
-      _ = client.receives(within: 0.2)
+    for (target, extra, status) in [
+      ("/v1/tag", "", "413"), ("/nowhere", "", "404"), ("/health", "", "405"),
+      ("/v1/tag", "Content-Encoding: gzip\r\n", "415"),
+    ] {
+      let client = try RawConnection(port: server.port)
+      client.send(
+        "POST \(target) HTTP/1.1\r\nHost: localhost\r\n\(extra)Content-Length: 10000000000\r\n\r\n"
+          + String(repeating: "x", count: 1000))
+      for _ in 0..<50 where !client.receivedText.contains("\r\n\r\n") {
+        _ = client.receives(within: 0.2)
+      }
+      XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 \(status)"), client.receivedText)
+      XCTAssertTrue(
+        client.receivedText.contains("\r\nConnection: close\r\n"), client.receivedText)
+      XCTAssertNotNil(
+        client.secondsUntilReset(limit: 10, sending: UInt8(ascii: "x")),
+        "still reading the body refused \(status) after 10 s")
     }
-    XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 413"), client.receivedText)
-    XCTAssertTrue(client.receivedText.contains("\r\nConnection: close\r\n"), client.receivedText)
-    XCTAssertNotNil(
-      client.secondsUntilReset(limit: 10, sending: UInt8(ascii: "x")),
-      "still reading the refused body after 10 s")
     try await server.stop(within: 20)
   }
 

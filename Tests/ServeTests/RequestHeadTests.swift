@@ -46,6 +46,51 @@ final class RequestHeadTests: XCTestCase {
       keptAlive.receivedText)
   }
 
+  /// A Host whose value is no host and port is refused as a missing one is (§3.2); names, IP
+  /// literals, ports and an empty value are taken. Each was answered 200.
+  func testAHostThatIsNoHostAndPortIs400() throws {
+    let health = "GET /health HTTP/1.1\r\nConnection: close\r\nHost: "
+    for host in ["a b", "[::1", "x/y", "@@@", "x:99999999", "x:8o", "[::1]x", "[]", "é"] {
+      let answer = try exchange(health + host + "\r\n\r\n")
+      XCTAssertTrue(answer.hasPrefix("HTTP/1.1 400 "), "\(host): \(answer)")
+    }
+    for host in [
+      "", "localhost", "127.0.0.1:8080", "[::1]:8080", "[::1]", "a-b.example_c:", "x%41",
+    ] {
+      let answer = try exchange(health + host + "\r\n\r\n")
+      XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 "), "\(host): \(answer)")
+    }
+  }
+
+  /// A Transfer-Encoding whose last coding is not chunked leaves the body's length unknown
+  /// (§6.3): one answer, 400, and the connection closed. The parser refused it only after its
+  /// head had gone on, so it got two answers (the handler's 501, or 200 for `/health`, then a
+  /// 400), and a pipelining client took the second for its next request's.
+  func testATransferEncodingNotEndingInChunkedIsOne400() throws {
+    for (request, coding) in [
+      ("POST /v1/tag", "gzip"), ("GET /health", "gzip"), ("POST /v1/tag", "chunked;q=1"),
+      ("POST /v1/tag", "chunked, gzip"),
+    ] {
+      let answer = try exchange(
+        "\(request) HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \(coding)\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+      )
+      XCTAssertTrue(answer.hasPrefix("HTTP/1.1 400 "), "\(coding): \(answer)")
+      XCTAssertEqual(answer.components(separatedBy: "HTTP/1.1 ").count - 1, 1, answer)
+    }
+  }
+
+  /// An HTTP/1.0 request holding Transfer-Encoding closes its connection after its answer,
+  /// even when it asks to keep it (§6.1: its framing is taken as faulty); it was kept open.
+  func testHTTP10WithATransferEncodingClosesItsConnection() throws {
+    let body = tagBody([#"{"tokens":["boston"]}"#])
+    let chunked = String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+    let answer = try exchange(
+      "POST /v1/tag HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunked)
+    XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 "), answer)
+    XCTAssertFalse(answer.lowercased().contains("connection: keep-alive"), answer)
+  }
+
   /// An HTTP/1.0 request's `Expect: 100-continue` is ignored (RFC 9110 §10.1.1): it got
   /// `100 Continue`, which HTTP/1.0 does not have, before its answer.
   func testHTTP10IgnoresExpectContinue() throws {
