@@ -123,6 +123,21 @@ def test_a_loaded_pipeline_outlives_its_directory(model_path, tmp_path, monkeypa
         assert (tmp_path / "saved" / "trellis_tagger" / "model").read_bytes() == model
 
 
+def test_a_pipeline_loads_where_the_model_cache_cannot_be_written(model_path, tmp_path,
+                                                                  monkeypatch) -> None:
+    """A read-only home (here, a cache path that is a file): `spacy.load` tags with the
+    directory's model, and warns that it must stay, rather than fail."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("trellis_tagger", config={"model": model_path})
+    nlp.to_disk(tmp_path / "pipeline")
+    (tmp_path / "not-a-directory").write_bytes(b"")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-directory"))
+    with pytest.warns(UserWarning, match="the model cache cannot be written .* must stay"):
+        loaded = spacy.load(tmp_path / "pipeline")
+    assert [entities(doc) for doc in loaded.pipe(GOLD)] == list(GOLD.values())
+    assert loaded.get_pipe("trellis_tagger").to_bytes() == open(model_path, "rb").read()
+
+
 def test_pipeline_bytes_carry_the_model(nlp, model_path, tmp_path, monkeypatch) -> None:
     """`nlp.from_bytes(nlp.to_bytes())` on a pipeline configured with a missing file tags as
     the original, from the model cache's copy."""

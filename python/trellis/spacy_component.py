@@ -235,11 +235,19 @@ class TrellisComponent:
         unpacked into a temporary directory) or be written again (`spacy train` replacing
         `model-best`), and the component still saves, copies and pickles its model, as spaCy
         components do from what they hold; tagging with the directory's own file made each of
-        those fail once it was gone. A pipeline saved before components held their model (no
-        file) keeps the configured one."""
+        those fail once it was gone. Where the model cache cannot be written (a read-only
+        home), the component tags with the directory's file, and warns that it must stay. A
+        pipeline saved before components held their model (no file) keeps the configured one."""
         saved = Path(path) / _SAVED_MODEL
         if saved.exists() and self.client is None:
-            self._tagger = _cached_tagger(saved.read_bytes())
+            try:
+                self._tagger = _cached_tagger(saved.read_bytes())
+            except OSError as error:
+                warnings.warn(
+                    f"{self.name}: the model cache cannot be written ({error}); the pipeline "
+                    f"tags with {saved}, which must stay as it is for the pipeline to be saved "
+                    "or pickled", stacklevel=_caller_stacklevel())
+                self._tagger = Tagger(saved)
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
