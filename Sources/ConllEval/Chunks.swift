@@ -41,7 +41,11 @@ protocol ChunkRuleTag {
 /// "]", ...) and a type, both slices of the label and compared by their bytes.
 struct ConllTag: ChunkRuleTag, Equatable, Sendable {
   var prefix: Substring
+  /// The type as conlleval's rules and counts read it: "" for "0" (below).
   var type: Substring
+  /// The type as the label writes it ("0" stays "0"): what a chunk's `type` reports. A span
+  /// of "B-0" was labelled "" in answers, where BIOES data kept "0".
+  var name: Substring
   /// The prefix's byte when the prefix is one byte long, else 0: what the chunk rules test (they
   /// only ever compare the prefix with one-character strings).
   var rule: UInt8
@@ -52,7 +56,8 @@ struct ConllTag: ChunkRuleTag, Equatable, Sendable {
   /// Splits at the first `-` byte, as conlleval's `/^([^-]*)-(.*)$/` does on bytes, so
   /// "B-toloc-city" has type "toloc-city" and "B-\u{301}X" (a combining mark after the `-`) has
   /// type "\u{301}X". A label without `-` (such as "O") is all prefix with type "". conlleval
-  /// then writes `$type ? $type : ""`, so the type "0" (false in Perl) also becomes "".
+  /// then writes `$type ? $type : ""`, so the type "0" (false in Perl) also becomes "" for its
+  /// rules and counts (`type`; `name` keeps "0").
   init(_ label: Substring) {
     let bytes = label.utf8
     guard let dash = bytes.firstIndex(of: UInt8(ascii: "-")) else {
@@ -76,10 +81,11 @@ struct ConllTag: ChunkRuleTag, Equatable, Sendable {
   private init(prefix: Substring, type: Substring) {
     self.prefix = prefix
     self.type = sameBytes(type.utf8, "0".utf8) ? "" : type
+    name = type
     rule = prefix.utf8.count == 1 ? prefix.utf8.first! : 0
   }
 
-  /// conlleval's `$correct eq $guessed and $guessedType eq $correctType`.
+  /// conlleval's `$correct eq $guessed and $guessedType eq $correctType` (`name` aside).
   static func == (a: ConllTag, b: ConllTag) -> Bool {
     sameBytes(a.prefix.utf8, b.prefix.utf8) && a.hasSameType(as: b)
   }
@@ -147,7 +153,7 @@ public func chunks(in labels: [String], raw: Bool = false) -> [Chunk] {
     raw ? ConllTag(raw: labels[index][...], outside: "O") : ConllTag(labels[index][...])
   }
   return chunkBounds(count: labels.count, outside: ConllTag.outside, tag: tag).map {
-    Chunk(type: String(tag($0.lowerBound).type), start: $0.lowerBound, end: $0.upperBound)
+    Chunk(type: String(tag($0.lowerBound).name), start: $0.lowerBound, end: $0.upperBound)
   }
 }
 
@@ -188,45 +194,52 @@ private func forEachChunkBound<Tag: ChunkRuleTag>(
 /// answers): `chunks(in:)` of the ids gives `ConllEval.chunks(in:)` of their labels, without
 /// reading a label string per token (types compared as interned numbers, not bytes).
 package struct LabelSetChunks: Sendable {
-  /// Each label's prefix byte and the number of its type (labels of the same type bytes share it).
+  /// Each label's prefix byte, the number of its type as the rules read it (labels of the same
+  /// type bytes share it) and the number of its type as written (`ConllTag.name`) in `names`.
   private struct InternedTag: ChunkRuleTag {
     var rule: UInt8
     var type: Int
+    var name: Int
     func hasSameType(as other: InternedTag) -> Bool { type == other.type }
   }
 
   private let tags: [InternedTag]
-  private let types: [String]
+  private let names: [String]
   private let outside: InternedTag
 
   /// With `raw`, each label but "O" is a one-token chunk whose type is the whole label, as
   /// conlleval's `-r` reads labels without chunk prefixes (`ConllTag(raw:outside:)`).
   package init(labels: [String], raw: Bool = false) {
     var typeNumbers: [ExactString: Int] = [:]
-    var types: [String] = []
-    func number(_ type: Substring) -> Int {
-      let key = ExactString(String(type))
-      if let known = typeNumbers[key] { return known }
-      typeNumbers[key] = types.count
-      types.append(String(type))
-      return types.count - 1
+    var nameNumbers: [ExactString: Int] = [:]
+    var names: [String] = []
+    func intern(_ tag: ConllTag) -> InternedTag {
+      let type = ExactString(String(tag.type))
+      let typeNumber = typeNumbers[type] ?? typeNumbers.count
+      typeNumbers[type] = typeNumber
+      let name = ExactString(String(tag.name))
+      let nameNumber = nameNumbers[name] ?? names.count
+      if nameNumber == names.count {
+        nameNumbers[name] = nameNumber
+        names.append(String(tag.name))
+      }
+      return InternedTag(rule: tag.rule, type: typeNumber, name: nameNumber)
     }
-    outside = InternedTag(rule: ConllTag.outside.rule, type: number(ConllTag.outside.type))
+    outside = intern(ConllTag.outside)
     tags = labels.map { label in
-      let tag = raw ? ConllTag(raw: label[...], outside: "O") : ConllTag(label[...])
-      return InternedTag(rule: tag.rule, type: number(tag.type))
+      intern(raw ? ConllTag(raw: label[...], outside: "O") : ConllTag(label[...]))
     }
-    self.types = types
+    self.names = names
   }
 
-  /// The chunk types, numbered as `forEachChunk(in:_:)` numbers them.
-  package var typeNames: [String] { types }
+  /// The chunk types as the labels write them, numbered as `forEachChunk(in:_:)` numbers them.
+  package var typeNames: [String] { names }
 
   /// The chunks of the labels with these ids (each below the label count given to `init`).
   package func chunks(in ids: [Int]) -> [Chunk] {
     var chunks: [Chunk] = []
     forEachChunk(in: ids) {
-      chunks.append(Chunk(type: types[$0], start: $1.lowerBound, end: $1.upperBound))
+      chunks.append(Chunk(type: names[$0], start: $1.lowerBound, end: $1.upperBound))
     }
     return chunks
   }
@@ -236,7 +249,7 @@ package struct LabelSetChunks: Sendable {
   package func forEachChunk(in ids: [Int], _ body: (_ type: Int, _ tokens: Range<Int>) -> Void) {
     let tag = { (index: Int) in tags[ids[index]] }
     forEachChunkBound(count: ids.count, outside: outside, tag: tag) {
-      body(tag($0.lowerBound).type, $0)
+      body(tag($0.lowerBound).name, $0)
     }
   }
 }

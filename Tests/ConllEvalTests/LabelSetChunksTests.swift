@@ -6,6 +6,25 @@ import XCTest
 /// the same labels as strings, on label sets with every prefix conlleval's rules name, types
 /// that differ only by bytes, and labels without a type.
 final class LabelSetChunksTests: XCTestCase {
+  /// A chunk's type is its label's as written: conlleval reads the type "0" as "" (false in
+  /// Perl) for its rules and counts, and spans of "B-0" were labelled "" (BIOES data kept "0").
+  func testTheTypeZeroIsReportedAsWritten() {
+    let bio = ["B-0", "I-0", "O", "B-1"]
+    let expected = [Chunk(type: "0", start: 0, end: 2), Chunk(type: "1", start: 3, end: 4)]
+    XCTAssertEqual(chunks(in: bio).map(\.type), ["0", "1"])
+    XCTAssertEqual(chunks(in: bio), expected)
+    XCTAssertEqual(LabelSetChunks(labels: bio).chunks(in: [0, 1, 2, 3]).map(\.type), ["0", "1"])
+    XCTAssertEqual(chunks(in: ["B-0", "E-0", "O", "S-1"], scheme: .bioes), expected)
+    XCTAssertEqual(chunks(in: ["0", "1", "O"], raw: true).map(\.type), ["0", "1"])
+    XCTAssertEqual(
+      LabelSetChunks(labels: ["0", "1", "O"], raw: true).chunks(in: [0, 1, 2]).map(\.type),
+      ["0", "1"])
+    // Scoring stays conlleval's: the type "0" is counted as "".
+    var counts = ConllCounts()
+    counts.add(gold: bio, predicted: bio)
+    XCTAssertEqual(counts.perType.keys.map(\.string).sorted(), ["", "1"])
+  }
+
   func testTheChunksOfTheLabelStrings() {
     let types = ["PER", "LOC", "toloc.city_name", "a-b", "0", "", "é", "e\u{301}"]
     let prefixes = ["B", "I", "E", "S", "O", ".", "[", "]", "BI", ""]
