@@ -85,6 +85,26 @@ final class PipelineStreamingTests: XCTestCase {
     } catch is Broken {
       XCTAssertEqual(count, 3)
     }
+    // After the error, the iterator is finished: nil, as `AsyncIteratorProtocol` asks (it threw
+    // the error again at every call), and nil after a normal end too.
+    let (again, failing) = AsyncThrowingStream.makeStream(of: [String].self)
+    failing.yield(Self.sentences[0])
+    failing.finish(throwing: Broken())
+    var iterator = try Self.model.analyses(of: again).makeAsyncIterator()
+    _ = try await iterator.next()
+    do {
+      _ = try await iterator.next()
+      XCTFail("the input's error was lost")
+    } catch is Broken {}
+    let afterError = try await iterator.next()
+    XCTAssertNil(afterError)
+    let (ended, endedInput) = AsyncThrowingStream.makeStream(of: [String].self)
+    endedInput.finish()
+    var endedIterator = try Self.model.analyses(of: ended).makeAsyncIterator()
+    let first = try await endedIterator.next()
+    let second = try await endedIterator.next()
+    XCTAssertNil(first)
+    XCTAssertNil(second)
   }
 
   /// Runs `body`, failing instead of hanging if it takes more than 20 s (a deadlock guard,

@@ -51,6 +51,14 @@ final class PipelineTests: XCTestCase {
     XCTAssertEqual(Tokenizer.tokenize(text).map(\.range.lowerBound), [0, 2, 4, 6, 9, 11, 13])
     XCTAssertEqual(Tokenizer.tokenize(""), [])
     XCTAssertEqual(Tokenizer.tokenize(" \n\t"), [])
+    // The joiners after a letter, which Unicode attaches to it, stay in the word, as Persian
+    // writes them within words ("I want"); a keycap reads as its digit, a word character.
+    assertTokens(
+      "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}",
+      [
+        "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}"
+      ])
+    assertTokens("room1\u{FE0F}\u{20E3}", ["room1\u{FE0F}\u{20E3}"])
   }
 
   func testOffsetsCountCodePointsNotGraphemesOrUTF16() {

@@ -11,6 +11,9 @@ public struct TaggingResponse: Equatable, Sendable {
   /// Pairs `analysis` (of `request.tokens`) with its request, locating each span in the
   /// request's text: `startChar`/`endChar` are set, and `text` becomes the request's text
   /// between them (for token requests, the tokens joined by single spaces, as from `analyze`).
+  ///
+  /// - Precondition: `analysis` is of `request.tokens` (as `TaggerModel.respond(to:options:)`
+  ///   pairs them): its spans index those tokens. One of other tokens traps.
   public init(request: TaggingRequest, analysis: Analysis) {
     self.request = request
     self.analysis = analysis

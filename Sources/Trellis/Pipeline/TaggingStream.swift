@@ -4,10 +4,11 @@ extension TaggerModel {
   /// Tags sentences as they arrive and yields one `Analysis` per sentence, in input order.
   ///
   /// A lone sentence is tagged as soon as it arrives; sentences that arrive together share
-  /// forward passes. Memory stays bounded: a reader task runs ahead of tagging by at most
-  /// `2 × options.batchSize` sentences, the most one step tags. Throws `OptionError` when
-  /// `options` fail `validate()`; an error of `sentences` ends the stream after the sentences
-  /// before it.
+  /// forward passes. Memory stays bounded: a reader task holds at most `2 × options.batchSize`
+  /// sentences not yet tagged, the most one step tags, besides the up to as many results of
+  /// the last step not yet handed out. Throws `OptionError` when `options` fail `validate()`;
+  /// an error of `sentences` ends the stream after the sentences before it (a later `next()`
+  /// returns nil).
   public func analyses<Sentences: AsyncSequence>(
     of sentences: Sentences, options: TaggingOptions = TaggingOptions()
   ) throws -> TaggingStream<Sentences, Analysis> where Sentences.Element == [String] {
@@ -64,6 +65,9 @@ public struct TaggingStream<Base: AsyncSequence, Element>: AsyncSequence {
     private var reader: Task<Void, Never>?
     private var results: [Element] = []
     private var handedOut = 0
+    /// Set once `next()` has returned nil or thrown: every later call returns nil, as
+    /// `AsyncIteratorProtocol` asks (the producer's error was thrown again at each call).
+    private var isFinished = false
 
     init(base: Base, capacity: Int, tag: @escaping ([Base.Element]) -> [Element]) {
       let inbox = Inbox<Base.Element>(capacity: capacity)
@@ -87,14 +91,24 @@ public struct TaggingStream<Base: AsyncSequence, Element>: AsyncSequence {
     }
 
     func next() async throws -> Element? {
+      guard !isFinished else { return nil }
       if handedOut == results.count {
         // Everything the reader holds now, and at least one input unless the stream ended.
-        let inputs = try await withTaskCancellationHandler {
-          try await inbox.takeAll()
-        } onCancel: { [inbox] in
-          inbox.close()
+        let inputs: [Base.Element]
+        do {
+          inputs = try await withTaskCancellationHandler {
+            try await inbox.takeAll()
+          } onCancel: { [inbox] in
+            inbox.close()
+          }
+        } catch {
+          isFinished = true
+          throw error
         }
-        guard !inputs.isEmpty else { return nil }
+        guard !inputs.isEmpty else {
+          isFinished = true
+          return nil
+        }
         results = tag(inputs)
         handedOut = 0
       }

@@ -17,14 +17,18 @@ public struct TextToken: Equatable, Sendable {
 ///
 /// - Whitespace, control and invisible format characters (zero-width space, byte-order mark,
 ///   direction marks) separate tokens and belong to none; a mark or modifier that follows
-///   one (which Unicode attaches to it) is not theirs, but begins what follows.
+///   one (which Unicode attaches to it) is not theirs, but begins what follows. Two format
+///   characters are the exception after a letter, which Unicode attaches them to: a zero-width
+///   joiner or non-joiner stays inside the word, as Persian and Indic scripts write them
+///   within words (`می‌خواهم`, "I want", is one token).
 /// - A word is a run of letters, digits and combining marks. An apostrophe (`'` or `’`) between
 ///   two word characters stays inside the word (`don't`, `o'clock`, `york's`), and so does a
 ///   `.`, `,` or `:` between two digits (`10.5`, `1,000`, `10:30`).
 /// - Every other character is a token of its own: punctuation and symbols (`boston.` gives
 ///   `boston` and `.`; `round-trip` gives `round`, `-`, `trip`; `st.` gives `st` and `.`), and
 ///   each emoji. Characters are grapheme clusters, so a letter with combining accents, a flag or
-///   an emoji with skin tone or joiners is never split.
+///   an emoji with skin tone or joiners is never split; a keycap (`1️⃣`, a digit with its
+///   enclosing mark) reads as the digit it starts with, a word character.
 ///
 /// Pass `"tokens"` instead when the model was trained on another tokenization.
 public enum Tokenizer {
