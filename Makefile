@@ -12,12 +12,10 @@ TRAIN_FLAGS ?=
 refuse-spaces = $(foreach name,$(1),$(if $(word 2,$($(name))),$(error $(name)="$($(name))" \
   holds a space, which make cannot pass as one path; name a path without one (a symbolic link)\
   or run the commands of the target by hand)))
-ifneq ($(filter train eval serve-bench,$(MAKECMDGOALS)),)
-$(call refuse-spaces,CORPUS MODEL)
-endif
-ifneq ($(filter load-test,$(MAKECMDGOALS)),)
-$(call refuse-spaces,LOAD_MODEL)
-endif
+$(if $(filter train,$(MAKECMDGOALS)),$(call refuse-spaces,CORPUS MODEL))
+$(if $(filter eval,$(MAKECMDGOALS)),$(call refuse-spaces,CORPUS))
+$(if $(filter serve-bench,$(MAKECMDGOALS)),$(call refuse-spaces,MODEL))
+$(if $(filter load-test,$(MAKECMDGOALS)),$(call refuse-spaces,LOAD_MODEL))
 SWIFT_BUILD_FLAGS ?=
 # Builds and runs need no tuning: the vector kernels (Sources/TrellisKernels) choose this CPU's
 # instruction set at run time, and no product of training or tagging is OpenBLAS's.

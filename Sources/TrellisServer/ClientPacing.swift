@@ -23,7 +23,8 @@ import Trellis
 ///   answer is being written on the connection, unless Content-Length is over `maxBodyBytes`:
 ///   then the body is refused unsent, and the 413 closes the connection (its client may never
 ///   send what it was not asked for, and the bytes after its headers could not be read as the
-///   next request). Any answer given while its body is still arriving (a refusal) closes the
+///   next request). Any answer given while a body that may run past the limit is still
+///   arriving (a refusal; a Content-Length over the limit, or a chunked body) closes the
 ///   connection too, after reading past the rest for up to `drainLimit`.
 /// - The answer to a CONNECT, or to a request asking for a protocol Upgrade, closes the
 ///   connection: the HTTP parser reads whatever follows one as another protocol, never as
@@ -47,6 +48,9 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     /// Whether its client sends its body even when answered first, so that closing reads the
     /// rest of it (all but a too-large body refused before `100 Continue`).
     var sendsBodyRegardless: Bool
+    /// Whether its body may run past `maxBodyBytes`: its Content-Length says so, or it is
+    /// chunked, of no length said.
+    var mayExceedLimit: Bool
   }
 
   private let idleTimeout: TimeAmount
@@ -127,7 +131,8 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
           awaitsContinue: expectsContinue && !isTooLarge,
           closesAfterAnswer: request.method == .connect || fields[.upgrade] != nil
             || asksToClose || (expectsContinue && isTooLarge),
-          sendsBodyRegardless: !(expectsContinue && isTooLarge)))
+          sendsBodyRegardless: !(expectsContinue && isTooLarge),
+          mayExceedLimit: isTooLarge || fields[.transferEncoding] != nil))
       isBodyPending = true
       waitedForBody = .zero
       sendContinueIfDue(context: context)
@@ -163,11 +168,13 @@ final class ClientPacing: ChannelDuplexHandler, RemovableChannelHandler {
     case .head(var response) where response.status.kind != .informational:
       isAnswering = true
       if isQuiescing && unanswered.count == 1 { unanswered[0].closesAfterAnswer = true }
-      // An answer before its request's body has ended (a refusal: 413, and 404, 405, 415 or
-      // 501, which are given before the body is read): kept open, the connection read the
-      // refused body for as long as it came (10 GB in 12 s, of a Content-Length of 3 GB to a
-      // path that is not there), up to the body timeout; now `drain` bounds that.
-      if isBodyPending && unanswered.count == 1 {
+      // An answer before the end of a body that may run past the limit (a refusal: 413, and
+      // 404, 405, 415 or 501, given before the body is read): kept open, the connection read
+      // the refused body for as long as it came (10 GB in 12 s, of a Content-Length of 3 GB
+      // to a path that is not there), up to the body timeout; now `drain` bounds that. A
+      // body within the limit is read to its end, so that a slow client sending it whole
+      // before reading gets its answer.
+      if isBodyPending && unanswered.count == 1 && unanswered[0].mayExceedLimit {
         unanswered[0].closesAfterAnswer = true
       }
       if unanswered.first?.closesAfterAnswer == true {

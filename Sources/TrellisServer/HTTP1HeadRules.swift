@@ -69,17 +69,23 @@ final class HTTP1HeadRules: ChannelDuplexHandler, RemovableChannelHandler {
     context.fireChannelRead(wrapInboundOut(.head(head)))
   }
 
-  /// Whether `value` is a Host field's `uri-host [":" port]` (RFC 9110 §7.2, RFC 3986 §3.2.2):
-  /// a name of unreserved characters, percent-escapes and sub-delimiters, or a bracketed IP
-  /// literal, then a port of at most 65535. An empty value is one (a target without an
-  /// authority).
+  /// Whether `value` is a Host field's `uri-host [":" port]` (RFC 9110 §7.2, RFC 3986 §3.2.2),
+  /// the whitespace around a field's value aside (RFC 9112 §5.1): a name of unreserved
+  /// characters, percent-escapes and sub-delimiters, or a bracketed IP literal (an IPv6
+  /// address, with a zone id or not, or IPvFuture), then a port of digits up to 65535. An
+  /// empty value is one (a target without an authority).
   static func isHostAndPort(_ value: String) -> Bool {
-    var host = Substring(value)
+    let nameCharacters = "-._~%!$&'()*+,;="
+    func isNameCharacter(_ character: Character) -> Bool {
+      (character.isASCII && (character.isLetter || character.isNumber))
+        || nameCharacters.contains(character)
+    }
+    var host = Substring(value.trimmingCharacters(in: [" ", "\t"]))
     var port: Substring?
     if host.hasPrefix("[") {
       guard let close = host.firstIndex(of: "]") else { return false }
       let literal = host[host.index(after: host.startIndex)..<close]
-      guard !literal.isEmpty, literal.allSatisfy({ $0.isHexDigit || ":.vV".contains($0) }) else {
+      guard !literal.isEmpty, literal.allSatisfy({ isNameCharacter($0) || $0 == ":" }) else {
         return false
       }
       let rest = host[host.index(after: close)...]
@@ -88,15 +94,11 @@ final class HTTP1HeadRules: ChannelDuplexHandler, RemovableChannelHandler {
     } else if let colon = host.lastIndex(of: ":") {
       (host, port) = (host[..<colon], host[host.index(after: colon)...])
     }
-    let nameCharacters = "-._~%!$&'()*+,;="
-    guard
-      host.allSatisfy({
-        ($0.isASCII && ($0.isLetter || $0.isNumber)) || nameCharacters.contains($0)
-      })
-    else { return false }
+    guard host.allSatisfy(isNameCharacter) else { return false }
     guard let port else { return true }
     return port.isEmpty
-      || (port.count <= 5 && port.allSatisfy(\.isASCII) && Int(port).map { $0 <= 65535 } == true)
+      || (port.count <= 5 && port.allSatisfy { $0.isASCII && $0.isNumber }
+        && Int(port)! <= 65535)
   }
 
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -64,7 +64,9 @@ extension Train {
     var recipe: TrainingRecipe
     do { recipe = try self.recipe() } catch let error as OptionError {
       // A number the configuration file gave that its field's type cannot hold.
-      throw ValidationError("\(config ?? ""): '\(error.field ?? error.option)' \(error.message)")
+      throw ValidationError(
+        "\(visibleControlCharacters(config ?? "")): '\(error.field ?? error.option)' "
+          + error.message)
     }
     do { try recipe.validate() } catch let error as OptionError {
       // A value the configuration file gave, which no flag replaced, is named as the file
@@ -72,7 +74,7 @@ extension Train {
       if let config, let field = error.field,
         jsonText(at: field, of: recipe) != jsonText(at: field, of: flagsApplied(to: .init()))
       {
-        throw ValidationError("\(config): '\(field)' \(error.message)")
+        throw ValidationError("\(visibleControlCharacters(config)): '\(field)' \(error.message)")
       }
       throw ValidationError(error.description)
     }

@@ -46,6 +46,11 @@ final class ErrorTests: CLITestCase {
         result.stderr)
       XCTAssertFalse(result.stderr.contains("\u{1B}"), result.stderr)
     }
+    // A name inside the message: an output's missing directory.
+    let missing = path("d\nError: spoofed\u{1B}[31m") + "/m.model"
+    let train = try trellis(["train", "--train", PackagePaths.tiny("train"), "--model", missing])
+    assertFailed(train, mentioning: ["d\\u{A}Error: spoofed\\u{1B}[31m is missing or not writable"])
+    XCTAssertFalse(train.stderr.contains("\u{1B}") || train.stderr.contains("\nError: spoofed"))
   }
 
   /// An argument that is not valid UTF-8 (a path in Latin-1, of a file that is there) is a

@@ -288,8 +288,8 @@ final class ClientPacingServerTests: XCTestCase {
   /// A body over the limit, sent without waiting for `100 Continue`, is answered 413 at once,
   /// and the answer closes the connection after reading past the rest for up to `drainLimit`:
   /// kept open, the connection read a refused body of 10 GB for as long as it came, until the
-  /// body timeout (60 s). So do the other answers given before a body is read (404, 405, 415),
-  /// which kept reading it as the 413 did.
+  /// body timeout (60 s). So do the other answers given before a body over the limit is read
+  /// (404, 405, 415), which kept reading it as the 413 did.
   func testAnEarlyRefusalClosesTheConnection() async throws {
     let server = try await InProcessServer(limits: ServerLimits())
     for (target, extra, status) in [
@@ -310,6 +310,30 @@ final class ClientPacingServerTests: XCTestCase {
         client.secondsUntilReset(limit: 10, sending: UInt8(ascii: "x")),
         "still reading the body refused \(status) after 10 s")
     }
+    try await server.stop(within: 20)
+  }
+
+  /// A body within the limit, answered before its end (a 404), is read to its end and the
+  /// connection kept: closed after `drainLimit`, it broke the pipe of a slow client sending
+  /// its body whole before reading, which lost the answer.
+  func testAnEarlyAnswerToABodyWithinTheLimitKeepsTheConnection() async throws {
+    let server = try await InProcessServer(limits: ServerLimits())
+    let client = try RawConnection(port: server.port)
+    client.send(
+      "POST /nowhere HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000\r\n\r\n"
+        + String(repeating: "x", count: 1000))
+    for _ in 0..<50 where !client.receivedText.contains("\r\n\r\n") {
+      _ = client.receives(within: 0.2)
+    }
+    XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 404"), client.receivedText)
+    XCTAssertFalse(client.receivedText.contains("Connection: close"), client.receivedText)
+    try await Task.sleep(nanoseconds: 2_500_000_000)  // past `drainLimit`
+    client.send(
+      String(repeating: "x", count: 1000) + "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    for _ in 0..<50 where !client.receivedText.contains("HTTP/1.1 200") {
+      _ = client.receives(within: 0.2)
+    }
+    XCTAssertTrue(client.receivedText.contains("HTTP/1.1 200"), client.receivedText)
     try await server.stop(within: 20)
   }
 

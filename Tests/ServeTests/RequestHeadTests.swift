@@ -50,12 +50,16 @@ final class RequestHeadTests: XCTestCase {
   /// literals, ports and an empty value are taken. Each was answered 200.
   func testAHostThatIsNoHostAndPortIs400() throws {
     let health = "GET /health HTTP/1.1\r\nConnection: close\r\nHost: "
-    for host in ["a b", "[::1", "x/y", "@@@", "x:99999999", "x:8o", "[::1]x", "[]", "é"] {
+    for host in [
+      "a b", "[::1", "x/y", "@@@", "x:99999999", "x:8o", "[::1]x", "[]", "é", "x:-1", "x:+80",
+    ] {
       let answer = try exchange(health + host + "\r\n\r\n")
       XCTAssertTrue(answer.hasPrefix("HTTP/1.1 400 "), "\(host): \(answer)")
     }
+    // A field's value may have whitespace around it (RFC 9112 §5.1).
     for host in [
       "", "localhost", "127.0.0.1:8080", "[::1]:8080", "[::1]", "a-b.example_c:", "x%41",
+      "localhost ", "localhost:8080\t", "[fe80::1%25eth0]:8080", "[v1.fe80::a+en1]", "EXAMPLE.",
     ] {
       let answer = try exchange(health + host + "\r\n\r\n")
       XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 "), "\(host): \(answer)")

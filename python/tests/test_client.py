@@ -81,6 +81,21 @@ def test_sentences_go_in_requests_within_the_limits(server: str, tagger: trellis
     assert (refused.value.first, refused.value.count) == (3, 1)
 
 
+def test_only_a_refusal_of_the_requests_size_is_asked_again_in_parts() -> None:
+    """A 400 that is not about a request's size (a proxy's) is raised for the whole request:
+    it was asked again in halves down to one sentence, then blamed on sentence 0."""
+    bodies: List[bytes] = []
+
+    def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
+        bodies.append(body)
+        return 400, {}, b'{"error":"the proxy refuses it"}'
+
+    with stand_in(answer) as url:
+        with pytest.raises(trellis.ServerError) as refused:
+            trellis.Client(url).tag([["a"]] * 8)
+    assert len(bodies) == 1 and (refused.value.first, refused.value.count) == (0, 8)
+
+
 ONE_RESULT = b'{"results":[{"labels":["O"],"spans":[],"tokens":["a"]}]}\n'
 
 
@@ -163,6 +178,7 @@ def test_an_answer_that_is_not_trelliss_is_an_error(body: bytes) -> None:
     ({"url": "http://127.0.0.1:0"}, ValueError),  # it went to port 80
     ({"busy_retries": -1}, ValueError),
     ({"max_request_sentences": 0}, ValueError),
+    ({"max_request_sentences": 2.0}, ValueError),
     ({"timeout": 0}, ValueError),
     ({"timeout": float("inf")}, ValueError),  # the socket refused it at each call
     ({"timeout": float("nan")}, ValueError),
@@ -177,6 +193,10 @@ def test_settings_are_checked(arguments: dict, error: type) -> None:
 
 def test_no_timeout_and_the_longest_are_taken() -> None:
     assert trellis.Client(timeout=None) and trellis.Client(timeout=trellis.Client.MAX_TIMEOUT)
+    # NumPy's integers are counts, as the `Tagger` takes them.
+    import numpy
+
+    assert trellis.Client(busy_retries=numpy.int64(2), max_request_sentences=numpy.int64(9))
 
 
 def test_arguments_are_checked_as_the_taggers() -> None:

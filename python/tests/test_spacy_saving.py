@@ -80,7 +80,14 @@ def test_a_saved_pipeline_never_loads_the_configured_model(model_path, tmp_path,
 
 def test_a_loaded_pipeline_saved_back_to_its_directory_keeps_its_model(model_path,
                                                                       tmp_path) -> None:
-    """The component's model file is then the destination itself: it must not be emptied."""
+    """Saved onto the directory it was loaded from, the pipeline's model stays whole; and a
+    `Tagger`'s model copied onto its own file (nothing to copy) stays the file it loaded, so
+    the tagger still saves it."""
+    copy = tmp_path / "copy.model"
+    shutil.copy(model_path, copy)
+    with trellis.Tagger(copy) as tagger:
+        tagger.copy_model_file(copy)
+        assert tagger.model_bytes() == copy.read_bytes() == open(model_path, "rb").read()
     nlp = spacy.blank("en")
     nlp.add_pipe("trellis_tagger", config={"model": model_path})
     nlp.to_disk(tmp_path / "pipeline")

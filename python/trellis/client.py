@@ -13,7 +13,8 @@ import urllib.parse
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from . import _library
-from ._arguments import _check_flags, _check_nbest, _token_array, _type_name, _unencodable
+from ._arguments import (_check_flags, _check_nbest, _integer, _token_array, _type_name,
+                         _unencodable)
 from ._library import TrellisError
 from .results import TaggingResult, _dumps
 
@@ -91,12 +92,17 @@ class Client:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"url must be http://HOST[:PORT], not {url!r}")
+        counts = {}
         for name, value, least in [("busy_retries", busy_retries, 0),
                                    ("max_request_sentences", max_request_sentences, 1),
                                    ("max_request_tokens", max_request_tokens, 1),
                                    ("max_request_nbest_labels", max_request_nbest_labels, 1),
                                    ("max_request_bytes", max_request_bytes, 1)]:
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            try:
+                counts[name] = _integer(value, name)
+            except TypeError:
+                counts[name] = -1
+            if counts[name] < least:
                 raise ValueError(f"{name} must be a whole number >= {least}, not {value!r}")
         # Checked here: the socket refuses an infinite timeout only at each call. A bool is an
         # int, not seconds.
@@ -113,9 +119,9 @@ class Client:
         self._port = 80 if port is None else port
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
-        self._busy_retries = busy_retries
-        self._limits = (max_request_sentences, max_request_tokens, max_request_nbest_labels,
-                        max_request_bytes)
+        self._busy_retries = counts["busy_retries"]
+        self._limits = (counts["max_request_sentences"], counts["max_request_tokens"],
+                        counts["max_request_nbest_labels"], counts["max_request_bytes"])
         self._local = threading.local()
 
     @property
@@ -445,13 +451,18 @@ def _network_error(error: BaseException, place: str) -> BaseException:
     return TrellisError(f"{place}: the answer is not HTTP ({type(error).__name__}: {error})")
 
 
+# trellis-serve's refusals of a request over its sentence, token or n-best label limits
+# (Sources/TrellisServer/TagRequestBody.swift), and a 413's body.
+_OVER_A_REQUEST_LIMIT = re.compile(
+    r"a request may (hold|ask for) at most|\(the limit per request\) by sentences\[")
+
+
 def _refuses_the_request(error: ServerError) -> bool:
-    """Whether the server refused a request as a whole (its size: 413, or a 400 of its
-    sentence, token or n-best label limits, "… by sentences[i]" naming the sentence that
-    crossed one), not a sentence of it ("sentences[i] (id …): …", which it names first)."""
-    if error.status == 413:
-        return True
-    return error.status == 400 and re.match(r"sentences\[\d+\][^:]*: ", error.reason) is None
+    """Whether the server refused a request as larger than a request may be (413, or its 400
+    of a sentence, token or n-best label limit), which smaller requests of the same sentences
+    pass; any other refusal (a sentence's, a proxy's) is raised as it is."""
+    return error.status == 413 or (
+        error.status == 400 and _OVER_A_REQUEST_LIMIT.search(error.reason) is not None)
 
 
 def _results(text: str, count: int) -> List[TaggingResult]:

@@ -7,7 +7,7 @@ sentencizer ran before it; `per_sentence`), as a model learns from sentences, an
 `doc.ents`, or with `span_key` the span group `doc.spans[span_key]`. A span that cannot be
 set (it overlaps an entity already there and `overwrite_ents` is off) is never dropped
 silently: it goes to `doc._.trellis_unaligned` with the reason, and a
-`TrellisAlignmentWarning` says how many. `doc._.trellis` gives the full `TaggingResult`
+`TrellisAlignmentWarning` says so. `doc._.trellis` gives the full `TaggingResult`
 (labels, confidences, spans) in the Doc's coordinates: all its tokens (a whitespace token's
 label and confidence None), its text, and spans that index its tokens and text as `doc.ents`
 do; once a later component has merged or split the Doc's tokens (`merge_entities`), reading
@@ -17,12 +17,11 @@ read from its answer line, which is what the Doc keeps
 `DocBin(store_user_data=True)` and `nlp.pipe(n_process=2)` work.
 
 `nlp.to_disk(directory)` copies the model file into the pipeline (`trellis_tagger/model`), as
-spaCy components keep their weights, and `spacy.load(directory)` tags with that copy, on any
-machine and from any working directory. `nlp.to_bytes()` holds the model's bytes likewise.
-`nlp.from_bytes(data)` and `spacy.load(directory)` keep the model as a file of the model cache
-(`$XDG_CACHE_HOME/trellis/models/`, else `~/.cache/trellis/models/`, named by its SHA-256),
-since a `Tagger` reads its model, and pickles, by path: a loaded pipeline does not depend on
-its directory staying as it was. Loading calls the factory with the configured path first, which need
+spaCy components keep their weights, and `nlp.to_bytes()` holds its bytes. `spacy.load` and
+`nlp.from_bytes` keep the model as a file of the model cache (`$XDG_CACHE_HOME/trellis/models/`,
+else `~/.cache/trellis/models/`, named by its SHA-256), as a `Tagger` reads its model, and
+pickles, by path: a loaded pipeline tags on any machine, from any working directory, whatever
+becomes of its directory. Loading calls the factory with the configured path first, which need
 not hold a model there: the component loads the configured file only when it first needs a
 model and has none from the pipeline, so a missing or damaged file is reported when the
 component first tags (or is saved), not when it is added.
@@ -140,15 +139,13 @@ def make_trellis_tagger(
     `doc.ents`, replace entities that a tagged span overlaps (otherwise the span is reported
     as unaligned). confidence: ask for confidences (`doc._.trellis.confidences`).
     batch_size: sentences per forward pass, 1 to 4096. per_sentence: tag each of `doc.sents`
-    on its own when the Doc has sentence boundaries (false: the whole Doc as one sequence,
-    for a model trained on whole documents). threads: the most threads a call tags on, 1 to
-    1024 (None: one per core the process may use); 1 in each of `nlp.pipe`'s `n_process`
-    workers, say, keeps them from each starting one per core."""
+    on its own when the Doc has sentence boundaries (false: the whole Doc as one sequence).
+    threads: the most threads a call tags on, 1 to 1024 (None: one per core the process may
+    use; 1 in each of `nlp.pipe`'s `n_process` workers keeps them from each taking all)."""
     if bool(model) == bool(url):
         raise ValueError('trellis_tagger needs a model or a server, not both: '
                          'config={"model": "path/to/model"} or {"url": "http://HOST:PORT"}')
-    # Here, not at the first Doc: a batch size the library refuses sent every Doc to the
-    # error handler.
+    # Here, not at the first Doc: a refused batch size sent every Doc to the error handler.
     batch_size, threads = _check_batch_size(batch_size), _check_threads(threads)
     component = TrellisComponent(
         model or "", name, span_key, overwrite_ents, confidence, batch_size, per_sentence,
@@ -230,14 +227,11 @@ class TrellisComponent:
     def from_disk(
         self, path: Union[str, os.PathLike], *, exclude: Iterable[str] = ()
     ) -> "TrellisComponent":
-        """Loads the model file `to_disk` wrote, kept as a file of the model cache as
-        `from_bytes` keeps its bytes: the pipeline's directory may then go (a download
-        unpacked into a temporary directory) or be written again (`spacy train` replacing
-        `model-best`), and the component still saves, copies and pickles its model, as spaCy
-        components do from what they hold; tagging with the directory's own file made each of
-        those fail once it was gone. Where the model cache cannot be written (a read-only
-        home), the component tags with the directory's file, and warns that it must stay. A
-        pipeline saved before components held their model (no file) keeps the configured one."""
+        """Loads the model file `to_disk` wrote, kept as a file of the model cache (as
+        `from_bytes` keeps its bytes), so the component still saves, copies and pickles it once
+        the directory is gone or written again; where the cache cannot be written, the
+        directory's file, with a warning that it must stay. A pipeline saved before components
+        held their model (no file) keeps the configured one."""
         saved = Path(path) / _SAVED_MODEL
         if saved.exists() and self.client is None:
             try:
@@ -386,9 +380,8 @@ class TrellisComponent:
             unaligned = self._set_entities(doc, spans)
         doc._.trellis_unaligned = unaligned
         if unaligned:
-            # One text for every Doc: Python shows a warning once per text and place, and
-            # keeps each text it has shown; one naming the Doc's entity printed a warning for
-            # every Doc and kept them all, a service's memory growing without end.
+            # One text for every Doc: Python keeps each text it has shown, and one naming the
+            # Doc's entity grew a service's memory without end.
             warnings.warn(
                 f"{self.name}: tagged spans overlap entities already in doc.ents and were not "
                 "set (doc._.trellis_unaligned lists them; config overwrite_ents: true replaces "

@@ -230,8 +230,9 @@ class Tagger:
         """Copies the model file this tagger loaded to `destination` (what a saved spaCy
         pipeline holds), whole or not at all (a temporary file beside it, renamed into place);
         raises `TrellisError` if the file changed since it was loaded. When `destination` is
-        that file (a loaded pipeline saved back to its own directory) there is nothing to
-        copy: opening it for writing would empty the model."""
+        that file (a tagger's model saved onto itself) there is nothing to copy: a copy renamed
+        onto it would be another file than the one loaded, which the tagger then refused to
+        save or pickle as changed."""
         with self._unchanged_model_file() as source:
             if os.path.exists(destination) and os.path.samefile(source.fileno(), destination):
                 return

@@ -183,7 +183,9 @@ package struct FileRoles {
       access(directory, W_OK) == 0
     else {
       throw TrellisError(
-        file: path, "cannot be written (\(option)): \(directory) is missing or not writable")
+        file: path,
+        "cannot be written (\(option)): \(visibleControlCharacters(directory)) is missing or "
+          + "not writable")
     }
     // A removed directory (a deleted working directory) still answers stat and access, with
     // no links left; creating a file in it fails, which was found only when training ended.
