@@ -277,11 +277,7 @@ final class ClientPacingServerTests: XCTestCase {
       "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
         + String(repeating: "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n", count: 20))
     XCTAssertNotNil(client.secondsUntilClosed(limit: 10), "the server's output is still open")
-    XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 200"), client.receivedText)
-    XCTAssertTrue(client.receivedText.contains("\r\nConnection: close\r\n"), client.receivedText)
-    XCTAssertNotNil(
-      client.secondsUntilReset(limit: 10, sending: UInt8(ascii: "X")),
-      "still open for reading after 10 s")
+    assertAnsweredAndClosed(client, status: "200")
     try await server.stop(within: 20)
   }
 
@@ -296,19 +292,9 @@ final class ClientPacingServerTests: XCTestCase {
       ("/v1/tag", "", "413"), ("/nowhere", "", "404"), ("/health", "", "405"),
       ("/v1/tag", "Content-Encoding: gzip\r\n", "415"),
     ] {
-      let client = try RawConnection(port: server.port)
-      client.send(
-        "POST \(target) HTTP/1.1\r\nHost: localhost\r\n\(extra)Content-Length: 10000000000\r\n\r\n"
-          + String(repeating: "x", count: 1000))
-      for _ in 0..<50 where !client.receivedText.contains("\r\n\r\n") {
-        _ = client.receives(within: 0.2)
-      }
-      XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 \(status)"), client.receivedText)
-      XCTAssertTrue(
-        client.receivedText.contains("\r\nConnection: close\r\n"), client.receivedText)
-      XCTAssertNotNil(
-        client.secondsUntilReset(limit: 10, sending: UInt8(ascii: "x")),
-        "still reading the body refused \(status) after 10 s")
+      let client = try answeredEarly(
+        "POST \(target)", headers: extra + "Content-Length: 10000000000\r\n", on: server)
+      assertAnsweredAndClosed(client, status: status)
     }
     try await server.stop(within: 20)
   }
@@ -318,23 +304,43 @@ final class ClientPacingServerTests: XCTestCase {
   /// its body whole before reading, which lost the answer.
   func testAnEarlyAnswerToABodyWithinTheLimitKeepsTheConnection() async throws {
     let server = try await InProcessServer(limits: ServerLimits())
-    let client = try RawConnection(port: server.port)
-    client.send(
-      "POST /nowhere HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000\r\n\r\n"
-        + String(repeating: "x", count: 1000))
-    for _ in 0..<50 where !client.receivedText.contains("\r\n\r\n") {
-      _ = client.receives(within: 0.2)
-    }
+    let client = try answeredEarly(
+      "POST /nowhere", headers: "Content-Length: 2000\r\n", on: server)
     XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 404"), client.receivedText)
     XCTAssertFalse(client.receivedText.contains("Connection: close"), client.receivedText)
     try await Task.sleep(nanoseconds: 2_500_000_000)  // past `drainLimit`
     client.send(
       String(repeating: "x", count: 1000) + "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
-    for _ in 0..<50 where !client.receivedText.contains("HTTP/1.1 200") {
-      _ = client.receives(within: 0.2)
-    }
+    client.receives(text: "HTTP/1.1 200")
     XCTAssertTrue(client.receivedText.contains("HTTP/1.1 200"), client.receivedText)
     try await server.stop(within: 20)
+  }
+
+  /// Asserts that `client` got an answer of `status` saying `Connection: close`, and that the
+  /// connection is closed for reading too within 10 s (a byte sent then draws a reset).
+  private func assertAnsweredAndClosed(
+    _ client: RawConnection, status: String, line: UInt = #line
+  ) {
+    XCTAssertTrue(
+      client.receivedText.hasPrefix("HTTP/1.1 \(status)"), client.receivedText, line: line)
+    XCTAssertTrue(
+      client.receivedText.contains("\r\nConnection: close\r\n"), client.receivedText, line: line)
+    XCTAssertNotNil(
+      client.secondsUntilReset(limit: 10, sending: UInt8(ascii: "x")),
+      "still open for reading 10 s after its \(status)", line: line)
+  }
+
+  /// A connection that sent `request` with `headers` and the first 1,000 bytes of its body,
+  /// once the head of the server's answer has come.
+  private func answeredEarly(
+    _ request: String, headers: String, on server: InProcessServer
+  ) throws -> RawConnection {
+    let client = try RawConnection(port: server.port)
+    client.send(
+      "\(request) HTTP/1.1\r\nHost: localhost\r\n\(headers)\r\n"
+        + String(repeating: "x", count: 1000))
+    client.receives(text: "\r\n\r\n")
+    return client
   }
 
   /// A client that asks for `100 Continue` gets it before it sends the body (aiohttp waited
@@ -349,9 +355,7 @@ final class ClientPacingServerTests: XCTestCase {
     XCTAssertTrue(client.receives(within: 10), "no 100 Continue")
     XCTAssertTrue(client.receivedText.hasPrefix("HTTP/1.1 100 Continue\r\n"), client.receivedText)
     client.send(body)
-    for _ in 0..<50 where !client.receivedText.contains("\"labels\"") {
-      _ = client.receives(within: 0.2)
-    }
+    client.receives(text: "\"labels\"")
     XCTAssertTrue(client.receivedText.contains("HTTP/1.1 200 OK"), client.receivedText)
     try await server.stop(within: 20)
   }

@@ -463,6 +463,11 @@ final class RawConnection {
     return true
   }
 
+  /// Reads until what the server sent holds `text`, or 10 s have passed.
+  func receives(text: String) {
+    for _ in 0..<50 where !receivedText.contains(text) { _ = receives(within: 0.2) }
+  }
+
   /// Whether the server sends something within `seconds` (read and dropped).
   func receives(within seconds: TimeInterval) -> Bool {
     var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)

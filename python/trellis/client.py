@@ -99,11 +99,12 @@ class Client:
                                    ("max_request_nbest_labels", max_request_nbest_labels, 1),
                                    ("max_request_bytes", max_request_bytes, 1)]:
             try:
-                counts[name] = _integer(value, name)
+                count: Optional[int] = _integer(value, name)
             except TypeError:
-                counts[name] = -1
-            if counts[name] < least:
+                count = None
+            if count is None or count < least:
                 raise ValueError(f"{name} must be a whole number >= {least}, not {value!r}")
+            counts[name] = count
         # Checked here: the socket refuses an infinite timeout only at each call. A bool is an
         # int, not seconds.
         if timeout is not None and (isinstance(timeout, bool)
@@ -451,8 +452,8 @@ def _network_error(error: BaseException, place: str) -> BaseException:
     return TrellisError(f"{place}: the answer is not HTTP ({type(error).__name__}: {error})")
 
 
-# trellis-serve's refusals of a request over its sentence, token or n-best label limits
-# (Sources/TrellisServer/TagRequestBody.swift), and a 413's body.
+# The words of trellis-serve's 400 for a request over its sentence, token or n-best label
+# limit (Sources/TrellisServer/TagRequestBody.swift).
 _OVER_A_REQUEST_LIMIT = re.compile(
     r"a request may (hold|ask for) at most|\(the limit per request\) by sentences\[")
 
