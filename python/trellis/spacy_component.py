@@ -18,13 +18,13 @@ read from its answer line, which is what the Doc keeps
 
 `nlp.to_disk(directory)` copies the model file into the pipeline (`trellis_tagger/model`), as
 spaCy components keep their weights, and `nlp.to_bytes()` holds its bytes. `spacy.load` and
-`nlp.from_bytes` keep the model as a file of the model cache (`$XDG_CACHE_HOME/trellis/models/`,
-else `~/.cache/trellis/models/`, named by its SHA-256), as a `Tagger` reads its model, and
-pickles, by path: a loaded pipeline tags on any machine, from any working directory, whatever
-becomes of its directory. Loading calls the factory with the configured path first, which need
-not hold a model there: the component loads the configured file only when it first needs a
-model and has none from the pipeline, so a missing or damaged file is reported when the
-component first tags (or is saved), not when it is added.
+`nlp.from_bytes` keep the model as a file of the model cache
+(`$XDG_CACHE_HOME/trellis/models/`, else `~/.cache/trellis/models/`, named by its SHA-256), as
+a `Tagger` reads its model, and pickles, by path: a loaded pipeline tags on any machine, from
+any working directory, whatever becomes of its directory (where the cache can be written).
+The factory gets the configured path first, which need not hold a model: the component loads
+that file only when it first needs a model and has none from the pipeline, so a missing or
+damaged file is reported when it first tags (or is saved), not when it is added.
 
 With `config={"url": "http://127.0.0.1:8080"}` instead of a model, the component tags on a
 running `trellis-serve` through `Client`, so that the processes of a pipeline share one
