@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Dev-set comparison behind Trellis's default training settings (README "Default settings").
+"""Dev-set comparison behind Trellis's default training settings (README "Default settings,
+and why").
 
 Trains each candidate of Eval/defaults/candidates.json with seeds 1..N on each corpus's train
 split, selects epochs on its dev split, and reports the mean best dev FB1, the epoch it came

@@ -21,6 +21,8 @@ tag` gets `--threads` = `spark.task.cpus`; arguments after `--` go to it (`-- --
 """
 
 import argparse
+import contextlib
+import fnmatch
 import json
 import logging
 import os
@@ -70,8 +72,7 @@ def pipe_through_trellis(trellis_name, model_name, threads, tag_arguments, error
                     command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
             except OSError as error:  # a binary that cannot run here
                 raise RuntimeError(f"{FAILURE}partition {index}: {command[0]}: {error}") from None
-            feeding_error = []
-            fed = []  # holds True once every line was written
+            feeding_error, fed = [], []  # `fed` holds True once every line was written
             # The lines sent and not yet answered, oldest first. trellis answers in order, so
             # a line it refuses is among them, and they are only as many as it reads ahead.
             unanswered = deque()
@@ -134,19 +135,14 @@ def failure(index, command, status, messages, unanswered, answered):
     if refusal:
         number = int(refusal.group(1))
         line = unanswered[number - answered - 1]
-        shown = (f", its first {SHOWN_CHARACTERS} characters"
-                 if len(line) > SHOWN_CHARACTERS else "")
+        shown = f", its first {SHOWN_CHARACTERS} characters" if len(line) > SHOWN_CHARACTERS else ""
         # Hadoop reads a UTF-16 file's bytes as UTF-8: a NUL beside each ASCII character.
         utf16 = "; NUL bytes: is the input UTF-16? iconv -f UTF-16 -t UTF-8" if "\0" in line else ""
         return (f"{FAILURE}partition {index}, line {number}: {refusal.group(2)} "
                 f"(the line{shown}: {line[:SHOWN_CHARACTERS]!r}){utf16}")
-    if status >= 0:
-        ending = f"ended with status {status}"
-    else:
-        try:
-            ending = f"was killed by {signal.Signals(-status).name}"
-        except ValueError:  # a real-time signal has no name of its own
-            ending = f"was killed by signal {-status}"
+    names = {number.value: number.name for number in signal.Signals}  # none for real-time ones
+    ending = (f"ended with status {status}" if status >= 0
+              else f"was killed by {names.get(-status, f'signal {-status}')}")
     said = f": {messages.strip()}" if messages.strip() else ""
     return f"{FAILURE}partition {index}: {' '.join(command)} {ending}{said}"
 
@@ -166,10 +162,8 @@ def feed(lines, stdin, errors, unanswered, fed):
     except Exception as error:  # re-raised on the task's thread
         errors.append(error)
     finally:
-        try:
+        with contextlib.suppress(BrokenPipeError):
             stdin.close()
-        except BrokenPipeError:
-            pass
 
 
 def tag_corpus(context, trellis, model, input_path, output_path, partitions, tag_arguments):
@@ -245,8 +239,8 @@ def is_bookkeeping(name):
 
 def hadoop_inputs(context, path):
     """What Hadoop's file system finds at `path` (a glob: its matches; a directory: what it
-    holds): the names the job reads, those it skips as hidden, its bookkeeping aside, and
-    whether anything is there (an empty directory is)."""
+    holds): the paths the job reads, the names it skips as hidden, its bookkeeping aside,
+    and whether anything is there (an empty directory is)."""
     jvm_path = context._jvm.org.apache.hadoop.fs.Path(path)
     file_system = jvm_path.getFileSystem(context._jsc.hadoopConfiguration())
     read, skipped = [], []
@@ -257,7 +251,7 @@ def hadoop_inputs(context, path):
         for status in statuses:
             name = status.getPath().getName()
             if not is_hidden(name):
-                read.append(name)
+                read.append(status.getPath().toString())
             elif not is_bookkeeping(name):
                 skipped.append(name)
     return read, skipped, bool(matches)
@@ -287,8 +281,8 @@ def parse_arguments(arguments):
     parser.add_argument(
         "--partitions", type=partition_count, help="at least this many input partitions")
     parser.add_argument("--master", help="Spark master (default: spark-submit's, or local[*])")
-    parser.add_argument(
-        "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Spark setting")
     parser.add_argument("tag_arguments", nargs="*", help="after --: more `trellis tag` options")
     options = parser.parse_args(arguments)
     check_shipped_files(parser, options)
@@ -297,12 +291,10 @@ def parse_arguments(arguments):
             parser.error(f"-- {argument}: trellis would print that instead of tagging")
     # The script sets these itself; a later one on trellis's command line would win: `--input
     # text` tagged each JSON request as a sentence of text, answers without ids, and exit 0.
-    for argument in options.tag_arguments:
-        name = argument.partition("=")[0]
+    for given in options.tag_arguments:
+        name = given.partition("=")[0]
         if name in SCRIPT_TAG_OPTIONS:
-            parser.error(
-                f"-- {argument}: the script sets {name} itself "
-                f"({SCRIPT_TAG_OPTIONS[name]})")
+            parser.error(f"-- {given}: the script sets {name} itself ({SCRIPT_TAG_OPTIONS[name]})")
     options.settings = []
     for setting in options.conf:
         key, separator, value = setting.partition("=")
@@ -319,10 +311,8 @@ def parse_arguments(arguments):
 def check_shipped_files(parser, options):
     """Refuses a --trellis or --model that Spark cannot ship, or a --trellis no system runs."""
     for path in (options.trellis, options.model):
-        if not os.path.exists(path):
-            parser.error(f"{path}: no such file")
         if not os.path.isfile(path):
-            parser.error(f"{path}: not a file")
+            parser.error(f"{path}: {'not a file' if os.path.exists(path) else 'no such file'}")
         # `SparkContext.addFile` reads its argument as a URI, where `#` begins a fragment:
         # the file was "not found", or refused for "a fragment component".
         if "#" in os.path.abspath(path):
@@ -353,6 +343,12 @@ def check_local_paths(parser, options):
     for path in input_paths(options.input):
         local = local_path(path)
         if local is None or GLOB_CHARACTERS & set(local):
+            # An output a glob matches, or one inside a match, is read by the glob's next run
+            # (fnmatch's `*` also matches `/`, where Hadoop's does not: a stricter check).
+            glob = None if local is None else os.path.abspath(local)
+            if output is not None and glob is not None and any(
+                    fnmatch.fnmatchcase(os.path.abspath(output), g) for g in (glob, glob + "/*")):
+                parser.error(f"--output {options.output} is matched by the input glob {path}")
             continue
         if not os.path.exists(local):
             parser.error(f"--input {path}: no such file or directory")
@@ -397,7 +393,9 @@ def start_spark(options):
 def check_inputs(parser, context, options):
     """Lists every input through Hadoop's globbing, as the job reads it (URLs, globs, other
     file systems), before the job makes the output: a URL or glob naming nothing failed the
-    job after, and left it empty. An empty directory is read as an empty file: no answers."""
+    job after, and left it empty. An empty directory is read as an empty file: no answers. A
+    file two inputs find (`a,a`, `dir,dir/a`, overlapping globs) was tagged twice."""
+    files = set()
     for path in input_paths(options.input):
         try:
             read, skipped, found = hadoop_inputs(context, path)
@@ -411,6 +409,11 @@ def check_inputs(parser, context, options):
                 f"({shown}), and finds nothing else to read: rename them")
         if not found:
             parser.error(f"--input {path}: no such file or directory")
+        again = files.intersection(read)
+        if again:
+            parser.error(f"--input {path}: {min(again)} is read by an earlier input too, and "
+                         "would be tagged twice")
+        files.update(read)
         # Beside files it reads, a hidden name is often no data (.DS_Store, a streaming job's
         # _spark_metadata), so it is only named.
         if skipped:
@@ -475,8 +478,7 @@ def main(arguments):
         failed = (f"{FAILURE}interrupted (SIGINT)", 130)
     except Py4JJavaError as error:
         # Spark's report holds the task's error among Java and Python traces: said alone.
-        task_error = re.search(
-            rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.MULTILINE)
+        task_error = re.search(rf"^RuntimeError: ({re.escape(FAILURE)}.*)$", str(error), re.M)
         failed = (task_error.group(1) if task_error
                   else f"{FAILURE}{innermost_cause(error.java_exception)}", 1)
     except (Py4JError, OSError) as error:
@@ -486,12 +488,10 @@ def main(arguments):
         failed = (f"{FAILURE}Spark stopped during the job ({said})", 1)
     finally:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
+        with contextlib.suppress(Py4JError, OSError):  # the JVM gone: nothing left to stop
             if failed and failed[1] == 130:
                 context.setLogLevel("OFF")  # the cancelled tasks' errors
             context.stop()
-        except (Py4JError, OSError):
-            pass  # the JVM is gone: nothing is left to stop
     if failed:
         job_failed(failed[0], options.output, status=failed[1])
 

@@ -63,7 +63,9 @@ class SparkArgumentTests(unittest.TestCase):
         name with a colon failed the job ("Relative path in absolute URI"); `-- --threads`
         overrode spark.task.cpus; `spark.task.cpus=0` ended in a Java trace ("/ by zero"); a
         text file as --trellis, a model that is none and `-- --batch-size 0` failed every
-        task. Each is refused, and no output directory is made."""
+        task; an output that an input glob matches was read by the glob's next run; a file
+        two inputs find (the same path twice, a directory and a file in it) was tagged twice.
+        Each is refused, and no output directory is made."""
         inputs = self.path("inputs")
         os.makedirs(inputs, exist_ok=True)
         shutil.copy(self.requests, inputs)
@@ -101,6 +103,10 @@ class SparkArgumentTests(unittest.TestCase):
                  "is inside the input directory"),
                 (inputs, "file://" + os.path.join(inputs, "answers"), [],
                  "is inside the input directory"),
+                (os.path.join(inputs, "*"), os.path.join(inputs, "answers"), [],
+                 "is matched by the input glob"),
+                (self.path("inp?ts"), os.path.join(inputs, "deeper", "answers"), [],
+                 "is matched by the input glob"),
                 (self.requests, "file://" + inputs, [], "exists; the answers go to a new"),
                 (fifo, "out-fifo", [], "neither a file nor a directory"),
                 (colon, "out-colon", [], "holds a colon (reqs-10:00.jsonl)"),
@@ -131,6 +137,11 @@ class SparkArgumentTests(unittest.TestCase):
                 (hidden, "out-hidden", [], skipped),
                 (os.path.join(mixed, "_more.jsonl"), "out-hidden-file", [], skipped),
                 (os.path.join(hidden, "*.jsonl"), "out-hidden-glob", [], skipped),
+                # A file two inputs find was tagged twice.
+                (f"{self.requests},{self.requests}", "out-twice", [],
+                 "is read by an earlier input too, and would be tagged twice"),
+                (f"{inputs},{os.path.join(inputs, os.path.basename(self.requests))}",
+                 "out-inside", [], "is read by an earlier input too"),
                 # The shipped trellis, run on no requests once Spark has started.
                 (self.requests, "out-not-a-model", ["--model", not_a_model],
                  "trellis tag refuses the job's options: Error: "),
@@ -213,6 +224,9 @@ class SparkArgumentTests(unittest.TestCase):
             def getName(self):
                 return self.name
 
+            def toString(self):
+                return "file:/" + self.name
+
             def isDirectory(self):
                 return self.children is not None
 
@@ -224,7 +238,7 @@ class SparkArgumentTests(unittest.TestCase):
         context._jvm.org.apache.hadoop.fs.Path.return_value.getFileSystem.return_value = \
             file_system
         self.assertEqual(spark_tag.hadoop_inputs(context, "requests"),
-                         (["part-0.jsonl"], [".DS_Store", "_b.jsonl"], True))
+                         (["file:/part-0.jsonl"], [".DS_Store", "_b.jsonl"], True))
         with mock.patch.object(spark_tag, "SparkContext"), \
                 mock.patch.object(spark_tag, "hadoop_inputs",
                                   return_value=(["part-0.jsonl"], [".DS_Store"], True)), \

@@ -109,7 +109,8 @@ enum CallOptions {
 enum JSONLinesInput {
   /// The lines of a NUL-terminated UTF-8 text, as `trellis tag --input jsonl` reads a file: LF
   /// or CRLF ends a line (a lone CR is JSON whitespace inside one), a final line end does not
-  /// start another line, a byte-order mark before the first line is dropped, and a line
+  /// start another line, a byte-order mark before the first line is dropped (alone it is no
+  /// line), and a line
   /// longer than `LineReader.lineLimit` is nil, answered as `trellis tag --on-error skip`
   /// answers it.
   static func lines(of text: UnsafePointer<CChar>) throws -> [String?] {
@@ -122,15 +123,13 @@ enum JSONLinesInput {
       }
       lines.append(line)
     }
-    var start = encoded.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    var start = encoded.starts(with: LineReader.byteOrderMark) ? 3 : 0
     while let end = LineEnds.lfOrCRLF.lineEnd(in: encoded, from: start, atEndOfFile: true) {
       try appendLine(start..<end.index)
       start = end.index + end.length
     }
-    // A byte-order mark alone is one empty line, as the command line reads such a file.
-    if start < encoded.count || (lines.isEmpty && start > 0) {
-      try appendLine(start..<encoded.count)
-    }
+    // A byte-order mark alone is no line, as the command line reads such a file.
+    if start < encoded.count { try appendLine(start..<encoded.count) }
     return lines
   }
 }

@@ -1,18 +1,24 @@
 import ArgumentParser
 import Trellis
 
-/// The help of `--token-column` and `--label-column`, for eval's options here and train's.
+/// The help of train's `--token-column` and `--label-column`.
 let tokenColumnHelp = ArgumentHelp(
   "The column holding the token (1-based; default: \(TrainingData.defaultTokenColumn)).")
 let labelColumnHelp = ArgumentHelp(
   "The column holding the gold label (1-based; default: the last).")
 
-/// Which CoNLL columns hold the token and the gold label (eval; train takes them from its
-/// recipe), and the feature columns a model reads.
+/// Which CoNLL columns hold the token and the gold label, and the feature columns a model
+/// reads. `eval` parses the first two as options, nil where not given (`reading(for:)` then
+/// takes the model's); `train` sets them from its recipe.
 struct ColumnOptions: ParsableArguments {
-  @Option(parsing: .unconditional, help: tokenColumnHelp) var tokenColumn = TrainingData
-    .defaultTokenColumn
-  @Option(parsing: .unconditional, help: labelColumnHelp) var labelColumn: Int?
+  @Option(
+    parsing: .unconditional,
+    help: "The column holding the token (1-based; default: the one the model was trained on).")
+  var tokenColumn: Int?
+  @Option(
+    parsing: .unconditional,
+    help: "The column holding the gold label (1-based; default: the one the model was trained on).")
+  var labelColumn: Int?
   /// Set from the model (eval) or the recipe (train), not a flag here.
   var featureColumns: [Int] = []
 
@@ -27,21 +33,53 @@ struct ColumnOptions: ParsableArguments {
   }
 
   func validate() throws {
-    try validated { try TrainingData.validateColumns(token: tokenColumn, label: labelColumn) }
+    try validated {
+      try TrainingData.validateColumns(
+        token: tokenColumn ?? TrainingData.defaultTokenColumn, label: labelColumn)
+    }
+  }
+
+  /// The columns to read labelled data of `tagger`'s, which are laid out as its training data
+  /// were: each column given, else the one its recipe read (tokens from column 1 and labels
+  /// from the last where its recipe says nothing), and its feature columns. A note on
+  /// standard error names the columns taken from the model, which differ from those defaults.
+  /// Throws where a column given and one taken from the model are the same.
+  func reading(for tagger: TaggerModel, at path: String) throws -> (
+    token: Int, label: Int?, features: [Int]
+  ) {
+    let trained = tagger.provenance?.recipe.data
+    let token = tokenColumn ?? trained?.tokenColumn ?? TrainingData.defaultTokenColumn
+    let label = labelColumn ?? trained?.labelColumn
+    let resolved = (token, label, tagger.configuration.featureColumns.map(\.column))
+    var fromModel = [String]()
+    if tokenColumn == nil, token != TrainingData.defaultTokenColumn {
+      fromModel.append("--token-column \(token)")
+    }
+    if labelColumn == nil, let label { fromModel.append("--label-column \(label)") }
+    guard !fromModel.isEmpty else { return resolved }
+    if token == label {
+      // One column was given and the other taken from the model: say which to give.
+      let missing = tokenColumn == nil ? "--token-column" : "--label-column"
+      throw ValidationError(
+        "\(path) was trained with \(fromModel.joined(separator: " and ")), the column given "
+          + "for the other: give \(missing) too")
+    }
+    printError("note: reading with \(fromModel.joined(separator: " and ")), as \(path) was trained")
+    return resolved
   }
 
   /// The labelled sentences of `path` in these columns, with the file's size and SHA-256
   /// (`readLabelledCoNLLWithDigest`).
   func readWithDigest(_ path: String) throws -> (sentences: [Sentence], digest: ReadDigest) {
     try readLabelledCoNLLWithDigest(
-      path: path, tokenColumn: tokenColumn, labelColumn: labelColumn, featureColumns: featureColumns
-    )
+      path: path, tokenColumn: tokenColumn ?? TrainingData.defaultTokenColumn,
+      labelColumn: labelColumn, featureColumns: featureColumns)
   }
 }
 
-/// Notes, on standard error, that `column`, the column `tag` or `eval` reads tokens from, is
+/// Notes, on standard error, that `column`, the column `tag` or `bench` reads tokens from, is
 /// the default (1) but not the one the model at `path` was trained on (its recipe's): both
-/// read column 1 unless told, while the model's feature columns come from the model, so a
+/// read column 1 unless told (their input need not be laid out as labelled data), while the model's feature columns come from the model, so a
 /// file laid out as its training data was would otherwise be tagged from the wrong column
 /// without a word. A column given other than the default is taken as meant.
 func noteTokenColumn(_ column: Int, of tagger: TaggerModel, at path: String) {
@@ -51,15 +89,4 @@ func noteTokenColumn(_ column: Int, of tagger: TaggerModel, at path: String) {
   printError(
     "note: \(path) was trained on the tokens of column \(trained) (--token-column \(trained)); "
       + "this reads column \(column)")
-}
-
-/// Notes, on standard error, that `eval` reads gold labels from each line's last column (no
-/// --label-column) while the model at `path` was trained on another (its recipe's
-/// --label-column): a file laid out as the training data was would otherwise be scored
-/// against the wrong column without a word (FB1 0 against a column of other labels).
-func noteLabelColumn(_ column: Int?, of tagger: TaggerModel, at path: String) {
-  guard column == nil, let trained = tagger.provenance?.recipe.data.labelColumn else { return }
-  printError(
-    "note: \(path) was trained on the labels of column \(trained) (--label-column \(trained)); "
-      + "this reads each line's last column")
 }

@@ -7,11 +7,12 @@ struct Eval: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "eval",
     abstract: """
-      Tag a labelled CoNLL file and score it against its gold labels (the last column unless \
-      --label-column), as conlleval does, but for -DOCSTART- lines: eval skips them, where \
-      conlleval (and trellis tag | trellis score) counts each as a token labelled O. Labels \
-      without chunk prefixes are scored as conlleval -r scores them, and BIOES labels as the \
-      BIO labels of the same chunks, as training's dev F1 scores them.
+      Tag a labelled CoNLL file and score it against its gold labels (tokens and labels in \
+      the columns the model was trained on unless --token-column or --label-column), as \
+      conlleval does, but for -DOCSTART- lines: eval skips them, where conlleval (and \
+      trellis tag | trellis score) counts each as a token labelled O. Labels without chunk \
+      prefixes are scored as conlleval -r scores them, and BIOES labels as the BIO labels \
+      of the same chunks, as training's dev F1 scores them.
       """)
 
   @Option(help: "The model file.") var model: String
@@ -44,11 +45,10 @@ struct Eval: ParsableCommand {
   func run() throws {
     try FileRoles(inputs: [("--model", model), ("--test", test)]).check()
     let tagger = try ModelFile.read(from: model)
-    noteTokenColumn(columns.tokenColumn, of: tagger, at: model)
-    noteLabelColumn(columns.labelColumn, of: tagger, at: model)
-    let featureColumns = tagger.configuration.featureColumns.map(\.column)
+    let columns = try columns.reading(for: tagger, at: model)
+    let featureColumns = columns.features
     let reader = try LabelledCoNLLReader(
-      path: test, tokenColumn: columns.tokenColumn, labelColumn: columns.labelColumn,
+      path: test, tokenColumn: columns.token, labelColumn: columns.label,
       featureColumns: featureColumns, refusal: { tagger.tokenLimitError(count: $0.count) })
     let options = TaggingOptions(constrained: !noConstraints)
     let scheme = tagger.configuration.scheme

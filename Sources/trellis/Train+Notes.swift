@@ -77,8 +77,8 @@ extension Train {
 
   /// A note when dev F1 cannot choose between epochs, or nil: the training labels have chunk
   /// prefixes, and the dev file holds no chunk (every label "O"), or none of a type the
-  /// training data has, so no model finds one, every epoch scores 0, and the first is kept
-  /// however much later ones improve (a dev slice without entities, without a word). Labels
+  /// training data has, so no model finds one, every epoch scores 0, and training runs all
+  /// its epochs and keeps the last, as without a dev set, for all the time dev takes. Labels
   /// without prefixes (part-of-speech tags) are each a chunk of their own in dev F1, so there
   /// is always one to find.
   static func devSelectionNote(train: [Sentence], dev: [Sentence], devName: String) -> String? {
@@ -95,8 +95,8 @@ extension Train {
     }
     return "note: \(devName) holds "
       + (devChunkCount == 0 ? "no chunks" : "no chunk of a type the training data has")
-      + ", so dev F1 is 0 in every epoch and training keeps the first; give --dev a file "
-      + "with chunks, or train without --dev, which keeps the last epoch"
+      + ", so dev F1 is 0 in every epoch and training runs all its epochs and keeps the "
+      + "last, as without --dev: give --dev a file with chunks"
   }
 }
 
@@ -117,4 +117,21 @@ private func withKeptValues<Value: Codable>(_ value: Value, _ replaced: [Replace
     let decoded = try? JSONDecoder().decode(Value.self, from: patched)
   else { return value }
   return decoded
+}
+
+extension Train {
+  /// Says on standard error which model was written, and warns where no epoch's dev F1 was
+  /// above 0: nothing told the epochs apart (`TrainingState.improves` kept the last), and the
+  /// model may be of no use.
+  func noteWritten(_ trained: TaggerModel, to model: String) {
+    printError(
+      "wrote \(model) (\(trained.parameterCount) parameters, \(trained.labels.count) labels)")
+    if let dev = trained.provenance?.training.devF1History, !dev.isEmpty,
+      dev.allSatisfy({ $0 == 0 })
+    {
+      printError(
+        "warning: no epoch found a dev chunk right (dev F1 0 in all \(dev.count)), so \(model) "
+          + "is the last epoch's: train longer (--epochs) or on more data")
+    }
+  }
 }

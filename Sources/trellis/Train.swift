@@ -220,10 +220,7 @@ struct Train: ParsableCommand {
     if !keepCheckpoint {
       try? FileManager.default.removeItem(atPath: replacementTarget(checkpoint))
     }
-    if !quiet {
-      printError(
-        "wrote \(model) (\(trained.parameterCount) parameters, \(trained.labels.count) labels)")
-    }
+    if !quiet { noteWritten(trained, to: model) }
   }
 
   /// `validatedRecipe()`, its usage errors printed with this command's usage line and ending

@@ -52,10 +52,11 @@ final class FeatureOptionTests: CLITestCase {
     assertFailed(beyond, mentioning: ["column 3 asked for, but lines have 2"])
   }
 
-  /// `tag` and `eval` read tokens from column 1 unless told, a model's feature columns from
-  /// the model: for a model trained on another token column they say so (they read the wrong
-  /// column without a word), and say nothing when the column is the model's.
-  func testTagAndEvalNoteAModelTrainedOnAnotherTokenColumn() throws {
+  /// `tag` reads tokens from column 1 unless told, a model's feature columns from the model:
+  /// for a model trained on another token column it says so (it read the wrong column without
+  /// a word), and says nothing when the column is the model's. `eval`, whose labelled input is
+  /// laid out as the training data, reads the model's column unless told.
+  func testTagNotesAndEvalReadsAModelsOtherTokenColumn() throws {
     // A line number before each token: the tokens in column 2, the labels last.
     let numbered = try String(contentsOfFile: PackagePaths.tiny("train"), encoding: .utf8)
       .split(separator: "\n", omittingEmptySubsequences: false).enumerated()
@@ -67,16 +68,27 @@ final class FeatureOptionTests: CLITestCase {
       try trellis(
         ["train", "--train", data, "--model", model, "--token-column", "2", "--quiet"]
           + Self.smallModelOptions))
-    let note =
-      "note: \(model) was trained on the tokens of column 2 (--token-column 2); this reads column 1"
-    for command in [["tag", "--model", model, data], ["eval", "--model", model, "--test", data]] {
-      let column1 = try trellis(command)
-      assertSucceeded(column1)
-      XCTAssertTrue(column1.stderr.contains(note), column1.summary)
-      let column2 = try trellis(command + ["--token-column", "2"])
-      assertSucceeded(column2)
-      XCTAssertFalse(column2.stderr.contains("note:"), column2.summary)
-    }
+    let tag = ["tag", "--model", model, data]
+    let column1 = try trellis(tag)
+    assertSucceeded(column1)
+    XCTAssertTrue(
+      column1.stderr.contains(
+        "note: \(model) was trained on the tokens of column 2 (--token-column 2); "
+          + "this reads column 1"), column1.summary)
+    let column2 = try trellis(tag + ["--token-column", "2"])
+    assertSucceeded(column2)
+    XCTAssertFalse(column2.stderr.contains("note:"), column2.summary)
+    XCTAssertNotEqual(column1.output, column2.output)
+    let eval = ["eval", "--model", model, "--test", data]
+    let defaulted = try trellis(eval)
+    assertSucceeded(defaulted)
+    XCTAssertTrue(
+      defaulted.stderr.contains("note: reading with --token-column 2, as \(model) was trained"),
+      defaulted.summary)
+    let given = try trellis(eval + ["--token-column", "2"])
+    assertSucceeded(given)
+    XCTAssertFalse(given.stderr.contains("note:"), given.summary)
+    XCTAssertEqual(defaulted.output, given.output)
   }
 
   /// A run that diverges stops with an explanation, and the best model so far stays on disk.

@@ -86,6 +86,8 @@ final class TrainTagEvalTests: CLITestCase {
   /// A dev file without chunks (or with none of a type the training data has) scores every
   /// epoch 0, so training kept the first epoch without a word; a note says so, and not for a
   /// dev file with chunks (above) or for labels without chunk prefixes, each a chunk itself.
+  /// Such epochs tell nothing apart: all run, whatever --patience, the last is kept, and a
+  /// warning says so at the end.
   func testADevFileWithoutChunksIsNoted() throws {
     let rows = conllRows(try contents(of: PackagePaths.tiny("dev")))
     func devFile(_ name: String, _ label: (String) -> String) throws -> String {
@@ -101,12 +103,20 @@ final class TrainTagEvalTests: CLITestCase {
         "no chunk of a type the training data has"
       ),
     ] {
-      let run = try trellis(train + ["--dev", dev] + Self.smallModelOptions)
+      let run = try trellis(
+        train + ["--dev", dev, "--epochs", "3", "--patience", "1"]
+          + Self.smallModelOptions.dropFirst(2))
       assertSucceeded(run)
       XCTAssertTrue(
         run.stderr.contains(
-          "note: \(dev) holds \(what), so dev F1 is 0 in every epoch and training keeps the "
-            + "first"), run.summary)
+          "note: \(dev) holds \(what), so dev F1 is 0 in every epoch and training runs all its "
+            + "epochs and keeps the last"), run.summary)
+      XCTAssertTrue(
+        run.stderr.contains(
+          "warning: no epoch found a dev chunk right (dev F1 0 in all 3), so \(path("model")) "
+            + "is the last epoch's"), run.summary)
+      let info = try trellis(["info", path("model")])
+      XCTAssertTrue(info.output.contains("epochs 3 run of 3, selected epoch 3"), info.output)
     }
     let tags = try devFile("tags.conll") { $0 == "O" ? "X" : "Y" }
     let trainTags = try write(
@@ -262,9 +272,10 @@ final class TrainTagEvalTests: CLITestCase {
     XCTAssertFalse(split.output.contains(" LRB-: precision"), split.output)
   }
 
-  /// `eval` reads gold labels from the last column unless told: for a model trained on
-  /// another label column it says so (it scored against the wrong column without a word).
-  func testEvalNotesAModelTrainedOnAnotherLabelColumn() throws {
+  /// `eval` reads tokens and gold labels from the columns the model was trained on unless
+  /// told, saying so (it read the last column, and scored against the wrong one with FB1 0); a
+  /// column given for one that the model's other takes is refused before any work.
+  func testEvalReadsTheColumnsTheModelWasTrainedOn() throws {
     // A column after the labels: the labels in column 2 of 3.
     let extended = try String(contentsOfFile: PackagePaths.tiny("train"), encoding: .utf8)
       .split(separator: "\n", omittingEmptySubsequences: false)
@@ -275,14 +286,27 @@ final class TrainTagEvalTests: CLITestCase {
       try trellis(
         ["train", "--train", data, "--model", model, "--label-column", "2", "--quiet"]
           + Self.smallModelOptions))
-    let note =
-      "note: \(model) was trained on the labels of column 2 (--label-column 2); "
-      + "this reads each line's last column"
-    let last = try trellis(["eval", "--model", model, "--test", data])
-    assertSucceeded(last)
-    XCTAssertTrue(last.stderr.contains(note), last.summary)
+    let defaulted = try trellis(["eval", "--model", model, "--test", data])
+    assertSucceeded(defaulted)
+    XCTAssertTrue(
+      defaulted.stderr.contains("note: reading with --label-column 2, as \(model) was trained"),
+      defaulted.summary)
     let given = try trellis(["eval", "--model", model, "--test", data, "--label-column", "2"])
     assertSucceeded(given)
     XCTAssertFalse(given.stderr.contains("note:"), given.summary)
+    XCTAssertEqual(defaulted.output, given.output)
+    let labelsLast = try trellis(["eval", "--model", model, "--test", PackagePaths.tiny("train")])
+    XCTAssertEqual(given.output, labelsLast.output)
+    let last = try trellis(["eval", "--model", model, "--test", data, "--label-column", "3"])
+    assertSucceeded(last)
+    XCTAssertNotEqual(last.output, given.output)
+    let clash = try trellis(["eval", "--model", model, "--test", data, "--token-column", "2"])
+    assertFailed(
+      clash,
+      mentioning: [
+        "\(model) was trained with --label-column 2, the column given for the other: "
+          + "give --label-column too"
+      ])
   }
+
 }

@@ -188,6 +188,12 @@ final class CoNLLReaderTests: XCTestCase {
       XCTAssertEqual(try lines(path), expected, terminator.debugDescription)
     }
     XCTAssertEqual(try lines(write("final-cr.txt", "x\r")), ["x"])
+    // A byte-order mark alone is an empty file (no line), as a reader that drops the mark
+    // first (Hadoop's) reads it; followed by a line end, it is an empty line.
+    let mark = String(decoding: LineReader.byteOrderMark, as: UTF8.self)
+    XCTAssertEqual(try lines(write("mark.txt", mark)), [])
+    XCTAssertEqual(try lines(write("mark-lf.txt", mark + "\n")), [""])
+    XCTAssertEqual(try lines(write("mark-x.txt", mark + "x")), ["x"])
     XCTAssertEqual(try lines(write("only-cr.txt", "\r\r")), ["", ""])
   }
 

@@ -4,8 +4,8 @@ import XCTest
 @testable import Trellis
 
 /// Model selection and early stopping (`TrainingState.select`, `continues`): an epoch is kept
-/// only when its dev F1 beats every earlier epoch's (a tie keeps the earlier one), and
-/// training stops after `patience` epochs in a row without a better dev F1.
+/// only when its dev F1 beats every earlier epoch's (a tie keeps the earlier one, but for
+/// ties at 0), and training stops after `patience` epochs in a row without a better dev F1.
 final class ModelSelectionTests: XCTestCase {
   /// Dev counts with `correct` of 4 one-token gold chunks found and nothing else predicted:
   /// F1 0, 40, 66.7, 85.7 and 100 for 0 to 4.
@@ -59,6 +59,21 @@ final class ModelSelectionTests: XCTestCase {
       epochs([2, 1, 3, 1, 1], options: options).continues, [true, true, true, true, false])
     options.patience = 0
     XCTAssertEqual(epochs([2, 1, 1, 1], options: options).continues, [true, true, true, true])
+  }
+
+  /// Until some epoch finds a dev chunk right its F1 of 0 tells nothing: each such epoch is
+  /// kept and patience does not run; once one has, an F1 of 0 is no better than any other.
+  func testUntilADevChunkIsFoundRightTheLatestEpochIsKeptAndPatienceWaits() {
+    var options = TrainingOptions()
+    (options.epochs, options.patience) = (100, 2)
+    let zeros = epochs([0, 0, 0, 0, 1, 1, 1], options: options)
+    XCTAssertEqual(zeros.kept, [true, true, true, true, true, false, false])
+    XCTAssertEqual(zeros.continues, [true, true, true, true, true, true, false])
+    XCTAssertEqual(zeros.state.record.selectedEpoch, 5)
+    let late = epochs([1, 0, 0], options: options)
+    XCTAssertEqual(late.kept, [true, false, false])
+    XCTAssertEqual(late.continues, [true, true, false])
+    XCTAssertEqual(late.state.record.selectedEpoch, 1)
   }
 
   /// Where a run with other limits would have stopped, replayed from a record of epochs

@@ -152,9 +152,10 @@ def test_request_bodies_stay_within_max_request_bytes() -> None:
     sizes = []
 
     def answer(body: bytes) -> Tuple[int, Dict[str, str], bytes]:
-        count = len(json.loads(body)["sentences"])
-        sizes.append((len(body), count))
-        answers = ",".join(['{"labels":["O"],"spans":[],"tokens":["a"]}'] * count)
+        sentences = json.loads(body)["sentences"]
+        sizes.append((len(body), len(sentences)))
+        answers = ",".join(json.dumps({"labels": ["O"] * len(s["tokens"]), "spans": [],
+                                       "tokens": s["tokens"]}) for s in sentences)
         return 200, {}, ('{"results":[' + answers + "]}\n").encode()
 
     with stand_in(answer) as url:
@@ -164,12 +165,52 @@ def test_request_bodies_stay_within_max_request_bytes() -> None:
     assert all(size <= 200 for size, count in sizes if count > 1)
 
 
-@pytest.mark.parametrize("body", [b'{"results":[', b'{"results":[]}\n', b'{"x":1}',
-                                  b'{"results":[{"error":"no"}]}\n', b"<html>"])
+@pytest.mark.parametrize("body", [
+    b'{"results":[', b'{"results":[]}\n', b'{"x":1}', b'{"results":[{"error":"no"}]}\n',
+    b"<html>", b'{"results":[[]]}\n', b'{"results":["x"]}\n',
+    b'{"results":[{"tokens":5,"labels":"xyz","spans":[]}]}\n',
+    b'{"results":[{"tokens":["a"],"labels":[],"spans":[]}]}\n',
+    b'{"results":[{"tokens":["a"],"labels":[7],"spans":[]}]}\n',
+])
 def test_an_answer_that_is_not_trelliss_is_an_error(body: bytes) -> None:
+    """A `TrellisError`, whatever the shape: results that are lists or strings raised an
+    AttributeError, and ones of other shapes were returned."""
     with stand_in(lambda _: (200, {}, body)) as url:
-        with pytest.raises(trellis.TrellisError, match="sentences 0-0: the answer"):
+        with pytest.raises(trellis.TrellisError, match="sentences? 0(-0)?: the answer"):
             trellis.Client(url).tag([["a"]])
+
+
+def test_an_answer_must_hold_the_sentences_tokens() -> None:
+    """An answer for other tokens (a proxy's mix-up) was returned as the sentence's."""
+    answer = b'{"results":[{"tokens":["a"],"labels":["O"],"spans":[]}]}\n'
+    with stand_in(lambda _: (200, {}, answer)) as url:
+        client = trellis.Client(url)
+        assert client.tag([("a",)])[0].labels == ["O"]
+        with pytest.raises(trellis.TrellisError, match="sentence 0: the answer is not"):
+            client.tag([["a", "b"]])
+        assert client.tag_texts(["whatever"])[0].tokens == ["a"]  # a text's tokens are the server's
+
+
+@pytest.mark.parametrize("head, message", [
+    (b"Content-Length: 100000000000\r\n", "the answer declares 100000000000 bytes"),
+    (b"Transfer-Encoding: chunked\r\n", "the answer runs past 1000 bytes"),
+    (b"Connection: close\r\n", "the answer runs past 1000 bytes"),
+])
+def test_an_answer_larger_than_a_client_reads_is_an_error(head: bytes, message: str) -> None:
+    """A declared length was read at once (MemoryError for 100 GB), and an answer of no
+    declared length was read whole, however long."""
+    body = b"x" * 2000
+    if head.startswith(b"Transfer"):
+        body = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+
+    def answer(connection: socket.socket) -> None:
+        connection.sendall(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + body)
+
+    with raw_server(answer) as url:
+        client = trellis.Client(url, timeout=10)
+        client.MAX_ANSWER_BYTES = 1000
+        with pytest.raises(trellis.TrellisError, match=message):
+            client.tag([["a"]])
 
 
 @pytest.mark.parametrize("arguments, error", [
@@ -279,7 +320,7 @@ def test_the_timeout_bounds_the_whole_request() -> None:
     with stand_in(lambda _: (200, {}, ONE_RESULT)) as url:
         client = trellis.Client(url, timeout=5)
         assert all(client.tag([["a"]])[0].labels == ["O"] for _ in range(20))
-    assert not trellis.client._WATCH._deadlines
+    assert not trellis._deadlines._WATCH._deadlines
 
 
 @pytest.mark.parametrize("answer, error, message", [

@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import threading
 import time
 import urllib.parse
@@ -15,6 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from . import _library
 from ._arguments import (_check_flags, _check_nbest, _integer, _token_array, _type_name,
                          _unencodable)
+from ._deadlines import Watchdog
 from ._library import TrellisError
 from .results import TaggingResult, _dumps
 
@@ -55,8 +55,9 @@ class Client:
     that a server started with lower limits refuses as too large (400 or 413) is sent again in
     halves, down to a sentence alone; a refusal of that sentence, as any other refusal, is
     raised as `ServerError` with the server's message and status (setting the limits to the
-    server's saves the refused requests). An answer that is not Trellis's, or not HTTP, is a
-    `TrellisError`, and an `nbest` over `_library.NBEST_LIMIT` is refused as `Tagger` refuses
+    server's saves the refused requests). An answer that is not Trellis's (not HTTP, not of
+    the shape of an answer, not holding a sentence's tokens, larger than `MAX_ANSWER_BYTES`)
+    is a `TrellisError`, and an `nbest` over `_library.NBEST_LIMIT` is refused as `Tagger` refuses
     it. A request answered 503 (the server's queue is full, or it is stopping) is sent again
     after its `Retry-After` (at most `MAX_RETRY_AFTER` seconds), up to `busy_retries` times. A
     request may take `timeout` seconds, its re-sends and retries included, at most
@@ -74,6 +75,10 @@ class Client:
     MAX_RETRY_AFTER = 60.0
     #: The longest `timeout`, in seconds (a day); None waits without limit.
     MAX_TIMEOUT = 86_400.0
+    #: The largest answer read, in bytes: 1 GiB, hundreds of times an answer to the largest
+    #: request the default limits make (tokens, labels, spans, confidences, 1,000,000 n-best
+    #: labels), so that a faulty server cannot exhaust the memory.
+    MAX_ANSWER_BYTES = 1 << 30
     #: `timeout`'s and `busy_retries`' defaults, which the spaCy component's settings take.
     DEFAULT_TIMEOUT = 60.0
     DEFAULT_BUSY_RETRIES = 5
@@ -151,12 +156,13 @@ class Client:
         if isinstance(sentences, (str, bytes)):
             raise TypeError("sentences must be a list of token lists, not a string")
         nbest = _check_nbest(nbest, _library.NBEST_LIMIT)
-        requests = []
+        requests, token_lists = [], []
         for index, tokens in enumerate(sentences):
             array = _token_array(index, tokens)
-            count = len(tokens) if isinstance(tokens, (list, tuple)) else len(json.loads(array))
-            requests.append(('{"tokens":' + array + "}", count))
-        return self._tag(requests, confidence, nbest)
+            token_lists.append(list(tokens) if isinstance(tokens, (list, tuple))
+                               else json.loads(array))
+            requests.append(('{"tokens":' + array + "}", len(token_lists[-1])))
+        return self._tag(requests, confidence, nbest, token_lists)
 
     def tag_texts(self, texts: Iterable[str], confidence: bool = False,
                   nbest: int = 0) -> List[TaggingResult]:
@@ -198,8 +204,10 @@ class Client:
         self.__dict__.update(state)
         self._local = threading.local()
 
-    def _tag(self, requests: List[tuple], confidence: bool, nbest: int) -> List[TaggingResult]:
-        """`requests` are (JSON request, tokens it may hold) pairs."""
+    def _tag(self, requests: List[tuple], confidence: bool, nbest: int,
+             token_lists: Optional[List[list]] = None) -> List[TaggingResult]:
+        """`requests` are (JSON request, tokens it may hold) pairs; `token_lists` each one's
+        tokens, which its answer must hold, where they are known (not for texts)."""
         _check_flags(confidence=confidence)
         lines = [line for line, _ in requests]
         try:
@@ -211,6 +219,14 @@ class Client:
         results: List[TaggingResult] = []
         for start, end in self._chunks(requests, nbest, len('{"sentences":[]}' + options)):
             self._tag_sentences(lines, start, end, options, results)
+        for index, result in enumerate(results):
+            tokens, labels = result.tokens, result.labels
+            if not (isinstance(tokens, list) and all(isinstance(token, str) for token in tokens)
+                    and isinstance(labels, list) and len(labels) == len(tokens)
+                    and all(isinstance(label, str) for label in labels)) or (
+                        token_lists is not None and tokens != token_lists[index]):
+                raise TrellisError(f"sentence {index}: the answer is not Trellis's answer to "
+                                   f"it: {result.json_line[:80]!r}")
         return results
 
     def _tag_sentences(self, lines: List[str], start: int, end: int, options: str,
@@ -306,12 +322,12 @@ class Client:
                 connection = http.client.HTTPConnection(self._host, self._port,
                                                         timeout=self._timeout)
                 self._local.connection, self._local.process = connection, os.getpid()
-            watchdog = _Watchdog(connection, deadline)
+            watchdog = Watchdog(connection, deadline)
             try:
                 with watchdog:
                     connection.request(method, path, body=body, headers=headers)
                     answer = connection.getresponse()
-                    data = answer.read()
+                    data = _read_answer(answer, self.MAX_ANSWER_BYTES, f"{self.url}{path}")
             except BaseException as error:
                 # Any failure (a timeout, a refused connection, Ctrl-C) leaves the connection
                 # mid-request, and http.client refused every later request on it.
@@ -345,98 +361,26 @@ class Client:
             return answer.status, retry_after, data
 
 
-class _Watchdog:
-    """Within its `with`, shuts `connection`'s socket at `deadline` (time.monotonic; None:
-    never), which ends any wait on it; `expired` says whether it did. The socket is opened
-    first, within the time left, so the watch covers it from the start. One thread of the
-    process (`_DeadlineWatch`) keeps every watch: a timer thread started for each request
-    cost every call its start."""
-
-    def __init__(self, connection: http.client.HTTPConnection,
-                 deadline: Optional[float]) -> None:
-        self._connection = connection
-        self._deadline = deadline
-        self._watched = False
-        self.expired = False
-
-    def __enter__(self) -> "_Watchdog":
-        if self._deadline is None:
-            return self
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            self.expired = True
-            raise TimeoutError("timed out")
-        if self._connection.sock is None:
-            # Connected within the time left, then each wait on the socket bounded as the
-            # connection's timeout says, the watch bounding them all.
-            full = self._connection.timeout
-            self._connection.timeout = left
-            try:
-                self._connection.connect()
-            finally:
-                self._connection.timeout = full
-            self._connection.sock.settimeout(full)
-        _WATCH.add(self, self._deadline)
-        self._watched = True
-        return self
-
-    def expire(self) -> None:
-        """Called by the watch, under its lock, once the deadline has passed."""
-        self.expired = True
-        try:
-            self._connection.sock.shutdown(socket.SHUT_RDWR)
-        except (AttributeError, OSError):
-            pass  # closed already
-
-    def __exit__(self, *exception: object) -> None:
-        if self._watched:
-            # Taken off under the watch's lock, so `expired` is settled before it is read: an
-            # expiry after the answer would shut the kept socket under the next request.
-            _WATCH.remove(self)
-
-
-class _DeadlineWatch:
-    """The process's thread that expires `_Watchdog`s at their deadlines: it sleeps until the
-    nearest one (or a new watch), and expires each past its own under the lock that `add`
-    and `remove` take. Started anew in a forked child, which has no copy of the thread."""
-
-    def __init__(self) -> None:
-        self._reset()
-        # A fork copies the lock as it was, perhaps held by another of the parent's threads.
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        self._pid = 0
-        self._changed = threading.Condition()
-        self._deadlines: Dict[_Watchdog, float] = {}
-
-    def add(self, watchdog: _Watchdog, deadline: float) -> None:
-        with self._changed:
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                threading.Thread(target=self._run, name="trellis.Client deadlines",
-                                 daemon=True).start()
-            self._deadlines[watchdog] = deadline
-            self._changed.notify()
-
-    def remove(self, watchdog: _Watchdog) -> None:
-        with self._changed:
-            self._deadlines.pop(watchdog, None)
-
-    def _run(self) -> None:
-        pid = os.getpid()
-        with self._changed:
-            while self._pid == pid:
-                now = time.monotonic()
-                for watchdog, deadline in list(self._deadlines.items()):
-                    if deadline <= now:
-                        del self._deadlines[watchdog]
-                        watchdog.expire()
-                nearest = min(self._deadlines.values(), default=None)
-                self._changed.wait(None if nearest is None else nearest - now)
-
-
-_WATCH = _DeadlineWatch()
+def _read_answer(answer: http.client.HTTPResponse, limit: int, place: str) -> bytes:
+    """The body of `answer`, read a block at a time; `TrellisError` for one over `limit` bytes,
+    declared or sent (http.client reads a declared length at once: a `Content-Length` of 100
+    GB raised MemoryError), `IncompleteRead` for one cut short, as `read()` raises it."""
+    if answer.length is not None and answer.length > limit:
+        raise TrellisError(f"{place}: the answer declares {answer.length} bytes, more than a "
+                           f"Client reads ({limit})")
+    blocks, size = [], 0
+    while True:
+        block = answer.read(1 << 20)
+        if not block:
+            break
+        size += len(block)
+        if size > limit:
+            raise TrellisError(f"{place}: the answer runs past {limit} bytes, more than a Client "
+                               f"reads")
+        blocks.append(block)
+    if answer.length:  # a block read ends quietly where the connection closed
+        raise http.client.IncompleteRead(b"".join(blocks), answer.length)
+    return b"".join(blocks)
 
 
 def _network_error(error: BaseException, place: str) -> BaseException:
@@ -481,7 +425,7 @@ def _results(text: str, count: int) -> List[TaggingResult]:
             answer, end = decoder.raw_decode(text, index)
             results.append(TaggingResult.from_answer(answer, text[index:end]))
             index = end + (text[end] == ",")
-    except (ValueError, IndexError, KeyError, TypeError) as error:
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError) as error:
         raise TrellisError(f"the answer is not Trellis's {prefix}...]}} ({error}): "
                            f"{text[:80]!r}") from None
     if len(results) != count:

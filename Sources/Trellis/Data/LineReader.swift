@@ -43,6 +43,8 @@ public final class LineReader {
   /// and its columns, a text line a sentence, a JSON line a request (`trellis-serve` takes
   /// bodies of 1 MiB by default).
   public static let lineLimit = 16 << 20
+  /// UTF-8's byte-order mark, passed over at the start of a file.
+  package static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
   /// What is wrong with a line longer than `lineLimit`, after its place (`FILE:LINE: `).
   public static let lineTooLong = "is longer than \(lineLimit >> 20) MiB; is this a text file?"
 
@@ -116,7 +118,10 @@ public final class LineReader {
           {
             line = UnsafeBufferPointer(rebasing: bytes[start..<end.index])
             start = end.index + end.length
-          } else if atEndOfFile, start < bytes.count {
+          } else if atEndOfFile, start < bytes.count,
+            lineNumber > 0 || !bytes[start...].elementsEqual(Self.byteOrderMark)
+          {
+            // A byte-order mark alone is an empty file, not an empty line.
             line = UnsafeBufferPointer(rebasing: bytes[start...])
             start = bytes.count
           } else {
@@ -206,7 +211,7 @@ public final class LineReader {
   private func checked(_ line: UnsafeBufferPointer<UInt8>) throws -> UnsafeBufferPointer<UInt8> {
     lineNumber += 1
     var line = line
-    if lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) {
+    if lineNumber == 1, line.starts(with: Self.byteOrderMark) {
       line = UnsafeBufferPointer(rebasing: line.dropFirst(3))
     }
     // UTF-16 and UTF-32 are what some editors save "Unicode text" as: name them, and the way

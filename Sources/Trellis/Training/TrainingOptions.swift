@@ -2,7 +2,7 @@
 /// the only place those defaults are written (the CLI's help prints them from here).
 public struct TrainingOptions: Codable, Equatable, Sendable {
   /// The most epochs a run may take: a cap rarely reached, since `patience` stops training on a
-  /// dev plateau (README "Default settings": ATIS runs peak between epochs 36 and 60).
+  /// dev plateau (README "Default settings, and why": ATIS runs peak between epochs 36 and 60).
   public var epochs = 100
   /// Sentences per batch.
   public var batchSize = 32
@@ -30,7 +30,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   /// Probability that a word seen once in training is read as `<unk>`, so `<unk>` is trained.
   public var unknownReplacement = 0.5
   /// Stop after this many epochs without a better dev F1; 0 never stops early. Without a dev
-  /// set there is nothing to compare, so training runs all `epochs`.
+  /// set there is nothing to compare, so training runs all `epochs`; nor does the count start
+  /// before some epoch's dev F1 is above 0 (`TrainingState.improves`).
   public var patience = 10
   /// Seeds the one random generator behind initialisation, shuffling, word dropout and
   /// dropout masks: the same seed and data give the same model bytes.
@@ -138,8 +139,8 @@ public struct EpochReport: Codable, Sendable {
   public var trainingSeconds: Double
   /// Training tokens per second of training time (dev evaluation excluded).
   public var tokensPerSecond: Double
-  /// Whether the epoch's parameters are the ones kept: its dev F1 beats every earlier epoch's
-  /// (without a dev set, every epoch is kept in turn).
+  /// Whether the epoch's parameters are the ones kept: its dev F1 beats every earlier epoch's,
+  /// or every one so far is 0 (without a dev set, every epoch is kept in turn).
   public var isBest: Bool
 }
 

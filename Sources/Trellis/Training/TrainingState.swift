@@ -142,9 +142,12 @@ struct TrainingState {
   }
 
   /// Whether an epoch's dev F1 is better than the best before it (nil before the first epoch):
-  /// the one rule behind selection, patience and annealing, which a resumed run replays.
+  /// the one rule behind selection, patience and annealing, which a resumed run replays. Every
+  /// epoch improves on a best of 0: until some dev chunk is found right (on a small corpus a
+  /// CRF finds none for its first epochs of a few updates each) the scores say nothing, so
+  /// the latest epoch is kept, as without a dev set, and patience does not run.
   private static func improves(_ f1: Double, on best: Double?) -> Bool {
-    best.map { f1 > $0 } ?? true
+    best.map { f1 > $0 || $0 == 0 } ?? true
   }
 
   /// Records an epoch's dev F1 (nil without a dev set) and returns whether its parameters are

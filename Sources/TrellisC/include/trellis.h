@@ -60,7 +60,7 @@ trellis_model *trellis_model_load(const char *path, char **error);
 /*
  * Tags a batch of requests, one JSON object per line (LF or CRLF ends a line, and a lone CR
  * is JSON whitespace; a final line end is optional; a UTF-8 byte-order mark at the start is
- * skipped, and a mark alone is one empty line), as `trellis tag --input jsonl` reads a file:
+ * skipped, and a mark alone is no line), as `trellis tag --input jsonl` reads a file:
  * {"id": ..., "tokens": ["a", "b"]} or {"id": ..., "text": "a b"}.
  * Returns one answer per line, in order, each ending with "\n" (an empty string for empty
  * input): {"id":...,"labels":[...],"spans":[...],"tokens":[...]}, or {"id":...,"error":"..."}
