@@ -1,23 +1,21 @@
 import ArgumentParser
 import Trellis
 
-/// The help of train's `--token-column` and `--label-column`.
-let tokenColumnHelp = ArgumentHelp(
-  "The column holding the token (1-based; default: \(TrainingData.defaultTokenColumn)).")
-let labelColumnHelp = ArgumentHelp(
-  "The column holding the gold label (1-based; default: the last).")
-
 /// Which CoNLL columns hold the token and the gold label, and the feature columns a model
 /// reads. `eval` parses the first two as options, nil where not given (`reading(for:)` then
 /// takes the model's); `train` sets them from its recipe.
 struct ColumnOptions: ParsableArguments {
   @Option(
     parsing: .unconditional,
-    help: "The column holding the token (1-based; default: the one the model was trained on).")
+    help:
+      "The column holding the token (1-based; default: the model's training column, else \(TrainingData.defaultTokenColumn))."
+  )
   var tokenColumn: Int?
   @Option(
     parsing: .unconditional,
-    help: "The column holding the gold label (1-based; default: the one the model was trained on).")
+    help:
+      "The column holding the gold label (1-based; default: the model's training column, else the last)."
+  )
   var labelColumn: Int?
   /// Set from the model (eval) or the recipe (train), not a flag here.
   var featureColumns: [Int] = []

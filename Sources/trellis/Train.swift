@@ -33,8 +33,14 @@ struct Train: ParsableCommand {
   var test: String?
   @Option(help: "Where to write the model (atomically, after every epoch that improves dev F1).")
   var model: String?
-  @Option(parsing: .unconditional, help: tokenColumnHelp) var tokenColumn: Int?
-  @Option(parsing: .unconditional, help: labelColumnHelp) var labelColumn: Int?
+  @Option(
+    parsing: .unconditional,
+    help: "The column holding the token (1-based; default: \(TrainingData.defaultTokenColumn)).")
+  var tokenColumn: Int?
+  @Option(
+    parsing: .unconditional, help: "The column holding the gold label (1-based; default: the last)."
+  )
+  var labelColumn: Int?
 
   @Option(help: "Encoder (default: \(defaults.configuration.encoder)).") var encoder: EncoderKind?
   @Option(help: "Output head (default: \(defaults.configuration.head)).") var head: HeadKind?
