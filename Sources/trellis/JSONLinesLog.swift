@@ -26,6 +26,9 @@ final class JSONLinesLog {
     self.path = path
     handle = try openForStreaming(path, appending: true)
     emptiesAtFirstRecord = !appending && descriptorLink(path) == nil
+    if appending, descriptorLink(path) == nil, let written = Self.contents(of: handle) {
+      try dropTornRecord(of: written)
+    }
     encoder.outputFormatting = [.sortedKeys]
     encoder.keyEncodingStrategy = .convertToSnakeCase
     // A diverging run is exactly what a log must show: non-finite values become strings.
@@ -33,13 +36,31 @@ final class JSONLinesLog {
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
   }
 
+  /// A regular file's contents, mapped; nil for a device, a FIFO or an empty file.
+  private static func contents(of handle: FileHandle) -> Data? {
+    var status = stat()
+    guard fstat(handle.fileDescriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
+      status.st_size > 0
+    else { return nil }
+    return try? Data(
+      contentsOf: URL(fileURLWithPath: "/proc/self/fd/\(handle.fileDescriptor)"),
+      options: .alwaysMapped)
+  }
+
+  /// Cuts off a last line without its line feed: a record a failed write (a full disk) left
+  /// torn, which the resumed run writes again, and which the records after it joined.
+  private func dropTornRecord(of written: Data) throws {
+    guard written.last != 0x0A else { return }
+    let kept = written.lastIndex(of: 0x0A).map { $0 + 1 - written.startIndex } ?? 0
+    guard ftruncate(handle.fileDescriptor, off_t(kept)) == 0 else {
+      throw TrellisError(file: path, "cannot be cut to its whole records: \(errnoText())")
+    }
+  }
+
   func write<Record: Encodable>(_ record: Record) throws {
     var line = try encoder.encode(record)
     line.append(0x0A)
-    func failure() -> TrellisError {
-      TrellisError(
-        file: path, "cannot be written: \(String(cString: strerror(errno == 0 ? EIO : errno)))")
-    }
+    func failure() -> TrellisError { TrellisError(file: path, "cannot be written: \(errnoText())") }
     if emptiesAtFirstRecord {
       // A device or FIFO has nothing to empty, and refuses ftruncate.
       var status = stat()
@@ -68,3 +89,6 @@ func embeddingsReport(_ vectors: PretrainedEmbeddings, path: String) -> String {
     + "embeddings: \(coverage.words) words in the data: \(share(coverage.exact, "exact")), "
     + "\(share(coverage.lowercased, "lowercased")), \(share(coverage.missing, "missing"))"
 }
+
+/// The last failed call's reason (EIO where errno says nothing).
+private func errnoText() -> String { String(cString: strerror(errno == 0 ? EIO : errno)) }

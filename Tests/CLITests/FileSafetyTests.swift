@@ -271,6 +271,15 @@ final class FileSafetyTests: CLITestCase {
     assertSucceeded(try trellis(train + ["--model", model, "--seed", "2"]))
     let attributes = try FileManager.default.attributesOfItem(atPath: model)
     XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o640)
+    // And, as root, its owner and group (the group may be what lets others read it): the file
+    // became root's.
+    guard getuid() == 0 else { return }
+    XCTAssertEqual(chown(model, 65534, 65534), 0)
+    assertSucceeded(try trellis(train + ["--model", model, "--seed", "3"]))
+    var status = stat()
+    XCTAssertEqual(stat(model, &status), 0)
+    XCTAssertEqual([status.st_uid, status.st_gid], [65534, 65534])
+    XCTAssertEqual(status.st_mode & 0o7777, 0o640)
   }
 
   /// A model write that the system refuses (here the file-size limit, its signal ignored as a

@@ -98,20 +98,26 @@ final class ResumeTests: CLITestCase {
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model + ".checkpoint")), checkpoint)
   }
 
-  /// A resumed run adds to its log: it replaced the interrupted run's lines with its own.
+  /// A resumed run adds to its log: it replaced the interrupted run's lines with its own. A
+  /// record the interruption left torn (a full disk) goes: the resumed run's first record
+  /// was joined to it, and the log was no longer JSON lines.
   func testAResumedRunAddsToItsLog() throws {
     let log = path("run.jsonl")
     let model = try trainModel(options: ["--epochs", "1", "--keep-checkpoint", "--log", log])
+    let handle = try XCTUnwrap(FileHandle(forWritingAtPath: log))
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data(#"{"epoch":2,"gradi"#.utf8))
+    try handle.close()
     let resumed = try trellis(
       [
         "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
         "--model", model, "--epochs", "2", "--resume", "--quiet", "--log", log,
       ] + Self.smallModelOptions)
     assertSucceeded(resumed)
-    let epochs = try contents(of: log).split(separator: "\n").compactMap {
-      (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["epoch"] as? Int
+    let records = try contents(of: log).split(separator: "\n").map {
+      try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "\($0)")
     }
-    XCTAssertEqual(epochs, [1, 2])
+    XCTAssertEqual(records.compactMap { $0["epoch"] as? Int }, [1, 2])
   }
 
   /// A resumed run keeps the checkpoint's `--note` and `--test` (whose words the embedding

@@ -346,9 +346,7 @@ func writeAtomically(to path: String, _ write: (FileHandle) throws -> Void) thro
       throw error
     }
     try handle.close()
-    // A replaced file keeps its permissions (a model made read-only for others stays so).
-    var replaced = stat()
-    if stat(target.path, &replaced) == 0 { chmod(temporary.path, replaced.st_mode & 0o7777) }
+    keepAttributes(of: target.path, on: temporary.path)
     guard rename(temporary.path, target.path) == 0 else {
       throw TrellisError(file: path, "cannot be replaced: \(String(cString: strerror(errno)))")
     }
@@ -381,4 +379,17 @@ package func openForStreaming(_ path: String, appending: Bool = false) throws ->
       file: path, "cannot be opened for writing: \(String(cString: strerror(errno)))")
   }
   return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+}
+
+/// Gives the file at `temporary` the permissions of the one at `replaced`, which it replaces
+/// (a model made read-only for others stays so), and its owner and group where the process
+/// may give them (root, or a group it is in): the group may be what lets others read it.
+/// Nothing where no file is replaced. Owner first: chown(2) clears set-id bits.
+private func keepAttributes(of replaced: String, on temporary: String) {
+  var status = stat()
+  guard stat(replaced, &status) == 0 else { return }
+  if chown(temporary, status.st_uid, status.st_gid) != 0 {
+    _ = chown(temporary, uid_t.max, status.st_gid)  // uid -1: the group alone
+  }
+  chmod(temporary, status.st_mode & 0o7777)
 }
