@@ -37,7 +37,7 @@ def run(corpus, flags, seed, workdir):
     seconds = time.monotonic() - started
     with open(log) as f:
         epochs = [r for r in map(json.loads, f) if "epoch" in r]
-    best = max(epochs, key=lambda r: (r["dev_f1"], -r["epoch"]))
+    best = [r for r in epochs if r["is_best"]][-1]  # the epoch the trainer kept
     return {"dev_f1": best["dev_f1"], "best_epoch": best["epoch"], "epochs": len(epochs), "seconds": seconds}
 
 

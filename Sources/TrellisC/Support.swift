@@ -110,9 +110,8 @@ enum JSONLinesInput {
   /// The lines of a NUL-terminated UTF-8 text, as `trellis tag --input jsonl` reads a file: LF
   /// or CRLF ends a line (a lone CR is JSON whitespace inside one), a final line end does not
   /// start another line, a byte-order mark before the first line is dropped (alone it is no
-  /// line), and a line
-  /// longer than `LineReader.lineLimit` is nil, answered as `trellis tag --on-error skip`
-  /// answers it.
+  /// line), and a line longer than `LineReader.lineLimit` is nil, answered as `trellis tag
+  /// --on-error skip` answers it.
   static func lines(of text: UnsafePointer<CChar>) throws -> [String?] {
     let encoded = bytes(ofCString: text)
     var lines: [String?] = []

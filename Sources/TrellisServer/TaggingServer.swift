@@ -254,7 +254,7 @@ public struct TaggingServer: Service {
     // A byte-order mark before the JSON is skipped, as `trellis tag` and the C ABI skip one
     // before the first JSON line (it was refused as invalid JSON).
     var body = bytes.readableBytesView
-    if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+    if body.starts(with: LineReader.byteOrderMark) { body = body.dropFirst(3) }
     guard let text = String(validating: body, as: UTF8.self) else {
       throw ServiceError.badRequest("the body is not UTF-8")
     }

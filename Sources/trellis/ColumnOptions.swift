@@ -30,18 +30,24 @@ struct ColumnOptions: ParsableArguments {
     self.featureColumns = featureColumns
   }
 
+  /// The columns given, checked; those from a model are checked against them once it is read
+  /// (`reading(for:at:)`).
   func validate() throws {
     try validated {
-      try TrainingData.validateColumns(
-        token: tokenColumn ?? TrainingData.defaultTokenColumn, label: labelColumn)
+      if let tokenColumn {
+        try TrainingData.validateColumns(token: tokenColumn, label: labelColumn)
+      } else if let labelColumn {
+        try require(labelColumn, in: 1...TrainingData.columnLimit, "label-column")
+      }
     }
   }
 
   /// The columns to read labelled data of `tagger`'s, which are laid out as its training data
   /// were: each column given, else the one its recipe read (tokens from column 1 and labels
   /// from the last where its recipe says nothing), and its feature columns. A note on
-  /// standard error names the columns taken from the model, which differ from those defaults.
-  /// Throws where a column given and one taken from the model are the same.
+  /// standard error names the columns taken from the recipe (a token column other than 1, a
+  /// label column training was given). Throws where a column given and one taken from the
+  /// recipe are the same.
   func reading(for tagger: TaggerModel, at path: String) throws -> (
     token: Int, label: Int?, features: [Int]
   ) {
@@ -57,10 +63,12 @@ struct ColumnOptions: ParsableArguments {
     guard !fromModel.isEmpty else { return resolved }
     if token == label {
       // One column was given and the other taken from the model: say which to give.
-      let missing = tokenColumn == nil ? "--token-column" : "--label-column"
-      throw ValidationError(
-        "\(path) was trained with \(fromModel.joined(separator: " and ")), the column given "
-          + "for the other: give \(missing) too")
+      let (missing, given) =
+        tokenColumn == nil ? ("token-column", "--label-column") : ("label-column", "--token-column")
+      throw OptionError(
+        missing,
+        "must be given too: \(path) was trained with \(fromModel.joined(separator: " and ")), "
+          + "the column \(given) names")
     }
     printError("note: reading with \(fromModel.joined(separator: " and ")), as \(path) was trained")
     return resolved
@@ -77,9 +85,10 @@ struct ColumnOptions: ParsableArguments {
 
 /// Notes, on standard error, that `column`, the column `tag` or `bench` reads tokens from, is
 /// the default (1) but not the one the model at `path` was trained on (its recipe's): both
-/// read column 1 unless told (their input need not be laid out as labelled data), while the model's feature columns come from the model, so a
-/// file laid out as its training data was would otherwise be tagged from the wrong column
-/// without a word. A column given other than the default is taken as meant.
+/// read column 1 unless told (their input need not be laid out as labelled data), while the
+/// model's feature columns come from the model, so a file laid out as its training data was
+/// would otherwise be tagged from the wrong column without a word. A column given other than
+/// the default is taken as meant.
 func noteTokenColumn(_ column: Int, of tagger: TaggerModel, at path: String) {
   guard column == TrainingData.defaultTokenColumn,
     let trained = tagger.provenance?.recipe.data.tokenColumn, trained != column

@@ -131,7 +131,7 @@ extension Train {
     {
       printError(
         "warning: no epoch found a dev chunk right (dev F1 0 in all \(dev.count)), so \(model) "
-          + "is the last epoch's: train longer (--epochs) or on more data")
+          + "is the last epoch's, which no dev score chose")
     }
   }
 }

@@ -301,12 +301,26 @@ final class TrainTagEvalTests: CLITestCase {
     assertSucceeded(last)
     XCTAssertNotEqual(last.output, given.output)
     let clash = try trellis(["eval", "--model", model, "--test", data, "--token-column", "2"])
-    assertFailed(
-      clash,
-      mentioning: [
-        "\(model) was trained with --label-column 2, the column given for the other: "
-          + "give --label-column too"
-      ])
+    XCTAssertEqual(clash.exitCode, 64, clash.summary)
+    XCTAssertTrue(
+      clash.stderr.hasPrefix(
+        "Error: --label-column must be given too: \(model) was trained with --label-column 2, "
+          + "the column --token-column names\nUsage: trellis eval "), clash.summary)
+    // A label column given alone is checked against the model's token column, not column 1.
+    let tokensSecond = try write(
+      extended.split(separator: "\n", omittingEmptySubsequences: false)
+        .map { line in
+          let fields = line.split(separator: "\t")
+          return fields.isEmpty ? "" : "\(fields[1])\t\(fields[0])\tX"
+        }
+        .joined(separator: "\n"), to: "tokens-second.conll")
+    let swapped = path("swapped")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", tokensSecond, "--model", swapped, "--token-column", "2"]
+          + ["--label-column", "1", "--quiet"] + Self.smallModelOptions))
+    assertSucceeded(
+      try trellis(["eval", "--model", swapped, "--test", tokensSecond, "--label-column", "1"]))
   }
 
 }

@@ -76,6 +76,25 @@ final class ModelSelectionTests: XCTestCase {
     XCTAssertEqual(late.state.record.selectedEpoch, 1)
   }
 
+  /// A checkpoint's kept epoch and count after it must be what its dev history gives today
+  /// (`checkSelection`): one written when the first of epochs at 0 was kept, and each counted
+  /// against patience, resumed with that choice and stopped where a run goes on.
+  func testACheckpointSelectedByAnotherRuleIsRefused() throws {
+    let run = epochs([0, 0, 0])
+    XCTAssertNoThrow(try run.state.checkSelection(checkpoint: "c"))
+    XCTAssertTrue(TrainingState.selection(replaying: [0, 0, 0]) == (3, 0))
+    XCTAssertTrue(TrainingState.selection(replaying: [1, 3, 0, 2]) == (2, 2))
+    var earlier = run.state
+    (earlier.record.selectedEpoch, earlier.epochsWithoutImprovement) = (1, 2)
+    XCTAssertThrowsError(try earlier.checkSelection(checkpoint: "c")) {
+      XCTAssertEqual(
+        "\($0)",
+        "c: kept epoch 1 with 2 epochs after it without a better dev F1, where this version "
+          + "keeps epoch 3 with 0 (an earlier version's model selection): remove it to start "
+          + "afresh")
+    }
+  }
+
   /// Where a run with other limits would have stopped, replayed from a record of epochs
   /// (`stoppingPoint`, which refuses a resume that cannot end as an uninterrupted run):
   /// the first epoch after which those epochs, run as `Trainer.train` runs them, would not

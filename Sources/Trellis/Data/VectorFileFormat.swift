@@ -35,7 +35,8 @@ public enum VectorFileFormat: Equatable, Sendable, CustomStringConvertible {
     if let kind = foreignKind(sample) { throw unreadable(fileName, "it looks like \(kind)") }
     let firstLine = sample.prefix { $0 != 0x0A && $0 != 0x0D }  // LF, CRLF or CR end lines
     // The line without UTF-8's byte-order mark, for a header may follow one.
-    let unmarked = firstLine.starts(with: [0xEF, 0xBB, 0xBF]) ? firstLine.dropFirst(3) : firstLine
+    let unmarked =
+      firstLine.starts(with: LineReader.byteOrderMark) ? firstLine.dropFirst(3) : firstLine
     // Named as a CoNLL file in UTF-16 is: it read as "neither text nor a header".
     if let refusal = unmarked.withUnsafeBufferPointer({
       wideEncodingRefusal(file: fileName, firstLine: $0)

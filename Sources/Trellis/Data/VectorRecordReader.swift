@@ -106,7 +106,8 @@ final class VectorRecordReader {
             "is longer than \(lineLimit) bytes, too long for a word and \(dimension) numbers"))
       else { return nil }
       lineNumber += 1
-      line = lineNumber == 1 && next.starts(with: [0xEF, 0xBB, 0xBF]) ? next.dropFirst(3) : next
+      line =
+        lineNumber == 1 && next.starts(with: LineReader.byteOrderMark) ? next.dropFirst(3) : next
       splitFields()
       if fields.isEmpty { continue }
       recordCount += 1

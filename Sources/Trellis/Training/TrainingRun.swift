@@ -251,6 +251,7 @@ extension Trainer {
           + "\(checkpointOptions.epochs) --patience \(checkpointOptions.patience))")
     }
     try checkColumns(of: model, checkpoint: checkpoint)
+    try state.checkSelection(checkpoint: checkpoint)
     let sentences = train.converted(to: model.configuration)
     let corpus = CorpusVocabularies(
       of: sentences, normalization: model.configuration.normalization,

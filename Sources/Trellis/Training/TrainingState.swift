@@ -141,6 +141,33 @@ struct TrainingState {
     return nil
   }
 
+  /// The epoch `select(dev:)` keeps after the epochs of `devF1History` (0 before any) and how
+  /// many epochs followed it without a better dev F1.
+  static func selection(replaying devF1History: [Double]) -> (epoch: Int, epochsAfter: Int) {
+    var (best, selected, after) = (Double?.none, 0, 0)
+    for (index, f1) in devF1History.enumerated() {
+      if improves(f1, on: best) { (best, selected, after) = (f1, index + 1, 0) } else { after += 1 }
+    }
+    return (selected, after)
+  }
+
+  /// Throws unless the epoch this state keeps, and the epochs since it, are what the dev
+  /// history gives by today's rule (`improves`): a checkpoint of a version that kept the first
+  /// of epochs at dev F1 0 and counted them against patience resumed with its choice, and
+  /// stopped where an uninterrupted run goes on.
+  func checkSelection(checkpoint: String) throws {
+    let history = record.devF1History
+    guard !history.isEmpty else { return }
+    let replayed = Self.selection(replaying: history)
+    guard replayed != (record.selectedEpoch, epochsWithoutImprovement) else { return }
+    throw TrellisError(
+      file: checkpoint,
+      "kept epoch \(record.selectedEpoch) with \(epochsWithoutImprovement) epochs after it "
+        + "without a better dev F1, where this version keeps epoch \(replayed.epoch) with "
+        + "\(replayed.epochsAfter) (an earlier version's model selection): remove it to start "
+        + "afresh")
+  }
+
   /// Whether an epoch's dev F1 is better than the best before it (nil before the first epoch):
   /// the one rule behind selection, patience and annealing, which a resumed run replays. Every
   /// epoch improves on a best of 0: until some dev chunk is found right (on a small corpus a
