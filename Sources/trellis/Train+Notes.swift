@@ -98,6 +98,21 @@ extension Train {
       + ", so dev F1 is 0 in every epoch and training runs all its epochs and keeps the "
       + "last, as without --dev: give --dev a file with chunks"
   }
+
+  /// Says on standard error which model was written, and warns where no epoch's dev F1 was
+  /// above 0: nothing told the epochs apart (`TrainingState.improves` kept the last), and the
+  /// model may be of no use.
+  func noteWritten(_ trained: TaggerModel, to model: String) {
+    printError(
+      "wrote \(model) (\(trained.parameterCount) parameters, \(trained.labels.count) labels)")
+    if let dev = trained.provenance?.training.devF1History, !dev.isEmpty,
+      dev.allSatisfy({ $0 == 0 })
+    {
+      printError(
+        "warning: no epoch found a dev chunk right (dev F1 0 in all \(dev.count)), so \(model) "
+          + "is the last epoch's, which no dev score chose")
+    }
+  }
 }
 
 /// `value` with each top-level member that `replaced` names set to its kept value (left out
@@ -117,21 +132,4 @@ private func withKeptValues<Value: Codable>(_ value: Value, _ replaced: [Replace
     let decoded = try? JSONDecoder().decode(Value.self, from: patched)
   else { return value }
   return decoded
-}
-
-extension Train {
-  /// Says on standard error which model was written, and warns where no epoch's dev F1 was
-  /// above 0: nothing told the epochs apart (`TrainingState.improves` kept the last), and the
-  /// model may be of no use.
-  func noteWritten(_ trained: TaggerModel, to model: String) {
-    printError(
-      "wrote \(model) (\(trained.parameterCount) parameters, \(trained.labels.count) labels)")
-    if let dev = trained.provenance?.training.devF1History, !dev.isEmpty,
-      dev.allSatisfy({ $0 == 0 })
-    {
-      printError(
-        "warning: no epoch found a dev chunk right (dev F1 0 in all \(dev.count)), so \(model) "
-          + "is the last epoch's, which no dev score chose")
-    }
-  }
 }
