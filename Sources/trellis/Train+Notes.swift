@@ -100,7 +100,7 @@ extension Train {
   }
 
   /// Says on standard error which model was written, and warns where no epoch's dev F1 was
-  /// above 0: nothing told the epochs apart (`TrainingState.improves` kept the last), and the
+  /// above 0: nothing told the epochs apart (`TrainingState.Selection` kept the last), and the
   /// model may be of no use.
   func noteWritten(_ trained: TaggerModel, to model: String) {
     printError(

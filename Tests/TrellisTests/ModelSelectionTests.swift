@@ -52,28 +52,33 @@ final class ModelSelectionTests: XCTestCase {
     var options = TrainingOptions()
     options.epochs = 100
     options.patience = 2
-    // A tie is no improvement: two of them end the run.
-    XCTAssertEqual(epochs([2, 2, 2], options: options).continues, [true, true, false])
+    // A tie is no improvement: two of them end the run, once an epoch after the first has
+    // been kept.
+    XCTAssertEqual(epochs([1, 2, 2, 2], options: options).continues, [true, true, true, false])
     // An improvement starts the count again.
     XCTAssertEqual(
       epochs([2, 1, 3, 1, 1], options: options).continues, [true, true, true, true, false])
     options.patience = 0
-    XCTAssertEqual(epochs([2, 1, 1, 1], options: options).continues, [true, true, true, true])
+    XCTAssertEqual(
+      epochs([1, 2, 1, 1, 1], options: options).continues, [Bool](repeating: true, count: 5))
   }
 
   /// Until some epoch finds a dev chunk right its F1 of 0 tells nothing: each such epoch is
   /// kept and patience does not run; once one has, an F1 of 0 is no better than any other.
-  func testUntilADevChunkIsFoundRightTheLatestEpochIsKeptAndPatienceWaits() {
+  /// Patience runs only once an epoch after the first has been kept: the chunks a first,
+  /// untrained epoch finds by chance set a bar that the next epochs' 0s did not pass, and a
+  /// small corpus's run ended with that epoch kept.
+  func testPatienceWaitsForAnEpochAfterTheFirstToBeKept() {
     var options = TrainingOptions()
     (options.epochs, options.patience) = (100, 2)
     let zeros = epochs([0, 0, 0, 0, 1, 1, 1], options: options)
     XCTAssertEqual(zeros.kept, [true, true, true, true, true, false, false])
     XCTAssertEqual(zeros.continues, [true, true, true, true, true, true, false])
     XCTAssertEqual(zeros.state.record.selectedEpoch, 5)
-    let late = epochs([1, 0, 0], options: options)
-    XCTAssertEqual(late.kept, [true, false, false])
-    XCTAssertEqual(late.continues, [true, true, false])
-    XCTAssertEqual(late.state.record.selectedEpoch, 1)
+    let chance = epochs([1, 0, 0, 0, 2, 0, 0], options: options)
+    XCTAssertEqual(chance.kept, [true, false, false, false, true, false, false])
+    XCTAssertEqual(chance.continues, [true, true, true, true, true, true, false])
+    XCTAssertEqual(chance.state.record.selectedEpoch, 5)
   }
 
   /// A checkpoint's kept epoch and count after it must be what its dev history gives today

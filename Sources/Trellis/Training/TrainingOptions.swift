@@ -31,7 +31,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   public var unknownReplacement = 0.5
   /// Stop after this many epochs without a better dev F1; 0 never stops early. Without a dev
   /// set there is nothing to compare, so training runs all `epochs`; nor does the count start
-  /// before some epoch's dev F1 is above 0 (`TrainingState.improves`).
+  /// before an epoch after the first has been kept (`TrainingState.Selection`).
   public var patience = 10
   /// Seeds the one random generator behind initialisation, shuffling, word dropout and
   /// dropout masks: the same seed and data give the same model bytes.

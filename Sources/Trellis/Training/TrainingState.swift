@@ -79,13 +79,15 @@ struct TrainingState {
   /// dev F1, the count of such epochs starting again after each annealing. A function of the
   /// dev history, which checkpoints keep, so a resumed run anneals as an uninterrupted one.
   static func annealings(devF1History: [Double], patience: Int) -> Int {
-    var (best, withoutImprovement, annealings) = (Double?.none, 0, 0)
+    var (selection, sinceAnnealing, annealings) = (Selection(), 0, 0)
     for f1 in devF1History {
-      if improves(f1, on: best) {
-        (best, withoutImprovement) = (f1, 0)
-      } else {
-        withoutImprovement += 1
-        if withoutImprovement == patience { (annealings, withoutImprovement) = (annealings + 1, 0) }
+      let counted = selection.epochsAfter
+      selection.record(f1)
+      if selection.epochsAfter == 0 {
+        sinceAnnealing = 0
+      } else if selection.epochsAfter > counted {
+        sinceAnnealing += 1
+        if sinceAnnealing == patience { (annealings, sinceAnnealing) = (annealings + 1, 0) }
       }
     }
     return annealings
@@ -125,34 +127,28 @@ struct TrainingState {
   static func stoppingPoint(
     devF1History: [Double], completedEpochs: Int, options: TrainingOptions
   ) -> Int? {
-    var (best, withoutImprovement) = (Double?.none, 0)
+    var selection = Selection()
     for epochs in 0..<completedEpochs {
       guard
         continues(
-          completedEpochs: epochs, epochsWithoutImprovement: withoutImprovement, options: options)
+          completedEpochs: epochs, epochsWithoutImprovement: selection.epochsAfter,
+          options: options)
       else { return epochs }
-      guard epochs < devF1History.count else { continue }
-      if improves(devF1History[epochs], on: best) {
-        (best, withoutImprovement) = (devF1History[epochs], 0)
-      } else {
-        withoutImprovement += 1
-      }
+      if epochs < devF1History.count { selection.record(devF1History[epochs]) }
     }
     return nil
   }
 
   /// The epoch `select(dev:)` keeps after the epochs of `devF1History` (0 before any) and how
-  /// many epochs followed it without a better dev F1.
+  /// many epochs after it count against patience.
   static func selection(replaying devF1History: [Double]) -> (epoch: Int, epochsAfter: Int) {
-    var (best, selected, after) = (Double?.none, 0, 0)
-    for (index, f1) in devF1History.enumerated() {
-      if improves(f1, on: best) { (best, selected, after) = (f1, index + 1, 0) } else { after += 1 }
-    }
-    return (selected, after)
+    var selection = Selection()
+    for f1 in devF1History { selection.record(f1) }
+    return (selection.epoch, selection.epochsAfter)
   }
 
   /// Throws unless the epoch this state keeps, and the epochs since it, are what the dev
-  /// history gives by today's rule (`improves`): a checkpoint of a version that kept the first
+  /// history gives by today's rule (`Selection`): a checkpoint of a version that kept the first
   /// of epochs at dev F1 0 and counted them against patience resumed with its choice, and
   /// stopped where an uninterrupted run goes on.
   func checkSelection(checkpoint: String) throws {
@@ -168,13 +164,35 @@ struct TrainingState {
         + "afresh")
   }
 
-  /// Whether an epoch's dev F1 is better than the best before it (nil before the first epoch):
-  /// the one rule behind selection, patience and annealing, which a resumed run replays. Every
-  /// epoch improves on a best of 0: until some dev chunk is found right (on a small corpus a
-  /// CRF finds none for its first epochs of a few updates each) the scores say nothing, so
-  /// the latest epoch is kept, as without a dev set, and patience does not run.
-  private static func improves(_ f1: Double, on best: Double?) -> Bool {
-    best.map { f1 > $0 || $0 == 0 } ?? true
+  /// The one rule behind selection, patience and annealing, which a resumed run replays: which
+  /// epoch is kept after the dev F1s recorded so far, and how many epochs after it count
+  /// against patience.
+  struct Selection {
+    /// The kept epoch's dev F1; nil before the first epoch.
+    var best: Double?
+    /// The kept epoch, from 1; 0 before the first.
+    var epoch = 0
+    /// The epochs after the kept one without a better dev F1 that count against patience.
+    var epochsAfter = 0
+    /// The epochs recorded.
+    var count = 0
+
+    /// Records the next epoch's dev F1; returns whether that epoch is kept. An epoch is kept
+    /// when its F1 beats the best so far, and every epoch improves on a best of 0: until some
+    /// dev chunk is found right the scores say nothing, so the latest is kept, as without a dev
+    /// set. Epochs without a better F1 count against patience only once an epoch after the
+    /// first was kept: the chunks an untrained first epoch finds by chance (on a small corpus,
+    /// before a CRF of a few updates an epoch finds any) set a bar that the next epochs, all at
+    /// 0, did not pass, and patience ended the run with the first epoch kept.
+    @discardableResult mutating func record(_ f1: Double) -> Bool {
+      count += 1
+      guard best.map({ f1 > $0 || $0 == 0 }) ?? true else {
+        if epoch > 1 { epochsAfter += 1 }
+        return false
+      }
+      (best, epoch, epochsAfter) = (f1, count, 0)
+      return true
+    }
   }
 
   /// Records an epoch's dev F1 (nil without a dev set) and returns whether its parameters are
@@ -186,14 +204,14 @@ struct TrainingState {
       record.selectedEpoch = completedEpochs + 1
       return true
     }
+    var selection = Selection(
+      best: bestF1, epoch: record.selectedEpoch, epochsAfter: epochsWithoutImprovement,
+      count: completedEpochs)
+    let kept = selection.record(dev.f1)
     record.devF1History.append(dev.f1)
-    guard Self.improves(dev.f1, on: bestF1) else {
-      epochsWithoutImprovement += 1
-      return false
-    }
-    bestF1 = dev.f1
-    epochsWithoutImprovement = 0
-    record.selectedEpoch = completedEpochs + 1
+    (bestF1, epochsWithoutImprovement) = (selection.best, selection.epochsAfter)
+    guard kept else { return false }
+    record.selectedEpoch = selection.epoch
     record.dev = DevScores(dev)
     return true
   }
