@@ -60,9 +60,12 @@ struct ColumnOptions: ParsableArguments {
       fromModel.append("--token-column \(token)")
     }
     if labelColumn == nil, let label { fromModel.append("--label-column \(label)") }
-    guard !fromModel.isEmpty else { return resolved }
     if token == label {
-      // One column was given and the other taken from the model: say which to give.
+      // Both the defaults' (column 1 as the label's); or one given and the other taken from
+      // the model: say which to give.
+      guard !fromModel.isEmpty else {
+        throw OptionError("label-column", "must differ from --token-column (both \(token))")
+      }
       let (missing, given) =
         tokenColumn == nil ? ("token-column", "--label-column") : ("label-column", "--token-column")
       throw OptionError(
@@ -70,6 +73,7 @@ struct ColumnOptions: ParsableArguments {
         "must be given too: \(path) was trained with \(fromModel.joined(separator: " and ")), "
           + "the column \(given) names")
     }
+    guard !fromModel.isEmpty else { return resolved }
     printError("note: reading with \(fromModel.joined(separator: " and ")), as \(path) was trained")
     return resolved
   }

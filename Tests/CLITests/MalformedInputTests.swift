@@ -581,10 +581,6 @@ final class MalformedInputTests: CLITestCase {
         ["eval", "--model", path("m"), "--test", path("t"), "--label-column", "1001"],
         "--label-column must be in 1...1000 (got 1001)"
       ),
-      (
-        ["eval", "--model", path("m"), "--test", path("t"), "--label-column", "1"],
-        "--label-column must differ from --token-column (both 1)"
-      ),
       (train + ["--window", "-1"], "--window must be in 0...64 (got -1)"),
       (train + ["--epochs=-1"], "--epochs must be in 1...100000 (got -1)"),
       (train + ["--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),

@@ -321,6 +321,13 @@ final class TrainTagEvalTests: CLITestCase {
           + ["--label-column", "1", "--quiet"] + Self.smallModelOptions))
     assertSucceeded(
       try trellis(["eval", "--model", swapped, "--test", tokensSecond, "--label-column", "1"]))
+    // Given alone for a model of tokens in column 1, it is checked against that column.
+    let defaults = try trellis(["eval", "--model", model, "--test", data, "--label-column", "1"])
+    XCTAssertEqual(defaults.exitCode, 64, defaults.summary)
+    XCTAssertTrue(
+      defaults.stderr.hasPrefix(
+        "Error: --label-column must differ from --token-column (both 1)\nUsage: trellis eval "),
+      defaults.summary)
   }
 
 }
