@@ -77,7 +77,7 @@ struct OptimizationFlags: ParsableArguments {
   @Option(
     parsing: .unconditional,
     help:
-      "Stop after this many epochs without a better dev F1, counted once an epoch after the first has been kept (a better dev F1 than all before it, or any after dev F1s of 0); 0 never stops early, nor does a run without --dev (default: \(Train.defaults.options.patience))."
+      "Stop after this many epochs without a better dev F1, once the run has made \(TrainingOptions.updatesBeforeStopping) updates (epochs of a corpus of a few dozen sentences are one or two); 0 never stops early, nor does a run without --dev (default: \(Train.defaults.options.patience))."
   )
   var patience: Int?
   @Flag(

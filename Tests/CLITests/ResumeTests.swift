@@ -231,11 +231,15 @@ final class ResumeTests: CLITestCase {
   /// (it ended with the checkpoint's model and recorded "5 run of 3"); limits that stop it
   /// where it is are kept.
   func testResumeRefusesLimitsThatWouldHaveStoppedTheRunSooner() throws {
-    // Dev F1 3.23, 7.69, then 0 for three epochs: --patience 2 stops a run after epoch 4.
+    // A rate too small to change a weight: no epoch after the first betters its dev F1 (4.62
+    // from seed 2's initial weights; one of 0 would not count against --patience). Batches of
+    // one sentence: 40 updates an epoch, so patience may end the run after 25 epochs
+    // (`TrainingState.updatesBeforeStopping`).
     let model = try trainModel(
-      seed: 7,
+      seed: 2,
       options: [
-        "--epochs", "5", "--patience", "0", "--learning-rate", "0.005", "--keep-checkpoint",
+        "--epochs", "28", "--patience", "0", "--learning-rate", "1e-30", "--batch-size", "1",
+        "--keep-checkpoint",
       ])
     let checkpoint = model + ".checkpoint"
     let files = try [model, checkpoint].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
@@ -248,21 +252,21 @@ final class ResumeTests: CLITestCase {
       (
         ["--epochs", "30", "--patience", "2"],
         "--patience 2 (2 epochs without a better dev F1) would have stopped an uninterrupted run "
-          + "after epoch 4"
+          + "after epoch 25"
       ),
     ] {
       assertFailed(
         try trellis(resume + limits),
         mentioning: [
-          "\(checkpoint): has run 5 epochs, but \(message)", "remove it to start afresh",
-          "--epochs 5 --patience 0",
+          "\(checkpoint): has run 28 epochs, but \(message)", "remove it to start afresh",
+          "--epochs 28 --patience 0",
         ])
       XCTAssertEqual(
         try [model, checkpoint].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, files)
     }
-    assertSucceeded(try trellis(resume + ["--epochs", "5", "--patience", "3"]))
+    assertSucceeded(try trellis(resume + ["--epochs", "28", "--patience", "27"]))
     let info = try trellis(["info", model])
-    XCTAssertTrue(info.output.contains("epochs 5 run of 5, selected epoch 2"), info.output)
+    XCTAssertTrue(info.output.contains("epochs 28 run of 28, selected epoch 1"), info.output)
   }
 
   func testResumeRefusesOtherData() throws {

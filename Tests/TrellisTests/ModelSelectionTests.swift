@@ -25,15 +25,16 @@ final class ModelSelectionTests: XCTestCase {
   /// Runs the epochs whose dev scores have `correct` chunks each, as `Trainer.train` does
   /// (select, then count the epoch); returns which were kept, whether another would run after
   /// each, and the state after the last.
-  func epochs(_ correct: [Int?], options: TrainingOptions = TrainingOptions()) -> (
-    kept: [Bool], continues: [Bool], state: TrainingState
-  ) {
+  func epochs(
+    _ correct: [Int?], options: TrainingOptions = TrainingOptions(), epochsBeforeStopping: Int = 0
+  ) -> (kept: [Bool], continues: [Bool], state: TrainingState) {
     var state = state()
     var (kept, continues) = ([Bool](), [Bool]())
     for c in correct {
       kept.append(state.select(dev: c.map { dev(correct: $0) }))
       state.completedEpochs += 1
-      continues.append(state.continues(options: options))
+      continues.append(
+        state.continues(options: options, epochsBeforeStopping: epochsBeforeStopping))
     }
     return (kept, continues, state)
   }
@@ -52,33 +53,46 @@ final class ModelSelectionTests: XCTestCase {
     var options = TrainingOptions()
     options.epochs = 100
     options.patience = 2
-    // A tie is no improvement: two of them end the run, once an epoch after the first has
-    // been kept.
-    XCTAssertEqual(epochs([1, 2, 2, 2], options: options).continues, [true, true, true, false])
+    // A tie is no improvement: two of them end the run.
+    XCTAssertEqual(epochs([2, 2, 2], options: options).continues, [true, true, false])
     // An improvement starts the count again.
     XCTAssertEqual(
       epochs([2, 1, 3, 1, 1], options: options).continues, [true, true, true, true, false])
     options.patience = 0
-    XCTAssertEqual(
-      epochs([1, 2, 1, 1, 1], options: options).continues, [Bool](repeating: true, count: 5))
+    XCTAssertEqual(epochs([2, 1, 1, 1], options: options).continues, [true, true, true, true])
   }
 
   /// Until some epoch finds a dev chunk right its F1 of 0 tells nothing: each such epoch is
   /// kept and patience does not run; once one has, an F1 of 0 is no better than any other.
-  /// Patience runs only once an epoch after the first has been kept: the chunks a first,
-  /// untrained epoch finds by chance set a bar that the next epochs' 0s did not pass, and a
-  /// small corpus's run ended with that epoch kept.
-  func testPatienceWaitsForAnEpochAfterTheFirstToBeKept() {
+  func testUntilADevChunkIsFoundRightTheLatestEpochIsKeptAndPatienceWaits() {
     var options = TrainingOptions()
     (options.epochs, options.patience) = (100, 2)
     let zeros = epochs([0, 0, 0, 0, 1, 1, 1], options: options)
     XCTAssertEqual(zeros.kept, [true, true, true, true, true, false, false])
     XCTAssertEqual(zeros.continues, [true, true, true, true, true, true, false])
     XCTAssertEqual(zeros.state.record.selectedEpoch, 5)
-    let chance = epochs([1, 0, 0, 0, 2, 0, 0], options: options)
-    XCTAssertEqual(chance.kept, [true, false, false, false, true, false, false])
-    XCTAssertEqual(chance.continues, [true, true, true, true, true, true, false])
-    XCTAssertEqual(chance.state.record.selectedEpoch, 5)
+    let late = epochs([1, 0, 0], options: options)
+    XCTAssertEqual(late.kept, [true, false, false])
+    XCTAssertEqual(late.continues, [true, true, false])
+    XCTAssertEqual(late.state.record.selectedEpoch, 1)
+  }
+
+  /// Patience ends no run before `epochsBeforeStopping` epochs: on a corpus of a few dozen
+  /// sentences an epoch is one or two updates, and the chunks that its first, barely trained
+  /// epochs found by chance set a bar that the next ten did not pass.
+  func testPatienceWaitsForTheUpdatesBeforeStopping() {
+    var options = TrainingOptions()
+    (options.epochs, options.patience) = (100, 2)
+    let chance = [1, 0, 0, 0, 2, 0, 0]
+    XCTAssertEqual(
+      epochs(chance, options: options).continues, [true, true, false, false, true, true, false])
+    let waiting = epochs(chance, options: options, epochsBeforeStopping: 5)
+    XCTAssertEqual(waiting.continues, [true, true, true, true, true, true, false])
+    XCTAssertEqual(waiting.state.record.selectedEpoch, 5)
+    // 1,000 updates: 500 epochs of 53 sentences in batches of 32, 8 of ATIS's 4,478.
+    XCTAssertEqual(TrainingState.epochsBeforeStopping(sentences: 53, batchSize: 32), 500)
+    XCTAssertEqual(TrainingState.epochsBeforeStopping(sentences: 4478, batchSize: 32), 8)
+    XCTAssertEqual(TrainingState.epochsBeforeStopping(sentences: 0, batchSize: 32), 1000)
   }
 
   /// A checkpoint's kept epoch and count after it must be what its dev history gives today
@@ -109,18 +123,21 @@ final class ModelSelectionTests: XCTestCase {
     (options.epochs, options.patience) = (30, 2)
     XCTAssertEqual(
       TrainingState.stoppingPoint(
-        devF1History: [40, 50, 50, 50, 60, 60], completedEpochs: 6, options: options), 4)
+        devF1History: [40, 50, 50, 50, 60, 60], completedEpochs: 6, options: options,
+        epochsBeforeStopping: 0), 4)
     var rng = SplitMix64(seed: 7)
     for _ in 0..<2000 {
       let hasDev = rng.next() % 4 != 0
       let correct = (0..<1 + Int(rng.next() % 8)).map { _ in hasDev ? Int(rng.next() % 5) : nil }
       (options.epochs, options.patience) = (1 + Int(rng.next() % 8), Int(rng.next() % 4))
-      let run = epochs(correct, options: options)
+      let before = Int(rng.next() % 4)
+      let run = epochs(correct, options: options, epochsBeforeStopping: before)
       let expected = run.continues.dropLast().firstIndex(of: false).map { $0 + 1 }
       XCTAssertEqual(
         TrainingState.stoppingPoint(
           devF1History: run.state.record.devF1History, completedEpochs: correct.count,
-          options: options), expected, "\(correct), \(options.epochs), \(options.patience)")
+          options: options, epochsBeforeStopping: before), expected,
+        "\(correct), \(options.epochs), \(options.patience), \(before)")
     }
   }
 

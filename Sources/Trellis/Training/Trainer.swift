@@ -103,7 +103,7 @@ public final class Trainer {
       run = try fresh(train: train, dev: dev)
     }
     if let recipe = recordedProvenance(run)?.recipe { try onStart(recipe) }
-    while run.state.continues(options: run.options) {
+    while run.continues() {
       let started = Date()
       let totals = try trainEpoch(run)
       let trainingSeconds = Date().timeIntervalSince(started)

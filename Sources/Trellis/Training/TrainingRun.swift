@@ -8,6 +8,14 @@ final class TrainingRun {
   let options: TrainingOptions
   var state: TrainingState
   let examples: [(encoded: TaggerModel.EncodedSentence, labels: [Int])]
+  /// Whether another epoch runs (`TrainingState.continues`), patience waiting for the epochs
+  /// of `TrainingOptions.updatesBeforeStopping` updates on these examples.
+  func continues() -> Bool {
+    state.continues(
+      options: options,
+      epochsBeforeStopping: TrainingState.epochsBeforeStopping(
+        sentences: examples.count, batchSize: options.batchSize))
+  }
   let lengths: [Int]
   /// `isSingleton[id]`: word `id` occurs once in the training data (word dropout's candidates).
   let isSingleton: [Bool]
@@ -236,7 +244,9 @@ extension Trainer {
     // cannot give the model an uninterrupted run with those limits ends with.
     if let stop = TrainingState.stoppingPoint(
       devF1History: state.record.devF1History, completedEpochs: state.completedEpochs,
-      options: options)
+      options: options,
+      epochsBeforeStopping: TrainingState.epochsBeforeStopping(
+        sentences: train.count, batchSize: options.batchSize))
     {
       let limit =
         stop == options.epochs

@@ -103,21 +103,32 @@ struct TrainingState {
     return annealings == 0 ? decayed : decayed * pow(options.annealFactor, Double(annealings))
   }
 
-  /// Whether another epoch runs: `epochs` not reached, and with a dev set, fewer than
-  /// `patience` epochs in a row without a better dev F1.
-  func continues(options: TrainingOptions) -> Bool {
-    Self.continues(
-      completedEpochs: completedEpochs, epochsWithoutImprovement: epochsWithoutImprovement,
-      options: options)
+  /// The epochs of `TrainingOptions.updatesBeforeStopping` updates on `sentences` training
+  /// sentences in
+  /// batches of `batchSize` (an epoch's batches are at least ⌈sentences / batchSize⌉).
+  static func epochsBeforeStopping(sentences: Int, batchSize: Int) -> Int {
+    let batches = max(1, (sentences + batchSize - 1) / batchSize)
+    return (TrainingOptions.updatesBeforeStopping + batches - 1) / batches
   }
 
-  /// `continues(options:)` after `completedEpochs` epochs, the last `epochsWithoutImprovement`
-  /// of them without a better dev F1.
+  /// Whether another epoch runs: `epochs` not reached, and with a dev set, fewer than
+  /// `patience` epochs in a row without a better dev F1 or fewer than `epochsBeforeStopping`
+  /// epochs run.
+  func continues(options: TrainingOptions, epochsBeforeStopping: Int) -> Bool {
+    Self.continues(
+      completedEpochs: completedEpochs, epochsWithoutImprovement: epochsWithoutImprovement,
+      options: options, epochsBeforeStopping: epochsBeforeStopping)
+  }
+
+  /// `continues(options:epochsBeforeStopping:)` after `completedEpochs` epochs, the last
+  /// `epochsWithoutImprovement` of them without a better dev F1.
   private static func continues(
-    completedEpochs: Int, epochsWithoutImprovement: Int, options: TrainingOptions
+    completedEpochs: Int, epochsWithoutImprovement: Int, options: TrainingOptions,
+    epochsBeforeStopping: Int
   ) -> Bool {
     completedEpochs < options.epochs
-      && (options.patience == 0 || epochsWithoutImprovement < options.patience)
+      && (options.patience == 0 || epochsWithoutImprovement < options.patience
+        || completedEpochs < epochsBeforeStopping)
   }
 
   /// The number of epochs after which a run with `options` would have stopped, replaying the
@@ -125,14 +136,15 @@ struct TrainingState {
   /// it would have run them all. A resumed run whose new `epochs` or `patience` stop it before
   /// its checkpoint's epochs cannot end as an uninterrupted run with them.
   static func stoppingPoint(
-    devF1History: [Double], completedEpochs: Int, options: TrainingOptions
+    devF1History: [Double], completedEpochs: Int, options: TrainingOptions,
+    epochsBeforeStopping: Int
   ) -> Int? {
     var selection = Selection()
     for epochs in 0..<completedEpochs {
       guard
         continues(
           completedEpochs: epochs, epochsWithoutImprovement: selection.epochsAfter,
-          options: options)
+          options: options, epochsBeforeStopping: epochsBeforeStopping)
       else { return epochs }
       if epochs < devF1History.count { selection.record(devF1History[epochs]) }
     }
@@ -140,7 +152,7 @@ struct TrainingState {
   }
 
   /// The epoch `select(dev:)` keeps after the epochs of `devF1History` (0 before any) and how
-  /// many epochs after it count against patience.
+  /// many epochs followed it without a better dev F1.
   static func selection(replaying devF1History: [Double]) -> (epoch: Int, epochsAfter: Int) {
     var selection = Selection()
     for f1 in devF1History { selection.record(f1) }
@@ -165,14 +177,14 @@ struct TrainingState {
   }
 
   /// The one rule behind selection, patience and annealing, which a resumed run replays: which
-  /// epoch is kept after the dev F1s recorded so far, and how many epochs after it count
-  /// against patience.
+  /// epoch is kept after the dev F1s recorded so far, and how many epochs followed it without a
+  /// better dev F1.
   struct Selection {
     /// The kept epoch's dev F1; nil before the first epoch.
     var best: Double?
     /// The kept epoch, from 1; 0 before the first.
     var epoch = 0
-    /// The epochs after the kept one without a better dev F1 that count against patience.
+    /// The epochs after the kept one, none with a better dev F1.
     var epochsAfter = 0
     /// The epochs recorded.
     var count = 0
@@ -180,14 +192,11 @@ struct TrainingState {
     /// Records the next epoch's dev F1; returns whether that epoch is kept. An epoch is kept
     /// when its F1 beats the best so far, and every epoch improves on a best of 0: until some
     /// dev chunk is found right the scores say nothing, so the latest is kept, as without a dev
-    /// set. Epochs without a better F1 count against patience only once an epoch after the
-    /// first was kept: the chunks an untrained first epoch finds by chance (on a small corpus,
-    /// before a CRF of a few updates an epoch finds any) set a bar that the next epochs, all at
-    /// 0, did not pass, and patience ended the run with the first epoch kept.
+    /// set.
     @discardableResult mutating func record(_ f1: Double) -> Bool {
       count += 1
       guard best.map({ f1 > $0 || $0 == 0 }) ?? true else {
-        if epoch > 1 { epochsAfter += 1 }
+        epochsAfter += 1
         return false
       }
       (best, epoch, epochsAfter) = (f1, count, 0)
