@@ -38,7 +38,7 @@ struct OptimizationFlags: ParsableArguments {
   @Option(
     parsing: .unconditional,
     help:
-      "Multiply the learning rate by this after each --anneal-patience epochs without a better dev F1; 1 never anneals, nor does a run without --dev (default: \(Train.defaults.options.annealFactor)).",
+      "Multiply the learning rate by this after each --anneal-patience epochs without a better dev F1, once the run has made \(TrainingOptions.updatesBeforeStopping) updates; 1 never anneals, nor does a run without --dev (default: \(Train.defaults.options.annealFactor)).",
     transform: floatingPointValue
   )
   var annealFactor: Double?

@@ -234,7 +234,7 @@ final class ResumeTests: CLITestCase {
     // A rate too small to change a weight: no epoch after the first betters its dev F1 (4.62
     // from seed 2's initial weights; one of 0 would not count against --patience). Batches of
     // one sentence: 40 updates an epoch, so patience may end the run after 25 epochs
-    // (`TrainingState.updatesBeforeStopping`).
+    // (`TrainingOptions.updatesBeforeStopping`).
     let model = try trainModel(
       seed: 2,
       options: [
@@ -251,8 +251,8 @@ final class ResumeTests: CLITestCase {
       (["--epochs", "2"], "--epochs 2 would have stopped an uninterrupted run after epoch 2"),
       (
         ["--epochs", "30", "--patience", "2"],
-        "--patience 2 (2 epochs without a better dev F1) would have stopped an uninterrupted run "
-          + "after epoch 25"
+        "--patience 2 (2 epochs without a better dev F1, acting once the run has made 1000 "
+          + "updates) would have stopped an uninterrupted run after epoch 25"
       ),
     ] {
       assertFailed(

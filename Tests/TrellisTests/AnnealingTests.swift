@@ -6,28 +6,32 @@ import XCTest
 /// annealed on a dev plateau (`TrainingOptions.annealFactor`).
 final class AnnealingTests: XCTestCase {
   /// The count from a dev history against another reading of the rule: each maximal run of
-  /// epochs without a better dev F1 anneals once for every whole `patience` epochs in it, and
-  /// every epoch is better than a best of 0.
+  /// epochs without a better dev F1 anneals once for every whole `patience` epochs in it that
+  /// come after the first `epochsBeforeStopping`, and every epoch is better than a best of 0.
   func testAnnealingsCountWholePatiencesInEveryPlateau() {
+    let plateaus: [Double] = [90, 91, 91, 90, 89, 92, 92, 92, 92, 92, 92]
     XCTAssertEqual(
-      TrainingState.annealings(
-        devF1History: [90, 91, 91, 90, 89, 92, 92, 92, 92, 92, 92], patience: 3), 2)
+      TrainingState.annealings(devF1History: plateaus, patience: 3, epochsBeforeStopping: 0), 2)
+    XCTAssertEqual(
+      TrainingState.annealings(devF1History: plateaus, patience: 3, epochsBeforeStopping: 8), 1)
     var rng = SplitMix64(seed: 3)
     for _ in 0..<2000 {
       let history = (0..<Int(rng.next() % 40)).map { _ in Double(rng.next() % 6) }
       let patience = 1 + Int(rng.next() % 5)
+      let floor = Int(rng.next() % 10)
       var (expected, plateau, best) = (0, 0, -Double.infinity)
-      for f1 in history {
+      for (epoch, f1) in zip(1..., history) {
         if f1 > best || best == 0 {
           (expected, plateau, best) = (expected + plateau / patience, 0, f1)
-        } else {
+        } else if epoch > floor {
           plateau += 1
         }
       }
       expected += plateau / patience
       XCTAssertEqual(
-        TrainingState.annealings(devF1History: history, patience: patience), expected,
-        "\(history), patience \(patience)")
+        TrainingState.annealings(
+          devF1History: history, patience: patience, epochsBeforeStopping: floor), expected,
+        "\(history), patience \(patience), floor \(floor)")
     }
   }
 
@@ -57,20 +61,23 @@ final class AnnealingTests: XCTestCase {
     configuration.characterFilters = 0
     for factor in [1.0, 0.5] {
       var options = TrainingOptions()
-      (options.epochs, options.patience) = (12, 0)
+      (options.epochs, options.patience) = (30, 0)
       (options.annealFactor, options.annealPatience) = (factor, 1)
-      // A rate at which these tiny data's dev F1 rises above 0 and then falls back: at 0.001
-      // it only rises in 12 epochs (and before it first rises nothing anneals).
-      options.learningRate = 0.01
+      // Batches of one sentence: 40 updates an epoch, so annealing acts after 25 epochs
+      // (`TrainingOptions.updatesBeforeStopping`); at this rate dev F1 falls back after epoch
+      // 26.
+      (options.batchSize, options.learningRate) = (1, 0.005)
+      let floor = TrainingState.epochsBeforeStopping(sentences: train.count, batchSize: 1)
+      XCTAssertEqual(floor, 25)
       var reports: [EpochReport] = []
       let trainer = Trainer(configuration: configuration, options: options)
       trainer.onEpoch = { reports.append($0) }
       _ = try trainer.train(train: train, dev: dev)
-      XCTAssertEqual(reports.count, 12)
+      XCTAssertEqual(reports.count, 30)
       let history = reports.map { $0.devF1! }
       for (epoch, report) in reports.enumerated() {
         let annealings = TrainingState.annealings(
-          devF1History: Array(history[..<epoch]), patience: 1)
+          devF1History: Array(history[..<epoch]), patience: 1, epochsBeforeStopping: floor)
         XCTAssertEqual(
           report.learningRate, options.initialLearningRate * pow(factor, Double(annealings)),
           "factor \(factor), epoch \(epoch + 1)")

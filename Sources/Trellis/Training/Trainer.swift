@@ -238,7 +238,7 @@ public final class Trainer {
   /// One pass over the training sentences in seeded batches (`batches`), a step per batch.
   private func trainEpoch(_ run: TrainingRun) throws -> EpochTotals {
     let epoch = run.state.completedEpochs
-    var totals = EpochTotals(learningRate: run.state.learningRate(options: run.options))
+    var totals = EpochTotals(learningRate: run.learningRate)
     for indices in Self.batches(
       count: run.examples.count, lengths: run.lengths, size: run.options.batchSize,
       rng: &run.state.rng)

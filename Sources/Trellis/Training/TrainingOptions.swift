@@ -16,8 +16,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   public var learningRateDecay = 0.0
   /// The learning rate is multiplied by this after every `annealPatience` epochs in a row
   /// without a better dev F1, so training takes smaller steps on a plateau before `patience`
-  /// stops it (Keras's ReduceLROnPlateau; flair anneals by 0.5). 1 never anneals, nor does a
-  /// run without a dev set.
+  /// stops it (Keras's ReduceLROnPlateau; flair anneals by 0.5), once the run has made
+  /// `updatesBeforeStopping` updates. 1 never anneals, nor does a run without a dev set.
   public var annealFactor = 1.0
   /// Epochs in a row without a better dev F1 before each annealing (`annealFactor`).
   public var annealPatience = 3

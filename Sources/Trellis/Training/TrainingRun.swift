@@ -8,14 +8,6 @@ final class TrainingRun {
   let options: TrainingOptions
   var state: TrainingState
   let examples: [(encoded: TaggerModel.EncodedSentence, labels: [Int])]
-  /// Whether another epoch runs (`TrainingState.continues`), patience waiting for the epochs
-  /// of `TrainingOptions.updatesBeforeStopping` updates on these examples.
-  func continues() -> Bool {
-    state.continues(
-      options: options,
-      epochsBeforeStopping: TrainingState.epochsBeforeStopping(
-        sentences: examples.count, batchSize: options.batchSize))
-  }
   let lengths: [Int]
   /// `isSingleton[id]`: word `id` occurs once in the training data (word dropout's candidates).
   let isSingleton: [Bool]
@@ -37,6 +29,22 @@ final class TrainingRun {
   /// The gradients in `updatedRanges` are zero: the optimiser's step left them so. False
   /// until the first step, and after a batch whose gradients were discarded (non-finite).
   private var gradientsAreZero = false
+
+  /// The epochs of `TrainingOptions.updatesBeforeStopping` updates on these examples, before
+  /// which neither patience nor annealing acts.
+  var epochsBeforeStopping: Int {
+    TrainingState.epochsBeforeStopping(sentences: examples.count, batchSize: options.batchSize)
+  }
+
+  /// Whether another epoch runs (`TrainingState.continues`).
+  func continues() -> Bool {
+    state.continues(options: options, epochsBeforeStopping: epochsBeforeStopping)
+  }
+
+  /// The learning rate of the next epoch (`TrainingState.learningRate`).
+  var learningRate: Double {
+    state.learningRate(options: options, epochsBeforeStopping: epochsBeforeStopping)
+  }
 
   /// `sentences` are in the model's label scheme; `wordCounts[id]` is word id's training count.
   init(
@@ -231,6 +239,39 @@ extension Trainer {
         + "checkpoint's columns")
   }
 
+  /// Throws where `options`' limits would have stopped an uninterrupted run before the epochs
+  /// the checkpoint's `state` has run: epochs already run cannot be undone, so resuming cannot
+  /// give the model such a run ends with. Checked after the data (`sentences` sets the floor of
+  /// `TrainingState.epochsBeforeStopping`: another --train file's gave a misleading refusal).
+  private func checkLimits(
+    of state: TrainingState, options: TrainingOptions, checkpointOptions: TrainingOptions,
+    sentences: Int, checkpoint: String
+  ) throws {
+    let floor = TrainingState.epochsBeforeStopping(
+      sentences: sentences, batchSize: options.batchSize)
+    if let stop = TrainingState.stoppingPoint(
+      devF1History: state.record.devF1History, completedEpochs: state.completedEpochs,
+      options: options, epochsBeforeStopping: floor)
+    {
+      // Where the floor set the epoch, the count alone would name an earlier one.
+      let waited =
+        stop == floor
+        ? ", acting once the run has made \(TrainingOptions.updatesBeforeStopping) updates" : ""
+      let limit =
+        stop == options.epochs
+        ? "--epochs \(options.epochs)"
+        : "--patience \(options.patience) (\(options.patience) epochs without a better dev F1"
+          + "\(waited))"
+      throw TrellisError(
+        file: checkpoint,
+        "has run \(state.completedEpochs) epochs, but \(limit) would have stopped an "
+          + "uninterrupted run after epoch \(stop); resuming cannot give that run's model: "
+          + "remove it to start afresh, or resume with limits that run "
+          + "\(state.completedEpochs) epochs (the checkpoint's are --epochs "
+          + "\(checkpointOptions.epochs) --patience \(checkpointOptions.patience))")
+    }
+  }
+
   /// The run a checkpoint holds, after checking that this trainer's `epochs` and `patience`
   /// would not have stopped it before the epochs it has run, and that it was trained on this
   /// data and selected its epochs on these dev sentences (or had none, as now).
@@ -240,26 +281,6 @@ extension Trainer {
     // The run's length may change on resume; everything that shapes each update may not.
     options.epochs = self.options.epochs
     options.patience = self.options.patience
-    // Epochs already run cannot be undone: limits that would have stopped the run before them
-    // cannot give the model an uninterrupted run with those limits ends with.
-    if let stop = TrainingState.stoppingPoint(
-      devF1History: state.record.devF1History, completedEpochs: state.completedEpochs,
-      options: options,
-      epochsBeforeStopping: TrainingState.epochsBeforeStopping(
-        sentences: train.count, batchSize: options.batchSize))
-    {
-      let limit =
-        stop == options.epochs
-        ? "--epochs \(options.epochs)"
-        : "--patience \(options.patience) (\(options.patience) epochs without a better dev F1)"
-      throw TrellisError(
-        file: checkpoint,
-        "has run \(state.completedEpochs) epochs, but \(limit) would have stopped an "
-          + "uninterrupted run after epoch \(stop); resuming cannot give that run's model: "
-          + "remove it to start afresh, or resume with limits that run "
-          + "\(state.completedEpochs) epochs (the checkpoint's are --epochs "
-          + "\(checkpointOptions.epochs) --patience \(checkpointOptions.patience))")
-    }
     try checkColumns(of: model, checkpoint: checkpoint)
     try state.checkSelection(checkpoint: checkpoint)
     let sentences = train.converted(to: model.configuration)
@@ -284,6 +305,9 @@ extension Trainer {
       throw TrellisError(
         file: checkpoint, problem + " (its best epoch and patience were measured on them)")
     }
+    try checkLimits(
+      of: state, options: options, checkpointOptions: checkpointOptions, sentences: train.count,
+      checkpoint: checkpoint)
     return TrainingRun(
       model: model, state: state, options: options, sentences: sentences,
       wordCounts: corpus.wordCounts

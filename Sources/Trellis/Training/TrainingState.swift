@@ -76,14 +76,19 @@ struct TrainingState {
 
   /// How many times the learning rate has been annealed (`TrainingOptions.annealFactor`) after
   /// the epochs of `devF1History`: once for every `patience` epochs in a row without a better
-  /// dev F1, the count of such epochs starting again after each annealing. A function of the
-  /// dev history, which checkpoints keep, so a resumed run anneals as an uninterrupted one.
-  static func annealings(devF1History: [Double], patience: Int) -> Int {
+  /// dev F1, the count of such epochs starting again after each annealing, and starting only
+  /// after `epochsBeforeStopping` epochs, as patience's does (a small corpus's run kept
+  /// halving its rate after a chance first epoch until it was too small to learn). A function
+  /// of the dev history, which checkpoints keep, so a resumed run anneals as an uninterrupted
+  /// one.
+  static func annealings(devF1History: [Double], patience: Int, epochsBeforeStopping: Int)
+    -> Int
+  {
     var (selection, sinceAnnealing, annealings) = (Selection(), 0, 0)
-    for f1 in devF1History {
+    for (epoch, f1) in zip(1..., devF1History) {
       let counted = selection.epochsAfter
       selection.record(f1)
-      if selection.epochsAfter == 0 {
+      if selection.epochsAfter == 0 || epoch <= epochsBeforeStopping {
         sinceAnnealing = 0
       } else if selection.epochsAfter > counted {
         sinceAnnealing += 1
@@ -95,17 +100,18 @@ struct TrainingState {
 
   /// The learning rate of the next epoch: η₀ / (1 + decay·e), annealed by
   /// `annealFactor`^`annealings` (exactly η₀ / (1 + decay·e) when nothing anneals).
-  func learningRate(options: TrainingOptions) -> Double {
+  func learningRate(options: TrainingOptions, epochsBeforeStopping: Int) -> Double {
     let decayed =
       options.initialLearningRate / (1 + options.learningRateDecay * Double(completedEpochs))
     let annealings = Self.annealings(
-      devF1History: record.devF1History, patience: options.annealPatience)
+      devF1History: record.devF1History, patience: options.annealPatience,
+      epochsBeforeStopping: epochsBeforeStopping)
     return annealings == 0 ? decayed : decayed * pow(options.annealFactor, Double(annealings))
   }
 
   /// The epochs of `TrainingOptions.updatesBeforeStopping` updates on `sentences` training
-  /// sentences in
-  /// batches of `batchSize` (an epoch's batches are at least ⌈sentences / batchSize⌉).
+  /// sentences in batches of `batchSize` (an epoch's batches are at least ⌈sentences /
+  /// batchSize⌉).
   static func epochsBeforeStopping(sentences: Int, batchSize: Int) -> Int {
     let batches = max(1, (sentences + batchSize - 1) / batchSize)
     return (TrainingOptions.updatesBeforeStopping + batches - 1) / batches
