@@ -86,11 +86,9 @@ struct TrainingState {
   {
     var (selection, sinceAnnealing, annealings) = (Selection(), 0, 0)
     for (epoch, f1) in zip(1..., devF1History) {
-      let counted = selection.epochsAfter
-      selection.record(f1)
-      if selection.epochsAfter == 0 || epoch <= epochsBeforeStopping {
+      if selection.record(f1) || epoch <= epochsBeforeStopping {
         sinceAnnealing = 0
-      } else if selection.epochsAfter > counted {
+      } else {
         sinceAnnealing += 1
         if sinceAnnealing == patience { (annealings, sinceAnnealing) = (annealings + 1, 0) }
       }
