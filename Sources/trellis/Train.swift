@@ -182,6 +182,9 @@ struct Train: ParsableCommand {
     let model = model!
     let checkpoint = checkpoint ?? model + ".checkpoint"
     try files(recipe, model: model, checkpoint: checkpoint).check()
+    // Held until the checkpoint is removed: a run into these files meanwhile is refused.
+    let claim = try OutputClaim([model, checkpoint] + (log.map { [$0] } ?? []))
+    defer { claim.release() }
     try requireBLAS()  // initialisation's QR, before any data is read
     // --test is read only with vectors read (`pretrainedVectors`); a resumed run reads none,
     // and its --test must still be a file.

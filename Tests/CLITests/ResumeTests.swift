@@ -16,13 +16,26 @@ final class ResumeTests: CLITestCase {
     let resumed = path("resumed.model")
     assertSucceeded(try trellis(["train", "--model", reference] + common))
 
+    try killMidway(["train", "--model", resumed] + common, checkpoint: resumed + ".checkpoint")
+    // The best model so far is written after every improving epoch: a killed run leaves it.
+    let left = try trellis(["tag", "--model", resumed, PackagePaths.tiny("test")])
+    assertSucceeded(left)
+
+    assertSucceeded(try trellis(["train", "--model", resumed, "--resume"] + common))
+    XCTAssertEqual(
+      FileManager.default.contents(atPath: resumed),
+      FileManager.default.contents(atPath: reference),
+      "resumed model differs from the uninterrupted one")
+  }
+
+  /// Runs `trellis arguments` and kills it (SIGKILL) mid-epoch, once its first checkpoint
+  /// exists and a little more has run.
+  private func killMidway(_ arguments: [String], checkpoint: String) throws {
     let process = Process()
     process.executableURL = try PackagePaths.executable()
-    process.arguments = ["train", "--model", resumed] + common
+    process.arguments = arguments
     process.standardError = FileHandle.nullDevice
     try process.run()
-    // Kill as soon as the first checkpoint exists and a little more has run: mid-epoch.
-    let checkpoint = resumed + ".checkpoint"
     let deadline = Date().addingTimeInterval(120)
     while !FileManager.default.fileExists(atPath: checkpoint), process.isRunning, Date() < deadline
     {
@@ -33,15 +46,26 @@ final class ResumeTests: CLITestCase {
     process.waitUntilExit()
     XCTAssertEqual(
       process.terminationReason, .uncaughtSignal, "training finished before it could be killed")
-    // The best model so far is written after every improving epoch: a killed run leaves it.
-    let left = try trellis(["tag", "--model", resumed, PackagePaths.tiny("test")])
-    assertSucceeded(left)
+  }
 
-    assertSucceeded(try trellis(["train", "--model", resumed, "--resume"] + common))
+  /// A retrain into a finished model, interrupted, leaves that model as it was (its first
+  /// selected epoch replaced it with a partly trained one); resumed, it ends as an
+  /// uninterrupted run does.
+  func testAnInterruptedRetrainLeavesTheModelThere() throws {
+    let model = try trainModel("m")
+    let finished = try Data(contentsOf: URL(fileURLWithPath: model))
+    let retrain = [
+      "train", "--train", PackagePaths.tiny("train"), "--dev", PackagePaths.tiny("dev"),
+      "--epochs", "30", "--embedding-size", "16", "--hidden-size", "16", "--patience", "0",
+      "--seed", "5", "--quiet",
+    ]
+    try killMidway(retrain + ["--model", model], checkpoint: model + ".checkpoint")
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), finished)
+    assertSucceeded(try trellis(retrain + ["--model", model, "--resume"]))
+    assertSucceeded(try trellis(retrain + ["--model", path("uninterrupted")]))
     XCTAssertEqual(
-      FileManager.default.contents(atPath: resumed),
-      FileManager.default.contents(atPath: reference),
-      "resumed model differs from the uninterrupted one")
+      FileManager.default.contents(atPath: model),
+      FileManager.default.contents(atPath: path("uninterrupted")))
   }
 
   /// A resumed run keeps the checkpoint's settings: the command line's other values are

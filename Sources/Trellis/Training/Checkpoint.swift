@@ -42,6 +42,8 @@ package enum Checkpoint {
     /// they were recorded.
     var devSHA256: String?
     var trainSHA256: String?
+    /// `TrainingState.bestModelWaitsForTheEnd`; absent where false.
+    var bestModelWaitsForTheEnd: Bool?
   }
 
   static func write(
@@ -59,7 +61,8 @@ package enum Checkpoint {
         hasBest: !state.bestValues.isEmpty,
         epochsWithoutImprovement: state.epochsWithoutImprovement, record: state.record,
         frozenEmbeddingRows: state.frozenEmbeddingRows.isEmpty ? nil : state.frozenEmbeddingRows,
-        devSHA256: state.devSHA256, trainSHA256: state.trainSHA256))
+        devSHA256: state.devSHA256, trainSHA256: state.trainSHA256,
+        bestModelWaitsForTheEnd: state.bestModelWaitsForTheEnd ? true : nil))
     let modelBytes = try ModelFile.encode(model, name: path)
     var prefix = Data(magic)
     appendLittleEndian(formatVersion, to: &prefix)
@@ -139,6 +142,7 @@ package enum Checkpoint {
     state.record = header.record ?? TrainingRecord()
     (state.devSHA256, state.trainSHA256) = (header.devSHA256, header.trainSHA256)
     state.frozenEmbeddingRows = header.frozenEmbeddingRows ?? []
+    state.bestModelWaitsForTheEnd = header.bestModelWaitsForTheEnd ?? false
     guard state.frozenEmbeddingRows.allSatisfy({ (0..<model.words.count).contains($0) }) else {
       throw TrellisError(file: path, "freezes embedding rows the model does not have")
     }

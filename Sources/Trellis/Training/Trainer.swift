@@ -89,11 +89,19 @@ public final class Trainer {
   /// `epochs` and `patience` from this trainer's options and everything else from the
   /// checkpoint; it is refused when those two would have stopped a run before the epochs the
   /// checkpoint has run (and without a `checkpoint`). `bestModel` is rewritten after every
-  /// selected epoch.
+  /// selected epoch, so that an interrupted run leaves the best epoch so far there, unless
+  /// `bestModel` held a model when the run began: that is replaced once, when training ends,
+  /// and an interrupted retrain leaves it as it was (a resumed run does as the run it
+  /// resumes). While training, this process alone may write `checkpoint` and
+  /// `bestModel`: a call while another process trains into either throws, naming it.
   public func train(
     train: [Sentence], dev: [Sentence], checkpoint: String? = nil, resume: Bool = false,
     bestModel: String? = nil
   ) throws -> TaggerModel {
+    // Claimed before the check for an earlier run's checkpoint: a run started together with
+    // this one into the same files is refused rather than replacing them.
+    let claim = try OutputClaim([checkpoint, bestModel].compactMap { $0 })
+    defer { claim.release() }
     try checkSettingsAndBLAS(checkpoint: checkpoint, resume: resume, bestModel: bestModel)
     let run: TrainingRun
     if resume, let checkpoint {
@@ -101,6 +109,7 @@ public final class Trainer {
       adoptSettings(of: run, train: train)
     } else {
       run = try fresh(train: train, dev: dev)
+      run.state.bestModelWaitsForTheEnd = bestModel.map(holdsBytes) ?? false
     }
     if let recipe = recordedProvenance(run)?.recipe { try onStart(recipe) }
     while run.continues() {
@@ -120,13 +129,7 @@ public final class Trainer {
           "epoch \(run.state.completedEpochs + 1) left weights whose scores are not finite "
             + "(non-finite); \(divergenceAdvice)")
       }
-      let isBest = run.state.select(dev: devScores)
-      if isBest {
-        try run.withEvaluationParameters {
-          run.state.bestValues = run.model.store.snapshot()
-          if let bestModel { try write(run, to: bestModel) }
-        }
-      }
+      let isBest = try keepIfSelected(run, dev: devScores, bestModel: bestModel)
       run.state.completedEpochs += 1
       // Before the checkpoint, which made a run stopped between the two lose the report.
       try onEpoch(
@@ -138,10 +141,7 @@ public final class Trainer {
           learningRate: totals.learningRate, skippedBatches: totals.skipped,
           seconds: Date().timeIntervalSince(started), trainingSeconds: trainingSeconds,
           tokensPerSecond: Double(totals.tokens) / trainingSeconds, isBest: isBest))
-      if let checkpoint {
-        try Checkpoint.write(
-          model: run.model, state: run.state, options: run.options, to: checkpoint)
-      }
+      if let checkpoint { try writeCheckpoint(run, to: checkpoint) }
     }
     // Once more at the end, so the file's record has every epoch (and a resumed run with
     // nothing left to train still writes the model it holds).
@@ -220,6 +220,27 @@ public final class Trainer {
     provenance.recipe.options = run.options
     provenance.training = run.state.record
     return provenance
+  }
+
+  /// Keeps the epoch's parameters when `TrainingState.select` selects it, and writes them to
+  /// `bestModel` unless that waits for the end; returns whether the epoch was selected.
+  private func keepIfSelected(_ run: TrainingRun, dev: ConllCounts?, bestModel: String?) throws
+    -> Bool
+  {
+    guard run.state.select(dev: dev) else { return false }
+    try run.withEvaluationParameters {
+      run.state.bestValues = run.model.store.snapshot()
+      if let bestModel, !run.state.bestModelWaitsForTheEnd { try write(run, to: bestModel) }
+    }
+    return true
+  }
+
+  /// Writes the whole training state of `run` to `path`. The checkpoint's model carries the
+  /// recipe a resume is checked against (its columns, test file and note), also in a run that
+  /// has not written its model yet.
+  private func writeCheckpoint(_ run: TrainingRun, to path: String) throws {
+    run.model.provenance = recordedProvenance(run)
+    try Checkpoint.write(model: run.model, state: run.state, options: run.options, to: path)
   }
 
   /// Writes the model as it is now in `run`, with its provenance.
@@ -362,31 +383,9 @@ public struct TrainingFailure: Error, CustomStringConvertible, Equatable {
   public var description: String { "training: \(message)" }
 }
 
-/// What a diverged run's error advises.
-let divergenceAdvice = "lower --learning-rate or keep --clip on"
-
-/// The error that ends a diverged run: `which` batches of (0-based) `epoch` were non-finite.
-func divergenceError(_ which: String, _ epoch: Int) -> TrainingFailure {
-  TrainingFailure(
-    "\(which) of epoch \(epoch + 1) gave a non-finite loss or gradient; \(divergenceAdvice)")
-}
-
-/// Counts training batches in a row whose loss or gradient norm is non-finite, which are
-/// skipped instead of stepped (a NaN step would spoil every parameter), and gives up at
-/// `limit` of them: one bad batch is an outlier, twenty in a row a diverged run.
-struct ConsecutiveFaults {
-  static let limit = 20
-  private(set) var count = 0
-
-  /// Whether the batch with this loss and gradient norm may be stepped: both finite. A
-  /// finite batch starts the count again; the `limit`-th non-finite one in a row throws.
-  mutating func admits(loss: Double, norm: Double, epoch: Int) throws -> Bool {
-    guard loss.isFinite, norm.isFinite else {
-      count += 1
-      if count >= Self.limit { throw divergenceError("\(Self.limit) batches in a row", epoch) }
-      return false
-    }
-    count = 0
-    return true
-  }
+/// Whether `path` names a file with something in it (through links): at a run's `bestModel`,
+/// a model, since `Trainer.train` refuses anything else there.
+private func holdsBytes(_ path: String) -> Bool {
+  var info = stat()
+  return stat(path, &info) == 0 && info.st_size > 0
 }

@@ -28,6 +28,10 @@ struct TrainingState {
   /// conversion): a resumed run must train on the same, or its model mixes epochs of two
   /// corpora. Nil only from a checkpoint written before it was recorded.
   var trainSHA256: String?
+  /// Whether the run's model file held a model when the run began: it is then written once,
+  /// when training ends, not after each selected epoch, which replaced a finished model with
+  /// a partly trained one when a retrain was interrupted.
+  var bestModelWaitsForTheEnd = false
 
   /// Throws `TrainingFailure` when the system refuses the memory the state and the run's
   /// copies of the weights take (`checkMemory`).

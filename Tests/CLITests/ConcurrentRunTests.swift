@@ -1,0 +1,88 @@
+import Foundation
+import Trellis
+import XCTest
+
+/// Two runs into one model: both passed the start's check (no checkpoint yet), then replaced
+/// each other's checkpoint and model, and the first to end removed the checkpoint the other
+/// was still writing. A run now claims its files (`OutputClaim`) until it ends.
+final class ConcurrentRunTests: CLITestCase {
+  /// A run that claims nothing (or ended): the test cannot go on.
+  private struct ClaimNotListed: Error {
+    var arguments: [String]
+  }
+
+  private func training(into model: String, from train: String) -> [String] {
+    ["train", "--train", train, "--dev", PackagePaths.tiny("dev"), "--model", model, "--quiet"]
+      + Self.smallModelOptions
+  }
+
+  /// A `trellis train` into `model` that reads its training data from a FIFO, so it holds its
+  /// claims, waiting, until the test writes the data (`feed`) or kills it; returned once its
+  /// claim on `model` is listed in /proc/net/unix.
+  private func startWaitingRun(into model: String) throws -> Process {
+    let fifo = path("train.fifo")
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    let run = Process()
+    run.executableURL = try PackagePaths.executable()
+    run.arguments = training(into: model, from: fifo)
+    run.standardOutput = FileHandle.nullDevice
+    try run.run()
+    // The abstract name, as /proc/net/unix shows it: "@" for the leading NUL.
+    let listed = "@" + OutputClaim.socketName(of: model)!.dropFirst()
+    let deadline = Date().addingTimeInterval(60)
+    while try !String(contentsOfFile: "/proc/net/unix", encoding: .utf8).contains(listed) {
+      guard Date() < deadline, run.isRunning else {
+        run.terminate()
+        throw ClaimNotListed(arguments: run.arguments ?? [])
+      }
+      usleep(20_000)
+    }
+    return run
+  }
+
+  /// Writes the tiny training file into the FIFO the waiting run reads.
+  private func feed() throws {
+    let writer = try XCTUnwrap(FileHandle(forWritingAtPath: path("train.fifo")))
+    try writer.write(contentsOf: Data(contentsOf: URL(fileURLWithPath: PackagePaths.tiny("train"))))
+    try writer.close()
+  }
+
+  func testARunIntoFilesAnotherRunWritesIsRefused() throws {
+    let model = path("m")
+    let first = try startWaitingRun(into: model)
+    let holder = "is being written by process \(first.processIdentifier)"
+    try FileManager.default.createSymbolicLink(atPath: path("link"), withDestinationPath: model)
+    let train = PackagePaths.tiny("train")
+    let spellings = [
+      training(into: directory.path + "/./m", from: train),
+      training(into: path("link"), from: train),
+      training(into: path("other"), from: train) + ["--checkpoint", model + ".checkpoint"],
+    ]
+    for arguments in spellings {
+      assertFailed(try trellis(arguments), mentioning: [holder])
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("other")))
+    // A program's Trainer is refused the same files.
+    let trainer = Trainer(configuration: TaggerConfiguration(), options: TrainingOptions())
+    XCTAssertThrowsError(try trainer.train(train: [], dev: [], checkpoint: model + ".checkpoint")) {
+      XCTAssertTrue(String(describing: $0).contains(holder), "\($0)")
+    }
+    // The first run trains and writes its model, and its claims end with it.
+    try feed()
+    first.waitUntilExit()
+    XCTAssertEqual(first.terminationStatus, 0)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: model))
+    assertSucceeded(try trellis(training(into: model, from: train)))
+  }
+
+  /// The kernel ends a killed run's claims: the next run goes ahead, and no file of a claim
+  /// is left behind.
+  func testAKilledRunsClaimsEndWithIt() throws {
+    let first = try startWaitingRun(into: path("m"))
+    kill(first.processIdentifier, SIGKILL)
+    first.waitUntilExit()
+    assertSucceeded(try trellis(training(into: path("m"), from: PackagePaths.tiny("train"))))
+    let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+    XCTAssertEqual(left, ["m", "train.fifo"])
+  }
+}
