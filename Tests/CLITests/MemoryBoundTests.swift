@@ -77,3 +77,17 @@ final class MemoryBoundTests: CLITestCase {
     XCTAssertLessThan(peak, 120_000, "peak resident memory \(peak) KB")
   }
 }
+
+extension MemoryBoundTests {
+  /// A `"text"` request of 8 MiB of punctuation, 8 million tokens, is refused past
+  /// `Sentence.tokenLimit` tokens without keeping them: cut whole first, it took about 560 MB.
+  func testATextOfTooManyTokensIsRefusedWithoutKeepingThem() throws {
+    let dots = String(repeating: ".", count: 8 << 20)
+    let file = try write("{\"text\":\"\(dots)\"}\n", to: "dots.jsonl")
+    let (status, peak) = try peakMemory([
+      "tag", "--model", try sharedModel(), "--input", "jsonl", "--on-error", "skip", file,
+    ])
+    XCTAssertEqual(status, 0)
+    XCTAssertLessThan(peak, 200_000, "peak resident memory \(peak) KB")
+  }
+}

@@ -8,8 +8,28 @@ final class TokenizerASCIITests: XCTestCase {
   /// The grapheme-cluster rules' tokens of `text`, and the byte path's.
   private func bothCuts(_ text: String) -> (characters: [TextToken], ascii: [TextToken]) {
     var text = text
-    let ascii = text.withUTF8 { Tokenizer.tokenize(ascii: $0) }
-    return (Tokenizer.tokenize(characters: text), ascii)
+    let ascii = text.withUTF8 { Tokenizer.tokenize(ascii: $0, keepingAtMost: .max).tokens }
+    return (Tokenizer.tokenize(characters: text, keepingAtMost: .max).tokens, ascii)
+  }
+
+  /// Both paths keep the first `limit` tokens of a text and count them all: a request's text
+  /// is refused past a sentence's tokens without keeping them.
+  func testALimitKeepsTheFirstTokensAndCountsThemAll() {
+    var rng = SplitMix64(seed: 11)
+    for text in ["", "a", "don't fly, at 10:30 o'clock!", "…ok ¿qué? 東京 ✈️", "x.y.z!!"] {
+      var contiguous = text
+      let all = Tokenizer.tokenize(text)
+      let limit = Int(rng.next() % UInt64(all.count + 2))
+      let characters = Tokenizer.tokenize(characters: text, keepingAtMost: limit)
+      XCTAssertEqual(characters.tokens, Array(all.prefix(limit)), text)
+      XCTAssertEqual(characters.count, all.count, text)
+      if let ascii = contiguous.withUTF8({
+        $0.allSatisfy { $0 < 0x80 } ? Tokenizer.tokenize(ascii: $0, keepingAtMost: limit) : nil
+      }) {
+        XCTAssertEqual(ascii.tokens, Array(all.prefix(limit)), text)
+        XCTAssertEqual(ascii.count, all.count, text)
+      }
+    }
   }
 
   func testRandomASCIITextsAreCutAsByCharacters() {

@@ -34,16 +34,30 @@ public struct TextToken: Equatable, Sendable {
 public enum Tokenizer {
   /// The tokens of `text` by the rules above, in order; empty for a text of separators only.
   public static func tokenize(_ text: String) -> [TextToken] {
+    tokenize(text, keepingAtMost: .max).tokens
+  }
+
+  /// The first `limit` tokens of `text` and how many it has: a request's text is refused
+  /// beyond `Sentence.tokenLimit` tokens, and keeping each of a 16 MiB line's 16 million
+  /// one-character tokens (about 70 bytes each, with the request's copies) took 1.1 GB to
+  /// refuse it.
+  static func tokenize(_ text: String, keepingAtMost limit: Int) -> (
+    tokens: [TextToken], count: Int
+  ) {
     var contiguous = text
-    let ascii = contiguous.withUTF8 { $0.allSatisfy { $0 < 0x80 } ? tokenize(ascii: $0) : nil }
-    return ascii ?? tokenize(characters: text)
+    let ascii = contiguous.withUTF8 {
+      $0.allSatisfy { $0 < 0x80 } ? tokenize(ascii: $0, keepingAtMost: limit) : nil
+    }
+    return ascii ?? tokenize(characters: text, keepingAtMost: limit)
   }
 
   /// `tokenize` of an ASCII text, byte by byte: there each byte is a character and a code
   /// point (but CR LF, one character of two separators, which cuts the same), and the rules'
   /// Unicode properties are byte ranges. The rules by grapheme cluster spent a third of a
   /// server's time on property lookups for requests of plain English text.
-  static func tokenize(ascii bytes: UnsafeBufferPointer<UInt8>) -> [TextToken] {
+  static func tokenize(ascii bytes: UnsafeBufferPointer<UInt8>, keepingAtMost limit: Int)
+    -> (tokens: [TextToken], count: Int)
+  {
     func isWordByte(_ byte: UInt8) -> Bool { isDigitByte(byte) || isLetterByte(byte) }
     func joins(at index: Int) -> Bool {
       guard index + 1 < bytes.count else { return false }
@@ -55,10 +69,14 @@ public enum Tokenizer {
       default: return false
       }
     }
-    func token(_ range: Range<Int>) -> TextToken {
-      TextToken(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self), range)
-    }
     var tokens: [TextToken] = []
+    var count = 0
+    func cut(_ range: Range<Int>) {
+      count += 1
+      guard tokens.count < limit else { return }
+      let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+      tokens.append(TextToken(text, range))
+    }
     var wordStart: Int?
     for index in bytes.indices {
       let byte = bytes[index]
@@ -66,14 +84,14 @@ public enum Tokenizer {
         if wordStart == nil { wordStart = index }
         continue
       }
-      if let start = wordStart { tokens.append(token(start..<index)) }
+      if let start = wordStart { cut(start..<index) }
       wordStart = nil
       // Controls (C0 and DEL) and the space separate; every other byte is punctuation or a
       // symbol, a token of its own.
-      if byte > 0x20 && byte != 0x7F { tokens.append(token(index..<index + 1)) }
+      if byte > 0x20 && byte != 0x7F { cut(index..<index + 1) }
     }
-    if let start = wordStart { tokens.append(token(start..<bytes.count)) }
-    return tokens
+    if let start = wordStart { cut(start..<bytes.count) }
+    return (tokens, count)
   }
 
   private static func isDigitByte(_ byte: UInt8) -> Bool {
@@ -85,15 +103,22 @@ public enum Tokenizer {
   }
 
   /// `tokenize` by grapheme cluster, for any text.
-  static func tokenize(characters text: String) -> [TextToken] {
+  static func tokenize(characters text: String, keepingAtMost limit: Int) -> (
+    tokens: [TextToken], count: Int
+  ) {
     var characters: [Character] = []
     for character in text { appendDetachingFromSeparator(character, to: &characters) }
     var tokens: [TextToken] = []
+    var count = 0
+    func cut(_ text: String, _ range: Range<Int>) {
+      count += 1
+      if tokens.count < limit { tokens.append(TextToken(text, range)) }
+    }
     var word = ""
     var wordStart = 0
     var offset = 0
     func endWord() {
-      if !word.isEmpty { tokens.append(TextToken(word, wordStart..<offset)) }
+      if !word.isEmpty { cut(word, wordStart..<offset) }
       word = ""
     }
     for (index, character) in characters.enumerated() {
@@ -108,12 +133,10 @@ public enum Tokenizer {
         continue
       }
       endWord()
-      if !isSeparator(character) {
-        tokens.append(TextToken(String(character), offset..<offset + length))
-      }
+      if !isSeparator(character) { cut(String(character), offset..<offset + length) }
     }
     endWord()
-    return tokens
+    return (tokens, count)
   }
 
   /// Appends `character`, or when it is a separator with marks or modifiers attached (Unicode
