@@ -61,6 +61,8 @@ extension Train {
   /// `validate()`: the --config file is read once, since a pipe (`--config <(jq … run.json)`)
   /// can be read only once.
   func validatedRecipe() throws -> TrainingRecipe {
+    // The recipe's "" is a --train not given, which the recipe's check calls required.
+    if train == "" { throw ValidationError(OptionError.emptyPath("train").description) }
     var recipe: TrainingRecipe
     do { recipe = try self.recipe() } catch let error as OptionError {
       // A number the configuration file gave that its field's type cannot hold.

@@ -24,6 +24,25 @@ final class ErrorTests: CLITestCase {
     }
   }
 
+  /// An empty path is a usage error naming its option or argument: `--train ''` was "--train
+  /// is required", and `--dev ''`, `info ''` and the rest "Error: : no such file".
+  func testEmptyPathsNameTheirOption() throws {
+    let (model, test) = (try sharedModel(), PackagePaths.tiny("test"))
+    let train = ["train", "--model", path("m")] + Self.smallModelOptions
+    for (arguments, named) in [
+      (train + ["--train", ""], "--train"),
+      (train + ["--train", PackagePaths.tiny("train"), "--dev", ""], "--dev"),
+      (train + ["--train", PackagePaths.tiny("train"), "--embeddings", ""], "--embeddings"),
+      (["tag", "--model", model, ""], "FILE"), (["tag", "--model", "", test], "--model"),
+      (["eval", "--model", model, "--test", ""], "--test"), (["score", ""], "FILE"),
+      (["info", ""], "MODEL"), (["bench", "--model", model, "--test", ""], "--test"),
+    ] {
+      let result = try trellis(arguments)
+      assertFailed(result, mentioning: ["Error: \(named) is empty; it takes a file's path"])
+      XCTAssertEqual(result.exitCode, 64, result.summary)
+    }
+  }
+
   func testTagWithMissingModelFile() throws {
     let missing = path("no-such-model")
     assertFailed(

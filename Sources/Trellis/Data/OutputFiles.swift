@@ -116,9 +116,8 @@ package struct FileRoles {
   package func check() throws {
     try checkStandardOutput()
     let outputs = replaced + streamed
-    for output in outputs where output.path.isEmpty {
-      throw OptionError(
-        String(output.option.drop { $0 == "-" }), "is empty; it takes a file's path")
+    for file in inputs + outputs where file.path.isEmpty {
+      throw OptionError.emptyPath(String(file.option.drop { $0 == "-" }))
     }
     for (option, path) in outputs where namesOnlyADirectory(path) {
       throw TrellisError(file: path, "names a directory; \(option) takes a file path")

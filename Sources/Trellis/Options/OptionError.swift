@@ -24,7 +24,18 @@ public struct OptionError: Error, CustomStringConvertible, Equatable {
     self.part = part
   }
 
-  public var description: String { "--\(option) " + (part.map { $0 + " " } ?? "") + message }
+  /// `--option` and the message; a command's argument (`FILE`, `MODEL`), named in capitals as
+  /// its usage names it, without dashes.
+  public var description: String {
+    let name = option.allSatisfy(\.isUppercase) ? option : "--" + option
+    return name + " " + (part.map { $0 + " " } ?? "") + message
+  }
+
+  /// The error for a path given as "" to `option`: no file has an empty name, and the
+  /// system's "no such file" named none (`Error: : no such file`).
+  public static func emptyPath(_ option: String) -> OptionError {
+    OptionError(option, "is empty; it takes a file's path")
+  }
 }
 
 /// Throws unless `range` contains `value` (a NaN is in no range). Package-wide, so that the

@@ -151,7 +151,7 @@ public struct TrainingData: Codable, Equatable, Sendable {
     try TaggerModel.checkSentenceLengths(of: dev, file: devFile, labelCount: labelCount)
   }
 
-  /// Throws an `OptionError` when `train` is missing, a column is outside `1...columnLimit`,
+  /// Throws an `OptionError` when `train` is missing, a path is empty or holds a NUL, a column is outside `1...columnLimit`,
   /// or the label column is the token column.
   public func validate() throws {
     guard !train.isEmpty else {
@@ -163,6 +163,9 @@ public struct TrainingData: Codable, Equatable, Sendable {
     let paths: [(option: String, path: String?)] = [
       ("train", train), ("dev", dev), ("test", test), ("embeddings", embeddings),
     ]
+    for (option, path) in paths where path == "" {
+      throw OptionError.emptyPath(option)
+    }
     for (option, path) in paths where path?.utf8.contains(0) == true {
       throw OptionError(option, "names a path with a NUL character, which no file name can hold")
     }
