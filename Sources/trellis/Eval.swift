@@ -59,8 +59,11 @@ struct Eval: ParsableCommand {
     while let (sentences, firstFields) = try reader.nextWithFirstFields(
       sentenceCount: Self.groupSentences, tokenCount: Self.groupTokens)
     {
-      let predicted = tagger.tag(
-        sentences.map { TokenInput($0, featureCount: featureColumns.count) }, options: options)
+      let inputs = try sentences.map {
+        try TokenInput(
+          $0, featureCount: featureColumns.count, file: LineReader.displayName(of: test))
+      }
+      let predicted = tagger.tag(inputs, options: options)
       for (index, (sentence, labels)) in zip(sentences, predicted).enumerated() {
         counts.add(
           gold: tagger.countedLabels(sentence.labels), predicted: tagger.countedLabels(labels),

@@ -54,4 +54,23 @@ final class EncodingTests: XCTestCase {
     XCTAssertEqual(Array(rows[unknown..<unknown + table.columns]), [0, 0])
     XCTAssertTrue(rows[(unknown + table.columns)...].contains { $0 != 0 }, "the values train")
   }
+
+  /// A sentence without the fields a model's feature columns read is an error at its line:
+  /// it stopped the program (an index out of range) for a short line of unlabelled CoNLL.
+  func testAShortLineForFeatureColumnsIsAnError() throws {
+    let sentence = Sentence(fields: [["flights", "NNS"], ["boston"]], firstLine: 7)
+    XCTAssertThrowsError(try TokenInput(sentence, featureCount: 1, file: "in.conll")) {
+      XCTAssertEqual(
+        $0 as? TrellisError,
+        TrellisError(
+          file: "in.conll", line: 8,
+          "has 1 field(s); a model of 1 feature column(s) reads the token and 1 field(s) after it"))
+    }
+    XCTAssertThrowsError(try TokenInput(sentence, featureCount: -1)) {
+      XCTAssertEqual(($0 as? OptionError)?.option, "featureCount")
+    }
+    let laidOut = Sentence(fields: [["flights", "NNS"], ["boston", "NNP"]])
+    XCTAssertEqual(try TokenInput(laidOut, featureCount: 1).features, [["NNS", "NNP"]])
+    XCTAssertEqual(try TokenInput(sentence, featureCount: 0).tokens, ["flights", "boston"])
+  }
 }

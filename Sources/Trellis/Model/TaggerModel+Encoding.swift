@@ -98,10 +98,26 @@ public struct TokenInput: Equatable, Sendable {
   }
 
   /// A labelled or unlabelled CoNLL sentence read with its feature columns next to the token
-  /// (`readLabelledCoNLL(…, featureColumns:)` lays them out so). Every line must hold the
-  /// token and at least `featureCount` fields after it, as
-  /// `TrainingData.checkLayout(of:file:featureCount:)` checks of labelled sentences.
-  public init(_ sentence: Sentence, featureCount: Int) {
+  /// (`readLabelledCoNLL(…, featureColumns:)` lays them out so). Throws a `TrellisError` at
+  /// `file` and the sentence's line for a line without the token and `featureCount` fields
+  /// after it (a short line of unlabelled CoNLL stopped the program), and an `OptionError` for
+  /// a negative `featureCount`.
+  public init(_ sentence: Sentence, featureCount: Int, file: String = "sentence") throws {
+    guard featureCount >= 0 else {
+      throw OptionError("featureCount", "must be 0 or more (got \(featureCount))")
+    }
+    for (index, fields) in sentence.fields.enumerated() where fields.count < 1 + featureCount {
+      throw TrellisError(
+        file: file, line: sentence.firstLine + index,
+        "has \(fields.count) field(s); a model of \(featureCount) feature column(s) reads the "
+          + "token and \(featureCount) field(s) after it")
+    }
+    self.init(laidOut: sentence, featureCount: featureCount)
+  }
+
+  /// `init(_:featureCount:file:)` of a sentence whose lines hold the token and at least
+  /// `featureCount` fields after it, as `TrainingData.checkLayout` and the readers check.
+  init(laidOut sentence: Sentence, featureCount: Int) {
     tokens = sentence.tokens
     features = (0..<featureCount).map { i in sentence.fields.map { $0[1 + i] } }
   }

@@ -9,6 +9,11 @@ extension TaggerModel {
   ///
   /// Safe to call from several threads at once on one model: weights are only read, and each
   /// call has its own workspace.
+  ///
+  /// Sentences of any length are tagged, in memory that grows with a sentence's tokens times
+  /// the labels: a program tagging input it does not control refuses a sentence for which
+  /// `tokenLimitError(count:)` gives a reason first, as `tagJSONLines` and `trellis tag` do.
+  /// The same holds for `analyze`, `respond(to:options:)` and `analyses`.
   public func tag(_ sentences: [[String]], options: TaggingOptions = TaggingOptions()) -> [[String]]
   {
     tag(sentences.map { TokenInput(tokens: $0) }, options: options)
@@ -304,7 +309,8 @@ extension TaggerModel {
   func evaluate(_ sentences: [Sentence], workers: Int?) -> ConllCounts {
     let featureCount = configuration.featureColumns.count
     let predicted = predict(
-      sentences.map { TokenInput($0, featureCount: featureCount) }, options: TaggingOptions(),
+      sentences.map { TokenInput(laidOut: $0, featureCount: featureCount) },
+      options: TaggingOptions(),
       workers: workers
     ).map { outputLabels($0.path) }
     var counts = ConllCounts()

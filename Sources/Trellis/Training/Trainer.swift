@@ -84,7 +84,8 @@ public final class Trainer {
   /// Trains and returns the model of the selected epoch (`TrainingState.select`).
   ///
   /// With `checkpoint`, the whole training state is written there (atomically) after every
-  /// epoch; with `resume`, training continues from that file instead of starting afresh, and
+  /// epoch, and left there when training ends (`trellis train` removes it unless
+  /// `--keep-checkpoint`; a fresh call refuses a checkpoint that is there); with `resume`, training continues from that file instead of starting afresh, and
   /// ends with the same model an uninterrupted run would have produced. A resumed run takes
   /// `epochs` and `patience` from this trainer's options and everything else from the
   /// checkpoint; it is refused when those two would have stopped a run before the epochs the

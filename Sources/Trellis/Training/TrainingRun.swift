@@ -56,7 +56,8 @@ final class TrainingRun {
     self.options = options
     examples = sentences.map { sentence in
       (
-        model.encode(TokenInput(sentence, featureCount: model.configuration.featureColumns.count)),
+        model.encode(
+          TokenInput(laidOut: sentence, featureCount: model.configuration.featureColumns.count)),
         sentence.labels.map { model.labels.id(for: $0)! }
       )
     }
