@@ -36,6 +36,10 @@ struct Bench: ParsableCommand {
   var tokenColumn = TrainingData.defaultTokenColumn
 
   func validate() throws {
+    // "" named the root directory's train.conll.
+    guard !corpus.isEmpty else {
+      throw ValidationError(OptionError.emptyPath("corpus").description)
+    }
     guard (1...100).contains(repetitions) else {
       throw ValidationError("--repetitions must be in 1...100 (got \(repetitions))")
     }

@@ -61,8 +61,11 @@ extension Train {
   /// `validate()`: the --config file is read once, since a pipe (`--config <(jq … run.json)`)
   /// can be read only once.
   func validatedRecipe() throws -> TrainingRecipe {
-    // The recipe's "" is a --train not given, which the recipe's check calls required.
-    if train == "" { throw ValidationError(OptionError.emptyPath("train").description) }
+    // The recipe's "" is a --train not given, which the recipe's check calls required; the
+    // configuration file is read before the files are checked.
+    for (option, path) in [("train", train), ("config", config)] where path == "" {
+      throw ValidationError(OptionError.emptyPath(option).description)
+    }
     var recipe: TrainingRecipe
     do { recipe = try self.recipe() } catch let error as OptionError {
       // A number the configuration file gave that its field's type cannot hold.

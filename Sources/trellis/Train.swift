@@ -183,7 +183,7 @@ struct Train: ParsableCommand {
     let checkpoint = checkpoint ?? model + ".checkpoint"
     try files(recipe, model: model, checkpoint: checkpoint).check()
     // Held until the checkpoint is removed: a run into these files meanwhile is refused.
-    let claim = try OutputClaim([model, checkpoint] + (log.map { [$0] } ?? []))
+    let claim = try OutputClaim(replaced: [model, checkpoint], streamed: log.map { [$0] } ?? [])
     defer { claim.release() }
     try requireBLAS()  // initialisation's QR, before any data is read
     // --test is read only with vectors read (`pretrainedVectors`); a resumed run reads none,

@@ -7,8 +7,8 @@ import XCTest
 /// was still writing. A run now claims its files (`OutputClaim`) until it ends.
 final class ConcurrentRunTests: CLITestCase {
   /// A run that claims nothing (or ended): the test cannot go on.
-  private struct ClaimNotListed: Error {
-    var arguments: [String]
+  private struct ClaimsNotHeld: Error {
+    var stderr: String
   }
 
   private func training(into model: String, from train: String) -> [String] {
@@ -17,23 +17,30 @@ final class ConcurrentRunTests: CLITestCase {
   }
 
   /// A `trellis train` into `model` that reads its training data from a FIFO, so it holds its
-  /// claims, waiting, until the test writes the data (`feed`) or kills it; returned once its
-  /// claim on `model` is listed in /proc/net/unix.
-  private func startWaitingRun(into model: String) throws -> Process {
+  /// claims, waiting, until the test writes the data (`feed`) or kills it; returned once it
+  /// holds `claims` sockets (its model's, its checkpoint's, its log's two).
+  private func startWaitingRun(into model: String, options: [String] = [], claims: Int = 2)
+    throws -> Process
+  {
     let fifo = path("train.fifo")
     XCTAssertEqual(mkfifo(fifo, 0o600), 0)
     let run = Process()
     run.executableURL = try PackagePaths.executable()
-    run.arguments = training(into: model, from: fifo)
+    run.arguments = training(into: model, from: fifo) + options
     run.standardOutput = FileHandle.nullDevice
+    FileManager.default.createFile(atPath: path("waiting.err"), contents: nil)
+    run.standardError = FileHandle(forWritingAtPath: path("waiting.err"))
     try run.run()
-    // The abstract name, as /proc/net/unix shows it: "@" for the leading NUL.
-    let listed = "@" + OutputClaim.socketName(of: model)!.dropFirst()
+    let descriptors = "/proc/\(run.processIdentifier)/fd"
     let deadline = Date().addingTimeInterval(60)
-    while try !String(contentsOfFile: "/proc/net/unix", encoding: .utf8).contains(listed) {
+    while try FileManager.default.contentsOfDirectory(atPath: descriptors).filter({
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + $0))?
+        .hasPrefix("socket:") == true
+    }).count < claims {
       guard Date() < deadline, run.isRunning else {
         run.terminate()
-        throw ClaimNotListed(arguments: run.arguments ?? [])
+        throw ClaimsNotHeld(
+          stderr: try String(contentsOfFile: path("waiting.err"), encoding: .utf8))
       }
       usleep(20_000)
     }
@@ -58,8 +65,10 @@ final class ConcurrentRunTests: CLITestCase {
       training(into: path("link"), from: train),
       training(into: path("other"), from: train) + ["--checkpoint", model + ".checkpoint"],
     ]
-    for arguments in spellings {
-      assertFailed(try trellis(arguments), mentioning: [holder])
+    // Each refused run is refused at once: the holder listened without accepting, and from
+    // the third, a refused run's connect (to ask the holder's process ID) waited for its end.
+    for arguments in spellings + spellings {
+      assertFailed(try runTrellis(arguments, timeout: 60), mentioning: [holder])
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("other")))
     // A program's Trainer is refused the same files.
@@ -75,6 +84,22 @@ final class ConcurrentRunTests: CLITestCase {
     assertSucceeded(try trellis(training(into: model, from: train)))
   }
 
+  /// A log is written in place, so a hard link to another run's log is that log.
+  func testALogHardLinkedToAnotherRunsLogIsRefused() throws {
+    let log = try write("", to: "a.log")
+    XCTAssertEqual(link(log, path("b.log")), 0)
+    let first = try startWaitingRun(into: path("m"), options: ["--log", log], claims: 4)
+    defer {
+      kill(first.processIdentifier, SIGKILL)
+      first.waitUntilExit()
+    }
+    assertFailed(
+      try runTrellis(
+        training(into: path("other"), from: PackagePaths.tiny("train")) + ["--log", path("b.log")],
+        timeout: 60),
+      mentioning: ["b.log: is being written by process \(first.processIdentifier)"])
+  }
+
   /// The kernel ends a killed run's claims: the next run goes ahead, and no file of a claim
   /// is left behind.
   func testAKilledRunsClaimsEndWithIt() throws {
@@ -83,6 +108,6 @@ final class ConcurrentRunTests: CLITestCase {
     first.waitUntilExit()
     assertSucceeded(try trellis(training(into: path("m"), from: PackagePaths.tiny("train"))))
     let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-    XCTAssertEqual(left, ["m", "train.fifo"])
+    XCTAssertEqual(left, ["m", "train.fifo", "waiting.err"])
   }
 }

@@ -25,7 +25,8 @@ final class ErrorTests: CLITestCase {
   }
 
   /// An empty path is a usage error naming its option or argument: `--train ''` was "--train
-  /// is required", and `--dev ''`, `info ''` and the rest "Error: : no such file".
+  /// is required", `--dev ''`, `info ''` and the rest "Error: : no such file", and `bench
+  /// --corpus ''` looked for /train.conll.
   func testEmptyPathsNameTheirOption() throws {
     let (model, test) = (try sharedModel(), PackagePaths.tiny("test"))
     let train = ["train", "--model", path("m")] + Self.smallModelOptions
@@ -36,9 +37,12 @@ final class ErrorTests: CLITestCase {
       (["tag", "--model", model, ""], "FILE"), (["tag", "--model", "", test], "--model"),
       (["eval", "--model", model, "--test", ""], "--test"), (["score", ""], "FILE"),
       (["info", ""], "MODEL"), (["bench", "--model", model, "--test", ""], "--test"),
+      (train + ["--train", PackagePaths.tiny("train"), "--config", ""], "--config"),
+      (["bench", "--corpus", ""], "--corpus"),
+      (train + ["--config", try write(#"{"data": {"train": ""}}"#, to: "c.json")], "'data.train'"),
     ] {
       let result = try trellis(arguments)
-      assertFailed(result, mentioning: ["Error: \(named) is empty; it takes a file's path"])
+      assertFailed(result, mentioning: ["\(named) is empty; it takes a file's path"])
       XCTAssertEqual(result.exitCode, 64, result.summary)
     }
   }

@@ -5,11 +5,13 @@ import Foundation
 /// checkpoint there yet), then each replaced the other's checkpoint and model, and the first
 /// to end removed the checkpoint the other was still writing.
 ///
-/// A file's claim is a Linux abstract-namespace Unix socket named after the SHA-256 of the
-/// file's directory (device, inode) and name, as a whole-file replacement writes it
-/// (`replacementTarget`): every spelling of one file claims one name, and the kernel releases
-/// it when the process ends, however it ends, so a killed run leaves no lock file behind.
-/// Processes in different network namespaces (containers) do not see each other's claims.
+/// A file's claim is a Linux abstract-namespace Unix socket, bound and never listening, named
+/// after the SHA-256 of the file's directory (device, inode) and name, as a whole-file
+/// replacement writes it (`replacementTarget`): every spelling of one file claims one name,
+/// and the kernel releases it when the process ends, however it ends, so a killed run leaves
+/// no lock file behind. A file written in place (a log) is claimed by its own (device,
+/// inode) too, which its hard links share. Processes in different network namespaces
+/// (containers) do not see each other's claims, and any local user can bind a name first.
 /// Claims nest within a process: `trellis train` holds its files' for the whole run and
 /// `Trainer.train` claims them again for its own callers.
 package final class OutputClaim {
@@ -17,17 +19,20 @@ package final class OutputClaim {
   private static var held: [String: (descriptor: Int32, count: Int)] = [:]
   private static let heldLock = NSLock()
 
-  private var names: [String]
+  private var names: [String] = []
 
-  /// Claims each of `paths` that is, or will be, a regular file; throws for the first that
-  /// another process holds, naming that process. A path whose directory is missing or that
-  /// names a device or a descriptor (`/dev/stdout`) is left to the checks that refuse or
-  /// stream it; where this system refuses the socket itself, nothing is claimed.
-  package init(_ paths: [String]) throws {
-    names = []
+  /// Claims each of the files that `replaced` (replaced whole, by a rename) and `streamed`
+  /// (written in place) name, or will name, as regular files; throws for the first that
+  /// another process holds, naming that process where this one can see it. A path whose
+  /// directory is missing or that names a device or a descriptor (`/dev/stdout`) is left to
+  /// the checks that refuse or stream it; where this system refuses the socket itself,
+  /// nothing is claimed.
+  package init(replaced: [String], streamed: [String] = []) throws {
+    let claims =
+      replaced.map { ($0, Self.socketName(of: $0)) }
+      + streamed.flatMap { [($0, Self.socketName(of: $0)), ($0, Self.socketName(ofFile: $0))] }
     do {
-      for path in paths {
-        guard let name = Self.socketName(of: path) else { continue }
+      for case (let path, let name?) in claims {
         try Self.acquire(name, for: path)
         names.append(name)
       }
@@ -55,16 +60,31 @@ package final class OutputClaim {
 
   deinit { release() }
 
-  /// "\0trellis-output-" and 64 hex digits (a NUL first puts the name in the abstract
-  /// namespace, outside the file system); nil for a path there is nothing to claim at.
+  /// The claim's name for the file a whole-file replacement of `path` writes: its directory's
+  /// (device, inode) and its name; nil for a path there is nothing to claim at.
   package static func socketName(of path: String) -> String? {
     guard descriptorLink(path) == nil else { return nil }
     let target = URL(fileURLWithPath: replacementTarget(path))
     guard [.absent, .regular].contains(pathKind(target.path)),
       let directory = fileIdentity(target.deletingLastPathComponent().path)
     else { return nil }
+    return socketName(hashing: "\(directory[0]):\(directory[1])/\(target.lastPathComponent)")
+  }
+
+  /// The claim's name for the regular file at `path` itself, by its (device, inode); nil when
+  /// there is none.
+  static func socketName(ofFile path: String) -> String? {
+    guard descriptorLink(path) == nil, pathKind(replacementTarget(path)) == .regular,
+      let file = fileIdentity(path)
+    else { return nil }
+    return socketName(hashing: "\(file[0]):\(file[1])")
+  }
+
+  /// "\0trellis-output-" and the SHA-256 of `key` in 64 hex digits (a NUL first puts the name
+  /// in the abstract namespace, outside the file system).
+  private static func socketName(hashing key: String) -> String {
     var digest = SHA256()
-    digest.update(Array("\(directory[0]):\(directory[1])/\(target.lastPathComponent)".utf8))
+    digest.update(Array(key.utf8))
     return "\0trellis-output-" + digest.hexDigest()
   }
 
@@ -77,9 +97,10 @@ package final class OutputClaim {
     }
     let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
     guard descriptor >= 0 else { return }
-    let bound = withAddress(name) { bind(descriptor, $0, $1) } == 0
-    // Listening lets a second claimant ask the holder's process ID (SO_PEERCRED).
-    guard bound, listen(descriptor, 1) == 0 else {
+    // Bound, never listening: a holder that listened without accepting queued a refused
+    // run's connection (made to ask its process ID), and after two, a third run's connect
+    // waited until the holder ended.
+    guard withAddress(name, { bind(descriptor, $0, $1) }) == 0 else {
       let failure = errno
       close(descriptor)
       guard failure == EADDRINUSE else { return }
@@ -90,19 +111,27 @@ package final class OutputClaim {
     held[name] = (descriptor, 1)
   }
 
-  /// The process ID of the process listening at `name`, as the kernel recorded it.
-  private static func holdingProcess(of name: String) -> pid_t? {
-    let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    guard withAddress(name, { connect(descriptor, $0, $1) }) == 0 else { return nil }
-    // `struct ucred`, which Glibc declares only under _GNU_SOURCE: pid, uid, gid.
-    var credentials: (pid: pid_t, uid: uid_t, gid: gid_t) = (0, 0, 0)
-    var size = socklen_t(MemoryLayout.size(ofValue: credentials))
-    guard getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0 else {
-      return nil
+  /// The process holding the socket `name`, found by the socket's inode (/proc/net/unix) among
+  /// the descriptors of the processes this one may see (/proc/PID/fd); nil when it is not
+  /// among them (another user's, another PID namespace's).
+  private static func holdingProcess(of name: String) -> Int? {
+    let listed = "@" + name.dropFirst()
+    guard let table = FileHandle(forReadingAtPath: "/proc/net/unix"),
+      let bytes = try? table.readToEnd(),
+      let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        .first(where: { $0.hasSuffix(" " + listed) }),
+      let inode = line.split(separator: " ").dropFirst(6).first
+    else { return nil }
+    let socket = "socket:[\(inode)]"
+    let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return processes.compactMap(Int.init).first { pid in
+      let descriptors = "/proc/\(pid)/fd"
+      let entries = (try? FileManager.default.contentsOfDirectory(atPath: descriptors)) ?? []
+      return entries.contains {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + $0))
+          == socket
+      }
     }
-    return credentials.pid
   }
 
   /// Calls `body` with the address of the abstract socket `name` and its length, which counts

@@ -278,9 +278,12 @@ extension TaggerModel {
       entryLimit: entryLimit)
     var requested = min(k, most)
     while true {
-      let paths = head.nBest(
-        requested, emissions: emissions, parameters: headParameters, constraints: constraints,
-        logPartition: logPartition)
+      let entries = requested * emissions.rows * labels.count
+      let paths = largeSearches.withLock(if: entries > TaggingOptions.nbestEntryLimit >> 5) {
+        head.nBest(
+          requested, emissions: emissions, parameters: headParameters, constraints: constraints,
+          logPartition: logPartition)
+      }
       var seen = Set<[String]>()
       var distinct: [ScoredPath] = []
       for path in paths where distinct.count < k && seen.insert(outputLabels(path.path)).inserted {
@@ -379,4 +382,18 @@ func lengthBatches(
     end = start[end]
   }
   return batches.reversed()
+}
+
+/// Taken by every n-best search of more than 2²⁰ entries (16 MiB), so that the process runs
+/// one at a time: each may keep up to `TaggingOptions.nbestEntryLimit` entries (512 MiB), and
+/// a call's threads and a server's workers searched several sentences at once (two of 24,000
+/// tokens with nbest 19 in one request took `trellis-serve` to 912 MB; three such requests at
+/// once, 1.8 GB). Smaller searches, the common ones, run side by side.
+private let largeSearches = NSLock()
+
+extension NSLock {
+  /// `body`, run holding the lock when `condition` holds.
+  fileprivate func withLock<Result>(if condition: Bool, _ body: () -> Result) -> Result {
+    condition ? withLock(body) : body()
+  }
 }

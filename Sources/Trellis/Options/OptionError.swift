@@ -33,8 +33,8 @@ public struct OptionError: Error, CustomStringConvertible, Equatable {
 
   /// The error for a path given as "" to `option`: no file has an empty name, and the
   /// system's "no such file" named none (`Error: : no such file`).
-  public static func emptyPath(_ option: String) -> OptionError {
-    OptionError(option, "is empty; it takes a file's path")
+  public static func emptyPath(_ option: String, field: String? = nil) -> OptionError {
+    OptionError(option, "is empty; it takes a file's path", field: field)
   }
 }
 

@@ -106,8 +106,6 @@ public enum Tokenizer {
   static func tokenize(characters text: String, keepingAtMost limit: Int) -> (
     tokens: [TextToken], count: Int
   ) {
-    var characters: [Character] = []
-    for character in text { appendDetachingFromSeparator(character, to: &characters) }
     var tokens: [TextToken] = []
     var count = 0
     func cut(_ text: String, _ range: Range<Int>) {
@@ -121,37 +119,49 @@ public enum Tokenizer {
       if !word.isEmpty { cut(word, wordStart..<offset) }
       word = ""
     }
-    for (index, character) in characters.enumerated() {
+    // The characters one at a time, with the one before and after (a joiner's neighbours):
+    // an array of them all took 16 bytes a character of a text that might be refused.
+    var upcoming = DetachedCharacters(characters: text.makeIterator())
+    var (previous, current) = (Character?.none, upcoming.next())
+    while let character = current {
+      let next = upcoming.next()
       let length = character.unicodeScalars.count
-      defer { offset += length }
       if isWordCharacter(character)
-        || (!word.isEmpty && index + 1 < characters.count
-          && joins(characters[index - 1], character, characters[index + 1]))
+        || (!word.isEmpty && next != nil && joins(previous!, character, next!))
       {
         if word.isEmpty { wordStart = offset }
         word.append(character)
-        continue
+      } else {
+        endWord()
+        if !isSeparator(character) { cut(String(character), offset..<offset + length) }
       }
-      endWord()
-      if !isSeparator(character) { cut(String(character), offset..<offset + length) }
+      offset += length
+      (previous, current) = (character, next)
     }
     endWord()
     return (tokens, count)
   }
 
-  /// Appends `character`, or when it is a separator with marks or modifiers attached (Unicode
-  /// extends a space's grapheme cluster with a combining mark, a variation selector or a skin
-  /// tone that follows it), the separator and then the characters of the rest: the space
-  /// separates and the rest is tokenized as written, where skipping the cluster dropped it.
-  private static func appendDetachingFromSeparator(
-    _ character: Character, to characters: inout [Character]
-  ) {
-    let scalars = character.unicodeScalars
-    guard scalars.count > 1, let first = scalars.first, isSeparator(Character(first)) else {
-      return characters.append(character)
+  /// The characters of a text, one at a time, but for a separator with marks or modifiers
+  /// attached (Unicode extends a space's grapheme cluster with a combining mark, a variation
+  /// selector or a skin tone that follows it), which gives the separator and then the
+  /// characters of the rest: the space separates and the rest is tokenized as written, where
+  /// skipping the cluster dropped it.
+  private struct DetachedCharacters: IteratorProtocol {
+    var characters: String.Iterator
+    /// The rest of a detached cluster, last first.
+    var pending: [Character] = []
+
+    mutating func next() -> Character? {
+      if let character = pending.popLast() { return character }
+      guard let character = characters.next() else { return nil }
+      let scalars = character.unicodeScalars
+      guard scalars.count > 1, let first = scalars.first, isSeparator(Character(first)) else {
+        return character
+      }
+      pending = String(String.UnicodeScalarView(scalars.dropFirst())).reversed()
+      return Character(first)
     }
-    characters.append(Character(first))
-    characters += String(String.UnicodeScalarView(scalars.dropFirst()))
   }
 
   private static func isWordCharacter(_ character: Character) -> Bool {

@@ -101,7 +101,7 @@ public final class Trainer {
   ) throws -> TaggerModel {
     // Claimed before the check for an earlier run's checkpoint: a run started together with
     // this one into the same files is refused rather than replacing them.
-    let claim = try OutputClaim([checkpoint, bestModel].compactMap { $0 })
+    let claim = try OutputClaim(replaced: [checkpoint, bestModel].compactMap { $0 })
     defer { claim.release() }
     try checkSettingsAndBLAS(checkpoint: checkpoint, resume: resume, bestModel: bestModel)
     let run: TrainingRun
