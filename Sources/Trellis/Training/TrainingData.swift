@@ -189,10 +189,6 @@ public struct TrainingData: Codable, Equatable, Sendable {
     self.init()
     let container = try decoder.container(keyedBy: CodingKeys.self)
     train = try container.decodeIfPresent(String.self, forKey: .train) ?? train
-    // Empty, it would read as not given (`validate()`'s "is required").
-    guard container.contains(.train) == false || !train.isEmpty else {
-      throw OptionError.emptyPath("train", field: "data.train")
-    }
     dev = try container.decodeIfPresent(String.self, forKey: .dev)
     embeddings = try container.decodeIfPresent(String.self, forKey: .embeddings)
     embeddingsScope =

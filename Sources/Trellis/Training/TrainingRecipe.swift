@@ -178,6 +178,11 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
       throw valueError(field, "is null; leave a field out for its default, or give a value")
     case nil: break
     }
+    // Empty, it would read as not given (`validate()`'s "is required"); a model's recipe may
+    // hold it so (a program's provenance), and is read elsewhere.
+    if (object["data"] as? [String: Any])?["train"] as? String == "" {
+      throw OptionError.emptyPath("train", field: "data.train")
+    }
     return try decoded(from: data, object: object, path: path)
   }
 
