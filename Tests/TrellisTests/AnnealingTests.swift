@@ -87,4 +87,46 @@ final class AnnealingTests: XCTestCase {
       }
     }
   }
+
+  /// A checkpoint of a version whose patience and annealing did not wait for
+  /// `TrainingOptions.updatesBeforeStopping` updates (0.6.0) is refused where its run would
+  /// already have gone otherwise: one that had halved its rate twice resumed at the full rate.
+  /// Where the rules agree on its epochs (nothing anneals, nothing stops), it resumes.
+  func testACheckpointOfAVersionThatDidNotWaitIsRefusedWhereItsRunWouldDiffer() throws {
+    let train = try readLabelledCoNLL(path: "Corpora/tiny/train.conll")
+    let dev = try readLabelledCoNLL(path: "Corpora/tiny/dev.conll")
+    var configuration = TaggerConfiguration()
+    (configuration.embeddingSize, configuration.hiddenSize) = (8, 8)
+    configuration.characterFilters = 0
+    let checkpoint = FileManager.default.temporaryDirectory
+      .appendingPathComponent("annealing-\(UUID().uuidString).checkpoint").path
+    defer { try? FileManager.default.removeItem(atPath: checkpoint) }
+    for (factor, updates, refused) in [(0.5, 0, true), (0.5, 1_000, false), (1.0, 0, false)] {
+      var options = TrainingOptions()
+      (options.epochs, options.patience, options.batchSize) = (3, 0, 1)
+      (options.annealFactor, options.annealPatience) = (factor, 1)
+      let trainer = Trainer(configuration: configuration, options: options)
+      try? FileManager.default.removeItem(atPath: checkpoint)
+      _ = try trainer.train(train: train, dev: dev, checkpoint: checkpoint)
+      // Epochs 2 and 3 without a better dev F1: the earlier rule annealed after each.
+      var (model, state, written) = try Checkpoint.read(from: checkpoint)
+      state.record.devF1History = [50, 40, 40]
+      (state.record.selectedEpoch, state.epochsWithoutImprovement, state.bestF1) = (1, 2, 50)
+      state.updatesBeforeStopping = updates
+      try Checkpoint.write(model: model, state: state, options: written, to: checkpoint)
+      let resume = {
+        try trainer.train(train: train, dev: dev, checkpoint: checkpoint, resume: true)
+      }
+      guard refused else {
+        XCTAssertNoThrow(try resume(), "factor \(factor), \(updates) updates")
+        continue
+      }
+      XCTAssertThrowsError(try resume()) {
+        XCTAssertTrue(
+          "\($0)".contains(
+            "was written by a version whose patience and annealing acted from the first "
+              + "epoch, where this one's wait for 1000 updates (epoch 25)"), "\($0)")
+      }
+    }
+  }
 }

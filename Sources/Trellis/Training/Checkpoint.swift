@@ -44,6 +44,19 @@ package enum Checkpoint {
     var trainSHA256: String?
     /// `TrainingState.bestModelWaitsForTheEnd`; absent where false.
     var bestModelWaitsForTheEnd: Bool?
+    /// `TrainingState.updatesBeforeStopping`; absent from checkpoints of versions that did
+    /// not wait.
+    var updatesBeforeStopping: Int?
+
+    /// Sets `state`'s counters, record, digests and flags as the header holds them.
+    func counters(into state: inout TrainingState) {
+      state.epochsWithoutImprovement = epochsWithoutImprovement
+      state.record = record ?? TrainingRecord()
+      (state.devSHA256, state.trainSHA256) = (devSHA256, trainSHA256)
+      state.frozenEmbeddingRows = frozenEmbeddingRows ?? []
+      state.bestModelWaitsForTheEnd = bestModelWaitsForTheEnd ?? false
+      state.updatesBeforeStopping = updatesBeforeStopping ?? 0
+    }
   }
 
   static func write(
@@ -62,7 +75,8 @@ package enum Checkpoint {
         epochsWithoutImprovement: state.epochsWithoutImprovement, record: state.record,
         frozenEmbeddingRows: state.frozenEmbeddingRows.isEmpty ? nil : state.frozenEmbeddingRows,
         devSHA256: state.devSHA256, trainSHA256: state.trainSHA256,
-        bestModelWaitsForTheEnd: state.bestModelWaitsForTheEnd ? true : nil))
+        bestModelWaitsForTheEnd: state.bestModelWaitsForTheEnd ? true : nil,
+        updatesBeforeStopping: state.updatesBeforeStopping))
     let modelBytes = try ModelFile.encode(model, name: path)
     var prefix = Data(magic)
     appendLittleEndian(formatVersion, to: &prefix)
@@ -138,11 +152,7 @@ package enum Checkpoint {
     guard offset == bytes.count - 4 else {
       throw TrellisError(file: path, "has \(bytes.count - 4 - offset) unexpected trailing bytes")
     }
-    state.epochsWithoutImprovement = header.epochsWithoutImprovement
-    state.record = header.record ?? TrainingRecord()
-    (state.devSHA256, state.trainSHA256) = (header.devSHA256, header.trainSHA256)
-    state.frozenEmbeddingRows = header.frozenEmbeddingRows ?? []
-    state.bestModelWaitsForTheEnd = header.bestModelWaitsForTheEnd ?? false
+    header.counters(into: &state)
     guard state.frozenEmbeddingRows.allSatisfy({ (0..<model.words.count).contains($0) }) else {
       throw TrellisError(file: path, "freezes embedding rows the model does not have")
     }

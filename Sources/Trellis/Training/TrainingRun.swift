@@ -250,6 +250,7 @@ extension Trainer {
   ) throws {
     let floor = TrainingState.epochsBeforeStopping(
       sentences: sentences, batchSize: options.batchSize)
+    try checkRules(of: state, options: options, sentences: sentences, checkpoint: checkpoint)
     if let stop = TrainingState.stoppingPoint(
       devF1History: state.record.devF1History, completedEpochs: state.completedEpochs,
       options: options, epochsBeforeStopping: floor)
@@ -271,6 +272,43 @@ extension Trainer {
           + "\(state.completedEpochs) epochs (the checkpoint's are --epochs "
           + "\(checkpointOptions.epochs) --patience \(checkpointOptions.patience))")
     }
+  }
+
+  /// Throws when the checkpoint's version waited for another number of updates before
+  /// patience and annealing act (0.6.0 and earlier did not wait) and its run would already
+  /// have gone otherwise by this version's: annealed another number of times, or stopped. (A
+  /// 0.6.0 run that had halved its rate resumed at the full rate and ended with another model.)
+  private func checkRules(
+    of state: TrainingState, options: TrainingOptions, sentences: Int, checkpoint: String
+  ) throws {
+    let floors = [state.updatesBeforeStopping, TrainingOptions.updatesBeforeStopping].map {
+      TrainingState.epochsBeforeStopping(
+        sentences: sentences, batchSize: options.batchSize, updates: $0)
+    }
+    guard floors[0] != floors[1] else { return }
+    let history = state.record.devF1History
+    let (annealings, stops) = (
+      floors.map {
+        TrainingState.annealing(
+          devF1History: history, patience: options.annealPatience, epochsBeforeStopping: $0)
+      },
+      floors.map {
+        TrainingState.stoppingPoint(
+          devF1History: history, completedEpochs: state.completedEpochs, options: options,
+          epochsBeforeStopping: $0)
+      }
+    )
+    guard (options.annealFactor != 1 && annealings[0] != annealings[1]) || stops[0] != stops[1]
+    else { return }
+    let acted =
+      state.updatesBeforeStopping == 0
+      ? "from the first epoch" : "after \(state.updatesBeforeStopping) updates (epoch \(floors[0]))"
+    throw TrellisError(
+      file: checkpoint,
+      "was written by a version whose patience and annealing acted \(acted), where this one's "
+        + "wait for \(TrainingOptions.updatesBeforeStopping) updates (epoch \(floors[1])), and "
+        + "its run would already have gone otherwise (annealed or stopped): resume it with that "
+        + "version, or remove it to start afresh")
   }
 
   /// The run a checkpoint holds, after checking that this trainer's `epochs` and `patience`

@@ -32,6 +32,10 @@ struct TrainingState {
   /// when training ends, not after each selected epoch, which replaced a finished model with
   /// a partly trained one when a retrain was interrupted.
   var bestModelWaitsForTheEnd = false
+  /// The updates the run's patience and annealing wait for (`TrainingOptions
+  /// .updatesBeforeStopping`), as the version that wrote its checkpoint counted them: 0 for
+  /// versions before the wait (0.6.0 and earlier), whose runs go on otherwise.
+  var updatesBeforeStopping = TrainingOptions.updatesBeforeStopping
 
   /// Throws `TrainingFailure` when the system refuses the memory the state and the run's
   /// copies of the weights take (`checkMemory`).
@@ -88,6 +92,16 @@ struct TrainingState {
   static func annealings(devF1History: [Double], patience: Int, epochsBeforeStopping: Int)
     -> Int
   {
+    annealing(
+      devF1History: devF1History, patience: patience, epochsBeforeStopping: epochsBeforeStopping
+    ).annealings
+  }
+
+  /// `annealings` and the epochs since the last annealing (or since the count started) without
+  /// a better dev F1: what the next epochs' annealing follows from.
+  static func annealing(devF1History: [Double], patience: Int, epochsBeforeStopping: Int)
+    -> (annealings: Int, sinceAnnealing: Int)
+  {
     var (selection, sinceAnnealing, annealings) = (Selection(), 0, 0)
     for (epoch, f1) in zip(1..., devF1History) {
       if selection.record(f1) || epoch <= epochsBeforeStopping {
@@ -97,7 +111,7 @@ struct TrainingState {
         if sinceAnnealing == patience { (annealings, sinceAnnealing) = (annealings + 1, 0) }
       }
     }
-    return annealings
+    return (annealings, sinceAnnealing)
   }
 
   /// The learning rate of the next epoch: η₀ / (1 + decay·e), annealed by
@@ -111,12 +125,13 @@ struct TrainingState {
     return annealings == 0 ? decayed : decayed * pow(options.annealFactor, Double(annealings))
   }
 
-  /// The epochs of `TrainingOptions.updatesBeforeStopping` updates on `sentences` training
-  /// sentences in batches of `batchSize` (an epoch's batches are at least ⌈sentences /
-  /// batchSize⌉).
-  static func epochsBeforeStopping(sentences: Int, batchSize: Int) -> Int {
+  /// The epochs of `updates` updates on `sentences` training sentences in batches of
+  /// `batchSize` (an epoch's batches are at least ⌈sentences / batchSize⌉).
+  static func epochsBeforeStopping(
+    sentences: Int, batchSize: Int, updates: Int = TrainingOptions.updatesBeforeStopping
+  ) -> Int {
     let batches = max(1, (sentences + batchSize - 1) / batchSize)
-    return (TrainingOptions.updatesBeforeStopping + batches - 1) / batches
+    return (updates + batches - 1) / batches
   }
 
   /// Whether another epoch runs: `epochs` not reached, and with a dev set, fewer than
