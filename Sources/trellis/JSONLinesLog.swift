@@ -22,9 +22,14 @@ final class JSONLinesLog {
   /// Whether the file's old contents go at the first record.
   private var emptiesAtFirstRecord: Bool
 
+  /// The claim on the file itself, once opened (and made, for a new one): a hard link to it
+  /// is another name for this log (`OutputClaim`).
+  private let claim: OutputClaim
+
   init(path: String, appending: Bool) throws {
     self.path = path
     handle = try openForStreaming(path, appending: true)
+    claim = try OutputClaim(streamed: [path])
     emptiesAtFirstRecord = !appending && descriptorLink(path) == nil
     if appending, descriptorLink(path) == nil, let written = Self.contents(of: handle) {
       try dropTornRecord(of: written)

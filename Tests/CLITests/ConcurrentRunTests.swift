@@ -17,11 +17,12 @@ final class ConcurrentRunTests: CLITestCase {
   }
 
   /// A `trellis train` into `model` that reads its training data from a FIFO, so it holds its
-  /// claims, waiting, until the test writes the data (`feed`) or kills it; returned once it
-  /// holds `claims` sockets (its model's, its checkpoint's, its log's two).
-  private func startWaitingRun(into model: String, options: [String] = [], claims: Int = 2)
-    throws -> Process
-  {
+  /// claims, waiting, until the test writes the data (`feed`, or at once when `fed`) or kills
+  /// it; returned once it holds `claims` sockets (its model's, its checkpoint's, its log's
+  /// name's, and once it has opened its log, the log file's).
+  private func startWaitingRun(
+    into model: String, options: [String] = [], claims: Int = 2, fed: Bool = false
+  ) throws -> Process {
     let fifo = path("train.fifo")
     XCTAssertEqual(mkfifo(fifo, 0o600), 0)
     let run = Process()
@@ -31,12 +32,9 @@ final class ConcurrentRunTests: CLITestCase {
     FileManager.default.createFile(atPath: path("waiting.err"), contents: nil)
     run.standardError = FileHandle(forWritingAtPath: path("waiting.err"))
     try run.run()
-    let descriptors = "/proc/\(run.processIdentifier)/fd"
+    if fed { try feed() }
     let deadline = Date().addingTimeInterval(60)
-    while try FileManager.default.contentsOfDirectory(atPath: descriptors).filter({
-      (try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + $0))?
-        .hasPrefix("socket:") == true
-    }).count < claims {
+    while try claimCount(of: run.processIdentifier) < claims {
       guard Date() < deadline, run.isRunning else {
         run.terminate()
         throw ClaimsNotHeld(
@@ -45,6 +43,24 @@ final class ConcurrentRunTests: CLITestCase {
       usleep(20_000)
     }
     return run
+  }
+
+  /// How many claims (sockets named "@trellis-output-…" in /proc/net/unix) the process `pid`
+  /// holds: it may hold other sockets, such as the test process's that it inherited.
+  private func claimCount(of pid: Int32) throws -> Int {
+    let table = try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/net/unix")).readToEnd()
+    let claims = Set(
+      String(decoding: table ?? Data(), as: UTF8.self).split(separator: "\n").compactMap {
+        line -> String? in
+        let fields = line.split(separator: " ")
+        guard fields.count == 8, fields[7].hasPrefix("@trellis-output-") else { return nil }
+        return "socket:[\(fields[6])]"
+      })
+    let descriptors = "/proc/\(pid)/fd"
+    return try FileManager.default.contentsOfDirectory(atPath: descriptors).filter {
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + $0))
+        .map(claims.contains) == true
+    }.count
   }
 
   /// Writes the tiny training file into the FIFO the waiting run reads.
@@ -84,11 +100,14 @@ final class ConcurrentRunTests: CLITestCase {
     assertSucceeded(try trellis(training(into: model, from: train)))
   }
 
-  /// A log is written in place, so a hard link to another run's log is that log.
+  /// A log is written in place, so a hard link to another run's log is that log, whether
+  /// the log was there before that run started or made by it.
   func testALogHardLinkedToAnotherRunsLogIsRefused() throws {
-    let log = try write("", to: "a.log")
+    let log = path("a.log")
+    let first = try startWaitingRun(
+      into: path("m"), options: ["--log", log, "--epochs", "10000", "--patience", "0"],
+      claims: 4, fed: true)
     XCTAssertEqual(link(log, path("b.log")), 0)
-    let first = try startWaitingRun(into: path("m"), options: ["--log", log], claims: 4)
     defer {
       kill(first.processIdentifier, SIGKILL)
       first.waitUntilExit()

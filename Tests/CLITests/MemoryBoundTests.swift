@@ -96,7 +96,8 @@ extension MemoryBoundTests {
 
   /// Two sentences of 6,000 tokens in batches of their own, with `--nbest 100`: each search
   /// keeps 24 million entries (384 MB with the shared model's 40 labels), and the two threads
-  /// searched both at once (a peak of 790 MB); large searches now take turns (445 MB).
+  /// searched both at once (a peak of 790 MB); together they pass 2²⁵ entries, so now they
+  /// take turns (445 MB).
   func testLargeNBestSearchesTakeTurns() throws {
     let words = ["show", "me", "flights", "to", "boston"]
     let line = (0..<6_000).map { words[$0 % words.count] }.joined(separator: " ")

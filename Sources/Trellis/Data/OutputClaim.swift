@@ -10,7 +10,8 @@ import Foundation
 /// replacement writes it (`replacementTarget`): every spelling of one file claims one name,
 /// and the kernel releases it when the process ends, however it ends, so a killed run leaves
 /// no lock file behind. A file written in place (a log) is claimed by its own (device,
-/// inode) too, which its hard links share. Processes in different network namespaces
+/// inode) too, which its hard links share, once it exists: its writer claims it again when
+/// it has opened it. Processes in different network namespaces
 /// (containers) do not see each other's claims, and any local user can bind a name first.
 /// Claims nest within a process: `trellis train` holds its files' for the whole run and
 /// `Trainer.train` claims them again for its own callers.
@@ -27,7 +28,7 @@ package final class OutputClaim {
   /// directory is missing or that names a device or a descriptor (`/dev/stdout`) is left to
   /// the checks that refuse or stream it; where this system refuses the socket itself,
   /// nothing is claimed.
-  package init(replaced: [String], streamed: [String] = []) throws {
+  package init(replaced: [String] = [], streamed: [String] = []) throws {
     let claims =
       replaced.map { ($0, Self.socketName(of: $0)) }
       + streamed.flatMap { [($0, Self.socketName(of: $0)), ($0, Self.socketName(ofFile: $0))] }

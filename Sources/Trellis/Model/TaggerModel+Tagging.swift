@@ -279,7 +279,7 @@ extension TaggerModel {
     var requested = min(k, most)
     while true {
       let entries = requested * emissions.rows * labels.count
-      let paths = largeSearches.withLock(if: entries > TaggingOptions.nbestEntryLimit >> 5) {
+      let paths = SearchEntries.running.whileHolding(entries) {
         head.nBest(
           requested, emissions: emissions, parameters: headParameters, constraints: constraints,
           logPartition: logPartition)
@@ -382,18 +382,4 @@ func lengthBatches(
     end = start[end]
   }
   return batches.reversed()
-}
-
-/// Taken by every n-best search of more than 2²⁰ entries (16 MiB), so that the process runs
-/// one at a time: each may keep up to `TaggingOptions.nbestEntryLimit` entries (512 MiB), and
-/// a call's threads and a server's workers searched several sentences at once (two of 24,000
-/// tokens with nbest 19 in one request took `trellis-serve` to 912 MB; three such requests at
-/// once, 1.8 GB). Smaller searches, the common ones, run side by side.
-private let largeSearches = NSLock()
-
-extension NSLock {
-  /// `body`, run holding the lock when `condition` holds.
-  fileprivate func withLock<Result>(if condition: Bool, _ body: () -> Result) -> Result {
-    condition ? withLock(body) : body()
-  }
 }
