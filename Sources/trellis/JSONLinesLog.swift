@@ -81,18 +81,20 @@ final class JSONLinesLog {
 /// What `--embeddings` read and how many of the data's distinct words it covers, e.g.
 ///   embeddings: glove.txt: GloVe text, 400000 vectors, 757 kept (scope data)
 ///   embeddings: 783 words in the data: 757 exact (96.7%), 0 lowercased (0.0%), 26 missing (3.3%)
-func embeddingsReport(_ vectors: PretrainedEmbeddings, path: String) -> String {
+func embeddingsReport(_ vectors: PretrainedEmbeddings, path: String) -> [String] {
   let coverage = vectors.coverage
   func share(_ count: Int, _ kind: String) -> String {
     let percent = 100 * Double(count) / Double(max(coverage.words, 1))
     return "\(count) \(kind) (" + String(format: "%.1f%%", percent) + ")"
   }
   let skipped = vectors.skippedVectorCount
-  return "embeddings: \(path): \(vectors.format), \(vectors.fileVectorCount) vectors, "
-    + (skipped == 0 ? "" : "\(skipped) skipped (no token can match), ")
-    + "\(vectors.keptVectorCount) kept (scope \(vectors.scope))\n"
-    + "embeddings: \(coverage.words) words in the data: \(share(coverage.exact, "exact")), "
-    + "\(share(coverage.lowercased, "lowercased")), \(share(coverage.missing, "missing"))"
+  return [
+    "embeddings: \(path): \(vectors.format), \(vectors.fileVectorCount) vectors, "
+      + (skipped == 0 ? "" : "\(skipped) skipped (no token can match), ")
+      + "\(vectors.keptVectorCount) kept (scope \(vectors.scope))",
+    "embeddings: \(coverage.words) words in the data: \(share(coverage.exact, "exact")), "
+      + "\(share(coverage.lowercased, "lowercased")), \(share(coverage.missing, "missing"))",
+  ]
 }
 
 /// The last failed call's reason (EIO where errno says nothing).

@@ -237,10 +237,7 @@ struct Train: ParsableCommand {
   /// `trellis <subcommand>`.
   func usageCheckedRecipe() throws -> TrainingRecipe {
     do { return try validatedRecipe() } catch let error as ValidationError {
-      printError(
-        "Error: \(error.message)\nUsage: \(TrellisCommand.usageString(for: Self.self))\n"
-          + "  See 'trellis train --help' for more information.")
-      Foundation.exit(ExitCode.validationFailure.rawValue)
+      exitWithUsageError(error.message, of: Self.self)
     }
   }
 
@@ -303,7 +300,7 @@ struct Train: ParsableCommand {
       path: path, dimension: recipe.configuration.embeddingSize, normalization: normalization,
       dataWords: PretrainedEmbeddings.dataWords(of: data, normalization: normalization),
       scope: recipe.data.embeddingsScope)
-    if !quiet { printError(embeddingsReport(vectors, path: path)) }
+    if !quiet { printError(lines: embeddingsReport(vectors, path: path)) }
     return vectors
   }
 

@@ -102,10 +102,11 @@ extension TrellisCommand {
 }
 
 /// Prints `message` as a usage error of `subcommand`, with its usage line, and exits 64.
-private func exitWithUsageError(_ message: String, of subcommand: ParsableCommand.Type) -> Never {
+func exitWithUsageError(_ message: String, of subcommand: ParsableCommand.Type) -> Never {
+  let usage = "Usage: \(TrellisCommand.usageString(for: subcommand))"
   printError(
-    "Error: \(message)\nUsage: \(TrellisCommand.usageString(for: subcommand))\n"
-      + "  See 'trellis \(CommandLine.arguments[1]) --help' for more information.")
+    lines: ["Error: \(message)"] + usage.split(separator: "\n").map(String.init)
+      + ["  See 'trellis \(CommandLine.arguments[1]) --help' for more information."])
   Foundation.exit(ExitCode.validationFailure.rawValue)
 }
 
@@ -149,12 +150,16 @@ enum StandardStreams {
   }
 }
 
-/// Writes `message` and a line feed to standard error, its lines' control characters as
-/// escapes (`visibleControlCharacters`): notes and errors quote paths, labels and tokens.
-func printError(_ message: String) {
-  let visible = message.split(separator: "\n", omittingEmptySubsequences: false)
-    .map { visibleControlCharacters(String($0)) }.joined(separator: "\n")
-  do { try FileHandle.standardError.write(contentsOf: Data((visible + "\n").utf8)) } catch {
+/// Writes `line` and a line feed to standard error (`printError(lines:)`).
+func printError(_ line: String) { printError(lines: [line]) }
+
+/// Writes each of `lines` and a line feed to standard error, their control characters as
+/// escapes (`visibleControlCharacters`), line feeds too: notes and errors quote paths,
+/// labels and tokens, and a line feed in a file's name began a line of its own in a note
+/// (`wrote n` and `Error: x.model …` for a model named so).
+func printError(lines: [String]) {
+  let visible = lines.map { visibleControlCharacters($0) + "\n" }.joined()
+  do { try FileHandle.standardError.write(contentsOf: Data(visible.utf8)) } catch {
     StandardStreams.standardErrorFailed = true
   }
 }

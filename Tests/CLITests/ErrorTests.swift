@@ -74,6 +74,14 @@ final class ErrorTests: CLITestCase {
     let train = try trellis(["train", "--train", PackagePaths.tiny("train"), "--model", missing])
     assertFailed(train, mentioning: ["d\\u{A}Error: spoofed\\u{1B}[31m is missing or not writable"])
     XCTAssertFalse(train.stderr.contains("\u{1B}") || train.stderr.contains("\nError: spoofed"))
+    // And in a note: `wrote NAME` split in two at the name's line feed.
+    let trained = try trellis(
+      ["train", "--train", PackagePaths.tiny("train"), "--model", name] + Self.smallModelOptions)
+    assertSucceeded(trained)
+    XCTAssertTrue(
+      trained.stderr.contains("wrote \(path("m"))\\u{A}Error: spoofed\\u{1B}[31m ("),
+      trained.stderr)
+    XCTAssertFalse(trained.stderr.contains("\nError: spoofed"), trained.stderr)
   }
 
   /// An argument that is not valid UTF-8 (a path in Latin-1, of a file that is there) is a

@@ -97,7 +97,7 @@ extension MemoryBoundTests {
   /// Two sentences of 6,000 tokens in batches of their own, with `--nbest 100`: each search
   /// keeps 24 million entries (384 MB with the shared model's 40 labels), and the two threads
   /// searched both at once (a peak of 790 MB); together they pass 2²⁵ entries, so now they
-  /// take turns (445 MB).
+  /// take turns (435 MB with a release build).
   func testLargeNBestSearchesTakeTurns() throws {
     let words = ["show", "me", "flights", "to", "boston"]
     let line = (0..<6_000).map { words[$0 % words.count] }.joined(separator: " ")

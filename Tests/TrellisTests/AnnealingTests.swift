@@ -51,14 +51,23 @@ final class AnnealingTests: XCTestCase {
     XCTAssertEqual(reports.map(\.learningRate), [η0, η0 / 1.5, η0 / 2])
   }
 
-  /// Each epoch of a run trains at η₀ · factor^k, k from the dev F1s of the epochs before it;
-  /// factor 1 trains at η₀ throughout.
-  func testEpochsTrainAtTheAnnealedRate() throws {
-    let train = try readLabelledCoNLL(path: "Corpora/tiny/train.conll")
-    let dev = try readLabelledCoNLL(path: "Corpora/tiny/dev.conll")
+  /// Corpora/tiny's training and dev sentences, and a BiLSTM-CRF 8 wide without characters.
+  private func tinyCorpusAndConfiguration() throws -> (
+    train: [Sentence], dev: [Sentence], configuration: TaggerConfiguration
+  ) {
     var configuration = TaggerConfiguration()
     (configuration.embeddingSize, configuration.hiddenSize) = (8, 8)
     configuration.characterFilters = 0
+    return (
+      try readLabelledCoNLL(path: "Corpora/tiny/train.conll"),
+      try readLabelledCoNLL(path: "Corpora/tiny/dev.conll"), configuration
+    )
+  }
+
+  /// Each epoch of a run trains at η₀ · factor^k, k from the dev F1s of the epochs before it;
+  /// factor 1 trains at η₀ throughout.
+  func testEpochsTrainAtTheAnnealedRate() throws {
+    let (train, dev, configuration) = try tinyCorpusAndConfiguration()
     for factor in [1.0, 0.5] {
       var options = TrainingOptions()
       (options.epochs, options.patience) = (30, 0)
@@ -93,11 +102,7 @@ final class AnnealingTests: XCTestCase {
   /// already have gone otherwise: one that had halved its rate twice resumed at the full rate.
   /// Where the rules agree on its epochs (nothing anneals, nothing stops), it resumes.
   func testACheckpointOfAVersionThatDidNotWaitIsRefusedWhereItsRunWouldDiffer() throws {
-    let train = try readLabelledCoNLL(path: "Corpora/tiny/train.conll")
-    let dev = try readLabelledCoNLL(path: "Corpora/tiny/dev.conll")
-    var configuration = TaggerConfiguration()
-    (configuration.embeddingSize, configuration.hiddenSize) = (8, 8)
-    configuration.characterFilters = 0
+    let (train, dev, configuration) = try tinyCorpusAndConfiguration()
     let checkpoint = FileManager.default.temporaryDirectory
       .appendingPathComponent("annealing-\(UUID().uuidString).checkpoint").path
     defer { try? FileManager.default.removeItem(atPath: checkpoint) }
