@@ -85,8 +85,9 @@ public final class Trainer {
   ///
   /// With `checkpoint`, the whole training state is written there (atomically) after every
   /// epoch, and left there when training ends (`trellis train` removes it unless
-  /// `--keep-checkpoint`; a fresh call refuses a checkpoint that is there); with `resume`, training continues from that file instead of starting afresh, and
-  /// ends with the same model an uninterrupted run would have produced. A resumed run takes
+  /// `--keep-checkpoint`; a fresh call refuses a checkpoint that is there); with `resume`,
+  /// training continues from that file instead of starting afresh, and ends with the same
+  /// model an uninterrupted run would have produced. A resumed run takes
   /// `epochs` and `patience` from this trainer's options and everything else from the
   /// checkpoint; it is refused when those two would have stopped a run before the epochs the
   /// checkpoint has run (and without a `checkpoint`). `bestModel` is rewritten after every

@@ -151,8 +151,8 @@ public struct TrainingData: Codable, Equatable, Sendable {
     try TaggerModel.checkSentenceLengths(of: dev, file: devFile, labelCount: labelCount)
   }
 
-  /// Throws an `OptionError` when `train` is missing, a path is empty or holds a NUL, a column is outside `1...columnLimit`,
-  /// or the label column is the token column.
+  /// Throws an `OptionError` when `train` is missing, a path is empty or holds a NUL, a column
+  /// is outside `1...columnLimit`, or the label column is the token column.
   public func validate() throws {
     guard !train.isEmpty else {
       throw OptionError("train", "is required (a flag or the configuration file)")
