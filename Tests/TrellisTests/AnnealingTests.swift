@@ -106,9 +106,13 @@ final class AnnealingTests: XCTestCase {
     let checkpoint = FileManager.default.temporaryDirectory
       .appendingPathComponent("annealing-\(UUID().uuidString).checkpoint").path
     defer { try? FileManager.default.removeItem(atPath: checkpoint) }
-    for (factor, updates, refused) in [(0.5, 0, true), (0.5, 1_000, false), (1.0, 0, false)] {
+    // (anneal factor, updates the checkpoint's version waited for, patience, refused): with
+    // patience 1 the earlier rule had stopped the run after epoch 2.
+    for (factor, updates, patience, refused) in [
+      (0.5, 0, 0, true), (0.5, 1_000, 0, false), (1.0, 0, 0, false), (1.0, 0, 1, true),
+    ] {
       var options = TrainingOptions()
-      (options.epochs, options.patience, options.batchSize) = (3, 0, 1)
+      (options.epochs, options.patience, options.batchSize) = (3, patience, 1)
       (options.annealFactor, options.annealPatience) = (factor, 1)
       let trainer = Trainer(configuration: configuration, options: options)
       try? FileManager.default.removeItem(atPath: checkpoint)
@@ -123,7 +127,7 @@ final class AnnealingTests: XCTestCase {
         try trainer.train(train: train, dev: dev, checkpoint: checkpoint, resume: true)
       }
       guard refused else {
-        XCTAssertNoThrow(try resume(), "factor \(factor), \(updates) updates")
+        XCTAssertNoThrow(try resume(), "factor \(factor), \(updates) updates, \(patience)")
         continue
       }
       XCTAssertThrowsError(try resume()) {

@@ -11,8 +11,8 @@ import Foundation
 /// and the kernel releases it when the process ends, however it ends, so a killed run leaves
 /// no lock file behind. A file written in place (a log) is claimed by its own (device,
 /// inode) too, which its hard links share, once it exists: its writer claims it again when
-/// it has opened it. Processes in different network namespaces
-/// (containers) do not see each other's claims, and any local user can bind a name first.
+/// it has opened it. Processes in different network namespaces (containers) do not see each
+/// other's claims, and any local user can bind a name first.
 /// Claims nest within a process: `trellis train` holds its files' for the whole run and
 /// `Trainer.train` claims them again for its own callers.
 package final class OutputClaim {
@@ -117,8 +117,9 @@ package final class OutputClaim {
   /// among them (another user's, another PID namespace's).
   private static func holdingProcess(of name: String) -> Int? {
     let listed = "@" + name.dropFirst()
-    guard let table = FileHandle(forReadingAtPath: "/proc/net/unix"),
-      let bytes = try? table.readToEnd(),
+    guard let table = FileHandle(forReadingAtPath: "/proc/net/unix") else { return nil }
+    defer { try? table.close() }
+    guard let bytes = try? table.readToEnd(),
       let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
         .first(where: { $0.hasSuffix(" " + listed) }),
       let inode = line.split(separator: " ").dropFirst(6).first

@@ -279,7 +279,7 @@ extension TaggerModel {
     var requested = min(k, most)
     while true {
       let entries = requested * emissions.rows * labels.count
-      let paths = SearchEntries.running.whileHolding(entries) {
+      let paths = SearchEntries.process.whileHolding(entries) {
         head.nBest(
           requested, emissions: emissions, parameters: headParameters, constraints: constraints,
           logPartition: logPartition)
