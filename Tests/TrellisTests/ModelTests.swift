@@ -113,6 +113,9 @@ final class ModelTests: XCTestCase {
     let test = try readLabelledCoNLL(path: fixture("test.conll")).map(\.tokens)
     XCTAssertEqual(loaded.tag(test), model.tag(test))
     XCTAssertEqual(try ModelFile.encode(loaded), try ModelFile.encode(model))
+    // `write` streams the weights from the model; `encode` gathers them: the same bytes.
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: path)), try ModelFile.encode(model, name: path))
   }
 
   /// Each damage refused with its reason, the same from bytes in memory (`decode`) and from a
@@ -209,7 +212,7 @@ final class ModelTests: XCTestCase {
     }
     XCTAssertEqual(FileManager.default.contents(atPath: notes), Data("notes\n".utf8))
     let empty = temporaryPath("empty.model")
-    FileManager.default.createFile(atPath: empty, contents: Data())
+    XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
     try ModelFile.write(model, to: empty)
     try ModelFile.write(model, to: empty)
   }

@@ -229,13 +229,17 @@ final class OptimizerTests: XCTestCase {
         kind.slabCount, kind.makeOptimizer(parameterCount: 3).state.slabs.count, "\(kind)")
     }
     var options = TrainingOptions()
-    XCTAssertNoThrow(try TrainingState.checkMemory(parameterCount: 1000, options: options))
+    XCTAssertNoThrow(
+      try TrainingState.checkMemory(parameterCount: 1000, inferenceWeights: 1000, options: options))
     options.average = true
-    // 2^44 parameters, six slabs (Adam's two, the average, three copies): 384 TiB, past any
-    // address space.
-    XCTAssertThrowsError(try TrainingState.checkMemory(parameterCount: 1 << 44, options: options)) {
+    // 2^44 parameters, six slabs (Adam's two, the average, three copies), and as many derived:
+    // 448 TiB, past any address space.
+    XCTAssertThrowsError(
+      try TrainingState.checkMemory(
+        parameterCount: 1 << 44, inferenceWeights: 1 << 44, options: options)
+    ) {
       XCTAssertTrue(
-        ($0 as? TrainingFailure)?.message.hasPrefix("the run needs 402653185 MB for") ?? false,
+        ($0 as? TrainingFailure)?.message.hasPrefix("the run needs 469762049 MB for") ?? false,
         "\($0)")
     }
   }

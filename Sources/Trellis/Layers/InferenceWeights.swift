@@ -22,6 +22,8 @@ final class InferenceWeightCache: @unchecked Sendable {
   ) -> InferenceWeights {
     lock.withLock {
       if let cached, cached.version == version { return cached.weights }
+      // The old version's go first, unless a caller still reads them: not two sets at once.
+      cached = nil
       let weights = InferenceWeights(
         embedding: embedding, encoder: encoder, output: output, store: store,
         concurrently: concurrently)
@@ -43,7 +45,7 @@ final class InferenceWeights: @unchecked Sendable {
   /// The first layer's input-projection tables, or nil where they do not apply.
   let inputProjections: InputProjectionTables?
   private let panelBuffers: [[(input: Scratch, recurrent: Scratch)]]
-  private let outputBuffer = Scratch()
+  private let outputBuffer = Scratch(oneSize: true)
 
   init(
     embedding: EmbeddingLayer, encoder: EncoderStack, output: Linear, store: ParameterStore,
@@ -55,7 +57,9 @@ final class InferenceWeights: @unchecked Sendable {
       return buffer
     }
     panelBuffers = encoder.layers.map { layer in
-      layer.directions.map { (packed($0.wx, into: Scratch()), packed($0.wh, into: Scratch())) }
+      layer.directions.map {
+        (packed($0.wx, into: Scratch(oneSize: true)), packed($0.wh, into: Scratch(oneSize: true)))
+      }
     }
     directionPanels = panelBuffers.map {
       $0.map {
@@ -70,6 +74,17 @@ final class InferenceWeights: @unchecked Sendable {
         embedding: embedding, encoder: encoder.layers[0],
         inputPanels: directionPanels[0].map(\.input), store: store, concurrently: concurrently)
       : nil
+  }
+
+  /// The Floats a model's derived weights take, which training asks the system for before
+  /// its first dev evaluation builds them (`TrainingState.checkMemory`): as large as the
+  /// recurrent and output weights, and the tables.
+  static func floats(embedding: EmbeddingLayer, encoder: EncoderStack, output: Linear) -> Int {
+    let packed = encoder.layers.flatMap(\.directions).flatMap { [$0.wx, $0.wh] } + [output.weight]
+    let panels = packed.reduce(0) { $0 + panelsSize(columns: $1.rows, depth: $1.columns) }
+    let first = encoder.layers[0]
+    guard InputProjectionTables.applies(to: embedding, encoder: first) else { return panels }
+    return panels + embedding.table.rows * first.directions.reduce(0) { $0 + $1.gateWidth }
   }
 }
 
@@ -124,10 +139,10 @@ final class InputProjectionTables: @unchecked Sendable {
     func table(_ d: Int) -> Scratch {
       let (direction, panels) = (encoder.directions[d], inputPanels[d])
       let G = direction.gateWidth
-      let buffer = Scratch()
+      let buffer = Scratch(oneSize: true)
       let table = buffer.reserve(V * G)
       // Wx_d's first D columns `(G, D)`, packed on their own, unless they are all of it.
-      let wordPanels = Scratch()
+      let wordPanels = Scratch(oneSize: true)
       if !coversInput {
         let wx = store.value(direction.wx)
         let wordColumns = (0..<G).flatMap { g in UnsafeBufferPointer(start: wx + g * In, count: D) }

@@ -15,13 +15,15 @@ import TrellisKernels
 /// arena, where the per-batch arrays would fragment it. A mapping spans `mappingHeadroom`
 /// times the Floats asked for: its pages cost nothing until touched (past the longest batch,
 /// never), and the longer batches that follow fit without a new mapping whose every page
-/// faults in again. Smaller buffers, and any the system will not map (its limit on mappings
-/// or on committed memory), come from malloc.
+/// faults in again (a buffer made for one size, `oneSize`, maps just that). Smaller buffers, and
+/// any the system will not map (its limit on mappings or on committed memory), come from malloc.
 final class Scratch {
   private(set) var pointer: UnsafeMutablePointer<Float>
   private(set) var capacity: Int
   /// Whether `pointer` is a mapping (else a malloc block).
   private var isMapped = false
+  /// The mapping's size over the request: `mappingHeadroom`, or 1 for a buffer of one size.
+  private let headroom: Int
 
   /// Floats from which a buffer gets pages of its own: 64 KB.
   private static let mappingThreshold = 16_384
@@ -30,8 +32,11 @@ final class Scratch {
   /// and its epoch ran 1.03–1.045× as fast (Eval/SPEED.md, session 23); 16 saved no more.
   private static let mappingHeadroom = 4
 
-  init() {
+  /// `oneSize`: the buffer is reserved once (weights derived for inference), and its mapping
+  /// leaves out the headroom, which under an address-space limit (`ulimit -v`) counts in full.
+  init(oneSize: Bool = false) {
     capacity = 0
+    headroom = oneSize ? 1 : Scratch.mappingHeadroom
     pointer = .allocate(capacity: 1)
   }
 
@@ -43,7 +48,7 @@ final class Scratch {
       release()
       let wanted = max(count, capacity * 3 / 2)
       if wanted >= Scratch.mappingThreshold,
-        let mapped = Scratch.map(atLeast: count * Scratch.mappingHeadroom)
+        let mapped = Scratch.map(atLeast: count * headroom)
       {
         (pointer, capacity, isMapped) = (mapped.pointer, mapped.capacity, true)
       } else {

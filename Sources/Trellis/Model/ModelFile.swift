@@ -28,32 +28,6 @@ public enum ModelFile {
     configuration.layers > 1 || !configuration.featureColumns.isEmpty ? 3 : 2
   }
 
-  /// The file's bytes for `model`; the same model gives the same bytes.
-  public static func encode(_ model: TaggerModel, name: String = "model") throws -> Data {
-    guard model.store.valuesAreFinite() else {
-      throw TrellisError(file: name, "would hold a non-finite weight; refusing to write it")
-    }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    let header = try encoder.encode(
-      Header(
-        configuration: model.configuration, words: model.words, labels: model.labels,
-        characters: model.characters.count > 0 ? model.characters : nil,
-        features: model.featureVocabularies.isEmpty ? nil : model.featureVocabularies,
-        slots: model.store.slots,
-        provenance: model.provenance))
-    let store = model.store
-    var data = Data(magic)
-    // The exact size, so appending never doubles the buffer.
-    data.reserveCapacity(magic.count + 8 + header.count + 4 * store.count + 4)
-    appendLittleEndian(writtenVersion(of: model.configuration), to: &data)
-    appendLittleEndian(UInt32(header.count), to: &data)
-    data.append(header)
-    appendLittleEndian(UnsafeBufferPointer(start: store.values, count: store.count), to: &data)
-    appendLittleEndian(crc32(data), to: &data)
-    return data
-  }
-
   /// Writes atomically: a temporary file in the same directory, then `rename(2)`, so a reader
   /// (or a crash) never sees half a model, and an existing model survives a failed write.
   /// Safe to call from several threads: the process's writes take turns. Refuses, before
@@ -66,7 +40,10 @@ public enum ModelFile {
     output.replaced = [("model", path)]
     output.kinds = ["model": (magic, "model")]
     try output.check()
-    try writeAtomically(try encode(model, name: path), to: path)
+    let encoding = try Encoding(model, name: path)
+    try writeAtomically(to: path) { handle in
+      try encoding.write { try handle.write(contentsOf: $0) }
+    }
   }
 
   /// Reads a model, refusing truncated, corrupted, foreign and newer-version files. The header
@@ -329,19 +306,6 @@ func readLittleEndian(
     for k in values.indices {
       values[k] = Float(bitPattern: readLittleEndian(bytes, at: offset + 4 * k))
     }
-  }
-}
-
-/// Appends Floats as little-endian Float32: the raw bytes in one copy on little-endian hosts
-/// (every platform Swift runs on today), value by value otherwise.
-func appendLittleEndian(_ values: UnsafeBufferPointer<Float>, to data: inout Data) {
-  if 1.littleEndian == 1 {
-    data.append(
-      UnsafeBufferPointer(
-        start: UnsafeRawPointer(values.baseAddress)?.assumingMemoryBound(to: UInt8.self),
-        count: values.count * 4))
-  } else {
-    for value in values { appendLittleEndian(value.bitPattern, to: &data) }
   }
 }
 

@@ -77,13 +77,17 @@ package enum Checkpoint {
         devSHA256: state.devSHA256, trainSHA256: state.trainSHA256,
         bestModelWaitsForTheEnd: state.bestModelWaitsForTheEnd ? true : nil,
         updatesBeforeStopping: state.updatesBeforeStopping))
-    let modelBytes = try ModelFile.encode(model, name: path)
+    let modelFile = try ModelFile.Encoding(model, name: path)
+    guard let modelSize = UInt32(exactly: modelFile.size) else {
+      throw TrellisError(
+        file: path, "cannot hold a model file of \(modelFile.size) bytes (its field holds 4 GiB)")
+    }
     var prefix = Data(magic)
     appendLittleEndian(formatVersion, to: &prefix)
     appendLittleEndian(UInt32(header.count), to: &prefix)
     prefix.append(header)
-    appendLittleEndian(UInt32(modelBytes.count), to: &prefix)
-    // Written piece by piece, one array at a time: joined first, the checkpoint was the
+    appendLittleEndian(modelSize, to: &prefix)
+    // Written piece by piece, each array from where it is: joined first, the checkpoint was the
     // largest block a training run allocated after its workspaces.
     try writeAtomically(to: path) { handle in
       var crc: UInt32 = 0
@@ -92,11 +96,9 @@ package enum Checkpoint {
         try handle.write(contentsOf: bytes)
       }
       try prefix.withUnsafeBytes(write)
-      try modelBytes.withUnsafeBytes(write)
+      try modelFile.write(write)
       for array in optimizer.slabs + [state.bestValues] {
-        var bytes = Data()
-        array.withUnsafeBufferPointer { appendLittleEndian($0, to: &bytes) }
-        try bytes.withUnsafeBytes(write)
+        try array.withUnsafeBufferPointer { try withLittleEndianBytes(of: $0, write) }
       }
       try withUnsafeBytes(of: crc.littleEndian, write)
     }

@@ -40,7 +40,11 @@ struct TrainingState {
   /// Throws `TrainingFailure` when the system refuses the memory the state and the run's
   /// copies of the weights take (`checkMemory`).
   init(rng: SplitMix64, model: TaggerModel, options: TrainingOptions) throws {
-    try Self.checkMemory(parameterCount: model.store.count, options: options)
+    try Self.checkMemory(
+      parameterCount: model.store.count,
+      inferenceWeights: InferenceWeights.floats(
+        embedding: model.embedding, encoder: model.encoder, output: model.output),
+      options: options)
     self.rng = rng
     let base = options.optimizer.makeOptimizer(parameterCount: model.store.count)
     optimizer = options.average ? ParameterAveraging(base, initial: model.store.snapshot()) : base
@@ -49,19 +53,23 @@ struct TrainingState {
   /// Throws unless the system gives the memory of the optimiser's slabs, the average and the
   /// copies of the weights a run holds at once (the weights set aside while the selected or
   /// averaged ones are evaluated, the selected epoch's, and a newly selected one's), each
-  /// `parameterCount` Floats: they are arrays, whose allocation ends the process when it is
-  /// refused (a model of 2,048 hidden units under `ulimit -v 3000000` stopped with a trap,
-  /// where a larger one got the model store's message). Asked for before the workspaces, they
-  /// leave those out: nearer the limit, an allocation later in the run can still end it.
-  static func checkMemory(parameterCount: Int, options: TrainingOptions) throws {
+  /// `parameterCount` Floats, and the `inferenceWeights` Floats its dev evaluations derive
+  /// (`InferenceWeights`): they are arrays and buffers whose allocation ends the process when
+  /// it is refused (a model of 2,048 hidden units under `ulimit -v 3000000` stopped with a
+  /// trap, where a larger one got the model store's message). Asked for before the workspaces,
+  /// they leave those out: nearer the limit, an allocation later in the run can still end it.
+  static func checkMemory(parameterCount: Int, inferenceWeights: Int, options: TrainingOptions)
+    throws
+  {
     let slabs = options.optimizer.slabCount + (options.average ? 1 : 0) + 3
-    let (floats, overflow) = parameterCount.multipliedReportingOverflow(by: slabs)
-    guard overflow || !ParameterStore.canAllocate(floats: floats) else { return }
-    let megabytes = overflow ? Int.max >> 20 : floats >> 18 + 1
+    let (copies, overflow) = parameterCount.multipliedReportingOverflow(by: slabs)
+    let (floats, sumOverflows) = copies.addingReportingOverflow(inferenceWeights)
+    guard overflow || sumOverflows || !ParameterStore.canAllocate(floats: floats) else { return }
+    let megabytes = overflow || sumOverflows ? Int.max >> 20 : floats >> 18 + 1
     throw TrainingFailure(
-      "the run needs \(megabytes) MB for the optimiser's state and copies of the weights, "
-        + "besides the model's weights and gradients, more than this system gives; choose "
-        + "smaller sizes")
+      "the run needs \(megabytes) MB for the optimiser's state, copies of the weights and the "
+        + "weights its evaluations derive, besides the model's weights and gradients, more "
+        + "than this system gives; choose smaller sizes")
   }
 
   /// The SHA-256 of the sentences' fields (a tab after each field, a newline after each line
