@@ -34,9 +34,9 @@ struct Score: ParsableCommand {
         classes ([[:space:]]) held to ASCII as Perl's are on bytes (and \\Q, \\E
         the letters Q and E, as in a pattern Perl reads from a variable), so
         '.', '[^,]' or '\\W' match a whole character that Perl matches byte by
-        byte, and after an empty match it
-        moves on one scalar (conlleval: Perl's split, on bytes), and (?i) folds
-        the case of letters beyond ASCII (U+00C9 for U+00E9), which Perl's bytes do not.
+        byte, and after an empty match it moves on one scalar (conlleval: Perl's
+        split, on bytes), and (?i) folds the case of letters beyond ASCII (U+00C9
+        for U+00E9), which Perl's bytes do not.
         Swift's Regex backtracks without Perl's shortcuts, so a pattern of nested
         repeats such as '(a+)+b' can take time exponential in a line's length
         (Perl: linear), and a repeat followed by what the line lacks, such as

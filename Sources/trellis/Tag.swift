@@ -115,7 +115,7 @@ struct Tag: ParsableCommand {
     try validated(taggingOptions.validate)
     guard nbest == 0 || outputFormat != .conll else {
       throw ValidationError(
-        "--nbest prints scores, which CoNLL columns cannot hold: add --format json (or text)")
+        "--nbest prints scores, which CoNLL columns cannot hold: add --format json")
     }
     guard input != .jsonl || outputFormat == .json else {
       throw ValidationError(
@@ -130,7 +130,7 @@ struct Tag: ParsableCommand {
     guard !confidence || outputFormat != .text else {
       throw ValidationError(
         "--confidence prints a number per token, which text answers cannot hold: add --format "
-          + "json or conll")
+          + (nbest > 0 ? "json" : "json or conll"))
     }
   }
 

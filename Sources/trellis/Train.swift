@@ -153,7 +153,7 @@ struct Train: ParsableCommand {
   ) var checkpoint: String?
   @Flag(
     help:
-      "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, but not to limits that would have stopped the run before the epochs the checkpoint has run; the other settings are the checkpoint's, and a note names those this command sets, away from their defaults, to other values)."
+      "Continue from the checkpoint instead of starting afresh (same data; --epochs and --patience may change, but not to limits that would have stopped the run before the epochs the checkpoint has run; the other settings are the checkpoint's, and a note names any this command sets to another value, even to its default)."
   )
   var resume = false
   @Option(

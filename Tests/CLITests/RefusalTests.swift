@@ -115,6 +115,20 @@ final class RefusalTests: CLITestCase {
     XCTAssertTrue(result.stderr.contains("--confidence prints a number per token"), result.stderr)
   }
 
+  /// With --nbest too, each refusal names the one format that holds both, so following its
+  /// advice is not refused by the other (it suggested CoNLL, which n-best lists cannot use).
+  func testConfidenceAndNBestRefusalsSuggestAFormatThatHoldsBoth() throws {
+    for format in ["text", "conll"] {
+      let result = try trellis(
+        [
+          "tag", "--model", try sharedModel(), "--input", "text", "--format", format,
+          "--confidence", "--nbest", "2",
+        ], stdin: "flights to boston\n")
+      XCTAssertEqual(result.exitCode, 64, result.stderr)
+      XCTAssertTrue(result.stderr.contains("add --format json\n"), result.stderr)
+    }
+  }
+
   /// `eval --json` with a report that follows the text one printed lines after the JSON
   /// object, so the output no longer parsed: refused.
   func testEvalJSONRefusesTheReportsThatFollowTheText() throws {
