@@ -128,6 +128,18 @@ final class OperatorLimitsTests: CLITestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: path("m")))
   }
 
+  /// A long sentence's buffers are mapped with at most `Scratch.largestHeadroom` Floats over
+  /// what they hold. With three times as much, `tag` of one sentence of 99,999 tokens (the
+  /// shared model, one thread) reserved 851 MB of address space for 239 MB of memory, and
+  /// stopped with a trap under this limit; now it reserves about 460 MB.
+  func testALongSentenceFitsAnAddressSpaceLimitNearItsMemory() throws {
+    let sentence = try write(String(repeating: "flights\n", count: 99_999), to: "long.conll")
+    let (status, message) = try trellisInShell(
+      #"ulimit -v 650000; exec "$0" "$@" > /dev/null"#,
+      ["tag", "--model", try sharedModel(), "--threads", "1", sentence])
+    XCTAssertEqual(status, 0, message)
+  }
+
   /// Under `ulimit -n 5`, libdispatch's first thread could not make its event descriptor, and
   /// `tag` died of SIGILL without a word. At the limit the check asks for, the run works.
   func testTooFewOpenFilesAreRefusedWithAMessage() throws {

@@ -13,17 +13,18 @@ import TrellisKernels
 /// Buffers of 64 KB and more are mapped pages of their own (mmap), not heap blocks: a buffer
 /// given up when it grows goes back to the system at once instead of staying in a malloc
 /// arena, where the per-batch arrays would fragment it. A mapping spans `mappingHeadroom`
-/// times the Floats asked for: its pages cost nothing until touched (past the longest batch,
-/// never), and the longer batches that follow fit without a new mapping whose every page
-/// faults in again (a buffer made for one size, `oneSize`, maps just that). Smaller buffers, and
-/// any the system will not map (its limit on mappings or on committed memory), come from malloc.
+/// times the Floats asked for, at most `largestHeadroom` more: its pages cost nothing until
+/// touched (past the longest batch, never), and the longer batches that follow fit without a
+/// new mapping whose every page faults in again (a buffer made for one size, `oneSize`, maps
+/// just that). Smaller buffers, and any the system will not map (its limit on mappings or on
+/// committed memory), come from malloc.
 final class Scratch {
   private(set) var pointer: UnsafeMutablePointer<Float>
   private(set) var capacity: Int
   /// Whether `pointer` is a mapping (else a malloc block).
   private var isMapped = false
-  /// The mapping's size over the request: `mappingHeadroom`, or 1 for a buffer of one size.
-  private let headroom: Int
+  /// Whether the buffer is reserved once, for one size, and maps no headroom.
+  private let oneSize: Bool
 
   /// Floats from which a buffer gets pages of its own: 64 KB.
   private static let mappingThreshold = 16_384
@@ -31,12 +32,18 @@ final class Scratch {
   /// to between 5 and 46 steps, in random order) faulted in 11,600 pages instead of 19,300,
   /// and its epoch ran 1.03–1.045× as fast (Eval/SPEED.md, session 23); 16 saved no more.
   private static let mappingHeadroom = 4
+  /// The most Floats of headroom a mapping takes: 16 MiB. Larger buffers are a long
+  /// sentence's or a large model's, whose pages' faults cost little beside the work on them,
+  /// while the headroom's address space, all of it counted under `ulimit -v`, was three
+  /// times what the buffers touched (`tag` of one sentence of 99,999 tokens peaked at 4 GB of
+  /// address space for 1 GB of memory, and under `ulimit -v 3000000` stopped for want of it).
+  private static let largestHeadroom = 1 << 22
 
   /// `oneSize`: the buffer is reserved once (weights derived for inference), and its mapping
-  /// leaves out the headroom, which under an address-space limit (`ulimit -v`) counts in full.
+  /// leaves out the headroom.
   init(oneSize: Bool = false) {
     capacity = 0
-    headroom = oneSize ? 1 : Scratch.mappingHeadroom
+    self.oneSize = oneSize
     pointer = .allocate(capacity: 1)
   }
 
@@ -47,9 +54,9 @@ final class Scratch {
     if count > capacity {
       release()
       let wanted = max(count, capacity * 3 / 2)
-      if wanted >= Scratch.mappingThreshold,
-        let mapped = Scratch.map(atLeast: count * headroom)
-      {
+      let headroom =
+        oneSize ? 0 : min(count * (Scratch.mappingHeadroom - 1), Scratch.largestHeadroom)
+      if wanted >= Scratch.mappingThreshold, let mapped = Scratch.map(atLeast: count + headroom) {
         (pointer, capacity, isMapped) = (mapped.pointer, mapped.capacity, true)
       } else {
         (pointer, capacity, isMapped) = (.allocate(capacity: wanted), wanted, false)
