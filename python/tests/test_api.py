@@ -116,6 +116,11 @@ def test_argument_errors(tagger) -> None:
         tagger.tag("flights to boston")
     with pytest.raises(TypeError, match="sentence 1 is a string"):
         tagger.tag([["to", "boston"], "to boston"])
+    with pytest.raises(TypeError, match="^sentence 1 is bytes; pass token lists of str"):
+        tagger.tag([["to", "boston"], b"to boston"])
+    # A dict's keys were tagged as its sentences.
+    with pytest.raises(TypeError, match=r"not a dict; pass list\(sentences.values\(\)\)"):
+        tagger.tag({"first": ["to", "boston"]})
     with pytest.raises(TypeError, match="one text"):
         tagger.tag_texts("flights to boston")
     with pytest.raises(ValueError, match="nbest"):
@@ -182,7 +187,8 @@ def test_a_sentence_longer_than_a_sentence_may_be_is_refused(tagger) -> None:
         tagger.tag([["to", "boston"], too_long])
     with pytest.raises(trellis.TrellisError, match=refused):
         tagger.tag([["to", "boston"], too_long], nbest=2)
-    with pytest.raises(trellis.TrellisError, match=refused):
+    # A text's error names the text, as Python's own checks of texts do.
+    with pytest.raises(trellis.TrellisError, match=refused.replace("sentence", "text", 1)):
         tagger.tag_texts(["to boston", " ".join(too_long)])
 
 
@@ -458,3 +464,13 @@ def test_the_default_batch_size_is_the_librarys() -> None:
     usage = " ".join(run_cli("tag", "--help").decode().split())
     documented = re.search(r"--batch-size <batch-size> .*?\(default: (\d+)\)", usage)
     assert documented and int(documented.group(1)) == _library.BATCH_SIZE
+
+
+def test_results_hold_plain_strings_whichever_call_made_them(tagger) -> None:
+    """NumPy's strings are str; the token call's results kept them, the JSON call's did not."""
+    numpy = pytest.importorskip("numpy")
+    tokens = list(numpy.array(["flights", "to", "boston"]))
+    for options in ({}, {"nbest": 1}):
+        [result] = tagger.tag([tokens], **options)
+        assert [type(token) for token in result.tokens] == [str] * 3, options
+        assert result == tagger.tag([["flights", "to", "boston"]], **options)[0]

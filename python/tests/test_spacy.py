@@ -320,6 +320,9 @@ def test_configuration_errors(tmp_path) -> None:
     for wrong in (0, 1025):
         with pytest.raises(ValueError, match=r"threads must be in 1\.\.\.1024"):
             nlp.add_pipe("trellis_tagger", config={"model": "m", "threads": wrong})
+    # The spans went to doc.spans[""], and doc.ents stayed empty, without a word.
+    with pytest.raises(ValueError, match='span_key "" names no span group'):
+        nlp.add_pipe("trellis_tagger", config={"model": "m", "span_key": ""})
     # The configured file may be a saved pipeline's, whose directory holds the model: it is
     # loaded, and a missing or damaged one reported, when the component first tags (each
     # time, not only the first).

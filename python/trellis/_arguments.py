@@ -30,8 +30,8 @@ def _token_array(index: int, tokens: Iterable[str]) -> str:
     library as JSON the caller never wrote (NaN)."""
     if isinstance(tokens, (str, bytes)):
         raise TypeError(
-            f"sentence {index} is a string; pass token lists "
-            "(for one sentence, [tokens]), or use tag_texts for raw text")
+            f"sentence {index} is {'a string' if isinstance(tokens, str) else 'bytes'}; pass "
+            "token lists of str (for one sentence, [tokens]), or use tag_texts for raw text")
     if isinstance(tokens, (AbstractSet, Mapping)):
         raise TypeError(f"sentence {index} is a {_type_name(tokens)}, whose order is not "
                         "the sentence's; pass its tokens as a list")

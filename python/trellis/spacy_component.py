@@ -12,9 +12,9 @@ silently: it goes to `doc._.trellis_unaligned` with the reason, and a
 label and confidence None), its text, and spans that index its tokens and text as `doc.ents`
 do; once a later component has merged or split the Doc's tokens (`merge_entities`), reading
 it raises `TrellisError` rather than give spans at the old indices. It is rebuilt on each
-read from its answer line, which is what the Doc keeps
-(`doc._.trellis_json_line`): Docs hold only what msgpack can write, so `Doc.to_bytes`,
-`DocBin(store_user_data=True)` and `nlp.pipe(n_process=2)` work.
+read from its answer line, which is what the Doc keeps (`doc._.trellis_json_line`): Docs
+hold only what msgpack can write, so `Doc.to_bytes`, `DocBin(store_user_data=True)` and
+`nlp.pipe(n_process=2)` work.
 
 `nlp.to_disk(directory)` copies the model file into the pipeline (`trellis_tagger/model`), as
 spaCy components keep their weights, and `nlp.to_bytes()` holds its bytes. `spacy.load` and
@@ -33,9 +33,8 @@ the `Client`'s. Such a component holds no model: `to_disk` and `to_bytes` save n
 saved pipeline tags on the configured server wherever it is loaded.
 
 As spaCy's own pipes do, the component passes a Doc it cannot tag (one holding a sentence of
-more tokens than the model takes, as the README's "Limits" say) to its error handler, which
-`nlp.set_error_handler` sets and which raises the error unless set otherwise; the batch's
-other Docs are tagged.
+more tokens than the model takes, as the README's "Limits" say) to its error handler (set by
+`nlp.set_error_handler`; it raises the error by default); the batch's other Docs are tagged.
 """
 
 from __future__ import annotations
@@ -58,8 +57,7 @@ from spacy.util import minibatch, raise_error
 
 from . import _library
 from ._library import TrellisError
-from .results import Span as TaggedSpan
-from .results import TaggingResult
+from .results import Span as TaggedSpan, TaggingResult
 from ._arguments import _check_batch_size, _check_threads
 from .client import Client, ServerError
 from ._files import _write_whole
@@ -147,6 +145,8 @@ def make_trellis_tagger(
                          'config={"model": "path/to/model"} or {"url": "http://HOST:PORT"}')
     # Here, not at the first Doc: a refused batch size sent every Doc to the error handler.
     batch_size, threads = _check_batch_size(batch_size), _check_threads(threads)
+    if span_key == "":  # doc.spans[""]: a group no one looks for, and doc.ents stayed empty
+        raise ValueError('trellis_tagger: span_key "" names no span group; leave it out for ents')
     component = TrellisComponent(
         model or "", name, span_key, overwrite_ents, confidence, batch_size, per_sentence,
         threads)

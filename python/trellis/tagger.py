@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 import hashlib
 import json
 import os
@@ -122,9 +123,17 @@ class Tagger:
         threads: the most threads the call tags on, 1 to 1024, the calling thread included
             (results never depend on it); None, the default, is one per core the process may
             use. A program tagging from several threads of its own gives each call its share.
+
+        With `nbest`, or a token holding NUL, each sentence goes to the library as a JSON
+        request (`tag_json_lines`), which holds at most 16 MiB: a longer one raises
+        `TrellisError`, where the call without them tags it.
         """
         if isinstance(sentences, (str, bytes)):
             raise TypeError("sentences must be a list of token lists, not a string")
+        if isinstance(sentences, Mapping):
+            # Iterated, a dict gives its keys, which were then tagged as the sentences.
+            raise TypeError("sentences must be a list of token lists, not a "
+                            f"{_type_name(sentences)}; pass list(sentences.values())")
         batch_size, nbest = _check_batch_size(batch_size), _check_nbest(nbest)
         _check_flags(confidence=confidence, constrained=constrained)
         threads = _check_threads(threads)
@@ -136,7 +145,8 @@ class Tagger:
                 return results
         requests = ['{"tokens":' + _token_array(index, tokens) + "}"
                     for index, tokens in enumerate(sentences)]
-        return self._tag(requests, confidence, nbest, batch_size, constrained, threads)
+        return self._tag(
+            requests, confidence, nbest, batch_size, constrained, threads, noun="sentence")
 
     def tag_texts(
         self,
@@ -150,7 +160,8 @@ class Tagger:
     ) -> List[TaggingResult]:
         """Tags raw strings, split by Trellis's tokenizer (README "JSON lines"): each result
         has `text`, its `tokens`, and spans with `start_char`/`end_char` into the text. The
-        options are `tag`'s."""
+        options are `tag`'s. Each text goes to the library as a JSON request, of at most 16 MiB
+        (a longer one raises `TrellisError`)."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("texts must be a list of strings; for one text pass [text]")
         batch_size, nbest = _check_batch_size(batch_size), _check_nbest(nbest)
@@ -161,7 +172,8 @@ class Tagger:
             if not isinstance(text, str):
                 raise TypeError(f"text {index} is {_type_name(text)}, not str")
             requests.append('{"text":' + _dumps(text) + "}")
-        return self._tag(requests, confidence, nbest, batch_size, constrained, threads)
+        return self._tag(
+            requests, confidence, nbest, batch_size, constrained, threads, noun="text")
 
     def tag_json_lines(self, requests: str, options: Optional[Dict[str, Any]] = None) -> str:
         """The library's own call: JSON-lines requests in, one answer line each out (bad
@@ -196,7 +208,8 @@ class Tagger:
     def close(self) -> None:
         """Frees the model, at once or when the last call using it ends; later tagging calls
         (`tag`, `tag_texts`, `tag_json_lines`) raise `TrellisError`. `labels` and `info`, read
-        when the model was loaded, stay available."""
+        when the model was loaded, stay available, and a pickle or copy of a closed tagger
+        loads its model file again, as of an open one."""
         # Inside the gate, as every use of `_lock` and every library call: a fork then never
         # leaves the lock held in the child.
         with _gate.call():
@@ -315,6 +328,10 @@ class Tagger:
             encoded = (joined + "\0").encode() if tokens else b""
         except (TypeError, UnicodeEncodeError):
             return None
+        # Every token is a str (join takes nothing else); the results hold plain ones, as the
+        # JSON call's do, where a NumPy string stayed one.
+        if not all(type(token) is str for token in tokens):
+            tokens = [str(token) for token in tokens]
         lengths = array("i", map(len, sentences))
         flags = ((_library.CONFIDENCE if confidence else 0)
                  | (0 if constrained else _library.UNCONSTRAINED)
@@ -341,8 +358,10 @@ class Tagger:
 
     def _tag(
         self, requests: List[str], confidence: bool, nbest: int, batch_size: int,
-        constrained: bool, threads: Optional[int],
+        constrained: bool, threads: Optional[int], noun: str,
     ) -> List[TaggingResult]:
+        """Tags JSON-lines `requests`; an answer's error raises `TrellisError`, naming the
+        request as the caller's `noun` ("sentence" or "text") and its index."""
         options: Dict[str, Any] = {"batch_size": batch_size}
         if threads is not None:
             options["threads"] = threads
@@ -365,7 +384,7 @@ class Tagger:
             try:
                 results.append(TaggingResult.from_answer(answer, line))
             except ValueError as error:
-                raise TrellisError(f"sentence {index}: {error}") from None
+                raise TrellisError(f"{noun} {index}: {error}") from None
         return results
 
 
