@@ -4,16 +4,18 @@ import Logging
 import Trellis
 import TrellisServer
 
-/// The process's entry: a synchronous one, so that the open-file limit is checked before
-/// anything starts libdispatch's threads, which trap without a descriptor for their events (an
-/// async entry had them running before `validate`, and `ulimit -n 5` ended the server with
-/// SIGILL in 5 runs of 8). Then the command runs in a task, while the main thread serves the
-/// main queue.
+/// The process's entry: a synchronous one, so that the open-file and address-space limits are
+/// checked before anything starts libdispatch's threads, which trap without a descriptor for
+/// their events (an async entry had them running before `validate`, and `ulimit -n 5` ended
+/// the server with SIGILL in 5 runs of 8). Then the command runs in a task, while the main
+/// thread serves the main queue.
 @main
 enum TrellisServeEntry {
   static func main() {
     holdClosedStandardDescriptors()
-    if let refusal = openFileLimitRefusal(program: TaggingServer.name) {
+    if let refusal = openFileLimitRefusal(program: TaggingServer.name)
+      ?? addressSpaceLimitRefusal(program: TaggingServer.name, kilobytes: serverAddressSpaceNeeded)
+    {
       FileHandle.standardError.write(Data((refusal + "\n").utf8))
       exit(1)
     }

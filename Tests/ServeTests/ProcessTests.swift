@@ -1,4 +1,5 @@
 import Foundation
+import Trellis
 import TrellisServer
 import XCTest
 
@@ -191,6 +192,23 @@ final class ProcessTests: XCTestCase {
         refused.stderr,
         "Error: the open-file limit (ulimit -n) is 5; trellis-serve needs at least 16\n")
     }
+  }
+
+  /// Under an address-space limit too small for its threads, the server died of SIGILL at
+  /// start-up in some runs and started in others; it is refused with the limit it needs, and
+  /// starts at that limit.
+  func testTooSmallAnAddressSpaceIsRefusedWithAMessage() throws {
+    let shell = URL(fileURLWithPath: "/bin/sh")
+    let program = try ServePaths.trellisServe().path
+    let refused = try runProgram(
+      shell, ["-c", #"ulimit -v 327680; exec "$0" "$@""#, program, "--model", "/nonexistent"])
+    XCTAssertEqual(refused.status, 1, refused.stderr)
+    XCTAssertEqual(
+      refused.stderr,
+      "Error: the address-space limit (ulimit -v) is 327680 KB; trellis-serve needs at least "
+        + "\(serverAddressSpaceNeeded) KB to start, and more for its requests\n")
+    let started = try ServerProcess(addressSpace: serverAddressSpaceNeeded)
+    XCTAssertTrue(started.listeningLine.contains("listening on"), started.listeningLine)
   }
 
   /// A hard limit on open files (`ulimit -Hn`) too low for `--max-connections` and the server's

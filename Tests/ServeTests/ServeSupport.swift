@@ -338,13 +338,21 @@ final class ServerProcess {
   let listeningLine: String
   private let directory: TemporaryDirectory
 
-  init(_ arguments: [String] = []) throws {
+  /// `addressSpace`: the server runs under `ulimit -v` of that many KB.
+  init(_ arguments: [String] = [], addressSpace: Int? = nil) throws {
     let directory = try TemporaryDirectory()
     let outFile = directory.path("stdout")
     let errFile = directory.path("stderr")
     let process = Process()
     process.executableURL = try ServePaths.trellisServe()
     process.arguments = ["--model", try TestModel.path(), "--port", "0"] + arguments
+    if let addressSpace {
+      process.arguments =
+        [
+          "-c", #"ulimit -v \#(addressSpace); exec "$0" "$@""#, process.executableURL!.path,
+        ] + process.arguments!
+      process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    }
     process.standardInput = FileHandle.nullDevice
     try runClosingOutputs(process, stdout: outFile, stderr: errFile)
     // The line it prints once listening: "trellis-serve: listening on http://127.0.0.1:PORT".

@@ -19,6 +19,24 @@ package func openFileLimitRefusal(program: String) -> String? {
     + "least \(openFilesNeeded)"
 }
 
+/// The address space `trellis-serve` starts in at the least, in KB (`ulimit -v` counts KB):
+/// its event loops', workers' and libdispatch's threads each reserve a stack and a malloc
+/// arena besides the model. Where a thread could not get them, NIO stopped the server with
+/// SIGILL: with an ATIS model it started in 1 of 4 runs under `ulimit -v 327680`, in every
+/// run of 4 under 393216, so this leaves room for requests of ordinary size too.
+package let serverAddressSpaceNeeded = 524_288
+
+/// The refusal `program` prints when the soft limit on its address space (`ulimit -v`) is
+/// below `kilobytes`, else nil. A process-wide check for an executable's entry.
+package func addressSpaceLimitRefusal(program: String, kilobytes: Int) -> String? {
+  var limit = rlimit()
+  guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0,
+    limit.rlim_cur != rlim_t.max, limit.rlim_cur / 1024 < rlim_t(kilobytes)
+  else { return nil }
+  return "Error: the address-space limit (ulimit -v) is \(limit.rlim_cur / 1024) KB; \(program) "
+    + "needs at least \(kilobytes) KB to start, and more for its requests"
+}
+
 /// Holds each of descriptors 0–2 that the process started without on /dev/null, opened the
 /// other way round (standard input for writing, output and error for reading), so that reads
 /// of the one and writes of the others still fail with EBADF, as on a closed descriptor, and
