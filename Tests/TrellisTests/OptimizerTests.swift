@@ -11,45 +11,52 @@ final class OptimizerTests: XCTestCase {
   /// μ_t = β1·(1 − ½·0.96^(0.004·t)); θ ← θ − η·m̂/(√v̂ + ε̂) with v̂ = v/(1−β2^t) and
   /// ε̂ = ε/√(1−β2^t) (the ε of the kernels, which fold v̂'s correction into the step).
   /// Steps 6–10 continue after the optimiser's state is moved to a new one, as `--resume`
-  /// moves it, which must take the schedule up where it was.
+  /// moves it, which must take the schedule up where it was. Gradients of about 1e-8 too,
+  /// where √v̂ is of ε's size and ε̂'s place tells the update from PyTorch's η·m̂/(√v̂ + ε).
   func testAdamAndNadamFollowTheirFormulas() throws {
     for kind in [OptimizerKind.adam, .nadam] {
-      let store = ParameterStore()
-      _ = store.reserve("w", rows: 37, columns: 1)
-      try store.allocate()
-      var rng = SplitMix64(seed: 11)
-      var θ = (0..<37).map { _ in Double(rng.nextUnitFloat()) - 0.5 }
-      for k in 0..<37 { store.values[k] = Float(θ[k]) }
-      var m = [Double](repeating: 0, count: 37)
-      var v = m
-      var optimizer = kind.makeOptimizer(parameterCount: 37)
-      let (β1, β2, ε, η) = (0.9, 0.999, 1e-8, 0.01)
-      func μ(_ t: Int) -> Double { β1 * (1 - 0.5 * pow(0.96, 0.004 * Double(t))) }
-      var product = 1.0  // Π_{i≤t} μ_i
-      for t in 1...10 {
-        if t == 6 {
-          var resumed = kind.makeOptimizer(parameterCount: 37)
-          resumed.state = optimizer.state
-          optimizer = resumed
-        }
-        let g = (0..<37).map { _ in Double(rng.nextUnitFloat()) * 2 - 1 }
-        for k in 0..<37 { store.gradients[k] = Float(g[k]) }
-        optimizer.step(store, rate: Float(η))
-        let (c1, c2) = (1 - pow(β1, Double(t)), 1 - pow(β2, Double(t)))
-        product *= μ(t)
-        for k in 0..<37 {
-          m[k] = β1 * m[k] + (1 - β1) * g[k]
-          v[k] = β2 * v[k] + (1 - β2) * g[k] * g[k]
-          let mHat =
-            kind == .adam
-            ? m[k] / c1
-            : μ(t + 1) * m[k] / (1 - product * μ(t + 1)) + (1 - μ(t)) * g[k] / (1 - product)
-          θ[k] -= η * mHat / ((v[k] / c2).squareRoot() + ε / c2.squareRoot())
-        }
+      for scale in [1.0, 1e-8] {
+        try checkAgainstFormulas(kind, gradientScale: scale)
       }
-      let got = (0..<37).map { Double(store.values[$0]) }
-      assertClose(got, θ, absolute: 1e-5, relative: 1e-4, "\(kind)")
     }
+  }
+
+  private func checkAgainstFormulas(_ kind: OptimizerKind, gradientScale: Double) throws {
+    let store = ParameterStore()
+    _ = store.reserve("w", rows: 37, columns: 1)
+    try store.allocate()
+    var rng = SplitMix64(seed: 11)
+    var θ = (0..<37).map { _ in Double(rng.nextUnitFloat()) - 0.5 }
+    for k in 0..<37 { store.values[k] = Float(θ[k]) }
+    var m = [Double](repeating: 0, count: 37)
+    var v = m
+    var optimizer = kind.makeOptimizer(parameterCount: 37)
+    let (β1, β2, ε, η) = (0.9, 0.999, 1e-8, 0.01)
+    func μ(_ t: Int) -> Double { β1 * (1 - 0.5 * pow(0.96, 0.004 * Double(t))) }
+    var product = 1.0  // Π_{i≤t} μ_i
+    for t in 1...10 {
+      if t == 6 {
+        var resumed = kind.makeOptimizer(parameterCount: 37)
+        resumed.state = optimizer.state
+        optimizer = resumed
+      }
+      let g = (0..<37).map { _ in (Double(rng.nextUnitFloat()) * 2 - 1) * gradientScale }
+      for k in 0..<37 { store.gradients[k] = Float(g[k]) }
+      optimizer.step(store, rate: Float(η))
+      let (c1, c2) = (1 - pow(β1, Double(t)), 1 - pow(β2, Double(t)))
+      product *= μ(t)
+      for k in 0..<37 {
+        m[k] = β1 * m[k] + (1 - β1) * g[k]
+        v[k] = β2 * v[k] + (1 - β2) * g[k] * g[k]
+        let mHat =
+          kind == .adam
+          ? m[k] / c1
+          : μ(t + 1) * m[k] / (1 - product * μ(t + 1)) + (1 - μ(t)) * g[k] / (1 - product)
+        θ[k] -= η * mHat / ((v[k] / c2).squareRoot() + ε / c2.squareRoot())
+      }
+    }
+    let got = (0..<37).map { Double(store.values[$0]) }
+    assertClose(got, θ, absolute: 1e-5, relative: 1e-4, "\(kind), gradients × \(gradientScale)")
   }
 
   /// Nadam's step differs from Adam's (its look-ahead term is there).

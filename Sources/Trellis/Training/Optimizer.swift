@@ -99,9 +99,12 @@ struct SGD: Optimizer {
   }
 }
 
-/// Adam (Kingma & Ba 2015) with bias correction:
-///   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,  θ ← θ − η·m̂ / (√v̂ + ε)
-/// with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t); with `nesterov`, Nadam (Dozat 2016,
+/// Adam (Kingma & Ba 2015) with bias correction, in the paper's efficient order (its section
+/// 2, last paragraph):
+///   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,  θ ← θ − η·m̂ / (√v̂ + ε̂)
+/// with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t) and ε̂ = ε / √(1 − β2^t): the step is
+/// η·√(1 − β2^t)/(1 − β1^t) · m / (√v + ε). Algorithm 1's ε (PyTorch's) is added to √v̂
+/// instead, which differs only where √v̂ is near ε; with `nesterov`, Nadam (Dozat 2016,
 /// Algorithm 2, as Keras and PyTorch implement it) looks one momentum step ahead with a
 /// momentum μ_t = β1·(1 − ½·0.96^(t·ψ)), ψ = 0.004, that warms up from about β1/2:
 ///   m̂ = μ_{t+1}·m / (1 − Π_{i≤t+1} μ_i) + (1 − μ_t)·g / (1 − Π_{i≤t} μ_i).
