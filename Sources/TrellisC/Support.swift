@@ -31,16 +31,14 @@ enum CallOptions {
     return text
   }
 
+  /// Values are read as they are written (`RawJSON`), as the HTTP service reads its body's:
+  /// a count is an integer literal, so `1.0` and `1e0` are refused as there (JSONDecoder took
+  /// them for 1).
   static func parse(_ text: String) throws -> TaggingOptions {
     var options = TaggingOptions()
     // JSON's whitespace only: a no-break space is no JSON text, and no empty options either.
     guard !text.utf8.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return options }
-    let fields: [String: OptionValue]
-    do {
-      guard !nestsValues(text) else { throw CallError("nested") }
-      guard isJSONValue(text) else { throw CallError("not JSON") }
-      fields = try JSONDecoder().decode([String: OptionValue].self, from: Data(text.utf8))
-    } catch {
+    guard let members = try? RawJSON(text).objectMembers else {
       // The options as given, cut to their first 100 characters: a 200 KB string came back
       // whole in the message.
       let shown = text.count > 100 ? text.prefix(100) + "…" : Substring(text)
@@ -48,60 +46,44 @@ enum CallOptions {
         "options must be a JSON object of booleans and integers, such as "
           + "{\"confidence\": true, \"nbest\": 3}: \(shown)")
     }
-    // As requests and HTTP bodies: JSONDecoder would keep one of the two values silently.
-    if let repeated = firstRepeatedJSONKey(in: text) {
-      throw CallError("options: \"\(repeated)\" is given twice")
-    }
-    for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-      switch (key, value) {
-      case ("confidence", .boolean(let flag)): options.confidence = flag
-      case ("constrained", .boolean(let flag)): options.constrained = flag
-      case ("nbest", .integer(let count)): options.nbest = count
-      case ("batch_size", .integer(let size)): options.batchSize = size
-      case ("threads", .integer(let count)): options.threads = count
-      case ("confidence", _), ("constrained", _):
-        throw CallError("options: \(RawJSON.string(key)) must be true or false")
-      case ("nbest", .wholeNumberBeyondInt(let number)),
-        ("batch_size", .wholeNumberBeyondInt(let number)),
-        ("threads", .wholeNumberBeyondInt(let number)):
-        // It is an integer, only too large to be one the option could take.
-        throw CallError(
-          "options: \(RawJSON.string(key)) must be in its range (got \(number), beyond any 64-bit integer)"
-        )
-      case ("nbest", _), ("batch_size", _), ("threads", _):
-        throw CallError("options: \(RawJSON.string(key)) must be an integer")
+    var seen: Set<String> = []
+    for (key, value) in members.sorted(by: { $0.name < $1.name }) {
+      guard seen.insert(key).inserted else {
+        throw CallError("options: \(RawJSON.string(key)) is given twice")
+      }
+      switch key {
+      case "confidence", "constrained":
+        guard value.text == "true" || value.text == "false" else {
+          throw CallError("options: \(RawJSON.string(key)) must be true or false")
+        }
+        if key == "confidence" {
+          options.confidence = value.text == "true"
+        } else {
+          options.constrained = value.text == "true"
+        }
+      case "nbest", "batch_size", "threads":
+        guard let count = Int(value.text) else {
+          // An integer, only too large to be one the option could take.
+          let digits = value.text.drop { $0 == "-" }
+          throw CallError(
+            !digits.isEmpty && digits.allSatisfy { ("0"..."9").contains($0) }
+              ? "options: \(RawJSON.string(key)) must be in its range (got \(value.text), "
+                + "beyond any 64-bit integer)"
+              : "options: \(RawJSON.string(key)) must be an integer")
+        }
+        switch key {
+        case "nbest": options.nbest = count
+        case "batch_size": options.batchSize = count
+        default: options.threads = count
+        }
       default:
         throw CallError(
-          "options: unknown key \(RawJSON.string(key)) (known: batch_size, confidence, constrained, nbest, "
-            + "threads)")
+          "options: unknown key \(RawJSON.string(key)) (known: batch_size, confidence, "
+            + "constrained, nbest, threads)")
       }
     }
     try options.validate()
     return options
-  }
-
-  /// A value an option may have.
-  enum OptionValue: Decodable {
-    case boolean(Bool)
-    case integer(Int)
-    /// A whole number an `Int` cannot hold (`1e20`, 2⁶³).
-    case wholeNumberBeyondInt(Double)
-    case other
-
-    init(from decoder: any Decoder) throws {
-      let container = try decoder.singleValueContainer()
-      if let flag = try? container.decode(Bool.self) {
-        self = .boolean(flag)
-      } else if let count = try? container.decode(Int.self) {
-        self = .integer(count)
-      } else if let number = try? container.decode(Double.self), number.isFinite,
-        number == number.rounded()
-      {
-        self = .wholeNumberBeyondInt(number)
-      } else {
-        self = .other
-      }
-    }
   }
 }
 
@@ -131,34 +113,6 @@ enum JSONLinesInput {
     if start < encoded.count { try appendLine(start..<encoded.count) }
     return lines
   }
-}
-
-/// Whether `text` holds an object or array inside another, outside its strings. Options are one
-/// flat object, and JSONDecoder recurses once per level: options nested 300 deep overflowed a
-/// 64 KiB thread stack before they could be refused.
-private func nestsValues(_ text: String) -> Bool {
-  var (depth, inString, escaped) = (0, false, false)
-  for byte in text.utf8 {
-    if inString {
-      if escaped {
-        escaped = false
-      } else if byte == UInt8(ascii: "\\") {
-        escaped = true
-      } else if byte == UInt8(ascii: "\"") {
-        inString = false
-      }
-      continue
-    }
-    switch byte {
-    case UInt8(ascii: "\""): inString = true
-    case UInt8(ascii: "{"), UInt8(ascii: "["):
-      depth += 1
-      if depth > 1 { return true }
-    case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-    default: break
-    }
-  }
-  return false
 }
 
 /// Strings handed to C, allocated with malloc so that `trellis_free_string` (free) releases

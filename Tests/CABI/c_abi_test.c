@@ -237,12 +237,19 @@ static void test_refusals(const trellis_model *model) {
                 "threads 0");
   check_refused(model, one, "{\"threads\": true}", "\"threads\" must be an integer",
                 "a flag for threads");
-  check_refused(model, one, "{\"nbest\": 1e20}",
-                "\"nbest\" must be in its range (got 1e+20, beyond any 64-bit integer)",
-                "a whole number beyond any integer");
+  check_refused(model, one, "{\"nbest\": 100000000000000000000}",
+                "\"nbest\" must be in its range (got 100000000000000000000, beyond any 64-bit "
+                "integer)",
+                "an integer beyond any 64-bit one");
+  /* Counts are integers as written, as the HTTP service reads them (1.0 was taken for 1). */
+  check_refused(model, one, "{\"nbest\": 1.0}", "\"nbest\" must be an integer",
+                "a whole number written with a fraction");
+  check_refused(model, one, "{\"nbest\": 1e20}", "\"nbest\" must be an integer",
+                "a whole number written with an exponent");
   check_refused(model, one, "nbest=3", "JSON object", "options that are not JSON");
   check_refused(model, one, "\xc2\xa0", "JSON object", "options of a no-break space");
-  check_refused(model, one, "{\"nbest\": [[[3]]]}", "JSON object", "nested options");
+  check_refused(model, one, "{\"nbest\": [[[3]]]}", "\"nbest\" must be an integer",
+                "nested options");
   check_refused(model, one, "{\"nbest\": 3,}", "JSON object", "options with a trailing comma");
   check_refused(model, one, "\xef\xbb\xbf{\"nbest\": 3}", "JSON object",
                 "options after a byte-order mark");

@@ -176,6 +176,10 @@ def test_argument_errors(tagger) -> None:
             tagger.tag([3], **options)
     with pytest.raises(trellis.TrellisError, match='unknown key "nbets"'):
         tagger.tag_json_lines('{"tokens":["boston"]}', {"nbets": 2})
+    # Counts are integers, as `tag`'s and the HTTP service's: 1.0 was taken for 1.
+    for option in ("nbest", "batch_size", "threads"):
+        with pytest.raises(trellis.TrellisError, match=f'"{option}" must be an integer'):
+            tagger.tag_json_lines('{"tokens":["boston"]}', {option: 1.0})
 
 
 def test_a_sentence_longer_than_a_sentence_may_be_is_refused(tagger) -> None:

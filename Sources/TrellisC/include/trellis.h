@@ -76,6 +76,7 @@ trellis_model *trellis_model_load(const char *path, char **error);
  *   "constrained" false: decode without the tag scheme's transition constraints
  *   "threads"     the most threads the call tags on, 1...1024, the calling thread included
  *                 (default: one per core this process may use; see "Threads" above)
+ * each count written as a JSON integer (1.0 and 1e0 are refused, as by the HTTP service).
  * Labels never depend on how sentences are grouped into calls and forward passes; confidences
  * and scores may differ by up to 1e-4 (the order of floating-point sums), and are the CLI's to
  * the last digit for the same passes: `trellis tag --batch-size N` on N lines or fewer, and
