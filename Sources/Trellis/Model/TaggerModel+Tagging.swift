@@ -146,28 +146,41 @@ extension TaggerModel {
     let batches = lengthBatches(order.map { sentences[$0].tokens.count }, maximum: batchSize)
       .map { Array(order[$0]) }
     let threads = min(max(options.threads, 1), TaggingOptions.threadsLimit)
-    let workers = max(min(threads, batches.count, maxWorkers ?? threads), 1)
+    // A batch past the token-step limit holds one long sentence (`lengthBatches`; its last
+    // is its longest). Such batches run one at a time, each pass on every thread, so memory
+    // follows the longest sentence whatever the threads: on two workers, four sentences of
+    // 90,000 tokens took 1,716 MB where one thread took 885 MB, and more time.
+    let long = batches.filter {
+      $0.count * sentences[$0.last!].tokens.count > TaggerModel.batchTokenStepLimit
+    }
+    let ordinary = batches.filter {
+      $0.count * sentences[$0.last!].tokens.count <= TaggerModel.batchTokenStepLimit
+    }
+    let workers = max(min(threads, ordinary.count, maxWorkers ?? threads), 1)
     // Every sentence with tokens is overwritten below; the empty ones keep this answer.
     var result = [Prediction](
       repeating: emptySentencePrediction(options), count: sentences.count)
     // Workers take the next batch when they finish one, longest first, so a worker slowed by
     // other work on its core (the CLI's reading and writing) does not hold up the others.
-    let queue = WorkQueue(count: batches.count)
-    // Sentences are in ascending length, so a batch's last is its longest.
-    let oversized = batches.contains {
-      $0.count * sentences[$0.last!].tokens.count > TaggerModel.batchTokenStepLimit
-    }
+    let queue = WorkQueue(count: ordinary.count)
     result.withUnsafeMutableBufferPointer { result in
+      func tag(_ indices: [Int], in workspace: ModelWorkspace) {
+        let predictions = predict(
+          indices.map { sentences[$0] }, workspace: workspace, options: options)
+        for (index, prediction) in zip(indices, predictions) { result[index] = prediction }
+      }
+      if !long.isEmpty {
+        // Not kept: its buffers are the long sentences'.
+        workspaces.withWorkspace(keeping: false) { workspace in
+          workspace.usesTwoThreads = threads >= 2
+          for indices in long.reversed() { tag(indices, in: workspace) }
+        }
+      }
       // One iteration runs on the calling thread.
       performConcurrently(iterations: workers) { _ in
-        workspaces.withWorkspace(keeping: !oversized) { workspace in
+        workspaces.withWorkspace(keeping: true) { workspace in
           workspace.usesTwoThreads = threads >= 2 * workers
-          while let next = queue.take() {
-            let indices = batches[batches.count - 1 - next]
-            let predictions = predict(
-              indices.map { sentences[$0] }, workspace: workspace, options: options)
-            for (index, prediction) in zip(indices, predictions) { result[index] = prediction }
-          }
+          while let next = queue.take() { tag(ordinary[ordinary.count - 1 - next], in: workspace) }
         }
       }
     }
