@@ -168,6 +168,17 @@ final class InputGroups<Item> {
     }
   }
 
+  /// What a reader runs before it waits for input (`LineReader.beforeWaiting`): answers
+  /// everything read and writes the answers out. To a regular file they went 64 KiB at a time
+  /// (`StandardOutput.endBatch`), so a producer that paused (`tail -f`) left them unwritten,
+  /// and a signal while `tag` waited lost them.
+  func beforeWaiting(writingTo output: StandardOutput) -> () throws -> Void {
+    { [self] in
+      try answerEverythingRead()
+      try output.flush()
+    }
+  }
+
   private func submitPending() throws {
     guard !pending.isEmpty else { return }
     let group = pending

@@ -237,13 +237,13 @@ struct Tag: ParsableCommand {
     if input == .conll {
       let reader = try CoNLLReader(path: file)
       reader.keepsDocumentMarkers = true
-      reader.beforeWaiting = groups.answerEverythingRead
+      reader.beforeWaiting = groups.beforeWaiting(writingTo: output)
       // Markers before any token line are written once the input has ended, as they are.
       defer { for marker in tokenColumns.heldMarkers { writeMarker(marker, to: output) } }
       try groups.readAll { try reader.nextLines() }
     } else {
       let reader = try LineReader(path: file)
-      reader.beforeWaiting = groups.answerEverythingRead
+      reader.beforeWaiting = groups.beforeWaiting(writingTo: output)
       try groups.readAll {
         try reader.nextLine { line in
           let sentence = SentenceLines(tokensOf: line, lineNumber: reader.lineNumber)
@@ -379,7 +379,7 @@ struct Tag: ParsableCommand {
           { Result { try tagger.tagJSONLines(lines.map(\.line), options: options) } },
           write: { try write($0.get(), lines) })
       })
-    reader.beforeWaiting = groups.answerEverythingRead
+    reader.beforeWaiting = groups.beforeWaiting(writingTo: output)
     try groups.readAll {
       try reader.nextLine(
         { (String(decoding: $0, as: UTF8.self), reader.lineNumber) }, tooLong: tooLong)

@@ -113,6 +113,27 @@ final class StreamingTests: CLITestCase {
         + String(format: "%.2f ms, p99 %.2f ms", latencies[latencies.count / 2], p99))
   }
 
+  /// Output to a regular file is written in blocks of 64 KiB, but also whenever the input
+  /// pauses: the answers to a producer that paused stayed unwritten, and a signal while `tag`
+  /// waited for more input lost them.
+  func testAnswersReachARegularFileWhenTheInputPauses() throws {
+    let answers = path("answers.txt")
+    XCTAssertTrue(FileManager.default.createFile(atPath: answers, contents: nil))
+    let process = Process()
+    process.executableURL = try PackagePaths.executable()
+    process.arguments = ["tag", "--model", try sharedModel(), "--input", "text"]
+    let input = Pipe()
+    process.standardInput = input
+    process.standardOutput = FileHandle(forWritingAtPath: answers)
+    try process.run()
+    try input.fileHandleForWriting.write(contentsOf: Data("flights to boston\n".utf8))
+    let deadline = Date(timeIntervalSinceNow: 30)
+    while try contents(of: answers).isEmpty && Date() < deadline { usleep(10_000) }
+    process.terminate()
+    process.waitUntilExit()
+    XCTAssertEqual(try contents(of: answers).split(separator: "\n").count, 1)
+  }
+
   /// Pipes that another process left non-blocking (an event loop's) are waited for: `tag`
   /// stopped with "Resource temporarily unavailable" (EAGAIN) before its first line of input
   /// arrived, and after its first 64 KiB of output when no one read them yet.
