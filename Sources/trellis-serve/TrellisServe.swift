@@ -13,8 +13,12 @@ import TrellisServer
 enum TrellisServeEntry {
   static func main() {
     holdClosedStandardDescriptors()
+    // The address space the fewest workers need: below it the async runtime's threads hung or
+    // trapped before the options were read (`run` checks again for --workers).
+    let fewestThreads = 1 + ProcessInfo.processInfo.processorCount
     if let refusal = openFileLimitRefusal(program: TaggingServer.name)
-      ?? addressSpaceLimitRefusal(program: TaggingServer.name, kilobytes: serverAddressSpaceNeeded)
+      ?? addressSpaceLimitRefusal(
+        program: TaggingServer.name, kilobytes: serverAddressSpaceNeeded(threads: fewestThreads))
     {
       FileHandle.standardError.write(Data((refusal + "\n").utf8))
       exit(1)
@@ -120,6 +124,14 @@ struct TrellisServe: AsyncParsableCommand {
   }
 
   func run() async throws {
+    // Before the model and the event loops: a thread the limit leaves no stack for traps.
+    let threads = limits.workers + ProcessInfo.processInfo.processorCount
+    if let refusal = addressSpaceLimitRefusal(
+      program: TaggingServer.name, kilobytes: serverAddressSpaceNeeded(threads: threads))
+    {
+      FileHandle.standardError.write(Data((refusal + "\n").utf8))
+      Foundation.exit(1)
+    }
     try limits.raiseOpenFileLimit()
     // Each batch's arrays (confidences' forward–backward tables) reused from the heap.
     reuseLargeFreedBlocks()

@@ -115,7 +115,8 @@ struct Tag: ParsableCommand {
     try validated(taggingOptions.validate)
     guard nbest == 0 || outputFormat != .conll else {
       throw ValidationError(
-        "--nbest prints scores, which CoNLL columns cannot hold: add --format json")
+        "--nbest prints scores, which CoNLL columns cannot hold: add --format json"
+          + (confidence ? "" : " (or text)"))
     }
     guard input != .jsonl || outputFormat == .json else {
       throw ValidationError(
@@ -166,11 +167,7 @@ struct Tag: ParsableCommand {
     let model = ModelLoading(path: self.model, threads: threads, prepare: checkInput)
     let output = StandardOutput()
     do {
-      if input == .jsonl {
-        try tagJSONLines(model, output)
-      } else {
-        try tagSentences(model, output)
-      }
+      try input == .jsonl ? tagJSONLines(model, output) : tagSentences(model, output)
     } catch {
       // The answers to the input before the error are written; the error is what is reported.
       try? output.flush()

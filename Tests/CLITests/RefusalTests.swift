@@ -127,6 +127,12 @@ final class RefusalTests: CLITestCase {
       XCTAssertEqual(result.exitCode, 64, result.stderr)
       XCTAssertTrue(result.stderr.contains("add --format json\n"), result.stderr)
     }
+    // Without --confidence, text answers hold an n-best list too.
+    let nbestAlone = try trellis(
+      ["tag", "--model", try sharedModel(), "--format", "conll", "--nbest", "2"],
+      stdin: "flights\n\n")
+    XCTAssertEqual(nbestAlone.exitCode, 64, nbestAlone.stderr)
+    XCTAssertTrue(nbestAlone.stderr.contains("add --format json (or text)\n"), nbestAlone.stderr)
   }
 
   /// `eval --json` with a report that follows the text one printed lines after the JSON

@@ -195,20 +195,26 @@ final class ProcessTests: XCTestCase {
   }
 
   /// Under an address-space limit too small for its threads, the server died of SIGILL at
-  /// start-up in some runs and started in others; it is refused with the limit it needs, and
-  /// starts at that limit.
+  /// start-up in some runs and started in others; it is refused with the limit it needs for
+  /// its workers and this machine's cores, and starts at that limit.
   func testTooSmallAnAddressSpaceIsRefusedWithAMessage() throws {
     let shell = URL(fileURLWithPath: "/bin/sh")
     let program = try ServePaths.trellisServe().path
-    let refused = try runProgram(
-      shell, ["-c", #"ulimit -v 327680; exec "$0" "$@""#, program, "--model", "/nonexistent"])
-    XCTAssertEqual(refused.status, 1, refused.stderr)
-    XCTAssertEqual(
-      refused.stderr,
-      "Error: the address-space limit (ulimit -v) is 327680 KB; trellis-serve needs at least "
-        + "\(serverAddressSpaceNeeded) KB to start, and more for its requests\n")
-    let started = try ServerProcess(addressSpace: serverAddressSpaceNeeded)
-    XCTAssertTrue(started.listeningLine.contains("listening on"), started.listeningLine)
+    for workers in [1, 24] {
+      let needed = serverAddressSpaceNeeded(
+        threads: workers + ProcessInfo.processInfo.processorCount)
+      let refused = try runProgram(
+        shell,
+        ["-c", #"ulimit -v \#(needed - 1); exec "$0" "$@""#, program]
+          + ["--model", "/nonexistent", "--workers", "\(workers)"])
+      XCTAssertEqual(refused.status, 1, refused.stderr)
+      XCTAssertEqual(
+        refused.stderr,
+        "Error: the address-space limit (ulimit -v) is \(needed - 1) KB; trellis-serve needs at "
+          + "least \(needed) KB to start, and more for its requests\n")
+      let started = try ServerProcess(["--workers", "\(workers)"], addressSpace: needed)
+      XCTAssertTrue(started.listeningLine.contains("listening on"), started.listeningLine)
+    }
   }
 
   /// A hard limit on open files (`ulimit -Hn`) too low for `--max-connections` and the server's

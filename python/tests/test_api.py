@@ -471,10 +471,17 @@ def test_the_default_batch_size_is_the_librarys() -> None:
 
 
 def test_results_hold_plain_strings_whichever_call_made_them(tagger) -> None:
-    """NumPy's strings are str; the token call's results kept them, the JSON call's did not."""
+    """NumPy's strings are str; the token call's results kept them, the JSON call's did not.
+    A str subclass's text is its content, not its __str__ (an enum member's "City.BOSTON")."""
+    import enum
+
     numpy = pytest.importorskip("numpy")
-    tokens = list(numpy.array(["flights", "to", "boston"]))
-    for options in ({}, {"nbest": 1}):
-        [result] = tagger.tag([tokens], **options)
-        assert [type(token) for token in result.tokens] == [str] * 3, options
-        assert result == tagger.tag([["flights", "to", "boston"]], **options)[0]
+
+    class City(str, enum.Enum):
+        BOSTON = "boston"
+
+    for tokens in (list(numpy.array(["flights", "to", "boston"])), ["flights", "to", City.BOSTON]):
+        for options in ({}, {"nbest": 1}):
+            [result] = tagger.tag([tokens], **options)
+            assert [type(token) for token in result.tokens] == [str] * 3, options
+            assert result == tagger.tag([["flights", "to", "boston"]], **options)[0]

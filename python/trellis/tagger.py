@@ -329,9 +329,10 @@ class Tagger:
         except (TypeError, UnicodeEncodeError):
             return None
         # Every token is a str (join takes nothing else); the results hold plain ones, as the
-        # JSON call's do, where a NumPy string stayed one.
+        # JSON call's do, where a NumPy string stayed one. Their text, as join read it:
+        # `str()` calls a subclass's own __str__ (an enum's gives "Name.MEMBER").
         if not all(type(token) is str for token in tokens):
-            tokens = [str(token) for token in tokens]
+            tokens = [str.__str__(token) for token in tokens]
         lengths = array("i", map(len, sentences))
         flags = ((_library.CONFIDENCE if confidence else 0)
                  | (0 if constrained else _library.UNCONSTRAINED)

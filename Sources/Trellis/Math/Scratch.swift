@@ -56,7 +56,11 @@ final class Scratch {
       let wanted = max(count, capacity * 3 / 2)
       let headroom =
         oneSize ? 0 : min(count * (Scratch.mappingHeadroom - 1), Scratch.largestHeadroom)
-      if wanted >= Scratch.mappingThreshold, let mapped = Scratch.map(atLeast: count + headroom) {
+      // Half as much again as before at the least, as a malloc block grows: past the cap's
+      // size, a batch a little longer than the last would map anew each time.
+      if wanted >= Scratch.mappingThreshold,
+        let mapped = Scratch.map(atLeast: max(wanted, count + headroom))
+      {
         (pointer, capacity, isMapped) = (mapped.pointer, mapped.capacity, true)
       } else {
         (pointer, capacity, isMapped) = (.allocate(capacity: wanted), wanted, false)

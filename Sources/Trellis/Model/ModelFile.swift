@@ -34,7 +34,9 @@ public enum ModelFile {
   /// writing, what `trellis train --model` refuses: a file at `path` that is neither empty nor
   /// a model, a path through an open file descriptor (`/dev/fd/N`, `/dev/stdout`, which name
   /// whatever file the descriptor has open: the file a program read, or its redirected
-  /// output, was replaced), a directory, device or FIFO, a missing directory.
+  /// output, was replaced), a directory, device or FIFO, a missing directory. The weights are
+  /// read from the model as they are written: a caller changing them meanwhile (another
+  /// thread training it) writes a file of mixed weights, which may not load.
   public static func write(_ model: TaggerModel, to path: String) throws {
     var output = FileRoles()
     output.replaced = [("model", path)]

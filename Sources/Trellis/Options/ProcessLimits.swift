@@ -19,12 +19,14 @@ package func openFileLimitRefusal(program: String) -> String? {
     + "least \(openFilesNeeded)"
 }
 
-/// The address space `trellis-serve` starts in at the least, in KB (`ulimit -v` counts KB):
-/// its event loops', workers' and libdispatch's threads each reserve a stack and a malloc
-/// arena besides the model. Where a thread could not get them, NIO stopped the server with
-/// SIGILL: with an ATIS model it started in 1 of 4 runs under `ulimit -v 327680`, in every
-/// run of 4 under 393216, so this leaves room for requests of ordinary size too.
-package let serverAddressSpaceNeeded = 524_288
+/// The address space, in KB (`ulimit -v` counts KB), that `trellis-serve` starts in at the
+/// least with `threads` threads of its own (tagging workers, event loops): each reserves a
+/// stack (8 MiB, glibc's default under `ulimit -s 8192`) beside the program, the model and
+/// malloc's arenas. Where a thread could not get its stack, NIO stopped the server with
+/// SIGILL. With an ATIS model on 2 cores and 2 workers it started in 1 of 4 runs under
+/// `ulimit -v 327680` and in each of 4 under 393216; each worker added 8.2 MB (1 to 32
+/// workers: 356,812 to 611,068 KB at start), and 24 workers did not start under 524288.
+package func serverAddressSpaceNeeded(threads: Int) -> Int { 393_216 + 8_192 * threads }
 
 /// The refusal `program` prints when the soft limit on its address space (`ulimit -v`) is
 /// below `kilobytes`, else nil. A process-wide check for an executable's entry.

@@ -58,6 +58,7 @@ struct TrainingState {
   /// it is refused (a model of 2,048 hidden units under `ulimit -v 3000000` stopped with a
   /// trap, where a larger one got the model store's message). Asked for before the workspaces,
   /// they leave those out: nearer the limit, an allocation later in the run can still end it.
+  /// The derived weights are asked for also by a run without a dev set, which derives none.
   static func checkMemory(parameterCount: Int, inferenceWeights: Int, options: TrainingOptions)
     throws
   {
