@@ -29,7 +29,8 @@ package func openFileLimitRefusal(program: String) -> String? {
 package func serverAddressSpaceNeeded(threads: Int) -> Int { 393_216 + 8_192 * threads }
 
 /// The refusal `program` prints when the soft limit on its address space (`ulimit -v`) is
-/// below `kilobytes`, else nil. A process-wide check for an executable's entry.
+/// below `kilobytes`, else nil. A process-wide check for an executable's start, before the
+/// threads it needs.
 package func addressSpaceLimitRefusal(program: String, kilobytes: Int) -> String? {
   var limit = rlimit()
   guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0,

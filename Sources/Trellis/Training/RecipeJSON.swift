@@ -103,24 +103,6 @@ func locating(in section: String, _ validate: () throws -> Void) throws {
   }
 }
 
-/// The dotted path of the first key that an object of the JSON `text` gives twice; nil when
-/// none does, or `text` is not JSON.
-package func firstRepeatedJSONKey(in text: String) -> String? {
-  guard case .repeatedKey(let path)? = firstFlaw(in: text, scalar: { _ in false }) else {
-    return nil
-  }
-  return path
-}
-
-/// Whether `text` is one JSON value (RFC 8259) with nothing but JSON's whitespace around it.
-/// JSONDecoder also took a trailing comma (`{"nbest": 3,}`) and a leading byte-order mark.
-package func isJSONValue(_ text: String) -> Bool {
-  (try? JSONScanner.scan(text) { scanner in
-    _ = try scanner.readRawValue()
-    return scanner.isAtEndAfterWhitespace()
-  }) ?? false
-}
-
 /// What `JSONScanner.firstFlaw` finds, with the dotted path of its member or item
 /// (`options.epochs`, `configuration.featureColumns[0]`).
 enum JSONFlaw: Equatable {
