@@ -13,12 +13,10 @@ import TrellisServer
 enum TrellisServeEntry {
   static func main() {
     holdClosedStandardDescriptors()
-    // The address space the fewest workers need: below it the async runtime's threads hung or
+    // The address space one worker needs: below it the async runtime's threads hung or
     // trapped before the options were read (`run` checks again for --workers).
-    let fewestThreads = 1 + ProcessInfo.processInfo.processorCount
     if let refusal = openFileLimitRefusal(program: TaggingServer.name)
-      ?? addressSpaceLimitRefusal(
-        program: TaggingServer.name, kilobytes: serverAddressSpaceNeeded(threads: fewestThreads))
+      ?? serverAddressSpaceRefusal(program: TaggingServer.name, workers: 1)
     {
       FileHandle.standardError.write(Data((refusal + "\n").utf8))
       exit(1)
@@ -125,9 +123,7 @@ struct TrellisServe: AsyncParsableCommand {
 
   func run() async throws {
     // Before the model and the event loops: a thread the limit leaves no stack for traps.
-    let threads = limits.workers + ProcessInfo.processInfo.processorCount
-    if let refusal = addressSpaceLimitRefusal(
-      program: TaggingServer.name, kilobytes: serverAddressSpaceNeeded(threads: threads))
+    if let refusal = serverAddressSpaceRefusal(program: TaggingServer.name, workers: limits.workers)
     {
       FileHandle.standardError.write(Data((refusal + "\n").utf8))
       Foundation.exit(1)

@@ -201,8 +201,7 @@ final class ProcessTests: XCTestCase {
     let shell = URL(fileURLWithPath: "/bin/sh")
     let program = try ServePaths.trellisServe().path
     for workers in [1, 24] {
-      let needed = serverAddressSpaceNeeded(
-        threads: workers + ProcessInfo.processInfo.processorCount)
+      let needed = serverAddressSpaceNeeded(workers: workers)
       let refused = try runProgram(
         shell,
         ["-c", #"ulimit -v \#(needed - 1); exec "$0" "$@""#, program]
@@ -211,7 +210,8 @@ final class ProcessTests: XCTestCase {
       XCTAssertEqual(
         refused.stderr,
         "Error: the address-space limit (ulimit -v) is \(needed - 1) KB; trellis-serve needs at "
-          + "least \(needed) KB to start, and more for its requests\n")
+          + "least \(needed) KB to start with \(workers) tagging worker\(workers == 1 ? "" : "s"), "
+          + "and more for its requests\n")
       let started = try ServerProcess(["--workers", "\(workers)"], addressSpace: needed)
       XCTAssertTrue(started.listeningLine.contains("listening on"), started.listeningLine)
     }

@@ -147,9 +147,10 @@ extension TaggerModel {
       .map { Array(order[$0]) }
     let threads = min(max(options.threads, 1), TaggingOptions.threadsLimit)
     // A batch past the token-step limit holds one long sentence (`lengthBatches`; its last
-    // is its longest). Such batches run one at a time, each pass on every thread, so memory
+    // is its longest). Such batches run one at a time, each pass on two threads, so memory
     // follows the longest sentence whatever the threads: side by side on two workers, four
-    // sentences of 90,000 tokens took 1,670 MB and 3.57 s, one at a time 886 MB and 3.22 s.
+    // sentences of 90,000 tokens took 1,670 MB and 3.57 s, one at a time 886 MB and 3.22 s
+    // (with more cores, side by side took less time, and that many times the memory).
     func isLong(_ batch: [Int]) -> Bool {
       batch.count * sentences[batch.last!].tokens.count > TaggerModel.batchTokenStepLimit
     }

@@ -20,24 +20,34 @@ package func openFileLimitRefusal(program: String) -> String? {
 }
 
 /// The address space, in KB (`ulimit -v` counts KB), that `trellis-serve` starts in at the
-/// least with `threads` threads of its own (tagging workers, event loops): each reserves a
-/// stack (8 MiB, glibc's default under `ulimit -s 8192`) beside the program, the model and
-/// malloc's arenas. Where a thread could not get its stack, NIO stopped the server with
-/// SIGILL. With an ATIS model on 2 cores and 2 workers it started in 1 of 4 runs under
-/// `ulimit -v 327680` and in each of 4 under 393216; each worker added 8.2 MB (1 to 32
-/// workers: 356,812 to 611,068 KB at start), and 24 workers did not start under 524288.
-package func serverAddressSpaceNeeded(threads: Int) -> Int { 393_216 + 8_192 * threads }
+/// least with `workers` tagging workers: 320 MiB for the program, the model and malloc's
+/// arenas, and a stack (`ulimit -s`, 8 MiB unless set) for each of its threads: the workers,
+/// an event loop and a thread of Swift's pool a core, and 5 others. Where a thread could not
+/// get its stack, NIO stopped the server with SIGILL. With an ATIS model on 2 cores it
+/// reserved 356,812 KB at start with 1 worker (10 threads) and 8.2 MB more a worker (611,068
+/// KB with 32), and with 2 workers it started in 1 of 4 runs under `ulimit -v 327680`.
+package func serverAddressSpaceNeeded(workers: Int) -> Int {
+  var stack = rlimit()
+  let stackKB =
+    getrlimit(__rlimit_resource_t(RLIMIT_STACK.rawValue), &stack) == 0
+      && stack.rlim_cur != rlim_t.max
+    ? Int(stack.rlim_cur / 1024) : 8_192
+  let threads = workers + 2 * ProcessInfo.processInfo.processorCount + 5
+  return 327_680 + stackKB * threads
+}
 
-/// The refusal `program` prints when the soft limit on its address space (`ulimit -v`) is
-/// below `kilobytes`, else nil. A process-wide check for an executable's start, before the
-/// threads it needs.
-package func addressSpaceLimitRefusal(program: String, kilobytes: Int) -> String? {
+/// The refusal `trellis-serve` prints when the soft limit on its address space (`ulimit -v`)
+/// is below what it needs to start with `workers` workers (`serverAddressSpaceNeeded`), else
+/// nil. Checked before the threads start; what requests take comes on top.
+package func serverAddressSpaceRefusal(program: String, workers: Int) -> String? {
+  let needed = serverAddressSpaceNeeded(workers: workers)
   var limit = rlimit()
   guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0,
-    limit.rlim_cur != rlim_t.max, limit.rlim_cur / 1024 < rlim_t(kilobytes)
+    limit.rlim_cur != rlim_t.max, limit.rlim_cur / 1024 < rlim_t(needed)
   else { return nil }
   return "Error: the address-space limit (ulimit -v) is \(limit.rlim_cur / 1024) KB; \(program) "
-    + "needs at least \(kilobytes) KB to start, and more for its requests"
+    + "needs at least \(needed) KB to start with \(workers) tagging worker\(workers == 1 ? "" : "s"), "
+    + "and more for its requests"
 }
 
 /// Holds each of descriptors 0–2 that the process started without on /dev/null, opened the
