@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tags a corpus of JSON-lines requests on Apache Spark with `trellis tag`.
 
-    python scripts/spark_tag.py --trellis trellis-0.7.0/trellis --model atis.model \\
+    python scripts/spark_tag.py --trellis trellis-0.7.1/trellis --model atis.model \\
         --input requests.jsonl --output answers [--master 'local[2]'] [--partitions 8]
 
 or the same arguments after `spark-submit --master yarn scripts/spark_tag.py`. The input is

@@ -3,7 +3,7 @@
 @_exported import ConllEval
 
 /// This library's version (semantic versioning; CHANGELOG.md lists what each one changed).
-public let trellisVersion = "0.7.0"
+public let trellisVersion = "0.7.1"
 
 /// The git commit this build comes from ("…-modified" with uncommitted changes), or nil when
 /// it was not built from a git checkout.

@@ -192,7 +192,7 @@ def _declare(lib: ctypes.CDLL) -> None:
 
 
 def version() -> str:
-    """The library's version, e.g. "0.7.0"."""
+    """The library's version, e.g. "0.7.1"."""
     with _gate.call():  # its first call loads the library
         return library().trellis_version().decode()
 

@@ -46,7 +46,7 @@ extern "C" {
 /* A loaded model. */
 typedef struct trellis_model trellis_model;
 
-/* The library's version (such as "0.7.0"): a static string, never freed. */
+/* The library's version (such as "0.7.1"): a static string, never freed. */
 const char *trellis_version(void);
 
 /*
