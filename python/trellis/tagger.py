@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 import hashlib
 import json
 import os
 import shutil
 import threading
 from array import array
+from collections.abc import Mapping
 from contextlib import contextmanager
 from itertools import chain
 from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
