@@ -41,6 +41,7 @@ final class GoldenTests: XCTestCase {
     "delimiter_tab_literal",  // -d with a tab character
     "docstart",  // -DOCSTART- lines: tokens with O labels that close chunks, as in conlleval
     "empty",  // no input: only the "processed" line
+    "end_then_inside",  // E-X then I-X: conlleval ends the chunk and starts another
     "file_end",  // a chunk that ends at the end of the file, without a final blank line
     "iob1_start",  // IOB1: I- after O starts a chunk, B- separates chunks of one type
     "iobes",  // IOBES, including conlleval's merging of adjacent S-X / B-X E-X chunks
