@@ -331,7 +331,9 @@ class Tagger:
         # Every token is a str (join takes nothing else); the results hold plain ones, as the
         # JSON call's do, where a NumPy string stayed one. Their text, as join read it:
         # `str()` calls a subclass's own __str__ (an enum's gives "Name.MEMBER").
-        if not all(type(token) is str for token in tokens):
+        # The types as a set, at C speed: 6 ms for ATIS test x40 (366,560 tokens, a 969 ms
+        # call), where a test per token in a generator took 10.
+        if set(map(type, tokens)) - {str}:
             tokens = [str.__str__(token) for token in tokens]
         lengths = array("i", map(len, sentences))
         flags = ((_library.CONFIDENCE if confidence else 0)

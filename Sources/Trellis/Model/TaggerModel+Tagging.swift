@@ -150,7 +150,7 @@ extension TaggerModel {
     // is its longest). Such batches run one at a time, each pass on two threads, so memory
     // follows the longest sentence whatever the threads: side by side on two workers, four
     // sentences of 90,000 tokens took 1,670 MB and 3.57 s, one at a time 886 MB and 3.22 s
-    // (with more cores, side by side took less time, and that many times the memory).
+    // (with more cores, side by side would take less time, and that many times the memory).
     func isLong(_ batch: [Int]) -> Bool {
       batch.count * sentences[batch.last!].tokens.count > TaggerModel.batchTokenStepLimit
     }
