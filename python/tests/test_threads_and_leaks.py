@@ -238,6 +238,40 @@ def test_a_signal_handler_that_forks_while_its_thread_tags_does_not_hang(model_p
     assert finished.returncode == 0
 
 
+def test_a_signal_handler_that_closes_the_tagger_its_thread_holds_does_not_hang(
+        model_path) -> None:
+    """A handler that closes a tagger can run on a thread that holds the tagger's lock (it
+    interrupted the holder there: nested handlers closing the tagger every 0.7 ms hung a
+    process within seconds); `close` waited for that lock for ever. It now leaves the freeing
+    to the lock's holder, and the model is freed once the holder lets go."""
+    script = (
+        "import sys\n"
+        "import trellis\n"
+        "from trellis import _library\n"
+        "tagger = trellis.Tagger(sys.argv[1])\n"
+        "freed = []\n"
+        "free = _library.free_model\n"
+        "_library.free_model = lambda handle: (freed.append(handle), free(handle))\n"
+        "with tagger._lock:\n"
+        "    tagger.close()\n"
+        # Inside the lines that read the handle, the model is left to them; the next call
+        # that finds the tagger closed frees it.
+        "inside = trellis.Tagger(sys.argv[1])\n"
+        "with inside._section():\n"
+        "    inside.close()\n"
+        "    assert len(freed) == 1, freed\n"
+        "for closed in tagger, inside:\n"
+        "    try:\n"
+        "        closed.tag([['boston']])\n"
+        "        sys.exit('a closed tagger tagged')\n"
+        "    except trellis.TrellisError as error:\n"
+        "        assert str(error) == 'the tagger is closed', error\n"
+        "assert len(freed) == 2, freed\n")
+    finished = _run_within_a_minute(
+        script, str(model_path), what="closing a tagger whose lock its thread holds")
+    assert finished.returncode == 0
+
+
 def test_an_exception_from_a_signal_handler_still_frees_the_answer(tagger, monkeypatch) -> None:
     """A signal's exception (Ctrl-C's KeyboardInterrupt) is raised as a foreign call returns,
     before its result is stored: the answer string of a `tag_json_lines` call interrupted so
