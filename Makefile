@@ -29,6 +29,9 @@ SWIFT_BUILD_FLAGS ?=
 BUILD_DIR = .build-static
 BIN = $(BUILD_DIR)/release/trellis
 
+# A bare `make` builds (without this, the first target below would be taken).
+.DEFAULT_GOAL := build
+
 # The binary's path, for the scripts and tools run outside make (scripts/*.sh, python/tools,
 # Eval): `make -s bin-path` prints it, so this file is the one place it is written.
 .PHONY: bin-path
@@ -64,8 +67,9 @@ test: deps
 	python3 -m unittest discover -s Eval/tests -t Eval
 	$(MAKE) --no-print-directory c-abi-test
 
+# The builds only: models/ holds the models `make train` wrote, which are the user's.
 clean:
-	rm -rf .build $(BUILD_DIR) models
+	rm -rf .build $(BUILD_DIR)
 
 # Style (.swift-format, the toolchain's swift format) and the size rules of scripts/check-sizes.py.
 lint:
@@ -202,7 +206,7 @@ C_ABI_SAMPLE = 100
 PYTHON_VENV = python/.venv
 PYTHON = $(PYTHON_VENV)/bin/python
 # The release CLI trains the tests' model and gives the answers Python must equal.
-PYTHON_RUN = TRELLIS_CLI=$(CURDIR)/$(BIN)
+PYTHON_RUN = TRELLIS_CLI='$(CURDIR)/$(BIN)'
 
 .PHONY: c-abi-test python python-test python-bench
 
@@ -215,7 +219,7 @@ c-abi-test:
 	  -I Sources/TrellisC/include Tests/CABI/c_abi_test.c Tests/CABI/c_abi_tokens_test.c \
 	  Tests/CABI/c_abi_limits_test.c \
 	  -L .build/debug -lTrellisC -lm \
-	  -Wl,-rpath,$(CURDIR)/.build/debug -o $(C_ABI_DIR)/c_abi_test
+	  -Wl,-rpath,'$(CURDIR)/.build/debug' -o $(C_ABI_DIR)/c_abi_test
 	.build/debug/trellis train --train $(SHIPPED_CORPUS)/train.conll --model $(C_ABI_DIR)/model \
 	  --epochs 1 --embedding-size 16 --hidden-size 16 --character-filters 0 --learning-rate 0.01 \
 	  --seed 1 --quiet
@@ -230,19 +234,23 @@ c-abi-test:
 	  $(SHIPPED_CORPUS)/test.conll
 
 # The package carries a copy of libTrellisC.so next to its modules, put in place by a rename:
-# `cp` rewrote the file a running Python process had mapped, which then died of SIGBUS.
+# `cp` rewrote the file a running Python process had mapped, which then died of SIGBUS. The
+# venv is made on every run, as the other venvs are: one whose making was interrupted had a
+# python but no pip, which a test for the python kept for good. The package builds with the
+# venv's setuptools, not in pip's isolation, which fetched setuptools from the index each time:
+# offline, a rebuild failed though every dependency was installed.
 python: build
 	swift build -c release --product TrellisC $(SWIFT_BUILD_FLAGS)
 	cp .build/release/libTrellisC.so python/trellis/libTrellisC.so.new
 	mv -f python/trellis/libTrellisC.so.new python/trellis/libTrellisC.so
-	test -x $(PYTHON) || python3 -m venv $(PYTHON_VENV)
-	$(PYTHON) -m pip install --quiet 'spacy>=3.0,<4' pytest
+	python3 -m venv $(PYTHON_VENV)
+	$(PYTHON) -m pip install --quiet 'spacy>=3.0,<4' pytest 'setuptools>=77'
 	rm -rf python/build
-	$(PYTHON) -m pip install --quiet ./python
+	$(PYTHON) -m pip install --quiet --no-build-isolation ./python
 
 # The tests of `trellis.Client` talk to the release trellis-serve (`make serve`).
 python-test: python serve
-	$(PYTHON_RUN) TRELLIS_SERVE=$(CURDIR)/$(SERVE_BIN) $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider python/tests
+	$(PYTHON_RUN) TRELLIS_SERVE='$(CURDIR)/$(SERVE_BIN)' $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider python/tests
 
 python-bench: python
 	$(PYTHON_RUN) $(PYTHON) python/tools/bench.py $(SHIPPED_CORPUS)/test.conll
@@ -287,8 +295,8 @@ $(SPARK_VENV)/.pyspark:
 
 spark-test: build $(SPARK_VENV)/.pyspark
 	@command -v java >/dev/null || bash scripts/install-deps.sh openjdk-17-jre-headless
-	TRELLIS_CLI=$(CURDIR)/$(BIN) $(SPARK_PYTHON) scripts/test_spark_tag.py
-	TRELLIS_CLI=$(CURDIR)/$(BIN) $(SPARK_PYTHON) scripts/test_spark_arguments.py
+	TRELLIS_CLI='$(CURDIR)/$(BIN)' $(SPARK_PYTHON) scripts/test_spark_tag.py
+	TRELLIS_CLI='$(CURDIR)/$(BIN)' $(SPARK_PYTHON) scripts/test_spark_arguments.py
 
 # --- HTTP service (README "HTTP service"): `make serve` builds trellis-serve in release, a
 # product of its own so that `make build`/`make train` never wait for Hummingbird; then

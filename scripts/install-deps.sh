@@ -16,7 +16,8 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   run=(sudo)
 else
-  echo "error: ${missing[*]} are missing and this user can neither run apt-get as root nor sudo." >&2
+  verb=are; [ ${#missing[@]} -gt 1 ] || verb=is
+  echo "error: ${missing[*]} $verb missing and this user can neither run apt-get as root nor sudo." >&2
   echo "       Ask an administrator to run: apt-get install ${missing[*]}" >&2
   exit 1
 fi

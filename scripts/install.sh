@@ -150,8 +150,10 @@ make_directory() {
 install_file() {
   local file=$1 path=$2 mode=$3
   make_directory "$(dirname "$path")"
-  install -m "$mode" "$file" "$prefix/$path.tmp.$$"
-  mv -f "$prefix/$path.tmp.$$" "$prefix/$path"
+  copying="$prefix/$path.tmp.$$"  # global, for the EXIT trap of an interrupted copy
+  install -m "$mode" "$file" "$copying"
+  mv -f "$copying" "$prefix/$path"
+  copying=
   record "file $path $(sha256 "$prefix/$path")"
   save_manifest
 }
@@ -182,8 +184,11 @@ install_all() {
       exit 1
     fi
   done
-  scratch=$(mktemp -d)  # global: the EXIT trap runs after this function has returned
-  trap 'rm -rf "$scratch"' EXIT
+  # Globals: the EXIT trap runs after this function has returned. An install stopped by
+  # Ctrl-C left its temporary copy in the prefix, where neither make install nor make
+  # uninstall removed it.
+  scratch=$(mktemp -d) copying=
+  trap 'rm -rf "$scratch"; [ -z "$copying" ] || rm -f "$copying"' EXIT
   for shell in bash zsh fish; do
     "$binary" --generate-completion-script "$shell" > "$scratch/$shell"
   done
