@@ -44,10 +44,10 @@ class Tagger:
         # First, as `close` (which `__del__` calls, also when this raises) reads them.
         # Re-entrant, as a signal handler that closes or uses the tagger may run on a thread
         # that holds it (the handler interrupted that thread there); a Lock waited for itself.
+        # The lines it guards call nothing, and Python runs handlers only at calls (and
+        # loops), so a handler on the holding thread runs where the lock was just taken or is
+        # being given back, and finds the handle, `_users` and `_closing` as they stand.
         self._lock = threading.RLock()
-        # Whether a thread is inside one of `_section`'s few lines (a handler nested in them
-        # must not free the model the section is reading).
-        self._in_section = False
         self._users = 0
         self._closing = False
         self._handle: Optional[int] = None
@@ -218,7 +218,7 @@ class Tagger:
         # Inside the gate, as every use of `_lock` and every library call: a fork then never
         # leaves the lock held in the child.
         with _gate.call():
-            with self._section():
+            with self._lock:
                 self._closing = True
             self._free_if_unused()
 
@@ -294,50 +294,33 @@ class Tagger:
         """The model's handle for one library call, which `close` does not free until the
         call ends (another thread closing it meanwhile crashed the process)."""
         with _gate.call():
-            with self._section():
-                handle = None if self._closing else self._handle
-                if handle:
-                    self._users += 1
-            if not handle:
-                # A `close` nested in the section above (a signal handler's) left it to us.
-                self._free_if_unused()
-                raise TrellisError("the tagger is closed")
+            counted = False
+            # The count is taken inside the `try`: an exception from a signal handler (Ctrl-C)
+            # as the lock was given back, after the count and before a `try` that followed,
+            # kept the model from being freed for good.
             try:
+                with self._lock:
+                    handle = None if self._closing else self._handle
+                    if handle:
+                        self._users += 1
+                        counted = True
+                if not handle:
+                    raise TrellisError("the tagger is closed")
                 yield handle
             finally:
-                with self._section():
-                    self._users -= 1
-                self._free_if_unused()
-
-    @contextmanager
-    def _section(self) -> Iterator[None]:
-        """`_lock` for a few lines that read and write the handle, `_users` or `_closing`. A
-        signal handler nested in them, on the same thread, gets the lock too, since it is
-        re-entrant; `_free_if_unused` then leaves the model to the section, whose thread looks
-        again once the section ends."""
-        with self._lock:
-            outer, self._in_section = self._in_section, True
-            try:
-                yield
-            finally:
-                self._in_section = outer
+                if counted:
+                    with self._lock:
+                        self._users -= 1
+                    self._free_if_unused()
 
     def _free_if_unused(self) -> None:
-        """Frees the model once `close` was called and no call uses it (inside the gate);
-        nested in a section on this thread, leaves that to the section's thread."""
-        while True:
-            with self._lock:
-                if self._in_section:
-                    return
-                with self._section():
-                    handle = self._handle if self._closing and self._users == 0 else None
-                    if handle:
-                        self._handle = None
+        """Frees the model once `close` was called and no call uses it (inside the gate)."""
+        with self._lock:
+            handle = self._handle if self._closing and self._users == 0 else None
             if handle:
-                _library.free_model(handle)
-            # Once more if a `close` nested in the section above left it to us.
-            if handle or not (self._closing and self._users == 0 and self._handle):
-                return
+                self._handle = None
+        if handle:
+            _library.free_model(handle)
 
     def _tag_tokens(
         self, sentences: List[Sequence[str]], confidence: bool, batch_size: int,
