@@ -20,6 +20,11 @@ usage() {
 
 [ $# -ge 2 ] || usage
 action=$1
+# The scratch folder and the temporary file being written, removed however the script ends: an
+# install stopped by Ctrl-C left its temporary copy in the prefix, where neither make install
+# nor make uninstall removed it.
+scratch= writing=
+trap '[ -z "$scratch" ] || rm -rf "$scratch"; [ -z "$writing" ] || rm -f "$writing"' EXIT
 prefix=${2%/}
 [ -n "$prefix" ] || prefix=/
 manifest=$prefix/share/trellis/installed
@@ -61,8 +66,10 @@ record() {
 
 # Writes the manifest, atomically; its directory is made first (`install_all`).
 save_manifest() {
-  printf '%s\n' "${entries[@]}" > "$manifest.tmp.$$"
-  mv -f "$manifest.tmp.$$" "$manifest"
+  writing="$manifest.tmp.$$"
+  printf '%s\n' "${entries[@]}" > "$writing"
+  mv -f "$writing" "$manifest"
+  writing=
 }
 
 # Whether ENTRY is one install writes: a file it installs, with its hash or (0.4.0 and earlier)
@@ -150,10 +157,10 @@ make_directory() {
 install_file() {
   local file=$1 path=$2 mode=$3
   make_directory "$(dirname "$path")"
-  copying="$prefix/$path.tmp.$$"  # global, for the EXIT trap of an interrupted copy
-  install -m "$mode" "$file" "$copying"
-  mv -f "$copying" "$prefix/$path"
-  copying=
+  writing="$prefix/$path.tmp.$$"
+  install -m "$mode" "$file" "$writing"
+  mv -f "$writing" "$prefix/$path"
+  writing=
   record "file $path $(sha256 "$prefix/$path")"
   save_manifest
 }
@@ -184,11 +191,7 @@ install_all() {
       exit 1
     fi
   done
-  # Globals: the EXIT trap runs after this function has returned. An install stopped by
-  # Ctrl-C left its temporary copy in the prefix, where neither make install nor make
-  # uninstall removed it.
-  scratch=$(mktemp -d) copying=
-  trap 'rm -rf "$scratch"; [ -z "$copying" ] || rm -f "$copying"' EXIT
+  scratch=$(mktemp -d)
   for shell in bash zsh fish; do
     "$binary" --generate-completion-script "$shell" > "$scratch/$shell"
   done
