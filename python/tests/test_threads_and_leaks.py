@@ -265,6 +265,60 @@ def test_a_signal_handler_that_closes_the_tagger_its_thread_holds_does_not_hang(
     assert finished.returncode == 0
 
 
+def test_a_ctrl_c_anywhere_in_a_call_leaves_no_lock_held(model_path) -> None:
+    """A signal handler runs, and its exception is raised, where Python's loop checks for
+    signals: as a function starts and after each call. One raised in
+    `threading.Condition.__enter__` after it had the gate's lock left the lock held, and every
+    other thread's next call waited for good. Each such point of a call's bookkeeping (the
+    gate, the tagger's lock, their context managers) is interrupted in turn, by a trace
+    function raising KeyboardInterrupt there; after each, another thread's call must end."""
+    script = (
+        "import dis, functools, sys, threading\n"
+        "import trellis\n"
+        "tagger = trellis.Tagger(sys.argv[1])\n"
+        "files = ('trellis/_library.py', 'trellis/tagger.py', 'threading.py', 'contextlib.py')\n"
+        "@functools.lru_cache(None)\n"
+        "def checks(code):\n"
+        "    instructions = list(dis.get_instructions(code))\n"
+        "    return {after.offset for before, after in zip(instructions, instructions[1:])\n"
+        "            if before.opname.startswith('CALL')} | {\n"
+        "        i.offset for i in instructions if i.opname == 'RESUME'}\n"
+        "def interrupt_at(target):\n"
+        "    seen = [0]\n"
+        "    def local(frame, event, arg):\n"
+        "        if event == 'opcode' and frame.f_lasti in checks(frame.f_code):\n"
+        "            seen[0] += 1\n"
+        "            if seen[0] == target:\n"
+        "                raise KeyboardInterrupt\n"
+        "        return local\n"
+        "    def tracer(frame, event, arg):\n"
+        "        if not frame.f_code.co_filename.endswith(files):\n"
+        "            return None\n"
+        "        frame.f_trace_opcodes = True\n"
+        "        return local\n"
+        "    return tracer, seen\n"
+        "target = 0\n"
+        "while True:\n"
+        "    target += 1\n"
+        "    tracer, seen = interrupt_at(target)\n"
+        "    sys.settrace(tracer)\n"
+        "    try:\n"
+        "        tagger.tag([['flights', 'to', 'boston']], threads=1)\n"
+        "    except KeyboardInterrupt:\n"
+        "        pass\n"
+        "    finally:\n"
+        "        sys.settrace(None)\n"
+        "    if seen[0] < target:\n"
+        "        break\n"
+        "    other = threading.Thread(target=tagger.tag, args=([['boston']],), daemon=True)\n"
+        "    other.start()\n"
+        "    other.join(10)\n"
+        "    assert not other.is_alive(), f'a call waited after interrupt {target}'\n"
+        "assert target > 20, target\n")
+    finished = _run_within_a_minute(script, str(model_path), what="calls after interrupts")
+    assert finished.returncode == 0
+
+
 def test_an_exception_from_a_signal_handler_still_frees_the_answer(tagger, monkeypatch) -> None:
     """A signal's exception (Ctrl-C's KeyboardInterrupt) is raised as a foreign call returns,
     before its result is stored: the answer string of a `tag_json_lines` call interrupted so

@@ -38,7 +38,11 @@ class _CallGate:
     by a collection in CPython's after-fork work in the child)."""
 
     def __init__(self) -> None:
-        self._condition = threading.Condition()
+        # Taken as `with self._lock`, in C: a Condition's own `with` runs Python after it has
+        # the lock, where a Ctrl-C's exception left the lock held and every other thread's
+        # next call waiting for good.
+        self._lock = threading.RLock()
+        self._condition = threading.Condition(self._lock)
         self._calls = 0
         self._open: Dict[int, int] = {}  # open calls by thread ident
         self._forking = False
@@ -46,15 +50,17 @@ class _CallGate:
 
     def enter(self) -> None:
         me = threading.get_ident()
-        with self._condition:
+        with self._lock:
             while self._forking and me != self._forker and not self._open.get(me):
                 self._condition.wait()
+            # Counted with no call in between, where a signal handler could run.
+            opened = self._open.get(me, 0) + 1
             self._calls += 1
-            self._open[me] = self._open.get(me, 0) + 1
+            self._open[me] = opened
 
     def leave(self) -> None:
         me = threading.get_ident()
-        with self._condition:
+        with self._lock:
             self._calls -= 1
             if self._open[me] == 1:
                 del self._open[me]
@@ -66,11 +72,17 @@ class _CallGate:
     def call(self) -> Iterator[None]:
         """One stretch of work a fork must not split: a library call, or a use of a
         tagger's lock."""
-        self.enter()
+        # Left as entered, by the count of this thread's open calls, rather than by a `try`
+        # after `enter`: a Ctrl-C's exception raised as `enter` returned skipped the `try`,
+        # and the call stayed open for good (a fork from another thread then waited for it).
+        me = threading.get_ident()
+        opened_before = self._open.get(me, 0)
         try:
+            self.enter()
             yield
         finally:
-            self.leave()
+            if self._open.get(me, 0) > opened_before:
+                self.leave()
 
     def before_fork(self) -> None:
         # The lock is held across the fork, so no other thread holds it in the child.
