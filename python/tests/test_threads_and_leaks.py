@@ -271,10 +271,12 @@ def test_a_ctrl_c_anywhere_in_a_call_leaves_no_lock_held(model_path) -> None:
     `threading.Condition.__enter__` after it had the gate's lock left the lock held, and every
     other thread's next call waited for good. Each such point of a call's bookkeeping (the
     gate, the tagger's lock, their context managers) is interrupted in turn, by a trace
-    function raising KeyboardInterrupt there; after each, another thread's call must end."""
+    function raising KeyboardInterrupt there; after each, another thread's call must end, and
+    no call may stay counted as open (a fork would wait for it, a close would not free)."""
     script = (
-        "import dis, functools, sys, threading\n"
+        "import dis, functools, gc, sys, threading\n"
         "import trellis\n"
+        "from trellis._library import _gate\n"
         "tagger = trellis.Tagger(sys.argv[1])\n"
         "files = ('trellis/_library.py', 'trellis/tagger.py', 'threading.py', 'contextlib.py')\n"
         "@functools.lru_cache(None)\n"
@@ -314,6 +316,9 @@ def test_a_ctrl_c_anywhere_in_a_call_leaves_no_lock_held(model_path) -> None:
         "    other.start()\n"
         "    other.join(10)\n"
         "    assert not other.is_alive(), f'a call waited after interrupt {target}'\n"
+        # A generator left suspended by the interrupt closes, and leaves, when collected.
+        "    gc.collect()\n"
+        "    assert (_gate._calls, tagger._users) == (0, 0), f'a call stayed open: {target}'\n"
         "assert target > 20, target\n")
     finished = _run_within_a_minute(script, str(model_path), what="calls after interrupts")
     assert finished.returncode == 0

@@ -58,16 +58,6 @@ class _CallGate:
             self._calls += 1
             self._open[me] = opened
 
-    def leave(self) -> None:
-        me = threading.get_ident()
-        with self._lock:
-            self._calls -= 1
-            if self._open[me] == 1:
-                del self._open[me]
-            else:
-                self._open[me] -= 1
-            self._condition.notify_all()
-
     @contextmanager
     def call(self) -> Iterator[None]:
         """One stretch of work a fork must not split: a library call, or a use of a
@@ -75,14 +65,22 @@ class _CallGate:
         # Left as entered, by the count of this thread's open calls, rather than by a `try`
         # after `enter`: a Ctrl-C's exception raised as `enter` returned skipped the `try`,
         # and the call stayed open for good (a fork from another thread then waited for it).
+        # The leaving is written out here with no call before its counts change, since a
+        # signal handler runs as a function starts and after each call.
         me = threading.get_ident()
         opened_before = self._open.get(me, 0)
         try:
             self.enter()
             yield
         finally:
-            if self._open.get(me, 0) > opened_before:
-                self.leave()
+            with self._lock:
+                if me in self._open and self._open[me] > opened_before:
+                    self._calls -= 1
+                    if self._open[me] == 1:
+                        del self._open[me]
+                    else:
+                        self._open[me] -= 1
+                    self._condition.notify_all()
 
     def before_fork(self) -> None:
         # The lock is held across the fork, so no other thread holds it in the child.
