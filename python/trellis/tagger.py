@@ -44,9 +44,10 @@ class Tagger:
         # First, as `close` (which `__del__` calls, also when this raises) reads them.
         # Re-entrant, as a signal handler that closes or uses the tagger may run on a thread
         # that holds it (the handler interrupted that thread there); a Lock waited for itself.
-        # The lines it guards call nothing, and Python runs handlers only at calls (and
-        # loops), so a handler on the holding thread runs where the lock was just taken or is
-        # being given back, and finds the handle, `_users` and `_closing` as they stand.
+        # The lines it guards call nothing, and Python runs handlers only as a function starts,
+        # after a call and at a loop's jump back, so a handler on the holding thread runs where
+        # the lock was just taken or is being given back, and finds the handle, `_users` and
+        # `_closing` as they stand.
         self._lock = threading.RLock()
         self._users = 0
         self._closing = False
