@@ -324,6 +324,19 @@ def test_a_ctrl_c_anywhere_in_a_call_leaves_no_lock_held(model_path) -> None:
     assert finished.returncode == 0
 
 
+def test_calls_through_the_gate_that_end_out_of_order_leave_none_open() -> None:
+    """A call's gate left suspended by an interrupt closes when it is collected, after calls
+    the thread made since: leaving by the thread's count of open calls then left one open,
+    and a fork from another thread waited for it for good."""
+    opened_before = _library._gate._calls
+    first, second = _library._gate.call(), _library._gate.call()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    assert _library._gate._calls == opened_before
+
+
 def test_an_exception_from_a_signal_handler_still_frees_the_answer(tagger, monkeypatch) -> None:
     """A signal's exception (Ctrl-C's KeyboardInterrupt) is raised as a foreign call returns,
     before its result is stored: the answer string of a `tag_json_lines` call interrupted so

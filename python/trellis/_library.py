@@ -48,39 +48,40 @@ class _CallGate:
         self._forking = False
         self._forker: Optional[int] = None  # the forking thread's ident (the same in the child)
 
-    def enter(self) -> None:
-        me = threading.get_ident()
-        with self._lock:
-            while self._forking and me != self._forker and not self._open.get(me):
-                self._condition.wait()
-            # Counted with no call in between, where a signal handler could run.
-            opened = self._open.get(me, 0) + 1
-            self._calls += 1
-            self._open[me] = opened
-
     @contextmanager
     def call(self) -> Iterator[None]:
         """One stretch of work a fork must not split: a library call, or a use of a
         tagger's lock."""
-        # Left as entered, by the count of this thread's open calls, rather than by a `try`
-        # after `enter`: a Ctrl-C's exception raised as `enter` returned skipped the `try`,
-        # and the call stayed open for good (a fork from another thread then waited for it).
-        # The leaving is written out here with no call before its counts change, since a
-        # signal handler runs as a function starts and after each call.
+        # Entered and left written out here, each with no call between its counts and what
+        # records them, since a signal handler runs, and its exception is raised, as a
+        # function starts and after each call: a Ctrl-C as a separate `enter` returned, before
+        # the `try`, or as a `leave` started, left the call open for good (a fork from another
+        # thread then waited for it). `entered` is this call's own: two calls of one thread
+        # can end out of order (a generator left suspended by an interrupt closes when
+        # collected), so the thread's count cannot tell.
         me = threading.get_ident()
-        opened_before = self._open.get(me, 0)
+        entered = False
         try:
-            self.enter()
+            with self._lock:
+                while self._forking and me != self._forker and not self._open.get(me):
+                    self._condition.wait()
+                opened = self._open.get(me, 0) + 1
+                self._calls += 1
+                self._open[me] = opened
+                entered = True
             yield
         finally:
-            with self._lock:
-                if me in self._open and self._open[me] > opened_before:
-                    self._calls -= 1
-                    if self._open[me] == 1:
-                        del self._open[me]
-                    else:
-                        self._open[me] -= 1
-                    self._condition.notify_all()
+            if entered:
+                with self._lock:
+                    # (Not in a child forked meanwhile by another thread, which starts without
+                    # this thread's calls.)
+                    if me in self._open:
+                        self._calls -= 1
+                        if self._open[me] == 1:
+                            del self._open[me]
+                        else:
+                            self._open[me] -= 1
+                        self._condition.notify_all()
 
     def before_fork(self) -> None:
         # The lock is held across the fork, so no other thread holds it in the child.
