@@ -87,7 +87,12 @@ struct Score: ParsableCommand {
     let options = try options()
     reader.nulIsText = options.delimiter?.separatesAtNUL ?? false
     var scorer = ConllScorer(fileName: reader.fileName, options: options)
-    while let line = try reader.next() { try scorer.add(line: line) }
+    do {
+      while let line = try reader.next() { try scorer.add(line: line) }
+    } catch let error as ConllEvalError {
+      // As every other error about a file: the name's control characters escaped.
+      throw TrellisError(file: error.fileName, line: error.line, error.message)
+    }
     let counts = scorer.counts
     print(json ? counts.json() : latex ? counts.latexReport() : counts.report(), terminator: "")
   }

@@ -69,6 +69,12 @@ final class ErrorTests: CLITestCase {
         result.stderr)
       XCTAssertFalse(result.stderr.contains("\u{1B}"), result.stderr)
     }
+    // `score`'s errors about a line, which the conlleval scorer gives.
+    try "a O O\nb O\n".write(toFile: name, atomically: false, encoding: .utf8)
+    let scored = try trellis(["score", name])
+    assertFailed(scored, mentioning: ["\(path("m"))\\u{A}Error: spoofed\\u{1B}[31m:2: expected 3"])
+    XCTAssertFalse(scored.stderr.contains("\u{1B}"), scored.stderr)
+    try FileManager.default.removeItem(atPath: name)
     // A name inside the message: an output's missing directory.
     let missing = path("d\nError: spoofed\u{1B}[31m") + "/m.model"
     let train = try trellis(["train", "--train", PackagePaths.tiny("train"), "--model", missing])
