@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 # The corpus the repository ships (generated, so `make train` works on a fresh machine).
 SHIPPED_CORPUS := Corpora/synthetic
+# ATIS, read in place beside the checkout (never copied into it).
+ATIS = ../shared/corpora/atis
 CORPUS ?= $(SHIPPED_CORPUS)
 MODEL ?= models/$(notdir $(patsubst %/,%,$(CORPUS))).model
 SEED ?= 1
@@ -38,6 +40,13 @@ BIN = $(BUILD_DIR)/release/trellis
 bin-path:
 	@echo $(BIN)
 
+# The corpora's directories, relative to the checkout, for the same readers.
+.PHONY: atis-path shipped-corpus-path
+atis-path:
+	@echo $(ATIS)
+shipped-corpus-path:
+	@echo $(SHIPPED_CORPUS)
+
 .PHONY: deps build train test eval bench plots clean lint install uninstall test-install test-dependent docs
 
 deps:
@@ -55,7 +64,6 @@ train: build
 
 # Throughput figures (README "Speed").
 # The benchmark corpus: ATIS when it is beside the checkout, else the shipped corpus.
-ATIS = ../shared/corpora/atis
 BENCH_CORPUS = $(if $(wildcard $(ATIS)/train.conll),$(ATIS),$(SHIPPED_CORPUS))
 bench: build
 	$(BIN) bench --corpus $(BENCH_CORPUS) --json bench.json
@@ -202,6 +210,9 @@ docs: deps
 # `make python-bench`: Python's Tagger.tag against the Swift library's TaggerModel.tag (timed by
 # `trellis bench --model`) and the C calls, tokens/s in one run (python/tools/bench.py).
 C_ABI_DIR = .build/c-abi-test
+# `swift build`'s default build directories (no --scratch-path), debug and release.
+DEBUG_DIR = .build/debug
+RELEASE_DIR = .build/release
 C_ABI_SAMPLE = 100
 PYTHON_VENV = python/.venv
 PYTHON = $(PYTHON_VENV)/bin/python
@@ -212,22 +223,22 @@ PYTHON_RUN = TRELLIS_CLI='$(CURDIR)/$(BIN)'
 
 c-abi-test:
 	swift build --product TrellisC $(SWIFT_BUILD_FLAGS)
-	bash scripts/check-exports.sh .build/debug/libTrellisC.so Sources/TrellisC/include/trellis.h
+	bash scripts/check-exports.sh $(DEBUG_DIR)/libTrellisC.so Sources/TrellisC/include/trellis.h
 	swift build --product trellis $(SWIFT_BUILD_FLAGS)
 	@mkdir -p $(C_ABI_DIR)
 	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pthread \
 	  -I Sources/TrellisC/include Tests/CABI/c_abi_test.c Tests/CABI/c_abi_tokens_test.c \
 	  Tests/CABI/c_abi_limits_test.c \
-	  -L .build/debug -lTrellisC -lm \
-	  -Wl,-rpath,'$(CURDIR)/.build/debug' -o $(C_ABI_DIR)/c_abi_test
-	.build/debug/trellis train --train $(SHIPPED_CORPUS)/train.conll --model $(C_ABI_DIR)/model \
+	  -L $(DEBUG_DIR) -lTrellisC -lm \
+	  -Wl,-rpath,'$(CURDIR)/$(DEBUG_DIR)' -o $(C_ABI_DIR)/c_abi_test
+	$(DEBUG_DIR)/trellis train --train $(SHIPPED_CORPUS)/train.conll --model $(C_ABI_DIR)/model \
 	  --epochs 1 --embedding-size 16 --hidden-size 16 --character-filters 0 --learning-rate 0.01 \
 	  --seed 1 --quiet
 	python3 python/tools/conll_to_jsonl.py $(SHIPPED_CORPUS)/test.conll > $(C_ABI_DIR)/test.jsonl
 	head -n $(C_ABI_SAMPLE) $(C_ABI_DIR)/test.jsonl > $(C_ABI_DIR)/sample.jsonl
-	.build/debug/trellis tag --model $(C_ABI_DIR)/model --input jsonl $(C_ABI_DIR)/test.jsonl \
+	$(DEBUG_DIR)/trellis tag --model $(C_ABI_DIR)/model --input jsonl $(C_ABI_DIR)/test.jsonl \
 	  > $(C_ABI_DIR)/test.cli.jsonl
-	.build/debug/trellis tag --model $(C_ABI_DIR)/model --input jsonl --confidence --nbest 3 \
+	$(DEBUG_DIR)/trellis tag --model $(C_ABI_DIR)/model --input jsonl --confidence --nbest 3 \
 	  --batch-size $(C_ABI_SAMPLE) $(C_ABI_DIR)/sample.jsonl > $(C_ABI_DIR)/sample.cli-nbest.jsonl
 	$(C_ABI_DIR)/c_abi_test $(C_ABI_DIR)/model $(C_ABI_DIR)/test.jsonl \
 	  $(C_ABI_DIR)/test.cli.jsonl $(C_ABI_DIR)/sample.jsonl $(C_ABI_DIR)/sample.cli-nbest.jsonl \
@@ -241,7 +252,7 @@ c-abi-test:
 # offline, a rebuild failed though every dependency was installed.
 python: build
 	swift build -c release --product TrellisC $(SWIFT_BUILD_FLAGS)
-	cp .build/release/libTrellisC.so python/trellis/libTrellisC.so.new
+	cp $(RELEASE_DIR)/libTrellisC.so python/trellis/libTrellisC.so.new
 	mv -f python/trellis/libTrellisC.so.new python/trellis/libTrellisC.so
 	python3 -m venv $(PYTHON_VENV)
 	$(PYTHON) -m pip install --quiet 'spacy>=3.0,<4' pytest 'setuptools>=77'
@@ -310,7 +321,7 @@ spark-test: build $(SPARK_VENV)/.pyspark
 # (SENTENCES=k for k), from 1 and then 32 connections, 10 s each (scripts/serve-bench.sh).
 LOAD_REQUESTS ?= 10000
 LOAD_MODEL ?=
-SERVE_BIN := .build/release/trellis-serve
+SERVE_BIN := $(RELEASE_DIR)/trellis-serve
 .PHONY: serve load-test serve-bench
 serve: deps
 	swift build -c release --product trellis-serve $(SWIFT_BUILD_FLAGS)

@@ -12,7 +12,7 @@ set -euo pipefail
 bin=${1:-$(make --no-print-directory -s bin-path)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-corpus=Corpora/synthetic
+corpus=$(make --no-print-directory -s shipped-corpus-path)
 head -n 3000 "$corpus/train.conll" > "$work/train.conll"
 printf '%s\n' "the 0.1 0.2 0.3 0.4" "to -0.5 0.25 0 1" "flights 1 1 1 1" > "$work/vectors.txt"
 run() {

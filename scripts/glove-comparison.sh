@@ -7,7 +7,7 @@
 # Usage: scripts/glove-comparison.sh [VECTORS]   (default: the file `make glove` writes)
 set -euo pipefail
 bin=$(make --no-print-directory -s bin-path)
-atis=../shared/corpora/atis
+atis=$(make --no-print-directory -s atis-path)
 if [ -z "${1:-}" ]; then
   # Made first, its output on standard error: the path alone is what the second call prints
   # (the first also echoed the venv's and pip's commands, which became part of the "path").

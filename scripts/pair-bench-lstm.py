@@ -13,6 +13,10 @@ import subprocess
 import sys
 import tempfile
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python", "tools"))
+from release_binary import path_from_make  # noqa: E402 (path set above)
+
 
 def bench(binary, corpus, directory):
     """(forward, backward, sgemm) GFLOP/s of one `trellis bench` run of `binary`."""
@@ -33,7 +37,8 @@ def main():
     if len(sys.argv) not in (3, 4):
         sys.exit("usage: scripts/pair-bench-lstm.py OLD NEW [CORPUS]")
     old, new = sys.argv[1], sys.argv[2]
-    corpus = sys.argv[3] if len(sys.argv) == 4 else "../shared/corpora/atis"
+    atis = os.path.join(ROOT, path_from_make(ROOT, "atis-path"))
+    corpus = sys.argv[3] if len(sys.argv) == 4 else atis
     rounds = int(os.environ.get("ROUNDS", "15"))
     # Runs by role, not by path: OLD and NEW may be one binary (the noise of a null pairing),
     # whose runs keyed by path went to one list and paired each with itself.

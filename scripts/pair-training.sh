@@ -14,7 +14,7 @@
 set -euo pipefail
 old=${1:?usage: scripts/pair-training.sh OLD NEW [TRAIN.conll]}
 new=${2:?usage: scripts/pair-training.sh OLD NEW [TRAIN.conll]}
-train=${3:-../shared/corpora/atis/train.conll}
+train=${3:-$(make --no-print-directory -s atis-path)/train.conll}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cc -O2 -pthread scripts/core-round-trip.c -o "$work/round-trip"

@@ -9,7 +9,7 @@
 #   [ROUNDS=5] scripts/tag-speed-per-input.sh MODEL [TEST.conll]
 set -euo pipefail
 model=${1:?usage: scripts/tag-speed-per-input.sh MODEL [TEST.conll]}
-test_file=${2:-../shared/corpora/atis/test.conll}
+test_file=${2:-$(make --no-print-directory -s atis-path)/test.conll}
 trellis=$(make --no-print-directory -s bin-path)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -11,7 +11,7 @@
 # are the first calls'. The build takes a minute or two; nothing in the checkout changes.
 #   [AGAIN=1] [TRELLIS_FLAGS=...] scripts/time-products-in-training.sh [TRAIN.conll]
 set -euo pipefail
-train=$(realpath "${1:-../shared/corpora/atis/train.conll}")
+train=$(realpath "${1:-$(make --no-print-directory -s atis-path)/train.conll}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work"

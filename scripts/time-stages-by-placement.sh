@@ -12,7 +12,7 @@
 # the checkout changes.
 #   [ROUNDS=30] scripts/time-stages-by-placement.sh [TRAIN.conll]
 set -euo pipefail
-train=$(realpath "${1:-../shared/corpora/atis/train.conll}")
+train=$(realpath "${1:-$(make --no-print-directory -s atis-path)/train.conll}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work"

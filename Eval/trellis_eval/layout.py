@@ -6,14 +6,14 @@ import sys
 EVAL = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(EVAL)
 sys.path.insert(0, os.path.join(ROOT, "python", "tools"))
-from release_binary import release_binary  # noqa: E402 (path set above)
+from release_binary import path_from_make, release_binary  # noqa: E402 (path set above)
 
 # $TRELLIS_CLI, or `make build`'s binary, whose path the Makefile holds (`make -s bin-path`).
 DEFAULT_BIN = str(release_binary(ROOT))
-# The real benchmark, read in place from outside the repository (never copied into it); a path
-# relative to ROOT, the directory every run works in.
-ATIS_CORPUS = "../shared/corpora/atis"
-QUICK_CORPUS = "Corpora/synthetic"
+# The real benchmark, read in place from outside the repository (never copied into it), and the
+# shipped corpus of smoke runs: paths relative to ROOT, the directory every run works in.
+ATIS_CORPUS = path_from_make(ROOT, "atis-path")
+QUICK_CORPUS = path_from_make(ROOT, "shipped-corpus-path")
 QUICK_FLAGS = ["--embedding-size", "32", "--hidden-size", "32"]
 QUICK_EPOCHS = 2
 MAX_CORES = 2  # never more than two trellis processes at once

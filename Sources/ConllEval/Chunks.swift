@@ -78,6 +78,12 @@ struct ConllTag: ChunkRuleTag, Equatable, Sendable {
     }
   }
 
+  /// `label` as conlleval reads it with `-r` (`raw`; `outside` the `-o` label, which is "O"
+  /// unless given) or without.
+  init(_ label: Substring, raw: Bool, outside: String = "O") {
+    self = raw ? ConllTag(raw: label, outside: outside) : ConllTag(label)
+  }
+
   private init(prefix: Substring, type: Substring) {
     self.prefix = prefix
     self.type = sameBytes(type.utf8, "0".utf8) ? "" : type
@@ -147,10 +153,10 @@ func startOfChunk<Tag: ChunkRuleTag>(_ previous: Tag, _ current: Tag) -> Bool {
 /// the same rules, so conlleval's quirks carry over: "S-X S-X" and "B-X E-X B-X E-X" each come out
 /// as one chunk. Convert IOBES to BIO with `convert(_:from:to:)` before scoring to avoid that.
 /// With `raw`, each label but "O" is a one-token chunk of the whole label, as `conlleval -r`
-/// (and `ConllCounts.add(rawLabels:)`) reads labels without chunk prefixes.
+/// (and `ConllCounts.add(gold:predicted:tokens:rawLabels:)`) reads labels without chunk prefixes.
 public func chunks(in labels: [String], raw: Bool = false) -> [Chunk] {
   let tag = { (index: Int) in
-    raw ? ConllTag(raw: labels[index][...], outside: "O") : ConllTag(labels[index][...])
+    ConllTag(labels[index][...], raw: raw)
   }
   return chunkBounds(count: labels.count, outside: ConllTag.outside, tag: tag).map {
     Chunk(type: String(tag($0.lowerBound).name), start: $0.lowerBound, end: $0.upperBound)
@@ -227,7 +233,7 @@ package struct LabelSetChunks: Sendable {
     }
     outside = intern(ConllTag.outside)
     tags = labels.map { label in
-      intern(raw ? ConllTag(raw: label[...], outside: "O") : ConllTag(label[...]))
+      intern(ConllTag(label[...], raw: raw))
     }
     self.names = names
   }

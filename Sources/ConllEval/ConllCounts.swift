@@ -97,7 +97,7 @@ public struct ConllCounts: Sendable, Equatable {
       "a sentence has \(gold.count) gold labels, \(predicted.count) predicted labels and "
         + "\(tokens?.count ?? gold.count) tokens")
     func tag(_ label: String) -> ConllTag {
-      rawLabels ? ConllTag(raw: label[...], outside: "O") : ConllTag(label[...])
+      ConllTag(label[...], raw: rawLabels)
     }
     for (t, (goldLabel, predictedLabel)) in zip(gold, predicted).enumerated() {
       if let tokens, sameBytes(tokens[t].utf8, "-X-".utf8) {

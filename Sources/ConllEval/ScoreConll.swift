@@ -137,7 +137,7 @@ public struct ConllScorer: Sendable {
   }
 
   private func tag(_ label: Substring) -> ConllTag {
-    options.rawLabels ? ConllTag(raw: label, outside: options.outsideLabel) : ConllTag(label)
+    ConllTag(label, raw: options.rawLabels, outside: options.outsideLabel)
   }
 }
 

@@ -405,14 +405,16 @@ INLINE f64x8 squares8(const float *values) {
 }
 
 static void sum_of_squares_kernel(const float *values, long count, double *partial) {
+  enum { partials = TRELLIS_SUM_OF_SQUARES_PARTIALS };
+  _Static_assert(partials == 4 * 8, "four accumulators of 8 lanes");
   f64x8 sums[4];
   for (int v = 0; v < 4; v++) sums[v] = load8d(partial + 8 * v);
   long k = 0;
-  for (; k + 32 <= count; k += 32) {
+  for (; k + partials <= count; k += partials) {
     for (int v = 0; v < 4; v++) sums[v] += squares8(values + k + 8 * v);
   }
   if (k < count) {
-    float lanes[32] = {0};
+    float lanes[partials] = {0};
     memcpy(lanes, values + k, (size_t)(count - k) * sizeof(float));
     for (int v = 0; v < 4; v++) sums[v] += squares8(lanes + 8 * v);
   }

@@ -40,9 +40,7 @@ struct Bench: ParsableCommand {
     guard !corpus.isEmpty else {
       throw ValidationError(OptionError.emptyPath("corpus").description)
     }
-    guard (1...100).contains(repetitions) else {
-      throw ValidationError("--repetitions must be in 1...100 (got \(repetitions))")
-    }
+    try validated { try require(repetitions, in: 1...100, "repetitions") }
     guard
       model != nil
         || (test == nil && batchSize == TaggingOptions().batchSize

@@ -70,25 +70,17 @@ extension Bench {
   /// features, before its JSON-lines half failed.
   private func readInputs(for model: TaggerModel, at path: String) throws -> [TokenInput] {
     let featureColumns = model.configuration.featureColumns.map(\.column)
-    guard !featureColumns.contains(tokenColumn) else {
-      throw TrellisError(
-        file: path,
-        "reads feature column \(tokenColumn), which --token-column \(tokenColumn) names as the "
-          + "tokens' column; give the column the model was trained with")
-    }
+    try refuseFeatureAtTokenColumn(tokenColumn, of: model, at: path)
     noteTokenColumn(tokenColumn, of: model, at: path)
     let reader = try CoNLLReader(path: testFile)
     let read = try reader.readAll()
     // Every line has the first's columns (the reader checks); refused as `tag` refuses it.
-    let columns = [("--token-column", tokenColumn)] + featureColumns.map { ("feature column", $0) }
     if let first = read.first,
-      let (option, column) = columns.first(where: {
-        $0.1 > first.fields[0].count
-      })
+      let missing = missingColumn(
+        fieldCount: first.fields[0].count, tokenColumn: tokenColumn,
+        featureColumns: featureColumns)
     {
-      throw TrellisError(
-        file: reader.fileName, line: first.firstLine,
-        "\(option) \(column) but the line has \(first.fields[0].count) columns")
+      throw TrellisError(file: reader.fileName, line: first.firstLine, missing)
     }
     try TaggerModel.checkSentenceLengths(
       of: read, file: reader.fileName, labelCount: model.labels.count)

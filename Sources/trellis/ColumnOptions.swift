@@ -101,3 +101,31 @@ func noteTokenColumn(_ column: Int, of tagger: TaggerModel, at path: String) {
     "note: \(path) was trained on the tokens of column \(trained) (--token-column \(trained)); "
       + "this reads column \(column)")
 }
+
+/// Throws where `tagger` reads a feature from `tokenColumn`, the column `tag` or `bench` reads
+/// tokens from, as training refuses the token's column read as a feature too.
+func refuseFeatureAtTokenColumn(_ tokenColumn: Int, of tagger: TaggerModel, at path: String)
+  throws
+{
+  guard tagger.configuration.featureColumns.contains(where: { $0.column == tokenColumn }) else {
+    return
+  }
+  throw TrellisError(
+    file: path,
+    "reads feature column \(tokenColumn), which --token-column \(tokenColumn) names as the "
+      + "tokens' column; give the column the model was trained with")
+}
+
+/// Why a line of `fieldCount` columns cannot give `tag` or `bench` a token (`tokenColumn`)
+/// and the model's features (`featureColumns`); nil when it has every column they read.
+func missingColumn(fieldCount: Int, tokenColumn: Int, featureColumns: [Int]) -> String? {
+  let (option, column): (String, Int)
+  if tokenColumn > fieldCount {
+    (option, column) = ("--token-column", tokenColumn)
+  } else if let feature = featureColumns.first(where: { $0 > fieldCount }) {
+    (option, column) = ("feature column", feature)
+  } else {
+    return nil
+  }
+  return "\(option) \(column) but the line has \(fieldCount) columns"
+}

@@ -179,15 +179,8 @@ struct Tag: ParsableCommand {
   /// Refuses input the model cannot read, and notes confidences it cannot give and a token
   /// column other than its training data's.
   func checkInput(for tagger: TaggerModel) throws {
-    let featureColumns = tagger.configuration.featureColumns.map(\.column)
     if input != .conll { try tagger.checkReadsTokensAlone(file: model) }
-    // As training refuses it: the token's column read as a feature too.
-    guard !featureColumns.contains(tokenColumn) else {
-      throw TrellisError(
-        file: model,
-        "reads feature column \(tokenColumn), which --token-column \(tokenColumn) names as the "
-          + "tokens' column; give the column the model was trained with")
-    }
+    try refuseFeatureAtTokenColumn(tokenColumn, of: tagger, at: model)
     if input == .conll { noteTokenColumn(tokenColumn, of: tagger, at: model) }
     if confidence && !tagger.definesProbabilities {
       printError(
@@ -264,20 +257,14 @@ struct Tag: ParsableCommand {
     // generic wrapper, which was 1% of a run when done per line.
     let tokenColumn = self.tokenColumn
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
-    let columns = [("--token-column", tokenColumn)] + featureColumns.map { ("feature column", $0) }
-    let required = columns.map(\.1).max()!
     var inputs: [TokenInput] = []
     inputs.reserveCapacity(sentences.count)
     for (index, sentence) in sentences.enumerated() where !sentence.isDocumentMarker {
-      let fieldCount = sentence.fieldsPerLine
-      if fieldCount < required {
-        let (option, column) = columns.first { $0.1 > fieldCount }!
-        return (
-          inputs, index,
-          TrellisError(
-            file: fileName, line: sentence.firstLine,
-            "\(option) \(column) but the line has \(fieldCount) columns")
-        )
+      if let missing = missingColumn(
+        fieldCount: sentence.fieldsPerLine, tokenColumn: tokenColumn,
+        featureColumns: featureColumns)
+      {
+        return (inputs, index, TrellisError(file: fileName, line: sentence.firstLine, missing))
       }
       if let refusal = tagger.tokenLimitError(count: sentence.count) {
         return (inputs, index, TrellisError(file: fileName, line: sentence.firstLine, refusal))

@@ -718,14 +718,15 @@ final class KernelLevelTests: XCTestCase {
   }
 
   /// The gradient norm's sums of squares against element-by-element additions to the partial
-  /// sums i mod 32, for counts around the kernel's 32 lanes, added to partial sums that are
+  /// sums i mod P, for counts around the kernel's P lanes, added to partial sums that are
   /// not zero (as the norm's second range adds to its first's).
   func testSumOfSquaresMatchesScalarCode() {
-    for count in [0, 1, 7, 31, 32, 33, 1_037] {
+    let P = Int(TRELLIS_SUM_OF_SQUARES_PARTIALS)
+    for count in [0, 1, 7, P - 1, P, P + 1, 1_037] {
       let values = inputs(count, range: 1e3, seed: 6).prefix(count).map { $0.isFinite ? $0 : 0 }
-      let start = (0..<32).map { Double($0) * 0.37 }
+      let start = (0..<P).map { Double($0) * 0.37 }
       var expected = start
-      for (i, x) in values.enumerated() { expected[i % 32] += Double(x) * Double(x) }
+      for (i, x) in values.enumerated() { expected[i % P] += Double(x) * Double(x) }
       for level in levels {
         var partial = start
         level.kernels.sum_of_squares(values, count, &partial)

@@ -131,10 +131,20 @@ struct CRFHead: ChainHead, LossTablesHead {
     let scores = paths.enumerated().map { b, path in
       chain.score(of: path, emissions: emissions[b], parameters: θ)
     }
-    guard marginals.isFinite, chain.scaledRecursionsFit(parameters: θ, constraints: constraints),
+    guard scaledPassHolds(marginals, parameters: θ, constraints: constraints),
       zip(scores, marginals.logZ).allSatisfy({ Self.isWithin($0, logPartition: $1) })
     else { return nil }
     return (marginals, scores)
+  }
+
+  /// Whether the scaled pass's `marginals` can stand for log space's before any path's score
+  /// is held against their log Z (`isWithin`): all finite, and `θ` within the range the scaled
+  /// recursions take without losing mass (`LinearChain.scaledRecursionsFit`).
+  private func scaledPassHolds(
+    _ marginals: LinearChain.BatchMarginals<Double>, parameters θ: UnsafeBufferPointer<Float>,
+    constraints: TransitionConstraints?
+  ) -> Bool {
+    marginals.isFinite && chain.scaledRecursionsFit(parameters: θ, constraints: constraints)
   }
 
   /// Whether a path's score is at most log Z, as every path's is, up to rounding.
@@ -169,8 +179,7 @@ struct CRFHead: ChainHead, LossTablesHead {
   ) -> [Double]? {
     let potentials = chain.potentials(parameters: θ, constraints: constraints)
     let marginals = chain.scaledForwardBackward(emissions: emissions, potentials: potentials)
-    guard marginals.isFinite, chain.scaledRecursionsFit(parameters: θ, constraints: constraints)
-    else {
+    guard scaledPassHolds(marginals, parameters: θ, constraints: constraints) else {
       return emissions.map {
         chain.forwardBackward(emissions: $0, parameters: θ, constraints: constraints).logZ
       }

@@ -25,6 +25,8 @@ struct CharacterCNN: Sendable {
   let filter: Linear
   /// Characters read per word; longer words keep their first `maximumLength`.
   static let maximumLength = 30
+  /// Characters a filter reads: one and its neighbour on either side (the 3 of `3·Dc`).
+  static let windowWidth = 3
 
   var filters: Int { filter.outputSize }
 
@@ -32,7 +34,8 @@ struct CharacterCNN: Sendable {
     self.embeddingSize = embeddingSize
     embedding = store.reserve("characters.embedding", rows: characters, columns: embeddingSize)
     filter = Linear(
-      name: "characters", inputSize: 3 * embeddingSize, outputSize: filters, store: store)
+      name: "characters", inputSize: Self.windowWidth * embeddingSize, outputSize: filters,
+      store: store)
   }
 
   /// Character embeddings U(±√(3/Dc)), filters Glorot-uniform, biases zero.
@@ -54,7 +57,7 @@ struct CharacterCNN: Sendable {
   ) {
     let Dc = embeddingSize
     let F = filters
-    let width = 3 * Dc
+    let width = Self.windowWidth * Dc
     let P = tokens.ids.count
     let windows = ws.windows.reserve(max(P * width, 1))
     let activations = ws.activations.reserve(max(P * F, 1))
@@ -96,7 +99,7 @@ struct CharacterCNN: Sendable {
   ) {
     let Dc = embeddingSize
     let F = filters
-    let width = 3 * Dc
+    let width = Self.windowWidth * Dc
     let P = tokens.ids.count
     guard P > 0 else { return }
     let windows = ws.windows.pointer
@@ -122,7 +125,7 @@ struct CharacterCNN: Sendable {
     }
   }
 
-  /// Calls `body(p, k, id)` for slot k ∈ 0…2 of every window p of every token in batch order
+  /// Calls `body(p, k, id)` for slot k ∈ 0..<`windowWidth` of every window p of every token in batch order
   /// (window p centred on `tokens.ids[p]`): the character id it reads, `<pad>` beyond the
   /// word's ends.
   private func forEachWindowSlot(_ tokens: CharacterIds, _ body: (Int, Int, Int) -> Void) {
@@ -130,8 +133,8 @@ struct CharacterCNN: Sendable {
       for t in 0..<tokens.tokenCount {
         let word = tokens.range(of: t)
         for p in word {
-          for k in 0..<3 {
-            let index = p + k - 1
+          for k in 0..<Self.windowWidth {
+            let index = p + k - Self.windowWidth / 2
             body(p, k, word.contains(index) ? Int(ids[index]) : ReservedWord.paddingId)
           }
         }

@@ -1,6 +1,6 @@
 /// What an encoder layer reads: token representations or the layer below's outputs
 /// `(T·B, In)`; or (first layer, inference, `InputProjectionTables`) the batch's word ids
-/// `(T·B)`, time-major, with each direction's table: `(V, G)` of whole input projections, or
+/// `(T·B)`, time-major, with each direction's table: `(V, G·H)` of whole input projections, or
 /// of the part of them that the rows' first `depth` columns (the word embedding) contribute.
 enum EncoderInput {
   case rows(UnsafePointer<Float>)
@@ -104,8 +104,8 @@ struct Encoder: Sendable {
   }
 
   /// Whether training's steps project their own rows (`RecurrentInput.projectedAtEachStep`):
-  /// a step's rows of zx `(rows, G)` are then written just before its cell reads them, while
-  /// they are in the core's caches, where projecting all N rows first wrote zx `(N, G)`, 578 KB
+  /// a step's rows of zx `(rows, G·H)` are then written just before its cell reads them, while
+  /// they are in the core's caches, where projecting all N rows first wrote zx `(N, G·H)`, 578 KB
   /// a direction for an ATIS batch, which the steps read back from farther out. On a Zen 2
   /// (512 KB of second-level cache a core) the BiLSTM's forward pass ran 1.21× as fast and a
   /// one-epoch ATIS training 1.00–1.05× in five paired runs, with the same model bytes

@@ -90,11 +90,11 @@ final class InferenceWeights: @unchecked Sendable {
 
 /// The first encoder layer's input projections of every word's embedding, for a model
 /// without a context window: there row `t·B + b` of the input begins with `E[w]` (D columns)
-/// for its word w, so in its projection (G = gates · H, In the input's width)
+/// for its word w, so in its projection (G·H rows: G gate blocks of H; In the input's width)
 ///   zx = Σ_{k<D} E[w]_k · Wx[·, k]  +  Σ_{D≤k<In} x_k · Wx[·, k]  +  bx
 /// the first sum is one of V rows, computed once per version of the weights instead of once
 /// per token. Where the input is the word embedding alone (In = D, `coversInput`),
-/// `tables[d][w·G ..< (w+1)·G] = E[w] · Wx_dᵀ + bx_d` is the whole projection; otherwise it is
+/// `tables[d][w·G·H ..< (w+1)·G·H] = E[w] · Wx_dᵀ + bx_d` is the whole projection; otherwise it is
 /// the first sum, from which `InputProjection` continues the product over the other columns
 /// (feature embeddings, character features) and then adds bx. Both are sums in k order from
 /// `packedProduct` over the vocabulary, which sums each element in k order whatever the rows,
@@ -116,7 +116,7 @@ final class InputProjectionTables: @unchecked Sendable {
   }
 
   private let buffers: [Scratch]
-  /// `tables[d]`: (V, G), E · Wx_d[·, ..<D]ᵀ, then, when `coversInput`, + bx_d on every row.
+  /// `tables[d]`: (V, G·H), E · Wx_d[·, ..<D]ᵀ, then, when `coversInput`, + bx_d on every row.
   let tables: [UnsafePointer<Float>]
   /// D: the input columns (the first) whose products the tables hold.
   let depth: Int
@@ -138,20 +138,21 @@ final class InputProjectionTables: @unchecked Sendable {
     /// Direction d's table.
     func table(_ d: Int) -> Scratch {
       let (direction, panels) = (encoder.directions[d], inputPanels[d])
-      let G = direction.gateWidth
+      let GH = direction.gateWidth
       let buffer = Scratch(oneSize: true)
-      let table = buffer.reserve(V * G)
-      // Wx_d's first D columns `(G, D)`, packed on their own, unless they are all of it.
+      let table = buffer.reserve(V * GH)
+      // Wx_d's first D columns `(G·H, D)`, packed on their own, unless they are all of it.
       let wordPanels = Scratch(oneSize: true)
       if !coversInput {
         let wx = store.value(direction.wx)
-        let wordColumns = (0..<G).flatMap { g in UnsafeBufferPointer(start: wx + g * In, count: D) }
-        _ = packPanels(wordColumns, columns: G, depth: D, into: wordPanels)
+        let wordColumns = (0..<GH).flatMap { g in UnsafeBufferPointer(start: wx + g * In, count: D)
+        }
+        _ = packPanels(wordColumns, columns: GH, depth: D, into: wordPanels)
       }
       packedProduct(
         store.value(embedding.table), rows: V, depth: D,
-        panels: coversInput ? panels : UnsafePointer(wordPanels.pointer), columns: G, into: table)
-      if coversInput { addBias(store.value(direction.bx), to: table, rows: V, n: G) }
+        panels: coversInput ? panels : UnsafePointer(wordPanels.pointer), columns: GH, into: table)
+      if coversInput { addBias(store.value(direction.bx), to: table, rows: V, n: GH) }
       return buffer
     }
     let directions = encoder.directions.count

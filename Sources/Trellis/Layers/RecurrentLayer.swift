@@ -31,9 +31,9 @@ public enum EncoderKind: String, Codable, CaseIterable, Sendable {
 }
 
 /// What one direction's steps read, a packed row per token (`PackedSteps`): the input
-/// projections ZX = X · Wxᵀ + bx `(N, G)` that `inputProjection` left in the workspace's `zx`;
+/// projections ZX = X · Wxᵀ + bx `(N, G·H)` that `inputProjection` left in the workspace's `zx`;
 /// or that projection, run over each step's rows into `zx` just before the step reads them;
-/// or (inference, `InputProjectionTables`) word ids `(N)` whose rows of `table` `(V, G)`
+/// or (inference, `InputProjectionTables`) word ids `(N)` whose rows of `table` `(V, G·H)`
 /// already hold them.
 enum RecurrentInput {
   case projectedRows
@@ -41,7 +41,7 @@ enum RecurrentInput {
   case projected(table: UnsafePointer<Float>, words: [Int32])
 }
 
-/// One direction's Wx `(G, In)` and Wh `(G, H)` packed for `packedProduct` (`packPanels`).
+/// One direction's Wx `(G·H, In)` and Wh `(G·H, H)` packed for `packedProduct` (`packPanels`).
 struct DirectionPanels {
   let input: UnsafePointer<Float>
   let recurrent: UnsafePointer<Float>
@@ -140,7 +140,7 @@ struct RecurrentLayer: Sendable {
     }
   }
 
-  /// The input projections ZX = X · Wxᵀ + bx `(N, G)` of `x` `(N, In)`, packed, into the
+  /// The input projections ZX = X · Wxᵀ + bx `(N, G·H)` of `x` `(N, In)`, packed, into the
   /// workspace's `zx`, for `forward` with `.projectedRows` or `.projectedAtEachStep`: over Wx
   /// packed once per weight version (inference's `panels`) or here into the workspace's
   /// `inputPanels` (training, once per batch); with `wordTable` (inference), the part of the
@@ -150,13 +150,13 @@ struct RecurrentLayer: Sendable {
     workspace ws: RecurrentWorkspace, panels: DirectionPanels? = nil,
     wordTable: WordProjectionTable? = nil
   ) -> InputProjection {
-    let G = gateWidth
+    let GH = gateWidth
     return InputProjection(
-      x: x, rows: N, inputSize: inputSize, gateWidth: G,
+      x: x, rows: N, inputSize: inputSize, gateWidth: GH,
       panels: panels?.input
         ?? UnsafePointer(
-          packPanels(store.value(wx), columns: G, depth: inputSize, into: ws.inputPanels)),
-      bias: store.value(bx), zx: ws.zx.reserve(N * G), wordTable: wordTable)
+          packPanels(store.value(wx), columns: GH, depth: inputSize, into: ws.inputPanels)),
+      bias: store.value(bx), zx: ws.zx.reserve(N * GH), wordTable: wordTable)
   }
 
   /// Runs the packed steps over projected input, leaving `h` and `cache` in the workspace:
@@ -175,13 +175,13 @@ struct RecurrentLayer: Sendable {
   ) {
     let keepsCache = panels == nil
     let H = hiddenSize
-    let G = gateWidth
+    let GH = gateWidth
     let (T, B, N) = (packed.steps, packed.batch, packed.rows)
     let width = cell.cacheWidth * H
     let h = ws.h.reserve(N * H)
     let cacheRows = keepsCache ? N : min(T, 2) * B
     _ = ws.cache.reserve(max(cacheRows * width, 1))  // `cellStep` reads `ws.cache.pointer`
-    let zh = ws.zh.reserve(B * G)
+    let zh = ws.zh.reserve(B * GH)
     let recurrentMask = ws.dropsRecurrentState ? UnsafePointer(ws.recurrentMask.pointer) : nil
     let maskedState = ws.maskedStep.reserve(recurrentMask == nil ? 0 : B * H)
     // Step s's input projections: its rows of zx, or of the table by word id.
@@ -190,12 +190,12 @@ struct RecurrentLayer: Sendable {
     ) {
       let recurrentPanels =
         panels?.recurrent
-        ?? UnsafePointer(packPanels(store.value(wh), columns: G, depth: H, into: ws.panels))
+        ?? UnsafePointer(packPanels(store.value(wh), columns: GH, depth: H, into: ws.panels))
       for s in 0..<T {
         let (rows, first) = (packed.counts[s], packed.offsets[s])
         projection?.run(rows: first..<first + rows)
         if s == 0 {
-          zh.update(repeating: 0, count: rows * G)
+          zh.update(repeating: 0, count: rows * GH)
         } else {
           var previous = UnsafePointer(h + packed.offsets[s - 1] * H)
           if let recurrentMask {
@@ -203,12 +203,12 @@ struct RecurrentLayer: Sendable {
             previous = UnsafePointer(maskedState)
           }
           packedProduct(
-            previous, rows: rows, depth: H, panels: recurrentPanels, columns: G, into: zh)
+            previous, rows: rows, depth: H, panels: recurrentPanels, columns: GH, into: zh)
         }
-        if let bh { addBias(store.value(bh), to: zh, rows: rows, n: G) }
+        if let bh { addBias(store.value(bh), to: zh, rows: rows, n: GH) }
         let stepInput =
-          words.map { StepInput(base: zx, width: G, words: $0 + first) }
-          ?? StepInput(base: zx + first * G, width: G, words: nil)
+          words.map { StepInput(base: zx, width: GH, words: $0 + first) }
+          ?? StepInput(base: zx + first * GH, width: GH, words: nil)
         cell.forward(
           cellStep(s, packed: packed, workspace: ws, keepsCache: keepsCache), zx: stepInput,
           zh: zh)
@@ -257,10 +257,10 @@ struct RecurrentLayer: Sendable {
     let (T, B, N) = (packed.steps, packed.batch, packed.rows)
     precondition(ws.forwardShape == (T, N), "backward needs the forward pass of the same batch")
     let H = hiddenSize
-    let G = gateWidth
+    let GH = gateWidth
     let dh = ws.dh.pointer
-    let dzx = ws.zx.reserve(N * G)  // zx is dead after forward; reuse it for ∂zx
-    let dzh = cell.sharesPreactivationGradient ? dzx : ws.dzh.reserve(N * G)
+    let dzx = ws.zx.reserve(N * GH)  // zx is dead after forward; reuse it for ∂zx
+    let dzh = cell.sharesPreactivationGradient ? dzx : ws.dzh.reserve(N * GH)
     // Rows past step s + 1's count are sentences whose last step is s: nothing comes back to
     // them from later steps, which never wrote those rows of ∂h_s (from s+1) or the carry, so
     // they keep these zeros.
@@ -269,7 +269,7 @@ struct RecurrentLayer: Sendable {
     let carry = ws.carry.zeroed(max(B * cell.carryWidth * H, 1))
     let work = ws.cellWork.reserve(B * H)
     let transposedPanels = packPanels(
-      store.value(wh), columns: H, depth: G, transposed: true, into: ws.panels)
+      store.value(wh), columns: H, depth: GH, transposed: true, into: ws.panels)
     let recurrentMask = ws.dropsRecurrentState ? UnsafePointer(ws.recurrentMask.pointer) : nil
     let maskedGradient = ws.maskedStep.reserve(recurrentMask == nil ? 0 : B * H)
     for s in stride(from: T - 1, through: 0, by: -1) {
@@ -278,28 +278,28 @@ struct RecurrentLayer: Sendable {
       cell.backward(
         cellStep(s, packed: packed, workspace: ws, keepsCache: true),
         CellGradients(
-          dh: dhStep, carry: carry, dzx: dzx + first * G, dzh: dzh + first * G,
+          dh: dhStep, carry: carry, dzx: dzx + first * GH, dzh: dzh + first * GH,
           dhPreviousDirect: dhNext, work: work))
       if s > 0, let recurrentMask {
         packedProduct(
-          dzh + first * G, rows: rows, depth: G, panels: transposedPanels, columns: H,
+          dzh + first * GH, rows: rows, depth: GH, panels: transposedPanels, columns: H,
           into: maskedGradient)
         for k in 0..<rows * H { dhNext[k] += maskedGradient[k] * recurrentMask[k] }
       } else if s > 0 {
         addPackedProduct(
-          dzh + first * G, .none, rows: rows, depth: G, panels: transposedPanels, columns: H,
+          dzh + first * GH, .none, rows: rows, depth: GH, panels: transposedPanels, columns: H,
           to: dhNext)
       }
     }
-    addColumnSums(of: dzx, rows: N, n: G, to: store.gradient(bx))
-    if let bh { addColumnSums(of: dzh, rows: N, n: G, to: store.gradient(bh)) }
+    addColumnSums(of: dzx, rows: N, n: GH, to: store.gradient(bx))
+    if let bh { addColumnSums(of: dzh, rows: N, n: GH, to: store.gradient(bh)) }
     let layout = OperandLayout(layer: self, steps: packed)
     let operands = ws.cache.reserve(layout.total)
     packPanels(x, columns: inputSize, depth: N, transposed: true, at: operands + layout.input)
     packPreviousStates(
       steps: packed, workspace: ws, recurrentMask: recurrentMask, at: operands + layout.states)
     packPanels(
-      store.value(wx), columns: inputSize, depth: G, transposed: true,
+      store.value(wx), columns: inputSize, depth: GH, transposed: true,
       at: operands + layout.weights)
   }
 
@@ -326,7 +326,7 @@ struct RecurrentLayer: Sendable {
   }
 
   /// Where `backwardThroughTime` packs the products' second operands in the cache: Xᵀ (In,
-  /// N), the previous states' (H, N − counts[0]) and Wx (G, In) read as `(In, G)`ᵀ, one after
+  /// N), the previous states' (H, N − counts[0]) and Wx (G·H, In) read as `(In, G·H)`ᵀ, one after
   /// the other.
   private struct OperandLayout {
     let input = 0
@@ -345,20 +345,20 @@ struct RecurrentLayer: Sendable {
   /// The products that finish `backwardThroughTime`'s batch, cut by rows so that `Encoder`
   /// can share them between two threads (each element is summed in k order by whichever
   /// thread computes it, so the cut changes no bit):
-  ///   ∂Wx (G, In) += ∂ZXᵀ · X,  ∂Wh (G, H) += ∂ZH[steps 1…]ᵀ · (their previous states),
+  ///   ∂Wx (G·H, In) += ∂ZXᵀ · X,  ∂Wh (G·H, H) += ∂ZH[steps 1…]ᵀ · (their previous states),
   ///   ∂X (N, In) = ∂ZX · Wx.
   /// ∂X goes to `dx` (N, In), packed.
   func weightProducts(
     store: ParameterStore, dx: UnsafeMutablePointer<Float>, steps packed: PackedSteps,
     workspace ws: RecurrentWorkspace
   ) -> WeightProducts {
-    let G = gateWidth
+    let GH = gateWidth
     let layout = OperandLayout(layer: self, steps: packed)
     let operands = UnsafePointer(ws.cache.pointer)
     let dzx = UnsafePointer(ws.zx.pointer)
     let dzh = cell.sharesPreactivationGradient ? dzx : UnsafePointer(ws.dzh.pointer)
     return WeightProducts(
-      inputSize: inputSize, hiddenSize: hiddenSize, gateWidth: G, rows: packed.rows,
+      inputSize: inputSize, hiddenSize: hiddenSize, gateWidth: GH, rows: packed.rows,
       firstStepRows: packed.firstStepRows,
       dzx: dzx, dzh: dzh, inputPanels: operands + layout.input,
       statePanels: operands + layout.states, weightPanels: operands + layout.weights,

@@ -20,7 +20,7 @@ struct WeightProducts {
   let recurrentWeightGradient: UnsafeMutablePointer<Float>
   let dx: UnsafeMutablePointer<Float>
 
-  /// The rows of `product`'s result: G for the weight gradients, N for ∂X; ∂Wh has none
+  /// The rows of `product`'s result: G·H for the weight gradients, N for ∂X; ∂Wh has none
   /// when no sentence has a second step (no row has a previous state).
   func rows(of product: Product) -> Int {
     switch product {
@@ -32,19 +32,19 @@ struct WeightProducts {
 
   /// Rows `range` of `product`'s result.
   func run(_ product: Product, rows range: Range<Int>) {
-    let G = gateWidth
+    let GH = gateWidth
     switch product {
     case .inputWeights:
       addPackedProduct(
-        dzx, .transposed, rows: G, depth: rows, panels: inputPanels, columns: inputSize,
+        dzx, .transposed, rows: GH, depth: rows, panels: inputPanels, columns: inputSize,
         to: inputWeightGradient, rowRange: range)
     case .recurrentWeights:
       addPackedProduct(
-        dzh + firstStepRows * G, .transposed, rows: G, depth: rows - firstStepRows,
+        dzh + firstStepRows * GH, .transposed, rows: GH, depth: rows - firstStepRows,
         panels: statePanels, columns: hiddenSize, to: recurrentWeightGradient, rowRange: range)
     case .input:
       packedProduct(
-        dzx + range.lowerBound * G, rows: range.count, depth: G, panels: weightPanels,
+        dzx + range.lowerBound * GH, rows: range.count, depth: GH, panels: weightPanels,
         columns: inputSize, into: dx + range.lowerBound * inputSize)
     }
   }
@@ -64,23 +64,23 @@ struct InputProjection {
 
   /// Rows `rows` of ZX.
   func run(rows: Range<Int>) {
-    let G = gateWidth
-    let zxRows = zx + rows.lowerBound * G
+    let GH = gateWidth
+    let zxRows = zx + rows.lowerBound * GH
     if let wordTable {
       // Each row's sums over its word's columns from the table, then on over the others.
       let D = wordTable.depth
       for r in rows {
-        (zx + r * G).update(from: wordTable.table + Int(wordTable.words[r]) * G, count: G)
+        (zx + r * GH).update(from: wordTable.table + Int(wordTable.words[r]) * GH, count: GH)
       }
       continuePackedProduct(
         x + rows.lowerBound * inputSize + D, rowStride: inputSize, rows: rows.count, from: D,
-        depth: inputSize, panels: panels, columns: G, into: zxRows)
+        depth: inputSize, panels: panels, columns: GH, into: zxRows)
     } else {
       packedProduct(
         x + rows.lowerBound * inputSize, rows: rows.count, depth: inputSize, panels: panels,
-        columns: G, into: zxRows)
+        columns: GH, into: zxRows)
     }
-    addBias(bias, to: zxRows, rows: rows.count, n: G)
+    addBias(bias, to: zxRows, rows: rows.count, n: GH)
   }
 }
 

@@ -92,7 +92,7 @@ final class LayerWorkspace {
 }
 
 /// Workspaces kept for reuse between tagging calls, so a stream of calls (`trellis tag` tags
-/// up to 64 × --batch-size sentences at a time) does not reallocate and page-fault its buffers
+/// up to `Tag.batchesReadAhead` batches at a time) does not reallocate and page-fault its buffers
 /// every time.
 /// Each call takes a workspace for itself, so concurrent calls never share one.
 final class WorkspacePool: @unchecked Sendable {

@@ -20,7 +20,7 @@ extension ModelFile {
     private let prelude: Data
 
     /// The file's size in bytes.
-    var size: Int { prelude.count + 4 * model.store.count + 4 }
+    var size: Int { prelude.count + 4 * model.store.count + checksumSize }
 
     /// Refuses a model with a non-finite weight, whose file would not load.
     init(_ model: TaggerModel, name: String) throws {

@@ -15,6 +15,9 @@ import Foundation
 /// model it rebuilds instead of reading garbage.
 public enum ModelFile {
   package static let magic: [UInt8] = Array("TRELLIS\0".utf8)
+  /// Bytes before the header (magic, version, header length) and after the parameters (CRC).
+  static let preludeSize = 16
+  static let checksumSize = 4
   /// The newest format this build writes and reads. Version 2 added the provenance; version 1
   /// files still load, without it. Version 3 is a model with stacked layers or feature columns
   /// (`writtenVersion(of:)`).
@@ -56,7 +59,7 @@ public enum ModelFile {
     let descriptor = handle.fileDescriptor
     let size = Int((try? handle.seekToEnd()) ?? 0)
     try? handle.seek(toOffset: 0)
-    let prelude = [UInt8](try handle.read(upToCount: 16) ?? Data())
+    let prelude = [UInt8](try handle.read(upToCount: preludeSize) ?? Data())
     let headerLength = try checkPrelude(
       prelude, fileSize: size, name: path,
       checksumMatches: fileChecksumMatches(descriptor, size: size))
@@ -150,11 +153,13 @@ public enum ModelFile {
     let bytes = [UInt8](data)
     let checksumMatches = trailingChecksumMatches(bytes)
     let headerLength = try checkPrelude(
-      Array(bytes.prefix(16)), fileSize: bytes.count, name: name, checksumMatches: checksumMatches)
+      Array(bytes.prefix(preludeSize)), fileSize: bytes.count, name: name,
+      checksumMatches: checksumMatches)
     let layout: (header: Header, expectedSize: Int)
     do {
       layout = try checkHeader(
-        Data(bytes[16..<(16 + headerLength)]), headerLength: headerLength, name: name)
+        Data(bytes[preludeSize..<(preludeSize + headerLength)]), headerLength: headerLength,
+        name: name)
     } catch  where !checksumMatches {
       throw TrellisError(file: name, "is corrupted (checksum mismatch)")
     }
@@ -167,12 +172,12 @@ public enum ModelFile {
     let model = try model(
       of: layout.header, formatVersion: readLittleEndian(bytes, at: 8), name: name)
     readLittleEndian(
-      bytes, at: 16 + headerLength,
+      bytes, at: preludeSize + headerLength,
       into: UnsafeMutableBufferPointer(start: model.store.values, count: model.store.count))
     return try finished(model, name: name)
   }
 
-  /// Checks the first 16 bytes (magic, version, header length) against a file of `fileSize`
+  /// Checks the prelude (magic, version, header length) against a file of `fileSize`
   /// bytes and returns the header length. A version or length refused is damage when the
   /// file's checksum says so (`checksumMatches`, asked only then): one flipped bit had a
   /// whole file called truncated, or written by a newer Trellis.
@@ -188,14 +193,14 @@ public enum ModelFile {
             + "the model the run wrote")
         : TrellisError(file: name, "is not a Trellis model file (bad magic number)")
     }
-    guard prelude.count == 16, fileSize >= 20 else {
+    guard prelude.count == preludeSize, fileSize >= preludeSize + checksumSize else {
       throw TrellisError(file: name, "is truncated (\(fileSize) bytes)")
     }
     let version = readLittleEndian(prelude, at: 8)
     let headerLength = Int(readLittleEndian(prelude, at: 12))
     let versionIsKnown = (1...formatVersion).contains(version)
     let sizes = "header says \(headerLength) bytes, file has \(fileSize)"
-    guard versionIsKnown, 16 + headerLength + 4 <= fileSize else {
+    guard versionIsKnown, preludeSize + headerLength + checksumSize <= fileSize else {
       guard checksumMatches() else {
         throw TrellisError(
           file: name,
@@ -272,7 +277,7 @@ public enum ModelFile {
     else {
       throw TrellisError(file: name, "has a parameter layout that does not match its configuration")
     }
-    return (header, 16 + headerLength + 4 * parameterCount + 4)
+    return (header, preludeSize + headerLength + 4 * parameterCount + checksumSize)
   }
 
   private static func sizeMismatch(_ size: Int, _ expected: Int, name: String) -> TrellisError {

@@ -170,38 +170,42 @@ package final class ParameterStore: @unchecked Sendable {
     gradientNorm(over: [0..<count])
   }
 
+  /// The partial sums each half of `gradientNorm` adds into (the kernel's).
+  static let partialSums = Int(TRELLIS_SUM_OF_SQUARES_PARTIALS)
+
   /// The Euclidean norm of the gradient when it is zero outside `ranges` (ascending,
   /// disjoint; `TrainingRun.updatedRanges`), summed in Double in two halves, one on each
   /// thread of the pair: the first the elements before `cut`, where `inParts(of: ranges)`
-  /// starts its second part rounded down to a multiple of 32 (the end when it has none), the
-  /// second the rest. Each half adds its element i to its partial sum i mod 32 in ascending
-  /// order (the `sum_of_squares` kernel), skipping the blocks of 32 that meet no range (a
+  /// starts its second part rounded down to a multiple of P = `partialSums` (the end when it
+  /// has none), the second the rest. Each half adds its element i to its partial sum i mod P in
+  /// ascending order (the `sum_of_squares` kernel), skipping the blocks of P that meet no range (a
   /// skipped block would add +0 to each); then the square of the norm is the sum over j
   /// ascending of (first's j + second's j). So the same bits on every run and at every kernel
-  /// level, and 32 independent chains of additions in each half.
+  /// level, and P independent chains of additions in each half.
   /// Each thread then updates (`inParts`) the part of the gradient it has just read. Summed on
   /// the calling thread alone, the norm took 0.4–1.0% of its samples in a profile of ATIS
   /// epochs at the AVX2 level, the other thread idle (`Eval/SPEED.md` "Session 33").
   func gradientNorm(over ranges: [Range<Int>]) -> Double {
-    // The spans of whole blocks of 32 that meet `ranges`, ascending, each block once (the
+    let P = Self.partialSums
+    // The spans of whole blocks of P that meet `ranges`, ascending, each block once (the
     // last block of the slab may be short).
     var spans: [Range<Int>] = []
     for range in ranges {
-      let lower = max(range.lowerBound / 32 * 32, spans.last?.upperBound ?? 0)
-      let upper = min((range.upperBound + 31) / 32 * 32, count)
+      let lower = max(range.lowerBound / P * P, spans.last?.upperBound ?? 0)
+      let upper = min((range.upperBound + P - 1) / P * P, count)
       if lower < upper { spans.append(lower..<upper) }
     }
-    let cut = secondPartStart(of: ranges).map { $0 / 32 * 32 } ?? count
+    let cut = secondPartStart(of: ranges).map { $0 / P * P } ?? count
     let gradients = UnsafePointer(self.gradients)
-    return withUnsafeTemporaryAllocation(of: Double.self, capacity: 64) { partialSums in
-      // Half h's 32 partial sums are partialSums[32h ..< 32h + 32].
+    return withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * P) { partialSums in
+      // Half h's partial sums are partialSums[P·h ..< P·h + P].
       let sums = partialSums.baseAddress!
-      sums.initialize(repeating: 0, count: 64)
+      sums.initialize(repeating: 0, count: 2 * P)
       func addSquares(half: Int) {
         for span in spans {
           let piece = span.clamped(to: half == 0 ? 0..<cut : cut..<count)
           if !piece.isEmpty {
-            kernels.sum_of_squares(gradients + piece.lowerBound, piece.count, sums + 32 * half)
+            kernels.sum_of_squares(gradients + piece.lowerBound, piece.count, sums + P * half)
           }
         }
       }
@@ -211,7 +215,7 @@ package final class ParameterStore: @unchecked Sendable {
         addSquares(half: 0)
       }
       var square = 0.0
-      for j in 0..<32 { square += sums[j] + sums[32 + j] }
+      for j in 0..<P { square += sums[j] + sums[P + j] }
       return square.squareRoot()
     }
   }

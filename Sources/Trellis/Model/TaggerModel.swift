@@ -44,7 +44,7 @@ public final class TaggerModel: @unchecked Sendable {
   /// `<unk>` = 1.
   public let featureVocabularies: [Vocabulary]
   /// `asciiCharacterIds[b]`: the id of the one-byte character b (< 128) in `characters`, for
-  /// `characterIds(for:)`'s byte-by-byte path.
+  /// `characterIds(of:)`'s byte-by-byte path.
   let asciiCharacterIds: [Int32]
   /// Every weight of the model, in the slab laid out above.
   package let store: ParameterStore

@@ -88,9 +88,9 @@ package enum Benchmark {
     forward()
     let backwardSeconds = fastest(repetitions, backward)
     let directions = 2.0
-    let G = 4.0 * Double(H)
-    let input = 2 * Double(T * B * inputSize) * G
-    let recurrent = 2 * Double((T - 1) * B * H) * G
+    let GH = 4.0 * Double(H)  // an LSTM's four gate blocks
+    let input = 2 * Double(T * B * inputSize) * GH
+    let recurrent = 2 * Double((T - 1) * B * H) * GH
     return (
       directions * (input + recurrent) / forwardSeconds / 1e9,
       directions * 2 * (input + recurrent) / backwardSeconds / 1e9

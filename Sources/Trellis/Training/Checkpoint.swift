@@ -180,11 +180,12 @@ package enum Checkpoint {
   /// field is damage, not a run to throw away as another version's.
   private static func checkPrelude(_ bytes: [UInt8], path: String) throws {
     guard !bytes.isEmpty else { throw TrellisError(file: path, "is empty (0 bytes)") }
-    guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
+    // The magic, the version and the header's length are the least a checkpoint holds.
+    guard bytes.count >= magic.count + 8, Array(bytes.prefix(magic.count)) == magic else {
       throw Array(bytes.prefix(ModelFile.magic.count)) == ModelFile.magic
         ? TrellisError(
           file: path, "is a model, not a training checkpoint (--checkpoint names the checkpoint)")
-        : Array(bytes.prefix(8)) == magic
+        : Array(bytes.prefix(magic.count)) == magic
           ? TrellisError(file: path, "is truncated (\(bytes.count) bytes)")
           : TrellisError(file: path, "is not a Trellis checkpoint (bad magic number)")
     }

@@ -22,6 +22,10 @@ extern "C" {
 /// dropout kernel's and Swift's `SplitMix64` (Random.swift) one constant.
 #define TRELLIS_SPLITMIX_GAMMA 0x9E3779B97F4A7C15ull
 
+/// How many partial sums `sum_of_squares` adds into (element i to partial i mod this): the
+/// kernel's four 8-lane accumulators and the gradient norm's blocks (ParameterStore.swift).
+#define TRELLIS_SUM_OF_SQUARES_PARTIALS 32
+
 /// Instruction-set levels, lowest first: SSE2 (any x86-64; the compiler's default elsewhere),
 /// AVX2 with FMA (Haswell and later, Zen), AVX-512 F/DQ/BW/VL (Skylake-X and later, Zen 4 and later).
 typedef enum {
@@ -71,8 +75,8 @@ typedef struct {
   long (*_Nonnull viterbi_live_rows)(
     const float *_Nonnull delta, long stride, const float *_Nonnull rowMax,
     const float *_Nonnull rowMin, int32_t *_Nonnull rows);
-  /// The squares of `count` floats in Double, added to 32 partial sums: partial[i mod 32] ←
-  /// partial[i mod 32] + values[i]² for i ascending (the squares exact: a float's 24-bit
+  /// The squares of `count` floats in Double, added to TRELLIS_SUM_OF_SQUARES_PARTIALS (P)
+  /// partial sums: partial[i mod P] ← partial[i mod P] + values[i]² for i ascending (the squares exact: a float's 24-bit
   /// significand squared fits in Double's 53, so fused or not they round the same). The
   /// gradient's global norm (ParameterStore.gradientNorm), 32 chains of additions where one
   /// would wait for its last addition at every element.
