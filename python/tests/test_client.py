@@ -5,12 +5,14 @@ its Retry-After; refusals raised with the server's message."""
 from __future__ import annotations
 
 import http.server
+import inspect
 import json
 import os
 import pickle
 import re
 import socket
 import struct
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
@@ -20,7 +22,7 @@ import pytest
 
 import trellis
 from trellis import _library
-from conftest import CORPUS, conll_sentences
+from conftest import CORPUS, conll_sentences, serve_binary
 from stand_in_server import stand_in
 
 SENTENCES: List[List[str]] = list(conll_sentences(str(CORPUS / "test.conll")))[:40]
@@ -264,6 +266,27 @@ def test_the_nbest_limit_is_the_librarys(tagger: trellis.Tagger) -> None:
     assert '"nbest"' in tagger.tag_json_lines(request, {"nbest": _library.NBEST_LIMIT})
     with pytest.raises(trellis.TrellisError, match=rf"0\.\.\.{_library.NBEST_LIMIT}\b"):
         tagger.tag_json_lines(request, {"nbest": _library.NBEST_LIMIT + 1})
+
+
+def test_the_request_caps_are_within_the_servers_default_limits() -> None:
+    """`Client`'s default caps on a request stay at or under what `trellis-serve` takes by
+    default (its --help gives its defaults), so that a client left at its defaults never has
+    a request refused as too large by a server left at its own."""
+    usage = subprocess.run([str(serve_binary()), "--help"], check=True, capture_output=True,
+                           text=True).stdout
+
+    def server_default(option: str) -> int:
+        # The option's entry: from its name to the next option's.
+        entry = next(part for part in re.split(r"\n  (?=--)", usage)
+                     if part.startswith(f"--{option} "))
+        return int(re.search(r"\(default: (\d+)\)", entry).group(1))
+
+    caps = inspect.signature(trellis.Client).parameters
+    for cap, option in [("max_request_sentences", "max-sentences"),
+                        ("max_request_tokens", "max-tokens"),
+                        ("max_request_nbest_labels", "max-nbest-labels"),
+                        ("max_request_bytes", "max-body-bytes")]:
+        assert caps[cap].default <= server_default(option), cap
 
 
 def read_request(connection: socket.socket) -> None:

@@ -50,7 +50,7 @@ class Client:
     Sentences go in requests of at most `max_request_sentences` sentences, about
     `max_request_tokens` tokens (a text counts its characters other than spaces, as many as
     its tokens could be), `max_request_nbest_labels` n-best labels (nbest x tokens) and
-    `max_request_bytes` bytes of body, under the server's default limits (1,000 sentences,
+    `max_request_bytes` bytes of body, within the server's default limits (1,000 sentences,
     50,000 tokens, 1,000,000 labels, 1 MiB); a sentence larger than them goes alone. A request
     that a server started with lower limits refuses as too large (400 or 413) is sent again in
     halves, down to a sentence alone; a refusal of that sentence, as any other refusal, is
