@@ -118,7 +118,11 @@ final class AnalysisJSONTests: XCTestCase {
   func testNonFiniteNumbersAreRefusedAsJSONEncoderRefusesThem() {
     for value in [Double.nan, .infinity, -.infinity] {
       let analysis = Analysis(tokens: ["a"], labels: ["O"], spans: [], tokenConfidences: [value])
-      XCTAssertThrowsError(try handWrittenJSON(analysis))
+      XCTAssertThrowsError(try handWrittenJSON(analysis)) { error in
+        // Described, not Foundation's "The operation could not be completed".
+        XCTAssertEqual(
+          error.localizedDescription, "\(value) cannot be written as a JSON number")
+      }
       XCTAssertThrowsError(try encoderJSON(analysis))
     }
   }

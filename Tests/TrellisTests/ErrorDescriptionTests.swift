@@ -30,4 +30,24 @@ final class ErrorDescriptionTests: XCTestCase {
       XCTAssertEqual(error.localizedDescription, error.description)
     }
   }
+
+  /// How errors name what a program gave: a Swift argument no flag sets in camel case without
+  /// dashes (it was `--featureCount`), a flag's setting as the flag, and an empty path as `""`
+  /// (it was `: no such file`).
+  func testErrorsNameAProgramsArgumentsAndEmptyPaths() {
+    let cases: [(any Error, String)] = [
+      (OptionError("featureCount", "must be 0 or more (got -1)"), "featureCount must be 0 or more"),
+      (OptionError("hidden-size", "must be in 1...4096 (got 0)"), "--hidden-size must be in"),
+      (OptionError("FILE", "is empty"), "FILE is empty"),
+    ]
+    for (error, expected) in cases {
+      XCTAssertTrue("\(error)".hasPrefix(expected), "\(error)")
+    }
+    XCTAssertThrowsError(try ModelFile.read(from: "")) {
+      XCTAssertEqual("\($0)", "\"\": no such model file")
+    }
+    XCTAssertThrowsError(try readLabelledCoNLL(path: "")) {
+      XCTAssertEqual("\($0)", "\"\": no such file")
+    }
+  }
 }

@@ -164,6 +164,32 @@ final class TrainerInputTests: XCTestCase {
       }.hasPrefix("--freeze-embeddings needs --embeddings"))
   }
 
+  /// Every setting the recipe refuses as idle is refused by `Trainer` too, before any work: a
+  /// CRF trained with the SSVM's `l2` recorded it, and the model's own recipe was then refused
+  /// (`trellis info M --config` into `trellis train --config`, exit 64).
+  func testSettingsThatActOnNothingTheRunHasAreRefused() throws {
+    let train = try readLabelledCoNLL(path: fixture("train.conll"))
+    var l2 = smallConfiguration()
+    l2.headOptions.l2 = 0.5
+    var cost = smallConfiguration()
+    cost.headOptions.costWeight = 2
+    var annealing = oneEpoch()
+    annealing.annealPatience += 1
+    var dropout = oneEpoch()
+    (dropout.dropout, dropout.variationalDropout) = (0, true)
+    for (configuration, options, expected) in [
+      (l2, oneEpoch(), "--l2 acts on the SSVM head alone"),
+      (cost, oneEpoch(), "--cost-weight acts on the SSVM head alone"),
+      (smallConfiguration(), annealing, "--anneal-patience acts on annealing"),
+      (smallConfiguration(), dropout, "--variational-dropout acts on dropout"),
+    ] {
+      let refusal = message {
+        try Trainer(configuration: configuration, options: options).train(train: train, dev: [])
+      }
+      XCTAssertTrue(refusal.hasPrefix(expected), refusal)
+    }
+  }
+
   /// The recipe a model records (and `onStart` is told) holds the architecture the run
   /// trained, whatever the program's provenance said: a default recipe's 100 hidden units
   /// were recorded for a model of 4.

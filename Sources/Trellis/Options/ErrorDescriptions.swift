@@ -19,6 +19,7 @@ extension JSONLineError: DescribedError {}
 extension FeatureColumnsMissing: DescribedError {}
 extension TrainingFailure: DescribedError {}
 extension BLASUnavailable: DescribedError {}
+extension NonFiniteNumber: DescribedError {}
 
 /// `text` with every control character written as an escape (`\u{1B}`, `\u{A}`): paths,
 /// labels and notes come from whoever named the file or made the model, and an escape

@@ -24,11 +24,12 @@ public struct OptionError: Error, CustomStringConvertible, Equatable {
     self.part = part
   }
 
-  /// `--option` and the message; a command's argument (`FILE`, `MODEL`), named in capitals as
-  /// its usage names it, without dashes.
+  /// `--option` and the message; without dashes, a command's argument (`FILE`, `MODEL`),
+  /// named in capitals as its usage names it, and a Swift argument that no flag sets
+  /// (`featureCount`, `bestModel`), named in camel case as Swift spells it.
   public var description: String {
-    let name = option.allSatisfy(\.isUppercase) ? option : "--" + option
-    return name + " " + (part.map { $0 + " " } ?? "") + message
+    let isFlag = !option.contains(where: \.isUppercase)
+    return (isFlag ? "--" : "") + option + " " + (part.map { $0 + " " } ?? "") + message
   }
 
   /// The error for a path given as "" to `option`: no file has an empty name, and the

@@ -15,9 +15,10 @@ public struct TrellisError: Error, CustomStringConvertible, Equatable {
   }
 
   /// `FILE:LINE: message`, the form compilers use, so editors can jump to it; control
-  /// characters in the file's name written as escapes (`visibleControlCharacters`).
+  /// characters in the file's name written as escapes (`visibleControlCharacters`), and an
+  /// empty name as `""` (a program's empty path gave `: no such file`).
   public var description: String {
-    let file = visibleControlCharacters(file)
+    let file = file.isEmpty ? "\"\"" : visibleControlCharacters(file)
     if let line { return "\(file):\(line): \(message)" }
     return "\(file): \(message)"
   }

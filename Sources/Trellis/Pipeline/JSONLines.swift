@@ -33,6 +33,8 @@ public struct TaggingResponse: Equatable, Sendable {
 
   /// The answer as one line of JSON (no newline): `id`, the passthrough fields as written,
   /// `text` when the request had text, then the analysis's fields (`Analysis`'s Codable form).
+  /// Throws, as `JSONEncoder` does, where a number is a NaN or an infinity (a confidence of a
+  /// damaged model): the error's description names the value.
   public func jsonLine() throws -> String {
     var line = request.answerLineStart(tokenCount: analysis.labels.count)
     try analysis.appendMembers(to: &line)
@@ -104,7 +106,9 @@ extension TaggerModel {
   /// returns the responses in request order, spans located in the requests' text.
   /// Thread-safe like `analyze`; options out of range are taken as `analyze` takes them, and a
   /// model that reads feature columns reads each as unknown (`checkReadsTokensAlone()`).
-  public func respond(to requests: [TaggingRequest], options: TaggingOptions) -> [TaggingResponse] {
+  public func respond(to requests: [TaggingRequest], options: TaggingOptions = TaggingOptions())
+    -> [TaggingResponse]
+  {
     Array(zip(requests, predictions(for: requests, options: options)))
       .concurrentMap(threads: options.threads, response)
   }
@@ -138,7 +142,9 @@ extension TaggerModel {
   /// is an error object, and `error` says what was wrong. Throws only `OptionError`, when
   /// `options` fail `validate()`, and `FeatureColumnsMissing`, for a model that reads feature
   /// columns.
-  public func tagJSONLines(_ lines: [String], options: TaggingOptions) throws -> [JSONLineAnswer] {
+  public func tagJSONLines(_ lines: [String], options: TaggingOptions = TaggingOptions()) throws
+    -> [JSONLineAnswer]
+  {
     try options.validate()
     try checkReadsTokensAlone()
     // Parsing and writing the lines run on the threads tagging runs on: serial, they were a

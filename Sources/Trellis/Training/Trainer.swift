@@ -49,6 +49,7 @@ public final class Trainer {
   private func checkSettingsAndBLAS(checkpoint: String?, resume: Bool, bestModel: String?) throws {
     try configuration.validate()
     try options.validate()
+    if let idle = TrainingRecipe.idleSetting(configuration, options) { throw idle }
     // A resumed run's vectors are in its checkpoint, and its settings are the checkpoint's.
     try options.validateFreezing(hasVectors: pretrained != nil || resume)
     if let pretrained, pretrained.dimension != configuration.embeddingSize {

@@ -32,9 +32,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     try locating(in: "configuration", configuration.validate)
     try locating(in: "options", options.validate)
     try validateFeatureColumns()
-    if let setting = idleSettings.first(where: \.isIdle) {
-      throw OptionError(setting.option, setting.message, field: setting.field)
-    }
+    if let idle = Self.idleSetting(configuration, options) { throw idle }
     try locating(in: "options") { try options.validateFreezing(hasVectors: data.embeddings != nil) }
     if data.embeddings == nil && data.embeddingsScope == .all {
       throw OptionError(
@@ -43,12 +41,16 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     }
   }
 
-  /// The settings that act only on something the recipe may not have, each with whether it is
-  /// set away from its default without it (`isIdle`), the refusal's words and its field.
-  private var idleSettings: [(isIdle: Bool, option: String, message: String, field: String)] {
+  /// The refusal of the first setting that acts only on something the run does not have (the
+  /// SSVM head, annealing, the character CNN, dropout, chain decoding) and is set away from its
+  /// default: it would do nothing, silently, and the model would record it (its provenance's
+  /// recipe then refused by `validate()`). `Trainer` refuses it as the recipe does.
+  static func idleSetting(_ configuration: TaggerConfiguration, _ options: TrainingOptions)
+    -> OptionError?
+  {
     let defaults = TrainingRecipe()
-    let (head, options) = (configuration.headOptions, self.options)
-    return [
+    let head = configuration.headOptions
+    let settings: [(isIdle: Bool, option: String, message: String, field: String)] = [
       (
         configuration.head != .ssvm
           && head.costWeight != defaults.configuration.headOptions.costWeight,
@@ -87,6 +89,9 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         "configuration.constrainedDecoding"
       ),
     ]
+    return settings.first(where: \.isIdle).map {
+      OptionError($0.option, $0.message, field: $0.field)
+    }
   }
 
   /// Throws when a feature column is the token or label column: known from the options alone,
