@@ -32,8 +32,10 @@ struct Bench: ParsableCommand {
   var batchSize = TaggingOptions().batchSize
   @Option(
     parsing: .unconditional,
-    help: "With --model: the column of --test holding the token (1-based), as tag reads it.")
-  var tokenColumn = TrainingData.defaultTokenColumn
+    help:
+      "With --model: the column of --test holding the token (1-based; default: the model's training column, else \(TrainingData.defaultTokenColumn)), as tag reads it."
+  )
+  var tokenColumn: Int?
 
   func validate() throws {
     // "" named the root directory's train.conll.
@@ -44,12 +46,14 @@ struct Bench: ParsableCommand {
     guard
       model != nil
         || (test == nil && batchSize == TaggingOptions().batchSize
-          && tokenColumn == TrainingData.defaultTokenColumn)
+          && tokenColumn == nil)
     else {
       throw ValidationError("--test, --batch-size and --token-column apply to --model")
     }
     try validated(TaggingOptions(batchSize: batchSize).validate)
-    try validated { try TrainingData.validateColumns(token: tokenColumn, label: nil) }
+    if let tokenColumn {
+      try validated { try TrainingData.validateColumns(token: tokenColumn, label: nil) }
+    }
   }
 
   struct Figures: Codable {

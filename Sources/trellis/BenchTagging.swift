@@ -70,8 +70,9 @@ extension Bench {
   /// features, before its JSON-lines half failed.
   private func readInputs(for model: TaggerModel, at path: String) throws -> [TokenInput] {
     let featureColumns = model.configuration.featureColumns.map(\.column)
-    try refuseFeatureAtTokenColumn(tokenColumn, of: model, at: path)
-    noteTokenColumn(tokenColumn, of: model, at: path)
+    let tokenColumn = InputTokenColumn(given: self.tokenColumn, of: model, at: path)
+    try refuseFeatureAtTokenColumn(tokenColumn.column, of: model, at: path)
+    tokenColumn.note()
     let reader = try CoNLLReader(path: testFile)
     let read = try reader.readAll()
     // Every line has the first's columns (the reader checks); refused as `tag` refuses it.
@@ -86,7 +87,7 @@ extension Bench {
       of: read, file: reader.fileName, labelCount: model.labels.count)
     return read.map { sentence in
       TokenInput(
-        tokens: sentence.fields.map { $0[tokenColumn - 1] },
+        tokens: sentence.fields.map { $0[tokenColumn.column - 1] },
         features: featureColumns.map { column in sentence.fields.map { $0[column - 1] } })
     }
   }

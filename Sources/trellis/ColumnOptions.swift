@@ -87,19 +87,30 @@ struct ColumnOptions: ParsableArguments {
   }
 }
 
-/// Notes, on standard error, that `column`, the column `tag` or `bench` reads tokens from, is
-/// the default (1) but not the one the model at `path` was trained on (its recipe's): both
-/// read column 1 unless told (their input need not be laid out as labelled data), while the
-/// model's feature columns come from the model, so a file laid out as its training data was
-/// would otherwise be tagged from the wrong column without a word. A column given other than
-/// the default is taken as meant.
-func noteTokenColumn(_ column: Int, of tagger: TaggerModel, at path: String) {
-  guard column == TrainingData.defaultTokenColumn,
-    let trained = tagger.provenance?.recipe.data.tokenColumn, trained != column
-  else { return }
-  printError(
-    "note: \(path) was trained on the tokens of column \(trained) (--token-column \(trained)); "
-      + "this reads column \(column)")
+/// The column `tag` and `bench` read tokens from, and what chose it: the column given
+/// (`--token-column`), else the one the model was trained on (its recipe's, as `eval` takes
+/// it; noted on standard error when not the default), else the default (1). A model's feature
+/// columns are its training data's, so its input is laid out as that data was: reading column 1
+/// of a model trained on column 2 tagged the wrong words without a word but the note.
+struct InputTokenColumn {
+  let column: Int
+  /// The model whose training chose `column`; nil where it was given or is the default.
+  let takenFrom: String?
+
+  init(given: Int?, of tagger: TaggerModel, at path: String) {
+    let trained = tagger.provenance?.recipe.data.tokenColumn
+    if given == nil, let trained, trained != TrainingData.defaultTokenColumn {
+      (column, takenFrom) = (trained, path)
+    } else {
+      (column, takenFrom) = (given ?? TrainingData.defaultTokenColumn, nil)
+    }
+  }
+
+  /// Says on standard error that the column is the model's.
+  func note() {
+    guard let takenFrom else { return }
+    printError("note: reading with --token-column \(column), as \(takenFrom) was trained")
+  }
 }
 
 /// Throws where `tagger` reads a feature from `tokenColumn`, the column `tag` or `bench` reads
@@ -118,14 +129,18 @@ func refuseFeatureAtTokenColumn(_ tokenColumn: Int, of tagger: TaggerModel, at p
 
 /// Why a line of `fieldCount` columns cannot give `tag` or `bench` a token (`tokenColumn`)
 /// and the model's features (`featureColumns`); nil when it has every column they read.
-func missingColumn(fieldCount: Int, tokenColumn: Int, featureColumns: [Int]) -> String? {
-  let (option, column): (String, Int)
-  if tokenColumn > fieldCount {
-    (option, column) = ("--token-column", tokenColumn)
-  } else if let feature = featureColumns.first(where: { $0 > fieldCount }) {
-    (option, column) = ("feature column", feature)
-  } else {
-    return nil
+func missingColumn(fieldCount: Int, tokenColumn: InputTokenColumn, featureColumns: [Int])
+  -> String?
+{
+  let columns = fieldCount == 1 ? "1 column" : "\(fieldCount) columns"
+  if tokenColumn.column > fieldCount {
+    guard let model = tokenColumn.takenFrom else {
+      return "--token-column \(tokenColumn.column) but the line has \(columns)"
+    }
+    return
+      "the line has \(columns), and \(model) was trained on the tokens of column "
+      + "\(tokenColumn.column); give --token-column for this file's (1 for tokens alone)"
   }
-  return "\(option) \(column) but the line has \(fieldCount) columns"
+  guard let feature = featureColumns.first(where: { $0 > fieldCount }) else { return nil }
+  return "feature column \(feature) but the line has \(columns)"
 }

@@ -53,8 +53,12 @@ struct Tag: ParsableCommand {
   ) var input: InputFormat = .conll
   @Option(help: "Output format (default: conll for CoNLL input, text for text, json for jsonl).")
   var format: OutputFormat?
-  @Option(parsing: .unconditional, help: "CoNLL input: the column holding the token (1-based).")
-  var tokenColumn = TrainingData.defaultTokenColumn
+  @Option(
+    parsing: .unconditional,
+    help:
+      "CoNLL input: the column holding the token (1-based; default: the model's training column, else \(TrainingData.defaultTokenColumn))."
+  )
+  var tokenColumn: Int?
   @Flag(help: "Decode without the tag scheme's transition constraints.") var noConstraints = false
   @Flag(
     help:
@@ -111,7 +115,9 @@ struct Tag: ParsableCommand {
   }
 
   func validate() throws {
-    try validated { try TrainingData.validateColumns(token: tokenColumn, label: nil) }
+    if let tokenColumn {
+      try validated { try TrainingData.validateColumns(token: tokenColumn, label: nil) }
+    }
     try validated(taggingOptions.validate)
     guard nbest == 0 || outputFormat != .conll else {
       throw ValidationError(
@@ -122,7 +128,7 @@ struct Tag: ParsableCommand {
       throw ValidationError(
         "--input jsonl answers in JSON lines: leave out --format (or give json)")
     }
-    guard tokenColumn == TrainingData.defaultTokenColumn || input == .conll else {
+    guard tokenColumn == nil || input == .conll else {
       throw ValidationError("--token-column applies to --input conll")
     }
     guard onError == .fail || input == .jsonl else {
@@ -180,8 +186,9 @@ struct Tag: ParsableCommand {
   /// column other than its training data's.
   func checkInput(for tagger: TaggerModel) throws {
     if input != .conll { try tagger.checkReadsTokensAlone(file: model) }
-    try refuseFeatureAtTokenColumn(tokenColumn, of: tagger, at: model)
-    if input == .conll { noteTokenColumn(tokenColumn, of: tagger, at: model) }
+    let tokenColumn = InputTokenColumn(given: self.tokenColumn, of: tagger, at: model)
+    try refuseFeatureAtTokenColumn(tokenColumn.column, of: tagger, at: model)
+    if input == .conll { tokenColumn.note() }
     if confidence && !tagger.definesProbabilities {
       printError(
         "note: the \(tagger.configuration.head.rawValue) head ranks label sequences but defines no "
@@ -255,7 +262,7 @@ struct Tag: ParsableCommand {
   {
     // Option values are read once: each read of an ArgumentParser property goes through its
     // generic wrapper, which was 1% of a run when done per line.
-    let tokenColumn = self.tokenColumn
+    let tokenColumn = InputTokenColumn(given: self.tokenColumn, of: tagger, at: model)
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
     var inputs: [TokenInput] = []
     inputs.reserveCapacity(sentences.count)
@@ -272,7 +279,7 @@ struct Tag: ParsableCommand {
       let lines = 0..<sentence.count
       inputs.append(
         TokenInput(
-          tokens: lines.map { sentence.field(tokenColumn - 1, ofLine: $0) },
+          tokens: lines.map { sentence.field(tokenColumn.column - 1, ofLine: $0) },
           features: featureColumns.map { column in
             lines.map { sentence.field(column - 1, ofLine: $0) }
           }))

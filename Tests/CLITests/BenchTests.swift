@@ -84,17 +84,22 @@ final class BenchTests: CLITestCase {
     XCTAssertTrue(
       bench.stderr.contains("reads feature columns, which JSON-lines requests cannot carry"),
       bench.stderr)
-    XCTAssertFalse(bench.stderr.contains("was trained on the tokens of column"), bench.stderr)
-    // The default token column: noted, as tag notes it.
+    XCTAssertFalse(bench.stderr.contains("note: reading with"), bench.stderr)
+    // By default the model's token column, noted, as tag reads and notes it.
     let noted = try trellis(["bench", "--model", model, "--test", corpus, "--repetitions", "1"])
     assertSucceeded(noted)
     XCTAssertTrue(
-      noted.stderr.contains("was trained on the tokens of column 2 (--token-column 2)"),
+      noted.stderr.contains("note: reading with --token-column 2, as \(model) was trained"),
       noted.stderr)
     let twoColumns = try write("w1\tx\nw2\tx\n", to: "two.conll")
     assertFailed(
       try trellis(["bench", "--model", model, "--test", twoColumns, "--token-column", "2"]),
       mentioning: ["\(twoColumns):1: feature column 3 but the line has 2 columns"])
+    let short = try trellis(["bench", "--model", model, "--test", try write("w1\n", to: "o.conll")])
+    XCTAssertEqual(short.exitCode, 1, short.summary)
+    XCTAssertTrue(
+      short.stderr.contains("o.conll:1: the line has 1 column, and \(model) was trained on"),
+      short.summary)
     assertFailed(
       try trellis(["bench", "--model", model, "--test", corpus, "--token-column", "3"]),
       mentioning: ["\(model): reads feature column 3, which --token-column 3 names"])

@@ -62,7 +62,7 @@ final class FeatureColumnTests: CLITestCase {
     let oneColumn = try write("w1\nw2\n", to: "tokens.conll")
     assertFailed(
       try trellis(["tag", "--model", path("with"), oneColumn]),
-      mentioning: ["\(oneColumn):1: feature column 2 but the line has 1 columns"])
+      mentioning: ["\(oneColumn):1: feature column 2 but the line has 1 column"])
     assertFailed(
       try trellis(["tag", "--model", path("with"), "--input", "text", oneColumn]),
       mentioning: ["\(path("with")): reads feature columns 2, which only CoNLL input carries"])

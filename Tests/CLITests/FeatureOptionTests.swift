@@ -52,11 +52,11 @@ final class FeatureOptionTests: CLITestCase {
     assertFailed(beyond, mentioning: ["column 3 asked for, but lines have 2"])
   }
 
-  /// `tag` reads tokens from column 1 unless told, a model's feature columns from the model:
-  /// for a model trained on another token column it says so (it read the wrong column without
-  /// a word), and says nothing when the column is the model's. `eval`, whose labelled input is
-  /// laid out as the training data, reads the model's column unless told.
-  func testTagNotesAndEvalReadsAModelsOtherTokenColumn() throws {
+  /// `tag` and `eval` read tokens from the model's training column unless told, as they read a
+  /// model's feature columns from the model, and say so: `tag` read column 1, the wrong words,
+  /// with exit 0 and a note (F1 0.2 where `eval` of the same model and file gave 64.5). A file
+  /// without that column is refused, naming the model's column and how to read another.
+  func testTagAndEvalReadAModelsOtherTokenColumn() throws {
     // A line number before each token: the tokens in column 2, the labels last.
     let numbered = try String(contentsOfFile: PackagePaths.tiny("train"), encoding: .utf8)
       .split(separator: "\n", omittingEmptySubsequences: false).enumerated()
@@ -69,16 +69,28 @@ final class FeatureOptionTests: CLITestCase {
         ["train", "--train", data, "--model", model, "--token-column", "2", "--quiet"]
           + Self.smallModelOptions))
     let tag = ["tag", "--model", model, data]
-    let column1 = try trellis(tag)
-    assertSucceeded(column1)
+    let defaultColumn = try trellis(tag)
+    assertSucceeded(defaultColumn)
     XCTAssertTrue(
-      column1.stderr.contains(
-        "note: \(model) was trained on the tokens of column 2 (--token-column 2); "
-          + "this reads column 1"), column1.summary)
+      defaultColumn.stderr.contains("note: reading with --token-column 2, as \(model) was trained"),
+      defaultColumn.summary)
     let column2 = try trellis(tag + ["--token-column", "2"])
     assertSucceeded(column2)
     XCTAssertFalse(column2.stderr.contains("note:"), column2.summary)
+    XCTAssertEqual(defaultColumn.output, column2.output)
+    let column1 = try trellis(tag + ["--token-column", "1"])
+    assertSucceeded(column1)
     XCTAssertNotEqual(column1.output, column2.output)
+    let tokensAlone = try write("boston\n\n", to: "tokens.conll")
+    // After the note of the column taken from the model.
+    let short = try trellis(["tag", "--model", model, tokensAlone])
+    XCTAssertEqual(short.exitCode, 1, short.summary)
+    XCTAssertTrue(
+      short.stderr.contains(
+        "\nError: \(tokensAlone):1: the line has 1 column, and \(model) was trained on the "
+          + "tokens of column 2; give --token-column for this file's (1 for tokens alone)"),
+      short.summary)
+    assertSucceeded(try trellis(["tag", "--model", model, "--token-column", "1", tokensAlone]))
     let eval = ["eval", "--model", model, "--test", data]
     let defaulted = try trellis(eval)
     assertSucceeded(defaulted)
