@@ -98,6 +98,29 @@ final class FileSafetyTests: CLITestCase {
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("m1"))), model)
   }
 
+  /// "-", standard input to every input option, is refused as an output and as a model, a
+  /// usage error before any work: `--model -`, `--log -` and `bench --json -` each wrote a file
+  /// named "-", and `eval --model - --test -` blamed `--test` for reading standard input twice.
+  func testADashIsRefusedAsAnOutputAndAsAModel() throws {
+    let model = try sharedModel()
+    let test = PackagePaths.tiny("test")
+    for (arguments, expected) in [
+      (train + ["--model", "-"], "--model - would write a file named '-'; give the file's path"),
+      (train + ["--model", "m", "--log", "-"], "(/dev/stdout for standard output)"),
+      (["bench", "--model", model, "--test", test, "--json", "-"], "--json - would write"),
+      (["tag", "--model", "-", test], "--model - is standard input, which a model is not read"),
+      (["eval", "--model", "-", "--test", "-"], "--model - is standard input"),
+      (["info", "-"], "MODEL - is standard input"),
+    ] {
+      // In this test's directory, where a file named "-" would be made.
+      let (status, stderr) = try trellisInShell(
+        #"cd "$1" && shift && exec "$0" "$@""#, [directory.path] + arguments)
+      XCTAssertEqual(status, 64, stderr)
+      XCTAssertTrue(stderr.contains(expected), stderr)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: path("-")), "\(arguments)")
+    }
+  }
+
   func testModelOnADeviceIsRefused() throws {
     guard let device = privateNullDevice() else { throw XCTSkip("mknod needs root") }
     assertFailed(try trellis(train + ["--model", device]), mentioning: ["is a device or FIFO"])
