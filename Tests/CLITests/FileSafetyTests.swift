@@ -319,6 +319,34 @@ final class FileSafetyTests: CLITestCase {
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("")), [])
   }
 
+  /// A model written over an earlier one is written beside it and renamed into place: a write
+  /// that fails (here past `ulimit -f`) leaves the earlier model's bytes, and one that succeeds
+  /// gives the path a new file (a new inode) rather than rewriting the old one in place, which
+  /// a reader holding it open would see change under it. Written in place, the failed write had
+  /// truncated the earlier model and then removed it (a mutant of `writeAtomically` no other
+  /// test caught).
+  func testAModelWriteReplacesTheEarlierModelWholeOrNotAtAll() throws {
+    let shared = try sharedModel()
+    let earlier = try Data(contentsOf: URL(fileURLWithPath: shared))
+    // The directory's files: the two models, and no temporary file left.
+    let files = Set(["m", URL(fileURLWithPath: shared).lastPathComponent])
+    try earlier.write(to: URL(fileURLWithPath: path("m")))
+    let (status, message) = try trellisInShell(
+      #"ulimit -f 64; exec "$0" "$@""#, train + ["--model", path("m")])
+    XCTAssertEqual(status, 1, message)
+    XCTAssertTrue(message.contains("File too large"), message)
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("m"))), earlier)
+    XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: path(""))), files)
+    func inode() -> UInt64 {
+      var info = stat()
+      return stat(path("m"), &info) == 0 ? UInt64(info.st_ino) : 0
+    }
+    let before = inode()
+    assertSucceeded(try trellis(train + ["--model", path("m")]))
+    XCTAssertNotEqual(inode(), before)
+    XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: path(""))), files)
+  }
+
   func testOutputLocationsAreCheckedBeforeTraining() throws {
     assertFailed(
       try trellis(train + ["--model", path("m"), "--checkpoint", path("missing/ck")]),

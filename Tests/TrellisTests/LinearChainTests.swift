@@ -240,6 +240,34 @@ final class LinearChainTests: XCTestCase {
     }
   }
 
+  /// A batch's loss and gradients are the sums of its sentences' own, for every head, the
+  /// SSVM's L2 penalty included (λ/2‖θ‖² and λθ once per sentence): applied once per batch,
+  /// it passed every single-sentence check, and `--l2` meant λ/B.
+  func testABatchsLossAndGradientsAreItsSentencesSums() {
+    let L = 3
+    var rng = SplitMix64(seed: 29)
+    let sentences = [[0, 1, 1, 2], [2], [1, 0, 2, 2, 0]].map { gold in
+      (emissions: randomMatrix(rows: gold.count, columns: L, scale: 2, rng: &rng), gold: gold)
+    }
+    let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
+    let heads: [any StructuredHead] = [
+      CRFHead(labelCount: L), PerceptronHead(labelCount: L),
+      SSVMHead(labelCount: L, costWeight: 1, l2: 0.01), SoftmaxHead(labelCount: L),
+    ]
+    for head in heads {
+      let θ = Array(parameters.prefix(head.parameterCount))
+      let batch = headLossAndGradients(head, sentences, parameters: θ, labels: L)
+      let alone = sentences.map { headLossAndGradients(head, [$0], parameters: θ, labels: L) }
+      let name = "\(type(of: head))"
+      XCTAssertEqual(batch.loss, alone.map(\.loss).reduce(0, +), accuracy: 1e-9, name)
+      XCTAssertEqual(batch.emissions, alone.map { $0.emissions[0] }, name)
+      for k in θ.indices {
+        let sum = alone.map { Double($0.parameters[k]) }.reduce(0, +)
+        XCTAssertEqual(Double(batch.parameters[k]), sum, accuracy: 1e-5 * max(1, abs(sum)), name)
+      }
+    }
+  }
+
   /// A sentence without tokens has one path, the empty one: every head's loss and gradients
   /// for a batch holding one are those of the batch without it (the CRF's read its last
   /// token's marginals, at index −1, and trapped; `Trainer.train` took such sentences).
@@ -252,7 +280,7 @@ final class LinearChainTests: XCTestCase {
     let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
     let heads: [any StructuredHead] = [
       CRFHead(labelCount: L), PerceptronHead(labelCount: L),
-      SSVMHead(labelCount: L, costWeight: 1, l2: 0), SoftmaxHead(labelCount: L),
+      SSVMHead(labelCount: L, costWeight: 1, l2: 0.01), SoftmaxHead(labelCount: L),
     ]
     for head in heads {
       let θ = Array(parameters.prefix(head.parameterCount))

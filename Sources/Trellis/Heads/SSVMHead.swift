@@ -24,9 +24,11 @@ struct SSVMHead: ChainHead {
   ) -> Double {
     var squaredNorm = 0.0
     for k in 0..<θ.count { squaredNorm += Double(θ[k]) * Double(θ[k]) }
-    let sentences = Float(emissions.count)
-    for k in 0..<θ.count { dθ[k] += sentences * Float(l2) * θ[k] }
-    var loss = Double(emissions.count) * l2 / 2 * squaredNorm
+    // The penalty once per sentence of the batch, so a batch's loss and gradient are its
+    // sentences' sums whatever the batch size; an empty sentence is none and adds nothing.
+    let sentences = emissions.filter { $0.rows > 0 }.count
+    for k in 0..<θ.count { dθ[k] += Float(sentences) * Float(l2) * θ[k] }
+    var loss = Double(sentences) * l2 / 2 * squaredNorm
     let scores = chain.decodingScores(parameters: θ)
     for (b, e) in emissions.enumerated() {
       let predicted = chain.viterbi(
