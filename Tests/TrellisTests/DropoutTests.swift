@@ -75,6 +75,22 @@ final class DropoutTests: XCTestCase {
     }
   }
 
+  /// Inverted dropout keeps the expectation: each value is 0 or scaled by 1/(1 − p), the
+  /// mask holds the same factor, and over 100,000 ones the mean is 1 within 1% (at p = 0.25,
+  /// its standard error is 0.2%). Without the rescaling only the variational mask's test failed.
+  func testDropoutScalesWhatItKeepsByTheInverseOfTheKeepRate() {
+    let (count, p): (Int, Float) = (100_000, 0.25)
+    var (values, mask) = (
+      [Float](repeating: 1, count: count), [Float](repeating: .nan, count: count)
+    )
+    var rng = SplitMix64(seed: 5)
+    applyDropout(&values, mask: &mask, count: count, rate: p, rng: &rng)
+    XCTAssertTrue(values.allSatisfy { $0 == 0 || $0 == 1 / (1 - p) })
+    XCTAssertEqual(mask, values)
+    let mean = values.map(Double.init).reduce(0, +) / Double(count)
+    XCTAssertEqual(mean, 1, accuracy: 0.01)
+  }
+
   func testSentenceMasksChangeTrainingButStayReproducible() throws {
     let corpus = try readLabelledCoNLL(path: fixture("train.conll"))
     func train(_ variational: Bool) throws -> [Float] {

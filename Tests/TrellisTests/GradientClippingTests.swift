@@ -51,6 +51,9 @@ final class GradientClippingTests: XCTestCase {
       let clipped = run(clipNorm: clipNorm)
       write(direction, into: clipped)
       let unitNorm = clipped.model.store.gradientNorm(over: clipped.updatedRanges)
+      // The norm is the Euclidean one, summed here in Double on its own.
+      let euclidean = direction.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+      XCTAssertEqual(unitNorm, euclidean, accuracy: 1e-9 * euclidean)
       write(direction, times: Float(wanted / unitNorm), into: clipped)
       let norm = clipped.model.store.gradientNorm(over: clipped.updatedRanges)
       let gradient = (0..<size).map { direction[$0] * Float(wanted / unitNorm) }
