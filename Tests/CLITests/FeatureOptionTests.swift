@@ -49,7 +49,7 @@ final class FeatureOptionTests: CLITestCase {
     let beyond = try trellis([
       "eval", "--model", model, "--test", swappedPath, "--label-column", "3",
     ])
-    assertFailed(beyond, mentioning: ["column 3 asked for, but lines have 2"])
+    assertFailed(beyond, mentioning: ["the label column is column 3, but the line has 2 columns"])
   }
 
   /// `tag` and `eval` read tokens from the model's training column unless told, as they read a

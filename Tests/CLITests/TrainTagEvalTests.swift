@@ -237,6 +237,24 @@ final class TrainTagEvalTests: CLITestCase {
     return report
   }
 
+  /// BILOU labels (spaCy's U- and L-) among chunk labels are refused at the first, naming the
+  /// conversion to BIOES: no scheme read them, so the model, whose decoding allows no label
+  /// outside its scheme, never predicted one. A label set without B-/I- labels (raw tags
+  /// that happen to start so) is not BILOU and trains.
+  func testBILOULabelsAreRefusedWithTheirConversion() throws {
+    let bilou = try write("John U-PER\nlives O\nin O\nNew B-LOC\nYork L-LOC\n\n", to: "b.conll")
+    assertFailed(
+      try trellis(["train", "--train", bilou, "--model", path("b")] + Self.smallModelOptions),
+      mentioning: [
+        "\(bilou):1: label \"U-PER\" is BILOU's", "convert the labels first, e.g. sed -E",
+      ])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("b")))
+    let raw = try write("a U-turn\nb L-x\nc O\n\n", to: "raw.conll")
+    assertSucceeded(
+      try trellis(
+        ["train", "--train", raw, "--model", path("r"), "--quiet"] + Self.smallModelOptions))
+  }
+
   /// Labels without chunk prefixes (parts of speech) have no scheme to break: `eval
   /// --invalid-sequences` says so instead of counting every label as invalid.
   func testInvalidSequencesOfLabelsWithoutChunkPrefixes() throws {

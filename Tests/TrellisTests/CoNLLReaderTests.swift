@@ -55,7 +55,7 @@ final class CoNLLReaderTests: XCTestCase {
     }
     let columns = try LabelledCoNLLReader(path: path, labelColumn: 5, featureColumns: [])
     XCTAssertThrowsError(try columns.next(sentenceCount: 100, tokenCount: 100)) {
-      XCTAssertEqual("\($0)", "\(path):1: column 5 asked for, but lines have 2")
+      XCTAssertEqual("\($0)", "\(path):1: the label column is column 5, but the line has 2 columns")
     }
     let wellFormed = write("columns.conll", "a\tO\n\nb\tO\n")
     for columns in [(0, nil, []), (1, 0, []), (1, nil, [-1])] as [(Int, Int?, [Int])] {
@@ -64,7 +64,7 @@ final class CoNLLReaderTests: XCTestCase {
           path: wellFormed, tokenColumn: columns.0, labelColumn: columns.1,
           featureColumns: columns.2)
       ) {
-        XCTAssertTrue("\($0)".hasSuffix("asked for; columns are numbered from 1"), "\($0)")
+        XCTAssertTrue("\($0)".hasSuffix("; columns are numbered from 1"), "\($0)")
       }
     }
     let empty = try LabelledCoNLLReader(path: write("none.conll", "\n\n"), featureColumns: [])

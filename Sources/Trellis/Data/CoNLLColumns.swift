@@ -9,23 +9,24 @@ func pickColumns(
   if tokenColumn == 1 && labelColumn == nil && featureColumns.isEmpty { return sentences }
   guard let first = sentences.first else { return [] }
   let columns = first.fields[0].count
-  for column in [tokenColumn, labelColumn ?? columns] + featureColumns
-  where !(1...columns).contains(column) {
-    throw TrellisError(
-      file: fileName, line: first.firstLine,
-      column < 1
-        ? "column \(column) asked for; columns are numbered from 1"
-        : "column \(column) asked for, but lines have \(columns)")
-  }
-  // A column read twice would, as a feature, hand the model its gold label. Each is named by
-  // its role: "asked for twice" blamed the user for a model's feature column that a file of
-  // fewer columns has as its last, the label column.
+  // Each column is named by its role, whether the user gave it or the model's training did
+  // (`eval`): "column 4 asked for" blamed the user for a model's label column, and "asked for
+  // twice" for a model's feature column that a file of fewer columns has as its last.
   let label =
     labelColumn == nil
     ? "the label column (the last, as no label column is given)" : "the label column"
   let roles =
     [("the token column", tokenColumn)] + featureColumns.map { ("a feature column", $0) }
     + [(label, labelColumn ?? columns)]
+  for (role, column) in roles where !(1...columns).contains(column) {
+    throw TrellisError(
+      file: fileName, line: first.firstLine,
+      column < 1
+        ? "\(role) is column \(column); columns are numbered from 1"
+        : "\(role) is column \(column), but the line has "
+          + (columns == 1 ? "1 column" : "\(columns) columns"))
+  }
+  // A column read twice would, as a feature, hand the model its gold label.
   for (index, role) in roles.enumerated() {
     if let earlier = roles[..<index].first(where: { $0.1 == role.1 }) {
       throw TrellisError(

@@ -93,6 +93,33 @@ public struct TrainingData: Codable, Equatable, Sendable {
     }
   }
 
+  /// Throws a `TrellisError` at the first BILOU label of `file` (U-X, a chunk of one token;
+  /// L-X, a chunk's last) where its other labels are chunk labels (a B-X or I-X among them):
+  /// no scheme of Trellis's reads them, so the model, whose constrained decoding allows no
+  /// label outside its scheme, never predicted them, and was trained and scored as nonsense
+  /// without a word. They are BIOES's S-X and E-X by other names.
+  static func checkBILOULabels(of sentences: [Sentence], file: String) throws {
+    func prefix(_ label: String) -> UInt8? {
+      let bytes = Array(label.utf8.prefix(3))
+      return bytes.count == 3 && bytes[1] == UInt8(ascii: "-") ? bytes[0] : nil
+    }
+    let (begin, inside) = (UInt8(ascii: "B"), UInt8(ascii: "I"))
+    guard
+      sentences.contains(where: { $0.labels.contains { [begin, inside].contains(prefix($0)) } })
+    else { return }
+    for sentence in sentences {
+      for (index, label) in sentence.labels.enumerated()
+      where [UInt8(ascii: "U"), UInt8(ascii: "L")].contains(prefix(label)) {
+        throw TrellisError(
+          file: file, line: sentence.firstLine + index,
+          "label \(jsonString(label)) is BILOU's (U- a one-token chunk, L- a chunk's last "
+            + "token), which Trellis reads as BIOES's S- and E-: convert the labels first, e.g. "
+            + "sed -E 's/([[:space:]])U-([^[:space:]]+)$/\\1S-\\2/; "
+            + "s/([[:space:]])L-([^[:space:]]+)$/\\1E-\\2/'")
+      }
+    }
+  }
+
   /// Throws a `TrellisError` at the line of `file` whose label is the first past
   /// `labelLimit` distinct ones; `sentences` are laid out as `readLabelledCoNLL` reads them
   /// (the label last). The labels counted are the model's: in `configuration`'s training
@@ -129,7 +156,8 @@ public struct TrainingData: Codable, Equatable, Sendable {
   }
 
   /// Every check of training data before a model is built: each line's fields
-  /// (`checkLayout`), labels a conversion would erase (`checkConvertibleLabels`), the label
+  /// (`checkLayout`), BILOU labels (`checkBILOULabels`), labels a conversion would erase
+  /// (`checkConvertibleLabels`), the label
   /// limit (`checkLabelCount`), and sentences, dev's too,
   /// longer than a model of those labels takes (`TaggerModel.checkSentenceLengths`: training
   /// holds several (tokens, labels) arrays a sentence, as tagging does).
@@ -145,6 +173,7 @@ public struct TrainingData: Codable, Equatable, Sendable {
     let featureCount = configuration.featureColumns.count
     try checkLayout(of: train, file: trainFile, featureCount: featureCount)
     try checkLayout(of: dev, file: devFile, featureCount: featureCount)
+    try checkBILOULabels(of: train, file: trainFile)
     try checkConvertibleLabels(of: train, file: trainFile, configuration: configuration)
     let labelCount = try checkLabelCount(of: train, file: trainFile, configuration: configuration)
     try TaggerModel.checkSentenceLengths(of: train, file: trainFile, labelCount: labelCount)
