@@ -49,8 +49,13 @@ struct Tag: ParsableCommand {
   @Argument(help: "Input file; '-' or nothing reads standard input.") var file: String = "-"
   @Option(
     help:
-      "Input format: conll; text, a sentence a line, tokens split at whitespace; jsonl, requests whose \"text\" the tokenizer splits."
+      "Input format: conll; text, a tokenised sentence a line, tokens split at whitespace (with --tokenize, raw text); jsonl, requests whose \"text\" the tokenizer splits."
   ) var input: InputFormat = .conll
+  @Flag(
+    help:
+      "Text input: split each line into tokens as a JSON request's \"text\" is split (punctuation apart from words: 'Denver,' is 'Denver' ','), not at whitespace alone."
+  )
+  var tokenize = false
   @Option(help: "Output format (default: conll for CoNLL input, text for text, json for jsonl).")
   var format: OutputFormat?
   @Option(
@@ -130,6 +135,10 @@ struct Tag: ParsableCommand {
     }
     guard tokenColumn == nil || input == .conll else {
       throw ValidationError("--token-column applies to --input conll")
+    }
+    guard !tokenize || input == .text else {
+      throw ValidationError(
+        "--tokenize applies to --input text (a JSON-lines request's \"text\" is tokenized)")
     }
     guard onError == .fail || input == .jsonl else {
       throw ValidationError("--on-error applies to --input jsonl")
@@ -241,16 +250,33 @@ struct Tag: ParsableCommand {
     } else {
       let reader = try LineReader(path: file)
       reader.beforeWaiting = groups.beforeWaiting(writingTo: output)
+      let tokenize = self.tokenize  // read once, not through its wrapper a line
       try groups.readAll {
         try reader.nextLine { line in
-          let sentence = SentenceLines(tokensOf: line, lineNumber: reader.lineNumber)
-          if let refusal = Sentence.tokenLimitError(count: sentence.count) {
-            throw TrellisError(file: fileName, line: reader.lineNumber, refusal)
-          }
-          return sentence
+          try Self.textSentence(
+            line, lineNumber: reader.lineNumber, tokenize: tokenize, fileName: fileName)
         }
       }
     }
+  }
+
+  /// One line of text input as a sentence: its tokens split at whitespace, or by the
+  /// tokenizer (`tokenize`); refused beyond `Sentence.tokenLimit` tokens.
+  static func textSentence(
+    _ line: UnsafeBufferPointer<UInt8>, lineNumber: Int, tokenize: Bool, fileName: String
+  ) throws -> SentenceLines {
+    let (sentence, tokenCount): (SentenceLines, Int)
+    if tokenize {
+      (sentence, tokenCount) = SentenceLines.tokenizing(
+        line, lineNumber: lineNumber, keepingAtMost: Sentence.tokenLimit)
+    } else {
+      sentence = SentenceLines(tokensOf: line, lineNumber: lineNumber)
+      tokenCount = sentence.count
+    }
+    if let refusal = Sentence.tokenLimitError(count: tokenCount) {
+      throw TrellisError(file: fileName, line: lineNumber, refusal)
+    }
+    return sentence
   }
 
   /// The tagger's inputs (the token column and the model's feature columns) of `sentences`
@@ -285,55 +311,6 @@ struct Tag: ParsableCommand {
           }))
     }
     return (inputs, sentences.count, nil)
-  }
-
-  /// Writes the answers to `sentences` (document markers included, which have no analysis).
-  func write(
-    _ sentences: [SentenceLines], _ analyses: [Analysis], to output: StandardOutput,
-    fileName: String, tokenColumns: TokenLineColumns
-  ) throws {
-    let (format, confidence) = (outputFormat, self.confidence)  // once per group (`tokenInputs`)
-    if let tokens = sentences.first(where: { !$0.isDocumentMarker }) {
-      tokenColumns.count = tokens.fieldsPerLine
-    }
-    var analyses = analyses.makeIterator()
-    // The markers held for the column count come first, without copying the group to join them.
-    if let columns = tokenColumns.count, !tokenColumns.heldMarkers.isEmpty {
-      for marker in tokenColumns.heldMarkers { writeMarker(marker, columns: columns, to: output) }
-      tokenColumns.heldMarkers = []
-    }
-    for sentence in sentences {
-      if sentence.isDocumentMarker {
-        if format == .conll {
-          guard tokenColumns.count != nil else {
-            tokenColumns.heldMarkers.append(sentence)
-            continue
-          }
-          writeMarker(sentence, columns: tokenColumns.count, to: output)
-        }
-      } else if let analysis = analyses.next() {
-        try write(
-          sentence, analysis, format: format, confidence: confidence, to: output,
-          fileName: fileName)
-      }
-    }
-    try output.endBatch()
-  }
-
-  /// Writes a `-DOCSTART-` line. conlleval reads one as a token labelled O, and refuses a file
-  /// whose lines' column counts differ: copied when its columns are the token lines' (`columns`;
-  /// nil: none read), otherwise written as -DOCSTART- and O in each of their other columns.
-  func writeMarker(_ marker: SentenceLines, columns: Int? = nil, to output: StandardOutput) {
-    let confidence = self.confidence
-    output.append { bytes in
-      if let columns, columns != marker.fieldsPerLine {
-        bytes += "-DOCSTART-\t".utf8
-        for _ in 1..<columns { bytes += "O\t".utf8 }
-      } else {
-        bytes += marker.text
-      }
-      bytes += (confidence ? "O\t-\n\n" : "O\n\n").utf8
-    }
   }
 
   /// Streams JSON-lines input through `TaggerModel.tagJSONLines`, the function the HTTP
@@ -379,13 +356,4 @@ struct Tag: ParsableCommand {
       printError("note: \(refused) line(s) were not valid requests; their answers hold \"error\"")
     }
   }
-}
-
-/// The column count of a CoNLL input's token lines (one for the whole file), once `tag` has
-/// read one: the columns its copies of `-DOCSTART-` lines take. Nil before the first.
-final class TokenLineColumns {
-  var count: Int?
-  /// The `-DOCSTART-` lines read before the first token line, written once `count` is known:
-  /// one answered alone was copied as it was, and `score` refused the output's column counts.
-  var heldMarkers: [SentenceLines] = []
 }

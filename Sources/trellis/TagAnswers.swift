@@ -2,6 +2,55 @@ import Foundation
 import Trellis
 
 extension Tag {
+  /// Writes the answers to `sentences` (document markers included, which have no analysis).
+  func write(
+    _ sentences: [SentenceLines], _ analyses: [Analysis], to output: StandardOutput,
+    fileName: String, tokenColumns: TokenLineColumns
+  ) throws {
+    let (format, confidence) = (outputFormat, self.confidence)  // once per group (`tokenInputs`)
+    if let tokens = sentences.first(where: { !$0.isDocumentMarker }) {
+      tokenColumns.count = tokens.fieldsPerLine
+    }
+    var analyses = analyses.makeIterator()
+    // The markers held for the column count come first, without copying the group to join them.
+    if let columns = tokenColumns.count, !tokenColumns.heldMarkers.isEmpty {
+      for marker in tokenColumns.heldMarkers { writeMarker(marker, columns: columns, to: output) }
+      tokenColumns.heldMarkers = []
+    }
+    for sentence in sentences {
+      if sentence.isDocumentMarker {
+        if format == .conll {
+          guard tokenColumns.count != nil else {
+            tokenColumns.heldMarkers.append(sentence)
+            continue
+          }
+          writeMarker(sentence, columns: tokenColumns.count, to: output)
+        }
+      } else if let analysis = analyses.next() {
+        try write(
+          sentence, analysis, format: format, confidence: confidence, to: output,
+          fileName: fileName)
+      }
+    }
+    try output.endBatch()
+  }
+
+  /// Writes a `-DOCSTART-` line. conlleval reads one as a token labelled O, and refuses a file
+  /// whose lines' column counts differ: copied when its columns are the token lines' (`columns`;
+  /// nil: none read), otherwise written as -DOCSTART- and O in each of their other columns.
+  func writeMarker(_ marker: SentenceLines, columns: Int? = nil, to output: StandardOutput) {
+    let confidence = self.confidence
+    output.append { bytes in
+      if let columns, columns != marker.fieldsPerLine {
+        bytes += "-DOCSTART-\t".utf8
+        for _ in 1..<columns { bytes += "O\t".utf8 }
+      } else {
+        bytes += marker.text
+      }
+      bytes += (confidence ? "O\t-\n\n" : "O\n\n").utf8
+    }
+  }
+
   /// Writes one sentence's answer in `format`: CoNLL lines (each input line, its label and
   /// with `confidence` its marginal), a text line, or a JSON line.
   func write(
@@ -84,4 +133,13 @@ extension Tag {
       bytes.append(UInt8(ascii: "\n"))
     }
   }
+}
+
+/// The column count of a CoNLL input's token lines (one for the whole file), once `tag` has
+/// read one: the columns its copies of `-DOCSTART-` lines take. Nil before the first.
+final class TokenLineColumns {
+  var count: Int?
+  /// The `-DOCSTART-` lines read before the first token line, written once `count` is known:
+  /// one answered alone was copied as it was, and `score` refused the output's column counts.
+  var heldMarkers: [SentenceLines] = []
 }

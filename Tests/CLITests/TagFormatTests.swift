@@ -34,6 +34,43 @@ final class TagFormatTests: CLITestCase {
     XCTAssertEqual(answer["tokens"] as? [String], ["from", "denver", "to", "dallas\u{200B}x"])
   }
 
+  /// `--tokenize` splits each line of text as a JSON-lines request's "text" is split, labels
+  /// and all: `Denver,` is two tokens, where text input alone gave `Denver,` one label. It
+  /// applies to text input only.
+  func testTokenizedTextInputIsSplitAsARequestsText() throws {
+    let model = try sharedModel()
+    let lines = [
+      "i want to fly to Denver, please.", "from  Boston\u{00A0}(MA)", "", "o'clock 10.5",
+    ]
+    let tokenized = try trellis(
+      ["tag", "--model", model, "--input", "text", "--tokenize", "--format", "json"],
+      stdin: lines.joined(separator: "\n") + "\n")
+    assertSucceeded(tokenized)
+    let requests = lines.map {
+      "{\"text\": \(String(decoding: try! JSONEncoder().encode($0), as: UTF8.self))}"
+    }
+    let json = try trellis(
+      ["tag", "--model", model, "--input", "jsonl"], stdin: requests.joined(separator: "\n") + "\n")
+    assertSucceeded(json)
+    func tokensAndLabels(_ output: String) throws -> [[[String]]] {
+      try output.split(separator: "\n").map { line in
+        let answer = try XCTUnwrap(
+          JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        return [answer["tokens"] as? [String] ?? [], answer["labels"] as? [String] ?? []]
+      }
+    }
+    let answers = try tokensAndLabels(tokenized.output)
+    XCTAssertEqual(answers, try tokensAndLabels(json.output))
+    XCTAssertEqual(answers[0][0].suffix(4), ["Denver", ",", "please", "."])
+    XCTAssertEqual(answers[1][0], ["from", "Boston", "(", "MA", ")"])
+    let text = try trellis(
+      ["tag", "--model", model, "--input", "text", "--tokenize"], stdin: "to Denver,\n")
+    XCTAssertTrue(text.output.hasPrefix("to/"), text.output)
+    XCTAssertEqual(text.output.split(separator: " ").count, 3, text.output)
+    let conll = try trellis(["tag", "--model", model, "--tokenize", PackagePaths.tiny("test")])
+    XCTAssertEqual(conll.exitCode, 64, conll.summary)
+  }
+
   func testJSONLinesHaveSpansAndConfidences() throws {
     let model = try sharedModel()
     let result = try trellis([

@@ -46,6 +46,25 @@ public struct SentenceLines: CoNLLSentence, Sendable {
     appendFields(tokens, of: line)
   }
 
+  /// The tokens `Tokenizer` finds in one line of text input (valid UTF-8), as a `"text"`
+  /// request's are (punctuation apart from words: `Denver,` is `Denver` and `,`), a token per
+  /// line, keeping at most `limit`; and how many the line has (`Tokenizer.tokenize`'s count).
+  package static func tokenizing(
+    _ line: UnsafeBufferPointer<UInt8>, lineNumber: Int, keepingAtMost limit: Int
+  ) -> (sentence: SentenceLines, tokenCount: Int) {
+    let text = String(decoding: line, as: UTF8.self)
+    let (tokens, count) = Tokenizer.tokenize(text, keepingAtMost: limit)
+    // A token's range is in code points; its bytes, in `line`, are these offsets'.
+    var byteOffsets = [0]
+    byteOffsets.reserveCapacity(line.count + 1)
+    for scalar in text.unicodeScalars { byteOffsets.append(byteOffsets.last! + UTF8.width(scalar)) }
+    var sentence = SentenceLines(firstLine: lineNumber)
+    sentence.fieldsPerLine = 1
+    sentence.appendFields(
+      tokens.map { byteOffsets[$0.range.lowerBound]..<byteOffsets[$0.range.upperBound] }, of: line)
+    return (sentence, count)
+  }
+
   /// The byte ranges of `line`'s runs of code points that are not spaces or tabs, nor Unicode
   /// White_Space.
   private static func unicodeSpaceSeparatedRanges(of line: UnsafeBufferPointer<UInt8>)
@@ -85,9 +104,14 @@ public struct SentenceLines: CoNLLSentence, Sendable {
   private mutating func appendFields(_ fields: [Range<Int>], of line: UnsafeBufferPointer<UInt8>) {
     guard let first = fields.first, let last = fields.last else { return }
     let span = first.lowerBound..<last.upperBound
-    var fieldBytes = 0
-    for field in fields { fieldBytes += field.count }
-    guard span.count == fieldBytes + fields.count - 1 else {
+    // Each gap one byte: a total alone let a gap of none (`Denver,` tokenized) make up for one
+    // of two bytes.
+    var oneByteApart = true
+    for f in 1..<fields.count where fields[f].lowerBound != fields[f - 1].upperBound + 1 {
+      oneByteApart = false
+      break
+    }
+    guard oneByteApart else {
       for field in fields { appendField(UnsafeBufferPointer(rebasing: line[field])) }
       return
     }
