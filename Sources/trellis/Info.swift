@@ -48,8 +48,10 @@ struct Info: ParsableCommand {
         + "\(report.configuration.embeddingSize), hidden \(report.configuration.hiddenSize), window "
         + "\(report.configuration.window), character filters \(report.configuration.characterFilters)"
         + (report.configuration.layers > 1 ? ", \(report.configuration.layers) layers" : ""),
-      "scheme      \(report.configuration.scheme.rawValue)"
-        + (report.configuration.trainingScheme.map { " (trained in \($0.rawValue))" } ?? ""),
+      TaggerModel.areRaw(report.labels)
+        ? "scheme      none: no label has a chunk prefix, each is a one-token chunk (conlleval -r)"
+        : "scheme      \(report.configuration.scheme.rawValue)"
+          + (report.configuration.trainingScheme.map { " (trained in \($0.rawValue))" } ?? ""),
       "labels      \(report.labels.count): \(report.labels.joined(separator: " "))",
     ]
     if report.outputLabels != report.labels {

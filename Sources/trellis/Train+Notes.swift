@@ -47,7 +47,30 @@ extension Train {
 
   /// On standard error: what a run without --dev does differently, or why dev F1 cannot
   /// choose between epochs (`devSelectionNote`), if it cannot.
-  func noteEpochSelection(_ recipe: TrainingRecipe, train: [Sentence], dev: [Sentence]) {
+  /// The notes before training: which columns the run reads and what it made of the labels
+  /// (a file laid out otherwise than the defaults assume, its labels not last, trained on the
+  /// wrong column without a word, and the scheme detected was seen only in `trellis info`),
+  /// then how it chooses its epoch.
+  func noteBeforeTraining(_ recipe: TrainingRecipe, train: [Sentence], dev: [Sentence]) {
+    var labels: [String] = []
+    var seen = Set<ExactString>()
+    for label in train.lazy.flatMap(\.labels) where seen.insert(ExactString(label)).inserted {
+      labels.append(label)
+    }
+    let configuration = recipe.configuration
+    let reading =
+      TaggerModel.areRaw(labels)
+      ? "no chunk prefixes, each label a one-token chunk (as conlleval -r scores them)"
+      : "\(configuration.scheme.rawValue.uppercased())"
+        + (configuration.convertedScheme.map { ", trained in \($0.rawValue.uppercased())" } ?? "")
+    let labelColumn = recipe.data.labelColumn.map { "column \($0)" } ?? "the last column"
+    printError(
+      "note: \(LineReader.displayName(of: recipe.data.train)): tokens from column \(recipe.data.tokenColumn), labels from \(labelColumn): "
+        + "\(labels.count) labels, \(reading)")
+    noteEpochSelection(recipe, train: train, dev: dev)
+  }
+
+  private func noteEpochSelection(_ recipe: TrainingRecipe, train: [Sentence], dev: [Sentence]) {
     guard let devPath = recipe.data.dev else { return noteTrainingWithoutDev(recipe.options) }
     Self.devSelectionNote(train: train, dev: dev, devName: LineReader.displayName(of: devPath))
       .map(printError)

@@ -203,7 +203,7 @@ struct Train: ParsableCommand {
       train: trainSentences, file: trainName, dev: devSentences,
       file: LineReader.displayName(of: recipe.data.dev ?? ""),
       configuration: recipe.configuration)
-    if !quiet { noteEpochSelection(recipe, train: trainSentences, dev: devSentences) }
+    if !quiet { noteBeforeTraining(recipe, train: trainSentences, dev: devSentences) }
     // A resumed run adds to the log: replacing it lost the interrupted run's epochs.
     let logFile = try log.map { try JSONLinesLog(path: $0, appending: resume) }
     let trainer = Trainer(configuration: recipe.configuration, options: recipe.options)

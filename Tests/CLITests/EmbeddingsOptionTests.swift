@@ -104,7 +104,7 @@ final class EmbeddingsOptionTests: CLITestCase {
     let model = path("foreign.model")
     try Data([0xBA, 0x16, 0x4F, 0x2F, 0x0C, 0, 0, 0, 0xFF]).write(to: URL(fileURLWithPath: vectors))
     assertFailed(
-      try trellis(flags + ["--embeddings", vectors, "--model", model]),
+      try trellis(flags + ["--embeddings", vectors, "--model", model, "--quiet"]),
       mentioning: [
         "Error: \(vectors): is not a vector file Trellis reads "
           + "(it looks like a fastText model (.bin)"

@@ -50,7 +50,7 @@ final class TrainTagEvalTests: CLITestCase {
     let withDev = try trellis(
       train + ["--dev", PackagePaths.tiny("dev")] + Self.smallModelOptions)
     assertSucceeded(withDev)
-    XCTAssertFalse(withDev.stderr.contains("note:"), withDev.summary)
+    XCTAssertEqual(notesAfterTheData(withDev.stderr), [], withDev.summary)
     let quiet = try trellis(train + ["--quiet"] + Self.smallModelOptions)
     assertSucceeded(quiet)
     XCTAssertEqual(quiet.stderr, "", quiet.summary)
@@ -127,7 +127,7 @@ final class TrainTagEvalTests: CLITestCase {
       ["train", "--train", trainTags, "--dev", tags, "--model", path("tags.model")]
         + Self.smallModelOptions)
     assertSucceeded(raw)
-    XCTAssertFalse(raw.stderr.contains("note:"), raw.summary)
+    XCTAssertEqual(notesAfterTheData(raw.stderr), [], raw.summary)
   }
 
   func testTaggingUnlabelledTokensAddsOneColumn() throws {
@@ -253,6 +253,36 @@ final class TrainTagEvalTests: CLITestCase {
     assertSucceeded(
       try trellis(
         ["train", "--train", raw, "--model", path("r"), "--quiet"] + Self.smallModelOptions))
+  }
+
+  /// The notes of a training's standard error but its first, on the data it read.
+  private func notesAfterTheData(_ stderr: String) -> [Substring] {
+    Array(stderr.split(separator: "\n").filter { $0.hasPrefix("note:") }.dropFirst())
+  }
+
+  /// Training says which columns it reads and what it made of the labels, before its epochs
+  /// (a file whose labels are not last trained on the wrong column without a word), and
+  /// `info` calls labels without chunk prefixes no scheme (it said `bio` of tags).
+  func testTrainingNamesItsColumnsAndSchemeAndInfoNamesNoneForTags() throws {
+    let pos = try write(String(repeating: "the DT\ndog NN\nruns VB\n\n", count: 5), to: "p.conll")
+    let trained = try trellis(
+      ["train", "--train", pos, "--model", path("p"), "--epochs", "1"] + Self.smallModelOptions)
+    assertSucceeded(trained)
+    XCTAssertTrue(
+      trained.stderr.hasPrefix(
+        "note: \(pos): tokens from column 1, labels from the last column: 3 labels, no chunk "
+          + "prefixes"), trained.stderr)
+    let info = try trellis(["info", path("p")])
+    XCTAssertTrue(
+      info.output.contains("\nscheme      none: no label has a chunk prefix"), info.output)
+    let chunks = try write("a\tx\tI-NP\nb\tx\tI-NP\nc\tx\tO\n\n", to: "c.conll")
+    let second = try trellis(
+      ["train", "--train", chunks, "--model", path("c"), "--epochs", "1", "--label-column", "3"]
+        + Self.smallModelOptions)
+    XCTAssertTrue(
+      second.stderr.hasPrefix(
+        "note: \(chunks): tokens from column 1, labels from column 3: 2 labels, IOB1, trained in "
+          + "BIO\n"), second.stderr)
   }
 
   /// Labels without chunk prefixes (parts of speech) have no scheme to break: `eval

@@ -36,7 +36,7 @@ extension TaggerModel {
   /// `labelsAreRaw` of a label set. Their spans are read as `conlleval -r` reads them, each
   /// label but "O" a one-token span: by conlleval's own rules "VBZ" started a span labelled ""
   /// and "-LRB-" one labelled "LRB-".
-  static func areRaw(_ labels: [String]) -> Bool {
+  package static func areRaw(_ labels: [String]) -> Bool {
     !labels.contains { $0 != "O" && isChunkLabel($0) }
   }
 }
