@@ -71,7 +71,10 @@ final class AnnealingTests: XCTestCase {
     for factor in [1.0, 0.5] {
       var options = TrainingOptions()
       (options.epochs, options.patience) = (30, 0)
-      (options.annealFactor, options.annealPatience) = (factor, 1)
+      // Factor 1 turns annealing off, and its patience is then left at the default: set, it is
+      // a setting that does nothing, which `Trainer` refuses.
+      options.annealFactor = factor
+      if factor != 1 { options.annealPatience = 1 }
       // Batches of one sentence: 40 updates an epoch, so annealing acts after 25 epochs
       // (`TrainingOptions.updatesBeforeStopping`); at this rate dev F1 falls back after epoch
       // 26.
@@ -113,7 +116,10 @@ final class AnnealingTests: XCTestCase {
     ] {
       var options = TrainingOptions()
       (options.epochs, options.patience, options.batchSize) = (3, patience, 1)
-      (options.annealFactor, options.annealPatience) = (factor, 1)
+      // Factor 1 turns annealing off, and its patience is then left at the default: set, it is
+      // a setting that does nothing, which `Trainer` refuses.
+      options.annealFactor = factor
+      if factor != 1 { options.annealPatience = 1 }
       let trainer = Trainer(configuration: configuration, options: options)
       try? FileManager.default.removeItem(atPath: checkpoint)
       _ = try trainer.train(train: train, dev: dev, checkpoint: checkpoint)
