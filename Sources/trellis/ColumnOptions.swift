@@ -132,7 +132,8 @@ func refuseFeatureAtTokenColumn(_ tokenColumn: Int, of tagger: TaggerModel, at p
 func missingColumn(fieldCount: Int, tokenColumn: InputTokenColumn, featureColumns: [Int])
   -> String?
 {
-  let columns = fieldCount == 1 ? "1 column" : "\(fieldCount) columns"
+  // Built only for a refusal: this runs for every sentence `tag` reads.
+  var columns: String { fieldCount == 1 ? "1 column" : "\(fieldCount) columns" }
   if tokenColumn.column > fieldCount {
     guard let model = tokenColumn.takenFrom else {
       return "--token-column \(tokenColumn.column) but the line has \(columns)"
