@@ -70,7 +70,8 @@ extension Bench {
   /// features, before its JSON-lines half failed.
   private func readInputs(for model: TaggerModel, at path: String) throws -> [TokenInput] {
     let featureColumns = model.configuration.featureColumns.map(\.column)
-    let tokenColumn = InputTokenColumn(given: self.tokenColumn, of: model, at: path)
+    let tokenColumn = InputTokenColumn(
+      given: self.tokenColumn, of: model, at: path, readsColumns: true)
     try refuseFeatureAtTokenColumn(tokenColumn.column, of: model, at: path)
     tokenColumn.note()
     let reader = try CoNLLReader(path: testFile)

@@ -87,18 +87,19 @@ struct ColumnOptions: ParsableArguments {
   }
 }
 
-/// The column `tag` and `bench` read tokens from, and what chose it: the column given
-/// (`--token-column`), else the one the model was trained on (its recipe's, as `eval` takes
-/// it; noted on standard error when not the default), else the default (1). A model's feature
-/// columns are its training data's, so its input is laid out as that data was: reading column 1
-/// of a model trained on column 2 tagged the wrong words without a word but the note.
+/// The column `tag` and `bench` read tokens from, and what chose it: for CoNLL input
+/// (`readsColumns`), the column given (`--token-column`), else the one the model was trained
+/// on (its recipe's, as `eval` takes it; noted on standard error when not the default), else
+/// the default (1); for text input, whose tokens are a line's only column, 1. A model's feature
+/// columns are its training data's, so its CoNLL input is laid out as that data was: reading
+/// column 1 of a model trained on column 2 tagged the wrong words without a word but the note.
 struct InputTokenColumn {
   let column: Int
   /// The model whose training chose `column`; nil where it was given or is the default.
   let takenFrom: String?
 
-  init(given: Int?, of tagger: TaggerModel, at path: String) {
-    let trained = tagger.provenance?.recipe.data.tokenColumn
+  init(given: Int?, of tagger: TaggerModel, at path: String, readsColumns: Bool) {
+    let trained = readsColumns ? tagger.provenance?.recipe.data.tokenColumn : nil
     if given == nil, let trained, trained != TrainingData.defaultTokenColumn {
       (column, takenFrom) = (trained, path)
     } else {
@@ -139,7 +140,7 @@ func missingColumn(fieldCount: Int, tokenColumn: InputTokenColumn, featureColumn
       return "--token-column \(tokenColumn.column) but the line has \(columns)"
     }
     return
-      "the line has \(columns), and \(model) was trained on the tokens of column "
+      "the line has \(columns), and \(visibleControlCharacters(model)) was trained on the tokens of column "
       + "\(tokenColumn.column); give --token-column for this file's (1 for tokens alone)"
   }
   guard let feature = featureColumns.first(where: { $0 > fieldCount }) else { return nil }

@@ -192,10 +192,11 @@ struct Tag: ParsableCommand {
   }
 
   /// Refuses input the model cannot read, and notes confidences it cannot give and a token
-  /// column other than its training data's.
+  /// column taken from the model's training (`InputTokenColumn`).
   func checkInput(for tagger: TaggerModel) throws {
     if input != .conll { try tagger.checkReadsTokensAlone(file: model) }
-    let tokenColumn = InputTokenColumn(given: self.tokenColumn, of: tagger, at: model)
+    let tokenColumn = InputTokenColumn(
+      given: self.tokenColumn, of: tagger, at: model, readsColumns: input == .conll)
     try refuseFeatureAtTokenColumn(tokenColumn.column, of: tagger, at: model)
     if input == .conll { tokenColumn.note() }
     if confidence && !tagger.definesProbabilities {
@@ -288,7 +289,8 @@ struct Tag: ParsableCommand {
   {
     // Option values are read once: each read of an ArgumentParser property goes through its
     // generic wrapper, which was 1% of a run when done per line.
-    let tokenColumn = InputTokenColumn(given: self.tokenColumn, of: tagger, at: model)
+    let tokenColumn = InputTokenColumn(
+      given: self.tokenColumn, of: tagger, at: model, readsColumns: input == .conll)
     let featureColumns = tagger.configuration.featureColumns.map(\.column)
     var inputs: [TokenInput] = []
     inputs.reserveCapacity(sentences.count)

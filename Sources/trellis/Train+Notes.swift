@@ -45,8 +45,6 @@ extension Train {
         + replacedSettings(given: flagged.options, kept: kept.options)).map(\.key))
   }
 
-  /// On standard error: what a run without --dev does differently, or why dev F1 cannot
-  /// choose between epochs (`devSelectionNote`), if it cannot.
   /// The notes before training: which columns the run reads and what it made of the labels
   /// (a file laid out otherwise than the defaults assume, its labels not last, trained on the
   /// wrong column without a word, and the scheme detected was seen only in `trellis info`),
@@ -64,12 +62,15 @@ extension Train {
       : "\(configuration.scheme.rawValue.uppercased())"
         + (configuration.convertedScheme.map { ", trained in \($0.rawValue.uppercased())" } ?? "")
     let labelColumn = recipe.data.labelColumn.map { "column \($0)" } ?? "the last column"
+    let name = LineReader.displayName(of: recipe.data.train)
     printError(
-      "note: \(LineReader.displayName(of: recipe.data.train)): tokens from column \(recipe.data.tokenColumn), labels from \(labelColumn): "
+      "note: \(name): tokens from column \(recipe.data.tokenColumn), labels from \(labelColumn): "
         + "\(labels.count) labels, \(reading)")
     noteEpochSelection(recipe, train: train, dev: dev)
   }
 
+  /// On standard error: what a run without --dev does differently, or why dev F1 cannot
+  /// choose between epochs (`devSelectionNote`), if it cannot.
   private func noteEpochSelection(_ recipe: TrainingRecipe, train: [Sentence], dev: [Sentence]) {
     guard let devPath = recipe.data.dev else { return noteTrainingWithoutDev(recipe.options) }
     Self.devSelectionNote(train: train, dev: dev, devName: LineReader.displayName(of: devPath))

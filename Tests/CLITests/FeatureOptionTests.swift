@@ -91,6 +91,19 @@ final class FeatureOptionTests: CLITestCase {
           + "tokens of column 2; give --token-column for this file's (1 for tokens alone)"),
       short.summary)
     assertSucceeded(try trellis(["tag", "--model", model, "--token-column", "1", tokensAlone]))
+    // The model's name in the refusal, as every name in an error, with its escapes written.
+    let spoof = path("m\u{1B}[31m")
+    try FileManager.default.copyItem(atPath: model, toPath: spoof)
+    let escaped = try trellis(["tag", "--model", spoof, tokensAlone])
+    XCTAssertEqual(escaped.exitCode, 1, escaped.summary)
+    XCTAssertFalse(escaped.stderr.contains("\u{1B}"), escaped.summary)
+    // Text input's tokens are its lines' only column, whatever column training read.
+    for flags in [["--input", "text"], ["--input", "text", "--tokenize"]] {
+      let text = try trellis(["tag", "--model", model] + flags, stdin: "flights to boston\n")
+      assertSucceeded(text)
+      XCTAssertTrue(text.output.hasPrefix("flights/"), text.summary)
+      XCTAssertFalse(text.stderr.contains("note:"), text.summary)
+    }
     let eval = ["eval", "--model", model, "--test", data]
     let defaulted = try trellis(eval)
     assertSucceeded(defaulted)

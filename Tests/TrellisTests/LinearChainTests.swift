@@ -240,6 +240,14 @@ final class LinearChainTests: XCTestCase {
     }
   }
 
+  /// One head of each kind over `L` labels, the SSVM's with an L2 penalty.
+  private func everyHead(labels L: Int) -> [any StructuredHead] {
+    [
+      CRFHead(labelCount: L), PerceptronHead(labelCount: L),
+      SSVMHead(labelCount: L, costWeight: 1, l2: 0.01), SoftmaxHead(labelCount: L),
+    ]
+  }
+
   /// A batch's loss and gradients are the sums of its sentences' own, for every head, the
   /// SSVM's L2 penalty included (λ/2‖θ‖² and λθ once per sentence): applied once per batch,
   /// it passed every single-sentence check, and `--l2` meant λ/B.
@@ -250,11 +258,7 @@ final class LinearChainTests: XCTestCase {
       (emissions: randomMatrix(rows: gold.count, columns: L, scale: 2, rng: &rng), gold: gold)
     }
     let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
-    let heads: [any StructuredHead] = [
-      CRFHead(labelCount: L), PerceptronHead(labelCount: L),
-      SSVMHead(labelCount: L, costWeight: 1, l2: 0.01), SoftmaxHead(labelCount: L),
-    ]
-    for head in heads {
+    for head in everyHead(labels: L) {
       let θ = Array(parameters.prefix(head.parameterCount))
       let batch = headLossAndGradients(head, sentences, parameters: θ, labels: L)
       let alone = sentences.map { headLossAndGradients(head, [$0], parameters: θ, labels: L) }
@@ -278,11 +282,7 @@ final class LinearChainTests: XCTestCase {
       emissions: randomMatrix(rows: 4, columns: L, scale: 2, rng: &rng), gold: [0, 1, 1, 2]
     )
     let parameters = randomMatrix(rows: 1, columns: L * L + 2 * L, scale: 2, rng: &rng)
-    let heads: [any StructuredHead] = [
-      CRFHead(labelCount: L), PerceptronHead(labelCount: L),
-      SSVMHead(labelCount: L, costWeight: 1, l2: 0.01), SoftmaxHead(labelCount: L),
-    ]
-    for head in heads {
+    for head in everyHead(labels: L) {
       let θ = Array(parameters.prefix(head.parameterCount))
       let alone = headLossAndGradients(head, [sentence], parameters: θ, labels: L)
       let withEmpty = headLossAndGradients(

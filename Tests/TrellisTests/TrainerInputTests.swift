@@ -164,7 +164,8 @@ final class TrainerInputTests: XCTestCase {
       }.hasPrefix("--freeze-embeddings needs --embeddings"))
   }
 
-  /// Every setting the recipe refuses as idle is refused by `Trainer` too, before any work: a
+  /// The settings the recipe refuses as idle are refused by `Trainer` too (four of the seven
+  /// here; the same function decides all), before any work: a
   /// CRF trained with the SSVM's `l2` recorded it, and the model's own recipe was then refused
   /// (`trellis info M --config` into `trellis train --config`, exit 64).
   func testSettingsThatActOnNothingTheRunHasAreRefused() throws {

@@ -114,8 +114,8 @@ public struct TrainingData: Codable, Equatable, Sendable {
           file: file, line: sentence.firstLine + index,
           "label \(jsonString(label)) is BILOU's (U- a one-token chunk, L- a chunk's last "
             + "token), which Trellis reads as BIOES's S- and E-: convert the labels first, e.g. "
-            + "sed -E 's/([[:space:]])U-([^[:space:]]+)$/\\1S-\\2/; "
-            + "s/([[:space:]])L-([^[:space:]]+)$/\\1E-\\2/'")
+            + "sed -E 's/([[:space:]])U-([^[:space:]]+)([[:space:]]*)$/\\1S-\\2\\3/; "
+            + "s/([[:space:]])L-([^[:space:]]+)([[:space:]]*)$/\\1E-\\2\\3/' (labels last)")
       }
     }
   }
