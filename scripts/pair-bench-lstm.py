@@ -37,8 +37,8 @@ def main():
     if len(sys.argv) not in (3, 4):
         sys.exit("usage: scripts/pair-bench-lstm.py OLD NEW [CORPUS]")
     old, new = sys.argv[1], sys.argv[2]
-    atis = os.path.join(ROOT, path_from_make(ROOT, "atis-path"))
-    corpus = sys.argv[3] if len(sys.argv) == 4 else atis
+    corpus = (sys.argv[3] if len(sys.argv) == 4
+              else os.path.join(ROOT, path_from_make(ROOT, "atis-path")))
     rounds = int(os.environ.get("ROUNDS", "15"))
     # Runs by role, not by path: OLD and NEW may be one binary (the noise of a null pairing),
     # whose runs keyed by path went to one list and paired each with itself.

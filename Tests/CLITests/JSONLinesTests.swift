@@ -302,7 +302,7 @@ final class JSONLinesTests: CLITestCase {
       try JSONMember(name: .string("source"), value: RawJSON("{\"page\":\r7}"))
     ]
     let model = try ModelFile.read(from: try sharedModel())
-    let line = try model.respond(to: [request], options: TaggingOptions())[0].jsonLine()
+    let line = try model.respond(to: [request])[0].jsonLine()
     XCTAssertFalse(line.contains("\n") || line.contains("\r"), line)
     XCTAssertTrue(line.hasPrefix(#"{"id":[1, 2,  3],"source":{"page": 7},"labels":"#), line)
   }

@@ -28,7 +28,7 @@ final class EncodingTests: XCTestCase {
       XCTAssertEqual($0 as? FeatureColumnsMissing, missing)
     }
     XCTAssertThrowsError(
-      try model.tagJSONLines([#"{"tokens": ["a"]}"#], options: TaggingOptions())
+      try model.tagJSONLines([#"{"tokens": ["a"]}"#])
     ) { XCTAssertEqual($0 as? FeatureColumnsMissing, missing) }
     XCTAssertEqual(missing.description, "reads feature columns 2, which only CoNLL input carries")
   }
